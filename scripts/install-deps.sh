@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs everything the build, the tests and the demo need on a fresh
+# Debian 12 machine. Idempotent: a second run only checks.
+#   scripts/install-deps.sh          build + test dependencies
+#   scripts/install-deps.sh --demo   also what the demo stack needs
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_demo=0
+[ "${1:-}" = "--demo" ] && want_demo=1
+
+packages=(
+  build-essential meson ninja-build pkg-config git ca-certificates
+  libevent-dev node-llhttp libcurl4-openssl-dev libssl-dev libjansson-dev
+  libcjose-dev libhiredis-dev libpcre2-dev uthash-dev libcmocka-dev
+  clang libclang-rt-14-dev
+  redis-server nodejs npm chromium openssl curl
+)
+[ "$want_demo" = 1 ] && packages+=(nginx-light wrk)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Node 20 is what Debian 12 machines here carry; Debian's own nodejs (18)
+# also runs the peers. The e2e peers come from the npm registry, pinned by
+# tests/e2e/package-lock.json.
+if [ -f tests/e2e/package-lock.json ]; then
+  if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules/.package-lock.json ]; then
+    echo "install-deps: npm ci in tests/e2e"
+    (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
+echo "install-deps: ok"

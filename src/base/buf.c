@@ -1,0 +1,170 @@
+#include "base/buf.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/xalloc.h"
+
+void
+buf_init(struct buf *b, size_t max)
+{
+    b->ptr = NULL;
+    b->len = 0;
+    b->alloc = 0;
+    b->max = max;
+}
+
+void
+buf_cleanup(struct buf *b)
+{
+    xfree(b->ptr);
+    b->ptr = NULL;
+    b->len = 0;
+    b->alloc = 0;
+}
+
+void
+buf_reset(struct buf *b)
+{
+    b->len = 0;
+    if (b->ptr != NULL) {
+        b->ptr[0] = '\0';
+    }
+}
+
+/* Makes room for `extra` more bytes plus the terminator, or fails at max. */
+static int
+reserve(struct buf *b, size_t extra)
+{
+    if (extra > b->max || b->len > b->max - extra) {
+        return -1;
+    }
+    size_t need = b->len + extra + 1;
+    if (need <= b->alloc) {
+        return 0;
+    }
+    size_t grown = b->alloc ? b->alloc : 64;
+    while (grown < need) {
+        grown *= 2;
+    }
+    if (grown > b->max + 1) {
+        grown = b->max + 1;
+    }
+    b->ptr = xrealloc(b->ptr, grown);
+    b->alloc = grown;
+    return 0;
+}
+
+int
+buf_append(struct buf *b, const void *data, size_t len)
+{
+    if (reserve(b, len) != 0) {
+        return -1;
+    }
+    if (len > 0) {
+        memcpy(b->ptr + b->len, data, len);
+    }
+    b->len += len;
+    b->ptr[b->len] = '\0';
+    return 0;
+}
+
+int
+buf_append_str(struct buf *b, const char *s)
+{
+    return buf_append(b, s, strlen(s));
+}
+
+int
+buf_append_slice(struct buf *b, struct slice s)
+{
+    return buf_append(b, s.ptr, s.len);
+}
+
+int
+buf_append_byte(struct buf *b, char c)
+{
+    return buf_append(b, &c, 1);
+}
+
+int
+buf_vappendf(struct buf *b, const char *fmt, va_list ap)
+{
+    va_list probe;
+    va_copy(probe, ap);
+    int n = vsnprintf(NULL, 0, fmt, probe);
+    va_end(probe);
+    if (n < 0 || reserve(b, (size_t)n) != 0) {
+        return -1;
+    }
+    vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+int
+buf_appendf(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = buf_vappendf(b, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int
+buf_append_json_escaped(struct buf *b, struct slice s)
+{
+    static const char hexdig[] = "0123456789abcdef";
+    size_t start_len = b->len;
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char c = (unsigned char)s.ptr[i];
+        int rc;
+        if (c == '"' || c == '\\') {
+            char esc[2] = { '\\', (char)c };
+            rc = buf_append(b, esc, 2);
+        } else if (c == '\n') {
+            rc = buf_append(b, "\\n", 2);
+        } else if (c == '\r') {
+            rc = buf_append(b, "\\r", 2);
+        } else if (c == '\t') {
+            rc = buf_append(b, "\\t", 2);
+        } else if (c < 0x20 || c == 0x7f) {
+            char esc[6] = { '\\', 'u', '0', '0', hexdig[c >> 4], hexdig[c & 0xf] };
+            rc = buf_append(b, esc, 6);
+        } else {
+            rc = buf_append(b, &s.ptr[i], 1);
+        }
+        if (rc != 0) {
+            /* All or nothing: roll back a partial escape sequence. */
+            b->len = start_len;
+            if (b->ptr != NULL) {
+                b->ptr[b->len] = '\0';
+            }
+            return -1;
+        }
+    }
+    return 0;
+}
+
+const char *
+buf_cstr(const struct buf *b)
+{
+    return b->ptr ? b->ptr : "";
+}
+
+struct slice
+buf_slice(const struct buf *b)
+{
+    return slice_make(buf_cstr(b), b->len);
+}
+
+char *
+buf_take(struct buf *b)
+{
+    char *p = b->ptr ? b->ptr : xstrdup("");
+    b->ptr = NULL;
+    b->len = 0;
+    b->alloc = 0;
+    return p;
+}

@@ -1,0 +1,51 @@
+/* struct buf: an owned, growable, always NUL-terminated byte buffer with a
+ * hard maximum fixed at buf_init (curl's dynbuf).
+ *
+ * Appends that would pass the maximum fail and leave the buffer unchanged;
+ * nothing grows without bound. Read the fields freely; change them only
+ * through these functions. */
+#pragma once
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/slice.h"
+
+struct buf {
+    char *ptr;      /* NULL until the first append; then NUL-terminated */
+    size_t len;     /* bytes held, not counting the terminator */
+    size_t alloc;   /* bytes allocated */
+    size_t max;     /* len never exceeds this */
+};
+
+#define BUF_WUR __attribute__((warn_unused_result))
+
+void buf_init(struct buf *b, size_t max);
+/* Frees the bytes; the buffer is empty and reusable with the same max. */
+void buf_cleanup(struct buf *b);
+/* Empties the buffer but keeps its allocation. */
+void buf_reset(struct buf *b);
+
+/* Each append returns 0, or -1 when the result would pass max (buffer
+ * unchanged). */
+int buf_append(struct buf *b, const void *data, size_t len) BUF_WUR;
+int buf_append_str(struct buf *b, const char *s) BUF_WUR;
+int buf_append_slice(struct buf *b, struct slice s) BUF_WUR;
+int buf_append_byte(struct buf *b, char c) BUF_WUR;
+int buf_appendf(struct buf *b, const char *fmt, ...) BUF_WUR
+    __attribute__((format(printf, 2, 3)));
+int buf_vappendf(struct buf *b, const char *fmt, va_list ap) BUF_WUR
+    __attribute__((format(printf, 2, 0)));
+/* Appends s as the body of a JSON string (no surrounding quotes): escapes
+ * quote, backslash and every control byte; other bytes pass through. */
+int buf_append_json_escaped(struct buf *b, struct slice s) BUF_WUR;
+
+/* The contents as a C string: "" when empty, never NULL. Borrowed. */
+const char *buf_cstr(const struct buf *b);
+struct slice buf_slice(const struct buf *b);
+
+/* Hands the bytes to the caller (free with xfree) and empties the buffer.
+ * Never NULL: an empty buffer yields an allocated "". */
+char *buf_take(struct buf *b);

@@ -1,0 +1,12 @@
+#include "base/hex.h"
+
+void
+hex_encode(const uint8_t *data, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[data[i] >> 4];
+        out[2 * i + 1] = digits[data[i] & 0x0f];
+    }
+    out[2 * n] = '\0';
+}

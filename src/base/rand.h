@@ -1,0 +1,17 @@
+/* Random values from the CSPRNG (OpenSSL's RAND_bytes).
+ *
+ * A CSPRNG that fails is a broken process, not a bad request: failure is
+ * fatal, like running out of memory. Formats follow SPEC.md 2.7. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RAND_UUID_LEN 36   /* canonical lowercase UUID text */
+#define RAND_HEX32_LEN 32  /* 16 random bytes as lowercase hex */
+
+void rand_bytes(uint8_t *out, size_t n);
+/* RFC 4122 version 4, lowercase, 36 chars + NUL into out[RAND_UUID_LEN + 1]. */
+void rand_uuid(char out[RAND_UUID_LEN + 1]);
+/* 16 random bytes as 32 lowercase hex chars + NUL. */
+void rand_hex32(char out[RAND_HEX32_LEN + 1]);

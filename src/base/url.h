@@ -1,0 +1,44 @@
+/* A thin wrapper over libcurl's URL API (curl_url), the project's only URL
+ * parser (STYLE.md 3.7).
+ *
+ * url_parse() splits an absolute URL into owned C strings. The path is kept
+ * exactly as written (no dot-segment removal, no decoding) so callers can
+ * compare and forward it verbatim. Facts curl's 7.88 API cannot report --
+ * a bare '?' or '#', and whether the URL is opaque (no "//" authority) --
+ * are read from the raw text. */
+#pragma once
+
+#include <stdbool.h>
+
+struct url {
+    char *scheme;    /* lowercase, never NULL after success */
+    char *host;      /* as written; IPv6 literals keep their brackets; NULL if none */
+    char *port;      /* explicit port digits, or NULL */
+    char *path;      /* as written; "" when the URL has none */
+    char *query;     /* without '?', NULL when absent or empty */
+    char *fragment;  /* without '#', NULL when absent or empty */
+    bool has_query;     /* a '?' appears, even with nothing after it */
+    bool has_fragment;  /* a '#' appears, even with nothing after it */
+    bool has_userinfo;  /* user or password present, even empty ("@host") */
+};
+
+enum url_rc {
+    URL_OK = 0,
+    URL_ERR_MALFORMED,  /* curl refused it (bad characters, bad port, bad IPv6 ...) */
+    URL_ERR_OPAQUE,     /* "scheme:rest" without "//" (https:foo, javascript:x) */
+    URL_ERR_NO_HOST,    /* authority present but empty (https:///x, file:///x) */
+    URL_RC_COUNT,
+};
+
+/* Parses text. On success fills *out (release with url_cleanup); on failure
+ * *out is zeroed and needs no cleanup. */
+enum url_rc url_parse(const char *text, struct url *out) __attribute__((warn_unused_result));
+void url_cleanup(struct url *u);
+
+/* The default port of http (80) and https (443); 0 for other schemes. */
+unsigned url_default_port(const char *scheme);
+/* The effective port: explicit, else the scheme default; 0 if neither. */
+unsigned url_effective_port(const struct url *u);
+/* The host without IPv6 brackets, copied into out (capacity cap). Returns
+ * false if it does not fit or there is no host. */
+bool url_host_bare(const struct url *u, char *out, unsigned long cap);

@@ -1,0 +1,137 @@
+/* The process configuration: every environment variable of SPEC.md 1.2,
+ * parsed once at start-up into a struct config that is const afterwards and
+ * shared by all workers.
+ *
+ * config.c holds one table (name, default, validator, target field, flags:
+ * secret, relaxation refused under PROD_MODE, one line of help) that drives
+ * loading, validation, --check-config, --help and the docs drift test. All
+ * problems are collected and reported together, one line each, naming the
+ * variable, what is wrong and how to fix it. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/ipaddr.h"
+
+struct pcre2_real_code_8;
+
+/* Which forwarded-for header a trusted proxy sets (SPEC.md 3.0.4). */
+enum config_proxy_header {
+    CONFIG_PROXY_HEADER_X_FORWARDED_FOR = 0,
+    CONFIG_PROXY_HEADER_X_REAL_IP,
+    CONFIG_PROXY_HEADER_TRUE_CLIENT_IP,
+    CONFIG_PROXY_HEADER_COUNT,
+};
+
+/* A host:port to listen on, split at start-up ("" host = all addresses). */
+struct config_listen {
+    char *text;   /* as configured, e.g. ":8080", "127.0.0.1:9090", "[::1]:8080" */
+    char *host;   /* "" for the wildcard */
+    uint16_t port;
+};
+
+struct config {
+    /* Required (SPEC.md 1.2). */
+    char *oidc_issuer_url;       /* as configured (no trailing-slash stripping: SPEC preface fix 1) */
+    char *oidc_client_id;
+    char *oidc_client_secret;    /* secret */
+    char *proxy_base_url;        /* trailing '/' stripped: the AS issuer and every audience */
+    char *upstream_mcp_url;      /* re-serialised with the trimmed path */
+    char *upstream_origin;       /* scheme://host[:port] of UPSTREAM_MCP_URL */
+    char *mount;                 /* the trimmed path of UPSTREAM_MCP_URL, e.g. "/mcp" */
+    char *token_signing_secret;  /* secret; raw bytes, >= 32 */
+    size_t token_signing_secret_len;
+    char **previous_secrets;     /* secret; TOKEN_SIGNING_SECRETS_PREVIOUS split on whitespace */
+    size_t *previous_secret_lens;
+    size_t previous_secret_count;
+
+    /* Listeners, workers, lifecycle. */
+    struct config_listen listen;         /* LISTEN_ADDR, default ":8080" */
+    struct config_listen metrics_listen; /* METRICS_ADDR, default "127.0.0.1:9090" */
+    unsigned workers;                    /* WORKERS, default = online CPUs */
+    uint64_t shutdown_timeout_ms;        /* SHUTDOWN_TIMEOUT, default 120s, (0, 15m] */
+    int log_level;                       /* LOG_LEVEL as enum log_level, default info */
+
+    /* Identity and policy. */
+    char *groups_claim;                  /* GROUPS_CLAIM, default "groups" */
+    char **allowed_groups;               /* ALLOWED_GROUPS, empty = everyone */
+    size_t allowed_group_count;
+    bool revoke_before_set;              /* REVOKE_BEFORE */
+    int64_t revoke_before_s;
+    int32_t revoke_before_ns;
+    bool pkce_required;                  /* PKCE_REQUIRED, default true */
+    bool compat_allow_stateless;         /* COMPAT_ALLOW_STATELESS, default false */
+    bool render_consent_page;            /* RENDER_CONSENT_PAGE, default true */
+    char *mcp_resource_name;             /* MCP_RESOURCE_NAME, default "" */
+    uint64_t client_registration_ttl_s;  /* CLIENT_REGISTRATION_TTL, default 168h; 0 = never */
+
+    /* Replay store. */
+    char *redis_url;                     /* REDIS_URL, secret (may carry a password); "" = none */
+    bool redis_required;                 /* REDIS_REQUIRED, default true */
+    char *redis_key_prefix;              /* REDIS_KEY_PREFIX, default "mcp-auth-proxy:" ("" allowed) */
+    char *redis_ca_file;                 /* REDIS_CA_FILE, default "" = system CAs */
+    unsigned refresh_race_grace_s;       /* REFRESH_RACE_GRACE_SEC, 0..10, default 2 */
+
+    /* IdP exchange throttle (SPEC.md 6.7). */
+    double idp_exchange_rate_per_sec;    /* IDP_EXCHANGE_RATE_PER_SEC, default 0 = off */
+    unsigned idp_exchange_burst;         /* IDP_EXCHANGE_BURST, default 50, >= 1 */
+    bool oidc_allow_insecure_http;       /* OIDC_ALLOW_INSECURE_HTTP, default false */
+
+    /* Rate limiting and client IPs (SPEC.md 3.0.3, 3.0.4). */
+    bool rate_limit_enabled;             /* RATE_LIMIT_ENABLED, default true */
+    bool trust_proxy_headers;            /* TRUST_PROXY_HEADERS (legacy), default false */
+    struct ipcidr *trusted_proxy_cidrs;  /* TRUSTED_PROXY_CIDRS */
+    size_t trusted_proxy_cidr_count;
+    enum config_proxy_header trusted_proxy_header; /* TRUSTED_PROXY_HEADER */
+
+    /* MCP mount. */
+    unsigned per_subject_concurrency;    /* MCP_PER_SUBJECT_CONCURRENCY, default 16, 0 = off */
+    uint64_t log_body_max;               /* MCP_LOG_BODY_MAX, default 65536, 0 = off */
+    bool tool_metrics;                   /* MCP_TOOL_METRICS, default false */
+    unsigned tool_metrics_max_cardinality; /* MCP_TOOL_METRICS_MAX_CARDINALITY, default 256 */
+    char *upstream_authorization_header; /* UPSTREAM_AUTHORIZATION_HEADER, secret, "" = none */
+    uint64_t upstream_header_timeout_ms; /* UPSTREAM_RESPONSE_HEADER_TIMEOUT, default 30s */
+
+    /* Logging. */
+    char *access_log_skip_re_text;       /* ACCESS_LOG_SKIP_RE, trimmed; NULL = unset */
+    struct pcre2_real_code_8 *access_log_skip_re; /* compiled, NULL = unset */
+
+    /* Deprecated but validated (SPEC.md 1.2). */
+    char **csp_form_action_extra;
+    size_t csp_form_action_extra_count;
+
+    bool prod_mode;                      /* PROD_MODE, default true */
+
+    /* Derived (SPEC.md 1.8). */
+    char *canonical_resource;            /* base + mount */
+    char *idp_redirect_uri;              /* base + "/callback" */
+};
+
+/* Reads the variables through getenv_fn (getenv in production, a table in
+ * tests) into *out. On failure returns false, writes one line per problem
+ * to err (each naming the variable and how to fix it), and leaves *out
+ * empty. Warnings (weak secret outside PROD_MODE, deprecated variables) are
+ * written to warn, which may be NULL. */
+bool config_load(const char *(*getenv_fn)(const char *name), struct config *out, FILE *err,
+                 FILE *warn) __attribute__((warn_unused_result));
+void config_cleanup(struct config *c);
+
+/* The effective configuration, secrets redacted, one VAR=value per line. */
+void config_dump(const struct config *c, FILE *out);
+/* Every variable with its default and one line of why (--help). */
+void config_help(FILE *out);
+
+/* Number of variables in the table and the name of the i-th (drift test). */
+size_t config_var_count(void);
+const char *config_var_name(size_t i);
+
+/* Weak-secret detection (SPEC.md 1.4): NULL when acceptable, otherwise a
+ * static reason such as "repeats with period 3"; the caller adds the
+ * variable's name. detail receives the number (copies, period, distinct). */
+const char *config_secret_weakness(const char *secret, size_t len, size_t *detail);
+
+/* Does the decoded request path match ACCESS_LOG_SKIP_RE (unanchored)? */
+bool config_access_log_skips(const struct config *c, const char *path, size_t path_len);

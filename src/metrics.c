@@ -1,0 +1,490 @@
+#include "metrics.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "base/xalloc.h"
+
+typedef _Atomic uint64_t counter_t;
+
+struct labelled {
+    const char *name;
+    const char *help;
+    const char *label;
+    const char *const *values;
+    unsigned count;
+    counter_t *cells;
+};
+
+static const char *const counter_names[METRICS_COUNTER_COUNT][2] = {
+    [METRICS_CLIENTS_REGISTERED] = { "mcp_auth_clients_registered_total",
+                                     "Successful dynamic client registrations." },
+    [METRICS_IDP_EXCHANGE_THROTTLED] = { "mcp_auth_idp_exchange_throttled_total",
+                                         "Callbacks refused by the outbound IdP exchange bucket." },
+    [METRICS_GROUPS_CLAIM_SHAPE_MISMATCH] = { "mcp_auth_groups_claim_shape_mismatch_total",
+                                              "Groups claims that were not an array of strings." },
+    [METRICS_RPC_BATCHES] = { "mcp_auth_rpc_batches_total",
+                              "JSON-RPC batches containing at least one tools/call." },
+    [METRICS_RPC_BATCHES_FAILED] = { "mcp_auth_rpc_batches_failed_total",
+                                     "Such batches answered with status >= 400." },
+};
+
+static const char *const denied_names[METRICS_DENIED_COUNT] = {
+    [METRICS_DENIED_CLIENT_ID_MISSING] = "client_id_missing",
+    [METRICS_DENIED_CLIENT_ID_INVALID] = "client_id_invalid",
+    [METRICS_DENIED_CLIENT_TYP_MISMATCH] = "client_typ_mismatch",
+    [METRICS_DENIED_CLIENT_AUDIENCE_MISMATCH] = "client_audience_mismatch",
+    [METRICS_DENIED_CLIENT_REGISTRATION_EXPIRED] = "client_registration_expired",
+    [METRICS_DENIED_STATE_MISSING] = "state_missing",
+    [METRICS_DENIED_REPLAY_STORE_UNAVAILABLE] = "replay_store_unavailable",
+    [METRICS_DENIED_ID_TOKEN_VERIFICATION_FAILED] = "id_token_verification_failed",
+    [METRICS_DENIED_SUBJECT_MISSING] = "subject_missing",
+    [METRICS_DENIED_EMAIL_UNVERIFIED] = "email_unverified",
+    [METRICS_DENIED_GROUP_INVALID] = "group_invalid",
+    [METRICS_DENIED_GROUP] = "group",
+    [METRICS_DENIED_REFRESH_FAMILY_REVOKED] = "refresh_family_revoked",
+    [METRICS_DENIED_REFRESH_CONCURRENT_SUBMIT] = "refresh_concurrent_submit",
+    [METRICS_DENIED_INVALID_TOKEN] = "invalid_token",
+    [METRICS_DENIED_TOKEN_EXPIRED] = "token_expired",
+    [METRICS_DENIED_AUDIENCE_MISMATCH] = "audience_mismatch",
+    [METRICS_DENIED_RESOURCE_MISMATCH] = "resource_mismatch",
+    [METRICS_DENIED_TOKEN_REVOKED_IAT_CUTOFF] = "token_revoked_iat_cutoff",
+    [METRICS_DENIED_SUBJECT_CONCURRENCY_EXCEEDED] = "subject_concurrency_exceeded",
+};
+
+static const char *const replay_names[METRICS_REPLAY_COUNT] = {
+    "code", "refresh", "consent", "callback_state",
+};
+static const char *const endpoint_names[METRICS_ENDPOINT_COUNT] = {
+    "register", "authorize", "consent", "callback", "token", "mcp", "discovery",
+};
+static const char *const purpose_names[METRICS_PURPOSE_COUNT] = {
+    "client", "consent", "session", "code", "access", "refresh",
+};
+static const char *const grant_names[METRICS_GRANT_COUNT] = {
+    "authorization_code", "refresh_token",
+};
+static const char *const decision_names[2] = { "denied", "approved" };
+static const char *const path_names[2] = { "silent", "consent" };
+static const char *const direction_names[2] = { "request", "response" };
+
+static counter_t counters[METRICS_COUNTER_COUNT];
+static counter_t denied[METRICS_DENIED_COUNT];
+static counter_t replay[METRICS_REPLAY_COUNT];
+static counter_t rate_limited[METRICS_ENDPOINT_COUNT];
+static counter_t seals[METRICS_PURPOSE_COUNT];
+static counter_t issued[METRICS_GRANT_COUNT];
+static counter_t decisions[2];
+static counter_t initiated[2];
+static counter_t batch_bytes[2];
+
+static const struct labelled families[] = {
+    { "mcp_auth_tokens_issued_total", "Tokens issued at /token by grant type.", "grant_type",
+      grant_names, METRICS_GRANT_COUNT, issued },
+    { "mcp_auth_access_denied_total", "Requests denied, by reason.", "reason", denied_names,
+      METRICS_DENIED_COUNT, denied },
+    { "mcp_auth_replay_detected_total", "Single-use values presented twice, by kind.", "kind",
+      replay_names, METRICS_REPLAY_COUNT, replay },
+    { "mcp_auth_rate_limited_total", "Requests refused by a per-IP rate limiter.", "endpoint",
+      endpoint_names, METRICS_ENDPOINT_COUNT, rate_limited },
+    { "mcp_auth_consent_decisions_total", "Consent page decisions.", "decision",
+      decision_names, 2, decisions },
+    { "mcp_auth_authorize_initiated_total", "Validated /authorize requests by fork.", "path",
+      path_names, 2, initiated },
+    { "mcp_auth_token_seals_total", "Sealed blobs minted, by purpose.", "purpose",
+      purpose_names, METRICS_PURPOSE_COUNT, seals },
+    { "mcp_auth_rpc_batch_bytes_total", "Bytes of tools/call batches, by direction.",
+      "direction", direction_names, 2, batch_bytes },
+};
+
+const char *
+metrics_denied_str(enum metrics_denied reason)
+{
+    return reason < METRICS_DENIED_COUNT ? denied_names[reason] : "unknown";
+}
+
+const char *
+metrics_replay_str(enum metrics_replay kind)
+{
+    return kind < METRICS_REPLAY_COUNT ? replay_names[kind] : "unknown";
+}
+
+const char *
+metrics_endpoint_str(enum metrics_endpoint endpoint)
+{
+    return endpoint < METRICS_ENDPOINT_COUNT ? endpoint_names[endpoint] : "unknown";
+}
+
+const char *
+metrics_purpose_str(enum metrics_purpose purpose)
+{
+    return purpose < METRICS_PURPOSE_COUNT ? purpose_names[purpose] : "unknown";
+}
+
+static void
+bump(counter_t *c, uint64_t n)
+{
+    atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+static uint64_t
+read_counter(counter_t *c)
+{
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+void
+metrics_inc(enum metrics_counter c)
+{
+    bump(&counters[c], 1);
+}
+
+void
+metrics_inc_denied(enum metrics_denied reason)
+{
+    bump(&denied[reason], 1);
+}
+
+void
+metrics_inc_replay(enum metrics_replay kind)
+{
+    bump(&replay[kind], 1);
+}
+
+void
+metrics_inc_rate_limited(enum metrics_endpoint endpoint)
+{
+    bump(&rate_limited[endpoint], 1);
+}
+
+void
+metrics_inc_seal(enum metrics_purpose purpose)
+{
+    bump(&seals[purpose], 1);
+}
+
+void
+metrics_inc_tokens_issued(enum metrics_grant grant)
+{
+    bump(&issued[grant], 1);
+}
+
+void
+metrics_inc_consent_decision(bool approved)
+{
+    bump(&decisions[approved ? 1 : 0], 1);
+}
+
+void
+metrics_inc_authorize_initiated(bool consent_path)
+{
+    bump(&initiated[consent_path ? 1 : 0], 1);
+}
+
+uint64_t
+metrics_get(enum metrics_counter c)
+{
+    return read_counter(&counters[c]);
+}
+
+uint64_t
+metrics_get_denied(enum metrics_denied reason)
+{
+    return read_counter(&denied[reason]);
+}
+
+uint64_t
+metrics_get_replay(enum metrics_replay kind)
+{
+    return read_counter(&replay[kind]);
+}
+
+uint64_t
+metrics_get_rate_limited(enum metrics_endpoint endpoint)
+{
+    return read_counter(&rate_limited[endpoint]);
+}
+
+uint64_t
+metrics_get_seal(enum metrics_purpose purpose)
+{
+    return read_counter(&seals[purpose]);
+}
+
+uint64_t
+metrics_get_tokens_issued(enum metrics_grant grant)
+{
+    return read_counter(&issued[grant]);
+}
+
+uint64_t
+metrics_get_consent_decision(bool approved)
+{
+    return read_counter(&decisions[approved ? 1 : 0]);
+}
+
+uint64_t
+metrics_get_authorize_initiated(bool consent_path)
+{
+    return read_counter(&initiated[consent_path ? 1 : 0]);
+}
+
+/* Per-tool series. The set of names only grows (SPEC.md 7.1), bounded by the
+ * cap; with cap 0 it is bounded by the sanitiser's alphabet and length only,
+ * which is the operator's explicit choice. A mutex is fine: this runs once
+ * per tools/call, off the byte-forwarding path. */
+struct tool_series {
+    char *label;
+    counter_t calls;
+    counter_t failed;
+    counter_t request_bytes;
+    counter_t response_bytes;
+};
+
+static pthread_mutex_t tools_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tool_series *tools;
+static size_t tools_len;
+static size_t tools_alloc;
+static size_t tools_distinct; /* names counted toward the cap */
+static unsigned tool_cap = 256;
+
+void
+metrics_set_tool_cardinality_cap(unsigned cap)
+{
+    pthread_mutex_lock(&tools_lock);
+    tool_cap = cap;
+    pthread_mutex_unlock(&tools_lock);
+}
+
+static struct tool_series *
+find_tool(const char *label)
+{
+    for (size_t i = 0; i < tools_len; i++) {
+        if (strcmp(tools[i].label, label) == 0) {
+            return &tools[i];
+        }
+    }
+    return NULL;
+}
+
+static struct tool_series *
+add_tool(const char *label)
+{
+    if (tools_len == tools_alloc) {
+        tools_alloc = tools_alloc ? tools_alloc * 2 : 16;
+        tools = xrealloc(tools, tools_alloc * sizeof(*tools));
+    }
+    struct tool_series *t = &tools[tools_len++];
+    memset(t, 0, sizeof(*t));
+    t->label = xstrdup(label);
+    return t;
+}
+
+/* Must hold tools_lock. */
+static struct tool_series *
+series_for(const char *tool)
+{
+    const char *label = tool == NULL || tool[0] == '\0' ? "_unknown" : tool;
+    struct tool_series *t = find_tool(label);
+    if (t != NULL) {
+        return t;
+    }
+    if (strcmp(label, "_unknown") != 0 && strcmp(label, "_overflow") != 0) {
+        if (tool_cap > 0 && tools_distinct >= tool_cap) {
+            t = find_tool("_overflow");
+            return t != NULL ? t : add_tool("_overflow");
+        }
+        tools_distinct++;
+    }
+    return add_tool(label);
+}
+
+void
+metrics_rpc_call(const char *tool, bool failed, int64_t request_bytes, int64_t response_bytes,
+                 bool count_bytes)
+{
+    pthread_mutex_lock(&tools_lock);
+    struct tool_series *t = series_for(tool);
+    bump(&t->calls, 1);
+    if (failed) {
+        bump(&t->failed, 1);
+    }
+    if (count_bytes && request_bytes > 0) {
+        bump(&t->request_bytes, (uint64_t)request_bytes);
+    }
+    if (count_bytes && response_bytes > 0) {
+        bump(&t->response_bytes, (uint64_t)response_bytes);
+    }
+    pthread_mutex_unlock(&tools_lock);
+}
+
+void
+metrics_rpc_batch(bool failed, int64_t request_bytes, int64_t response_bytes)
+{
+    metrics_inc(METRICS_RPC_BATCHES);
+    if (failed) {
+        metrics_inc(METRICS_RPC_BATCHES_FAILED);
+    }
+    if (request_bytes > 0) {
+        bump(&batch_bytes[0], (uint64_t)request_bytes);
+    }
+    if (response_bytes > 0) {
+        bump(&batch_bytes[1], (uint64_t)response_bytes);
+    }
+}
+
+uint64_t
+metrics_get_rpc_calls(const char *label, bool failed)
+{
+    pthread_mutex_lock(&tools_lock);
+    struct tool_series *t = find_tool(label);
+    uint64_t v = t == NULL ? 0 : read_counter(failed ? &t->failed : &t->calls);
+    pthread_mutex_unlock(&tools_lock);
+    return v;
+}
+
+#define MAX_GAUGES 8
+static struct {
+    const char *name;
+    const char *help;
+    uint64_t (*fn)(void);
+} gauges[MAX_GAUGES];
+static _Atomic unsigned gauge_count;
+
+void
+metrics_set_gauge_fn(const char *name, const char *help, uint64_t (*fn)(void))
+{
+    /* Registered at start-up, before workers run. */
+    unsigned i = atomic_load(&gauge_count);
+    if (i < MAX_GAUGES) {
+        gauges[i].name = name;
+        gauges[i].help = help;
+        gauges[i].fn = fn;
+        atomic_store(&gauge_count, i + 1);
+    }
+}
+
+static int
+format_header(struct buf *b, const char *name, const char *help, const char *type)
+{
+    return buf_appendf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Prometheus text format: label values are escaped for \ " and newline.
+ * Tool labels are sanitised to [A-Za-z0-9._:/+-] upstream, so only the
+ * fixed enum strings and those reach here; escaping stays for safety. */
+static int
+format_label_value(struct buf *b, const char *v)
+{
+    for (const char *p = v; *p; p++) {
+        int rc = 0;
+        if (*p == '\\' || *p == '"') {
+            rc = buf_append_byte(b, '\\') || buf_append_byte(b, *p);
+        } else if (*p == '\n') {
+            rc = buf_append_str(b, "\\n");
+        } else {
+            rc = buf_append_byte(b, *p);
+        }
+        if (rc != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+format_tools(struct buf *b)
+{
+    static const struct {
+        const char *name;
+        const char *help;
+        size_t offset;
+    } fams[] = {
+        { "mcp_auth_rpc_calls_total", "tools/call requests by tool.",
+          offsetof(struct tool_series, calls) },
+        { "mcp_auth_rpc_calls_failed_total", "tools/call requests answered >= 400, by tool.",
+          offsetof(struct tool_series, failed) },
+        { "mcp_auth_rpc_request_bytes_total", "Request bytes of single tools/call requests.",
+          offsetof(struct tool_series, request_bytes) },
+        { "mcp_auth_rpc_response_bytes_total", "Response bytes of single tools/call requests.",
+          offsetof(struct tool_series, response_bytes) },
+    };
+    int rc = 0;
+    pthread_mutex_lock(&tools_lock);
+    for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]) && rc == 0; f++) {
+        rc = format_header(b, fams[f].name, fams[f].help, "counter");
+        for (size_t i = 0; i < tools_len && rc == 0; i++) {
+            counter_t *c = (counter_t *)((char *)&tools[i] + fams[f].offset);
+            uint64_t v = read_counter(c);
+            if (v == 0 && f > 0) {
+                continue;
+            }
+            rc = buf_appendf(b, "%s{tool=\"", fams[f].name) || format_label_value(b, tools[i].label) ||
+                 buf_appendf(b, "\"} %llu\n", (unsigned long long)v);
+        }
+    }
+    pthread_mutex_unlock(&tools_lock);
+    return rc;
+}
+
+int
+metrics_format(struct buf *b)
+{
+    for (int i = 0; i < METRICS_COUNTER_COUNT; i++) {
+        if (format_header(b, counter_names[i][0], counter_names[i][1], "counter") != 0 ||
+            buf_appendf(b, "%s %llu\n", counter_names[i][0],
+                        (unsigned long long)read_counter(&counters[i])) != 0) {
+            return -1;
+        }
+    }
+    for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
+        const struct labelled *fam = &families[f];
+        if (format_header(b, fam->name, fam->help, "counter") != 0) {
+            return -1;
+        }
+        for (unsigned i = 0; i < fam->count; i++) {
+            uint64_t v = read_counter(&fam->cells[i]);
+            if (v == 0) {
+                continue; /* labelled series appear once incremented */
+            }
+            if (buf_appendf(b, "%s{%s=\"%s\"} %llu\n", fam->name, fam->label, fam->values[i],
+                            (unsigned long long)v) != 0) {
+                return -1;
+            }
+        }
+    }
+    if (format_tools(b) != 0) {
+        return -1;
+    }
+    unsigned n = atomic_load(&gauge_count);
+    for (unsigned i = 0; i < n; i++) {
+        if (format_header(b, gauges[i].name, gauges[i].help, "gauge") != 0 ||
+            buf_appendf(b, "%s %llu\n", gauges[i].name,
+                        (unsigned long long)gauges[i].fn()) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void
+metrics_reset(void)
+{
+    for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
+        for (unsigned i = 0; i < families[f].count; i++) {
+            atomic_store(&families[f].cells[i], 0);
+        }
+    }
+    for (int i = 0; i < METRICS_COUNTER_COUNT; i++) {
+        atomic_store(&counters[i], 0);
+    }
+    pthread_mutex_lock(&tools_lock);
+    for (size_t i = 0; i < tools_len; i++) {
+        xfree(tools[i].label);
+    }
+    xfree(tools);
+    tools = NULL;
+    tools_len = tools_alloc = tools_distinct = 0;
+    pthread_mutex_unlock(&tools_lock);
+}

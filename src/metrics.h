@@ -1,0 +1,129 @@
+/* Process-wide counters and their Prometheus text exposition (SPEC.md 7.1).
+ *
+ * Every counter is an atomic shared by all workers; names and labels are the
+ * contract with operators' dashboards. Families without labels are exported
+ * from start-up at 0; a labelled series appears once it has been
+ * incremented. Label values come from the enums below, each with one string
+ * table, so no caller-controlled text ever becomes a label -- except the
+ * opt-in per-tool label, which is sanitised upstream and capped here. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+
+enum metrics_counter {
+    METRICS_CLIENTS_REGISTERED = 0,
+    METRICS_IDP_EXCHANGE_THROTTLED,
+    METRICS_GROUPS_CLAIM_SHAPE_MISMATCH,
+    METRICS_RPC_BATCHES,
+    METRICS_RPC_BATCHES_FAILED,
+    METRICS_COUNTER_COUNT,
+};
+
+/* mcp_auth_access_denied_total{reason} */
+enum metrics_denied {
+    METRICS_DENIED_CLIENT_ID_MISSING = 0,
+    METRICS_DENIED_CLIENT_ID_INVALID,
+    METRICS_DENIED_CLIENT_TYP_MISMATCH,
+    METRICS_DENIED_CLIENT_AUDIENCE_MISMATCH,
+    METRICS_DENIED_CLIENT_REGISTRATION_EXPIRED,
+    METRICS_DENIED_STATE_MISSING,
+    METRICS_DENIED_REPLAY_STORE_UNAVAILABLE,
+    METRICS_DENIED_ID_TOKEN_VERIFICATION_FAILED,
+    METRICS_DENIED_SUBJECT_MISSING,
+    METRICS_DENIED_EMAIL_UNVERIFIED,
+    METRICS_DENIED_GROUP_INVALID,
+    METRICS_DENIED_GROUP,
+    METRICS_DENIED_REFRESH_FAMILY_REVOKED,
+    METRICS_DENIED_REFRESH_CONCURRENT_SUBMIT,
+    METRICS_DENIED_INVALID_TOKEN,
+    METRICS_DENIED_TOKEN_EXPIRED,
+    METRICS_DENIED_AUDIENCE_MISMATCH,
+    METRICS_DENIED_RESOURCE_MISMATCH,
+    METRICS_DENIED_TOKEN_REVOKED_IAT_CUTOFF,
+    METRICS_DENIED_SUBJECT_CONCURRENCY_EXCEEDED,
+    METRICS_DENIED_COUNT,
+};
+
+/* mcp_auth_replay_detected_total{kind} */
+enum metrics_replay {
+    METRICS_REPLAY_CODE = 0,
+    METRICS_REPLAY_REFRESH,
+    METRICS_REPLAY_CONSENT,
+    METRICS_REPLAY_CALLBACK_STATE,
+    METRICS_REPLAY_COUNT,
+};
+
+/* mcp_auth_rate_limited_total{endpoint}; also the rate-limit bucket ids. */
+enum metrics_endpoint {
+    METRICS_ENDPOINT_REGISTER = 0,
+    METRICS_ENDPOINT_AUTHORIZE,
+    METRICS_ENDPOINT_CONSENT,
+    METRICS_ENDPOINT_CALLBACK,
+    METRICS_ENDPOINT_TOKEN,
+    METRICS_ENDPOINT_MCP,
+    METRICS_ENDPOINT_DISCOVERY,
+    METRICS_ENDPOINT_COUNT,
+};
+
+/* mcp_auth_token_seals_total{purpose}; same order as enum seal_purpose. */
+enum metrics_purpose {
+    METRICS_PURPOSE_CLIENT = 0,
+    METRICS_PURPOSE_CONSENT,
+    METRICS_PURPOSE_SESSION,
+    METRICS_PURPOSE_CODE,
+    METRICS_PURPOSE_ACCESS,
+    METRICS_PURPOSE_REFRESH,
+    METRICS_PURPOSE_COUNT,
+};
+
+enum metrics_grant {
+    METRICS_GRANT_AUTHORIZATION_CODE = 0,
+    METRICS_GRANT_REFRESH_TOKEN,
+    METRICS_GRANT_COUNT,
+};
+
+const char *metrics_denied_str(enum metrics_denied reason);
+const char *metrics_replay_str(enum metrics_replay kind);
+const char *metrics_endpoint_str(enum metrics_endpoint endpoint);
+const char *metrics_purpose_str(enum metrics_purpose purpose);
+
+void metrics_inc(enum metrics_counter c);
+void metrics_inc_denied(enum metrics_denied reason);
+void metrics_inc_replay(enum metrics_replay kind);
+void metrics_inc_rate_limited(enum metrics_endpoint endpoint);
+void metrics_inc_seal(enum metrics_purpose purpose);
+void metrics_inc_tokens_issued(enum metrics_grant grant);
+void metrics_inc_consent_decision(bool approved);
+void metrics_inc_authorize_initiated(bool consent_path);
+
+/* Opt-in per-tool metrics (MCP_TOOL_METRICS). The cap is set once at start
+ * (0 = no cap). tool is already sanitised (<= 128 allow-listed chars);
+ * empty maps to "_unknown", a new name past the cap to "_overflow". */
+void metrics_set_tool_cardinality_cap(unsigned cap);
+void metrics_rpc_call(const char *tool, bool failed, int64_t request_bytes,
+                      int64_t response_bytes, bool count_bytes);
+void metrics_rpc_batch(bool failed, int64_t request_bytes, int64_t response_bytes);
+
+/* Read one value (tests). Labelled reads take the label's enum index. */
+uint64_t metrics_get(enum metrics_counter c);
+uint64_t metrics_get_denied(enum metrics_denied reason);
+uint64_t metrics_get_replay(enum metrics_replay kind);
+uint64_t metrics_get_rate_limited(enum metrics_endpoint endpoint);
+uint64_t metrics_get_seal(enum metrics_purpose purpose);
+uint64_t metrics_get_tokens_issued(enum metrics_grant grant);
+uint64_t metrics_get_consent_decision(bool approved);
+uint64_t metrics_get_authorize_initiated(bool consent_path);
+/* Calls, failed calls for a tool label; 0 when the label is unknown. */
+uint64_t metrics_get_rpc_calls(const char *label, bool failed);
+
+/* Gauges sampled at exposition time, owned by other modules. */
+void metrics_set_gauge_fn(const char *name, const char *help, uint64_t (*fn)(void));
+
+/* Appends the whole exposition (text format 0.0.4) to b. -1 at b's cap. */
+int metrics_format(struct buf *b) __attribute__((warn_unused_result));
+
+/* Tests only: zero every counter and forget tool labels. */
+void metrics_reset(void);
