@@ -71,7 +71,7 @@
 import http from 'node:http';
 import crypto from 'node:crypto';
 import { parseArgs } from 'node:util';
-import Provider, { interactionPolicy } from 'oidc-provider';
+import Provider from 'oidc-provider';
 
 // ---------------------------------------------------------------- config
 
@@ -235,7 +235,9 @@ function sendHtml(res, status, html) {
   res.writeHead(status, {
     'content-type': 'text/html; charset=utf-8',
     'cache-control': 'no-store',
-    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    // No form-action directive: Chromium would apply it to the redirect chain
+    // after the login POST, which leaves for the relying party's origin.
+    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
   });
   res.end(html);
 }
@@ -265,6 +267,18 @@ ${message ? `<p id="message" role="alert">${escapeHtml(message)}</p>` : ''}
 `;
 }
 
+// Without --sso the IdP never sees its login-session cookie, so every
+// authorization request starts logged out and shows the login form (and a
+// second user in the same cookie jar or browser needs no logout dance).
+// The interaction cookies, which carry one login through, are kept.
+function dropSessionCookie(req) {
+  const cookie = req.headers.cookie;
+  if (!cookie) return;
+  const kept = cookie.split(/;\s*/).filter((c) => !c.startsWith('_session'));
+  if (kept.length) req.headers.cookie = kept.join('; ');
+  else delete req.headers.cookie;
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
@@ -286,19 +300,6 @@ async function main() {
   const standard = new Set(['sub', 'email', 'email_verified', 'name']);
   const extraClaims = [...new Set(Object.values(USERS).flatMap((u) => Object.keys(u.claims || {})))]
     .filter((c) => !standard.has(c));
-
-  const policy = interactionPolicy.base();
-  if (!opts.sso) {
-    // Ask for a login on every authorization request unless this very request
-    // just came back from our login form.
-    policy.get('login').checks.add(new interactionPolicy.Check(
-      'always_login',
-      'the test IdP asks for a login on every authorization request',
-      (ctx) => (ctx.oidc.result?.login
-        ? interactionPolicy.Check.NO_NEED_TO_PROMPT
-        : interactionPolicy.Check.REQUEST_PROMPT),
-    ));
-  }
 
   const provider = new Provider(issuer, {
     clients: opts.clients.map((c) => ({
@@ -340,7 +341,6 @@ async function main() {
       Session: 3600, Grant: 3600,
     },
     interactions: {
-      policy,
       url: (ctx, interaction) => `/interaction/${interaction.uid}`,
     },
     async findAccount(ctx, sub) {
@@ -444,6 +444,7 @@ async function main() {
 
   server.on('request', async (req, res) => {
     const url = new URL(req.url, issuer);
+    if (!opts.sso) dropSessionCookie(req);
     try {
       if (url.pathname === '/__requests' && req.method === 'GET') return sendJson(res, 200, requests);
       if (url.pathname === '/__reset' && req.method === 'POST') {
