@@ -14,10 +14,12 @@ import {
 } from './lib/proc.mjs';
 import {
   CookieJar, request, pkcePair, randomState, idpLogin, parseRedirect, tokenRequest, decodeJwt,
-  parseConsentPage, parseInterstitial, htmlUnescape, startRedirectCatcher,
+  parseConsentPage, parseInterstitial, htmlUnescape, startRedirectCatcher, followCallback, exchangeCode,
+  login, register, authorizeUrl, submitConsent,
 } from './lib/oauth-client.mjs';
 import { connectMcp, waitForNotification, resultText } from './lib/mcp-client.mjs';
 import { launchBrowser, chromiumAvailable } from './lib/browser.mjs';
+import { startStandInProxy } from './fixtures/stand-in-proxy.mjs';
 
 const CLIENT_ID = 'e2e-rp';
 const CLIENT_SECRET = 'e2e-rp-secret-0123456789';
@@ -554,6 +556,114 @@ describe('Redis and process helpers', () => {
     assert.equal(inter.href, target);
     assert.equal(inter.metaRaw, inter.hrefRaw);
     assert.equal(htmlUnescape('&lt;&#x27;&#39;&quot;&gt;'), `<''">`);
+  });
+});
+
+// The C binary may not exist yet: fixtures/stand-in-proxy.mjs walks the same
+// flow (SPEC §3) just far enough to prove the client helpers work end to end.
+describe('client helpers against a stand-in proxy', () => {
+  let idp;
+  let up;
+  let proxy;
+  let catcher;
+  before(async () => {
+    const port = await getFreePort();
+    catcher = await startRedirectCatcher();
+    idp = await startIdp({ clients: [{ clientId: 'proxy', clientSecret: 'proxy-secret', redirectUris: [`http://127.0.0.1:${port}/callback`] }] });
+    up = await startUpstream();
+    proxy = await startStandInProxy({ idpIssuer: idp.issuer, clientId: 'proxy', clientSecret: 'proxy-secret', upstreamUrl: up.url, port });
+  });
+  after(async () => {
+    await proxy?.close();
+    await catcher?.close();
+    if (up) assertCleanExit(up.proc, await up.stop());
+    if (idp) assertCleanExit(idp.proc, await idp.stop());
+  });
+
+  test('login() then the SDK client through the mount with the bearer token', async () => {
+    const r = await login(proxy.url, { username: 'alice', password: 'alice-pw' });
+    assert.deepEqual(r.consent.actions, ['deny', 'approve']);
+    assert.equal(r.redirect.iss, proxy.url);
+    assert.equal(r.tokens.token_type, 'Bearer');
+    const conn = await connectMcp(`${proxy.url}/mcp`, { token: r.tokens.access_token });
+    try {
+      const who = JSON.parse(resultText(await conn.client.callTool({ name: 'whoami', arguments: {} })));
+      assert.equal(who.sub, 'alice');
+      assert.equal(who.groups, 'mcp-users,dev');
+      assert.equal(who.authorizationPresent, false);
+      const progress = [];
+      const res = await conn.client.callTool({ name: 'slow_progress', arguments: { count: 3, intervalMs: 150 } }, undefined, {
+        onprogress: (p) => progress.push({ ...p, at: Date.now() }),
+      });
+      const doneAt = Date.now();
+      assert.equal(resultText(res), 'done 3');
+      assert.equal(progress.length, 3);
+      assert.ok(doneAt - progress[0].at >= 200, 'progress was buffered by the stand-in');
+    } finally {
+      await conn.close();
+    }
+    const unauth = await request(`${proxy.url}/mcp`, { method: 'POST', json: {} });
+    assert.equal(unauth.status, 401);
+  });
+
+  test('step by step: deny at consent, consent replay, IdP cancel', async () => {
+    const redirectUri = 'http://127.0.0.1:9/cb';
+    const client = (await register(proxy.url, { redirect_uris: [redirectUri], client_name: 'stepper' })).json;
+    const start = async (state) => {
+      const page = await request(authorizeUrl(proxy.url, { client_id: client.client_id, redirect_uri: redirectUri, state, code_challenge: pkcePair().challenge }));
+      assert.equal(page.status, 200);
+      return parseConsentPage(page.text);
+    };
+
+    const c1 = await start('s1');
+    const deny = await submitConsent({ ...c1, action: 'deny' });
+    const t1 = parseRedirect(parseInterstitial(deny.text).target);
+    assert.equal(t1.error, 'access_denied');
+    assert.equal(t1.state, 's1');
+
+    const replay = await submitConsent({ ...c1, action: 'approve' });
+    const again = parseConsentPage(replay.text);
+    assert.equal(again.replayNotice, true);
+    assert.notEqual(again.consentToken, c1.consentToken);
+
+    const c2 = await start('s2');
+    const approve = await submitConsent({ ...c2 });
+    const idpUrl = parseInterstitial(approve.text).target;
+    assert.equal(new URL(idpUrl).origin, idp.issuer);
+    const cancelled = await idpLogin(idpUrl, { action: 'cancel' });
+    assert.equal(new URL(cancelled.callbackUrl).pathname, '/callback');
+    const cb = await followCallback(cancelled.callbackUrl);
+    assert.equal(cb.response.status, 302);
+    assert.equal(cb.redirect.error, 'access_denied');
+    assert.equal(cb.redirect.state, 's2');
+  });
+
+  test('browser: consent page, interstitial, IdP login, back to the client, no CSP violation', { skip: !chromiumAvailable() && 'no /usr/bin/chromium' }, async () => {
+    const client = (await register(proxy.url, { redirect_uris: [catcher.url], client_name: 'browser client' })).json;
+    const pkce = pkcePair();
+    const browser = await launchBrowser();
+    try {
+      const rec = await browser.newPage();
+      await rec.page.goto(authorizeUrl(proxy.url, { client_id: client.client_id, redirect_uri: catcher.url, state: 'b1', code_challenge: pkce.challenge }));
+      assert.match(await rec.page.content(), /browser client/);
+      await rec.page.click('#approve');
+      await rec.page.waitForURL((u) => u.toString().startsWith(idp.issuer));
+      await rec.page.fill('#login', 'alice');
+      await rec.page.fill('#password', 'alice-pw');
+      await Promise.all([rec.page.waitForURL((u) => u.toString().startsWith(catcher.url)), rec.page.click('#submit')]);
+      const hit = await catcher.next();
+      assert.equal(hit.searchParams.get('state'), 'b1');
+      assert.equal(hit.searchParams.get('iss'), proxy.url);
+      const tok = await exchangeCode(proxy.url, {
+        code: hit.searchParams.get('code'), redirect_uri: catcher.url, client_id: client.client_id, code_verifier: pkce.verifier,
+      });
+      assert.equal(tok.status, 200, tok.text);
+      assert.deepEqual(rec.cspViolations, []);
+      assert.deepEqual(rec.consoleErrors, []);
+      await rec.close();
+    } finally {
+      await browser.close();
+    }
   });
 });
 
