@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import net from 'node:net';
 
-import { startIdp, startUpstream, startRedis } from './lib/peers.mjs';
+import { startIdp, startUpstream, startRedis, startStack } from './lib/peers.mjs';
 import { getFreePort, getFreePorts } from './lib/ports.mjs';
 import {
   spawnProcess, assertCleanExit, findSanitizerReports, startProxy, runToExit,
@@ -233,6 +233,18 @@ describe('IdP peer (oidc-provider)', () => {
     } finally {
       await idp.setFaults({});
     }
+  });
+
+  test('key rotation: a new kid is published in /jwks and signs later id_tokens', async () => {
+    const before1 = decodeJwt((await loginAndExchange(idp, 'alice')).tok.json.id_token).header.kid;
+    const kid = await idp.rotateKey();
+    assert.notEqual(kid, before1);
+    const jwks = (await request(`${idp.issuer}/jwks`)).json;
+    assert.equal(jwks.keys[0].kid, kid);
+    assert.ok(jwks.keys.some((k) => k.kid === before1), 'old key still published');
+    const { tok } = await loginAndExchange(idp, 'alice');
+    assert.equal(decodeJwt(tok.json.id_token).header.kid, kid);
+    await verifyJwt(tok.json.id_token, idp.issuer);
   });
 });
 
@@ -538,6 +550,41 @@ describe('Redis and process helpers', () => {
       startProxy({ binary: '/nonexistent/mcp-auth-proxy', env: {} }),
       /cannot start mcp-auth-proxy/,
     );
+  });
+
+  test('startProxy / startStack wiring, with a fake binary standing in for the C proxy', async () => {
+    const fake = new URL('./fixtures/fake-proxy-bin.mjs', import.meta.url).pathname;
+    process.env.E2E_LEAK_CHECK = 'must-not-reach-the-proxy';
+    try {
+      const stack = await startStack({ binary: fake, redis: true, proxyEnv: { LOG_LEVEL: 'debug' } });
+      try {
+        const env = (await request(`${stack.proxy.url}/env`)).json;
+        assert.equal(env.PROXY_BASE_URL, stack.base);
+        assert.equal(env.LISTEN_ADDR, `127.0.0.1:${stack.proxy.port}`);
+        assert.match(env.METRICS_ADDR, /^127\.0\.0\.1:\d+$/);
+        assert.equal(env.OIDC_ISSUER_URL, stack.idp.issuer);
+        assert.equal(env.OIDC_CLIENT_ID, stack.clientId);
+        assert.equal(env.OIDC_CLIENT_SECRET, stack.clientSecret);
+        assert.equal(env.UPSTREAM_MCP_URL, stack.upstream.url);
+        assert.equal(env.REDIS_URL, stack.redis.url);
+        assert.equal(env.TOKEN_SIGNING_SECRET.length, 64);
+        assert.equal(env.LOG_LEVEL, 'debug');
+        assert.equal(env.E2E_LEAK_CHECK, undefined, 'the test runner environment leaked into the proxy');
+        assert.equal((await request(`${stack.proxy.url}/discovery`)).json.issuer, stack.idp.issuer);
+        await stack.proxy.waitForLog('listening');
+      } finally {
+        await stack.stop();
+      }
+
+      const bad = await startProxy({ binary: fake, env: { FAKE_EXIT_CODE: '2' } });
+      await assert.rejects(bad.stop(), /exited with status 2/);
+      const noisy = await startProxy({ binary: fake, env: { FAKE_STDERR: 'x.c:1:1: runtime error: load of null pointer' } });
+      await assert.rejects(noisy.stop(), /sanitizer/);
+      const tolerated = await startProxy({ binary: fake, env: { FAKE_EXIT_CODE: '2' } });
+      assert.equal((await tolerated.stop({ expectClean: false })).code, 2);
+    } finally {
+      delete process.env.E2E_LEAK_CHECK;
+    }
   });
 
   test('HTML helpers: consent page and interstitial parsing', () => {

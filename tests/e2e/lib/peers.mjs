@@ -34,7 +34,9 @@ const postJson = (url, body) => getJson(url, {
  * @param {Record<string,{password: string, claims: object}>} [o.extraUsers]
  * @returns {Promise<{issuer: string, url: string, port: number, proc: import('./proc.mjs').ProcGuard,
  *   stop: () => Promise<object>, discovery: () => Promise<object>, requests: () => Promise<object[]>,
- *   tokenRequests: () => Promise<object[]>, reset: () => Promise<void>, setFaults: (f: object) => Promise<object>}>}
+ *   tokenRequests: () => Promise<object[]>, reset: () => Promise<void>, setFaults: (f: object) => Promise<object>,
+ *   rotateKey: () => Promise<string>}>}
+ *   setFaults({}) clears all faults; rotateKey() returns the new kid (see peers/idp.mjs).
  */
 export async function startIdp({ port, clients = [], authMethods, idTokenAlg, sso, extraUsers, readyTimeoutMs } = {}) {
   const args = [path.join(E2E_DIR, 'peers/idp.mjs'), '--port', String(port ?? 0)];
@@ -65,6 +67,7 @@ export async function startIdp({ port, clients = [], authMethods, idTokenAlg, ss
     tokenRequests: async () => (await getJson(`${issuer}/__requests`)).filter((r) => r.path === '/token'),
     reset: async () => { await postJson(`${issuer}/__reset`); },
     setFaults: (faults) => postJson(`${issuer}/__faults`, faults),
+    rotateKey: async () => (await postJson(`${issuer}/__rotate-key`)).kid,
   };
 }
 

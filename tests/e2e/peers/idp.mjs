@@ -67,6 +67,9 @@
 //                                             re-sign with the same key (a null value
 //                                             deletes the claim), e.g. {"nonce":"x"}
 //   GET  /__faults    current fault settings
+//   POST /__rotate-key  adds a new RS256 key, published first in /jwks, and signs
+//                     every later id_token with it (answers {"kid": ...}); for
+//                     "unknown kid → refetch JWKS" tests
 
 import http from 'node:http';
 import crypto from 'node:crypto';
@@ -185,29 +188,43 @@ function makeKeys() {
   return {
     jwks: { keys: [rsaJwk, ecJwk] },
     byAlg: {
-      RS256: { kid: rsaJwk.kid, key: rsa.privateKey },
-      ES256: { kid: ecJwk.kid, key: ec.privateKey },
+      RS256: { alg: 'RS256', kid: rsaJwk.kid, key: rsa.privateKey },
+      ES256: { alg: 'ES256', kid: ecJwk.kid, key: ec.privateKey },
     },
+    rotated: [], // from POST /__rotate-key, newest first
   };
 }
 
 const b64u = (buf) => Buffer.from(buf).toString('base64url');
+const decodeHeader = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[0], 'base64url').toString());
 
 // Re-sign a compact JWS after merging claim overrides (fault injection only).
-function resignJwt(jwt, overrides, keys) {
+// `signer` is {alg, kid, key}; the header's alg and kid are set from it.
+function resignJwt(jwt, overrides, signer) {
   const [h, p] = jwt.split('.');
   const header = JSON.parse(Buffer.from(h, 'base64url').toString());
   const payload = JSON.parse(Buffer.from(p, 'base64url').toString());
-  for (const [k, v] of Object.entries(overrides)) {
+  for (const [k, v] of Object.entries(overrides || {})) {
     if (v === null) delete payload[k]; else payload[k] = v;
   }
-  const signer = keys.byAlg[header.alg];
-  if (!signer) throw new Error(`cannot re-sign alg ${header.alg}`);
+  header.alg = signer.alg;
+  header.kid = signer.kid;
   const input = `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(payload))}`;
-  const sig = header.alg === 'RS256'
+  const sig = signer.alg === 'RS256'
     ? crypto.sign('sha256', Buffer.from(input), signer.key)
     : crypto.sign('sha256', Buffer.from(input), { key: signer.key, dsaEncoding: 'ieee-p1363' });
   return `${input}.${b64u(sig)}`;
+}
+
+// A new RS256 key for POST /__rotate-key: published first in /jwks and used
+// for every id_token from then on (the original keys stay published).
+function rotatedKey() {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const kid = `rsa-rotated-${crypto.randomUUID()}`;
+  return {
+    alg: 'RS256', kid, key: privateKey,
+    publicJwk: { ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' },
+  };
 }
 
 // ---------------------------------------------------------------- helpers
@@ -376,9 +393,14 @@ async function main() {
   let seq = 0;
   let faults = {};
 
-  // Token endpoint policing and fault injection, inside Koa so that the
-  // JSON body is still an object when we look at it.
+  // Token endpoint policing, fault injection and key rotation, inside Koa so
+  // that the JSON bodies are still objects when we look at them.
   provider.use(async (ctx, next) => {
+    if (ctx.path === '/jwks' && keys.rotated.length) {
+      await next();
+      if (ctx.body?.keys) ctx.body = { keys: [...keys.rotated.map((k) => k.publicJwk), ...ctx.body.keys] };
+      return undefined;
+    }
     if (ctx.path !== '/token' || ctx.method !== 'POST') return next();
     const rec = ctx.req.__record;
     if (faults.tokenDelayMs) await new Promise((r) => setTimeout(r, faults.tokenDelayMs));
@@ -395,8 +417,10 @@ async function main() {
     }
     await next();
     if (ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
-      if (faults.idTokenClaims && ctx.body.id_token) {
-        ctx.body.id_token = resignJwt(ctx.body.id_token, faults.idTokenClaims, keys);
+      if ((faults.idTokenClaims || keys.rotated.length) && ctx.body.id_token) {
+        const alg = decodeHeader(ctx.body.id_token).alg;
+        const signer = keys.rotated[0] || keys.byAlg[alg];
+        ctx.body.id_token = resignJwt(ctx.body.id_token, faults.idTokenClaims, signer);
       }
       if (faults.dropIdToken) delete ctx.body.id_token;
     }
@@ -451,6 +475,11 @@ async function main() {
         requests.length = 0;
         faults = {};
         return sendJson(res, 200, { ok: true });
+      }
+      if (url.pathname === '/__rotate-key' && req.method === 'POST') {
+        const k = rotatedKey();
+        keys.rotated.unshift(k);
+        return sendJson(res, 200, { kid: k.kid });
       }
       if (url.pathname === '/__faults') {
         if (req.method === 'POST') {
