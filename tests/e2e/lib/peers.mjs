@@ -137,7 +137,8 @@ export async function startRedis({ port, extraArgs = [], binary, readyTimeoutMs 
  *
  * Without Redis the proxy runs with PROD_MODE=false and REDIS_REQUIRED=false
  * (the in-process replay store); with Redis, REDIS_URL is set and PROD_MODE
- * keeps its default. `proxyEnv` overrides anything.
+ * keeps its default. SHUTDOWN_TIMEOUT is 5s. `proxyEnv` overrides anything
+ * (a value of undefined removes a variable).
  *
  * @param {object} [o]
  * @param {boolean} [o.redis=false]
@@ -174,6 +175,9 @@ export async function startStack({ redis = false, upstreamPath = '/mcp', proxyEn
       OIDC_CLIENT_SECRET: clientSecret,
       UPSTREAM_MCP_URL: upstream.url,
       TOKEN_SIGNING_SECRET: crypto.randomBytes(32).toString('hex'),
+      // A stream a test forgot to close must not hold shutdown for the 120 s
+      // default (stop() SIGKILLs after 10 s and fails the test).
+      SHUTDOWN_TIMEOUT: '5s',
       ...(r ? { REDIS_URL: r.url } : { PROD_MODE: 'false', REDIS_REQUIRED: 'false' }),
       ...proxyEnv,
     };
