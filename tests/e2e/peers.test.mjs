@@ -362,9 +362,9 @@ describe('MCP upstream peer (MCP SDK)', () => {
       const resultAt = Date.now();
       assert.equal(resultText(res), 'done 4');
       assert.deepEqual(progress.map((p) => p.progress), [1, 2, 3, 4]);
-      // Streamed, not batched: the first one arrived well before the result.
-      assert.ok(progress[0].at - started < 450, `first progress after ${progress[0].at - started} ms`);
-      assert.ok(resultAt - progress[0].at >= 300, 'progress was not delivered incrementally');
+      // Streamed, not batched: the server sends the result >= 450 ms after the
+      // first notification, so an incremental stream shows a wide gap here.
+      assert.ok(resultAt - progress[0].at >= 300, `progress was not delivered incrementally (first after ${progress[0].at - started} ms)`);
       assert.ok(progress.every((p) => p.at <= resultAt));
     } finally {
       await conn.close();

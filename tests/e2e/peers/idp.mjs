@@ -57,7 +57,7 @@
 //                     path, query, headers, form (token endpoint only), authMethod
 //                     (token endpoint: "client_secret_basic" | "client_secret_post" |
 //                     "none"), status (filled when the response finished)}
-//   POST /__reset     clears that list and the faults below
+//   POST /__reset     clears that list and the faults below (not a key rotation)
 //   POST /__faults    JSON body merged into the fault settings (empty object = none):
 //                       tokenDelayMs: N       delay token endpoint answers by N ms
 //                       tokenError: {status, error, error_description}
