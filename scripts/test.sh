@@ -33,9 +33,11 @@ if scripts/check-style.sh; then count 1 0; else fail_stage "check-style"; fi
 
 build_dir() {
   local dir=$1; shift
-  if [ ! -f "$dir/build.ninja" ]; then
-    meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
-  fi
+  # Reconfigure every time: the source lists pick up files by existence,
+  # which meson evaluates at configure time.
+  local reconf=""
+  [ -f "$dir/build.ninja" ] && reconf="--reconfigure"
+  meson setup $reconf "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
   ninja -C "$dir" >"$dir.build.log" 2>&1 || { tail -50 "$dir.build.log"; return 1; }
 }
 
