@@ -53,7 +53,7 @@ add_route(struct http_router *r, unsigned methods, const char *path, bool prefix
         const struct http_route *o = &r->routes[i];
         /* One handler per (method, path): a second claim is our mistake. */
         assert(!(o->prefix == prefix && strcmp(o->path, path) == 0 &&
-                 (effective_methods(o->methods) & methods) != 0));
+                 (o->methods & methods) != 0));
     }
     if (r->count == r->cap) {
         r->cap = r->cap ? r->cap * 2 : 16;
