@@ -372,6 +372,14 @@ runtime_run(const struct config *cfg)
         goto out;
     }
     event_base_loop(rt.control->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    /* The drain is over. Removing the signal events below restores the
+     * default action, so a late SIGTERM would kill us mid-teardown: block
+     * both; nothing is left for a signal to change. */
+    sigset_t late;
+    sigemptyset(&late);
+    sigaddset(&late, SIGTERM);
+    sigaddset(&late, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &late, NULL);
     rc = 0;
 out:
     teardown(&rt);
