@@ -291,11 +291,14 @@ accept_head(struct http_conn *c, struct http_request *req, const struct http_hea
         }
         return false;
     }
-    if (rt->opts.head_check != NULL && !rt->opts.head_check(req, rt->arg)) {
-        refuse_body(c, h);
-        /* The check replied itself; a check that refused silently is a bug. */
-        assert(http_output_is_started(req));
-        return false;
+    if (rt->opts.head_check != NULL) {
+        bool pass = rt->opts.head_check(req, rt->arg);
+        /* A check replies exactly when it refuses; anything else is a bug. */
+        assert(pass != http_output_is_started(req));
+        if (!pass) {
+            refuse_body(c, h);
+            return false;
+        }
     }
     return true;
 }
