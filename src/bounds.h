@@ -60,6 +60,10 @@
 #define BOUNDS_SUBJECT_IDLE_MS (5 * 60 * 1000)
 #define BOUNDS_SUBJECT_PRUNE_INTERVAL_MS (2 * 60 * 1000)
 #define BOUNDS_SUBJECT_ENTRIES_MAX 100000
+/* Bytes of a subject kept in its entry (OpenID Connect Core 2: a sub is at
+ * most 255 ASCII characters); longer ones also match on a 64-bit hash of
+ * the whole value. */
+#define BOUNDS_SUBJECT_KEY_BYTES 255
 
 /* In-process replay store (SPEC.md 5.6). */
 #define BOUNDS_MEMORY_STORE_ENTRIES_MAX 100000
