@@ -72,3 +72,20 @@
 /* Clock skew allowed on exp, iat and nbf (SPEC 6.4 keeps none on exp and
  * 5 min on nbf; one symmetric minute is the usual relying-party choice). */
 #define BOUNDS_ID_TOKEN_SKEW_S 60
+
+/* Per-IP rate limits (SPEC.md 3.0.3): requests per key per window. */
+#define BOUNDS_RATE_WINDOW_MS 60000
+#define BOUNDS_RATE_REGISTER_PER_WINDOW 10
+#define BOUNDS_RATE_AUTHORIZE_PER_WINDOW 30
+#define BOUNDS_RATE_CONSENT_PER_WINDOW 30
+#define BOUNDS_RATE_CALLBACK_PER_WINDOW 30
+#define BOUNDS_RATE_TOKEN_PER_WINDOW 60
+#define BOUNDS_RATE_DISCOVERY_PER_WINDOW 60
+#define BOUNDS_RATE_MCP_PER_WINDOW 600
+/* Live (bucket, key) counters the limiter keeps, over all buckets (about
+ * 72 bytes each, so ~18 MiB at the cap); what happens at the cap is in
+ * ratelimit.h. */
+#define BOUNDS_RATELIMIT_ENTRIES_MAX (192 * 1024)
+/* Rate-limit keys (SPEC.md 3.0.4): an address, or raw peer or legacy header
+ * text, cut to this many bytes. */
+#define BOUNDS_CLIENT_IP_KEY_MAX 128
