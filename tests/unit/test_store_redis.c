@@ -35,6 +35,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "bounds.h"
+#include "store/readiness.h"
 #include "store/redis.h"
 #include "store/redis_proto.h"
 #include "store/store.h"
@@ -662,6 +663,34 @@ test_host_name_is_resolved(void **state)
     store_backend_free(b);
 }
 
+/* ---- Readiness (SPEC.md 5.5) ---------------------------------------------------------- */
+
+static void
+test_readiness_probe_is_single_flight(void **state)
+{
+    NEED_REDIS();
+    struct env *e = *state;
+    redisReply *r = redisCommand(e->admin, "CONFIG RESETSTAT");
+    freeReplyObject(r);
+    struct store_readiness *rd = store_readiness_new(NULL);
+    struct result a[8];
+    memset(a, 0, sizeof(a));
+    for (int i = 0; i < 8; i++) {
+        store_readiness_check(rd, e->store, on_done, &a[i]);
+    }
+    run_until(e->base, &a[7].calls, 2000);
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(a[i].calls, 1);
+        assert_int_equal(a[i].rc, STORE_OK);
+    }
+    assert_int_equal(store_readiness_probes(rd), 1);
+    /* Redis saw exactly one EXISTS, on the prefixed probe key. */
+    char info[4096];
+    admin_str(e->admin, info, sizeof(info), "INFO commandstats");
+    assert_non_null(strstr(info, "cmdstat_exists:calls=1,"));
+    store_readiness_free(rd);
+}
+
 /* ---- Authentication ---------------------------------------------------------------------- */
 
 /* The ACL user the docs recommend: exactly these commands, our keys only. */
@@ -1132,6 +1161,7 @@ main(void)
         T(test_cancelled_refresh_still_takes_effect),
         T(test_ping_and_free_with_operations_in_flight),
         T(test_select_database),
+        T(test_readiness_probe_is_single_flight),
         T(test_host_name_is_resolved),
         cmocka_unit_test(test_auth_acl_and_legacy),
         cmocka_unit_test(test_tls),
