@@ -1,116 +1,20 @@
-/* The Redis back end (see redis.h): one connection per worker store, on
- * the worker's loop.
- *
- * A connection goes DOWN → CONNECTING (DNS, TCP, TLS; one deadline) →
- * READY. On READY the handshake is written at once -- [AUTH] [SELECT]
- * PING -- and commands may follow it on the same pipe; the PONG confirms
- * the connection (and resets the reconnect backoff). Replies arrive in
- * command order, so a FIFO of pending records matches them; each record
- * has a deadline and one timer watches the oldest. Any failure -- error
- * event, EOF, protocol error, deadline -- drops the connection, fails
- * every pending operation with STORE_ERR_UNAVAILABLE and schedules a
- * reconnect. User callbacks never run from here: results go through
- * store_op_finish(), which defers them to the loop. */
+/* The Redis replay-store back end (see redis.h): the process-wide part --
+ * parsed URL, TLS context, script SHA-1 -- and the start-up check. Each
+ * worker's connection lives in redis_conn.c. */
 #include "store/redis.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <pthread.h>
-#include <stdatomic.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
-#include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/util.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include "base/clock.h"
-#include "base/rand.h"
+#include "base/buf.h"
 #include "base/xalloc.h"
-#include "bounds.h"
+#include "store/redis_conn.h"
 #include "store/redis_proto.h"
+#include "store/redis_tls.h"
 #include "store/redis_url.h"
 #include "store/store_int.h"
-
-/* A command with its keys, the script and a long prefix stays far below
- * this; past it the operation fails closed rather than grow a buffer. */
-#define REDIS_COMMAND_MAX (64 * 1024)
-
-struct redis_backend {
-    struct store_backend base;
-    struct store_redis_url url;
-    char where[STORE_ERROR_MAX];  /* redacted URL, for messages */
-    SSL_CTX *ssl_ctx;             /* rediss:// only */
-    char sha1[41];
-};
-
-enum conn_state {
-    CONN_DOWN = 0,
-    CONN_CONNECTING,
-    CONN_READY,
-};
-
-enum pending_kind {
-    P_AUTH = 0,
-    P_SELECT,
-    P_HELLO_PING,  /* last handshake command: its PONG confirms the connection */
-    P_CLAIM,
-    P_MARK,
-    P_PING,
-    P_EVALSHA,
-    P_EVAL,
-};
-
-struct pending {
-    TAILQ_ENTRY(pending) link;
-    enum pending_kind kind;
-    struct store_op *op;       /* NULL for the handshake, or once cancelled */
-    uint64_t deadline_ms;      /* monotonic */
-    /* EVALSHA only: what a NOSCRIPT fallback resends. Kept even when the
-     * op is cancelled, so a cancelled rotation still takes effect. */
-    char *family_key;
-    char *claim_key;
-    struct store_redis_refresh_args args;
-};
-
-struct check {
-    bool done;
-    bool ok;
-    char error[STORE_ERROR_MAX];
-};
-
-struct redis_store {
-    struct store base;
-    struct redis_backend *be;
-    enum conn_state state;
-    bool confirmed;                      /* PONG seen on this connection */
-    struct bufferevent *bev;
-    struct lookup *lookup;               /* DNS lookup in flight (host names only) */
-    struct event *lookup_ev;
-    struct store_redis_reader *reader;
-    TAILQ_HEAD(pending_list, pending) inflight;
-    size_t inflight_count;
-    struct event *connect_timer;
-    struct event *command_timer;
-    struct event *retry_timer;
-    uint64_t backoff_ms;
-    char last_error[STORE_ERROR_MAX];    /* why the connection is not up */
-    struct check *check;                 /* start-up check mode: no reconnect */
-};
-
-struct lookup;
-static void connect_start(struct redis_store *rs);
-static void lookup_abandon(struct redis_store *rs);
 
 /* snprintf for messages: truncation of a long host name is acceptable. */
 static void __attribute__((format(printf, 3, 4)))
@@ -122,792 +26,18 @@ reasonf(char *out, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
-static struct redis_store *
-redis_of(struct store *s)
-{
-    return (struct redis_store *)s;
-}
-
-static int
-unavailable_rc(enum store_op_kind kind)
-{
-    return kind == STORE_OP_REFRESH_CLAIM ? (int)STORE_REFRESH_UNAVAILABLE
-                                          : (int)STORE_ERR_UNAVAILABLE;
-}
-
-/* ---- Pending records -------------------------------------------------------- */
-
-static void
-pending_free(struct pending *p)
-{
-    xfree(p->family_key);
-    xfree(p->claim_key);
-    xfree(p);
-}
-
-static void
-arm_command_timer(struct redis_store *rs)
-{
-    struct pending *head = TAILQ_FIRST(&rs->inflight);
-    if (head == NULL) {
-        event_del(rs->command_timer);
-        return;
-    }
-    uint64_t now = clock_mono_ms();
-    uint64_t wait = head->deadline_ms > now ? head->deadline_ms - now : 0;
-    struct timeval tv = { .tv_sec = (time_t)(wait / 1000), .tv_usec = (suseconds_t)(wait % 1000) * 1000 };
-    event_add(rs->command_timer, &tv);
-}
-
-/* Writes an encoded command and queues its pending record. */
-static void
-send_command(struct redis_store *rs, const struct buf *cmd, struct pending *p)
-{
-    bool was_idle = TAILQ_EMPTY(&rs->inflight);
-    p->deadline_ms = clock_mono_ms() + rs->be->url.command_timeout_ms;
-    TAILQ_INSERT_TAIL(&rs->inflight, p, link);
-    rs->inflight_count++;
-    if (p->op != NULL) {
-        store_op_set_backend_ref(p->op, p);
-    }
-    /* bufferevent_write copies into the output buffer; it fails only for
-     * lack of memory, and the command timer then fails the command. */
-    (void)bufferevent_write(rs->bev, cmd->ptr, cmd->len);
-    if (was_idle) {
-        arm_command_timer(rs);
-    }
-}
-
-static struct pending *
-pending_new(enum pending_kind kind, struct store_op *op)
-{
-    struct pending *p = xcalloc(1, sizeof(*p));
-    p->kind = kind;
-    p->op = op;
-    return p;
-}
-
-/* ---- Dropping and reconnecting ------------------------------------------------ */
-
-static void
-check_finish(struct redis_store *rs, bool ok, const char *error)
-{
-    struct check *c = rs->check;
-    if (c->done) {
-        return;
-    }
-    c->done = true;
-    c->ok = ok;
-    reasonf(c->error, sizeof(c->error), "%s", error ? error : "");
-    event_base_loopbreak(rs->base.base);
-}
-
-static void
-schedule_retry(struct redis_store *rs)
-{
-    /* Full backoff doubles from 100 ms to 5 s; the wait is drawn from its
-     * upper half so that workers (and replicas) do not reconnect in step. */
-    uint64_t backoff = rs->backoff_ms;
-    uint32_t r;
-    rand_bytes((uint8_t *)&r, sizeof(r));
-    uint64_t wait = backoff / 2 + (backoff > 1 ? r % (backoff / 2 + 1) : 0);
-    rs->backoff_ms = backoff * 2 > BOUNDS_REDIS_BACKOFF_MAX_MS ? BOUNDS_REDIS_BACKOFF_MAX_MS
-                                                                : backoff * 2;
-    struct timeval tv = { .tv_sec = (time_t)(wait / 1000), .tv_usec = (suseconds_t)(wait % 1000) * 1000 };
-    event_add(rs->retry_timer, &tv);
-}
-
-/* Releases the connection and everything tied to it, without touching the
- * pending operations. */
-static void
-release_connection(struct redis_store *rs)
-{
-    lookup_abandon(rs);
-    if (rs->bev != NULL) {
-        bufferevent_free(rs->bev);
-        rs->bev = NULL;
-    }
-    store_redis_proto_reader_free(rs->reader);
-    rs->reader = store_redis_proto_reader_new();
-    event_del(rs->connect_timer);
-    event_del(rs->command_timer);
-    rs->state = CONN_DOWN;
-    rs->confirmed = false;
-}
-
-/* The connection is gone: every pending operation fails closed, and we
- * come back after the backoff (or, in the start-up check, report). */
-static void
-drop(struct redis_store *rs, const char *reason)
-{
-    reasonf(rs->last_error, sizeof(rs->last_error), "%s", reason);
-    release_connection(rs);
-    struct pending *p;
-    while ((p = TAILQ_FIRST(&rs->inflight)) != NULL) {
-        TAILQ_REMOVE(&rs->inflight, p, link);
-        if (p->op != NULL) {
-            store_op_finish(p->op, unavailable_rc(store_op_kind(p->op)), reason);
-        }
-        pending_free(p);
-    }
-    rs->inflight_count = 0;
-    if (rs->check != NULL) {
-        check_finish(rs, false, reason);
-        return;
-    }
-    schedule_retry(rs);
-}
-
-static void
-on_retry(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    connect_start(arg);
-}
-
-static void
-on_connect_timeout(evutil_socket_t fd, short what, void *arg)
-{
-    struct redis_store *rs = arg;
-    char reason[STORE_ERROR_MAX];
-    (void)fd;
-    (void)what;
-    struct sockaddr_storage peer;
-    socklen_t len = sizeof(peer);
-    evutil_socket_t sock = rs->bev != NULL ? bufferevent_getfd(rs->bev) : -1;
-    if (rs->be->ssl_ctx != NULL && sock >= 0 &&
-        getpeername(sock, (struct sockaddr *)&peer, &len) == 0) {
-        /* TCP is up, TLS is not: a plain server reads a ClientHello as the
-         * start of a command and waits for the rest. */
-        reasonf(reason, sizeof(reason),
-                "TLS handshake with %s got no answer within %llu ms (a plain port needs "
-                "redis://)",
-                rs->be->where, (unsigned long long)rs->be->url.connect_timeout_ms);
-    } else {
-        reasonf(reason, sizeof(reason), "connecting to %s timed out after %llu ms",
-                rs->be->where, (unsigned long long)rs->be->url.connect_timeout_ms);
-    }
-    drop(rs, reason);
-}
-
-static void
-on_command_timeout(evutil_socket_t fd, short what, void *arg)
-{
-    struct redis_store *rs = arg;
-    char reason[STORE_ERROR_MAX];
-    (void)fd;
-    (void)what;
-    struct pending *head = TAILQ_FIRST(&rs->inflight);
-    if (head == NULL) {
-        return;
-    }
-    if (head->deadline_ms > clock_mono_ms()) {
-        arm_command_timer(rs);
-        return;
-    }
-    /* The server took the command and did not answer: we cannot know what
-     * it did, so the command fails closed and the connection goes. */
-    reasonf(reason, sizeof(reason), "no reply from %s within %llu ms", rs->be->where,
-             (unsigned long long)rs->be->url.command_timeout_ms);
-    drop(rs, reason);
-}
-
-/* ---- Replies ---------------------------------------------------------------------- */
-
-/* A failed handshake reply: say what the operator has to fix. */
-static void
-handshake_failed(struct redis_store *rs, const struct pending *p,
-                 const struct store_redis_reply *reply)
-{
-    char text[STORE_ERROR_MAX / 2];
-    char reason[STORE_ERROR_MAX];
-    store_redis_proto_describe(reply, text, sizeof(text));
-    if (store_redis_proto_is_auth_error(reply)) {
-        bool has_secret = rs->be->url.password != NULL || rs->be->url.user != NULL;
-        reasonf(reason, sizeof(reason), "%s at %s: %s",
-                 has_secret ? "authentication failed"
-                            : "authentication required (REDIS_URL has no password)",
-                 rs->be->where, text);
-    } else if (p->kind == P_SELECT) {
-        reasonf(reason, sizeof(reason), "SELECT %u failed at %s: %s", rs->be->url.db,
-                 rs->be->where, text);
-    } else {
-        reasonf(reason, sizeof(reason), "handshake with %s failed: %s", rs->be->where, text);
-    }
-    drop(rs, reason);
-}
-
-/* Resends a refresh as EVAL after -NOSCRIPT (a restarted or failed-over
- * server lost its script cache); EVAL also reloads the cache. */
-static void
-resend_as_eval(struct redis_store *rs, struct pending *old)
-{
-    struct buf cmd;
-    buf_init(&cmd, REDIS_COMMAND_MAX);
-    struct pending *p = pending_new(P_EVAL, old->op);
-    old->op = NULL;
-    if (store_redis_proto_eval(&cmd, &old->args) != 0) {
-        if (p->op != NULL) {
-            store_op_finish(p->op, STORE_REFRESH_UNAVAILABLE, "command too large");
-        }
-        pending_free(p);
-    } else {
-        send_command(rs, &cmd, p);
-    }
-    buf_cleanup(&cmd);
-}
-
-/* Finishes the operation of p from its reply. */
-static void
-answer(struct pending *p, const struct store_redis_reply *reply)
-{
-    int rc;
-    switch (p->kind) {
-    case P_CLAIM:
-        rc = store_redis_proto_claim_result(reply);
-        break;
-    case P_MARK:
-        rc = store_redis_proto_ok_result(reply);
-        break;
-    case P_PING:
-        rc = store_redis_proto_exists_result(reply);
-        break;
-    default:
-        rc = store_redis_proto_refresh_result(reply);
-        break;
-    }
-    if (p->op == NULL) {
-        return;
-    }
-    char text[STORE_ERROR_MAX];
-    bool failed = rc == unavailable_rc(store_op_kind(p->op));
-    if (failed) {
-        store_redis_proto_describe(reply, text, sizeof(text));
-    }
-    store_op_finish(p->op, rc, failed ? text : NULL);
-    p->op = NULL;
-}
-
-/* Handles one reply; false when the connection was dropped (stop reading). */
-static bool
-handle_reply(struct redis_store *rs, struct store_redis_reply *reply)
-{
-    struct pending *p = TAILQ_FIRST(&rs->inflight);
-    bool alive = true;
-    if (p == NULL) {
-        drop(rs, "reply without a command (protocol out of step)");
-        store_redis_proto_reply_free(reply);
-        return false;
-    }
-    TAILQ_REMOVE(&rs->inflight, p, link);
-    rs->inflight_count--;
-    switch (p->kind) {
-    case P_AUTH:
-    case P_SELECT:
-        if (store_redis_proto_ok_result(reply) != STORE_OK) {
-            handshake_failed(rs, p, reply);
-            alive = false;
-        }
-        break;
-    case P_HELLO_PING:
-        if (store_redis_proto_pong_result(reply) != STORE_OK) {
-            handshake_failed(rs, p, reply);
-            alive = false;
-            break;
-        }
-        rs->confirmed = true;
-        rs->backoff_ms = BOUNDS_REDIS_BACKOFF_MIN_MS;
-        if (rs->check != NULL) {
-            check_finish(rs, true, NULL);
-        }
-        break;
-    case P_EVALSHA:
-        if (store_redis_proto_is_noscript(reply)) {
-            resend_as_eval(rs, p);
-            break;
-        }
-        answer(p, reply);
-        break;
-    default:
-        answer(p, reply);
-        break;
-    }
-    pending_free(p);
-    store_redis_proto_reply_free(reply);
-    if (alive) {
-        arm_command_timer(rs);
-    }
-    return alive;
-}
-
-static void
-on_read(struct bufferevent *bev, void *arg)
-{
-    struct redis_store *rs = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    char chunk[STORE_REDIS_FEED_MAX];
-    while (evbuffer_get_length(in) > 0) {
-        int n = evbuffer_remove(in, chunk, sizeof(chunk));
-        if (n <= 0 || store_redis_proto_feed(rs->reader, chunk, (size_t)n) ==
-                          STORE_REDIS_READ_ERROR) {
-            drop(rs, "malformed or oversized reply from Redis");
-            return;
-        }
-        for (;;) {
-            struct store_redis_reply *reply = NULL;
-            enum store_redis_read rc = store_redis_proto_next(rs->reader, &reply);
-            if (rc == STORE_REDIS_READ_ERROR) {
-                drop(rs, "malformed or oversized reply from Redis");
-                return;
-            }
-            if (rc == STORE_REDIS_READ_MORE) {
-                break;
-            }
-            if (!handle_reply(rs, reply)) {
-                return;
-            }
-        }
-    }
-}
-
-/* ---- Connecting ---------------------------------------------------------------------- */
-
-static void
-describe_tls_failure(struct redis_store *rs, struct bufferevent *bev, char *out, size_t cap)
-{
-    SSL *ssl = bufferevent_openssl_get_ssl(bev);
-    long verify = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
-    unsigned long e, last = 0;
-    while ((e = bufferevent_get_openssl_error(bev)) != 0) {
-        last = e;
-    }
-    if (verify != X509_V_OK) {
-        reasonf(out, cap,
-                 "TLS certificate verification failed for %s: %s (the server certificate "
-                 "must be signed by a CA in REDIS_CA_FILE or the system store, and name the "
-                 "host)",
-                 rs->be->where, X509_verify_cert_error_string(verify));
-        return;
-    }
-    if (last != 0) {
-        const char *why = ERR_reason_error_string(last);
-        reasonf(out, cap, "TLS handshake with %s failed: %s (is it a TLS port?)",
-                 rs->be->where, why != NULL ? why : "unknown error");
-        return;
-    }
-    out[0] = '\0';
-}
-
-static void
-describe_failure(struct redis_store *rs, struct bufferevent *bev, short what, char *out,
-                 size_t cap)
-{
-    int err = EVUTIL_SOCKET_ERROR();
-    if (rs->be->ssl_ctx != NULL) {
-        describe_tls_failure(rs, bev, out, cap);
-        if (out[0] != '\0') {
-            return;
-        }
-    }
-    /* Connected but nothing answered yet: the classic cause is a plain
-     * client on a TLS port. */
-    const char *hint =
-        rs->state == CONN_READY && !rs->confirmed ? " before answering (a TLS port needs rediss://)"
-                                                  : "";
-    if (what & BEV_EVENT_EOF) {
-        reasonf(out, cap, "%s closed the connection%s", rs->be->where, hint);
-        return;
-    }
-    if (rs->state == CONN_CONNECTING) {
-        reasonf(out, cap, "cannot connect to %s: %s", rs->be->where,
-                err != 0 ? evutil_socket_error_to_string(err) : "connection refused");
-        return;
-    }
-    reasonf(out, cap, "connection to %s failed: %s%s", rs->be->where,
-            err != 0 ? evutil_socket_error_to_string(err) : "unknown error", hint);
-}
-
-/* Writes [AUTH] [SELECT] PING: they go out before any command. */
-static void
-send_handshake(struct redis_store *rs)
-{
-    const struct store_redis_url *u = &rs->be->url;
-    struct buf cmd;
-    buf_init(&cmd, REDIS_COMMAND_MAX);
-    /* go-redis: a user name means ACL AUTH (even with an empty password);
-     * a password alone means the legacy single-password AUTH. */
-    if (u->user != NULL || (u->password != NULL && u->password[0] != '\0')) {
-        if (store_redis_proto_auth(&cmd, u->user, u->password) == 0) {
-            send_command(rs, &cmd, pending_new(P_AUTH, NULL));
-        }
-        explicit_bzero(cmd.ptr, cmd.len);
-        buf_reset(&cmd);
-    }
-    if (u->db != 0 && store_redis_proto_select(&cmd, u->db) == 0) {
-        send_command(rs, &cmd, pending_new(P_SELECT, NULL));
-        buf_reset(&cmd);
-    }
-    if (store_redis_proto_ping(&cmd) == 0) {
-        send_command(rs, &cmd, pending_new(P_HELLO_PING, NULL));
-    }
-    buf_cleanup(&cmd);
-}
-
-static void
-on_event(struct bufferevent *bev, short what, void *arg)
-{
-    struct redis_store *rs = arg;
-    if (what & BEV_EVENT_CONNECTED) {
-        event_del(rs->connect_timer);
-        rs->state = CONN_READY;
-        send_handshake(rs);
-        return;
-    }
-    if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
-        char reason[STORE_ERROR_MAX];
-        describe_failure(rs, bev, what, reason, sizeof(reason));
-        drop(rs, reason);
-    }
-}
-
-static SSL *
-new_ssl(struct redis_store *rs)
-{
-    const struct store_redis_url *u = &rs->be->url;
-    SSL *ssl = store_must(SSL_new(rs->be->ssl_ctx), "SSL_new");
-    if (u->host_is_ip) {
-        /* RFC 6066 3: no SNI for an IP literal; verify the address SAN. */
-        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), u->host);
-    } else {
-        SSL_set_tlsext_host_name(ssl, u->host);
-        SSL_set1_host(ssl, u->host);
-    }
-    return ssl;
-}
-
-/* Starts TCP (and TLS) to one resolved address. */
-static void
-connect_addr(struct redis_store *rs, const struct sockaddr *sa, socklen_t len)
-{
-    char reason[STORE_ERROR_MAX];
-    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        reasonf(reason, sizeof(reason), "cannot create a socket: %s", strerror(errno));
-        drop(rs, reason);
-        return;
-    }
-    /* Commands are small and pipelined: never wait for Nagle. */
-    int one = 1;
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
-    if (rs->be->ssl_ctx != NULL) {
-        rs->bev = bufferevent_openssl_socket_new(rs->base.base, fd, new_ssl(rs),
-                                                 BUFFEREVENT_SSL_CONNECTING, opts);
-        store_must(rs->bev, "bufferevent_openssl_socket_new");
-        bufferevent_openssl_set_allow_dirty_shutdown(rs->bev, 1);
-    } else {
-        rs->bev = store_must(bufferevent_socket_new(rs->base.base, fd, opts),
-                             "bufferevent_socket_new");
-    }
-    bufferevent_setcb(rs->bev, on_read, NULL, on_event, rs);
-    bufferevent_enable(rs->bev, EV_READ | EV_WRITE);
-    if (bufferevent_socket_connect(rs->bev, sa, (int)len) != 0) {
-        reasonf(reason, sizeof(reason), "cannot connect to %s: %s", rs->be->where,
-                 strerror(errno));
-        drop(rs, reason);
-    }
-}
-
-/* ---- Name resolution ---------------------------------------------------------
- *
- * A host name is resolved with getaddrinfo() on a short-lived helper
- * thread, so a slow resolver never blocks the worker's loop; the answer
- * comes back through a pipe the loop watches. The lookup record is shared
- * by the thread and the store and freed by whichever lets go last, so a
- * store that gives up (connect timeout, free) never waits for the thread.
- * (libevent's evdns was not used: cancelling one of its lookups leaves a
- * deferred callback that outlives the resolver it belongs to.) */
-
-struct lookup {
-    atomic_int refs;          /* the thread and the store */
-    int pipe_r, pipe_w;
-    char host[256];
-    char port[8];
-    int gai_error;            /* written by the thread before the pipe write */
-    struct sockaddr_storage addr;
-    socklen_t addr_len;
-};
-
-static void
-lookup_unref(struct lookup *l)
-{
-    if (atomic_fetch_sub(&l->refs, 1) == 1) {
-        close(l->pipe_r);
-        close(l->pipe_w);
-        xfree(l);
-    }
-}
-
-static void *
-lookup_thread(void *arg)
-{
-    struct lookup *l = arg;
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_protocol = IPPROTO_TCP;
-    hints.ai_flags = AI_ADDRCONFIG;
-    l->gai_error = getaddrinfo(l->host, l->port, &hints, &res);
-    if (l->gai_error == 0) {
-        if (res != NULL && res->ai_addrlen <= sizeof(l->addr)) {
-            memcpy(&l->addr, res->ai_addr, res->ai_addrlen);
-            l->addr_len = res->ai_addrlen;
-        } else {
-            l->gai_error = EAI_NONAME;
-        }
-    }
-    if (res != NULL) {
-        freeaddrinfo(res);
-    }
-    /* The pipe write publishes the result to the loop's thread. */
-    char done = 1;
-    (void)!write(l->pipe_w, &done, 1);
-    lookup_unref(l);
-    return NULL;
-}
-
-static void
-lookup_abandon(struct redis_store *rs)
-{
-    if (rs->lookup == NULL) {
-        return;
-    }
-    event_free(rs->lookup_ev);
-    rs->lookup_ev = NULL;
-    lookup_unref(rs->lookup);
-    rs->lookup = NULL;
-}
-
-static void
-on_lookup_done(evutil_socket_t fd, short what, void *arg)
-{
-    struct redis_store *rs = arg;
-    struct lookup *l = rs->lookup;
-    char byte;
-    (void)what;
-    if (read(fd, &byte, 1) != 1) {
-        return; /* spurious wake-up; the event stays armed */
-    }
-    event_free(rs->lookup_ev);
-    rs->lookup_ev = NULL;
-    rs->lookup = NULL;
-    if (l->gai_error != 0) {
-        char reason[STORE_ERROR_MAX];
-        reasonf(reason, sizeof(reason), "cannot resolve %s: %s", rs->be->url.host,
-                 gai_strerror(l->gai_error));
-        lookup_unref(l);
-        drop(rs, reason);
-        return;
-    }
-    struct sockaddr_storage addr = l->addr;
-    socklen_t len = l->addr_len;
-    lookup_unref(l);
-    connect_addr(rs, (struct sockaddr *)&addr, len);
-}
-
-static void
-lookup_start(struct redis_store *rs)
-{
-    const struct store_redis_url *u = &rs->be->url;
-    struct lookup *l = xcalloc(1, sizeof(*l));
-    int fds[2];
-    if (strlen(u->host) >= sizeof(l->host) || pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
-        xfree(l);
-        drop(rs, "cannot start the DNS lookup of the Redis host");
-        return;
-    }
-    l->pipe_r = fds[0];
-    l->pipe_w = fds[1];
-    snprintf(l->host, sizeof(l->host), "%s", u->host);
-    snprintf(l->port, sizeof(l->port), "%u", u->port);
-    atomic_init(&l->refs, 2);
-    rs->lookup = l;
-    rs->lookup_ev = store_must(event_new(rs->base.base, l->pipe_r, EV_READ | EV_PERSIST,
-                                         on_lookup_done, rs),
-                               "event_new");
-    event_add(rs->lookup_ev, NULL);
-    pthread_t tid;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int rc = pthread_create(&tid, &attr, lookup_thread, l);
-    pthread_attr_destroy(&attr);
-    if (rc != 0) {
-        atomic_fetch_sub(&l->refs, 1); /* the thread's reference */
-        lookup_abandon(rs);
-        drop(rs, "cannot start the DNS lookup of the Redis host");
-    }
-}
-
-static void
-connect_start(struct redis_store *rs)
-{
-    const struct store_redis_url *u = &rs->be->url;
-    rs->state = CONN_CONNECTING;
-    rs->confirmed = false;
-    struct timeval tv = { .tv_sec = (time_t)(u->connect_timeout_ms / 1000),
-                          .tv_usec = (suseconds_t)(u->connect_timeout_ms % 1000) * 1000 };
-    event_add(rs->connect_timer, &tv);
-    if (u->host_is_ip) {
-        struct sockaddr_storage ss;
-        int len = (int)sizeof(ss);
-        char text[80]; /* "[" + IPv6 text + "]:" + port */
-        snprintf(text, sizeof(text), strchr(u->host, ':') ? "[%s]:%u" : "%s:%u", u->host,
-                 u->port);
-        if (evutil_parse_sockaddr_port(text, (struct sockaddr *)&ss, &len) != 0) {
-            drop(rs, "cannot parse the Redis address");
-            return;
-        }
-        connect_addr(rs, (struct sockaddr *)&ss, (socklen_t)len);
-        return;
-    }
-    lookup_start(rs);
-}
-
-/* ---- The store vtable ---------------------------------------------------------------- */
-
-static int
-encode_request(struct redis_store *rs, const struct store_req *req, struct buf *cmd,
-               struct pending *p)
-{
-    switch (req->kind) {
-    case STORE_OP_CLAIM_ONCE:
-        return store_redis_proto_set_nx(cmd, req->key, req->ttl_ms);
-    case STORE_OP_MARK:
-        return store_redis_proto_set(cmd, req->key, req->ttl_ms);
-    case STORE_OP_PING:
-        return store_redis_proto_exists(cmd, req->key);
-    case STORE_OP_REFRESH_CLAIM:
-    case STORE_OP_KIND_COUNT:
-        break;
-    }
-    /* Keep the arguments: a NOSCRIPT answer resends them as EVAL. */
-    p->family_key = xstrndup(req->key.ptr, req->key.len);
-    p->claim_key = xstrndup(req->claim_key.ptr, req->claim_key.len);
-    p->args = (struct store_redis_refresh_args){
-        .family_key = slice_make(p->family_key, req->key.len),
-        .claim_key = slice_make(p->claim_key, req->claim_key.len),
-        .claim_ttl_ms = req->ttl_ms,
-        .family_ttl_ms = req->family_ttl_ms,
-        .now_ms = req->now_ms,
-        .grace_ms = req->grace_ms,
-    };
-    return store_redis_proto_evalsha(cmd, rs->be->sha1, &p->args);
-}
-
-static void
-redis_start(struct store *s, struct store_op *op, const struct store_req *req)
-{
-    struct redis_store *rs = redis_of(s);
-    static const enum pending_kind kinds[STORE_OP_KIND_COUNT] = {
-        [STORE_OP_CLAIM_ONCE] = P_CLAIM,
-        [STORE_OP_MARK] = P_MARK,
-        [STORE_OP_REFRESH_CLAIM] = P_EVALSHA,
-        [STORE_OP_PING] = P_PING,
-    };
-    char reason[STORE_ERROR_MAX];
-    if (rs->state != CONN_READY) {
-        /* No queue: a request must not wait on a Redis that is not there. */
-        reasonf(reason, sizeof(reason), "not connected: %s", rs->last_error);
-        store_op_finish(op, unavailable_rc(req->kind), reason);
-        return;
-    }
-    if (rs->inflight_count >= BOUNDS_REDIS_INFLIGHT_MAX) {
-        store_op_finish(op, unavailable_rc(req->kind), "too many commands in flight");
-        return;
-    }
-    struct pending *p = pending_new(kinds[req->kind], op);
-    struct buf cmd;
-    buf_init(&cmd, REDIS_COMMAND_MAX);
-    if (encode_request(rs, req, &cmd, p) != 0) {
-        pending_free(p);
-        store_op_finish(op, unavailable_rc(req->kind), "command too large");
-    } else {
-        send_command(rs, &cmd, p);
-    }
-    buf_cleanup(&cmd);
-}
-
-static void
-redis_detach(struct store *s, struct store_op *op)
-{
-    (void)s;
-    struct pending *p = store_op_get_backend_ref(op);
-    /* The command is on the wire: its reply is still read and dropped. */
-    p->op = NULL;
-}
-
-static void
-redis_close(struct store *s)
-{
-    struct redis_store *rs = redis_of(s);
-    release_connection(rs);
-    struct pending *p;
-    while ((p = TAILQ_FIRST(&rs->inflight)) != NULL) {
-        TAILQ_REMOVE(&rs->inflight, p, link);
-        if (p->op != NULL) {
-            store_op_discard(p->op);
-        }
-        pending_free(p);
-    }
-    rs->inflight_count = 0;
-    store_redis_proto_reader_free(rs->reader);
-    rs->reader = NULL;
-    event_free(rs->connect_timer);
-    event_free(rs->command_timer);
-    event_free(rs->retry_timer);
-}
-
-static bool
-redis_is_connected(const struct store *s)
-{
-    const struct redis_store *rs = (const struct redis_store *)s;
-    return rs->state == CONN_READY && rs->confirmed;
-}
-
-static struct redis_store *
-open_store(struct redis_backend *be, struct event_base *base, struct check *check)
-{
-    struct redis_store *rs = xcalloc(1, sizeof(*rs));
-    store_init(&rs->base, &be->base, base);
-    rs->be = be;
-    rs->state = CONN_DOWN;
-    rs->reader = store_redis_proto_reader_new();
-    TAILQ_INIT(&rs->inflight);
-    rs->connect_timer = store_must(event_new(base, -1, 0, on_connect_timeout, rs), "event_new");
-    rs->command_timer = store_must(event_new(base, -1, 0, on_command_timeout, rs), "event_new");
-    rs->retry_timer = store_must(event_new(base, -1, 0, on_retry, rs), "event_new");
-    rs->backoff_ms = BOUNDS_REDIS_BACKOFF_MIN_MS;
-    rs->check = check;
-    reasonf(rs->last_error, sizeof(rs->last_error), "connecting to %s", be->where);
-    connect_start(rs);
-    return rs;
-}
-
 static struct store *
 redis_open(struct store_backend *b, struct event_base *base)
 {
-    return &open_store((struct redis_backend *)b, base, NULL)->base;
+    return store_redis_conn_open((struct store_redis_shared *)b, base, NULL);
 }
 
 static void
 redis_backend_free(struct store_backend *b)
 {
-    struct redis_backend *be = (struct redis_backend *)b;
+    struct store_redis_shared *be = (struct store_redis_shared *)b;
     store_redis_url_cleanup(&be->url);
-    SSL_CTX_free(be->ssl_ctx);
+    store_redis_tls_ctx_free(be->ssl_ctx);
     store_backend_cleanup(&be->base);
     xfree(be);
 }
@@ -916,44 +46,19 @@ static const struct store_backend_ops redis_ops = {
     .name = "redis",
     .open = redis_open,
     .backend_free = redis_backend_free,
-    .start = redis_start,
-    .detach = redis_detach,
-    .close = redis_close,
-    .is_connected = redis_is_connected,
+    .start = store_redis_conn_start,
+    .detach = store_redis_conn_detach,
+    .close = store_redis_conn_close,
+    .is_connected = store_redis_conn_is_connected,
 };
 
 /* ---- The process-wide back end --------------------------------------------------------- */
-
-static SSL_CTX *
-new_ssl_ctx(const char *ca_file, char *err, size_t err_cap)
-{
-    SSL_CTX *ctx = store_must(SSL_CTX_new(TLS_client_method()), "SSL_CTX_new");
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-    bool custom = ca_file != NULL && ca_file[0] != '\0';
-    int ok = custom ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)
-                    : SSL_CTX_set_default_verify_paths(ctx);
-    if (ok != 1) {
-        const char *why = ERR_reason_error_string(ERR_peek_last_error());
-        if (custom) {
-            reasonf(err, err_cap, "REDIS_CA_FILE %s cannot be loaded: %s", ca_file,
-                     why != NULL ? why : "unknown error");
-        } else {
-            reasonf(err, err_cap, "the system CA certificates cannot be loaded: %s",
-                     why != NULL ? why : "unknown error");
-        }
-        ERR_clear_error();
-        SSL_CTX_free(ctx);
-        return NULL;
-    }
-    return ctx;
-}
 
 struct store_backend *
 store_redis_backend_new(const char *url, const char *key_prefix, const char *ca_file,
                         char *err, size_t err_cap)
 {
-    struct redis_backend *be = xcalloc(1, sizeof(*be));
+    struct store_redis_shared *be = xcalloc(1, sizeof(*be));
     store_backend_init(&be->base, &redis_ops, key_prefix);
     if (!store_redis_url_parse(url, &be->url, err, err_cap)) {
         goto fail;
@@ -973,7 +78,7 @@ store_redis_backend_new(const char *url, const char *key_prefix, const char *ca_
         goto fail;
     }
     if (be->url.tls) {
-        be->ssl_ctx = new_ssl_ctx(ca_file, err, err_cap);
+        be->ssl_ctx = store_redis_tls_ctx_new(ca_file, err, err_cap);
         if (be->ssl_ctx == NULL) {
             goto fail;
         }
@@ -988,31 +93,26 @@ fail:
 const char *
 store_redis_backend_describe(const struct store_backend *b)
 {
-    return ((const struct redis_backend *)b)->where;
+    return ((const struct store_redis_shared *)b)->where;
 }
 
 static void
 on_check_timeout(evutil_socket_t fd, short what, void *arg)
 {
-    struct redis_store *rs = arg;
-    char reason[STORE_ERROR_MAX];
     (void)fd;
     (void)what;
-    reasonf(reason, sizeof(reason), "no answer from %s within the start-up check (%s)",
-             rs->be->where,
-             rs->state == CONN_READY ? "connected, waiting for PING" : rs->last_error);
-    check_finish(rs, false, reason);
+    store_redis_conn_check_expired(arg);
 }
 
 int
 store_redis_backend_check(struct store_backend *b, uint64_t timeout_ms, char *err,
                           size_t err_cap)
 {
-    struct redis_backend *be = (struct redis_backend *)b;
-    struct check check = { 0 };
+    struct store_redis_shared *be = (struct store_redis_shared *)b;
+    struct store_redis_check check = { 0 };
     struct event_base *base = store_must(event_base_new(), "event_base_new");
-    struct redis_store *rs = open_store(be, base, &check);
-    struct event *deadline = store_must(event_new(base, -1, 0, on_check_timeout, rs),
+    struct store *s = store_redis_conn_open(be, base, &check);
+    struct event *deadline = store_must(event_new(base, -1, 0, on_check_timeout, s),
                                         "event_new");
     struct timeval tv = { .tv_sec = (time_t)(timeout_ms / 1000),
                           .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000 };
@@ -1025,7 +125,7 @@ store_redis_backend_check(struct store_backend *b, uint64_t timeout_ms, char *er
         }
     }
     event_free(deadline);
-    store_free(&rs->base);
+    store_free(s);
     event_base_free(base);
     if (!check.done) {
         reasonf(err, err_cap, "the start-up check of %s ended without an answer", be->where);
