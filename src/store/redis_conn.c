@@ -459,7 +459,9 @@ describe_failure(struct redis_store *rs, struct bufferevent *bev, short what, ch
                  size_t cap)
 {
     int err = EVUTIL_SOCKET_ERROR();
-    if (rs->be->ssl_ctx != NULL) {
+    /* TLS explains a failure only while the handshake runs; after it, a
+     * TLS error is just a lost connection. */
+    if (rs->be->ssl_ctx != NULL && rs->state == CONN_CONNECTING) {
         store_redis_tls_describe_failure(bev, rs->be->where, out, cap);
         if (out[0] != '\0') {
             return;
