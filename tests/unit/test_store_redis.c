@@ -1136,7 +1136,10 @@ group_teardown(void **state)
     (void)state;
     char cmd[256];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp_root);
-    return system(cmd) == 0 ? 0 : -1;
+    if (system(cmd) != 0) {
+        print_message("could not remove %s\n", tmp_root);
+    }
+    return 0;
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
