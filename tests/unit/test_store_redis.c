@@ -51,6 +51,9 @@ struct server {
 
 static bool have_redis;
 static char tmp_root[128];
+/* Every server still running, so a test that fails half-way (cmocka jumps
+ * out of it) does not leave one behind: group teardown stops them. */
+static struct server *running[8];
 
 static bool
 on_path(const char *name)
@@ -151,6 +154,12 @@ server_start(struct server *srv, bool tls, const char *const *extra)
         _exit(127);
     }
     srv->pid = pid;
+    for (size_t i = 0; i < sizeof(running) / sizeof(running[0]); i++) {
+        if (running[i] == NULL) {
+            running[i] = srv;
+            break;
+        }
+    }
     for (int i = 0; i < 500 && !(port_open(srv->port) &&
                                  (srv->tls_port == 0 || port_open(srv->tls_port))); i++) {
         sleep_ms(10);
@@ -162,6 +171,11 @@ server_start(struct server *srv, bool tls, const char *const *extra)
 static void
 server_stop(struct server *srv)
 {
+    for (size_t i = 0; i < sizeof(running) / sizeof(running[0]); i++) {
+        if (running[i] == srv) {
+            running[i] = NULL;
+        }
+    }
     if (srv->pid <= 0) {
         return;
     }
@@ -740,7 +754,8 @@ test_auth_acl_and_legacy(void **state)
 {
     NEED_REDIS();
     (void)state;
-    struct server srv = { 0 };
+    static struct server srv; /* static: group teardown may stop it */
+    memset(&srv, 0, sizeof(srv));
     const char *extra[] = { "--requirepass", "adminpw", NULL };
     server_start(&srv, false, extra);
     redisContext *c = admin(&srv, "adminpw");
@@ -857,7 +872,8 @@ test_tls(void **state)
     NEED_REDIS();
     (void)state;
     assert_true(make_certs());
-    struct server srv = { 0 };
+    static struct server srv; /* static: group teardown may stop it */
+    memset(&srv, 0, sizeof(srv));
     tls_server(&srv, "server.crt", "server.key");
     char url[128], ca[320], other_ca[320], err[STORE_ERROR_MAX];
     snprintf(ca, sizeof(ca), "%s/ca.crt", tls_dir);
@@ -904,7 +920,8 @@ test_tls(void **state)
     server_stop(&srv);
 
     /* A certificate for another name: hostname and IP checks refuse it. */
-    struct server wrong = { 0 };
+    static struct server wrong;
+    memset(&wrong, 0, sizeof(wrong));
     tls_server(&wrong, "wrong.crt", "wrong.key");
     snprintf(url, sizeof(url), "rediss://127.0.0.1:%d", wrong.tls_port);
     assert_int_equal(check_url(url, ca, err, sizeof(err)), -1);
@@ -1134,6 +1151,11 @@ static int
 group_teardown(void **state)
 {
     (void)state;
+    for (size_t i = 0; i < sizeof(running) / sizeof(running[0]); i++) {
+        if (running[i] != NULL) {
+            server_stop(running[i]);
+        }
+    }
     char cmd[256];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp_root);
     if (system(cmd) != 0) {
