@@ -17,6 +17,7 @@
 #include "base/ipaddr.h"
 
 struct pcre2_real_code_8;
+struct pcre2_real_match_context_8;
 
 /* Which forwarded-for header a trusted proxy sets (SPEC.md 3.0.4). */
 enum config_proxy_header {
@@ -98,10 +99,12 @@ struct config {
     /* Logging. */
     char *access_log_skip_re_text;       /* ACCESS_LOG_SKIP_RE, trimmed; NULL = unset */
     struct pcre2_real_code_8 *access_log_skip_re; /* compiled, NULL = unset */
+    struct pcre2_real_match_context_8 *access_log_skip_mctx; /* match limits for it */
 
     /* Deprecated but validated (SPEC.md 1.2). */
-    char **csp_form_action_extra;
+    char **csp_form_action_extra;        /* lower-cased scheme://host[:port] */
     size_t csp_form_action_extra_count;
+    bool csp_form_action_extra_set;      /* non-empty, even if only commas: warn */
 
     bool prod_mode;                      /* PROD_MODE, default true */
 
@@ -128,10 +131,25 @@ void config_help(FILE *out);
 size_t config_var_count(void);
 const char *config_var_name(size_t i);
 
-/* Weak-secret detection (SPEC.md 1.4): NULL when acceptable, otherwise a
- * static reason such as "repeats with period 3"; the caller adds the
- * variable's name. detail receives the number (copies, period, distinct). */
+/* Weak-secret detection (SPEC.md 1.4): NULL when acceptable, otherwise one
+ * of three static stems -- "copies of a single byte", "repeats with period",
+ * "distinct byte values" -- and *detail receives the number that goes with
+ * it (the length, the period, the count of distinct bytes). Linear time. */
 const char *config_secret_weakness(const char *secret, size_t len, size_t *detail);
+/* The same as a phrase: "is 32 copies of a single byte", "repeats with
+ * period 3", "uses only 7 distinct byte values"; "" when not weak. Writes
+ * at most cap bytes (NUL included) into out. */
+void config_secret_weakness_text(const char *secret, size_t len, char *out, size_t cap);
+
+/* The canonical header name ("X-Forwarded-For", "X-Real-Ip",
+ * "True-Client-Ip"). */
+const char *config_proxy_header_str(enum config_proxy_header h);
+
+/* The SPEC.md 1.7 start-up lines that depend only on the configuration:
+ * csp_form_action_extra_deprecated, startup_config, token_signing_secret_weak,
+ * token_signing_rotation_in_progress, trust_proxy_headers_superseded_by_cidrs
+ * and trust_proxy_headers_deprecated. Call once, after log_set_level(). */
+void config_log_startup(const struct config *c);
 
 /* Does the decoded request path match ACCESS_LOG_SKIP_RE (unanchored)? */
 bool config_access_log_skips(const struct config *c, const char *path, size_t path_len);
