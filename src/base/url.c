@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/scan.h"
 #include "base/xalloc.h"
@@ -73,9 +74,18 @@ url_parse(const char *text, struct url *out)
         rc = URL_ERR_NO_HOST;
         goto out;
     }
+    /* curl also accepts a scheme that starts with a digit and a single
+     * slash ("1x:/host"), where the text has no "//" at all; require the
+     * authority where RFC 3986 3 puts it, right after "scheme://". */
+    size_t scheme_len = strlen(out->scheme);
+    if (strncasecmp(text, out->scheme, scheme_len) != 0 ||
+        strncmp(text + scheme_len, "://", 3) != 0) {
+        rc = URL_ERR_MALFORMED;
+        goto out;
+    }
     /* curl reads "https:///x" as host "x" and reports a missing path as
      * "/"; the raw authority settles both. */
-    const char *auth = strstr(text, "//") + 2;
+    const char *auth = text + scheme_len + 3;
     size_t auth_len = strcspn(auth, "/?#");
     if (auth_len == 0) {
         rc = URL_ERR_NO_HOST;
