@@ -99,7 +99,7 @@ struct loader {
 #define FIELD(c, v, type) ((type *)(void *)((char *)(c) + (v)->offset))
 #define CFIELD(c, v, type) ((const type *)(const void *)((const char *)(c) + (v)->offset))
 
-static void
+__attribute__((format(printf, 4, 0))) static void
 report(struct loader *ld, struct buf *b, const char *name, const char *fmt, va_list ap)
 {
     size_t mark = b->len;

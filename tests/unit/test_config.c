@@ -596,6 +596,7 @@ static const struct rule_case rules[] = {
     BAD("OIDC_ISSUER_URL", "https:idp.example.com", "opaque"),
     BAD("OIDC_ISSUER_URL", "https:///realms", "host"),
     BAD("OIDC_ISSUER_URL", "not a url at all %%%", "not a valid"),
+    BAD("OIDC_ISSUER_URL", "1https:/idp.example.com/", "not a valid"), /* no "//" at all */
     /* PROXY_BASE_URL (SPEC.md 1.3) */
     OK("PROXY_BASE_URL", "https://auth.example.com"),
     OK("PROXY_BASE_URL", "https://auth.example.com/"),
@@ -642,6 +643,7 @@ static const struct rule_case rules[] = {
     BAD("UPSTREAM_MCP_URL", "ftp://mcp/mcp", "http://"),
     BAD("UPSTREAM_MCP_URL", "http:mcp/mcp", "opaque"),
     BAD("UPSTREAM_MCP_URL", "http:///mcp", "host"),
+    BAD("UPSTREAM_MCP_URL", "9http:/mcp/mcp", "not a valid"),
     BAD("UPSTREAM_MCP_URL", "http://mcp/mcp?x=1", "query"),
     BAD("UPSTREAM_MCP_URL", "http://mcp/mcp?", "query"),
     BAD("UPSTREAM_MCP_URL", "http://u:p@mcp/mcp", "userinfo"),
