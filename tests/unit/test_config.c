@@ -774,6 +774,7 @@ static const struct rule_case rules[] = {
     BAD("CSP_FORM_ACTION_EXTRA", "https://", "no host"),
     BAD("CSP_FORM_ACTION_EXTRA", "https://a;b", "letters, digits"),
     BAD("CSP_FORM_ACTION_EXTRA", "https://a&b", "letters, digits"),
+    BAD("CSP_FORM_ACTION_EXTRA", "https://a,b", "entry 1"), /* "b" alone */
     BAD("CSP_FORM_ACTION_EXTRA", "https://a_b", "letters, digits"),
     BAD("CSP_FORM_ACTION_EXTRA", "https://a b", "letters, digits"),
     BAD("CSP_FORM_ACTION_EXTRA", "https://a:99999", "port"),
@@ -1368,6 +1369,87 @@ log_level_unknown_is_info_with_a_warning(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Start-up log lines (SPEC.md 1.7)                                    */
+
+/* Runs config_log_startup() on the loaded configuration and returns what
+ * it logged (JSON lines). */
+static char *
+startup_log(void)
+{
+    struct loaded r;
+    load(&r);
+    assert_true(r.ok);
+    char path[] = "/tmp/test_config_log_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    log_set_level(LOG_DEBUG);
+    log_set_fd(fd);
+    config_log_startup(&r.c);
+    log_set_fd(1);
+    log_set_level(LOG_INFO);
+    unload(&r);
+    off_t len = lseek(fd, 0, SEEK_END);
+    assert_true(len > 0);
+    char *text = xcalloc(1, (size_t)len + 1);
+    assert_int_equal(pread(fd, text, (size_t)len, 0), len);
+    close(fd);
+    return text;
+}
+
+static void
+startup_log_lines(void **state)
+{
+    char *log = startup_log();
+    assert_non_null(strstr(log, "\"msg\":\"startup_config\""));
+    static const char *const fields[] = {
+        "\"prod_mode\":true", "\"pkce_required\":true", "\"redis_required\":true",
+        "\"rate_limit_enabled\":true", "\"trust_proxy_headers\":false",
+        "\"compat_allow_stateless\":false", "\"render_consent_page\":true",
+        "\"per_subject_concurrency\":16", "\"groups_claim\":\"groups\"",
+        "\"allowed_groups_set\":false", "\"revoke_before_set\":false",
+        "\"upstream_authorization_set\":false", "\"access_log_skip_re\":\"\"",
+        "\"tool_metrics_enabled\":false", "\"tool_metrics_max_cardinality\":256",
+    };
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        if (strstr(log, fields[i]) == NULL) {
+            fail_msg("startup_config lacks %s:\n%s", fields[i], log);
+        }
+    }
+    assert_int_equal(count_lines(log), 1); /* nothing else to say */
+    xfree(log);
+
+    env_set("PROD_MODE", "false");
+    env_set("TOKEN_SIGNING_SECRET", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    env_set("TOKEN_SIGNING_SECRETS_PREVIOUS", FIXTURE_SECRET " " FIXTURE_SECRET_2);
+    env_set("CSP_FORM_ACTION_EXTRA", ",");
+    env_set("TRUST_PROXY_HEADERS", "true");
+    env_set("ALLOWED_GROUPS", "admins");
+    env_set("UPSTREAM_AUTHORIZATION_HEADER", "Bearer x-do-not-log");
+    env_set("ACCESS_LOG_SKIP_RE", "^/healthz$");
+    log = startup_log();
+    assert_non_null(strstr(log, "\"level\":\"warn\",\"msg\":\"csp_form_action_extra_deprecated\""));
+    assert_non_null(strstr(log, "\"msg\":\"token_signing_secret_weak\""));
+    assert_non_null(strstr(log, "\"reason\":\"TOKEN_SIGNING_SECRET is 36 copies of a single byte\""));
+    assert_non_null(strstr(log, "\"msg\":\"token_signing_rotation_in_progress\""));
+    assert_non_null(strstr(log, "\"previous_keys\":2"));
+    assert_non_null(strstr(log, "\"level\":\"warn\",\"msg\":\"trust_proxy_headers_deprecated\""));
+    assert_non_null(strstr(log, "\"allowed_groups_set\":true"));
+    assert_non_null(strstr(log, "\"upstream_authorization_set\":true"));
+    assert_non_null(strstr(log, "\"access_log_skip_re\":\"^/healthz$\""));
+    assert_null(strstr(log, "do-not-log"));
+    assert_null(strstr(log, "aaaaaaaa"));
+    assert_null(strstr(log, FIXTURE_SECRET));
+    xfree(log);
+
+    env_set("TRUSTED_PROXY_CIDRS", "10.0.0.0/8");
+    log = startup_log();
+    assert_non_null(strstr(log, "\"msg\":\"trust_proxy_headers_superseded_by_cidrs\""));
+    assert_null(strstr(log, "trust_proxy_headers_deprecated"));
+    xfree(log);
+}
+
+/* ------------------------------------------------------------------ */
 /* The table: names, --help, the docs                                  */
 
 static void
@@ -1512,6 +1594,7 @@ main(void)
         cmocka_unit_test_setup(access_log_skip_re_backtracking_is_bounded, env_good),
         cmocka_unit_test_setup(redis_ca_file_must_be_readable, env_good),
         cmocka_unit_test_setup(log_level_unknown_is_info_with_a_warning, env_good),
+        cmocka_unit_test_setup(startup_log_lines, env_good),
         cmocka_unit_test(table_names_are_unique_and_in_help),
         cmocka_unit_test(docs_list_exactly_the_table),
     };
