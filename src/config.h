@@ -52,7 +52,7 @@ struct config {
     /* Listeners, workers, lifecycle. */
     struct config_listen listen;         /* LISTEN_ADDR, default ":8080" */
     struct config_listen metrics_listen; /* METRICS_ADDR, default "127.0.0.1:9090" */
-    unsigned workers;                    /* WORKERS, default = online CPUs */
+    unsigned workers;                    /* WORKERS, 1..256, default = online CPUs (capped) */
     uint64_t shutdown_timeout_ms;        /* SHUTDOWN_TIMEOUT, default 120s, (0, 15m] */
     int log_level;                       /* LOG_LEVEL as enum log_level, default info */
 
@@ -94,7 +94,7 @@ struct config {
     bool tool_metrics;                   /* MCP_TOOL_METRICS, default false */
     unsigned tool_metrics_max_cardinality; /* MCP_TOOL_METRICS_MAX_CARDINALITY, default 256 */
     char *upstream_authorization_header; /* UPSTREAM_AUTHORIZATION_HEADER, secret, "" = none */
-    uint64_t upstream_header_timeout_ms; /* UPSTREAM_RESPONSE_HEADER_TIMEOUT, default 30s */
+    uint64_t upstream_header_timeout_ms; /* UPSTREAM_RESPONSE_HEADER_TIMEOUT, default 30s, (0, 10m] */
 
     /* Logging. */
     char *access_log_skip_re_text;       /* ACCESS_LOG_SKIP_RE, trimmed; NULL = unset */
@@ -114,10 +114,13 @@ struct config {
 };
 
 /* Reads the variables through getenv_fn (getenv in production, a table in
- * tests) into *out. On failure returns false, writes one line per problem
- * to err (each naming the variable and how to fix it), and leaves *out
- * empty. Warnings (weak secret outside PROD_MODE, deprecated variables) are
- * written to warn, which may be NULL. */
+ * tests; NULL = unset, "" = set but empty) into *out, which the caller
+ * releases with config_cleanup(). On failure returns false, writes one line
+ * per problem to err ("config: NAME: what is wrong; how to fix it", every
+ * problem at once, never a secret's value), and leaves *out empty.
+ * Warnings (weak secret outside PROD_MODE, unknown LOG_LEVEL, an unused
+ * REDIS_CA_FILE) are written to warn, which may be NULL. Durations are
+ * rounded up to the field's unit, so a positive value never becomes 0. */
 bool config_load(const char *(*getenv_fn)(const char *name), struct config *out, FILE *err,
                  FILE *warn) __attribute__((warn_unused_result));
 void config_cleanup(struct config *c);
