@@ -99,14 +99,15 @@ struct loader {
 #define FIELD(c, v, type) ((type *)(void *)((char *)(c) + (v)->offset))
 #define CFIELD(c, v, type) ((const type *)(const void *)((const char *)(c) + (v)->offset))
 
+/* Appends one "config: [NAME: ]..." line to b. A line that does not fit is
+ * dropped whole; for problems the report then says some are missing. */
 __attribute__((format(printf, 4, 0))) static void
 report(struct loader *ld, struct buf *b, const char *name, const char *fmt, va_list ap)
 {
     size_t mark = b->len;
     int rc = name != NULL ? buf_appendf(b, "config: %s: ", name) : buf_append_str(b, "config: ");
-    if (rc != 0 ||
-        buf_vappendf(b, fmt, ap) != 0 || buf_append_byte(b, '\n') != 0) {
-        ld->truncated = true;
+    if (rc != 0 || buf_vappendf(b, fmt, ap) != 0 || buf_append_byte(b, '\n') != 0) {
+        ld->truncated = ld->truncated || b == &ld->problems;
         b->len = mark;
         if (b->ptr != NULL) {
             b->ptr[mark] = '\0';
@@ -143,7 +144,7 @@ add_missing(struct loader *ld, const char *name)
     }
 }
 
-/* The default as a hint: "; unset it to use the default (120s)". */
+/* The default as shown in hints and --help: "120s", "(unset: disabled)". */
 static const char *
 default_hint(const struct var *v)
 {
@@ -479,7 +480,7 @@ load_previous(struct loader *ld, const struct var *v, const char *text)
             break;
         }
         if (entry.len < CONFIG_SECRET_MIN) {
-            problem(ld, v->name, "entry %zu is shorter than 32 bytes: each secret must be at "
+            problem(ld, v->name, "entry [%zu] is shorter than 32 bytes: each secret must be at "
                     "least 32 bytes; keep only the full previous TOKEN_SIGNING_SECRET values, "
                     "separated by whitespace", index);
         } else {
@@ -511,7 +512,7 @@ show_previous(const struct config *c, const struct var *v, struct buf *out)
         return;
     }
     putf(out, "[redacted] (%zu secret%s)", c->previous_secret_count,
-                      c->previous_secret_count == 1 ? "" : "s");
+         c->previous_secret_count == 1 ? "" : "s");
 }
 
 static void
@@ -701,7 +702,7 @@ load_cidrs(struct loader *ld, const struct var *v, const char *text)
     struct ipcidr *cidrs = n ? xcalloc(n, sizeof(*cidrs)) : NULL;
     for (size_t i = 0; i < n; i++) {
         if (!ipcidr_parse(slice_from_cstr(items[i]), &cidrs[i])) {
-            problem(ld, v->name, "entry %zu is not a CIDR range; write each as address/prefix, "
+            problem(ld, v->name, "entry [%zu] is not a CIDR range; write each as address/prefix, "
                     "e.g. 10.0.0.0/8,fd00::/8 (prefix at most 32 for IPv4, 128 for IPv6)", i);
             ld->cidrs_invalid = true;
         }
@@ -781,7 +782,7 @@ load_csp(struct loader *ld, const struct var *v, const char *text)
     for (size_t i = 0; i < n; i++) {
         const char *reason = config_check_csp_source(slice_from_cstr(items[i]), &sources[i]);
         if (reason != NULL) {
-            problem(ld, v->name, "entry %zu %s (the variable is deprecated and ignored: "
+            problem(ld, v->name, "entry [%zu] %s (the variable is deprecated and ignored: "
                     "removing it is the simplest fix)", i, reason);
             bad = true;
         }

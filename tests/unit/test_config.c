@@ -747,7 +747,7 @@ static const struct rule_case rules[] = {
     OK("TRUSTED_PROXY_CIDRS", "10.0.0.0/8"),
     OK("TRUSTED_PROXY_CIDRS", ","),
     BAD("TRUSTED_PROXY_CIDRS", "10.0.0.0/80", "CIDR"),
-    BAD("TRUSTED_PROXY_CIDRS", "10.0.0.0/8,10.0.0.1", "entry 1"),
+    BAD("TRUSTED_PROXY_CIDRS", "10.0.0.0/8,10.0.0.1", "entry [1]"),
     BAD("TRUSTED_PROXY_CIDRS", "fd00::/129", "CIDR"),
     BAD("TRUSTED_PROXY_CIDRS", "example.com/8", "CIDR"),
     /* TRUSTED_PROXY_HEADER */
@@ -774,7 +774,7 @@ static const struct rule_case rules[] = {
     BAD("CSP_FORM_ACTION_EXTRA", "https://", "no host"),
     BAD("CSP_FORM_ACTION_EXTRA", "https://a;b", "letters, digits"),
     BAD("CSP_FORM_ACTION_EXTRA", "https://a&b", "letters, digits"),
-    BAD("CSP_FORM_ACTION_EXTRA", "https://a,b", "entry 1"), /* "b" alone */
+    BAD("CSP_FORM_ACTION_EXTRA", "https://a,b", "entry [1]"), /* "b" alone */
     BAD("CSP_FORM_ACTION_EXTRA", "https://a_b", "letters, digits"),
     BAD("CSP_FORM_ACTION_EXTRA", "https://a b", "letters, digits"),
     BAD("CSP_FORM_ACTION_EXTRA", "https://a:99999", "port"),
