@@ -3,9 +3,9 @@
  * first NUL, as an environment string ends there) is its value; every other
  * variable keeps a valid production value. config_load must never crash or
  * leak, must never print another variable's secret in its problem lines,
- * and on success the dump must redact every secret variable. The same bytes also go through the parsers the
- * table relies on: Go durations (format/parse round trip), RFC 3339, CIDRs,
- * URLs and the config_check validators. */
+ * and on success the dump must redact every secret variable. The same bytes also go through the
+ * parsers the table relies on: Go durations (format/parse round trip), RFC 3339, CIDRs, URLs and
+ * the config_check validators. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,15 +32,15 @@ static const char *const secrets[] = {
 static const struct {
     const char *name, *value;
 } base_env[] = {
-    { "OIDC_ISSUER_URL", "https://idp.example.com/realms/fuzz" },
-    { "OIDC_CLIENT_ID", "fuzz-client" },
-    { "OIDC_CLIENT_SECRET", "fuzz-client-secret-0x5eed" },
-    { "PROXY_BASE_URL", "https://auth.example.com" },
-    { "UPSTREAM_MCP_URL", "http://mcp.internal:3000/mcp" },
-    { "TOKEN_SIGNING_SECRET", "fuzz-token-secret-0123456789abcdefghij" },
-    { "TOKEN_SIGNING_SECRETS_PREVIOUS", "fuzz-previous-secret-0123456789abcdefgh" },
-    { "REDIS_URL", "redis://:fuzz-redis-password@redis:6379/0" },
-    { "UPSTREAM_AUTHORIZATION_HEADER", "Bearer fuzz-upstream-token" },
+    {"OIDC_ISSUER_URL", "https://idp.example.com/realms/fuzz"},
+    {"OIDC_CLIENT_ID", "fuzz-client"},
+    {"OIDC_CLIENT_SECRET", "fuzz-client-secret-0x5eed"},
+    {"PROXY_BASE_URL", "https://auth.example.com"},
+    {"UPSTREAM_MCP_URL", "http://mcp.internal:3000/mcp"},
+    {"TOKEN_SIGNING_SECRET", "fuzz-token-secret-0123456789abcdefghij"},
+    {"TOKEN_SIGNING_SECRETS_PREVIOUS", "fuzz-previous-secret-0123456789abcdefgh"},
+    {"REDIS_URL", "redis://:fuzz-redis-password@redis:6379/0"},
+    {"UPSTREAM_AUTHORIZATION_HEADER", "Bearer fuzz-upstream-token"},
 };
 
 static const char *override_name;
@@ -66,8 +66,8 @@ static void
 check_no_secret(const char *text, size_t len, const char *input)
 {
     for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
-        if (strstr(input, secrets[i]) == NULL && memmem(text, len, secrets[i],
-                                                        strlen(secrets[i])) != NULL) {
+        if (strstr(input, secrets[i]) == NULL &&
+            memmem(text, len, secrets[i], strlen(secrets[i])) != NULL) {
             fprintf(stderr, "secret %zu leaked for %s\n", i, override_name);
             abort();
         }
@@ -81,8 +81,8 @@ static void
 check_dump_redacts(const char *dump)
 {
     static const char *const secret_vars[] = {
-        "OIDC_CLIENT_SECRET=", "TOKEN_SIGNING_SECRET=", "TOKEN_SIGNING_SECRETS_PREVIOUS=",
-        "REDIS_URL=", "UPSTREAM_AUTHORIZATION_HEADER=",
+        "OIDC_CLIENT_SECRET=", "TOKEN_SIGNING_SECRET=",          "TOKEN_SIGNING_SECRETS_PREVIOUS=",
+        "REDIS_URL=",          "UPSTREAM_AUTHORIZATION_HEADER=",
     };
     for (const char *line = dump; *line != '\0';) {
         const char *end = strchr(line, '\n');
@@ -159,7 +159,7 @@ run_parsers(const char *value)
     if (config_check_listen(value, &host, &port) == NULL) {
         xfree(host);
     }
-    struct config_upstream up = { 0 };
+    struct config_upstream up = {0};
     if (config_check_upstream_url(value, &up) == NULL) {
         config_check_upstream_cleanup(&up);
     }

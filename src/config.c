@@ -73,10 +73,10 @@ struct var {
     uint64_t min, max;    /* VAR_COUNT values; VAR_DURATION nanoseconds */
     uint64_t unit_ns;     /* VAR_DURATION: the field's unit */
     const char *(*check)(struct slice value); /* VAR_TEXT: optional validator */
-    load_fn *load;        /* VAR_CUSTOM */
-    show_fn *show;        /* VAR_CUSTOM */
+    load_fn *load;                            /* VAR_CUSTOM */
+    show_fn *show;                            /* VAR_CUSTOM */
     unsigned flags;
-    const char *help;     /* one sentence: what it does and why */
+    const char *help; /* one sentence: what it does and why */
 };
 
 struct loader {
@@ -92,9 +92,8 @@ struct loader {
     bool cidrs_invalid;
 };
 
-#define AT(field)                                                                      \
-    .offset = offsetof(struct config, field),                                          \
-    .size = sizeof(((struct config *)0)->field)
+#define AT(field)                                                                                  \
+    .offset = offsetof(struct config, field), .size = sizeof(((struct config *)0)->field)
 
 #define FIELD(c, v, type) ((type *)(void *)((char *)(c) + (v)->offset))
 #define CFIELD(c, v, type) ((const type *)(const void *)((const char *)(c) + (v)->offset))
@@ -197,9 +196,10 @@ load_count(struct loader *ld, const struct var *v, const char *text)
     uint64_t value = 0;
     const char *reason = config_check_integer(slice_from_cstr(text), &negative, &value);
     if (reason != NULL) {
-        problem(ld, v->name, "%s; use a whole number from %llu to %llu, or unset it for the "
-                "default (%s)", reason, (unsigned long long)v->min,
-                (unsigned long long)v->max, default_hint(v));
+        problem(ld, v->name,
+                "%s; use a whole number from %llu to %llu, or unset it for the "
+                "default (%s)",
+                reason, (unsigned long long)v->min, (unsigned long long)v->max, default_hint(v));
         return;
     }
     if (negative || value < v->min) {
@@ -223,7 +223,8 @@ load_duration(struct loader *ld, const struct var *v, const char *text)
     char limit[DURATION_TEXT_MAX];
     duration_format(v->max, limit);
     if (!duration_parse_signed(slice_from_cstr(text), &ns)) {
-        problem(ld, v->name, "must be a Go duration such as 30s, 2m or 1h30m (units ns, us, "
+        problem(ld, v->name,
+                "must be a Go duration such as 30s, 2m or 1h30m (units ns, us, "
                 "ms, s, m, h; there is no d unit); unset it for the default (%s)",
                 default_hint(v));
         return;
@@ -366,7 +367,7 @@ load_log_level(struct loader *ld, const struct var *v, const char *text)
 static void
 show_log_level(const struct config *c, const struct var *v, struct buf *out)
 {
-    put(out, log_level_str((enum log_level)*CFIELD(c, v, int)));
+    put(out, log_level_str((enum log_level) * CFIELD(c, v, int)));
 }
 
 static void
@@ -409,7 +410,7 @@ load_base_url(struct loader *ld, const struct var *v, const char *text)
 static void
 load_upstream(struct loader *ld, const struct var *v, const char *text)
 {
-    struct config_upstream u = { 0 };
+    struct config_upstream u = {0};
     const char *reason = config_check_upstream_url(text, &u);
     if (reason == config_check_reason_origin_only) {
         size_t len = strlen(text);
@@ -441,7 +442,8 @@ load_secret(struct loader *ld, const struct var *v, const char *text)
 {
     size_t len = strlen(text);
     if (len < CONFIG_SECRET_MIN) {
-        problem(ld, v->name, "must be at least 32 bytes; generate one with: openssl rand "
+        problem(ld, v->name,
+                "must be at least 32 bytes; generate one with: openssl rand "
                 "-base64 48");
         return;
     }
@@ -480,15 +482,16 @@ load_previous(struct loader *ld, const struct var *v, const char *text)
             break;
         }
         if (entry.len < CONFIG_SECRET_MIN) {
-            problem(ld, v->name, "entry [%zu] is shorter than 32 bytes: each secret must be at "
+            problem(ld, v->name,
+                    "entry [%zu] is shorter than 32 bytes: each secret must be at "
                     "least 32 bytes; keep only the full previous TOKEN_SIGNING_SECRET values, "
-                    "separated by whitespace", index);
+                    "separated by whitespace",
+                    index);
         } else {
             if (c->previous_secret_count == cap) {
                 cap = cap ? cap * 2 : 4;
                 c->previous_secrets = xrealloc(c->previous_secrets, cap * sizeof(char *));
-                c->previous_secret_lens = xrealloc(c->previous_secret_lens,
-                                                   cap * sizeof(size_t));
+                c->previous_secret_lens = xrealloc(c->previous_secret_lens, cap * sizeof(size_t));
             }
             c->previous_secrets[c->previous_secret_count] = xstrndup(entry.ptr, entry.len);
             c->previous_secret_lens[c->previous_secret_count] = entry.len;
@@ -528,9 +531,9 @@ load_revoke_before(struct loader *ld, const struct var *v, const char *text)
     if (text == NULL) {
         return;
     }
-    if (!rfc3339_parse(slice_from_cstr(text), &ld->c->revoke_before_s,
-                       &ld->c->revoke_before_ns)) {
-        problem(ld, v->name, "must be an RFC 3339 timestamp with a zone, e.g. "
+    if (!rfc3339_parse(slice_from_cstr(text), &ld->c->revoke_before_s, &ld->c->revoke_before_ns)) {
+        problem(ld, v->name,
+                "must be an RFC 3339 timestamp with a zone, e.g. "
                 "2026-03-28T12:00:00Z; unset it to disable");
         return;
     }
@@ -640,8 +643,8 @@ load_key_prefix(struct loader *ld, const struct var *v, const char *text)
     size_t offset = 0;
     const char *reason = config_check_redis_key_prefix(slice_from_cstr(text), &offset);
     if (reason != NULL) {
-        problem(ld, v->name, "byte 0x%02x at offset %zu %s", (unsigned char)text[offset],
-                offset, reason);
+        problem(ld, v->name, "byte 0x%02x at offset %zu %s", (unsigned char)text[offset], offset,
+                reason);
         return;
     }
     ld->c->redis_key_prefix = xstrdup(text);
@@ -666,15 +669,16 @@ load_skip_re(struct loader *ld, const struct var *v, const char *text)
     }
     int code = 0;
     PCRE2_SIZE offset = 0;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern.ptr, pattern.len, 0, &code, &offset,
-                                   NULL);
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern.ptr, pattern.len, 0, &code, &offset, NULL);
     if (re == NULL) {
         PCRE2_UCHAR message[160];
         if (pcre2_get_error_message(code, message, sizeof(message)) < 0) {
             memcpy(message, "syntax error", sizeof("syntax error"));
         }
-        problem(ld, v->name, "is not a valid regular expression (%s at offset %zu); fix the "
-                "pattern, e.g. ^/healthz$", (const char *)message, (size_t)offset);
+        problem(ld, v->name,
+                "is not a valid regular expression (%s at offset %zu); fix the "
+                "pattern, e.g. ^/healthz$",
+                (const char *)message, (size_t)offset);
         return;
     }
     pcre2_match_context *mctx = pcre2_match_context_create(NULL);
@@ -702,8 +706,10 @@ load_cidrs(struct loader *ld, const struct var *v, const char *text)
     struct ipcidr *cidrs = n ? xcalloc(n, sizeof(*cidrs)) : NULL;
     for (size_t i = 0; i < n; i++) {
         if (!ipcidr_parse(slice_from_cstr(items[i]), &cidrs[i])) {
-            problem(ld, v->name, "entry [%zu] is not a CIDR range; write each as address/prefix, "
-                    "e.g. 10.0.0.0/8,fd00::/8 (prefix at most 32 for IPv4, 128 for IPv6)", i);
+            problem(ld, v->name,
+                    "entry [%zu] is not a CIDR range; write each as address/prefix, "
+                    "e.g. 10.0.0.0/8,fd00::/8 (prefix at most 32 for IPv4, 128 for IPv6)",
+                    i);
             ld->cidrs_invalid = true;
         }
     }
@@ -758,7 +764,8 @@ load_proxy_header(struct loader *ld, const struct var *v, const char *text)
             return;
         }
     }
-    problem(ld, v->name, "must be one of X-Forwarded-For, X-Real-IP, True-Client-IP (any case); "
+    problem(ld, v->name,
+            "must be one of X-Forwarded-For, X-Real-IP, True-Client-IP (any case); "
             "use the header your trusted proxy overwrites");
 }
 
@@ -782,8 +789,10 @@ load_csp(struct loader *ld, const struct var *v, const char *text)
     for (size_t i = 0; i < n; i++) {
         const char *reason = config_check_csp_source(slice_from_cstr(items[i]), &sources[i]);
         if (reason != NULL) {
-            problem(ld, v->name, "entry [%zu] %s (the variable is deprecated and ignored: "
-                    "removing it is the simplest fix)", i, reason);
+            problem(ld, v->name,
+                    "entry [%zu] %s (the variable is deprecated and ignored: "
+                    "removing it is the simplest fix)",
+                    i, reason);
             bad = true;
         }
     }
@@ -811,19 +820,24 @@ load_ca_file(struct loader *ld, const struct var *v, const char *text)
     }
     struct stat st;
     if (stat(text, &st) != 0) {
-        problem(ld, v->name, "cannot be used (%s); give the path of a readable PEM CA bundle, "
-                "or unset it to use the system CAs", strerror(errno));
+        problem(ld, v->name,
+                "cannot be used (%s); give the path of a readable PEM CA bundle, "
+                "or unset it to use the system CAs",
+                strerror(errno));
         return;
     }
     if (!S_ISREG(st.st_mode)) {
-        problem(ld, v->name, "is not a regular file; give the path of a PEM CA bundle, or "
+        problem(ld, v->name,
+                "is not a regular file; give the path of a PEM CA bundle, or "
                 "unset it to use the system CAs");
         return;
     }
     int fd = open(text, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        problem(ld, v->name, "cannot be read (%s); make it readable by this process, or unset "
-                "it to use the system CAs", strerror(errno));
+        problem(ld, v->name,
+                "cannot be read (%s); make it readable by this process, or unset "
+                "it to use the system CAs",
+                strerror(errno));
         return;
     }
     close(fd);
@@ -837,6 +851,8 @@ load_ca_file(struct loader *ld, const struct var *v, const char *text)
 #define NS_MS DURATION_NS_PER_MS
 #define NS_S DURATION_NS_PER_S
 
+/* One entry per variable reads best as a compact table. */
+/* clang-format off */
 static const struct var vars[] = {
     /* 1.6 step 1 */
     { .name = "LISTEN_ADDR", .kind = VAR_CUSTOM, .def = ":8080", AT(listen),
@@ -987,6 +1003,7 @@ static const struct var vars[] = {
       .unit_ns = NS_MS, .flags = VAR_ADDITION,
       .help = "How long to wait for the upstream's response headers, up to 10m." },
 };
+/* clang-format on */
 
 #define VAR_COUNT_ALL (sizeof(vars) / sizeof(vars[0]))
 
@@ -1051,8 +1068,8 @@ load_var(struct loader *ld, const struct var *v)
     }
 }
 
-static void
-add_violation(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_violation(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 add_violation(struct buf *b, const char *fmt, ...)
@@ -1073,8 +1090,10 @@ add_weak_secret_violations(const struct config *c, struct buf *b)
         config_secret_weakness_text(c->token_signing_secret, c->token_signing_secret_len, why,
                                     sizeof(why));
         if (why[0] != '\0') {
-            add_violation(b, "TOKEN_SIGNING_SECRET %s (use a random secret: openssl rand "
-                          "-base64 48)", why);
+            add_violation(b,
+                          "TOKEN_SIGNING_SECRET %s (use a random secret: openssl rand "
+                          "-base64 48)",
+                          why);
         }
     }
     for (size_t i = 0; i < c->previous_secret_count; i++) {
@@ -1095,24 +1114,28 @@ check_cross_fields(struct loader *ld)
     bool no_redis = c->redis_url == NULL || c->redis_url[0] == '\0';
     if (c->redis_ca_file != NULL && c->redis_ca_file[0] != '\0' &&
         (no_redis || strncmp(c->redis_url, "rediss://", 9) != 0)) {
-        warning(ld, "REDIS_CA_FILE", "is set but REDIS_URL does not use rediss://, so the CA "
+        warning(ld, "REDIS_CA_FILE",
+                "is set but REDIS_URL does not use rediss://, so the CA "
                 "bundle is unused; use rediss:// or unset REDIS_CA_FILE");
     }
     if (!c->prod_mode) {
         /* SPEC.md 1.6: fatal after discovery in Go; we say it at once. */
         if (c->redis_required && no_redis) {
-            problem(ld, "REDIS_REQUIRED", "is true (the default) but REDIS_URL is empty; set "
+            problem(ld, "REDIS_REQUIRED",
+                    "is true (the default) but REDIS_URL is empty; set "
                     "REDIS_URL (e.g. redis://127.0.0.1:6379/0), or set REDIS_REQUIRED=false to "
                     "use the in-process replay store (single replica only)");
         }
         char why[CONFIG_WEAKNESS_TEXT_MAX] = "";
         if (c->token_signing_secret != NULL) {
-            config_secret_weakness_text(c->token_signing_secret, c->token_signing_secret_len,
-                                        why, sizeof(why));
+            config_secret_weakness_text(c->token_signing_secret, c->token_signing_secret_len, why,
+                                        sizeof(why));
         }
         if (why[0] != '\0') {
-            warning(ld, "TOKEN_SIGNING_SECRET", "%s; use a random secret: openssl rand "
-                    "-base64 48 (PROD_MODE=true refuses this one)", why);
+            warning(ld, "TOKEN_SIGNING_SECRET",
+                    "%s; use a random secret: openssl rand "
+                    "-base64 48 (PROD_MODE=true refuses this one)",
+                    why);
         }
         return;
     }
@@ -1126,24 +1149,26 @@ check_cross_fields(struct loader *ld)
     }
     if (!c->redis_required) {
         add_violation(&v, "REDIS_REQUIRED=false (authorization codes and refresh tokens become "
-                      "replayable within their lifetime)");
+                          "replayable within their lifetime)");
     }
     if (no_redis) {
         add_violation(&v, "REDIS_URL unset (no replay store: no single-use codes, no "
-                      "refresh-reuse detection)");
+                          "refresh-reuse detection)");
     }
     if (c->trust_proxy_headers && c->trusted_proxy_cidr_count == 0 && !ld->cidrs_invalid) {
         add_violation(&v, "TRUST_PROXY_HEADERS=true without TRUSTED_PROXY_CIDRS "
-                      "(forwarded-header spoofing can bypass per-IP limits)");
+                          "(forwarded-header spoofing can bypass per-IP limits)");
     }
     if (c->oidc_allow_insecure_http) {
         add_violation(&v, "OIDC_ALLOW_INSECURE_HTTP=true (cleartext OIDC exposes the client "
-                      "secret)");
+                          "secret)");
     }
     add_weak_secret_violations(c, &v);
     if (v.len > 0) {
-        problem(ld, "PROD_MODE", "PROD_MODE=true rejects unsafe settings: %s; fix each one, or "
-                "set PROD_MODE=false for a development setup", buf_cstr(&v));
+        problem(ld, "PROD_MODE",
+                "PROD_MODE=true rejects unsafe settings: %s; fix each one, or "
+                "set PROD_MODE=false for a development setup",
+                buf_cstr(&v));
     }
     buf_cleanup(&v);
 }
@@ -1169,10 +1194,9 @@ write_buf(FILE *f, const struct buf *b)
 }
 
 bool
-config_load(const char *(*getenv_fn)(const char *name), struct config *out, FILE *err,
-            FILE *warn)
+config_load(const char *(*getenv_fn)(const char *name), struct config *out, FILE *err, FILE *warn)
 {
-    struct loader ld = { .getenv_fn = getenv_fn, .c = out };
+    struct loader ld = {.getenv_fn = getenv_fn, .c = out};
     memset(out, 0, sizeof(*out));
     buf_init(&ld.problems, CONFIG_REPORT_MAX);
     buf_init(&ld.warnings, CONFIG_REPORT_MAX);
@@ -1180,8 +1204,10 @@ config_load(const char *(*getenv_fn)(const char *name), struct config *out, FILE
     for (size_t i = 0; i < VAR_COUNT_ALL; i++) {
         load_var(&ld, &vars[i]);
         if ((vars[i].flags & VAR_ENDS_REQUIRED) && ld.missing.len > 0) {
-            problem(&ld, NULL, "missing required env vars: %s; set each of them "
-                    "(docs/configuration.md explains every variable)", buf_cstr(&ld.missing));
+            problem(&ld, NULL,
+                    "missing required env vars: %s; set each of them "
+                    "(docs/configuration.md explains every variable)",
+                    buf_cstr(&ld.missing));
         }
     }
     check_cross_fields(&ld);
@@ -1280,9 +1306,11 @@ config_dump(const struct config *c, FILE *out)
         }
     }
     if (c->canonical_resource != NULL &&
-        buf_appendf(&b, "# derived: mount=%s upstream_origin=%s canonical_resource=%s "
-                    "idp_redirect_uri=%s\n", c->mount, c->upstream_origin,
-                    c->canonical_resource, c->idp_redirect_uri) != 0) {
+        buf_appendf(&b,
+                    "# derived: mount=%s upstream_origin=%s canonical_resource=%s "
+                    "idp_redirect_uri=%s\n",
+                    c->mount, c->upstream_origin, c->canonical_resource,
+                    c->idp_redirect_uri) != 0) {
         /* A full buffer only shortens the dump. */
     }
     write_buf(out, &b);
@@ -1359,7 +1387,7 @@ config_secret_weakness(const char *secret, size_t len, size_t *detail)
         *detail = period == 1 ? len : period;
         return period == 1 ? weak_single : weak_period;
     }
-    bool seen[256] = { false };
+    bool seen[256] = {false};
     size_t distinct = 0;
     for (size_t i = 0; i < len && distinct < CONFIG_WEAK_MIN_DISTINCT; i++) {
         unsigned char ch = (unsigned char)secret[i];
@@ -1407,8 +1435,8 @@ config_access_log_skips(const struct config *c, const char *path, size_t path_le
         abort(); /* out of memory is fatal (STYLE.md 3.5) */
     }
     /* Unanchored, like Go's MatchString; a limit error is "no match". */
-    int rc = pcre2_match(c->access_log_skip_re, (PCRE2_SPTR)(path ? path : ""), path_len, 0, 0,
-                         md, c->access_log_skip_mctx);
+    int rc = pcre2_match(c->access_log_skip_re, (PCRE2_SPTR)(path ? path : ""), path_len, 0, 0, md,
+                         c->access_log_skip_mctx);
     pcre2_match_data_free(md);
     return rc >= 0;
 }
@@ -1437,8 +1465,7 @@ config_log_startup(const struct config *c)
     log_bool(&l, "upstream_authorization_set",
              c->upstream_authorization_header != NULL &&
                  c->upstream_authorization_header[0] != '\0');
-    log_str(&l, "access_log_skip_re", c->access_log_skip_re_text ? c->access_log_skip_re_text
-                                                                 : "");
+    log_str(&l, "access_log_skip_re", c->access_log_skip_re_text ? c->access_log_skip_re_text : "");
     log_bool(&l, "tool_metrics_enabled", c->tool_metrics);
     log_uint(&l, "tool_metrics_max_cardinality", c->tool_metrics_max_cardinality);
     log_uint(&l, "workers", c->workers);
@@ -1461,7 +1488,8 @@ config_log_startup(const struct config *c)
     if (c->previous_secret_count > 0) {
         log_begin(&l, LOG_INFO, "token_signing_rotation_in_progress");
         log_uint(&l, "previous_keys", c->previous_secret_count);
-        log_str(&l, "hint", "remove TOKEN_SIGNING_SECRETS_PREVIOUS once every token sealed "
+        log_str(&l, "hint",
+                "remove TOKEN_SIGNING_SECRETS_PREVIOUS once every token sealed "
                 "with the old secrets has expired (refresh tokens live 7 days)");
         log_end(&l);
     }

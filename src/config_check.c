@@ -330,8 +330,7 @@ config_check_csp_source(struct slice entry, char **out_source)
     }
     struct scan s = scan_init(entry);
     struct slice scheme = scan_while(&s, is_scheme_byte);
-    if (scheme.len == 0 || !scan_is_alpha((unsigned char)scheme.ptr[0]) ||
-        !scan_lit(&s, "://")) {
+    if (scheme.len == 0 || !scan_is_alpha((unsigned char)scheme.ptr[0]) || !scan_lit(&s, "://")) {
         return "must be scheme://host[:port] (a value with '/' must contain ://)";
     }
     if (scan_peek(&s) == '[') {

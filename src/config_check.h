@@ -30,9 +30,9 @@ const char *config_check_base_url(const char *text);
 
 /* UPSTREAM_MCP_URL (SPEC.md 1.3 and the preface fixes 2 and 3). */
 struct config_upstream {
-    char *url;     /* scheme://host[:port]/mount */
-    char *origin;  /* scheme://host[:port] */
-    char *mount;   /* "/mcp": trailing '/' stripped */
+    char *url;    /* scheme://host[:port]/mount */
+    char *origin; /* scheme://host[:port] */
+    char *mount;  /* "/mcp": trailing '/' stripped */
 };
 /* The reason returned when the URL has no path; the caller adds the hint
  * "<input without trailing slash>/mcp" (SPEC.md 1.3 rule 4). Compare by

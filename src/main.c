@@ -30,8 +30,7 @@ static const char usage_line[] = "usage: mcp-auth-proxy [--check-config | --vers
 static void
 print_version(void)
 {
-    printf("mcp-auth-proxy %s (commit %s, built %s)\n", MAP_VERSION, MAP_COMMIT,
-           MAP_BUILD_TIME);
+    printf("mcp-auth-proxy %s (commit %s, built %s)\n", MAP_VERSION, MAP_COMMIT, MAP_BUILD_TIME);
 }
 
 static void

@@ -16,14 +16,14 @@ struct unit {
 /* Go's unit table; both spellings of micro (U+00B5 MICRO SIGN and U+03BC
  * GREEK SMALL LETTER MU) are accepted, as Go does. */
 static const struct unit units[] = {
-    { "ns", 1 },
-    { "us", DURATION_NS_PER_US },
-    { "\xc2\xb5s", DURATION_NS_PER_US },
-    { "\xce\xbcs", DURATION_NS_PER_US },
-    { "ms", DURATION_NS_PER_MS },
-    { "s", DURATION_NS_PER_S },
-    { "m", DURATION_NS_PER_M },
-    { "h", DURATION_NS_PER_H },
+    {"ns", 1},
+    {"us", DURATION_NS_PER_US},
+    {"\xc2\xb5s", DURATION_NS_PER_US},
+    {"\xce\xbcs", DURATION_NS_PER_US},
+    {"ms", DURATION_NS_PER_MS},
+    {"s", DURATION_NS_PER_S},
+    {"m", DURATION_NS_PER_M},
+    {"h", DURATION_NS_PER_H},
 };
 
 static bool

@@ -57,7 +57,7 @@ env_set(const char *name, const char *value)
         }
     }
     assert_true(env_n < ENV_MAX);
-    env[env_n++] = (struct env_pair){ name, value };
+    env[env_n++] = (struct env_pair){name, value};
 }
 
 static void
@@ -280,11 +280,11 @@ upstream_mount_is_normalised(void **state)
     static const struct {
         const char *in, *url, *origin, *mount;
     } cases[] = {
-        { "http://mcp:3000/mcp/", "http://mcp:3000/mcp", "http://mcp:3000", "/mcp" },
-        { "https://up.example/api/v1//", "https://up.example/api/v1", "https://up.example",
-          "/api/v1" },
-        { "https://[::1]:8443/m", "https://[::1]:8443/m", "https://[::1]:8443", "/m" },
-        { "http://up/Token", "http://up/Token", "http://up", "/Token" },
+        {"http://mcp:3000/mcp/", "http://mcp:3000/mcp", "http://mcp:3000", "/mcp"},
+        {"https://up.example/api/v1//", "https://up.example/api/v1", "https://up.example",
+         "/api/v1"},
+        {"https://[::1]:8443/m", "https://[::1]:8443/m", "https://[::1]:8443", "/m"},
+        {"http://up/Token", "http://up/Token", "http://up", "/Token"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         env_set("UPSTREAM_MCP_URL", cases[i].in);
@@ -433,9 +433,19 @@ empty_means_unset(void **state)
 {
     /* SPEC.md 1.1: set-but-empty is the default, for every kind. */
     static const char *const names[] = {
-        "LISTEN_ADDR", "METRICS_ADDR", "LOG_LEVEL", "GROUPS_CLAIM", "SHUTDOWN_TIMEOUT",
-        "REFRESH_RACE_GRACE_SEC", "IDP_EXCHANGE_BURST", "CLIENT_REGISTRATION_TTL",
-        "MCP_LOG_BODY_MAX", "WORKERS", "TRUSTED_PROXY_HEADER", "PKCE_REQUIRED", "PROD_MODE",
+        "LISTEN_ADDR",
+        "METRICS_ADDR",
+        "LOG_LEVEL",
+        "GROUPS_CLAIM",
+        "SHUTDOWN_TIMEOUT",
+        "REFRESH_RACE_GRACE_SEC",
+        "IDP_EXCHANGE_BURST",
+        "CLIENT_REGISTRATION_TTL",
+        "MCP_LOG_BODY_MAX",
+        "WORKERS",
+        "TRUSTED_PROXY_HEADER",
+        "PKCE_REQUIRED",
+        "PROD_MODE",
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         env_set(names[i], "");
@@ -488,14 +498,14 @@ default_true_booleans(void **state)
         const char *name;
         size_t offset;
     } vars[] = {
-        { "PKCE_REQUIRED", offsetof(struct config, pkce_required) },
-        { "REDIS_REQUIRED", offsetof(struct config, redis_required) },
-        { "RATE_LIMIT_ENABLED", offsetof(struct config, rate_limit_enabled) },
-        { "RENDER_CONSENT_PAGE", offsetof(struct config, render_consent_page) },
+        {"PKCE_REQUIRED", offsetof(struct config, pkce_required)},
+        {"REDIS_REQUIRED", offsetof(struct config, redis_required)},
+        {"RATE_LIMIT_ENABLED", offsetof(struct config, rate_limit_enabled)},
+        {"RENDER_CONSENT_PAGE", offsetof(struct config, render_consent_page)},
     };
-    static const char *const off[] = { "false", "FALSE", "False", "fAlSe" };
-    static const char *const on[] = { NULL, "", "true", "0", "no", "off", "False ", " false",
-                                      "garbage", "n", "f" };
+    static const char *const off[] = {"false", "FALSE", "False", "fAlSe"};
+    static const char *const on[] = {NULL,     "",       "true",    "0", "no", "off",
+                                     "False ", " false", "garbage", "n", "f"};
     for (size_t v = 0; v < sizeof(vars) / sizeof(vars[0]); v++) {
         for (size_t i = 0; i < sizeof(off) / sizeof(off[0]); i++) {
             assert_false(load_bool(vars[v].name, off[i], vars[v].offset));
@@ -526,14 +536,14 @@ default_false_booleans(void **state)
         const char *name;
         size_t offset;
     } vars[] = {
-        { "COMPAT_ALLOW_STATELESS", offsetof(struct config, compat_allow_stateless) },
-        { "TRUST_PROXY_HEADERS", offsetof(struct config, trust_proxy_headers) },
-        { "MCP_TOOL_METRICS", offsetof(struct config, tool_metrics) },
-        { "OIDC_ALLOW_INSECURE_HTTP", offsetof(struct config, oidc_allow_insecure_http) },
+        {"COMPAT_ALLOW_STATELESS", offsetof(struct config, compat_allow_stateless)},
+        {"TRUST_PROXY_HEADERS", offsetof(struct config, trust_proxy_headers)},
+        {"MCP_TOOL_METRICS", offsetof(struct config, tool_metrics)},
+        {"OIDC_ALLOW_INSECURE_HTTP", offsetof(struct config, oidc_allow_insecure_http)},
     };
-    static const char *const on[] = { "true", "TRUE", "True", "tRuE" };
-    static const char *const off[] = { NULL, "", "false", "1", "yes", "on", "true ", " true",
-                                       "y", "t" };
+    static const char *const on[] = {"true", "TRUE", "True", "tRuE"};
+    static const char *const off[] = {NULL, "",      "false", "1", "yes",
+                                      "on", "true ", " true", "y", "t"};
     for (size_t v = 0; v < sizeof(vars) / sizeof(vars[0]); v++) {
         for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
             assert_true(load_bool(vars[v].name, on[i], vars[v].offset));
@@ -554,8 +564,14 @@ struct rule_case {
     const char *problem; /* NULL: accepted; else a phrase the line must contain */
 };
 
-#define OK(var, value) { var, value, NULL }
-#define BAD(var, value, phrase) { var, value, phrase }
+#define OK(var, value)                                                                             \
+    {                                                                                              \
+        var, value, NULL                                                                           \
+    }
+#define BAD(var, value, phrase)                                                                    \
+    {                                                                                              \
+        var, value, phrase                                                                         \
+    }
 
 static const struct rule_case rules[] = {
     /* LISTEN_ADDR / METRICS_ADDR */
@@ -832,7 +848,7 @@ static void
 missing_required_vars_are_listed_together_in_order(void **state)
 {
     static const char *const required[] = {
-        "OIDC_ISSUER_URL", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET",
+        "OIDC_ISSUER_URL", "OIDC_CLIENT_ID",   "OIDC_CLIENT_SECRET",
         "PROXY_BASE_URL",  "UPSTREAM_MCP_URL", "TOKEN_SIGNING_SECRET",
     };
     for (size_t i = 0; i < 6; i++) {
@@ -903,14 +919,14 @@ prod_mode_refuses_each_unsafe_setting(void **state)
     static const struct {
         const char *name, *value, *violation;
     } unsafe[] = {
-        { "PKCE_REQUIRED", "false", "PKCE_REQUIRED=false" },
-        { "COMPAT_ALLOW_STATELESS", "true", "COMPAT_ALLOW_STATELESS=true" },
-        { "REDIS_REQUIRED", "false", "REDIS_REQUIRED=false" },
-        { "REDIS_URL", "", "REDIS_URL unset" },
-        { "TRUST_PROXY_HEADERS", "true", "TRUST_PROXY_HEADERS=true without TRUSTED_PROXY_CIDRS" },
-        { "OIDC_ALLOW_INSECURE_HTTP", "true", "OIDC_ALLOW_INSECURE_HTTP=true" },
-        { "TOKEN_SIGNING_SECRET", "abcabcabcabcabcabcabcabcabcabcabc",
-          "TOKEN_SIGNING_SECRET repeats with period 3" },
+        {"PKCE_REQUIRED", "false", "PKCE_REQUIRED=false"},
+        {"COMPAT_ALLOW_STATELESS", "true", "COMPAT_ALLOW_STATELESS=true"},
+        {"REDIS_REQUIRED", "false", "REDIS_REQUIRED=false"},
+        {"REDIS_URL", "", "REDIS_URL unset"},
+        {"TRUST_PROXY_HEADERS", "true", "TRUST_PROXY_HEADERS=true without TRUSTED_PROXY_CIDRS"},
+        {"OIDC_ALLOW_INSECURE_HTTP", "true", "OIDC_ALLOW_INSECURE_HTTP=true"},
+        {"TOKEN_SIGNING_SECRET", "abcabcabcabcabcabcabcabcabcabcabc",
+         "TOKEN_SIGNING_SECRET repeats with period 3"},
     };
     for (size_t i = 0; i < sizeof(unsafe) / sizeof(unsafe[0]); i++) {
         env_good(state);
@@ -1122,7 +1138,7 @@ static void
 random_secrets_are_never_flagged(void **state)
 {
     (void)state;
-    static const size_t lens[] = { 32, 48, 64 };
+    static const size_t lens[] = {32, 48, 64};
     uint8_t raw[64];
     char hex[129];
     char b64[96];
@@ -1161,8 +1177,8 @@ random_secrets_are_never_flagged(void **state)
 static void
 expect_no_secret(const char *text)
 {
-    static const char *const secrets[] = { S_CLIENT, S_TOKEN, S_PREV1, S_PREV2, S_REDIS_PASS,
-                                           S_UPSTREAM, "do-not-print" };
+    static const char *const secrets[] = {S_CLIENT,     S_TOKEN,    S_PREV1,       S_PREV2,
+                                          S_REDIS_PASS, S_UPSTREAM, "do-not-print"};
     for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
         if (strstr(text, secrets[i]) != NULL) {
             fail_msg("secret \"%s\" printed in:\n%s", secrets[i], text);
@@ -1403,13 +1419,21 @@ startup_log_lines(void **state)
     char *log = startup_log();
     assert_non_null(strstr(log, "\"msg\":\"startup_config\""));
     static const char *const fields[] = {
-        "\"prod_mode\":true", "\"pkce_required\":true", "\"redis_required\":true",
-        "\"rate_limit_enabled\":true", "\"trust_proxy_headers\":false",
-        "\"compat_allow_stateless\":false", "\"render_consent_page\":true",
-        "\"per_subject_concurrency\":16", "\"groups_claim\":\"groups\"",
-        "\"allowed_groups_set\":false", "\"revoke_before_set\":false",
-        "\"upstream_authorization_set\":false", "\"access_log_skip_re\":\"\"",
-        "\"tool_metrics_enabled\":false", "\"tool_metrics_max_cardinality\":256",
+        "\"prod_mode\":true",
+        "\"pkce_required\":true",
+        "\"redis_required\":true",
+        "\"rate_limit_enabled\":true",
+        "\"trust_proxy_headers\":false",
+        "\"compat_allow_stateless\":false",
+        "\"render_consent_page\":true",
+        "\"per_subject_concurrency\":16",
+        "\"groups_claim\":\"groups\"",
+        "\"allowed_groups_set\":false",
+        "\"revoke_before_set\":false",
+        "\"upstream_authorization_set\":false",
+        "\"access_log_skip_re\":\"\"",
+        "\"tool_metrics_enabled\":false",
+        "\"tool_metrics_max_cardinality\":256",
     };
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         if (strstr(log, fields[i]) == NULL) {
@@ -1430,7 +1454,8 @@ startup_log_lines(void **state)
     log = startup_log();
     assert_non_null(strstr(log, "\"level\":\"warn\",\"msg\":\"csp_form_action_extra_deprecated\""));
     assert_non_null(strstr(log, "\"msg\":\"token_signing_secret_weak\""));
-    assert_non_null(strstr(log, "\"reason\":\"TOKEN_SIGNING_SECRET is 36 copies of a single byte\""));
+    assert_non_null(
+        strstr(log, "\"reason\":\"TOKEN_SIGNING_SECRET is 36 copies of a single byte\""));
     assert_non_null(strstr(log, "\"msg\":\"token_signing_rotation_in_progress\""));
     assert_non_null(strstr(log, "\"previous_keys\":2"));
     assert_non_null(strstr(log, "\"level\":\"warn\",\"msg\":\"trust_proxy_headers_deprecated\""));
@@ -1539,7 +1564,8 @@ docs_list_exactly_the_table(void **state)
             size_t name_len = len - 4;
             if (!table_has(name, name_len)) {
                 print_error("docs/configuration.md documents %.*s, which config.c does not "
-                            "read\n", (int)name_len, name);
+                            "read\n",
+                            (int)name_len, name);
                 drift = true;
             }
             found++;

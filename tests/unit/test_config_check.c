@@ -22,13 +22,13 @@ listen_addresses_split(void **state)
         const char *text, *host;
         uint16_t port;
     } ok[] = {
-        { ":8080", "", 8080 },
-        { "127.0.0.1:9090", "127.0.0.1", 9090 },
-        { "[::1]:9090", "::1", 9090 },
-        { "[::]:1", "::", 1 },
-        { "localhost:65535", "localhost", 65535 },
-        { "0.0.0.0:08080", "0.0.0.0", 8080 },
-        { "my-host.internal:80", "my-host.internal", 80 },
+        {":8080", "", 8080},
+        {"127.0.0.1:9090", "127.0.0.1", 9090},
+        {"[::1]:9090", "::1", 9090},
+        {"[::]:1", "::", 1},
+        {"localhost:65535", "localhost", 65535},
+        {"0.0.0.0:08080", "0.0.0.0", 8080},
+        {"my-host.internal:80", "my-host.internal", 80},
     };
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         char *host = NULL;
@@ -42,8 +42,9 @@ listen_addresses_split(void **state)
         xfree(host);
     }
     static const char *const bad[] = {
-        "", "8080", ":", ":0", ":65536", ":123456", ":http", ":+80", ": 80", "::1:80",
-        "[::1]", "[::1]80", "[::1:80", "[1.2.3.4]:80", "[]:80", "a b:80", "a/b:80", "h:80:",
+        "",        "8080",         ":",     ":0",     ":65536", ":123456",
+        ":http",   ":+80",         ": 80",  "::1:80", "[::1]",  "[::1]80",
+        "[::1:80", "[1.2.3.4]:80", "[]:80", "a b:80", "a/b:80", "h:80:",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char *host = (char *)"untouched";
@@ -80,7 +81,7 @@ static void
 upstream_url_outputs(void **state)
 {
     (void)state;
-    struct config_upstream u = { 0 };
+    struct config_upstream u = {0};
     assert_null(config_check_upstream_url("https://mcp.example:8443/a/b/", &u));
     assert_string_equal(u.url, "https://mcp.example:8443/a/b");
     assert_string_equal(u.origin, "https://mcp.example:8443");
@@ -88,16 +89,14 @@ upstream_url_outputs(void **state)
     config_check_upstream_cleanup(&u);
     assert_null(u.url);
     /* The origin-only reason is one pointer the caller recognises. */
-    assert_ptr_equal(config_check_upstream_url("http://mcp", &u),
-                     config_check_reason_origin_only);
-    assert_ptr_equal(config_check_upstream_url("http://mcp/", &u),
-                     config_check_reason_origin_only);
+    assert_ptr_equal(config_check_upstream_url("http://mcp", &u), config_check_reason_origin_only);
+    assert_ptr_equal(config_check_upstream_url("http://mcp/", &u), config_check_reason_origin_only);
     assert_ptr_equal(config_check_upstream_url("http://mcp///", &u),
                      config_check_reason_origin_only);
     assert_null(u.url); /* untouched on failure */
     /* Each reserved prefix, exactly and below, but not a longer name. */
-    static const char *const reserved[] = { "healthz", "register",    "authorize", "callback",
-                                            "token",   ".well-known", "consent" };
+    static const char *const reserved[] = {"healthz", "register",    "authorize", "callback",
+                                           "token",   ".well-known", "consent"};
     for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
         char text[128];
         snprintf(text, sizeof(text), "http://mcp/%s", reserved[i]);
@@ -121,11 +120,11 @@ csp_sources_normalise(void **state)
     static const struct {
         const char *in, *out;
     } ok[] = {
-        { "https://login.example.com", "https://login.example.com" },
-        { "HTTPS://Login.Example.COM:443", "https://login.example.com:443" },
-        { "http://10.0.0.1:8080", "http://10.0.0.1:8080" },
-        { "https://[2001:DB8::1]", "https://[2001:db8::1]" },
-        { "custom+scheme.v1://host", "custom+scheme.v1://host" },
+        {"https://login.example.com", "https://login.example.com"},
+        {"HTTPS://Login.Example.COM:443", "https://login.example.com:443"},
+        {"http://10.0.0.1:8080", "http://10.0.0.1:8080"},
+        {"https://[2001:DB8::1]", "https://[2001:db8::1]"},
+        {"custom+scheme.v1://host", "custom+scheme.v1://host"},
     };
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         char *out = NULL;
@@ -137,10 +136,25 @@ csp_sources_normalise(void **state)
         xfree(out);
     }
     static const char *const bad[] = {
-        "",          "https",          "https:",      "https:/x",       "1http://x",
-        "://x",      "https://x/",     "https://x:0", "https://x:",     "https://x:1a",
-        "https://[", "https://[::1",   "https://[]",  "https://x y",    "https://x\t",
-        "https://x,y", "https://x%2e", "https://x\\y", "https://\xc3\xa9.example",
+        "",
+        "https",
+        "https:",
+        "https:/x",
+        "1http://x",
+        "://x",
+        "https://x/",
+        "https://x:0",
+        "https://x:",
+        "https://x:1a",
+        "https://[",
+        "https://[::1",
+        "https://[]",
+        "https://x y",
+        "https://x\t",
+        "https://x,y",
+        "https://x%2e",
+        "https://x\\y",
+        "https://\xc3\xa9.example",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char *out = NULL;
@@ -192,11 +206,18 @@ decimals(void **state)
         const char *text;
         double value;
     } ok[] = {
-        { "0", 0 },          { "20", 20 },        { "+20", 20 },
-        { "2.5", 2.5 },      { ".5", 0.5 },       { "5.", 5 },
-        { "0.25", 0.25 },    { "007.500", 7.5 },  { "9007199254740992", 9007199254740992.0 },
-        { "0.1", 0.1 },      { "1.000000000000000000000000001", 1 },
-        { "0.0001220703125", 0.0001220703125 }, /* 2^-13: 13 fraction digits */
+        {"0", 0},
+        {"20", 20},
+        {"+20", 20},
+        {"2.5", 2.5},
+        {".5", 0.5},
+        {"5.", 5},
+        {"0.25", 0.25},
+        {"007.500", 7.5},
+        {"9007199254740992", 9007199254740992.0},
+        {"0.1", 0.1},
+        {"1.000000000000000000000000001", 1},
+        {"0.0001220703125", 0.0001220703125}, /* 2^-13: 13 fraction digits */
     };
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         double v = -1;
@@ -206,8 +227,24 @@ decimals(void **state)
         }
     }
     static const char *const bad[] = {
-        "", ".", "+", "-1", "-0", "-.5", "+-1", "1e3", "1E3", "0x10", "1,5", " 1", "1 ",
-        "1.2.3", "inf", "nan", "9007199254740993", "1_000",
+        "",
+        ".",
+        "+",
+        "-1",
+        "-0",
+        "-.5",
+        "+-1",
+        "1e3",
+        "1E3",
+        "0x10",
+        "1,5",
+        " 1",
+        "1 ",
+        "1.2.3",
+        "inf",
+        "nan",
+        "9007199254740993",
+        "1_000",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         double v = 42;
