@@ -149,8 +149,9 @@ enum url_rc
 url_resolve(const char *base, const char *ref, char **out)
 {
     *out = NULL;
-    if (is_opaque(ref)) {
-        return URL_ERR_OPAQUE;
+    size_t slen = scheme_len(ref);
+    if (slen > 0 && strncmp(ref + slen + 1, "//", 2) != 0) {
+        return URL_ERR_OPAQUE; /* "scheme:rest": curl would guess at it */
     }
     CURLU *h = curl_url();
     if (h == NULL) {
