@@ -43,10 +43,27 @@
 #define BOUNDS_RPC_METHOD_MAX 128
 #define BOUNDS_RPC_TOOL_MAX 128
 #define BOUNDS_RPC_ID_MAX 64
+/* Batch entries recorded per request; later entries are forwarded but not
+ * logged or counted (ours: Go kept them all, bounded only by the body). */
+#define BOUNDS_RPC_BATCH_ENTRIES_MAX 256
+/* Parameters looked at in a Content-Type value before the peek gives up
+ * (ours: bounds the duplicate-parameter check of mime.ParseMediaType). */
+#define BOUNDS_RPC_CONTENT_TYPE_PARAMS_MAX 16
 
 /* Upstream redirects (SPEC.md 4.3) and header timeout (4.4). */
 #define BOUNDS_UPSTREAM_HOPS_MAX 10
 #define BOUNDS_UPSTREAM_HEADER_TIMEOUT_MS 30000
+
+/* Per-subject concurrency limiter (SPEC.md 4.6): idle entries are reclaimed
+ * after 5 min, the pruner runs every 2 min; the table tracks at most this
+ * many subjects (ours: Go's map was unbounded). */
+#define BOUNDS_SUBJECT_IDLE_MS (5 * 60 * 1000)
+#define BOUNDS_SUBJECT_PRUNE_INTERVAL_MS (2 * 60 * 1000)
+#define BOUNDS_SUBJECT_ENTRIES_MAX 100000
+/* Bytes of a subject kept in its entry (OpenID Connect Core 2: a sub is at
+ * most 255 ASCII characters); longer ones also match on a 64-bit hash of
+ * the whole value. */
+#define BOUNDS_SUBJECT_KEY_BYTES 255
 
 /* In-process replay store (SPEC.md 5.6). */
 #define BOUNDS_MEMORY_STORE_ENTRIES_MAX 100000

@@ -145,6 +145,47 @@ out:
     return rc;
 }
 
+enum url_rc
+url_resolve(const char *base, const char *ref, char **out)
+{
+    *out = NULL;
+    size_t slen = scheme_len(ref);
+    if (slen > 0 && strncmp(ref + slen + 1, "//", 2) != 0) {
+        return URL_ERR_OPAQUE; /* "scheme:rest": curl would guess at it */
+    }
+    CURLU *h = curl_url();
+    if (h == NULL) {
+        return URL_ERR_MALFORMED;
+    }
+    enum url_rc rc = URL_ERR_MALFORMED;
+    if (curl_url_set(h, CURLUPART_URL, base, 0) != CURLUE_OK) {
+        goto out;
+    }
+    /* RFC 3986 5.2.2: an empty reference is the base, a fragment-only one
+     * the base with that fragment. curl 7.88 drops the base's last path
+     * segment in both cases, so they are done by hand. Otherwise, setting
+     * CURLUPART_URL on a handle that already holds a URL resolves a relative
+     * reference against it (curl >= 7.62); an absolute one replaces it. */
+    CURLUcode cu;
+    if (ref[0] == '\0') {
+        cu = curl_url_set(h, CURLUPART_FRAGMENT, NULL, 0);
+    } else if (ref[0] == '#') {
+        cu = curl_url_set(h, CURLUPART_FRAGMENT, ref + 1, 0);
+    } else {
+        cu = curl_url_set(h, CURLUPART_URL, ref, 0);
+    }
+    if (cu != CURLUE_OK) {
+        goto out;
+    }
+    *out = take_part(h, CURLUPART_URL);
+    if (*out != NULL) {
+        rc = URL_OK;
+    }
+out:
+    curl_url_cleanup(h);
+    return rc;
+}
+
 void
 url_cleanup(struct url *u)
 {

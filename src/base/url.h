@@ -37,6 +37,15 @@ enum url_rc {
 enum url_rc url_parse(const char *text, struct url *out) __attribute__((warn_unused_result));
 void url_cleanup(struct url *u);
 
+/* Resolves ref (an absolute URL or a relative reference, RFC 3986 5.2, e.g.
+ * an HTTP Location value) against the absolute URL base, with curl's URL
+ * API: dot segments in the result are removed. On URL_OK *out is the
+ * resolved absolute URL (caller frees with xfree); on failure *out is NULL:
+ * URL_ERR_OPAQUE for an opaque ref ("https:foo"), URL_ERR_MALFORMED when
+ * base or ref does not parse (including schemes curl does not support). */
+enum url_rc url_resolve(const char *base, const char *ref, char **out)
+    __attribute__((warn_unused_result));
+
 /* The default port of http (80) and https (443); 0 for other schemes. */
 unsigned url_default_port(const char *scheme);
 /* The effective port: explicit, else the scheme default; 0 if neither. */
