@@ -20,29 +20,35 @@ take_part(CURLU *h, CURLUPart part)
 }
 
 /* RFC 3986 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":".
- * A URL whose scheme is not followed by "//" has no authority: opaque. */
-static bool
-is_opaque(const char *text)
+ * Returns the length of text's scheme, or 0 when text does not start with
+ * one followed by ':' (a relative reference, or a scheme curl would accept
+ * but the RFC does not, such as "8ttp:"). */
+static size_t
+scheme_len(const char *text)
 {
     const char *p = text;
     if (!scan_is_alpha((unsigned char)*p)) {
-        return false;
+        return 0;
     }
     while (scan_is_alpha((unsigned char)*p) || scan_is_digit((unsigned char)*p) ||
            *p == '+' || *p == '-' || *p == '.') {
         p++;
     }
-    if (*p != ':') {
-        return false;
-    }
-    return strncmp(p + 1, "//", 2) != 0;
+    return *p == ':' ? (size_t)(p - text) : 0;
 }
 
 enum url_rc
 url_parse(const char *text, struct url *out)
 {
     memset(out, 0, sizeof(*out));
-    if (is_opaque(text)) {
+    /* Decided on the raw text before curl sees it: curl 7.88 also takes
+     * "8ttp:/host" or "C:/x" (one slash) as URLs with a host. A URL whose
+     * scheme is not followed by "//" has no authority: opaque. */
+    size_t slen = scheme_len(text);
+    if (slen == 0) {
+        return URL_ERR_MALFORMED;
+    }
+    if (strncmp(text + slen + 1, "//", 2) != 0) {
         return URL_ERR_OPAQUE;
     }
     CURLU *h = curl_url();
@@ -75,7 +81,7 @@ url_parse(const char *text, struct url *out)
     }
     /* curl reads "https:///x" as host "x" and reports a missing path as
      * "/"; the raw authority settles both. */
-    const char *auth = strstr(text, "//") + 2;
+    const char *auth = text + slen + 3;
     size_t auth_len = strcspn(auth, "/?#");
     if (auth_len == 0) {
         rc = URL_ERR_NO_HOST;

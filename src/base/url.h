@@ -24,7 +24,7 @@ struct url {
 
 enum url_rc {
     URL_OK = 0,
-    URL_ERR_MALFORMED,  /* curl refused it (bad characters, bad port, bad IPv6 ...) */
+    URL_ERR_MALFORMED,  /* no RFC 3986 scheme, or curl refused it (bad characters, port, IPv6 ...) */
     URL_ERR_OPAQUE,     /* "scheme:rest" without "//" (https:foo, javascript:x) */
     URL_ERR_NO_HOST,    /* authority present but empty (https:///x, file:///x) */
     URL_RC_COUNT,
