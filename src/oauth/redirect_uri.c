@@ -117,7 +117,13 @@ oauth_redirect_uri_check(const char *uri)
         return "malformed redirect_uri";
     }
     const char *reason = NULL;
-    if (u.has_fragment) {
+    struct slice host = raw_host(uri);
+    if (is_bracketed(host) && memchr(host.ptr, '%', host.len) != NULL) {
+        /* An IPv6 zone id ("[fe80::1%25eth0]"): browsers refuse to navigate
+         * to one, and curl's length limit on it can make the rebuilt,
+         * escaped redirect unparseable. */
+        reason = "malformed redirect_uri";
+    } else if (u.has_fragment) {
         reason = "redirect_uri must not contain a fragment";
     } else if (u.has_userinfo) {
         reason = "redirect_uri must not contain userinfo";
@@ -301,6 +307,13 @@ oauth_redirect_uri_with_params(const char *uri, const struct oauth_param *params
             goto out;
         }
     }
+    /* Escaping can lengthen parts past what the parser allows (an IPv6
+     * zone id, say); promise only URLs that parse. */
+    if (url_parse(buf_cstr(&tmp), &u) != URL_OK) {
+        rc = OAUTH_REDIRECT_URI_ERR_UNPARSEABLE;
+        goto out;
+    }
+    url_cleanup(&u);
     if (buf_append_slice(out, buf_slice(&tmp)) != 0) {
         goto out;
     }

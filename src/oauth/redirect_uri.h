@@ -19,7 +19,8 @@
 /* Registration check, rules in SPEC.md 3.2 step 7 order. Returns NULL when
  * uri (a C string) is acceptable, else one of these static reasons:
  *   "redirect_uri exceeds maximum length"            (> 512 bytes)
- *   "malformed redirect_uri"                          (curl refuses it)
+ *   "malformed redirect_uri"                          (curl refuses it, or an
+ *                                                      IPv6 zone id)
  *   "redirect_uri must be an absolute URI with authority, not opaque"
  *   "redirect_uri must include a host"
  *   "redirect_uri must not contain a fragment"        (any '#')
@@ -52,7 +53,8 @@ struct oauth_param {
 
 enum oauth_redirect_uri_rc {
     OAUTH_REDIRECT_URI_OK = 0,
-    OAUTH_REDIRECT_URI_ERR_UNPARSEABLE, /* uri does not parse: answer JSON 400 instead */
+    OAUTH_REDIRECT_URI_ERR_UNPARSEABLE, /* uri, or the URL built from it, does not parse:
+                                           answer JSON 400 instead */
     OAUTH_REDIRECT_URI_ERR_TOO_LONG,    /* the result does not fit out's cap */
     OAUTH_REDIRECT_URI_RC_COUNT,
 };
@@ -63,8 +65,9 @@ enum oauth_redirect_uri_rc {
  * value of that name; a later duplicate in params wins), the whole query
  * re-encoded with names sorted bytewise (values of one name keep their
  * order; see http_query_append_escaped); any fragment dropped. Bytes >= 0x80
- * are written as %HH, so the result is ASCII and fit for a Location header.
- * On failure out is unchanged. */
+ * are written as %HH, so the result is ASCII and fit for a Location header;
+ * it is checked to parse again before it is appended. On failure out is
+ * unchanged. */
 enum oauth_redirect_uri_rc oauth_redirect_uri_with_params(const char *uri,
                                                           const struct oauth_param *params,
                                                           size_t n, struct buf *out)

@@ -43,6 +43,13 @@ static const struct check_row check_rows[] = {
     { "https://app example.com/", R_MALFORMED },
     { "https://app.example.com:70000/", R_MALFORMED },
     { "", R_MALFORMED },
+    /* schemes curl 7.88 accepts but RFC 3986 does not (a fuzzer find) */
+    { "8ttp:/.0.0.1:/b", R_MALFORMED },
+    { "1http://app.example.com/", R_MALFORMED },
+    { "C:/x", R_OPAQUE },
+    /* IPv6 zone ids: unusable by browsers */
+    { "https://[fe80::1%25eth0]/cb", R_MALFORMED },
+    { "http://[::1%25lo]:8080/cb", R_MALFORMED },
     /* c. opaque */
     { "https:foo", R_OPAQUE },
     { "javascript:alert(1)", R_OPAQUE },
@@ -332,6 +339,8 @@ static const struct build_row build_rows[] = {
     /* unparseable: fall back to JSON */
     { "not a uri", { { "error", "e" } }, NULL },
     { "javascript:alert(1)", { { "error", "e" } }, NULL },
+    /* parses, but not once the zone id's non-ASCII bytes are escaped */
+    { "https://[::1%25do*\xff\xff\xff\xff\xff]/cb", { { "error", "e" } }, NULL },
 };
 
 static size_t
