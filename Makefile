@@ -10,7 +10,7 @@ test:
 	scripts/test.sh
 
 build:
-	@[ -f build/build.ninja ] || meson setup build
+	@if [ -f build/build.ninja ]; then meson setup --reconfigure build >/dev/null; else meson setup build; fi
 	ninja -C build
 
 clean:

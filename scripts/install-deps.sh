@@ -14,8 +14,12 @@ packages=(
   libevent-dev node-llhttp libcurl4-openssl-dev libssl-dev libjansson-dev
   libcjose-dev libhiredis-dev libpcre2-dev uthash-dev libcmocka-dev
   clang libclang-rt-14-dev
-  redis-server nodejs npm chromium openssl curl
+  redis-server chromium openssl curl
 )
+# Node.js: use the machine's node/npm when present (Debian 12 images here
+# carry Node 20 with npm); otherwise Debian's nodejs + npm.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 [ "$want_demo" = 1 ] && packages+=(nginx-light wrk)
 
 missing=()

@@ -54,3 +54,42 @@
 
 /* In-process replay store (SPEC.md 5.6). */
 #define BOUNDS_MEMORY_STORE_ENTRIES_MAX 100000
+
+/* OIDC upstream (SPEC.md 6). Discovery at start-up (6.1): attempts, the
+ * per-attempt timeout and the doubling backoff between attempts. */
+#define BOUNDS_OIDC_DISCOVERY_ATTEMPTS 5
+#define BOUNDS_OIDC_DISCOVERY_TIMEOUT_MS 10000
+#define BOUNDS_OIDC_DISCOVERY_BACKOFF_FIRST_MS 1000
+#define BOUNDS_OIDC_DISCOVERY_BACKOFF_MAX_MS 15000
+/* Code exchange (6.3): one deadline for the whole POST. */
+#define BOUNDS_OIDC_EXCHANGE_TIMEOUT_MS 10000
+/* JWKS (6.4, preface fix 6): fetch timeout, periodic refresh, and the
+ * minimum gap between refreshes triggered by an unknown kid. */
+#define BOUNDS_JWKS_FETCH_TIMEOUT_MS 10000
+#define BOUNDS_JWKS_REFRESH_INTERVAL_MS (60 * 60 * 1000)
+#define BOUNDS_JWKS_MIN_REFRESH_GAP_MS 30000
+#define BOUNDS_JWKS_KEYS_MAX 100
+/* id_token (6.4): the compact JWS, and its decoded header. A token with a
+ * thousand 64-byte group names stays well under the first. */
+#define BOUNDS_ID_TOKEN_MAX_BYTES (256 * 1024)
+#define BOUNDS_ID_TOKEN_HEADER_MAX_BYTES 4096
+/* Clock skew allowed on exp, iat and nbf (SPEC 6.4 keeps none on exp and
+ * 5 min on nbf; one symmetric minute is the usual relying-party choice). */
+#define BOUNDS_ID_TOKEN_SKEW_S 60
+
+/* Per-IP rate limits (SPEC.md 3.0.3): requests per key per window. */
+#define BOUNDS_RATE_WINDOW_MS 60000
+#define BOUNDS_RATE_REGISTER_PER_WINDOW 10
+#define BOUNDS_RATE_AUTHORIZE_PER_WINDOW 30
+#define BOUNDS_RATE_CONSENT_PER_WINDOW 30
+#define BOUNDS_RATE_CALLBACK_PER_WINDOW 30
+#define BOUNDS_RATE_TOKEN_PER_WINDOW 60
+#define BOUNDS_RATE_DISCOVERY_PER_WINDOW 60
+#define BOUNDS_RATE_MCP_PER_WINDOW 600
+/* Live (bucket, key) counters the limiter keeps, over all buckets (about
+ * 72 bytes each, so ~18 MiB at the cap); what happens at the cap is in
+ * ratelimit.h. */
+#define BOUNDS_RATELIMIT_ENTRIES_MAX (192 * 1024)
+/* Rate-limit keys (SPEC.md 3.0.4): an address, or raw peer or legacy header
+ * text, cut to this many bytes. */
+#define BOUNDS_CLIENT_IP_KEY_MAX 128

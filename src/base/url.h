@@ -12,7 +12,8 @@
 
 struct url {
     char *scheme;    /* lowercase, never NULL after success */
-    char *host;      /* as written; IPv6 literals keep their brackets; NULL if none */
+    char *host;      /* as written (no percent-decoding, no IPv4 number rewriting);
+                      * IPv6 literals keep their brackets and any zone id */
     char *port;      /* explicit port digits, or NULL */
     char *path;      /* as written; "" when the URL has none */
     char *query;     /* without '?', NULL when absent or empty */
@@ -24,7 +25,8 @@ struct url {
 
 enum url_rc {
     URL_OK = 0,
-    URL_ERR_MALFORMED,  /* no RFC 3986 scheme, or curl refused it (bad characters, port, IPv6 ...) */
+    URL_ERR_MALFORMED,  /* not "scheme:" (RFC 3986 3.1), or curl refused it (bad
+                         * characters, bad port, bad IPv6 ...) */
     URL_ERR_OPAQUE,     /* "scheme:rest" without "//" (https:foo, javascript:x) */
     URL_ERR_NO_HOST,    /* authority present but empty (https:///x, file:///x) */
     URL_RC_COUNT,

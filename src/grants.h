@@ -1,0 +1,228 @@
+/* grants: the six typed sealed payloads (SPEC.md 2.2, 2.3) and the one
+ * place where an opened token's `typ`, `aud` and expiry are checked.
+ *
+ * A handler never sees a payload that skipped those checks: the only way to
+ * get a struct grant_* from a token is grants_open_*, which takes the
+ * expected audience and the time and returns one of the outcomes below.
+ * `typ` is not a struct member at all; it is written and checked here.
+ *
+ * JSON keys are the wire names of SPEC.md 2.3 and so are the member names
+ * (code.cc, refresh.fiat), emitted in the order listed. Fields marked
+ * "omitted when empty" are left out of the JSON when "" / false / no
+ * elements; every other field is always written and must be present when
+ * opening. Unknown keys are ignored; wrong types, duplicate keys, negative
+ * times and a missing required key are refused.
+ *
+ * Times are int64_t Unix seconds, encoded as JSON integers (0 = the zero
+ * time; a client exp of 0 never expires). The Go project wrote RFC 3339
+ * strings; the sealed format is ours (SPEC.md preface), and integers are
+ * cheaper to parse on the bearer path. See docs/internals/seal.md.
+ *
+ * Ownership. Strings are `const char *`, NUL-terminated, never NULL in an
+ * opened grant ("" when absent).
+ *  - Building a grant to seal: point the members at your own strings (NULL
+ *    counts as ""); leave `storage` zeroed; nothing is copied or freed.
+ *  - An opened grant owns a parsed JSON document and every string points
+ *    into it; `storage` holds it. It stays valid until grants_cleanup_*,
+ *    which must be called whatever the outcome (it is safe on a zeroed or
+ *    built grant, and leaves the struct zeroed).
+ *
+ * Size. Strings are bounded by the token cap (BOUNDS_SEALED_MAX_CHARS;
+ * SEAL_PLAINTEXT_MAX bytes of JSON), checked before decoding, so an opened
+ * grant can never hold more than that; sealing a grant whose JSON would not
+ * fit fails with SEAL_ERR_TOO_LARGE instead of minting a token that could
+ * never be opened. Invalid UTF-8 in a string being sealed is replaced with
+ * U+FFFD (as Go's encoder does), so what opens is always valid JSON.
+ *
+ * Pure: no I/O; thread-safe. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/slice.h"
+#include "seal.h"
+
+struct json_t;
+
+/* Outcomes of grants_open_* that handlers branch on (SPEC.md 3.3 steps
+ * 4-7, 3.5 steps 6-8, 3.7 steps 4-6, 3.8, 4.1 steps 3-4). */
+enum grants_rc {
+    GRANTS_OK = 0,
+    GRANTS_ERR_OPEN,      /* envelope did not open: garbage, too large, unknown key, forged,
+                           * or sealed for another purpose (AEAD cannot tell these apart) */
+    GRANTS_ERR_PAYLOAD,   /* opened, but not a valid payload of this type; for access also
+                           * empty sub, empty aud or zero iat (SPEC.md 2.2) */
+    GRANTS_ERR_TYP,       /* opened, but typ is not this purpose */
+    GRANTS_ERR_AUDIENCE,  /* aud differs from the expected audience (exact compare) */
+    GRANTS_ERR_EXPIRED,   /* now > exp (client: exp != 0 and now > exp) */
+    GRANTS_RC_COUNT,
+};
+
+const char *grants_rc_str(enum grants_rc rc);
+
+/* Filled by grants_open_*; zero in a grant being built. Never touch it. */
+struct grants_storage {
+    struct json_t *json;   /* the parsed payload every string points into */
+    const char **strs;     /* the array behind r / grp, when non-empty */
+};
+
+/* client: inside client_id (POST /register). */
+struct grant_client {
+    const char *id;           /* internal client id (UUID) */
+    const char *const *r;     /* registered redirect URIs, verbatim; always written */
+    size_t r_count;
+    const char *n;            /* client_name; always written, may be "" */
+    const char *aud;
+    int64_t exp;              /* 0 = never expires */
+    struct grants_storage storage;
+};
+
+/* consent: inside consent_token (GET /authorize consent fork). */
+struct grant_consent {
+    const char *jti;          /* UUID; omitted when empty */
+    const char *cid;          /* internal client id */
+    const char *cn;           /* client name; omitted when empty */
+    const char *ru;           /* redirect_uri the client sent */
+    const char *os;           /* client state */
+    const char *cc;           /* client code_challenge; omitted when empty */
+    bool spkce;               /* server-side PKCE requested; omitted when false */
+    const char *res;          /* canonical resource; omitted when empty */
+    const char *aud;
+    int64_t exp;
+    struct grants_storage storage;
+};
+
+/* session: the IdP `state` parameter. */
+struct grant_session {
+    const char *cid;
+    const char *ru;
+    const char *cc;           /* effective downstream challenge */
+    const char *os;
+    const char *nonce;        /* 32 hex chars */
+    const char *pv;           /* upstream PKCE verifier */
+    const char *sv;           /* server-side downstream verifier; omitted when empty */
+    const char *sch;          /* its challenge; omitted when empty */
+    const char *sid;          /* session id (UUID); omitted when empty */
+    const char *aud;
+    const char *res;          /* omitted when empty */
+    int64_t exp;
+    struct grants_storage storage;
+};
+
+/* code: the authorization code returned to the client. */
+struct grant_code {
+    const char *tid;          /* token id (UUID) */
+    const char *fam;          /* family id (UUID) */
+    const char *cid;
+    const char *ru;
+    const char *cc;
+    const char *sub;
+    const char *email;
+    const char *name;
+    const char *const *grp;   /* omitted when empty */
+    size_t grp_count;
+    const char *res;          /* omitted when empty */
+    bool spkce;               /* omitted when false */
+    const char *sv;           /* omitted when empty */
+    const char *aud;
+    int64_t exp;
+    struct grants_storage storage;
+};
+
+/* access: the bearer token. */
+struct grant_access {
+    const char *tid;
+    const char *aud;
+    const char *res;          /* omitted when empty */
+    const char *sub;
+    const char *email;        /* always written */
+    const char *const *grp;   /* omitted when empty */
+    size_t grp_count;
+    const char *cid;
+    int64_t iat;
+    int64_t exp;
+    struct grants_storage storage;
+};
+
+/* refresh: the refresh token. */
+struct grant_refresh {
+    const char *tid;
+    const char *fam;
+    const char *sub;
+    const char *email;
+    const char *const *grp;   /* omitted when empty */
+    size_t grp_count;
+    const char *cid;
+    const char *aud;
+    const char *res;          /* omitted when empty */
+    int64_t iat;
+    int64_t fiat;             /* family issued-at; 0 on legacy tokens */
+    int64_t exp;
+    struct grants_storage storage;
+};
+
+#define GRANTS_WUR __attribute__((warn_unused_result))
+
+/* grants_seal_<type>: serialises g (typ added here) and appends the token
+ * to out. SEAL_OK; SEAL_ERR_TOO_LARGE when the JSON exceeds
+ * SEAL_PLAINTEXT_MAX or out's cap (out unchanged); SEAL_ERR_MALFORMED
+ * when a time is negative (a caller bug). Counts the seal (seal.h).
+ *
+ * grants_open_<type>: opens `token` and checks it, in SPEC.md's order:
+ * typ, then aud == expected_aud, then now_s > exp (access: typ, the
+ * SPEC.md 2.2 claims, expiry, then audience, as SPEC.md 4.1 orders them).
+ * *out is overwritten (it must not hold an opened grant). It is filled on
+ * GRANTS_OK and also on GRANTS_ERR_AUDIENCE and GRANTS_ERR_EXPIRED, so a
+ * handler can still follow its own check order (e.g. refresh: missing
+ * tid/fam before audience, revocation before expiry) and log the expiry;
+ * on the other outcomes it is zeroed. Always call grants_cleanup_<type>.
+ * out_seal_rc, when not NULL, receives the seal-level reason for debug
+ * logs (SEAL_OK, the envelope's error, or MALFORMED / WRONG_PURPOSE /
+ * WRONG_AUDIENCE / EXPIRED for the later outcomes). */
+enum seal_rc grants_seal_client(const struct seal_ring *ring, const struct grant_client *g,
+                                struct buf *out) GRANTS_WUR;
+enum grants_rc grants_open_client(const struct seal_ring *ring, struct slice token,
+                                  const char *expected_aud, int64_t now_s,
+                                  struct grant_client *out, enum seal_rc *out_seal_rc) GRANTS_WUR;
+void grants_cleanup_client(struct grant_client *g);
+
+enum seal_rc grants_seal_consent(const struct seal_ring *ring, const struct grant_consent *g,
+                                 struct buf *out) GRANTS_WUR;
+enum grants_rc grants_open_consent(const struct seal_ring *ring, struct slice token,
+                                   const char *expected_aud, int64_t now_s,
+                                   struct grant_consent *out,
+                                   enum seal_rc *out_seal_rc) GRANTS_WUR;
+void grants_cleanup_consent(struct grant_consent *g);
+
+enum seal_rc grants_seal_session(const struct seal_ring *ring, const struct grant_session *g,
+                                 struct buf *out) GRANTS_WUR;
+enum grants_rc grants_open_session(const struct seal_ring *ring, struct slice token,
+                                   const char *expected_aud, int64_t now_s,
+                                   struct grant_session *out,
+                                   enum seal_rc *out_seal_rc) GRANTS_WUR;
+void grants_cleanup_session(struct grant_session *g);
+
+enum seal_rc grants_seal_code(const struct seal_ring *ring, const struct grant_code *g,
+                              struct buf *out) GRANTS_WUR;
+enum grants_rc grants_open_code(const struct seal_ring *ring, struct slice token,
+                                const char *expected_aud, int64_t now_s, struct grant_code *out,
+                                enum seal_rc *out_seal_rc) GRANTS_WUR;
+void grants_cleanup_code(struct grant_code *g);
+
+enum seal_rc grants_seal_access(const struct seal_ring *ring, const struct grant_access *g,
+                                struct buf *out) GRANTS_WUR;
+enum grants_rc grants_open_access(const struct seal_ring *ring, struct slice token,
+                                  const char *expected_aud, int64_t now_s,
+                                  struct grant_access *out, enum seal_rc *out_seal_rc) GRANTS_WUR;
+void grants_cleanup_access(struct grant_access *g);
+
+enum seal_rc grants_seal_refresh(const struct seal_ring *ring, const struct grant_refresh *g,
+                                 struct buf *out) GRANTS_WUR;
+enum grants_rc grants_open_refresh(const struct seal_ring *ring, struct slice token,
+                                   const char *expected_aud, int64_t now_s,
+                                   struct grant_refresh *out,
+                                   enum seal_rc *out_seal_rc) GRANTS_WUR;
+void grants_cleanup_refresh(struct grant_refresh *g);
