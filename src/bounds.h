@@ -8,6 +8,10 @@
 /* Request bodies (SPEC.md 3.0.7, 3.2, 4.2). */
 #define BOUNDS_OAUTH_BODY_MAX (1024 * 1024)
 #define BOUNDS_MCP_BODY_MAX (16 * 1024 * 1024)
+/* Parameters decoded from one query string or form body (SPEC.md 3.0.7).
+ * No OAuth request needs more than a few dozen; the cap bounds the work and
+ * memory a 1 MiB body of "a&a&a..." could otherwise cost. */
+#define BOUNDS_QUERY_PARAMS_MAX 1000
 
 /* Request head (DESIGN.md "The HTTP layer"). Go allowed 1 MiB of headers;
  * no MCP or OAuth client needs more than a few KiB, so we keep it tight. */
