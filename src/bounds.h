@@ -8,6 +8,10 @@
 /* Request bodies (SPEC.md 3.0.7, 3.2, 4.2). */
 #define BOUNDS_OAUTH_BODY_MAX (1024 * 1024)
 #define BOUNDS_MCP_BODY_MAX (16 * 1024 * 1024)
+/* Parameters decoded from one query string or form body (SPEC.md 3.0.7).
+ * No OAuth request needs more than a few dozen; the cap bounds the work and
+ * memory a 1 MiB body of "a&a&a..." could otherwise cost. */
+#define BOUNDS_QUERY_PARAMS_MAX 1000
 
 /* Request head (DESIGN.md "The HTTP layer"). Go allowed 1 MiB of headers;
  * no MCP or OAuth client needs more than a few KiB, so we keep it tight. */
@@ -69,10 +73,101 @@
 #define BOUNDS_RPC_METHOD_MAX 128
 #define BOUNDS_RPC_TOOL_MAX 128
 #define BOUNDS_RPC_ID_MAX 64
+/* Batch entries recorded per request; later entries are forwarded but not
+ * logged or counted (ours: Go kept them all, bounded only by the body). */
+#define BOUNDS_RPC_BATCH_ENTRIES_MAX 256
+/* Parameters looked at in a Content-Type value before the peek gives up
+ * (ours: bounds the duplicate-parameter check of mime.ParseMediaType). */
+#define BOUNDS_RPC_CONTENT_TYPE_PARAMS_MAX 16
 
 /* Upstream redirects (SPEC.md 4.3) and header timeout (4.4). */
 #define BOUNDS_UPSTREAM_HOPS_MAX 10
 #define BOUNDS_UPSTREAM_HEADER_TIMEOUT_MS 30000
 
+/* Per-subject concurrency limiter (SPEC.md 4.6): idle entries are reclaimed
+ * after 5 min, the pruner runs every 2 min; the table tracks at most this
+ * many subjects (ours: Go's map was unbounded). */
+#define BOUNDS_SUBJECT_IDLE_MS (5 * 60 * 1000)
+#define BOUNDS_SUBJECT_PRUNE_INTERVAL_MS (2 * 60 * 1000)
+#define BOUNDS_SUBJECT_ENTRIES_MAX 100000
+/* Bytes of a subject kept in its entry (OpenID Connect Core 2: a sub is at
+ * most 255 ASCII characters); longer ones also match on a 64-bit hash of
+ * the whole value. */
+#define BOUNDS_SUBJECT_KEY_BYTES 255
+
 /* In-process replay store (SPEC.md 5.6). */
 #define BOUNDS_MEMORY_STORE_ENTRIES_MAX 100000
+/* Memory store sweep: expired entries are also dropped lazily on lookup; a
+ * full sweep runs on an insert when this long has passed (SPEC.md 5.6). */
+#define BOUNDS_MEMORY_STORE_SWEEP_MS 30000
+
+/* Replay-store keys, before the prefix: "<namespace>:<id>" (SPEC.md 5.2). */
+#define BOUNDS_STORE_KEY_MAX 512
+
+/* Redis client (SPEC.md 5.1: dial 2 s, read/write 500 ms, start-up PING
+ * 3 s). A command that has no answer after the command timeout fails
+ * closed and drops the connection, so a Redis that accepts and never
+ * answers cannot wedge a worker. */
+#define BOUNDS_REDIS_CONNECT_TIMEOUT_MS 2000
+#define BOUNDS_REDIS_COMMAND_TIMEOUT_MS 500
+#define BOUNDS_REDIS_STARTUP_CHECK_MS 3000
+/* Timeouts set through REDIS_URL options are clamped to this. */
+#define BOUNDS_REDIS_TIMEOUT_MAX_MS 60000
+/* Reconnect backoff: doubles from the minimum to the maximum, jittered. */
+#define BOUNDS_REDIS_BACKOFF_MIN_MS 100
+#define BOUNDS_REDIS_BACKOFF_MAX_MS 5000
+/* Commands awaiting a reply on one connection; more fail at once. */
+#define BOUNDS_REDIS_INFLIGHT_MAX 4096
+/* Replies: our commands get small answers, so anything larger is refused
+ * before it is buffered (redis's own rule: never size from the peer). */
+#define BOUNDS_REDIS_REPLY_PENDING_MAX (64 * 1024)
+#define BOUNDS_REDIS_REPLY_STRING_MAX 4096
+#define BOUNDS_REDIS_REPLY_ELEMENTS_MAX 8
+/* REDIS_URL length accepted by the parser. */
+#define BOUNDS_REDIS_URL_MAX 4096
+
+/* /readyz (SPEC.md 5.5): cache a good answer 250 ms, a bad one 1 s; a
+ * waiter gets "unavailable" if no probe answers within 1 s. */
+#define BOUNDS_READYZ_CACHE_OK_MS 250
+#define BOUNDS_READYZ_CACHE_FAIL_MS 1000
+#define BOUNDS_READYZ_PROBE_TIMEOUT_MS 1000
+
+
+/* OIDC upstream (SPEC.md 6). Discovery at start-up (6.1): attempts, the
+ * per-attempt timeout and the doubling backoff between attempts. */
+#define BOUNDS_OIDC_DISCOVERY_ATTEMPTS 5
+#define BOUNDS_OIDC_DISCOVERY_TIMEOUT_MS 10000
+#define BOUNDS_OIDC_DISCOVERY_BACKOFF_FIRST_MS 1000
+#define BOUNDS_OIDC_DISCOVERY_BACKOFF_MAX_MS 15000
+/* Code exchange (6.3): one deadline for the whole POST. */
+#define BOUNDS_OIDC_EXCHANGE_TIMEOUT_MS 10000
+/* JWKS (6.4, preface fix 6): fetch timeout, periodic refresh, and the
+ * minimum gap between refreshes triggered by an unknown kid. */
+#define BOUNDS_JWKS_FETCH_TIMEOUT_MS 10000
+#define BOUNDS_JWKS_REFRESH_INTERVAL_MS (60 * 60 * 1000)
+#define BOUNDS_JWKS_MIN_REFRESH_GAP_MS 30000
+#define BOUNDS_JWKS_KEYS_MAX 100
+/* id_token (6.4): the compact JWS, and its decoded header. A token with a
+ * thousand 64-byte group names stays well under the first. */
+#define BOUNDS_ID_TOKEN_MAX_BYTES (256 * 1024)
+#define BOUNDS_ID_TOKEN_HEADER_MAX_BYTES 4096
+/* Clock skew allowed on exp, iat and nbf (SPEC 6.4 keeps none on exp and
+ * 5 min on nbf; one symmetric minute is the usual relying-party choice). */
+#define BOUNDS_ID_TOKEN_SKEW_S 60
+
+/* Per-IP rate limits (SPEC.md 3.0.3): requests per key per window. */
+#define BOUNDS_RATE_WINDOW_MS 60000
+#define BOUNDS_RATE_REGISTER_PER_WINDOW 10
+#define BOUNDS_RATE_AUTHORIZE_PER_WINDOW 30
+#define BOUNDS_RATE_CONSENT_PER_WINDOW 30
+#define BOUNDS_RATE_CALLBACK_PER_WINDOW 30
+#define BOUNDS_RATE_TOKEN_PER_WINDOW 60
+#define BOUNDS_RATE_DISCOVERY_PER_WINDOW 60
+#define BOUNDS_RATE_MCP_PER_WINDOW 600
+/* Live (bucket, key) counters the limiter keeps, over all buckets (about
+ * 72 bytes each, so ~18 MiB at the cap); what happens at the cap is in
+ * ratelimit.h. */
+#define BOUNDS_RATELIMIT_ENTRIES_MAX (192 * 1024)
+/* Rate-limit keys (SPEC.md 3.0.4): an address, or raw peer or legacy header
+ * text, cut to this many bytes. */
+#define BOUNDS_CLIENT_IP_KEY_MAX 128

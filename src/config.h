@@ -17,6 +17,7 @@
 #include "base/ipaddr.h"
 
 struct pcre2_real_code_8;
+struct pcre2_real_match_context_8;
 
 /* Which forwarded-for header a trusted proxy sets (SPEC.md 3.0.4). */
 enum config_proxy_header {
@@ -51,7 +52,7 @@ struct config {
     /* Listeners, workers, lifecycle. */
     struct config_listen listen;         /* LISTEN_ADDR, default ":8080" */
     struct config_listen metrics_listen; /* METRICS_ADDR, default "127.0.0.1:9090" */
-    unsigned workers;                    /* WORKERS, default = online CPUs */
+    unsigned workers;                    /* WORKERS, 1..256, default = online CPUs (capped) */
     uint64_t shutdown_timeout_ms;        /* SHUTDOWN_TIMEOUT, default 120s, (0, 15m] */
     int log_level;                       /* LOG_LEVEL as enum log_level, default info */
 
@@ -93,15 +94,17 @@ struct config {
     bool tool_metrics;                   /* MCP_TOOL_METRICS, default false */
     unsigned tool_metrics_max_cardinality; /* MCP_TOOL_METRICS_MAX_CARDINALITY, default 256 */
     char *upstream_authorization_header; /* UPSTREAM_AUTHORIZATION_HEADER, secret, "" = none */
-    uint64_t upstream_header_timeout_ms; /* UPSTREAM_RESPONSE_HEADER_TIMEOUT, default 30s */
+    uint64_t upstream_header_timeout_ms; /* UPSTREAM_RESPONSE_HEADER_TIMEOUT, default 30s, (0, 10m] */
 
     /* Logging. */
     char *access_log_skip_re_text;       /* ACCESS_LOG_SKIP_RE, trimmed; NULL = unset */
     struct pcre2_real_code_8 *access_log_skip_re; /* compiled, NULL = unset */
+    struct pcre2_real_match_context_8 *access_log_skip_mctx; /* match limits for it */
 
     /* Deprecated but validated (SPEC.md 1.2). */
-    char **csp_form_action_extra;
+    char **csp_form_action_extra;        /* lower-cased scheme://host[:port] */
     size_t csp_form_action_extra_count;
+    bool csp_form_action_extra_set;      /* non-empty, even if only commas: warn */
 
     bool prod_mode;                      /* PROD_MODE, default true */
 
@@ -111,10 +114,13 @@ struct config {
 };
 
 /* Reads the variables through getenv_fn (getenv in production, a table in
- * tests) into *out. On failure returns false, writes one line per problem
- * to err (each naming the variable and how to fix it), and leaves *out
- * empty. Warnings (weak secret outside PROD_MODE, deprecated variables) are
- * written to warn, which may be NULL. */
+ * tests; NULL = unset, "" = set but empty) into *out, which the caller
+ * releases with config_cleanup(). On failure returns false, writes one line
+ * per problem to err ("config: NAME: what is wrong; how to fix it", every
+ * problem at once, never a secret's value), and leaves *out empty.
+ * Warnings (weak secret outside PROD_MODE, unknown LOG_LEVEL, an unused
+ * REDIS_CA_FILE) are written to warn, which may be NULL. Durations are
+ * rounded up to the field's unit, so a positive value never becomes 0. */
 bool config_load(const char *(*getenv_fn)(const char *name), struct config *out, FILE *err,
                  FILE *warn) __attribute__((warn_unused_result));
 void config_cleanup(struct config *c);
@@ -128,10 +134,25 @@ void config_help(FILE *out);
 size_t config_var_count(void);
 const char *config_var_name(size_t i);
 
-/* Weak-secret detection (SPEC.md 1.4): NULL when acceptable, otherwise a
- * static reason such as "repeats with period 3"; the caller adds the
- * variable's name. detail receives the number (copies, period, distinct). */
+/* Weak-secret detection (SPEC.md 1.4): NULL when acceptable, otherwise one
+ * of three static stems -- "copies of a single byte", "repeats with period",
+ * "distinct byte values" -- and *detail receives the number that goes with
+ * it (the length, the period, the count of distinct bytes). Linear time. */
 const char *config_secret_weakness(const char *secret, size_t len, size_t *detail);
+/* The same as a phrase: "is 32 copies of a single byte", "repeats with
+ * period 3", "uses only 7 distinct byte values"; "" when not weak. Writes
+ * at most cap bytes (NUL included) into out. */
+void config_secret_weakness_text(const char *secret, size_t len, char *out, size_t cap);
+
+/* The canonical header name ("X-Forwarded-For", "X-Real-Ip",
+ * "True-Client-Ip"). */
+const char *config_proxy_header_str(enum config_proxy_header h);
+
+/* The SPEC.md 1.7 start-up lines that depend only on the configuration:
+ * csp_form_action_extra_deprecated, startup_config, token_signing_secret_weak,
+ * token_signing_rotation_in_progress, trust_proxy_headers_superseded_by_cidrs
+ * and trust_proxy_headers_deprecated. Call once, after log_set_level(). */
+void config_log_startup(const struct config *c);
 
 /* Does the decoded request path match ACCESS_LOG_SKIP_RE (unanchored)? */
 bool config_access_log_skips(const struct config *c, const char *path, size_t path_len);

@@ -1,6 +1,8 @@
 #include "log.h"
 
 #include <errno.h>
+#include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <strings.h>
@@ -18,6 +20,7 @@ static const char *const level_names[LOG_LEVEL_COUNT] = {
 
 static _Atomic int min_level = LOG_INFO;
 static _Atomic int out_fd = STDOUT_FILENO;
+static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
 
 const char *
 log_level_str(enum log_level level)
@@ -63,6 +66,15 @@ log_set_fd(int fd)
     atomic_store(&out_fd, fd);
 }
 
+/* Drops a partly written field: the line ends at the last whole field. */
+static void
+field_fail(struct log_line *l, size_t mark)
+{
+    l->truncated = true;
+    l->b.len = mark;
+    l->b.ptr[mark] = '\0';
+}
+
 /* Appends `,"key":` + value; on overflow marks the line truncated and drops
  * the whole field so the line stays valid JSON. */
 static bool
@@ -75,19 +87,10 @@ field_start(struct log_line *l, const char *key, size_t *mark)
     if (buf_append_str(&l->b, ",\"") != 0 ||
         buf_append_json_escaped(&l->b, slice_from_cstr(key)) != 0 ||
         buf_append_str(&l->b, "\":") != 0) {
-        l->truncated = true;
-        l->b.len = *mark;
+        field_fail(l, *mark);
         return false;
     }
     return true;
-}
-
-static void
-field_fail(struct log_line *l, size_t mark)
-{
-    l->truncated = true;
-    l->b.len = mark;
-    l->b.ptr[mark] = '\0';
 }
 
 void
@@ -102,11 +105,21 @@ log_begin(struct log_line *l, enum log_level level, const char *msg)
     buf_init(&l->b, LOG_LINE_MAX - 32);
     char ts[RFC3339_MS_LEN + 1];
     rfc3339_format_ms(clock_unix_ms(), ts);
+    /* The prefix is far below the cap. A msg that does not fit is left out
+     * whole (escaping is all or nothing) and the quote is still closed, so
+     * the line stays valid JSON with "truncated":true. */
     if (buf_appendf(&l->b, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":\"", ts,
-                    level_names[level]) != 0 ||
-        buf_append_json_escaped(&l->b, slice_from_cstr(msg)) != 0 ||
-        buf_append_byte(&l->b, '"') != 0) {
+                    log_level_str(level)) != 0) {
+        buf_cleanup(&l->b);
+        l->on = false;
+        return;
+    }
+    if (buf_append_json_escaped(&l->b, slice_from_cstr(msg)) != 0) {
         l->truncated = true;
+    }
+    if (buf_append_byte(&l->b, '"') != 0) {
+        buf_cleanup(&l->b);
+        l->on = false;
     }
 }
 
@@ -177,7 +190,20 @@ void
 log_double(struct log_line *l, const char *key, double value)
 {
     size_t mark;
-    if (field_start(l, key, &mark) && buf_appendf(&l->b, "%.6f", value) != 0) {
+    if (!field_start(l, key, &mark)) {
+        return;
+    }
+    /* JSON has no NaN or infinity ("%f" would print the bare word nan and
+     * break the line); write them as strings, as zap does. */
+    int rc;
+    if (isnan(value)) {
+        rc = buf_append_str(&l->b, "\"NaN\"");
+    } else if (isinf(value)) {
+        rc = buf_append_str(&l->b, value > 0 ? "\"+Inf\"" : "\"-Inf\"");
+    } else {
+        rc = buf_appendf(&l->b, "%.6f", value);
+    }
+    if (rc != 0) {
         field_fail(l, mark);
     }
 }
@@ -209,6 +235,11 @@ log_end(struct log_line *l)
     const char *p = l->b.ptr;
     size_t left = l->b.len;
     int fd = atomic_load_explicit(&out_fd, memory_order_relaxed);
+    /* One write(2) per line is not enough on its own: a pipe only keeps
+     * writes of up to PIPE_BUF (4 KiB) whole, a partial write continues in
+     * a second call, and some files (memfd) have no atomic file position.
+     * The lock keeps each line whole within this process. */
+    pthread_mutex_lock(&write_lock);
     while (left > 0) {
         ssize_t n = write(fd, p, left);
         if (n < 0 && errno == EINTR) {
@@ -220,6 +251,7 @@ log_end(struct log_line *l)
         p += n;
         left -= (size_t)n;
     }
+    pthread_mutex_unlock(&write_lock);
     buf_cleanup(&l->b);
     l->on = false;
 }

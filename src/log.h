@@ -1,7 +1,7 @@
 /* JSON log lines: one object per line on stdout (STYLE.md 3.8).
  *
- * A line is built field by field on the stack and written with a single
- * write(2), so lines from several worker threads never interleave. Keys:
+ * A line is built field by field and written under a process-wide lock,
+ * so lines from several worker threads never interleave. Keys:
  * "time", "level", "msg" (a constant snake_case event name), then fields.
  * When the level is disabled every call is a cheap no-op. Never pass a
  * token, secret, code or Authorization value; untrusted text goes through

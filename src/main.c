@@ -1,15 +1,96 @@
-/* mcp-auth-proxy: argv, configuration, start-up, workers, signals, drain. */
+/* mcp-auth-proxy: argv, configuration, then the server (runtime_run).
+ *
+ * The process is configured only by environment variables (SPEC.md 0); the
+ * command line only chooses what to do with them:
+ *   (none)          load the configuration and serve
+ *   --check-config  load it, print the effective values (secrets redacted)
+ *   --help          usage and every variable, from config.c's table
+ *   --version       version, commit and build time
+ * Exit status: 0 success, 1 configuration (or start-up) failure, 2 usage. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/xalloc.h"
+#include "config.h"
 #include "version.h"
+
+#if __has_include("runtime.h")
+#include "runtime.h"
+#define MAIN_HAS_RUNTIME 1
+#else
+#define MAIN_HAS_RUNTIME 0
+#endif
+
+#define MAIN_EXIT_CONFIG 1
+#define MAIN_EXIT_USAGE 2
+
+static const char usage_line[] = "usage: mcp-auth-proxy [--check-config | --version | --help]\n";
 
 static void
 print_version(void)
 {
-    printf("mcp-auth-proxy %s (commit %s, built %s)\n", MAP_VERSION, MAP_COMMIT,
-           MAP_BUILD_TIME);
+    printf("mcp-auth-proxy %s (commit %s, built %s)\n", MAP_VERSION, MAP_COMMIT, MAP_BUILD_TIME);
+}
+
+static void
+print_help(void)
+{
+    fputs(usage_line, stdout);
+    fputs("\n"
+          "An OAuth 2.1 authorization server and authenticated reverse proxy for one MCP\n"
+          "server, configured only by environment variables (docs/configuration.md).\n"
+          "\n"
+          "  (no option)     load the configuration and serve\n"
+          "  --check-config  validate the environment and print the effective\n"
+          "                  configuration (secrets redacted); exit 0 if valid, 1 if not\n"
+          "  --version       print version, commit and build time\n"
+          "  --help          print this text\n"
+          "\n"
+          "Environment variables:\n",
+          stdout);
+    config_help(stdout);
+}
+
+/* getenv has the right shape already; the wrapper keeps config_load's
+ * signature free of libc's attributes. */
+static const char *
+process_getenv(const char *name)
+{
+    return getenv(name);
+}
+
+static int
+check_config(void)
+{
+    struct config cfg;
+    if (!config_load(process_getenv, &cfg, stderr, stderr)) {
+        return MAIN_EXIT_CONFIG;
+    }
+    config_dump(&cfg, stdout);
+    config_cleanup(&cfg);
+    return 0;
+}
+
+static int
+serve(void)
+{
+    struct config cfg;
+    /* Problems and warnings go to stderr as plain sentences (the logger is
+     * not set up yet); the runtime repeats the warnings that matter as JSON
+     * lines through config_log_startup(). */
+    if (!config_load(process_getenv, &cfg, stderr, stderr)) {
+        return MAIN_EXIT_CONFIG;
+    }
+#if MAIN_HAS_RUNTIME
+    int rc = runtime_run(&cfg);
+#else
+    fprintf(stderr, "mcp-auth-proxy: config ok\n"
+                    "mcp-auth-proxy: the server is not built in this tree\n");
+    int rc = MAIN_EXIT_CONFIG;
+#endif
+    config_cleanup(&cfg);
+    return rc;
 }
 
 int
@@ -19,10 +100,20 @@ main(int argc, char **argv)
         fprintf(stderr, "fatal: could not install allocator hooks into OpenSSL\n");
         return 1;
     }
-    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+    if (argc == 1) {
+        return serve();
+    }
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
         print_version();
         return 0;
     }
-    fprintf(stderr, "usage: mcp-auth-proxy [--check-config | --version | --help]\n");
-    return 2;
+    if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+        print_help();
+        return 0;
+    }
+    if (argc == 2 && strcmp(argv[1], "--check-config") == 0) {
+        return check_config();
+    }
+    fputs(usage_line, stderr);
+    return MAIN_EXIT_USAGE;
 }

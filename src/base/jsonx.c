@@ -2,8 +2,8 @@
 
 #include <jansson.h>
 
-enum jsonx_rc
-jsonx_parse(struct slice text, size_t max_bytes, struct json_t **out)
+static enum jsonx_rc
+parse_with(struct slice text, size_t max_bytes, size_t extra_flags, struct json_t **out)
 {
     if (text.len > max_bytes) {
         return JSONX_TOO_LARGE;
@@ -13,12 +13,59 @@ jsonx_parse(struct slice text, size_t max_bytes, struct json_t **out)
      * Without JSON_DISABLE_EOF_CHECK jansson refuses anything but whitespace
      * after the value; without JSON_ALLOW_NUL it refuses \u0000 in strings. */
     json_t *v = json_loadb(text.ptr ? text.ptr : "", text.len,
-                           JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
+                           JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | extra_flags, &err);
     if (v == NULL) {
         return JSONX_MALFORMED;
     }
     *out = v;
     return JSONX_OK;
+}
+
+enum jsonx_rc
+jsonx_parse(struct slice text, size_t max_bytes, struct json_t **out)
+{
+    return parse_with(text, max_bytes, 0, out);
+}
+
+enum jsonx_rc
+jsonx_parse_allow_nul(struct slice text, size_t max_bytes, struct json_t **out)
+{
+    return parse_with(text, max_bytes, JSON_ALLOW_NUL, out);
+}
+
+bool
+jsonx_is_null(const struct json_t *v)
+{
+    return v != NULL && json_is_null(v);
+}
+
+bool
+jsonx_is_object(const struct json_t *v)
+{
+    return v != NULL && json_is_object(v);
+}
+
+size_t
+jsonx_array_len(const struct json_t *arr)
+{
+    return arr != NULL && json_is_array(arr) ? json_array_size(arr) : 0;
+}
+
+enum jsonx_get
+jsonx_array_get_str(const struct json_t *arr, size_t i, struct slice *out)
+{
+    if (arr == NULL || !json_is_array(arr) || i >= json_array_size(arr)) {
+        return JSONX_ABSENT;
+    }
+    const json_t *v = json_array_get(arr, i);
+    if (json_is_null(v)) {
+        return JSONX_NULL;
+    }
+    if (!json_is_string(v)) {
+        return JSONX_WRONG_TYPE;
+    }
+    *out = slice_make(json_string_value(v), json_string_length(v));
+    return JSONX_FOUND;
 }
 
 enum jsonx_get

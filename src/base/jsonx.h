@@ -28,6 +28,18 @@ enum jsonx_rc {
 enum jsonx_rc jsonx_parse(struct slice text, size_t max_bytes, struct json_t **out)
     __attribute__((warn_unused_result));
 
+/* Same, but strings may contain \u0000 (JSON_ALLOW_NUL). For parsers that
+ * must answer a NUL inside one field with that field's own error rather
+ * than "malformed JSON" (SPEC.md 3.2 step 6). The slices jsonx_get_str
+ * then hands out may hold interior NUL bytes: use their length, never
+ * strlen. */
+enum jsonx_rc jsonx_parse_allow_nul(struct slice text, size_t max_bytes, struct json_t **out)
+    __attribute__((warn_unused_result));
+
+/* Top-level type checks for a parsed value (NULL gives false). */
+bool jsonx_is_null(const struct json_t *v);
+bool jsonx_is_object(const struct json_t *v);
+
 enum jsonx_get {
     JSONX_FOUND = 0,
     JSONX_ABSENT,      /* key missing, or the object itself is not an object */
@@ -35,8 +47,9 @@ enum jsonx_get {
     JSONX_WRONG_TYPE,  /* key present with another type */
 };
 
-/* Borrowed string (points into the json_t; valid while it lives). Strings
- * with embedded NUL are refused at parse time, so ptr is NUL-terminated. */
+/* Borrowed string (points into the json_t; valid while it lives); ptr is
+ * NUL-terminated. jsonx_parse refuses strings with embedded NUL, so after it
+ * ptr is also a plain C string (not so after jsonx_parse_allow_nul). */
 enum jsonx_get jsonx_get_str(const struct json_t *obj, const char *key, struct slice *out);
 /* Integers only (a JSON number with a fraction or exponent is WRONG_TYPE). */
 enum jsonx_get jsonx_get_int(const struct json_t *obj, const char *key, int64_t *out);
@@ -48,6 +61,12 @@ enum jsonx_get jsonx_get_object(const struct json_t *obj, const char *key,
                                 const struct json_t **out);
 /* Any value (borrowed). */
 enum jsonx_get jsonx_get(const struct json_t *obj, const char *key, const struct json_t **out);
+
+/* Elements of an array: the count (0 for a non-array), and element i as a
+ * borrowed string: FOUND, JSONX_NULL for a null element, WRONG_TYPE for
+ * another type, ABSENT when i is out of range or arr is not an array. */
+size_t jsonx_array_len(const struct json_t *arr);
+enum jsonx_get jsonx_array_get_str(const struct json_t *arr, size_t i, struct slice *out);
 
 /* Compact serialisation appended to b (keys in insertion order unless
  * sort_keys). -1 at the buffer's cap. */

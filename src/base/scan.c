@@ -70,7 +70,9 @@ scan_u64(struct scan *s, uint64_t max, uint64_t *out)
     }
     for (; p < s->end && scan_is_digit((unsigned char)*p); p++) {
         uint64_t d = (uint64_t)(*p - '0');
-        if (v > (max - d) / 10) {
+        /* v * 10 + d <= max, without overflow; d > max alone would make
+         * max - d wrap around and accept anything. */
+        if (d > max || v > (max - d) / 10) {
             return false;
         }
         v = v * 10 + d;

@@ -50,11 +50,32 @@ slice_eq_cstr(struct slice a, const char *b)
     return slice_eq(a, slice_from_cstr(b));
 }
 
+/* ASCII case-insensitive comparison of n bytes. Not strncasecmp: that
+ * stops at a NUL byte (so "a\0b" would equal "a\0c") and folds by locale. */
+static inline bool
+slice_case_eq_n(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char x = (unsigned char)a[i];
+        unsigned char y = (unsigned char)b[i];
+        if (x >= 'A' && x <= 'Z') {
+            x = (unsigned char)(x - 'A' + 'a');
+        }
+        if (y >= 'A' && y <= 'Z') {
+            y = (unsigned char)(y - 'A' + 'a');
+        }
+        if (x != y) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* ASCII case-insensitive equality (header names, schemes, hosts). */
 static inline bool
 slice_case_eq(struct slice a, struct slice b)
 {
-    return a.len == b.len && (a.len == 0 || strncasecmp(a.ptr, b.ptr, a.len) == 0);
+    return a.len == b.len && slice_case_eq_n(a.ptr, b.ptr, a.len);
 }
 
 static inline bool
@@ -72,7 +93,7 @@ slice_starts_with(struct slice s, struct slice prefix)
 static inline bool
 slice_case_starts_with(struct slice s, struct slice prefix)
 {
-    return s.len >= prefix.len && strncasecmp(s.ptr, prefix.ptr, prefix.len) == 0;
+    return s.len >= prefix.len && slice_case_eq_n(s.ptr, prefix.ptr, prefix.len);
 }
 
 /* Bytes from offset `from` to the end; empty when from >= len. */

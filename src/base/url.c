@@ -20,30 +20,60 @@ take_part(CURLU *h, CURLUPart part)
 }
 
 /* RFC 3986 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":".
- * A URL whose scheme is not followed by "//" has no authority: opaque. */
-static bool
-is_opaque(const char *text)
+ * Returns the scheme's length, or 0 when text does not start with one
+ * (curl 7.88 also takes "1http://" and "+x://", which RFC 3986 does not). */
+static size_t
+scheme_len(const char *text)
 {
     const char *p = text;
     if (!scan_is_alpha((unsigned char)*p)) {
-        return false;
+        return 0;
     }
     while (scan_is_alpha((unsigned char)*p) || scan_is_digit((unsigned char)*p) ||
            *p == '+' || *p == '-' || *p == '.') {
         p++;
     }
-    if (*p != ':') {
-        return false;
+    return *p == ':' ? (size_t)(p - text) : 0;
+}
+
+/* The host exactly as written in the authority (after any userinfo, before
+ * any port), e.g. "[::1]" from "u@[::1]:8443". curl's own host part is
+ * normalised -- percent-decoded ("local%68ost" becomes "localhost"), IPv4
+ * numbers rewritten ("0x7f.1" becomes "127.0.0.1"), zone id dropped -- which
+ * would let a check on the host see something other than the text the
+ * caller compares or forwards. */
+static char *
+host_as_written(const char *auth, size_t auth_len)
+{
+    const char *at = NULL;
+    for (size_t i = 0; i < auth_len; i++) {
+        if (auth[i] == '@') {
+            at = auth + i;
+        }
     }
-    return strncmp(p + 1, "//", 2) != 0;
+    const char *h = at != NULL ? at + 1 : auth;
+    size_t left = auth_len - (size_t)(h - auth);
+    size_t len;
+    if (left > 0 && h[0] == '[') {
+        const char *close = memchr(h, ']', left);
+        len = close != NULL ? (size_t)(close - h) + 1 : left;
+    } else {
+        const char *colon = memchr(h, ':', left);
+        len = colon != NULL ? (size_t)(colon - h) : left;
+    }
+    return xstrndup(h, len);
 }
 
 enum url_rc
 url_parse(const char *text, struct url *out)
 {
     memset(out, 0, sizeof(*out));
-    if (is_opaque(text)) {
-        return URL_ERR_OPAQUE;
+    size_t slen = scheme_len(text);
+    if (slen == 0) {
+        return URL_ERR_MALFORMED; /* not absolute */
+    }
+    if (strncmp(text + slen + 1, "//", 2) != 0) {
+        return URL_ERR_OPAQUE; /* no "//" authority */
     }
     CURLU *h = curl_url();
     if (h == NULL) {
@@ -64,20 +94,16 @@ url_parse(const char *text, struct url *out)
         goto out;
     }
     out->scheme = take_part(h, CURLUPART_SCHEME);
-    out->host = take_part(h, CURLUPART_HOST);
     if (out->scheme == NULL) {
         rc = URL_ERR_MALFORMED;
         goto out;
     }
-    if (out->host == NULL || out->host[0] == '\0') {
-        rc = URL_ERR_NO_HOST;
-        goto out;
-    }
     /* curl reads "https:///x" as host "x" and reports a missing path as
      * "/"; the raw authority settles both. */
-    const char *auth = strstr(text, "//") + 2;
+    const char *auth = text + slen + 3;
     size_t auth_len = strcspn(auth, "/?#");
-    if (auth_len == 0) {
+    out->host = host_as_written(auth, auth_len);
+    if (out->host[0] == '\0') {
         rc = URL_ERR_NO_HOST;
         goto out;
     }
@@ -88,6 +114,16 @@ url_parse(const char *text, struct url *out)
     }
     out->query = take_part(h, CURLUPART_QUERY);
     out->fragment = take_part(h, CURLUPART_FRAGMENT);
+    /* curl 7.88 returns "" for a bare '?' (and may for '#'); the header
+     * promises NULL, with has_query/has_fragment telling the two apart. */
+    if (out->query != NULL && out->query[0] == '\0') {
+        xfree(out->query);
+        out->query = NULL;
+    }
+    if (out->fragment != NULL && out->fragment[0] == '\0') {
+        xfree(out->fragment);
+        out->fragment = NULL;
+    }
     char *user = take_part(h, CURLUPART_USER);
     char *password = take_part(h, CURLUPART_PASSWORD);
     out->has_userinfo = user != NULL || password != NULL;
@@ -106,6 +142,47 @@ out:
     if (rc != URL_OK) {
         url_cleanup(out);
     }
+    return rc;
+}
+
+enum url_rc
+url_resolve(const char *base, const char *ref, char **out)
+{
+    *out = NULL;
+    size_t slen = scheme_len(ref);
+    if (slen > 0 && strncmp(ref + slen + 1, "//", 2) != 0) {
+        return URL_ERR_OPAQUE; /* "scheme:rest": curl would guess at it */
+    }
+    CURLU *h = curl_url();
+    if (h == NULL) {
+        return URL_ERR_MALFORMED;
+    }
+    enum url_rc rc = URL_ERR_MALFORMED;
+    if (curl_url_set(h, CURLUPART_URL, base, 0) != CURLUE_OK) {
+        goto out;
+    }
+    /* RFC 3986 5.2.2: an empty reference is the base, a fragment-only one
+     * the base with that fragment. curl 7.88 drops the base's last path
+     * segment in both cases, so they are done by hand. Otherwise, setting
+     * CURLUPART_URL on a handle that already holds a URL resolves a relative
+     * reference against it (curl >= 7.62); an absolute one replaces it. */
+    CURLUcode cu;
+    if (ref[0] == '\0') {
+        cu = curl_url_set(h, CURLUPART_FRAGMENT, NULL, 0);
+    } else if (ref[0] == '#') {
+        cu = curl_url_set(h, CURLUPART_FRAGMENT, ref + 1, 0);
+    } else {
+        cu = curl_url_set(h, CURLUPART_URL, ref, 0);
+    }
+    if (cu != CURLUE_OK) {
+        goto out;
+    }
+    *out = take_part(h, CURLUPART_URL);
+    if (*out != NULL) {
+        rc = URL_OK;
+    }
+out:
+    curl_url_cleanup(h);
     return rc;
 }
 

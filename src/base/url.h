@@ -12,7 +12,8 @@
 
 struct url {
     char *scheme;    /* lowercase, never NULL after success */
-    char *host;      /* as written; IPv6 literals keep their brackets; NULL if none */
+    char *host;      /* as written (no percent-decoding, no IPv4 number rewriting);
+                      * IPv6 literals keep their brackets and any zone id */
     char *port;      /* explicit port digits, or NULL */
     char *path;      /* as written; "" when the URL has none */
     char *query;     /* without '?', NULL when absent or empty */
@@ -24,7 +25,8 @@ struct url {
 
 enum url_rc {
     URL_OK = 0,
-    URL_ERR_MALFORMED,  /* curl refused it (bad characters, bad port, bad IPv6 ...) */
+    URL_ERR_MALFORMED,  /* not "scheme:" (RFC 3986 3.1), or curl refused it (bad
+                         * characters, bad port, bad IPv6 ...) */
     URL_ERR_OPAQUE,     /* "scheme:rest" without "//" (https:foo, javascript:x) */
     URL_ERR_NO_HOST,    /* authority present but empty (https:///x, file:///x) */
     URL_RC_COUNT,
@@ -34,6 +36,15 @@ enum url_rc {
  * *out is zeroed and needs no cleanup. */
 enum url_rc url_parse(const char *text, struct url *out) __attribute__((warn_unused_result));
 void url_cleanup(struct url *u);
+
+/* Resolves ref (an absolute URL or a relative reference, RFC 3986 5.2, e.g.
+ * an HTTP Location value) against the absolute URL base, with curl's URL
+ * API: dot segments in the result are removed. On URL_OK *out is the
+ * resolved absolute URL (caller frees with xfree); on failure *out is NULL:
+ * URL_ERR_OPAQUE for an opaque ref ("https:foo"), URL_ERR_MALFORMED when
+ * base or ref does not parse (including schemes curl does not support). */
+enum url_rc url_resolve(const char *base, const char *ref, char **out)
+    __attribute__((warn_unused_result));
 
 /* The default port of http (80) and https (443); 0 for other schemes. */
 unsigned url_default_port(const char *scheme);

@@ -1,0 +1,116 @@
+/* Fuzz target: the MCP route's Authorization header check (proxy/bearer.h).
+ *
+ * The input is split at '\n' into up to 4 header values (a real field value
+ * never holds a newline), so one, several and empty headers are all
+ * reached. Each set is checked against a fixed policy (REVOKE_BEFORE at
+ * FUZZ_CUTOFF) at FUZZ_NOW, and the invariants below must hold; anything
+ * else aborts. The 401 renderings are produced for every denial.
+ *
+ * Seeds in fuzz/corpus/authorization_header/ carry tokens minted with
+ * FUZZ_SECRET (the seal_open target's secret) for FUZZ_AUD; valid-* ones
+ * pass at FUZZ_NOW. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "grants.h"
+#include "proxy/bearer.h"
+#include "seal.h"
+
+#define FUZZ_SECRET "fuzz-secret-that-is-at-least-32-bytes!!"
+#define FUZZ_AUD "https://auth.example.com"
+#define FUZZ_RES FUZZ_AUD "/mcp"
+#define FUZZ_NOW 1780000000
+#define FUZZ_CUTOFF (FUZZ_NOW - 86400)
+#define FUZZ_VALUES_MAX 4
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct seal_ring *ring;
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    ring = seal_ring_new(FUZZ_SECRET, strlen(FUZZ_SECRET), NULL, NULL, 0);
+    if (ring == NULL) {
+        abort();
+    }
+    return 0;
+}
+
+static void
+check_denial_renders(enum proxy_bearer_rc rc)
+{
+    struct buf b;
+    buf_init(&b, 4096);
+    if (proxy_bearer_format_body(rc, &b) != 0 || b.ptr[b.len - 1] != '\n') {
+        abort();
+    }
+    buf_reset(&b);
+    if (proxy_bearer_format_challenge(rc, FUZZ_AUD, "/mcp", &b) != 0 ||
+        strncmp(buf_cstr(&b), "Bearer error=\"", 14) != 0) {
+        abort();
+    }
+    buf_cleanup(&b);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (ring == NULL) {
+        LLVMFuzzerInitialize(NULL, NULL);
+    }
+    struct slice values[FUZZ_VALUES_MAX];
+    size_t count = 0;
+    struct slice rest = slice_make((const char *)data, size);
+    while (size > 0 && count < FUZZ_VALUES_MAX) {
+        long nl = slice_find_byte(rest, '\n');
+        if (nl < 0) {
+            values[count++] = rest;
+            break;
+        }
+        values[count++] = slice_make(rest.ptr, (size_t)nl);
+        rest = slice_skip(rest, (size_t)nl + 1);
+    }
+
+    struct proxy_bearer_policy policy = {
+        .ring = ring,
+        .audience = FUZZ_AUD,
+        .resource = FUZZ_RES,
+        .revoke_before_set = true,
+        .revoke_before_s = FUZZ_CUTOFF,
+        .revoke_before_ns = 0,
+    };
+    struct proxy_bearer_result r;
+    enum proxy_bearer_rc rc = proxy_bearer_check(&policy, values, count, FUZZ_NOW, &r);
+    struct slice token;
+    bool well_formed = count == 1 && proxy_bearer_credential(values[0], &token);
+    if (rc != r.rc || (rc == PROXY_BEARER_INVALID_REQUEST) == well_formed ||
+        r.has_reason != (rc == PROXY_BEARER_INVALID_TOKEN) ||
+        (r.log_event != NULL) != r.has_reason) {
+        abort();
+    }
+    if (well_formed && (token.len == 0 || token.ptr < values[0].ptr ||
+                        token.ptr + token.len > values[0].ptr + values[0].len)) {
+        abort();
+    }
+    if (rc == PROXY_BEARER_OK) {
+        /* Everything SPEC.md 4.1 promises about a passing token. */
+        if (r.grant.sub == NULL || r.grant.sub[0] == '\0' || strcmp(r.grant.aud, FUZZ_AUD) != 0 ||
+            (r.grant.res[0] != '\0' && strcmp(r.grant.res, FUZZ_RES) != 0) ||
+            r.grant.iat < FUZZ_CUTOFF || r.grant.iat == 0 || FUZZ_NOW > r.grant.exp) {
+            abort();
+        }
+    } else {
+        if (r.grant.sub != NULL) {
+            abort();
+        }
+        check_denial_renders(rc);
+    }
+    proxy_bearer_result_cleanup(&r);
+    return 0;
+}

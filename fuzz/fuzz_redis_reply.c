@@ -1,0 +1,90 @@
+/* Fuzz target: arbitrary bytes from a "Redis server" through the capped
+ * hiredis reader and every reply → result mapping (store/redis_proto). The
+ * first byte picks the chunk size, so replies split at every offset are
+ * exercised. Whatever arrives must never crash, leak or read out of
+ * bounds, and each mapping must only say yes to the exact reply shape it
+ * stands for (anything else fails closed). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/redis_proto.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+check(const struct store_redis_reply *r)
+{
+    enum store_rc rc = store_redis_proto_claim_result(r);
+    if ((rc == STORE_OK && (r->type != STORE_REDIS_STATUS || strcmp(r->str, "OK") != 0)) ||
+        (rc == STORE_ERR_ALREADY_USED && r->type != STORE_REDIS_NIL)) {
+        abort();
+    }
+    if (store_redis_proto_ok_result(r) == STORE_OK && r->type != STORE_REDIS_STATUS) {
+        abort();
+    }
+    if (store_redis_proto_exists_result(r) == STORE_OK && r->type != STORE_REDIS_INTEGER) {
+        abort();
+    }
+    if (store_redis_proto_pong_result(r) == STORE_OK && r->type != STORE_REDIS_STATUS) {
+        abort();
+    }
+    enum store_refresh rf = store_redis_proto_refresh_result(r);
+    if (rf != STORE_REFRESH_UNAVAILABLE && (r->type != STORE_REDIS_ARRAY || r->count != 3)) {
+        abort();
+    }
+    if ((store_redis_proto_is_noscript(r) || store_redis_proto_is_auth_error(r)) &&
+        r->type != STORE_REDIS_ERROR) {
+        abort();
+    }
+    char text[64];
+    store_redis_proto_describe(r, text, sizeof(text));
+    if (memchr(text, '\0', sizeof(text)) == NULL) {
+        abort();
+    }
+    if (r->type == STORE_REDIS_ARRAY) {
+        for (size_t i = 0; i < r->count; i++) {
+            if (r->elems[i] == NULL || r->elems[i]->type == STORE_REDIS_ARRAY) {
+                abort(); /* complete replies are complete, and never nested */
+            }
+            check(r->elems[i]);
+        }
+    }
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size == 0) {
+        return 0;
+    }
+    size_t step = (size_t)data[0] % 64 + 1;
+    if (data[0] >= 192) {
+        step = STORE_REDIS_FEED_MAX;
+    }
+    data++;
+    size--;
+    struct store_redis_reader *r = store_redis_proto_reader_new();
+    bool dead = false;
+    for (size_t off = 0; off < size && !dead; off += step) {
+        size_t n = size - off < step ? size - off : step;
+        if (store_redis_proto_feed(r, (const char *)data + off, n) == STORE_REDIS_READ_ERROR) {
+            break;
+        }
+        for (;;) {
+            struct store_redis_reply *reply = NULL;
+            enum store_redis_read rc = store_redis_proto_next(r, &reply);
+            if (rc == STORE_REDIS_READ_ERROR) {
+                dead = true;
+                break;
+            }
+            if (rc == STORE_REDIS_READ_MORE) {
+                break;
+            }
+            check(reply);
+            store_redis_proto_reply_free(reply);
+        }
+    }
+    store_redis_proto_reader_free(r);
+    return 0;
+}

@@ -1,0 +1,62 @@
+/* Fuzz target: the POST /register body parser (SPEC.md 3.2 steps 1-8).
+ *
+ * Whatever is accepted must satisfy every rule on its own (so no path
+ * through the parser skips one), and whatever is refused must come with a
+ * status and description the error envelope can render. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "bounds.h"
+#include "oauth/error.h"
+#include "oauth/redirect_uri.h"
+#include "oauth/registration.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+check_accepted(const struct oauth_registration *reg)
+{
+    if (reg->redirect_uri_count < 1 || reg->redirect_uri_count > BOUNDS_REDIRECT_URIS_MAX) {
+        abort();
+    }
+    for (size_t i = 0; i < reg->redirect_uri_count; i++) {
+        if (oauth_redirect_uri_check(reg->redirect_uris[i]) != NULL) {
+            abort();
+        }
+    }
+    size_t len = strlen(reg->client_name);
+    if (len > BOUNDS_CLIENT_NAME_MAX_BYTES) {
+        abort();
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)reg->client_name[i];
+        if (c < 0x20 || c == 0x7f || c == ',') {
+            abort();
+        }
+    }
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct oauth_registration reg;
+    struct oauth_error err;
+    struct slice body = slice_make((const char *)data, size);
+    if (oauth_registration_parse(body, BOUNDS_OAUTH_BODY_MAX, &reg, &err) == 0) {
+        check_accepted(&reg);
+        oauth_registration_cleanup(&reg);
+        return 0;
+    }
+    if ((err.status != 400 && err.status != 413) || err.description == NULL) {
+        abort();
+    }
+    struct buf b;
+    buf_init(&b, 4096);
+    if (oauth_error_format_json(&err, &b) != 0 || b.len < 2 || b.ptr[b.len - 1] != '\n') {
+        abort();
+    }
+    buf_cleanup(&b);
+    return 0;
+}

@@ -1,0 +1,65 @@
+/* Pure validators for configuration values whose shape is more than a
+ * number or a boolean: listen addresses, the three URLs of SPEC.md 1.3, CSP
+ * sources, the Redis key prefix, header values and non-negative decimals.
+ *
+ * Each returns NULL when the value is acceptable, otherwise a static reason
+ * that says what is wrong and how to fix it ("must not contain a query;
+ * remove the ?... part"), written to follow "config: NAME: ". Reasons never
+ * quote the input. No I/O; outputs are written only on success and owned by
+ * the caller (free with xfree). config.c turns reasons into problem lines. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/slice.h"
+
+/* "host:port" for a listener: ":8080" (host "", all addresses),
+ * "127.0.0.1:9090", "[::1]:9090" (host "::1"), "localhost:8080". The port
+ * is decimal, 1..65535; service names and port 0 are refused. */
+const char *config_check_listen(const char *text, char **out_host, uint16_t *out_port);
+
+/* OIDC_ISSUER_URL (SPEC.md 1.2): absolute, with a host; https, or http to
+ * localhost / a loopback IP literal, or any http when allow_insecure_http. */
+const char *config_check_issuer_url(const char *text, bool allow_insecure_http);
+
+/* PROXY_BASE_URL (SPEC.md 1.3), given with its trailing '/' already
+ * stripped: https or loopback http; no userinfo, query, fragment or path. */
+const char *config_check_base_url(const char *text);
+
+/* UPSTREAM_MCP_URL (SPEC.md 1.3 and the preface fixes 2 and 3). */
+struct config_upstream {
+    char *url;    /* scheme://host[:port]/mount */
+    char *origin; /* scheme://host[:port] */
+    char *mount;  /* "/mcp": trailing '/' stripped */
+};
+/* The reason returned when the URL has no path; the caller adds the hint
+ * "<input without trailing slash>/mcp" (SPEC.md 1.3 rule 4). Compare by
+ * pointer. */
+extern const char config_check_reason_origin_only[];
+const char *config_check_upstream_url(const char *text, struct config_upstream *out);
+void config_check_upstream_cleanup(struct config_upstream *u);
+
+/* One CSP_FORM_ACTION_EXTRA entry (already trimmed): scheme://host[:port]
+ * with nothing after it. *out_source is the entry with scheme and host
+ * lower-cased. */
+const char *config_check_csp_source(struct slice entry, char **out_source);
+
+/* REDIS_KEY_PREFIX: bytes 0x20..0x7E except '{' and '}'. On failure
+ * *out_offset is the offset of the first forbidden byte. */
+const char *config_check_redis_key_prefix(struct slice prefix, size_t *out_offset);
+
+/* A value sent verbatim as an HTTP header field value (RFC 9110 5.5):
+ * no control bytes other than HTAB, no DEL. */
+const char *config_check_header_value(struct slice value);
+
+/* A non-negative decimal without exponent: "20", "+2.5", "0.25", ".5",
+ * "5.". Integer part up to 2^53 (exact in a double); fraction digits past
+ * the 18th are ignored. '-' in any form is refused (even "-0"). */
+const char *config_check_decimal(struct slice text, double *out);
+
+/* A decimal integer with an optional leading sign ("+5", "-0", "007"), as
+ * Go's strconv.Atoi reads it. *out_negative and *out_magnitude are set on
+ * success; "-0" is magnitude 0 and not negative. */
+const char *config_check_integer(struct slice text, bool *out_negative, uint64_t *out_magnitude);

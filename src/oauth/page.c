@@ -1,0 +1,237 @@
+#include "oauth/page.h"
+
+#include <string.h>
+
+#include "base/url.h"
+
+/* Shared by both pages. Colours meet WCAG AA contrast in light and dark
+ * schemes; buttons are at least 44px tall for touch; nothing is loaded from
+ * elsewhere (CSP default-src 'none'). */
+static const char page_style[] =
+    ":root{color-scheme:light dark;--bg:#f3f4f6;--card:#fff;--text:#1b1d21;"
+    "--muted:#555c68;--line:#d5d9e0;--accent:#1d4ed8;--on-accent:#fff;"
+    "--note-bg:#fff7db;--note-line:#d4a500}"
+    "@media (prefers-color-scheme:dark){:root{--bg:#131417;--card:#1d1f24;"
+    "--text:#e9eaee;--muted:#a6acb8;--line:#3a3e46;--accent:#7aa2ff;"
+    "--on-accent:#0c1326;--note-bg:#3a3015;--note-line:#b58c00}}"
+    "*{box-sizing:border-box}"
+    "body{margin:0;min-height:100vh;display:flex;align-items:center;"
+    "justify-content:center;padding:24px 16px;background:var(--bg);color:var(--text);"
+    "font:16px/1.5 system-ui,-apple-system,\"Segoe UI\",Roboto,\"Helvetica Neue\","
+    "Arial,sans-serif}"
+    "main{width:100%;max-width:460px;background:var(--card);border:1px solid var(--line);"
+    "border-radius:12px;padding:28px 24px;box-shadow:0 1px 3px rgba(0,0,0,.08)}"
+    "h1{font-size:1.375rem;line-height:1.3;margin:0 0 16px}"
+    "p{margin:0 0 16px}"
+    "a{color:var(--accent)}";
+
+static const char consent_style[] =
+    ".note{padding:10px 12px;border-left:4px solid var(--note-line);"
+    "background:var(--note-bg);border-radius:6px}"
+    "dl{margin:0 0 16px;padding:12px 14px;border:1px solid var(--line);border-radius:8px}"
+    "dt{font-size:.8125rem;color:var(--muted)}"
+    "dd{margin:0 0 8px;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;"
+    "font-size:.875rem;overflow-wrap:anywhere}"
+    "dd:last-child{margin-bottom:0}"
+    ".hint{font-size:.9375rem;color:var(--muted)}"
+    ".actions{display:flex;flex-wrap:wrap;gap:12px;margin-top:20px}"
+    "button{flex:1 1 150px;min-height:44px;padding:10px 16px;font:inherit;"
+    "font-weight:600;border-radius:8px;border:1px solid var(--line);"
+    "background:transparent;color:var(--text);cursor:pointer}"
+    "button.approve{background:var(--accent);border-color:var(--accent);"
+    "color:var(--on-accent)}"
+    "button:focus-visible{outline:3px solid var(--accent);outline-offset:2px}";
+
+/* Renders a page as a chain of appends; the first failure sticks and the
+ * rest become no-ops, so the page text reads top to bottom. */
+struct writer {
+    struct buf *out;
+    int rc;
+};
+
+static void
+put(struct writer *w, const char *text)
+{
+    if (w->rc == 0) {
+        w->rc = buf_append_str(w->out, text);
+    }
+}
+
+/* Escaped text; NULL renders as nothing. */
+static void
+put_esc(struct writer *w, const char *text)
+{
+    if (w->rc == 0 && text != NULL) {
+        w->rc = oauth_page_html_escape(slice_from_cstr(text), w->out);
+    }
+}
+
+int
+oauth_page_html_escape(struct slice in, struct buf *out)
+{
+    for (size_t i = 0; i < in.len; i++) {
+        unsigned char c = (unsigned char)in.ptr[i];
+        int rc;
+        switch (c) {
+        case '&':
+            rc = buf_append_str(out, "&amp;");
+            break;
+        case '<':
+            rc = buf_append_str(out, "&lt;");
+            break;
+        case '>':
+            rc = buf_append_str(out, "&gt;");
+            break;
+        case '"':
+            rc = buf_append_str(out, "&quot;");
+            break;
+        case '\'':
+            rc = buf_append_str(out, "&#39;");
+            break;
+        default:
+            /* A control byte is never meaningful in these values; make it
+             * visible instead of passing it to the parser. */
+            rc = c < 0x20 || c == 0x7f ? buf_append_str(out, "&#xFFFD;")
+                                       : buf_append_byte(out, (char)c);
+            break;
+        }
+        if (rc != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int
+oauth_page_redirect_display(const char *redirect_uri, struct buf *out)
+{
+    struct url u;
+    if (url_parse(redirect_uri, &u) != URL_OK) {
+        return buf_append_str(out, redirect_uri);
+    }
+    int rc = buf_append_str(out, u.host);
+    if (rc == 0 && u.port != NULL) {
+        rc = buf_appendf(out, ":%s", u.port);
+    }
+    url_cleanup(&u);
+    return rc;
+}
+
+static void
+put_head(struct writer *w, const char *title, const char *extra_style, const char *refresh)
+{
+    put(w, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+           "<meta name=\"referrer\" content=\"no-referrer\">\n"
+           "<meta name=\"robots\" content=\"noindex, nofollow\">\n");
+    if (refresh != NULL) {
+        put(w, "<meta http-equiv=\"refresh\" content=\"0;url=");
+        put_esc(w, refresh);
+        put(w, "\">\n");
+    }
+    put(w, "<title>");
+    put(w, title);
+    put(w, "</title>\n<style>");
+    put(w, page_style);
+    put(w, extra_style);
+    put(w, "</style>\n</head>\n<body>\n<main>\n");
+}
+
+static bool
+is_set(const char *s)
+{
+    return s != NULL && s[0] != '\0';
+}
+
+/* Names are wrapped in <bdi> so right-to-left or override characters in a
+ * client-chosen name cannot reorder the sentence around it. */
+static void
+put_request_sentence(struct writer *w, const struct oauth_consent_page *in)
+{
+    if (is_set(in->client_name)) {
+        put(w, "<p><strong><bdi>");
+        put_esc(w, in->client_name);
+        put(w, "</bdi></strong> is requesting access to ");
+    } else {
+        put(w, "<p>An unnamed MCP client is requesting access to ");
+    }
+    if (is_set(in->resource_name)) {
+        put(w, "<strong><bdi>");
+        put_esc(w, in->resource_name);
+        put(w, "</bdi></strong>.");
+    } else {
+        put(w, "this MCP service.");
+    }
+    if (!is_set(in->client_name)) {
+        put(w, " The client did not register a name, so check that you started this "
+               "request yourself.");
+    }
+    put(w, "</p>\n");
+}
+
+int
+oauth_page_consent(const struct oauth_consent_page *in, struct buf *out)
+{
+    if (in->form_action == NULL || in->consent_token == NULL) {
+        return -1;
+    }
+    struct writer w = { .out = out, .rc = 0 };
+    put_head(&w, "Authorize MCP client", consent_style, NULL);
+    put(&w, "<h1>Authorize this MCP client?</h1>\n");
+    if (in->replay_notice) {
+        put(&w, "<p class=\"note\" role=\"status\">Your previous response to this request was "
+                "already processed. If you still want to continue, please confirm "
+                "again.</p>\n");
+    }
+    put_request_sentence(&w, in);
+    put(&w, "<dl>\n<dt>Will redirect to</dt>\n<dd>");
+    put_esc(&w, in->redirect_display);
+    put(&w, "</dd>\n");
+    if (!is_set(in->resource_name) && is_set(in->resource_uri)) {
+        put(&w, "<dt>Resource</dt>\n<dd>");
+        put_esc(&w, in->resource_uri);
+        put(&w, "</dd>\n");
+    }
+    put(&w, "</dl>\n<p class=\"hint\">Approving takes you to your identity provider to sign "
+            "in. If you did not start this, choose Deny.</p>\n");
+    put(&w, "<form method=\"POST\" action=\"");
+    put_esc(&w, in->form_action);
+    put(&w, "\" aria-label=\"Authorization decision\">\n"
+            "<input type=\"hidden\" name=\"consent_token\" value=\"");
+    put_esc(&w, in->consent_token);
+    /* Deny comes first so that pressing Enter submits the safe choice. */
+    put(&w, "\">\n<div class=\"actions\">\n"
+            "<button type=\"submit\" name=\"action\" value=\"deny\">Deny</button>\n"
+            "<button type=\"submit\" name=\"action\" value=\"approve\" class=\"approve\">"
+            "Approve &amp; sign in</button>\n"
+            "</div>\n</form>\n</main>\n</body>\n</html>\n");
+    return w.rc;
+}
+
+static bool
+is_http_url(const char *target)
+{
+    struct url u;
+    if (target == NULL || url_parse(target, &u) != URL_OK) {
+        return false;
+    }
+    bool yes = strcmp(u.scheme, "https") == 0 || strcmp(u.scheme, "http") == 0;
+    url_cleanup(&u);
+    return yes;
+}
+
+int
+oauth_page_interstitial(const char *target, struct buf *out)
+{
+    /* Defence in depth: a meta refresh or link to a javascript: or data:
+     * URL would run in our origin's page. */
+    if (!is_http_url(target)) {
+        return -1;
+    }
+    struct writer w = { .out = out, .rc = 0 };
+    put_head(&w, "Continuing\xe2\x80\xa6", "", target);
+    put(&w, "<p>Continuing\xe2\x80\xa6</p>\n<p><a href=\"");
+    put_esc(&w, target);
+    put(&w, "\">Continue</a> if nothing happens.</p>\n</main>\n</body>\n</html>\n");
+    return w.rc;
+}

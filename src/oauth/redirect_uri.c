@@ -1,0 +1,326 @@
+#include "oauth/redirect_uri.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "base/ipaddr.h"
+#include "base/slice.h"
+#include "base/strtab.h"
+#include "base/url.h"
+#include "base/xalloc.h"
+#include "bounds.h"
+#include "http/query.h"
+
+static const char *const rc_names[OAUTH_REDIRECT_URI_RC_COUNT] = {
+    [OAUTH_REDIRECT_URI_OK] = "ok",
+    [OAUTH_REDIRECT_URI_ERR_UNPARSEABLE] = "unparseable",
+    [OAUTH_REDIRECT_URI_ERR_TOO_LONG] = "too_long",
+};
+
+const char *
+oauth_redirect_uri_rc_str(enum oauth_redirect_uri_rc rc)
+{
+    return strtab_name(rc_names, OAUTH_REDIRECT_URI_RC_COUNT, (size_t)rc, "unknown");
+}
+
+/* The host exactly as written in text, which url_parse accepted (so it is
+ * "scheme://authority..."): the authority ends at the first '/', '?' or '#';
+ * userinfo ends at its last '@'; an IPv6 literal keeps its brackets; a
+ * ":port" is cut. Example: "http://u@[::1]:8080/cb" gives "[::1]". */
+static struct slice
+raw_host(const char *text)
+{
+    const char *auth = strstr(text, "://");
+    if (auth == NULL) {
+        return SLICE_NULL;
+    }
+    auth += 3;
+    struct slice a = slice_make(auth, strcspn(auth, "/?#"));
+    for (size_t i = a.len; i > 0; i--) {
+        if (a.ptr[i - 1] == '@') {
+            a = slice_skip(a, i);
+            break;
+        }
+    }
+    if (a.len > 0 && a.ptr[0] == '[') {
+        long close = slice_find_byte(a, ']');
+        return close < 0 ? SLICE_NULL : slice_make(a.ptr, (size_t)close + 1);
+    }
+    long colon = slice_find_byte(a, ':');
+    return colon < 0 ? a : slice_make(a.ptr, (size_t)colon);
+}
+
+static bool
+is_bracketed(struct slice host)
+{
+    return host.len >= 2 && host.ptr[0] == '[' && host.ptr[host.len - 1] == ']';
+}
+
+/* The literal compared between loopback URIs: brackets and one trailing '.'
+ * removed. */
+static struct slice
+host_literal(struct slice host)
+{
+    if (is_bracketed(host)) {
+        return slice_make(host.ptr + 1, host.len - 2);
+    }
+    if (host.len > 0 && host.ptr[host.len - 1] == '.') {
+        host.len--;
+    }
+    return host;
+}
+
+/* Loopback judged on the host as written, and only when curl read the same
+ * host: a URL on which the two parsers disagree is never loopback, so no
+ * parser differential can turn an "http" URI into a trusted one. */
+static bool
+is_loopback(const struct url *u, const char *text)
+{
+    struct slice raw = raw_host(text);
+    struct slice parsed = slice_from_cstr(u->host);
+    struct slice lit = host_literal(raw);
+    if (is_bracketed(raw)) {
+        struct ipaddr a;
+        struct ipaddr b;
+        return is_bracketed(parsed) && ipaddr_parse(lit, &a) && a.family == AF_INET6 &&
+               ipaddr_is_loopback(&a) && ipaddr_parse(host_literal(parsed), &b) &&
+               ipaddr_eq(&a, &b);
+    }
+    if (!slice_case_eq(raw, parsed)) {
+        return false;
+    }
+    /* SPEC fix 7: "LOCALHOST" is loopback too (Go compared case-sensitively). */
+    if (slice_case_eq_cstr(lit, "localhost")) {
+        return true;
+    }
+    struct ipaddr a;
+    return ipaddr_parse(lit, &a) && a.family == AF_INET && ipaddr_is_loopback(&a);
+}
+
+const char *
+oauth_redirect_uri_check(const char *uri)
+{
+    if (strlen(uri) > BOUNDS_REDIRECT_URI_MAX_BYTES) {
+        return "redirect_uri exceeds maximum length";
+    }
+    struct url u;
+    switch (url_parse(uri, &u)) {
+    case URL_OK:
+        break;
+    case URL_ERR_OPAQUE:
+        return "redirect_uri must be an absolute URI with authority, not opaque";
+    case URL_ERR_NO_HOST:
+        return "redirect_uri must include a host";
+    case URL_ERR_MALFORMED:
+    default:
+        return "malformed redirect_uri";
+    }
+    const char *reason = NULL;
+    struct slice host = raw_host(uri);
+    if (is_bracketed(host) && memchr(host.ptr, '%', host.len) != NULL) {
+        /* An IPv6 zone id ("[fe80::1%25eth0]"): browsers refuse to navigate
+         * to one, and curl's length limit on it can make the rebuilt,
+         * escaped redirect unparseable. */
+        reason = "malformed redirect_uri";
+    } else if (u.has_fragment) {
+        reason = "redirect_uri must not contain a fragment";
+    } else if (u.has_userinfo) {
+        reason = "redirect_uri must not contain userinfo";
+    } else if (strcmp(u.scheme, "https") == 0) {
+        reason = NULL;
+    } else if (strcmp(u.scheme, "http") == 0) {
+        if (!is_loopback(&u, uri)) {
+            reason = "redirect_uri must use HTTPS for non-loopback addresses";
+        }
+    } else {
+        reason = "redirect_uri scheme must be http (loopback only) or https";
+    }
+    url_cleanup(&u);
+    return reason;
+}
+
+bool
+oauth_redirect_uri_is_loopback(const char *uri)
+{
+    struct url u;
+    if (url_parse(uri, &u) != URL_OK) {
+        return false;
+    }
+    bool yes = is_loopback(&u, uri);
+    url_cleanup(&u);
+    return yes;
+}
+
+static bool
+str_eq_or_both_null(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* RFC 8252 7.3: a native app's loopback listener gets a port at run time,
+ * so every part but the port must match. */
+static bool
+loopback_parts_match(const struct url *reg, const char *reg_text, const struct url *req,
+                     const char *req_text)
+{
+    return is_loopback(reg, reg_text) && is_loopback(req, req_text) &&
+           strcasecmp(reg->scheme, req->scheme) == 0 &&
+           slice_case_eq(host_literal(raw_host(reg_text)), host_literal(raw_host(req_text))) &&
+           !reg->has_userinfo && !req->has_userinfo && strcmp(reg->path, req->path) == 0 &&
+           reg->has_query == req->has_query && str_eq_or_both_null(reg->query, req->query) &&
+           !reg->has_fragment && !req->has_fragment;
+}
+
+bool
+oauth_redirect_uri_matches(const char *registered, const char *requested)
+{
+    if (strcmp(registered, requested) == 0) {
+        return true;
+    }
+    struct url reg;
+    struct url req;
+    if (url_parse(registered, &reg) != URL_OK) {
+        return false;
+    }
+    if (url_parse(requested, &req) != URL_OK) {
+        url_cleanup(&reg);
+        return false;
+    }
+    bool yes = loopback_parts_match(&reg, registered, &req, requested);
+    url_cleanup(&reg);
+    url_cleanup(&req);
+    return yes;
+}
+
+struct entry {
+    struct slice name;
+    struct slice value;
+    size_t order; /* input position: keeps the sort stable */
+};
+
+static int
+cmp_entry(const void *pa, const void *pb)
+{
+    const struct entry *a = pa;
+    const struct entry *b = pb;
+    size_t n = a->name.len < b->name.len ? a->name.len : b->name.len;
+    int c = n ? memcmp(a->name.ptr, b->name.ptr, n) : 0;
+    if (c == 0 && a->name.len != b->name.len) {
+        c = a->name.len < b->name.len ? -1 : 1;
+    }
+    if (c == 0) {
+        c = a->order < b->order ? -1 : a->order > b->order ? 1 : 0;
+    }
+    return c;
+}
+
+static bool
+param_is_set(const struct oauth_param *p)
+{
+    return p->name != NULL && p->value != NULL && p->value[0] != '\0';
+}
+
+/* Whether params[from..n) sets name. */
+static bool
+is_overridden(struct slice name, const struct oauth_param *params, size_t from, size_t n)
+{
+    for (size_t j = from; j < n; j++) {
+        if (param_is_set(&params[j]) && slice_eq_cstr(name, params[j].name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The merged, sorted parameter list; returns its length. */
+static size_t
+merge_params(const struct http_params *existing, const struct oauth_param *params, size_t n,
+             struct entry *out)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < existing->count; i++) {
+        if (!is_overridden(existing->items[i].name, params, 0, n)) {
+            out[count] = (struct entry){ existing->items[i].name, existing->items[i].value, count };
+            count++;
+        }
+    }
+    for (size_t j = 0; j < n; j++) {
+        struct slice name = slice_from_cstr(params[j].name);
+        if (param_is_set(&params[j]) && !is_overridden(name, params, j + 1, n)) {
+            out[count] = (struct entry){ name, slice_from_cstr(params[j].value), count };
+            count++;
+        }
+    }
+    qsort(out, count, sizeof(*out), cmp_entry);
+    return count;
+}
+
+/* Go's http.Redirect escapes non-ASCII bytes of a Location the same way. */
+static int
+append_ascii_only(struct buf *b, struct slice s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char c = (unsigned char)s.ptr[i];
+        int rc = c < 0x80 ? buf_append_byte(b, (char)c)
+                          : buf_appendf(b, "%%%c%c", hex[c >> 4], hex[c & 15]);
+        if (rc != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+enum oauth_redirect_uri_rc
+oauth_redirect_uri_with_params(const char *uri, const struct oauth_param *params, size_t n,
+                               struct buf *out)
+{
+    struct url u;
+    if (url_parse(uri, &u) != URL_OK) {
+        return OAUTH_REDIRECT_URI_ERR_UNPARSEABLE;
+    }
+    url_cleanup(&u);
+    size_t prefix_len = strcspn(uri, "?#");
+    struct slice query = SLICE_NULL;
+    if (uri[prefix_len] == '?') {
+        const char *q = uri + prefix_len + 1;
+        query = slice_make(q, strcspn(q, "#"));
+    }
+    struct http_params existing;
+    if (http_query_parse(query, HTTP_QUERY_MODE_QUERY, &existing) != HTTP_QUERY_OK) {
+        return OAUTH_REDIRECT_URI_ERR_UNPARSEABLE;
+    }
+    struct entry *entries = xcalloc(existing.count + n + 1, sizeof(*entries));
+    size_t count = merge_params(&existing, params, n, entries);
+    struct buf tmp;
+    buf_init(&tmp, out->max - out->len);
+    enum oauth_redirect_uri_rc rc = OAUTH_REDIRECT_URI_ERR_TOO_LONG;
+    if (append_ascii_only(&tmp, slice_make(uri, prefix_len)) != 0) {
+        goto out;
+    }
+    if (count > 0 && buf_append_byte(&tmp, '?') != 0) {
+        goto out;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (http_query_append_encoded(&tmp, entries[i].name, entries[i].value) != 0) {
+            goto out;
+        }
+    }
+    /* Escaping can lengthen parts past what the parser allows (an IPv6
+     * zone id, say); promise only URLs that parse. */
+    if (url_parse(buf_cstr(&tmp), &u) != URL_OK) {
+        rc = OAUTH_REDIRECT_URI_ERR_UNPARSEABLE;
+        goto out;
+    }
+    url_cleanup(&u);
+    if (buf_append_slice(out, buf_slice(&tmp)) != 0) {
+        goto out;
+    }
+    rc = OAUTH_REDIRECT_URI_OK;
+out:
+    buf_cleanup(&tmp);
+    xfree(entries);
+    http_params_cleanup(&existing);
+    return rc;
+}

@@ -1,0 +1,183 @@
+#include "oauth/registration.h"
+
+#include <jansson.h>
+#include <string.h>
+
+#include "base/jsonx.h"
+#include "base/xalloc.h"
+#include "oauth/redirect_uri.h"
+
+/* The three members RFC 7591 metadata we read, as decoded, before the
+ * rules run. Slices borrow from the parsed document. */
+struct decoded {
+    const struct json_t *uris; /* array, or NULL when absent/null */
+    size_t uri_count;
+    struct slice client_name;
+    struct slice auth_method;
+};
+
+static int
+fail(struct oauth_error *err, int status, enum oauth_error_code code, const char *description)
+{
+    oauth_error_set(err, status, code, description);
+    return -1;
+}
+
+/* A string member: absent and null read as "" (Go's zero value); any other
+ * type is a decode error. */
+static bool
+get_optional_str(const struct json_t *doc, const char *key, struct slice *out)
+{
+    *out = SLICE_LIT("");
+    enum jsonx_get g = jsonx_get_str(doc, key, out);
+    return g != JSONX_WRONG_TYPE;
+}
+
+/* SPEC.md 3.2 step 1: the shape {redirect_uris:[string], client_name:string,
+ * token_endpoint_auth_method:string}; a null document is all-empty. */
+static bool
+decode(const struct json_t *doc, struct decoded *d)
+{
+    memset(d, 0, sizeof(*d));
+    if (!jsonx_is_null(doc) && !jsonx_is_object(doc)) {
+        return false;
+    }
+    enum jsonx_get g = jsonx_get_array(doc, "redirect_uris", &d->uris);
+    if (g == JSONX_WRONG_TYPE) {
+        return false;
+    }
+    if (g != JSONX_FOUND) {
+        d->uris = NULL;
+    }
+    d->uri_count = jsonx_array_len(d->uris);
+    for (size_t i = 0; i < d->uri_count; i++) {
+        struct slice s;
+        /* A null element decodes to "" in Go and then fails the URI rules. */
+        if (jsonx_array_get_str(d->uris, i, &s) == JSONX_WRONG_TYPE) {
+            return false;
+        }
+    }
+    return get_optional_str(doc, "client_name", &d->client_name) &&
+           get_optional_str(doc, "token_endpoint_auth_method", &d->auth_method);
+}
+
+static struct slice
+uri_at(const struct decoded *d, size_t i)
+{
+    struct slice s = SLICE_LIT("");
+    (void)jsonx_array_get_str(d->uris, i, &s); /* null stays "" */
+    return s;
+}
+
+/* SPEC fix 7: every C0 control byte and DEL, not only the six Go listed;
+ * ',' because names end up in comma-separated log and header contexts. */
+static bool
+has_forbidden_name_byte(struct slice name)
+{
+    for (size_t i = 0; i < name.len; i++) {
+        unsigned char c = (unsigned char)name.ptr[i];
+        if (c < 0x20 || c == 0x7f || c == ',') {
+            return true;
+        }
+    }
+    return false;
+}
+
+static const char *
+check_uri(struct slice uri)
+{
+    if (uri.len > BOUNDS_REDIRECT_URI_MAX_BYTES) {
+        return "redirect_uri exceeds maximum length";
+    }
+    /* A NUL is a control character, which the URL parser refuses; the C
+     * string check below would not even see the bytes after it. */
+    if (memchr(uri.ptr, '\0', uri.len) != NULL) {
+        return "malformed redirect_uri";
+    }
+    return oauth_redirect_uri_check(uri.ptr);
+}
+
+/* Steps 3-8, first failure wins. */
+static int
+validate(const struct decoded *d, struct oauth_error *err)
+{
+    if (d->uri_count == 0) {
+        return fail(err, 400, OAUTH_ERROR_INVALID_REDIRECT_URI,
+                    "redirect_uris is required and must not be empty");
+    }
+    if (d->uri_count > BOUNDS_REDIRECT_URIS_MAX) {
+        return fail(err, 400, OAUTH_ERROR_INVALID_REDIRECT_URI,
+                    "redirect_uris exceeds maximum count");
+    }
+    if (d->client_name.len > BOUNDS_CLIENT_NAME_MAX_BYTES) {
+        return fail(err, 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+                    "client_name exceeds maximum length");
+    }
+    if (has_forbidden_name_byte(d->client_name)) {
+        return fail(err, 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+                    "client_name must not contain control bytes or commas");
+    }
+    for (size_t i = 0; i < d->uri_count; i++) {
+        const char *reason = check_uri(uri_at(d, i));
+        if (reason != NULL) {
+            return fail(err, 400, OAUTH_ERROR_INVALID_REDIRECT_URI, reason);
+        }
+    }
+    if (!slice_eq_cstr(d->auth_method, "") && !slice_eq_cstr(d->auth_method, "none")) {
+        return fail(err, 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+                    "unsupported token_endpoint_auth_method; only \"none\" is supported");
+    }
+    return 0;
+}
+
+int
+oauth_registration_parse(struct slice body, size_t cap, struct oauth_registration *out,
+                         struct oauth_error *err)
+{
+    struct json_t *doc = NULL;
+    int rc = -1;
+    /* NUL-tolerant so that a "\u0000" in client_name is answered by rule 6
+     * (invalid_client_metadata), as SPEC.md 3.2 pins, not as bad JSON. */
+    switch (jsonx_parse_allow_nul(body, cap, &doc)) {
+    case JSONX_OK:
+        break;
+    case JSONX_TOO_LARGE:
+        return fail(err, 413, OAUTH_ERROR_INVALID_REQUEST, "request body exceeds the 1 MB cap");
+    case JSONX_MALFORMED:
+    default:
+        /* Includes an empty body and anything after the first value. */
+        return fail(err, 400, OAUTH_ERROR_INVALID_REQUEST, "invalid JSON body");
+    }
+    struct decoded d;
+    if (!decode(doc, &d)) {
+        fail(err, 400, OAUTH_ERROR_INVALID_REQUEST, "invalid JSON body");
+        goto out;
+    }
+    if (validate(&d, err) != 0) {
+        goto out;
+    }
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < d.uri_count; i++) {
+        struct slice uri = uri_at(&d, i);
+        out->redirect_uris[i] = xstrndup(uri.ptr, uri.len);
+    }
+    out->redirect_uri_count = d.uri_count;
+    out->client_name = xstrndup(d.client_name.ptr, d.client_name.len);
+    rc = 0;
+out:
+    json_decref(doc);
+    return rc;
+}
+
+void
+oauth_registration_cleanup(struct oauth_registration *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < BOUNDS_REDIRECT_URIS_MAX; i++) {
+        xfree(r->redirect_uris[i]);
+    }
+    xfree(r->client_name);
+    memset(r, 0, sizeof(*r));
+}

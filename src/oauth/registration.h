@@ -1,0 +1,35 @@
+/* POST /register body (RFC 7591) parsed and validated into a typed struct
+ * (SPEC.md 3.2 steps 1-8), pure: the handler in oauth/register.c seals the
+ * result and writes the reply.
+ *
+ * The first failing rule wins and is reported as a struct oauth_error with
+ * SPEC.md's exact status, error and description. Decoding goes through
+ * base/jsonx: unknown keys are ignored, a wrong type is a decode error, a
+ * duplicate key is refused as invalid JSON (Go kept the last), and keys are
+ * matched exactly (Go also matched them case-insensitively). */
+#pragma once
+
+#include <stddef.h>
+
+#include "base/slice.h"
+#include "bounds.h"
+#include "oauth/error.h"
+
+/* The accepted metadata. Strings are owned (release with
+ * oauth_registration_cleanup) and are plain C strings: every rule that
+ * passed guarantees they hold no NUL. */
+struct oauth_registration {
+    char *redirect_uris[BOUNDS_REDIRECT_URIS_MAX]; /* verbatim, in order */
+    size_t redirect_uri_count;                     /* 1..BOUNDS_REDIRECT_URIS_MAX */
+    char *client_name;                             /* "" when absent or null */
+};
+
+/* Parses body (counted bytes; need not be NUL-terminated). cap is the body
+ * limit in bytes (BOUNDS_OAUTH_BODY_MAX): a longer body is 413. Returns 0
+ * and fills *out, or -1 and fills *err (borrowed static strings; *out
+ * untouched). token_endpoint_auth_method must be absent, "" or "none" and
+ * is not stored: the reply always says "none". */
+int oauth_registration_parse(struct slice body, size_t cap, struct oauth_registration *out,
+                             struct oauth_error *err) __attribute__((warn_unused_result));
+/* Frees the strings; NULL-safe; leaves *r empty. */
+void oauth_registration_cleanup(struct oauth_registration *r);

@@ -1,0 +1,162 @@
+#include "oidc/claims.h"
+
+#include <jansson.h>
+#include <string.h>
+
+#include "base/jsonx.h"
+#include "base/strtab.h"
+#include "base/xalloc.h"
+
+static const char *const rc_names[OIDC_CLAIMS_RC_COUNT] = {
+    [OIDC_CLAIMS_OK] = "ok",
+    [OIDC_CLAIMS_ERR_MALFORMED] = "malformed",
+};
+
+static const char *const invalid_group = "group name contains invalid characters";
+
+const char *
+oidc_claims_rc_str(enum oidc_claims_rc rc)
+{
+    return strtab_name(rc_names, OIDC_CLAIMS_RC_COUNT, rc, "unknown");
+}
+
+void
+oidc_claims_cleanup(struct oidc_claims *c)
+{
+    xfree(c->sub);
+    xfree(c->email);
+    xfree(c->name);
+    for (size_t i = 0; i < c->group_count; i++) {
+        xfree(c->groups[i]);
+    }
+    xfree(c->groups);
+    memset(c, 0, sizeof(*c));
+}
+
+/* A string claim: absent or null reads as "", another type fails. */
+static bool
+get_string(const json_t *claims, const char *key, char **out)
+{
+    struct slice v = SLICE_LIT("");
+    enum jsonx_get g = jsonx_get_str(claims, key, &v);
+    if (g == JSONX_WRONG_TYPE) {
+        return false;
+    }
+    *out = xstrndup(v.ptr, g == JSONX_FOUND ? v.len : 0);
+    return true;
+}
+
+/* JSON boolean, or the strings "true"/"false" some IdPs send (SPEC
+ * preface fix 6). Absent or null: not present. */
+static bool
+get_email_verified(const json_t *claims, struct oidc_claims *out)
+{
+    const json_t *v;
+    enum jsonx_get g = jsonx_get(claims, "email_verified", &v);
+    if (g != JSONX_FOUND) {
+        return true;
+    }
+    if (json_is_boolean(v)) {
+        out->email_verified = json_is_true(v);
+    } else if (json_is_string(v) && strcmp(json_string_value(v), "true") == 0) {
+        out->email_verified = true;
+    } else if (json_is_string(v) && strcmp(json_string_value(v), "false") == 0) {
+        out->email_verified = false;
+    } else {
+        return false;
+    }
+    out->email_verified_present = true;
+    return true;
+}
+
+const char *
+oidc_claims_check_group(struct slice group)
+{
+    for (size_t i = 0; i < group.len; i++) {
+        char c = group.ptr[i];
+        if (c == ',' || c == '\r' || c == '\n' || c == '\0') {
+            return invalid_group;
+        }
+    }
+    return NULL;
+}
+
+const char *
+oidc_claims_check_groups(const struct oidc_claims *c)
+{
+    return c->group_invalid ? invalid_group : NULL;
+}
+
+static void
+get_groups(const json_t *claims, const char *groups_claim, struct oidc_claims *out)
+{
+    const json_t *v;
+    if (jsonx_get(claims, groups_claim, &v) != JSONX_FOUND) {
+        return; /* absent or null: no groups, no mismatch */
+    }
+    if (!json_is_array(v)) {
+        out->groups_shape_mismatch = true;
+        out->groups_error = "groups claim is not an array";
+        return;
+    }
+    size_t n = json_array_size(v);
+    out->groups = n ? xcalloc(n, sizeof(*out->groups)) : NULL;
+    size_t i;
+    const json_t *g;
+    json_array_foreach(v, i, g) {
+        if (!json_is_string(g)) {
+            out->groups_shape_mismatch = true;
+            out->groups_error = "groups claim has non-string elements";
+            continue;
+        }
+        struct slice s = slice_make(json_string_value(g), json_string_length(g));
+        /* Judged on the full length, before a NUL could shorten the copy. */
+        if (oidc_claims_check_group(s) != NULL) {
+            out->group_invalid = true;
+        }
+        out->groups[out->group_count++] = xstrndup(s.ptr, s.len);
+    }
+}
+
+enum oidc_claims_rc
+oidc_claims_parse(const struct json_t *claims, const char *groups_claim,
+                  struct oidc_claims *out, const char **out_reason)
+{
+    memset(out, 0, sizeof(*out));
+    const char *bad = NULL;
+    if (!get_string(claims, "sub", &out->sub)) {
+        bad = "sub";
+    } else if (!get_string(claims, "email", &out->email)) {
+        bad = "email";
+    } else if (!get_string(claims, "name", &out->name)) {
+        bad = "name";
+    } else if (!get_email_verified(claims, out)) {
+        bad = "email_verified";
+    }
+    if (bad != NULL) {
+        oidc_claims_cleanup(out);
+        if (out_reason != NULL) {
+            *out_reason = bad;
+        }
+        return OIDC_CLAIMS_ERR_MALFORMED;
+    }
+    get_groups(claims, groups_claim, out);
+    return OIDC_CLAIMS_OK;
+}
+
+bool
+oidc_claims_in_allowed_groups(const struct oidc_claims *c, char *const *allowed,
+                              size_t allowed_count)
+{
+    if (allowed_count == 0) {
+        return true;
+    }
+    for (size_t i = 0; i < c->group_count; i++) {
+        for (size_t j = 0; j < allowed_count; j++) {
+            if (strcmp(c->groups[i], allowed[j]) == 0) {
+                return true;
+            }
+        }
+    }
+    return false;
+}

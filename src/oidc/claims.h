@@ -1,0 +1,66 @@
+/* The identity claims the proxy uses from a verified id_token (SPEC.md
+ * 6.5): sub, email, name, email_verified and the groups claim, plus the
+ * group rules of SPEC.md 3.7 steps 16-18.
+ *
+ * Pure: takes the claims object oidc_id_token_check produced, copies what
+ * it keeps, logs nothing and counts nothing (the /callback handler logs the
+ * shape mismatch and bumps its metric). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/slice.h"
+
+struct json_t;
+
+struct oidc_claims {
+    char *sub;                   /* "" when absent or null (the handler denies) */
+    char *email;                 /* "" when absent or null */
+    char *name;                  /* "" when absent or null */
+    bool email_verified_present; /* false: absent or null (accepted) */
+    bool email_verified;
+    char **groups;               /* NULL when group_count == 0 */
+    size_t group_count;
+    /* The groups claim was present but not an array of strings (SPEC.md 3.7
+     * step 16: warn + metric, login continues). groups_error is a static
+     * phrase for the log. A non-array yields no groups; an array with some
+     * non-string elements keeps its string elements (we do not copy Go's
+     * "" placeholders for the others, which would reach X-User-Groups as
+     * empty names). */
+    bool groups_shape_mismatch;
+    const char *groups_error;
+    /* Some group holds ',', CR, LF or NUL (SPEC.md 3.7 step 17). */
+    bool group_invalid;
+};
+
+enum oidc_claims_rc {
+    OIDC_CLAIMS_OK = 0,
+    /* sub, email or name not a string; email_verified neither a boolean nor
+     * the string "true"/"false" (SPEC.md 3.7 step 13: 500) */
+    OIDC_CLAIMS_ERR_MALFORMED,
+    OIDC_CLAIMS_RC_COUNT,
+};
+
+const char *oidc_claims_rc_str(enum oidc_claims_rc rc);
+
+/* Extracts from claims (borrowed). groups_claim is GROUPS_CLAIM, a flat
+ * top-level name. On OK *out owns copies (oidc_claims_cleanup); on failure
+ * *out is left empty (cleanup is still safe) and *out_reason, if not NULL,
+ * names the offending claim ("sub", "email", "name", "email_verified"). */
+enum oidc_claims_rc oidc_claims_parse(const struct json_t *claims, const char *groups_claim,
+                                      struct oidc_claims *out, const char **out_reason)
+    __attribute__((warn_unused_result));
+void oidc_claims_cleanup(struct oidc_claims *c);
+
+/* A group name that is safe to freeze into tokens and X-User-Groups: NULL,
+ * or "group name contains invalid characters" when it holds ',', CR, LF or
+ * NUL. */
+const char *oidc_claims_check_group(struct slice group);
+/* The same over every extracted group: NULL or the reason above. */
+const char *oidc_claims_check_groups(const struct oidc_claims *c);
+
+/* ALLOWED_GROUPS (SPEC.md 3.7 step 18): true when allowed_count is 0, or
+ * when some group equals some allowed entry (exact, case-sensitive). */
+bool oidc_claims_in_allowed_groups(const struct oidc_claims *c, char *const *allowed,
+                                   size_t allowed_count);

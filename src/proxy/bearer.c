@@ -1,0 +1,206 @@
+/* The bearer step of the MCP route (SPEC.md 4.1). Header format (RFC 6750
+ * 2.1, with SPEC.md's exact rules rather than the RFC grammar):
+ *
+ *   Authorization: Bearer AQAAAA...token
+ *
+ * The scheme is matched on the first 7 bytes, case-insensitively, space
+ * included ("Bearer\tx" and "Bearerx" fail); the token is whatever follows,
+ * trimmed. The token itself is only ever handed to grants_open_access, which
+ * caps its length before decoding. */
+#include "proxy/bearer.h"
+
+#include <string.h>
+
+#include "base/strtab.h"
+#include "config.h"
+
+#define SCHEME_LEN 7 /* "Bearer " */
+
+static const char *const rc_names[PROXY_BEARER_RC_COUNT] = {
+    [PROXY_BEARER_OK] = "ok",
+    [PROXY_BEARER_INVALID_REQUEST] = "invalid_request",
+    [PROXY_BEARER_INVALID_TOKEN] = "invalid_token",
+};
+
+/* SPEC.md 4.1: fixed, so nothing from the request reaches the reply. */
+static const char *const descriptions[PROXY_BEARER_RC_COUNT] = {
+    [PROXY_BEARER_INVALID_REQUEST] = "bearer credential is missing or malformed",
+    [PROXY_BEARER_INVALID_TOKEN] =
+        "bearer token is invalid, expired, or not intended for this resource",
+};
+
+const char *
+proxy_bearer_rc_str(enum proxy_bearer_rc rc)
+{
+    return strtab_name(rc_names, PROXY_BEARER_RC_COUNT, (size_t)rc, "unknown");
+}
+
+const char *
+proxy_bearer_description(enum proxy_bearer_rc rc)
+{
+    return strtab_name(descriptions, PROXY_BEARER_RC_COUNT, (size_t)rc, NULL);
+}
+
+void
+proxy_bearer_policy_init(struct proxy_bearer_policy *out, const struct config *cfg,
+                         const struct seal_ring *ring)
+{
+    *out = (struct proxy_bearer_policy){
+        .ring = ring,
+        .audience = cfg->proxy_base_url,
+        .resource = cfg->canonical_resource,
+        .revoke_before_set = cfg->revoke_before_set,
+        .revoke_before_s = cfg->revoke_before_s,
+        .revoke_before_ns = cfg->revoke_before_ns,
+    };
+}
+
+bool
+proxy_bearer_credential(struct slice value, struct slice *out_token)
+{
+    if (value.len <= SCHEME_LEN || !slice_case_starts_with(value, SLICE_LIT("Bearer "))) {
+        return false;
+    }
+    /* Go's strings.TrimSpace also trims Unicode spaces such as U+00A0; no
+     * client puts those around a token, and a token carrying them simply
+     * fails to open (invalid_token instead of invalid_request). */
+    struct slice token = slice_trim_space(slice_skip(value, SCHEME_LEN));
+    if (token.len == 0) {
+        return false;
+    }
+    *out_token = token;
+    return true;
+}
+
+/* REVOKE_BEFORE keeps sub-second precision while iat is whole seconds: iat
+ * is before the cutoff when it is an earlier second, or the same second and
+ * the cutoff lies past its start. */
+static bool
+is_revoked(const struct proxy_bearer_policy *p, int64_t iat)
+{
+    if (!p->revoke_before_set) {
+        return false;
+    }
+    return iat < p->revoke_before_s || (iat == p->revoke_before_s && p->revoke_before_ns > 0);
+}
+
+static enum proxy_bearer_rc
+deny(struct proxy_bearer_result *out, enum metrics_denied reason, const char *event)
+{
+    grants_cleanup_access(&out->grant);
+    out->rc = PROXY_BEARER_INVALID_TOKEN;
+    out->has_reason = true;
+    out->reason = reason;
+    out->log_event = event;
+    return out->rc;
+}
+
+enum proxy_bearer_rc
+proxy_bearer_check(const struct proxy_bearer_policy *policy, const struct slice *values,
+                   size_t value_count, int64_t now_s, struct proxy_bearer_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->rc = PROXY_BEARER_INVALID_REQUEST;
+    out->seal_rc = SEAL_OK;
+    /* Several Authorization fields are ambiguous (which one would the
+     * upstream or another proxy believe?); refuse rather than pick one. */
+    struct slice token;
+    if (value_count != 1 || !proxy_bearer_credential(values[0], &token)) {
+        return out->rc;
+    }
+
+    enum grants_rc grc = grants_open_access(policy->ring, token, policy->audience, now_s,
+                                            &out->grant, &out->seal_rc);
+    switch (grc) {
+    case GRANTS_OK:
+        break;
+    case GRANTS_ERR_EXPIRED:
+        return deny(out, METRICS_DENIED_TOKEN_EXPIRED, "token_validation_failed");
+    case GRANTS_ERR_AUDIENCE:
+        return deny(out, METRICS_DENIED_AUDIENCE_MISMATCH, "token_audience_mismatch");
+    case GRANTS_ERR_OPEN:
+    case GRANTS_ERR_PAYLOAD:
+    case GRANTS_ERR_TYP:
+    case GRANTS_RC_COUNT:
+    default:
+        return deny(out, METRICS_DENIED_INVALID_TOKEN, "token_validation_failed");
+    }
+    /* Empty res: a legacy token minted before resources were bound. */
+    if (out->grant.res[0] != '\0' && strcmp(out->grant.res, policy->resource) != 0) {
+        return deny(out, METRICS_DENIED_RESOURCE_MISMATCH, "token_resource_mismatch");
+    }
+    if (is_revoked(policy, out->grant.iat)) {
+        return deny(out, METRICS_DENIED_TOKEN_REVOKED_IAT_CUTOFF, "token_revoked_iat_cutoff");
+    }
+    out->rc = PROXY_BEARER_OK;
+    return out->rc;
+}
+
+void
+proxy_bearer_result_cleanup(struct proxy_bearer_result *r)
+{
+    grants_cleanup_access(&r->grant);
+    memset(r, 0, sizeof(*r));
+}
+
+int
+proxy_bearer_format_body(enum proxy_bearer_rc rc, struct buf *out)
+{
+    const char *desc = proxy_bearer_description(rc);
+    if (desc == NULL) {
+        return -1;
+    }
+    /* Both strings are fixed ASCII without quotes or backslashes: no
+     * escaping is needed, and the keys are already in sorted order. */
+    return buf_appendf(out, "{\"error\":\"%s\",\"error_description\":\"%s\"}\n",
+                       proxy_bearer_rc_str(rc), desc);
+}
+
+/* Appends s as the inside of an RFC 9110 quoted-string. */
+static int
+append_quoted(struct buf *b, const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if ((*s == '"' || *s == '\\') && buf_append_byte(b, '\\') != 0) {
+            return -1;
+        }
+        if (buf_append_byte(b, *s) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int
+proxy_bearer_format_challenge(enum proxy_bearer_rc rc, const char *base, const char *mount,
+                              struct buf *out)
+{
+    const char *desc = proxy_bearer_description(rc);
+    if (desc == NULL) {
+        return -1;
+    }
+    /* Built aside and appended in one step, so a cap hit leaves out as it
+     * was. */
+    struct buf tmp;
+    buf_init(&tmp, out->max);
+    int err = buf_appendf(&tmp, "Bearer error=\"%s\", error_description=\"%s\", "
+                                "resource_metadata=\"",
+                          proxy_bearer_rc_str(rc), desc);
+    if (err == 0) {
+        err = append_quoted(&tmp, base);
+    }
+    if (err == 0) {
+        err = buf_append_str(&tmp, "/.well-known/oauth-protected-resource");
+    }
+    if (err == 0) {
+        err = append_quoted(&tmp, mount);
+    }
+    if (err == 0) {
+        err = buf_append_byte(&tmp, '"');
+    }
+    if (err == 0) {
+        err = buf_append_slice(out, buf_slice(&tmp));
+    }
+    buf_cleanup(&tmp);
+    return err;
+}

@@ -1,0 +1,347 @@
+/* Header policy of the MCP route; the rules and their reasons are in
+ * headers.h. Names in the tables below are written lowercase with '-';
+ * fold() maps an inbound name onto that spelling byte by byte. */
+#include "proxy/headers.h"
+
+#include <string.h>
+
+#include "base/scan.h"
+#include "base/strtab.h"
+#include "base/url.h"
+#include "base/xalloc.h"
+#include "bounds.h"
+
+static const char *const rc_names[PROXY_HEADERS_RC_COUNT] = {
+    [PROXY_HEADERS_OK] = "ok",
+    [PROXY_HEADERS_ERR_VALUE] = "bad_value",
+    [PROXY_HEADERS_ERR_TOO_LARGE] = "too_large",
+    [PROXY_HEADERS_ERR_BASE_URL] = "bad_base_url",
+};
+
+const char *
+proxy_headers_rc_str(enum proxy_headers_rc rc)
+{
+    return strtab_name(rc_names, PROXY_HEADERS_RC_COUNT, (size_t)rc, "unknown");
+}
+
+/* RFC 9110 7.6.1 plus the de-facto ones Go's reverse proxy removes. */
+static const char *const hop_by_hop[] = {
+    "connection", "proxy-connection", "keep-alive", "proxy-authenticate",
+    "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade",
+};
+
+/* SPEC.md 4.2 and 3.0.1 item 2, plus the framing the forward writes. */
+static const char *const request_dropped[] = {
+    "expect", "authorization", "cookie", "forwarded", "x-real-ip", "true-client-ip",
+    "x-original-uri", "x-original-host", "x-request-id", "host", "content-length",
+};
+
+/* Whole families: nothing the client sends may look like an identity or
+ * forwarding header the proxy vouches for. */
+static const char *const request_dropped_prefixes[] = { "x-forwarded-", "x-user-" };
+
+/* Set by the proxy on every response (SPEC.md 3.0.1 item 6, fixes 5 and 9). */
+static const char *const response_replaced[] = {
+    "strict-transport-security", "x-content-type-options", "x-frame-options",
+    "referrer-policy", "content-security-policy", "x-request-id",
+};
+
+/* SPEC.md 3.0.3: removed from every response that passed a limiter. */
+static const char *const response_rate_limit[] = {
+    "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset",
+};
+
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+static unsigned char
+fold(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return (unsigned char)(c - 'A' + 'a');
+    }
+    return c == '_' ? '-' : c;
+}
+
+/* Are the first canon_len bytes of name equal to canon under fold()? */
+static bool
+folded_prefix_eq(struct slice name, const char *canon, size_t canon_len)
+{
+    if (name.len < canon_len) {
+        return false;
+    }
+    for (size_t i = 0; i < canon_len; i++) {
+        if (fold((unsigned char)name.ptr[i]) != fold((unsigned char)canon[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool
+name_is(struct slice name, const char *canon)
+{
+    size_t len = strlen(canon);
+    return name.len == len && folded_prefix_eq(name, canon, len);
+}
+
+static bool
+name_in(struct slice name, const char *const *list, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (name_is(name, list[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Does the comma-separated list `value` (RFC 9110 5.6.1: elements with
+ * optional whitespace, empty elements allowed) hold `token`, compared with
+ * fold() when `folded`, else ASCII case-insensitively? */
+static bool
+list_has(struct slice value, struct slice token, bool folded)
+{
+    struct scan s = scan_init(value);
+    while (!scan_eof(&s)) {
+        struct slice elem;
+        if (!scan_until(&s, ',', &elem)) {
+            elem = scan_rest(&s);
+            s.p = s.end;
+        } else {
+            s.p++; /* the comma */
+        }
+        elem = slice_trim_ows(elem);
+        if (elem.len == 0) {
+            continue;
+        }
+        bool eq = folded ? elem.len == token.len && folded_prefix_eq(elem, token.ptr, token.len)
+                         : slice_case_eq(elem, token);
+        if (eq) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Is `name` listed by any Connection field of the message (RFC 9110 7.6.1)? */
+static bool
+named_by_connection(const struct proxy_header *in, size_t n, struct slice name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (name_is(in[i].name, "connection") && list_has(in[i].value, name, true)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool
+request_drops(struct slice name)
+{
+    if (name_in(name, hop_by_hop, COUNT_OF(hop_by_hop)) ||
+        name_in(name, request_dropped, COUNT_OF(request_dropped))) {
+        return true;
+    }
+    for (size_t i = 0; i < COUNT_OF(request_dropped_prefixes); i++) {
+        const char *p = request_dropped_prefixes[i];
+        if (folded_prefix_eq(name, p, strlen(p))) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void
+proxy_headers_request_filter(const struct proxy_header *in, size_t n, bool *out_keep)
+{
+    for (size_t i = 0; i < n; i++) {
+        out_keep[i] = !request_drops(in[i].name) && !named_by_connection(in, n, in[i].name);
+    }
+}
+
+bool
+proxy_headers_request_wants_trailers(const struct proxy_header *in, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (slice_case_eq_cstr(in[i].name, "te") &&
+            list_has(in[i].value, SLICE_LIT("trailers"), false)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* RFC 9110 5.5: a field value is VCHAR, obs-text, SP and HTAB; a CR or LF
+ * in a value we inject would split the header (request smuggling). */
+static bool
+is_field_value(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int
+append_field(struct buf *b, const char *name, const char *value)
+{
+    return buf_appendf(b, "%s: %s\r\n", name, value);
+}
+
+/* Appends "X-User-Groups: g1,g2" after checking every group. */
+static enum proxy_headers_rc
+append_groups(struct buf *b, const struct proxy_headers_identity *id)
+{
+    if (id->group_count == 0) {
+        return PROXY_HEADERS_OK;
+    }
+    if (buf_append_str(b, "X-User-Groups: ") != 0) {
+        return PROXY_HEADERS_ERR_TOO_LARGE;
+    }
+    for (size_t i = 0; i < id->group_count; i++) {
+        if (!is_field_value(id->groups[i])) {
+            return PROXY_HEADERS_ERR_VALUE;
+        }
+        if ((i > 0 && buf_append_byte(b, ',') != 0) || buf_append_str(b, id->groups[i]) != 0) {
+            return PROXY_HEADERS_ERR_TOO_LARGE;
+        }
+    }
+    return buf_append_str(b, "\r\n") == 0 ? PROXY_HEADERS_OK : PROXY_HEADERS_ERR_TOO_LARGE;
+}
+
+static enum proxy_headers_rc
+append_injected(const struct proxy_headers_upstream *up, const struct proxy_headers_identity *id,
+                bool te_trailers, struct buf *b)
+{
+    const char *email = id->email != NULL ? id->email : "";
+    const char *ip = id->client_ip != NULL ? id->client_ip : "";
+    if (id->sub == NULL || !is_field_value(id->sub) || !is_field_value(email) ||
+        !is_field_value(ip)) {
+        return PROXY_HEADERS_ERR_VALUE;
+    }
+    if (append_field(b, "X-User-Sub", id->sub) != 0 ||
+        append_field(b, "X-User-Email", email) != 0) {
+        return PROXY_HEADERS_ERR_TOO_LARGE;
+    }
+    enum proxy_headers_rc rc = append_groups(b, id);
+    if (rc != PROXY_HEADERS_OK) {
+        return rc;
+    }
+    if (up->authorization != NULL && append_field(b, "Authorization", up->authorization) != 0) {
+        return PROXY_HEADERS_ERR_TOO_LARGE;
+    }
+    if (append_field(b, "X-Forwarded-For", ip) != 0 ||
+        append_field(b, "X-Forwarded-Proto", up->forwarded_proto) != 0 ||
+        append_field(b, "X-Forwarded-Host", up->forwarded_host) != 0) {
+        return PROXY_HEADERS_ERR_TOO_LARGE;
+    }
+    if (te_trailers && append_field(b, "TE", "trailers") != 0) {
+        return PROXY_HEADERS_ERR_TOO_LARGE;
+    }
+    return PROXY_HEADERS_OK;
+}
+
+/* Moves tmp's bytes onto the end of out in one append (all or nothing). */
+static enum proxy_headers_rc
+commit(struct buf *tmp, enum proxy_headers_rc rc, struct buf *out)
+{
+    if (rc == PROXY_HEADERS_OK && buf_append_slice(out, buf_slice(tmp)) != 0) {
+        rc = PROXY_HEADERS_ERR_TOO_LARGE;
+    }
+    buf_cleanup(tmp);
+    return rc;
+}
+
+enum proxy_headers_rc
+proxy_headers_request_append_injected(const struct proxy_headers_upstream *up,
+                                      const struct proxy_headers_identity *id, bool te_trailers,
+                                      struct buf *out)
+{
+    struct buf tmp;
+    buf_init(&tmp, out->max);
+    return commit(&tmp, append_injected(up, id, te_trailers, &tmp), out);
+}
+
+enum proxy_headers_rc
+proxy_headers_request_format(const struct proxy_headers_upstream *up,
+                             const struct proxy_header *in, size_t n,
+                             const struct proxy_headers_identity *id, struct buf *out)
+{
+    struct buf tmp;
+    buf_init(&tmp, out->max);
+    enum proxy_headers_rc rc = PROXY_HEADERS_OK;
+    for (size_t i = 0; i < n && rc == PROXY_HEADERS_OK; i++) {
+        if (request_drops(in[i].name) || named_by_connection(in, n, in[i].name)) {
+            continue;
+        }
+        if (buf_append_slice(&tmp, in[i].name) != 0 || buf_append_str(&tmp, ": ") != 0 ||
+            buf_append_slice(&tmp, in[i].value) != 0 || buf_append_str(&tmp, "\r\n") != 0) {
+            rc = PROXY_HEADERS_ERR_TOO_LARGE;
+        }
+    }
+    if (rc == PROXY_HEADERS_OK) {
+        rc = append_injected(up, id, proxy_headers_request_wants_trailers(in, n), &tmp);
+    }
+    return commit(&tmp, rc, out);
+}
+
+enum proxy_headers_rc
+proxy_headers_upstream_init(struct proxy_headers_upstream *out, const char *proxy_base_url,
+                            const char *upstream_authorization)
+{
+    memset(out, 0, sizeof(*out));
+    if (upstream_authorization != NULL && !is_field_value(upstream_authorization)) {
+        return PROXY_HEADERS_ERR_VALUE;
+    }
+    struct url u;
+    if (url_parse(proxy_base_url, &u) != URL_OK) {
+        return PROXY_HEADERS_ERR_BASE_URL;
+    }
+    out->forwarded_proto = xstrdup(u.scheme);
+    struct buf host;
+    buf_init(&host, BOUNDS_URL_MAX);
+    if (buf_append_str(&host, u.host) != 0 ||
+        (u.port != NULL && buf_appendf(&host, ":%s", u.port) != 0)) {
+        buf_cleanup(&host);
+        url_cleanup(&u);
+        proxy_headers_upstream_cleanup(out);
+        return PROXY_HEADERS_ERR_BASE_URL;
+    }
+    out->forwarded_host = buf_take(&host);
+    if (upstream_authorization != NULL && upstream_authorization[0] != '\0') {
+        out->authorization = xstrdup(upstream_authorization);
+    }
+    url_cleanup(&u);
+    return PROXY_HEADERS_OK;
+}
+
+void
+proxy_headers_upstream_cleanup(struct proxy_headers_upstream *u)
+{
+    xfree(u->forwarded_proto);
+    xfree(u->forwarded_host);
+    xfree(u->authorization);
+    memset(u, 0, sizeof(*u));
+}
+
+bool
+proxy_headers_response_keep(struct slice name, bool rate_limit_enabled)
+{
+    if (name_in(name, hop_by_hop, COUNT_OF(hop_by_hop)) ||
+        name_in(name, response_replaced, COUNT_OF(response_replaced))) {
+        return false;
+    }
+    return !(rate_limit_enabled && name_in(name, response_rate_limit, COUNT_OF(response_rate_limit)));
+}
+
+void
+proxy_headers_response_filter(const struct proxy_header *in, size_t n, bool rate_limit_enabled,
+                              bool *out_keep)
+{
+    for (size_t i = 0; i < n; i++) {
+        out_keep[i] = proxy_headers_response_keep(in[i].name, rate_limit_enabled) &&
+                      !named_by_connection(in, n, in[i].name);
+    }
+}

@@ -1,0 +1,126 @@
+/* proxy/headers: which header fields cross the proxy, in both directions
+ * (SPEC.md 4.2, 4.4, 3.0.1 item 6, 3.0.3; preface fix 5).
+ *
+ * Request side. Inbound fields are either forwarded verbatim or dropped;
+ * then the proxy appends its own. Split in two so the forward can write the
+ * kept fields straight from the parsed request into the upstream buffer
+ * (zero copies of unchanged headers): proxy_headers_request_filter marks
+ * the keepers, proxy_headers_request_append_injected formats the few added
+ * fields. proxy_headers_request_format does both into one buf (tests, simple
+ * callers).
+ *
+ * Dropped inbound (names compared ASCII case-insensitively with '_' and '-'
+ * equivalent, since CGI-style upstreams map both to the same variable; every
+ * occurrence of a repeated field is dropped):
+ *   hop-by-hop: Connection and every field it names, Proxy-Connection,
+ *     Keep-Alive, Proxy-Authenticate, Proxy-Authorization, TE, Trailer,
+ *     Transfer-Encoding, Upgrade (no protocol upgrades: MCP needs none);
+ *   Expect (100-continue is never sent upstream; the body is already read);
+ *   identity and origin claims: Authorization, Cookie, Forwarded,
+ *     X-Forwarded-*, X-Real-IP, True-Client-IP, X-Original-URI,
+ *     X-Original-Host, X-Request-Id, X-User-* (X-User-Admin, x_user_sub...);
+ *   framing set by the forward: Host, Content-Length.
+ * Appended, in this order:
+ *   X-User-Sub, X-User-Email (present even when empty), X-User-Groups
+ *   (comma-joined, omitted when none), Authorization:
+ *   <UPSTREAM_AUTHORIZATION_HEADER> when configured, X-Forwarded-For (the
+ *   client IP), X-Forwarded-Proto and X-Forwarded-Host (scheme and
+ *   host[:port] of PROXY_BASE_URL), and TE: trailers when the client's TE
+ *   listed "trailers" (as Go's reverse proxy does).
+ * Difference from the Go proxy (SPEC.md 4.2 "no forwarding headers are
+ * added"): the issue for this route asks for X-Forwarded-For/-Proto/-Host
+ * to be set, so the upstream can learn the client address and the public
+ * origin; any inbound X-Forwarded-* is still dropped first, so the values
+ * are always the proxy's own.
+ *
+ * Response side: hop-by-hop fields (the list above minus Expect, plus every
+ * field the response's Connection names) are dropped; X-RateLimit-Limit,
+ * -Remaining and -Reset are dropped when rate limiting is enabled (SPEC.md
+ * 3.0.3); the proxy's security headers replace the upstream's
+ * (Strict-Transport-Security, X-Content-Type-Options, X-Frame-Options,
+ * Referrer-Policy, Content-Security-Policy: never two values, fix 5), and
+ * so does its X-Request-Id (fix 9). Everything else passes untouched:
+ * Content-Type, Cache-Control, Mcp-Session-Id, X-Accel-Buffering, Set-Cookie,
+ * Content-Length (the forward drops it itself if it re-frames the body).
+ *
+ * Pure: no I/O; thread-safe. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/buf.h"
+#include "base/slice.h"
+
+/* One header field as parsed: name and value (OWS-trimmed), borrowed. */
+struct proxy_header {
+    struct slice name;
+    struct slice value;
+};
+
+enum proxy_headers_rc {
+    PROXY_HEADERS_OK = 0,
+    PROXY_HEADERS_ERR_VALUE,     /* an injected value holds CR, LF, NUL or another CTL */
+    PROXY_HEADERS_ERR_TOO_LARGE, /* out's cap reached (out unchanged) */
+    PROXY_HEADERS_ERR_BASE_URL,  /* PROXY_BASE_URL does not parse (start-up only) */
+    PROXY_HEADERS_RC_COUNT,
+};
+
+const char *proxy_headers_rc_str(enum proxy_headers_rc rc);
+
+/* The per-process part of the added fields, built once at start-up. */
+struct proxy_headers_upstream {
+    char *forwarded_proto;  /* scheme of PROXY_BASE_URL, e.g. "https" */
+    char *forwarded_host;   /* host[:port] of PROXY_BASE_URL as written, e.g. "a.example:8443" */
+    char *authorization;    /* UPSTREAM_AUTHORIZATION_HEADER, or NULL when not configured */
+};
+
+/* Fills *out from PROXY_BASE_URL and UPSTREAM_AUTHORIZATION_HEADER (NULL or
+ * "" = not configured); copies both. PROXY_HEADERS_ERR_BASE_URL when the
+ * URL does not parse, PROXY_HEADERS_ERR_VALUE when the authorization value
+ * holds a CTL; *out is then zeroed. Release with _cleanup. */
+enum proxy_headers_rc proxy_headers_upstream_init(struct proxy_headers_upstream *out,
+                                                  const char *proxy_base_url,
+                                                  const char *upstream_authorization)
+    __attribute__((warn_unused_result));
+/* Frees the strings and zeroes *u; safe on a zeroed struct. */
+void proxy_headers_upstream_cleanup(struct proxy_headers_upstream *u);
+
+/* The per-request part: the opened grant's identity and the client
+ * address. Borrowed. groups may be NULL when group_count is 0. */
+struct proxy_headers_identity {
+    const char *sub;
+    const char *email;              /* NULL or "" sends an empty X-User-Email */
+    const char *const *groups;
+    size_t group_count;
+    const char *client_ip;          /* text form, e.g. "203.0.113.7" or "2001:db8::1" */
+};
+
+/* Marks which inbound request fields are forwarded verbatim: out_keep[i]
+ * for in[i], n entries (caller-provided). */
+void proxy_headers_request_filter(const struct proxy_header *in, size_t n, bool *out_keep);
+/* Does any inbound TE field list the "trailers" token? Then "TE: trailers"
+ * is appended upstream. */
+bool proxy_headers_request_wants_trailers(const struct proxy_header *in, size_t n);
+/* Appends the added fields ("Name: value\r\n" each, order as above) to out.
+ * On error out is unchanged. */
+enum proxy_headers_rc proxy_headers_request_append_injected(
+    const struct proxy_headers_upstream *up, const struct proxy_headers_identity *id,
+    bool te_trailers, struct buf *out) __attribute__((warn_unused_result));
+/* The whole upstream header block (no request line, no Host, no
+ * Content-Length, no final empty line): kept fields as received, then the
+ * added ones. On error out is unchanged. */
+enum proxy_headers_rc proxy_headers_request_format(const struct proxy_headers_upstream *up,
+                                                   const struct proxy_header *in, size_t n,
+                                                   const struct proxy_headers_identity *id,
+                                                   struct buf *out)
+    __attribute__((warn_unused_result));
+
+/* Is an upstream response field with this name relayed to the client?
+ * Covers every rule above except fields named by the response's own
+ * Connection header (use proxy_headers_response_filter for those). */
+bool proxy_headers_response_keep(struct slice name, bool rate_limit_enabled);
+/* out_keep[i] for in[i]: proxy_headers_response_keep and not named by a
+ * Connection field of the same response. */
+void proxy_headers_response_filter(const struct proxy_header *in, size_t n,
+                                   bool rate_limit_enabled, bool *out_keep);

@@ -1,0 +1,139 @@
+/* The Redis replay-store back end (see redis.h): the process-wide part --
+ * parsed URL, TLS context, script SHA-1 -- and the start-up check. Each
+ * worker's connection lives in redis_conn.c. */
+#include "store/redis.h"
+
+#include <event2/event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/xalloc.h"
+#include "store/redis_conn.h"
+#include "store/redis_proto.h"
+#include "store/redis_tls.h"
+#include "store/redis_url.h"
+#include "store/store_int.h"
+
+/* snprintf for messages: truncation of a long host name is acceptable. */
+static void __attribute__((format(printf, 3, 4)))
+reasonf(char *out, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out, cap, fmt, ap);
+    va_end(ap);
+}
+
+static struct store *
+redis_open(struct store_backend *b, struct event_base *base)
+{
+    return store_redis_conn_open((struct store_redis_shared *)b, base, NULL);
+}
+
+static void
+redis_backend_free(struct store_backend *b)
+{
+    struct store_redis_shared *be = (struct store_redis_shared *)b;
+    store_redis_url_cleanup(&be->url);
+    store_redis_tls_ctx_free(be->ssl_ctx);
+    store_backend_cleanup(&be->base);
+    xfree(be);
+}
+
+static const struct store_backend_ops redis_ops = {
+    .name = "redis",
+    .open = redis_open,
+    .backend_free = redis_backend_free,
+    .start = store_redis_conn_start,
+    .detach = store_redis_conn_detach,
+    .close = store_redis_conn_close,
+    .is_connected = store_redis_conn_is_connected,
+};
+
+/* ---- The process-wide back end --------------------------------------------------------- */
+
+struct store_backend *
+store_redis_backend_new(const char *url, const char *key_prefix, const char *ca_file,
+                        char *err, size_t err_cap)
+{
+    struct store_redis_shared *be = xcalloc(1, sizeof(*be));
+    store_backend_init(&be->base, &redis_ops, key_prefix);
+    if (!store_redis_url_parse(url, &be->url, err, err_cap)) {
+        goto fail;
+    }
+    struct buf where;
+    buf_init(&where, sizeof(be->where) - 1);
+    if (store_redis_url_format_redacted(&be->url, &where) != 0) {
+        buf_cleanup(&where);
+        reasonf(err, err_cap, "REDIS_URL host is too long");
+        goto fail;
+    }
+    reasonf(be->where, sizeof(be->where), "%s", buf_cstr(&where));
+    buf_cleanup(&where);
+    if (ca_file != NULL && ca_file[0] != '\0' && !be->url.tls) {
+        reasonf(err, err_cap,
+                 "REDIS_CA_FILE is set but REDIS_URL is plain redis://; use rediss:// for TLS");
+        goto fail;
+    }
+    if (be->url.tls) {
+        be->ssl_ctx = store_redis_tls_ctx_new(ca_file, err, err_cap);
+        if (be->ssl_ctx == NULL) {
+            goto fail;
+        }
+    }
+    store_redis_proto_refresh_sha1(be->sha1);
+    return &be->base;
+fail:
+    redis_backend_free(&be->base);
+    return NULL;
+}
+
+const char *
+store_redis_backend_describe(const struct store_backend *b)
+{
+    return ((const struct store_redis_shared *)b)->where;
+}
+
+static void
+on_check_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    store_redis_conn_check_expired(arg);
+}
+
+int
+store_redis_backend_check(struct store_backend *b, uint64_t timeout_ms, char *err,
+                          size_t err_cap)
+{
+    struct store_redis_shared *be = (struct store_redis_shared *)b;
+    struct store_redis_check check = { 0 };
+    struct event_base *base = store_must(event_base_new(), "event_base_new");
+    struct store *s = store_redis_conn_open(be, base, &check);
+    struct event *deadline = store_must(event_new(base, -1, 0, on_check_timeout, s),
+                                        "event_new");
+    struct timeval tv = { .tv_sec = (time_t)(timeout_ms / 1000),
+                          .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000 };
+    event_add(deadline, &tv);
+    /* A failure found before the loop starts has already been recorded
+     * (and a loopbreak before the loop runs would be lost). */
+    while (!check.done) {
+        if (event_base_loop(base, EVLOOP_ONCE) != 0) {
+            break;
+        }
+    }
+    event_free(deadline);
+    store_free(s);
+    event_base_free(base);
+    if (!check.done) {
+        reasonf(err, err_cap, "the start-up check of %s ended without an answer", be->where);
+        return -1;
+    }
+    if (!check.ok) {
+        reasonf(err, err_cap, "%s", check.error);
+        return -1;
+    }
+    return 0;
+}

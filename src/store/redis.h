@@ -1,0 +1,45 @@
+/* The Redis replay-store back end (SPEC.md 5.1-5.4).
+ *
+ * The back end is process-wide and immutable once built: the parsed
+ * REDIS_URL, the TLS context (system CAs or REDIS_CA_FILE) and the SHA-1 of
+ * the refresh script. Each worker's store_new() opens one connection on its
+ * own loop -- our own bufferevent, plain or OpenSSL, so redis:// and
+ * rediss:// share one path; hiredis only encodes commands and parses
+ * replies (store/redis_proto.h).
+ *
+ * Connection rules, all fail-closed: AUTH and SELECT are pipelined ahead of
+ * any command on a new connection; commands issued while disconnected fail
+ * at once with STORE_ERR_UNAVAILABLE (there is no queue); commands in
+ * flight on a connection that dies fail the same way; a command without a
+ * reply after the command timeout (500 ms, REDIS_URL read_timeout) fails
+ * and drops the connection, because a Redis that accepts and never
+ * answers must not wedge a worker; a connect (TCP, TLS, DNS) has 2 s
+ * (dial_timeout). After a drop the store reconnects by itself with
+ * exponential backoff from 100 ms to 5 s, jittered. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store_backend;
+
+/* Parses url, builds the TLS context and hashes the script. key_prefix
+ * and ca_file ("" or NULL = system CAs) are copied. Returns NULL and one
+ * sentence in err (capacity err_cap, STORE_ERROR_MAX is enough) when the
+ * URL is refused or the CA file cannot be loaded; the sentence never holds
+ * the password. Does no network I/O. */
+struct store_backend *store_redis_backend_new(const char *url, const char *key_prefix,
+                                              const char *ca_file, char *err, size_t err_cap);
+
+/* The start-up check (SPEC.md 8.1 step 6): connects exactly as a worker
+ * would (TLS, AUTH, SELECT) and sends PING, on a private loop, blocking
+ * for at most timeout_ms (BOUNDS_REDIS_STARTUP_CHECK_MS). Returns 0, or -1
+ * with a sentence in err that says what went wrong: "authentication
+ * failed: ...", "TLS certificate verification failed: ...", "cannot
+ * connect to redis://host:port/db: Connection refused", "no answer from
+ * ... within 3000 ms". */
+int store_redis_backend_check(struct store_backend *b, uint64_t timeout_ms, char *err,
+                              size_t err_cap);
+
+/* "rediss://host:port/db" without credentials (borrowed; for log lines). */
+const char *store_redis_backend_describe(const struct store_backend *b);

@@ -1,0 +1,457 @@
+/* Redis protocol for the replay store (see redis_proto.h). */
+#include "store/redis_proto.h"
+
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/hex.h"
+#include "base/xalloc.h"
+#include "bounds.h"
+
+/* ---- Reader ------------------------------------------------------------------ */
+
+struct store_redis_reader {
+    redisReader *hr;
+};
+
+static struct store_redis_reply *
+node_new(const redisReadTask *task, enum store_redis_type type)
+{
+    struct store_redis_reply *n = xcalloc(1, sizeof(*n));
+    n->type = type;
+    if (task->parent != NULL) {
+        /* hiredis hands every element its parent and index; attaching at
+         * once means freeing the root on an error frees everything. */
+        struct store_redis_reply *parent = task->parent->obj;
+        if (task->idx >= 0 && (size_t)task->idx < parent->count) {
+            parent->elems[task->idx] = n;
+        }
+    }
+    return n;
+}
+
+static void *
+create_string(const redisReadTask *task, char *str, size_t len)
+{
+    enum store_redis_type type;
+    switch (task->type) {
+    case REDIS_REPLY_STATUS:
+        type = STORE_REDIS_STATUS;
+        break;
+    case REDIS_REPLY_ERROR:
+        type = STORE_REDIS_ERROR;
+        break;
+    default:
+        type = STORE_REDIS_STRING;
+        break;
+    }
+    if (len > BOUNDS_REDIS_REPLY_STRING_MAX) {
+        return NULL; /* the reader reports an error; the connection goes */
+    }
+    struct store_redis_reply *n = node_new(task, type);
+    n->str = xstrndup(str, len);
+    n->len = len;
+    return n;
+}
+
+static void *
+create_array(const redisReadTask *task, int elements)
+{
+    /* Our commands never get nested arrays back; refusing them also bounds
+     * a reply at BOUNDS_REDIS_REPLY_ELEMENTS_MAX + 1 objects. */
+    if (task->parent != NULL || elements < 0 || elements > BOUNDS_REDIS_REPLY_ELEMENTS_MAX) {
+        return NULL;
+    }
+    struct store_redis_reply *n = node_new(task, STORE_REDIS_ARRAY);
+    n->count = (size_t)elements;
+    n->elems = xcalloc(n->count ? n->count : 1, sizeof(*n->elems));
+    return n;
+}
+
+static void *
+create_integer(const redisReadTask *task, long long value)
+{
+    struct store_redis_reply *n = node_new(task, STORE_REDIS_INTEGER);
+    n->integer = value;
+    return n;
+}
+
+static void *
+create_nil(const redisReadTask *task)
+{
+    return node_new(task, STORE_REDIS_NIL);
+}
+
+void
+store_redis_proto_reply_free(struct store_redis_reply *reply)
+{
+    if (reply == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < reply->count; i++) {
+        store_redis_proto_reply_free(reply->elems[i]);
+    }
+    xfree(reply->elems);
+    xfree(reply->str);
+    xfree(reply);
+}
+
+static void
+free_object(void *obj)
+{
+    store_redis_proto_reply_free(obj);
+}
+
+/* hiredis 0.14 takes a non-const table. */
+static redisReplyObjectFunctions reply_functions = {
+    create_string, create_array, create_integer, create_nil, free_object,
+};
+
+struct store_redis_reader *
+store_redis_proto_reader_new(void)
+{
+    struct store_redis_reader *r = xcalloc(1, sizeof(*r));
+    r->hr = redisReaderCreateWithFunctions(&reply_functions);
+    if (r->hr == NULL) {
+        fprintf(stderr, "fatal: redisReaderCreate failed (out of memory)\n");
+        abort();
+    }
+    return r;
+}
+
+void
+store_redis_proto_reader_free(struct store_redis_reader *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    redisReaderFree(r->hr);
+    xfree(r);
+}
+
+enum store_redis_read
+store_redis_proto_feed(struct store_redis_reader *r, const char *data, size_t len)
+{
+    if (r->hr->err != 0 || len > STORE_REDIS_FEED_MAX) {
+        return STORE_REDIS_READ_ERROR;
+    }
+    size_t pending = r->hr->len - r->hr->pos;
+    if (pending + len > BOUNDS_REDIS_REPLY_PENDING_MAX) {
+        return STORE_REDIS_READ_ERROR;
+    }
+    if (len > 0 && redisReaderFeed(r->hr, data, len) != REDIS_OK) {
+        return STORE_REDIS_READ_ERROR;
+    }
+    return STORE_REDIS_READ_MORE;
+}
+
+enum store_redis_read
+store_redis_proto_next(struct store_redis_reader *r, struct store_redis_reply **out)
+{
+    void *reply = NULL;
+    if (r->hr->err != 0 || redisReaderGetReply(r->hr, &reply) != REDIS_OK) {
+        return STORE_REDIS_READ_ERROR;
+    }
+    if (reply == NULL) {
+        return STORE_REDIS_READ_MORE;
+    }
+    *out = reply;
+    return STORE_REDIS_READ_REPLY;
+}
+
+/* ---- Commands ------------------------------------------------------------------- */
+
+#define ARGV_MAX 9
+
+static int
+command(struct buf *out, int argc, const struct slice *argv)
+{
+    const char *ptrs[ARGV_MAX];
+    size_t lens[ARGV_MAX];
+    char *cmd = NULL;
+    for (int i = 0; i < argc; i++) {
+        ptrs[i] = argv[i].ptr;
+        lens[i] = argv[i].len;
+    }
+    int n = redisFormatCommandArgv(&cmd, argc, ptrs, lens);
+    if (n < 0) {
+        fprintf(stderr, "fatal: redisFormatCommandArgv failed (out of memory)\n");
+        abort();
+    }
+    int rc = buf_append(out, cmd, (size_t)n);
+    redisFreeCommand(cmd);
+    return rc;
+}
+
+/* Decimal text of a number in a caller's array. */
+#define NUM_MAX 24
+
+static struct slice
+num_u(char buf[NUM_MAX], uint64_t v)
+{
+    int n = snprintf(buf, NUM_MAX, "%" PRIu64, v);
+    return slice_make(buf, (size_t)n);
+}
+
+static struct slice
+num_i(char buf[NUM_MAX], int64_t v)
+{
+    int n = snprintf(buf, NUM_MAX, "%" PRId64, v);
+    return slice_make(buf, (size_t)n);
+}
+
+int
+store_redis_proto_set_nx(struct buf *out, struct slice key, uint64_t ttl_ms)
+{
+    char ttl[NUM_MAX];
+    struct slice argv[] = { SLICE_LIT("SET"), key, SLICE_LIT("1"), SLICE_LIT("NX"),
+                            SLICE_LIT("PX"), num_u(ttl, ttl_ms) };
+    return command(out, 6, argv);
+}
+
+int
+store_redis_proto_set(struct buf *out, struct slice key, uint64_t ttl_ms)
+{
+    char ttl[NUM_MAX];
+    struct slice argv[] = { SLICE_LIT("SET"), key, SLICE_LIT("1"), SLICE_LIT("PX"),
+                            num_u(ttl, ttl_ms) };
+    return command(out, 5, argv);
+}
+
+int
+store_redis_proto_exists(struct buf *out, struct slice key)
+{
+    struct slice argv[] = { SLICE_LIT("EXISTS"), key };
+    return command(out, 2, argv);
+}
+
+int
+store_redis_proto_ping(struct buf *out)
+{
+    struct slice argv[] = { SLICE_LIT("PING") };
+    return command(out, 1, argv);
+}
+
+int
+store_redis_proto_auth(struct buf *out, const char *user, const char *password)
+{
+    struct slice argv[] = { SLICE_LIT("AUTH"), slice_from_cstr(user),
+                            slice_from_cstr(password ? password : "") };
+    if (user == NULL) {
+        argv[1] = argv[2];
+        return command(out, 2, argv);
+    }
+    return command(out, 3, argv);
+}
+
+int
+store_redis_proto_select(struct buf *out, unsigned db)
+{
+    char n[NUM_MAX];
+    struct slice argv[] = { SLICE_LIT("SELECT"), num_u(n, db) };
+    return command(out, 2, argv);
+}
+
+/* SPEC.md 5.3. Why a script: whether the family is revoked, whether this
+ * refresh token was already claimed, and -- if it was claimed long enough
+ * ago -- the revocation of the whole family must be one decision. Two
+ * replicas handling the same stolen token at once must not both see "not
+ * revoked, not claimed"; and a reuse must revoke the family in the same
+ * step, so neither a crash nor a client that disconnects between a claim
+ * and a separate revocation write can leave the family alive. Redis runs a
+ * script atomically, in one round trip.
+ *
+ * KEYS[1] family marker, KEYS[2] claim key; ARGV claim TTL ms, family TTL
+ * ms, now ms (the proxy's clock), grace ms. Returns {revoked, racing,
+ * reused}. A legacy claim value "1" reads as 1 ms, so it is always stale.
+ * Lua numbers are doubles: epoch milliseconds are exact well past 2200. */
+static const char refresh_script[] =
+    "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
+    "  return {1, 0, 0}\n"
+    "end\n"
+    "if redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', ARGV[1]) then\n"
+    "  return {0, 0, 0}\n"
+    "end\n"
+    "local grace = tonumber(ARGV[4])\n"
+    "if grace > 0 then\n"
+    "  local prior = tonumber(redis.call('GET', KEYS[2]))\n"
+    "  if prior and tonumber(ARGV[3]) - prior < grace then\n"
+    "    return {0, 1, 0}\n"
+    "  end\n"
+    "end\n"
+    "redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])\n"
+    "return {0, 0, 1}\n";
+
+const char *
+store_redis_proto_refresh_script(void)
+{
+    return refresh_script;
+}
+
+void
+store_redis_proto_refresh_sha1(char out[41])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    if (EVP_Digest(refresh_script, sizeof(refresh_script) - 1, md, &md_len, EVP_sha1(),
+                   NULL) != 1 ||
+        md_len != 20) {
+        fprintf(stderr, "fatal: SHA-1 of the refresh script failed\n");
+        abort();
+    }
+    hex_encode(md, 20, out);
+}
+
+static int
+script_call(struct buf *out, struct slice head, struct slice body,
+            const struct store_redis_refresh_args *a)
+{
+    char ttl[NUM_MAX], fttl[NUM_MAX], now[NUM_MAX], grace[NUM_MAX];
+    struct slice argv[] = {
+        head,
+        body,
+        SLICE_LIT("2"),
+        a->family_key,
+        a->claim_key,
+        num_u(ttl, a->claim_ttl_ms),
+        num_u(fttl, a->family_ttl_ms),
+        num_i(now, a->now_ms),
+        num_u(grace, a->grace_ms),
+    };
+    return command(out, 9, argv);
+}
+
+int
+store_redis_proto_evalsha(struct buf *out, const char *sha1_hex,
+                          const struct store_redis_refresh_args *a)
+{
+    return script_call(out, SLICE_LIT("EVALSHA"), slice_from_cstr(sha1_hex), a);
+}
+
+int
+store_redis_proto_eval(struct buf *out, const struct store_redis_refresh_args *a)
+{
+    return script_call(out, SLICE_LIT("EVAL"),
+                       slice_make(refresh_script, sizeof(refresh_script) - 1), a);
+}
+
+/* ---- Replies to results ------------------------------------------------------------ */
+
+static bool
+is_status(const struct store_redis_reply *r, const char *text)
+{
+    return r != NULL && r->type == STORE_REDIS_STATUS && strcmp(r->str, text) == 0;
+}
+
+enum store_rc
+store_redis_proto_claim_result(const struct store_redis_reply *r)
+{
+    if (is_status(r, "OK")) {
+        return STORE_OK;
+    }
+    if (r != NULL && r->type == STORE_REDIS_NIL) {
+        return STORE_ERR_ALREADY_USED;
+    }
+    return STORE_ERR_UNAVAILABLE;
+}
+
+enum store_rc
+store_redis_proto_ok_result(const struct store_redis_reply *r)
+{
+    return is_status(r, "OK") ? STORE_OK : STORE_ERR_UNAVAILABLE;
+}
+
+enum store_rc
+store_redis_proto_exists_result(const struct store_redis_reply *r)
+{
+    return r != NULL && r->type == STORE_REDIS_INTEGER ? STORE_OK : STORE_ERR_UNAVAILABLE;
+}
+
+enum store_rc
+store_redis_proto_pong_result(const struct store_redis_reply *r)
+{
+    return is_status(r, "PONG") ? STORE_OK : STORE_ERR_UNAVAILABLE;
+}
+
+enum store_refresh
+store_redis_proto_refresh_result(const struct store_redis_reply *r)
+{
+    if (r == NULL || r->type != STORE_REDIS_ARRAY || r->count != 3) {
+        return STORE_REFRESH_UNAVAILABLE;
+    }
+    int64_t v[3];
+    for (size_t i = 0; i < 3; i++) {
+        const struct store_redis_reply *e = r->elems[i];
+        if (e == NULL || e->type != STORE_REDIS_INTEGER || (e->integer != 0 && e->integer != 1)) {
+            return STORE_REFRESH_UNAVAILABLE;
+        }
+        v[i] = e->integer;
+    }
+    if (v[0] == 1 && v[1] == 0 && v[2] == 0) {
+        return STORE_REFRESH_FAMILY_REVOKED;
+    }
+    if (v[0] == 0 && v[1] == 0 && v[2] == 0) {
+        return STORE_REFRESH_FRESH;
+    }
+    if (v[0] == 0 && v[1] == 1 && v[2] == 0) {
+        return STORE_REFRESH_RACING;
+    }
+    if (v[0] == 0 && v[1] == 0 && v[2] == 1) {
+        return STORE_REFRESH_REUSED;
+    }
+    return STORE_REFRESH_UNAVAILABLE;
+}
+
+static bool
+error_starts_with(const struct store_redis_reply *r, const char *word)
+{
+    size_t n = strlen(word);
+    return r != NULL && r->type == STORE_REDIS_ERROR && r->len >= n &&
+           memcmp(r->str, word, n) == 0;
+}
+
+bool
+store_redis_proto_is_noscript(const struct store_redis_reply *r)
+{
+    return error_starts_with(r, "NOSCRIPT");
+}
+
+bool
+store_redis_proto_is_auth_error(const struct store_redis_reply *r)
+{
+    if (error_starts_with(r, "WRONGPASS") || error_starts_with(r, "NOAUTH")) {
+        return true;
+    }
+    /* Pre-6 servers and "AUTH without a configured password". */
+    return error_starts_with(r, "ERR") &&
+           (strstr(r->str, "AUTH") != NULL || strstr(r->str, "password") != NULL);
+}
+
+void
+store_redis_proto_describe(const struct store_redis_reply *r, char *out, size_t cap)
+{
+    static const char *const type_names[STORE_REDIS_TYPE_COUNT] = {
+        "status", "error", "integer", "nil", "string", "array",
+    };
+    if (cap == 0) {
+        return;
+    }
+    if (r == NULL) {
+        snprintf(out, cap, "no reply");
+        return;
+    }
+    if (r->type != STORE_REDIS_ERROR && r->type != STORE_REDIS_STATUS) {
+        snprintf(out, cap, "unexpected %s reply", type_names[r->type]);
+        return;
+    }
+    size_t n = r->len < cap - 1 ? r->len : cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)r->str[i];
+        out[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    out[n] = '\0';
+}

@@ -1,0 +1,120 @@
+/* The Redis protocol as the replay store speaks it (SPEC.md 5): command
+ * encoding, a capped reply reader, and the mapping from replies to store
+ * results. Pure -- no sockets, no loop -- so the reply path is fuzzed
+ * (fuzz/fuzz_redis_reply.c) and unit-tested without a server.
+ *
+ * hiredis does the byte work: redisFormatCommandArgv encodes commands and
+ * its reader (redisReaderCreateWithFunctions) parses RESP, but into our own
+ * reply objects, built by callbacks that enforce our caps -- no nested
+ * arrays, at most BOUNDS_REDIS_REPLY_ELEMENTS_MAX elements, strings of at
+ * most BOUNDS_REDIS_REPLY_STRING_MAX bytes, and at most
+ * BOUNDS_REDIS_REPLY_PENDING_MAX bytes of an unfinished reply buffered.
+ * Nothing is sized from a count the server sent before it is checked. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/slice.h"
+#include "store/store.h"
+
+enum store_redis_type {
+    STORE_REDIS_STATUS = 0,   /* +OK */
+    STORE_REDIS_ERROR,        /* -ERR ... */
+    STORE_REDIS_INTEGER,      /* :1 */
+    STORE_REDIS_NIL,          /* $-1 or *-1 */
+    STORE_REDIS_STRING,       /* $3 abc */
+    STORE_REDIS_ARRAY,        /* *3 ... (never nested) */
+    STORE_REDIS_TYPE_COUNT,
+};
+
+struct store_redis_reply {
+    enum store_redis_type type;
+    int64_t integer;                   /* INTEGER */
+    char *str;                         /* STATUS, ERROR, STRING: NUL-terminated */
+    size_t len;
+    size_t count;                      /* ARRAY */
+    struct store_redis_reply **elems;  /* ARRAY: count entries */
+};
+
+/* ---- Reading ---------------------------------------------------------- */
+
+struct store_redis_reader;
+
+/* Bytes given to one store_redis_proto_feed() call at most. */
+#define STORE_REDIS_FEED_MAX (16 * 1024)
+
+enum store_redis_read {
+    STORE_REDIS_READ_REPLY = 0,  /* *out holds a reply (caller frees it) */
+    STORE_REDIS_READ_MORE,       /* no complete reply yet */
+    STORE_REDIS_READ_ERROR,      /* protocol error or a cap passed: drop the connection */
+};
+
+struct store_redis_reader *store_redis_proto_reader_new(void);
+void store_redis_proto_reader_free(struct store_redis_reader *r);
+/* Adds len (<= STORE_REDIS_FEED_MAX) bytes. READ_ERROR when the bytes of
+ * the unfinished reply would pass the cap; feed a chunk, then take every
+ * reply with store_redis_proto_next() before feeding the next one. */
+enum store_redis_read store_redis_proto_feed(struct store_redis_reader *r, const char *data,
+                                             size_t len);
+/* The next complete reply, if any. After READ_ERROR the reader is dead. */
+enum store_redis_read store_redis_proto_next(struct store_redis_reader *r,
+                                             struct store_redis_reply **out);
+void store_redis_proto_reply_free(struct store_redis_reply *reply);
+
+/* ---- Commands (each appends its RESP encoding to out; -1 at the cap) ---- */
+
+int store_redis_proto_set_nx(struct buf *out, struct slice key, uint64_t ttl_ms) BUF_WUR;
+int store_redis_proto_set(struct buf *out, struct slice key, uint64_t ttl_ms) BUF_WUR;
+int store_redis_proto_exists(struct buf *out, struct slice key) BUF_WUR;
+int store_redis_proto_ping(struct buf *out) BUF_WUR;
+/* user NULL: legacy "AUTH password"; else ACL "AUTH user password". */
+int store_redis_proto_auth(struct buf *out, const char *user, const char *password) BUF_WUR;
+int store_redis_proto_select(struct buf *out, unsigned db) BUF_WUR;
+
+/* Arguments of the refresh-rotation script (SPEC.md 5.3). */
+struct store_redis_refresh_args {
+    struct slice family_key;
+    struct slice claim_key;
+    uint64_t claim_ttl_ms;
+    uint64_t family_ttl_ms;
+    int64_t now_ms;
+    uint64_t grace_ms;
+};
+
+/* EVALSHA <sha> 2 family claim claimTTL familyTTL now grace. */
+int store_redis_proto_evalsha(struct buf *out, const char *sha1_hex,
+                              const struct store_redis_refresh_args *a) BUF_WUR;
+/* The same with the script text (the NOSCRIPT fallback). */
+int store_redis_proto_eval(struct buf *out, const struct store_redis_refresh_args *a) BUF_WUR;
+
+/* The Lua text of the refresh-rotation script (static). */
+const char *store_redis_proto_refresh_script(void);
+/* Its SHA-1 as 40 lowercase hex digits + NUL, the EVALSHA handle. */
+void store_redis_proto_refresh_sha1(char out[41]);
+
+/* ---- Replies to results ------------------------------------------------- */
+
+/* SET NX: +OK → OK, nil → ALREADY_USED, anything else → UNAVAILABLE. */
+enum store_rc store_redis_proto_claim_result(const struct store_redis_reply *r);
+/* SET, AUTH, SELECT: +OK → OK, else UNAVAILABLE. */
+enum store_rc store_redis_proto_ok_result(const struct store_redis_reply *r);
+/* EXISTS: an integer → OK, else UNAVAILABLE. */
+enum store_rc store_redis_proto_exists_result(const struct store_redis_reply *r);
+/* PING: +PONG → OK, else UNAVAILABLE. */
+enum store_rc store_redis_proto_pong_result(const struct store_redis_reply *r);
+/* The script's {revoked, racing, reused} triple: {1,0,0} FAMILY_REVOKED,
+ * {0,0,0} FRESH, {0,1,0} RACING, {0,0,1} REUSED; anything else is
+ * UNAVAILABLE (fail closed). */
+enum store_refresh store_redis_proto_refresh_result(const struct store_redis_reply *r);
+/* -NOSCRIPT: the server lost the script cache; resend with EVAL. */
+bool store_redis_proto_is_noscript(const struct store_redis_reply *r);
+/* The first word of an error reply is one of these authentication errors:
+ * WRONGPASS, NOAUTH, or "ERR ... AUTH ..." / "ERR invalid password". */
+bool store_redis_proto_is_auth_error(const struct store_redis_reply *r);
+/* A printable sample of an error or unexpected reply for logs: at most
+ * cap - 1 bytes, non-printable bytes as '?'. Never contains our arguments
+ * (Redis does not echo passwords). */
+void store_redis_proto_describe(const struct store_redis_reply *r, char *out, size_t cap);

@@ -1,0 +1,95 @@
+/* Internal contract between store.c and its back ends (memory.c, redis.c).
+ * Not for handlers: they use store.h only.
+ *
+ * store.c owns the operation objects, the key prefix and the delivery of
+ * results through the loop. A back end receives each request with its keys
+ * already prefixed, and answers it with store_op_finish() -- at once or
+ * later. While a back end holds an operation it must be ready to let go of
+ * it in detach() (the caller cancelled) and in close() (the store is being
+ * freed); after either it must not touch the operation again. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "store/store.h"
+
+enum store_op_kind {
+    STORE_OP_CLAIM_ONCE = 0,
+    STORE_OP_MARK,
+    STORE_OP_REFRESH_CLAIM,
+    STORE_OP_PING,
+    STORE_OP_KIND_COUNT,
+};
+
+/* One request as a back end sees it. Keys are prefixed; the slices are
+ * valid only during start(). */
+struct store_req {
+    enum store_op_kind kind;
+    struct slice key;         /* claim/mark/ping key; refresh: family key */
+    struct slice claim_key;   /* refresh only */
+    uint64_t ttl_ms;          /* claim/mark TTL; refresh: claim TTL (>= 1) */
+    uint64_t family_ttl_ms;   /* refresh only (>= 1) */
+    int64_t now_ms;           /* refresh only */
+    uint64_t grace_ms;        /* refresh only */
+};
+
+struct store_backend_ops {
+    const char *name;
+    /* Allocates the per-worker store; must call store_init() on it. */
+    struct store *(*open)(struct store_backend *b, struct event_base *base);
+    void (*backend_free)(struct store_backend *b);
+    /* Starts req for op. Either calls store_op_finish(op, ...) before
+     * returning or keeps op (and later finishes it exactly once). */
+    void (*start)(struct store *s, struct store_op *op, const struct store_req *req);
+    /* op was cancelled while held: drop every reference to it. */
+    void (*detach)(struct store *s, struct store_op *op);
+    /* The store is being freed: drop every held operation (via
+     * store_op_discard) and release the back end's per-store resources,
+     * but not the struct store itself. */
+    void (*close)(struct store *s);
+    bool (*is_connected)(const struct store *s);
+};
+
+/* Embedded first in every back end's process-wide object. */
+struct store_backend {
+    const struct store_backend_ops *ops;
+    char *prefix;        /* REDIS_KEY_PREFIX, owned */
+    size_t prefix_len;
+};
+
+/* Embedded first in every back end's per-worker store. */
+struct store {
+    const struct store_backend_ops *ops;
+    struct store_backend *backend;
+    struct event_base *base;
+    struct event *deliver_ev;           /* runs finished callbacks on the loop */
+    TAILQ_HEAD(store_ready_list, store_op) ready;  /* finished, awaiting delivery */
+    uint64_t ready_gen;                 /* delivery pass counter */
+    bool delivering;
+    bool destroyed;
+};
+
+/* Sets the back end's prefix (copied). */
+void store_backend_init(struct store_backend *b, const struct store_backend_ops *ops,
+                        const char *prefix);
+void store_backend_cleanup(struct store_backend *b);
+/* Prepares the common part of a per-worker store. */
+void store_init(struct store *s, struct store_backend *b, struct event_base *base);
+
+/* What the back end's record of a held operation is (opaque to store.c). */
+void store_op_set_backend_ref(struct store_op *op, void *ref);
+void *store_op_get_backend_ref(const struct store_op *op);
+enum store_op_kind store_op_kind(const struct store_op *op);
+
+/* Records the result (rc is an enum store_rc or, for REFRESH_CLAIM, an enum
+ * store_refresh) and queues the callback for the next loop turn. `error`
+ * (may be NULL) is copied. The back end must not touch op afterwards. */
+void store_op_finish(struct store_op *op, int rc, const char *error);
+/* Frees an operation without a callback (close() only). */
+void store_op_discard(struct store_op *op);
+
+/* Returns p; aborts with a line on stderr when p is NULL (a library
+ * constructor that only fails for lack of memory). */
+void *store_must(void *p, const char *what);

@@ -1,0 +1,247 @@
+/* oidc/claims: SPEC.md 6.5 extraction and the group rules of 3.7. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "oidc/claims.h"
+
+static json_t *
+parse_json(const char *text)
+{
+    json_error_t e;
+    json_t *v = json_loads(text, JSON_ALLOW_NUL, &e);
+    assert_non_null(v);
+    return v;
+}
+
+/* Parses claims text expecting OK. */
+static void
+extract(const char *text, const char *groups_claim, struct oidc_claims *out)
+{
+    json_t *j = parse_json(text);
+    assert_int_equal(oidc_claims_parse(j, groups_claim, out, NULL), OIDC_CLAIMS_OK);
+    json_decref(j);
+}
+
+static void
+test_basic_fields(void **state)
+{
+    (void)state;
+    struct oidc_claims c;
+    extract("{\"sub\":\"alice\",\"email\":\"a@example.com\",\"name\":\"Alice\","
+            "\"email_verified\":true,\"groups\":[\"dev\",\"ops\"]}",
+            "groups", &c);
+    assert_string_equal(c.sub, "alice");
+    assert_string_equal(c.email, "a@example.com");
+    assert_string_equal(c.name, "Alice");
+    assert_true(c.email_verified_present);
+    assert_true(c.email_verified);
+    assert_int_equal(c.group_count, 2);
+    assert_string_equal(c.groups[0], "dev");
+    assert_string_equal(c.groups[1], "ops");
+    assert_false(c.groups_shape_mismatch);
+    assert_null(c.groups_error);
+    assert_null(oidc_claims_check_groups(&c));
+    oidc_claims_cleanup(&c);
+}
+
+static void
+test_absent_fields_are_empty(void **state)
+{
+    (void)state;
+    struct oidc_claims c;
+    extract("{}", "groups", &c);
+    assert_string_equal(c.sub, "");
+    assert_string_equal(c.email, "");
+    assert_string_equal(c.name, "");
+    assert_false(c.email_verified_present);
+    assert_int_equal(c.group_count, 0);
+    assert_false(c.groups_shape_mismatch);
+    oidc_claims_cleanup(&c);
+    extract("{\"sub\":null,\"email\":null,\"email_verified\":null,\"groups\":null}", "groups",
+            &c);
+    assert_string_equal(c.sub, "");
+    assert_false(c.email_verified_present);
+    assert_false(c.groups_shape_mismatch);
+    oidc_claims_cleanup(&c);
+}
+
+static void
+test_wrong_types_fail(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json;
+        const char *why;
+    } cases[] = {
+        { "{\"sub\":5}", "sub" },
+        { "{\"sub\":\"a\",\"email\":[\"x\"]}", "email" },
+        { "{\"sub\":\"a\",\"name\":{}}", "name" },
+        { "{\"sub\":\"a\",\"email_verified\":\"yes\"}", "email_verified" },
+        { "{\"sub\":\"a\",\"email_verified\":\"TRUE\"}", "email_verified" },
+        { "{\"sub\":\"a\",\"email_verified\":1}", "email_verified" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *j = parse_json(cases[i].json);
+        struct oidc_claims c;
+        const char *why = NULL;
+        assert_int_equal(oidc_claims_parse(j, "groups", &c, &why), OIDC_CLAIMS_ERR_MALFORMED);
+        assert_string_equal(why, cases[i].why);
+        assert_null(c.sub);
+        oidc_claims_cleanup(&c);
+        json_decref(j);
+    }
+    assert_string_equal(oidc_claims_rc_str(OIDC_CLAIMS_ERR_MALFORMED), "malformed");
+}
+
+static void
+test_email_verified_forms(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json;
+        bool present;
+        bool value;
+    } cases[] = {
+        { "{\"email_verified\":true}", true, true },
+        { "{\"email_verified\":false}", true, false },
+        { "{\"email_verified\":\"true\"}", true, true },
+        { "{\"email_verified\":\"false\"}", true, false },
+        { "{}", false, false },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct oidc_claims c;
+        extract(cases[i].json, "groups", &c);
+        assert_int_equal(c.email_verified_present, cases[i].present);
+        assert_int_equal(c.email_verified, cases[i].value);
+        oidc_claims_cleanup(&c);
+    }
+}
+
+static void
+test_groups_shapes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json;
+        bool mismatch;
+        size_t count;
+        const char *first;
+    } cases[] = {
+        { "{\"groups\":[]}", false, 0, NULL },
+        { "{\"groups\":[\"a\"]}", false, 1, "a" },
+        { "{\"groups\":\"mcp-users\"}", true, 0, NULL },
+        { "{\"groups\":{\"a\":1}}", true, 0, NULL },
+        { "{\"groups\":42}", true, 0, NULL },
+        { "{\"groups\":true}", true, 0, NULL },
+        /* Mixed: mismatch, the strings kept, the rest dropped. */
+        { "{\"groups\":[\"a\",1,\"b\",null,[\"c\"]]}", true, 2, "a" },
+        { "{\"groups\":[1,2]}", true, 0, NULL },
+        { "{\"other\":[\"a\"]}", false, 0, NULL },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct oidc_claims c;
+        extract(cases[i].json, "groups", &c);
+        assert_int_equal(c.groups_shape_mismatch, cases[i].mismatch);
+        assert_int_equal(c.group_count, cases[i].count);
+        if (cases[i].mismatch) {
+            assert_non_null(c.groups_error);
+        } else {
+            assert_null(c.groups_error);
+        }
+        if (cases[i].first != NULL) {
+            assert_string_equal(c.groups[0], cases[i].first);
+        }
+        oidc_claims_cleanup(&c);
+    }
+    struct oidc_claims c;
+    extract("{\"groups\":[\"a\",1,\"b\"]}", "groups", &c);
+    assert_string_equal(c.groups[1], "b");
+    oidc_claims_cleanup(&c);
+}
+
+static void
+test_groups_claim_name(void **state)
+{
+    (void)state;
+    struct oidc_claims c;
+    extract("{\"groups\":[\"x\"],\"roles\":[\"admin\"]}", "roles", &c);
+    assert_int_equal(c.group_count, 1);
+    assert_string_equal(c.groups[0], "admin");
+    oidc_claims_cleanup(&c);
+    /* Flat names only: a dotted name is one key, not a path. */
+    extract("{\"realm\":{\"roles\":[\"admin\"]},\"realm.roles\":[\"flat\"]}", "realm.roles",
+            &c);
+    assert_int_equal(c.group_count, 1);
+    assert_string_equal(c.groups[0], "flat");
+    oidc_claims_cleanup(&c);
+}
+
+static void
+test_invalid_group_chars(void **state)
+{
+    (void)state;
+    const char *bad[] = { "a,b", "a\rb", "a\nb", ",", "x\r\n" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_non_null(oidc_claims_check_group(slice_from_cstr(bad[i])));
+    }
+    assert_non_null(oidc_claims_check_group(slice_make("a\0b", 3)));
+    assert_string_equal(oidc_claims_check_group(SLICE_LIT("a,b")),
+                        "group name contains invalid characters");
+    const char *good[] = { "", "mcp-users", "a b", "a;b", "a\tb", "é", "a|b" };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        assert_null(oidc_claims_check_group(slice_from_cstr(good[i])));
+    }
+    const char *claims[] = {
+        "{\"groups\":[\"ok\",\"bad,group\"]}",
+        "{\"groups\":[\"x\\r\"]}",
+        "{\"groups\":[\"x\\ny\"]}",
+        "{\"groups\":[\"x\\u0000y\"]}",
+    };
+    for (size_t i = 0; i < sizeof(claims) / sizeof(claims[0]); i++) {
+        struct oidc_claims c;
+        extract(claims[i], "groups", &c);
+        assert_true(c.group_invalid);
+        assert_non_null(oidc_claims_check_groups(&c));
+        oidc_claims_cleanup(&c);
+    }
+}
+
+static void
+test_allowed_groups_overlap(void **state)
+{
+    (void)state;
+    struct oidc_claims c;
+    extract("{\"groups\":[\"dev\",\"mcp-users\"]}", "groups", &c);
+    char *allow[] = { "admins", "mcp-users" };
+    char *other[] = { "admins", "MCP-USERS", "mcp-user" };
+    assert_true(oidc_claims_in_allowed_groups(&c, allow, 2));
+    assert_false(oidc_claims_in_allowed_groups(&c, other, 3));
+    assert_true(oidc_claims_in_allowed_groups(&c, NULL, 0));
+    oidc_claims_cleanup(&c);
+    extract("{}", "groups", &c);
+    assert_false(oidc_claims_in_allowed_groups(&c, allow, 2));
+    assert_true(oidc_claims_in_allowed_groups(&c, NULL, 0));
+    oidc_claims_cleanup(&c);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_basic_fields),
+        cmocka_unit_test(test_absent_fields_are_empty),
+        cmocka_unit_test(test_wrong_types_fail),
+        cmocka_unit_test(test_email_verified_forms),
+        cmocka_unit_test(test_groups_shapes),
+        cmocka_unit_test(test_groups_claim_name),
+        cmocka_unit_test(test_invalid_group_chars),
+        cmocka_unit_test(test_allowed_groups_overlap),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
