@@ -1,0 +1,717 @@
+#include "http/conn.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/ipaddr.h"
+#include "base/xalloc.h"
+#include "bounds.h"
+#include "http/parser.h"
+#include "http/reply.h"
+#include "http/request_int.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "metrics.h"
+#include "worker.h"
+
+/* The connection's life, one state at a time:
+ *
+ *   READ_HEAD --head--> (route, checks) --> READ_BODY --body--> RESPOND
+ *       ^                     |refused                             |
+ *       |                     v                                    v
+ *       +------- keep-alive --------------------------------- response ended
+ *                                                                  | close
+ *                                                                  v
+ *                                           CLOSING: flush, shut down, linger
+ *
+ * READ_HEAD is "idle" until the first byte of a request arrives. */
+enum conn_state {
+    CONN_READ_HEAD = 0,
+    CONN_READ_BODY,
+    CONN_RESPOND,
+    CONN_CLOSING,
+};
+
+struct http_conn {
+    struct http_server *server;
+    void *server_handle;
+    struct worker *worker;
+    const struct http_server_opts *opts;
+    struct bufferevent *bev;
+    int fd;
+    struct http_parser *parser;
+    struct http_request *req;   /* the request being read or answered */
+    struct event *timer;
+    struct event *resume_ev;    /* "continue from the loop" */
+    enum conn_state state;
+    struct ipaddr peer;
+    char client_ip[IPADDR_TEXT_MAX];
+    uint64_t msg_start_ns;
+    uint64_t requests;          /* requests answered on this connection */
+    bool close_after;           /* no keep-alive after the current response */
+    bool linger;                /* unread request bytes may follow: linger before closing */
+    bool lingering;             /* write side shut, dropping input until EOF or timeout */
+    size_t linger_bytes;
+    bool peer_eof;              /* the client shut its write side */
+    bool draining;
+    bool destroyed;
+    bool in_advance;
+    bool advance_again;
+};
+
+static void advance(struct http_conn *c);
+
+static void
+free_conn(void *arg)
+{
+    struct http_conn *c = arg;
+    if (c->timer != NULL) {
+        event_free(c->timer);
+    }
+    if (c->resume_ev != NULL) {
+        event_free(c->resume_ev);
+    }
+    http_parser_free(c->parser);
+    xfree(c);
+}
+
+static void
+free_request(void *arg)
+{
+    http_request_free(arg);
+}
+
+/* Destroy now, free later (STYLE.md 3.5): the socket closes and no event
+ * fires any more, but the struct stays readable until the loop turns, so
+ * every frame above us on the stack can still look at c->destroyed. */
+static void
+destroy(struct http_conn *c)
+{
+    if (c->destroyed) {
+        return;
+    }
+    c->destroyed = true;
+    struct http_request *req = c->req;
+    if (req != NULL) {
+        c->req = NULL;
+        req->conn = NULL;
+        http_request_client_gone(req);
+        worker_defer(c->worker, free_request, req);
+    }
+    if (c->bev != NULL) {
+        bufferevent_free(c->bev); /* closes the socket (BEV_OPT_CLOSE_ON_FREE) */
+        c->bev = NULL;
+    }
+    event_del(c->timer);
+    event_del(c->resume_ev);
+    atomic_fetch_sub_explicit(&c->worker->connections, 1, memory_order_relaxed);
+    http_server_conn_closed(c->server, c->server_handle);
+    worker_defer(c->worker, free_conn, c);
+}
+
+static void
+arm_timer(struct http_conn *c, uint64_t ms)
+{
+    if (ms == 0) {
+        event_del(c->timer);
+        return;
+    }
+    struct timeval tv = { .tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
+    event_add(c->timer, &tv);
+}
+
+/* Continue from the loop, not from the caller's stack. */
+static void
+schedule(struct http_conn *c)
+{
+    if (c->destroyed) {
+        return;
+    }
+    if (c->in_advance) {
+        c->advance_again = true;
+    } else {
+        event_active(c->resume_ev, EV_TIMEOUT, 0);
+    }
+}
+
+static struct http_request *
+new_request(struct http_conn *c)
+{
+    assert(c->req == NULL);
+    c->req = http_request_new(c->worker, c, c->opts->is_public, &c->peer, c->client_ip,
+                              c->msg_start_ns ? c->msg_start_ns : clock_mono_ns());
+    return c->req;
+}
+
+/* ---- closing ---- */
+
+static void
+finish_close(struct http_conn *c)
+{
+    if (!c->linger || c->peer_eof) {
+        destroy(c);
+        return;
+    }
+    /* Lingering close: our FIN goes out now, and whatever the client is
+     * still sending (a refused body) is read and dropped for a moment, so
+     * the kernel does not answer it with a reset that would destroy the
+     * response before the client has read it. */
+    c->lingering = true;
+    shutdown(c->fd, SHUT_WR);
+    evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
+    bufferevent_enable(c->bev, EV_READ);
+    arm_timer(c, BOUNDS_LINGER_MS);
+}
+
+/* Flush what is queued, then close. */
+static void
+start_closing(struct http_conn *c)
+{
+    c->state = CONN_CLOSING;
+    arm_timer(c, c->opts->write_timeout_ms);
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
+        c->linger = true;
+    }
+    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+        finish_close(c);
+    }
+}
+
+/* ---- replies from the connection layer itself ---- */
+
+/* The request is answered without its body: if one may follow, this
+ * connection cannot be reused (its bytes would be read as a request). */
+static void
+refuse_body(struct http_conn *c, const struct http_head *h)
+{
+    if (h != NULL && (h->content_length > 0 || h->chunked)) {
+        c->close_after = true;
+        c->linger = true;
+    }
+}
+
+/* Answers the current request with status and closes afterwards. */
+static void
+reply_error_and_close(struct http_conn *c, int status)
+{
+    struct http_request *req = c->req;
+    if (req == NULL) {
+        req = new_request(c);
+        http_request_set_partial(req, http_parser_partial_method(c->parser),
+                                 http_parser_partial_path(c->parser));
+    }
+    c->close_after = true;
+    c->state = CONN_RESPOND;
+    arm_timer(c, 0);
+    if (!http_output_is_started(req)) {
+        http_reply_error(req, status);
+    } else {
+        http_output_abort(req);
+    }
+}
+
+static void
+on_parse_error(struct http_conn *c)
+{
+    int status = http_parser_error_status(c->parser);
+    c->linger = true;
+    if (status == 413 && c->req != NULL && c->req->route != NULL && c->req->route->opts.too_large != NULL &&
+        !http_output_is_started(c->req)) {
+        c->close_after = true;
+        c->state = CONN_RESPOND;
+        arm_timer(c, 0);
+        c->req->route->opts.too_large(c->req, c->req->route->arg);
+        if (c->req != NULL && !http_output_is_ended(c->req)) {
+            http_output_abort(c->req); /* too_large must end synchronously */
+        }
+        return;
+    }
+    reply_error_and_close(c, status ? status : 400);
+}
+
+static int
+on_body_bytes(void *arg, const char *data, size_t len)
+{
+    struct http_request *req = arg;
+    return evbuffer_add(req->body, data, len) == 0 ? 0 : -1;
+}
+
+/* Everything decided between the head and the first body byte. Returns
+ * false when the request was answered here (refused). */
+static bool
+accept_head(struct http_conn *c, struct http_request *req, const struct http_head *h)
+{
+    const struct http_router *router = c->opts->router;
+    unsigned allowed = 0;
+    const struct http_route *rt = http_router_match(router, h->method, h->path, &allowed);
+    req->route = rt;
+    if (rt == NULL) {
+        refuse_body(c, h);
+        if (allowed != 0) {
+            http_reply_method_not_allowed(req, allowed);
+        } else {
+            http_reply_not_found(req);
+        }
+        return false;
+    }
+    if (h->expect_other) {
+        /* RFC 9110 10.1.1: an expectation we cannot meet. */
+        refuse_body(c, h);
+        c->close_after = true;
+        http_reply_error(req, 417);
+        return false;
+    }
+    if (!http_router_rate_limit_allows(router, rt, req)) {
+        refuse_body(c, h);
+        metrics_inc_rate_limited(rt->opts.bucket);
+        http_reply_rate_limited(req);
+        return false;
+    }
+    if (h->content_length > 0 && (uint64_t)h->content_length > rt->opts.body_max) {
+        /* 413 before a single body byte is read (DESIGN.md "The HTTP layer"). */
+        refuse_body(c, h);
+        c->close_after = true;
+        if (rt->opts.too_large != NULL) {
+            rt->opts.too_large(req, rt->arg);
+            assert(http_output_is_ended(req)); /* too_large must end synchronously */
+        } else {
+            http_reply_error(req, 413);
+        }
+        return false;
+    }
+    if (rt->opts.head_check != NULL) {
+        bool pass = rt->opts.head_check(req, rt->arg);
+        /* A check replies exactly when it refuses; anything else is a bug. */
+        assert(pass != http_output_is_started(req));
+        if (!pass) {
+            refuse_body(c, h);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void
+dispatch(struct http_conn *c)
+{
+    struct http_request *req = c->req;
+    c->state = CONN_RESPOND;
+    arm_timer(c, 0);
+    req->dispatched = true;
+    atomic_fetch_add_explicit(&c->worker->requests_inflight, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->worker->requests_total, 1, memory_order_relaxed);
+    /* Watch the output from now on: drain callbacks fire at LOW. */
+    bufferevent_setwatermark(c->bev, EV_WRITE, BOUNDS_OUTPUT_LOW_WATER, 0);
+    req->route->handler(req, req->route->arg);
+    /* A handler that is not done yet must be able to hear that the client
+     * left; one that registered nothing would leak its work. */
+    assert(c->destroyed || c->req != req || req->out_state == HTTP_OUT_ENDED ||
+           req->abort_fn != NULL);
+}
+
+static void
+on_head(struct http_conn *c)
+{
+    const struct http_head *h = http_parser_head(c->parser);
+    struct http_request *req = new_request(c);
+    if (http_request_set_head(req, h) != 0) {
+        reply_error_and_close(c, 431);
+        return;
+    }
+    bool has_body = h->content_length > 0 || h->chunked;
+    if (!has_body) {
+        /* Complete the message now, so that even a refusal below leaves
+         * the connection reusable. */
+        size_t used = 0;
+        http_parser_accept_body(c->parser, 0, NULL, NULL);
+        if (http_parser_feed(c->parser, NULL, 0, &used) != HTTP_PARSE_DONE) {
+            on_parse_error(c);
+            return;
+        }
+    }
+    c->state = CONN_RESPOND; /* a refusal below answers at once */
+    arm_timer(c, 0);
+    if (!accept_head(c, req, h)) {
+        if (c->req == req && !http_output_is_ended(req)) {
+            /* The head check answered with a stream of its own (allowed,
+             * if unusual): it is now a dispatched request. */
+            req->dispatched = true;
+            atomic_fetch_add_explicit(&c->worker->requests_inflight, 1, memory_order_relaxed);
+        }
+        return;
+    }
+    if (!has_body) {
+        dispatch(c);
+        return;
+    }
+    if (h->expect_continue) {
+        /* RFC 9110 10.1.1: only now that the route took the head. */
+        evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    }
+    http_parser_accept_body(c->parser, req->route->opts.body_max, on_body_bytes, req);
+    c->state = CONN_READ_BODY;
+    arm_timer(c, c->opts->body_timeout_ms);
+}
+
+/* Feeds the parser from the input buffer until it needs more bytes or an
+ * event moved the connection out of the reading states. */
+static void
+read_requests(struct http_conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    while (!c->destroyed && (c->state == CONN_READ_HEAD || c->state == CONN_READ_BODY)) {
+        bool was_in_message = http_parser_in_message(c->parser);
+        struct evbuffer_iovec v = { 0 };
+        int chunks = evbuffer_peek(in, -1, NULL, &v, 1);
+        const char *data = chunks > 0 ? v.iov_base : NULL;
+        size_t len = chunks > 0 ? v.iov_len : 0;
+        if (c->state == CONN_READ_HEAD && !was_in_message && len == 0) {
+            return; /* idle: the timer was armed when the state was entered */
+        }
+        size_t used = 0;
+        enum http_parse_event ev = http_parser_feed(c->parser, data, len, &used);
+        evbuffer_drain(in, used);
+        if (!was_in_message && http_parser_in_message(c->parser)) {
+            c->msg_start_ns = clock_mono_ns();
+            arm_timer(c, c->opts->head_timeout_ms);
+        }
+        switch (ev) {
+        case HTTP_PARSE_MORE:
+            if (len == 0 || evbuffer_get_length(in) == 0) {
+                return;
+            }
+            break;
+        case HTTP_PARSE_HEAD:
+            on_head(c);
+            break;
+        case HTTP_PARSE_DONE:
+            dispatch(c);
+            break;
+        case HTTP_PARSE_ERROR:
+            on_parse_error(c);
+            return;
+        }
+    }
+}
+
+/* The current response is over: next request, or close. */
+static void
+after_response(struct http_conn *c)
+{
+    if (c->close_after || c->draining || c->peer_eof) {
+        start_closing(c);
+        return;
+    }
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) > BOUNDS_OUTPUT_HIGH_WATER) {
+        /* A pipelining client that does not read its responses gets no
+         * more of them until it does; the write callback resumes us. */
+        bufferevent_setwatermark(c->bev, EV_WRITE, BOUNDS_OUTPUT_LOW_WATER, 0);
+        return;
+    }
+    http_parser_next(c->parser);
+    c->state = CONN_READ_HEAD;
+    c->msg_start_ns = 0;
+    c->requests++;
+    arm_timer(c, c->opts->idle_timeout_ms);
+    c->advance_again = true;
+}
+
+static void
+step(struct http_conn *c)
+{
+    switch (c->state) {
+    case CONN_READ_HEAD:
+    case CONN_READ_BODY:
+        read_requests(c);
+        break;
+    case CONN_RESPOND:
+        if (c->req == NULL) {
+            after_response(c);
+        }
+        break;
+    case CONN_CLOSING:
+        break;
+    }
+}
+
+static void
+advance(struct http_conn *c)
+{
+    if (c->destroyed) {
+        return;
+    }
+    if (c->in_advance) {
+        c->advance_again = true;
+        return;
+    }
+    c->in_advance = true;
+    do {
+        c->advance_again = false;
+        step(c);
+    } while (c->advance_again && !c->destroyed);
+    c->in_advance = false;
+}
+
+/* ---- libevent callbacks ---- */
+
+/* Calls the current request's drain callback if the output has drained. */
+static void
+maybe_drain(struct http_conn *c)
+{
+    struct http_request *req = c->req;
+    if (req == NULL || req->drain_fn == NULL ||
+        evbuffer_get_length(bufferevent_get_output(c->bev)) > BOUNDS_OUTPUT_LOW_WATER) {
+        return;
+    }
+    http_output_drain_fn fn = req->drain_fn;
+    req->drain_fn = NULL;
+    fn(req, req->drain_arg);
+}
+
+static void
+on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct http_conn *c = arg;
+    maybe_drain(c);
+    advance(c);
+}
+
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+    struct http_conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    if (c->lingering || c->state == CONN_CLOSING) {
+        size_t n = evbuffer_get_length(in);
+        c->linger_bytes += n;
+        evbuffer_drain(in, n);
+        if (c->linger_bytes > BOUNDS_LINGER_BYTES_MAX) {
+            destroy(c);
+        }
+        return;
+    }
+    if (c->state == CONN_RESPOND) {
+        /* Pipelined bytes wait for the current response; past the cap the
+         * client is flooding, and a flood is not buffered. */
+        if (evbuffer_get_length(in) > BOUNDS_PIPELINE_INPUT_MAX) {
+            destroy(c);
+        }
+        return;
+    }
+    advance(c);
+}
+
+static void
+on_write(struct bufferevent *bev, void *arg)
+{
+    struct http_conn *c = arg;
+    if (c->state == CONN_CLOSING) {
+        if (!c->lingering && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+            finish_close(c);
+        }
+        return;
+    }
+    maybe_drain(c);
+    if (!c->destroyed && c->state == CONN_RESPOND && c->req == NULL) {
+        advance(c);
+    }
+}
+
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct http_conn *c = arg;
+    (void)bev;
+    if ((what & BEV_EVENT_EOF) != 0 && (what & BEV_EVENT_READING) != 0 && !c->lingering &&
+        (what & BEV_EVENT_ERROR) == 0) {
+        /* The client shut its write side. With no request in progress the
+         * queued output is still delivered; a request in progress (or a
+         * partial one) is abandoned, as the client can send no more. */
+        c->peer_eof = true;
+        bool idle = c->req == NULL && !http_parser_in_message(c->parser);
+        if (idle && (c->state == CONN_READ_HEAD || c->state == CONN_RESPOND)) {
+            start_closing(c);
+            return;
+        }
+        if (c->state == CONN_CLOSING) {
+            return; /* still flushing; finish_close sees peer_eof */
+        }
+    }
+    destroy(c);
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct http_conn *c = arg;
+    switch (c->state) {
+    case CONN_READ_HEAD:
+        if (!http_parser_in_message(c->parser)) {
+            destroy(c); /* idle keep-alive, or a connection that never spoke */
+            return;
+        }
+        reply_error_and_close(c, 408);
+        return;
+    case CONN_READ_BODY:
+        c->linger = true;
+        reply_error_and_close(c, 408);
+        return;
+    case CONN_RESPOND:
+    case CONN_CLOSING:
+        destroy(c); /* write timeout (metrics listener) or linger over */
+        return;
+    }
+}
+
+/* ---- public ---- */
+
+static void
+set_peer(struct http_conn *c, const struct sockaddr *sa, socklen_t len)
+{
+    struct ipaddr a = { 0 };
+    if (sa != NULL && sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+        a.family = AF_INET;
+        memcpy(a.bytes, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    } else if (sa != NULL && sa->sa_family == AF_INET6 &&
+               len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+        a.family = AF_INET6;
+        memcpy(a.bytes, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+        a = ipaddr_unmap(a);
+    }
+    c->peer = a;
+    if (a.family != 0) {
+        ipaddr_format(&c->peer, c->client_ip);
+    } else {
+        snprintf(c->client_ip, sizeof(c->client_ip), "%s", sa != NULL && sa->sa_family == AF_UNIX ? "unix" : "");
+    }
+}
+
+struct http_conn *
+http_conn_new(struct http_server *s, int fd, const struct sockaddr *peer, socklen_t peer_len)
+{
+    struct http_conn *c = xcalloc(1, sizeof(*c));
+    c->server = s;
+    c->worker = http_server_get_worker(s);
+    c->opts = http_server_get_opts(s);
+    c->fd = fd;
+    set_peer(c, peer, peer_len);
+    if (peer != NULL && (peer->sa_family == AF_INET || peer->sa_family == AF_INET6)) {
+        /* Responses leave in one or few writes; do not let Nagle hold a
+         * stream's small chunks back. */
+        int one = 1;
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    evutil_make_socket_nonblocking(fd);
+    struct event_base *base = c->worker->base;
+    c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->timer = evtimer_new(base, on_timer, c);
+    c->resume_ev = event_new(base, -1, 0, on_resume, c);
+    c->parser = http_parser_new();
+    if (c->bev == NULL || c->timer == NULL || c->resume_ev == NULL) {
+        /* libevent fails here only when allocation does (ours aborts). */
+        abort();
+    }
+    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+    if (c->opts->write_timeout_ms > 0) {
+        struct timeval wt = { .tv_sec = (time_t)(c->opts->write_timeout_ms / 1000),
+                              .tv_usec = (suseconds_t)(c->opts->write_timeout_ms % 1000) * 1000 };
+        bufferevent_set_timeouts(c->bev, NULL, &wt);
+    }
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    c->state = CONN_READ_HEAD;
+    arm_timer(c, c->opts->head_timeout_ms);
+    atomic_fetch_add_explicit(&c->worker->connections, 1, memory_order_relaxed);
+    c->server_handle = http_server_conn_opened(s, c);
+    if (http_server_is_draining(s)) {
+        http_conn_drain(c);
+    }
+    return c;
+}
+
+void
+http_conn_drain(struct http_conn *c)
+{
+    if (c->destroyed) {
+        return;
+    }
+    c->draining = true;
+    c->close_after = true;
+    if (c->state == CONN_READ_HEAD && !http_parser_in_message(c->parser)) {
+        start_closing(c); /* idle keep-alive: close now (after the queued output) */
+    }
+}
+
+void
+http_conn_abort(struct http_conn *c)
+{
+    destroy(c);
+}
+
+struct evbuffer *
+http_conn_output(struct http_conn *c)
+{
+    return bufferevent_get_output(c->bev);
+}
+
+bool
+http_conn_may_keep_alive(const struct http_conn *c, const struct http_request *req)
+{
+    return req->keep_alive && !c->close_after && !c->draining && !c->peer_eof &&
+           !http_parser_in_body(c->parser);
+}
+
+void
+http_conn_close_after(struct http_conn *c)
+{
+    c->close_after = true;
+}
+
+void
+http_conn_response_done(struct http_conn *c, struct http_request *req, bool clean)
+{
+    assert(c->req == req);
+    if (!clean) {
+        c->close_after = true;
+    }
+    c->req = NULL;
+    req->conn = NULL;
+    http_request_finish(req);
+    worker_defer(c->worker, free_request, req);
+    if (c->state == CONN_READ_BODY || http_parser_in_body(c->parser)) {
+        /* Answered before its body was read: the rest of the body is
+         * still coming and cannot be told from a next request. */
+        c->close_after = true;
+        c->linger = true;
+        c->state = CONN_RESPOND;
+    }
+    schedule(c);
+}
+
+void
+http_conn_watch_drain(struct http_conn *c)
+{
+    if (c->destroyed) {
+        return;
+    }
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) <= BOUNDS_OUTPUT_LOW_WATER) {
+        event_active(c->resume_ev, EV_TIMEOUT, 0); /* already drained: tell it next turn */
+    } else {
+        bufferevent_setwatermark(c->bev, EV_WRITE, BOUNDS_OUTPUT_LOW_WATER, 0);
+    }
+}

@@ -1,0 +1,55 @@
+/* One client connection: HTTP/1.1 on a libevent bufferevent, with the
+ * request parser (http/parser.h) in front and the response writer
+ * (http/output.h) behind.
+ *
+ * It owns the socket, the parser, the current request and the timers:
+ * head 10 s (from the first byte; a fresh connection's first byte too),
+ * body 30 s, idle keep-alive 120 s, and none while a response is in
+ * progress or streaming. Requests on one connection are answered in order;
+ * while one is in progress, reading goes on (so a client close is seen at
+ * once, even before the first response byte) but pipelined bytes are only
+ * buffered, up to BOUNDS_PIPELINE_INPUT_MAX, and a client that sends more
+ * is cut off. Every decision that must precede the body (route, method,
+ * rate limit, body cap, head check, Expect: 100-continue) is taken right
+ * after the head. Malformed input gets one error response with
+ * Connection: close, and nothing after it is read as a request.
+ *
+ * A connection is destroyed at once (socket closed, events removed) and
+ * freed on a later loop turn (worker_defer), so it is never freed under a
+ * callback still running on it. Everything runs on its worker's thread. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+struct evbuffer;
+struct http_request;
+struct http_server;
+struct http_conn;
+
+/* Serves fd (connected, owned from now on) for server s. */
+struct http_conn *http_conn_new(struct http_server *s, int fd, const struct sockaddr *peer,
+                                socklen_t peer_len);
+/* The server drains: an idle connection closes now (after flushing what
+ * is queued); a busy one closes after its current response. */
+void http_conn_drain(struct http_conn *c);
+/* Forced close: the current request, if any, is aborted (its abort
+ * callback runs) and the connection is destroyed now. */
+void http_conn_abort(struct http_conn *c);
+
+/* ---- for http/request.c and http/output.c ---- */
+
+/* The client output buffer. */
+struct evbuffer *http_conn_output(struct http_conn *c);
+/* May the connection stay open after the current response? (the client
+ * asked for keep-alive, the body was read, no error, not draining) */
+bool http_conn_may_keep_alive(const struct http_conn *c, const struct http_request *req);
+/* The connection closes once the current response is out. */
+void http_conn_close_after(struct http_conn *c);
+/* The current response ended (clean) or was aborted (!clean): the request
+ * finishes now and the connection moves on (next request, or close) from
+ * the loop, never from inside this call. */
+void http_conn_response_done(struct http_conn *c, struct http_request *req, bool clean);
+/* A drain callback was registered on the current request: the connection
+ * calls it from the loop once the output is at or below the low-water mark. */
+void http_conn_watch_drain(struct http_conn *c);

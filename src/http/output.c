@@ -1,0 +1,537 @@
+#include "http/output.h"
+
+#include <event2/buffer.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/arena.h"
+#include "base/clock.h"
+#include "base/scan.h"
+#include "bounds.h"
+#include "http/conn.h"
+#include "http/request_int.h"
+
+/* SPEC.md 3.0.1 item 6: on every public response, every status. */
+static const struct {
+    const char *name;
+    const char *value;
+} security_headers[] = {
+    { "Strict-Transport-Security", "max-age=63072000; includeSubDomains" },
+    { "X-Content-Type-Options", "nosniff" },
+    { "X-Frame-Options", "DENY" },
+    { "Referrer-Policy", "no-referrer" },
+    { "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'" },
+};
+
+/* Headers this layer writes itself (framing, connection management, the
+ * date, our request id): a handler or an upstream never sets them. */
+static const char *const owned_headers[] = {
+    "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Proxy-Connection",
+    "Upgrade",        "TE",                "Trailer",    "Date",       "X-Request-Id",
+};
+
+static bool
+name_in(struct slice name, const char *const *names, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (slice_case_eq_cstr(name, names[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool
+is_security_header(struct slice name)
+{
+    for (size_t i = 0; i < sizeof(security_headers) / sizeof(security_headers[0]); i++) {
+        if (slice_case_eq_cstr(name, security_headers[i].name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool
+is_owned_header(struct slice name)
+{
+    return name_in(name, owned_headers, sizeof(owned_headers) / sizeof(owned_headers[0]));
+}
+
+static bool
+valid_name(struct slice name)
+{
+    if (name.len == 0 || name.len > BOUNDS_HEADER_NAME_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < name.len; i++) {
+        if (!scan_is_tchar((unsigned char)name.ptr[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* RFC 9110 5.5: field-value is VCHAR, obs-text, SP and HTAB. Any other
+ * control byte -- CR and LF above all -- would let a value end the header
+ * and start another (response splitting). */
+static bool
+valid_value(struct slice value)
+{
+    for (size_t i = 0; i < value.len; i++) {
+        unsigned char c = (unsigned char)value.ptr[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool
+head_editable(const struct http_request *req)
+{
+    return req->conn != NULL && req->out_state == HTTP_OUT_PENDING;
+}
+
+static int
+append_header(struct http_request *req, struct slice name, struct slice value)
+{
+    if (req->out_count >= BOUNDS_RESPONSE_HEADER_COUNT_MAX) {
+        return -1;
+    }
+    if (req->out_count == req->out_cap) {
+        size_t cap = req->out_cap ? req->out_cap * 2 : 16;
+        struct http_out_header *grown = arena_alloc(req->arena, cap * sizeof(grown[0]));
+        if (grown == NULL) {
+            return -1;
+        }
+        if (req->out_count > 0) {
+            memcpy(grown, req->out, req->out_count * sizeof(grown[0]));
+        }
+        req->out = grown;
+        req->out_cap = cap;
+    }
+    char *n = arena_slicedup(req->arena, name);
+    char *v = arena_slicedup(req->arena, value);
+    if (n == NULL || v == NULL) {
+        return -1;
+    }
+    req->out[req->out_count++] = (struct http_out_header){ n, v };
+    return 0;
+}
+
+static void
+remove_headers(struct http_request *req, struct slice name)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < req->out_count; i++) {
+        if (!slice_case_eq_cstr(name, req->out[i].name)) {
+            req->out[o++] = req->out[i];
+        }
+    }
+    req->out_count = o;
+}
+
+void
+http_output_add_security_headers(struct http_request *req)
+{
+    for (size_t i = 0; i < sizeof(security_headers) / sizeof(security_headers[0]); i++) {
+        (void)append_header(req, slice_from_cstr(security_headers[i].name),
+                            slice_from_cstr(security_headers[i].value));
+    }
+}
+
+void
+http_output_set_status(struct http_request *req, int status)
+{
+    if (head_editable(req) && status >= 200 && status <= 599) {
+        req->status = status;
+    }
+}
+
+int
+http_output_status(const struct http_request *req)
+{
+    return req->status;
+}
+
+int
+http_output_header_add(struct http_request *req, const char *name, const char *value)
+{
+    struct slice n = slice_from_cstr(name);
+    struct slice v = slice_from_cstr(value);
+    if (!head_editable(req) || !valid_name(n) || !valid_value(v) || is_owned_header(n)) {
+        return -1;
+    }
+    return append_header(req, n, v);
+}
+
+int
+http_output_header_set(struct http_request *req, const char *name, const char *value)
+{
+    struct slice n = slice_from_cstr(name);
+    struct slice v = slice_from_cstr(value);
+    if (!head_editable(req) || !valid_name(n) || !valid_value(v) || is_owned_header(n)) {
+        return -1;
+    }
+    remove_headers(req, n);
+    return append_header(req, n, v);
+}
+
+int
+http_output_header_remove(struct http_request *req, const char *name)
+{
+    struct slice n = slice_from_cstr(name);
+    if (!head_editable(req) || !valid_name(n) || is_owned_header(n)) {
+        return -1;
+    }
+    remove_headers(req, n);
+    return 0;
+}
+
+int
+http_output_header_add_upstream(struct http_request *req, const char *name, size_t name_len,
+                                const char *value, size_t value_len)
+{
+    struct slice n = slice_make(name, name_len);
+    struct slice v = slice_make(value, value_len);
+    if (!head_editable(req)) {
+        return -1;
+    }
+    if (is_owned_header(n) || (req->is_public && is_security_header(n))) {
+        return 0; /* ours replace theirs (SPEC preface fix 5) */
+    }
+    if (!valid_name(n) || !valid_value(v)) {
+        return -1;
+    }
+    return append_header(req, n, v);
+}
+
+const char *
+http_output_header_get(const struct http_request *req, const char *name)
+{
+    struct slice n = slice_from_cstr(name);
+    for (size_t i = 0; i < req->out_count; i++) {
+        if (slice_case_eq_cstr(n, req->out[i].name)) {
+            return req->out[i].value;
+        }
+    }
+    return NULL;
+}
+
+static const char *
+reason_phrase(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 417: return "Expectation Failed";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return ""; /* RFC 9112 4: the reason phrase may be empty */
+    }
+}
+
+/* "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n" (RFC 9110 5.6.7), formatted
+ * once per second per thread. */
+static const char *
+date_line(void)
+{
+    static _Thread_local int64_t cached_s = -1;
+    static _Thread_local char line[64];
+    static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+    static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+    int64_t now = clock_unix_s();
+    if (now != cached_s) {
+        time_t t = (time_t)now;
+        struct tm tm;
+        if (gmtime_r(&t, &tm) == NULL) {
+            return "";
+        }
+        snprintf(line, sizeof(line), "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n",
+                 days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900,
+                 tm.tm_hour, tm.tm_min, tm.tm_sec);
+        cached_s = now;
+    }
+    return line;
+}
+
+static bool
+bodyless_status(int status)
+{
+    return status == 204 || status == 304 || (status >= 100 && status < 200);
+}
+
+/* Writes the head and picks the framing. has_length: len is the body
+ * length (Content-Length); otherwise chunked or close-delimited. */
+static int
+send_head(struct http_request *req, bool has_length, uint64_t len)
+{
+    if (!head_editable(req)) {
+        return -1;
+    }
+    bool no_body = req->method == HTTP_METHOD_HEAD || bodyless_status(req->status);
+    if (no_body) {
+        req->framing = HTTP_FRAME_NONE;
+    } else if (has_length) {
+        req->framing = HTTP_FRAME_LENGTH;
+        req->remaining = len;
+    } else if (req->version_minor >= 1) {
+        req->framing = HTTP_FRAME_CHUNKED;
+    } else {
+        req->framing = HTTP_FRAME_CLOSE;
+    }
+    bool keep = req->framing != HTTP_FRAME_CLOSE && http_conn_may_keep_alive(req->conn, req);
+    if (!keep) {
+        http_conn_close_after(req->conn);
+    }
+
+    struct evbuffer *out = http_conn_output(req->conn);
+    char line[128];
+    int n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", req->status,
+                     reason_phrase(req->status));
+    evbuffer_add(out, line, (size_t)n);
+    const char *date = date_line();
+    evbuffer_add(out, date, strlen(date));
+    for (size_t i = 0; i < req->out_count; i++) {
+        const struct http_out_header *h = &req->out[i];
+        evbuffer_add(out, h->name, strlen(h->name));
+        evbuffer_add(out, ": ", 2);
+        evbuffer_add(out, h->value, strlen(h->value));
+        evbuffer_add(out, "\r\n", 2);
+    }
+    if (req->is_public) {
+        n = snprintf(line, sizeof(line), "X-Request-Id: %s\r\n", req->id);
+        evbuffer_add(out, line, (size_t)n);
+    }
+    /* RFC 9110 8.6: never a Content-Length on 1xx/204; on 304 it would
+     * describe the unsent representation, so leave it out too. */
+    if (has_length && !bodyless_status(req->status)) {
+        n = snprintf(line, sizeof(line), "Content-Length: %" PRIu64 "\r\n", len);
+        evbuffer_add(out, line, (size_t)n);
+    }
+    if (req->framing == HTTP_FRAME_CHUNKED) {
+        evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
+    }
+    if (!keep) {
+        evbuffer_add(out, "Connection: close\r\n", 19);
+    } else if (req->version_minor == 0) {
+        evbuffer_add(out, "Connection: keep-alive\r\n", 24);
+    }
+    evbuffer_add(out, "\r\n", 2);
+    req->out_state = HTTP_OUT_STREAMING;
+    req->status_sent = req->status;
+    return 0;
+}
+
+int
+http_output_start(struct http_request *req)
+{
+    return send_head(req, false, 0);
+}
+
+int
+http_output_start_length(struct http_request *req, uint64_t len)
+{
+    return send_head(req, true, len);
+}
+
+static bool
+streaming(const struct http_request *req)
+{
+    return req->conn != NULL && req->out_state == HTTP_OUT_STREAMING;
+}
+
+/* Checks and accounts len body bytes; false when they must not be sent.
+ * *out_drop says they are accepted but not sent (no body allowed). */
+static bool
+admit(struct http_request *req, size_t len, bool *out_drop)
+{
+    *out_drop = false;
+    if (!streaming(req) || req->broken) {
+        return false;
+    }
+    switch (req->framing) {
+    case HTTP_FRAME_NONE:
+        *out_drop = true;
+        return true;
+    case HTTP_FRAME_LENGTH:
+        if (len > req->remaining) {
+            req->broken = true;
+            return false;
+        }
+        req->remaining -= len;
+        break;
+    case HTTP_FRAME_CHUNKED:
+        /* A zero-length chunk would be the last chunk: never send one. */
+        *out_drop = len == 0;
+        break;
+    case HTTP_FRAME_CLOSE:
+        break;
+    }
+    req->resp_bytes += len;
+    return true;
+}
+
+int
+http_output_write(struct http_request *req, const void *data, size_t len)
+{
+    bool drop;
+    if (!admit(req, len, &drop)) {
+        return -1;
+    }
+    if (drop) {
+        return 0;
+    }
+    struct evbuffer *out = http_conn_output(req->conn);
+    if (req->framing == HTTP_FRAME_CHUNKED) {
+        evbuffer_add_printf(out, "%zx\r\n", len);
+        evbuffer_add(out, data, len);
+        evbuffer_add(out, "\r\n", 2);
+    } else {
+        evbuffer_add(out, data, len);
+    }
+    return 0;
+}
+
+int
+http_output_write_buffer(struct http_request *req, struct evbuffer *buf)
+{
+    size_t len = evbuffer_get_length(buf);
+    bool drop;
+    if (!admit(req, len, &drop)) {
+        return -1;
+    }
+    if (drop) {
+        evbuffer_drain(buf, len);
+        return 0;
+    }
+    struct evbuffer *out = http_conn_output(req->conn);
+    if (req->framing == HTTP_FRAME_CHUNKED) {
+        evbuffer_add_printf(out, "%zx\r\n", len);
+        evbuffer_add_buffer(out, buf);
+        evbuffer_add(out, "\r\n", 2);
+    } else {
+        evbuffer_add_buffer(out, buf);
+    }
+    return 0;
+}
+
+int
+http_output_end(struct http_request *req)
+{
+    if (req->conn == NULL || req->out_state == HTTP_OUT_ENDED) {
+        return -1;
+    }
+    if (req->out_state == HTTP_OUT_PENDING && send_head(req, true, 0) != 0) {
+        return -1;
+    }
+    if (req->broken || (req->framing == HTTP_FRAME_LENGTH && req->remaining > 0)) {
+        http_output_abort(req);
+        return -1;
+    }
+    if (req->framing == HTTP_FRAME_CHUNKED) {
+        evbuffer_add(http_conn_output(req->conn), "0\r\n\r\n", 5);
+    }
+    req->out_state = HTTP_OUT_ENDED;
+    req->drain_fn = NULL;
+    http_conn_response_done(req->conn, req, true);
+    return 0;
+}
+
+void
+http_output_abort(struct http_request *req)
+{
+    if (req->conn == NULL || req->out_state == HTTP_OUT_ENDED) {
+        return;
+    }
+    req->out_state = HTTP_OUT_ENDED;
+    req->aborted = true;
+    req->drain_fn = NULL;
+    http_conn_response_done(req->conn, req, false);
+}
+
+int
+http_output_send(struct http_request *req, int status, const char *content_type,
+                 const void *body, size_t len)
+{
+    if (!head_editable(req)) {
+        return -1;
+    }
+    http_output_set_status(req, status);
+    if (content_type != NULL && http_output_header_set(req, "Content-Type", content_type) != 0) {
+        return -1;
+    }
+    if (send_head(req, true, len) != 0) {
+        return -1;
+    }
+    if (len > 0 && http_output_write(req, body, len) != 0) {
+        return -1;
+    }
+    return http_output_end(req);
+}
+
+bool
+http_output_is_started(const struct http_request *req)
+{
+    return req->out_state != HTTP_OUT_PENDING;
+}
+
+bool
+http_output_is_ended(const struct http_request *req)
+{
+    return req->out_state == HTTP_OUT_ENDED;
+}
+
+bool
+http_output_is_congested(const struct http_request *req)
+{
+    return req->conn != NULL &&
+           evbuffer_get_length(http_conn_output(req->conn)) > BOUNDS_OUTPUT_HIGH_WATER;
+}
+
+void
+http_output_on_drain(struct http_request *req, http_output_drain_fn fn, void *arg)
+{
+    if (req->conn == NULL || req->out_state == HTTP_OUT_ENDED) {
+        return;
+    }
+    req->drain_fn = fn;
+    req->drain_arg = arg;
+    if (fn != NULL) {
+        http_conn_watch_drain(req->conn);
+    }
+}

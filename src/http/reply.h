@@ -1,0 +1,35 @@
+/* Whole replies in one call, on top of http_output_send(): JSON, text,
+ * HTML, empty, redirect, and the connection layer's own answers (404,
+ * 405, 429, 4xx/5xx status text). Each ends the response; each returns 0,
+ * or -1 when the response had already started or the client is gone.
+ *
+ * Content types are exact and never guessed: "application/json" (no
+ * charset, SPEC.md 3.0.5), "text/plain; charset=utf-8",
+ * "text/html; charset=utf-8". Security headers and X-Request-Id come from
+ * the request itself (http/output.h), on every status. */
+#pragma once
+
+#include <stddef.h>
+
+struct http_request;
+
+/* body is a complete JSON text, sent as is (callers add the trailing
+ * newline where SPEC.md asks for one). */
+int http_reply_json(struct http_request *req, int status, const char *body, size_t len);
+int http_reply_text(struct http_request *req, int status, const char *body, size_t len);
+int http_reply_html(struct http_request *req, int status, const char *body, size_t len);
+/* No body: Content-Length: 0 (none at all for 204/304). */
+int http_reply_empty(struct http_request *req, int status);
+/* 302 Found with Location: location (validated: no CR, LF or other
+ * control byte; -1 and nothing sent otherwise) and an empty body. */
+int http_reply_redirect(struct http_request *req, const char *location);
+
+/* "<status> <reason>\n" as text/plain, e.g. "413 Content Too Large\n": the
+ * connection layer's answer to malformed or refused requests. */
+int http_reply_error(struct http_request *req, int status);
+/* 404 text/plain "404 page not found\n" (SPEC.md 3.0.2). */
+int http_reply_not_found(struct http_request *req);
+/* 405 with Allow: listing the methods (an HTTP_METHODS_* set), empty body. */
+int http_reply_method_not_allowed(struct http_request *req, unsigned allowed);
+/* 429 per SPEC.md 3.0.3: JSON temporarily_unavailable, Retry-After: 60. */
+int http_reply_rate_limited(struct http_request *req);

@@ -1,0 +1,131 @@
+/* Private to src/http/ (mod_auth_openidc's *_int.h idea): the definition of
+ * struct http_request, shared by the three files that build it -- conn.c
+ * (creates, dispatches, finishes), request.c (accessors, access log) and
+ * output.c (the response). Nothing outside src/http/ includes this; every
+ * other module goes through http/request.h and http/output.h. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/ipaddr.h"
+#include "base/slice.h"
+#include "http/output.h"
+#include "http/parser.h"
+#include "http/request.h"
+
+struct http_conn;
+struct http_route;
+
+/* A pending response header (arena copies). */
+struct http_out_header {
+    char *name;
+    char *value;
+};
+
+enum http_out_state {
+    HTTP_OUT_PENDING = 0, /* nothing sent yet */
+    HTTP_OUT_STREAMING,   /* head sent, body going */
+    HTTP_OUT_ENDED,       /* ended or aborted */
+};
+
+enum http_out_framing {
+    HTTP_FRAME_NONE = 0, /* HEAD, 204, 304: no body */
+    HTTP_FRAME_LENGTH,   /* Content-Length */
+    HTTP_FRAME_CHUNKED,  /* HTTP/1.1, unknown length */
+    HTTP_FRAME_CLOSE,    /* HTTP/1.0, unknown length: the close ends the body */
+};
+
+struct http_request_finish_hook {
+    http_request_finish_fn fn;
+    void *arg;
+};
+
+struct http_request {
+    struct http_conn *conn;        /* NULL once finished (the connection moved on) */
+    struct worker *worker;
+    struct arena *arena;
+    bool is_public;
+
+    char id[HTTP_REQUEST_ID_LEN + 1];
+    struct ipaddr peer;
+    char client_ip[IPADDR_TEXT_MAX];
+    uint64_t start_ns;
+
+    /* The head (arena copies; empty slices until set). */
+    bool has_head;
+    enum http_method method;
+    const char *method_name;
+    struct slice target;
+    struct slice path;
+    struct slice path_decoded;
+    struct slice query;
+    bool has_query;
+    unsigned version_minor;
+    struct http_header *headers;
+    size_t header_count;
+    int64_t content_length;
+    bool chunked;
+    bool keep_alive;               /* what the client asked for */
+    struct evbuffer *body;
+    bool body_pulled;
+    const struct http_route *route;
+
+    /* The response. */
+    int status;
+    int status_sent;               /* 0 until the head went out */
+    struct http_out_header *out;
+    size_t out_count;
+    size_t out_cap;
+    enum http_out_state out_state;
+    enum http_out_framing framing;
+    uint64_t remaining;            /* HTTP_FRAME_LENGTH: bytes still owed */
+    uint64_t resp_bytes;
+    bool broken;                   /* more bytes than declared were offered */
+    http_output_drain_fn drain_fn;
+    void *drain_arg;
+
+    http_request_abort_fn abort_fn;
+    void *abort_arg;
+    struct http_request_finish_hook finish[HTTP_REQUEST_FINISH_HOOKS_MAX];
+    size_t finish_count;
+
+    /* Optional access-log fields (arena copies). */
+    const char *log_sub;
+    const char *log_email;
+    const char *log_rpc_method;
+    const char *log_rpc_tool;
+    const char *log_rpc_id;
+
+    bool log_skipped;
+    bool dispatched;               /* the handler was called */
+    bool finished;
+    bool client_gone;
+    bool aborted;                  /* ended without a clean end */
+};
+
+/* ---- for conn.c ---- */
+
+/* A request on worker w, started at start_ns, from peer. Public requests
+ * get a fresh id and the security headers. Never NULL. */
+struct http_request *http_request_new(struct worker *w, struct http_conn *conn, bool is_public,
+                                      const struct ipaddr *peer, const char *client_ip,
+                                      uint64_t start_ns);
+/* Copies the parsed head into the arena. -1 when the arena cap is hit. */
+int http_request_set_head(struct http_request *req, const struct http_head *h)
+    __attribute__((warn_unused_result));
+/* For a request refused before its head was complete: what is known of the
+ * method and path, for the log line. */
+void http_request_set_partial(struct http_request *req, struct slice method, struct slice path);
+/* Writes the access-log line and runs the finish hooks, once. */
+void http_request_finish(struct http_request *req);
+/* Calls the abort callback once (client gone), then finishes. */
+void http_request_client_gone(struct http_request *req);
+/* Frees the request (arena, body). NULL is a no-op. */
+void http_request_free(struct http_request *req);
+
+/* ---- for request.c ---- */
+
+/* Adds the security headers of SPEC.md 3.0.1 item 6 to a new response. */
+void http_output_add_security_headers(struct http_request *req);

@@ -1,0 +1,352 @@
+#include "http/server.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/xalloc.h"
+#include "http/conn.h"
+#include "log.h"
+#include "worker.h"
+
+/* One node per live connection (the server's own list; the connection
+ * only holds the node as an opaque handle). */
+struct conn_node {
+    struct conn_node *prev;
+    struct conn_node *next;
+    struct http_conn *conn;
+};
+
+struct http_server {
+    struct worker *worker;
+    struct http_server_opts opts;
+    struct evconnlistener *listener;
+    struct event *retry_ev;       /* re-enables accept after EMFILE */
+    uint16_t port;
+    struct conn_node *conns;
+    size_t conn_count;
+    bool draining;
+    bool freeing;
+    void (*on_empty)(void *arg);
+    void *on_empty_arg;
+};
+
+struct http_server *
+http_server_new(struct worker *w, const struct http_server_opts *opts)
+{
+    struct http_server *s = xcalloc(1, sizeof(*s));
+    s->worker = w;
+    s->opts = *opts;
+    return s;
+}
+
+static void
+close_listener(struct http_server *s)
+{
+    if (s->listener != NULL) {
+        evconnlistener_free(s->listener);
+        s->listener = NULL;
+    }
+    if (s->retry_ev != NULL) {
+        event_free(s->retry_ev);
+        s->retry_ev = NULL;
+    }
+}
+
+static void
+free_server(void *arg)
+{
+    xfree(arg);
+}
+
+void
+http_server_free(struct http_server *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    close_listener(s);
+    s->freeing = true;
+    http_server_abort_all(s);
+    /* Connections unlink themselves now but are freed on the next loop
+     * turn; the server goes after them. */
+    worker_defer(s->worker, free_server, s);
+}
+
+/* "[::1]" -> "::1". */
+static void
+strip_brackets(const char *host, char *out, size_t cap)
+{
+    size_t len = strlen(host);
+    if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
+        host++;
+        len -= 2;
+    }
+    if (len >= cap) {
+        len = cap - 1;
+    }
+    memcpy(out, host, len);
+    out[len] = '\0';
+}
+
+/* The reason goes into err; a reason cut at err's cap still says enough. */
+static void __attribute__((format(printf, 2, 3)))
+set_error(struct buf *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (buf_vappendf(err, fmt, ap) != 0) {
+        /* Past err's cap: the caller still sees the failure (-1). */
+    }
+    va_end(ap);
+}
+
+static int
+bind_one(int family, const struct sockaddr *sa, socklen_t len, bool reuse_port, bool dual_stack,
+         int *out_errno)
+{
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        *out_errno = errno;
+        return -1;
+    }
+    int one = 1;
+    int zero = 0;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+        *out_errno = errno;
+        close(fd);
+        return -1;
+    }
+    if (dual_stack) {
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+    }
+    if (bind(fd, sa, len) != 0 || listen(fd, SOMAXCONN) != 0) {
+        *out_errno = errno;
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int
+http_server_bind(const char *host, uint16_t port, bool reuse_port, struct buf *err)
+{
+    char name[256];
+    strip_brackets(host != NULL ? host : "", name, sizeof(name));
+    int e = 0;
+    if (name[0] == '\0') {
+        /* The wildcard: one dual-stack IPv6 socket takes IPv4 too. */
+        struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(port),
+                                   .sin6_addr = IN6ADDR_ANY_INIT };
+        int fd = bind_one(AF_INET6, (struct sockaddr *)&a6, sizeof(a6), reuse_port, true, &e);
+        if (fd >= 0) {
+            return fd;
+        }
+        if (e == EAFNOSUPPORT) {
+            struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons(port),
+                                      .sin_addr.s_addr = htonl(INADDR_ANY) };
+            fd = bind_one(AF_INET, (struct sockaddr *)&a4, sizeof(a4), reuse_port, false, &e);
+            if (fd >= 0) {
+                return fd;
+            }
+        }
+        set_error(err, "bind :%u: %s", (unsigned)port, strerror(e));
+        return -1;
+    }
+    char service[8];
+    snprintf(service, sizeof(service), "%u", (unsigned)port);
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+    struct addrinfo *res = NULL;
+    int gai = getaddrinfo(name, service, &hints, &res);
+    if (gai != 0) {
+        set_error(err, "resolve %s: %s", name, gai_strerror(gai));
+        return -1;
+    }
+    int fd = -1;
+    for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
+        fd = bind_one(ai->ai_family, ai->ai_addr, ai->ai_addrlen, reuse_port, false, &e);
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        bool v6 = strchr(name, ':') != NULL;
+        set_error(err, "bind %s%s%s:%u: %s", v6 ? "[" : "", name, v6 ? "]" : "",
+                          (unsigned)port, strerror(e));
+    }
+    return fd;
+}
+
+static void
+on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len, void *arg)
+{
+    (void)l;
+    http_server_adopt(arg, fd, sa, (socklen_t)len);
+}
+
+static void
+on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct http_server *s = arg;
+    if (s->listener != NULL && !s->draining) {
+        evconnlistener_enable(s->listener);
+    }
+}
+
+/* accept() failed: out of descriptors (EMFILE/ENFILE) would spin the loop,
+ * so pause accepting for a moment and say so once per pause. */
+static void
+on_accept_error(struct evconnlistener *l, void *arg)
+{
+    struct http_server *s = arg;
+    int e = EVUTIL_SOCKET_ERROR();
+    struct log_line line;
+    log_begin(&line, LOG_WARN, "accept_failed");
+    log_str(&line, "error", strerror(e));
+    log_str(&line, "action", "accepting paused for 100ms");
+    log_end(&line);
+    evconnlistener_disable(l);
+    struct timeval tv = { .tv_sec = 0, .tv_usec = 100 * 1000 };
+    event_add(s->retry_ev, &tv);
+}
+
+int
+http_server_listen_fd(struct http_server *s, int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET) {
+            s->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            s->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        }
+    }
+    s->listener = evconnlistener_new(s->worker->base, on_accept, s,
+                                     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+    if (s->listener == NULL) {
+        close(fd);
+        return -1;
+    }
+    s->retry_ev = evtimer_new(s->worker->base, on_retry, s);
+    evconnlistener_set_error_cb(s->listener, on_accept_error);
+    return 0;
+}
+
+uint16_t
+http_server_port(const struct http_server *s)
+{
+    return s->port;
+}
+
+void
+http_server_adopt(struct http_server *s, int fd, const struct sockaddr *peer, socklen_t peer_len)
+{
+    if (s->freeing) {
+        close(fd);
+        return;
+    }
+    (void)http_conn_new(s, fd, peer, peer_len);
+}
+
+static void
+run_on_empty(void *arg)
+{
+    struct http_server *s = arg;
+    if (s->conn_count == 0 && s->on_empty != NULL) {
+        void (*fn)(void *) = s->on_empty;
+        s->on_empty = NULL;
+        fn(s->on_empty_arg);
+    }
+}
+
+void
+http_server_drain(struct http_server *s, void (*on_empty)(void *arg), void *arg)
+{
+    s->draining = true;
+    s->on_empty = on_empty;
+    s->on_empty_arg = arg;
+    close_listener(s);
+    for (struct conn_node *n = s->conns, *next; n != NULL; n = next) {
+        next = n->next; /* draining may close (unlink) this very connection */
+        http_conn_drain(n->conn);
+    }
+    if (s->conn_count == 0) {
+        worker_defer(s->worker, run_on_empty, s);
+    }
+}
+
+void
+http_server_abort_all(struct http_server *s)
+{
+    while (s->conns != NULL) {
+        http_conn_abort(s->conns->conn); /* unlinks it */
+    }
+}
+
+bool
+http_server_is_draining(const struct http_server *s)
+{
+    return s->draining;
+}
+
+size_t
+http_server_conn_count(const struct http_server *s)
+{
+    return s->conn_count;
+}
+
+const struct http_server_opts *
+http_server_get_opts(const struct http_server *s)
+{
+    return &s->opts;
+}
+
+struct worker *
+http_server_get_worker(const struct http_server *s)
+{
+    return s->worker;
+}
+
+void *
+http_server_conn_opened(struct http_server *s, struct http_conn *c)
+{
+    struct conn_node *n = xmalloc(sizeof(*n));
+    n->conn = c;
+    n->prev = NULL;
+    n->next = s->conns;
+    if (s->conns != NULL) {
+        s->conns->prev = n;
+    }
+    s->conns = n;
+    s->conn_count++;
+    return n;
+}
+
+void
+http_server_conn_closed(struct http_server *s, void *handle)
+{
+    struct conn_node *n = handle;
+    if (n->prev != NULL) {
+        n->prev->next = n->next;
+    } else {
+        s->conns = n->next;
+    }
+    if (n->next != NULL) {
+        n->next->prev = n->prev;
+    }
+    xfree(n);
+    s->conn_count--;
+    if (s->conn_count == 0 && s->draining && s->on_empty != NULL && !s->freeing) {
+        worker_defer(s->worker, run_on_empty, s);
+    }
+}

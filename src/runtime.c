@@ -1,0 +1,387 @@
+#include "runtime.h"
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "base/buf.h"
+#include "base/xalloc.h"
+#include "bounds.h"
+#include "config.h"
+#include "http/health.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "log.h"
+#include "routes.h"
+#include "version.h"
+#include "worker.h"
+
+/* A public worker thread and the two cross-thread doorbells the control
+ * loop rings on it (event_active is thread-safe once libevent's pthread
+ * locking is on). */
+struct worker_thread {
+    struct runtime *rt;
+    struct worker *w;
+    pthread_t thread;
+    bool started;
+    struct event *drain_ev;  /* start the graceful drain */
+    struct event *abort_ev;  /* the deadline passed: close everything */
+};
+
+struct runtime {
+    const struct config *cfg;
+    struct app *app;
+    struct http_router *public_router;
+    struct http_router *metrics_router;
+    struct http_health health;
+    atomic_bool draining;
+
+    struct worker *control;
+    struct http_server *metrics;
+    struct worker_thread *threads;
+    unsigned nthreads;
+    atomic_uint threads_done;
+
+    struct event *sigterm_ev;
+    struct event *sigint_ev;
+    struct event *deadline_ev;
+    struct event *thread_done_ev;
+    unsigned signals;
+};
+
+static void
+log_fatal_start(const char *msg, const char *var, const char *addr, const char *error)
+{
+    struct log_line l;
+    log_begin(&l, LOG_ERROR, msg);
+    log_str(&l, "addr", addr);
+    log_str(&l, "error", error);
+    log_end(&l);
+    fprintf(stderr, "fatal: cannot listen on %s=%s: %s\n", var, addr, error);
+}
+
+/* ---- worker threads ---- */
+
+static void
+on_worker_empty(void *arg)
+{
+    struct worker_thread *t = arg;
+    event_base_loopexit(t->w->base, NULL);
+}
+
+static void
+on_worker_drain(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct worker_thread *t = arg;
+    http_server_drain(t->w->server, on_worker_empty, t);
+}
+
+static void
+on_worker_abort(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct worker_thread *t = arg;
+    http_server_abort_all(t->w->server);
+}
+
+static void *
+worker_main(void *arg)
+{
+    struct worker_thread *t = arg;
+    event_base_loop(t->w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    /* Deferred frees queued by the last connections run here, on the
+     * worker's own thread, before the control loop is told. */
+    worker_run_deferred(t->w);
+    atomic_fetch_add(&t->rt->threads_done, 1);
+    event_active(t->rt->thread_done_ev, EV_TIMEOUT, 0);
+    return NULL;
+}
+
+/* ---- control loop ---- */
+
+static void
+on_thread_done(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct runtime *rt = arg;
+    if (atomic_load(&rt->threads_done) == rt->nthreads) {
+        event_base_loopexit(rt->control->base, NULL);
+    }
+}
+
+static void
+on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct runtime *rt = arg;
+    uint64_t left = 0;
+    for (unsigned i = 0; i < rt->nthreads; i++) {
+        left += atomic_load_explicit(&rt->threads[i].w->connections, memory_order_relaxed);
+    }
+    struct log_line l;
+    log_begin(&l, LOG_ERROR, "shutdown_error");
+    log_str(&l, "error", "SHUTDOWN_TIMEOUT reached; closing the remaining connections");
+    log_uint(&l, "connections", left);
+    log_end(&l);
+    for (unsigned i = 0; i < rt->nthreads; i++) {
+        event_active(rt->threads[i].abort_ev, EV_TIMEOUT, 0);
+    }
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    struct runtime *rt = arg;
+    if (rt->signals++ > 0) {
+        struct log_line l;
+        log_begin(&l, LOG_WARN, "shutdown_forced_second_signal");
+        log_str(&l, "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        log_end(&l);
+        _exit(2); /* at once: no drain, no destructors racing the workers */
+    }
+    struct log_line l;
+    log_begin(&l, LOG_INFO, "shutting_down");
+    log_str(&l, "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    log_double(&l, "timeout", (double)rt->cfg->shutdown_timeout_ms / 1000.0);
+    log_end(&l);
+    atomic_store(&rt->draining, true); /* /readyz says 503 from now on */
+    for (unsigned i = 0; i < rt->nthreads; i++) {
+        event_active(rt->threads[i].drain_ev, EV_TIMEOUT, 0);
+    }
+    uint64_t ms = rt->cfg->shutdown_timeout_ms;
+    struct timeval tv = { .tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
+    event_add(rt->deadline_ev, &tv);
+}
+
+/* ---- start-up ---- */
+
+static int
+start_metrics(struct runtime *rt)
+{
+    const struct config_listen *addr = &rt->cfg->metrics_listen;
+    struct buf err;
+    buf_init(&err, 512);
+    int fd = http_server_bind(addr->host, addr->port, false, &err);
+    if (fd < 0) {
+        /* SPEC preface fix 8: fatal, where Go only logged and ran on. */
+        log_fatal_start("metrics_listen_error", "METRICS_ADDR", addr->text, buf_cstr(&err));
+        buf_cleanup(&err);
+        return -1;
+    }
+    buf_cleanup(&err);
+    const struct http_server_opts opts = {
+        .router = rt->metrics_router,
+        .is_public = false,
+        .head_timeout_ms = BOUNDS_METRICS_READ_TIMEOUT_MS,
+        .body_timeout_ms = BOUNDS_METRICS_READ_TIMEOUT_MS,
+        .idle_timeout_ms = BOUNDS_IDLE_TIMEOUT_MS,
+        .write_timeout_ms = BOUNDS_METRICS_WRITE_TIMEOUT_MS,
+    };
+    rt->metrics = http_server_new(rt->control, &opts);
+    if (http_server_listen_fd(rt->metrics, fd) != 0) {
+        log_fatal_start("metrics_listen_error", "METRICS_ADDR", addr->text, "listener setup failed");
+        return -1;
+    }
+    struct log_line l;
+    log_begin(&l, LOG_INFO, "metrics_listening");
+    log_str(&l, "addr", addr->text);
+    log_uint(&l, "port", http_server_port(rt->metrics));
+    log_end(&l);
+    return 0;
+}
+
+static int
+start_public(struct runtime *rt)
+{
+    const struct config_listen *addr = &rt->cfg->listen;
+    const struct http_server_opts opts = {
+        .router = rt->public_router,
+        .is_public = true,
+        .head_timeout_ms = BOUNDS_HEAD_TIMEOUT_MS,
+        .body_timeout_ms = BOUNDS_BODY_TIMEOUT_MS,
+        .idle_timeout_ms = BOUNDS_IDLE_TIMEOUT_MS,
+        .write_timeout_ms = 0, /* SPEC.md 8.2: none, streams live on */
+    };
+    uint16_t port = addr->port;
+    for (unsigned i = 0; i < rt->nthreads; i++) {
+        struct worker_thread *t = &rt->threads[i];
+        t->rt = rt;
+        t->w = worker_new(i, rt->app);
+        if (t->w == NULL) {
+            log_fatal_start("listen_error", "LISTEN_ADDR", addr->text, "event loop setup failed");
+            return -1;
+        }
+        t->drain_ev = event_new(t->w->base, -1, 0, on_worker_drain, t);
+        t->abort_ev = event_new(t->w->base, -1, 0, on_worker_abort, t);
+        t->w->server = http_server_new(t->w, &opts);
+        struct buf err;
+        buf_init(&err, 512);
+        /* Port 0 (tests): the first socket picks one, the others join it. */
+        int fd = http_server_bind(addr->host, port, true, &err);
+        if (fd < 0 || http_server_listen_fd(t->w->server, fd) != 0) {
+            log_fatal_start("listen_error", "LISTEN_ADDR", addr->text,
+                            fd < 0 ? buf_cstr(&err) : "listener setup failed");
+            buf_cleanup(&err);
+            return -1;
+        }
+        buf_cleanup(&err);
+        port = http_server_port(t->w->server);
+    }
+    struct log_line l;
+    log_begin(&l, LOG_INFO, "listening");
+    log_str(&l, "addr", addr->text);
+    log_uint(&l, "port", port);
+    log_uint(&l, "workers", rt->nthreads);
+    log_end(&l);
+    return 0;
+}
+
+static int
+start_threads(struct runtime *rt)
+{
+    /* Signals belong to the control loop: workers start with them blocked. */
+    sigset_t block;
+    sigset_t old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    int rc = 0;
+    for (unsigned i = 0; i < rt->nthreads && rc == 0; i++) {
+        struct worker_thread *t = &rt->threads[i];
+        if (pthread_create(&t->thread, NULL, worker_main, t) != 0) {
+            rc = -1;
+            break;
+        }
+        t->started = true;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+static void
+log_starting(void)
+{
+    struct log_line l;
+    log_begin(&l, LOG_INFO, "starting");
+    log_str(&l, "version", MAP_VERSION);
+    log_str(&l, "commit", MAP_COMMIT);
+    log_str(&l, "built_at", MAP_BUILD_TIME);
+    log_end(&l);
+}
+
+static void
+teardown(struct runtime *rt)
+{
+    for (unsigned i = 0; i < rt->nthreads; i++) {
+        struct worker_thread *t = &rt->threads[i];
+        if (t->started) {
+            /* A worker that never drained (start-up failed elsewhere). */
+            event_base_loopexit(t->w->base, NULL);
+            pthread_join(t->thread, NULL);
+        }
+    }
+    for (unsigned i = 0; i < rt->nthreads; i++) {
+        struct worker_thread *t = &rt->threads[i];
+        if (t->w == NULL) {
+            continue;
+        }
+        http_server_free(t->w->server);
+        if (t->drain_ev != NULL) {
+            event_free(t->drain_ev);
+        }
+        if (t->abort_ev != NULL) {
+            event_free(t->abort_ev);
+        }
+        worker_free(t->w);
+    }
+    xfree(rt->threads);
+    http_server_free(rt->metrics);
+    if (rt->control != NULL) {
+        if (rt->sigterm_ev != NULL) {
+            event_free(rt->sigterm_ev);
+        }
+        if (rt->sigint_ev != NULL) {
+            event_free(rt->sigint_ev);
+        }
+        if (rt->deadline_ev != NULL) {
+            event_free(rt->deadline_ev);
+        }
+        if (rt->thread_done_ev != NULL) {
+            event_free(rt->thread_done_ev);
+        }
+        worker_free(rt->control);
+    }
+    http_router_free(rt->public_router);
+    http_router_free(rt->metrics_router);
+    app_free(rt->app);
+}
+
+int
+runtime_run(const struct config *cfg)
+{
+    log_set_level((enum log_level)cfg->log_level);
+    log_starting();
+    /* A client that vanishes mid-write must cost an EPIPE, not the process. */
+    signal(SIGPIPE, SIG_IGN);
+    if (evthread_use_pthreads() != 0) {
+        fprintf(stderr, "fatal: libevent thread support unavailable\n");
+        return 1;
+    }
+
+    struct runtime rt = { .cfg = cfg };
+    atomic_init(&rt.draining, false);
+    atomic_init(&rt.threads_done, 0);
+    rt.app = app_new(cfg);
+    rt.public_router = http_router_new();
+    routes_build(rt.public_router, rt.app);
+    rt.health = (struct http_health){ .app = rt.app, .draining = &rt.draining };
+    rt.metrics_router = http_router_new();
+    http_health_add_metrics_routes(rt.metrics_router, &rt.health);
+    rt.nthreads = cfg->workers > 0 ? cfg->workers : 1;
+    rt.threads = xcalloc(rt.nthreads, sizeof(rt.threads[0]));
+
+    int rc = 1;
+    rt.control = worker_new(WORKER_CONTROL_ID, rt.app);
+    if (rt.control == NULL) {
+        fprintf(stderr, "fatal: event loop setup failed\n");
+        goto out;
+    }
+    rt.sigterm_ev = evsignal_new(rt.control->base, SIGTERM, on_signal, &rt);
+    rt.sigint_ev = evsignal_new(rt.control->base, SIGINT, on_signal, &rt);
+    rt.deadline_ev = evtimer_new(rt.control->base, on_deadline, &rt);
+    rt.thread_done_ev = event_new(rt.control->base, -1, 0, on_thread_done, &rt);
+    if (start_metrics(&rt) != 0 || start_public(&rt) != 0) {
+        goto out;
+    }
+    event_add(rt.sigterm_ev, NULL);
+    event_add(rt.sigint_ev, NULL);
+    if (start_threads(&rt) != 0) {
+        fprintf(stderr, "fatal: cannot start worker threads\n");
+        goto out;
+    }
+    event_base_loop(rt.control->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    /* The drain is over. Removing the signal events below restores the
+     * default action, so a late SIGTERM would kill us mid-teardown: block
+     * both; nothing is left for a signal to change. */
+    sigset_t late;
+    sigemptyset(&late);
+    sigaddset(&late, SIGTERM);
+    sigaddset(&late, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &late, NULL);
+    rc = 0;
+out:
+    teardown(&rt);
+    return rc;
+}
