@@ -85,7 +85,8 @@ async function loggingFetch(input, init = {}) {
   if (typeof init.body === 'string' && url.startsWith(serverUrl.href)) {
     try {
       const m = JSON.parse(init.body);
-      rpc = ` (${Array.isArray(m) ? m.map((x) => x.method).join(',') : m.method})`;
+      const label = (x) => (x.method === 'tools/call' ? `tools/call ${x.params?.name}` : x.method);
+      rpc = ` (${Array.isArray(m) ? m.map(label).join(',') : label(m)})`;
     } catch { /* not JSON */ }
   }
   const res = await fetch(input, { ...init, signal: init.signal ?? AbortSignal.timeout(10000) });
@@ -95,6 +96,7 @@ async function loggingFetch(input, init = {}) {
     const rm = wa.match(/resource_metadata="([^"]*)"/);
     note = rm ? `  WWW-Authenticate points to ${where(rm[1])}` : `  WWW-Authenticate: ${wa}`;
   }
+  if (method === 'GET' && url === serverUrl.href) rpc = ' (stream for server-initiated messages)';
   const sid = res.headers.get('mcp-session-id');
   if (sid && rpc.includes('initialize')) note += `  Mcp-Session-Id: ${short(sid, 12)}`;
   say('sdk', `${method} ${where(url)}${rpc} → ${res.status}${note}`);
@@ -177,7 +179,7 @@ class DemoOAuthProvider {
 
     const idp = await idpLogin(inter.target, { ...this._credentials, jar });
     if (!idp.callbackUrl) throw new Error(`the IdP login did not redirect: ${idp.last.status} ${idp.last.text.slice(0, 300)}`);
-    say('browser', `IdP login page, signed in as ${this._credentials.username} → 303 to the proxy ${where(idp.callbackUrl)}`);
+    say('browser', `IdP login page, signed in as ${this._credentials.username} → ${idp.last.status} to the proxy ${where(idp.callbackUrl)}`);
 
     const cb = await followCallback(idp.callbackUrl, { jar });
     if (!cb.redirect) throw new Error(`/callback answered ${cb.response.status}: ${cb.response.text.slice(0, 300)}`);
