@@ -92,13 +92,14 @@ stop_one() {
   for ((i = 0; i < stop_timeout * 10; i++)); do
     if ! alive "$pid" "$st"; then
       # Our own child (same run): collect its exit status.
-      if wait "$pid" 2>/dev/null; then
+      local rc=0
+      wait "$pid" 2>/dev/null || rc=$?
+      # 127: not our child (started by an earlier run), status unknown.
+      if [ "$rc" = 0 ] || [ "$rc" = 127 ]; then
         say "stopped $name (pid $pid)"
       else
-        local rc=$?
         say "stopped $name (pid $pid; exit status $rc)"
-        # 127: not our child (stopped from another run), status unknown.
-        [ "$rc" = 127 ] || unclean+=("$name exited with status $rc")
+        unclean+=("$name exited with status $rc")
       fi
       return 0
     fi
