@@ -303,13 +303,41 @@ for c in $concurrency; do
 done
 
 if [ "${BENCH_PERF:-0}" = 1 ] && [[ " ${targets[*]} " == *" proxy "* ]]; then
+  # Where the proxy's time goes, beside nginx doing the same job:
+  # perf profile (by library, then by function), syscalls per request
+  # (perf stat on raw_syscalls:sys_enter) and the syscall mix (strace -c).
+  ngx_workers=$(pgrep -d, -P "$(cat "$BENCH_DIR/nginx-rp.pid")")
+  # Reports cut with head: a SIGPIPE'd perf report is not a failure here.
+  set +e +o pipefail
   say "perf: recording the proxy during a ${duration}s c=64 run"
   perf record -F 999 -g -o "$BENCH_DIR/perf.data" -p "$proxy_a_pid" -- sleep "$duration" > /dev/null 2>&1 &
   perf_pid=$!
   wrk_run proxy 64 "$duration" > /dev/null
   wait "$perf_pid" || true
-  perf report -i "$BENCH_DIR/perf.data" --stdio --no-children --percent-limit 1 2>/dev/null \
-    | grep -v '^$' | head -120 > "$BENCH_DIR/perf.txt" || true
+  {
+    echo "== perf: share of samples by library"
+    perf report -i "$BENCH_DIR/perf.data" --stdio --no-children --sort dso -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -15
+    echo "== perf: top functions (self)"
+    perf report -i "$BENCH_DIR/perf.data" --stdio --no-children --sort dso,sym -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -50
+    for t in nginx proxy; do
+      if [ "$t" = nginx ]; then p=$ngx_workers; else p=$proxy_a_pid; fi
+      perf stat -x, -e raw_syscalls:sys_enter -p "$p" -o "$BENCH_DIR/syscalls-$t.csv" -- sleep "$duration" &
+      sp=$!
+      line=$(wrk_run "$t" 64 "$duration")
+      wait "$sp" || true
+      n=$(cut -d, -f1 "$BENCH_DIR/syscalls-$t.csv" | grep -E '^[0-9]+$' | head -1)
+      echo "== syscalls per request, $t c=64: $(awk -v n="$n" -v r="$(field "$line" requests)" 'BEGIN { printf "%.1f", n / r }') ($n syscalls, $(field "$line" requests) requests)"
+      timeout -s INT $((duration + 5)) strace -c -f -p "${p//,/ -p }" -o "$BENCH_DIR/strace-$t.txt" > /dev/null 2>&1 &
+      sp=$!
+      sleep 0.5
+      wrk_run "$t" 64 2 > /dev/null
+      kill -INT "$sp" 2>/dev/null || true
+      wait "$sp" 2>/dev/null || true
+      echo "== syscall mix under strace, $t (counts, strace slows everything down)"
+      head -20 "$BENCH_DIR/strace-$t.txt"
+    done
+  } > "$BENCH_DIR/perf.txt" 2>&1
+  set -e -o pipefail
   say "perf report: ${BENCH_DIR#"$root"/}/perf.txt"
 fi
 rss_a_after=$(awk '/^VmRSS/ {print $2}' "/proc/$proxy_a_pid/status")
