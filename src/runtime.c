@@ -333,6 +333,7 @@ runtime_run(const struct config *cfg)
 {
     log_set_level((enum log_level)cfg->log_level);
     log_starting();
+    config_log_startup(cfg); /* startup_config and the configuration warnings (SPEC.md 1.7) */
     /* A client that vanishes mid-write must cost an EPIPE, not the process. */
     signal(SIGPIPE, SIG_IGN);
     if (evthread_use_pthreads() != 0) {
