@@ -21,8 +21,8 @@ struct http_server;
 /* Per-worker services of other subsystems. Each subsystem creates its slot
  * when its worker starts and frees it in worker_free(); until a subsystem
  * lands its slot stays NULL and nothing reads it. */
-struct fetch;          /* fetch.c: libcurl multi driven by this loop */
-struct store_conn;     /* store/: this worker's replay-store connection */
+struct fetch;          /* fetch.h: libcurl multi driven by this loop */
+struct store;          /* store/store.h: this worker's replay-store connection */
 struct proxy_pool;     /* proxy/pool.c: keep-alive upstream connections */
 
 struct worker_deferred;
@@ -40,7 +40,7 @@ struct worker {
 
     /* Slots other subsystems fill (see the forward declarations above). */
     struct fetch *fetch;
-    struct store_conn *store;
+    struct store *store;
     struct proxy_pool *upstream_pool;
 
     /* Deferred frees (tmux's idea): run once the current callback has
