@@ -16,9 +16,9 @@ struct http_request;
 /* Process-wide services of other subsystems, each created by its module
  * during app_new()'s caller's start-up sequence (runtime.c) and freed in
  * app_free(). NULL until that subsystem lands. */
-struct seal_ring;      /* seal.c: primary and previous keys */
-struct oidc_provider;  /* oidc/provider.c: IdP metadata and JWKS */
-struct ratelimit;      /* ratelimit.c: per-endpoint, per-key buckets */
+struct seal_ring;     /* seal.c: primary and previous keys */
+struct oidc_provider; /* oidc/provider.c: IdP metadata and JWKS */
+struct ratelimit;     /* ratelimit.c: per-endpoint, per-key buckets */
 
 /* Answers /readyz when the process is not draining (SPEC.md 5.5): replies
  * itself, now or later (the replay store probes Redis asynchronously).
@@ -26,7 +26,7 @@ struct ratelimit;      /* ratelimit.c: per-endpoint, per-key buckets */
 typedef void (*app_ready_probe_fn)(struct http_request *req, void *arg);
 
 struct app {
-    const struct config *cfg;      /* borrowed; lives for the process */
+    const struct config *cfg; /* borrowed; lives for the process */
 
     struct seal_ring *seal;
     struct oidc_provider *oidc;

@@ -29,8 +29,8 @@ struct worker_thread {
     struct worker *w;
     pthread_t thread;
     bool started;
-    struct event *drain_ev;  /* start the graceful drain */
-    struct event *abort_ev;  /* the deadline passed: close everything */
+    struct event *drain_ev; /* start the graceful drain */
+    struct event *abort_ev; /* the deadline passed: close everything */
 };
 
 struct runtime {
@@ -160,7 +160,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
         event_active(rt->threads[i].drain_ev, EV_TIMEOUT, 0);
     }
     uint64_t ms = rt->cfg->shutdown_timeout_ms;
-    struct timeval tv = { .tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
+    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
     event_add(rt->deadline_ev, &tv);
 }
 
@@ -190,7 +190,8 @@ start_metrics(struct runtime *rt)
     };
     rt->metrics = http_server_new(rt->control, &opts);
     if (http_server_listen_fd(rt->metrics, fd) != 0) {
-        log_fatal_start("metrics_listen_error", "METRICS_ADDR", addr->text, "listener setup failed");
+        log_fatal_start("metrics_listen_error", "METRICS_ADDR", addr->text,
+                        "listener setup failed");
         return -1;
     }
     struct log_line l;
@@ -341,13 +342,13 @@ runtime_run(const struct config *cfg)
         return 1;
     }
 
-    struct runtime rt = { .cfg = cfg };
+    struct runtime rt = {.cfg = cfg};
     atomic_init(&rt.draining, false);
     atomic_init(&rt.threads_done, 0);
     rt.app = app_new(cfg);
     rt.public_router = http_router_new();
     routes_build(rt.public_router, rt.app);
-    rt.health = (struct http_health){ .app = rt.app, .draining = &rt.draining };
+    rt.health = (struct http_health){.app = rt.app, .draining = &rt.draining};
     rt.metrics_router = http_router_new();
     http_health_add_metrics_routes(rt.metrics_router, &rt.health);
     rt.nthreads = cfg->workers > 0 ? cfg->workers : 1;
