@@ -19,6 +19,7 @@ struct http_request;
 struct seal_ring;      /* seal.c: primary and previous keys */
 struct oidc_provider;  /* oidc/provider.c: IdP metadata and JWKS */
 struct ratelimit;      /* ratelimit.c: per-endpoint, per-key buckets */
+struct oauth_discovery; /* oauth/discovery.c: the discovery documents */
 
 /* Answers /readyz when the process is not draining (SPEC.md 5.5): replies
  * itself, now or later (the replay store probes Redis asynchronously).
@@ -31,6 +32,7 @@ struct app {
     struct seal_ring *seal;
     struct oidc_provider *oidc;
     struct ratelimit *ratelimit;
+    struct oauth_discovery *discovery; /* built by app_new() from cfg */
 
     app_ready_probe_fn ready_probe;
     void *ready_probe_arg;
