@@ -233,6 +233,9 @@ start_app(struct runtime *rt)
     buf_init(&err, 1024);
     const char *event = "startup_failed";
     int rc = app_start(rt->app, &startup_stop, &event, &err);
+    if (rc == 0 && atomic_load(&startup_stop)) {
+        event = "startup_interrupted";
+    }
     if (rc != 0 || atomic_load(&startup_stop)) {
         const char *why = rc != 0 ? buf_cstr(&err) : "interrupted by a signal during start-up";
         struct log_line l;
@@ -468,6 +471,11 @@ runtime_run(const struct config *cfg)
     }
     event_add(rt.sigterm_ev, NULL);
     event_add(rt.sigint_ev, NULL);
+    if (atomic_load(&startup_stop)) {
+        /* A signal that came between the start-up steps and the events
+         * above only raised the flag: honour it as the first signal. */
+        on_signal(SIGTERM, EV_SIGNAL, &rt);
+    }
     if (start_threads(&rt) != 0) {
         fprintf(stderr, "fatal: cannot start worker threads\n");
         goto out;
