@@ -9,6 +9,7 @@
 #include "http/reply.h"
 #include "http/request.h"
 #include "log.h"
+#include "oauth/oauth.h"
 #include "oidc/jwks.h"
 #include "oidc/provider.h"
 #include "proxy/subject_limit.h"
@@ -25,6 +26,7 @@ app_new(const struct config *cfg)
 {
     struct app *app = xcalloc(1, sizeof(*app));
     app->cfg = cfg;
+    app->discovery = oauth_discovery_new(cfg);
     return app;
 }
 
@@ -69,6 +71,10 @@ ready_probe(struct http_request *req, void *arg)
     struct worker *w = http_request_worker(req);
     struct ready_wait *rw = arena_alloc(http_request_arena(req), sizeof(*rw));
     if (rw == NULL || w->store == NULL) {
+        struct log_line l;
+        http_request_log_begin(&l, req, LOG_ERROR, "readyz_probe_failed");
+        log_str(&l, "error", rw == NULL ? "request arena exhausted" : "no store on this loop");
+        log_end(&l);
         http_reply_error(req, 500);
         return;
     }
@@ -220,5 +226,6 @@ app_free(struct app *app)
     oidc_jwks_free(app->jwks);
     oidc_provider_free(app->oidc);
     seal_ring_free(app->seal);
+    oauth_discovery_free(app->discovery);
     xfree(app);
 }
