@@ -319,6 +319,14 @@ if [ "${BENCH_PERF:-0}" = 1 ] && [[ " ${targets[*]} " == *" proxy "* ]]; then
     perf report -i "$BENCH_DIR/perf.data" --stdio --no-children --sort dso -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -15
     echo "== perf: top functions (self)"
     perf report -i "$BENCH_DIR/perf.data" --stdio --no-children --sort dso,sym -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -50
+    echo "== who makes the proxy's epoll_ctl, ioctl and getpid calls (perf, DWARF call chains)"
+    perf record -e syscalls:sys_enter_epoll_ctl -e syscalls:sys_enter_ioctl -e syscalls:sys_enter_getpid \
+      --call-graph dwarf,8192 -o "$BENCH_DIR/perf-sys.data" -p "$proxy_a_pid" -- sleep 1 > /dev/null 2>&1 &
+    sp=$!
+    wrk_run proxy 64 1 > /dev/null
+    wait "$sp"
+    perf report -i "$BENCH_DIR/perf-sys.data" --stdio --no-children --sort sym -g caller,2,callee,function,percent \
+      2>/dev/null | grep -v '^$' | head -150
     for t in nginx proxy; do
       if [ "$t" = nginx ]; then p=$ngx_workers; else p=$proxy_a_pid; fi
       perf stat -x, -e raw_syscalls:sys_enter -p "$p" -o "$BENCH_DIR/syscalls-$t.csv" -- sleep "$duration" &
