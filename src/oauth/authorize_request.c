@@ -16,17 +16,14 @@
 
 /* SPEC.md 3.3 step 1, in the order Go checks them. */
 static const char *const singletons[] = {
-    "response_type", "client_id", "redirect_uri", "code_challenge", "code_challenge_method",
-    "state",
+    "response_type",         "client_id", "redirect_uri", "code_challenge",
+    "code_challenge_method", "state",
 };
 /* SPEC.md 3.0.6's description for each, static so the error can borrow it. */
 static const char *const repeated_descriptions[] = {
-    "response_type must not be repeated",
-    "client_id must not be repeated",
-    "redirect_uri must not be repeated",
-    "code_challenge must not be repeated",
-    "code_challenge_method must not be repeated",
-    "state must not be repeated",
+    "response_type must not be repeated",         "client_id must not be repeated",
+    "redirect_uri must not be repeated",          "code_challenge must not be repeated",
+    "code_challenge_method must not be repeated", "state must not be repeated",
 };
 _Static_assert(sizeof(singletons) == sizeof(repeated_descriptions), "one description per name");
 
@@ -34,14 +31,14 @@ _Static_assert(sizeof(singletons) == sizeof(repeated_descriptions), "one descrip
 
 /* Step 2: accepted parameters (read, or accepted and ignored: scope). */
 static const char *const accepted[] = {
-    "response_type", "client_id", "redirect_uri", "code_challenge", "code_challenge_method",
-    "state", "resource", "scope",
+    "response_type",         "client_id", "redirect_uri", "code_challenge",
+    "code_challenge_method", "state",     "resource",     "scope",
 };
 /* OIDC request parameters a client might expect us to pass on; we never do
  * (SPEC.md 6.2: nothing is forwarded to the IdP). */
 static const char *const oidc_extensions[] = {
-    "prompt", "id_token_hint", "login_hint", "acr_values", "claims", "display",
-    "ui_locales", "max_age", "request", "request_uri", "nonce",
+    "prompt",     "id_token_hint", "login_hint", "acr_values",  "claims", "display",
+    "ui_locales", "max_age",       "request",    "request_uri", "nonce",
 };
 
 static bool
@@ -168,7 +165,7 @@ oauth_authorize_request_check(const struct oauth_authorize_request *r,
                               const struct oauth_authorize_policy *policy,
                               struct oauth_authorize_outcome *out)
 {
-    *out = (struct oauth_authorize_outcome){ .verdict = OAUTH_AUTHORIZE_PROCEED };
+    *out = (struct oauth_authorize_outcome){.verdict = OAUTH_AUTHORIZE_PROCEED};
 
     /* 8, 9: until the redirect_uri is trusted, errors stay on the proxy. */
     if (r->redirect_uri[0] == '\0') {
