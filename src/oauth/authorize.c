@@ -15,7 +15,6 @@
 #include "config.h"
 #include "grants.h"
 #include "http/query.h"
-#include "http/reply.h"
 #include "http/request.h"
 #include "log.h"
 #include "metrics.h"
@@ -111,7 +110,7 @@ silent_fork(struct authorize_ctx *ctx, const struct oauth_client *client, const 
         http_request_log_begin(&l, ctx->req, LOG_DEBUG, "idp_redirect");
         log_str(&l, "internal_client_id", client->id);
         log_end(&l);
-        (void)http_reply_redirect(ctx->req, buf_cstr(&url));
+        (void)oauth_flow_reply_redirect(ctx->req, buf_cstr(&url));
     }
     buf_cleanup(&url);
 }

@@ -2,6 +2,7 @@
  * and capped (bounds.h); nothing outlives the call but the response. */
 #include "oauth/flow.h"
 
+#include <openssl/crypto.h>
 #include <string.h>
 
 #include "app.h"
@@ -91,9 +92,9 @@ oauth_flow_session_begin(struct http_request *req, const struct app *app,
     buf_cleanup(&url);
 out:
     /* The verifiers are secrets of this session; do not leave them on the
-     * stack. */
-    memset(pv, 0, sizeof(pv));
-    memset(sv, 0, sizeof(sv));
+     * stack (OPENSSL_cleanse is not optimised away as a dead store). */
+    OPENSSL_cleanse(pv, sizeof(pv));
+    OPENSSL_cleanse(sv, sizeof(sv));
     buf_cleanup(&state);
     return rc;
 }
@@ -111,6 +112,12 @@ oauth_flow_error_url(const struct app *app, const char *ru, const struct oauth_e
     enum oauth_redirect_uri_rc rc =
         oauth_redirect_uri_with_params(ru, params, sizeof(params) / sizeof(params[0]), out);
     return rc == OAUTH_REDIRECT_URI_OK ? 0 : -1;
+}
+
+static int
+reply_internal_error(struct http_request *req)
+{
+    return oauth_reply_error_simple(req, 500, OAUTH_ERROR_SERVER_ERROR, "internal error");
 }
 
 /* SPEC.md 3.3.2: when the redirect URI cannot carry the error, the error
@@ -133,7 +140,7 @@ oauth_flow_reply_redirect_error(struct http_request *req, const struct app *app,
     if (oauth_flow_error_url(app, ru, err, state, &url) != 0) {
         rc = reply_json_fallback(req, err);
     } else {
-        rc = http_reply_redirect(req, buf_cstr(&url));
+        rc = oauth_flow_reply_redirect(req, buf_cstr(&url));
     }
     buf_cleanup(&url);
     return rc;
@@ -155,6 +162,18 @@ oauth_flow_reply_interstitial_error(struct http_request *req, const struct app *
     return rc;
 }
 
+int
+oauth_flow_reply_redirect(struct http_request *req, const char *location)
+{
+    if (http_reply_redirect(req, location) == 0) {
+        return 0;
+    }
+    /* Refused as a header value (a control byte): never leave the request
+     * unanswered. Once the response has ended or the client is gone this
+     * is a no-op returning -1. */
+    return reply_internal_error(req);
+}
+
 /* The headers both pages share (SPEC.md 3.4, 3.6): their own CSP replaces
  * the baseline one; never cached. */
 static int
@@ -163,15 +182,12 @@ reply_page(struct http_request *req, const char *csp, const struct buf *page)
     if (http_output_header_set(req, "Content-Security-Policy", csp) != 0 ||
         http_output_header_set(req, "Cache-Control", "no-store") != 0 ||
         http_output_header_set(req, "Pragma", "no-cache") != 0) {
-        return -1;
+        /* Only a response already ended (or a client gone) refuses these;
+         * answering again is then a no-op. Never serve a page without its
+         * CSP. */
+        return reply_internal_error(req);
     }
     return http_reply_html(req, 200, page->ptr, page->len);
-}
-
-static int
-reply_internal_error(struct http_request *req)
-{
-    return oauth_reply_error_simple(req, 500, OAUTH_ERROR_SERVER_ERROR, "internal error");
 }
 
 int

@@ -63,6 +63,11 @@ int oauth_flow_reply_redirect_error(struct http_request *req, const struct app *
                                     const char *ru, const struct oauth_error *err,
                                     const char *state);
 
+/* 302 to location (already a valid absolute URL); a location the HTTP
+ * layer refuses as a header value becomes JSON 500 server_error instead,
+ * so the request is always answered. */
+int oauth_flow_reply_redirect(struct http_request *req, const char *location);
+
 /* The interstitial form (POST /consent): 200 page navigating to
  * oauth_flow_error_url(); when that fails, JSON 400 with the same error. */
 int oauth_flow_reply_interstitial_error(struct http_request *req, const struct app *app,
