@@ -591,6 +591,29 @@ test_wrong_method(void **state)
     harness_response_free(&r);
 }
 
+/* The client leaves while its client_id is being resolved: the lookup is
+ * cancelled (no answer to a gone client, nothing leaked under ASan). */
+static void
+test_client_leaves_mid_lookup(void **state)
+{
+    (void)state;
+    struct buf cid, raw;
+    make_client(FIXTURE_BASE, 0, "x", &cid);
+    buf_init(&raw, 64 * 1024);
+    assert_int_equal(buf_appendf(&raw, "GET /authorize?%s&client_id=%s HTTP/1.1\r\nHost: a\r\n\r\n",
+                                 GOOD_Q, buf_cstr(&cid)),
+                     0);
+    for (int i = 0; i < 10; i++) {
+        int fd = harness_connect(&FA.h);
+        harness_send(&FA.h, fd, raw.ptr, raw.len);
+        close(fd);
+        harness_pump(&FA.h, -1, NULL, 10);
+    }
+    assert_true(metrics_get_authorize_initiated(true) <= 10);
+    buf_cleanup(&raw);
+    buf_cleanup(&cid);
+}
+
 int
 main(void)
 {
@@ -608,6 +631,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_consent_spkce, setup, teardown),
         cmocka_unit_test_setup_teardown(test_consent_seal_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_method, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_leaves_mid_lookup, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

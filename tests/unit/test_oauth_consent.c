@@ -6,7 +6,12 @@
  * lists for /consent). */
 #include "oauth_flow_app.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "base/clock.h"
+#include "bounds.h"
 #include "grants.h"
 #include "http/query.h"
 #include "oauth/page.h"
@@ -609,6 +614,56 @@ test_store_down(void **state)
     harness_response_free(&r);
 }
 
+/* The client leaves while the claim is in flight. The store here is a
+ * "Redis" that accepts the connection and never answers, so the claim is
+ * still pending when the disconnect is seen: the abort callback cancels it,
+ * and when the command's deadline passes no callback runs (had it run, the
+ * 503 path would have counted replay_store_unavailable). ASan checks that
+ * nothing outlives the request. */
+static void
+test_client_leaves_mid_claim(void **state)
+{
+    (void)state;
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(lfd >= 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(lfd, 8), 0);
+    socklen_t len = sizeof(sa);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+    char url[64], err[STORE_ERROR_MAX];
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%u/0", (unsigned)ntohs(sa.sin_port));
+    FA.backend = store_redis_backend_new(url, "", NULL, err, sizeof(err));
+    assert_non_null(FA.backend);
+    FA.h.w->store = store_new(FA.backend, FA.h.w->base);
+    harness_pump(&FA.h, -1, NULL, 50); /* resolve and connect (the kernel accepts) */
+
+    char token[20000];
+    mint_default(token);
+    struct buf raw;
+    buf_init(&raw, 64 * 1024);
+    assert_int_equal(buf_appendf(&raw,
+                                 "POST /consent HTTP/1.1\r\nHost: a\r\n"
+                                 "Content-Type: application/x-www-form-urlencoded\r\n"
+                                 "Content-Length: %zu\r\n\r\nconsent_token=%s&action=approve",
+                                 strlen("consent_token=&action=approve") + strlen(token), token),
+                     0);
+    int fd = harness_connect(&FA.h);
+    harness_send(&FA.h, fd, raw.ptr, raw.len);
+    struct buf out;
+    buf_init(&out, 64 * 1024);
+    harness_pump(&FA.h, fd, &out, 50);
+    assert_int_equal(out.len, 0); /* waiting on the store */
+    close(fd);
+    harness_pump(&FA.h, -1, NULL, BOUNDS_REDIS_COMMAND_TIMEOUT_MS + 300);
+    assert_int_equal(metrics_get_denied(METRICS_DENIED_REPLAY_STORE_UNAVAILABLE), 0);
+    assert_int_equal(metrics_get_consent_decision(true), 0);
+    buf_cleanup(&out);
+    buf_cleanup(&raw);
+    close(lfd);
+}
+
 int
 main(void)
 {
@@ -627,6 +682,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_claim_ttl, setup_store, teardown),
         cmocka_unit_test_setup_teardown(test_no_store_reusable, setup_nostore, teardown),
         cmocka_unit_test_setup_teardown(test_store_down, setup_down, teardown),
+        cmocka_unit_test_setup_teardown(test_client_leaves_mid_claim, setup_nostore, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
