@@ -63,6 +63,18 @@
 #define BOUNDS_PKCE_MIN 43
 #define BOUNDS_PKCE_MAX 128
 
+/* The authorization flow (SPEC.md 2.4): a consent form lives 5 minutes (a
+ * replay re-render keeps the original expiry), an IdP session 10 minutes. */
+#define BOUNDS_CONSENT_TTL_S 300
+#define BOUNDS_SESSION_TTL_S 600
+/* URLs the flow builds (an error redirect carrying the client's state, the
+ * IdP authorization URL carrying a sealed session) and the HTML pages
+ * carrying a sealed consent token: a sealed token is at most
+ * BOUNDS_SEALED_MAX_CHARS, a client state at most BOUNDS_URL_MAX bytes that
+ * escaping can triple. */
+#define BOUNDS_FLOW_URL_MAX (4 * BOUNDS_URL_MAX)
+#define BOUNDS_FLOW_PAGE_MAX (128 * 1024)
+
 /* Per-request arena: every request-scoped allocation comes from it. */
 #define BOUNDS_REQUEST_ARENA_MAX (4 * 1024 * 1024)
 
