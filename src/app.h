@@ -19,6 +19,7 @@ struct http_request;
 struct seal_ring;      /* seal.c: primary and previous keys */
 struct oidc_provider;  /* oidc/provider.c: IdP metadata and JWKS */
 struct ratelimit;      /* ratelimit.c: per-endpoint, per-key buckets */
+struct proxy_subject_limit; /* proxy/subject_limit.c: MCP_PER_SUBJECT_CONCURRENCY */
 
 /* Answers /readyz when the process is not draining (SPEC.md 5.5): replies
  * itself, now or later (the replay store probes Redis asynchronously).
@@ -31,6 +32,7 @@ struct app {
     struct seal_ring *seal;
     struct oidc_provider *oidc;
     struct ratelimit *ratelimit;
+    struct proxy_subject_limit *subject_limit; /* MCP_PER_SUBJECT_CONCURRENCY */
 
     app_ready_probe_fn ready_probe;
     void *ready_probe_arg;
