@@ -1,6 +1,24 @@
 #include "app.h"
 
+#include <string.h>
+
+#include "base/arena.h"
 #include "base/xalloc.h"
+#include "bounds.h"
+#include "config.h"
+#include "http/reply.h"
+#include "http/request.h"
+#include "log.h"
+#include "oidc/jwks.h"
+#include "oidc/provider.h"
+#include "proxy/subject_limit.h"
+#include "ratelimit.h"
+#include "seal.h"
+#include "store/memory.h"
+#include "store/readiness.h"
+#include "store/redis.h"
+#include "store/store.h"
+#include "worker.h"
 
 struct app *
 app_new(const struct config *cfg)
@@ -10,11 +28,201 @@ app_new(const struct config *cfg)
     return app;
 }
 
+/* ---- /readyz through the replay store (SPEC.md 5.5) ---- */
+
+struct ready_wait {
+    struct http_request *req;
+    struct store_readiness_wait *wait;
+};
+
+static void
+on_ready_answer(enum store_rc rc, const char *error, void *arg)
+{
+    struct ready_wait *rw = arg;
+    struct http_request *req = rw->req;
+    http_request_on_abort(req, NULL, NULL);
+    if (rc == STORE_OK) {
+        static const char ok[] = "{\"status\":\"ok\"}";
+        http_reply_text(req, 200, ok, sizeof(ok) - 1);
+    } else {
+        struct log_line l;
+        log_begin(&l, LOG_WARN, "readyz_redis_probe_failed");
+        log_str(&l, "error", error ? error : store_rc_str(rc));
+        log_end(&l);
+        static const char down[] = "{\"status\":\"redis_unavailable\"}";
+        http_reply_text(req, 503, down, sizeof(down) - 1);
+    }
+}
+
+static void
+on_ready_client_gone(struct http_request *req, void *arg)
+{
+    struct ready_wait *rw = arg;
+    (void)req;
+    store_readiness_cancel(rw->wait);
+}
+
+static void
+ready_probe(struct http_request *req, void *arg)
+{
+    struct app *app = arg;
+    struct worker *w = http_request_worker(req);
+    struct ready_wait *rw = arena_alloc(http_request_arena(req), sizeof(*rw));
+    if (rw == NULL || w->store == NULL) {
+        struct log_line l;
+        http_request_log_begin(&l, req, LOG_ERROR, "readyz_probe_failed");
+        log_str(&l, "error", rw == NULL ? "request arena exhausted" : "no store on this loop");
+        log_end(&l);
+        http_reply_error(req, 500);
+        return;
+    }
+    rw->req = req;
+    http_request_on_abort(req, on_ready_client_gone, rw);
+    rw->wait = store_readiness_check(app->readiness, w->store, on_ready_answer, rw);
+}
+
+/* ---- start-up ---- */
+
+static void
+set_error(struct buf *err, const char *msg)
+{
+    buf_reset(err);
+    if (buf_append_str(err, msg) != 0) {
+        buf_reset(err); /* too long for the buffer: the event name still tells */
+    }
+}
+
+static int
+start_seal(struct app *app, struct buf *err)
+{
+    const struct config *c = app->cfg;
+    app->seal = seal_ring_new(c->token_signing_secret, c->token_signing_secret_len,
+                              c->previous_secrets, c->previous_secret_lens,
+                              c->previous_secret_count);
+    if (app->seal == NULL) {
+        set_error(err, "TOKEN_SIGNING_SECRET and TOKEN_SIGNING_SECRETS_PREVIOUS "
+                                  "could not form a key ring (two secrets share a key id)");
+        return -1;
+    }
+    struct log_line l;
+    log_begin(&l, LOG_INFO, "token_signing_keys");
+    char id[9];
+    seal_ring_key_id_hex(app->seal, 0, id);
+    log_str(&l, "primary_key_id", id);
+    log_uint(&l, "keys", seal_ring_key_count(app->seal));
+    log_end(&l);
+    return 0;
+}
+
+static int
+start_oidc(struct app *app, const atomic_bool *stop, struct buf *err)
+{
+    if (oidc_provider_discover(app->cfg->oidc_issuer_url, NULL, stop, &app->oidc, err) != 0) {
+        return -1;
+    }
+    return oidc_jwks_new_http(oidc_provider_get_jwks_uri(app->oidc), stop, &app->jwks, err);
+}
+
+static int
+start_store(struct app *app, const char **out_event, struct buf *err)
+{
+    const struct config *c = app->cfg;
+    char msg[STORE_ERROR_MAX];
+    if (c->redis_url == NULL || c->redis_url[0] == '\0') {
+        if (c->redis_required) {
+            *out_event = "redis_required_but_not_configured";
+            set_error(err, "REDIS_REQUIRED=true but REDIS_URL is empty");
+            return -1;
+        }
+        /* SPEC preface fix 11: a single replica still gets single-use
+         * guarantees, from the in-process table. */
+        app->store_backend = store_memory_backend_new(c->redis_key_prefix);
+        struct log_line l;
+        log_begin(&l, LOG_INFO, "replay_store_enabled");
+        log_str(&l, "backend", "memory");
+        log_end(&l);
+    } else {
+        *out_event = "replay_store_init_failed";
+        app->store_backend = store_redis_backend_new(c->redis_url, c->redis_key_prefix,
+                                                     c->redis_ca_file, msg, sizeof(msg));
+        if (app->store_backend == NULL ||
+            store_redis_backend_check(app->store_backend, BOUNDS_REDIS_STARTUP_CHECK_MS, msg,
+                                      sizeof(msg)) != 0) {
+            set_error(err, msg);
+            return -1;
+        }
+        struct log_line l;
+        log_begin(&l, LOG_INFO, "replay_store_enabled");
+        log_str(&l, "backend", "redis");
+        log_str(&l, "url", store_redis_backend_describe(app->store_backend));
+        log_str(&l, "key_prefix", c->redis_key_prefix);
+        log_end(&l);
+    }
+    app->readiness = store_readiness_new(NULL);
+    app->ready_probe = ready_probe;
+    app->ready_probe_arg = app;
+    return 0;
+}
+
+static void
+start_limits(struct app *app)
+{
+    const struct config *c = app->cfg;
+    app->ratelimit = ratelimit_new(c->rate_limit_enabled);
+    struct log_line l;
+    log_begin(&l, LOG_INFO, c->rate_limit_enabled ? "rate_limit_enabled" : "rate_limit_disabled");
+    if (c->rate_limit_enabled) {
+        log_bool(&l, "trust_proxy_headers", c->trust_proxy_headers);
+        log_uint(&l, "trusted_proxy_cidrs", c->trusted_proxy_cidr_count);
+    }
+    log_end(&l);
+    app->subject_limit = proxy_subject_limit_new(c->per_subject_concurrency);
+    if (c->per_subject_concurrency > 0) {
+        log_begin(&l, LOG_INFO, "per_subject_concurrency_enabled");
+        log_uint(&l, "cap", c->per_subject_concurrency);
+        log_end(&l);
+    }
+    if (c->upstream_authorization_header != NULL && c->upstream_authorization_header[0]) {
+        log_event(LOG_INFO, "upstream_authorization_header_configured");
+    }
+    if (c->idp_exchange_rate_per_sec > 0) {
+        log_begin(&l, LOG_INFO, "idp_exchange_limiter_enabled");
+        log_double(&l, "rate_per_sec", c->idp_exchange_rate_per_sec);
+        log_uint(&l, "burst", c->idp_exchange_burst);
+        log_end(&l);
+    }
+}
+
+int
+app_start(struct app *app, const atomic_bool *stop, const char **out_event, struct buf *err)
+{
+    *out_event = "oidc_discovery_failed";
+    if (start_oidc(app, stop, err) != 0) {
+        return -1;
+    }
+    *out_event = "token_manager_init_failed";
+    if (start_seal(app, err) != 0) {
+        return -1;
+    }
+    if (start_store(app, out_event, err) != 0) {
+        return -1;
+    }
+    start_limits(app);
+    return 0;
+}
+
 void
 app_free(struct app *app)
 {
     if (app == NULL) {
         return;
     }
+    store_readiness_free(app->readiness);
+    store_backend_free(app->store_backend);
+    proxy_subject_limit_free(app->subject_limit);
+    ratelimit_free(app->ratelimit);
+    oidc_jwks_free(app->jwks);
+    oidc_provider_free(app->oidc);
+    seal_ring_free(app->seal);
     xfree(app);
 }

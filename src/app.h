@@ -1,25 +1,28 @@
 /* struct app: the process-wide services, built once at start-up and
  * read-only afterwards, shared by every worker thread without locks.
  *
- * Today it holds the configuration; the other subsystems add their
- * process-wide state here as they land (the seal key ring, the OIDC
- * provider metadata and JWKS handle, the rate limiter, the replay store's
- * shared settings). Anything mutable after start-up does not belong here
- * unless it is atomic or locked inside the module that owns it. */
+ * app_start() builds them in SPEC.md 8.1's order: OIDC discovery and the
+ * first JWKS (blocking, interruptible by a signal), the seal key ring, the
+ * replay-store back end and its start-up check, the rate limiter, the
+ * per-subject limiter. Anything mutable after start-up is atomic or locked
+ * inside the module that owns it (rate-limit stripes, subject-limit
+ * stripes, the JWKS snapshot pointer, the readiness cache). */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
+
+#include "base/buf.h"
 
 struct config;
 struct http_request;
-
-/* Process-wide services of other subsystems, each created by its module
- * during app_new()'s caller's start-up sequence (runtime.c) and freed in
- * app_free(). NULL until that subsystem lands. */
-struct seal_ring;      /* seal.c: primary and previous keys */
-struct oidc_provider;  /* oidc/provider.c: IdP metadata and JWKS */
-struct ratelimit;      /* ratelimit.c: per-endpoint, per-key buckets */
-struct proxy_subject_limit; /* proxy/subject_limit.c: MCP_PER_SUBJECT_CONCURRENCY */
+struct seal_ring;
+struct oidc_provider;
+struct oidc_jwks;
+struct ratelimit;
+struct store_backend;
+struct store_readiness;
+struct proxy_subject_limit;
 
 /* Answers /readyz when the process is not draining (SPEC.md 5.5): replies
  * itself, now or later (the replay store probes Redis asynchronously).
@@ -29,16 +32,26 @@ typedef void (*app_ready_probe_fn)(struct http_request *req, void *arg);
 struct app {
     const struct config *cfg;      /* borrowed; lives for the process */
 
-    struct seal_ring *seal;
-    struct oidc_provider *oidc;
-    struct ratelimit *ratelimit;
+    struct seal_ring *seal;                 /* primary + previous keys */
+    struct oidc_provider *oidc;             /* IdP metadata (discovery) */
+    struct oidc_jwks *jwks;                 /* IdP keys, refreshed */
+    struct ratelimit *ratelimit;            /* per-IP buckets (SPEC.md 3.0.3) */
     struct proxy_subject_limit *subject_limit; /* MCP_PER_SUBJECT_CONCURRENCY */
+    struct store_backend *store_backend;    /* NULL: no replay store */
+    struct store_readiness *readiness;      /* /readyz cache; NULL without a store */
 
     app_ready_probe_fn ready_probe;
     void *ready_probe_arg;
 };
 
-/* Builds the app around cfg (borrowed). Never returns NULL. */
+/* An empty app around cfg (borrowed). Never NULL. */
 struct app *app_new(const struct config *cfg);
-/* Frees what app_new() and the subsystems attached. NULL is a no-op. */
+/* Builds every process-wide service. stop (may be NULL) is set by a signal
+ * during start-up and aborts the blocking steps. Returns 0, or -1 with the
+ * start-up event name in *out_event and one sentence in err; the caller
+ * logs it and exits 1. */
+int app_start(struct app *app, const atomic_bool *stop, const char **out_event, struct buf *err)
+    __attribute__((warn_unused_result));
+/* Frees what app_new()/app_start() built. Every worker (and its store and
+ * fetch handles) must be gone first. NULL is a no-op. */
 void app_free(struct app *app);

@@ -4,6 +4,7 @@
 #include <event2/thread.h>
 #include <pthread.h>
 #include <signal.h>
+#include <string.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -13,13 +14,18 @@
 #include "base/xalloc.h"
 #include "bounds.h"
 #include "config.h"
+#include "http/client_ip.h"
 #include "http/health.h"
+#include "http/request.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "log.h"
+#include "proxy/subject_limit.h"
+#include "ratelimit.h"
 #include "routes.h"
 #include "version.h"
 #include "worker.h"
+#include "base/clock.h"
 
 /* A public worker thread and the two cross-thread doorbells the control
  * loop rings on it (event_active is thread-safe once libevent's pthread
@@ -29,8 +35,8 @@ struct worker_thread {
     struct worker *w;
     pthread_t thread;
     bool started;
-    struct event *drain_ev;  /* start the graceful drain */
-    struct event *abort_ev;  /* the deadline passed: close everything */
+    struct event *drain_ev; /* start the graceful drain */
+    struct event *abort_ev; /* the deadline passed: close everything */
 };
 
 struct runtime {
@@ -51,8 +57,20 @@ struct runtime {
     struct event *sigint_ev;
     struct event *deadline_ev;
     struct event *thread_done_ev;
+    struct event *prune_ev;
     unsigned signals;
 };
+
+/* Set by SIGTERM/SIGINT during the blocking start-up steps (OIDC discovery,
+ * JWKS, the Redis check), before the control loop owns the signals. */
+static atomic_bool startup_stop;
+
+static void
+on_startup_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&startup_stop, true);
+}
 
 static void
 log_fatal_start(const char *msg, const char *var, const char *addr, const char *error)
@@ -98,7 +116,10 @@ worker_main(void *arg)
     struct worker_thread *t = arg;
     event_base_loop(t->w->base, EVLOOP_NO_EXIT_ON_EMPTY);
     /* Deferred frees queued by the last connections run here, on the
-     * worker's own thread, before the control loop is told. */
+     * worker's own thread, before the control loop is told; then the
+     * worker's store and curl handles close on the thread that used them. */
+    worker_run_deferred(t->w);
+    worker_detach_services(t->w);
     worker_run_deferred(t->w);
     atomic_fetch_add(&t->rt->threads_done, 1);
     event_active(t->rt->thread_done_ev, EV_TIMEOUT, 0);
@@ -160,8 +181,72 @@ on_signal(evutil_socket_t sig, short what, void *arg)
         event_active(rt->threads[i].drain_ev, EV_TIMEOUT, 0);
     }
     uint64_t ms = rt->cfg->shutdown_timeout_ms;
-    struct timeval tv = { .tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
+    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
     event_add(rt->deadline_ev, &tv);
+}
+
+/* ---- process-wide timers and hooks ---- */
+
+/* The router's rate-limit call site (SPEC.md 3.0.3): the key is the client
+ * IP of SPEC.md 3.0.4, from the peer or a trusted forwarding header. */
+static bool
+rate_limit_request(void *arg, enum metrics_endpoint bucket, struct http_request *req)
+{
+    const struct app *app = arg;
+    const struct config *c = app->cfg;
+    struct client_ip_policy policy = client_ip_policy_from_config(c);
+    struct client_ip_peer peer = client_ip_peer_from_text(slice_from_cstr(http_request_client_ip(req)));
+    peer.addr = *http_request_peer(req);
+    struct client_ip_headers h = { SLICE_NULL, SLICE_NULL, SLICE_NULL };
+    (void)http_request_header_get(req, "X-Forwarded-For", &h.x_forwarded_for);
+    (void)http_request_header_get(req, "X-Real-IP", &h.x_real_ip);
+    (void)http_request_header_get(req, "True-Client-IP", &h.true_client_ip);
+    char key[CLIENT_IP_KEY_SIZE];
+    client_ip_key(&policy, &peer, &h, key);
+    return ratelimit_allow(app->ratelimit, bucket, key, clock_unix_ms());
+}
+
+/* SPEC.md 4.6: idle subjects are reclaimed every two minutes. */
+static void
+on_prune(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct runtime *rt = arg;
+    proxy_subject_limit_prune(rt->app->subject_limit, clock_mono_ms());
+    ratelimit_sweep(rt->app->ratelimit, clock_unix_ms());
+}
+
+static int
+start_app(struct runtime *rt)
+{
+    /* Until the control loop takes the signals over, a SIGTERM/SIGINT only
+     * raises a flag that the blocking start-up steps poll. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_startup_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
+    struct buf err;
+    buf_init(&err, 1024);
+    const char *event = "startup_failed";
+    int rc = app_start(rt->app, &startup_stop, &event, &err);
+    if (rc == 0 && atomic_load(&startup_stop)) {
+        event = "startup_interrupted";
+    }
+    if (rc != 0 || atomic_load(&startup_stop)) {
+        const char *why = rc != 0 ? buf_cstr(&err) : "interrupted by a signal during start-up";
+        struct log_line l;
+        log_begin(&l, LOG_ERROR, event);
+        log_str(&l, "error", why);
+        log_end(&l);
+        fprintf(stderr, "fatal: %s: %s\n", event, why);
+        rc = -1;
+    }
+    buf_cleanup(&err);
+    return rc;
 }
 
 /* ---- start-up ---- */
@@ -190,7 +275,8 @@ start_metrics(struct runtime *rt)
     };
     rt->metrics = http_server_new(rt->control, &opts);
     if (http_server_listen_fd(rt->metrics, fd) != 0) {
-        log_fatal_start("metrics_listen_error", "METRICS_ADDR", addr->text, "listener setup failed");
+        log_fatal_start("metrics_listen_error", "METRICS_ADDR", addr->text,
+                        "listener setup failed");
         return -1;
     }
     struct log_line l;
@@ -222,6 +308,7 @@ start_public(struct runtime *rt)
             log_fatal_start("listen_error", "LISTEN_ADDR", addr->text, "event loop setup failed");
             return -1;
         }
+        worker_attach_services(t->w);
         t->drain_ev = event_new(t->w->base, -1, 0, on_worker_drain, t);
         t->abort_ev = event_new(t->w->base, -1, 0, on_worker_abort, t);
         t->w->server = http_server_new(t->w, &opts);
@@ -304,6 +391,11 @@ teardown(struct runtime *rt)
         if (t->abort_ev != NULL) {
             event_free(t->abort_ev);
         }
+        if (!t->started) {
+            /* Start-up failed before this thread ran: its handles were
+             * never used, so closing them here is safe. */
+            worker_detach_services(t->w);
+        }
         worker_free(t->w);
     }
     xfree(rt->threads);
@@ -321,6 +413,11 @@ teardown(struct runtime *rt)
         if (rt->thread_done_ev != NULL) {
             event_free(rt->thread_done_ev);
         }
+        if (rt->prune_ev != NULL) {
+            event_free(rt->prune_ev);
+        }
+        worker_run_deferred(rt->control);
+        worker_detach_services(rt->control);
         worker_free(rt->control);
     }
     http_router_free(rt->public_router);
@@ -333,6 +430,7 @@ runtime_run(const struct config *cfg)
 {
     log_set_level((enum log_level)cfg->log_level);
     log_starting();
+    config_log_startup(cfg); /* startup_config and the configuration warnings (SPEC.md 1.7) */
     /* A client that vanishes mid-write must cost an EPIPE, not the process. */
     signal(SIGPIPE, SIG_IGN);
     if (evthread_use_pthreads() != 0) {
@@ -340,19 +438,25 @@ runtime_run(const struct config *cfg)
         return 1;
     }
 
-    struct runtime rt = { .cfg = cfg };
+    struct runtime rt = {.cfg = cfg};
     atomic_init(&rt.draining, false);
     atomic_init(&rt.threads_done, 0);
     rt.app = app_new(cfg);
     rt.public_router = http_router_new();
-    routes_build(rt.public_router, rt.app);
-    rt.health = (struct http_health){ .app = rt.app, .draining = &rt.draining };
     rt.metrics_router = http_router_new();
-    http_health_add_metrics_routes(rt.metrics_router, &rt.health);
     rt.nthreads = cfg->workers > 0 ? cfg->workers : 1;
     rt.threads = xcalloc(rt.nthreads, sizeof(rt.threads[0]));
-
     int rc = 1;
+    if (start_app(&rt) != 0) {
+        goto out;
+    }
+    routes_build(rt.public_router, rt.app);
+    if (cfg->rate_limit_enabled) {
+        http_router_set_rate_limiter(rt.public_router, rate_limit_request, rt.app);
+    }
+    rt.health = (struct http_health){ .app = rt.app, .draining = &rt.draining };
+    http_health_add_metrics_routes(rt.metrics_router, &rt.health);
+
     rt.control = worker_new(WORKER_CONTROL_ID, rt.app);
     if (rt.control == NULL) {
         fprintf(stderr, "fatal: event loop setup failed\n");
@@ -362,11 +466,21 @@ runtime_run(const struct config *cfg)
     rt.sigint_ev = evsignal_new(rt.control->base, SIGINT, on_signal, &rt);
     rt.deadline_ev = evtimer_new(rt.control->base, on_deadline, &rt);
     rt.thread_done_ev = event_new(rt.control->base, -1, 0, on_thread_done, &rt);
+    /* The control loop answers /readyz, so it has a store handle too. */
+    worker_attach_services(rt.control);
+    rt.prune_ev = event_new(rt.control->base, -1, EV_PERSIST, on_prune, &rt);
+    struct timeval prune_tv = { .tv_sec = BOUNDS_SUBJECT_PRUNE_INTERVAL_MS / 1000, .tv_usec = 0 };
+    event_add(rt.prune_ev, &prune_tv);
     if (start_metrics(&rt) != 0 || start_public(&rt) != 0) {
         goto out;
     }
     event_add(rt.sigterm_ev, NULL);
     event_add(rt.sigint_ev, NULL);
+    if (atomic_load(&startup_stop)) {
+        /* A signal that came between the start-up steps and the events
+         * above only raised the flag: honour it as the first signal. */
+        on_signal(SIGTERM, EV_SIGNAL, &rt);
+    }
     if (start_threads(&rt) != 0) {
         fprintf(stderr, "fatal: cannot start worker threads\n");
         goto out;

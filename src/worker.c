@@ -3,7 +3,10 @@
 #include <event2/event.h>
 #include <stdlib.h>
 
+#include "app.h"
 #include "base/xalloc.h"
+#include "fetch.h"
+#include "store/store.h"
 
 struct worker_deferred {
     struct worker_deferred *next;
@@ -67,6 +70,24 @@ worker_defer(struct worker *w, worker_defer_fn fn, void *arg)
     *w->deferred_tail = d;
     w->deferred_tail = &d->next;
     event_active(w->deferred_ev, EV_TIMEOUT, 0);
+}
+
+void
+worker_attach_services(struct worker *w)
+{
+    w->fetch = fetch_new(w->base);
+    if (w->app->store_backend != NULL) {
+        w->store = store_new(w->app->store_backend, w->base);
+    }
+}
+
+void
+worker_detach_services(struct worker *w)
+{
+    store_free(w->store);
+    w->store = NULL;
+    fetch_free(w->fetch);
+    w->fetch = NULL;
 }
 
 void

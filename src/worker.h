@@ -22,7 +22,7 @@ struct http_server;
  * when its worker starts and frees it in worker_free(); until a subsystem
  * lands its slot stays NULL and nothing reads it. */
 struct fetch;          /* fetch.c: libcurl multi driven by this loop */
-struct store_conn;     /* store/: this worker's replay-store connection */
+struct store;          /* store/: this worker's replay-store connection */
 struct proxy_pool;     /* proxy/pool.c: keep-alive upstream connections */
 
 struct worker_deferred;
@@ -40,7 +40,7 @@ struct worker {
 
     /* Slots other subsystems fill (see the forward declarations above). */
     struct fetch *fetch;
-    struct store_conn *store;
+    struct store *store;         /* NULL when no replay store is configured */
     struct proxy_pool *upstream_pool;
 
     /* Deferred frees (tmux's idea): run once the current callback has
@@ -57,6 +57,14 @@ typedef void (*worker_defer_fn)(void *arg);
 /* A worker with a fresh event_base (libevent's pthread locking must already
  * be enabled, see runtime.c). app is borrowed and outlives the worker. */
 struct worker *worker_new(unsigned id, const struct app *app);
+/* Opens this worker's own handles on the process-wide services: the curl
+ * multi (fetch) and the replay-store connection. Call on any thread before
+ * the loop runs. */
+void worker_attach_services(struct worker *w);
+/* Closes them; call on the worker's own thread after its loop stopped and
+ * its connections are gone (in-flight operations are cancelled). */
+void worker_detach_services(struct worker *w);
+
 /* Runs pending deferred frees, then frees the base. The server (and any
  * slot) must have been freed by its owner first. NULL is a no-op. */
 void worker_free(struct worker *w);
