@@ -274,6 +274,10 @@ on_headers_complete(llhttp_t *ll)
     if (p->bad_te) {
         return fail(p, "unsupported transfer coding in response");
     }
+    if ((ll->flags & F_CONTENT_LENGTH) != 0 && ll->content_length > (uint64_t)INT64_MAX) {
+        /* llhttp takes any 64-bit length; ours is signed (-1 = none). */
+        return fail(p, "response Content-Length out of range");
+    }
     struct proxy_response_head *h = &p->head;
     h->status = status;
     h->version_minor = ll->http_minor;

@@ -285,6 +285,7 @@ test_refused(void **state)
         { "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello", NULL },
         { "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", NULL },
         { "HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\nhello", NULL },
+        { "HTTP/1.1 200 OK\r\nContent-Length: 9223372036854775808\r\n\r\nx", "out of range" },
         { "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nxx", "transfer coding" },
         { "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", NULL },
         { "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n", NULL },
