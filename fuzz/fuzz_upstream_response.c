@@ -81,8 +81,8 @@ check_head(const struct proxy_response_head *h, bool is_head)
         }
     }
     char *next = NULL;
-    enum proxy_response_hop hop =
-        proxy_response_hop_decide(h, "http://127.0.0.1:8081/mcp", 1, BOUNDS_UPSTREAM_HOPS_MAX, &next);
+    enum proxy_response_hop hop = proxy_response_hop_decide(h, "http://127.0.0.1:8081/mcp", 1,
+                                                            BOUNDS_UPSTREAM_HOPS_MAX, &next);
     if ((hop == PROXY_HOP_FOLLOW) != (next != NULL) ||
         (hop != PROXY_HOP_RELAY && h->status != 307 && h->status != 308)) {
         abort();
@@ -96,7 +96,7 @@ check_head(const struct proxy_response_head *h, bool is_head)
 static struct run
 parse(const uint8_t *data, size_t size, size_t split, bool is_head, bool eof)
 {
-    struct run r = { .end = PROXY_RESPONSE_MORE };
+    struct run r = {.end = PROXY_RESPONSE_MORE};
     struct proxy_response *p = proxy_response_new(is_head);
     const char *in = (const char *)data;
     size_t off = 0;

@@ -42,11 +42,11 @@ struct fwd {
     bool retried;
     bool reused;
     bool paused;
-    bool upstream_eof;        /* the upstream closed (or failed): no more bytes */
-    bool upstream_failed;     /* ...by an error, not a clean close */
-    unsigned round_trip;      /* 1 for the first request */
-    struct buf fields;        /* header block after Host, ends in CRLF (no blank line) */
-    char *target;             /* path[?query] of this round trip (heap) */
+    bool upstream_eof;    /* the upstream closed (or failed): no more bytes */
+    bool upstream_failed; /* ...by an error, not a clean close */
+    unsigned round_trip;  /* 1 for the first request */
+    struct buf fields;    /* header block after Host, ends in CRLF (no blank line) */
+    char *target;         /* path[?query] of this round trip (heap) */
     struct proxy_upstream *u;
     struct proxy_response *resp;
     struct event *timer;
@@ -151,12 +151,16 @@ static int
 build_fields(struct fwd *f, const struct proxy_headers_identity *id)
 {
     struct http_request *req = f->req;
+    const struct proxy_headers_upstream *up = proxy_pool_headers(f->pool);
+    if (up == NULL) {
+        return -1;
+    }
     size_t n = http_request_headers_len(req);
     struct proxy_header *in = n ? xcalloc(n, sizeof(in[0])) : NULL;
     bool *keep = n ? xcalloc(n, sizeof(keep[0])) : NULL;
     for (size_t i = 0; i < n; i++) {
         struct http_header h = http_request_header_at(req, i);
-        in[i] = (struct proxy_header){ h.name, h.value };
+        in[i] = (struct proxy_header){h.name, h.value};
     }
     proxy_headers_request_filter(in, n, keep);
     int rc = 0;
@@ -169,8 +173,7 @@ build_fields(struct fwd *f, const struct proxy_headers_identity *id)
         }
     }
     if (rc == 0 &&
-        proxy_headers_request_append_injected(proxy_pool_headers(f->pool), id,
-                                              proxy_headers_request_wants_trailers(in, n),
+        proxy_headers_request_append_injected(up, id, proxy_headers_request_wants_trailers(in, n),
                                               &f->fields) != PROXY_HEADERS_OK) {
         rc = -1;
     }
@@ -280,7 +283,7 @@ start_round_trip(struct fwd *f, bool fresh)
     f->state = F_WAIT_HEAD;
     write_request(f);
     uint64_t ms = f->opts.header_timeout_ms;
-    struct timeval tv = { .tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
+    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
     event_add(f->timer, &tv);
 }
 
@@ -302,8 +305,8 @@ relay_head(struct fwd *f, const struct proxy_response_head *h)
     proxy_headers_response_filter(h->headers, h->header_count, f->opts.rate_limit_enabled, keep);
     for (size_t i = 0; i < h->header_count; i++) {
         const struct proxy_header *x = &h->headers[i];
-        if (keep[i] && http_output_header_add_upstream(req, x->name.ptr, x->name.len,
-                                                       x->value.ptr, x->value.len) != 0) {
+        if (keep[i] && http_output_header_add_upstream(req, x->name.ptr, x->name.len, x->value.ptr,
+                                                       x->value.len) != 0) {
             /* The parser already refused what the output refuses; a field
              * dropped here is logged, the response still goes out whole. */
             struct log_line l;
@@ -314,8 +317,8 @@ relay_head(struct fwd *f, const struct proxy_response_head *h)
     }
     if (!h->has_body) {
         /* HEAD keeps the announced length; 204/304 get none (http/output). */
-        (void)http_output_start_length(req, h->content_length >= 0 ? (uint64_t)h->content_length
-                                                                  : 0);
+        (void)http_output_start_length(req,
+                                       h->content_length >= 0 ? (uint64_t)h->content_length : 0);
     } else if (h->content_length >= 0) {
         (void)http_output_start_length(req, (uint64_t)h->content_length);
     } else {
@@ -418,7 +421,7 @@ process(struct fwd *f)
             return;
         }
         struct evbuffer *in = proxy_upstream_input(f->u);
-        struct evbuffer_iovec v = { 0 };
+        struct evbuffer_iovec v = {0};
         int chunks = evbuffer_peek(in, -1, NULL, &v, 1);
         size_t len = chunks > 0 ? v.iov_len : 0;
         if (len == 0 && !after_head) {
@@ -431,8 +434,8 @@ process(struct fwd *f)
                 on_done(f);
                 return;
             }
-            const char *why = f->upstream_failed ? proxy_upstream_error(f->u)
-                                                 : proxy_response_error(f->resp);
+            const char *why =
+                f->upstream_failed ? proxy_upstream_error(f->u) : proxy_response_error(f->resp);
             fail_gateway(f, f->state == F_WAIT_HEAD ? "response_head" : "response_body",
                          why[0] != '\0' ? why : "upstream connection failed");
             return;
@@ -485,8 +488,7 @@ is_idempotent(enum http_method m)
 
 void
 proxy_forward_start(struct http_request *req, struct proxy_pool *pool,
-                    const struct proxy_headers_identity *id,
-                    const struct proxy_forward_opts *opts)
+                    const struct proxy_headers_identity *id, const struct proxy_forward_opts *opts)
 {
     struct fwd *f = xcalloc(1, sizeof(*f));
     arena_on_free(http_request_arena(req), free_fwd, f);
@@ -520,7 +522,7 @@ proxy_forward_start(struct http_request *req, struct proxy_pool *pool,
     f->target = rc == 0 ? buf_take(&t) : NULL;
     buf_cleanup(&t);
     if (f->target == NULL || build_fields(f, id) != 0) {
-        fail_gateway(f, "request", "upstream request head too large");
+        fail_gateway(f, "request", "cannot build the upstream request head");
         return;
     }
     start_round_trip(f, false);

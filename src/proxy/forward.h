@@ -49,12 +49,12 @@ struct http_request;
 struct proxy_headers_identity;
 struct proxy_pool;
 
-#define PROXY_FORWARD_BODY_BAD_GATEWAY \
+#define PROXY_FORWARD_BODY_BAD_GATEWAY                                                             \
     "{\"error\":\"bad_gateway\",\"error_description\":\"upstream request failed\"}"
-#define PROXY_FORWARD_BODY_TOO_MANY_REDIRECTS \
+#define PROXY_FORWARD_BODY_TOO_MANY_REDIRECTS                                                      \
     "{\"error\":\"bad_gateway\",\"error_description\":\"too many upstream redirects\"}"
-#define PROXY_FORWARD_BODY_TIMEOUT                                                        \
-    "{\"error\":\"gateway_timeout\",\"error_description\":\"upstream did not send response " \
+#define PROXY_FORWARD_BODY_TIMEOUT                                                                 \
+    "{\"error\":\"gateway_timeout\",\"error_description\":\"upstream did not send response "       \
     "headers in time\"}"
 
 struct proxy_forward_opts {

@@ -30,13 +30,14 @@ struct idle {
 
 struct proxy_pool {
     struct worker *w;
-    char *origin;           /* scheme://host[:port] */
-    char *host_header;      /* host[:port] */
-    char host[256];         /* bare host (no brackets) */
+    char *origin;      /* scheme://host[:port] */
+    char *host_header; /* host[:port] */
+    char host[256];    /* bare host (no brackets) */
     struct proxy_upstream_target target;
     SSL_CTX *ssl_ctx;
     struct proxy_headers_upstream headers;
-    struct idle *newest;    /* most recently released first */
+    bool headers_ok;     /* false: every request fails closed (502) */
+    struct idle *newest; /* most recently released first */
     size_t idle_count;
 };
 
@@ -66,7 +67,7 @@ new_ssl_ctx(void)
                           why != NULL ? why : "the system CA certificates cannot be loaded");
         ERR_clear_error();
     }
-    static const unsigned char alpn[] = { 8, 'h', 't', 't', 'p', '/', '1', '.', '1' };
+    static const unsigned char alpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
     (void)SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn));
     return ctx;
 }
@@ -98,9 +99,11 @@ proxy_pool_new(struct worker *w)
     p->target.ssl_ctx = p->ssl_ctx;
     const char *sep = strstr(p->origin, "://");
     p->host_header = xstrdup(sep != NULL ? sep + 3 : p->origin);
-    if (proxy_headers_upstream_init(&p->headers, c->proxy_base_url,
-                                    c->upstream_authorization_header) != PROXY_HEADERS_OK) {
-        /* config_load validated both; keep going without the extras. */
+    p->headers_ok =
+        proxy_headers_upstream_init(&p->headers, c->proxy_base_url,
+                                    c->upstream_authorization_header) == PROXY_HEADERS_OK;
+    if (!p->headers_ok) {
+        /* config_load validated both, so this is a bug; fail closed. */
         log_setup_problem("upstream_headers_setup_failed",
                           "PROXY_BASE_URL or UPSTREAM_AUTHORIZATION_HEADER unusable");
     }
@@ -214,8 +217,8 @@ proxy_pool_release(struct proxy_pool *p, struct proxy_upstream *u, bool reusable
     if (i->timer == NULL) {
         abort(); /* allocation only */
     }
-    struct timeval tv = { .tv_sec = (time_t)(idle_ms / 1000),
-                          .tv_usec = (suseconds_t)(idle_ms % 1000) * 1000 };
+    struct timeval tv = {.tv_sec = (time_t)(idle_ms / 1000),
+                         .tv_usec = (suseconds_t)(idle_ms % 1000) * 1000};
     event_add(i->timer, &tv);
     i->next = p->newest;
     if (p->newest != NULL) {
@@ -243,7 +246,7 @@ proxy_pool_host_header(const struct proxy_pool *p)
 const struct proxy_headers_upstream *
 proxy_pool_headers(const struct proxy_pool *p)
 {
-    return &p->headers;
+    return p->headers_ok ? &p->headers : NULL;
 }
 
 size_t

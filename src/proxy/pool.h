@@ -57,7 +57,8 @@ void proxy_pool_release(struct proxy_pool *p, struct proxy_upstream *u, bool reu
 const char *proxy_pool_origin(const struct proxy_pool *p);
 /* The Host header value: host[:port] as configured. */
 const char *proxy_pool_host_header(const struct proxy_pool *p);
-/* What every upstream request is told (X-Forwarded-*, Authorization). */
+/* What every upstream request is told (X-Forwarded-*, Authorization);
+ * NULL when the pool could not set it up (requests must then fail). */
 const struct proxy_headers_upstream *proxy_pool_headers(const struct proxy_pool *p);
 /* Idle connections right now (tests). */
 size_t proxy_pool_idle_count(const struct proxy_pool *p);

@@ -10,11 +10,11 @@
 #include "proxy/path.h"
 
 enum resp_state {
-    R_HEAD = 0,   /* reading a head (interim ones included) */
-    R_HEAD_DONE,  /* final head reported, waiting for accept_body */
+    R_HEAD = 0,  /* reading a head (interim ones included) */
+    R_HEAD_DONE, /* final head reported, waiting for accept_body */
     R_BODY,
-    R_DONE,       /* sticky */
-    R_ERROR,      /* sticky */
+    R_DONE,  /* sticky */
+    R_ERROR, /* sticky */
 };
 
 enum resp_cur {
@@ -47,8 +47,8 @@ struct proxy_response {
     enum resp_cur cur;
     size_t head_bytes;
     unsigned char scan_prev;
-    bool interim;            /* the head being read is a 1xx */
-    bool bad_te;             /* a Transfer-Encoding other than "chunked" */
+    bool interim; /* the head being read is a 1xx */
+    bool bad_te;  /* a Transfer-Encoding other than "chunked" */
     proxy_response_body_fn body_fn;
     void *body_arg;
     struct proxy_response_head head;
@@ -97,7 +97,7 @@ on_header_field(llhttp_t *ll, const char *at, size_t len)
             p->ref_cap = p->ref_cap ? p->ref_cap * 2 : 16;
             p->refs = xrealloc(p->refs, p->ref_cap * sizeof(p->refs[0]));
         }
-        p->refs[p->ref_count++] = (struct header_ref){ .name_off = (uint32_t)p->store.len };
+        p->refs[p->ref_count++] = (struct header_ref){.name_off = (uint32_t)p->store.len};
         p->cur = CUR_FIELD;
     }
     struct header_ref *r = &p->refs[p->ref_count - 1];
@@ -367,7 +367,7 @@ proxy_response_reset(struct proxy_response *p, bool is_head)
     p->bad_te = false;
     p->body_fn = NULL;
     p->body_arg = NULL;
-    p->head = (struct proxy_response_head){ .content_length = -1 };
+    p->head = (struct proxy_response_head){.content_length = -1};
     p->error = NULL;
     p->scan_prev = 0;
     if (p->store.alloc > 8192) {

@@ -45,10 +45,10 @@ struct proxy_response_head {
     unsigned version_minor;             /* HTTP/1.<minor>: 0 or 1 */
     const struct proxy_header *headers; /* in order, values OWS-trimmed */
     size_t header_count;
-    int64_t content_length;             /* -1 when absent (chunked, close-delimited) */
+    int64_t content_length; /* -1 when absent (chunked, close-delimited) */
     bool chunked;
-    bool has_body;                      /* false: HEAD request, 204, 304 */
-    bool close_delimited;               /* the body ends at the upstream's EOF */
+    bool has_body;        /* false: HEAD request, 204, 304 */
+    bool close_delimited; /* the body ends at the upstream's EOF */
     /* Keep-Alive: timeout=<s> of the response, in ms; 0 when absent. */
     uint64_t keep_alive_timeout_ms;
 };
@@ -96,9 +96,9 @@ const char *proxy_response_error(const struct proxy_response *p);
 /* ---- what to do with a final head (SPEC.md 4.3) ---- */
 
 enum proxy_response_hop {
-    PROXY_HOP_RELAY = 0,   /* send it to the client as it is */
-    PROXY_HOP_FOLLOW,      /* a same-origin 307/308: ask its Location instead */
-    PROXY_HOP_EXHAUSTED,   /* followable, but this was the last allowed round trip: 502 */
+    PROXY_HOP_RELAY = 0, /* send it to the client as it is */
+    PROXY_HOP_FOLLOW,    /* a same-origin 307/308: ask its Location instead */
+    PROXY_HOP_EXHAUSTED, /* followable, but this was the last allowed round trip: 502 */
     PROXY_HOP_COUNT,
 };
 

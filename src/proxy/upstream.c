@@ -26,9 +26,9 @@
 
 enum up_state {
     UP_RESOLVING = 0,
-    UP_CONNECTING,   /* TCP, then the TLS handshake */
+    UP_CONNECTING, /* TCP, then the TLS handshake */
     UP_OPEN,
-    UP_CLOSED,       /* failed, or the upstream closed; waiting for the owner */
+    UP_CLOSED, /* failed, or the upstream closed; waiting for the owner */
 };
 
 struct proxy_upstream {
@@ -38,8 +38,8 @@ struct proxy_upstream {
     struct bufferevent *bev;
     struct store_resolve *resolve;
     struct event *connect_timer;
-    struct evbuffer *pending;   /* written before the connection was up */
-    struct evbuffer *empty_in;  /* proxy_upstream_input() before there is a bev */
+    struct evbuffer *pending;  /* written before the connection was up */
+    struct evbuffer *empty_in; /* proxy_upstream_input() before there is a bev */
     proxy_upstream_fn fn;
     void *arg;
     bool paused;
@@ -207,8 +207,8 @@ connect_addr(struct proxy_upstream *u, const struct sockaddr *sa, socklen_t len)
     int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
     struct event_base *base = u->w->base;
     if (u->t->ssl_ctx != NULL) {
-        u->bev = bufferevent_openssl_socket_new(base, fd, new_ssl(u->t),
-                                                BUFFEREVENT_SSL_CONNECTING, opts);
+        u->bev = bufferevent_openssl_socket_new(base, fd, new_ssl(u->t), BUFFEREVENT_SSL_CONNECTING,
+                                                opts);
     } else {
         u->bev = bufferevent_socket_new(base, fd, opts);
     }
@@ -255,8 +255,8 @@ proxy_upstream_connect(struct worker *w, const struct proxy_upstream_target *t,
     if (u->pending == NULL || u->empty_in == NULL || u->connect_timer == NULL) {
         abort(); /* allocation only */
     }
-    struct timeval tv = { .tv_sec = BOUNDS_UPSTREAM_CONNECT_TIMEOUT_MS / 1000,
-                          .tv_usec = (BOUNDS_UPSTREAM_CONNECT_TIMEOUT_MS % 1000) * 1000 };
+    struct timeval tv = {.tv_sec = BOUNDS_UPSTREAM_CONNECT_TIMEOUT_MS / 1000,
+                         .tv_usec = (BOUNDS_UPSTREAM_CONNECT_TIMEOUT_MS % 1000) * 1000};
     event_add(u->connect_timer, &tv);
     if (t->host_is_ip) {
         struct sockaddr_storage ss;

@@ -27,11 +27,11 @@ struct worker;
 /* Where the upstream is; borrowed for the connection's life (the pool owns
  * it). */
 struct proxy_upstream_target {
-    const char *host;            /* bare host for DNS, SNI and the certificate check
-                                  * (no IPv6 brackets), e.g. "mcp.internal", "::1" */
+    const char *host; /* bare host for DNS, SNI and the certificate check
+                       * (no IPv6 brackets), e.g. "mcp.internal", "::1" */
     unsigned port;
-    bool host_is_ip;             /* an IP literal: no DNS, no SNI, IP SAN check */
-    struct ssl_ctx_st *ssl_ctx;  /* non-NULL: https (verification on) */
+    bool host_is_ip;            /* an IP literal: no DNS, no SNI, IP SAN check */
+    struct ssl_ctx_st *ssl_ctx; /* non-NULL: https (verification on) */
 };
 
 enum proxy_upstream_event {

@@ -25,6 +25,7 @@
 #include "app.h"
 #include "base/buf.h"
 #include "base/clock.h"
+#include "base/scan.h"
 #include "base/xalloc.h"
 #include "bounds.h"
 #include "config.h"
@@ -40,7 +41,7 @@
 /* ---- a scripted upstream on the harness loop ---- */
 
 #define UP_MAX 16
-#define UP_CLOSE NULL          /* close the connection without an answer */
+#define UP_CLOSE NULL                 /* close the connection without an answer */
 static const char UP_HANG[] = "hang"; /* never answer */
 
 struct up;
@@ -56,8 +57,8 @@ struct up {
     struct evconnlistener *lis;
     unsigned port;
     unsigned accepted;
-    unsigned requests;         /* complete requests received */
-    unsigned peer_closed;      /* connections the proxy closed */
+    unsigned requests;          /* complete requests received */
+    unsigned peer_closed;       /* connections the proxy closed */
     const char *script[UP_MAX]; /* answer to request i (0-based) */
     size_t script_len;
     char last_head[4096];
@@ -86,7 +87,11 @@ request_len(const struct buf *in)
     size_t body = 0;
     const char *cl = strcasestr(in->ptr, "\r\nContent-Length:");
     if (cl != NULL && cl < end) {
-        body = (size_t)strtoull(cl + 17, NULL, 10); /* test code: trusted input */
+        struct scan sc = scan_init(slice_make(cl + 17, (size_t)(end - cl) - 17));
+        scan_ows(&sc);
+        uint64_t n = 0;
+        assert_true(scan_u64(&sc, 1 << 20, &n));
+        body = (size_t)n;
     }
     return in->len >= head + body ? head + body : 0;
 }
@@ -152,9 +157,10 @@ static void
 up_start(struct up *u, struct event_base *base)
 {
     memset(u, 0, sizeof(*u));
-    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    u->lis = evconnlistener_new_bind(base, up_on_accept, u, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
-                                     16, (struct sockaddr *)&sin, sizeof(sin));
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    u->lis =
+        evconnlistener_new_bind(base, up_on_accept, u, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
+                                16, (struct sockaddr *)&sin, sizeof(sin));
     assert_non_null(u->lis);
     struct sockaddr_in bound;
     socklen_t blen = sizeof(bound);
@@ -190,9 +196,12 @@ static void
 h_forward(struct http_request *req, void *arg)
 {
     (void)arg;
-    static const char *const groups[] = { "g1", "g2" };
+    static const char *const groups[] = {"g1", "g2"};
     const struct proxy_headers_identity id = {
-        .sub = "alice", .email = "a@example.com", .groups = groups, .group_count = 2,
+        .sub = "alice",
+        .email = "a@example.com",
+        .groups = groups,
+        .group_count = 2,
         .client_ip = http_request_client_ip(req),
     };
     const struct proxy_forward_opts opts = {
@@ -210,7 +219,7 @@ start(uint64_t timeout_ms, unsigned port)
 {
     header_timeout_ms = timeout_ms;
     router = http_router_new();
-    const struct http_route_opts ro = { .body_max = BOUNDS_MCP_BODY_MAX };
+    const struct http_route_opts ro = {.body_max = BOUNDS_MCP_BODY_MAX};
     http_router_add_prefix(router, HTTP_METHODS_ANY, "/mcp", h_forward, NULL, &ro);
     harness_init(&H, router, NULL);
     up_start(&UP, H.w->base);
@@ -218,7 +227,7 @@ start(uint64_t timeout_ms, unsigned port)
     memset(&cfg, 0, sizeof(cfg));
     cfg.upstream_origin = origin;
     cfg.proxy_base_url = (char *)"https://auth.example.com";
-    app = (struct app){ .cfg = &cfg };
+    app = (struct app){.cfg = &cfg};
     H.w->app = &app;
     H.w->upstream_pool = proxy_pool_new(H.w);
 }
@@ -244,7 +253,7 @@ exchange(const char *raw, uint64_t ms, bool *out_eof)
     struct buf out;
     buf_init(&out, 1 << 20);
     bool eof = harness_wait_responses(&H, fd, &out, 1, ms);
-    struct harness_response r = { 0 };
+    struct harness_response r = {0};
     if (out.len > 0) {
         (void)harness_parse(out.ptr, out.len, eof, false, &r);
     }
@@ -271,7 +280,8 @@ test_keep_alive_reuse(void **state)
     UP.script[1] = OK_KEEP;
     UP.script_len = 2;
     for (int i = 0; i < 2; i++) {
-        struct harness_response r = exchange("GET /mcp/x?a=1 HTTP/1.1\r\nHost: p\r\n\r\n", 2000, NULL);
+        struct harness_response r =
+            exchange("GET /mcp/x?a=1 HTTP/1.1\r\nHost: p\r\n\r\n", 2000, NULL);
         assert_int_equal(r.status, 200);
         assert_string_equal(r.body, "{\"ok\":true}");
         harness_response_free(&r);
@@ -303,7 +313,8 @@ test_not_reused(void **state)
         UP.script[1] = answers[k];
         UP.script_len = 2;
         for (int i = 0; i < 2; i++) {
-            struct harness_response r = exchange("GET /mcp HTTP/1.1\r\nHost: p\r\n\r\n", 2000, NULL);
+            struct harness_response r =
+                exchange("GET /mcp HTTP/1.1\r\nHost: p\r\n\r\n", 2000, NULL);
             assert_int_equal(r.status, 200);
             harness_response_free(&r);
         }
@@ -375,7 +386,7 @@ test_connect_refused(void **state)
     (void)state;
     /* A port that was free a moment ago. */
     int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     assert_int_equal(bind(s, (struct sockaddr *)&sin, sizeof(sin)), 0);
     socklen_t len = sizeof(sin);
     getsockname(s, (struct sockaddr *)&sin, &len);
@@ -506,10 +517,11 @@ test_response_headers(void **state)
 {
     (void)state;
     start(5000, 0);
-    UP.script[0] = "HTTP/1.1 200 OK\r\nConnection: X-Secret\r\nX-Secret: s\r\nX-RateLimit-Limit: 5\r\n"
-                   "X-Frame-Options: SAMEORIGIN\r\nX-Request-Id: theirs\r\nMcp-Session-Id: abc\r\n"
-                   "Content-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
-                   "5\r\ndata:\r\n0\r\n\r\n";
+    UP.script[0] =
+        "HTTP/1.1 200 OK\r\nConnection: X-Secret\r\nX-Secret: s\r\nX-RateLimit-Limit: 5\r\n"
+        "X-Frame-Options: SAMEORIGIN\r\nX-Request-Id: theirs\r\nMcp-Session-Id: abc\r\n"
+        "Content-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5\r\ndata:\r\n0\r\n\r\n";
     UP.script_len = 1;
     struct harness_response r = exchange("GET /mcp HTTP/1.1\r\nHost: p\r\n\r\n", 2000, NULL);
     assert_int_equal(r.status, 200);

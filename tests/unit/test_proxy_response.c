@@ -31,7 +31,7 @@ struct outcome {
     char first_header[64];
     struct buf body;
     bool reusable;
-    size_t leftover;       /* bytes after the message, not consumed */
+    size_t leftover; /* bytes after the message, not consumed */
     char error[96];
 };
 
@@ -57,8 +57,8 @@ on_head(struct proxy_response *p, struct outcome *o)
     o->header_count = h->header_count;
     if (h->header_count > 0) {
         snprintf(o->first_header, sizeof(o->first_header), "%.*s: %.*s",
-                 (int)h->headers[0].name.len, h->headers[0].name.ptr,
-                 (int)h->headers[0].value.len, h->headers[0].value.ptr);
+                 (int)h->headers[0].name.len, h->headers[0].name.ptr, (int)h->headers[0].value.len,
+                 h->headers[0].value.ptr);
     }
     proxy_response_accept_body(p, sink, o);
 }
@@ -68,7 +68,7 @@ on_head(struct proxy_response *p, struct outcome *o)
 static struct outcome
 run(const char *data, size_t len, size_t step, bool is_head, bool eof)
 {
-    struct outcome o = { .last = PROXY_RESPONSE_MORE };
+    struct outcome o = {.last = PROXY_RESPONSE_MORE};
     buf_init(&o.body, 1 << 20);
     struct proxy_response *p = proxy_response_new(is_head);
     size_t off = 0;
@@ -117,7 +117,7 @@ static void
 test_framings(void **state)
 {
     (void)state;
-    static const size_t steps[] = { 0, 1, 7 };
+    static const size_t steps[] = {0, 1, 7};
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
         struct outcome o = run_str("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                                    "Content-Length: 11\r\n\r\n{\"a\":12345}",
@@ -159,8 +159,8 @@ static void
 test_keep_alive(void **state)
 {
     (void)state;
-    struct outcome o = run_str("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n", 0, false,
-                               false);
+    struct outcome o =
+        run_str("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n", 0, false, false);
     assert_int_equal(o.last, PROXY_RESPONSE_DONE);
     assert_false(o.reusable);
     done(&o);
@@ -173,13 +173,13 @@ test_keep_alive(void **state)
     assert_true(o.reusable);
     done(&o);
     /* Node's hint: idle connections are closed after 5 s. */
-    o = run_str("HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nContent-Length: 0\r\n\r\n", 0,
-                false, false);
+    o = run_str("HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nContent-Length: 0\r\n\r\n", 0, false,
+                false);
     assert_int_equal(o.keep_alive_ms, 5000);
     assert_true(o.reusable);
     done(&o);
-    o = run_str("HTTP/1.1 200 OK\r\nKeep-Alive: max=100, timeout=2\r\nContent-Length: 0\r\n\r\n",
-                0, false, false);
+    o = run_str("HTTP/1.1 200 OK\r\nKeep-Alive: max=100, timeout=2\r\nContent-Length: 0\r\n\r\n", 0,
+                false, false);
     assert_int_equal(o.keep_alive_ms, 2000);
     done(&o);
     /* Bytes after the message are left for the caller (who will not reuse). */
@@ -195,16 +195,15 @@ static void
 test_bodyless(void **state)
 {
     (void)state;
-    struct outcome o =
-        run_str("HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n", 0, true, false);
+    struct outcome o = run_str("HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n", 0, true, false);
     assert_int_equal(o.last, PROXY_RESPONSE_DONE);
     assert_int_equal(o.content_length, 1234);
     assert_false(o.has_body);
     assert_int_equal(o.body.len, 0);
     assert_true(o.reusable);
     done(&o);
-    o = run_str("HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\nETag: \"x\"\r\n\r\n", 0,
-                false, false);
+    o = run_str("HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\nETag: \"x\"\r\n\r\n", 0, false,
+                false);
     assert_int_equal(o.last, PROXY_RESPONSE_DONE);
     assert_false(o.has_body);
     assert_true(o.reusable);
@@ -221,12 +220,13 @@ static void
 test_interim(void **state)
 {
     (void)state;
-    static const size_t steps[] = { 0, 1, 3 };
+    static const size_t steps[] = {0, 1, 3};
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-        struct outcome o = run_str("HTTP/1.1 100 Continue\r\n\r\n"
-                                   "HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n"
-                                   "HTTP/1.1 201 Created\r\nX-Final: yes\r\nContent-Length: 2\r\n\r\nok",
-                                   steps[i], false, false);
+        struct outcome o =
+            run_str("HTTP/1.1 100 Continue\r\n\r\n"
+                    "HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n"
+                    "HTTP/1.1 201 Created\r\nX-Final: yes\r\nContent-Length: 2\r\n\r\nok",
+                    steps[i], false, false);
         assert_int_equal(o.last, PROXY_RESPONSE_DONE);
         assert_int_equal(o.status, 201);
         assert_int_equal(o.header_count, 2);
@@ -252,11 +252,11 @@ test_truncated(void **state)
         const char *bytes;
         bool head_seen;
     } rows[] = {
-        { "", false },
-        { "HTTP/1.1 200 OK\r\nContent-Le", false },
-        { "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"partial\":", true },
-        { "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", true },
-        { "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", true },
+        {"", false},
+        {"HTTP/1.1 200 OK\r\nContent-Le", false},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"partial\":", true},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", true},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", true},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         struct outcome o = run_str(rows[i].bytes, 0, false, true);
@@ -279,21 +279,21 @@ test_refused(void **state)
         const char *bytes;
         const char *reason_part; /* NULL: any reason */
     } rows[] = {
-        { "HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n", "bare LF" },
-        { "HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\nContent-Length: 0\r\n\r\n", "obs-fold" },
-        { "HTTP/1.1 200 OK\r\nX-A: 1\r\n\tfolded\r\n\r\n", "obs-fold" },
-        { "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello", NULL },
-        { "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", NULL },
-        { "HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\nhello", NULL },
-        { "HTTP/1.1 200 OK\r\nContent-Length: 9223372036854775808\r\n\r\nx", "out of range" },
-        { "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nxx", "transfer coding" },
-        { "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", NULL },
-        { "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n", NULL },
-        { "HTTP/1.1 200 OK\r\nX-Bad: a\x01z\r\nContent-Length: 0\r\n\r\n", NULL },
-        { "HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n", NULL },
-        { "HTTP/1.1 099 Weird\r\nContent-Length: 0\r\n\r\n", NULL },
-        { "HTTP/1.1 600 Beyond\r\nContent-Length: 0\r\n\r\n", "range" },
-        { "SSH-2.0-OpenSSH_9.2\r\n", NULL },
+        {"HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n", "bare LF"},
+        {"HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\nContent-Length: 0\r\n\r\n", "obs-fold"},
+        {"HTTP/1.1 200 OK\r\nX-A: 1\r\n\tfolded\r\n\r\n", "obs-fold"},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello", NULL},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", NULL},
+        {"HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\nhello", NULL},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 9223372036854775808\r\n\r\nx", "out of range"},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nxx", "transfer coding"},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", NULL},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n", NULL},
+        {"HTTP/1.1 200 OK\r\nX-Bad: a\x01z\r\nContent-Length: 0\r\n\r\n", NULL},
+        {"HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n", NULL},
+        {"HTTP/1.1 099 Weird\r\nContent-Length: 0\r\n\r\n", NULL},
+        {"HTTP/1.1 600 Beyond\r\nContent-Length: 0\r\n\r\n", "range"},
+        {"SSH-2.0-OpenSSH_9.2\r\n", NULL},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         struct outcome o = run_str(rows[i].bytes, 0, false, false);
@@ -383,11 +383,11 @@ hop(int status, const char *location, const char *current, unsigned round_trip, 
 {
     struct proxy_header hs[2];
     size_t n = 0;
-    hs[n++] = (struct proxy_header){ SLICE_LIT("Content-Type"), SLICE_LIT("application/json") };
+    hs[n++] = (struct proxy_header){SLICE_LIT("Content-Type"), SLICE_LIT("application/json")};
     if (location != NULL) {
-        hs[n++] = (struct proxy_header){ SLICE_LIT("Location"), slice_from_cstr(location) };
+        hs[n++] = (struct proxy_header){SLICE_LIT("Location"), slice_from_cstr(location)};
     }
-    struct proxy_response_head h = { .status = status, .headers = hs, .header_count = n };
+    struct proxy_response_head h = {.status = status, .headers = hs, .header_count = n};
     return proxy_response_hop_decide(&h, current, round_trip, BOUNDS_UPSTREAM_HOPS_MAX, next);
 }
 
@@ -413,18 +413,18 @@ test_hops(void **state)
         const char *location;
         const char *current;
     } relay[] = {
-        { 301, "/mcp/x", "http://127.0.0.1:8081/mcp" },
-        { 302, "/mcp/x", "http://127.0.0.1:8081/mcp" },
-        { 303, "/mcp/x", "http://127.0.0.1:8081/mcp" },
-        { 200, "/mcp/x", "http://127.0.0.1:8081/mcp" },
-        { 307, NULL, "http://127.0.0.1:8081/mcp" },
-        { 307, "", "http://127.0.0.1:8081/mcp" },
-        { 307, "http://127.0.0.1:8082/mcp", "http://127.0.0.1:8081/mcp" },
-        { 307, "http://localhost:8081/mcp", "http://127.0.0.1:8081/mcp" },
-        { 308, "http://up.example/mcp", "https://up.example/mcp" },
-        { 308, "https://up.example/mcp", "http://up.example/mcp" },
-        { 307, "http://user@127.0.0.1:8081/mcp", "http://127.0.0.1:8081/mcp" },
-        { 307, "javascript:alert(1)", "http://127.0.0.1:8081/mcp" },
+        {301, "/mcp/x", "http://127.0.0.1:8081/mcp"},
+        {302, "/mcp/x", "http://127.0.0.1:8081/mcp"},
+        {303, "/mcp/x", "http://127.0.0.1:8081/mcp"},
+        {200, "/mcp/x", "http://127.0.0.1:8081/mcp"},
+        {307, NULL, "http://127.0.0.1:8081/mcp"},
+        {307, "", "http://127.0.0.1:8081/mcp"},
+        {307, "http://127.0.0.1:8082/mcp", "http://127.0.0.1:8081/mcp"},
+        {307, "http://localhost:8081/mcp", "http://127.0.0.1:8081/mcp"},
+        {308, "http://up.example/mcp", "https://up.example/mcp"},
+        {308, "https://up.example/mcp", "http://up.example/mcp"},
+        {307, "http://user@127.0.0.1:8081/mcp", "http://127.0.0.1:8081/mcp"},
+        {307, "javascript:alert(1)", "http://127.0.0.1:8081/mcp"},
     };
     for (size_t i = 0; i < sizeof(relay) / sizeof(relay[0]); i++) {
         if (hop(relay[i].status, relay[i].location, relay[i].current, 1, &next) !=
@@ -439,8 +439,7 @@ test_hops(void **state)
     xfree(next);
 
     /* The 10th round trip may not ask for an 11th. */
-    assert_int_equal(hop(307, "/mcp/x", cur, BOUNDS_UPSTREAM_HOPS_MAX, &next),
-                     PROXY_HOP_EXHAUSTED);
+    assert_int_equal(hop(307, "/mcp/x", cur, BOUNDS_UPSTREAM_HOPS_MAX, &next), PROXY_HOP_EXHAUSTED);
     assert_null(next);
     /* ...but a non-followable answer on it is relayed as usual. */
     assert_int_equal(hop(307, "http://elsewhere/", cur, BOUNDS_UPSTREAM_HOPS_MAX, &next),
@@ -448,10 +447,10 @@ test_hops(void **state)
 
     /* Two Locations: ambiguous, relayed. */
     struct proxy_header two[2] = {
-        { SLICE_LIT("Location"), SLICE_LIT("/mcp/a") },
-        { SLICE_LIT("location"), SLICE_LIT("/mcp/b") },
+        {SLICE_LIT("Location"), SLICE_LIT("/mcp/a")},
+        {SLICE_LIT("location"), SLICE_LIT("/mcp/b")},
     };
-    struct proxy_response_head h = { .status = 307, .headers = two, .header_count = 2 };
+    struct proxy_response_head h = {.status = 307, .headers = two, .header_count = 2};
     assert_int_equal(proxy_response_hop_decide(&h, cur, 1, 10, &next), PROXY_HOP_RELAY);
     assert_null(next);
 }
@@ -460,10 +459,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_framings),    cmocka_unit_test(test_keep_alive),
-        cmocka_unit_test(test_bodyless),    cmocka_unit_test(test_interim),
-        cmocka_unit_test(test_truncated),   cmocka_unit_test(test_refused),
-        cmocka_unit_test(test_caps),        cmocka_unit_test(test_reset_reuse),
+        cmocka_unit_test(test_framings),  cmocka_unit_test(test_keep_alive),
+        cmocka_unit_test(test_bodyless),  cmocka_unit_test(test_interim),
+        cmocka_unit_test(test_truncated), cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_caps),      cmocka_unit_test(test_reset_reuse),
         cmocka_unit_test(test_hops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
