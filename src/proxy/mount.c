@@ -15,6 +15,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "oauth/error.h"
+#include "oauth/reply.h"
 #include "proxy/bearer.h"
 #include "proxy/forward.h"
 #include "proxy/headers.h"
@@ -59,23 +60,6 @@ reply_unauthorized(struct http_request *req, const struct config *c, enum proxy_
     }
     buf_cleanup(&body);
     buf_cleanup(&challenge);
-}
-
-/* {"error":"invalid_request","error_description":"<reason>"}\n (SPEC.md
- * 3.0.5's envelope). */
-static void
-reply_bad_path(struct http_request *req, const char *reason)
-{
-    struct oauth_error err;
-    oauth_error_set(&err, 400, OAUTH_ERROR_INVALID_REQUEST, reason);
-    struct buf body;
-    buf_init(&body, 1024);
-    if (oauth_error_format_json(&err, &body) != 0) {
-        http_reply_error(req, 400);
-    } else {
-        http_reply_json(req, 400, body.ptr, body.len);
-    }
-    buf_cleanup(&body);
 }
 
 /* ---- finish ---- */
@@ -180,7 +164,8 @@ proxy_mount_head_check(struct http_request *req, void *arg)
 
     const char *reason = proxy_path_check(http_request_path(req), slice_from_cstr(c->mount));
     if (reason != NULL) {
-        reply_bad_path(req, reason);
+        /* SPEC preface fix 3: refused, never forwarded (logged once there). */
+        (void)oauth_reply_error_simple(req, 400, OAUTH_ERROR_INVALID_REQUEST, reason);
         return false;
     }
     http_request_set_route_state(req, m);
