@@ -315,14 +315,13 @@ relay_head(struct fwd *f, const struct proxy_response_head *h)
             log_end(&l);
         }
     }
-    if (!h->has_body) {
-        /* HEAD keeps the announced length; 204/304 get none (http/output). */
-        (void)http_output_start_length(req,
-                                       h->content_length >= 0 ? (uint64_t)h->content_length : 0);
-    } else if (h->content_length >= 0) {
+    /* A known length is relayed (for HEAD too; http/output leaves it off
+     * 204/304); otherwise chunked, or close-delimited to an HTTP/1.0
+     * client. A response without a body gets no framing either way. */
+    if (h->content_length >= 0) {
         (void)http_output_start_length(req, (uint64_t)h->content_length);
     } else {
-        (void)http_output_start(req); /* chunked, or close-delimited to HTTP/1.0 */
+        (void)http_output_start(req);
     }
 }
 

@@ -538,15 +538,56 @@ test_response_headers(void **state)
     stop();
 }
 
+/* HEAD: the announced length is relayed, no body; with a chunked
+ * upstream, neither a length nor chunked framing. The connection is kept. */
+static void
+test_head(void **state)
+{
+    (void)state;
+    start(5000, 0);
+    UP.script[0] = "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n";
+    UP.script[1] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    UP.script_len = 2;
+    for (int i = 0; i < 2; i++) {
+        int fd = harness_connect(&H);
+        harness_send_str(&H, fd, "HEAD /mcp HTTP/1.1\r\nHost: p\r\n\r\n");
+        struct buf out;
+        buf_init(&out, 1 << 16);
+        harness_pump(&H, fd, &out, 100);
+        struct harness_response r;
+        assert_true(harness_parse(out.ptr, out.len, false, true, &r) == out.len);
+        assert_int_equal(r.status, 200);
+        assert_int_equal(r.body_len, 0);
+        if (i == 0) {
+            assert_string_equal(harness_header(&r, "Content-Length"), "1234");
+        } else {
+            assert_int_equal(harness_header_count(&r, "Content-Length"), 0);
+            assert_int_equal(harness_header_count(&r, "Transfer-Encoding"), 0);
+        }
+        harness_response_free(&r);
+        buf_cleanup(&out);
+        close(fd);
+    }
+    assert_int_equal(UP.accepted, 1);
+    assert_non_null(strstr(UP.last_head, "HEAD /mcp HTTP/1.1"));
+    stop();
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_keep_alive_reuse), cmocka_unit_test(test_not_reused),
-        cmocka_unit_test(test_stale_connection), cmocka_unit_test(test_header_timeout),
-        cmocka_unit_test(test_connect_refused),  cmocka_unit_test(test_truncated),
-        cmocka_unit_test(test_interim),          cmocka_unit_test(test_redirects),
-        cmocka_unit_test(test_client_gone),      cmocka_unit_test(test_response_headers),
+        cmocka_unit_test(test_keep_alive_reuse),
+        cmocka_unit_test(test_not_reused),
+        cmocka_unit_test(test_stale_connection),
+        cmocka_unit_test(test_header_timeout),
+        cmocka_unit_test(test_connect_refused),
+        cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_interim),
+        cmocka_unit_test(test_redirects),
+        cmocka_unit_test(test_client_gone),
+        cmocka_unit_test(test_response_headers),
+        cmocka_unit_test(test_head),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
