@@ -95,6 +95,17 @@
 /* Upstream redirects (SPEC.md 4.3) and header timeout (4.4). */
 #define BOUNDS_UPSTREAM_HOPS_MAX 10
 #define BOUNDS_UPSTREAM_HEADER_TIMEOUT_MS 30000
+/* The upstream client (DESIGN.md "The forward"; Go's transport, SPEC.md
+ * 4.4, kept 100 idle connections and dropped them after 90 s): idle
+ * keep-alive connections kept per worker, how long one may stay idle (an
+ * upstream's own shorter Keep-Alive timeout= hint, less a second, wins), and
+ * the time to reach the upstream (DNS, TCP and TLS; Go allowed 30 s + 10 s).
+ * A response head is capped like a request head. */
+#define BOUNDS_UPSTREAM_POOL_IDLE_MAX 64
+#define BOUNDS_UPSTREAM_IDLE_MS 90000
+#define BOUNDS_UPSTREAM_CONNECT_TIMEOUT_MS 10000
+#define BOUNDS_UPSTREAM_HEAD_BYTES_MAX (64 * 1024)
+#define BOUNDS_UPSTREAM_HEADER_COUNT_MAX 200
 
 /* Per-subject concurrency limiter (SPEC.md 4.6): idle entries are reclaimed
  * after 5 min, the pruner runs every 2 min; the table tracks at most this

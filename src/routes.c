@@ -8,6 +8,7 @@
 #include "oauth/cors.h"
 #include "oauth/oauth.h"
 #include "oauth/reply.h"
+#include "proxy/mount.h"
 
 /* "<a><b>" into b (reset first), as a C string for the router (which
  * copies it). Paths are a fixed prefix plus the validated mount, an
@@ -107,4 +108,9 @@ routes_build(struct http_router *r, const struct app *app)
     http_router_add(r, HTTP_METHODS_GET, "/healthz", http_health_healthz, NULL, NULL);
     add_discovery_and_register(r, app);
     add_authorize_and_consent(r, app);
+
+    /* MCP mount (SPEC.md 4): "{mount}" and "{mount}/...", every method; bearer and path
+     * checks before the 16 MiB body, then peek, subject limiter, forward (proxy/mount.h).
+     * A prefix route: exact routes and longer prefixes ({mount}/.well-known/) win. */
+    proxy_mount_add_routes(r, app);
 }
