@@ -310,7 +310,7 @@ if [ "${BENCH_PERF:-0}" = 1 ] && [[ " ${targets[*]} " == *" proxy "* ]]; then
   # Reports cut with head: a SIGPIPE'd perf report is not a failure here.
   set +e +o pipefail
   say "perf: recording the proxy during a ${duration}s c=64 run"
-  perf record -F 999 -g -o "$BENCH_DIR/perf.data" -p "$proxy_a_pid" -- sleep "$duration" > /dev/null 2>&1 &
+  perf record -F 499 --call-graph dwarf,16384 -o "$BENCH_DIR/perf.data" -p "$proxy_a_pid" -- sleep "$duration" > /dev/null 2>&1 &
   perf_pid=$!
   wrk_run proxy 64 "$duration" > /dev/null
   wait "$perf_pid" || true
@@ -319,6 +319,9 @@ if [ "${BENCH_PERF:-0}" = 1 ] && [[ " ${targets[*]} " == *" proxy "* ]]; then
     perf report -i "$BENCH_DIR/perf.data" --stdio --no-children --sort dso -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -15
     echo "== perf: top functions (self)"
     perf report -i "$BENCH_DIR/perf.data" --stdio --no-children --sort dso,sym -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -50
+    echo "== perf: inclusive share (self + callees) of the busiest call paths"
+    perf report -i "$BENCH_DIR/perf.data" --stdio --children --sort sym -g none --percent-limit 3 2>/dev/null \
+      | grep -v '^#' | grep -v '^$' | head -60
     echo "== who makes the proxy's epoll_ctl, ioctl and getpid calls (perf, DWARF call chains)"
     perf record -e syscalls:sys_enter_epoll_ctl -e syscalls:sys_enter_ioctl -e syscalls:sys_enter_getpid \
       --call-graph dwarf,8192 -o "$BENCH_DIR/perf-sys.data" -p "$proxy_a_pid" -- sleep 1 > /dev/null 2>&1 &
@@ -402,12 +405,13 @@ report() {
   echo
   echo "### Memory (VmRSS; nginx = master + workers)"
   echo
-  echo "| process | RSS idle KiB | RSS with $sse_streams SSE streams KiB | KiB per stream | RSS after closing KiB |"
-  echo "|---|---:|---:|---:|---:|"
+  echo "| process | RSS idle KiB | RSS with $sse_streams SSE streams KiB | KiB per stream | RSS after closing KiB | 2nd round: open / closed KiB |"
+  echo "|---|---:|---:|---:|---:|---:|"
   for line in "nginx $sse_mem_nginx" "mcp-auth-proxy $sse_mem_proxy"; do
     [ -n "${line#* }" ] || continue
-    printf '| %s | %s | %s | %s | %s |\n' "${line%% *}" "$(field "$line" rss_idle_kib)" \
-      "$(field "$line" rss_open_kib)" "$(field "$line" kib_per_stream)" "$(field "$line" rss_after_close_kib)"
+    printf '| %s | %s | %s | %s | %s | %s / %s |\n' "${line%% *}" "$(field "$line" rss_idle_kib)" \
+      "$(field "$line" rss_open_kib)" "$(field "$line" kib_per_stream)" "$(field "$line" rss_after_close_kib)" \
+      "$(field "$line" rss_round2_open_kib)" "$(field "$line" rss_round2_close_kib)"
   done
   [[ " ${targets[*]} " == *" proxy "* ]] && echo && echo "mcp-auth-proxy A RSS after all wrk runs: $rss_a_after KiB"
   echo
