@@ -74,7 +74,7 @@ check_head(const struct http_head *h)
 static struct run
 parse(const uint8_t *data, size_t size, size_t split)
 {
-    struct run r = { 0 };
+    struct run r = {0};
     struct http_parser *p = http_parser_new();
     const char *in = (const char *)data;
     size_t off = 0;

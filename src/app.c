@@ -70,6 +70,10 @@ ready_probe(struct http_request *req, void *arg)
     struct worker *w = http_request_worker(req);
     struct ready_wait *rw = arena_alloc(http_request_arena(req), sizeof(*rw));
     if (rw == NULL || w->store == NULL) {
+        struct log_line l;
+        http_request_log_begin(&l, req, LOG_ERROR, "readyz_probe_failed");
+        log_str(&l, "error", rw == NULL ? "request arena exhausted" : "no store on this loop");
+        log_end(&l);
         http_reply_error(req, 500);
         return;
     }

@@ -1,8 +1,8 @@
 /* struct app: the process-wide services, built once at start-up and
  * read-only afterwards, shared by every worker thread without locks.
  *
- * app_start() builds them in SPEC.md 8.1's order: the seal key ring, OIDC
- * discovery and the first JWKS (blocking, interruptible by a signal), the
+ * app_start() builds them in SPEC.md 8.1's order: OIDC discovery and the
+ * first JWKS (blocking, interruptible by a signal), the seal key ring, the
  * replay-store back end and its start-up check, the rate limiter, the
  * per-subject limiter. Anything mutable after start-up is atomic or locked
  * inside the module that owns it (rate-limit stripes, subject-limit

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/duration.h"
 #include "base/rfc3339.h"
 #include "base/scan.h"
@@ -931,7 +932,7 @@ static const struct var vars[] = {
               "authenticated user." },
     { .name = "REDIS_URL", .kind = VAR_TEXT, .def_help = "(unset)", AT(redis_url),
       .flags = VAR_SECRET,
-      .help = "Redis for the replay store (redis://, rediss:// or unix://); may carry a "
+      .help = "Redis for the replay store (redis:// or rediss://); may carry a "
               "password, so it is never printed." },
     { .name = "REDIS_KEY_PREFIX", .kind = VAR_CUSTOM, .def = "mcp-auth-proxy:",
       AT(redis_key_prefix), .flags = VAR_EMPTY_IS_VALUE, .load = load_key_prefix,
@@ -1491,6 +1492,14 @@ config_log_startup(const struct config *c)
         log_str(&l, "hint",
                 "remove TOKEN_SIGNING_SECRETS_PREVIOUS once every token sealed "
                 "with the old secrets has expired (refresh tokens live 7 days)");
+        log_end(&l);
+    }
+    if (c->revoke_before_set && c->revoke_before_s > clock_unix_s()) {
+        /* A cut-off in the future refuses every token issued until then,
+         * new ones included: almost always a typo in the date. */
+        log_begin(&l, LOG_WARN, "revoke_before_in_future");
+        log_int(&l, "revoke_before_unix", c->revoke_before_s);
+        log_str(&l, "hint", "tokens issued before this time are refused, including new ones");
         log_end(&l);
     }
     if (c->trust_proxy_headers && c->trusted_proxy_cidr_count > 0) {

@@ -35,8 +35,8 @@ struct worker_thread {
     struct worker *w;
     pthread_t thread;
     bool started;
-    struct event *drain_ev;  /* start the graceful drain */
-    struct event *abort_ev;  /* the deadline passed: close everything */
+    struct event *drain_ev; /* start the graceful drain */
+    struct event *abort_ev; /* the deadline passed: close everything */
 };
 
 struct runtime {
@@ -181,7 +181,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
         event_active(rt->threads[i].drain_ev, EV_TIMEOUT, 0);
     }
     uint64_t ms = rt->cfg->shutdown_timeout_ms;
-    struct timeval tv = { .tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
+    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
     event_add(rt->deadline_ev, &tv);
 }
 
@@ -233,6 +233,9 @@ start_app(struct runtime *rt)
     buf_init(&err, 1024);
     const char *event = "startup_failed";
     int rc = app_start(rt->app, &startup_stop, &event, &err);
+    if (rc == 0 && atomic_load(&startup_stop)) {
+        event = "startup_interrupted";
+    }
     if (rc != 0 || atomic_load(&startup_stop)) {
         const char *why = rc != 0 ? buf_cstr(&err) : "interrupted by a signal during start-up";
         struct log_line l;
@@ -272,7 +275,8 @@ start_metrics(struct runtime *rt)
     };
     rt->metrics = http_server_new(rt->control, &opts);
     if (http_server_listen_fd(rt->metrics, fd) != 0) {
-        log_fatal_start("metrics_listen_error", "METRICS_ADDR", addr->text, "listener setup failed");
+        log_fatal_start("metrics_listen_error", "METRICS_ADDR", addr->text,
+                        "listener setup failed");
         return -1;
     }
     struct log_line l;
@@ -421,6 +425,7 @@ runtime_run(const struct config *cfg)
 {
     log_set_level((enum log_level)cfg->log_level);
     log_starting();
+    config_log_startup(cfg); /* startup_config and the configuration warnings (SPEC.md 1.7) */
     /* A client that vanishes mid-write must cost an EPIPE, not the process. */
     signal(SIGPIPE, SIG_IGN);
     if (evthread_use_pthreads() != 0) {
@@ -428,11 +433,10 @@ runtime_run(const struct config *cfg)
         return 1;
     }
 
-    struct runtime rt = { .cfg = cfg };
+    struct runtime rt = {.cfg = cfg};
     atomic_init(&rt.draining, false);
     atomic_init(&rt.threads_done, 0);
     rt.app = app_new(cfg);
-    config_log_startup(cfg);
     rt.public_router = http_router_new();
     rt.metrics_router = http_router_new();
     rt.nthreads = cfg->workers > 0 ? cfg->workers : 1;
@@ -467,6 +471,11 @@ runtime_run(const struct config *cfg)
     }
     event_add(rt.sigterm_ev, NULL);
     event_add(rt.sigint_ev, NULL);
+    if (atomic_load(&startup_stop)) {
+        /* A signal that came between the start-up steps and the events
+         * above only raised the flag: honour it as the first signal. */
+        on_signal(SIGTERM, EV_SIGNAL, &rt);
+    }
     if (start_threads(&rt) != 0) {
         fprintf(stderr, "fatal: cannot start worker threads\n");
         goto out;

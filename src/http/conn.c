@@ -51,19 +51,19 @@ struct http_conn {
     struct bufferevent *bev;
     int fd;
     struct http_parser *parser;
-    struct http_request *req;   /* the request being read or answered */
+    struct http_request *req; /* the request being read or answered */
     struct event *timer;
-    struct event *resume_ev;    /* "continue from the loop" */
+    struct event *resume_ev; /* "continue from the loop" */
     enum conn_state state;
     struct ipaddr peer;
     char client_ip[IPADDR_TEXT_MAX];
     uint64_t msg_start_ns;
-    uint64_t requests;          /* requests answered on this connection */
-    bool close_after;           /* no keep-alive after the current response */
-    bool linger;                /* unread request bytes may follow: linger before closing */
-    bool lingering;             /* write side shut, dropping input until EOF or timeout */
+    uint64_t requests; /* requests answered on this connection */
+    bool close_after;  /* no keep-alive after the current response */
+    bool linger;       /* unread request bytes may follow: linger before closing */
+    bool lingering;    /* write side shut, dropping input until EOF or timeout */
     size_t linger_bytes;
-    bool peer_eof;              /* the client shut its write side */
+    bool peer_eof; /* the client shut its write side */
     bool draining;
     bool destroyed;
     bool in_advance;
@@ -127,7 +127,7 @@ arm_timer(struct http_conn *c, uint64_t ms)
         event_del(c->timer);
         return;
     }
-    struct timeval tv = { .tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
+    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
     event_add(c->timer, &tv);
 }
 
@@ -169,7 +169,8 @@ finish_close(struct http_conn *c)
      * response before the client has read it. */
     c->lingering = true;
     shutdown(c->fd, SHUT_WR);
-    evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
+    evbuffer_drain(bufferevent_get_input(c->bev),
+                   evbuffer_get_length(bufferevent_get_input(c->bev)));
     bufferevent_enable(c->bev, EV_READ);
     arm_timer(c, BOUNDS_LINGER_MS);
 }
@@ -227,8 +228,8 @@ on_parse_error(struct http_conn *c)
 {
     int status = http_parser_error_status(c->parser);
     c->linger = true;
-    if (status == 413 && c->req != NULL && c->req->route != NULL && c->req->route->opts.too_large != NULL &&
-        !http_output_is_started(c->req)) {
+    if (status == 413 && c->req != NULL && c->req->route != NULL &&
+        c->req->route->opts.too_large != NULL && !http_output_is_started(c->req)) {
         c->close_after = true;
         c->state = CONN_RESPOND;
         arm_timer(c, 0);
@@ -373,7 +374,7 @@ read_requests(struct http_conn *c)
     struct evbuffer *in = bufferevent_get_input(c->bev);
     while (!c->destroyed && (c->state == CONN_READ_HEAD || c->state == CONN_READ_BODY)) {
         bool was_in_message = http_parser_in_message(c->parser);
-        struct evbuffer_iovec v = { 0 };
+        struct evbuffer_iovec v = {0};
         int chunks = evbuffer_peek(in, -1, NULL, &v, 1);
         const char *data = chunks > 0 ? v.iov_base : NULL;
         size_t len = chunks > 0 ? v.iov_len : 0;
@@ -584,7 +585,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 static void
 set_peer(struct http_conn *c, const struct sockaddr *sa, socklen_t len)
 {
-    struct ipaddr a = { 0 };
+    struct ipaddr a = {0};
     if (sa != NULL && sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
         a.family = AF_INET;
         memcpy(a.bytes, &((const struct sockaddr_in *)sa)->sin_addr, 4);
@@ -598,7 +599,8 @@ set_peer(struct http_conn *c, const struct sockaddr *sa, socklen_t len)
     if (a.family != 0) {
         ipaddr_format(&c->peer, c->client_ip);
     } else {
-        snprintf(c->client_ip, sizeof(c->client_ip), "%s", sa != NULL && sa->sa_family == AF_UNIX ? "unix" : "");
+        snprintf(c->client_ip, sizeof(c->client_ip), "%s",
+                 sa != NULL && sa->sa_family == AF_UNIX ? "unix" : "");
     }
 }
 
@@ -629,8 +631,8 @@ http_conn_new(struct http_server *s, int fd, const struct sockaddr *peer, sockle
     }
     bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
     if (c->opts->write_timeout_ms > 0) {
-        struct timeval wt = { .tv_sec = (time_t)(c->opts->write_timeout_ms / 1000),
-                              .tv_usec = (suseconds_t)(c->opts->write_timeout_ms % 1000) * 1000 };
+        struct timeval wt = {.tv_sec = (time_t)(c->opts->write_timeout_ms / 1000),
+                             .tv_usec = (suseconds_t)(c->opts->write_timeout_ms % 1000) * 1000};
         bufferevent_set_timeouts(c->bev, NULL, &wt);
     }
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);

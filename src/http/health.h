@@ -16,8 +16,8 @@ struct http_request;
 struct http_router;
 
 struct http_health {
-    const struct app *app;           /* its ready_probe, if any */
-    const atomic_bool *draining;     /* set by the runtime on the first signal */
+    const struct app *app;       /* its ready_probe, if any */
+    const atomic_bool *draining; /* set by the runtime on the first signal */
 };
 
 /* GET/HEAD /healthz: 200, empty body, while the process runs. */

@@ -18,18 +18,26 @@ static const struct {
     const char *name;
     const char *value;
 } security_headers[] = {
-    { "Strict-Transport-Security", "max-age=63072000; includeSubDomains" },
-    { "X-Content-Type-Options", "nosniff" },
-    { "X-Frame-Options", "DENY" },
-    { "Referrer-Policy", "no-referrer" },
-    { "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'" },
+    {"Strict-Transport-Security", "max-age=63072000; includeSubDomains"},
+    {"X-Content-Type-Options", "nosniff"},
+    {"X-Frame-Options", "DENY"},
+    {"Referrer-Policy", "no-referrer"},
+    {"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"},
 };
 
 /* Headers this layer writes itself (framing, connection management, the
  * date, our request id): a handler or an upstream never sets them. */
 static const char *const owned_headers[] = {
-    "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Proxy-Connection",
-    "Upgrade",        "TE",                "Trailer",    "Date",       "X-Request-Id",
+    "Content-Length",
+    "Transfer-Encoding",
+    "Connection",
+    "Keep-Alive",
+    "Proxy-Connection",
+    "Upgrade",
+    "TE",
+    "Trailer",
+    "Date",
+    "X-Request-Id",
 };
 
 static bool
@@ -118,7 +126,7 @@ append_header(struct http_request *req, struct slice name, struct slice value)
     if (n == NULL || v == NULL) {
         return -1;
     }
-    req->out[req->out_count++] = (struct http_out_header){ n, v };
+    req->out[req->out_count++] = (struct http_out_header){n, v};
     return 0;
 }
 
@@ -225,42 +233,78 @@ static const char *
 reason_phrase(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 417: return "Expectation Failed";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return ""; /* RFC 9112 4: the reason phrase may be empty */
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 417:
+        return "Expectation Failed";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return ""; /* RFC 9112 4: the reason phrase may be empty */
     }
 }
 
@@ -271,9 +315,9 @@ date_line(void)
 {
     static _Thread_local int64_t cached_s = -1;
     static _Thread_local char line[64];
-    static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-    static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     int64_t now = clock_unix_s();
     if (now != cached_s) {
         time_t t = (time_t)now;
@@ -321,8 +365,8 @@ send_head(struct http_request *req, bool has_length, uint64_t len)
 
     struct evbuffer *out = http_conn_output(req->conn);
     char line[128];
-    int n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", req->status,
-                     reason_phrase(req->status));
+    int n =
+        snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", req->status, reason_phrase(req->status));
     evbuffer_add(out, line, (size_t)n);
     const char *date = date_line();
     evbuffer_add(out, date, strlen(date));
@@ -485,8 +529,8 @@ http_output_abort(struct http_request *req)
 }
 
 int
-http_output_send(struct http_request *req, int status, const char *content_type,
-                 const void *body, size_t len)
+http_output_send(struct http_request *req, int status, const char *content_type, const void *body,
+                 size_t len)
 {
     if (!head_editable(req)) {
         return -1;

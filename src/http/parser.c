@@ -170,7 +170,7 @@ on_header_field(llhttp_t *ll, const char *at, size_t len)
             p->ref_cap = p->ref_cap ? p->ref_cap * 2 : 16;
             p->refs = xrealloc(p->refs, p->ref_cap * sizeof(p->refs[0]));
         }
-        p->refs[p->ref_count++] = (struct header_ref){ .name_off = (uint32_t)p->store.len };
+        p->refs[p->ref_count++] = (struct header_ref){.name_off = (uint32_t)p->store.len};
         p->cur = CUR_FIELD;
     }
     struct header_ref *r = &p->refs[p->ref_count - 1];
@@ -498,8 +498,7 @@ finish_head(struct http_parser *p)
     }
     h->headers = p->headers;
     h->header_count = p->ref_count;
-    h->content_length =
-        (p->ll_flags & F_CONTENT_LENGTH) != 0 ? (int64_t)p->ll_content_length : -1;
+    h->content_length = (p->ll_flags & F_CONTENT_LENGTH) != 0 ? (int64_t)p->ll_content_length : -1;
     h->chunked = (p->ll_flags & F_CHUNKED) != 0;
     h->keep_alive = p->keep_alive;
     h->head_bytes = p->head_bytes;
@@ -565,8 +564,7 @@ http_parser_feed(struct http_parser *p, const char *data, size_t len, size_t *ou
         return set_error(p, p->error_status ? p->error_status : 400, p->error_reason);
     default: {
         const char *reason = llhttp_get_error_reason(&p->ll);
-        return set_error(p, 400,
-                         reason != NULL ? reason : llhttp_errno_name(err));
+        return set_error(p, 400, reason != NULL ? reason : llhttp_errno_name(err));
     }
     }
 }
@@ -578,8 +576,7 @@ http_parser_head(const struct http_parser *p)
 }
 
 void
-http_parser_accept_body(struct http_parser *p, uint64_t body_max, http_parser_body_fn fn,
-                        void *arg)
+http_parser_accept_body(struct http_parser *p, uint64_t body_max, http_parser_body_fn fn, void *arg)
 {
     assert(p->state == P_HEAD_DONE);
     p->body_max = body_max;
@@ -612,7 +609,7 @@ http_parser_next(struct http_parser *p)
     p->body_arg = NULL;
     p->trailer_bytes = 0;
     p->ext_bytes = 0;
-    p->head = (struct http_head){ .content_length = -1 };
+    p->head = (struct http_head){.content_length = -1};
     p->state = P_HEAD;
     llhttp_resume(&p->ll);
 }

@@ -60,21 +60,21 @@ struct http_header {
  * http_parser_next() or http_parser_free(). */
 struct http_head {
     enum http_method method;
-    struct slice method_name;   /* as sent, e.g. "GET", "PROPFIND" */
-    struct slice target;        /* request-target as sent, e.g. "/mcp?x=1" */
-    struct slice path;          /* raw path, percent-escapes kept, e.g. "/mcp";
-                                 * the path of an absolute-form target; "*" */
-    struct slice query;         /* after '?', without it; empty when none */
-    bool has_query;             /* a '?' was present (even with nothing after it) */
-    unsigned version_minor;     /* HTTP/1.<minor>: 0 or 1 */
+    struct slice method_name; /* as sent, e.g. "GET", "PROPFIND" */
+    struct slice target;      /* request-target as sent, e.g. "/mcp?x=1" */
+    struct slice path;        /* raw path, percent-escapes kept, e.g. "/mcp";
+                               * the path of an absolute-form target; "*" */
+    struct slice query;       /* after '?', without it; empty when none */
+    bool has_query;           /* a '?' was present (even with nothing after it) */
+    unsigned version_minor;   /* HTTP/1.<minor>: 0 or 1 */
     const struct http_header *headers;
     size_t header_count;
-    int64_t content_length;     /* -1 when absent */
-    bool chunked;               /* Transfer-Encoding: chunked */
-    bool expect_continue;       /* Expect: 100-continue on HTTP/1.1 */
-    bool expect_other;          /* an Expect the server cannot meet (417) */
-    bool keep_alive;            /* per version and Connection (RFC 9112 9.3) */
-    size_t head_bytes;          /* bytes of the head on the wire */
+    int64_t content_length; /* -1 when absent */
+    bool chunked;           /* Transfer-Encoding: chunked */
+    bool expect_continue;   /* Expect: 100-continue on HTTP/1.1 */
+    bool expect_other;      /* an Expect the server cannot meet (417) */
+    bool keep_alive;        /* per version and Connection (RFC 9112 9.3) */
+    size_t head_bytes;      /* bytes of the head on the wire */
 };
 
 enum http_parse_event {

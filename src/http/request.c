@@ -126,8 +126,8 @@ http_request_set_head(struct http_request *req, const struct http_head *h)
     req->chunked = h->chunked;
     req->keep_alive = h->keep_alive;
     req->header_count = h->header_count;
-    req->headers = h->header_count ? arena_alloc(a, h->header_count * sizeof(req->headers[0]))
-                                   : NULL;
+    req->headers =
+        h->header_count ? arena_alloc(a, h->header_count * sizeof(req->headers[0])) : NULL;
     if (h->header_count && req->headers == NULL) {
         failed = true;
     }
@@ -357,7 +357,7 @@ void
 http_request_on_finish(struct http_request *req, http_request_finish_fn fn, void *arg)
 {
     assert(req->finish_count < HTTP_REQUEST_FINISH_HOOKS_MAX);
-    req->finish[req->finish_count++] = (struct http_request_finish_hook){ fn, arg };
+    req->finish[req->finish_count++] = (struct http_request_finish_hook){fn, arg};
 }
 
 bool

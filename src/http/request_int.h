@@ -43,7 +43,7 @@ struct http_request_finish_hook {
 };
 
 struct http_request {
-    struct http_conn *conn;        /* NULL once finished (the connection moved on) */
+    struct http_conn *conn; /* NULL once finished (the connection moved on) */
     struct worker *worker;
     struct arena *arena;
     bool is_public;
@@ -67,22 +67,22 @@ struct http_request {
     size_t header_count;
     int64_t content_length;
     bool chunked;
-    bool keep_alive;               /* what the client asked for */
+    bool keep_alive; /* what the client asked for */
     struct evbuffer *body;
     bool body_pulled;
     const struct http_route *route;
 
     /* The response. */
     int status;
-    int status_sent;               /* 0 until the head went out */
+    int status_sent; /* 0 until the head went out */
     struct http_out_header *out;
     size_t out_count;
     size_t out_cap;
     enum http_out_state out_state;
     enum http_out_framing framing;
-    uint64_t remaining;            /* HTTP_FRAME_LENGTH: bytes still owed */
+    uint64_t remaining; /* HTTP_FRAME_LENGTH: bytes still owed */
     uint64_t resp_bytes;
-    bool broken;                   /* more bytes than declared were offered */
+    bool broken; /* more bytes than declared were offered */
     http_output_drain_fn drain_fn;
     void *drain_arg;
 
@@ -99,10 +99,10 @@ struct http_request {
     const char *log_rpc_id;
 
     bool log_skipped;
-    bool dispatched;               /* the handler was called */
+    bool dispatched; /* the handler was called */
     bool finished;
     bool client_gone;
-    bool aborted;                  /* ended without a clean end */
+    bool aborted; /* ended without a clean end */
 };
 
 /* ---- for conn.c ---- */

@@ -52,8 +52,7 @@ add_route(struct http_router *r, unsigned methods, const char *path, bool prefix
     for (size_t i = 0; i < r->count; i++) {
         const struct http_route *o = &r->routes[i];
         /* One handler per (method, path): a second claim is our mistake. */
-        assert(!(o->prefix == prefix && strcmp(o->path, path) == 0 &&
-                 (o->methods & methods) != 0));
+        assert(!(o->prefix == prefix && strcmp(o->path, path) == 0 && (o->methods & methods) != 0));
     }
     if (r->count == r->cap) {
         r->cap = r->cap ? r->cap * 2 : 16;
@@ -77,8 +76,8 @@ add_route(struct http_router *r, unsigned methods, const char *path, bool prefix
 }
 
 void
-http_router_add(struct http_router *r, unsigned methods, const char *path,
-                http_handler_fn handler, void *arg, const struct http_route_opts *opts)
+http_router_add(struct http_router *r, unsigned methods, const char *path, http_handler_fn handler,
+                void *arg, const struct http_route_opts *opts)
 {
     add_route(r, methods, path, false, handler, arg, opts);
 }
@@ -158,7 +157,8 @@ http_router_match(const struct http_router *r, enum http_method method, struct s
     const struct http_route *best = NULL;
     for (size_t i = 0; i < r->count; i++) {
         const struct http_route *rt = &r->routes[i];
-        if (rt->prefix && prefix_matches(rt, path) && (best == NULL || rt->path_len > best->path_len)) {
+        if (rt->prefix && prefix_matches(rt, path) &&
+            (best == NULL || rt->path_len > best->path_len)) {
             best = rt;
         }
     }

@@ -44,10 +44,10 @@ typedef bool (*http_head_check_fn)(struct http_request *req, void *arg);
 /* Zero-initialised options are the defaults: 1 MiB body cap, no head
  * check, no rate limit, the plain 413. */
 struct http_route_opts {
-    uint64_t body_max;              /* 0: BOUNDS_OAUTH_BODY_MAX */
-    http_head_check_fn head_check;  /* NULL: none */
-    bool rate_limited;              /* ask the rate limiter, with bucket: */
-    enum metrics_endpoint bucket;   /* SPEC.md 3.0.3 (the mount counts its own, after auth) */
+    uint64_t body_max;             /* 0: BOUNDS_OAUTH_BODY_MAX */
+    http_head_check_fn head_check; /* NULL: none */
+    bool rate_limited;             /* ask the rate limiter, with bucket: */
+    enum metrics_endpoint bucket;  /* SPEC.md 3.0.3 (the mount counts its own, after auth) */
     /* Answers a body over body_max (a Content-Length known from the head,
      * or a chunked body crossing the cap) instead of the plain-text 413;
      * the OAuth endpoints use it for their JSON error (SPEC.md 3.0.7).
@@ -57,12 +57,12 @@ struct http_route_opts {
 
 struct http_route {
     unsigned methods;
-    char *path;                     /* exact path, or the prefix */
+    char *path; /* exact path, or the prefix */
     size_t path_len;
     bool prefix;
     http_handler_fn handler;
     void *arg;
-    struct http_route_opts opts;    /* body_max already defaulted */
+    struct http_route_opts opts; /* body_max already defaulted */
 };
 
 /* The rate-limiter call site: true allows. The limiter (ratelimit.c)
@@ -88,8 +88,7 @@ void http_router_add(struct http_router *r, unsigned methods, const char *path,
 /* A prefix route. "/mcp" matches "/mcp" and "/mcp/..." but not "/mcpx";
  * a prefix ending in '/' ("/mcp/.well-known/") matches what starts with it. */
 void http_router_add_prefix(struct http_router *r, unsigned methods, const char *prefix,
-                            http_handler_fn handler, void *arg,
-                            const struct http_route_opts *opts);
+                            http_handler_fn handler, void *arg, const struct http_route_opts *opts);
 
 void http_router_set_rate_limiter(struct http_router *r, http_rate_limit_fn fn, void *arg);
 /* Asks the installed limiter about route rt; true (allow) when the route

@@ -28,7 +28,7 @@ struct http_server {
     struct worker *worker;
     struct http_server_opts opts;
     struct evconnlistener *listener;
-    struct event *retry_ev;       /* re-enables accept after EMFILE */
+    struct event *retry_ev; /* re-enables accept after EMFILE */
     uint16_t port;
     struct conn_node *conns;
     size_t conn_count;
@@ -97,8 +97,7 @@ strip_brackets(const char *host, char *out, size_t cap)
 }
 
 /* The reason goes into err; a reason cut at err's cap still says enough. */
-static void __attribute__((format(printf, 2, 3)))
-set_error(struct buf *err, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) set_error(struct buf *err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -144,15 +143,16 @@ http_server_bind(const char *host, uint16_t port, bool reuse_port, struct buf *e
     int e = 0;
     if (name[0] == '\0') {
         /* The wildcard: one dual-stack IPv6 socket takes IPv4 too. */
-        struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(port),
-                                   .sin6_addr = IN6ADDR_ANY_INIT };
+        struct sockaddr_in6 a6 = {
+            .sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = IN6ADDR_ANY_INIT};
         int fd = bind_one(AF_INET6, (struct sockaddr *)&a6, sizeof(a6), reuse_port, true, &e);
         if (fd >= 0) {
             return fd;
         }
         if (e == EAFNOSUPPORT) {
-            struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons(port),
-                                      .sin_addr.s_addr = htonl(INADDR_ANY) };
+            struct sockaddr_in a4 = {.sin_family = AF_INET,
+                                     .sin_port = htons(port),
+                                     .sin_addr.s_addr = htonl(INADDR_ANY)};
             fd = bind_one(AF_INET, (struct sockaddr *)&a4, sizeof(a4), reuse_port, false, &e);
             if (fd >= 0) {
                 return fd;
@@ -163,8 +163,9 @@ http_server_bind(const char *host, uint16_t port, bool reuse_port, struct buf *e
     }
     char service[8];
     snprintf(service, sizeof(service), "%u", (unsigned)port);
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res = NULL;
     int gai = getaddrinfo(name, service, &hints, &res);
     if (gai != 0) {
@@ -178,8 +179,8 @@ http_server_bind(const char *host, uint16_t port, bool reuse_port, struct buf *e
     freeaddrinfo(res);
     if (fd < 0) {
         bool v6 = strchr(name, ':') != NULL;
-        set_error(err, "bind %s%s%s:%u: %s", v6 ? "[" : "", name, v6 ? "]" : "",
-                          (unsigned)port, strerror(e));
+        set_error(err, "bind %s%s%s:%u: %s", v6 ? "[" : "", name, v6 ? "]" : "", (unsigned)port,
+                  strerror(e));
     }
     return fd;
 }
@@ -215,7 +216,7 @@ on_accept_error(struct evconnlistener *l, void *arg)
     log_str(&line, "action", "accepting paused for 100ms");
     log_end(&line);
     evconnlistener_disable(l);
-    struct timeval tv = { .tv_sec = 0, .tv_usec = 100 * 1000 };
+    struct timeval tv = {.tv_sec = 0, .tv_usec = 100 * 1000};
     event_add(s->retry_ev, &tv);
 }
 

@@ -20,10 +20,10 @@ struct worker;
 struct http_server_opts {
     const struct http_router *router; /* borrowed; outlives the server */
     bool is_public;                   /* security headers, X-Request-Id, access log */
-    uint64_t head_timeout_ms;         /* first byte to end of head (and a fresh conn's first byte) */
-    uint64_t body_timeout_ms;         /* end of head to end of body */
-    uint64_t idle_timeout_ms;         /* keep-alive wait for the next request */
-    uint64_t write_timeout_ms;        /* 0: none (public: streams live as long as both ends want) */
+    uint64_t head_timeout_ms;  /* first byte to end of head (and a fresh conn's first byte) */
+    uint64_t body_timeout_ms;  /* end of head to end of body */
+    uint64_t idle_timeout_ms;  /* keep-alive wait for the next request */
+    uint64_t write_timeout_ms; /* 0: none (public: streams live as long as both ends want) */
 };
 
 struct http_server;

@@ -15,7 +15,7 @@
 #include "fetch.h"
 #include "log.h"
 #include "oauth/pkce.h"
-#include "oidc/form.h"
+#include "http/query.h"
 
 /* Untrusted text (a document's issuer) quoted in an error is cut here. */
 #define PROVIDER_SAMPLE_MAX 200
@@ -487,19 +487,19 @@ oidc_provider_authorization_url(const struct oidc_provider *p,
     if (buf_append_str(out, ep) != 0 || buf_append_byte(out, strchr(ep, '?') ? '&' : '?') != 0) {
         return -1;
     }
-    /* A fresh buffer for the query so oidc_form_append starts without '&'. */
+    /* A fresh buffer for the query so the first pair starts without '&'. */
     struct buf q;
     buf_init(&q, out->max);
     /* Keys in sorted order, as Go's url.Values.Encode writes them. */
-    int rc = oidc_form_append(&q, "client_id", slice_from_cstr(r->client_id)) |
-             oidc_form_append(&q, "code_challenge", slice_from_cstr(challenge)) |
-             oidc_form_append(&q, "code_challenge_method", SLICE_LIT("S256")) |
-             oidc_form_append(&q, "nonce", slice_from_cstr(r->nonce)) |
-             oidc_form_append(&q, "redirect_uri", slice_from_cstr(r->redirect_uri)) |
-             oidc_form_append(&q, "response_mode", SLICE_LIT("query")) |
-             oidc_form_append(&q, "response_type", SLICE_LIT("code")) |
-             oidc_form_append(&q, "scope", SLICE_LIT("openid email profile")) |
-             oidc_form_append(&q, "state", slice_from_cstr(r->state));
+    int rc = http_query_append_encoded(&q, SLICE_LIT("client_id"), slice_from_cstr(r->client_id)) |
+             http_query_append_encoded(&q, SLICE_LIT("code_challenge"), slice_from_cstr(challenge)) |
+             http_query_append_encoded(&q, SLICE_LIT("code_challenge_method"), SLICE_LIT("S256")) |
+             http_query_append_encoded(&q, SLICE_LIT("nonce"), slice_from_cstr(r->nonce)) |
+             http_query_append_encoded(&q, SLICE_LIT("redirect_uri"), slice_from_cstr(r->redirect_uri)) |
+             http_query_append_encoded(&q, SLICE_LIT("response_mode"), SLICE_LIT("query")) |
+             http_query_append_encoded(&q, SLICE_LIT("response_type"), SLICE_LIT("code")) |
+             http_query_append_encoded(&q, SLICE_LIT("scope"), SLICE_LIT("openid email profile")) |
+             http_query_append_encoded(&q, SLICE_LIT("state"), slice_from_cstr(r->state));
     if (rc == 0) {
         rc = buf_append_slice(out, buf_slice(&q));
     }

@@ -5,14 +5,15 @@
 // SIGTERM, exit 2 on a second signal, fatal bind failures).
 //
 // Node built-ins only (node:test, node:net, node:http); the process
-// helpers come from lib/proc.mjs. The binary needs no IdP yet: the
-// configuration only has to be valid.
+// helpers come from lib/proc.mjs. The binary discovers its IdP at start-up,
+// so one real IdP peer (lib/peers.mjs) serves the whole file.
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import http from 'node:http';
 import { startProxy, runProxyToExit } from './lib/proc.mjs';
+import { startIdp } from './lib/peers.mjs';
 import { getFreePort } from './lib/ports.mjs';
 
 const SECURITY_HEADERS = {
@@ -23,10 +24,18 @@ const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
 };
 
+let idp;
+before(async () => {
+  idp = await startIdp({ clients: [{ clientId: 'e2e-client', clientSecret: 'e2e-secret', redirectUris: ['http://127.0.0.1:1/callback'] }] });
+});
+after(async () => {
+  await idp?.stop();
+});
+
 // A valid environment: required variables, no Redis, not PROD_MODE.
 function baseEnv(extra = {}) {
   return {
-    OIDC_ISSUER_URL: 'http://127.0.0.1:9/idp',
+    OIDC_ISSUER_URL: idp.issuer,
     OIDC_CLIENT_ID: 'e2e-client',
     OIDC_CLIENT_SECRET: 'e2e-secret',
     UPSTREAM_MCP_URL: 'http://127.0.0.1:9/mcp',

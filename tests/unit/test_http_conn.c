@@ -101,7 +101,7 @@ h_async(struct http_request *req, void *arg)
     http_request_on_finish(req, on_finish, NULL);
     g.pending = req;
     g.timer = evtimer_new(http_request_worker(req)->base, on_late, req);
-    struct timeval tv = { 0, 50 * 1000 };
+    struct timeval tv = {0, 50 * 1000};
     event_add(g.timer, &tv);
 }
 
@@ -195,8 +195,10 @@ h_csp(struct http_request *req, void *arg)
 {
     (void)arg;
     g.calls++;
-    assert_int_equal(http_output_header_set(req, "Content-Security-Policy", "default-src 'self'"), 0);
-    assert_int_equal(http_output_header_add_upstream(req, "content-security-policy", 23, "evil", 4), 0);
+    assert_int_equal(http_output_header_set(req, "Content-Security-Policy", "default-src 'self'"),
+                     0);
+    assert_int_equal(http_output_header_add_upstream(req, "content-security-policy", 23, "evil", 4),
+                     0);
     assert_int_equal(http_output_header_add_upstream(req, "X-Request-Id", 12, "up", 2), 0);
     assert_int_equal(http_output_header_add_upstream(req, "X-Upstream", 10, "yes", 3), 0);
     assert_int_equal(http_output_header_add(req, "X-Bad", "a\r\nInjected: 1"), -1);
@@ -244,7 +246,7 @@ setup(void **state)
     memset(&g, 0, sizeof(g));
     router = http_router_new();
     http_router_add(router, HTTP_METHODS_GET, "/ok", h_ok, NULL, NULL);
-    struct http_route_opts small = { .body_max = 16 };
+    struct http_route_opts small = {.body_max = 16};
     http_router_add(router, HTTP_METHODS_POST, "/echo", h_echo, NULL, &small);
     http_router_add(router, HTTP_METHODS_GET, "/async", h_async, NULL, NULL);
     http_router_add(router, HTTP_METHODS_GET, "/stream", h_stream, NULL, NULL);
@@ -253,15 +255,15 @@ setup(void **state)
     http_router_add(router, HTTP_METHODS_GET, "/big", h_big, NULL, NULL);
     http_router_add(router, HTTP_METHODS_GET, "/204", h_204, NULL, NULL);
     http_router_add(router, HTTP_METHODS_GET, "/csp", h_csp, NULL, NULL);
-    struct http_route_opts guarded = { .body_max = 1024, .head_check = deny_check };
+    struct http_route_opts guarded = {.body_max = 1024, .head_check = deny_check};
     http_router_add_prefix(router, HTTP_METHODS_ANY, "/mcp", h_echo, NULL, &guarded);
-    struct http_route_opts checked = { .body_max = 1024, .head_check = allow_check };
+    struct http_route_opts checked = {.body_max = 1024, .head_check = allow_check};
     http_router_add(router, HTTP_METHODS_POST, "/checked", h_echo, NULL, &checked);
-    struct http_route_opts limited = { .rate_limited = true, .bucket = METRICS_ENDPOINT_TOKEN };
+    struct http_route_opts limited = {.rate_limited = true, .bucket = METRICS_ENDPOINT_TOKEN};
     http_router_add(router, HTTP_METHODS_POST, "/token", h_echo, NULL, &limited);
     http_router_set_rate_limiter(router, rate_limiter, NULL);
-    struct harness_opts o = { .is_public = true, .head_timeout_ms = 150, .body_timeout_ms = 150,
-                              .idle_timeout_ms = 300 };
+    struct harness_opts o = {
+        .is_public = true, .head_timeout_ms = 150, .body_timeout_ms = 150, .idle_timeout_ms = 300};
     harness_init(&H, router, &o);
     metrics_reset();
     return 0;
@@ -296,7 +298,7 @@ static struct harness_response
 parse_nth(const struct buf *out, int index, bool eof)
 {
     size_t off = 0;
-    struct harness_response r = { 0 };
+    struct harness_response r = {0};
     for (int i = 0; i <= index; i++) {
         harness_response_free(&r);
         size_t used = harness_parse(out->ptr + off, out->len - off, eof, false, &r);
@@ -454,8 +456,8 @@ test_body_collected_and_capped(void **state)
     /* Over the route's cap by Content-Length: 413 before the body, close. */
     buf_reset(&out);
     int calls = g.calls;
-    bool eof = exchange("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 17\r\n\r\n", 1, &out,
-                        NULL);
+    bool eof =
+        exchange("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 17\r\n\r\n", 1, &out, NULL);
     r = parse_nth(&out, 0, eof);
     assert_int_equal(r.status, 413);
     assert_string_equal(harness_header(&r, "Connection"), "close");
@@ -482,8 +484,9 @@ test_expect_continue(void **state)
     struct buf out;
     buf_init(&out, 1 << 20);
     int fd = harness_connect(&H);
-    harness_send_str(&H, fd, "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
-                             "Content-Length: 4\r\n\r\n");
+    harness_send_str(&H, fd,
+                     "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+                     "Content-Length: 4\r\n\r\n");
     harness_pump(&H, fd, &out, 20);
     assert_non_null(out.ptr);
     assert_memory_equal(out.ptr, "HTTP/1.1 100 Continue\r\n\r\n", 25);
@@ -523,8 +526,8 @@ test_head_check_refuses_before_body(void **state)
     struct buf out;
     buf_init(&out, 1 << 20);
     int calls = g.calls;
-    bool eof = exchange("POST /mcp/x HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n", 1, &out,
-                        NULL);
+    bool eof =
+        exchange("POST /mcp/x HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n", 1, &out, NULL);
     struct harness_response r = parse_nth(&out, 0, eof);
     assert_int_equal(r.status, 401);
     assert_string_equal(harness_header(&r, "WWW-Authenticate"), "Bearer");
@@ -661,7 +664,7 @@ test_no_timeout_while_responding(void **state)
     int fd = harness_connect(&H);
     harness_send_str(&H, fd, "GET /big HTTP/1.1\r\nHost: a\r\n\r\n");
     g.stream_left = 4 * 1024 * 1024; /* more than the socket holds: the handler waits */
-    harness_pump(&H, -1, NULL, 500);  /* longer than head, body and idle timeouts */
+    harness_pump(&H, -1, NULL, 500); /* longer than head, body and idle timeouts */
     bool eof = harness_wait_responses(&H, fd, &out, 1, 5000);
     assert_false(eof);
     struct harness_response r = parse_nth(&out, 0, false);
@@ -746,7 +749,8 @@ test_stream_framings(void **state)
     harness_response_free(&r);
     /* HEAD on a stream: head only, connection reusable. */
     buf_reset(&out);
-    harness_send_str(&H, fd, "HEAD /stream HTTP/1.1\r\nHost: a\r\n\r\nGET /ok HTTP/1.1\r\nHost: a\r\n\r\n");
+    harness_send_str(&H, fd,
+                     "HEAD /stream HTTP/1.1\r\nHost: a\r\n\r\nGET /ok HTTP/1.1\r\nHost: a\r\n\r\n");
     harness_pump(&H, fd, &out, 30);
     struct harness_response head;
     size_t used = harness_parse(out.ptr, out.len, false, true, &head);
@@ -760,7 +764,8 @@ test_stream_framings(void **state)
 
     /* 204: no body, no length, whatever the handler wrote. */
     buf_reset(&out);
-    exchange("GET /204 HTTP/1.1\r\nHost: a\r\n\r\nGET /ok HTTP/1.1\r\nHost: a\r\n\r\n", 2, &out, NULL);
+    exchange("GET /204 HTTP/1.1\r\nHost: a\r\n\r\nGET /ok HTTP/1.1\r\nHost: a\r\n\r\n", 2, &out,
+             NULL);
     r = parse_nth(&out, 0, false);
     assert_int_equal(r.status, 204);
     assert_string_equal(harness_header(&r, "Content-Length"), "");
@@ -778,8 +783,9 @@ test_abort_truncates(void **state)
     (void)state;
     struct buf out;
     buf_init(&out, 1 << 20);
-    bool eof = exchange("GET /stream-abort HTTP/1.1\r\nHost: a\r\n\r\nGET /ok HTTP/1.1\r\nHost: a\r\n\r\n",
-                        2, &out, NULL);
+    bool eof =
+        exchange("GET /stream-abort HTTP/1.1\r\nHost: a\r\n\r\nGET /ok HTTP/1.1\r\nHost: a\r\n\r\n",
+                 2, &out, NULL);
     assert_true(eof);
     struct harness_response r;
     harness_parse(out.ptr, out.len, true, false, &r);
@@ -881,7 +887,7 @@ test_not_public(void **state)
 {
     (void)state;
     struct harness plain;
-    struct harness_opts o = { .is_public = false };
+    struct harness_opts o = {.is_public = false};
     harness_init(&plain, router, &o);
     int fd = harness_connect(&plain);
     harness_send_str(&plain, fd, "GET /ok HTTP/1.1\r\nHost: a\r\n\r\n");

@@ -17,8 +17,8 @@
 #include "http/parser.h"
 
 struct outcome {
-    int messages;        /* HTTP_PARSE_DONE count */
-    int status;          /* error status, 0 when none */
+    int messages; /* HTTP_PARSE_DONE count */
+    int status;   /* error status, 0 when none */
     const char *reason;
     char body[256];
     size_t body_len;
@@ -59,7 +59,7 @@ copy_slice(char *dst, size_t cap, struct slice s)
 static struct outcome
 run(const char *data, size_t len, size_t step, uint64_t body_max)
 {
-    struct outcome o = { 0 };
+    struct outcome o = {0};
     struct http_parser *p = http_parser_new();
     size_t off = 0;
     size_t avail = step < len ? step : len; /* bytes "received" so far */
@@ -143,7 +143,8 @@ static void
 test_header_values_trimmed_and_repeated(void **state)
 {
     (void)state;
-    static const char req[] = "GET / HTTP/1.1\r\nHost: a\r\nAccept: x  \r\nACCEPT:\ty\r\nE:\r\n\r\n";
+    static const char req[] =
+        "GET / HTTP/1.1\r\nHost: a\r\nAccept: x  \r\nACCEPT:\ty\r\nE:\r\n\r\n";
     struct http_parser *p = http_parser_new();
     size_t used = 0;
     assert_int_equal(http_parser_feed(p, req, sizeof(req) - 1, &used), HTTP_PARSE_HEAD);
@@ -261,51 +262,54 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
-    { "cl-te",
-      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-      0, 400 },
-    { "te-cl",
-      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n",
-      0, 400 },
-    { "duplicate-cl", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
-      0, 400 },
-    { "cl-list", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\nhello", 0, 400 },
-    { "plus-five-length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\nhello", 0, 400 },
-    { "hex-length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x5\r\n\r\nhello", 0, 400 },
-    { "negative-length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", 0, 400 },
-    { "space-before-colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 0, 400 },
-    { "empty-name", "GET / HTTP/1.1\r\nHost: a\r\n: x\r\n\r\n", 0, 400 },
-    { "nul-in-value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n", 35, 400 },
-    { "cr-in-value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", 0, 400 },
-    { "obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", 0, 400 },
-    { "obs-fold-tab", "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n\tb\r\n\r\n", 0, 400 },
-    { "bad-chunk-size",
-      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 0,
-      400 },
-    { "chunk-size-overflow",
-      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n", 0,
-      400 },
-    { "chunk-bare-lf",
-      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\n0\n\n", 0, 400 },
-    { "bare-lf", "GET / HTTP/1.1\nHost: a\n\n", 0, 400 },
-    { "bare-lf-end", "GET / HTTP/1.1\r\nHost: a\r\n\n", 0, 400 },
-    { "bare-lf-start", "\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 0, 400 },
-    { "te-gzip", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\nabc", 0, 400 },
-    { "te-chunked-twice",
-      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
-      "0\r\n\r\n",
-      0, 400 },
-    { "te-http10", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 0, 400 },
-    { "missing-host", "GET / HTTP/1.1\r\n\r\n", 0, 400 },
-    { "two-hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 0, 400 },
-    { "http2", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 0, 505 },
-    { "http09", "GET /\r\n\r\n", 0, 505 },
-    { "version-trailing-space", "GET / HTTP/1.1 \r\nHost: a\r\n\r\n", 0, 400 },
-    { "lowercase-method", "get / HTTP/1.1\r\nHost: a\r\n\r\n", 0, 400 },
-    { "space-in-target", "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", 0, 400 },
-    { "ctl-in-target", "GET /a\x01 HTTP/1.1\r\nHost: a\r\n\r\n", 0, 400 },
-    { "leading-space-header", "GET / HTTP/1.1\r\n Host: a\r\n\r\n", 0, 400 },
-    { "del-in-value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\x7f\r\n\r\n", 0, 400 },
+    {"cl-te",
+     "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: "
+     "chunked\r\n\r\n0\r\n\r\n",
+     0, 400},
+    {"te-cl",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: "
+     "5\r\n\r\n0\r\n\r\n",
+     0, 400},
+    {"duplicate-cl",
+     "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello", 0, 400},
+    {"cl-list", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\nhello", 0, 400},
+    {"plus-five-length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\nhello", 0, 400},
+    {"hex-length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x5\r\n\r\nhello", 0, 400},
+    {"negative-length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", 0, 400},
+    {"space-before-colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 0, 400},
+    {"empty-name", "GET / HTTP/1.1\r\nHost: a\r\n: x\r\n\r\n", 0, 400},
+    {"nul-in-value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n", 35, 400},
+    {"cr-in-value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", 0, 400},
+    {"obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", 0, 400},
+    {"obs-fold-tab", "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n\tb\r\n\r\n", 0, 400},
+    {"bad-chunk-size",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 0,
+     400},
+    {"chunk-size-overflow",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n", 0,
+     400},
+    {"chunk-bare-lf",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\n0\n\n", 0, 400},
+    {"bare-lf", "GET / HTTP/1.1\nHost: a\n\n", 0, 400},
+    {"bare-lf-end", "GET / HTTP/1.1\r\nHost: a\r\n\n", 0, 400},
+    {"bare-lf-start", "\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 0, 400},
+    {"te-gzip", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\nabc", 0, 400},
+    {"te-chunked-twice",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
+     "chunked\r\n\r\n"
+     "0\r\n\r\n",
+     0, 400},
+    {"te-http10", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 0, 400},
+    {"missing-host", "GET / HTTP/1.1\r\n\r\n", 0, 400},
+    {"two-hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 0, 400},
+    {"http2", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 0, 505},
+    {"http09", "GET /\r\n\r\n", 0, 505},
+    {"version-trailing-space", "GET / HTTP/1.1 \r\nHost: a\r\n\r\n", 0, 400},
+    {"lowercase-method", "get / HTTP/1.1\r\nHost: a\r\n\r\n", 0, 400},
+    {"space-in-target", "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", 0, 400},
+    {"ctl-in-target", "GET /a\x01 HTTP/1.1\r\nHost: a\r\n\r\n", 0, 400},
+    {"leading-space-header", "GET / HTTP/1.1\r\n Host: a\r\n\r\n", 0, 400},
+    {"del-in-value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\x7f\r\n\r\n", 0, 400},
 };
 
 static void
@@ -328,14 +332,19 @@ static void
 test_error_is_sticky(void **state)
 {
     (void)state;
-    static const char req[] = "GET / HTTP/1.1\r\nHost : a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n";
+    static const char req[] =
+        "GET / HTTP/1.1\r\nHost : a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n";
     struct http_parser *p = http_parser_new();
     size_t used = 0;
     assert_int_equal(http_parser_feed(p, req, sizeof(req) - 1, &used), HTTP_PARSE_ERROR);
+    /* Which layer refuses the space before the colon (llhttp in strict mode,
+     * or our own check) is not the point; the refusal staying is. */
+    const char *first = http_parser_error_reason(p);
+    assert_non_null(first);
     assert_int_equal(http_parser_feed(p, req, sizeof(req) - 1, &used), HTTP_PARSE_ERROR);
     assert_int_equal(used, 0);
     assert_null(http_parser_head(p));
-    assert_string_equal(http_parser_error_reason(p), "invalid header name");
+    assert_string_equal(http_parser_error_reason(p), first);
     http_parser_free(p);
 }
 
@@ -464,8 +473,9 @@ static void
 test_upgrade_is_plain_request(void **state)
 {
     (void)state;
-    struct outcome o = RUN("GET /a HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: h2c\r\n\r\n"
-                           "GET /b HTTP/1.1\r\nHost: a\r\n\r\n");
+    struct outcome o =
+        RUN("GET /a HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: h2c\r\n\r\n"
+            "GET /b HTTP/1.1\r\nHost: a\r\n\r\n");
     assert_int_equal(o.status, 0);
     assert_int_equal(o.messages, 2);
 }

@@ -37,7 +37,8 @@ static void
 h_html(struct http_request *req, void *arg)
 {
     (void)arg;
-    http_output_header_set(req, "Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
+    http_output_header_set(req, "Content-Security-Policy",
+                           "default-src 'none'; style-src 'unsafe-inline'");
     http_reply_html(req, 200, "<p>x</p>", 8);
 }
 

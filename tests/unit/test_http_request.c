@@ -89,7 +89,8 @@ h_inspect(struct http_request *req, void *arg)
     copy(seen.query, sizeof(seen.query), http_request_query(req));
     seen.has_query = http_request_has_query(req);
     seen.headers = http_request_headers_len(req);
-    copy(seen.last_name, sizeof(seen.last_name), http_request_header_at(req, seen.headers - 1).name);
+    copy(seen.last_name, sizeof(seen.last_name),
+         http_request_header_at(req, seen.headers - 1).name);
     seen.minor = http_request_version_minor(req);
     snprintf(seen.method, sizeof(seen.method), "%s", http_request_method_name(req));
     seen.content_length = http_request_content_length(req);
@@ -182,9 +183,10 @@ static void
 test_headers_and_views(void **state)
 {
     (void)state;
-    struct harness_response r = roundtrip("POST /inspect%2Fme?x=1&y HTTP/1.1\r\nHost: a\r\n"
-                                          "Accept: text/html\r\nX-Other: 1\r\naccept: application/json\r\n"
-                                          "Content-Length: 0\r\nLast-One: z\r\n\r\n");
+    struct harness_response r =
+        roundtrip("POST /inspect%2Fme?x=1&y HTTP/1.1\r\nHost: a\r\n"
+                  "Accept: text/html\r\nX-Other: 1\r\naccept: application/json\r\n"
+                  "Content-Length: 0\r\nLast-One: z\r\n\r\n");
     assert_int_equal(r.status, 200);
     assert_string_equal(seen.accept_first, "text/html");
     assert_int_equal(seen.accept_count, 2);

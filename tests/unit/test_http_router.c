@@ -45,7 +45,7 @@ build(void)
     http_router_add(r, HTTP_METHODS_POST, "/authorize", h_b, NULL, NULL);
     http_router_add(r, HTTP_METHODS_GET, "/explicit-head", h_a, NULL, NULL);
     http_router_add(r, HTTP_METHODS_BIT(HTTP_METHOD_HEAD), "/explicit-head", h_head, NULL, NULL);
-    struct http_route_opts mcp = { .body_max = BOUNDS_MCP_BODY_MAX };
+    struct http_route_opts mcp = {.body_max = BOUNDS_MCP_BODY_MAX};
     http_router_add_prefix(r, HTTP_METHODS_ANY, "/mcp", h_a, &mount_tag, &mcp);
     http_router_add_prefix(r, HTTP_METHODS_ANY, "/mcp/.well-known/", h_b, &carve_tag, NULL);
     return r;
@@ -136,7 +136,8 @@ test_mount_prefix(void **state)
     (void)state;
     struct http_router *r = build();
     unsigned allowed = 0;
-    static const char *const paths[] = { "/mcp", "/mcp/", "/mcp/x/y", "/mcp/../x", "/mcp/.well-known" };
+    static const char *const paths[] = {"/mcp", "/mcp/", "/mcp/x/y", "/mcp/../x",
+                                        "/mcp/.well-known"};
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         const struct http_route *rt = match(r, HTTP_METHOD_POST, paths[i], &allowed);
         assert_non_null(rt);
@@ -147,8 +148,8 @@ test_mount_prefix(void **state)
     assert_non_null(match(r, HTTP_METHOD_OTHER, "/mcp", &allowed));
     assert_non_null(match(r, HTTP_METHOD_HEAD, "/mcp", &allowed));
     /* The carve-out (longest prefix) wins over the mount. */
-    const struct http_route *rt = match(r, HTTP_METHOD_GET, "/mcp/.well-known/oauth-authorization-server",
-                                        &allowed);
+    const struct http_route *rt =
+        match(r, HTTP_METHOD_GET, "/mcp/.well-known/oauth-authorization-server", &allowed);
     assert_ptr_equal(rt->arg, &carve_tag);
     assert_ptr_equal(match(r, HTTP_METHOD_GET, "/mcp/.well-known/", &allowed)->arg, &carve_tag);
     http_router_free(r);
@@ -184,7 +185,7 @@ test_rate_limit_hook(void **state)
 {
     (void)state;
     struct http_router *r = http_router_new();
-    struct http_route_opts reg = { .rate_limited = true, .bucket = METRICS_ENDPOINT_REGISTER };
+    struct http_route_opts reg = {.rate_limited = true, .bucket = METRICS_ENDPOINT_REGISTER};
     http_router_add(r, HTTP_METHODS_POST, "/register", h_a, NULL, &reg);
     http_router_add(r, HTTP_METHODS_GET, "/healthz", h_a, NULL, NULL);
     unsigned allowed;

@@ -120,7 +120,7 @@ test_serve_over_tcp(void **state)
     assert_true(port > 0);
 
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
     assert_true(rc == 0 || errno == EINPROGRESS);

@@ -20,7 +20,7 @@
 void
 harness_init(struct harness *h, const struct http_router *r, const struct harness_opts *opts)
 {
-    struct harness_opts o = { .is_public = true };
+    struct harness_opts o = {.is_public = true};
     if (opts != NULL) {
         o = *opts;
     }
@@ -86,7 +86,7 @@ harness_send(struct harness *h, int fd, const void *data, size_t len)
             return; /* the server closed; the test looks at what it got */
         }
         run_once(h);
-        struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
         (void)poll(&pfd, 1, 1);
     }
 }
@@ -130,7 +130,7 @@ harness_pump(struct harness *h, int fd, struct buf *out, uint64_t ms)
         if (fd >= 0 && !eof) {
             eof = drain_fd(fd, out);
         }
-        struct timeval tv = { 0, 1000 };
+        struct timeval tv = {0, 1000};
         event_base_loopexit(h->w->base, &tv);
         event_base_loop(h->w->base, EVLOOP_ONCE);
     } while (clock_mono_ms() < deadline);
@@ -151,7 +151,7 @@ harness_wait_responses(struct harness *h, int fd, struct buf *out, int n, uint64
         if (eof || harness_count_responses(out->ptr, out->len, false) >= n) {
             break;
         }
-        struct timeval tv = { 0, 1000 };
+        struct timeval tv = {0, 1000};
         event_base_loopexit(h->w->base, &tv);
         event_base_loop(h->w->base, EVLOOP_ONCE);
     }
@@ -220,8 +220,8 @@ harness_parse(const char *data, size_t len, bool eof, bool head_only, struct har
         status = (head[9] - '0') * 100 + (head[10] - '0') * 10 + (head[11] - '0');
     }
     char v[64];
-    bool chunked = head_value(head, "Transfer-Encoding", v, sizeof(v), 0) &&
-                   strcasecmp(v, "chunked") == 0;
+    bool chunked =
+        head_value(head, "Transfer-Encoding", v, sizeof(v), 0) && strcasecmp(v, "chunked") == 0;
     bool has_len = head_value(head, "Content-Length", v, sizeof(v), 0);
     size_t clen = 0;
     for (const char *c = v; has_len && *c >= '0' && *c <= '9'; c++) {

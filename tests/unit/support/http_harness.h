@@ -22,9 +22,9 @@ struct harness {
 
 struct harness_opts {
     bool is_public;
-    uint64_t head_timeout_ms;  /* 0: 10 s */
-    uint64_t body_timeout_ms;  /* 0: 30 s */
-    uint64_t idle_timeout_ms;  /* 0: 120 s */
+    uint64_t head_timeout_ms; /* 0: 10 s */
+    uint64_t body_timeout_ms; /* 0: 30 s */
+    uint64_t idle_timeout_ms; /* 0: 120 s */
 };
 
 /* A worker (app NULL) and a server on router r (borrowed). opts NULL: public,
@@ -47,11 +47,11 @@ bool harness_wait_responses(struct harness *h, int fd, struct buf *out, int n, u
 /* One parsed response. Slices point into the buffer that was parsed. */
 struct harness_response {
     int status;
-    const char *head;      /* status line and headers, NUL-terminated copy (heap) */
-    char *body;            /* de-chunked body (heap) */
+    const char *head; /* status line and headers, NUL-terminated copy (heap) */
+    char *body;       /* de-chunked body (heap) */
     size_t body_len;
     bool chunked;
-    bool complete;         /* framing complete (last chunk seen, length reached) */
+    bool complete; /* framing complete (last chunk seen, length reached) */
 };
 
 /* Parses the response starting at data; eof says the connection closed
