@@ -325,7 +325,7 @@ on_exchanged(void *arg, const struct oidc_exchange_result *r)
             log_str(&l, "transport", fetch_rc_str(r->fetch_rc));
         }
         if (r->status != 0) {
-            log_int(&l, "status", r->status);
+            log_int(&l, "idp_status", r->status);
         }
         if (r->idp_error != NULL) {
             log_sample(&l, "idp_error", slice_from_cstr(r->idp_error));
