@@ -391,6 +391,11 @@ teardown(struct runtime *rt)
         if (t->abort_ev != NULL) {
             event_free(t->abort_ev);
         }
+        if (!t->started) {
+            /* Start-up failed before this thread ran: its handles were
+             * never used, so closing them here is safe. */
+            worker_detach_services(t->w);
+        }
         worker_free(t->w);
     }
     xfree(rt->threads);
