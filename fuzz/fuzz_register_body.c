@@ -2,18 +2,48 @@
  *
  * Whatever is accepted must satisfy every rule on its own (so no path
  * through the parser skips one), and whatever is refused must come with a
- * status and description the error envelope can render. */
+ * status and description the error envelope can render. The JSON string
+ * writer of the 201 body (oauth/reply.h) must turn any bytes into a JSON
+ * string jansson reads back, and accepted (valid UTF-8) values into
+ * exactly themselves. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "base/buf.h"
+#include "base/jsonx.h"
 #include "bounds.h"
 #include "oauth/error.h"
 #include "oauth/redirect_uri.h"
 #include "oauth/registration.h"
+#include "oauth/reply.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Writes s as a JSON string and reads it back; exact says the result must
+ * equal s byte for byte (s is valid UTF-8 without U+FFFD surprises). */
+static void
+check_json_string(struct slice s, bool exact)
+{
+    struct buf b;
+    buf_init(&b, 6 * s.len + 2);
+    if (oauth_reply_append_json_string(&b, s) != 0) {
+        abort();
+    }
+    json_t *v = NULL;
+    if (jsonx_parse_allow_nul(buf_slice(&b), b.len, &v) != JSONX_OK || !json_is_string(v)) {
+        abort();
+    }
+    if (exact &&
+        (json_string_length(v) != s.len || memcmp(json_string_value(v), s.ptr, s.len) != 0)) {
+        abort();
+    }
+    json_decref(v);
+    buf_cleanup(&b);
+}
 
 static void
 check_accepted(const struct oauth_registration *reg)
@@ -25,6 +55,7 @@ check_accepted(const struct oauth_registration *reg)
         if (oauth_redirect_uri_check(reg->redirect_uris[i]) != NULL) {
             abort();
         }
+        check_json_string(slice_from_cstr(reg->redirect_uris[i]), true);
     }
     size_t len = strlen(reg->client_name);
     if (len > BOUNDS_CLIENT_NAME_MAX_BYTES) {
@@ -36,6 +67,7 @@ check_accepted(const struct oauth_registration *reg)
             abort();
         }
     }
+    check_json_string(slice_from_cstr(reg->client_name), true);
 }
 
 int
@@ -44,6 +76,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct oauth_registration reg;
     struct oauth_error err;
     struct slice body = slice_make((const char *)data, size);
+    check_json_string(slice_make(body.ptr, size < 4096 ? size : 4096), false);
     if (oauth_registration_parse(body, BOUNDS_OAUTH_BODY_MAX, &reg, &err) == 0) {
         check_accepted(&reg);
         oauth_registration_cleanup(&reg);

@@ -9,6 +9,7 @@
 #include "http/reply.h"
 #include "http/request.h"
 #include "log.h"
+#include "oauth/oauth.h"
 #include "oidc/jwks.h"
 #include "oidc/provider.h"
 #include "oidc/throttle.h"
@@ -26,6 +27,7 @@ app_new(const struct config *cfg)
 {
     struct app *app = xcalloc(1, sizeof(*app));
     app->cfg = cfg;
+    app->discovery = oauth_discovery_new(cfg);
     return app;
 }
 
@@ -228,5 +230,6 @@ app_free(struct app *app)
     oidc_jwks_free(app->jwks);
     oidc_provider_free(app->oidc);
     seal_ring_free(app->seal);
+    oauth_discovery_free(app->discovery);
     xfree(app);
 }

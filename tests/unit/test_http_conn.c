@@ -580,8 +580,8 @@ test_malformed_closes(void **state)
     (void)state;
     static const char *const inputs[] = {
         "GET /ok HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\nGET /ok HTTP/1.1\r\nHost: a\r\n\r\n",
-        "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"
-        "0\r\n\r\nGET /ok HTTP/1.1\r\nHost: a\r\n\r\n",
+        ("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "0\r\n\r\nGET /ok HTTP/1.1\r\nHost: a\r\n\r\n"),
         "GET /ok HTTP/1.1\r\nHost : a\r\n\r\nGET /ok HTTP/1.1\r\nHost: a\r\n\r\n",
         "GET /ok HTTP/1.1\r\nHost: a\r\n\nGET /ok HTTP/1.1\r\nHost: a\r\n\r\n",
     };

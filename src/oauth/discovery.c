@@ -1,0 +1,173 @@
+/* RFC 8414 authorization-server metadata and RFC 9728 protected-resource
+ * metadata (SPEC.md 3.1), built once from the configuration: every byte of
+ * each document is known at start-up, so a request only copies it out.
+ *
+ * Keys are written in lexicographic order and the body ends with "\n",
+ * byte for byte what the Go binary's encoder produced. */
+#include "oauth/oauth.h"
+
+#include <assert.h>
+#include <stdbool.h>
+
+#include "base/buf.h"
+#include "base/xalloc.h"
+#include "config.h"
+#include "http/reply.h"
+#include "oauth/cors.h"
+#include "oauth/reply.h"
+
+/* A document: a few fixed keys plus the base URL, the mount and
+ * MCP_RESOURCE_NAME, each an environment value, which Linux caps at 128 KiB
+ * (MAX_ARG_STRLEN); escaped six bytes per byte at worst, 2 MiB always
+ * suffices. */
+#define DOCUMENT_MAX (2 * 1024 * 1024)
+
+struct oauth_discovery {
+    char *docs[OAUTH_DISCOVERY_DOC_COUNT];
+    size_t lens[OAUTH_DISCOVERY_DOC_COUNT];
+};
+
+/* "<key>":"<base><suffix>", with the separator before it unless first. */
+static int
+append_url(struct buf *b, const char *key, const char *base, const char *suffix)
+{
+    struct buf url;
+    buf_init(&url, DOCUMENT_MAX);
+    int rc = buf_appendf(&url, "%s%s", base, suffix);
+    if (rc == 0) {
+        rc = buf_appendf(b, "\"%s\":", key);
+    }
+    if (rc == 0) {
+        rc = oauth_reply_append_json_string(b, buf_slice(&url));
+    }
+    buf_cleanup(&url);
+    return rc;
+}
+
+/* RFC 8414 section 2; values per SPEC.md 3.1 (no jwks_uri, revocation,
+ * introspection or userinfo: the proxy offers none of them). */
+static int
+build_as_metadata(const struct config *cfg, struct buf *b)
+{
+    const char *base = cfg->proxy_base_url;
+    if (buf_append_byte(b, '{') != 0 ||
+        append_url(b, "authorization_endpoint", base, "/authorize") != 0 ||
+        buf_append_str(
+            b, ",\"authorization_response_iss_parameter_supported\":true"
+               ",\"code_challenge_methods_supported\":[\"S256\"]"
+               ",\"grant_types_supported\":[\"authorization_code\",\"refresh_token\"],") != 0 ||
+        append_url(b, "issuer", base, "") != 0 || buf_append_byte(b, ',') != 0 ||
+        append_url(b, "registration_endpoint", base, "/register") != 0 ||
+        buf_append_str(b, ",\"response_modes_supported\":[\"query\"]"
+                          ",\"response_types_supported\":[\"code\"]"
+                          ",\"scopes_supported\":[],") != 0 ||
+        append_url(b, "token_endpoint", base, "/token") != 0 ||
+        buf_append_str(b, ",\"token_endpoint_auth_methods_supported\":[\"none\"]}\n") != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/* RFC 9728 section 2. resource_suffix is "/" for the root document (the
+ * trailing slash is deliberate: Claude.ai compares it that way) and the
+ * mount for the path-inserted one. */
+static int
+build_prm(const struct config *cfg, const char *resource_suffix, struct buf *b)
+{
+    const char *base = cfg->proxy_base_url;
+    if (buf_append_str(b, "{\"authorization_servers\":[") != 0 ||
+        oauth_reply_append_json_string(b, slice_from_cstr(base)) != 0 ||
+        buf_append_str(b, "],\"bearer_methods_supported\":[\"header\"],") != 0 ||
+        append_url(b, "resource", base, resource_suffix) != 0) {
+        return -1;
+    }
+    const char *name = cfg->mcp_resource_name;
+    if (name != NULL && name[0] != '\0' &&
+        (buf_append_str(b, ",\"resource_name\":") != 0 ||
+         oauth_reply_append_json_string(b, slice_from_cstr(name)) != 0)) {
+        return -1;
+    }
+    return buf_append_str(b, ",\"scopes_supported\":[]}\n");
+}
+
+static void
+keep(struct oauth_discovery *d, enum oauth_discovery_doc which, int rc, struct buf *b)
+{
+    /* Every input is far below the cap (DOCUMENT_MAX): a failure here is
+     * our mistake, not input. */
+    assert(rc == 0);
+    (void)rc;
+    d->lens[which] = b->len;
+    d->docs[which] = buf_take(b);
+}
+
+struct oauth_discovery *
+oauth_discovery_new(const struct config *cfg)
+{
+    struct oauth_discovery *d = xcalloc(1, sizeof(*d));
+    struct buf b;
+    buf_init(&b, DOCUMENT_MAX);
+    keep(d, OAUTH_DISCOVERY_AS_METADATA, build_as_metadata(cfg, &b), &b);
+    keep(d, OAUTH_DISCOVERY_PRM_ROOT, build_prm(cfg, "/", &b), &b);
+    keep(d, OAUTH_DISCOVERY_PRM_MOUNT, build_prm(cfg, cfg->mount, &b), &b);
+    buf_cleanup(&b);
+    return d;
+}
+
+void
+oauth_discovery_free(struct oauth_discovery *d)
+{
+    if (d == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < OAUTH_DISCOVERY_DOC_COUNT; i++) {
+        xfree(d->docs[i]);
+    }
+    xfree(d);
+}
+
+struct slice
+oauth_discovery_document(const struct oauth_discovery *d, enum oauth_discovery_doc which)
+{
+    if ((unsigned)which >= OAUTH_DISCOVERY_DOC_COUNT) {
+        return slice_make("", 0);
+    }
+    return slice_make(d->docs[which], d->lens[which]);
+}
+
+/* GET and HEAD (the output layer drops the body of a HEAD answer but keeps
+ * its Content-Length). Cacheable by design: no Cache-Control, as in Go. */
+static void
+serve(struct http_request *req, const struct oauth_discovery *d, enum oauth_discovery_doc which)
+{
+    (void)oauth_cors_allow_origin(req);
+    (void)http_reply_json(req, 200, d->docs[which], d->lens[which]);
+}
+
+void
+oauth_discovery_as_metadata(struct http_request *req, void *arg)
+{
+    serve(req, arg, OAUTH_DISCOVERY_AS_METADATA);
+}
+
+void
+oauth_discovery_prm_root(struct http_request *req, void *arg)
+{
+    serve(req, arg, OAUTH_DISCOVERY_PRM_ROOT);
+}
+
+void
+oauth_discovery_prm_mount(struct http_request *req, void *arg)
+{
+    serve(req, arg, OAUTH_DISCOVERY_PRM_MOUNT);
+}
+
+void
+oauth_discovery_not_found(struct http_request *req, void *arg)
+{
+    (void)arg;
+    /* A browser client probing for OIDC discovery can then read the 404
+     * instead of failing on CORS. */
+    (void)oauth_cors_allow_origin(req);
+    (void)oauth_reply_not_found(req);
+}

@@ -1,0 +1,157 @@
+/* POST /register: RFC 7591 dynamic client registration (SPEC.md 3.2).
+ *
+ * Stateless: the registration is sealed into the client_id itself (a
+ * `client` grant: internal UUID, redirect URIs verbatim, client name,
+ * audience, expiry), so nothing is stored and any replica can open it.
+ * No client authentication: the Authorization header is ignored and the
+ * Content-Type is not checked, as in Go. The body cap (1 MiB) is the
+ * route's, applied by the connection layer before one byte is read. */
+#include "oauth/oauth.h"
+
+#include <inttypes.h>
+#include <stdint.h>
+
+#include "app.h"
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/rand.h"
+#include "bounds.h"
+#include "config.h"
+#include "grants.h"
+#include "http/request.h"
+#include "log.h"
+#include "metrics.h"
+#include "oauth/cors.h"
+#include "oauth/registration.h"
+#include "oauth/reply.h"
+
+/* The success body: a sealed client (BOUNDS_SEALED_MAX_CHARS at most),
+ * five URIs of 512 bytes and a 512-byte name, each escaped six bytes per
+ * byte at worst, and a few fixed keys. */
+#define REGISTER_BODY_MAX                                                                          \
+    (BOUNDS_SEALED_MAX_CHARS +                                                                     \
+     6 * (BOUNDS_REDIRECT_URIS_MAX * (BOUNDS_REDIRECT_URI_MAX_BYTES + 3) +                         \
+          BOUNDS_CLIENT_NAME_MAX_BYTES) +                                                          \
+     512)
+
+/* exp of a new client: now + TTL, or 0 (never) when the TTL is 0
+ * (CLIENT_REGISTRATION_TTL=0, SPEC.md 2.4). Saturates rather than wrap. */
+static int64_t
+client_expiry(int64_t now_s, uint64_t ttl_s)
+{
+    if (ttl_s == 0) {
+        return 0;
+    }
+    if (ttl_s > (uint64_t)(INT64_MAX - now_s)) {
+        return INT64_MAX;
+    }
+    return now_s + (int64_t)ttl_s;
+}
+
+/* RFC 7591 3.2.1, keys in SPEC.md 3.2's order; client_name only when
+ * non-empty; the method is always "none" (the only one accepted). */
+static int
+format_body(const struct oauth_registration *reg, struct slice client_id, int64_t now_s,
+            int64_t exp_s, struct buf *b)
+{
+    if (buf_append_str(b, "{\"client_id\":") != 0 ||
+        oauth_reply_append_json_string(b, client_id) != 0 ||
+        buf_appendf(b,
+                    ",\"client_id_issued_at\":%" PRId64 ",\"client_id_expires_at\":%" PRId64
+                    ",\"redirect_uris\":[",
+                    now_s, exp_s) != 0) {
+        return -1;
+    }
+    for (size_t i = 0; i < reg->redirect_uri_count; i++) {
+        if ((i > 0 && buf_append_byte(b, ',') != 0) ||
+            oauth_reply_append_json_string(b, slice_from_cstr(reg->redirect_uris[i])) != 0) {
+            return -1;
+        }
+    }
+    if (buf_append_byte(b, ']') != 0) {
+        return -1;
+    }
+    if (reg->client_name[0] != '\0' &&
+        (buf_append_str(b, ",\"client_name\":") != 0 ||
+         oauth_reply_append_json_string(b, slice_from_cstr(reg->client_name)) != 0)) {
+        return -1;
+    }
+    return buf_append_str(b, ",\"token_endpoint_auth_method\":\"none\"}\n");
+}
+
+static void
+reply_seal_failed(struct http_request *req, const char *why)
+{
+    struct oauth_error err;
+    oauth_error_set(&err, 500, OAUTH_ERROR_SERVER_ERROR, "failed to register client");
+    struct log_line l;
+    http_request_log_begin(&l, req, LOG_ERROR, "client_seal_failed");
+    log_str(&l, "error", why);
+    (void)oauth_reply_error_event(req, &err, &l);
+}
+
+static void
+log_registered(const struct http_request *req, const char *id, const char *name)
+{
+    struct log_line l;
+    http_request_log_begin(&l, req, LOG_INFO, "client_registered");
+    log_str(&l, "internal_id", id);
+    /* Client-chosen text: truncated, non-printable bytes replaced. */
+    log_sample(&l, "client_name", slice_from_cstr(name));
+    log_end(&l);
+}
+
+void
+oauth_register(struct http_request *req, void *arg)
+{
+    const struct app *app = arg;
+    const struct config *cfg = app->cfg;
+    struct oauth_registration reg = {0};
+    struct buf token;
+    struct buf body;
+    buf_init(&token, BOUNDS_SEALED_MAX_CHARS);
+    buf_init(&body, REGISTER_BODY_MAX);
+    (void)oauth_cors_allow_origin(req);
+
+    struct oauth_error err;
+    if (oauth_registration_parse(http_request_body_slice(req), BOUNDS_OAUTH_BODY_MAX, &reg, &err) !=
+        0) {
+        (void)oauth_reply_error(req, &err);
+        goto out;
+    }
+    char id[RAND_UUID_LEN + 1];
+    rand_uuid(id);
+    int64_t now_s = clock_unix_s();
+    int64_t exp_s = client_expiry(now_s, cfg->client_registration_ttl_s);
+    struct grant_client client = {
+        .id = id,
+        .r = (const char *const *)reg.redirect_uris,
+        .r_count = reg.redirect_uri_count,
+        .n = reg.client_name,
+        .aud = cfg->proxy_base_url,
+        .exp = exp_s,
+    };
+    if (app->seal == NULL) {
+        /* Fail closed: without a key ring nothing can be sealed. */
+        reply_seal_failed(req, "no seal key ring");
+        goto out;
+    }
+    enum seal_rc rc = grants_seal_client(app->seal, &client, &token);
+    if (rc != SEAL_OK) {
+        reply_seal_failed(req, seal_rc_str(rc));
+        goto out;
+    }
+    if (format_body(&reg, buf_slice(&token), now_s, exp_s, &body) != 0) {
+        /* Cannot happen: REGISTER_BODY_MAX covers the largest accepted
+         * registration. Refuse rather than send a cut body. */
+        reply_seal_failed(req, "response body over its cap");
+        goto out;
+    }
+    metrics_inc(METRICS_CLIENTS_REGISTERED);
+    log_registered(req, id, reg.client_name);
+    (void)oauth_reply_json_nostore(req, 201, buf_cstr(&body));
+out:
+    buf_cleanup(&body);
+    buf_cleanup(&token);
+    oauth_registration_cleanup(&reg);
+}
