@@ -556,8 +556,14 @@ read_form(struct token *t, struct http_params *p)
     if (!http_query_is_form_content_type(content_type)) {
         return true;
     }
-    if (http_query_parse(http_request_body_slice(req), HTTP_QUERY_MODE_FORM, p) != HTTP_QUERY_OK) {
-        reply_simple(t, 400, OAUTH_ERROR_INVALID_REQUEST, "malformed form body", NULL);
+    enum http_query_rc qrc =
+        http_query_parse(http_request_body_slice(req), HTTP_QUERY_MODE_FORM, p);
+    if (qrc != HTTP_QUERY_OK) {
+        /* Past BOUNDS_QUERY_PARAMS_MAX pairs: worded as /consent words it. */
+        reply_simple(t, 400, OAUTH_ERROR_INVALID_REQUEST,
+                     qrc == HTTP_QUERY_ERR_TOO_MANY ? "too many form parameters"
+                                                    : "malformed form body",
+                     NULL);
         return false;
     }
     return true;

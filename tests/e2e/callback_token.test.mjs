@@ -18,6 +18,10 @@ import {
 const sleep = (ms) => new Promise((r) => { setTimeout(r, ms); });
 const REDIRECT = 'http://127.0.0.1:9/cb';
 
+// Every test registers its own client, far more than /register's 10 per
+// minute per IP; the limiter is tested elsewhere.
+const stackWith = ({ proxyEnv = {}, ...o } = {}) => startStack({ ...o, proxyEnv: { RATE_LIMIT_ENABLED: 'false', ...proxyEnv } });
+
 // Register → authorize → consent → IdP, stopping at the IdP's redirect to
 // the proxy's /callback (returned unfetched).
 async function toCallback(base, {
@@ -107,7 +111,7 @@ function assertTokenSuccess(r) {
 
 describe('login flow, in-process replay store', () => {
   let stack;
-  before(async () => { stack = await startStack(); });
+  before(async () => { stack = await stackWith(); });
   after(() => stack?.stop());
 
   test('register → authorize → consent → IdP → callback → token → refresh rotation', async () => {
@@ -305,6 +309,9 @@ describe('login flow, in-process replay store', () => {
     assertOAuthError(await request(tok, { method: 'POST', json: { grant_type: 'refresh_token' } }), 400, 'unsupported_grant_type', gt);
     assertOAuthError(await request(tok, { method: 'POST', body: 'a=1;b=2', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
       400, 'invalid_request', 'malformed form body');
+    const many = `grant_type=refresh_token${'&x=1'.repeat(1000)}`;
+    assertOAuthError(await request(tok, { method: 'POST', body: many, headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      400, 'invalid_request', 'too many form parameters');
     const big = await request(tok, { method: 'POST', body: `grant_type=refresh_token&x=${'a'.repeat(1024 * 1024)}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     assertOAuthError(big, 413, 'invalid_request', 'request body exceeds the 1 MB cap');
     assert.equal(big.headers.get('access-control-allow-origin'), '*');
@@ -351,7 +358,7 @@ describe('login flow, in-process replay store', () => {
 
 describe('IdP faults', () => {
   let stack;
-  before(async () => { stack = await startStack(); });
+  before(async () => { stack = await stackWith(); });
   after(() => stack?.stop());
 
   test('token endpoint failure → 502 upstream authentication failed', async () => {
@@ -407,7 +414,7 @@ describe('IdP faults', () => {
 
 describe('policy knobs', () => {
   test('ALLOWED_GROUPS refuses users outside the list', async () => {
-    const stack = await startStack({ proxyEnv: { ALLOWED_GROUPS: 'mcp-users' } });
+    const stack = await stackWith({ proxyEnv: { ALLOWED_GROUPS: 'mcp-users' } });
     try {
       const g0 = await counter(stack, 'mcp_auth_access_denied_total', 'reason="group"');
       const f = await toCallback(stack.base, { username: 'carol' });
@@ -423,7 +430,7 @@ describe('policy knobs', () => {
 
   test('REVOKE_BEFORE in the future refuses every refresh of older families', async () => {
     const cutoff = new Date(Date.now() + 3600 * 1000).toISOString();
-    const stack = await startStack({ proxyEnv: { REVOKE_BEFORE: cutoff } });
+    const stack = await stackWith({ proxyEnv: { REVOKE_BEFORE: cutoff } });
     try {
       const f = await toCode(stack.base);
       const t = assertTokenSuccess(await exchange(stack.base, f));
@@ -437,7 +444,7 @@ describe('policy knobs', () => {
   });
 
   test('an expired client registration is 401 invalid_client at /token', async () => {
-    const stack = await startStack({ proxyEnv: { CLIENT_REGISTRATION_TTL: '3s' } });
+    const stack = await stackWith({ proxyEnv: { CLIENT_REGISTRATION_TTL: '3s' } });
     try {
       const started = Date.now();
       const f = await toCode(stack.base);
@@ -453,7 +460,7 @@ describe('policy knobs', () => {
   });
 
   test('PKCE_REQUIRED=false: the server-side verifier stands in for the client', async () => {
-    const stack = await startStack({ proxyEnv: { PKCE_REQUIRED: 'false' } });
+    const stack = await stackWith({ proxyEnv: { PKCE_REQUIRED: 'false' } });
     try {
       const f = await toCode(stack.base, { usePkce: false });
       assertOAuthError(await exchange(stack.base, f, { code_verifier: pkcePair().verifier }), 400, 'invalid_grant', 'PKCE verification failed');
@@ -464,7 +471,7 @@ describe('policy knobs', () => {
   });
 
   test('IDP_EXCHANGE_RATE_PER_SEC: an empty bucket answers 503 before the claim', async () => {
-    const stack = await startStack({ proxyEnv: { IDP_EXCHANGE_RATE_PER_SEC: '0.001', IDP_EXCHANGE_BURST: '1' } });
+    const stack = await stackWith({ proxyEnv: { IDP_EXCHANGE_RATE_PER_SEC: '0.001', IDP_EXCHANGE_BURST: '1' } });
     try {
       const th0 = await counter(stack, 'mcp_auth_idp_exchange_throttled_total');
       const a = await toCode(stack.base);
@@ -487,7 +494,7 @@ describe('policy knobs', () => {
 for (const redis of [false, true]) {
   describe(`refresh rotation (${redis ? 'Redis' : 'in-process store'})`, () => {
     test('reuse after the grace revokes the family (REFRESH_RACE_GRACE_SEC=0)', async () => {
-      const stack = await startStack({ redis, proxyEnv: { REFRESH_RACE_GRACE_SEC: '0' } });
+      const stack = await stackWith({ redis, proxyEnv: { REFRESH_RACE_GRACE_SEC: '0' } });
       try {
         const rr0 = await counter(stack, 'mcp_auth_replay_detected_total', 'kind="refresh"');
         const f = await toCode(stack.base);
@@ -505,7 +512,7 @@ for (const redis of [false, true]) {
     });
 
     test('two refreshes inside the grace: one 200, one 429 Retry-After 2, family intact', async () => {
-      const stack = await startStack({ redis, proxyEnv: { REFRESH_RACE_GRACE_SEC: '5' } });
+      const stack = await stackWith({ redis, proxyEnv: { REFRESH_RACE_GRACE_SEC: '5' } });
       try {
         const c0 = await counter(stack, 'mcp_auth_access_denied_total', 'reason="refresh_concurrent_submit"');
         const f = await toCode(stack.base);
@@ -528,7 +535,7 @@ for (const redis of [false, true]) {
     });
 
     test('code replay then the first redemption\'s refresh → refresh_family_revoked', async () => {
-      const stack = await startStack({ redis });
+      const stack = await stackWith({ redis });
       try {
         const f = await toCode(stack.base);
         const t = assertTokenSuccess(await exchange(stack.base, f));
@@ -543,7 +550,7 @@ for (const redis of [false, true]) {
 
 describe('login() helper end to end', () => {
   test('the library\'s one-call flow yields working tokens', async () => {
-    const stack = await startStack();
+    const stack = await stackWith();
     try {
       const r = await login(stack.base, { username: 'alice', password: 'alice-pw' });
       assert.equal(r.redirect.iss, stack.base);

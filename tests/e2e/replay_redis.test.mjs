@@ -93,7 +93,7 @@ describe('two replicas, one Redis', () => {
   let stack;
   let b;
   before(async () => {
-    stack = await startStack({ redis: true, proxyEnv: { REFRESH_RACE_GRACE_SEC: '1' } });
+    stack = await startStack({ redis: true, proxyEnv: { REFRESH_RACE_GRACE_SEC: '1', RATE_LIMIT_ENABLED: 'false' } });
     b = await startProxy({
       env: {
         ...stack.proxy.env,
