@@ -63,6 +63,18 @@
 #define BOUNDS_PKCE_MIN 43
 #define BOUNDS_PKCE_MAX 128
 
+/* The authorization flow (SPEC.md 2.4): a consent form lives 5 minutes (a
+ * replay re-render keeps the original expiry), an IdP session 10 minutes. */
+#define BOUNDS_CONSENT_TTL_S 300
+#define BOUNDS_SESSION_TTL_S 600
+/* URLs the flow builds (an error redirect carrying the client's state, the
+ * IdP authorization URL carrying a sealed session) and the HTML pages
+ * carrying a sealed consent token: a sealed token is at most
+ * BOUNDS_SEALED_MAX_CHARS, a client state at most BOUNDS_URL_MAX bytes that
+ * escaping can triple. */
+#define BOUNDS_FLOW_URL_MAX (4 * BOUNDS_URL_MAX)
+#define BOUNDS_FLOW_PAGE_MAX (128 * 1024)
+
 /* Per-request arena: every request-scoped allocation comes from it. */
 #define BOUNDS_REQUEST_ARENA_MAX (4 * 1024 * 1024)
 
@@ -83,6 +95,17 @@
 /* Upstream redirects (SPEC.md 4.3) and header timeout (4.4). */
 #define BOUNDS_UPSTREAM_HOPS_MAX 10
 #define BOUNDS_UPSTREAM_HEADER_TIMEOUT_MS 30000
+/* The upstream client (DESIGN.md "The forward"; Go's transport, SPEC.md
+ * 4.4, kept 100 idle connections and dropped them after 90 s): idle
+ * keep-alive connections kept per worker, how long one may stay idle (an
+ * upstream's own shorter Keep-Alive timeout= hint, less a second, wins), and
+ * the time to reach the upstream (DNS, TCP and TLS; Go allowed 30 s + 10 s).
+ * A response head is capped like a request head. */
+#define BOUNDS_UPSTREAM_POOL_IDLE_MAX 64
+#define BOUNDS_UPSTREAM_IDLE_MS 90000
+#define BOUNDS_UPSTREAM_CONNECT_TIMEOUT_MS 10000
+#define BOUNDS_UPSTREAM_HEAD_BYTES_MAX (64 * 1024)
+#define BOUNDS_UPSTREAM_HEADER_COUNT_MAX 200
 
 /* Per-subject concurrency limiter (SPEC.md 4.6): idle entries are reclaimed
  * after 5 min, the pruner runs every 2 min; the table tracks at most this

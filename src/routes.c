@@ -8,6 +8,7 @@
 #include "oauth/cors.h"
 #include "oauth/oauth.h"
 #include "oauth/reply.h"
+#include "proxy/mount.h"
 
 /* "<a><b>" into b (reset first), as a C string for the router (which
  * copies it). Paths are a fixed prefix plus the validated mount, an
@@ -80,12 +81,33 @@ add_discovery_and_register(struct http_router *r, const struct app *app)
     buf_cleanup(&path);
 }
 
+/* GET /authorize (SPEC.md 3.3) and POST /consent (3.5): per-IP buckets of
+ * their own (3.0.3, independent of each other); no CORS (SPEC preface fix
+ * 10: the consent and callback endpoints never answer preflights). HEAD
+ * comes with GET. /consent's 1 MiB body cap answers the JSON 413. */
+static void
+add_authorize_and_consent(struct http_router *r, const struct app *app)
+{
+    const struct http_route_opts authorize = {
+        .rate_limited = true,
+        .bucket = METRICS_ENDPOINT_AUTHORIZE,
+    };
+    const struct http_route_opts consent = {
+        .rate_limited = true,
+        .bucket = METRICS_ENDPOINT_CONSENT,
+        .too_large = oauth_reply_too_large,
+    };
+    http_router_add(r, HTTP_METHODS_GET, "/authorize", oauth_authorize, (void *)app, &authorize);
+    http_router_add(r, HTTP_METHODS_POST, "/consent", oauth_consent, (void *)app, &consent);
+}
+
 void
 routes_build(struct http_router *r, const struct app *app)
 {
     /* SPEC.md 3.9: liveness, no rate limit; HEAD through GET. */
     http_router_add(r, HTTP_METHODS_GET, "/healthz", http_health_healthz, NULL, NULL);
     add_discovery_and_register(r, app);
+    add_authorize_and_consent(r, app);
 
     /* The login flow's back half: GET /callback (SPEC.md 3.7) and POST
      * /token (3.8), whose 413 carries CORS like its other answers (SPEC
@@ -103,4 +125,9 @@ routes_build(struct http_router *r, const struct app *app)
         .too_large = oauth_cors_too_large,
     };
     http_router_add(r, HTTP_METHODS_POST, "/token", oauth_token_handle, app_arg, &token_opts);
+
+    /* MCP mount (SPEC.md 4): "{mount}" and "{mount}/...", every method; bearer and path
+     * checks before the 16 MiB body, then peek, subject limiter, forward (proxy/mount.h).
+     * A prefix route: exact routes and longer prefixes ({mount}/.well-known/) win. */
+    proxy_mount_add_routes(r, app);
 }

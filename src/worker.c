@@ -6,6 +6,7 @@
 #include "app.h"
 #include "base/xalloc.h"
 #include "fetch.h"
+#include "proxy/pool.h"
 #include "store/store.h"
 
 struct worker_deferred {
@@ -79,11 +80,17 @@ worker_attach_services(struct worker *w)
     if (w->app->store_backend != NULL) {
         w->store = store_new(w->app->store_backend, w->base);
     }
+    if (w->id != WORKER_CONTROL_ID) {
+        /* The public workers forward to the upstream MCP server. */
+        w->upstream_pool = proxy_pool_new(w);
+    }
 }
 
 void
 worker_detach_services(struct worker *w)
 {
+    proxy_pool_free(w->upstream_pool); /* idle connections close; their frees are deferred */
+    w->upstream_pool = NULL;
     store_free(w->store);
     w->store = NULL;
     fetch_free(w->fetch);

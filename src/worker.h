@@ -58,8 +58,8 @@ typedef void (*worker_defer_fn)(void *arg);
  * be enabled, see runtime.c). app is borrowed and outlives the worker. */
 struct worker *worker_new(unsigned id, const struct app *app);
 /* Opens this worker's own handles on the process-wide services: the curl
- * multi (fetch) and the replay-store connection. Call on any thread before
- * the loop runs. */
+ * multi (fetch), the replay-store connection and, on public workers, the
+ * upstream pool (proxy/pool.h). Call on any thread before the loop runs. */
 void worker_attach_services(struct worker *w);
 /* Closes them; call on the worker's own thread after its loop stopped and
  * its connections are gone (in-flight operations are cancelled). */

@@ -341,6 +341,18 @@ http_request_start_ns(const struct http_request *req)
 }
 
 void
+http_request_set_route_state(struct http_request *req, void *state)
+{
+    req->route_state = state;
+}
+
+void *
+http_request_get_route_state(const struct http_request *req)
+{
+    return req->route_state;
+}
+
+void
 http_request_on_abort(struct http_request *req, http_request_abort_fn fn, void *arg)
 {
     req->abort_fn = fn;

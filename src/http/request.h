@@ -90,6 +90,15 @@ struct slice http_request_body_slice(struct http_request *req);
 /* Monotonic start (first byte of the request), nanoseconds. */
 uint64_t http_request_start_ns(const struct http_request *req);
 
+/* ---- route state ---- */
+
+/* One pointer that a route's head check hands on to its handler (the MCP
+ * mount passes the identity its bearer check opened, so the token is opened
+ * once). Borrowed: whoever sets it owns it and frees it (request arena, or a
+ * finish hook). NULL until set. */
+void http_request_set_route_state(struct http_request *req, void *state);
+void *http_request_get_route_state(const struct http_request *req);
+
 /* ---- client gone ---- */
 
 /* Called at most once, when the client goes away (or the server is forced

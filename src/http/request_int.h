@@ -71,6 +71,7 @@ struct http_request {
     struct evbuffer *body;
     bool body_pulled;
     const struct http_route *route;
+    void *route_state;             /* http_request_set_route_state */
 
     /* The response. */
     int status;

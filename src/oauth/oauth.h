@@ -47,6 +47,23 @@ void oauth_discovery_not_found(struct http_request *req, void *arg);
 /* arg is the const struct app (configuration and seal key ring). */
 void oauth_register(struct http_request *req, void *arg);
 
+/* ---- authorize.c: GET /authorize (SPEC.md 3.3) ---- */
+
+/* arg is the const struct app (configuration, seal key ring, OIDC
+ * provider). Answers a JSON error, a 302 error to the client's
+ * redirect_uri, the consent page (RENDER_CONSENT_PAGE, default) or a 302
+ * to the IdP (silent fork). Rate-limit bucket "authorize". */
+void oauth_authorize(struct http_request *req, void *arg);
+
+/* ---- consent.c: POST /consent (SPEC.md 3.5) ---- */
+
+/* arg is the const struct app. Uses the worker's replay store (w->store;
+ * NULL = no single-use claim) for the consent token's jti. Answers a JSON
+ * error, the consent page again (replay), or the navigation interstitial
+ * (SPEC.md 3.6) to the client (deny) or the IdP (approve). Rate-limit
+ * bucket "consent"; route option too_large = oauth_reply_too_large. */
+void oauth_consent(struct http_request *req, void *arg);
+
 /* ---- callback.c: GET /callback (SPEC.md 3.7) ---- */
 
 /* The IdP's return; answers now or after the replay-store claim, the code

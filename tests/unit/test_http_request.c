@@ -108,6 +108,28 @@ h_plain(struct http_request *req, void *arg)
     http_reply_text(req, 200, "abc", 3);
 }
 
+/* The head check hands a pointer to the handler through the request. */
+static int route_state_token;
+static void *route_state_seen;
+static bool route_state_none_before;
+
+static bool
+c_stash(struct http_request *req, void *arg)
+{
+    (void)arg;
+    route_state_none_before = http_request_get_route_state(req) == NULL;
+    http_request_set_route_state(req, &route_state_token);
+    return true;
+}
+
+static void
+h_stash(struct http_request *req, void *arg)
+{
+    (void)arg;
+    route_state_seen = http_request_get_route_state(req);
+    http_reply_empty(req, 204);
+}
+
 static struct http_router *router;
 static struct harness H;
 static int log_pipe[2];
@@ -119,6 +141,8 @@ setup(void **state)
     router = http_router_new();
     http_router_add(router, HTTP_METHODS_ANY, "/inspect%2Fme", h_inspect, NULL, NULL);
     http_router_add(router, HTTP_METHODS_GET, "/plain", h_plain, NULL, NULL);
+    const struct http_route_opts stash = { .head_check = c_stash };
+    http_router_add(router, HTTP_METHODS_POST, "/stash", h_stash, NULL, &stash);
     harness_init(&H, router, NULL);
     assert_int_equal(pipe2(log_pipe, O_NONBLOCK | O_CLOEXEC), 0);
     log_set_fd(log_pipe[1]);
@@ -251,6 +275,20 @@ test_log_line_defaults(void **state)
     harness_response_free(&r);
 }
 
+static void
+test_route_state(void **state)
+{
+    (void)state;
+    route_state_seen = NULL;
+    route_state_none_before = false;
+    struct harness_response r =
+        roundtrip("POST /stash HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc");
+    assert_int_equal(r.status, 204);
+    assert_true(route_state_none_before);
+    assert_ptr_equal(route_state_seen, &route_state_token);
+    harness_response_free(&r);
+}
+
 int
 main(void)
 {
@@ -258,6 +296,7 @@ main(void)
         cmocka_unit_test(test_id_format),
         cmocka_unit_test_setup_teardown(test_headers_and_views, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_line_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_route_state, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

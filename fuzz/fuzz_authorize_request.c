@@ -1,0 +1,108 @@
+/* Fuzz target: GET /authorize's pure checks (oauth/authorize_request,
+ * SPEC.md 3.3 steps 1-3 and 8-13) on an arbitrary query string, decoded as
+ * the handler decodes it. The first byte picks the policy (PKCE required or
+ * not, stateless compat or not, root or /mcp mount); the rest is the query.
+ *
+ * Properties: every outcome carries SPEC.md's status for its phase (400 for
+ * JSON, 302 for the redirect phase) and a non-empty static description;
+ * PROCEED means the requested redirect_uri matched a registered one, the
+ * response_type is "code", and a challenge is either absent (only when PKCE
+ * is optional) or 43-128 unreserved characters with method S256; a
+ * synthesized state only when the state was empty and compat is on. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/query.h"
+#include "oauth/authorize_request.h"
+#include "oauth/pkce.h"
+#include "oauth/redirect_uri.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *const registered[] = {
+    "https://app.example.com/cb",
+    "http://127.0.0.1:8765/callback",
+    "http://localhost/cb?x=1",
+};
+
+static void
+check_proceed(const struct oauth_authorize_request *r, const struct oauth_authorize_policy *pol,
+              const struct oauth_authorize_outcome *out)
+{
+    bool matched = false;
+    for (size_t i = 0; i < 3; i++) {
+        matched |= oauth_redirect_uri_matches(registered[i], r->redirect_uri);
+    }
+    if (!matched || strcmp(r->response_type, "code") != 0) {
+        abort();
+    }
+    if (r->code_challenge[0] == '\0') {
+        if (pol->pkce_required || !out->server_pkce) {
+            abort();
+        }
+    } else if (strcmp(r->code_challenge_method, "S256") != 0 ||
+               !oauth_pkce_is_valid_verifier(slice_from_cstr(r->code_challenge)) ||
+               out->server_pkce) {
+        abort();
+    }
+    if (out->synthesize_state != (r->state[0] == '\0') ||
+        (out->synthesize_state && !pol->allow_stateless)) {
+        abort();
+    }
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1) {
+        return 0;
+    }
+    const struct oauth_authorize_policy pol = {
+        .base = "https://auth.example.com",
+        .mount = (data[0] & 4) ? "/mcp" : "",
+        .pkce_required = (data[0] & 1) == 0,
+        .allow_stateless = (data[0] & 2) != 0,
+    };
+    struct http_params p;
+    struct slice q = slice_make((const char *)data + 1, size - 1);
+    if (http_query_parse(q, HTTP_QUERY_MODE_QUERY, &p) != HTTP_QUERY_OK) {
+        return 0;
+    }
+    struct oauth_authorize_request r;
+    struct oauth_error err = { 0 };
+    bool missing = false;
+    enum oauth_authorize_verdict v = oauth_authorize_request_parse(&p, &r, &err, &missing);
+    if (v != OAUTH_AUTHORIZE_PROCEED) {
+        if (v != OAUTH_AUTHORIZE_REPLY_JSON || err.status != 400 || err.description == NULL ||
+            err.description[0] == '\0') {
+            abort();
+        }
+        http_params_cleanup(&p);
+        return 0;
+    }
+    if (missing || r.client_id[0] == '\0') {
+        abort();
+    }
+    struct oauth_authorize_outcome out;
+    oauth_authorize_request_check(&r, registered, 3, &pol, &out);
+    switch (out.verdict) {
+    case OAUTH_AUTHORIZE_PROCEED:
+        check_proceed(&r, &pol, &out);
+        break;
+    case OAUTH_AUTHORIZE_REPLY_JSON:
+        if (out.err.status != 400 || out.err.description == NULL) {
+            abort();
+        }
+        break;
+    case OAUTH_AUTHORIZE_REDIRECT_ERROR:
+        if (out.err.status != 302 || out.err.description == NULL || out.synthesize_state) {
+            abort();
+        }
+        break;
+    default:
+        abort();
+    }
+    http_params_cleanup(&p);
+    return 0;
+}

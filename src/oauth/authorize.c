@@ -1,0 +1,232 @@
+/* GET /authorize (SPEC.md 3.3): the pure checks of oauth/authorize_request
+ * around one asynchronous step, the client lookup (oauth/client.h), then
+ * the consent fork (render the consent page, 3.4) or the silent fork (302
+ * to the IdP, 6.2).
+ *
+ * The request's context lives in its arena; the decoded parameters are
+ * released by an arena cleanup, so every path out simply returns. */
+#include "oauth/oauth.h"
+
+#include "app.h"
+#include "base/arena.h"
+#include "base/clock.h"
+#include "base/rand.h"
+#include "bounds.h"
+#include "config.h"
+#include "grants.h"
+#include "http/query.h"
+#include "http/request.h"
+#include "log.h"
+#include "metrics.h"
+#include "oauth/authorize_request.h"
+#include "oauth/client.h"
+#include "oauth/flow.h"
+#include "oauth/reply.h"
+
+struct authorize_ctx {
+    struct http_request *req;
+    const struct app *app;
+    struct http_params params;
+    struct oauth_authorize_request ar;
+    struct oauth_client_lookup *lookup;
+};
+
+static void
+params_cleanup(void *ptr)
+{
+    http_params_cleanup(ptr);
+}
+
+/* Step 2: nothing beyond the parameters we read is forwarded to the IdP;
+ * say so at debug level, one line per dropped parameter. */
+static void
+log_dropped(struct http_request *req, const struct http_params *p)
+{
+    if (!log_enabled(LOG_DEBUG)) {
+        return;
+    }
+    for (size_t i = 0; i < p->count; i++) {
+        const char *category = oauth_authorize_request_param_category(p->items[i].name);
+        if (category == NULL) {
+            continue;
+        }
+        struct log_line l;
+        http_request_log_begin(&l, req, LOG_DEBUG, "authorize_param_dropped");
+        log_sample(&l, "param", p->items[i].name);
+        log_str(&l, "category", category);
+        log_end(&l);
+    }
+}
+
+/* Step 14: the consent page, with a consent grant minted for it. */
+static void
+consent_fork(struct authorize_ctx *ctx, const struct oauth_client *client, const char *state,
+             bool server_pkce)
+{
+    const struct config *cfg = ctx->app->cfg;
+    metrics_inc_authorize_initiated(true);
+    char jti[RAND_UUID_LEN + 1];
+    rand_uuid(jti);
+    struct grant_consent g = {
+        .jti = jti,
+        .cid = client->id,
+        .cn = client->name,
+        .ru = ctx->ar.redirect_uri,
+        .os = state,
+        .cc = ctx->ar.code_challenge,
+        .spkce = server_pkce,
+        .res = cfg->canonical_resource,
+        .aud = cfg->proxy_base_url,
+        .exp = clock_unix_s() + BOUNDS_CONSENT_TTL_S,
+    };
+    (void)oauth_flow_reply_consent_page(ctx->req, ctx->app, &g, false);
+}
+
+/* Step 15: no page; the session is built as /consent's approve builds it
+ * and the browser goes straight to the IdP. */
+static void
+silent_fork(struct authorize_ctx *ctx, const struct oauth_client *client, const char *state,
+            bool server_pkce)
+{
+    const struct config *cfg = ctx->app->cfg;
+    metrics_inc_authorize_initiated(false);
+    struct oauth_flow_session_in in = {
+        .cid = client->id,
+        .ru = ctx->ar.redirect_uri,
+        .cc = ctx->ar.code_challenge,
+        .os = state,
+        .res = cfg->canonical_resource,
+        .spkce = server_pkce,
+    };
+    struct buf url;
+    buf_init(&url, BOUNDS_FLOW_URL_MAX);
+    if (oauth_flow_session_begin(ctx->req, ctx->app, &in, clock_unix_s(), &url) != OAUTH_FLOW_OK) {
+        struct oauth_error err;
+        oauth_error_set(&err, 302, OAUTH_ERROR_SERVER_ERROR, "internal error");
+        (void)oauth_flow_reply_redirect_error(ctx->req, ctx->app, ctx->ar.redirect_uri, &err,
+                                              state);
+    } else {
+        struct log_line l;
+        http_request_log_begin(&l, ctx->req, LOG_DEBUG, "idp_redirect");
+        log_str(&l, "internal_client_id", client->id);
+        log_end(&l);
+        (void)oauth_flow_reply_redirect(ctx->req, buf_cstr(&url));
+    }
+    buf_cleanup(&url);
+}
+
+static void
+on_client(enum oauth_client_rc rc, const struct oauth_client *client, const struct oauth_error *err,
+          void *arg)
+{
+    struct authorize_ctx *ctx = arg;
+    struct http_request *req = ctx->req;
+    ctx->lookup = NULL;
+    http_request_on_abort(req, NULL, NULL);
+    /* 4-7: metered and logged by the lookup. */
+    if (rc != OAUTH_CLIENT_OK) {
+        (void)oauth_reply_error(req, err);
+        return;
+    }
+
+    const struct config *cfg = ctx->app->cfg;
+    const struct oauth_authorize_policy policy = {
+        .base = cfg->proxy_base_url,
+        .mount = cfg->mount,
+        .pkce_required = cfg->pkce_required,
+        .allow_stateless = cfg->compat_allow_stateless,
+    };
+    struct oauth_authorize_outcome out;
+    oauth_authorize_request_check(&ctx->ar, client->redirect_uris, client->redirect_uri_count,
+                                  &policy, &out);
+    /* 13: counted in both modes (SPEC.md 10.1 item 6). */
+    if (out.state_missing) {
+        metrics_inc_denied(METRICS_DENIED_STATE_MISSING);
+        if (out.verdict == OAUTH_AUTHORIZE_REDIRECT_ERROR) {
+            struct log_line l;
+            http_request_log_begin(&l, req, LOG_WARN, "access_denied_state_missing");
+            log_str(&l, "client_id", client->id);
+            log_end(&l);
+        }
+    }
+    switch (out.verdict) {
+    case OAUTH_AUTHORIZE_REPLY_JSON:
+        (void)oauth_reply_error(req, &out.err);
+        return;
+    case OAUTH_AUTHORIZE_REDIRECT_ERROR:
+        (void)oauth_flow_reply_redirect_error(req, ctx->app, ctx->ar.redirect_uri, &out.err,
+                                              ctx->ar.state);
+        return;
+    default:
+        break;
+    }
+
+    char minted[RAND_HEX32_LEN + 1];
+    const char *state = ctx->ar.state;
+    if (out.synthesize_state) {
+        /* COMPAT_ALLOW_STATELESS: SPEC.md 2.7, 16 random bytes as hex. */
+        rand_hex32(minted);
+        state = minted;
+    }
+    if (cfg->render_consent_page) {
+        consent_fork(ctx, client, state, out.server_pkce);
+    } else {
+        silent_fork(ctx, client, state, out.server_pkce);
+    }
+}
+
+static void
+on_abort(struct http_request *req, void *arg)
+{
+    (void)req;
+    struct authorize_ctx *ctx = arg;
+    oauth_client_resolve_cancel(ctx->lookup);
+    ctx->lookup = NULL;
+}
+
+void
+oauth_authorize(struct http_request *req, void *arg)
+{
+    struct arena *arena = http_request_arena(req);
+    struct authorize_ctx *ctx = arena_zalloc(arena, sizeof(*ctx));
+    if (ctx == NULL) {
+        (void)oauth_reply_error_simple(req, 500, OAUTH_ERROR_SERVER_ERROR, "internal error");
+        return;
+    }
+    ctx->req = req;
+    ctx->app = arg;
+
+    /* Query mode: malformed pairs are dropped, not refused (SPEC.md 3.0.7);
+     * only the pair-count cap can fail. */
+    if (http_query_parse(http_request_query(req), HTTP_QUERY_MODE_QUERY, &ctx->params) !=
+        HTTP_QUERY_OK) {
+        (void)oauth_reply_error_simple(req, 400, OAUTH_ERROR_INVALID_REQUEST,
+                                       "too many query parameters");
+        return;
+    }
+    arena_on_free(arena, params_cleanup, &ctx->params);
+
+    /* 1, 3 (2 logs). */
+    struct oauth_error err;
+    bool client_id_missing = false;
+    enum oauth_authorize_verdict v =
+        oauth_authorize_request_parse(&ctx->params, &ctx->ar, &err, &client_id_missing);
+    if (v == OAUTH_AUTHORIZE_PROCEED || client_id_missing) {
+        log_dropped(req, &ctx->params);
+    }
+    if (client_id_missing) {
+        metrics_inc_denied(METRICS_DENIED_CLIENT_ID_MISSING);
+        struct log_line l;
+        http_request_log_begin(&l, req, LOG_WARN, "access_denied_client_id_missing");
+        log_end(&l);
+    }
+    if (v != OAUTH_AUTHORIZE_PROCEED) {
+        (void)oauth_reply_error(req, &err);
+        return;
+    }
+
+    /* 4-7, answered on the loop. */
+    ctx->lookup = oauth_client_resolve_start(req, slice_from_cstr(ctx->ar.client_id),
+                                             OAUTH_CLIENT_SITE_AUTHORIZE, on_client, ctx);
+    http_request_on_abort(req, on_abort, ctx);
+}

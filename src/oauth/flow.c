@@ -1,0 +1,273 @@
+/* The shared steps of the authorization flow. Every buffer here is local
+ * and capped (bounds.h); nothing outlives the call but the response. */
+#include "oauth/flow.h"
+
+#include <openssl/crypto.h>
+#include <string.h>
+
+#include "app.h"
+#include "base/rand.h"
+#include "bounds.h"
+#include "config.h"
+#include "grants.h"
+#include "http/output.h"
+#include "http/reply.h"
+#include "http/request.h"
+#include "log.h"
+#include "oauth/page.h"
+#include "oauth/pkce.h"
+#include "oauth/redirect_uri.h"
+#include "oauth/reply.h"
+#include "oidc/provider.h"
+
+static const char *
+nz(const char *s)
+{
+    return s != NULL ? s : "";
+}
+
+enum oauth_flow_rc
+oauth_flow_session_begin(struct http_request *req, const struct app *app,
+                         const struct oauth_flow_session_in *in, int64_t now_s, struct buf *out_url)
+{
+    char nonce[RAND_HEX32_LEN + 1];
+    char pv[OAUTH_PKCE_S256_LEN + 1];
+    char sv[OAUTH_PKCE_S256_LEN + 1] = "";
+    char sch[OAUTH_PKCE_S256_LEN + 1] = "";
+    char sid[RAND_UUID_LEN + 1];
+    /* SPEC.md 2.7: 16 random bytes as hex; 32 random bytes as base64url. A
+     * CSPRNG failure aborts the process (base/rand.h), so unlike Go there
+     * is no "nonce RNG failure" branch to answer. */
+    rand_hex32(nonce);
+    oauth_pkce_new_verifier(pv);
+    if (in->spkce) {
+        /* H6: the client sent no challenge and PKCE is optional, so the
+         * server holds a downstream pair; /token falls back to sv. */
+        oauth_pkce_new_verifier(sv);
+        oauth_pkce_challenge_s256(slice_from_cstr(sv), sch);
+    }
+    rand_uuid(sid);
+
+    const struct config *cfg = app->cfg;
+    struct grant_session s = {
+        .cid = in->cid,
+        .ru = in->ru,
+        .cc = in->spkce ? sch : nz(in->cc),
+        .os = in->os,
+        .nonce = nonce,
+        .pv = pv,
+        .sv = sv,
+        .sch = sch,
+        .sid = sid,
+        .aud = cfg->proxy_base_url,
+        .res = in->res,
+        .exp = now_s + BOUNDS_SESSION_TTL_S,
+    };
+    enum oauth_flow_rc rc = OAUTH_FLOW_OK;
+    struct buf state;
+    buf_init(&state, BOUNDS_SEALED_MAX_CHARS + 1);
+    enum seal_rc src = grants_seal_session(app->seal, &s, &state);
+    if (src != SEAL_OK) {
+        struct log_line l;
+        http_request_log_begin(&l, req, LOG_ERROR, "session_seal_failed");
+        log_str(&l, "error", seal_rc_str(src));
+        log_str(&l, "client_id", nz(in->cid));
+        log_end(&l);
+        rc = OAUTH_FLOW_ERR_SEAL;
+        goto out;
+    }
+    struct oidc_authorize_request ar = {
+        .client_id = cfg->oidc_client_id,
+        .redirect_uri = cfg->idp_redirect_uri,
+        .state = buf_cstr(&state),
+        .nonce = nonce,
+        .pkce_verifier = pv,
+    };
+    struct buf url;
+    buf_init(&url, BOUNDS_FLOW_URL_MAX);
+    if (oidc_provider_authorization_url(app->oidc, &ar, &url) != 0 ||
+        buf_append_slice(out_url, buf_slice(&url)) != 0) {
+        rc = OAUTH_FLOW_ERR_URL;
+    }
+    buf_cleanup(&url);
+out:
+    /* The verifiers are secrets of this session; do not leave them on the
+     * stack (OPENSSL_cleanse is not optimised away as a dead store). */
+    OPENSSL_cleanse(pv, sizeof(pv));
+    OPENSSL_cleanse(sv, sizeof(sv));
+    buf_cleanup(&state);
+    return rc;
+}
+
+int
+oauth_flow_error_url(const struct app *app, const char *ru, const struct oauth_error *err,
+                     const char *state, struct buf *out)
+{
+    const struct oauth_param params[] = {
+        {"error", oauth_error_code_str(err->code)},
+        {"error_description", err->description},
+        {"state", state},
+        {"iss", app->cfg->proxy_base_url},
+    };
+    enum oauth_redirect_uri_rc rc =
+        oauth_redirect_uri_with_params(ru, params, sizeof(params) / sizeof(params[0]), out);
+    return rc == OAUTH_REDIRECT_URI_OK ? 0 : -1;
+}
+
+static int
+reply_internal_error(struct http_request *req)
+{
+    return oauth_reply_error_simple(req, 500, OAUTH_ERROR_SERVER_ERROR, "internal error");
+}
+
+/* SPEC.md 3.3.2: when the redirect URI cannot carry the error, the error
+ * is answered on the proxy instead, as JSON 400. */
+static int
+reply_json_fallback(struct http_request *req, const struct oauth_error *err)
+{
+    struct oauth_error e = *err;
+    e.status = 400;
+    return oauth_reply_error(req, &e);
+}
+
+int
+oauth_flow_reply_redirect_error(struct http_request *req, const struct app *app, const char *ru,
+                                const struct oauth_error *err, const char *state)
+{
+    struct buf url;
+    buf_init(&url, BOUNDS_FLOW_URL_MAX);
+    int rc;
+    if (oauth_flow_error_url(app, ru, err, state, &url) != 0) {
+        rc = reply_json_fallback(req, err);
+    } else {
+        rc = oauth_flow_reply_redirect(req, buf_cstr(&url));
+    }
+    buf_cleanup(&url);
+    return rc;
+}
+
+int
+oauth_flow_reply_interstitial_error(struct http_request *req, const struct app *app, const char *ru,
+                                    const struct oauth_error *err, const char *state)
+{
+    struct buf url;
+    buf_init(&url, BOUNDS_FLOW_URL_MAX);
+    int rc;
+    if (oauth_flow_error_url(app, ru, err, state, &url) != 0) {
+        rc = reply_json_fallback(req, err);
+    } else {
+        rc = oauth_flow_reply_interstitial(req, buf_cstr(&url));
+    }
+    buf_cleanup(&url);
+    return rc;
+}
+
+int
+oauth_flow_reply_redirect(struct http_request *req, const char *location)
+{
+    if (http_reply_redirect(req, location) == 0) {
+        return 0;
+    }
+    /* Refused as a header value (a control byte): never leave the request
+     * unanswered. Once the response has ended or the client is gone this
+     * is a no-op returning -1. */
+    return reply_internal_error(req);
+}
+
+/* The headers both pages share (SPEC.md 3.4, 3.6): their own CSP replaces
+ * the baseline one; never cached. */
+static int
+reply_page(struct http_request *req, const char *csp, const struct buf *page)
+{
+    if (http_output_header_set(req, "Content-Security-Policy", csp) != 0 ||
+        http_output_header_set(req, "Cache-Control", "no-store") != 0 ||
+        http_output_header_set(req, "Pragma", "no-cache") != 0) {
+        /* Only a response already ended (or a client gone) refuses these;
+         * answering again is then a no-op. Never serve a page without its
+         * CSP. */
+        return reply_internal_error(req);
+    }
+    return http_reply_html(req, 200, page->ptr, page->len);
+}
+
+int
+oauth_flow_reply_interstitial(struct http_request *req, const char *target)
+{
+    struct buf page;
+    buf_init(&page, BOUNDS_FLOW_PAGE_MAX);
+    int rc;
+    if (oauth_page_interstitial(target, &page) != 0) {
+        struct log_line l;
+        http_request_log_begin(&l, req, LOG_WARN, "nav_interstitial_execute_failed");
+        log_end(&l);
+        rc = reply_internal_error(req);
+    } else {
+        rc = reply_page(req, OAUTH_PAGE_INTERSTITIAL_CSP, &page);
+    }
+    buf_cleanup(&page);
+    return rc;
+}
+
+/* The page around an already sealed token. -1 when it does not render. */
+static int
+render_consent(const struct app *app, const struct grant_consent *g, const char *token,
+               bool replay_notice, struct buf *page)
+{
+    const struct config *cfg = app->cfg;
+    struct buf display, action;
+    buf_init(&display, BOUNDS_FLOW_URL_MAX);
+    buf_init(&action, BOUNDS_FLOW_URL_MAX);
+    int rc = -1;
+    if (oauth_page_redirect_display(nz(g->ru), &display) != 0 ||
+        buf_appendf(&action, "%s/consent", cfg->proxy_base_url) != 0) {
+        goto out;
+    }
+    struct oauth_consent_page in = {
+        .client_name = g->cn,
+        .resource_name = cfg->mcp_resource_name,
+        .redirect_display = buf_cstr(&display),
+        .resource_uri = (g->res != NULL && g->res[0] != '\0') ? g->res : cfg->canonical_resource,
+        .form_action = buf_cstr(&action),
+        .consent_token = token,
+        .replay_notice = replay_notice,
+    };
+    rc = oauth_page_consent(&in, page);
+out:
+    buf_cleanup(&display);
+    buf_cleanup(&action);
+    return rc;
+}
+
+int
+oauth_flow_reply_consent_page(struct http_request *req, const struct app *app,
+                              const struct grant_consent *g, bool replay_notice)
+{
+    struct buf token, page;
+    buf_init(&token, BOUNDS_SEALED_MAX_CHARS + 1);
+    buf_init(&page, BOUNDS_FLOW_PAGE_MAX);
+    int rc;
+    enum seal_rc src = grants_seal_consent(app->seal, g, &token);
+    if (src != SEAL_OK) {
+        struct log_line l;
+        http_request_log_begin(&l, req, LOG_ERROR, "consent_seal_failed");
+        log_str(&l, "error", seal_rc_str(src));
+        log_str(&l, "client_id", nz(g->cid));
+        log_end(&l);
+        struct oauth_error err;
+        oauth_error_set(&err, 400, OAUTH_ERROR_SERVER_ERROR, "internal error");
+        rc = oauth_flow_reply_interstitial_error(req, app, nz(g->ru), &err, nz(g->os));
+        goto out;
+    }
+    if (render_consent(app, g, buf_cstr(&token), replay_notice, &page) != 0) {
+        struct log_line l;
+        http_request_log_begin(&l, req, LOG_WARN, "consent_template_execute_failed");
+        log_end(&l);
+        rc = reply_internal_error(req);
+        goto out;
+    }
+    rc = reply_page(req, OAUTH_PAGE_CONSENT_CSP, &page);
+out:
+    buf_cleanup(&token);
+    buf_cleanup(&page);
+    return rc;
+}

@@ -1,0 +1,90 @@
+/* oauth/flow: the steps GET /authorize and POST /consent share -- minting
+ * the IdP session and its authorization URL (SPEC.md 3.5 "approve", 3.3
+ * step 15, 6.2), rendering the consent page (3.4), the navigation
+ * interstitial (3.6) and the error redirect back to the client (3.3.2).
+ *
+ * The reply helpers end the response (now, synchronously) and return 0, or
+ * -1 when the response had already ended or the client is gone. They log
+ * what SPEC.md 7.2 names for their own failures (consent_seal_failed,
+ * session_seal_failed, consent_template_execute_failed,
+ * nav_interstitial_execute_failed) and nothing else. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "oauth/error.h"
+
+struct app;
+struct grant_consent;
+struct http_request;
+
+/* What a session is built from (a validated /authorize request, or an
+ * opened consent grant). Strings borrowed; NULL counts as "". */
+struct oauth_flow_session_in {
+    const char *cid;   /* internal client id */
+    const char *ru;    /* the redirect_uri the client sent to /authorize */
+    const char *cc;    /* the client's code_challenge ("" when none) */
+    const char *os;    /* the client's state (possibly synthesized) */
+    const char *res;   /* canonical resource */
+    bool spkce;        /* mint a server-side downstream PKCE pair */
+};
+
+enum oauth_flow_rc {
+    OAUTH_FLOW_OK = 0,
+    OAUTH_FLOW_ERR_SEAL,  /* the session did not seal (too large) */
+    OAUTH_FLOW_ERR_URL,   /* the authorization URL did not fit its cap */
+    OAUTH_FLOW_RC_COUNT,
+};
+
+/* SPEC.md 3.5 step 12: a fresh nonce (32 hex), upstream PKCE verifier, the
+ * server-side pair sv/sch when in->spkce (then the session's cc is sch,
+ * else in->cc), sid (new UUID), aud = PROXY_BASE_URL, exp = now_s + 10 min;
+ * sealed as the IdP `state`, and the IdP authorization URL (6.2) appended
+ * to out_url. Logs session_seal_failed (error) on ERR_SEAL; out_url is
+ * unchanged on failure. */
+enum oauth_flow_rc oauth_flow_session_begin(struct http_request *req, const struct app *app,
+                                            const struct oauth_flow_session_in *in,
+                                            int64_t now_s, struct buf *out_url)
+    __attribute__((warn_unused_result));
+
+/* Appends the client redirect of SPEC.md 3.3.2 to out: ru with error,
+ * error_description, state (when non-empty) and iss = PROXY_BASE_URL.
+ * Returns 0, or -1 when ru does not parse or the URL does not fit (out
+ * unchanged). */
+int oauth_flow_error_url(const struct app *app, const char *ru, const struct oauth_error *err,
+                         const char *state, struct buf *out) __attribute__((warn_unused_result));
+
+/* The 302 form (/authorize phase 2): Location is oauth_flow_error_url();
+ * when that fails, the same error as JSON 400 on the proxy. err->status is
+ * ignored. */
+int oauth_flow_reply_redirect_error(struct http_request *req, const struct app *app,
+                                    const char *ru, const struct oauth_error *err,
+                                    const char *state);
+
+/* 302 to location (already a valid absolute URL); a location the HTTP
+ * layer refuses as a header value becomes JSON 500 server_error instead,
+ * so the request is always answered. */
+int oauth_flow_reply_redirect(struct http_request *req, const char *location);
+
+/* The interstitial form (POST /consent): 200 page navigating to
+ * oauth_flow_error_url(); when that fails, JSON 400 with the same error. */
+int oauth_flow_reply_interstitial_error(struct http_request *req, const struct app *app,
+                                        const char *ru, const struct oauth_error *err,
+                                        const char *state);
+
+/* The navigation interstitial (SPEC.md 3.6) to target: 200 text/html,
+ * CSP OAUTH_PAGE_INTERSTITIAL_CSP, Cache-Control: no-store, Pragma:
+ * no-cache. A target the page refuses: warn nav_interstitial_execute_failed
+ * and JSON 500 server_error. */
+int oauth_flow_reply_interstitial(struct http_request *req, const char *target);
+
+/* Seals g (its jti and exp as given) and answers the consent page (SPEC.md
+ * 3.4): 200 text/html, CSP OAUTH_PAGE_CONSENT_CSP, no-store; replay_notice
+ * adds the "already processed" notice. A seal failure logs
+ * consent_seal_failed and sends server_error "internal error" through the
+ * interstitial to g->ru (with g->os and iss); a page that does not render
+ * logs consent_template_execute_failed and answers JSON 500. */
+int oauth_flow_reply_consent_page(struct http_request *req, const struct app *app,
+                                  const struct grant_consent *g, bool replay_notice);

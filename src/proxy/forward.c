@@ -1,0 +1,528 @@
+#include "proxy/forward.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/url.h"
+#include "base/xalloc.h"
+#include "bounds.h"
+#include "http/output.h"
+#include "http/reply.h"
+#include "http/request.h"
+#include "log.h"
+#include "proxy/headers.h"
+#include "proxy/pool.h"
+#include "proxy/response.h"
+#include "proxy/upstream.h"
+#include "worker.h"
+
+/* The upstream request head: every kept inbound field, the injected ones,
+ * the request line and Host. The inbound part is capped by the request
+ * parser; groups and the upstream Authorization come from a sealed token
+ * and the configuration. */
+#define FORWARD_HEAD_MAX (BOUNDS_HEADER_BYTES_MAX + BOUNDS_URL_MAX + BOUNDS_SEALED_MAX_CHARS + 8192)
+
+enum fwd_state {
+    F_WAIT_HEAD = 0, /* request sent (or queued), no final head yet */
+    F_BODY,          /* head relayed, body streaming */
+    F_OVER,          /* response ended, failed, or the client left */
+};
+
+struct fwd {
+    struct http_request *req;
+    struct proxy_pool *pool;
+    struct proxy_forward_opts opts;
+    enum fwd_state state;
+    bool is_head;
+    bool idempotent;
+    bool retried;
+    bool reused;
+    bool paused;
+    bool upstream_eof;    /* the upstream closed (or failed): no more bytes */
+    bool upstream_failed; /* ...by an error, not a clean close */
+    unsigned round_trip;  /* 1 for the first request */
+    struct buf fields;    /* header block after Host, ends in CRLF (no blank line) */
+    char *target;         /* path[?query] of this round trip (heap) */
+    struct proxy_upstream *u;
+    struct proxy_response *resp;
+    struct event *timer;
+};
+
+static void process(struct fwd *f);
+static void start_round_trip(struct fwd *f, bool fresh);
+
+/* ---- ending ---- */
+
+/* Lets go of the upstream side: the connection (back to the pool only when
+ * reusable), the timer, the parser. Idempotent. */
+static void
+detach(struct fwd *f, bool reusable, uint64_t keep_alive_hint_ms)
+{
+    f->state = F_OVER;
+    if (f->timer != NULL) {
+        event_free(f->timer);
+        f->timer = NULL;
+    }
+    if (f->u != NULL) {
+        if (reusable) {
+            proxy_pool_release(f->pool, f->u, true, keep_alive_hint_ms);
+        } else {
+            proxy_upstream_close(f->u);
+        }
+        f->u = NULL;
+    }
+    proxy_response_free(f->resp);
+    f->resp = NULL;
+    buf_cleanup(&f->fields);
+    xfree(f->target);
+    f->target = NULL;
+}
+
+static void
+free_fwd(void *arg)
+{
+    struct fwd *f = arg;
+    detach(f, false, 0);
+    xfree(f);
+}
+
+static void
+on_client_gone(struct http_request *req, void *arg)
+{
+    (void)req;
+    /* The client left (at any moment, also before the first response byte
+     * while a long tool call runs): the upstream connection goes at once,
+     * and with it the upstream's work. */
+    detach(arg, false, 0);
+}
+
+static void
+on_finish(struct http_request *req, void *arg)
+{
+    (void)req;
+    detach(arg, false, 0);
+}
+
+static void
+log_proxy_error(struct fwd *f, const char *phase, const char *error)
+{
+    struct log_line l;
+    http_request_log_begin(&l, f->req, LOG_ERROR, "proxy_error");
+    log_str(&l, "phase", phase);
+    log_str(&l, "error", error);
+    log_str(&l, "upstream", proxy_pool_origin(f->pool));
+    log_uint(&l, "round_trip", f->round_trip);
+    log_end(&l);
+}
+
+/* Fails the forward: an error reply while nothing was sent, else a
+ * visibly truncated response. */
+static void
+fail(struct fwd *f, int status, const char *body, const char *phase, const char *error)
+{
+    if (f->state == F_OVER) {
+        return;
+    }
+    log_proxy_error(f, phase, error);
+    bool started = http_output_is_started(f->req);
+    detach(f, false, 0);
+    if (started) {
+        http_output_abort(f->req);
+    } else {
+        http_reply_json(f->req, status, body, strlen(body));
+    }
+}
+
+static void
+fail_gateway(struct fwd *f, const char *phase, const char *error)
+{
+    fail(f, 502, PROXY_FORWARD_BODY_BAD_GATEWAY, phase, error);
+}
+
+/* ---- the request ---- */
+
+/* The header block sent on every round trip (SPEC.md 4.2: re-sanitised,
+ * identity and upstream Authorization re-applied on each hop). */
+static int
+build_fields(struct fwd *f, const struct proxy_headers_identity *id)
+{
+    struct http_request *req = f->req;
+    const struct proxy_headers_upstream *up = proxy_pool_headers(f->pool);
+    if (up == NULL) {
+        return -1;
+    }
+    size_t n = http_request_headers_len(req);
+    struct proxy_header *in = n ? xcalloc(n, sizeof(in[0])) : NULL;
+    bool *keep = n ? xcalloc(n, sizeof(keep[0])) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        struct http_header h = http_request_header_at(req, i);
+        in[i] = (struct proxy_header){h.name, h.value};
+    }
+    proxy_headers_request_filter(in, n, keep);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (keep[i] && (buf_append_slice(&f->fields, in[i].name) != 0 ||
+                        buf_append(&f->fields, ": ", 2) != 0 ||
+                        buf_append_slice(&f->fields, in[i].value) != 0 ||
+                        buf_append(&f->fields, "\r\n", 2) != 0)) {
+            rc = -1;
+        }
+    }
+    if (rc == 0 &&
+        proxy_headers_request_append_injected(up, id, proxy_headers_request_wants_trailers(in, n),
+                                              &f->fields) != PROXY_HEADERS_OK) {
+        rc = -1;
+    }
+    xfree(in);
+    xfree(keep);
+    return rc;
+}
+
+/* Content-Length of the body already read: whenever the client framed a
+ * body (even an empty one), and 0 for the methods that carry one. */
+static bool
+sends_length(const struct http_request *req)
+{
+    if (http_request_content_length(req) >= 0 || http_request_is_chunked(req)) {
+        return true;
+    }
+    enum http_method m = http_request_method(req);
+    return m == HTTP_METHOD_POST || m == HTTP_METHOD_PUT || m == HTTP_METHOD_PATCH;
+}
+
+static void
+write_request(struct fwd *f)
+{
+    struct http_request *req = f->req;
+    struct evbuffer *body = http_request_body(req);
+    size_t body_len = evbuffer_get_length(body);
+    struct evbuffer *out = evbuffer_new();
+    if (out == NULL) {
+        abort(); /* allocation only */
+    }
+    evbuffer_add_printf(out, "%s %s HTTP/1.1\r\nHost: %s\r\n", http_request_method_name(req),
+                        f->target, proxy_pool_host_header(f->pool));
+    evbuffer_add(out, f->fields.ptr, f->fields.len);
+    if (sends_length(req)) {
+        evbuffer_add_printf(out, "Content-Length: %zu\r\n", body_len);
+    }
+    evbuffer_add(out, "\r\n", 2);
+    /* The body stays in the request for a redirect's replay: copy it. */
+    struct evbuffer_iovec v[16];
+    struct evbuffer_ptr pos;
+    evbuffer_ptr_set(body, &pos, 0, EVBUFFER_PTR_SET);
+    size_t copied = 0;
+    while (copied < body_len) {
+        int k = evbuffer_peek(body, -1, &pos, v, 16);
+        if (k <= 0) {
+            break;
+        }
+        for (int i = 0; i < k && i < 16; i++) {
+            evbuffer_add(out, v[i].iov_base, v[i].iov_len);
+            copied += v[i].iov_len;
+        }
+        if (evbuffer_ptr_set(body, &pos, copied, EVBUFFER_PTR_SET) != 0) {
+            break;
+        }
+    }
+    proxy_upstream_write_buffer(f->u, out);
+    evbuffer_free(out);
+}
+
+static void
+on_header_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct fwd *f = arg;
+    fail(f, 504, PROXY_FORWARD_BODY_TIMEOUT, "response_head",
+         "no response head within UPSTREAM_RESPONSE_HEADER_TIMEOUT");
+}
+
+static void
+on_upstream(struct proxy_upstream *u, enum proxy_upstream_event ev, void *arg)
+{
+    struct fwd *f = arg;
+    (void)u;
+    if (ev != PROXY_UPSTREAM_READABLE) {
+        f->upstream_eof = true;
+        f->upstream_failed = ev != PROXY_UPSTREAM_CLOSED;
+        if (f->state == F_WAIT_HEAD && f->reused && !f->retried && f->idempotent &&
+            !proxy_response_has_started(f->resp) &&
+            evbuffer_get_length(proxy_upstream_input(f->u)) == 0) {
+            /* The upstream closed the kept-alive connection as we reused
+             * it: once more on a new connection (idempotent methods only). */
+            f->retried = true;
+            proxy_upstream_close(f->u);
+            f->u = NULL;
+            start_round_trip(f, true);
+            return;
+        }
+    }
+    /* Whatever arrived before a close or an error is still relayed. */
+    process(f);
+}
+
+static void
+start_round_trip(struct fwd *f, bool fresh)
+{
+    const char *reason = NULL;
+    f->upstream_eof = false;
+    f->upstream_failed = false;
+    f->paused = false;
+    f->u = proxy_pool_acquire(f->pool, fresh, on_upstream, f, &f->reused, &reason);
+    if (f->u == NULL) {
+        fail_gateway(f, "connect", reason != NULL ? reason : "cannot connect");
+        return;
+    }
+    proxy_response_reset(f->resp, f->is_head);
+    f->state = F_WAIT_HEAD;
+    write_request(f);
+    uint64_t ms = f->opts.header_timeout_ms;
+    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+    event_add(f->timer, &tv);
+}
+
+/* ---- the response ---- */
+
+static int
+on_body_bytes(void *arg, const char *data, size_t len)
+{
+    struct fwd *f = arg;
+    return http_output_write(f->req, data, len);
+}
+
+static void
+relay_head(struct fwd *f, const struct proxy_response_head *h)
+{
+    struct http_request *req = f->req;
+    http_output_set_status(req, h->status);
+    bool keep[BOUNDS_UPSTREAM_HEADER_COUNT_MAX];
+    proxy_headers_response_filter(h->headers, h->header_count, f->opts.rate_limit_enabled, keep);
+    for (size_t i = 0; i < h->header_count; i++) {
+        const struct proxy_header *x = &h->headers[i];
+        if (keep[i] && http_output_header_add_upstream(req, x->name.ptr, x->name.len, x->value.ptr,
+                                                       x->value.len) != 0) {
+            /* The parser already refused what the output refuses; a field
+             * dropped here is logged, the response still goes out whole. */
+            struct log_line l;
+            http_request_log_begin(&l, req, LOG_WARN, "proxy_response_header_dropped");
+            log_sample(&l, "name", x->name);
+            log_end(&l);
+        }
+    }
+    /* A known length is relayed (for HEAD too; http/output leaves it off
+     * 204/304); otherwise chunked, or close-delimited to an HTTP/1.0
+     * client. A response without a body gets no framing either way. */
+    if (h->content_length >= 0) {
+        (void)http_output_start_length(req, (uint64_t)h->content_length);
+    } else {
+        (void)http_output_start(req);
+    }
+}
+
+/* Returns true when the body may be read now. */
+static bool
+on_head(struct fwd *f)
+{
+    event_del(f->timer); /* no timer once the response started */
+    const struct proxy_response_head *h = proxy_response_head(f->resp);
+    char *current = NULL;
+    size_t olen = strlen(proxy_pool_origin(f->pool));
+    current = xmalloc(olen + strlen(f->target) + 1);
+    memcpy(current, proxy_pool_origin(f->pool), olen);
+    memcpy(current + olen, f->target, strlen(f->target) + 1);
+    char *next = NULL;
+    enum proxy_response_hop hop =
+        proxy_response_hop_decide(h, current, f->round_trip, f->opts.max_round_trips, &next);
+    xfree(current);
+    if (hop == PROXY_HOP_EXHAUSTED) {
+        fail(f, 502, PROXY_FORWARD_BODY_TOO_MANY_REDIRECTS, "redirect",
+             "too many upstream redirects");
+        return false;
+    }
+    if (hop == PROXY_HOP_FOLLOW) {
+        struct url nu;
+        bool ok = url_parse(next, &nu) == URL_OK;
+        xfree(next);
+        if (!ok) {
+            fail_gateway(f, "redirect", "unusable redirect target");
+            return false;
+        }
+        /* The rest of the redirect's body is not worth reading: this
+         * connection is closed, the next round trip takes another. */
+        proxy_upstream_close(f->u);
+        f->u = NULL;
+        xfree(f->target);
+        struct buf t;
+        buf_init(&t, BOUNDS_URL_MAX + 2);
+        int rc = buf_append_str(&t, nu.path[0] != '\0' ? nu.path : "/");
+        if (rc == 0 && nu.has_query) {
+            rc = buf_append_byte(&t, '?') != 0 ||
+                 (nu.query != NULL && buf_append_str(&t, nu.query) != 0);
+        }
+        url_cleanup(&nu);
+        f->target = rc == 0 ? buf_take(&t) : NULL;
+        buf_cleanup(&t);
+        if (f->target == NULL) {
+            fail_gateway(f, "redirect", "redirect target too long");
+            return false;
+        }
+        f->round_trip++;
+        start_round_trip(f, false);
+        return false;
+    }
+    relay_head(f, h);
+    f->state = F_BODY;
+    proxy_response_accept_body(f->resp, on_body_bytes, f);
+    return true;
+}
+
+static void
+on_done(struct fwd *f)
+{
+    const struct proxy_response_head *h = proxy_response_head(f->resp);
+    bool reusable = proxy_response_is_reusable(f->resp) && !f->upstream_eof &&
+                    evbuffer_get_length(proxy_upstream_input(f->u)) == 0 &&
+                    proxy_upstream_is_flushed(f->u);
+    uint64_t hint = h != NULL ? h->keep_alive_timeout_ms : 0;
+    struct http_request *req = f->req;
+    detach(f, reusable, hint);
+    http_output_end(req);
+}
+
+static void
+on_drain(struct http_request *req, void *arg)
+{
+    (void)req;
+    struct fwd *f = arg;
+    if (f->state != F_BODY || f->u == NULL) {
+        return;
+    }
+    f->paused = false;
+    proxy_upstream_resume(f->u);
+    process(f);
+}
+
+/* Feeds what the upstream sent to the parser, relaying as it goes, until
+ * the input is used up, the client's output backs up, or the response is
+ * over. */
+static void
+process(struct fwd *f)
+{
+    bool after_head = false;
+    while (f->state == F_WAIT_HEAD || f->state == F_BODY) {
+        if (f->paused) {
+            return;
+        }
+        struct evbuffer *in = proxy_upstream_input(f->u);
+        struct evbuffer_iovec v = {0};
+        int chunks = evbuffer_peek(in, -1, NULL, &v, 1);
+        size_t len = chunks > 0 ? v.iov_len : 0;
+        if (len == 0 && !after_head) {
+            if (!f->upstream_eof) {
+                return; /* wait for more */
+            }
+            /* A clean close may end a close-delimited body; an error never
+             * ends anything cleanly. */
+            if (!f->upstream_failed && proxy_response_finish(f->resp) == PROXY_RESPONSE_DONE) {
+                on_done(f);
+                return;
+            }
+            const char *why =
+                f->upstream_failed ? proxy_upstream_error(f->u) : proxy_response_error(f->resp);
+            fail_gateway(f, f->state == F_WAIT_HEAD ? "response_head" : "response_body",
+                         why[0] != '\0' ? why : "upstream connection failed");
+            return;
+        }
+        after_head = false;
+        size_t used = 0;
+        enum proxy_response_event ev =
+            proxy_response_feed(f->resp, len > 0 ? (const char *)v.iov_base : "", len, &used);
+        if (f->state == F_OVER) {
+            return; /* cannot happen: the sink never ends the forward */
+        }
+        evbuffer_drain(in, used);
+        switch (ev) {
+        case PROXY_RESPONSE_MORE:
+            break;
+        case PROXY_RESPONSE_HEAD:
+            if (!on_head(f)) {
+                return;
+            }
+            after_head = true; /* a bodyless message completes on an empty feed */
+            break;
+        case PROXY_RESPONSE_DONE:
+            on_done(f);
+            return;
+        case PROXY_RESPONSE_ERROR:
+            fail_gateway(f, f->state == F_WAIT_HEAD ? "response_head" : "response_body",
+                         proxy_response_error(f->resp));
+            return;
+        }
+        if (f->state == F_BODY && http_output_is_congested(f->req)) {
+            /* Back-pressure: stop reading the upstream until the client
+             * has taken most of what waits for it. */
+            f->paused = true;
+            proxy_upstream_pause(f->u);
+            http_output_on_drain(f->req, on_drain, f);
+            return;
+        }
+    }
+}
+
+/* ---- start ---- */
+
+static bool
+is_idempotent(enum http_method m)
+{
+    /* RFC 9110 9.2.2. */
+    return m == HTTP_METHOD_GET || m == HTTP_METHOD_HEAD || m == HTTP_METHOD_OPTIONS ||
+           m == HTTP_METHOD_TRACE || m == HTTP_METHOD_PUT || m == HTTP_METHOD_DELETE;
+}
+
+void
+proxy_forward_start(struct http_request *req, struct proxy_pool *pool,
+                    const struct proxy_headers_identity *id, const struct proxy_forward_opts *opts)
+{
+    struct fwd *f = xcalloc(1, sizeof(*f));
+    arena_on_free(http_request_arena(req), free_fwd, f);
+    f->req = req;
+    f->pool = pool;
+    f->opts = *opts;
+    if (f->opts.max_round_trips == 0) {
+        f->opts.max_round_trips = BOUNDS_UPSTREAM_HOPS_MAX;
+    }
+    f->is_head = http_request_method(req) == HTTP_METHOD_HEAD;
+    f->idempotent = is_idempotent(http_request_method(req));
+    f->round_trip = 1;
+    f->state = F_WAIT_HEAD;
+    buf_init(&f->fields, FORWARD_HEAD_MAX);
+    f->resp = proxy_response_new(f->is_head);
+    f->timer = evtimer_new(http_request_worker(req)->base, on_header_timeout, f);
+    if (f->timer == NULL) {
+        abort(); /* allocation only */
+    }
+    http_request_on_abort(req, on_client_gone, f);
+    http_request_on_finish(req, on_finish, f);
+
+    struct slice path = http_request_path(req);
+    struct slice query = http_request_query(req);
+    struct buf t;
+    buf_init(&t, BOUNDS_URL_MAX + 2);
+    int rc = buf_append_slice(&t, path);
+    if (rc == 0 && http_request_has_query(req)) {
+        rc = buf_append_byte(&t, '?') != 0 || buf_append_slice(&t, query) != 0;
+    }
+    f->target = rc == 0 ? buf_take(&t) : NULL;
+    buf_cleanup(&t);
+    if (f->target == NULL || build_fields(f, id) != 0) {
+        fail_gateway(f, "request", "cannot build the upstream request head");
+        return;
+    }
+    start_round_trip(f, false);
+}

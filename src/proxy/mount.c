@@ -1,0 +1,282 @@
+#include "proxy/mount.h"
+
+#include <string.h>
+
+#include "app.h"
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/clock.h"
+#include "bounds.h"
+#include "config.h"
+#include "http/output.h"
+#include "http/reply.h"
+#include "http/request.h"
+#include "http/router.h"
+#include "log.h"
+#include "metrics.h"
+#include "oauth/error.h"
+#include "oauth/reply.h"
+#include "proxy/bearer.h"
+#include "proxy/forward.h"
+#include "proxy/headers.h"
+#include "proxy/jsonrpc_peek.h"
+#include "proxy/path.h"
+#include "proxy/pool.h"
+#include "proxy/subject_limit.h"
+#include "seal.h"
+#include "worker.h"
+
+/* Authorization fields looked at: one is valid, two already mean
+ * "several" (SPEC.md 4.1 step 1); more change nothing. */
+#define MOUNT_AUTHORIZATION_VALUES 2
+
+/* What the head check learnt, for the handler and the finish hook. Arena
+ * memory, except the peek's batch arrays (released in the finish hook). */
+struct mount_req {
+    const struct app *app;
+    const char *sub;
+    const char *email;
+    const char **groups;
+    size_t group_count;
+    struct proxy_subject_slot slot;
+    struct proxy_jsonrpc_peek peek;
+};
+
+/* ---- replies ---- */
+
+static void
+reply_unauthorized(struct http_request *req, const struct config *c, enum proxy_bearer_rc rc)
+{
+    struct buf body;
+    struct buf challenge;
+    buf_init(&body, 512);
+    buf_init(&challenge, 4096);
+    if (proxy_bearer_format_body(rc, &body) != 0 ||
+        proxy_bearer_format_challenge(rc, c->proxy_base_url, c->mount, &challenge) != 0 ||
+        http_output_header_set(req, "WWW-Authenticate", buf_cstr(&challenge)) != 0) {
+        http_reply_error(req, 500); /* fixed strings: cannot happen */
+    } else {
+        http_reply_json(req, 401, body.ptr, body.len);
+    }
+    buf_cleanup(&body);
+    buf_cleanup(&challenge);
+}
+
+/* ---- finish ---- */
+
+static void
+on_finish(struct http_request *req, void *arg)
+{
+    struct mount_req *m = arg;
+    const struct config *c = m->app->cfg;
+    if (m->slot.entry != NULL) {
+        proxy_subject_limit_release(m->app->subject_limit, &m->slot, clock_mono_ms());
+    }
+    /* SPEC.md 7.1: after the log line, only for paths the log keeps. */
+    if (c->tool_metrics && !http_request_is_log_skipped(req)) {
+        proxy_jsonrpc_observe(&m->peek, http_request_response_status(req),
+                              http_request_content_length(req),
+                              (int64_t)http_request_response_bytes(req));
+    }
+    proxy_jsonrpc_peek_cleanup(&m->peek);
+}
+
+/* ---- the head check: bearer, then path ---- */
+
+static void
+log_refused_token(struct http_request *req, const struct proxy_bearer_result *r)
+{
+    if (r->log_event == NULL || !log_enabled(LOG_DEBUG)) {
+        return;
+    }
+    struct log_line l;
+    http_request_log_begin(&l, req, LOG_DEBUG, r->log_event);
+    log_str(&l, "reason", metrics_denied_str(r->reason));
+    log_str(&l, "seal", seal_rc_str(r->seal_rc));
+    log_end(&l);
+}
+
+/* Copies the opened identity into the arena (the grant's own storage goes
+ * with the bearer result). NULL when the arena is full. */
+static struct mount_req *
+keep_identity(struct http_request *req, const struct app *app, const struct grant_access *g)
+{
+    struct arena *a = http_request_arena(req);
+    struct mount_req *m = arena_zalloc(a, sizeof(*m));
+    if (m == NULL) {
+        return NULL;
+    }
+    m->app = app;
+    m->sub = arena_strdup(a, g->sub != NULL ? g->sub : "");
+    m->email = arena_strdup(a, g->email != NULL ? g->email : "");
+    m->group_count = g->grp_count;
+    if (g->grp_count > 0) {
+        m->groups = arena_alloc(a, g->grp_count * sizeof(m->groups[0]));
+        for (size_t i = 0; m->groups != NULL && i < g->grp_count; i++) {
+            m->groups[i] = arena_strdup(a, g->grp[i]);
+            if (m->groups[i] == NULL) {
+                return NULL;
+            }
+        }
+        if (m->groups == NULL) {
+            return NULL;
+        }
+    }
+    return m->sub != NULL && m->email != NULL ? m : NULL;
+}
+
+bool
+proxy_mount_head_check(struct http_request *req, void *arg)
+{
+    const struct app *app = arg;
+    const struct config *c = app->cfg;
+
+    struct slice values[MOUNT_AUTHORIZATION_VALUES];
+    size_t count = 0;
+    size_t cursor = 0;
+    struct slice v;
+    while (count < MOUNT_AUTHORIZATION_VALUES &&
+           http_request_header_next(req, "Authorization", &cursor, &v)) {
+        values[count++] = v;
+    }
+    struct proxy_bearer_policy policy;
+    proxy_bearer_policy_init(&policy, c, app->seal);
+    struct proxy_bearer_result r;
+    enum proxy_bearer_rc rc = proxy_bearer_check(&policy, values, count, clock_unix_s(), &r);
+    if (rc != PROXY_BEARER_OK) {
+        if (r.has_reason) {
+            metrics_inc_denied(r.reason);
+        }
+        log_refused_token(req, &r);
+        proxy_bearer_result_cleanup(&r);
+        reply_unauthorized(req, c, rc);
+        return false;
+    }
+    struct mount_req *m = keep_identity(req, app, &r.grant);
+    proxy_bearer_result_cleanup(&r);
+    if (m == NULL) {
+        http_reply_error(req, 500);
+        return false;
+    }
+    /* SPEC.md 4.7: every authenticated request logs who it was. */
+    http_request_set_log_user(req, m->sub, m->email);
+    http_request_on_finish(req, on_finish, m);
+
+    const char *reason = proxy_path_check(http_request_path(req), slice_from_cstr(c->mount));
+    if (reason != NULL) {
+        /* SPEC preface fix 3: refused, never forwarded (logged once there). */
+        (void)oauth_reply_error_simple(req, 400, OAUTH_ERROR_INVALID_REQUEST, reason);
+        return false;
+    }
+    http_request_set_route_state(req, m);
+    return true;
+}
+
+/* ---- the handler: peek, subject limiter, forward ---- */
+
+static void
+peek(struct http_request *req, struct mount_req *m, const struct config *c)
+{
+    struct slice ct = SLICE_NULL;
+    (void)http_request_header_get(req, "Content-Type", &ct);
+    if (!proxy_jsonrpc_peek_is_eligible(c->log_body_max, ct, http_request_content_length(req))) {
+        return;
+    }
+    proxy_jsonrpc_peek_parse(http_request_body_slice(req), c->log_body_max, &m->peek);
+    if (m->peek.kind != PROXY_JSONRPC_NONE) {
+        http_request_set_log_rpc(req, proxy_jsonrpc_peek_method(&m->peek), m->peek.tool,
+                                 m->peek.id);
+    }
+}
+
+/* Takes a slot, or answers 503. Returns false after answering. */
+static bool
+take_slot(struct http_request *req, struct mount_req *m, const struct config *c)
+{
+    struct proxy_subject_limit *l = m->app->subject_limit;
+    if (l == NULL) {
+        return true;
+    }
+    enum proxy_subject_limit_rc rc =
+        proxy_subject_limit_acquire(l, slice_from_cstr(m->sub), clock_mono_ms(), &m->slot);
+    if (rc == PROXY_SUBJECT_LIMIT_UNTRACKED) {
+        struct log_line l2;
+        http_request_log_begin(&l2, req, LOG_WARN, "subject_concurrency_table_full");
+        log_str(&l2, "sub", m->sub);
+        log_end(&l2);
+        return true;
+    }
+    if (rc != PROXY_SUBJECT_LIMIT_BUSY) {
+        return true;
+    }
+    metrics_inc_denied(METRICS_DENIED_SUBJECT_CONCURRENCY_EXCEEDED);
+    struct log_line line;
+    http_request_log_begin(&line, req, LOG_WARN, "subject_concurrency_exceeded");
+    log_str(&line, "sub", m->sub);
+    log_uint(&line, "cap", c->per_subject_concurrency);
+    log_end(&line);
+    static const char body[] = PROXY_SUBJECT_LIMIT_BODY;
+    if (http_output_header_set(req, "Retry-After", PROXY_SUBJECT_LIMIT_RETRY_AFTER) != 0) {
+        http_reply_error(req, 500);
+        return false;
+    }
+    http_reply_json(req, 503, body, sizeof(body) - 1);
+    return false;
+}
+
+void
+proxy_mount_handle(struct http_request *req, void *arg)
+{
+    const struct app *app = arg;
+    const struct config *c = app->cfg;
+    struct mount_req *m = http_request_get_route_state(req);
+    struct proxy_pool *pool = http_request_worker(req)->upstream_pool;
+    if (m == NULL) {
+        http_reply_error(req, 500); /* the head check always sets it */
+        return;
+    }
+    peek(req, m, c);
+    if (!take_slot(req, m, c)) {
+        return;
+    }
+    if (pool == NULL) {
+        /* A worker started without its upstream pool: a wiring bug. */
+        struct log_line l;
+        http_request_log_begin(&l, req, LOG_ERROR, "proxy_error");
+        log_str(&l, "error", "this worker has no upstream pool");
+        log_end(&l);
+        http_reply_json(req, 502, PROXY_FORWARD_BODY_BAD_GATEWAY,
+                        sizeof(PROXY_FORWARD_BODY_BAD_GATEWAY) - 1);
+        return;
+    }
+    const struct proxy_headers_identity id = {
+        .sub = m->sub,
+        .email = m->email,
+        .groups = m->groups,
+        .group_count = m->group_count,
+        .client_ip = http_request_client_ip(req),
+    };
+    const struct proxy_forward_opts opts = {
+        .header_timeout_ms = c->upstream_header_timeout_ms > 0 ? c->upstream_header_timeout_ms
+                                                               : BOUNDS_UPSTREAM_HEADER_TIMEOUT_MS,
+        .rate_limit_enabled = c->rate_limit_enabled,
+        .max_round_trips = BOUNDS_UPSTREAM_HOPS_MAX,
+    };
+    proxy_forward_start(req, pool, &id, &opts);
+}
+
+void
+proxy_mount_add_routes(struct http_router *r, const struct app *app)
+{
+    const struct config *c = app->cfg;
+    metrics_set_tool_cardinality_cap(c->tool_metrics_max_cardinality);
+    const struct http_route_opts opts = {
+        .body_max = BOUNDS_MCP_BODY_MAX,
+        .head_check = proxy_mount_head_check,
+        .rate_limited = true,
+        .bucket = METRICS_ENDPOINT_MCP,
+    };
+    /* "" (the whole origin) is the prefix "/", which matches everything. */
+    const char *prefix = c->mount != NULL && c->mount[0] != '\0' ? c->mount : "/";
+    http_router_add_prefix(r, HTTP_METHODS_ANY, prefix, proxy_mount_handle, (void *)app, &opts);
+}

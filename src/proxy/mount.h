@@ -1,0 +1,49 @@
+/* proxy/mount: the protected MCP route, "{mount}" and "{mount}/..." for
+ * every method (SPEC.md 3.0.2, 4), wired from the pure steps to the
+ * forward.
+ *
+ * The order, and where it differs from SPEC.md's Go chain (bearer -> peek
+ * -> subject limiter -> per-IP mcp limiter -> proxy):
+ *   1. per-IP rate limit, bucket mcp (the connection layer, right after
+ *      the head): every request to the mount counts, the unauthenticated
+ *      ones too (SPEC preface fix 4; Go counted only requests that had
+ *      passed auth, peek and the subject limiter, so 401s were never
+ *      limited and a 503 from the subject limiter was not counted; here
+ *      both are);
+ *   2. Content-Length over 16 MiB -> 413 (connection layer, before a body
+ *      byte);
+ *   3. head check, before the body is read: the bearer check (401 with the
+ *      WWW-Authenticate challenge; access_denied{reason} for refused
+ *      tokens), then the path check (SPEC preface fix 3: dot segments and
+ *      encoded separators -> 400 invalid_request, never forwarded);
+ *      sub/email go on the access-log line from here on;
+ *   4. the body is read (16 MiB cap, BOUNDS_MCP_BODY_MAX);
+ *   5. the JSON-RPC peek (rpc_method / rpc_tool / rpc_id on the log line);
+ *   6. the per-subject concurrency limiter (503 + Retry-After: 1; the slot
+ *      is held until the request finishes, streams included);
+ *   7. the forward (proxy/forward.h).
+ * When the request finishes: the slot is released and, with
+ * MCP_TOOL_METRICS=true and a path ACCESS_LOG_SKIP_RE does not skip, the
+ * tool metrics are counted (SPEC.md 7.1).
+ *
+ * Needs, on every worker, the w->upstream_pool slot (proxy_pool_new) and,
+ * process-wide, app->seal and app->subject_limit (NULL = limiter off). */
+#pragma once
+
+#include <stdbool.h>
+
+struct app;
+struct http_request;
+struct http_router;
+
+/* Registers the mount's prefix route on r (HTTP_METHODS_ANY, 16 MiB body
+ * cap, head check, rate-limited in the mcp bucket) and sets the tool-metrics
+ * label cap (MCP_TOOL_METRICS_MAX_CARDINALITY). app is borrowed and
+ * outlives the router. Longer prefixes and exact routes registered by
+ * others (the {mount}/.well-known/ carve-out) still win. */
+void proxy_mount_add_routes(struct http_router *r, const struct app *app);
+
+/* The route's parts, for tests: the head check (arg: the app) and the
+ * handler. */
+bool proxy_mount_head_check(struct http_request *req, void *arg);
+void proxy_mount_handle(struct http_request *req, void *arg);

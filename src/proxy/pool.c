@@ -1,0 +1,256 @@
+#include "proxy/pool.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/util.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "base/url.h"
+#include "base/xalloc.h"
+#include "bounds.h"
+#include "config.h"
+#include "log.h"
+#include "proxy/headers.h"
+#include "worker.h"
+
+/* One idle connection: in the pool's list, with its expiry timer. */
+struct idle {
+    struct proxy_pool *pool;
+    struct proxy_upstream *u;
+    struct event *timer;
+    struct idle *prev;
+    struct idle *next;
+};
+
+struct proxy_pool {
+    struct worker *w;
+    char *origin;      /* scheme://host[:port] */
+    char *host_header; /* host[:port] */
+    char host[256];    /* bare host (no brackets) */
+    struct proxy_upstream_target target;
+    SSL_CTX *ssl_ctx;
+    struct proxy_headers_upstream headers;
+    bool headers_ok;     /* false: every request fails closed (502) */
+    struct idle *newest; /* most recently released first */
+    size_t idle_count;
+};
+
+static void
+log_setup_problem(const char *msg, const char *why)
+{
+    struct log_line l;
+    log_begin(&l, LOG_ERROR, msg);
+    log_str(&l, "error", why);
+    log_end(&l);
+}
+
+/* A client context for https upstreams: TLS 1.2+, the peer verified
+ * against the system CAs (the per-connection SSL adds the name check). */
+static SSL_CTX *
+new_ssl_ctx(void)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == NULL) {
+        abort(); /* allocation only */
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+        const char *why = ERR_reason_error_string(ERR_peek_last_error());
+        log_setup_problem("upstream_tls_ca_load_failed",
+                          why != NULL ? why : "the system CA certificates cannot be loaded");
+        ERR_clear_error();
+    }
+    static const unsigned char alpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+    (void)SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn));
+    return ctx;
+}
+
+struct proxy_pool *
+proxy_pool_new(struct worker *w)
+{
+    const struct config *c = w->app->cfg;
+    struct proxy_pool *p = xcalloc(1, sizeof(*p));
+    p->w = w;
+    p->origin = xstrdup(c->upstream_origin);
+    struct url u;
+    if (url_parse(c->upstream_origin, &u) == URL_OK) {
+        if (!url_host_bare(&u, p->host, sizeof(p->host))) {
+            p->host[0] = '\0';
+        }
+        p->target.port = url_effective_port(&u);
+        unsigned char addr[16];
+        p->target.host_is_ip = evutil_inet_pton(AF_INET, p->host, addr) == 1 ||
+                               evutil_inet_pton(AF_INET6, p->host, addr) == 1;
+        if (strcmp(u.scheme, "https") == 0) {
+            p->ssl_ctx = new_ssl_ctx();
+        }
+        url_cleanup(&u);
+    } else {
+        log_setup_problem("upstream_origin_unparsable", c->upstream_origin);
+    }
+    p->target.host = p->host;
+    p->target.ssl_ctx = p->ssl_ctx;
+    const char *sep = strstr(p->origin, "://");
+    p->host_header = xstrdup(sep != NULL ? sep + 3 : p->origin);
+    p->headers_ok =
+        proxy_headers_upstream_init(&p->headers, c->proxy_base_url,
+                                    c->upstream_authorization_header) == PROXY_HEADERS_OK;
+    if (!p->headers_ok) {
+        /* config_load validated both, so this is a bug; fail closed. */
+        log_setup_problem("upstream_headers_setup_failed",
+                          "PROXY_BASE_URL or UPSTREAM_AUTHORIZATION_HEADER unusable");
+    }
+    return p;
+}
+
+static void
+unlink_idle(struct idle *i)
+{
+    struct proxy_pool *p = i->pool;
+    if (i->prev != NULL) {
+        i->prev->next = i->next;
+    } else {
+        p->newest = i->next;
+    }
+    if (i->next != NULL) {
+        i->next->prev = i->prev;
+    }
+    p->idle_count--;
+    event_free(i->timer);
+}
+
+/* The idle connection is gone (expired, closed, or spoke unasked). */
+static void
+drop_idle(struct idle *i)
+{
+    unlink_idle(i);
+    proxy_upstream_close(i->u);
+    xfree(i);
+}
+
+static void
+on_idle_event(struct proxy_upstream *u, enum proxy_upstream_event ev, void *arg)
+{
+    (void)u;
+    (void)ev;
+    /* Readable (bytes nobody asked for), closed or failed: all end it. */
+    drop_idle(arg);
+}
+
+static void
+on_idle_expired(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    drop_idle(arg);
+}
+
+void
+proxy_pool_free(struct proxy_pool *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    while (p->newest != NULL) {
+        drop_idle(p->newest);
+    }
+    proxy_headers_upstream_cleanup(&p->headers);
+    SSL_CTX_free(p->ssl_ctx);
+    xfree(p->origin);
+    xfree(p->host_header);
+    xfree(p);
+}
+
+struct proxy_upstream *
+proxy_pool_acquire(struct proxy_pool *p, bool fresh, proxy_upstream_fn fn, void *arg,
+                   bool *out_reused, const char **out_reason)
+{
+    *out_reused = false;
+    *out_reason = NULL;
+    if (!fresh && p->newest != NULL) {
+        struct idle *i = p->newest;
+        struct proxy_upstream *u = i->u;
+        unlink_idle(i);
+        xfree(i);
+        proxy_upstream_set_callback(u, fn, arg);
+        proxy_upstream_resume(u);
+        *out_reused = true;
+        return u;
+    }
+    if (p->host[0] == '\0') {
+        *out_reason = "the upstream origin has no usable host";
+        return NULL;
+    }
+    return proxy_upstream_connect(p->w, &p->target, fn, arg, out_reason);
+}
+
+void
+proxy_pool_release(struct proxy_pool *p, struct proxy_upstream *u, bool reusable,
+                   uint64_t keep_alive_hint_ms)
+{
+    uint64_t idle_ms = BOUNDS_UPSTREAM_IDLE_MS;
+    if (keep_alive_hint_ms > 0) {
+        /* Close a second before the upstream would, so a reuse never
+         * races its close; a hint of 1 s or less means "do not keep". */
+        if (keep_alive_hint_ms <= 1000) {
+            reusable = false;
+        } else if (keep_alive_hint_ms - 1000 < idle_ms) {
+            idle_ms = keep_alive_hint_ms - 1000;
+        }
+    }
+    if (!reusable || p->idle_count >= BOUNDS_UPSTREAM_POOL_IDLE_MAX ||
+        evbuffer_get_length(proxy_upstream_input(u)) > 0) {
+        proxy_upstream_close(u);
+        return;
+    }
+    struct idle *i = xcalloc(1, sizeof(*i));
+    i->pool = p;
+    i->u = u;
+    i->timer = evtimer_new(p->w->base, on_idle_expired, i);
+    if (i->timer == NULL) {
+        abort(); /* allocation only */
+    }
+    struct timeval tv = {.tv_sec = (time_t)(idle_ms / 1000),
+                         .tv_usec = (suseconds_t)(idle_ms % 1000) * 1000};
+    event_add(i->timer, &tv);
+    i->next = p->newest;
+    if (p->newest != NULL) {
+        p->newest->prev = i;
+    }
+    p->newest = i;
+    p->idle_count++;
+    /* Read while idle, so a close (or stray bytes) is seen at once. */
+    proxy_upstream_set_callback(u, on_idle_event, i);
+    proxy_upstream_resume(u);
+}
+
+const char *
+proxy_pool_origin(const struct proxy_pool *p)
+{
+    return p->origin;
+}
+
+const char *
+proxy_pool_host_header(const struct proxy_pool *p)
+{
+    return p->host_header;
+}
+
+const struct proxy_headers_upstream *
+proxy_pool_headers(const struct proxy_pool *p)
+{
+    return p->headers_ok ? &p->headers : NULL;
+}
+
+size_t
+proxy_pool_idle_count(const struct proxy_pool *p)
+{
+    return p->idle_count;
+}

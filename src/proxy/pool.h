@@ -1,0 +1,64 @@
+/* proxy/pool: one worker's side of the upstream (DESIGN.md "The forward").
+ *
+ * Built once per worker from the configuration: where the upstream is
+ * (UPSTREAM_MCP_URL's origin; redirects are only followed on that origin,
+ * so it is the only one), the TLS client context for an https upstream
+ * (system CAs, peer verification, TLS 1.2+), the Host header, what the
+ * upstream is told about the proxy (proxy/headers.h), and the idle
+ * keep-alive connections.
+ *
+ * Idle connections: at most BOUNDS_UPSTREAM_POOL_IDLE_MAX, newest reused
+ * first; each is dropped after BOUNDS_UPSTREAM_IDLE_MS idle, or sooner
+ * when the upstream announced a shorter Keep-Alive timeout (less a second,
+ * so we never race its close), and at once when the upstream closes it or
+ * sends anything unasked. A connection comes back only when the forward
+ * says its response ended cleanly and nothing of it is left unread; a
+ * connection that failed is never reused.
+ *
+ * Owned by its worker (the w->upstream_pool slot), used on that worker's
+ * thread only. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proxy/upstream.h"
+
+struct proxy_headers_upstream;
+struct worker;
+
+struct proxy_pool;
+
+/* The pool of worker w, from w->app->cfg (upstream_origin, proxy_base_url,
+ * upstream_authorization_header). Never NULL: a configuration that passed
+ * config_load always yields a pool; if the system CA store cannot be loaded
+ * an error is logged and every https connection then fails verification
+ * (fail closed). */
+struct proxy_pool *proxy_pool_new(struct worker *w);
+/* Closes every idle connection. Connections a forward still holds must be
+ * gone (the worker's requests have finished). NULL is a no-op. */
+void proxy_pool_free(struct proxy_pool *p);
+
+/* A connection for one request, handed to fn/arg: the newest idle one, or
+ * a new one (connecting; writes wait until it is up) when there is none or
+ * fresh is set. *out_reused says which. NULL, with *out_reason (static),
+ * when not even a new attempt could start. */
+struct proxy_upstream *proxy_pool_acquire(struct proxy_pool *p, bool fresh, proxy_upstream_fn fn,
+                                          void *arg, bool *out_reused, const char **out_reason);
+/* Gives u back after a response. reusable: the response ended cleanly, the
+ * whole request was sent and nothing unread is left; otherwise (or when
+ * the pool is full) u is closed. keep_alive_hint_ms: the response's
+ * Keep-Alive timeout, 0 when none. */
+void proxy_pool_release(struct proxy_pool *p, struct proxy_upstream *u, bool reusable,
+                        uint64_t keep_alive_hint_ms);
+
+/* "http://127.0.0.1:8081" -- scheme://host[:port] of UPSTREAM_MCP_URL. */
+const char *proxy_pool_origin(const struct proxy_pool *p);
+/* The Host header value: host[:port] as configured. */
+const char *proxy_pool_host_header(const struct proxy_pool *p);
+/* What every upstream request is told (X-Forwarded-*, Authorization);
+ * NULL when the pool could not set it up (requests must then fail). */
+const struct proxy_headers_upstream *proxy_pool_headers(const struct proxy_pool *p);
+/* Idle connections right now (tests). */
+size_t proxy_pool_idle_count(const struct proxy_pool *p);

@@ -1,0 +1,688 @@
+/* POST /consent through the real connection layer (SPEC.md 3.5, 3.6, 5.4):
+ * every input check in order, the single-use claim with the in-process
+ * store (replay re-render, claim before the action, legacy jti, no store,
+ * store down), expiry with a pinned clock, deny and approve interstitials,
+ * and the counters (SPEC.md 9's consent_test and single_use_replay_test
+ * lists for /consent). */
+#include "oauth_flow_app.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "base/clock.h"
+#include "bounds.h"
+#include "grants.h"
+#include "http/query.h"
+#include "oauth/page.h"
+#include "oauth/pkce.h"
+
+#define RU "https://app.example.com/cb?keep=1"
+#define CID "11111111-2222-4333-8444-555555555555"
+#define JTI "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+#define INTERSTITIAL_CSP                                                                    \
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; "                   \
+    "frame-ancestors 'none'; base-uri 'none'"
+
+static struct flow_app FA;
+
+static int
+setup_store(void **state)
+{
+    (void)state;
+    fixture_pin_clock(0);
+    flow_app_init(&FA, FLOW_STORE_MEMORY);
+    return 0;
+}
+
+static int
+setup_nostore(void **state)
+{
+    (void)state;
+    fixture_pin_clock(0);
+    flow_app_init(&FA, FLOW_STORE_NONE);
+    return 0;
+}
+
+static int
+setup_down(void **state)
+{
+    (void)state;
+    fixture_pin_clock(0);
+    flow_app_init(&FA, FLOW_STORE_DOWN);
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    flow_app_cleanup(&FA);
+    fixture_unpin_clock();
+    return 0;
+}
+
+struct consent_opts {
+    const char *jti;
+    const char *aud;
+    const char *ru;
+    int64_t exp;
+    bool spkce;
+    const char *cc;
+};
+
+/* A sealed consent token as GET /authorize mints it, into out (cap 20000). */
+static void
+mint(const struct consent_opts *o, char *out)
+{
+    struct grant_consent g = {
+        .jti = o->jti != NULL ? o->jti : JTI,
+        .cid = CID,
+        .cn = "Claude",
+        .ru = o->ru != NULL ? o->ru : RU,
+        .os = "client-state",
+        .cc = o->cc != NULL ? o->cc : (o->spkce ? "" : FIXTURE_PKCE_CHALLENGE),
+        .spkce = o->spkce,
+        .res = FIXTURE_BASE "/mcp",
+        .aud = o->aud != NULL ? o->aud : FIXTURE_BASE,
+        .exp = o->exp != 0 ? o->exp : FIXTURE_NOW + 300,
+    };
+    struct buf b;
+    buf_init(&b, 20000);
+    assert_int_equal(grants_seal_consent(FA.app.seal, &g, &b), SEAL_OK);
+    memcpy(out, b.ptr, b.len + 1);
+    buf_cleanup(&b);
+}
+
+static void
+mint_default(char *out)
+{
+    const struct consent_opts o = { 0 };
+    mint(&o, out);
+}
+
+/* POST /consent consent_token=<token>&action=<action>. */
+static void
+post(const char *token, const char *action, struct harness_response *r)
+{
+    struct buf body;
+    buf_init(&body, 64 * 1024);
+    assert_int_equal(buf_appendf(&body, "consent_token=%s&action=%s", token, action), 0);
+    flow_app_post(&FA, "/consent", "", buf_cstr(&body), r);
+    buf_cleanup(&body);
+}
+
+static void
+assert_json_400(const struct harness_response *r, const char *description)
+{
+    char want[512];
+    snprintf(want, sizeof(want), "{\"error\":\"invalid_request\",\"error_description\":\"%s\"}\n",
+             description);
+    if (r->status != 400 || strcmp(r->body, want) != 0) {
+        fail_msg("want 400 %s, got %d %s", want, r->status, r->body);
+    }
+    assert_string_equal(harness_header(r, "Content-Type"), "application/json");
+}
+
+/* The meta-refresh target of an interstitial, unescaped (&amp; → &). The
+ * anchor must carry the identical escaped text (SPEC.md 3.6). */
+static void
+interstitial_target(const struct harness_response *r, char *out, size_t cap)
+{
+    assert_int_equal(r->status, 200);
+    assert_string_equal(harness_header(r, "Content-Security-Policy"), INTERSTITIAL_CSP);
+    assert_string_equal(harness_header(r, "Cache-Control"), "no-store");
+    assert_string_equal(harness_header(r, "Pragma"), "no-cache");
+    assert_string_equal(harness_header(r, "Content-Type"), "text/html; charset=utf-8");
+    const char *m = strstr(r->body, "content=\"0;url=");
+    assert_non_null(m);
+    m += strlen("content=\"0;url=");
+    const char *e = strchr(m, '"');
+    const char *a = strstr(r->body, "<a href=\"");
+    assert_non_null(a);
+    a += strlen("<a href=\"");
+    assert_int_equal(strncmp(a, m, (size_t)(e - m)), 0);
+    assert_int_equal(a[e - m], '"');
+    size_t n = 0;
+    for (const char *p = m; p < e; p++) {
+        assert_true(n + 1 < cap);
+        if (strncmp(p, "&amp;", 5) == 0) {
+            out[n++] = '&';
+            p += 4;
+        } else {
+            out[n++] = *p;
+        }
+    }
+    out[n] = '\0';
+    assert_null(strstr(r->body, "<script"));
+    assert_null(strstr(r->body, "<form"));
+}
+
+static void
+query_param(const char *url, const char *name, char *out, size_t cap)
+{
+    const char *q = strchr(url, '?');
+    assert_non_null(q);
+    struct http_params p;
+    assert_int_equal(http_query_parse(slice_from_cstr(q + 1), HTTP_QUERY_MODE_QUERY, &p),
+                     HTTP_QUERY_OK);
+    snprintf(out, cap, "%s", http_params_get(&p, name, NULL));
+    http_params_cleanup(&p);
+}
+
+static void
+scrape_token(const char *html, char *out, size_t cap)
+{
+    const char *p = strstr(html, "name=\"consent_token\" value=\"");
+    assert_non_null(p);
+    p += strlen("name=\"consent_token\" value=\"");
+    const char *e = strchr(p, '"');
+    assert_true(e != NULL && (size_t)(e - p) < cap);
+    memcpy(out, p, (size_t)(e - p));
+    out[e - p] = '\0';
+}
+
+/* ---- steps 1-8 ---- */
+
+static void
+test_input_checks(void **state)
+{
+    (void)state;
+    char token[20000];
+    mint_default(token);
+    struct harness_response r;
+
+    /* 1. Query, even one that holds the token. */
+    flow_app_post(&FA, "/consent?consent_token=x", "", "", &r);
+    assert_json_400(&r, "consent endpoint parameters must be in the request body, not the URL "
+                        "query");
+    harness_response_free(&r);
+    /* A bare '?' is no query (Go's RawQuery is empty). */
+    flow_app_post(&FA, "/consent?", "", "", &r);
+    assert_json_400(&r, "consent_token is required");
+    harness_response_free(&r);
+
+    /* 2. Any Authorization header. */
+    flow_app_post(&FA, "/consent", "Authorization: Basic Zm9vOmJhcg==\r\n", "", &r);
+    assert_int_equal(r.status, 401);
+    assert_string_equal(r.body, "{\"error\":\"invalid_client\",\"error_description\":\"this "
+                                "consent endpoint does not authenticate clients\"}\n");
+    assert_string_equal(harness_header(&r, "WWW-Authenticate"),
+                        "Basic realm=\"consent\", error=\"invalid_client\", "
+                        "error_description=\"this consent endpoint does not authenticate "
+                        "clients\"");
+    harness_response_free(&r);
+
+    /* 3. Not a form: the form is empty. Malformed: 400. */
+    struct buf body;
+    buf_init(&body, 64 * 1024);
+    assert_int_equal(buf_appendf(&body, "consent_token=%s&action=approve", token), 0);
+    flow_app_post(&FA, "/consent", "Content-Type: text/plain\r\n", buf_cstr(&body), &r);
+    assert_json_400(&r, "consent_token is required");
+    harness_response_free(&r);
+    flow_app_post(&FA, "/consent", "Content-Type: Application/X-WWW-Form-Urlencoded; "
+                                   "charset=utf-8\r\n",
+                  "consent_token=&action=deny", &r);
+    assert_json_400(&r, "consent_token is required");
+    harness_response_free(&r);
+    flow_app_post(&FA, "/consent", "", "consent_token=a%zz&action=deny", &r);
+    assert_json_400(&r, "malformed form body");
+    harness_response_free(&r);
+    flow_app_post(&FA, "/consent", "", "consent_token=a;b", &r);
+    assert_json_400(&r, "malformed form body");
+    harness_response_free(&r);
+
+    /* 4. */
+    buf_reset(&body);
+    assert_int_equal(buf_appendf(&body, "consent_token=%s&consent_token=%s", token, token), 0);
+    flow_app_post(&FA, "/consent", "", buf_cstr(&body), &r);
+    assert_json_400(&r, "consent_token must not be repeated");
+    harness_response_free(&r);
+    flow_app_post(&FA, "/consent", "", "action=approve&action=", &r);
+    assert_json_400(&r, "action must not be repeated");
+    harness_response_free(&r);
+
+    /* 5-8. */
+    post("", "approve", &r);
+    assert_json_400(&r, "consent_token is required");
+    harness_response_free(&r);
+    post("garbage", "approve", &r);
+    assert_json_400(&r, "consent token invalid or expired");
+    harness_response_free(&r);
+    /* A session blob (another purpose) does not open as consent. */
+    struct grant_session s = { .cid = CID, .ru = RU, .aud = FIXTURE_BASE, .exp = FIXTURE_NOW + 60 };
+    struct buf sb;
+    buf_init(&sb, 20000);
+    assert_int_equal(grants_seal_session(FA.app.seal, &s, &sb), SEAL_OK);
+    post(buf_cstr(&sb), "approve", &r);
+    assert_json_400(&r, "consent token invalid or expired");
+    harness_response_free(&r);
+    buf_cleanup(&sb);
+    const struct consent_opts foreign = { .aud = FIXTURE_OTHER_BASE };
+    mint(&foreign, token);
+    post(token, "approve", &r);
+    assert_json_400(&r, "consent token bound to a different audience");
+    harness_response_free(&r);
+    const struct consent_opts expired = { .exp = FIXTURE_NOW - 1 };
+    mint(&expired, token);
+    post(token, "approve", &r);
+    assert_json_400(&r, "consent token expired");
+    harness_response_free(&r);
+
+    /* None of these is a decision, a replay or a denial. */
+    assert_int_equal(metrics_get_consent_decision(true), 0);
+    assert_int_equal(metrics_get_consent_decision(false), 0);
+    assert_int_equal(metrics_get_replay(METRICS_REPLAY_CONSENT), 0);
+    for (int m = 0; m < METRICS_DENIED_COUNT; m++) {
+        assert_int_equal(metrics_get_denied((enum metrics_denied)m), 0);
+    }
+    buf_cleanup(&body);
+}
+
+static void
+test_too_large(void **state)
+{
+    (void)state;
+    struct harness_response r;
+    flow_app_send(&FA, "POST /consent HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
+                       "Content-Type: application/x-www-form-urlencoded\r\n"
+                       "Content-Length: 1048577\r\n\r\n",
+                  false, &r);
+    assert_int_equal(r.status, 413);
+    assert_string_equal(r.body, "{\"error\":\"invalid_request\",\"error_description\":\"request "
+                                "body exceeds the 1 MB cap\"}\n");
+    harness_response_free(&r);
+}
+
+/* exp == now is still valid (expired only when now > exp); one second
+ * later it is not. */
+static void
+test_expiry_with_clock(void **state)
+{
+    (void)state;
+    char token[20000];
+    const struct consent_opts o = { .exp = FIXTURE_NOW + 300 };
+    mint(&o, token);
+    fixture_pin_clock(301);
+    struct harness_response r;
+    post(token, "deny", &r);
+    assert_json_400(&r, "consent token expired");
+    harness_response_free(&r);
+    fixture_pin_clock(300);
+    post(token, "deny", &r);
+    assert_int_equal(r.status, 200);
+    harness_response_free(&r);
+}
+
+/* ---- decisions ---- */
+
+static void
+test_deny(void **state)
+{
+    (void)state;
+    char token[20000], target[8192], v[1024];
+    mint_default(token);
+    struct harness_response r;
+    post(token, "deny", &r);
+    interstitial_target(&r, target, sizeof(target));
+    assert_true(strncmp(target, "https://app.example.com/cb?", 27) == 0);
+    query_param(target, "error", v, sizeof(v));
+    assert_string_equal(v, "access_denied");
+    query_param(target, "error_description", v, sizeof(v));
+    assert_string_equal(v, "user declined to authorize this client");
+    query_param(target, "state", v, sizeof(v));
+    assert_string_equal(v, "client-state");
+    query_param(target, "iss", v, sizeof(v));
+    assert_string_equal(v, FIXTURE_BASE);
+    query_param(target, "keep", v, sizeof(v));
+    assert_string_equal(v, "1");
+    assert_int_equal(metrics_get_consent_decision(false), 1);
+    assert_int_equal(metrics_get_consent_decision(true), 0);
+    for (int m = 0; m < METRICS_DENIED_COUNT; m++) {
+        assert_int_equal(metrics_get_denied((enum metrics_denied)m), 0);
+    }
+    harness_response_free(&r);
+}
+
+/* A redirect_uri that does not parse: JSON 400 access_denied, still
+ * counted as a denial decision. */
+static void
+test_deny_unparseable_redirect(void **state)
+{
+    (void)state;
+    char token[20000];
+    const struct consent_opts o = { .ru = "not a url" };
+    mint(&o, token);
+    struct harness_response r;
+    post(token, "deny", &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(r.body, "{\"error\":\"access_denied\",\"error_description\":\"user "
+                                "declined to authorize this client\"}\n");
+    assert_int_equal(metrics_get_consent_decision(false), 1);
+    harness_response_free(&r);
+}
+
+static void
+test_bad_action(void **state)
+{
+    (void)state;
+    char token[20000];
+    mint_default(token);
+    struct harness_response r;
+    post(token, "maybe", &r);
+    assert_json_400(&r, "action must be approve or deny");
+    harness_response_free(&r);
+    /* The claim came first: the token is spent. */
+    post(token, "approve", &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "already processed"));
+    harness_response_free(&r);
+    assert_int_equal(metrics_get_consent_decision(true), 0);
+}
+
+static void
+open_idp_session(const char *target, struct grant_session *s)
+{
+    char v[20000];
+    assert_true(strncmp(target, FLOW_IDP_AUTHORIZE "?", strlen(FLOW_IDP_AUTHORIZE) + 1) == 0);
+    query_param(target, "client_id", v, sizeof(v));
+    assert_string_equal(v, FLOW_OIDC_CLIENT);
+    query_param(target, "state", v, sizeof(v));
+    assert_int_equal(grants_open_session(FA.app.seal, slice_from_cstr(v), FIXTURE_BASE,
+                                         clock_unix_s(), s, NULL),
+                     GRANTS_OK);
+    char nonce[64], challenge[64], pvc[OAUTH_PKCE_S256_LEN + 1];
+    query_param(target, "nonce", nonce, sizeof(nonce));
+    assert_string_equal(s->nonce, nonce);
+    query_param(target, "code_challenge", challenge, sizeof(challenge));
+    oauth_pkce_challenge_s256(slice_from_cstr(s->pv), pvc);
+    assert_string_equal(pvc, challenge);
+    query_param(target, "code_challenge_method", v, sizeof(v));
+    assert_string_equal(v, "S256");
+}
+
+static void
+test_approve(void **state)
+{
+    (void)state;
+    char token[20000], target[32768];
+    mint_default(token);
+    struct harness_response r;
+    post(token, "approve", &r);
+    interstitial_target(&r, target, sizeof(target));
+    struct grant_session s;
+    open_idp_session(target, &s);
+    assert_string_equal(s.cid, CID);
+    assert_string_equal(s.ru, RU);
+    assert_string_equal(s.os, "client-state");
+    assert_string_equal(s.cc, FIXTURE_PKCE_CHALLENGE);
+    assert_string_equal(s.sv, "");
+    assert_string_equal(s.res, FIXTURE_BASE "/mcp");
+    assert_int_equal(strlen(s.sid), 36);
+    assert_int_equal(s.exp, FIXTURE_NOW + 600);
+    grants_cleanup_session(&s);
+    assert_int_equal(metrics_get_consent_decision(true), 1);
+    assert_int_equal(metrics_get_consent_decision(false), 0);
+    assert_int_equal(metrics_get_seal(METRICS_PURPOSE_SESSION), 1);
+    harness_response_free(&r);
+}
+
+/* H6: spkce → a server-side pair minted at approve, cc = sch = S256(sv). */
+static void
+test_approve_server_pkce(void **state)
+{
+    (void)state;
+    char token[20000], target[32768];
+    const struct consent_opts o = { .spkce = true };
+    mint(&o, token);
+    struct harness_response r;
+    post(token, "approve", &r);
+    interstitial_target(&r, target, sizeof(target));
+    struct grant_session s;
+    open_idp_session(target, &s);
+    char sch[OAUTH_PKCE_S256_LEN + 1];
+    assert_int_equal(strlen(s.sv), 43);
+    oauth_pkce_challenge_s256(slice_from_cstr(s.sv), sch);
+    assert_string_equal(s.sch, sch);
+    assert_string_equal(s.cc, sch);
+    grants_cleanup_session(&s);
+    harness_response_free(&r);
+}
+
+/* ---- single use ---- */
+
+static void
+test_replay_rerenders(void **state)
+{
+    (void)state;
+    char token[20000], fresh[20000], target[32768];
+    mint_default(token);
+    struct harness_response r;
+    post(token, "approve", &r);
+    interstitial_target(&r, target, sizeof(target));
+    harness_response_free(&r);
+
+    /* Replayed, whatever the action: the page again, a new jti, the same
+     * expiry, the notice; no decision counted. */
+    post(token, "deny", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(harness_header(&r, "Content-Security-Policy"),
+                        OAUTH_PAGE_CONSENT_CSP);
+    assert_string_equal(harness_header(&r, "Cache-Control"), "no-store");
+    assert_non_null(strstr(r.body, "already processed"));
+    scrape_token(r.body, fresh, sizeof(fresh));
+    harness_response_free(&r);
+    struct grant_consent g;
+    assert_int_equal(grants_open_consent(FA.app.seal, slice_from_cstr(fresh), FIXTURE_BASE,
+                                         clock_unix_s(), &g, NULL),
+                     GRANTS_OK);
+    assert_string_not_equal(g.jti, JTI);
+    assert_int_equal(strlen(g.jti), 36);
+    assert_int_equal(g.exp, FIXTURE_NOW + 300);
+    assert_string_equal(g.cid, CID);
+    assert_string_equal(g.ru, RU);
+    assert_string_equal(g.os, "client-state");
+    assert_string_equal(g.cc, FIXTURE_PKCE_CHALLENGE);
+    grants_cleanup_consent(&g);
+    assert_int_equal(metrics_get_replay(METRICS_REPLAY_CONSENT), 1);
+    assert_int_equal(metrics_get_consent_decision(true), 1);
+    assert_int_equal(metrics_get_consent_decision(false), 0);
+
+    /* A second replay of the original counts again. */
+    post(token, "approve", &r);
+    assert_non_null(strstr(r.body, "already processed"));
+    harness_response_free(&r);
+    assert_int_equal(metrics_get_replay(METRICS_REPLAY_CONSENT), 2);
+
+    /* The fresh token works exactly once. */
+    post(fresh, "approve", &r);
+    interstitial_target(&r, target, sizeof(target));
+    harness_response_free(&r);
+    assert_int_equal(metrics_get_consent_decision(true), 2);
+    post(fresh, "approve", &r);
+    assert_non_null(strstr(r.body, "already processed"));
+    harness_response_free(&r);
+    assert_int_equal(metrics_get_consent_decision(true), 2);
+    assert_int_equal(metrics_get_replay(METRICS_REPLAY_CONSENT), 3);
+
+    /* The re-rendered token keeps the original expiry: past it, expired. */
+    fixture_pin_clock(301);
+    post(fresh, "approve", &r);
+    assert_json_400(&r, "consent token expired");
+    harness_response_free(&r);
+}
+
+/* Deny, then the replay re-renders, then approve with the fresh token. */
+static void
+test_deny_then_approve_fresh(void **state)
+{
+    (void)state;
+    char token[20000], fresh[20000], target[32768];
+    mint_default(token);
+    struct harness_response r;
+    post(token, "deny", &r);
+    interstitial_target(&r, target, sizeof(target));
+    harness_response_free(&r);
+    post(token, "approve", &r);
+    assert_non_null(strstr(r.body, "already processed"));
+    scrape_token(r.body, fresh, sizeof(fresh));
+    harness_response_free(&r);
+    post(fresh, "approve", &r);
+    interstitial_target(&r, target, sizeof(target));
+    assert_true(strncmp(target, FLOW_IDP_AUTHORIZE, strlen(FLOW_IDP_AUTHORIZE)) == 0);
+    harness_response_free(&r);
+    assert_int_equal(metrics_get_consent_decision(false), 1);
+    assert_int_equal(metrics_get_consent_decision(true), 1);
+}
+
+/* Legacy consent blobs without jti skip the claim even with a store. */
+static void
+test_legacy_empty_jti(void **state)
+{
+    (void)state;
+    char token[20000], target[32768];
+    const struct consent_opts o = { .jti = "" };
+    mint(&o, token);
+    struct harness_response r;
+    for (int i = 0; i < 2; i++) {
+        post(token, "approve", &r);
+        interstitial_target(&r, target, sizeof(target));
+        harness_response_free(&r);
+    }
+    assert_int_equal(metrics_get_consent_decision(true), 2);
+    assert_int_equal(metrics_get_replay(METRICS_REPLAY_CONSENT), 0);
+}
+
+/* The claim lives until the token's expiry (max(exp - now, 1 s)). */
+static void
+test_claim_ttl(void **state)
+{
+    (void)state;
+    char token[20000], target[32768];
+    const struct consent_opts o = { .exp = FIXTURE_NOW + 10 };
+    mint(&o, token);
+    struct harness_response r;
+    post(token, "deny", &r);
+    interstitial_target(&r, target, sizeof(target));
+    harness_response_free(&r);
+    assert_int_equal(store_memory_backend_count(FA.backend), 1);
+    fixture_pin_clock(9);
+    post(token, "deny", &r);
+    assert_non_null(strstr(r.body, "already processed"));
+    harness_response_free(&r);
+}
+
+/* No store configured: the same token may be used again within its TTL. */
+static void
+test_no_store_reusable(void **state)
+{
+    (void)state;
+    char token[20000], target[32768];
+    mint_default(token);
+    struct harness_response r;
+    post(token, "deny", &r);
+    interstitial_target(&r, target, sizeof(target));
+    harness_response_free(&r);
+    post(token, "approve", &r);
+    interstitial_target(&r, target, sizeof(target));
+    harness_response_free(&r);
+    assert_int_equal(metrics_get_consent_decision(true), 1);
+    assert_int_equal(metrics_get_consent_decision(false), 1);
+    assert_int_equal(metrics_get_replay(METRICS_REPLAY_CONSENT), 0);
+}
+
+/* The store cannot answer: fail closed with 503. */
+static void
+test_store_down(void **state)
+{
+    (void)state;
+    char token[20000];
+    mint_default(token);
+    struct harness_response r;
+    post(token, "approve", &r);
+    assert_int_equal(r.status, 503);
+    assert_string_equal(r.body, "{\"error\":\"server_error\",\"error_description\":\"replay store "
+                                "unavailable\",\"error_code\":\"replay_store_unavailable\"}\n");
+    assert_int_equal(metrics_get_denied(METRICS_DENIED_REPLAY_STORE_UNAVAILABLE), 1);
+    assert_int_equal(metrics_get_consent_decision(true), 0);
+    harness_response_free(&r);
+    /* A legacy token never reaches the store. */
+    const struct consent_opts o = { .jti = "" };
+    mint(&o, token);
+    post(token, "deny", &r);
+    assert_int_equal(r.status, 200);
+    harness_response_free(&r);
+}
+
+/* The client leaves while the claim is in flight. The store here is a
+ * "Redis" that accepts the connection and never answers, so the claim is
+ * still pending when the disconnect is seen: the abort callback cancels it,
+ * and when the command's deadline passes no callback runs (had it run, the
+ * 503 path would have counted replay_store_unavailable). ASan checks that
+ * nothing outlives the request. */
+static void
+test_client_leaves_mid_claim(void **state)
+{
+    (void)state;
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(lfd >= 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(lfd, 8), 0);
+    socklen_t len = sizeof(sa);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+    char url[64], err[STORE_ERROR_MAX];
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%u/0", (unsigned)ntohs(sa.sin_port));
+    FA.backend = store_redis_backend_new(url, "", NULL, err, sizeof(err));
+    assert_non_null(FA.backend);
+    FA.h.w->store = store_new(FA.backend, FA.h.w->base);
+    harness_pump(&FA.h, -1, NULL, 50); /* resolve and connect (the kernel accepts) */
+
+    char token[20000];
+    mint_default(token);
+    struct buf raw;
+    buf_init(&raw, 64 * 1024);
+    assert_int_equal(buf_appendf(&raw,
+                                 "POST /consent HTTP/1.1\r\nHost: a\r\n"
+                                 "Content-Type: application/x-www-form-urlencoded\r\n"
+                                 "Content-Length: %zu\r\n\r\nconsent_token=%s&action=approve",
+                                 strlen("consent_token=&action=approve") + strlen(token), token),
+                     0);
+    int fd = harness_connect(&FA.h);
+    harness_send(&FA.h, fd, raw.ptr, raw.len);
+    struct buf out;
+    buf_init(&out, 64 * 1024);
+    harness_pump(&FA.h, fd, &out, 50);
+    assert_int_equal(out.len, 0); /* waiting on the store */
+    close(fd);
+    harness_pump(&FA.h, -1, NULL, BOUNDS_REDIS_COMMAND_TIMEOUT_MS + 300);
+    assert_int_equal(metrics_get_denied(METRICS_DENIED_REPLAY_STORE_UNAVAILABLE), 0);
+    assert_int_equal(metrics_get_consent_decision(true), 0);
+    buf_cleanup(&out);
+    buf_cleanup(&raw);
+    close(lfd);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_input_checks, setup_store, teardown),
+        cmocka_unit_test_setup_teardown(test_too_large, setup_store, teardown),
+        cmocka_unit_test_setup_teardown(test_expiry_with_clock, setup_store, teardown),
+        cmocka_unit_test_setup_teardown(test_deny, setup_store, teardown),
+        cmocka_unit_test_setup_teardown(test_deny_unparseable_redirect, setup_store, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_action, setup_store, teardown),
+        cmocka_unit_test_setup_teardown(test_approve, setup_store, teardown),
+        cmocka_unit_test_setup_teardown(test_approve_server_pkce, setup_store, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_rerenders, setup_store, teardown),
+        cmocka_unit_test_setup_teardown(test_deny_then_approve_fresh, setup_store, teardown),
+        cmocka_unit_test_setup_teardown(test_legacy_empty_jti, setup_store, teardown),
+        cmocka_unit_test_setup_teardown(test_claim_ttl, setup_store, teardown),
+        cmocka_unit_test_setup_teardown(test_no_store_reusable, setup_nostore, teardown),
+        cmocka_unit_test_setup_teardown(test_store_down, setup_down, teardown),
+        cmocka_unit_test_setup_teardown(test_client_leaves_mid_claim, setup_nostore, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,593 @@
+/* proxy/forward, proxy/pool and proxy/upstream on one event loop: the HTTP
+ * harness plays the client, a scripted loopback upstream on the same loop
+ * plays faults a real MCP server cannot produce on demand (a kept-alive
+ * connection that dies as it is reused, a head that never comes, a body
+ * cut short, a 1xx before the answer). The streaming, redirect and TLS
+ * behaviour against real peers is in tests/e2e/proxy.test.mjs. */
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "app.h"
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/scan.h"
+#include "base/xalloc.h"
+#include "bounds.h"
+#include "config.h"
+#include "http/reply.h"
+#include "http/request.h"
+#include "http/router.h"
+#include "http_harness.h"
+#include "proxy/forward.h"
+#include "proxy/headers.h"
+#include "proxy/pool.h"
+#include "worker.h"
+
+/* ---- a scripted upstream on the harness loop ---- */
+
+#define UP_MAX 16
+#define UP_CLOSE NULL                 /* close the connection without an answer */
+static const char UP_HANG[] = "hang"; /* never answer */
+
+struct up;
+
+struct up_conn {
+    struct up *up;
+    struct bufferevent *bev;
+    struct buf in;
+    bool closed;
+};
+
+struct up {
+    struct evconnlistener *lis;
+    unsigned port;
+    unsigned accepted;
+    unsigned requests;          /* complete requests received */
+    unsigned peer_closed;       /* connections the proxy closed */
+    const char *script[UP_MAX]; /* answer to request i (0-based) */
+    size_t script_len;
+    char last_head[4096];
+    struct up_conn *conns[UP_MAX];
+};
+
+static void
+up_conn_close(struct up_conn *c)
+{
+    if (!c->closed) {
+        c->closed = true;
+        bufferevent_free(c->bev);
+        c->bev = NULL;
+    }
+}
+
+/* One complete request at the front of in: its length, or 0. */
+static size_t
+request_len(const struct buf *in)
+{
+    const char *end = in->ptr != NULL ? strstr(in->ptr, "\r\n\r\n") : NULL;
+    if (end == NULL) {
+        return 0;
+    }
+    size_t head = (size_t)(end - in->ptr) + 4;
+    size_t body = 0;
+    const char *cl = strcasestr(in->ptr, "\r\nContent-Length:");
+    if (cl != NULL && cl < end) {
+        struct scan sc = scan_init(slice_make(cl + 17, (size_t)(end - cl) - 17));
+        scan_ows(&sc);
+        uint64_t n = 0;
+        assert_true(scan_u64(&sc, 1 << 20, &n));
+        body = (size_t)n;
+    }
+    return in->len >= head + body ? head + body : 0;
+}
+
+static void
+up_on_read(struct bufferevent *bev, void *arg)
+{
+    struct up_conn *c = arg;
+    struct evbuffer *input = bufferevent_get_input(bev);
+    size_t n = evbuffer_get_length(input);
+    char *tmp = xmalloc(n + 1);
+    evbuffer_remove(input, tmp, n);
+    assert_int_equal(buf_append(&c->in, tmp, n), 0);
+    xfree(tmp);
+    size_t len;
+    while (!c->closed && (len = request_len(&c->in)) > 0) {
+        struct up *u = c->up;
+        const char *end = strstr(c->in.ptr, "\r\n\r\n");
+        size_t hl = (size_t)(end - c->in.ptr);
+        snprintf(u->last_head, sizeof(u->last_head), "%.*s", (int)hl, c->in.ptr);
+        memmove(c->in.ptr, c->in.ptr + len, c->in.len - len);
+        c->in.len -= len;
+        c->in.ptr[c->in.len] = '\0';
+        unsigned i = u->requests++;
+        const char *answer = i < u->script_len ? u->script[i] : UP_CLOSE;
+        if (answer == UP_CLOSE) {
+            up_conn_close(c);
+        } else if (answer != UP_HANG) {
+            bufferevent_write(c->bev, answer, strlen(answer));
+        }
+    }
+}
+
+static void
+up_on_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    struct up_conn *c = arg;
+    if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) != 0) {
+        c->up->peer_closed++;
+        up_conn_close(c);
+    }
+}
+
+static void
+up_on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, int len,
+             void *arg)
+{
+    (void)sa;
+    (void)len;
+    struct up *u = arg;
+    assert_true(u->accepted < UP_MAX);
+    struct up_conn *c = xcalloc(1, sizeof(*c));
+    c->up = u;
+    buf_init(&c->in, 1 << 20);
+    c->bev = bufferevent_socket_new(evconnlistener_get_base(lis), fd, BEV_OPT_CLOSE_ON_FREE);
+    bufferevent_setcb(c->bev, up_on_read, NULL, up_on_event, c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    u->conns[u->accepted++] = c;
+}
+
+static void
+up_start(struct up *u, struct event_base *base)
+{
+    memset(u, 0, sizeof(*u));
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    u->lis =
+        evconnlistener_new_bind(base, up_on_accept, u, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
+                                16, (struct sockaddr *)&sin, sizeof(sin));
+    assert_non_null(u->lis);
+    struct sockaddr_in bound;
+    socklen_t blen = sizeof(bound);
+    getsockname(evconnlistener_get_fd(u->lis), (struct sockaddr *)&bound, &blen);
+    u->port = ntohs(bound.sin_port);
+}
+
+static void
+up_stop(struct up *u)
+{
+    for (unsigned i = 0; i < u->accepted; i++) {
+        up_conn_close(u->conns[i]);
+        buf_cleanup(&u->conns[i]->in);
+        xfree(u->conns[i]);
+    }
+    if (u->lis != NULL) {
+        evconnlistener_free(u->lis);
+    }
+    memset(u, 0, sizeof(*u));
+}
+
+/* ---- the proxy side ---- */
+
+static struct harness H;
+static struct http_router *router;
+static struct config cfg;
+static struct app app;
+static struct up UP;
+static char origin[64];
+static uint64_t header_timeout_ms;
+
+static void
+h_forward(struct http_request *req, void *arg)
+{
+    (void)arg;
+    static const char *const groups[] = {"g1", "g2"};
+    const struct proxy_headers_identity id = {
+        .sub = "alice",
+        .email = "a@example.com",
+        .groups = groups,
+        .group_count = 2,
+        .client_ip = http_request_client_ip(req),
+    };
+    const struct proxy_forward_opts opts = {
+        .header_timeout_ms = header_timeout_ms,
+        .rate_limit_enabled = true,
+        .max_round_trips = BOUNDS_UPSTREAM_HOPS_MAX,
+    };
+    proxy_forward_start(req, H.w->upstream_pool, &id, &opts);
+}
+
+/* The harness, the scripted upstream on its loop, and a pool aimed at it
+ * (or at port, when not 0: a port nobody listens on). */
+static void
+start(uint64_t timeout_ms, unsigned port)
+{
+    header_timeout_ms = timeout_ms;
+    router = http_router_new();
+    const struct http_route_opts ro = {.body_max = BOUNDS_MCP_BODY_MAX};
+    http_router_add_prefix(router, HTTP_METHODS_ANY, "/mcp", h_forward, NULL, &ro);
+    harness_init(&H, router, NULL);
+    up_start(&UP, H.w->base);
+    snprintf(origin, sizeof(origin), "http://127.0.0.1:%u", port != 0 ? port : UP.port);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.upstream_origin = origin;
+    cfg.proxy_base_url = (char *)"https://auth.example.com";
+    app = (struct app){.cfg = &cfg};
+    H.w->app = &app;
+    H.w->upstream_pool = proxy_pool_new(H.w);
+}
+
+static void
+stop(void)
+{
+    proxy_pool_free(H.w->upstream_pool);
+    H.w->upstream_pool = NULL;
+    up_stop(&UP);
+    harness_cleanup(&H);
+    http_router_free(router);
+}
+
+/* Sends raw on a new client connection and waits for one response (or
+ * EOF). Returns the parsed response; *out_eof says whether the proxy
+ * closed the connection. */
+static struct harness_response
+exchange(const char *raw, uint64_t ms, bool *out_eof)
+{
+    int fd = harness_connect(&H);
+    harness_send_str(&H, fd, raw);
+    struct buf out;
+    buf_init(&out, 1 << 20);
+    bool eof = harness_wait_responses(&H, fd, &out, 1, ms);
+    struct harness_response r = {0};
+    if (out.len > 0) {
+        (void)harness_parse(out.ptr, out.len, eof, false, &r);
+    }
+    if (out_eof != NULL) {
+        *out_eof = eof;
+    }
+    close(fd);
+    harness_pump(&H, -1, NULL, 20);
+    buf_cleanup(&out);
+    return r;
+}
+
+static const char OK_KEEP[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                              "Content-Length: 11\r\n\r\n{\"ok\":true}";
+
+/* ---- tests ---- */
+
+static void
+test_keep_alive_reuse(void **state)
+{
+    (void)state;
+    start(5000, 0);
+    UP.script[0] = OK_KEEP;
+    UP.script[1] = OK_KEEP;
+    UP.script_len = 2;
+    for (int i = 0; i < 2; i++) {
+        struct harness_response r =
+            exchange("GET /mcp/x?a=1 HTTP/1.1\r\nHost: p\r\n\r\n", 2000, NULL);
+        assert_int_equal(r.status, 200);
+        assert_string_equal(r.body, "{\"ok\":true}");
+        harness_response_free(&r);
+    }
+    assert_int_equal(UP.requests, 2);
+    assert_int_equal(UP.accepted, 1); /* the second request reused the first connection */
+    assert_int_equal(proxy_pool_idle_count(H.w->upstream_pool), 1);
+    /* What the upstream was sent. */
+    assert_non_null(strstr(UP.last_head, "GET /mcp/x?a=1 HTTP/1.1\r\nHost: 127.0.0.1:"));
+    assert_non_null(strstr(UP.last_head, "\r\nX-User-Sub: alice\r\n"));
+    assert_non_null(strstr(UP.last_head, "\r\nX-User-Groups: g1,g2\r\n"));
+    assert_null(strstr(UP.last_head, "Content-Length")); /* a GET without a body */
+    stop();
+}
+
+/* Not reused: Connection: close, a short Keep-Alive hint, a close-delimited
+ * body. */
+static void
+test_not_reused(void **state)
+{
+    (void)state;
+    static const char *const answers[] = {
+        "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
+        "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=1\r\nContent-Length: 2\r\n\r\nok",
+    };
+    for (size_t k = 0; k < 2; k++) {
+        start(5000, 0);
+        UP.script[0] = answers[k];
+        UP.script[1] = answers[k];
+        UP.script_len = 2;
+        for (int i = 0; i < 2; i++) {
+            struct harness_response r =
+                exchange("GET /mcp HTTP/1.1\r\nHost: p\r\n\r\n", 2000, NULL);
+            assert_int_equal(r.status, 200);
+            harness_response_free(&r);
+        }
+        assert_int_equal(UP.accepted, 2);
+        assert_int_equal(proxy_pool_idle_count(H.w->upstream_pool), 0);
+        stop();
+    }
+}
+
+/* A kept-alive connection that dies as it is reused: an idempotent
+ * request is sent again on a new connection, a POST never is. */
+static void
+test_stale_connection(void **state)
+{
+    (void)state;
+    start(5000, 0);
+    UP.script[0] = OK_KEEP;
+    UP.script[1] = UP_CLOSE; /* the reused connection closes on the next request */
+    UP.script[2] = OK_KEEP;
+    UP.script_len = 3;
+    struct harness_response r = exchange("GET /mcp HTTP/1.1\r\nHost: p\r\n\r\n", 2000, NULL);
+    assert_int_equal(r.status, 200);
+    harness_response_free(&r);
+    r = exchange("DELETE /mcp HTTP/1.1\r\nHost: p\r\n\r\n", 2000, NULL);
+    assert_int_equal(r.status, 200);
+    harness_response_free(&r);
+    assert_int_equal(UP.requests, 3);
+    assert_int_equal(UP.accepted, 2);
+    stop();
+
+    start(5000, 0);
+    UP.script[0] = OK_KEEP;
+    UP.script[1] = UP_CLOSE;
+    UP.script[2] = OK_KEEP;
+    UP.script_len = 3;
+    r = exchange("GET /mcp HTTP/1.1\r\nHost: p\r\n\r\n", 2000, NULL);
+    harness_response_free(&r);
+    r = exchange("POST /mcp HTTP/1.1\r\nHost: p\r\nContent-Length: 2\r\n\r\n{}", 2000, NULL);
+    assert_int_equal(r.status, 502);
+    assert_string_equal(r.body, PROXY_FORWARD_BODY_BAD_GATEWAY);
+    assert_string_equal(harness_header(&r, "Content-Type"), "application/json");
+    harness_response_free(&r);
+    assert_int_equal(UP.requests, 2); /* the POST reached the upstream once */
+    stop();
+}
+
+static void
+test_header_timeout(void **state)
+{
+    (void)state;
+    start(200, 0);
+    UP.script[0] = UP_HANG;
+    UP.script_len = 1;
+    uint64_t t0 = clock_mono_ms();
+    struct harness_response r = exchange("GET /mcp HTTP/1.1\r\nHost: p\r\n\r\n", 3000, NULL);
+    uint64_t took = clock_mono_ms() - t0;
+    assert_int_equal(r.status, 504);
+    assert_string_equal(r.body, PROXY_FORWARD_BODY_TIMEOUT);
+    assert_true(took >= 180 && took < 2000);
+    harness_response_free(&r);
+    harness_pump(&H, -1, NULL, 50);
+    assert_int_equal(UP.peer_closed, 1); /* the waiting upstream request was closed */
+    stop();
+}
+
+static void
+test_connect_refused(void **state)
+{
+    (void)state;
+    /* A port that was free a moment ago. */
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(s, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    socklen_t len = sizeof(sin);
+    getsockname(s, (struct sockaddr *)&sin, &len);
+    close(s);
+    start(5000, ntohs(sin.sin_port));
+    struct harness_response r =
+        exchange("POST /mcp HTTP/1.1\r\nHost: p\r\nContent-Length: 2\r\n\r\n{}", 3000, NULL);
+    assert_int_equal(r.status, 502);
+    assert_string_equal(r.body, PROXY_FORWARD_BODY_BAD_GATEWAY);
+    harness_response_free(&r);
+    stop();
+}
+
+/* An upstream that stops mid-body: the client never sees a clean end. */
+static void
+test_truncated(void **state)
+{
+    (void)state;
+    static const char *const answers[] = {
+        "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n",
+    };
+    for (size_t k = 0; k < 3; k++) {
+        start(5000, 0);
+        /* The answer, then the connection closes on the "next request" slot:
+         * the scripted upstream closes when it reads nothing more, so end
+         * it by hand below. */
+        UP.script[0] = answers[k];
+        UP.script_len = 1;
+        int fd = harness_connect(&H);
+        harness_send_str(&H, fd, "GET /mcp HTTP/1.1\r\nHost: p\r\n\r\n");
+        struct buf out;
+        buf_init(&out, 1 << 16);
+        harness_pump(&H, fd, &out, 100);
+        up_conn_close(UP.conns[0]);
+        bool eof = harness_pump(&H, fd, &out, 200);
+        assert_true(eof);
+        struct harness_response r;
+        (void)harness_parse(out.ptr, out.len, true, false, &r);
+        assert_int_equal(r.status, 200);
+        assert_false(r.complete);
+        harness_response_free(&r);
+        buf_cleanup(&out);
+        close(fd);
+        stop();
+    }
+}
+
+/* 1xx heads are dropped; only the final answer reaches the client. */
+static void
+test_interim(void **state)
+{
+    (void)state;
+    start(5000, 0);
+    UP.script[0] = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n"
+                   "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok";
+    UP.script_len = 1;
+    struct harness_response r =
+        exchange("POST /mcp HTTP/1.1\r\nHost: p\r\nContent-Length: 2\r\n\r\n{}", 2000, NULL);
+    assert_int_equal(r.status, 201);
+    assert_string_equal(r.body, "ok");
+    assert_null(strstr(r.head, "Link:"));
+    harness_response_free(&r);
+    assert_non_null(strstr(UP.last_head, "\r\nContent-Length: 2"));
+    stop();
+}
+
+/* Redirects on the same origin: followed, body replayed, 10 round trips. */
+static void
+test_redirects(void **state)
+{
+    (void)state;
+    start(5000, 0);
+    static const char redirect[] =
+        "HTTP/1.1 307 Temporary Redirect\r\nLocation: /mcp/next\r\nContent-Length: 0\r\n\r\n";
+    UP.script[0] = redirect;
+    UP.script[1] = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone";
+    UP.script_len = 2;
+    struct harness_response r =
+        exchange("POST /mcp HTTP/1.1\r\nHost: p\r\nContent-Length: 5\r\n\r\nhello", 2000, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "done");
+    harness_response_free(&r);
+    assert_int_equal(UP.requests, 2);
+    assert_non_null(strstr(UP.last_head, "POST /mcp/next HTTP/1.1\r\n"));
+    assert_non_null(strstr(UP.last_head, "\r\nContent-Length: 5"));
+    stop();
+
+    start(5000, 0);
+    for (size_t i = 0; i < UP_MAX; i++) {
+        UP.script[i] = redirect;
+    }
+    UP.script_len = UP_MAX;
+    r = exchange("GET /mcp HTTP/1.1\r\nHost: p\r\n\r\n", 3000, NULL);
+    assert_int_equal(r.status, 502);
+    assert_string_equal(r.body, PROXY_FORWARD_BODY_TOO_MANY_REDIRECTS);
+    assert_string_equal(harness_header(&r, "Location"), "");
+    harness_response_free(&r);
+    assert_int_equal(UP.requests, BOUNDS_UPSTREAM_HOPS_MAX);
+    stop();
+}
+
+/* The client leaves before the first response byte: the upstream
+ * connection is closed at once. */
+static void
+test_client_gone(void **state)
+{
+    (void)state;
+    start(30000, 0);
+    UP.script[0] = UP_HANG;
+    UP.script_len = 1;
+    int fd = harness_connect(&H);
+    harness_send_str(&H, fd, "POST /mcp HTTP/1.1\r\nHost: p\r\nContent-Length: 2\r\n\r\n{}");
+    harness_pump(&H, fd, NULL, 100);
+    assert_int_equal(UP.requests, 1);
+    assert_int_equal(UP.peer_closed, 0);
+    close(fd);
+    harness_pump(&H, -1, NULL, 100);
+    assert_int_equal(UP.peer_closed, 1);
+    assert_int_equal(proxy_pool_idle_count(H.w->upstream_pool), 0);
+    stop();
+}
+
+/* Hop-by-hop and X-RateLimit-* fields stay behind; ours win over theirs. */
+static void
+test_response_headers(void **state)
+{
+    (void)state;
+    start(5000, 0);
+    UP.script[0] =
+        "HTTP/1.1 200 OK\r\nConnection: X-Secret\r\nX-Secret: s\r\nX-RateLimit-Limit: 5\r\n"
+        "X-Frame-Options: SAMEORIGIN\r\nX-Request-Id: theirs\r\nMcp-Session-Id: abc\r\n"
+        "Content-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5\r\ndata:\r\n0\r\n\r\n";
+    UP.script_len = 1;
+    struct harness_response r = exchange("GET /mcp HTTP/1.1\r\nHost: p\r\n\r\n", 2000, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "data:");
+    assert_string_equal(harness_header(&r, "Mcp-Session-Id"), "abc");
+    assert_string_equal(harness_header(&r, "Content-Type"), "text/event-stream");
+    assert_int_equal(harness_header_count(&r, "X-Secret"), 0);
+    assert_int_equal(harness_header_count(&r, "X-RateLimit-Limit"), 0);
+    assert_int_equal(harness_header_count(&r, "X-Frame-Options"), 1);
+    assert_string_equal(harness_header(&r, "X-Frame-Options"), "DENY");
+    assert_int_equal(harness_header_count(&r, "X-Request-Id"), 1);
+    assert_string_not_equal(harness_header(&r, "X-Request-Id"), "theirs");
+    harness_response_free(&r);
+    stop();
+}
+
+/* HEAD: the announced length is relayed, no body; with a chunked
+ * upstream, neither a length nor chunked framing. The connection is kept. */
+static void
+test_head(void **state)
+{
+    (void)state;
+    start(5000, 0);
+    UP.script[0] = "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n";
+    UP.script[1] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    UP.script_len = 2;
+    for (int i = 0; i < 2; i++) {
+        int fd = harness_connect(&H);
+        harness_send_str(&H, fd, "HEAD /mcp HTTP/1.1\r\nHost: p\r\n\r\n");
+        struct buf out;
+        buf_init(&out, 1 << 16);
+        harness_pump(&H, fd, &out, 100);
+        struct harness_response r;
+        assert_true(harness_parse(out.ptr, out.len, false, true, &r) == out.len);
+        assert_int_equal(r.status, 200);
+        assert_int_equal(r.body_len, 0);
+        if (i == 0) {
+            assert_string_equal(harness_header(&r, "Content-Length"), "1234");
+        } else {
+            assert_int_equal(harness_header_count(&r, "Content-Length"), 0);
+            assert_int_equal(harness_header_count(&r, "Transfer-Encoding"), 0);
+        }
+        harness_response_free(&r);
+        buf_cleanup(&out);
+        close(fd);
+    }
+    assert_int_equal(UP.accepted, 1);
+    assert_non_null(strstr(UP.last_head, "HEAD /mcp HTTP/1.1"));
+    stop();
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_keep_alive_reuse),
+        cmocka_unit_test(test_not_reused),
+        cmocka_unit_test(test_stale_connection),
+        cmocka_unit_test(test_header_timeout),
+        cmocka_unit_test(test_connect_refused),
+        cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_interim),
+        cmocka_unit_test(test_redirects),
+        cmocka_unit_test(test_client_gone),
+        cmocka_unit_test(test_response_headers),
+        cmocka_unit_test(test_head),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
