@@ -6,6 +6,7 @@
  * when the client leaves are exercised under the sanitizers without a
  * browser or an IdP process. The real IdP is tests/e2e's business. */
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,10 +47,11 @@
 static cjose_jwk_t *key;
 static char *jwks_doc;
 
-/* What the fault server's token endpoint answers; set before a request. */
-static char *token_response;
-static int token_status;
-static unsigned token_delay_ms;
+/* What the fault server's token endpoint answers; set by the test before
+ * a request, read on the server's threads. */
+static _Atomic(char *) token_response;
+static _Atomic int token_status;
+static _Atomic unsigned token_delay_ms;
 
 struct fx {
     struct fault_server *idp;
@@ -123,12 +125,29 @@ id_token(json_t *claims_extra)
     return body;
 }
 
+/* Answers replaced while a server thread may still be sending them: freed
+ * only once the server has joined its threads (stop). */
+static char *retired[16];
+static size_t retired_count;
+
 static void
 set_answer(int status, char *body)
 {
-    free(token_response);
+    if (token_response != NULL) {
+        assert_true(retired_count < sizeof(retired) / sizeof(retired[0]));
+        retired[retired_count++] = token_response;
+    }
     token_response = body;
     token_status = status;
+}
+
+static void
+free_retired(void)
+{
+    for (size_t i = 0; i < retired_count; i++) {
+        free(retired[i]);
+    }
+    retired_count = 0;
 }
 
 static int
@@ -216,6 +235,7 @@ stop(void **state)
     oidc_jwks_free(F.app.jwks);
     oidc_provider_free(F.app.oidc);
     fault_server_stop(F.idp);
+    free_retired();
     xfree(F.issuer);
     fixture_unpin_clock();
     return 0;
