@@ -12,6 +12,7 @@
 #include "oauth/oauth.h"
 #include "oidc/jwks.h"
 #include "oidc/provider.h"
+#include "oidc/throttle.h"
 #include "proxy/subject_limit.h"
 #include "ratelimit.h"
 #include "seal.h"
@@ -179,6 +180,8 @@ start_limits(struct app *app)
     }
     log_end(&l);
     app->subject_limit = proxy_subject_limit_new(c->per_subject_concurrency);
+    /* SPEC.md 6.7: a rate of 0 builds a bucket that never refuses. */
+    app->idp_throttle = oidc_throttle_new(c->idp_exchange_rate_per_sec, c->idp_exchange_burst);
     if (c->per_subject_concurrency > 0) {
         log_begin(&l, LOG_INFO, "per_subject_concurrency_enabled");
         log_uint(&l, "cap", c->per_subject_concurrency);
@@ -222,6 +225,7 @@ app_free(struct app *app)
     store_readiness_free(app->readiness);
     store_backend_free(app->store_backend);
     proxy_subject_limit_free(app->subject_limit);
+    oidc_throttle_free(app->idp_throttle);
     ratelimit_free(app->ratelimit);
     oidc_jwks_free(app->jwks);
     oidc_provider_free(app->oidc);

@@ -23,6 +23,7 @@ struct ratelimit;
 struct store_backend;
 struct store_readiness;
 struct proxy_subject_limit;
+struct oidc_throttle;
 struct oauth_discovery;
 
 /* Answers /readyz when the process is not draining (SPEC.md 5.5): replies
@@ -38,6 +39,7 @@ struct app {
     struct oidc_jwks *jwks;                 /* IdP keys, refreshed */
     struct ratelimit *ratelimit;            /* per-IP buckets (SPEC.md 3.0.3) */
     struct proxy_subject_limit *subject_limit; /* MCP_PER_SUBJECT_CONCURRENCY */
+    struct oidc_throttle *idp_throttle;     /* /callback's IdP exchanges (SPEC.md 6.7) */
     struct store_backend *store_backend;    /* NULL: no replay store */
     struct store_readiness *readiness;      /* /readyz cache; NULL without a store */
     struct oauth_discovery *discovery;      /* the discovery documents, built by app_new() */

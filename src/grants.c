@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 #include <string.h>
 
+#include "base/utf8.h"
 #include "base/b64url.h"
 #include "base/jsonx.h"
 #include "base/strtab.h"
@@ -220,39 +221,6 @@ time_at(void *g, size_t off)
 }
 
 /* ---- writing --------------------------------------------------------------- */
-
-/* Length of the valid UTF-8 sequence (RFC 3629 section 4) starting at p,
- * or 0 when it is not one. Overlong forms, surrogates and code points past
- * U+10FFFF are invalid, as in jansson's decoder. */
-static size_t
-utf8_seq_len(const unsigned char *p, size_t avail)
-{
-    unsigned char c = p[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        lo = c == 0xe0 ? 0xa0 : 0x80;
-        hi = c == 0xed ? 0x9f : 0xbf;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        lo = c == 0xf0 ? 0x90 : 0x80;
-        hi = c == 0xf4 ? 0x8f : 0xbf;
-    } else {
-        return 0;
-    }
-    if (avail < n || p[1] < lo || p[1] > hi) {
-        return 0;
-    }
-    for (size_t i = 2; i < n; i++) {
-        if (p[i] < 0x80 || p[i] > 0xbf) {
-            return 0;
-        }
-    }
-    return n;
-}
 
 /* Appends s as a JSON string with its quotes (RFC 8259 section 7). Bytes
  * that are not valid UTF-8 become U+FFFD, so the reader (jansson, which

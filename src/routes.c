@@ -109,6 +109,23 @@ routes_build(struct http_router *r, const struct app *app)
     add_discovery_and_register(r, app);
     add_authorize_and_consent(r, app);
 
+    /* The login flow's back half: GET /callback (SPEC.md 3.7) and POST
+     * /token (3.8), whose 413 carries CORS like its other answers (SPEC
+     * preface fix 10). The handlers only read the app. */
+    void *app_arg = (void *)app;
+    const struct http_route_opts callback_opts = {
+        .rate_limited = true,
+        .bucket = METRICS_ENDPOINT_CALLBACK,
+    };
+    http_router_add(r, HTTP_METHODS_GET, "/callback", oauth_callback_handle, app_arg,
+                    &callback_opts);
+    const struct http_route_opts token_opts = {
+        .rate_limited = true,
+        .bucket = METRICS_ENDPOINT_TOKEN,
+        .too_large = oauth_cors_too_large,
+    };
+    http_router_add(r, HTTP_METHODS_POST, "/token", oauth_token_handle, app_arg, &token_opts);
+
     /* MCP mount (SPEC.md 4): "{mount}" and "{mount}/...", every method; bearer and path
      * checks before the 16 MiB body, then peek, subject limiter, forward (proxy/mount.h).
      * A prefix route: exact routes and longer prefixes ({mount}/.well-known/) win. */

@@ -4,6 +4,7 @@
 #include <llhttp.h>
 #include <string.h>
 
+#include "http/head_scan.h"
 #include "base/buf.h"
 #include "base/scan.h"
 #include "base/strtab.h"
@@ -319,37 +320,19 @@ set_error(struct http_parser *p, int status, const char *reason)
     return HTTP_PARSE_ERROR;
 }
 
-/* llhttp in this build accepts two things RFC 9112 forbids: a line that
- * starts with SP/HT (obs-fold, 5.2: "MUST reject") and a bare LF ending
- * the head. Both are smuggling vectors against a front proxy that reads the
- * bytes differently, so every head byte is checked here: each LF must
- * follow a CR, and no line may start with whitespace. */
+/* The obs-fold and bare-LF check (http/head_scan.h), with this parser's
+ * wording. */
 static const char *
 scan_head(struct http_parser *p, const char *data, size_t n)
 {
-    const char *cur = data;
-    const char *end = data + n;
-    if (n > 0 && p->scan_prev == '\n' && (data[0] == ' ' || data[0] == '\t')) {
+    switch (http_head_scan(&p->scan_prev, data, n)) {
+    case HTTP_HEAD_SCAN_OBS_FOLD:
         return "obs-fold header line";
+    case HTTP_HEAD_SCAN_BARE_LF:
+        return "bare LF in request head";
+    default:
+        return NULL;
     }
-    while (cur < end) {
-        const char *lf = memchr(cur, '\n', (size_t)(end - cur));
-        if (lf == NULL) {
-            break;
-        }
-        unsigned char before = lf > data ? (unsigned char)lf[-1] : p->scan_prev;
-        if (before != '\r') {
-            return "bare LF in request head";
-        }
-        if (lf + 1 < end && (lf[1] == ' ' || lf[1] == '\t')) {
-            return "obs-fold header line";
-        }
-        cur = lf + 1;
-    }
-    if (n > 0) {
-        p->scan_prev = (unsigned char)data[n - 1];
-    }
-    return NULL;
 }
 
 static bool

@@ -63,3 +63,16 @@ void oauth_authorize(struct http_request *req, void *arg);
  * (SPEC.md 3.6) to the client (deny) or the IdP (approve). Rate-limit
  * bucket "consent"; route option too_large = oauth_reply_too_large. */
 void oauth_consent(struct http_request *req, void *arg);
+
+/* ---- callback.c: GET /callback (SPEC.md 3.7) ---- */
+
+/* The IdP's return; answers now or after the replay-store claim, the code
+ * exchange and the id_token check. arg is the const struct app. */
+void oauth_callback_handle(struct http_request *req, void *arg);
+
+/* ---- token.c: POST /token (SPEC.md 3.8) ---- */
+
+/* Both grants; answers now or after the client lookup and the replay-store
+ * claim. Every answer carries Access-Control-Allow-Origin: * (SPEC preface
+ * fix 10). arg is the const struct app. */
+void oauth_token_handle(struct http_request *req, void *arg);

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "base/utf8.h"
 #include "base/buf.h"
 #include "http/output.h"
 #include "http/reply.h"
@@ -156,39 +157,6 @@ oauth_reply_json_nostore(struct http_request *req, int status, const char *json_
     return http_reply_json(req, status, json_body, strlen(json_body));
 }
 
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629 section 4: no
- * overlongs, no surrogates, nothing past U+10FFFF), or 0. */
-static size_t
-utf8_len(const unsigned char *p, size_t avail)
-{
-    unsigned char c = p[0];
-    size_t n;
-    unsigned char lo = 0x80;
-    unsigned char hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        lo = c == 0xe0 ? 0xa0 : 0x80;
-        hi = c == 0xed ? 0x9f : 0xbf;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        lo = c == 0xf0 ? 0x90 : 0x80;
-        hi = c == 0xf4 ? 0x8f : 0xbf;
-    } else {
-        return 0;
-    }
-    if (avail < n || p[1] < lo || p[1] > hi) {
-        return 0;
-    }
-    for (size_t i = 2; i < n; i++) {
-        if (p[i] < 0x80 || p[i] > 0xbf) {
-            return 0;
-        }
-    }
-    return n;
-}
-
 /* The escape for the character of n bytes at p, or NULL to copy it. */
 static const char *
 json_escape_for(const unsigned char *p, size_t n, char tmp[8])
@@ -243,7 +211,7 @@ oauth_reply_append_json_string(struct buf *b, struct slice s)
         return -1;
     }
     for (size_t i = 0; i < s.len;) {
-        size_t n = p[i] < 0x80 ? 1 : utf8_len(p + i, s.len - i);
+        size_t n = p[i] < 0x80 ? 1 : utf8_seq_len(p + i, s.len - i);
         char tmp[8];
         const char *esc = json_escape_for(p + i, n, tmp);
         size_t step = n == 0 ? 1 : n;

@@ -3,6 +3,7 @@
 #include <llhttp.h>
 #include <string.h>
 
+#include "http/head_scan.h"
 #include "base/buf.h"
 #include "base/scan.h"
 #include "base/xalloc.h"
@@ -386,35 +387,19 @@ set_error(struct proxy_response *p, const char *reason)
     return PROXY_RESPONSE_ERROR;
 }
 
-/* What llhttp lets through in a head and RFC 9112 forbids (5.2, 2.2): a
- * line starting with SP/HT (obs-fold) and a bare LF. Every head byte is
- * checked, interim heads included. */
+/* The obs-fold and bare-LF check (http/head_scan.h), with this parser's
+ * wording. */
 static const char *
 scan_head(struct proxy_response *p, const char *data, size_t n)
 {
-    const char *cur = data;
-    const char *end = data + n;
-    if (n > 0 && p->scan_prev == '\n' && (data[0] == ' ' || data[0] == '\t')) {
+    switch (http_head_scan(&p->scan_prev, data, n)) {
+    case HTTP_HEAD_SCAN_OBS_FOLD:
         return "obs-fold line in response head";
+    case HTTP_HEAD_SCAN_BARE_LF:
+        return "bare LF in response head";
+    default:
+        return NULL;
     }
-    while (cur < end) {
-        const char *lf = memchr(cur, '\n', (size_t)(end - cur));
-        if (lf == NULL) {
-            break;
-        }
-        unsigned char before = lf > data ? (unsigned char)lf[-1] : p->scan_prev;
-        if (before != '\r') {
-            return "bare LF in response head";
-        }
-        if (lf + 1 < end && (lf[1] == ' ' || lf[1] == '\t')) {
-            return "obs-fold line in response head";
-        }
-        cur = lf + 1;
-    }
-    if (n > 0) {
-        p->scan_prev = (unsigned char)data[n - 1];
-    }
-    return NULL;
 }
 
 /* One llhttp_execute over data; returns its errno and the bytes used. */

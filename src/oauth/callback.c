@@ -1,0 +1,484 @@
+/* GET /callback (SPEC.md 3.7): the IdP sends the user back here with its
+ * code and our sealed session as `state`. The handler validates the query
+ * and the session synchronously, then runs three asynchronous steps in
+ * turn -- the single-use claim of the session id, the code exchange with
+ * the IdP, the id_token verification -- and finally mints the
+ * authorization code and redirects to the client.
+ *
+ * One struct callback per request, in the request's arena, holds the
+ * opened session and the one operation outstanding at any time; the abort
+ * callback cancels that operation when the client leaves, so no callback
+ * ever runs on a freed request (STYLE.md 3.5). */
+#include "oauth/oauth.h"
+
+#include <jansson.h>
+#include <string.h>
+
+#include "app.h"
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/rand.h"
+#include "bounds.h"
+#include "config.h"
+#include "grants.h"
+#include "http/output.h"
+#include "http/query.h"
+#include "http/reply.h"
+#include "http/request.h"
+#include "log.h"
+#include "metrics.h"
+#include "oauth/callback_rules.h"
+#include "oauth/error.h"
+#include "oauth/reply.h"
+#include "oidc/claims.h"
+#include "oidc/exchange.h"
+#include "oidc/id_token.h"
+#include "oidc/provider.h"
+#include "oidc/throttle.h"
+#include "store/store.h"
+#include "worker.h"
+
+/* The Location of a success redirect: the client's redirect_uri (<= 512
+ * bytes when registered, but a query may grow it) plus a sealed code. */
+#define LOCATION_MAX (BOUNDS_URL_MAX + 2 * BOUNDS_SEALED_MAX_CHARS)
+
+struct callback {
+    struct http_request *req;
+    const struct app *app;
+    struct worker *w;
+    char *code;                   /* the IdP's code (arena) */
+    struct grant_session session; /* opened; cleaned up with the arena */
+    /* At most one of these is outstanding at a time. */
+    struct store_op *claim;
+    struct oidc_exchange *exchange;
+    struct oidc_id_token_verify *verify;
+};
+
+static void start_exchange(struct callback *cb);
+
+static void
+cleanup_session(void *ptr)
+{
+    grants_cleanup_session(ptr);
+}
+
+static void
+on_abort(struct http_request *req, void *arg)
+{
+    struct callback *cb = arg;
+    (void)req;
+    store_cancel(cb->claim);
+    cb->claim = NULL;
+    oidc_exchange_cancel(cb->exchange);
+    cb->exchange = NULL;
+    oidc_id_token_verify_cancel(cb->verify);
+    cb->verify = NULL;
+}
+
+/* Every answer ends the response; the abort callback has nothing left to
+ * cancel afterwards. */
+static void
+reply_error(struct callback *cb, int status, enum oauth_error_code code, const char *description,
+            const char *error_code)
+{
+    struct oauth_error err;
+    oauth_error_set(&err, status, code, description);
+    err.error_code = error_code;
+    http_request_on_abort(cb->req, NULL, NULL);
+    oauth_reply_error(cb->req, &err);
+}
+
+/* The same for a rejection SPEC.md 7.2 names an event for: *l was begun
+ * with that event and its fields; the reply helper adds the error's and
+ * writes the one line. */
+static void
+reply_event(struct callback *cb, struct log_line *l, int status, enum oauth_error_code code,
+            const char *description, const char *error_code)
+{
+    struct oauth_error err;
+    oauth_error_set(&err, status, code, description);
+    err.error_code = error_code;
+    http_request_on_abort(cb->req, NULL, NULL);
+    oauth_reply_error_event(cb->req, &err, l);
+}
+
+static void
+log_begin_client(struct log_line *l, const struct callback *cb, enum log_level level,
+                 const char *msg)
+{
+    http_request_log_begin(l, cb->req, level, msg);
+    log_str(l, "client_id", cb->session.cid);
+}
+
+/* ---- step 2: the IdP said no ------------------------------------------ */
+
+/* Redirects to the session's client when `state` is one of our valid
+ * sessions; otherwise JSON 400. The IdP's own description never travels:
+ * the client reads a fixed text (SPEC.md 6.6). */
+static void
+idp_error(struct http_request *req, const struct app *app, const char *error, const char *state)
+{
+    const struct config *cfg = app->cfg;
+    enum oauth_error_code mapped = oauth_error_from_idp(slice_from_cstr(error));
+    struct grant_session s;
+    struct buf location;
+    buf_init(&location, LOCATION_MAX);
+    enum grants_rc rc = GRANTS_ERR_OPEN;
+    if (state[0] != '\0') {
+        rc = grants_open_session(app->seal, slice_from_cstr(state), cfg->proxy_base_url,
+                                 clock_unix_s(), &s, NULL);
+    } else {
+        memset(&s, 0, sizeof(s));
+    }
+    if (rc == GRANTS_OK && oauth_callback_rules_idp_error_location(
+                               s.ru, mapped, s.os, cfg->proxy_base_url, &location) == 0) {
+        http_reply_redirect(req, buf_cstr(&location));
+    } else {
+        struct oauth_error err;
+        oauth_callback_rules_idp_error_unmatched(mapped, &err);
+        oauth_reply_error(req, &err);
+    }
+    buf_cleanup(&location);
+    grants_cleanup_session(&s);
+}
+
+/* ---- steps 19-20: mint the code, send the user back to the client ---- */
+
+static void
+finish(struct callback *cb, const struct oidc_claims *claims)
+{
+    const struct config *cfg = cb->app->cfg;
+    char tid[RAND_UUID_LEN + 1];
+    char fam[RAND_UUID_LEN + 1];
+    rand_uuid(tid);
+    rand_uuid(fam);
+    struct grant_code code;
+    oauth_callback_rules_build_code(&cb->session, claims, tid, fam, cfg->proxy_base_url,
+                                    clock_unix_s(), &code);
+    struct buf sealed;
+    struct buf location;
+    buf_init(&sealed, BOUNDS_SEALED_MAX_CHARS);
+    buf_init(&location, LOCATION_MAX);
+    enum seal_rc src = grants_seal_code(cb->app->seal, &code, &sealed);
+    if (src != SEAL_OK) {
+        struct log_line l;
+        log_begin_client(&l, cb, LOG_ERROR, "authorization_code_seal_failed");
+        log_str(&l, "error", seal_rc_str(src));
+        reply_event(cb, &l, 500, OAUTH_ERROR_SERVER_ERROR, "internal error", NULL);
+        goto out;
+    }
+    if (oauth_callback_rules_success_location(cb->session.ru, buf_cstr(&sealed), cb->session.os,
+                                              cfg->proxy_base_url, &location) != 0) {
+        reply_error(cb, 400, OAUTH_ERROR_INVALID_REQUEST, "malformed redirect_uri", NULL);
+        goto out;
+    }
+    struct log_line l;
+    log_begin_client(&l, cb, LOG_INFO, "callback_success");
+    log_str(&l, "subject", claims->sub);
+    log_end(&l);
+    http_request_on_abort(cb->req, NULL, NULL);
+    http_reply_redirect(cb->req, buf_cstr(&location));
+out:
+    buf_cleanup(&sealed);
+    buf_cleanup(&location);
+}
+
+/* ---- steps 13-18: who is this, and may they in? ----------------------- */
+
+/* A JSON array of strings for a log field. */
+static void
+log_string_array(struct log_line *l, const char *key, char *const *items, size_t n)
+{
+    struct buf b;
+    buf_init(&b, LOG_LINE_MAX);
+    bool ok = buf_append_byte(&b, '[') == 0;
+    for (size_t i = 0; ok && i < n; i++) {
+        ok = (i == 0 || buf_append_byte(&b, ',') == 0) && buf_append_byte(&b, '"') == 0 &&
+             buf_append_json_escaped(&b, slice_from_cstr(items[i])) == 0 &&
+             buf_append_byte(&b, '"') == 0;
+    }
+    ok = ok && buf_append_byte(&b, ']') == 0;
+    if (ok) {
+        log_raw_json(l, key, buf_slice(&b));
+    }
+    buf_cleanup(&b);
+}
+
+static void
+reply_identity_denial(struct callback *cb, const struct oidc_claims *c, enum metrics_denied reason,
+                      const struct oauth_error *err)
+{
+    const struct config *cfg = cb->app->cfg;
+    struct log_line l;
+    switch (reason) {
+    case METRICS_DENIED_SUBJECT_MISSING:
+        log_begin_client(&l, cb, LOG_WARN, "access_denied_subject_missing");
+        log_str(&l, "email", c->email);
+        break;
+    case METRICS_DENIED_EMAIL_UNVERIFIED:
+        log_begin_client(&l, cb, LOG_WARN, "access_denied_email_unverified");
+        log_str(&l, "subject", c->sub);
+        log_str(&l, "email", c->email);
+        break;
+    case METRICS_DENIED_GROUP_INVALID:
+        log_begin_client(&l, cb, LOG_WARN, "access_denied_group_invalid");
+        log_str(&l, "subject", c->sub);
+        break;
+    default:
+        log_begin_client(&l, cb, LOG_WARN, "access_denied_group");
+        log_str(&l, "subject", c->sub);
+        log_string_array(&l, "user_groups", c->groups, c->group_count);
+        log_string_array(&l, "allowed_groups", cfg->allowed_groups, cfg->allowed_group_count);
+        break;
+    }
+    http_request_on_abort(cb->req, NULL, NULL);
+    oauth_reply_error_event(cb->req, err, &l);
+}
+
+static void
+check_identity(struct callback *cb, const json_t *claims_json)
+{
+    const struct config *cfg = cb->app->cfg;
+    struct oidc_claims claims;
+    const char *bad = NULL;
+    if (oidc_claims_parse(claims_json, cfg->groups_claim, &claims, &bad) != OIDC_CLAIMS_OK) {
+        struct log_line l;
+        log_begin_client(&l, cb, LOG_ERROR, "id_token_claims_parse_failed");
+        log_str(&l, "claim", bad);
+        reply_event(cb, &l, 500, OAUTH_ERROR_SERVER_ERROR, "failed to parse claims", NULL);
+        goto out;
+    }
+    if (claims.groups_shape_mismatch) {
+        /* Step 16: counted and logged, never a denial. */
+        metrics_inc(METRICS_GROUPS_CLAIM_SHAPE_MISMATCH);
+        struct log_line l;
+        log_begin_client(&l, cb, LOG_WARN, "groups_claim_shape_mismatch");
+        log_str(&l, "claim", cfg->groups_claim);
+        log_str(&l, "subject", claims.sub);
+        log_str(&l, "error", claims.groups_error);
+        log_end(&l);
+    }
+    struct oauth_error err;
+    enum metrics_denied reason;
+    if (!oauth_callback_rules_identity(&claims, cfg->allowed_groups, cfg->allowed_group_count, &err,
+                                       &reason)) {
+        metrics_inc_denied(reason);
+        reply_identity_denial(cb, &claims, reason, &err);
+        goto out;
+    }
+    finish(cb, &claims);
+out:
+    oidc_claims_cleanup(&claims);
+}
+
+/* ---- steps 11-12: the id_token ---------------------------------------- */
+
+static void
+on_verified(void *arg, enum oidc_id_token_rc rc, json_t *claims)
+{
+    struct callback *cb = arg;
+    cb->verify = NULL;
+    if (rc != OIDC_ID_TOKEN_OK) {
+        metrics_inc_denied(METRICS_DENIED_ID_TOKEN_VERIFICATION_FAILED);
+        struct log_line l;
+        log_begin_client(&l, cb, LOG_ERROR, "id_token_verification_failed");
+        log_str(&l, "error", oidc_id_token_rc_str(rc));
+        reply_event(cb, &l, 502, OAUTH_ERROR_SERVER_ERROR, "id token verification failed",
+                    "id_token_verification_failed");
+        goto out;
+    }
+    const char *why = NULL;
+    if (!oidc_id_token_nonce_matches(claims, slice_from_cstr(cb->session.nonce), &why)) {
+        /* SPEC.md 10.1 item 4: 403 with server_error, deliberately. */
+        metrics_inc_denied(METRICS_DENIED_ID_TOKEN_VERIFICATION_FAILED);
+        json_t *sub = json_object_get(claims, "sub");
+        struct log_line l;
+        log_begin_client(&l, cb, LOG_WARN, "id_token_nonce_mismatch");
+        log_str(&l, "subject", json_is_string(sub) ? json_string_value(sub) : "");
+        log_str(&l, "reason", why);
+        reply_event(cb, &l, 403, OAUTH_ERROR_SERVER_ERROR, "id token nonce mismatch",
+                    "id_token_verification_failed");
+        goto out;
+    }
+    check_identity(cb, claims);
+out:
+    json_decref(claims);
+}
+
+/* ---- steps 9-10: the code exchange ------------------------------------ */
+
+static void
+on_exchanged(void *arg, const struct oidc_exchange_result *r)
+{
+    struct callback *cb = arg;
+    cb->exchange = NULL;
+    if (r->rc == OIDC_EXCHANGE_ERR_NO_ID_TOKEN) {
+        reply_error(cb, 502, OAUTH_ERROR_SERVER_ERROR, "no id_token in upstream response", NULL);
+        return;
+    }
+    if (r->rc != OIDC_EXCHANGE_OK) {
+        struct log_line l;
+        log_begin_client(&l, cb, LOG_ERROR, "upstream_token_exchange_failed");
+        log_str(&l, "error", oidc_exchange_rc_str(r->rc));
+        if (r->rc == OIDC_EXCHANGE_ERR_TRANSPORT) {
+            log_str(&l, "transport", fetch_rc_str(r->fetch_rc));
+        }
+        if (r->status != 0) {
+            log_int(&l, "idp_status", r->status);
+        }
+        if (r->idp_error != NULL) {
+            log_sample(&l, "idp_error", slice_from_cstr(r->idp_error));
+        }
+        if (r->detail != NULL) {
+            log_sample(&l, "detail", slice_from_cstr(r->detail));
+        }
+        reply_event(cb, &l, 502, OAUTH_ERROR_SERVER_ERROR, "upstream authentication failed", NULL);
+        return;
+    }
+    const struct config *cfg = cb->app->cfg;
+    cb->verify =
+        oidc_id_token_verify_start(cb->app->oidc, cfg->oidc_client_id, cb->app->jwks, cb->w->base,
+                                   slice_make(r->id_token, r->id_token_len), on_verified, cb);
+    if (cb->verify == NULL) {
+        on_verified(cb, OIDC_ID_TOKEN_ERR_MALFORMED, NULL);
+    }
+}
+
+static void
+start_exchange(struct callback *cb)
+{
+    const struct config *cfg = cb->app->cfg;
+    const struct oidc_exchange_request xreq = {
+        .client_id = cfg->oidc_client_id,
+        .client_secret = cfg->oidc_client_secret,
+        .code = cb->code,
+        .redirect_uri = cfg->idp_redirect_uri,
+        .code_verifier = cb->session.pv,
+        .timeout_ms = BOUNDS_OIDC_EXCHANGE_TIMEOUT_MS,
+    };
+    cb->exchange = oidc_exchange_start(cb->w->fetch, cb->app->oidc, &xreq, on_exchanged, cb);
+    if (cb->exchange == NULL) {
+        const struct oidc_exchange_result r = {
+            .rc = OIDC_EXCHANGE_ERR_TRANSPORT,
+            .fetch_rc = FETCH_ERR_INTERNAL,
+            .detail = "the exchange request could not be set up",
+        };
+        on_exchanged(cb, &r);
+    }
+}
+
+/* ---- step 8: the session is good once --------------------------------- */
+
+static void
+on_claimed(enum store_rc rc, const char *error, void *arg)
+{
+    struct callback *cb = arg;
+    cb->claim = NULL;
+    if (rc == STORE_ERR_ALREADY_USED) {
+        metrics_inc_replay(METRICS_REPLAY_CALLBACK_STATE);
+        struct log_line l;
+        log_begin_client(&l, cb, LOG_WARN, "callback_state_replay");
+        log_str(&l, "session_id", cb->session.sid);
+        reply_event(cb, &l, 400, OAUTH_ERROR_INVALID_REQUEST, "callback state already used",
+                    "callback_state_replay");
+        return;
+    }
+    if (rc != STORE_OK) {
+        metrics_inc_denied(METRICS_DENIED_REPLAY_STORE_UNAVAILABLE);
+        struct log_line l;
+        log_begin_client(&l, cb, LOG_ERROR, "replay_store_error");
+        log_str(&l, "op", "claim_callback_state");
+        log_str(&l, "error", error != NULL ? error : store_rc_str(rc));
+        reply_event(cb, &l, 503, OAUTH_ERROR_SERVER_ERROR, "replay store unavailable",
+                    "replay_store_unavailable");
+        return;
+    }
+    start_exchange(cb);
+}
+
+/* Steps 7-8: the throttle runs before the claim, so a throttled user can
+ * retry the same callback URL (SPEC.md 3.7 step 7). */
+static void
+throttle_then_claim(struct callback *cb, int64_t now_s)
+{
+    if (!oidc_throttle_take(cb->app->idp_throttle)) {
+        metrics_inc(METRICS_IDP_EXCHANGE_THROTTLED);
+        struct log_line l;
+        log_begin_client(&l, cb, LOG_WARN, "idp_exchange_throttled");
+        (void)http_output_header_set(cb->req, "Retry-After", "1");
+        reply_event(cb, &l, 503, OAUTH_ERROR_TEMPORARILY_UNAVAILABLE,
+                    "upstream IdP exchange throttled; retry shortly", "idp_exchange_throttled");
+        return;
+    }
+    /* No store (single replica without one, SPEC.md 5.4) or a legacy
+     * session without sid: no claim. */
+    if (cb->w->store == NULL || cb->session.sid[0] == '\0') {
+        start_exchange(cb);
+        return;
+    }
+    struct buf key;
+    buf_init(&key, BOUNDS_STORE_KEY_MAX);
+    if (store_key_callback_state(slice_from_cstr(cb->session.sid), &key) != 0) {
+        buf_cleanup(&key);
+        on_claimed(STORE_ERR_UNAVAILABLE, "session id does not fit a store key", cb);
+        return;
+    }
+    cb->claim = store_claim_once(cb->w->store, buf_slice(&key),
+                                 store_ttl_ms_until(cb->session.exp, now_s), on_claimed, cb);
+    buf_cleanup(&key);
+}
+
+/* ---- steps 1-6 --------------------------------------------------------- */
+
+void
+oauth_callback_handle(struct http_request *req, void *arg)
+{
+    const struct app *app = arg;
+    const struct config *cfg = app->cfg;
+    struct arena *a = http_request_arena(req);
+    struct http_params p;
+    struct oauth_error err;
+    if (http_query_parse(http_request_query(req), HTTP_QUERY_MODE_QUERY, &p) != HTTP_QUERY_OK) {
+        oauth_error_set(&err, 400, OAUTH_ERROR_INVALID_REQUEST, "too many query parameters");
+        oauth_reply_error(req, &err);
+        return;
+    }
+    if (!oauth_callback_rules_query(&p, oidc_provider_get_issuer(app->oidc), &err)) {
+        oauth_reply_error(req, &err);
+        http_params_cleanup(&p);
+        return;
+    }
+    const char *error = http_params_get(&p, "error", NULL);
+    if (error[0] != '\0') {
+        idp_error(req, app, error, http_params_get(&p, "state", NULL));
+        http_params_cleanup(&p);
+        return;
+    }
+    struct callback *cb = arena_zalloc(a, sizeof(*cb));
+    char *code = arena_strdup(a, http_params_get(&p, "code", NULL));
+    char *state = arena_strdup(a, http_params_get(&p, "state", NULL));
+    http_params_cleanup(&p);
+    if (cb == NULL || code == NULL || state == NULL) {
+        oauth_reply_error_simple(req, 500, OAUTH_ERROR_SERVER_ERROR, "internal error");
+        return;
+    }
+    if (code[0] == '\0' || state[0] == '\0') {
+        oauth_reply_error_simple(req, 400, OAUTH_ERROR_INVALID_REQUEST, "missing code or state");
+        return;
+    }
+    cb->req = req;
+    cb->app = app;
+    cb->w = http_request_worker(req);
+    cb->code = code;
+    int64_t now_s = clock_unix_s();
+    arena_on_free(a, cleanup_session, &cb->session);
+    enum grants_rc rc = grants_open_session(app->seal, slice_from_cstr(state), cfg->proxy_base_url,
+                                            now_s, &cb->session, NULL);
+    if (!oauth_callback_rules_session_check(rc, &err)) {
+        oauth_reply_error(req, &err);
+        return;
+    }
+    http_request_on_abort(req, on_abort, cb);
+    throttle_then_claim(cb, now_s);
+}

@@ -1,0 +1,603 @@
+/* POST /token (SPEC.md 3.8): the authorization_code and refresh_token
+ * grants. Everything up to the replay-store step is synchronous; the
+ * single-use claim of a code, the family revocation after a code replay,
+ * and the refresh rotation check are asynchronous store operations, after
+ * which the tokens are minted and the answer written.
+ *
+ * One struct token per request, in the request's arena, holds the opened
+ * grants (released with the arena) and the one store operation
+ * outstanding; the abort callback cancels it when the client leaves. A
+ * cancelled store operation is not undone (store.h): a revocation already
+ * sent stands, as SPEC.md 5.3 wants. */
+#include "oauth/oauth.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/rand.h"
+#include "bounds.h"
+#include "config.h"
+#include "grants.h"
+#include "http/output.h"
+#include "http/query.h"
+#include "http/reply.h"
+#include "http/request.h"
+#include "log.h"
+#include "metrics.h"
+#include "oauth/client.h"
+#include "oauth/cors.h"
+#include "oauth/error.h"
+#include "oauth/pkce.h"
+#include "oauth/reply.h"
+#include "oauth/token_rules.h"
+#include "store/store.h"
+#include "worker.h"
+
+/* The success body: two sealed tokens and a few dozen bytes of JSON. */
+#define SUCCESS_BODY_MAX (2 * BOUNDS_SEALED_MAX_CHARS + 256)
+
+static const char no_client_auth[] =
+    "this token endpoint does not authenticate clients "
+    "(token_endpoint_auth_method=none); remove the Authorization header";
+
+struct token {
+    struct http_request *req;
+    const struct app *app;
+    struct worker *w;
+    int64_t now_s;
+    enum oauth_token_grant grant;
+    char *verifier;     /* code_verifier as sent ("" when not), arena */
+    char *redirect_uri; /* as sent, arena */
+    /* Opened grants, released with the arena. */
+    struct grant_code code;
+    struct grant_refresh refresh;
+    const char *client_id; /* the resolved client's internal id (borrowed) */
+    /* At most one asynchronous step is outstanding. */
+    struct oauth_client_lookup *lookup;
+    struct store_op *op;
+};
+
+/* What a successful grant mints from (both grants, steps 12-13 / 10-11). */
+struct issue {
+    enum metrics_grant grant;
+    const char *sub;
+    const char *email;
+    const char *const *grp;
+    size_t grp_count;
+    const char *cid;
+    const char *res;
+    const char *fam;
+    int64_t fiat;
+};
+
+static void resolve_client(struct token *t, const char *client_id);
+
+static void
+cleanup_grants(void *ptr)
+{
+    struct token *t = ptr;
+    grants_cleanup_code(&t->code);
+    grants_cleanup_refresh(&t->refresh);
+}
+
+static void
+on_abort(struct http_request *req, void *arg)
+{
+    struct token *t = arg;
+    (void)req;
+    oauth_client_resolve_cancel(t->lookup);
+    t->lookup = NULL;
+    store_cancel(t->op);
+    t->op = NULL;
+}
+
+static void
+reply_error(struct token *t, const struct oauth_error *err)
+{
+    http_request_on_abort(t->req, NULL, NULL);
+    oauth_reply_error(t->req, err);
+}
+
+static void
+reply_simple(struct token *t, int status, enum oauth_error_code code, const char *description,
+             const char *error_code)
+{
+    struct oauth_error err;
+    oauth_error_set(&err, status, code, description);
+    err.error_code = error_code;
+    reply_error(t, &err);
+}
+
+static void
+log_store_error(struct token *t, const char *op, const char *error)
+{
+    struct log_line l;
+    http_request_log_begin(&l, t->req, LOG_ERROR, "replay_store_error");
+    log_str(&l, "op", op);
+    log_str(&l, "error", error != NULL ? error : "unavailable");
+    log_end(&l);
+}
+
+/* ---- minting (code steps 12-14, refresh steps 10-12) ------------------ */
+
+static void
+issue_tokens(struct token *t, const struct issue *in)
+{
+    const struct config *cfg = t->app->cfg;
+    const char *base = cfg->proxy_base_url;
+    bool refreshing = in->grant == METRICS_GRANT_REFRESH_TOKEN;
+    char access_tid[RAND_UUID_LEN + 1];
+    char refresh_tid[RAND_UUID_LEN + 1];
+    rand_uuid(access_tid);
+    rand_uuid(refresh_tid);
+    const struct grant_access access = {
+        .tid = access_tid,
+        .aud = base,
+        .res = in->res,
+        .sub = in->sub,
+        .email = in->email,
+        .grp = in->grp,
+        .grp_count = in->grp_count,
+        .cid = in->cid,
+        .iat = t->now_s,
+        .exp = t->now_s + OAUTH_TOKEN_ACCESS_TTL_S,
+    };
+    const struct grant_refresh refresh = {
+        .tid = refresh_tid,
+        .fam = in->fam,
+        .sub = in->sub,
+        .email = in->email,
+        .grp = in->grp,
+        .grp_count = in->grp_count,
+        .cid = in->cid,
+        .aud = base,
+        .res = in->res,
+        .iat = t->now_s,
+        .fiat = in->fiat,
+        .exp = t->now_s + OAUTH_TOKEN_REFRESH_TTL_S,
+    };
+    struct buf a, r, body;
+    buf_init(&a, BOUNDS_SEALED_MAX_CHARS);
+    buf_init(&r, BOUNDS_SEALED_MAX_CHARS);
+    buf_init(&body, SUCCESS_BODY_MAX);
+    struct log_line l;
+    if (grants_seal_access(t->app->seal, &access, &a) != SEAL_OK) {
+        http_request_log_begin(&l, t->req, LOG_ERROR,
+                               refreshing ? "token_refresh_issue_failed" : "token_issue_failed");
+        log_end(&l);
+        reply_simple(t, 500, OAUTH_ERROR_SERVER_ERROR, "failed to issue token",
+                     "token_issue_failed");
+        goto out;
+    }
+    if (grants_seal_refresh(t->app->seal, &refresh, &r) != SEAL_OK ||
+        oauth_token_rules_format_success(buf_slice(&a), buf_slice(&r), &body) != 0) {
+        http_request_log_begin(&l, t->req, LOG_ERROR,
+                               refreshing ? "refresh_token_reseal_failed"
+                                          : "refresh_token_seal_failed");
+        log_end(&l);
+        reply_simple(t, 500, OAUTH_ERROR_SERVER_ERROR, "internal error", NULL);
+        goto out;
+    }
+    metrics_inc_tokens_issued(in->grant);
+    http_request_log_begin(&l, t->req, LOG_INFO, refreshing ? "token_refreshed" : "token_issued");
+    log_str(&l, "subject", in->sub);
+    log_str(&l, "client_id", in->cid);
+    log_end(&l);
+    http_request_on_abort(t->req, NULL, NULL);
+    oauth_reply_json_nostore(t->req, 200, buf_cstr(&body));
+out:
+    buf_cleanup(&a);
+    buf_cleanup(&r);
+    buf_cleanup(&body);
+}
+
+/* ---- authorization_code ------------------------------------------------ */
+
+static void
+issue_from_code(struct token *t)
+{
+    const struct grant_code *c = &t->code;
+    const struct issue in = {
+        .grant = METRICS_GRANT_AUTHORIZATION_CODE,
+        .sub = c->sub,
+        .email = c->email,
+        .grp = c->grp,
+        .grp_count = c->grp_count,
+        .cid = t->client_id,
+        .res = c->res,
+        .fam = c->fam,
+        .fiat = t->now_s,
+    };
+    issue_tokens(t, &in);
+}
+
+/* The family is revoked (or the attempt logged as failed): now say no. */
+static void
+on_family_marked(enum store_rc rc, const char *error, void *arg)
+{
+    struct token *t = arg;
+    t->op = NULL;
+    if (rc != STORE_OK) {
+        struct log_line l;
+        http_request_log_begin(&l, t->req, LOG_ERROR, "refresh_family_revoke_failed");
+        log_str(&l, "family_id", t->code.fam);
+        log_str(&l, "error", error != NULL ? error : store_rc_str(rc));
+        log_end(&l);
+    }
+    reply_simple(t, 400, OAUTH_ERROR_INVALID_GRANT, "authorization code already used",
+                 "code_replay");
+}
+
+/* Code step 11: a second redemption revokes the family the first one
+ * started, so its refresh tokens die too (RFC 6749 4.1.2, OAuth 2.1 4.1.3). */
+static void
+on_code_claimed(enum store_rc rc, const char *error, void *arg)
+{
+    struct token *t = arg;
+    t->op = NULL;
+    if (rc == STORE_OK) {
+        issue_from_code(t);
+        return;
+    }
+    if (rc != STORE_ERR_ALREADY_USED) {
+        metrics_inc_denied(METRICS_DENIED_REPLAY_STORE_UNAVAILABLE);
+        log_store_error(t, "claim_authz_code", error);
+        struct oauth_error err;
+        oauth_token_rules_store_unavailable(&err);
+        reply_error(t, &err);
+        return;
+    }
+    metrics_inc_replay(METRICS_REPLAY_CODE);
+    struct log_line l;
+    http_request_log_begin(&l, t->req, LOG_WARN, "authorization_code_replay");
+    log_str(&l, "token_id", t->code.tid);
+    log_str(&l, "family_id", t->code.fam);
+    log_str(&l, "subject", t->code.sub);
+    log_str(&l, "client_id", t->client_id);
+    log_end(&l);
+    struct buf key;
+    buf_init(&key, BOUNDS_STORE_KEY_MAX);
+    if (store_key_refresh_family_revoked(slice_from_cstr(t->code.fam), &key) != 0) {
+        buf_cleanup(&key);
+        on_family_marked(STORE_ERR_UNAVAILABLE, "family id does not fit a store key", t);
+        return;
+    }
+    t->op =
+        store_mark(t->w->store, buf_slice(&key), STORE_FAMILY_REVOKED_TTL_MS, on_family_marked, t);
+    buf_cleanup(&key);
+}
+
+static void
+claim_code(struct token *t)
+{
+    if (t->w->store == NULL) {
+        /* SPEC.md 5.4: without a store a code is reusable within its 60 s. */
+        issue_from_code(t);
+        return;
+    }
+    struct buf key;
+    buf_init(&key, BOUNDS_STORE_KEY_MAX);
+    if (store_key_authz_code(slice_from_cstr(t->code.tid), &key) != 0) {
+        buf_cleanup(&key);
+        on_code_claimed(STORE_ERR_UNAVAILABLE, "token id does not fit a store key", t);
+        return;
+    }
+    t->op = store_claim_once(t->w->store, buf_slice(&key),
+                             store_ttl_ms_until(t->code.exp, t->now_s), on_code_claimed, t);
+    buf_cleanup(&key);
+}
+
+static void
+grant_authorization_code(struct token *t, const struct http_params *p)
+{
+    const char *code = http_params_get(p, "code", NULL);
+    const char *redirect_uri = http_params_get(p, "redirect_uri", NULL);
+    const char *client_id = http_params_get(p, "client_id", NULL);
+    struct slice verifier = slice_from_cstr(http_params_get(p, "code_verifier", NULL));
+    struct oauth_error err;
+    if (code[0] == '\0' || redirect_uri[0] == '\0' || client_id[0] == '\0') {
+        reply_simple(t, 400, OAUTH_ERROR_INVALID_REQUEST, "missing required parameters", NULL);
+        return;
+    }
+    if (verifier.len > 0 && !oauth_pkce_is_valid_verifier(verifier)) {
+        reply_simple(t, 400, OAUTH_ERROR_INVALID_REQUEST,
+                     "code_verifier must be 43-128 unreserved characters", NULL);
+        return;
+    }
+    const struct config *cfg = t->app->cfg;
+    enum grants_rc rc = grants_open_code(t->app->seal, slice_from_cstr(code), cfg->proxy_base_url,
+                                         t->now_s, &t->code, NULL);
+    if (!oauth_token_rules_code_check(rc, &err)) {
+        reply_error(t, &err);
+        return;
+    }
+    t->redirect_uri = arena_strdup(http_request_arena(t->req), redirect_uri);
+    t->verifier = arena_slicedup(http_request_arena(t->req), verifier);
+    if (t->redirect_uri == NULL || t->verifier == NULL) {
+        reply_simple(t, 500, OAUTH_ERROR_SERVER_ERROR, "internal error", NULL);
+        return;
+    }
+    resolve_client(t, client_id);
+}
+
+/* ---- refresh_token ----------------------------------------------------- */
+
+static void
+issue_from_refresh(struct token *t)
+{
+    const struct grant_refresh *r = &t->refresh;
+    const struct issue in = {
+        .grant = METRICS_GRANT_REFRESH_TOKEN,
+        .sub = r->sub,
+        .email = r->email,
+        .grp = r->grp,
+        .grp_count = r->grp_count,
+        .cid = t->client_id,
+        .res = r->res,
+        .fam = r->fam,
+        .fiat = oauth_token_rules_family_iat(r->iat, r->fiat),
+    };
+    issue_tokens(t, &in);
+}
+
+static void
+log_refresh_denial(struct token *t, enum store_refresh rc, const char *error)
+{
+    struct log_line l;
+    switch (rc) {
+    case STORE_REFRESH_FAMILY_REVOKED:
+        http_request_log_begin(&l, t->req, LOG_WARN, "refresh_token_family_revoked");
+        break;
+    case STORE_REFRESH_RACING:
+        http_request_log_begin(&l, t->req, LOG_INFO, "refresh_token_concurrent_submit");
+        break;
+    case STORE_REFRESH_REUSED:
+        http_request_log_begin(&l, t->req, LOG_WARN, "refresh_token_reuse_detected");
+        break;
+    default:
+        log_store_error(t, "claim_refresh_family", error);
+        return;
+    }
+    log_str(&l, "token_id", t->refresh.tid);
+    log_str(&l, "family_id", t->refresh.fam);
+    log_str(&l, "subject", t->refresh.sub);
+    log_str(&l, "client_id", t->client_id);
+    log_end(&l);
+}
+
+static void
+on_refresh_claimed(enum store_refresh rc, const char *error, void *arg)
+{
+    struct token *t = arg;
+    t->op = NULL;
+    struct oauth_token_refresh_denial d;
+    if (!oauth_token_rules_refresh_claim(rc, &d)) {
+        issue_from_refresh(t);
+        return;
+    }
+    if (d.has_denied) {
+        metrics_inc_denied(d.denied);
+    }
+    if (d.replay) {
+        metrics_inc_replay(METRICS_REPLAY_REFRESH);
+    }
+    log_refresh_denial(t, rc, error);
+    if (d.retry_after_s > 0) {
+        char value[16];
+        (void)snprintf(value, sizeof(value), "%u", d.retry_after_s);
+        (void)http_output_header_set(t->req, "Retry-After", value);
+    }
+    reply_error(t, &d.err);
+}
+
+static void
+claim_refresh(struct token *t)
+{
+    if (t->w->store == NULL) {
+        /* SPEC.md 5.4: without a store, rotation without reuse detection. */
+        issue_from_refresh(t);
+        return;
+    }
+    const struct config *cfg = t->app->cfg;
+    struct buf family_key, claim_key;
+    buf_init(&family_key, BOUNDS_STORE_KEY_MAX);
+    buf_init(&claim_key, BOUNDS_STORE_KEY_MAX);
+    if (store_key_refresh_family_revoked(slice_from_cstr(t->refresh.fam), &family_key) != 0 ||
+        store_key_refresh(slice_from_cstr(t->refresh.tid), &claim_key) != 0) {
+        on_refresh_claimed(STORE_REFRESH_UNAVAILABLE, "token id does not fit a store key", t);
+        goto out;
+    }
+    const struct store_refresh_req sreq = {
+        .family_key = buf_slice(&family_key),
+        .claim_key = buf_slice(&claim_key),
+        .claim_ttl_ms = store_ttl_ms_until(t->refresh.exp, t->now_s),
+        .family_ttl_ms = STORE_FAMILY_REVOKED_TTL_MS,
+        .now_ms = clock_unix_ms(),
+        .grace_ms = (uint64_t)cfg->refresh_race_grace_s * 1000,
+    };
+    t->op = store_refresh_claim(t->w->store, &sreq, on_refresh_claimed, t);
+out:
+    buf_cleanup(&family_key);
+    buf_cleanup(&claim_key);
+}
+
+static void
+grant_refresh_token(struct token *t, const struct http_params *p)
+{
+    const char *refresh_token = http_params_get(p, "refresh_token", NULL);
+    const char *client_id = http_params_get(p, "client_id", NULL);
+    if (refresh_token[0] == '\0' || client_id[0] == '\0') {
+        reply_simple(t, 400, OAUTH_ERROR_INVALID_REQUEST, "missing required parameters", NULL);
+        return;
+    }
+    const struct config *cfg = t->app->cfg;
+    enum grants_rc rc = grants_open_refresh(t->app->seal, slice_from_cstr(refresh_token),
+                                            cfg->proxy_base_url, t->now_s, &t->refresh, NULL);
+    struct oauth_error err;
+    enum oauth_token_refresh_verdict v = oauth_token_rules_refresh_check(
+        rc, &t->refresh, cfg->revoke_before_set, cfg->revoke_before_s, cfg->revoke_before_ns, &err);
+    if (v == OAUTH_TOKEN_REFRESH_REVOKED) {
+        /* SPEC.md 10.1 item 13: not counted anywhere. */
+        struct log_line l;
+        http_request_log_begin(&l, t->req, LOG_DEBUG, "refresh_token_revoked_iat_cutoff");
+        log_int(&l, "family_issued_at",
+                oauth_token_rules_family_iat(t->refresh.iat, t->refresh.fiat));
+        log_int(&l, "revoke_before", cfg->revoke_before_s);
+        log_end(&l);
+    }
+    if (v != OAUTH_TOKEN_REFRESH_OK) {
+        reply_error(t, &err);
+        return;
+    }
+    resolve_client(t, client_id);
+}
+
+/* ---- client validation (code step 6, refresh step 7) ------------------- */
+
+/* Code steps 7-11, once the client is known. */
+static void
+code_after_client(struct token *t)
+{
+    struct oauth_error err;
+    if (strcmp(t->client_id, t->code.cid) != 0) {
+        reply_simple(t, 400, OAUTH_ERROR_INVALID_GRANT, "client_id mismatch", NULL);
+        return;
+    }
+    /* SPEC.md 3.3.1 item 3: no loopback port relaxation here. */
+    if (strcmp(t->code.ru, t->redirect_uri) != 0) {
+        reply_simple(t, 400, OAUTH_ERROR_INVALID_GRANT, "redirect_uri mismatch", NULL);
+        return;
+    }
+    if (!oauth_token_rules_code_has_ids(&t->code, &err) ||
+        !oauth_token_rules_pkce(&t->code, slice_from_cstr(t->verifier), &err)) {
+        reply_error(t, &err);
+        return;
+    }
+    /* After every check, so a failed PKCE attempt does not burn the code. */
+    claim_code(t);
+}
+
+/* Refresh steps 8-9. */
+static void
+refresh_after_client(struct token *t)
+{
+    if (strcmp(t->client_id, t->refresh.cid) != 0) {
+        reply_simple(t, 400, OAUTH_ERROR_INVALID_GRANT, "client_id mismatch", NULL);
+        return;
+    }
+    claim_refresh(t);
+}
+
+/* SPEC preface fix 13: oauth/client answers every unusable client_id with
+ * 401 invalid_client (the answer on which MCP clients register again),
+ * already counted and logged. */
+static void
+on_client(enum oauth_client_rc rc, const struct oauth_client *client, const struct oauth_error *err,
+          void *arg)
+{
+    struct token *t = arg;
+    t->lookup = NULL;
+    if (rc != OAUTH_CLIENT_OK) {
+        reply_error(t, err);
+        return;
+    }
+    t->client_id = client->id;
+    if (t->grant == OAUTH_TOKEN_GRANT_AUTHORIZATION_CODE) {
+        code_after_client(t);
+    } else {
+        refresh_after_client(t);
+    }
+}
+
+static void
+resolve_client(struct token *t, const char *client_id)
+{
+    t->lookup = oauth_client_resolve_start(t->req, slice_from_cstr(client_id),
+                                           OAUTH_CLIENT_SITE_TOKEN, on_client, t);
+}
+
+/* ---- the common prefix (steps 1-6) ------------------------------------- */
+
+/* Steps 1-3; true with *p filled (release it) when the request may go on. */
+static bool
+read_form(struct token *t, struct http_params *p)
+{
+    struct http_request *req = t->req;
+    /* Go tests RawQuery != "": a bare '?' is no query. */
+    if (http_request_query(req).len > 0) {
+        reply_simple(t, 400, OAUTH_ERROR_INVALID_REQUEST,
+                     "token endpoint parameters must be in the request body, not the URL query",
+                     NULL);
+        return false;
+    }
+    struct slice auth;
+    if (http_request_header_get(req, "Authorization", &auth) && auth.len > 0) {
+        struct oauth_error err;
+        oauth_error_set(&err, 401, OAUTH_ERROR_INVALID_CLIENT, no_client_auth);
+        http_request_on_abort(req, NULL, NULL);
+        oauth_reply_error_basic(req, &err, "token");
+        return false;
+    }
+    memset(p, 0, sizeof(*p));
+    struct slice ct;
+    const char *content_type = NULL;
+    if (http_request_header_get(req, "Content-Type", &ct)) {
+        content_type = arena_slicedup(http_request_arena(req), ct);
+        if (content_type == NULL) {
+            reply_simple(t, 500, OAUTH_ERROR_SERVER_ERROR, "internal error", NULL);
+            return false;
+        }
+    }
+    /* SPEC.md 3.0.7: another media type (or none) is simply an empty form. */
+    if (!http_query_is_form_content_type(content_type)) {
+        return true;
+    }
+    enum http_query_rc qrc =
+        http_query_parse(http_request_body_slice(req), HTTP_QUERY_MODE_FORM, p);
+    if (qrc != HTTP_QUERY_OK) {
+        /* Past BOUNDS_QUERY_PARAMS_MAX pairs: worded as /consent words it. */
+        reply_simple(t, 400, OAUTH_ERROR_INVALID_REQUEST,
+                     qrc == HTTP_QUERY_ERR_TOO_MANY ? "too many form parameters"
+                                                    : "malformed form body",
+                     NULL);
+        return false;
+    }
+    return true;
+}
+
+void
+oauth_token_handle(struct http_request *req, void *arg)
+{
+    const struct app *app = arg;
+    /* SPEC preface fix 10: browser-based MCP clients read /token's answers
+     * (any origin, no credentials); the preflight is routes.c's. */
+    (void)oauth_cors_allow_origin(req);
+    struct token *t = arena_zalloc(http_request_arena(req), sizeof(*t));
+    if (t == NULL) {
+        oauth_reply_error_simple(req, 500, OAUTH_ERROR_SERVER_ERROR, "internal error");
+        return;
+    }
+    t->req = req;
+    t->app = app;
+    t->w = http_request_worker(req);
+    t->now_s = clock_unix_s();
+    arena_on_free(http_request_arena(req), cleanup_grants, t);
+    http_request_on_abort(req, on_abort, t);
+    struct http_params p;
+    if (!read_form(t, &p)) {
+        return;
+    }
+    struct oauth_error err;
+    if (!oauth_token_rules_front(&p, app->cfg->proxy_base_url, app->cfg->mount, &t->grant, &err)) {
+        reply_error(t, &err);
+    } else if (t->grant == OAUTH_TOKEN_GRANT_AUTHORIZATION_CODE) {
+        grant_authorization_code(t, &p);
+    } else {
+        grant_refresh_token(t, &p);
+    }
+    http_params_cleanup(&p);
+}

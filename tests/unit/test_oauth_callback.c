@@ -1,0 +1,479 @@
+/* oauth/callback: GET /callback end to end inside one process -- the
+ * handler on the HTTP harness with a real fetch, the real id_token check
+ * and the in-process replay store; the IdP's token endpoint is the loopback
+ * fault server answering with id_tokens this test signs -- so the
+ * asynchronous chain (claim, exchange, verification) and its cancellation
+ * when the client leaves are exercised under the sanitizers without a
+ * browser or an IdP process. The real IdP is tests/e2e's business. */
+#include <setjmp.h>
+#include <stdatomic.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjose/cjose.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "app.h"
+#include "base/xalloc.h"
+#include "config.h"
+#include "fault_server.h"
+#include "fetch.h"
+#include "fixtures.h"
+#include "grants.h"
+#include "http/router.h"
+#include "http_harness.h"
+#include "log.h"
+#include "metrics.h"
+#include "oauth/oauth.h"
+#include "oidc/jwks.h"
+#include "oidc/provider.h"
+#include "oidc/throttle.h"
+#include "store/memory.h"
+#include "store/store.h"
+#include "worker.h"
+
+#define BASE FIXTURE_BASE
+#define NOW FIXTURE_NOW
+#define CLIENT "proxy-client"
+#define NONCE "0123456789abcdef0123456789abcdef"
+#define PV "pv-0123456789-0123456789-0123456789-012345"
+
+static cjose_jwk_t *key;
+static char *jwks_doc;
+
+/* What the fault server's token endpoint answers; set by the test before
+ * a request, read on the server's threads. */
+static _Atomic(char *) token_response;
+static _Atomic int token_status;
+static _Atomic unsigned token_delay_ms;
+
+struct fx {
+    struct fault_server *idp;
+    char *issuer;
+    struct config cfg;
+    struct app app;
+    struct http_router *router;
+    struct harness h;
+    struct store_backend *backend;
+};
+
+static struct fx F;
+
+static void
+on_idp(void *arg, const struct fault_request *req, struct fault_response *out)
+{
+    (void)arg;
+    (void)req;
+    out->status = token_status;
+    out->content_type = "application/json";
+    out->body = token_response;
+    out->delay_ms = token_delay_ms;
+}
+
+static int
+jwks_source(void *arg, const atomic_bool *stop, struct buf *out_body, struct buf *err)
+{
+    (void)arg;
+    (void)stop;
+    (void)err;
+    return buf_append_str(out_body, jwks_doc) == 0 ? 0 : -1;
+}
+
+/* A signed id_token for F.issuer; claims_extra (stolen) is merged last, so
+ * it may replace or (with json_null) remove the defaults. */
+static char *
+id_token(json_t *claims_extra)
+{
+    json_t *c = json_pack("{s:s,s:s,s:s,s:s,s:b,s:I,s:I,s:s,s:[s]}", "iss", F.issuer, "aud", CLIENT,
+                          "sub", "alice", "email", "alice@example.com", "email_verified", 1, "exp",
+                          (json_int_t)NOW + 300, "iat", (json_int_t)NOW, "nonce", NONCE, "groups",
+                          "mcp-users");
+    const char *k;
+    json_t *v;
+    json_object_foreach(claims_extra, k, v)
+    {
+        if (json_is_null(v)) {
+            json_object_del(c, k);
+        } else {
+            json_object_set(c, k, v);
+        }
+    }
+    json_decref(claims_extra);
+    char *payload = json_dumps(c, JSON_COMPACT);
+    json_decref(c);
+    json_t *hdr = json_pack("{s:s,s:s}", "alg", "RS256", "kid", "k1");
+    cjose_err err;
+    cjose_jws_t *jws =
+        cjose_jws_sign(key, (cjose_header_t *)hdr, (const uint8_t *)payload, strlen(payload), &err);
+    assert_non_null(jws);
+    const char *ser = NULL;
+    assert_true(cjose_jws_export(jws, &ser, &err));
+    char *body = NULL;
+    assert_true(asprintf(&body,
+                         "{\"access_token\":\"at\",\"token_type\":\"Bearer\","
+                         "\"id_token\":\"%s\"}",
+                         ser) > 0);
+    cjose_jws_release(jws);
+    json_decref(hdr);
+    free(payload);
+    return body;
+}
+
+/* Answers replaced while a server thread may still be sending them: freed
+ * only once the server has joined its threads (stop). */
+static char *retired[16];
+static size_t retired_count;
+
+static void
+set_answer(int status, char *body)
+{
+    if (token_response != NULL) {
+        assert_true(retired_count < sizeof(retired) / sizeof(retired[0]));
+        retired[retired_count++] = token_response;
+    }
+    token_response = body;
+    token_status = status;
+}
+
+static void
+free_retired(void)
+{
+    for (size_t i = 0; i < retired_count; i++) {
+        free(retired[i]);
+    }
+    retired_count = 0;
+}
+
+static int
+group_setup(void **state)
+{
+    (void)state;
+    static const uint8_t e[] = {0x01, 0x00, 0x01};
+    cjose_err err;
+    key = cjose_jwk_create_RSA_random(2048, e, sizeof(e), &err);
+    assert_non_null(key);
+    assert_true(cjose_jwk_set_kid(key, "k1", 2, &err));
+    char *pub = cjose_jwk_to_json(key, false, &err);
+    assert_non_null(pub);
+    assert_true(asprintf(&jwks_doc, "{\"keys\":[%s]}", pub) > 0);
+    free(pub);
+    return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+    (void)state;
+    cjose_jwk_release(key);
+    free(jwks_doc);
+    free(token_response);
+    token_response = NULL;
+    return 0;
+}
+
+static void
+start(double idp_rate)
+{
+    memset(&F, 0, sizeof(F));
+    fixture_pin_clock(0);
+    log_set_level(LOG_ERROR);
+    metrics_reset();
+    F.idp = fault_server_start(on_idp, NULL);
+    F.issuer = xstrdup(fault_server_url(F.idp));
+    char doc[1024];
+    snprintf(doc, sizeof(doc),
+             "{\"issuer\":\"%s\",\"authorization_endpoint\":\"%s/auth\","
+             "\"token_endpoint\":\"%s/token\",\"jwks_uri\":\"%s/jwks\"}",
+             F.issuer, F.issuer, F.issuer, F.issuer);
+    struct buf err;
+    buf_init(&err, 1024);
+    assert_int_equal(oidc_provider_parse(F.issuer, slice_from_cstr(doc), &F.app.oidc, &err), 0);
+    struct oidc_jwks_options jo = {.source = jwks_source, .min_refresh_gap_ms = 30000};
+    assert_int_equal(oidc_jwks_new(&jo, NULL, &F.app.jwks, &err), 0);
+    buf_cleanup(&err);
+
+    F.cfg.proxy_base_url = BASE;
+    F.cfg.mount = "/mcp";
+    F.cfg.oidc_client_id = CLIENT;
+    F.cfg.oidc_client_secret = "secret";
+    F.cfg.idp_redirect_uri = BASE "/callback";
+    F.cfg.groups_claim = "groups";
+    F.app.cfg = &F.cfg;
+    F.app.seal = seal_ring_new(FIXTURE_SECRET, strlen(FIXTURE_SECRET), NULL, NULL, 0);
+    F.app.idp_throttle = oidc_throttle_new(idp_rate, 1);
+
+    F.router = http_router_new();
+    http_router_add(F.router, HTTP_METHODS_GET, "/callback", oauth_callback_handle, &F.app, NULL);
+    harness_init(&F.h, F.router, NULL);
+    F.h.w->app = &F.app;
+    F.h.w->fetch = fetch_new(F.h.w->base);
+    F.backend = store_memory_backend_new("t:");
+    F.h.w->store = store_new(F.backend, F.h.w->base);
+    token_delay_ms = 0;
+    set_answer(200, id_token(json_object()));
+}
+
+static int
+stop(void **state)
+{
+    (void)state;
+    store_free(F.h.w->store);
+    F.h.w->store = NULL;
+    fetch_free(F.h.w->fetch);
+    F.h.w->fetch = NULL;
+    harness_cleanup(&F.h);
+    store_backend_free(F.backend);
+    http_router_free(F.router);
+    oidc_throttle_free(F.app.idp_throttle);
+    seal_ring_free(F.app.seal);
+    oidc_jwks_free(F.app.jwks);
+    oidc_provider_free(F.app.oidc);
+    fault_server_stop(F.idp);
+    free_retired();
+    xfree(F.issuer);
+    fixture_unpin_clock();
+    return 0;
+}
+
+/* The state the IdP hands back: a session for client "cid-1". */
+static char *
+session(const char *sid)
+{
+    const struct grant_session s = {
+        .cid = "cid-1",
+        .ru = "http://127.0.0.1:9/cb",
+        .cc = FIXTURE_PKCE_CHALLENGE,
+        .os = "client-state",
+        .nonce = NONCE,
+        .pv = PV,
+        .sid = sid,
+        .aud = BASE,
+        .res = BASE "/mcp",
+        .exp = NOW + 600,
+    };
+    struct buf b;
+    buf_init(&b, BOUNDS_SEALED_MAX_CHARS);
+    assert_int_equal(grants_seal_session(F.app.seal, &s, &b), SEAL_OK);
+    return buf_take(&b);
+}
+
+struct reply {
+    int status;
+    char head[40000];
+    char body[4096];
+};
+
+static void
+get(const char *state, struct reply *out)
+{
+    char req[20000];
+    snprintf(req, sizeof(req), "GET /callback?code=idp-code&state=%s HTTP/1.1\r\nHost: a\r\n\r\n",
+             state);
+    int fd = harness_connect(&F.h);
+    harness_send_str(&F.h, fd, req);
+    struct buf raw;
+    buf_init(&raw, 1 << 20);
+    (void)harness_wait_responses(&F.h, fd, &raw, 1, 5000);
+    struct harness_response r;
+    assert_true(harness_parse(raw.ptr, raw.len, false, false, &r) > 0);
+    out->status = r.status;
+    snprintf(out->head, sizeof(out->head), "%s", r.head);
+    snprintf(out->body, sizeof(out->body), "%.*s", (int)r.body_len, r.body);
+    harness_response_free(&r);
+    buf_cleanup(&raw);
+    close(fd);
+}
+
+static void
+test_success_redirects_with_a_code(void **state)
+{
+    (void)state;
+    start(0);
+    char *st = session("sid-1");
+    struct reply r;
+    get(st, &r);
+    assert_int_equal(r.status, 302);
+    const char *loc = strstr(r.head, "Location: http://127.0.0.1:9/cb?code=");
+    assert_non_null(loc);
+    assert_non_null(strstr(loc, "&iss=https%3A%2F%2Fauth.example.com&state=client-state\r\n"));
+    /* /callback never carries CORS (SPEC preface fix 10). */
+    assert_null(strstr(r.head, "Access-Control-Allow-Origin"));
+
+    /* The IdP got the session's verifier and our redirect URI. */
+    char *body = fault_server_last_body(F.idp);
+    assert_non_null(strstr(body, "code=idp-code"));
+    assert_non_null(strstr(body, "code_verifier=" PV));
+    assert_non_null(strstr(body, "redirect_uri=https%3A%2F%2Fauth.example.com%2Fcallback"));
+    xfree(body);
+
+    /* The code opens and carries the identity and the session's binding. */
+    const char *c = loc + strlen("Location: http://127.0.0.1:9/cb?code=");
+    size_t n = strcspn(c, "&");
+    struct grant_code g;
+    assert_int_equal(grants_open_code(F.app.seal, slice_make(c, n), BASE, NOW, &g, NULL),
+                     GRANTS_OK);
+    assert_string_equal(g.sub, "alice");
+    assert_string_equal(g.email, "alice@example.com");
+    assert_string_equal(g.cid, "cid-1");
+    assert_string_equal(g.cc, FIXTURE_PKCE_CHALLENGE);
+    assert_string_equal(g.res, BASE "/mcp");
+    assert_int_equal(g.grp_count, 1);
+    assert_string_equal(g.grp[0], "mcp-users");
+    assert_int_equal(strlen(g.tid), 36);
+    assert_int_equal(strlen(g.fam), 36);
+    assert_false(g.spkce);
+    assert_int_equal(g.exp, NOW + 60);
+    grants_cleanup_code(&g);
+    xfree(st);
+}
+
+static void
+test_replay_is_refused_without_a_second_exchange(void **state)
+{
+    (void)state;
+    start(0);
+    char *st = session("sid-1");
+    struct reply r;
+    get(st, &r);
+    assert_int_equal(r.status, 302);
+    unsigned hits = fault_server_hits(F.idp);
+    get(st, &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(r.body, "{\"error\":\"invalid_request\",\"error_description\":\"callback "
+                                "state already used\",\"error_code\":\"callback_state_replay\"}\n");
+    assert_int_equal(fault_server_hits(F.idp), hits);
+    assert_int_equal(metrics_get_replay(METRICS_REPLAY_CALLBACK_STATE), 1);
+    xfree(st);
+
+    /* A legacy session without sid skips the claim (SPEC.md 5.4). */
+    st = session("");
+    get(st, &r);
+    assert_int_equal(r.status, 302);
+    get(st, &r);
+    assert_int_equal(r.status, 302);
+    xfree(st);
+}
+
+static void
+test_nonce_and_verification_failures(void **state)
+{
+    (void)state;
+    start(0);
+    struct reply r;
+    char *st = session("sid-1");
+    set_answer(200, id_token(json_pack("{s:s}", "nonce", "ffffffffffffffffffffffffffffffff")));
+    get(st, &r);
+    assert_int_equal(r.status, 403);
+    assert_string_equal(r.body, "{\"error\":\"server_error\",\"error_description\":\"id token "
+                                "nonce mismatch\",\"error_code\":\"id_token_verification_"
+                                "failed\"}\n");
+    xfree(st);
+
+    st = session("sid-2");
+    set_answer(200, id_token(json_pack("{s:s}", "aud", "someone-else")));
+    get(st, &r);
+    assert_int_equal(r.status, 502);
+    assert_non_null(strstr(r.body, "\"id token verification failed\""));
+    assert_int_equal(metrics_get_denied(METRICS_DENIED_ID_TOKEN_VERIFICATION_FAILED), 2);
+    xfree(st);
+
+    st = session("sid-3");
+    set_answer(200, id_token(json_pack("{s:b}", "email_verified", 0)));
+    get(st, &r);
+    assert_int_equal(r.status, 403);
+    assert_non_null(strstr(r.body, "\"error_code\":\"email_not_verified\""));
+    xfree(st);
+
+    st = session("sid-4");
+    set_answer(200, xstrdup("{\"access_token\":\"at\",\"token_type\":\"Bearer\"}"));
+    get(st, &r);
+    assert_int_equal(r.status, 502);
+    assert_non_null(strstr(r.body, "\"no id_token in upstream response\""));
+    xfree(st);
+
+    st = session("sid-5");
+    set_answer(500, xstrdup("{\"error\":\"server_error\"}"));
+    get(st, &r);
+    assert_int_equal(r.status, 502);
+    assert_string_equal(r.body, "{\"error\":\"server_error\",\"error_description\":\"upstream "
+                                "authentication failed\"}\n");
+    xfree(st);
+}
+
+static void
+test_client_gone_during_exchange(void **state)
+{
+    (void)state;
+    start(0);
+    char *st = session("sid-1");
+    token_delay_ms = 300;
+    char req[20000];
+    snprintf(req, sizeof(req), "GET /callback?code=idp-code&state=%s HTTP/1.1\r\nHost: a\r\n\r\n",
+             st);
+    int fd = harness_connect(&F.h);
+    harness_send_str(&F.h, fd, req);
+    /* The exchange is under way when the client hangs up. */
+    uint64_t waited = 0;
+    while (fault_server_hits(F.idp) == 0 && waited < 3000) {
+        harness_pump(&F.h, -1, NULL, 10);
+        waited += 10;
+    }
+    assert_int_equal(fault_server_hits(F.idp), 1);
+    close(fd);
+    /* The IdP answers into a cancelled exchange: nothing may run on the
+     * freed request (the sanitizers watch this). */
+    harness_pump(&F.h, -1, NULL, 600);
+    assert_int_equal(fetch_pending(F.h.w->fetch), 0);
+    /* The claim stood: the same state is now a replay. */
+    token_delay_ms = 0;
+    struct reply r;
+    get(st, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "callback_state_replay"));
+    xfree(st);
+}
+
+static void
+test_throttle_before_claim(void **state)
+{
+    (void)state;
+    start(0.001);
+    char *a = session("sid-a");
+    char *b = session("sid-b");
+    struct reply r;
+    get(a, &r);
+    assert_int_equal(r.status, 302);
+    unsigned hits = fault_server_hits(F.idp);
+    for (int i = 0; i < 2; i++) {
+        get(b, &r);
+        assert_int_equal(r.status, 503);
+        assert_non_null(strstr(r.head, "Retry-After: 1\r\n"));
+        assert_string_equal(r.body,
+                            "{\"error\":\"temporarily_unavailable\",\"error_description\":"
+                            "\"upstream IdP exchange throttled; retry shortly\",\"error_code\":"
+                            "\"idp_exchange_throttled\"}\n");
+    }
+    assert_int_equal(fault_server_hits(F.idp), hits);
+    assert_int_equal(metrics_get(METRICS_IDP_EXCHANGE_THROTTLED), 2);
+    xfree(a);
+    xfree(b);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_success_redirects_with_a_code, stop),
+        cmocka_unit_test_teardown(test_replay_is_refused_without_a_second_exchange, stop),
+        cmocka_unit_test_teardown(test_nonce_and_verification_failures, stop),
+        cmocka_unit_test_teardown(test_client_gone_during_exchange, stop),
+        cmocka_unit_test_teardown(test_throttle_before_claim, stop),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

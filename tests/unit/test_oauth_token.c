@@ -1,0 +1,491 @@
+/* oauth/token: POST /token end to end inside one process -- the handler on
+ * the HTTP harness, the real seal ring and the in-process replay store, the
+ * clock pinned -- so the asynchronous steps (client lookup, claims, family
+ * revocation, the rotation outcomes) are tested without sleeping and what
+ * is minted can be opened and inspected. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "app.h"
+#include "base/clock.h"
+#include "base/xalloc.h"
+#include "config.h"
+#include "fixtures.h"
+#include "grants.h"
+#include "http/router.h"
+#include "http_harness.h"
+#include "log.h"
+#include "metrics.h"
+#include "oauth/oauth.h"
+#include "store/memory.h"
+#include "store/store.h"
+#include "worker.h"
+
+#define BASE FIXTURE_BASE
+#define RU "http://127.0.0.1:9/cb"
+#define NOW FIXTURE_NOW
+
+struct fx {
+    struct config cfg;
+    struct app app;
+    struct http_router *router;
+    struct harness h;
+    struct store_backend *backend;
+    char *client; /* sealed client_id of client "cid-1" */
+    char *other;  /* sealed client_id of client "cid-2" */
+};
+
+static struct fx F;
+
+static char *
+seal_client(const char *id, int64_t exp)
+{
+    static const char *const uris[] = {RU};
+    const struct grant_client g = {.id = id, .r = uris, .r_count = 1, .aud = BASE, .exp = exp};
+    struct buf b;
+    buf_init(&b, BOUNDS_SEALED_MAX_CHARS);
+    assert_int_equal(grants_seal_client(F.app.seal, &g, &b), SEAL_OK);
+    return buf_take(&b);
+}
+
+static char *
+seal_code(const char *tid, const char *fam, const char *cid)
+{
+    static const char *const grp[] = {"mcp-users", "dev"};
+    const struct grant_code g = {
+        .tid = tid,
+        .fam = fam,
+        .cid = cid,
+        .ru = RU,
+        .cc = FIXTURE_PKCE_CHALLENGE,
+        .sub = "alice",
+        .email = "alice@example.com",
+        .name = "Alice",
+        .grp = grp,
+        .grp_count = 2,
+        .res = BASE "/mcp",
+        .aud = BASE,
+        .exp = NOW + 60,
+    };
+    struct buf b;
+    buf_init(&b, BOUNDS_SEALED_MAX_CHARS);
+    assert_int_equal(grants_seal_code(F.app.seal, &g, &b), SEAL_OK);
+    return buf_take(&b);
+}
+
+static char *
+seal_refresh(const char *tid, const char *fam, int64_t iat, int64_t fiat)
+{
+    const struct grant_refresh g = {
+        .tid = tid,
+        .fam = fam,
+        .sub = "alice",
+        .email = "",
+        .cid = "cid-1",
+        .aud = BASE,
+        .iat = iat,
+        .fiat = fiat,
+        .exp = NOW + 3600,
+    };
+    struct buf b;
+    buf_init(&b, BOUNDS_SEALED_MAX_CHARS);
+    assert_int_equal(grants_seal_refresh(F.app.seal, &g, &b), SEAL_OK);
+    return buf_take(&b);
+}
+
+static void
+start(bool with_store, unsigned grace_s)
+{
+    memset(&F, 0, sizeof(F));
+    fixture_pin_clock(0);
+    F.cfg.proxy_base_url = BASE;
+    F.cfg.mount = "/mcp";
+    F.cfg.refresh_race_grace_s = grace_s;
+    F.app.cfg = &F.cfg;
+    F.app.seal = seal_ring_new(FIXTURE_SECRET, strlen(FIXTURE_SECRET), NULL, NULL, 0);
+    assert_non_null(F.app.seal);
+    F.router = http_router_new();
+    http_router_add(F.router, HTTP_METHODS_POST, "/token", oauth_token_handle, &F.app, NULL);
+    harness_init(&F.h, F.router, NULL);
+    F.h.w->app = &F.app;
+    if (with_store) {
+        F.backend = store_memory_backend_new("t:");
+        F.h.w->store = store_new(F.backend, F.h.w->base);
+    }
+    F.client = seal_client("cid-1", 0);
+    F.other = seal_client("cid-2", 0);
+    metrics_reset();
+    log_set_level(LOG_ERROR); /* the handlers' info lines are not under test */
+}
+
+static int
+stop(void **state)
+{
+    (void)state;
+    store_free(F.h.w->store);
+    F.h.w->store = NULL;
+    harness_cleanup(&F.h);
+    store_backend_free(F.backend);
+    http_router_free(F.router);
+    seal_ring_free(F.app.seal);
+    xfree(F.client);
+    xfree(F.other);
+    fixture_unpin_clock();
+    return 0;
+}
+
+struct reply {
+    int status;
+    char head[4096];
+    char body[40000];
+};
+
+/* POSTs body (form-encoded) with extra header lines, waits for the answer. */
+static void
+post_with(const char *body, const char *extra_headers, struct reply *out)
+{
+    int fd = harness_connect(&F.h);
+    char head[1024];
+    snprintf(head, sizeof(head),
+             "POST /token HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-www-form-urlencoded"
+             "\r\n%sContent-Length: %zu\r\n\r\n",
+             extra_headers, strlen(body));
+    harness_send_str(&F.h, fd, head);
+    harness_send_str(&F.h, fd, body);
+    struct buf raw;
+    buf_init(&raw, 1 << 20);
+    (void)harness_wait_responses(&F.h, fd, &raw, 1, 5000);
+    struct harness_response r;
+    assert_true(harness_parse(raw.ptr, raw.len, false, false, &r) > 0);
+    out->status = r.status;
+    snprintf(out->head, sizeof(out->head), "%s", r.head);
+    snprintf(out->body, sizeof(out->body), "%.*s", (int)r.body_len, r.body);
+    harness_response_free(&r);
+    buf_cleanup(&raw);
+    close(fd);
+}
+
+static void
+post(const char *body, struct reply *out)
+{
+    post_with(body, "", out);
+}
+
+static void
+code_grant(const char *code, const char *client_id, const char *verifier, struct reply *out)
+{
+    char body[40000];
+    snprintf(body, sizeof(body),
+             "grant_type=authorization_code&code=%s&redirect_uri=http%%3A%%2F%%2F127.0.0.1%%3A9"
+             "%%2Fcb&client_id=%s&code_verifier=%s",
+             code, client_id, verifier);
+    post(body, out);
+}
+
+static void
+refresh_grant(const char *refresh, const char *client_id, struct reply *out)
+{
+    char body[40000];
+    snprintf(body, sizeof(body), "grant_type=refresh_token&refresh_token=%s&client_id=%s", refresh,
+             client_id);
+    post(body, out);
+}
+
+/* The value of a JSON string member in a flat body (tokens are base64url). */
+static void
+json_str(const char *body, const char *key, char *out, size_t cap)
+{
+    char pat[64];
+    snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+    const char *p = strstr(body, pat);
+    assert_non_null(p);
+    p += strlen(pat);
+    const char *e = strchr(p, '"');
+    assert_non_null(e);
+    assert_true((size_t)(e - p) < cap);
+    memcpy(out, p, (size_t)(e - p));
+    out[e - p] = '\0';
+}
+
+static void
+assert_error(const struct reply *r, int status, const char *body)
+{
+    assert_int_equal(r->status, status);
+    assert_string_equal(r->body, body);
+    assert_non_null(strstr(r->head, "Access-Control-Allow-Origin: *"));
+    assert_null(strstr(r->head, "Cache-Control"));
+}
+
+/* ---- authorization_code ------------------------------------------------- */
+
+static void
+test_code_success_mints_the_family(void **state)
+{
+    (void)state;
+    start(true, 2);
+    char *code = seal_code("tid-1", "fam-1", "cid-1");
+    struct reply r;
+    code_grant(code, F.client, FIXTURE_PKCE_VERIFIER, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.head, "Cache-Control: no-store"));
+    assert_non_null(strstr(r.head, "Pragma: no-cache"));
+    assert_non_null(strstr(r.head, "Access-Control-Allow-Origin: *"));
+    assert_non_null(strstr(r.body, "\",\"expires_in\":3600,\"refresh_token\":\""));
+    assert_int_equal(metrics_get_tokens_issued(METRICS_GRANT_AUTHORIZATION_CODE), 1);
+
+    char tok[20000];
+    json_str(r.body, "refresh_token", tok, sizeof(tok));
+    struct grant_refresh rg;
+    assert_int_equal(grants_open_refresh(F.app.seal, slice_from_cstr(tok), BASE, NOW, &rg, NULL),
+                     GRANTS_OK);
+    assert_string_equal(rg.fam, "fam-1");
+    assert_string_not_equal(rg.tid, "tid-1");
+    assert_string_equal(rg.cid, "cid-1");
+    assert_string_equal(rg.res, BASE "/mcp");
+    assert_int_equal(rg.iat, NOW);
+    assert_int_equal(rg.fiat, NOW);
+    assert_int_equal(rg.exp, NOW + 7 * 24 * 3600);
+    assert_int_equal(rg.grp_count, 2);
+    grants_cleanup_refresh(&rg);
+
+    json_str(r.body, "access_token", tok, sizeof(tok));
+    struct grant_access ag;
+    assert_int_equal(grants_open_access(F.app.seal, slice_from_cstr(tok), BASE, NOW, &ag, NULL),
+                     GRANTS_OK);
+    assert_string_equal(ag.sub, "alice");
+    assert_string_equal(ag.email, "alice@example.com");
+    assert_string_equal(ag.cid, "cid-1");
+    assert_string_equal(ag.res, BASE "/mcp");
+    assert_int_equal(ag.exp, NOW + 3600);
+    grants_cleanup_access(&ag);
+    xfree(code);
+}
+
+static void
+test_code_replay_revokes_family(void **state)
+{
+    (void)state;
+    start(true, 2);
+    char *code = seal_code("tid-1", "fam-1", "cid-1");
+    struct reply r;
+    code_grant(code, F.client, FIXTURE_PKCE_VERIFIER, &r);
+    assert_int_equal(r.status, 200);
+    char refresh[20000];
+    json_str(r.body, "refresh_token", refresh, sizeof(refresh));
+
+    code_grant(code, F.client, FIXTURE_PKCE_VERIFIER, &r);
+    assert_error(&r, 400,
+                 "{\"error\":\"invalid_grant\",\"error_description\":\"authorization code already "
+                 "used\",\"error_code\":\"code_replay\"}\n");
+    assert_int_equal(metrics_get_replay(METRICS_REPLAY_CODE), 1);
+
+    refresh_grant(refresh, F.client, &r);
+    assert_error(&r, 400,
+                 "{\"error\":\"invalid_grant\",\"error_description\":\"refresh token revoked\","
+                 "\"error_code\":\"refresh_family_revoked\"}\n");
+    assert_int_equal(metrics_get_denied(METRICS_DENIED_REFRESH_FAMILY_REVOKED), 1);
+    xfree(code);
+}
+
+static void
+test_failed_checks_do_not_burn_the_code(void **state)
+{
+    (void)state;
+    start(true, 2);
+    char *code = seal_code("tid-1", "fam-1", "cid-1");
+    struct reply r;
+    code_grant(code, F.client, "wBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", &r);
+    assert_error(&r, 400,
+                 "{\"error\":\"invalid_grant\",\"error_description\":\"PKCE verification "
+                 "failed\"}\n");
+    code_grant(code, F.other, FIXTURE_PKCE_VERIFIER, &r);
+    assert_error(&r, 400,
+                 "{\"error\":\"invalid_grant\",\"error_description\":\"client_id mismatch\"}\n");
+    code_grant(code, "not-a-client", FIXTURE_PKCE_VERIFIER, &r);
+    assert_int_equal(r.status, 401);
+    assert_non_null(strstr(r.body, "\"invalid_client\""));
+    code_grant(code, F.client, FIXTURE_PKCE_VERIFIER, &r);
+    assert_int_equal(r.status, 200);
+    xfree(code);
+}
+
+static void
+test_without_store_codes_are_reusable(void **state)
+{
+    (void)state;
+    start(false, 2);
+    char *code = seal_code("tid-1", "fam-1", "cid-1");
+    struct reply r;
+    code_grant(code, F.client, FIXTURE_PKCE_VERIFIER, &r);
+    assert_int_equal(r.status, 200);
+    code_grant(code, F.client, FIXTURE_PKCE_VERIFIER, &r);
+    assert_int_equal(r.status, 200);
+    xfree(code);
+}
+
+static void
+test_expired_client_is_401(void **state)
+{
+    (void)state;
+    start(true, 2);
+    char *expired = seal_client("cid-1", NOW - 1);
+    char *code = seal_code("tid-1", "fam-1", "cid-1");
+    struct reply r;
+    code_grant(code, expired, FIXTURE_PKCE_VERIFIER, &r);
+    assert_error(&r, 401,
+                 "{\"error\":\"invalid_client\",\"error_description\":\"client registration "
+                 "expired\"}\n");
+    assert_int_equal(metrics_get_denied(METRICS_DENIED_CLIENT_REGISTRATION_EXPIRED), 1);
+    xfree(expired);
+    xfree(code);
+}
+
+static void
+test_authorization_header_is_refused(void **state)
+{
+    (void)state;
+    start(true, 2);
+    struct reply r;
+    post_with("grant_type=refresh_token", "Authorization: Basic YTpi\r\n", &r);
+    assert_int_equal(r.status, 401);
+    assert_non_null(strstr(r.head, "WWW-Authenticate: Basic realm=\"token\", "
+                                   "error=\"invalid_client\", error_description=\"this token "
+                                   "endpoint does not authenticate clients"));
+}
+
+/* ---- refresh_token ------------------------------------------------------ */
+
+static void
+test_rotation_keeps_family_and_fiat(void **state)
+{
+    (void)state;
+    start(true, 2);
+    /* A legacy token (fiat 0): the family issue time becomes its iat. */
+    char *old = seal_refresh("r-1", "fam-9", NOW - 100, 0);
+    struct reply r;
+    refresh_grant(old, F.client, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(metrics_get_tokens_issued(METRICS_GRANT_REFRESH_TOKEN), 1);
+    char tok[20000];
+    json_str(r.body, "refresh_token", tok, sizeof(tok));
+    struct grant_refresh g;
+    assert_int_equal(grants_open_refresh(F.app.seal, slice_from_cstr(tok), BASE, NOW, &g, NULL),
+                     GRANTS_OK);
+    assert_string_equal(g.fam, "fam-9");
+    assert_string_not_equal(g.tid, "r-1");
+    assert_int_equal(g.iat, NOW);
+    assert_int_equal(g.fiat, NOW - 100);
+    grants_cleanup_refresh(&g);
+    xfree(old);
+}
+
+static void
+test_reuse_after_grace_revokes(void **state)
+{
+    (void)state;
+    start(true, 0);
+    char *old = seal_refresh("r-1", "fam-1", NOW - 10, NOW - 10);
+    struct reply r;
+    refresh_grant(old, F.client, &r);
+    assert_int_equal(r.status, 200);
+    char sibling[20000];
+    json_str(r.body, "refresh_token", sibling, sizeof(sibling));
+    refresh_grant(old, F.client, &r);
+    assert_error(&r, 400,
+                 "{\"error\":\"invalid_grant\",\"error_description\":\"refresh token reuse "
+                 "detected  family revoked\",\"error_code\":\"refresh_reuse_detected\"}\n");
+    assert_int_equal(metrics_get_replay(METRICS_REPLAY_REFRESH), 1);
+    refresh_grant(sibling, F.client, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "refresh_family_revoked"));
+    xfree(old);
+}
+
+static void
+test_racing_inside_grace(void **state)
+{
+    (void)state;
+    start(true, 5);
+    char *old = seal_refresh("r-1", "fam-1", NOW - 10, NOW - 10);
+    struct reply r;
+    refresh_grant(old, F.client, &r);
+    assert_int_equal(r.status, 200);
+    char fresh[20000];
+    json_str(r.body, "refresh_token", fresh, sizeof(fresh));
+    /* Same pinned millisecond: inside the 5 s grace. */
+    refresh_grant(old, F.client, &r);
+    assert_int_equal(r.status, 429);
+    assert_non_null(strstr(r.head, "Retry-After: 2\r\n"));
+    assert_non_null(strstr(r.body, "\"error_code\":\"refresh_concurrent_submit\""));
+    assert_int_equal(metrics_get_denied(METRICS_DENIED_REFRESH_CONCURRENT_SUBMIT), 1);
+    /* The family was left alone. */
+    refresh_grant(fresh, F.client, &r);
+    assert_int_equal(r.status, 200);
+    xfree(old);
+}
+
+static void
+test_revoke_before_is_not_metered(void **state)
+{
+    (void)state;
+    start(true, 2);
+    F.cfg.revoke_before_set = true;
+    F.cfg.revoke_before_s = NOW - 50;
+    /* Rotated yesterday (iat recent) but the family predates the cut-off. */
+    char *old = seal_refresh("r-1", "fam-1", NOW - 10, NOW - 100);
+    char *young = seal_refresh("r-2", "fam-2", NOW - 10, NOW - 10);
+    struct reply r;
+    refresh_grant(old, F.client, &r);
+    assert_error(&r, 400,
+                 "{\"error\":\"invalid_grant\",\"error_description\":\"refresh token "
+                 "revoked\"}\n");
+    for (int i = 0; i < METRICS_DENIED_COUNT; i++) {
+        assert_int_equal(metrics_get_denied((enum metrics_denied)i), 0);
+    }
+    refresh_grant(young, F.client, &r);
+    assert_int_equal(r.status, 200);
+    xfree(old);
+    xfree(young);
+}
+
+static void
+test_refresh_for_another_client(void **state)
+{
+    (void)state;
+    start(true, 2);
+    char *old = seal_refresh("r-1", "fam-1", NOW - 10, NOW - 10);
+    struct reply r;
+    refresh_grant(old, F.other, &r);
+    assert_error(&r, 400,
+                 "{\"error\":\"invalid_grant\",\"error_description\":\"client_id mismatch\"}\n");
+    /* Nothing was claimed: the right client still rotates it. */
+    refresh_grant(old, F.client, &r);
+    assert_int_equal(r.status, 200);
+    xfree(old);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_code_success_mints_the_family, stop),
+        cmocka_unit_test_teardown(test_code_replay_revokes_family, stop),
+        cmocka_unit_test_teardown(test_failed_checks_do_not_burn_the_code, stop),
+        cmocka_unit_test_teardown(test_without_store_codes_are_reusable, stop),
+        cmocka_unit_test_teardown(test_expired_client_is_401, stop),
+        cmocka_unit_test_teardown(test_authorization_header_is_refused, stop),
+        cmocka_unit_test_teardown(test_rotation_keeps_family_and_fiat, stop),
+        cmocka_unit_test_teardown(test_reuse_after_grace_revokes, stop),
+        cmocka_unit_test_teardown(test_racing_inside_grace, stop),
+        cmocka_unit_test_teardown(test_revoke_before_is_not_metered, stop),
+        cmocka_unit_test_teardown(test_refresh_for_another_client, stop),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
