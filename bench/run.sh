@@ -27,7 +27,7 @@
 #   BENCH_DURATION=5            seconds per wrk run (plus a 1 s warm-up)
 #   BENCH_REPEAT=3              runs per cell; the median run is reported
 #   BENCH_CONCURRENCY="1 16 64"
-#   BENCH_SSE_EVENTS=2000  BENCH_SSE_STREAMS=1000
+#   BENCH_SSE_EVENTS=2000  BENCH_SSE_STREAMS=1000  BENCH_SSE_ROUNDS=2
 #   BENCH_SERVER_CPUS / BENCH_CLIENT_CPUS   taskset CPU lists (default: the
 #                               last CPU for wrk and the SSE client, the others
 #                               for the servers; no pinning on one CPU)
@@ -49,6 +49,7 @@ repeat=${BENCH_REPEAT:-3}
 concurrency=${BENCH_CONCURRENCY:-1 16 64}
 sse_events=${BENCH_SSE_EVENTS:-2000}
 sse_streams=${BENCH_SSE_STREAMS:-1000}
+sse_rounds=${BENCH_SSE_ROUNDS:-2}
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
@@ -283,17 +284,20 @@ wrk_run() {
     | grep '^BENCH ' || die "wrk produced no result for $t c=$c"
 }
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<< "$1"; }
-declare -A res
+# Runs are interleaved (direct, nginx, proxy, direct, ...) so a change in
+# background load hits every column alike; each cell is the median run.
+declare -A res runs_of
 for c in $concurrency; do
-  for t in "${targets[@]}"; do
-    wrk_run "$t" "$c" 1 > /dev/null   # warm-up
-    runs=()
-    for ((r = 0; r < repeat; r++)); do
+  for t in "${targets[@]}"; do wrk_run "$t" "$c" 1 > /dev/null; done   # warm-up
+  for ((r = 0; r < repeat; r++)); do
+    for t in "${targets[@]}"; do
       one=$(wrk_run "$t" "$c" "$duration") || die "wrk failed for $t c=$c"
-      runs+=("$one")
+      runs_of[$t,$c]+="$one"$'\n'
     done
+  done
+  for t in "${targets[@]}"; do
     # Median by requests/s.
-    med=$(printf '%s\n' "${runs[@]}" | awk '{for(i=1;i<=NF;i++) if ($i ~ /^rps=/) {split($i,a,"="); print a[2], $0}}' \
+    med=$(printf '%s' "${runs_of[$t,$c]}" | awk '{for(i=1;i<=NF;i++) if ($i ~ /^rps=/) {split($i,a,"="); print a[2], $0}}' \
       | sort -n | awk -v m=$(( (repeat + 1) / 2 )) 'NR==m {$1=""; sub(/^ /,""); print}')
     res[$t,$c]=$med
     bad=$(( $(field "$med" non2xx) + $(field "$med" sockerr) ))
@@ -364,11 +368,11 @@ echo "$sse_lat" > "$BENCH_DIR/sse-latency.txt"
 nginx_pids() { local m; m=$(cat "$BENCH_DIR/nginx-rp.pid"); echo "$m,$(pgrep -d, -P "$m")"; }
 say "SSE: memory with $sse_streams open streams"
 sse_mem_nginx=$("${cli[@]}" node bench/sse.mjs streams --listen "$sse_port" --count "$sse_streams" \
-  --target "http://127.0.0.1:$ngx_port/mcp/sse" --pids "$(nginx_pids)")
+  --target "http://127.0.0.1:$ngx_port/mcp/sse" --pids "$(nginx_pids)" --rounds "$sse_rounds")
 sse_mem_proxy=""
 if [[ " ${targets[*]} " == *" proxy "* ]]; then
   sse_mem_proxy=$("${cli[@]}" node bench/sse.mjs streams --listen "$sse_port" --count "$sse_streams" \
-    --target "http://127.0.0.1:$pb_port/mcp/sse@$token_b" --pids "$proxy_b_pid")
+    --target "http://127.0.0.1:$pb_port/mcp/sse@$token_b" --pids "$proxy_b_pid" --rounds "$sse_rounds")
 fi
 
 # ------------------------------------------------------------ report
@@ -376,7 +380,7 @@ fi
 us_to_ms() { awk -v u="$1" 'BEGIN { printf "%.3f", u / 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 report() {
-  echo "### Throughput and latency (wrk, ${duration}s per run, median of $repeat runs)"
+  echo "### Throughput and latency (wrk, ${duration}s per run, median of $repeat interleaved runs)"
   echo
   echo "| c | path | req/s | p50 ms | p99 ms | req/s vs direct | req/s vs nginx | p50 added vs direct (ms) |"
   echo "|---|---|---:|---:|---:|---:|---:|---:|"

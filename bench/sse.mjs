@@ -42,6 +42,7 @@ const { values: opt, positionals } = parseArgs({
     count: { type: 'string', default: '1000' },
     pids: { type: 'string', default: '' },
     'hold-ms': { type: 'string', default: '2000' },
+    rounds: { type: 'string', default: '2' },
     'timeout-ms': { type: 'string', default: '120000' },
   },
 });
@@ -208,8 +209,12 @@ async function streamsMode() {
   }
   // Two rounds: memory kept after the first close that the second round
   // reuses is the allocator's cache; memory that grows again is a leak.
-  const r1 = await round();
-  const r2 = await round();
+  const rounds = [];
+  for (let i = 0; i < Math.max(2, Number(opt.rounds)); i += 1) rounds.push(await round());
+  const [r1, r2] = rounds;
+  if (rounds.length > 2) {
+    console.error(`sse.mjs: rounds (open/closed KiB): ${rounds.map((r) => `${r.open}/${r.closed}`).join(' ')}`);
+  }
   console.log(`sse_streams count=${count} upstream_streams=${r1.upstreamOpen} rss_idle_kib=${idle} rss_open_kib=${r1.open} `
     + `kib_per_stream=${((r1.open - idle) / count).toFixed(1)} rss_after_close_kib=${r1.closed} `
     + `rss_round2_open_kib=${r2.open} rss_round2_close_kib=${r2.closed}`);
