@@ -25,9 +25,9 @@ struct oidc_claims {
     /* The groups claim was present but not an array of strings (SPEC.md 3.7
      * step 16: warn + metric, login continues). groups_error is a static
      * phrase for the log. A non-array yields no groups; an array with some
-     * non-string elements keeps its string elements (we do not copy Go's
-     * "" placeholders for the others, which would reach X-User-Groups as
-     * empty names). */
+     * non-string elements keeps its string elements (Go put "" in place of
+     * the others, which would reach X-User-Groups as empty names; we drop
+     * them instead). */
     bool groups_shape_mismatch;
     const char *groups_error;
     /* Some group holds ',', CR, LF or NUL (SPEC.md 3.7 step 17). */
