@@ -32,6 +32,13 @@ for f in $(echo "$c_files" | grep '^src/base/'); do
   [ -n "$bad" ] && report "$f: base/ must include only base/ headers: $bad"
 done
 
+# 2b. net/ sits just above base/: the upstream pool, the Redis client and
+#     anything else that connects use it, so it may not know any of them.
+for f in $(echo "$c_files" | grep '^src/net/'); do
+  bad=$(grep -nE '^#include "' "$f" | grep -vE '#include "(base|net)/' || true)
+  [ -n "$bad" ] && report "$f: net/ must include only base/ and net/ headers: $bad"
+done
+
 # 3. Pure modules do no I/O: no libevent, curl multi, or store.
 for f in src/seal.c src/grants.c src/oauth/redirect_uri.c src/oauth/pkce.c src/http/client_ip.c src/oauth/resource.c; do
   [ -f "$f" ] || continue

@@ -235,7 +235,14 @@ load_duration(struct loader *ld, const struct var *v, const char *text)
         return;
     }
     if ((uint64_t)ns < v->min) {
-        problem(ld, v->name, "must be greater than 0; use a duration up to %s", limit);
+        if (v->min <= 1) {
+            problem(ld, v->name, "must be greater than 0; use a duration up to %s", limit);
+        } else {
+            char floor[DURATION_TEXT_MAX];
+            duration_format(v->min, floor);
+            problem(ld, v->name, "must be at least %s; use a duration from %s to %s", floor,
+                    floor, limit);
+        }
         return;
     }
     if ((uint64_t)ns > v->max) {
@@ -1003,6 +1010,23 @@ static const struct var vars[] = {
       AT(upstream_header_timeout_ms), .min = 1, .max = 10 * DURATION_NS_PER_M,
       .unit_ns = NS_MS, .flags = VAR_ADDITION,
       .help = "How long to wait for the upstream's response headers, up to 10m." },
+    { .name = "TCP_KEEPALIVE_IDLE", .kind = VAR_DURATION, .def = "30s",
+      AT(tcp_keepalive_idle_s), .min = 0, .max = 2 * DURATION_NS_PER_H, .unit_ns = NS_S,
+      .flags = VAR_ADDITION,
+      .help = "Silence on a connection (client, upstream or Redis) before TCP keep-alive "
+              "probes start; 0 turns keep-alive off." },
+    { .name = "TCP_KEEPALIVE_INTERVAL", .kind = VAR_DURATION, .def = "10s",
+      AT(tcp_keepalive_interval_s), .min = DURATION_NS_PER_S,
+      .max = 10 * DURATION_NS_PER_M, .unit_ns = NS_S, .flags = VAR_ADDITION,
+      .help = "Time between TCP keep-alive probes." },
+    { .name = "TCP_KEEPALIVE_COUNT", .kind = VAR_COUNT, .def = "3", AT(tcp_keepalive_count),
+      .min = 1, .max = 127, .flags = VAR_ADDITION,
+      .help = "Unanswered keep-alive probes after which a peer is declared dead." },
+    { .name = "TCP_USER_TIMEOUT", .kind = VAR_DURATION, .def = "60s",
+      AT(tcp_user_timeout_ms), .min = 0, .max = 10 * DURATION_NS_PER_M, .unit_ns = NS_MS,
+      .flags = VAR_ADDITION,
+      .help = "How long sent data may stay unacknowledged before the connection is dropped; "
+              "0 keeps the kernel's default." },
 };
 /* clang-format on */
 

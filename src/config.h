@@ -96,6 +96,12 @@ struct config {
     char *upstream_authorization_header; /* UPSTREAM_AUTHORIZATION_HEADER, secret, "" = none */
     uint64_t upstream_header_timeout_ms; /* UPSTREAM_RESPONSE_HEADER_TIMEOUT, default 30s, (0, 10m] */
 
+    /* TCP liveness, every connection both sides (net/sockopt.h). */
+    uint64_t tcp_keepalive_idle_s;       /* TCP_KEEPALIVE_IDLE, default 30s, 0 = off, <= 2h */
+    uint64_t tcp_keepalive_interval_s;   /* TCP_KEEPALIVE_INTERVAL, default 10s, [1s, 10m] */
+    unsigned tcp_keepalive_count;        /* TCP_KEEPALIVE_COUNT, default 3, 1..127 */
+    uint64_t tcp_user_timeout_ms;        /* TCP_USER_TIMEOUT, default 60s, 0 = kernel default, <= 10m */
+
     /* Logging. */
     char *access_log_skip_re_text;       /* ACCESS_LOG_SKIP_RE, trimmed; NULL = unset */
     struct pcre2_real_code_8 *access_log_skip_re; /* compiled, NULL = unset */

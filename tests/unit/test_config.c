@@ -219,6 +219,10 @@ defaults(void **state)
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     assert_int_equal(c->workers, cpus < 1 ? 1 : cpus > 256 ? 256 : cpus);
     assert_int_equal(c->upstream_header_timeout_ms, 30000);
+    assert_int_equal(c->tcp_keepalive_idle_s, 30);
+    assert_int_equal(c->tcp_keepalive_interval_s, 10);
+    assert_int_equal(c->tcp_keepalive_count, 3);
+    assert_int_equal(c->tcp_user_timeout_ms, 60000);
     assert_string_equal(r.warn, "");
     unload(&r);
 }
@@ -808,6 +812,17 @@ static const struct rule_case rules[] = {
     BAD("UPSTREAM_RESPONSE_HEADER_TIMEOUT", "0", "greater than 0"),
     BAD("UPSTREAM_RESPONSE_HEADER_TIMEOUT", "-1s", "negative"),
     BAD("UPSTREAM_RESPONSE_HEADER_TIMEOUT", "1d", "Go duration"),
+    OK("TCP_KEEPALIVE_IDLE", "0"),
+    OK("TCP_KEEPALIVE_IDLE", "2h"),
+    BAD("TCP_KEEPALIVE_IDLE", "2h1s", "2h"),
+    OK("TCP_KEEPALIVE_INTERVAL", "1s"),
+    BAD("TCP_KEEPALIVE_INTERVAL", "500ms", "1s"),
+    BAD("TCP_KEEPALIVE_INTERVAL", "11m", "10m"),
+    OK("TCP_KEEPALIVE_COUNT", "127"),
+    BAD("TCP_KEEPALIVE_COUNT", "0", "at least 1"),
+    BAD("TCP_KEEPALIVE_COUNT", "128", "at most 127"),
+    OK("TCP_USER_TIMEOUT", "0"),
+    BAD("TCP_USER_TIMEOUT", "10m1s", "10m"),
 };
 
 static void
