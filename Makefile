@@ -1,13 +1,21 @@
 # The newcomer's entry points. Each installs what it needs on Debian 12.
 #   make demo   run the product (local demo stack)
 #   make test   run the whole test suite (what CI runs)
-.PHONY: demo test build clean
+.PHONY: demo test build clean fuzz-long soak
 
 demo:
 	scripts/demo.sh
 
 test:
 	scripts/test.sh
+
+# On demand, never in CI: long fuzzing (FUZZ_MINUTES, FUZZ_RUNS, FUZZ_TARGETS,
+# FUZZ_JOBS) and the soak under faults (SOAK_MINUTES).
+fuzz-long:
+	scripts/fuzz-long.sh
+
+soak:
+	scripts/soak.sh
 
 build:
 	@if [ -f build/build.ninja ]; then meson setup --reconfigure build >/dev/null; else meson setup build; fi

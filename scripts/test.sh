@@ -106,9 +106,9 @@ if [ "$fuzz_secs" != 0 ] && command -v clang >/dev/null 2>&1; then
       work=$(mktemp -d)
       cp -r "fuzz/corpus/$name/." "$work/" 2>/dev/null
       dict=""; [ -f "fuzz/dict/$name.dict" ] && dict="-dict=fuzz/dict/$name.dict"
-      if "$t" -max_total_time="$fuzz_secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
+      if "$t" -max_total_time="$fuzz_secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
            -artifact_prefix="$work/" $dict "$work" >"$work.log" 2>&1; then
-        echo "fuzz $name: ok ($(grep -oE 'stat::number_of_executed_units: [0-9]+|#[0-9]+ +DONE' "$work.log" | tail -1))"
+        echo "fuzz $name: ok ($(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)/\1 executions/p' "$work.log" | tail -1))"
         count 1 0
       else
         echo "fuzz $name: FAILED"; tail -40 "$work.log"
