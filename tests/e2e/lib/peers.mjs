@@ -77,6 +77,7 @@ export async function startIdp({ port, clients = [], authMethods, idTokenAlg, ss
  * @param {object} [o]
  * @param {number} [o.port]  default: a free port
  * @param {string} [o.path='/mcp']  MCP endpoint and prefix of the raw routes
+ * @param {boolean} [o.record=true]  false: keep no request log (long runs)
  * @returns {Promise<{url: string, origin: string, path: string, port: number,
  *   proc: import('./proc.mjs').ProcGuard, stop: () => Promise<object>,
  *   requests: () => Promise<object[]>, closed: () => Promise<object[]>,
@@ -84,11 +85,12 @@ export async function startIdp({ port, clients = [], authMethods, idTokenAlg, ss
  *   url is the full MCP endpoint (use it as UPSTREAM_MCP_URL); origin is
  *   http://127.0.0.1:<port>, where the /__ side routes live.
  */
-export async function startUpstream({ port, path: mcpPath = '/mcp', readyTimeoutMs } = {}) {
+export async function startUpstream({ port, path: mcpPath = '/mcp', record = true, readyTimeoutMs } = {}) {
   const proc = await spawnProcess({
     name: 'mcp-upstream',
     command: NODE,
-    args: [path.join(E2E_DIR, 'peers/mcp-upstream.mjs'), '--port', String(port ?? 0), '--path', mcpPath],
+    args: [path.join(E2E_DIR, 'peers/mcp-upstream.mjs'), '--port', String(port ?? 0), '--path', mcpPath,
+      ...(record ? [] : ['--no-record'])],
     readyLine: /^UPSTREAM_READY (\S+)$/,
     readyTimeoutMs,
   });

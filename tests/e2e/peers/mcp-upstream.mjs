@@ -7,9 +7,10 @@
 // redirects, error statuses, slow headers, raw SSE and body echoes on demand.
 //
 // Usage:
-//   node peers/mcp-upstream.mjs --port N [--path /mcp]
+//   node peers/mcp-upstream.mjs --port N [--path /mcp] [--no-record]
 //   (env UPSTREAM_PORT, UPSTREAM_PATH are read when the flags are absent;
-//    port 0 or absent picks a free port)
+//    port 0 or absent picks a free port; --no-record or UPSTREAM_RECORD=0
+//    keeps /__requests and /__closed empty, for long runs such as the soak)
 //
 // Prints exactly one line `UPSTREAM_READY http://127.0.0.1:<port><path>` when
 // listening. SIGTERM/SIGINT close every session and exit 0.
@@ -69,9 +70,12 @@ import { z } from 'zod';
 // ---------------------------------------------------------------- config
 
 function readConfig(argv, env) {
-  const opts = { port: Number(env.UPSTREAM_PORT || 0), path: env.UPSTREAM_PATH || '/mcp' };
+  const opts = {
+    port: Number(env.UPSTREAM_PORT || 0), path: env.UPSTREAM_PATH || '/mcp', record: env.UPSTREAM_RECORD !== '0',
+  };
   for (let i = 0; i < argv.length; i += 1) {
     const flag = argv[i];
+    if (flag === '--no-record') { opts.record = false; continue; }
     if (i + 1 >= argv.length) throw new Error(`${flag} needs a value`);
     const value = argv[++i];
     if (flag === '--port') opts.port = Number(value);
@@ -398,10 +402,10 @@ async function main() {
         headers: { ...req.headers }, rawHeaders: [...req.rawHeaders],
         bodyLength: null, bodySha256: null, body: null, finishedAt: null, closedEarly: false,
       };
-      requests.push(rec);
+      if (opts.record) requests.push(rec);
       res.on('finish', () => { rec.finishedAt = Date.now(); });
       res.on('close', () => {
-        if (!res.writableFinished) {
+        if (!res.writableFinished && opts.record) {
           rec.closedEarly = true;
           closed.push({ seq: rec.seq, at: Date.now(), method: rec.method, path: rec.path, mcpMethod: rec.mcpMethod ?? null });
         }
