@@ -233,6 +233,19 @@ describe('HTTP server core', () => {
     ['oversize header', `GET /healthz HTTP/1.1\r\nHost: a\r\nX-Big: ${'v'.repeat(70 * 1024)}\r\n\r\n`, 431],
     ['oversize URL', `GET /${'a'.repeat(17 * 1024)} HTTP/1.1\r\nHost: a\r\n\r\n`, 414],
     ['missing Host', 'GET /healthz HTTP/1.1\r\n\r\n', 400],
+    // RFC 9112 6.1: a coding before chunked is not implemented (the body
+    // would reach the upstream still compressed, read as plain): 501.
+    ['Transfer-Encoding: gzip, chunked', 'POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n', 501],
+    ['Transfer-Encoding gzip and chunked on two lines', 'POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 501],
+    ['Transfer-Encoding: deflate,chunked', 'POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: deflate,chunked\r\n\r\n0\r\n\r\n', 501],
+    // RFC 9112 6.3: chunked not the final coding: 400.
+    ['Transfer-Encoding: identity', 'POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n', 400],
+    ['Transfer-Encoding: chunked, chunked', 'POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n', 400],
+    // RFC 9112 3.2: a Host that is not host[:port].
+    ['Host with userinfo', 'GET /healthz HTTP/1.1\r\nHost: user@a\r\n\r\n', 400],
+    ['Host with user:password', 'GET /healthz HTTP/1.1\r\nHost: user:pw@a:80\r\n\r\n', 400],
+    ['Host with a path', 'GET /healthz HTTP/1.1\r\nHost: a/b\r\n\r\n', 400],
+    ['absolute-form target with userinfo', 'GET http://user@a/healthz HTTP/1.1\r\nHost: a\r\n\r\n', 400],
   ];
   for (const [name, bytes, status] of vectors) {
     test(`refused: ${name} -> ${status} and Connection: close`, async () => {
