@@ -328,6 +328,68 @@ describe('HTTP server core', () => {
   });
 });
 
+// The log sink stops reading (a wedged log shipper, a full container
+// pipe): the proxy's stdout is a pipe whose reader -- this process --
+// stops reading it. Before the fix the first worker blocked in write(2)
+// after ~300 requests and the listener stopped answering.
+describe('log output that nobody reads', () => {
+  test('every request is answered, lines are dropped and counted, the drop is reported once stdout is read again', { timeout: 180000 }, async () => {
+    // One worker: one 1 MiB buffer (BOUNDS_LOG_BUFFER_BYTES) to overflow.
+    const proxy = await startProxy({ env: baseEnv({ WORKERS: '1' }) });
+    let passed = false;
+    try {
+      const stdout = proxy.proc.child.stdout;
+      // Node keeps reading until its own buffer is full, then stops; the
+      // kernel pipe fills next, and from then on every write(2) blocks.
+      stdout.pause();
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+      // Each 404 logs the decoded path: ~2.2 KB lines, so 1 MiB holds ~450.
+      const path = `/${'x'.repeat(2000)}`;
+      const total = 3000;
+      let sent = 0;
+      const statuses = new Map();
+      const client = async () => {
+        while (sent < total) {
+          sent += 1;
+          const r = await get(`${proxy.url}${path}`, { agent });
+          statuses.set(r.status, (statuses.get(r.status) || 0) + 1);
+        }
+      };
+      await Promise.all(Array.from({ length: 16 }, client));
+      assert.deepEqual([...statuses], [[404, total]], 'every request answered');
+      // Still not reading: traffic and readiness are unaffected, the drop is counted.
+      assert.equal((await get(`${proxy.url}/healthz`, { agent })).status, 200);
+      const ready = await get(`${proxy.metricsUrl}/readyz`);
+      assert.equal(ready.status, 200);
+      const metrics = await get(`${proxy.metricsUrl}/metrics`);
+      const m = metrics.body.match(/^mcp_auth_log_lines_dropped_total (\d+)$/m);
+      assert.ok(m, 'mcp_auth_log_lines_dropped_total exported');
+      const dropped = Number(m[1]);
+      assert.ok(dropped > 0 && dropped < total, `dropped ${dropped}`);
+      agent.destroy();
+
+      // The reader comes back: what was kept arrives, then the report.
+      stdout.resume();
+      const report = await proxy.waitForLog(/"msg":"log_lines_dropped"/, { timeoutMs: 30000 });
+      const entry = JSON.parse(report.input);
+      assert.equal(entry.level, 'warn');
+      assert.ok(entry.count > 0 && entry.count <= dropped, `reported ${entry.count}`);
+      // Lines flow again: a new request's access line shows up.
+      const after = await get(`${proxy.url}/after-the-stall`);
+      await proxy.waitForLog(new RegExp(`"request_id":"${after.headers['x-request-id']}"`), { timeoutMs: 10000 });
+      const kept = proxy.logLines().filter((l) => l.includes('"msg":"request"') && l.includes('"status":404'));
+      assert.ok(kept.length > 0 && kept.length < total, `kept ${kept.length} access lines`);
+      for (const l of kept) JSON.parse(l); // whole lines only
+      passed = true;
+    } finally {
+      // A clean exit is asserted only when the rest passed, so a wedged
+      // proxy reports the first failure, not the forced kill.
+      proxy.proc.child.stdout.resume();
+      await proxy.stop({ expectClean: passed });
+    }
+  });
+});
+
 describe('lifecycle', () => {
   test('SIGTERM: readyz 503 at once, idle connections closed, in-flight request finishes, exit 0', async () => {
     const proxy = await startProxy({ env: baseEnv() });
