@@ -193,8 +193,24 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 
 /* ---- process-wide timers and hooks ---- */
 
+/* Every line of header `name`, in the order received, appended to
+ * lines[*used..] (a request has at most BOUNDS_HEADER_COUNT_MAX lines). */
+static struct client_ip_field
+header_lines(const struct http_request *req, const char *name, struct slice *lines, size_t *used)
+{
+    struct client_ip_field f = { lines + *used, 0 };
+    size_t cursor = 0;
+    struct slice v;
+    while (*used < BOUNDS_HEADER_COUNT_MAX && http_request_header_next(req, name, &cursor, &v)) {
+        lines[(*used)++] = v;
+        f.count++;
+    }
+    return f;
+}
+
 /* The router's rate-limit call site (SPEC.md 3.0.3): the key is the client
- * IP of SPEC.md 3.0.4, from the peer or a trusted forwarding header. */
+ * IP of SPEC.md 3.0.4, from the peer or a trusted forwarding header (every
+ * line of it: RFC 9110 5.3). */
 static bool
 rate_limit_request(void *arg, enum metrics_endpoint bucket, struct http_request *req)
 {
@@ -203,10 +219,12 @@ rate_limit_request(void *arg, enum metrics_endpoint bucket, struct http_request 
     struct client_ip_policy policy = client_ip_policy_from_config(c);
     struct client_ip_peer peer = client_ip_peer_from_text(slice_from_cstr(http_request_client_ip(req)));
     peer.addr = *http_request_peer(req);
-    struct client_ip_headers h = { SLICE_NULL, SLICE_NULL, SLICE_NULL };
-    (void)http_request_header_get(req, "X-Forwarded-For", &h.x_forwarded_for);
-    (void)http_request_header_get(req, "X-Real-IP", &h.x_real_ip);
-    (void)http_request_header_get(req, "True-Client-IP", &h.true_client_ip);
+    struct slice lines[BOUNDS_HEADER_COUNT_MAX];
+    size_t used = 0;
+    struct client_ip_headers h;
+    h.x_forwarded_for = header_lines(req, "X-Forwarded-For", lines, &used);
+    h.x_real_ip = header_lines(req, "X-Real-IP", lines, &used);
+    h.true_client_ip = header_lines(req, "True-Client-IP", lines, &used);
     char key[CLIENT_IP_KEY_SIZE];
     client_ip_key(&policy, &peer, &h, key);
     return ratelimit_allow(app->ratelimit, bucket, key, clock_unix_ms());

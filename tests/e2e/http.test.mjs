@@ -328,6 +328,40 @@ describe('HTTP server core', () => {
   });
 });
 
+// X-Forwarded-For sent as several header lines is one list, the lines
+// joined in order (RFC 9110 5.3), walked from the right. Observed through
+// the per-IP rate limit of the discovery documents (60 a minute): the
+// key must be the rightmost untrusted hop of the last line, not whatever
+// the client wrote into the first line.
+describe('X-Forwarded-For on several lines', () => {
+  let proxy;
+  before(async () => {
+    proxy = await startProxy({ env: baseEnv({ TRUSTED_PROXY_CIDRS: '127.0.0.0/8' }) });
+  });
+  after(async () => { await proxy?.stop(); });
+
+  test('the rightmost untrusted hop of the joined lines is the rate-limit key', { timeout: 60000 }, async () => {
+    // Start early in a wall-clock minute so every request shares one window.
+    const sec = new Date().getUTCSeconds();
+    if (sec > 40) await sleep((61 - sec) * 1000);
+    const doc = `${proxy.url}/.well-known/oauth-authorization-server`;
+    // Node sends an array value as one header line per element.
+    for (let i = 0; i < 60; i += 1) {
+      const r = await get(doc, { headers: { 'x-forwarded-for': [`198.51.100.${i}`, '203.0.113.7, 127.0.0.1'] } });
+      assert.equal(r.status, 200, `request ${i + 1}`);
+    }
+    // A fresh spoofed first line does not buy a fresh bucket.
+    const spoofed = await get(doc, { headers: { 'x-forwarded-for': ['198.51.100.200', '203.0.113.7'] } });
+    assert.equal(spoofed.status, 429);
+    // One line naming the same client: the same bucket.
+    const single = await get(doc, { headers: { 'x-forwarded-for': '203.0.113.7' } });
+    assert.equal(single.status, 429);
+    // Another client behind the same proxy is not limited.
+    const other = await get(doc, { headers: { 'x-forwarded-for': ['203.0.113.7', '203.0.113.8'] } });
+    assert.equal(other.status, 200);
+  });
+});
+
 // The log sink stops reading (a wedged log shipper, a full container
 // pipe): the proxy's stdout is a pipe whose reader -- this process --
 // stops reading it. Before the fix the first worker blocked in write(2)
