@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -269,15 +270,23 @@ static pthread_once_t conds_once = PTHREAD_ONCE_INIT;
 static atomic_bool writer_idle;
 static bool writer_stop;    /* under wake_lock */
 static bool writer_running; /* under wake_lock */
+static unsigned flush_waiters; /* under wake_lock: callers in wait_flushed */
 static pthread_t writer_thread;
 
-/* Writes all of p under write_lock; false when the fd refused it. */
+/* Writes all of p, waiting for the fd as a blocking write would (also
+ * when whoever shares our stdout made it non-blocking); false when the fd
+ * refused it. */
 static bool
 write_all(int fd, const char *p, size_t left)
 {
     while (left > 0) {
         ssize_t n = write(fd, p, left);
         if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+            (void)poll(&pfd, 1, -1);
             continue;
         }
         if (n <= 0) {
@@ -493,6 +502,16 @@ writer_main(void *arg)
         }
         pthread_mutex_lock(&wake_lock);
         pthread_cond_broadcast(&flush_cond);
+        if (wrote && !writer_stop && flush_waiters == 0) {
+            /* Lines are flowing: gather for a moment instead of sleeping
+             * until woken, so their producers see no flag and pay for no
+             * wake-up (a flush or a stop cuts the pause short). */
+            struct timespec ts;
+            deadline_after(&ts, BOUNDS_LOG_WRITER_LINGER_MS);
+            (void)pthread_cond_timedwait(&wake_cond, &wake_lock, &ts);
+            pthread_mutex_unlock(&wake_lock);
+            continue;
+        }
         if (any_pending()) {
             pthread_mutex_unlock(&wake_lock);
             continue; /* busy: producers see no flag and pay for no wake-up */
@@ -626,22 +645,27 @@ log_writer_start(void)
 static bool
 wait_flushed(const struct timespec *ts)
 {
+    flush_waiters++;
+    bool ok = false;
     for (;;) {
         pthread_mutex_unlock(&wake_lock);
         bool pending = any_pending();
         pthread_mutex_lock(&wake_lock);
         if (!pending) {
-            return true;
+            ok = true;
+            break;
         }
         if (!writer_running) {
-            return false;
+            break;
         }
         atomic_store(&writer_idle, false);
         pthread_cond_signal(&wake_cond);
         if (pthread_cond_timedwait(&flush_cond, &wake_lock, ts) == ETIMEDOUT) {
-            return false;
+            break;
         }
     }
+    flush_waiters--;
+    return ok;
 }
 
 bool
