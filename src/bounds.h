@@ -57,7 +57,8 @@
 #define BOUNDS_LOG_WRITER_IDLE_MS 1000
 /* While lines keep coming the writer writes at most this often, one batch
  * per pass: producers then skip the wake-up call, and a line waits at most
- * this long (at 3000 lines/s a worker fills ~1% of its buffer meanwhile). */
+ * this long (at 3000 lines/s a worker fills ~1% of its buffer meanwhile;
+ * a buffer past half full cuts the pause short). */
 #define BOUNDS_LOG_WRITER_LINGER_MS 10
 /* At exit the buffered lines get this long to reach the sink: what is left
  * of SHUTDOWN_TIMEOUT, but at least MIN (so a drain that used the whole

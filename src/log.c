@@ -268,6 +268,7 @@ static pthread_cond_t wake_cond;
 static pthread_cond_t flush_cond;
 static pthread_once_t conds_once = PTHREAD_ONCE_INIT;
 static atomic_bool writer_idle;
+static atomic_bool writer_lingering; /* in its pause between two batches */
 static bool writer_stop;    /* under wake_lock */
 static bool writer_running; /* under wake_lock */
 static unsigned flush_waiters; /* under wake_lock: callers in wait_flushed */
@@ -331,7 +332,15 @@ buffer_append(struct log_buffer *b, const char *p, size_t len)
     memcpy(b->ring, p + first, len - first);
     b->head += len;
     bool wake = atomic_load_explicit(&writer_idle, memory_order_relaxed);
+    /* Past half full the writer's pause is cut short too. */
+    bool hurry = b->head - b->tail > cap / 2 &&
+                 atomic_load_explicit(&writer_lingering, memory_order_relaxed);
     pthread_mutex_unlock(&b->lock);
+    if (hurry && atomic_exchange(&writer_lingering, false)) {
+        pthread_mutex_lock(&wake_lock);
+        pthread_cond_signal(&wake_cond);
+        pthread_mutex_unlock(&wake_lock);
+    }
     /* Only the first producer to see the writer asleep pays for the wake-up
      * (a futex call, never a wait). */
     if (wake && atomic_exchange(&writer_idle, false)) {
@@ -508,7 +517,9 @@ writer_main(void *arg)
              * wake-up (a flush or a stop cuts the pause short). */
             struct timespec ts;
             deadline_after(&ts, BOUNDS_LOG_WRITER_LINGER_MS);
+            atomic_store(&writer_lingering, true);
             (void)pthread_cond_timedwait(&wake_cond, &wake_lock, &ts);
+            atomic_store(&writer_lingering, false);
             pthread_mutex_unlock(&wake_lock);
             continue;
         }

@@ -481,6 +481,11 @@ test_concurrent_lines_never_interleave(void **state)
 
 enum { BUF_THREADS = 6, BUF_LINES = 2000 };
 
+/* Every thread keeps its buffer until all are done: a thread's ~520 KB of
+ * lines then fit its own buffer whatever the scheduling, so none may be
+ * dropped. */
+static pthread_barrier_t buf_done;
+
 static void *
 log_numbered(void *arg)
 {
@@ -497,6 +502,7 @@ log_numbered(void *arg)
         log_str(&l, "pad", pad);
         log_end(&l);
     }
+    pthread_barrier_wait(&buf_done);
     log_thread_detach();
     return NULL;
 }
@@ -511,6 +517,7 @@ test_buffered_lines_whole_and_in_order(void **state)
     assert_true(log_writer_start());
     assert_false(log_writer_start()); /* one writer at a time */
     log_event(LOG_INFO, "from_the_shared_buffer");
+    assert_int_equal(pthread_barrier_init(&buf_done, NULL, BUF_THREADS), 0);
     pthread_t t[BUF_THREADS];
     for (int i = 0; i < BUF_THREADS; i++) {
         assert_int_equal(pthread_create(&t[i], NULL, log_numbered, (void *)(intptr_t)i), 0);
@@ -518,6 +525,7 @@ test_buffered_lines_whole_and_in_order(void **state)
     for (int i = 0; i < BUF_THREADS; i++) {
         pthread_join(t[i], NULL);
     }
+    pthread_barrier_destroy(&buf_done);
     assert_true(log_flush(10000));
     assert_true(log_writer_stop(10000));
     size_t len;
@@ -531,12 +539,18 @@ test_buffered_lines_whole_and_in_order(void **state)
         if (v == NULL) {
             fail_msg("line %zu is not JSON: %s", lines, err.text);
         }
-        if (strcmp(str_field(v, "msg"), "from_the_shared_buffer") == 0) {
+        const char *msg = str_field(v, "msg");
+        if (strcmp(msg, "from_the_shared_buffer") == 0) {
             shared_seen = true;
+        } else if (strcmp(msg, "buffered") != 0) {
+            fail_msg("line %zu: unexpected %.120s", lines, p);
         } else {
             json_int_t id = json_integer_value(json_object_get(v, "thread"));
             assert_true(id >= 0 && id < BUF_THREADS);
-            assert_int_equal(json_integer_value(json_object_get(v, "i")), next[id]);
+            if (json_integer_value(json_object_get(v, "i")) != next[id]) {
+                fail_msg("line %zu: thread %d: i %d, want %d: %.120s", lines, (int)id,
+                         (int)json_integer_value(json_object_get(v, "i")), next[id], p);
+            }
             next[id]++;
         }
         json_decref(v);
