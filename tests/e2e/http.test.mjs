@@ -422,6 +422,39 @@ describe('log output that nobody reads', () => {
       await proxy.stop({ expectClean: passed });
     }
   });
+
+  test('SIGTERM while stdout is still unread: the exit is not held by the stalled log sink', { timeout: 120000 }, async () => {
+    const proxy = await startProxy({ env: baseEnv({ WORKERS: '1', SHUTDOWN_TIMEOUT: '5s' }) });
+    const stdout = proxy.proc.child.stdout;
+    // 'exit' fires when the process ends; 'close' would wait for the unread pipe.
+    const exited = new Promise((r) => { proxy.proc.child.once('exit', (code, signal) => r({ code, signal })); });
+    let passed = false;
+    try {
+      stdout.pause();
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+      const path = `/${'y'.repeat(2000)}`;
+      let dropped = 0;
+      for (let round = 0; round < 20 && dropped === 0; round += 1) {
+        await Promise.all(Array.from({ length: 100 }, () => get(`${proxy.url}${path}`, { agent })));
+        const m = (await get(`${proxy.metricsUrl}/metrics`)).body.match(/^mcp_auth_log_lines_dropped_total (\d+)$/m);
+        dropped = Number(m?.[1] ?? 0);
+      }
+      agent.destroy();
+      assert.ok(dropped > 0, 'the log buffer overflowed');
+      const t0 = Date.now();
+      proxy.proc.kill('SIGTERM');
+      const info = await Promise.race([exited, sleep(30000).then(() => null)]);
+      const took = Date.now() - t0;
+      assert.ok(info, 'exited while stdout was still unread');
+      assert.deepEqual(info, { code: 0, signal: null });
+      // SHUTDOWN_TIMEOUT 5 s; the bounded log flush adds at most 2 s. Generous.
+      assert.ok(took < 20000, `exit took ${took} ms`);
+      passed = true;
+    } finally {
+      stdout.resume();
+      await proxy.stop({ expectClean: passed });
+    }
+  });
 });
 
 describe('lifecycle', () => {
