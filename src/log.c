@@ -377,17 +377,24 @@ emit(const char *p, size_t len)
     }
 }
 
+/* Closes the object and the line; false only if that cannot fit, which
+ * the 32 bytes held back by log_begin rule out. */
+static bool
+line_close(struct log_line *l)
+{
+    l->b.max = LOG_LINE_MAX;
+    int rc = l->truncated ? buf_append_str(&l->b, ",\"truncated\":true") : 0;
+    rc |= buf_append_str(&l->b, "}\n");
+    return rc == 0 && l->b.ptr != NULL;
+}
+
 void
 log_end(struct log_line *l)
 {
     if (!l->on) {
         return;
     }
-    /* The cap held back 32 bytes, so the closing always fits. */
-    l->b.max = LOG_LINE_MAX;
-    int rc = l->truncated ? buf_append_str(&l->b, ",\"truncated\":true") : 0;
-    rc |= buf_append_str(&l->b, "}\n");
-    if (rc == 0 && l->b.ptr != NULL) {
+    if (line_close(l)) {
         emit(l->b.ptr, l->b.len);
     }
     buf_cleanup(&l->b);
@@ -453,8 +460,8 @@ report_dropped(int fd, uint64_t count)
     }
     log_uint(&l, "count", count);
     log_str(&l, "reason", "log output not read fast enough; see mcp_auth_log_lines_dropped_total");
-    l.b.max = LOG_LINE_MAX;
-    if (buf_append_str(&l.b, "}\n") == 0) {
+    /* Written here, not through log_end: this thread owns the fd. */
+    if (line_close(&l)) {
         pthread_mutex_lock(&write_lock);
         (void)write_all(fd, l.b.ptr, l.b.len);
         pthread_mutex_unlock(&write_lock);
