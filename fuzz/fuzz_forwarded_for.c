@@ -1,14 +1,18 @@
 /* Fuzz target: the rate-limit key (http/client_ip, SPEC.md 3.0.4).
  *
  * Input: one flag byte, then up to four '\n'-separated fields: the peer as
- * Go's RemoteAddr text, X-Forwarded-For, X-Real-IP, True-Client-IP.
+ * Go's RemoteAddr text, X-Forwarded-For, X-Real-IP, True-Client-IP. A '\r'
+ * inside a header field separates its lines (a header sent on several
+ * lines; RFC 9110 5.3), at most FIELD_LINES_MAX of them.
  * Flag bits: 0 trusted CIDRs on, 1 legacy TRUST_PROXY_HEADERS, 2-3 the
  * pinned header (0 X-Forwarded-For, 1 X-Real-IP, 2 True-Client-IP).
  *
  * Checked: no out-of-bounds access; the key is a C string within the cap;
  * the same input gives the same key; a key that is an IPv6 address is a /64
  * network and never IPv4-mapped (preface fix 4); a key taken from a trusted
- * header is an address outside every trusted CIDR. */
+ * header is an address outside every trusted CIDR; the lines of
+ * X-Forwarded-For give the same key as their join with ", "; a pinned
+ * X-Real-IP or True-Client-IP on more than one line is never trusted. */
 #include <arpa/inet.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,6 +27,26 @@ static const char *const trusted_text[] = {
     "10.0.0.0/8", "192.168.0.0/16", "fd00::/8", "2001:db8:ffff::/48", "::ffff:172.16.0.0/108",
 };
 #define TRUSTED_COUNT (sizeof(trusted_text) / sizeof(trusted_text[0]))
+#define FIELD_LINES_MAX 8
+
+/* Splits a field on '\r' into at most FIELD_LINES_MAX lines; none when the
+ * field is absent (not in the input). */
+static struct client_ip_field
+split_lines(struct slice field, bool present, struct slice lines[FIELD_LINES_MAX])
+{
+    struct client_ip_field f = { lines, 0 };
+    if (!present) {
+        return f;
+    }
+    size_t start = 0;
+    for (size_t i = 0; i <= field.len && f.count < FIELD_LINES_MAX; i++) {
+        if (i == field.len || field.ptr[i] == '\r') {
+            lines[f.count++] = slice_make(field.ptr + start, i - start);
+            start = i + 1;
+        }
+    }
+    return f;
+}
 
 static void
 check_key(const char *key, enum client_ip_source src, const struct ipcidr *trusted)
@@ -76,8 +100,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data + 1, n);
 
     struct slice fields[4] = { SLICE_NULL, SLICE_NULL, SLICE_NULL, SLICE_NULL };
+    bool present[4] = { false, false, false, false };
     size_t start = 0;
     for (int f = 0; f < 4 && start <= n; f++) {
+        present[f] = true;
         size_t end = start;
         while (end < n && (f == 3 || text[end] != '\n')) {
             end++;
@@ -93,10 +119,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .legacy = (flags & 2) != 0,
     };
     struct client_ip_peer peer = client_ip_peer_from_text(fields[0]);
+    struct slice xff[FIELD_LINES_MAX];
+    struct slice xrip[FIELD_LINES_MAX];
+    struct slice tcip[FIELD_LINES_MAX];
     struct client_ip_headers h = {
-        .x_forwarded_for = fields[1],
-        .x_real_ip = fields[2],
-        .true_client_ip = fields[3],
+        .x_forwarded_for = split_lines(fields[1], present[1], xff),
+        .x_real_ip = split_lines(fields[2], present[2], xrip),
+        .true_client_ip = split_lines(fields[3], present[3], tcip),
     };
     char key[CLIENT_IP_KEY_SIZE];
     char again[CLIENT_IP_KEY_SIZE];
@@ -106,6 +135,40 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     check_key(key, src, trusted);
+
+    /* The lines of X-Forwarded-For mean their join with ", " (the walk
+     * reads each line up to a NUL, so a NUL keeps the lines apart). */
+    if (h.x_forwarded_for.count > 1 && p.trusted_count > 0 &&
+        p.header == CONFIG_PROXY_HEADER_X_FORWARDED_FOR &&
+        memchr(fields[1].ptr, '\0', fields[1].len) == NULL) {
+        char *joined = xmalloc(fields[1].len + FIELD_LINES_MAX * 2 + 1);
+        size_t jn = 0;
+        for (size_t i = 0; i < h.x_forwarded_for.count; i++) {
+            struct slice l = h.x_forwarded_for.lines[i];
+            if (i > 0) {
+                joined[jn++] = ',';
+                joined[jn++] = ' ';
+            }
+            if (l.len > 0) {
+                memcpy(joined + jn, l.ptr, l.len);
+            }
+            jn += l.len;
+        }
+        struct slice one = slice_make(joined, jn);
+        struct client_ip_headers hj = h;
+        hj.x_forwarded_for = (struct client_ip_field){ &one, 1 };
+        enum client_ip_source srcj = client_ip_key(&p, &peer, &hj, again);
+        if (srcj != src || strcmp(key, again) != 0) {
+            abort();
+        }
+        xfree(joined);
+    }
+    /* A pinned singleton header on several lines is never the source. */
+    if (p.trusted_count > 0 && src == CLIENT_IP_SOURCE_TRUSTED_HEADER &&
+        ((p.header == CONFIG_PROXY_HEADER_X_REAL_IP && h.x_real_ip.count > 1) ||
+         (p.header == CONFIG_PROXY_HEADER_TRUE_CLIENT_IP && h.true_client_ip.count > 1))) {
+        abort();
+    }
     xfree(text);
     return 0;
 }

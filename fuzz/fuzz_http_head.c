@@ -8,7 +8,9 @@
  * reports a field to us when its span ends or the buffer does),
  * and every head handed out must satisfy what the rest of the server
  * relies on: a non-empty path, token header names, no CR/LF/NUL in a
- * value, a known version, the caps of bounds.h. Any violation aborts. */
+ * value, a known version, the caps of bounds.h, a Host that is host[:port]
+ * (no userinfo, no '/', no space), and no Transfer-Encoding but one
+ * "chunked" (RFC 9112 6.1: other codings are 501). Any violation aborts. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +50,7 @@ check_head(const struct http_head *h)
         abort(); /* CL + TE must never both be trusted */
     }
     size_t hosts = 0;
+    size_t tes = 0;
     for (size_t i = 0; i < h->header_count; i++) {
         struct slice n = h->headers[i].name;
         struct slice v = h->headers[i].value;
@@ -64,6 +67,17 @@ check_head(const struct http_head *h)
         }
         if (slice_case_eq_cstr(n, "host")) {
             hosts++;
+            for (size_t k = 0; k < v.len; k++) {
+                if (v.ptr[k] == '@' || v.ptr[k] == '/' || v.ptr[k] == ' ' || v.ptr[k] == '\t' ||
+                    v.ptr[k] == '?' || v.ptr[k] == '#') {
+                    abort(); /* not host[:port] */
+                }
+            }
+        }
+        if (slice_case_eq_cstr(n, "transfer-encoding")) {
+            if (tes++ > 0 || !h->chunked || !slice_case_eq_cstr(v, "chunked")) {
+                abort(); /* a coding we do not implement was let through */
+            }
         }
     }
     if (h->version_minor == 1 && hosts != 1) {
@@ -89,7 +103,7 @@ parse(const uint8_t *data, size_t size, size_t split)
         if (ev == HTTP_PARSE_ERROR) {
             r.status = http_parser_error_status(p);
             if (r.status != 400 && r.status != 413 && r.status != 414 && r.status != 431 &&
-                r.status != 505) {
+                r.status != 501 && r.status != 505) {
                 abort();
             }
             break;

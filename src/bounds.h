@@ -41,6 +41,32 @@
 /* The decoded path shown in one access-log line. */
 #define BOUNDS_LOG_PATH_MAX 2048
 
+/* Log lines are appended to a per-worker buffer and written by one writer
+ * thread, so a stalled stdout reader cannot stop an event loop (log.h).
+ * 1 MiB holds ~3000 access lines of ~350 bytes, a few seconds of a busy
+ * worker: enough to ride out a log shipper's hiccup or a container
+ * runtime's pipe rotation, and 64 lines even at LOG_LINE_MAX (16 KiB).
+ * Past it lines are dropped and counted, not queued without bound. Pages
+ * are touched only as lines arrive, so idle workers cost no memory. */
+#define BOUNDS_LOG_BUFFER_BYTES (1024 * 1024)
+/* Buffers handed to threads (one per worker, WORKERS <= 256) plus the one
+ * every other thread shares (main, control loop, JWKS refresh, DNS). */
+#define BOUNDS_LOG_BUFFERS_MAX 257
+/* The writer's sleep between checks when nothing wakes it (a safety net;
+ * producers wake it as soon as a buffer gets its first line). */
+#define BOUNDS_LOG_WRITER_IDLE_MS 1000
+/* While lines keep coming the writer writes at most this often, one batch
+ * per pass: producers then skip the wake-up call, and a line waits at most
+ * this long (at 3000 lines/s a worker fills ~1% of its buffer meanwhile;
+ * a buffer past half full cuts the pause short). */
+#define BOUNDS_LOG_WRITER_LINGER_MS 10
+/* At exit the buffered lines get this long to reach the sink: what is left
+ * of SHUTDOWN_TIMEOUT, but at least MIN (so a drain that used the whole
+ * timeout still flushes a healthy sink) and at most MAX (a stalled sink
+ * delays the exit by no more than this). */
+#define BOUNDS_LOG_EXIT_FLUSH_MIN_MS 200
+#define BOUNDS_LOG_EXIT_FLUSH_MAX_MS 2000
+
 /* Timeouts (SPEC.md 8.2). */
 #define BOUNDS_HEAD_TIMEOUT_MS 10000
 #define BOUNDS_BODY_TIMEOUT_MS 30000

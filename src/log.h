@@ -1,7 +1,7 @@
 /* JSON log lines: one object per line on stdout (STYLE.md 3.8).
  *
- * A line is built field by field and written under a process-wide lock,
- * so lines from several worker threads never interleave. Keys:
+ * A line is built field by field in the caller's memory, then handed on
+ * whole, so lines never interleave or split. Keys:
  * "time", "level", "msg" (a constant snake_case event name), then fields.
  * When the level is disabled every call is a cheap no-op. Never pass a
  * token, secret, code or Authorization value; untrusted text goes through
@@ -11,7 +11,22 @@
  *   log_begin(&l, LOG_WARN, "jwks_refresh_failed");
  *   log_str(&l, "reason", "timeout");
  *   log_end(&l);
- */
+ *
+ * Where a finished line goes. Until log_writer_start() (start-up) and
+ * after log_writer_stop() (exit), and in unit tests that never start it,
+ * log_end() writes the line to the fd at once, under a process-wide lock.
+ * While the writer runs, log_end() only copies the line into a bounded
+ * buffer -- the thread's own after log_thread_attach() (each worker), else
+ * one shared by the other threads -- and a writer thread writes the
+ * buffers out with blocking writes, each buffer's lines in order. A stdout
+ * reader that stops reading (a wedged log shipper, a full container pipe)
+ * then blocks only the writer: a line that does not fit in its buffer is
+ * dropped and counted in mcp_auth_log_lines_dropped_total, and once the
+ * writer gets bytes through again it writes one
+ *   {"level":"warn","msg":"log_lines_dropped","count":N,...}
+ * line. An event loop never waits for stdout (BOUNDS_LOG_BUFFER_BYTES).
+ * Lines from different threads may reach the sink in a different order
+ * than they were logged; each has its own "time". */
 #pragma once
 
 #include <stdbool.h>
@@ -66,3 +81,23 @@ void log_end(struct log_line *l);
 
 /* One-field conveniences for lifecycle events. */
 void log_event(enum log_level level, const char *msg);
+
+/* Gives the calling thread a buffer of its own (a worker, at its start);
+ * without one a thread uses the shared buffer. _detach (at the thread's
+ * end) hands the buffer back for a later thread; lines still in it are
+ * written first. Cheap and idempotent; safe before the writer starts. */
+void log_thread_attach(void);
+void log_thread_detach(void);
+
+/* Starts the writer thread: lines are buffered from now on. false when it
+ * already runs or the thread cannot be created (lines stay direct). */
+bool log_writer_start(void);
+/* Waits until every buffered line was written, at most timeout_ms. true
+ * when nothing is left (or the writer is not running). */
+bool log_flush(uint64_t timeout_ms);
+/* Writes what is buffered and ends the writer, at most timeout_ms, then
+ * goes back to direct writes. false when the sink did not take it all in
+ * time: the writer is left blocked in its write, and lines logged from
+ * then on are dropped and counted (the process is about to exit; a stalled
+ * stdout must not hang it). */
+bool log_writer_stop(uint64_t timeout_ms);

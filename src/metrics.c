@@ -28,6 +28,8 @@ static const char *const counter_names[METRICS_COUNTER_COUNT][2] = {
                               "JSON-RPC batches containing at least one tools/call." },
     [METRICS_RPC_BATCHES_FAILED] = { "mcp_auth_rpc_batches_failed_total",
                                      "Such batches answered with status >= 400." },
+    [METRICS_LOG_LINES_DROPPED] = { "mcp_auth_log_lines_dropped_total",
+                                    "Log lines dropped because stdout was not being read." },
 };
 
 static const char *const denied_names[METRICS_DENIED_COUNT] = {
@@ -138,6 +140,12 @@ void
 metrics_inc(enum metrics_counter c)
 {
     bump(&counters[c], 1);
+}
+
+void
+metrics_add(enum metrics_counter c, uint64_t n)
+{
+    bump(&counters[c], n);
 }
 
 void

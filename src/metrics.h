@@ -19,6 +19,7 @@ enum metrics_counter {
     METRICS_GROUPS_CLAIM_SHAPE_MISMATCH,
     METRICS_RPC_BATCHES,
     METRICS_RPC_BATCHES_FAILED,
+    METRICS_LOG_LINES_DROPPED,
     METRICS_COUNTER_COUNT,
 };
 
@@ -91,6 +92,7 @@ const char *metrics_endpoint_str(enum metrics_endpoint endpoint);
 const char *metrics_purpose_str(enum metrics_purpose purpose);
 
 void metrics_inc(enum metrics_counter c);
+void metrics_add(enum metrics_counter c, uint64_t n);
 void metrics_inc_denied(enum metrics_denied reason);
 void metrics_inc_replay(enum metrics_replay kind);
 void metrics_inc_rate_limited(enum metrics_endpoint endpoint);

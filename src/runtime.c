@@ -59,6 +59,7 @@ struct runtime {
     struct event *thread_done_ev;
     struct event *prune_ev;
     unsigned signals;
+    uint64_t shutdown_started_ms; /* monotonic, at the first signal */
 };
 
 /* Set by SIGTERM/SIGINT during the blocking start-up steps (OIDC discovery,
@@ -114,6 +115,7 @@ static void *
 worker_main(void *arg)
 {
     struct worker_thread *t = arg;
+    log_thread_attach(); /* this loop's lines never wait for stdout */
     event_base_loop(t->w->base, EVLOOP_NO_EXIT_ON_EMPTY);
     /* Deferred frees queued by the last connections run here, on the
      * worker's own thread, before the control loop is told; then the
@@ -121,6 +123,7 @@ worker_main(void *arg)
     worker_run_deferred(t->w);
     worker_detach_services(t->w);
     worker_run_deferred(t->w);
+    log_thread_detach();
     atomic_fetch_add(&t->rt->threads_done, 1);
     event_active(t->rt->thread_done_ev, EV_TIMEOUT, 0);
     return NULL;
@@ -169,6 +172,8 @@ on_signal(evutil_socket_t sig, short what, void *arg)
         log_begin(&l, LOG_WARN, "shutdown_forced_second_signal");
         log_str(&l, "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
         log_end(&l);
+        /* Buffered lines (this one too) get a short, bounded chance. */
+        (void)log_flush(BOUNDS_LOG_EXIT_FLUSH_MIN_MS);
         _exit(2); /* at once: no drain, no destructors racing the workers */
     }
     struct log_line l;
@@ -176,6 +181,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     log_str(&l, "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
     log_double(&l, "timeout", (double)rt->cfg->shutdown_timeout_ms / 1000.0);
     log_end(&l);
+    rt->shutdown_started_ms = clock_mono_ms();
     atomic_store(&rt->draining, true); /* /readyz says 503 from now on */
     for (unsigned i = 0; i < rt->nthreads; i++) {
         event_active(rt->threads[i].drain_ev, EV_TIMEOUT, 0);
@@ -187,8 +193,24 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 
 /* ---- process-wide timers and hooks ---- */
 
+/* Every line of header `name`, in the order received, appended to
+ * lines[*used..] (a request has at most BOUNDS_HEADER_COUNT_MAX lines). */
+static struct client_ip_field
+header_lines(const struct http_request *req, const char *name, struct slice *lines, size_t *used)
+{
+    struct client_ip_field f = { lines + *used, 0 };
+    size_t cursor = 0;
+    struct slice v;
+    while (*used < BOUNDS_HEADER_COUNT_MAX && http_request_header_next(req, name, &cursor, &v)) {
+        lines[(*used)++] = v;
+        f.count++;
+    }
+    return f;
+}
+
 /* The router's rate-limit call site (SPEC.md 3.0.3): the key is the client
- * IP of SPEC.md 3.0.4, from the peer or a trusted forwarding header. */
+ * IP of SPEC.md 3.0.4, from the peer or a trusted forwarding header (every
+ * line of it: RFC 9110 5.3). */
 static bool
 rate_limit_request(void *arg, enum metrics_endpoint bucket, struct http_request *req)
 {
@@ -197,10 +219,12 @@ rate_limit_request(void *arg, enum metrics_endpoint bucket, struct http_request 
     struct client_ip_policy policy = client_ip_policy_from_config(c);
     struct client_ip_peer peer = client_ip_peer_from_text(slice_from_cstr(http_request_client_ip(req)));
     peer.addr = *http_request_peer(req);
-    struct client_ip_headers h = { SLICE_NULL, SLICE_NULL, SLICE_NULL };
-    (void)http_request_header_get(req, "X-Forwarded-For", &h.x_forwarded_for);
-    (void)http_request_header_get(req, "X-Real-IP", &h.x_real_ip);
-    (void)http_request_header_get(req, "True-Client-IP", &h.true_client_ip);
+    struct slice lines[BOUNDS_HEADER_COUNT_MAX];
+    size_t used = 0;
+    struct client_ip_headers h;
+    h.x_forwarded_for = header_lines(req, "X-Forwarded-For", lines, &used);
+    h.x_real_ip = header_lines(req, "X-Real-IP", lines, &used);
+    h.true_client_ip = header_lines(req, "True-Client-IP", lines, &used);
     char key[CLIENT_IP_KEY_SIZE];
     client_ip_key(&policy, &peer, &h, key);
     return ratelimit_allow(app->ratelimit, bucket, key, clock_unix_ms());
@@ -425,6 +449,23 @@ teardown(struct runtime *rt)
     app_free(rt->app);
 }
 
+/* How long the buffered log lines may take to reach stdout at exit: what
+ * is left of SHUTDOWN_TIMEOUT, within the bounds.h limits. */
+static uint64_t
+log_flush_budget_ms(const struct runtime *rt)
+{
+    uint64_t left = BOUNDS_LOG_EXIT_FLUSH_MAX_MS;
+    if (rt->signals > 0) {
+        uint64_t end = rt->shutdown_started_ms + rt->cfg->shutdown_timeout_ms;
+        uint64_t now = clock_mono_ms();
+        left = end > now ? end - now : 0;
+    }
+    if (left < BOUNDS_LOG_EXIT_FLUSH_MIN_MS) {
+        return BOUNDS_LOG_EXIT_FLUSH_MIN_MS;
+    }
+    return left > BOUNDS_LOG_EXIT_FLUSH_MAX_MS ? BOUNDS_LOG_EXIT_FLUSH_MAX_MS : left;
+}
+
 int
 runtime_run(const struct config *cfg)
 {
@@ -481,6 +522,11 @@ runtime_run(const struct config *cfg)
          * above only raised the flag: honour it as the first signal. */
         on_signal(SIGTERM, EV_SIGNAL, &rt);
     }
+    /* Start-up lines so far were written directly; from here on lines are
+     * buffered and a writer thread waits for stdout (log.h). */
+    if (!log_writer_start()) {
+        fprintf(stderr, "warning: log writer thread unavailable; logging directly\n");
+    }
     if (start_threads(&rt) != 0) {
         fprintf(stderr, "fatal: cannot start worker threads\n");
         goto out;
@@ -497,5 +543,7 @@ runtime_run(const struct config *cfg)
     rc = 0;
 out:
     teardown(&rt);
+    /* A stalled stdout cannot hold the exit: the flush is bounded. */
+    (void)log_writer_stop(log_flush_budget_ms(&rt));
     return rc;
 }

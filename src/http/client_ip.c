@@ -196,10 +196,15 @@ hop_addr(struct slice entry, struct ipaddr *out)
     return parse_ip(entry, out);
 }
 
-/* The right-to-left walk over the pinned header. true with *out set when an
- * untrusted hop was found; false means "use the default key". */
-static bool
-walk_forwarded(const struct client_ip_policy *p, struct slice value, struct ipaddr *out)
+enum walk {
+    WALK_FOUND,       /* *out is the first untrusted hop */
+    WALK_ALL_TRUSTED, /* every hop of this line was a trusted proxy */
+    WALK_MALFORMED,   /* a hop that is no address: stop, nothing left of it counts */
+};
+
+/* The right-to-left walk over one line of the pinned header. */
+static enum walk
+walk_line(const struct client_ip_policy *p, struct slice value, struct ipaddr *out)
 {
     size_t end = value.len;
     for (;;) {
@@ -211,33 +216,69 @@ walk_forwarded(const struct client_ip_policy *p, struct slice value, struct ipad
         if (entry.len > 0) {
             struct ipaddr a;
             if (!hop_addr(entry, &a)) {
-                return false; /* malformed hop: nothing left of it is trustworthy */
+                return WALK_MALFORMED;
             }
             if (!is_trusted(p, &a)) {
                 *out = a;
-                return true;
+                return WALK_FOUND;
             }
         }
         if (start == 0) {
-            return false; /* every hop was a trusted proxy */
+            return WALK_ALL_TRUSTED;
         }
         end = start - 1; /* skip the ',' */
     }
 }
 
-static struct slice
-pinned_value(const struct client_ip_policy *p, const struct client_ip_headers *h)
+/* The walk over every line, last line first: the same hops, in the same
+ * order, as the value joined with ", " (RFC 9110 5.3). true with *out set
+ * when an untrusted hop was found; false means "use the default key". */
+static bool
+walk_forwarded(const struct client_ip_policy *p, struct client_ip_field f, struct ipaddr *out)
 {
+    for (size_t i = f.count; i > 0; i--) {
+        switch (walk_line(p, cut_at_nul(f.lines[i - 1]), out)) {
+        case WALK_FOUND:
+            return true;
+        case WALK_MALFORMED:
+            return false;
+        case WALK_ALL_TRUSTED:
+        default:
+            break;
+        }
+    }
+    return false; /* every hop was a trusted proxy */
+}
+
+/* The pinned header; a repeated singleton header (X-Real-IP,
+ * True-Client-IP) comes back absent: ambiguous, so never trusted. */
+static struct client_ip_field
+pinned_field(const struct client_ip_policy *p, const struct client_ip_headers *h)
+{
+    struct client_ip_field f;
     switch (p->header) {
     case CONFIG_PROXY_HEADER_X_REAL_IP:
-        return h->x_real_ip;
+        f = h->x_real_ip;
+        break;
     case CONFIG_PROXY_HEADER_TRUE_CLIENT_IP:
-        return h->true_client_ip;
+        f = h->true_client_ip;
+        break;
     case CONFIG_PROXY_HEADER_X_FORWARDED_FOR:
     case CONFIG_PROXY_HEADER_COUNT:
     default:
         return h->x_forwarded_for;
     }
+    if (f.count > 1) {
+        f.count = 0;
+    }
+    return f;
+}
+
+/* The first line of a header (Go's Header.Get); empty when absent. */
+static struct slice
+first_line(struct client_ip_field f)
+{
+    return f.count > 0 ? f.lines[0] : SLICE_NULL;
 }
 
 /* X-Forwarded-For up to its first ", " (comma and space), as httprate's
@@ -258,11 +299,11 @@ client_ip_key(const struct client_ip_policy *p, const struct client_ip_peer *pee
               const struct client_ip_headers *h, char out[CLIENT_IP_KEY_SIZE])
 {
     if (p->trusted_count > 0) {
-        struct slice value = cut_at_nul(pinned_value(p, h));
+        struct client_ip_field pinned = pinned_field(p, h);
         bool peer_is_ip = peer->addr.family == AF_INET || peer->addr.family == AF_INET6;
         struct ipaddr client;
-        if (peer_is_ip && value.len > 0 && is_trusted(p, &peer->addr) &&
-            walk_forwarded(p, value, &client)) {
+        if (peer_is_ip && pinned.count > 0 && is_trusted(p, &peer->addr) &&
+            walk_forwarded(p, pinned, &client)) {
             key_from_addr(&client, out);
             return CLIENT_IP_SOURCE_TRUSTED_HEADER;
         }
@@ -272,9 +313,9 @@ client_ip_key(const struct client_ip_policy *p, const struct client_ip_peer *pee
     if (p->legacy) {
         /* Header values are compared after their optional whitespace is
          * gone (RFC 9110 5.5), as Go's Header.Get saw them. */
-        struct slice tcip = slice_trim_ows(h->true_client_ip);
-        struct slice xrip = slice_trim_ows(h->x_real_ip);
-        struct slice xff = slice_trim_ows(h->x_forwarded_for);
+        struct slice tcip = slice_trim_ows(first_line(h->true_client_ip));
+        struct slice xrip = slice_trim_ows(first_line(h->x_real_ip));
+        struct slice xff = slice_trim_ows(first_line(h->x_forwarded_for));
         if (tcip.len > 0) {
             key_from_text(tcip, out);
         } else if (xrip.len > 0) {

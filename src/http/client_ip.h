@@ -8,23 +8,32 @@
  * used as text.
  *
  * TRUSTED_PROXY_CIDRS set: when the peer is inside a trusted CIDR and the
- * pinned header (TRUSTED_PROXY_HEADER; its first line only) is non-empty,
- * the header is split on ',' and walked from the rightmost entry leftwards:
+ * pinned header (TRUSTED_PROXY_HEADER) is non-empty, the header -- every
+ * line of it, in the order received, read as one list the way RFC 9110
+ * 5.3 joins repeated lines with ", " -- is split on ',' and walked from
+ * the rightmost entry leftwards:
  * each entry is trimmed of ASCII whitespace, empty entries are skipped, a
  * "[...]" pair is stripped (anything after ']' is ignored), else a ":port"
  * suffix when the entry has exactly one ':'. An entry that is not an IP
  * literal ends the walk with the default key; a trusted one is passed;
  * the first untrusted one is the key (IPv4 dotted, IPv6 /64). All entries
- * trusted: the default key. TRUST_PROXY_HEADERS is then ignored.
+ * trusted: the default key. X-Real-IP and True-Client-IP carry one
+ * address: pinned and sent on more than one line they are ambiguous (which
+ * line did the trusted proxy write?), so the default key is used.
+ * TRUST_PROXY_HEADERS is then ignored.
  *   peer 10.1.2.3, trusted 10.0.0.0/8:
  *     "203.0.113.99, 10.42.0.7"             -> 203.0.113.99
  *     "evil-spoof, 203.0.113.99, 10.42.0.7" -> 203.0.113.99
  *     "not-an-ip"                            -> 10.1.2.3
  *     "2001:db8:1:2:3:4:5:6"                 -> 2001:db8:1:2::
+ *     lines "203.0.113.99" + "10.42.0.7"     -> 203.0.113.99
+ *     lines "evil" + "203.0.113.99, 10.1.1.1" -> 203.0.113.99
  *
  * Legacy TRUST_PROXY_HEADERS without CIDRs (PROD_MODE=false only): the
  * first non-empty of True-Client-IP, X-Real-IP, X-Forwarded-For up to its
- * first ", " (comma and space), else the default key. Not validated: a
+ * first ", " (comma and space), else the default key; each header's first
+ * line, as Go's Header.Get read it (for X-Forwarded-For the same as the
+ * joined value unless the first line is empty). Not validated: a
  * value is used as text unless a ':' comes before any '.' and it parses as
  * an IP, in which case it is reduced like an address.
  *
@@ -74,11 +83,25 @@ struct client_ip_peer client_ip_peer_from_sockaddr(const struct sockaddr *sa, so
  * parses as one, e.g. "203.0.113.7"). The result borrows remote_addr. */
 struct client_ip_peer client_ip_peer_from_text(struct slice remote_addr);
 
-/* The first line of each forwarding header; an empty slice when absent. */
+/* Every line of one header, in the order received (borrowed); count 0
+ * when absent. */
+struct client_ip_field {
+    const struct slice *lines;
+    size_t count;
+};
+
+/* A field of one line (tests, fuzzing); line is borrowed. An empty or NULL
+ * text still counts as a line: build absent fields as {NULL, 0}. */
+static inline struct client_ip_field
+client_ip_field_one(const struct slice *line)
+{
+    return (struct client_ip_field){ line, 1 };
+}
+
 struct client_ip_headers {
-    struct slice x_forwarded_for;
-    struct slice x_real_ip;
-    struct slice true_client_ip;
+    struct client_ip_field x_forwarded_for;
+    struct client_ip_field x_real_ip;
+    struct client_ip_field true_client_ip;
 };
 
 enum client_ip_source {

@@ -3,9 +3,11 @@
 #include <assert.h>
 #include <llhttp.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "http/head_scan.h"
 #include "base/buf.h"
+#include "base/ipaddr.h"
 #include "base/scan.h"
 #include "base/strtab.h"
 #include "base/xalloc.h"
@@ -67,6 +69,10 @@ struct http_parser {
     void *body_arg;
     size_t trailer_bytes;
     size_t ext_bytes;
+    /* Transfer-Encoding over all its lines, as one list (RFC 9110 5.3). */
+    size_t te_lines;
+    size_t te_codings;
+    bool te_last_chunked;
     struct http_head head;
     int error_status;
     const char *error_reason;
@@ -379,6 +385,10 @@ parse_target(struct http_head *h)
         if (alen == 0) {
             return "absolute-form target without a host";
         }
+        /* RFC 9110 4.2.4: userinfo in an http(s) URI is treated as an error. */
+        if (memchr(auth.ptr, '@', alen) != NULL) {
+            return "userinfo in the request target";
+        }
         rest = slice_skip(auth, alen);
     }
     long q = slice_find_byte(rest, '?');
@@ -412,6 +422,85 @@ is_token(struct slice s)
     return true;
 }
 
+/* Bytes of a reg-name or IPv4 address besides percent-escapes (RFC 3986
+ * 3.2.2): unreserved and sub-delims. A table: this runs on every request. */
+static const bool host_byte[256] = {
+    ['A' ... 'Z'] = true, ['a' ... 'z'] = true, ['0' ... '9'] = true,
+    ['-'] = true, ['.'] = true, ['_'] = true, ['~'] = true,
+    ['!'] = true, ['$'] = true, ['&'] = true, ['\''] = true, ['('] = true, [')'] = true,
+    ['*'] = true, ['+'] = true, [','] = true, [';'] = true, ['='] = true,
+};
+
+/* Host = uri-host [ ":" port ] (RFC 9112 3.2, RFC 9110 7.2, RFC 3986
+ * 3.2.2): an empty value, a reg-name or IPv4 address (unreserved,
+ * sub-delims, percent-escapes), or "[IPv6]"; then ":" and at most five
+ * digits. Userinfo ("user@host") and anything else is refused, so no
+ * later reader (a log, an upstream, a redirect built from it) can take a
+ * different authority out of it than we did. */
+static bool
+is_valid_host(struct slice v)
+{
+    size_t i = 0;
+    if (v.len > 0 && v.ptr[0] == '[') {
+        long close = slice_find_byte(v, ']');
+        struct ipaddr a;
+        if (close < 2 || !ipaddr_parse(slice_make(v.ptr + 1, (size_t)close - 1), &a) ||
+            a.family != AF_INET6) {
+            return false;
+        }
+        i = (size_t)close + 1;
+    } else {
+        while (i < v.len && v.ptr[i] != ':') {
+            unsigned char c = (unsigned char)v.ptr[i];
+            if (c == '%') {
+                if (i + 2 >= v.len || !is_hex((unsigned char)v.ptr[i + 1]) ||
+                    !is_hex((unsigned char)v.ptr[i + 2])) {
+                    return false;
+                }
+                i += 3;
+                continue;
+            }
+            if (!host_byte[c]) {
+                return false;
+            }
+            i++;
+        }
+    }
+    if (i == v.len) {
+        return true;
+    }
+    if (v.ptr[i] != ':' || v.len - i - 1 > 5) {
+        return false;
+    }
+    for (i++; i < v.len; i++) {
+        if (!scan_is_digit((unsigned char)v.ptr[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Adds one Transfer-Encoding line to the running list: empty elements are
+ * skipped (RFC 9110 5.6.1), and only the count and whether the last coding
+ * is exactly "chunked" matter (finish_head decides). */
+static void
+add_transfer_codings(struct http_parser *p, struct slice value)
+{
+    size_t start = 0;
+    while (start <= value.len) {
+        size_t end = start;
+        while (end < value.len && value.ptr[end] != ',') {
+            end++;
+        }
+        struct slice coding = slice_trim_ows(slice_make(value.ptr + start, end - start));
+        if (coding.len > 0) {
+            p->te_codings++;
+            p->te_last_chunked = slice_case_eq_cstr(coding, "chunked");
+        }
+        start = end + 1;
+    }
+}
+
 /* Builds the header slices and applies the header rules llhttp leaves to
  * us. Returns NULL or the reason for a 400. */
 static const char *
@@ -438,6 +527,12 @@ build_headers(struct http_parser *p, size_t *out_hosts)
         }
         if (slice_case_eq_cstr(h->name, "host")) {
             hosts++;
+            if (!is_valid_host(h->value)) {
+                return "invalid Host header";
+            }
+        } else if (slice_case_eq_cstr(h->name, "transfer-encoding")) {
+            p->te_lines++;
+            add_transfer_codings(p, h->value);
         } else if (slice_case_eq_cstr(h->name, "expect")) {
             if (p->http_minor >= 1 && slice_case_eq_cstr(h->value, "100-continue")) {
                 p->head.expect_continue = true;
@@ -476,8 +571,23 @@ finish_head(struct http_parser *p)
     }
     /* RFC 9112 6.1: Transfer-Encoding in HTTP/1.0 means the framing cannot
      * be trusted. */
-    if (h->version_minor == 0 && (p->ll_flags & F_TRANSFER_ENCODING) != 0) {
+    /* A Transfer-Encoding line, even an empty one, claims chunked framing
+     * to whoever reads it: it must then be exactly that. */
+    bool has_te = (p->ll_flags & F_TRANSFER_ENCODING) != 0 || p->te_lines > 0;
+    if (h->version_minor == 0 && has_te) {
         return set_error(p, 400, "Transfer-Encoding on HTTP/1.0");
+    }
+    /* RFC 9112 6.3: chunked not last (or absent) leaves the body length
+     * unknown: 400. llhttp refuses "chunked, gzip" and a second chunked
+     * itself; this also covers "gzip" alone and "identity". */
+    if (has_te && (!p->te_last_chunked || (p->ll_flags & F_CHUNKED) == 0)) {
+        return set_error(p, 400, "Transfer-Encoding without chunked as the final coding");
+    }
+    /* RFC 9112 6.1: any other coding ("gzip, chunked") is one we do not
+     * implement; forwarding the still-encoded body as plain would hand the
+     * upstream something else than the client sent. */
+    if (has_te && p->te_codings != 1) {
+        return set_error(p, 501, "transfer coding other than chunked");
     }
     h->headers = p->headers;
     h->header_count = p->ref_count;
@@ -592,6 +702,9 @@ http_parser_next(struct http_parser *p)
     p->body_arg = NULL;
     p->trailer_bytes = 0;
     p->ext_bytes = 0;
+    p->te_lines = 0;
+    p->te_codings = 0;
+    p->te_last_chunked = false;
     p->head = (struct http_head){.content_length = -1};
     p->state = P_HEAD;
     llhttp_resume(&p->ll);

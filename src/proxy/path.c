@@ -16,6 +16,7 @@ static const char reason_outside[] = "request path is not under the MCP mount";
 static const char reason_dot[] = "request path contains a dot segment";
 static const char reason_encoded_sep[] = "request path contains an encoded slash or backslash";
 static const char reason_backslash[] = "request path contains a backslash";
+static const char reason_encoded_ctl[] = "request path contains an encoded control byte";
 
 /* Is s[i..i+2] '%' hi lo, lo (a letter) in either case? */
 static bool
@@ -56,6 +57,27 @@ has_encoded_separator(struct slice seg)
     return false;
 }
 
+/* %00-%1F or %7F: a decoded NUL cuts the path short in C servers and some
+ * frameworks ("/mcp/..%00/x" becomes "/mcp/.."), and a decoded CR or LF
+ * can split a log line or a header on the way. No MCP path needs one. */
+static bool
+has_encoded_control(struct slice seg)
+{
+    for (size_t i = 0; i + 2 < seg.len; i++) {
+        if (seg.ptr[i] != '%') {
+            continue;
+        }
+        char hi = seg.ptr[i + 1];
+        char lo = seg.ptr[i + 2];
+        bool hex_lo = (lo >= '0' && lo <= '9') || (lo >= 'a' && lo <= 'f') ||
+                      (lo >= 'A' && lo <= 'F');
+        if (((hi == '0' || hi == '1') && hex_lo) || (hi == '7' && (lo == 'F' || lo == 'f'))) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* The segment rules over a whole path ('/'-separated). */
 static const char *
 check_segments(struct slice path)
@@ -80,6 +102,9 @@ check_segments(struct slice path)
         }
         if (has_encoded_separator(seg)) {
             return reason_encoded_sep;
+        }
+        if (has_encoded_control(seg)) {
+            return reason_encoded_ctl;
         }
         i = end;
     }

@@ -3,8 +3,9 @@
  *
  * The path is forwarded verbatim (SPEC.md 4.2), so anything an upstream or
  * a server behind it could normalise into another resource is refused
- * here, before the forward: dot segments, raw or percent-encoded, and
- * encoded slashes or backslashes inside a segment. The upstream then sees
+ * here, before the forward: dot segments, raw or percent-encoded,
+ * encoded slashes or backslashes inside a segment, and encoded control
+ * bytes. The upstream then sees
  * exactly the resource the route was asked for.
  *
  * Pure: no I/O (URL work goes through base/url); thread-safe. */
@@ -24,12 +25,14 @@
  *    ("/mcp/%2e%2E/x", "/mcp/.%2e"), also before a ';' parameter ("..;x",
  *    which Java servlet containers read as "..");
  *  - %2F / %2f or %5C / %5c in a segment, or a raw '\' anywhere (servers
- *    that decode or treat '\' as '/' would see other segments). */
+ *    that decode or treat '\' as '/' would see other segments);
+ *  - an encoded control byte, %00-%1F or %7F in either case ("/mcp/%00/x",
+ *    "/mcp/..%00/x": a decoded NUL ends the path early in C servers). */
 const char *proxy_path_check(struct slice path, struct slice mount);
 
 /* The start-up check of the mount itself (SPEC.md fix 3): NULL, or a
  * static reason when it has a dot segment (raw or encoded), an encoded
- * slash or backslash, or a backslash. */
+ * slash or backslash, a backslash, or an encoded control byte. */
 const char *proxy_path_mount_check(struct slice mount);
 
 /* Is a 307/308 Location (absolute or relative, resolved against

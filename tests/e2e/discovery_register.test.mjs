@@ -279,9 +279,9 @@ describe('default mount /mcp', () => {
 
     const after = await counter(stack.proxy.metricsUrl, 'mcp_auth_clients_registered_total');
     assert.equal(after - before, 3);
-    const line = stack.proxy.logLines().find((l) => l.includes('"client_registered"') && l.includes('Inspector'));
-    assert.ok(line, 'client_registered logged');
-    const logged = JSON.parse(line);
+    // Log lines reach stdout through the writer thread, a moment later.
+    const line = await stack.proxy.waitForLog(/"client_registered".*Inspector/, { timeoutMs: 5000 });
+    const logged = JSON.parse(line.input);
     assert.match(logged.internal_id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     assert.equal(logged.client_name, 'Inspector <dev>');
     assert.ok(!stack.proxy.logLines().some((l) => l.includes(j.client_id)), 'client_id never logged');

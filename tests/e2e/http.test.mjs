@@ -233,6 +233,19 @@ describe('HTTP server core', () => {
     ['oversize header', `GET /healthz HTTP/1.1\r\nHost: a\r\nX-Big: ${'v'.repeat(70 * 1024)}\r\n\r\n`, 431],
     ['oversize URL', `GET /${'a'.repeat(17 * 1024)} HTTP/1.1\r\nHost: a\r\n\r\n`, 414],
     ['missing Host', 'GET /healthz HTTP/1.1\r\n\r\n', 400],
+    // RFC 9112 6.1: a coding before chunked is not implemented (the body
+    // would reach the upstream still compressed, read as plain): 501.
+    ['Transfer-Encoding: gzip, chunked', 'POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n', 501],
+    ['Transfer-Encoding gzip and chunked on two lines', 'POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 501],
+    ['Transfer-Encoding: deflate,chunked', 'POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: deflate,chunked\r\n\r\n0\r\n\r\n', 501],
+    // RFC 9112 6.3: chunked not the final coding: 400.
+    ['Transfer-Encoding: identity', 'POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n', 400],
+    ['Transfer-Encoding: chunked, chunked', 'POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n', 400],
+    // RFC 9112 3.2: a Host that is not host[:port].
+    ['Host with userinfo', 'GET /healthz HTTP/1.1\r\nHost: user@a\r\n\r\n', 400],
+    ['Host with user:password', 'GET /healthz HTTP/1.1\r\nHost: user:pw@a:80\r\n\r\n', 400],
+    ['Host with a path', 'GET /healthz HTTP/1.1\r\nHost: a/b\r\n\r\n', 400],
+    ['absolute-form target with userinfo', 'GET http://user@a/healthz HTTP/1.1\r\nHost: a\r\n\r\n', 400],
   ];
   for (const [name, bytes, status] of vectors) {
     test(`refused: ${name} -> ${status} and Connection: close`, async () => {
@@ -312,6 +325,135 @@ describe('HTTP server core', () => {
     assert.equal(lines.filter((l) => l.includes(`"request_id":"${id}"`)).length, 1);
     assert.equal(lines.filter((l) => l.includes('"path":"/skipped"')).length, 0);
     assert.equal(lines.filter((l) => l.includes('never-logged')).length, 0);
+  });
+});
+
+// X-Forwarded-For sent as several header lines is one list, the lines
+// joined in order (RFC 9110 5.3), walked from the right. Observed through
+// the per-IP rate limit of the discovery documents (60 a minute): the
+// key must be the rightmost untrusted hop of the last line, not whatever
+// the client wrote into the first line.
+describe('X-Forwarded-For on several lines', () => {
+  let proxy;
+  before(async () => {
+    proxy = await startProxy({ env: baseEnv({ TRUSTED_PROXY_CIDRS: '127.0.0.0/8' }) });
+  });
+  after(async () => { await proxy?.stop(); });
+
+  test('the rightmost untrusted hop of the joined lines is the rate-limit key', { timeout: 60000 }, async () => {
+    // Start early in a wall-clock minute so every request shares one window.
+    const sec = new Date().getUTCSeconds();
+    if (sec > 40) await sleep((61 - sec) * 1000);
+    const doc = `${proxy.url}/.well-known/oauth-authorization-server`;
+    // Node sends an array value as one header line per element.
+    for (let i = 0; i < 60; i += 1) {
+      const r = await get(doc, { headers: { 'x-forwarded-for': [`198.51.100.${i}`, '203.0.113.7, 127.0.0.1'] } });
+      assert.equal(r.status, 200, `request ${i + 1}`);
+    }
+    // A fresh spoofed first line does not buy a fresh bucket.
+    const spoofed = await get(doc, { headers: { 'x-forwarded-for': ['198.51.100.200', '203.0.113.7'] } });
+    assert.equal(spoofed.status, 429);
+    // One line naming the same client: the same bucket.
+    const single = await get(doc, { headers: { 'x-forwarded-for': '203.0.113.7' } });
+    assert.equal(single.status, 429);
+    // Another client behind the same proxy is not limited.
+    const other = await get(doc, { headers: { 'x-forwarded-for': ['203.0.113.7', '203.0.113.8'] } });
+    assert.equal(other.status, 200);
+  });
+});
+
+// The log sink stops reading (a wedged log shipper, a full container
+// pipe): the proxy's stdout is a pipe whose reader -- this process --
+// stops reading it. Before the fix the first worker blocked in write(2)
+// after ~300 requests and the listener stopped answering.
+describe('log output that nobody reads', () => {
+  test('every request is answered, lines are dropped and counted, the drop is reported once stdout is read again', { timeout: 180000 }, async () => {
+    // One worker: one 1 MiB buffer (BOUNDS_LOG_BUFFER_BYTES) to overflow.
+    const proxy = await startProxy({ env: baseEnv({ WORKERS: '1' }) });
+    let passed = false;
+    try {
+      const stdout = proxy.proc.child.stdout;
+      // Node keeps reading until its own buffer is full, then stops; the
+      // kernel pipe fills next, and from then on every write(2) blocks.
+      stdout.pause();
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+      // Each 404 logs the decoded path: ~2.2 KB lines, so 1 MiB holds ~450.
+      const path = `/${'x'.repeat(2000)}`;
+      const total = 3000;
+      let sent = 0;
+      const statuses = new Map();
+      const client = async () => {
+        while (sent < total) {
+          sent += 1;
+          const r = await get(`${proxy.url}${path}`, { agent });
+          statuses.set(r.status, (statuses.get(r.status) || 0) + 1);
+        }
+      };
+      await Promise.all(Array.from({ length: 16 }, client));
+      assert.deepEqual([...statuses], [[404, total]], 'every request answered');
+      // Still not reading: traffic and readiness are unaffected, the drop is counted.
+      assert.equal((await get(`${proxy.url}/healthz`, { agent })).status, 200);
+      const ready = await get(`${proxy.metricsUrl}/readyz`);
+      assert.equal(ready.status, 200);
+      const metrics = await get(`${proxy.metricsUrl}/metrics`);
+      const m = metrics.body.match(/^mcp_auth_log_lines_dropped_total (\d+)$/m);
+      assert.ok(m, 'mcp_auth_log_lines_dropped_total exported');
+      const dropped = Number(m[1]);
+      assert.ok(dropped > 0 && dropped < total, `dropped ${dropped}`);
+      agent.destroy();
+
+      // The reader comes back: what was kept arrives, then the report.
+      stdout.resume();
+      const report = await proxy.waitForLog(/"msg":"log_lines_dropped"/, { timeoutMs: 30000 });
+      const entry = JSON.parse(report.input);
+      assert.equal(entry.level, 'warn');
+      assert.ok(entry.count > 0 && entry.count <= dropped, `reported ${entry.count}`);
+      // Lines flow again: a new request's access line shows up.
+      const after = await get(`${proxy.url}/after-the-stall`);
+      await proxy.waitForLog(new RegExp(`"request_id":"${after.headers['x-request-id']}"`), { timeoutMs: 10000 });
+      const kept = proxy.logLines().filter((l) => l.includes('"msg":"request"') && l.includes('"status":404'));
+      assert.ok(kept.length > 0 && kept.length < total, `kept ${kept.length} access lines`);
+      for (const l of kept) JSON.parse(l); // whole lines only
+      passed = true;
+    } finally {
+      // A clean exit is asserted only when the rest passed, so a wedged
+      // proxy reports the first failure, not the forced kill.
+      proxy.proc.child.stdout.resume();
+      await proxy.stop({ expectClean: passed });
+    }
+  });
+
+  test('SIGTERM while stdout is still unread: the exit is not held by the stalled log sink', { timeout: 120000 }, async () => {
+    const proxy = await startProxy({ env: baseEnv({ WORKERS: '1', SHUTDOWN_TIMEOUT: '5s' }) });
+    const stdout = proxy.proc.child.stdout;
+    // 'exit' fires when the process ends; 'close' would wait for the unread pipe.
+    const exited = new Promise((r) => { proxy.proc.child.once('exit', (code, signal) => r({ code, signal })); });
+    let passed = false;
+    try {
+      stdout.pause();
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+      const path = `/${'y'.repeat(2000)}`;
+      let dropped = 0;
+      for (let round = 0; round < 20 && dropped === 0; round += 1) {
+        await Promise.all(Array.from({ length: 100 }, () => get(`${proxy.url}${path}`, { agent })));
+        const m = (await get(`${proxy.metricsUrl}/metrics`)).body.match(/^mcp_auth_log_lines_dropped_total (\d+)$/m);
+        dropped = Number(m?.[1] ?? 0);
+      }
+      agent.destroy();
+      assert.ok(dropped > 0, 'the log buffer overflowed');
+      const t0 = Date.now();
+      proxy.proc.kill('SIGTERM');
+      const info = await Promise.race([exited, sleep(30000).then(() => null)]);
+      const took = Date.now() - t0;
+      assert.ok(info, 'exited while stdout was still unread');
+      assert.deepEqual(info, { code: 0, signal: null });
+      // SHUTDOWN_TIMEOUT 5 s; the bounded log flush adds at most 2 s. Generous.
+      assert.ok(took < 20000, `exit took ${took} ms`);
+      passed = true;
+    } finally {
+      stdout.resume();
+      await proxy.stop({ expectClean: passed });
+    }
   });
 });
 

@@ -38,6 +38,8 @@ cidr_policy(enum config_proxy_header header)
                                       .header = header, .legacy = false };
 }
 
+#define ABSENT ((struct client_ip_field){ NULL, 0 })
+
 struct row {
     const char *remote_addr;
     const char *xff;
@@ -54,10 +56,13 @@ run_rows(const struct client_ip_policy *p, const struct row *rows, size_t n)
     for (size_t i = 0; i < n; i++) {
         const struct row *r = &rows[i];
         struct client_ip_peer peer = client_ip_peer_from_text(slice_from_cstr(r->remote_addr));
+        struct slice xff = slice_from_cstr(r->xff);
+        struct slice xrip = slice_from_cstr(r->xrip);
+        struct slice tcip = slice_from_cstr(r->tcip);
         struct client_ip_headers h = {
-            .x_forwarded_for = slice_from_cstr(r->xff),
-            .x_real_ip = slice_from_cstr(r->xrip),
-            .true_client_ip = slice_from_cstr(r->tcip),
+            .x_forwarded_for = r->xff ? client_ip_field_one(&xff) : ABSENT,
+            .x_real_ip = r->xrip ? client_ip_field_one(&xrip) : ABSENT,
+            .true_client_ip = r->tcip ? client_ip_field_one(&tcip) : ABSENT,
         };
         char out[CLIENT_IP_KEY_SIZE];
         memset(out, 'Z', sizeof(out));
@@ -263,7 +268,8 @@ test_text_is_capped_and_cut_at_nul(void **state)
     value[sizeof(value) - 1] = '\0';
     struct client_ip_policy p = { .legacy = true };
     struct client_ip_peer peer = client_ip_peer_from_text(SLICE_LIT("10.0.0.1:1"));
-    struct client_ip_headers h = { .true_client_ip = slice_from_cstr(value) };
+    struct slice line = slice_from_cstr(value);
+    struct client_ip_headers h = { .true_client_ip = client_ip_field_one(&line) };
     char out[CLIENT_IP_KEY_SIZE + 8];
     memset(out, 'Z', sizeof(out));
     assert_int_equal(client_ip_key(&p, &peer, &h, out), LEGACY);
@@ -271,10 +277,10 @@ test_text_is_capped_and_cut_at_nul(void **state)
     assert_int_equal(out[CLIENT_IP_KEY_SIZE], 'Z'); /* nothing written past */
 
     /* A NUL ends the text: "2001:db8::1\0junk" is the address before it. */
-    h.true_client_ip = slice_make("2001:db8::1\0junk", 16);
+    line = slice_make("2001:db8::1\0junk", 16);
     client_ip_key(&p, &peer, &h, out);
     assert_string_equal(out, "2001:db8::");
-    h.true_client_ip = slice_make("ab\0cd", 5);
+    line = slice_make("ab\0cd", 5);
     client_ip_key(&p, &peer, &h, out);
     assert_string_equal(out, "ab");
 
@@ -288,7 +294,8 @@ test_text_is_capped_and_cut_at_nul(void **state)
     /* And in CIDR mode a NUL ends the header value. */
     struct client_ip_policy cidr = cidr_policy(CONFIG_PROXY_HEADER_X_FORWARDED_FOR);
     peer = client_ip_peer_from_text(SLICE_LIT("10.0.0.1:1"));
-    h = (struct client_ip_headers){ .x_forwarded_for = slice_make("203.0.113.1\0, 9.9.9.9", 21) };
+    line = slice_make("203.0.113.1\0, 9.9.9.9", 21);
+    h = (struct client_ip_headers){ .x_forwarded_for = client_ip_field_one(&line) };
     assert_int_equal(client_ip_key(&cidr, &peer, &h, out), HDR);
     assert_string_equal(out, "203.0.113.1");
 }
@@ -329,7 +336,8 @@ test_peer_from_sockaddr(void **state)
     struct client_ip_policy cidr = cidr_policy(CONFIG_PROXY_HEADER_X_FORWARDED_FOR);
     assert_int_equal(inet_pton(AF_INET6, "::ffff:10.9.8.7", &sin6.sin6_addr), 1);
     peer = client_ip_peer_from_sockaddr((struct sockaddr *)&sin6, sizeof(sin6));
-    struct client_ip_headers xff = { .x_forwarded_for = SLICE_LIT("203.0.113.50") };
+    struct slice xff_line = SLICE_LIT("203.0.113.50");
+    struct client_ip_headers xff = { .x_forwarded_for = client_ip_field_one(&xff_line) };
     assert_int_equal(client_ip_key(&cidr, &peer, &xff, out), HDR);
     assert_string_equal(out, "203.0.113.50");
 
@@ -351,6 +359,75 @@ test_peer_from_sockaddr(void **state)
     peer = client_ip_peer_from_sockaddr(NULL, 0);
     client_ip_key(&p, &peer, &h, out);
     assert_string_equal(out, "");
+}
+
+
+/* X-Forwarded-For on several lines (RFC 9110 5.3): read as the lines
+ * joined with ", " in the order received, walked from the right across
+ * line boundaries; a repeated X-Real-IP or True-Client-IP is ambiguous
+ * and never trusted. */
+static void
+test_repeated_header_lines(void **state)
+{
+    (void)state;
+    struct client_ip_policy p = cidr_policy(CONFIG_PROXY_HEADER_X_FORWARDED_FOR);
+    struct client_ip_peer peer = client_ip_peer_from_text(SLICE_LIT("10.1.2.3:5000"));
+    static const struct {
+        const char *lines[4];
+        const char *want;
+        enum client_ip_source source;
+        const char *why;
+    } rows[] = {
+        { { "203.0.113.99", "10.42.0.7" }, "203.0.113.99", HDR,
+          "the client's line first, the proxy's appended line second" },
+        { { "evil-spoof", "203.0.113.99, 10.1.1.1" }, "203.0.113.99", HDR,
+          "the rightmost untrusted hop is in the last line" },
+        { { "198.51.100.1", "10.0.0.9", "10.0.0.8" }, "198.51.100.1", HDR,
+          "trusted hops on every later line are passed" },
+        { { "203.0.113.5", "" }, "203.0.113.5", HDR, "an empty last line is an empty element" },
+        { { "198.51.100.7", "203.0.113.8" }, "203.0.113.8", HDR,
+          "only the last line counts when it has an untrusted hop (the first line alone said .7)" },
+        { { "not-an-ip", "10.0.0.4" }, "10.1.2.3", PEER,
+          "a malformed hop in an earlier line ends the walk" },
+        { { "10.0.0.1", "10.0.0.2" }, "10.1.2.3", PEER, "all trusted across lines" },
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct slice lines[4];
+        size_t n = 0;
+        while (n < 4 && rows[i].lines[n] != NULL) {
+            lines[n] = slice_from_cstr(rows[i].lines[n]);
+            n++;
+        }
+        struct client_ip_headers h = { .x_forwarded_for = { lines, n } };
+        char out[CLIENT_IP_KEY_SIZE];
+        enum client_ip_source src = client_ip_key(&p, &peer, &h, out);
+        if (strcmp(out, rows[i].want) != 0 || src != rows[i].source) {
+            fail_msg("row %zu (%s): key \"%s\" source %d", i, rows[i].why, out, src);
+        }
+    }
+
+    /* A pinned singleton header sent twice: the peer, whatever the lines. */
+    struct slice two[2] = { SLICE_LIT("203.0.113.1"), SLICE_LIT("203.0.113.2") };
+    struct slice one = SLICE_LIT("203.0.113.3");
+    char out[CLIENT_IP_KEY_SIZE];
+    for (int pinned = 0; pinned < 2; pinned++) {
+        struct client_ip_policy sp =
+            cidr_policy(pinned == 0 ? CONFIG_PROXY_HEADER_X_REAL_IP : CONFIG_PROXY_HEADER_TRUE_CLIENT_IP);
+        struct client_ip_headers h = { 0 };
+        struct client_ip_field *f = pinned == 0 ? &h.x_real_ip : &h.true_client_ip;
+        *f = (struct client_ip_field){ two, 2 };
+        assert_int_equal(client_ip_key(&sp, &peer, &h, out), PEER);
+        assert_string_equal(out, "10.1.2.3");
+        *f = client_ip_field_one(&one);
+        assert_int_equal(client_ip_key(&sp, &peer, &h, out), HDR);
+        assert_string_equal(out, "203.0.113.3");
+    }
+
+    /* Legacy mode reads the first line, as Go's Header.Get did. */
+    struct client_ip_policy legacy = { .legacy = true };
+    struct client_ip_headers h = { .x_real_ip = { two, 2 } };
+    assert_int_equal(client_ip_key(&legacy, &peer, &h, out), LEGACY);
+    assert_string_equal(out, "203.0.113.1");
 }
 
 static void
@@ -380,6 +457,7 @@ main(void)
         cmocka_unit_test(test_ipv6_is_bucketed_per_64_everywhere),
         cmocka_unit_test(test_default_key_from_remote_addr),
         cmocka_unit_test(test_legacy_trust_proxy_headers),
+        cmocka_unit_test(test_repeated_header_lines),
         cmocka_unit_test(test_text_is_capped_and_cut_at_nul),
         cmocka_unit_test(test_peer_from_sockaddr),
         cmocka_unit_test(test_policy_from_config),

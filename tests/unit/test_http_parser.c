@@ -185,6 +185,39 @@ test_post_chunked(void **state)
     assert_memory_equal(o.body, "hello world", 11);
 }
 
+/* The Host values and transfer codings that stay accepted next to the
+ * refused ones in bad_cases (RFC 9112 3.2, 6.1). */
+static void
+test_valid_hosts_and_chunked_spellings(void **state)
+{
+    (void)state;
+    static const char *const hosts[] = {
+        "a", "a:80", "a:", "", "127.0.0.1:8080", "[::1]", "[2001:db8::1]:443", "xn--bcher-kva.example",
+        "my_host.local", "%41", "a!$&'()*+,;=~-.b",
+    };
+    char req[256];
+    for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+        int n = snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", hosts[i]);
+        struct outcome o = run_both(req, (size_t)n, 1024);
+        if (o.status != 0 || o.messages != 1) {
+            fail_msg("Host: %s refused: %d %s", hosts[i], o.status, o.reason ? o.reason : "");
+        }
+    }
+    static const char *const chunked[] = { "chunked", "Chunked", "CHUNKED", " chunked ",
+                                           ", chunked" };
+    for (size_t i = 0; i < sizeof(chunked) / sizeof(chunked[0]); i++) {
+        int n = snprintf(req, sizeof(req),
+                         "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:%s\r\n\r\n"
+                         "2\r\nhi\r\n0\r\n\r\n",
+                         chunked[i]);
+        struct outcome o = run_both(req, (size_t)n, 1024);
+        if (o.status != 0 || o.messages != 1 || !o.chunked || o.body_len != 2) {
+            fail_msg("Transfer-Encoding:%s: status %d %s", chunked[i], o.status,
+                     o.reason ? o.reason : "");
+        }
+    }
+}
+
 static void
 test_pipelined_two(void **state)
 {
@@ -299,6 +332,41 @@ static const struct bad_case bad_cases[] = {
      "chunked\r\n\r\n"
      "0\r\n\r\n",
      0, 400},
+    /* RFC 9112 6.3: chunked not the final coding: 400, whatever else. */
+    {"te-identity", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n", 0, 400},
+    {"te-chunked-gzip",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n", 0, 400},
+    {"te-chunked-params",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;x=1\r\n\r\n0\r\n\r\n", 0, 400},
+    {"te-empty", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n\r\n", 0, 400},
+    /* RFC 9112 6.1: a coding before chunked that we do not implement: 501
+     * (the still-compressed body was forwarded as plain before). */
+    {"te-gzip-chunked",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 0, 501},
+    {"te-deflate-chunked",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: deflate,chunked\r\n\r\n0\r\n\r\n", 0, 501},
+    {"te-identity-chunked",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity, Chunked\r\n\r\n0\r\n\r\n", 0,
+     501},
+    {"te-gzip-line-then-chunked-line",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: "
+     "chunked\r\n\r\n0\r\n\r\n",
+     0, 501},
+    /* Host with userinfo or otherwise not host[:port] (RFC 9112 3.2). */
+    {"host-userinfo", "GET / HTTP/1.1\r\nHost: user@a\r\n\r\n", 0, 400},
+    {"host-userinfo-password", "GET / HTTP/1.1\r\nHost: u:p@a:80\r\n\r\n", 0, 400},
+    {"host-userinfo-http10", "GET / HTTP/1.0\r\nHost: user@a\r\n\r\n", 0, 400},
+    {"host-path", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 0, 400},
+    {"host-two-ports", "GET / HTTP/1.1\r\nHost: a:1:2\r\n\r\n", 0, 400},
+    {"host-port-letters", "GET / HTTP/1.1\r\nHost: a:8o\r\n\r\n", 0, 400},
+    {"host-port-long", "GET / HTTP/1.1\r\nHost: a:000080\r\n\r\n", 0, 400},
+    {"host-space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 0, 400},
+    {"host-bad-escape", "GET / HTTP/1.1\r\nHost: a%zz\r\n\r\n", 0, 400},
+    {"host-v6-unclosed", "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 0, 400},
+    {"host-v6-not-v6", "GET / HTTP/1.1\r\nHost: [127.0.0.1]\r\n\r\n", 0, 400},
+    {"host-v6-junk-after", "GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n", 0, 400},
+    {"host-unbracketed-v6", "GET / HTTP/1.1\r\nHost: ::1\r\n\r\n", 0, 400},
+    {"absolute-form-userinfo", "GET http://user@a/ HTTP/1.1\r\nHost: a\r\n\r\n", 0, 400},
     {"te-http10", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 0, 400},
     {"missing-host", "GET / HTTP/1.1\r\n\r\n", 0, 400},
     {"two-hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 0, 400},
@@ -502,6 +570,7 @@ main(void)
         cmocka_unit_test(test_header_values_trimmed_and_repeated),
         cmocka_unit_test(test_post_content_length),
         cmocka_unit_test(test_post_chunked),
+        cmocka_unit_test(test_valid_hosts_and_chunked_spellings),
         cmocka_unit_test(test_pipelined_two),
         cmocka_unit_test(test_http10_and_keep_alive),
         cmocka_unit_test(test_expect),

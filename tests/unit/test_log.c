@@ -12,15 +12,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
 
 #include "base/xalloc.h"
+#include "bounds.h"
 #include "fixtures.h"
 #include "log.h"
+#include "metrics.h"
 
 static int capture_fd = -1;
 
@@ -471,6 +476,289 @@ test_concurrent_lines_never_interleave(void **state)
     clear_capture();
 }
 
+
+/* ---- buffered lines: per-thread buffers and the writer thread ---- */
+
+enum { BUF_THREADS = 6, BUF_LINES = 2000 };
+
+/* Every thread keeps its buffer until all are done: a thread's ~520 KB of
+ * lines then fit its own buffer whatever the scheduling, so none may be
+ * dropped. */
+static pthread_barrier_t buf_done;
+
+static void *
+log_numbered(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    log_thread_attach();
+    char pad[200];
+    memset(pad, 'a' + id, sizeof(pad) - 1);
+    pad[sizeof(pad) - 1] = '\0';
+    for (int i = 0; i < BUF_LINES; i++) {
+        struct log_line l;
+        log_begin(&l, LOG_INFO, "buffered");
+        log_int(&l, "thread", id);
+        log_int(&l, "i", i);
+        log_str(&l, "pad", pad);
+        log_end(&l);
+    }
+    pthread_barrier_wait(&buf_done);
+    log_thread_detach();
+    return NULL;
+}
+
+/* Several threads with their own buffers, and the shared buffer: every
+ * line arrives whole, and each thread's lines in the order it logged. */
+static void
+test_buffered_lines_whole_and_in_order(void **state)
+{
+    (void)state;
+    metrics_reset();
+    assert_true(log_writer_start());
+    assert_false(log_writer_start()); /* one writer at a time */
+    log_event(LOG_INFO, "from_the_shared_buffer");
+    assert_int_equal(pthread_barrier_init(&buf_done, NULL, BUF_THREADS), 0);
+    pthread_t t[BUF_THREADS];
+    for (int i = 0; i < BUF_THREADS; i++) {
+        assert_int_equal(pthread_create(&t[i], NULL, log_numbered, (void *)(intptr_t)i), 0);
+    }
+    for (int i = 0; i < BUF_THREADS; i++) {
+        pthread_join(t[i], NULL);
+    }
+    pthread_barrier_destroy(&buf_done);
+    assert_true(log_flush(10000));
+    assert_true(log_writer_stop(10000));
+    size_t len;
+    char *text = captured(&len);
+    int next[BUF_THREADS] = { 0 };
+    size_t lines = 0;
+    bool shared_seen = false;
+    for (char *p = text, *nl; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+        json_error_t err;
+        json_t *v = json_loadb(p, (size_t)(nl - p), JSON_REJECT_DUPLICATES, &err);
+        if (v == NULL) {
+            fail_msg("line %zu is not JSON: %s", lines, err.text);
+        }
+        const char *msg = str_field(v, "msg");
+        if (strcmp(msg, "from_the_shared_buffer") == 0) {
+            shared_seen = true;
+        } else if (strcmp(msg, "buffered") != 0) {
+            fail_msg("line %zu: unexpected %.120s", lines, p);
+        } else {
+            json_int_t id = json_integer_value(json_object_get(v, "thread"));
+            assert_true(id >= 0 && id < BUF_THREADS);
+            if (json_integer_value(json_object_get(v, "i")) != next[id]) {
+                fail_msg("line %zu: thread %d: i %d, want %d: %.120s", lines, (int)id,
+                         (int)json_integer_value(json_object_get(v, "i")), next[id], p);
+            }
+            next[id]++;
+        }
+        json_decref(v);
+        lines++;
+    }
+    assert_true(shared_seen);
+    assert_int_equal(lines, BUF_THREADS * BUF_LINES + 1);
+    for (int i = 0; i < BUF_THREADS; i++) {
+        assert_int_equal(next[i], BUF_LINES);
+    }
+    assert_int_equal(metrics_get(METRICS_LOG_LINES_DROPPED), 0);
+    xfree(text);
+    clear_capture();
+    /* Stopped: direct again, the line is there at once. */
+    log_event(LOG_INFO, "direct_again");
+    json_t *v = only_line(NULL);
+    assert_string_equal(str_field(v, "msg"), "direct_again");
+    json_decref(v);
+}
+
+/* A pipe whose reader has stopped, as small as the kernel allows. */
+static void
+stalled_pipe(int fds[2])
+{
+    assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+    (void)fcntl(fds[1], F_SETPIPE_SZ, 4096);
+    int fl = fcntl(fds[0], F_GETFL);
+    assert_int_equal(fcntl(fds[0], F_SETFL, fl | O_NONBLOCK), 0);
+}
+
+/* Logs until the buffer refuses lines (bounded). Returns the lines logged;
+ * the caller would hang here if log_end ever waited for the sink. */
+static int
+log_until_dropping(int first)
+{
+    char pad[1000];
+    memset(pad, 'p', sizeof(pad) - 1);
+    pad[sizeof(pad) - 1] = '\0';
+    uint64_t before = metrics_get(METRICS_LOG_LINES_DROPPED);
+    int i = first;
+    /* 1 MiB of buffer plus the pipe hold ~1100 such lines; 4x that is
+     * plenty, and each log_end must return at once. */
+    int limit = first + (int)(4 * BOUNDS_LOG_BUFFER_BYTES / sizeof(pad));
+    for (; i < limit; i++) {
+        struct log_line l;
+        log_begin(&l, LOG_INFO, "stalled");
+        log_int(&l, "i", i);
+        log_str(&l, "pad", pad);
+        log_end(&l);
+    }
+    assert_true(metrics_get(METRICS_LOG_LINES_DROPPED) > before);
+    return i - first;
+}
+
+/* Reads what the pipe has until `done` says so or 20 s pass. */
+static void
+read_pipe_until(int fd, struct buf *got, bool (*done)(const struct buf *got))
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    char chunk[65536];
+    while (!done(got)) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec > 20) {
+            fail_msg("the writer did not deliver in 20 s (%zu bytes read)", got->len);
+        }
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        (void)poll(&pfd, 1, 50);
+        ssize_t n;
+        while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+            assert_int_equal(buf_append(got, chunk, (size_t)n), 0);
+        }
+    }
+}
+
+static int stalled_last;
+
+static bool
+has_report(const struct buf *got)
+{
+    return got->len > 0 && strstr(got->ptr, "\"msg\":\"log_lines_dropped\"") != NULL;
+}
+
+static bool
+has_last(const struct buf *got)
+{
+    char want[64];
+    snprintf(want, sizeof(want), "\"i\":%d,", stalled_last);
+    return got->len > 0 && strstr(got->ptr, want) != NULL;
+}
+
+/* The sink stops reading: log_end keeps returning, full buffers drop
+ * lines and count them, and once the sink reads again every line that was
+ * kept arrives in order, followed by a log_lines_dropped line whose counts
+ * add up to the lines missing. */
+static void
+test_stalled_sink_drops_counts_and_reports(void **state)
+{
+    (void)state;
+    metrics_reset();
+    int fds[2];
+    stalled_pipe(fds);
+    log_set_fd(fds[1]);
+    log_thread_attach();
+    assert_true(log_writer_start());
+    int n = log_until_dropping(0);
+    uint64_t dropped = metrics_get(METRICS_LOG_LINES_DROPPED);
+    assert_true(dropped > 0 && dropped < (uint64_t)n);
+    /* The sink recovers: what was kept arrives, then the report; a line
+     * logged after that is kept again. */
+    struct buf got;
+    buf_init(&got, 64 * 1024 * 1024);
+    read_pipe_until(fds[0], &got, has_report);
+    stalled_last = n;
+    struct log_line l;
+    log_begin(&l, LOG_INFO, "stalled");
+    log_int(&l, "i", n);
+    log_str(&l, "pad", "after");
+    log_end(&l);
+    read_pipe_until(fds[0], &got, has_last);
+    assert_true(log_writer_stop(10000));
+    log_thread_detach();
+    log_set_fd(capture_fd);
+    ssize_t r;
+    char chunk[65536];
+    while ((r = read(fds[0], chunk, sizeof(chunk))) > 0) {
+        assert_int_equal(buf_append(&got, chunk, (size_t)r), 0);
+    }
+    const char *text = buf_cstr(&got);
+    int expect = 0;
+    uint64_t missing = 0;
+    uint64_t reported = 0;
+    for (const char *p = text, *nl; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+        json_error_t err;
+        json_t *v = json_loadb(p, (size_t)(nl - p), JSON_REJECT_DUPLICATES, &err);
+        if (v == NULL) {
+            fail_msg("not a whole JSON line: %s", err.text);
+        }
+        if (strcmp(str_field(v, "msg"), "log_lines_dropped") == 0) {
+            assert_string_equal(str_field(v, "level"), "warn");
+            reported += (uint64_t)json_integer_value(json_object_get(v, "count"));
+        } else {
+            int i = (int)json_integer_value(json_object_get(v, "i"));
+            assert_true(i >= expect); /* in order; a gap is dropped lines */
+            missing += (uint64_t)(i - expect);
+            expect = i + 1;
+        }
+        json_decref(v);
+    }
+    assert_int_equal(expect, n + 1);
+    assert_int_equal(missing, dropped);
+    assert_int_equal(reported, dropped);
+    assert_int_equal(metrics_get(METRICS_LOG_LINES_DROPPED), dropped);
+    buf_cleanup(&got);
+    close(fds[0]);
+    close(fds[1]);
+}
+
+static bool
+pipe_drained_and_writer_gone(const struct buf *got)
+{
+    (void)got;
+    return log_writer_stop(0);
+}
+
+/* At exit a stalled sink cannot hold the process: the stop gives up after
+ * its deadline, and later lines are dropped and counted instead of
+ * blocking. Once the sink reads again the stuck writer ends by itself. */
+static void
+test_stop_with_stalled_sink_is_bounded(void **state)
+{
+    (void)state;
+    metrics_reset();
+    int fds[2];
+    stalled_pipe(fds);
+    log_set_fd(fds[1]);
+    log_thread_attach();
+    assert_true(log_writer_start());
+    (void)log_until_dropping(0);
+    assert_false(log_flush(100));
+    struct timespec t0;
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_false(log_writer_stop(300));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* Generous: the point is that it returns, not how fast. */
+    assert_true(t1.tv_sec - t0.tv_sec < 10);
+    assert_false(log_writer_stop(0)); /* still stuck; asked again: no wait */
+    uint64_t before = metrics_get(METRICS_LOG_LINES_DROPPED);
+    log_event(LOG_ERROR, "after_the_stop");
+    assert_int_equal(metrics_get(METRICS_LOG_LINES_DROPPED), before + 1);
+    log_thread_detach();
+    /* The reader comes back: the abandoned writer finishes its write, sees
+     * it was given up on, and ends; logging is direct again. */
+    struct buf got;
+    buf_init(&got, 64 * 1024 * 1024);
+    read_pipe_until(fds[0], &got, pipe_drained_and_writer_gone);
+    buf_cleanup(&got);
+    log_set_fd(capture_fd);
+    log_event(LOG_INFO, "direct_after_abandon");
+    json_t *v = only_line(NULL);
+    assert_string_equal(str_field(v, "msg"), "direct_after_abandon");
+    json_decref(v);
+    close(fds[0]);
+    close(fds[1]);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -488,6 +776,9 @@ main(void)
         T(test_sample),
         T(test_levels),
         T(test_concurrent_lines_never_interleave),
+        T(test_buffered_lines_whole_and_in_order),
+        T(test_stalled_sink_drops_counts_and_reports),
+        T(test_stop_with_stalled_sink_is_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -76,6 +76,7 @@ test_unlabelled_families_start_at_zero(void **state)
         "mcp_auth_groups_claim_shape_mismatch_total 0",
         "mcp_auth_rpc_batches_total 0",
         "mcp_auth_rpc_batches_failed_total 0",
+        "mcp_auth_log_lines_dropped_total 0",
     };
     for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++) {
         if (!has_line(&b, zero[i])) {
@@ -92,7 +93,7 @@ test_unlabelled_families_start_at_zero(void **state)
         "mcp_auth_rpc_calls_total",          "mcp_auth_rpc_calls_failed_total",
         "mcp_auth_rpc_request_bytes_total",  "mcp_auth_rpc_response_bytes_total",
         "mcp_auth_rpc_batches_total",        "mcp_auth_rpc_batches_failed_total",
-        "mcp_auth_rpc_batch_bytes_total",
+        "mcp_auth_rpc_batch_bytes_total",    "mcp_auth_log_lines_dropped_total",
     };
     for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
         char line[128];

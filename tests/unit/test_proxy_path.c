@@ -34,6 +34,9 @@ test_path_accepted(void **state)
         "/mcp/a%2Eb", "/mcp/...", "/mcp/.well-known", "/mcp/..a", "/mcp/a..", "/mcp/.a",
         "/mcp//x", "/mcp/%2e%2e%2e", "/mcp/%252e%252e", "/mcp/a%2", "/mcp/%2", "/mcp/%",
         "/mcp/;", "/mcp/x;..", "/mcp/a%5", "/mcp/%2G",
+        /* Printable escapes next to the refused control range. */
+        "/mcp/%20", "/mcp/%7E", "/mcp/%7e", "/mcp/%80", "/mcp/%2000", "/mcp/%250", "/mcp/%0",
+        "/mcp/a%1", "/mcp/x?q=%00", /* the query is not the path's business */
     };
     for (size_t i = 0; i < COUNT_OF(ok); i++) {
         const char *r = check(ok[i], "/mcp");
@@ -96,6 +99,20 @@ test_path_refused(void **state)
         { "/mcp/a\\b", "/mcp", "backslash" },
         { "/mcp\\", "/mcp", "not under" },
         { "/mcp/\\..\\admin", "/mcp", "backslash" },
+        /* Encoded control bytes: NUL, which ends a C string (and the path)
+         * early, CR/LF, DEL, in either case, alone or beside dots. */
+        { "/mcp/%00/x", "/mcp", "control" },
+        { "/mcp/..%00/x", "/mcp", "control" },
+        { "/mcp/%2e%2e%00/admin", "/mcp", "control" },
+        { "/mcp/a%0d%0aX-Injected:1", "/mcp", "control" },
+        { "/mcp/a%0D%0A", "/mcp", "control" },
+        { "/mcp/%01", "/mcp", "control" },
+        { "/mcp/%1f", "/mcp", "control" },
+        { "/mcp/%1F", "/mcp", "control" },
+        { "/mcp/%7f", "/mcp", "control" },
+        { "/mcp/%7F", "/mcp", "control" },
+        { "/mcp/tools/%09list", "/mcp", "control" },
+        { "/%00", "", "control" },
         /* Empty mount owns "/", but the segment rules still apply. */
         { "/../x", "", "dot segment" },
     };
@@ -121,6 +138,7 @@ test_mount_check(void **state)
     assert_non_null(proxy_path_mount_check(SLICE_LIT("/mcp/..")));
     assert_non_null(proxy_path_mount_check(SLICE_LIT("/%2e%2e/mcp")));
     assert_non_null(proxy_path_mount_check(SLICE_LIT("/a%2fb")));
+    assert_non_null(proxy_path_mount_check(SLICE_LIT("/mcp%00")));
 }
 
 /* SPEC.md 4.3's table, plus relative Locations and refusals. */

@@ -321,7 +321,11 @@ function proxyEnv(env) {
  * @property {(opts?: {expectClean?: boolean, timeoutMs?: number, signal?: string}) => Promise<ExitInfo>} stop
  *           SIGTERM and wait; with expectClean (default true) asserts exit 0, no
  *           signal, no forced kill and no sanitizer report on stderr
- * @property {() => string[]} logLines  stdout+stderr lines so far
+ * @property {() => string[]} logLines  stdout+stderr lines so far. Log lines
+ *           reach stdout through the proxy's log writer thread, a moment after
+ *           the request that caused them: to look for a line a request just
+ *           caused, use waitForLog (logLines suits absence checks and lines
+ *           already waited for)
  * @property {(event: string, opts?: {timeoutMs?: number}) => Promise<RegExpMatchArray>} waitForLog
  *           waits for a log line containing the given text
  */
