@@ -34,6 +34,7 @@
 // Environment:
 //   SOAK_MINUTES (30)  SOAK_SSE_STREAMS (1000)  SOAK_MCP_LOOPS (6)
 //   SOAK_BROWSER_EVERY_S (20)  SOAK_LOGIN_EVERY_S (3)
+//   SOAK_FAULTS  comma-separated subset and order of the faults (default: all)
 //   SOAK_REPORT  where the markdown report goes (default .soak/report.md)
 //   MCP_AUTH_PROXY_BIN  the binary (default build/src/mcp-auth-proxy)
 // Exit status 0 when every check passed.
@@ -84,7 +85,9 @@ const EXPECTED = {
   'upstream-restart': { ops: ['mcp_post', 'mcp_tool', 'sse_open', 'sse_stream', 'storm_request'], graceMs: 8000 },
   'log-stall': { ops: [], graceMs: 0 },
 };
-const FAULT_KINDS = Object.keys(EXPECTED);
+// SOAK_FAULTS="log-stall,redis-pause" picks and orders them (short runs).
+const FAULT_KINDS = process.env.SOAK_FAULTS ? process.env.SOAK_FAULTS.split(',') : Object.keys(EXPECTED);
+for (const k of FAULT_KINDS) if (!EXPECTED[k]) throw new Error(`SOAK_FAULTS: unknown fault ${k}; known: ${Object.keys(EXPECTED).join(', ')}`);
 /** @type {{kind: string, start: number, end: number|null}[]} */
 const faults = [];
 
