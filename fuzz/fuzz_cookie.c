@@ -30,8 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static bool
 inside(struct slice part, struct slice whole)
 {
-    return part.len == 0 ||
-           (part.ptr >= whole.ptr && part.ptr + part.len <= whole.ptr + whole.len);
+    return part.len == 0 || (part.ptr >= whole.ptr && part.ptr + part.len <= whole.ptr + whole.len);
 }
 
 static void
@@ -111,9 +110,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (found > BOUNDS_COOKIE_SAME_NAME_MAX || truncated != (steps > BOUNDS_COOKIE_PAIRS_MAX)) {
         abort();
     }
-    if (!truncated && found != (want_count < BOUNDS_COOKIE_SAME_NAME_MAX
-                                    ? want_count
-                                    : BOUNDS_COOKIE_SAME_NAME_MAX)) {
+    if (!truncated &&
+        found !=
+            (want_count < BOUNDS_COOKIE_SAME_NAME_MAX ? want_count : BOUNDS_COOKIE_SAME_NAME_MAX)) {
         abort();
     }
 

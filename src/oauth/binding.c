@@ -69,8 +69,7 @@ is_b64url_43(const char *s)
 
 /* The cookie's name into out (NAME_MAX_LEN); hash must be a valid bh. */
 static void
-cookie_name(enum oauth_binding_cookie which, const char *hash, bool secure,
-            char out[NAME_MAX_LEN])
+cookie_name(enum oauth_binding_cookie which, const char *hash, bool secure, char out[NAME_MAX_LEN])
 {
     const char *kind = which == OAUTH_BINDING_COOKIE_CONSENT ? "mcp_consent_" : "mcp_callback_";
     /* RFC 6265bis 4.1.3.2: a "__Host-" cookie must be Secure, have Path=/
@@ -90,8 +89,7 @@ cookie_name(enum oauth_binding_cookie which, const char *hash, bool secure,
 
 int
 oauth_binding_format_set_cookie(enum oauth_binding_cookie which, const char *hash,
-                                const char *secret, int64_t max_age_s, bool secure,
-                                struct buf *out)
+                                const char *secret, int64_t max_age_s, bool secure, struct buf *out)
 {
     if (!is_b64url_43(hash) || (secret != NULL && !is_b64url_43(secret))) {
         return -1;

@@ -286,10 +286,12 @@ out:
 
 /* ---- browser binding (oauth/binding.h) ---------------------------------- */
 
-int
-oauth_flow_set_binding_cookie(struct http_request *req, const struct app *app,
-                              enum oauth_binding_cookie which, const char *hash,
-                              const char *secret, int64_t max_age_s)
+/* The one Set-Cookie of oauth_flow_set_binding_cookie; -1 when the value
+ * is refused or the response already started (nothing added). */
+static int
+add_binding_cookie(struct http_request *req, const struct app *app,
+                   enum oauth_binding_cookie which, const char *hash, const char *secret,
+                   int64_t max_age_s)
 {
     struct buf v;
     buf_init(&v, BOUNDS_COOKIE_SET_MAX);
@@ -303,13 +305,21 @@ oauth_flow_set_binding_cookie(struct http_request *req, const struct app *app,
     return rc;
 }
 
+int
+oauth_flow_set_binding_cookie(struct http_request *req, const struct app *app,
+                              enum oauth_binding_cookie which, const char *hash,
+                              const char *secret, int64_t max_age_s)
+{
+    return add_binding_cookie(req, app, which, hash, secret, max_age_s);
+}
+
 void
 oauth_flow_clear_binding_cookie(struct http_request *req, const struct app *app,
                                 enum oauth_binding_cookie which, const char *hash)
 {
-    if (oauth_flow_set_binding_cookie(req, app, which, hash, NULL, 0) != 0) {
-        return; /* the response already went, or hash was never ours: no cookie to clear */
-    }
+    /* Refused only once the response went, or for a hash that was never
+     * ours (then no such cookie exists): nothing left to clear either way. */
+    (void)add_binding_cookie(req, app, which, hash, NULL, 0);
 }
 
 /* Every value of a request header, at most BOUNDS_HEADER_COUNT_MAX (the

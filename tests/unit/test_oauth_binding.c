@@ -149,7 +149,7 @@ test_check_outcomes(void **state)
                      OAUTH_BINDING_ERR_MISSING);
 
     /* Mismatch: the name is there, the value is not B. */
-    strcpy(got, "untouched");
+    snprintf(got, sizeof(got), "%s", "untouched");
     assert_int_equal(check(C, BH, true, "__Host-mcp_consent_E9Melhoa=", got),
                      OAUTH_BINDING_ERR_MISMATCH);
     assert_string_equal(got, "untouched");
