@@ -100,6 +100,15 @@
  * escaping can triple. */
 #define BOUNDS_FLOW_URL_MAX (4 * BOUNDS_URL_MAX)
 #define BOUNDS_FLOW_PAGE_MAX (128 * 1024)
+/* Browser binding of the flow (ours, not in SPEC.md; docs/threat-model.md):
+ * cookie pairs looked at over all Cookie lines of one request (Chromium
+ * keeps at most 180 cookies per host, so a real browser never comes near
+ * it), and the values of one binding-cookie name compared (the same name
+ * can arrive more than once, e.g. with two paths). A Set-Cookie value we
+ * build is far below BOUNDS_COOKIE_SET_MAX. */
+#define BOUNDS_COOKIE_PAIRS_MAX 256
+#define BOUNDS_COOKIE_SAME_NAME_MAX 4
+#define BOUNDS_COOKIE_SET_MAX 256
 
 /* Per-request arena: every request-scoped allocation comes from it. */
 #define BOUNDS_REQUEST_ARENA_MAX (4 * 1024 * 1024)

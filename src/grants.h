@@ -90,6 +90,8 @@ struct grant_consent {
     const char *cc;           /* client code_challenge; omitted when empty */
     bool spkce;               /* server-side PKCE requested; omitted when false */
     const char *res;          /* canonical resource; omitted when empty */
+    const char *bh;           /* browser binding: base64url SHA-256 of the consent
+                               * cookie's secret (oauth/binding.h); required */
     const char *aud;
     int64_t exp;
     struct grants_storage storage;
@@ -106,6 +108,7 @@ struct grant_session {
     const char *sv;           /* server-side downstream verifier; omitted when empty */
     const char *sch;          /* its challenge; omitted when empty */
     const char *sid;          /* session id (UUID); omitted when empty */
+    const char *bh;           /* browser binding of the callback cookie; required */
     const char *aud;
     const char *res;          /* omitted when empty */
     int64_t exp;

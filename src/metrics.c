@@ -53,6 +53,9 @@ static const char *const denied_names[METRICS_DENIED_COUNT] = {
     [METRICS_DENIED_RESOURCE_MISMATCH] = "resource_mismatch",
     [METRICS_DENIED_TOKEN_REVOKED_IAT_CUTOFF] = "token_revoked_iat_cutoff",
     [METRICS_DENIED_SUBJECT_CONCURRENCY_EXCEEDED] = "subject_concurrency_exceeded",
+    [METRICS_DENIED_CONSENT_CROSS_SITE] = "consent_cross_site",
+    [METRICS_DENIED_CONSENT_BROWSER_MISMATCH] = "consent_browser_mismatch",
+    [METRICS_DENIED_CALLBACK_BROWSER_MISMATCH] = "callback_browser_mismatch",
 };
 
 static const char *const replay_names[METRICS_REPLAY_COUNT] = {

@@ -45,6 +45,11 @@ enum metrics_denied {
     METRICS_DENIED_RESOURCE_MISMATCH,
     METRICS_DENIED_TOKEN_REVOKED_IAT_CUTOFF,
     METRICS_DENIED_SUBJECT_CONCURRENCY_EXCEEDED,
+    /* Ours (docs/threat-model.md): a consent POST or IdP callback from a
+     * browser other than the one the flow was started in. */
+    METRICS_DENIED_CONSENT_CROSS_SITE,
+    METRICS_DENIED_CONSENT_BROWSER_MISMATCH,
+    METRICS_DENIED_CALLBACK_BROWSER_MISMATCH,
     METRICS_DENIED_COUNT,
 };
 

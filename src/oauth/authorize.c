@@ -19,6 +19,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "oauth/authorize_request.h"
+#include "oauth/binding.h"
 #include "oauth/client.h"
 #include "oauth/flow.h"
 #include "oauth/reply.h"
@@ -58,7 +59,9 @@ log_dropped(struct http_request *req, const struct http_params *p)
     }
 }
 
-/* Step 14: the consent page, with a consent grant minted for it. */
+/* Step 14: the consent page, with a consent grant minted for it and the
+ * browser binding (oauth/binding.h): the page sets the cookie holding B,
+ * the grant seals its hash, and only that browser can then decide. */
 static void
 consent_fork(struct authorize_ctx *ctx, const struct oauth_client *client, const char *state,
              bool server_pkce)
@@ -67,6 +70,8 @@ consent_fork(struct authorize_ctx *ctx, const struct oauth_client *client, const
     metrics_inc_authorize_initiated(true);
     char jti[RAND_UUID_LEN + 1];
     rand_uuid(jti);
+    struct oauth_binding b;
+    oauth_binding_new(&b);
     struct grant_consent g = {
         .jti = jti,
         .cid = client->id,
@@ -76,31 +81,38 @@ consent_fork(struct authorize_ctx *ctx, const struct oauth_client *client, const
         .cc = ctx->ar.code_challenge,
         .spkce = server_pkce,
         .res = cfg->canonical_resource,
+        .bh = b.hash,
         .aud = cfg->proxy_base_url,
         .exp = clock_unix_s() + BOUNDS_CONSENT_TTL_S,
     };
-    (void)oauth_flow_reply_consent_page(ctx->req, ctx->app, &g, false);
+    (void)oauth_flow_reply_consent_page(ctx->req, ctx->app, &g, false, b.secret);
 }
 
 /* Step 15: no page; the session is built as /consent's approve builds it
- * and the browser goes straight to the IdP. */
+ * and the browser goes straight to the IdP. The 302 sets the callback
+ * cookie, so the IdP's answer still counts only in this browser. */
 static void
 silent_fork(struct authorize_ctx *ctx, const struct oauth_client *client, const char *state,
             bool server_pkce)
 {
     const struct config *cfg = ctx->app->cfg;
     metrics_inc_authorize_initiated(false);
+    struct oauth_binding b;
+    oauth_binding_new(&b);
     struct oauth_flow_session_in in = {
         .cid = client->id,
         .ru = ctx->ar.redirect_uri,
         .cc = ctx->ar.code_challenge,
         .os = state,
         .res = cfg->canonical_resource,
+        .bh = b.hash,
         .spkce = server_pkce,
     };
     struct buf url;
     buf_init(&url, BOUNDS_FLOW_URL_MAX);
-    if (oauth_flow_session_begin(ctx->req, ctx->app, &in, clock_unix_s(), &url) != OAUTH_FLOW_OK) {
+    if (oauth_flow_session_begin(ctx->req, ctx->app, &in, clock_unix_s(), &url) != OAUTH_FLOW_OK ||
+        oauth_flow_set_binding_cookie(ctx->req, ctx->app, OAUTH_BINDING_COOKIE_CALLBACK, b.hash,
+                                      b.secret, BOUNDS_SESSION_TTL_S) != 0) {
         struct oauth_error err;
         oauth_error_set(&err, 302, OAUTH_ERROR_SERVER_ERROR, "internal error");
         (void)oauth_flow_reply_redirect_error(ctx->req, ctx->app, ctx->ar.redirect_uri, &err,

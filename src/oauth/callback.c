@@ -1,7 +1,10 @@
 /* GET /callback (SPEC.md 3.7): the IdP sends the user back here with its
  * code and our sealed session as `state`. The handler validates the query
- * and the session synchronously, then runs three asynchronous steps in
- * turn -- the single-use claim of the session id, the code exchange with
+ * and the session synchronously -- including the browser binding (ours,
+ * oauth/binding.h): the request must carry the callback cookie whose
+ * secret hashes to the session's bh, or it is refused with a 403 page
+ * before anything is claimed or exchanged -- then runs three asynchronous
+ * steps in turn -- the single-use claim of the session id, the code exchange with
  * the IdP, the id_token verification -- and finally mints the
  * authorization code and redirects to the client.
  *
@@ -28,8 +31,10 @@
 #include "http/request.h"
 #include "log.h"
 #include "metrics.h"
+#include "oauth/binding.h"
 #include "oauth/callback_rules.h"
 #include "oauth/error.h"
+#include "oauth/flow.h"
 #include "oauth/reply.h"
 #include "oidc/claims.h"
 #include "oidc/exchange.h"
@@ -111,11 +116,44 @@ log_begin_client(struct log_line *l, const struct callback *cb, enum log_level l
     log_str(l, "client_id", cb->session.cid);
 }
 
+/* ---- step 6b: the browser that started the flow ------------------------- */
+
+/* Ours (docs/threat-model.md "Consent CSRF", "Login CSRF"): a callback
+ * counts only in the browser holding the flow's callback cookie, so an IdP
+ * link or a callback URL carried to another browser -- the victim's, whose
+ * IdP session would sign in silently -- is refused. Nothing is claimed.
+ * True when bound; otherwise the 403 page has been sent. */
+static bool
+check_browser(struct http_request *req, const struct app *app, const struct grant_session *s)
+{
+    enum oauth_binding_rc rc =
+        oauth_flow_binding_check(req, app, OAUTH_BINDING_COOKIE_CALLBACK, s->bh, NULL);
+    if (rc == OAUTH_BINDING_OK) {
+        return true;
+    }
+    metrics_inc_denied(METRICS_DENIED_CALLBACK_BROWSER_MISMATCH);
+    struct log_line l;
+    http_request_log_begin(&l, req, LOG_WARN, "access_denied_callback_browser_mismatch");
+    log_str(&l, "client_id", s->cid);
+    log_str(&l, "reason", oauth_binding_rc_str(rc));
+    (void)oauth_flow_reply_refused(req, &l);
+    return false;
+}
+
+/* The state is about to be spent (or was): clear the cookie with whatever
+ * answer follows. */
+static void
+spend_cookie(struct http_request *req, const struct app *app, const struct grant_session *s)
+{
+    oauth_flow_clear_binding_cookie(req, app, OAUTH_BINDING_COOKIE_CALLBACK, s->bh);
+}
+
 /* ---- step 2: the IdP said no ------------------------------------------ */
 
 /* Redirects to the session's client when `state` is one of our valid
- * sessions; otherwise JSON 400. The IdP's own description never travels:
- * the client reads a fixed text (SPEC.md 6.6). */
+ * sessions and this is its browser (a 403 page when it is not); otherwise
+ * JSON 400. The IdP's own description never travels: the client reads a
+ * fixed text (SPEC.md 6.6). */
 static void
 idp_error(struct http_request *req, const struct app *app, const char *error, const char *state)
 {
@@ -131,14 +169,19 @@ idp_error(struct http_request *req, const struct app *app, const char *error, co
     } else {
         memset(&s, 0, sizeof(s));
     }
+    if (rc == GRANTS_OK && !check_browser(req, app, &s)) {
+        goto out;
+    }
     if (rc == GRANTS_OK && oauth_callback_rules_idp_error_location(
                                s.ru, mapped, s.os, cfg->proxy_base_url, &location) == 0) {
+        spend_cookie(req, app, &s);
         http_reply_redirect(req, buf_cstr(&location));
     } else {
         struct oauth_error err;
         oauth_callback_rules_idp_error_unmatched(mapped, &err);
         oauth_reply_error(req, &err);
     }
+out:
     buf_cleanup(&location);
     grants_cleanup_session(&s);
 }
@@ -394,6 +437,7 @@ on_claimed(enum store_rc rc, const char *error, void *arg)
                     "replay_store_unavailable");
         return;
     }
+    spend_cookie(cb->req, cb->app, &cb->session);
     start_exchange(cb);
 }
 
@@ -414,6 +458,7 @@ throttle_then_claim(struct callback *cb, int64_t now_s)
     /* No store (single replica without one, SPEC.md 5.4) or a legacy
      * session without sid: no claim. */
     if (cb->w->store == NULL || cb->session.sid[0] == '\0') {
+        spend_cookie(cb->req, cb->app, &cb->session);
         start_exchange(cb);
         return;
     }
@@ -477,6 +522,10 @@ oauth_callback_handle(struct http_request *req, void *arg)
                                             now_s, &cb->session, NULL);
     if (!oauth_callback_rules_session_check(rc, &err)) {
         oauth_reply_error(req, &err);
+        return;
+    }
+    /* 6b, before the throttle and the claim: nothing is spent on a refusal. */
+    if (!check_browser(req, app, &cb->session)) {
         return;
     }
     http_request_on_abort(req, on_abort, cb);

@@ -3,6 +3,13 @@
  * The body is a form (example):
  *   consent_token=<sealed consent>&action=approve
  *
+ * Only the browser that was shown the page may decide (ours, not in
+ * SPEC.md; oauth/binding.h, docs/threat-model.md "Consent CSRF"): a
+ * cross-site request is refused before anything is read, and once the
+ * token opens, the request must carry the consent cookie whose secret
+ * hashes to the token's bh. Both refusals are a 403 page, before the
+ * claim, so nothing is consumed.
+ *
  * Steps 1-8 are synchronous. Step 9, the single-use claim of the consent
  * token's jti, is one asynchronous round trip to the worker's replay store
  * (Redis, or the in-process table); the decision (steps 10-12) runs from
@@ -28,6 +35,7 @@
 #include "http/request.h"
 #include "log.h"
 #include "metrics.h"
+#include "oauth/binding.h"
 #include "oauth/flow.h"
 #include "oauth/reply.h"
 #include "store/store.h"
@@ -40,6 +48,7 @@ struct consent_ctx {
     struct grant_consent grant;
     const char *action;
     struct store_op *claim;
+    char secret[OAUTH_BINDING_SECRET_LEN + 1]; /* B from the verified consent cookie */
 };
 
 static void
@@ -98,11 +107,16 @@ approve(struct consent_ctx *ctx)
         .cc = g->cc,
         .os = g->os,
         .res = g->res,
+        .bh = g->bh,
         .spkce = g->spkce,
     };
     struct buf url;
     buf_init(&url, BOUNDS_FLOW_URL_MAX);
-    if (oauth_flow_session_begin(ctx->req, ctx->app, &in, clock_unix_s(), &url) != OAUTH_FLOW_OK) {
+    /* The same B moves to the callback cookie: Lax, because the IdP's
+     * redirect back is a cross-site navigation (oauth/binding.h). */
+    if (oauth_flow_session_begin(ctx->req, ctx->app, &in, clock_unix_s(), &url) != OAUTH_FLOW_OK ||
+        oauth_flow_set_binding_cookie(ctx->req, ctx->app, OAUTH_BINDING_COOKIE_CALLBACK, g->bh,
+                                      ctx->secret, BOUNDS_SESSION_TTL_S) != 0) {
         struct oauth_error err;
         oauth_error_set(&err, 400, OAUTH_ERROR_SERVER_ERROR, "internal error");
         (void)oauth_flow_reply_interstitial_error(ctx->req, ctx->app, g->ru, &err, g->os);
@@ -124,6 +138,9 @@ static void
 decide(struct consent_ctx *ctx)
 {
     const struct grant_consent *g = &ctx->grant;
+    /* The token is spent: its cookie has no further use, whatever the
+     * answer. */
+    oauth_flow_clear_binding_cookie(ctx->req, ctx->app, OAUTH_BINDING_COOKIE_CONSENT, g->bh);
     if (strcmp(ctx->action, "deny") == 0) {
         /* Counted before the target is built, even if it then falls back
          * to JSON (SPEC.md 7.1); a user's "no" is not an access denial. */
@@ -165,7 +182,9 @@ rerender(struct consent_ctx *ctx)
     struct grant_consent fresh = *g;
     fresh.jti = jti;
     fresh.storage = (struct grants_storage){0}; /* a grant being built owns nothing */
-    (void)oauth_flow_reply_consent_page(ctx->req, ctx->app, &fresh, true);
+    /* The same bh, and the cookie set again with the same B: a first submit
+     * that raced this one may have cleared it. */
+    (void)oauth_flow_reply_consent_page(ctx->req, ctx->app, &fresh, true, ctx->secret);
 }
 
 static void
@@ -260,6 +279,46 @@ open_token(struct consent_ctx *ctx, const char *token)
     }
 }
 
+/* Step 0 (ours): a decision only from our own page. A cross-site form
+ * post is refused before the form is read. Returns 0, or -1 after
+ * replying. */
+static int
+check_site(struct consent_ctx *ctx)
+{
+    enum oauth_binding_site_rc rc = oauth_flow_site_check(ctx->req, ctx->app);
+    if (rc == OAUTH_BINDING_SITE_OK) {
+        return 0;
+    }
+    metrics_inc_denied(METRICS_DENIED_CONSENT_CROSS_SITE);
+    struct log_line l;
+    http_request_log_begin(&l, ctx->req, LOG_WARN, "access_denied_consent_cross_site");
+    log_str(&l, "reason", oauth_binding_site_rc_str(rc));
+    (void)oauth_flow_reply_refused(ctx->req, &l);
+    return -1;
+}
+
+/* Step 8b (ours): the browser holds the consent cookie whose secret hashes
+ * to the token's bh. Before the claim, so a refusal consumes nothing.
+ * Returns 0 with ctx->secret set, or -1 after replying. */
+static int
+check_browser(struct consent_ctx *ctx)
+{
+    const struct grant_consent *g = &ctx->grant;
+    enum oauth_binding_rc rc = oauth_flow_binding_check(ctx->req, ctx->app,
+                                                        OAUTH_BINDING_COOKIE_CONSENT, g->bh,
+                                                        ctx->secret);
+    if (rc == OAUTH_BINDING_OK) {
+        return 0;
+    }
+    metrics_inc_denied(METRICS_DENIED_CONSENT_BROWSER_MISMATCH);
+    struct log_line l;
+    http_request_log_begin(&l, ctx->req, LOG_WARN, "access_denied_consent_browser_mismatch");
+    log_str(&l, "client_id", g->cid);
+    log_str(&l, "reason", oauth_binding_rc_str(rc));
+    (void)oauth_flow_reply_refused(ctx->req, &l);
+    return -1;
+}
+
 void
 oauth_consent(struct http_request *req, void *arg)
 {
@@ -273,6 +332,10 @@ oauth_consent(struct http_request *req, void *arg)
     ctx->app = arg;
     arena_on_free(arena, ctx_cleanup, ctx);
 
+    /* 0. */
+    if (check_site(ctx) != 0) {
+        return;
+    }
     /* 1. Go tests RawQuery != "": a bare '?' is no query. */
     if (http_request_query(req).len > 0) {
         (void)reply_invalid(req, 400,
@@ -309,8 +372,8 @@ oauth_consent(struct http_request *req, void *arg)
         (void)reply_invalid(req, 400, "consent_token is required");
         return;
     }
-    /* 6-8. */
-    if (open_token(ctx, token) != 0) {
+    /* 6-8, 8b. */
+    if (open_token(ctx, token) != 0 || check_browser(ctx) != 0) {
         return;
     }
     /* 9-12. */

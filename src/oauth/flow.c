@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "app.h"
 #include "base/rand.h"
 #include "bounds.h"
@@ -14,6 +15,7 @@
 #include "http/reply.h"
 #include "http/request.h"
 #include "log.h"
+#include "oauth/binding.h"
 #include "oauth/page.h"
 #include "oauth/pkce.h"
 #include "oauth/redirect_uri.h"
@@ -61,6 +63,7 @@ oauth_flow_session_begin(struct http_request *req, const struct app *app,
         .sid = sid,
         .aud = cfg->proxy_base_url,
         .res = in->res,
+        .bh = in->bh,
         .exp = now_s + BOUNDS_SESSION_TTL_S,
     };
     enum oauth_flow_rc rc = OAUTH_FLOW_OK;
@@ -174,10 +177,10 @@ oauth_flow_reply_redirect(struct http_request *req, const char *location)
     return reply_internal_error(req);
 }
 
-/* The headers both pages share (SPEC.md 3.4, 3.6): their own CSP replaces
+/* The headers every page shares (SPEC.md 3.4, 3.6): its own CSP replaces
  * the baseline one; never cached. */
 static int
-reply_page(struct http_request *req, const char *csp, const struct buf *page)
+reply_page(struct http_request *req, int status, const char *csp, const struct buf *page)
 {
     if (http_output_header_set(req, "Content-Security-Policy", csp) != 0 ||
         http_output_header_set(req, "Cache-Control", "no-store") != 0 ||
@@ -187,7 +190,7 @@ reply_page(struct http_request *req, const char *csp, const struct buf *page)
          * CSP. */
         return reply_internal_error(req);
     }
-    return http_reply_html(req, 200, page->ptr, page->len);
+    return http_reply_html(req, status, page->ptr, page->len);
 }
 
 int
@@ -202,7 +205,7 @@ oauth_flow_reply_interstitial(struct http_request *req, const char *target)
         log_end(&l);
         rc = reply_internal_error(req);
     } else {
-        rc = reply_page(req, OAUTH_PAGE_INTERSTITIAL_CSP, &page);
+        rc = reply_page(req, 200, OAUTH_PAGE_INTERSTITIAL_CSP, &page);
     }
     buf_cleanup(&page);
     return rc;
@@ -240,7 +243,8 @@ out:
 
 int
 oauth_flow_reply_consent_page(struct http_request *req, const struct app *app,
-                              const struct grant_consent *g, bool replay_notice)
+                              const struct grant_consent *g, bool replay_notice,
+                              const char *secret)
 {
     struct buf token, page;
     buf_init(&token, BOUNDS_SEALED_MAX_CHARS + 1);
@@ -265,9 +269,103 @@ oauth_flow_reply_consent_page(struct http_request *req, const struct app *app,
         rc = reply_internal_error(req);
         goto out;
     }
-    rc = reply_page(req, OAUTH_PAGE_CONSENT_CSP, &page);
+    /* The cookie lives as long as the token it pairs with. Without it the
+     * page's own POST would be refused, so a page is never served bare. */
+    if (oauth_flow_set_binding_cookie(req, app, OAUTH_BINDING_COOKIE_CONSENT, g->bh, secret,
+                                      g->exp - clock_unix_s()) != 0 ||
+        http_output_header_set(req, "Referrer-Policy", OAUTH_PAGE_CONSENT_REFERRER) != 0) {
+        rc = reply_internal_error(req);
+        goto out;
+    }
+    rc = reply_page(req, 200, OAUTH_PAGE_CONSENT_CSP, &page);
 out:
     buf_cleanup(&token);
+    buf_cleanup(&page);
+    return rc;
+}
+
+/* ---- browser binding (oauth/binding.h) ---------------------------------- */
+
+/* The one Set-Cookie of oauth_flow_set_binding_cookie; -1 when the value
+ * is refused or the response already started (nothing added). */
+static int
+add_binding_cookie(struct http_request *req, const struct app *app,
+                   enum oauth_binding_cookie which, const char *hash, const char *secret,
+                   int64_t max_age_s)
+{
+    struct buf v;
+    buf_init(&v, BOUNDS_COOKIE_SET_MAX);
+    int rc = -1;
+    if (oauth_binding_format_set_cookie(which, hash, secret, max_age_s,
+                                        oauth_binding_is_secure(app->cfg->proxy_base_url),
+                                        &v) == 0) {
+        rc = http_output_header_add(req, "Set-Cookie", buf_cstr(&v));
+    }
+    buf_cleanup(&v);
+    return rc;
+}
+
+int
+oauth_flow_set_binding_cookie(struct http_request *req, const struct app *app,
+                              enum oauth_binding_cookie which, const char *hash,
+                              const char *secret, int64_t max_age_s)
+{
+    return add_binding_cookie(req, app, which, hash, secret, max_age_s);
+}
+
+void
+oauth_flow_clear_binding_cookie(struct http_request *req, const struct app *app,
+                                enum oauth_binding_cookie which, const char *hash)
+{
+    /* Refused only once the response went, or for a hash that was never
+     * ours (then no such cookie exists): nothing left to clear either way. */
+    (void)add_binding_cookie(req, app, which, hash, NULL, 0);
+}
+
+/* Every value of a request header, at most BOUNDS_HEADER_COUNT_MAX (the
+ * parser allows no more lines than that). */
+static size_t
+header_values(const struct http_request *req, const char *name,
+              struct slice out[BOUNDS_HEADER_COUNT_MAX])
+{
+    size_t n = 0;
+    size_t cursor = 0;
+    while (n < BOUNDS_HEADER_COUNT_MAX && http_request_header_next(req, name, &cursor, &out[n])) {
+        n++;
+    }
+    return n;
+}
+
+enum oauth_binding_rc
+oauth_flow_binding_check(const struct http_request *req, const struct app *app,
+                         enum oauth_binding_cookie which, const char *hash,
+                         char out_secret[OAUTH_BINDING_SECRET_LEN + 1])
+{
+    struct slice lines[BOUNDS_HEADER_COUNT_MAX];
+    size_t n = header_values(req, "Cookie", lines);
+    return oauth_binding_check(which, hash, oauth_binding_is_secure(app->cfg->proxy_base_url),
+                               lines, n, out_secret);
+}
+
+enum oauth_binding_site_rc
+oauth_flow_site_check(const struct http_request *req, const struct app *app)
+{
+    struct slice origins[BOUNDS_HEADER_COUNT_MAX];
+    struct slice sites[BOUNDS_HEADER_COUNT_MAX];
+    size_t no = header_values(req, "Origin", origins);
+    size_t ns = header_values(req, "Sec-Fetch-Site", sites);
+    return oauth_binding_check_site(app->cfg->proxy_base_url, origins, no, sites, ns);
+}
+
+int
+oauth_flow_reply_refused(struct http_request *req, struct log_line *event)
+{
+    log_int(event, "status", 403);
+    log_end(event);
+    struct buf page;
+    buf_init(&page, BOUNDS_FLOW_PAGE_MAX);
+    int rc = oauth_page_refused(&page) == 0 ? reply_page(req, 403, OAUTH_PAGE_REFUSED_CSP, &page)
+                                            : reply_internal_error(req);
     buf_cleanup(&page);
     return rc;
 }

@@ -14,11 +14,13 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "oauth/binding.h"
 #include "oauth/error.h"
 
 struct app;
 struct grant_consent;
 struct http_request;
+struct log_line;
 
 /* What a session is built from (a validated /authorize request, or an
  * opened consent grant). Strings borrowed; NULL counts as "". */
@@ -28,6 +30,7 @@ struct oauth_flow_session_in {
     const char *cc;    /* the client's code_challenge ("" when none) */
     const char *os;    /* the client's state (possibly synthesized) */
     const char *res;   /* canonical resource */
+    const char *bh;    /* browser binding hash (oauth/binding.h), sealed as is */
     bool spkce;        /* mint a server-side downstream PKCE pair */
 };
 
@@ -80,11 +83,50 @@ int oauth_flow_reply_interstitial_error(struct http_request *req, const struct a
  * and JSON 500 server_error. */
 int oauth_flow_reply_interstitial(struct http_request *req, const char *target);
 
-/* Seals g (its jti and exp as given) and answers the consent page (SPEC.md
- * 3.4): 200 text/html, CSP OAUTH_PAGE_CONSENT_CSP, no-store; replay_notice
+/* Seals g (its jti, bh and exp as given) and answers the consent page
+ * (SPEC.md 3.4): 200 text/html, CSP OAUTH_PAGE_CONSENT_CSP, no-store,
+ * Referrer-Policy OAUTH_PAGE_CONSENT_REFERRER, and the consent binding
+ * cookie carrying secret (whose hash is g->bh) until g->exp; replay_notice
  * adds the "already processed" notice. A seal failure logs
  * consent_seal_failed and sends server_error "internal error" through the
  * interstitial to g->ru (with g->os and iss); a page that does not render
- * logs consent_template_execute_failed and answers JSON 500. */
+ * (or a cookie that cannot be formatted) logs consent_template_execute_failed
+ * or answers JSON 500. */
 int oauth_flow_reply_consent_page(struct http_request *req, const struct app *app,
-                                  const struct grant_consent *g, bool replay_notice);
+                                  const struct grant_consent *g, bool replay_notice,
+                                  const char *secret);
+
+/* ---- browser binding (oauth/binding.h) ---- */
+
+/* Adds one Set-Cookie header to the pending response: cookie `which` of
+ * the flow bound to hash, carrying secret for max_age_s seconds, or cleared
+ * when secret is NULL. `__Host-`/Secure follow PROXY_BASE_URL's scheme.
+ * Returns 0, or -1 (nothing added) when the value is refused or the
+ * response already started. */
+int oauth_flow_set_binding_cookie(struct http_request *req, const struct app *app,
+                                  enum oauth_binding_cookie which, const char *hash,
+                                  const char *secret, int64_t max_age_s)
+    __attribute__((warn_unused_result));
+
+/* The same cookie cleared (Max-Age=0), for a flow whose token is spent. A
+ * failure means only that the response is already gone: nothing to do. */
+void oauth_flow_clear_binding_cookie(struct http_request *req, const struct app *app,
+                                     enum oauth_binding_cookie which, const char *hash);
+
+/* oauth_binding_check over every Cookie line of the request. */
+enum oauth_binding_rc oauth_flow_binding_check(const struct http_request *req,
+                                               const struct app *app,
+                                               enum oauth_binding_cookie which,
+                                               const char *hash,
+                                               char out_secret[OAUTH_BINDING_SECRET_LEN + 1]);
+
+/* oauth_binding_check_site over every Origin and Sec-Fetch-Site line. */
+enum oauth_binding_site_rc oauth_flow_site_check(const struct http_request *req,
+                                                 const struct app *app);
+
+/* The refusal of a request from the wrong browser: adds status 403 to
+ * *event (begun by the caller with its warn event and fields), ends it,
+ * and answers 403 text/html oauth_page_refused() with OAUTH_PAGE_REFUSED_CSP
+ * and no-store. Never JSON and never a redirect: the flow's redirect URI
+ * may be the attacker's. *event is consumed. */
+int oauth_flow_reply_refused(struct http_request *req, struct log_line *event);

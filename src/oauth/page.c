@@ -118,12 +118,14 @@ oauth_page_redirect_display(const char *redirect_uri, struct buf *out)
 }
 
 static void
-put_head(struct writer *w, const char *title, const char *extra_style, const char *refresh)
+put_head(struct writer *w, const char *title, const char *extra_style, const char *referrer,
+         const char *refresh)
 {
     put(w, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-           "<meta name=\"referrer\" content=\"no-referrer\">\n"
-           "<meta name=\"robots\" content=\"noindex, nofollow\">\n");
+           "<meta name=\"referrer\" content=\"");
+    put(w, referrer);
+    put(w, "\">\n<meta name=\"robots\" content=\"noindex, nofollow\">\n");
     if (refresh != NULL) {
         put(w, "<meta http-equiv=\"refresh\" content=\"0;url=");
         put_esc(w, refresh);
@@ -176,7 +178,7 @@ oauth_page_consent(const struct oauth_consent_page *in, struct buf *out)
         return -1;
     }
     struct writer w = { .out = out, .rc = 0 };
-    put_head(&w, "Authorize MCP client", consent_style, NULL);
+    put_head(&w, "Authorize MCP client", consent_style, OAUTH_PAGE_CONSENT_REFERRER, NULL);
     put(&w, "<h1>Authorize this MCP client?</h1>\n");
     if (in->replay_notice) {
         put(&w, "<p class=\"note\" role=\"status\">Your previous response to this request was "
@@ -229,9 +231,24 @@ oauth_page_interstitial(const char *target, struct buf *out)
         return -1;
     }
     struct writer w = { .out = out, .rc = 0 };
-    put_head(&w, "Continuing\xe2\x80\xa6", "", target);
+    put_head(&w, "Continuing\xe2\x80\xa6", "", "no-referrer", target);
     put(&w, "<p>Continuing\xe2\x80\xa6</p>\n<p><a href=\"");
     put_esc(&w, target);
     put(&w, "\">Continue</a> if nothing happens.</p>\n</main>\n</body>\n</html>\n");
+    return w.rc;
+}
+
+int
+oauth_page_refused(struct buf *out)
+{
+    struct writer w = { .out = out, .rc = 0 };
+    put_head(&w, "Sign-in stopped", "", "no-referrer", NULL);
+    put(&w, "<h1>This sign-in can\xe2\x80\x99t continue here</h1>\n"
+            "<p>For your security, a sign-in can only be completed in the browser where it "
+            "was started, from the page this service showed you there. This request came "
+            "from somewhere else, so it was stopped and nothing was shared.</p>\n"
+            "<p>Go back to your application and start the sign-in again.</p>\n"
+            "<p>If you did not start a sign-in, you can close this page.</p>\n"
+            "</main>\n</body>\n</html>\n");
     return w.rc;
 }

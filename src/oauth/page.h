@@ -20,6 +20,15 @@
 #define OAUTH_PAGE_INTERSTITIAL_CSP                                                \
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; "          \
     "frame-ancestors 'none'; base-uri 'none'"
+/* The refusal page has no form and no navigation: the interstitial's CSP. */
+#define OAUTH_PAGE_REFUSED_CSP OAUTH_PAGE_INTERSTITIAL_CSP
+
+/* The consent page's referrer policy (its <meta> and its Referrer-Policy
+ * header). Not the baseline no-referrer: under no-referrer a browser sends
+ * `Origin: null` with the page's own form POST (Fetch, "serializing a
+ * request origin"), and POST /consent refuses any Origin but ours.
+ * same-origin still sends nothing to any other origin. */
+#define OAUTH_PAGE_CONSENT_REFERRER "same-origin"
 
 /* What the consent page shows. All strings are borrowed C strings and are
  * escaped here; none may be trusted to be HTML-safe. */
@@ -62,3 +71,10 @@ int oauth_page_consent(const struct oauth_consent_page *in, struct buf *out)
  * all -- is refused with -1, as is running out of out's cap. */
 int oauth_page_interstitial(const char *target, struct buf *out)
     __attribute__((warn_unused_result));
+
+/* Appends the page POST /consent and GET /callback answer (403) when the
+ * request did not come from the browser the flow belongs to
+ * (oauth/binding.h): what happened, that nothing was shared, and to start
+ * the sign-in again from the application. Fixed text, no link, no form.
+ * Returns 0, or -1 at out's cap. */
+int oauth_page_refused(struct buf *out) __attribute__((warn_unused_result));

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { startStack } from './lib/peers.mjs';
 import { startProxy } from './lib/proc.mjs';
 import {
-  request, register, authorizeUrl, parseConsentPage, submitConsent, parseInterstitial,
+  CookieJar, request, register, authorizeUrl, parseConsentPage, submitConsent, parseInterstitial,
   parseRedirect, pkcePair, randomState, idpLogin,
 } from './lib/oauth-client.mjs';
 import { chromiumAvailable, launchBrowser } from './lib/browser.mjs';
@@ -57,12 +57,16 @@ function goodParams(clientId, over = {}) {
   };
 }
 
-/** /authorize → consent page → {page, consent, state}. */
-async function consentPage(base, clientId, over = {}) {
+/**
+ * /authorize → consent page → {page, consent, state, jar}. The jar is the
+ * browser: it holds the consent cookie the page set, which POST /consent
+ * requires (the browser binding, docs/threat-model.md).
+ */
+async function consentPage(base, clientId, over = {}, jar = new CookieJar()) {
   const { params } = goodParams(clientId, over);
-  const page = await request(authorizeUrl(base, params));
+  const page = await request(authorizeUrl(base, params), { jar });
   assert.equal(page.status, 200, page.text);
-  return { page, consent: parseConsentPage(page.text), state: params.state };
+  return { page, consent: parseConsentPage(page.text), state: params.state, jar };
 }
 
 // ---------------------------------------------------------------- the default stack
@@ -82,7 +86,7 @@ describe('consent flow (in-process replay store)', () => {
     assert.equal(page.headers.get('cache-control'), 'no-store');
     assert.equal(page.headers.get('pragma'), 'no-cache');
     assert.equal(page.headers.get('x-frame-options'), 'DENY');
-    assert.equal(page.headers.get('referrer-policy'), 'no-referrer');
+    assert.equal(page.headers.get('referrer-policy'), 'same-origin');
     for (const d of ["default-src 'none'", "frame-ancestors 'none'", "base-uri 'none'",
       "style-src 'unsafe-inline'", "form-action 'self'"]) {
       assert.ok(page.headers.get('content-security-policy').includes(d), d);
@@ -92,7 +96,14 @@ describe('consent flow (in-process replay store)', () => {
     assert.ok(page.text.includes('Acme Tools'));
     assert.ok(page.text.includes('127.0.0.1:9'), 'redirect host shown');
     assert.ok(!/<script/i.test(page.text));
-    assert.ok(/<meta name="referrer" content="no-referrer">/.test(page.text));
+    // same-origin, not no-referrer: under no-referrer the form's own POST
+    // would carry Origin: null, which POST /consent refuses.
+    assert.ok(/<meta name="referrer" content="same-origin">/.test(page.text));
+    // The browser binding: one Strict, HttpOnly cookie for this flow
+    // (plain-http loopback: no __Host- prefix, no Secure).
+    const setCookie = page.headers.getSetCookie();
+    assert.equal(setCookie.length, 1, setCookie.join(' | '));
+    assert.match(setCookie[0], /^mcp_consent_[A-Za-z0-9_-]{8}=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=300; HttpOnly; SameSite=Strict$/);
     assert.ok(consent.consentToken && consent.consentToken.length > 100);
     assert.equal(consent.formAction, `${stack.base}/consent`);
     assert.equal(consent.formMethod, 'POST');
@@ -120,9 +131,9 @@ describe('consent flow (in-process replay store)', () => {
 
   test('approve → interstitial to the IdP with a sealed session as state', async () => {
     const clientId = await newClient(stack.base);
-    const { consent, state } = await consentPage(stack.base, clientId);
+    const { consent, state, jar } = await consentPage(stack.base, clientId);
     const before = await metrics(stack.proxy);
-    const post = await submitConsent({ formAction: consent.formAction, consentToken: consent.consentToken });
+    const post = await submitConsent({ jar, formAction: consent.formAction, consentToken: consent.consentToken });
     assert.equal(post.status, 200, post.text);
     assert.equal(post.headers.get('content-security-policy'), INTERSTITIAL_CSP);
     assert.equal(post.headers.get('cache-control'), 'no-store');
@@ -160,9 +171,9 @@ describe('consent flow (in-process replay store)', () => {
 
   test('deny → interstitial to redirect_uri with access_denied, state and iss', async () => {
     const clientId = await newClient(stack.base);
-    const { consent, state } = await consentPage(stack.base, clientId);
+    const { consent, state, jar } = await consentPage(stack.base, clientId);
     const before = await metrics(stack.proxy);
-    const post = await submitConsent({ formAction: consent.formAction, consentToken: consent.consentToken, action: 'deny' });
+    const post = await submitConsent({ jar, formAction: consent.formAction, consentToken: consent.consentToken, action: 'deny' });
     assert.equal(post.status, 200);
     assert.equal(post.headers.get('content-security-policy'), INTERSTITIAL_CSP);
     const inter = parseInterstitial(post.text);
@@ -184,24 +195,35 @@ describe('consent flow (in-process replay store)', () => {
 
   test('a replayed consent POST re-renders with a fresh token that works once', async () => {
     const clientId = await newClient(stack.base);
-    const { consent } = await consentPage(stack.base, clientId);
+    const { consent, jar } = await consentPage(stack.base, clientId);
     const before = await metrics(stack.proxy);
-    const first = await submitConsent({ formAction: consent.formAction, consentToken: consent.consentToken });
+    // A double submit: the second POST leaves with the cookie the first
+    // one's answer then clears.
+    const twin = jar.clone();
+    const first = await submitConsent({ jar, formAction: consent.formAction, consentToken: consent.consentToken });
     assert.equal(first.status, 200);
     assert.ok(parseInterstitial(first.text).target);
+    assert.deepEqual(jar.find(/^mcp_consent_/), [], 'the spent consent cookie is cleared');
+    assert.equal(jar.find(/^mcp_callback_/).length, 1, 'the callback cookie is set');
 
-    const again = await submitConsent({ formAction: consent.formAction, consentToken: consent.consentToken, action: 'deny' });
+    const again = await submitConsent({ jar: twin, formAction: consent.formAction, consentToken: consent.consentToken, action: 'deny' });
     assert.equal(again.status, 200);
     assert.equal(again.headers.get('content-security-policy'), CONSENT_CSP);
     const re = parseConsentPage(again.text);
     assert.equal(re.replayNotice, true);
     assert.ok(re.consentToken && re.consentToken !== consent.consentToken);
 
-    const fresh = await submitConsent({ formAction: re.formAction, consentToken: re.consentToken });
+    // The re-render set the same cookie again, so its page works, once.
+    const twin2 = twin.clone();
+    const fresh = await submitConsent({ jar: twin, formAction: re.formAction, consentToken: re.consentToken });
     assert.equal(fresh.status, 200);
     assert.ok(parseInterstitial(fresh.text).target.startsWith(stack.idp.issuer));
-    const freshAgain = await submitConsent({ formAction: re.formAction, consentToken: re.consentToken });
+    const freshAgain = await submitConsent({ jar: twin2, formAction: re.formAction, consentToken: re.consentToken });
     assert.equal(parseConsentPage(freshAgain.text).replayNotice, true);
+    // From the browser whose cookie the decision cleared, a replay is
+    // refused outright (the refusal page, nothing re-rendered).
+    const late = await submitConsent({ jar, formAction: re.formAction, consentToken: re.consentToken });
+    assert.equal(late.status, 403);
 
     const after = await metrics(stack.proxy);
     const d = (k) => metric(after, k) - metric(before, k);
@@ -210,20 +232,62 @@ describe('consent flow (in-process replay store)', () => {
     assert.equal(d('mcp_auth_consent_decisions_total{decision="denied"}'), 0);
   });
 
+  test('a consent POST from another site or without the flow cookie: 403 page, nothing consumed', async () => {
+    const clientId = await newClient(stack.base);
+    const { consent, jar } = await consentPage(stack.base, clientId);
+    const before = await metrics(stack.proxy);
+    const post = (o = {}) => submitConsent({ formAction: consent.formAction, consentToken: consent.consentToken, ...o });
+    const refused = (r) => {
+      assert.equal(r.status, 403, r.text);
+      assert.equal(r.headers.get('content-type'), 'text/html; charset=utf-8');
+      assert.equal(r.headers.get('content-security-policy'), INTERSTITIAL_CSP);
+      assert.equal(r.headers.get('cache-control'), 'no-store');
+      assert.equal(r.headers.get('location'), null);
+      assert.deepEqual(r.headers.getSetCookie(), []);
+      assert.match(r.text, /start the sign-in again/);
+    };
+    // Another browser: no cookie, or another flow's.
+    refused(await post());
+    const other = (await consentPage(stack.base, clientId)).jar;
+    refused(await post({ jar: other }));
+    await stack.proxy.waitForLog(/"level":"warn","msg":"access_denied_consent_browser_mismatch".*"reason":"cookie_missing"/);
+    // Another site, even carrying the cookie (Origin or Sec-Fetch-Site).
+    refused(await post({ jar, headers: { origin: 'http://[::1]:9' } }));
+    refused(await post({ jar, headers: { origin: 'null' } }));
+    refused(await post({ jar, headers: { 'sec-fetch-site': 'cross-site' } }));
+    await stack.proxy.waitForLog(/"level":"warn","msg":"access_denied_consent_cross_site".*"reason":"origin_mismatch"/);
+    const mid = await metrics(stack.proxy);
+    const d = (m, k) => metric(m, k) - metric(before, k);
+    assert.equal(d(mid, 'mcp_auth_access_denied_total{reason="consent_browser_mismatch"}'), 2);
+    assert.equal(d(mid, 'mcp_auth_access_denied_total{reason="consent_cross_site"}'), 3);
+    assert.equal(d(mid, 'mcp_auth_consent_decisions_total{decision="approved"}'), 0);
+    assert.equal(d(mid, 'mcp_auth_token_seals_total{purpose="session"}'), 0);
+    // The browser that saw the page, from the page's origin: not a replay.
+    const ok = await post({ jar, headers: { origin: stack.base } });
+    assert.equal(ok.status, 200, ok.text);
+    assert.ok(parseInterstitial(ok.text).target.startsWith(stack.idp.issuer));
+    const after = await metrics(stack.proxy);
+    assert.equal(d(after, 'mcp_auth_replay_detected_total{kind="consent"}'), 0);
+    assert.equal(d(after, 'mcp_auth_consent_decisions_total{decision="approved"}'), 1);
+    // No cookie value ever reaches the log.
+    const secret = jar.cookies.find((c) => c.name.startsWith('mcp_callback_')).value;
+    assert.ok(!stack.proxy.logLines().join('\n').includes(secret));
+  });
+
   test('consent input errors', async () => {
     const clientId = await newClient(stack.base);
-    const { consent } = await consentPage(stack.base, clientId);
+    const { consent, jar } = await consentPage(stack.base, clientId);
     const tok = consent.consentToken;
     // A tampered token (one character changed in the middle).
     const mid = Math.floor(tok.length / 2);
     const tampered = tok.slice(0, mid) + (tok[mid] === 'A' ? 'B' : 'A') + tok.slice(mid + 1);
-    let r = await submitConsent({ formAction: consent.formAction, consentToken: tampered });
+    let r = await submitConsent({ jar, formAction: consent.formAction, consentToken: tampered });
     assert.equal(r.status, 400);
     assert.deepEqual(r.json, { error: 'invalid_request', error_description: 'consent token invalid or expired' });
     r = await request(`${stack.base}/consent?consent_token=${tok}`, { method: 'POST', form: { action: 'approve' } });
     assert.equal(r.status, 400);
     assert.match(r.json.error_description, /must be in the request body/);
-    r = await submitConsent({ formAction: consent.formAction, consentToken: tok, headers: { authorization: 'Bearer x' } });
+    r = await submitConsent({ jar, formAction: consent.formAction, consentToken: tok, headers: { authorization: 'Bearer x' } });
     assert.equal(r.status, 401);
     assert.equal(r.headers.get('www-authenticate'),
       'Basic realm="consent", error="invalid_client", error_description="this consent endpoint does not authenticate clients"');
@@ -237,9 +301,10 @@ describe('consent flow (in-process replay store)', () => {
     assert.equal(r.status, 413);
     assert.deepEqual(r.json, { error: 'invalid_request', error_description: 'request body exceeds the 1 MB cap' });
     // Nothing above spent the token; an unknown action does (the claim comes first).
-    r = await submitConsent({ formAction: consent.formAction, consentToken: tok, action: 'maybe' });
+    const twin = jar.clone();
+    r = await submitConsent({ jar, formAction: consent.formAction, consentToken: tok, action: 'maybe' });
     assert.deepEqual(r.json, { error: 'invalid_request', error_description: 'action must be approve or deny' });
-    r = await submitConsent({ formAction: consent.formAction, consentToken: tok });
+    r = await submitConsent({ jar: twin, formAction: consent.formAction, consentToken: tok });
     assert.equal(parseConsentPage(r.text).replayNotice, true);
     // No CORS on /consent (SPEC preface fix 10).
     r = await request(`${stack.base}/consent`, { method: 'OPTIONS', headers: { origin: 'http://x', 'access-control-request-method': 'POST' } });
@@ -384,17 +449,19 @@ describe('consent single use with Redis', () => {
 
   test('replay re-renders; the fresh token works exactly once', async () => {
     const clientId = await newClient(stack.base);
-    const { consent } = await consentPage(stack.base, clientId);
+    const { consent, jar } = await consentPage(stack.base, clientId);
     const before = await metrics(stack.proxy);
-    const first = await submitConsent({ formAction: consent.formAction, consentToken: consent.consentToken, action: 'deny' });
+    const twin = jar.clone(); // a double submit (see the in-process test)
+    const first = await submitConsent({ jar, formAction: consent.formAction, consentToken: consent.consentToken, action: 'deny' });
     assert.equal(parseRedirect(parseInterstitial(first.text).target).error, 'access_denied');
-    const again = await submitConsent({ formAction: consent.formAction, consentToken: consent.consentToken });
+    const again = await submitConsent({ jar: twin, formAction: consent.formAction, consentToken: consent.consentToken });
     const re = parseConsentPage(again.text);
     assert.equal(again.status, 200);
     assert.equal(re.replayNotice, true);
-    const fresh = await submitConsent({ formAction: re.formAction, consentToken: re.consentToken });
+    const twin2 = twin.clone();
+    const fresh = await submitConsent({ jar: twin, formAction: re.formAction, consentToken: re.consentToken });
     assert.ok(parseInterstitial(fresh.text).target.startsWith(stack.idp.issuer));
-    const twice = await submitConsent({ formAction: re.formAction, consentToken: re.consentToken });
+    const twice = await submitConsent({ jar: twin2, formAction: re.formAction, consentToken: re.consentToken });
     assert.equal(parseConsentPage(twice.text).replayNotice, true);
     const after = await metrics(stack.proxy);
     const d = (k) => metric(after, k) - metric(before, k);
@@ -405,9 +472,9 @@ describe('consent single use with Redis', () => {
 
   test('Redis gone: the consent claim fails closed with 503', async () => {
     const clientId = await newClient(stack.base);
-    const { consent } = await consentPage(stack.base, clientId); // /authorize never touches Redis
+    const { consent, jar } = await consentPage(stack.base, clientId); // /authorize never touches Redis
     await stack.redis.stop();
-    const r = await submitConsent({ formAction: consent.formAction, consentToken: consent.consentToken });
+    const r = await submitConsent({ jar, formAction: consent.formAction, consentToken: consent.consentToken });
     assert.equal(r.status, 503);
     assert.deepEqual(r.json, {
       error: 'server_error', error_description: 'replay store unavailable', error_code: 'replay_store_unavailable',
@@ -443,6 +510,10 @@ describe('silent fork and compat mode', () => {
     assert.equal(`${u.origin}${u.pathname}`, (await stack.idp.discovery()).authorization_endpoint);
     assert.equal(u.searchParams.get('code_challenge_method'), 'S256');
     assert.notEqual(u.searchParams.get('state'), params.state);
+    // No consent page, so the 302 binds the callback to this browser.
+    const setCookie = r.headers.getSetCookie();
+    assert.equal(setCookie.length, 1, setCookie.join(' | '));
+    assert.match(setCookie[0], /^mcp_callback_[A-Za-z0-9_-]{8}=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=600; HttpOnly; SameSite=Lax$/);
     const idp = await idpLogin(r.location, { username: 'nobody', password: 'wrong' });
     assert.equal(idp.loginPage.status, 200);
     const after = await metrics(stack.proxy);

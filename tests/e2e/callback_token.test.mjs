@@ -148,10 +148,16 @@ describe('login flow, in-process replay store', () => {
   test('a replayed callback URL is refused once the state was used', async () => {
     const before0 = await counter(stack, 'mcp_auth_replay_detected_total', 'kind="callback_state"');
     const f = await toCallback(stack.base);
-    const first = await request(f.callbackUrl);
+    // The same browser sending the URL twice (a reload racing the first
+    // answer, which clears the callback cookie).
+    const twin = f.jar.clone();
+    const first = await request(f.callbackUrl, { jar: f.jar });
     assert.equal(first.status, 302);
-    const second = await request(f.callbackUrl);
+    assert.deepEqual(f.jar.find(/^mcp_callback_/), [], 'the spent callback cookie is cleared');
+    const second = await request(f.callbackUrl, { jar: twin });
     assertOAuthError(second, 400, 'invalid_request', 'callback state already used', 'callback_state_replay');
+    // Anyone else holding the URL is refused before the replay check.
+    assert.equal((await request(f.callbackUrl)).status, 403);
     assert.equal(await counter(stack, 'mcp_auth_replay_detected_total', 'kind="callback_state"'), before0 + 1);
   });
 
@@ -163,7 +169,7 @@ describe('login flow, in-process replay store', () => {
     u.searchParams.set('state', st.slice(0, 10) + flipped + st.slice(11));
     assertOAuthError(await request(u.toString()), 400, 'invalid_request', 'unknown or expired state');
     // The untouched URL still works: the tampered one claimed nothing.
-    assert.equal((await request(f.callbackUrl)).status, 302);
+    assert.equal((await request(f.callbackUrl, { jar: f.jar })).status, 302);
   });
 
   test('missing code or state, repeated parameters, a foreign iss', async () => {
@@ -185,7 +191,7 @@ describe('login flow, in-process replay store', () => {
     assertOAuthError(await cb(`code=${e(code)}&state=${e(state)}&iss=${e('http://127.0.0.1:1')}`),
       400, 'invalid_request', "iss does not match the identity provider's issuer");
     // None of those consumed the state.
-    assert.equal((await request(f.callbackUrl)).status, 302);
+    assert.equal((await request(f.callbackUrl, { jar: f.jar })).status, 302);
   });
 
   test('IdP errors go back to the client with a fixed description', async () => {
@@ -203,7 +209,7 @@ describe('login flow, in-process replay store', () => {
       const f = await toCallback(stack.base, c);
       const idpParams = new URL(f.callbackUrl).searchParams;
       assert.ok(idpParams.get('error'));
-      const r = await request(f.callbackUrl);
+      const r = await request(f.callbackUrl, { jar: f.jar });
       assert.equal(r.status, 302, r.text);
       const rd = parseRedirect(r.location);
       assert.equal(`${rd.url.origin}${rd.url.pathname}`, REDIRECT);
@@ -227,13 +233,13 @@ describe('login flow, in-process replay store', () => {
     const unv0 = await counter(stack, 'mcp_auth_access_denied_total', 'reason="email_unverified"');
     for (const username of ['bob', 'heidi']) {
       const f = await toCallback(stack.base, { username });
-      assertOAuthError(await request(f.callbackUrl), 403, 'access_denied', 'email address is not verified', 'email_not_verified');
+      assertOAuthError(await request(f.callbackUrl, { jar: f.jar }), 403, 'access_denied', 'email address is not verified', 'email_not_verified');
     }
     assert.equal(await counter(stack, 'mcp_auth_access_denied_total', 'reason="email_unverified"'), unv0 + 2);
 
     const gi0 = await counter(stack, 'mcp_auth_access_denied_total', 'reason="group_invalid"');
     const f = await toCallback(stack.base, { username: 'frank' });
-    assertOAuthError(await request(f.callbackUrl), 403, 'access_denied', 'group name contains invalid characters', 'group_invalid');
+    assertOAuthError(await request(f.callbackUrl, { jar: f.jar }), 403, 'access_denied', 'group name contains invalid characters', 'group_invalid');
     assert.equal(await counter(stack, 'mcp_auth_access_denied_total', 'reason="group_invalid"'), gi0 + 1);
 
     // dave: groups is a string → counted, logged, login goes on without groups.
@@ -343,7 +349,9 @@ describe('login flow, in-process replay store', () => {
     try {
       const f = await toCallback(stack.base);
       const ac = new AbortController();
-      const pending = fetch(f.callbackUrl, { redirect: 'manual', signal: ac.signal }).catch((e) => e);
+      const pending = fetch(f.callbackUrl, {
+        redirect: 'manual', signal: ac.signal, headers: { cookie: f.jar.header(f.callbackUrl) },
+      }).catch((e) => e);
       await sleep(300);
       ac.abort();
       assert.equal((await pending).name, 'AbortError');
@@ -365,11 +373,12 @@ describe('IdP faults', () => {
     await stack.idp.setFaults({ tokenError: { status: 500, error: 'server_error', error_description: 'boom' } });
     try {
       const f = await toCallback(stack.base);
-      assertOAuthError(await request(f.callbackUrl), 502, 'server_error', 'upstream authentication failed');
+      const twin = f.jar.clone();
+      assertOAuthError(await request(f.callbackUrl, { jar: f.jar }), 502, 'server_error', 'upstream authentication failed');
       await stack.proxy.waitForLog(/"msg":"upstream_token_exchange_failed"/);
       // The claim stands even though the exchange failed (SPEC.md 3.7 step 8).
       await stack.idp.setFaults({});
-      assertOAuthError(await request(f.callbackUrl), 400, 'invalid_request', 'callback state already used', 'callback_state_replay');
+      assertOAuthError(await request(f.callbackUrl, { jar: twin }), 400, 'invalid_request', 'callback state already used', 'callback_state_replay');
     } finally {
       await stack.idp.setFaults({});
     }
@@ -379,7 +388,7 @@ describe('IdP faults', () => {
     await stack.idp.setFaults({ dropIdToken: true });
     try {
       const f = await toCallback(stack.base);
-      assertOAuthError(await request(f.callbackUrl), 502, 'server_error', 'no id_token in upstream response');
+      assertOAuthError(await request(f.callbackUrl, { jar: f.jar }), 502, 'server_error', 'no id_token in upstream response');
     } finally {
       await stack.idp.setFaults({});
     }
@@ -390,21 +399,21 @@ describe('IdP faults', () => {
     try {
       await stack.idp.setFaults({ idTokenClaims: { nonce: 'not-the-session-nonce' } });
       let f = await toCallback(stack.base);
-      assertOAuthError(await request(f.callbackUrl), 403, 'server_error', 'id token nonce mismatch', 'id_token_verification_failed');
+      assertOAuthError(await request(f.callbackUrl, { jar: f.jar }), 403, 'server_error', 'id token nonce mismatch', 'id_token_verification_failed');
       await stack.proxy.waitForLog(/"msg":"id_token_nonce_mismatch".*"reason":"nonce_mismatch"/);
 
       await stack.idp.setFaults({ idTokenClaims: { nonce: null } });
       f = await toCallback(stack.base);
-      assertOAuthError(await request(f.callbackUrl), 403, 'server_error', 'id token nonce mismatch', 'id_token_verification_failed');
+      assertOAuthError(await request(f.callbackUrl, { jar: f.jar }), 403, 'server_error', 'id token nonce mismatch', 'id_token_verification_failed');
       await stack.proxy.waitForLog(/"msg":"id_token_nonce_mismatch".*"reason":"nonce_missing"/);
 
       await stack.idp.setFaults({ idTokenClaims: { aud: 'someone-else' } });
       f = await toCallback(stack.base);
-      assertOAuthError(await request(f.callbackUrl), 502, 'server_error', 'id token verification failed', 'id_token_verification_failed');
+      assertOAuthError(await request(f.callbackUrl, { jar: f.jar }), 502, 'server_error', 'id token verification failed', 'id_token_verification_failed');
 
       await stack.idp.setFaults({ idTokenClaims: { sub: '' } });
       f = await toCallback(stack.base);
-      assertOAuthError(await request(f.callbackUrl), 403, 'access_denied', 'id token missing subject claim', 'subject_missing');
+      assertOAuthError(await request(f.callbackUrl, { jar: f.jar }), 403, 'access_denied', 'id token missing subject claim', 'subject_missing');
     } finally {
       await stack.idp.setFaults({});
     }
@@ -418,7 +427,7 @@ describe('policy knobs', () => {
     try {
       const g0 = await counter(stack, 'mcp_auth_access_denied_total', 'reason="group"');
       const f = await toCallback(stack.base, { username: 'carol' });
-      assertOAuthError(await request(f.callbackUrl), 403, 'access_denied', 'user not in any allowed group');
+      assertOAuthError(await request(f.callbackUrl, { jar: f.jar }), 403, 'access_denied', 'user not in any allowed group');
       assert.equal(await counter(stack, 'mcp_auth_access_denied_total', 'reason="group"'), g0 + 1);
       await stack.proxy.waitForLog(/"msg":"access_denied_group".*"user_groups":\["outsiders"\]/);
       const a = await toCode(stack.base, { username: 'alice' });
@@ -479,7 +488,7 @@ describe('policy knobs', () => {
       const f = await toCallback(stack.base);
       for (let i = 0; i < 2; i += 1) {
         // The same URL again: still throttled, never "already used".
-        const r = await request(f.callbackUrl);
+        const r = await request(f.callbackUrl, { jar: f.jar });
         assertOAuthError(r, 503, 'temporarily_unavailable', 'upstream IdP exchange throttled; retry shortly', 'idp_exchange_throttled');
         assert.equal(r.headers.get('retry-after'), '1');
       }

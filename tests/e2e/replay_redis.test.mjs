@@ -68,7 +68,7 @@ async function toCallback(base) {
 
 async function toCode(base) {
   const f = await toCallback(base);
-  const r = await request(f.callbackUrl);
+  const r = await request(f.callbackUrl, { jar: f.jar });
   assert.equal(r.status, 302, r.text);
   return { ...f, code: new URL(r.location).searchParams.get('code') };
 }
@@ -140,11 +140,14 @@ describe('two replicas, one Redis', () => {
 
   test('a consent submitted on A is a replay on B (re-rendered, not an error)', async () => {
     const c = await toConsent(stack.base);
+    // A double submit: the second POST carries the consent cookie that the
+    // first one's answer clears.
+    const twin = c.jar.clone();
     const first = await submitConsent({ formAction: c.formAction, consentToken: c.consent.consentToken, jar: c.jar });
     assert.equal(first.status, 200);
     assert.ok(parseInterstitial(first.text).target);
     const r0 = await counter(b.metricsUrl, 'mcp_auth_replay_detected_total', 'kind="consent"');
-    const again = await submitConsent({ formAction: onReplica(c.formAction, b), consentToken: c.consent.consentToken, jar: c.jar });
+    const again = await submitConsent({ formAction: onReplica(c.formAction, b), consentToken: c.consent.consentToken, jar: twin });
     assert.equal(again.status, 200, again.text);
     const page = parseConsentPage(again.text);
     assert.ok(page.consentToken, 'a fresh consent page');
@@ -155,8 +158,9 @@ describe('two replicas, one Redis', () => {
 
   test('a callback used on A is a replay on B', async () => {
     const f = await toCallback(stack.base);
-    assert.equal((await request(f.callbackUrl)).status, 302);
-    assertOAuthError(await request(onReplica(f.callbackUrl, b)), 400, 'invalid_request', 'callback state already used', 'callback_state_replay');
+    const twin = f.jar.clone(); // the same browser, before A's answer cleared its cookie
+    assert.equal((await request(f.callbackUrl, { jar: f.jar })).status, 302);
+    assertOAuthError(await request(onReplica(f.callbackUrl, b), { jar: twin }), 400, 'invalid_request', 'callback state already used', 'callback_state_replay');
   });
 });
 
@@ -183,7 +187,7 @@ describe('Redis goes away and comes back', () => {
 
       assertOAuthError(await exchangeAt(stack.base, g), 503, 'server_error', 'replay store unavailable', 'replay_store_unavailable');
       assertOAuthError(await refreshAt(stack.base, f, t.refresh_token), 503, 'server_error', 'replay store unavailable', 'replay_store_unavailable');
-      assertOAuthError(await request(h.callbackUrl), 503, 'server_error', 'replay store unavailable', 'replay_store_unavailable');
+      assertOAuthError(await request(h.callbackUrl, { jar: h.jar }), 503, 'server_error', 'replay store unavailable', 'replay_store_unavailable');
       assert.equal(await counter(stack.proxy.metricsUrl, 'mcp_auth_access_denied_total', 'reason="replay_store_unavailable"'), u0 + 3);
       await stack.proxy.waitForLog(/"msg":"replay_store_error".*"op":"claim_authz_code"/);
       await stack.proxy.waitForLog(/"msg":"replay_store_error".*"op":"claim_refresh_family"/);
@@ -216,7 +220,7 @@ describe('Redis goes away and comes back', () => {
       // Nothing was claimed while down: the same code and refresh work now.
       assert.equal((await exchangeAt(stack.base, g)).status, 200);
       assert.equal((await refreshAt(stack.base, f, t.refresh_token)).status, 200);
-      assert.equal((await request(h.callbackUrl)).status, 302);
+      assert.equal((await request(h.callbackUrl, { jar: h.jar })).status, 302);
     } finally {
       // Everything is stopped even if one stop fails; the first failure wins.
       let first;

@@ -40,6 +40,9 @@ teardown(void **state)
     return 0;
 }
 
+/* A browser binding hash (oauth/binding.h): 43 base64url characters. */
+#define BH "bh0123456789abcdefghijklmnopqrstuvwxyzABCDE"
+
 static const char *const uris[] = { "http://127.0.0.1:3000/cb", "https://app.example/cb" };
 static const char *const groups[] = { "eng", "ops" };
 
@@ -56,7 +59,7 @@ full_consent(void)
 {
     return (struct grant_consent){ .jti = "jti-1", .cid = "cid-1", .cn = "Claude",
                                    .ru = uris[0], .os = "st", .cc = FIXTURE_PKCE_CHALLENGE,
-                                   .spkce = true, .res = RES, .aud = FIXTURE_BASE,
+                                   .spkce = true, .res = RES, .bh = BH, .aud = FIXTURE_BASE,
                                    .exp = T0 + 300 };
 }
 
@@ -66,8 +69,8 @@ full_session(void)
     return (struct grant_session){ .cid = "cid-1", .ru = uris[0], .cc = "sch-1", .os = "st",
                                    .nonce = "0123456789abcdef0123456789abcdef",
                                    .pv = FIXTURE_PKCE_VERIFIER, .sv = "sv-1", .sch = "sch-1",
-                                   .sid = "sid-1", .aud = FIXTURE_BASE, .res = RES,
-                                   .exp = T0 + 600 };
+                                   .sid = "sid-1", .bh = BH, .aud = FIXTURE_BASE,
+                                   .res = RES, .exp = T0 + 600 };
 }
 
 static struct grant_code
@@ -274,6 +277,7 @@ test_round_trip_consent_session(void **state)
     assert_string_equal(c.cc, FIXTURE_PKCE_CHALLENGE);
     assert_true(c.spkce);
     assert_string_equal(c.res, RES);
+    assert_string_equal(c.bh, BH);
     assert_int_equal(c.exp, T0 + 300);
     grants_cleanup_consent(&c);
     xfree(tok);
@@ -293,6 +297,7 @@ test_round_trip_consent_session(void **state)
     assert_string_equal(s.sid, "sid-1");
     assert_string_equal(s.aud, FIXTURE_BASE);
     assert_string_equal(s.res, RES);
+    assert_string_equal(s.bh, BH);
     assert_int_equal(s.exp, T0 + 600);
     grants_cleanup_session(&s);
     xfree(tok);
@@ -384,13 +389,13 @@ test_json_full(void **state)
             "{\"jti\":\"jti-1\",\"cid\":\"cid-1\",\"cn\":\"Claude\","
             "\"ru\":\"http://127.0.0.1:3000/cb\",\"os\":\"st\","
             "\"cc\":\"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM\",\"spkce\":true,"
-            "\"res\":\"https://auth.example.com/mcp\",\"typ\":\"consent\","
+            "\"res\":\"https://auth.example.com/mcp\",\"bh\":\"" BH "\",\"typ\":\"consent\","
             "\"aud\":\"https://auth.example.com\",\"exp\":1780000300}",
         [SEAL_PURPOSE_SESSION] =
             "{\"cid\":\"cid-1\",\"ru\":\"http://127.0.0.1:3000/cb\",\"cc\":\"sch-1\","
             "\"os\":\"st\",\"nonce\":\"0123456789abcdef0123456789abcdef\","
             "\"pv\":\"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk\",\"sv\":\"sv-1\","
-            "\"sch\":\"sch-1\",\"sid\":\"sid-1\",\"typ\":\"session\","
+            "\"sch\":\"sch-1\",\"sid\":\"sid-1\",\"bh\":\"" BH "\",\"typ\":\"session\","
             "\"aud\":\"https://auth.example.com\",\"res\":\"https://auth.example.com/mcp\","
             "\"exp\":1780000600}",
         [SEAL_PURPOSE_CODE] =
@@ -436,15 +441,15 @@ test_json_omit_if_empty(void **state)
     struct grant_consent co = { .cid = "c", .aud = "a", .exp = 5 };
     assert_int_equal(grants_seal_consent(ring, &co, &out), SEAL_OK);
     check_json(SEAL_PURPOSE_CONSENT, buf_cstr(&out),
-               "{\"cid\":\"c\",\"ru\":\"\",\"os\":\"\",\"typ\":\"consent\",\"aud\":\"a\","
-               "\"exp\":5}");
+               "{\"cid\":\"c\",\"ru\":\"\",\"os\":\"\",\"bh\":\"\",\"typ\":\"consent\","
+               "\"aud\":\"a\",\"exp\":5}");
 
     buf_reset(&out);
     struct grant_session se = { .cid = "c", .aud = "a" };
     assert_int_equal(grants_seal_session(ring, &se, &out), SEAL_OK);
     check_json(SEAL_PURPOSE_SESSION, buf_cstr(&out),
                "{\"cid\":\"c\",\"ru\":\"\",\"cc\":\"\",\"os\":\"\",\"nonce\":\"\",\"pv\":\"\","
-               "\"typ\":\"session\",\"aud\":\"a\",\"exp\":0}");
+               "\"bh\":\"\",\"typ\":\"session\",\"aud\":\"a\",\"exp\":0}");
 
     buf_reset(&out);
     struct grant_code cd = { .tid = "t", .aud = "a", .grp = groups, .grp_count = 0 };
@@ -773,7 +778,8 @@ test_unknown_keys_and_legacy_omissions(void **state)
     /* Unknown keys are ignored; a consent without jti (legacy) opens. */
     char *tok = seal_raw(SEAL_PURPOSE_CONSENT,
                          "{\"future\":{\"x\":[1,2]},\"cid\":\"c\",\"ru\":\"r\",\"os\":\"s\","
-                         "\"typ\":\"consent\",\"aud\":\"a\",\"exp\":1,\"Cid\":\"other\"}");
+                         "\"bh\":\"h\",\"typ\":\"consent\",\"aud\":\"a\",\"exp\":1,"
+                         "\"Cid\":\"other\"}");
     struct grant_consent c;
     assert_int_equal(grants_open_consent(ring, slice_from_cstr(tok), "a", 1, &c, NULL),
                      GRANTS_OK);
@@ -781,6 +787,35 @@ test_unknown_keys_and_legacy_omissions(void **state)
     assert_string_equal(c.cid, "c"); /* keys are case-sensitive */
     assert_false(c.spkce);
     grants_cleanup_consent(&c);
+    xfree(tok);
+}
+
+/* The browser binding is required: a consent token or IdP session sealed
+ * before it existed (no bh), or with a bh that is not a string, does not
+ * open -- there is no legacy path around the binding. */
+static void
+test_binding_required(void **state)
+{
+    (void)state;
+    static const char *const consent[] = {
+        "{\"jti\":\"j\",\"cid\":\"c\",\"ru\":\"r\",\"os\":\"s\",\"typ\":\"consent\","
+        "\"aud\":\"a\",\"exp\":1}",
+        "{\"jti\":\"j\",\"cid\":\"c\",\"ru\":\"r\",\"os\":\"s\",\"bh\":null,"
+        "\"typ\":\"consent\",\"aud\":\"a\",\"exp\":1}",
+        "{\"jti\":\"j\",\"cid\":\"c\",\"ru\":\"r\",\"os\":\"s\",\"bh\":7,"
+        "\"typ\":\"consent\",\"aud\":\"a\",\"exp\":1}",
+    };
+    for (size_t i = 0; i < sizeof(consent) / sizeof(consent[0]); i++) {
+        char *tok = seal_raw(SEAL_PURPOSE_CONSENT, consent[i]);
+        assert_int_equal(open_any(ring, SEAL_PURPOSE_CONSENT, slice_from_cstr(tok), "a", 1, NULL),
+                         GRANTS_ERR_PAYLOAD);
+        xfree(tok);
+    }
+    char *tok = seal_raw(SEAL_PURPOSE_SESSION,
+                         "{\"cid\":\"c\",\"ru\":\"r\",\"cc\":\"\",\"os\":\"s\",\"nonce\":\"n\","
+                         "\"pv\":\"p\",\"sid\":\"x\",\"typ\":\"session\",\"aud\":\"a\",\"exp\":1}");
+    assert_int_equal(open_any(ring, SEAL_PURPOSE_SESSION, slice_from_cstr(tok), "a", 1, NULL),
+                     GRANTS_ERR_PAYLOAD);
     xfree(tok);
 }
 
@@ -880,6 +915,7 @@ main(void)
         cmocka_unit_test(test_typ_mismatch),
         cmocka_unit_test(test_bad_payloads),
         cmocka_unit_test(test_unknown_keys_and_legacy_omissions),
+        cmocka_unit_test(test_binding_required),
         cmocka_unit_test(test_seal_limits),
         cmocka_unit_test(test_garbage_tokens),
     };

@@ -177,6 +177,7 @@ test_label_tables_match_spec(void **state)
         "email_unverified", "group_invalid", "group", "refresh_family_revoked",
         "refresh_concurrent_submit", "invalid_token", "token_expired", "audience_mismatch",
         "resource_mismatch", "token_revoked_iat_cutoff", "subject_concurrency_exceeded",
+        "consent_cross_site", "consent_browser_mismatch", "callback_browser_mismatch",
     };
     assert_int_equal(METRICS_DENIED_COUNT, sizeof(reasons) / sizeof(reasons[0]));
     for (int i = 0; i < METRICS_DENIED_COUNT; i++) {

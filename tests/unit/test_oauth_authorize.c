@@ -119,6 +119,30 @@ scrape_token(const char *html, char *out, size_t cap)
     out[e - p] = '\0';
 }
 
+/* The one Set-Cookie of r: checks it is the binding cookie `kind`
+ * ("consent" or "callback") with exactly the attributes oauth/binding.h
+ * promises -- `__Host-` and Secure only when secure -- whose name carries
+ * bh's first 8 characters and whose value hashes to bh. */
+static void
+assert_binding_cookie(const struct harness_response *r, const char *kind, const char *bh,
+                      bool secure, int max_age)
+{
+    assert_int_equal(harness_header_count(r, "Set-Cookie"), 1);
+    char got[512], want[512], b[OAUTH_PKCE_S256_LEN + 1], h[OAUTH_PKCE_S256_LEN + 1];
+    flow_header(r, "Set-Cookie", got, sizeof(got));
+    const char *eq = strchr(got, '=');
+    assert_non_null(eq);
+    assert_true(strlen(eq + 1) > OAUTH_PKCE_S256_LEN);
+    memcpy(b, eq + 1, OAUTH_PKCE_S256_LEN);
+    b[OAUTH_PKCE_S256_LEN] = '\0';
+    oauth_pkce_challenge_s256(slice_from_cstr(b), h);
+    assert_string_equal(h, bh);
+    snprintf(want, sizeof(want), "%smcp_%s_%.8s=%s; Path=/; Max-Age=%d; HttpOnly; %sSameSite=%s",
+             secure ? "__Host-" : "", kind, bh, b, max_age, secure ? "Secure; " : "",
+             strcmp(kind, "consent") == 0 ? "Strict" : "Lax");
+    assert_string_equal(got, want);
+}
+
 static void
 test_consent_page(void **state)
 {
@@ -163,6 +187,14 @@ test_consent_page(void **state)
     assert_false(g.spkce);
     assert_string_equal(g.res, FIXTURE_BASE "/mcp");
     assert_int_equal(g.exp, FIXTURE_NOW + 300);
+    /* The browser binding: the page sets the Strict consent cookie whose
+     * secret hashes to the grant's bh, for the grant's lifetime, and lets
+     * its own form post carry our Origin (page.h). */
+    assert_int_equal(strlen(g.bh), OAUTH_PKCE_S256_LEN);
+    assert_binding_cookie(&r, "consent", g.bh, true, 300);
+    assert_string_equal(harness_header(&r, "Referrer-Policy"), "same-origin");
+    char first_bh[OAUTH_PKCE_S256_LEN + 1];
+    snprintf(first_bh, sizeof(first_bh), "%s", g.bh);
     grants_cleanup_consent(&g);
     assert_int_equal(metrics_get_seal(METRICS_PURPOSE_CONSENT), 1);
     harness_response_free(&r);
@@ -176,8 +208,61 @@ test_consent_page(void **state)
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, FIXTURE_BASE "/mcp"));
     assert_non_null(strstr(r.body, "unnamed MCP client"));
+    /* A second sign-in (another tab) gets its own secret and its own
+     * cookie name, so it cannot clobber the first one's cookie. */
+    scrape_token(r.body, token, sizeof(token));
+    assert_int_equal(grants_open_consent(FA.app.seal, slice_from_cstr(token), FIXTURE_BASE,
+                                         clock_unix_s(), &g, NULL),
+                     GRANTS_OK);
+    assert_binding_cookie(&r, "consent", g.bh, true, 300);
+    assert_string_not_equal(g.bh, first_bh);
+    assert_int_not_equal(strncmp(g.bh, first_bh, 8), 0);
+    grants_cleanup_consent(&g);
     harness_response_free(&r);
     buf_cleanup(&cid);
+}
+
+/* PROXY_BASE_URL over plain http (loopback only, config.c): the same
+ * cookies without `__Host-` and Secure, which browsers refuse to store
+ * from an http origin. */
+static void
+test_binding_cookie_plain_http(void **state)
+{
+    (void)state;
+#define HTTP_BASE "http://127.0.0.1:8080"
+    FA.cfg.proxy_base_url = HTTP_BASE;
+    FA.cfg.canonical_resource = HTTP_BASE "/mcp";
+    FA.cfg.idp_redirect_uri = HTTP_BASE "/callback";
+    struct buf cid;
+    make_client(HTTP_BASE, 0, "x", &cid);
+    struct harness_response r;
+    authorize(buf_cstr(&cid), GOOD_Q, &r);
+    assert_int_equal(r.status, 200);
+    char token[20000];
+    scrape_token(r.body, token, sizeof(token));
+    struct grant_consent g;
+    assert_int_equal(grants_open_consent(FA.app.seal, slice_from_cstr(token), HTTP_BASE,
+                                         clock_unix_s(), &g, NULL),
+                     GRANTS_OK);
+    assert_binding_cookie(&r, "consent", g.bh, false, 300);
+    grants_cleanup_consent(&g);
+    harness_response_free(&r);
+
+    FA.cfg.render_consent_page = false;
+    authorize(buf_cstr(&cid), GOOD_Q, &r);
+    assert_int_equal(r.status, 302);
+    char location[32768], v[20000];
+    flow_header(&r, "Location", location, sizeof(location));
+    query_param(location, "state", v, sizeof(v));
+    struct grant_session s;
+    assert_int_equal(grants_open_session(FA.app.seal, slice_from_cstr(v), HTTP_BASE,
+                                         clock_unix_s(), &s, NULL),
+                     GRANTS_OK);
+    assert_binding_cookie(&r, "callback", s.bh, false, 600);
+    grants_cleanup_session(&s);
+    harness_response_free(&r);
+    buf_cleanup(&cid);
+#undef HTTP_BASE
 }
 
 static void
@@ -254,6 +339,9 @@ test_silent_fork(void **state)
     char pv_challenge[OAUTH_PKCE_S256_LEN + 1];
     oauth_pkce_challenge_s256(slice_from_cstr(s.pv), pv_challenge);
     assert_string_equal(pv_challenge, idp_challenge);
+    /* No consent page, so the 302 itself binds the callback to this
+     * browser: the Lax callback cookie, for the session's lifetime. */
+    assert_binding_cookie(&r, "callback", s.bh, true, 600);
     grants_cleanup_session(&s);
     assert_int_equal(metrics_get_seal(METRICS_PURPOSE_CONSENT), 0);
     harness_response_free(&r);
@@ -623,6 +711,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_consent_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_head_answers_too, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_fork, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_binding_cookie_plain_http, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_server_pkce, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_id_missing, setup, teardown),

@@ -4,7 +4,9 @@
  * fault server answering with id_tokens this test signs -- so the
  * asynchronous chain (claim, exchange, verification) and its cancellation
  * when the client leaves are exercised under the sanitizers without a
- * browser or an IdP process. The real IdP is tests/e2e's business. */
+ * browser or an IdP process. The real IdP is tests/e2e's business. Also
+ * the browser binding (oauth/binding.h): a callback without the flow's
+ * callback cookie is a 403 page that claims and exchanges nothing. */
 #include <setjmp.h>
 #include <stdatomic.h>
 #include <stdarg.h>
@@ -43,6 +45,8 @@
 #define CLIENT "proxy-client"
 #define NONCE "0123456789abcdef0123456789abcdef"
 #define PV "pv-0123456789-0123456789-0123456789-012345"
+/* The browser the flow belongs to. */
+#define COOKIE_HEADER "Cookie: " FIXTURE_CALLBACK_COOKIE_NAME "=" FIXTURE_BINDING_SECRET "\r\n"
 
 static cjose_jwk_t *key;
 static char *jwks_doc;
@@ -241,11 +245,13 @@ stop(void **state)
     return 0;
 }
 
-/* The state the IdP hands back: a session for client "cid-1". */
+/* The state the IdP hands back: a session for client "cid-1", bound to
+ * the browser holding FIXTURE_BINDING_SECRET. */
 static char *
 session(const char *sid)
 {
     const struct grant_session s = {
+        .bh = FIXTURE_BINDING_HASH,
         .cid = "cid-1",
         .ru = "http://127.0.0.1:9/cb",
         .cc = FIXTURE_PKCE_CHALLENGE,
@@ -269,12 +275,13 @@ struct reply {
     char body[4096];
 };
 
+/* GET /callback?<query> with extra headers ("Name: v\r\n"...). */
 static void
-get(const char *state, struct reply *out)
+get_raw(const char *query, const char *headers, struct reply *out)
 {
     char req[20000];
-    snprintf(req, sizeof(req), "GET /callback?code=idp-code&state=%s HTTP/1.1\r\nHost: a\r\n\r\n",
-             state);
+    snprintf(req, sizeof(req), "GET /callback?%s HTTP/1.1\r\nHost: a\r\n%s\r\n", query,
+             headers);
     int fd = harness_connect(&F.h);
     harness_send_str(&F.h, fd, req);
     struct buf raw;
@@ -288,6 +295,15 @@ get(const char *state, struct reply *out)
     harness_response_free(&r);
     buf_cleanup(&raw);
     close(fd);
+}
+
+/* The IdP's redirect back, from the browser the flow belongs to. */
+static void
+get(const char *state, struct reply *out)
+{
+    char query[20000];
+    snprintf(query, sizeof(query), "code=idp-code&state=%s", state);
+    get_raw(query, COOKIE_HEADER, out);
 }
 
 static void
@@ -304,6 +320,9 @@ test_success_redirects_with_a_code(void **state)
     assert_non_null(strstr(loc, "&iss=https%3A%2F%2Fauth.example.com&state=client-state\r\n"));
     /* /callback never carries CORS (SPEC preface fix 10). */
     assert_null(strstr(r.head, "Access-Control-Allow-Origin"));
+    /* The spent flow's cookie is cleared. */
+    assert_non_null(strstr(r.head, "\r\nSet-Cookie: " FIXTURE_CALLBACK_COOKIE_NAME
+                                   "=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax\r\n"));
 
     /* The IdP got the session's verifier and our redirect URI. */
     char *body = fault_server_last_body(F.idp);
@@ -414,7 +433,8 @@ test_client_gone_during_exchange(void **state)
     char *st = session("sid-1");
     token_delay_ms = 300;
     char req[20000];
-    snprintf(req, sizeof(req), "GET /callback?code=idp-code&state=%s HTTP/1.1\r\nHost: a\r\n\r\n",
+    snprintf(req, sizeof(req),
+             "GET /callback?code=idp-code&state=%s HTTP/1.1\r\nHost: a\r\n" COOKIE_HEADER "\r\n",
              st);
     int fd = harness_connect(&F.h);
     harness_send_str(&F.h, fd, req);
@@ -454,6 +474,8 @@ test_throttle_before_claim(void **state)
         get(b, &r);
         assert_int_equal(r.status, 503);
         assert_non_null(strstr(r.head, "Retry-After: 1\r\n"));
+        /* Nothing spent: the cookie stays, so the retry can work. */
+        assert_null(strstr(r.head, "Set-Cookie"));
         assert_string_equal(r.body,
                             "{\"error\":\"temporarily_unavailable\",\"error_description\":"
                             "\"upstream IdP exchange throttled; retry shortly\",\"error_code\":"
@@ -465,6 +487,86 @@ test_throttle_before_claim(void **state)
     xfree(b);
 }
 
+
+/* The refusal page (403 HTML, never a redirect: the session's redirect URI
+ * may be the attacker's). */
+static void
+assert_refused(const struct reply *r)
+{
+    if (r->status != 403) {
+        fail_msg("want 403, got %d %s", r->status, r->body);
+    }
+    assert_non_null(strstr(r->head, "Content-Type: text/html; charset=utf-8\r\n"));
+    assert_null(strstr(r->head, "Location:"));
+    assert_null(strstr(r->head, "Set-Cookie:"));
+    assert_non_null(strstr(r->body, "start the sign-in again"));
+}
+
+/* A callback in a browser without the flow's cookie -- the IdP link of the
+ * attacker's own flow opened by a victim whose IdP session signs in
+ * silently, or an attacker's callback URL (login CSRF) -- is refused before
+ * the claim and the exchange; the browser that holds the cookie can still
+ * use the same state afterwards. */
+static void
+test_wrong_browser_refused(void **state)
+{
+    (void)state;
+    start(0);
+    char *st = session("sid-1");
+    char query[20000];
+    snprintf(query, sizeof(query), "code=idp-code&state=%s", st);
+    static const char *const refused[] = {
+        "",
+        "Cookie: " FIXTURE_CONSENT_COOKIE_NAME "=" FIXTURE_BINDING_SECRET "\r\n",
+        "Cookie: " FIXTURE_CALLBACK_COOKIE_NAME "=" FIXTURE_BINDING_HASH "\r\n",
+        "Cookie: " FIXTURE_CALLBACK_COOKIE_NAME "=\r\n",
+        "Cookie: __Host-mcp_callback_AAAAAAAA=" FIXTURE_BINDING_SECRET "\r\n",
+        "Cookie: mcp_callback_E9Melhoa=" FIXTURE_BINDING_SECRET "\r\n",
+    };
+    struct reply r;
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        get_raw(query, refused[i], &r);
+        assert_refused(&r);
+    }
+    assert_int_equal(metrics_get_denied(METRICS_DENIED_CALLBACK_BROWSER_MISMATCH),
+                     sizeof(refused) / sizeof(refused[0]));
+    assert_int_equal(fault_server_hits(F.idp), 0);
+    assert_int_equal(store_memory_backend_count(F.backend), 0);
+    assert_int_equal(metrics_get_replay(METRICS_REPLAY_CALLBACK_STATE), 0);
+
+    /* The IdP's error answer is bound the same way: a victim's browser is
+     * not sent on to the attacker's redirect URI. */
+    char eq[20000];
+    snprintf(eq, sizeof(eq), "error=access_denied&state=%s", st);
+    get_raw(eq, "", &r);
+    assert_refused(&r);
+    get_raw(eq, COOKIE_HEADER, &r);
+    assert_int_equal(r.status, 302);
+    assert_non_null(strstr(r.head, "Location: http://127.0.0.1:9/cb?error=access_denied&"));
+    assert_non_null(strstr(r.head, "Set-Cookie: " FIXTURE_CALLBACK_COOKIE_NAME "=; "));
+
+    /* The real browser: nothing above spent the state. */
+    get(st, &r);
+    assert_int_equal(r.status, 302);
+    assert_non_null(strstr(r.head, "Location: http://127.0.0.1:9/cb?code="));
+    assert_int_equal(fault_server_hits(F.idp), 1);
+    xfree(st);
+
+    /* A session minted without a usable binding is bound to no browser. */
+    const struct grant_session unbound = {
+        .cid = "cid-1", .ru = "http://127.0.0.1:9/cb", .cc = FIXTURE_PKCE_CHALLENGE,
+        .os = "s", .nonce = NONCE, .pv = PV, .sid = "sid-9", .bh = "", .aud = BASE,
+        .exp = NOW + 600,
+    };
+    struct buf b;
+    buf_init(&b, BOUNDS_SEALED_MAX_CHARS);
+    assert_int_equal(grants_seal_session(F.app.seal, &unbound, &b), SEAL_OK);
+    get(buf_cstr(&b), &r);
+    assert_refused(&r);
+    buf_cleanup(&b);
+    assert_int_equal(fault_server_hits(F.idp), 1);
+}
+
 int
 main(void)
 {
@@ -474,6 +576,7 @@ main(void)
         cmocka_unit_test_teardown(test_nonce_and_verification_failures, stop),
         cmocka_unit_test_teardown(test_client_gone_during_exchange, stop),
         cmocka_unit_test_teardown(test_throttle_before_claim, stop),
+        cmocka_unit_test_teardown(test_wrong_browser_refused, stop),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

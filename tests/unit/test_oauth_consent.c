@@ -3,7 +3,10 @@
  * store (replay re-render, claim before the action, legacy jti, no store,
  * store down), expiry with a pinned clock, deny and approve interstitials,
  * and the counters (SPEC.md 9's consent_test and single_use_replay_test
- * lists for /consent). */
+ * lists for /consent); and the browser binding (oauth/binding.h): a
+ * cross-site post or one without the flow's consent cookie is a 403 page
+ * that consumes nothing, and the decision moves the cookie's secret to the
+ * callback cookie. */
 #include "oauth_flow_app.h"
 
 #include <arpa/inet.h>
@@ -20,6 +23,8 @@
 #define RU "https://app.example.com/cb?keep=1"
 #define CID "11111111-2222-4333-8444-555555555555"
 #define JTI "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+/* The browser's cookie for the flows minted below. */
+#define COOKIE_HEADER "Cookie: " FIXTURE_CONSENT_COOKIE_NAME "=" FIXTURE_BINDING_SECRET "\r\n"
 #define INTERSTITIAL_CSP                                                                    \
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; "                   \
     "frame-ancestors 'none'; base-uri 'none'"
@@ -64,6 +69,7 @@ teardown(void **state)
 
 struct consent_opts {
     const char *jti;
+    const char *bh;
     const char *aud;
     const char *ru;
     int64_t exp;
@@ -84,6 +90,7 @@ mint(const struct consent_opts *o, char *out)
         .cc = o->cc != NULL ? o->cc : (o->spkce ? "" : FIXTURE_PKCE_CHALLENGE),
         .spkce = o->spkce,
         .res = FIXTURE_BASE "/mcp",
+        .bh = o->bh != NULL ? o->bh : FIXTURE_BINDING_HASH,
         .aud = o->aud != NULL ? o->aud : FIXTURE_BASE,
         .exp = o->exp != 0 ? o->exp : FIXTURE_NOW + 300,
     };
@@ -101,15 +108,49 @@ mint_default(char *out)
     mint(&o, out);
 }
 
-/* POST /consent consent_token=<token>&action=<action>. */
+/* POST /consent consent_token=<token>&action=<action> with extra headers
+ * ("Name: v\r\n"...). */
 static void
-post(const char *token, const char *action, struct harness_response *r)
+post_with(const char *headers, const char *token, const char *action,
+          struct harness_response *r)
 {
     struct buf body;
     buf_init(&body, 64 * 1024);
     assert_int_equal(buf_appendf(&body, "consent_token=%s&action=%s", token, action), 0);
-    flow_app_post(&FA, "/consent", "", buf_cstr(&body), r);
+    flow_app_post(&FA, "/consent", headers, buf_cstr(&body), r);
     buf_cleanup(&body);
+}
+
+/* The same from the browser the flow belongs to (its consent cookie). */
+static void
+post(const char *token, const char *action, struct harness_response *r)
+{
+    post_with(COOKIE_HEADER, token, action, r);
+}
+
+/* Is there a Set-Cookie line starting with prefix? */
+static bool
+has_set_cookie(const struct harness_response *r, const char *prefix)
+{
+    char want[512];
+    snprintf(want, sizeof(want), "\r\nSet-Cookie: %s", prefix);
+    return strstr(r->head, want) != NULL;
+}
+
+/* The refusal of a request from another browser: 403, the HTML page (not
+ * JSON, not a redirect), its CSP, never cached. */
+static void
+assert_refused(const struct harness_response *r)
+{
+    if (r->status != 403) {
+        fail_msg("want 403, got %d %s", r->status, r->body);
+    }
+    assert_string_equal(harness_header(r, "Content-Type"), "text/html; charset=utf-8");
+    assert_string_equal(harness_header(r, "Content-Security-Policy"), OAUTH_PAGE_REFUSED_CSP);
+    assert_string_equal(harness_header(r, "Cache-Control"), "no-store");
+    assert_int_equal(harness_header_count(r, "Location"), 0);
+    assert_int_equal(harness_header_count(r, "Set-Cookie"), 0);
+    assert_non_null(strstr(r->body, "start the sign-in again"));
 }
 
 static void
@@ -336,6 +377,8 @@ test_deny(void **state)
     assert_string_equal(v, FIXTURE_BASE);
     query_param(target, "keep", v, sizeof(v));
     assert_string_equal(v, "1");
+    assert_int_equal(harness_header_count(&r, "Set-Cookie"), 1);
+    assert_true(has_set_cookie(&r, FIXTURE_CONSENT_COOKIE_NAME "=; Path=/; Max-Age=0;"));
     assert_int_equal(metrics_get_consent_decision(false), 1);
     assert_int_equal(metrics_get_consent_decision(true), 0);
     for (int m = 0; m < METRICS_DENIED_COUNT; m++) {
@@ -420,7 +463,16 @@ test_approve(void **state)
     assert_string_equal(s.res, FIXTURE_BASE "/mcp");
     assert_int_equal(strlen(s.sid), 36);
     assert_int_equal(s.exp, FIXTURE_NOW + 600);
+    /* The binding travels on: the same bh in the IdP state, the same B in
+     * the callback cookie (Lax: the IdP's redirect back is cross-site),
+     * and the spent consent cookie cleared. */
+    assert_string_equal(s.bh, FIXTURE_BINDING_HASH);
     grants_cleanup_session(&s);
+    assert_int_equal(harness_header_count(&r, "Set-Cookie"), 2);
+    assert_true(has_set_cookie(&r, FIXTURE_CONSENT_COOKIE_NAME "=; Path=/; Max-Age=0; HttpOnly; "
+                                   "Secure; SameSite=Strict\r\n"));
+    assert_true(has_set_cookie(&r, FIXTURE_CALLBACK_COOKIE_NAME "=" FIXTURE_BINDING_SECRET
+                                   "; Path=/; Max-Age=600; HttpOnly; Secure; SameSite=Lax\r\n"));
     assert_int_equal(metrics_get_consent_decision(true), 1);
     assert_int_equal(metrics_get_consent_decision(false), 0);
     assert_int_equal(metrics_get_seal(METRICS_PURPOSE_SESSION), 1);
@@ -470,6 +522,11 @@ test_replay_rerenders(void **state)
                         OAUTH_PAGE_CONSENT_CSP);
     assert_string_equal(harness_header(&r, "Cache-Control"), "no-store");
     assert_non_null(strstr(r.body, "already processed"));
+    /* The same B again, for the rest of the token's life: a racing first
+     * submit may have cleared it. */
+    assert_true(has_set_cookie(&r, FIXTURE_CONSENT_COOKIE_NAME "=" FIXTURE_BINDING_SECRET
+                                   "; Path=/; Max-Age=300; HttpOnly; Secure; SameSite=Strict"));
+    assert_string_equal(harness_header(&r, "Referrer-Policy"), "same-origin");
     scrape_token(r.body, fresh, sizeof(fresh));
     harness_response_free(&r);
     struct grant_consent g;
@@ -483,6 +540,7 @@ test_replay_rerenders(void **state)
     assert_string_equal(g.ru, RU);
     assert_string_equal(g.os, "client-state");
     assert_string_equal(g.cc, FIXTURE_PKCE_CHALLENGE);
+    assert_string_equal(g.bh, FIXTURE_BINDING_HASH);
     grants_cleanup_consent(&g);
     assert_int_equal(metrics_get_replay(METRICS_REPLAY_CONSENT), 1);
     assert_int_equal(metrics_get_consent_decision(true), 1);
@@ -644,7 +702,7 @@ test_client_leaves_mid_claim(void **state)
     struct buf raw;
     buf_init(&raw, 64 * 1024);
     assert_int_equal(buf_appendf(&raw,
-                                 "POST /consent HTTP/1.1\r\nHost: a\r\n"
+                                 "POST /consent HTTP/1.1\r\nHost: a\r\n" COOKIE_HEADER
                                  "Content-Type: application/x-www-form-urlencoded\r\n"
                                  "Content-Length: %zu\r\n\r\nconsent_token=%s&action=approve",
                                  strlen("consent_token=&action=approve") + strlen(token), token),
@@ -662,6 +720,176 @@ test_client_leaves_mid_claim(void **state)
     buf_cleanup(&out);
     buf_cleanup(&raw);
     close(lfd);
+}
+
+
+/* ---- the browser binding ---- */
+
+/* Step 0: a post from another site -- the attacker's page auto-submitting
+ * a consent token it minted -- is refused before anything is read, even
+ * with the right cookie (a same-site attacker could not have it, but the
+ * Origin alone already says the page is not ours). Nothing is consumed:
+ * the same token then works from our own page. */
+static void
+test_cross_site_refused(void **state)
+{
+    (void)state;
+    char token[20000], target[32768];
+    mint_default(token);
+    struct harness_response r;
+    static const char *const refused[] = {
+        COOKIE_HEADER "Origin: https://attacker.example\r\n",
+        COOKIE_HEADER "Origin: null\r\n",
+        COOKIE_HEADER "Origin: https://auth.example.com.attacker.example\r\n",
+        COOKIE_HEADER "Origin: http://auth.example.com\r\n",
+        COOKIE_HEADER "Origin: https://auth.example.com:8443\r\n",
+        COOKIE_HEADER "Origin: https://auth.example.com\r\nOrigin: https://attacker.example\r\n",
+        COOKIE_HEADER "Origin: https://auth.example.com\r\nSec-Fetch-Site: cross-site\r\n",
+        COOKIE_HEADER "Sec-Fetch-Site: cross-site\r\n",
+        COOKIE_HEADER "Sec-Fetch-Site: Cross-Site\r\n",
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        post_with(refused[i], token, "approve", &r);
+        assert_refused(&r);
+        harness_response_free(&r);
+    }
+    assert_int_equal(metrics_get_denied(METRICS_DENIED_CONSENT_CROSS_SITE),
+                     sizeof(refused) / sizeof(refused[0]));
+    assert_int_equal(store_memory_backend_count(FA.backend), 0);
+    assert_int_equal(metrics_get_consent_decision(true), 0);
+    assert_int_equal(metrics_get_seal(METRICS_PURPOSE_SESSION), 0);
+
+    /* Our own origin (any case), and the Sec-Fetch-Site values a browser
+     * sends for our page's post. */
+    post_with(COOKIE_HEADER "Origin: HTTPS://Auth.Example.Com\r\n"
+                            "Sec-Fetch-Site: same-origin\r\n",
+              token, "approve", &r);
+    interstitial_target(&r, target, sizeof(target));
+    harness_response_free(&r);
+    assert_int_equal(metrics_get_consent_decision(true), 1);
+}
+
+/* Step 8b: without the flow's consent cookie, with a wrong value, or with
+ * another flow's cookie, the decision is refused -- and nothing is
+ * consumed, so the browser that holds the cookie still can decide. */
+static void
+test_wrong_browser_refused(void **state)
+{
+    (void)state;
+    char token[20000], target[32768];
+    mint_default(token);
+    struct harness_response r;
+    static const char *const refused[] = {
+        "",
+        "Origin: https://auth.example.com\r\n",
+        "Cookie: " FIXTURE_CONSENT_COOKIE_NAME "=\r\n",
+        "Cookie: " FIXTURE_CONSENT_COOKIE_NAME "=" FIXTURE_BINDING_HASH "\r\n",
+        /* B itself under the other cookie's name, and under another flow's. */
+        "Cookie: " FIXTURE_CALLBACK_COOKIE_NAME "=" FIXTURE_BINDING_SECRET "\r\n",
+        "Cookie: __Host-mcp_consent_AAAAAAAA=" FIXTURE_BINDING_SECRET "\r\n",
+        /* Without the prefix an https deployment never sets. */
+        "Cookie: mcp_consent_E9Melhoa=" FIXTURE_BINDING_SECRET "\r\n",
+        /* Names are case-sensitive (RFC 6265 5.4). */
+        "Cookie: __host-mcp_consent_E9Melhoa=" FIXTURE_BINDING_SECRET "\r\n",
+        /* One character off, and one too many. */
+        "Cookie: " FIXTURE_CONSENT_COOKIE_NAME "=eBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk\r\n",
+        "Cookie: " FIXTURE_CONSENT_COOKIE_NAME "=" FIXTURE_BINDING_SECRET "x\r\n",
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        post_with(refused[i], token, i % 2 == 0 ? "approve" : "deny", &r);
+        assert_refused(&r);
+        harness_response_free(&r);
+    }
+    assert_int_equal(metrics_get_denied(METRICS_DENIED_CONSENT_BROWSER_MISMATCH),
+                     sizeof(refused) / sizeof(refused[0]));
+    assert_int_equal(store_memory_backend_count(FA.backend), 0);
+    assert_int_equal(metrics_get_consent_decision(true), 0);
+    assert_int_equal(metrics_get_consent_decision(false), 0);
+    assert_int_equal(metrics_get_replay(METRICS_REPLAY_CONSENT), 0);
+
+    /* The real browser: its cookie among others, on a second Cookie line
+     * (as an HTTP/2 front end may split them), quoted, or sent twice with
+     * a stale value first. */
+    static const char *const accepted[] = {
+        "Cookie: a=1; b=2\r\nCookie: theme=dark; " FIXTURE_CONSENT_COOKIE_NAME
+        "=" FIXTURE_BINDING_SECRET "; z=9\r\n",
+        "Cookie: " FIXTURE_CONSENT_COOKIE_NAME "=\"" FIXTURE_BINDING_SECRET "\"\r\n",
+        "Cookie: " FIXTURE_CONSENT_COOKIE_NAME "=stale; bad pair; " FIXTURE_CONSENT_COOKIE_NAME
+        "=" FIXTURE_BINDING_SECRET "\r\n",
+    };
+    for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+        char fresh[20000];
+        char jti[64];
+        snprintf(jti, sizeof(jti), "aaaaaaaa-bbbb-4ccc-8ddd-00000000000%zu", i);
+        const struct consent_opts o = { .jti = jti };
+        mint(&o, fresh);
+        post_with(accepted[i], fresh, "approve", &r);
+        interstitial_target(&r, target, sizeof(target));
+        harness_response_free(&r);
+    }
+    /* And the first token, which nothing consumed. */
+    post(token, "approve", &r);
+    interstitial_target(&r, target, sizeof(target));
+    harness_response_free(&r);
+    assert_int_equal(metrics_get_consent_decision(true), 4);
+}
+
+/* Many cookies for the host: ours is found among 200 others; past
+ * BOUNDS_COOKIE_PAIRS_MAX pairs the walk stops and the request is refused
+ * as if the cookie were missing (fail closed, bounded work). */
+static void
+test_many_cookies(void **state)
+{
+    (void)state;
+    char token[20000], target[32768];
+    struct harness_response r;
+    for (int round = 0; round < 2; round++) {
+        int others = round == 0 ? 200 : BOUNDS_COOKIE_PAIRS_MAX;
+        struct buf h;
+        buf_init(&h, 64 * 1024);
+        assert_int_equal(buf_append_str(&h, "Cookie: "), 0);
+        for (int i = 0; i < others; i++) {
+            assert_int_equal(buf_appendf(&h, "c%d=v%d; ", i, i), 0);
+        }
+        assert_int_equal(buf_append_str(&h, FIXTURE_CONSENT_COOKIE_NAME "=" FIXTURE_BINDING_SECRET
+                                            "\r\n"),
+                         0);
+        char jti[64];
+        snprintf(jti, sizeof(jti), "aaaaaaaa-bbbb-4ccc-8ddd-00000000000%d", round);
+        const struct consent_opts o = { .jti = jti };
+        mint(&o, token);
+        post_with(buf_cstr(&h), token, "approve", &r);
+        if (round == 0) {
+            interstitial_target(&r, target, sizeof(target));
+        } else {
+            assert_refused(&r);
+        }
+        harness_response_free(&r);
+        buf_cleanup(&h);
+    }
+    assert_int_equal(metrics_get_denied(METRICS_DENIED_CONSENT_BROWSER_MISMATCH), 1);
+}
+
+/* A token whose bh is not one we could have minted is bound to no browser:
+ * refused whatever cookie comes with it. */
+static void
+test_unbound_token(void **state)
+{
+    (void)state;
+    char token[20000];
+    static const char *const bad[] = { "", "short", FIXTURE_BINDING_HASH "A",
+                                       "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM" };
+    struct harness_response r;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const struct consent_opts o = { .bh = bad[i] };
+        mint(&o, token);
+        post(token, "approve", &r);
+        assert_refused(&r);
+        harness_response_free(&r);
+    }
+    assert_int_equal(metrics_get_denied(METRICS_DENIED_CONSENT_BROWSER_MISMATCH),
+                     sizeof(bad) / sizeof(bad[0]));
+    assert_int_equal(store_memory_backend_count(FA.backend), 0);
 }
 
 int
@@ -683,6 +911,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_no_store_reusable, setup_nostore, teardown),
         cmocka_unit_test_setup_teardown(test_store_down, setup_down, teardown),
         cmocka_unit_test_setup_teardown(test_client_leaves_mid_claim, setup_nostore, teardown),
+        cmocka_unit_test_setup_teardown(test_cross_site_refused, setup_store, teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_browser_refused, setup_store, teardown),
+        cmocka_unit_test_setup_teardown(test_many_cookies, setup_store, teardown),
+        cmocka_unit_test_setup_teardown(test_unbound_token, setup_store, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -102,7 +102,7 @@ assert_inert(const char *html)
     assert_lacks(html, "<link");
     assert_lacks(html, "@import");
     assert_lacks(html, "url(");
-    assert_contains(html, "<meta name=\"referrer\" content=\"no-referrer\">");
+    assert_contains(html, "<meta name=\"referrer\" content=\"");
     assert_contains(html, "<style>");
     assert_contains(html, "<!DOCTYPE html>");
 }
@@ -113,6 +113,10 @@ test_consent_checklist(void **state)
     (void)state;
     char *html = render(&base_page);
     assert_inert(html);
+    /* Not no-referrer: under it the page's own POST carries Origin: null,
+     * which POST /consent refuses (page.h). Nothing leaves for another
+     * origin under same-origin either. */
+    assert_contains(html, "<meta name=\"referrer\" content=\"same-origin\">");
     assert_contains(html, "<html lang=\"en\">");
     assert_contains(html, "name=\"viewport\"");
     assert_contains(html, "<h1>Authorize this MCP client?</h1>");
@@ -346,6 +350,7 @@ test_interstitial(void **state)
     assert_int_equal(oauth_page_interstitial(target, &b), 0);
     const char *html = buf_cstr(&b);
     assert_inert(html);
+    assert_contains(html, "<meta name=\"referrer\" content=\"no-referrer\">");
     assert_lacks(html, "<form");
     assert_contains(html, "Continuing\xe2\x80\xa6");
     char *meta = attr_after(html, "<meta http-equiv=\"refresh\" content=\"0;url=");
@@ -389,6 +394,33 @@ test_interstitial_refuses_non_http_targets(void **state)
     buf_cleanup(&b);
 }
 
+/* The refusal page of a request from another browser: fixed text saying
+ * what happened and what to do, nothing to click, nothing to submit, no
+ * referrer, and it fits the flow's page cap with room to spare. */
+static void
+test_refused(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b, PAGE_MAX);
+    assert_int_equal(oauth_page_refused(&b), 0);
+    const char *html = buf_cstr(&b);
+    assert_inert(html);
+    assert_contains(html, "<meta name=\"referrer\" content=\"no-referrer\">");
+    assert_lacks(html, "<form");
+    assert_lacks(html, "<a ");
+    assert_lacks(html, "http-equiv");
+    assert_contains(html, "<title>Sign-in stopped</title>");
+    assert_contains(html, "can only be completed in the browser where it was started");
+    assert_contains(html, "nothing was shared");
+    assert_contains(html, "start the sign-in again");
+    buf_cleanup(&b);
+    buf_init(&b, 64);
+    assert_int_equal(oauth_page_refused(&b), -1);
+    buf_cleanup(&b);
+    assert_string_equal(OAUTH_PAGE_REFUSED_CSP, OAUTH_PAGE_INTERSTITIAL_CSP);
+}
+
 int
 main(void)
 {
@@ -405,6 +437,7 @@ main(void)
         cmocka_unit_test(test_redirect_display),
         cmocka_unit_test(test_interstitial),
         cmocka_unit_test(test_interstitial_refuses_non_http_targets),
+        cmocka_unit_test(test_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

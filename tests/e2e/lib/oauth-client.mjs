@@ -70,6 +70,20 @@ export class CookieJar {
   }
 
   clear() { this.cookies = []; }
+
+  /**
+   * A copy holding the same cookies now. A test uses it to send what a
+   * browser sends in a double submit: the second request leaves with the
+   * cookies of the first, before the first's answer changed them.
+   */
+  clone() {
+    const j = new CookieJar();
+    j.cookies = this.cookies.map((c) => ({ ...c }));
+    return j;
+  }
+
+  /** The stored cookies whose name matches `re` (for assertions). */
+  find(re) { return this.cookies.filter((c) => re.test(c.name)); }
 }
 
 // ---------------------------------------------------------------- HTTP

@@ -31,6 +31,9 @@ const postJson = (url, body) => getJson(url, {
  * @param {string[]} [o.authMethods]  e.g. ['client_secret_post'] (default both)
  * @param {'RS256'|'ES256'} [o.idTokenAlg]
  * @param {boolean} [o.sso]  keep IdP login sessions (default: always show login)
+ * @param {'127.0.0.1'|'localhost'} [o.host]  the issuer's host (default 127.0.0.1; it
+ *        always listens on 127.0.0.1): `localhost` makes the IdP another site
+ *        than a proxy on 127.0.0.1, for browser tests of SameSite cookies
  * @param {Record<string,{password: string, claims: object}>} [o.extraUsers]
  * @returns {Promise<{issuer: string, url: string, port: number, proc: import('./proc.mjs').ProcGuard,
  *   stop: () => Promise<object>, discovery: () => Promise<object>, requests: () => Promise<object[]>,
@@ -38,7 +41,7 @@ const postJson = (url, body) => getJson(url, {
  *   rotateKey: () => Promise<string>}>}
  *   setFaults({}) clears all faults; rotateKey() returns the new kid (see peers/idp.mjs).
  */
-export async function startIdp({ port, clients = [], authMethods, idTokenAlg, sso, extraUsers, readyTimeoutMs } = {}) {
+export async function startIdp({ port, clients = [], authMethods, idTokenAlg, sso, host, extraUsers, readyTimeoutMs } = {}) {
   const args = [path.join(E2E_DIR, 'peers/idp.mjs'), '--port', String(port ?? 0)];
   for (const c of clients) {
     args.push('--client-id', c.clientId, '--client-secret', c.clientSecret);
@@ -47,6 +50,7 @@ export async function startIdp({ port, clients = [], authMethods, idTokenAlg, ss
   if (authMethods) args.push('--auth-methods', authMethods.join(','));
   if (idTokenAlg) args.push('--id-token-alg', idTokenAlg);
   if (sso) args.push('--sso');
+  if (host) args.push('--host', host);
   const proc = await spawnProcess({
     name: 'idp',
     command: NODE,
@@ -146,7 +150,7 @@ export async function startRedis({ port, extraArgs = [], binary, readyTimeoutMs 
  * @param {boolean} [o.redis=false]
  * @param {string} [o.upstreamPath='/mcp']
  * @param {Record<string,string>} [o.proxyEnv]
- * @param {object} [o.idp]  extra startIdp options (authMethods, idTokenAlg, sso, extraUsers)
+ * @param {object} [o.idp]  extra startIdp options (authMethods, idTokenAlg, sso, host, extraUsers)
  * @param {string} [o.binary]
  * @returns {Promise<{base: string, clientId: string, clientSecret: string, idp: object,
  *   upstream: object, redis: object|null, proxy: import('./proc.mjs').ProxyHandle,

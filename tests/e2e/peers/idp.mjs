@@ -9,7 +9,7 @@
 //   node peers/idp.mjs --port N
 //        [--client-id X --client-secret Y --redirect-uri U [--redirect-uri U2]]...
 //        [--auth-methods client_secret_basic,client_secret_post]
-//        [--id-token-alg RS256|ES256] [--sso]
+//        [--id-token-alg RS256|ES256] [--sso] [--host NAME]
 //
 //   --port N            listen port (0 or absent: pick a free one). Env IDP_PORT.
 //   --client-id X       starts a new confidential client; the --client-secret and
@@ -27,10 +27,15 @@
 //                       (default: every authorization request shows the login form,
 //                       so each test logs in exactly once and predictably).
 //                       Env IDP_SSO=1.
+//   --host NAME         the issuer's host name (default 127.0.0.1). The server
+//                       still listens on 127.0.0.1 only, so NAME must resolve
+//                       there: `localhost` puts the IdP on another site than a
+//                       proxy at 127.0.0.1, as in production (browser tests of
+//                       SameSite cookies need that). Env IDP_HOST.
 //   Env IDP_EXTRA_USERS='{"name":{"password":"pw","claims":{...}}}' adds users.
 //
 // Once listening it prints exactly one line `IDP_READY <issuer>` on stdout,
-// where issuer is `http://127.0.0.1:<port>` (no trailing slash). SIGTERM and
+// where issuer is `http://<host>:<port>` (no trailing slash). SIGTERM and
 // SIGINT close the server and exit 0.
 //
 // Users (username = password prefix, sub = username):
@@ -87,6 +92,7 @@ function readConfig(argv, env) {
       .split(',').map((s) => s.trim()).filter(Boolean),
     idTokenAlg: env.IDP_ID_TOKEN_ALG || 'RS256',
     sso: env.IDP_SSO === '1' || env.IDP_SSO === 'true',
+    host: env.IDP_HOST || '127.0.0.1',
   };
   // Hand-rolled so that repeated --client-id groups keep their order.
   for (let i = 0; i < argv.length; i += 1) {
@@ -115,6 +121,7 @@ function readConfig(argv, env) {
         break;
       case '--id-token-alg': opts.idTokenAlg = value(); break;
       case '--sso': opts.sso = true; break;
+      case '--host': opts.host = value(); break;
       default: throw new Error(`unknown argument ${flag}`);
     }
   }
@@ -132,6 +139,7 @@ function readConfig(argv, env) {
     throw new Error(`--auth-methods must be a subset of ${known.join(',')}`);
   }
   if (!['RS256', 'ES256'].includes(opts.idTokenAlg)) throw new Error('--id-token-alg must be RS256 or ES256');
+  if (!['127.0.0.1', 'localhost'].includes(opts.host)) throw new Error('--host must be 127.0.0.1 or localhost');
   opts.clients = clients;
   return opts;
 }
@@ -309,7 +317,7 @@ async function main() {
     server.listen(opts.port, '127.0.0.1', resolve);
   });
   const { port } = server.address();
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = `http://${opts.host}:${port}`;
   const keys = makeKeys();
 
   // Every non-standard claim any user carries is released with the `openid`

@@ -13,6 +13,13 @@
 /* RFC 7636 Appendix B. */
 #define FIXTURE_PKCE_VERIFIER "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 #define FIXTURE_PKCE_CHALLENGE "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+/* A browser binding (oauth/binding.h): B and bh are an S256 pair, so the
+ * RFC 7636 vector serves; the cookie names carry bh's first 8 characters,
+ * with the __Host- prefix of an https FIXTURE_BASE. */
+#define FIXTURE_BINDING_SECRET FIXTURE_PKCE_VERIFIER
+#define FIXTURE_BINDING_HASH FIXTURE_PKCE_CHALLENGE
+#define FIXTURE_CONSENT_COOKIE_NAME "__Host-mcp_consent_E9Melhoa"
+#define FIXTURE_CALLBACK_COOKIE_NAME "__Host-mcp_callback_E9Melhoa"
 
 /* Reads tests/data/<name> (TEST_DATA_DIR) into a NUL-terminated heap copy;
  * aborts the test run when missing. */
