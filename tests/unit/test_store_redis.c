@@ -965,7 +965,7 @@ test_unreachable_is_reported(void **state)
     struct store_backend *b = backend(url, "", NULL);
     assert_int_equal(store_redis_backend_check(b, 3000, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "cannot connect to redis://127.0.0.1:"));
-    assert_non_null(strstr(err, "Connection refused"));
+    assert_non_null(strstr(err, "127.0.0.1 connection refused"));
     store_backend_free(b);
 }
 
