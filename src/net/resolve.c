@@ -23,6 +23,7 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -418,9 +419,27 @@ known_answer(struct net_resolver *r, const char *host, struct net_addrs *out, co
 
 /* ---- the API ---- */
 
+/* evdns would print "[msg] Nameserver ... has failed" on stderr: the
+ * outcome reaches the owner as the lookup's error instead, which it logs
+ * as one JSON line. */
+static void
+quiet_evdns_log(int is_warning, const char *msg)
+{
+    (void)is_warning;
+    (void)msg;
+}
+
+static void
+silence_evdns(void)
+{
+    evdns_set_log_fn(quiet_evdns_log);
+}
+
 struct net_resolver *
 net_resolver_new(struct event_base *base, const struct net_resolver_opts *opts)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    (void)pthread_once(&once, silence_evdns);
     struct net_resolver *r = xcalloc(1, sizeof(*r));
     r->base = base;
     TAILQ_INIT(&r->lookups);
