@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import https from 'node:https';
+import tls from 'node:tls';
 import { execFileSync } from 'node:child_process';
 import { startStack } from './lib/peers.mjs';
 import { startProxy } from './lib/proc.mjs';
@@ -818,6 +819,36 @@ describe('MCP route to an https upstream', () => {
     const seen = await r.json();
     assert.equal(seen.servername, 'localhost');
     assert.equal(seen.headers.host, `localhost:${good.port}`);
+  });
+
+  test('a close-delimited body from a TLS upstream that closes without close_notify is relayed whole', async () => {
+    // A fault a real server produces only by accident: the TLS peer writes
+    // a response without Content-Length or chunking and drops the TCP
+    // connection without a close_notify alert (many servers do; curl
+    // accepts it). The framing is the close, so the body is complete.
+    const body = 'x'.repeat(50000) + 'END';
+    const server = tls.createServer({ cert: fs.readFileSync(cert('good.pem')), key: fs.readFileSync(cert('good.key')) }, (sock) => {
+      let head = '';
+      sock.on('data', (d) => {
+        head += d.toString('latin1');
+        if (!head.includes('\r\n\r\n')) return;
+        sock.write(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${body}`, () => {
+          setTimeout(() => sock.destroy(), 50); // TCP FIN, no close_notify
+        });
+      });
+      sock.on('error', () => {});
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const p = await proxyTo(`https://localhost:${server.address().port}/mcp`, { SSL_CERT_FILE: cert('ca.pem') });
+      const token = mintAccessToken({ secret: SECRET, base: p.url, resource: `${p.url}/mcp` });
+      const r = await fetch(`${p.url}/mcp/stream`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(r.status, 200);
+      assert.equal(await r.text(), body); // throws if the proxy aborted the response
+      assert.ok(!p.logLines().some((l) => l.includes('"msg":"proxy_error"')), 'no proxy_error for a clean close');
+    } finally {
+      server.close();
+    }
   });
 
   test('a certificate for another name, or from an untrusted CA: 502, nothing forwarded', async () => {
