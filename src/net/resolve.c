@@ -57,6 +57,7 @@ struct net_resolve {
     enum net_resolve_result rc;
     const char *error;
     struct net_addrs addrs;
+    uint64_t gen; /* r->deliver_gen when it became ready */
 };
 TAILQ_HEAD(waiter_list, net_resolve);
 
@@ -87,6 +88,7 @@ struct net_resolver {
     unsigned inflight; /* lookups not finished */
     unsigned records;  /* lookups in the list */
     struct waiter_list ready;
+    uint64_t deliver_gen; /* bumped by each delivery pass */
     struct event *deliver;
 };
 
@@ -98,12 +100,13 @@ on_deliver(evutil_socket_t fd, short what, void *arg)
     struct net_resolver *r = arg;
     (void)fd;
     (void)what;
-    /* Only the waiters ready now: a callback may start new lookups. */
-    struct waiter_list batch = TAILQ_HEAD_INITIALIZER(batch);
-    TAILQ_CONCAT(&batch, &r->ready, link);
+    /* Only the waiters ready before this pass: a callback may start new
+     * lookups (delivered next pass) or cancel other ready waiters (which
+     * leave r->ready at once, so the list stays the truth). */
+    uint64_t pass = ++r->deliver_gen;
     struct net_resolve *q;
-    while ((q = TAILQ_FIRST(&batch)) != NULL) {
-        TAILQ_REMOVE(&batch, q, link);
+    while ((q = TAILQ_FIRST(&r->ready)) != NULL && q->gen < pass) {
+        TAILQ_REMOVE(&r->ready, q, link);
         struct net_addrs addrs = q->addrs;
         enum net_resolve_result rc = q->rc;
         const char *error = q->error;
@@ -111,8 +114,8 @@ on_deliver(evutil_socket_t fd, short what, void *arg)
         void *cb_arg = q->arg;
         xfree(q);
         cb(rc, rc == NET_RESOLVE_OK ? &addrs : NULL, error, cb_arg);
-        /* A callback may free the resolver only outside the loop, so r
-         * and the rest of batch are still valid here. */
+        /* A callback may free the resolver only outside the loop, so r is
+         * still valid here. */
     }
 }
 
@@ -121,6 +124,7 @@ make_ready(struct net_resolve *q, enum net_resolve_result rc, const struct net_a
            const char *error)
 {
     q->lk = NULL;
+    q->gen = q->r->deliver_gen;
     q->rc = rc;
     q->error = error;
     if (addrs != NULL) {
@@ -138,8 +142,10 @@ maybe_free_lookup(struct lookup *lk)
     if (!lk->finished || lk->q[Q_AAAA].req != NULL || lk->q[Q_A].req != NULL) {
         return;
     }
-    TAILQ_REMOVE(&lk->r->lookups, lk, link);
-    lk->r->records--;
+    if (lk->r != NULL) {
+        TAILQ_REMOVE(&lk->r->lookups, lk, link);
+        lk->r->records--;
+    }
     event_free(lk->delay);
     xfree(lk);
 }
@@ -496,13 +502,20 @@ net_resolver_free(struct net_resolver *r)
     /* evdns's cancel callbacks are deferred to the loop: run it until each
      * has freed its record (one pass does it; the bound is a safety net). */
     for (int pass = 0; pass < 8 && !TAILQ_EMPTY(&r->lookups); pass++) {
-        event_base_loop(r->base, EVLOOP_NONBLOCK);
+        if (event_base_loop(r->base, EVLOOP_NONBLOCK) < 0) {
+            break; /* called from inside the loop after all: no pass possible */
+        }
     }
     /* fail_requests 0: nothing of ours is left to call back, and evdns's
      * own probe requests are dropped silently. */
     evdns_base_free(r->dns, 0);
-    /* A record still listed here would be a callback evdns never made;
-     * leaking it is safer than freeing what a callback might use. */
+    /* Records still listed wait for a callback evdns has scheduled but the
+     * loop has not run: they no longer know the resolver and free
+     * themselves when it comes (or are lost with the loop). */
+    while ((lk = TAILQ_FIRST(&r->lookups)) != NULL) {
+        TAILQ_REMOVE(&r->lookups, lk, link);
+        lk->r = NULL;
+    }
     event_free(r->deliver);
     net_dns_cache_free(r->cache);
     xfree(r->hosts_file);
