@@ -9,6 +9,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -232,6 +233,9 @@ start(uint64_t timeout_ms, unsigned port)
     memset(&cfg, 0, sizeof(cfg));
     cfg.upstream_origin = origin;
     cfg.mount = (char *)"/mcp";
+    cfg.tcp_keepalive_idle_s = 77; /* found again on the upstream socket */
+    cfg.tcp_keepalive_interval_s = 5;
+    cfg.tcp_keepalive_count = 3;
     cfg.dns_hosts_file = (char *)hosts_file;
     cfg.proxy_base_url = (char *)"https://auth.example.com";
     app = (struct app){.cfg = &cfg};
@@ -296,6 +300,14 @@ test_keep_alive_reuse(void **state)
     assert_int_equal(UP.requests, 2);
     assert_int_equal(UP.accepted, 1); /* the second request reused the first connection */
     assert_int_equal(proxy_pool_idle_count(H.w->upstream_pool), 1);
+    /* TCP_KEEPALIVE_* reached the upstream socket (net/connect applies them). */
+    bool keepalive = false;
+    for (int fd = 3; fd < 1024 && !keepalive; fd++) {
+        int v = 0;
+        socklen_t vlen = sizeof(v);
+        keepalive = getsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &v, &vlen) == 0 && v == 77;
+    }
+    assert_true(keepalive);
     /* What the upstream was sent. */
     assert_non_null(strstr(UP.last_head, "GET /mcp/x?a=1 HTTP/1.1\r\nHost: 127.0.0.1:"));
     assert_non_null(strstr(UP.last_head, "\r\nX-User-Sub: alice\r\n"));
