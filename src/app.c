@@ -9,6 +9,8 @@
 #include "http/reply.h"
 #include "http/request.h"
 #include "log.h"
+#include "net/resolve.h"
+#include "net/sockopt.h"
 #include "oauth/oauth.h"
 #include "oidc/jwks.h"
 #include "oidc/provider.h"
@@ -148,6 +150,17 @@ start_store(struct app *app, const char **out_event, struct buf *err)
         *out_event = "replay_store_init_failed";
         app->store_backend = store_redis_backend_new(c->redis_url, c->redis_key_prefix,
                                                      c->redis_ca_file, msg, sizeof(msg));
+        if (app->store_backend != NULL) {
+            const struct net_resolver_opts dns = {.resolv_conf = c->dns_resolv_conf,
+                                                  .hosts_file = c->dns_hosts_file};
+            const struct net_keepalive ka = {
+                .idle_s = (uint32_t)c->tcp_keepalive_idle_s,
+                .interval_s = (uint32_t)c->tcp_keepalive_interval_s,
+                .count = c->tcp_keepalive_count,
+                .user_timeout_ms = (uint32_t)c->tcp_user_timeout_ms,
+            };
+            store_redis_backend_set_net(app->store_backend, &dns, &ka);
+        }
         if (app->store_backend == NULL ||
             store_redis_backend_check(app->store_backend, BOUNDS_REDIS_STARTUP_CHECK_MS, msg,
                                       sizeof(msg)) != 0) {

@@ -142,6 +142,30 @@
 #define BOUNDS_UPSTREAM_HEAD_BYTES_MAX (64 * 1024)
 #define BOUNDS_UPSTREAM_HEADER_COUNT_MAX 200
 
+/* net/ (docs/internals/net.md). DNS: answers kept per resolver (one per
+ * worker pool and per Redis connection), their TTLs clamped to [MIN, MAX];
+ * a failed or empty answer is kept for its SOA minimum, at most NEGATIVE;
+ * distinct names looked up at once per resolver (more fail at once with a
+ * clear error); addresses kept per name (RFC 8305 needs a few of each
+ * family, not a hundred); the hosts file read per cache miss. RFC 8305 3:
+ * with one family answered, wait this long for the other. */
+#define BOUNDS_DNS_CACHE_ENTRIES_MAX 256
+#define BOUNDS_DNS_TTL_MIN_S 5
+#define BOUNDS_DNS_TTL_MAX_S 300
+#define BOUNDS_DNS_NEGATIVE_TTL_MAX_S 5
+#define BOUNDS_DNS_LOOKUPS_INFLIGHT_MAX 32
+#define BOUNDS_DNS_ADDRS_MAX 16
+#define BOUNDS_DNS_NAME_MAX 253
+#define BOUNDS_DNS_HOSTS_FILE_MAX (1024 * 1024)
+#define BOUNDS_DNS_RESOLUTION_DELAY_MS 50
+/* Connection attempts (RFC 8305 5): the next address is tried this long
+ * after the previous attempt started (at once when it fails); one attempt
+ * gives up after ATTEMPT (never past the caller's overall deadline). */
+#define BOUNDS_NET_CONNECT_STAGGER_MS 250
+#define BOUNDS_NET_ATTEMPT_TIMEOUT_MS 5000
+/* The "address: reason; ..." summary of a failed connect. */
+#define BOUNDS_NET_ERROR_MAX 512
+
 /* Per-subject concurrency limiter (SPEC.md 4.6): idle entries are reclaimed
  * after 5 min, the pruner runs every 2 min; the table tracks at most this
  * many subjects (ours: Go's map was unbounded). */

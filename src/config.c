@@ -819,6 +819,38 @@ show_csp(const struct config *c, const struct var *v, struct buf *out)
     show_list(out, c->csp_form_action_extra, c->csp_form_action_extra_count);
 }
 
+/* DNS_RESOLV_CONF, DNS_HOSTS_FILE: unset keeps the system file (the field
+ * stays ""); set, it must be a readable regular file now, so a typo is a
+ * start-up error and not a resolver that silently asks 127.0.0.1. */
+static void
+load_dns_file(struct loader *ld, const struct var *v, const char *text)
+{
+    char **field = FIELD(ld->c, v, char *);
+    if (text == NULL) {
+        *field = xstrdup("");
+        return;
+    }
+    struct stat st;
+    const char *why = NULL;
+    int fd = -1;
+    if (stat(text, &st) != 0) {
+        why = strerror(errno);
+    } else if (!S_ISREG(st.st_mode)) {
+        why = "not a regular file";
+    } else if ((fd = open(text, O_RDONLY | O_CLOEXEC)) < 0) {
+        why = strerror(errno);
+    }
+    if (why != NULL) {
+        problem(ld, v->name,
+                "cannot be read (%s); give the path of a readable file, or unset it to use "
+                "the system's",
+                why);
+        return;
+    }
+    close(fd);
+    *field = xstrdup(text);
+}
+
 static void
 load_ca_file(struct loader *ld, const struct var *v, const char *text)
 {
@@ -1010,6 +1042,14 @@ static const struct var vars[] = {
       AT(upstream_header_timeout_ms), .min = 1, .max = 10 * DURATION_NS_PER_M,
       .unit_ns = NS_MS, .flags = VAR_ADDITION,
       .help = "How long to wait for the upstream's response headers, up to 10m." },
+    { .name = "DNS_RESOLV_CONF", .kind = VAR_CUSTOM, .def_help = "(unset: /etc/resolv.conf)",
+      AT(dns_resolv_conf), .flags = VAR_ADDITION, .load = load_dns_file, .show = show_text_field,
+      .help = "resolv.conf-style file naming the DNS servers for upstream and Redis host names "
+              "(tests and special deployments)." },
+    { .name = "DNS_HOSTS_FILE", .kind = VAR_CUSTOM, .def_help = "(unset: /etc/hosts)",
+      AT(dns_hosts_file), .flags = VAR_ADDITION, .load = load_dns_file, .show = show_text_field,
+      .help = "hosts-style file consulted before DNS for upstream and Redis host names "
+              "(tests and special deployments)." },
     { .name = "TCP_KEEPALIVE_IDLE", .kind = VAR_DURATION, .def = "30s",
       AT(tcp_keepalive_idle_s), .min = 0, .max = 2 * DURATION_NS_PER_H, .unit_ns = NS_S,
       .flags = VAR_ADDITION,
@@ -1302,6 +1342,8 @@ config_cleanup(struct config *c)
     free_secret_str(c->redis_url);
     xfree(c->redis_key_prefix);
     xfree(c->redis_ca_file);
+    xfree(c->dns_resolv_conf);
+    xfree(c->dns_hosts_file);
     xfree(c->trusted_proxy_cidrs);
     free_secret_str(c->upstream_authorization_header);
     xfree(c->access_log_skip_re_text);

@@ -96,6 +96,10 @@ struct config {
     char *upstream_authorization_header; /* UPSTREAM_AUTHORIZATION_HEADER, secret, "" = none */
     uint64_t upstream_header_timeout_ms; /* UPSTREAM_RESPONSE_HEADER_TIMEOUT, default 30s, (0, 10m] */
 
+    /* Name resolution for upstream and Redis hosts (net/resolve.h). */
+    char *dns_resolv_conf;               /* DNS_RESOLV_CONF, "" = /etc/resolv.conf */
+    char *dns_hosts_file;                /* DNS_HOSTS_FILE, "" = /etc/hosts */
+
     /* TCP liveness, every connection both sides (net/sockopt.h). */
     uint64_t tcp_keepalive_idle_s;       /* TCP_KEEPALIVE_IDLE, default 30s, 0 = off, <= 2h */
     uint64_t tcp_keepalive_interval_s;   /* TCP_KEEPALIVE_INTERVAL, default 10s, [1s, 10m] */

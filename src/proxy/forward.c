@@ -15,6 +15,7 @@
 #include "http/request.h"
 #include "log.h"
 #include "proxy/headers.h"
+#include "proxy/path.h"
 #include "proxy/pool.h"
 #include "proxy/response.h"
 #include "proxy/upstream.h"
@@ -345,14 +346,25 @@ on_head(struct fwd *f)
              "too many upstream redirects");
         return false;
     }
+    struct url nu;
     if (hop == PROXY_HOP_FOLLOW) {
-        struct url nu;
         bool ok = url_parse(next, &nu) == URL_OK;
         xfree(next);
         if (!ok) {
             fail_gateway(f, "redirect", "unusable redirect target");
             return false;
         }
+        /* Same origin is not enough: the route forwards only the mount, so
+         * a redirect to "/__evil/requests" on the upstream's own host is
+         * not followed (it is relayed, and the client's next request meets
+         * the mount's path check). */
+        if (proxy_path_check(slice_from_cstr(nu.path[0] != '\0' ? nu.path : "/"),
+                             slice_from_cstr(proxy_pool_mount(f->pool))) != NULL) {
+            url_cleanup(&nu);
+            hop = PROXY_HOP_RELAY;
+        }
+    }
+    if (hop == PROXY_HOP_FOLLOW) {
         /* The rest of the redirect's body is not worth reading: this
          * connection is closed, the next round trip takes another. */
         proxy_upstream_close(f->u);

@@ -34,9 +34,10 @@
  * ends want.
  *
  * Redirects: a 307/308 whose Location is on the same origin (same scheme,
- * host, port; proxy/response.h) is followed with the same method, headers
- * and body, up to BOUNDS_UPSTREAM_HOPS_MAX round trips; anything else is
- * relayed. A reused keep-alive connection that fails before a response
+ * host, port; proxy/response.h) and under the mount path (proxy/path.h's
+ * check, so "/__evil/requests" is not) is followed with the same method,
+ * headers and body, up to BOUNDS_UPSTREAM_HOPS_MAX round trips; anything
+ * else is relayed. A reused keep-alive connection that fails before a response
  * byte (the upstream closed it as we sent) is retried once on a new one
  * for idempotent methods (GET, HEAD, OPTIONS, TRACE, PUT, DELETE), as Go's
  * transport does; a POST is never sent twice. */

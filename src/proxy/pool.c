@@ -16,6 +16,10 @@
 #include "bounds.h"
 #include "config.h"
 #include "log.h"
+#include "net/addr.h"
+#include "net/resolve.h"
+#include "net/sockopt.h"
+#include "net/tls.h"
 #include "proxy/headers.h"
 #include "worker.h"
 
@@ -33,8 +37,12 @@ struct proxy_pool {
     char *origin;      /* scheme://host[:port] */
     char *host_header; /* host[:port] */
     char host[256];    /* bare host (no brackets) */
+    char *mount;       /* UPSTREAM_MCP_URL's path: redirects stay under it */
     struct proxy_upstream_target target;
     SSL_CTX *ssl_ctx;
+    struct net_resolver *resolver;  /* the upstream's lookups: cached, shared */
+    struct net_keepalive keepalive; /* TCP_KEEPALIVE_*, TCP_USER_TIMEOUT */
+    union net_sockaddr last_good;   /* the address that last connected */
     struct proxy_headers_upstream headers;
     bool headers_ok;     /* false: every request fails closed (502) */
     struct idle *newest; /* most recently released first */
@@ -50,22 +58,16 @@ log_setup_problem(const char *msg, const char *why)
     log_end(&l);
 }
 
-/* A client context for https upstreams: TLS 1.2+, the peer verified
- * against the system CAs (the per-connection SSL adds the name check). */
+/* A client context for https upstreams (net/tls.h: TLS 1.2+, the peer
+ * verified against the system CAs, names checked per connection). */
 static SSL_CTX *
 new_ssl_ctx(void)
 {
-    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-    if (ctx == NULL) {
-        abort(); /* allocation only */
-    }
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-    if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-        const char *why = ERR_reason_error_string(ERR_peek_last_error());
-        log_setup_problem("upstream_tls_ca_load_failed",
-                          why != NULL ? why : "the system CA certificates cannot be loaded");
-        ERR_clear_error();
+    char err[256];
+    SSL_CTX *ctx = net_tls_ctx_new(NULL, err, sizeof(err));
+    if (err[0] != '\0') {
+        /* Fail closed: the context trusts nothing, every handshake fails. */
+        log_setup_problem("upstream_tls_ca_load_failed", err);
     }
     static const unsigned char alpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
     (void)SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn));
@@ -85,9 +87,6 @@ proxy_pool_new(struct worker *w)
             p->host[0] = '\0';
         }
         p->target.port = url_effective_port(&u);
-        unsigned char addr[16];
-        p->target.host_is_ip = evutil_inet_pton(AF_INET, p->host, addr) == 1 ||
-                               evutil_inet_pton(AF_INET6, p->host, addr) == 1;
         if (strcmp(u.scheme, "https") == 0) {
             p->ssl_ctx = new_ssl_ctx();
         }
@@ -95,8 +94,21 @@ proxy_pool_new(struct worker *w)
     } else {
         log_setup_problem("upstream_origin_unparsable", c->upstream_origin);
     }
+    p->mount = xstrdup(c->mount != NULL ? c->mount : "");
+    const struct net_resolver_opts ro = {.resolv_conf = c->dns_resolv_conf,
+                                         .hosts_file = c->dns_hosts_file};
+    p->resolver = net_resolver_new(w->base, &ro);
+    p->keepalive = (struct net_keepalive){
+        .idle_s = (uint32_t)c->tcp_keepalive_idle_s,
+        .interval_s = (uint32_t)c->tcp_keepalive_interval_s,
+        .count = c->tcp_keepalive_count,
+        .user_timeout_ms = (uint32_t)c->tcp_user_timeout_ms,
+    };
     p->target.host = p->host;
     p->target.ssl_ctx = p->ssl_ctx;
+    p->target.resolver = p->resolver;
+    p->target.keepalive = &p->keepalive;
+    p->target.last_good = &p->last_good;
     const char *sep = strstr(p->origin, "://");
     p->host_header = xstrdup(sep != NULL ? sep + 3 : p->origin);
     p->headers_ok =
@@ -162,7 +174,9 @@ proxy_pool_free(struct proxy_pool *p)
         drop_idle(p->newest);
     }
     proxy_headers_upstream_cleanup(&p->headers);
-    SSL_CTX_free(p->ssl_ctx);
+    net_resolver_free(p->resolver); /* the loop is not running (see pool.h) */
+    net_tls_ctx_free(p->ssl_ctx);
+    xfree(p->mount);
     xfree(p->origin);
     xfree(p->host_header);
     xfree(p);
@@ -174,11 +188,18 @@ proxy_pool_acquire(struct proxy_pool *p, bool fresh, proxy_upstream_fn fn, void 
 {
     *out_reused = false;
     *out_reason = NULL;
-    if (!fresh && p->newest != NULL) {
+    while (!fresh && p->newest != NULL) {
         struct idle *i = p->newest;
         struct proxy_upstream *u = i->u;
         unlink_idle(i);
         xfree(i);
+        if (!proxy_upstream_is_quiet(u)) {
+            /* Late bytes of an earlier response (a body after HEAD, 204 or
+             * 304), or a close the loop has not seen yet: never hand them
+             * to another request -- maybe another user's. */
+            proxy_upstream_close(u);
+            continue;
+        }
         proxy_upstream_set_callback(u, fn, arg);
         proxy_upstream_resume(u);
         *out_reused = true;
@@ -235,6 +256,12 @@ const char *
 proxy_pool_origin(const struct proxy_pool *p)
 {
     return p->origin;
+}
+
+const char *
+proxy_pool_mount(const struct proxy_pool *p)
+{
+    return p->mount;
 }
 
 const char *

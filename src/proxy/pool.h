@@ -1,9 +1,12 @@
 /* proxy/pool: one worker's side of the upstream (DESIGN.md "The forward").
  *
  * Built once per worker from the configuration: where the upstream is
- * (UPSTREAM_MCP_URL's origin; redirects are only followed on that origin,
- * so it is the only one), the TLS client context for an https upstream
- * (system CAs, peer verification, TLS 1.2+), the Host header, what the
+ * (UPSTREAM_MCP_URL's origin; redirects are only followed on that origin
+ * and under its path, so it is the only one), the resolver for its name
+ * (net/resolve.h: one lookup per TTL, shared by every connection being
+ * made, so a refill of the pool resolves once), the address that last
+ * connected (tried first), the TCP keep-alive settings, the TLS client
+ * context for an https upstream (net/tls.h), the Host header, what the
  * upstream is told about the proxy (proxy/headers.h), and the idle
  * keep-alive connections.
  *
@@ -13,7 +16,8 @@
  * so we never race its close), and at once when the upstream closes it or
  * sends anything unasked. A connection comes back only when the forward
  * says its response ended cleanly and nothing of it is left unread; a
- * connection that failed is never reused.
+ * connection that failed is never reused; and one is handed out again
+ * only when nothing at all waits to be read on it (proxy_upstream_is_quiet).
  *
  * Owned by its worker (the w->upstream_pool slot), used on that worker's
  * thread only. */
@@ -36,8 +40,10 @@ struct proxy_pool;
  * an error is logged and every https connection then fails verification
  * (fail closed). */
 struct proxy_pool *proxy_pool_new(struct worker *w);
-/* Closes every idle connection. Connections a forward still holds must be
- * gone (the worker's requests have finished). NULL is a no-op. */
+/* Closes every idle connection and frees the resolver. Connections a
+ * forward still holds must be gone (the worker's requests have finished),
+ * and the loop must not be running (net_resolver_free runs one pass of it).
+ * NULL is a no-op. */
 void proxy_pool_free(struct proxy_pool *p);
 
 /* A connection for one request, handed to fn/arg: the newest idle one, or
@@ -55,6 +61,9 @@ void proxy_pool_release(struct proxy_pool *p, struct proxy_upstream *u, bool reu
 
 /* "http://127.0.0.1:8081" -- scheme://host[:port] of UPSTREAM_MCP_URL. */
 const char *proxy_pool_origin(const struct proxy_pool *p);
+/* The mount path ("/mcp"; "" for the whole origin): upstream redirects
+ * are followed only to paths under it. */
+const char *proxy_pool_mount(const struct proxy_pool *p);
 /* The Host header value: host[:port] as configured. */
 const char *proxy_pool_host_header(const struct proxy_pool *p);
 /* What every upstream request is told (X-Forwarded-*, Authorization);

@@ -6,12 +6,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/util.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,14 +14,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/xalloc.h"
 #include "bounds.h"
-#include "store/resolve.h"
+#include "net/connect.h"
+#include "net/tls.h"
 #include "worker.h"
 
 enum up_state {
-    UP_RESOLVING = 0,
-    UP_CONNECTING, /* TCP, then the TLS handshake */
+    UP_CONNECTING = 0, /* net/connect: lookup and racing TCP attempts */
+    UP_HANDSHAKING,    /* TLS */
     UP_OPEN,
     UP_CLOSED, /* failed, or the upstream closed; waiting for the owner */
 };
@@ -36,8 +33,9 @@ struct proxy_upstream {
     const struct proxy_upstream_target *t;
     enum up_state state;
     struct bufferevent *bev;
-    struct store_resolve *resolve;
-    struct event *connect_timer;
+    struct net_connect *connecting;
+    struct event *connect_timer; /* the TLS handshake's share of the connect timeout */
+    uint64_t deadline_ms;        /* monotonic: DNS, TCP and TLS together */
     struct evbuffer *pending;  /* written before the connection was up */
     struct evbuffer *empty_in; /* proxy_upstream_input() before there is a bev */
     proxy_upstream_fn fn;
@@ -89,26 +87,12 @@ fail(struct proxy_upstream *u)
     notify(u, PROXY_UPSTREAM_FAILED);
 }
 
-/* A sentence for a TLS failure: the certificate check, or the handshake. */
+/* The upstream as error messages name it: "mcp.internal:8443". */
 static void
-describe_tls_failure(struct proxy_upstream *u)
+describe_where(const struct proxy_upstream *u, char *out, size_t cap)
 {
-    SSL *ssl = bufferevent_openssl_get_ssl(u->bev);
-    long verify = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
-    unsigned long e;
-    unsigned long last = 0;
-    while ((e = bufferevent_get_openssl_error(u->bev)) != 0) {
-        last = e;
-    }
-    if (verify != X509_V_OK) {
-        set_error(u, "TLS certificate verification failed for %s: %s", u->t->host,
-                  X509_verify_cert_error_string(verify));
-    } else if (last != 0) {
-        const char *why = ERR_reason_error_string(last);
-        set_error(u, "TLS handshake with %s failed: %s", u->t->host,
-                  why != NULL ? why : "unknown error");
-    }
-    ERR_clear_error();
+    bool v6 = strchr(u->t->host, ':') != NULL;
+    snprintf(out, cap, "%s%s%s:%u", v6 ? "[" : "", u->t->host, v6 ? "]" : "", u->t->port);
 }
 
 static void
@@ -125,10 +109,6 @@ on_event(struct bufferevent *bev, short what, void *arg)
     if ((what & BEV_EVENT_CONNECTED) != 0) {
         event_del(u->connect_timer);
         u->state = UP_OPEN;
-        int fd = (int)bufferevent_getfd(bev);
-        int one = 1;
-        /* Requests leave in one write; never let Nagle hold one back. */
-        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         if (evbuffer_get_length(u->pending) > 0) {
             bufferevent_write_buffer(bev, u->pending);
         }
@@ -137,24 +117,28 @@ on_event(struct bufferevent *bev, short what, void *arg)
         }
         return;
     }
+    /* A TLS peer that closes without close_notify also arrives here as a
+     * plain EOF (net/tls.h): the forward's framing decides whether the
+     * response was whole. */
     if ((what & BEV_EVENT_EOF) != 0 && (what & BEV_EVENT_ERROR) == 0 && u->state == UP_OPEN) {
         u->state = UP_CLOSED;
         bufferevent_disable(bev, EV_READ | EV_WRITE);
         notify(u, PROXY_UPSTREAM_CLOSED);
         return;
     }
+    char where[BOUNDS_DNS_NAME_MAX + 16];
+    describe_where(u, where, sizeof(where));
+    bool handshaking = u->state == UP_HANDSHAKING;
     if (u->t->ssl_ctx != NULL) {
-        describe_tls_failure(u);
+        net_tls_describe(bev, handshaking, where, u->error, sizeof(u->error));
     }
     if (u->error[0] == '\0') {
         int err = EVUTIL_SOCKET_ERROR();
-        if ((what & BEV_EVENT_EOF) != 0) {
-            set_error(u, "connection closed during the TLS handshake");
-        } else if (u->state == UP_CONNECTING) {
-            set_error(u, "cannot connect to %s:%u: %s", u->t->host, u->t->port,
-                      err != 0 ? evutil_socket_error_to_string(err) : "connection failed");
+        if (handshaking) {
+            set_error(u, "%s closed the connection during the TLS handshake%s%s", where,
+                      err != 0 ? ": " : "", err != 0 ? evutil_socket_error_to_string(err) : "");
         } else {
-            set_error(u, "connection error: %s",
+            set_error(u, "connection to %s failed: %s", where,
                       err != 0 ? evutil_socket_error_to_string(err) : "socket error");
         }
     }
@@ -167,76 +151,58 @@ on_connect_timeout(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct proxy_upstream *u = arg;
-    store_resolve_cancel(u->resolve);
-    u->resolve = NULL;
     /* Also the loop-side report of a failure found while starting, whose
      * reason is already set. */
     if (u->error[0] == '\0') {
-        set_error(u, "no connection to %s:%u within %d ms", u->t->host, u->t->port,
+        char where[BOUNDS_DNS_NAME_MAX + 16];
+        describe_where(u, where, sizeof(where));
+        set_error(u, "no TLS handshake with %s within %d ms", where,
                   BOUNDS_UPSTREAM_CONNECT_TIMEOUT_MS);
     }
     fail(u);
 }
 
-static SSL *
-new_ssl(const struct proxy_upstream_target *t)
-{
-    SSL *ssl = SSL_new(t->ssl_ctx);
-    if (ssl == NULL) {
-        abort(); /* only on allocation failure, and ours aborts first */
-    }
-    if (t->host_is_ip) {
-        /* RFC 6066 3: no SNI for an address; check the certificate's IP SANs. */
-        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), t->host);
-    } else {
-        SSL_set_tlsext_host_name(ssl, t->host);
-        SSL_set1_host(ssl, t->host);
-    }
-    return ssl;
-}
-
+/* TCP is up on fd: wrap it (TLS: start the handshake within what is left
+ * of the connect timeout). */
 static void
-connect_addr(struct proxy_upstream *u, const struct sockaddr *sa, socklen_t len)
-{
-    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        set_error(u, "cannot create a socket: %s", evutil_socket_error_to_string(errno));
-        event_active(u->connect_timer, EV_TIMEOUT, 0); /* tell the owner from the loop */
-        return;
-    }
-    int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
-    struct event_base *base = u->w->base;
-    if (u->t->ssl_ctx != NULL) {
-        u->bev = bufferevent_openssl_socket_new(base, fd, new_ssl(u->t), BUFFEREVENT_SSL_CONNECTING,
-                                                opts);
-    } else {
-        u->bev = bufferevent_socket_new(base, fd, opts);
-    }
-    if (u->bev == NULL) {
-        abort(); /* allocation only */
-    }
-    u->state = UP_CONNECTING;
-    bufferevent_setcb(u->bev, on_read, NULL, on_event, u);
-    bufferevent_enable(u->bev, EV_WRITE);
-    if (bufferevent_socket_connect(u->bev, sa, (int)len) != 0) {
-        int err = EVUTIL_SOCKET_ERROR();
-        set_error(u, "cannot connect to %s:%u: %s", u->t->host, u->t->port,
-                  err != 0 ? evutil_socket_error_to_string(err) : "connect failed");
-        event_active(u->connect_timer, EV_TIMEOUT, 0);
-    }
-}
-
-static void
-on_resolved(int gai_error, const struct sockaddr *addr, socklen_t len, void *arg)
+on_connected(int fd, const union net_sockaddr *peer, const char *error, void *arg)
 {
     struct proxy_upstream *u = arg;
-    u->resolve = NULL;
-    if (gai_error != 0) {
-        set_error(u, "cannot resolve %s: %s", u->t->host, gai_strerror(gai_error));
+    u->connecting = NULL;
+    if (fd < 0) {
+        set_error(u, "%s", error);
         fail(u);
         return;
     }
-    connect_addr(u, addr, len);
+    if (u->t->last_good != NULL) {
+        *u->t->last_good = *peer; /* tried first next time (RFC 8305 4) */
+    }
+    int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
+    struct event_base *base = u->w->base;
+    if (u->t->ssl_ctx == NULL) {
+        u->bev = bufferevent_socket_new(base, fd, opts);
+        if (u->bev == NULL) {
+            abort(); /* allocation only */
+        }
+        bufferevent_setcb(u->bev, on_read, NULL, on_event, u);
+        u->state = UP_HANDSHAKING; /* on_event: connected */
+        on_event(u->bev, BEV_EVENT_CONNECTED, u);
+        bufferevent_enable(u->bev, EV_WRITE);
+        return;
+    }
+    u->bev = bufferevent_openssl_socket_new(base, fd, net_tls_new(u->t->ssl_ctx, u->t->host),
+                                            BUFFEREVENT_SSL_CONNECTING, opts);
+    if (u->bev == NULL) {
+        abort(); /* allocation only */
+    }
+    u->state = UP_HANDSHAKING;
+    bufferevent_setcb(u->bev, on_read, NULL, on_event, u);
+    bufferevent_enable(u->bev, EV_WRITE);
+    uint64_t now = clock_mono_ms();
+    uint64_t left = u->deadline_ms > now ? u->deadline_ms - now : 0;
+    struct timeval tv = {.tv_sec = (time_t)(left / 1000),
+                         .tv_usec = (suseconds_t)(left % 1000) * 1000};
+    event_add(u->connect_timer, &tv);
 }
 
 struct proxy_upstream *
@@ -255,39 +221,16 @@ proxy_upstream_connect(struct worker *w, const struct proxy_upstream_target *t,
     if (u->pending == NULL || u->empty_in == NULL || u->connect_timer == NULL) {
         abort(); /* allocation only */
     }
-    struct timeval tv = {.tv_sec = BOUNDS_UPSTREAM_CONNECT_TIMEOUT_MS / 1000,
-                         .tv_usec = (BOUNDS_UPSTREAM_CONNECT_TIMEOUT_MS % 1000) * 1000};
-    event_add(u->connect_timer, &tv);
-    if (t->host_is_ip) {
-        struct sockaddr_storage ss;
-        memset(&ss, 0, sizeof(ss));
-        socklen_t len = 0;
-        struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
-        struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
-        if (evutil_inet_pton(AF_INET, t->host, &v4->sin_addr) == 1) {
-            v4->sin_family = AF_INET;
-            v4->sin_port = htons((uint16_t)t->port);
-            len = sizeof(*v4);
-        } else if (evutil_inet_pton(AF_INET6, t->host, &v6->sin6_addr) == 1) {
-            v6->sin6_family = AF_INET6;
-            v6->sin6_port = htons((uint16_t)t->port);
-            len = sizeof(*v6);
-        }
-        if (len == 0) {
-            set_error(u, "cannot parse the upstream address %s", t->host);
-            event_active(u->connect_timer, EV_TIMEOUT, 0);
-            return u;
-        }
-        connect_addr(u, (struct sockaddr *)&ss, len);
-        return u;
-    }
-    u->state = UP_RESOLVING;
-    u->resolve = store_resolve_start(w->base, t->host, t->port, on_resolved, u);
-    if (u->resolve == NULL) {
-        *out_reason = "cannot start the DNS lookup of the upstream host";
-        proxy_upstream_close(u);
-        return NULL;
-    }
+    u->state = UP_CONNECTING;
+    u->deadline_ms = clock_mono_ms() + BOUNDS_UPSTREAM_CONNECT_TIMEOUT_MS;
+    const struct net_connect_opts o = {
+        .host = t->host,
+        .port = t->port,
+        .timeout_ms = BOUNDS_UPSTREAM_CONNECT_TIMEOUT_MS,
+        .keepalive = t->keepalive,
+        .prefer = t->last_good != NULL && t->last_good->sa.sa_family != 0 ? t->last_good : NULL,
+    };
+    u->connecting = net_connect_start(w->base, t->resolver, &o, on_connected, u);
     return u;
 }
 
@@ -307,8 +250,8 @@ proxy_upstream_close(struct proxy_upstream *u)
     u->destroyed = true;
     u->state = UP_CLOSED;
     u->fn = NULL;
-    store_resolve_cancel(u->resolve);
-    u->resolve = NULL;
+    net_connect_cancel(u->connecting); /* every attempt's socket, the lookup */
+    u->connecting = NULL;
     if (u->bev != NULL) {
         bufferevent_free(u->bev); /* closes the socket; no callback after this */
         u->bev = NULL;
@@ -374,6 +317,26 @@ proxy_upstream_resume(struct proxy_upstream *u)
     if (u->bev != NULL && u->state == UP_OPEN) {
         bufferevent_enable(u->bev, EV_READ);
     }
+}
+
+bool
+proxy_upstream_is_quiet(const struct proxy_upstream *u)
+{
+    if (u->state != UP_OPEN || evbuffer_get_length(bufferevent_get_input(u->bev)) > 0) {
+        return false;
+    }
+    if (u->t->ssl_ctx != NULL) {
+        SSL *ssl = bufferevent_openssl_get_ssl(u->bev);
+        if (ssl != NULL && SSL_pending(ssl) > 0) {
+            return false;
+        }
+    }
+    /* Bytes (or a FIN) the kernel holds but the loop has not read yet:
+     * for TLS maybe only a session ticket, but a spare connection is
+     * cheaper than a response read as another request's. */
+    char byte;
+    ssize_t n = recv((int)bufferevent_getfd(u->bev), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 const char *

@@ -2,18 +2,19 @@
  * worker's loop (DESIGN.md "The forward").
  *
  * Owns a libevent bufferevent (plain, or OpenSSL with SNI and certificate
- * verification against the pool's context) and gets there by itself: a
- * host name is resolved off the loop (store/resolve.h: a helper thread,
- * cancellable at any time), then TCP, then TLS, all within
- * BOUNDS_UPSTREAM_CONNECT_TIMEOUT_MS. Bytes written before the connection
- * is up wait in a buffer. It knows nothing of HTTP: the owner (a forward,
- * or the pool while idle) reads the input and parses it (proxy/response.h).
+ * verification, net/tls.h) and gets there by itself through net/connect.h:
+ * the pool's resolver (cached, shared lookups), every address raced
+ * RFC 8305 style, then TLS, all within BOUNDS_UPSTREAM_CONNECT_TIMEOUT_MS.
+ * Bytes written before the connection is up wait in a buffer. It knows
+ * nothing of HTTP: the owner (a forward, or the pool while idle) reads the
+ * input and parses it (proxy/response.h).
  *
  * Events reach the owner through one callback, never from inside a call
- * the owner makes. proxy_upstream_close() closes the socket at once and
- * frees the struct on a later loop turn (worker_defer), so the owner may
- * close it from inside its callback; afterwards the callback never runs.
- * Used on its worker's thread only. */
+ * the owner makes. proxy_upstream_close() closes the socket (and every
+ * attempt still racing, and the lookup) at once and frees the struct on a
+ * later loop turn (worker_defer), so the owner may close it from inside
+ * its callback; afterwards the callback never runs. Used on its worker's
+ * thread only. */
 #pragma once
 
 #include <stdbool.h>
@@ -21,17 +22,23 @@
 #include <stdint.h>
 
 struct evbuffer;
+struct net_keepalive;
+struct net_resolver;
 struct ssl_ctx_st;
 struct worker;
+union net_sockaddr;
 
-/* Where the upstream is; borrowed for the connection's life (the pool owns
- * it). */
+/* Where the upstream is and how to reach it; borrowed for the
+ * connection's life (the pool owns it). */
 struct proxy_upstream_target {
     const char *host; /* bare host for DNS, SNI and the certificate check
                        * (no IPv6 brackets), e.g. "mcp.internal", "::1" */
     unsigned port;
-    bool host_is_ip;            /* an IP literal: no DNS, no SNI, IP SAN check */
-    struct ssl_ctx_st *ssl_ctx; /* non-NULL: https (verification on) */
+    struct ssl_ctx_st *ssl_ctx;          /* non-NULL: https (verification on) */
+    struct net_resolver *resolver;       /* the pool's */
+    const struct net_keepalive *keepalive; /* TCP_KEEPALIVE_* for every socket */
+    union net_sockaddr *last_good;       /* the address that last connected (tried
+                                          * first; updated on connect); may be NULL */
 };
 
 enum proxy_upstream_event {
@@ -47,10 +54,9 @@ struct proxy_upstream;
 typedef void (*proxy_upstream_fn)(struct proxy_upstream *u, enum proxy_upstream_event ev,
                                   void *arg);
 
-/* Starts connecting to t on w's loop; fn(u, ev, arg) hears the outcome.
- * Returns NULL, without calling fn, when not even the attempt could start
- * (no pipe or thread for the resolver, host too long); *out_reason then
- * names why (static). */
+/* Starts connecting to t on w's loop; fn(u, ev, arg) hears the outcome
+ * (a failure to resolve or connect arrives as FAILED). Never NULL today;
+ * *out_reason (static) is kept for callers that handle a refusal. */
 struct proxy_upstream *proxy_upstream_connect(struct worker *w,
                                               const struct proxy_upstream_target *t,
                                               proxy_upstream_fn fn, void *arg,
@@ -69,12 +75,18 @@ struct evbuffer *proxy_upstream_input(struct proxy_upstream *u);
 /* Nothing queued for the upstream any more (the whole request left). */
 bool proxy_upstream_is_flushed(const struct proxy_upstream *u);
 bool proxy_upstream_is_connected(const struct proxy_upstream *u);
+/* Open, with nothing unread: no bytes in the input buffer, none pending
+ * inside TLS, and none (nor a FIN) waiting in the kernel. Checked before
+ * an idle connection is reused, so late bytes of an earlier response are
+ * never read as the next request's. */
+bool proxy_upstream_is_quiet(const struct proxy_upstream *u);
 
 /* Back-pressure: stop / restart reading from the upstream socket. */
 void proxy_upstream_pause(struct proxy_upstream *u);
 void proxy_upstream_resume(struct proxy_upstream *u);
 
-/* After FAILED: why, as a short sentence ("connection refused", "TLS
- * certificate verification failed: ...", "cannot resolve host: ...").
+/* After FAILED: why, as a short sentence ("cannot connect to h:80: ::1
+ * connection refused; 127.0.0.1 timed out", "TLS certificate verification
+ * failed for h:443: ...", "cannot resolve h: no such host").
  * Borrowed, valid until the connection is freed. "" otherwise. */
 const char *proxy_upstream_error(const struct proxy_upstream *u);

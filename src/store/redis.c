@@ -11,8 +11,8 @@
 #include "base/buf.h"
 #include "base/xalloc.h"
 #include "store/redis_conn.h"
+#include "net/tls.h"
 #include "store/redis_proto.h"
-#include "store/redis_tls.h"
 #include "store/redis_url.h"
 #include "store/store_int.h"
 
@@ -37,7 +37,9 @@ redis_backend_free(struct store_backend *b)
 {
     struct store_redis_shared *be = (struct store_redis_shared *)b;
     store_redis_url_cleanup(&be->url);
-    store_redis_tls_ctx_free(be->ssl_ctx);
+    net_tls_ctx_free(be->ssl_ctx);
+    xfree((char *)be->dns.resolv_conf);
+    xfree((char *)be->dns.hosts_file);
     store_backend_cleanup(&be->base);
     xfree(be);
 }
@@ -78,8 +80,11 @@ store_redis_backend_new(const char *url, const char *key_prefix, const char *ca_
         goto fail;
     }
     if (be->url.tls) {
-        be->ssl_ctx = store_redis_tls_ctx_new(ca_file, err, err_cap);
-        if (be->ssl_ctx == NULL) {
+        char why[STORE_ERROR_MAX];
+        be->ssl_ctx = net_tls_ctx_new(ca_file, why, sizeof(why));
+        if (why[0] != '\0') {
+            bool custom = ca_file != NULL && ca_file[0] != '\0';
+            reasonf(err, err_cap, "%s%s", custom ? "REDIS_CA_FILE " : "", why);
             goto fail;
         }
     }
@@ -88,6 +93,21 @@ store_redis_backend_new(const char *url, const char *key_prefix, const char *ca_
 fail:
     redis_backend_free(&be->base);
     return NULL;
+}
+
+void
+store_redis_backend_set_net(struct store_backend *b, const struct net_resolver_opts *dns,
+                            const struct net_keepalive *keepalive)
+{
+    struct store_redis_shared *be = (struct store_redis_shared *)b;
+    xfree((char *)be->dns.resolv_conf);
+    xfree((char *)be->dns.hosts_file);
+    be->dns.resolv_conf = dns != NULL && dns->resolv_conf != NULL ? xstrdup(dns->resolv_conf) : NULL;
+    be->dns.hosts_file = dns != NULL && dns->hosts_file != NULL ? xstrdup(dns->hosts_file) : NULL;
+    be->has_keepalive = keepalive != NULL;
+    if (keepalive != NULL) {
+        be->keepalive = *keepalive;
+    }
 }
 
 const char *

@@ -14,13 +14,15 @@
  * reply after the command timeout (500 ms, REDIS_URL read_timeout) fails
  * and drops the connection, because a Redis that accepts and never
  * answers must not wedge a worker; a connect (TCP, TLS, DNS) has 2 s
- * (dial_timeout). After a drop the store reconnects by itself with
+ * (dial_timeout), over every address of the host (net/connect.h). After a drop the store reconnects by itself with
  * exponential backoff from 100 ms to 5 s, jittered. */
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
 
+struct net_keepalive;
+struct net_resolver_opts;
 struct store_backend;
 
 /* Parses url, builds the TLS context and hashes the script. key_prefix
@@ -40,6 +42,13 @@ struct store_backend *store_redis_backend_new(const char *url, const char *key_p
  * ... within 3000 ms". */
 int store_redis_backend_check(struct store_backend *b, uint64_t timeout_ms, char *err,
                               size_t err_cap);
+
+/* Where host names come from (DNS_RESOLV_CONF, DNS_HOSTS_FILE) and the
+ * keep-alive settings of every Redis socket; both copied, NULL = the
+ * system files / the kernel's defaults. Call before the check and before
+ * any worker opens a connection. */
+void store_redis_backend_set_net(struct store_backend *b, const struct net_resolver_opts *dns,
+                                 const struct net_keepalive *keepalive);
 
 /* "rediss://host:port/db" without credentials (borrowed; for log lines). */
 const char *store_redis_backend_describe(const struct store_backend *b);

@@ -1,7 +1,8 @@
 /* One Redis connection per worker store, on the worker's loop (see
  * redis_conn.h; the back end it belongs to is redis.c).
  *
- * A connection goes DOWN → CONNECTING (DNS, TCP, TLS; one deadline) →
+ * A connection goes DOWN → CONNECTING (net/connect: the store's own
+ * resolver, every address raced; then TLS, net/tls; one deadline) →
  * READY. On READY the handshake is written at once -- [AUTH] [SELECT]
  * PING -- and commands may follow it on the same pipe; the PONG confirms
  * the connection (and resets the reconnect backoff). Replies arrive in
@@ -14,15 +15,11 @@
 #include "store/redis_conn.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/util.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <openssl/ssl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,10 +30,11 @@
 #include "base/rand.h"
 #include "base/xalloc.h"
 #include "bounds.h"
+#include "net/connect.h"
+#include "net/resolve.h"
+#include "net/tls.h"
 #include "store/redis_proto.h"
-#include "store/redis_tls.h"
 #include "store/redis_url.h"
-#include "store/resolve.h"
 #include "store/store_int.h"
 
 /* A command with its keys, the script and a long prefix stays far below
@@ -78,11 +76,14 @@ struct redis_store {
     enum conn_state state;
     bool confirmed;                      /* PONG seen on this connection */
     struct bufferevent *bev;
-    struct store_resolve *resolve;       /* DNS lookup in flight (host names only) */
+    struct net_resolver *resolver;       /* this connection's lookups and their cache */
+    struct net_connect *connecting;      /* lookup and TCP attempts in flight */
+    union net_sockaddr last_good;        /* the address that last connected: tried first */
+    uint64_t deadline_ms;                /* of the connect in progress (monotonic) */
     struct store_redis_reader *reader;
     TAILQ_HEAD(pending_list, pending) inflight;
     size_t inflight_count;
-    struct event *connect_timer;
+    struct event *connect_timer;         /* the TLS handshake's share of the deadline */
     struct event *command_timer;
     struct event *retry_timer;
     uint64_t backoff_ms;
@@ -202,8 +203,8 @@ schedule_retry(struct redis_store *rs)
 static void
 release_connection(struct redis_store *rs)
 {
-    store_resolve_cancel(rs->resolve);
-    rs->resolve = NULL;
+    net_connect_cancel(rs->connecting); /* every attempt's socket, the lookup */
+    rs->connecting = NULL;
     if (rs->bev != NULL) {
         bufferevent_free(rs->bev);
         rs->bev = NULL;
@@ -254,21 +255,12 @@ on_connect_timeout(evutil_socket_t fd, short what, void *arg)
     char reason[STORE_ERROR_MAX];
     (void)fd;
     (void)what;
-    struct sockaddr_storage peer;
-    socklen_t len = sizeof(peer);
-    evutil_socket_t sock = rs->bev != NULL ? bufferevent_getfd(rs->bev) : -1;
-    if (rs->be->ssl_ctx != NULL && sock >= 0 &&
-        getpeername(sock, (struct sockaddr *)&peer, &len) == 0) {
-        /* TCP is up, TLS is not: a plain server reads a ClientHello as the
-         * start of a command and waits for the rest. */
-        reasonf(reason, sizeof(reason),
-                "TLS handshake with %s got no answer within %llu ms (a plain port needs "
-                "redis://)",
-                rs->be->where, (unsigned long long)rs->be->url.connect_timeout_ms);
-    } else {
-        reasonf(reason, sizeof(reason), "connecting to %s timed out after %llu ms",
-                rs->be->where, (unsigned long long)rs->be->url.connect_timeout_ms);
-    }
+    /* Armed only once TCP is up (net/connect reports its own timeouts):
+     * TLS is not. A plain server reads a ClientHello as the start of a
+     * command and waits for the rest. */
+    reasonf(reason, sizeof(reason),
+            "TLS handshake with %s got no answer within %llu ms (a plain port needs redis://)",
+            rs->be->where, (unsigned long long)rs->be->url.connect_timeout_ms);
     drop(rs, reason);
 }
 
@@ -461,9 +453,16 @@ describe_failure(struct redis_store *rs, struct bufferevent *bev, short what, ch
     int err = EVUTIL_SOCKET_ERROR();
     /* TLS explains a failure only while the handshake runs; after it, a
      * TLS error is just a lost connection. */
-    if (rs->be->ssl_ctx != NULL && rs->state == CONN_CONNECTING) {
-        store_redis_tls_describe_failure(bev, rs->be->where, out, cap);
+    if (rs->be->ssl_ctx != NULL) {
+        net_tls_describe(bev, rs->state == CONN_CONNECTING, rs->be->where, out, cap);
         if (out[0] != '\0') {
+            if (rs->state == CONN_CONNECTING) {
+                reasonf(out + strlen(out), cap - strlen(out), "%s",
+                        strstr(out, "verification") != NULL
+                            ? " (the server certificate must be signed by a CA in "
+                              "REDIS_CA_FILE or the system store, and name the host)"
+                            : " (is it a TLS port?)");
+            }
             return;
         }
     }
@@ -528,53 +527,37 @@ on_event(struct bufferevent *bev, short what, void *arg)
     }
 }
 
-/* Starts TCP (and TLS) to one resolved address. */
+/* TCP is up (or could not be had): wrap the socket, plain or TLS. */
 static void
-connect_addr(struct redis_store *rs, const struct sockaddr *sa, socklen_t len)
-{
-    char reason[STORE_ERROR_MAX];
-    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        reasonf(reason, sizeof(reason), "cannot create a socket: %s", strerror(errno));
-        drop(rs, reason);
-        return;
-    }
-    /* Commands are small and pipelined: never wait for Nagle. */
-    int one = 1;
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
-    if (rs->be->ssl_ctx != NULL) {
-        SSL *ssl = store_redis_tls_new(rs->be->ssl_ctx, rs->be->url.host, rs->be->url.host_is_ip);
-        rs->bev = bufferevent_openssl_socket_new(rs->base.base, fd, ssl,
-                                                 BUFFEREVENT_SSL_CONNECTING, opts);
-        store_must(rs->bev, "bufferevent_openssl_socket_new");
-        bufferevent_openssl_set_allow_dirty_shutdown(rs->bev, 1);
-    } else {
-        rs->bev = store_must(bufferevent_socket_new(rs->base.base, fd, opts),
-                             "bufferevent_socket_new");
-    }
-    bufferevent_setcb(rs->bev, on_read, NULL, on_event, rs);
-    bufferevent_enable(rs->bev, EV_READ | EV_WRITE);
-    if (bufferevent_socket_connect(rs->bev, sa, (int)len) != 0) {
-        reasonf(reason, sizeof(reason), "cannot connect to %s: %s", rs->be->where,
-                 strerror(errno));
-        drop(rs, reason);
-    }
-}
-
-static void
-on_resolved(int gai_error, const struct sockaddr *addr, socklen_t len, void *arg)
+on_connected(int fd, const union net_sockaddr *peer, const char *error, void *arg)
 {
     struct redis_store *rs = arg;
-    rs->resolve = NULL;
-    if (gai_error != 0) {
-        char reason[STORE_ERROR_MAX];
-        reasonf(reason, sizeof(reason), "cannot resolve %s: %s", rs->be->url.host,
-                gai_strerror(gai_error));
-        drop(rs, reason);
+    rs->connecting = NULL;
+    if (fd < 0) {
+        drop(rs, error);
         return;
     }
-    connect_addr(rs, addr, len);
+    rs->last_good = *peer;
+    int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
+    if (rs->be->ssl_ctx == NULL) {
+        rs->bev = store_must(bufferevent_socket_new(rs->base.base, fd, opts),
+                             "bufferevent_socket_new");
+        bufferevent_setcb(rs->bev, on_read, NULL, on_event, rs);
+        bufferevent_enable(rs->bev, EV_READ | EV_WRITE);
+        on_event(rs->bev, BEV_EVENT_CONNECTED, rs);
+        return;
+    }
+    rs->bev = bufferevent_openssl_socket_new(rs->base.base, fd,
+                                             net_tls_new(rs->be->ssl_ctx, rs->be->url.host),
+                                             BUFFEREVENT_SSL_CONNECTING, opts);
+    store_must(rs->bev, "bufferevent_openssl_socket_new");
+    bufferevent_setcb(rs->bev, on_read, NULL, on_event, rs);
+    bufferevent_enable(rs->bev, EV_READ | EV_WRITE);
+    uint64_t now = clock_mono_ms();
+    uint64_t left = rs->deadline_ms > now ? rs->deadline_ms - now : 0;
+    struct timeval tv = { .tv_sec = (time_t)(left / 1000),
+                          .tv_usec = (suseconds_t)(left % 1000) * 1000 };
+    event_add(rs->connect_timer, &tv);
 }
 
 static void
@@ -583,27 +566,16 @@ connect_start(struct redis_store *rs)
     const struct store_redis_url *u = &rs->be->url;
     rs->state = CONN_CONNECTING;
     rs->confirmed = false;
-    struct timeval tv = { .tv_sec = (time_t)(u->connect_timeout_ms / 1000),
-                          .tv_usec = (suseconds_t)(u->connect_timeout_ms % 1000) * 1000 };
-    event_add(rs->connect_timer, &tv);
-    if (u->host_is_ip) {
-        struct sockaddr_storage ss;
-        int len = (int)sizeof(ss);
-        char text[80]; /* "[" + IPv6 text + "]:" + port */
-        snprintf(text, sizeof(text), strchr(u->host, ':') ? "[%s]:%u" : "%s:%u", u->host,
-                 u->port);
-        if (evutil_parse_sockaddr_port(text, (struct sockaddr *)&ss, &len) != 0) {
-            drop(rs, "cannot parse the Redis address");
-            return;
-        }
-        connect_addr(rs, (struct sockaddr *)&ss, (socklen_t)len);
-        return;
-    }
-    /* A host name is resolved off the loop (store/resolve.h). */
-    rs->resolve = store_resolve_start(rs->base.base, u->host, u->port, on_resolved, rs);
-    if (rs->resolve == NULL) {
-        drop(rs, "cannot start the DNS lookup of the Redis host");
-    }
+    rs->deadline_ms = clock_mono_ms() + u->connect_timeout_ms;
+    const struct net_connect_opts o = {
+        .host = u->host,
+        .label = rs->be->where,
+        .port = u->port,
+        .timeout_ms = u->connect_timeout_ms,
+        .keepalive = rs->be->has_keepalive ? &rs->be->keepalive : NULL,
+        .prefer = rs->last_good.sa.sa_family != 0 ? &rs->last_good : NULL,
+    };
+    rs->connecting = net_connect_start(rs->base.base, rs->resolver, &o, on_connected, rs);
 }
 
 /* ---- The store vtable entries ---------------------------------------------------------------- */
@@ -695,6 +667,8 @@ store_redis_conn_close(struct store *s)
     rs->inflight_count = 0;
     store_redis_proto_reader_free(rs->reader);
     rs->reader = NULL;
+    net_resolver_free(rs->resolver); /* the loop is not running (store_free) */
+    rs->resolver = NULL;
     event_free(rs->connect_timer);
     event_free(rs->command_timer);
     event_free(rs->retry_timer);
@@ -716,6 +690,7 @@ store_redis_conn_open(struct store_redis_shared *be, struct event_base *base,
     rs->be = be;
     rs->state = CONN_DOWN;
     rs->reader = store_redis_proto_reader_new();
+    rs->resolver = net_resolver_new(base, &be->dns);
     TAILQ_INIT(&rs->inflight);
     rs->connect_timer = store_must(event_new(base, -1, 0, on_connect_timeout, rs), "event_new");
     rs->command_timer = store_must(event_new(base, -1, 0, on_command_timeout, rs), "event_new");

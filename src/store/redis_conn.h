@@ -11,6 +11,8 @@
 
 #include <stdbool.h>
 
+#include "net/resolve.h"
+#include "net/sockopt.h"
 #include "store/redis_url.h"
 #include "store/store_int.h"
 
@@ -23,6 +25,9 @@ struct store_redis_shared {
     struct store_redis_url url;
     char where[STORE_ERROR_MAX];  /* redacted URL, for messages */
     struct ssl_ctx_st *ssl_ctx;   /* rediss:// only */
+    struct net_resolver_opts dns; /* its strings owned (NULL: the system files) */
+    bool has_keepalive;
+    struct net_keepalive keepalive; /* TCP_KEEPALIVE_*, TCP_USER_TIMEOUT */
     char sha1[41];                /* of the refresh script */
 };
 

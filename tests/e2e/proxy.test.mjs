@@ -21,6 +21,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import https from 'node:https';
+import tls from 'node:tls';
+import dgram from 'node:dgram';
 import { execFileSync } from 'node:child_process';
 import { startStack } from './lib/peers.mjs';
 import { startProxy } from './lib/proc.mjs';
@@ -694,6 +696,91 @@ describe('MCP route: slow and missing upstream, per-IP budget', () => {
     await stack.proxy.waitForLog('"msg":"proxy_error"', { timeoutMs: 5000 });
   });
 
+  // Another proxy on this stack's IdP, aimed at upstream by name, with
+  // extra environment; stopped by the describe's after hook.
+  const others = [];
+  after(async () => { for (const p of others) await p.stop().catch(() => {}); });
+  async function proxyWith(env) {
+    const base = { ...stack.proxy.env };
+    for (const k of ['LISTEN_ADDR', 'METRICS_ADDR', 'PROXY_BASE_URL']) delete base[k];
+    const p = await startProxy({ env: { ...base, ...env } });
+    others.push(p);
+    return { p, token: mintAccessToken({ secret: SECRET, base: p.url, resource: `${p.url}/mcp` }) };
+  }
+
+  test('a dual-stack upstream name whose first address (::1) refuses: every request reaches 127.0.0.1', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'map-e2e-dns-'));
+    const hosts = path.join(dir, 'hosts');
+    fs.writeFileSync(hosts, '::1 dual.test\n127.0.0.1 dual.test\n');
+    try {
+      const { p, token } = await proxyWith({
+        UPSTREAM_MCP_URL: `http://dual.test:${stack.upstream.port}/mcp`,
+        DNS_HOSTS_FILE: hosts,
+      });
+      for (let i = 0; i < 3; i += 1) {
+        const r = await fetch(`${p.url}/mcp`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'dual', version: '1' } } }),
+        });
+        assert.equal(r.status, 200);
+        await r.text();
+      }
+      assert.ok(!p.logLines().some((l) => l.includes('"msg":"proxy_error"')));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a DNS server that never answers: 200 aborted requests leave no threads or descriptors behind', async () => {
+    // The fault: a UDP socket that takes every query and never answers (a
+    // real DNS server cannot be made to hang on demand). It used to cost a
+    // thread and a pipe per aborted request until getaddrinfo gave up.
+    const sink = dgram.createSocket('udp4');
+    sink.on('message', () => {});
+    await new Promise((r) => sink.bind(0, '127.0.0.1', r));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'map-e2e-dns-'));
+    const conf = path.join(dir, 'resolv.conf');
+    fs.writeFileSync(conf, `nameserver 127.0.0.1:${sink.address().port}\noptions timeout:5 attempts:2\n`);
+    try {
+      const { p, token } = await proxyWith({
+        UPSTREAM_MCP_URL: 'http://slow-upstream.test:8080/mcp',
+        DNS_RESOLV_CONF: conf,
+        WORKERS: '2',
+      });
+      const pid = p.proc.pid;
+      const count = (what) => fs.readdirSync(`/proc/${pid}/${what}`).length;
+      const aborted = async () => {
+        const ac = new AbortController();
+        const r = fetch(`${p.url}/mcp`, { method: 'POST', body: '{}', signal: ac.signal, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
+        setTimeout(() => ac.abort(), 20);
+        await r.then((x) => x.text()).catch(() => {});
+      };
+      await aborted(); // every worker's resolver socket exists after its first query
+      await aborted();
+      await new Promise((r) => setTimeout(r, 300));
+      const threads = count('task');
+      const fds = count('fd');
+      for (let i = 0; i < 200; i += 20) {
+        await Promise.all(Array.from({ length: 20 }, aborted));
+      }
+      // Closed client connections are seen by the proxy at once; give the
+      // loops a moment (bounded).
+      let after = count('fd');
+      for (let i = 0; i < 50 && after > fds; i += 1) {
+        await new Promise((r) => setTimeout(r, 100));
+        after = count('fd');
+      }
+      assert.equal(count('task'), threads, 'threads');
+      assert.ok(after <= fds, `descriptors: ${fds} before, ${after} after`);
+      const health = await fetch(`${p.url}/healthz`);
+      assert.equal(health.status, 200);
+    } finally {
+      sink.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('upstream down: 502 JSON', async () => {
     const token = tokenFor(stack);
     await stack.upstream.stop();
@@ -822,6 +909,36 @@ describe('MCP route to an https upstream', () => {
     const seen = await r.json();
     assert.equal(seen.servername, 'localhost');
     assert.equal(seen.headers.host, `localhost:${good.port}`);
+  });
+
+  test('a close-delimited body from a TLS upstream that closes without close_notify is relayed whole', async () => {
+    // A fault a real server produces only by accident: the TLS peer writes
+    // a response without Content-Length or chunking and drops the TCP
+    // connection without a close_notify alert (many servers do; curl
+    // accepts it). The framing is the close, so the body is complete.
+    const body = 'x'.repeat(50000) + 'END';
+    const server = tls.createServer({ cert: fs.readFileSync(cert('good.pem')), key: fs.readFileSync(cert('good.key')) }, (sock) => {
+      let head = '';
+      sock.on('data', (d) => {
+        head += d.toString('latin1');
+        if (!head.includes('\r\n\r\n')) return;
+        sock.write(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${body}`, () => {
+          setTimeout(() => sock.destroy(), 50); // TCP FIN, no close_notify
+        });
+      });
+      sock.on('error', () => {});
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const p = await proxyTo(`https://localhost:${server.address().port}/mcp`, { SSL_CERT_FILE: cert('ca.pem') });
+      const token = mintAccessToken({ secret: SECRET, base: p.url, resource: `${p.url}/mcp` });
+      const r = await fetch(`${p.url}/mcp/stream`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(r.status, 200);
+      assert.equal(await r.text(), body); // throws if the proxy aborted the response
+      assert.ok(!p.logLines().some((l) => l.includes('"msg":"proxy_error"')), 'no proxy_error for a clean close');
+    } finally {
+      server.close();
+    }
   });
 
   test('a certificate for another name, or from an untrusted CA: 502, nothing forwarded', async () => {

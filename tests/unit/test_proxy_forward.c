@@ -9,6 +9,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -191,6 +192,10 @@ static struct app app;
 static struct up UP;
 static char origin[64];
 static uint64_t header_timeout_ms;
+/* Set by a test before start(): the upstream's host name and the hosts
+ * file that names it (NULL: 127.0.0.1, the system files). */
+static const char *origin_host;
+static const char *hosts_file;
 
 static void
 h_forward(struct http_request *req, void *arg)
@@ -223,9 +228,15 @@ start(uint64_t timeout_ms, unsigned port)
     http_router_add_prefix(router, HTTP_METHODS_ANY, "/mcp", h_forward, NULL, &ro);
     harness_init(&H, router, NULL);
     up_start(&UP, H.w->base);
-    snprintf(origin, sizeof(origin), "http://127.0.0.1:%u", port != 0 ? port : UP.port);
+    snprintf(origin, sizeof(origin), "http://%s:%u", origin_host != NULL ? origin_host : "127.0.0.1",
+             port != 0 ? port : UP.port);
     memset(&cfg, 0, sizeof(cfg));
     cfg.upstream_origin = origin;
+    cfg.mount = (char *)"/mcp";
+    cfg.tcp_keepalive_idle_s = 77; /* found again on the upstream socket */
+    cfg.tcp_keepalive_interval_s = 5;
+    cfg.tcp_keepalive_count = 3;
+    cfg.dns_hosts_file = (char *)hosts_file;
     cfg.proxy_base_url = (char *)"https://auth.example.com";
     app = (struct app){.cfg = &cfg};
     H.w->app = &app;
@@ -289,6 +300,14 @@ test_keep_alive_reuse(void **state)
     assert_int_equal(UP.requests, 2);
     assert_int_equal(UP.accepted, 1); /* the second request reused the first connection */
     assert_int_equal(proxy_pool_idle_count(H.w->upstream_pool), 1);
+    /* TCP_KEEPALIVE_* reached the upstream socket (net/connect applies them). */
+    bool keepalive = false;
+    for (int fd = 3; fd < 1024 && !keepalive; fd++) {
+        int v = 0;
+        socklen_t vlen = sizeof(v);
+        keepalive = getsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &v, &vlen) == 0 && v == 77;
+    }
+    assert_true(keepalive);
     /* What the upstream was sent. */
     assert_non_null(strstr(UP.last_head, "GET /mcp/x?a=1 HTTP/1.1\r\nHost: 127.0.0.1:"));
     assert_non_null(strstr(UP.last_head, "\r\nX-User-Sub: alice\r\n"));
@@ -573,6 +592,119 @@ test_head(void **state)
     stop();
 }
 
+/* A dual-stack name whose first address refuses: "dual.test" is ::1 then
+ * 127.0.0.1 (hosts-file order, as a dual-stack /etc/hosts lists
+ * localhost) and the upstream listens on 127.0.0.1 only. Every request
+ * gets its answer; it used to be a 502 each time (first address only). */
+static void
+test_dual_stack_upstream(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/fwd-hosts-XXXXXX";
+    int fd = mkstemp(path);
+    static const char text[] = "::1 dual.test\n127.0.0.1 dual.test\n";
+    assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
+    close(fd);
+    origin_host = "dual.test";
+    hosts_file = path;
+    start(5000, 0);
+    static const char close_answer[] =
+        "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok";
+    UP.script[0] = close_answer;
+    UP.script[1] = close_answer;
+    UP.script_len = 2;
+    for (int i = 0; i < 2; i++) {
+        struct harness_response r = exchange("GET /mcp HTTP/1.1\r\nHost: p\r\n\r\n", 3000, NULL);
+        assert_int_equal(r.status, 200);
+        assert_string_equal(r.body, "ok");
+        harness_response_free(&r);
+    }
+    assert_int_equal(UP.accepted, 2);
+    assert_non_null(strstr(UP.last_head, "\r\nHost: dual.test:"));
+    stop();
+    origin_host = NULL;
+    hosts_file = NULL;
+    unlink(path);
+}
+
+/* Bytes that arrive on an idle pooled connection after a bodiless
+ * response (here: a whole smuggled response after a HEAD) must never be
+ * read as the next request's answer. The bytes are written straight into
+ * the upstream's socket and the pool is asked for a connection before the
+ * loop has read them, so only the check at reuse can catch them. */
+static void
+test_late_bytes_not_reused(void **state)
+{
+    (void)state;
+    start(5000, 0);
+    UP.script[0] = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n";
+    UP.script_len = 1;
+    int cfd = harness_connect(&H);
+    harness_send_str(&H, cfd, "HEAD /mcp HTTP/1.1\r\nHost: p\r\n\r\n");
+    struct buf out;
+    buf_init(&out, 1 << 16);
+    harness_pump(&H, cfd, &out, 100);
+    assert_non_null(strstr(out.ptr, "HTTP/1.1 200"));
+    buf_cleanup(&out);
+    close(cfd);
+    harness_pump(&H, -1, NULL, 20);
+    assert_int_equal(proxy_pool_idle_count(H.w->upstream_pool), 1);
+    static const char evil[] = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil";
+    int ufd = (int)bufferevent_getfd(UP.conns[0]->bev);
+    assert_int_equal(send(ufd, evil, sizeof(evil) - 1, 0), (ssize_t)(sizeof(evil) - 1));
+    usleep(20000); /* loopback delivers at once; the loop does not run */
+    bool reused = true;
+    const char *reason = NULL;
+    struct proxy_upstream *u =
+        proxy_pool_acquire(H.w->upstream_pool, false, NULL, NULL, &reused, &reason);
+    assert_non_null(u);
+    assert_false(reused);
+    assert_int_equal(proxy_pool_idle_count(H.w->upstream_pool), 0);
+    proxy_upstream_close(u);
+    harness_pump(&H, -1, NULL, 50);
+    stop();
+}
+
+/* A 307/308 to the upstream's own origin but outside the mount is not
+ * followed (it would reach a resource the route does not expose); it is
+ * relayed as it is. Inside the mount it is followed. */
+static void
+test_redirect_outside_mount(void **state)
+{
+    (void)state;
+    start(5000, 0);
+    UP.script[0] = "HTTP/1.1 307 Temporary Redirect\r\nLocation: /__evil/requests\r\n"
+                   "Content-Length: 0\r\n\r\n";
+    UP.script[1] = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecret";
+    UP.script_len = 2;
+    struct harness_response r = exchange("GET /mcp HTTP/1.1\r\nHost: p\r\n\r\n", 2000, NULL);
+    assert_int_equal(r.status, 307);
+    assert_string_equal(harness_header(&r, "Location"), "/__evil/requests");
+    harness_response_free(&r);
+    assert_int_equal(UP.requests, 1);
+    stop();
+
+    static const char *const outside[] = {"/mcpx/a", "/", "/other", "/mcp/%2e%2e/admin"};
+    for (size_t k = 0; k < 4; k++) {
+        start(5000, 0);
+        char head[256];
+        char loc[64];
+        /* The third one absolute, with the upstream's own origin. */
+        snprintf(loc, sizeof(loc), "%s%s", k == 2 ? origin : "", outside[k]);
+        snprintf(head, sizeof(head),
+                 "HTTP/1.1 308 Permanent Redirect\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n",
+                 loc);
+        UP.script[0] = head;
+        UP.script[1] = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecret";
+        UP.script_len = 2;
+        r = exchange("POST /mcp HTTP/1.1\r\nHost: p\r\nContent-Length: 2\r\n\r\n{}", 2000, NULL);
+        assert_int_equal(r.status, 308);
+        harness_response_free(&r);
+        assert_int_equal(UP.requests, 1);
+        stop();
+    }
+}
+
 int
 main(void)
 {
@@ -588,6 +720,9 @@ main(void)
         cmocka_unit_test(test_client_gone),
         cmocka_unit_test(test_response_headers),
         cmocka_unit_test(test_head),
+        cmocka_unit_test(test_dual_stack_upstream),
+        cmocka_unit_test(test_late_bytes_not_reused),
+        cmocka_unit_test(test_redirect_outside_mount),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -35,6 +36,8 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "bounds.h"
+#include "net/resolve.h"
+#include "net/sockopt.h"
 #include "store/readiness.h"
 #include "store/redis.h"
 #include "store/redis_proto.h"
@@ -965,8 +968,47 @@ test_unreachable_is_reported(void **state)
     struct store_backend *b = backend(url, "", NULL);
     assert_int_equal(store_redis_backend_check(b, 3000, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "cannot connect to redis://127.0.0.1:"));
-    assert_non_null(strstr(err, "Connection refused"));
+    assert_non_null(strstr(err, "127.0.0.1 connection refused"));
     store_backend_free(b);
+}
+
+/* A dual-stack Redis host whose first address refuses: "dual.test" is ::1
+ * then 127.0.0.1 (hosts-file order) and redis-server listens on 127.0.0.1
+ * only. The start-up check and a worker's store both connect on the
+ * second address, and the socket carries the configured keep-alive. */
+static void
+test_dual_stack_host(void **state)
+{
+    NEED_REDIS();
+    struct env *e = *state;
+    char path[] = "/tmp/redis-hosts-XXXXXX";
+    int fd = mkstemp(path);
+    static const char text[] = "::1 dual.test\n127.0.0.1 dual.test\n";
+    assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
+    close(fd);
+    char url[64], err[STORE_ERROR_MAX];
+    snprintf(url, sizeof(url), "redis://dual.test:%d", e->srv.port);
+    struct store_backend *b = backend(url, "dual:", NULL);
+    const struct net_resolver_opts dns = {.hosts_file = path};
+    const struct net_keepalive ka = {.idle_s = 31, .interval_s = 5, .count = 2};
+    store_redis_backend_set_net(b, &dns, &ka);
+    assert_int_equal(store_redis_backend_check(b, 3000, err, sizeof(err)), 0);
+    struct store *s = store_new(b, e->base);
+    assert_true(wait_connected(e->base, s, 3000));
+    assert_int_equal(claim(e, s, "consent:dual", 10000), STORE_OK);
+    assert_int_equal(admin_int(e->admin, "EXISTS %s", "dual:consent:dual"), 1);
+    /* Keep-alive on the store's socket: find it among the server's clients
+     * by asking the kernel about every descriptor we hold. */
+    bool found = false;
+    for (int i = 3; i < 1024 && !found; i++) {
+        int v = 0;
+        socklen_t len = sizeof(v);
+        found = getsockopt(i, IPPROTO_TCP, TCP_KEEPIDLE, &v, &len) == 0 && v == 31;
+    }
+    assert_true(found);
+    store_free(s);
+    store_backend_free(b);
+    unlink(path);
 }
 
 static void
@@ -1193,6 +1235,7 @@ main(void)
         cmocka_unit_test(test_tls_configuration_refusals),
         cmocka_unit_test(test_unreachable_is_reported),
         T(test_redis_stopped_then_restarted),
+        T(test_dual_stack_host),
         cmocka_unit_test(test_server_that_never_answers),
         cmocka_unit_test(test_startup_check_against_silent_server),
     };
