@@ -40,6 +40,7 @@ static const char *const denied_names[METRICS_DENIED_COUNT] = {
     [METRICS_DENIED_REPLAY_STORE_UNAVAILABLE] = "replay_store_unavailable",
     [METRICS_DENIED_ID_TOKEN_VERIFICATION_FAILED] = "id_token_verification_failed",
     [METRICS_DENIED_SUBJECT_MISSING] = "subject_missing",
+    [METRICS_DENIED_CLAIM_INVALID] = "claim_invalid",
     [METRICS_DENIED_EMAIL_UNVERIFIED] = "email_unverified",
     [METRICS_DENIED_GROUP_INVALID] = "group_invalid",
     [METRICS_DENIED_GROUP] = "group",

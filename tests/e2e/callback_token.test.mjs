@@ -236,6 +236,14 @@ describe('login flow, in-process replay store', () => {
     assertOAuthError(await request(f.callbackUrl), 403, 'access_denied', 'group name contains invalid characters', 'group_invalid');
     assert.equal(await counter(stack, 'mcp_auth_access_denied_total', 'reason="group_invalid"'), gi0 + 1);
 
+    // leo: a TAB in a group name (X-User-Groups could carry it, but no group
+    // name needs one): refused like a comma, no code.
+    const lf = await toCallback(stack.base, { username: 'leo' });
+    const lr = await request(lf.callbackUrl);
+    assertOAuthError(lr, 403, 'access_denied', 'group name contains invalid characters', 'group_invalid');
+    assert.equal(lr.location, null);
+    assert.equal(await counter(stack, 'mcp_auth_access_denied_total', 'reason="group_invalid"'), gi0 + 2);
+
     // dave: groups is a string → counted, logged, login goes on without groups.
     const sm0 = await counter(stack, 'mcp_auth_groups_claim_shape_mismatch_total');
     const d = await toCode(stack.base, { username: 'dave' });
@@ -247,6 +255,26 @@ describe('login flow, in-process replay store', () => {
       const g = await toCode(stack.base, { username });
       assertTokenSuccess(await exchange(stack.base, g));
     }
+  });
+
+  test('control bytes in sub or email are refused at login, never sealed into tokens', async () => {
+    // Before this rule such a login got a code and 7-day tokens that
+    // proxy/headers then refused to forward: 502 on every MCP request.
+    const ci0 = await counter(stack, 'mcp_auth_access_denied_total', 'reason="claim_invalid"');
+    const cases = [
+      { username: 'ivan', description: 'subject claim contains invalid characters', claim: 'sub' },
+      { username: 'kate', description: 'subject claim contains invalid characters', claim: 'sub' },
+      { username: 'judy', description: 'email claim contains invalid characters', claim: 'email' },
+    ];
+    for (const c of cases) {
+      const f = await toCallback(stack.base, { username: c.username });
+      const r = await request(f.callbackUrl);
+      assertOAuthError(r, 403, 'access_denied', c.description, 'claim_invalid');
+      assert.equal(r.location, null, 'no redirect, so no code reaches the client');
+      assert.ok(!r.text.includes('\u0001') && !r.text.includes('\u001b'), 'the bad value is not echoed');
+    }
+    assert.equal(await counter(stack, 'mcp_auth_access_denied_total', 'reason="claim_invalid"'), ci0 + 3);
+    await stack.proxy.waitForLog(/"msg":"access_denied_claim_invalid".*"claim":"email"/);
   });
 
   test('code replay revokes the family, rotated descendants included', async () => {
