@@ -57,6 +57,9 @@ static const char *const denied_names[METRICS_DENIED_COUNT] = {
 static const char *const replay_names[METRICS_REPLAY_COUNT] = {
     "code", "refresh", "consent", "callback_state",
 };
+static const char *const store_share_names[METRICS_STORE_SHARE_COUNT] = {
+    "consent", "callback_state", "authz_code", "refresh_family",
+};
 static const char *const endpoint_names[METRICS_ENDPOINT_COUNT] = {
     "register", "authorize", "consent", "callback", "token", "mcp", "discovery",
 };
@@ -73,6 +76,7 @@ static const char *const direction_names[2] = { "request", "response" };
 static counter_t counters[METRICS_COUNTER_COUNT];
 static counter_t denied[METRICS_DENIED_COUNT];
 static counter_t replay[METRICS_REPLAY_COUNT];
+static counter_t store_full[METRICS_STORE_SHARE_COUNT];
 static counter_t rate_limited[METRICS_ENDPOINT_COUNT];
 static counter_t seals[METRICS_PURPOSE_COUNT];
 static counter_t issued[METRICS_GRANT_COUNT];
@@ -87,6 +91,9 @@ static const struct labelled families[] = {
       METRICS_DENIED_COUNT, denied },
     { "mcp_auth_replay_detected_total", "Single-use values presented twice, by kind.", "kind",
       replay_names, METRICS_REPLAY_COUNT, replay },
+    { "mcp_auth_replay_store_full_total",
+      "Claims the in-process replay store refused because that kind's share was full.", "kind",
+      store_share_names, METRICS_STORE_SHARE_COUNT, store_full },
     { "mcp_auth_rate_limited_total", "Requests refused by a per-IP rate limiter.", "endpoint",
       endpoint_names, METRICS_ENDPOINT_COUNT, rate_limited },
     { "mcp_auth_consent_decisions_total", "Consent page decisions.", "decision",
@@ -109,6 +116,12 @@ const char *
 metrics_replay_str(enum metrics_replay kind)
 {
     return kind < METRICS_REPLAY_COUNT ? replay_names[kind] : "unknown";
+}
+
+const char *
+metrics_store_share_str(enum metrics_store_share share)
+{
+    return share < METRICS_STORE_SHARE_COUNT ? store_share_names[share] : "unknown";
 }
 
 const char *
@@ -151,6 +164,12 @@ void
 metrics_inc_replay(enum metrics_replay kind)
 {
     bump(&replay[kind], 1);
+}
+
+void
+metrics_inc_store_full(enum metrics_store_share share)
+{
+    bump(&store_full[share], 1);
 }
 
 void
@@ -199,6 +218,12 @@ uint64_t
 metrics_get_replay(enum metrics_replay kind)
 {
     return read_counter(&replay[kind]);
+}
+
+uint64_t
+metrics_get_store_full(enum metrics_store_share share)
+{
+    return read_counter(&store_full[share]);
 }
 
 uint64_t
