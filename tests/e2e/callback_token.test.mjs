@@ -539,6 +539,31 @@ for (const redis of [false, true]) {
       }
     });
 
+    test('a token several rotations old is reuse; the newest dies with its family', async () => {
+      // The in-process store keeps one record per family and tells used
+      // tokens by their rotation generation: an old generation, not only the
+      // previous one, must still be caught.
+      const stack = await stackWith({ redis, proxyEnv: { REFRESH_RACE_GRACE_SEC: '0' } });
+      try {
+        const f = await toCode(stack.base);
+        const t = assertTokenSuccess(await exchange(stack.base, f));
+        const chain = [t.refresh_token];
+        for (let i = 0; i < 4; i += 1) {
+          chain.push(assertTokenSuccess(await refresh(stack.base, f, chain.at(-1))).refresh_token);
+        }
+        assertOAuthError(await refresh(stack.base, f, chain[1]), 400, 'invalid_grant',
+          'refresh token reuse detected  family revoked', 'refresh_reuse_detected');
+        assertOAuthError(await refresh(stack.base, f, chain.at(-1)), 400, 'invalid_grant',
+          'refresh token revoked', 'refresh_family_revoked');
+        // Another login's family is untouched.
+        const g = await toCode(stack.base);
+        const u = assertTokenSuccess(await exchange(stack.base, g));
+        assertTokenSuccess(await refresh(stack.base, g, u.refresh_token));
+      } finally {
+        await stack.stop();
+      }
+    });
+
     test('two refreshes inside the grace: one 200, one 429 Retry-After 2, family intact', async () => {
       const stack = await stackWith({ redis, proxyEnv: { REFRESH_RACE_GRACE_SEC: '5' } });
       try {
