@@ -6,7 +6,9 @@
  * checks the properties handlers rely on: matching is reflexive and
  * symmetric and relaxes only between loopback URIs; a built redirect is
  * ASCII, has no fragment, parses again, carries the state exactly once and,
- * for a URI that passes the check, renders as an interstitial. */
+ * for a URI that passes the check, renders as an interstitial; and the
+ * consent page's "Will redirect to" text of a URI that passes the check
+ * starts with an ASCII host (an internationalized one as its xn-- form). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +79,35 @@ check_built(const char *requested, const char *built, const char *state)
     buf_cleanup(&page);
 }
 
+/* Room for any display of uri: every byte as %HH, twice (both forms),
+ * plus the markers. */
+static size_t
+display_cap(const char *uri)
+{
+    return 6 * strlen(uri) + 64;
+}
+
+/* An accepted URI is shown as an ASCII host[:port], optionally followed by
+ * " (Unicode: ...)": nothing before that marker may be non-ASCII. */
+static void
+check_display(const char *uri)
+{
+    struct buf display;
+    buf_init(&display, display_cap(uri));
+    if (oauth_page_redirect_display(uri, &display) != 0) {
+        abort();
+    }
+    const char *d = buf_cstr(&display);
+    const char *marker = strstr(d, " (Unicode: ");
+    size_t ascii_len = marker != NULL ? (size_t)(marker - d) : strlen(d);
+    for (size_t i = 0; i < ascii_len; i++) {
+        if ((unsigned char)d[i] >= 0x80) {
+            abort();
+        }
+    }
+    buf_cleanup(&display);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -87,7 +118,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *state = next_part(&p, end);
 
     (void)oauth_redirect_uri_check(registered);
-    (void)oauth_redirect_uri_check(requested);
+    if (oauth_redirect_uri_check(requested) == NULL) {
+        check_display(requested);
+    } else {
+        struct buf display;
+        buf_init(&display, display_cap(requested));
+        if (oauth_page_redirect_display(requested, &display) != 0) {
+            abort();
+        }
+        buf_cleanup(&display);
+    }
     bool m = oauth_redirect_uri_matches(registered, requested);
     if (strcmp(registered, requested) == 0 && !m) {
         abort();

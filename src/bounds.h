@@ -177,11 +177,27 @@
  * the whole value. */
 #define BOUNDS_SUBJECT_KEY_BYTES 255
 
-/* In-process replay store (SPEC.md 5.6). */
-#define BOUNDS_MEMORY_STORE_ENTRIES_MAX 100000
-/* Memory store sweep: expired entries are also dropped lazily on lookup; a
- * full sweep runs on an insert when this long has passed (SPEC.md 5.6). */
-#define BOUNDS_MEMORY_STORE_SWEEP_MS 30000
+/* In-process replay store (SPEC.md 5.6; ours: one share per kind instead of
+ * one 100 000-entry table, store/memory.h). Records are fixed-size: 24 bytes
+ * for a single-use claim, 40 for a refresh family, at most 4/3 slots per
+ * entry, so a full share costs at most 32 / 54 bytes per entry:
+ * consent, callback state and code shares 3.2 MB each, the refresh share
+ * 53 MB, about 63 MB in all (test_store_memory.c,
+ * test_memory_per_entry_bounded; measured: 1 000 000 families grew the
+ * process RSS by 52.4 MiB, 53.7 bytes each). Below the limit a share is
+ * at most twice its records' need (it doubles), never more than when full. Consent lives <= 5 min, a callback state
+ * <= 10 min, a code <= 60 s: 100 000 each is 300 logins a second
+ * sustained. A refresh family lives 7 days past its last rotation: one per
+ * login of the week, however often it rotates. */
+#define BOUNDS_MEMORY_STORE_CONSENT_MAX 100000
+#define BOUNDS_MEMORY_STORE_CALLBACK_STATE_MAX 100000
+#define BOUNDS_MEMORY_STORE_AUTHZ_CODE_MAX 100000
+#define BOUNDS_MEMORY_STORE_REFRESH_FAMILY_MAX 1000000
+/* A full share sweeps its expired records at most this often before it
+ * refuses (so a flood against a full share costs a lookup each, not a walk
+ * of the table each), and warns at most this often. */
+#define BOUNDS_MEMORY_STORE_FULL_SWEEP_MS 1000
+#define BOUNDS_MEMORY_STORE_FULL_WARN_MS 60000
 
 /* Replay-store keys, before the prefix: "<namespace>:<id>" (SPEC.md 5.2). */
 #define BOUNDS_STORE_KEY_MAX 512

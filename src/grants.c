@@ -42,7 +42,7 @@ grants_rc_str(enum grants_rc rc)
 enum field_kind {
     KIND_STR = 0,  /* const char * */
     KIND_STRS,     /* const char *const * plus a size_t <name>_count */
-    KIND_TIME,     /* int64_t Unix seconds, >= 0 */
+    KIND_TIME,     /* int64_t >= 0: Unix seconds, or a count (F_COUNT) */
     KIND_BOOL,     /* bool; always omitted when false */
     KIND_TYP,      /* "typ": no member, the grant type's purpose name */
 };
@@ -64,6 +64,9 @@ struct field {
 #define F_STRS(T, m, omit) \
     { #m, KIND_STRS, omit, TYPED(T, m, const char *const *), TYPED(T, m##_count, size_t) }
 #define F_TIME(T, m) { #m, KIND_TIME, KEEP, TYPED(T, m, int64_t), 0 }
+/* An int64_t >= 0 that is omitted when 0 and reads as 0 when absent, so
+ * tokens minted before the field existed still open. */
+#define F_COUNT(T, m) { #m, KIND_TIME, OMIT, TYPED(T, m, int64_t), 0 }
 #define F_BOOL(T, m) { #m, KIND_BOOL, OMIT, TYPED(T, m, bool), 0 }
 #define F_TYP { "typ", KIND_TYP, KEEP, 0, 0 }
 
@@ -177,6 +180,7 @@ static const struct field refresh_fields[] = {
     F_TIME(grant_refresh, iat),
     F_TIME(grant_refresh, fiat),
     F_TIME(grant_refresh, exp),
+    F_COUNT(grant_refresh, gen),
 };
 
 static const struct grant_type client_type = {
@@ -316,10 +320,13 @@ append_field(const struct grant_type *t, const struct field *f, const void *g, s
         }
         return rc == 0 ? buf_append_byte(b, ']') : -1;
     }
-    case KIND_TIME:
-        return append_key(b, first, f->key) == 0
-                   ? buf_appendf(b, "%" PRId64, *(const int64_t *)(base + f->off))
-                   : -1;
+    case KIND_TIME: {
+        int64_t v = *(const int64_t *)(base + f->off);
+        if (f->omit_empty && v == 0) {
+            return 1;
+        }
+        return append_key(b, first, f->key) == 0 ? buf_appendf(b, "%" PRId64, v) : -1;
+    }
     case KIND_BOOL: {
         bool v = *(const bool *)(base + f->off);
         if (!v) {
@@ -454,7 +461,11 @@ read_field(const struct field *f, const json_t *root, void *g, struct grants_sto
     }
     case KIND_TIME: {
         int64_t v;
-        if (jsonx_get_int(root, f->key, &v) != JSONX_FOUND || v < 0) {
+        enum jsonx_get r = jsonx_get_int(root, f->key, &v);
+        if (r == JSONX_ABSENT && f->omit_empty) {
+            return true; /* zeroed with the grant */
+        }
+        if (r != JSONX_FOUND || v < 0) {
             return false;
         }
         *time_at(g, f->off) = v;

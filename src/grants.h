@@ -164,6 +164,11 @@ struct grant_refresh {
     int64_t iat;
     int64_t fiat;             /* family issued-at; 0 on legacy tokens */
     int64_t exp;
+    /* Rotation generation: 0 for the token the code grant issued, +1 per
+     * rotation (omitted when 0; absent on older tokens reads 0). The
+     * memory replay store keeps one record per family and tells a fresh
+     * token from a used one by it (store/memory.h). */
+    int64_t gen;
     struct grants_storage storage;
 };
 

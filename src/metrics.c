@@ -42,6 +42,7 @@ static const char *const denied_names[METRICS_DENIED_COUNT] = {
     [METRICS_DENIED_REPLAY_STORE_UNAVAILABLE] = "replay_store_unavailable",
     [METRICS_DENIED_ID_TOKEN_VERIFICATION_FAILED] = "id_token_verification_failed",
     [METRICS_DENIED_SUBJECT_MISSING] = "subject_missing",
+    [METRICS_DENIED_CLAIM_INVALID] = "claim_invalid",
     [METRICS_DENIED_EMAIL_UNVERIFIED] = "email_unverified",
     [METRICS_DENIED_GROUP_INVALID] = "group_invalid",
     [METRICS_DENIED_GROUP] = "group",
@@ -61,6 +62,9 @@ static const char *const denied_names[METRICS_DENIED_COUNT] = {
 static const char *const replay_names[METRICS_REPLAY_COUNT] = {
     "code", "refresh", "consent", "callback_state",
 };
+static const char *const store_share_names[METRICS_STORE_SHARE_COUNT] = {
+    "consent", "callback_state", "authz_code", "refresh_family",
+};
 static const char *const endpoint_names[METRICS_ENDPOINT_COUNT] = {
     "register", "authorize", "consent", "callback", "token", "mcp", "discovery",
 };
@@ -77,6 +81,7 @@ static const char *const direction_names[2] = { "request", "response" };
 static counter_t counters[METRICS_COUNTER_COUNT];
 static counter_t denied[METRICS_DENIED_COUNT];
 static counter_t replay[METRICS_REPLAY_COUNT];
+static counter_t store_full[METRICS_STORE_SHARE_COUNT];
 static counter_t rate_limited[METRICS_ENDPOINT_COUNT];
 static counter_t seals[METRICS_PURPOSE_COUNT];
 static counter_t issued[METRICS_GRANT_COUNT];
@@ -91,6 +96,9 @@ static const struct labelled families[] = {
       METRICS_DENIED_COUNT, denied },
     { "mcp_auth_replay_detected_total", "Single-use values presented twice, by kind.", "kind",
       replay_names, METRICS_REPLAY_COUNT, replay },
+    { "mcp_auth_replay_store_full_total",
+      "Claims the in-process replay store refused because that kind's share was full.", "kind",
+      store_share_names, METRICS_STORE_SHARE_COUNT, store_full },
     { "mcp_auth_rate_limited_total", "Requests refused by a per-IP rate limiter.", "endpoint",
       endpoint_names, METRICS_ENDPOINT_COUNT, rate_limited },
     { "mcp_auth_consent_decisions_total", "Consent page decisions.", "decision",
@@ -113,6 +121,12 @@ const char *
 metrics_replay_str(enum metrics_replay kind)
 {
     return kind < METRICS_REPLAY_COUNT ? replay_names[kind] : "unknown";
+}
+
+const char *
+metrics_store_share_str(enum metrics_store_share share)
+{
+    return share < METRICS_STORE_SHARE_COUNT ? store_share_names[share] : "unknown";
 }
 
 const char *
@@ -164,6 +178,12 @@ metrics_inc_replay(enum metrics_replay kind)
 }
 
 void
+metrics_inc_store_full(enum metrics_store_share share)
+{
+    bump(&store_full[share], 1);
+}
+
+void
 metrics_inc_rate_limited(enum metrics_endpoint endpoint)
 {
     bump(&rate_limited[endpoint], 1);
@@ -209,6 +229,12 @@ uint64_t
 metrics_get_replay(enum metrics_replay kind)
 {
     return read_counter(&replay[kind]);
+}
+
+uint64_t
+metrics_get_store_full(enum metrics_store_share share)
+{
+    return read_counter(&store_full[share]);
 }
 
 uint64_t

@@ -34,6 +34,7 @@ enum metrics_denied {
     METRICS_DENIED_REPLAY_STORE_UNAVAILABLE,
     METRICS_DENIED_ID_TOKEN_VERIFICATION_FAILED,
     METRICS_DENIED_SUBJECT_MISSING,
+    METRICS_DENIED_CLAIM_INVALID,
     METRICS_DENIED_EMAIL_UNVERIFIED,
     METRICS_DENIED_GROUP_INVALID,
     METRICS_DENIED_GROUP,
@@ -60,6 +61,16 @@ enum metrics_replay {
     METRICS_REPLAY_CONSENT,
     METRICS_REPLAY_CALLBACK_STATE,
     METRICS_REPLAY_COUNT,
+};
+
+/* mcp_auth_replay_store_full_total{kind}: claims the in-process replay
+ * store refused because that kind's share was full (store/memory.h). */
+enum metrics_store_share {
+    METRICS_STORE_SHARE_CONSENT = 0,
+    METRICS_STORE_SHARE_CALLBACK_STATE,
+    METRICS_STORE_SHARE_AUTHZ_CODE,
+    METRICS_STORE_SHARE_REFRESH_FAMILY,
+    METRICS_STORE_SHARE_COUNT,
 };
 
 /* mcp_auth_rate_limited_total{endpoint}; also the rate-limit bucket ids. */
@@ -93,6 +104,7 @@ enum metrics_grant {
 
 const char *metrics_denied_str(enum metrics_denied reason);
 const char *metrics_replay_str(enum metrics_replay kind);
+const char *metrics_store_share_str(enum metrics_store_share share);
 const char *metrics_endpoint_str(enum metrics_endpoint endpoint);
 const char *metrics_purpose_str(enum metrics_purpose purpose);
 
@@ -100,6 +112,7 @@ void metrics_inc(enum metrics_counter c);
 void metrics_add(enum metrics_counter c, uint64_t n);
 void metrics_inc_denied(enum metrics_denied reason);
 void metrics_inc_replay(enum metrics_replay kind);
+void metrics_inc_store_full(enum metrics_store_share share);
 void metrics_inc_rate_limited(enum metrics_endpoint endpoint);
 void metrics_inc_seal(enum metrics_purpose purpose);
 void metrics_inc_tokens_issued(enum metrics_grant grant);
@@ -118,6 +131,7 @@ void metrics_rpc_batch(bool failed, int64_t request_bytes, int64_t response_byte
 uint64_t metrics_get(enum metrics_counter c);
 uint64_t metrics_get_denied(enum metrics_denied reason);
 uint64_t metrics_get_replay(enum metrics_replay kind);
+uint64_t metrics_get_store_full(enum metrics_store_share share);
 uint64_t metrics_get_rate_limited(enum metrics_endpoint endpoint);
 uint64_t metrics_get_seal(enum metrics_purpose purpose);
 uint64_t metrics_get_tokens_issued(enum metrics_grant grant);

@@ -259,6 +259,14 @@ reply_identity_denial(struct callback *cb, const struct oidc_claims *c, enum met
         log_begin_client(&l, cb, LOG_WARN, "access_denied_subject_missing");
         log_str(&l, "email", c->email);
         break;
+    case METRICS_DENIED_CLAIM_INVALID:
+        /* The offending value is not logged: it is the bad input. */
+        log_begin_client(&l, cb, LOG_WARN, "access_denied_claim_invalid");
+        log_str(&l, "claim", c->sub_invalid ? "sub" : "email");
+        if (!c->sub_invalid) {
+            log_str(&l, "subject", c->sub);
+        }
+        break;
     case METRICS_DENIED_EMAIL_UNVERIFIED:
         log_begin_client(&l, cb, LOG_WARN, "access_denied_email_unverified");
         log_str(&l, "subject", c->sub);

@@ -94,6 +94,16 @@ oauth_callback_rules_identity(const struct oidc_claims *c, char *const *allowed,
         *out_denied = METRICS_DENIED_SUBJECT_MISSING;
         return false;
     }
+    /* A control byte in sub or email would be sealed into 7-day tokens
+     * that proxy/headers then refuses to forward (502 on every request):
+     * refuse the login instead, with a reason the user can report. */
+    const char *invalid = oidc_claims_check_identity(c);
+    if (invalid != NULL) {
+        oauth_error_set(err, 403, OAUTH_ERROR_ACCESS_DENIED, invalid);
+        err->error_code = "claim_invalid";
+        *out_denied = METRICS_DENIED_CLAIM_INVALID;
+        return false;
+    }
     /* An absent claim is accepted (SPEC.md 6.5); only an explicit false
      * denies. */
     if (c->email_verified_present && !c->email_verified) {

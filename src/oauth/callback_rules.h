@@ -60,8 +60,10 @@ void oauth_callback_rules_idp_error_unmatched(enum oauth_error_code mapped,
 bool oauth_callback_rules_session_check(enum grants_rc rc, struct oauth_error *err);
 
 /* Steps 14, 15, 17 and 18 on the parsed claims: empty sub (403
- * access_denied subject_missing), email_verified false (403
- * email_not_verified), a group with ',' CR LF or NUL (403 group_invalid),
+ * access_denied subject_missing), sub or email with a control byte or
+ * invalid UTF-8 (403 claim_invalid; not in SPEC.md, docs/conformance.md),
+ * email_verified false (403 email_not_verified), a group with ',', a
+ * control byte or invalid UTF-8 (403 group_invalid),
  * no overlap with ALLOWED_GROUPS (403 "user not in any allowed group", no
  * error_code). True when the user may proceed; else false with *err and
  * *out_denied, the mcp_auth_access_denied_total reason. Step 16 (groups

@@ -2,7 +2,9 @@
 
 #include <string.h>
 
+#include "base/idn.h"
 #include "base/url.h"
+#include "base/xalloc.h"
 
 /* Shared by both pages. Colours meet WCAG AA contrast in light and dark
  * schemes; buttons are at least 44px tall for touch; nothing is loaded from
@@ -109,10 +111,32 @@ oauth_page_redirect_display(const char *redirect_uri, struct buf *out)
     if (url_parse(redirect_uri, &u) != URL_OK) {
         return buf_append_str(out, redirect_uri);
     }
-    int rc = buf_append_str(out, u.host);
+    /* A non-ASCII or "xn--" name is shown by its A-label, the name the
+     * browser looks up, so "\u0430pple.com" cannot pass for apple.com; the
+     * Unicode form follows, marked, only when its scripts do not mix. A
+     * name that does not convert (registered before the rule) shows its
+     * non-ASCII bytes as %HH. */
+    char *ascii = NULL;
+    char *unicode = NULL;
+    enum idn_rc idn = u.host[0] == '[' ? IDN_ASCII : idn_host_parse(u.host, &ascii, &unicode);
+    int rc = 0;
+    if (idn == IDN_OK || idn == IDN_ERR_MIXED_SCRIPT) {
+        rc = buf_append_str(out, ascii);
+    } else {
+        for (const unsigned char *p = (const unsigned char *)u.host; rc == 0 && *p != '\0'; p++) {
+            rc = *p < 0x80 ? buf_append_byte(out, (char)*p) : buf_appendf(out, "%%%02X", *p);
+        }
+    }
     if (rc == 0 && u.port != NULL) {
         rc = buf_appendf(out, ":%s", u.port);
     }
+    if (rc == 0 && idn == IDN_OK && strcmp(ascii, unicode) != 0) {
+        rc = buf_appendf(out, " (Unicode: %s)", unicode);
+    } else if (rc == 0 && idn == IDN_ERR_MIXED_SCRIPT) {
+        rc = buf_append_str(out, " (mixed-script name)");
+    }
+    xfree(ascii);
+    xfree(unicode);
     url_cleanup(&u);
     return rc;
 }

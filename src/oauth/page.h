@@ -50,8 +50,11 @@ int oauth_page_html_escape(struct slice in, struct buf *out) __attribute__((warn
 
 /* Appends what "Will redirect to" shows for redirect_uri: its host and
  * explicit port ("app.example.com", "127.0.0.1:8080", "[::1]:3000"), or the
- * raw URI when it does not parse or has no host. Not escaped. Returns 0, or
- * -1 at out's cap. */
+ * raw URI when it does not parse or has no host. An internationalized host
+ * is shown by its A-label, then its Unicode form marked:
+ * "xn--80ak6aa92e.com (Unicode: аррӏе.com)"; a mixed-script one as
+ * "xn--pple-43d.com (mixed-script name)"; one that is not valid IDNA with
+ * its non-ASCII bytes as %HH. Not escaped. Returns 0, or -1 at out's cap. */
 int oauth_page_redirect_display(const char *redirect_uri, struct buf *out)
     __attribute__((warn_unused_result));
 

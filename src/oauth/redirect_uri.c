@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "base/idn.h"
 #include "base/ipaddr.h"
 #include "base/slice.h"
 #include "base/strtab.h"
@@ -98,6 +99,39 @@ is_loopback(const struct url *u, const char *text)
     return ipaddr_parse(lit, &a) && a.family == AF_INET && ipaddr_is_loopback(&a);
 }
 
+/* A host name a user could misread on the consent page, or that a browser
+ * would turn into another name: percent-escapes (browsers decode them
+ * before the lookup, so "%d0%b0pple.com" would bypass the rules below), a
+ * non-ASCII or "xn--" name that is not valid IDNA2008, or a label mixing
+ * scripts ("\u0430pple.com", a Cyrillic a among Latin letters). Not in
+ * SPEC.md: docs/conformance.md. */
+static const char *
+check_host_name(const struct url *u)
+{
+    if (u->host[0] == '[') {
+        return NULL; /* IP literal */
+    }
+    if (strchr(u->host, '%') != NULL) {
+        return "redirect_uri host must not be percent-encoded";
+    }
+    char *ascii = NULL;
+    char *unicode = NULL;
+    enum idn_rc rc = idn_host_parse(u->host, &ascii, &unicode);
+    xfree(ascii);
+    xfree(unicode);
+    switch (rc) {
+    case IDN_ERR_INVALID:
+        return "redirect_uri host is not a valid internationalized domain name (IDNA2008)";
+    case IDN_ERR_MIXED_SCRIPT:
+        return "redirect_uri host mixes scripts (such as Latin and Cyrillic) in one label";
+    case IDN_OK:
+    case IDN_ASCII:
+    case IDN_RC_COUNT:
+        break;
+    }
+    return NULL;
+}
+
 const char *
 oauth_redirect_uri_check(const char *uri)
 {
@@ -123,6 +157,8 @@ oauth_redirect_uri_check(const char *uri)
          * to one, and curl's length limit on it can make the rebuilt,
          * escaped redirect unparseable. */
         reason = "malformed redirect_uri";
+    } else if ((reason = check_host_name(&u)) != NULL) {
+        /* reason set */
     } else if (u.has_fragment) {
         reason = "redirect_uri must not contain a fragment";
     } else if (u.has_userinfo) {

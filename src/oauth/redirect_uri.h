@@ -21,6 +21,10 @@
  *   "redirect_uri exceeds maximum length"            (> 512 bytes)
  *   "malformed redirect_uri"                          (curl refuses it, or an
  *                                                      IPv6 zone id)
+ *   "redirect_uri host must not be percent-encoded"
+ *   "redirect_uri host is not a valid internationalized domain name (IDNA2008)"
+ *   "redirect_uri host mixes scripts (such as Latin and Cyrillic) in one label"
+ *                                                     (base/idn.h; not SPEC.md)
  *   "redirect_uri must be an absolute URI with authority, not opaque"
  *   "redirect_uri must include a host"
  *   "redirect_uri must not contain a fragment"        (any '#')

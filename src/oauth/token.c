@@ -12,6 +12,7 @@
 #include "oauth/oauth.h"
 
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "app.h"
@@ -72,6 +73,7 @@ struct issue {
     const char *res;
     const char *fam;
     int64_t fiat;
+    int64_t gen;   /* of the refresh token minted here */
 };
 
 static void resolve_client(struct token *t, const char *client_id);
@@ -159,6 +161,7 @@ issue_tokens(struct token *t, const struct issue *in)
         .iat = t->now_s,
         .fiat = in->fiat,
         .exp = t->now_s + OAUTH_TOKEN_REFRESH_TTL_S,
+        .gen = in->gen,
     };
     struct buf a, r, body;
     buf_init(&a, BOUNDS_SEALED_MAX_CHARS);
@@ -340,6 +343,9 @@ issue_from_refresh(struct token *t)
         .res = r->res,
         .fam = r->fam,
         .fiat = oauth_token_rules_family_iat(r->iat, r->fiat),
+        /* Only a fresh claim gets here, so the family has exactly one
+         * token of each generation (store/memory.h relies on it). */
+        .gen = r->gen < INT64_MAX ? r->gen + 1 : r->gen,
     };
     issue_tokens(t, &in);
 }
@@ -418,6 +424,7 @@ claim_refresh(struct token *t)
         .family_ttl_ms = STORE_FAMILY_REVOKED_TTL_MS,
         .now_ms = clock_unix_ms(),
         .grace_ms = (uint64_t)cfg->refresh_race_grace_s * 1000,
+        .generation = (uint64_t)t->refresh.gen,
     };
     t->op = store_refresh_claim(t->w->store, &sreq, on_refresh_claimed, t);
 out:

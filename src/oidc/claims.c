@@ -5,6 +5,7 @@
 
 #include "base/jsonx.h"
 #include "base/strtab.h"
+#include "base/utf8.h"
 #include "base/xalloc.h"
 
 static const char *const rc_names[OIDC_CLAIMS_RC_COUNT] = {
@@ -13,6 +14,8 @@ static const char *const rc_names[OIDC_CLAIMS_RC_COUNT] = {
 };
 
 static const char *const invalid_group = "group name contains invalid characters";
+static const char *const invalid_sub = "subject claim contains invalid characters";
+static const char *const invalid_email = "email claim contains invalid characters";
 
 const char *
 oidc_claims_rc_str(enum oidc_claims_rc rc)
@@ -33,16 +36,24 @@ oidc_claims_cleanup(struct oidc_claims *c)
     memset(c, 0, sizeof(*c));
 }
 
-/* A string claim: absent or null reads as "", another type fails. */
+/* A string claim: absent or null reads as "", another type fails. When
+ * out_invalid is not NULL it says whether the full value (a NUL included)
+ * fails oidc_claims_check_value. */
 static bool
-get_string(const json_t *claims, const char *key, char **out)
+get_string(const json_t *claims, const char *key, char **out, bool *out_invalid)
 {
     struct slice v = SLICE_LIT("");
     enum jsonx_get g = jsonx_get_str(claims, key, &v);
     if (g == JSONX_WRONG_TYPE) {
         return false;
     }
-    *out = xstrndup(v.ptr, g == JSONX_FOUND ? v.len : 0);
+    if (g != JSONX_FOUND) {
+        v.len = 0;
+    }
+    if (out_invalid != NULL) {
+        *out_invalid = oidc_claims_check_value(v) != NULL;
+    }
+    *out = xstrndup(v.ptr, v.len);
     return true;
 }
 
@@ -70,15 +81,44 @@ get_email_verified(const json_t *claims, struct oidc_claims *out)
 }
 
 const char *
-oidc_claims_check_group(struct slice group)
+oidc_claims_check_value(struct slice v)
 {
-    for (size_t i = 0; i < group.len; i++) {
-        char c = group.ptr[i];
-        if (c == ',' || c == '\r' || c == '\n' || c == '\0') {
-            return invalid_group;
+    const unsigned char *p = (const unsigned char *)v.ptr;
+    for (size_t i = 0; i < v.len;) {
+        if (p[i] < 0x20 || p[i] == 0x7f) {
+            return "claim contains control characters";
         }
+        if (p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        /* jansson only hands out valid UTF-8; checked anyway, since a
+         * value that is not would be refused by the JSON sealing later. */
+        size_t n = utf8_seq_len(p + i, v.len - i);
+        if (n == 0) {
+            return "claim is not valid UTF-8";
+        }
+        i += n;
     }
     return NULL;
+}
+
+const char *
+oidc_claims_check_group(struct slice group)
+{
+    if ((group.len > 0 && memchr(group.ptr, ',', group.len) != NULL) || oidc_claims_check_value(group) != NULL) {
+        return invalid_group;
+    }
+    return NULL;
+}
+
+const char *
+oidc_claims_check_identity(const struct oidc_claims *c)
+{
+    if (c->sub_invalid) {
+        return invalid_sub;
+    }
+    return c->email_invalid ? invalid_email : NULL;
 }
 
 const char *
@@ -124,11 +164,11 @@ oidc_claims_parse(const struct json_t *claims, const char *groups_claim,
 {
     memset(out, 0, sizeof(*out));
     const char *bad = NULL;
-    if (!get_string(claims, "sub", &out->sub)) {
+    if (!get_string(claims, "sub", &out->sub, &out->sub_invalid)) {
         bad = "sub";
-    } else if (!get_string(claims, "email", &out->email)) {
+    } else if (!get_string(claims, "email", &out->email, &out->email_invalid)) {
         bad = "email";
-    } else if (!get_string(claims, "name", &out->name)) {
+    } else if (!get_string(claims, "name", &out->name, NULL)) {
         bad = "name";
     } else if (!get_email_verified(claims, out)) {
         bad = "email_verified";

@@ -30,8 +30,16 @@ struct oidc_claims {
      * them instead). */
     bool groups_shape_mismatch;
     const char *groups_error;
-    /* Some group holds ',', CR, LF or NUL (SPEC.md 3.7 step 17). */
+    /* Some group fails oidc_claims_check_group (SPEC.md 3.7 step 17,
+     * widened: any control byte or invalid UTF-8, not only CR LF NUL). */
     bool group_invalid;
+    /* sub or email fails oidc_claims_check_value: judged on the full JSON
+     * string, before a NUL could shorten the copy kept above. The handler
+     * refuses the login (403 claim_invalid): a token sealed with such a
+     * value could never be forwarded (proxy/headers refuses CTLs in the
+     * X-User-* values it injects), so it would fail with 502 for 7 days. */
+    bool sub_invalid;
+    bool email_invalid;
 };
 
 enum oidc_claims_rc {
@@ -53,12 +61,22 @@ enum oidc_claims_rc oidc_claims_parse(const struct json_t *claims, const char *g
     __attribute__((warn_unused_result));
 void oidc_claims_cleanup(struct oidc_claims *c);
 
+/* An identity value (sub, email) that is safe to freeze into tokens and to
+ * inject as an X-User-* header: NULL, or a static reason when it holds a C0
+ * control byte (0x00-0x1F, TAB included), DEL (0x7F) or is not valid UTF-8.
+ * A superset of what proxy/headers refuses to forward (CTLs but TAB), so a
+ * value that passes here always forwards. */
+const char *oidc_claims_check_value(struct slice v);
 /* A group name that is safe to freeze into tokens and X-User-Groups: NULL,
- * or "group name contains invalid characters" when it holds ',', CR, LF or
- * NUL. */
+ * or "group name contains invalid characters" when it holds ',' (the
+ * header's separator) or fails oidc_claims_check_value. */
 const char *oidc_claims_check_group(struct slice group);
 /* The same over every extracted group: NULL or the reason above. */
 const char *oidc_claims_check_groups(const struct oidc_claims *c);
+/* sub and email: NULL, or "subject claim contains invalid characters" /
+ * "email claim contains invalid characters" for the first that fails
+ * oidc_claims_check_value. */
+const char *oidc_claims_check_identity(const struct oidc_claims *c);
 
 /* ALLOWED_GROUPS (SPEC.md 3.7 step 18): true when allowed_count is 0, or
  * when some group equals some allowed entry (exact, case-sensitive). */

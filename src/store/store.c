@@ -362,6 +362,7 @@ store_refresh_claim(struct store *s, const struct store_refresh_req *r, store_re
         .family_ttl_ms = at_least_one(r->family_ttl_ms),
         .now_ms = r->now_ms,
         .grace_ms = r->grace_ms,
+        .generation = r->generation,
     };
     start(s, op, &req, r->family_key, r->claim_key);
     return op;
@@ -379,44 +380,67 @@ store_ping(struct store *s, store_done_fn cb, void *arg)
 
 /* ---- Key names ---------------------------------------------------------------- */
 
+/* The namespaces of SPEC.md 5.2, indexed by enum store_key_ns. */
+static const char *const ns_names[STORE_NS_COUNT] = {
+    [STORE_NS_CONSENT] = "consent",
+    [STORE_NS_CALLBACK_STATE] = "callback_state",
+    [STORE_NS_AUTHZ_CODE] = "authz_code",
+    [STORE_NS_REFRESH_FAMILY] = "refresh_family_revoked",
+    [STORE_NS_REFRESH] = "refresh",
+};
+
 static int
-key_append(const char *ns, struct slice id, struct buf *out)
+key_append(enum store_key_ns ns, struct slice id, struct buf *out)
 {
-    size_t ns_len = strlen(ns);
+    size_t ns_len = strlen(ns_names[ns]);
     if (id.len == 0 || id.len > BOUNDS_STORE_KEY_MAX - ns_len - 1) {
         return -1;
     }
-    return buf_appendf(out, "%s:%.*s", ns, (int)id.len, id.ptr);
+    return buf_appendf(out, "%s:%.*s", ns_names[ns], (int)id.len, id.ptr);
+}
+
+enum store_key_ns
+store_key_ns(struct slice key, struct slice *out_id)
+{
+    for (int ns = 0; ns < STORE_NS_OTHER; ns++) {
+        size_t n = strlen(ns_names[ns]);
+        if (key.len > n + 1 && memcmp(key.ptr, ns_names[ns], n) == 0 && key.ptr[n] == ':') {
+            *out_id = slice_make(key.ptr + n + 1, key.len - n - 1);
+            return (enum store_key_ns)ns;
+        }
+    }
+    *out_id = key;
+    return STORE_NS_OTHER;
 }
 
 int
 store_key_authz_code(struct slice code_tid, struct buf *out)
 {
-    return key_append("authz_code", code_tid, out);
+    return key_append(STORE_NS_AUTHZ_CODE, code_tid, out);
 }
 
 int
 store_key_refresh_family_revoked(struct slice family_id, struct buf *out)
 {
-    return key_append("refresh_family_revoked", family_id, out);
+    return key_append(STORE_NS_REFRESH_FAMILY, family_id, out);
 }
 
 int
 store_key_refresh(struct slice refresh_tid, struct buf *out)
 {
-    return key_append("refresh", refresh_tid, out);
+    return key_append(STORE_NS_REFRESH, refresh_tid, out);
 }
 
 int
 store_key_consent(struct slice jti, struct buf *out)
 {
-    return key_append("consent", jti, out);
+    return key_append(STORE_NS_CONSENT, jti, out);
 }
 
 int
 store_key_callback_state(struct slice sid, struct buf *out)
 {
-    return key_append("callback_state", sid, out);
+    return key_append(STORE_NS_CALLBACK_STATE, sid, out);
 }
 
 uint64_t

@@ -18,7 +18,8 @@
  * Keys are given without REDIS_KEY_PREFIX; the store adds it (the memory
  * store too, harmlessly). Build them with the store_key_* helpers so no
  * handler spells a namespace. Errors fail closed: anything but a clear
- * answer is STORE_ERR_UNAVAILABLE. This module never logs above debug; the
+ * answer is STORE_ERR_UNAVAILABLE. This module never logs above debug (but
+ * for the memory store's rate-limited replay_store_full warning); the
  * handler that decides the outcome logs it. */
 #pragma once
 
@@ -111,6 +112,10 @@ struct store_refresh_req {
     uint64_t family_ttl_ms;   /* life of a revocation marker (7 d); 0 → 1 */
     int64_t now_ms;           /* proxy wall clock, Unix ms; stored as the claim time */
     uint64_t grace_ms;        /* REFRESH_RACE_GRACE_SEC in ms; 0 = no racing window */
+    /* The token's rotation generation (grant_refresh.gen). Redis ignores
+     * it (one key per token); the memory store keeps one record per family
+     * and needs it to tell the family's next token from a used one. */
+    uint64_t generation;
 };
 
 /* The atomic check-and-claim of SPEC.md 5.3, as one step:

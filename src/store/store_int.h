@@ -33,6 +33,7 @@ struct store_req {
     uint64_t family_ttl_ms;   /* refresh only (>= 1) */
     int64_t now_ms;           /* refresh only */
     uint64_t grace_ms;        /* refresh only */
+    uint64_t generation;      /* refresh only: store_refresh_req.generation */
 };
 
 struct store_backend_ops {
@@ -89,6 +90,22 @@ enum store_op_kind store_op_kind(const struct store_op *op);
 void store_op_finish(struct store_op *op, int rc, const char *error);
 /* Frees an operation without a callback (close() only). */
 void store_op_discard(struct store_op *op);
+
+/* The namespace of a key as built by the store_key_* helpers (SPEC.md
+ * 5.2), given without the prefix. STORE_NS_OTHER for anything else (the
+ * readiness probe, a caller's own key). *out_id is the part after
+ * "<namespace>:" (the whole key for OTHER), borrowed from key. The memory
+ * back end keeps one share per namespace. */
+enum store_key_ns {
+    STORE_NS_CONSENT = 0,
+    STORE_NS_CALLBACK_STATE,
+    STORE_NS_AUTHZ_CODE,
+    STORE_NS_REFRESH_FAMILY,  /* refresh_family_revoked:<fam> */
+    STORE_NS_REFRESH,         /* refresh:<tid> */
+    STORE_NS_OTHER,
+    STORE_NS_COUNT,
+};
+enum store_key_ns store_key_ns(struct slice key, struct slice *out_id);
 
 /* Returns p; aborts with a line on stderr when p is NULL (a library
  * constructor that only fails for lack of memory). */

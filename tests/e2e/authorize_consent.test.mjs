@@ -120,6 +120,19 @@ describe('consent flow (in-process replay store)', () => {
     assert.ok(page.text.includes('&lt;script&gt;alert(1)&lt;/script&gt;'));
   });
 
+  test('an internationalized redirect host is shown as its xn-- name, Unicode beside it', async () => {
+    // Whole-script Cyrillic "аррӏе.com" is allowed (one script per label),
+    // but the page must never show it as if it were apple.com.
+    const raw = 'https://\u0430\u0440\u0440\u04cf\u0435.com/cb';
+    for (const uri of [raw, 'https://xn--80ak6aa92e.com/cb']) {
+      const clientId = await newClient(stack.base, { redirectUris: [uri] });
+      const { page } = await consentPage(stack.base, clientId, { redirect_uri: uri });
+      const dd = page.text.match(/<dt>Will redirect to<\/dt>\n<dd>([^<]*)<\/dd>/);
+      assert.ok(dd, page.text);
+      assert.equal(dd[1], 'xn--80ak6aa92e.com (Unicode: \u0430\u0440\u0440\u04cf\u0435.com)');
+    }
+  });
+
   test('HEAD /authorize answers like GET, without a body', async () => {
     const clientId = await newClient(stack.base);
     const { params } = goodParams(clientId);

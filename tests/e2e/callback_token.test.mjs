@@ -242,6 +242,14 @@ describe('login flow, in-process replay store', () => {
     assertOAuthError(await request(f.callbackUrl, { jar: f.jar }), 403, 'access_denied', 'group name contains invalid characters', 'group_invalid');
     assert.equal(await counter(stack, 'mcp_auth_access_denied_total', 'reason="group_invalid"'), gi0 + 1);
 
+    // leo: a TAB in a group name (X-User-Groups could carry it, but no group
+    // name needs one): refused like a comma, no code.
+    const lf = await toCallback(stack.base, { username: 'leo' });
+    const lr = await request(lf.callbackUrl);
+    assertOAuthError(lr, 403, 'access_denied', 'group name contains invalid characters', 'group_invalid');
+    assert.equal(lr.location, null);
+    assert.equal(await counter(stack, 'mcp_auth_access_denied_total', 'reason="group_invalid"'), gi0 + 2);
+
     // dave: groups is a string → counted, logged, login goes on without groups.
     const sm0 = await counter(stack, 'mcp_auth_groups_claim_shape_mismatch_total');
     const d = await toCode(stack.base, { username: 'dave' });
@@ -253,6 +261,26 @@ describe('login flow, in-process replay store', () => {
       const g = await toCode(stack.base, { username });
       assertTokenSuccess(await exchange(stack.base, g));
     }
+  });
+
+  test('control bytes in sub or email are refused at login, never sealed into tokens', async () => {
+    // Before this rule such a login got a code and 7-day tokens that
+    // proxy/headers then refused to forward: 502 on every MCP request.
+    const ci0 = await counter(stack, 'mcp_auth_access_denied_total', 'reason="claim_invalid"');
+    const cases = [
+      { username: 'ivan', description: 'subject claim contains invalid characters', claim: 'sub' },
+      { username: 'kate', description: 'subject claim contains invalid characters', claim: 'sub' },
+      { username: 'judy', description: 'email claim contains invalid characters', claim: 'email' },
+    ];
+    for (const c of cases) {
+      const f = await toCallback(stack.base, { username: c.username });
+      const r = await request(f.callbackUrl);
+      assertOAuthError(r, 403, 'access_denied', c.description, 'claim_invalid');
+      assert.equal(r.location, null, 'no redirect, so no code reaches the client');
+      assert.ok(!r.text.includes('\u0001') && !r.text.includes('\u001b'), 'the bad value is not echoed');
+    }
+    assert.equal(await counter(stack, 'mcp_auth_access_denied_total', 'reason="claim_invalid"'), ci0 + 3);
+    await stack.proxy.waitForLog(/"msg":"access_denied_claim_invalid".*"claim":"email"/);
   });
 
   test('code replay revokes the family, rotated descendants included', async () => {
@@ -515,6 +543,31 @@ for (const redis of [false, true]) {
         assert.equal(await counter(stack, 'mcp_auth_replay_detected_total', 'kind="refresh"'), rr0 + 1);
         // The sibling minted before the reuse dies with its family.
         assertOAuthError(await refresh(stack.base, f, r1.refresh_token), 400, 'invalid_grant', 'refresh token revoked', 'refresh_family_revoked');
+      } finally {
+        await stack.stop();
+      }
+    });
+
+    test('a token several rotations old is reuse; the newest dies with its family', async () => {
+      // The in-process store keeps one record per family and tells used
+      // tokens by their rotation generation: an old generation, not only the
+      // previous one, must still be caught.
+      const stack = await stackWith({ redis, proxyEnv: { REFRESH_RACE_GRACE_SEC: '0' } });
+      try {
+        const f = await toCode(stack.base);
+        const t = assertTokenSuccess(await exchange(stack.base, f));
+        const chain = [t.refresh_token];
+        for (let i = 0; i < 4; i += 1) {
+          chain.push(assertTokenSuccess(await refresh(stack.base, f, chain.at(-1))).refresh_token);
+        }
+        assertOAuthError(await refresh(stack.base, f, chain[1]), 400, 'invalid_grant',
+          'refresh token reuse detected  family revoked', 'refresh_reuse_detected');
+        assertOAuthError(await refresh(stack.base, f, chain.at(-1)), 400, 'invalid_grant',
+          'refresh token revoked', 'refresh_family_revoked');
+        // Another login's family is untouched.
+        const g = await toCode(stack.base);
+        const u = assertTokenSuccess(await exchange(stack.base, g));
+        assertTokenSuccess(await refresh(stack.base, g, u.refresh_token));
       } finally {
         await stack.stop();
       }

@@ -325,6 +325,16 @@ describe('default mount /mcp', () => {
       ['https:///cb', uri('https:///cb'), badUri('redirect_uri must include a host')],
       ['file:///etc/passwd', uri('file:///etc/passwd'), badUri('redirect_uri must include a host')],
       ['second URI bad', JSON.stringify({ redirect_uris: [OK_URI, 'http://evil.example/cb'] }), badUri(/HTTPS/)],
+      // Look-alike hosts: a Cyrillic а (U+0430) among Latin letters, raw or as
+      // its A-label; a name that is not IDNA2008; a percent-encoded name.
+      ['mixed-script host', uri('https://\u0430pple.com/cb'),
+        badUri('redirect_uri host mixes scripts (such as Latin and Cyrillic) in one label')],
+      ['mixed-script A-label', uri('https://xn--pple-43d.com/cb'),
+        badUri('redirect_uri host mixes scripts (such as Latin and Cyrillic) in one label')],
+      ['not IDNA2008', uri('https://\u2603.net/cb'),
+        badUri('redirect_uri host is not a valid internationalized domain name (IDNA2008)')],
+      ['percent-encoded host', uri('https://%d0%b0pple.com/cb'),
+        badUri('redirect_uri host must not be percent-encoded')],
       ['client_secret_post', reg({ token_endpoint_auth_method: 'client_secret_post' }),
         badMeta('unsupported token_endpoint_auth_method; only "none" is supported')],
     ];

@@ -97,7 +97,7 @@ full_refresh(void)
     return (struct grant_refresh){ .tid = "tid-3", .fam = "fam-1", .sub = "user-1",
                                    .email = "u@example.com", .grp = groups, .grp_count = 2,
                                    .cid = "cid-1", .aud = FIXTURE_BASE, .res = RES, .iat = T0,
-                                   .fiat = T0 - 86400, .exp = T0 + 604800 };
+                                   .fiat = T0 - 86400, .exp = T0 + 604800, .gen = 7 };
 }
 
 /* One sealed token per purpose, indexed by enum seal_purpose. */
@@ -362,6 +362,7 @@ test_round_trip_code_access_refresh(void **state)
     assert_int_equal(r.iat, T0);
     assert_int_equal(r.fiat, T0 - 86400);
     assert_int_equal(r.exp, T0 + 604800);
+    assert_int_equal(r.gen, 7);
     grants_cleanup_refresh(&r);
     xfree(tok);
 }
@@ -414,7 +415,7 @@ test_json_full(void **state)
             "\"email\":\"u@example.com\",\"grp\":[\"eng\",\"ops\"],\"cid\":\"cid-1\","
             "\"typ\":\"refresh\",\"aud\":\"https://auth.example.com\","
             "\"res\":\"https://auth.example.com/mcp\",\"iat\":1780000000,\"fiat\":1779913600,"
-            "\"exp\":1780604800}",
+            "\"exp\":1780604800,\"gen\":7}",
     };
     for (int p = 0; p < SEAL_PURPOSE_COUNT; p++) {
         char *tok = seal_any((enum seal_purpose)p, FIXTURE_BASE);
@@ -788,6 +789,29 @@ test_unknown_keys_and_legacy_omissions(void **state)
     assert_false(c.spkce);
     grants_cleanup_consent(&c);
     xfree(tok);
+    /* A refresh token without gen (minted before it existed) opens as
+     * generation 0; a negative or non-integer gen does not open. */
+    tok = seal_raw(SEAL_PURPOSE_REFRESH,
+                   "{\"tid\":\"t\",\"fam\":\"f\",\"sub\":\"s\",\"email\":\"\",\"cid\":\"c\","
+                   "\"typ\":\"refresh\",\"aud\":\"a\",\"iat\":1,\"fiat\":1,\"exp\":2}");
+    struct grant_refresh r;
+    assert_int_equal(grants_open_refresh(ring, slice_from_cstr(tok), "a", 1, &r, NULL), GRANTS_OK);
+    assert_int_equal(r.gen, 0);
+    grants_cleanup_refresh(&r);
+    xfree(tok);
+    const char *bad[] = { "-1", "\"3\"", "1.5" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char json[256];
+        snprintf(json, sizeof(json),
+                 "{\"tid\":\"t\",\"fam\":\"f\",\"sub\":\"s\",\"email\":\"\",\"cid\":\"c\","
+                 "\"typ\":\"refresh\",\"aud\":\"a\",\"iat\":1,\"fiat\":1,\"exp\":2,\"gen\":%s}",
+                 bad[i]);
+        tok = seal_raw(SEAL_PURPOSE_REFRESH, json);
+        assert_int_not_equal(grants_open_refresh(ring, slice_from_cstr(tok), "a", 1, &r, NULL),
+                             GRANTS_OK);
+        grants_cleanup_refresh(&r);
+        xfree(tok);
+    }
 }
 
 /* The browser binding is required: a consent token or IdP session sealed

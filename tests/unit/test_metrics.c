@@ -173,7 +173,7 @@ test_label_tables_match_spec(void **state)
     static const char *reasons[] = {
         "client_id_missing", "client_id_invalid", "client_typ_mismatch",
         "client_audience_mismatch", "client_registration_expired", "state_missing",
-        "replay_store_unavailable", "id_token_verification_failed", "subject_missing",
+        "replay_store_unavailable", "id_token_verification_failed", "subject_missing", "claim_invalid",
         "email_unverified", "group_invalid", "group", "refresh_family_revoked",
         "refresh_concurrent_submit", "invalid_token", "token_expired", "audience_mismatch",
         "resource_mismatch", "token_revoked_iat_cutoff", "subject_concurrency_exceeded",

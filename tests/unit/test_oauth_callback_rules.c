@@ -181,6 +181,24 @@ test_identity_rules(void **state)
     c.sub = "alice";
     c.email_verified = true;
 
+    /* A control byte in sub or email: 403 claim_invalid, after the
+     * subject check and before the email_verified and group rules. */
+    c.email_verified = false;
+    c.sub_invalid = true;
+    assert_false(oauth_callback_rules_identity(&c, none_allowed, 1, &err, &why));
+    assert_int_equal(err.status, 403);
+    assert_string_equal(err.description, "subject claim contains invalid characters");
+    assert_string_equal(err.error_code, "claim_invalid");
+    assert_int_equal(why, METRICS_DENIED_CLAIM_INVALID);
+    c.sub_invalid = false;
+    c.email_invalid = true;
+    assert_false(oauth_callback_rules_identity(&c, none_allowed, 1, &err, &why));
+    assert_string_equal(err.description, "email claim contains invalid characters");
+    assert_string_equal(err.error_code, "claim_invalid");
+    assert_int_equal(why, METRICS_DENIED_CLAIM_INVALID);
+    c.email_invalid = false;
+    c.email_verified = true;
+
     /* Invalid group characters (oidc/claims flags them while parsing,
      * where a NUL is still visible) are refused before the allowlist. */
     char *g2[] = {"dev", "a,b"};

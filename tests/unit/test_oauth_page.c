@@ -292,6 +292,18 @@ test_redirect_display(void **state)
         { "http://localhost/cb", "localhost" },
         { "not a uri", "not a uri" },
         { "https:///cb", "https:///cb" },
+        /* Internationalized hosts: the A-label the browser looks up first,
+         * the Unicode form beside it and marked. */
+        { "https://\xd0\xb0\xd1\x80\xd1\x80\xd3\x8f\xd0\xb5.com/cb",
+          "xn--80ak6aa92e.com (Unicode: \xd0\xb0\xd1\x80\xd1\x80\xd3\x8f\xd0\xb5.com)" },
+        { "https://xn--80ak6aa92e.com:8443/cb",
+          "xn--80ak6aa92e.com:8443 (Unicode: \xd0\xb0\xd1\x80\xd1\x80\xd3\x8f\xd0\xb5.com)" },
+        { "https://B\xc3\xbc" "cher.example/cb", "xn--bcher-kva.example (Unicode: b\xc3\xbc" "cher.example)" },
+        /* Registered before the rule: never shown as "apple.com". */
+        { "https://\xd0\xb0pple.com/cb", "xn--pple-43d.com (mixed-script name)" },
+        { "https://\xff\xfe.com/cb", "%FF%FE.com" },
+        /* Full-width letters map to the ASCII name they stand for. */
+        { "https://\xef\xbd\x87\xef\xbd\x8f\xef\xbd\x8f\xef\xbd\x84.com/cb", "good.com" },
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         struct buf b;

@@ -25,6 +25,9 @@
 #define R_USERINFO "redirect_uri must not contain userinfo"
 #define R_HTTPS "redirect_uri must use HTTPS for non-loopback addresses"
 #define R_SCHEME "redirect_uri scheme must be http (loopback only) or https"
+#define R_PCT_HOST "redirect_uri host must not be percent-encoded"
+#define R_IDN "redirect_uri host is not a valid internationalized domain name (IDNA2008)"
+#define R_MIXED "redirect_uri host mixes scripts (such as Latin and Cyrillic) in one label"
 
 struct check_row {
     const char *uri;
@@ -90,6 +93,28 @@ static const struct check_row check_rows[] = {
     { "ldap://app.example.com/", R_SCHEME },
     { "myapp://callback", R_SCHEME },
     { "ftp://localhost/cb", R_SCHEME },
+    /* Internationalized hosts (base/idn.h): valid IDNA2008 in one script
+     * per label (or the CJK sets), raw or as xn--. */
+    { "https://\xd0\xb0\xd1\x80\xd1\x80\xd3\x8f\xd0\xb5.com/cb", NULL },
+    { "https://xn--80ak6aa92e.com/cb", NULL },
+    { "https://\xe6\x97\xa5\xe6\x9c\xac\xe3\x81\xae\xe3\x82\xb5\xe3\x82\xa4\xe3\x83\x88.jp/cb", NULL },
+    { "https://xn--u9jxf0b3ds196acvb.jp/cb", NULL },
+    { "https://b\xc3\xbc" "cher.example/cb", NULL },
+    { "https://\xd0\xb0pple.com/cb", R_MIXED },          /* Cyrillic a + Latin */
+    { "https://xn--pple-43d.com/cb", R_MIXED },            /* the same as an A-label */
+    { "https://XN--PPLE-43D.com/cb", R_MIXED },
+    { "https://login.\xd0\xb0pple.com:8443/cb", R_MIXED },
+    { "https://g\xce\xbf\xce\xbfgle.com/cb", R_MIXED }, /* Greek omicrons */
+    { "https://xn--zzzzzzz-.com/cb", R_IDN },              /* A-label of ASCII */
+    { "https://xn--.com/cb", R_IDN },
+    { "https://\xe2\x98\x83.net/cb", R_IDN },            /* U+2603: not IDNA2008 */
+    { "https://a\xe2\x80\xae" "b.com/cb", R_IDN },       /* U+202E override */
+    { "https://\xff.com/cb", R_IDN },                     /* not UTF-8 */
+    { "https://%d0%b0pple.com/cb", R_PCT_HOST },          /* browsers decode it */
+    { "https://good%2ecom/cb", R_PCT_HOST },
+    { "http://local%68ost/cb", R_PCT_HOST },
+    /* An IDN host is still not loopback for http. */
+    { "http://xn--80ak6aa92e.com/cb", R_HTTPS },
 };
 
 static void

@@ -193,7 +193,16 @@ test_invalid_group_chars(void **state)
     assert_non_null(oidc_claims_check_group(slice_make("a\0b", 3)));
     assert_string_equal(oidc_claims_check_group(SLICE_LIT("a,b")),
                         "group name contains invalid characters");
-    const char *good[] = { "", "mcp-users", "a b", "a;b", "a\tb", "é", "a|b" };
+    /* Every C0 control byte and DEL, TAB included (proxy/headers would
+     * forward a TAB, but nothing legitimate needs one in a group name). */
+    for (unsigned b = 0; b < 0x20; b++) {
+        char g[3] = {'a', (char)b, 'b'};
+        assert_non_null(oidc_claims_check_group(slice_make(g, 3)));
+    }
+    assert_non_null(oidc_claims_check_group(SLICE_LIT("a\x7f")));
+    assert_non_null(oidc_claims_check_group(SLICE_LIT("\xc3")));     /* truncated */
+    assert_non_null(oidc_claims_check_group(SLICE_LIT("\xc0\xaf"))); /* overlong '/' */
+    const char *good[] = { "", "mcp-users", "a b", "a;b", "é", "a|b", "日本" };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         assert_null(oidc_claims_check_group(slice_from_cstr(good[i])));
     }
@@ -202,6 +211,9 @@ test_invalid_group_chars(void **state)
         "{\"groups\":[\"x\\r\"]}",
         "{\"groups\":[\"x\\ny\"]}",
         "{\"groups\":[\"x\\u0000y\"]}",
+        "{\"groups\":[\"x\\ty\"]}",
+        "{\"groups\":[\"x\\u001by\"]}",
+        "{\"groups\":[\"x\\u007f\"]}",
     };
     for (size_t i = 0; i < sizeof(claims) / sizeof(claims[0]); i++) {
         struct oidc_claims c;
@@ -210,6 +222,45 @@ test_invalid_group_chars(void **state)
         assert_non_null(oidc_claims_check_groups(&c));
         oidc_claims_cleanup(&c);
     }
+}
+
+/* sub and email with a control byte: flagged on the full value (a NUL
+ * would otherwise shorten the copy and hide it), named by the check. */
+static void
+test_invalid_identity_chars(void **state)
+{
+    (void)state;
+    const char *sub_bad[] = {
+        "{\"sub\":\"al\\u0001ice\"}", "{\"sub\":\"alice\\u0000\"}",
+        "{\"sub\":\"a\\tb\"}",        "{\"sub\":\"a\\u007f\"}",
+        "{\"sub\":\"a\\r\\nX-Admin: 1\"}",
+    };
+    for (size_t i = 0; i < sizeof(sub_bad) / sizeof(sub_bad[0]); i++) {
+        struct oidc_claims c;
+        extract(sub_bad[i], "groups", &c);
+        assert_true(c.sub_invalid);
+        assert_false(c.email_invalid);
+        assert_string_equal(oidc_claims_check_identity(&c),
+                            "subject claim contains invalid characters");
+        oidc_claims_cleanup(&c);
+    }
+    struct oidc_claims c;
+    extract("{\"sub\":\"alice\",\"email\":\"a\\u001f@example.com\"}", "groups", &c);
+    assert_false(c.sub_invalid);
+    assert_true(c.email_invalid);
+    assert_string_equal(oidc_claims_check_identity(&c), "email claim contains invalid characters");
+    oidc_claims_cleanup(&c);
+    /* Non-ASCII and odd but printable values pass; name is never checked
+     * (it is not forwarded). */
+    extract("{\"sub\":\"ünï cödé|;,\",\"email\":\"\",\"name\":\"a\\u0001\"}", "groups", &c);
+    assert_null(oidc_claims_check_identity(&c));
+    oidc_claims_cleanup(&c);
+    assert_null(oidc_claims_check_value(SLICE_LIT("")));
+    assert_string_equal(oidc_claims_check_value(SLICE_LIT("\xff")), "claim is not valid UTF-8");
+    assert_string_equal(oidc_claims_check_value(SLICE_LIT("\xed\xa0\x80")),
+                        "claim is not valid UTF-8"); /* a surrogate */
+    assert_string_equal(oidc_claims_check_value(SLICE_LIT("x\x7f")),
+                        "claim contains control characters");
 }
 
 static void
@@ -241,6 +292,7 @@ main(void)
         cmocka_unit_test(test_groups_shapes),
         cmocka_unit_test(test_groups_claim_name),
         cmocka_unit_test(test_invalid_group_chars),
+        cmocka_unit_test(test_invalid_identity_chars),
         cmocka_unit_test(test_allowed_groups_overlap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

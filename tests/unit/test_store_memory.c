@@ -1,8 +1,9 @@
 /* store/memory and the store.c machinery it runs on: claim-once, expiry on
- * the pinned clock, the refresh-rotation steps of SPEC.md 5.3, the 100 000
- * entry cap (fail closed, overwrites allowed), and the asynchronous contract
- * (never re-entrant, cancel means no callback, free from inside a callback).
- * The event loop is real; nothing is mocked. */
+ * the pinned clock, the refresh-rotation steps of SPEC.md 5.3 on one record
+ * per family, the per-kind shares (a full share fails closed for its kind
+ * only, overwrites allowed, expiry frees room), the bytes per record, and
+ * the asynchronous contract (never re-entrant, cancel means no callback,
+ * free from inside a callback). The event loop is real; nothing is mocked. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include "base/clock.h"
 #include "bounds.h"
 #include "fixtures.h"
+#include "metrics.h"
 #include "store/memory.h"
 #include "store/store.h"
 
@@ -104,8 +106,11 @@ mark(struct env *e, const char *key, uint64_t ttl_ms)
     return r.rc;
 }
 
+/* One rotation check of the token of generation gen in family fam (tid
+ * only names the claim key, which the memory store does not keep). */
 static int
-refresh(struct env *e, const char *fam, const char *tid, int64_t now_ms, uint64_t grace_ms)
+refresh_gen(struct env *e, const char *fam, const char *tid, uint64_t gen, int64_t now_ms,
+            uint64_t grace_ms)
 {
     struct buf fk, ck;
     buf_init(&fk, BOUNDS_STORE_KEY_MAX);
@@ -119,6 +124,7 @@ refresh(struct env *e, const char *fam, const char *tid, int64_t now_ms, uint64_
         .family_ttl_ms = STORE_FAMILY_REVOKED_TTL_MS,
         .now_ms = now_ms,
         .grace_ms = grace_ms,
+        .generation = gen,
     };
     struct result r = { 0 };
     store_refresh_claim(e->store, &req, on_refresh, &r);
@@ -128,6 +134,17 @@ refresh(struct env *e, const char *fam, const char *tid, int64_t now_ms, uint64_
     drain(e);
     assert_int_equal(r.calls, 1);
     return r.rc;
+}
+
+/* The tests below name tokens t1, t2 ... (or tid1 ...): generation n-1. */
+static int
+refresh(struct env *e, const char *fam, const char *tid, int64_t now_ms, uint64_t grace_ms)
+{
+    uint64_t n = 0;
+    for (const char *p = tid + strcspn(tid, "0123456789"); *p >= '0' && *p <= '9'; p++) {
+        n = n * 10 + (uint64_t)(*p - '0');
+    }
+    return refresh_gen(e, fam, tid, n > 0 ? n - 1 : 0, now_ms, grace_ms);
 }
 
 static const int64_t T0_MS = (int64_t)FIXTURE_NOW * 1000;
@@ -192,8 +209,7 @@ test_refresh_strict_sequence(void **state)
     assert_int_equal(refresh(e, "fam1", "tid1", T0_MS, 0), STORE_REFRESH_FRESH);
     assert_int_equal(refresh(e, "fam1", "tid1", T0_MS + 10, 0), STORE_REFRESH_REUSED);
     assert_int_equal(refresh(e, "fam1", "tid2", T0_MS + 20, 0), STORE_REFRESH_FAMILY_REVOKED);
-    /* tid2 was not claimed by the refused call. */
-    assert_int_equal(claim(e, "refresh:tid2", 1000), STORE_OK);
+    assert_int_equal(refresh(e, "fam1", "tid2", T0_MS + 30, 0), STORE_REFRESH_FAMILY_REVOKED);
     /* Another family is untouched. */
     assert_int_equal(refresh(e, "fam2", "tid3", T0_MS + 30, 0), STORE_REFRESH_FRESH);
 }
@@ -255,6 +271,77 @@ test_family_marker_after_code_replay(void **state)
     assert_int_equal(refresh(e, "famm", "t4", T0_MS + 3, 0), STORE_REFRESH_FRESH);
 }
 
+/* A long rotation chain: each generation is fresh once; any older one is
+ * reuse (judged by the newest claim's time, never earlier than its own). */
+static void
+test_refresh_generations(void **state)
+{
+    struct env *e = *state;
+    for (uint64_t g = 0; g < 50; g++) {
+        assert_int_equal(refresh_gen(e, "chain", "t", g, T0_MS + (int64_t)g * 60000, 5000),
+                         STORE_REFRESH_FRESH);
+    }
+    int64_t last = T0_MS + 49 * 60000;
+    /* The token just claimed, and an older one, within grace of the newest
+     * claim: racing, family untouched. */
+    assert_int_equal(refresh_gen(e, "chain", "t", 49, last + 100, 5000), STORE_REFRESH_RACING);
+    assert_int_equal(refresh_gen(e, "chain", "t", 48, last + 100, 5000), STORE_REFRESH_RACING);
+    assert_int_equal(refresh_gen(e, "chain", "t", 50, last + 200, 5000), STORE_REFRESH_FRESH);
+    /* A stolen older token past grace: reuse, the whole family revoked --
+     * the newest token (51, never claimed) included. */
+    assert_int_equal(refresh_gen(e, "chain", "t", 3, last + 60000, 5000), STORE_REFRESH_REUSED);
+    assert_int_equal(refresh_gen(e, "chain", "t", 51, last + 60001, 5000),
+                     STORE_REFRESH_FAMILY_REVOKED);
+    assert_int_equal(store_memory_backend_count(e->backend), 1);
+}
+
+/* The issue's case: on the old 100 000-entry table the 100 001st refresh of
+ * a week was refused (every claim lived 7 days). Here 1 000 users rotate
+ * every 100 minutes for a week, 101 000 refreshes, on the default limits:
+ * every one is fresh and the store holds one record per family. */
+static void
+test_refresh_a_week_of_rotations(void **state)
+{
+    struct env *e = *state;
+    char fam[32];
+    const int families = 1000;
+    const int rounds = 101;
+    for (int r = 0; r < rounds; r++) {
+        int64_t now_s = (int64_t)r * 100 * 60;
+        fixture_pin_clock(now_s);
+        for (int f = 0; f < families; f++) {
+            snprintf(fam, sizeof(fam), "fam-%d", f);
+            struct buf fk;
+            buf_init(&fk, BOUNDS_STORE_KEY_MAX);
+            assert_int_equal(store_key_refresh_family_revoked(slice_from_cstr(fam), &fk), 0);
+            struct store_refresh_req req = {
+                .family_key = buf_slice(&fk),
+                .claim_key = SLICE_LIT("refresh:x"),
+                .claim_ttl_ms = 7 * 24 * 3600 * 1000ULL,
+                .family_ttl_ms = STORE_FAMILY_REVOKED_TTL_MS,
+                .now_ms = T0_MS + now_s * 1000,
+                .grace_ms = 2000,
+                .generation = (uint64_t)r,
+            };
+            static struct result res[1000];
+            memset(&res[f], 0, sizeof(res[f]));
+            store_refresh_claim(e->store, &req, on_refresh, &res[f]);
+            buf_cleanup(&fk);
+            if (f == families - 1) {
+                drain(e);
+                for (int i = 0; i < families; i++) {
+                    assert_int_equal(res[i].calls, 1);
+                    assert_int_equal(res[i].rc, STORE_REFRESH_FRESH);
+                }
+            }
+        }
+    }
+    assert_int_equal(store_memory_backend_count(e->backend), families);
+    /* 101 000 refreshes in 7 days. */
+    assert_true((int64_t)(rounds - 1) * 100 * 60 <= 7 * 24 * 3600);
+    assert_true(families * rounds > 100000);
+}
+
 static void
 test_ping_ok(void **state)
 {
@@ -268,57 +355,191 @@ test_ping_ok(void **state)
     assert_true(store_is_connected(e->store));
 }
 
-/* The cap: 100 000 live entries; new keys then fail closed, existing keys
- * can still be overwritten, and once entries expire one sweep frees room. */
+/* Small shares so a test can fill them. */
+static struct store_backend *
+small_backend(size_t each)
+{
+    struct store_memory_limits lim = {
+        .consent = each, .callback_state = each, .authz_code = each, .refresh_family = each,
+    };
+    return store_memory_backend_new_limited("mcp-auth-proxy:", &lim);
+}
+
+static void
+swap_backend(struct env *e, struct store_backend *b)
+{
+    store_free(e->store);
+    store_backend_free(e->backend);
+    e->backend = b;
+    e->store = store_new(b, e->base);
+}
+
+static void
+fill(struct env *e, const char *ns, int n, uint64_t ttl_ms)
+{
+    static struct result results[5000];
+    char key[64];
+    assert_true(n <= 5000);
+    for (int i = 0; i < n; i++) {
+        memset(&results[i], 0, sizeof(results[i]));
+        snprintf(key, sizeof(key), "%s:%d", ns, i);
+        store_claim_once(e->store, slice_from_cstr(key), ttl_ms, on_done, &results[i]);
+    }
+    drain(e);
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(results[i].calls, 1);
+        assert_int_equal(results[i].rc, STORE_OK);
+    }
+}
+
+/* A full share fails closed for its own kind; existing keys can still be
+ * overwritten and looked up; once entries expire the share has room again. */
 static void
 test_cap_fails_closed_overwrite_allowed(void **state)
 {
     struct env *e = *state;
-    static struct result results[BOUNDS_MEMORY_STORE_ENTRIES_MAX];
-    char key[64];
-    memset(results, 0, sizeof(results));
-    for (int i = 0; i < BOUNDS_MEMORY_STORE_ENTRIES_MAX; i++) {
-        snprintf(key, sizeof(key), "consent:%d", i);
-        store_claim_once(e->store, slice_from_cstr(key), 60000, on_done, &results[i]);
-    }
-    drain(e);
-    for (int i = 0; i < BOUNDS_MEMORY_STORE_ENTRIES_MAX; i++) {
-        assert_int_equal(results[i].calls, 1);
-        assert_int_equal(results[i].rc, STORE_OK);
-    }
-    assert_int_equal(store_memory_backend_count(e->backend), BOUNDS_MEMORY_STORE_ENTRIES_MAX);
+    swap_backend(e, small_backend(1000));
+    fill(e, "consent", 1000, 60000);
+    assert_int_equal(store_memory_backend_count(e->backend), 1000);
 
+    uint64_t full0 = metrics_get_store_full(METRICS_STORE_SHARE_CONSENT);
     struct result r = { 0 };
     store_claim_once(e->store, SLICE_LIT("consent:new"), 60000, on_done, &r);
     drain(e);
     assert_int_equal(r.rc, STORE_ERR_UNAVAILABLE);
-    assert_string_equal(r.error, "store full");
-    assert_int_equal(mark(e, "refresh_family_revoked:new", 1000), STORE_ERR_UNAVAILABLE);
-    assert_int_equal(refresh(e, "famx", "tx", T0_MS, 0), STORE_REFRESH_UNAVAILABLE);
+    assert_string_equal(r.error, "store full: consent");
+    assert_int_equal(metrics_get_store_full(METRICS_STORE_SHARE_CONSENT), full0 + 1);
+    assert_int_equal(mark(e, "consent:new2", 1000), STORE_ERR_UNAVAILABLE);
     /* Overwrites and lookups of existing keys still work. */
     assert_int_equal(mark(e, "consent:17", 120000), STORE_OK);
     assert_int_equal(claim(e, "consent:18", 60000), STORE_ERR_ALREADY_USED);
-    assert_int_equal(store_memory_backend_count(e->backend), BOUNDS_MEMORY_STORE_ENTRIES_MAX);
+    assert_int_equal(store_memory_backend_count(e->backend), 1000);
 
     /* All but consent:17 (re-marked for 120 s) expire at t=60 s. */
     fixture_pin_clock(60);
     assert_int_equal(claim(e, "consent:new", 60000), STORE_OK);
     assert_int_equal(store_memory_backend_count(e->backend), 2);
+    assert_int_equal(claim(e, "consent:17", 60000), STORE_ERR_ALREADY_USED);
 }
 
+/* Anonymous flows fill consent, callback state and code shares; refresh
+ * rotation (and every other kind) keeps working. */
 static void
-test_periodic_sweep_on_insert(void **state)
+test_full_shares_do_not_starve_others(void **state)
 {
     struct env *e = *state;
-    assert_int_equal(claim(e, "consent:a", 1000), STORE_OK);
-    assert_int_equal(claim(e, "consent:b", 1000), STORE_OK);
-    fixture_pin_clock(10);
-    /* Expired but not yet swept (the last sweep was under 30 s ago). */
-    assert_int_equal(claim(e, "consent:c", 100000), STORE_OK);
-    assert_int_equal(store_memory_backend_count(e->backend), 3);
-    fixture_pin_clock(31);
-    assert_int_equal(claim(e, "consent:d", 100000), STORE_OK);
-    assert_int_equal(store_memory_backend_count(e->backend), 2);
+    swap_backend(e, small_backend(500));
+    fill(e, "consent", 500, 300000);
+    fill(e, "callback_state", 500, 600000);
+    assert_int_equal(claim(e, "consent:x", 1000), STORE_ERR_UNAVAILABLE);
+    assert_int_equal(claim(e, "callback_state:x", 1000), STORE_ERR_UNAVAILABLE);
+    assert_int_equal(claim(e, "authz_code:x", 1000), STORE_OK);
+    assert_int_equal(refresh(e, "famq", "t1", T0_MS, 0), STORE_REFRESH_FRESH);
+    assert_int_equal(mark(e, "refresh_family_revoked:code-replayed", 1000), STORE_OK);
+    fill(e, "authz_code", 499, 60000); /* authz_code:0..498; x makes 500 */
+    assert_int_equal(claim(e, "authz_code:y", 1000), STORE_ERR_UNAVAILABLE);
+    assert_int_equal(refresh(e, "famq", "t2", T0_MS + 1, 0), STORE_REFRESH_FRESH);
+
+    /* And the refresh share full: only refreshes of new families fail;
+     * families already held rotate on. */
+    char fam[32];
+    for (int i = 2; i < 500; i++) {
+        snprintf(fam, sizeof(fam), "f%d", i);
+        assert_int_equal(refresh(e, fam, "t1", T0_MS, 0), STORE_REFRESH_FRESH);
+    }
+    uint64_t full0 = metrics_get_store_full(METRICS_STORE_SHARE_REFRESH_FAMILY);
+    struct result r = { 0 };
+    struct store_refresh_req req = {
+        .family_key = SLICE_LIT("refresh_family_revoked:new"),
+        .claim_key = SLICE_LIT("refresh:new"),
+        .claim_ttl_ms = 1000, .family_ttl_ms = 1000, .now_ms = T0_MS,
+    };
+    store_refresh_claim(e->store, &req, on_refresh, &r);
+    drain(e);
+    assert_int_equal(r.rc, STORE_REFRESH_UNAVAILABLE);
+    assert_string_equal(r.error, "store full: refresh_family");
+    assert_int_equal(metrics_get_store_full(METRICS_STORE_SHARE_REFRESH_FAMILY), full0 + 1);
+    assert_int_equal(refresh(e, "famq", "t3", T0_MS + 2, 0), STORE_REFRESH_FRESH);
+    assert_int_equal(claim(e, "consent:x", 1000), STORE_ERR_UNAVAILABLE);
+    /* Code-replay revocation of a held family still lands. */
+    assert_int_equal(mark(e, "refresh_family_revoked:famq", STORE_FAMILY_REVOKED_TTL_MS),
+                     STORE_OK);
+    assert_int_equal(refresh(e, "famq", "t4", T0_MS + 3, 0), STORE_REFRESH_FAMILY_REVOKED);
+}
+
+/* Keys the memory store keeps no share for fail closed (nothing in the
+ * proxy sends them). */
+static void
+test_unkept_keys_fail_closed(void **state)
+{
+    struct env *e = *state;
+    struct result r = { 0 };
+    store_claim_once(e->store, SLICE_LIT("refresh:tid1"), 1000, on_done, &r);
+    drain(e);
+    assert_int_equal(r.rc, STORE_ERR_UNAVAILABLE);
+    assert_string_equal(r.error, "key kind not kept by the memory store");
+    assert_int_equal(mark(e, "other:thing", 1000), STORE_ERR_UNAVAILABLE);
+    assert_int_equal(claim(e, "consent", 1000), STORE_ERR_UNAVAILABLE); /* no ':' */
+    struct store_refresh_req req = {
+        .family_key = SLICE_LIT("consent:f"), .claim_key = SLICE_LIT("refresh:x"),
+        .claim_ttl_ms = 1000, .family_ttl_ms = 1000, .now_ms = T0_MS,
+    };
+    memset(&r, 0, sizeof(r));
+    store_refresh_claim(e->store, &req, on_refresh, &r);
+    drain(e);
+    assert_int_equal(r.rc, STORE_REFRESH_UNAVAILABLE);
+}
+
+/* Expired records are reclaimed before a share grows, so a steady flow of
+ * short-lived claims does not grow the table without end. */
+static void
+test_expired_reclaimed_before_growth(void **state)
+{
+    struct env *e = *state;
+    swap_backend(e, small_backend(4000));
+    size_t bytes0 = store_memory_backend_bytes(e->backend);
+    for (int round = 0; round < 20; round++) {
+        fixture_pin_clock(round * 10);
+        char key[64];
+        for (int i = 0; i < 40; i++) {
+            snprintf(key, sizeof(key), "authz_code:%d-%d", round, i);
+            assert_int_equal(claim(e, key, 5000), STORE_OK);
+        }
+    }
+    /* 800 claims in all, never more than 40 alive: the table stayed at its
+     * first size (64 slots) or one doubling. */
+    assert_true(store_memory_backend_bytes(e->backend) <= bytes0 + 64 * 24);
+    assert_true(store_memory_backend_count(e->backend) <= 80);
+}
+
+/* Bytes per record, measured with the size accessor (slot arrays as
+ * allocated): at a full share at most 4/3 slot per record, 24-byte claim
+ * slots and 40-byte family slots. */
+static void
+test_memory_per_entry_bounded(void **state)
+{
+    struct env *e = *state;
+    const int n = 3000;
+    swap_backend(e, small_backend((size_t)n));
+    size_t bytes0 = store_memory_backend_bytes(e->backend);
+    fill(e, "consent", n, 60000);
+    size_t claim_bytes = store_memory_backend_bytes(e->backend) - bytes0;
+    assert_true(claim_bytes <= (size_t)n * 33);
+    char fam[32];
+    size_t before = store_memory_backend_bytes(e->backend);
+    for (int i = 0; i < n; i++) {
+        snprintf(fam, sizeof(fam), "fam-%d", i);
+        assert_int_equal(refresh(e, fam, "t1", T0_MS, 0), STORE_REFRESH_FRESH);
+    }
+    size_t family_bytes = store_memory_backend_bytes(e->backend) - before;
+    assert_true(family_bytes <= (size_t)n * 54);
+    /* So the default refresh share, 1 000 000 families, is at most 54 MB,
+     * and the three claim shares 3.3 MB each. */
+    struct store_memory_limits d = store_memory_default_limits();
+    assert_int_equal(d.refresh_family, 1000000);
+    assert_int_equal(d.consent, 100000);
+    assert_int_equal(d.callback_state, 100000);
+    assert_int_equal(d.authz_code, 100000);
 }
 
 static void
@@ -543,7 +764,12 @@ main(void)
         cmocka_unit_test_setup_teardown(test_family_marker_after_code_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ping_ok, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cap_fails_closed_overwrite_allowed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_periodic_sweep_on_insert, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_shares_do_not_starve_others, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unkept_keys_fail_closed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expired_reclaimed_before_growth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memory_per_entry_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_generations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_a_week_of_rotations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_callbacks_never_reentrant_and_in_order, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_cancel_means_no_callback_but_effect_stands, setup,

@@ -47,6 +47,11 @@
 //   frank / frank-pw  groups ["mcp-users","bad,group"] (invalid group name case)
 //   grace / grace-pw  email_verified is the STRING "true"
 //   heidi / heidi-pw  email_verified is the STRING "false"
+//   ivan  / ivan-pw   sub is "ivan\u0001" (a control byte in sub; the claim overrides
+//                     the account id in the id_token)
+//   judy  / judy-pw   email "judy\u001b@example.com" (a control byte in email)
+//   kate  / kate-pw   sub "kate\u007f" (DEL in sub)
+//   leo   / leo-pw    groups ["mcp-users","tab\there"] (a TAB in a group name)
 //   deny  / (any)     never logs in: the authorization ends with error=access_denied
 //
 // The login page (GET /interaction/<uid>) is one plain HTML form, no script:
@@ -181,6 +186,22 @@ const USERS = {
   heidi: {
     password: 'heidi-pw',
     claims: { email: 'heidi@example.com', email_verified: 'false', name: 'Heidi Example', groups: ['mcp-users'] },
+  },
+  ivan: {
+    password: 'ivan-pw',
+    claims: { sub: 'ivan\u0001', email: 'ivan@example.com', email_verified: true, groups: ['mcp-users'] },
+  },
+  judy: {
+    password: 'judy-pw',
+    claims: { email: 'judy\u001b@example.com', email_verified: true, groups: ['mcp-users'] },
+  },
+  kate: {
+    password: 'kate-pw',
+    claims: { sub: 'kate\u007f', email: 'kate@example.com', email_verified: true, groups: ['mcp-users'] },
+  },
+  leo: {
+    password: 'leo-pw',
+    claims: { email: 'leo@example.com', email_verified: true, groups: ['mcp-users', 'tab\there'] },
   },
 };
 const DENY_USER = 'deny';
