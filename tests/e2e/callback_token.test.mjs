@@ -245,7 +245,7 @@ describe('login flow, in-process replay store', () => {
     // leo: a TAB in a group name (X-User-Groups could carry it, but no group
     // name needs one): refused like a comma, no code.
     const lf = await toCallback(stack.base, { username: 'leo' });
-    const lr = await request(lf.callbackUrl);
+    const lr = await request(lf.callbackUrl, { jar: lf.jar });
     assertOAuthError(lr, 403, 'access_denied', 'group name contains invalid characters', 'group_invalid');
     assert.equal(lr.location, null);
     assert.equal(await counter(stack, 'mcp_auth_access_denied_total', 'reason="group_invalid"'), gi0 + 2);
@@ -274,7 +274,7 @@ describe('login flow, in-process replay store', () => {
     ];
     for (const c of cases) {
       const f = await toCallback(stack.base, { username: c.username });
-      const r = await request(f.callbackUrl);
+      const r = await request(f.callbackUrl, { jar: f.jar });
       assertOAuthError(r, 403, 'access_denied', c.description, 'claim_invalid');
       assert.equal(r.location, null, 'no redirect, so no code reaches the client');
       assert.ok(!r.text.includes('\u0001') && !r.text.includes('\u001b'), 'the bad value is not echoed');
