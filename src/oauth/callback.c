@@ -62,6 +62,15 @@ struct callback {
 
 static void start_exchange(struct callback *cb);
 
+/* Never called: spend_refused_state cancels its claim at once. */
+static void
+on_spent(enum store_rc rc, const char *error, void *arg)
+{
+    (void)rc;
+    (void)error;
+    (void)arg;
+}
+
 static void
 cleanup_session(void *ptr)
 {
@@ -121,7 +130,8 @@ log_begin_client(struct log_line *l, const struct callback *cb, enum log_level l
 /* Ours (docs/threat-model.md "Consent CSRF", "Login CSRF"): a callback
  * counts only in the browser holding the flow's callback cookie, so an IdP
  * link or a callback URL carried to another browser -- the victim's, whose
- * IdP session would sign in silently -- is refused. Nothing is claimed.
+ * IdP session would sign in silently -- is refused. The check itself
+ * claims nothing (see spend_refused_state for what follows a refusal).
  * True when bound; otherwise the 403 page has been sent. */
 static bool
 check_browser(struct http_request *req, const struct app *app, const struct grant_session *s)
@@ -146,6 +156,29 @@ static void
 spend_cookie(struct http_request *req, const struct app *app, const struct grant_session *s)
 {
     oauth_flow_clear_binding_cookie(req, app, OAUTH_BINDING_COOKIE_CALLBACK, s->bh);
+}
+
+/* A callback refused by the binding still carries a live IdP code for the
+ * person signed in in *this* browser (the victim of a carried IdP link),
+ * and the flow's cookie sits in the attacker's browser: if this URL ever
+ * reached the attacker (history, a shared screen, a log), it could finish
+ * the sign-in there. So the refused state is spent, fire and forget: the
+ * claim stands once sent (store.h), nobody waits for its answer, and the
+ * 403 page is already out. A store that cannot answer leaves the state to
+ * its 10-minute expiry, as before. */
+static void
+spend_refused_state(struct worker *w, const struct grant_session *s, int64_t now_s)
+{
+    if (w->store == NULL || s->sid[0] == '\0') {
+        return;
+    }
+    struct buf key;
+    buf_init(&key, BOUNDS_STORE_KEY_MAX);
+    if (store_key_callback_state(slice_from_cstr(s->sid), &key) == 0) {
+        store_cancel(store_claim_once(w->store, buf_slice(&key), store_ttl_ms_until(s->exp, now_s),
+                                      on_spent, NULL));
+    }
+    buf_cleanup(&key);
 }
 
 /* ---- step 2: the IdP said no ------------------------------------------ */
@@ -532,8 +565,9 @@ oauth_callback_handle(struct http_request *req, void *arg)
         oauth_reply_error(req, &err);
         return;
     }
-    /* 6b, before the throttle and the claim: nothing is spent on a refusal. */
+    /* 6b, before the throttle, the claim and the exchange. */
     if (!check_browser(req, app, &cb->session)) {
+        spend_refused_state(cb->w, &cb->session, now_s);
         return;
     }
     http_request_on_abort(req, on_abort, cb);

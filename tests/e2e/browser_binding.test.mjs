@@ -337,6 +337,16 @@ describe('browser binding in Chromium (proxy 127.0.0.1, IdP localhost, attacker 
     const m1 = await metrics(stack);
     assert.equal(denied(m1, 'callback_browser_mismatch') - denied(m0, 'callback_browser_mismatch'), 1);
     await stack.proxy.waitForLog(/"level":"warn","msg":"access_denied_callback_browser_mismatch".*"reason":"cookie_missing"/);
+
+    // Should that URL (the victim's IdP code, the attacker's state) ever
+    // reach the attacker, whose browser holds the flow's cookie, it is
+    // spent: the refusal claimed the state.
+    const late = await request(resp.url(), { jar: attackerJar });
+    assert.equal(late.status, 400, late.text);
+    assert.equal(late.json?.error_description, 'callback state already used');
+    await sleep(500);
+    assert.deepEqual(oauthHits(attackerCb), [], 'still no code at the attacker');
+    assert.equal((await stack.idp.tokenRequests()).length, tokenCalls0, 'the victim\'s IdP code was never exchanged');
   });
 
   test('login CSRF: the attacker\'s callback URL (its code and state) opened by the victim is refused', async () => {

@@ -531,11 +531,21 @@ test_wrong_browser_refused(void **state)
     assert_int_equal(metrics_get_denied(METRICS_DENIED_CALLBACK_BROWSER_MISMATCH),
                      sizeof(refused) / sizeof(refused[0]));
     assert_int_equal(fault_server_hits(F.idp), 0);
-    assert_int_equal(store_memory_backend_count(F.backend), 0);
     assert_int_equal(metrics_get_replay(METRICS_REPLAY_CALLBACK_STATE), 0);
+    /* The refused state is spent: the IdP code in that URL belongs to
+     * whoever signed in in the refusing browser, and the browser holding
+     * the cookie must not finish with it. */
+    assert_int_equal(store_memory_backend_count(F.backend), 1);
+    get(st, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "callback state already used"));
+    assert_int_equal(fault_server_hits(F.idp), 0);
+    xfree(st);
 
     /* The IdP's error answer is bound the same way: a victim's browser is
-     * not sent on to the attacker's redirect URI. */
+     * not sent on to the attacker's redirect URI. It carries no code, so
+     * nothing is spent. */
+    st = session("sid-2");
     char eq[20000];
     snprintf(eq, sizeof(eq), "error=access_denied&state=%s", st);
     get_raw(eq, "", &r);
@@ -545,7 +555,7 @@ test_wrong_browser_refused(void **state)
     assert_non_null(strstr(r.head, "Location: http://127.0.0.1:9/cb?error=access_denied&"));
     assert_non_null(strstr(r.head, "Set-Cookie: " FIXTURE_CALLBACK_COOKIE_NAME "=; "));
 
-    /* The real browser: nothing above spent the state. */
+    /* The real browser: the error answers spent nothing. */
     get(st, &r);
     assert_int_equal(r.status, 302);
     assert_non_null(strstr(r.head, "Location: http://127.0.0.1:9/cb?code="));
