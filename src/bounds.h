@@ -5,9 +5,28 @@
 /* Sealed tokens (SPEC.md 2.1): encoded length checked before decoding. */
 #define BOUNDS_SEALED_MAX_CHARS 16384
 
-/* Request bodies (SPEC.md 3.0.7, 3.2, 4.2). */
-#define BOUNDS_OAUTH_BODY_MAX (1024 * 1024)
+/* Request bodies (SPEC.md 3.0.7, 3.2, 4.2). The MCP mount keeps SPEC's
+ * 16 MiB. The OAuth endpoints are sized to what their requests can be,
+ * not SPEC's 1 MiB (docs/conformance.md), measured in
+ * tests/e2e/body_budget.test.mjs:
+ *   /token     code or refresh token (sealed, <= 16 384 chars) + client_id
+ *              (sealed, <= 16 384) + redirect_uri (512 bytes, x3 escaped)
+ *              + resource + verifier: < 36 KiB at the extreme;
+ *   /register  5 redirect URIs of 512 bytes, a 512-byte name and the other
+ *              RFC 7591 metadata, JSON-escaped (x6 for \u escapes): < 24 KiB;
+ *   /consent   the sealed consent token (<= 16 384) and two short fields.
+ * 64 KiB keeps a margin of almost two on each; every other route (GET
+ * endpoints, discovery) takes the same default. */
+#define BOUNDS_OAUTH_BODY_MAX (64 * 1024)
 #define BOUNDS_MCP_BODY_MAX (16 * 1024 * 1024)
+/* Buffered request bodies, process-wide and per client IP
+ * (REQUEST_BODY_BUFFER_MAX, REQUEST_BODY_BUFFER_PER_IP_MAX): defaults and
+ * the floor (one maximal MCP body must always fit one client). */
+#define BOUNDS_BODY_BUFFER_DEFAULT (256 * 1024 * 1024)
+#define BOUNDS_BODY_BUFFER_PER_IP_DEFAULT (32 * 1024 * 1024)
+#define BOUNDS_BODY_BUFFER_MIN BOUNDS_MCP_BODY_MAX
+/* Retry-After (seconds) on the 503 for a body over the budget. */
+#define BOUNDS_BODY_BUFFER_RETRY_AFTER_S 1
 /* Parameters decoded from one query string or form body (SPEC.md 3.0.7).
  * No OAuth request needs more than a few dozen; the cap bounds the work and
  * memory a 1 MiB body of "a&a&a..." could otherwise cost. */
@@ -40,6 +59,33 @@
 #define BOUNDS_LINGER_BYTES_MAX (1024 * 1024)
 /* The decoded path shown in one access-log line. */
 #define BOUNDS_LOG_PATH_MAX 2048
+
+/* Client connections (MAX_CLIENT_CONNECTIONS, _PER_IP). Per IP: an office
+ * NAT of a hundred MCP clients, each with a stream and a request or two in
+ * flight. The process cap, when not configured, is what RLIMIT_NOFILE
+ * leaves after the fixed descriptors (listeners, Redis, curl, the idle
+ * upstream pool of every worker), halved so each client connection can
+ * have its upstream connection; never more than the AUTO_MAX. */
+#define BOUNDS_CLIENT_CONNECTIONS_PER_IP_DEFAULT 256
+#define BOUNDS_CLIENT_CONNECTIONS_AUTO_MAX 100000
+#define BOUNDS_FD_RESERVE_FIXED 64
+#define BOUNDS_FD_RESERVE_PER_WORKER (BOUNDS_UPSTREAM_POOL_IDLE_MAX + 16)
+/* accept() paused after EMFILE/ENFILE or at the process cap with nothing
+ * idle to close; limit warnings are logged at most once per interval. */
+#define BOUNDS_ACCEPT_PAUSE_MS 100
+#define BOUNDS_LIMIT_LOG_INTERVAL_MS 10000
+/* A client that does not read its response: output queued and nothing
+ * drained to the kernel for this long closes the connection
+ * (CLIENT_WRITE_STALL_TIMEOUT). A quiet stream with nothing queued is
+ * never cut; TCP keep-alive finds a dead peer there. */
+#define BOUNDS_CLIENT_WRITE_STALL_DEFAULT_MS 60000
+
+/* Memory given back after a burst: the control loop checks every second
+ * and calls malloc_trim(0) once buffered bodies fell this far below their
+ * peak, or this many connections closed since the last trim. */
+#define BOUNDS_MEMORY_TRIM_CHECK_MS 1000
+#define BOUNDS_MEMORY_TRIM_BODY_BYTES (8 * 1024 * 1024)
+#define BOUNDS_MEMORY_TRIM_CONNECTIONS 1024
 
 /* Timeouts (SPEC.md 8.2). */
 #define BOUNDS_HEAD_TIMEOUT_MS 10000
