@@ -18,6 +18,8 @@
  * 64 KiB keeps a margin of almost two on each; every other route (GET
  * endpoints, discovery) takes the same default. */
 #define BOUNDS_OAUTH_BODY_MAX (64 * 1024)
+/* The cap as the OAuth 413 error_description states it. */
+#define BOUNDS_OAUTH_BODY_MAX_TEXT "64 KiB"
 #define BOUNDS_MCP_BODY_MAX (16 * 1024 * 1024)
 /* Buffered request bodies, process-wide and per client IP
  * (REQUEST_BODY_BUFFER_MAX, REQUEST_BODY_BUFFER_PER_IP_MAX): defaults and
