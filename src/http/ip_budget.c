@@ -4,8 +4,9 @@
  * count, grown at load factor 1 and shrunk when a quarter full. An entry is
  * created by the first take under its key and freed by the put that brings
  * it back to zero, so holders keep a valid pointer to it without a lookup.
- * The total is reserved first (compare-and-swap against the cap) and given
- * back if the key's share refuses, so the total never passes its cap. */
+ * The total is reserved with a compare-and-swap against the cap,
+ * under the stripe lock after the key's share, so the total never passes
+ * its cap and a refusal takes nothing. */
 #include "http/ip_budget.h"
 
 #include <assert.h>
@@ -220,6 +221,10 @@ key_fits(const struct http_ip_budget *b, uint64_t used, uint64_t n)
 
 /* ---- public ---- */
 
+/* The key's share is judged before the total, so OVER_KEY means "this
+ * key is at its share" whatever the total, and a caller that makes room in
+ * the total (the connection cap closing an idle connection) never does so
+ * for a key that would be refused anyway. */
 enum http_ip_budget_rc
 http_ip_budget_take(struct http_ip_budget *b, struct slice key, uint64_t n,
                     struct http_ip_budget_hold *hold)
@@ -228,56 +233,48 @@ http_ip_budget_take(struct http_ip_budget *b, struct slice key, uint64_t n,
         return HTTP_IP_BUDGET_OK;
     }
     assert(hold->budget == NULL || hold->budget == b);
-    if (!total_take(b, n)) {
-        return HTTP_IP_BUDGET_OVER_TOTAL;
-    }
     struct http_ip_budget_entry *e = hold->entry;
-    if (hold->budget != NULL && e == NULL) {
-        /* An empty key: the total is all there is. */
-        hold->amount += n;
-        return HTTP_IP_BUDGET_OK;
-    }
     key = clip(key);
-    if (e == NULL && key.len == 0) {
+    if (e == NULL && (hold->budget != NULL || key.len == 0)) {
+        /* An empty key: the total is all there is. */
+        if (!total_take(b, n)) {
+            return HTTP_IP_BUDGET_OVER_TOTAL;
+        }
         hold->budget = b;
-        hold->amount = n;
-        return HTTP_IP_BUDGET_OK;
-    }
-    if (e != NULL) {
-        struct stripe *st = &b->stripes[e->stripe];
-        pthread_mutex_lock(&st->lock);
-        bool ok = key_fits(b, e->used, n);
-        if (ok) {
-            e->used += n;
-        }
-        pthread_mutex_unlock(&st->lock);
-        if (!ok) {
-            total_put(b, n);
-            return HTTP_IP_BUDGET_OVER_KEY;
-        }
         hold->amount += n;
         return HTTP_IP_BUDGET_OK;
     }
-    uint64_t hash = siphash24(&b->seed, key.ptr, key.len);
-    unsigned si = (unsigned)(hash >> 58) % HTTP_IP_BUDGET_STRIPES;
+    unsigned si = 0;
+    uint64_t hash = 0;
+    if (e != NULL) {
+        si = e->stripe;
+    } else {
+        hash = siphash24(&b->seed, key.ptr, key.len);
+        si = (unsigned)(hash >> 58) % HTTP_IP_BUDGET_STRIPES;
+    }
     struct stripe *st = &b->stripes[si];
+    enum http_ip_budget_rc rc = HTTP_IP_BUDGET_OK;
     pthread_mutex_lock(&st->lock);
-    e = find(st, hash, key);
-    bool ok = key_fits(b, e != NULL ? e->used : 0, n);
-    if (ok) {
+    if (e == NULL) {
+        e = find(st, hash, key);
+    }
+    if (!key_fits(b, e != NULL ? e->used : 0, n)) {
+        rc = HTTP_IP_BUDGET_OVER_KEY;
+    } else if (!total_take(b, n)) {
+        rc = HTTP_IP_BUDGET_OVER_TOTAL;
+    } else {
         if (e == NULL) {
             e = insert(st, si, hash, key);
         }
         e->used += n;
     }
     pthread_mutex_unlock(&st->lock);
-    if (!ok) {
-        total_put(b, n);
-        return HTTP_IP_BUDGET_OVER_KEY;
+    if (rc != HTTP_IP_BUDGET_OK) {
+        return rc;
     }
     hold->budget = b;
     hold->entry = e;
-    hold->amount = n;
+    hold->amount += n;
     return HTTP_IP_BUDGET_OK;
 }
 
