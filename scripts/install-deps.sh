@@ -15,6 +15,7 @@ packages=(
   libcjose-dev libhiredis-dev libpcre2-dev uthash-dev libcmocka-dev
   clang libclang-rt-14-dev
   redis-server chromium openssl curl
+  iproute2
 )
 # Node.js: use the machine's node/npm when present (Debian 12 images here
 # carry Node 20 with npm); otherwise Debian's nodejs + npm.
