@@ -8,15 +8,15 @@
 /* Request bodies (SPEC.md 3.0.7, 3.2, 4.2). The MCP mount keeps SPEC's
  * 16 MiB. The OAuth endpoints are sized to what their requests can be,
  * not SPEC's 1 MiB (docs/conformance.md), measured in
- * tests/e2e/body_budget.test.mjs:
- *   /token     code or refresh token (sealed, <= 16 384 chars) + client_id
- *              (sealed, <= 16 384) + redirect_uri (512 bytes, x3 escaped)
- *              + resource + verifier: < 36 KiB at the extreme;
- *   /register  5 redirect URIs of 512 bytes, a 512-byte name and the other
- *              RFC 7591 metadata, JSON-escaped (x6 for \u escapes): < 24 KiB;
+ * tests/e2e/memory.test.mjs:
+ *   /register  5 redirect URIs of 512 bytes, a 512-byte name and the usual
+ *              RFC 7591 metadata: 3.3 KB (its client_id: 4.3 KB);
+ *   /token     a code or refresh token (sealed, <= 16 384 chars), that
+ *              client_id, redirect_uri, verifier, resource: ~22 KB; 38 KB
+ *              even with a code and a refresh token both at the maximum;
  *   /consent   the sealed consent token (<= 16 384) and two short fields.
- * 64 KiB keeps a margin of almost two on each; every other route (GET
- * endpoints, discovery) takes the same default. */
+ * 64 KiB keeps a margin of almost two over the most a client could send;
+ * every other route (GET endpoints, discovery) takes the same default. */
 #define BOUNDS_OAUTH_BODY_MAX (64 * 1024)
 /* The cap as the OAuth 413 error_description states it. */
 #define BOUNDS_OAUTH_BODY_MAX_TEXT "64 KiB"
