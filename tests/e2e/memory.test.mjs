@@ -74,6 +74,18 @@ async function settledRss(pid) {
 
 const mb = (n) => `${(n / MiB).toFixed(1)} MiB`;
 
+// Under AddressSanitizer freed memory sits in a quarantine (256 MiB) and
+// every allocation has redzones, so RSS says nothing about our bounds: the
+// attacks still run (for leaks, crashes and the functional checks) but the
+// RSS assertions are the plain build's.
+function sanitized(pid) {
+  return fs.readFileSync(`/proc/${pid}/maps`, 'utf8').includes('libasan');
+}
+
+function assertRss(pid, cond, message) {
+  if (!sanitized(pid)) assert.ok(cond, message);
+}
+
 async function metric(series) {
   const text = await (await fetch(`${stack.proxy.metricsUrl}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
@@ -181,7 +193,7 @@ test('50 connections of 58 KB pipelined requests cost little memory', async (t) 
   t.diagnostic(`${count} requests x 50 connections: RSS baseline ${mb(baseline)}, `
     + `peak ${mb(sampler.max)} (+${mb(sampler.max - baseline)}), after ${mb(after)}`);
   assert.ok(conns.every((n) => n === count), `answers: ${conns.join(',')}`);
-  assert.ok(sampler.max - baseline < 16 * MiB, `RSS grew by ${mb(sampler.max - baseline)}`);
+  assertRss(pid, sampler.max - baseline < 16 * MiB, `RSS grew by ${mb(sampler.max - baseline)}`);
 });
 
 let aliceToken;
@@ -233,16 +245,16 @@ test('40 stalled 16 MiB uploads on one real token stay within the body budget', 
   assert.ok(await metric('mcp_auth_access_denied_total{reason="subject_concurrency_exceeded"}') >= busy + 24);
   assert.ok(await metric('mcp_auth_request_body_refused_total{scope="ip"}') > refusedIp);
   assert.ok(buffered <= 2 * BODY_BUDGET_PER_IP);
-  assert.ok(during - baseline < 2 * BODY_BUDGET_PER_IP + ALLOWANCE,
+  assertRss(pid, during - baseline < 2 * BODY_BUDGET_PER_IP + ALLOWANCE,
     `RSS grew by ${mb(during - baseline)}`);
   // Memory goes back once the clients leave (malloc_trim after the burst).
   const t0 = Date.now();
   let now = after;
-  while (now - baseline > 24 * MiB && Date.now() - t0 < 10000) {
+  while (!sanitized(pid) && now - baseline > 24 * MiB && Date.now() - t0 < 10000) {
     await sleep(500);
     now = await settledRss(pid);
   }
-  assert.ok(now - baseline <= 24 * MiB, `RSS stayed ${mb(now - baseline)} above the baseline`);
+  assertRss(pid, now - baseline <= 24 * MiB, `RSS stayed ${mb(now - baseline)} above the baseline`);
   assert.equal(await metric('mcp_auth_request_body_buffered_bytes'), 0);
 });
 
@@ -288,7 +300,7 @@ test('300 stalled unauthenticated bodies at /token, /consent and /register stay 
   // Every stalled body is held (none is over the 64 KiB cap or a share):
   // 300 x 64 KiB, where the 1 MiB cap cost 300 MiB.
   assert.ok(buffered >= 290 * (cap - 1) && buffered <= 300 * cap, mb(buffered));
-  assert.ok(during - baseline < 300 * cap + ALLOWANCE, `RSS grew by ${mb(during - baseline)}`);
+  assertRss(pid, during - baseline < 300 * cap + ALLOWANCE, `RSS grew by ${mb(during - baseline)}`);
 });
 
 test('the largest legitimate OAuth requests fit the 64 KiB caps with room to spare', async (t) => {
