@@ -56,8 +56,8 @@ struct http_conn {
     struct bufferevent *bev;
     int fd;
     struct http_parser *parser;
-    struct http_request *req; /* the request being read or answered */
-    struct http_request *done; /* finished, freed once off every stack (release_done) */
+    struct http_request *req;        /* the request being read or answered */
+    struct http_request *done;       /* finished, freed once off every stack (release_done) */
     struct http_ip_budget_hold hold; /* this connection's place under the connection caps */
     enum http_ip_budget_rc body_rc;  /* why the body budget refused the current body */
     struct event *timer;
@@ -333,8 +333,8 @@ body_budget_admits(struct http_conn *c, struct http_request *req)
     if (http_ip_budget_fits(b, k, 1)) {
         return true;
     }
-    c->body_rc = http_ip_budget_fits(b, SLICE_NULL, 1) ? HTTP_IP_BUDGET_OVER_KEY
-                                                        : HTTP_IP_BUDGET_OVER_TOTAL;
+    c->body_rc =
+        http_ip_budget_fits(b, SLICE_NULL, 1) ? HTTP_IP_BUDGET_OVER_KEY : HTTP_IP_BUDGET_OVER_TOTAL;
     refuse_over_budget(c, req);
     return false;
 }
@@ -672,8 +672,8 @@ count_dropped(struct http_conn *c, short what, int err)
         struct log_line l;
         log_begin(&l, LOG_DEBUG, "client_connection_dropped");
         log_str(&l, "client_ip", c->client_ip);
-        log_str(&l, "reason", why == METRICS_CONN_DROPPED_WRITE_STALL ? "write_stall"
-                                                                       : "peer_timeout");
+        log_str(&l, "reason",
+                why == METRICS_CONN_DROPPED_WRITE_STALL ? "write_stall" : "peer_timeout");
         log_end(&l);
     }
 }

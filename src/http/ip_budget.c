@@ -110,9 +110,8 @@ static void
 note_peak(struct http_ip_budget *b, uint64_t now)
 {
     uint64_t p = atomic_load_explicit(&b->peak, memory_order_relaxed);
-    while (now > p &&
-           !atomic_compare_exchange_weak_explicit(&b->peak, &p, now, memory_order_relaxed,
-                                                  memory_order_relaxed)) {
+    while (now > p && !atomic_compare_exchange_weak_explicit(
+                          &b->peak, &p, now, memory_order_relaxed, memory_order_relaxed)) {
     }
 }
 

@@ -295,8 +295,7 @@ http_server_port(const struct http_server *s)
  * its /64 (as the rate limiter buckets it); empty for a trusted proxy (its
  * connections carry everyone) and for non-IP peers. */
 static struct slice
-conn_key(const struct http_server *s, const struct sockaddr *sa, socklen_t len,
-         uint8_t out[1 + 16])
+conn_key(const struct http_server *s, const struct sockaddr *sa, socklen_t len, uint8_t out[1 + 16])
 {
     struct ipaddr a = {0};
     if (sa != NULL && sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {

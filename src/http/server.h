@@ -50,9 +50,9 @@ typedef void (*http_server_client_key_fn)(void *arg, struct http_request *req,
 struct http_server_opts {
     const struct http_router *router; /* borrowed; outlives the server */
     bool is_public;                   /* security headers, X-Request-Id, access log */
-    uint64_t head_timeout_ms;  /* first byte to end of head (and a fresh conn's first byte) */
-    uint64_t body_timeout_ms;  /* end of head to end of body */
-    uint64_t idle_timeout_ms;  /* keep-alive wait for the next request */
+    uint64_t head_timeout_ms; /* first byte to end of head (and a fresh conn's first byte) */
+    uint64_t body_timeout_ms; /* end of head to end of body */
+    uint64_t idle_timeout_ms; /* keep-alive wait for the next request */
     /* Output queued and nothing drained to the kernel for this long closes
      * the connection (libevent's write timeout, armed only while output
      * waits); 0: none. Public: CLIENT_WRITE_STALL_TIMEOUT. */

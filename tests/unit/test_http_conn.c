@@ -34,10 +34,10 @@
 
 struct ctx {
     int calls;
-    int freed;       /* requests whose arena was freed */
-    int max_unfreed; /* most finished-but-not-freed requests seen by a handler */
-    size_t heap_base;  /* mallinfo2().uordblks when the test started sampling */
-    size_t heap_peak;  /* highest growth over heap_base seen by a handler */
+    int freed;        /* requests whose arena was freed */
+    int max_unfreed;  /* most finished-but-not-freed requests seen by a handler */
+    size_t heap_base; /* mallinfo2().uordblks when the test started sampling */
+    size_t heap_peak; /* highest growth over heap_base seen by a handler */
     int aborts;
     int finishes;
     int drains;
@@ -988,7 +988,6 @@ test_not_public(void **state)
     harness_cleanup(&plain);
 }
 
-
 /* ---- liveness: the write-stall timeout ---- */
 
 /* A client that stops reading: output queued and nothing drained for the
@@ -1239,16 +1238,16 @@ test_body_budget(void **state)
     (void)state;
     struct http_ip_budget *b = http_ip_budget_new(1500, 1000);
     struct harness h;
-    struct harness_opts o = {
-        .is_public = true, .body_budget = b, .client_key = key_from_header};
+    struct harness_opts o = {.is_public = true, .body_budget = b, .client_key = key_from_header};
     harness_init(&h, router, &o);
     static char body[4096];
     memset(body, 'b', sizeof(body));
 
     /* Within the share: read and answered; given back once freed. */
     int fd = harness_connect(&h);
-    harness_send_str(&h, fd, "POST /upload HTTP/1.1\r\nHost: a\r\nX-Key: A\r\n"
-                             "Content-Length: 900\r\n\r\n");
+    harness_send_str(&h, fd,
+                     "POST /upload HTTP/1.1\r\nHost: a\r\nX-Key: A\r\n"
+                     "Content-Length: 900\r\n\r\n");
     harness_send(&h, fd, body, 900);
     struct harness_response r = expect_one(&h, fd, false);
     assert_int_equal(r.status, 200);
@@ -1259,8 +1258,9 @@ test_body_budget(void **state)
 
     /* A stalled upload holds what it sent, not what it announced... */
     int stalled = harness_connect(&h);
-    harness_send_str(&h, stalled, "POST /upload HTTP/1.1\r\nHost: a\r\nX-Key: A\r\n"
-                                  "Content-Length: 4000\r\n\r\n");
+    harness_send_str(&h, stalled,
+                     "POST /upload HTTP/1.1\r\nHost: a\r\nX-Key: A\r\n"
+                     "Content-Length: 4000\r\n\r\n");
     harness_send(&h, stalled, body, 700);
     harness_pump(&h, -1, NULL, 10);
     assert_int_equal(http_ip_budget_in_use(b), 700);
@@ -1268,8 +1268,9 @@ test_body_budget(void **state)
     /* ... so another body under the same key passes the share mid-way:
      * 503, Retry-After, close, with part of it read. */
     fd = harness_connect(&h);
-    harness_send_str(&h, fd, "POST /upload HTTP/1.1\r\nHost: a\r\nX-Key: A\r\n"
-                             "Content-Length: 400\r\n\r\n");
+    harness_send_str(&h, fd,
+                     "POST /upload HTTP/1.1\r\nHost: a\r\nX-Key: A\r\n"
+                     "Content-Length: 400\r\n\r\n");
     harness_send(&h, fd, body, 400);
     r = expect_one(&h, fd, true);
     assert_budget_503(&r);
@@ -1278,8 +1279,9 @@ test_body_budget(void **state)
     assert_int_equal(metrics_get_body_refused(METRICS_BODY_REFUSED_IP), 1);
     /* Another key still has room, up to the total. */
     fd = harness_connect(&h);
-    harness_send_str(&h, fd, "POST /upload HTTP/1.1\r\nHost: a\r\nX-Key: B\r\n"
-                             "Content-Length: 700\r\n\r\n");
+    harness_send_str(&h, fd,
+                     "POST /upload HTTP/1.1\r\nHost: a\r\nX-Key: B\r\n"
+                     "Content-Length: 700\r\n\r\n");
     harness_send(&h, fd, body, 700);
     r = expect_one(&h, fd, false);
     assert_int_equal(r.status, 200);
@@ -1288,15 +1290,17 @@ test_body_budget(void **state)
     /* A second stalled upload fills the total (700 + 800 = 1500): a third
      * key is refused before a body byte is read, its head alone. */
     int stalled2 = harness_connect(&h);
-    harness_send_str(&h, stalled2, "POST /upload HTTP/1.1\r\nHost: a\r\nX-Key: C\r\n"
-                                   "Content-Length: 4000\r\n\r\n");
+    harness_send_str(&h, stalled2,
+                     "POST /upload HTTP/1.1\r\nHost: a\r\nX-Key: C\r\n"
+                     "Content-Length: 4000\r\n\r\n");
     harness_send(&h, stalled2, body, 800);
     harness_pump(&h, -1, NULL, 10);
     assert_int_equal(http_ip_budget_in_use(b), 1500);
     int calls = g.calls;
     fd = harness_connect(&h);
-    harness_send_str(&h, fd, "POST /upload HTTP/1.1\r\nHost: a\r\nX-Key: D\r\n"
-                             "Content-Length: 10\r\n\r\n");
+    harness_send_str(&h, fd,
+                     "POST /upload HTTP/1.1\r\nHost: a\r\nX-Key: D\r\n"
+                     "Content-Length: 10\r\n\r\n");
     r = expect_one(&h, fd, true);
     assert_budget_503(&r);
     harness_response_free(&r);
@@ -1353,8 +1357,8 @@ test_pipelined_requests_freed_at_once(void **state)
     /* Within one pass the heap grows by the queued responses (at most
      * BOUNDS_OUTPUT_HIGH_WATER before the connection waits for the client)
      * and one request, not by every request answered in the pass. */
-    fprintf(stderr, "pipelined: %d requests, heap growth within a pass at most %zu bytes\n",
-            (int)N, g.heap_peak);
+    fprintf(stderr, "pipelined: %d requests, heap growth within a pass at most %zu bytes\n", (int)N,
+            g.heap_peak);
     assert_true(g.heap_peak < BOUNDS_OUTPUT_HIGH_WATER + 64 * 1024);
     close(fd);
     buf_cleanup(&out);

@@ -23,9 +23,9 @@ struct harness {
 
 struct harness_opts {
     bool is_public;
-    uint64_t head_timeout_ms; /* 0: 10 s */
-    uint64_t body_timeout_ms; /* 0: 30 s */
-    uint64_t idle_timeout_ms; /* 0: 120 s */
+    uint64_t head_timeout_ms;  /* 0: 10 s */
+    uint64_t body_timeout_ms;  /* 0: 30 s */
+    uint64_t idle_timeout_ms;  /* 0: 120 s */
     uint64_t write_timeout_ms; /* 0: none */
     /* Passed to the server as is (http/server.h); all borrowed. */
     struct http_ip_budget *conn_budget;
