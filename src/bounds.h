@@ -70,6 +70,10 @@
  * have its upstream connection; never more than the AUTO_MAX. */
 #define BOUNDS_CLIENT_CONNECTIONS_PER_IP_DEFAULT 256
 #define BOUNDS_CLIENT_CONNECTIONS_AUTO_MAX 100000
+/* ... and never fewer than this: with a descriptor limit that tight,
+ * accept() failing with EMFILE (handled: accepting pauses) is the lesser
+ * evil than a cap of a handful. */
+#define BOUNDS_CLIENT_CONNECTIONS_AUTO_MIN 64
 #define BOUNDS_FD_RESERVE_FIXED 64
 #define BOUNDS_FD_RESERVE_PER_WORKER (BOUNDS_UPSTREAM_POOL_IDLE_MAX + 16)
 /* accept() paused after EMFILE/ENFILE or at the process cap with nothing

@@ -312,8 +312,8 @@ client_connection_cap(const struct config *c, unsigned workers, uint64_t nofile)
     }
     uint64_t reserve = BOUNDS_FD_RESERVE_FIXED + (uint64_t)workers * BOUNDS_FD_RESERVE_PER_WORKER;
     uint64_t cap = nofile > reserve ? (nofile - reserve) / 2 : 0;
-    if (cap < workers) {
-        cap = workers; /* a descriptor limit this low fails elsewhere first */
+    if (cap < BOUNDS_CLIENT_CONNECTIONS_AUTO_MIN) {
+        cap = BOUNDS_CLIENT_CONNECTIONS_AUTO_MIN;
     }
     return cap < BOUNDS_CLIENT_CONNECTIONS_AUTO_MAX ? cap : BOUNDS_CLIENT_CONNECTIONS_AUTO_MAX;
 }
