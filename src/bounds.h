@@ -5,9 +5,30 @@
 /* Sealed tokens (SPEC.md 2.1): encoded length checked before decoding. */
 #define BOUNDS_SEALED_MAX_CHARS 16384
 
-/* Request bodies (SPEC.md 3.0.7, 3.2, 4.2). */
-#define BOUNDS_OAUTH_BODY_MAX (1024 * 1024)
+/* Request bodies (SPEC.md 3.0.7, 3.2, 4.2). The MCP mount keeps SPEC's
+ * 16 MiB. The OAuth endpoints are sized to what their requests can be,
+ * not SPEC's 1 MiB (docs/conformance.md), measured in
+ * tests/e2e/memory.test.mjs:
+ *   /register  5 redirect URIs of 512 bytes, a 512-byte name and the usual
+ *              RFC 7591 metadata: 3.3 KB (its client_id: 4.3 KB);
+ *   /token     a code or refresh token (sealed, <= 16 384 chars), that
+ *              client_id, redirect_uri, verifier, resource: ~22 KB; 38 KB
+ *              even with a code and a refresh token both at the maximum;
+ *   /consent   the sealed consent token (<= 16 384) and two short fields.
+ * 64 KiB keeps a margin of almost two over the most a client could send;
+ * every other route (GET endpoints, discovery) takes the same default. */
+#define BOUNDS_OAUTH_BODY_MAX (64 * 1024)
+/* The cap as the OAuth 413 error_description states it. */
+#define BOUNDS_OAUTH_BODY_MAX_TEXT "64 KiB"
 #define BOUNDS_MCP_BODY_MAX (16 * 1024 * 1024)
+/* Buffered request bodies, process-wide and per client IP
+ * (REQUEST_BODY_BUFFER_MAX, REQUEST_BODY_BUFFER_PER_IP_MAX): defaults and
+ * the floor (one maximal MCP body must always fit one client). */
+#define BOUNDS_BODY_BUFFER_DEFAULT (256 * 1024 * 1024)
+#define BOUNDS_BODY_BUFFER_PER_IP_DEFAULT (32 * 1024 * 1024)
+#define BOUNDS_BODY_BUFFER_MIN BOUNDS_MCP_BODY_MAX
+/* Retry-After (seconds) on the 503 for a body over the budget. */
+#define BOUNDS_BODY_BUFFER_RETRY_AFTER_S 1
 /* Parameters decoded from one query string or form body (SPEC.md 3.0.7).
  * No OAuth request needs more than a few dozen; the cap bounds the work and
  * memory a 1 MiB body of "a&a&a..." could otherwise cost. */
@@ -66,6 +87,40 @@
  * delays the exit by no more than this). */
 #define BOUNDS_LOG_EXIT_FLUSH_MIN_MS 200
 #define BOUNDS_LOG_EXIT_FLUSH_MAX_MS 2000
+
+/* Client connections (MAX_CLIENT_CONNECTIONS, _PER_IP). Per IP: an office
+ * NAT of a hundred MCP clients, each with a stream and a request or two in
+ * flight. The process cap, when not configured, is what RLIMIT_NOFILE
+ * leaves after the fixed descriptors (listeners, Redis, curl, the idle
+ * upstream pool of every worker), halved so each client connection can
+ * have its upstream connection; never more than the AUTO_MAX. */
+#define BOUNDS_CLIENT_CONNECTIONS_PER_IP_DEFAULT 256
+#define BOUNDS_CLIENT_CONNECTIONS_AUTO_MAX 100000
+/* ... and never fewer than this: with a descriptor limit that tight,
+ * accept() failing with EMFILE (handled: accepting pauses) is the lesser
+ * evil than a cap of a handful. */
+#define BOUNDS_CLIENT_CONNECTIONS_AUTO_MIN 64
+#define BOUNDS_FD_RESERVE_FIXED 64
+#define BOUNDS_FD_RESERVE_PER_WORKER (BOUNDS_UPSTREAM_POOL_IDLE_MAX + 16)
+/* accept() paused after EMFILE/ENFILE or at the process cap with nothing
+ * idle to close; limit warnings are logged at most once per interval. */
+#define BOUNDS_ACCEPT_PAUSE_MS 100
+#define BOUNDS_LIMIT_LOG_INTERVAL_MS 10000
+/* A client that does not read its response: output queued and nothing
+ * drained to the kernel for this long closes the connection
+ * (CLIENT_WRITE_STALL_TIMEOUT). A quiet stream with nothing queued is
+ * never cut; TCP keep-alive finds a dead peer there. */
+#define BOUNDS_CLIENT_WRITE_STALL_DEFAULT_MS 60000
+
+/* Memory given back after a burst: the control loop checks every second
+ * and calls malloc_trim(0) once buffered bodies fell this far below their
+ * peak, or this many connections closed since the last trim. */
+#define BOUNDS_MEMORY_TRIM_CHECK_MS 1000
+#define BOUNDS_MEMORY_TRIM_BODY_BYTES (8 * 1024 * 1024)
+#define BOUNDS_MEMORY_TRIM_CONNECTIONS 1024
+/* glibc's mmap threshold, fixed at its initial value (mallopt): larger
+ * allocations are mapped and go back to the system when freed. */
+#define BOUNDS_MALLOC_MMAP_THRESHOLD (128 * 1024)
 
 /* Timeouts (SPEC.md 8.2). */
 #define BOUNDS_HEAD_TIMEOUT_MS 10000

@@ -24,6 +24,7 @@
 #include "base/rfc3339.h"
 #include "base/scan.h"
 #include "base/xalloc.h"
+#include "bounds.h"
 #include "config_check.h"
 #include "log.h"
 
@@ -1067,6 +1068,30 @@ static const struct var vars[] = {
       .flags = VAR_ADDITION,
       .help = "How long sent data may stay unacknowledged before the connection is dropped; "
               "0 keeps the kernel's default." },
+    { .name = "CLIENT_WRITE_STALL_TIMEOUT", .kind = VAR_DURATION, .def = "60s",
+      AT(client_write_stall_timeout_ms), .min = 0, .max = DURATION_NS_PER_H, .unit_ns = NS_MS,
+      .flags = VAR_ADDITION,
+      .help = "A client connection whose queued response output drains not one byte for this "
+              "long is closed; a quiet stream with nothing queued is never cut; 0 turns it off." },
+    { .name = "MAX_CLIENT_CONNECTIONS", .kind = VAR_COUNT, .def = "0",
+      .def_help = "0 (from RLIMIT_NOFILE)", AT(max_client_connections), .min = 0,
+      .max = 10000000, .flags = VAR_ADDITION,
+      .help = "Open client connections per process; at the cap the oldest idle keep-alive "
+              "connection is closed, else the new one; 0 sizes it from the descriptor limit." },
+    { .name = "MAX_CLIENT_CONNECTIONS_PER_IP", .kind = VAR_COUNT, .def = "256",
+      AT(max_client_connections_per_ip), .min = 0, .max = 10000000, .flags = VAR_ADDITION,
+      .help = "Open client connections per client address (IPv6 per /64; trusted proxies "
+              "exempt); 0 turns the cap off." },
+    { .name = "REQUEST_BODY_BUFFER_MAX", .kind = VAR_COUNT, .def = "268435456",
+      .def_help = "268435456 (256 MiB)", AT(request_body_buffer_max),
+      .min = BOUNDS_BODY_BUFFER_MIN, .max = (uint64_t)1 << 40, .flags = VAR_ADDITION,
+      .help = "Bytes of request bodies the process buffers at once; a body past it gets 503 "
+              "with Retry-After." },
+    { .name = "REQUEST_BODY_BUFFER_PER_IP_MAX", .kind = VAR_COUNT, .def = "33554432",
+      .def_help = "33554432 (32 MiB)", AT(request_body_buffer_per_ip_max),
+      .min = BOUNDS_BODY_BUFFER_MIN, .max = (uint64_t)1 << 40, .flags = VAR_ADDITION,
+      .help = "Bytes of request bodies buffered at once for one client address (IPv6 per "
+              "/64); at least one maximal 16 MiB MCP body." },
 };
 /* clang-format on */
 

@@ -106,6 +106,13 @@ struct config {
     unsigned tcp_keepalive_count;        /* TCP_KEEPALIVE_COUNT, default 3, 1..127 */
     uint64_t tcp_user_timeout_ms;        /* TCP_USER_TIMEOUT, default 60s, 0 = kernel default, <= 10m */
 
+    /* Client connections and buffered request bodies (http/ip_budget.h). */
+    uint64_t client_write_stall_timeout_ms; /* CLIENT_WRITE_STALL_TIMEOUT, default 60s, 0 = off, <= 1h */
+    unsigned max_client_connections;        /* MAX_CLIENT_CONNECTIONS, default 0 = from RLIMIT_NOFILE */
+    unsigned max_client_connections_per_ip; /* MAX_CLIENT_CONNECTIONS_PER_IP, default 256, 0 = off */
+    uint64_t request_body_buffer_max;       /* REQUEST_BODY_BUFFER_MAX, default 256 MiB, >= 16 MiB */
+    uint64_t request_body_buffer_per_ip_max; /* REQUEST_BODY_BUFFER_PER_IP_MAX, default 32 MiB, >= 16 MiB */
+
     /* Logging. */
     char *access_log_skip_re_text;       /* ACCESS_LOG_SKIP_RE, trimmed; NULL = unset */
     struct pcre2_real_code_8 *access_log_skip_re; /* compiled, NULL = unset */

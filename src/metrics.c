@@ -30,6 +30,9 @@ static const char *const counter_names[METRICS_COUNTER_COUNT][2] = {
                                      "Such batches answered with status >= 400." },
     [METRICS_LOG_LINES_DROPPED] = { "mcp_auth_log_lines_dropped_total",
                                     "Log lines dropped because stdout was not being read." },
+    [METRICS_CLIENT_CONNECTIONS_EVICTED] = {
+        "mcp_auth_client_connections_evicted_total",
+        "Idle keep-alive client connections closed to make room at MAX_CLIENT_CONNECTIONS." },
 };
 
 static const char *const denied_names[METRICS_DENIED_COUNT] = {
@@ -77,6 +80,18 @@ static const char *const grant_names[METRICS_GRANT_COUNT] = {
 static const char *const decision_names[2] = { "denied", "approved" };
 static const char *const path_names[2] = { "silent", "consent" };
 static const char *const direction_names[2] = { "request", "response" };
+static const char *const conn_refused_names[METRICS_CONN_REFUSED_COUNT] = {
+    "process_limit", "ip_limit",
+};
+static const char *const conn_dropped_names[METRICS_CONN_DROPPED_COUNT] = {
+    "write_stall", "peer_timeout",
+};
+static const char *const accept_paused_names[METRICS_ACCEPT_PAUSED_COUNT] = {
+    "descriptors", "process_limit",
+};
+static const char *const body_refused_names[METRICS_BODY_REFUSED_COUNT] = {
+    "process", "ip",
+};
 
 static counter_t counters[METRICS_COUNTER_COUNT];
 static counter_t denied[METRICS_DENIED_COUNT];
@@ -88,6 +103,10 @@ static counter_t issued[METRICS_GRANT_COUNT];
 static counter_t decisions[2];
 static counter_t initiated[2];
 static counter_t batch_bytes[2];
+static counter_t conn_refused[METRICS_CONN_REFUSED_COUNT];
+static counter_t conn_dropped[METRICS_CONN_DROPPED_COUNT];
+static counter_t accept_paused[METRICS_ACCEPT_PAUSED_COUNT];
+static counter_t body_refused[METRICS_BODY_REFUSED_COUNT];
 
 static const struct labelled families[] = {
     { "mcp_auth_tokens_issued_total", "Tokens issued at /token by grant type.", "grant_type",
@@ -109,6 +128,17 @@ static const struct labelled families[] = {
       purpose_names, METRICS_PURPOSE_COUNT, seals },
     { "mcp_auth_rpc_batch_bytes_total", "Bytes of tools/call batches, by direction.",
       "direction", direction_names, 2, batch_bytes },
+    { "mcp_auth_client_connections_refused_total",
+      "Client connections closed at accept by a connection cap.", "reason", conn_refused_names,
+      METRICS_CONN_REFUSED_COUNT, conn_refused },
+    { "mcp_auth_client_connections_dropped_total",
+      "Client connections closed because the client stopped reading or acknowledging.",
+      "reason", conn_dropped_names, METRICS_CONN_DROPPED_COUNT, conn_dropped },
+    { "mcp_auth_accept_paused_total", "Times accepting new connections was paused for 100 ms.",
+      "reason", accept_paused_names, METRICS_ACCEPT_PAUSED_COUNT, accept_paused },
+    { "mcp_auth_request_body_refused_total",
+      "Request bodies refused with 503 by the body buffer budget.", "scope",
+      body_refused_names, METRICS_BODY_REFUSED_COUNT, body_refused },
 };
 
 const char *
@@ -211,6 +241,54 @@ void
 metrics_inc_authorize_initiated(bool consent_path)
 {
     bump(&initiated[consent_path ? 1 : 0], 1);
+}
+
+void
+metrics_inc_conn_refused(enum metrics_conn_refused reason)
+{
+    bump(&conn_refused[reason], 1);
+}
+
+void
+metrics_inc_conn_dropped(enum metrics_conn_dropped reason)
+{
+    bump(&conn_dropped[reason], 1);
+}
+
+void
+metrics_inc_accept_paused(enum metrics_accept_paused reason)
+{
+    bump(&accept_paused[reason], 1);
+}
+
+void
+metrics_inc_body_refused(enum metrics_body_refused scope)
+{
+    bump(&body_refused[scope], 1);
+}
+
+uint64_t
+metrics_get_conn_refused(enum metrics_conn_refused reason)
+{
+    return read_counter(&conn_refused[reason]);
+}
+
+uint64_t
+metrics_get_conn_dropped(enum metrics_conn_dropped reason)
+{
+    return read_counter(&conn_dropped[reason]);
+}
+
+uint64_t
+metrics_get_accept_paused(enum metrics_accept_paused reason)
+{
+    return read_counter(&accept_paused[reason]);
+}
+
+uint64_t
+metrics_get_body_refused(enum metrics_body_refused scope)
+{
+    return read_counter(&body_refused[scope]);
 }
 
 uint64_t
@@ -386,20 +464,46 @@ static struct {
     const char *name;
     const char *help;
     uint64_t (*fn)(void);
+    uint64_t (*fn_arg)(const void *arg);
+    const void *arg;
 } gauges[MAX_GAUGES];
 static _Atomic unsigned gauge_count;
+
+/* Registered at start-up, before workers run. A name registered again
+ * replaces the earlier one (a test or a restarted runtime in one process). */
+static void
+add_gauge(const char *name, const char *help, uint64_t (*fn)(void),
+          uint64_t (*fn_arg)(const void *arg), const void *arg)
+{
+    unsigned n = atomic_load(&gauge_count);
+    unsigned i = 0;
+    while (i < n && strcmp(gauges[i].name, name) != 0) {
+        i++;
+    }
+    if (i == MAX_GAUGES) {
+        return;
+    }
+    gauges[i].name = name;
+    gauges[i].help = help;
+    gauges[i].fn = fn;
+    gauges[i].fn_arg = fn_arg;
+    gauges[i].arg = arg;
+    if (i == n) {
+        atomic_store(&gauge_count, n + 1);
+    }
+}
 
 void
 metrics_set_gauge_fn(const char *name, const char *help, uint64_t (*fn)(void))
 {
-    /* Registered at start-up, before workers run. */
-    unsigned i = atomic_load(&gauge_count);
-    if (i < MAX_GAUGES) {
-        gauges[i].name = name;
-        gauges[i].help = help;
-        gauges[i].fn = fn;
-        atomic_store(&gauge_count, i + 1);
-    }
+    add_gauge(name, help, fn, NULL, NULL);
+}
+
+void
+metrics_set_gauge_fn_arg(const char *name, const char *help, uint64_t (*fn)(const void *arg),
+                         const void *arg)
+{
+    add_gauge(name, help, NULL, fn, arg);
 }
 
 static int
@@ -496,9 +600,9 @@ metrics_format(struct buf *b)
     }
     unsigned n = atomic_load(&gauge_count);
     for (unsigned i = 0; i < n; i++) {
+        uint64_t v = gauges[i].fn != NULL ? gauges[i].fn() : gauges[i].fn_arg(gauges[i].arg);
         if (format_header(b, gauges[i].name, gauges[i].help, "gauge") != 0 ||
-            buf_appendf(b, "%s %llu\n", gauges[i].name,
-                        (unsigned long long)gauges[i].fn()) != 0) {
+            buf_appendf(b, "%s %llu\n", gauges[i].name, (unsigned long long)v) != 0) {
             return -1;
         }
     }

@@ -20,7 +20,30 @@ enum metrics_counter {
     METRICS_RPC_BATCHES,
     METRICS_RPC_BATCHES_FAILED,
     METRICS_LOG_LINES_DROPPED,
+    METRICS_CLIENT_CONNECTIONS_EVICTED, /* idle keep-alive closed to make room at the cap */
     METRICS_COUNTER_COUNT,
+};
+
+/* The connection layer's limits (http/conn.c, http/server.c). */
+enum metrics_conn_refused { /* mcp_auth_client_connections_refused_total{reason} */
+    METRICS_CONN_REFUSED_PROCESS_LIMIT = 0,
+    METRICS_CONN_REFUSED_IP_LIMIT,
+    METRICS_CONN_REFUSED_COUNT,
+};
+enum metrics_conn_dropped { /* mcp_auth_client_connections_dropped_total{reason} */
+    METRICS_CONN_DROPPED_WRITE_STALL = 0, /* output queued, nothing drained */
+    METRICS_CONN_DROPPED_PEER_TIMEOUT,    /* keep-alive or TCP_USER_TIMEOUT: ETIMEDOUT */
+    METRICS_CONN_DROPPED_COUNT,
+};
+enum metrics_accept_paused { /* mcp_auth_accept_paused_total{reason} */
+    METRICS_ACCEPT_PAUSED_DESCRIPTORS = 0, /* accept() failed: EMFILE, ENFILE, ENOBUFS */
+    METRICS_ACCEPT_PAUSED_PROCESS_LIMIT,   /* at MAX_CLIENT_CONNECTIONS, nothing idle */
+    METRICS_ACCEPT_PAUSED_COUNT,
+};
+enum metrics_body_refused { /* mcp_auth_request_body_refused_total{scope} */
+    METRICS_BODY_REFUSED_PROCESS = 0, /* REQUEST_BODY_BUFFER_MAX */
+    METRICS_BODY_REFUSED_IP,          /* REQUEST_BODY_BUFFER_PER_IP_MAX */
+    METRICS_BODY_REFUSED_COUNT,
 };
 
 /* mcp_auth_access_denied_total{reason} */
@@ -118,6 +141,10 @@ void metrics_inc_seal(enum metrics_purpose purpose);
 void metrics_inc_tokens_issued(enum metrics_grant grant);
 void metrics_inc_consent_decision(bool approved);
 void metrics_inc_authorize_initiated(bool consent_path);
+void metrics_inc_conn_refused(enum metrics_conn_refused reason);
+void metrics_inc_conn_dropped(enum metrics_conn_dropped reason);
+void metrics_inc_accept_paused(enum metrics_accept_paused reason);
+void metrics_inc_body_refused(enum metrics_body_refused scope);
 
 /* Opt-in per-tool metrics (MCP_TOOL_METRICS). The cap is set once at start
  * (0 = no cap). tool is already sanitised (<= 128 allow-listed chars);
@@ -137,11 +164,19 @@ uint64_t metrics_get_seal(enum metrics_purpose purpose);
 uint64_t metrics_get_tokens_issued(enum metrics_grant grant);
 uint64_t metrics_get_consent_decision(bool approved);
 uint64_t metrics_get_authorize_initiated(bool consent_path);
+uint64_t metrics_get_conn_refused(enum metrics_conn_refused reason);
+uint64_t metrics_get_conn_dropped(enum metrics_conn_dropped reason);
+uint64_t metrics_get_accept_paused(enum metrics_accept_paused reason);
+uint64_t metrics_get_body_refused(enum metrics_body_refused scope);
 /* Calls, failed calls for a tool label; 0 when the label is unknown. */
 uint64_t metrics_get_rpc_calls(const char *label, bool failed);
 
 /* Gauges sampled at exposition time, owned by other modules. */
 void metrics_set_gauge_fn(const char *name, const char *help, uint64_t (*fn)(void));
+/* The same for a gauge read from an object (arg, borrowed; it must outlive
+ * every later metrics_format call). */
+void metrics_set_gauge_fn_arg(const char *name, const char *help, uint64_t (*fn)(const void *arg),
+                              const void *arg);
 
 /* Appends the whole exposition (text format 0.0.4) to b. -1 at b's cap. */
 int metrics_format(struct buf *b) __attribute__((warn_unused_result));

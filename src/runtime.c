@@ -2,8 +2,10 @@
 
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include "config.h"
 #include "http/client_ip.h"
 #include "http/health.h"
+#include "http/ip_budget.h"
 #include "http/request.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -58,8 +61,16 @@ struct runtime {
     struct event *deadline_ev;
     struct event *thread_done_ev;
     struct event *prune_ev;
+    struct event *trim_ev;
     unsigned signals;
     uint64_t shutdown_started_ms; /* monotonic, at the first signal */
+
+    /* The connection layer's process-wide caps (http/ip_budget.h), shared
+     * by every worker's public server. */
+    struct http_ip_budget *conn_budget;
+    struct http_ip_budget *body_budget;
+    uint64_t body_peak; /* highest buffered-body total since the last trim */
+    uint64_t conn_peak; /* highest connection count since the last trim */
 };
 
 /* Set by SIGTERM/SIGINT during the blocking start-up steps (OIDC discovery,
@@ -208,11 +219,12 @@ header_lines(const struct http_request *req, const char *name, struct slice *lin
     return f;
 }
 
-/* The router's rate-limit call site (SPEC.md 3.0.3): the key is the client
- * IP of SPEC.md 3.0.4, from the peer or a trusted forwarding header (every
- * line of it: RFC 9110 5.3). */
-static bool
-rate_limit_request(void *arg, enum metrics_endpoint bucket, struct http_request *req)
+_Static_assert(CLIENT_IP_KEY_SIZE == HTTP_SERVER_CLIENT_KEY_SIZE, "one client key size");
+
+/* The client IP of SPEC.md 3.0.4, from the peer or a trusted forwarding
+ * header: the rate limiter's key and the body budget's. */
+static void
+client_key_of(void *arg, struct http_request *req, char key[CLIENT_IP_KEY_SIZE])
 {
     const struct app *app = arg;
     const struct config *c = app->cfg;
@@ -225,8 +237,16 @@ rate_limit_request(void *arg, enum metrics_endpoint bucket, struct http_request 
     h.x_forwarded_for = header_lines(req, "X-Forwarded-For", lines, &used);
     h.x_real_ip = header_lines(req, "X-Real-IP", lines, &used);
     h.true_client_ip = header_lines(req, "True-Client-IP", lines, &used);
-    char key[CLIENT_IP_KEY_SIZE];
     client_ip_key(&policy, &peer, &h, key);
+}
+
+/* The router's rate-limit call site (SPEC.md 3.0.3). */
+static bool
+rate_limit_request(void *arg, enum metrics_endpoint bucket, struct http_request *req)
+{
+    const struct app *app = arg;
+    char key[CLIENT_IP_KEY_SIZE];
+    client_key_of(arg, req, key);
     return ratelimit_allow(app->ratelimit, bucket, key, clock_unix_ms());
 }
 
@@ -239,6 +259,128 @@ on_prune(evutil_socket_t fd, short what, void *arg)
     struct runtime *rt = arg;
     proxy_subject_limit_prune(rt->app->subject_limit, clock_mono_ms());
     ratelimit_sweep(rt->app->ratelimit, clock_unix_ms());
+}
+
+/* Gives memory back after a burst. glibc keeps freed heap memory for
+ * reuse, and the request bodies and connection buffers of a burst are
+ * thousands of small chunks spread over every worker's arena, so RSS stays
+ * at the burst's height after the clients leave. Once buffered bodies have
+ * fallen BOUNDS_MEMORY_TRIM_BODY_BYTES below their peak, or that many
+ * connections closed, malloc_trim(0) returns the free pages of every arena
+ * (MADV_DONTNEED). It runs on the control thread; a worker that allocates
+ * meanwhile waits for its arena's lock for a moment. */
+static void
+on_trim(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct runtime *rt = arg;
+    uint64_t body_now = http_ip_budget_in_use(rt->body_budget);
+    uint64_t conn_now = http_ip_budget_in_use(rt->conn_budget);
+    uint64_t body_peak = http_ip_budget_take_peak(rt->body_budget);
+    uint64_t conn_peak = http_ip_budget_take_peak(rt->conn_budget);
+    rt->body_peak = body_peak > rt->body_peak ? body_peak : rt->body_peak;
+    rt->conn_peak = conn_peak > rt->conn_peak ? conn_peak : rt->conn_peak;
+    if (rt->body_peak - body_now < BOUNDS_MEMORY_TRIM_BODY_BYTES &&
+        rt->conn_peak - conn_now < BOUNDS_MEMORY_TRIM_CONNECTIONS) {
+        return;
+    }
+    uint64_t from_body = rt->body_peak;
+    rt->body_peak = body_now;
+    rt->conn_peak = conn_now;
+    int released = malloc_trim(0);
+    if (log_enabled(LOG_DEBUG)) {
+        struct log_line l;
+        log_begin(&l, LOG_DEBUG, "memory_trimmed");
+        log_uint(&l, "body_peak", from_body);
+        log_uint(&l, "body_now", body_now);
+        log_bool(&l, "released", released != 0);
+        log_end(&l);
+    }
+}
+
+/* ---- client connection caps ---- */
+
+/* Go programs raise their soft RLIMIT_NOFILE to the hard limit at start;
+ * so do we, so the connection cap below has room. Returns the soft limit
+ * in force afterwards (0 when it cannot be read). */
+static uint64_t
+raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return 0;
+    }
+    if (rl.rlim_cur < rl.rlim_max) {
+        struct rlimit want = {.rlim_cur = rl.rlim_max, .rlim_max = rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &want) == 0) {
+            rl.rlim_cur = rl.rlim_max;
+        }
+    }
+    return rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
+}
+
+/* MAX_CLIENT_CONNECTIONS, or (0) what the descriptor limit allows: the
+ * fixed descriptors (listeners, Redis, curl, each worker's idle upstream
+ * pool) first, then half of the rest, so every client connection can have
+ * its upstream connection. */
+static uint64_t
+client_connection_cap(const struct config *c, unsigned workers, uint64_t nofile)
+{
+    if (c->max_client_connections != 0) {
+        return c->max_client_connections;
+    }
+    if (nofile == 0) {
+        nofile = 1024; /* unreadable: assume the usual soft default */
+    }
+    uint64_t reserve = BOUNDS_FD_RESERVE_FIXED + (uint64_t)workers * BOUNDS_FD_RESERVE_PER_WORKER;
+    uint64_t cap = nofile > reserve ? (nofile - reserve) / 2 : 0;
+    if (cap < BOUNDS_CLIENT_CONNECTIONS_AUTO_MIN) {
+        cap = BOUNDS_CLIENT_CONNECTIONS_AUTO_MIN;
+    }
+    return cap < BOUNDS_CLIENT_CONNECTIONS_AUTO_MAX ? cap : BOUNDS_CLIENT_CONNECTIONS_AUTO_MAX;
+}
+
+/* TCP_KEEPALIVE_* and TCP_USER_TIMEOUT for accepted sockets. */
+static struct net_keepalive
+keepalive_of(const struct config *c)
+{
+    return (struct net_keepalive){
+        .idle_s = (uint32_t)c->tcp_keepalive_idle_s,
+        .interval_s = (uint32_t)c->tcp_keepalive_interval_s,
+        .count = c->tcp_keepalive_count,
+        .user_timeout_ms = (uint32_t)c->tcp_user_timeout_ms,
+    };
+}
+
+static uint64_t
+gauge_in_use(const void *arg)
+{
+    return http_ip_budget_in_use(arg);
+}
+
+static void
+start_limits(struct runtime *rt)
+{
+    const struct config *c = rt->cfg;
+    uint64_t nofile = raise_nofile();
+    uint64_t cap = client_connection_cap(c, rt->nthreads, nofile);
+    rt->conn_budget = http_ip_budget_new(cap, c->max_client_connections_per_ip);
+    rt->body_budget =
+        http_ip_budget_new(c->request_body_buffer_max, c->request_body_buffer_per_ip_max);
+    metrics_set_gauge_fn_arg("mcp_auth_client_connections", "Open client connections.",
+                             gauge_in_use, rt->conn_budget);
+    metrics_set_gauge_fn_arg("mcp_auth_request_body_buffered_bytes",
+                             "Bytes of request bodies buffered right now.", gauge_in_use,
+                             rt->body_budget);
+    struct log_line l;
+    log_begin(&l, LOG_INFO, "client_limits");
+    log_uint(&l, "max_connections", cap);
+    log_uint(&l, "max_connections_per_ip", c->max_client_connections_per_ip);
+    log_uint(&l, "nofile", nofile == UINT64_MAX ? 0 : nofile);
+    log_uint(&l, "body_buffer_max", c->request_body_buffer_max);
+    log_uint(&l, "body_buffer_per_ip_max", c->request_body_buffer_per_ip_max);
+    log_end(&l);
 }
 
 static int
@@ -296,6 +438,7 @@ start_metrics(struct runtime *rt)
         .body_timeout_ms = BOUNDS_METRICS_READ_TIMEOUT_MS,
         .idle_timeout_ms = BOUNDS_IDLE_TIMEOUT_MS,
         .write_timeout_ms = BOUNDS_METRICS_WRITE_TIMEOUT_MS,
+        .keepalive = keepalive_of(rt->cfg),
     };
     rt->metrics = http_server_new(rt->control, &opts);
     if (http_server_listen_fd(rt->metrics, fd) != 0) {
@@ -314,14 +457,25 @@ start_metrics(struct runtime *rt)
 static int
 start_public(struct runtime *rt)
 {
-    const struct config_listen *addr = &rt->cfg->listen;
+    const struct config *c = rt->cfg;
+    const struct config_listen *addr = &c->listen;
     const struct http_server_opts opts = {
         .router = rt->public_router,
         .is_public = true,
         .head_timeout_ms = BOUNDS_HEAD_TIMEOUT_MS,
         .body_timeout_ms = BOUNDS_BODY_TIMEOUT_MS,
         .idle_timeout_ms = BOUNDS_IDLE_TIMEOUT_MS,
-        .write_timeout_ms = 0, /* SPEC.md 8.2: none, streams live on */
+        /* SPEC.md 8.2 has no write timeout (streams live on); ours runs only
+         * while output waits and nothing drains, so a quiet stream lives on
+         * and a client that stopped reading does not. */
+        .write_timeout_ms = c->client_write_stall_timeout_ms,
+        .keepalive = keepalive_of(c),
+        .conn_budget = rt->conn_budget,
+        .trusted_peers = c->trusted_proxy_cidrs,
+        .trusted_peer_count = c->trusted_proxy_cidr_count,
+        .body_budget = rt->body_budget,
+        .client_key = client_key_of,
+        .client_key_arg = rt->app,
     };
     uint16_t port = addr->port;
     for (unsigned i = 0; i < rt->nthreads; i++) {
@@ -440,6 +594,9 @@ teardown(struct runtime *rt)
         if (rt->prune_ev != NULL) {
             event_free(rt->prune_ev);
         }
+        if (rt->trim_ev != NULL) {
+            event_free(rt->trim_ev);
+        }
         worker_run_deferred(rt->control);
         worker_detach_services(rt->control);
         worker_free(rt->control);
@@ -447,6 +604,10 @@ teardown(struct runtime *rt)
     http_router_free(rt->public_router);
     http_router_free(rt->metrics_router);
     app_free(rt->app);
+    /* Every connection and request is gone: nothing is held any more. The
+     * gauges keep pointing here only until the process exits. */
+    http_ip_budget_free(rt->conn_budget);
+    http_ip_budget_free(rt->body_budget);
 }
 
 /* How long the buffered log lines may take to reach stdout at exit: what
@@ -474,6 +635,10 @@ runtime_run(const struct config *cfg)
     config_log_startup(cfg); /* startup_config and the configuration warnings (SPEC.md 1.7) */
     /* A client that vanishes mid-write must cost an EPIPE, not the process. */
     signal(SIGPIPE, SIG_IGN);
+    /* A fixed mmap threshold: glibc otherwise raises it after the first
+     * large free, and from then on large buffers come from the heap, where
+     * a burst's memory stays after it is freed (see on_trim). */
+    (void)mallopt(M_MMAP_THRESHOLD, BOUNDS_MALLOC_MMAP_THRESHOLD);
     if (evthread_use_pthreads() != 0) {
         fprintf(stderr, "fatal: libevent thread support unavailable\n");
         return 1;
@@ -487,6 +652,7 @@ runtime_run(const struct config *cfg)
     rt.metrics_router = http_router_new();
     rt.nthreads = cfg->workers > 0 ? cfg->workers : 1;
     rt.threads = xcalloc(rt.nthreads, sizeof(rt.threads[0]));
+    start_limits(&rt);
     int rc = 1;
     if (start_app(&rt) != 0) {
         goto out;
@@ -512,6 +678,10 @@ runtime_run(const struct config *cfg)
     rt.prune_ev = event_new(rt.control->base, -1, EV_PERSIST, on_prune, &rt);
     struct timeval prune_tv = { .tv_sec = BOUNDS_SUBJECT_PRUNE_INTERVAL_MS / 1000, .tv_usec = 0 };
     event_add(rt.prune_ev, &prune_tv);
+    rt.trim_ev = event_new(rt.control->base, -1, EV_PERSIST, on_trim, &rt);
+    struct timeval trim_tv = {.tv_sec = BOUNDS_MEMORY_TRIM_CHECK_MS / 1000,
+                              .tv_usec = (BOUNDS_MEMORY_TRIM_CHECK_MS % 1000) * 1000};
+    event_add(rt.trim_ev, &trim_tv);
     if (start_metrics(&rt) != 0 || start_public(&rt) != 0) {
         goto out;
     }

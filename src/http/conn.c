@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -13,16 +14,20 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/arena.h"
 #include "base/clock.h"
 #include "base/ipaddr.h"
 #include "base/xalloc.h"
 #include "bounds.h"
+#include "http/ip_budget.h"
 #include "http/parser.h"
 #include "http/reply.h"
 #include "http/request_int.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "log.h"
 #include "metrics.h"
+#include "net/sockopt.h"
 #include "worker.h"
 
 /* The connection's life, one state at a time:
@@ -51,7 +56,10 @@ struct http_conn {
     struct bufferevent *bev;
     int fd;
     struct http_parser *parser;
-    struct http_request *req; /* the request being read or answered */
+    struct http_request *req;        /* the request being read or answered */
+    struct http_request *done;       /* finished, freed once off every stack (release_done) */
+    struct http_ip_budget_hold hold; /* this connection's place under the connection caps */
+    enum http_ip_budget_rc body_rc;  /* why the body budget refused the current body */
     struct event *timer;
     struct event *resume_ev; /* "continue from the loop" */
     enum conn_state state;
@@ -109,6 +117,11 @@ destroy(struct http_conn *c)
         http_request_client_gone(req);
         worker_defer(c->worker, free_request, req);
     }
+    if (c->done != NULL) {
+        worker_defer(c->worker, free_request, c->done);
+        c->done = NULL;
+    }
+    http_ip_budget_put(&c->hold);
     if (c->bev != NULL) {
         bufferevent_free(c->bev); /* closes the socket (BEV_OPT_CLOSE_ON_FREE) */
         c->bev = NULL;
@@ -149,6 +162,7 @@ static struct http_request *
 new_request(struct http_conn *c)
 {
     assert(c->req == NULL);
+    c->body_rc = HTTP_IP_BUDGET_OK;
     c->req = http_request_new(c->worker, c, c->opts->is_public, &c->peer, c->client_ip,
                               c->msg_start_ns ? c->msg_start_ns : clock_mono_ns());
     return c->req;
@@ -180,6 +194,7 @@ static void
 start_closing(struct http_conn *c)
 {
     c->state = CONN_CLOSING;
+    http_server_conn_idle(c->server, c->server_handle, false);
     arm_timer(c, c->opts->write_timeout_ms);
     if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
         c->linger = true;
@@ -223,11 +238,43 @@ reply_error_and_close(struct http_conn *c, int status)
     }
 }
 
+/* The body budget refused this request's body (before its first byte, or
+ * with some of it read): 503 with Retry-After, then close, since the rest
+ * of the body cannot be told from a next request. */
+static void
+refuse_over_budget(struct http_conn *c, struct http_request *req)
+{
+    bool per_ip = c->body_rc == HTTP_IP_BUDGET_OVER_KEY;
+    metrics_inc_body_refused(per_ip ? METRICS_BODY_REFUSED_IP : METRICS_BODY_REFUSED_PROCESS);
+    if (http_server_log_due(per_ip ? HTTP_SERVER_LOG_BODY_IP : HTTP_SERVER_LOG_BODY_PROCESS)) {
+        struct http_ip_budget *b = c->opts->body_budget;
+        struct log_line l;
+        http_request_log_begin(&l, req, LOG_WARN, "request_body_budget_exceeded");
+        log_str(&l, "scope", per_ip ? "ip" : "process");
+        log_uint(&l, "buffered", http_ip_budget_in_use(b));
+        log_uint(&l, "cap", per_ip ? http_ip_budget_key_cap(b) : http_ip_budget_total_cap(b));
+        log_end(&l);
+    }
+    c->close_after = true;
+    c->linger = true;
+    c->state = CONN_RESPOND;
+    arm_timer(c, 0);
+    if (!http_output_is_started(req)) {
+        http_reply_body_budget(req);
+    } else {
+        http_output_abort(req);
+    }
+}
+
 static void
 on_parse_error(struct http_conn *c)
 {
     int status = http_parser_error_status(c->parser);
     c->linger = true;
+    if (c->body_rc != HTTP_IP_BUDGET_OK && c->req != NULL) {
+        refuse_over_budget(c, c->req);
+        return;
+    }
     if (status == 413 && c->req != NULL && c->req->route != NULL &&
         c->req->route->opts.too_large != NULL && !http_output_is_started(c->req)) {
         c->close_after = true;
@@ -242,11 +289,54 @@ on_parse_error(struct http_conn *c)
     reply_error_and_close(c, status ? status : 400);
 }
 
+/* Body bytes are counted against the budget as they arrive, so what a
+ * client can make us hold is what it has actually sent (announcing a
+ * length reserves nothing). */
 static int
 on_body_bytes(void *arg, const char *data, size_t len)
 {
     struct http_request *req = arg;
+    struct http_conn *c = req->conn;
+    struct http_ip_budget *b = c->opts->body_budget;
+    if (b != NULL) {
+        enum http_ip_budget_rc rc =
+            http_ip_budget_take(b, slice_from_cstr(req->client_key), len, &req->body_hold);
+        if (rc != HTTP_IP_BUDGET_OK) {
+            c->body_rc = rc;
+            return -1; /* a parse error, answered by refuse_over_budget */
+        }
+    }
     return evbuffer_add(req->body, data, len) == 0 ? 0 : -1;
+}
+
+/* Before the first body byte: the key the body counts under, and whether
+ * the budget has room at all (if not, the request is refused without
+ * reading a byte). False after refusing. */
+static bool
+body_budget_admits(struct http_conn *c, struct http_request *req)
+{
+    struct http_ip_budget *b = c->opts->body_budget;
+    if (b == NULL) {
+        return true;
+    }
+    char key[HTTP_SERVER_CLIENT_KEY_SIZE];
+    if (c->opts->client_key != NULL) {
+        c->opts->client_key(c->opts->client_key_arg, req, key);
+    } else {
+        snprintf(key, sizeof(key), "%s", c->client_ip);
+    }
+    req->client_key = arena_strdup(http_request_arena(req), key);
+    if (req->client_key == NULL) {
+        req->client_key = ""; /* arena full: counted in the total only */
+    }
+    struct slice k = slice_from_cstr(req->client_key);
+    if (http_ip_budget_fits(b, k, 1)) {
+        return true;
+    }
+    c->body_rc =
+        http_ip_budget_fits(b, SLICE_NULL, 1) ? HTTP_IP_BUDGET_OVER_KEY : HTTP_IP_BUDGET_OVER_TOTAL;
+    refuse_over_budget(c, req);
+    return false;
 }
 
 /* Everything decided between the head and the first body byte. Returns
@@ -357,6 +447,9 @@ on_head(struct http_conn *c)
         dispatch(c);
         return;
     }
+    if (!body_budget_admits(c, req)) {
+        return;
+    }
     if (h->expect_continue) {
         /* RFC 9110 10.1.1: only now that the route took the head. */
         evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
@@ -387,6 +480,7 @@ read_requests(struct http_conn *c)
         if (!was_in_message && http_parser_in_message(c->parser)) {
             c->msg_start_ns = clock_mono_ns();
             arm_timer(c, c->opts->head_timeout_ms);
+            http_server_conn_idle(c->server, c->server_handle, false);
         }
         switch (ev) {
         case HTTP_PARSE_MORE:
@@ -426,6 +520,7 @@ after_response(struct http_conn *c)
     c->msg_start_ns = 0;
     c->requests++;
     arm_timer(c, c->opts->idle_timeout_ms);
+    http_server_conn_idle(c->server, c->server_handle, true);
     c->advance_again = true;
 }
 
@@ -447,6 +542,24 @@ step(struct http_conn *c)
     }
 }
 
+/* Frees the finished request now. Safe here and only here: advance() runs
+ * at the top of a libevent callback of this connection (on_read, on_write,
+ * on_resume), never under a handler or producer, so a request that ended
+ * during an earlier step -- its handler has returned -- or in another
+ * callback before this one is referenced from no stack. Freeing it before
+ * the next pipelined request is parsed keeps a burst of small pipelined
+ * requests at one request's memory instead of all of them until the loop
+ * turns. */
+static void
+release_done(struct http_conn *c)
+{
+    struct http_request *req = c->done;
+    if (req != NULL) {
+        c->done = NULL;
+        http_request_free(req);
+    }
+}
+
 static void
 advance(struct http_conn *c)
 {
@@ -460,8 +573,12 @@ advance(struct http_conn *c)
     c->in_advance = true;
     do {
         c->advance_again = false;
+        release_done(c);
         step(c);
     } while (c->advance_again && !c->destroyed);
+    if (!c->destroyed) {
+        release_done(c);
+    }
     c->in_advance = false;
 }
 
@@ -532,11 +649,42 @@ on_write(struct bufferevent *bev, void *arg)
     }
 }
 
+/* Counts the connections closed because the client stopped taking part:
+ * the write-stall timeout (libevent's write timeout, armed only while
+ * output waits), and ETIMEDOUT from the kernel (keep-alive probes or
+ * TCP_USER_TIMEOUT went unanswered). */
+static void
+count_dropped(struct http_conn *c, short what, int err)
+{
+    if (!c->opts->is_public) {
+        return;
+    }
+    enum metrics_conn_dropped why;
+    if ((what & BEV_EVENT_TIMEOUT) != 0) {
+        why = METRICS_CONN_DROPPED_WRITE_STALL;
+    } else if ((what & BEV_EVENT_ERROR) != 0 && err == ETIMEDOUT) {
+        why = METRICS_CONN_DROPPED_PEER_TIMEOUT;
+    } else {
+        return;
+    }
+    metrics_inc_conn_dropped(why);
+    if (log_enabled(LOG_DEBUG)) {
+        struct log_line l;
+        log_begin(&l, LOG_DEBUG, "client_connection_dropped");
+        log_str(&l, "client_ip", c->client_ip);
+        log_str(&l, "reason",
+                why == METRICS_CONN_DROPPED_WRITE_STALL ? "write_stall" : "peer_timeout");
+        log_end(&l);
+    }
+}
+
 static void
 on_event(struct bufferevent *bev, short what, void *arg)
 {
+    int err = EVUTIL_SOCKET_ERROR(); /* the failed recv/send's, before anything else runs */
     struct http_conn *c = arg;
     (void)bev;
+    count_dropped(c, what, err);
     if ((what & BEV_EVENT_EOF) != 0 && (what & BEV_EVENT_READING) != 0 && !c->lingering &&
         (what & BEV_EVENT_ERROR) == 0) {
         /* The client shut its write side. With no request in progress the
@@ -605,19 +753,27 @@ set_peer(struct http_conn *c, const struct sockaddr *sa, socklen_t len)
 }
 
 struct http_conn *
-http_conn_new(struct http_server *s, int fd, const struct sockaddr *peer, socklen_t peer_len)
+http_conn_new(struct http_server *s, int fd, const struct sockaddr *peer, socklen_t peer_len,
+              struct http_ip_budget_hold *hold)
 {
     struct http_conn *c = xcalloc(1, sizeof(*c));
     c->server = s;
     c->worker = http_server_get_worker(s);
     c->opts = http_server_get_opts(s);
     c->fd = fd;
+    c->hold = *hold;
+    *hold = (struct http_ip_budget_hold){0};
     set_peer(c, peer, peer_len);
     if (peer != NULL && (peer->sa_family == AF_INET || peer->sa_family == AF_INET6)) {
         /* Responses leave in one or few writes; do not let Nagle hold a
-         * stream's small chunks back. */
-        int one = 1;
-        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+         * stream's small chunks back. Keep-alive probes find a client that
+         * vanished without a FIN while its stream was quiet, and
+         * TCP_USER_TIMEOUT one that stopped acknowledging what we sent:
+         * either way the socket errors out and the request is aborted,
+         * which releases its upstream connection and subject slot. A
+         * refused option (not TCP after all) changes nothing else. */
+        (void)net_sockopt_nodelay(fd);
+        (void)net_sockopt_keepalive(fd, &c->opts->keepalive);
     }
     evutil_make_socket_nonblocking(fd);
     struct event_base *base = c->worker->base;
@@ -640,6 +796,7 @@ http_conn_new(struct http_server *s, int fd, const struct sockaddr *peer, sockle
     arm_timer(c, c->opts->head_timeout_ms);
     atomic_fetch_add_explicit(&c->worker->connections, 1, memory_order_relaxed);
     c->server_handle = http_server_conn_opened(s, c);
+    http_server_conn_idle(s, c->server_handle, true); /* until its first byte */
     if (http_server_is_draining(s)) {
         http_conn_drain(c);
     }
@@ -694,7 +851,13 @@ http_conn_response_done(struct http_conn *c, struct http_request *req, bool clea
     c->req = NULL;
     req->conn = NULL;
     http_request_finish(req);
-    worker_defer(c->worker, free_request, req);
+    /* Freed by release_done once off the stack; a request still waiting
+     * there (one cannot finish before the next starts, but stay safe) goes
+     * the deferred way. */
+    if (c->done != NULL) {
+        worker_defer(c->worker, free_request, c->done);
+    }
+    c->done = req;
     if (c->state == CONN_READ_BODY || http_parser_in_body(c->parser)) {
         /* Answered before its body was read: the rest of the body is
          * still coming and cannot be told from a next request. */

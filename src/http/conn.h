@@ -5,7 +5,13 @@
  * It owns the socket, the parser, the current request and the timers:
  * head 10 s (from the first byte; a fresh connection's first byte too),
  * body 30 s, idle keep-alive 120 s, and none while a response is in
- * progress or streaming. Requests on one connection are answered in order;
+ * progress or streaming -- except the write-stall timeout, which runs only
+ * while output is queued and restarts whenever some of it drains, so a
+ * client that stops reading is closed and a quiet stream never is. TCP
+ * keep-alive (the server's options) finds a peer that vanished while the
+ * stream was quiet. Request bodies are counted against the server's body
+ * budget as they arrive; a body past it is answered 503 and the connection
+ * closed. Requests on one connection are answered in order;
  * while one is in progress, reading goes on (so a client close is seen at
  * once, even before the first response byte) but pipelined bytes are only
  * buffered, up to BOUNDS_PIPELINE_INPUT_MAX, and a client that sends more
@@ -16,20 +22,26 @@
  *
  * A connection is destroyed at once (socket closed, events removed) and
  * freed on a later loop turn (worker_defer), so it is never freed under a
- * callback still running on it. Everything runs on its worker's thread. */
+ * callback still running on it. A finished request is freed by the
+ * connection as soon as the handler that ended it has returned (before the
+ * next pipelined request is parsed), or on the next loop turn when it ended
+ * from another callback. Everything runs on its worker's thread. */
 #pragma once
 
 #include <stdbool.h>
 #include <sys/socket.h>
 
 struct evbuffer;
+struct http_ip_budget_hold;
 struct http_request;
 struct http_server;
 struct http_conn;
 
-/* Serves fd (connected, owned from now on) for server s. */
+/* Serves fd (connected, owned from now on) for server s. hold is the
+ * connection's place under the server's connection caps (moved in: given
+ * back when the connection is destroyed; an empty hold when uncapped). */
 struct http_conn *http_conn_new(struct http_server *s, int fd, const struct sockaddr *peer,
-                                socklen_t peer_len);
+                                socklen_t peer_len, struct http_ip_budget_hold *hold);
 /* The server drains: an idle connection closes now (after flushing what
  * is queued); a busy one closes after its current response. */
 void http_conn_drain(struct http_conn *c);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "bounds.h"
 #include "http/output.h"
 #include "http/router.h"
 
@@ -119,4 +120,17 @@ http_reply_rate_limited(struct http_request *req)
         return -1;
     }
     return http_reply_json(req, 429, body, sizeof(body) - 1);
+}
+
+int
+http_reply_body_budget(struct http_request *req)
+{
+    static const char body[] = "{\"error\":\"temporarily_unavailable\",\"error_description\":"
+                               "\"too many request bodies in flight; retry later\"}";
+    char retry[24];
+    snprintf(retry, sizeof(retry), "%d", BOUNDS_BODY_BUFFER_RETRY_AFTER_S);
+    if (http_output_header_set(req, "Retry-After", retry) != 0) {
+        return -1;
+    }
+    return http_reply_json(req, 503, body, sizeof(body) - 1);
 }

@@ -33,3 +33,7 @@ int http_reply_not_found(struct http_request *req);
 int http_reply_method_not_allowed(struct http_request *req, unsigned allowed);
 /* 429 per SPEC.md 3.0.3: JSON temporarily_unavailable, Retry-After: 60. */
 int http_reply_rate_limited(struct http_request *req);
+/* 503 for a request body over the buffer budget (REQUEST_BODY_BUFFER_*):
+ * JSON temporarily_unavailable, the OAuth error shape every route can use
+ * (RFC 6749 5.2), with Retry-After: BOUNDS_BODY_BUFFER_RETRY_AFTER_S. */
+int http_reply_body_budget(struct http_request *req);

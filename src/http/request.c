@@ -173,6 +173,7 @@ http_request_free(struct http_request *req)
     if (req->body != NULL) {
         evbuffer_free(req->body);
     }
+    http_ip_budget_put(&req->body_hold);
     arena_free(req->arena);
     xfree(req);
 }

@@ -11,6 +11,7 @@
 
 #include "base/ipaddr.h"
 #include "base/slice.h"
+#include "http/ip_budget.h"
 #include "http/output.h"
 #include "http/parser.h"
 #include "http/request.h"
@@ -70,6 +71,11 @@ struct http_request {
     bool keep_alive; /* what the client asked for */
     struct evbuffer *body;
     bool body_pulled;
+    /* The body's share of the server's body budget, given back when the
+     * request is freed; the key it is counted under (arena, NULL until the
+     * first body byte). */
+    struct http_ip_budget_hold body_hold;
+    const char *client_key;
     const struct http_route *route;
     void *route_state;             /* http_request_set_route_state */
 

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <netdb.h>
@@ -11,16 +12,24 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/clock.h"
+#include "base/ipaddr.h"
 #include "base/xalloc.h"
 #include "http/conn.h"
+#include "http/ip_budget.h"
 #include "log.h"
+#include "metrics.h"
 #include "worker.h"
 
 /* One node per live connection (the server's own list; the connection
- * only holds the node as an opaque handle). */
+ * only holds the node as an opaque handle). Idle connections are also on
+ * the idle list, longest idle first. */
 struct conn_node {
     struct conn_node *prev;
     struct conn_node *next;
+    struct conn_node *idle_prev;
+    struct conn_node *idle_next;
+    bool idle;
     struct http_conn *conn;
 };
 
@@ -32,6 +41,8 @@ struct http_server {
     uint16_t port;
     struct conn_node *conns;
     size_t conn_count;
+    struct conn_node *idle_head; /* longest idle */
+    struct conn_node *idle_tail;
     bool draining;
     bool freeing;
     void (*on_empty)(void *arg);
@@ -203,21 +214,52 @@ on_retry(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* Stops accepting for BOUNDS_ACCEPT_PAUSE_MS: the pending connections wait
+ * in the kernel's backlog instead of being accepted only to be closed. */
+static void
+pause_accepting(struct http_server *s, enum metrics_accept_paused why)
+{
+    metrics_inc_accept_paused(why);
+    if (s->listener == NULL || s->retry_ev == NULL) {
+        return; /* adopted by hand (tests): nothing to pause */
+    }
+    evconnlistener_disable(s->listener);
+    struct timeval tv = {.tv_sec = 0, .tv_usec = BOUNDS_ACCEPT_PAUSE_MS * 1000};
+    event_add(s->retry_ev, &tv);
+}
+
+/* When each limit event was last logged (process-wide: the caps are). */
+static _Atomic uint64_t logged_at[HTTP_SERVER_LOG_COUNT];
+
+bool
+http_server_log_due(enum http_server_log which)
+{
+    _Atomic uint64_t *last_ms = &logged_at[which];
+    uint64_t now = clock_mono_ms();
+    uint64_t last = atomic_load_explicit(last_ms, memory_order_relaxed);
+    if (last != 0 && now - last < BOUNDS_LIMIT_LOG_INTERVAL_MS) {
+        return false;
+    }
+    return atomic_compare_exchange_strong_explicit(last_ms, &last, now, memory_order_relaxed,
+                                                   memory_order_relaxed);
+}
+
 /* accept() failed: out of descriptors (EMFILE/ENFILE) would spin the loop,
- * so pause accepting for a moment and say so once per pause. */
+ * so pause accepting for a moment. */
 static void
 on_accept_error(struct evconnlistener *l, void *arg)
 {
+    (void)l;
     struct http_server *s = arg;
     int e = EVUTIL_SOCKET_ERROR();
-    struct log_line line;
-    log_begin(&line, LOG_WARN, "accept_failed");
-    log_str(&line, "error", strerror(e));
-    log_str(&line, "action", "accepting paused for 100ms");
-    log_end(&line);
-    evconnlistener_disable(l);
-    struct timeval tv = {.tv_sec = 0, .tv_usec = 100 * 1000};
-    event_add(s->retry_ev, &tv);
+    if (http_server_log_due(HTTP_SERVER_LOG_ACCEPT_FAILED)) {
+        struct log_line line;
+        log_begin(&line, LOG_WARN, "accept_failed");
+        log_str(&line, "error", strerror(e));
+        log_str(&line, "action", "accepting paused for 100ms");
+        log_end(&line);
+    }
+    pause_accepting(s, METRICS_ACCEPT_PAUSED_DESCRIPTORS);
 }
 
 int
@@ -249,6 +291,94 @@ http_server_port(const struct http_server *s)
     return s->port;
 }
 
+/* The connection cap's key for a peer: family byte + address, IPv6 cut to
+ * its /64 (as the rate limiter buckets it); empty for a trusted proxy (its
+ * connections carry everyone) and for non-IP peers. */
+static struct slice
+conn_key(const struct http_server *s, const struct sockaddr *sa, socklen_t len, uint8_t out[1 + 16])
+{
+    struct ipaddr a = {0};
+    if (sa != NULL && sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+        a.family = AF_INET;
+        memcpy(a.bytes, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    } else if (sa != NULL && sa->sa_family == AF_INET6 &&
+               len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+        a.family = AF_INET6;
+        memcpy(a.bytes, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+        a = ipaddr_unmap(a);
+    } else {
+        return SLICE_NULL;
+    }
+    for (size_t i = 0; i < s->opts.trusted_peer_count; i++) {
+        if (ipcidr_contains(&s->opts.trusted_peers[i], &a)) {
+            return SLICE_NULL;
+        }
+    }
+    size_t n = 4;
+    if (a.family == AF_INET6) {
+        a = ipaddr_mask(a, 64);
+        n = 8;
+    }
+    out[0] = a.family == AF_INET ? 4 : 6;
+    memcpy(out + 1, a.bytes, n);
+    return slice_make((const char *)out, 1 + n);
+}
+
+/* Closes the longest-idle connection of this server. False when none is. */
+static bool
+evict_idle(struct http_server *s)
+{
+    struct conn_node *n = s->idle_head;
+    if (n == NULL) {
+        return false;
+    }
+    metrics_inc(METRICS_CLIENT_CONNECTIONS_EVICTED);
+    http_conn_abort(n->conn); /* idle: no request to abort; unlinks it */
+    return true;
+}
+
+static void
+log_refused(const char *msg, const struct http_ip_budget *b, uint64_t cap)
+{
+    struct log_line line;
+    log_begin(&line, LOG_WARN, msg);
+    log_uint(&line, "open", http_ip_budget_in_use(b));
+    log_uint(&line, "cap", cap);
+    log_end(&line);
+}
+
+/* Takes the new connection's place under the caps, closing an idle one
+ * for it at the process cap. False: refused (counted, logged). */
+static bool
+admit(struct http_server *s, const struct sockaddr *peer, socklen_t peer_len,
+      struct http_ip_budget_hold *hold)
+{
+    struct http_ip_budget *b = s->opts.conn_budget;
+    uint8_t key_bytes[1 + 16];
+    struct slice key = conn_key(s, peer, peer_len, key_bytes);
+    enum http_ip_budget_rc rc = http_ip_budget_take(b, key, 1, hold);
+    if (rc == HTTP_IP_BUDGET_OVER_TOTAL && evict_idle(s)) {
+        rc = http_ip_budget_take(b, key, 1, hold);
+    }
+    switch (rc) {
+    case HTTP_IP_BUDGET_OK:
+        return true;
+    case HTTP_IP_BUDGET_OVER_KEY:
+        metrics_inc_conn_refused(METRICS_CONN_REFUSED_IP_LIMIT);
+        if (http_server_log_due(HTTP_SERVER_LOG_IP_LIMIT)) {
+            log_refused("client_connection_ip_limit", b, http_ip_budget_key_cap(b));
+        }
+        return false;
+    default:
+        metrics_inc_conn_refused(METRICS_CONN_REFUSED_PROCESS_LIMIT);
+        if (http_server_log_due(HTTP_SERVER_LOG_PROCESS_LIMIT)) {
+            log_refused("client_connection_limit", b, http_ip_budget_total_cap(b));
+        }
+        pause_accepting(s, METRICS_ACCEPT_PAUSED_PROCESS_LIMIT);
+        return false;
+    }
+}
+
 void
 http_server_adopt(struct http_server *s, int fd, const struct sockaddr *peer, socklen_t peer_len)
 {
@@ -256,7 +386,12 @@ http_server_adopt(struct http_server *s, int fd, const struct sockaddr *peer, so
         close(fd);
         return;
     }
-    (void)http_conn_new(s, fd, peer, peer_len);
+    struct http_ip_budget_hold hold = {0};
+    if (s->opts.conn_budget != NULL && !admit(s, peer, peer_len, &hold)) {
+        close(fd);
+        return;
+    }
+    (void)http_conn_new(s, fd, peer, peer_len, &hold);
 }
 
 static void
@@ -321,7 +456,7 @@ http_server_get_worker(const struct http_server *s)
 void *
 http_server_conn_opened(struct http_server *s, struct http_conn *c)
 {
-    struct conn_node *n = xmalloc(sizeof(*n));
+    struct conn_node *n = xcalloc(1, sizeof(*n));
     n->conn = c;
     n->prev = NULL;
     n->next = s->conns;
@@ -334,9 +469,42 @@ http_server_conn_opened(struct http_server *s, struct http_conn *c)
 }
 
 void
+http_server_conn_idle(struct http_server *s, void *handle, bool idle)
+{
+    struct conn_node *n = handle;
+    if (n->idle) {
+        if (n->idle_prev != NULL) {
+            n->idle_prev->idle_next = n->idle_next;
+        } else {
+            s->idle_head = n->idle_next;
+        }
+        if (n->idle_next != NULL) {
+            n->idle_next->idle_prev = n->idle_prev;
+        } else {
+            s->idle_tail = n->idle_prev;
+        }
+        n->idle_prev = NULL;
+        n->idle_next = NULL;
+        n->idle = false;
+    }
+    if (idle) {
+        /* To the tail: the head stays the connection idle the longest. */
+        n->idle = true;
+        n->idle_prev = s->idle_tail;
+        if (s->idle_tail != NULL) {
+            s->idle_tail->idle_next = n;
+        } else {
+            s->idle_head = n;
+        }
+        s->idle_tail = n;
+    }
+}
+
+void
 http_server_conn_closed(struct http_server *s, void *handle)
 {
     struct conn_node *n = handle;
+    http_server_conn_idle(s, n, false);
     if (n->prev != NULL) {
         n->prev->next = n->next;
     } else {

@@ -4,7 +4,7 @@
  * `client` grant: internal UUID, redirect URIs verbatim, client name,
  * audience, expiry), so nothing is stored and any replica can open it.
  * No client authentication: the Authorization header is ignored and the
- * Content-Type is not checked, as in Go. The body cap (1 MiB) is the
+ * Content-Type is not checked, as in Go. The body cap (64 KiB) is the
  * route's, applied by the connection layer before one byte is read. */
 #include "oauth/oauth.h"
 

@@ -4,6 +4,7 @@
 
 #include "base/utf8.h"
 #include "base/buf.h"
+#include "bounds.h"
 #include "http/output.h"
 #include "http/reply.h"
 #include "http/request.h"
@@ -137,7 +138,7 @@ oauth_reply_too_large(struct http_request *req, void *arg)
 {
     (void)arg;
     (void)oauth_reply_error_simple(req, 413, OAUTH_ERROR_INVALID_REQUEST,
-                                   "request body exceeds the 1 MB cap");
+                                   "request body exceeds the " BOUNDS_OAUTH_BODY_MAX_TEXT " cap");
 }
 
 int

@@ -81,7 +81,7 @@ on_finish(struct http_request *req, void *arg)
     proxy_jsonrpc_peek_cleanup(&m->peek);
 }
 
-/* ---- the head check: bearer, then path ---- */
+/* ---- the head check: bearer, path, subject limiter ---- */
 
 static void
 log_refused_token(struct http_request *req, const struct proxy_bearer_result *r)
@@ -123,6 +123,45 @@ keep_identity(struct http_request *req, const struct app *app, const struct gran
         }
     }
     return m->sub != NULL && m->email != NULL ? m : NULL;
+}
+
+/* Takes a slot, or answers 503. Returns false after answering. Called from
+ * the head check, before a body byte is read: the slot then bounds the
+ * bodies a user has in flight too (MCP_PER_SUBJECT_CONCURRENCY x 16 MiB),
+ * not only the forwards. The finish hook gives it back, exactly once, on
+ * every path (answered, refused, client gone). */
+static bool
+take_slot(struct http_request *req, struct mount_req *m, const struct config *c)
+{
+    struct proxy_subject_limit *l = m->app->subject_limit;
+    if (l == NULL) {
+        return true;
+    }
+    enum proxy_subject_limit_rc rc =
+        proxy_subject_limit_acquire(l, slice_from_cstr(m->sub), clock_mono_ms(), &m->slot);
+    if (rc == PROXY_SUBJECT_LIMIT_UNTRACKED) {
+        struct log_line l2;
+        http_request_log_begin(&l2, req, LOG_WARN, "subject_concurrency_table_full");
+        log_str(&l2, "sub", m->sub);
+        log_end(&l2);
+        return true;
+    }
+    if (rc != PROXY_SUBJECT_LIMIT_BUSY) {
+        return true;
+    }
+    metrics_inc_denied(METRICS_DENIED_SUBJECT_CONCURRENCY_EXCEEDED);
+    struct log_line line;
+    http_request_log_begin(&line, req, LOG_WARN, "subject_concurrency_exceeded");
+    log_str(&line, "sub", m->sub);
+    log_uint(&line, "cap", c->per_subject_concurrency);
+    log_end(&line);
+    static const char body[] = PROXY_SUBJECT_LIMIT_BODY;
+    if (http_output_header_set(req, "Retry-After", PROXY_SUBJECT_LIMIT_RETRY_AFTER) != 0) {
+        http_reply_error(req, 500);
+        return false;
+    }
+    http_reply_json(req, 503, body, sizeof(body) - 1);
+    return false;
 }
 
 bool
@@ -168,11 +207,14 @@ proxy_mount_head_check(struct http_request *req, void *arg)
         (void)oauth_reply_error_simple(req, 400, OAUTH_ERROR_INVALID_REQUEST, reason);
         return false;
     }
+    if (!take_slot(req, m, c)) {
+        return false;
+    }
     http_request_set_route_state(req, m);
     return true;
 }
 
-/* ---- the handler: peek, subject limiter, forward ---- */
+/* ---- the handler: peek, forward ---- */
 
 static void
 peek(struct http_request *req, struct mount_req *m, const struct config *c)
@@ -189,41 +231,6 @@ peek(struct http_request *req, struct mount_req *m, const struct config *c)
     }
 }
 
-/* Takes a slot, or answers 503. Returns false after answering. */
-static bool
-take_slot(struct http_request *req, struct mount_req *m, const struct config *c)
-{
-    struct proxy_subject_limit *l = m->app->subject_limit;
-    if (l == NULL) {
-        return true;
-    }
-    enum proxy_subject_limit_rc rc =
-        proxy_subject_limit_acquire(l, slice_from_cstr(m->sub), clock_mono_ms(), &m->slot);
-    if (rc == PROXY_SUBJECT_LIMIT_UNTRACKED) {
-        struct log_line l2;
-        http_request_log_begin(&l2, req, LOG_WARN, "subject_concurrency_table_full");
-        log_str(&l2, "sub", m->sub);
-        log_end(&l2);
-        return true;
-    }
-    if (rc != PROXY_SUBJECT_LIMIT_BUSY) {
-        return true;
-    }
-    metrics_inc_denied(METRICS_DENIED_SUBJECT_CONCURRENCY_EXCEEDED);
-    struct log_line line;
-    http_request_log_begin(&line, req, LOG_WARN, "subject_concurrency_exceeded");
-    log_str(&line, "sub", m->sub);
-    log_uint(&line, "cap", c->per_subject_concurrency);
-    log_end(&line);
-    static const char body[] = PROXY_SUBJECT_LIMIT_BODY;
-    if (http_output_header_set(req, "Retry-After", PROXY_SUBJECT_LIMIT_RETRY_AFTER) != 0) {
-        http_reply_error(req, 500);
-        return false;
-    }
-    http_reply_json(req, 503, body, sizeof(body) - 1);
-    return false;
-}
-
 void
 proxy_mount_handle(struct http_request *req, void *arg)
 {
@@ -236,9 +243,6 @@ proxy_mount_handle(struct http_request *req, void *arg)
         return;
     }
     peek(req, m, c);
-    if (!take_slot(req, m, c)) {
-        return;
-    }
     if (pool == NULL) {
         /* A worker started without its upstream pool: a wiring bug. */
         struct log_line l;

@@ -15,13 +15,19 @@
  *   3. head check, before the body is read: the bearer check (401 with the
  *      WWW-Authenticate challenge; access_denied{reason} for refused
  *      tokens), then the path check (SPEC preface fix 3: dot segments and
- *      encoded separators -> 400 invalid_request, never forwarded);
+ *      encoded separators -> 400 invalid_request, never forwarded), then
+ *      the per-subject concurrency limiter (503 + Retry-After: 1; the slot
+ *      is held until the request finishes, streams included). Taken after
+ *      the body and the peek, as Go did, it left a user's uploads in
+ *      flight unbounded (40 stalled 16 MiB uploads on one token grew RSS
+ *      by 650 MiB); taken here it bounds them to N bodies per user, and a
+ *      503 from it carries no rpc_* log fields (the body was never read).
  *      sub/email go on the access-log line from here on;
- *   4. the body is read (16 MiB cap, BOUNDS_MCP_BODY_MAX);
+ *   4. the body is read (16 MiB cap, BOUNDS_MCP_BODY_MAX; counted against
+ *      REQUEST_BODY_BUFFER_MAX and its per-IP share by the connection
+ *      layer: 503 + Retry-After past them);
  *   5. the JSON-RPC peek (rpc_method / rpc_tool / rpc_id on the log line);
- *   6. the per-subject concurrency limiter (503 + Retry-After: 1; the slot
- *      is held until the request finishes, streams included);
- *   7. the forward (proxy/forward.h).
+ *   6. the forward (proxy/forward.h).
  * When the request finishes: the slot is released and, with
  * MCP_TOOL_METRICS=true and a path ACCESS_LOG_SKIP_RE does not skip, the
  * tool metrics are counted (SPEC.md 7.1).

@@ -312,7 +312,7 @@ describe('consent flow (in-process replay store)', () => {
     assert.deepEqual(r.json, { error: 'invalid_request', error_description: 'malformed form body' });
     r = await request(`${stack.base}/consent`, { method: 'POST', body: 'x'.repeat(1024 * 1024 + 1), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     assert.equal(r.status, 413);
-    assert.deepEqual(r.json, { error: 'invalid_request', error_description: 'request body exceeds the 1 MB cap' });
+    assert.deepEqual(r.json, { error: 'invalid_request', error_description: 'request body exceeds the 64 KiB cap' });
     // Nothing above spent the token; an unknown action does (the claim comes first).
     const twin = jar.clone();
     r = await submitConsent({ jar, formAction: consent.formAction, consentToken: tok, action: 'maybe' });

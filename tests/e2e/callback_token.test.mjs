@@ -347,7 +347,7 @@ describe('login flow, in-process replay store', () => {
     assertOAuthError(await request(tok, { method: 'POST', body: many, headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
       400, 'invalid_request', 'too many form parameters');
     const big = await request(tok, { method: 'POST', body: `grant_type=refresh_token&x=${'a'.repeat(1024 * 1024)}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-    assertOAuthError(big, 413, 'invalid_request', 'request body exceeds the 1 MB cap');
+    assertOAuthError(big, 413, 'invalid_request', 'request body exceeds the 64 KiB cap');
     assert.equal(big.headers.get('access-control-allow-origin'), '*');
     assertOAuthError(await request(tok, { method: 'POST', form: { grant_type: 'authorization_code', code: 'x', client_id: 'y' } }),
       400, 'invalid_request', 'missing required parameters');

@@ -362,19 +362,19 @@ describe('default mount /mcp', () => {
     assert.equal(headers['access-control-allow-origin'], '*');
     assert.equal(headers.connection, 'close');
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) assert.equal(headers[name], value, name);
-    assert.equal(body, '{"error":"invalid_request","error_description":"request body exceeds the 1 MB cap"}\n');
+    assert.equal(body, '{"error":"invalid_request","error_description":"request body exceeds the 64 KiB cap"}\n');
     assert.ok(closedByServer, 'the server closes after refusing the body');
   });
 
-  test('register: a 1 MiB body is read; one byte more is 413', async () => {
+  test('register: a 64 KiB body is read; one byte more is 413', async () => {
     const json = JSON.stringify({ redirect_uris: [OK_URI] });
-    const exact = json + ' '.repeat(1024 * 1024 - json.length);
+    const exact = json + ' '.repeat(64 * 1024 - json.length);
     const ok = await request(`${base}/register`, { method: 'POST', body: exact });
     assert.equal(ok.status, 201, ok.text);
     const over = await request(`${base}/register`, { method: 'POST', body: `${exact} ` });
     assert.equal(over.status, 413);
     assert.equal(over.json.error, 'invalid_request');
-    assert.equal(over.json.error_description, 'request body exceeds the 1 MB cap');
+    assert.equal(over.json.error_description, 'request body exceeds the 64 KiB cap');
     assertSecurityHeaders(over, 'register 413');
   });
 

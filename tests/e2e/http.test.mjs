@@ -193,7 +193,7 @@ describe('HTTP server core', () => {
     assert.equal(notAllowed.headers.allow, 'GET, HEAD');
     assert.equal(notAllowed.body.length, 0);
     assertSecurityHeaders(notAllowed, '405');
-    // The 1 MiB cap is enforced from the head, before any body byte.
+    // The 64 KiB default cap is enforced from the head, before any body byte.
     assert.equal(tooLarge.status, 413);
     assert.equal(tooLarge.headers.connection, 'close');
     assertSecurityHeaders(tooLarge, '413');

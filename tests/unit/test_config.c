@@ -223,6 +223,11 @@ defaults(void **state)
     assert_int_equal(c->tcp_keepalive_interval_s, 10);
     assert_int_equal(c->tcp_keepalive_count, 3);
     assert_int_equal(c->tcp_user_timeout_ms, 60000);
+    assert_int_equal(c->client_write_stall_timeout_ms, 60000);
+    assert_int_equal(c->max_client_connections, 0);
+    assert_int_equal(c->max_client_connections_per_ip, 256);
+    assert_int_equal(c->request_body_buffer_max, 256 * 1024 * 1024);
+    assert_int_equal(c->request_body_buffer_per_ip_max, 32 * 1024 * 1024);
     assert_string_equal(r.warn, "");
     unload(&r);
 }
@@ -828,6 +833,22 @@ static const struct rule_case rules[] = {
     BAD("TCP_KEEPALIVE_COUNT", "128", "at most 127"),
     OK("TCP_USER_TIMEOUT", "0"),
     BAD("TCP_USER_TIMEOUT", "10m1s", "10m"),
+    OK("CLIENT_WRITE_STALL_TIMEOUT", "0"),
+    OK("CLIENT_WRITE_STALL_TIMEOUT", "1h"),
+    BAD("CLIENT_WRITE_STALL_TIMEOUT", "1h1s", "1h"),
+    BAD("CLIENT_WRITE_STALL_TIMEOUT", "-5s", "negative"),
+    OK("MAX_CLIENT_CONNECTIONS", "0"),
+    OK("MAX_CLIENT_CONNECTIONS", "10000000"),
+    BAD("MAX_CLIENT_CONNECTIONS", "10000001", "at most 10000000"),
+    BAD("MAX_CLIENT_CONNECTIONS", "many", "whole number"),
+    OK("MAX_CLIENT_CONNECTIONS_PER_IP", "0"),
+    BAD("MAX_CLIENT_CONNECTIONS_PER_IP", "-1", "negative"),
+    OK("REQUEST_BODY_BUFFER_MAX", "16777216"),
+    BAD("REQUEST_BODY_BUFFER_MAX", "16777215", "at least 16777216"),
+    BAD("REQUEST_BODY_BUFFER_MAX", "256MiB", "whole number"),
+    OK("REQUEST_BODY_BUFFER_PER_IP_MAX", "16777216"),
+    BAD("REQUEST_BODY_BUFFER_PER_IP_MAX", "0", "at least 16777216"),
+    BAD("REQUEST_BODY_BUFFER_PER_IP_MAX", "1099511627777", "at most 1099511627776"),
 };
 
 static void

@@ -331,7 +331,7 @@ test_too_large(void **state)
                   false, &r);
     assert_int_equal(r.status, 413);
     assert_string_equal(r.body, "{\"error\":\"invalid_request\",\"error_description\":\"request "
-                                "body exceeds the 1 MB cap\"}\n");
+                                "body exceeds the 64 KiB cap\"}\n");
     harness_response_free(&r);
 }
 

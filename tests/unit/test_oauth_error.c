@@ -117,10 +117,10 @@ test_set_clears_error_code(void **state)
 {
     (void)state;
     struct oauth_error err = { 500, OAUTH_ERROR_SERVER_ERROR, "x", "stale" };
-    oauth_error_set(&err, 413, OAUTH_ERROR_INVALID_REQUEST, "request body exceeds the 1 MB cap");
+    oauth_error_set(&err, 413, OAUTH_ERROR_INVALID_REQUEST, "request body exceeds the 64 KiB cap");
     assert_int_equal(err.status, 413);
     assert_int_equal(err.code, OAUTH_ERROR_INVALID_REQUEST);
-    assert_string_equal(err.description, "request body exceeds the 1 MB cap");
+    assert_string_equal(err.description, "request body exceeds the 64 KiB cap");
     assert_null(err.error_code);
 }
 

@@ -326,13 +326,14 @@ test_too_large_before_body(void **state)
     assert_string_equal(harness_header(&r, "Content-Type"), "application/json");
     assert_string_equal(harness_header(&r, "Access-Control-Allow-Origin"), "*");
     static const char want[] = "{\"error\":\"invalid_request\",\"error_description\":\"request "
-                               "body exceeds the 1 MB cap\"}\n";
+                               "body exceeds the 64 KiB cap\"}\n";
     assert_int_equal(r.body_len, sizeof(want) - 1);
     assert_memory_equal(r.body, want, r.body_len);
     harness_response_free(&r);
 
-    /* Exactly 1 MiB is read and judged on its content. */
-    size_t n = 1024 * 1024;
+    /* Exactly the cap (BOUNDS_OAUTH_BODY_MAX) is read and judged on its
+     * content. */
+    size_t n = BOUNDS_OAUTH_BODY_MAX;
     char *big = calloc(1, n);
     assert_non_null(big);
     memset(big, ' ', n);

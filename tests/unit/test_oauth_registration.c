@@ -303,9 +303,9 @@ test_body_cap(void **state)
     assert_int_equal(oauth_registration_parse(slice_make(body, len), len - 1, &reg, &err), -1);
     assert_int_equal(err.status, 413);
     assert_int_equal(err.code, OAUTH_ERROR_INVALID_REQUEST);
-    assert_string_equal(err.description, "request body exceeds the 1 MB cap");
+    assert_string_equal(err.description, "request body exceeds the 64 KiB cap");
 
-    /* the real cap: 1 MiB + 1 of whitespace-padded JSON */
+    /* the real cap (64 KiB) + 1 of whitespace-padded JSON */
     size_t big = BOUNDS_OAUTH_BODY_MAX + 1;
     char *padded = xmalloc(big);
     memset(padded, ' ', big);

@@ -351,7 +351,7 @@ test_too_large_before_body(void **state)
     assert_int_equal(r.status, 413);
     assert_string_equal(harness_header(&r, "Content-Type"), "application/json");
     assert_body(&r, "{\"error\":\"invalid_request\",\"error_description\":\"request body "
-                    "exceeds the 1 MB cap\"}\n");
+                    "exceeds the 64 KiB cap\"}\n");
     assert_string_equal(harness_header(&r, "Connection"), "close");
     harness_response_free(&r);
     /* A chunked body crossing the cap gets the same answer. */
@@ -359,7 +359,7 @@ test_too_large_before_body(void **state)
                   "20\r\n0123456789abcdef0123456789abcdef\r\n0\r\n\r\n");
     assert_int_equal(r.status, 413);
     assert_body(&r, "{\"error\":\"invalid_request\",\"error_description\":\"request body "
-                    "exceeds the 1 MB cap\"}\n");
+                    "exceeds the 64 KiB cap\"}\n");
     harness_response_free(&r);
 }
 

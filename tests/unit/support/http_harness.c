@@ -36,6 +36,13 @@ harness_init(struct harness *h, const struct http_router *r, const struct harnes
         .head_timeout_ms = o.head_timeout_ms ? o.head_timeout_ms : 10000,
         .body_timeout_ms = o.body_timeout_ms ? o.body_timeout_ms : 30000,
         .idle_timeout_ms = o.idle_timeout_ms ? o.idle_timeout_ms : 120000,
+        .write_timeout_ms = o.write_timeout_ms,
+        .conn_budget = o.conn_budget,
+        .trusted_peers = o.trusted_peers,
+        .trusted_peer_count = o.trusted_peer_count,
+        .body_budget = o.body_budget,
+        .client_key = o.client_key,
+        .client_key_arg = o.client_key_arg,
     };
     h->srv = http_server_new(h->w, &so);
     h->w->server = h->srv;
@@ -54,14 +61,20 @@ harness_cleanup(struct harness *h)
 }
 
 int
-harness_connect(struct harness *h)
+harness_connect_from(struct harness *h, const struct sockaddr *peer, socklen_t peer_len)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) {
         abort();
     }
-    http_server_adopt(h->srv, sv[1], NULL, 0);
+    http_server_adopt(h->srv, sv[1], peer, peer_len);
     return sv[0];
+}
+
+int
+harness_connect(struct harness *h)
+{
+    return harness_connect_from(h, NULL, 0);
 }
 
 static void

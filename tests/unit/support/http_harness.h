@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "http/server.h"
 
 struct http_router;
 struct http_server;
@@ -22,9 +23,17 @@ struct harness {
 
 struct harness_opts {
     bool is_public;
-    uint64_t head_timeout_ms; /* 0: 10 s */
-    uint64_t body_timeout_ms; /* 0: 30 s */
-    uint64_t idle_timeout_ms; /* 0: 120 s */
+    uint64_t head_timeout_ms;  /* 0: 10 s */
+    uint64_t body_timeout_ms;  /* 0: 30 s */
+    uint64_t idle_timeout_ms;  /* 0: 120 s */
+    uint64_t write_timeout_ms; /* 0: none */
+    /* Passed to the server as is (http/server.h); all borrowed. */
+    struct http_ip_budget *conn_budget;
+    const struct ipcidr *trusted_peers;
+    size_t trusted_peer_count;
+    struct http_ip_budget *body_budget;
+    http_server_client_key_fn client_key;
+    void *client_key_arg;
 };
 
 /* A worker (app NULL) and a server on router r (borrowed). opts NULL: public,
@@ -35,6 +44,10 @@ void harness_cleanup(struct harness *h);
 
 /* A new client connection; returns the test's end (non-blocking). */
 int harness_connect(struct harness *h);
+/* The same as if accepted from peer (an AF_INET/AF_INET6 address the
+ * socketpair pretends to come from). Returns the test's end; it reads EOF
+ * at once when the server refused the connection. */
+int harness_connect_from(struct harness *h, const struct sockaddr *peer, socklen_t peer_len);
 /* Writes all of data to fd (loop passes run while the socket is full). */
 void harness_send(struct harness *h, int fd, const void *data, size_t len);
 void harness_send_str(struct harness *h, int fd, const char *s);
