@@ -19,6 +19,7 @@
 #include "base/ipaddr.h"
 #include "base/xalloc.h"
 #include "bounds.h"
+#include "http/client_ip.h"
 #include "http/ip_budget.h"
 #include "http/parser.h"
 #include "http/reply.h"
@@ -733,22 +734,14 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 static void
 set_peer(struct http_conn *c, const struct sockaddr *sa, socklen_t len)
 {
-    struct ipaddr a = {0};
-    if (sa != NULL && sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
-        a.family = AF_INET;
-        memcpy(a.bytes, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-    } else if (sa != NULL && sa->sa_family == AF_INET6 &&
-               len >= (socklen_t)sizeof(struct sockaddr_in6)) {
-        a.family = AF_INET6;
-        memcpy(a.bytes, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-        a = ipaddr_unmap(a);
-    }
-    c->peer = a;
-    if (a.family != 0) {
+    struct client_ip_peer p = client_ip_peer_from_sockaddr(sa, len);
+    c->peer = p.addr;
+    if (p.addr.family != 0) {
         ipaddr_format(&c->peer, c->client_ip);
     } else {
-        snprintf(c->client_ip, sizeof(c->client_ip), "%s",
-                 sa != NULL && sa->sa_family == AF_UNIX ? "unix" : "");
+        /* "unix" for a Unix-domain peer, else empty. */
+        snprintf(c->client_ip, sizeof(c->client_ip), "%.*s", (int)p.text.len,
+                 p.text.ptr != NULL ? p.text.ptr : "");
     }
 }
 

@@ -15,6 +15,7 @@
 #include "base/clock.h"
 #include "base/ipaddr.h"
 #include "base/xalloc.h"
+#include "http/client_ip.h"
 #include "http/conn.h"
 #include "http/ip_budget.h"
 #include "log.h"
@@ -297,16 +298,8 @@ http_server_port(const struct http_server *s)
 static struct slice
 conn_key(const struct http_server *s, const struct sockaddr *sa, socklen_t len, uint8_t out[1 + 16])
 {
-    struct ipaddr a = {0};
-    if (sa != NULL && sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
-        a.family = AF_INET;
-        memcpy(a.bytes, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-    } else if (sa != NULL && sa->sa_family == AF_INET6 &&
-               len >= (socklen_t)sizeof(struct sockaddr_in6)) {
-        a.family = AF_INET6;
-        memcpy(a.bytes, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-        a = ipaddr_unmap(a);
-    } else {
+    struct ipaddr a = client_ip_peer_from_sockaddr(sa, len).addr;
+    if (a.family == 0) {
         return SLICE_NULL;
     }
     for (size_t i = 0; i < s->opts.trusted_peer_count; i++) {
