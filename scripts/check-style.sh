@@ -178,8 +178,16 @@ sub title_found {
 sub check_text {
     my ($ln, $text, $col) = @_;
     my ($kind, $name) = ('', '');
+    my ($end, $depth) = (0, 0);
     while ($text =~ /(`+)(.+?)(?<!`)\1(?!`)|(?<![\w.\/-])(test_\w+\.c|[\w-]+\.test\.mjs)\b|"([^"\n]+)"/g) {
         my ($code, $bare, $dq) = ($2, $3, $4);
+        #   A citation runs to the next ';' or the end of a sentence,
+        #   outside parentheses (notes may hold either).
+        my $gap = substr($text, $end, $-[0] - $end);
+        $end = $+[0];
+        while ($gap =~ /([()]|;|\.(?=\s|$))/g) {
+            if ($1 eq '(') { $depth++ } elsif ($1 eq ')') { $depth-- if $depth > 0 } elsif ($depth == 0) { $kind = '' }
+        }
         $code =~ s/^ (.*) $/$1/ if defined $code;
         my $tok = $code // $bare;
         if (defined $tok && $tok =~ /^test_\w+\.c$/) {
@@ -220,6 +228,8 @@ sub check_text {
             }
         } elsif ($kind eq 'unit' && $code ne '...') {
             miss($ln, "$name: no vector '$code'") if index(unit_file($name)->{src}, $code) < 0;
+        } elsif ($col && $kind eq '' && $code =~ /^test_\w+$/) {
+            miss($ln, "$code cited with no test_<file>.c before it");
         }
     }
 }
