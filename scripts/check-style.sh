@@ -93,7 +93,8 @@ done
 #    string in that file); `x.test.mjs` then `'title'` or "title" (a
 #    title ending in ... is a prefix; ${...} in a template title stands
 #    for text that appears in the file); `target/seed` or a bare `seed`
-#    after it (globs allowed) under fuzz/corpus/.
+#    after it (globs allowed) under fuzz/corpus/. A citation runs to the
+#    next ';' or sentence end outside parentheses.
 citations=$(perl - docs/threat-model.md <<'PERL'
 use strict;
 use warnings;
@@ -204,6 +205,7 @@ sub check_text {
                 miss($ln, "'$title' cited with no *.test.mjs file before it");
             }
         } elsif (!defined $code) {
+            #   a double-quoted phrase outside an e2e citation: prose
         } elsif ($code =~ m{^(?:tests|fuzz|src|docs|scripts)/}) {
             my @hits = glob($code);
             miss($ln, "$code does not exist") unless @hits && -e $hits[0];
@@ -259,6 +261,7 @@ exit $bad;
 PERL
 )
 if [ $? -ne 0 ]; then
+  [ -z "$citations" ] && citations="docs/threat-model.md: the citation check could not run"
   while IFS= read -r line; do report "$line"; done <<< "$citations"
 fi
 
