@@ -89,8 +89,8 @@ done
 # 8. Every test docs/threat-model.md cites exists, so a row cannot claim a
 #    defence with a test that was renamed or never written. In a table's
 #    "tests" column (and in prose after a test file's name): `test_x.c`
-#    then `function` (defined and registered in main) or `vector` (a
-#    string in that file); `x.test.mjs` then `'title'` or "title" (a
+#    then `function` (defined and registered in main), or `vector` (text
+#    in that file: any backticked word in parentheses, or not a name); `x.test.mjs` then `'title'` or "title" (a
 #    title ending in ... is a prefix; ${...} in a template title stands
 #    for text that appears in the file); `target/seed` or a bare `seed`
 #    after it (globs allowed) under fuzz/corpus/. A citation runs to the
@@ -221,7 +221,7 @@ sub check_text {
         } elsif ($kind eq 'fuzz' && $code =~ /^[\w.*?-]+$/) {
             my @hits = grep { -f } glob("fuzz/corpus/$name/$code");
             miss($ln, "no fuzz seed fuzz/corpus/$name/$code") unless @hits;
-        } elsif ($kind eq 'unit' && $code =~ /^[A-Za-z_]\w*$/) {
+        } elsif ($kind eq 'unit' && $depth == 0 && $code =~ /^[A-Za-z_]\w*$/) {
             my $u = unit_file($name);
             if (!$u->{defs}{$code}) {
                 miss($ln, "$name: no test function $code");
