@@ -86,6 +86,185 @@ for f in $(echo "$c_files" | grep '^src/.*\.c$'); do
   ' "$f"
 done
 
+# 8. Every test docs/threat-model.md cites exists, so a row cannot claim a
+#    defence with a test that was renamed or never written. In a table's
+#    "tests" column (and in prose after a test file's name): `test_x.c`
+#    then `function` (defined and registered in main), or `vector` (text
+#    in that file: any backticked word in parentheses, or not a name); `x.test.mjs` then `'title'` or "title" (a
+#    title ending in ... is a prefix; ${...} in a template title stands
+#    for text that appears in the file); `target/seed` or a bare `seed`
+#    after it (globs allowed) under fuzz/corpus/. A citation runs to the
+#    next ';' or sentence end outside parentheses.
+citations=$(perl - docs/threat-model.md <<'PERL'
+use strict;
+use warnings;
+binmode STDOUT, ':encoding(UTF-8)';
+my $doc = shift;
+my $bad = 0;
+sub slurp {
+    open(my $fh, '<:encoding(UTF-8)', $_[0]) or return undef;
+    local $/;
+    my $s = <$fh>;
+    return $s;
+}
+sub miss { print "$doc:$_[0]: $_[1]\n"; $bad = 1 }
+
+my (%unit, %e2e);
+sub unit_file {
+    my $f = shift;
+    return $unit{$f} if exists $unit{$f};
+    my $src = slurp("tests/unit/$f");
+    return $unit{$f} = undef unless defined $src;
+    my %defs = map { $_ => 1 } $src =~ /^(?:static\s+void\s+)?([A-Za-z_]\w*)\s*\(\s*void\s*\*\*[^;\n]*$/mg;
+    my ($main) = $src =~ /^(?:int\s+)?main\s*\((.*)\z/ms;
+    return $unit{$f} = { src => $src, defs => \%defs, main => $main // '' };
+}
+sub js_unescape {
+    my $s = shift;
+    $s =~ s{\\(?:u\{([0-9a-fA-F]+)\}|u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|(.))}{
+        defined $1 ? chr(hex $1) : defined $2 ? chr(hex $2) : defined $3 ? chr(hex $3)
+        : $4 eq 'n' ? "\n" : $4 eq 't' ? "\t" : $4 }gse;
+    return $s;
+}
+sub e2e_file {
+    my $f = shift;
+    return $e2e{$f} if exists $e2e{$f};
+    my $src = slurp("tests/e2e/$f");
+    return $e2e{$f} = undef unless defined $src;
+    my @titles;
+    while ($src =~ /(?:(?<![\w.\$])(?:test|it|describe|suite)|(?<![\w.\$])t\.test)(?:\.only|\.skip|\.todo)?\s*\(\s*('(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"|`(?:\\.|[^`\\])*`)/gs) {
+        my $lit = $1;
+        my $body = substr($lit, 1, -1);
+        my @parts = substr($lit, 0, 1) eq '`'
+            ? split(/\$\{(?:[^{}]|\{[^{}]*\})*\}/, $body, -1) : ($body);
+        push @titles, { raw => $body, parts => [map { js_unescape($_) } @parts] };
+    }
+    return $e2e{$f} = { src => $src, titles => \@titles };
+}
+# A template's holes must be filled with text the file holds (a vector's
+# name, a status), so `refused: oversize header -> 431 ...` is checked too.
+sub template_match {
+    my ($e, $p, $cited, $prefix) = @_;
+    my @res;
+    my $head = '^';
+    for my $i (0 .. $#$p) {
+        my $lit = $p->[$i];
+        if ($i == $#$p) {
+            push @res, $head . quotemeta($lit) . '$';
+        }
+        if ($prefix) {
+            push @res, $head . quotemeta(substr($lit, 0, $_)) . '$' for 0 .. length($lit) - 1;
+            push @res, $head . quotemeta($lit) . '(.+)$' if $i < $#$p;
+        }
+        $head .= quotemeta($lit) . '(.+?)';
+    }
+    for my $re (@res) {
+        $cited =~ /$re/ or next;
+        my @holes = map { substr($cited, $-[$_], $+[$_] - $-[$_]) =~ s/^\s+|\s+$//gr } 1 .. $#-;
+        return 1 unless grep { length && index($e->{src}, $_) < 0 } @holes;
+    }
+    return 0;
+}
+sub title_found {
+    my ($e, $cited) = @_;
+    my $prefix = $cited =~ s/\s*(?:\.\.\.|\x{2026})\z//;
+    for my $t (@{$e->{titles}}) {
+        my @forms = ($t->{raw}, @{$t->{parts}} == 1 ? ($t->{parts}[0]) : ());
+        for (@forms) { return 1 if $prefix ? index($_, $cited) == 0 : $_ eq $cited }
+        return 1 if @{$t->{parts}} > 1 && template_match($e, $t->{parts}, $cited, $prefix);
+    }
+    return 0;
+}
+
+sub check_text {
+    my ($ln, $text, $col) = @_;
+    my ($kind, $name) = ('', '');
+    my ($end, $depth) = (0, 0);
+    while ($text =~ /(`+)(.+?)(?<!`)\1(?!`)|(?<![\w.\/-])(test_\w+\.c|[\w-]+\.test\.mjs)\b|"([^"\n]+)"/g) {
+        my ($code, $bare, $dq) = ($2, $3, $4);
+        #   A citation runs to the next ';' or the end of a sentence,
+        #   outside parentheses (notes may hold either).
+        my $gap = substr($text, $end, $-[0] - $end);
+        $end = $+[0];
+        while ($gap =~ /([()]|;|\.(?=\s|$))/g) {
+            if ($1 eq '(') { $depth++ } elsif ($1 eq ')') { $depth-- if $depth > 0 } elsif ($depth == 0) { $kind = '' }
+        }
+        $code =~ s/^ (.*) $/$1/ if defined $code;
+        my $tok = $code // $bare;
+        if (defined $tok && $tok =~ /^test_\w+\.c$/) {
+            ($kind, $name) = ('unit', $tok);
+            unless (unit_file($tok)) { miss($ln, "tests/unit/$tok does not exist"); $kind = 'gone' }
+        } elsif (defined $tok && $tok =~ /^[\w-]+\.test\.mjs$/) {
+            ($kind, $name) = ('e2e', $tok);
+            unless (e2e_file($tok)) { miss($ln, "tests/e2e/$tok does not exist"); $kind = 'gone' }
+        } elsif (defined $dq || (defined $code && $code =~ /^(['"]).*\1$/s)) {
+            my $title = $dq // substr($code, 1, -1);
+            if ($kind eq 'e2e') {
+                miss($ln, "$name: no test titled '$title'") unless title_found(e2e_file($name), $title);
+            } elsif ($col && defined $code && $kind ne 'gone') {
+                miss($ln, "'$title' cited with no *.test.mjs file before it");
+            }
+        } elsif (!defined $code) {
+            #   a double-quoted phrase outside an e2e citation: prose
+        } elsif ($code =~ m{^(?:tests|fuzz|src|docs|scripts)/}) {
+            my @hits = glob($code);
+            miss($ln, "$code does not exist") unless @hits && -e $hits[0];
+        } elsif ($col && $code =~ m{^(\w+)/([^\s/]+)$}) {
+            ($kind, $name) = ('fuzz', $1);
+            if (-d "fuzz/corpus/$1") {
+                my @hits = grep { -f } glob("fuzz/corpus/$1/$2");
+                miss($ln, "no fuzz seed fuzz/corpus/$code") unless @hits;
+            } else {
+                miss($ln, "no fuzz target fuzz/corpus/$1/");
+                $kind = 'gone';
+            }
+        } elsif ($kind eq 'fuzz' && $code =~ /^[\w.*?-]+$/) {
+            my @hits = grep { -f } glob("fuzz/corpus/$name/$code");
+            miss($ln, "no fuzz seed fuzz/corpus/$name/$code") unless @hits;
+        } elsif ($kind eq 'unit' && $depth == 0 && $code =~ /^[A-Za-z_]\w*$/) {
+            my $u = unit_file($name);
+            if (!$u->{defs}{$code}) {
+                miss($ln, "$name: no test function $code");
+            } elsif ($u->{main} !~ /\b\Q$code\E\b/) {
+                miss($ln, "$name: $code is defined but never run (not in main's list)");
+            }
+        } elsif ($kind eq 'unit' && $code ne '...') {
+            miss($ln, "$name: no vector '$code'") if index(unit_file($name)->{src}, $code) < 0;
+        } elsif ($col && $kind eq '' && $code =~ /^test_\w+$/) {
+            miss($ln, "$code cited with no test_<file>.c before it");
+        }
+    }
+}
+
+my $text = slurp($doc) // die "$doc: cannot read\n";
+my ($col, $header) = (-1, 1);
+my $n = 0;
+for my $line (split /\n/, $text) {
+    $n++;
+    if ($line =~ /^\s*\|/) {
+        (my $row = $line) =~ s/^\s*\||\|\s*$//g;
+        my @cells = map { s/\\\|/|/gr } split /(?<!\\)\|/, $row, -1;
+        if ($header) {
+            $header = 0;
+            $col = -1;
+            for my $i (0 .. $#cells) { $col = $i if $cells[$i] =~ /^\s*tests?\s*$/i }
+            next;
+        }
+        next if $line =~ /^[\s|:-]+$/;
+        check_text($n, $cells[$col] // '', 1) if $col >= 0;
+    } else {
+        $header = 1;
+        check_text($n, $line, 0) if $line =~ /test_\w+\.c|\.test\.mjs/;
+    }
+}
+exit $bad;
+PERL
+)
+if [ $? -ne 0 ]; then
+  [ -z "$citations" ] && citations="docs/threat-model.md: the citation check could not run"
+  while IFS= read -r line; do report "$line"; done <<< "$citations"
+fi
+
 if [ "$fail" -ne 0 ]; then
   echo "check-style: FAILED"
   exit 1
