@@ -312,6 +312,34 @@ describe('MCP route', () => {
     assert.equal(rec.headers['content-length'], String(body.length));
   });
 
+  test('a chunked body is re-framed for the upstream: Content-Length, no Transfer-Encoding, nothing smuggled', async () => {
+    await stack.upstream.reset();
+    // A second request hidden inside the first one's body: if the proxy
+    // passed the chunked framing through, or ended the body early, an
+    // upstream could read it as a request of its own.
+    const smuggled = 'GET /mcp/echo-headers HTTP/1.1\r\nHost: x\r\nX-Smuggled: 1\r\n\r\n';
+    const part1 = `{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"`;
+    const part2 = `\r\n0\r\n\r\n${smuggled}`;
+    const part3 = '"}}';
+    const body = part1 + part2 + part3;
+    const chunk = (t) => `${Buffer.byteLength(t).toString(16)}\r\n${t}\r\n`;
+    const res = await raw(stack.proxy.port, [
+      `POST /mcp/echo-body HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n`
+        + 'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n',
+      chunk(part1), chunk(part2), chunk(part3), '0\r\n\r\n',
+    ]);
+    const r = parseResponse(res.data);
+    assert.equal(r.status, 200, res.data.toString());
+    assert.equal(JSON.parse(r.text).body, body);
+    const recs = await stack.upstream.requests();
+    assert.equal(recs.length, 1, 'exactly one request reached the upstream');
+    assert.equal(recs[0].path, '/mcp/echo-body');
+    assert.equal(recs[0].headers['transfer-encoding'], undefined);
+    assert.equal(recs[0].headers['content-length'], String(Buffer.byteLength(body)));
+    assert.equal(recs[0].bodyLength, Buffer.byteLength(body));
+    assert.ok(!recs.some((q) => q.headers['x-smuggled']), 'the hidden request was never parsed as one');
+  });
+
   test('401: missing, malformed and refused tokens, with the exact challenge; the upstream never sees them', async () => {
     await stack.upstream.reset();
     const before = await metricsText(stack);
@@ -595,19 +623,7 @@ describe('MCP route', () => {
     (async () => { try { for (;;) { const { done } = await reader.read(); if (done) break; } } catch { /* cut */ } })();
   });
 
-  test('a token from the real login flow opens the route', async (t) => {
-    // The flow needs /register, /authorize, /consent, /callback and /token:
-    // other parts of the binary. 404 (no such route) means not built yet.
-    const missing = [];
-    for (const [method, p] of [['POST', '/register'], ['GET', '/authorize'], ['POST', '/consent'], ['GET', '/callback'], ['POST', '/token']]) {
-      const r = await fetch(`${stack.base}${p}`, { method, redirect: 'manual' });
-      await r.text();
-      if (r.status === 404) missing.push(p);
-    }
-    if (missing.length > 0) {
-      t.skip(`this binary does not serve ${missing.join(', ')} yet (the OAuth endpoints are other parts)`);
-      return;
-    }
+  test('a token from the real login flow opens the route', async () => {
     const { tokens } = await login(stack.base, { username: 'alice', password: 'alice-pw' });
     const mcp = await connectMcp(`${stack.base}/mcp`, { token: tokens.access_token });
     const who = JSON.parse(resultText(await mcp.client.callTool({ name: 'whoami', arguments: {} })));

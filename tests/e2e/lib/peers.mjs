@@ -119,21 +119,24 @@ export async function startUpstream({ port, path: mcpPath = '/mcp', record = tru
  *
  * @param {object} [o]
  * @param {number} [o.port]  default: a free port
- * @param {string[]} [o.extraArgs]  appended to the command line (e.g. ['--requirepass', 'pw'])
+ * @param {string[]} [o.extraArgs]  appended to the command line
+ * @param {string} [o.password]  requirepass; the returned url carries it
  * @param {string} [o.binary='redis-server']  looked up on PATH (env REDIS_SERVER_BIN overrides)
  * @returns {Promise<{url: string, port: number, proc: import('./proc.mjs').ProcGuard, stop: () => Promise<object>}>}
  */
-export async function startRedis({ port, extraArgs = [], binary, readyTimeoutMs } = {}) {
+export async function startRedis({ port, extraArgs = [], password, binary, readyTimeoutMs } = {}) {
   const p = port ?? await getFreePort();
+  const auth = password ? ['--requirepass', password] : [];
   const proc = await spawnProcess({
     name: 'redis',
     command: binary || process.env.REDIS_SERVER_BIN || 'redis-server',
     args: ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-      '--daemonize', 'no', '--dir', os.tmpdir(), '--loglevel', 'notice', ...extraArgs],
+      '--daemonize', 'no', '--dir', os.tmpdir(), '--loglevel', 'notice', ...auth, ...extraArgs],
     readyLine: /Ready to accept connections/,
     readyTimeoutMs,
   });
-  return { url: `redis://127.0.0.1:${p}`, port: p, proc, stop: (opts) => proc.stop(opts) };
+  const url = password ? `redis://:${encodeURIComponent(password)}@127.0.0.1:${p}` : `redis://127.0.0.1:${p}`;
+  return { url, port: p, proc, stop: (opts) => proc.stop(opts) };
 }
 
 /**
@@ -147,7 +150,7 @@ export async function startRedis({ port, extraArgs = [], binary, readyTimeoutMs 
  * (a value of undefined removes a variable).
  *
  * @param {object} [o]
- * @param {boolean} [o.redis=false]
+ * @param {boolean|object} [o.redis=false]  true, or startRedis options ({password})
  * @param {string} [o.upstreamPath='/mcp']
  * @param {Record<string,string>} [o.proxyEnv]
  * @param {object} [o.idp]  extra startIdp options (authMethods, idTokenAlg, sso, host, extraUsers)
@@ -171,7 +174,7 @@ export async function startStack({ redis = false, upstreamPath = '/mcp', proxyEn
     started.push(idp);
     const upstream = await startUpstream({ path: upstreamPath });
     started.push(upstream);
-    const r = redis ? await startRedis() : null;
+    const r = redis ? await startRedis(typeof redis === 'object' ? redis : {}) : null;
     if (r) started.push(r);
     const env = {
       LISTEN_ADDR: `127.0.0.1:${proxyPort}`,
