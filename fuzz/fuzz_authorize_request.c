@@ -70,7 +70,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     struct oauth_authorize_request r;
-    struct oauth_error err = { 0 };
+    struct oauth_error err = {0};
     bool missing = false;
     enum oauth_authorize_verdict v = oauth_authorize_request_parse(&p, &r, &err, &missing);
     if (v != OAUTH_AUTHORIZE_PROCEED) {

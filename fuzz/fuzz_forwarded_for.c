@@ -34,7 +34,7 @@ static const char *const trusted_text[] = {
 static struct client_ip_field
 split_lines(struct slice field, bool present, struct slice lines[FIELD_LINES_MAX])
 {
-    struct client_ip_field f = { lines, 0 };
+    struct client_ip_field f = {lines, 0};
     if (!present) {
         return f;
     }
@@ -99,8 +99,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *text = xmalloc(n ? n : 1);
     memcpy(text, data + 1, n);
 
-    struct slice fields[4] = { SLICE_NULL, SLICE_NULL, SLICE_NULL, SLICE_NULL };
-    bool present[4] = { false, false, false, false };
+    struct slice fields[4] = {SLICE_NULL, SLICE_NULL, SLICE_NULL, SLICE_NULL};
+    bool present[4] = {false, false, false, false};
     size_t start = 0;
     for (int f = 0; f < 4 && start <= n; f++) {
         present[f] = true;
@@ -156,7 +156,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         struct slice one = slice_make(joined, jn);
         struct client_ip_headers hj = h;
-        hj.x_forwarded_for = (struct client_ip_field){ &one, 1 };
+        hj.x_forwarded_for = (struct client_ip_field){&one, 1};
         enum client_ip_source srcj = client_ip_key(&p, &peer, &hj, again);
         if (srcj != src || strcmp(key, again) != 0) {
             abort();

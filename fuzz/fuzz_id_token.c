@@ -65,8 +65,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct json_t *claims = NULL;
-    enum oidc_id_token_rc rc = oidc_id_token_check(
-        provider, FUZZ_CLIENT, keys, slice_make((const char *)data, size), &claims);
+    enum oidc_id_token_rc rc = oidc_id_token_check(provider, FUZZ_CLIENT, keys,
+                                                   slice_make((const char *)data, size), &claims);
     if (rc != OIDC_ID_TOKEN_OK) {
         if (claims != NULL) {
             abort(); /* claims are handed out only on success */
@@ -87,8 +87,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)oidc_claims_in_allowed_groups(&c, NULL, 0);
     }
     oidc_claims_cleanup(&c);
-    (void)oidc_id_token_nonce_matches(claims, SLICE_LIT("0123456789abcdef0123456789abcdef"),
-                                      &why);
+    (void)oidc_id_token_nonce_matches(claims, SLICE_LIT("0123456789abcdef0123456789abcdef"), &why);
     json_decref(claims);
     return 0;
 }

@@ -142,10 +142,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     const struct oauth_param params[] = {
-        { "error", "access_denied" },
-        { "error_description", "user declined to authorize this client" },
-        { "state", state },
-        { "iss", ISS },
+        {"error", "access_denied"},
+        {"error_description", "user declined to authorize this client"},
+        {"state", state},
+        {"iss", ISS},
     };
     struct buf out;
     buf_init(&out, 1 << 20);

@@ -43,8 +43,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    char *previous[1] = { (char *)FUZZ_SECRET_OLD };
-    size_t lens[1] = { strlen(FUZZ_SECRET_OLD) };
+    char *previous[1] = {(char *)FUZZ_SECRET_OLD};
+    size_t lens[1] = {strlen(FUZZ_SECRET_OLD)};
     ring = seal_ring_new(FUZZ_SECRET, strlen(FUZZ_SECRET), previous, lens, 1);
     if (ring == NULL) {
         abort();
@@ -74,41 +74,41 @@ is_filled(enum grants_rc rc)
 /* Opens tok as one grant type; when it opens, seal it again, reopen, and
  * insist on the same outcome and identical JSON. A statement macro so the
  * six types share one body without casts. */
-#define CHECK_TYPE(name, purpose, tok)                                                      \
-    do {                                                                                    \
-        struct grant_##name g1, g2;                                                         \
-        enum seal_rc src = SEAL_OK;                                                         \
-        enum grants_rc rc1 = grants_open_##name(ring, (tok), FUZZ_AUD, FUZZ_NOW, &g1, &src); \
-        if ((rc1 == GRANTS_OK) != (src == SEAL_OK)) {                                       \
-            abort();                                                                        \
-        }                                                                                   \
-        if (is_filled(rc1)) {                                                               \
-            struct buf t1, t2, j1, j2;                                                      \
-            buf_init(&t1, BOUNDS_SEALED_MAX_CHARS);                                         \
-            buf_init(&t2, BOUNDS_SEALED_MAX_CHARS);                                         \
-            buf_init(&j1, SEAL_PLAINTEXT_MAX);                                              \
-            buf_init(&j2, SEAL_PLAINTEXT_MAX);                                              \
-            /* Re-sealing may exceed the cap (U+FFFD cannot appear, but                     \
-             * escapes can grow); only a successful re-seal is compared. */                 \
-            if (grants_seal_##name(ring, &g1, &t1) == SEAL_OK) {                            \
-                enum grants_rc rc2 =                                                        \
-                    grants_open_##name(ring, buf_slice(&t1), FUZZ_AUD, FUZZ_NOW, &g2, NULL); \
-                if (rc2 != rc1 || grants_seal_##name(ring, &g2, &t2) != SEAL_OK) {          \
-                    abort();                                                                \
-                }                                                                           \
-                payload_of((purpose), buf_slice(&t1), &j1);                                 \
-                payload_of((purpose), buf_slice(&t2), &j2);                                 \
-                if (!slice_eq(buf_slice(&j1), buf_slice(&j2))) {                            \
-                    abort();                                                                \
-                }                                                                           \
-                grants_cleanup_##name(&g2);                                                 \
-            }                                                                               \
-            buf_cleanup(&t1);                                                               \
-            buf_cleanup(&t2);                                                               \
-            buf_cleanup(&j1);                                                               \
-            buf_cleanup(&j2);                                                               \
-        }                                                                                   \
-        grants_cleanup_##name(&g1);                                                         \
+#define CHECK_TYPE(name, purpose, tok)                                                             \
+    do {                                                                                           \
+        struct grant_##name g1, g2;                                                                \
+        enum seal_rc src = SEAL_OK;                                                                \
+        enum grants_rc rc1 = grants_open_##name(ring, (tok), FUZZ_AUD, FUZZ_NOW, &g1, &src);       \
+        if ((rc1 == GRANTS_OK) != (src == SEAL_OK)) {                                              \
+            abort();                                                                               \
+        }                                                                                          \
+        if (is_filled(rc1)) {                                                                      \
+            struct buf t1, t2, j1, j2;                                                             \
+            buf_init(&t1, BOUNDS_SEALED_MAX_CHARS);                                                \
+            buf_init(&t2, BOUNDS_SEALED_MAX_CHARS);                                                \
+            buf_init(&j1, SEAL_PLAINTEXT_MAX);                                                     \
+            buf_init(&j2, SEAL_PLAINTEXT_MAX);                                                     \
+            /* Re-sealing may exceed the cap (U+FFFD cannot appear, but                            \
+             * escapes can grow); only a successful re-seal is compared. */                        \
+            if (grants_seal_##name(ring, &g1, &t1) == SEAL_OK) {                                   \
+                enum grants_rc rc2 =                                                               \
+                    grants_open_##name(ring, buf_slice(&t1), FUZZ_AUD, FUZZ_NOW, &g2, NULL);       \
+                if (rc2 != rc1 || grants_seal_##name(ring, &g2, &t2) != SEAL_OK) {                 \
+                    abort();                                                                       \
+                }                                                                                  \
+                payload_of((purpose), buf_slice(&t1), &j1);                                        \
+                payload_of((purpose), buf_slice(&t2), &j2);                                        \
+                if (!slice_eq(buf_slice(&j1), buf_slice(&j2))) {                                   \
+                    abort();                                                                       \
+                }                                                                                  \
+                grants_cleanup_##name(&g2);                                                        \
+            }                                                                                      \
+            buf_cleanup(&t1);                                                                      \
+            buf_cleanup(&t2);                                                                      \
+            buf_cleanup(&j1);                                                                      \
+            buf_cleanup(&j2);                                                                      \
+        }                                                                                          \
+        grants_cleanup_##name(&g1);                                                                \
     } while (0)
 
 static void

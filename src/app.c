@@ -101,12 +101,12 @@ static int
 start_seal(struct app *app, struct buf *err)
 {
     const struct config *c = app->cfg;
-    app->seal = seal_ring_new(c->token_signing_secret, c->token_signing_secret_len,
-                              c->previous_secrets, c->previous_secret_lens,
-                              c->previous_secret_count);
+    app->seal =
+        seal_ring_new(c->token_signing_secret, c->token_signing_secret_len, c->previous_secrets,
+                      c->previous_secret_lens, c->previous_secret_count);
     if (app->seal == NULL) {
         set_error(err, "TOKEN_SIGNING_SECRET and TOKEN_SIGNING_SECRETS_PREVIOUS "
-                                  "could not form a key ring (two secrets share a key id)");
+                       "could not form a key ring (two secrets share a key id)");
         return -1;
     }
     struct log_line l;

@@ -32,17 +32,17 @@ struct oauth_discovery;
 typedef void (*app_ready_probe_fn)(struct http_request *req, void *arg);
 
 struct app {
-    const struct config *cfg;      /* borrowed; lives for the process */
+    const struct config *cfg; /* borrowed; lives for the process */
 
-    struct seal_ring *seal;                 /* primary + previous keys */
-    struct oidc_provider *oidc;             /* IdP metadata (discovery) */
-    struct oidc_jwks *jwks;                 /* IdP keys, refreshed */
-    struct ratelimit *ratelimit;            /* per-IP buckets (SPEC.md 3.0.3) */
+    struct seal_ring *seal;                    /* primary + previous keys */
+    struct oidc_provider *oidc;                /* IdP metadata (discovery) */
+    struct oidc_jwks *jwks;                    /* IdP keys, refreshed */
+    struct ratelimit *ratelimit;               /* per-IP buckets (SPEC.md 3.0.3) */
     struct proxy_subject_limit *subject_limit; /* MCP_PER_SUBJECT_CONCURRENCY */
-    struct oidc_throttle *idp_throttle;     /* /callback's IdP exchanges (SPEC.md 6.7) */
-    struct store_backend *store_backend;    /* NULL: no replay store */
-    struct store_readiness *readiness;      /* /readyz cache; NULL without a store */
-    struct oauth_discovery *discovery;      /* the discovery documents, built by app_new() */
+    struct oidc_throttle *idp_throttle;        /* /callback's IdP exchanges (SPEC.md 6.7) */
+    struct store_backend *store_backend;       /* NULL: no replay store */
+    struct store_readiness *readiness;         /* /readyz cache; NULL without a store */
+    struct oauth_discovery *discovery;         /* the discovery documents, built by app_new() */
 
     app_ready_probe_fn ready_probe;
     void *ready_probe_arg;

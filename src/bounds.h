@@ -240,7 +240,8 @@
  * 53 MB, about 63 MB in all (test_store_memory.c,
  * test_memory_per_entry_bounded; measured: 1 000 000 families grew the
  * process RSS by 52.4 MiB, 53.7 bytes each). Below the limit a share is
- * at most twice its records' need (it doubles), never more than when full. Consent lives <= 5 min, a callback state
+ * at most twice its records' need (it doubles), never more than when full. Consent lives <= 5 min,
+ * a callback state
  * <= 10 min, a code <= 60 s: 100 000 each is 300 logins a second
  * sustained. A refresh family lives 7 days past its last rotation: one per
  * login of the week, however often it rotates. */
@@ -284,7 +285,6 @@
 #define BOUNDS_READYZ_CACHE_OK_MS 250
 #define BOUNDS_READYZ_CACHE_FAIL_MS 1000
 #define BOUNDS_READYZ_PROBE_TIMEOUT_MS 1000
-
 
 /* OIDC upstream (SPEC.md 6). Discovery at start-up (6.1): attempts, the
  * per-attempt timeout and the doubling backoff between attempts. */

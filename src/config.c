@@ -241,8 +241,8 @@ load_duration(struct loader *ld, const struct var *v, const char *text)
         } else {
             char floor[DURATION_TEXT_MAX];
             duration_format(v->min, floor);
-            problem(ld, v->name, "must be at least %s; use a duration from %s to %s", floor,
-                    floor, limit);
+            problem(ld, v->name, "must be at least %s; use a duration from %s to %s", floor, floor,
+                    limit);
         }
         return;
     }

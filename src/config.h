@@ -29,23 +29,23 @@ enum config_proxy_header {
 
 /* A host:port to listen on, split at start-up ("" host = all addresses). */
 struct config_listen {
-    char *text;   /* as configured, e.g. ":8080", "127.0.0.1:9090", "[::1]:8080" */
-    char *host;   /* "" for the wildcard */
+    char *text; /* as configured, e.g. ":8080", "127.0.0.1:9090", "[::1]:8080" */
+    char *host; /* "" for the wildcard */
     uint16_t port;
 };
 
 struct config {
     /* Required (SPEC.md 1.2). */
-    char *oidc_issuer_url;       /* as configured (no trailing-slash stripping: SPEC preface fix 1) */
+    char *oidc_issuer_url; /* as configured (no trailing-slash stripping: SPEC preface fix 1) */
     char *oidc_client_id;
-    char *oidc_client_secret;    /* secret */
-    char *proxy_base_url;        /* trailing '/' stripped: the AS issuer and every audience */
-    char *upstream_mcp_url;      /* re-serialised with the trimmed path */
-    char *upstream_origin;       /* scheme://host[:port] of UPSTREAM_MCP_URL */
-    char *mount;                 /* the trimmed path of UPSTREAM_MCP_URL, e.g. "/mcp" */
-    char *token_signing_secret;  /* secret; raw bytes, >= 32 */
+    char *oidc_client_secret;   /* secret */
+    char *proxy_base_url;       /* trailing '/' stripped: the AS issuer and every audience */
+    char *upstream_mcp_url;     /* re-serialised with the trimmed path */
+    char *upstream_origin;      /* scheme://host[:port] of UPSTREAM_MCP_URL */
+    char *mount;                /* the trimmed path of UPSTREAM_MCP_URL, e.g. "/mcp" */
+    char *token_signing_secret; /* secret; raw bytes, >= 32 */
     size_t token_signing_secret_len;
-    char **previous_secrets;     /* secret; TOKEN_SIGNING_SECRETS_PREVIOUS split on whitespace */
+    char **previous_secrets; /* secret; TOKEN_SIGNING_SECRETS_PREVIOUS split on whitespace */
     size_t *previous_secret_lens;
     size_t previous_secret_count;
 
@@ -57,77 +57,81 @@ struct config {
     int log_level;                       /* LOG_LEVEL as enum log_level, default info */
 
     /* Identity and policy. */
-    char *groups_claim;                  /* GROUPS_CLAIM, default "groups" */
-    char **allowed_groups;               /* ALLOWED_GROUPS, empty = everyone */
+    char *groups_claim;    /* GROUPS_CLAIM, default "groups" */
+    char **allowed_groups; /* ALLOWED_GROUPS, empty = everyone */
     size_t allowed_group_count;
-    bool revoke_before_set;              /* REVOKE_BEFORE */
+    bool revoke_before_set; /* REVOKE_BEFORE */
     int64_t revoke_before_s;
     int32_t revoke_before_ns;
-    bool pkce_required;                  /* PKCE_REQUIRED, default true */
-    bool compat_allow_stateless;         /* COMPAT_ALLOW_STATELESS, default false */
-    bool render_consent_page;            /* RENDER_CONSENT_PAGE, default true */
-    char *mcp_resource_name;             /* MCP_RESOURCE_NAME, default "" */
-    uint64_t client_registration_ttl_s;  /* CLIENT_REGISTRATION_TTL, default 168h; 0 = never */
+    bool pkce_required;                 /* PKCE_REQUIRED, default true */
+    bool compat_allow_stateless;        /* COMPAT_ALLOW_STATELESS, default false */
+    bool render_consent_page;           /* RENDER_CONSENT_PAGE, default true */
+    char *mcp_resource_name;            /* MCP_RESOURCE_NAME, default "" */
+    uint64_t client_registration_ttl_s; /* CLIENT_REGISTRATION_TTL, default 168h; 0 = never */
 
     /* Replay store. */
-    char *redis_url;                     /* REDIS_URL, secret (may carry a password); "" = none */
-    bool redis_required;                 /* REDIS_REQUIRED, default true */
-    char *redis_key_prefix;              /* REDIS_KEY_PREFIX, default "mcp-auth-proxy:" ("" allowed) */
-    char *redis_ca_file;                 /* REDIS_CA_FILE, default "" = system CAs */
-    unsigned refresh_race_grace_s;       /* REFRESH_RACE_GRACE_SEC, 0..10, default 2 */
+    char *redis_url;               /* REDIS_URL, secret (may carry a password); "" = none */
+    bool redis_required;           /* REDIS_REQUIRED, default true */
+    char *redis_key_prefix;        /* REDIS_KEY_PREFIX, default "mcp-auth-proxy:" ("" allowed) */
+    char *redis_ca_file;           /* REDIS_CA_FILE, default "" = system CAs */
+    unsigned refresh_race_grace_s; /* REFRESH_RACE_GRACE_SEC, 0..10, default 2 */
 
     /* IdP exchange throttle (SPEC.md 6.7). */
-    double idp_exchange_rate_per_sec;    /* IDP_EXCHANGE_RATE_PER_SEC, default 0 = off */
-    unsigned idp_exchange_burst;         /* IDP_EXCHANGE_BURST, default 50, >= 1 */
-    bool oidc_allow_insecure_http;       /* OIDC_ALLOW_INSECURE_HTTP, default false */
+    double idp_exchange_rate_per_sec; /* IDP_EXCHANGE_RATE_PER_SEC, default 0 = off */
+    unsigned idp_exchange_burst;      /* IDP_EXCHANGE_BURST, default 50, >= 1 */
+    bool oidc_allow_insecure_http;    /* OIDC_ALLOW_INSECURE_HTTP, default false */
 
     /* Rate limiting and client IPs (SPEC.md 3.0.3, 3.0.4). */
-    bool rate_limit_enabled;             /* RATE_LIMIT_ENABLED, default true */
-    bool trust_proxy_headers;            /* TRUST_PROXY_HEADERS (legacy), default false */
-    struct ipcidr *trusted_proxy_cidrs;  /* TRUSTED_PROXY_CIDRS */
+    bool rate_limit_enabled;            /* RATE_LIMIT_ENABLED, default true */
+    bool trust_proxy_headers;           /* TRUST_PROXY_HEADERS (legacy), default false */
+    struct ipcidr *trusted_proxy_cidrs; /* TRUSTED_PROXY_CIDRS */
     size_t trusted_proxy_cidr_count;
     enum config_proxy_header trusted_proxy_header; /* TRUSTED_PROXY_HEADER */
 
     /* MCP mount. */
-    unsigned per_subject_concurrency;    /* MCP_PER_SUBJECT_CONCURRENCY, default 16, 0 = off */
-    uint64_t log_body_max;               /* MCP_LOG_BODY_MAX, default 65536, 0 = off */
-    bool tool_metrics;                   /* MCP_TOOL_METRICS, default false */
+    unsigned per_subject_concurrency;      /* MCP_PER_SUBJECT_CONCURRENCY, default 16, 0 = off */
+    uint64_t log_body_max;                 /* MCP_LOG_BODY_MAX, default 65536, 0 = off */
+    bool tool_metrics;                     /* MCP_TOOL_METRICS, default false */
     unsigned tool_metrics_max_cardinality; /* MCP_TOOL_METRICS_MAX_CARDINALITY, default 256 */
-    char *upstream_authorization_header; /* UPSTREAM_AUTHORIZATION_HEADER, secret, "" = none */
-    uint64_t upstream_header_timeout_ms; /* UPSTREAM_RESPONSE_HEADER_TIMEOUT, default 30s, (0, 10m] */
+    char *upstream_authorization_header;   /* UPSTREAM_AUTHORIZATION_HEADER, secret, "" = none */
+    uint64_t
+        upstream_header_timeout_ms; /* UPSTREAM_RESPONSE_HEADER_TIMEOUT, default 30s, (0, 10m] */
 
     /* Name resolution for upstream and Redis hosts (net/resolve.h). */
-    char *dns_resolv_conf;               /* DNS_RESOLV_CONF, "" = /etc/resolv.conf */
-    char *dns_hosts_file;                /* DNS_HOSTS_FILE, "" = /etc/hosts */
+    char *dns_resolv_conf; /* DNS_RESOLV_CONF, "" = /etc/resolv.conf */
+    char *dns_hosts_file;  /* DNS_HOSTS_FILE, "" = /etc/hosts */
 
     /* TCP liveness, every connection both sides (net/sockopt.h). */
-    uint64_t tcp_keepalive_idle_s;       /* TCP_KEEPALIVE_IDLE, default 30s, 0 = off, <= 2h */
-    uint64_t tcp_keepalive_interval_s;   /* TCP_KEEPALIVE_INTERVAL, default 10s, [1s, 10m] */
-    unsigned tcp_keepalive_count;        /* TCP_KEEPALIVE_COUNT, default 3, 1..127 */
-    uint64_t tcp_user_timeout_ms;        /* TCP_USER_TIMEOUT, default 60s, 0 = kernel default, <= 10m */
+    uint64_t tcp_keepalive_idle_s;     /* TCP_KEEPALIVE_IDLE, default 30s, 0 = off, <= 2h */
+    uint64_t tcp_keepalive_interval_s; /* TCP_KEEPALIVE_INTERVAL, default 10s, [1s, 10m] */
+    unsigned tcp_keepalive_count;      /* TCP_KEEPALIVE_COUNT, default 3, 1..127 */
+    uint64_t tcp_user_timeout_ms; /* TCP_USER_TIMEOUT, default 60s, 0 = kernel default, <= 10m */
 
     /* Client connections and buffered request bodies (http/ip_budget.h). */
-    uint64_t client_write_stall_timeout_ms; /* CLIENT_WRITE_STALL_TIMEOUT, default 60s, 0 = off, <= 1h */
-    unsigned max_client_connections;        /* MAX_CLIENT_CONNECTIONS, default 0 = from RLIMIT_NOFILE */
-    unsigned max_client_connections_per_ip; /* MAX_CLIENT_CONNECTIONS_PER_IP, default 256, 0 = off */
-    uint64_t request_body_buffer_max;       /* REQUEST_BODY_BUFFER_MAX, default 256 MiB, >= 16 MiB */
-    uint64_t request_body_buffer_per_ip_max; /* REQUEST_BODY_BUFFER_PER_IP_MAX, default 32 MiB, >= 16 MiB */
+    uint64_t
+        client_write_stall_timeout_ms; /* CLIENT_WRITE_STALL_TIMEOUT, default 60s, 0 = off, <= 1h */
+    unsigned max_client_connections;   /* MAX_CLIENT_CONNECTIONS, default 0 = from RLIMIT_NOFILE */
+    unsigned
+        max_client_connections_per_ip; /* MAX_CLIENT_CONNECTIONS_PER_IP, default 256, 0 = off */
+    uint64_t request_body_buffer_max;  /* REQUEST_BODY_BUFFER_MAX, default 256 MiB, >= 16 MiB */
+    uint64_t request_body_buffer_per_ip_max; /* REQUEST_BODY_BUFFER_PER_IP_MAX, default 32 MiB, >=
+                                                16 MiB */
 
     /* Logging. */
-    char *access_log_skip_re_text;       /* ACCESS_LOG_SKIP_RE, trimmed; NULL = unset */
+    char *access_log_skip_re_text;                /* ACCESS_LOG_SKIP_RE, trimmed; NULL = unset */
     struct pcre2_real_code_8 *access_log_skip_re; /* compiled, NULL = unset */
     struct pcre2_real_match_context_8 *access_log_skip_mctx; /* match limits for it */
 
     /* Deprecated but validated (SPEC.md 1.2). */
-    char **csp_form_action_extra;        /* lower-cased scheme://host[:port] */
+    char **csp_form_action_extra; /* lower-cased scheme://host[:port] */
     size_t csp_form_action_extra_count;
-    bool csp_form_action_extra_set;      /* non-empty, even if only commas: warn */
+    bool csp_form_action_extra_set; /* non-empty, even if only commas: warn */
 
-    bool prod_mode;                      /* PROD_MODE, default true */
+    bool prod_mode; /* PROD_MODE, default true */
 
     /* Derived (SPEC.md 1.8). */
-    char *canonical_resource;            /* base + mount */
-    char *idp_redirect_uri;              /* base + "/callback" */
+    char *canonical_resource; /* base + mount */
+    char *idp_redirect_uri;   /* base + "/callback" */
 };
 
 /* Reads the variables through getenv_fn (getenv in production, a table in

@@ -18,10 +18,10 @@
 struct fetch {
     struct event_base *base;
     CURLM *multi;
-    struct event *timer;          /* curl's single timeout (TIMERFUNCTION) */
-    struct fetch_request *head;   /* in-flight requests, for fetch_free */
+    struct event *timer;        /* curl's single timeout (TIMERFUNCTION) */
+    struct fetch_request *head; /* in-flight requests, for fetch_free */
     size_t pending;
-    unsigned in_callback;         /* > 0 while a done callback runs */
+    unsigned in_callback; /* > 0 while a done callback runs */
 };
 
 struct fetch_request {
@@ -30,8 +30,8 @@ struct fetch_request {
     struct curl_slist *headers;
     fetch_done_fn cb;
     void *arg;
-    struct buf body;              /* capped at max_response_bytes */
-    bool too_large;               /* the write callback refused bytes */
+    struct buf body; /* capped at max_response_bytes */
+    bool too_large;  /* the write callback refused bytes */
     char errbuf[CURL_ERROR_SIZE];
     struct fetch_request *prev;
     struct fetch_request *next;
@@ -76,8 +76,7 @@ fetch_response_cleanup(struct fetch_response *r)
  * once, before the first multi handle, makes that moot. */
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 
-static void __attribute__((noreturn))
-fatal(const char *what)
+static void __attribute__((noreturn)) fatal(const char *what)
 {
     /* Only out-of-memory or a broken TLS library gets here (STYLE.md 3.5). */
     fprintf(stderr, "fatal: %s\n", what);
@@ -329,7 +328,7 @@ static void
 finish(struct fetch_request *req, CURLcode res)
 {
     struct fetch *f = req->f;
-    struct fetch_response resp = { 0 };
+    struct fetch_response resp = {0};
     resp.rc = map_curl_error(res, req->too_large);
     if (resp.rc == FETCH_OK) {
         long status = 0;
@@ -342,8 +341,7 @@ finish(struct fetch_request *req, CURLcode res)
         buf_init(&req->body, 0);
     } else {
         const char *why = req->errbuf[0] != '\0' ? req->errbuf : curl_easy_strerror(res);
-        resp.detail = req->too_large ? xstrdup("response body passed the size cap")
-                                     : xstrdup(why);
+        resp.detail = req->too_large ? xstrdup("response body passed the size cap") : xstrdup(why);
         buf_init(&resp.body, 0);
     }
     unlink_request(req);
@@ -388,11 +386,9 @@ configure(struct fetch_request *req, const struct fetch_options *opt, size_t cap
     ok = ok && curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
     ok = ok && curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
     ok = ok && curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)opt->timeout_ms) == CURLE_OK;
-    ok = ok &&
-         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)opt->timeout_ms) == CURLE_OK;
+    ok = ok && curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)opt->timeout_ms) == CURLE_OK;
     ok = ok && curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cap) == CURLE_OK;
-    ok = ok && curl_easy_setopt(e, CURLOPT_USERAGENT, "mcp-auth-proxy/" MAP_VERSION) ==
-                   CURLE_OK;
+    ok = ok && curl_easy_setopt(e, CURLOPT_USERAGENT, "mcp-auth-proxy/" MAP_VERSION) == CURLE_OK;
     ok = ok && curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write) == CURLE_OK;
     ok = ok && curl_easy_setopt(e, CURLOPT_WRITEDATA, req) == CURLE_OK;
     ok = ok && curl_easy_setopt(e, CURLOPT_PRIVATE, req) == CURLE_OK;
@@ -400,8 +396,8 @@ configure(struct fetch_request *req, const struct fetch_options *opt, size_t cap
     if (opt->method == FETCH_POST) {
         /* The size first: COPYPOSTFIELDS copies exactly that many bytes. */
         ok = ok && curl_easy_setopt(e, CURLOPT_POST, 1L) == CURLE_OK;
-        ok = ok && curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-                                    (curl_off_t)opt->body_len) == CURLE_OK;
+        ok = ok && curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)opt->body_len) ==
+                       CURLE_OK;
         ok = ok && curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS,
                                     opt->body != NULL ? opt->body : "") == CURLE_OK;
     }
@@ -425,8 +421,8 @@ fetch_start(struct fetch *f, const struct fetch_options *opt, fetch_done_fn cb, 
     if (opt->url == NULL || opt->timeout_ms == 0 || cb == NULL) {
         return NULL;
     }
-    size_t cap = opt->max_response_bytes ? opt->max_response_bytes
-                                         : (size_t)BOUNDS_FETCH_RESPONSE_MAX;
+    size_t cap =
+        opt->max_response_bytes ? opt->max_response_bytes : (size_t)BOUNDS_FETCH_RESPONSE_MAX;
     struct fetch_request *req = xcalloc(1, sizeof(*req));
     req->f = f;
     req->cb = cb;
@@ -486,8 +482,7 @@ on_stop_poll(evutil_socket_t fd, short what, void *arg)
 }
 
 enum fetch_rc
-fetch_blocking(const struct fetch_options *opt, const atomic_bool *stop,
-               struct fetch_response *out)
+fetch_blocking(const struct fetch_options *opt, const atomic_bool *stop, struct fetch_response *out)
 {
     memset(out, 0, sizeof(*out));
     buf_init(&out->body, 0);
@@ -496,9 +491,9 @@ fetch_blocking(const struct fetch_options *opt, const atomic_bool *stop,
         fatal("cannot create an event base");
     }
     struct fetch *f = fetch_new(base);
-    struct blocking b = { .base = base, .out = out, .stop = stop };
+    struct blocking b = {.base = base, .out = out, .stop = stop};
     struct event *poll = event_new(base, -1, EV_PERSIST, on_stop_poll, &b);
-    struct timeval every = { .tv_sec = 0, .tv_usec = FETCH_STOP_POLL_MS * 1000 };
+    struct timeval every = {.tv_sec = 0, .tv_usec = FETCH_STOP_POLL_MS * 1000};
     event_add(poll, &every);
     b.req = fetch_start(f, opt, on_blocking_done, &b);
     if (b.req == NULL) {

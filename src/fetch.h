@@ -24,15 +24,15 @@ struct fetch;
 struct fetch_request;
 
 enum fetch_rc {
-    FETCH_OK = 0,          /* a complete HTTP response arrived (any status) */
-    FETCH_ERR_TIMEOUT,     /* the request's deadline passed */
-    FETCH_ERR_CONNECT,     /* DNS, proxy or TCP connect failed */
-    FETCH_ERR_TLS,         /* handshake or certificate verification failed */
-    FETCH_ERR_TOO_LARGE,   /* the body passed max_response_bytes */
-    FETCH_ERR_BAD_URL,     /* not an absolute http(s) URL */
-    FETCH_ERR_NETWORK,     /* connection reset, truncated or malformed response */
-    FETCH_ERR_STOPPED,     /* fetch_blocking only: the stop flag was raised */
-    FETCH_ERR_INTERNAL,    /* anything else curl reported */
+    FETCH_OK = 0,        /* a complete HTTP response arrived (any status) */
+    FETCH_ERR_TIMEOUT,   /* the request's deadline passed */
+    FETCH_ERR_CONNECT,   /* DNS, proxy or TCP connect failed */
+    FETCH_ERR_TLS,       /* handshake or certificate verification failed */
+    FETCH_ERR_TOO_LARGE, /* the body passed max_response_bytes */
+    FETCH_ERR_BAD_URL,   /* not an absolute http(s) URL */
+    FETCH_ERR_NETWORK,   /* connection reset, truncated or malformed response */
+    FETCH_ERR_STOPPED,   /* fetch_blocking only: the stop flag was raised */
+    FETCH_ERR_INTERNAL,  /* anything else curl reported */
     FETCH_RC_COUNT,
 };
 
@@ -46,25 +46,25 @@ enum fetch_method {
 
 struct fetch_options {
     enum fetch_method method;
-    const char *url;               /* absolute http or https URL */
+    const char *url; /* absolute http or https URL */
     /* Extra request headers as "Name: value", NULL-terminated; may be NULL.
      * Content-Type of a POST body goes here. */
     const char *const *headers;
-    const char *body;              /* POST body, copied at start; may be NULL */
+    const char *body; /* POST body, copied at start; may be NULL */
     size_t body_len;
-    uint64_t timeout_ms;           /* whole request, connect included; > 0 */
-    size_t max_response_bytes;     /* 0 means BOUNDS_FETCH_RESPONSE_MAX */
+    uint64_t timeout_ms;       /* whole request, connect included; > 0 */
+    size_t max_response_bytes; /* 0 means BOUNDS_FETCH_RESPONSE_MAX */
 };
 
 /* What came back. Owns everything it points to; fetch_response_cleanup
  * releases it. On failure only rc and detail are meaningful. */
 struct fetch_response {
     enum fetch_rc rc;
-    long status;           /* HTTP status, 0 when rc != FETCH_OK */
-    char *content_type;    /* the Content-Type value as sent, NULL when absent */
-    struct buf body;       /* the body, NUL-terminated; take it with buf_take() */
-    char *detail;          /* curl's one-line explanation of a failure, or NULL;
-                            * for logs only (never shown to clients) */
+    long status;        /* HTTP status, 0 when rc != FETCH_OK */
+    char *content_type; /* the Content-Type value as sent, NULL when absent */
+    struct buf body;    /* the body, NUL-terminated; take it with buf_take() */
+    char *detail;       /* curl's one-line explanation of a failure, or NULL;
+                         * for logs only (never shown to clients) */
 };
 
 void fetch_response_cleanup(struct fetch_response *r);
@@ -88,8 +88,7 @@ void fetch_free(struct fetch *f);
  * or fetch_cancel is called), or NULL when the request could not even be
  * set up (bad options): then no callback will run. */
 struct fetch_request *fetch_start(struct fetch *f, const struct fetch_options *opt,
-                                  fetch_done_fn cb, void *arg)
-    __attribute__((warn_unused_result));
+                                  fetch_done_fn cb, void *arg) __attribute__((warn_unused_result));
 /* Stops the request and frees it; its callback never runs. NULL is a no-op.
  * Only for a request whose callback has not started. */
 void fetch_cancel(struct fetch_request *req);

@@ -40,11 +40,11 @@ grants_rc_str(enum grants_rc rc)
 /* ---- field tables ---------------------------------------------------------- */
 
 enum field_kind {
-    KIND_STR = 0,  /* const char * */
-    KIND_STRS,     /* const char *const * plus a size_t <name>_count */
-    KIND_TIME,     /* int64_t >= 0: Unix seconds, or a count (F_COUNT) */
-    KIND_BOOL,     /* bool; always omitted when false */
-    KIND_TYP,      /* "typ": no member, the grant type's purpose name */
+    KIND_STR = 0, /* const char * */
+    KIND_STRS,    /* const char *const * plus a size_t <name>_count */
+    KIND_TIME,    /* int64_t >= 0: Unix seconds, or a count (F_COUNT) */
+    KIND_BOOL,    /* bool; always omitted when false */
+    KIND_TYP,     /* "typ": no member, the grant type's purpose name */
 };
 
 struct field {
@@ -59,20 +59,37 @@ struct field {
 #define KEEP false
 /* _Generic with no default fails to compile when the member has another
  * type; it adds 0 otherwise. */
-#define TYPED(T, m, type) (offsetof(struct T, m) + _Generic(((struct T *)0)->m, type: 0))
-#define F_STR(T, m, omit) { #m, KIND_STR, omit, TYPED(T, m, const char *), 0 }
-#define F_STRS(T, m, omit) \
-    { #m, KIND_STRS, omit, TYPED(T, m, const char *const *), TYPED(T, m##_count, size_t) }
-#define F_TIME(T, m) { #m, KIND_TIME, KEEP, TYPED(T, m, int64_t), 0 }
+#define TYPED(T, m, type) (offsetof(struct T, m) + _Generic(((struct T *)0)->m, type : 0))
+#define F_STR(T, m, omit)                                                                          \
+    {                                                                                              \
+#m, KIND_STR, omit, TYPED(T, m, const char *), 0                                           \
+    }
+#define F_STRS(T, m, omit)                                                                         \
+    {                                                                                              \
+#m, KIND_STRS, omit, TYPED(T, m, const char *const *), TYPED(T, m##_count, size_t)         \
+    }
+#define F_TIME(T, m)                                                                               \
+    {                                                                                              \
+#m, KIND_TIME, KEEP, TYPED(T, m, int64_t), 0                                               \
+    }
 /* An int64_t >= 0 that is omitted when 0 and reads as 0 when absent, so
  * tokens minted before the field existed still open. */
-#define F_COUNT(T, m) { #m, KIND_TIME, OMIT, TYPED(T, m, int64_t), 0 }
-#define F_BOOL(T, m) { #m, KIND_BOOL, OMIT, TYPED(T, m, bool), 0 }
-#define F_TYP { "typ", KIND_TYP, KEEP, 0, 0 }
+#define F_COUNT(T, m)                                                                              \
+    {                                                                                              \
+#m, KIND_TIME, OMIT, TYPED(T, m, int64_t), 0                                               \
+    }
+#define F_BOOL(T, m)                                                                               \
+    {                                                                                              \
+#m, KIND_BOOL, OMIT, TYPED(T, m, bool), 0                                                  \
+    }
+#define F_TYP                                                                                      \
+    {                                                                                              \
+        "typ", KIND_TYP, KEEP, 0, 0                                                                \
+    }
 
 enum check_order {
-    CHECK_AUD_EXP = 0,   /* typ, aud, exp (SPEC.md 3.3, 3.5, 3.7, 3.8) */
-    CHECK_BEARER,        /* typ, sub/aud/iat claims, exp, aud (SPEC.md 2.2, 4.1) */
+    CHECK_AUD_EXP = 0, /* typ, aud, exp (SPEC.md 3.3, 3.5, 3.7, 3.8) */
+    CHECK_BEARER,      /* typ, sub/aud/iat claims, exp, aud (SPEC.md 2.2, 4.1) */
 };
 
 struct grant_type {
@@ -83,40 +100,31 @@ struct grant_type {
     size_t storage_off;
     size_t aud_off;
     size_t exp_off;
-    bool exp_zero_never;     /* client registrations (SPEC.md 2.2) */
+    bool exp_zero_never; /* client registrations (SPEC.md 2.2) */
     enum check_order order;
-    size_t sub_off;          /* CHECK_BEARER only */
-    size_t iat_off;          /* CHECK_BEARER only */
+    size_t sub_off; /* CHECK_BEARER only */
+    size_t iat_off; /* CHECK_BEARER only */
 };
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
-#define GRANT_TYPE(T, p, table)                                                          \
-    .purpose = (p), .fields = (table), .field_count = COUNT_OF(table),                   \
-    .size = sizeof(struct T), .storage_off = TYPED(T, storage, struct grants_storage),   \
+#define GRANT_TYPE(T, p, table)                                                                    \
+    .purpose = (p), .fields = (table), .field_count = COUNT_OF(table), .size = sizeof(struct T),   \
+    .storage_off = TYPED(T, storage, struct grants_storage),                                       \
     .aud_off = TYPED(T, aud, const char *), .exp_off = TYPED(T, exp, int64_t)
 
 static const struct field client_fields[] = {
-    F_STR(grant_client, id, KEEP),
-    F_STRS(grant_client, r, KEEP),
-    F_STR(grant_client, n, KEEP),
-    F_TYP,
-    F_STR(grant_client, aud, KEEP),
-    F_TIME(grant_client, exp),
+    F_STR(grant_client, id, KEEP),  F_STRS(grant_client, r, KEEP),
+    F_STR(grant_client, n, KEEP),   F_TYP,
+    F_STR(grant_client, aud, KEEP), F_TIME(grant_client, exp),
 };
 
 static const struct field consent_fields[] = {
-    F_STR(grant_consent, jti, OMIT),
-    F_STR(grant_consent, cid, KEEP),
-    F_STR(grant_consent, cn, OMIT),
-    F_STR(grant_consent, ru, KEEP),
-    F_STR(grant_consent, os, KEEP),
-    F_STR(grant_consent, cc, OMIT),
-    F_BOOL(grant_consent, spkce),
-    F_STR(grant_consent, res, OMIT),
-    F_STR(grant_consent, bh, KEEP),
-    F_TYP,
-    F_STR(grant_consent, aud, KEEP),
-    F_TIME(grant_consent, exp),
+    F_STR(grant_consent, jti, OMIT), F_STR(grant_consent, cid, KEEP),
+    F_STR(grant_consent, cn, OMIT),  F_STR(grant_consent, ru, KEEP),
+    F_STR(grant_consent, os, KEEP),  F_STR(grant_consent, cc, OMIT),
+    F_BOOL(grant_consent, spkce),    F_STR(grant_consent, res, OMIT),
+    F_STR(grant_consent, bh, KEEP),  F_TYP,
+    F_STR(grant_consent, aud, KEEP), F_TIME(grant_consent, exp),
 };
 
 static const struct field session_fields[] = {
@@ -155,16 +163,11 @@ static const struct field code_fields[] = {
 };
 
 static const struct field access_fields[] = {
-    F_STR(grant_access, tid, KEEP),
-    F_TYP,
-    F_STR(grant_access, aud, KEEP),
-    F_STR(grant_access, res, OMIT),
-    F_STR(grant_access, sub, KEEP),
-    F_STR(grant_access, email, KEEP),
-    F_STRS(grant_access, grp, OMIT),
-    F_STR(grant_access, cid, KEEP),
-    F_TIME(grant_access, iat),
-    F_TIME(grant_access, exp),
+    F_STR(grant_access, tid, KEEP),  F_TYP,
+    F_STR(grant_access, aud, KEEP),  F_STR(grant_access, res, OMIT),
+    F_STR(grant_access, sub, KEEP),  F_STR(grant_access, email, KEEP),
+    F_STRS(grant_access, grp, OMIT), F_STR(grant_access, cid, KEEP),
+    F_TIME(grant_access, iat),       F_TIME(grant_access, exp),
 };
 
 static const struct field refresh_fields[] = {
@@ -242,7 +245,7 @@ append_string(struct buf *b, const char *s)
     for (size_t i = 0; rc == 0 && i < len;) {
         unsigned char c = p[i];
         size_t n = 1;
-        char esc[8] = { 0 };
+        char esc[8] = {0};
         if (c == '"' || c == '\\') {
             esc[0] = '\\';
             esc[1] = (char)c;
@@ -295,9 +298,8 @@ append_field(const struct grant_type *t, const struct field *f, const void *g, s
     const char *base = g;
     switch (f->kind) {
     case KIND_TYP:
-        return append_key(b, first, f->key) == 0
-                   ? append_string(b, seal_purpose_str(t->purpose))
-                   : -1;
+        return append_key(b, first, f->key) == 0 ? append_string(b, seal_purpose_str(t->purpose))
+                                                 : -1;
     case KIND_STR: {
         const char *s = str_get(g, f->off);
         if (f->omit_empty && s[0] == '\0') {
@@ -358,8 +360,7 @@ to_json(const struct grant_type *t, const void *g, struct buf *b)
 }
 
 static enum seal_rc
-seal_grant(const struct grant_type *t, const struct seal_ring *ring, const void *g,
-           struct buf *out)
+seal_grant(const struct grant_type *t, const struct seal_ring *ring, const void *g, struct buf *out)
 {
     struct buf json;
     buf_init(&json, SEAL_PLAINTEXT_MAX);

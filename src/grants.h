@@ -51,13 +51,13 @@ struct json_t;
  * 4-7, 3.5 steps 6-8, 3.7 steps 4-6, 3.8, 4.1 steps 3-4). */
 enum grants_rc {
     GRANTS_OK = 0,
-    GRANTS_ERR_OPEN,      /* envelope did not open: garbage, too large, unknown key, forged,
-                           * or sealed for another purpose (AEAD cannot tell these apart) */
-    GRANTS_ERR_PAYLOAD,   /* opened, but not a valid payload of this type; for access also
-                           * empty sub, empty aud or zero iat (SPEC.md 2.2) */
-    GRANTS_ERR_TYP,       /* opened, but typ is not this purpose */
-    GRANTS_ERR_AUDIENCE,  /* aud differs from the expected audience (exact compare) */
-    GRANTS_ERR_EXPIRED,   /* now > exp (client: exp != 0 and now > exp) */
+    GRANTS_ERR_OPEN,     /* envelope did not open: garbage, too large, unknown key, forged,
+                          * or sealed for another purpose (AEAD cannot tell these apart) */
+    GRANTS_ERR_PAYLOAD,  /* opened, but not a valid payload of this type; for access also
+                          * empty sub, empty aud or zero iat (SPEC.md 2.2) */
+    GRANTS_ERR_TYP,      /* opened, but typ is not this purpose */
+    GRANTS_ERR_AUDIENCE, /* aud differs from the expected audience (exact compare) */
+    GRANTS_ERR_EXPIRED,  /* now > exp (client: exp != 0 and now > exp) */
     GRANTS_RC_COUNT,
 };
 
@@ -65,33 +65,33 @@ const char *grants_rc_str(enum grants_rc rc);
 
 /* Filled by grants_open_*; zero in a grant being built. Never touch it. */
 struct grants_storage {
-    struct json_t *json;   /* the parsed payload every string points into */
-    const char **strs;     /* the array behind r / grp, when non-empty */
+    struct json_t *json; /* the parsed payload every string points into */
+    const char **strs;   /* the array behind r / grp, when non-empty */
 };
 
 /* client: inside client_id (POST /register). */
 struct grant_client {
-    const char *id;           /* internal client id (UUID) */
-    const char *const *r;     /* registered redirect URIs, verbatim; always written */
+    const char *id;       /* internal client id (UUID) */
+    const char *const *r; /* registered redirect URIs, verbatim; always written */
     size_t r_count;
-    const char *n;            /* client_name; always written, may be "" */
+    const char *n; /* client_name; always written, may be "" */
     const char *aud;
-    int64_t exp;              /* 0 = never expires */
+    int64_t exp; /* 0 = never expires */
     struct grants_storage storage;
 };
 
 /* consent: inside consent_token (GET /authorize consent fork). */
 struct grant_consent {
-    const char *jti;          /* UUID; omitted when empty */
-    const char *cid;          /* internal client id */
-    const char *cn;           /* client name; omitted when empty */
-    const char *ru;           /* redirect_uri the client sent */
-    const char *os;           /* client state */
-    const char *cc;           /* client code_challenge; omitted when empty */
-    bool spkce;               /* server-side PKCE requested; omitted when false */
-    const char *res;          /* canonical resource; omitted when empty */
-    const char *bh;           /* browser binding: base64url SHA-256 of the consent
-                               * cookie's secret (oauth/binding.h); required */
+    const char *jti; /* UUID; omitted when empty */
+    const char *cid; /* internal client id */
+    const char *cn;  /* client name; omitted when empty */
+    const char *ru;  /* redirect_uri the client sent */
+    const char *os;  /* client state */
+    const char *cc;  /* client code_challenge; omitted when empty */
+    bool spkce;      /* server-side PKCE requested; omitted when false */
+    const char *res; /* canonical resource; omitted when empty */
+    const char *bh;  /* browser binding: base64url SHA-256 of the consent
+                      * cookie's secret (oauth/binding.h); required */
     const char *aud;
     int64_t exp;
     struct grants_storage storage;
@@ -101,35 +101,35 @@ struct grant_consent {
 struct grant_session {
     const char *cid;
     const char *ru;
-    const char *cc;           /* effective downstream challenge */
+    const char *cc; /* effective downstream challenge */
     const char *os;
-    const char *nonce;        /* 32 hex chars */
-    const char *pv;           /* upstream PKCE verifier */
-    const char *sv;           /* server-side downstream verifier; omitted when empty */
-    const char *sch;          /* its challenge; omitted when empty */
-    const char *sid;          /* session id (UUID); omitted when empty */
-    const char *bh;           /* browser binding of the callback cookie; required */
+    const char *nonce; /* 32 hex chars */
+    const char *pv;    /* upstream PKCE verifier */
+    const char *sv;    /* server-side downstream verifier; omitted when empty */
+    const char *sch;   /* its challenge; omitted when empty */
+    const char *sid;   /* session id (UUID); omitted when empty */
+    const char *bh;    /* browser binding of the callback cookie; required */
     const char *aud;
-    const char *res;          /* omitted when empty */
+    const char *res; /* omitted when empty */
     int64_t exp;
     struct grants_storage storage;
 };
 
 /* code: the authorization code returned to the client. */
 struct grant_code {
-    const char *tid;          /* token id (UUID) */
-    const char *fam;          /* family id (UUID) */
+    const char *tid; /* token id (UUID) */
+    const char *fam; /* family id (UUID) */
     const char *cid;
     const char *ru;
     const char *cc;
     const char *sub;
     const char *email;
     const char *name;
-    const char *const *grp;   /* omitted when empty */
+    const char *const *grp; /* omitted when empty */
     size_t grp_count;
-    const char *res;          /* omitted when empty */
-    bool spkce;               /* omitted when false */
-    const char *sv;           /* omitted when empty */
+    const char *res; /* omitted when empty */
+    bool spkce;      /* omitted when false */
+    const char *sv;  /* omitted when empty */
     const char *aud;
     int64_t exp;
     struct grants_storage storage;
@@ -139,10 +139,10 @@ struct grant_code {
 struct grant_access {
     const char *tid;
     const char *aud;
-    const char *res;          /* omitted when empty */
+    const char *res; /* omitted when empty */
     const char *sub;
-    const char *email;        /* always written */
-    const char *const *grp;   /* omitted when empty */
+    const char *email;      /* always written */
+    const char *const *grp; /* omitted when empty */
     size_t grp_count;
     const char *cid;
     int64_t iat;
@@ -156,13 +156,13 @@ struct grant_refresh {
     const char *fam;
     const char *sub;
     const char *email;
-    const char *const *grp;   /* omitted when empty */
+    const char *const *grp; /* omitted when empty */
     size_t grp_count;
     const char *cid;
     const char *aud;
-    const char *res;          /* omitted when empty */
+    const char *res; /* omitted when empty */
     int64_t iat;
-    int64_t fiat;             /* family issued-at; 0 on legacy tokens */
+    int64_t fiat; /* family issued-at; 0 on legacy tokens */
     int64_t exp;
     /* Rotation generation: 0 for the token the code grant issued, +1 per
      * rotation (omitted when 0; absent on older tokens reads 0). The
@@ -193,24 +193,22 @@ struct grant_refresh {
 enum seal_rc grants_seal_client(const struct seal_ring *ring, const struct grant_client *g,
                                 struct buf *out) GRANTS_WUR;
 enum grants_rc grants_open_client(const struct seal_ring *ring, struct slice token,
-                                  const char *expected_aud, int64_t now_s,
-                                  struct grant_client *out, enum seal_rc *out_seal_rc) GRANTS_WUR;
+                                  const char *expected_aud, int64_t now_s, struct grant_client *out,
+                                  enum seal_rc *out_seal_rc) GRANTS_WUR;
 void grants_cleanup_client(struct grant_client *g);
 
 enum seal_rc grants_seal_consent(const struct seal_ring *ring, const struct grant_consent *g,
                                  struct buf *out) GRANTS_WUR;
 enum grants_rc grants_open_consent(const struct seal_ring *ring, struct slice token,
                                    const char *expected_aud, int64_t now_s,
-                                   struct grant_consent *out,
-                                   enum seal_rc *out_seal_rc) GRANTS_WUR;
+                                   struct grant_consent *out, enum seal_rc *out_seal_rc) GRANTS_WUR;
 void grants_cleanup_consent(struct grant_consent *g);
 
 enum seal_rc grants_seal_session(const struct seal_ring *ring, const struct grant_session *g,
                                  struct buf *out) GRANTS_WUR;
 enum grants_rc grants_open_session(const struct seal_ring *ring, struct slice token,
                                    const char *expected_aud, int64_t now_s,
-                                   struct grant_session *out,
-                                   enum seal_rc *out_seal_rc) GRANTS_WUR;
+                                   struct grant_session *out, enum seal_rc *out_seal_rc) GRANTS_WUR;
 void grants_cleanup_session(struct grant_session *g);
 
 enum seal_rc grants_seal_code(const struct seal_ring *ring, const struct grant_code *g,
@@ -223,14 +221,13 @@ void grants_cleanup_code(struct grant_code *g);
 enum seal_rc grants_seal_access(const struct seal_ring *ring, const struct grant_access *g,
                                 struct buf *out) GRANTS_WUR;
 enum grants_rc grants_open_access(const struct seal_ring *ring, struct slice token,
-                                  const char *expected_aud, int64_t now_s,
-                                  struct grant_access *out, enum seal_rc *out_seal_rc) GRANTS_WUR;
+                                  const char *expected_aud, int64_t now_s, struct grant_access *out,
+                                  enum seal_rc *out_seal_rc) GRANTS_WUR;
 void grants_cleanup_access(struct grant_access *g);
 
 enum seal_rc grants_seal_refresh(const struct seal_ring *ring, const struct grant_refresh *g,
                                  struct buf *out) GRANTS_WUR;
 enum grants_rc grants_open_refresh(const struct seal_ring *ring, struct slice token,
                                    const char *expected_aud, int64_t now_s,
-                                   struct grant_refresh *out,
-                                   enum seal_rc *out_seal_rc) GRANTS_WUR;
+                                   struct grant_refresh *out, enum seal_rc *out_seal_rc) GRANTS_WUR;
 void grants_cleanup_refresh(struct grant_refresh *g);

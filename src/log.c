@@ -42,9 +42,8 @@ log_level_parse(const char *text, enum log_level *out)
         const char *name;
         enum log_level level;
     } table[] = {
-        { "debug", LOG_DEBUG }, { "info", LOG_INFO },    { "warn", LOG_WARN },
-        { "error", LOG_ERROR }, { "dpanic", LOG_ERROR }, { "panic", LOG_ERROR },
-        { "fatal", LOG_ERROR },
+        {"debug", LOG_DEBUG},  {"info", LOG_INFO},   {"warn", LOG_WARN},   {"error", LOG_ERROR},
+        {"dpanic", LOG_ERROR}, {"panic", LOG_ERROR}, {"fatal", LOG_ERROR},
     };
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
         if (strcasecmp(text, table[i].name) == 0) {
@@ -178,8 +177,7 @@ void
 log_uint(struct log_line *l, const char *key, uint64_t value)
 {
     size_t mark;
-    if (field_start(l, key, &mark) &&
-        buf_appendf(&l->b, "%llu", (unsigned long long)value) != 0) {
+    if (field_start(l, key, &mark) && buf_appendf(&l->b, "%llu", (unsigned long long)value) != 0) {
         field_fail(l, mark);
     }
 }
@@ -269,9 +267,9 @@ static pthread_cond_t flush_cond;
 static pthread_once_t conds_once = PTHREAD_ONCE_INIT;
 static atomic_bool writer_idle;
 static atomic_bool writer_lingering; /* in its pause between two batches */
-static bool writer_stop;    /* under wake_lock */
-static bool writer_running; /* under wake_lock */
-static unsigned flush_waiters; /* under wake_lock: callers in wait_flushed */
+static bool writer_stop;             /* under wake_lock */
+static bool writer_running;          /* under wake_lock */
+static unsigned flush_waiters;       /* under wake_lock: callers in wait_flushed */
 static pthread_t writer_thread;
 
 /* Writes all of p, waiting for the fd as a blocking write would (also
@@ -286,7 +284,7 @@ write_all(int fd, const char *p, size_t left)
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
             (void)poll(&pfd, 1, -1);
             continue;
         }

@@ -18,21 +18,21 @@ struct labelled {
 };
 
 static const char *const counter_names[METRICS_COUNTER_COUNT][2] = {
-    [METRICS_CLIENTS_REGISTERED] = { "mcp_auth_clients_registered_total",
-                                     "Successful dynamic client registrations." },
-    [METRICS_IDP_EXCHANGE_THROTTLED] = { "mcp_auth_idp_exchange_throttled_total",
-                                         "Callbacks refused by the outbound IdP exchange bucket." },
-    [METRICS_GROUPS_CLAIM_SHAPE_MISMATCH] = { "mcp_auth_groups_claim_shape_mismatch_total",
-                                              "Groups claims that were not an array of strings." },
-    [METRICS_RPC_BATCHES] = { "mcp_auth_rpc_batches_total",
-                              "JSON-RPC batches containing at least one tools/call." },
-    [METRICS_RPC_BATCHES_FAILED] = { "mcp_auth_rpc_batches_failed_total",
-                                     "Such batches answered with status >= 400." },
-    [METRICS_LOG_LINES_DROPPED] = { "mcp_auth_log_lines_dropped_total",
-                                    "Log lines dropped because stdout was not being read." },
-    [METRICS_CLIENT_CONNECTIONS_EVICTED] = {
-        "mcp_auth_client_connections_evicted_total",
-        "Idle keep-alive client connections closed to make room at MAX_CLIENT_CONNECTIONS." },
+    [METRICS_CLIENTS_REGISTERED] = {"mcp_auth_clients_registered_total",
+                                    "Successful dynamic client registrations."},
+    [METRICS_IDP_EXCHANGE_THROTTLED] = {"mcp_auth_idp_exchange_throttled_total",
+                                        "Callbacks refused by the outbound IdP exchange bucket."},
+    [METRICS_GROUPS_CLAIM_SHAPE_MISMATCH] = {"mcp_auth_groups_claim_shape_mismatch_total",
+                                             "Groups claims that were not an array of strings."},
+    [METRICS_RPC_BATCHES] = {"mcp_auth_rpc_batches_total",
+                             "JSON-RPC batches containing at least one tools/call."},
+    [METRICS_RPC_BATCHES_FAILED] = {"mcp_auth_rpc_batches_failed_total",
+                                    "Such batches answered with status >= 400."},
+    [METRICS_LOG_LINES_DROPPED] = {"mcp_auth_log_lines_dropped_total",
+                                   "Log lines dropped because stdout was not being read."},
+    [METRICS_CLIENT_CONNECTIONS_EVICTED] =
+        {"mcp_auth_client_connections_evicted_total",
+         "Idle keep-alive client connections closed to make room at MAX_CLIENT_CONNECTIONS."},
 };
 
 static const char *const denied_names[METRICS_DENIED_COUNT] = {
@@ -63,10 +63,16 @@ static const char *const denied_names[METRICS_DENIED_COUNT] = {
 };
 
 static const char *const replay_names[METRICS_REPLAY_COUNT] = {
-    "code", "refresh", "consent", "callback_state",
+    "code",
+    "refresh",
+    "consent",
+    "callback_state",
 };
 static const char *const store_share_names[METRICS_STORE_SHARE_COUNT] = {
-    "consent", "callback_state", "authz_code", "refresh_family",
+    "consent",
+    "callback_state",
+    "authz_code",
+    "refresh_family",
 };
 static const char *const endpoint_names[METRICS_ENDPOINT_COUNT] = {
     "register", "authorize", "consent", "callback", "token", "mcp", "discovery",
@@ -75,22 +81,27 @@ static const char *const purpose_names[METRICS_PURPOSE_COUNT] = {
     "client", "consent", "session", "code", "access", "refresh",
 };
 static const char *const grant_names[METRICS_GRANT_COUNT] = {
-    "authorization_code", "refresh_token",
+    "authorization_code",
+    "refresh_token",
 };
-static const char *const decision_names[2] = { "denied", "approved" };
-static const char *const path_names[2] = { "silent", "consent" };
-static const char *const direction_names[2] = { "request", "response" };
+static const char *const decision_names[2] = {"denied", "approved"};
+static const char *const path_names[2] = {"silent", "consent"};
+static const char *const direction_names[2] = {"request", "response"};
 static const char *const conn_refused_names[METRICS_CONN_REFUSED_COUNT] = {
-    "process_limit", "ip_limit",
+    "process_limit",
+    "ip_limit",
 };
 static const char *const conn_dropped_names[METRICS_CONN_DROPPED_COUNT] = {
-    "write_stall", "peer_timeout",
+    "write_stall",
+    "peer_timeout",
 };
 static const char *const accept_paused_names[METRICS_ACCEPT_PAUSED_COUNT] = {
-    "descriptors", "process_limit",
+    "descriptors",
+    "process_limit",
 };
 static const char *const body_refused_names[METRICS_BODY_REFUSED_COUNT] = {
-    "process", "ip",
+    "process",
+    "ip",
 };
 
 static counter_t counters[METRICS_COUNTER_COUNT];
@@ -109,36 +120,36 @@ static counter_t accept_paused[METRICS_ACCEPT_PAUSED_COUNT];
 static counter_t body_refused[METRICS_BODY_REFUSED_COUNT];
 
 static const struct labelled families[] = {
-    { "mcp_auth_tokens_issued_total", "Tokens issued at /token by grant type.", "grant_type",
-      grant_names, METRICS_GRANT_COUNT, issued },
-    { "mcp_auth_access_denied_total", "Requests denied, by reason.", "reason", denied_names,
-      METRICS_DENIED_COUNT, denied },
-    { "mcp_auth_replay_detected_total", "Single-use values presented twice, by kind.", "kind",
-      replay_names, METRICS_REPLAY_COUNT, replay },
-    { "mcp_auth_replay_store_full_total",
-      "Claims the in-process replay store refused because that kind's share was full.", "kind",
-      store_share_names, METRICS_STORE_SHARE_COUNT, store_full },
-    { "mcp_auth_rate_limited_total", "Requests refused by a per-IP rate limiter.", "endpoint",
-      endpoint_names, METRICS_ENDPOINT_COUNT, rate_limited },
-    { "mcp_auth_consent_decisions_total", "Consent page decisions.", "decision",
-      decision_names, 2, decisions },
-    { "mcp_auth_authorize_initiated_total", "Validated /authorize requests by fork.", "path",
-      path_names, 2, initiated },
-    { "mcp_auth_token_seals_total", "Sealed blobs minted, by purpose.", "purpose",
-      purpose_names, METRICS_PURPOSE_COUNT, seals },
-    { "mcp_auth_rpc_batch_bytes_total", "Bytes of tools/call batches, by direction.",
-      "direction", direction_names, 2, batch_bytes },
-    { "mcp_auth_client_connections_refused_total",
-      "Client connections closed at accept by a connection cap.", "reason", conn_refused_names,
-      METRICS_CONN_REFUSED_COUNT, conn_refused },
-    { "mcp_auth_client_connections_dropped_total",
-      "Client connections closed because the client stopped reading or acknowledging.",
-      "reason", conn_dropped_names, METRICS_CONN_DROPPED_COUNT, conn_dropped },
-    { "mcp_auth_accept_paused_total", "Times accepting new connections was paused for 100 ms.",
-      "reason", accept_paused_names, METRICS_ACCEPT_PAUSED_COUNT, accept_paused },
-    { "mcp_auth_request_body_refused_total",
-      "Request bodies refused with 503 by the body buffer budget.", "scope",
-      body_refused_names, METRICS_BODY_REFUSED_COUNT, body_refused },
+    {"mcp_auth_tokens_issued_total", "Tokens issued at /token by grant type.", "grant_type",
+     grant_names, METRICS_GRANT_COUNT, issued},
+    {"mcp_auth_access_denied_total", "Requests denied, by reason.", "reason", denied_names,
+     METRICS_DENIED_COUNT, denied},
+    {"mcp_auth_replay_detected_total", "Single-use values presented twice, by kind.", "kind",
+     replay_names, METRICS_REPLAY_COUNT, replay},
+    {"mcp_auth_replay_store_full_total",
+     "Claims the in-process replay store refused because that kind's share was full.", "kind",
+     store_share_names, METRICS_STORE_SHARE_COUNT, store_full},
+    {"mcp_auth_rate_limited_total", "Requests refused by a per-IP rate limiter.", "endpoint",
+     endpoint_names, METRICS_ENDPOINT_COUNT, rate_limited},
+    {"mcp_auth_consent_decisions_total", "Consent page decisions.", "decision", decision_names, 2,
+     decisions},
+    {"mcp_auth_authorize_initiated_total", "Validated /authorize requests by fork.", "path",
+     path_names, 2, initiated},
+    {"mcp_auth_token_seals_total", "Sealed blobs minted, by purpose.", "purpose", purpose_names,
+     METRICS_PURPOSE_COUNT, seals},
+    {"mcp_auth_rpc_batch_bytes_total", "Bytes of tools/call batches, by direction.", "direction",
+     direction_names, 2, batch_bytes},
+    {"mcp_auth_client_connections_refused_total",
+     "Client connections closed at accept by a connection cap.", "reason", conn_refused_names,
+     METRICS_CONN_REFUSED_COUNT, conn_refused},
+    {"mcp_auth_client_connections_dropped_total",
+     "Client connections closed because the client stopped reading or acknowledging.", "reason",
+     conn_dropped_names, METRICS_CONN_DROPPED_COUNT, conn_dropped},
+    {"mcp_auth_accept_paused_total", "Times accepting new connections was paused for 100 ms.",
+     "reason", accept_paused_names, METRICS_ACCEPT_PAUSED_COUNT, accept_paused},
+    {"mcp_auth_request_body_refused_total",
+     "Request bodies refused with 503 by the body buffer budget.", "scope", body_refused_names,
+     METRICS_BODY_REFUSED_COUNT, body_refused},
 };
 
 const char *
@@ -542,14 +553,14 @@ format_tools(struct buf *b)
         const char *help;
         size_t offset;
     } fams[] = {
-        { "mcp_auth_rpc_calls_total", "tools/call requests by tool.",
-          offsetof(struct tool_series, calls) },
-        { "mcp_auth_rpc_calls_failed_total", "tools/call requests answered >= 400, by tool.",
-          offsetof(struct tool_series, failed) },
-        { "mcp_auth_rpc_request_bytes_total", "Request bytes of single tools/call requests.",
-          offsetof(struct tool_series, request_bytes) },
-        { "mcp_auth_rpc_response_bytes_total", "Response bytes of single tools/call requests.",
-          offsetof(struct tool_series, response_bytes) },
+        {"mcp_auth_rpc_calls_total", "tools/call requests by tool.",
+         offsetof(struct tool_series, calls)},
+        {"mcp_auth_rpc_calls_failed_total", "tools/call requests answered >= 400, by tool.",
+         offsetof(struct tool_series, failed)},
+        {"mcp_auth_rpc_request_bytes_total", "Request bytes of single tools/call requests.",
+         offsetof(struct tool_series, request_bytes)},
+        {"mcp_auth_rpc_response_bytes_total", "Response bytes of single tools/call requests.",
+         offsetof(struct tool_series, response_bytes)},
     };
     int rc = 0;
     pthread_mutex_lock(&tools_lock);
@@ -561,7 +572,8 @@ format_tools(struct buf *b)
             if (v == 0 && f > 0) {
                 continue;
             }
-            rc = buf_appendf(b, "%s{tool=\"", fams[f].name) || format_label_value(b, tools[i].label) ||
+            rc = buf_appendf(b, "%s{tool=\"", fams[f].name) ||
+                 format_label_value(b, tools[i].label) ||
                  buf_appendf(b, "\"} %llu\n", (unsigned long long)v);
         }
     }

@@ -26,24 +26,28 @@ enum metrics_counter {
 
 /* The connection layer's limits (http/conn.c, http/server.c). */
 enum metrics_conn_refused { /* mcp_auth_client_connections_refused_total{reason} */
-    METRICS_CONN_REFUSED_PROCESS_LIMIT = 0,
-    METRICS_CONN_REFUSED_IP_LIMIT,
-    METRICS_CONN_REFUSED_COUNT,
+                            METRICS_CONN_REFUSED_PROCESS_LIMIT = 0,
+                            METRICS_CONN_REFUSED_IP_LIMIT,
+                            METRICS_CONN_REFUSED_COUNT,
 };
 enum metrics_conn_dropped { /* mcp_auth_client_connections_dropped_total{reason} */
-    METRICS_CONN_DROPPED_WRITE_STALL = 0, /* output queued, nothing drained */
-    METRICS_CONN_DROPPED_PEER_TIMEOUT,    /* keep-alive or TCP_USER_TIMEOUT: ETIMEDOUT */
-    METRICS_CONN_DROPPED_COUNT,
+                            METRICS_CONN_DROPPED_WRITE_STALL =
+                                0,                             /* output queued, nothing drained */
+                            METRICS_CONN_DROPPED_PEER_TIMEOUT, /* keep-alive or TCP_USER_TIMEOUT:
+                                                                  ETIMEDOUT */
+                            METRICS_CONN_DROPPED_COUNT,
 };
 enum metrics_accept_paused { /* mcp_auth_accept_paused_total{reason} */
-    METRICS_ACCEPT_PAUSED_DESCRIPTORS = 0, /* accept() failed: EMFILE, ENFILE, ENOBUFS */
-    METRICS_ACCEPT_PAUSED_PROCESS_LIMIT,   /* at MAX_CLIENT_CONNECTIONS, nothing idle */
-    METRICS_ACCEPT_PAUSED_COUNT,
+                             METRICS_ACCEPT_PAUSED_DESCRIPTORS =
+                                 0, /* accept() failed: EMFILE, ENFILE, ENOBUFS */
+                             METRICS_ACCEPT_PAUSED_PROCESS_LIMIT, /* at MAX_CLIENT_CONNECTIONS,
+                                                                     nothing idle */
+                             METRICS_ACCEPT_PAUSED_COUNT,
 };
 enum metrics_body_refused { /* mcp_auth_request_body_refused_total{scope} */
-    METRICS_BODY_REFUSED_PROCESS = 0, /* REQUEST_BODY_BUFFER_MAX */
-    METRICS_BODY_REFUSED_IP,          /* REQUEST_BODY_BUFFER_PER_IP_MAX */
-    METRICS_BODY_REFUSED_COUNT,
+                            METRICS_BODY_REFUSED_PROCESS = 0, /* REQUEST_BODY_BUFFER_MAX */
+                            METRICS_BODY_REFUSED_IP,          /* REQUEST_BODY_BUFFER_PER_IP_MAX */
+                            METRICS_BODY_REFUSED_COUNT,
 };
 
 /* mcp_auth_access_denied_total{reason} */
@@ -150,8 +154,8 @@ void metrics_inc_body_refused(enum metrics_body_refused scope);
  * (0 = no cap). tool is already sanitised (<= 128 allow-listed chars);
  * empty maps to "_unknown", a new name past the cap to "_overflow". */
 void metrics_set_tool_cardinality_cap(unsigned cap);
-void metrics_rpc_call(const char *tool, bool failed, int64_t request_bytes,
-                      int64_t response_bytes, bool count_bytes);
+void metrics_rpc_call(const char *tool, bool failed, int64_t request_bytes, int64_t response_bytes,
+                      bool count_bytes);
 void metrics_rpc_batch(bool failed, int64_t request_bytes, int64_t response_bytes);
 
 /* Read one value (tests). Labelled reads take the label's enum index. */

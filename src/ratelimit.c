@@ -34,10 +34,10 @@ static const unsigned limits[METRICS_ENDPOINT_COUNT] = {
 
 struct entry {
     uint64_t hash;
-    int64_t window;    /* window index (Unix ms / window length) of cur */
-    uint32_t cur;      /* requests counted in `window` */
-    uint32_t prev;     /* requests counted in `window - 1` */
-    uint32_t key_len;  /* full length (saturated at UINT32_MAX) */
+    int64_t window;   /* window index (Unix ms / window length) of cur */
+    uint32_t cur;     /* requests counted in `window` */
+    uint32_t prev;    /* requests counted in `window - 1` */
+    uint32_t key_len; /* full length (saturated at UINT32_MAX) */
     uint8_t bucket;
     bool used;
     char key[KEY_INLINE];
@@ -45,10 +45,10 @@ struct entry {
 
 struct stripe {
     pthread_mutex_t lock;
-    struct entry *slots;  /* open addressing, linear probing; NULL when empty */
-    size_t nslots;        /* power of two, or 0 */
+    struct entry *slots; /* open addressing, linear probing; NULL when empty */
+    size_t nslots;       /* power of two, or 0 */
     size_t count;
-    int64_t swept;        /* newest window in which stale entries were dropped */
+    int64_t swept; /* newest window in which stale entries were dropped */
 };
 
 struct ratelimit {
@@ -182,8 +182,7 @@ sweep(struct stripe *st, int64_t window)
 }
 
 static bool
-entry_matches(const struct entry *e, uint64_t hash, uint8_t bucket, const char *key,
-              uint32_t len)
+entry_matches(const struct entry *e, uint64_t hash, uint8_t bucket, const char *key, uint32_t len)
 {
     size_t stored = len < KEY_INLINE ? len : KEY_INLINE;
     return e->used && e->hash == hash && e->bucket == bucket && e->key_len == len &&
@@ -265,8 +264,7 @@ key_hash(const struct ratelimit *rl, uint8_t bucket, const char *key, size_t len
 }
 
 bool
-ratelimit_allow(struct ratelimit *rl, enum metrics_endpoint bucket, const char *key,
-                int64_t now_ms)
+ratelimit_allow(struct ratelimit *rl, enum metrics_endpoint bucket, const char *key, int64_t now_ms)
 {
     if (!rl->enabled || (unsigned)bucket >= METRICS_ENDPOINT_COUNT) {
         return true;

@@ -209,7 +209,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 static struct client_ip_field
 header_lines(const struct http_request *req, const char *name, struct slice *lines, size_t *used)
 {
-    struct client_ip_field f = { lines + *used, 0 };
+    struct client_ip_field f = {lines + *used, 0};
     size_t cursor = 0;
     struct slice v;
     while (*used < BOUNDS_HEADER_COUNT_MAX && http_request_header_next(req, name, &cursor, &v)) {
@@ -229,7 +229,8 @@ client_key_of(void *arg, struct http_request *req, char key[CLIENT_IP_KEY_SIZE])
     const struct app *app = arg;
     const struct config *c = app->cfg;
     struct client_ip_policy policy = client_ip_policy_from_config(c);
-    struct client_ip_peer peer = client_ip_peer_from_text(slice_from_cstr(http_request_client_ip(req)));
+    struct client_ip_peer peer =
+        client_ip_peer_from_text(slice_from_cstr(http_request_client_ip(req)));
     peer.addr = *http_request_peer(req);
     struct slice lines[BOUNDS_HEADER_COUNT_MAX];
     size_t used = 0;
@@ -661,7 +662,7 @@ runtime_run(const struct config *cfg)
     if (cfg->rate_limit_enabled) {
         http_router_set_rate_limiter(rt.public_router, rate_limit_request, rt.app);
     }
-    rt.health = (struct http_health){ .app = rt.app, .draining = &rt.draining };
+    rt.health = (struct http_health){.app = rt.app, .draining = &rt.draining};
     http_health_add_metrics_routes(rt.metrics_router, &rt.health);
 
     rt.control = worker_new(WORKER_CONTROL_ID, rt.app);
@@ -676,7 +677,7 @@ runtime_run(const struct config *cfg)
     /* The control loop answers /readyz, so it has a store handle too. */
     worker_attach_services(rt.control);
     rt.prune_ev = event_new(rt.control->base, -1, EV_PERSIST, on_prune, &rt);
-    struct timeval prune_tv = { .tv_sec = BOUNDS_SUBJECT_PRUNE_INTERVAL_MS / 1000, .tv_usec = 0 };
+    struct timeval prune_tv = {.tv_sec = BOUNDS_SUBJECT_PRUNE_INTERVAL_MS / 1000, .tv_usec = 0};
     event_add(rt.prune_ev, &prune_tv);
     rt.trim_ev = event_new(rt.control->base, -1, EV_PERSIST, on_trim, &rt);
     struct timeval trim_tv = {.tv_sec = BOUNDS_MEMORY_TRIM_CHECK_MS / 1000,

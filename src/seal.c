@@ -80,8 +80,8 @@ struct seal_key {
 };
 
 struct seal_ring {
-    size_t count;            /* keys[0] is the primary */
-    struct seal_key keys[];  /* count entries */
+    size_t count;           /* keys[0] is the primary */
+    struct seal_key keys[]; /* count entries */
 };
 
 static _Atomic uint64_t seal_total;
@@ -272,8 +272,8 @@ derive_key(const char *secret, size_t len, struct seal_key *out)
         return -1;
     }
     const uint8_t *ikm = (const uint8_t *)secret;
-    if (seal_hkdf_sha256(NULL, 0, ikm, len, (const uint8_t *)LABEL_KEY, strlen(LABEL_KEY),
-                         out->key, SEAL_KEY_LEN) != 0 ||
+    if (seal_hkdf_sha256(NULL, 0, ikm, len, (const uint8_t *)LABEL_KEY, strlen(LABEL_KEY), out->key,
+                         SEAL_KEY_LEN) != 0 ||
         seal_hkdf_sha256(NULL, 0, ikm, len, (const uint8_t *)LABEL_KEY_ID, strlen(LABEL_KEY_ID),
                          out->id, SEAL_KEY_ID_LEN) != 0) {
         fatal("HKDF-SHA256");
@@ -460,8 +460,8 @@ seal_open(const struct seal_ring *ring, enum seal_purpose purpose, struct slice 
     size_t aad_len = build_aad(work, purpose, aad);
     uint8_t *ct = work + SEAL_HEADER_LEN;
     size_t ct_len = n - SEAL_OVERHEAD;
-    if (seal_aead_decrypt(k->key, work + 1 + SEAL_KEY_ID_LEN, aad, aad_len, ct, ct_len,
-                          ct + ct_len, ct) != 0) {
+    if (seal_aead_decrypt(k->key, work + 1 + SEAL_KEY_ID_LEN, aad, aad_len, ct, ct_len, ct + ct_len,
+                          ct) != 0) {
         return SEAL_ERR_FORGED;
     }
     *out_plaintext = slice_make((const char *)ct, ct_len);

@@ -61,13 +61,13 @@ enum seal_purpose {
  * are FORGED here, and both mean "reject". */
 enum seal_rc {
     SEAL_OK = 0,
-    SEAL_ERR_MALFORMED,       /* not base64url, too short, unknown version; or a bad payload */
-    SEAL_ERR_UNKNOWN_KEY,     /* key id not in the ring (a retired or foreign secret) */
-    SEAL_ERR_FORGED,          /* tag check failed: altered, or another purpose */
-    SEAL_ERR_WRONG_PURPOSE,   /* opened, but the payload's typ is another purpose */
-    SEAL_ERR_WRONG_AUDIENCE,  /* opened, but aud is not this deployment's */
-    SEAL_ERR_EXPIRED,         /* opened, but now > exp */
-    SEAL_ERR_TOO_LARGE,       /* token over BOUNDS_SEALED_MAX_CHARS, or output over its cap */
+    SEAL_ERR_MALFORMED,      /* not base64url, too short, unknown version; or a bad payload */
+    SEAL_ERR_UNKNOWN_KEY,    /* key id not in the ring (a retired or foreign secret) */
+    SEAL_ERR_FORGED,         /* tag check failed: altered, or another purpose */
+    SEAL_ERR_WRONG_PURPOSE,  /* opened, but the payload's typ is another purpose */
+    SEAL_ERR_WRONG_AUDIENCE, /* opened, but aud is not this deployment's */
+    SEAL_ERR_EXPIRED,        /* opened, but now > exp */
+    SEAL_ERR_TOO_LARGE,      /* token over BOUNDS_SEALED_MAX_CHARS, or output over its cap */
     SEAL_RC_COUNT,
 };
 
@@ -116,9 +116,8 @@ enum seal_rc seal_seal(const struct seal_ring *ring, enum seal_purpose purpose,
  * the payload is sensitive). Returns TOO_LARGE (token too long, or work too
  * small), MALFORMED, UNKNOWN_KEY or FORGED; on failure work holds no
  * plaintext. Thread-safe. Handlers use grants_open_* instead. */
-enum seal_rc seal_open(const struct seal_ring *ring, enum seal_purpose purpose,
-                       struct slice token, uint8_t *work, size_t work_cap,
-                       struct slice *out_plaintext) SEAL_WUR;
+enum seal_rc seal_open(const struct seal_ring *ring, enum seal_purpose purpose, struct slice token,
+                       uint8_t *work, size_t work_cap, struct slice *out_plaintext) SEAL_WUR;
 
 /* Successful seals in this process so far. */
 uint64_t seal_count(void);

@@ -21,26 +21,26 @@ struct http_server;
 /* Per-worker services of other subsystems. Each subsystem creates its slot
  * when its worker starts and frees it in worker_free(); until a subsystem
  * lands its slot stays NULL and nothing reads it. */
-struct fetch;          /* fetch.c: libcurl multi driven by this loop */
-struct store;          /* store/: this worker's replay-store connection */
-struct proxy_pool;     /* proxy/pool.c: keep-alive upstream connections */
+struct fetch;      /* fetch.c: libcurl multi driven by this loop */
+struct store;      /* store/: this worker's replay-store connection */
+struct proxy_pool; /* proxy/pool.c: keep-alive upstream connections */
 
 struct worker_deferred;
 
 struct worker {
-    unsigned id;                 /* 0..WORKERS-1; the control loop is WORKER_CONTROL_ID */
+    unsigned id; /* 0..WORKERS-1; the control loop is WORKER_CONTROL_ID */
     struct event_base *base;
-    const struct app *app;       /* process-wide, read-only */
-    struct http_server *server;  /* public listener and its connections; NULL on control */
+    const struct app *app;      /* process-wide, read-only */
+    struct http_server *server; /* public listener and its connections; NULL on control */
 
     /* Counters read by other threads (shutdown, tests): relaxed atomics. */
     _Atomic uint64_t requests_inflight; /* dispatched, not yet finished */
     _Atomic uint64_t requests_total;
-    _Atomic uint64_t connections;       /* open client connections */
+    _Atomic uint64_t connections; /* open client connections */
 
     /* Slots other subsystems fill (see the forward declarations above). */
     struct fetch *fetch;
-    struct store *store;         /* NULL when no replay store is configured */
+    struct store *store; /* NULL when no replay store is configured */
     struct proxy_pool *upstream_pool;
 
     /* Deferred frees (tmux's idea): run once the current callback has

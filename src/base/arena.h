@@ -30,8 +30,7 @@ void *arena_alloc(struct arena *a, size_t size) __attribute__((warn_unused_resul
 void *arena_zalloc(struct arena *a, size_t size) __attribute__((warn_unused_result));
 char *arena_strdup(struct arena *a, const char *s) __attribute__((warn_unused_result));
 /* Copies len bytes and terminates them. */
-char *arena_strndup(struct arena *a, const char *s, size_t len)
-    __attribute__((warn_unused_result));
+char *arena_strndup(struct arena *a, const char *s, size_t len) __attribute__((warn_unused_result));
 char *arena_slicedup(struct arena *a, struct slice s) __attribute__((warn_unused_result));
 char *arena_printf(struct arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), warn_unused_result));

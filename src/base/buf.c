@@ -121,7 +121,7 @@ buf_append_json_escaped(struct buf *b, struct slice s)
         unsigned char c = (unsigned char)s.ptr[i];
         int rc;
         if (c == '"' || c == '\\') {
-            char esc[2] = { '\\', (char)c };
+            char esc[2] = {'\\', (char)c};
             rc = buf_append(b, esc, 2);
         } else if (c == '\n') {
             rc = buf_append(b, "\\n", 2);
@@ -130,7 +130,7 @@ buf_append_json_escaped(struct buf *b, struct slice s)
         } else if (c == '\t') {
             rc = buf_append(b, "\\t", 2);
         } else if (c < 0x20 || c == 0x7f) {
-            char esc[6] = { '\\', 'u', '0', '0', hexdig[c >> 4], hexdig[c & 0xf] };
+            char esc[6] = {'\\', 'u', '0', '0', hexdig[c >> 4], hexdig[c & 0xf]};
             rc = buf_append(b, esc, 6);
         } else {
             rc = buf_append(b, &s.ptr[i], 1);

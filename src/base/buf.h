@@ -14,10 +14,10 @@
 #include "base/slice.h"
 
 struct buf {
-    char *ptr;      /* NULL until the first append; then NUL-terminated */
-    size_t len;     /* bytes held, not counting the terminator */
-    size_t alloc;   /* bytes allocated */
-    size_t max;     /* len never exceeds this */
+    char *ptr;    /* NULL until the first append; then NUL-terminated */
+    size_t len;   /* bytes held, not counting the terminator */
+    size_t alloc; /* bytes allocated */
+    size_t max;   /* len never exceeds this */
 };
 
 #define BUF_WUR __attribute__((warn_unused_result))
@@ -34,8 +34,7 @@ int buf_append(struct buf *b, const void *data, size_t len) BUF_WUR;
 int buf_append_str(struct buf *b, const char *s) BUF_WUR;
 int buf_append_slice(struct buf *b, struct slice s) BUF_WUR;
 int buf_append_byte(struct buf *b, char c) BUF_WUR;
-int buf_appendf(struct buf *b, const char *fmt, ...) BUF_WUR
-    __attribute__((format(printf, 2, 3)));
+int buf_appendf(struct buf *b, const char *fmt, ...) BUF_WUR __attribute__((format(printf, 2, 3)));
 int buf_vappendf(struct buf *b, const char *fmt, va_list ap) BUF_WUR
     __attribute__((format(printf, 2, 0)));
 /* Appends s as the body of a JSON string (no surrounding quotes): escapes

@@ -51,7 +51,7 @@ enum {
     S_KATAKANA = 1 << 3,
     S_BOPOMOFO = 1 << 4,
     S_HANGUL = 1 << 5,
-    S_OTHER_SHIFT = 6,     /* another script: its own bit from here on */
+    S_OTHER_SHIFT = 6, /* another script: its own bit from here on */
 };
 
 /* The scripts of one label allowed together? seen counts distinct
@@ -82,7 +82,7 @@ script_bit(const uc_script_t *s)
         const char *name;
         unsigned bit;
     } known[] = {
-        {"Latin", S_LATIN},       {"Han", S_HAN},         {"Hiragana", S_HIRAGANA},
+        {"Latin", S_LATIN},       {"Han", S_HAN},           {"Hiragana", S_HIRAGANA},
         {"Katakana", S_KATAKANA}, {"Bopomofo", S_BOPOMOFO}, {"Hangul", S_HANGUL},
     };
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {

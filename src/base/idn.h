@@ -7,10 +7,10 @@
 #pragma once
 
 enum idn_rc {
-    IDN_OK = 0,            /* an internationalized name: both forms set */
-    IDN_ASCII,             /* plain ASCII, no "xn--" label: nothing to convert */
-    IDN_ERR_MIXED_SCRIPT,  /* valid IDNA, but a label mixes scripts: both forms set */
-    IDN_ERR_INVALID,       /* not UTF-8, or not a valid IDNA2008 name: nothing set */
+    IDN_OK = 0,           /* an internationalized name: both forms set */
+    IDN_ASCII,            /* plain ASCII, no "xn--" label: nothing to convert */
+    IDN_ERR_MIXED_SCRIPT, /* valid IDNA, but a label mixes scripts: both forms set */
+    IDN_ERR_INVALID,      /* not UTF-8, or not a valid IDNA2008 name: nothing set */
     IDN_RC_COUNT,
 };
 

@@ -31,7 +31,7 @@ ipaddr_parse(struct slice text, struct ipaddr *out)
 struct ipaddr
 ipaddr_unmap(struct ipaddr a)
 {
-    static const uint8_t mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    static const uint8_t mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     if (a.family == AF_INET6 && memcmp(a.bytes, mapped_prefix, 12) == 0) {
         struct ipaddr v4;
         memset(&v4, 0, sizeof(v4));
@@ -45,7 +45,7 @@ ipaddr_unmap(struct ipaddr a)
 bool
 ipaddr_is_loopback(const struct ipaddr *a)
 {
-    static const uint8_t v6_loopback[16] = { [15] = 1 };
+    static const uint8_t v6_loopback[16] = {[15] = 1};
     struct ipaddr u = ipaddr_unmap(*a);
     if (u.family == AF_INET) {
         return u.bytes[0] == 127;

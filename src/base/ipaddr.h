@@ -10,13 +10,13 @@
 #define IPADDR_TEXT_MAX 46 /* INET6_ADDRSTRLEN */
 
 struct ipaddr {
-    int family;         /* AF_INET or AF_INET6 */
-    uint8_t bytes[16];  /* network order; IPv4 uses the first 4 */
+    int family;        /* AF_INET or AF_INET6 */
+    uint8_t bytes[16]; /* network order; IPv4 uses the first 4 */
 };
 
 struct ipcidr {
     struct ipaddr addr;
-    unsigned prefix;    /* 0..32 or 0..128 */
+    unsigned prefix; /* 0..32 or 0..128 */
 };
 
 /* A bare literal ("127.0.0.1", "::1"); no brackets, no port, no zone. */

@@ -18,8 +18,8 @@ struct json_t;
 
 enum jsonx_rc {
     JSONX_OK = 0,
-    JSONX_TOO_LARGE,   /* text longer than the cap; nothing was parsed */
-    JSONX_MALFORMED,   /* syntax error, duplicate key, NUL, trailing data */
+    JSONX_TOO_LARGE, /* text longer than the cap; nothing was parsed */
+    JSONX_MALFORMED, /* syntax error, duplicate key, NUL, trailing data */
     JSONX_RC_COUNT,
 };
 
@@ -42,9 +42,9 @@ bool jsonx_is_object(const struct json_t *v);
 
 enum jsonx_get {
     JSONX_FOUND = 0,
-    JSONX_ABSENT,      /* key missing, or the object itself is not an object */
-    JSONX_NULL,        /* key present with value null */
-    JSONX_WRONG_TYPE,  /* key present with another type */
+    JSONX_ABSENT,     /* key missing, or the object itself is not an object */
+    JSONX_NULL,       /* key present with value null */
+    JSONX_WRONG_TYPE, /* key present with another type */
 };
 
 /* Borrowed string (points into the json_t; valid while it lives); ptr is

@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RAND_UUID_LEN 36   /* canonical lowercase UUID text */
-#define RAND_HEX32_LEN 32  /* 16 random bytes as lowercase hex */
+#define RAND_UUID_LEN 36  /* canonical lowercase UUID text */
+#define RAND_HEX32_LEN 32 /* 16 random bytes as lowercase hex */
 
 void rand_bytes(uint8_t *out, size_t n);
 /* RFC 4122 version 4, lowercase, 36 chars + NUL into out[RAND_UUID_LEN + 1]. */

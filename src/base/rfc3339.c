@@ -41,7 +41,7 @@ is_leap(uint64_t y)
 bool
 rfc3339_parse(struct slice text, int64_t *out_s, int32_t *out_ns)
 {
-    static const unsigned mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    static const unsigned mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     struct scan s = scan_init(text);
     uint64_t y, mo, d, h, mi, se, oh = 0, om = 0;
     if (!scan_digits_n(&s, 4, &y) || !scan_byte(&s, '-') || !scan_digits_n(&s, 2, &mo) ||
@@ -117,8 +117,8 @@ rfc3339_format_ms(int64_t unix_ms, char *out)
         y = 9999;
     }
     char tmp[64];
-    snprintf(tmp, sizeof(tmp), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", (int)y, m % 100,
-             d % 100, secs / 3600, secs / 60 % 60, secs % 60, ms);
+    snprintf(tmp, sizeof(tmp), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", (int)y, m % 100, d % 100,
+             secs / 3600, secs / 60 % 60, secs % 60, ms);
     memcpy(out, tmp, RFC3339_MS_LEN);
     out[RFC3339_MS_LEN] = '\0';
 }

@@ -24,8 +24,7 @@ scan_is_tchar(unsigned char c)
 bool
 scan_is_unreserved(unsigned char c)
 {
-    return scan_is_alpha(c) || scan_is_digit(c) || c == '-' || c == '.' || c == '_' ||
-           c == '~';
+    return scan_is_alpha(c) || scan_is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
 }
 
 bool

@@ -20,7 +20,7 @@ struct scan {
 static inline struct scan
 scan_init(struct slice s)
 {
-    return (struct scan){ .p = s.ptr, .end = s.ptr + s.len };
+    return (struct scan){.p = s.ptr, .end = s.ptr + s.len};
 }
 
 static inline bool

@@ -54,7 +54,7 @@ sip_absorb(struct sip_state *s, uint64_t m)
 struct siphash_key
 siphash_key_from_bytes(const uint8_t bytes[16])
 {
-    return (struct siphash_key){ .k0 = load_le64(bytes), .k1 = load_le64(bytes + 8) };
+    return (struct siphash_key){.k0 = load_le64(bytes), .k1 = load_le64(bytes + 8)};
 }
 
 struct siphash_key

@@ -16,20 +16,20 @@ struct slice {
 };
 
 /* SLICE_LIT("abc") makes a slice of a string literal without its NUL. */
-#define SLICE_LIT(s) ((struct slice){ .ptr = ("" s), .len = sizeof(s) - 1 })
-#define SLICE_NULL ((struct slice){ .ptr = NULL, .len = 0 })
+#define SLICE_LIT(s) ((struct slice){.ptr = ("" s), .len = sizeof(s) - 1})
+#define SLICE_NULL ((struct slice){.ptr = NULL, .len = 0})
 
 static inline struct slice
 slice_make(const char *ptr, size_t len)
 {
-    return (struct slice){ .ptr = ptr, .len = len };
+    return (struct slice){.ptr = ptr, .len = len};
 }
 
 /* A slice of a C string; NULL gives the empty slice. */
 static inline struct slice
 slice_from_cstr(const char *s)
 {
-    return (struct slice){ .ptr = s, .len = s ? strlen(s) : 0 };
+    return (struct slice){.ptr = s, .len = s ? strlen(s) : 0};
 }
 
 static inline bool
@@ -101,9 +101,9 @@ static inline struct slice
 slice_skip(struct slice s, size_t from)
 {
     if (from >= s.len) {
-        return (struct slice){ .ptr = s.ptr + s.len, .len = 0 };
+        return (struct slice){.ptr = s.ptr + s.len, .len = 0};
     }
-    return (struct slice){ .ptr = s.ptr + from, .len = s.len - from };
+    return (struct slice){.ptr = s.ptr + from, .len = s.len - from};
 }
 
 /* Index of the first byte c, or -1. */

@@ -29,8 +29,8 @@ scheme_len(const char *text)
     if (!scan_is_alpha((unsigned char)*p)) {
         return 0;
     }
-    while (scan_is_alpha((unsigned char)*p) || scan_is_digit((unsigned char)*p) ||
-           *p == '+' || *p == '-' || *p == '.') {
+    while (scan_is_alpha((unsigned char)*p) || scan_is_digit((unsigned char)*p) || *p == '+' ||
+           *p == '-' || *p == '.') {
         p++;
     }
     return *p == ':' ? (size_t)(p - text) : 0;
@@ -83,8 +83,8 @@ url_parse(const char *text, struct url *out)
     /* PATH_AS_IS: keep dot segments; NON_SUPPORT_SCHEME: parse any scheme so
      * the caller can name the scheme in its error. No default scheme: the
      * URL must be absolute. */
-    CURLUcode cu = curl_url_set(h, CURLUPART_URL, text,
-                                CURLU_PATH_AS_IS | CURLU_NON_SUPPORT_SCHEME);
+    CURLUcode cu =
+        curl_url_set(h, CURLUPART_URL, text, CURLU_PATH_AS_IS | CURLU_NON_SUPPORT_SCHEME);
     if (cu == CURLUE_NO_HOST) {
         rc = URL_ERR_NO_HOST;
         goto out;

@@ -11,24 +11,24 @@
 #include <stdbool.h>
 
 struct url {
-    char *scheme;    /* lowercase, never NULL after success */
-    char *host;      /* as written (no percent-decoding, no IPv4 number rewriting);
-                      * IPv6 literals keep their brackets and any zone id */
-    char *port;      /* explicit port digits, or NULL */
-    char *path;      /* as written; "" when the URL has none */
-    char *query;     /* without '?', NULL when absent or empty */
-    char *fragment;  /* without '#', NULL when absent or empty */
-    bool has_query;     /* a '?' appears, even with nothing after it */
-    bool has_fragment;  /* a '#' appears, even with nothing after it */
-    bool has_userinfo;  /* user or password present, even empty ("@host") */
+    char *scheme;      /* lowercase, never NULL after success */
+    char *host;        /* as written (no percent-decoding, no IPv4 number rewriting);
+                        * IPv6 literals keep their brackets and any zone id */
+    char *port;        /* explicit port digits, or NULL */
+    char *path;        /* as written; "" when the URL has none */
+    char *query;       /* without '?', NULL when absent or empty */
+    char *fragment;    /* without '#', NULL when absent or empty */
+    bool has_query;    /* a '?' appears, even with nothing after it */
+    bool has_fragment; /* a '#' appears, even with nothing after it */
+    bool has_userinfo; /* user or password present, even empty ("@host") */
 };
 
 enum url_rc {
     URL_OK = 0,
-    URL_ERR_MALFORMED,  /* not "scheme:" (RFC 3986 3.1), or curl refused it (bad
-                         * characters, bad port, bad IPv6 ...) */
-    URL_ERR_OPAQUE,     /* "scheme:rest" without "//" (https:foo, javascript:x) */
-    URL_ERR_NO_HOST,    /* authority present but empty (https:///x, file:///x) */
+    URL_ERR_MALFORMED, /* not "scheme:" (RFC 3986 3.1), or curl refused it (bad
+                        * characters, bad port, bad IPv6 ...) */
+    URL_ERR_OPAQUE,    /* "scheme:rest" without "//" (https:foo, javascript:x) */
+    URL_ERR_NO_HOST,   /* authority present but empty (https:///x, file:///x) */
     URL_RC_COUNT,
 };
 

@@ -6,8 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void __attribute__((noreturn))
-out_of_memory(size_t size)
+static void __attribute__((noreturn)) out_of_memory(size_t size)
 {
     /* fputs, not the logger: the logger may itself need memory. */
     fprintf(stderr, "fatal: out of memory allocating %zu bytes\n", size);

@@ -59,10 +59,10 @@
 
 /* What the key depends on from the configuration. */
 struct client_ip_policy {
-    const struct ipcidr *trusted;     /* TRUSTED_PROXY_CIDRS (borrowed) */
-    size_t trusted_count;             /* 0: no trusted proxies */
-    enum config_proxy_header header;  /* TRUSTED_PROXY_HEADER */
-    bool legacy;                      /* TRUST_PROXY_HEADERS; ignored with CIDRs */
+    const struct ipcidr *trusted;    /* TRUSTED_PROXY_CIDRS (borrowed) */
+    size_t trusted_count;            /* 0: no trusted proxies */
+    enum config_proxy_header header; /* TRUSTED_PROXY_HEADER */
+    bool legacy;                     /* TRUST_PROXY_HEADERS; ignored with CIDRs */
 };
 
 /* Borrows c->trusted_proxy_cidrs; valid while c lives. */
@@ -70,8 +70,8 @@ struct client_ip_policy client_ip_policy_from_config(const struct config *c);
 
 /* The TCP peer of a connection. */
 struct client_ip_peer {
-    struct ipaddr addr;  /* family 0 when the peer is not an IP address */
-    struct slice text;   /* used only when addr.family == 0 (borrowed) */
+    struct ipaddr addr; /* family 0 when the peer is not an IP address */
+    struct slice text;  /* used only when addr.family == 0 (borrowed) */
 };
 
 /* From accept()'s address: AF_INET and AF_INET6 (mapped IPv4 unmapped);
@@ -95,7 +95,7 @@ struct client_ip_field {
 static inline struct client_ip_field
 client_ip_field_one(const struct slice *line)
 {
-    return (struct client_ip_field){ line, 1 };
+    return (struct client_ip_field){line, 1};
 }
 
 struct client_ip_headers {
@@ -105,9 +105,9 @@ struct client_ip_headers {
 };
 
 enum client_ip_source {
-    CLIENT_IP_SOURCE_PEER = 0,         /* the default key */
-    CLIENT_IP_SOURCE_TRUSTED_HEADER,   /* walked out of the pinned header */
-    CLIENT_IP_SOURCE_LEGACY_HEADER,    /* TRUST_PROXY_HEADERS */
+    CLIENT_IP_SOURCE_PEER = 0,       /* the default key */
+    CLIENT_IP_SOURCE_TRUSTED_HEADER, /* walked out of the pinned header */
+    CLIENT_IP_SOURCE_LEGACY_HEADER,  /* TRUST_PROXY_HEADERS */
     CLIENT_IP_SOURCE_COUNT,
 };
 

@@ -425,10 +425,10 @@ is_token(struct slice s)
 /* Bytes of a reg-name or IPv4 address besides percent-escapes (RFC 3986
  * 3.2.2): unreserved and sub-delims. A table: this runs on every request. */
 static const bool host_byte[256] = {
-    ['A' ... 'Z'] = true, ['a' ... 'z'] = true, ['0' ... '9'] = true,
-    ['-'] = true, ['.'] = true, ['_'] = true, ['~'] = true,
-    ['!'] = true, ['$'] = true, ['&'] = true, ['\''] = true, ['('] = true, [')'] = true,
-    ['*'] = true, ['+'] = true, [','] = true, [';'] = true, ['='] = true,
+    ['A' ... 'Z'] = true, ['a' ... 'z'] = true, ['0' ... '9'] = true, ['-'] = true, ['.'] = true,
+    ['_'] = true,         ['~'] = true,         ['!'] = true,         ['$'] = true, ['&'] = true,
+    ['\''] = true,        ['('] = true,         [')'] = true,         ['*'] = true, ['+'] = true,
+    [','] = true,         [';'] = true,         ['='] = true,
 };
 
 /* Host = uri-host [ ":" port ] (RFC 9112 3.2, RFC 9110 7.2, RFC 3986

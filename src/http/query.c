@@ -217,8 +217,8 @@ http_query_is_form_content_type(const char *content_type)
 static bool
 is_unescaped(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '~';
 }
 
 static size_t
@@ -245,7 +245,7 @@ append_escaped_unchecked(struct buf *b, struct slice s)
         } else if (c == ' ') {
             rc = buf_append_byte(b, '+');
         } else {
-            char esc[3] = { '%', hex[c >> 4], hex[c & 15] };
+            char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
             rc = buf_append(b, esc, sizeof(esc));
         }
         (void)rc; /* room was reserved by the caller's length check */

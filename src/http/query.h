@@ -51,8 +51,7 @@ struct http_params {
  * http_params_cleanup); on failure *out is zeroed and needs no cleanup. The
  * result does not point into raw. */
 enum http_query_rc http_query_parse(struct slice raw, enum http_query_mode mode,
-                                    struct http_params *out)
-    __attribute__((warn_unused_result));
+                                    struct http_params *out) __attribute__((warn_unused_result));
 /* Releases the pairs; the struct is then empty and reusable. NULL-safe. */
 void http_params_cleanup(struct http_params *p);
 /* Stable names for logs: "ok", "malformed", "too_many". */

@@ -77,7 +77,7 @@ struct http_request {
     struct http_ip_budget_hold body_hold;
     const char *client_key;
     const struct http_route *route;
-    void *route_state;             /* http_request_set_route_state */
+    void *route_state; /* http_request_set_route_state */
 
     /* The response. */
     int status;

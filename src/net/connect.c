@@ -96,8 +96,7 @@ net_connect_order(const struct net_addrs *list, const union net_sockaddr *prefer
 
 /* ---- ending ---- */
 
-static void __attribute__((format(printf, 2, 3)))
-note(struct net_connect *c, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) note(struct net_connect *c, const char *fmt, ...)
 {
     size_t len = strlen(c->errors);
     if (len + 3 >= sizeof(c->errors)) {
@@ -348,8 +347,7 @@ begin(struct net_connect *c, const struct net_addrs *addrs)
 }
 
 static void
-on_resolved(enum net_resolve_result rc, const struct net_addrs *addrs, const char *error,
-            void *arg)
+on_resolved(enum net_resolve_result rc, const struct net_addrs *addrs, const char *error, void *arg)
 {
     struct net_connect *c = arg;
     c->resolve = NULL;

@@ -32,11 +32,11 @@ struct net_resolver;
 struct net_connect;
 
 struct net_connect_opts {
-    const char *host;    /* name or IP literal (no brackets); copied */
-    const char *label;   /* NULL, or how errors name the target ("redis://h:6379/0");
-                          * copied. Default: host:port */
+    const char *host;  /* name or IP literal (no brackets); copied */
+    const char *label; /* NULL, or how errors name the target ("redis://h:6379/0");
+                        * copied. Default: host:port */
     unsigned port;
-    uint64_t timeout_ms; /* the whole connect, lookup included; > 0 */
+    uint64_t timeout_ms;                   /* the whole connect, lookup included; > 0 */
     const struct net_keepalive *keepalive; /* NULL: the kernel's defaults; copied */
     const union net_sockaddr *prefer;      /* NULL, or an address to try first; copied */
 };

@@ -122,8 +122,7 @@ uint64_t
 net_dns_cache_put(struct net_dns_cache *c, const char *name, const struct net_addrs *addrs,
                   uint32_t ttl_s, uint64_t now_ms)
 {
-    uint64_t expires =
-        now_ms + clamp_s(ttl_s, BOUNDS_DNS_TTL_MIN_S, BOUNDS_DNS_TTL_MAX_S);
+    uint64_t expires = now_ms + clamp_s(ttl_s, BOUNDS_DNS_TTL_MIN_S, BOUNDS_DNS_TTL_MAX_S);
     store(c, name, addrs, NULL, expires);
     return expires;
 }

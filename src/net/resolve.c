@@ -216,8 +216,8 @@ finish(struct lookup *lk)
         rc = err == DNS_ERR_NOTEXIST || err == DNS_ERR_NODATA || err == DNS_ERR_NONE
                  ? NET_RESOLVE_ERR_NOT_FOUND
                  : NET_RESOLVE_ERR_FAILED;
-        error = err == DNS_ERR_NOTEXIST  ? reason_not_found
-                : err == DNS_ERR_TIMEOUT ? reason_timeout
+        error = err == DNS_ERR_NOTEXIST        ? reason_not_found
+                : err == DNS_ERR_TIMEOUT       ? reason_timeout
                 : rc == NET_RESOLVE_ERR_FAILED ? reason_failed
                                                : reason_no_data;
         net_dns_cache_put_negative(r->cache, lk->name, error, ttl, now);
@@ -413,8 +413,10 @@ known_answer(struct net_resolver *r, const char *host, struct net_addrs *out, co
         return NET_RESOLVE_OK;
     }
     if (is_localhost(host)) {
-        union net_sockaddr v6 = {.in6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT}};
-        union net_sockaddr v4 = {.in = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)}};
+        union net_sockaddr v6 = {
+            .in6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT}};
+        union net_sockaddr v4 = {
+            .in = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)}};
         out->count = 0;
         (void)net_addrs_add(out, &v6);
         (void)net_addrs_add(out, &v4);
@@ -468,9 +470,8 @@ net_resolver_new(struct event_base *base, const struct net_resolver_opts *opts)
     /* The hosts file is ours (net/hosts.c); evdns reads only servers,
      * search list and options. A missing file leaves evdns's default, a
      * server on 127.0.0.1. */
-    (void)evdns_base_resolv_conf_parse(r->dns, DNS_OPTION_NAMESERVERS | DNS_OPTION_SEARCH |
-                                                   DNS_OPTION_MISC,
-                                       conf);
+    (void)evdns_base_resolv_conf_parse(
+        r->dns, DNS_OPTION_NAMESERVERS | DNS_OPTION_SEARCH | DNS_OPTION_MISC, conf);
     /* Ask in the case we were given, as glibc does (evdns would randomise
      * it, which some middleboxes answer wrongly). */
     (void)evdns_base_set_option(r->dns, "randomize-case:", "0");
@@ -489,7 +490,8 @@ net_resolver_free(struct net_resolver *r)
         xfree(q);
     }
     struct lookup *lk;
-    TAILQ_FOREACH(lk, &r->lookups, link) {
+    TAILQ_FOREACH(lk, &r->lookups, link)
+    {
         while ((q = TAILQ_FIRST(&lk->waiters)) != NULL) {
             TAILQ_REMOVE(&lk->waiters, q, link);
             xfree(q);
@@ -538,7 +540,8 @@ static struct lookup *
 find_lookup(struct net_resolver *r, const char *name)
 {
     struct lookup *lk;
-    TAILQ_FOREACH(lk, &r->lookups, link) {
+    TAILQ_FOREACH(lk, &r->lookups, link)
+    {
         if (!lk->finished && strcasecmp(lk->name, name) == 0) {
             return lk;
         }

@@ -55,7 +55,8 @@ typedef void (*net_resolve_fn)(enum net_resolve_result rc, const struct net_addr
 /* A resolver on base, configured from opts (copied; NULL = the system
  * files). Never NULL: an unreadable resolv.conf leaves libevent's default
  * (a server on 127.0.0.1), which fails visibly on the first lookup. */
-struct net_resolver *net_resolver_new(struct event_base *base, const struct net_resolver_opts *opts);
+struct net_resolver *net_resolver_new(struct event_base *base,
+                                      const struct net_resolver_opts *opts);
 /* Cancels every lookup (no callback runs), then runs base's loop for one
  * non-blocking pass so that evdns's deferred cancel callbacks free their
  * records, and frees the resolver. Call only while base's loop is not

@@ -77,8 +77,9 @@ net_tls_describe(struct bufferevent *bev, bool handshaking, const char *where, c
     }
     if (last != 0) {
         const char *why = ERR_reason_error_string(last);
-        snprintf(out, cap, handshaking ? "TLS handshake with %s failed: %s"
-                                       : "TLS connection to %s failed: %s",
+        snprintf(out, cap,
+                 handshaking ? "TLS handshake with %s failed: %s"
+                             : "TLS connection to %s failed: %s",
                  where, why != NULL ? why : "unknown error");
         return;
     }

@@ -30,14 +30,14 @@ struct oauth_authorize_request {
     const char *code_challenge;
     const char *code_challenge_method;
     const char *state;
-    size_t resource_count;             /* how many `resource` pairs, empty ones included */
-    const struct http_params *params;  /* borrowed: the `resource` values */
+    size_t resource_count;            /* how many `resource` pairs, empty ones included */
+    const struct http_params *params; /* borrowed: the `resource` values */
 };
 
 enum oauth_authorize_verdict {
-    OAUTH_AUTHORIZE_PROCEED = 0,     /* go on to the next phase / the fork */
-    OAUTH_AUTHORIZE_REPLY_JSON,      /* error answered on the proxy (client not yet trusted) */
-    OAUTH_AUTHORIZE_REDIRECT_ERROR,  /* error sent as a 302 to the requested redirect_uri */
+    OAUTH_AUTHORIZE_PROCEED = 0,    /* go on to the next phase / the fork */
+    OAUTH_AUTHORIZE_REPLY_JSON,     /* error answered on the proxy (client not yet trusted) */
+    OAUTH_AUTHORIZE_REDIRECT_ERROR, /* error sent as a 302 to the requested redirect_uri */
     OAUTH_AUTHORIZE_VERDICT_COUNT,
 };
 
@@ -66,21 +66,21 @@ enum oauth_authorize_verdict oauth_authorize_request_parse(const struct http_par
 
 /* What steps 8-13 depend on besides the request. */
 struct oauth_authorize_policy {
-    const char *base;      /* PROXY_BASE_URL */
-    const char *mount;     /* the MCP mount path ("/mcp"), may be "" */
-    bool pkce_required;    /* PKCE_REQUIRED */
-    bool allow_stateless;  /* COMPAT_ALLOW_STATELESS */
+    const char *base;     /* PROXY_BASE_URL */
+    const char *mount;    /* the MCP mount path ("/mcp"), may be "" */
+    bool pkce_required;   /* PKCE_REQUIRED */
+    bool allow_stateless; /* COMPAT_ALLOW_STATELESS */
 };
 
 struct oauth_authorize_outcome {
     enum oauth_authorize_verdict verdict;
-    struct oauth_error err;   /* when not PROCEED; static strings */
+    struct oauth_error err; /* when not PROCEED; static strings */
     /* Step 13: state was empty. Counted as access_denied{state_missing} in
      * both modes; in strict mode the verdict is REDIRECT_ERROR (without a
      * state, as there is none), in compat mode PROCEED with
      * synthesize_state. */
     bool state_missing;
-    bool synthesize_state;    /* PROCEED: mint a 32-hex state (SPEC.md 2.7) */
+    bool synthesize_state; /* PROCEED: mint a 32-hex state (SPEC.md 2.7) */
     /* PROCEED: the server keeps the downstream PKCE pair itself (spkce),
      * i.e. PKCE is optional and the client sent no challenge. */
     bool server_pkce;

@@ -101,8 +101,6 @@ const char *oauth_binding_site_rc_str(enum oauth_binding_site_rc rc);
  * default port left out, ASCII case-insensitive -- and no Sec-Fetch-Site
  * value may be "cross-site". No Origin at all is allowed (tools that are
  * not browsers send none; the cookie is still required). */
-enum oauth_binding_site_rc oauth_binding_check_site(const char *base_url,
-                                                    const struct slice *origins,
-                                                    size_t origin_count,
-                                                    const struct slice *fetch_sites,
-                                                    size_t fetch_site_count);
+enum oauth_binding_site_rc
+oauth_binding_check_site(const char *base_url, const struct slice *origins, size_t origin_count,
+                         const struct slice *fetch_sites, size_t fetch_site_count);

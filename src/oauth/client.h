@@ -45,11 +45,11 @@ enum oauth_client_site {
 
 /* A resolved registration. Every string is NUL-terminated and never NULL. */
 struct oauth_client {
-    const char *id;                     /* internal client id (UUID): the one logged */
-    const char *name;                   /* client_name, "" when none */
-    const char *const *redirect_uris;   /* registered, verbatim */
+    const char *id;                   /* internal client id (UUID): the one logged */
+    const char *name;                 /* client_name, "" when none */
+    const char *const *redirect_uris; /* registered, verbatim */
     size_t redirect_uri_count;
-    int64_t exp;                        /* Unix s; 0 = never expires */
+    int64_t exp; /* Unix s; 0 = never expires */
 };
 
 /* The access_denied reason label ("client_id_invalid" ...); "ok" for OK.

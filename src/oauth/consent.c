@@ -304,9 +304,8 @@ static int
 check_browser(struct consent_ctx *ctx)
 {
     const struct grant_consent *g = &ctx->grant;
-    enum oauth_binding_rc rc = oauth_flow_binding_check(ctx->req, ctx->app,
-                                                        OAUTH_BINDING_COOKIE_CONSENT, g->bh,
-                                                        ctx->secret);
+    enum oauth_binding_rc rc = oauth_flow_binding_check(
+        ctx->req, ctx->app, OAUTH_BINDING_COOKIE_CONSENT, g->bh, ctx->secret);
     if (rc == OAUTH_BINDING_OK) {
         return 0;
     }

@@ -119,8 +119,7 @@ oauth_error_format_json(const struct oauth_error *err, struct buf *b)
      * caller mistake can put a raw byte into the body. */
     oauth_error_sanitize_description(slice_from_cstr(err->error_code), code);
     if (buf_append_str(b, "{\"error\":\"") != 0 ||
-        append_json_text(b, oauth_error_code_str(err->code)) != 0 ||
-        buf_append_byte(b, '"') != 0) {
+        append_json_text(b, oauth_error_code_str(err->code)) != 0 || buf_append_byte(b, '"') != 0) {
         return -1;
     }
     if (desc[0] != '\0' && append_member(b, "error_description", desc) != 0) {
@@ -136,10 +135,14 @@ enum oauth_error_code
 oauth_error_from_idp(struct slice idp_error)
 {
     static const enum oauth_error_code passed_through[] = {
-        OAUTH_ERROR_INVALID_REQUEST,       OAUTH_ERROR_INVALID_CLIENT,
-        OAUTH_ERROR_UNAUTHORIZED_CLIENT,   OAUTH_ERROR_ACCESS_DENIED,
-        OAUTH_ERROR_UNSUPPORTED_RESPONSE_TYPE, OAUTH_ERROR_INVALID_SCOPE,
-        OAUTH_ERROR_SERVER_ERROR,          OAUTH_ERROR_TEMPORARILY_UNAVAILABLE,
+        OAUTH_ERROR_INVALID_REQUEST,
+        OAUTH_ERROR_INVALID_CLIENT,
+        OAUTH_ERROR_UNAUTHORIZED_CLIENT,
+        OAUTH_ERROR_ACCESS_DENIED,
+        OAUTH_ERROR_UNSUPPORTED_RESPONSE_TYPE,
+        OAUTH_ERROR_INVALID_SCOPE,
+        OAUTH_ERROR_SERVER_ERROR,
+        OAUTH_ERROR_TEMPORARILY_UNAVAILABLE,
     };
     for (size_t i = 0; i < sizeof(passed_through) / sizeof(passed_through[0]); i++) {
         if (slice_eq_cstr(idp_error, code_names[passed_through[i]])) {

@@ -243,8 +243,7 @@ out:
 
 int
 oauth_flow_reply_consent_page(struct http_request *req, const struct app *app,
-                              const struct grant_consent *g, bool replay_notice,
-                              const char *secret)
+                              const struct grant_consent *g, bool replay_notice, const char *secret)
 {
     struct buf token, page;
     buf_init(&token, BOUNDS_SEALED_MAX_CHARS + 1);
@@ -289,9 +288,8 @@ out:
 /* The one Set-Cookie of oauth_flow_set_binding_cookie; -1 when the value
  * is refused or the response already started (nothing added). */
 static int
-add_binding_cookie(struct http_request *req, const struct app *app,
-                   enum oauth_binding_cookie which, const char *hash, const char *secret,
-                   int64_t max_age_s)
+add_binding_cookie(struct http_request *req, const struct app *app, enum oauth_binding_cookie which,
+                   const char *hash, const char *secret, int64_t max_age_s)
 {
     struct buf v;
     buf_init(&v, BOUNDS_COOKIE_SET_MAX);
@@ -307,8 +305,8 @@ add_binding_cookie(struct http_request *req, const struct app *app,
 
 int
 oauth_flow_set_binding_cookie(struct http_request *req, const struct app *app,
-                              enum oauth_binding_cookie which, const char *hash,
-                              const char *secret, int64_t max_age_s)
+                              enum oauth_binding_cookie which, const char *hash, const char *secret,
+                              int64_t max_age_s)
 {
     return add_binding_cookie(req, app, which, hash, secret, max_age_s);
 }

@@ -25,19 +25,19 @@ struct log_line;
 /* What a session is built from (a validated /authorize request, or an
  * opened consent grant). Strings borrowed; NULL counts as "". */
 struct oauth_flow_session_in {
-    const char *cid;   /* internal client id */
-    const char *ru;    /* the redirect_uri the client sent to /authorize */
-    const char *cc;    /* the client's code_challenge ("" when none) */
-    const char *os;    /* the client's state (possibly synthesized) */
-    const char *res;   /* canonical resource */
-    const char *bh;    /* browser binding hash (oauth/binding.h), sealed as is */
-    bool spkce;        /* mint a server-side downstream PKCE pair */
+    const char *cid; /* internal client id */
+    const char *ru;  /* the redirect_uri the client sent to /authorize */
+    const char *cc;  /* the client's code_challenge ("" when none) */
+    const char *os;  /* the client's state (possibly synthesized) */
+    const char *res; /* canonical resource */
+    const char *bh;  /* browser binding hash (oauth/binding.h), sealed as is */
+    bool spkce;      /* mint a server-side downstream PKCE pair */
 };
 
 enum oauth_flow_rc {
     OAUTH_FLOW_OK = 0,
-    OAUTH_FLOW_ERR_SEAL,  /* the session did not seal (too large) */
-    OAUTH_FLOW_ERR_URL,   /* the authorization URL did not fit its cap */
+    OAUTH_FLOW_ERR_SEAL, /* the session did not seal (too large) */
+    OAUTH_FLOW_ERR_URL,  /* the authorization URL did not fit its cap */
     OAUTH_FLOW_RC_COUNT,
 };
 
@@ -48,8 +48,8 @@ enum oauth_flow_rc {
  * to out_url. Logs session_seal_failed (error) on ERR_SEAL; out_url is
  * unchanged on failure. */
 enum oauth_flow_rc oauth_flow_session_begin(struct http_request *req, const struct app *app,
-                                            const struct oauth_flow_session_in *in,
-                                            int64_t now_s, struct buf *out_url)
+                                            const struct oauth_flow_session_in *in, int64_t now_s,
+                                            struct buf *out_url)
     __attribute__((warn_unused_result));
 
 /* Appends the client redirect of SPEC.md 3.3.2 to out: ru with error,
@@ -62,9 +62,8 @@ int oauth_flow_error_url(const struct app *app, const char *ru, const struct oau
 /* The 302 form (/authorize phase 2): Location is oauth_flow_error_url();
  * when that fails, the same error as JSON 400 on the proxy. err->status is
  * ignored. */
-int oauth_flow_reply_redirect_error(struct http_request *req, const struct app *app,
-                                    const char *ru, const struct oauth_error *err,
-                                    const char *state);
+int oauth_flow_reply_redirect_error(struct http_request *req, const struct app *app, const char *ru,
+                                    const struct oauth_error *err, const char *state);
 
 /* 302 to location (already a valid absolute URL); a location the HTTP
  * layer refuses as a header value becomes JSON 500 server_error instead,
@@ -116,8 +115,7 @@ void oauth_flow_clear_binding_cookie(struct http_request *req, const struct app 
 /* oauth_binding_check over every Cookie line of the request. */
 enum oauth_binding_rc oauth_flow_binding_check(const struct http_request *req,
                                                const struct app *app,
-                                               enum oauth_binding_cookie which,
-                                               const char *hash,
+                                               enum oauth_binding_cookie which, const char *hash,
                                                char out_secret[OAUTH_BINDING_SECRET_LEN + 1]);
 
 /* oauth_binding_check_site over every Origin and Sec-Fetch-Site line. */

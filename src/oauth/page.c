@@ -201,7 +201,7 @@ oauth_page_consent(const struct oauth_consent_page *in, struct buf *out)
     if (in->form_action == NULL || in->consent_token == NULL) {
         return -1;
     }
-    struct writer w = { .out = out, .rc = 0 };
+    struct writer w = {.out = out, .rc = 0};
     put_head(&w, "Authorize MCP client", consent_style, OAUTH_PAGE_CONSENT_REFERRER, NULL);
     put(&w, "<h1>Authorize this MCP client?</h1>\n");
     if (in->replay_notice) {
@@ -254,7 +254,7 @@ oauth_page_interstitial(const char *target, struct buf *out)
     if (!is_http_url(target)) {
         return -1;
     }
-    struct writer w = { .out = out, .rc = 0 };
+    struct writer w = {.out = out, .rc = 0};
     put_head(&w, "Continuing\xe2\x80\xa6", "", "no-referrer", target);
     put(&w, "<p>Continuing\xe2\x80\xa6</p>\n<p><a href=\"");
     put_esc(&w, target);
@@ -265,7 +265,7 @@ oauth_page_interstitial(const char *target, struct buf *out)
 int
 oauth_page_refused(struct buf *out)
 {
-    struct writer w = { .out = out, .rc = 0 };
+    struct writer w = {.out = out, .rc = 0};
     put_head(&w, "Sign-in stopped", "", "no-referrer", NULL);
     put(&w, "<h1>This sign-in can\xe2\x80\x99t continue here</h1>\n"
             "<p>For your security, a sign-in can only be completed in the browser where it "

@@ -14,11 +14,11 @@
 #include "base/slice.h"
 
 /* Content-Security-Policy values replacing the baseline on these pages. */
-#define OAUTH_PAGE_CONSENT_CSP                                                     \
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "          \
+#define OAUTH_PAGE_CONSENT_CSP                                                                     \
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "                          \
     "frame-ancestors 'none'; base-uri 'none'"
-#define OAUTH_PAGE_INTERSTITIAL_CSP                                                \
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; "          \
+#define OAUTH_PAGE_INTERSTITIAL_CSP                                                                \
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; "                          \
     "frame-ancestors 'none'; base-uri 'none'"
 /* The refusal page has no form and no navigation: the interstitial's CSP. */
 #define OAUTH_PAGE_REFUSED_CSP OAUTH_PAGE_INTERSTITIAL_CSP

@@ -277,14 +277,14 @@ merge_params(const struct http_params *existing, const struct oauth_param *param
     size_t count = 0;
     for (size_t i = 0; i < existing->count; i++) {
         if (!is_overridden(existing->items[i].name, params, 0, n)) {
-            out[count] = (struct entry){ existing->items[i].name, existing->items[i].value, count };
+            out[count] = (struct entry){existing->items[i].name, existing->items[i].value, count};
             count++;
         }
     }
     for (size_t j = 0; j < n; j++) {
         struct slice name = slice_from_cstr(params[j].name);
         if (param_is_set(&params[j]) && !is_overridden(name, params, j + 1, n)) {
-            out[count] = (struct entry){ name, slice_from_cstr(params[j].value), count };
+            out[count] = (struct entry){name, slice_from_cstr(params[j].value), count};
             count++;
         }
     }

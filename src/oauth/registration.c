@@ -142,7 +142,8 @@ oauth_registration_parse(struct slice body, size_t cap, struct oauth_registratio
     case JSONX_OK:
         break;
     case JSONX_TOO_LARGE:
-        return fail(err, 413, OAUTH_ERROR_INVALID_REQUEST, "request body exceeds the " BOUNDS_OAUTH_BODY_MAX_TEXT " cap");
+        return fail(err, 413, OAUTH_ERROR_INVALID_REQUEST,
+                    "request body exceeds the " BOUNDS_OAUTH_BODY_MAX_TEXT " cap");
     case JSONX_MALFORMED:
     default:
         /* Includes an empty body and anything after the first value. */

@@ -73,7 +73,7 @@ struct issue {
     const char *res;
     const char *fam;
     int64_t fiat;
-    int64_t gen;   /* of the refresh token minted here */
+    int64_t gen; /* of the refresh token minted here */
 };
 
 static void resolve_client(struct token *t, const char *client_id);

@@ -106,7 +106,8 @@ oidc_claims_check_value(struct slice v)
 const char *
 oidc_claims_check_group(struct slice group)
 {
-    if ((group.len > 0 && memchr(group.ptr, ',', group.len) != NULL) || oidc_claims_check_value(group) != NULL) {
+    if ((group.len > 0 && memchr(group.ptr, ',', group.len) != NULL) ||
+        oidc_claims_check_value(group) != NULL) {
         return invalid_group;
     }
     return NULL;
@@ -143,7 +144,8 @@ get_groups(const json_t *claims, const char *groups_claim, struct oidc_claims *o
     out->groups = n ? xcalloc(n, sizeof(*out->groups)) : NULL;
     size_t i;
     const json_t *g;
-    json_array_foreach(v, i, g) {
+    json_array_foreach(v, i, g)
+    {
         if (!json_is_string(g)) {
             out->groups_shape_mismatch = true;
             out->groups_error = "groups claim has non-string elements";
@@ -159,8 +161,8 @@ get_groups(const json_t *claims, const char *groups_claim, struct oidc_claims *o
 }
 
 enum oidc_claims_rc
-oidc_claims_parse(const struct json_t *claims, const char *groups_claim,
-                  struct oidc_claims *out, const char **out_reason)
+oidc_claims_parse(const struct json_t *claims, const char *groups_claim, struct oidc_claims *out,
+                  const char **out_reason)
 {
     memset(out, 0, sizeof(*out));
     const char *bad = NULL;

@@ -20,7 +20,7 @@ struct oidc_claims {
     char *name;                  /* "" when absent or null */
     bool email_verified_present; /* false: absent or null (accepted) */
     bool email_verified;
-    char **groups;               /* NULL when group_count == 0 */
+    char **groups; /* NULL when group_count == 0 */
     size_t group_count;
     /* The groups claim was present but not an array of strings (SPEC.md 3.7
      * step 16: warn + metric, login continues). groups_error is a static

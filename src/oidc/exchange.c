@@ -115,7 +115,7 @@ static void
 on_fetched(void *arg, struct fetch_response *resp)
 {
     struct oidc_exchange *x = arg;
-    struct oidc_exchange_result r = { .fetch_rc = resp->rc, .status = resp->status };
+    struct oidc_exchange_result r = {.fetch_rc = resp->rc, .status = resp->status};
     json_t *body = NULL;
     if (resp->rc != FETCH_OK) {
         r.rc = OIDC_EXCHANGE_ERR_TRANSPORT;
@@ -158,24 +158,27 @@ out:
 }
 
 static int
-form_body(const struct oidc_exchange_request *req, enum oidc_auth_method method,
-          struct buf *out)
+form_body(const struct oidc_exchange_request *req, enum oidc_auth_method method, struct buf *out)
 {
-    int rc = http_query_append_encoded(out, SLICE_LIT("grant_type"), SLICE_LIT("authorization_code")) |
-             http_query_append_encoded(out, SLICE_LIT("code"), slice_from_cstr(req->code)) |
-             http_query_append_encoded(out, SLICE_LIT("redirect_uri"), slice_from_cstr(req->redirect_uri)) |
-             http_query_append_encoded(out, SLICE_LIT("code_verifier"), slice_from_cstr(req->code_verifier));
+    int rc =
+        http_query_append_encoded(out, SLICE_LIT("grant_type"), SLICE_LIT("authorization_code")) |
+        http_query_append_encoded(out, SLICE_LIT("code"), slice_from_cstr(req->code)) |
+        http_query_append_encoded(out, SLICE_LIT("redirect_uri"),
+                                  slice_from_cstr(req->redirect_uri)) |
+        http_query_append_encoded(out, SLICE_LIT("code_verifier"),
+                                  slice_from_cstr(req->code_verifier));
     if (method == OIDC_AUTH_CLIENT_SECRET_POST) {
-        rc |= http_query_append_encoded(out, SLICE_LIT("client_id"), slice_from_cstr(req->client_id)) |
-              http_query_append_encoded(out, SLICE_LIT("client_secret"), slice_from_cstr(req->client_secret));
+        rc |= http_query_append_encoded(out, SLICE_LIT("client_id"),
+                                        slice_from_cstr(req->client_id)) |
+              http_query_append_encoded(out, SLICE_LIT("client_secret"),
+                                        slice_from_cstr(req->client_secret));
     }
     return rc;
 }
 
 struct oidc_exchange *
 oidc_exchange_start(struct fetch *f, const struct oidc_provider *provider,
-                    const struct oidc_exchange_request *req, oidc_exchange_done_fn cb,
-                    void *arg)
+                    const struct oidc_exchange_request *req, oidc_exchange_done_fn cb, void *arg)
 {
     enum oidc_auth_method method = oidc_provider_get_auth_method(provider);
     struct buf body, auth;

@@ -21,23 +21,23 @@
 struct oidc_provider;
 
 struct oidc_exchange_request {
-    const char *client_id;       /* OIDC_CLIENT_ID */
-    const char *client_secret;   /* OIDC_CLIENT_SECRET */
-    const char *code;            /* the IdP's code from /callback */
-    const char *redirect_uri;    /* <base>/callback, as sent at /authorize */
-    const char *code_verifier;   /* the upstream PKCE verifier (session pv) */
-    uint64_t timeout_ms;         /* 0 = BOUNDS_OIDC_EXCHANGE_TIMEOUT_MS (10 s) */
+    const char *client_id;     /* OIDC_CLIENT_ID */
+    const char *client_secret; /* OIDC_CLIENT_SECRET */
+    const char *code;          /* the IdP's code from /callback */
+    const char *redirect_uri;  /* <base>/callback, as sent at /authorize */
+    const char *code_verifier; /* the upstream PKCE verifier (session pv) */
+    uint64_t timeout_ms;       /* 0 = BOUNDS_OIDC_EXCHANGE_TIMEOUT_MS (10 s) */
 };
 
 enum oidc_exchange_rc {
     OIDC_EXCHANGE_OK = 0,
-    OIDC_EXCHANGE_ERR_TRANSPORT,        /* no response: see fetch_rc */
-    OIDC_EXCHANGE_ERR_HTTP_STATUS,      /* a status outside 2xx */
-    OIDC_EXCHANGE_ERR_IDP_ERROR,        /* a 2xx carrying "error" */
-    OIDC_EXCHANGE_ERR_MALFORMED,        /* not a JSON object / not a form */
-    OIDC_EXCHANGE_ERR_NO_ACCESS_TOKEN,  /* access_token absent, empty or not a string */
-    OIDC_EXCHANGE_ERR_NO_ID_TOKEN,      /* id_token absent or not a string (SPEC.md
-                                         * 3.7 step 10 answers this one apart) */
+    OIDC_EXCHANGE_ERR_TRANSPORT,       /* no response: see fetch_rc */
+    OIDC_EXCHANGE_ERR_HTTP_STATUS,     /* a status outside 2xx */
+    OIDC_EXCHANGE_ERR_IDP_ERROR,       /* a 2xx carrying "error" */
+    OIDC_EXCHANGE_ERR_MALFORMED,       /* not a JSON object / not a form */
+    OIDC_EXCHANGE_ERR_NO_ACCESS_TOKEN, /* access_token absent, empty or not a string */
+    OIDC_EXCHANGE_ERR_NO_ID_TOKEN,     /* id_token absent or not a string (SPEC.md
+                                        * 3.7 step 10 answers this one apart) */
     OIDC_EXCHANGE_RC_COUNT,
 };
 
@@ -46,13 +46,13 @@ const char *oidc_exchange_rc_str(enum oidc_exchange_rc rc);
 /* Everything is borrowed and valid only during the callback. */
 struct oidc_exchange_result {
     enum oidc_exchange_rc rc;
-    enum fetch_rc fetch_rc;   /* FETCH_OK unless rc is TRANSPORT */
-    long status;              /* HTTP status, 0 on TRANSPORT */
-    const char *id_token;     /* the id_token (a secret: never log it), on OK only */
+    enum fetch_rc fetch_rc; /* FETCH_OK unless rc is TRANSPORT */
+    long status;            /* HTTP status, 0 on TRANSPORT */
+    const char *id_token;   /* the id_token (a secret: never log it), on OK only */
     size_t id_token_len;
-    const char *idp_error;    /* the IdP's "error" code when it sent one, else NULL;
-                               * untrusted: log it through log_sample */
-    const char *detail;       /* transport detail for logs, else NULL */
+    const char *idp_error; /* the IdP's "error" code when it sent one, else NULL;
+                            * untrusted: log it through log_sample */
+    const char *detail;    /* transport detail for logs, else NULL */
 };
 
 /* Called once on the fetch's loop, unless cancelled first. The exchange

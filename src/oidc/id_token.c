@@ -46,7 +46,7 @@ oidc_id_token_rc_str(enum oidc_id_token_rc rc)
  * e.g. eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJpc3MiOi4uLn0.c2ln */
 struct jws_parts {
     enum oidc_alg alg;
-    struct slice kid;      /* points into header; SLICE_NULL when absent */
+    struct slice kid; /* points into header; SLICE_NULL when absent */
     bool has_kid;
     json_t *header;
     json_t *claims;
@@ -72,8 +72,7 @@ decode_json_segment(struct slice seg, size_t max)
     size_t n = 0;
     json_t *v = NULL;
     if (b64url_decode(seg, raw, cap, &n) == 0 &&
-        jsonx_parse(slice_make((const char *)raw, n), max, &v) == JSONX_OK &&
-        !json_is_object(v)) {
+        jsonx_parse(slice_make((const char *)raw, n), max, &v) == JSONX_OK && !json_is_object(v)) {
         json_decref(v);
         v = NULL;
     }
@@ -160,8 +159,7 @@ verify_with(const struct oidc_jwk *key, struct slice token)
 /* Key selection and signature (OIDC Core 10.1: the kid picks the key; with
  * no kid, every key able to do the alg is tried). */
 static enum oidc_id_token_rc
-check_signature(const struct oidc_jwks_set *keys, struct slice token,
-                const struct jws_parts *parts)
+check_signature(const struct oidc_jwks_set *keys, struct slice token, const struct jws_parts *parts)
 {
     unsigned bit = 1u << parts->alg;
     size_t named = 0, usable = 0;
@@ -231,7 +229,8 @@ check_audience(const json_t *claims, const char *client_id)
     } else if (json_is_array(aud)) {
         size_t i;
         const json_t *v;
-        json_array_foreach(aud, i, v) {
+        json_array_foreach(aud, i, v)
+        {
             if (!json_is_string(v)) {
                 return OIDC_ID_TOKEN_ERR_MALFORMED;
             }
@@ -302,13 +301,14 @@ check_distributed(const json_t *claims)
     if (g == JSONX_ABSENT || g == JSONX_NULL) {
         return OIDC_ID_TOKEN_OK;
     }
-    if (!json_is_object(names) || jsonx_get_object(claims, "_claim_sources", &sources) !=
-                                      JSONX_FOUND) {
+    if (!json_is_object(names) ||
+        jsonx_get_object(claims, "_claim_sources", &sources) != JSONX_FOUND) {
         return OIDC_ID_TOKEN_ERR_DISTRIBUTED_CLAIMS;
     }
     const char *k;
     const json_t *src;
-    json_object_foreach((json_t *)names, k, src) {
+    json_object_foreach((json_t *)names, k, src)
+    {
         if (!json_is_string(src) || json_object_get(sources, json_string_value(src)) == NULL) {
             return OIDC_ID_TOKEN_ERR_DISTRIBUTED_CLAIMS;
         }
@@ -337,11 +337,10 @@ check_claims(const struct oidc_provider *provider, const char *client_id, const 
 /* The whole check; *out_may_refresh tells whether newer keys could change
  * the answer (an unknown kid, or a kid-less token no key verified). */
 static enum oidc_id_token_rc
-check(const struct oidc_provider *provider, const char *client_id,
-      const struct oidc_jwks_set *keys, struct slice token, json_t **out_claims,
-      bool *out_may_refresh)
+check(const struct oidc_provider *provider, const char *client_id, const struct oidc_jwks_set *keys,
+      struct slice token, json_t **out_claims, bool *out_may_refresh)
 {
-    struct jws_parts parts = { 0 };
+    struct jws_parts parts = {0};
     *out_may_refresh = false;
     enum oidc_id_token_rc rc = parse_parts(provider, token, &parts);
     if (rc == OIDC_ID_TOKEN_OK) {
@@ -379,8 +378,8 @@ struct oidc_id_token_verify {
     size_t token_len;
     oidc_id_token_done_fn cb;
     void *arg;
-    struct event *deliver;          /* result known at start: next loop turn */
-    struct oidc_jwks_wait *wait;    /* waiting for newer keys */
+    struct event *deliver;       /* result known at start: next loop turn */
+    struct oidc_jwks_wait *wait; /* waiting for newer keys */
     enum oidc_id_token_rc rc;
     json_t *claims;
 };

@@ -32,16 +32,16 @@ struct oidc_provider;
 
 enum oidc_id_token_rc {
     OIDC_ID_TOKEN_OK = 0,
-    OIDC_ID_TOKEN_ERR_MALFORMED,          /* shape, encoding, JSON, types, crit */
-    OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED,    /* none, HS*, unknown, or not advertised */
-    OIDC_ID_TOKEN_ERR_UNKNOWN_KID,        /* no key with the token's kid */
-    OIDC_ID_TOKEN_ERR_ALG_KEY_MISMATCH,   /* the kid's key cannot do the token's alg */
-    OIDC_ID_TOKEN_ERR_NO_MATCHING_KEY,    /* no kid, and no key can do the alg */
+    OIDC_ID_TOKEN_ERR_MALFORMED,        /* shape, encoding, JSON, types, crit */
+    OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED,  /* none, HS*, unknown, or not advertised */
+    OIDC_ID_TOKEN_ERR_UNKNOWN_KID,      /* no key with the token's kid */
+    OIDC_ID_TOKEN_ERR_ALG_KEY_MISMATCH, /* the kid's key cannot do the token's alg */
+    OIDC_ID_TOKEN_ERR_NO_MATCHING_KEY,  /* no kid, and no key can do the alg */
     OIDC_ID_TOKEN_ERR_BAD_SIGNATURE,
-    OIDC_ID_TOKEN_ERR_WRONG_ISSUER,       /* iss absent or not exactly the issuer */
-    OIDC_ID_TOKEN_ERR_WRONG_AUDIENCE,     /* aud absent or without the client id */
+    OIDC_ID_TOKEN_ERR_WRONG_ISSUER,   /* iss absent or not exactly the issuer */
+    OIDC_ID_TOKEN_ERR_WRONG_AUDIENCE, /* aud absent or without the client id */
     OIDC_ID_TOKEN_ERR_AZP_MISMATCH,
-    OIDC_ID_TOKEN_ERR_MISSING_CLAIM,      /* exp or iat absent */
+    OIDC_ID_TOKEN_ERR_MISSING_CLAIM, /* exp or iat absent */
     OIDC_ID_TOKEN_ERR_EXPIRED,
     OIDC_ID_TOKEN_ERR_ISSUED_IN_FUTURE,
     OIDC_ID_TOKEN_ERR_NOT_YET_VALID,
@@ -56,16 +56,14 @@ const char *oidc_id_token_rc_str(enum oidc_id_token_rc rc);
  * and the asynchronous path use it). On OK *out_claims is the payload
  * object (caller owns it: json_decref); otherwise it is untouched. */
 enum oidc_id_token_rc oidc_id_token_check(const struct oidc_provider *provider,
-                                          const char *client_id,
-                                          const struct oidc_jwks_set *keys, struct slice token,
-                                          struct json_t **out_claims)
+                                          const char *client_id, const struct oidc_jwks_set *keys,
+                                          struct slice token, struct json_t **out_claims)
     __attribute__((warn_unused_result));
 
 /* The result of oidc_id_token_verify_start, on the caller's loop. On OK the
  * callee owns claims (json_decref); otherwise claims is NULL. The verify
  * handle is already gone when this runs. */
-typedef void (*oidc_id_token_done_fn)(void *arg, enum oidc_id_token_rc rc,
-                                      struct json_t *claims);
+typedef void (*oidc_id_token_done_fn)(void *arg, enum oidc_id_token_rc rc, struct json_t *claims);
 
 struct oidc_id_token_verify;
 
@@ -77,13 +75,10 @@ struct oidc_id_token_verify;
  * jwks and client_id are borrowed and must outlive the verification. The
  * handle is owned by the module until cb runs; cancel it with
  * oidc_id_token_verify_cancel. */
-struct oidc_id_token_verify *oidc_id_token_verify_start(const struct oidc_provider *provider,
-                                                        const char *client_id,
-                                                        struct oidc_jwks *jwks,
-                                                        struct event_base *base,
-                                                        struct slice token,
-                                                        oidc_id_token_done_fn cb, void *arg)
-    __attribute__((warn_unused_result));
+struct oidc_id_token_verify *
+oidc_id_token_verify_start(const struct oidc_provider *provider, const char *client_id,
+                           struct oidc_jwks *jwks, struct event_base *base, struct slice token,
+                           oidc_id_token_done_fn cb, void *arg) __attribute__((warn_unused_result));
 /* cb will not run. On base's thread, before cb has run. NULL is a no-op. */
 void oidc_id_token_verify_cancel(struct oidc_id_token_verify *v);
 

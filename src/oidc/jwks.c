@@ -29,11 +29,11 @@ struct oidc_jwks_set {
 
 struct oidc_jwks_wait {
     struct oidc_jwks *j;
-    struct event *ev;              /* on the asker's base */
+    struct event *ev; /* on the asker's base */
     oidc_jwks_refreshed_fn cb;
     void *arg;
-    struct oidc_jwks_set *set;     /* filled under j->lock before ev is activated */
-    bool queued;                   /* in j->waiters, waiting for a refresh */
+    struct oidc_jwks_set *set; /* filled under j->lock before ev is activated */
+    bool queued;               /* in j->waiters, waiting for a refresh */
     struct oidc_jwks_wait *prev;
     struct oidc_jwks_wait *next;
 };
@@ -41,32 +41,31 @@ struct oidc_jwks_wait {
 struct oidc_jwks {
     oidc_jwks_source_fn source;
     void *source_arg;
-    char *uri;                     /* owned source_arg of the HTTP source */
+    char *uri; /* owned source_arg of the HTTP source */
     uint64_t interval_ms;
     uint64_t gap_ms;
 
     pthread_t thread;
     bool thread_started;
-    atomic_bool stop;              /* raised by oidc_jwks_free */
+    atomic_bool stop; /* raised by oidc_jwks_free */
 
     /* Everything below is guarded by lock. */
     pthread_mutex_t lock;
-    pthread_cond_t wake;           /* CLOCK_MONOTONIC */
+    pthread_cond_t wake; /* CLOCK_MONOTONIC */
     struct oidc_jwks_set *current;
     uint64_t generation;
-    bool wanted;                   /* a refresh was asked for */
-    bool refreshing;               /* asked for or running: askers join it */
-    bool any_refresh;              /* the gap counts from the first refresh
-                                    * (the start-up load does not count) */
+    bool wanted;      /* a refresh was asked for */
+    bool refreshing;  /* asked for or running: askers join it */
+    bool any_refresh; /* the gap counts from the first refresh
+                       * (the start-up load does not count) */
     uint64_t last_start_ms;
     uint64_t next_periodic_ms;
     uint64_t refresh_count;
     struct oidc_jwks_wait *waiters;
-    size_t live_waits;             /* started and not yet delivered or cancelled */
+    size_t live_waits; /* started and not yet delivered or cancelled */
 };
 
-static void __attribute__((format(printf, 2, 3)))
-say(struct buf *err, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) say(struct buf *err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -349,8 +348,8 @@ refresher_main(void *arg)
 }
 
 int
-oidc_jwks_new(const struct oidc_jwks_options *opt, const atomic_bool *stop,
-              struct oidc_jwks **out, struct buf *err)
+oidc_jwks_new(const struct oidc_jwks_options *opt, const atomic_bool *stop, struct oidc_jwks **out,
+              struct buf *err)
 {
     struct oidc_jwks *j = xcalloc(1, sizeof(*j));
     j->source = opt->source;
@@ -386,7 +385,7 @@ static int
 http_source(void *arg, const atomic_bool *stop, struct buf *out_body, struct buf *err)
 {
     const char *uri = arg;
-    const char *headers[] = { "Accept: application/jwk-set+json, application/json", NULL };
+    const char *headers[] = {"Accept: application/jwk-set+json, application/json", NULL};
     struct fetch_options opt = {
         .method = FETCH_GET,
         .url = uri,

@@ -36,12 +36,12 @@ struct event_base;
  * of at least 2048 bits) or EC on P-256/P-384/P-521, "use" absent or "sig",
  * "alg" absent or one of enum oidc_alg. */
 struct oidc_jwk {
-    char *kid;                        /* NULL when the key has none */
-    unsigned alg_mask;                /* bit (1 << enum oidc_alg) per alg this
-                                       * key may verify: RS* and PS* for RSA,
-                                       * the one ES* matching an EC curve, and
-                                       * only its own "alg" when it names one */
-    struct _cjose_jwk_int *jwk;       /* owned by the set */
+    char *kid;                  /* NULL when the key has none */
+    unsigned alg_mask;          /* bit (1 << enum oidc_alg) per alg this
+                                 * key may verify: RS* and PS* for RSA,
+                                 * the one ES* matching an EC curve, and
+                                 * only its own "alg" when it names one */
+    struct _cjose_jwk_int *jwk; /* owned by the set */
 };
 
 struct oidc_jwks_set;
@@ -70,7 +70,7 @@ typedef int (*oidc_jwks_source_fn)(void *arg, const atomic_bool *stop, struct bu
                                    struct buf *err);
 
 struct oidc_jwks_options {
-    oidc_jwks_source_fn source;   /* production: oidc_jwks_new_http's GET */
+    oidc_jwks_source_fn source; /* production: oidc_jwks_new_http's GET */
     void *source_arg;
     uint64_t refresh_interval_ms; /* periodic refresh; 0 = none */
     uint64_t min_refresh_gap_ms;  /* between refreshes started by a miss */
@@ -112,9 +112,8 @@ typedef void (*oidc_jwks_refreshed_fn)(void *arg, struct oidc_jwks_set *set);
  * runs; cancel with oidc_jwks_refresh_cancel), or NULL when refused by the
  * rate limit: then nothing will be called and the caller fails closed. */
 struct oidc_jwks_wait *oidc_jwks_refresh_start(struct oidc_jwks *j, struct event_base *base,
-                                               uint64_t seen_generation,
-                                               oidc_jwks_refreshed_fn cb, void *arg)
-    __attribute__((warn_unused_result));
+                                               uint64_t seen_generation, oidc_jwks_refreshed_fn cb,
+                                               void *arg) __attribute__((warn_unused_result));
 /* cb will not run. Call on the loop passed to refresh_start, before cb has
  * run. NULL is a no-op. */
 void oidc_jwks_refresh_cancel(struct oidc_jwks_wait *w);

@@ -27,7 +27,7 @@ struct oidc_provider {
     char *authorization_endpoint;
     char *token_endpoint;
     char *jwks_uri;
-    unsigned alg_mask;                  /* bit (1 << enum oidc_alg) */
+    unsigned alg_mask; /* bit (1 << enum oidc_alg) */
     enum oidc_auth_method auth_method;
 };
 
@@ -79,8 +79,7 @@ oidc_provider_free(struct oidc_provider *p)
 }
 
 /* Error sentences are best effort: at the buffer's cap, what fit is kept. */
-static void __attribute__((format(printf, 2, 3)))
-say(struct buf *err, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) say(struct buf *err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -118,8 +117,8 @@ differs_by_trailing_slash(struct slice a, struct slice b)
 
 enum parse_rc {
     PARSE_OK = 0,
-    PARSE_BAD_DOCUMENT,     /* may be transient (a proxy's error page) */
-    PARSE_WRONG_ISSUER,     /* configuration error: retrying cannot help */
+    PARSE_BAD_DOCUMENT, /* may be transient (a proxy's error page) */
+    PARSE_WRONG_ISSUER, /* configuration error: retrying cannot help */
 };
 
 static enum parse_rc
@@ -137,15 +136,16 @@ check_issuer(const char *configured, const json_t *doc, struct buf *err)
     if (differs_by_trailing_slash(got, want)) {
         /* The one mismatch operators hit in practice (Auth0 and others end
          * their issuer with '/'): say exactly what to configure. */
-        say(err, "OIDC_ISSUER_URL is \"%s\" but the identity provider's issuer is ",
-                          configured);
+        say(err, "OIDC_ISSUER_URL is \"%s\" but the identity provider's issuer is ", configured);
         append_sample(err, got);
         say(err, "; set OIDC_ISSUER_URL=%.*s", (int)got.len, got.ptr);
         say(err, "%s", " (the two must match exactly, including any trailing '/')");
         return PARSE_WRONG_ISSUER;
     }
-    say(err, "issuer mismatch: OIDC_ISSUER_URL is \"%s\" but the discovery "
-                           "document says ", configured);
+    say(err,
+        "issuer mismatch: OIDC_ISSUER_URL is \"%s\" but the discovery "
+        "document says ",
+        configured);
     append_sample(err, got);
     return PARSE_WRONG_ISSUER;
 }
@@ -172,8 +172,10 @@ get_endpoint(const json_t *doc, const char *name, bool require_https, struct buf
               !u.has_fragment;
     url_cleanup(&u);
     if (!ok) {
-        say(err, "the discovery document's \"%s\" must be an %s URL without a "
-                               "fragment: ", name, require_https ? "https" : "http(s)");
+        say(err,
+            "the discovery document's \"%s\" must be an %s URL without a "
+            "fragment: ",
+            name, require_https ? "https" : "http(s)");
         append_sample(err, v);
         return NULL;
     }
@@ -191,7 +193,8 @@ get_string_array(const json_t *doc, const char *name, const json_t **out)
     }
     size_t i;
     const json_t *v;
-    json_array_foreach(*out, i, v) {
+    json_array_foreach(*out, i, v)
+    {
         if (!json_is_string(v)) {
             return JSONX_WRONG_TYPE;
         }
@@ -205,16 +208,18 @@ read_algs(const json_t *doc, unsigned *out_mask, struct buf *err)
     const json_t *arr = NULL;
     enum jsonx_get g = get_string_array(doc, "id_token_signing_alg_values_supported", &arr);
     if (g == JSONX_WRONG_TYPE) {
-        say(err, "%s", "the discovery document's "
-                                  "\"id_token_signing_alg_values_supported\" is not an array "
-                                  "of strings");
+        say(err, "%s",
+            "the discovery document's "
+            "\"id_token_signing_alg_values_supported\" is not an array "
+            "of strings");
         return -1;
     }
     unsigned mask = 0;
     size_t i;
     const json_t *v;
     if (g == JSONX_FOUND) {
-        json_array_foreach(arr, i, v) {
+        json_array_foreach(arr, i, v)
+        {
             enum oidc_alg alg;
             if (oidc_alg_parse(slice_make(json_string_value(v), json_string_length(v)), &alg)) {
                 mask |= 1u << alg;
@@ -232,9 +237,10 @@ read_auth_method(const json_t *doc, enum oidc_auth_method *out, struct buf *err)
     const json_t *arr = NULL;
     enum jsonx_get g = get_string_array(doc, "token_endpoint_auth_methods_supported", &arr);
     if (g == JSONX_WRONG_TYPE) {
-        say(err, "%s", "the discovery document's "
-                                  "\"token_endpoint_auth_methods_supported\" is not an array "
-                                  "of strings");
+        say(err, "%s",
+            "the discovery document's "
+            "\"token_endpoint_auth_methods_supported\" is not an array "
+            "of strings");
         return -1;
     }
     bool basic = g != JSONX_FOUND;
@@ -242,7 +248,8 @@ read_auth_method(const json_t *doc, enum oidc_auth_method *out, struct buf *err)
     size_t i;
     const json_t *v;
     if (g == JSONX_FOUND) {
-        json_array_foreach(arr, i, v) {
+        json_array_foreach(arr, i, v)
+        {
             basic = basic || strcmp(json_string_value(v), "client_secret_basic") == 0;
             post = post || strcmp(json_string_value(v), "client_secret_post") == 0;
         }
@@ -341,15 +348,15 @@ sleep_unless_stopped(uint64_t ms, const atomic_bool *stop)
             return true;
         }
         uint64_t nap = end - now < PROVIDER_STOP_POLL_MS ? end - now : PROVIDER_STOP_POLL_MS;
-        struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)(nap * 1000000) };
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)(nap * 1000000)};
         (void)nanosleep(&ts, NULL);
     }
 }
 
 enum attempt_rc {
     ATTEMPT_OK = 0,
-    ATTEMPT_RETRY,      /* transport, status or document problem */
-    ATTEMPT_FATAL,      /* issuer mismatch: retrying cannot help */
+    ATTEMPT_RETRY, /* transport, status or document problem */
+    ATTEMPT_FATAL, /* issuer mismatch: retrying cannot help */
     ATTEMPT_STOPPED,
 };
 
@@ -357,7 +364,7 @@ static enum attempt_rc
 attempt(const char *issuer, const char *url, uint64_t timeout_ms, const atomic_bool *stop,
         struct oidc_provider **out, struct buf *err)
 {
-    const char *headers[] = { "Accept: application/json", NULL };
+    const char *headers[] = {"Accept: application/json", NULL};
     struct fetch_options opt = {
         .method = FETCH_GET,
         .url = url,
@@ -491,15 +498,16 @@ oidc_provider_authorization_url(const struct oidc_provider *p,
     struct buf q;
     buf_init(&q, out->max);
     /* Keys in sorted order, as Go's url.Values.Encode writes them. */
-    int rc = http_query_append_encoded(&q, SLICE_LIT("client_id"), slice_from_cstr(r->client_id)) |
-             http_query_append_encoded(&q, SLICE_LIT("code_challenge"), slice_from_cstr(challenge)) |
-             http_query_append_encoded(&q, SLICE_LIT("code_challenge_method"), SLICE_LIT("S256")) |
-             http_query_append_encoded(&q, SLICE_LIT("nonce"), slice_from_cstr(r->nonce)) |
-             http_query_append_encoded(&q, SLICE_LIT("redirect_uri"), slice_from_cstr(r->redirect_uri)) |
-             http_query_append_encoded(&q, SLICE_LIT("response_mode"), SLICE_LIT("query")) |
-             http_query_append_encoded(&q, SLICE_LIT("response_type"), SLICE_LIT("code")) |
-             http_query_append_encoded(&q, SLICE_LIT("scope"), SLICE_LIT("openid email profile")) |
-             http_query_append_encoded(&q, SLICE_LIT("state"), slice_from_cstr(r->state));
+    int rc =
+        http_query_append_encoded(&q, SLICE_LIT("client_id"), slice_from_cstr(r->client_id)) |
+        http_query_append_encoded(&q, SLICE_LIT("code_challenge"), slice_from_cstr(challenge)) |
+        http_query_append_encoded(&q, SLICE_LIT("code_challenge_method"), SLICE_LIT("S256")) |
+        http_query_append_encoded(&q, SLICE_LIT("nonce"), slice_from_cstr(r->nonce)) |
+        http_query_append_encoded(&q, SLICE_LIT("redirect_uri"), slice_from_cstr(r->redirect_uri)) |
+        http_query_append_encoded(&q, SLICE_LIT("response_mode"), SLICE_LIT("query")) |
+        http_query_append_encoded(&q, SLICE_LIT("response_type"), SLICE_LIT("code")) |
+        http_query_append_encoded(&q, SLICE_LIT("scope"), SLICE_LIT("openid email profile")) |
+        http_query_append_encoded(&q, SLICE_LIT("state"), slice_from_cstr(r->state));
     if (rc == 0) {
         rc = buf_append_slice(out, buf_slice(&q));
     }

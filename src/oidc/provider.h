@@ -72,10 +72,10 @@ int oidc_provider_discovery_url(const char *issuer, struct buf *out)
     __attribute__((warn_unused_result));
 
 struct oidc_discovery_policy {
-    unsigned attempts;          /* >= 1 */
-    uint64_t timeout_ms;        /* per attempt */
-    uint64_t first_backoff_ms;  /* sleep after the first failure; doubles */
-    uint64_t max_backoff_ms;    /* cap on one sleep */
+    unsigned attempts;         /* >= 1 */
+    uint64_t timeout_ms;       /* per attempt */
+    uint64_t first_backoff_ms; /* sleep after the first failure; doubles */
+    uint64_t max_backoff_ms;   /* cap on one sleep */
 };
 
 /* SPEC.md 6.1: 5 attempts, 10 s each, sleeping 1, 2, 4, 8 s (cap 15 s). */
@@ -92,8 +92,8 @@ struct oidc_discovery_policy oidc_provider_default_policy(void);
  * failure returns -1 and err holds one sentence naming the discovery URL
  * and the last error; the caller logs oidc_discovery_failed and exits 1. */
 int oidc_provider_discover(const char *issuer, const struct oidc_discovery_policy *policy,
-                           const atomic_bool *stop, struct oidc_provider **out,
-                           struct buf *err) __attribute__((warn_unused_result));
+                           const atomic_bool *stop, struct oidc_provider **out, struct buf *err)
+    __attribute__((warn_unused_result));
 
 /* Borrowed strings, valid while the provider lives. */
 const char *oidc_provider_get_issuer(const struct oidc_provider *p);
@@ -106,11 +106,11 @@ bool oidc_provider_allows_alg(const struct oidc_provider *p, enum oidc_alg alg);
 
 /* The parameters of one authorization request (SPEC.md 6.2). */
 struct oidc_authorize_request {
-    const char *client_id;      /* OIDC_CLIENT_ID */
-    const char *redirect_uri;   /* <base>/callback */
-    const char *state;          /* the sealed session */
-    const char *nonce;          /* 32 hex chars, also sealed in the session */
-    const char *pkce_verifier;  /* upstream verifier; S256 of it is sent */
+    const char *client_id;     /* OIDC_CLIENT_ID */
+    const char *redirect_uri;  /* <base>/callback */
+    const char *state;         /* the sealed session */
+    const char *nonce;         /* 32 hex chars, also sealed in the session */
+    const char *pkce_verifier; /* upstream verifier; S256 of it is sent */
 };
 
 /* Appends the authorization URL: the discovered endpoint, then '&' if it

@@ -183,8 +183,9 @@ proxy_bearer_format_challenge(enum proxy_bearer_rc rc, const char *base, const c
      * was. */
     struct buf tmp;
     buf_init(&tmp, out->max);
-    int err = buf_appendf(&tmp, "Bearer error=\"%s\", error_description=\"%s\", "
-                                "resource_metadata=\"",
+    int err = buf_appendf(&tmp,
+                          "Bearer error=\"%s\", error_description=\"%s\", "
+                          "resource_metadata=\"",
                           proxy_bearer_rc_str(rc), desc);
     if (err == 0) {
         err = append_quoted(&tmp, base);

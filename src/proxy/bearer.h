@@ -67,7 +67,7 @@ struct proxy_bearer_result {
      * token_audience_mismatch, token_resource_mismatch,
      * token_revoked_iat_cutoff); NULL otherwise. Static. */
     const char *log_event;
-    enum seal_rc seal_rc;     /* the seal-level detail, for that debug line */
+    enum seal_rc seal_rc; /* the seal-level detail, for that debug line */
     /* OK only: the opened token (sub, email, grp, ...). Zeroed otherwise.
      * Release with proxy_bearer_result_cleanup whatever the outcome. */
     struct grant_access grant;

@@ -26,29 +26,39 @@ proxy_headers_rc_str(enum proxy_headers_rc rc)
 
 /* RFC 9110 7.6.1 plus the de-facto ones Go's reverse proxy removes. */
 static const char *const hop_by_hop[] = {
-    "connection", "proxy-connection", "keep-alive", "proxy-authenticate",
-    "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade",
+    "connection",
+    "proxy-connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
 };
 
 /* SPEC.md 4.2 and 3.0.1 item 2, plus the framing the forward writes. */
 static const char *const request_dropped[] = {
-    "expect", "authorization", "cookie", "forwarded", "x-real-ip", "true-client-ip",
-    "x-original-uri", "x-original-host", "x-request-id", "host", "content-length",
+    "expect",       "authorization",  "cookie",         "forwarded",
+    "x-real-ip",    "true-client-ip", "x-original-uri", "x-original-host",
+    "x-request-id", "host",           "content-length",
 };
 
 /* Whole families: nothing the client sends may look like an identity or
  * forwarding header the proxy vouches for. */
-static const char *const request_dropped_prefixes[] = { "x-forwarded-", "x-user-" };
+static const char *const request_dropped_prefixes[] = {"x-forwarded-", "x-user-"};
 
 /* Set by the proxy on every response (SPEC.md 3.0.1 item 6, fixes 5 and 9). */
 static const char *const response_replaced[] = {
-    "strict-transport-security", "x-content-type-options", "x-frame-options",
-    "referrer-policy", "content-security-policy", "x-request-id",
+    "strict-transport-security", "x-content-type-options",  "x-frame-options",
+    "referrer-policy",           "content-security-policy", "x-request-id",
 };
 
 /* SPEC.md 3.0.3: removed from every response that passed a limiter. */
 static const char *const response_rate_limit[] = {
-    "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset",
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-ratelimit-reset",
 };
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -265,9 +275,8 @@ proxy_headers_request_append_injected(const struct proxy_headers_upstream *up,
 }
 
 enum proxy_headers_rc
-proxy_headers_request_format(const struct proxy_headers_upstream *up,
-                             const struct proxy_header *in, size_t n,
-                             const struct proxy_headers_identity *id, struct buf *out)
+proxy_headers_request_format(const struct proxy_headers_upstream *up, const struct proxy_header *in,
+                             size_t n, const struct proxy_headers_identity *id, struct buf *out)
 {
     struct buf tmp;
     buf_init(&tmp, out->max);
@@ -333,7 +342,8 @@ proxy_headers_response_keep(struct slice name, bool rate_limit_enabled)
         name_in(name, response_replaced, COUNT_OF(response_replaced))) {
         return false;
     }
-    return !(rate_limit_enabled && name_in(name, response_rate_limit, COUNT_OF(response_rate_limit)));
+    return !(rate_limit_enabled &&
+             name_in(name, response_rate_limit, COUNT_OF(response_rate_limit)));
 }
 
 void

@@ -70,9 +70,9 @@ const char *proxy_headers_rc_str(enum proxy_headers_rc rc);
 
 /* The per-process part of the added fields, built once at start-up. */
 struct proxy_headers_upstream {
-    char *forwarded_proto;  /* scheme of PROXY_BASE_URL, e.g. "https" */
-    char *forwarded_host;   /* host[:port] of PROXY_BASE_URL as written, e.g. "a.example:8443" */
-    char *authorization;    /* UPSTREAM_AUTHORIZATION_HEADER, or NULL when not configured */
+    char *forwarded_proto; /* scheme of PROXY_BASE_URL, e.g. "https" */
+    char *forwarded_host;  /* host[:port] of PROXY_BASE_URL as written, e.g. "a.example:8443" */
+    char *authorization;   /* UPSTREAM_AUTHORIZATION_HEADER, or NULL when not configured */
 };
 
 /* Fills *out from PROXY_BASE_URL and UPSTREAM_AUTHORIZATION_HEADER (NULL or
@@ -90,10 +90,10 @@ void proxy_headers_upstream_cleanup(struct proxy_headers_upstream *u);
  * address. Borrowed. groups may be NULL when group_count is 0. */
 struct proxy_headers_identity {
     const char *sub;
-    const char *email;              /* NULL or "" sends an empty X-User-Email */
+    const char *email; /* NULL or "" sends an empty X-User-Email */
     const char *const *groups;
     size_t group_count;
-    const char *client_ip;          /* text form, e.g. "203.0.113.7" or "2001:db8::1" */
+    const char *client_ip; /* text form, e.g. "203.0.113.7" or "2001:db8::1" */
 };
 
 /* Marks which inbound request fields are forwarded verbatim: out_keep[i]
@@ -104,16 +104,16 @@ void proxy_headers_request_filter(const struct proxy_header *in, size_t n, bool 
 bool proxy_headers_request_wants_trailers(const struct proxy_header *in, size_t n);
 /* Appends the added fields ("Name: value\r\n" each, order as above) to out.
  * On error out is unchanged. */
-enum proxy_headers_rc proxy_headers_request_append_injected(
-    const struct proxy_headers_upstream *up, const struct proxy_headers_identity *id,
-    bool te_trailers, struct buf *out) __attribute__((warn_unused_result));
+enum proxy_headers_rc proxy_headers_request_append_injected(const struct proxy_headers_upstream *up,
+                                                            const struct proxy_headers_identity *id,
+                                                            bool te_trailers, struct buf *out)
+    __attribute__((warn_unused_result));
 /* The whole upstream header block (no request line, no Host, no
  * Content-Length, no final empty line): kept fields as received, then the
  * added ones. On error out is unchanged. */
-enum proxy_headers_rc proxy_headers_request_format(const struct proxy_headers_upstream *up,
-                                                   const struct proxy_header *in, size_t n,
-                                                   const struct proxy_headers_identity *id,
-                                                   struct buf *out)
+enum proxy_headers_rc
+proxy_headers_request_format(const struct proxy_headers_upstream *up, const struct proxy_header *in,
+                             size_t n, const struct proxy_headers_identity *id, struct buf *out)
     __attribute__((warn_unused_result));
 
 /* Is an upstream response field with this name relayed to the client?
@@ -122,5 +122,5 @@ enum proxy_headers_rc proxy_headers_request_format(const struct proxy_headers_up
 bool proxy_headers_response_keep(struct slice name, bool rate_limit_enabled);
 /* out_keep[i] for in[i]: proxy_headers_response_keep and not named by a
  * Connection field of the same response. */
-void proxy_headers_response_filter(const struct proxy_header *in, size_t n,
-                                   bool rate_limit_enabled, bool *out_keep);
+void proxy_headers_response_filter(const struct proxy_header *in, size_t n, bool rate_limit_enabled,
+                                   bool *out_keep);

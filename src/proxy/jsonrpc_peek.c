@@ -156,8 +156,8 @@ proxy_jsonrpc_peek_is_eligible(uint64_t max_bytes, struct slice content_type,
 static bool
 is_kept(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == ':' || c == '/' || c == '-' || c == '+';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == ':' || c == '/' || c == '-' || c == '+';
 }
 
 size_t
@@ -352,8 +352,7 @@ parse_single(struct slice body, const json_t *root, struct proxy_jsonrpc_peek *o
     out->kind = PROXY_JSONRPC_SINGLE;
     proxy_jsonrpc_sanitize(method, BOUNDS_RPC_METHOD_MAX, out->method);
     proxy_jsonrpc_sanitize(name, BOUNDS_RPC_TOOL_MAX, out->tool);
-    if (json_is_object(root) && json_object_get(root, "id") != NULL &&
-        find_raw_id(body, &raw_id)) {
+    if (json_is_object(root) && json_object_get(root, "id") != NULL && find_raw_id(body, &raw_id)) {
         proxy_jsonrpc_sanitize(raw_id, BOUNDS_RPC_ID_MAX, out->id);
     }
 }
@@ -374,8 +373,8 @@ parse_batch(const json_t *root, struct proxy_jsonrpc_peek *out)
     if (with_method == 0) {
         return;
     }
-    size_t cap = with_method < BOUNDS_RPC_BATCH_ENTRIES_MAX ? with_method
-                                                            : BOUNDS_RPC_BATCH_ENTRIES_MAX;
+    size_t cap =
+        with_method < BOUNDS_RPC_BATCH_ENTRIES_MAX ? with_method : BOUNDS_RPC_BATCH_ENTRIES_MAX;
     out->entries_truncated = with_method > cap;
     out->entries = xcalloc(cap, sizeof(*out->entries));
     struct buf joined;

@@ -58,7 +58,7 @@ struct proxy_jsonrpc_peek {
      * owned; NULL when none) -- the batch's rpc_method. */
     struct proxy_jsonrpc_entry *entries;
     size_t entry_count;
-    bool entries_truncated;   /* more than BOUNDS_RPC_BATCH_ENTRIES_MAX had a method */
+    bool entries_truncated; /* more than BOUNDS_RPC_BATCH_ENTRIES_MAX had a method */
     char *batch_methods;
 };
 

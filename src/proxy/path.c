@@ -69,8 +69,8 @@ has_encoded_control(struct slice seg)
         }
         char hi = seg.ptr[i + 1];
         char lo = seg.ptr[i + 2];
-        bool hex_lo = (lo >= '0' && lo <= '9') || (lo >= 'a' && lo <= 'f') ||
-                      (lo >= 'A' && lo <= 'F');
+        bool hex_lo =
+            (lo >= '0' && lo <= '9') || (lo >= 'a' && lo <= 'f') || (lo >= 'A' && lo <= 'F');
         if (((hi == '0' || hi == '1') && hex_lo) || (hi == '7' && (lo == 'F' || lo == 'f'))) {
             return true;
         }
@@ -151,8 +151,8 @@ proxy_path_same_origin(const char *location, const char *current_url, char **out
         return false;
     }
     char *resolved = NULL;
-    struct url cur = { 0 };
-    struct url next = { 0 };
+    struct url cur = {0};
+    struct url next = {0};
     bool same = false;
     if (url_resolve(current_url, location, &resolved) != URL_OK ||
         url_parse(current_url, &cur) != URL_OK || url_parse(resolved, &next) != URL_OK) {

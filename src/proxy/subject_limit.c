@@ -30,8 +30,8 @@ struct proxy_subject_entry {
     uint64_t last_used_ms;
     unsigned in_flight;
     unsigned stripe;
-    size_t sub_len;         /* the whole subject's length */
-    char sub[];             /* its first min(sub_len, BOUNDS_SUBJECT_KEY_BYTES) bytes */
+    size_t sub_len; /* the whole subject's length */
+    char sub[];     /* its first min(sub_len, BOUNDS_SUBJECT_KEY_BYTES) bytes */
 };
 
 struct stripe {

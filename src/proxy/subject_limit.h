@@ -46,8 +46,8 @@
 
 /* The 503 (SPEC.md 4.6): Content-Type: application/json, Retry-After: 1,
  * this body with no trailing newline. */
-#define PROXY_SUBJECT_LIMIT_BODY                                                              \
-    "{\"error\":\"temporarily_unavailable\",\"error_description\":\"per-subject concurrency " \
+#define PROXY_SUBJECT_LIMIT_BODY                                                                   \
+    "{\"error\":\"temporarily_unavailable\",\"error_description\":\"per-subject concurrency "      \
     "limit reached\"}"
 #define PROXY_SUBJECT_LIMIT_RETRY_AFTER "1"
 

@@ -36,8 +36,8 @@ struct proxy_upstream {
     struct net_connect *connecting;
     struct event *connect_timer; /* the TLS handshake's share of the connect timeout */
     uint64_t deadline_ms;        /* monotonic: DNS, TCP and TLS together */
-    struct evbuffer *pending;  /* written before the connection was up */
-    struct evbuffer *empty_in; /* proxy_upstream_input() before there is a bev */
+    struct evbuffer *pending;    /* written before the connection was up */
+    struct evbuffer *empty_in;   /* proxy_upstream_input() before there is a bev */
     proxy_upstream_fn fn;
     void *arg;
     bool paused;

@@ -34,11 +34,11 @@ struct proxy_upstream_target {
     const char *host; /* bare host for DNS, SNI and the certificate check
                        * (no IPv6 brackets), e.g. "mcp.internal", "::1" */
     unsigned port;
-    struct ssl_ctx_st *ssl_ctx;          /* non-NULL: https (verification on) */
-    struct net_resolver *resolver;       /* the pool's */
+    struct ssl_ctx_st *ssl_ctx;            /* non-NULL: https (verification on) */
+    struct net_resolver *resolver;         /* the pool's */
     const struct net_keepalive *keepalive; /* TCP_KEEPALIVE_* for every socket */
-    union net_sockaddr *last_good;       /* the address that last connected (tried
-                                          * first; updated on connect); may be NULL */
+    union net_sockaddr *last_good;         /* the address that last connected (tried
+                                            * first; updated on connect); may be NULL */
 };
 
 enum proxy_upstream_event {

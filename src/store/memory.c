@@ -27,8 +27,8 @@
 #define INITIAL_SLOTS 64
 
 struct slot_head {
-    uint64_t fp[2];        /* the id's fingerprint */
-    int64_t expires_ms;    /* Unix ms; gone at or after this; 0 = empty slot */
+    uint64_t fp[2];     /* the id's fingerprint */
+    int64_t expires_ms; /* Unix ms; gone at or after this; 0 = empty slot */
 };
 
 /* consent, callback state, authorization code: 24 bytes. */
@@ -39,20 +39,20 @@ struct claim_slot {
 /* A refresh family: 40 bytes. */
 struct family_slot {
     struct slot_head h;
-    int64_t claimed_ms;    /* proxy clock when `gen` was claimed (grace) */
-    uint32_t gen;          /* newest generation claimed (saturates) */
-    uint32_t revoked;      /* 1 once the family is revoked */
+    int64_t claimed_ms; /* proxy clock when `gen` was claimed (grace) */
+    uint32_t gen;       /* newest generation claimed (saturates) */
+    uint32_t revoked;   /* 1 once the family is revoked */
 };
 
 _Static_assert(sizeof(struct claim_slot) == 24, "claim record size is documented");
 _Static_assert(sizeof(struct family_slot) == 40, "family record size is documented");
 
 struct share {
-    unsigned char *slots;  /* capacity * slot_size bytes */
+    unsigned char *slots; /* capacity * slot_size bytes */
     size_t slot_size;
     size_t capacity;
-    size_t count;          /* occupied slots, expired included until swept */
-    size_t limit;          /* records this share may hold */
+    size_t count; /* occupied slots, expired included until swept */
+    size_t limit; /* records this share may hold */
     int64_t last_full_sweep_ms;
     int64_t last_warn_ms;
     enum metrics_store_share metric;
@@ -70,8 +70,8 @@ enum {
 struct memory_backend {
     struct store_backend base;
     pthread_mutex_t lock;
-    struct siphash_key k0, k1;    /* fingerprint keys, fixed at creation */
-    struct share shares[SHARE_COUNT];  /* guarded by lock */
+    struct siphash_key k0, k1;        /* fingerprint keys, fixed at creation */
+    struct share shares[SHARE_COUNT]; /* guarded by lock */
 };
 
 static struct memory_backend *
@@ -426,7 +426,9 @@ mem_start(struct store *s, struct store_op *op, const struct store_req *req)
     const char *error = NULL;
     if (rc == unavailable) {
         static const char *const full[SHARE_COUNT] = {
-            "store full: consent", "store full: callback_state", "store full: authz_code",
+            "store full: consent",
+            "store full: callback_state",
+            "store full: authz_code",
             "store full: refresh_family",
         };
         error = full[which];

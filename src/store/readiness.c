@@ -22,17 +22,17 @@
 #include "store/store_int.h"
 
 enum wait_state {
-    WAIT_WAITING = 0,  /* in the waiter list */
-    WAIT_ANSWERED,     /* answer set, event activated */
-    WAIT_DONE,         /* delivered or cancelled */
+    WAIT_WAITING = 0, /* in the waiter list */
+    WAIT_ANSWERED,    /* answer set, event activated */
+    WAIT_DONE,        /* delivered or cancelled */
 };
 
 struct store_readiness_wait {
     TAILQ_ENTRY(store_readiness_wait) link;
     struct store_readiness *r;
     struct event *ev;
-    enum wait_state state;           /* guarded by r->lock */
-    enum store_rc rc;                /* guarded by r->lock until DONE */
+    enum wait_state state; /* guarded by r->lock */
+    enum store_rc rc;      /* guarded by r->lock until DONE */
     char error[STORE_ERROR_MAX];
     store_done_fn cb;
     void *arg;
@@ -48,7 +48,7 @@ struct probe {
 struct store_readiness {
     pthread_mutex_t lock;
     store_readiness_clock_fn clock;
-    bool have_answer;                 /* everything below: guarded by lock */
+    bool have_answer; /* everything below: guarded by lock */
     enum store_rc rc;
     char error[STORE_ERROR_MAX];
     uint64_t answered_ms;
@@ -187,8 +187,8 @@ store_readiness_check(struct store_readiness *r, struct store *s, store_done_fn 
     }
     w->state = WAIT_WAITING;
     TAILQ_INSERT_TAIL(&r->waiters, w, link);
-    struct timeval tv = { .tv_sec = BOUNDS_READYZ_PROBE_TIMEOUT_MS / 1000,
-                          .tv_usec = (BOUNDS_READYZ_PROBE_TIMEOUT_MS % 1000) * 1000 };
+    struct timeval tv = {.tv_sec = BOUNDS_READYZ_PROBE_TIMEOUT_MS / 1000,
+                         .tv_usec = (BOUNDS_READYZ_PROBE_TIMEOUT_MS % 1000) * 1000};
     event_add(w->ev, &tv);
     /* A probe older than its timeout has been lost (its store was freed):
      * replace it rather than let every later caller time out. */

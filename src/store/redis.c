@@ -57,8 +57,8 @@ static const struct store_backend_ops redis_ops = {
 /* ---- The process-wide back end --------------------------------------------------------- */
 
 struct store_backend *
-store_redis_backend_new(const char *url, const char *key_prefix, const char *ca_file,
-                        char *err, size_t err_cap)
+store_redis_backend_new(const char *url, const char *key_prefix, const char *ca_file, char *err,
+                        size_t err_cap)
 {
     struct store_redis_shared *be = xcalloc(1, sizeof(*be));
     store_backend_init(&be->base, &redis_ops, key_prefix);
@@ -76,7 +76,7 @@ store_redis_backend_new(const char *url, const char *key_prefix, const char *ca_
     buf_cleanup(&where);
     if (ca_file != NULL && ca_file[0] != '\0' && !be->url.tls) {
         reasonf(err, err_cap,
-                 "REDIS_CA_FILE is set but REDIS_URL is plain redis://; use rediss:// for TLS");
+                "REDIS_CA_FILE is set but REDIS_URL is plain redis://; use rediss:// for TLS");
         goto fail;
     }
     if (be->url.tls) {
@@ -102,7 +102,8 @@ store_redis_backend_set_net(struct store_backend *b, const struct net_resolver_o
     struct store_redis_shared *be = (struct store_redis_shared *)b;
     xfree((char *)be->dns.resolv_conf);
     xfree((char *)be->dns.hosts_file);
-    be->dns.resolv_conf = dns != NULL && dns->resolv_conf != NULL ? xstrdup(dns->resolv_conf) : NULL;
+    be->dns.resolv_conf =
+        dns != NULL && dns->resolv_conf != NULL ? xstrdup(dns->resolv_conf) : NULL;
     be->dns.hosts_file = dns != NULL && dns->hosts_file != NULL ? xstrdup(dns->hosts_file) : NULL;
     be->has_keepalive = keepalive != NULL;
     if (keepalive != NULL) {
@@ -125,17 +126,15 @@ on_check_timeout(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-store_redis_backend_check(struct store_backend *b, uint64_t timeout_ms, char *err,
-                          size_t err_cap)
+store_redis_backend_check(struct store_backend *b, uint64_t timeout_ms, char *err, size_t err_cap)
 {
     struct store_redis_shared *be = (struct store_redis_shared *)b;
-    struct store_redis_check check = { 0 };
+    struct store_redis_check check = {0};
     struct event_base *base = store_must(event_base_new(), "event_base_new");
     struct store *s = store_redis_conn_open(be, base, &check);
-    struct event *deadline = store_must(event_new(base, -1, 0, on_check_timeout, s),
-                                        "event_new");
-    struct timeval tv = { .tv_sec = (time_t)(timeout_ms / 1000),
-                          .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000 };
+    struct event *deadline = store_must(event_new(base, -1, 0, on_check_timeout, s), "event_new");
+    struct timeval tv = {.tv_sec = (time_t)(timeout_ms / 1000),
+                         .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000};
     event_add(deadline, &tv);
     /* A failure found before the loop starts has already been recorded
      * (and a loopbreak before the loop runs would be lost). */

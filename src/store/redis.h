@@ -14,8 +14,8 @@
  * reply after the command timeout (500 ms, REDIS_URL read_timeout) fails
  * and drops the connection, because a Redis that accepts and never
  * answers must not wedge a worker; a connect (TCP, TLS, DNS) has 2 s
- * (dial_timeout), over every address of the host (net/connect.h). After a drop the store reconnects by itself with
- * exponential backoff from 100 ms to 5 s, jittered. */
+ * (dial_timeout), over every address of the host (net/connect.h). After a drop the store reconnects
+ * by itself with exponential backoff from 100 ms to 5 s, jittered. */
 #pragma once
 
 #include <stddef.h>

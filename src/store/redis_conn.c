@@ -50,7 +50,7 @@ enum conn_state {
 enum pending_kind {
     P_AUTH = 0,
     P_SELECT,
-    P_HELLO_PING,  /* last handshake command: its PONG confirms the connection */
+    P_HELLO_PING, /* last handshake command: its PONG confirms the connection */
     P_CLAIM,
     P_MARK,
     P_PING,
@@ -61,8 +61,8 @@ enum pending_kind {
 struct pending {
     TAILQ_ENTRY(pending) link;
     enum pending_kind kind;
-    struct store_op *op;       /* NULL for the handshake, or once cancelled */
-    uint64_t deadline_ms;      /* monotonic */
+    struct store_op *op;  /* NULL for the handshake, or once cancelled */
+    uint64_t deadline_ms; /* monotonic */
     /* EVALSHA only: what a NOSCRIPT fallback resends. Kept even when the
      * op is cancelled, so a cancelled rotation still takes effect. */
     char *family_key;
@@ -74,21 +74,21 @@ struct redis_store {
     struct store base;
     struct store_redis_shared *be;
     enum conn_state state;
-    bool confirmed;                      /* PONG seen on this connection */
+    bool confirmed; /* PONG seen on this connection */
     struct bufferevent *bev;
-    struct net_resolver *resolver;       /* this connection's lookups and their cache */
-    struct net_connect *connecting;      /* lookup and TCP attempts in flight */
-    union net_sockaddr last_good;        /* the address that last connected: tried first */
-    uint64_t deadline_ms;                /* of the connect in progress (monotonic) */
+    struct net_resolver *resolver;  /* this connection's lookups and their cache */
+    struct net_connect *connecting; /* lookup and TCP attempts in flight */
+    union net_sockaddr last_good;   /* the address that last connected: tried first */
+    uint64_t deadline_ms;           /* of the connect in progress (monotonic) */
     struct store_redis_reader *reader;
     TAILQ_HEAD(pending_list, pending) inflight;
     size_t inflight_count;
-    struct event *connect_timer;         /* the TLS handshake's share of the deadline */
+    struct event *connect_timer; /* the TLS handshake's share of the deadline */
     struct event *command_timer;
     struct event *retry_timer;
     uint64_t backoff_ms;
-    char last_error[STORE_ERROR_MAX];    /* why the connection is not up */
-    struct store_redis_check *check;                 /* start-up check mode: no reconnect */
+    char last_error[STORE_ERROR_MAX]; /* why the connection is not up */
+    struct store_redis_check *check;  /* start-up check mode: no reconnect */
 };
 
 static void connect_start(struct redis_store *rs);
@@ -136,7 +136,8 @@ arm_command_timer(struct redis_store *rs)
     }
     uint64_t now = clock_mono_ms();
     uint64_t wait = head->deadline_ms > now ? head->deadline_ms - now : 0;
-    struct timeval tv = { .tv_sec = (time_t)(wait / 1000), .tv_usec = (suseconds_t)(wait % 1000) * 1000 };
+    struct timeval tv = {.tv_sec = (time_t)(wait / 1000),
+                         .tv_usec = (suseconds_t)(wait % 1000) * 1000};
     event_add(rs->command_timer, &tv);
 }
 
@@ -192,9 +193,10 @@ schedule_retry(struct redis_store *rs)
     uint32_t r;
     rand_bytes((uint8_t *)&r, sizeof(r));
     uint64_t wait = backoff / 2 + (backoff > 1 ? r % (backoff / 2 + 1) : 0);
-    rs->backoff_ms = backoff * 2 > BOUNDS_REDIS_BACKOFF_MAX_MS ? BOUNDS_REDIS_BACKOFF_MAX_MS
-                                                                : backoff * 2;
-    struct timeval tv = { .tv_sec = (time_t)(wait / 1000), .tv_usec = (suseconds_t)(wait % 1000) * 1000 };
+    rs->backoff_ms =
+        backoff * 2 > BOUNDS_REDIS_BACKOFF_MAX_MS ? BOUNDS_REDIS_BACKOFF_MAX_MS : backoff * 2;
+    struct timeval tv = {.tv_sec = (time_t)(wait / 1000),
+                         .tv_usec = (suseconds_t)(wait % 1000) * 1000};
     event_add(rs->retry_timer, &tv);
 }
 
@@ -282,7 +284,7 @@ on_command_timeout(evutil_socket_t fd, short what, void *arg)
     /* The server took the command and did not answer: we cannot know what
      * it did, so the command fails closed and the connection goes. */
     reasonf(reason, sizeof(reason), "no reply from %s within %llu ms", rs->be->where,
-             (unsigned long long)rs->be->url.command_timeout_ms);
+            (unsigned long long)rs->be->url.command_timeout_ms);
     drop(rs, reason);
 }
 
@@ -299,12 +301,12 @@ handshake_failed(struct redis_store *rs, const struct pending *p,
     if (store_redis_proto_is_auth_error(reply)) {
         bool has_secret = rs->be->url.password != NULL || rs->be->url.user != NULL;
         reasonf(reason, sizeof(reason), "%s at %s: %s",
-                 has_secret ? "authentication failed"
-                            : "authentication required (REDIS_URL has no password)",
-                 rs->be->where, text);
+                has_secret ? "authentication failed"
+                           : "authentication required (REDIS_URL has no password)",
+                rs->be->where, text);
     } else if (p->kind == P_SELECT) {
-        reasonf(reason, sizeof(reason), "SELECT %u failed at %s: %s", rs->be->url.db,
-                 rs->be->where, text);
+        reasonf(reason, sizeof(reason), "SELECT %u failed at %s: %s", rs->be->url.db, rs->be->where,
+                text);
     } else {
         reasonf(reason, sizeof(reason), "handshake with %s failed: %s", rs->be->where, text);
     }
@@ -422,8 +424,8 @@ on_read(struct bufferevent *bev, void *arg)
     char chunk[STORE_REDIS_FEED_MAX];
     while (evbuffer_get_length(in) > 0) {
         int n = evbuffer_remove(in, chunk, sizeof(chunk));
-        if (n <= 0 || store_redis_proto_feed(rs->reader, chunk, (size_t)n) ==
-                          STORE_REDIS_READ_ERROR) {
+        if (n <= 0 ||
+            store_redis_proto_feed(rs->reader, chunk, (size_t)n) == STORE_REDIS_READ_ERROR) {
             drop(rs, "malformed or oversized reply from Redis");
             return;
         }
@@ -447,8 +449,7 @@ on_read(struct bufferevent *bev, void *arg)
 /* ---- Connecting ---------------------------------------------------------------------- */
 
 static void
-describe_failure(struct redis_store *rs, struct bufferevent *bev, short what, char *out,
-                 size_t cap)
+describe_failure(struct redis_store *rs, struct bufferevent *bev, short what, char *out, size_t cap)
 {
     int err = EVUTIL_SOCKET_ERROR();
     /* TLS explains a failure only while the handshake runs; after it, a
@@ -468,9 +469,9 @@ describe_failure(struct redis_store *rs, struct bufferevent *bev, short what, ch
     }
     /* Connected but nothing answered yet: the classic cause is a plain
      * client on a TLS port. */
-    const char *hint =
-        rs->state == CONN_READY && !rs->confirmed ? " before answering (a TLS port needs rediss://)"
-                                                  : "";
+    const char *hint = rs->state == CONN_READY && !rs->confirmed
+                           ? " before answering (a TLS port needs rediss://)"
+                           : "";
     if (what & BEV_EVENT_EOF) {
         reasonf(out, cap, "%s closed the connection%s", rs->be->where, hint);
         return;
@@ -540,8 +541,8 @@ on_connected(int fd, const union net_sockaddr *peer, const char *error, void *ar
     rs->last_good = *peer;
     int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
     if (rs->be->ssl_ctx == NULL) {
-        rs->bev = store_must(bufferevent_socket_new(rs->base.base, fd, opts),
-                             "bufferevent_socket_new");
+        rs->bev =
+            store_must(bufferevent_socket_new(rs->base.base, fd, opts), "bufferevent_socket_new");
         bufferevent_setcb(rs->bev, on_read, NULL, on_event, rs);
         bufferevent_enable(rs->bev, EV_READ | EV_WRITE);
         on_event(rs->bev, BEV_EVENT_CONNECTED, rs);
@@ -555,8 +556,8 @@ on_connected(int fd, const union net_sockaddr *peer, const char *error, void *ar
     bufferevent_enable(rs->bev, EV_READ | EV_WRITE);
     uint64_t now = clock_mono_ms();
     uint64_t left = rs->deadline_ms > now ? rs->deadline_ms - now : 0;
-    struct timeval tv = { .tv_sec = (time_t)(left / 1000),
-                          .tv_usec = (suseconds_t)(left % 1000) * 1000 };
+    struct timeval tv = {.tv_sec = (time_t)(left / 1000),
+                         .tv_usec = (suseconds_t)(left % 1000) * 1000};
     event_add(rs->connect_timer, &tv);
 }
 
@@ -712,4 +713,3 @@ store_redis_conn_check_expired(struct store *s)
             rs->state == CONN_READY ? "connected, waiting for PING" : rs->last_error);
     check_finish(rs, false, reason);
 }
-

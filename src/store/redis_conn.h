@@ -28,7 +28,7 @@ struct store_redis_shared {
     struct net_resolver_opts dns; /* its strings owned (NULL: the system files) */
     bool has_keepalive;
     struct net_keepalive keepalive; /* TCP_KEEPALIVE_*, TCP_USER_TIMEOUT */
-    char sha1[41];                /* of the refresh script */
+    char sha1[41];                  /* of the refresh script */
 };
 
 /* Start-up check mode: one attempt, no reconnect; when the PONG arrives or

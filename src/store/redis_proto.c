@@ -208,8 +208,8 @@ int
 store_redis_proto_set_nx(struct buf *out, struct slice key, uint64_t ttl_ms)
 {
     char ttl[NUM_MAX];
-    struct slice argv[] = { SLICE_LIT("SET"), key, SLICE_LIT("1"), SLICE_LIT("NX"),
-                            SLICE_LIT("PX"), num_u(ttl, ttl_ms) };
+    struct slice argv[] = {SLICE_LIT("SET"),  key, SLICE_LIT("1"), SLICE_LIT("NX"), SLICE_LIT("PX"),
+                           num_u(ttl, ttl_ms)};
     return command(out, 6, argv);
 }
 
@@ -217,30 +217,30 @@ int
 store_redis_proto_set(struct buf *out, struct slice key, uint64_t ttl_ms)
 {
     char ttl[NUM_MAX];
-    struct slice argv[] = { SLICE_LIT("SET"), key, SLICE_LIT("1"), SLICE_LIT("PX"),
-                            num_u(ttl, ttl_ms) };
+    struct slice argv[] = {SLICE_LIT("SET"), key, SLICE_LIT("1"), SLICE_LIT("PX"),
+                           num_u(ttl, ttl_ms)};
     return command(out, 5, argv);
 }
 
 int
 store_redis_proto_exists(struct buf *out, struct slice key)
 {
-    struct slice argv[] = { SLICE_LIT("EXISTS"), key };
+    struct slice argv[] = {SLICE_LIT("EXISTS"), key};
     return command(out, 2, argv);
 }
 
 int
 store_redis_proto_ping(struct buf *out)
 {
-    struct slice argv[] = { SLICE_LIT("PING") };
+    struct slice argv[] = {SLICE_LIT("PING")};
     return command(out, 1, argv);
 }
 
 int
 store_redis_proto_auth(struct buf *out, const char *user, const char *password)
 {
-    struct slice argv[] = { SLICE_LIT("AUTH"), slice_from_cstr(user),
-                            slice_from_cstr(password ? password : "") };
+    struct slice argv[] = {SLICE_LIT("AUTH"), slice_from_cstr(user),
+                           slice_from_cstr(password ? password : "")};
     if (user == NULL) {
         argv[1] = argv[2];
         return command(out, 2, argv);
@@ -252,7 +252,7 @@ int
 store_redis_proto_select(struct buf *out, unsigned db)
 {
     char n[NUM_MAX];
-    struct slice argv[] = { SLICE_LIT("SELECT"), num_u(n, db) };
+    struct slice argv[] = {SLICE_LIT("SELECT"), num_u(n, db)};
     return command(out, 2, argv);
 }
 
@@ -297,8 +297,8 @@ store_redis_proto_refresh_sha1(char out[41])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
-    if (EVP_Digest(refresh_script, sizeof(refresh_script) - 1, md, &md_len, EVP_sha1(),
-                   NULL) != 1 ||
+    if (EVP_Digest(refresh_script, sizeof(refresh_script) - 1, md, &md_len, EVP_sha1(), NULL) !=
+            1 ||
         md_len != 20) {
         fprintf(stderr, "fatal: SHA-1 of the refresh script failed\n");
         abort();
@@ -410,8 +410,7 @@ static bool
 error_starts_with(const struct store_redis_reply *r, const char *word)
 {
     size_t n = strlen(word);
-    return r != NULL && r->type == STORE_REDIS_ERROR && r->len >= n &&
-           memcmp(r->str, word, n) == 0;
+    return r != NULL && r->type == STORE_REDIS_ERROR && r->len >= n && memcmp(r->str, word, n) == 0;
 }
 
 bool

@@ -21,22 +21,22 @@
 #include "store/store.h"
 
 enum store_redis_type {
-    STORE_REDIS_STATUS = 0,   /* +OK */
-    STORE_REDIS_ERROR,        /* -ERR ... */
-    STORE_REDIS_INTEGER,      /* :1 */
-    STORE_REDIS_NIL,          /* $-1 or *-1 */
-    STORE_REDIS_STRING,       /* $3 abc */
-    STORE_REDIS_ARRAY,        /* *3 ... (never nested) */
+    STORE_REDIS_STATUS = 0, /* +OK */
+    STORE_REDIS_ERROR,      /* -ERR ... */
+    STORE_REDIS_INTEGER,    /* :1 */
+    STORE_REDIS_NIL,        /* $-1 or *-1 */
+    STORE_REDIS_STRING,     /* $3 abc */
+    STORE_REDIS_ARRAY,      /* *3 ... (never nested) */
     STORE_REDIS_TYPE_COUNT,
 };
 
 struct store_redis_reply {
     enum store_redis_type type;
-    int64_t integer;                   /* INTEGER */
-    char *str;                         /* STATUS, ERROR, STRING: NUL-terminated */
+    int64_t integer; /* INTEGER */
+    char *str;       /* STATUS, ERROR, STRING: NUL-terminated */
     size_t len;
-    size_t count;                      /* ARRAY */
-    struct store_redis_reply **elems;  /* ARRAY: count entries */
+    size_t count;                     /* ARRAY */
+    struct store_redis_reply **elems; /* ARRAY: count entries */
 };
 
 /* ---- Reading ---------------------------------------------------------- */
@@ -47,9 +47,9 @@ struct store_redis_reader;
 #define STORE_REDIS_FEED_MAX (16 * 1024)
 
 enum store_redis_read {
-    STORE_REDIS_READ_REPLY = 0,  /* *out holds a reply (caller frees it) */
-    STORE_REDIS_READ_MORE,       /* no complete reply yet */
-    STORE_REDIS_READ_ERROR,      /* protocol error or a cap passed: drop the connection */
+    STORE_REDIS_READ_REPLY = 0, /* *out holds a reply (caller frees it) */
+    STORE_REDIS_READ_MORE,      /* no complete reply yet */
+    STORE_REDIS_READ_ERROR,     /* protocol error or a cap passed: drop the connection */
 };
 
 struct store_redis_reader *store_redis_proto_reader_new(void);

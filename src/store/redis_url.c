@@ -176,9 +176,8 @@ duration_component(struct scan *s, unsigned __int128 *ns)
         const char *name;
         uint64_t ns;
     } units[] = {
-        { "ns", 1 }, { "us", 1000 }, { "\xc2\xb5s", 1000 }, { "\xce\xbcs", 1000 },
-        { "ms", 1000000 }, { "s", 1000000000ULL }, { "m", 60000000000ULL },
-        { "h", 3600000000000ULL },
+        {"ns", 1},       {"us", 1000},         {"\xc2\xb5s", 1000},   {"\xce\xbcs", 1000},
+        {"ms", 1000000}, {"s", 1000000000ULL}, {"m", 60000000000ULL}, {"h", 3600000000000ULL},
     };
     uint64_t whole = 0, frac = 0, scale = 1;
     bool digits = false;
@@ -235,8 +234,7 @@ parse_timeout(const char *name, struct slice v, uint64_t *out_ms, char *err, siz
         while (!scan_eof(&s)) {
             if (parts++ == 8 || !duration_component(&s, &ns)) {
                 return fail(err, err_cap,
-                            "REDIS_URL option %s is not a duration (examples: 500ms, 2s, 5)",
-                            name);
+                            "REDIS_URL option %s is not a duration (examples: 500ms, 2s, 5)", name);
             }
         }
         if (parts == 0) {
@@ -262,11 +260,13 @@ parse_timeout(const char *name, struct slice v, uint64_t *out_ms, char *err, siz
  * connection per worker and never retry, so they are accepted (an
  * operator's URL keeps working) and have no effect. */
 static const char *const ignored_options[] = {
-    "protocol", "client_name", "max_retries", "min_retry_backoff", "max_retry_backoff",
-    "pool_fifo", "pool_size", "pool_timeout", "min_idle_conns", "max_idle_conns",
-    "max_active_conns", "max_concurrent_dials", "conn_max_idle_time", "conn_max_lifetime",
-    "idle_timeout", "max_conn_age", "idle_check_frequency", "context_timeout_enabled",
-    "read_buffer_size", "write_buffer_size",
+    "protocol",           "client_name",          "max_retries",
+    "min_retry_backoff",  "max_retry_backoff",    "pool_fifo",
+    "pool_size",          "pool_timeout",         "min_idle_conns",
+    "max_idle_conns",     "max_active_conns",     "max_concurrent_dials",
+    "conn_max_idle_time", "conn_max_lifetime",    "idle_timeout",
+    "max_conn_age",       "idle_check_frequency", "context_timeout_enabled",
+    "read_buffer_size",   "write_buffer_size",
 };
 
 static bool
@@ -287,8 +287,8 @@ is_name_char(unsigned char c)
 }
 
 static bool
-parse_option(struct slice name, struct slice value, struct store_redis_url *u,
-             uint64_t *read_ms, uint64_t *write_ms, char *err, size_t err_cap)
+parse_option(struct slice name, struct slice value, struct store_redis_url *u, uint64_t *read_ms,
+             uint64_t *write_ms, char *err, size_t err_cap)
 {
     struct scan ns = scan_init(name);
     if (name.len == 0 || name.len > 32 || scan_while(&ns, is_name_char).len != name.len) {
@@ -320,8 +320,7 @@ parse_option(struct slice name, struct slice value, struct store_redis_url *u,
     if (is_ignored_option(name)) {
         return true;
     }
-    return fail(err, err_cap, "REDIS_URL has an unexpected option: %.*s", (int)name.len,
-                name.ptr);
+    return fail(err, err_cap, "REDIS_URL has an unexpected option: %.*s", (int)name.len, name.ptr);
 }
 
 /* "a=1&b=2". An option given twice keeps its last value, as in go-redis. */

@@ -28,23 +28,23 @@
 #include "base/buf.h"
 
 struct store_redis_url {
-    bool tls;                     /* rediss:// */
-    char *host;                   /* bare: no IPv6 brackets */
-    bool host_is_ip;              /* an IP literal: no DNS, no SNI */
+    bool tls;        /* rediss:// */
+    char *host;      /* bare: no IPv6 brackets */
+    bool host_is_ip; /* an IP literal: no DNS, no SNI */
     unsigned port;
-    char *user;                   /* NULL when the URL names none */
-    char *password;               /* NULL when the URL has none */
+    char *user;     /* NULL when the URL names none */
+    char *password; /* NULL when the URL has none */
     unsigned db;
-    uint64_t connect_timeout_ms;  /* BOUNDS_REDIS_CONNECT_TIMEOUT_MS unless set */
-    uint64_t command_timeout_ms;  /* BOUNDS_REDIS_COMMAND_TIMEOUT_MS unless set */
+    uint64_t connect_timeout_ms; /* BOUNDS_REDIS_CONNECT_TIMEOUT_MS unless set */
+    uint64_t command_timeout_ms; /* BOUNDS_REDIS_COMMAND_TIMEOUT_MS unless set */
 };
 
 /* Parses text into *out (release with store_redis_url_cleanup). On failure
  * returns false, leaves *out zeroed, and writes one sentence into err
  * (capacity err_cap) naming what is wrong; the sentence never repeats the
  * password. */
-bool store_redis_url_parse(const char *text, struct store_redis_url *out, char *err,
-                           size_t err_cap) __attribute__((warn_unused_result));
+bool store_redis_url_parse(const char *text, struct store_redis_url *out, char *err, size_t err_cap)
+    __attribute__((warn_unused_result));
 /* Wipes the password and frees the strings. */
 void store_redis_url_cleanup(struct store_redis_url *u);
 

@@ -21,8 +21,8 @@
 #include "store/store_int.h"
 
 enum op_state {
-    OP_HELD = 0,  /* the back end has it */
-    OP_READY,     /* finished; in the store's ready queue */
+    OP_HELD = 0, /* the back end has it */
+    OP_READY,    /* finished; in the store's ready queue */
 };
 
 struct store_op {
@@ -30,7 +30,7 @@ struct store_op {
     struct store *store;
     enum store_op_kind kind;
     enum op_state state;
-    uint64_t gen;            /* delivery pass it was queued in */
+    uint64_t gen; /* delivery pass it was queued in */
     int rc;
     union {
         store_done_fn done;
@@ -71,8 +71,7 @@ store_refresh_str(enum store_refresh rc)
 /* ---- Back ends ----------------------------------------------------------- */
 
 void
-store_backend_init(struct store_backend *b, const struct store_backend_ops *ops,
-                   const char *prefix)
+store_backend_init(struct store_backend *b, const struct store_backend_ops *ops, const char *prefix)
 {
     b->ops = ops;
     b->prefix = xstrdup(prefix != NULL ? prefix : "");
@@ -310,8 +309,9 @@ start(struct store *s, struct store_op *op, struct store_req *req, struct slice 
         (req->kind == STORE_OP_REFRESH_CLAIM && !prefixed(s, claim_key, &k2))) {
         /* A key we cannot build is a caller bug or a hostile id; either way
          * nothing was decided, so fail closed. */
-        store_op_finish(op, req->kind == STORE_OP_REFRESH_CLAIM ? (int)STORE_REFRESH_UNAVAILABLE
-                                                                : (int)STORE_ERR_UNAVAILABLE,
+        store_op_finish(op,
+                        req->kind == STORE_OP_REFRESH_CLAIM ? (int)STORE_REFRESH_UNAVAILABLE
+                                                            : (int)STORE_ERR_UNAVAILABLE,
                         "invalid key");
         goto out;
     }
@@ -330,12 +330,11 @@ at_least_one(uint64_t ttl_ms)
 }
 
 struct store_op *
-store_claim_once(struct store *s, struct slice key, uint64_t ttl_ms, store_done_fn cb,
-                 void *arg)
+store_claim_once(struct store *s, struct slice key, uint64_t ttl_ms, store_done_fn cb, void *arg)
 {
     struct store_op *op = op_new(s, STORE_OP_CLAIM_ONCE, arg);
     op->cb.done = cb;
-    struct store_req req = { .kind = STORE_OP_CLAIM_ONCE, .ttl_ms = at_least_one(ttl_ms) };
+    struct store_req req = {.kind = STORE_OP_CLAIM_ONCE, .ttl_ms = at_least_one(ttl_ms)};
     start(s, op, &req, key, SLICE_NULL);
     return op;
 }
@@ -345,7 +344,7 @@ store_mark(struct store *s, struct slice key, uint64_t ttl_ms, store_done_fn cb,
 {
     struct store_op *op = op_new(s, STORE_OP_MARK, arg);
     op->cb.done = cb;
-    struct store_req req = { .kind = STORE_OP_MARK, .ttl_ms = at_least_one(ttl_ms) };
+    struct store_req req = {.kind = STORE_OP_MARK, .ttl_ms = at_least_one(ttl_ms)};
     start(s, op, &req, key, SLICE_NULL);
     return op;
 }
@@ -373,7 +372,7 @@ store_ping(struct store *s, store_done_fn cb, void *arg)
 {
     struct store_op *op = op_new(s, STORE_OP_PING, arg);
     op->cb.done = cb;
-    struct store_req req = { .kind = STORE_OP_PING };
+    struct store_req req = {.kind = STORE_OP_PING};
     start(s, op, &req, SLICE_LIT(STORE_KEY_READYZ_PROBE), SLICE_NULL);
     return op;
 }
@@ -382,10 +381,8 @@ store_ping(struct store *s, store_done_fn cb, void *arg)
 
 /* The namespaces of SPEC.md 5.2, indexed by enum store_key_ns. */
 static const char *const ns_names[STORE_NS_COUNT] = {
-    [STORE_NS_CONSENT] = "consent",
-    [STORE_NS_CALLBACK_STATE] = "callback_state",
-    [STORE_NS_AUTHZ_CODE] = "authz_code",
-    [STORE_NS_REFRESH_FAMILY] = "refresh_family_revoked",
+    [STORE_NS_CONSENT] = "consent",       [STORE_NS_CALLBACK_STATE] = "callback_state",
+    [STORE_NS_AUTHZ_CODE] = "authz_code", [STORE_NS_REFRESH_FAMILY] = "refresh_family_revoked",
     [STORE_NS_REFRESH] = "refresh",
 };
 

@@ -37,18 +37,18 @@ struct store_op;
 
 enum store_rc {
     STORE_OK = 0,
-    STORE_ERR_ALREADY_USED,  /* claim_once: the key was already claimed */
-    STORE_ERR_UNAVAILABLE,   /* the store could not decide: fail closed */
+    STORE_ERR_ALREADY_USED, /* claim_once: the key was already claimed */
+    STORE_ERR_UNAVAILABLE,  /* the store could not decide: fail closed */
     STORE_RC_COUNT,
 };
 
 /* Outcome of the refresh-rotation check-and-claim (SPEC.md 5.3). */
 enum store_refresh {
-    STORE_REFRESH_FRESH = 0,        /* first use of this refresh token: rotate */
-    STORE_REFRESH_RACING,           /* claimed less than grace ago: 429, family untouched */
-    STORE_REFRESH_REUSED,           /* claimed earlier: family revoked in the same step */
-    STORE_REFRESH_FAMILY_REVOKED,   /* family already revoked: nothing claimed */
-    STORE_REFRESH_UNAVAILABLE,      /* the store could not decide: fail closed */
+    STORE_REFRESH_FRESH = 0,      /* first use of this refresh token: rotate */
+    STORE_REFRESH_RACING,         /* claimed less than grace ago: 429, family untouched */
+    STORE_REFRESH_REUSED,         /* claimed earlier: family revoked in the same step */
+    STORE_REFRESH_FAMILY_REVOKED, /* family already revoked: nothing claimed */
+    STORE_REFRESH_UNAVAILABLE,    /* the store could not decide: fail closed */
     STORE_REFRESH_COUNT,
 };
 
@@ -102,16 +102,16 @@ struct store_op *store_claim_once(struct store *s, struct slice key, uint64_t tt
                                   store_done_fn cb, void *arg);
 /* SET <prefix><key> 1 PX ttl_ms, unconditionally (revokes a refresh family
  * after a code replay, SPEC.md 3.8 code step 11). STORE_OK or UNAVAILABLE. */
-struct store_op *store_mark(struct store *s, struct slice key, uint64_t ttl_ms,
-                            store_done_fn cb, void *arg);
+struct store_op *store_mark(struct store *s, struct slice key, uint64_t ttl_ms, store_done_fn cb,
+                            void *arg);
 
 struct store_refresh_req {
-    struct slice family_key;  /* store_key_refresh_family_revoked(fam) */
-    struct slice claim_key;   /* store_key_refresh(tid) */
-    uint64_t claim_ttl_ms;    /* life of the claim; 0 is raised to 1 */
-    uint64_t family_ttl_ms;   /* life of a revocation marker (7 d); 0 → 1 */
-    int64_t now_ms;           /* proxy wall clock, Unix ms; stored as the claim time */
-    uint64_t grace_ms;        /* REFRESH_RACE_GRACE_SEC in ms; 0 = no racing window */
+    struct slice family_key; /* store_key_refresh_family_revoked(fam) */
+    struct slice claim_key;  /* store_key_refresh(tid) */
+    uint64_t claim_ttl_ms;   /* life of the claim; 0 is raised to 1 */
+    uint64_t family_ttl_ms;  /* life of a revocation marker (7 d); 0 → 1 */
+    int64_t now_ms;          /* proxy wall clock, Unix ms; stored as the claim time */
+    uint64_t grace_ms;       /* REFRESH_RACE_GRACE_SEC in ms; 0 = no racing window */
     /* The token's rotation generation (grant_refresh.gen). Redis ignores
      * it (one key per token); the memory store keeps one record per family
      * and needs it to tell the family's next token from a used one. */

@@ -27,13 +27,13 @@ enum store_op_kind {
  * valid only during start(). */
 struct store_req {
     enum store_op_kind kind;
-    struct slice key;         /* claim/mark/ping key; refresh: family key */
-    struct slice claim_key;   /* refresh only */
-    uint64_t ttl_ms;          /* claim/mark TTL; refresh: claim TTL (>= 1) */
-    uint64_t family_ttl_ms;   /* refresh only (>= 1) */
-    int64_t now_ms;           /* refresh only */
-    uint64_t grace_ms;        /* refresh only */
-    uint64_t generation;      /* refresh only: store_refresh_req.generation */
+    struct slice key;       /* claim/mark/ping key; refresh: family key */
+    struct slice claim_key; /* refresh only */
+    uint64_t ttl_ms;        /* claim/mark TTL; refresh: claim TTL (>= 1) */
+    uint64_t family_ttl_ms; /* refresh only (>= 1) */
+    int64_t now_ms;         /* refresh only */
+    uint64_t grace_ms;      /* refresh only */
+    uint64_t generation;    /* refresh only: store_refresh_req.generation */
 };
 
 struct store_backend_ops {
@@ -56,7 +56,7 @@ struct store_backend_ops {
 /* Embedded first in every back end's process-wide object. */
 struct store_backend {
     const struct store_backend_ops *ops;
-    char *prefix;        /* REDIS_KEY_PREFIX, owned */
+    char *prefix; /* REDIS_KEY_PREFIX, owned */
     size_t prefix_len;
 };
 
@@ -65,9 +65,9 @@ struct store {
     const struct store_backend_ops *ops;
     struct store_backend *backend;
     struct event_base *base;
-    struct event *deliver_ev;           /* runs finished callbacks on the loop */
-    TAILQ_HEAD(store_ready_list, store_op) ready;  /* finished, awaiting delivery */
-    uint64_t ready_gen;                 /* delivery pass counter */
+    struct event *deliver_ev;                     /* runs finished callbacks on the loop */
+    TAILQ_HEAD(store_ready_list, store_op) ready; /* finished, awaiting delivery */
+    uint64_t ready_gen;                           /* delivery pass counter */
     bool delivering;
     bool destroyed;
 };
@@ -100,8 +100,8 @@ enum store_key_ns {
     STORE_NS_CONSENT = 0,
     STORE_NS_CALLBACK_STATE,
     STORE_NS_AUTHZ_CODE,
-    STORE_NS_REFRESH_FAMILY,  /* refresh_family_revoked:<fam> */
-    STORE_NS_REFRESH,         /* refresh:<tid> */
+    STORE_NS_REFRESH_FAMILY, /* refresh_family_revoked:<fam> */
+    STORE_NS_REFRESH,        /* refresh:<tid> */
     STORE_NS_OTHER,
     STORE_NS_COUNT,
 };

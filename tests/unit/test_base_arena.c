@@ -72,7 +72,7 @@ test_alignment(void **state)
 {
     (void)state;
     struct arena *a = arena_new(1 << 20);
-    size_t sizes[] = { 1, 3, 7, 8, 9, 15, 16, 17, 31, 100, 2047, 2049, 5000, 1, 2 };
+    size_t sizes[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 100, 2047, 2049, 5000, 1, 2};
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         void *p = arena_alloc(a, sizes[i]);
         assert_non_null(p);
@@ -188,7 +188,7 @@ static void
 test_cleanups_run_newest_first(void **state)
 {
     (void)state;
-    static int ids[4] = { 1, 2, 3, 4 };
+    static int ids[4] = {1, 2, 3, 4};
     order_len = 0;
     struct arena *a = arena_new(16);
     for (int i = 0; i < 4; i++) {

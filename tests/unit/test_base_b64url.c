@@ -21,17 +21,17 @@ struct vector {
 /* RFC 4648 section 10 (padding removed), plus vectors whose encoding uses
  * the two characters that differ from the standard alphabet. */
 static const struct vector vectors[] = {
-    { "", 0, "" },
-    { "f", 1, "Zg" },
-    { "fo", 2, "Zm8" },
-    { "foo", 3, "Zm9v" },
-    { "foob", 4, "Zm9vYg" },
-    { "fooba", 5, "Zm9vYmE" },
-    { "foobar", 6, "Zm9vYmFy" },
-    { "\xfb\xff", 2, "-_8" },
-    { "\xfb\xff\xbf", 3, "-_-_" },
-    { "\x00\xff\xfe\xfd", 4, "AP_-_Q" },
-    { "\xfa\xfb\xfc\xfd\xfe\xff", 6, "-vv8_f7_" },
+    {"", 0, ""},
+    {"f", 1, "Zg"},
+    {"fo", 2, "Zm8"},
+    {"foo", 3, "Zm9v"},
+    {"foob", 4, "Zm9vYg"},
+    {"fooba", 5, "Zm9vYmE"},
+    {"foobar", 6, "Zm9vYmFy"},
+    {"\xfb\xff", 2, "-_8"},
+    {"\xfb\xff\xbf", 3, "-_-_"},
+    {"\x00\xff\xfe\xfd", 4, "AP_-_Q"},
+    {"\xfa\xfb\xfc\xfd\xfe\xff", 6, "-vv8_f7_"},
 };
 
 static void
@@ -106,30 +106,30 @@ test_non_canonical_refused(void **state)
         size_t len; /* 0: strlen */
         const char *why;
     } bad[] = {
-        { "Zg==", 0, "padding" },
-        { "Zm8=", 0, "padding" },
-        { "Zm9vYg==", 0, "padding" },
-        { "=", 0, "padding only" },
-        { "+_8", 0, "standard alphabet '+'" },
-        { "-/8", 0, "standard alphabet '/'" },
-        { "Zm9v+mFy", 0, "'+' inside" },
-        { "Zm 9v", 0, "space" },
-        { "Zm9v\n", 0, "newline" },
-        { " Zm9v", 0, "leading space" },
-        { "Zm9v\t", 0, "tab" },
-        { "Zm9v\r\nYmFy", 0, "CRLF" },
-        { "Z", 0, "length 1 mod 4" },
-        { "Zm9vY", 0, "length 1 mod 4" },
-        { "Zm9vYmFyZ", 0, "length 1 mod 4" },
-        { "Zh", 0, "nonzero trailing bits (1 byte)" },
-        { "Zv", 0, "nonzero trailing bits (1 byte)" },
-        { "Zm9", 0, "nonzero trailing bits (2 bytes)" },
-        { "Zm_", 0, "nonzero trailing bits (2 bytes)" },
-        { "Zm9vYh", 0, "nonzero trailing bits after a full group" },
-        { "Zm\0v", 4, "NUL byte" },
-        { "Zm9v\0", 5, "trailing NUL" },
-        { "Zm9v.mFy", 0, "'.'" },
-        { "Zm9v\xc3\xa9", 0, "non-ASCII" },
+        {"Zg==", 0, "padding"},
+        {"Zm8=", 0, "padding"},
+        {"Zm9vYg==", 0, "padding"},
+        {"=", 0, "padding only"},
+        {"+_8", 0, "standard alphabet '+'"},
+        {"-/8", 0, "standard alphabet '/'"},
+        {"Zm9v+mFy", 0, "'+' inside"},
+        {"Zm 9v", 0, "space"},
+        {"Zm9v\n", 0, "newline"},
+        {" Zm9v", 0, "leading space"},
+        {"Zm9v\t", 0, "tab"},
+        {"Zm9v\r\nYmFy", 0, "CRLF"},
+        {"Z", 0, "length 1 mod 4"},
+        {"Zm9vY", 0, "length 1 mod 4"},
+        {"Zm9vYmFyZ", 0, "length 1 mod 4"},
+        {"Zh", 0, "nonzero trailing bits (1 byte)"},
+        {"Zv", 0, "nonzero trailing bits (1 byte)"},
+        {"Zm9", 0, "nonzero trailing bits (2 bytes)"},
+        {"Zm_", 0, "nonzero trailing bits (2 bytes)"},
+        {"Zm9vYh", 0, "nonzero trailing bits after a full group"},
+        {"Zm\0v", 4, "NUL byte"},
+        {"Zm9v\0", 5, "trailing NUL"},
+        {"Zm9v.mFy", 0, "'.'"},
+        {"Zm9v\xc3\xa9", 0, "non-ASCII"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         size_t n = bad[i].len ? bad[i].len : strlen(bad[i].text);
@@ -153,7 +153,7 @@ test_exactly_one_text_per_byte_string(void **state)
     size_t ok3 = 0;
     for (int a = 0; a < 64; a++) {
         for (int b = 0; b < 64; b++) {
-            char t[3] = { alphabet[a], alphabet[b], '\0' };
+            char t[3] = {alphabet[a], alphabet[b], '\0'};
             uint8_t out[4];
             size_t len;
             if (b64url_decode(slice_make(t, 2), out, sizeof(out), &len) == 0) {
@@ -163,7 +163,7 @@ test_exactly_one_text_per_byte_string(void **state)
                 assert_string_equal(again, t);
             }
             for (int c = 0; c < 64; c += 7) {
-                char u[4] = { alphabet[a], alphabet[b], alphabet[c], '\0' };
+                char u[4] = {alphabet[a], alphabet[b], alphabet[c], '\0'};
                 if (b64url_decode(slice_make(u, 3), out, sizeof(out), &len) == 0) {
                     ok3++;
                     char again[5];
@@ -173,7 +173,7 @@ test_exactly_one_text_per_byte_string(void **state)
             }
         }
     }
-    assert_int_equal(ok2, 256);           /* one text per byte value */
+    assert_int_equal(ok2, 256); /* one text per byte value */
     /* c steps through 0, 7, ..., 63; of those only 0, 28 and 56 have the
      * two low bits clear. */
     assert_int_equal(ok3, 64 * 64 * 3);

@@ -14,8 +14,8 @@
 struct row {
     const char *host;
     enum idn_rc rc;
-    const char *ascii;    /* expected A-label form (OK and MIXED_SCRIPT) */
-    const char *unicode;  /* expected U-label form */
+    const char *ascii;   /* expected A-label form (OK and MIXED_SCRIPT) */
+    const char *unicode; /* expected U-label form */
 };
 
 static const struct row rows[] = {
@@ -42,7 +42,11 @@ static const struct row rows[] = {
      "g\xce\xbf\xce\xbfgle.com"},
     /* Latin with accents (one script), German sharp s kept (non-
      * transitional, as browsers). */
-    {"b\xc3\xbc" "cher.example", IDN_OK, "xn--bcher-kva.example", "b\xc3\xbc" "cher.example"},
+    {"b\xc3\xbc"
+     "cher.example",
+     IDN_OK, "xn--bcher-kva.example",
+     "b\xc3\xbc"
+     "cher.example"},
     {"fa\xc3\x9f.de", IDN_OK, "xn--fa-hia.de", "fa\xc3\x9f.de"},
     /* Japanese: Han + Hiragana + Katakana in one label is the usual mix. */
     {"\xe6\x97\xa5\xe6\x9c\xac\xe3\x81\xae\xe3\x82\xb5\xe3\x82\xa4\xe3\x83\x88.jp", IDN_OK,
@@ -52,8 +56,8 @@ static const struct row rows[] = {
     {"\xed\x95\x9c\xea\xb5\xad\xe8\xaa\x9e.kr", IDN_OK, "xn--i42al99dim1a.kr",
      "\xed\x95\x9c\xea\xb5\xad\xe8\xaa\x9e.kr"},
     /* Digits and '-' are Common: they mix with anything. */
-    {"\xd0\xbf\xd1\x80\xd0\xb8\xd0\xbc\xd0\xb5\xd1\x80-123.com", IDN_OK,
-     "xn---123-u4dr2awjd.com", "\xd0\xbf\xd1\x80\xd0\xb8\xd0\xbc\xd0\xb5\xd1\x80-123.com"},
+    {"\xd0\xbf\xd1\x80\xd0\xb8\xd0\xbc\xd0\xb5\xd1\x80-123.com", IDN_OK, "xn---123-u4dr2awjd.com",
+     "\xd0\xbf\xd1\x80\xd0\xb8\xd0\xbc\xd0\xb5\xd1\x80-123.com"},
     /* Hangul + Hiragana is not one of the CJK sets. */
     {"\xed\x95\x9c\xe3\x81\x82.com", IDN_ERR_MIXED_SCRIPT, NULL, NULL},
     /* Cyrillic + Greek. */
@@ -66,10 +70,14 @@ static const struct row rows[] = {
     {"\xff.com", IDN_ERR_INVALID, NULL, NULL},
     {"xn--.com", IDN_ERR_INVALID, NULL, NULL},
     {"xn--zzzzzzz-.com", IDN_ERR_INVALID, NULL, NULL},
-    {"a\xe2\x80\xae" "b.com", IDN_ERR_INVALID, NULL, NULL},          /* U+202E RLO */
-    {"xn--a-ecp.ru", IDN_ERR_INVALID, NULL, NULL},                     /* "a" U+2488 */
-    {"\xcc\x81" "a.com", IDN_ERR_INVALID, NULL, NULL},                 /* U+0301 first */
-    {"\xe2\x98\x83.net", IDN_ERR_INVALID, NULL, NULL},                 /* U+2603 snowman */
+    {"a\xe2\x80\xae"
+     "b.com",
+     IDN_ERR_INVALID, NULL, NULL},                 /* U+202E RLO */
+    {"xn--a-ecp.ru", IDN_ERR_INVALID, NULL, NULL}, /* "a" U+2488 */
+    {"\xcc\x81"
+     "a.com",
+     IDN_ERR_INVALID, NULL, NULL},                     /* U+0301 first */
+    {"\xe2\x98\x83.net", IDN_ERR_INVALID, NULL, NULL}, /* U+2603 snowman */
 };
 
 static void

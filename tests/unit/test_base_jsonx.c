@@ -29,8 +29,18 @@ test_accepts_values(void **state)
 {
     (void)state;
     static const char *ok[] = {
-        "{}", "[]", "null", "true", "0", "-1.5e3", "\"s\"", " {\"a\":1} ", "{\"a\":1}\n",
-        "\t\r\n[1,2]\r\n", "{\"a\":{\"a\":1}}", "{\"\\u00e9\":\"caf\\u00e9\"}",
+        "{}",
+        "[]",
+        "null",
+        "true",
+        "0",
+        "-1.5e3",
+        "\"s\"",
+        " {\"a\":1} ",
+        "{\"a\":1}\n",
+        "\t\r\n[1,2]\r\n",
+        "{\"a\":{\"a\":1}}",
+        "{\"\\u00e9\":\"caf\\u00e9\"}",
     };
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         json_t *v;
@@ -51,27 +61,27 @@ test_refuses_malformed(void **state)
         size_t len; /* 0: strlen */
         const char *why;
     } bad[] = {
-        { "{\"a\":1,\"a\":2}", 0, "duplicate key" },
-        { "{\"a\":1,\"b\":{\"c\":1,\"c\":1}}", 0, "nested duplicate key" },
-        { "{\"a\":1,\"\\u0061\":2}", 0, "duplicate key spelled with an escape" },
-        { "{} x", 0, "trailing data" },
-        { "{}{}", 0, "two values" },
-        { "1 2", 0, "two scalars" },
-        { "{},", 0, "trailing comma" },
-        { "{\"a\":\"b\0c\"}", 11, "raw NUL inside a string" },
-        { "{}\0", 3, "NUL after the value" },
-        { "\0{}", 3, "NUL before the value" },
-        { "\"\\u0000\"", 0, "escaped NUL in a string" },
-        { "{\"a\\u0000b\":1}", 0, "escaped NUL in a key" },
-        { "", 0, "empty" },
-        { "   ", 0, "whitespace only" },
-        { "{\"a\":}", 0, "missing value" },
-        { "{'a':1}", 0, "single quotes" },
-        { "[1,]", 0, "trailing comma in array" },
-        { "\"\x01\"", 0, "raw control byte in a string" },
-        { "\"\xff\"", 0, "invalid UTF-8" },
-        { "99999999999999999999", 0, "integer too large" },
-        { "NaN", 0, "NaN" },
+        {"{\"a\":1,\"a\":2}", 0, "duplicate key"},
+        {"{\"a\":1,\"b\":{\"c\":1,\"c\":1}}", 0, "nested duplicate key"},
+        {"{\"a\":1,\"\\u0061\":2}", 0, "duplicate key spelled with an escape"},
+        {"{} x", 0, "trailing data"},
+        {"{}{}", 0, "two values"},
+        {"1 2", 0, "two scalars"},
+        {"{},", 0, "trailing comma"},
+        {"{\"a\":\"b\0c\"}", 11, "raw NUL inside a string"},
+        {"{}\0", 3, "NUL after the value"},
+        {"\0{}", 3, "NUL before the value"},
+        {"\"\\u0000\"", 0, "escaped NUL in a string"},
+        {"{\"a\\u0000b\":1}", 0, "escaped NUL in a key"},
+        {"", 0, "empty"},
+        {"   ", 0, "whitespace only"},
+        {"{\"a\":}", 0, "missing value"},
+        {"{'a':1}", 0, "single quotes"},
+        {"[1,]", 0, "trailing comma in array"},
+        {"\"\x01\"", 0, "raw control byte in a string"},
+        {"\"\xff\"", 0, "invalid UTF-8"},
+        {"99999999999999999999", 0, "integer too large"},
+        {"NaN", 0, "NaN"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         json_t *v;
@@ -114,9 +124,10 @@ test_deep_nesting_is_refused_not_crashing(void **state)
     assert_int_equal(parse_n(text, sizeof(text), &v), JSONX_MALFORMED);
 }
 
-static const char *doc = "{\"s\":\"str\",\"e\":\"\",\"i\":42,\"neg\":-7,\"big\":9223372036854775807,"
-                         "\"f\":1.5,\"x\":1e3,\"t\":true,\"fa\":false,\"n\":null,"
-                         "\"a\":[1,2],\"o\":{\"k\":1},\"u\":\"caf\\u00e9\"}";
+static const char *doc =
+    "{\"s\":\"str\",\"e\":\"\",\"i\":42,\"neg\":-7,\"big\":9223372036854775807,"
+    "\"f\":1.5,\"x\":1e3,\"t\":true,\"fa\":false,\"n\":null,"
+    "\"a\":[1,2],\"o\":{\"k\":1},\"u\":\"caf\\u00e9\"}";
 
 static void
 test_get_str(void **state)

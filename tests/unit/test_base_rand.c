@@ -23,7 +23,7 @@ static void
 test_uuid_format(void **state)
 {
     (void)state;
-    unsigned variants[4] = { 0 };
+    unsigned variants[4] = {0};
     for (int n = 0; n < 2000; n++) {
         char u[RAND_UUID_LEN + 1 + 4];
         memset(u, 'X', sizeof(u));
@@ -81,7 +81,7 @@ test_hex32_format(void **state)
 {
     (void)state;
     /* Every position takes every nibble value over enough samples. */
-    unsigned seen[RAND_HEX32_LEN] = { 0 };
+    unsigned seen[RAND_HEX32_LEN] = {0};
     for (int n = 0; n < 1000; n++) {
         char h[RAND_HEX32_LEN + 1 + 4];
         memset(h, 'X', sizeof(h));
@@ -133,10 +133,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_uuid_format),
-        cmocka_unit_test(test_values_differ),
-        cmocka_unit_test(test_hex32_format),
-        cmocka_unit_test(test_rand_bytes_fills_everything),
+        cmocka_unit_test(test_uuid_format),  cmocka_unit_test(test_values_differ),
+        cmocka_unit_test(test_hex32_format), cmocka_unit_test(test_rand_bytes_fills_everything),
         cmocka_unit_test(test_hex_encode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

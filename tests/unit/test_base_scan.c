@@ -46,37 +46,37 @@ test_u64_limits(void **state)
         uint64_t value;
         size_t consumed;
     } rows[] = {
-        { "0", UINT64_MAX, true, 0, 1 },
-        { "18446744073709551615", UINT64_MAX, true, UINT64_MAX, 20 },
-        { "18446744073709551616", UINT64_MAX, false, 0, 0 },
-        { "99999999999999999999", UINT64_MAX, false, 0, 0 },
-        { "184467440737095516150", UINT64_MAX, false, 0, 0 },
-        { "000000000000000000000000042", UINT64_MAX, true, 42, 27 },
-        { "100", 100, true, 100, 3 },
-        { "101", 100, false, 0, 0 },
-        { "1000", 100, false, 0, 0 },
-        { "65535", 65535, true, 65535, 5 },
-        { "65536", 65535, false, 0, 0 },
+        {"0", UINT64_MAX, true, 0, 1},
+        {"18446744073709551615", UINT64_MAX, true, UINT64_MAX, 20},
+        {"18446744073709551616", UINT64_MAX, false, 0, 0},
+        {"99999999999999999999", UINT64_MAX, false, 0, 0},
+        {"184467440737095516150", UINT64_MAX, false, 0, 0},
+        {"000000000000000000000000042", UINT64_MAX, true, 42, 27},
+        {"100", 100, true, 100, 3},
+        {"101", 100, false, 0, 0},
+        {"1000", 100, false, 0, 0},
+        {"65535", 65535, true, 65535, 5},
+        {"65536", 65535, false, 0, 0},
         /* A single digit larger than a small maximum. */
-        { "7", 5, false, 0, 0 },
-        { "5", 5, true, 5, 1 },
-        { "9", 0, false, 0, 0 },
-        { "0", 0, true, 0, 1 },
-        { "00", 0, true, 0, 2 },
-        { "10", 9, false, 0, 0 },
-        { "9", 9, true, 9, 1 },
-        { "32", 32, true, 32, 2 },
-        { "33", 32, false, 0, 0 },
-        { "128", 128, true, 128, 3 },
-        { "129", 128, false, 0, 0 },
+        {"7", 5, false, 0, 0},
+        {"5", 5, true, 5, 1},
+        {"9", 0, false, 0, 0},
+        {"0", 0, true, 0, 1},
+        {"00", 0, true, 0, 2},
+        {"10", 9, false, 0, 0},
+        {"9", 9, true, 9, 1},
+        {"32", 32, true, 32, 2},
+        {"33", 32, false, 0, 0},
+        {"128", 128, true, 128, 3},
+        {"129", 128, false, 0, 0},
         /* Stops at the first non-digit. */
-        { "12abc", UINT64_MAX, true, 12, 2 },
-        { "7 ", UINT64_MAX, true, 7, 1 },
-        { "", UINT64_MAX, false, 0, 0 },
-        { "abc", UINT64_MAX, false, 0, 0 },
-        { "-1", UINT64_MAX, false, 0, 0 },
-        { "+1", UINT64_MAX, false, 0, 0 },
-        { " 1", UINT64_MAX, false, 0, 0 },
+        {"12abc", UINT64_MAX, true, 12, 2},
+        {"7 ", UINT64_MAX, true, 7, 1},
+        {"", UINT64_MAX, false, 0, 0},
+        {"abc", UINT64_MAX, false, 0, 0},
+        {"-1", UINT64_MAX, false, 0, 0},
+        {"+1", UINT64_MAX, false, 0, 0},
+        {" 1", UINT64_MAX, false, 0, 0},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         uint64_t v;
@@ -148,12 +148,12 @@ test_digits_n(void **state)
         const char *text;
         size_t n;
     } bad[] = {
-        { "202", 4 },  /* too short */
-        { "20a6", 4 }, /* non-digit inside */
-        { "-123", 4 },
-        { "", 1 },
-        { "123", 0 },  /* n = 0 is refused */
-        { "12345678901234567890", 20 }, /* could overflow: refused */
+        {"202", 4},  /* too short */
+        {"20a6", 4}, /* non-digit inside */
+        {"-123", 4},
+        {"", 1},
+        {"123", 0},                   /* n = 0 is refused */
+        {"12345678901234567890", 20}, /* could overflow: refused */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct scan t = scan_of(bad[i].text);

@@ -86,8 +86,8 @@ test_matches_openssl_for_every_tail_length(void **state)
             uint64_t ours = siphash24(&key, msg, len);
             uint64_t theirs = openssl_siphash(keys[k], msg, len);
             if (ours != theirs) {
-                fail_msg("key %d, length %zu: %016llx != %016llx", k, len,
-                         (unsigned long long)ours, (unsigned long long)theirs);
+                fail_msg("key %d, length %zu: %016llx != %016llx", k, len, (unsigned long long)ours,
+                         (unsigned long long)theirs);
             }
         }
     }

@@ -58,7 +58,7 @@ static void
 run_until(struct event_base *base, const bool *flag, uint64_t limit_ms)
 {
     uint64_t end = clock_mono_ms() + limit_ms;
-    struct timeval tick = { .tv_sec = 0, .tv_usec = 10000 };
+    struct timeval tick = {.tv_sec = 0, .tv_usec = 10000};
     while ((flag == NULL || !*flag) && clock_mono_ms() < end) {
         event_base_loopexit(base, &tick);
         event_base_dispatch(base);
@@ -162,7 +162,7 @@ static void
 test_get_success(void **state)
 {
     struct env *e = *state;
-    struct outcome o = { 0 };
+    struct outcome o = {0};
     get(e, "/ok", 5000, &o);
     assert_int_equal(o.rc, FETCH_OK);
     assert_int_equal(o.status, 200);
@@ -176,8 +176,8 @@ static void
 test_post_sends_body_and_headers(void **state)
 {
     struct env *e = *state;
-    const char *headers[] = { "Content-Type: application/x-www-form-urlencoded",
-                              "Authorization: Basic YTpi", NULL };
+    const char *headers[] = {"Content-Type: application/x-www-form-urlencoded",
+                             "Authorization: Basic YTpi", NULL};
     const char *body = "grant_type=authorization_code&code=abc";
     struct fetch_options opt = {
         .method = FETCH_POST,
@@ -187,7 +187,7 @@ test_post_sends_body_and_headers(void **state)
         .body_len = strlen(body),
         .timeout_ms = 5000,
     };
-    struct outcome o = { 0 };
+    struct outcome o = {0};
     assert_non_null(fetch_start(e->f, &opt, on_done, &o));
     run_until(e->base, &o.called, 10000);
     assert_int_equal(o.rc, FETCH_OK);
@@ -208,7 +208,7 @@ static void
 test_timeout(void **state)
 {
     struct env *e = *state;
-    struct outcome o = { 0 };
+    struct outcome o = {0};
     uint64_t start = clock_mono_ms();
     get(e, "/slow", 200, &o);
     uint64_t took = clock_mono_ms() - start;
@@ -223,7 +223,7 @@ static void
 test_size_cap_announced(void **state)
 {
     struct env *e = *state;
-    struct outcome o = { 0 };
+    struct outcome o = {0};
     get(e, "/big", 5000, &o);
     assert_int_equal(o.rc, FETCH_ERR_TOO_LARGE);
     assert_int_equal(o.body_len, 0);
@@ -234,7 +234,7 @@ static void
 test_size_cap_unannounced(void **state)
 {
     struct env *e = *state;
-    struct outcome o = { 0 };
+    struct outcome o = {0};
     get(e, "/big-unannounced", 5000, &o);
     assert_int_equal(o.rc, FETCH_ERR_TOO_LARGE);
     outcome_cleanup(&o);
@@ -244,7 +244,7 @@ static void
 test_size_cap_exact_fits(void **state)
 {
     struct env *e = *state;
-    struct outcome o = { 0 };
+    struct outcome o = {0};
     get(e, "/exactly-cap", 5000, &o);
     assert_int_equal(o.rc, FETCH_OK);
     assert_int_equal(o.body_len, BOUNDS_FETCH_RESPONSE_MAX);
@@ -261,7 +261,7 @@ test_custom_cap(void **state)
         .timeout_ms = 5000,
         .max_response_bytes = 5,
     };
-    struct outcome o = { 0 };
+    struct outcome o = {0};
     assert_non_null(fetch_start(e->f, &opt, on_done, &o));
     run_until(e->base, &o.called, 10000);
     assert_int_equal(o.rc, FETCH_ERR_TOO_LARGE);
@@ -272,7 +272,7 @@ static void
 test_non_2xx_is_a_response(void **state)
 {
     struct env *e = *state;
-    struct outcome o = { 0 };
+    struct outcome o = {0};
     get(e, "/unavailable", 5000, &o);
     assert_int_equal(o.rc, FETCH_OK);
     assert_int_equal(o.status, 503);
@@ -284,7 +284,7 @@ static void
 test_redirect_not_followed(void **state)
 {
     struct env *e = *state;
-    struct outcome o = { 0 };
+    struct outcome o = {0};
     get(e, "/redirect", 5000, &o);
     assert_int_equal(o.rc, FETCH_OK);
     assert_int_equal(o.status, 302);
@@ -296,8 +296,8 @@ static void
 test_cancel_never_calls_back(void **state)
 {
     struct env *e = *state;
-    struct outcome o = { 0 };
-    struct fetch_options opt = { .method = FETCH_GET, .url = url(e, "/hang"), .timeout_ms = 300 };
+    struct outcome o = {0};
+    struct fetch_options opt = {.method = FETCH_GET, .url = url(e, "/hang"), .timeout_ms = 300};
     struct fetch_request *req = fetch_start(e->f, &opt, on_done, &o);
     assert_non_null(req);
     /* Let the request reach the server, then cancel it. */
@@ -317,8 +317,8 @@ static void
 test_free_cancels_everything(void **state)
 {
     struct env *e = *state;
-    struct outcome a = { 0 }, b = { 0 };
-    struct fetch_options opt = { .method = FETCH_GET, .url = url(e, "/hang"), .timeout_ms = 300 };
+    struct outcome a = {0}, b = {0};
+    struct fetch_options opt = {.method = FETCH_GET, .url = url(e, "/hang"), .timeout_ms = 300};
     assert_non_null(fetch_start(e->f, &opt, on_done, &a));
     assert_non_null(fetch_start(e->f, &opt, on_done, &b));
     run_until(e->base, NULL, 50);
@@ -339,8 +339,8 @@ test_connect_refused(void **state)
     char dead_url[128];
     snprintf(dead_url, sizeof(dead_url), "%s/ok", fault_server_url(dead));
     fault_server_stop(dead);
-    struct fetch_options opt = { .method = FETCH_GET, .url = dead_url, .timeout_ms = 2000 };
-    struct outcome o = { 0 };
+    struct fetch_options opt = {.method = FETCH_GET, .url = dead_url, .timeout_ms = 2000};
+    struct outcome o = {0};
     assert_non_null(fetch_start(e->f, &opt, on_done, &o));
     run_until(e->base, &o.called, 5000);
     assert_int_equal(o.rc, FETCH_ERR_CONNECT);
@@ -351,9 +351,9 @@ static void
 test_other_schemes_refused(void **state)
 {
     struct env *e = *state;
-    struct fetch_options opt = { .method = FETCH_GET, .url = "file:///etc/passwd",
-                                 .timeout_ms = 2000 };
-    struct outcome o = { 0 };
+    struct fetch_options opt = {
+        .method = FETCH_GET, .url = "file:///etc/passwd", .timeout_ms = 2000};
+    struct outcome o = {0};
     assert_non_null(fetch_start(e->f, &opt, on_done, &o));
     run_until(e->base, &o.called, 5000);
     assert_int_equal(o.rc, FETCH_ERR_BAD_URL);
@@ -374,7 +374,7 @@ on_first(void *arg, struct fetch_response *resp)
     struct chain *c = arg;
     assert_int_equal(resp->rc, FETCH_OK);
     c->first_done = true;
-    struct fetch_options opt = { .method = FETCH_GET, .url = c->next_url, .timeout_ms = 5000 };
+    struct fetch_options opt = {.method = FETCH_GET, .url = c->next_url, .timeout_ms = 5000};
     assert_non_null(fetch_start(c->f, &opt, on_done, &c->second));
 }
 
@@ -384,8 +384,8 @@ test_callback_may_start_another(void **state)
     struct env *e = *state;
     char next[256];
     snprintf(next, sizeof(next), "%s/unavailable", fault_server_url(e->srv));
-    struct chain c = { .f = e->f, .next_url = next };
-    struct fetch_options opt = { .method = FETCH_GET, .url = url(e, "/ok"), .timeout_ms = 5000 };
+    struct chain c = {.f = e->f, .next_url = next};
+    struct fetch_options opt = {.method = FETCH_GET, .url = url(e, "/ok"), .timeout_ms = 5000};
     assert_non_null(fetch_start(e->f, &opt, on_first, &c));
     run_until(e->base, &c.second.called, 10000);
     assert_true(c.first_done);
@@ -397,7 +397,7 @@ static void
 test_blocking_success(void **state)
 {
     struct env *e = *state;
-    struct fetch_options opt = { .method = FETCH_GET, .url = url(e, "/ok"), .timeout_ms = 5000 };
+    struct fetch_options opt = {.method = FETCH_GET, .url = url(e, "/ok"), .timeout_ms = 5000};
     struct fetch_response r;
     assert_int_equal(fetch_blocking(&opt, NULL, &r), FETCH_OK);
     assert_int_equal(r.status, 200);
@@ -410,8 +410,7 @@ static void
 test_blocking_stop_flag(void **state)
 {
     struct env *e = *state;
-    struct fetch_options opt = { .method = FETCH_GET, .url = url(e, "/hang"),
-                                 .timeout_ms = 10000 };
+    struct fetch_options opt = {.method = FETCH_GET, .url = url(e, "/hang"), .timeout_ms = 10000};
     atomic_bool stop = true;
     struct fetch_response r;
     uint64_t start = clock_mono_ms();

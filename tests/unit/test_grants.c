@@ -43,61 +43,106 @@ teardown(void **state)
 /* A browser binding hash (oauth/binding.h): 43 base64url characters. */
 #define BH "bh0123456789abcdefghijklmnopqrstuvwxyzABCDE"
 
-static const char *const uris[] = { "http://127.0.0.1:3000/cb", "https://app.example/cb" };
-static const char *const groups[] = { "eng", "ops" };
+static const char *const uris[] = {"http://127.0.0.1:3000/cb", "https://app.example/cb"};
+static const char *const groups[] = {"eng", "ops"};
 
 /* Fully populated grants, as the handlers would mint them. */
 static struct grant_client
 full_client(void)
 {
-    return (struct grant_client){ .id = "cid-1", .r = uris, .r_count = 2, .n = "Claude",
-                                  .aud = FIXTURE_BASE, .exp = T0 + 604800 };
+    return (struct grant_client){.id = "cid-1",
+                                 .r = uris,
+                                 .r_count = 2,
+                                 .n = "Claude",
+                                 .aud = FIXTURE_BASE,
+                                 .exp = T0 + 604800};
 }
 
 static struct grant_consent
 full_consent(void)
 {
-    return (struct grant_consent){ .jti = "jti-1", .cid = "cid-1", .cn = "Claude",
-                                   .ru = uris[0], .os = "st", .cc = FIXTURE_PKCE_CHALLENGE,
-                                   .spkce = true, .res = RES, .bh = BH, .aud = FIXTURE_BASE,
-                                   .exp = T0 + 300 };
+    return (struct grant_consent){.jti = "jti-1",
+                                  .cid = "cid-1",
+                                  .cn = "Claude",
+                                  .ru = uris[0],
+                                  .os = "st",
+                                  .cc = FIXTURE_PKCE_CHALLENGE,
+                                  .spkce = true,
+                                  .res = RES,
+                                  .bh = BH,
+                                  .aud = FIXTURE_BASE,
+                                  .exp = T0 + 300};
 }
 
 static struct grant_session
 full_session(void)
 {
-    return (struct grant_session){ .cid = "cid-1", .ru = uris[0], .cc = "sch-1", .os = "st",
-                                   .nonce = "0123456789abcdef0123456789abcdef",
-                                   .pv = FIXTURE_PKCE_VERIFIER, .sv = "sv-1", .sch = "sch-1",
-                                   .sid = "sid-1", .bh = BH, .aud = FIXTURE_BASE,
-                                   .res = RES, .exp = T0 + 600 };
+    return (struct grant_session){.cid = "cid-1",
+                                  .ru = uris[0],
+                                  .cc = "sch-1",
+                                  .os = "st",
+                                  .nonce = "0123456789abcdef0123456789abcdef",
+                                  .pv = FIXTURE_PKCE_VERIFIER,
+                                  .sv = "sv-1",
+                                  .sch = "sch-1",
+                                  .sid = "sid-1",
+                                  .bh = BH,
+                                  .aud = FIXTURE_BASE,
+                                  .res = RES,
+                                  .exp = T0 + 600};
 }
 
 static struct grant_code
 full_code(void)
 {
-    return (struct grant_code){ .tid = "tid-1", .fam = "fam-1", .cid = "cid-1", .ru = uris[0],
-                                .cc = "cc-1", .sub = "user-1", .email = "u@example.com",
-                                .name = "U Ser", .grp = groups, .grp_count = 2, .res = RES,
-                                .spkce = true, .sv = "sv-1", .aud = FIXTURE_BASE,
-                                .exp = T0 + 60 };
+    return (struct grant_code){.tid = "tid-1",
+                               .fam = "fam-1",
+                               .cid = "cid-1",
+                               .ru = uris[0],
+                               .cc = "cc-1",
+                               .sub = "user-1",
+                               .email = "u@example.com",
+                               .name = "U Ser",
+                               .grp = groups,
+                               .grp_count = 2,
+                               .res = RES,
+                               .spkce = true,
+                               .sv = "sv-1",
+                               .aud = FIXTURE_BASE,
+                               .exp = T0 + 60};
 }
 
 static struct grant_access
 full_access(void)
 {
-    return (struct grant_access){ .tid = "tid-2", .aud = FIXTURE_BASE, .res = RES,
-                                  .sub = "user-1", .email = "u@example.com", .grp = groups,
-                                  .grp_count = 2, .cid = "cid-1", .iat = T0, .exp = T0 + 3600 };
+    return (struct grant_access){.tid = "tid-2",
+                                 .aud = FIXTURE_BASE,
+                                 .res = RES,
+                                 .sub = "user-1",
+                                 .email = "u@example.com",
+                                 .grp = groups,
+                                 .grp_count = 2,
+                                 .cid = "cid-1",
+                                 .iat = T0,
+                                 .exp = T0 + 3600};
 }
 
 static struct grant_refresh
 full_refresh(void)
 {
-    return (struct grant_refresh){ .tid = "tid-3", .fam = "fam-1", .sub = "user-1",
-                                   .email = "u@example.com", .grp = groups, .grp_count = 2,
-                                   .cid = "cid-1", .aud = FIXTURE_BASE, .res = RES, .iat = T0,
-                                   .fiat = T0 - 86400, .exp = T0 + 604800, .gen = 7 };
+    return (struct grant_refresh){.tid = "tid-3",
+                                  .fam = "fam-1",
+                                  .sub = "user-1",
+                                  .email = "u@example.com",
+                                  .grp = groups,
+                                  .grp_count = 2,
+                                  .cid = "cid-1",
+                                  .aud = FIXTURE_BASE,
+                                  .res = RES,
+                                  .iat = T0,
+                                  .fiat = T0 - 86400,
+                                  .exp = T0 + 604800,
+                                  .gen = 7};
 }
 
 /* One sealed token per purpose, indexed by enum seal_purpose. */
@@ -206,8 +251,7 @@ peek(enum seal_purpose p, const char *tok, char *out, size_t cap)
 {
     static uint8_t work[SEAL_DECODED_MAX];
     struct slice plain;
-    assert_int_equal(seal_open(ring, p, slice_from_cstr(tok), work, sizeof(work), &plain),
-                     SEAL_OK);
+    assert_int_equal(seal_open(ring, p, slice_from_cstr(tok), work, sizeof(work), &plain), SEAL_OK);
     assert_true(plain.len < cap);
     memcpy(out, plain.ptr, plain.len);
     out[plain.len] = '\0';
@@ -243,8 +287,8 @@ test_round_trip_client(void **state)
     char *tok = seal_any(SEAL_PURPOSE_CLIENT, FIXTURE_BASE);
     struct grant_client g;
     enum seal_rc src = SEAL_RC_COUNT;
-    assert_int_equal(
-        grants_open_client(ring, slice_from_cstr(tok), FIXTURE_BASE, T0, &g, &src), GRANTS_OK);
+    assert_int_equal(grants_open_client(ring, slice_from_cstr(tok), FIXTURE_BASE, T0, &g, &src),
+                     GRANTS_OK);
     assert_int_equal(src, SEAL_OK);
     assert_string_equal(g.id, "cid-1");
     assert_int_equal(g.r_count, 2);
@@ -267,8 +311,8 @@ test_round_trip_consent_session(void **state)
     (void)state;
     char *tok = seal_any(SEAL_PURPOSE_CONSENT, FIXTURE_BASE);
     struct grant_consent c;
-    assert_int_equal(
-        grants_open_consent(ring, slice_from_cstr(tok), FIXTURE_BASE, T0, &c, NULL), GRANTS_OK);
+    assert_int_equal(grants_open_consent(ring, slice_from_cstr(tok), FIXTURE_BASE, T0, &c, NULL),
+                     GRANTS_OK);
     assert_string_equal(c.jti, "jti-1");
     assert_string_equal(c.cid, "cid-1");
     assert_string_equal(c.cn, "Claude");
@@ -284,8 +328,8 @@ test_round_trip_consent_session(void **state)
 
     tok = seal_any(SEAL_PURPOSE_SESSION, FIXTURE_BASE);
     struct grant_session s;
-    assert_int_equal(
-        grants_open_session(ring, slice_from_cstr(tok), FIXTURE_BASE, T0, &s, NULL), GRANTS_OK);
+    assert_int_equal(grants_open_session(ring, slice_from_cstr(tok), FIXTURE_BASE, T0, &s, NULL),
+                     GRANTS_OK);
     assert_string_equal(s.cid, "cid-1");
     assert_string_equal(s.ru, uris[0]);
     assert_string_equal(s.cc, "sch-1");
@@ -433,41 +477,41 @@ test_json_omit_if_empty(void **state)
     struct buf out;
     buf_init(&out, BOUNDS_SEALED_MAX_CHARS);
 
-    struct grant_client cl = { .id = "i", .aud = "a" };
+    struct grant_client cl = {.id = "i", .aud = "a"};
     assert_int_equal(grants_seal_client(ring, &cl, &out), SEAL_OK);
     check_json(SEAL_PURPOSE_CLIENT, buf_cstr(&out),
                "{\"id\":\"i\",\"r\":[],\"n\":\"\",\"typ\":\"client\",\"aud\":\"a\",\"exp\":0}");
 
     buf_reset(&out);
-    struct grant_consent co = { .cid = "c", .aud = "a", .exp = 5 };
+    struct grant_consent co = {.cid = "c", .aud = "a", .exp = 5};
     assert_int_equal(grants_seal_consent(ring, &co, &out), SEAL_OK);
     check_json(SEAL_PURPOSE_CONSENT, buf_cstr(&out),
                "{\"cid\":\"c\",\"ru\":\"\",\"os\":\"\",\"bh\":\"\",\"typ\":\"consent\","
                "\"aud\":\"a\",\"exp\":5}");
 
     buf_reset(&out);
-    struct grant_session se = { .cid = "c", .aud = "a" };
+    struct grant_session se = {.cid = "c", .aud = "a"};
     assert_int_equal(grants_seal_session(ring, &se, &out), SEAL_OK);
     check_json(SEAL_PURPOSE_SESSION, buf_cstr(&out),
                "{\"cid\":\"c\",\"ru\":\"\",\"cc\":\"\",\"os\":\"\",\"nonce\":\"\",\"pv\":\"\","
                "\"bh\":\"\",\"typ\":\"session\",\"aud\":\"a\",\"exp\":0}");
 
     buf_reset(&out);
-    struct grant_code cd = { .tid = "t", .aud = "a", .grp = groups, .grp_count = 0 };
+    struct grant_code cd = {.tid = "t", .aud = "a", .grp = groups, .grp_count = 0};
     assert_int_equal(grants_seal_code(ring, &cd, &out), SEAL_OK);
     check_json(SEAL_PURPOSE_CODE, buf_cstr(&out),
                "{\"tid\":\"t\",\"fam\":\"\",\"cid\":\"\",\"ru\":\"\",\"cc\":\"\",\"sub\":\"\","
                "\"email\":\"\",\"name\":\"\",\"typ\":\"code\",\"aud\":\"a\",\"exp\":0}");
 
     buf_reset(&out);
-    struct grant_access ac = { .sub = "s", .aud = "a", .iat = 1, .exp = 2 };
+    struct grant_access ac = {.sub = "s", .aud = "a", .iat = 1, .exp = 2};
     assert_int_equal(grants_seal_access(ring, &ac, &out), SEAL_OK);
     check_json(SEAL_PURPOSE_ACCESS, buf_cstr(&out),
                "{\"tid\":\"\",\"typ\":\"access\",\"aud\":\"a\",\"sub\":\"s\",\"email\":\"\","
                "\"cid\":\"\",\"iat\":1,\"exp\":2}");
 
     buf_reset(&out);
-    struct grant_refresh rf = { .tid = "t", .fam = "f", .aud = "a", .iat = 1, .exp = 2 };
+    struct grant_refresh rf = {.tid = "t", .fam = "f", .aud = "a", .iat = 1, .exp = 2};
     assert_int_equal(grants_seal_refresh(ring, &rf, &out), SEAL_OK);
     check_json(SEAL_PURPOSE_REFRESH, buf_cstr(&out),
                "{\"tid\":\"t\",\"fam\":\"f\",\"sub\":\"\",\"email\":\"\",\"cid\":\"\","
@@ -497,7 +541,7 @@ test_json_string_escaping(void **state)
      * surrogate, a truncated sequence at the end). */
     const char *os = "q\"b\\n\n\x01\x1f\x7f caf\xc3\xa9 \xf0\x9f\x94\x91 \xff \x80 \xc0\xaf "
                      "\xed\xa0\x80 \xe2\x82";
-    struct grant_consent g = { .cid = "c", .ru = "r", .os = os, .aud = FIXTURE_BASE, .exp = T0 };
+    struct grant_consent g = {.cid = "c", .ru = "r", .os = os, .aud = FIXTURE_BASE, .exp = T0};
     struct buf out;
     buf_init(&out, BOUNDS_SEALED_MAX_CHARS);
     assert_int_equal(grants_seal_consent(ring, &g, &out), SEAL_OK);
@@ -541,8 +585,7 @@ static void
 test_other_deployment_audience(void **state)
 {
     (void)state;
-    struct seal_ring *other =
-        seal_ring_new(FIXTURE_SECRET, strlen(FIXTURE_SECRET), NULL, NULL, 0);
+    struct seal_ring *other = seal_ring_new(FIXTURE_SECRET, strlen(FIXTURE_SECRET), NULL, NULL, 0);
     for (int p = 0; p < SEAL_PURPOSE_COUNT; p++) {
         char *mine = seal_any((enum seal_purpose)p, FIXTURE_BASE);
         char *theirs = seal_any((enum seal_purpose)p, FIXTURE_OTHER_BASE);
@@ -551,16 +594,16 @@ test_other_deployment_audience(void **state)
                                   FIXTURE_OTHER_BASE, T0, &src),
                          GRANTS_ERR_AUDIENCE);
         assert_int_equal(src, SEAL_ERR_WRONG_AUDIENCE);
-        assert_int_equal(open_any(ring, (enum seal_purpose)p, slice_from_cstr(theirs),
-                                  FIXTURE_BASE, T0, &src),
-                         GRANTS_ERR_AUDIENCE);
+        assert_int_equal(
+            open_any(ring, (enum seal_purpose)p, slice_from_cstr(theirs), FIXTURE_BASE, T0, &src),
+            GRANTS_ERR_AUDIENCE);
         assert_int_equal(open_any(other, (enum seal_purpose)p, slice_from_cstr(theirs),
                                   FIXTURE_OTHER_BASE, T0, &src),
                          GRANTS_OK);
         /* Exact compare: a trailing slash or case change is another audience. */
-        assert_int_equal(open_any(ring, (enum seal_purpose)p, slice_from_cstr(mine),
-                                  FIXTURE_BASE "/", T0, &src),
-                         GRANTS_ERR_AUDIENCE);
+        assert_int_equal(
+            open_any(ring, (enum seal_purpose)p, slice_from_cstr(mine), FIXTURE_BASE "/", T0, &src),
+            GRANTS_ERR_AUDIENCE);
         assert_int_equal(open_any(ring, (enum seal_purpose)p, slice_from_cstr(mine),
                                   "https://AUTH.example.com", T0, &src),
                          GRANTS_ERR_AUDIENCE);
@@ -574,7 +617,7 @@ static void
 test_expiry_boundary_every_type(void **state)
 {
     (void)state;
-    const int64_t ttl[SEAL_PURPOSE_COUNT] = { 604800, 300, 600, 60, 3600, 604800 };
+    const int64_t ttl[SEAL_PURPOSE_COUNT] = {604800, 300, 600, 60, 3600, 604800};
     for (int p = 0; p < SEAL_PURPOSE_COUNT; p++) {
         char *tok = seal_any((enum seal_purpose)p, FIXTURE_BASE);
         enum seal_rc src;
@@ -707,9 +750,9 @@ test_typ_mismatch(void **state)
                          "\",\"sub\":\"s\",\"email\":\"\",\"cid\":\"c\",\"iat\":1,\"exp\":"
                          "1780000000}");
     enum seal_rc src;
-    assert_int_equal(open_any(ring, SEAL_PURPOSE_ACCESS, slice_from_cstr(tok), FIXTURE_BASE, T0,
-                              &src),
-                     GRANTS_ERR_TYP);
+    assert_int_equal(
+        open_any(ring, SEAL_PURPOSE_ACCESS, slice_from_cstr(tok), FIXTURE_BASE, T0, &src),
+        GRANTS_ERR_TYP);
     assert_int_equal(src, SEAL_ERR_WRONG_PURPOSE);
     xfree(tok);
 }
@@ -763,9 +806,9 @@ test_bad_payloads(void **state)
         xfree(tok);
     }
     /* A wrong-typed bool in the types that have one. */
-    char *tok = seal_raw(SEAL_PURPOSE_CONSENT,
-                         "{\"cid\":\"c\",\"ru\":\"r\",\"os\":\"\",\"spkce\":\"true\","
-                         "\"typ\":\"consent\",\"aud\":\"a\",\"exp\":1}");
+    char *tok =
+        seal_raw(SEAL_PURPOSE_CONSENT, "{\"cid\":\"c\",\"ru\":\"r\",\"os\":\"\",\"spkce\":\"true\","
+                                       "\"typ\":\"consent\",\"aud\":\"a\",\"exp\":1}");
     assert_int_equal(open_any(ring, SEAL_PURPOSE_CONSENT, slice_from_cstr(tok), "a", 0, NULL),
                      GRANTS_ERR_PAYLOAD);
     xfree(tok);
@@ -782,8 +825,7 @@ test_unknown_keys_and_legacy_omissions(void **state)
                          "\"bh\":\"h\",\"typ\":\"consent\",\"aud\":\"a\",\"exp\":1,"
                          "\"Cid\":\"other\"}");
     struct grant_consent c;
-    assert_int_equal(grants_open_consent(ring, slice_from_cstr(tok), "a", 1, &c, NULL),
-                     GRANTS_OK);
+    assert_int_equal(grants_open_consent(ring, slice_from_cstr(tok), "a", 1, &c, NULL), GRANTS_OK);
     assert_string_equal(c.jti, "");
     assert_string_equal(c.cid, "c"); /* keys are case-sensitive */
     assert_false(c.spkce);
@@ -799,7 +841,7 @@ test_unknown_keys_and_legacy_omissions(void **state)
     assert_int_equal(r.gen, 0);
     grants_cleanup_refresh(&r);
     xfree(tok);
-    const char *bad[] = { "-1", "\"3\"", "1.5" };
+    const char *bad[] = {"-1", "\"3\"", "1.5"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char json[256];
         snprintf(json, sizeof(json),
@@ -897,15 +939,14 @@ test_garbage_tokens(void **state)
     size_t len = strlen(tok);
     enum seal_rc src;
     for (size_t cut = 0; cut < len; cut++) {
-        assert_int_equal(open_any(ring, SEAL_PURPOSE_ACCESS, slice_make(tok, cut), FIXTURE_BASE,
-                                  T0, NULL),
-                         GRANTS_ERR_OPEN);
+        assert_int_equal(
+            open_any(ring, SEAL_PURPOSE_ACCESS, slice_make(tok, cut), FIXTURE_BASE, T0, NULL),
+            GRANTS_ERR_OPEN);
     }
     char *big = xmalloc(BOUNDS_SEALED_MAX_CHARS + 1);
     memset(big, 'A', BOUNDS_SEALED_MAX_CHARS + 1);
     assert_int_equal(open_any(ring, SEAL_PURPOSE_ACCESS,
-                              slice_make(big, BOUNDS_SEALED_MAX_CHARS + 1), FIXTURE_BASE, T0,
-                              &src),
+                              slice_make(big, BOUNDS_SEALED_MAX_CHARS + 1), FIXTURE_BASE, T0, &src),
                      GRANTS_ERR_OPEN);
     assert_int_equal(src, SEAL_ERR_TOO_LARGE);
     xfree(big);

@@ -23,7 +23,7 @@ walk(const char *line, char *out, size_t cap)
     size_t n = 0;
     out[0] = '\0';
     for (int guard = 0; guard < 1000; guard++) {
-        struct slice name = { 0 }, value = { 0 };
+        struct slice name = {0}, value = {0};
         enum http_cookie_rc rc = http_cookie_next(&cursor, &name, &value);
         if (rc == HTTP_COOKIE_END) {
             assert_int_equal(cursor.len, 0);
@@ -47,37 +47,37 @@ test_walk_table(void **state)
         const char *line;
         const char *want;
     } rows[] = {
-        { "", "" },
-        { "   ", "" },
-        { "a=1", "a=1" },
-        { "a=1; b=2", "a=1|b=2" },
+        {"", ""},
+        {"   ", ""},
+        {"a=1", "a=1"},
+        {"a=1; b=2", "a=1|b=2"},
         /* Browsers send "; "; tools send ";" or ";  " or a tab. */
-        { "a=1;b=2;\tc=3;   d=4", "a=1|b=2|c=3|d=4" },
+        {"a=1;b=2;\tc=3;   d=4", "a=1|b=2|c=3|d=4"},
         /* Leading and trailing OWS of the line and of each pair. */
-        { "  a=1 ; b=2  ", "a=1|b=2" },
-        { "a=", "a=" },
-        { "a=\"\"", "a=" },
-        { "a=\"quoted\"", "a=quoted" },
+        {"  a=1 ; b=2  ", "a=1|b=2"},
+        {"a=", "a="},
+        {"a=\"\"", "a="},
+        {"a=\"quoted\"", "a=quoted"},
         /* '=' is a cookie-octet: the value runs to the ';'. */
-        { "a=b=c==", "a=b=c==" },
-        { "__Host-mcp_consent_E9Melhoa=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
-          "__Host-mcp_consent_E9Melhoa=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk" },
+        {"a=b=c==", "a=b=c=="},
+        {"__Host-mcp_consent_E9Melhoa=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+         "__Host-mcp_consent_E9Melhoa=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"},
         /* Stepped over, not fatal to the rest of the line. */
-        { "novalue; a=1", "!|a=1" },
-        { "=nameless; a=1", "!|a=1" },
-        { "a b=1; c=2", "!|c=2" },
-        { "a=1 2; c=2", "!|c=2" },
-        { "a=\"unterminated; c=2", "!|c=2" },
-        { "a=\"; c=2", "!|c=2" },
-        { "a=x\"y; c=2", "!|c=2" },
-        { "a=back\\slash; c=2", "!|c=2" },
-        { "a=com,ma; c=2", "!|c=2" },
-        { "a=\x01; c=2", "!|c=2" },
-        { "a=\xc3\xa9; c=2", "!|c=2" },
-        { "a(b)=1; c=2", "!|c=2" },
-        { ";;a=1;;", "!|!|a=1|!" },
-        { ";", "!" },
-        { "a=1;", "a=1" },
+        {"novalue; a=1", "!|a=1"},
+        {"=nameless; a=1", "!|a=1"},
+        {"a b=1; c=2", "!|c=2"},
+        {"a=1 2; c=2", "!|c=2"},
+        {"a=\"unterminated; c=2", "!|c=2"},
+        {"a=\"; c=2", "!|c=2"},
+        {"a=x\"y; c=2", "!|c=2"},
+        {"a=back\\slash; c=2", "!|c=2"},
+        {"a=com,ma; c=2", "!|c=2"},
+        {"a=\x01; c=2", "!|c=2"},
+        {"a=\xc3\xa9; c=2", "!|c=2"},
+        {"a(b)=1; c=2", "!|c=2"},
+        {";;a=1;;", "!|!|a=1|!"},
+        {";", "!"},
+        {"a=1;", "a=1"},
     };
     char got[1024];
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -99,7 +99,7 @@ test_outputs_untouched(void **state)
     assert_int_equal(http_cookie_next(&cursor, &name, &value), HTTP_COOKIE_SKIPPED);
     assert_true(slice_eq_cstr(name, "keep") && slice_eq_cstr(value, "keep"));
     assert_int_equal(http_cookie_next(&cursor, &name, &value), HTTP_COOKIE_END);
-    struct slice empty = { 0 };
+    struct slice empty = {0};
     assert_int_equal(http_cookie_next(&empty, &name, &value), HTTP_COOKIE_END);
 }
 
@@ -145,7 +145,7 @@ test_pair_cap(void **state)
         assert_int_equal(buf_appendf(&a, i % 2 ? "c%d=v; " : "bad%d; ", i), 0);
     }
     assert_int_equal(buf_append_str(&b, "want=yes; after=no"), 0);
-    struct slice lines[] = { buf_slice(&a), buf_slice(&b) };
+    struct slice lines[] = {buf_slice(&a), buf_slice(&b)};
     struct slice v[2];
     bool truncated = false;
     /* The wanted pair is number BOUNDS_COOKIE_PAIRS_MAX: seen. */

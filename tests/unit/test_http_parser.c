@@ -192,8 +192,17 @@ test_valid_hosts_and_chunked_spellings(void **state)
 {
     (void)state;
     static const char *const hosts[] = {
-        "a", "a:80", "a:", "", "127.0.0.1:8080", "[::1]", "[2001:db8::1]:443", "xn--bcher-kva.example",
-        "my_host.local", "%41", "a!$&'()*+,;=~-.b",
+        "a",
+        "a:80",
+        "a:",
+        "",
+        "127.0.0.1:8080",
+        "[::1]",
+        "[2001:db8::1]:443",
+        "xn--bcher-kva.example",
+        "my_host.local",
+        "%41",
+        "a!$&'()*+,;=~-.b",
     };
     char req[256];
     for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
@@ -203,8 +212,8 @@ test_valid_hosts_and_chunked_spellings(void **state)
             fail_msg("Host: %s refused: %d %s", hosts[i], o.status, o.reason ? o.reason : "");
         }
     }
-    static const char *const chunked[] = { "chunked", "Chunked", "CHUNKED", " chunked ",
-                                           ", chunked" };
+    static const char *const chunked[] = {"chunked", "Chunked", "CHUNKED", " chunked ",
+                                          ", chunked"};
     for (size_t i = 0; i < sizeof(chunked) / sizeof(chunked[0]); i++) {
         int n = snprintf(req, sizeof(req),
                          "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:%s\r\n\r\n"
@@ -346,8 +355,7 @@ static const struct bad_case bad_cases[] = {
     {"te-deflate-chunked",
      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: deflate,chunked\r\n\r\n0\r\n\r\n", 0, 501},
     {"te-identity-chunked",
-     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity, Chunked\r\n\r\n0\r\n\r\n", 0,
-     501},
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity, Chunked\r\n\r\n0\r\n\r\n", 0, 501},
     {"te-gzip-line-then-chunked-line",
      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: "
      "chunked\r\n\r\n0\r\n\r\n",

@@ -21,9 +21,9 @@ render(const struct http_params *p)
     struct buf b;
     buf_init(&b, 1 << 20);
     for (size_t i = 0; i < p->count; i++) {
-        assert_int_equal(buf_appendf(&b, "%s%.*s=%.*s", i ? "|" : "",
-                                     (int)p->items[i].name.len, p->items[i].name.ptr,
-                                     (int)p->items[i].value.len, p->items[i].value.ptr),
+        assert_int_equal(buf_appendf(&b, "%s%.*s=%.*s", i ? "|" : "", (int)p->items[i].name.len,
+                                     p->items[i].name.ptr, (int)p->items[i].value.len,
+                                     p->items[i].value.ptr),
                          0);
     }
     return buf_take(&b);
@@ -31,37 +31,37 @@ render(const struct http_params *p)
 
 struct parse_row {
     const char *raw;
-    const char *query;  /* rendering in query mode */
-    const char *form;   /* rendering in form mode, or NULL for MALFORMED */
+    const char *query; /* rendering in query mode */
+    const char *form;  /* rendering in form mode, or NULL for MALFORMED */
 };
 
 static const struct parse_row parse_rows[] = {
-    { "", "", "" },
-    { "a=1", "a=1", "a=1" },
-    { "a=1&b=x+y&c=%7E%41", "a=1|b=x y|c=~A", "a=1|b=x y|c=~A" },
+    {"", "", ""},
+    {"a=1", "a=1", "a=1"},
+    {"a=1&b=x+y&c=%7E%41", "a=1|b=x y|c=~A", "a=1|b=x y|c=~A"},
     /* duplicates are kept, in order (SPEC.md 3.0.6) */
-    { "r=1&x=2&r=3", "r=1|x=2|r=3", "r=1|x=2|r=3" },
-    { "&&a=1&&b=2&", "a=1|b=2", "a=1|b=2" },
-    { "a", "a=", "a=" },
-    { "a=", "a=", "a=" },
-    { "=v", "=v", "=v" },
-    { "a=b=c", "a=b=c", "a=b=c" },
-    { "%2B=%2b&p=+", "+=+|p= ", "+=+|p= " },
-    { "k=%3B", "k=;", "k=;" },
-    { "k=%c3%A9", "k=\xc3\xa9", "k=\xc3\xa9" },
-    { "k=\xff\x01", "k=\xff\x01", "k=\xff\x01" },
+    {"r=1&x=2&r=3", "r=1|x=2|r=3", "r=1|x=2|r=3"},
+    {"&&a=1&&b=2&", "a=1|b=2", "a=1|b=2"},
+    {"a", "a=", "a="},
+    {"a=", "a=", "a="},
+    {"=v", "=v", "=v"},
+    {"a=b=c", "a=b=c", "a=b=c"},
+    {"%2B=%2b&p=+", "+=+|p= ", "+=+|p= "},
+    {"k=%3B", "k=;", "k=;"},
+    {"k=%c3%A9", "k=\xc3\xa9", "k=\xc3\xa9"},
+    {"k=\xff\x01", "k=\xff\x01", "k=\xff\x01"},
     /* ';' is not a separator: the pair is dropped / the form is malformed */
-    { "a=1;b=2&c=3", "c=3", NULL },
-    { "a=1&c=3;", "a=1", NULL },
+    {"a=1;b=2&c=3", "c=3", NULL},
+    {"a=1&c=3;", "a=1", NULL},
     /* bad percent-escapes in value or name */
-    { "a=%zz&b=2", "b=2", NULL },
-    { "a=%&b=2", "b=2", NULL },
-    { "a=%4&b=2", "b=2", NULL },
-    { "a=1&b=%4", "a=1", NULL },
-    { "%g1=1&b=2", "b=2", NULL },
+    {"a=%zz&b=2", "b=2", NULL},
+    {"a=%&b=2", "b=2", NULL},
+    {"a=%4&b=2", "b=2", NULL},
+    {"a=1&b=%4", "a=1", NULL},
+    {"%g1=1&b=2", "b=2", NULL},
     /* NUL, encoded or raw, is refused like a bad escape (query.h) */
-    { "a=%00&b=2", "b=2", NULL },
-    { "%00=1&b=2", "b=2", NULL },
+    {"a=%00&b=2", "b=2", NULL},
+    {"%00=1&b=2", "b=2", NULL},
 };
 
 static void
@@ -173,9 +173,9 @@ test_get_and_repeated(void **state)
     assert_int_equal(count, 0);
     assert_string_equal(http_params_get(&p, "resource", NULL), "r1");
 
-    static const char *const singletons[] = { "state", "redirect_uri", "code" };
+    static const char *const singletons[] = {"state", "redirect_uri", "code"};
     assert_string_equal(http_params_find_repeated(&p, singletons, 3), "code");
-    static const char *const none_repeated[] = { "state", "redirect_uri" };
+    static const char *const none_repeated[] = {"state", "redirect_uri"};
     assert_null(http_params_find_repeated(&p, none_repeated, 2));
     http_params_cleanup(&p);
 }
@@ -188,17 +188,17 @@ test_content_type(void **state)
         const char *value;
         bool form;
     } rows[] = {
-        { "application/x-www-form-urlencoded", true },
-        { "application/x-www-form-urlencoded; charset=UTF-8", true },
-        { "APPLICATION/X-WWW-FORM-URLENCODED;charset=utf-8", true },
-        { "  application/x-www-form-urlencoded  ; charset=utf-8", true },
-        { "application/x-www-form-urlencoded;", true },
-        { "application/json", false },
-        { "multipart/form-data; boundary=x", false },
-        { "application/x-www-form-urlencodedx", false },
-        { "text/plain; application/x-www-form-urlencoded", false },
-        { "", false },
-        { NULL, false },
+        {"application/x-www-form-urlencoded", true},
+        {"application/x-www-form-urlencoded; charset=UTF-8", true},
+        {"APPLICATION/X-WWW-FORM-URLENCODED;charset=utf-8", true},
+        {"  application/x-www-form-urlencoded  ; charset=utf-8", true},
+        {"application/x-www-form-urlencoded;", true},
+        {"application/json", false},
+        {"multipart/form-data; boundary=x", false},
+        {"application/x-www-form-urlencodedx", false},
+        {"text/plain; application/x-www-form-urlencoded", false},
+        {"", false},
+        {NULL, false},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         assert_int_equal(http_query_is_form_content_type(rows[i].value), rows[i].form);
@@ -259,10 +259,10 @@ test_round_trip(void **state)
 {
     (void)state;
     static const char *const pairs[][2] = {
-        { "error_description", "user declined to authorize this client" },
-        { "state", "a;b&c=d%e+f" },
-        { "", "" },
-        { "\xe2\x80\x94", "\x7f\x01 ~" },
+        {"error_description", "user declined to authorize this client"},
+        {"state", "a;b&c=d%e+f"},
+        {"", ""},
+        {"\xe2\x80\x94", "\x7f\x01 ~"},
     };
     struct buf b;
     buf_init(&b, 4096);

@@ -141,7 +141,7 @@ setup(void **state)
     router = http_router_new();
     http_router_add(router, HTTP_METHODS_ANY, "/inspect%2Fme", h_inspect, NULL, NULL);
     http_router_add(router, HTTP_METHODS_GET, "/plain", h_plain, NULL, NULL);
-    const struct http_route_opts stash = { .head_check = c_stash };
+    const struct http_route_opts stash = {.head_check = c_stash};
     http_router_add(router, HTTP_METHODS_POST, "/stash", h_stash, NULL, &stash);
     harness_init(&H, router, NULL);
     assert_int_equal(pipe2(log_pipe, O_NONBLOCK | O_CLOEXEC), 0);

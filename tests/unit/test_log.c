@@ -369,7 +369,11 @@ test_sample(void **state)
     (void)state;
     struct log_line l;
     log_begin(&l, LOG_INFO, "sample");
-    log_sample(&l, "ctl", SLICE_LIT("a\x01" "b\nc\x7f" "d\xc3\xa9" "e\"f\\"));
+    log_sample(&l, "ctl",
+               SLICE_LIT("a\x01"
+                         "b\nc\x7f"
+                         "d\xc3\xa9"
+                         "e\"f\\"));
     char exact[LOG_SAMPLE_MAX];
     memset(exact, 'x', sizeof(exact));
     log_sample(&l, "exact", slice_make(exact, sizeof(exact)));
@@ -402,10 +406,10 @@ test_levels(void **state)
         bool ok;
         enum log_level level;
     } rows[] = {
-        { "debug", true, LOG_DEBUG }, { "INFO", true, LOG_INFO },  { "Warn", true, LOG_WARN },
-        { "error", true, LOG_ERROR }, { "dpanic", true, LOG_ERROR }, { "panic", true, LOG_ERROR },
-        { "FATAL", true, LOG_ERROR }, { "warning", false, 0 },       { "", false, 0 },
-        { "info ", false, 0 },        { "trace", false, 0 },
+        {"debug", true, LOG_DEBUG}, {"INFO", true, LOG_INFO},    {"Warn", true, LOG_WARN},
+        {"error", true, LOG_ERROR}, {"dpanic", true, LOG_ERROR}, {"panic", true, LOG_ERROR},
+        {"FATAL", true, LOG_ERROR}, {"warning", false, 0},       {"", false, 0},
+        {"info ", false, 0},        {"trace", false, 0},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         enum log_level lv = LOG_LEVEL_COUNT;
@@ -454,7 +458,7 @@ test_concurrent_lines_never_interleave(void **state)
     }
     size_t len;
     char *text = captured(&len);
-    int per_thread[THREADS] = { 0 };
+    int per_thread[THREADS] = {0};
     size_t lines = 0;
     for (char *p = text, *nl; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
         json_error_t err;
@@ -475,7 +479,6 @@ test_concurrent_lines_never_interleave(void **state)
     xfree(text);
     clear_capture();
 }
-
 
 /* ---- buffered lines: per-thread buffers and the writer thread ---- */
 
@@ -530,7 +533,7 @@ test_buffered_lines_whole_and_in_order(void **state)
     assert_true(log_writer_stop(10000));
     size_t len;
     char *text = captured(&len);
-    int next[BUF_THREADS] = { 0 };
+    int next[BUF_THREADS] = {0};
     size_t lines = 0;
     bool shared_seen = false;
     for (char *p = text, *nl; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
@@ -618,7 +621,7 @@ read_pipe_until(int fd, struct buf *got, bool (*done)(const struct buf *got))
         if (now.tv_sec - start.tv_sec > 20) {
             fail_msg("the writer did not deliver in 20 s (%zu bytes read)", got->len);
         }
-        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
         (void)poll(&pfd, 1, 50);
         ssize_t n;
         while ((n = read(fd, chunk, sizeof(chunk))) > 0) {

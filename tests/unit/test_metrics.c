@@ -71,12 +71,9 @@ test_unlabelled_families_start_at_zero(void **state)
     struct buf b;
     expose(&b);
     static const char *zero[] = {
-        "mcp_auth_clients_registered_total 0",
-        "mcp_auth_idp_exchange_throttled_total 0",
-        "mcp_auth_groups_claim_shape_mismatch_total 0",
-        "mcp_auth_rpc_batches_total 0",
-        "mcp_auth_rpc_batches_failed_total 0",
-        "mcp_auth_log_lines_dropped_total 0",
+        "mcp_auth_clients_registered_total 0",          "mcp_auth_idp_exchange_throttled_total 0",
+        "mcp_auth_groups_claim_shape_mismatch_total 0", "mcp_auth_rpc_batches_total 0",
+        "mcp_auth_rpc_batches_failed_total 0",          "mcp_auth_log_lines_dropped_total 0",
     };
     for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++) {
         if (!has_line(&b, zero[i])) {
@@ -85,15 +82,24 @@ test_unlabelled_families_start_at_zero(void **state)
     }
     /* Every family of SPEC.md 7.1 is declared as a counter. */
     static const char *families[] = {
-        "mcp_auth_tokens_issued_total",      "mcp_auth_access_denied_total",
-        "mcp_auth_replay_detected_total",    "mcp_auth_clients_registered_total",
-        "mcp_auth_rate_limited_total",       "mcp_auth_idp_exchange_throttled_total",
-        "mcp_auth_consent_decisions_total",  "mcp_auth_authorize_initiated_total",
-        "mcp_auth_groups_claim_shape_mismatch_total", "mcp_auth_token_seals_total",
-        "mcp_auth_rpc_calls_total",          "mcp_auth_rpc_calls_failed_total",
-        "mcp_auth_rpc_request_bytes_total",  "mcp_auth_rpc_response_bytes_total",
-        "mcp_auth_rpc_batches_total",        "mcp_auth_rpc_batches_failed_total",
-        "mcp_auth_rpc_batch_bytes_total",    "mcp_auth_log_lines_dropped_total",
+        "mcp_auth_tokens_issued_total",
+        "mcp_auth_access_denied_total",
+        "mcp_auth_replay_detected_total",
+        "mcp_auth_clients_registered_total",
+        "mcp_auth_rate_limited_total",
+        "mcp_auth_idp_exchange_throttled_total",
+        "mcp_auth_consent_decisions_total",
+        "mcp_auth_authorize_initiated_total",
+        "mcp_auth_groups_claim_shape_mismatch_total",
+        "mcp_auth_token_seals_total",
+        "mcp_auth_rpc_calls_total",
+        "mcp_auth_rpc_calls_failed_total",
+        "mcp_auth_rpc_request_bytes_total",
+        "mcp_auth_rpc_response_bytes_total",
+        "mcp_auth_rpc_batches_total",
+        "mcp_auth_rpc_batches_failed_total",
+        "mcp_auth_rpc_batch_bytes_total",
+        "mcp_auth_log_lines_dropped_total",
     };
     for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
         char line[128];
@@ -171,24 +177,40 @@ test_label_tables_match_spec(void **state)
         assert_string_equal(metrics_endpoint_str((enum metrics_endpoint)i), endpoints[i]);
     }
     static const char *reasons[] = {
-        "client_id_missing", "client_id_invalid", "client_typ_mismatch",
-        "client_audience_mismatch", "client_registration_expired", "state_missing",
-        "replay_store_unavailable", "id_token_verification_failed", "subject_missing", "claim_invalid",
-        "email_unverified", "group_invalid", "group", "refresh_family_revoked",
-        "refresh_concurrent_submit", "invalid_token", "token_expired", "audience_mismatch",
-        "resource_mismatch", "token_revoked_iat_cutoff", "subject_concurrency_exceeded",
-        "consent_cross_site", "consent_browser_mismatch", "callback_browser_mismatch",
+        "client_id_missing",
+        "client_id_invalid",
+        "client_typ_mismatch",
+        "client_audience_mismatch",
+        "client_registration_expired",
+        "state_missing",
+        "replay_store_unavailable",
+        "id_token_verification_failed",
+        "subject_missing",
+        "claim_invalid",
+        "email_unverified",
+        "group_invalid",
+        "group",
+        "refresh_family_revoked",
+        "refresh_concurrent_submit",
+        "invalid_token",
+        "token_expired",
+        "audience_mismatch",
+        "resource_mismatch",
+        "token_revoked_iat_cutoff",
+        "subject_concurrency_exceeded",
+        "consent_cross_site",
+        "consent_browser_mismatch",
+        "callback_browser_mismatch",
     };
     assert_int_equal(METRICS_DENIED_COUNT, sizeof(reasons) / sizeof(reasons[0]));
     for (int i = 0; i < METRICS_DENIED_COUNT; i++) {
         assert_string_equal(metrics_denied_str((enum metrics_denied)i), reasons[i]);
     }
-    static const char *kinds[] = { "code", "refresh", "consent", "callback_state" };
+    static const char *kinds[] = {"code", "refresh", "consent", "callback_state"};
     for (int i = 0; i < METRICS_REPLAY_COUNT; i++) {
         assert_string_equal(metrics_replay_str((enum metrics_replay)i), kinds[i]);
     }
-    static const char *purposes[] = { "client", "consent", "session", "code", "access",
-                                      "refresh" };
+    static const char *purposes[] = {"client", "consent", "session", "code", "access", "refresh"};
     for (int i = 0; i < METRICS_PURPOSE_COUNT; i++) {
         assert_string_equal(metrics_purpose_str((enum metrics_purpose)i), purposes[i]);
     }

@@ -166,11 +166,11 @@ test_dual_stack_first_refuses(void **state)
     unsigned port;
     int lfd = listen_v4(&port);
     struct net_resolver *r = resolver_with_hosts(base, "::1 dual.test\n127.0.0.1 dual.test\n");
-    const struct net_keepalive ka = {.idle_s = 42, .interval_s = 7, .count = 5,
-                                     .user_timeout_ms = 12345};
+    const struct net_keepalive ka = {
+        .idle_s = 42, .interval_s = 7, .count = 5, .user_timeout_ms = 12345};
     struct outcome o = {0};
-    const struct net_connect_opts opts = {.host = "dual.test", .port = port, .timeout_ms = 5000,
-                                          .keepalive = &ka};
+    const struct net_connect_opts opts = {
+        .host = "dual.test", .port = port, .timeout_ms = 5000, .keepalive = &ka};
     (void)net_connect_start(base, r, &opts, on_done, &o);
     assert_int_equal(o.calls, 0);
     wait_done(base, &o, 5000);

@@ -62,9 +62,9 @@ test_negative(void **state)
     assert_int_equal(net_dns_cache_get(c, "gone.test", 1, NULL, NULL, &error),
                      NET_DNS_CACHE_NEGATIVE);
     assert_ptr_equal(error, why);
-    assert_int_equal(net_dns_cache_get(c, "gone.test", BOUNDS_DNS_NEGATIVE_TTL_MAX_S * 1000, NULL,
-                                       NULL, &error),
-                     NET_DNS_CACHE_MISS);
+    assert_int_equal(
+        net_dns_cache_get(c, "gone.test", BOUNDS_DNS_NEGATIVE_TTL_MAX_S * 1000, NULL, NULL, &error),
+        NET_DNS_CACHE_MISS);
     net_dns_cache_put_negative(c, "blip.test", why, 0, 0); /* at least a second */
     assert_int_equal(net_dns_cache_get(c, "blip.test", 999, NULL, NULL, &error),
                      NET_DNS_CACHE_NEGATIVE);

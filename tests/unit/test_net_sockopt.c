@@ -29,7 +29,8 @@ test_keepalive_applied(void **state)
     (void)state;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);
-    struct net_keepalive ka = {.idle_s = 30, .interval_s = 10, .count = 3, .user_timeout_ms = 60000};
+    struct net_keepalive ka = {
+        .idle_s = 30, .interval_s = 10, .count = 3, .user_timeout_ms = 60000};
     assert_int_equal(net_sockopt_keepalive(fd, &ka), 0);
     assert_int_equal(get_int(fd, SOL_SOCKET, SO_KEEPALIVE), 1);
     assert_int_equal(get_int(fd, IPPROTO_TCP, TCP_KEEPIDLE), 30);

@@ -13,8 +13,8 @@
 #define RU "https://app.example.com/cb"
 #define RU_ENC "https%3A%2F%2Fapp.example.com%2Fcb"
 #define CH FIXTURE_PKCE_CHALLENGE
-#define CONSENT_CSP                                                                         \
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "                   \
+#define CONSENT_CSP                                                                                \
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "                          \
     "frame-ancestors 'none'; base-uri 'none'"
 
 static struct flow_app FA;
@@ -41,7 +41,7 @@ teardown(void **state)
 static void
 make_client(const char *aud, int64_t exp, const char *name, struct buf *out)
 {
-    static const char *const uris[] = { RU, "http://127.0.0.1:8765/callback" };
+    static const char *const uris[] = {RU, "http://127.0.0.1:8765/callback"};
     struct grant_client c = {
         .id = "11111111-2222-4333-8444-555555555555",
         .r = uris,
@@ -67,8 +67,8 @@ authorize(const char *client_id, const char *query, struct harness_response *res
     buf_cleanup(&t);
 }
 
-#define GOOD_Q                                                                              \
-    "response_type=code&redirect_uri=" RU_ENC "&state=st8&code_challenge=" CH                  \
+#define GOOD_Q                                                                                     \
+    "response_type=code&redirect_uri=" RU_ENC "&state=st8&code_challenge=" CH                      \
     "&code_challenge_method=S256"
 
 /* The value of name in the query of url ("" when absent), copied into out. */
@@ -255,9 +255,9 @@ test_binding_cookie_plain_http(void **state)
     flow_header(&r, "Location", location, sizeof(location));
     query_param(location, "state", v, sizeof(v));
     struct grant_session s;
-    assert_int_equal(grants_open_session(FA.app.seal, slice_from_cstr(v), HTTP_BASE,
-                                         clock_unix_s(), &s, NULL),
-                     GRANTS_OK);
+    assert_int_equal(
+        grants_open_session(FA.app.seal, slice_from_cstr(v), HTTP_BASE, clock_unix_s(), &s, NULL),
+        GRANTS_OK);
     assert_binding_cookie(&r, "callback", s.bh, false, 600);
     grants_cleanup_session(&s);
     harness_response_free(&r);
@@ -393,34 +393,34 @@ test_json_errors(void **state)
 {
     (void)state;
     static const struct json_case cases[] = {
-        { "garbage client_id", NULL, 0, GOOD_Q,
-          "{\"error\":\"invalid_client\",\"error_description\":\"unknown client_id\"}\n",
-          METRICS_DENIED_CLIENT_ID_INVALID },
-        { "foreign audience", FIXTURE_OTHER_BASE, 0, GOOD_Q,
-          "{\"error\":\"invalid_client\",\"error_description\":\"client registered for a "
-          "different audience\"}\n",
-          METRICS_DENIED_CLIENT_AUDIENCE_MISMATCH },
-        { "expired", FIXTURE_BASE, FIXTURE_NOW - 1, GOOD_Q,
-          "{\"error\":\"invalid_client\",\"error_description\":\"client registration "
-          "expired\"}\n",
-          METRICS_DENIED_CLIENT_REGISTRATION_EXPIRED },
-        { "missing redirect_uri", FIXTURE_BASE, 0, "response_type=code&state=s",
-          "{\"error\":\"invalid_request\",\"error_description\":\"redirect_uri is required\"}\n",
-          METRICS_DENIED_COUNT },
-        { "unregistered redirect_uri", FIXTURE_BASE, 0,
-          "response_type=code&state=s&redirect_uri=https%3A%2F%2Fevil.example%2Fcb",
-          "{\"error\":\"invalid_request\",\"error_description\":\"redirect_uri does not match "
-          "registered URIs\"}\n",
-          METRICS_DENIED_COUNT },
-        { "loopback, other host", FIXTURE_BASE, 0,
-          "response_type=code&state=s&redirect_uri=http%3A%2F%2Flocalhost%3A8765%2Fcallback",
-          "{\"error\":\"invalid_request\",\"error_description\":\"redirect_uri does not match "
-          "registered URIs\"}\n",
-          METRICS_DENIED_COUNT },
-        { "repeated", FIXTURE_BASE, 0, GOOD_Q "&response_type=code",
-          "{\"error\":\"invalid_request\",\"error_description\":\"response_type must not be "
-          "repeated\"}\n",
-          METRICS_DENIED_COUNT },
+        {"garbage client_id", NULL, 0, GOOD_Q,
+         "{\"error\":\"invalid_client\",\"error_description\":\"unknown client_id\"}\n",
+         METRICS_DENIED_CLIENT_ID_INVALID},
+        {"foreign audience", FIXTURE_OTHER_BASE, 0, GOOD_Q,
+         "{\"error\":\"invalid_client\",\"error_description\":\"client registered for a "
+         "different audience\"}\n",
+         METRICS_DENIED_CLIENT_AUDIENCE_MISMATCH},
+        {"expired", FIXTURE_BASE, FIXTURE_NOW - 1, GOOD_Q,
+         "{\"error\":\"invalid_client\",\"error_description\":\"client registration "
+         "expired\"}\n",
+         METRICS_DENIED_CLIENT_REGISTRATION_EXPIRED},
+        {"missing redirect_uri", FIXTURE_BASE, 0, "response_type=code&state=s",
+         "{\"error\":\"invalid_request\",\"error_description\":\"redirect_uri is required\"}\n",
+         METRICS_DENIED_COUNT},
+        {"unregistered redirect_uri", FIXTURE_BASE, 0,
+         "response_type=code&state=s&redirect_uri=https%3A%2F%2Fevil.example%2Fcb",
+         "{\"error\":\"invalid_request\",\"error_description\":\"redirect_uri does not match "
+         "registered URIs\"}\n",
+         METRICS_DENIED_COUNT},
+        {"loopback, other host", FIXTURE_BASE, 0,
+         "response_type=code&state=s&redirect_uri=http%3A%2F%2Flocalhost%3A8765%2Fcallback",
+         "{\"error\":\"invalid_request\",\"error_description\":\"redirect_uri does not match "
+         "registered URIs\"}\n",
+         METRICS_DENIED_COUNT},
+        {"repeated", FIXTURE_BASE, 0, GOOD_Q "&response_type=code",
+         "{\"error\":\"invalid_request\",\"error_description\":\"response_type must not be "
+         "repeated\"}\n",
+         METRICS_DENIED_COUNT},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct json_case *c = &cases[i];
@@ -507,21 +507,26 @@ test_redirect_errors(void **state)
 {
     (void)state;
     static const struct redirect_case cases[] = {
-        { "no response_type", "redirect_uri=" RU_ENC "&state=abc", "unsupported_response_type",
-          "response_type must be 'code'", "abc" },
-        { "resource mismatch", GOOD_Q "&resource=https%3A%2F%2Fauth.example.com"
-          "&resource=https%3A%2F%2Fevil.example.com", "invalid_target",
-          "resource does not identify this authorization server", "st8" },
-        { "plain", "response_type=code&redirect_uri=" RU_ENC "&state=st8&code_challenge=" CH
-          "&code_challenge_method=plain", "invalid_request", "code_challenge_method must be S256",
-          "st8" },
-        { "bad challenge", "response_type=code&redirect_uri=" RU_ENC "&state=st8"
-          "&code_challenge=short&code_challenge_method=S256", "invalid_request",
-          "code_challenge must be 43-128 unreserved characters", "st8" },
-        { "missing challenge", "response_type=code&redirect_uri=" RU_ENC "&state=st8",
-          "invalid_request", "code_challenge is required", "st8" },
-        { "missing state", "response_type=code&redirect_uri=" RU_ENC "&code_challenge=" CH
-          "&code_challenge_method=S256", "invalid_request", "state is required", NULL },
+        {"no response_type", "redirect_uri=" RU_ENC "&state=abc", "unsupported_response_type",
+         "response_type must be 'code'", "abc"},
+        {"resource mismatch",
+         GOOD_Q "&resource=https%3A%2F%2Fauth.example.com"
+                "&resource=https%3A%2F%2Fevil.example.com",
+         "invalid_target", "resource does not identify this authorization server", "st8"},
+        {"plain",
+         "response_type=code&redirect_uri=" RU_ENC "&state=st8&code_challenge=" CH
+         "&code_challenge_method=plain",
+         "invalid_request", "code_challenge_method must be S256", "st8"},
+        {"bad challenge",
+         "response_type=code&redirect_uri=" RU_ENC "&state=st8"
+         "&code_challenge=short&code_challenge_method=S256",
+         "invalid_request", "code_challenge must be 43-128 unreserved characters", "st8"},
+        {"missing challenge", "response_type=code&redirect_uri=" RU_ENC "&state=st8",
+         "invalid_request", "code_challenge is required", "st8"},
+        {"missing state",
+         "response_type=code&redirect_uri=" RU_ENC "&code_challenge=" CH
+         "&code_challenge_method=S256",
+         "invalid_request", "state is required", NULL},
     };
     struct buf cid;
     make_client(FIXTURE_BASE, 0, "x", &cid);
@@ -671,8 +676,9 @@ test_wrong_method(void **state)
 {
     (void)state;
     struct harness_response r;
-    flow_app_send(&FA, "POST /authorize HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n"
-                       "Connection: close\r\n\r\n",
+    flow_app_send(&FA,
+                  "POST /authorize HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n"
+                  "Connection: close\r\n\r\n",
                   false, &r);
     assert_int_equal(r.status, 405);
     assert_string_equal(harness_header(&r, "Allow"), "GET, HEAD");

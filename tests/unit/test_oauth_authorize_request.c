@@ -26,9 +26,9 @@ static const char *const registered[] = {
 };
 
 enum mode {
-    STRICT = 0,      /* PKCE_REQUIRED=true, COMPAT_ALLOW_STATELESS=false (defaults) */
-    NO_PKCE = 1,     /* PKCE_REQUIRED=false */
-    STATELESS = 2,   /* COMPAT_ALLOW_STATELESS=true */
+    STRICT = 0,    /* PKCE_REQUIRED=true, COMPAT_ALLOW_STATELESS=false (defaults) */
+    NO_PKCE = 1,   /* PKCE_REQUIRED=false */
+    STATELESS = 2, /* COMPAT_ALLOW_STATELESS=true */
 };
 
 enum flag {
@@ -56,128 +56,145 @@ struct row {
 
 static const struct row rows[] = {
     /* 1. repeated singletons: JSON 400 before anything else. */
-    { "two response_type", "response_type=code&" GOOD, STRICT, JSON, 400, INVALID_REQUEST,
-      "response_type must not be repeated", 0 },
-    { "two client_id", GOOD "&client_id=d", STRICT, JSON, 400, INVALID_REQUEST,
-      "client_id must not be repeated", 0 },
-    { "two redirect_uri", GOOD "&" RU, STRICT, JSON, 400, INVALID_REQUEST,
-      "redirect_uri must not be repeated", 0 },
-    { "two code_challenge", GOOD "&code_challenge=" CH, STRICT, JSON, 400, INVALID_REQUEST,
-      "code_challenge must not be repeated", 0 },
-    { "two methods", GOOD "&code_challenge_method=S256", STRICT, JSON, 400, INVALID_REQUEST,
-      "code_challenge_method must not be repeated", 0 },
-    { "two states, both empty", OK_PREFIX "&code_challenge=" CH "&state=&state=", STRICT, JSON,
-      400, INVALID_REQUEST, "state must not be repeated", 0 },
-    { "repeat beats missing client_id", "state=a&state=b", STRICT, JSON, 400, INVALID_REQUEST,
-      "state must not be repeated", 0 },
-    { "first repeated in SPEC order wins", "state=a&state=b&response_type=x&response_type=y",
-      STRICT, JSON, 400, INVALID_REQUEST, "response_type must not be repeated", 0 },
-    { "resource may repeat", GOOD "&resource=https%3A%2F%2Fauth.example.com"
-      "&resource=https%3A%2F%2Fauth.example.com%2Fmcp", STRICT, PROCEED, 0, 0, NULL, 0 },
+    {"two response_type", "response_type=code&" GOOD, STRICT, JSON, 400, INVALID_REQUEST,
+     "response_type must not be repeated", 0},
+    {"two client_id", GOOD "&client_id=d", STRICT, JSON, 400, INVALID_REQUEST,
+     "client_id must not be repeated", 0},
+    {"two redirect_uri", GOOD "&" RU, STRICT, JSON, 400, INVALID_REQUEST,
+     "redirect_uri must not be repeated", 0},
+    {"two code_challenge", GOOD "&code_challenge=" CH, STRICT, JSON, 400, INVALID_REQUEST,
+     "code_challenge must not be repeated", 0},
+    {"two methods", GOOD "&code_challenge_method=S256", STRICT, JSON, 400, INVALID_REQUEST,
+     "code_challenge_method must not be repeated", 0},
+    {"two states, both empty", OK_PREFIX "&code_challenge=" CH "&state=&state=", STRICT, JSON, 400,
+     INVALID_REQUEST, "state must not be repeated", 0},
+    {"repeat beats missing client_id", "state=a&state=b", STRICT, JSON, 400, INVALID_REQUEST,
+     "state must not be repeated", 0},
+    {"first repeated in SPEC order wins", "state=a&state=b&response_type=x&response_type=y", STRICT,
+     JSON, 400, INVALID_REQUEST, "response_type must not be repeated", 0},
+    {"resource may repeat",
+     GOOD "&resource=https%3A%2F%2Fauth.example.com"
+          "&resource=https%3A%2F%2Fauth.example.com%2Fmcp",
+     STRICT, PROCEED, 0, 0, NULL, 0},
     /* 3. client_id. */
-    { "no client_id", "response_type=code&" RU "&state=s", STRICT, JSON, 400, INVALID_REQUEST,
-      "client_id is required", F_CLIENT_ID_MISSING },
-    { "empty client_id", "response_type=code&client_id=&" RU, STRICT, JSON, 400, INVALID_REQUEST,
-      "client_id is required", F_CLIENT_ID_MISSING },
-    { "client_id missing beats redirect_uri", "", STRICT, JSON, 400, INVALID_REQUEST,
-      "client_id is required", F_CLIENT_ID_MISSING },
+    {"no client_id", "response_type=code&" RU "&state=s", STRICT, JSON, 400, INVALID_REQUEST,
+     "client_id is required", F_CLIENT_ID_MISSING},
+    {"empty client_id", "response_type=code&client_id=&" RU, STRICT, JSON, 400, INVALID_REQUEST,
+     "client_id is required", F_CLIENT_ID_MISSING},
+    {"client_id missing beats redirect_uri", "", STRICT, JSON, 400, INVALID_REQUEST,
+     "client_id is required", F_CLIENT_ID_MISSING},
     /* 8, 9. redirect_uri: still JSON. */
-    { "no redirect_uri", "response_type=code&client_id=c&state=s", STRICT, JSON, 400,
-      INVALID_REQUEST, "redirect_uri is required", 0 },
-    { "empty redirect_uri beats bad response_type", "client_id=c&redirect_uri=", STRICT, JSON,
-      400, INVALID_REQUEST, "redirect_uri is required", 0 },
-    { "unregistered redirect_uri", "response_type=code&client_id=c&state=s"
-      "&redirect_uri=https%3A%2F%2Fevil.example.com%2Fcb", STRICT, JSON, 400, INVALID_REQUEST,
-      "redirect_uri does not match registered URIs", 0 },
-    { "path differs", "response_type=code&client_id=c&state=s&code_challenge=" CH
-      "&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb2", STRICT, JSON, 400, INVALID_REQUEST,
-      "redirect_uri does not match registered URIs", 0 },
-    { "non-loopback port differs", "response_type=code&client_id=c&state=s"
-      "&redirect_uri=https%3A%2F%2Fapp.example.com%3A444%2Fcb", STRICT, JSON, 400,
-      INVALID_REQUEST, "redirect_uri does not match registered URIs", 0 },
-    { "loopback port relaxation (RFC 8252 7.3)", "response_type=code&client_id=c&state=s"
-      "&code_challenge=" CH "&code_challenge_method=S256"
-      "&redirect_uri=http%3A%2F%2F127.0.0.1%3A49152%2Fcallback", STRICT, PROCEED, 0, 0, NULL, 0 },
-    { "loopback host literal differs", "response_type=code&client_id=c&state=s"
-      "&redirect_uri=http%3A%2F%2Flocalhost%3A8765%2Fcallback", STRICT, JSON, 400,
-      INVALID_REQUEST, "redirect_uri does not match registered URIs", 0 },
+    {"no redirect_uri", "response_type=code&client_id=c&state=s", STRICT, JSON, 400,
+     INVALID_REQUEST, "redirect_uri is required", 0},
+    {"empty redirect_uri beats bad response_type", "client_id=c&redirect_uri=", STRICT, JSON, 400,
+     INVALID_REQUEST, "redirect_uri is required", 0},
+    {"unregistered redirect_uri",
+     "response_type=code&client_id=c&state=s"
+     "&redirect_uri=https%3A%2F%2Fevil.example.com%2Fcb",
+     STRICT, JSON, 400, INVALID_REQUEST, "redirect_uri does not match registered URIs", 0},
+    {"path differs",
+     "response_type=code&client_id=c&state=s&code_challenge=" CH
+     "&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb2",
+     STRICT, JSON, 400, INVALID_REQUEST, "redirect_uri does not match registered URIs", 0},
+    {"non-loopback port differs",
+     "response_type=code&client_id=c&state=s"
+     "&redirect_uri=https%3A%2F%2Fapp.example.com%3A444%2Fcb",
+     STRICT, JSON, 400, INVALID_REQUEST, "redirect_uri does not match registered URIs", 0},
+    {"loopback port relaxation (RFC 8252 7.3)",
+     "response_type=code&client_id=c&state=s"
+     "&code_challenge=" CH "&code_challenge_method=S256"
+     "&redirect_uri=http%3A%2F%2F127.0.0.1%3A49152%2Fcallback",
+     STRICT, PROCEED, 0, 0, NULL, 0},
+    {"loopback host literal differs",
+     "response_type=code&client_id=c&state=s"
+     "&redirect_uri=http%3A%2F%2Flocalhost%3A8765%2Fcallback",
+     STRICT, JSON, 400, INVALID_REQUEST, "redirect_uri does not match registered URIs", 0},
     /* 10. response_type, now a 302. */
-    { "no response_type", "client_id=c&" RU "&state=s", STRICT, REDIR, 302,
-      OAUTH_ERROR_UNSUPPORTED_RESPONSE_TYPE, "response_type must be 'code'", 0 },
-    { "response_type token", "response_type=token&client_id=c&" RU "&state=s", STRICT, REDIR, 302,
-      OAUTH_ERROR_UNSUPPORTED_RESPONSE_TYPE, "response_type must be 'code'", 0 },
-    { "response_type beats resource", "response_type=CODE&client_id=c&" RU
-      "&resource=https%3A%2F%2Fevil.example.com", STRICT, REDIR, 302,
-      OAUTH_ERROR_UNSUPPORTED_RESPONSE_TYPE, "response_type must be 'code'", 0 },
+    {"no response_type", "client_id=c&" RU "&state=s", STRICT, REDIR, 302,
+     OAUTH_ERROR_UNSUPPORTED_RESPONSE_TYPE, "response_type must be 'code'", 0},
+    {"response_type token", "response_type=token&client_id=c&" RU "&state=s", STRICT, REDIR, 302,
+     OAUTH_ERROR_UNSUPPORTED_RESPONSE_TYPE, "response_type must be 'code'", 0},
+    {"response_type beats resource",
+     "response_type=CODE&client_id=c&" RU "&resource=https%3A%2F%2Fevil.example.com", STRICT, REDIR,
+     302, OAUTH_ERROR_UNSUPPORTED_RESPONSE_TYPE, "response_type must be 'code'", 0},
     /* 11. resource. */
-    { "resource base", GOOD "&resource=https%3A%2F%2Fauth.example.com", STRICT, PROCEED, 0, 0,
-      NULL, 0 },
-    { "resource trailing slash", GOOD "&resource=https%3A%2F%2Fauth.example.com%2F", STRICT,
-      PROCEED, 0, 0, NULL, 0 },
-    { "resource mount", GOOD "&resource=https%3A%2F%2Fauth.example.com%2Fmcp", STRICT, PROCEED, 0,
-      0, NULL, 0 },
-    { "resource mismatch", GOOD "&resource=https%3A%2F%2Fevil.example.com", STRICT, REDIR, 302,
-      OAUTH_ERROR_INVALID_TARGET, "resource does not identify this authorization server", 0 },
-    { "one bad among several", GOOD "&resource=https%3A%2F%2Fauth.example.com"
-      "&resource=https%3A%2F%2Fauth.example.com%2Fother&resource=https%3A%2F%2Fauth.example.com"
-      "%2Fmcp", STRICT, REDIR, 302, OAUTH_ERROR_INVALID_TARGET,
-      "resource does not identify this authorization server", 0 },
-    { "empty resource", GOOD "&resource=", STRICT, REDIR, 302, OAUTH_ERROR_INVALID_TARGET,
-      "resource does not identify this authorization server", 0 },
-    { "resource beats PKCE", OK_PREFIX "&resource=x&code_challenge_method=plain&code_challenge="
-      CH, STRICT, REDIR, 302, OAUTH_ERROR_INVALID_TARGET,
-      "resource does not identify this authorization server", 0 },
+    {"resource base", GOOD "&resource=https%3A%2F%2Fauth.example.com", STRICT, PROCEED, 0, 0, NULL,
+     0},
+    {"resource trailing slash", GOOD "&resource=https%3A%2F%2Fauth.example.com%2F", STRICT, PROCEED,
+     0, 0, NULL, 0},
+    {"resource mount", GOOD "&resource=https%3A%2F%2Fauth.example.com%2Fmcp", STRICT, PROCEED, 0, 0,
+     NULL, 0},
+    {"resource mismatch", GOOD "&resource=https%3A%2F%2Fevil.example.com", STRICT, REDIR, 302,
+     OAUTH_ERROR_INVALID_TARGET, "resource does not identify this authorization server", 0},
+    {"one bad among several",
+     GOOD "&resource=https%3A%2F%2Fauth.example.com"
+          "&resource=https%3A%2F%2Fauth.example.com%2Fother&resource=https%3A%2F%2Fauth.example.com"
+          "%2Fmcp",
+     STRICT, REDIR, 302, OAUTH_ERROR_INVALID_TARGET,
+     "resource does not identify this authorization server", 0},
+    {"empty resource", GOOD "&resource=", STRICT, REDIR, 302, OAUTH_ERROR_INVALID_TARGET,
+     "resource does not identify this authorization server", 0},
+    {"resource beats PKCE", OK_PREFIX "&resource=x&code_challenge_method=plain&code_challenge=" CH,
+     STRICT, REDIR, 302, OAUTH_ERROR_INVALID_TARGET,
+     "resource does not identify this authorization server", 0},
     /* 12. PKCE. */
-    { "plain method", OK_PREFIX "&code_challenge=" CH "&code_challenge_method=plain&state=s",
-      STRICT, REDIR, 302, INVALID_REQUEST, "code_challenge_method must be S256", 0 },
-    { "challenge without method", OK_PREFIX "&code_challenge=" CH "&state=s", STRICT, REDIR, 302,
-      INVALID_REQUEST, "code_challenge_method must be S256", 0 },
-    { "method case matters", OK_PREFIX "&code_challenge=" CH "&code_challenge_method=s256",
-      STRICT, REDIR, 302, INVALID_REQUEST, "code_challenge_method must be S256", 0 },
-    { "plain refused when PKCE optional", OK_PREFIX "&code_challenge=" CH
-      "&code_challenge_method=plain&state=s", NO_PKCE, REDIR, 302, INVALID_REQUEST,
-      "code_challenge_method must be S256", 0 },
-    { "no method refused when PKCE optional", OK_PREFIX "&code_challenge=" CH "&state=s", NO_PKCE,
-      REDIR, 302, INVALID_REQUEST, "code_challenge_method must be S256", 0 },
-    { "43 x '!'", OK_PREFIX "&code_challenge_method=S256&state=s&code_challenge="
-      "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!", STRICT, REDIR, 302, INVALID_REQUEST,
-      "code_challenge must be 43-128 unreserved characters", 0 },
-    { "42 chars", OK_PREFIX "&code_challenge_method=S256&state=s&code_challenge="
-      "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-c", STRICT, REDIR, 302, INVALID_REQUEST,
-      "code_challenge must be 43-128 unreserved characters", 0 },
-    { "129 chars", OK_PREFIX "&code_challenge_method=S256&state=s&code_challenge="
-      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", STRICT, REDIR, 302, INVALID_REQUEST,
-      "code_challenge must be 43-128 unreserved characters", 0 },
-    { "128 unreserved chars", OK_PREFIX "&code_challenge_method=S256&state=s&code_challenge="
-      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-._~A", STRICT, PROCEED, 0, 0, NULL, 0 },
-    { "challenge required", OK_PREFIX "&state=s", STRICT, REDIR, 302, INVALID_REQUEST,
-      "code_challenge is required", 0 },
-    { "method alone is not a challenge", OK_PREFIX "&code_challenge_method=S256&state=s", STRICT,
-      REDIR, 302, INVALID_REQUEST, "code_challenge is required", 0 },
-    { "PKCE optional, none sent: server PKCE", OK_PREFIX "&state=s", NO_PKCE, PROCEED, 0, 0, NULL,
-      F_SERVER_PKCE },
-    { "PKCE optional, method ignored without challenge", OK_PREFIX
-      "&code_challenge_method=plain&state=s", NO_PKCE, PROCEED, 0, 0, NULL, F_SERVER_PKCE },
-    { "PKCE optional, client challenge: no server PKCE", GOOD, NO_PKCE, PROCEED, 0, 0, NULL, 0 },
-    { "PKCE beats state", OK_PREFIX, STRICT, REDIR, 302, INVALID_REQUEST,
-      "code_challenge is required", 0 },
+    {"plain method", OK_PREFIX "&code_challenge=" CH "&code_challenge_method=plain&state=s", STRICT,
+     REDIR, 302, INVALID_REQUEST, "code_challenge_method must be S256", 0},
+    {"challenge without method", OK_PREFIX "&code_challenge=" CH "&state=s", STRICT, REDIR, 302,
+     INVALID_REQUEST, "code_challenge_method must be S256", 0},
+    {"method case matters", OK_PREFIX "&code_challenge=" CH "&code_challenge_method=s256", STRICT,
+     REDIR, 302, INVALID_REQUEST, "code_challenge_method must be S256", 0},
+    {"plain refused when PKCE optional",
+     OK_PREFIX "&code_challenge=" CH "&code_challenge_method=plain&state=s", NO_PKCE, REDIR, 302,
+     INVALID_REQUEST, "code_challenge_method must be S256", 0},
+    {"no method refused when PKCE optional", OK_PREFIX "&code_challenge=" CH "&state=s", NO_PKCE,
+     REDIR, 302, INVALID_REQUEST, "code_challenge_method must be S256", 0},
+    {"43 x '!'",
+     OK_PREFIX "&code_challenge_method=S256&state=s&code_challenge="
+               "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!",
+     STRICT, REDIR, 302, INVALID_REQUEST, "code_challenge must be 43-128 unreserved characters", 0},
+    {"42 chars",
+     OK_PREFIX "&code_challenge_method=S256&state=s&code_challenge="
+               "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-c",
+     STRICT, REDIR, 302, INVALID_REQUEST, "code_challenge must be 43-128 unreserved characters", 0},
+    {"129 chars",
+     OK_PREFIX
+     "&code_challenge_method=S256&state=s&code_challenge="
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+     STRICT, REDIR, 302, INVALID_REQUEST, "code_challenge must be 43-128 unreserved characters", 0},
+    {"128 unreserved chars",
+     OK_PREFIX
+     "&code_challenge_method=S256&state=s&code_challenge="
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-._~A",
+     STRICT, PROCEED, 0, 0, NULL, 0},
+    {"challenge required", OK_PREFIX "&state=s", STRICT, REDIR, 302, INVALID_REQUEST,
+     "code_challenge is required", 0},
+    {"method alone is not a challenge", OK_PREFIX "&code_challenge_method=S256&state=s", STRICT,
+     REDIR, 302, INVALID_REQUEST, "code_challenge is required", 0},
+    {"PKCE optional, none sent: server PKCE", OK_PREFIX "&state=s", NO_PKCE, PROCEED, 0, 0, NULL,
+     F_SERVER_PKCE},
+    {"PKCE optional, method ignored without challenge",
+     OK_PREFIX "&code_challenge_method=plain&state=s", NO_PKCE, PROCEED, 0, 0, NULL, F_SERVER_PKCE},
+    {"PKCE optional, client challenge: no server PKCE", GOOD, NO_PKCE, PROCEED, 0, 0, NULL, 0},
+    {"PKCE beats state", OK_PREFIX, STRICT, REDIR, 302, INVALID_REQUEST,
+     "code_challenge is required", 0},
     /* 13. state. */
-    { "state required (strict)", OK_PREFIX "&code_challenge=" CH "&code_challenge_method=S256",
-      STRICT, REDIR, 302, INVALID_REQUEST, "state is required", F_STATE_MISSING },
-    { "empty state (strict)", OK_PREFIX "&code_challenge=" CH "&code_challenge_method=S256&state=",
-      STRICT, REDIR, 302, INVALID_REQUEST, "state is required", F_STATE_MISSING },
-    { "compat synthesizes", OK_PREFIX "&code_challenge=" CH "&code_challenge_method=S256",
-      STATELESS, PROCEED, 0, 0, NULL, F_STATE_MISSING | F_SYNTH_STATE },
-    { "compat and no PKCE", OK_PREFIX, STATELESS | NO_PKCE, PROCEED, 0, 0, NULL,
-      F_STATE_MISSING | F_SYNTH_STATE | F_SERVER_PKCE },
+    {"state required (strict)", OK_PREFIX "&code_challenge=" CH "&code_challenge_method=S256",
+     STRICT, REDIR, 302, INVALID_REQUEST, "state is required", F_STATE_MISSING},
+    {"empty state (strict)", OK_PREFIX "&code_challenge=" CH "&code_challenge_method=S256&state=",
+     STRICT, REDIR, 302, INVALID_REQUEST, "state is required", F_STATE_MISSING},
+    {"compat synthesizes", OK_PREFIX "&code_challenge=" CH "&code_challenge_method=S256", STATELESS,
+     PROCEED, 0, 0, NULL, F_STATE_MISSING | F_SYNTH_STATE},
+    {"compat and no PKCE", OK_PREFIX, STATELESS | NO_PKCE, PROCEED, 0, 0, NULL,
+     F_STATE_MISSING | F_SYNTH_STATE | F_SERVER_PKCE},
     /* Everything right. */
-    { "good", GOOD, STRICT, PROCEED, 0, 0, NULL, 0 },
-    { "unknown and OIDC params are ignored", GOOD "&prompt=login&foo=bar&scope=openid", STRICT,
-      PROCEED, 0, 0, NULL, 0 },
-    { "bad pairs already dropped by the query parser", GOOD "&x=%zz&y=1;2", STRICT, PROCEED, 0, 0,
-      NULL, 0 },
+    {"good", GOOD, STRICT, PROCEED, 0, 0, NULL, 0},
+    {"unknown and OIDC params are ignored", GOOD "&prompt=login&foo=bar&scope=openid", STRICT,
+     PROCEED, 0, 0, NULL, 0},
+    {"bad pairs already dropped by the query parser", GOOD "&x=%zz&y=1;2", STRICT, PROCEED, 0, 0,
+     NULL, 0},
 };
 
 static void
@@ -187,10 +204,10 @@ run_row(const struct row *r)
     assert_int_equal(http_query_parse(slice_from_cstr(r->query), HTTP_QUERY_MODE_QUERY, &p),
                      HTTP_QUERY_OK);
     struct oauth_authorize_request ar;
-    struct oauth_error err = { 0 };
+    struct oauth_error err = {0};
     bool missing = true;
     enum oauth_authorize_verdict v = oauth_authorize_request_parse(&p, &ar, &err, &missing);
-    struct oauth_authorize_outcome out = { .verdict = v, .err = err };
+    struct oauth_authorize_outcome out = {.verdict = v, .err = err};
     if (v == PROCEED) {
         struct oauth_authorize_policy pol = {
             .base = FIXTURE_BASE,
@@ -269,7 +286,7 @@ test_custom_mount(void **state)
     struct oauth_authorize_request ar;
     struct oauth_error err;
     assert_int_equal(oauth_authorize_request_parse(&p, &ar, &err, NULL), PROCEED);
-    struct oauth_authorize_policy pol = { FIXTURE_BASE, "/api/v1/mcp", true, false };
+    struct oauth_authorize_policy pol = {FIXTURE_BASE, "/api/v1/mcp", true, false};
     struct oauth_authorize_outcome out;
     oauth_authorize_request_check(&ar, registered, 2, &pol, &out);
     assert_int_equal(out.verdict, REDIR);
@@ -288,15 +305,15 @@ test_param_categories(void **state)
 {
     (void)state;
     static const char *const read[] = {
-        "response_type", "client_id", "redirect_uri", "code_challenge",
-        "code_challenge_method", "state", "resource", "scope",
+        "response_type",         "client_id", "redirect_uri", "code_challenge",
+        "code_challenge_method", "state",     "resource",     "scope",
     };
     for (size_t i = 0; i < sizeof(read) / sizeof(read[0]); i++) {
         assert_null(oauth_authorize_request_param_category(slice_from_cstr(read[i])));
     }
     static const char *const oidc[] = {
-        "prompt", "id_token_hint", "login_hint", "acr_values", "claims", "display",
-        "ui_locales", "max_age", "request", "request_uri", "nonce",
+        "prompt",     "id_token_hint", "login_hint", "acr_values",  "claims", "display",
+        "ui_locales", "max_age",       "request",    "request_uri", "nonce",
     };
     for (size_t i = 0; i < sizeof(oidc) / sizeof(oidc[0]); i++) {
         assert_string_equal(oauth_authorize_request_param_category(slice_from_cstr(oidc[i])),

@@ -126,8 +126,7 @@ test_check_outcomes(void **state)
     assert_int_equal(check(C, BH, true, "__Host-mcp_consent_E9Melhoa=" B, got), OAUTH_BINDING_OK);
     assert_string_equal(got, B);
     assert_int_equal(check(C, BH, false, "x=1; mcp_consent_E9Melhoa=" B, NULL), OAUTH_BINDING_OK);
-    assert_int_equal(check(K, BH, true, "__Host-mcp_callback_E9Melhoa=" B, NULL),
-                     OAUTH_BINDING_OK);
+    assert_int_equal(check(K, BH, true, "__Host-mcp_callback_E9Melhoa=" B, NULL), OAUTH_BINDING_OK);
     assert_int_equal(check(K, BH, false, "mcp_callback_E9Melhoa=\"" B "\"", NULL),
                      OAUTH_BINDING_OK);
 
@@ -158,13 +157,12 @@ test_check_outcomes(void **state)
     assert_int_equal(check(C, BH, true, "__Host-mcp_consent_E9Melhoa=" B "A", NULL),
                      OAUTH_BINDING_ERR_MISMATCH);
     assert_int_equal(
-        check(C, BH, true, "__Host-mcp_consent_E9Melhoa=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXl",
-              NULL),
+        check(C, BH, true,
+              "__Host-mcp_consent_E9Melhoa=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXl", NULL),
         OAUTH_BINDING_ERR_MISMATCH);
 
     /* Unbound: the grant's bh is not one we mint. */
-    assert_int_equal(check(C, "", true, "__Host-mcp_consent_=" B, NULL),
-                     OAUTH_BINDING_ERR_UNBOUND);
+    assert_int_equal(check(C, "", true, "__Host-mcp_consent_=" B, NULL), OAUTH_BINDING_ERR_UNBOUND);
     assert_int_equal(check(C, "E9Melhoa", true, "__Host-mcp_consent_E9Melhoa=" B, NULL),
                      OAUTH_BINDING_ERR_UNBOUND);
     assert_int_equal(check(C, NULL, true, "", NULL), OAUTH_BINDING_ERR_UNBOUND);
@@ -230,49 +228,46 @@ test_site_table(void **state)
         enum oauth_binding_site_rc want;
     } rows[] = {
         /* Our own page, and tools that send neither header. */
-        { "https://auth.example.com", "https://auth.example.com", NULL, "same-origin",
-          OAUTH_BINDING_SITE_OK },
-        { "https://auth.example.com", NULL, NULL, NULL, OAUTH_BINDING_SITE_OK },
-        { "https://auth.example.com", " https://auth.example.com ", NULL, NULL,
-          OAUTH_BINDING_SITE_OK },
-        { "https://auth.example.com", "HTTPS://AUTH.EXAMPLE.COM", NULL, NULL,
-          OAUTH_BINDING_SITE_OK },
-        { "https://Auth.Example.com", "https://auth.example.com", NULL, NULL,
-          OAUTH_BINDING_SITE_OK },
+        {"https://auth.example.com", "https://auth.example.com", NULL, "same-origin",
+         OAUTH_BINDING_SITE_OK},
+        {"https://auth.example.com", NULL, NULL, NULL, OAUTH_BINDING_SITE_OK},
+        {"https://auth.example.com", " https://auth.example.com ", NULL, NULL,
+         OAUTH_BINDING_SITE_OK},
+        {"https://auth.example.com", "HTTPS://AUTH.EXAMPLE.COM", NULL, NULL, OAUTH_BINDING_SITE_OK},
+        {"https://Auth.Example.com", "https://auth.example.com", NULL, NULL, OAUTH_BINDING_SITE_OK},
         /* The default port is never part of an origin; another port is. */
-        { "https://auth.example.com:443", "https://auth.example.com", NULL, NULL,
-          OAUTH_BINDING_SITE_OK },
-        { "http://127.0.0.1:8080", "http://127.0.0.1:8080", NULL, "same-origin",
-          OAUTH_BINDING_SITE_OK },
-        { "http://[::1]:8080", "http://[::1]:8080", NULL, NULL, OAUTH_BINDING_SITE_OK },
+        {"https://auth.example.com:443", "https://auth.example.com", NULL, NULL,
+         OAUTH_BINDING_SITE_OK},
+        {"http://127.0.0.1:8080", "http://127.0.0.1:8080", NULL, "same-origin",
+         OAUTH_BINDING_SITE_OK},
+        {"http://[::1]:8080", "http://[::1]:8080", NULL, NULL, OAUTH_BINDING_SITE_OK},
         /* same-site and none are not cross-site (the Origin still decides). */
-        { "https://auth.example.com", NULL, NULL, "same-site", OAUTH_BINDING_SITE_OK },
-        { "https://auth.example.com", NULL, NULL, "none", OAUTH_BINDING_SITE_OK },
+        {"https://auth.example.com", NULL, NULL, "same-site", OAUTH_BINDING_SITE_OK},
+        {"https://auth.example.com", NULL, NULL, "none", OAUTH_BINDING_SITE_OK},
         /* Refused. */
-        { "https://auth.example.com", "https://attacker.example", NULL, NULL,
-          OAUTH_BINDING_SITE_ERR_ORIGIN },
-        { "https://auth.example.com", "null", NULL, NULL, OAUTH_BINDING_SITE_ERR_ORIGIN },
-        { "https://auth.example.com", "", NULL, NULL, OAUTH_BINDING_SITE_ERR_ORIGIN },
-        { "https://auth.example.com", "https://auth.example.com/", NULL, NULL,
-          OAUTH_BINDING_SITE_ERR_ORIGIN },
-        { "https://auth.example.com", "http://auth.example.com", NULL, NULL,
-          OAUTH_BINDING_SITE_ERR_ORIGIN },
-        { "https://auth.example.com", "https://auth.example.com:443", NULL, NULL,
-          OAUTH_BINDING_SITE_ERR_ORIGIN },
-        { "https://auth.example.com", "https://evil.auth.example.com", NULL, "same-site",
-          OAUTH_BINDING_SITE_ERR_ORIGIN },
-        { "https://auth.example.com", "https://auth.example.com", "null", NULL,
-          OAUTH_BINDING_SITE_ERR_ORIGIN },
-        { "http://127.0.0.1:8080", "http://127.0.0.1:8081", NULL, NULL,
-          OAUTH_BINDING_SITE_ERR_ORIGIN },
-        { "http://127.0.0.1:8080", "http://localhost:8080", NULL, NULL,
-          OAUTH_BINDING_SITE_ERR_ORIGIN },
-        { "https://auth.example.com", "https://auth.example.com", NULL, "cross-site",
-          OAUTH_BINDING_SITE_ERR_CROSS_SITE },
-        { "https://auth.example.com", NULL, NULL, " CROSS-SITE ",
-          OAUTH_BINDING_SITE_ERR_CROSS_SITE },
+        {"https://auth.example.com", "https://attacker.example", NULL, NULL,
+         OAUTH_BINDING_SITE_ERR_ORIGIN},
+        {"https://auth.example.com", "null", NULL, NULL, OAUTH_BINDING_SITE_ERR_ORIGIN},
+        {"https://auth.example.com", "", NULL, NULL, OAUTH_BINDING_SITE_ERR_ORIGIN},
+        {"https://auth.example.com", "https://auth.example.com/", NULL, NULL,
+         OAUTH_BINDING_SITE_ERR_ORIGIN},
+        {"https://auth.example.com", "http://auth.example.com", NULL, NULL,
+         OAUTH_BINDING_SITE_ERR_ORIGIN},
+        {"https://auth.example.com", "https://auth.example.com:443", NULL, NULL,
+         OAUTH_BINDING_SITE_ERR_ORIGIN},
+        {"https://auth.example.com", "https://evil.auth.example.com", NULL, "same-site",
+         OAUTH_BINDING_SITE_ERR_ORIGIN},
+        {"https://auth.example.com", "https://auth.example.com", "null", NULL,
+         OAUTH_BINDING_SITE_ERR_ORIGIN},
+        {"http://127.0.0.1:8080", "http://127.0.0.1:8081", NULL, NULL,
+         OAUTH_BINDING_SITE_ERR_ORIGIN},
+        {"http://127.0.0.1:8080", "http://localhost:8080", NULL, NULL,
+         OAUTH_BINDING_SITE_ERR_ORIGIN},
+        {"https://auth.example.com", "https://auth.example.com", NULL, "cross-site",
+         OAUTH_BINDING_SITE_ERR_CROSS_SITE},
+        {"https://auth.example.com", NULL, NULL, " CROSS-SITE ", OAUTH_BINDING_SITE_ERR_CROSS_SITE},
         /* A base that does not parse (never after config) fails closed. */
-        { "not a url", "not a url", NULL, NULL, OAUTH_BINDING_SITE_ERR_ORIGIN },
+        {"not a url", "not a url", NULL, NULL, OAUTH_BINDING_SITE_ERR_ORIGIN},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         enum oauth_binding_site_rc rc =
@@ -284,8 +279,7 @@ test_site_table(void **state)
                      oauth_binding_site_rc_str(rows[i].want));
         }
     }
-    assert_string_equal(oauth_binding_site_rc_str(OAUTH_BINDING_SITE_ERR_CROSS_SITE),
-                        "cross_site");
+    assert_string_equal(oauth_binding_site_rc_str(OAUTH_BINDING_SITE_ERR_CROSS_SITE), "cross_site");
 }
 
 int

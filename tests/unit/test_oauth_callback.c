@@ -280,8 +280,7 @@ static void
 get_raw(const char *query, const char *headers, struct reply *out)
 {
     char req[20000];
-    snprintf(req, sizeof(req), "GET /callback?%s HTTP/1.1\r\nHost: a\r\n%s\r\n", query,
-             headers);
+    snprintf(req, sizeof(req), "GET /callback?%s HTTP/1.1\r\nHost: a\r\n%s\r\n", query, headers);
     int fd = harness_connect(&F.h);
     harness_send_str(&F.h, fd, req);
     struct buf raw;
@@ -487,7 +486,6 @@ test_throttle_before_claim(void **state)
     xfree(b);
 }
 
-
 /* The refusal page (403 HTML, never a redirect: the session's redirect URI
  * may be the attacker's). */
 static void
@@ -564,8 +562,15 @@ test_wrong_browser_refused(void **state)
 
     /* A session minted without a usable binding is bound to no browser. */
     const struct grant_session unbound = {
-        .cid = "cid-1", .ru = "http://127.0.0.1:9/cb", .cc = FIXTURE_PKCE_CHALLENGE,
-        .os = "s", .nonce = NONCE, .pv = PV, .sid = "sid-9", .bh = "", .aud = BASE,
+        .cid = "cid-1",
+        .ru = "http://127.0.0.1:9/cb",
+        .cc = FIXTURE_PKCE_CHALLENGE,
+        .os = "s",
+        .nonce = NONCE,
+        .pv = PV,
+        .sid = "sid-9",
+        .bh = "",
+        .aud = BASE,
         .exp = NOW + 600,
     };
     struct buf b;

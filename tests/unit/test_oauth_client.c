@@ -46,17 +46,16 @@ test_error_shapes(void **state)
 {
     (void)state;
     static const struct shape shapes[] = {
-        { OAUTH_CLIENT_ERR_INVALID, OAUTH_CLIENT_SITE_AUTHORIZE, 400, "unknown client_id" },
-        { OAUTH_CLIENT_ERR_TYP_MISMATCH, OAUTH_CLIENT_SITE_AUTHORIZE, 400, "unknown client_id" },
-        { OAUTH_CLIENT_ERR_AUDIENCE_MISMATCH, OAUTH_CLIENT_SITE_AUTHORIZE, 400,
-          "client registered for a different audience" },
-        { OAUTH_CLIENT_ERR_EXPIRED, OAUTH_CLIENT_SITE_AUTHORIZE, 400,
-          "client registration expired" },
-        { OAUTH_CLIENT_ERR_INVALID, OAUTH_CLIENT_SITE_TOKEN, 401, "invalid client_id" },
-        { OAUTH_CLIENT_ERR_TYP_MISMATCH, OAUTH_CLIENT_SITE_TOKEN, 401, "invalid client_id" },
-        { OAUTH_CLIENT_ERR_AUDIENCE_MISMATCH, OAUTH_CLIENT_SITE_TOKEN, 401,
-          "client registered for a different audience" },
-        { OAUTH_CLIENT_ERR_EXPIRED, OAUTH_CLIENT_SITE_TOKEN, 401, "client registration expired" },
+        {OAUTH_CLIENT_ERR_INVALID, OAUTH_CLIENT_SITE_AUTHORIZE, 400, "unknown client_id"},
+        {OAUTH_CLIENT_ERR_TYP_MISMATCH, OAUTH_CLIENT_SITE_AUTHORIZE, 400, "unknown client_id"},
+        {OAUTH_CLIENT_ERR_AUDIENCE_MISMATCH, OAUTH_CLIENT_SITE_AUTHORIZE, 400,
+         "client registered for a different audience"},
+        {OAUTH_CLIENT_ERR_EXPIRED, OAUTH_CLIENT_SITE_AUTHORIZE, 400, "client registration expired"},
+        {OAUTH_CLIENT_ERR_INVALID, OAUTH_CLIENT_SITE_TOKEN, 401, "invalid client_id"},
+        {OAUTH_CLIENT_ERR_TYP_MISMATCH, OAUTH_CLIENT_SITE_TOKEN, 401, "invalid client_id"},
+        {OAUTH_CLIENT_ERR_AUDIENCE_MISMATCH, OAUTH_CLIENT_SITE_TOKEN, 401,
+         "client registered for a different audience"},
+        {OAUTH_CLIENT_ERR_EXPIRED, OAUTH_CLIENT_SITE_TOKEN, 401, "client registration expired"},
     };
     for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
         struct oauth_error e;
@@ -68,8 +67,7 @@ test_error_shapes(void **state)
     }
     assert_string_equal(oauth_client_rc_str(OAUTH_CLIENT_OK), "ok");
     assert_string_equal(oauth_client_rc_str(OAUTH_CLIENT_ERR_INVALID), "client_id_invalid");
-    assert_string_equal(oauth_client_rc_str(OAUTH_CLIENT_ERR_TYP_MISMATCH),
-                        "client_typ_mismatch");
+    assert_string_equal(oauth_client_rc_str(OAUTH_CLIENT_ERR_TYP_MISMATCH), "client_typ_mismatch");
     assert_string_equal(oauth_client_rc_str(OAUTH_CLIENT_ERR_AUDIENCE_MISMATCH),
                         "client_audience_mismatch");
     assert_string_equal(oauth_client_rc_str(OAUTH_CLIENT_ERR_EXPIRED),
@@ -149,7 +147,7 @@ h_resolve(struct http_request *req, void *arg)
     assert_int_equal(http_query_parse(http_request_query(req), HTTP_QUERY_MODE_QUERY, &q),
                      HTTP_QUERY_OK);
     static struct probe p;
-    p = (struct probe){ .req = req };
+    p = (struct probe){.req = req};
     enum oauth_client_site site = strcmp(http_params_get(&q, "site", NULL), "token") == 0
                                       ? OAUTH_CLIENT_SITE_TOKEN
                                       : OAUTH_CLIENT_SITE_AUTHORIZE;
@@ -168,10 +166,9 @@ h_cancel(struct http_request *req, void *arg)
 {
     (void)arg;
     static struct probe p;
-    p = (struct probe){ .req = req };
-    struct oauth_client_lookup *l =
-        oauth_client_resolve_start(req, slice_from_cstr("garbage"), OAUTH_CLIENT_SITE_TOKEN,
-                                   on_resolved, &p);
+    p = (struct probe){.req = req};
+    struct oauth_client_lookup *l = oauth_client_resolve_start(
+        req, slice_from_cstr("garbage"), OAUTH_CLIENT_SITE_TOKEN, on_resolved, &p);
     oauth_client_resolve_cancel(l);
     oauth_client_resolve_cancel(NULL);
     http_reply_empty(req, 204);
@@ -180,7 +177,7 @@ h_cancel(struct http_request *req, void *arg)
 static void
 make_client(const char *aud, int64_t exp, struct buf *out)
 {
-    static const char *const uris[] = { "https://app.example.com/cb" };
+    static const char *const uris[] = {"https://app.example.com/cb"};
     struct grant_client c = {
         .id = "11111111-2222-4333-8444-555555555555",
         .r = uris,
@@ -231,9 +228,9 @@ test_resolve_ok(void **state)
 
 struct failure {
     const char *name;
-    const char *aud;   /* NULL: not a sealed client */
+    const char *aud; /* NULL: not a sealed client */
     int64_t exp;
-    const char *raw;   /* the client_id when aud is NULL */
+    const char *raw; /* the client_id when aud is NULL */
     enum metrics_denied metric;
     const char *token_body;
 };
@@ -244,17 +241,16 @@ test_resolve_failures(void **state)
     (void)state;
     http_router_add(FA.router, HTTP_METHODS_GET, "/resolve", h_resolve, NULL, NULL);
     static const struct failure failures[] = {
-        { "garbage", NULL, 0, "garbage", METRICS_DENIED_CLIENT_ID_INVALID,
-          "{\"error\":\"invalid_client\",\"error_description\":\"invalid client_id\"}\n" },
-        { "empty", NULL, 0, "", METRICS_DENIED_CLIENT_ID_INVALID,
-          "{\"error\":\"invalid_client\",\"error_description\":\"invalid client_id\"}\n" },
-        { "foreign", FIXTURE_OTHER_BASE, 0, NULL, METRICS_DENIED_CLIENT_AUDIENCE_MISMATCH,
-          "{\"error\":\"invalid_client\",\"error_description\":\"client registered for a "
-          "different audience\"}\n" },
-        { "expired", FIXTURE_BASE, FIXTURE_NOW - 1, NULL,
-          METRICS_DENIED_CLIENT_REGISTRATION_EXPIRED,
-          "{\"error\":\"invalid_client\",\"error_description\":\"client registration "
-          "expired\"}\n" },
+        {"garbage", NULL, 0, "garbage", METRICS_DENIED_CLIENT_ID_INVALID,
+         "{\"error\":\"invalid_client\",\"error_description\":\"invalid client_id\"}\n"},
+        {"empty", NULL, 0, "", METRICS_DENIED_CLIENT_ID_INVALID,
+         "{\"error\":\"invalid_client\",\"error_description\":\"invalid client_id\"}\n"},
+        {"foreign", FIXTURE_OTHER_BASE, 0, NULL, METRICS_DENIED_CLIENT_AUDIENCE_MISMATCH,
+         "{\"error\":\"invalid_client\",\"error_description\":\"client registered for a "
+         "different audience\"}\n"},
+        {"expired", FIXTURE_BASE, FIXTURE_NOW - 1, NULL, METRICS_DENIED_CLIENT_REGISTRATION_EXPIRED,
+         "{\"error\":\"invalid_client\",\"error_description\":\"client registration "
+         "expired\"}\n"},
     };
     for (size_t i = 0; i < sizeof(failures) / sizeof(failures[0]); i++) {
         const struct failure *f = &failures[i];
@@ -285,16 +281,15 @@ test_resolve_failures(void **state)
         buf_cleanup(&cid);
     }
     /* A blob sealed for another purpose is "invalid" (AEAD cannot tell). */
-    struct grant_session s = { .cid = "x", .aud = FIXTURE_BASE, .exp = FIXTURE_NOW + 60 };
+    struct grant_session s = {.cid = "x", .aud = FIXTURE_BASE, .exp = FIXTURE_NOW + 60};
     struct buf sb;
     buf_init(&sb, 20000);
     assert_int_equal(grants_seal_session(FA.app.seal, &s, &sb), SEAL_OK);
     metrics_reset();
     struct harness_response r;
     resolve(buf_cstr(&sb), "authorize", &r);
-    assert_string_equal(r.body,
-                        "{\"error\":\"invalid_client\",\"error_description\":\"unknown "
-                        "client_id\"}\n");
+    assert_string_equal(r.body, "{\"error\":\"invalid_client\",\"error_description\":\"unknown "
+                                "client_id\"}\n");
     assert_int_equal(metrics_get_denied(METRICS_DENIED_CLIENT_ID_INVALID), 1);
     harness_response_free(&r);
     buf_cleanup(&sb);

@@ -25,8 +25,8 @@
 #define JTI "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
 /* The browser's cookie for the flows minted below. */
 #define COOKIE_HEADER "Cookie: " FIXTURE_CONSENT_COOKIE_NAME "=" FIXTURE_BINDING_SECRET "\r\n"
-#define INTERSTITIAL_CSP                                                                    \
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; "                   \
+#define INTERSTITIAL_CSP                                                                           \
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; "                          \
     "frame-ancestors 'none'; base-uri 'none'"
 
 static struct flow_app FA;
@@ -104,15 +104,14 @@ mint(const struct consent_opts *o, char *out)
 static void
 mint_default(char *out)
 {
-    const struct consent_opts o = { 0 };
+    const struct consent_opts o = {0};
     mint(&o, out);
 }
 
 /* POST /consent consent_token=<token>&action=<action> with extra headers
  * ("Name: v\r\n"...). */
 static void
-post_with(const char *headers, const char *token, const char *action,
-          struct harness_response *r)
+post_with(const char *headers, const char *token, const char *action, struct harness_response *r)
 {
     struct buf body;
     buf_init(&body, 64 * 1024);
@@ -261,8 +260,9 @@ test_input_checks(void **state)
     flow_app_post(&FA, "/consent", "Content-Type: text/plain\r\n", buf_cstr(&body), &r);
     assert_json_400(&r, "consent_token is required");
     harness_response_free(&r);
-    flow_app_post(&FA, "/consent", "Content-Type: Application/X-WWW-Form-Urlencoded; "
-                                   "charset=utf-8\r\n",
+    flow_app_post(&FA, "/consent",
+                  "Content-Type: Application/X-WWW-Form-Urlencoded; "
+                  "charset=utf-8\r\n",
                   "consent_token=&action=deny", &r);
     assert_json_400(&r, "consent_token is required");
     harness_response_free(&r);
@@ -291,7 +291,7 @@ test_input_checks(void **state)
     assert_json_400(&r, "consent token invalid or expired");
     harness_response_free(&r);
     /* A session blob (another purpose) does not open as consent. */
-    struct grant_session s = { .cid = CID, .ru = RU, .aud = FIXTURE_BASE, .exp = FIXTURE_NOW + 60 };
+    struct grant_session s = {.cid = CID, .ru = RU, .aud = FIXTURE_BASE, .exp = FIXTURE_NOW + 60};
     struct buf sb;
     buf_init(&sb, 20000);
     assert_int_equal(grants_seal_session(FA.app.seal, &s, &sb), SEAL_OK);
@@ -299,12 +299,12 @@ test_input_checks(void **state)
     assert_json_400(&r, "consent token invalid or expired");
     harness_response_free(&r);
     buf_cleanup(&sb);
-    const struct consent_opts foreign = { .aud = FIXTURE_OTHER_BASE };
+    const struct consent_opts foreign = {.aud = FIXTURE_OTHER_BASE};
     mint(&foreign, token);
     post(token, "approve", &r);
     assert_json_400(&r, "consent token bound to a different audience");
     harness_response_free(&r);
-    const struct consent_opts expired = { .exp = FIXTURE_NOW - 1 };
+    const struct consent_opts expired = {.exp = FIXTURE_NOW - 1};
     mint(&expired, token);
     post(token, "approve", &r);
     assert_json_400(&r, "consent token expired");
@@ -325,9 +325,10 @@ test_too_large(void **state)
 {
     (void)state;
     struct harness_response r;
-    flow_app_send(&FA, "POST /consent HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
-                       "Content-Type: application/x-www-form-urlencoded\r\n"
-                       "Content-Length: 1048577\r\n\r\n",
+    flow_app_send(&FA,
+                  "POST /consent HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
+                  "Content-Type: application/x-www-form-urlencoded\r\n"
+                  "Content-Length: 1048577\r\n\r\n",
                   false, &r);
     assert_int_equal(r.status, 413);
     assert_string_equal(r.body, "{\"error\":\"invalid_request\",\"error_description\":\"request "
@@ -342,7 +343,7 @@ test_expiry_with_clock(void **state)
 {
     (void)state;
     char token[20000];
-    const struct consent_opts o = { .exp = FIXTURE_NOW + 300 };
+    const struct consent_opts o = {.exp = FIXTURE_NOW + 300};
     mint(&o, token);
     fixture_pin_clock(301);
     struct harness_response r;
@@ -394,7 +395,7 @@ test_deny_unparseable_redirect(void **state)
 {
     (void)state;
     char token[20000];
-    const struct consent_opts o = { .ru = "not a url" };
+    const struct consent_opts o = {.ru = "not a url"};
     mint(&o, token);
     struct harness_response r;
     post(token, "deny", &r);
@@ -431,9 +432,9 @@ open_idp_session(const char *target, struct grant_session *s)
     query_param(target, "client_id", v, sizeof(v));
     assert_string_equal(v, FLOW_OIDC_CLIENT);
     query_param(target, "state", v, sizeof(v));
-    assert_int_equal(grants_open_session(FA.app.seal, slice_from_cstr(v), FIXTURE_BASE,
-                                         clock_unix_s(), s, NULL),
-                     GRANTS_OK);
+    assert_int_equal(
+        grants_open_session(FA.app.seal, slice_from_cstr(v), FIXTURE_BASE, clock_unix_s(), s, NULL),
+        GRANTS_OK);
     char nonce[64], challenge[64], pvc[OAUTH_PKCE_S256_LEN + 1];
     query_param(target, "nonce", nonce, sizeof(nonce));
     assert_string_equal(s->nonce, nonce);
@@ -470,9 +471,10 @@ test_approve(void **state)
     grants_cleanup_session(&s);
     assert_int_equal(harness_header_count(&r, "Set-Cookie"), 2);
     assert_true(has_set_cookie(&r, FIXTURE_CONSENT_COOKIE_NAME "=; Path=/; Max-Age=0; HttpOnly; "
-                                   "Secure; SameSite=Strict\r\n"));
-    assert_true(has_set_cookie(&r, FIXTURE_CALLBACK_COOKIE_NAME "=" FIXTURE_BINDING_SECRET
-                                   "; Path=/; Max-Age=600; HttpOnly; Secure; SameSite=Lax\r\n"));
+                                                               "Secure; SameSite=Strict\r\n"));
+    assert_true(has_set_cookie(&r, FIXTURE_CALLBACK_COOKIE_NAME
+                               "=" FIXTURE_BINDING_SECRET
+                               "; Path=/; Max-Age=600; HttpOnly; Secure; SameSite=Lax\r\n"));
     assert_int_equal(metrics_get_consent_decision(true), 1);
     assert_int_equal(metrics_get_consent_decision(false), 0);
     assert_int_equal(metrics_get_seal(METRICS_PURPOSE_SESSION), 1);
@@ -485,7 +487,7 @@ test_approve_server_pkce(void **state)
 {
     (void)state;
     char token[20000], target[32768];
-    const struct consent_opts o = { .spkce = true };
+    const struct consent_opts o = {.spkce = true};
     mint(&o, token);
     struct harness_response r;
     post(token, "approve", &r);
@@ -518,14 +520,14 @@ test_replay_rerenders(void **state)
      * expiry, the notice; no decision counted. */
     post(token, "deny", &r);
     assert_int_equal(r.status, 200);
-    assert_string_equal(harness_header(&r, "Content-Security-Policy"),
-                        OAUTH_PAGE_CONSENT_CSP);
+    assert_string_equal(harness_header(&r, "Content-Security-Policy"), OAUTH_PAGE_CONSENT_CSP);
     assert_string_equal(harness_header(&r, "Cache-Control"), "no-store");
     assert_non_null(strstr(r.body, "already processed"));
     /* The same B again, for the rest of the token's life: a racing first
      * submit may have cleared it. */
-    assert_true(has_set_cookie(&r, FIXTURE_CONSENT_COOKIE_NAME "=" FIXTURE_BINDING_SECRET
-                                   "; Path=/; Max-Age=300; HttpOnly; Secure; SameSite=Strict"));
+    assert_true(has_set_cookie(&r, FIXTURE_CONSENT_COOKIE_NAME
+                               "=" FIXTURE_BINDING_SECRET
+                               "; Path=/; Max-Age=300; HttpOnly; Secure; SameSite=Strict"));
     assert_string_equal(harness_header(&r, "Referrer-Policy"), "same-origin");
     scrape_token(r.body, fresh, sizeof(fresh));
     harness_response_free(&r);
@@ -599,7 +601,7 @@ test_legacy_empty_jti(void **state)
 {
     (void)state;
     char token[20000], target[32768];
-    const struct consent_opts o = { .jti = "" };
+    const struct consent_opts o = {.jti = ""};
     mint(&o, token);
     struct harness_response r;
     for (int i = 0; i < 2; i++) {
@@ -617,7 +619,7 @@ test_claim_ttl(void **state)
 {
     (void)state;
     char token[20000], target[32768];
-    const struct consent_opts o = { .exp = FIXTURE_NOW + 10 };
+    const struct consent_opts o = {.exp = FIXTURE_NOW + 10};
     mint(&o, token);
     struct harness_response r;
     post(token, "deny", &r);
@@ -665,7 +667,7 @@ test_store_down(void **state)
     assert_int_equal(metrics_get_consent_decision(true), 0);
     harness_response_free(&r);
     /* A legacy token never reaches the store. */
-    const struct consent_opts o = { .jti = "" };
+    const struct consent_opts o = {.jti = ""};
     mint(&o, token);
     post(token, "deny", &r);
     assert_int_equal(r.status, 200);
@@ -684,7 +686,7 @@ test_client_leaves_mid_claim(void **state)
     (void)state;
     int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     assert_true(lfd >= 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET };
+    struct sockaddr_in sa = {.sin_family = AF_INET};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     assert_int_equal(listen(lfd, 8), 0);
@@ -721,7 +723,6 @@ test_client_leaves_mid_claim(void **state)
     buf_cleanup(&raw);
     close(lfd);
 }
-
 
 /* ---- the browser binding ---- */
 
@@ -821,7 +822,7 @@ test_wrong_browser_refused(void **state)
         char fresh[20000];
         char jti[64];
         snprintf(jti, sizeof(jti), "aaaaaaaa-bbbb-4ccc-8ddd-00000000000%zu", i);
-        const struct consent_opts o = { .jti = jti };
+        const struct consent_opts o = {.jti = jti};
         mint(&o, fresh);
         post_with(accepted[i], fresh, "approve", &r);
         interstitial_target(&r, target, sizeof(target));
@@ -851,12 +852,11 @@ test_many_cookies(void **state)
         for (int i = 0; i < others; i++) {
             assert_int_equal(buf_appendf(&h, "c%d=v%d; ", i, i), 0);
         }
-        assert_int_equal(buf_append_str(&h, FIXTURE_CONSENT_COOKIE_NAME "=" FIXTURE_BINDING_SECRET
-                                            "\r\n"),
-                         0);
+        assert_int_equal(
+            buf_append_str(&h, FIXTURE_CONSENT_COOKIE_NAME "=" FIXTURE_BINDING_SECRET "\r\n"), 0);
         char jti[64];
         snprintf(jti, sizeof(jti), "aaaaaaaa-bbbb-4ccc-8ddd-00000000000%d", round);
-        const struct consent_opts o = { .jti = jti };
+        const struct consent_opts o = {.jti = jti};
         mint(&o, token);
         post_with(buf_cstr(&h), token, "approve", &r);
         if (round == 0) {
@@ -877,11 +877,11 @@ test_unbound_token(void **state)
 {
     (void)state;
     char token[20000];
-    static const char *const bad[] = { "", "short", FIXTURE_BINDING_HASH "A",
-                                       "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM" };
+    static const char *const bad[] = {"", "short", FIXTURE_BINDING_HASH "A",
+                                      "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM"};
     struct harness_response r;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        const struct consent_opts o = { .bh = bad[i] };
+        const struct consent_opts o = {.bh = bad[i]};
         mint(&o, token);
         post(token, "approve", &r);
         assert_refused(&r);

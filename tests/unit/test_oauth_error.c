@@ -16,11 +16,14 @@ test_code_table_complete_and_round_trips(void **state)
 {
     (void)state;
     static const char *const expected[OAUTH_ERROR_CODE_COUNT] = {
-        "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
-        "unsupported_grant_type", "unsupported_response_type", "invalid_scope",
-        "invalid_target", "invalid_redirect_uri", "invalid_client_metadata", "access_denied",
-        "server_error", "temporarily_unavailable", "invalid_token", "insufficient_scope",
-        "not_found",
+        "invalid_request",         "invalid_client",
+        "invalid_grant",           "unauthorized_client",
+        "unsupported_grant_type",  "unsupported_response_type",
+        "invalid_scope",           "invalid_target",
+        "invalid_redirect_uri",    "invalid_client_metadata",
+        "access_denied",           "server_error",
+        "temporarily_unavailable", "invalid_token",
+        "insufficient_scope",      "not_found",
     };
     for (int i = 0; i < OAUTH_ERROR_CODE_COUNT; i++) {
         const char *name = oauth_error_code_str((enum oauth_error_code)i);
@@ -39,25 +42,25 @@ struct format_row {
 
 static const struct format_row format_rows[] = {
     /* the 77-byte body quoted in the runbook (SPEC.md 3.0.5) */
-    { { 400, OAUTH_ERROR_INVALID_CLIENT, "client registration expired", NULL },
-      "{\"error\":\"invalid_client\",\"error_description\":\"client registration expired\"}\n" },
-    { { 404, OAUTH_ERROR_NOT_FOUND, NULL, NULL }, "{\"error\":\"not_found\"}\n" },
-    { { 400, OAUTH_ERROR_INVALID_REQUEST, "", "" }, "{\"error\":\"invalid_request\"}\n" },
-    { { 503, OAUTH_ERROR_SERVER_ERROR, "replay store unavailable", "replay_store_unavailable" },
-      "{\"error\":\"server_error\",\"error_description\":\"replay store unavailable\","
-      "\"error_code\":\"replay_store_unavailable\"}\n" },
+    {{400, OAUTH_ERROR_INVALID_CLIENT, "client registration expired", NULL},
+     "{\"error\":\"invalid_client\",\"error_description\":\"client registration expired\"}\n"},
+    {{404, OAUTH_ERROR_NOT_FOUND, NULL, NULL}, "{\"error\":\"not_found\"}\n"},
+    {{400, OAUTH_ERROR_INVALID_REQUEST, "", ""}, "{\"error\":\"invalid_request\"}\n"},
+    {{503, OAUTH_ERROR_SERVER_ERROR, "replay store unavailable", "replay_store_unavailable"},
+     "{\"error\":\"server_error\",\"error_description\":\"replay store unavailable\","
+     "\"error_code\":\"replay_store_unavailable\"}\n"},
     /* error_code without a description keeps its key */
-    { { 400, OAUTH_ERROR_INVALID_GRANT, NULL, "code_replay" },
-      "{\"error\":\"invalid_grant\",\"error_code\":\"code_replay\"}\n" },
+    {{400, OAUTH_ERROR_INVALID_GRANT, NULL, "code_replay"},
+     "{\"error\":\"invalid_grant\",\"error_code\":\"code_replay\"}\n"},
     /* the em dash of the refresh-reuse description leaves two spaces */
-    { { 400, OAUTH_ERROR_INVALID_GRANT, "refresh token reuse detected \xe2\x80\x94 family revoked",
-        "refresh_reuse_detected" },
-      "{\"error\":\"invalid_grant\",\"error_description\":\"refresh token reuse detected  "
-      "family revoked\",\"error_code\":\"refresh_reuse_detected\"}\n" },
+    {{400, OAUTH_ERROR_INVALID_GRANT, "refresh token reuse detected \xe2\x80\x94 family revoked",
+      "refresh_reuse_detected"},
+     "{\"error\":\"invalid_grant\",\"error_description\":\"refresh token reuse detected  "
+     "family revoked\",\"error_code\":\"refresh_reuse_detected\"}\n"},
     /* JSON escaping of what survives the sanitiser, HTML-safe as Go's encoder */
-    { { 400, OAUTH_ERROR_INVALID_REQUEST, "a\"b\\c<d>&e\r\nf\tg", NULL },
-      "{\"error\":\"invalid_request\",\"error_description\":"
-      "\"a\\\"b\\\\c\\u003cd\\u003e\\u0026efg\"}\n" },
+    {{400, OAUTH_ERROR_INVALID_REQUEST, "a\"b\\c<d>&e\r\nf\tg", NULL},
+     "{\"error\":\"invalid_request\",\"error_description\":"
+     "\"a\\\"b\\\\c\\u003cd\\u003e\\u0026efg\"}\n"},
 };
 
 static void
@@ -116,7 +119,7 @@ static void
 test_set_clears_error_code(void **state)
 {
     (void)state;
-    struct oauth_error err = { 500, OAUTH_ERROR_SERVER_ERROR, "x", "stale" };
+    struct oauth_error err = {500, OAUTH_ERROR_SERVER_ERROR, "x", "stale"};
     oauth_error_set(&err, 413, OAUTH_ERROR_INVALID_REQUEST, "request body exceeds the 64 KiB cap");
     assert_int_equal(err.status, 413);
     assert_int_equal(err.code, OAUTH_ERROR_INVALID_REQUEST);
@@ -134,20 +137,20 @@ test_from_idp(void **state)
         const char *idp;
         enum oauth_error_code mapped;
     } rows[] = {
-        { "invalid_request", OAUTH_ERROR_INVALID_REQUEST },
-        { "invalid_client", OAUTH_ERROR_INVALID_CLIENT },
-        { "unauthorized_client", OAUTH_ERROR_UNAUTHORIZED_CLIENT },
-        { "access_denied", OAUTH_ERROR_ACCESS_DENIED },
-        { "unsupported_response_type", OAUTH_ERROR_UNSUPPORTED_RESPONSE_TYPE },
-        { "invalid_scope", OAUTH_ERROR_INVALID_SCOPE },
-        { "server_error", OAUTH_ERROR_SERVER_ERROR },
-        { "temporarily_unavailable", OAUTH_ERROR_TEMPORARILY_UNAVAILABLE },
-        { "invalid_grant", OAUTH_ERROR_SERVER_ERROR },
-        { "login_required", OAUTH_ERROR_SERVER_ERROR },
-        { "ACCESS_DENIED", OAUTH_ERROR_SERVER_ERROR },
-        { "access_denied ", OAUTH_ERROR_SERVER_ERROR },
-        { "<script>", OAUTH_ERROR_SERVER_ERROR },
-        { "", OAUTH_ERROR_SERVER_ERROR },
+        {"invalid_request", OAUTH_ERROR_INVALID_REQUEST},
+        {"invalid_client", OAUTH_ERROR_INVALID_CLIENT},
+        {"unauthorized_client", OAUTH_ERROR_UNAUTHORIZED_CLIENT},
+        {"access_denied", OAUTH_ERROR_ACCESS_DENIED},
+        {"unsupported_response_type", OAUTH_ERROR_UNSUPPORTED_RESPONSE_TYPE},
+        {"invalid_scope", OAUTH_ERROR_INVALID_SCOPE},
+        {"server_error", OAUTH_ERROR_SERVER_ERROR},
+        {"temporarily_unavailable", OAUTH_ERROR_TEMPORARILY_UNAVAILABLE},
+        {"invalid_grant", OAUTH_ERROR_SERVER_ERROR},
+        {"login_required", OAUTH_ERROR_SERVER_ERROR},
+        {"ACCESS_DENIED", OAUTH_ERROR_SERVER_ERROR},
+        {"access_denied ", OAUTH_ERROR_SERVER_ERROR},
+        {"<script>", OAUTH_ERROR_SERVER_ERROR},
+        {"", OAUTH_ERROR_SERVER_ERROR},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         assert_int_equal(oauth_error_from_idp(slice_from_cstr(rows[i].idp)), rows[i].mapped);

@@ -58,8 +58,8 @@ static void
 assert_only_our_tags(const char *html)
 {
     static const char *const allowed[] = {
-        "!DOCTYPE", "html", "head", "meta", "title", "style", "body", "main", "h1", "p",
-        "strong", "bdi", "dl", "dt", "dd", "form", "input", "div", "button", "a",
+        "!DOCTYPE", "html", "head", "meta", "title", "style", "body",  "main", "h1",     "p",
+        "strong",   "bdi",  "dl",   "dt",   "dd",    "form",  "input", "div",  "button", "a",
     };
     for (const char *p = strchr(html, '<'); p != NULL; p = strchr(p + 1, '<')) {
         const char *name = p[1] == '/' ? p + 2 : p + 1;
@@ -216,9 +216,11 @@ test_consent_bidi_isolated(void **state)
 {
     (void)state;
     struct oauth_consent_page p = base_page;
-    p.client_name = "\xe2\x80\xae" "evil"; /* U+202E RIGHT-TO-LEFT OVERRIDE */
+    p.client_name = "\xe2\x80\xae"
+                    "evil"; /* U+202E RIGHT-TO-LEFT OVERRIDE */
     char *html = render(&p);
-    assert_contains(html, "<bdi>\xe2\x80\xae" "evil</bdi>");
+    assert_contains(html, "<bdi>\xe2\x80\xae"
+                          "evil</bdi>");
     xfree(html);
 }
 
@@ -245,7 +247,9 @@ test_csp_constants(void **state)
 {
     (void)state;
     static const char *const required[] = {
-        "default-src 'none'", "frame-ancestors 'none'", "base-uri 'none'",
+        "default-src 'none'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
         "style-src 'unsafe-inline'",
     };
     for (size_t i = 0; i < 4; i++) {
@@ -270,8 +274,7 @@ test_html_escape(void **state)
     (void)state;
     struct buf b;
     buf_init(&b, 1024);
-    assert_int_equal(oauth_page_html_escape(SLICE_LIT("a&b<c>d\"e'f\x01g\x7fh\ti\xc3\xa9"), &b),
-                     0);
+    assert_int_equal(oauth_page_html_escape(SLICE_LIT("a&b<c>d\"e'f\x01g\x7fh\ti\xc3\xa9"), &b), 0);
     assert_string_equal(buf_cstr(&b),
                         "a&amp;b&lt;c&gt;d&quot;e&#39;f&#xFFFD;g&#xFFFD;h&#xFFFD;i\xc3\xa9");
     buf_cleanup(&b);
@@ -285,25 +288,28 @@ test_redirect_display(void **state)
 {
     (void)state;
     static const char *const rows[][2] = {
-        { "https://claude.ai/api/mcp/auth_callback", "claude.ai" },
-        { "https://app.example.com:8443/cb?x=1", "app.example.com:8443" },
-        { "http://127.0.0.1:53682/callback", "127.0.0.1:53682" },
-        { "http://[::1]:3000/cb", "[::1]:3000" },
-        { "http://localhost/cb", "localhost" },
-        { "not a uri", "not a uri" },
-        { "https:///cb", "https:///cb" },
+        {"https://claude.ai/api/mcp/auth_callback", "claude.ai"},
+        {"https://app.example.com:8443/cb?x=1", "app.example.com:8443"},
+        {"http://127.0.0.1:53682/callback", "127.0.0.1:53682"},
+        {"http://[::1]:3000/cb", "[::1]:3000"},
+        {"http://localhost/cb", "localhost"},
+        {"not a uri", "not a uri"},
+        {"https:///cb", "https:///cb"},
         /* Internationalized hosts: the A-label the browser looks up first,
          * the Unicode form beside it and marked. */
-        { "https://\xd0\xb0\xd1\x80\xd1\x80\xd3\x8f\xd0\xb5.com/cb",
-          "xn--80ak6aa92e.com (Unicode: \xd0\xb0\xd1\x80\xd1\x80\xd3\x8f\xd0\xb5.com)" },
-        { "https://xn--80ak6aa92e.com:8443/cb",
-          "xn--80ak6aa92e.com:8443 (Unicode: \xd0\xb0\xd1\x80\xd1\x80\xd3\x8f\xd0\xb5.com)" },
-        { "https://B\xc3\xbc" "cher.example/cb", "xn--bcher-kva.example (Unicode: b\xc3\xbc" "cher.example)" },
+        {"https://\xd0\xb0\xd1\x80\xd1\x80\xd3\x8f\xd0\xb5.com/cb",
+         "xn--80ak6aa92e.com (Unicode: \xd0\xb0\xd1\x80\xd1\x80\xd3\x8f\xd0\xb5.com)"},
+        {"https://xn--80ak6aa92e.com:8443/cb",
+         "xn--80ak6aa92e.com:8443 (Unicode: \xd0\xb0\xd1\x80\xd1\x80\xd3\x8f\xd0\xb5.com)"},
+        {"https://B\xc3\xbc"
+         "cher.example/cb",
+         "xn--bcher-kva.example (Unicode: b\xc3\xbc"
+         "cher.example)"},
         /* Registered before the rule: never shown as "apple.com". */
-        { "https://\xd0\xb0pple.com/cb", "xn--pple-43d.com (mixed-script name)" },
-        { "https://\xff\xfe.com/cb", "%FF%FE.com" },
+        {"https://\xd0\xb0pple.com/cb", "xn--pple-43d.com (mixed-script name)"},
+        {"https://\xff\xfe.com/cb", "%FF%FE.com"},
         /* Full-width letters map to the ASCII name they stand for. */
-        { "https://\xef\xbd\x87\xef\xbd\x8f\xef\xbd\x8f\xef\xbd\x84.com/cb", "good.com" },
+        {"https://\xef\xbd\x87\xef\xbd\x8f\xef\xbd\x8f\xef\xbd\x84.com/cb", "good.com"},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         struct buf b;
@@ -330,7 +336,7 @@ static char *
 html_unescape(const char *s)
 {
     static const char *const ents[][2] = {
-        { "&amp;", "&" }, { "&lt;", "<" }, { "&gt;", ">" }, { "&quot;", "\"" }, { "&#39;", "'" },
+        {"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"},
     };
     struct buf b;
     buf_init(&b, 8192);
@@ -386,8 +392,13 @@ test_interstitial_refuses_non_http_targets(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "javascript:alert(1)", "data:text/html,<script>alert(1)</script>", "JAVASCRIPT://x/%0a",
-        "not a url", "", "ftp://files.example.com/", "//evil.com/",
+        "javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "JAVASCRIPT://x/%0a",
+        "not a url",
+        "",
+        "ftp://files.example.com/",
+        "//evil.com/",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct buf b;

@@ -17,8 +17,8 @@ test_rfc7636_appendix_b(void **state)
     char out[OAUTH_PKCE_S256_LEN + 1];
     oauth_pkce_challenge_s256(SLICE_LIT(FIXTURE_PKCE_VERIFIER), out);
     assert_string_equal(out, FIXTURE_PKCE_CHALLENGE);
-    assert_true(oauth_pkce_verify(SLICE_LIT(FIXTURE_PKCE_VERIFIER),
-                                  SLICE_LIT(FIXTURE_PKCE_CHALLENGE)));
+    assert_true(
+        oauth_pkce_verify(SLICE_LIT(FIXTURE_PKCE_VERIFIER), SLICE_LIT(FIXTURE_PKCE_CHALLENGE)));
 }
 
 static void
@@ -35,13 +35,13 @@ test_verify_refuses_wrong_and_empty(void **state)
     assert_false(oauth_pkce_verify(SLICE_LIT(FIXTURE_PKCE_VERIFIER), SLICE_LIT("")));
     assert_false(oauth_pkce_verify(SLICE_NULL, SLICE_NULL));
     /* "plain": the verifier itself as challenge is not S256. */
-    assert_false(oauth_pkce_verify(SLICE_LIT(FIXTURE_PKCE_VERIFIER),
-                                   SLICE_LIT(FIXTURE_PKCE_VERIFIER)));
+    assert_false(
+        oauth_pkce_verify(SLICE_LIT(FIXTURE_PKCE_VERIFIER), SLICE_LIT(FIXTURE_PKCE_VERIFIER)));
     /* A prefix or an extension of the right challenge. */
     assert_false(oauth_pkce_verify(SLICE_LIT(FIXTURE_PKCE_VERIFIER),
                                    SLICE_LIT("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-c")));
-    assert_false(oauth_pkce_verify(SLICE_LIT(FIXTURE_PKCE_VERIFIER),
-                                   SLICE_LIT(FIXTURE_PKCE_CHALLENGE "A")));
+    assert_false(
+        oauth_pkce_verify(SLICE_LIT(FIXTURE_PKCE_VERIFIER), SLICE_LIT(FIXTURE_PKCE_CHALLENGE "A")));
 }
 
 static void

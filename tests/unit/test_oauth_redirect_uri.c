@@ -35,86 +35,91 @@ struct check_row {
 };
 
 static const struct check_row check_rows[] = {
-    { "https://app.example.com/callback", NULL },
-    { "https://app.example.com", NULL },
-    { "https://app.example.com:8443/cb?x=1", NULL },
-    { "HTTPS://APP.EXAMPLE.COM/cb", NULL },
+    {"https://app.example.com/callback", NULL},
+    {"https://app.example.com", NULL},
+    {"https://app.example.com:8443/cb?x=1", NULL},
+    {"HTTPS://APP.EXAMPLE.COM/cb", NULL},
     /* b. parse errors: control characters, bad IPv6 literal, bad port */
-    { "https://app.example.com/a\tb", R_MALFORMED },
-    { "https://app.example.com/\r\n", R_MALFORMED },
-    { "http://[::1/cb", R_MALFORMED },
-    { "https://app example.com/", R_MALFORMED },
-    { "https://app.example.com:70000/", R_MALFORMED },
-    { "", R_MALFORMED },
+    {"https://app.example.com/a\tb", R_MALFORMED},
+    {"https://app.example.com/\r\n", R_MALFORMED},
+    {"http://[::1/cb", R_MALFORMED},
+    {"https://app example.com/", R_MALFORMED},
+    {"https://app.example.com:70000/", R_MALFORMED},
+    {"", R_MALFORMED},
     /* schemes curl 7.88 accepts but RFC 3986 does not (a fuzzer find) */
-    { "8ttp:/.0.0.1:/b", R_MALFORMED },
-    { "1http://app.example.com/", R_MALFORMED },
-    { "C:/x", R_OPAQUE },
+    {"8ttp:/.0.0.1:/b", R_MALFORMED},
+    {"1http://app.example.com/", R_MALFORMED},
+    {"C:/x", R_OPAQUE},
     /* IPv6 zone ids: unusable by browsers */
-    { "https://[fe80::1%25eth0]/cb", R_MALFORMED },
-    { "http://[::1%25lo]:8080/cb", R_MALFORMED },
+    {"https://[fe80::1%25eth0]/cb", R_MALFORMED},
+    {"http://[::1%25lo]:8080/cb", R_MALFORMED},
     /* c. opaque */
-    { "https:foo", R_OPAQUE },
-    { "javascript:alert(1)", R_OPAQUE },
+    {"https:foo", R_OPAQUE},
+    {"javascript:alert(1)", R_OPAQUE},
     /* d. no host */
-    { "https:///cb", R_HOST },
-    { "file:///etc/passwd", R_HOST },
+    {"https:///cb", R_HOST},
+    {"file:///etc/passwd", R_HOST},
     /* e. any '#' */
-    { "https://app.example.com/cb#frag", R_FRAGMENT },
-    { "https://app.example.com/cb#", R_FRAGMENT },
+    {"https://app.example.com/cb#frag", R_FRAGMENT},
+    {"https://app.example.com/cb#", R_FRAGMENT},
     /* fragment is checked before userinfo and scheme */
-    { "ftp://u@app.example.com/#x", R_FRAGMENT },
+    {"ftp://u@app.example.com/#x", R_FRAGMENT},
     /* f. userinfo with or without password, even empty */
-    { "https://user@app.example.com/cb", R_USERINFO },
-    { "https://user:pw@app.example.com/cb", R_USERINFO },
-    { "https://@app.example.com/cb", R_USERINFO },
-    { "ftp://u@app.example.com/", R_USERINFO },
+    {"https://user@app.example.com/cb", R_USERINFO},
+    {"https://user:pw@app.example.com/cb", R_USERINFO},
+    {"https://@app.example.com/cb", R_USERINFO},
+    {"ftp://u@app.example.com/", R_USERINFO},
     /* g. scheme rules with loopback */
-    { "http://app.example.com/cb", R_HTTPS },
-    { "http://localhost/cb", NULL },
-    { "http://localhost:8080/cb", NULL },
-    { "http://localhost./cb", NULL },
-    { "http://LOCALHOST/cb", NULL }, /* SPEC fix 7 */
-    { "http://LocalHost.:1234/cb", NULL },
-    { "http://127.0.0.1/cb", NULL },
-    { "http://127.0.0.1./cb", NULL },
-    { "http://127.42.0.9:5000/cb", NULL },
-    { "http://[::1]/cb", NULL },
-    { "http://[::1]:8080/cb", NULL },
-    { "http://[::ffff:127.0.0.1]/cb", NULL },
-    { "http://[::FFFF:127.9.9.9]:1/cb", NULL },
-    { "http://[::0.0.0.1]/cb", NULL },
-    { "http://localhost.evil.com/cb", R_HTTPS },
-    { "http://127.0.0.1.evil.com/cb", R_HTTPS },
-    { "http://127.1/cb", R_HTTPS },
-    { "http://[::2]/cb", R_HTTPS },
-    { "http://[::ffff:10.0.0.1]/cb", R_HTTPS },
-    { "ftp://app.example.com/cb", R_SCHEME },
-    { "ldap://app.example.com/", R_SCHEME },
-    { "myapp://callback", R_SCHEME },
-    { "ftp://localhost/cb", R_SCHEME },
+    {"http://app.example.com/cb", R_HTTPS},
+    {"http://localhost/cb", NULL},
+    {"http://localhost:8080/cb", NULL},
+    {"http://localhost./cb", NULL},
+    {"http://LOCALHOST/cb", NULL}, /* SPEC fix 7 */
+    {"http://LocalHost.:1234/cb", NULL},
+    {"http://127.0.0.1/cb", NULL},
+    {"http://127.0.0.1./cb", NULL},
+    {"http://127.42.0.9:5000/cb", NULL},
+    {"http://[::1]/cb", NULL},
+    {"http://[::1]:8080/cb", NULL},
+    {"http://[::ffff:127.0.0.1]/cb", NULL},
+    {"http://[::FFFF:127.9.9.9]:1/cb", NULL},
+    {"http://[::0.0.0.1]/cb", NULL},
+    {"http://localhost.evil.com/cb", R_HTTPS},
+    {"http://127.0.0.1.evil.com/cb", R_HTTPS},
+    {"http://127.1/cb", R_HTTPS},
+    {"http://[::2]/cb", R_HTTPS},
+    {"http://[::ffff:10.0.0.1]/cb", R_HTTPS},
+    {"ftp://app.example.com/cb", R_SCHEME},
+    {"ldap://app.example.com/", R_SCHEME},
+    {"myapp://callback", R_SCHEME},
+    {"ftp://localhost/cb", R_SCHEME},
     /* Internationalized hosts (base/idn.h): valid IDNA2008 in one script
      * per label (or the CJK sets), raw or as xn--. */
-    { "https://\xd0\xb0\xd1\x80\xd1\x80\xd3\x8f\xd0\xb5.com/cb", NULL },
-    { "https://xn--80ak6aa92e.com/cb", NULL },
-    { "https://\xe6\x97\xa5\xe6\x9c\xac\xe3\x81\xae\xe3\x82\xb5\xe3\x82\xa4\xe3\x83\x88.jp/cb", NULL },
-    { "https://xn--u9jxf0b3ds196acvb.jp/cb", NULL },
-    { "https://b\xc3\xbc" "cher.example/cb", NULL },
-    { "https://\xd0\xb0pple.com/cb", R_MIXED },          /* Cyrillic a + Latin */
-    { "https://xn--pple-43d.com/cb", R_MIXED },            /* the same as an A-label */
-    { "https://XN--PPLE-43D.com/cb", R_MIXED },
-    { "https://login.\xd0\xb0pple.com:8443/cb", R_MIXED },
-    { "https://g\xce\xbf\xce\xbfgle.com/cb", R_MIXED }, /* Greek omicrons */
-    { "https://xn--zzzzzzz-.com/cb", R_IDN },              /* A-label of ASCII */
-    { "https://xn--.com/cb", R_IDN },
-    { "https://\xe2\x98\x83.net/cb", R_IDN },            /* U+2603: not IDNA2008 */
-    { "https://a\xe2\x80\xae" "b.com/cb", R_IDN },       /* U+202E override */
-    { "https://\xff.com/cb", R_IDN },                     /* not UTF-8 */
-    { "https://%d0%b0pple.com/cb", R_PCT_HOST },          /* browsers decode it */
-    { "https://good%2ecom/cb", R_PCT_HOST },
-    { "http://local%68ost/cb", R_PCT_HOST },
+    {"https://\xd0\xb0\xd1\x80\xd1\x80\xd3\x8f\xd0\xb5.com/cb", NULL},
+    {"https://xn--80ak6aa92e.com/cb", NULL},
+    {"https://\xe6\x97\xa5\xe6\x9c\xac\xe3\x81\xae\xe3\x82\xb5\xe3\x82\xa4\xe3\x83\x88.jp/cb",
+     NULL},
+    {"https://xn--u9jxf0b3ds196acvb.jp/cb", NULL},
+    {"https://b\xc3\xbc"
+     "cher.example/cb",
+     NULL},
+    {"https://\xd0\xb0pple.com/cb", R_MIXED}, /* Cyrillic a + Latin */
+    {"https://xn--pple-43d.com/cb", R_MIXED}, /* the same as an A-label */
+    {"https://XN--PPLE-43D.com/cb", R_MIXED},
+    {"https://login.\xd0\xb0pple.com:8443/cb", R_MIXED},
+    {"https://g\xce\xbf\xce\xbfgle.com/cb", R_MIXED}, /* Greek omicrons */
+    {"https://xn--zzzzzzz-.com/cb", R_IDN},           /* A-label of ASCII */
+    {"https://xn--.com/cb", R_IDN},
+    {"https://\xe2\x98\x83.net/cb", R_IDN}, /* U+2603: not IDNA2008 */
+    {"https://a\xe2\x80\xae"
+     "b.com/cb",
+     R_IDN},                                   /* U+202E override */
+    {"https://\xff.com/cb", R_IDN},            /* not UTF-8 */
+    {"https://%d0%b0pple.com/cb", R_PCT_HOST}, /* browsers decode it */
+    {"https://good%2ecom/cb", R_PCT_HOST},
+    {"http://local%68ost/cb", R_PCT_HOST},
     /* An IDN host is still not loopback for http. */
-    { "http://xn--80ak6aa92e.com/cb", R_HTTPS },
+    {"http://xn--80ak6aa92e.com/cb", R_HTTPS},
 };
 
 static void
@@ -166,7 +171,7 @@ unescape_field(const char *s)
         if (c == '\\' && s[i + 1] == '\\') {
             i++;
         } else if (c == '\\' && s[i + 1] == 'x' && s[i + 2] && s[i + 3]) {
-            char hex[3] = { s[i + 2], s[i + 3], '\0' };
+            char hex[3] = {s[i + 2], s[i + 3], '\0'};
             unsigned v = 0;
             for (int k = 0; k < 2; k++) {
                 char h = hex[k];
@@ -255,46 +260,46 @@ struct match_row {
 
 static const struct match_row match_rows[] = {
     /* 1. byte-exact, loopback or not */
-    { "https://app.example.com/cb", "https://app.example.com/cb", true },
-    { "http://127.0.0.1:8080/cb", "http://127.0.0.1:8080/cb", true },
+    {"https://app.example.com/cb", "https://app.example.com/cb", true},
+    {"http://127.0.0.1:8080/cb", "http://127.0.0.1:8080/cb", true},
     /* 2. loopback: any port (RFC 8252 7.3) */
-    { "http://127.0.0.1:1111/cb", "http://127.0.0.1:2222/cb", true },
-    { "http://127.0.0.1/cb", "http://127.0.0.1:54321/cb", true },
-    { "http://[::1]:1/cb", "http://[::1]:2/cb", true },
-    { "http://localhost/cb", "http://localhost:8080/cb", true },
-    { "http://localhost./cb", "http://localhost:8080/cb", true },
-    { "http://LOCALHOST/cb", "http://localhost:9/cb", true },
-    { "HTTP://127.0.0.1/cb", "http://127.0.0.1:5/cb", true },
-    { "http://127.0.0.1/cb?x=1", "http://127.0.0.1:5/cb?x=1", true },
-    { "http://127.0.0.1", "http://127.0.0.1:5", true },
+    {"http://127.0.0.1:1111/cb", "http://127.0.0.1:2222/cb", true},
+    {"http://127.0.0.1/cb", "http://127.0.0.1:54321/cb", true},
+    {"http://[::1]:1/cb", "http://[::1]:2/cb", true},
+    {"http://localhost/cb", "http://localhost:8080/cb", true},
+    {"http://localhost./cb", "http://localhost:8080/cb", true},
+    {"http://LOCALHOST/cb", "http://localhost:9/cb", true},
+    {"HTTP://127.0.0.1/cb", "http://127.0.0.1:5/cb", true},
+    {"http://127.0.0.1/cb?x=1", "http://127.0.0.1:5/cb?x=1", true},
+    {"http://127.0.0.1", "http://127.0.0.1:5", true},
     /* every other part must be equal */
-    { "http://127.0.0.1/cb", "http://127.0.0.1:5/other", false },
-    { "http://127.0.0.1/a/b", "http://127.0.0.1:5/a%2Fb", false },
-    { "http://127.0.0.1/cb", "http://127.0.0.1:5/cb/", false },
-    { "http://127.0.0.1/cb", "http://127.0.0.1:5/CB", false },
-    { "http://127.0.0.1/cb?x=1", "http://127.0.0.1:5/cb?x=2", false },
-    { "http://127.0.0.1/cb", "http://127.0.0.1:5/cb?x=1", false },
-    { "http://127.0.0.1/cb", "http://127.0.0.1:5/cb?", false },
-    { "http://127.0.0.1/cb", "http://u@127.0.0.1:5/cb", false },
-    { "http://127.0.0.1/cb", "http://:@127.0.0.1:5/cb", false },
-    { "http://127.0.0.1/cb", "http://127.0.0.1:5/cb#x", false },
-    { "http://127.0.0.1/cb", "http://127.0.0.1:5/cb#", false },
-    { "http://127.0.0.1/cb", "http://localhost:5/cb", false },
-    { "http://127.0.0.1/cb", "http://127.0.0.2:5/cb", false },
-    { "http://127.0.0.1/cb", "http://[::1]:5/cb", false },
-    { "http://[::1]/cb", "http://[0:0:0:0:0:0:0:1]:5/cb", false },
-    { "http://127.0.0.1/cb", "https://127.0.0.1:5/cb", false },
-    { "http://127.0.0.1/cb", "http://127.1:5/cb", false },
-    { "http://127.0.0.1/cb", "http://127.0.0.1@evil.com/cb", false },
+    {"http://127.0.0.1/cb", "http://127.0.0.1:5/other", false},
+    {"http://127.0.0.1/a/b", "http://127.0.0.1:5/a%2Fb", false},
+    {"http://127.0.0.1/cb", "http://127.0.0.1:5/cb/", false},
+    {"http://127.0.0.1/cb", "http://127.0.0.1:5/CB", false},
+    {"http://127.0.0.1/cb?x=1", "http://127.0.0.1:5/cb?x=2", false},
+    {"http://127.0.0.1/cb", "http://127.0.0.1:5/cb?x=1", false},
+    {"http://127.0.0.1/cb", "http://127.0.0.1:5/cb?", false},
+    {"http://127.0.0.1/cb", "http://u@127.0.0.1:5/cb", false},
+    {"http://127.0.0.1/cb", "http://:@127.0.0.1:5/cb", false},
+    {"http://127.0.0.1/cb", "http://127.0.0.1:5/cb#x", false},
+    {"http://127.0.0.1/cb", "http://127.0.0.1:5/cb#", false},
+    {"http://127.0.0.1/cb", "http://localhost:5/cb", false},
+    {"http://127.0.0.1/cb", "http://127.0.0.2:5/cb", false},
+    {"http://127.0.0.1/cb", "http://[::1]:5/cb", false},
+    {"http://[::1]/cb", "http://[0:0:0:0:0:0:0:1]:5/cb", false},
+    {"http://127.0.0.1/cb", "https://127.0.0.1:5/cb", false},
+    {"http://127.0.0.1/cb", "http://127.1:5/cb", false},
+    {"http://127.0.0.1/cb", "http://127.0.0.1@evil.com/cb", false},
     /* non-loopback: no relaxation at all */
-    { "https://app.example.com/cb", "https://app.example.com:8443/cb", false },
-    { "https://app.example.com/cb", "https://app.example.com:443/cb", false },
-    { "https://app.example.com/cb", "https://APP.example.com/cb", false },
-    { "http://127.0.0.1/cb", "http://example.com:5/cb", false },
-    { "http://example.com/cb", "http://127.0.0.1:5/cb", false },
+    {"https://app.example.com/cb", "https://app.example.com:8443/cb", false},
+    {"https://app.example.com/cb", "https://app.example.com:443/cb", false},
+    {"https://app.example.com/cb", "https://APP.example.com/cb", false},
+    {"http://127.0.0.1/cb", "http://example.com:5/cb", false},
+    {"http://example.com/cb", "http://127.0.0.1:5/cb", false},
     /* unparseable */
-    { "http://127.0.0.1/cb", "http://127.0.0.1:99999/cb", false },
-    { "http://127.0.0.1/cb", "", false },
+    {"http://127.0.0.1/cb", "http://127.0.0.1:99999/cb", false},
+    {"http://127.0.0.1/cb", "", false},
 };
 
 static void
@@ -318,54 +323,57 @@ struct build_row {
 
 static const struct build_row build_rows[] = {
     /* SPEC.md 3.5 step 10's deny redirect */
-    { "https://app.example.com/cb",
-      { { "error", "access_denied" },
-        { "error_description", "user declined to authorize this client" },
-        { "state", "xyz" },
-        { "iss", FIXTURE_BASE } },
-      "https://app.example.com/cb?error=access_denied&error_description=user+declined+to+"
-      "authorize+this+client&iss=https%3A%2F%2Fauth.example.com&state=xyz" },
+    {"https://app.example.com/cb",
+     {{"error", "access_denied"},
+      {"error_description", "user declined to authorize this client"},
+      {"state", "xyz"},
+      {"iss", FIXTURE_BASE}},
+     "https://app.example.com/cb?error=access_denied&error_description=user+declined+to+"
+     "authorize+this+client&iss=https%3A%2F%2Fauth.example.com&state=xyz"},
     /* 3.7 step 20's success redirect */
-    { "http://127.0.0.1:53682/callback",
-      { { "code", "sealed.code-_~" }, { "state", "s t" }, { "iss", FIXTURE_BASE } },
-      "http://127.0.0.1:53682/callback?code=sealed.code-_~&iss=https%3A%2F%2Fauth.example.com"
-      "&state=s+t" },
+    {"http://127.0.0.1:53682/callback",
+     {{"code", "sealed.code-_~"}, {"state", "s t"}, {"iss", FIXTURE_BASE}},
+     "http://127.0.0.1:53682/callback?code=sealed.code-_~&iss=https%3A%2F%2Fauth.example.com"
+     "&state=s+t"},
     /* existing query kept, re-encoded and sorted; same-name order kept;
      * fragment dropped */
-    { "https://app.example.com/cb?z=1&a=2&a=1&m=x%20y#frag",
-      { { "error", "e" } },
-      "https://app.example.com/cb?a=2&a=1&error=e&m=x+y&z=1" },
+    {"https://app.example.com/cb?z=1&a=2&a=1&m=x%20y#frag",
+     {{"error", "e"}},
+     "https://app.example.com/cb?a=2&a=1&error=e&m=x+y&z=1"},
     /* set overwrites every existing value of that name */
-    { "https://app.example.com/cb?state=old&error=x&error=y",
-      { { "error", "access_denied" }, { "state", "new" } },
-      "https://app.example.com/cb?error=access_denied&state=new" },
+    {"https://app.example.com/cb?state=old&error=x&error=y",
+     {{"error", "access_denied"}, {"state", "new"}},
+     "https://app.example.com/cb?error=access_denied&state=new"},
     /* empty or NULL values are not set: the existing state survives */
-    { "https://app.example.com/cb?state=keep",
-      { { "error", "invalid_request" }, { "error_description", "" }, { "state", NULL } },
-      "https://app.example.com/cb?error=invalid_request&state=keep" },
+    {"https://app.example.com/cb?state=keep",
+     {{"error", "invalid_request"}, {"error_description", ""}, {"state", NULL}},
+     "https://app.example.com/cb?error=invalid_request&state=keep"},
     /* malformed pairs of the existing query are dropped */
-    { "https://app.example.com/cb?a=%zz&b;c=1&d=4&e=%00",
-      { { "iss", "i" } },
-      "https://app.example.com/cb?d=4&iss=i" },
+    {"https://app.example.com/cb?a=%zz&b;c=1&d=4&e=%00",
+     {{"iss", "i"}},
+     "https://app.example.com/cb?d=4&iss=i"},
     /* a later duplicate parameter wins */
-    { "https://app.example.com/cb", { { "state", "first" }, { "state", "second" } },
-      "https://app.example.com/cb?state=second" },
+    {"https://app.example.com/cb",
+     {{"state", "first"}, {"state", "second"}},
+     "https://app.example.com/cb?state=second"},
     /* bare '?' and empty query */
-    { "https://app.example.com/cb?", { { "iss", "i" } }, "https://app.example.com/cb?iss=i" },
-    { "https://app.example.com?", { { "iss", "i" } }, "https://app.example.com?iss=i" },
+    {"https://app.example.com/cb?", {{"iss", "i"}}, "https://app.example.com/cb?iss=i"},
+    {"https://app.example.com?", {{"iss", "i"}}, "https://app.example.com?iss=i"},
     /* non-ASCII bytes of the path escaped (Location must be ASCII) */
-    { "https://app.example.com/caf\xc3\xa9", { { "iss", "i" } },
-      "https://app.example.com/caf%C3%A9?iss=i" },
+    {"https://app.example.com/caf\xc3\xa9",
+     {{"iss", "i"}},
+     "https://app.example.com/caf%C3%A9?iss=i"},
     /* escaping of values: only A-Za-z0-9-_.~ stay */
-    { "https://app.example.com/cb", { { "state", "a+b/c?d&e=f;g<h>\"" } },
-      "https://app.example.com/cb?state=a%2Bb%2Fc%3Fd%26e%3Df%3Bg%3Ch%3E%22" },
+    {"https://app.example.com/cb",
+     {{"state", "a+b/c?d&e=f;g<h>\""}},
+     "https://app.example.com/cb?state=a%2Bb%2Fc%3Fd%26e%3Df%3Bg%3Ch%3E%22"},
     /* no parameters and no query: the URL as written minus the fragment */
-    { "https://app.example.com/cb#x", { { NULL, NULL } }, "https://app.example.com/cb" },
+    {"https://app.example.com/cb#x", {{NULL, NULL}}, "https://app.example.com/cb"},
     /* unparseable: fall back to JSON */
-    { "not a uri", { { "error", "e" } }, NULL },
-    { "javascript:alert(1)", { { "error", "e" } }, NULL },
+    {"not a uri", {{"error", "e"}}, NULL},
+    {"javascript:alert(1)", {{"error", "e"}}, NULL},
     /* parses, but not once the zone id's non-ASCII bytes are escaped */
-    { "https://[::1%25do*\xff\xff\xff\xff\xff]/cb", { { "error", "e" } }, NULL },
+    {"https://[::1%25do*\xff\xff\xff\xff\xff]/cb", {{"error", "e"}}, NULL},
 };
 
 static size_t
@@ -408,7 +416,7 @@ static void
 test_with_params_appends_and_caps(void **state)
 {
     (void)state;
-    const struct oauth_param p[] = { { "error", "access_denied" } };
+    const struct oauth_param p[] = {{"error", "access_denied"}};
     struct buf out;
     buf_init(&out, 47); /* exactly the first result */
     assert_int_equal(buf_append_str(&out, "prefix "), 0);
@@ -430,7 +438,7 @@ test_with_params_state_round_trip(void **state)
 {
     (void)state;
     const char *client_state = "a b+c&d=e;f%g\xe2\x80\x94\x01~";
-    const struct oauth_param p[] = { { "state", client_state }, { "iss", FIXTURE_BASE } };
+    const struct oauth_param p[] = {{"state", client_state}, {"iss", FIXTURE_BASE}};
     struct buf out;
     buf_init(&out, 4096);
     assert_int_equal(oauth_redirect_uri_with_params("https://a.example/cb?x=1", p, 2, &out),

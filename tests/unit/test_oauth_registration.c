@@ -32,122 +32,119 @@ struct row {
 
 static const struct row rows[] = {
     /* accepted shapes */
-    { URIS(OK_URI) "}", 0, 0, NULL },
-    { URIS(OK_URI) ",\"client_name\":\"My App\",\"token_endpoint_auth_method\":\"none\"}", 0, 0,
-      NULL },
-    { URIS(OK_URI) ",\"token_endpoint_auth_method\":\"\"}", 0, 0, NULL },
-    { URIS(OK_URI) ",\"client_name\":null,\"token_endpoint_auth_method\":null}", 0, 0, NULL },
-    { " \n\t" URIS(OK_URI) "} \r\n", 0, 0, NULL },
+    {URIS(OK_URI) "}", 0, 0, NULL},
+    {URIS(OK_URI) ",\"client_name\":\"My App\",\"token_endpoint_auth_method\":\"none\"}", 0, 0,
+     NULL},
+    {URIS(OK_URI) ",\"token_endpoint_auth_method\":\"\"}", 0, 0, NULL},
+    {URIS(OK_URI) ",\"client_name\":null,\"token_endpoint_auth_method\":null}", 0, 0, NULL},
+    {" \n\t" URIS(OK_URI) "} \r\n", 0, 0, NULL},
     /* unknown keys ignored, whatever their type */
-    { URIS(OK_URI) ",\"grant_types\":[\"authorization_code\"],\"logo_uri\":5,\"x\":{}}", 0, 0,
-      NULL },
+    {URIS(OK_URI) ",\"grant_types\":[\"authorization_code\"],\"logo_uri\":5,\"x\":{}}", 0, 0, NULL},
     /* C1 controls and other non-ASCII are not C0/DEL: accepted */
-    { URIS(OK_URI) ",\"client_name\":\"Caf\\u00e9 \\u0080 \\u202e\"}", 0, 0, NULL },
+    {URIS(OK_URI) ",\"client_name\":\"Caf\\u00e9 \\u0080 \\u202e\"}", 0, 0, NULL},
 
     /* 1. decode failures */
-    { "", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON },
-    { "   ", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON },
-    { "{", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON },
-    { "{redirect_uris:[]}", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON },
-    { "[]", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON },
-    { "\"x\"", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON },
-    { "1", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON },
-    { "true", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON },
-    { "{\"redirect_uris\":\"https://app.example.com/cb\"}", 400, OAUTH_ERROR_INVALID_REQUEST,
-      BAD_JSON },
-    { "{\"redirect_uris\":{}}", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON },
-    { URIS(OK_URI ",1") "}", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON },
-    { URIS(OK_URI) ",\"client_name\":5}", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON },
-    { URIS(OK_URI) ",\"client_name\":[\"a\"]}", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON },
-    { URIS(OK_URI) ",\"token_endpoint_auth_method\":true}", 400, OAUTH_ERROR_INVALID_REQUEST,
-      BAD_JSON },
+    {"", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON},
+    {"   ", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON},
+    {"{", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON},
+    {"{redirect_uris:[]}", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON},
+    {"[]", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON},
+    {"\"x\"", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON},
+    {"1", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON},
+    {"true", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON},
+    {"{\"redirect_uris\":\"https://app.example.com/cb\"}", 400, OAUTH_ERROR_INVALID_REQUEST,
+     BAD_JSON},
+    {"{\"redirect_uris\":{}}", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON},
+    {URIS(OK_URI ",1") "}", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON},
+    {URIS(OK_URI) ",\"client_name\":5}", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON},
+    {URIS(OK_URI) ",\"client_name\":[\"a\"]}", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON},
+    {URIS(OK_URI) ",\"token_endpoint_auth_method\":true}", 400, OAUTH_ERROR_INVALID_REQUEST,
+     BAD_JSON},
     /* a type mismatch is a decode error even when later rules would fail */
-    { "{\"redirect_uris\":[],\"client_name\":1}", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON },
+    {"{\"redirect_uris\":[],\"client_name\":1}", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON},
     /* duplicate keys are refused (jsonx; Go kept the last one) */
-    { URIS(OK_URI) ",\"client_name\":\"a\",\"client_name\":\"b\"}", 400,
-      OAUTH_ERROR_INVALID_REQUEST, BAD_JSON },
-    { "{\"client_name\":\"\\ud800\"}", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON },
+    {URIS(OK_URI) ",\"client_name\":\"a\",\"client_name\":\"b\"}", 400, OAUTH_ERROR_INVALID_REQUEST,
+     BAD_JSON},
+    {"{\"client_name\":\"\\ud800\"}", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON},
     /* 2. anything but whitespace after the first value */
-    { "{}{}", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON },
-    { URIS(OK_URI) "} {\"a\":1}", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON },
-    { URIS(OK_URI) "} x", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON },
-    { "null null", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON },
+    {"{}{}", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON},
+    {URIS(OK_URI) "} {\"a\":1}", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON},
+    {URIS(OK_URI) "} x", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON},
+    {"null null", 400, OAUTH_ERROR_INVALID_REQUEST, BAD_JSON},
 
     /* 3. redirect_uris missing, null or empty; a null body is all-empty */
-    { "null", 400, OAUTH_ERROR_INVALID_REDIRECT_URI, NO_URIS },
-    { "{}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI, NO_URIS },
-    { "{\"redirect_uris\":null}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI, NO_URIS },
-    { "{\"redirect_uris\":[]}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI, NO_URIS },
-    { "{\"Redirect_URIs\":[" OK_URI "]}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI, NO_URIS },
+    {"null", 400, OAUTH_ERROR_INVALID_REDIRECT_URI, NO_URIS},
+    {"{}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI, NO_URIS},
+    {"{\"redirect_uris\":null}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI, NO_URIS},
+    {"{\"redirect_uris\":[]}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI, NO_URIS},
+    {"{\"Redirect_URIs\":[" OK_URI "]}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI, NO_URIS},
     /* 4. count */
-    { URIS(OK_URI "," OK_URI "," OK_URI "," OK_URI "," OK_URI) "}", 0, 0, NULL },
-    { URIS(OK_URI "," OK_URI "," OK_URI "," OK_URI "," OK_URI "," OK_URI) "}", 400,
-      OAUTH_ERROR_INVALID_REDIRECT_URI, TOO_MANY_URIS },
+    {URIS(OK_URI "," OK_URI "," OK_URI "," OK_URI "," OK_URI) "}", 0, 0, NULL},
+    {URIS(OK_URI "," OK_URI "," OK_URI "," OK_URI "," OK_URI "," OK_URI) "}", 400,
+     OAUTH_ERROR_INVALID_REDIRECT_URI, TOO_MANY_URIS},
     /* count is checked before the name and before each URI */
-    { URIS("\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"") ",\"client_name\":\"a,b\"}", 400,
-      OAUTH_ERROR_INVALID_REDIRECT_URI, TOO_MANY_URIS },
+    {URIS("\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"") ",\"client_name\":\"a,b\"}", 400,
+     OAUTH_ERROR_INVALID_REDIRECT_URI, TOO_MANY_URIS},
 
     /* 6. forbidden bytes in client_name: every C0 byte, DEL and ',' */
-    { URIS(OK_URI) ",\"client_name\":\"a\\nb\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
-      NAME_BYTES },
-    { URIS(OK_URI) ",\"client_name\":\"a\\rb\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
-      NAME_BYTES },
-    { URIS(OK_URI) ",\"client_name\":\"a\\tb\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
-      NAME_BYTES },
-    { URIS(OK_URI) ",\"client_name\":\"a\\u0000b\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
-      NAME_BYTES },
-    { URIS(OK_URI) ",\"client_name\":\"a\\u000bb\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
-      NAME_BYTES },
-    { URIS(OK_URI) ",\"client_name\":\"a\\fb\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
-      NAME_BYTES },
-    { URIS(OK_URI) ",\"client_name\":\"a,b\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
-      NAME_BYTES },
+    {URIS(OK_URI) ",\"client_name\":\"a\\nb\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     NAME_BYTES},
+    {URIS(OK_URI) ",\"client_name\":\"a\\rb\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     NAME_BYTES},
+    {URIS(OK_URI) ",\"client_name\":\"a\\tb\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     NAME_BYTES},
+    {URIS(OK_URI) ",\"client_name\":\"a\\u0000b\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     NAME_BYTES},
+    {URIS(OK_URI) ",\"client_name\":\"a\\u000bb\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     NAME_BYTES},
+    {URIS(OK_URI) ",\"client_name\":\"a\\fb\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     NAME_BYTES},
+    {URIS(OK_URI) ",\"client_name\":\"a,b\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     NAME_BYTES},
     /* SPEC fix 7: the ones Go let through */
-    { URIS(OK_URI) ",\"client_name\":\"a\\u0001b\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
-      NAME_BYTES },
-    { URIS(OK_URI) ",\"client_name\":\"a\\u001bb\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
-      NAME_BYTES },
-    { URIS(OK_URI) ",\"client_name\":\"a\\u001fb\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
-      NAME_BYTES },
-    { URIS(OK_URI) ",\"client_name\":\"a\\u007fb\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
-      NAME_BYTES },
+    {URIS(OK_URI) ",\"client_name\":\"a\\u0001b\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     NAME_BYTES},
+    {URIS(OK_URI) ",\"client_name\":\"a\\u001bb\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     NAME_BYTES},
+    {URIS(OK_URI) ",\"client_name\":\"a\\u001fb\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     NAME_BYTES},
+    {URIS(OK_URI) ",\"client_name\":\"a\\u007fb\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     NAME_BYTES},
     /* the name is checked before the URIs */
-    { URIS("\"ftp://x/\"") ",\"client_name\":\"a,b\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
-      NAME_BYTES },
+    {URIS("\"ftp://x/\"") ",\"client_name\":\"a,b\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     NAME_BYTES},
 
     /* 7. each URI in order, first failure wins */
-    { URIS("\"https://app.example.com/cb#x\"") "}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI,
-      "redirect_uri must not contain a fragment" },
-    { URIS(OK_URI ",\"ftp://x.example/\",\"http://evil.example/\"") "}", 400,
-      OAUTH_ERROR_INVALID_REDIRECT_URI,
-      "redirect_uri scheme must be http (loopback only) or https" },
-    { URIS("\"http://evil.example/\",\"ftp://x.example/\"") "}", 400,
-      OAUTH_ERROR_INVALID_REDIRECT_URI, "redirect_uri must use HTTPS for non-loopback addresses" },
-    { URIS("\"javascript:alert(1)\"") "}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI,
-      "redirect_uri must be an absolute URI with authority, not opaque" },
-    { URIS("\"file:///etc/passwd\"") "}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI,
-      "redirect_uri must include a host" },
-    { URIS("\"https://u@app.example.com/\"") "}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI,
-      "redirect_uri must not contain userinfo" },
-    { URIS("\"https://app.example.com/\\u0000/cb\"") "}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI,
-      "malformed redirect_uri" },
-    { URIS("\"https://app.example.com/\\r\\n\"") "}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI,
-      "malformed redirect_uri" },
-    { URIS("null") "}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI, "malformed redirect_uri" },
-    { URIS("\"http://localhost:3000/cb\",\"http://LOCALHOST/cb\",\"http://[::1]:9/cb\"") "}", 0,
-      0, NULL },
+    {URIS("\"https://app.example.com/cb#x\"") "}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI,
+     "redirect_uri must not contain a fragment"},
+    {URIS(OK_URI ",\"ftp://x.example/\",\"http://evil.example/\"") "}", 400,
+     OAUTH_ERROR_INVALID_REDIRECT_URI, "redirect_uri scheme must be http (loopback only) or https"},
+    {URIS("\"http://evil.example/\",\"ftp://x.example/\"") "}", 400,
+     OAUTH_ERROR_INVALID_REDIRECT_URI, "redirect_uri must use HTTPS for non-loopback addresses"},
+    {URIS("\"javascript:alert(1)\"") "}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI,
+     "redirect_uri must be an absolute URI with authority, not opaque"},
+    {URIS("\"file:///etc/passwd\"") "}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI,
+     "redirect_uri must include a host"},
+    {URIS("\"https://u@app.example.com/\"") "}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI,
+     "redirect_uri must not contain userinfo"},
+    {URIS("\"https://app.example.com/\\u0000/cb\"") "}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI,
+     "malformed redirect_uri"},
+    {URIS("\"https://app.example.com/\\r\\n\"") "}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI,
+     "malformed redirect_uri"},
+    {URIS("null") "}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI, "malformed redirect_uri"},
+    {URIS("\"http://localhost:3000/cb\",\"http://LOCALHOST/cb\",\"http://[::1]:9/cb\"") "}", 0, 0,
+     NULL},
     /* URIs are checked before the auth method */
-    { URIS("\"ftp://x.example/\"") ",\"token_endpoint_auth_method\":\"client_secret_post\"}", 400,
-      OAUTH_ERROR_INVALID_REDIRECT_URI,
-      "redirect_uri scheme must be http (loopback only) or https" },
+    {URIS("\"ftp://x.example/\"") ",\"token_endpoint_auth_method\":\"client_secret_post\"}", 400,
+     OAUTH_ERROR_INVALID_REDIRECT_URI, "redirect_uri scheme must be http (loopback only) or https"},
 
     /* 8. token_endpoint_auth_method */
-    { URIS(OK_URI) ",\"token_endpoint_auth_method\":\"client_secret_post\"}", 400,
-      OAUTH_ERROR_INVALID_CLIENT_METADATA, BAD_METHOD },
-    { URIS(OK_URI) ",\"token_endpoint_auth_method\":\"client_secret_basic\"}", 400,
-      OAUTH_ERROR_INVALID_CLIENT_METADATA, BAD_METHOD },
-    { URIS(OK_URI) ",\"token_endpoint_auth_method\":\"None\"}", 400,
-      OAUTH_ERROR_INVALID_CLIENT_METADATA, BAD_METHOD },
+    {URIS(OK_URI) ",\"token_endpoint_auth_method\":\"client_secret_post\"}", 400,
+     OAUTH_ERROR_INVALID_CLIENT_METADATA, BAD_METHOD},
+    {URIS(OK_URI) ",\"token_endpoint_auth_method\":\"client_secret_basic\"}", 400,
+     OAUTH_ERROR_INVALID_CLIENT_METADATA, BAD_METHOD},
+    {URIS(OK_URI) ",\"token_endpoint_auth_method\":\"None\"}", 400,
+     OAUTH_ERROR_INVALID_CLIENT_METADATA, BAD_METHOD},
 };
 
 static void
@@ -157,9 +154,9 @@ test_rule_table(void **state)
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         const struct row *r = &rows[i];
         struct oauth_registration reg;
-        struct oauth_error err = { 0, OAUTH_ERROR_CODE_COUNT, NULL, NULL };
-        int rc = oauth_registration_parse(slice_from_cstr(r->body), BOUNDS_OAUTH_BODY_MAX, &reg,
-                                          &err);
+        struct oauth_error err = {0, OAUTH_ERROR_CODE_COUNT, NULL, NULL};
+        int rc =
+            oauth_registration_parse(slice_from_cstr(r->body), BOUNDS_OAUTH_BODY_MAX, &reg, &err);
         if (r->status == 0) {
             if (rc != 0) {
                 fail_msg("row %zu refused (%s): %s", i, err.description, r->body);
@@ -185,9 +182,8 @@ test_success_fields(void **state)
                        "\"http://127.0.0.1:8080/cb?x=1\"],\"client_name\":\"Claude \\u00e9\"}";
     struct oauth_registration reg;
     struct oauth_error err;
-    assert_int_equal(oauth_registration_parse(slice_from_cstr(body), BOUNDS_OAUTH_BODY_MAX, &reg,
-                                              &err),
-                     0);
+    assert_int_equal(
+        oauth_registration_parse(slice_from_cstr(body), BOUNDS_OAUTH_BODY_MAX, &reg, &err), 0);
     assert_int_equal(reg.redirect_uri_count, 2);
     assert_string_equal(reg.redirect_uris[0], "https://app.example.com/cb");
     assert_string_equal(reg.redirect_uris[1], "http://127.0.0.1:8080/cb?x=1");
@@ -245,12 +241,13 @@ test_client_name_length(void **state)
         size_t count;
         bool ok;
     } cases[] = {
-        { "a", 512, true },   { "a", 513, false },
-        { "\\u00e9", 256, true }, /* 2 bytes each: 512 */
-        { "\\u00e9", 257, false },
-        { "\xc3\xa9", 257, false },
+        {"a", 512, true},
+        {"a", 513, false},
+        {"\\u00e9", 256, true}, /* 2 bytes each: 512 */
+        {"\\u00e9", 257, false},
+        {"\xc3\xa9", 257, false},
         /* length is checked before the forbidden bytes */
-        { ",", 513, false },
+        {",", 513, false},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *body = name_body(cases[i].unit, cases[i].count);
@@ -310,13 +307,12 @@ test_body_cap(void **state)
     char *padded = xmalloc(big);
     memset(padded, ' ', big);
     memcpy(padded, body, len);
-    assert_int_equal(oauth_registration_parse(slice_make(padded, big), BOUNDS_OAUTH_BODY_MAX, &reg,
-                                              &err),
-                     -1);
+    assert_int_equal(
+        oauth_registration_parse(slice_make(padded, big), BOUNDS_OAUTH_BODY_MAX, &reg, &err), -1);
     assert_int_equal(err.status, 413);
-    assert_int_equal(oauth_registration_parse(slice_make(padded, big - 1), BOUNDS_OAUTH_BODY_MAX,
-                                              &reg, &err),
-                     0);
+    assert_int_equal(
+        oauth_registration_parse(slice_make(padded, big - 1), BOUNDS_OAUTH_BODY_MAX, &reg, &err),
+        0);
     oauth_registration_cleanup(&reg);
     xfree(padded);
 }

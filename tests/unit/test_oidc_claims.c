@@ -63,8 +63,7 @@ test_absent_fields_are_empty(void **state)
     assert_int_equal(c.group_count, 0);
     assert_false(c.groups_shape_mismatch);
     oidc_claims_cleanup(&c);
-    extract("{\"sub\":null,\"email\":null,\"email_verified\":null,\"groups\":null}", "groups",
-            &c);
+    extract("{\"sub\":null,\"email\":null,\"email_verified\":null,\"groups\":null}", "groups", &c);
     assert_string_equal(c.sub, "");
     assert_false(c.email_verified_present);
     assert_false(c.groups_shape_mismatch);
@@ -79,12 +78,12 @@ test_wrong_types_fail(void **state)
         const char *json;
         const char *why;
     } cases[] = {
-        { "{\"sub\":5}", "sub" },
-        { "{\"sub\":\"a\",\"email\":[\"x\"]}", "email" },
-        { "{\"sub\":\"a\",\"name\":{}}", "name" },
-        { "{\"sub\":\"a\",\"email_verified\":\"yes\"}", "email_verified" },
-        { "{\"sub\":\"a\",\"email_verified\":\"TRUE\"}", "email_verified" },
-        { "{\"sub\":\"a\",\"email_verified\":1}", "email_verified" },
+        {"{\"sub\":5}", "sub"},
+        {"{\"sub\":\"a\",\"email\":[\"x\"]}", "email"},
+        {"{\"sub\":\"a\",\"name\":{}}", "name"},
+        {"{\"sub\":\"a\",\"email_verified\":\"yes\"}", "email_verified"},
+        {"{\"sub\":\"a\",\"email_verified\":\"TRUE\"}", "email_verified"},
+        {"{\"sub\":\"a\",\"email_verified\":1}", "email_verified"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         json_t *j = parse_json(cases[i].json);
@@ -108,11 +107,11 @@ test_email_verified_forms(void **state)
         bool present;
         bool value;
     } cases[] = {
-        { "{\"email_verified\":true}", true, true },
-        { "{\"email_verified\":false}", true, false },
-        { "{\"email_verified\":\"true\"}", true, true },
-        { "{\"email_verified\":\"false\"}", true, false },
-        { "{}", false, false },
+        {"{\"email_verified\":true}", true, true},
+        {"{\"email_verified\":false}", true, false},
+        {"{\"email_verified\":\"true\"}", true, true},
+        {"{\"email_verified\":\"false\"}", true, false},
+        {"{}", false, false},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct oidc_claims c;
@@ -133,16 +132,16 @@ test_groups_shapes(void **state)
         size_t count;
         const char *first;
     } cases[] = {
-        { "{\"groups\":[]}", false, 0, NULL },
-        { "{\"groups\":[\"a\"]}", false, 1, "a" },
-        { "{\"groups\":\"mcp-users\"}", true, 0, NULL },
-        { "{\"groups\":{\"a\":1}}", true, 0, NULL },
-        { "{\"groups\":42}", true, 0, NULL },
-        { "{\"groups\":true}", true, 0, NULL },
+        {"{\"groups\":[]}", false, 0, NULL},
+        {"{\"groups\":[\"a\"]}", false, 1, "a"},
+        {"{\"groups\":\"mcp-users\"}", true, 0, NULL},
+        {"{\"groups\":{\"a\":1}}", true, 0, NULL},
+        {"{\"groups\":42}", true, 0, NULL},
+        {"{\"groups\":true}", true, 0, NULL},
         /* Mixed: mismatch, the strings kept, the rest dropped. */
-        { "{\"groups\":[\"a\",1,\"b\",null,[\"c\"]]}", true, 2, "a" },
-        { "{\"groups\":[1,2]}", true, 0, NULL },
-        { "{\"other\":[\"a\"]}", false, 0, NULL },
+        {"{\"groups\":[\"a\",1,\"b\",null,[\"c\"]]}", true, 2, "a"},
+        {"{\"groups\":[1,2]}", true, 0, NULL},
+        {"{\"other\":[\"a\"]}", false, 0, NULL},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct oidc_claims c;
@@ -175,8 +174,7 @@ test_groups_claim_name(void **state)
     assert_string_equal(c.groups[0], "admin");
     oidc_claims_cleanup(&c);
     /* Flat names only: a dotted name is one key, not a path. */
-    extract("{\"realm\":{\"roles\":[\"admin\"]},\"realm.roles\":[\"flat\"]}", "realm.roles",
-            &c);
+    extract("{\"realm\":{\"roles\":[\"admin\"]},\"realm.roles\":[\"flat\"]}", "realm.roles", &c);
     assert_int_equal(c.group_count, 1);
     assert_string_equal(c.groups[0], "flat");
     oidc_claims_cleanup(&c);
@@ -186,7 +184,7 @@ static void
 test_invalid_group_chars(void **state)
 {
     (void)state;
-    const char *bad[] = { "a,b", "a\rb", "a\nb", ",", "x\r\n" };
+    const char *bad[] = {"a,b", "a\rb", "a\nb", ",", "x\r\n"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_non_null(oidc_claims_check_group(slice_from_cstr(bad[i])));
     }
@@ -202,7 +200,7 @@ test_invalid_group_chars(void **state)
     assert_non_null(oidc_claims_check_group(SLICE_LIT("a\x7f")));
     assert_non_null(oidc_claims_check_group(SLICE_LIT("\xc3")));     /* truncated */
     assert_non_null(oidc_claims_check_group(SLICE_LIT("\xc0\xaf"))); /* overlong '/' */
-    const char *good[] = { "", "mcp-users", "a b", "a;b", "é", "a|b", "日本" };
+    const char *good[] = {"", "mcp-users", "a b", "a;b", "é", "a|b", "日本"};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         assert_null(oidc_claims_check_group(slice_from_cstr(good[i])));
     }
@@ -231,9 +229,8 @@ test_invalid_identity_chars(void **state)
 {
     (void)state;
     const char *sub_bad[] = {
-        "{\"sub\":\"al\\u0001ice\"}", "{\"sub\":\"alice\\u0000\"}",
-        "{\"sub\":\"a\\tb\"}",        "{\"sub\":\"a\\u007f\"}",
-        "{\"sub\":\"a\\r\\nX-Admin: 1\"}",
+        "{\"sub\":\"al\\u0001ice\"}", "{\"sub\":\"alice\\u0000\"}",      "{\"sub\":\"a\\tb\"}",
+        "{\"sub\":\"a\\u007f\"}",     "{\"sub\":\"a\\r\\nX-Admin: 1\"}",
     };
     for (size_t i = 0; i < sizeof(sub_bad) / sizeof(sub_bad[0]); i++) {
         struct oidc_claims c;
@@ -269,8 +266,8 @@ test_allowed_groups_overlap(void **state)
     (void)state;
     struct oidc_claims c;
     extract("{\"groups\":[\"dev\",\"mcp-users\"]}", "groups", &c);
-    char *allow[] = { "admins", "mcp-users" };
-    char *other[] = { "admins", "MCP-USERS", "mcp-user" };
+    char *allow[] = {"admins", "mcp-users"};
+    char *other[] = {"admins", "MCP-USERS", "mcp-user"};
     assert_true(oidc_claims_in_allowed_groups(&c, allow, 2));
     assert_false(oidc_claims_in_allowed_groups(&c, other, 3));
     assert_true(oidc_claims_in_allowed_groups(&c, NULL, 0));

@@ -81,8 +81,8 @@ setup(void **state)
     e->srv = fault_server_start(token_handler, &e->idp);
     e->base = event_base_new();
     e->f = fetch_new(e->base);
-    e->basic = provider_for(fault_server_url(e->srv),
-                            "[\"client_secret_post\",\"client_secret_basic\"]");
+    e->basic =
+        provider_for(fault_server_url(e->srv), "[\"client_secret_post\",\"client_secret_basic\"]");
     e->post = provider_for(fault_server_url(e->srv), "[\"client_secret_post\"]");
     *state = e;
     return 0;
@@ -141,7 +141,7 @@ exchange(struct env *e, const struct oidc_provider *p, const struct oidc_exchang
     struct oidc_exchange *x = oidc_exchange_start(e->f, p, req, on_done, o);
     assert_non_null(x);
     uint64_t end = clock_mono_ms() + 10000;
-    struct timeval tick = { .tv_sec = 0, .tv_usec = 10000 };
+    struct timeval tick = {.tv_sec = 0, .tv_usec = 10000};
     while (!o->done && clock_mono_ms() < end) {
         event_base_loopexit(e->base, &tick);
         event_base_dispatch(e->base);
@@ -156,7 +156,7 @@ test_basic_auth_request(void **state)
 {
     struct env *e = *state;
     e->idp.body = GOOD_JSON;
-    struct outcome o = { 0 };
+    struct outcome o = {0};
     exchange(e, e->basic, &request, &o);
     assert_int_equal(o.rc, OIDC_EXCHANGE_OK);
     assert_string_equal(o.id_token, "a.b.c");
@@ -178,7 +178,7 @@ test_post_auth_request(void **state)
 {
     struct env *e = *state;
     e->idp.body = GOOD_JSON;
-    struct outcome o = { 0 };
+    struct outcome o = {0};
     exchange(e, e->post, &request, &o);
     assert_int_equal(o.rc, OIDC_EXCHANGE_OK);
     char *head = fault_server_last_head(e->srv);
@@ -195,13 +195,13 @@ test_form_encoded_response(void **state)
     struct env *e = *state;
     e->idp.content_type = "text/plain; charset=utf-8";
     e->idp.body = "access_token=at&id_token=x.y.z&token_type=bearer";
-    struct outcome o = { 0 };
+    struct outcome o = {0};
     exchange(e, e->basic, &request, &o);
     assert_int_equal(o.rc, OIDC_EXCHANGE_OK);
     assert_string_equal(o.id_token, "x.y.z");
     e->idp.content_type = "application/x-www-form-urlencoded";
     e->idp.body = "access_token=at";
-    struct outcome o2 = { 0 };
+    struct outcome o2 = {0};
     exchange(e, e->basic, &request, &o2);
     assert_int_equal(o2.rc, OIDC_EXCHANGE_ERR_NO_ID_TOKEN);
 }
@@ -216,29 +216,27 @@ test_failures_are_judged(void **state)
         enum oidc_exchange_rc want;
         const char *idp_error;
     } cases[] = {
-        { 400, "{\"error\":\"invalid_grant\"}", OIDC_EXCHANGE_ERR_HTTP_STATUS, "invalid_grant" },
-        { 401, "{\"error\":\"invalid_client\"}", OIDC_EXCHANGE_ERR_HTTP_STATUS, "invalid_client" },
-        { 500, "oops", OIDC_EXCHANGE_ERR_HTTP_STATUS, NULL },
-        { 302, "", OIDC_EXCHANGE_ERR_HTTP_STATUS, NULL },
-        { 200, "{\"error\":\"access_denied\",\"access_token\":\"x\",\"id_token\":\"a\"}",
-          OIDC_EXCHANGE_ERR_IDP_ERROR, "access_denied" },
-        { 200, "not json", OIDC_EXCHANGE_ERR_MALFORMED, NULL },
-        { 200, "[]", OIDC_EXCHANGE_ERR_MALFORMED, NULL },
-        { 200, "{\"access_token\":\"\",\"id_token\":\"a\"}", OIDC_EXCHANGE_ERR_NO_ACCESS_TOKEN,
-          NULL },
-        { 200, "{\"access_token\":5,\"id_token\":\"a\"}", OIDC_EXCHANGE_ERR_NO_ACCESS_TOKEN,
-          NULL },
-        { 200, "{\"id_token\":\"a\"}", OIDC_EXCHANGE_ERR_NO_ACCESS_TOKEN, NULL },
-        { 200, "{\"access_token\":\"x\"}", OIDC_EXCHANGE_ERR_NO_ID_TOKEN, NULL },
-        { 200, "{\"access_token\":\"x\",\"id_token\":{\"a\":1}}", OIDC_EXCHANGE_ERR_NO_ID_TOKEN,
-          NULL },
-        { 200, "{\"access_token\":\"x\",\"id_token\":null}", OIDC_EXCHANGE_ERR_NO_ID_TOKEN,
-          NULL },
+        {400, "{\"error\":\"invalid_grant\"}", OIDC_EXCHANGE_ERR_HTTP_STATUS, "invalid_grant"},
+        {401, "{\"error\":\"invalid_client\"}", OIDC_EXCHANGE_ERR_HTTP_STATUS, "invalid_client"},
+        {500, "oops", OIDC_EXCHANGE_ERR_HTTP_STATUS, NULL},
+        {302, "", OIDC_EXCHANGE_ERR_HTTP_STATUS, NULL},
+        {200, "{\"error\":\"access_denied\",\"access_token\":\"x\",\"id_token\":\"a\"}",
+         OIDC_EXCHANGE_ERR_IDP_ERROR, "access_denied"},
+        {200, "not json", OIDC_EXCHANGE_ERR_MALFORMED, NULL},
+        {200, "[]", OIDC_EXCHANGE_ERR_MALFORMED, NULL},
+        {200, "{\"access_token\":\"\",\"id_token\":\"a\"}", OIDC_EXCHANGE_ERR_NO_ACCESS_TOKEN,
+         NULL},
+        {200, "{\"access_token\":5,\"id_token\":\"a\"}", OIDC_EXCHANGE_ERR_NO_ACCESS_TOKEN, NULL},
+        {200, "{\"id_token\":\"a\"}", OIDC_EXCHANGE_ERR_NO_ACCESS_TOKEN, NULL},
+        {200, "{\"access_token\":\"x\"}", OIDC_EXCHANGE_ERR_NO_ID_TOKEN, NULL},
+        {200, "{\"access_token\":\"x\",\"id_token\":{\"a\":1}}", OIDC_EXCHANGE_ERR_NO_ID_TOKEN,
+         NULL},
+        {200, "{\"access_token\":\"x\",\"id_token\":null}", OIDC_EXCHANGE_ERR_NO_ID_TOKEN, NULL},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         e->idp.status = cases[i].status;
         e->idp.body = cases[i].body;
-        struct outcome o = { 0 };
+        struct outcome o = {0};
         unsigned before = fault_server_hits(e->srv);
         exchange(e, e->basic, &request, &o);
         assert_int_equal(o.rc, cases[i].want);
@@ -257,13 +255,13 @@ test_timeout_and_size_cap(void **state)
     e->idp.delay_ms = 2000;
     struct oidc_exchange_request quick = request;
     quick.timeout_ms = 200;
-    struct outcome o = { 0 };
+    struct outcome o = {0};
     exchange(e, e->basic, &quick, &o);
     assert_int_equal(o.rc, OIDC_EXCHANGE_ERR_TRANSPORT);
     assert_int_equal(o.fetch_rc, FETCH_ERR_TIMEOUT);
     e->idp.delay_ms = 0;
     e->idp.filler = BOUNDS_FETCH_RESPONSE_MAX + 1;
-    struct outcome o2 = { 0 };
+    struct outcome o2 = {0};
     exchange(e, e->basic, &request, &o2);
     assert_int_equal(o2.rc, OIDC_EXCHANGE_ERR_TRANSPORT);
     assert_int_equal(o2.fetch_rc, FETCH_ERR_TOO_LARGE);
@@ -275,12 +273,12 @@ test_cancel(void **state)
     struct env *e = *state;
     e->idp.body = GOOD_JSON;
     e->idp.delay_ms = 300;
-    struct outcome o = { 0 };
+    struct outcome o = {0};
     struct oidc_exchange *x = oidc_exchange_start(e->f, e->basic, &request, on_done, &o);
     assert_non_null(x);
     oidc_exchange_cancel(x);
     uint64_t end = clock_mono_ms() + 600;
-    struct timeval tick = { .tv_sec = 0, .tv_usec = 10000 };
+    struct timeval tick = {.tv_sec = 0, .tv_usec = 10000};
     while (clock_mono_ms() < end) {
         event_base_loopexit(e->base, &tick);
         event_base_dispatch(e->base);

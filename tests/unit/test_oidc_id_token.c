@@ -36,14 +36,14 @@
 #define CLIENT "proxy-client"
 
 static cjose_jwk_t *rsa1, *rsa2, *ec1, *ec384;
-static char *jwks_initial;   /* rsa-1, ec-1 */
-static char *jwks_rotated;   /* rsa-1, ec-1, rsa-2 */
+static char *jwks_initial; /* rsa-1, ec-1 */
+static char *jwks_rotated; /* rsa-1, ec-1, rsa-2 */
 static struct oidc_provider *provider;
 
 static cjose_jwk_t *
 make_rsa(const char *kid)
 {
-    static const uint8_t e[] = { 0x01, 0x00, 0x01 };
+    static const uint8_t e[] = {0x01, 0x00, 0x01};
     cjose_err err;
     cjose_jwk_t *k = cjose_jwk_create_RSA_random(2048, e, sizeof(e), &err);
     assert_non_null(k);
@@ -82,9 +82,9 @@ jwks_of(cjose_jwk_t *const *keys, size_t n)
 static json_t *
 good_claims(void)
 {
-    return json_pack("{s:s,s:s,s:s,s:I,s:I,s:s}", "iss", ISS, "aud", CLIENT, "sub", "alice",
-                     "exp", (json_int_t)FIXTURE_NOW + 300, "iat", (json_int_t)FIXTURE_NOW,
-                     "nonce", "n-0123456789abcdef");
+    return json_pack("{s:s,s:s,s:s,s:I,s:I,s:s}", "iss", ISS, "aud", CLIENT, "sub", "alice", "exp",
+                     (json_int_t)FIXTURE_NOW + 300, "iat", (json_int_t)FIXTURE_NOW, "nonce",
+                     "n-0123456789abcdef");
 }
 
 /* Signs claims (stolen) with key under alg; kid NULL means no kid header;
@@ -99,8 +99,8 @@ sign(cjose_jwk_t *key, const char *alg, const char *kid, json_t *extra_header, j
     }
     char *payload = json_dumps(claims, JSON_COMPACT);
     cjose_err err;
-    cjose_jws_t *jws = cjose_jws_sign(key, (cjose_header_t *)hdr, (const uint8_t *)payload,
-                                      strlen(payload), &err);
+    cjose_jws_t *jws =
+        cjose_jws_sign(key, (cjose_header_t *)hdr, (const uint8_t *)payload, strlen(payload), &err);
     assert_non_null(jws);
     const char *ser = NULL;
     assert_true(cjose_jws_export(jws, &ser, &err));
@@ -120,8 +120,7 @@ assemble(const char *header_json, const char *payload_json, const char *sig_b64)
     buf_init(&b, 1 << 20);
     assert_int_equal(b64url_encode_buf((const uint8_t *)header_json, strlen(header_json), &b), 0);
     assert_int_equal(buf_append_byte(&b, '.'), 0);
-    assert_int_equal(b64url_encode_buf((const uint8_t *)payload_json, strlen(payload_json), &b),
-                     0);
+    assert_int_equal(b64url_encode_buf((const uint8_t *)payload_json, strlen(payload_json), &b), 0);
     assert_int_equal(buf_append_byte(&b, '.'), 0);
     assert_int_equal(buf_append_str(&b, sig_b64), 0);
     return buf_take(&b);
@@ -182,8 +181,8 @@ group_setup(void **state)
     rsa2 = make_rsa("rsa-2");
     ec1 = make_ec(CJOSE_JWK_EC_P_256, "ec-1");
     ec384 = make_ec(CJOSE_JWK_EC_P_384, "ec-384");
-    cjose_jwk_t *initial[] = { rsa1, ec1 };
-    cjose_jwk_t *rotated[] = { rsa1, ec1, rsa2 };
+    cjose_jwk_t *initial[] = {rsa1, ec1};
+    cjose_jwk_t *rotated[] = {rsa1, ec1, rsa2};
     jwks_initial = jwks_of(initial, 2);
     jwks_rotated = jwks_of(rotated, 3);
     provider = provider_with_algs("[\"RS256\",\"PS256\",\"ES256\",\"ES384\"]");
@@ -213,10 +212,9 @@ test_good_rs256(void **state)
 {
     (void)state;
     json_t *claims = NULL;
-    assert_int_equal(
-        check_with(provider, jwks_initial, sign(rsa1, "RS256", "rsa-1", NULL, good_claims()),
-                   &claims),
-        OIDC_ID_TOKEN_OK);
+    assert_int_equal(check_with(provider, jwks_initial,
+                                sign(rsa1, "RS256", "rsa-1", NULL, good_claims()), &claims),
+                     OIDC_ID_TOKEN_OK);
     assert_string_equal(json_string_value(json_object_get(claims, "sub")), "alice");
     json_decref(claims);
 }
@@ -241,11 +239,10 @@ static void
 test_good_without_kid_tries_keys_of_the_type(void **state)
 {
     (void)state;
-    assert_int_equal(check_with(provider, jwks_rotated, sign(rsa2, "RS256", NULL, NULL,
-                                                             good_claims()), NULL),
-                     OIDC_ID_TOKEN_OK);
-    assert_int_equal(check_token(sign(ec1, "ES256", NULL, NULL, good_claims())),
-                     OIDC_ID_TOKEN_OK);
+    assert_int_equal(
+        check_with(provider, jwks_rotated, sign(rsa2, "RS256", NULL, NULL, good_claims()), NULL),
+        OIDC_ID_TOKEN_OK);
+    assert_int_equal(check_token(sign(ec1, "ES256", NULL, NULL, good_claims())), OIDC_ID_TOKEN_OK);
     /* No kid and no key of the right kind: no match at all. */
     assert_int_equal(check_token(sign(ec384, "ES384", NULL, NULL, good_claims())),
                      OIDC_ID_TOKEN_ERR_NO_MATCHING_KEY);
@@ -258,12 +255,12 @@ test_alg_not_advertised(void **state)
 {
     (void)state;
     struct oidc_provider *rs_only = provider_with_algs("[\"RS256\"]");
-    assert_int_equal(check_with(rs_only, jwks_initial,
-                                sign(ec1, "ES256", "ec-1", NULL, good_claims()), NULL),
-                     OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
-    assert_int_equal(check_with(rs_only, jwks_initial,
-                                sign(rsa1, "PS256", "rsa-1", NULL, good_claims()), NULL),
-                     OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
+    assert_int_equal(
+        check_with(rs_only, jwks_initial, sign(ec1, "ES256", "ec-1", NULL, good_claims()), NULL),
+        OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
+    assert_int_equal(
+        check_with(rs_only, jwks_initial, sign(rsa1, "PS256", "rsa-1", NULL, good_claims()), NULL),
+        OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
     oidc_provider_free(rs_only);
 }
 
@@ -276,8 +273,7 @@ test_alg_none(void **state)
     json_decref(c);
     assert_int_equal(check_token(assemble("{\"alg\":\"none\"}", payload, "")),
                      OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
-    assert_int_equal(check_token(assemble("{\"alg\":\"none\",\"kid\":\"rsa-1\"}", payload,
-                                          "c2ln")),
+    assert_int_equal(check_token(assemble("{\"alg\":\"none\",\"kid\":\"rsa-1\"}", payload, "c2ln")),
                      OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
     assert_int_equal(check_token(assemble("{\"alg\":\"None\"}", payload, "c2ln")),
                      OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
@@ -400,9 +396,8 @@ test_malformed_shapes(void **state)
     huge[300 * 1024 - 1] = '\0';
     assert_int_equal(check_token(huge), OIDC_ID_TOKEN_ERR_MALFORMED);
     /* Duplicate key in the header. */
-    assert_int_equal(
-        check_token(assemble("{\"alg\":\"RS256\",\"alg\":\"RS256\"}", "{}", "c2ln")),
-        OIDC_ID_TOKEN_ERR_MALFORMED);
+    assert_int_equal(check_token(assemble("{\"alg\":\"RS256\",\"alg\":\"RS256\"}", "{}", "c2ln")),
+                     OIDC_ID_TOKEN_ERR_MALFORMED);
     /* kid of the wrong type. */
     assert_int_equal(check_token(assemble("{\"alg\":\"RS256\",\"kid\":7}", "{}", "c2ln")),
                      OIDC_ID_TOKEN_ERR_MALFORMED);
@@ -637,7 +632,7 @@ static void
 run_until(struct event_base *base, const bool *flag, uint64_t limit_ms)
 {
     uint64_t end = clock_mono_ms() + limit_ms;
-    struct timeval tick = { .tv_sec = 0, .tv_usec = 5000 };
+    struct timeval tick = {.tv_sec = 0, .tv_usec = 5000};
     while ((flag == NULL || !*flag) && clock_mono_ms() < end) {
         event_base_loopexit(base, &tick);
         event_base_dispatch(base);
@@ -693,7 +688,7 @@ test_async_known_kid_no_refresh(void **state)
 {
     (void)state;
     struct async_env *e = async_env_new(jwks_rotated, 30000);
-    struct result r = { 0 };
+    struct result r = {0};
     (void)start(e, sign(rsa1, "RS256", "rsa-1", NULL, good_claims()), &r);
     assert_false(r.done); /* never called back from inside start */
     run_until(e->base, &r.done, 5000);
@@ -708,14 +703,14 @@ test_async_unknown_kid_one_refresh_then_ok(void **state)
 {
     (void)state;
     struct async_env *e = async_env_new(jwks_rotated, 30000);
-    struct result r = { 0 };
+    struct result r = {0};
     (void)start(e, sign(rsa2, "RS256", "rsa-2", NULL, good_claims()), &r);
     run_until(e->base, &r.done, 5000);
     assert_int_equal(r.rc, OIDC_ID_TOKEN_OK);
     assert_int_equal(atomic_load(&e->src.calls), 2);
     assert_int_equal(oidc_jwks_refresh_count(e->jwks), 1);
     /* The rotated key is now in the shared snapshot: no further refresh. */
-    struct result again = { 0 };
+    struct result again = {0};
     (void)start(e, sign(rsa2, "RS256", "rsa-2", NULL, good_claims()), &again);
     run_until(e->base, &again.done, 5000);
     assert_int_equal(again.rc, OIDC_ID_TOKEN_OK);
@@ -728,13 +723,13 @@ test_async_unknown_kid_after_refresh_fails(void **state)
 {
     (void)state;
     struct async_env *e = async_env_new(jwks_rotated, 30000);
-    struct result r = { 0 };
+    struct result r = {0};
     (void)start(e, sign(rsa2, "RS256", "nobody", NULL, good_claims()), &r);
     run_until(e->base, &r.done, 5000);
     assert_int_equal(r.rc, OIDC_ID_TOKEN_ERR_UNKNOWN_KID);
     assert_int_equal(atomic_load(&e->src.calls), 2); /* exactly one refresh */
     /* Within 30 s another unknown kid may not refresh again: fail closed. */
-    struct result r2 = { 0 };
+    struct result r2 = {0};
     (void)start(e, sign(rsa2, "RS256", "someone-else", NULL, good_claims()), &r2);
     run_until(e->base, &r2.done, 5000);
     assert_int_equal(r2.rc, OIDC_ID_TOKEN_ERR_UNKNOWN_KID);
@@ -747,7 +742,7 @@ test_async_concurrent_misses_coalesce(void **state)
 {
     (void)state;
     struct async_env *e = async_env_new(jwks_rotated, 30000);
-    struct result r[4] = { 0 };
+    struct result r[4] = {0};
     for (int i = 0; i < 4; i++) {
         (void)start(e, sign(rsa2, "RS256", "rsa-2", NULL, good_claims()), &r[i]);
     }
@@ -768,13 +763,13 @@ test_async_failed_refresh_keeps_keys(void **state)
     assert_true(fd >= 0);
     log_set_fd(fd);
     struct async_env *e = async_env_new(NULL, 0);
-    struct result r = { 0 };
+    struct result r = {0};
     (void)start(e, sign(rsa2, "RS256", "rsa-2", NULL, good_claims()), &r);
     run_until(e->base, &r.done, 5000);
     assert_int_equal(r.rc, OIDC_ID_TOKEN_ERR_UNKNOWN_KID);
     assert_int_equal(atomic_load(&e->src.calls), 2);
     /* The previous keys still verify. */
-    struct result ok = { 0 };
+    struct result ok = {0};
     (void)start(e, sign(rsa1, "RS256", "rsa-1", NULL, good_claims()), &ok);
     run_until(e->base, &ok.done, 5000);
     assert_int_equal(ok.rc, OIDC_ID_TOKEN_OK);
@@ -793,7 +788,7 @@ test_async_cancel_never_calls_back(void **state)
 {
     (void)state;
     struct async_env *e = async_env_new(jwks_rotated, 30000);
-    struct result waiting = { 0 }, immediate = { 0 };
+    struct result waiting = {0}, immediate = {0};
     struct oidc_id_token_verify *a =
         start(e, sign(rsa2, "RS256", "rsa-2", NULL, good_claims()), &waiting);
     struct oidc_id_token_verify *b =

@@ -47,7 +47,7 @@ static int
 group_setup(void **state)
 {
     (void)state;
-    static const uint8_t e[] = { 0x01, 0x00, 0x01 };
+    static const uint8_t e[] = {0x01, 0x00, 0x01};
     cjose_err err;
     rsa2048 = cjose_jwk_create_RSA_random(2048, e, sizeof(e), &err);
     rsa1024 = cjose_jwk_create_RSA_random(1024, e, sizeof(e), &err);
@@ -105,9 +105,9 @@ owned(char *cjose_string)
     return copy;
 }
 
-#define RSA_ALGS                                                                              \
-    (1u << OIDC_ALG_RS256 | 1u << OIDC_ALG_RS384 | 1u << OIDC_ALG_RS512 |                     \
-     1u << OIDC_ALG_PS256 | 1u << OIDC_ALG_PS384 | 1u << OIDC_ALG_PS512)
+#define RSA_ALGS                                                                                   \
+    (1u << OIDC_ALG_RS256 | 1u << OIDC_ALG_RS384 | 1u << OIDC_ALG_RS512 | 1u << OIDC_ALG_PS256 |   \
+     1u << OIDC_ALG_PS384 | 1u << OIDC_ALG_PS512)
 
 static void
 test_usable_keys_and_masks(void **state)
@@ -116,8 +116,7 @@ test_usable_keys_and_masks(void **state)
     struct oidc_jwks_set *s = NULL;
     assert_int_equal(
         parse_keys(&s, 4, owned(public_jwk(rsa2048, "{\"kid\":\"r\",\"use\":\"sig\"}")),
-                   owned(public_jwk(p256, "{\"kid\":\"e\"}")),
-                   owned(public_jwk(p384, NULL)),
+                   owned(public_jwk(p256, "{\"kid\":\"e\"}")), owned(public_jwk(p384, NULL)),
                    owned(public_jwk(rsa2048, "{\"kid\":\"only-ps\",\"alg\":\"PS256\"}"))),
         0);
     assert_int_equal(oidc_jwks_set_count(s), 4);
@@ -142,7 +141,7 @@ test_unusable_keys_skipped(void **state)
                    owned(public_jwk(rsa2048, "{\"kid\":\"oaep\",\"alg\":\"RSA-OAEP\"}")),
                    owned(public_jwk(rsa2048, "{\"kid\":\"hs\",\"alg\":\"HS256\"}")),
                    owned(public_jwk(rsa1024, "{\"kid\":\"short\"}")),
-                   owned(cjose_jwk_to_json(oct, true, &(cjose_err){ 0 })),
+                   owned(cjose_jwk_to_json(oct, true, &(cjose_err){0})),
                    owned(public_jwk(p256, "{\"kid\":\"es384-on-p256\",\"alg\":\"ES384\"}")),
                    xstrdup("{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"11qYAYKxCrfVS_7TyWQHOg7h"
                            "cvPapiMlrwIaaPcHURo\"}"),
@@ -160,8 +159,13 @@ test_bad_documents(void **state)
     struct oidc_jwks_set *s = NULL;
     struct buf err;
     buf_init(&err, 1024);
-    const char *bad[] = { "", "[]", "{}", "{\"keys\":{}}", "{\"keys\":[]}", "{\"keys\":[1,\"x\"]}",
-                          "{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQAB\"}]}" };
+    const char *bad[] = {"",
+                         "[]",
+                         "{}",
+                         "{\"keys\":{}}",
+                         "{\"keys\":[]}",
+                         "{\"keys\":[1,\"x\"]}",
+                         "{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQAB\"}]}"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         buf_reset(&err);
         assert_int_equal(oidc_jwks_set_parse(slice_from_cstr(bad[i]), &s, &err), -1);
@@ -236,8 +240,8 @@ static void
 test_new_fails_closed(void **state)
 {
     (void)state;
-    struct source src = { .fail = true };
-    struct oidc_jwks_options opt = { .source = mock_source, .source_arg = &src };
+    struct source src = {.fail = true};
+    struct oidc_jwks_options opt = {.source = mock_source, .source_arg = &src};
     struct oidc_jwks *j = NULL;
     struct buf err;
     buf_init(&err, 1024);
@@ -255,16 +259,16 @@ static void
 test_periodic_refresh(void **state)
 {
     (void)state;
-    struct source src = { .doc = one_key_doc() };
-    struct oidc_jwks_options opt = { .source = mock_source, .source_arg = &src,
-                                     .refresh_interval_ms = 20 };
+    struct source src = {.doc = one_key_doc()};
+    struct oidc_jwks_options opt = {
+        .source = mock_source, .source_arg = &src, .refresh_interval_ms = 20};
     struct oidc_jwks *j = NULL;
     struct buf err;
     buf_init(&err, 1024);
     assert_int_equal(oidc_jwks_new(&opt, NULL, &j, &err), 0);
     uint64_t end = clock_mono_ms() + 5000;
     while (oidc_jwks_refresh_count(j) < 3 && clock_mono_ms() < end) {
-        struct timespec ts = { .tv_sec = 0, .tv_nsec = 5000000 };
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 5000000};
         nanosleep(&ts, NULL);
     }
     assert_true(oidc_jwks_refresh_count(j) >= 3);
@@ -293,7 +297,7 @@ static void
 run_until(struct event_base *base, const bool *flag, uint64_t limit_ms)
 {
     uint64_t end = clock_mono_ms() + limit_ms;
-    struct timeval tick = { .tv_sec = 0, .tv_usec = 5000 };
+    struct timeval tick = {.tv_sec = 0, .tv_usec = 5000};
     while ((flag == NULL || !*flag) && clock_mono_ms() < end) {
         event_base_loopexit(base, &tick);
         event_base_dispatch(base);
@@ -305,23 +309,23 @@ test_refresh_start_rules(void **state)
 {
     (void)state;
     struct event_base *base = event_base_new();
-    struct source src = { .doc = one_key_doc() };
-    struct oidc_jwks_options opt = { .source = mock_source, .source_arg = &src,
-                                     .min_refresh_gap_ms = 30000 };
+    struct source src = {.doc = one_key_doc()};
+    struct oidc_jwks_options opt = {
+        .source = mock_source, .source_arg = &src, .min_refresh_gap_ms = 30000};
     struct oidc_jwks *j = NULL;
     struct buf err;
     buf_init(&err, 1024);
     assert_int_equal(oidc_jwks_new(&opt, NULL, &j, &err), 0);
 
     /* First miss: a refresh runs and delivers generation 1. */
-    struct delivered d1 = { 0 };
+    struct delivered d1 = {0};
     assert_non_null(oidc_jwks_refresh_start(j, base, 0, on_refreshed, &d1));
     run_until(base, &d1.done, 5000);
     assert_int_equal(d1.generation, 1);
     assert_int_equal(atomic_load(&src.calls), 2);
 
     /* Someone who saw generation 0 gets generation 1 without a fetch. */
-    struct delivered d2 = { 0 };
+    struct delivered d2 = {0};
     assert_non_null(oidc_jwks_refresh_start(j, base, 0, on_refreshed, &d2));
     assert_false(d2.done);
     run_until(base, &d2.done, 5000);
@@ -333,7 +337,7 @@ test_refresh_start_rules(void **state)
     assert_int_equal(atomic_load(&src.calls), 2);
 
     /* A cancelled wait is never delivered. */
-    struct delivered d3 = { 0 };
+    struct delivered d3 = {0};
     struct oidc_jwks_wait *w = oidc_jwks_refresh_start(j, base, 0, on_refreshed, &d3);
     oidc_jwks_refresh_cancel(w);
     run_until(base, NULL, 100);
@@ -396,14 +400,10 @@ main(void)
 {
     evthread_use_pthreads();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_usable_keys_and_masks),
-        cmocka_unit_test(test_unusable_keys_skipped),
-        cmocka_unit_test(test_bad_documents),
-        cmocka_unit_test(test_refcount),
-        cmocka_unit_test(test_new_fails_closed),
-        cmocka_unit_test(test_periodic_refresh),
-        cmocka_unit_test(test_refresh_start_rules),
-        cmocka_unit_test(test_http_source),
+        cmocka_unit_test(test_usable_keys_and_masks), cmocka_unit_test(test_unusable_keys_skipped),
+        cmocka_unit_test(test_bad_documents),         cmocka_unit_test(test_refcount),
+        cmocka_unit_test(test_new_fails_closed),      cmocka_unit_test(test_periodic_refresh),
+        cmocka_unit_test(test_refresh_start_rules),   cmocka_unit_test(test_http_source),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -68,9 +68,9 @@ static void
 test_parse_good_document(void **state)
 {
     (void)state;
-    struct oidc_provider *p = parse_ok(
-        ISS, doc_for(ISS, "\"id_token_signing_alg_values_supported\":[\"RS256\",\"HS256\","
-                          "\"none\",\"ES256\",\"EdDSA\"],\"userinfo_endpoint\":\"x\""));
+    struct oidc_provider *p =
+        parse_ok(ISS, doc_for(ISS, "\"id_token_signing_alg_values_supported\":[\"RS256\",\"HS256\","
+                                   "\"none\",\"ES256\",\"EdDSA\"],\"userinfo_endpoint\":\"x\""));
     assert_string_equal(oidc_provider_get_issuer(p), ISS);
     assert_string_equal(oidc_provider_get_authorization_endpoint(p), ISS "/auth");
     assert_string_equal(oidc_provider_get_token_endpoint(p), ISS "/token");
@@ -87,8 +87,8 @@ static void
 test_algs_default_to_rs256(void **state)
 {
     (void)state;
-    const char *extras[] = { NULL, "\"id_token_signing_alg_values_supported\":[]",
-                             "\"id_token_signing_alg_values_supported\":[\"HS256\",\"none\"]" };
+    const char *extras[] = {NULL, "\"id_token_signing_alg_values_supported\":[]",
+                            "\"id_token_signing_alg_values_supported\":[\"HS256\",\"none\"]"};
     for (size_t i = 0; i < 3; i++) {
         struct oidc_provider *p = parse_ok(ISS, doc_for(ISS, extras[i]));
         for (int a = 0; a < OIDC_ALG_COUNT; a++) {
@@ -106,15 +106,15 @@ test_auth_method_choice(void **state)
         const char *extra;
         enum oidc_auth_method want;
     } cases[] = {
-        { NULL, OIDC_AUTH_CLIENT_SECRET_BASIC },
-        { "\"token_endpoint_auth_methods_supported\":[\"client_secret_post\"]",
-          OIDC_AUTH_CLIENT_SECRET_POST },
-        { "\"token_endpoint_auth_methods_supported\":[\"client_secret_post\","
-          "\"client_secret_basic\"]",
-          OIDC_AUTH_CLIENT_SECRET_BASIC },
-        { "\"token_endpoint_auth_methods_supported\":[\"private_key_jwt\"]",
-          OIDC_AUTH_CLIENT_SECRET_BASIC },
-        { "\"token_endpoint_auth_methods_supported\":[]", OIDC_AUTH_CLIENT_SECRET_BASIC },
+        {NULL, OIDC_AUTH_CLIENT_SECRET_BASIC},
+        {"\"token_endpoint_auth_methods_supported\":[\"client_secret_post\"]",
+         OIDC_AUTH_CLIENT_SECRET_POST},
+        {"\"token_endpoint_auth_methods_supported\":[\"client_secret_post\","
+         "\"client_secret_basic\"]",
+         OIDC_AUTH_CLIENT_SECRET_BASIC},
+        {"\"token_endpoint_auth_methods_supported\":[\"private_key_jwt\"]",
+         OIDC_AUTH_CLIENT_SECRET_BASIC},
+        {"\"token_endpoint_auth_methods_supported\":[]", OIDC_AUTH_CLIENT_SECRET_BASIC},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct oidc_provider *p = parse_ok(ISS, doc_for(ISS, cases[i].extra));
@@ -214,9 +214,9 @@ test_authorization_url(void **state)
     assert_string_equal(buf_cstr(&b), want);
     oidc_provider_free(p);
 
-    p = parse_ok(ISS, "{\"issuer\":\"" ISS "\",\"authorization_endpoint\":\"" ISS
-                      "/auth?tenant=a\",\"token_endpoint\":\"" ISS "/t\",\"jwks_uri\":\"" ISS
-                      "/j\"}");
+    p = parse_ok(ISS,
+                 "{\"issuer\":\"" ISS "\",\"authorization_endpoint\":\"" ISS
+                 "/auth?tenant=a\",\"token_endpoint\":\"" ISS "/t\",\"jwks_uri\":\"" ISS "/j\"}");
     buf_reset(&b);
     assert_int_equal(oidc_provider_authorization_url(p, &r, &b), 0);
     snprintf(want, sizeof(want), "%s/auth?tenant=a&%s", ISS, query);
@@ -245,8 +245,8 @@ test_alg_names(void **state)
 
 enum idp_mode {
     IDP_OK,
-    IDP_SLASHED_ISSUER,   /* the document's issuer has a trailing '/' */
-    IDP_FAIL_TWICE,       /* 503, 503, then the document */
+    IDP_SLASHED_ISSUER, /* the document's issuer has a trailing '/' */
+    IDP_FAIL_TWICE,     /* 503, 503, then the document */
     IDP_ALWAYS_503,
     IDP_HANG,
 };
@@ -285,7 +285,10 @@ idp_handler(void *arg, const struct fault_request *req, struct fault_response *o
 }
 
 static const struct oidc_discovery_policy fast = {
-    .attempts = 5, .timeout_ms = 2000, .first_backoff_ms = 10, .max_backoff_ms = 40,
+    .attempts = 5,
+    .timeout_ms = 2000,
+    .first_backoff_ms = 10,
+    .max_backoff_ms = 40,
 };
 
 struct disc {
@@ -412,8 +415,9 @@ test_discover_final_failure(void **state)
     assert_int_equal(oidc_provider_discover(d->idp.issuer, &fast, NULL, &d->p, &d->err), -1);
     assert_int_equal(fault_server_hits(d->srv), 5);
     char want[256];
-    snprintf(want, sizeof(want), "OIDC discovery at %s/.well-known/openid-configuration failed: "
-                                 "HTTP status 503",
+    snprintf(want, sizeof(want),
+             "OIDC discovery at %s/.well-known/openid-configuration failed: "
+             "HTTP status 503",
              d->idp.issuer);
     assert_string_equal(buf_cstr(&d->err), want);
     char *log = logged(d);
@@ -428,8 +432,8 @@ test_discover_timeout_per_attempt(void **state)
 {
     struct disc *d = *state;
     d->idp.mode = IDP_HANG;
-    struct oidc_discovery_policy p = { .attempts = 2, .timeout_ms = 200, .first_backoff_ms = 10,
-                                       .max_backoff_ms = 10 };
+    struct oidc_discovery_policy p = {
+        .attempts = 2, .timeout_ms = 200, .first_backoff_ms = 10, .max_backoff_ms = 10};
     assert_int_equal(oidc_provider_discover(d->idp.issuer, &p, NULL, &d->p, &d->err), -1);
     assert_non_null(strstr(buf_cstr(&d->err), "failed: timeout"));
     assert_int_equal(fault_server_hits(d->srv), 2);
@@ -474,8 +478,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_discover_success, setup, teardown),
         cmocka_unit_test_setup_teardown(test_discover_slashed_issuer_no_double_slash, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_discover_issuer_mismatch_not_retried, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_discover_issuer_mismatch_not_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_discover_retry_then_success, setup, teardown),
         cmocka_unit_test_setup_teardown(test_discover_final_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_discover_timeout_per_attempt, setup, teardown),

@@ -49,19 +49,24 @@ teardown(void **state)
 static struct proxy_bearer_policy
 policy(void)
 {
-    return (struct proxy_bearer_policy){ .ring = ring, .audience = FIXTURE_BASE,
-                                         .resource = RES };
+    return (struct proxy_bearer_policy){.ring = ring, .audience = FIXTURE_BASE, .resource = RES};
 }
 
-static const char *const groups[] = { "admin", "dev" };
+static const char *const groups[] = {"admin", "dev"};
 
 static struct grant_access
 good_grant(void)
 {
-    return (struct grant_access){ .tid = "tid-1", .aud = FIXTURE_BASE, .res = RES,
-                                  .sub = "user-1", .email = "u1@example.com", .grp = groups,
-                                  .grp_count = 2, .cid = "cid-1", .iat = T0 - 60,
-                                  .exp = T0 + 3600 };
+    return (struct grant_access){.tid = "tid-1",
+                                 .aud = FIXTURE_BASE,
+                                 .res = RES,
+                                 .sub = "user-1",
+                                 .email = "u1@example.com",
+                                 .grp = groups,
+                                 .grp_count = 2,
+                                 .cid = "cid-1",
+                                 .iat = T0 - 60,
+                                 .exp = T0 + 3600};
 }
 
 /* "Bearer <token>" for g sealed with r; caller frees. */
@@ -115,21 +120,21 @@ test_scheme_and_trim(void **state)
         const char *suffix;
         enum proxy_bearer_rc want;
     } rows[] = {
-        { "Bearer ", "", PROXY_BEARER_OK },
-        { "bearer ", "", PROXY_BEARER_OK },
-        { "BEARER ", "", PROXY_BEARER_OK },
-        { "bEaReR ", "", PROXY_BEARER_OK },
-        { "Bearer    ", "", PROXY_BEARER_OK },
-        { "Bearer \t ", " \t", PROXY_BEARER_OK },
-        { "Bearer ", "\r\n", PROXY_BEARER_OK },
-        { "Bearer\t", "", PROXY_BEARER_INVALID_REQUEST },
-        { "Bearer", "", PROXY_BEARER_INVALID_REQUEST },
-        { "Bearer:", "", PROXY_BEARER_INVALID_REQUEST },
-        { "Basic ", "", PROXY_BEARER_INVALID_REQUEST },
-        { " Bearer ", "", PROXY_BEARER_INVALID_REQUEST },
-        { "Token ", "", PROXY_BEARER_INVALID_REQUEST },
-        { "Bearer x", "", PROXY_BEARER_INVALID_TOKEN },
-        { "Bearer ", " x", PROXY_BEARER_INVALID_TOKEN },
+        {"Bearer ", "", PROXY_BEARER_OK},
+        {"bearer ", "", PROXY_BEARER_OK},
+        {"BEARER ", "", PROXY_BEARER_OK},
+        {"bEaReR ", "", PROXY_BEARER_OK},
+        {"Bearer    ", "", PROXY_BEARER_OK},
+        {"Bearer \t ", " \t", PROXY_BEARER_OK},
+        {"Bearer ", "\r\n", PROXY_BEARER_OK},
+        {"Bearer\t", "", PROXY_BEARER_INVALID_REQUEST},
+        {"Bearer", "", PROXY_BEARER_INVALID_REQUEST},
+        {"Bearer:", "", PROXY_BEARER_INVALID_REQUEST},
+        {"Basic ", "", PROXY_BEARER_INVALID_REQUEST},
+        {" Bearer ", "", PROXY_BEARER_INVALID_REQUEST},
+        {"Token ", "", PROXY_BEARER_INVALID_REQUEST},
+        {"Bearer x", "", PROXY_BEARER_INVALID_TOKEN},
+        {"Bearer ", " x", PROXY_BEARER_INVALID_TOKEN},
     };
     struct grant_access g = good_grant();
     struct proxy_bearer_policy p = policy();
@@ -156,8 +161,16 @@ test_invalid_request(void **state)
 {
     (void)state;
     static const char *const rows[] = {
-        "", "Bearer", "Bearer ", "Bearer    ", "Bearer  \t  ", "Bearer \r\n", "Basic dXNlcjpw",
-        "Bearer\tabc", "Bearerabc", "Negotiate abc",
+        "",
+        "Bearer",
+        "Bearer ",
+        "Bearer    ",
+        "Bearer  \t  ",
+        "Bearer \r\n",
+        "Basic dXNlcjpw",
+        "Bearer\tabc",
+        "Bearerabc",
+        "Negotiate abc",
     };
     struct proxy_bearer_policy p = policy();
     struct proxy_bearer_result r;
@@ -181,7 +194,7 @@ test_several_headers(void **state)
     (void)state;
     struct grant_access g = good_grant();
     char *h = mint(ring, &g, "Bearer ");
-    struct slice vals[2] = { slice_from_cstr(h), slice_from_cstr(h) };
+    struct slice vals[2] = {slice_from_cstr(h), slice_from_cstr(h)};
     struct proxy_bearer_policy p = policy();
     struct proxy_bearer_result r;
     assert_int_equal(proxy_bearer_check(&p, vals, 2, T0, &r), PROXY_BEARER_INVALID_REQUEST);
@@ -259,9 +272,16 @@ mutated_header(enum mutation m)
         g.res = RES "/";
         break;
     case M_REFRESH_TOKEN: {
-        struct grant_refresh rf = { .tid = "t", .fam = "f", .sub = "user-1", .email = "",
-                                    .cid = "c", .aud = FIXTURE_BASE, .res = RES,
-                                    .iat = T0 - 60, .fiat = T0 - 60, .exp = T0 + 3600 };
+        struct grant_refresh rf = {.tid = "t",
+                                   .fam = "f",
+                                   .sub = "user-1",
+                                   .email = "",
+                                   .cid = "c",
+                                   .aud = FIXTURE_BASE,
+                                   .res = RES,
+                                   .iat = T0 - 60,
+                                   .fiat = T0 - 60,
+                                   .exp = T0 + 3600};
         struct buf b;
         buf_init(&b, 2 * BOUNDS_SEALED_MAX_CHARS);
         assert_int_equal(buf_append_str(&b, "Bearer "), 0);
@@ -269,8 +289,8 @@ mutated_header(enum mutation m)
         return buf_take(&b);
     }
     case M_CONSENT_TOKEN: {
-        struct grant_consent c = { .cid = "c", .ru = "https://app/cb", .os = "s",
-                                   .aud = FIXTURE_BASE, .exp = T0 + 300 };
+        struct grant_consent c = {
+            .cid = "c", .ru = "https://app/cb", .os = "s", .aud = FIXTURE_BASE, .exp = T0 + 300};
         struct buf b;
         buf_init(&b, 2 * BOUNDS_SEALED_MAX_CHARS);
         assert_int_equal(buf_append_str(&b, "Bearer "), 0);
@@ -303,38 +323,38 @@ test_token_refusals(void **state)
         enum metrics_denied reason;
         const char *event;
     } rows[] = {
-        { M_NONE, PROXY_BEARER_OK, 0, NULL },
-        { M_EXPIRED, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_TOKEN_EXPIRED,
-          "token_validation_failed" },
-        { M_EXP_EQUALS_NOW, PROXY_BEARER_OK, 0, NULL },
-        { M_OTHER_AUD, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_AUDIENCE_MISMATCH,
-          "token_audience_mismatch" },
+        {M_NONE, PROXY_BEARER_OK, 0, NULL},
+        {M_EXPIRED, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_TOKEN_EXPIRED,
+         "token_validation_failed"},
+        {M_EXP_EQUALS_NOW, PROXY_BEARER_OK, 0, NULL},
+        {M_OTHER_AUD, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_AUDIENCE_MISMATCH,
+         "token_audience_mismatch"},
         /* SPEC.md 4.1 checks expiry (step 3) before audience (step 4). */
-        { M_EXPIRED_OTHER_AUD, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_TOKEN_EXPIRED,
-          "token_validation_failed" },
-        { M_EMPTY_SUB, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_INVALID_TOKEN,
-          "token_validation_failed" },
-        { M_ZERO_IAT, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_INVALID_TOKEN,
-          "token_validation_failed" },
-        { M_OTHER_SECRET, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_INVALID_TOKEN,
-          "token_validation_failed" },
-        { M_TAMPERED, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_INVALID_TOKEN,
-          "token_validation_failed" },
-        { M_RES_EMPTY, PROXY_BEARER_OK, 0, NULL },
-        { M_RES_OTHER_MOUNT, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_RESOURCE_MISMATCH,
-          "token_resource_mismatch" },
-        { M_RES_OTHER_ORIGIN, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_RESOURCE_MISMATCH,
-          "token_resource_mismatch" },
-        { M_RES_TRAILING_SLASH, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_RESOURCE_MISMATCH,
-          "token_resource_mismatch" },
-        { M_REFRESH_TOKEN, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_INVALID_TOKEN,
-          "token_validation_failed" },
-        { M_CONSENT_TOKEN, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_INVALID_TOKEN,
-          "token_validation_failed" },
-        { M_GARBAGE, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_INVALID_TOKEN,
-          "token_validation_failed" },
-        { M_OVERSIZE, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_INVALID_TOKEN,
-          "token_validation_failed" },
+        {M_EXPIRED_OTHER_AUD, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_TOKEN_EXPIRED,
+         "token_validation_failed"},
+        {M_EMPTY_SUB, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_INVALID_TOKEN,
+         "token_validation_failed"},
+        {M_ZERO_IAT, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_INVALID_TOKEN,
+         "token_validation_failed"},
+        {M_OTHER_SECRET, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_INVALID_TOKEN,
+         "token_validation_failed"},
+        {M_TAMPERED, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_INVALID_TOKEN,
+         "token_validation_failed"},
+        {M_RES_EMPTY, PROXY_BEARER_OK, 0, NULL},
+        {M_RES_OTHER_MOUNT, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_RESOURCE_MISMATCH,
+         "token_resource_mismatch"},
+        {M_RES_OTHER_ORIGIN, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_RESOURCE_MISMATCH,
+         "token_resource_mismatch"},
+        {M_RES_TRAILING_SLASH, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_RESOURCE_MISMATCH,
+         "token_resource_mismatch"},
+        {M_REFRESH_TOKEN, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_INVALID_TOKEN,
+         "token_validation_failed"},
+        {M_CONSENT_TOKEN, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_INVALID_TOKEN,
+         "token_validation_failed"},
+        {M_GARBAGE, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_INVALID_TOKEN,
+         "token_validation_failed"},
+        {M_OVERSIZE, PROXY_BEARER_INVALID_TOKEN, METRICS_DENIED_INVALID_TOKEN,
+         "token_validation_failed"},
     };
     struct proxy_bearer_policy p = policy();
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -389,12 +409,11 @@ test_revoke_before(void **state)
         int32_t cut_ns;
         bool revoked;
     } rows[] = {
-        { T0 - 100, T0 - 50, 0, true },            /* issued before the cutoff */
-        { T0 - 10, T0 - 50, 0, false },            /* issued after */
-        { T0 - 50, T0 - 50, 0, false },            /* at the cutoff: not before it */
-        { T0 - 50, T0 - 50, 1, true },             /* the cutoff is 1 ns later */
-        { T0 - 50, T0 - 50, 999999999, true },
-        { T0 - 49, T0 - 50, 999999999, false },
+        {T0 - 100, T0 - 50, 0, true}, /* issued before the cutoff */
+        {T0 - 10, T0 - 50, 0, false}, /* issued after */
+        {T0 - 50, T0 - 50, 0, false}, /* at the cutoff: not before it */
+        {T0 - 50, T0 - 50, 1, true},  /* the cutoff is 1 ns later */
+        {T0 - 50, T0 - 50, 999999999, true}, {T0 - 49, T0 - 50, 999999999, false},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         struct grant_access g = good_grant();
@@ -478,36 +497,34 @@ test_challenge(void **state)
         const char *mount;
         const char *want;
     } rows[] = {
-        { PROXY_BEARER_INVALID_TOKEN, "/mcp",
-          "Bearer error=\"invalid_token\", error_description=\"bearer token is invalid, "
-          "expired, or not intended for this resource\", resource_metadata=\"https://"
-          "auth.example.com/.well-known/oauth-protected-resource/mcp\"" },
-        { PROXY_BEARER_INVALID_REQUEST, "/mcp",
-          "Bearer error=\"invalid_request\", error_description=\"bearer credential is "
-          "missing or malformed\", resource_metadata=\"https://auth.example.com/"
-          ".well-known/oauth-protected-resource/mcp\"" },
-        { PROXY_BEARER_INVALID_TOKEN, "/api/v1/mcp",
-          "Bearer error=\"invalid_token\", error_description=\"bearer token is invalid, "
-          "expired, or not intended for this resource\", resource_metadata=\"https://"
-          "auth.example.com/.well-known/oauth-protected-resource/api/v1/mcp\"" },
-        { PROXY_BEARER_INVALID_REQUEST, "",
-          "Bearer error=\"invalid_request\", error_description=\"bearer credential is "
-          "missing or malformed\", resource_metadata=\"https://auth.example.com/"
-          ".well-known/oauth-protected-resource\"" },
+        {PROXY_BEARER_INVALID_TOKEN, "/mcp",
+         "Bearer error=\"invalid_token\", error_description=\"bearer token is invalid, "
+         "expired, or not intended for this resource\", resource_metadata=\"https://"
+         "auth.example.com/.well-known/oauth-protected-resource/mcp\""},
+        {PROXY_BEARER_INVALID_REQUEST, "/mcp",
+         "Bearer error=\"invalid_request\", error_description=\"bearer credential is "
+         "missing or malformed\", resource_metadata=\"https://auth.example.com/"
+         ".well-known/oauth-protected-resource/mcp\""},
+        {PROXY_BEARER_INVALID_TOKEN, "/api/v1/mcp",
+         "Bearer error=\"invalid_token\", error_description=\"bearer token is invalid, "
+         "expired, or not intended for this resource\", resource_metadata=\"https://"
+         "auth.example.com/.well-known/oauth-protected-resource/api/v1/mcp\""},
+        {PROXY_BEARER_INVALID_REQUEST, "",
+         "Bearer error=\"invalid_request\", error_description=\"bearer credential is "
+         "missing or malformed\", resource_metadata=\"https://auth.example.com/"
+         ".well-known/oauth-protected-resource\""},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         struct buf b;
         buf_init(&b, 1024);
-        assert_int_equal(proxy_bearer_format_challenge(rows[i].rc, FIXTURE_BASE, rows[i].mount,
-                                                       &b),
+        assert_int_equal(proxy_bearer_format_challenge(rows[i].rc, FIXTURE_BASE, rows[i].mount, &b),
                          0);
         assert_string_equal(buf_cstr(&b), rows[i].want);
         buf_cleanup(&b);
     }
     struct buf b;
     buf_init(&b, 1024);
-    assert_int_equal(proxy_bearer_format_challenge(PROXY_BEARER_OK, FIXTURE_BASE, "/mcp", &b),
-                     -1);
+    assert_int_equal(proxy_bearer_format_challenge(PROXY_BEARER_OK, FIXTURE_BASE, "/mcp", &b), -1);
     /* Quoted-string escaping of whatever the URL holds. */
     assert_int_equal(
         proxy_bearer_format_challenge(PROXY_BEARER_INVALID_TOKEN, "https://a\"b\\c", "/m", &b), 0);

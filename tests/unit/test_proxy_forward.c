@@ -228,8 +228,8 @@ start(uint64_t timeout_ms, unsigned port)
     http_router_add_prefix(router, HTTP_METHODS_ANY, "/mcp", h_forward, NULL, &ro);
     harness_init(&H, router, NULL);
     up_start(&UP, H.w->base);
-    snprintf(origin, sizeof(origin), "http://%s:%u", origin_host != NULL ? origin_host : "127.0.0.1",
-             port != 0 ? port : UP.port);
+    snprintf(origin, sizeof(origin), "http://%s:%u",
+             origin_host != NULL ? origin_host : "127.0.0.1", port != 0 ? port : UP.port);
     memset(&cfg, 0, sizeof(cfg));
     cfg.upstream_origin = origin;
     cfg.mount = (char *)"/mcp";

@@ -13,7 +13,10 @@
 #include "base/buf.h"
 #include "proxy/headers.h"
 
-#define H(n, v) { .name = SLICE_LIT(n), .value = SLICE_LIT(v) }
+#define H(n, v)                                                                                    \
+    {                                                                                              \
+        .name = SLICE_LIT(n), .value = SLICE_LIT(v)                                                \
+    }
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 static struct proxy_headers_upstream up;
@@ -36,21 +39,23 @@ teardown(void **state)
     return 0;
 }
 
-static const char *const two_groups[] = { "admin", "dev" };
+static const char *const two_groups[] = {"admin", "dev"};
 
 static struct proxy_headers_identity
 identity(void)
 {
-    return (struct proxy_headers_identity){ .sub = "user-1", .email = "u1@example.com",
-                                            .groups = two_groups, .group_count = 2,
-                                            .client_ip = "203.0.113.7" };
+    return (struct proxy_headers_identity){.sub = "user-1",
+                                           .email = "u1@example.com",
+                                           .groups = two_groups,
+                                           .group_count = 2,
+                                           .client_ip = "203.0.113.7"};
 }
 
 /* Whether a single inbound field with this name is forwarded. */
 static bool
 kept_alone(const char *name, const char *value)
 {
-    struct proxy_header h = { .name = slice_from_cstr(name), .value = slice_from_cstr(value) };
+    struct proxy_header h = {.name = slice_from_cstr(name), .value = slice_from_cstr(value)};
     bool keep = true;
     proxy_headers_request_filter(&h, 1, &keep);
     return keep;
@@ -62,15 +67,49 @@ test_request_dropped_names(void **state)
 {
     (void)state;
     static const char *const dropped[] = {
-        "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-        "Proxy-Authorization", "TE", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Expect",
-        "Authorization", "Cookie", "Forwarded", "X-Forwarded-For", "X-Forwarded-Host",
-        "X-Forwarded-Proto", "X-Forwarded-Port", "X-Forwarded-Prefix", "X-Forwarded-Server",
-        "X-Real-IP", "True-Client-IP", "X-Original-URI", "X-Original-Host", "X-Request-Id",
-        "Host", "Content-Length", "X-User-Sub", "X-User-Email", "X-User-Groups", "X-User-Admin",
-        "X-User-", "X_User_Sub", "x-user_email", "X-USER-ROLE", "x_forwarded_for", "X_Real_IP",
-        "true_client_ip", "proxy_authorization", "Transfer_Encoding", "content_length",
-        "X-Forwarded_Host", "x_request_id",
+        "Connection",
+        "Proxy-Connection",
+        "Keep-Alive",
+        "Proxy-Authenticate",
+        "Proxy-Authorization",
+        "TE",
+        "Te",
+        "Trailer",
+        "Transfer-Encoding",
+        "Upgrade",
+        "Expect",
+        "Authorization",
+        "Cookie",
+        "Forwarded",
+        "X-Forwarded-For",
+        "X-Forwarded-Host",
+        "X-Forwarded-Proto",
+        "X-Forwarded-Port",
+        "X-Forwarded-Prefix",
+        "X-Forwarded-Server",
+        "X-Real-IP",
+        "True-Client-IP",
+        "X-Original-URI",
+        "X-Original-Host",
+        "X-Request-Id",
+        "Host",
+        "Content-Length",
+        "X-User-Sub",
+        "X-User-Email",
+        "X-User-Groups",
+        "X-User-Admin",
+        "X-User-",
+        "X_User_Sub",
+        "x-user_email",
+        "X-USER-ROLE",
+        "x_forwarded_for",
+        "X_Real_IP",
+        "true_client_ip",
+        "proxy_authorization",
+        "Transfer_Encoding",
+        "content_length",
+        "X-Forwarded_Host",
+        "x_request_id",
     };
     for (size_t i = 0; i < COUNT_OF(dropped); i++) {
         char lower[64], upper[64];
@@ -92,10 +131,26 @@ test_request_kept_names(void **state)
 {
     (void)state;
     static const char *const kept[] = {
-        "Content-Type", "Accept", "Accept-Encoding", "User-Agent", "Mcp-Session-Id",
-        "Mcp-Protocol-Version", "Last-Event-ID", "Cache-Control", "X-Custom", "X-Users-Admin",
-        "X-UserSub", "X-User", "X-Forwarded", "X-Forwardedfor", "Hostname", "Te-Extra",
-        "Cookies", "Authorization2", "Upgrade-Insecure-Requests", "Origin",
+        "Content-Type",
+        "Accept",
+        "Accept-Encoding",
+        "User-Agent",
+        "Mcp-Session-Id",
+        "Mcp-Protocol-Version",
+        "Last-Event-ID",
+        "Cache-Control",
+        "X-Custom",
+        "X-Users-Admin",
+        "X-UserSub",
+        "X-User",
+        "X-Forwarded",
+        "X-Forwardedfor",
+        "Hostname",
+        "Te-Extra",
+        "Cookies",
+        "Authorization2",
+        "Upgrade-Insecure-Requests",
+        "Origin",
     };
     for (size_t i = 0; i < COUNT_OF(kept); i++) {
         if (!kept_alone(kept[i], "v")) {
@@ -121,7 +176,7 @@ test_request_connection_named(void **state)
     };
     bool keep[COUNT_OF(in)];
     proxy_headers_request_filter(in, COUNT_OF(in), keep);
-    const bool want[] = { false, false, false, true, false, false, true };
+    const bool want[] = {false, false, false, true, false, false, true};
     for (size_t i = 0; i < COUNT_OF(in); i++) {
         if (keep[i] != want[i]) {
             fail_msg("header %zu: keep=%d", i, keep[i]);
@@ -228,7 +283,7 @@ test_request_injected_variants(void **state)
     assert_int_equal(proxy_headers_upstream_init(&bare, "http://127.0.0.1:9090", ""),
                      PROXY_HEADERS_OK);
     assert_null(bare.authorization);
-    struct proxy_headers_identity id = { .sub = "s", .email = "", .client_ip = "::1" };
+    struct proxy_headers_identity id = {.sub = "s", .email = "", .client_ip = "::1"};
     struct buf b;
     buf_init(&b, 4096);
     assert_int_equal(proxy_headers_request_append_injected(&bare, &id, false, &b),
@@ -240,7 +295,7 @@ test_request_injected_variants(void **state)
                                       "X-Forwarded-Host: 127.0.0.1:9090\r\n");
     buf_reset(&b);
     id.email = NULL;
-    static const char *const one[] = { "eng" };
+    static const char *const one[] = {"eng"};
     id.groups = one;
     id.group_count = 1;
     assert_int_equal(proxy_headers_request_append_injected(&bare, &id, false, &b),
@@ -260,12 +315,12 @@ test_request_te_trailers(void **state)
         const char *value;
         bool want;
     } rows[] = {
-        { "trailers", true },         { "Trailers", true },          { "deflate, trailers", true },
-        { " trailers ,gzip", true },  { "deflate", false },          { "trailersx", false },
-        { "trailers;q=1", false },    { "", false },
+        {"trailers", true},        {"Trailers", true}, {"deflate, trailers", true},
+        {" trailers ,gzip", true}, {"deflate", false}, {"trailersx", false},
+        {"trailers;q=1", false},   {"", false},
     };
     for (size_t i = 0; i < COUNT_OF(rows); i++) {
-        struct proxy_header in[] = { { SLICE_LIT("te"), slice_from_cstr(rows[i].value) } };
+        struct proxy_header in[] = {{SLICE_LIT("te"), slice_from_cstr(rows[i].value)}};
         if (proxy_headers_request_wants_trailers(in, 1) != rows[i].want) {
             fail_msg("TE \"%s\"", rows[i].value);
         }
@@ -273,7 +328,7 @@ test_request_te_trailers(void **state)
         proxy_headers_request_filter(in, 1, &keep);
         assert_false(keep); /* the client's own TE never passes verbatim */
     }
-    struct proxy_header other[] = { H("Accept", "trailers") };
+    struct proxy_header other[] = {H("Accept", "trailers")};
     assert_false(proxy_headers_request_wants_trailers(other, 1));
 }
 
@@ -282,11 +337,11 @@ static void
 test_request_injected_ctl(void **state)
 {
     (void)state;
-    static const char *const bad[] = { "a\r\nX-User-Admin: 1", "a\nb", "a\rb", "a\x01", "a\x7f" };
+    static const char *const bad[] = {"a\r\nX-User-Admin: 1", "a\nb", "a\rb", "a\x01", "a\x7f"};
     for (size_t i = 0; i < COUNT_OF(bad); i++) {
         for (int field = 0; field < 4; field++) {
             struct proxy_headers_identity id = identity();
-            const char *grp[] = { "ok", bad[i] };
+            const char *grp[] = {"ok", bad[i]};
             switch (field) {
             case 0:
                 id.sub = bad[i];
@@ -316,8 +371,7 @@ test_request_injected_ctl(void **state)
     tab.email = "a\tb"; /* HTAB is a legal field-value byte */
     struct buf b;
     buf_init(&b, 4096);
-    assert_int_equal(proxy_headers_request_append_injected(&up, &tab, false, &b),
-                     PROXY_HEADERS_OK);
+    assert_int_equal(proxy_headers_request_append_injected(&up, &tab, false, &b), PROXY_HEADERS_OK);
     buf_cleanup(&b);
     struct proxy_headers_identity nosub = identity();
     nosub.sub = NULL;
@@ -331,7 +385,7 @@ static void
 test_request_cap(void **state)
 {
     (void)state;
-    struct proxy_header in[] = { H("Accept", "*/*") };
+    struct proxy_header in[] = {H("Accept", "*/*")};
     struct proxy_headers_identity id = identity();
     struct buf b;
     buf_init(&b, 40);
@@ -356,13 +410,12 @@ test_upstream_init(void **state)
         const char *proto;
         const char *host;
     } rows[] = {
-        { "https://auth.example.com", NULL, PROXY_HEADERS_OK, "https", "auth.example.com" },
-        { "https://auth.example.com:8443", "Bearer x", PROXY_HEADERS_OK, "https",
-          "auth.example.com:8443" },
-        { "http://[::1]:8080", NULL, PROXY_HEADERS_OK, "http", "[::1]:8080" },
-        { "not a url", NULL, PROXY_HEADERS_ERR_BASE_URL, NULL, NULL },
-        { "https://auth.example.com", "Bearer x\r\nX-Evil: 1", PROXY_HEADERS_ERR_VALUE, NULL,
-          NULL },
+        {"https://auth.example.com", NULL, PROXY_HEADERS_OK, "https", "auth.example.com"},
+        {"https://auth.example.com:8443", "Bearer x", PROXY_HEADERS_OK, "https",
+         "auth.example.com:8443"},
+        {"http://[::1]:8080", NULL, PROXY_HEADERS_OK, "http", "[::1]:8080"},
+        {"not a url", NULL, PROXY_HEADERS_ERR_BASE_URL, NULL, NULL},
+        {"https://auth.example.com", "Bearer x\r\nX-Evil: 1", PROXY_HEADERS_ERR_VALUE, NULL, NULL},
     };
     for (size_t i = 0; i < COUNT_OF(rows); i++) {
         struct proxy_headers_upstream u;
@@ -395,33 +448,33 @@ test_response_keep(void **state)
         bool keep_rl_on;
         bool keep_rl_off;
     } rows[] = {
-        { "Content-Type", true, true },
-        { "Cache-Control", true, true },
-        { "Mcp-Session-Id", true, true },
-        { "X-Accel-Buffering", true, true },
-        { "Content-Length", true, true },
-        { "Set-Cookie", true, true },
-        { "WWW-Authenticate", true, true },
-        { "Content-Security-Policy-Report-Only", true, true },
-        { "X-RateLimit-Policy", true, true },
-        { "Connection", false, false },
-        { "Keep-Alive", false, false },
-        { "Proxy-Connection", false, false },
-        { "Proxy-Authenticate", false, false },
-        { "Proxy-Authorization", false, false },
-        { "TE", false, false },
-        { "Trailer", false, false },
-        { "transfer-encoding", false, false },
-        { "Upgrade", false, false },
-        { "Strict-Transport-Security", false, false },
-        { "x-content-type-options", false, false },
-        { "X-Frame-Options", false, false },
-        { "Referrer-Policy", false, false },
-        { "CONTENT-SECURITY-POLICY", false, false },
-        { "X-Request-Id", false, false },
-        { "X-RateLimit-Limit", false, true },
-        { "x-ratelimit-remaining", false, true },
-        { "X-RateLimit-Reset", false, true },
+        {"Content-Type", true, true},
+        {"Cache-Control", true, true},
+        {"Mcp-Session-Id", true, true},
+        {"X-Accel-Buffering", true, true},
+        {"Content-Length", true, true},
+        {"Set-Cookie", true, true},
+        {"WWW-Authenticate", true, true},
+        {"Content-Security-Policy-Report-Only", true, true},
+        {"X-RateLimit-Policy", true, true},
+        {"Connection", false, false},
+        {"Keep-Alive", false, false},
+        {"Proxy-Connection", false, false},
+        {"Proxy-Authenticate", false, false},
+        {"Proxy-Authorization", false, false},
+        {"TE", false, false},
+        {"Trailer", false, false},
+        {"transfer-encoding", false, false},
+        {"Upgrade", false, false},
+        {"Strict-Transport-Security", false, false},
+        {"x-content-type-options", false, false},
+        {"X-Frame-Options", false, false},
+        {"Referrer-Policy", false, false},
+        {"CONTENT-SECURITY-POLICY", false, false},
+        {"X-Request-Id", false, false},
+        {"X-RateLimit-Limit", false, true},
+        {"x-ratelimit-remaining", false, true},
+        {"X-RateLimit-Reset", false, true},
     };
     for (size_t i = 0; i < COUNT_OF(rows); i++) {
         struct slice n = slice_from_cstr(rows[i].name);
@@ -447,9 +500,9 @@ test_response_filter(void **state)
     };
     bool keep[COUNT_OF(in)];
     proxy_headers_response_filter(in, COUNT_OF(in), true, keep);
-    const bool want_on[] = { true, false, false, false, false, true, false };
+    const bool want_on[] = {true, false, false, false, false, true, false};
     proxy_headers_response_filter(in, COUNT_OF(in), false, keep);
-    const bool want_off[] = { true, false, false, false, true, true, false };
+    const bool want_off[] = {true, false, false, false, true, true, false};
     for (size_t i = 0; i < COUNT_OF(in); i++) {
         assert_int_equal(keep[i], want_off[i]);
     }

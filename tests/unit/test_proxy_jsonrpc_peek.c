@@ -54,20 +54,20 @@ test_single_id_forms(void **state)
         const char *id_json;
         const char *want;
     } rows[] = {
-        { "1", "1" },
-        { "\"abc-1\"", "abc-1" },
-        { "null", "null" },
-        { "1.50", "1.50" },
-        { "-2e+3", "-2e+3" },
-        { "\"\\u00e9x\"", "u00e9x" }, /* the escape's text, not the character */
-        { "\"caf\xc3\xa9-1\"", "caf-1" },
-        { "[1, 2]", "12" },
-        { "{\"a\": \"b c\"}", "a:bc" },
-        { "true", "true" },
-        { "\"\"", "" },
-        { "\"a b\\\"c\"", "abc" },
-        { "\"0123456789012345678901234567890123456789012345678901234567890123456789\"",
-          "0123456789012345678901234567890123456789012345678901234567890123" },
+        {"1", "1"},
+        {"\"abc-1\"", "abc-1"},
+        {"null", "null"},
+        {"1.50", "1.50"},
+        {"-2e+3", "-2e+3"},
+        {"\"\\u00e9x\"", "u00e9x"}, /* the escape's text, not the character */
+        {"\"caf\xc3\xa9-1\"", "caf-1"},
+        {"[1, 2]", "12"},
+        {"{\"a\": \"b c\"}", "a:bc"},
+        {"true", "true"},
+        {"\"\"", ""},
+        {"\"a b\\\"c\"", "abc"},
+        {"\"0123456789012345678901234567890123456789012345678901234567890123456789\"",
+         "0123456789012345678901234567890123456789012345678901234567890123"},
     };
     for (size_t i = 0; i < COUNT_OF(rows); i++) {
         struct buf b;
@@ -195,8 +195,7 @@ test_batch(void **state)
     assert_int_equal(p.kind, PROXY_JSONRPC_BATCH);
     assert_int_equal(p.entry_count, 5);
     assert_false(p.entries_truncated);
-    assert_string_equal(p.batch_methods,
-                        "tools/call,prompts/get,tools/call,tools/call,tools/call");
+    assert_string_equal(p.batch_methods, "tools/call,prompts/get,tools/call,tools/call,tools/call");
     assert_true(p.entries[0].is_tools_call);
     assert_string_equal(p.entries[0].tool, "search");
     assert_false(p.entries[1].is_tools_call);
@@ -295,34 +294,34 @@ test_eligible(void **state)
         const char *ct;
         bool json;
     } rows[] = {
-        { "application/json", true },
-        { "Application/JSON", true },
-        { "APPLICATION/JSON; charset=UTF-8", true },
-        { "application/json;charset=utf-8", true },
-        { "  application/json  ;  charset = \"utf-8\"  ", true },
-        { "application/json;", true },
-        { "application/json; charset=utf-8;", true },
-        { "application/json; a=1; b=\"x;y\"", true },
-        { "application/json; a=\"q\\\"uote\"", true },
-        { "application/json; a=\"\"", true },
-        { "application/json; a*=utf-8''x", true },
-        { "text/plain", false },
-        { "", false },
-        { "application/jsonx", false },
-        { "application/json-seq", false },
-        { "application/vnd.api+json", false },
-        { "application/ json", false },
-        { "application /json", false },
-        { "application/json charset=utf-8", false },
-        { "application/json; charset", false },
-        { "application/json; charset=", false },
-        { "application/json; =utf-8", false },
-        { "application/json; ;", false },
-        { "application/json; charset=\"utf-8", false },
-        { "application/json; charset=\"a\rb\"", false },
-        { "application/json; a=1; A=2", false },
-        { "application/json; a=x y", false },
-        { "application/json, text/plain", false },
+        {"application/json", true},
+        {"Application/JSON", true},
+        {"APPLICATION/JSON; charset=UTF-8", true},
+        {"application/json;charset=utf-8", true},
+        {"  application/json  ;  charset = \"utf-8\"  ", true},
+        {"application/json;", true},
+        {"application/json; charset=utf-8;", true},
+        {"application/json; a=1; b=\"x;y\"", true},
+        {"application/json; a=\"q\\\"uote\"", true},
+        {"application/json; a=\"\"", true},
+        {"application/json; a*=utf-8''x", true},
+        {"text/plain", false},
+        {"", false},
+        {"application/jsonx", false},
+        {"application/json-seq", false},
+        {"application/vnd.api+json", false},
+        {"application/ json", false},
+        {"application /json", false},
+        {"application/json charset=utf-8", false},
+        {"application/json; charset", false},
+        {"application/json; charset=", false},
+        {"application/json; =utf-8", false},
+        {"application/json; ;", false},
+        {"application/json; charset=\"utf-8", false},
+        {"application/json; charset=\"a\rb\"", false},
+        {"application/json; a=1; A=2", false},
+        {"application/json; a=x y", false},
+        {"application/json, text/plain", false},
     };
     for (size_t i = 0; i < COUNT_OF(rows); i++) {
         struct slice ct = slice_from_cstr(rows[i].ct);
@@ -361,20 +360,28 @@ test_sanitize(void **state)
         size_t max;
         const char *want;
     } rows[] = {
-        { "tools/call", 128, "tools/call" },
-        { "a.b_c:d/e-f+g", 128, "a.b_c:d/e-f+g" },
-        { "a b\tc\r\nd", 128, "abcd" },
-        { "<script>alert(1)</script>", 128, "scriptalert1/script" },
-        { "caf\xc3\xa9", 128, "caf" },                       /* 2-byte sequence dropped */
-        { "\xe2\x80\x8b" "zero\xe2\x80\x8dwidth", 128, "zerowidth" }, /* ZWSP, ZWJ */
-        { "\xe2\x80\xae" "evil", 128, "evil" },                /* BiDi override */
-        { "\xf0\x9f\x98\x80x", 128, "x" },                     /* 4-byte emoji */
-        { "\xff\xfe" "a", 128, "a" },                          /* invalid UTF-8 */
-        { "abcdef", 3, "abc" },
-        { "\xc3\xa9\xc3\xa9\xc3\xa9" "abc", 2, "ab" },        /* the cap counts kept chars */
-        { "a!b!c!d", 3, "abc" },
-        { "", 5, "" },
-        { "abc", 0, "" },
+        {"tools/call", 128, "tools/call"},
+        {"a.b_c:d/e-f+g", 128, "a.b_c:d/e-f+g"},
+        {"a b\tc\r\nd", 128, "abcd"},
+        {"<script>alert(1)</script>", 128, "scriptalert1/script"},
+        {"caf\xc3\xa9", 128, "caf"}, /* 2-byte sequence dropped */
+        {"\xe2\x80\x8b"
+         "zero\xe2\x80\x8dwidth",
+         128, "zerowidth"}, /* ZWSP, ZWJ */
+        {"\xe2\x80\xae"
+         "evil",
+         128, "evil"},                   /* BiDi override */
+        {"\xf0\x9f\x98\x80x", 128, "x"}, /* 4-byte emoji */
+        {"\xff\xfe"
+         "a",
+         128, "a"}, /* invalid UTF-8 */
+        {"abcdef", 3, "abc"},
+        {"\xc3\xa9\xc3\xa9\xc3\xa9"
+         "abc",
+         2, "ab"}, /* the cap counts kept chars */
+        {"a!b!c!d", 3, "abc"},
+        {"", 5, ""},
+        {"abc", 0, ""},
     };
     for (size_t i = 0; i < COUNT_OF(rows); i++) {
         char out[256];
@@ -495,16 +502,11 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_single),
-        cmocka_unit_test(test_single_id_forms),
-        cmocka_unit_test(test_single_fields),
-        cmocka_unit_test(test_no_fields),
-        cmocka_unit_test(test_batch),
-        cmocka_unit_test(test_batch_cap),
-        cmocka_unit_test(test_body_over_max),
-        cmocka_unit_test(test_eligible),
-        cmocka_unit_test(test_sanitize),
-        cmocka_unit_test(test_observe_single),
+        cmocka_unit_test(test_single),        cmocka_unit_test(test_single_id_forms),
+        cmocka_unit_test(test_single_fields), cmocka_unit_test(test_no_fields),
+        cmocka_unit_test(test_batch),         cmocka_unit_test(test_batch_cap),
+        cmocka_unit_test(test_body_over_max), cmocka_unit_test(test_eligible),
+        cmocka_unit_test(test_sanitize),      cmocka_unit_test(test_observe_single),
         cmocka_unit_test(test_observe_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

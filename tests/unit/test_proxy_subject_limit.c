@@ -125,8 +125,7 @@ test_prune(void **state)
     assert_int_equal(proxy_subject_limit_entries(l), 2);
     assert_int_equal(proxy_subject_limit_in_flight(l, SLICE_LIT("busy")), 1);
     /* "fresh" was last used at T0 + 4 min (its release). */
-    assert_int_equal(proxy_subject_limit_prune(l, T0 + 4 * MIN_MS + BOUNDS_SUBJECT_IDLE_MS - 1),
-                     0);
+    assert_int_equal(proxy_subject_limit_prune(l, T0 + 4 * MIN_MS + BOUNDS_SUBJECT_IDLE_MS - 1), 0);
     assert_int_equal(proxy_subject_limit_prune(l, T0 + 4 * MIN_MS + BOUNDS_SUBJECT_IDLE_MS), 1);
     /* In flight: kept however old. */
     assert_int_equal(proxy_subject_limit_prune(l, T0 + 1000 * MIN_MS), 0);
@@ -286,7 +285,7 @@ static void *
 worker(void *arg)
 {
     struct shared *sh = arg;
-    static const char *const subs[SUBJECTS] = { "alice", "bob", "carol" };
+    static const char *const subs[SUBJECTS] = {"alice", "bob", "carol"};
     unsigned seed = (unsigned)(uintptr_t)&seed;
     for (int i = 0; i < ROUNDS; i++) {
         seed = seed * 1103515245u + 12345u;

@@ -69,10 +69,10 @@ test_budgets_match_spec(void **state)
         enum metrics_endpoint bucket;
         unsigned limit;
     } rows[] = {
-        { METRICS_ENDPOINT_REGISTER, 10 }, { METRICS_ENDPOINT_AUTHORIZE, 30 },
-        { METRICS_ENDPOINT_CONSENT, 30 },  { METRICS_ENDPOINT_CALLBACK, 30 },
-        { METRICS_ENDPOINT_TOKEN, 60 },    { METRICS_ENDPOINT_DISCOVERY, 60 },
-        { METRICS_ENDPOINT_MCP, 600 },
+        {METRICS_ENDPOINT_REGISTER, 10}, {METRICS_ENDPOINT_AUTHORIZE, 30},
+        {METRICS_ENDPOINT_CONSENT, 30},  {METRICS_ENDPOINT_CALLBACK, 30},
+        {METRICS_ENDPOINT_TOKEN, 60},    {METRICS_ENDPOINT_DISCOVERY, 60},
+        {METRICS_ENDPOINT_MCP, 600},
     };
     assert_int_equal(sizeof(rows) / sizeof(rows[0]), METRICS_ENDPOINT_COUNT);
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -112,16 +112,16 @@ test_sliding_estimate_to_the_millisecond(void **state)
         int64_t elapsed;
         unsigned allowed;
     } rows[] = {
-        { 0, 0 },        /* weight 1: 10 */
-        { 5999, 1 },     /* 9.0002 -> 9 */
-        { 6000, 1 },     /* 9 */
-        { 27000, 4 },    /* 5.5 rounds up to 6 */
-        { 27001, 5 },    /* 5.4998 rounds to 5 */
-        { 30000, 5 },    /* 5 */
-        { 56999, 9 },    /* 0.5002 -> 1 */
-        { 57000, 9 },    /* 0.5 rounds up to 1 */
-        { 57001, 10 },   /* 0.4998 -> 0 */
-        { 59999, 10 },
+        {0, 0},      /* weight 1: 10 */
+        {5999, 1},   /* 9.0002 -> 9 */
+        {6000, 1},   /* 9 */
+        {27000, 4},  /* 5.5 rounds up to 6 */
+        {27001, 5},  /* 5.4998 rounds to 5 */
+        {30000, 5},  /* 5 */
+        {56999, 9},  /* 0.5002 -> 1 */
+        {57000, 9},  /* 0.5 rounds up to 1 */
+        {57001, 10}, /* 0.4998 -> 0 */
+        {59999, 10},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         unsigned got = allowed_after(METRICS_ENDPOINT_REGISTER, 10, rows[i].elapsed);
@@ -175,8 +175,7 @@ test_refused_requests_are_not_counted(void **state)
         assert_false(ratelimit_allow(rl, METRICS_ENDPOINT_REGISTER, "k", at(2000 + i)));
     }
     /* Had the refusals counted, 510 would weigh 255 here and nothing pass. */
-    assert_int_equal(allowed_run(rl, METRICS_ENDPOINT_REGISTER, "k", at(MINUTE + 30000), 100),
-                     5);
+    assert_int_equal(allowed_run(rl, METRICS_ENDPOINT_REGISTER, "k", at(MINUTE + 30000), 100), 5);
     ratelimit_free(rl);
 }
 
@@ -419,7 +418,7 @@ test_concurrent_counts_are_exact(void **state)
     for (int k = 0; k < KEYS; k++) {
         atomic_init(&per_key[k], 0);
     }
-    struct hammer_arg arg = { rl, at(30000), &shared, per_key };
+    struct hammer_arg arg = {rl, at(30000), &shared, per_key};
     pthread_t t[THREADS];
     for (int i = 0; i < THREADS; i++) {
         assert_int_equal(pthread_create(&t[i], NULL, hammer, &arg), 0);

@@ -19,16 +19,14 @@
 #include "metrics.h"
 #include "seal.h"
 
-static const char alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 static struct seal_ring *
 ring_of(const char *primary, const char *previous)
 {
-    char *prev[1] = { (char *)previous };
-    size_t lens[1] = { previous ? strlen(previous) : 0 };
-    struct seal_ring *r =
-        seal_ring_new(primary, strlen(primary), prev, lens, previous ? 1 : 0);
+    char *prev[1] = {(char *)previous};
+    size_t lens[1] = {previous ? strlen(previous) : 0};
+    struct seal_ring *r = seal_ring_new(primary, strlen(primary), prev, lens, previous ? 1 : 0);
     assert_non_null(r);
     return r;
 }
@@ -44,8 +42,8 @@ seal_text(const struct seal_ring *ring, enum seal_purpose p, const char *text)
 }
 
 static enum seal_rc
-open_token(const struct seal_ring *ring, enum seal_purpose p, struct slice token,
-           char *plain_out, size_t plain_cap)
+open_token(const struct seal_ring *ring, enum seal_purpose p, struct slice token, char *plain_out,
+           size_t plain_cap)
 {
     static uint8_t work[SEAL_DECODED_MAX];
     struct slice plain = SLICE_NULL;
@@ -147,7 +145,7 @@ test_aead_known_answer(void **state)
     tag[15] ^= 1;
     memset(back, 0xaa, sizeof(back));
     assert_int_equal(seal_aead_decrypt(key, iv, aad, sizeof(aad), ct, sizeof(ct), tag, back), -1);
-    uint8_t zero[60] = { 0 };
+    uint8_t zero[60] = {0};
     assert_memory_equal(back, zero, sizeof(back));
     tag[15] ^= 1;
     aad[0] ^= 1;
@@ -206,8 +204,8 @@ test_ring_ids_and_dedup(void **state)
     seal_ring_free(NULL);
 
     assert_null(seal_ring_new("", 0, NULL, NULL, 0));
-    char *prev[1] = { (char *)"" };
-    size_t lens[1] = { 0 };
+    char *prev[1] = {(char *)""};
+    size_t lens[1] = {0};
     assert_null(seal_ring_new(FIXTURE_SECRET, strlen(FIXTURE_SECRET), prev, lens, 1));
 }
 
@@ -244,9 +242,9 @@ test_round_trip_every_purpose(void **state)
         char text[64], back[64];
         snprintf(text, sizeof(text), "{\"typ\":\"%s\"}", seal_purpose_str((enum seal_purpose)p));
         char *tok = seal_text(ring, (enum seal_purpose)p, text);
-        assert_int_equal(open_token(ring, (enum seal_purpose)p, slice_from_cstr(tok), back,
-                                    sizeof(back)),
-                         SEAL_OK);
+        assert_int_equal(
+            open_token(ring, (enum seal_purpose)p, slice_from_cstr(tok), back, sizeof(back)),
+            SEAL_OK);
         assert_string_equal(back, text);
         xfree(tok);
     }
@@ -321,7 +319,7 @@ test_tamper_every_byte(void **state)
             enum seal_rc rc = open_token(ring, SEAL_PURPOSE_ACCESS, slice_from_cstr(text), NULL, 0);
             /* Version byte: unknown version; key id: no such key; any
              * other byte: authentication fails. */
-            enum seal_rc want = i == 0                     ? SEAL_ERR_MALFORMED
+            enum seal_rc want = i == 0                 ? SEAL_ERR_MALFORMED
                                 : i <= SEAL_KEY_ID_LEN ? SEAL_ERR_UNKNOWN_KEY
                                                        : SEAL_ERR_FORGED;
             assert_int_equal(rc, want);
@@ -367,7 +365,7 @@ test_bad_text_refused(void **state)
     assert_int_equal(open_token(ring, p, SLICE_LIT("===="), NULL, 0), SEAL_ERR_MALFORMED);
 
     /* Padding, whitespace, the standard alphabet, NUL. */
-    const char *suffixes[] = { "=", "==", " ", "\n", "\r\n" };
+    const char *suffixes[] = {"=", "==", " ", "\n", "\r\n"};
     for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
         buf_reset(&b);
         assert_int_equal(buf_append_str(&b, tok), 0);
@@ -379,7 +377,7 @@ test_bad_text_refused(void **state)
     assert_int_equal(buf_append_str(&b, "\n"), 0);
     assert_int_equal(buf_append_str(&b, tok + len / 2), 0);
     assert_int_equal(open_token(ring, p, buf_slice(&b), NULL, 0), SEAL_ERR_MALFORMED);
-    const char std_chars[] = { '+', '/', '.', '\0', '~' };
+    const char std_chars[] = {'+', '/', '.', '\0', '~'};
     for (size_t i = 0; i < sizeof(std_chars); i++) {
         char *copy = xstrdup(tok);
         copy[len / 2] = std_chars[i];
@@ -406,8 +404,8 @@ test_oversize_refused_before_decoding(void **state)
     memset(canary, 0x5a, sizeof(canary));
     struct slice plain;
     assert_int_equal(seal_open(ring, SEAL_PURPOSE_ACCESS,
-                               slice_make(big, BOUNDS_SEALED_MAX_CHARS + 1), canary,
-                               sizeof(canary), &plain),
+                               slice_make(big, BOUNDS_SEALED_MAX_CHARS + 1), canary, sizeof(canary),
+                               &plain),
                      SEAL_ERR_TOO_LARGE);
     uint8_t untouched[8];
     memset(untouched, 0x5a, sizeof(untouched));
@@ -416,17 +414,17 @@ test_oversize_refused_before_decoding(void **state)
                                 slice_make(big, BOUNDS_SEALED_MAX_CHARS + 1), NULL, 0),
                      SEAL_ERR_TOO_LARGE);
     /* At exactly the cap the text is decoded (and refused for what it is). */
-    assert_int_equal(open_token(ring, SEAL_PURPOSE_ACCESS,
-                                slice_make(big, BOUNDS_SEALED_MAX_CHARS), NULL, 0),
-                     SEAL_ERR_MALFORMED);
+    assert_int_equal(
+        open_token(ring, SEAL_PURPOSE_ACCESS, slice_make(big, BOUNDS_SEALED_MAX_CHARS), NULL, 0),
+        SEAL_ERR_MALFORMED);
     xfree(big);
 
     /* A work buffer smaller than the decoded size is refused, not overrun. */
     char *tok = seal_text(ring, SEAL_PURPOSE_ACCESS, "{}");
     uint8_t small[SEAL_OVERHEAD];
-    assert_int_equal(seal_open(ring, SEAL_PURPOSE_ACCESS, slice_from_cstr(tok), small,
-                               sizeof(small), &plain),
-                     SEAL_ERR_TOO_LARGE);
+    assert_int_equal(
+        seal_open(ring, SEAL_PURPOSE_ACCESS, slice_from_cstr(tok), small, sizeof(small), &plain),
+        SEAL_ERR_TOO_LARGE);
     xfree(tok);
     seal_ring_free(ring);
 }
@@ -441,13 +439,13 @@ test_plaintext_cap(void **state)
     text[SEAL_PLAINTEXT_MAX + 1] = '\0';
     struct buf out;
     buf_init(&out, 2 * BOUNDS_SEALED_MAX_CHARS);
-    assert_int_equal(seal_seal(ring, SEAL_PURPOSE_CODE,
-                               slice_make(text, SEAL_PLAINTEXT_MAX + 1), &out),
-                     SEAL_ERR_TOO_LARGE);
+    assert_int_equal(
+        seal_seal(ring, SEAL_PURPOSE_CODE, slice_make(text, SEAL_PLAINTEXT_MAX + 1), &out),
+        SEAL_ERR_TOO_LARGE);
     assert_int_equal(out.len, 0);
     /* The largest plaintext fits the 16 384-character cap and opens. */
-    assert_int_equal(
-        seal_seal(ring, SEAL_PURPOSE_CODE, slice_make(text, SEAL_PLAINTEXT_MAX), &out), SEAL_OK);
+    assert_int_equal(seal_seal(ring, SEAL_PURPOSE_CODE, slice_make(text, SEAL_PLAINTEXT_MAX), &out),
+                     SEAL_OK);
     assert_true(out.len <= BOUNDS_SEALED_MAX_CHARS);
     uint8_t *work = xmalloc(SEAL_DECODED_MAX);
     struct slice plain;
@@ -462,8 +460,7 @@ test_plaintext_cap(void **state)
     uint64_t before = seal_count();
     buf_init(&out, 10);
     assert_int_equal(buf_append_str(&out, "keep"), 0);
-    assert_int_equal(seal_seal(ring, SEAL_PURPOSE_CODE, SLICE_LIT("{}"), &out),
-                     SEAL_ERR_TOO_LARGE);
+    assert_int_equal(seal_seal(ring, SEAL_PURPOSE_CODE, SLICE_LIT("{}"), &out), SEAL_ERR_TOO_LARGE);
     assert_string_equal(buf_cstr(&out), "keep");
     assert_int_equal(seal_count(), before);
     buf_cleanup(&out);
@@ -496,8 +493,7 @@ test_rotation(void **state)
         /* New seals use the primary: the old-only ring cannot open them. */
         assert_int_equal(open_token(old_only, purpose, slice_from_cstr(new_tok), NULL, 0),
                          SEAL_ERR_UNKNOWN_KEY);
-        assert_int_equal(open_token(new_only, purpose, slice_from_cstr(new_tok), NULL, 0),
-                         SEAL_OK);
+        assert_int_equal(open_token(new_only, purpose, slice_from_cstr(new_tok), NULL, 0), SEAL_OK);
         /* Once the old secret is retired its tokens name an unknown key. */
         assert_int_equal(open_token(new_only, purpose, slice_from_cstr(old_tok), NULL, 0),
                          SEAL_ERR_UNKNOWN_KEY);
@@ -598,7 +594,7 @@ test_threshold_warning_once(void **state)
         }
     }
     log_set_fd(STDOUT_FILENO);
-    char text[4096] = { 0 };
+    char text[4096] = {0};
     rewind(f);
     size_t n = fread(text, 1, sizeof(text) - 1, f);
     fclose(f);

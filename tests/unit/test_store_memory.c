@@ -88,7 +88,7 @@ drain(struct env *e)
 static int
 claim(struct env *e, const char *key, uint64_t ttl_ms)
 {
-    struct result r = { 0 };
+    struct result r = {0};
     store_claim_once(e->store, slice_from_cstr(key), ttl_ms, on_done, &r);
     assert_int_equal(r.calls, 0);
     drain(e);
@@ -99,7 +99,7 @@ claim(struct env *e, const char *key, uint64_t ttl_ms)
 static int
 mark(struct env *e, const char *key, uint64_t ttl_ms)
 {
-    struct result r = { 0 };
+    struct result r = {0};
     store_mark(e->store, slice_from_cstr(key), ttl_ms, on_done, &r);
     drain(e);
     assert_int_equal(r.calls, 1);
@@ -126,7 +126,7 @@ refresh_gen(struct env *e, const char *fam, const char *tid, uint64_t gen, int64
         .grace_ms = grace_ms,
         .generation = gen,
     };
-    struct result r = { 0 };
+    struct result r = {0};
     store_refresh_claim(e->store, &req, on_refresh, &r);
     buf_cleanup(&fk);
     buf_cleanup(&ck);
@@ -232,8 +232,7 @@ test_refresh_past_grace_revokes(void **state)
     assert_int_equal(refresh(e, "famp", "t1", T0_MS, 5000), STORE_REFRESH_FRESH);
     /* now − claim time == grace is no longer "less than grace". */
     assert_int_equal(refresh(e, "famp", "t1", T0_MS + 5000, 5000), STORE_REFRESH_REUSED);
-    assert_int_equal(refresh(e, "famp", "t9", T0_MS + 5001, 5000),
-                     STORE_REFRESH_FAMILY_REVOKED);
+    assert_int_equal(refresh(e, "famp", "t9", T0_MS + 5001, 5000), STORE_REFRESH_FAMILY_REVOKED);
     assert_int_equal(claim(e, "refresh_family_revoked:famp", 1000), STORE_ERR_ALREADY_USED);
 }
 
@@ -261,8 +260,7 @@ test_family_marker_after_code_replay(void **state)
     struct env *e = *state;
     /* The code-replay path revokes with a plain mark (SPEC.md 3.8 step 11). */
     assert_int_equal(refresh(e, "famm", "t1", T0_MS, 0), STORE_REFRESH_FRESH);
-    assert_int_equal(mark(e, "refresh_family_revoked:famm", STORE_FAMILY_REVOKED_TTL_MS),
-                     STORE_OK);
+    assert_int_equal(mark(e, "refresh_family_revoked:famm", STORE_FAMILY_REVOKED_TTL_MS), STORE_OK);
     assert_int_equal(refresh(e, "famm", "t2", T0_MS + 1, 0), STORE_REFRESH_FAMILY_REVOKED);
     /* The marker lives 7 days. */
     fixture_pin_clock(7 * 24 * 3600 - 1);
@@ -346,7 +344,7 @@ static void
 test_ping_ok(void **state)
 {
     struct env *e = *state;
-    struct result r = { 0 };
+    struct result r = {0};
     store_ping(e->store, on_done, &r);
     assert_int_equal(r.calls, 0);
     drain(e);
@@ -360,7 +358,10 @@ static struct store_backend *
 small_backend(size_t each)
 {
     struct store_memory_limits lim = {
-        .consent = each, .callback_state = each, .authz_code = each, .refresh_family = each,
+        .consent = each,
+        .callback_state = each,
+        .authz_code = each,
+        .refresh_family = each,
     };
     return store_memory_backend_new_limited("mcp-auth-proxy:", &lim);
 }
@@ -403,7 +404,7 @@ test_cap_fails_closed_overwrite_allowed(void **state)
     assert_int_equal(store_memory_backend_count(e->backend), 1000);
 
     uint64_t full0 = metrics_get_store_full(METRICS_STORE_SHARE_CONSENT);
-    struct result r = { 0 };
+    struct result r = {0};
     store_claim_once(e->store, SLICE_LIT("consent:new"), 60000, on_done, &r);
     drain(e);
     assert_int_equal(r.rc, STORE_ERR_UNAVAILABLE);
@@ -448,11 +449,13 @@ test_full_shares_do_not_starve_others(void **state)
         assert_int_equal(refresh(e, fam, "t1", T0_MS, 0), STORE_REFRESH_FRESH);
     }
     uint64_t full0 = metrics_get_store_full(METRICS_STORE_SHARE_REFRESH_FAMILY);
-    struct result r = { 0 };
+    struct result r = {0};
     struct store_refresh_req req = {
         .family_key = SLICE_LIT("refresh_family_revoked:new"),
         .claim_key = SLICE_LIT("refresh:new"),
-        .claim_ttl_ms = 1000, .family_ttl_ms = 1000, .now_ms = T0_MS,
+        .claim_ttl_ms = 1000,
+        .family_ttl_ms = 1000,
+        .now_ms = T0_MS,
     };
     store_refresh_claim(e->store, &req, on_refresh, &r);
     drain(e);
@@ -462,8 +465,7 @@ test_full_shares_do_not_starve_others(void **state)
     assert_int_equal(refresh(e, "famq", "t3", T0_MS + 2, 0), STORE_REFRESH_FRESH);
     assert_int_equal(claim(e, "consent:x", 1000), STORE_ERR_UNAVAILABLE);
     /* Code-replay revocation of a held family still lands. */
-    assert_int_equal(mark(e, "refresh_family_revoked:famq", STORE_FAMILY_REVOKED_TTL_MS),
-                     STORE_OK);
+    assert_int_equal(mark(e, "refresh_family_revoked:famq", STORE_FAMILY_REVOKED_TTL_MS), STORE_OK);
     assert_int_equal(refresh(e, "famq", "t4", T0_MS + 3, 0), STORE_REFRESH_FAMILY_REVOKED);
 }
 
@@ -473,7 +475,7 @@ static void
 test_unkept_keys_fail_closed(void **state)
 {
     struct env *e = *state;
-    struct result r = { 0 };
+    struct result r = {0};
     store_claim_once(e->store, SLICE_LIT("refresh:tid1"), 1000, on_done, &r);
     drain(e);
     assert_int_equal(r.rc, STORE_ERR_UNAVAILABLE);
@@ -481,8 +483,11 @@ test_unkept_keys_fail_closed(void **state)
     assert_int_equal(mark(e, "other:thing", 1000), STORE_ERR_UNAVAILABLE);
     assert_int_equal(claim(e, "consent", 1000), STORE_ERR_UNAVAILABLE); /* no ':' */
     struct store_refresh_req req = {
-        .family_key = SLICE_LIT("consent:f"), .claim_key = SLICE_LIT("refresh:x"),
-        .claim_ttl_ms = 1000, .family_ttl_ms = 1000, .now_ms = T0_MS,
+        .family_key = SLICE_LIT("consent:f"),
+        .claim_key = SLICE_LIT("refresh:x"),
+        .claim_ttl_ms = 1000,
+        .family_ttl_ms = 1000,
+        .now_ms = T0_MS,
     };
     memset(&r, 0, sizeof(r));
     store_refresh_claim(e->store, &req, on_refresh, &r);
@@ -546,7 +551,7 @@ static void
 test_callbacks_never_reentrant_and_in_order(void **state)
 {
     struct env *e = *state;
-    struct result a = { 0 }, b = { 0 };
+    struct result a = {0}, b = {0};
     store_claim_once(e->store, SLICE_LIT("consent:r"), 1000, on_done, &a);
     store_claim_once(e->store, SLICE_LIT("consent:r"), 1000, on_done, &b);
     /* The memory store decided both at once, but told nobody yet. */
@@ -561,7 +566,7 @@ static void
 test_cancel_means_no_callback_but_effect_stands(void **state)
 {
     struct env *e = *state;
-    struct result a = { 0 }, b = { 0 };
+    struct result a = {0}, b = {0};
     struct store_op *op = store_claim_once(e->store, SLICE_LIT("consent:c"), 1000, on_done, &a);
     store_claim_once(e->store, SLICE_LIT("consent:d"), 1000, on_done, &b);
     store_cancel(op);
@@ -595,7 +600,7 @@ static void
 test_operation_started_in_callback_is_deferred(void **state)
 {
     struct env *e = *state;
-    struct chain c = { .e = e };
+    struct chain c = {.e = e};
     store_claim_once(e->store, SLICE_LIT("consent:outer"), 1000, on_outer, &c);
     drain(e);
     assert_int_equal(c.outer_calls, 1);
@@ -624,8 +629,8 @@ test_free_store_inside_callback(void **state)
 {
     struct env *e = *state;
     struct store *s = store_new(e->backend, e->base);
-    struct freeing f = { .store = s };
-    struct result later = { 0 };
+    struct freeing f = {.store = s};
+    struct result later = {0};
     store_claim_once(s, SLICE_LIT("consent:f1"), 1000, on_free_store, &f);
     store_claim_once(s, SLICE_LIT("consent:f2"), 1000, on_done, &later);
     drain(e);
@@ -643,7 +648,7 @@ test_stores_share_one_table(void **state)
     struct event_base *other_base = event_base_new();
     struct store *other = store_new(e->backend, other_base);
     assert_int_equal(claim(e, "authz_code:shared", 1000), STORE_OK);
-    struct result r = { 0 };
+    struct result r = {0};
     store_claim_once(other, SLICE_LIT("authz_code:shared"), 1000, on_done, &r);
     event_base_dispatch(other_base);
     assert_int_equal(r.rc, STORE_ERR_ALREADY_USED);
@@ -659,7 +664,7 @@ test_prefix_isolates_backends(void **state)
     assert_int_equal(claim(e, "consent:p", 1000), STORE_OK);
     struct store_backend *b2 = store_memory_backend_new("");
     struct store *s2 = store_new(b2, e->base);
-    struct result r = { 0 };
+    struct result r = {0};
     store_claim_once(s2, SLICE_LIT("consent:p"), 1000, on_done, &r);
     drain(e);
     assert_int_equal(r.rc, STORE_OK);
@@ -672,7 +677,7 @@ static void
 test_invalid_keys_fail_closed(void **state)
 {
     struct env *e = *state;
-    struct result r = { 0 };
+    struct result r = {0};
     store_claim_once(e->store, SLICE_NULL, 1000, on_done, &r);
     drain(e);
     assert_int_equal(r.rc, STORE_ERR_UNAVAILABLE);
@@ -738,7 +743,7 @@ test_string_tables(void **state)
     assert_string_equal(store_rc_str(STORE_ERR_ALREADY_USED), "already_used");
     assert_string_equal(store_rc_str(STORE_ERR_UNAVAILABLE), "unavailable");
     assert_string_equal(store_rc_str(STORE_RC_COUNT), "unknown");
-    const char *want[] = { "fresh", "racing", "reused", "family_revoked", "unavailable" };
+    const char *want[] = {"fresh", "racing", "reused", "family_revoked", "unavailable"};
     for (int i = 0; i < STORE_REFRESH_COUNT; i++) {
         assert_string_equal(store_refresh_str((enum store_refresh)i), want[i]);
     }
@@ -759,8 +764,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_refresh_past_grace_revokes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refresh_grace_zero_every_collision_is_reuse, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_refresh_clock_behind_claim_is_racing, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_clock_behind_claim_is_racing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_family_marker_after_code_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ping_ok, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cap_fails_closed_overwrite_allowed, setup, teardown),

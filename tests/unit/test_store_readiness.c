@@ -66,7 +66,7 @@ run_until(struct event_base *base, struct answer *a, unsigned ms)
 static enum store_rc
 check(struct store_readiness *r, struct store *s, struct event_base *base)
 {
-    struct answer a = { 0 };
+    struct answer a = {0};
     store_readiness_check(r, s, on_answer, &a);
     assert_int_equal(a.calls, 0); /* never inside the call */
     run_until(base, &a, 2000);
@@ -101,7 +101,7 @@ static int
 closed_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(sa);
     assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     getsockname(fd, (struct sockaddr *)&sa, &len);
@@ -122,7 +122,7 @@ test_failure_cached_1_s(void **state)
     struct store *s = store_new(b, base);
     struct store_readiness *r = store_readiness_new(fake_clock);
 
-    struct answer a = { 0 };
+    struct answer a = {0};
     store_readiness_check(r, s, on_answer, &a);
     run_until(base, &a, 2000);
     assert_int_equal(a.rc, STORE_ERR_UNAVAILABLE);
@@ -191,12 +191,12 @@ test_single_flight_across_loops(void **state)
     struct store_backend *b = store_memory_backend_new("");
     struct event_base *base_a = event_base_new();
     struct store *store_a = store_new(b, base_a);
-    struct other_loop o = { .base = event_base_new() };
+    struct other_loop o = {.base = event_base_new()};
     struct store *store_b = store_new(b, o.base);
     struct store_readiness *r = store_readiness_new(fake_clock);
 
     /* A starts the probe; B, on another worker, joins it. */
-    struct answer a = { 0 };
+    struct answer a = {0};
     store_readiness_check(r, store_a, on_answer, &a);
     store_readiness_check(r, store_b, on_answer, &o.answer);
     assert_int_equal(store_readiness_probes(r), 1);
@@ -229,12 +229,12 @@ test_lost_probe_times_out_then_is_replaced(void **state)
     struct store_readiness *r = store_readiness_new(fake_clock);
 
     /* The probe's store goes away before answering (worker shutdown). */
-    struct answer first = { 0 };
+    struct answer first = {0};
     struct store_readiness_wait *w = store_readiness_check(r, doomed, on_answer, &first);
     store_readiness_cancel(w);
     store_free(doomed);
     /* A caller that joins the lost probe is told "unavailable" after 1 s. */
-    struct answer joined = { 0 };
+    struct answer joined = {0};
     uint64_t t0 = clock_mono_ms();
     store_readiness_check(r, s, on_answer, &joined);
     assert_int_equal(store_readiness_probes(r), 1);
@@ -262,7 +262,7 @@ test_cancel_means_no_callback(void **state)
     struct store_backend *b = store_memory_backend_new("");
     struct store *s = store_new(b, base);
     struct store_readiness *r = store_readiness_new(fake_clock);
-    struct answer a = { 0 }, kept = { 0 };
+    struct answer a = {0}, kept = {0};
     struct store_readiness_wait *w = store_readiness_check(r, s, on_answer, &a);
     store_readiness_check(r, s, on_answer, &kept);
     store_readiness_cancel(w);

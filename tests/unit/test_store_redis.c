@@ -47,8 +47,8 @@
 
 struct server {
     pid_t pid;
-    int port;      /* plain port, 0 when TLS only */
-    int tls_port;  /* 0 when plain only */
+    int port;     /* plain port, 0 when TLS only */
+    int tls_port; /* 0 when plain only */
     char dir[256];
 };
 
@@ -84,7 +84,7 @@ static int
 free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(sa);
     assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
@@ -96,8 +96,9 @@ static bool
 port_open(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     bool ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
     close(fd);
     return ok;
@@ -106,7 +107,7 @@ port_open(int port)
 static void
 sleep_ms(unsigned ms)
 {
-    struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
 }
 
@@ -138,8 +139,9 @@ server_start(struct server *srv, bool tls, const char *const *extra)
         argv[n++] = "--tls-port";
         argv[n++] = tls_port;
     }
-    const char *common[] = { "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--daemonize", "no", "--logfile", log, "--dir", srv->dir, NULL };
+    const char *common[] = {"--bind", "127.0.0.1",   "--save", "",          "--appendonly",
+                            "no",     "--daemonize", "no",     "--logfile", log,
+                            "--dir",  srv->dir,      NULL};
     for (int i = 0; common[i] != NULL; i++) {
         argv[n++] = common[i];
     }
@@ -163,8 +165,9 @@ server_start(struct server *srv, bool tls, const char *const *extra)
             break;
         }
     }
-    for (int i = 0; i < 500 && !(port_open(srv->port) &&
-                                 (srv->tls_port == 0 || port_open(srv->tls_port))); i++) {
+    for (int i = 0;
+         i < 500 && !(port_open(srv->port) && (srv->tls_port == 0 || port_open(srv->tls_port)));
+         i++) {
         sleep_ms(10);
     }
     assert_true(port_open(srv->port));
@@ -287,7 +290,7 @@ run_until(struct event_base *base, const int *calls, unsigned ms)
 {
     uint64_t end = clock_mono_ms() + ms;
     struct event *tick = event_new(base, -1, EV_PERSIST, on_tick, NULL);
-    struct timeval tv = { 0, 10000 };
+    struct timeval tv = {0, 10000};
     event_add(tick, &tv);
     while ((calls == NULL || *calls == 0) && clock_mono_ms() < end) {
         event_base_loop(base, EVLOOP_ONCE);
@@ -372,18 +375,18 @@ teardown(void **state)
     return 0;
 }
 
-#define NEED_REDIS()                                                                             \
-    do {                                                                                         \
-        if (!have_redis) {                                                                       \
-            print_message("redis-server is not installed: skipping Redis integration tests\n"); \
-            skip();                                                                              \
-        }                                                                                        \
+#define NEED_REDIS()                                                                               \
+    do {                                                                                           \
+        if (!have_redis) {                                                                         \
+            print_message("redis-server is not installed: skipping Redis integration tests\n");    \
+            skip();                                                                                \
+        }                                                                                          \
     } while (0)
 
 static int
 claim(struct env *e, struct store *s, const char *key, uint64_t ttl_ms)
 {
-    struct result r = { 0 };
+    struct result r = {0};
     store_claim_once(s, slice_from_cstr(key), ttl_ms, on_done, &r);
     assert_int_equal(r.calls, 0);
     run_until(e->base, &r.calls, 2000);
@@ -394,7 +397,7 @@ claim(struct env *e, struct store *s, const char *key, uint64_t ttl_ms)
 static int
 mark(struct env *e, const char *key, uint64_t ttl_ms)
 {
-    struct result r = { 0 };
+    struct result r = {0};
     store_mark(e->store, slice_from_cstr(key), ttl_ms, on_done, &r);
     run_until(e->base, &r.calls, 2000);
     assert_int_equal(r.calls, 1);
@@ -418,7 +421,7 @@ refresh_on(struct env *e, struct store *s, const char *fam, const char *tid, int
         .now_ms = now_ms,
         .grace_ms = grace_ms,
     };
-    struct result r = { 0 };
+    struct result r = {0};
     store_refresh_claim(s, &req, on_refresh, &r);
     buf_cleanup(&fk);
     buf_cleanup(&ck);
@@ -544,8 +547,7 @@ test_refresh_family_revoked_blocks_without_claiming(void **state)
 {
     NEED_REDIS();
     struct env *e = *state;
-    assert_int_equal(mark(e, "refresh_family_revoked:famx", STORE_FAMILY_REVOKED_TTL_MS),
-                     STORE_OK);
+    assert_int_equal(mark(e, "refresh_family_revoked:famx", STORE_FAMILY_REVOKED_TTL_MS), STORE_OK);
     assert_int_equal(refresh(e, "famx", "t9", NOW_MS, 0), STORE_REFRESH_FAMILY_REVOKED);
     assert_int_equal(admin_int(e->admin, "EXISTS %s", "test-a:refresh:t9"), 0);
 }
@@ -598,10 +600,13 @@ test_cancelled_refresh_still_takes_effect(void **state)
     buf_init(&ck, 128);
     assert_int_equal(store_key_refresh_family_revoked(SLICE_LIT("famc"), &fk), 0);
     assert_int_equal(store_key_refresh(SLICE_LIT("tc"), &ck), 0);
-    struct store_refresh_req req = { .family_key = buf_slice(&fk), .claim_key = buf_slice(&ck),
-                                     .claim_ttl_ms = 60000, .family_ttl_ms = 60000,
-                                     .now_ms = NOW_MS, .grace_ms = 0 };
-    struct result res = { 0 };
+    struct store_refresh_req req = {.family_key = buf_slice(&fk),
+                                    .claim_key = buf_slice(&ck),
+                                    .claim_ttl_ms = 60000,
+                                    .family_ttl_ms = 60000,
+                                    .now_ms = NOW_MS,
+                                    .grace_ms = 0};
+    struct result res = {0};
     struct store_op *op = store_refresh_claim(e->store, &req, on_refresh, &res);
     store_cancel(op);
     buf_cleanup(&fk);
@@ -610,7 +615,7 @@ test_cancelled_refresh_still_takes_effect(void **state)
     assert_int_equal(claim(e, e->store, "consent:after", 1000), STORE_OK);
     /* The EVAL resend went out when NOSCRIPT came back, before this PING
      * was written, so the PONG means it ran. */
-    struct result p = { 0 };
+    struct result p = {0};
     store_ping(e->store, on_done, &p);
     run_until(e->base, &p.calls, 2000);
     assert_int_equal(res.calls, 0);
@@ -622,7 +627,7 @@ test_ping_and_free_with_operations_in_flight(void **state)
 {
     NEED_REDIS();
     struct env *e = *state;
-    struct result p = { 0 };
+    struct result p = {0};
     store_ping(e->store, on_done, &p);
     run_until(e->base, &p.calls, 2000);
     assert_int_equal(p.rc, STORE_OK);
@@ -630,7 +635,7 @@ test_ping_and_free_with_operations_in_flight(void **state)
      * connection closes at once; what was not yet written is dropped). */
     struct store *s = store_new(e->backend, e->base);
     assert_true(wait_connected(e->base, s, 3000));
-    struct result a = { 0 }, b = { 0 };
+    struct result a = {0}, b = {0};
     store_claim_once(s, SLICE_LIT("consent:inflight"), 1000, on_done, &a);
     store_ping(s, on_done, &b);
     store_free(s);
@@ -743,8 +748,8 @@ static int
 check_url(const char *url, const char *ca_file, char *err, size_t cap)
 {
     char build_err[STORE_ERROR_MAX];
-    struct store_backend *b = store_redis_backend_new(url, "acl:", ca_file, build_err,
-                                                      sizeof(build_err));
+    struct store_backend *b =
+        store_redis_backend_new(url, "acl:", ca_file, build_err, sizeof(build_err));
     assert_non_null(b);
     err[0] = '\0';
     int rc = store_redis_backend_check(b, 3000, err, cap);
@@ -759,14 +764,15 @@ test_auth_acl_and_legacy(void **state)
     (void)state;
     static struct server srv; /* static: group teardown may stop it */
     memset(&srv, 0, sizeof(srv));
-    const char *extra[] = { "--requirepass", "adminpw", NULL };
+    const char *extra[] = {"--requirepass", "adminpw", NULL};
     server_start(&srv, false, extra);
     redisContext *c = admin(&srv, "adminpw");
     acl_user(c, "proxy", ACL_RULES);
     /* The same without GET: the refresh script needs it (ACLs apply to the
      * commands a script calls). */
-    acl_user(c, "noget", "on >s3cret ~acl:* resetchannels -@all +set +exists +eval +evalsha "
-                         "+ping +select");
+    acl_user(c, "noget",
+             "on >s3cret ~acl:* resetchannels -@all +set +exists +eval +evalsha "
+             "+ping +select");
     char url[128], err[STORE_ERROR_MAX];
 
     snprintf(url, sizeof(url), "redis://proxy:s3cret@127.0.0.1:%d/2", srv.port);
@@ -787,7 +793,7 @@ test_auth_acl_and_legacy(void **state)
 
     /* Every operation works with the minimal ACL, the NOSCRIPT fallback
      * included. */
-    struct env e = { .srv = srv };
+    struct env e = {.srv = srv};
     e.base = event_base_new();
     snprintf(url, sizeof(url), "redis://proxy:s3cret@127.0.0.1:%d", srv.port);
     struct store_backend *b = backend(url, "acl:", NULL);
@@ -801,7 +807,7 @@ test_auth_acl_and_legacy(void **state)
     freeReplyObject(r);
     assert_int_equal(refresh_on(&e, s, "f", "t", NOW_MS, 5000, NULL), STORE_REFRESH_FRESH);
     assert_int_equal(refresh_on(&e, s, "f", "t", NOW_MS + 10, 5000, NULL), STORE_REFRESH_RACING);
-    struct result p = { 0 };
+    struct result p = {0};
     store_ping(s, on_done, &p);
     run_until(e.base, &p.calls, 2000);
     assert_int_equal(p.rc, STORE_OK);
@@ -864,8 +870,15 @@ tls_server(struct server *srv, const char *cert, const char *key)
     snprintf(cert_path, sizeof(cert_path), "%s/%s", tls_dir, cert);
     snprintf(key_path, sizeof(key_path), "%s/%s", tls_dir, key);
     snprintf(ca_path, sizeof(ca_path), "%s/ca.crt", tls_dir);
-    const char *extra[] = { "--tls-cert-file", cert_path, "--tls-key-file", key_path,
-                            "--tls-ca-cert-file", ca_path, "--tls-auth-clients", "no", NULL };
+    const char *extra[] = {"--tls-cert-file",
+                           cert_path,
+                           "--tls-key-file",
+                           key_path,
+                           "--tls-ca-cert-file",
+                           ca_path,
+                           "--tls-auth-clients",
+                           "no",
+                           NULL};
     server_start(srv, true, extra);
 }
 
@@ -890,7 +903,7 @@ test_tls(void **state)
     assert_int_equal(check_url(url, ca, err, sizeof(err)), 0);
 
     /* Operations over TLS land in Redis. */
-    struct env e = { .srv = srv };
+    struct env e = {.srv = srv};
     e.base = event_base_new();
     struct store_backend *b = backend(url, "tls:", ca);
     struct store *s = store_new(b, e.base);
@@ -940,16 +953,16 @@ test_tls_configuration_refusals(void **state)
 {
     (void)state;
     char err[STORE_ERROR_MAX];
-    assert_null(store_redis_backend_new("rediss://h:1", "", "/nonexistent/ca.pem", err,
-                                        sizeof(err)));
+    assert_null(
+        store_redis_backend_new("rediss://h:1", "", "/nonexistent/ca.pem", err, sizeof(err)));
     assert_non_null(strstr(err, "REDIS_CA_FILE /nonexistent/ca.pem cannot be loaded"));
-    assert_null(store_redis_backend_new("redis://h:1", "", "/etc/ssl/certs/ca.pem", err,
-                                        sizeof(err)));
+    assert_null(
+        store_redis_backend_new("redis://h:1", "", "/etc/ssl/certs/ca.pem", err, sizeof(err)));
     assert_non_null(strstr(err, "use rediss://"));
     assert_null(store_redis_backend_new("http://h:1", "", NULL, err, sizeof(err)));
     assert_non_null(strstr(err, "redis://"));
-    struct store_backend *b = store_redis_backend_new("rediss://u:pw@h:7/2", "", NULL, err,
-                                                      sizeof(err));
+    struct store_backend *b =
+        store_redis_backend_new("rediss://u:pw@h:7/2", "", NULL, err, sizeof(err));
     assert_non_null(b);
     assert_string_equal(store_backend_name(b), "redis");
     assert_string_equal(store_redis_backend_describe(b), "rediss://h:7/2");
@@ -1027,7 +1040,7 @@ test_redis_stopped_then_restarted(void **state)
     assert_false(store_is_connected(e->store));
 
     /* Disconnected: answers come at once (next loop turn), never queued. */
-    struct result r = { 0 };
+    struct result r = {0};
     uint64_t t0 = clock_mono_ms();
     store_claim_once(e->store, SLICE_LIT("consent:during"), 1000, on_done, &r);
     assert_int_equal(r.calls, 0);
@@ -1035,11 +1048,11 @@ test_redis_stopped_then_restarted(void **state)
     assert_int_equal(r.rc, STORE_ERR_UNAVAILABLE);
     assert_true(r.at_ms - t0 < 50);
     assert_non_null(strstr(r.error, "not connected"));
-    struct result p = { 0 };
+    struct result p = {0};
     store_ping(e->store, on_done, &p);
     run_until(e->base, &p.calls, 1000);
     assert_int_equal(p.rc, STORE_ERR_UNAVAILABLE);
-    struct result rf = { 0 };
+    struct result rf = {0};
     refresh_on(e, e->store, "f", "t", NOW_MS, 0, &rf);
     assert_int_equal(rf.rc, STORE_REFRESH_UNAVAILABLE);
 
@@ -1062,8 +1075,8 @@ struct black_hole {
 };
 
 static void
-on_black_hole_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-                     int len, void *arg)
+on_black_hole_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
+                     void *arg)
 {
     struct black_hole *bh = arg;
     (void)l;
@@ -1081,7 +1094,7 @@ static void
 black_hole_open(struct black_hole *bh, struct event_base *base)
 {
     memset(bh, 0, sizeof(*bh));
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     bh->listener = evconnlistener_new_bind(base, on_black_hole_accept, bh,
                                            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 16,
                                            (struct sockaddr *)&sa, sizeof(sa));
@@ -1112,10 +1125,10 @@ black_hole_case(const char *options, uint64_t min_ms, uint64_t max_ms)
     struct store *s = store_new(b, base);
     run_until(base, &bh.accepted, 2000);
     assert_int_equal(bh.accepted, 1);
-    run_for(base, 20); /* let the store see its connection established */
+    run_for(base, 20);                   /* let the store see its connection established */
     assert_false(store_is_connected(s)); /* the handshake PING is unanswered */
 
-    struct result r = { 0 };
+    struct result r = {0};
     uint64_t t0 = clock_mono_ms();
     store_claim_once(s, SLICE_LIT("consent:hang"), 1000, on_done, &r);
     run_until(base, &r.calls, 3000);
@@ -1124,9 +1137,8 @@ black_hole_case(const char *options, uint64_t min_ms, uint64_t max_ms)
     assert_non_null(strstr(r.error, "no reply from"));
     uint64_t took = r.at_ms - t0;
     if (took < min_ms || took > max_ms) {
-        fail_msg("command timeout fired after %llu ms, want %llu..%llu",
-                 (unsigned long long)took, (unsigned long long)min_ms,
-                 (unsigned long long)max_ms);
+        fail_msg("command timeout fired after %llu ms, want %llu..%llu", (unsigned long long)took,
+                 (unsigned long long)min_ms, (unsigned long long)max_ms);
     }
     /* The connection was dropped and the store reconnects on its own. */
     int before = bh.accepted;
@@ -1159,7 +1171,7 @@ test_startup_check_against_silent_server(void **state)
      * listening socket: the kernel completes the TCP handshake from the
      * backlog and nothing ever reads or answers. */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(sa);
     assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     assert_int_equal(listen(fd, 16), 0);

@@ -161,20 +161,19 @@ test_reader_refusals(void **state)
 {
     (void)state;
     char big_string[BOUNDS_REDIS_REPLY_STRING_MAX + 64];
-    int n = snprintf(big_string, sizeof(big_string), "$%d\r\n",
-                     BOUNDS_REDIS_REPLY_STRING_MAX + 1);
+    int n = snprintf(big_string, sizeof(big_string), "$%d\r\n", BOUNDS_REDIS_REPLY_STRING_MAX + 1);
     memset(big_string + n, 'x', BOUNDS_REDIS_REPLY_STRING_MAX + 1);
     memcpy(big_string + n + BOUNDS_REDIS_REPLY_STRING_MAX + 1, "\r\n", 3);
     const struct refusal cases[] = {
-        { "nested array", "*1\r\n*1\r\n:1\r\n" },
-        { "too many elements", "*9\r\n" },
-        { "huge array count", "*2147483648\r\n" },
-        { "negative bulk length", "$-5\r\n" },
-        { "bad type byte", "!oops\r\n" },
-        { "resp3 null", "_\r\n" },
-        { "bad integer", ":12a\r\n" },
-        { "integer overflow", ":99999999999999999999999\r\n" },
-        { "long string", big_string },
+        {"nested array", "*1\r\n*1\r\n:1\r\n"},
+        {"too many elements", "*9\r\n"},
+        {"huge array count", "*2147483648\r\n"},
+        {"negative bulk length", "$-5\r\n"},
+        {"bad type byte", "!oops\r\n"},
+        {"resp3 null", "_\r\n"},
+        {"bad integer", ":12a\r\n"},
+        {"integer overflow", ":99999999999999999999999\r\n"},
+        {"long string", big_string},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct store_redis_reply *r[4];
@@ -237,21 +236,21 @@ test_refresh_mapping(void **state)
 {
     (void)state;
     const struct refresh_case cases[] = {
-        { "*3\r\n:1\r\n:0\r\n:0\r\n", STORE_REFRESH_FAMILY_REVOKED },
-        { "*3\r\n:0\r\n:0\r\n:0\r\n", STORE_REFRESH_FRESH },
-        { "*3\r\n:0\r\n:1\r\n:0\r\n", STORE_REFRESH_RACING },
-        { "*3\r\n:0\r\n:0\r\n:1\r\n", STORE_REFRESH_REUSED },
-        { "*3\r\n:1\r\n:1\r\n:0\r\n", STORE_REFRESH_UNAVAILABLE },
-        { "*3\r\n:0\r\n:0\r\n:2\r\n", STORE_REFRESH_UNAVAILABLE },
-        { "*3\r\n:0\r\n$1\r\n0\r\n:0\r\n", STORE_REFRESH_UNAVAILABLE },
-        { "*2\r\n:0\r\n:0\r\n", STORE_REFRESH_UNAVAILABLE },
-        { "*4\r\n:0\r\n:0\r\n:0\r\n:0\r\n", STORE_REFRESH_UNAVAILABLE },
-        { "*0\r\n", STORE_REFRESH_UNAVAILABLE },
-        { "*-1\r\n", STORE_REFRESH_UNAVAILABLE },
-        { "-ERR script error\r\n", STORE_REFRESH_UNAVAILABLE },
-        { "-NOSCRIPT No matching script.\r\n", STORE_REFRESH_UNAVAILABLE },
-        { "+OK\r\n", STORE_REFRESH_UNAVAILABLE },
-        { ":0\r\n", STORE_REFRESH_UNAVAILABLE },
+        {"*3\r\n:1\r\n:0\r\n:0\r\n", STORE_REFRESH_FAMILY_REVOKED},
+        {"*3\r\n:0\r\n:0\r\n:0\r\n", STORE_REFRESH_FRESH},
+        {"*3\r\n:0\r\n:1\r\n:0\r\n", STORE_REFRESH_RACING},
+        {"*3\r\n:0\r\n:0\r\n:1\r\n", STORE_REFRESH_REUSED},
+        {"*3\r\n:1\r\n:1\r\n:0\r\n", STORE_REFRESH_UNAVAILABLE},
+        {"*3\r\n:0\r\n:0\r\n:2\r\n", STORE_REFRESH_UNAVAILABLE},
+        {"*3\r\n:0\r\n$1\r\n0\r\n:0\r\n", STORE_REFRESH_UNAVAILABLE},
+        {"*2\r\n:0\r\n:0\r\n", STORE_REFRESH_UNAVAILABLE},
+        {"*4\r\n:0\r\n:0\r\n:0\r\n:0\r\n", STORE_REFRESH_UNAVAILABLE},
+        {"*0\r\n", STORE_REFRESH_UNAVAILABLE},
+        {"*-1\r\n", STORE_REFRESH_UNAVAILABLE},
+        {"-ERR script error\r\n", STORE_REFRESH_UNAVAILABLE},
+        {"-NOSCRIPT No matching script.\r\n", STORE_REFRESH_UNAVAILABLE},
+        {"+OK\r\n", STORE_REFRESH_UNAVAILABLE},
+        {":0\r\n", STORE_REFRESH_UNAVAILABLE},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct store_redis_reply *r = one(cases[i].text);
@@ -272,17 +271,17 @@ test_simple_mappings(void **state)
     (void)state;
     const enum store_rc O = STORE_OK, A = STORE_ERR_ALREADY_USED, U = STORE_ERR_UNAVAILABLE;
     const struct rc_case cases[] = {
-        { "+OK\r\n", O, O, U, U },
-        { "$-1\r\n", A, U, U, U },
-        { "*-1\r\n", A, U, U, U },
-        { ":0\r\n", U, U, O, U },
-        { ":1\r\n", U, U, O, U },
-        { "+PONG\r\n", U, U, U, O },
-        { "$2\r\nOK\r\n", U, U, U, U },
-        { "-READONLY You can't write against a read only replica.\r\n", U, U, U, U },
-        { "-NOAUTH Authentication required.\r\n", U, U, U, U },
-        { "-OOM command not allowed\r\n", U, U, U, U },
-        { "*1\r\n+OK\r\n", U, U, U, U },
+        {"+OK\r\n", O, O, U, U},
+        {"$-1\r\n", A, U, U, U},
+        {"*-1\r\n", A, U, U, U},
+        {":0\r\n", U, U, O, U},
+        {":1\r\n", U, U, O, U},
+        {"+PONG\r\n", U, U, U, O},
+        {"$2\r\nOK\r\n", U, U, U, U},
+        {"-READONLY You can't write against a read only replica.\r\n", U, U, U, U},
+        {"-NOAUTH Authentication required.\r\n", U, U, U, U},
+        {"-OOM command not allowed\r\n", U, U, U, U},
+        {"*1\r\n+OK\r\n", U, U, U, U},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct store_redis_reply *r = one(cases[i].text);

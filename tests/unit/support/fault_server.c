@@ -32,19 +32,18 @@ struct fault_server {
     fault_handler_fn handler;
     void *arg;
     int listen_fd;
-    int stop_pipe[2];          /* readable once stop has begun */
+    int stop_pipe[2]; /* readable once stop has begun */
     pthread_t accept_thread;
     char url[64];
     atomic_uint hits;
-    pthread_mutex_t lock;      /* conns, conn_count, last_* */
+    pthread_mutex_t lock; /* conns, conn_count, last_* */
     struct fault_conn *conns[FAULT_MAX_CONNS];
     size_t conn_count;
     char *last_head;
     char *last_body;
 };
 
-static void __attribute__((noreturn))
-die(const char *what)
+static void __attribute__((noreturn)) die(const char *what)
 {
     fprintf(stderr, "fault_server: %s: %s\n", what, strerror(errno));
     abort();
@@ -55,8 +54,8 @@ static bool
 wait_readable(struct fault_server *s, int fd, int timeout_ms)
 {
     struct pollfd p[2] = {
-        { .fd = fd, .events = POLLIN },
-        { .fd = s->stop_pipe[0], .events = POLLIN },
+        {.fd = fd, .events = POLLIN},
+        {.fd = s->stop_pipe[0], .events = POLLIN},
     };
     int n = poll(p, 2, timeout_ms);
     return n > 0 && (p[1].revents & POLLIN) == 0 && (p[0].revents & (POLLIN | POLLHUP));
@@ -66,7 +65,7 @@ wait_readable(struct fault_server *s, int fd, int timeout_ms)
 static bool
 nap(struct fault_server *s, int ms)
 {
-    struct pollfd p = { .fd = s->stop_pipe[0], .events = POLLIN };
+    struct pollfd p = {.fd = s->stop_pipe[0], .events = POLLIN};
     return poll(&p, 1, ms) == 0;
 }
 
@@ -204,7 +203,7 @@ conn_main(void *arg)
         .body_len = body.len,
         .seq = seq,
     };
-    struct fault_response resp = { .status = 200 };
+    struct fault_response resp = {.status = 200};
     s->handler(s->arg, &req, &resp);
     if (resp.hang) {
         (void)nap(s, -1);
@@ -266,7 +265,7 @@ fault_server_start(fault_handler_fn handler, void *arg)
     if (s->listen_fd < 0) {
         die("socket");
     }
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof(a);
     if (bind(s->listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||

@@ -21,22 +21,22 @@ struct fault_server;
 
 struct fault_request {
     const char *method;
-    const char *path;       /* request target as sent, query included */
-    const char *headers;    /* raw header block, CRLF-separated */
+    const char *path;    /* request target as sent, query included */
+    const char *headers; /* raw header block, CRLF-separated */
     const char *body;
     size_t body_len;
-    unsigned seq;           /* 1 for the first request the server saw */
+    unsigned seq; /* 1 for the first request the server saw */
 };
 
 struct fault_response {
-    int status;                 /* default 200 */
-    const char *content_type;   /* NULL: no Content-Type header */
-    const char *body;           /* NULL: empty */
-    const char *extra_headers;  /* raw "Name: value\r\n" lines, or NULL */
-    size_t filler_bytes;        /* > 0: send this many 'x' bytes as the body */
-    bool no_content_length;     /* body delimited by closing the connection */
-    unsigned delay_ms;          /* wait this long before answering */
-    bool hang;                  /* never answer; hold the connection until stop */
+    int status;                /* default 200 */
+    const char *content_type;  /* NULL: no Content-Type header */
+    const char *body;          /* NULL: empty */
+    const char *extra_headers; /* raw "Name: value\r\n" lines, or NULL */
+    size_t filler_bytes;       /* > 0: send this many 'x' bytes as the body */
+    bool no_content_length;    /* body delimited by closing the connection */
+    unsigned delay_ms;         /* wait this long before answering */
+    bool hang;                 /* never answer; hold the connection until stop */
 };
 
 typedef void (*fault_handler_fn)(void *arg, const struct fault_request *req,

@@ -42,9 +42,9 @@
 #define FLOW_OIDC_CLIENT "test-oidc-client"
 
 enum flow_store {
-    FLOW_STORE_NONE = 0,  /* w->store NULL: no single-use claims */
-    FLOW_STORE_MEMORY,    /* the in-process store */
-    FLOW_STORE_DOWN,      /* a Redis back end nobody listens for: every op UNAVAILABLE */
+    FLOW_STORE_NONE = 0, /* w->store NULL: no single-use claims */
+    FLOW_STORE_MEMORY,   /* the in-process store */
+    FLOW_STORE_DOWN,     /* a Redis back end nobody listens for: every op UNAVAILABLE */
 };
 
 struct flow_app {
@@ -79,16 +79,15 @@ flow_app_init(struct flow_app *fa, enum flow_store store)
         "\"jwks_uri\":\"https://idp.example.com/jwks\"}";
     struct buf err;
     buf_init(&err, 1024);
-    assert_int_equal(oidc_provider_parse(FLOW_IDP_ISSUER, slice_make(doc, sizeof(doc) - 1),
-                                         &fa->app.oidc, &err),
-                     0);
+    assert_int_equal(
+        oidc_provider_parse(FLOW_IDP_ISSUER, slice_make(doc, sizeof(doc) - 1), &fa->app.oidc, &err),
+        0);
     buf_cleanup(&err);
 
     fa->router = http_router_new();
-    const struct http_route_opts consent = { .too_large = oauth_reply_too_large };
+    const struct http_route_opts consent = {.too_large = oauth_reply_too_large};
     http_router_add(fa->router, HTTP_METHODS_GET, "/authorize", oauth_authorize, &fa->app, NULL);
-    http_router_add(fa->router, HTTP_METHODS_POST, "/consent", oauth_consent, &fa->app,
-                    &consent);
+    http_router_add(fa->router, HTTP_METHODS_POST, "/consent", oauth_consent, &fa->app, &consent);
     harness_init(&fa->h, fa->router, NULL);
     fa->h.w->app = &fa->app;
     char serr[STORE_ERROR_MAX];
@@ -99,8 +98,8 @@ flow_app_init(struct flow_app *fa, enum flow_store store)
     case FLOW_STORE_DOWN:
         /* Port 1 on loopback: connection refused, so the store is never
          * connected and fails every command at once. */
-        fa->backend = store_redis_backend_new("redis://127.0.0.1:1/0", "", NULL, serr,
-                                              sizeof(serr));
+        fa->backend =
+            store_redis_backend_new("redis://127.0.0.1:1/0", "", NULL, serr, sizeof(serr));
         assert_non_null(fa->backend);
         break;
     default:
@@ -159,9 +158,8 @@ flow_app_get(struct flow_app *fa, const char *target, struct harness_response *o
 {
     struct buf raw;
     buf_init(&raw, 1024 * 1024);
-    assert_int_equal(buf_appendf(&raw, "GET %s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
-                                 target),
-                     0);
+    assert_int_equal(
+        buf_appendf(&raw, "GET %s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", target), 0);
     flow_app_send(fa, buf_cstr(&raw), false, out);
     buf_cleanup(&raw);
 }
@@ -169,19 +167,19 @@ flow_app_get(struct flow_app *fa, const char *target, struct harness_response *o
 /* POST /consent with body as a form; extra_headers ("Name: v\r\n"...) may
  * be "" and replaces the form Content-Type when it names one. */
 static inline void
-flow_app_post(struct flow_app *fa, const char *target, const char *extra_headers,
-              const char *body, struct harness_response *out)
+flow_app_post(struct flow_app *fa, const char *target, const char *extra_headers, const char *body,
+              struct harness_response *out)
 {
     struct buf raw;
     buf_init(&raw, 4 * 1024 * 1024);
     bool has_ct = strstr(extra_headers, "Content-Type:") != NULL;
-    assert_int_equal(buf_appendf(&raw,
-                                 "POST %s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n%s%s"
-                                 "Content-Length: %zu\r\n\r\n%s",
-                                 target,
-                                 has_ct ? "" : "Content-Type: application/x-www-form-urlencoded\r\n",
-                                 extra_headers, strlen(body), body),
-                     0);
+    assert_int_equal(
+        buf_appendf(&raw,
+                    "POST %s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n%s%s"
+                    "Content-Length: %zu\r\n\r\n%s",
+                    target, has_ct ? "" : "Content-Type: application/x-www-form-urlencoded\r\n",
+                    extra_headers, strlen(body), body),
+        0);
     flow_app_send(fa, buf_cstr(&raw), false, out);
     buf_cleanup(&raw);
 }
