@@ -75,6 +75,34 @@ for f in $(echo "$c_files" | grep '\.h$'); do
   grep -q '^#pragma once' "$f" || report "$f: missing #pragma once"
 done
 
+# 6b. Layout is clang-format's (STYLE.md 3.13): any difference fails.
+if command -v clang-format >/dev/null 2>&1; then
+  for f in $c_files; do
+    [ -f "$f" ] || continue
+    clang-format --dry-run --Werror "$f" >/dev/null 2>&1 ||
+      report "$f: not formatted; run: clang-format -i $f"
+  done
+else
+  report "clang-format is missing (scripts/install-deps.sh installs it)"
+fi
+
+# 6c. Build lists name every file (issue 10): a source, unit test or fuzz
+#     target that exists but is not listed would silently not be built.
+listed() { grep -oE "'[^']+'" "$1" | tr -d "'"; }
+for f in $(git ls-files 'src/*.c' 'src/**/*.c' 2>/dev/null); do
+  rel=${f#src/}
+  [ "$rel" = main.c ] && continue
+  listed src/meson.build | grep -qxF "$rel" || report "$f: not in src/meson.build's lib_sources"
+done
+for f in $(git ls-files 'tests/unit/test_*.c' 2>/dev/null); do
+  t=$(basename "$f" .c); t=${t#test_}
+  listed tests/unit/meson.build | grep -qxF "$t" || report "$f: not in tests/unit/meson.build's unit_tests"
+done
+for f in $(git ls-files 'fuzz/fuzz_*.c' 2>/dev/null); do
+  t=$(basename "$f" .c); t=${t#fuzz_}
+  listed fuzz/meson.build | grep -qxF "$t" || report "$f: not in fuzz/meson.build's fuzz_targets"
+done
+
 # 7. Length warnings (not failures): files past 800 lines, functions past 80.
 for f in $(echo "$c_files" | grep '^src/.*\.c$'); do
   n=$(wc -l < "$f")

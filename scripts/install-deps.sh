@@ -14,7 +14,7 @@ packages=(
   libevent-dev node-llhttp libcurl4-openssl-dev libssl-dev libjansson-dev
   libcjose-dev libhiredis-dev libpcre2-dev uthash-dev libcmocka-dev
   libidn2-dev libunistring-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format
   redis-server chromium openssl curl iproute2
 )
 # Node.js: use the machine's node/npm when present (Debian 12 images here

@@ -33,8 +33,8 @@ if scripts/check-style.sh; then count 1 0; else fail_stage "check-style"; fi
 
 build_dir() {
   local dir=$1; shift
-  # Reconfigure every time: the source lists pick up files by existence,
-  # which meson evaluates at configure time.
+  # Reconfigure every time: a checkout may carry a build directory made
+  # by an older meson.build.
   local reconf=""
   [ -f "$dir/build.ninja" ] && reconf="--reconfigure"
   meson setup $reconf "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
