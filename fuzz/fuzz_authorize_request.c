@@ -15,7 +15,7 @@
 
 #include "http/query.h"
 #include "oauth/authorize_request.h"
-#include "oauth/pkce.h"
+#include "base/pkce.h"
 #include "oauth/redirect_uri.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -42,8 +42,7 @@ check_proceed(const struct oauth_authorize_request *r, const struct oauth_author
             abort();
         }
     } else if (strcmp(r->code_challenge_method, "S256") != 0 ||
-               !oauth_pkce_is_valid_verifier(slice_from_cstr(r->code_challenge)) ||
-               out->server_pkce) {
+               !pkce_is_valid_verifier(slice_from_cstr(r->code_challenge)) || out->server_pkce) {
         abort();
     }
     if (out->synthesize_state != (r->state[0] == '\0') ||

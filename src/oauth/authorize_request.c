@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "oauth/pkce.h"
+#include "base/pkce.h"
 #include "oauth/redirect_uri.h"
 #include "oauth/resource.h"
 
@@ -142,7 +142,7 @@ check_pkce(const struct oauth_authorize_request *r, bool pkce_required)
         if (strcmp(r->code_challenge_method, "S256") != 0) {
             return "code_challenge_method must be S256";
         }
-        if (!oauth_pkce_is_valid_verifier(slice_from_cstr(r->code_challenge))) {
+        if (!pkce_is_valid_verifier(slice_from_cstr(r->code_challenge))) {
             return "code_challenge must be 43-128 unreserved characters";
         }
         return NULL;

@@ -17,7 +17,7 @@
 #include "log.h"
 #include "oauth/binding.h"
 #include "oauth/page.h"
-#include "oauth/pkce.h"
+#include "base/pkce.h"
 #include "oauth/redirect_uri.h"
 #include "oauth/reply.h"
 #include "oidc/provider.h"
@@ -33,20 +33,20 @@ oauth_flow_session_begin(struct http_request *req, const struct app *app,
                          const struct oauth_flow_session_in *in, int64_t now_s, struct buf *out_url)
 {
     char nonce[RAND_HEX32_LEN + 1];
-    char pv[OAUTH_PKCE_S256_LEN + 1];
-    char sv[OAUTH_PKCE_S256_LEN + 1] = "";
-    char sch[OAUTH_PKCE_S256_LEN + 1] = "";
+    char pv[PKCE_S256_LEN + 1];
+    char sv[PKCE_S256_LEN + 1] = "";
+    char sch[PKCE_S256_LEN + 1] = "";
     char sid[RAND_UUID_LEN + 1];
     /* SPEC.md 2.7: 16 random bytes as hex; 32 random bytes as base64url. A
      * CSPRNG failure aborts the process (base/rand.h), so unlike Go there
      * is no "nonce RNG failure" branch to answer. */
     rand_hex32(nonce);
-    oauth_pkce_new_verifier(pv);
+    pkce_new_verifier(pv);
     if (in->spkce) {
         /* H6: the client sent no challenge and PKCE is optional, so the
          * server holds a downstream pair; /token falls back to sv. */
-        oauth_pkce_new_verifier(sv);
-        oauth_pkce_challenge_s256(slice_from_cstr(sv), sch);
+        pkce_new_verifier(sv);
+        pkce_challenge_s256(slice_from_cstr(sv), sch);
     }
     rand_uuid(sid);
 

@@ -32,7 +32,7 @@
 #include "oauth/client.h"
 #include "oauth/cors.h"
 #include "oauth/error.h"
-#include "oauth/pkce.h"
+#include "base/pkce.h"
 #include "oauth/reply.h"
 #include "oauth/token_rules.h"
 #include "store/store.h"
@@ -306,7 +306,7 @@ grant_authorization_code(struct token *t, const struct http_params *p)
         reply_simple(t, 400, OAUTH_ERROR_INVALID_REQUEST, "missing required parameters", NULL);
         return;
     }
-    if (verifier.len > 0 && !oauth_pkce_is_valid_verifier(verifier)) {
+    if (verifier.len > 0 && !pkce_is_valid_verifier(verifier)) {
         reply_simple(t, 400, OAUTH_ERROR_INVALID_REQUEST,
                      "code_verifier must be 43-128 unreserved characters", NULL);
         return;

@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "oauth/pkce.h"
+#include "base/pkce.h"
 #include "oauth/resource.h"
 
 /* SPEC.md 3.0.6 for /token, with the description of each. */
@@ -109,8 +109,8 @@ oauth_token_rules_pkce(const struct grant_code *code, struct slice client_verifi
         oauth_error_set(err, 400, OAUTH_ERROR_INVALID_GRANT, "code_verifier is required");
         return false;
     }
-    /* Constant time over the challenge (oauth/pkce.h). */
-    if (!oauth_pkce_verify(verifier, slice_from_cstr(code->cc))) {
+    /* Constant time over the challenge (base/pkce.h). */
+    if (!pkce_verify_s256(verifier, slice_from_cstr(code->cc))) {
         oauth_error_set(err, 400, OAUTH_ERROR_INVALID_GRANT, "PKCE verification failed");
         return false;
     }

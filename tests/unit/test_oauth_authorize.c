@@ -8,7 +8,7 @@
 #include "base/clock.h"
 #include "grants.h"
 #include "http/query.h"
-#include "oauth/pkce.h"
+#include "base/pkce.h"
 
 #define RU "https://app.example.com/cb"
 #define RU_ENC "https%3A%2F%2Fapp.example.com%2Fcb"
@@ -128,14 +128,14 @@ assert_binding_cookie(const struct harness_response *r, const char *kind, const 
                       bool secure, int max_age)
 {
     assert_int_equal(harness_header_count(r, "Set-Cookie"), 1);
-    char got[512], want[512], b[OAUTH_PKCE_S256_LEN + 1], h[OAUTH_PKCE_S256_LEN + 1];
+    char got[512], want[512], b[PKCE_S256_LEN + 1], h[PKCE_S256_LEN + 1];
     flow_header(r, "Set-Cookie", got, sizeof(got));
     const char *eq = strchr(got, '=');
     assert_non_null(eq);
-    assert_true(strlen(eq + 1) > OAUTH_PKCE_S256_LEN);
-    memcpy(b, eq + 1, OAUTH_PKCE_S256_LEN);
-    b[OAUTH_PKCE_S256_LEN] = '\0';
-    oauth_pkce_challenge_s256(slice_from_cstr(b), h);
+    assert_true(strlen(eq + 1) > PKCE_S256_LEN);
+    memcpy(b, eq + 1, PKCE_S256_LEN);
+    b[PKCE_S256_LEN] = '\0';
+    pkce_challenge_s256(slice_from_cstr(b), h);
     assert_string_equal(h, bh);
     snprintf(want, sizeof(want), "%smcp_%s_%.8s=%s; Path=/; Max-Age=%d; HttpOnly; %sSameSite=%s",
              secure ? "__Host-" : "", kind, bh, b, max_age, secure ? "Secure; " : "",
@@ -190,10 +190,10 @@ test_consent_page(void **state)
     /* The browser binding: the page sets the Strict consent cookie whose
      * secret hashes to the grant's bh, for the grant's lifetime, and lets
      * its own form post carry our Origin (page.h). */
-    assert_int_equal(strlen(g.bh), OAUTH_PKCE_S256_LEN);
+    assert_int_equal(strlen(g.bh), PKCE_S256_LEN);
     assert_binding_cookie(&r, "consent", g.bh, true, 300);
     assert_string_equal(harness_header(&r, "Referrer-Policy"), "same-origin");
-    char first_bh[OAUTH_PKCE_S256_LEN + 1];
+    char first_bh[PKCE_S256_LEN + 1];
     snprintf(first_bh, sizeof(first_bh), "%s", g.bh);
     grants_cleanup_consent(&g);
     assert_int_equal(metrics_get_seal(METRICS_PURPOSE_CONSENT), 1);
@@ -336,8 +336,8 @@ test_silent_fork(void **state)
     assert_string_equal(s.sch, "");
     assert_string_equal(s.res, FIXTURE_BASE "/mcp");
     assert_int_equal(s.exp, FIXTURE_NOW + 600);
-    char pv_challenge[OAUTH_PKCE_S256_LEN + 1];
-    oauth_pkce_challenge_s256(slice_from_cstr(s.pv), pv_challenge);
+    char pv_challenge[PKCE_S256_LEN + 1];
+    pkce_challenge_s256(slice_from_cstr(s.pv), pv_challenge);
     assert_string_equal(pv_challenge, idp_challenge);
     /* No consent page, so the 302 itself binds the callback to this
      * browser: the Lax callback cookie, for the session's lifetime. */
@@ -369,8 +369,8 @@ test_silent_server_pkce(void **state)
                                          clock_unix_s(), &s, NULL),
                      GRANTS_OK);
     assert_int_equal(strlen(s.sv), 43);
-    char sch[OAUTH_PKCE_S256_LEN + 1];
-    oauth_pkce_challenge_s256(slice_from_cstr(s.sv), sch);
+    char sch[PKCE_S256_LEN + 1];
+    pkce_challenge_s256(slice_from_cstr(s.sv), sch);
     assert_string_equal(s.sch, sch);
     assert_string_equal(s.cc, sch);
     assert_string_not_equal(s.sv, s.pv);

@@ -18,7 +18,7 @@
 #include "grants.h"
 #include "http/query.h"
 #include "oauth/page.h"
-#include "oauth/pkce.h"
+#include "base/pkce.h"
 
 #define RU "https://app.example.com/cb?keep=1"
 #define CID "11111111-2222-4333-8444-555555555555"
@@ -435,11 +435,11 @@ open_idp_session(const char *target, struct grant_session *s)
     assert_int_equal(
         grants_open_session(FA.app.seal, slice_from_cstr(v), FIXTURE_BASE, clock_unix_s(), s, NULL),
         GRANTS_OK);
-    char nonce[64], challenge[64], pvc[OAUTH_PKCE_S256_LEN + 1];
+    char nonce[64], challenge[64], pvc[PKCE_S256_LEN + 1];
     query_param(target, "nonce", nonce, sizeof(nonce));
     assert_string_equal(s->nonce, nonce);
     query_param(target, "code_challenge", challenge, sizeof(challenge));
-    oauth_pkce_challenge_s256(slice_from_cstr(s->pv), pvc);
+    pkce_challenge_s256(slice_from_cstr(s->pv), pvc);
     assert_string_equal(pvc, challenge);
     query_param(target, "code_challenge_method", v, sizeof(v));
     assert_string_equal(v, "S256");
@@ -494,9 +494,9 @@ test_approve_server_pkce(void **state)
     interstitial_target(&r, target, sizeof(target));
     struct grant_session s;
     open_idp_session(target, &s);
-    char sch[OAUTH_PKCE_S256_LEN + 1];
+    char sch[PKCE_S256_LEN + 1];
     assert_int_equal(strlen(s.sv), 43);
-    oauth_pkce_challenge_s256(slice_from_cstr(s.sv), sch);
+    pkce_challenge_s256(slice_from_cstr(s.sv), sch);
     assert_string_equal(s.sch, sch);
     assert_string_equal(s.cc, sch);
     grants_cleanup_session(&s);
