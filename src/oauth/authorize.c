@@ -74,14 +74,14 @@ consent_fork(struct authorize_ctx *ctx, const struct oauth_client *client, const
     oauth_binding_new(&b);
     struct grant_consent g = {
         .jti = jti,
-        .cid = client->id,
-        .cn = client->name,
-        .ru = ctx->ar.redirect_uri,
-        .os = state,
-        .cc = ctx->ar.code_challenge,
-        .spkce = server_pkce,
-        .res = cfg->canonical_resource,
-        .bh = b.hash,
+        .client_id = client->id,
+        .client_name = client->name,
+        .redirect_uri = ctx->ar.redirect_uri,
+        .client_state = state,
+        .code_challenge = ctx->ar.code_challenge,
+        .server_pkce = server_pkce,
+        .resource = cfg->canonical_resource,
+        .binding_hash = b.hash,
         .aud = cfg->proxy_base_url,
         .exp = clock_unix_s() + BOUNDS_CONSENT_TTL_S,
     };
@@ -100,13 +100,13 @@ silent_fork(struct authorize_ctx *ctx, const struct oauth_client *client, const 
     struct oauth_binding b;
     oauth_binding_new(&b);
     struct oauth_flow_session_in in = {
-        .cid = client->id,
-        .ru = ctx->ar.redirect_uri,
-        .cc = ctx->ar.code_challenge,
-        .os = state,
-        .res = cfg->canonical_resource,
-        .bh = b.hash,
-        .spkce = server_pkce,
+        .client_id = client->id,
+        .redirect_uri = ctx->ar.redirect_uri,
+        .code_challenge = ctx->ar.code_challenge,
+        .client_state = state,
+        .resource = cfg->canonical_resource,
+        .binding_hash = b.hash,
+        .server_pkce = server_pkce,
     };
     struct buf url;
     buf_init(&url, BOUNDS_FLOW_URL_MAX);

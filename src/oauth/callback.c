@@ -122,7 +122,7 @@ log_begin_client(struct log_line *l, const struct callback *cb, enum log_level l
                  const char *msg)
 {
     http_request_log_begin(l, cb->req, level, msg);
-    log_str(l, "client_id", cb->session.cid);
+    log_str(l, "client_id", cb->session.client_id);
 }
 
 /* ---- step 6b: the browser that started the flow ------------------------- */
@@ -137,14 +137,14 @@ static bool
 check_browser(struct http_request *req, const struct app *app, const struct grant_session *s)
 {
     enum oauth_binding_rc rc =
-        oauth_flow_binding_check(req, app, OAUTH_BINDING_COOKIE_CALLBACK, s->bh, NULL);
+        oauth_flow_binding_check(req, app, OAUTH_BINDING_COOKIE_CALLBACK, s->binding_hash, NULL);
     if (rc == OAUTH_BINDING_OK) {
         return true;
     }
     metrics_inc_denied(METRICS_DENIED_CALLBACK_BROWSER_MISMATCH);
     struct log_line l;
     http_request_log_begin(&l, req, LOG_WARN, "access_denied_callback_browser_mismatch");
-    log_str(&l, "client_id", s->cid);
+    log_str(&l, "client_id", s->client_id);
     log_str(&l, "reason", oauth_binding_rc_str(rc));
     (void)oauth_flow_reply_refused(req, &l);
     return false;
@@ -155,7 +155,7 @@ check_browser(struct http_request *req, const struct app *app, const struct gran
 static void
 spend_cookie(struct http_request *req, const struct app *app, const struct grant_session *s)
 {
-    oauth_flow_clear_binding_cookie(req, app, OAUTH_BINDING_COOKIE_CALLBACK, s->bh);
+    oauth_flow_clear_binding_cookie(req, app, OAUTH_BINDING_COOKIE_CALLBACK, s->binding_hash);
 }
 
 /* A callback refused by the binding still carries a live IdP code for the
@@ -169,12 +169,12 @@ spend_cookie(struct http_request *req, const struct app *app, const struct grant
 static void
 spend_refused_state(struct worker *w, const struct grant_session *s, int64_t now_s)
 {
-    if (w->store == NULL || s->sid[0] == '\0') {
+    if (w->store == NULL || s->session_id[0] == '\0') {
         return;
     }
     struct buf key;
     buf_init(&key, BOUNDS_STORE_KEY_MAX);
-    if (store_key_callback_state(slice_from_cstr(s->sid), &key) == 0) {
+    if (store_key_callback_state(slice_from_cstr(s->session_id), &key) == 0) {
         store_cancel(store_claim_once(w->store, buf_slice(&key), store_ttl_ms_until(s->exp, now_s),
                                       on_spent, NULL));
     }
@@ -205,8 +205,9 @@ idp_error(struct http_request *req, const struct app *app, const char *error, co
     if (rc == GRANTS_OK && !check_browser(req, app, &s)) {
         goto out;
     }
-    if (rc == GRANTS_OK && oauth_callback_rules_idp_error_location(
-                               s.ru, mapped, s.os, cfg->proxy_base_url, &location) == 0) {
+    if (rc == GRANTS_OK &&
+        oauth_callback_rules_idp_error_location(s.redirect_uri, mapped, s.client_state,
+                                                cfg->proxy_base_url, &location) == 0) {
         spend_cookie(req, app, &s);
         http_reply_redirect(req, buf_cstr(&location));
     } else {
@@ -244,8 +245,9 @@ finish(struct callback *cb, const struct oidc_claims *claims)
         reply_event(cb, &l, 500, OAUTH_ERROR_SERVER_ERROR, "internal error", NULL);
         goto out;
     }
-    if (oauth_callback_rules_success_location(cb->session.ru, buf_cstr(&sealed), cb->session.os,
-                                              cfg->proxy_base_url, &location) != 0) {
+    if (oauth_callback_rules_success_location(cb->session.redirect_uri, buf_cstr(&sealed),
+                                              cb->session.client_state, cfg->proxy_base_url,
+                                              &location) != 0) {
         reply_error(cb, 400, OAUTH_ERROR_INVALID_REQUEST, "malformed redirect_uri", NULL);
         goto out;
     }
@@ -438,7 +440,7 @@ start_exchange(struct callback *cb)
         .client_secret = cfg->oidc_client_secret,
         .code = cb->code,
         .redirect_uri = cfg->idp_redirect_uri,
-        .code_verifier = cb->session.pv,
+        .code_verifier = cb->session.upstream_verifier,
         .timeout_ms = BOUNDS_OIDC_EXCHANGE_TIMEOUT_MS,
     };
     cb->exchange = oidc_exchange_start(cb->w->fetch, cb->app->oidc, &xreq, on_exchanged, cb);
@@ -463,7 +465,7 @@ on_claimed(enum store_rc rc, const char *error, void *arg)
         metrics_inc_replay(METRICS_REPLAY_CALLBACK_STATE);
         struct log_line l;
         log_begin_client(&l, cb, LOG_WARN, "callback_state_replay");
-        log_str(&l, "session_id", cb->session.sid);
+        log_str(&l, "session_id", cb->session.session_id);
         reply_event(cb, &l, 400, OAUTH_ERROR_INVALID_REQUEST, "callback state already used",
                     "callback_state_replay");
         return;
@@ -498,14 +500,14 @@ throttle_then_claim(struct callback *cb, int64_t now_s)
     }
     /* No store (single replica without one, SPEC.md 5.4) or a legacy
      * session without sid: no claim. */
-    if (cb->w->store == NULL || cb->session.sid[0] == '\0') {
+    if (cb->w->store == NULL || cb->session.session_id[0] == '\0') {
         spend_cookie(cb->req, cb->app, &cb->session);
         start_exchange(cb);
         return;
     }
     struct buf key;
     buf_init(&key, BOUNDS_STORE_KEY_MAX);
-    if (store_key_callback_state(slice_from_cstr(cb->session.sid), &key) != 0) {
+    if (store_key_callback_state(slice_from_cstr(cb->session.session_id), &key) != 0) {
         buf_cleanup(&key);
         on_claimed(STORE_ERR_UNAVAILABLE, "session id does not fit a store key", cb);
         return;

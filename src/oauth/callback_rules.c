@@ -129,23 +129,23 @@ oauth_callback_rules_identity(const struct oidc_claims *c, char *const *allowed,
 
 void
 oauth_callback_rules_build_code(const struct grant_session *s, const struct oidc_claims *c,
-                                const char *tid, const char *fam, const char *aud, int64_t now_s,
-                                struct grant_code *out)
+                                const char *token_id, const char *family_id, const char *aud,
+                                int64_t now_s, struct grant_code *out)
 {
     memset(out, 0, sizeof(*out));
-    out->tid = tid;
-    out->fam = fam;
-    out->cid = s->cid;
-    out->ru = s->ru;
-    out->cc = s->cc;
+    out->token_id = token_id;
+    out->family_id = family_id;
+    out->client_id = s->client_id;
+    out->redirect_uri = s->redirect_uri;
+    out->code_challenge = s->code_challenge;
     out->sub = c->sub;
     out->email = c->email;
     out->name = c->name;
-    out->grp = (const char *const *)c->groups;
-    out->grp_count = c->group_count;
-    out->res = s->res;
-    out->spkce = s->sv != NULL && s->sv[0] != '\0';
-    out->sv = s->sv;
+    out->groups = (const char *const *)c->groups;
+    out->group_count = c->group_count;
+    out->resource = s->resource;
+    out->server_pkce = s->server_verifier != NULL && s->server_verifier[0] != '\0';
+    out->server_verifier = s->server_verifier;
     out->aud = aud;
     out->exp = now_s + OAUTH_CALLBACK_CODE_TTL_S;
 }

@@ -72,12 +72,13 @@ bool oauth_callback_rules_identity(const struct oidc_claims *c, char *const *all
                                    size_t allowed_count, struct oauth_error *err,
                                    enum metrics_denied *out_denied);
 
-/* Step 19: fills *out (borrowing every string: from s, c, tid, fam and
- * aud) with the code to seal: cid, ru, cc, res, sv from the session, spkce
- * when the session has a server-side verifier, sub, email, name and groups
- * from the claims, exp = now_s + 60. grp points at c->groups. */
+/* Step 19: fills *out (borrowing every string: from s, c, token_id,
+ * family_id and aud) with the code to seal: client_id, redirect_uri, code_challenge,
+ * resource and server_verifier from the session, server_pkce when the
+ * session has a server-side verifier, sub, email, name and groups
+ * from the claims, exp = now_s + 60. groups points at c->groups. */
 void oauth_callback_rules_build_code(const struct grant_session *s, const struct oidc_claims *c,
-                                     const char *tid, const char *fam, const char *aud,
+                                     const char *token_id, const char *family_id, const char *aud,
                                      int64_t now_s, struct grant_code *out);
 
 /* Step 20: ru with code=<code>, state=<os> (when non-empty) and iss=<base>

@@ -174,9 +174,9 @@ resolve_sealed(struct http_request *req, const struct app *app, struct slice cli
     }
     h->view = (struct oauth_client){
         .id = h->grant.id,
-        .name = h->grant.n,
-        .redirect_uris = h->grant.r,
-        .redirect_uri_count = h->grant.r_count,
+        .name = h->grant.client_name,
+        .redirect_uris = h->grant.redirect_uris,
+        .redirect_uri_count = h->grant.redirect_uri_count,
         .exp = h->grant.exp,
     };
     *out_client = &h->view;

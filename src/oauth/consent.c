@@ -102,30 +102,31 @@ approve(struct consent_ctx *ctx)
 {
     const struct grant_consent *g = &ctx->grant;
     struct oauth_flow_session_in in = {
-        .cid = g->cid,
-        .ru = g->ru,
-        .cc = g->cc,
-        .os = g->os,
-        .res = g->res,
-        .bh = g->bh,
-        .spkce = g->spkce,
+        .client_id = g->client_id,
+        .redirect_uri = g->redirect_uri,
+        .code_challenge = g->code_challenge,
+        .client_state = g->client_state,
+        .resource = g->resource,
+        .binding_hash = g->binding_hash,
+        .server_pkce = g->server_pkce,
     };
     struct buf url;
     buf_init(&url, BOUNDS_FLOW_URL_MAX);
     /* The same B moves to the callback cookie: Lax, because the IdP's
      * redirect back is a cross-site navigation (oauth/binding.h). */
     if (oauth_flow_session_begin(ctx->req, ctx->app, &in, clock_unix_s(), &url) != OAUTH_FLOW_OK ||
-        oauth_flow_set_binding_cookie(ctx->req, ctx->app, OAUTH_BINDING_COOKIE_CALLBACK, g->bh,
-                                      ctx->secret, BOUNDS_SESSION_TTL_S) != 0) {
+        oauth_flow_set_binding_cookie(ctx->req, ctx->app, OAUTH_BINDING_COOKIE_CALLBACK,
+                                      g->binding_hash, ctx->secret, BOUNDS_SESSION_TTL_S) != 0) {
         struct oauth_error err;
         oauth_error_set(&err, 400, OAUTH_ERROR_SERVER_ERROR, "internal error");
-        (void)oauth_flow_reply_interstitial_error(ctx->req, ctx->app, g->ru, &err, g->os);
+        (void)oauth_flow_reply_interstitial_error(ctx->req, ctx->app, g->redirect_uri, &err,
+                                                  g->client_state);
         goto out;
     }
     struct log_line l;
     http_request_log_begin(&l, ctx->req, LOG_INFO, "consent_approved");
-    log_str(&l, "client_id", g->cid);
-    log_sample(&l, "client_name", slice_from_cstr(g->cn));
+    log_str(&l, "client_id", g->client_id);
+    log_sample(&l, "client_name", slice_from_cstr(g->client_name));
     log_end(&l);
     metrics_inc_consent_decision(true);
     (void)oauth_flow_reply_interstitial(ctx->req, buf_cstr(&url));
@@ -140,20 +141,22 @@ decide(struct consent_ctx *ctx)
     const struct grant_consent *g = &ctx->grant;
     /* The token is spent: its cookie has no further use, whatever the
      * answer. */
-    oauth_flow_clear_binding_cookie(ctx->req, ctx->app, OAUTH_BINDING_COOKIE_CONSENT, g->bh);
+    oauth_flow_clear_binding_cookie(ctx->req, ctx->app, OAUTH_BINDING_COOKIE_CONSENT,
+                                    g->binding_hash);
     if (strcmp(ctx->action, "deny") == 0) {
         /* Counted before the target is built, even if it then falls back
          * to JSON (SPEC.md 7.1); a user's "no" is not an access denial. */
         metrics_inc_consent_decision(false);
         struct log_line l;
         http_request_log_begin(&l, ctx->req, LOG_INFO, "consent_denied");
-        log_str(&l, "client_id", g->cid);
-        log_sample(&l, "client_name", slice_from_cstr(g->cn));
+        log_str(&l, "client_id", g->client_id);
+        log_sample(&l, "client_name", slice_from_cstr(g->client_name));
         log_end(&l);
         struct oauth_error err;
         oauth_error_set(&err, 400, OAUTH_ERROR_ACCESS_DENIED,
                         "user declined to authorize this client");
-        (void)oauth_flow_reply_interstitial_error(ctx->req, ctx->app, g->ru, &err, g->os);
+        (void)oauth_flow_reply_interstitial_error(ctx->req, ctx->app, g->redirect_uri, &err,
+                                                  g->client_state);
         return;
     }
     if (strcmp(ctx->action, "approve") != 0) {
@@ -174,7 +177,7 @@ rerender(struct consent_ctx *ctx)
     struct log_line l;
     http_request_log_begin(&l, ctx->req, LOG_WARN, "consent_token_replay");
     log_str(&l, "jti", g->jti);
-    log_str(&l, "client_id", g->cid);
+    log_str(&l, "client_id", g->client_id);
     log_end(&l);
 
     char jti[RAND_UUID_LEN + 1];
@@ -305,14 +308,14 @@ check_browser(struct consent_ctx *ctx)
 {
     const struct grant_consent *g = &ctx->grant;
     enum oauth_binding_rc rc = oauth_flow_binding_check(
-        ctx->req, ctx->app, OAUTH_BINDING_COOKIE_CONSENT, g->bh, ctx->secret);
+        ctx->req, ctx->app, OAUTH_BINDING_COOKIE_CONSENT, g->binding_hash, ctx->secret);
     if (rc == OAUTH_BINDING_OK) {
         return 0;
     }
     metrics_inc_denied(METRICS_DENIED_CONSENT_BROWSER_MISMATCH);
     struct log_line l;
     http_request_log_begin(&l, ctx->req, LOG_WARN, "access_denied_consent_browser_mismatch");
-    log_str(&l, "client_id", g->cid);
+    log_str(&l, "client_id", g->client_id);
     log_str(&l, "reason", oauth_binding_rc_str(rc));
     (void)oauth_flow_reply_refused(ctx->req, &l);
     return -1;

@@ -42,7 +42,7 @@ oauth_flow_session_begin(struct http_request *req, const struct app *app,
      * is no "nonce RNG failure" branch to answer. */
     rand_hex32(nonce);
     pkce_new_verifier(pv);
-    if (in->spkce) {
+    if (in->server_pkce) {
         /* H6: the client sent no challenge and PKCE is optional, so the
          * server holds a downstream pair; /token falls back to sv. */
         pkce_new_verifier(sv);
@@ -52,18 +52,18 @@ oauth_flow_session_begin(struct http_request *req, const struct app *app,
 
     const struct config *cfg = app->cfg;
     struct grant_session s = {
-        .cid = in->cid,
-        .ru = in->ru,
-        .cc = in->spkce ? sch : nz(in->cc),
-        .os = in->os,
+        .client_id = in->client_id,
+        .redirect_uri = in->redirect_uri,
+        .code_challenge = in->server_pkce ? sch : nz(in->code_challenge),
+        .client_state = in->client_state,
         .nonce = nonce,
-        .pv = pv,
-        .sv = sv,
-        .sch = sch,
-        .sid = sid,
+        .upstream_verifier = pv,
+        .server_verifier = sv,
+        .server_challenge = sch,
+        .session_id = sid,
         .aud = cfg->proxy_base_url,
-        .res = in->res,
-        .bh = in->bh,
+        .resource = in->resource,
+        .binding_hash = in->binding_hash,
         .exp = now_s + BOUNDS_SESSION_TTL_S,
     };
     enum oauth_flow_rc rc = OAUTH_FLOW_OK;
@@ -74,7 +74,7 @@ oauth_flow_session_begin(struct http_request *req, const struct app *app,
         struct log_line l;
         http_request_log_begin(&l, req, LOG_ERROR, "session_seal_failed");
         log_str(&l, "error", seal_rc_str(src));
-        log_str(&l, "client_id", nz(in->cid));
+        log_str(&l, "client_id", nz(in->client_id));
         log_end(&l);
         rc = OAUTH_FLOW_ERR_SEAL;
         goto out;
@@ -221,15 +221,16 @@ render_consent(const struct app *app, const struct grant_consent *g, const char 
     buf_init(&display, BOUNDS_FLOW_URL_MAX);
     buf_init(&action, BOUNDS_FLOW_URL_MAX);
     int rc = -1;
-    if (oauth_page_redirect_display(nz(g->ru), &display) != 0 ||
+    if (oauth_page_redirect_display(nz(g->redirect_uri), &display) != 0 ||
         buf_appendf(&action, "%s/consent", cfg->proxy_base_url) != 0) {
         goto out;
     }
     struct oauth_consent_page in = {
-        .client_name = g->cn,
+        .client_name = g->client_name,
         .resource_name = cfg->mcp_resource_name,
         .redirect_display = buf_cstr(&display),
-        .resource_uri = (g->res != NULL && g->res[0] != '\0') ? g->res : cfg->canonical_resource,
+        .resource_uri =
+            (g->resource != NULL && g->resource[0] != '\0') ? g->resource : cfg->canonical_resource,
         .form_action = buf_cstr(&action),
         .consent_token = token,
         .replay_notice = replay_notice,
@@ -254,11 +255,12 @@ oauth_flow_reply_consent_page(struct http_request *req, const struct app *app,
         struct log_line l;
         http_request_log_begin(&l, req, LOG_ERROR, "consent_seal_failed");
         log_str(&l, "error", seal_rc_str(src));
-        log_str(&l, "client_id", nz(g->cid));
+        log_str(&l, "client_id", nz(g->client_id));
         log_end(&l);
         struct oauth_error err;
         oauth_error_set(&err, 400, OAUTH_ERROR_SERVER_ERROR, "internal error");
-        rc = oauth_flow_reply_interstitial_error(req, app, nz(g->ru), &err, nz(g->os));
+        rc = oauth_flow_reply_interstitial_error(req, app, nz(g->redirect_uri), &err,
+                                                 nz(g->client_state));
         goto out;
     }
     if (render_consent(app, g, buf_cstr(&token), replay_notice, &page) != 0) {
@@ -270,8 +272,8 @@ oauth_flow_reply_consent_page(struct http_request *req, const struct app *app,
     }
     /* The cookie lives as long as the token it pairs with. Without it the
      * page's own POST would be refused, so a page is never served bare. */
-    if (oauth_flow_set_binding_cookie(req, app, OAUTH_BINDING_COOKIE_CONSENT, g->bh, secret,
-                                      g->exp - clock_unix_s()) != 0 ||
+    if (oauth_flow_set_binding_cookie(req, app, OAUTH_BINDING_COOKIE_CONSENT, g->binding_hash,
+                                      secret, g->exp - clock_unix_s()) != 0 ||
         http_output_header_set(req, "Referrer-Policy", OAUTH_PAGE_CONSENT_REFERRER) != 0) {
         rc = reply_internal_error(req);
         goto out;

@@ -25,13 +25,13 @@ struct log_line;
 /* What a session is built from (a validated /authorize request, or an
  * opened consent grant). Strings borrowed; NULL counts as "". */
 struct oauth_flow_session_in {
-    const char *cid; /* internal client id */
-    const char *ru;  /* the redirect_uri the client sent to /authorize */
-    const char *cc;  /* the client's code_challenge ("" when none) */
-    const char *os;  /* the client's state (possibly synthesized) */
-    const char *res; /* canonical resource */
-    const char *bh;  /* browser binding hash (oauth/binding.h), sealed as is */
-    bool spkce;      /* mint a server-side downstream PKCE pair */
+    const char *client_id;      /* internal client id */
+    const char *redirect_uri;   /* the redirect_uri the client sent to /authorize */
+    const char *code_challenge; /* the client's ("" when none) */
+    const char *client_state;   /* the client's state (possibly synthesized) */
+    const char *resource;       /* canonical resource */
+    const char *binding_hash;   /* browser binding hash (oauth/binding.h), sealed as is */
+    bool server_pkce;           /* mint a server-side downstream PKCE pair */
 };
 
 enum oauth_flow_rc {
@@ -42,8 +42,10 @@ enum oauth_flow_rc {
 };
 
 /* SPEC.md 3.5 step 12: a fresh nonce (32 hex), upstream PKCE verifier, the
- * server-side pair sv/sch when in->spkce (then the session's cc is sch,
- * else in->cc), sid (new UUID), aud = PROXY_BASE_URL, exp = now_s + 10 min;
+ * server-side pair (server_verifier, server_challenge) when
+ * in->server_pkce (then the session's code_challenge is server_challenge,
+ * else in->code_challenge), a session id (new UUID), aud = PROXY_BASE_URL,
+ * exp = now_s + 10 min;
  * sealed as the IdP `state`, and the IdP authorization URL (6.2) appended
  * to out_url. Logs session_seal_failed (error) on ERR_SEAL; out_url is
  * unchanged on failure. */
@@ -85,10 +87,10 @@ int oauth_flow_reply_interstitial(struct http_request *req, const char *target);
 /* Seals g (its jti, bh and exp as given) and answers the consent page
  * (SPEC.md 3.4): 200 text/html, CSP OAUTH_PAGE_CONSENT_CSP, no-store,
  * Referrer-Policy OAUTH_PAGE_CONSENT_REFERRER, and the consent binding
- * cookie carrying secret (whose hash is g->bh) until g->exp; replay_notice
+ * cookie carrying secret (whose hash is g->binding_hash) until g->exp; replay_notice
  * adds the "already processed" notice. A seal failure logs
  * consent_seal_failed and sends server_error "internal error" through the
- * interstitial to g->ru (with g->os and iss); a page that does not render
+ * interstitial to g->redirect_uri (with g->client_state and iss); a page that does not render
  * (or a cookie that cannot be formatted) logs consent_template_execute_failed
  * or answers JSON 500. */
 int oauth_flow_reply_consent_page(struct http_request *req, const struct app *app,

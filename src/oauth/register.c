@@ -125,9 +125,9 @@ oauth_register(struct http_request *req, void *arg)
     int64_t exp_s = client_expiry(now_s, cfg->client_registration_ttl_s);
     struct grant_client client = {
         .id = id,
-        .r = (const char *const *)reg.redirect_uris,
-        .r_count = reg.redirect_uri_count,
-        .n = reg.client_name,
+        .redirect_uris = (const char *const *)reg.redirect_uris,
+        .redirect_uri_count = reg.redirect_uri_count,
+        .client_name = reg.client_name,
         .aud = cfg->proxy_base_url,
         .exp = exp_s,
     };

@@ -80,7 +80,7 @@ oauth_token_rules_code_check(enum grants_rc rc, struct oauth_error *err)
 bool
 oauth_token_rules_code_has_ids(const struct grant_code *code, struct oauth_error *err)
 {
-    if (code->tid[0] == '\0' || code->fam[0] == '\0') {
+    if (code->token_id[0] == '\0' || code->family_id[0] == '\0') {
         oauth_error_set(err, 400, OAUTH_ERROR_INVALID_GRANT,
                         "authorization code missing token id or family id");
         return false;
@@ -92,7 +92,7 @@ bool
 oauth_token_rules_pkce(const struct grant_code *code, struct slice client_verifier,
                        struct oauth_error *err)
 {
-    if (code->cc[0] == '\0') {
+    if (code->code_challenge[0] == '\0') {
         if (client_verifier.len > 0) {
             oauth_error_set(err, 400, OAUTH_ERROR_INVALID_REQUEST,
                             "code_verifier supplied but code was issued without a "
@@ -102,15 +102,15 @@ oauth_token_rules_pkce(const struct grant_code *code, struct slice client_verifi
         return true;
     }
     struct slice verifier = client_verifier;
-    if (verifier.len == 0 && code->spkce) {
-        verifier = slice_from_cstr(code->sv);
+    if (verifier.len == 0 && code->server_pkce) {
+        verifier = slice_from_cstr(code->server_verifier);
     }
     if (verifier.len == 0) {
         oauth_error_set(err, 400, OAUTH_ERROR_INVALID_GRANT, "code_verifier is required");
         return false;
     }
     /* Constant time over the challenge (base/pkce.h). */
-    if (!pkce_verify_s256(verifier, slice_from_cstr(code->cc))) {
+    if (!pkce_verify_s256(verifier, slice_from_cstr(code->code_challenge))) {
         oauth_error_set(err, 400, OAUTH_ERROR_INVALID_GRANT, "PKCE verification failed");
         return false;
     }
@@ -118,20 +118,20 @@ oauth_token_rules_pkce(const struct grant_code *code, struct slice client_verifi
 }
 
 bool
-oauth_token_rules_refresh_revoked(int64_t iat, int64_t fiat, bool revoke_before_set,
+oauth_token_rules_refresh_revoked(int64_t iat, int64_t family_iat, bool revoke_before_set,
                                   int64_t revoke_before_s, int32_t revoke_before_ns)
 {
     if (!revoke_before_set) {
         return false;
     }
-    int64_t stamp = oauth_token_rules_family_iat(iat, fiat);
+    int64_t stamp = oauth_token_rules_family_iat(iat, family_iat);
     return stamp < revoke_before_s || (stamp == revoke_before_s && revoke_before_ns > 0);
 }
 
 int64_t
-oauth_token_rules_family_iat(int64_t iat, int64_t fiat)
+oauth_token_rules_family_iat(int64_t iat, int64_t family_iat)
 {
-    return fiat != 0 ? fiat : iat;
+    return family_iat != 0 ? family_iat : iat;
 }
 
 enum oauth_token_refresh_verdict
@@ -143,7 +143,7 @@ oauth_token_rules_refresh_check(enum grants_rc rc, const struct grant_refresh *g
         oauth_error_set(err, 400, OAUTH_ERROR_INVALID_GRANT, "invalid or expired refresh token");
         return OAUTH_TOKEN_REFRESH_DENIED;
     }
-    if (g->fam[0] == '\0' || g->tid[0] == '\0') {
+    if (g->family_id[0] == '\0' || g->token_id[0] == '\0') {
         oauth_error_set(err, 400, OAUTH_ERROR_INVALID_GRANT, "refresh token missing family or id");
         return OAUTH_TOKEN_REFRESH_DENIED;
     }
@@ -154,7 +154,7 @@ oauth_token_rules_refresh_check(enum grants_rc rc, const struct grant_refresh *g
     }
     /* Before expiry, as SPEC.md orders it: a revoked family says so even
      * when the token has also run out. */
-    if (oauth_token_rules_refresh_revoked(g->iat, g->fiat, revoke_before_set, revoke_before_s,
+    if (oauth_token_rules_refresh_revoked(g->iat, g->family_iat, revoke_before_set, revoke_before_s,
                                           revoke_before_ns)) {
         oauth_error_set(err, 400, OAUTH_ERROR_INVALID_GRANT, "refresh token revoked");
         return OAUTH_TOKEN_REFRESH_REVOKED;

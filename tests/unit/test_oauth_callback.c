@@ -251,16 +251,16 @@ static char *
 session(const char *sid)
 {
     const struct grant_session s = {
-        .bh = FIXTURE_BINDING_HASH,
-        .cid = "cid-1",
-        .ru = "http://127.0.0.1:9/cb",
-        .cc = FIXTURE_PKCE_CHALLENGE,
-        .os = "client-state",
+        .binding_hash = FIXTURE_BINDING_HASH,
+        .client_id = "cid-1",
+        .redirect_uri = "http://127.0.0.1:9/cb",
+        .code_challenge = FIXTURE_PKCE_CHALLENGE,
+        .client_state = "client-state",
         .nonce = NONCE,
-        .pv = PV,
-        .sid = sid,
+        .upstream_verifier = PV,
+        .session_id = sid,
         .aud = BASE,
-        .res = BASE "/mcp",
+        .resource = BASE "/mcp",
         .exp = NOW + 600,
     };
     struct buf b;
@@ -338,14 +338,14 @@ test_success_redirects_with_a_code(void **state)
                      GRANTS_OK);
     assert_string_equal(g.sub, "alice");
     assert_string_equal(g.email, "alice@example.com");
-    assert_string_equal(g.cid, "cid-1");
-    assert_string_equal(g.cc, FIXTURE_PKCE_CHALLENGE);
-    assert_string_equal(g.res, BASE "/mcp");
-    assert_int_equal(g.grp_count, 1);
-    assert_string_equal(g.grp[0], "mcp-users");
-    assert_int_equal(strlen(g.tid), 36);
-    assert_int_equal(strlen(g.fam), 36);
-    assert_false(g.spkce);
+    assert_string_equal(g.client_id, "cid-1");
+    assert_string_equal(g.code_challenge, FIXTURE_PKCE_CHALLENGE);
+    assert_string_equal(g.resource, BASE "/mcp");
+    assert_int_equal(g.group_count, 1);
+    assert_string_equal(g.groups[0], "mcp-users");
+    assert_int_equal(strlen(g.token_id), 36);
+    assert_int_equal(strlen(g.family_id), 36);
+    assert_false(g.server_pkce);
     assert_int_equal(g.exp, NOW + 60);
     grants_cleanup_code(&g);
     xfree(st);
@@ -562,14 +562,14 @@ test_wrong_browser_refused(void **state)
 
     /* A session minted without a usable binding is bound to no browser. */
     const struct grant_session unbound = {
-        .cid = "cid-1",
-        .ru = "http://127.0.0.1:9/cb",
-        .cc = FIXTURE_PKCE_CHALLENGE,
-        .os = "s",
+        .client_id = "cid-1",
+        .redirect_uri = "http://127.0.0.1:9/cb",
+        .code_challenge = FIXTURE_PKCE_CHALLENGE,
+        .client_state = "s",
         .nonce = NONCE,
-        .pv = PV,
-        .sid = "sid-9",
-        .bh = "",
+        .upstream_verifier = PV,
+        .session_id = "sid-9",
+        .binding_hash = "",
         .aud = BASE,
         .exp = NOW + 600,
     };

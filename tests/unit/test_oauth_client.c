@@ -180,9 +180,9 @@ make_client(const char *aud, int64_t exp, struct buf *out)
     static const char *const uris[] = {"https://app.example.com/cb"};
     struct grant_client c = {
         .id = "11111111-2222-4333-8444-555555555555",
-        .r = uris,
-        .r_count = 1,
-        .n = "Claude",
+        .redirect_uris = uris,
+        .redirect_uri_count = 1,
+        .client_name = "Claude",
         .aud = aud,
         .exp = exp,
     };
@@ -281,7 +281,7 @@ test_resolve_failures(void **state)
         buf_cleanup(&cid);
     }
     /* A blob sealed for another purpose is "invalid" (AEAD cannot tell). */
-    struct grant_session s = {.cid = "x", .aud = FIXTURE_BASE, .exp = FIXTURE_NOW + 60};
+    struct grant_session s = {.client_id = "x", .aud = FIXTURE_BASE, .exp = FIXTURE_NOW + 60};
     struct buf sb;
     buf_init(&sb, 20000);
     assert_int_equal(grants_seal_session(FA.app.seal, &s, &sb), SEAL_OK);

@@ -214,10 +214,10 @@ test_success(void **state)
         GRANTS_OK);
     assert_int_equal(strlen(g.id), 36);
     assert_int_equal(g.id[14], '4'); /* UUID version 4 */
-    assert_int_equal(g.r_count, 2);
-    assert_string_equal(g.r[0], "https://app.example.com/cb?a=1&b=2");
-    assert_string_equal(g.r[1], "http://127.0.0.1:5173/cb");
-    assert_string_equal(g.n, "My <App>");
+    assert_int_equal(g.redirect_uri_count, 2);
+    assert_string_equal(g.redirect_uris[0], "https://app.example.com/cb?a=1&b=2");
+    assert_string_equal(g.redirect_uris[1], "http://127.0.0.1:5173/cb");
+    assert_string_equal(g.client_name, "My <App>");
     assert_string_equal(g.aud, FIXTURE_BASE);
     assert_int_equal(g.exp, FIXTURE_NOW + WEEK_S);
     char id[40];
@@ -267,7 +267,7 @@ test_never_expires_and_no_name(void **state)
                                         FIXTURE_NOW + 10 * 365 * 24 * 3600LL, &g, &src),
                      GRANTS_OK);
     assert_int_equal(g.exp, 0);
-    assert_string_equal(g.n, "");
+    assert_string_equal(g.client_name, "");
     grants_cleanup_client(&g);
     json_decref(j);
     harness_response_free(&r);

@@ -48,7 +48,8 @@ static char *
 seal_client(const char *id, int64_t exp)
 {
     static const char *const uris[] = {RU};
-    const struct grant_client g = {.id = id, .r = uris, .r_count = 1, .aud = BASE, .exp = exp};
+    const struct grant_client g = {
+        .id = id, .redirect_uris = uris, .redirect_uri_count = 1, .aud = BASE, .exp = exp};
     struct buf b;
     buf_init(&b, BOUNDS_SEALED_MAX_CHARS);
     assert_int_equal(grants_seal_client(F.app.seal, &g, &b), SEAL_OK);
@@ -60,17 +61,17 @@ seal_code(const char *tid, const char *fam, const char *cid)
 {
     static const char *const grp[] = {"mcp-users", "dev"};
     const struct grant_code g = {
-        .tid = tid,
-        .fam = fam,
-        .cid = cid,
-        .ru = RU,
-        .cc = FIXTURE_PKCE_CHALLENGE,
+        .token_id = tid,
+        .family_id = fam,
+        .client_id = cid,
+        .redirect_uri = RU,
+        .code_challenge = FIXTURE_PKCE_CHALLENGE,
         .sub = "alice",
         .email = "alice@example.com",
         .name = "Alice",
-        .grp = grp,
-        .grp_count = 2,
-        .res = BASE "/mcp",
+        .groups = grp,
+        .group_count = 2,
+        .resource = BASE "/mcp",
         .aud = BASE,
         .exp = NOW + 60,
     };
@@ -84,14 +85,14 @@ static char *
 seal_refresh(const char *tid, const char *fam, int64_t iat, int64_t fiat)
 {
     const struct grant_refresh g = {
-        .tid = tid,
-        .fam = fam,
+        .token_id = tid,
+        .family_id = fam,
         .sub = "alice",
         .email = "",
-        .cid = "cid-1",
+        .client_id = "cid-1",
         .aud = BASE,
         .iat = iat,
-        .fiat = fiat,
+        .family_iat = fiat,
         .exp = NOW + 3600,
     };
     struct buf b;
@@ -245,14 +246,14 @@ test_code_success_mints_the_family(void **state)
     struct grant_refresh rg;
     assert_int_equal(grants_open_refresh(F.app.seal, slice_from_cstr(tok), BASE, NOW, &rg, NULL),
                      GRANTS_OK);
-    assert_string_equal(rg.fam, "fam-1");
-    assert_string_not_equal(rg.tid, "tid-1");
-    assert_string_equal(rg.cid, "cid-1");
-    assert_string_equal(rg.res, BASE "/mcp");
+    assert_string_equal(rg.family_id, "fam-1");
+    assert_string_not_equal(rg.token_id, "tid-1");
+    assert_string_equal(rg.client_id, "cid-1");
+    assert_string_equal(rg.resource, BASE "/mcp");
     assert_int_equal(rg.iat, NOW);
-    assert_int_equal(rg.fiat, NOW);
+    assert_int_equal(rg.family_iat, NOW);
     assert_int_equal(rg.exp, NOW + 7 * 24 * 3600);
-    assert_int_equal(rg.grp_count, 2);
+    assert_int_equal(rg.group_count, 2);
     grants_cleanup_refresh(&rg);
 
     json_str(r.body, "access_token", tok, sizeof(tok));
@@ -261,8 +262,8 @@ test_code_success_mints_the_family(void **state)
                      GRANTS_OK);
     assert_string_equal(ag.sub, "alice");
     assert_string_equal(ag.email, "alice@example.com");
-    assert_string_equal(ag.cid, "cid-1");
-    assert_string_equal(ag.res, BASE "/mcp");
+    assert_string_equal(ag.client_id, "cid-1");
+    assert_string_equal(ag.resource, BASE "/mcp");
     assert_int_equal(ag.exp, NOW + 3600);
     grants_cleanup_access(&ag);
     xfree(code);
@@ -378,10 +379,10 @@ test_rotation_keeps_family_and_fiat(void **state)
     struct grant_refresh g;
     assert_int_equal(grants_open_refresh(F.app.seal, slice_from_cstr(tok), BASE, NOW, &g, NULL),
                      GRANTS_OK);
-    assert_string_equal(g.fam, "fam-9");
-    assert_string_not_equal(g.tid, "r-1");
+    assert_string_equal(g.family_id, "fam-9");
+    assert_string_not_equal(g.token_id, "r-1");
     assert_int_equal(g.iat, NOW);
-    assert_int_equal(g.fiat, NOW - 100);
+    assert_int_equal(g.family_iat, NOW - 100);
     grants_cleanup_refresh(&g);
     xfree(old);
 }

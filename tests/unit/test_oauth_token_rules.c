@@ -123,7 +123,11 @@ test_code_check_outcomes(void **state)
 static struct grant_code
 code_with(const char *cc, bool spkce, const char *sv)
 {
-    return (struct grant_code){.tid = "t", .fam = "f", .cc = cc, .spkce = spkce, .sv = sv};
+    return (struct grant_code){.token_id = "t",
+                               .family_id = "f",
+                               .code_challenge = cc,
+                               .server_pkce = spkce,
+                               .server_verifier = sv};
 }
 
 static void
@@ -133,11 +137,11 @@ test_code_ids(void **state)
     struct oauth_error err;
     struct grant_code c = code_with("", false, "");
     assert_true(oauth_token_rules_code_has_ids(&c, &err));
-    c.tid = "";
+    c.token_id = "";
     assert_false(oauth_token_rules_code_has_ids(&c, &err));
     assert_string_equal(err.description, "authorization code missing token id or family id");
-    c.tid = "t";
-    c.fam = "";
+    c.token_id = "t";
+    c.family_id = "";
     assert_false(oauth_token_rules_code_has_ids(&c, &err));
 }
 
@@ -204,7 +208,8 @@ test_refresh_check_order(void **state)
     (void)state;
     struct oauth_error err;
     const int64_t rb = FIXTURE_NOW;
-    struct grant_refresh g = {.tid = "t", .fam = "f", .iat = rb - 10, .fiat = rb - 10};
+    struct grant_refresh g = {
+        .token_id = "t", .family_id = "f", .iat = rb - 10, .family_iat = rb - 10};
     const struct {
         enum grants_rc rc;
         bool missing_id;
@@ -230,7 +235,7 @@ test_refresh_check_order(void **state)
         {GRANTS_ERR_EXPIRED, false, false, OAUTH_TOKEN_REFRESH_DENIED, "refresh token expired"},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        g.fam = rows[i].missing_id ? "" : "f";
+        g.family_id = rows[i].missing_id ? "" : "f";
         enum oauth_token_refresh_verdict v =
             oauth_token_rules_refresh_check(rows[i].rc, &g, rows[i].revoked, rb, 0, &err);
         assert_int_equal(v, rows[i].want);
@@ -241,8 +246,8 @@ test_refresh_check_order(void **state)
         }
     }
     /* A missing tid is the same as a missing fam. */
-    g.fam = "f";
-    g.tid = "";
+    g.family_id = "f";
+    g.token_id = "";
     assert_int_equal(oauth_token_rules_refresh_check(GRANTS_OK, &g, false, 0, 0, &err),
                      OAUTH_TOKEN_REFRESH_DENIED);
     assert_string_equal(err.description, "refresh token missing family or id");
