@@ -400,7 +400,8 @@ seal_grant(const struct grant_type *t, const struct seal_ring *ring, const void 
 #define OPEN_STACK_BYTES 4096
 
 /* Opens the envelope and parses the JSON object inside: GRANTS_OK with
- * *out_root (caller owns it), GRANTS_ERR_OPEN, or GRANTS_ERR_PAYLOAD. */
+ * *out_root (caller owns it), GRANTS_ERR_OPEN, or GRANTS_ERR_PAYLOAD.
+ * *src is seal_open's outcome, whatever the payload turns out to be. */
 static enum grants_rc
 open_json(const struct seal_ring *ring, enum seal_purpose purpose, struct slice token,
           json_t **out_root, enum seal_rc *src)
@@ -420,7 +421,6 @@ open_json(const struct seal_ring *ring, enum seal_purpose purpose, struct slice 
             rc = GRANTS_OK;
         } else {
             json_decref(root);
-            *src = SEAL_ERR_MALFORMED;
             rc = GRANTS_ERR_PAYLOAD;
         }
         OPENSSL_cleanse((void *)plain.ptr, plain.len);
@@ -519,8 +519,7 @@ cleanup_grant(const struct grant_type *t, void *g)
 
 /* The SPEC.md 2.2 checks, in the order SPEC.md gives for this type. */
 static enum grants_rc
-check_grant(const struct grant_type *t, const void *g, const char *expected_aud, int64_t now_s,
-            enum seal_rc *src)
+check_grant(const struct grant_type *t, const void *g, const char *expected_aud, int64_t now_s)
 {
     const char *aud = str_get(g, t->aud_off);
     int64_t exp = *(const int64_t *)((const char *)g + t->exp_off);
@@ -529,23 +528,18 @@ check_grant(const struct grant_type *t, const void *g, const char *expected_aud,
     if (t->order == CHECK_BEARER) {
         if (str_get(g, t->sub_off)[0] == '\0' || aud[0] == '\0' ||
             *(const int64_t *)((const char *)g + t->iat_off) == 0) {
-            *src = SEAL_ERR_MALFORMED;
             return GRANTS_ERR_PAYLOAD;
         }
         if (expired) {
-            *src = SEAL_ERR_EXPIRED;
             return GRANTS_ERR_EXPIRED;
         }
     }
     if (!aud_ok) {
-        *src = SEAL_ERR_WRONG_AUDIENCE;
         return GRANTS_ERR_AUDIENCE;
     }
     if (expired) {
-        *src = SEAL_ERR_EXPIRED;
         return GRANTS_ERR_EXPIRED;
     }
-    *src = SEAL_OK;
     return GRANTS_OK;
 }
 
@@ -570,10 +564,8 @@ open_grant(const struct grant_type *t, const struct seal_ring *ring, struct slic
     struct slice typ;
     if (jsonx_get_str(root, "typ", &typ) != JSONX_FOUND) {
         rc = GRANTS_ERR_PAYLOAD;
-        *src = SEAL_ERR_MALFORMED;
     } else if (!slice_eq_cstr(typ, seal_purpose_str(t->purpose))) {
         rc = GRANTS_ERR_TYP;
-        *src = SEAL_ERR_WRONG_PURPOSE;
     }
     for (size_t i = 0; rc == GRANTS_OK && i < t->field_count; i++) {
         const struct field *f = &t->fields[i];
@@ -582,11 +574,10 @@ open_grant(const struct grant_type *t, const struct seal_ring *ring, struct slic
         }
         if (!read_field(f, root, out, st)) {
             rc = GRANTS_ERR_PAYLOAD;
-            *src = SEAL_ERR_MALFORMED;
         }
     }
     if (rc == GRANTS_OK) {
-        rc = check_grant(t, out, expected_aud, now_s, src);
+        rc = check_grant(t, out, expected_aud, now_s);
     }
     if (rc != GRANTS_OK && rc != GRANTS_ERR_AUDIENCE && rc != GRANTS_ERR_EXPIRED) {
         cleanup_grant(t, out);

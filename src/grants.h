@@ -189,11 +189,12 @@ struct grant_refresh {
  * *out is overwritten (it must not hold an opened grant). It is filled on
  * GRANTS_OK and also on GRANTS_ERR_AUDIENCE and GRANTS_ERR_EXPIRED, so a
  * handler can still follow its own check order (e.g. refresh: missing
- * tid/fam before audience, revocation before expiry) and log the expiry;
- * on the other outcomes it is zeroed. Always call grants_cleanup_<type>.
- * out_seal_rc, when not NULL, receives the seal-level reason for debug
- * logs (SEAL_OK, the envelope's error, or MALFORMED / WRONG_PURPOSE /
- * WRONG_AUDIENCE / EXPIRED for the later outcomes). */
+ * token_id/family_id before audience, revocation before expiry) and log
+ * the expiry; on the other outcomes it is zeroed. Always call
+ * grants_cleanup_<type>. out_seal_rc, when not NULL, receives the
+ * envelope's outcome from seal_open, for debug logs that tell a retired key
+ * from a forgery: SEAL_OK whenever the envelope opened (every outcome but
+ * GRANTS_ERR_OPEN), whatever the payload then said. */
 enum seal_rc grants_seal_client(const struct seal_ring *ring, const struct grant_client *g,
                                 struct buf *out) GRANTS_WUR;
 enum grants_rc grants_open_client(const struct seal_ring *ring, struct slice token,

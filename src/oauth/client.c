@@ -126,7 +126,7 @@ free_holder(void *ptr)
  * sealed blob. */
 static void
 record_denial(struct http_request *req, enum oauth_client_rc rc, const struct grant_client *g,
-              enum seal_rc seal_rc)
+              enum grants_rc grc, enum seal_rc seal_rc)
 {
     metrics_inc_denied(denied_reasons[rc]);
     struct log_line l;
@@ -134,7 +134,9 @@ record_denial(struct http_request *req, enum oauth_client_rc rc, const struct gr
     switch (rc) {
     case OAUTH_CLIENT_ERR_INVALID:
     case OAUTH_CLIENT_ERR_TYP_MISMATCH:
-        log_str(&l, "error", seal_rc_str(seal_rc));
+        /* The envelope's reason when it did not open (a retired key reads
+         * differently from a forgery), else what the payload failed. */
+        log_str(&l, "error", grc == GRANTS_ERR_OPEN ? seal_rc_str(seal_rc) : grants_rc_str(grc));
         break;
     case OAUTH_CLIENT_ERR_AUDIENCE_MISMATCH:
         log_str(&l, "internal_id", g->id != NULL ? g->id : "");
@@ -169,7 +171,7 @@ resolve_sealed(struct http_request *req, const struct app *app, struct slice cli
     }
     enum oauth_client_rc rc = rc_from_grants(grc);
     if (rc != OAUTH_CLIENT_OK) {
-        record_denial(req, rc, &h->grant, seal_rc);
+        record_denial(req, rc, &h->grant, grc, seal_rc);
         return rc;
     }
     h->view = (struct oauth_client){

@@ -594,7 +594,8 @@ test_other_deployment_audience(void **state)
         assert_int_equal(open_any(other, (enum seal_purpose)p, slice_from_cstr(mine),
                                   FIXTURE_OTHER_BASE, T0, &src),
                          GRANTS_ERR_AUDIENCE);
-        assert_int_equal(src, SEAL_ERR_WRONG_AUDIENCE);
+        /* The envelope opened; the payload's failure is the grants_rc. */
+        assert_int_equal(src, SEAL_OK);
         assert_int_equal(
             open_any(ring, (enum seal_purpose)p, slice_from_cstr(theirs), FIXTURE_BASE, T0, &src),
             GRANTS_ERR_AUDIENCE);
@@ -630,7 +631,8 @@ test_expiry_boundary_every_type(void **state)
         assert_int_equal(open_any(ring, (enum seal_purpose)p, slice_from_cstr(tok), FIXTURE_BASE,
                                   clock_unix_s(), &src),
                          GRANTS_ERR_EXPIRED);
-        assert_int_equal(src, SEAL_ERR_EXPIRED);
+        /* The envelope opened; the payload's failure is the grants_rc. */
+        assert_int_equal(src, SEAL_OK);
         fixture_pin_clock(0);
         xfree(tok);
     }
@@ -726,7 +728,8 @@ test_access_claims(void **state)
         assert_int_equal(
             grants_open_access(ring, buf_slice(&out), i == 1 ? "" : FIXTURE_BASE, T0, &back, &src),
             GRANTS_ERR_PAYLOAD);
-        assert_int_equal(src, SEAL_ERR_MALFORMED);
+        /* The envelope opened; the payload's failure is the grants_rc. */
+        assert_int_equal(src, SEAL_OK);
         assert_null(back.sub);
         grants_cleanup_access(&back);
     }
@@ -754,7 +757,8 @@ test_typ_mismatch(void **state)
     assert_int_equal(
         open_any(ring, SEAL_PURPOSE_ACCESS, slice_from_cstr(tok), FIXTURE_BASE, T0, &src),
         GRANTS_ERR_TYP);
-    assert_int_equal(src, SEAL_ERR_WRONG_PURPOSE);
+    /* The envelope opened; the payload's failure is the grants_rc. */
+    assert_int_equal(src, SEAL_OK);
     xfree(tok);
 }
 
@@ -803,7 +807,8 @@ test_bad_payloads(void **state)
         if (rc != GRANTS_ERR_PAYLOAD) {
             fail_msg("payload %zu (%s) gave %s", i, bad[i], grants_rc_str(rc));
         }
-        assert_int_equal(src, SEAL_ERR_MALFORMED);
+        /* The envelope opened; the payload's failure is the grants_rc. */
+        assert_int_equal(src, SEAL_OK);
         xfree(tok);
     }
     /* A wrong-typed bool in the types that have one. */
