@@ -563,7 +563,7 @@ oauth_callback_handle(struct http_request *req, void *arg)
     arena_on_free(a, cleanup_session, &cb->session);
     enum grants_rc rc = grants_open_session(app->seal, slice_from_cstr(state), cfg->proxy_base_url,
                                             now_s, &cb->session, NULL);
-    if (!oauth_callback_rules_session_check(rc, &err)) {
+    if (!oauth_error_from_grants(OAUTH_ERROR_TOKEN_SESSION, rc, &err)) {
         oauth_reply_error(req, &err);
         return;
     }

@@ -61,29 +61,6 @@ oauth_callback_rules_idp_error_unmatched(enum oauth_error_code mapped, struct oa
 }
 
 bool
-oauth_callback_rules_session_check(enum grants_rc rc, struct oauth_error *err)
-{
-    switch (rc) {
-    case GRANTS_OK:
-        return true;
-    case GRANTS_ERR_AUDIENCE:
-        oauth_error_set(err, 400, OAUTH_ERROR_INVALID_REQUEST,
-                        "session bound to a different audience");
-        return false;
-    case GRANTS_ERR_EXPIRED:
-        oauth_error_set(err, 400, OAUTH_ERROR_INVALID_REQUEST, "session expired");
-        return false;
-    case GRANTS_ERR_OPEN:
-    case GRANTS_ERR_PAYLOAD:
-    case GRANTS_ERR_TYP:
-    case GRANTS_RC_COUNT:
-        break;
-    }
-    oauth_error_set(err, 400, OAUTH_ERROR_INVALID_REQUEST, "unknown or expired state");
-    return false;
-}
-
-bool
 oauth_callback_rules_identity(const struct oidc_claims *c, char *const *allowed,
                               size_t allowed_count, struct oauth_error *err,
                               enum metrics_denied *out_denied)

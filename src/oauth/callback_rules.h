@@ -54,11 +54,6 @@ int oauth_callback_rules_idp_error_location(const char *ru, enum oauth_error_cod
 void oauth_callback_rules_idp_error_unmatched(enum oauth_error_code mapped,
                                               struct oauth_error *err);
 
-/* Steps 4-6 on grants_open_session's outcome: true for GRANTS_OK, else 400
- * invalid_request "unknown or expired state" (did not open, wrong typ),
- * "session bound to a different audience" or "session expired". */
-bool oauth_callback_rules_session_check(enum grants_rc rc, struct oauth_error *err);
-
 /* Steps 14, 15, 17 and 18 on the parsed claims: empty sub (403
  * access_denied subject_missing), sub or email with a control byte or
  * invalid UTF-8 (403 claim_invalid; not in SPEC.md, docs/conformance.md),

@@ -267,19 +267,12 @@ open_token(struct consent_ctx *ctx, const char *token)
     const struct config *cfg = ctx->app->cfg;
     enum grants_rc rc = grants_open_consent(ctx->app->seal, slice_from_cstr(token),
                                             cfg->proxy_base_url, clock_unix_s(), &ctx->grant, NULL);
-    switch (rc) {
-    case GRANTS_OK:
-        return 0;
-    case GRANTS_ERR_AUDIENCE:
-        (void)reply_invalid(ctx->req, 400, "consent token bound to a different audience");
-        return -1;
-    case GRANTS_ERR_EXPIRED:
-        (void)reply_invalid(ctx->req, 400, "consent token expired");
-        return -1;
-    default:
-        (void)reply_invalid(ctx->req, 400, "consent token invalid or expired");
+    struct oauth_error err;
+    if (!oauth_error_from_grants(OAUTH_ERROR_TOKEN_CONSENT, rc, &err)) {
+        (void)oauth_reply_error(ctx->req, &err);
         return -1;
     }
+    return 0;
 }
 
 /* Step 0 (ours): a decision only from our own page. A cross-site form

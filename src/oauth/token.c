@@ -314,7 +314,7 @@ grant_authorization_code(struct token *t, const struct http_params *p)
     const struct config *cfg = t->app->cfg;
     enum grants_rc rc = grants_open_code(t->app->seal, slice_from_cstr(code), cfg->proxy_base_url,
                                          t->now_s, &t->code, NULL);
-    if (!oauth_token_rules_code_check(rc, &err)) {
+    if (!oauth_error_from_grants(OAUTH_ERROR_TOKEN_CODE, rc, &err)) {
         reply_error(t, &err);
         return;
     }
@@ -381,7 +381,7 @@ on_refresh_claimed(enum store_refresh rc, const char *error, void *arg)
     struct token *t = arg;
     t->op = NULL;
     struct oauth_token_refresh_denial d;
-    if (!oauth_token_rules_refresh_claim(rc, &d)) {
+    if (oauth_token_rules_refresh_claim(rc, &d)) {
         issue_from_refresh(t);
         return;
     }

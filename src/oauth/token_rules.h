@@ -42,11 +42,6 @@ enum oauth_token_grant {
 bool oauth_token_rules_front(const struct http_params *p, const char *base, const char *mount,
                              enum oauth_token_grant *out_grant, struct oauth_error *err);
 
-/* Code steps 3-5 on grants_open_code's outcome: true for GRANTS_OK, else
- * false with *err (400 invalid_grant: invalid or expired, other audience,
- * expired). */
-bool oauth_token_rules_code_check(enum grants_rc rc, struct oauth_error *err);
-
 /* Code step 9: the code carries its token id and family id. */
 bool oauth_token_rules_code_has_ids(const struct grant_code *code, struct oauth_error *err);
 
@@ -99,7 +94,8 @@ struct oauth_token_refresh_denial {
 /* FAMILY_REVOKED: 400 refresh_family_revoked (denied); RACING: 429
  * refresh_concurrent_submit, Retry-After 2 (denied); REUSED: 400
  * refresh_reuse_detected (replay); UNAVAILABLE: 503
- * replay_store_unavailable (denied). False for FRESH: nothing to answer. */
+ * replay_store_unavailable (denied): false with *out filled. True for
+ * FRESH, the pass: nothing to answer. */
 bool oauth_token_rules_refresh_claim(enum store_refresh rc, struct oauth_token_refresh_denial *out);
 
 /* The 503 every fail-closed store site answers (SPEC.md 5.4). */

@@ -113,7 +113,7 @@ test_session_check(void **state)
 {
     (void)state;
     struct oauth_error err;
-    assert_true(oauth_callback_rules_session_check(GRANTS_OK, &err));
+    assert_true(oauth_error_from_grants(OAUTH_ERROR_TOKEN_SESSION, GRANTS_OK, &err));
     const struct {
         enum grants_rc rc;
         const char *desc;
@@ -125,7 +125,7 @@ test_session_check(void **state)
         {GRANTS_ERR_EXPIRED, "session expired"},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        assert_false(oauth_callback_rules_session_check(rows[i].rc, &err));
+        assert_false(oauth_error_from_grants(OAUTH_ERROR_TOKEN_SESSION, rows[i].rc, &err));
         assert_int_equal(err.status, 400);
         assert_int_equal(err.code, OAUTH_ERROR_INVALID_REQUEST);
         assert_string_equal(err.description, rows[i].desc);

@@ -101,7 +101,7 @@ test_code_check_outcomes(void **state)
 {
     (void)state;
     struct oauth_error err;
-    assert_true(oauth_token_rules_code_check(GRANTS_OK, &err));
+    assert_true(oauth_error_from_grants(OAUTH_ERROR_TOKEN_CODE, GRANTS_OK, &err));
     const struct {
         enum grants_rc rc;
         const char *desc;
@@ -113,7 +113,7 @@ test_code_check_outcomes(void **state)
         {GRANTS_ERR_EXPIRED, "authorization code expired"},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        assert_false(oauth_token_rules_code_check(rows[i].rc, &err));
+        assert_false(oauth_error_from_grants(OAUTH_ERROR_TOKEN_CODE, rows[i].rc, &err));
         assert_int_equal(err.status, 400);
         assert_int_equal(err.code, OAUTH_ERROR_INVALID_GRANT);
         assert_string_equal(err.description, rows[i].desc);
@@ -258,9 +258,9 @@ test_refresh_claim_outcomes(void **state)
 {
     (void)state;
     struct oauth_token_refresh_denial d;
-    assert_false(oauth_token_rules_refresh_claim(STORE_REFRESH_FRESH, &d));
+    assert_true(oauth_token_rules_refresh_claim(STORE_REFRESH_FRESH, &d));
 
-    assert_true(oauth_token_rules_refresh_claim(STORE_REFRESH_FAMILY_REVOKED, &d));
+    assert_false(oauth_token_rules_refresh_claim(STORE_REFRESH_FAMILY_REVOKED, &d));
     assert_int_equal(d.err.status, 400);
     assert_int_equal(d.err.code, OAUTH_ERROR_INVALID_GRANT);
     assert_string_equal(d.err.description, "refresh token revoked");
@@ -270,7 +270,7 @@ test_refresh_claim_outcomes(void **state)
     assert_false(d.replay);
     assert_int_equal(d.retry_after_s, 0);
 
-    assert_true(oauth_token_rules_refresh_claim(STORE_REFRESH_RACING, &d));
+    assert_false(oauth_token_rules_refresh_claim(STORE_REFRESH_RACING, &d));
     assert_int_equal(d.err.status, 429);
     assert_int_equal(d.err.code, OAUTH_ERROR_INVALID_GRANT);
     assert_string_equal(d.err.description,
@@ -281,7 +281,7 @@ test_refresh_claim_outcomes(void **state)
     assert_int_equal(d.retry_after_s, 2);
     assert_false(d.replay);
 
-    assert_true(oauth_token_rules_refresh_claim(STORE_REFRESH_REUSED, &d));
+    assert_false(oauth_token_rules_refresh_claim(STORE_REFRESH_REUSED, &d));
     assert_int_equal(d.err.status, 400);
     assert_string_equal(d.err.error_code, "refresh_reuse_detected");
     assert_true(d.replay);
@@ -296,7 +296,7 @@ test_refresh_claim_outcomes(void **state)
                         "detected  family revoked\",\"error_code\":\"refresh_reuse_detected\"}\n");
     buf_cleanup(&b);
 
-    assert_true(oauth_token_rules_refresh_claim(STORE_REFRESH_UNAVAILABLE, &d));
+    assert_false(oauth_token_rules_refresh_claim(STORE_REFRESH_UNAVAILABLE, &d));
     assert_int_equal(d.err.status, 503);
     assert_int_equal(d.err.code, OAUTH_ERROR_SERVER_ERROR);
     assert_string_equal(d.err.description, "replay store unavailable");
