@@ -48,24 +48,29 @@ add_discovery_and_register(struct http_router *r, const struct app *app)
      * limited: a browser sends one before the request it counts against. */
     static const char prm[] = "/.well-known/oauth-protected-resource";
     static const char as[] = "/.well-known/oauth-authorization-server";
-    http_router_add(r, get, prm, oauth_discovery_prm_root, docs, &discovery);
-    http_router_add(r, get, join(&path, prm, mount), oauth_discovery_prm_mount, docs, &discovery);
-    http_router_add(r, get, as, oauth_discovery_as_metadata, docs, &discovery);
-    http_router_add(r, get, join(&path, as, mount), oauth_discovery_as_metadata, docs, &discovery);
-    http_router_add(r, options, prm, oauth_cors_preflight, doc_methods, NULL);
-    http_router_add(r, options, join(&path, prm, mount), oauth_cors_preflight, doc_methods, NULL);
-    http_router_add(r, options, as, oauth_cors_preflight, doc_methods, NULL);
-    http_router_add(r, options, join(&path, as, mount), oauth_cors_preflight, doc_methods, NULL);
+    http_router_add(r, get, prm, oauth_discovery_prm_root_handle, docs, &discovery);
+    http_router_add(r, get, join(&path, prm, mount), oauth_discovery_prm_mount_handle, docs,
+                    &discovery);
+    http_router_add(r, get, as, oauth_discovery_as_metadata_handle, docs, &discovery);
+    http_router_add(r, get, join(&path, as, mount), oauth_discovery_as_metadata_handle, docs,
+                    &discovery);
+    http_router_add(r, options, prm, oauth_cors_preflight_handle, doc_methods, NULL);
+    http_router_add(r, options, join(&path, prm, mount), oauth_cors_preflight_handle, doc_methods,
+                    NULL);
+    http_router_add(r, options, as, oauth_cors_preflight_handle, doc_methods, NULL);
+    http_router_add(r, options, join(&path, as, mount), oauth_cors_preflight_handle, doc_methods,
+                    NULL);
 
     /* The 404 carve-outs, any method. "{mount}/.well-known/" is a longer
      * prefix than the mount, so it wins over the auth-gated proxy: a
      * client probing there gets 404, not 401. */
     static const char oidc[] = "/.well-known/openid-configuration";
     unsigned any = HTTP_METHODS_ANY;
-    http_router_add(r, any, oidc, oauth_discovery_not_found, NULL, &discovery);
-    http_router_add(r, any, join(&path, oidc, mount), oauth_discovery_not_found, NULL, &discovery);
-    http_router_add_prefix(r, any, join(&path, mount, "/.well-known/"), oauth_discovery_not_found,
-                           NULL, &discovery);
+    http_router_add(r, any, oidc, oauth_discovery_not_found_handle, NULL, &discovery);
+    http_router_add(r, any, join(&path, oidc, mount), oauth_discovery_not_found_handle, NULL,
+                    &discovery);
+    http_router_add_prefix(r, any, join(&path, mount, "/.well-known/"),
+                           oauth_discovery_not_found_handle, NULL, &discovery);
 
     /* POST /register: the JSON 413 is sent before the body is read. */
     const struct http_route_opts reg = {
@@ -73,11 +78,11 @@ add_discovery_and_register(struct http_router *r, const struct app *app)
         .bucket = METRICS_ENDPOINT_REGISTER,
         .too_large = oauth_cors_too_large,
     };
-    http_router_add(r, HTTP_METHODS_POST, "/register", oauth_register, (void *)app, &reg);
-    http_router_add(r, options, "/register", oauth_cors_preflight, post_methods, NULL);
+    http_router_add(r, HTTP_METHODS_POST, "/register", oauth_register_handle, (void *)app, &reg);
+    http_router_add(r, options, "/register", oauth_cors_preflight_handle, post_methods, NULL);
     /* /token's POST route is the token handler's; its preflight is here
      * with the other CORS answers. */
-    http_router_add(r, options, "/token", oauth_cors_preflight, post_methods, NULL);
+    http_router_add(r, options, "/token", oauth_cors_preflight_handle, post_methods, NULL);
     buf_cleanup(&path);
 }
 
@@ -97,8 +102,9 @@ add_authorize_and_consent(struct http_router *r, const struct app *app)
         .bucket = METRICS_ENDPOINT_CONSENT,
         .too_large = oauth_reply_too_large,
     };
-    http_router_add(r, HTTP_METHODS_GET, "/authorize", oauth_authorize, (void *)app, &authorize);
-    http_router_add(r, HTTP_METHODS_POST, "/consent", oauth_consent, (void *)app, &consent);
+    http_router_add(r, HTTP_METHODS_GET, "/authorize", oauth_authorize_handle, (void *)app,
+                    &authorize);
+    http_router_add(r, HTTP_METHODS_POST, "/consent", oauth_consent_handle, (void *)app, &consent);
 }
 
 void

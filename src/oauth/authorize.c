@@ -1,4 +1,4 @@
-/* GET /authorize (SPEC.md 3.3): the pure checks of oauth/authorize_request
+/* GET /authorize (SPEC.md 3.3): the pure checks of oauth/authorize_rules
  * around one asynchronous step, the client lookup (oauth/client.h), then
  * the consent fork (render the consent page, 3.4) or the silent fork (302
  * to the IdP, 6.2).
@@ -18,7 +18,7 @@
 #include "http/request.h"
 #include "log.h"
 #include "metrics.h"
-#include "oauth/authorize_request.h"
+#include "oauth/authorize_rules.h"
 #include "oauth/binding.h"
 #include "oauth/client.h"
 #include "oauth/flow.h"
@@ -47,7 +47,7 @@ log_dropped(struct http_request *req, const struct http_params *p)
         return;
     }
     for (size_t i = 0; i < p->count; i++) {
-        const char *category = oauth_authorize_request_param_category(p->items[i].name);
+        const char *category = oauth_authorize_rules_param_category(p->items[i].name);
         if (category == NULL) {
             continue;
         }
@@ -149,8 +149,8 @@ on_client(enum oauth_client_rc rc, const struct oauth_client *client, const stru
         .allow_stateless = cfg->compat_allow_stateless,
     };
     struct oauth_authorize_outcome out;
-    oauth_authorize_request_check(&ctx->ar, client->redirect_uris, client->redirect_uri_count,
-                                  &policy, &out);
+    oauth_authorize_rules_check(&ctx->ar, client->redirect_uris, client->redirect_uri_count,
+                                &policy, &out);
     /* 13: counted in both modes (SPEC.md 10.1 item 6). */
     if (out.state_missing) {
         metrics_inc_denied(METRICS_DENIED_STATE_MISSING);
@@ -197,7 +197,7 @@ on_abort(struct http_request *req, void *arg)
 }
 
 void
-oauth_authorize(struct http_request *req, void *arg)
+oauth_authorize_handle(struct http_request *req, void *arg)
 {
     struct arena *arena = http_request_arena(req);
     struct authorize_ctx *ctx = arena_zalloc(arena, sizeof(*ctx));
@@ -222,7 +222,7 @@ oauth_authorize(struct http_request *req, void *arg)
     struct oauth_error err;
     bool client_id_missing = false;
     enum oauth_authorize_verdict v =
-        oauth_authorize_request_parse(&ctx->params, &ctx->ar, &err, &client_id_missing);
+        oauth_authorize_rules_parse(&ctx->params, &ctx->ar, &err, &client_id_missing);
     if (v == OAUTH_AUTHORIZE_PROCEED || client_id_missing) {
         log_dropped(req, &ctx->params);
     }

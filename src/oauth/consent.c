@@ -315,7 +315,7 @@ check_browser(struct consent_ctx *ctx)
 }
 
 void
-oauth_consent(struct http_request *req, void *arg)
+oauth_consent_handle(struct http_request *req, void *arg)
 {
     struct arena *arena = http_request_arena(req);
     struct consent_ctx *ctx = arena_zalloc(arena, sizeof(*ctx));

@@ -145,25 +145,25 @@ serve(struct http_request *req, const struct oauth_discovery *d, enum oauth_disc
 }
 
 void
-oauth_discovery_as_metadata(struct http_request *req, void *arg)
+oauth_discovery_as_metadata_handle(struct http_request *req, void *arg)
 {
     serve(req, arg, OAUTH_DISCOVERY_AS_METADATA);
 }
 
 void
-oauth_discovery_prm_root(struct http_request *req, void *arg)
+oauth_discovery_prm_root_handle(struct http_request *req, void *arg)
 {
     serve(req, arg, OAUTH_DISCOVERY_PRM_ROOT);
 }
 
 void
-oauth_discovery_prm_mount(struct http_request *req, void *arg)
+oauth_discovery_prm_mount_handle(struct http_request *req, void *arg)
 {
     serve(req, arg, OAUTH_DISCOVERY_PRM_MOUNT);
 }
 
 void
-oauth_discovery_not_found(struct http_request *req, void *arg)
+oauth_discovery_not_found_handle(struct http_request *req, void *arg)
 {
     (void)arg;
     /* A browser client probing for OIDC discovery can then read the 404

@@ -35,17 +35,17 @@ struct slice oauth_discovery_document(const struct oauth_discovery *d,
 
 /* GET/HEAD handlers; arg is the struct oauth_discovery. 200,
  * application/json, Access-Control-Allow-Origin: *. */
-void oauth_discovery_as_metadata(struct http_request *req, void *arg);
-void oauth_discovery_prm_root(struct http_request *req, void *arg);
-void oauth_discovery_prm_mount(struct http_request *req, void *arg);
+void oauth_discovery_as_metadata_handle(struct http_request *req, void *arg);
+void oauth_discovery_prm_root_handle(struct http_request *req, void *arg);
+void oauth_discovery_prm_mount_handle(struct http_request *req, void *arg);
 /* Any method on the carve-outs (/.well-known/openid-configuration[{mount}],
  * {mount}/.well-known/...): 404 {"error":"not_found"}, arg unused. */
-void oauth_discovery_not_found(struct http_request *req, void *arg);
+void oauth_discovery_not_found_handle(struct http_request *req, void *arg);
 
 /* ---- register.c: POST /register, RFC 7591 (SPEC.md 3.2) ---- */
 
 /* arg is the const struct app (configuration and seal key ring). */
-void oauth_register(struct http_request *req, void *arg);
+void oauth_register_handle(struct http_request *req, void *arg);
 
 /* ---- authorize.c: GET /authorize (SPEC.md 3.3) ---- */
 
@@ -53,7 +53,7 @@ void oauth_register(struct http_request *req, void *arg);
  * provider). Answers a JSON error, a 302 error to the client's
  * redirect_uri, the consent page (RENDER_CONSENT_PAGE, default) or a 302
  * to the IdP (silent fork). Rate-limit bucket "authorize". */
-void oauth_authorize(struct http_request *req, void *arg);
+void oauth_authorize_handle(struct http_request *req, void *arg);
 
 /* ---- consent.c: POST /consent (SPEC.md 3.5) ---- */
 
@@ -62,7 +62,7 @@ void oauth_authorize(struct http_request *req, void *arg);
  * error, the consent page again (replay), or the navigation interstitial
  * (SPEC.md 3.6) to the client (deny) or the IdP (approve). Rate-limit
  * bucket "consent"; route option too_large = oauth_reply_too_large. */
-void oauth_consent(struct http_request *req, void *arg);
+void oauth_consent_handle(struct http_request *req, void *arg);
 
 /* ---- callback.c: GET /callback (SPEC.md 3.7) ---- */
 

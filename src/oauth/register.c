@@ -22,7 +22,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "oauth/cors.h"
-#include "oauth/registration.h"
+#include "oauth/register_rules.h"
 #include "oauth/reply.h"
 
 /* The success body: a sealed client (BOUNDS_SEALED_MAX_CHARS at most),
@@ -102,7 +102,7 @@ log_registered(const struct http_request *req, const char *id, const char *name)
 }
 
 void
-oauth_register(struct http_request *req, void *arg)
+oauth_register_handle(struct http_request *req, void *arg)
 {
     const struct app *app = arg;
     const struct config *cfg = app->cfg;
@@ -114,8 +114,8 @@ oauth_register(struct http_request *req, void *arg)
     (void)oauth_cors_allow_origin(req);
 
     struct oauth_error err;
-    if (oauth_registration_parse(http_request_body_slice(req), BOUNDS_OAUTH_BODY_MAX, &reg, &err) !=
-        0) {
+    if (oauth_register_rules_parse(http_request_body_slice(req), BOUNDS_OAUTH_BODY_MAX, &reg,
+                                   &err) != 0) {
         (void)oauth_reply_error(req, &err);
         goto out;
     }
@@ -153,5 +153,5 @@ oauth_register(struct http_request *req, void *arg)
 out:
     buf_cleanup(&body);
     buf_cleanup(&token);
-    oauth_registration_cleanup(&reg);
+    oauth_register_rules_cleanup(&reg);
 }

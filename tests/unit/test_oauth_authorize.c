@@ -2,7 +2,7 @@
  * the client lookup's answers, the JSON and 302 error phases, the consent
  * fork (page, headers, the sealed consent grant) and the silent fork (the
  * IdP URL and the sealed session), and the counters of SPEC.md 7.1. The
- * pure order of the checks is in test_oauth_authorize_request.c. */
+ * pure order of the checks is in test_oauth_authorize_rules.c. */
 #include "oauth_flow_app.h"
 
 #include "base/clock.h"

@@ -3,7 +3,7 @@
  * registered, the TTL (7 days, 0 = never), the headers (no-store, CORS),
  * the counter and the client_registered line; rejections keep their status
  * and code and count nothing; 413 before the body; a missing key ring
- * fails closed. The body rules themselves are test_oauth_registration's. */
+ * fails closed. The body rules themselves are test_oauth_register_rules's. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>

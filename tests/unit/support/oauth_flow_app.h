@@ -86,8 +86,10 @@ flow_app_init(struct flow_app *fa, enum flow_store store)
 
     fa->router = http_router_new();
     const struct http_route_opts consent = {.too_large = oauth_reply_too_large};
-    http_router_add(fa->router, HTTP_METHODS_GET, "/authorize", oauth_authorize, &fa->app, NULL);
-    http_router_add(fa->router, HTTP_METHODS_POST, "/consent", oauth_consent, &fa->app, &consent);
+    http_router_add(fa->router, HTTP_METHODS_GET, "/authorize", oauth_authorize_handle, &fa->app,
+                    NULL);
+    http_router_add(fa->router, HTTP_METHODS_POST, "/consent", oauth_consent_handle, &fa->app,
+                    &consent);
     harness_init(&fa->h, fa->router, NULL);
     fa->h.w->app = &fa->app;
     char serr[STORE_ERROR_MAX];
