@@ -13,6 +13,7 @@
 
 struct app;
 struct http_request;
+struct http_route_def;
 struct http_router;
 
 struct http_health {
@@ -22,6 +23,8 @@ struct http_health {
 
 /* GET/HEAD /healthz: 200, empty body, while the process runs. */
 void http_health_healthz(struct http_request *req, void *arg);
+/* Its public route: no rate limit, no argument (SPEC.md 3.9). */
+extern const struct http_route_def http_health_healthz_route;
 /* /metrics: the Prometheus text (text/plain; version=0.0.4). */
 void http_health_metrics(struct http_request *req, void *arg);
 /* /readyz: arg is a struct http_health (borrowed, outlives the router). */

@@ -90,6 +90,30 @@ http_router_add_prefix(struct http_router *r, unsigned methods, const char *pref
 }
 
 void
+http_router_add_def(struct http_router *r, const struct http_route_def *def, const char *mount,
+                    void *arg)
+{
+    const char *m = mount != NULL ? mount : "";
+    const char *a = def->place == HTTP_ROUTE_BEFORE_MOUNT ? m : def->path;
+    const char *b = def->place == HTTP_ROUTE_BEFORE_MOUNT  ? def->path
+                    : def->place == HTTP_ROUTE_AFTER_MOUNT ? m
+                                                           : "";
+    /* The router copies the path; the mount is a validated environment
+     * value, so the join is bounded by what the process was given. */
+    size_t la = strlen(a), lb = strlen(b);
+    char *path = xmalloc(la + lb + 1);
+    memcpy(path, a, la);
+    memcpy(path + la, b, lb + 1);
+    add_route(r, def->methods, path, def->prefix, def->handler, arg, &def->opts);
+    if (def->preflight != NULL) {
+        /* The value is our constant; the preflight handler only reads it. */
+        add_route(r, HTTP_METHODS_BIT(HTTP_METHOD_OPTIONS), path, def->prefix, def->preflight,
+                  (void *)def->preflight_arg, NULL);
+    }
+    xfree(path);
+}
+
+void
 http_router_set_rate_limiter(struct http_router *r, http_rate_limit_fn fn, void *arg)
 {
     r->rate_limit = fn;

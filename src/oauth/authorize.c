@@ -16,6 +16,7 @@
 #include "grants.h"
 #include "http/query.h"
 #include "http/request.h"
+#include "http/router.h"
 #include "log.h"
 #include "metrics.h"
 #include "oauth/authorize_rules.h"
@@ -242,3 +243,12 @@ oauth_authorize_handle(struct http_request *req, void *arg)
                                              OAUTH_CLIENT_SITE_AUTHORIZE, on_client, ctx);
     http_request_on_abort(req, on_abort, ctx);
 }
+
+/* GET /authorize (SPEC.md 3.3), HEAD with it: a per-IP bucket of its own
+ * (3.0.3); no CORS (SPEC preface fix 10). */
+const struct http_route_def oauth_authorize_route = {
+    .path = "/authorize",
+    .methods = HTTP_METHODS_GET,
+    .handler = oauth_authorize_handle,
+    .opts = {.rate_limited = true, .bucket = METRICS_ENDPOINT_AUTHORIZE},
+};

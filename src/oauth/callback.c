@@ -29,6 +29,7 @@
 #include "http/query.h"
 #include "http/reply.h"
 #include "http/request.h"
+#include "http/router.h"
 #include "log.h"
 #include "metrics.h"
 #include "oauth/binding.h"
@@ -575,3 +576,12 @@ oauth_callback_handle(struct http_request *req, void *arg)
     http_request_on_abort(req, on_abort, cb);
     throttle_then_claim(cb, now_s);
 }
+
+/* GET /callback (SPEC.md 3.7), HEAD with it: a per-IP bucket of its own;
+ * never a preflight (SPEC preface fix 10). */
+const struct http_route_def oauth_callback_route = {
+    .path = "/callback",
+    .methods = HTTP_METHODS_GET,
+    .handler = oauth_callback_handle,
+    .opts = {.rate_limited = true, .bucket = METRICS_ENDPOINT_CALLBACK},
+};

@@ -33,6 +33,7 @@
 #include "grants.h"
 #include "http/query.h"
 #include "http/request.h"
+#include "http/router.h"
 #include "log.h"
 #include "metrics.h"
 #include "oauth/binding.h"
@@ -374,3 +375,15 @@ oauth_consent_handle(struct http_request *req, void *arg)
     /* 9-12. */
     claim_then_decide(ctx);
 }
+
+/* POST /consent (SPEC.md 3.5): a per-IP bucket of its own, independent of
+ * /authorize's (3.0.3); the 1 MiB body cap answers the JSON 413; never a
+ * preflight (SPEC preface fix 10). */
+const struct http_route_def oauth_consent_route = {
+    .path = "/consent",
+    .methods = HTTP_METHODS_POST,
+    .handler = oauth_consent_handle,
+    .opts = {.rate_limited = true,
+             .bucket = METRICS_ENDPOINT_CONSENT,
+             .too_large = oauth_reply_too_large},
+};

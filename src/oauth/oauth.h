@@ -1,12 +1,15 @@
 /* The OAuth endpoints' entry points (STYLE.md 3.2: one header for every
- * handler file in oauth/). Each handler is an http_handler_fn registered in
- * routes.c; its route argument is named below. Handlers answer through
- * oauth/reply.h and never block. */
+ * handler file in oauth/). Each handler file exports its route definition
+ * (path, methods, body cap, rate-limit bucket, CORS preflight, handler)
+ * beside the handler; routes.c registers the list with each handler's
+ * argument, named below. Handlers answer through oauth/reply.h and never
+ * block. */
 #pragma once
 
 #include <stddef.h>
 
 #include "base/slice.h"
+#include "http/router.h" /* struct http_route_def, complete for the array below */
 
 struct config;
 struct http_request;
@@ -42,10 +45,16 @@ void oauth_discovery_prm_mount_handle(struct http_request *req, void *arg);
  * {mount}/.well-known/...): 404 {"error":"not_found"}, arg unused. */
 void oauth_discovery_not_found_handle(struct http_request *req, void *arg);
 
+/* The documents' routes and their preflights, and the 404 carve-outs;
+ * the argument is the struct oauth_discovery. */
+#define OAUTH_DISCOVERY_ROUTE_COUNT 7
+extern const struct http_route_def oauth_discovery_routes[OAUTH_DISCOVERY_ROUTE_COUNT];
+
 /* ---- register.c: POST /register, RFC 7591 (SPEC.md 3.2) ---- */
 
 /* arg is the const struct app (configuration and seal key ring). */
 void oauth_register_handle(struct http_request *req, void *arg);
+extern const struct http_route_def oauth_register_route;
 
 /* ---- authorize.c: GET /authorize (SPEC.md 3.3) ---- */
 
@@ -54,6 +63,7 @@ void oauth_register_handle(struct http_request *req, void *arg);
  * redirect_uri, the consent page (RENDER_CONSENT_PAGE, default) or a 302
  * to the IdP (silent fork). Rate-limit bucket "authorize". */
 void oauth_authorize_handle(struct http_request *req, void *arg);
+extern const struct http_route_def oauth_authorize_route;
 
 /* ---- consent.c: POST /consent (SPEC.md 3.5) ---- */
 
@@ -63,12 +73,14 @@ void oauth_authorize_handle(struct http_request *req, void *arg);
  * (SPEC.md 3.6) to the client (deny) or the IdP (approve). Rate-limit
  * bucket "consent"; route option too_large = oauth_reply_too_large. */
 void oauth_consent_handle(struct http_request *req, void *arg);
+extern const struct http_route_def oauth_consent_route;
 
 /* ---- callback.c: GET /callback (SPEC.md 3.7) ---- */
 
 /* The IdP's return; answers now or after the replay-store claim, the code
  * exchange and the id_token check. arg is the const struct app. */
 void oauth_callback_handle(struct http_request *req, void *arg);
+extern const struct http_route_def oauth_callback_route;
 
 /* ---- token.c: POST /token (SPEC.md 3.8) ---- */
 
@@ -76,3 +88,4 @@ void oauth_callback_handle(struct http_request *req, void *arg);
  * claim. Every answer carries Access-Control-Allow-Origin: * (SPEC preface
  * fix 10). arg is the const struct app. */
 void oauth_token_handle(struct http_request *req, void *arg);
+extern const struct http_route_def oauth_token_route;

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "grants.h"
 #include "http/request.h"
+#include "http/router.h"
 #include "log.h"
 #include "metrics.h"
 #include "oauth/cors.h"
@@ -155,3 +156,17 @@ out:
     buf_cleanup(&token);
     oauth_register_rules_cleanup(&reg);
 }
+
+/* POST /register (SPEC.md 3.2): its own per-IP bucket; the JSON 413 with
+ * CORS is sent before the body is read; a CORS preflight (SPEC preface
+ * fix 10). */
+const struct http_route_def oauth_register_route = {
+    .path = "/register",
+    .methods = HTTP_METHODS_POST,
+    .handler = oauth_register_handle,
+    .opts = {.rate_limited = true,
+             .bucket = METRICS_ENDPOINT_REGISTER,
+             .too_large = oauth_cors_too_large},
+    .preflight = oauth_cors_preflight_handle,
+    .preflight_arg = OAUTH_CORS_METHODS_POST,
+};

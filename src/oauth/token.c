@@ -27,6 +27,7 @@
 #include "http/query.h"
 #include "http/reply.h"
 #include "http/request.h"
+#include "http/router.h"
 #include "log.h"
 #include "metrics.h"
 #include "oauth/client.h"
@@ -608,3 +609,17 @@ oauth_token_handle(struct http_request *req, void *arg)
     }
     http_params_cleanup(&p);
 }
+
+/* POST /token (SPEC.md 3.8): its own per-IP bucket; the 413 carries CORS
+ * like its other answers, and it answers a preflight (SPEC preface fix
+ * 10). */
+const struct http_route_def oauth_token_route = {
+    .path = "/token",
+    .methods = HTTP_METHODS_POST,
+    .handler = oauth_token_handle,
+    .opts = {.rate_limited = true,
+             .bucket = METRICS_ENDPOINT_TOKEN,
+             .too_large = oauth_cors_too_large},
+    .preflight = oauth_cors_preflight_handle,
+    .preflight_arg = OAUTH_CORS_METHODS_POST,
+};
