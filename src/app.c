@@ -30,6 +30,7 @@ app_new(const struct config *cfg)
     struct app *app = xcalloc(1, sizeof(*app));
     app->cfg = cfg;
     app->discovery = oauth_discovery_new(cfg);
+    app->oauth.cfg = cfg;
     return app;
 }
 
@@ -226,6 +227,13 @@ app_start(struct app *app, const atomic_bool *stop, const char **out_event, stru
         return -1;
     }
     start_limits(app);
+    app->oauth = (struct oauth){
+        .cfg = app->cfg,
+        .seal = app->seal,
+        .oidc = app->oidc,
+        .jwks = app->jwks,
+        .idp_throttle = app->idp_throttle,
+    };
     return 0;
 }
 

@@ -19,16 +19,16 @@ struct routes_entry {
 void
 routes_build(struct http_router *r, const struct app *app)
 {
-    /* The handlers only read what they are given. */
-    void *app_arg = (void *)app;
+    /* The handlers only read the OAuth context. */
+    void *oauth = (void *)&app->oauth;
     const struct routes_entry list[] = {
         {&http_health_healthz_route, 1, NULL},
         {oauth_discovery_routes, OAUTH_DISCOVERY_ROUTE_COUNT, app->discovery},
-        {&oauth_register_route, 1, app_arg},
-        {&oauth_authorize_route, 1, app_arg},
-        {&oauth_consent_route, 1, app_arg},
-        {&oauth_callback_route, 1, app_arg},
-        {&oauth_token_route, 1, app_arg},
+        {&oauth_register_route, 1, oauth},
+        {&oauth_authorize_route, 1, oauth},
+        {&oauth_consent_route, 1, oauth},
+        {&oauth_callback_route, 1, oauth},
+        {&oauth_token_route, 1, oauth},
     };
     for (size_t i = 0; i < sizeof(list) / sizeof(list[0]); i++) {
         for (size_t j = 0; j < list[i].count; j++) {

@@ -7,7 +7,6 @@
  * released by an arena cleanup, so every path out simply returns. */
 #include "oauth/oauth.h"
 
-#include "app.h"
 #include "base/arena.h"
 #include "base/clock.h"
 #include "base/rand.h"
@@ -27,7 +26,7 @@
 
 struct authorize_ctx {
     struct http_request *req;
-    const struct app *app;
+    const struct oauth *oauth;
     struct http_params params;
     struct oauth_authorize_request ar;
     struct oauth_client_lookup *lookup;
@@ -67,7 +66,7 @@ static void
 consent_fork(struct authorize_ctx *ctx, const struct oauth_client *client, const char *state,
              bool server_pkce)
 {
-    const struct config *cfg = ctx->app->cfg;
+    const struct config *cfg = ctx->oauth->cfg;
     metrics_inc_authorize_initiated(true);
     char jti[RAND_UUID_LEN + 1];
     rand_uuid(jti);
@@ -86,7 +85,7 @@ consent_fork(struct authorize_ctx *ctx, const struct oauth_client *client, const
         .aud = cfg->proxy_base_url,
         .exp = clock_unix_s() + BOUNDS_CONSENT_TTL_S,
     };
-    (void)oauth_flow_reply_consent_page(ctx->req, ctx->app, &g, false, b.secret);
+    (void)oauth_flow_reply_consent_page(ctx->req, ctx->oauth, &g, false, b.secret);
 }
 
 /* Step 15: no page; the session is built as /consent's approve builds it
@@ -96,7 +95,7 @@ static void
 silent_fork(struct authorize_ctx *ctx, const struct oauth_client *client, const char *state,
             bool server_pkce)
 {
-    const struct config *cfg = ctx->app->cfg;
+    const struct config *cfg = ctx->oauth->cfg;
     metrics_inc_authorize_initiated(false);
     struct oauth_binding b;
     oauth_binding_new(&b);
@@ -111,12 +110,13 @@ silent_fork(struct authorize_ctx *ctx, const struct oauth_client *client, const 
     };
     struct buf url;
     buf_init(&url, BOUNDS_FLOW_URL_MAX);
-    if (oauth_flow_session_begin(ctx->req, ctx->app, &in, clock_unix_s(), &url) != OAUTH_FLOW_OK ||
-        oauth_flow_set_binding_cookie(ctx->req, ctx->app, OAUTH_BINDING_COOKIE_CALLBACK, b.hash,
+    if (oauth_flow_session_begin(ctx->req, ctx->oauth, &in, clock_unix_s(), &url) !=
+            OAUTH_FLOW_OK ||
+        oauth_flow_set_binding_cookie(ctx->req, ctx->oauth, OAUTH_BINDING_COOKIE_CALLBACK, b.hash,
                                       b.secret, BOUNDS_SESSION_TTL_S) != 0) {
         struct oauth_error err;
         oauth_error_set(&err, 302, OAUTH_ERROR_SERVER_ERROR, "internal error");
-        (void)oauth_flow_reply_redirect_error(ctx->req, ctx->app, ctx->ar.redirect_uri, &err,
+        (void)oauth_flow_reply_redirect_error(ctx->req, ctx->oauth, ctx->ar.redirect_uri, &err,
                                               state);
     } else {
         struct log_line l;
@@ -142,7 +142,7 @@ on_client(enum oauth_client_rc rc, const struct oauth_client *client, const stru
         return;
     }
 
-    const struct config *cfg = ctx->app->cfg;
+    const struct config *cfg = ctx->oauth->cfg;
     const struct oauth_authorize_policy policy = {
         .base = cfg->proxy_base_url,
         .mount = cfg->mount,
@@ -167,7 +167,7 @@ on_client(enum oauth_client_rc rc, const struct oauth_client *client, const stru
         (void)oauth_reply_error(req, &out.err);
         return;
     case OAUTH_AUTHORIZE_REDIRECT_ERROR:
-        (void)oauth_flow_reply_redirect_error(req, ctx->app, ctx->ar.redirect_uri, &out.err,
+        (void)oauth_flow_reply_redirect_error(req, ctx->oauth, ctx->ar.redirect_uri, &out.err,
                                               ctx->ar.state);
         return;
     default:
@@ -207,7 +207,7 @@ oauth_authorize_handle(struct http_request *req, void *arg)
         return;
     }
     ctx->req = req;
-    ctx->app = arg;
+    ctx->oauth = arg;
 
     /* Query mode: malformed pairs are dropped, not refused (SPEC.md 3.0.7);
      * only the pair-count cap can fail. */
@@ -239,7 +239,7 @@ oauth_authorize_handle(struct http_request *req, void *arg)
     }
 
     /* 4-7, answered on the loop. */
-    ctx->lookup = oauth_client_resolve_start(req, slice_from_cstr(ctx->ar.client_id),
+    ctx->lookup = oauth_client_resolve_start(req, ctx->oauth, slice_from_cstr(ctx->ar.client_id),
                                              OAUTH_CLIENT_SITE_AUTHORIZE, on_client, ctx);
     http_request_on_abort(req, on_abort, ctx);
 }

@@ -24,7 +24,6 @@
 
 #include <string.h>
 
-#include "app.h"
 #include "base/arena.h"
 #include "base/clock.h"
 #include "base/rand.h"
@@ -44,7 +43,7 @@
 
 struct consent_ctx {
     struct http_request *req;
-    const struct app *app;
+    const struct oauth *oauth;
     struct http_params form;
     struct grant_consent grant;
     const char *action;
@@ -115,12 +114,13 @@ approve(struct consent_ctx *ctx)
     buf_init(&url, BOUNDS_FLOW_URL_MAX);
     /* The same B moves to the callback cookie: Lax, because the IdP's
      * redirect back is a cross-site navigation (oauth/binding.h). */
-    if (oauth_flow_session_begin(ctx->req, ctx->app, &in, clock_unix_s(), &url) != OAUTH_FLOW_OK ||
-        oauth_flow_set_binding_cookie(ctx->req, ctx->app, OAUTH_BINDING_COOKIE_CALLBACK,
+    if (oauth_flow_session_begin(ctx->req, ctx->oauth, &in, clock_unix_s(), &url) !=
+            OAUTH_FLOW_OK ||
+        oauth_flow_set_binding_cookie(ctx->req, ctx->oauth, OAUTH_BINDING_COOKIE_CALLBACK,
                                       g->binding_hash, ctx->secret, BOUNDS_SESSION_TTL_S) != 0) {
         struct oauth_error err;
         oauth_error_set(&err, 400, OAUTH_ERROR_SERVER_ERROR, "internal error");
-        (void)oauth_flow_reply_interstitial_error(ctx->req, ctx->app, g->redirect_uri, &err,
+        (void)oauth_flow_reply_interstitial_error(ctx->req, ctx->oauth, g->redirect_uri, &err,
                                                   g->client_state);
         goto out;
     }
@@ -142,7 +142,7 @@ decide(struct consent_ctx *ctx)
     const struct grant_consent *g = &ctx->grant;
     /* The token is spent: its cookie has no further use, whatever the
      * answer. */
-    oauth_flow_clear_binding_cookie(ctx->req, ctx->app, OAUTH_BINDING_COOKIE_CONSENT,
+    oauth_flow_clear_binding_cookie(ctx->req, ctx->oauth, OAUTH_BINDING_COOKIE_CONSENT,
                                     g->binding_hash);
     if (strcmp(ctx->action, "deny") == 0) {
         /* Counted before the target is built, even if it then falls back
@@ -156,7 +156,7 @@ decide(struct consent_ctx *ctx)
         struct oauth_error err;
         oauth_error_set(&err, 400, OAUTH_ERROR_ACCESS_DENIED,
                         "user declined to authorize this client");
-        (void)oauth_flow_reply_interstitial_error(ctx->req, ctx->app, g->redirect_uri, &err,
+        (void)oauth_flow_reply_interstitial_error(ctx->req, ctx->oauth, g->redirect_uri, &err,
                                                   g->client_state);
         return;
     }
@@ -188,7 +188,7 @@ rerender(struct consent_ctx *ctx)
     fresh.storage = (struct grants_storage){0}; /* a grant being built owns nothing */
     /* The same bh, and the cookie set again with the same B: a first submit
      * that raced this one may have cleared it. */
-    (void)oauth_flow_reply_consent_page(ctx->req, ctx->app, &fresh, true, ctx->secret);
+    (void)oauth_flow_reply_consent_page(ctx->req, ctx->oauth, &fresh, true, ctx->secret);
 }
 
 static void
@@ -265,8 +265,8 @@ claim_then_decide(struct consent_ctx *ctx)
 static int
 open_token(struct consent_ctx *ctx, const char *token)
 {
-    const struct config *cfg = ctx->app->cfg;
-    enum grants_rc rc = grants_open_consent(ctx->app->seal, slice_from_cstr(token),
+    const struct config *cfg = ctx->oauth->cfg;
+    enum grants_rc rc = grants_open_consent(ctx->oauth->seal, slice_from_cstr(token),
                                             cfg->proxy_base_url, clock_unix_s(), &ctx->grant, NULL);
     struct oauth_error err;
     if (!oauth_error_from_grants(OAUTH_ERROR_TOKEN_CONSENT, rc, &err)) {
@@ -282,7 +282,7 @@ open_token(struct consent_ctx *ctx, const char *token)
 static int
 check_site(struct consent_ctx *ctx)
 {
-    enum oauth_binding_site_rc rc = oauth_flow_site_check(ctx->req, ctx->app);
+    enum oauth_binding_site_rc rc = oauth_flow_site_check(ctx->req, ctx->oauth);
     if (rc == OAUTH_BINDING_SITE_OK) {
         return 0;
     }
@@ -302,7 +302,7 @@ check_browser(struct consent_ctx *ctx)
 {
     const struct grant_consent *g = &ctx->grant;
     enum oauth_binding_rc rc = oauth_flow_binding_check(
-        ctx->req, ctx->app, OAUTH_BINDING_COOKIE_CONSENT, g->binding_hash, ctx->secret);
+        ctx->req, ctx->oauth, OAUTH_BINDING_COOKIE_CONSENT, g->binding_hash, ctx->secret);
     if (rc == OAUTH_BINDING_OK) {
         return 0;
     }
@@ -325,7 +325,7 @@ oauth_consent_handle(struct http_request *req, void *arg)
         return;
     }
     ctx->req = req;
-    ctx->app = arg;
+    ctx->oauth = arg;
     arena_on_free(arena, ctx_cleanup, ctx);
 
     /* 0. */

@@ -17,7 +17,7 @@
 #include "oauth/binding.h"
 #include "oauth/error.h"
 
-struct app;
+struct oauth;
 struct grant_consent;
 struct http_request;
 struct log_line;
@@ -49,7 +49,7 @@ enum oauth_flow_rc {
  * sealed as the IdP `state`, and the IdP authorization URL (6.2) appended
  * to out_url. Logs session_seal_failed (error) on ERR_SEAL; out_url is
  * unchanged on failure. */
-enum oauth_flow_rc oauth_flow_session_begin(struct http_request *req, const struct app *app,
+enum oauth_flow_rc oauth_flow_session_begin(struct http_request *req, const struct oauth *oauth,
                                             const struct oauth_flow_session_in *in, int64_t now_s,
                                             struct buf *out_url)
     __attribute__((warn_unused_result));
@@ -58,14 +58,15 @@ enum oauth_flow_rc oauth_flow_session_begin(struct http_request *req, const stru
  * error_description, state (when non-empty) and iss = PROXY_BASE_URL.
  * Returns 0, or -1 when ru does not parse or the URL does not fit (out
  * unchanged). */
-int oauth_flow_error_url(const struct app *app, const char *ru, const struct oauth_error *err,
+int oauth_flow_error_url(const struct oauth *oauth, const char *ru, const struct oauth_error *err,
                          const char *state, struct buf *out) __attribute__((warn_unused_result));
 
 /* The 302 form (/authorize phase 2): Location is oauth_flow_error_url();
  * when that fails, the same error as JSON 400 on the proxy. err->status is
  * ignored. */
-int oauth_flow_reply_redirect_error(struct http_request *req, const struct app *app, const char *ru,
-                                    const struct oauth_error *err, const char *state);
+int oauth_flow_reply_redirect_error(struct http_request *req, const struct oauth *oauth,
+                                    const char *ru, const struct oauth_error *err,
+                                    const char *state);
 
 /* 302 to location (already a valid absolute URL); a location the HTTP
  * layer refuses as a header value becomes JSON 500 server_error instead,
@@ -74,7 +75,7 @@ int oauth_flow_reply_redirect(struct http_request *req, const char *location);
 
 /* The interstitial form (POST /consent): 200 page navigating to
  * oauth_flow_error_url(); when that fails, JSON 400 with the same error. */
-int oauth_flow_reply_interstitial_error(struct http_request *req, const struct app *app,
+int oauth_flow_reply_interstitial_error(struct http_request *req, const struct oauth *oauth,
                                         const char *ru, const struct oauth_error *err,
                                         const char *state);
 
@@ -93,7 +94,7 @@ int oauth_flow_reply_interstitial(struct http_request *req, const char *target);
  * interstitial to g->redirect_uri (with g->client_state and iss); a page that does not render
  * (or a cookie that cannot be formatted) logs consent_template_execute_failed
  * or answers JSON 500. */
-int oauth_flow_reply_consent_page(struct http_request *req, const struct app *app,
+int oauth_flow_reply_consent_page(struct http_request *req, const struct oauth *oauth,
                                   const struct grant_consent *g, bool replay_notice,
                                   const char *secret);
 
@@ -104,25 +105,25 @@ int oauth_flow_reply_consent_page(struct http_request *req, const struct app *ap
  * when secret is NULL. `__Host-`/Secure follow PROXY_BASE_URL's scheme.
  * Returns 0, or -1 (nothing added) when the value is refused or the
  * response already started. */
-int oauth_flow_set_binding_cookie(struct http_request *req, const struct app *app,
+int oauth_flow_set_binding_cookie(struct http_request *req, const struct oauth *oauth,
                                   enum oauth_binding_cookie which, const char *hash,
                                   const char *secret, int64_t max_age_s)
     __attribute__((warn_unused_result));
 
 /* The same cookie cleared (Max-Age=0), for a flow whose token is spent. A
  * failure means only that the response is already gone: nothing to do. */
-void oauth_flow_clear_binding_cookie(struct http_request *req, const struct app *app,
+void oauth_flow_clear_binding_cookie(struct http_request *req, const struct oauth *oauth,
                                      enum oauth_binding_cookie which, const char *hash);
 
 /* oauth_binding_check over every Cookie line of the request. */
 enum oauth_binding_rc oauth_flow_binding_check(const struct http_request *req,
-                                               const struct app *app,
+                                               const struct oauth *oauth,
                                                enum oauth_binding_cookie which, const char *hash,
                                                char out_secret[OAUTH_BINDING_SECRET_LEN + 1]);
 
 /* oauth_binding_check_site over every Origin and Sec-Fetch-Site line. */
 enum oauth_binding_site_rc oauth_flow_site_check(const struct http_request *req,
-                                                 const struct app *app);
+                                                 const struct oauth *oauth);
 
 /* The refusal of a request from the wrong browser: adds status 403 to
  * *event (begun by the caller with its warn event and fields), ends it,

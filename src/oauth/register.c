@@ -11,7 +11,6 @@
 #include <inttypes.h>
 #include <stdint.h>
 
-#include "app.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/rand.h"
@@ -105,8 +104,8 @@ log_registered(const struct http_request *req, const char *id, const char *name)
 void
 oauth_register_handle(struct http_request *req, void *arg)
 {
-    const struct app *app = arg;
-    const struct config *cfg = app->cfg;
+    const struct oauth *oauth = arg;
+    const struct config *cfg = oauth->cfg;
     struct oauth_registration reg = {0};
     struct buf token;
     struct buf body;
@@ -132,12 +131,12 @@ oauth_register_handle(struct http_request *req, void *arg)
         .aud = cfg->proxy_base_url,
         .exp = exp_s,
     };
-    if (app->seal == NULL) {
+    if (oauth->seal == NULL) {
         /* Fail closed: without a key ring nothing can be sealed. */
         reply_seal_failed(req, "no seal key ring");
         goto out;
     }
-    enum seal_rc rc = grants_seal_client(app->seal, &client, &token);
+    enum seal_rc rc = grants_seal_client(oauth->seal, &client, &token);
     if (rc != SEAL_OK) {
         reply_seal_failed(req, seal_rc_str(rc));
         goto out;

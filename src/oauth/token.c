@@ -15,7 +15,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "app.h"
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/clock.h"
@@ -48,7 +47,7 @@ static const char no_client_auth[] =
 
 struct token {
     struct http_request *req;
-    const struct app *app;
+    const struct oauth *oauth;
     struct worker *w;
     int64_t now_s;
     enum oauth_token_grant grant;
@@ -130,7 +129,7 @@ log_store_error(struct token *t, const char *op, const char *error)
 static void
 issue_tokens(struct token *t, const struct issue *in)
 {
-    const struct config *cfg = t->app->cfg;
+    const struct config *cfg = t->oauth->cfg;
     const char *base = cfg->proxy_base_url;
     bool refreshing = in->grant == METRICS_GRANT_REFRESH_TOKEN;
     char access_tid[RAND_UUID_LEN + 1];
@@ -169,7 +168,7 @@ issue_tokens(struct token *t, const struct issue *in)
     buf_init(&r, BOUNDS_SEALED_MAX_CHARS);
     buf_init(&body, SUCCESS_BODY_MAX);
     struct log_line l;
-    if (grants_seal_access(t->app->seal, &access, &a) != SEAL_OK) {
+    if (grants_seal_access(t->oauth->seal, &access, &a) != SEAL_OK) {
         http_request_log_begin(&l, t->req, LOG_ERROR,
                                refreshing ? "token_refresh_issue_failed" : "token_issue_failed");
         log_end(&l);
@@ -177,7 +176,7 @@ issue_tokens(struct token *t, const struct issue *in)
                      "token_issue_failed");
         goto out;
     }
-    if (grants_seal_refresh(t->app->seal, &refresh, &r) != SEAL_OK ||
+    if (grants_seal_refresh(t->oauth->seal, &refresh, &r) != SEAL_OK ||
         oauth_token_rules_format_success(buf_slice(&a), buf_slice(&r), &body) != 0) {
         http_request_log_begin(&l, t->req, LOG_ERROR,
                                refreshing ? "refresh_token_reseal_failed"
@@ -312,8 +311,8 @@ grant_authorization_code(struct token *t, const struct http_params *p)
                      "code_verifier must be 43-128 unreserved characters", NULL);
         return;
     }
-    const struct config *cfg = t->app->cfg;
-    enum grants_rc rc = grants_open_code(t->app->seal, slice_from_cstr(code), cfg->proxy_base_url,
+    const struct config *cfg = t->oauth->cfg;
+    enum grants_rc rc = grants_open_code(t->oauth->seal, slice_from_cstr(code), cfg->proxy_base_url,
                                          t->now_s, &t->code, NULL);
     if (!oauth_error_from_grants(OAUTH_ERROR_TOKEN_CODE, rc, &err)) {
         reply_error(t, &err);
@@ -409,7 +408,7 @@ claim_refresh(struct token *t)
         issue_from_refresh(t);
         return;
     }
-    const struct config *cfg = t->app->cfg;
+    const struct config *cfg = t->oauth->cfg;
     struct buf family_key, claim_key;
     buf_init(&family_key, BOUNDS_STORE_KEY_MAX);
     buf_init(&claim_key, BOUNDS_STORE_KEY_MAX);
@@ -442,8 +441,8 @@ grant_refresh_token(struct token *t, const struct http_params *p)
         reply_simple(t, 400, OAUTH_ERROR_INVALID_REQUEST, "missing required parameters", NULL);
         return;
     }
-    const struct config *cfg = t->app->cfg;
-    enum grants_rc rc = grants_open_refresh(t->app->seal, slice_from_cstr(refresh_token),
+    const struct config *cfg = t->oauth->cfg;
+    enum grants_rc rc = grants_open_refresh(t->oauth->seal, slice_from_cstr(refresh_token),
                                             cfg->proxy_base_url, t->now_s, &t->refresh, NULL);
     struct oauth_error err;
     enum oauth_token_refresh_verdict v = oauth_token_rules_refresh_check(
@@ -524,7 +523,7 @@ on_client(enum oauth_client_rc rc, const struct oauth_client *client, const stru
 static void
 resolve_client(struct token *t, const char *client_id)
 {
-    t->lookup = oauth_client_resolve_start(t->req, slice_from_cstr(client_id),
+    t->lookup = oauth_client_resolve_start(t->req, t->oauth, slice_from_cstr(client_id),
                                            OAUTH_CLIENT_SITE_TOKEN, on_client, t);
 }
 
@@ -580,7 +579,7 @@ read_form(struct token *t, struct http_params *p)
 void
 oauth_token_handle(struct http_request *req, void *arg)
 {
-    const struct app *app = arg;
+    const struct oauth *oauth = arg;
     /* SPEC preface fix 10: browser-based MCP clients read /token's answers
      * (any origin, no credentials); the preflight is routes.c's. */
     (void)oauth_cors_allow_origin(req);
@@ -590,7 +589,7 @@ oauth_token_handle(struct http_request *req, void *arg)
         return;
     }
     t->req = req;
-    t->app = app;
+    t->oauth = oauth;
     t->w = http_request_worker(req);
     t->now_s = clock_unix_s();
     arena_on_free(http_request_arena(req), cleanup_grants, t);
@@ -600,7 +599,8 @@ oauth_token_handle(struct http_request *req, void *arg)
         return;
     }
     struct oauth_error err;
-    if (!oauth_token_rules_front(&p, app->cfg->proxy_base_url, app->cfg->mount, &t->grant, &err)) {
+    if (!oauth_token_rules_front(&p, oauth->cfg->proxy_base_url, oauth->cfg->mount, &t->grant,
+                                 &err)) {
         reply_error(t, &err);
     } else if (t->grant == OAUTH_TOKEN_GRANT_AUTHORIZATION_CODE) {
         grant_authorization_code(t, &p);

@@ -51,7 +51,7 @@ make_client(const char *aud, int64_t exp, const char *name, struct buf *out)
         .exp = exp,
     };
     buf_init(out, 20000);
-    assert_int_equal(grants_seal_client(FA.app.seal, &c, out), SEAL_OK);
+    assert_int_equal(grants_seal_client(FA.oauth.seal, &c, out), SEAL_OK);
 }
 
 /* /authorize?<query> with client_id appended (URL-safe: base64url). */
@@ -175,7 +175,7 @@ test_consent_page(void **state)
     char token[20000];
     scrape_token(r.body, token, sizeof(token));
     struct grant_consent g;
-    assert_int_equal(grants_open_consent(FA.app.seal, slice_from_cstr(token), FIXTURE_BASE,
+    assert_int_equal(grants_open_consent(FA.oauth.seal, slice_from_cstr(token), FIXTURE_BASE,
                                          clock_unix_s(), &g, NULL),
                      GRANTS_OK);
     assert_int_equal(strlen(g.jti), 36);
@@ -211,7 +211,7 @@ test_consent_page(void **state)
     /* A second sign-in (another tab) gets its own secret and its own
      * cookie name, so it cannot clobber the first one's cookie. */
     scrape_token(r.body, token, sizeof(token));
-    assert_int_equal(grants_open_consent(FA.app.seal, slice_from_cstr(token), FIXTURE_BASE,
+    assert_int_equal(grants_open_consent(FA.oauth.seal, slice_from_cstr(token), FIXTURE_BASE,
                                          clock_unix_s(), &g, NULL),
                      GRANTS_OK);
     assert_binding_cookie(&r, "consent", g.binding_hash, true, 300);
@@ -241,7 +241,7 @@ test_binding_cookie_plain_http(void **state)
     char token[20000];
     scrape_token(r.body, token, sizeof(token));
     struct grant_consent g;
-    assert_int_equal(grants_open_consent(FA.app.seal, slice_from_cstr(token), HTTP_BASE,
+    assert_int_equal(grants_open_consent(FA.oauth.seal, slice_from_cstr(token), HTTP_BASE,
                                          clock_unix_s(), &g, NULL),
                      GRANTS_OK);
     assert_binding_cookie(&r, "consent", g.binding_hash, false, 300);
@@ -256,7 +256,7 @@ test_binding_cookie_plain_http(void **state)
     query_param(location, "state", v, sizeof(v));
     struct grant_session s;
     assert_int_equal(
-        grants_open_session(FA.app.seal, slice_from_cstr(v), HTTP_BASE, clock_unix_s(), &s, NULL),
+        grants_open_session(FA.oauth.seal, slice_from_cstr(v), HTTP_BASE, clock_unix_s(), &s, NULL),
         GRANTS_OK);
     assert_binding_cookie(&r, "callback", s.binding_hash, false, 600);
     grants_cleanup_session(&s);
@@ -323,7 +323,7 @@ test_silent_fork(void **state)
     /* The IdP state is the sealed session, not the client's state. */
     query_param(location, "state", v, sizeof(v));
     struct grant_session s;
-    assert_int_equal(grants_open_session(FA.app.seal, slice_from_cstr(v), FIXTURE_BASE,
+    assert_int_equal(grants_open_session(FA.oauth.seal, slice_from_cstr(v), FIXTURE_BASE,
                                          clock_unix_s(), &s, NULL),
                      GRANTS_OK);
     assert_string_equal(s.client_id, "11111111-2222-4333-8444-555555555555");
@@ -365,7 +365,7 @@ test_silent_server_pkce(void **state)
     flow_header(&r, "Location", location, sizeof(location));
     query_param(location, "state", v, sizeof(v));
     struct grant_session s;
-    assert_int_equal(grants_open_session(FA.app.seal, slice_from_cstr(v), FIXTURE_BASE,
+    assert_int_equal(grants_open_session(FA.oauth.seal, slice_from_cstr(v), FIXTURE_BASE,
                                          clock_unix_s(), &s, NULL),
                      GRANTS_OK);
     assert_int_equal(strlen(s.server_verifier), 43);
@@ -579,7 +579,7 @@ test_loopback_port_relaxation(void **state)
     char token[20000];
     scrape_token(r.body, token, sizeof(token));
     struct grant_consent g;
-    assert_int_equal(grants_open_consent(FA.app.seal, slice_from_cstr(token), FIXTURE_BASE,
+    assert_int_equal(grants_open_consent(FA.oauth.seal, slice_from_cstr(token), FIXTURE_BASE,
                                          clock_unix_s(), &g, NULL),
                      GRANTS_OK);
     assert_string_equal(g.redirect_uri, "http://127.0.0.1:50123/callback");
@@ -609,7 +609,7 @@ test_compat_synthesizes_state(void **state)
     char token[20000];
     scrape_token(r.body, token, sizeof(token));
     struct grant_consent g;
-    assert_int_equal(grants_open_consent(FA.app.seal, slice_from_cstr(token), FIXTURE_BASE,
+    assert_int_equal(grants_open_consent(FA.oauth.seal, slice_from_cstr(token), FIXTURE_BASE,
                                          clock_unix_s(), &g, NULL),
                      GRANTS_OK);
     assert_int_equal(strlen(g.client_state), 32);
@@ -633,7 +633,7 @@ test_consent_spkce(void **state)
     char token[20000];
     scrape_token(r.body, token, sizeof(token));
     struct grant_consent g;
-    assert_int_equal(grants_open_consent(FA.app.seal, slice_from_cstr(token), FIXTURE_BASE,
+    assert_int_equal(grants_open_consent(FA.oauth.seal, slice_from_cstr(token), FIXTURE_BASE,
                                          clock_unix_s(), &g, NULL),
                      GRANTS_OK);
     assert_true(g.server_pkce);

@@ -21,7 +21,6 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "app.h"
 #include "base/xalloc.h"
 #include "config.h"
 #include "fault_server.h"
@@ -61,7 +60,7 @@ struct fx {
     struct fault_server *idp;
     char *issuer;
     struct config cfg;
-    struct app app;
+    struct oauth oauth;
     struct http_router *router;
     struct harness h;
     struct store_backend *backend;
@@ -197,9 +196,9 @@ start(double idp_rate)
              F.issuer, F.issuer, F.issuer, F.issuer);
     struct buf err;
     buf_init(&err, 1024);
-    assert_int_equal(oidc_provider_parse(F.issuer, slice_from_cstr(doc), &F.app.oidc, &err), 0);
+    assert_int_equal(oidc_provider_parse(F.issuer, slice_from_cstr(doc), &F.oauth.oidc, &err), 0);
     struct oidc_jwks_options jo = {.source = jwks_source, .min_refresh_gap_ms = 30000};
-    assert_int_equal(oidc_jwks_new(&jo, NULL, &F.app.jwks, &err), 0);
+    assert_int_equal(oidc_jwks_new(&jo, NULL, &F.oauth.jwks, &err), 0);
     buf_cleanup(&err);
 
     F.cfg.proxy_base_url = BASE;
@@ -208,14 +207,13 @@ start(double idp_rate)
     F.cfg.oidc_client_secret = "secret";
     F.cfg.idp_redirect_uri = BASE "/callback";
     F.cfg.groups_claim = "groups";
-    F.app.cfg = &F.cfg;
-    F.app.seal = seal_ring_new(FIXTURE_SECRET, strlen(FIXTURE_SECRET), NULL, NULL, 0);
-    F.app.idp_throttle = oidc_throttle_new(idp_rate, 1);
+    F.oauth.cfg = &F.cfg;
+    F.oauth.seal = seal_ring_new(FIXTURE_SECRET, strlen(FIXTURE_SECRET), NULL, NULL, 0);
+    F.oauth.idp_throttle = oidc_throttle_new(idp_rate, 1);
 
     F.router = http_router_new();
-    http_router_add(F.router, HTTP_METHODS_GET, "/callback", oauth_callback_handle, &F.app, NULL);
+    http_router_add(F.router, HTTP_METHODS_GET, "/callback", oauth_callback_handle, &F.oauth, NULL);
     harness_init(&F.h, F.router, NULL);
-    F.h.w->app = &F.app;
     F.h.w->fetch = fetch_new(F.h.w->base);
     F.backend = store_memory_backend_new("t:");
     F.h.w->store = store_new(F.backend, F.h.w->base);
@@ -234,10 +232,10 @@ stop(void **state)
     harness_cleanup(&F.h);
     store_backend_free(F.backend);
     http_router_free(F.router);
-    oidc_throttle_free(F.app.idp_throttle);
-    seal_ring_free(F.app.seal);
-    oidc_jwks_free(F.app.jwks);
-    oidc_provider_free(F.app.oidc);
+    oidc_throttle_free(F.oauth.idp_throttle);
+    seal_ring_free(F.oauth.seal);
+    oidc_jwks_free(F.oauth.jwks);
+    oidc_provider_free(F.oauth.oidc);
     fault_server_stop(F.idp);
     free_retired();
     xfree(F.issuer);
@@ -265,7 +263,7 @@ session(const char *sid)
     };
     struct buf b;
     buf_init(&b, BOUNDS_SEALED_MAX_CHARS);
-    assert_int_equal(grants_seal_session(F.app.seal, &s, &b), SEAL_OK);
+    assert_int_equal(grants_seal_session(F.oauth.seal, &s, &b), SEAL_OK);
     return buf_take(&b);
 }
 
@@ -334,7 +332,7 @@ test_success_redirects_with_a_code(void **state)
     const char *c = loc + strlen("Location: http://127.0.0.1:9/cb?code=");
     size_t n = strcspn(c, "&");
     struct grant_code g;
-    assert_int_equal(grants_open_code(F.app.seal, slice_make(c, n), BASE, NOW, &g, NULL),
+    assert_int_equal(grants_open_code(F.oauth.seal, slice_make(c, n), BASE, NOW, &g, NULL),
                      GRANTS_OK);
     assert_string_equal(g.sub, "alice");
     assert_string_equal(g.email, "alice@example.com");
@@ -575,7 +573,7 @@ test_wrong_browser_refused(void **state)
     };
     struct buf b;
     buf_init(&b, BOUNDS_SEALED_MAX_CHARS);
-    assert_int_equal(grants_seal_session(F.app.seal, &unbound, &b), SEAL_OK);
+    assert_int_equal(grants_seal_session(F.oauth.seal, &unbound, &b), SEAL_OK);
     get(buf_cstr(&b), &r);
     assert_refused(&r);
     buf_cleanup(&b);

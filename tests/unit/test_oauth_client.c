@@ -152,8 +152,8 @@ h_resolve(struct http_request *req, void *arg)
                                       ? OAUTH_CLIENT_SITE_TOKEN
                                       : OAUTH_CLIENT_SITE_AUTHORIZE;
     start_returned = false;
-    p.lookup = oauth_client_resolve_start(req, slice_from_cstr(http_params_get(&q, "id", NULL)),
-                                          site, on_resolved, &p);
+    p.lookup = oauth_client_resolve_start(
+        req, &FA.oauth, slice_from_cstr(http_params_get(&q, "id", NULL)), site, on_resolved, &p);
     assert_non_null(p.lookup);
     start_returned = true;
     http_request_on_abort(req, on_abort_probe, &p);
@@ -168,7 +168,7 @@ h_cancel(struct http_request *req, void *arg)
     static struct probe p;
     p = (struct probe){.req = req};
     struct oauth_client_lookup *l = oauth_client_resolve_start(
-        req, slice_from_cstr("garbage"), OAUTH_CLIENT_SITE_TOKEN, on_resolved, &p);
+        req, &FA.oauth, slice_from_cstr("garbage"), OAUTH_CLIENT_SITE_TOKEN, on_resolved, &p);
     oauth_client_resolve_cancel(l);
     oauth_client_resolve_cancel(NULL);
     http_reply_empty(req, 204);
@@ -187,7 +187,7 @@ make_client(const char *aud, int64_t exp, struct buf *out)
         .exp = exp,
     };
     buf_init(out, 20000);
-    assert_int_equal(grants_seal_client(FA.app.seal, &c, out), SEAL_OK);
+    assert_int_equal(grants_seal_client(FA.oauth.seal, &c, out), SEAL_OK);
 }
 
 static void
@@ -284,7 +284,7 @@ test_resolve_failures(void **state)
     struct grant_session s = {.client_id = "x", .aud = FIXTURE_BASE, .exp = FIXTURE_NOW + 60};
     struct buf sb;
     buf_init(&sb, 20000);
-    assert_int_equal(grants_seal_session(FA.app.seal, &s, &sb), SEAL_OK);
+    assert_int_equal(grants_seal_session(FA.oauth.seal, &s, &sb), SEAL_OK);
     metrics_reset();
     struct harness_response r;
     resolve(buf_cstr(&sb), "authorize", &r);

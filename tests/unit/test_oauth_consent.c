@@ -98,7 +98,7 @@ mint(const struct consent_opts *o, char *out)
     };
     struct buf b;
     buf_init(&b, 20000);
-    assert_int_equal(grants_seal_consent(FA.app.seal, &g, &b), SEAL_OK);
+    assert_int_equal(grants_seal_consent(FA.oauth.seal, &g, &b), SEAL_OK);
     memcpy(out, b.ptr, b.len + 1);
     buf_cleanup(&b);
 }
@@ -297,7 +297,7 @@ test_input_checks(void **state)
         .client_id = CID, .redirect_uri = RU, .aud = FIXTURE_BASE, .exp = FIXTURE_NOW + 60};
     struct buf sb;
     buf_init(&sb, 20000);
-    assert_int_equal(grants_seal_session(FA.app.seal, &s, &sb), SEAL_OK);
+    assert_int_equal(grants_seal_session(FA.oauth.seal, &s, &sb), SEAL_OK);
     post(buf_cstr(&sb), "approve", &r);
     assert_json_400(&r, "consent token invalid or expired");
     harness_response_free(&r);
@@ -435,9 +435,9 @@ open_idp_session(const char *target, struct grant_session *s)
     query_param(target, "client_id", v, sizeof(v));
     assert_string_equal(v, FLOW_OIDC_CLIENT);
     query_param(target, "state", v, sizeof(v));
-    assert_int_equal(
-        grants_open_session(FA.app.seal, slice_from_cstr(v), FIXTURE_BASE, clock_unix_s(), s, NULL),
-        GRANTS_OK);
+    assert_int_equal(grants_open_session(FA.oauth.seal, slice_from_cstr(v), FIXTURE_BASE,
+                                         clock_unix_s(), s, NULL),
+                     GRANTS_OK);
     char nonce[64], challenge[64], pvc[PKCE_S256_LEN + 1];
     query_param(target, "nonce", nonce, sizeof(nonce));
     assert_string_equal(s->nonce, nonce);
@@ -535,7 +535,7 @@ test_replay_rerenders(void **state)
     scrape_token(r.body, fresh, sizeof(fresh));
     harness_response_free(&r);
     struct grant_consent g;
-    assert_int_equal(grants_open_consent(FA.app.seal, slice_from_cstr(fresh), FIXTURE_BASE,
+    assert_int_equal(grants_open_consent(FA.oauth.seal, slice_from_cstr(fresh), FIXTURE_BASE,
                                          clock_unix_s(), &g, NULL),
                      GRANTS_OK);
     assert_string_not_equal(g.jti, JTI);

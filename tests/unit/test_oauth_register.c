@@ -50,7 +50,7 @@ setup(void **state)
     ring = seal_ring_new(FIXTURE_SECRET, strlen(FIXTURE_SECRET), NULL, NULL, 0);
     assert_non_null(ring);
     app = app_new(&cfg);
-    app->seal = ring;
+    app->oauth.seal = ring;
     router = http_router_new();
     routes_build(router, app);
     harness_init(&H, router, NULL);
@@ -71,7 +71,7 @@ teardown(void **state)
     close(log_pipe[1]);
     harness_cleanup(&H);
     http_router_free(router);
-    app->seal = NULL;
+    app->oauth.seal = NULL;
     app_free(app);
     seal_ring_free(ring);
     return 0;
@@ -348,9 +348,9 @@ static void
 test_no_key_ring_fails_closed(void **state)
 {
     (void)state;
-    app->seal = NULL;
+    app->oauth.seal = NULL;
     struct harness_response r = post_str("{\"redirect_uris\":[\"https://a.example/cb\"]}");
-    app->seal = ring;
+    app->oauth.seal = ring;
     assert_int_equal(r.status, 500);
     static const char want[] =
         "{\"error\":\"server_error\",\"error_description\":\"failed to register client\"}\n";

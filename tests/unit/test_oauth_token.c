@@ -13,7 +13,6 @@
 
 #include <cmocka.h>
 
-#include "app.h"
 #include "base/clock.h"
 #include "base/xalloc.h"
 #include "config.h"
@@ -34,7 +33,7 @@
 
 struct fx {
     struct config cfg;
-    struct app app;
+    struct oauth oauth;
     struct http_router *router;
     struct harness h;
     struct store_backend *backend;
@@ -52,7 +51,7 @@ seal_client(const char *id, int64_t exp)
         .id = id, .redirect_uris = uris, .redirect_uri_count = 1, .aud = BASE, .exp = exp};
     struct buf b;
     buf_init(&b, BOUNDS_SEALED_MAX_CHARS);
-    assert_int_equal(grants_seal_client(F.app.seal, &g, &b), SEAL_OK);
+    assert_int_equal(grants_seal_client(F.oauth.seal, &g, &b), SEAL_OK);
     return buf_take(&b);
 }
 
@@ -77,7 +76,7 @@ seal_code(const char *tid, const char *fam, const char *cid)
     };
     struct buf b;
     buf_init(&b, BOUNDS_SEALED_MAX_CHARS);
-    assert_int_equal(grants_seal_code(F.app.seal, &g, &b), SEAL_OK);
+    assert_int_equal(grants_seal_code(F.oauth.seal, &g, &b), SEAL_OK);
     return buf_take(&b);
 }
 
@@ -97,7 +96,7 @@ seal_refresh(const char *tid, const char *fam, int64_t iat, int64_t fiat)
     };
     struct buf b;
     buf_init(&b, BOUNDS_SEALED_MAX_CHARS);
-    assert_int_equal(grants_seal_refresh(F.app.seal, &g, &b), SEAL_OK);
+    assert_int_equal(grants_seal_refresh(F.oauth.seal, &g, &b), SEAL_OK);
     return buf_take(&b);
 }
 
@@ -109,13 +108,12 @@ start(bool with_store, unsigned grace_s)
     F.cfg.proxy_base_url = BASE;
     F.cfg.mount = "/mcp";
     F.cfg.refresh_race_grace_s = grace_s;
-    F.app.cfg = &F.cfg;
-    F.app.seal = seal_ring_new(FIXTURE_SECRET, strlen(FIXTURE_SECRET), NULL, NULL, 0);
-    assert_non_null(F.app.seal);
+    F.oauth.cfg = &F.cfg;
+    F.oauth.seal = seal_ring_new(FIXTURE_SECRET, strlen(FIXTURE_SECRET), NULL, NULL, 0);
+    assert_non_null(F.oauth.seal);
     F.router = http_router_new();
-    http_router_add(F.router, HTTP_METHODS_POST, "/token", oauth_token_handle, &F.app, NULL);
+    http_router_add(F.router, HTTP_METHODS_POST, "/token", oauth_token_handle, &F.oauth, NULL);
     harness_init(&F.h, F.router, NULL);
-    F.h.w->app = &F.app;
     if (with_store) {
         F.backend = store_memory_backend_new("t:");
         F.h.w->store = store_new(F.backend, F.h.w->base);
@@ -135,7 +133,7 @@ stop(void **state)
     harness_cleanup(&F.h);
     store_backend_free(F.backend);
     http_router_free(F.router);
-    seal_ring_free(F.app.seal);
+    seal_ring_free(F.oauth.seal);
     xfree(F.client);
     xfree(F.other);
     fixture_unpin_clock();
@@ -244,7 +242,7 @@ test_code_success_mints_the_family(void **state)
     char tok[20000];
     json_str(r.body, "refresh_token", tok, sizeof(tok));
     struct grant_refresh rg;
-    assert_int_equal(grants_open_refresh(F.app.seal, slice_from_cstr(tok), BASE, NOW, &rg, NULL),
+    assert_int_equal(grants_open_refresh(F.oauth.seal, slice_from_cstr(tok), BASE, NOW, &rg, NULL),
                      GRANTS_OK);
     assert_string_equal(rg.family_id, "fam-1");
     assert_string_not_equal(rg.token_id, "tid-1");
@@ -258,7 +256,7 @@ test_code_success_mints_the_family(void **state)
 
     json_str(r.body, "access_token", tok, sizeof(tok));
     struct grant_access ag;
-    assert_int_equal(grants_open_access(F.app.seal, slice_from_cstr(tok), BASE, NOW, &ag, NULL),
+    assert_int_equal(grants_open_access(F.oauth.seal, slice_from_cstr(tok), BASE, NOW, &ag, NULL),
                      GRANTS_OK);
     assert_string_equal(ag.sub, "alice");
     assert_string_equal(ag.email, "alice@example.com");
@@ -377,7 +375,7 @@ test_rotation_keeps_family_and_fiat(void **state)
     char tok[20000];
     json_str(r.body, "refresh_token", tok, sizeof(tok));
     struct grant_refresh g;
-    assert_int_equal(grants_open_refresh(F.app.seal, slice_from_cstr(tok), BASE, NOW, &g, NULL),
+    assert_int_equal(grants_open_refresh(F.oauth.seal, slice_from_cstr(tok), BASE, NOW, &g, NULL),
                      GRANTS_OK);
     assert_string_equal(g.family_id, "fam-9");
     assert_string_not_equal(g.token_id, "r-1");
