@@ -116,8 +116,8 @@ silent_fork(struct authorize_ctx *ctx, const struct oauth_client *client, const 
                                       b.secret, BOUNDS_SESSION_TTL_S) != 0) {
         struct oauth_error err;
         oauth_error_set(&err, 302, OAUTH_ERROR_SERVER_ERROR, "internal error");
-        (void)oauth_flow_reply_redirect_error(ctx->req, ctx->oauth, ctx->ar.redirect_uri, &err,
-                                              state);
+        (void)oauth_flow_reply_error_to_client(ctx->req, ctx->oauth, OAUTH_FLOW_VIA_REDIRECT,
+                                               ctx->ar.redirect_uri, &err, state);
     } else {
         struct log_line l;
         http_request_log_begin(&l, ctx->req, LOG_DEBUG, "idp_redirect");
@@ -167,8 +167,8 @@ on_client(enum oauth_client_rc rc, const struct oauth_client *client, const stru
         (void)oauth_reply_error(req, &out.err);
         return;
     case OAUTH_AUTHORIZE_REDIRECT_ERROR:
-        (void)oauth_flow_reply_redirect_error(req, ctx->oauth, ctx->ar.redirect_uri, &out.err,
-                                              ctx->ar.state);
+        (void)oauth_flow_reply_error_to_client(req, ctx->oauth, OAUTH_FLOW_VIA_REDIRECT,
+                                               ctx->ar.redirect_uri, &out.err, ctx->ar.state);
         return;
     default:
         break;

@@ -120,8 +120,8 @@ approve(struct consent_ctx *ctx)
                                       g->binding_hash, ctx->secret, BOUNDS_SESSION_TTL_S) != 0) {
         struct oauth_error err;
         oauth_error_set(&err, 400, OAUTH_ERROR_SERVER_ERROR, "internal error");
-        (void)oauth_flow_reply_interstitial_error(ctx->req, ctx->oauth, g->redirect_uri, &err,
-                                                  g->client_state);
+        (void)oauth_flow_reply_error_to_client(ctx->req, ctx->oauth, OAUTH_FLOW_VIA_INTERSTITIAL,
+                                               g->redirect_uri, &err, g->client_state);
         goto out;
     }
     struct log_line l;
@@ -156,8 +156,8 @@ decide(struct consent_ctx *ctx)
         struct oauth_error err;
         oauth_error_set(&err, 400, OAUTH_ERROR_ACCESS_DENIED,
                         "user declined to authorize this client");
-        (void)oauth_flow_reply_interstitial_error(ctx->req, ctx->oauth, g->redirect_uri, &err,
-                                                  g->client_state);
+        (void)oauth_flow_reply_error_to_client(ctx->req, ctx->oauth, OAUTH_FLOW_VIA_INTERSTITIAL,
+                                               g->redirect_uri, &err, g->client_state);
         return;
     }
     if (strcmp(ctx->action, "approve") != 0) {

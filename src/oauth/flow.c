@@ -134,33 +134,19 @@ reply_json_fallback(struct http_request *req, const struct oauth_error *err)
 }
 
 int
-oauth_flow_reply_redirect_error(struct http_request *req, const struct oauth *oauth, const char *ru,
-                                const struct oauth_error *err, const char *state)
+oauth_flow_reply_error_to_client(struct http_request *req, const struct oauth *oauth,
+                                 enum oauth_flow_via via, const char *ru,
+                                 const struct oauth_error *err, const char *state)
 {
     struct buf url;
     buf_init(&url, BOUNDS_FLOW_URL_MAX);
     int rc;
     if (oauth_flow_error_url(oauth, ru, err, state, &url) != 0) {
         rc = reply_json_fallback(req, err);
+    } else if (via == OAUTH_FLOW_VIA_INTERSTITIAL) {
+        rc = oauth_flow_reply_interstitial(req, buf_cstr(&url));
     } else {
         rc = oauth_flow_reply_redirect(req, buf_cstr(&url));
-    }
-    buf_cleanup(&url);
-    return rc;
-}
-
-int
-oauth_flow_reply_interstitial_error(struct http_request *req, const struct oauth *oauth,
-                                    const char *ru, const struct oauth_error *err,
-                                    const char *state)
-{
-    struct buf url;
-    buf_init(&url, BOUNDS_FLOW_URL_MAX);
-    int rc;
-    if (oauth_flow_error_url(oauth, ru, err, state, &url) != 0) {
-        rc = reply_json_fallback(req, err);
-    } else {
-        rc = oauth_flow_reply_interstitial(req, buf_cstr(&url));
     }
     buf_cleanup(&url);
     return rc;
@@ -260,8 +246,8 @@ oauth_flow_reply_consent_page(struct http_request *req, const struct oauth *oaut
         log_end(&l);
         struct oauth_error err;
         oauth_error_set(&err, 400, OAUTH_ERROR_SERVER_ERROR, "internal error");
-        rc = oauth_flow_reply_interstitial_error(req, oauth, nz(g->redirect_uri), &err,
-                                                 nz(g->client_state));
+        rc = oauth_flow_reply_error_to_client(req, oauth, OAUTH_FLOW_VIA_INTERSTITIAL,
+                                              nz(g->redirect_uri), &err, nz(g->client_state));
         goto out;
     }
     if (render_consent(oauth, g, buf_cstr(&token), replay_notice, &page) != 0) {

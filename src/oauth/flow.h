@@ -61,23 +61,23 @@ enum oauth_flow_rc oauth_flow_session_begin(struct http_request *req, const stru
 int oauth_flow_error_url(const struct oauth *oauth, const char *ru, const struct oauth_error *err,
                          const char *state, struct buf *out) __attribute__((warn_unused_result));
 
-/* The 302 form (/authorize phase 2): Location is oauth_flow_error_url();
- * when that fails, the same error as JSON 400 on the proxy. err->status is
- * ignored. */
-int oauth_flow_reply_redirect_error(struct http_request *req, const struct oauth *oauth,
-                                    const char *ru, const struct oauth_error *err,
-                                    const char *state);
+/* How an error travels back to the client's redirect_uri. */
+enum oauth_flow_via {
+    OAUTH_FLOW_VIA_REDIRECT = 0, /* 302 (/authorize phase 2) */
+    OAUTH_FLOW_VIA_INTERSTITIAL, /* 200 navigation page (POST /consent, SPEC.md 3.6) */
+};
+
+/* The error sent to the client at oauth_flow_error_url(), by 302 or by the
+ * interstitial as via says; when the URL cannot be built, the same error as
+ * JSON 400 on the proxy (SPEC.md 3.3.2). err->status is ignored. */
+int oauth_flow_reply_error_to_client(struct http_request *req, const struct oauth *oauth,
+                                     enum oauth_flow_via via, const char *ru,
+                                     const struct oauth_error *err, const char *state);
 
 /* 302 to location (already a valid absolute URL); a location the HTTP
  * layer refuses as a header value becomes JSON 500 server_error instead,
  * so the request is always answered. */
 int oauth_flow_reply_redirect(struct http_request *req, const char *location);
-
-/* The interstitial form (POST /consent): 200 page navigating to
- * oauth_flow_error_url(); when that fails, JSON 400 with the same error. */
-int oauth_flow_reply_interstitial_error(struct http_request *req, const struct oauth *oauth,
-                                        const char *ru, const struct oauth_error *err,
-                                        const char *state);
 
 /* The navigation interstitial (SPEC.md 3.6) to target: 200 text/html,
  * CSP OAUTH_PAGE_INTERSTITIAL_CSP, Cache-Control: no-store, Pragma:
