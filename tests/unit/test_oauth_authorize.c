@@ -9,6 +9,7 @@
 #include "grants.h"
 #include "http/query.h"
 #include "base/pkce.h"
+#include "oauth_mint.h"
 
 #define RU "https://app.example.com/cb"
 #define RU_ENC "https%3A%2F%2Fapp.example.com%2Fcb"
@@ -50,8 +51,7 @@ make_client(const char *aud, int64_t exp, const char *name, struct buf *out)
         .aud = aud,
         .exp = exp,
     };
-    buf_init(out, 20000);
-    assert_int_equal(grants_seal_client(FA.oauth.seal, &c, out), SEAL_OK);
+    mint_client(FA.oauth.seal, &c, out);
 }
 
 /* /authorize?<query> with client_id appended (URL-safe: base64url). */

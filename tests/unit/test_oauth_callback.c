@@ -32,6 +32,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "oauth/oauth.h"
+#include "oauth_mint.h"
 #include "oidc/jwks.h"
 #include "oidc/provider.h"
 #include "oidc/throttle.h"
@@ -262,8 +263,7 @@ session(const char *sid)
         .exp = NOW + 600,
     };
     struct buf b;
-    buf_init(&b, BOUNDS_SEALED_MAX_CHARS);
-    assert_int_equal(grants_seal_session(F.oauth.seal, &s, &b), SEAL_OK);
+    mint_session(F.oauth.seal, &s, &b);
     return buf_take(&b);
 }
 
@@ -572,8 +572,7 @@ test_wrong_browser_refused(void **state)
         .exp = NOW + 600,
     };
     struct buf b;
-    buf_init(&b, BOUNDS_SEALED_MAX_CHARS);
-    assert_int_equal(grants_seal_session(F.oauth.seal, &unbound, &b), SEAL_OK);
+    mint_session(F.oauth.seal, &unbound, &b);
     get(buf_cstr(&b), &r);
     assert_refused(&r);
     buf_cleanup(&b);

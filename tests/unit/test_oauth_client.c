@@ -11,6 +11,7 @@
 #include "http/reply.h"
 #include "http/request.h"
 #include "oauth/client.h"
+#include "oauth_mint.h"
 
 static struct flow_app FA;
 
@@ -186,8 +187,7 @@ make_client(const char *aud, int64_t exp, struct buf *out)
         .aud = aud,
         .exp = exp,
     };
-    buf_init(out, 20000);
-    assert_int_equal(grants_seal_client(FA.oauth.seal, &c, out), SEAL_OK);
+    mint_client(FA.oauth.seal, &c, out);
 }
 
 static void
@@ -283,8 +283,7 @@ test_resolve_failures(void **state)
     /* A blob sealed for another purpose is "invalid" (AEAD cannot tell). */
     struct grant_session s = {.client_id = "x", .aud = FIXTURE_BASE, .exp = FIXTURE_NOW + 60};
     struct buf sb;
-    buf_init(&sb, 20000);
-    assert_int_equal(grants_seal_session(FA.oauth.seal, &s, &sb), SEAL_OK);
+    mint_session(FA.oauth.seal, &s, &sb);
     metrics_reset();
     struct harness_response r;
     resolve(buf_cstr(&sb), "authorize", &r);

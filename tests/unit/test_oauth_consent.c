@@ -19,6 +19,7 @@
 #include "http/query.h"
 #include "oauth/page.h"
 #include "base/pkce.h"
+#include "oauth_mint.h"
 
 #define RU "https://app.example.com/cb?keep=1"
 #define CID "11111111-2222-4333-8444-555555555555"
@@ -97,8 +98,7 @@ mint(const struct consent_opts *o, char *out)
         .exp = o->exp != 0 ? o->exp : FIXTURE_NOW + 300,
     };
     struct buf b;
-    buf_init(&b, 20000);
-    assert_int_equal(grants_seal_consent(FA.oauth.seal, &g, &b), SEAL_OK);
+    mint_consent(FA.oauth.seal, &g, &b);
     memcpy(out, b.ptr, b.len + 1);
     buf_cleanup(&b);
 }
@@ -296,8 +296,7 @@ test_input_checks(void **state)
     struct grant_session s = {
         .client_id = CID, .redirect_uri = RU, .aud = FIXTURE_BASE, .exp = FIXTURE_NOW + 60};
     struct buf sb;
-    buf_init(&sb, 20000);
-    assert_int_equal(grants_seal_session(FA.oauth.seal, &s, &sb), SEAL_OK);
+    mint_session(FA.oauth.seal, &s, &sb);
     post(buf_cstr(&sb), "approve", &r);
     assert_json_400(&r, "consent token invalid or expired");
     harness_response_free(&r);
