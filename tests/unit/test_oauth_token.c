@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "oauth_flow_app.h"
 #include "base/clock.h"
 #include "base/xalloc.h"
 #include "config.h"
@@ -33,13 +34,9 @@
 #define NOW FIXTURE_NOW
 
 struct fx {
-    struct config cfg;
-    struct oauth oauth;
-    struct http_router *router;
-    struct harness h;
-    struct store_backend *backend;
-    char *client; /* sealed client_id of client "cid-1" */
-    char *other;  /* sealed client_id of client "cid-2" */
+    struct flow_app fa; /* the OAuth units' one app fixture, plus POST /token */
+    char *client;       /* sealed client_id of client "cid-1" */
+    char *other;        /* sealed client_id of client "cid-2" */
 };
 
 static struct fx F;
@@ -51,7 +48,7 @@ seal_client(const char *id, int64_t exp)
     const struct grant_client g = {
         .id = id, .redirect_uris = uris, .redirect_uri_count = 1, .aud = BASE, .exp = exp};
     struct buf b;
-    mint_client(F.oauth.seal, &g, &b);
+    mint_client(F.fa.oauth.seal, &g, &b);
     return buf_take(&b);
 }
 
@@ -75,7 +72,7 @@ seal_code(const char *tid, const char *fam, const char *cid)
         .exp = NOW + 60,
     };
     struct buf b;
-    mint_code(F.oauth.seal, &g, &b);
+    mint_code(F.fa.oauth.seal, &g, &b);
     return buf_take(&b);
 }
 
@@ -94,7 +91,7 @@ seal_refresh(const char *tid, const char *fam, int64_t iat, int64_t fiat)
         .exp = NOW + 3600,
     };
     struct buf b;
-    mint_refresh(F.oauth.seal, &g, &b);
+    mint_refresh(F.fa.oauth.seal, &g, &b);
     return buf_take(&b);
 }
 
@@ -103,19 +100,10 @@ start(bool with_store, unsigned grace_s)
 {
     memset(&F, 0, sizeof(F));
     fixture_pin_clock(0);
-    F.cfg.proxy_base_url = BASE;
-    F.cfg.mount = "/mcp";
-    F.cfg.refresh_race_grace_s = grace_s;
-    F.oauth.cfg = &F.cfg;
-    F.oauth.seal = seal_ring_new(FIXTURE_SECRET, strlen(FIXTURE_SECRET), NULL, NULL, 0);
-    assert_non_null(F.oauth.seal);
-    F.router = http_router_new();
-    http_router_add(F.router, HTTP_METHODS_POST, "/token", oauth_token_handle, &F.oauth, NULL);
-    harness_init(&F.h, F.router, NULL);
-    if (with_store) {
-        F.backend = store_memory_backend_new("t:");
-        F.h.w->store = store_new(F.backend, F.h.w->base);
-    }
+    flow_app_init(&F.fa, with_store ? FLOW_STORE_MEMORY : FLOW_STORE_NONE);
+    F.fa.cfg.refresh_race_grace_s = grace_s;
+    http_router_add(F.fa.router, HTTP_METHODS_POST, "/token", oauth_token_handle, &F.fa.oauth,
+                    NULL);
     F.client = seal_client("cid-1", 0);
     F.other = seal_client("cid-2", 0);
     metrics_reset();
@@ -126,12 +114,7 @@ static int
 stop(void **state)
 {
     (void)state;
-    store_free(F.h.w->store);
-    F.h.w->store = NULL;
-    harness_cleanup(&F.h);
-    store_backend_free(F.backend);
-    http_router_free(F.router);
-    seal_ring_free(F.oauth.seal);
+    flow_app_cleanup(&F.fa);
     xfree(F.client);
     xfree(F.other);
     fixture_unpin_clock();
@@ -148,17 +131,17 @@ struct reply {
 static void
 post_with(const char *body, const char *extra_headers, struct reply *out)
 {
-    int fd = harness_connect(&F.h);
+    int fd = harness_connect(&F.fa.h);
     char head[1024];
     snprintf(head, sizeof(head),
              "POST /token HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-www-form-urlencoded"
              "\r\n%sContent-Length: %zu\r\n\r\n",
              extra_headers, strlen(body));
-    harness_send_str(&F.h, fd, head);
-    harness_send_str(&F.h, fd, body);
+    harness_send_str(&F.fa.h, fd, head);
+    harness_send_str(&F.fa.h, fd, body);
     struct buf raw;
     buf_init(&raw, 1 << 20);
-    (void)harness_wait_responses(&F.h, fd, &raw, 1, 5000);
+    (void)harness_wait_responses(&F.fa.h, fd, &raw, 1, 5000);
     struct harness_response r;
     assert_true(harness_parse(raw.ptr, raw.len, false, false, &r) > 0);
     out->status = r.status;
@@ -240,8 +223,9 @@ test_code_success_mints_the_family(void **state)
     char tok[20000];
     json_str(r.body, "refresh_token", tok, sizeof(tok));
     struct grant_refresh rg;
-    assert_int_equal(grants_open_refresh(F.oauth.seal, slice_from_cstr(tok), BASE, NOW, &rg, NULL),
-                     GRANTS_OK);
+    assert_int_equal(
+        grants_open_refresh(F.fa.oauth.seal, slice_from_cstr(tok), BASE, NOW, &rg, NULL),
+        GRANTS_OK);
     assert_string_equal(rg.family_id, "fam-1");
     assert_string_not_equal(rg.token_id, "tid-1");
     assert_string_equal(rg.client_id, "cid-1");
@@ -254,8 +238,8 @@ test_code_success_mints_the_family(void **state)
 
     json_str(r.body, "access_token", tok, sizeof(tok));
     struct grant_access ag;
-    assert_int_equal(grants_open_access(F.oauth.seal, slice_from_cstr(tok), BASE, NOW, &ag, NULL),
-                     GRANTS_OK);
+    assert_int_equal(
+        grants_open_access(F.fa.oauth.seal, slice_from_cstr(tok), BASE, NOW, &ag, NULL), GRANTS_OK);
     assert_string_equal(ag.sub, "alice");
     assert_string_equal(ag.email, "alice@example.com");
     assert_string_equal(ag.client_id, "cid-1");
@@ -373,8 +357,8 @@ test_rotation_keeps_family_and_fiat(void **state)
     char tok[20000];
     json_str(r.body, "refresh_token", tok, sizeof(tok));
     struct grant_refresh g;
-    assert_int_equal(grants_open_refresh(F.oauth.seal, slice_from_cstr(tok), BASE, NOW, &g, NULL),
-                     GRANTS_OK);
+    assert_int_equal(
+        grants_open_refresh(F.fa.oauth.seal, slice_from_cstr(tok), BASE, NOW, &g, NULL), GRANTS_OK);
     assert_string_equal(g.family_id, "fam-9");
     assert_string_not_equal(g.token_id, "r-1");
     assert_int_equal(g.iat, NOW);
@@ -433,8 +417,8 @@ test_revoke_before_is_not_metered(void **state)
 {
     (void)state;
     start(true, 2);
-    F.cfg.revoke_before_set = true;
-    F.cfg.revoke_before_s = NOW - 50;
+    F.fa.cfg.revoke_before_set = true;
+    F.fa.cfg.revoke_before_s = NOW - 50;
     /* Rotated yesterday (iat recent) but the family predates the cut-off. */
     char *old = seal_refresh("r-1", "fam-1", NOW - 10, NOW - 100);
     char *young = seal_refresh("r-2", "fam-2", NOW - 10, NOW - 10);
