@@ -8,7 +8,7 @@
 
 #include "base/arena.h"
 #include "base/clock.h"
-#include "base/scan.h"
+#include "base/field.h"
 #include "bounds.h"
 #include "http/conn.h"
 #include "http/request_int.h"
@@ -68,33 +68,11 @@ is_owned_header(struct slice name)
     return name_in(name, owned_headers, sizeof(owned_headers) / sizeof(owned_headers[0]));
 }
 
+/* A token (base/field.h) no longer than the parsers accept. */
 static bool
 valid_name(struct slice name)
 {
-    if (name.len == 0 || name.len > BOUNDS_HEADER_NAME_MAX) {
-        return false;
-    }
-    for (size_t i = 0; i < name.len; i++) {
-        if (!scan_is_tchar((unsigned char)name.ptr[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* RFC 9110 5.5: field-value is VCHAR, obs-text, SP and HTAB. Any other
- * control byte -- CR and LF above all -- would let a value end the header
- * and start another (response splitting). */
-static bool
-valid_value(struct slice value)
-{
-    for (size_t i = 0; i < value.len; i++) {
-        unsigned char c = (unsigned char)value.ptr[i];
-        if ((c < 0x20 && c != '\t') || c == 0x7f) {
-            return false;
-        }
-    }
-    return true;
+    return name.len <= BOUNDS_HEADER_NAME_MAX && field_name_is_token(name);
 }
 
 static bool
@@ -170,7 +148,7 @@ http_output_header_add(struct http_request *req, const char *name, const char *v
 {
     struct slice n = slice_from_cstr(name);
     struct slice v = slice_from_cstr(value);
-    if (!head_editable(req) || !valid_name(n) || !valid_value(v) || is_owned_header(n)) {
+    if (!head_editable(req) || !valid_name(n) || !field_value_is_valid(v) || is_owned_header(n)) {
         return -1;
     }
     return append_header(req, n, v);
@@ -181,7 +159,7 @@ http_output_header_set(struct http_request *req, const char *name, const char *v
 {
     struct slice n = slice_from_cstr(name);
     struct slice v = slice_from_cstr(value);
-    if (!head_editable(req) || !valid_name(n) || !valid_value(v) || is_owned_header(n)) {
+    if (!head_editable(req) || !valid_name(n) || !field_value_is_valid(v) || is_owned_header(n)) {
         return -1;
     }
     remove_headers(req, n);
@@ -211,7 +189,7 @@ http_output_header_add_upstream(struct http_request *req, const char *name, size
     if (is_owned_header(n) || (req->is_public && is_security_header(n))) {
         return 0; /* ours replace theirs (SPEC preface fix 5) */
     }
-    if (!valid_name(n) || !valid_value(v)) {
+    if (!valid_name(n) || !field_value_is_valid(v)) {
         return -1;
     }
     return append_header(req, n, v);

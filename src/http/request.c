@@ -299,11 +299,18 @@ http_request_headers_len(const struct http_request *req)
     return req->header_count;
 }
 
-struct http_header
+struct field
 http_request_header_at(const struct http_request *req, size_t i)
 {
     assert(i < req->header_count);
     return req->headers[i];
+}
+
+const struct field *
+http_request_headers(const struct http_request *req, size_t *out_count)
+{
+    *out_count = req->header_count;
+    return req->headers;
 }
 
 int64_t

@@ -75,7 +75,10 @@ bool http_request_header_next(const struct http_request *req, const char *name, 
 size_t http_request_header_count(const struct http_request *req, const char *name);
 /* Every header line in order (for forwarding): i < http_request_headers_len(). */
 size_t http_request_headers_len(const struct http_request *req);
-struct http_header http_request_header_at(const struct http_request *req, size_t i);
+struct field http_request_header_at(const struct http_request *req, size_t i);
+/* The same lines as one array of *out_count fields (borrowed, valid for the
+ * request's life; NULL when there are none). */
+const struct field *http_request_headers(const struct http_request *req, size_t *out_count);
 
 /* Content-Length as sent, -1 when absent (chunked or no body). */
 int64_t http_request_content_length(const struct http_request *req);

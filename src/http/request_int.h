@@ -64,7 +64,7 @@ struct http_request {
     struct slice query;
     bool has_query;
     unsigned version_minor;
-    struct http_header *headers;
+    struct field *headers;
     size_t header_count;
     int64_t content_length;
     bool chunked;
