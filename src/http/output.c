@@ -12,6 +12,7 @@
 #include "bounds.h"
 #include "http/conn.h"
 #include "http/request_int.h"
+#include "http/status.h"
 
 /* SPEC.md 3.0.1 item 6: on every public response, every status. */
 static const struct {
@@ -207,85 +208,6 @@ http_output_header_get(const struct http_request *req, const char *name)
     return NULL;
 }
 
-static const char *
-reason_phrase(int status)
-{
-    switch (status) {
-    case 100:
-        return "Continue";
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 202:
-        return "Accepted";
-    case 204:
-        return "No Content";
-    case 206:
-        return "Partial Content";
-    case 301:
-        return "Moved Permanently";
-    case 302:
-        return "Found";
-    case 303:
-        return "See Other";
-    case 304:
-        return "Not Modified";
-    case 307:
-        return "Temporary Redirect";
-    case 308:
-        return "Permanent Redirect";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 406:
-        return "Not Acceptable";
-    case 408:
-        return "Request Timeout";
-    case 409:
-        return "Conflict";
-    case 410:
-        return "Gone";
-    case 411:
-        return "Length Required";
-    case 413:
-        return "Content Too Large";
-    case 414:
-        return "URI Too Long";
-    case 415:
-        return "Unsupported Media Type";
-    case 417:
-        return "Expectation Failed";
-    case 422:
-        return "Unprocessable Content";
-    case 429:
-        return "Too Many Requests";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 500:
-        return "Internal Server Error";
-    case 501:
-        return "Not Implemented";
-    case 502:
-        return "Bad Gateway";
-    case 503:
-        return "Service Unavailable";
-    case 504:
-        return "Gateway Timeout";
-    case 505:
-        return "HTTP Version Not Supported";
-    default:
-        return ""; /* RFC 9112 4: the reason phrase may be empty */
-    }
-}
-
 /* "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n" (RFC 9110 5.6.7), formatted
  * once per second per thread. */
 static const char *
@@ -343,8 +265,8 @@ send_head(struct http_request *req, bool has_length, uint64_t len)
 
     struct evbuffer *out = http_conn_output(req->conn);
     char line[128];
-    int n =
-        snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", req->status, reason_phrase(req->status));
+    int n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", req->status,
+                     http_status_reason(req->status));
     evbuffer_add(out, line, (size_t)n);
     const char *date = date_line();
     evbuffer_add(out, date, strlen(date));

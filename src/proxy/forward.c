@@ -120,10 +120,11 @@ log_proxy_error(struct fwd *f, const char *phase, const char *error)
     log_end(&l);
 }
 
-/* Fails the forward: an error reply while nothing was sent, else a
- * visibly truncated response. */
+/* Fails the forward: a JSON error reply (code and description) while
+ * nothing was sent, else a visibly truncated response. */
 static void
-fail(struct fwd *f, int status, const char *body, const char *phase, const char *error)
+fail(struct fwd *f, int status, const char *code, const char *description, const char *phase,
+     const char *error)
 {
     if (f->state == F_OVER) {
         return;
@@ -134,14 +135,14 @@ fail(struct fwd *f, int status, const char *body, const char *phase, const char 
     if (started) {
         http_output_abort(f->req);
     } else {
-        http_reply_json(f->req, status, body, strlen(body));
+        http_reply_error_json(f->req, status, code, description);
     }
 }
 
 static void
 fail_gateway(struct fwd *f, const char *phase, const char *error)
 {
-    fail(f, 502, PROXY_FORWARD_BODY_BAD_GATEWAY, phase, error);
+    fail(f, 502, PROXY_FORWARD_ERROR_BAD_GATEWAY, PROXY_FORWARD_DESCRIPTION_FAILED, phase, error);
 }
 
 /* ---- the request ---- */
@@ -217,8 +218,8 @@ on_header_timeout(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct fwd *f = arg;
-    fail(f, 504, PROXY_FORWARD_BODY_TIMEOUT, "response_head",
-         "no response head within UPSTREAM_RESPONSE_HEADER_TIMEOUT");
+    fail(f, 504, "gateway_timeout", "upstream did not send response headers in time",
+         "response_head", "no response head within UPSTREAM_RESPONSE_HEADER_TIMEOUT");
 }
 
 static void
@@ -319,7 +320,7 @@ on_head(struct fwd *f)
         proxy_response_hop_decide(h, current, f->round_trip, f->opts.max_round_trips, &next);
     xfree(current);
     if (hop == PROXY_HOP_EXHAUSTED) {
-        fail(f, 502, PROXY_FORWARD_BODY_TOO_MANY_REDIRECTS, "redirect",
+        fail(f, 502, PROXY_FORWARD_ERROR_BAD_GATEWAY, "too many upstream redirects", "redirect",
              "too many upstream redirects");
         return false;
     }
