@@ -117,7 +117,6 @@ http_request_set_head(struct http_request *req, const struct http_head *h)
     struct arena *a = req->arena;
     req->method = h->method;
     req->method_name = arena_slicedup(a, h->method_name);
-    req->target = copy_slice(a, h->target, &failed);
     req->path = copy_slice(a, h->path, &failed); /* its own copy: NUL-terminated */
     req->query = copy_slice(a, h->query, &failed);
     req->has_query = h->has_query;
@@ -192,12 +191,6 @@ http_request_arena(const struct http_request *req)
     return req->arena;
 }
 
-const char *
-http_request_id(const struct http_request *req)
-{
-    return req->id;
-}
-
 const struct ipaddr *
 http_request_peer(const struct http_request *req)
 {
@@ -220,12 +213,6 @@ const char *
 http_request_method_name(const struct http_request *req)
 {
     return req->method_name;
-}
-
-struct slice
-http_request_target(const struct http_request *req)
-{
-    return req->target;
 }
 
 struct slice
@@ -342,12 +329,6 @@ http_request_body_slice(struct http_request *req)
     return slice_make((const char *)p, len);
 }
 
-uint64_t
-http_request_start_ns(const struct http_request *req)
-{
-    return req->start_ns;
-}
-
 void
 http_request_set_route_state(struct http_request *req, void *state)
 {
@@ -365,12 +346,6 @@ http_request_on_abort(struct http_request *req, http_request_abort_fn fn, void *
 {
     req->abort_fn = fn;
     req->abort_arg = arg;
-}
-
-bool
-http_request_is_client_gone(const struct http_request *req)
-{
-    return req->client_gone;
 }
 
 void

@@ -42,8 +42,6 @@ void http_request_id_generate(char out[HTTP_REQUEST_ID_LEN + 1]);
 struct worker *http_request_worker(const struct http_request *req);
 /* Request-scoped allocations (arena.h); freed with the request. */
 struct arena *http_request_arena(const struct http_request *req);
-/* The request id, NUL-terminated. */
-const char *http_request_id(const struct http_request *req);
 /* The TCP peer's address (IPv4-mapped IPv6 shown as IPv4), and as text. */
 const struct ipaddr *http_request_peer(const struct http_request *req);
 const char *http_request_client_ip(const struct http_request *req);
@@ -51,13 +49,11 @@ const char *http_request_client_ip(const struct http_request *req);
 enum http_method http_request_method(const struct http_request *req);
 /* As sent, e.g. "GET", "PROPFIND" (a NUL-terminated static string). */
 const char *http_request_method_name(const struct http_request *req);
-/* The request-target as sent, e.g. "/mcp/x?y=1". */
-struct slice http_request_target(const struct http_request *req);
 /* The raw path, percent-escapes kept ("/mcp/a%2Fb"): what routing and the
  * proxy use. NUL-terminated in memory. */
 struct slice http_request_path(const struct http_request *req);
-/* The percent-decoded path (what the access log shows and
- * ACCESS_LOG_SKIP_RE matches). May contain any byte, NUL included. */
+/* The percent-decoded path (what the access log shows and its skip
+ * predicate sees). May contain any byte, NUL included. */
 struct slice http_request_path_decoded(const struct http_request *req);
 /* The query without '?', raw; empty when none. */
 struct slice http_request_query(const struct http_request *req);
@@ -90,9 +86,6 @@ struct evbuffer *http_request_body(const struct http_request *req);
  * request's life, until the evbuffer is changed). */
 struct slice http_request_body_slice(struct http_request *req);
 
-/* Monotonic start (first byte of the request), nanoseconds. */
-uint64_t http_request_start_ns(const struct http_request *req);
-
 /* ---- route state ---- */
 
 /* One pointer that a route's head check hands on to its handler (the MCP
@@ -112,8 +105,6 @@ void *http_request_get_route_state(const struct http_request *req);
  * replaces; fn NULL unregisters. */
 typedef void (*http_request_abort_fn)(struct http_request *req, void *arg);
 void http_request_on_abort(struct http_request *req, http_request_abort_fn fn, void *arg);
-/* True once the client is known to be gone. */
-bool http_request_is_client_gone(const struct http_request *req);
 
 /* ---- finish ---- */
 

@@ -58,7 +58,6 @@ struct http_request {
     bool has_head;
     enum http_method method;
     const char *method_name;
-    struct slice target;
     struct slice path;
     struct slice path_decoded;
     struct slice query;
