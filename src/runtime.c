@@ -259,6 +259,13 @@ client_key_of(void *arg, struct http_request *req, char key[CLIENT_IP_KEY_SIZE])
     client_ip_key(&policy, &peer, &h, key);
 }
 
+/* The public server's access-log predicate: ACCESS_LOG_SKIP_RE. */
+static bool
+access_log_skips(const void *arg, const char *path, size_t len)
+{
+    return config_access_log_skips(arg, path, len);
+}
+
 /* The router's rate-limit call site (SPEC.md 3.0.3). */
 static bool
 rate_limit_request(void *arg, enum metrics_endpoint bucket, struct http_request *req)
@@ -481,6 +488,8 @@ start_public(struct runtime *rt)
     const struct http_server_opts opts = {
         .router = rt->public_router,
         .is_public = true,
+        .access_log_skip = access_log_skips,
+        .access_log_skip_arg = c,
         .head_timeout_ms = BOUNDS_HEAD_TIMEOUT_MS,
         .body_timeout_ms = BOUNDS_BODY_TIMEOUT_MS,
         .idle_timeout_ms = BOUNDS_IDLE_TIMEOUT_MS,

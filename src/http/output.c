@@ -10,7 +10,6 @@
 #include "base/clock.h"
 #include "base/field.h"
 #include "bounds.h"
-#include "http/conn.h"
 #include "http/request_int.h"
 #include "http/status.h"
 
@@ -76,10 +75,17 @@ valid_name(struct slice name)
     return name.len <= BOUNDS_HEADER_NAME_MAX && field_name_is_token(name);
 }
 
+/* The connection's output buffer (http_stream_ops.output). */
+static struct evbuffer *
+output_of(const struct http_request *req)
+{
+    return req->stream.ops->output(req->stream.conn);
+}
+
 static bool
 head_editable(const struct http_request *req)
 {
-    return req->conn != NULL && req->out_state == HTTP_OUT_PENDING;
+    return req->stream.conn != NULL && req->out_state == HTTP_OUT_PENDING;
 }
 
 static int
@@ -258,12 +264,13 @@ send_head(struct http_request *req, bool has_length, uint64_t len)
     } else {
         req->framing = HTTP_FRAME_CLOSE;
     }
-    bool keep = req->framing != HTTP_FRAME_CLOSE && http_conn_may_keep_alive(req->conn, req);
+    bool keep =
+        req->framing != HTTP_FRAME_CLOSE && req->stream.ops->may_keep_alive(req->stream.conn, req);
     if (!keep) {
-        http_conn_close_after(req->conn);
+        req->stream.ops->close_after(req->stream.conn);
     }
 
-    struct evbuffer *out = http_conn_output(req->conn);
+    struct evbuffer *out = output_of(req);
     char line[128];
     int n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", req->status,
                      http_status_reason(req->status));
@@ -316,7 +323,7 @@ http_output_start_length(struct http_request *req, uint64_t len)
 static bool
 streaming(const struct http_request *req)
 {
-    return req->conn != NULL && req->out_state == HTTP_OUT_STREAMING;
+    return req->stream.conn != NULL && req->out_state == HTTP_OUT_STREAMING;
 }
 
 /* Checks and accounts len body bytes; false when they must not be sent.
@@ -360,7 +367,7 @@ http_output_write(struct http_request *req, const void *data, size_t len)
     if (drop) {
         return 0;
     }
-    struct evbuffer *out = http_conn_output(req->conn);
+    struct evbuffer *out = output_of(req);
     if (req->framing == HTTP_FRAME_CHUNKED) {
         evbuffer_add_printf(out, "%zx\r\n", len);
         evbuffer_add(out, data, len);
@@ -383,7 +390,7 @@ http_output_write_buffer(struct http_request *req, struct evbuffer *buf)
         evbuffer_drain(buf, len);
         return 0;
     }
-    struct evbuffer *out = http_conn_output(req->conn);
+    struct evbuffer *out = output_of(req);
     if (req->framing == HTTP_FRAME_CHUNKED) {
         evbuffer_add_printf(out, "%zx\r\n", len);
         evbuffer_add_buffer(out, buf);
@@ -397,7 +404,7 @@ http_output_write_buffer(struct http_request *req, struct evbuffer *buf)
 int
 http_output_end(struct http_request *req)
 {
-    if (req->conn == NULL || req->out_state == HTTP_OUT_ENDED) {
+    if (req->stream.conn == NULL || req->out_state == HTTP_OUT_ENDED) {
         return -1;
     }
     if (req->out_state == HTTP_OUT_PENDING && send_head(req, true, 0) != 0) {
@@ -408,24 +415,24 @@ http_output_end(struct http_request *req)
         return -1;
     }
     if (req->framing == HTTP_FRAME_CHUNKED) {
-        evbuffer_add(http_conn_output(req->conn), "0\r\n\r\n", 5);
+        evbuffer_add(output_of(req), "0\r\n\r\n", 5);
     }
     req->out_state = HTTP_OUT_ENDED;
     req->drain_fn = NULL;
-    http_conn_response_done(req->conn, req, true);
+    req->stream.ops->end(req->stream.conn, req);
     return 0;
 }
 
 void
 http_output_abort(struct http_request *req)
 {
-    if (req->conn == NULL || req->out_state == HTTP_OUT_ENDED) {
+    if (req->stream.conn == NULL || req->out_state == HTTP_OUT_ENDED) {
         return;
     }
     req->out_state = HTTP_OUT_ENDED;
     req->aborted = true;
     req->drain_fn = NULL;
-    http_conn_response_done(req->conn, req, false);
+    req->stream.ops->abort(req->stream.conn, req);
 }
 
 int
@@ -463,19 +470,19 @@ http_output_is_ended(const struct http_request *req)
 bool
 http_output_is_congested(const struct http_request *req)
 {
-    return req->conn != NULL &&
-           evbuffer_get_length(http_conn_output(req->conn)) > BOUNDS_OUTPUT_HIGH_WATER;
+    return req->stream.conn != NULL &&
+           evbuffer_get_length(output_of(req)) > BOUNDS_OUTPUT_HIGH_WATER;
 }
 
 void
 http_output_on_drain(struct http_request *req, http_output_drain_fn fn, void *arg)
 {
-    if (req->conn == NULL || req->out_state == HTTP_OUT_ENDED) {
+    if (req->stream.conn == NULL || req->out_state == HTTP_OUT_ENDED) {
         return;
     }
     req->drain_fn = fn;
     req->drain_arg = arg;
     if (fn != NULL) {
-        http_conn_watch_drain(req->conn);
+        req->stream.ops->watch_drain(req->stream.conn);
     }
 }

@@ -6,13 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
 #include "base/arena.h"
 #include "base/clock.h"
 #include "base/rand.h"
 #include "base/xalloc.h"
 #include "bounds.h"
-#include "config.h"
 #include "http/request_int.h"
 #include "worker.h"
 
@@ -40,20 +38,21 @@ http_request_id_generate(char out[HTTP_REQUEST_ID_LEN + 1])
 }
 
 struct http_request *
-http_request_new(struct worker *w, struct http_conn *conn, bool is_public,
-                 const struct ipaddr *peer, const char *client_ip, uint64_t start_ns)
+http_request_new(const struct http_request_origin *o)
 {
     struct http_request *req = xcalloc(1, sizeof(*req));
-    req->conn = conn;
-    req->worker = w;
+    req->stream = o->stream;
+    req->worker = o->worker;
     req->arena = arena_new(BOUNDS_REQUEST_ARENA_MAX);
-    req->is_public = is_public;
+    req->is_public = o->is_public;
+    req->log_skip = o->log_skip;
+    req->log_skip_arg = o->log_skip_arg;
     http_request_id_generate(req->id);
-    if (peer != NULL) {
-        req->peer = *peer;
+    if (o->peer != NULL) {
+        req->peer = *o->peer;
     }
-    snprintf(req->client_ip, sizeof(req->client_ip), "%s", client_ip ? client_ip : "");
-    req->start_ns = start_ns;
+    snprintf(req->client_ip, sizeof(req->client_ip), "%s", o->client_ip ? o->client_ip : "");
+    req->start_ns = o->start_ns;
     req->method = HTTP_METHOD_OTHER;
     req->method_name = "";
     req->content_length = -1;
@@ -63,7 +62,7 @@ http_request_new(struct worker *w, struct http_conn *conn, bool is_public,
         /* evbuffer_new fails only when malloc does, and ours aborts first. */
         abort();
     }
-    if (is_public) {
+    if (req->is_public) {
         http_output_add_security_headers(req);
     }
     return req;
@@ -141,10 +140,9 @@ http_request_set_head(struct http_request *req, const struct http_head *h)
     }
     req->path_decoded = decode_path(a, req->path);
     req->has_head = true;
-    if (req->is_public && req->worker != NULL && req->worker->app != NULL &&
-        req->worker->app->cfg != NULL) {
-        req->log_skipped = config_access_log_skips(req->worker->app->cfg, req->path_decoded.ptr,
-                                                   req->path_decoded.len);
+    if (req->is_public && req->log_skip != NULL) {
+        req->log_skipped =
+            req->log_skip(req->log_skip_arg, req->path_decoded.ptr, req->path_decoded.len);
     }
     return 0;
 }

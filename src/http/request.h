@@ -6,7 +6,8 @@
  * (arena copies), the body once read, the start time, the response being
  * built (http/output.h), and the optional fields of the access-log line.
  * Finishing the response writes exactly one access-log line (public
- * listener, unless ACCESS_LOG_SKIP_RE matches the path).
+ * listener, unless the server's access-log predicate skips the path:
+ * http_request_log_skip_fn).
  *
  * Lifetime: owned by the connection. It stays valid until the response has
  * ended (http_output_end/abort, a reply helper) or the client has gone (the
@@ -32,6 +33,13 @@ struct http_request;
 
 /* 16 characters of [0-9A-Za-z]: ~95 bits, unique without coordination. */
 #define HTTP_REQUEST_ID_LEN 16
+
+/* Whether a public request's access-log line (and what observes it, such
+ * as the tool metrics) is left out, by the request's percent-decoded path:
+ * path[0..len) may hold any byte, NUL included, and is NUL-terminated
+ * after it. Runs once per request, on its worker, after the head. arg is
+ * the one given with it (http/server.h). */
+typedef bool (*http_request_log_skip_fn)(const void *arg, const char *path, size_t len);
 
 /* Writes a fresh id (HTTP_REQUEST_ID_LEN base62 chars + NUL) from the
  * CSPRNG. */
@@ -115,8 +123,9 @@ void http_request_on_abort(struct http_request *req, http_request_abort_fn fn, v
 #define HTTP_REQUEST_FINISH_HOOKS_MAX 4
 typedef void (*http_request_finish_fn)(struct http_request *req, void *arg);
 void http_request_on_finish(struct http_request *req, http_request_finish_fn fn, void *arg);
-/* True when ACCESS_LOG_SKIP_RE matched this request's path (the access-log
- * line and the tool-metrics observer are both skipped, SPEC.md 3.0.1). */
+/* True when the access-log predicate skipped this request's path
+ * (ACCESS_LOG_SKIP_RE: the access-log line and the tool-metrics observer
+ * are both skipped, SPEC.md 3.0.1). */
 bool http_request_is_log_skipped(const struct http_request *req);
 /* Status sent (0 before the head went out) and body bytes written. */
 int http_request_response_status(const struct http_request *req);
