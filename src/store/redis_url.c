@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "base/hex.h"
 #include "base/ipaddr.h"
 #include "base/scan.h"
 #include "base/slice.h"
@@ -33,21 +34,6 @@ fail(char *err, size_t err_cap, const char *fmt, ...)
         va_end(ap);
     }
     return false;
-}
-
-static int
-hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 /* Percent-decodes s into a new string. Refuses a bad escape, a decoded NUL
