@@ -198,7 +198,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
         event_active(rt->threads[i].drain_ev, EV_TIMEOUT, 0);
     }
     uint64_t ms = rt->cfg->shutdown_timeout_ms;
-    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+    struct timeval tv = clock_timeval_from_ms(ms);
     event_add(rt->deadline_ev, &tv);
 }
 
@@ -677,11 +677,10 @@ runtime_run(const struct config *cfg)
     /* The control loop answers /readyz, so it has a store handle too. */
     worker_attach_services(rt.control);
     rt.prune_ev = event_new(rt.control->base, -1, EV_PERSIST, on_prune, &rt);
-    struct timeval prune_tv = {.tv_sec = BOUNDS_SUBJECT_PRUNE_INTERVAL_MS / 1000, .tv_usec = 0};
+    struct timeval prune_tv = clock_timeval_from_ms(BOUNDS_SUBJECT_PRUNE_INTERVAL_MS);
     event_add(rt.prune_ev, &prune_tv);
     rt.trim_ev = event_new(rt.control->base, -1, EV_PERSIST, on_trim, &rt);
-    struct timeval trim_tv = {.tv_sec = BOUNDS_MEMORY_TRIM_CHECK_MS / 1000,
-                              .tv_usec = (BOUNDS_MEMORY_TRIM_CHECK_MS % 1000) * 1000};
+    struct timeval trim_tv = clock_timeval_from_ms(BOUNDS_MEMORY_TRIM_CHECK_MS);
     event_add(rt.trim_ev, &trim_tv);
     if (start_metrics(&rt) != 0 || start_public(&rt) != 0) {
         goto out;

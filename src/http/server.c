@@ -225,7 +225,7 @@ pause_accepting(struct http_server *s, enum metrics_accept_paused why)
         return; /* adopted by hand (tests): nothing to pause */
     }
     evconnlistener_disable(s->listener);
-    struct timeval tv = {.tv_sec = 0, .tv_usec = BOUNDS_ACCEPT_PAUSE_MS * 1000};
+    struct timeval tv = clock_timeval_from_ms(BOUNDS_ACCEPT_PAUSE_MS);
     event_add(s->retry_ev, &tv);
 }
 

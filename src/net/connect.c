@@ -290,10 +290,10 @@ start_next(struct net_connect *c)
         if (ms > BOUNDS_NET_ATTEMPT_TIMEOUT_MS) {
             ms = BOUNDS_NET_ATTEMPT_TIMEOUT_MS;
         }
-        struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+        struct timeval tv = clock_timeval_from_ms(ms);
         event_add(a->ev, &tv);
         if (c->next < c->order.count) {
-            struct timeval st = {0, BOUNDS_NET_CONNECT_STAGGER_MS * 1000};
+            struct timeval st = clock_timeval_from_ms(BOUNDS_NET_CONNECT_STAGGER_MS);
             event_add(c->stagger, &st);
         } else {
             event_del(c->stagger);
@@ -414,7 +414,7 @@ net_connect_start(struct event_base *base, struct net_resolver *r,
     }
     uint64_t ms = opts->timeout_ms > 0 ? opts->timeout_ms : BOUNDS_NET_ATTEMPT_TIMEOUT_MS;
     c->deadline_ms = clock_mono_ms() + ms;
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    struct timeval tv = clock_timeval_from_ms(ms);
     event_add(c->deadline, &tv);
     event_active(c->kick, EV_TIMEOUT, 0);
     return c;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "base/clock.h"
 #include "base/url.h"
 #include "base/xalloc.h"
 #include "bounds.h"
@@ -238,8 +239,7 @@ proxy_pool_release(struct proxy_pool *p, struct proxy_upstream *u, bool reusable
     if (i->timer == NULL) {
         abort(); /* allocation only */
     }
-    struct timeval tv = {.tv_sec = (time_t)(idle_ms / 1000),
-                         .tv_usec = (suseconds_t)(idle_ms % 1000) * 1000};
+    struct timeval tv = clock_timeval_from_ms(idle_ms);
     event_add(i->timer, &tv);
     i->next = p->newest;
     if (p->newest != NULL) {

@@ -200,8 +200,7 @@ on_connected(int fd, const union net_sockaddr *peer, const char *error, void *ar
     bufferevent_enable(u->bev, EV_WRITE);
     uint64_t now = clock_mono_ms();
     uint64_t left = u->deadline_ms > now ? u->deadline_ms - now : 0;
-    struct timeval tv = {.tv_sec = (time_t)(left / 1000),
-                         .tv_usec = (suseconds_t)(left % 1000) * 1000};
+    struct timeval tv = clock_timeval_from_ms(left);
     event_add(u->connect_timer, &tv);
 }
 

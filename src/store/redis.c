@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/buf.h"
 #include "base/xalloc.h"
 #include "store/redis_conn.h"
@@ -133,8 +134,7 @@ store_redis_backend_check(struct store_backend *b, uint64_t timeout_ms, char *er
     struct event_base *base = store_must(event_base_new(), "event_base_new");
     struct store *s = store_redis_conn_open(be, base, &check);
     struct event *deadline = store_must(event_new(base, -1, 0, on_check_timeout, s), "event_new");
-    struct timeval tv = {.tv_sec = (time_t)(timeout_ms / 1000),
-                         .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000};
+    struct timeval tv = clock_timeval_from_ms(timeout_ms);
     event_add(deadline, &tv);
     /* A failure found before the loop starts has already been recorded
      * (and a loopbreak before the loop runs would be lost). */

@@ -136,8 +136,7 @@ arm_command_timer(struct redis_store *rs)
     }
     uint64_t now = clock_mono_ms();
     uint64_t wait = head->deadline_ms > now ? head->deadline_ms - now : 0;
-    struct timeval tv = {.tv_sec = (time_t)(wait / 1000),
-                         .tv_usec = (suseconds_t)(wait % 1000) * 1000};
+    struct timeval tv = clock_timeval_from_ms(wait);
     event_add(rs->command_timer, &tv);
 }
 
@@ -195,8 +194,7 @@ schedule_retry(struct redis_store *rs)
     uint64_t wait = backoff / 2 + (backoff > 1 ? r % (backoff / 2 + 1) : 0);
     rs->backoff_ms =
         backoff * 2 > BOUNDS_REDIS_BACKOFF_MAX_MS ? BOUNDS_REDIS_BACKOFF_MAX_MS : backoff * 2;
-    struct timeval tv = {.tv_sec = (time_t)(wait / 1000),
-                         .tv_usec = (suseconds_t)(wait % 1000) * 1000};
+    struct timeval tv = clock_timeval_from_ms(wait);
     event_add(rs->retry_timer, &tv);
 }
 
@@ -556,8 +554,7 @@ on_connected(int fd, const union net_sockaddr *peer, const char *error, void *ar
     bufferevent_enable(rs->bev, EV_READ | EV_WRITE);
     uint64_t now = clock_mono_ms();
     uint64_t left = rs->deadline_ms > now ? rs->deadline_ms - now : 0;
-    struct timeval tv = {.tv_sec = (time_t)(left / 1000),
-                         .tv_usec = (suseconds_t)(left % 1000) * 1000};
+    struct timeval tv = clock_timeval_from_ms(left);
     event_add(rs->connect_timer, &tv);
 }
 
