@@ -14,8 +14,8 @@
 #include <jansson.h>
 #include <string.h>
 
-#include "base/hex.h"
 #include "base/buf.h"
+#include "base/hex.h"
 #include "base/jsonx.h"
 #include "base/xalloc.h"
 #include "metrics.h"

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/clock.h"
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/xalloc.h"
 #include "store/redis_conn.h"
 #include "net/tls.h"
