@@ -132,7 +132,6 @@ static int
 start_store(struct app *app, const char **out_event, struct buf *err)
 {
     const struct config *c = app->cfg;
-    char msg[STORE_ERROR_MAX];
     if (c->redis_url == NULL || c->redis_url[0] == '\0') {
         if (c->redis_required) {
             *out_event = "redis_required_but_not_configured";
@@ -148,8 +147,8 @@ start_store(struct app *app, const char **out_event, struct buf *err)
         log_end(&l);
     } else {
         *out_event = "replay_store_init_failed";
-        app->store_backend = store_redis_backend_new(c->redis_url, c->redis_key_prefix,
-                                                     c->redis_ca_file, msg, sizeof(msg));
+        app->store_backend =
+            store_redis_backend_new(c->redis_url, c->redis_key_prefix, c->redis_ca_file, err);
         if (app->store_backend != NULL) {
             const struct net_resolver_opts dns = {.resolv_conf = c->dns_resolv_conf,
                                                   .hosts_file = c->dns_hosts_file};
@@ -162,9 +161,8 @@ start_store(struct app *app, const char **out_event, struct buf *err)
             store_redis_backend_set_net(app->store_backend, &dns, &ka);
         }
         if (app->store_backend == NULL ||
-            store_redis_backend_check(app->store_backend, BOUNDS_REDIS_STARTUP_CHECK_MS, msg,
-                                      sizeof(msg)) != 0) {
-            set_error(err, msg);
+            store_redis_backend_check(app->store_backend, BOUNDS_REDIS_STARTUP_CHECK_MS, err) !=
+                0) {
             return -1;
         }
         struct log_line l;

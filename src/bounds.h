@@ -196,6 +196,8 @@
 #define BOUNDS_UPSTREAM_CONNECT_TIMEOUT_MS 10000
 #define BOUNDS_UPSTREAM_HEAD_BYTES_MAX (64 * 1024)
 #define BOUNDS_UPSTREAM_HEADER_COUNT_MAX 200
+/* Why one upstream connection failed: one sentence (proxy_upstream_error). */
+#define BOUNDS_UPSTREAM_ERROR_MAX 191
 
 /* net/ (docs/internals/net.md). DNS: answers kept per resolver (one per
  * worker pool and per Redis connection), their TTLs clamped to [MIN, MAX];

@@ -115,9 +115,12 @@ test_failure_cached_1_s(void **state)
     (void)state;
     fake_now = 50000;
     struct event_base *base = event_base_new();
-    char url[64], err[STORE_ERROR_MAX];
+    char url[64];
     snprintf(url, sizeof(url), "redis://127.0.0.1:%d", closed_port());
-    struct store_backend *b = store_redis_backend_new(url, "", NULL, err, sizeof(err));
+    struct buf err;
+    buf_init(&err, STORE_ERROR_MAX - 1);
+    struct store_backend *b = store_redis_backend_new(url, "", NULL, &err);
+    buf_cleanup(&err);
     assert_non_null(b);
     struct store *s = store_new(b, base);
     struct store_readiness *r = store_readiness_new(fake_clock);

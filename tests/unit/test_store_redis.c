@@ -315,6 +315,37 @@ wait_connected(struct event_base *base, struct store *s, unsigned ms)
     return store_is_connected(s);
 }
 
+/* The back end appends its sentence to a struct buf; these tests read it
+ * as a C string of at most cap bytes, so the assertions stay as they were. */
+static void
+copy_out(const struct buf *b, char *err, size_t cap)
+{
+    assert_true(b->len < cap);
+    memcpy(err, buf_cstr(b), b->len + 1);
+}
+
+static struct store_backend *
+new_backend(const char *url, const char *prefix, const char *ca_file, char *err, size_t cap)
+{
+    struct buf b;
+    buf_init(&b, cap - 1);
+    struct store_backend *be = store_redis_backend_new(url, prefix, ca_file, &b);
+    copy_out(&b, err, cap);
+    buf_cleanup(&b);
+    return be;
+}
+
+static int
+check_backend(struct store_backend *be, uint64_t timeout_ms, char *err, size_t cap)
+{
+    struct buf b;
+    buf_init(&b, cap - 1);
+    int rc = store_redis_backend_check(be, timeout_ms, &b);
+    copy_out(&b, err, cap);
+    buf_cleanup(&b);
+    return rc;
+}
+
 struct env {
     struct server srv;
     struct event_base *base;
@@ -327,7 +358,7 @@ static struct store_backend *
 backend(const char *url, const char *prefix, const char *ca_file)
 {
     char err[STORE_ERROR_MAX] = "";
-    struct store_backend *b = store_redis_backend_new(url, prefix, ca_file, err, sizeof(err));
+    struct store_backend *b = new_backend(url, prefix, ca_file, err, sizeof(err));
     if (b == NULL) {
         fail_msg("backend refused %s: %s", url, err);
     }
@@ -663,7 +694,7 @@ test_select_database(void **state)
     snprintf(url, sizeof(url), "redis://127.0.0.1:%d/99", e->srv.port);
     b = backend(url, "p:", NULL);
     char err[STORE_ERROR_MAX];
-    assert_int_equal(store_redis_backend_check(b, 3000, err, sizeof(err)), -1);
+    assert_int_equal(check_backend(b, 3000, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "SELECT 99 failed"));
     store_backend_free(b);
 }
@@ -677,7 +708,7 @@ test_host_name_is_resolved(void **state)
     /* "localhost" comes from the hosts file: no DNS traffic leaves the host. */
     snprintf(url, sizeof(url), "redis://localhost:%d", e->srv.port);
     struct store_backend *b = backend(url, "test-a:", NULL);
-    assert_int_equal(store_redis_backend_check(b, 3000, err, sizeof(err)), 0);
+    assert_int_equal(check_backend(b, 3000, err, sizeof(err)), 0);
     struct store *s = store_new(b, e->base);
     assert_true(wait_connected(e->base, s, 3000));
     assert_int_equal(claim(e, s, "authz_code:byname", 1000), STORE_OK);
@@ -748,11 +779,10 @@ static int
 check_url(const char *url, const char *ca_file, char *err, size_t cap)
 {
     char build_err[STORE_ERROR_MAX];
-    struct store_backend *b =
-        store_redis_backend_new(url, "acl:", ca_file, build_err, sizeof(build_err));
+    struct store_backend *b = new_backend(url, "acl:", ca_file, build_err, sizeof(build_err));
     assert_non_null(b);
     err[0] = '\0';
-    int rc = store_redis_backend_check(b, 3000, err, cap);
+    int rc = check_backend(b, 3000, err, cap);
     store_backend_free(b);
     return rc;
 }
@@ -953,16 +983,13 @@ test_tls_configuration_refusals(void **state)
 {
     (void)state;
     char err[STORE_ERROR_MAX];
-    assert_null(
-        store_redis_backend_new("rediss://h:1", "", "/nonexistent/ca.pem", err, sizeof(err)));
+    assert_null(new_backend("rediss://h:1", "", "/nonexistent/ca.pem", err, sizeof(err)));
     assert_non_null(strstr(err, "REDIS_CA_FILE /nonexistent/ca.pem cannot be loaded"));
-    assert_null(
-        store_redis_backend_new("redis://h:1", "", "/etc/ssl/certs/ca.pem", err, sizeof(err)));
+    assert_null(new_backend("redis://h:1", "", "/etc/ssl/certs/ca.pem", err, sizeof(err)));
     assert_non_null(strstr(err, "use rediss://"));
-    assert_null(store_redis_backend_new("http://h:1", "", NULL, err, sizeof(err)));
+    assert_null(new_backend("http://h:1", "", NULL, err, sizeof(err)));
     assert_non_null(strstr(err, "redis://"));
-    struct store_backend *b =
-        store_redis_backend_new("rediss://u:pw@h:7/2", "", NULL, err, sizeof(err));
+    struct store_backend *b = new_backend("rediss://u:pw@h:7/2", "", NULL, err, sizeof(err));
     assert_non_null(b);
     assert_string_equal(store_backend_name(b), "redis");
     assert_string_equal(store_redis_backend_describe(b), "rediss://h:7/2");
@@ -979,7 +1006,7 @@ test_unreachable_is_reported(void **state)
     int port = free_port(); /* nothing listens there */
     snprintf(url, sizeof(url), "redis://127.0.0.1:%d", port);
     struct store_backend *b = backend(url, "", NULL);
-    assert_int_equal(store_redis_backend_check(b, 3000, err, sizeof(err)), -1);
+    assert_int_equal(check_backend(b, 3000, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "cannot connect to redis://127.0.0.1:"));
     assert_non_null(strstr(err, "127.0.0.1 connection refused"));
     store_backend_free(b);
@@ -1005,7 +1032,7 @@ test_dual_stack_host(void **state)
     const struct net_resolver_opts dns = {.hosts_file = path};
     const struct net_keepalive ka = {.idle_s = 31, .interval_s = 5, .count = 2};
     store_redis_backend_set_net(b, &dns, &ka);
-    assert_int_equal(store_redis_backend_check(b, 3000, err, sizeof(err)), 0);
+    assert_int_equal(check_backend(b, 3000, err, sizeof(err)), 0);
     struct store *s = store_new(b, e->base);
     assert_true(wait_connected(e->base, s, 3000));
     assert_int_equal(claim(e, s, "consent:dual", 10000), STORE_OK);
@@ -1180,7 +1207,7 @@ test_startup_check_against_silent_server(void **state)
     snprintf(url, sizeof(url), "redis://127.0.0.1:%d", ntohs(sa.sin_port));
     struct store_backend *b = backend(url, "", NULL);
     uint64_t t0 = clock_mono_ms();
-    assert_int_equal(store_redis_backend_check(b, 3000, err, sizeof(err)), -1);
+    assert_int_equal(check_backend(b, 3000, err, sizeof(err)), -1);
     uint64_t took = clock_mono_ms() - t0;
     assert_non_null(strstr(err, "no reply from"));
     assert_true(took < 1500);
