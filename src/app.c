@@ -1,5 +1,6 @@
 #include "app.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include "base/arena.h"
@@ -9,6 +10,7 @@
 #include "http/reply.h"
 #include "http/request.h"
 #include "log.h"
+#include "log_skip.h"
 #include "net/resolve.h"
 #include "net/sockopt.h"
 #include "oauth/oauth.h"
@@ -30,6 +32,11 @@ app_new(const struct config *cfg)
     struct app *app = xcalloc(1, sizeof(*app));
     app->cfg = cfg;
     app->discovery = oauth_discovery_new(cfg);
+    if (cfg->access_log_skip_re_text != NULL) {
+        /* config_load compiled it once already, so this cannot fail. */
+        app->log_skip = log_skip_new(cfg->access_log_skip_re_text, NULL);
+        assert(app->log_skip != NULL);
+    }
     return app;
 }
 
@@ -242,5 +249,6 @@ app_free(struct app *app)
     oidc_provider_free(app->oidc);
     seal_ring_free(app->seal);
     oauth_discovery_free(app->discovery);
+    log_skip_free(app->log_skip);
     xfree(app);
 }

@@ -13,6 +13,7 @@
 
 #include "base/xalloc.h"
 #include "config.h"
+#include "config_report.h"
 #include "version.h"
 
 #if __has_include("runtime.h")
@@ -49,7 +50,7 @@ print_help(void)
           "\n"
           "Environment variables:\n",
           stdout);
-    config_help(stdout);
+    config_report_help(stdout);
 }
 
 /* getenv has the right shape already; the wrapper keeps config_load's
@@ -67,7 +68,7 @@ check_config(void)
     if (!config_load(process_getenv, &cfg, stderr, stderr)) {
         return MAIN_EXIT_CONFIG;
     }
-    config_dump(&cfg, stdout);
+    config_report_dump(&cfg, stdout);
     config_cleanup(&cfg);
     return 0;
 }
@@ -78,7 +79,7 @@ serve(void)
     struct config cfg;
     /* Problems and warnings go to stderr as plain sentences (the logger is
      * not set up yet); the runtime repeats the warnings that matter as JSON
-     * lines through config_log_startup(). */
+     * lines through config_report_log_startup(). */
     if (!config_load(process_getenv, &cfg, stderr, stderr)) {
         return MAIN_EXIT_CONFIG;
     }

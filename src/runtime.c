@@ -16,6 +16,7 @@
 #include "base/xalloc.h"
 #include "bounds.h"
 #include "config.h"
+#include "config_report.h"
 #include "http/client_ip.h"
 #include "http/health.h"
 #include "http/ip_budget.h"
@@ -633,7 +634,8 @@ runtime_run(const struct config *cfg)
 {
     log_set_level((enum log_level)cfg->log_level);
     log_starting();
-    config_log_startup(cfg); /* startup_config and the configuration warnings (SPEC.md 1.7) */
+    /* startup_config and the configuration warnings (SPEC.md 1.7) */
+    config_report_log_startup(cfg);
     /* A client that vanishes mid-write must cost an EPIPE, not the process. */
     signal(SIGPIPE, SIG_IGN);
     /* A fixed mmap threshold: glibc otherwise raises it after the first

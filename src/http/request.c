@@ -12,8 +12,8 @@
 #include "base/rand.h"
 #include "base/xalloc.h"
 #include "bounds.h"
-#include "config.h"
 #include "http/request_int.h"
+#include "log_skip.h"
 #include "worker.h"
 
 static const char base62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -142,10 +142,9 @@ http_request_set_head(struct http_request *req, const struct http_head *h)
     }
     req->path_decoded = decode_path(a, req->path);
     req->has_head = true;
-    if (req->is_public && req->worker != NULL && req->worker->app != NULL &&
-        req->worker->app->cfg != NULL) {
-        req->log_skipped = config_access_log_skips(req->worker->app->cfg, req->path_decoded.ptr,
-                                                   req->path_decoded.len);
+    if (req->is_public && req->worker != NULL && req->worker->app != NULL) {
+        req->log_skipped = log_skip_match(req->worker->app->log_skip, req->path_decoded.ptr,
+                                          req->path_decoded.len);
     }
     return 0;
 }
