@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/duration.h"
 #include "base/ipaddr.h"
 #include "base/rfc3339.h"
@@ -106,23 +107,18 @@ check_dump_redacts(const char *dump)
 static void
 run_config(const char *value)
 {
-    char *err = NULL;
-    size_t err_len = 0;
-    FILE *f = open_memstream(&err, &err_len);
-    if (f == NULL) {
-        abort();
-    }
+    struct buf err;
+    buf_init(&err, 2 * CONFIG_REPORT_MAX);
     struct config c;
-    bool ok = config_load(fuzz_getenv, &c, f, f);
-    fclose(f);
-    check_no_secret(err, err_len, value);
-    free(err);
+    bool ok = config_load(fuzz_getenv, &c, &err, &err);
+    check_no_secret(buf_cstr(&err), err.len, value);
+    buf_cleanup(&err);
     if (!ok) {
         return;
     }
     char *dump = NULL;
     size_t dump_len = 0;
-    f = open_memstream(&dump, &dump_len);
+    FILE *f = open_memstream(&dump, &dump_len);
     if (f == NULL) {
         abort();
     }

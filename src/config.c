@@ -1020,16 +1020,16 @@ join_url(const char *base, const char *path)
 }
 
 static void
-write_buf(FILE *f, const struct buf *b)
+hand_over(struct buf *to, const struct buf *lines)
 {
-    if (f != NULL && b->len > 0) {
-        (void)fwrite(b->ptr, 1, b->len, f);
-        (void)fflush(f);
+    if (to != NULL && lines->len > 0) {
+        buf_appendf_best(to, "%s", buf_cstr(lines));
     }
 }
 
 bool
-config_load(const char *(*getenv_fn)(const char *name), struct config *out, FILE *err, FILE *warn)
+config_load(const char *(*getenv_fn)(const char *name), struct config *out, struct buf *err,
+            struct buf *warn)
 {
     struct config_loader ld = {.getenv_fn = getenv_fn, .c = out};
     memset(out, 0, sizeof(*out));
@@ -1053,10 +1053,10 @@ config_load(const char *(*getenv_fn)(const char *name), struct config *out, FILE
     if (ld.truncated) {
         problem(&ld, NULL, "(more problems than fit in this report)");
     }
-    write_buf(warn, &ld.warnings);
+    hand_over(warn, &ld.warnings);
     bool ok = ld.problem_count == 0;
     if (!ok) {
-        write_buf(err, &ld.problems);
+        hand_over(err, &ld.problems);
         config_cleanup(out);
     }
     buf_cleanup(&ld.problems);

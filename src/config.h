@@ -14,9 +14,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "base/ipaddr.h"
+
+struct buf;
 
 /* Which forwarded-for header a trusted proxy sets (SPEC.md 3.0.4). */
 enum config_proxy_header {
@@ -134,16 +135,21 @@ struct config {
     char *idp_redirect_uri;   /* base + "/callback" */
 };
 
+/* All problem (or all warning) lines of one load, or one dump; far above
+ * any real report. Size the bufs given to config_load with it. */
+#define CONFIG_REPORT_MAX (256 * 1024)
+
 /* Reads the variables through getenv_fn (getenv in production, a table in
  * tests; NULL = unset, "" = set but empty) into *out, which the caller
- * releases with config_cleanup(). On failure returns false, writes one line
- * per problem to err ("config: NAME: what is wrong; how to fix it", every
- * problem at once, never a secret's value), and leaves *out empty.
+ * releases with config_cleanup(). On failure returns false, appends one
+ * line per problem to err ("config: NAME: what is wrong; how to fix it",
+ * every problem at once, never a secret's value), and leaves *out empty.
  * Warnings (weak secret outside PROD_MODE, unknown LOG_LEVEL, an unused
- * REDIS_CA_FILE) are written to warn, which may be NULL. Durations are
- * rounded up to the field's unit, so a positive value never becomes 0. */
-bool config_load(const char *(*getenv_fn)(const char *name), struct config *out, FILE *err,
-                 FILE *warn) __attribute__((warn_unused_result));
+ * REDIS_CA_FILE) are appended to warn first. err and warn may be NULL, or
+ * the same buf; what passes a buf's max is cut. Durations are rounded up
+ * to the field's unit, so a positive value never becomes 0. */
+bool config_load(const char *(*getenv_fn)(const char *name), struct config *out, struct buf *err,
+                 struct buf *warn) __attribute__((warn_unused_result));
 void config_cleanup(struct config *c);
 
 /* Number of variables in the table and the name of the i-th (drift test). */

@@ -13,10 +13,6 @@
 #include "base/slice.h"
 #include "config.h"
 
-/* All problem (and warning) lines together, or one dump; far above any
- * real report. */
-#define CONFIG_REPORT_MAX (256 * 1024)
-
 enum config_kind {
     CONFIG_KIND_TEXT = 0,   /* char *, copied as configured */
     CONFIG_KIND_BOOL_TRUE,  /* bool, false only for "false" (any case) */

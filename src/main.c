@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/xalloc.h"
 #include "config.h"
 #include "config_report.h"
@@ -61,11 +62,25 @@ process_getenv(const char *name)
     return getenv(name);
 }
 
+/* Problems and warnings go to stderr as plain sentences (the logger is not
+ * set up yet), warnings first, then the problems when there are any. */
+static bool
+load_config(struct config *cfg)
+{
+    struct buf report;
+    buf_init(&report, 2 * CONFIG_REPORT_MAX);
+    bool ok = config_load(process_getenv, cfg, &report, &report);
+    (void)fputs(buf_cstr(&report), stderr);
+    (void)fflush(stderr);
+    buf_cleanup(&report);
+    return ok;
+}
+
 static int
 check_config(void)
 {
     struct config cfg;
-    if (!config_load(process_getenv, &cfg, stderr, stderr)) {
+    if (!load_config(&cfg)) {
         return MAIN_EXIT_CONFIG;
     }
     config_report_dump(&cfg, stdout);
@@ -77,10 +92,9 @@ static int
 serve(void)
 {
     struct config cfg;
-    /* Problems and warnings go to stderr as plain sentences (the logger is
-     * not set up yet); the runtime repeats the warnings that matter as JSON
-     * lines through config_report_log_startup(). */
-    if (!config_load(process_getenv, &cfg, stderr, stderr)) {
+    /* The runtime repeats the warnings that matter as JSON lines through
+     * config_report_log_startup(). */
+    if (!load_config(&cfg)) {
         return MAIN_EXIT_CONFIG;
     }
 #if MAIN_HAS_RUNTIME

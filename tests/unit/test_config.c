@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "base/b64url.h"
+#include "base/buf.h"
 #include "base/hex.h"
 #include "base/rand.h"
 #include "base/xalloc.h"
@@ -107,23 +108,21 @@ struct loaded {
 static void
 load(struct loaded *r)
 {
-    size_t err_len = 0;
-    size_t warn_len = 0;
-    FILE *err = open_memstream(&r->err, &err_len);
-    FILE *warn = open_memstream(&r->warn, &warn_len);
-    assert_non_null(err);
-    assert_non_null(warn);
-    r->ok = config_load(fake_getenv, &r->c, err, warn);
-    fclose(err);
-    fclose(warn);
+    struct buf err;
+    struct buf warn;
+    buf_init(&err, CONFIG_REPORT_MAX);
+    buf_init(&warn, CONFIG_REPORT_MAX);
+    r->ok = config_load(fake_getenv, &r->c, &err, &warn);
+    r->err = buf_take(&err);
+    r->warn = buf_take(&warn);
 }
 
 static void
 unload(struct loaded *r)
 {
     config_cleanup(&r->c);
-    free(r->err);
-    free(r->warn);
+    xfree(r->err);
+    xfree(r->warn);
 }
 
 /* Does the loaded ACCESS_LOG_SKIP_RE skip path? The matcher lives with
