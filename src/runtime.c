@@ -1,5 +1,6 @@
 #include "runtime.h"
 
+#include <assert.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <malloc.h>
@@ -24,6 +25,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "log.h"
+#include "log_skip.h"
 #include "proxy/subject_limit.h"
 #include "ratelimit.h"
 #include "routes.h"
@@ -222,6 +224,23 @@ header_lines(const struct http_request *req, const char *name, struct slice *lin
 
 _Static_assert(CLIENT_IP_KEY_SIZE == HTTP_SERVER_CLIENT_KEY_SIZE, "one client key size");
 
+struct client_ip_policy
+runtime_client_ip_policy(const struct config *c)
+{
+    static const enum client_ip_header headers[CONFIG_PROXY_HEADER_COUNT] = {
+        [CONFIG_PROXY_HEADER_X_FORWARDED_FOR] = CLIENT_IP_HEADER_X_FORWARDED_FOR,
+        [CONFIG_PROXY_HEADER_X_REAL_IP] = CLIENT_IP_HEADER_X_REAL_IP,
+        [CONFIG_PROXY_HEADER_TRUE_CLIENT_IP] = CLIENT_IP_HEADER_TRUE_CLIENT_IP,
+    };
+    assert((size_t)c->trusted_proxy_header < CONFIG_PROXY_HEADER_COUNT);
+    return (struct client_ip_policy){
+        .trusted = c->trusted_proxy_cidrs,
+        .trusted_count = c->trusted_proxy_cidr_count,
+        .header = headers[c->trusted_proxy_header],
+        .legacy = c->trust_proxy_headers,
+    };
+}
+
 /* The client IP of SPEC.md 3.0.4, from the peer or a trusted forwarding
  * header: the rate limiter's key and the body budget's. */
 static void
@@ -229,7 +248,7 @@ client_key_of(void *arg, struct http_request *req, char key[CLIENT_IP_KEY_SIZE])
 {
     const struct app *app = arg;
     const struct config *c = app->cfg;
-    struct client_ip_policy policy = client_ip_policy_from_config(c);
+    struct client_ip_policy policy = runtime_client_ip_policy(c);
     struct client_ip_peer peer =
         client_ip_peer_from_text(slice_from_cstr(http_request_client_ip(req)));
     peer.addr = *http_request_peer(req);
@@ -240,6 +259,14 @@ client_key_of(void *arg, struct http_request *req, char key[CLIENT_IP_KEY_SIZE])
     h.x_real_ip = header_lines(req, "X-Real-IP", lines, &used);
     h.true_client_ip = header_lines(req, "True-Client-IP", lines, &used);
     client_ip_key(&policy, &peer, &h, key);
+}
+
+/* The public server's access-log predicate: ACCESS_LOG_SKIP_RE, through
+ * the matcher app_new() built (log_skip.h; NULL matches nothing). */
+static bool
+access_log_skips(const void *arg, const char *path, size_t len)
+{
+    return log_skip_match(arg, path, len);
 }
 
 /* The router's rate-limit call site (SPEC.md 3.0.3). */
@@ -464,6 +491,8 @@ start_public(struct runtime *rt)
     const struct http_server_opts opts = {
         .router = rt->public_router,
         .is_public = true,
+        .access_log_skip = access_log_skips,
+        .access_log_skip_arg = rt->app->log_skip,
         .head_timeout_ms = BOUNDS_HEAD_TIMEOUT_MS,
         .body_timeout_ms = BOUNDS_BODY_TIMEOUT_MS,
         .idle_timeout_ms = BOUNDS_IDLE_TIMEOUT_MS,
@@ -664,7 +693,11 @@ runtime_run(const struct config *cfg)
     if (cfg->rate_limit_enabled) {
         http_router_set_rate_limiter(rt.public_router, rate_limit_request, rt.app);
     }
-    rt.health = (struct http_health){.app = rt.app, .draining = &rt.draining};
+    rt.health = (struct http_health){
+        .ready = rt.app->ready_probe,
+        .ready_arg = rt.app->ready_probe_arg,
+        .draining = &rt.draining,
+    };
     http_health_add_metrics_routes(rt.metrics_router, &rt.health);
 
     rt.control = worker_new(WORKER_CONTROL_ID, rt.app);
