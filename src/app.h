@@ -25,6 +25,7 @@ struct store_backend;
 struct store_readiness;
 struct proxy_subject_limit;
 struct oidc_throttle;
+struct log_skip;
 
 /* Answers /readyz when the process is not draining (SPEC.md 5.5): replies
  * itself, now or later (the replay store probes Redis asynchronously).
@@ -43,14 +44,16 @@ struct app {
     struct store_backend *store_backend;       /* NULL: no replay store */
     struct store_readiness *readiness;         /* /readyz cache; NULL without a store */
     struct oauth_discovery *discovery;         /* the discovery documents, built by app_new() */
-    struct oauth oauth; /* the OAuth handlers' view of the above, filled by app_start() */
+    struct oauth oauth;        /* the OAuth handlers' view of the above, filled by app_start() */
+    struct log_skip *log_skip; /* ACCESS_LOG_SKIP_RE; NULL = log every path */
 
     app_ready_probe_fn ready_probe;
     void *ready_probe_arg;
 };
 
 /* An app around cfg (borrowed) holding only what is pure to build (the
- * discovery documents); app_start() adds the services. Never NULL. */
+ * discovery documents, the access-log matcher); app_start() adds the
+ * services. Never NULL. */
 struct app *app_new(const struct config *cfg);
 /* Builds every process-wide service. stop (may be NULL) is set by a signal
  * during start-up and aborts the blocking steps. Returns 0, or -1 with the

@@ -1,9 +1,11 @@
 #include "http/router.h"
 
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/url.h"
 #include "base/xalloc.h"
 #include "bounds.h"
 
@@ -98,19 +100,21 @@ http_router_add_def(struct http_router *r, const struct http_route_def *def, con
     const char *b = def->place == HTTP_ROUTE_BEFORE_MOUNT  ? def->path
                     : def->place == HTTP_ROUTE_AFTER_MOUNT ? m
                                                            : "";
-    /* The router copies the path; the mount is a validated environment
-     * value, so the join is bounded by what the process was given. */
-    size_t la = strlen(a), lb = strlen(b);
-    char *path = xmalloc(la + lb + 1);
-    memcpy(path, a, la);
-    memcpy(path + la, b, lb + 1);
+    /* The mount is a validated environment value: the cap is what the two
+     * texts need, so the join cannot fail. */
+    struct buf joined;
+    buf_init(&joined, strlen(a) + strlen(b) + 1);
+    if (url_join(&joined, a, b) != 0) {
+        abort();
+    }
+    const char *path = buf_cstr(&joined);
     add_route(r, def->methods, path, def->prefix, def->handler, arg, &def->opts);
     if (def->preflight != NULL) {
         /* The value is our constant; the preflight handler only reads it. */
         add_route(r, HTTP_METHODS_BIT(HTTP_METHOD_OPTIONS), path, def->prefix, def->preflight,
                   (void *)def->preflight_arg, NULL);
     }
-    xfree(path);
+    buf_cleanup(&joined);
 }
 
 void
