@@ -101,7 +101,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == PROXY_BEARER_OK) {
         /* Everything SPEC.md 4.1 promises about a passing token. */
         if (r.grant.sub == NULL || r.grant.sub[0] == '\0' || strcmp(r.grant.aud, FUZZ_AUD) != 0 ||
-            (r.grant.res[0] != '\0' && strcmp(r.grant.res, FUZZ_RES) != 0) ||
+            (r.grant.resource[0] != '\0' && strcmp(r.grant.resource, FUZZ_RES) != 0) ||
             r.grant.iat < FUZZ_CUTOFF || r.grant.iat == 0 || FUZZ_NOW > r.grant.exp) {
             abort();
         }

@@ -1,4 +1,4 @@
-/* Fuzz target: GET /authorize's pure checks (oauth/authorize_request,
+/* Fuzz target: GET /authorize's pure checks (oauth/authorize_rules,
  * SPEC.md 3.3 steps 1-3 and 8-13) on an arbitrary query string, decoded as
  * the handler decodes it. The first byte picks the policy (PKCE required or
  * not, stateless compat or not, root or /mcp mount); the rest is the query.
@@ -14,9 +14,9 @@
 #include <string.h>
 
 #include "base/form.h"
+#include "base/pkce.h"
 #include "bounds.h"
-#include "oauth/authorize_request.h"
-#include "oauth/pkce.h"
+#include "oauth/authorize_rules.h"
 #include "oauth/redirect_uri.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -43,8 +43,7 @@ check_proceed(const struct oauth_authorize_request *r, const struct oauth_author
             abort();
         }
     } else if (strcmp(r->code_challenge_method, "S256") != 0 ||
-               !oauth_pkce_is_valid_verifier(slice_from_cstr(r->code_challenge)) ||
-               out->server_pkce) {
+               !pkce_is_valid_verifier(slice_from_cstr(r->code_challenge)) || out->server_pkce) {
         abort();
     }
     if (out->synthesize_state != (r->state[0] == '\0') ||
@@ -73,7 +72,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct oauth_authorize_request r;
     struct oauth_error err = {0};
     bool missing = false;
-    enum oauth_authorize_verdict v = oauth_authorize_request_parse(&p, &r, &err, &missing);
+    enum oauth_authorize_verdict v = oauth_authorize_rules_parse(&p, &r, &err, &missing);
     if (v != OAUTH_AUTHORIZE_PROCEED) {
         if (v != OAUTH_AUTHORIZE_REPLY_JSON || err.status != 400 || err.description == NULL ||
             err.description[0] == '\0') {
@@ -86,7 +85,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     struct oauth_authorize_outcome out;
-    oauth_authorize_request_check(&r, registered, 3, &pol, &out);
+    oauth_authorize_rules_check(&r, registered, 3, &pol, &out);
     switch (out.verdict) {
     case OAUTH_AUTHORIZE_PROCEED:
         check_proceed(&r, &pol, &out);

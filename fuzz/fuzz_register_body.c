@@ -18,7 +18,7 @@
 #include "bounds.h"
 #include "oauth/error.h"
 #include "oauth/redirect_uri.h"
-#include "oauth/registration.h"
+#include "oauth/register_rules.h"
 #include "oauth/reply.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -77,9 +77,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct oauth_error err;
     struct slice body = slice_make((const char *)data, size);
     check_json_string(slice_make(body.ptr, size < 4096 ? size : 4096), false);
-    if (oauth_registration_parse(body, BOUNDS_OAUTH_BODY_MAX, &reg, &err) == 0) {
+    if (oauth_register_rules_parse(body, BOUNDS_OAUTH_BODY_MAX, &reg, &err) == 0) {
         check_accepted(&reg);
-        oauth_registration_cleanup(&reg);
+        oauth_register_rules_cleanup(&reg);
         return 0;
     }
     if ((err.status != 400 && err.status != 413) || err.description == NULL) {

@@ -79,7 +79,7 @@ is_filled(enum grants_rc rc)
         struct grant_##name g1, g2;                                                                \
         enum seal_rc src = SEAL_OK;                                                                \
         enum grants_rc rc1 = grants_open_##name(ring, (tok), FUZZ_AUD, FUZZ_NOW, &g1, &src);       \
-        if ((rc1 == GRANTS_OK) != (src == SEAL_OK)) {                                              \
+        if ((rc1 == GRANTS_ERR_OPEN) != (src != SEAL_OK)) {                                        \
             abort();                                                                               \
         }                                                                                          \
         if (is_filled(rc1)) {                                                                      \

@@ -32,6 +32,7 @@ app_new(const struct config *cfg)
     struct app *app = xcalloc(1, sizeof(*app));
     app->cfg = cfg;
     app->discovery = oauth_discovery_new(cfg);
+    app->oauth.cfg = cfg;
     if (cfg->access_log_skip_re_text != NULL) {
         /* config_load compiled it once already, so this cannot fail. */
         app->log_skip = log_skip_new(cfg->access_log_skip_re_text, NULL);
@@ -231,6 +232,13 @@ app_start(struct app *app, const atomic_bool *stop, const char **out_event, stru
         return -1;
     }
     start_limits(app);
+    app->oauth = (struct oauth){
+        .cfg = app->cfg,
+        .seal = app->seal,
+        .oidc = app->oidc,
+        .jwks = app->jwks,
+        .idp_throttle = app->idp_throttle,
+    };
     return 0;
 }
 

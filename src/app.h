@@ -13,6 +13,7 @@
 #include <stdbool.h>
 
 #include "base/buf.h"
+#include "oauth/oauth.h"
 
 struct config;
 struct http_request;
@@ -24,7 +25,6 @@ struct store_backend;
 struct store_readiness;
 struct proxy_subject_limit;
 struct oidc_throttle;
-struct oauth_discovery;
 struct log_skip;
 
 /* Answers /readyz when the process is not draining (SPEC.md 5.5): replies
@@ -44,7 +44,8 @@ struct app {
     struct store_backend *store_backend;       /* NULL: no replay store */
     struct store_readiness *readiness;         /* /readyz cache; NULL without a store */
     struct oauth_discovery *discovery;         /* the discovery documents, built by app_new() */
-    struct log_skip *log_skip;                 /* ACCESS_LOG_SKIP_RE; NULL = log every path */
+    struct oauth oauth;        /* the OAuth handlers' view of the above, filled by app_start() */
+    struct log_skip *log_skip; /* ACCESS_LOG_SKIP_RE; NULL = log every path */
 
     app_ready_probe_fn ready_probe;
     void *ready_probe_arg;

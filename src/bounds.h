@@ -149,10 +149,6 @@
  * a short code and a description, each escaped (at most 6 bytes a byte). */
 #define BOUNDS_ERROR_BODY_MAX (64 + 6 * 2 * BOUNDS_ERROR_DESCRIPTION_MAX)
 
-/* PKCE (SPEC.md 3.3 step 12, 3.8). */
-#define BOUNDS_PKCE_MIN 43
-#define BOUNDS_PKCE_MAX 128
-
 /* The authorization flow (SPEC.md 2.4): a consent form lives 5 minutes (a
  * replay re-render keeps the original expiry), an IdP session 10 minutes. */
 #define BOUNDS_CONSENT_TTL_S 300

@@ -1,8 +1,8 @@
 /* Typed sealed payloads: one field table per grant type drives both the
  * JSON writer and the reader, so the wire keys, their order and the
- * omit-if-empty rules (SPEC.md 2.3) are written down exactly once. A field's
- * JSON key is its struct member's name (stringised by the table macros),
- * and each macro checks the member's C type at compile time.
+ * omit-if-empty rules (SPEC.md 2.3) are written down exactly once. Each entry
+ * names the struct member and its JSON key (the short wire name), and each
+ * macro checks the member's C type at compile time.
  *
  * Payload example (access, times in Unix seconds; see grants.h):
  *   {"tid":"9f0c...","typ":"access","aud":"https://auth.example.com",
@@ -41,7 +41,7 @@ grants_rc_str(enum grants_rc rc)
 
 enum field_kind {
     KIND_STR = 0, /* const char * */
-    KIND_STRS,    /* const char *const * plus a size_t <name>_count */
+    KIND_STRS,    /* const char *const * plus its size_t count member */
     KIND_TIME,    /* int64_t >= 0: Unix seconds, or a count (F_COUNT) */
     KIND_BOOL,    /* bool; always omitted when false */
     KIND_TYP,     /* "typ": no member, the grant type's purpose name */
@@ -57,30 +57,33 @@ struct field {
 
 #define OMIT true
 #define KEEP false
-/* _Generic with no default fails to compile when the member has another
+/* Each entry pairs a member with its wire key (the JSON name, SPEC.md 2.3),
+ * so members can say what they hold while tokens keep their short keys.
+ * _Generic with no default fails to compile when the member has another
  * type; it adds 0 otherwise. */
 #define TYPED(T, m, type) (offsetof(struct T, m) + _Generic(((struct T *)0)->m, type : 0))
-#define F_STR(T, m, omit)                                                                          \
+#define F_STR(T, m, key, omit)                                                                     \
     {                                                                                              \
-#m, KIND_STR, omit, TYPED(T, m, const char *), 0                                           \
+        key, KIND_STR, omit, TYPED(T, m, const char *), 0                                          \
     }
-#define F_STRS(T, m, omit)                                                                         \
+/* An array of strings and the size_t member that counts it. */
+#define F_STRS(T, m, count, key, omit)                                                             \
     {                                                                                              \
-#m, KIND_STRS, omit, TYPED(T, m, const char *const *), TYPED(T, m##_count, size_t)         \
+        key, KIND_STRS, omit, TYPED(T, m, const char *const *), TYPED(T, count, size_t)            \
     }
-#define F_TIME(T, m)                                                                               \
+#define F_TIME(T, m, key)                                                                          \
     {                                                                                              \
-#m, KIND_TIME, KEEP, TYPED(T, m, int64_t), 0                                               \
+        key, KIND_TIME, KEEP, TYPED(T, m, int64_t), 0                                              \
     }
 /* An int64_t >= 0 that is omitted when 0 and reads as 0 when absent, so
  * tokens minted before the field existed still open. */
-#define F_COUNT(T, m)                                                                              \
+#define F_COUNT(T, m, key)                                                                         \
     {                                                                                              \
-#m, KIND_TIME, OMIT, TYPED(T, m, int64_t), 0                                               \
+        key, KIND_TIME, OMIT, TYPED(T, m, int64_t), 0                                              \
     }
-#define F_BOOL(T, m)                                                                               \
+#define F_BOOL(T, m, key)                                                                          \
     {                                                                                              \
-#m, KIND_BOOL, OMIT, TYPED(T, m, bool), 0                                                  \
+        key, KIND_BOOL, OMIT, TYPED(T, m, bool), 0                                                 \
     }
 #define F_TYP                                                                                      \
     {                                                                                              \
@@ -113,77 +116,91 @@ struct grant_type {
     .aud_off = TYPED(T, aud, const char *), .exp_off = TYPED(T, exp, int64_t)
 
 static const struct field client_fields[] = {
-    F_STR(grant_client, id, KEEP),  F_STRS(grant_client, r, KEEP),
-    F_STR(grant_client, n, KEEP),   F_TYP,
-    F_STR(grant_client, aud, KEEP), F_TIME(grant_client, exp),
+    F_STR(grant_client, id, "id", KEEP),
+    F_STRS(grant_client, redirect_uris, redirect_uri_count, "r", KEEP),
+    F_STR(grant_client, client_name, "n", KEEP),
+    F_TYP,
+    F_STR(grant_client, aud, "aud", KEEP),
+    F_TIME(grant_client, exp, "exp"),
 };
 
 static const struct field consent_fields[] = {
-    F_STR(grant_consent, jti, OMIT), F_STR(grant_consent, cid, KEEP),
-    F_STR(grant_consent, cn, OMIT),  F_STR(grant_consent, ru, KEEP),
-    F_STR(grant_consent, os, KEEP),  F_STR(grant_consent, cc, OMIT),
-    F_BOOL(grant_consent, spkce),    F_STR(grant_consent, res, OMIT),
-    F_STR(grant_consent, bh, KEEP),  F_TYP,
-    F_STR(grant_consent, aud, KEEP), F_TIME(grant_consent, exp),
+    F_STR(grant_consent, jti, "jti", OMIT),
+    F_STR(grant_consent, client_id, "cid", KEEP),
+    F_STR(grant_consent, client_name, "cn", OMIT),
+    F_STR(grant_consent, redirect_uri, "ru", KEEP),
+    F_STR(grant_consent, client_state, "os", KEEP),
+    F_STR(grant_consent, code_challenge, "cc", OMIT),
+    F_BOOL(grant_consent, server_pkce, "spkce"),
+    F_STR(grant_consent, resource, "res", OMIT),
+    F_STR(grant_consent, binding_hash, "bh", KEEP),
+    F_TYP,
+    F_STR(grant_consent, aud, "aud", KEEP),
+    F_TIME(grant_consent, exp, "exp"),
 };
 
 static const struct field session_fields[] = {
-    F_STR(grant_session, cid, KEEP),
-    F_STR(grant_session, ru, KEEP),
-    F_STR(grant_session, cc, KEEP),
-    F_STR(grant_session, os, KEEP),
-    F_STR(grant_session, nonce, KEEP),
-    F_STR(grant_session, pv, KEEP),
-    F_STR(grant_session, sv, OMIT),
-    F_STR(grant_session, sch, OMIT),
-    F_STR(grant_session, sid, OMIT),
-    F_STR(grant_session, bh, KEEP),
+    F_STR(grant_session, client_id, "cid", KEEP),
+    F_STR(grant_session, redirect_uri, "ru", KEEP),
+    F_STR(grant_session, code_challenge, "cc", KEEP),
+    F_STR(grant_session, client_state, "os", KEEP),
+    F_STR(grant_session, nonce, "nonce", KEEP),
+    F_STR(grant_session, upstream_verifier, "pv", KEEP),
+    F_STR(grant_session, server_verifier, "sv", OMIT),
+    F_STR(grant_session, server_challenge, "sch", OMIT),
+    F_STR(grant_session, session_id, "sid", OMIT),
+    F_STR(grant_session, binding_hash, "bh", KEEP),
     F_TYP,
-    F_STR(grant_session, aud, KEEP),
-    F_STR(grant_session, res, OMIT),
-    F_TIME(grant_session, exp),
+    F_STR(grant_session, aud, "aud", KEEP),
+    F_STR(grant_session, resource, "res", OMIT),
+    F_TIME(grant_session, exp, "exp"),
 };
 
 static const struct field code_fields[] = {
-    F_STR(grant_code, tid, KEEP),
-    F_STR(grant_code, fam, KEEP),
-    F_STR(grant_code, cid, KEEP),
-    F_STR(grant_code, ru, KEEP),
-    F_STR(grant_code, cc, KEEP),
-    F_STR(grant_code, sub, KEEP),
-    F_STR(grant_code, email, KEEP),
-    F_STR(grant_code, name, KEEP),
-    F_STRS(grant_code, grp, OMIT),
-    F_STR(grant_code, res, OMIT),
-    F_BOOL(grant_code, spkce),
-    F_STR(grant_code, sv, OMIT),
+    F_STR(grant_code, token_id, "tid", KEEP),
+    F_STR(grant_code, family_id, "fam", KEEP),
+    F_STR(grant_code, client_id, "cid", KEEP),
+    F_STR(grant_code, redirect_uri, "ru", KEEP),
+    F_STR(grant_code, code_challenge, "cc", KEEP),
+    F_STR(grant_code, sub, "sub", KEEP),
+    F_STR(grant_code, email, "email", KEEP),
+    F_STR(grant_code, name, "name", KEEP),
+    F_STRS(grant_code, groups, group_count, "grp", OMIT),
+    F_STR(grant_code, resource, "res", OMIT),
+    F_BOOL(grant_code, server_pkce, "spkce"),
+    F_STR(grant_code, server_verifier, "sv", OMIT),
     F_TYP,
-    F_STR(grant_code, aud, KEEP),
-    F_TIME(grant_code, exp),
+    F_STR(grant_code, aud, "aud", KEEP),
+    F_TIME(grant_code, exp, "exp"),
 };
 
 static const struct field access_fields[] = {
-    F_STR(grant_access, tid, KEEP),  F_TYP,
-    F_STR(grant_access, aud, KEEP),  F_STR(grant_access, res, OMIT),
-    F_STR(grant_access, sub, KEEP),  F_STR(grant_access, email, KEEP),
-    F_STRS(grant_access, grp, OMIT), F_STR(grant_access, cid, KEEP),
-    F_TIME(grant_access, iat),       F_TIME(grant_access, exp),
+    F_STR(grant_access, token_id, "tid", KEEP),
+    F_TYP,
+    F_STR(grant_access, aud, "aud", KEEP),
+    F_STR(grant_access, resource, "res", OMIT),
+    F_STR(grant_access, sub, "sub", KEEP),
+    F_STR(grant_access, email, "email", KEEP),
+    F_STRS(grant_access, groups, group_count, "grp", OMIT),
+    F_STR(grant_access, client_id, "cid", KEEP),
+    F_TIME(grant_access, iat, "iat"),
+    F_TIME(grant_access, exp, "exp"),
 };
 
 static const struct field refresh_fields[] = {
-    F_STR(grant_refresh, tid, KEEP),
-    F_STR(grant_refresh, fam, KEEP),
-    F_STR(grant_refresh, sub, KEEP),
-    F_STR(grant_refresh, email, KEEP),
-    F_STRS(grant_refresh, grp, OMIT),
-    F_STR(grant_refresh, cid, KEEP),
+    F_STR(grant_refresh, token_id, "tid", KEEP),
+    F_STR(grant_refresh, family_id, "fam", KEEP),
+    F_STR(grant_refresh, sub, "sub", KEEP),
+    F_STR(grant_refresh, email, "email", KEEP),
+    F_STRS(grant_refresh, groups, group_count, "grp", OMIT),
+    F_STR(grant_refresh, client_id, "cid", KEEP),
     F_TYP,
-    F_STR(grant_refresh, aud, KEEP),
-    F_STR(grant_refresh, res, OMIT),
-    F_TIME(grant_refresh, iat),
-    F_TIME(grant_refresh, fiat),
-    F_TIME(grant_refresh, exp),
-    F_COUNT(grant_refresh, gen),
+    F_STR(grant_refresh, aud, "aud", KEEP),
+    F_STR(grant_refresh, resource, "res", OMIT),
+    F_TIME(grant_refresh, iat, "iat"),
+    F_TIME(grant_refresh, family_iat, "fiat"),
+    F_TIME(grant_refresh, exp, "exp"),
+    F_COUNT(grant_refresh, generation, "gen"),
 };
 
 static const struct grant_type client_type = {
@@ -383,7 +400,8 @@ seal_grant(const struct grant_type *t, const struct seal_ring *ring, const void 
 #define OPEN_STACK_BYTES 4096
 
 /* Opens the envelope and parses the JSON object inside: GRANTS_OK with
- * *out_root (caller owns it), GRANTS_ERR_OPEN, or GRANTS_ERR_PAYLOAD. */
+ * *out_root (caller owns it), GRANTS_ERR_OPEN, or GRANTS_ERR_PAYLOAD.
+ * *src is seal_open's outcome, whatever the payload turns out to be. */
 static enum grants_rc
 open_json(const struct seal_ring *ring, enum seal_purpose purpose, struct slice token,
           json_t **out_root, enum seal_rc *src)
@@ -403,7 +421,6 @@ open_json(const struct seal_ring *ring, enum seal_purpose purpose, struct slice 
             rc = GRANTS_OK;
         } else {
             json_decref(root);
-            *src = SEAL_ERR_MALFORMED;
             rc = GRANTS_ERR_PAYLOAD;
         }
         OPENSSL_cleanse((void *)plain.ptr, plain.len);
@@ -502,8 +519,7 @@ cleanup_grant(const struct grant_type *t, void *g)
 
 /* The SPEC.md 2.2 checks, in the order SPEC.md gives for this type. */
 static enum grants_rc
-check_grant(const struct grant_type *t, const void *g, const char *expected_aud, int64_t now_s,
-            enum seal_rc *src)
+check_grant(const struct grant_type *t, const void *g, const char *expected_aud, int64_t now_s)
 {
     const char *aud = str_get(g, t->aud_off);
     int64_t exp = *(const int64_t *)((const char *)g + t->exp_off);
@@ -512,23 +528,18 @@ check_grant(const struct grant_type *t, const void *g, const char *expected_aud,
     if (t->order == CHECK_BEARER) {
         if (str_get(g, t->sub_off)[0] == '\0' || aud[0] == '\0' ||
             *(const int64_t *)((const char *)g + t->iat_off) == 0) {
-            *src = SEAL_ERR_MALFORMED;
             return GRANTS_ERR_PAYLOAD;
         }
         if (expired) {
-            *src = SEAL_ERR_EXPIRED;
             return GRANTS_ERR_EXPIRED;
         }
     }
     if (!aud_ok) {
-        *src = SEAL_ERR_WRONG_AUDIENCE;
         return GRANTS_ERR_AUDIENCE;
     }
     if (expired) {
-        *src = SEAL_ERR_EXPIRED;
         return GRANTS_ERR_EXPIRED;
     }
-    *src = SEAL_OK;
     return GRANTS_OK;
 }
 
@@ -553,10 +564,8 @@ open_grant(const struct grant_type *t, const struct seal_ring *ring, struct slic
     struct slice typ;
     if (jsonx_get_str(root, "typ", &typ) != JSONX_FOUND) {
         rc = GRANTS_ERR_PAYLOAD;
-        *src = SEAL_ERR_MALFORMED;
     } else if (!slice_eq_cstr(typ, seal_purpose_str(t->purpose))) {
         rc = GRANTS_ERR_TYP;
-        *src = SEAL_ERR_WRONG_PURPOSE;
     }
     for (size_t i = 0; rc == GRANTS_OK && i < t->field_count; i++) {
         const struct field *f = &t->fields[i];
@@ -565,11 +574,10 @@ open_grant(const struct grant_type *t, const struct seal_ring *ring, struct slic
         }
         if (!read_field(f, root, out, st)) {
             rc = GRANTS_ERR_PAYLOAD;
-            *src = SEAL_ERR_MALFORMED;
         }
     }
     if (rc == GRANTS_OK) {
-        rc = check_grant(t, out, expected_aud, now_s, src);
+        rc = check_grant(t, out, expected_aud, now_s);
     }
     if (rc != GRANTS_OK && rc != GRANTS_ERR_AUDIENCE && rc != GRANTS_ERR_EXPIRED) {
         cleanup_grant(t, out);

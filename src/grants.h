@@ -6,8 +6,12 @@
  * expected audience and the time and returns one of the outcomes below.
  * `typ` is not a struct member at all; it is written and checked here.
  *
- * JSON keys are the wire names of SPEC.md 2.3 and so are the member names
- * (code.cc, refresh.fiat), emitted in the order listed. Fields marked
+ * JSON keys are the short wire names of SPEC.md 2.3; members are named for
+ * what they hold, with the wire key beside each where it differs (a
+ * member written once names its key in the first struct that has it; the
+ * registered JWT claim names sub, aud, exp, iat, jti, email, name and nonce
+ * are both). grants.c's field tables pair each member with its key, in the
+ * order the JSON is written (docs/internals/seal.md). Fields marked
  * "omitted when empty" are left out of the JSON when "" / false / no
  * elements; every other field is always written and must be present when
  * opening. Unknown keys are ignored; wrong types, duplicate keys, negative
@@ -66,15 +70,15 @@ const char *grants_rc_str(enum grants_rc rc);
 /* Filled by grants_open_*; zero in a grant being built. Never touch it. */
 struct grants_storage {
     struct json_t *json; /* the parsed payload every string points into */
-    const char **strs;   /* the array behind r / grp, when non-empty */
+    const char **strs;   /* the array behind redirect_uris / groups, when non-empty */
 };
 
 /* client: inside client_id (POST /register). */
 struct grant_client {
-    const char *id;       /* internal client id (UUID) */
-    const char *const *r; /* registered redirect URIs, verbatim; always written */
-    size_t r_count;
-    const char *n; /* client_name; always written, may be "" */
+    const char *id;                   /* "id": internal client id (UUID) */
+    const char *const *redirect_uris; /* "r": registered, verbatim; always written */
+    size_t redirect_uri_count;
+    const char *client_name; /* "n": always written, may be "" */
     const char *aud;
     int64_t exp; /* 0 = never expires */
     struct grants_storage storage;
@@ -82,16 +86,16 @@ struct grant_client {
 
 /* consent: inside consent_token (GET /authorize consent fork). */
 struct grant_consent {
-    const char *jti; /* UUID; omitted when empty */
-    const char *cid; /* internal client id */
-    const char *cn;  /* client name; omitted when empty */
-    const char *ru;  /* redirect_uri the client sent */
-    const char *os;  /* client state */
-    const char *cc;  /* client code_challenge; omitted when empty */
-    bool spkce;      /* server-side PKCE requested; omitted when false */
-    const char *res; /* canonical resource; omitted when empty */
-    const char *bh;  /* browser binding: base64url SHA-256 of the consent
-                      * cookie's secret (oauth/binding.h); required */
+    const char *jti;            /* UUID; omitted when empty */
+    const char *client_id;      /* "cid": internal client id */
+    const char *client_name;    /* "cn": omitted when empty */
+    const char *redirect_uri;   /* "ru": the redirect_uri the client sent */
+    const char *client_state;   /* "os": the client's state */
+    const char *code_challenge; /* "cc": the client's; omitted when empty */
+    bool server_pkce;           /* "spkce": server-side PKCE requested; omitted when false */
+    const char *resource;       /* "res": canonical resource; omitted when empty */
+    const char *binding_hash;   /* "bh": base64url SHA-256 of the consent
+                                 * cookie's secret (oauth/binding.h); required */
     const char *aud;
     int64_t exp;
     struct grants_storage storage;
@@ -99,37 +103,37 @@ struct grant_consent {
 
 /* session: the IdP `state` parameter. */
 struct grant_session {
-    const char *cid;
-    const char *ru;
-    const char *cc; /* effective downstream challenge */
-    const char *os;
-    const char *nonce; /* 32 hex chars */
-    const char *pv;    /* upstream PKCE verifier */
-    const char *sv;    /* server-side downstream verifier; omitted when empty */
-    const char *sch;   /* its challenge; omitted when empty */
-    const char *sid;   /* session id (UUID); omitted when empty */
-    const char *bh;    /* browser binding of the callback cookie; required */
+    const char *client_id;         /* "cid" */
+    const char *redirect_uri;      /* "ru" */
+    const char *code_challenge;    /* "cc": the effective downstream challenge */
+    const char *client_state;      /* "os" */
+    const char *nonce;             /* 32 hex chars */
+    const char *upstream_verifier; /* "pv": the PKCE verifier toward the IdP */
+    const char *server_verifier;   /* "sv": server-side downstream verifier; omitted when empty */
+    const char *server_challenge;  /* "sch": its challenge; omitted when empty */
+    const char *session_id;        /* "sid": UUID; omitted when empty */
+    const char *binding_hash;      /* "bh": browser binding of the callback cookie; required */
     const char *aud;
-    const char *res; /* omitted when empty */
+    const char *resource; /* "res": omitted when empty */
     int64_t exp;
     struct grants_storage storage;
 };
 
 /* code: the authorization code returned to the client. */
 struct grant_code {
-    const char *tid; /* token id (UUID) */
-    const char *fam; /* family id (UUID) */
-    const char *cid;
-    const char *ru;
-    const char *cc;
+    const char *token_id;  /* "tid": UUID */
+    const char *family_id; /* "fam": UUID */
+    const char *client_id;
+    const char *redirect_uri;
+    const char *code_challenge;
     const char *sub;
     const char *email;
     const char *name;
-    const char *const *grp; /* omitted when empty */
-    size_t grp_count;
-    const char *res; /* omitted when empty */
-    bool spkce;      /* omitted when false */
-    const char *sv;  /* omitted when empty */
+    const char *const *groups; /* "grp": omitted when empty */
+    size_t group_count;
+    const char *resource;        /* omitted when empty */
+    bool server_pkce;            /* omitted when false */
+    const char *server_verifier; /* omitted when empty */
     const char *aud;
     int64_t exp;
     struct grants_storage storage;
@@ -137,14 +141,14 @@ struct grant_code {
 
 /* access: the bearer token. */
 struct grant_access {
-    const char *tid;
+    const char *token_id;
     const char *aud;
-    const char *res; /* omitted when empty */
+    const char *resource; /* omitted when empty */
     const char *sub;
-    const char *email;      /* always written */
-    const char *const *grp; /* omitted when empty */
-    size_t grp_count;
-    const char *cid;
+    const char *email;         /* always written */
+    const char *const *groups; /* omitted when empty */
+    size_t group_count;
+    const char *client_id;
     int64_t iat;
     int64_t exp;
     struct grants_storage storage;
@@ -152,23 +156,23 @@ struct grant_access {
 
 /* refresh: the refresh token. */
 struct grant_refresh {
-    const char *tid;
-    const char *fam;
+    const char *token_id;
+    const char *family_id;
     const char *sub;
     const char *email;
-    const char *const *grp; /* omitted when empty */
-    size_t grp_count;
-    const char *cid;
+    const char *const *groups; /* omitted when empty */
+    size_t group_count;
+    const char *client_id;
     const char *aud;
-    const char *res; /* omitted when empty */
+    const char *resource; /* omitted when empty */
     int64_t iat;
-    int64_t fiat; /* family issued-at; 0 on legacy tokens */
+    int64_t family_iat; /* "fiat": the family's first iat; 0 on legacy tokens */
     int64_t exp;
-    /* Rotation generation: 0 for the token the code grant issued, +1 per
-     * rotation (omitted when 0; absent on older tokens reads 0). The
+    /* "gen": rotation generation, 0 for the token the code grant issued,
+     * +1 per rotation (omitted when 0; absent on older tokens reads 0). The
      * memory replay store keeps one record per family and tells a fresh
      * token from a used one by it (store/memory.h). */
-    int64_t gen;
+    int64_t generation;
     struct grants_storage storage;
 };
 
@@ -185,11 +189,12 @@ struct grant_refresh {
  * *out is overwritten (it must not hold an opened grant). It is filled on
  * GRANTS_OK and also on GRANTS_ERR_AUDIENCE and GRANTS_ERR_EXPIRED, so a
  * handler can still follow its own check order (e.g. refresh: missing
- * tid/fam before audience, revocation before expiry) and log the expiry;
- * on the other outcomes it is zeroed. Always call grants_cleanup_<type>.
- * out_seal_rc, when not NULL, receives the seal-level reason for debug
- * logs (SEAL_OK, the envelope's error, or MALFORMED / WRONG_PURPOSE /
- * WRONG_AUDIENCE / EXPIRED for the later outcomes). */
+ * token_id/family_id before audience, revocation before expiry) and log
+ * the expiry; on the other outcomes it is zeroed. Always call
+ * grants_cleanup_<type>. out_seal_rc, when not NULL, receives the
+ * envelope's outcome from seal_open, for debug logs that tell a retired key
+ * from a forgery: SEAL_OK whenever the envelope opened (every outcome but
+ * GRANTS_ERR_OPEN), whatever the payload then said. */
 enum seal_rc grants_seal_client(const struct seal_ring *ring, const struct grant_client *g,
                                 struct buf *out) GRANTS_WUR;
 enum grants_rc grants_open_client(const struct seal_ring *ring, struct slice token,

@@ -60,9 +60,6 @@ static const char *const rc_names[SEAL_RC_COUNT] = {
     [SEAL_ERR_MALFORMED] = "malformed",
     [SEAL_ERR_UNKNOWN_KEY] = "unknown_key",
     [SEAL_ERR_FORGED] = "forged",
-    [SEAL_ERR_WRONG_PURPOSE] = "wrong_purpose",
-    [SEAL_ERR_WRONG_AUDIENCE] = "wrong_audience",
-    [SEAL_ERR_EXPIRED] = "expired",
     [SEAL_ERR_TOO_LARGE] = "too_large",
 };
 

@@ -54,20 +54,18 @@ enum seal_purpose {
     SEAL_PURPOSE_COUNT,
 };
 
-/* Outcomes of sealing and opening (STYLE.md 3.4). seal_seal and seal_open
- * return OK, MALFORMED, UNKNOWN_KEY, FORGED or TOO_LARGE; the last three
- * members are produced by the typed layer (grants.h) after a successful
- * open. AEAD cannot tell "sealed for another purpose" from "forged": both
- * are FORGED here, and both mean "reject". */
+/* Outcomes of sealing and opening the envelope (STYLE.md 3.4). What the
+ * payload inside says (its typ, audience, expiry) is the typed layer's
+ * business and its own outcome (enum grants_rc, grants.h). AEAD cannot tell
+ * "sealed for another purpose" from "forged": both are FORGED here, and
+ * both mean "reject". */
 enum seal_rc {
     SEAL_OK = 0,
-    SEAL_ERR_MALFORMED,      /* not base64url, too short, unknown version; or a bad payload */
-    SEAL_ERR_UNKNOWN_KEY,    /* key id not in the ring (a retired or foreign secret) */
-    SEAL_ERR_FORGED,         /* tag check failed: altered, or another purpose */
-    SEAL_ERR_WRONG_PURPOSE,  /* opened, but the payload's typ is another purpose */
-    SEAL_ERR_WRONG_AUDIENCE, /* opened, but aud is not this deployment's */
-    SEAL_ERR_EXPIRED,        /* opened, but now > exp */
-    SEAL_ERR_TOO_LARGE,      /* token over BOUNDS_SEALED_MAX_CHARS, or output over its cap */
+    SEAL_ERR_MALFORMED,   /* not base64url, too short, unknown version (grants: a negative
+                           * time given to seal) */
+    SEAL_ERR_UNKNOWN_KEY, /* key id not in the ring (a retired or foreign secret) */
+    SEAL_ERR_FORGED,      /* tag check failed: altered, or another purpose */
+    SEAL_ERR_TOO_LARGE,   /* token over BOUNDS_SEALED_MAX_CHARS, or output over its cap */
     SEAL_RC_COUNT,
 };
 

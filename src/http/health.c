@@ -14,6 +14,12 @@ http_health_healthz(struct http_request *req, void *arg)
     http_reply_empty(req, 200);
 }
 
+const struct http_route_def http_health_healthz_route = {
+    .path = "/healthz",
+    .methods = HTTP_METHODS_GET,
+    .handler = http_health_healthz,
+};
+
 void
 http_health_metrics(struct http_request *req, void *arg)
 {

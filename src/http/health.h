@@ -12,6 +12,7 @@
 #include <stdbool.h>
 
 struct http_request;
+struct http_route_def;
 struct http_router;
 
 /* Answers /readyz when the process is not draining (SPEC.md 5.5): replies
@@ -28,6 +29,8 @@ struct http_health {
 
 /* GET/HEAD /healthz: 200, empty body, while the process runs. */
 void http_health_healthz(struct http_request *req, void *arg);
+/* Its public route: no rate limit, no argument (SPEC.md 3.9). */
+extern const struct http_route_def http_health_healthz_route;
 /* /metrics: the Prometheus text (text/plain; version=0.0.4). */
 void http_health_metrics(struct http_request *req, void *arg);
 /* /readyz: arg is a struct http_health (borrowed, outlives the router). */

@@ -1,9 +1,11 @@
 #include "http/router.h"
 
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/url.h"
 #include "base/xalloc.h"
 #include "bounds.h"
 
@@ -87,6 +89,32 @@ http_router_add_prefix(struct http_router *r, unsigned methods, const char *pref
                        http_handler_fn handler, void *arg, const struct http_route_opts *opts)
 {
     add_route(r, methods, prefix, true, handler, arg, opts);
+}
+
+void
+http_router_add_def(struct http_router *r, const struct http_route_def *def, const char *mount,
+                    void *arg)
+{
+    const char *m = mount != NULL ? mount : "";
+    const char *a = def->place == HTTP_ROUTE_BEFORE_MOUNT ? m : def->path;
+    const char *b = def->place == HTTP_ROUTE_BEFORE_MOUNT  ? def->path
+                    : def->place == HTTP_ROUTE_AFTER_MOUNT ? m
+                                                           : "";
+    /* The mount is a validated environment value: the cap is what the two
+     * texts need, so the join cannot fail. */
+    struct buf joined;
+    buf_init(&joined, strlen(a) + strlen(b) + 1);
+    if (url_join(&joined, a, b) != 0) {
+        abort();
+    }
+    const char *path = buf_cstr(&joined);
+    add_route(r, def->methods, path, def->prefix, def->handler, arg, &def->opts);
+    if (def->preflight != NULL) {
+        /* The value is our constant; the preflight handler only reads it. */
+        add_route(r, HTTP_METHODS_BIT(HTTP_METHOD_OPTIONS), path, def->prefix, def->preflight,
+                  (void *)def->preflight_arg, NULL);
+    }
+    buf_cleanup(&joined);
 }
 
 void

@@ -74,6 +74,29 @@ struct http_route {
 typedef bool (*http_rate_limit_fn)(void *arg, enum metrics_endpoint bucket,
                                    struct http_request *req);
 
+/* Where a route definition's path goes: the MCP mount is a run-time value,
+ * so a definition names its place relative to it. */
+enum http_route_place {
+    HTTP_ROUTE_FIXED = 0,    /* path as written */
+    HTTP_ROUTE_AFTER_MOUNT,  /* path + mount ("/.well-known/oauth-protected-resource/mcp") */
+    HTTP_ROUTE_BEFORE_MOUNT, /* mount + path ("/mcp/.well-known/") */
+};
+
+/* One route's whole policy, written beside its handler (tmux's cmd_entry)
+ * and registered by the wiring's list with the handler's argument. */
+struct http_route_def {
+    const char *path;
+    enum http_route_place place;
+    bool prefix; /* a prefix route (http_router_add_prefix) */
+    unsigned methods;
+    http_handler_fn handler;
+    struct http_route_opts opts; /* body cap, head check, rate-limit bucket, 413 */
+    /* CORS: non-NULL registers an OPTIONS route on the same path answered
+     * by preflight with preflight_arg; NULL: the path answers no preflight. */
+    http_handler_fn preflight;
+    const char *preflight_arg;
+};
+
 struct http_router;
 
 struct http_router *http_router_new(void);
@@ -89,6 +112,11 @@ void http_router_add(struct http_router *r, unsigned methods, const char *path,
  * a prefix ending in '/' ("/mcp/.well-known/") matches what starts with it. */
 void http_router_add_prefix(struct http_router *r, unsigned methods, const char *prefix,
                             http_handler_fn handler, void *arg, const struct http_route_opts *opts);
+
+/* Registers def (and its preflight) with arg as the handler's argument.
+ * mount is joined as def->place says; NULL counts as "". */
+void http_router_add_def(struct http_router *r, const struct http_route_def *def, const char *mount,
+                         void *arg);
 
 void http_router_set_rate_limiter(struct http_router *r, http_rate_limit_fn fn, void *arg);
 /* Asks the installed limiter about route rt; true (allow) when the route

@@ -1,4 +1,4 @@
-/* GET /authorize (SPEC.md 3.3): the pure checks of oauth/authorize_request
+/* GET /authorize (SPEC.md 3.3): the pure checks of oauth/authorize_rules
  * around one asynchronous step, the client lookup (oauth/client.h), then
  * the consent fork (render the consent page, 3.4) or the silent fork (302
  * to the IdP, 6.2).
@@ -7,7 +7,6 @@
  * released by an arena cleanup, so every path out simply returns. */
 #include "oauth/oauth.h"
 
-#include "app.h"
 #include "base/arena.h"
 #include "base/clock.h"
 #include "base/form.h"
@@ -16,9 +15,10 @@
 #include "config.h"
 #include "grants.h"
 #include "http/request.h"
+#include "http/router.h"
 #include "log.h"
 #include "metrics.h"
-#include "oauth/authorize_request.h"
+#include "oauth/authorize_rules.h"
 #include "oauth/binding.h"
 #include "oauth/client.h"
 #include "oauth/flow.h"
@@ -26,7 +26,7 @@
 
 struct authorize_ctx {
     struct http_request *req;
-    const struct app *app;
+    const struct oauth *oauth;
     struct form_params params;
     struct oauth_authorize_request ar;
     struct oauth_client_lookup *lookup;
@@ -47,7 +47,7 @@ log_dropped(struct http_request *req, const struct form_params *p)
         return;
     }
     for (size_t i = 0; i < p->count; i++) {
-        const char *category = oauth_authorize_request_param_category(p->items[i].name);
+        const char *category = oauth_authorize_rules_param_category(p->items[i].name);
         if (category == NULL) {
             continue;
         }
@@ -66,7 +66,7 @@ static void
 consent_fork(struct authorize_ctx *ctx, const struct oauth_client *client, const char *state,
              bool server_pkce)
 {
-    const struct config *cfg = ctx->app->cfg;
+    const struct config *cfg = ctx->oauth->cfg;
     metrics_inc_authorize_initiated(true);
     char jti[RAND_UUID_LEN + 1];
     rand_uuid(jti);
@@ -74,18 +74,18 @@ consent_fork(struct authorize_ctx *ctx, const struct oauth_client *client, const
     oauth_binding_new(&b);
     struct grant_consent g = {
         .jti = jti,
-        .cid = client->id,
-        .cn = client->name,
-        .ru = ctx->ar.redirect_uri,
-        .os = state,
-        .cc = ctx->ar.code_challenge,
-        .spkce = server_pkce,
-        .res = cfg->canonical_resource,
-        .bh = b.hash,
+        .client_id = client->id,
+        .client_name = client->name,
+        .redirect_uri = ctx->ar.redirect_uri,
+        .client_state = state,
+        .code_challenge = ctx->ar.code_challenge,
+        .server_pkce = server_pkce,
+        .resource = cfg->canonical_resource,
+        .binding_hash = b.hash,
         .aud = cfg->proxy_base_url,
         .exp = clock_unix_s() + BOUNDS_CONSENT_TTL_S,
     };
-    (void)oauth_flow_reply_consent_page(ctx->req, ctx->app, &g, false, b.secret);
+    (void)oauth_flow_reply_consent_page(ctx->req, ctx->oauth, &g, false, b.secret);
 }
 
 /* Step 15: no page; the session is built as /consent's approve builds it
@@ -95,28 +95,29 @@ static void
 silent_fork(struct authorize_ctx *ctx, const struct oauth_client *client, const char *state,
             bool server_pkce)
 {
-    const struct config *cfg = ctx->app->cfg;
+    const struct config *cfg = ctx->oauth->cfg;
     metrics_inc_authorize_initiated(false);
     struct oauth_binding b;
     oauth_binding_new(&b);
     struct oauth_flow_session_in in = {
-        .cid = client->id,
-        .ru = ctx->ar.redirect_uri,
-        .cc = ctx->ar.code_challenge,
-        .os = state,
-        .res = cfg->canonical_resource,
-        .bh = b.hash,
-        .spkce = server_pkce,
+        .client_id = client->id,
+        .redirect_uri = ctx->ar.redirect_uri,
+        .code_challenge = ctx->ar.code_challenge,
+        .client_state = state,
+        .resource = cfg->canonical_resource,
+        .binding_hash = b.hash,
+        .server_pkce = server_pkce,
     };
     struct buf url;
     buf_init(&url, BOUNDS_FLOW_URL_MAX);
-    if (oauth_flow_session_begin(ctx->req, ctx->app, &in, clock_unix_s(), &url) != OAUTH_FLOW_OK ||
-        oauth_flow_set_binding_cookie(ctx->req, ctx->app, OAUTH_BINDING_COOKIE_CALLBACK, b.hash,
+    if (oauth_flow_session_begin(ctx->req, ctx->oauth, &in, clock_unix_s(), &url) !=
+            OAUTH_FLOW_OK ||
+        oauth_flow_set_binding_cookie(ctx->req, ctx->oauth, OAUTH_BINDING_COOKIE_CALLBACK, b.hash,
                                       b.secret, BOUNDS_SESSION_TTL_S) != 0) {
         struct oauth_error err;
         oauth_error_set(&err, 302, OAUTH_ERROR_SERVER_ERROR, "internal error");
-        (void)oauth_flow_reply_redirect_error(ctx->req, ctx->app, ctx->ar.redirect_uri, &err,
-                                              state);
+        (void)oauth_flow_reply_error_to_client(ctx->req, ctx->oauth, OAUTH_FLOW_VIA_REDIRECT,
+                                               ctx->ar.redirect_uri, &err, state);
     } else {
         struct log_line l;
         http_request_log_begin(&l, ctx->req, LOG_DEBUG, "idp_redirect");
@@ -141,7 +142,7 @@ on_client(enum oauth_client_rc rc, const struct oauth_client *client, const stru
         return;
     }
 
-    const struct config *cfg = ctx->app->cfg;
+    const struct config *cfg = ctx->oauth->cfg;
     const struct oauth_authorize_policy policy = {
         .base = cfg->proxy_base_url,
         .mount = cfg->mount,
@@ -149,8 +150,8 @@ on_client(enum oauth_client_rc rc, const struct oauth_client *client, const stru
         .allow_stateless = cfg->compat_allow_stateless,
     };
     struct oauth_authorize_outcome out;
-    oauth_authorize_request_check(&ctx->ar, client->redirect_uris, client->redirect_uri_count,
-                                  &policy, &out);
+    oauth_authorize_rules_check(&ctx->ar, client->redirect_uris, client->redirect_uri_count,
+                                &policy, &out);
     /* 13: counted in both modes (SPEC.md 10.1 item 6). */
     if (out.state_missing) {
         metrics_inc_denied(METRICS_DENIED_STATE_MISSING);
@@ -166,8 +167,8 @@ on_client(enum oauth_client_rc rc, const struct oauth_client *client, const stru
         (void)oauth_reply_error(req, &out.err);
         return;
     case OAUTH_AUTHORIZE_REDIRECT_ERROR:
-        (void)oauth_flow_reply_redirect_error(req, ctx->app, ctx->ar.redirect_uri, &out.err,
-                                              ctx->ar.state);
+        (void)oauth_flow_reply_error_to_client(req, ctx->oauth, OAUTH_FLOW_VIA_REDIRECT,
+                                               ctx->ar.redirect_uri, &out.err, ctx->ar.state);
         return;
     default:
         break;
@@ -197,7 +198,7 @@ on_abort(struct http_request *req, void *arg)
 }
 
 void
-oauth_authorize(struct http_request *req, void *arg)
+oauth_authorize_handle(struct http_request *req, void *arg)
 {
     struct arena *arena = http_request_arena(req);
     struct authorize_ctx *ctx = arena_zalloc(arena, sizeof(*ctx));
@@ -206,7 +207,7 @@ oauth_authorize(struct http_request *req, void *arg)
         return;
     }
     ctx->req = req;
-    ctx->app = arg;
+    ctx->oauth = arg;
 
     /* Query mode: malformed pairs are dropped, not refused (SPEC.md 3.0.7);
      * only the pair-count cap can fail. */
@@ -222,7 +223,7 @@ oauth_authorize(struct http_request *req, void *arg)
     struct oauth_error err;
     bool client_id_missing = false;
     enum oauth_authorize_verdict v =
-        oauth_authorize_request_parse(&ctx->params, &ctx->ar, &err, &client_id_missing);
+        oauth_authorize_rules_parse(&ctx->params, &ctx->ar, &err, &client_id_missing);
     if (v == OAUTH_AUTHORIZE_PROCEED || client_id_missing) {
         log_dropped(req, &ctx->params);
     }
@@ -238,7 +239,16 @@ oauth_authorize(struct http_request *req, void *arg)
     }
 
     /* 4-7, answered on the loop. */
-    ctx->lookup = oauth_client_resolve_start(req, slice_from_cstr(ctx->ar.client_id),
+    ctx->lookup = oauth_client_resolve_start(req, ctx->oauth, slice_from_cstr(ctx->ar.client_id),
                                              OAUTH_CLIENT_SITE_AUTHORIZE, on_client, ctx);
     http_request_on_abort(req, on_abort, ctx);
 }
+
+/* GET /authorize (SPEC.md 3.3), HEAD with it: a per-IP bucket of its own
+ * (3.0.3); no CORS (SPEC preface fix 10). */
+const struct http_route_def oauth_authorize_route = {
+    .path = "/authorize",
+    .methods = HTTP_METHODS_GET,
+    .handler = oauth_authorize_handle,
+    .opts = {.rate_limited = true, .bucket = METRICS_ENDPOINT_AUTHORIZE},
+};

@@ -40,8 +40,8 @@ void
 oauth_binding_new(struct oauth_binding *out)
 {
     /* 32 bytes from the CSPRNG as base64url; bh is its S256 transform. */
-    oauth_pkce_new_verifier(out->secret);
-    oauth_pkce_challenge_s256(slice_from_cstr(out->secret), out->hash);
+    pkce_new_verifier(out->secret);
+    pkce_challenge_s256(slice_from_cstr(out->secret), out->hash);
 }
 
 bool
@@ -122,8 +122,8 @@ oauth_binding_check(enum oauth_binding_cookie which, const char *hash, bool secu
     struct slice h = slice_make(hash, OAUTH_BINDING_HASH_LEN);
     for (size_t i = 0; i < n; i++) {
         /* Only a value of B's exact length can be ours; the compare of the
-         * hashes is constant time (oauth_pkce_verify). */
-        if (values[i].len == OAUTH_BINDING_SECRET_LEN && oauth_pkce_verify(values[i], h)) {
+         * hashes is constant time (pkce_verify_s256). */
+        if (values[i].len == OAUTH_BINDING_SECRET_LEN && pkce_verify_s256(values[i], h)) {
             if (out_secret != NULL) {
                 memcpy(out_secret, values[i].ptr, OAUTH_BINDING_SECRET_LEN);
                 out_secret[OAUTH_BINDING_SECRET_LEN] = '\0';

@@ -33,10 +33,10 @@
 
 #include "base/buf.h"
 #include "base/slice.h"
-#include "oauth/pkce.h"
+#include "base/pkce.h"
 
-#define OAUTH_BINDING_SECRET_LEN OAUTH_PKCE_S256_LEN
-#define OAUTH_BINDING_HASH_LEN OAUTH_PKCE_S256_LEN
+#define OAUTH_BINDING_SECRET_LEN PKCE_S256_LEN
+#define OAUTH_BINDING_HASH_LEN PKCE_S256_LEN
 /* 48 bits of bh: unique among one browser's concurrent sign-ins. */
 #define OAUTH_BINDING_SUFFIX_LEN 8
 

@@ -17,7 +17,6 @@
 #include <jansson.h>
 #include <string.h>
 
-#include "app.h"
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/clock.h"
@@ -29,6 +28,7 @@
 #include "http/output.h"
 #include "http/reply.h"
 #include "http/request.h"
+#include "http/router.h"
 #include "log.h"
 #include "metrics.h"
 #include "oauth/binding.h"
@@ -50,7 +50,7 @@
 
 struct callback {
     struct http_request *req;
-    const struct app *app;
+    const struct oauth *oauth;
     struct worker *w;
     char *code;                   /* the IdP's code (arena) */
     struct grant_session session; /* opened; cleaned up with the arena */
@@ -122,7 +122,7 @@ log_begin_client(struct log_line *l, const struct callback *cb, enum log_level l
                  const char *msg)
 {
     http_request_log_begin(l, cb->req, level, msg);
-    log_str(l, "client_id", cb->session.cid);
+    log_str(l, "client_id", cb->session.client_id);
 }
 
 /* ---- step 6b: the browser that started the flow ------------------------- */
@@ -134,17 +134,17 @@ log_begin_client(struct log_line *l, const struct callback *cb, enum log_level l
  * claims nothing (see spend_refused_state for what follows a refusal).
  * True when bound; otherwise the 403 page has been sent. */
 static bool
-check_browser(struct http_request *req, const struct app *app, const struct grant_session *s)
+check_browser(struct http_request *req, const struct oauth *oauth, const struct grant_session *s)
 {
     enum oauth_binding_rc rc =
-        oauth_flow_binding_check(req, app, OAUTH_BINDING_COOKIE_CALLBACK, s->bh, NULL);
+        oauth_flow_binding_check(req, oauth, OAUTH_BINDING_COOKIE_CALLBACK, s->binding_hash, NULL);
     if (rc == OAUTH_BINDING_OK) {
         return true;
     }
     metrics_inc_denied(METRICS_DENIED_CALLBACK_BROWSER_MISMATCH);
     struct log_line l;
     http_request_log_begin(&l, req, LOG_WARN, "access_denied_callback_browser_mismatch");
-    log_str(&l, "client_id", s->cid);
+    log_str(&l, "client_id", s->client_id);
     log_str(&l, "reason", oauth_binding_rc_str(rc));
     (void)oauth_flow_reply_refused(req, &l);
     return false;
@@ -153,9 +153,9 @@ check_browser(struct http_request *req, const struct app *app, const struct gran
 /* The state is about to be spent (or was): clear the cookie with whatever
  * answer follows. */
 static void
-spend_cookie(struct http_request *req, const struct app *app, const struct grant_session *s)
+spend_cookie(struct http_request *req, const struct oauth *oauth, const struct grant_session *s)
 {
-    oauth_flow_clear_binding_cookie(req, app, OAUTH_BINDING_COOKIE_CALLBACK, s->bh);
+    oauth_flow_clear_binding_cookie(req, oauth, OAUTH_BINDING_COOKIE_CALLBACK, s->binding_hash);
 }
 
 /* A callback refused by the binding still carries a live IdP code for the
@@ -169,12 +169,12 @@ spend_cookie(struct http_request *req, const struct app *app, const struct grant
 static void
 spend_refused_state(struct worker *w, const struct grant_session *s, int64_t now_s)
 {
-    if (w->store == NULL || s->sid[0] == '\0') {
+    if (w->store == NULL || s->session_id[0] == '\0') {
         return;
     }
     struct buf key;
     buf_init(&key, BOUNDS_STORE_KEY_MAX);
-    if (store_key_callback_state(slice_from_cstr(s->sid), &key) == 0) {
+    if (store_key_callback_state(slice_from_cstr(s->session_id), &key) == 0) {
         store_cancel(store_claim_once(w->store, buf_slice(&key), store_ttl_ms_until(s->exp, now_s),
                                       on_spent, NULL));
     }
@@ -188,26 +188,27 @@ spend_refused_state(struct worker *w, const struct grant_session *s, int64_t now
  * JSON 400. The IdP's own description never travels: the client reads a
  * fixed text (SPEC.md 6.6). */
 static void
-idp_error(struct http_request *req, const struct app *app, const char *error, const char *state)
+idp_error(struct http_request *req, const struct oauth *oauth, const char *error, const char *state)
 {
-    const struct config *cfg = app->cfg;
+    const struct config *cfg = oauth->cfg;
     enum oauth_error_code mapped = oauth_error_from_idp(slice_from_cstr(error));
     struct grant_session s;
     struct buf location;
     buf_init(&location, LOCATION_MAX);
     enum grants_rc rc = GRANTS_ERR_OPEN;
     if (state[0] != '\0') {
-        rc = grants_open_session(app->seal, slice_from_cstr(state), cfg->proxy_base_url,
+        rc = grants_open_session(oauth->seal, slice_from_cstr(state), cfg->proxy_base_url,
                                  clock_unix_s(), &s, NULL);
     } else {
         memset(&s, 0, sizeof(s));
     }
-    if (rc == GRANTS_OK && !check_browser(req, app, &s)) {
+    if (rc == GRANTS_OK && !check_browser(req, oauth, &s)) {
         goto out;
     }
-    if (rc == GRANTS_OK && oauth_callback_rules_idp_error_location(
-                               s.ru, mapped, s.os, cfg->proxy_base_url, &location) == 0) {
-        spend_cookie(req, app, &s);
+    if (rc == GRANTS_OK &&
+        oauth_callback_rules_idp_error_location(s.redirect_uri, mapped, s.client_state,
+                                                cfg->proxy_base_url, &location) == 0) {
+        spend_cookie(req, oauth, &s);
         http_reply_redirect(req, buf_cstr(&location));
     } else {
         struct oauth_error err;
@@ -224,7 +225,7 @@ out:
 static void
 finish(struct callback *cb, const struct oidc_claims *claims)
 {
-    const struct config *cfg = cb->app->cfg;
+    const struct config *cfg = cb->oauth->cfg;
     char tid[RAND_UUID_LEN + 1];
     char fam[RAND_UUID_LEN + 1];
     rand_uuid(tid);
@@ -236,7 +237,7 @@ finish(struct callback *cb, const struct oidc_claims *claims)
     struct buf location;
     buf_init(&sealed, BOUNDS_SEALED_MAX_CHARS);
     buf_init(&location, LOCATION_MAX);
-    enum seal_rc src = grants_seal_code(cb->app->seal, &code, &sealed);
+    enum seal_rc src = grants_seal_code(cb->oauth->seal, &code, &sealed);
     if (src != SEAL_OK) {
         struct log_line l;
         log_begin_client(&l, cb, LOG_ERROR, "authorization_code_seal_failed");
@@ -244,8 +245,9 @@ finish(struct callback *cb, const struct oidc_claims *claims)
         reply_event(cb, &l, 500, OAUTH_ERROR_SERVER_ERROR, "internal error", NULL);
         goto out;
     }
-    if (oauth_callback_rules_success_location(cb->session.ru, buf_cstr(&sealed), cb->session.os,
-                                              cfg->proxy_base_url, &location) != 0) {
+    if (oauth_callback_rules_success_location(cb->session.redirect_uri, buf_cstr(&sealed),
+                                              cb->session.client_state, cfg->proxy_base_url,
+                                              &location) != 0) {
         reply_error(cb, 400, OAUTH_ERROR_INVALID_REQUEST, "malformed redirect_uri", NULL);
         goto out;
     }
@@ -285,7 +287,7 @@ static void
 reply_identity_denial(struct callback *cb, const struct oidc_claims *c, enum metrics_denied reason,
                       const struct oauth_error *err)
 {
-    const struct config *cfg = cb->app->cfg;
+    const struct config *cfg = cb->oauth->cfg;
     struct log_line l;
     switch (reason) {
     case METRICS_DENIED_SUBJECT_MISSING:
@@ -323,7 +325,7 @@ reply_identity_denial(struct callback *cb, const struct oidc_claims *c, enum met
 static void
 check_identity(struct callback *cb, const json_t *claims_json)
 {
-    const struct config *cfg = cb->app->cfg;
+    const struct config *cfg = cb->oauth->cfg;
     struct oidc_claims claims;
     const char *bad = NULL;
     if (oidc_claims_parse(claims_json, cfg->groups_claim, &claims, &bad) != OIDC_CLAIMS_OK) {
@@ -420,10 +422,10 @@ on_exchanged(void *arg, const struct oidc_exchange_result *r)
         reply_event(cb, &l, 502, OAUTH_ERROR_SERVER_ERROR, "upstream authentication failed", NULL);
         return;
     }
-    const struct config *cfg = cb->app->cfg;
-    cb->verify =
-        oidc_id_token_verify_start(cb->app->oidc, cfg->oidc_client_id, cb->app->jwks, cb->w->base,
-                                   slice_make(r->id_token, r->id_token_len), on_verified, cb);
+    const struct config *cfg = cb->oauth->cfg;
+    cb->verify = oidc_id_token_verify_start(cb->oauth->oidc, cfg->oidc_client_id, cb->oauth->jwks,
+                                            cb->w->base, slice_make(r->id_token, r->id_token_len),
+                                            on_verified, cb);
     if (cb->verify == NULL) {
         on_verified(cb, OIDC_ID_TOKEN_ERR_MALFORMED, NULL);
     }
@@ -432,16 +434,16 @@ on_exchanged(void *arg, const struct oidc_exchange_result *r)
 static void
 start_exchange(struct callback *cb)
 {
-    const struct config *cfg = cb->app->cfg;
+    const struct config *cfg = cb->oauth->cfg;
     const struct oidc_exchange_request xreq = {
         .client_id = cfg->oidc_client_id,
         .client_secret = cfg->oidc_client_secret,
         .code = cb->code,
         .redirect_uri = cfg->idp_redirect_uri,
-        .code_verifier = cb->session.pv,
+        .code_verifier = cb->session.upstream_verifier,
         .timeout_ms = BOUNDS_OIDC_EXCHANGE_TIMEOUT_MS,
     };
-    cb->exchange = oidc_exchange_start(cb->w->fetch, cb->app->oidc, &xreq, on_exchanged, cb);
+    cb->exchange = oidc_exchange_start(cb->w->fetch, cb->oauth->oidc, &xreq, on_exchanged, cb);
     if (cb->exchange == NULL) {
         const struct oidc_exchange_result r = {
             .rc = OIDC_EXCHANGE_ERR_TRANSPORT,
@@ -463,7 +465,7 @@ on_claimed(enum store_rc rc, const char *error, void *arg)
         metrics_inc_replay(METRICS_REPLAY_CALLBACK_STATE);
         struct log_line l;
         log_begin_client(&l, cb, LOG_WARN, "callback_state_replay");
-        log_str(&l, "session_id", cb->session.sid);
+        log_str(&l, "session_id", cb->session.session_id);
         reply_event(cb, &l, 400, OAUTH_ERROR_INVALID_REQUEST, "callback state already used",
                     "callback_state_replay");
         return;
@@ -478,7 +480,7 @@ on_claimed(enum store_rc rc, const char *error, void *arg)
                     "replay_store_unavailable");
         return;
     }
-    spend_cookie(cb->req, cb->app, &cb->session);
+    spend_cookie(cb->req, cb->oauth, &cb->session);
     start_exchange(cb);
 }
 
@@ -487,7 +489,7 @@ on_claimed(enum store_rc rc, const char *error, void *arg)
 static void
 throttle_then_claim(struct callback *cb, int64_t now_s)
 {
-    if (!oidc_throttle_take(cb->app->idp_throttle)) {
+    if (!oidc_throttle_take(cb->oauth->idp_throttle)) {
         metrics_inc(METRICS_IDP_EXCHANGE_THROTTLED);
         struct log_line l;
         log_begin_client(&l, cb, LOG_WARN, "idp_exchange_throttled");
@@ -498,14 +500,14 @@ throttle_then_claim(struct callback *cb, int64_t now_s)
     }
     /* No store (single replica without one, SPEC.md 5.4) or a legacy
      * session without sid: no claim. */
-    if (cb->w->store == NULL || cb->session.sid[0] == '\0') {
-        spend_cookie(cb->req, cb->app, &cb->session);
+    if (cb->w->store == NULL || cb->session.session_id[0] == '\0') {
+        spend_cookie(cb->req, cb->oauth, &cb->session);
         start_exchange(cb);
         return;
     }
     struct buf key;
     buf_init(&key, BOUNDS_STORE_KEY_MAX);
-    if (store_key_callback_state(slice_from_cstr(cb->session.sid), &key) != 0) {
+    if (store_key_callback_state(slice_from_cstr(cb->session.session_id), &key) != 0) {
         buf_cleanup(&key);
         on_claimed(STORE_ERR_UNAVAILABLE, "session id does not fit a store key", cb);
         return;
@@ -520,8 +522,8 @@ throttle_then_claim(struct callback *cb, int64_t now_s)
 void
 oauth_callback_handle(struct http_request *req, void *arg)
 {
-    const struct app *app = arg;
-    const struct config *cfg = app->cfg;
+    const struct oauth *oauth = arg;
+    const struct config *cfg = oauth->cfg;
     struct arena *a = http_request_arena(req);
     struct form_params p;
     struct oauth_error err;
@@ -531,14 +533,14 @@ oauth_callback_handle(struct http_request *req, void *arg)
         oauth_reply_error(req, &err);
         return;
     }
-    if (!oauth_callback_rules_query(&p, oidc_provider_get_issuer(app->oidc), &err)) {
+    if (!oauth_callback_rules_query(&p, oidc_provider_get_issuer(oauth->oidc), &err)) {
         oauth_reply_error(req, &err);
         form_params_cleanup(&p);
         return;
     }
     const char *error = form_params_get(&p, "error", NULL);
     if (error[0] != '\0') {
-        idp_error(req, app, error, form_params_get(&p, "state", NULL));
+        idp_error(req, oauth, error, form_params_get(&p, "state", NULL));
         form_params_cleanup(&p);
         return;
     }
@@ -555,22 +557,31 @@ oauth_callback_handle(struct http_request *req, void *arg)
         return;
     }
     cb->req = req;
-    cb->app = app;
+    cb->oauth = oauth;
     cb->w = http_request_worker(req);
     cb->code = code;
     int64_t now_s = clock_unix_s();
     arena_on_free(a, cleanup_session, &cb->session);
-    enum grants_rc rc = grants_open_session(app->seal, slice_from_cstr(state), cfg->proxy_base_url,
-                                            now_s, &cb->session, NULL);
-    if (!oauth_callback_rules_session_check(rc, &err)) {
+    enum grants_rc rc = grants_open_session(oauth->seal, slice_from_cstr(state),
+                                            cfg->proxy_base_url, now_s, &cb->session, NULL);
+    if (!oauth_error_from_grants(OAUTH_ERROR_TOKEN_SESSION, rc, &err)) {
         oauth_reply_error(req, &err);
         return;
     }
     /* 6b, before the throttle, the claim and the exchange. */
-    if (!check_browser(req, app, &cb->session)) {
+    if (!check_browser(req, oauth, &cb->session)) {
         spend_refused_state(cb->w, &cb->session, now_s);
         return;
     }
     http_request_on_abort(req, on_abort, cb);
     throttle_then_claim(cb, now_s);
 }
+
+/* GET /callback (SPEC.md 3.7), HEAD with it: a per-IP bucket of its own;
+ * never a preflight (SPEC preface fix 10). */
+const struct http_route_def oauth_callback_route = {
+    .path = "/callback",
+    .methods = HTTP_METHODS_GET,
+    .handler = oauth_callback_handle,
+    .opts = {.rate_limited = true, .bucket = METRICS_ENDPOINT_CALLBACK},
+};

@@ -61,29 +61,6 @@ oauth_callback_rules_idp_error_unmatched(enum oauth_error_code mapped, struct oa
 }
 
 bool
-oauth_callback_rules_session_check(enum grants_rc rc, struct oauth_error *err)
-{
-    switch (rc) {
-    case GRANTS_OK:
-        return true;
-    case GRANTS_ERR_AUDIENCE:
-        oauth_error_set(err, 400, OAUTH_ERROR_INVALID_REQUEST,
-                        "session bound to a different audience");
-        return false;
-    case GRANTS_ERR_EXPIRED:
-        oauth_error_set(err, 400, OAUTH_ERROR_INVALID_REQUEST, "session expired");
-        return false;
-    case GRANTS_ERR_OPEN:
-    case GRANTS_ERR_PAYLOAD:
-    case GRANTS_ERR_TYP:
-    case GRANTS_RC_COUNT:
-        break;
-    }
-    oauth_error_set(err, 400, OAUTH_ERROR_INVALID_REQUEST, "unknown or expired state");
-    return false;
-}
-
-bool
 oauth_callback_rules_identity(const struct oidc_claims *c, char *const *allowed,
                               size_t allowed_count, struct oauth_error *err,
                               enum metrics_denied *out_denied)
@@ -129,23 +106,23 @@ oauth_callback_rules_identity(const struct oidc_claims *c, char *const *allowed,
 
 void
 oauth_callback_rules_build_code(const struct grant_session *s, const struct oidc_claims *c,
-                                const char *tid, const char *fam, const char *aud, int64_t now_s,
-                                struct grant_code *out)
+                                const char *token_id, const char *family_id, const char *aud,
+                                int64_t now_s, struct grant_code *out)
 {
     memset(out, 0, sizeof(*out));
-    out->tid = tid;
-    out->fam = fam;
-    out->cid = s->cid;
-    out->ru = s->ru;
-    out->cc = s->cc;
+    out->token_id = token_id;
+    out->family_id = family_id;
+    out->client_id = s->client_id;
+    out->redirect_uri = s->redirect_uri;
+    out->code_challenge = s->code_challenge;
     out->sub = c->sub;
     out->email = c->email;
     out->name = c->name;
-    out->grp = (const char *const *)c->groups;
-    out->grp_count = c->group_count;
-    out->res = s->res;
-    out->spkce = s->sv != NULL && s->sv[0] != '\0';
-    out->sv = s->sv;
+    out->groups = (const char *const *)c->groups;
+    out->group_count = c->group_count;
+    out->resource = s->resource;
+    out->server_pkce = s->server_verifier != NULL && s->server_verifier[0] != '\0';
+    out->server_verifier = s->server_verifier;
     out->aud = aud;
     out->exp = now_s + OAUTH_CALLBACK_CODE_TTL_S;
 }

@@ -54,11 +54,6 @@ int oauth_callback_rules_idp_error_location(const char *ru, enum oauth_error_cod
 void oauth_callback_rules_idp_error_unmatched(enum oauth_error_code mapped,
                                               struct oauth_error *err);
 
-/* Steps 4-6 on grants_open_session's outcome: true for GRANTS_OK, else 400
- * invalid_request "unknown or expired state" (did not open, wrong typ),
- * "session bound to a different audience" or "session expired". */
-bool oauth_callback_rules_session_check(enum grants_rc rc, struct oauth_error *err);
-
 /* Steps 14, 15, 17 and 18 on the parsed claims: empty sub (403
  * access_denied subject_missing), sub or email with a control byte or
  * invalid UTF-8 (403 claim_invalid; not in SPEC.md, docs/conformance.md),
@@ -72,12 +67,13 @@ bool oauth_callback_rules_identity(const struct oidc_claims *c, char *const *all
                                    size_t allowed_count, struct oauth_error *err,
                                    enum metrics_denied *out_denied);
 
-/* Step 19: fills *out (borrowing every string: from s, c, tid, fam and
- * aud) with the code to seal: cid, ru, cc, res, sv from the session, spkce
- * when the session has a server-side verifier, sub, email, name and groups
- * from the claims, exp = now_s + 60. grp points at c->groups. */
+/* Step 19: fills *out (borrowing every string: from s, c, token_id,
+ * family_id and aud) with the code to seal: client_id, redirect_uri, code_challenge,
+ * resource and server_verifier from the session, server_pkce when the
+ * session has a server-side verifier, sub, email, name and groups
+ * from the claims, exp = now_s + 60. groups points at c->groups. */
 void oauth_callback_rules_build_code(const struct grant_session *s, const struct oidc_claims *c,
-                                     const char *tid, const char *fam, const char *aud,
+                                     const char *token_id, const char *family_id, const char *aud,
                                      int64_t now_s, struct grant_code *out);
 
 /* Step 20: ru with code=<code>, state=<os> (when non-empty) and iss=<base>

@@ -9,13 +9,13 @@
  *    stays readable until the request is freed, whatever the handler does
  *    after the callback. */
 #include "oauth/client.h"
+#include "oauth/oauth.h"
 
 #include <assert.h>
 #include <event2/event.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "app.h"
 #include "base/arena.h"
 #include "base/clock.h"
 #include "base/rfc3339.h"
@@ -126,7 +126,7 @@ free_holder(void *ptr)
  * sealed blob. */
 static void
 record_denial(struct http_request *req, enum oauth_client_rc rc, const struct grant_client *g,
-              enum seal_rc seal_rc)
+              enum grants_rc grc, enum seal_rc seal_rc)
 {
     metrics_inc_denied(denied_reasons[rc]);
     struct log_line l;
@@ -134,7 +134,9 @@ record_denial(struct http_request *req, enum oauth_client_rc rc, const struct gr
     switch (rc) {
     case OAUTH_CLIENT_ERR_INVALID:
     case OAUTH_CLIENT_ERR_TYP_MISMATCH:
-        log_str(&l, "error", seal_rc_str(seal_rc));
+        /* The envelope's reason when it did not open (a retired key reads
+         * differently from a forgery), else what the payload failed. */
+        log_str(&l, "error", grc == GRANTS_ERR_OPEN ? seal_rc_str(seal_rc) : grants_rc_str(grc));
         break;
     case OAUTH_CLIENT_ERR_AUDIENCE_MISMATCH:
         log_str(&l, "internal_id", g->id != NULL ? g->id : "");
@@ -155,7 +157,7 @@ record_denial(struct http_request *req, enum oauth_client_rc rc, const struct gr
 /* The sealed source: opens the registration now (pure CPU) and returns
  * the outcome; *out_client is set on OK. */
 static enum oauth_client_rc
-resolve_sealed(struct http_request *req, const struct app *app, struct slice client_id,
+resolve_sealed(struct http_request *req, const struct oauth *oauth, struct slice client_id,
                const struct oauth_client **out_client)
 {
     struct holder *h = xcalloc(1, sizeof(*h));
@@ -164,19 +166,19 @@ resolve_sealed(struct http_request *req, const struct app *app, struct slice cli
     enum seal_rc seal_rc = SEAL_OK;
     enum grants_rc grc = GRANTS_ERR_OPEN;
     if (client_id.len > 0) {
-        grc = grants_open_client(app->seal, client_id, app->cfg->proxy_base_url, clock_unix_s(),
+        grc = grants_open_client(oauth->seal, client_id, oauth->cfg->proxy_base_url, clock_unix_s(),
                                  &h->grant, &seal_rc);
     }
     enum oauth_client_rc rc = rc_from_grants(grc);
     if (rc != OAUTH_CLIENT_OK) {
-        record_denial(req, rc, &h->grant, seal_rc);
+        record_denial(req, rc, &h->grant, grc, seal_rc);
         return rc;
     }
     h->view = (struct oauth_client){
         .id = h->grant.id,
-        .name = h->grant.n,
-        .redirect_uris = h->grant.r,
-        .redirect_uri_count = h->grant.r_count,
+        .name = h->grant.client_name,
+        .redirect_uris = h->grant.redirect_uris,
+        .redirect_uri_count = h->grant.redirect_uri_count,
         .exp = h->grant.exp,
     };
     *out_client = &h->view;
@@ -206,11 +208,12 @@ on_answer(evutil_socket_t fd, short what, void *arg)
 }
 
 struct oauth_client_lookup *
-oauth_client_resolve_start(struct http_request *req, struct slice client_id,
-                           enum oauth_client_site site, oauth_client_done_fn cb, void *arg)
+oauth_client_resolve_start(struct http_request *req, const struct oauth *oauth,
+                           struct slice client_id, enum oauth_client_site site,
+                           oauth_client_done_fn cb, void *arg)
 {
     struct worker *w = http_request_worker(req);
-    assert(w != NULL && w->app != NULL && w->app->seal != NULL && cb != NULL);
+    assert(w != NULL && oauth != NULL && oauth->seal != NULL && cb != NULL);
     struct oauth_client_lookup *l = xcalloc(1, sizeof(*l));
     l->cb = cb;
     l->arg = arg;
@@ -218,7 +221,7 @@ oauth_client_resolve_start(struct http_request *req, struct slice client_id,
     /* One source today. A client ID metadata document source goes here:
      * an https client_id starts a fetch on w->fetch and answers from its
      * completion instead of through the event below. */
-    l->rc = resolve_sealed(req, w->app, client_id, &l->client);
+    l->rc = resolve_sealed(req, oauth, client_id, &l->client);
     if (l->rc != OAUTH_CLIENT_OK) {
         oauth_client_error(l->rc, site, &l->err);
     }

@@ -25,6 +25,7 @@
 #include "oauth/error.h"
 
 struct http_request;
+struct oauth;
 struct oauth_client_lookup;
 
 enum oauth_client_rc {
@@ -84,11 +85,10 @@ typedef void (*oauth_client_done_fn)(enum oauth_client_rc rc, const struct oauth
                                      const struct oauth_error *err, void *arg);
 
 /* Starts resolving client_id (the value the client sent, borrowed only for
- * this call) for a request on its worker's loop, with the app of that
- * worker (http_request_worker(req)->app: its seal ring and
- * PROXY_BASE_URL). Callers check for an empty client_id first, because the
- * sites answer it differently (/authorize: client_id_missing; /token:
- * "missing required parameters"); an empty one resolves to INVALID.
+ * this call) for a request on its worker's loop, with the OAuth context
+ * (oauth/oauth.h; its seal ring and PROXY_BASE_URL). Callers check for an empty client_id first,
+ * because the sites answer it differently (/authorize: client_id_missing; /token: "missing required
+ * parameters"); an empty one resolves to INVALID.
  *
  * Returns the handle, never NULL. The answer comes exactly once through cb,
  * unless the lookup is cancelled first. A handler that returns while a
@@ -96,7 +96,7 @@ typedef void (*oauth_client_done_fn)(enum oauth_client_rc rc, const struct oauth
  *
  * Usage at /token:
  *
- *   ctx->lookup = oauth_client_resolve_start(req, client_id,
+ *   ctx->lookup = oauth_client_resolve_start(req, oauth, client_id,
  *                                            OAUTH_CLIENT_SITE_TOKEN, on_client, ctx);
  *   http_request_on_abort(req, on_abort, ctx);    (on_abort cancels ctx->lookup)
  *   ...
@@ -106,6 +106,7 @@ typedef void (*oauth_client_done_fn)(enum oauth_client_rc rc, const struct oauth
  *       compare client->id with the code's cid, ...
  *   } */
 struct oauth_client_lookup *oauth_client_resolve_start(struct http_request *req,
+                                                       const struct oauth *oauth,
                                                        struct slice client_id,
                                                        enum oauth_client_site site,
                                                        oauth_client_done_fn cb, void *arg);

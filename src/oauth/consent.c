@@ -24,7 +24,6 @@
 
 #include <string.h>
 
-#include "app.h"
 #include "base/arena.h"
 #include "base/clock.h"
 #include "base/form.h"
@@ -33,6 +32,7 @@
 #include "config.h"
 #include "grants.h"
 #include "http/request.h"
+#include "http/router.h"
 #include "log.h"
 #include "metrics.h"
 #include "oauth/binding.h"
@@ -43,7 +43,7 @@
 
 struct consent_ctx {
     struct http_request *req;
-    const struct app *app;
+    const struct oauth *oauth;
     struct form_params form;
     struct grant_consent grant;
     const char *action;
@@ -103,30 +103,32 @@ approve(struct consent_ctx *ctx)
 {
     const struct grant_consent *g = &ctx->grant;
     struct oauth_flow_session_in in = {
-        .cid = g->cid,
-        .ru = g->ru,
-        .cc = g->cc,
-        .os = g->os,
-        .res = g->res,
-        .bh = g->bh,
-        .spkce = g->spkce,
+        .client_id = g->client_id,
+        .redirect_uri = g->redirect_uri,
+        .code_challenge = g->code_challenge,
+        .client_state = g->client_state,
+        .resource = g->resource,
+        .binding_hash = g->binding_hash,
+        .server_pkce = g->server_pkce,
     };
     struct buf url;
     buf_init(&url, BOUNDS_FLOW_URL_MAX);
     /* The same B moves to the callback cookie: Lax, because the IdP's
      * redirect back is a cross-site navigation (oauth/binding.h). */
-    if (oauth_flow_session_begin(ctx->req, ctx->app, &in, clock_unix_s(), &url) != OAUTH_FLOW_OK ||
-        oauth_flow_set_binding_cookie(ctx->req, ctx->app, OAUTH_BINDING_COOKIE_CALLBACK, g->bh,
-                                      ctx->secret, BOUNDS_SESSION_TTL_S) != 0) {
+    if (oauth_flow_session_begin(ctx->req, ctx->oauth, &in, clock_unix_s(), &url) !=
+            OAUTH_FLOW_OK ||
+        oauth_flow_set_binding_cookie(ctx->req, ctx->oauth, OAUTH_BINDING_COOKIE_CALLBACK,
+                                      g->binding_hash, ctx->secret, BOUNDS_SESSION_TTL_S) != 0) {
         struct oauth_error err;
         oauth_error_set(&err, 400, OAUTH_ERROR_SERVER_ERROR, "internal error");
-        (void)oauth_flow_reply_interstitial_error(ctx->req, ctx->app, g->ru, &err, g->os);
+        (void)oauth_flow_reply_error_to_client(ctx->req, ctx->oauth, OAUTH_FLOW_VIA_INTERSTITIAL,
+                                               g->redirect_uri, &err, g->client_state);
         goto out;
     }
     struct log_line l;
     http_request_log_begin(&l, ctx->req, LOG_INFO, "consent_approved");
-    log_str(&l, "client_id", g->cid);
-    log_sample(&l, "client_name", slice_from_cstr(g->cn));
+    log_str(&l, "client_id", g->client_id);
+    log_sample(&l, "client_name", slice_from_cstr(g->client_name));
     log_end(&l);
     metrics_inc_consent_decision(true);
     (void)oauth_flow_reply_interstitial(ctx->req, buf_cstr(&url));
@@ -141,20 +143,22 @@ decide(struct consent_ctx *ctx)
     const struct grant_consent *g = &ctx->grant;
     /* The token is spent: its cookie has no further use, whatever the
      * answer. */
-    oauth_flow_clear_binding_cookie(ctx->req, ctx->app, OAUTH_BINDING_COOKIE_CONSENT, g->bh);
+    oauth_flow_clear_binding_cookie(ctx->req, ctx->oauth, OAUTH_BINDING_COOKIE_CONSENT,
+                                    g->binding_hash);
     if (strcmp(ctx->action, "deny") == 0) {
         /* Counted before the target is built, even if it then falls back
          * to JSON (SPEC.md 7.1); a user's "no" is not an access denial. */
         metrics_inc_consent_decision(false);
         struct log_line l;
         http_request_log_begin(&l, ctx->req, LOG_INFO, "consent_denied");
-        log_str(&l, "client_id", g->cid);
-        log_sample(&l, "client_name", slice_from_cstr(g->cn));
+        log_str(&l, "client_id", g->client_id);
+        log_sample(&l, "client_name", slice_from_cstr(g->client_name));
         log_end(&l);
         struct oauth_error err;
         oauth_error_set(&err, 400, OAUTH_ERROR_ACCESS_DENIED,
                         "user declined to authorize this client");
-        (void)oauth_flow_reply_interstitial_error(ctx->req, ctx->app, g->ru, &err, g->os);
+        (void)oauth_flow_reply_error_to_client(ctx->req, ctx->oauth, OAUTH_FLOW_VIA_INTERSTITIAL,
+                                               g->redirect_uri, &err, g->client_state);
         return;
     }
     if (strcmp(ctx->action, "approve") != 0) {
@@ -175,7 +179,7 @@ rerender(struct consent_ctx *ctx)
     struct log_line l;
     http_request_log_begin(&l, ctx->req, LOG_WARN, "consent_token_replay");
     log_str(&l, "jti", g->jti);
-    log_str(&l, "client_id", g->cid);
+    log_str(&l, "client_id", g->client_id);
     log_end(&l);
 
     char jti[RAND_UUID_LEN + 1];
@@ -185,7 +189,7 @@ rerender(struct consent_ctx *ctx)
     fresh.storage = (struct grants_storage){0}; /* a grant being built owns nothing */
     /* The same bh, and the cookie set again with the same B: a first submit
      * that raced this one may have cleared it. */
-    (void)oauth_flow_reply_consent_page(ctx->req, ctx->app, &fresh, true, ctx->secret);
+    (void)oauth_flow_reply_consent_page(ctx->req, ctx->oauth, &fresh, true, ctx->secret);
 }
 
 static void
@@ -262,22 +266,15 @@ claim_then_decide(struct consent_ctx *ctx)
 static int
 open_token(struct consent_ctx *ctx, const char *token)
 {
-    const struct config *cfg = ctx->app->cfg;
-    enum grants_rc rc = grants_open_consent(ctx->app->seal, slice_from_cstr(token),
+    const struct config *cfg = ctx->oauth->cfg;
+    enum grants_rc rc = grants_open_consent(ctx->oauth->seal, slice_from_cstr(token),
                                             cfg->proxy_base_url, clock_unix_s(), &ctx->grant, NULL);
-    switch (rc) {
-    case GRANTS_OK:
-        return 0;
-    case GRANTS_ERR_AUDIENCE:
-        (void)reply_invalid(ctx->req, 400, "consent token bound to a different audience");
-        return -1;
-    case GRANTS_ERR_EXPIRED:
-        (void)reply_invalid(ctx->req, 400, "consent token expired");
-        return -1;
-    default:
-        (void)reply_invalid(ctx->req, 400, "consent token invalid or expired");
+    struct oauth_error err;
+    if (!oauth_error_from_grants(OAUTH_ERROR_TOKEN_CONSENT, rc, &err)) {
+        (void)oauth_reply_error(ctx->req, &err);
         return -1;
     }
+    return 0;
 }
 
 /* Step 0 (ours): a decision only from our own page. A cross-site form
@@ -286,7 +283,7 @@ open_token(struct consent_ctx *ctx, const char *token)
 static int
 check_site(struct consent_ctx *ctx)
 {
-    enum oauth_binding_site_rc rc = oauth_flow_site_check(ctx->req, ctx->app);
+    enum oauth_binding_site_rc rc = oauth_flow_site_check(ctx->req, ctx->oauth);
     if (rc == OAUTH_BINDING_SITE_OK) {
         return 0;
     }
@@ -306,21 +303,21 @@ check_browser(struct consent_ctx *ctx)
 {
     const struct grant_consent *g = &ctx->grant;
     enum oauth_binding_rc rc = oauth_flow_binding_check(
-        ctx->req, ctx->app, OAUTH_BINDING_COOKIE_CONSENT, g->bh, ctx->secret);
+        ctx->req, ctx->oauth, OAUTH_BINDING_COOKIE_CONSENT, g->binding_hash, ctx->secret);
     if (rc == OAUTH_BINDING_OK) {
         return 0;
     }
     metrics_inc_denied(METRICS_DENIED_CONSENT_BROWSER_MISMATCH);
     struct log_line l;
     http_request_log_begin(&l, ctx->req, LOG_WARN, "access_denied_consent_browser_mismatch");
-    log_str(&l, "client_id", g->cid);
+    log_str(&l, "client_id", g->client_id);
     log_str(&l, "reason", oauth_binding_rc_str(rc));
     (void)oauth_flow_reply_refused(ctx->req, &l);
     return -1;
 }
 
 void
-oauth_consent(struct http_request *req, void *arg)
+oauth_consent_handle(struct http_request *req, void *arg)
 {
     struct arena *arena = http_request_arena(req);
     struct consent_ctx *ctx = arena_zalloc(arena, sizeof(*ctx));
@@ -329,7 +326,7 @@ oauth_consent(struct http_request *req, void *arg)
         return;
     }
     ctx->req = req;
-    ctx->app = arg;
+    ctx->oauth = arg;
     arena_on_free(arena, ctx_cleanup, ctx);
 
     /* 0. */
@@ -379,3 +376,15 @@ oauth_consent(struct http_request *req, void *arg)
     /* 9-12. */
     claim_then_decide(ctx);
 }
+
+/* POST /consent (SPEC.md 3.5): a per-IP bucket of its own, independent of
+ * /authorize's (3.0.3); the 1 MiB body cap answers the JSON 413; never a
+ * preflight (SPEC preface fix 10). */
+const struct http_route_def oauth_consent_route = {
+    .path = "/consent",
+    .methods = HTTP_METHODS_POST,
+    .handler = oauth_consent_handle,
+    .opts = {.rate_limited = true,
+             .bucket = METRICS_ENDPOINT_CONSENT,
+             .too_large = oauth_reply_too_large},
+};

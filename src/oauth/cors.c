@@ -11,7 +11,7 @@ oauth_cors_allow_origin(struct http_request *req)
 }
 
 void
-oauth_cors_preflight(struct http_request *req, void *arg)
+oauth_cors_preflight_handle(struct http_request *req, void *arg)
 {
     const char *methods = arg;
     /* The values are our constants: a set fails only once the head is

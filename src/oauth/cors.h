@@ -22,7 +22,7 @@ struct http_request;
  * Chromium to 2 h, Firefox to 24 h). */
 #define OAUTH_CORS_MAX_AGE "86400"
 
-/* Access-Control-Allow-Methods values for oauth_cors_preflight's arg. */
+/* Access-Control-Allow-Methods values for oauth_cors_preflight_handle's arg. */
 #define OAUTH_CORS_METHODS_DOCUMENT "GET, HEAD, OPTIONS"
 #define OAUTH_CORS_METHODS_POST "POST, OPTIONS"
 
@@ -36,7 +36,7 @@ int oauth_cors_allow_origin(struct http_request *req);
  * Access-Control-Max-Age. Answers whether or not the request is a real
  * preflight (Origin / Access-Control-Request-Method are not required):
  * the answer grants nothing a plain request would not get. */
-void oauth_cors_preflight(struct http_request *req, void *arg);
+void oauth_cors_preflight_handle(struct http_request *req, void *arg);
 
 /* A too_large route option (struct http_route_opts) for CORS endpoints:
  * oauth_reply_too_large() with Access-Control-Allow-Origin, so a browser

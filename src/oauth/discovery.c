@@ -14,6 +14,7 @@
 #include "base/xalloc.h"
 #include "config.h"
 #include "http/reply.h"
+#include "http/router.h"
 #include "oauth/cors.h"
 #include "oauth/reply.h"
 
@@ -146,25 +147,25 @@ serve(struct http_request *req, const struct oauth_discovery *d, enum oauth_disc
 }
 
 void
-oauth_discovery_as_metadata(struct http_request *req, void *arg)
+oauth_discovery_as_metadata_handle(struct http_request *req, void *arg)
 {
     serve(req, arg, OAUTH_DISCOVERY_AS_METADATA);
 }
 
 void
-oauth_discovery_prm_root(struct http_request *req, void *arg)
+oauth_discovery_prm_root_handle(struct http_request *req, void *arg)
 {
     serve(req, arg, OAUTH_DISCOVERY_PRM_ROOT);
 }
 
 void
-oauth_discovery_prm_mount(struct http_request *req, void *arg)
+oauth_discovery_prm_mount_handle(struct http_request *req, void *arg)
 {
     serve(req, arg, OAUTH_DISCOVERY_PRM_MOUNT);
 }
 
 void
-oauth_discovery_not_found(struct http_request *req, void *arg)
+oauth_discovery_not_found_handle(struct http_request *req, void *arg)
 {
     (void)arg;
     /* A browser client probing for OIDC discovery can then read the 404
@@ -172,3 +173,60 @@ oauth_discovery_not_found(struct http_request *req, void *arg)
     (void)oauth_cors_allow_origin(req);
     (void)oauth_reply_not_found(req);
 }
+
+#define PRM "/.well-known/oauth-protected-resource"
+#define AS "/.well-known/oauth-authorization-server"
+#define OIDC "/.well-known/openid-configuration"
+#define DOC_OPTS                                                                                   \
+    {                                                                                              \
+        .rate_limited = true, .bucket = METRICS_ENDPOINT_DISCOVERY                                 \
+    }
+#define DOC_CORS                                                                                   \
+    .preflight = oauth_cors_preflight_handle, .preflight_arg = OAUTH_CORS_METHODS_DOCUMENT
+
+/* SPEC.md 3.1 and 3.0.2. The four documents, HEAD with GET, one shared
+ * bucket; with a custom mount only its own path-inserted variants exist
+ * (no "/mcp" fallbacks). Preflights are not rate limited: a browser sends
+ * one before the request it counts against. Then the 404 carve-outs, any
+ * method: "{mount}/.well-known/" is a longer prefix than the mount, so it
+ * wins over the auth-gated proxy and a client probing there gets 404, not
+ * 401. */
+const struct http_route_def oauth_discovery_routes[OAUTH_DISCOVERY_ROUTE_COUNT] = {
+    {.path = PRM,
+     .methods = HTTP_METHODS_GET,
+     .handler = oauth_discovery_prm_root_handle,
+     .opts = DOC_OPTS,
+     DOC_CORS},
+    {.path = PRM,
+     .place = HTTP_ROUTE_AFTER_MOUNT,
+     .methods = HTTP_METHODS_GET,
+     .handler = oauth_discovery_prm_mount_handle,
+     .opts = DOC_OPTS,
+     DOC_CORS},
+    {.path = AS,
+     .methods = HTTP_METHODS_GET,
+     .handler = oauth_discovery_as_metadata_handle,
+     .opts = DOC_OPTS,
+     DOC_CORS},
+    {.path = AS,
+     .place = HTTP_ROUTE_AFTER_MOUNT,
+     .methods = HTTP_METHODS_GET,
+     .handler = oauth_discovery_as_metadata_handle,
+     .opts = DOC_OPTS,
+     DOC_CORS},
+    {.path = OIDC,
+     .methods = HTTP_METHODS_ANY,
+     .handler = oauth_discovery_not_found_handle,
+     .opts = DOC_OPTS},
+    {.path = OIDC,
+     .place = HTTP_ROUTE_AFTER_MOUNT,
+     .methods = HTTP_METHODS_ANY,
+     .handler = oauth_discovery_not_found_handle,
+     .opts = DOC_OPTS},
+    {.path = "/.well-known/",
+     .place = HTTP_ROUTE_BEFORE_MOUNT,
+     .prefix = true,
+     .methods = HTTP_METHODS_ANY,
+     .handler = oauth_discovery_not_found_handle,
+     .opts = DOC_OPTS},
+};

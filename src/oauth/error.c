@@ -1,5 +1,6 @@
 #include "oauth/error.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include "base/strtab.h"
@@ -150,4 +151,46 @@ oauth_error_from_idp(struct slice idp_error)
         }
     }
     return OAUTH_ERROR_SERVER_ERROR;
+}
+
+/* One row per token; the three descriptions a client can read for it. */
+struct grants_errors {
+    enum oauth_error_code code;
+    const char *audience; /* GRANTS_ERR_AUDIENCE */
+    const char *expired;  /* GRANTS_ERR_EXPIRED */
+    const char *invalid;  /* every other failure */
+};
+
+static const struct grants_errors grants_errors[OAUTH_ERROR_TOKEN_COUNT] = {
+    [OAUTH_ERROR_TOKEN_CONSENT] = {OAUTH_ERROR_INVALID_REQUEST,
+                                   "consent token bound to a different audience",
+                                   "consent token expired", "consent token invalid or expired"},
+    [OAUTH_ERROR_TOKEN_SESSION] = {OAUTH_ERROR_INVALID_REQUEST,
+                                   "session bound to a different audience", "session expired",
+                                   "unknown or expired state"},
+    [OAUTH_ERROR_TOKEN_CODE] = {OAUTH_ERROR_INVALID_GRANT,
+                                "authorization code bound to a different audience",
+                                "authorization code expired",
+                                "invalid or expired authorization code"},
+    [OAUTH_ERROR_TOKEN_REFRESH] = {OAUTH_ERROR_INVALID_GRANT,
+                                   "refresh token bound to a different audience",
+                                   "refresh token expired", "invalid or expired refresh token"},
+};
+
+bool
+oauth_error_from_grants(enum oauth_error_token token, enum grants_rc rc, struct oauth_error *err)
+{
+    assert((unsigned)token < OAUTH_ERROR_TOKEN_COUNT);
+    if (rc == GRANTS_OK) {
+        return true;
+    }
+    const struct grants_errors *row = &grants_errors[token];
+    const char *description = row->invalid;
+    if (rc == GRANTS_ERR_AUDIENCE) {
+        description = row->audience;
+    } else if (rc == GRANTS_ERR_EXPIRED) {
+        description = row->expired;
+    }
+    oauth_error_set(err, 400, row->code, description);
+    return false;
 }

@@ -6,11 +6,13 @@
  * (headers, logging, metrics) lives with the HTTP layer, not here. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/buf.h"
 #include "base/slice.h"
 #include "bounds.h"
+#include "grants.h"
 
 enum oauth_error_code {
     OAUTH_ERROR_INVALID_REQUEST,
@@ -68,6 +70,36 @@ size_t oauth_error_sanitize_description(struct slice in, char *out);
  * may then hold a partial body; reset it). */
 int oauth_error_format_json(const struct oauth_error *err, struct buf *b)
     __attribute__((warn_unused_result));
+
+/* The sealed tokens a client hands back to us, for the error a failed
+ * grants_open_* is answered with. */
+enum oauth_error_token {
+    OAUTH_ERROR_TOKEN_CONSENT = 0, /* POST /consent's consent_token (SPEC.md 3.5 steps 6-8) */
+    OAUTH_ERROR_TOKEN_SESSION,     /* GET /callback's state (3.7 steps 4-6) */
+    OAUTH_ERROR_TOKEN_CODE,        /* POST /token's code (3.8 code steps 3-5) */
+    OAUTH_ERROR_TOKEN_REFRESH,     /* POST /token's refresh_token (3.8 refresh steps 2-6) */
+    OAUTH_ERROR_TOKEN_COUNT,
+};
+
+/* The one table from a grants_open_* outcome to the error its endpoint
+ * answers, always status 400:
+ *
+ *   token    error            GRANTS_ERR_AUDIENCE / GRANTS_ERR_EXPIRED / any other
+ *   consent  invalid_request  "consent token bound to a different audience" /
+ *                             "consent token expired" / "consent token invalid or expired"
+ *   session  invalid_request  "session bound to a different audience" /
+ *                             "session expired" / "unknown or expired state"
+ *   code     invalid_grant    "authorization code bound to a different audience" /
+ *                             "authorization code expired" /
+ *                             "invalid or expired authorization code"
+ *   refresh  invalid_grant    "refresh token bound to a different audience" /
+ *                             "refresh token expired" / "invalid or expired refresh token"
+ *
+ * "Any other" is a token that did not open, a bad payload or another typ:
+ * the client learns no more than that. True for GRANTS_OK (*err untouched);
+ * else false with *err (static strings, no error_code). */
+bool oauth_error_from_grants(enum oauth_error_token token, enum grants_rc rc,
+                             struct oauth_error *err);
 
 /* SPEC.md 3.7 step 2: the `error` an IdP returned to /callback, mapped to
  * itself when it is one a client may see from us (invalid_request,

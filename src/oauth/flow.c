@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "base/clock.h"
-#include "app.h"
 #include "base/rand.h"
 #include "base/url.h"
 #include "bounds.h"
@@ -17,8 +16,9 @@
 #include "http/request.h"
 #include "log.h"
 #include "oauth/binding.h"
+#include "oauth/oauth.h"
 #include "oauth/page.h"
-#include "oauth/pkce.h"
+#include "base/pkce.h"
 #include "oauth/redirect_uri.h"
 #include "oauth/reply.h"
 #include "oidc/provider.h"
@@ -30,52 +30,52 @@ nz(const char *s)
 }
 
 enum oauth_flow_rc
-oauth_flow_session_begin(struct http_request *req, const struct app *app,
+oauth_flow_session_begin(struct http_request *req, const struct oauth *oauth,
                          const struct oauth_flow_session_in *in, int64_t now_s, struct buf *out_url)
 {
     char nonce[RAND_HEX32_LEN + 1];
-    char pv[OAUTH_PKCE_S256_LEN + 1];
-    char sv[OAUTH_PKCE_S256_LEN + 1] = "";
-    char sch[OAUTH_PKCE_S256_LEN + 1] = "";
+    char pv[PKCE_S256_LEN + 1];
+    char sv[PKCE_S256_LEN + 1] = "";
+    char sch[PKCE_S256_LEN + 1] = "";
     char sid[RAND_UUID_LEN + 1];
     /* SPEC.md 2.7: 16 random bytes as hex; 32 random bytes as base64url. A
      * CSPRNG failure aborts the process (base/rand.h), so unlike Go there
      * is no "nonce RNG failure" branch to answer. */
     rand_hex32(nonce);
-    oauth_pkce_new_verifier(pv);
-    if (in->spkce) {
+    pkce_new_verifier(pv);
+    if (in->server_pkce) {
         /* H6: the client sent no challenge and PKCE is optional, so the
          * server holds a downstream pair; /token falls back to sv. */
-        oauth_pkce_new_verifier(sv);
-        oauth_pkce_challenge_s256(slice_from_cstr(sv), sch);
+        pkce_new_verifier(sv);
+        pkce_challenge_s256(slice_from_cstr(sv), sch);
     }
     rand_uuid(sid);
 
-    const struct config *cfg = app->cfg;
+    const struct config *cfg = oauth->cfg;
     struct grant_session s = {
-        .cid = in->cid,
-        .ru = in->ru,
-        .cc = in->spkce ? sch : nz(in->cc),
-        .os = in->os,
+        .client_id = in->client_id,
+        .redirect_uri = in->redirect_uri,
+        .code_challenge = in->server_pkce ? sch : nz(in->code_challenge),
+        .client_state = in->client_state,
         .nonce = nonce,
-        .pv = pv,
-        .sv = sv,
-        .sch = sch,
-        .sid = sid,
+        .upstream_verifier = pv,
+        .server_verifier = sv,
+        .server_challenge = sch,
+        .session_id = sid,
         .aud = cfg->proxy_base_url,
-        .res = in->res,
-        .bh = in->bh,
+        .resource = in->resource,
+        .binding_hash = in->binding_hash,
         .exp = now_s + BOUNDS_SESSION_TTL_S,
     };
     enum oauth_flow_rc rc = OAUTH_FLOW_OK;
     struct buf state;
     buf_init(&state, BOUNDS_SEALED_MAX_CHARS + 1);
-    enum seal_rc src = grants_seal_session(app->seal, &s, &state);
+    enum seal_rc src = grants_seal_session(oauth->seal, &s, &state);
     if (src != SEAL_OK) {
         struct log_line l;
         http_request_log_begin(&l, req, LOG_ERROR, "session_seal_failed");
         log_str(&l, "error", seal_rc_str(src));
-        log_str(&l, "client_id", nz(in->cid));
+        log_str(&l, "client_id", nz(in->client_id));
         log_end(&l);
         rc = OAUTH_FLOW_ERR_SEAL;
         goto out;
@@ -89,7 +89,7 @@ oauth_flow_session_begin(struct http_request *req, const struct app *app,
     };
     struct buf url;
     buf_init(&url, BOUNDS_FLOW_URL_MAX);
-    if (oidc_provider_authorization_url(app->oidc, &ar, &url) != 0 ||
+    if (oidc_provider_authorization_url(oauth->oidc, &ar, &url) != 0 ||
         buf_append_slice(out_url, buf_slice(&url)) != 0) {
         rc = OAUTH_FLOW_ERR_URL;
     }
@@ -104,14 +104,14 @@ out:
 }
 
 int
-oauth_flow_error_url(const struct app *app, const char *ru, const struct oauth_error *err,
+oauth_flow_error_url(const struct oauth *oauth, const char *ru, const struct oauth_error *err,
                      const char *state, struct buf *out)
 {
     const struct oauth_param params[] = {
         {"error", oauth_error_code_str(err->code)},
         {"error_description", err->description},
         {"state", state},
-        {"iss", app->cfg->proxy_base_url},
+        {"iss", oauth->cfg->proxy_base_url},
     };
     enum oauth_redirect_uri_rc rc =
         oauth_redirect_uri_with_params(ru, params, sizeof(params) / sizeof(params[0]), out);
@@ -135,32 +135,19 @@ reply_json_fallback(struct http_request *req, const struct oauth_error *err)
 }
 
 int
-oauth_flow_reply_redirect_error(struct http_request *req, const struct app *app, const char *ru,
-                                const struct oauth_error *err, const char *state)
+oauth_flow_reply_error_to_client(struct http_request *req, const struct oauth *oauth,
+                                 enum oauth_flow_via via, const char *ru,
+                                 const struct oauth_error *err, const char *state)
 {
     struct buf url;
     buf_init(&url, BOUNDS_FLOW_URL_MAX);
     int rc;
-    if (oauth_flow_error_url(app, ru, err, state, &url) != 0) {
+    if (oauth_flow_error_url(oauth, ru, err, state, &url) != 0) {
         rc = reply_json_fallback(req, err);
+    } else if (via == OAUTH_FLOW_VIA_INTERSTITIAL) {
+        rc = oauth_flow_reply_interstitial(req, buf_cstr(&url));
     } else {
         rc = oauth_flow_reply_redirect(req, buf_cstr(&url));
-    }
-    buf_cleanup(&url);
-    return rc;
-}
-
-int
-oauth_flow_reply_interstitial_error(struct http_request *req, const struct app *app, const char *ru,
-                                    const struct oauth_error *err, const char *state)
-{
-    struct buf url;
-    buf_init(&url, BOUNDS_FLOW_URL_MAX);
-    int rc;
-    if (oauth_flow_error_url(app, ru, err, state, &url) != 0) {
-        rc = reply_json_fallback(req, err);
-    } else {
-        rc = oauth_flow_reply_interstitial(req, buf_cstr(&url));
     }
     buf_cleanup(&url);
     return rc;
@@ -214,23 +201,24 @@ oauth_flow_reply_interstitial(struct http_request *req, const char *target)
 
 /* The page around an already sealed token. -1 when it does not render. */
 static int
-render_consent(const struct app *app, const struct grant_consent *g, const char *token,
+render_consent(const struct oauth *oauth, const struct grant_consent *g, const char *token,
                bool replay_notice, struct buf *page)
 {
-    const struct config *cfg = app->cfg;
+    const struct config *cfg = oauth->cfg;
     struct buf display, action;
     buf_init(&display, BOUNDS_FLOW_URL_MAX);
     buf_init(&action, BOUNDS_FLOW_URL_MAX);
     int rc = -1;
-    if (oauth_page_redirect_display(nz(g->ru), &display) != 0 ||
+    if (oauth_page_redirect_display(nz(g->redirect_uri), &display) != 0 ||
         url_join(&action, cfg->proxy_base_url, "/consent") != 0) {
         goto out;
     }
     struct oauth_consent_page in = {
-        .client_name = g->cn,
+        .client_name = g->client_name,
         .resource_name = cfg->mcp_resource_name,
         .redirect_display = buf_cstr(&display),
-        .resource_uri = (g->res != NULL && g->res[0] != '\0') ? g->res : cfg->canonical_resource,
+        .resource_uri =
+            (g->resource != NULL && g->resource[0] != '\0') ? g->resource : cfg->canonical_resource,
         .form_action = buf_cstr(&action),
         .consent_token = token,
         .replay_notice = replay_notice,
@@ -243,26 +231,27 @@ out:
 }
 
 int
-oauth_flow_reply_consent_page(struct http_request *req, const struct app *app,
+oauth_flow_reply_consent_page(struct http_request *req, const struct oauth *oauth,
                               const struct grant_consent *g, bool replay_notice, const char *secret)
 {
     struct buf token, page;
     buf_init(&token, BOUNDS_SEALED_MAX_CHARS + 1);
     buf_init(&page, BOUNDS_FLOW_PAGE_MAX);
     int rc;
-    enum seal_rc src = grants_seal_consent(app->seal, g, &token);
+    enum seal_rc src = grants_seal_consent(oauth->seal, g, &token);
     if (src != SEAL_OK) {
         struct log_line l;
         http_request_log_begin(&l, req, LOG_ERROR, "consent_seal_failed");
         log_str(&l, "error", seal_rc_str(src));
-        log_str(&l, "client_id", nz(g->cid));
+        log_str(&l, "client_id", nz(g->client_id));
         log_end(&l);
         struct oauth_error err;
         oauth_error_set(&err, 400, OAUTH_ERROR_SERVER_ERROR, "internal error");
-        rc = oauth_flow_reply_interstitial_error(req, app, nz(g->ru), &err, nz(g->os));
+        rc = oauth_flow_reply_error_to_client(req, oauth, OAUTH_FLOW_VIA_INTERSTITIAL,
+                                              nz(g->redirect_uri), &err, nz(g->client_state));
         goto out;
     }
-    if (render_consent(app, g, buf_cstr(&token), replay_notice, &page) != 0) {
+    if (render_consent(oauth, g, buf_cstr(&token), replay_notice, &page) != 0) {
         struct log_line l;
         http_request_log_begin(&l, req, LOG_WARN, "consent_template_execute_failed");
         log_end(&l);
@@ -271,8 +260,8 @@ oauth_flow_reply_consent_page(struct http_request *req, const struct app *app,
     }
     /* The cookie lives as long as the token it pairs with. Without it the
      * page's own POST would be refused, so a page is never served bare. */
-    if (oauth_flow_set_binding_cookie(req, app, OAUTH_BINDING_COOKIE_CONSENT, g->bh, secret,
-                                      g->exp - clock_unix_s()) != 0 ||
+    if (oauth_flow_set_binding_cookie(req, oauth, OAUTH_BINDING_COOKIE_CONSENT, g->binding_hash,
+                                      secret, g->exp - clock_unix_s()) != 0 ||
         http_output_header_set(req, "Referrer-Policy", OAUTH_PAGE_CONSENT_REFERRER) != 0) {
         rc = reply_internal_error(req);
         goto out;
@@ -289,14 +278,15 @@ out:
 /* The one Set-Cookie of oauth_flow_set_binding_cookie; -1 when the value
  * is refused or the response already started (nothing added). */
 static int
-add_binding_cookie(struct http_request *req, const struct app *app, enum oauth_binding_cookie which,
-                   const char *hash, const char *secret, int64_t max_age_s)
+add_binding_cookie(struct http_request *req, const struct oauth *oauth,
+                   enum oauth_binding_cookie which, const char *hash, const char *secret,
+                   int64_t max_age_s)
 {
     struct buf v;
     buf_init(&v, BOUNDS_COOKIE_SET_MAX);
     int rc = -1;
     if (oauth_binding_format_set_cookie(which, hash, secret, max_age_s,
-                                        oauth_binding_is_secure(app->cfg->proxy_base_url),
+                                        oauth_binding_is_secure(oauth->cfg->proxy_base_url),
                                         &v) == 0) {
         rc = http_output_header_add(req, "Set-Cookie", buf_cstr(&v));
     }
@@ -305,20 +295,20 @@ add_binding_cookie(struct http_request *req, const struct app *app, enum oauth_b
 }
 
 int
-oauth_flow_set_binding_cookie(struct http_request *req, const struct app *app,
+oauth_flow_set_binding_cookie(struct http_request *req, const struct oauth *oauth,
                               enum oauth_binding_cookie which, const char *hash, const char *secret,
                               int64_t max_age_s)
 {
-    return add_binding_cookie(req, app, which, hash, secret, max_age_s);
+    return add_binding_cookie(req, oauth, which, hash, secret, max_age_s);
 }
 
 void
-oauth_flow_clear_binding_cookie(struct http_request *req, const struct app *app,
+oauth_flow_clear_binding_cookie(struct http_request *req, const struct oauth *oauth,
                                 enum oauth_binding_cookie which, const char *hash)
 {
     /* Refused only once the response went, or for a hash that was never
      * ours (then no such cookie exists): nothing left to clear either way. */
-    (void)add_binding_cookie(req, app, which, hash, NULL, 0);
+    (void)add_binding_cookie(req, oauth, which, hash, NULL, 0);
 }
 
 /* Every value of a request header, at most BOUNDS_HEADER_COUNT_MAX (the
@@ -336,24 +326,24 @@ header_values(const struct http_request *req, const char *name,
 }
 
 enum oauth_binding_rc
-oauth_flow_binding_check(const struct http_request *req, const struct app *app,
+oauth_flow_binding_check(const struct http_request *req, const struct oauth *oauth,
                          enum oauth_binding_cookie which, const char *hash,
                          char out_secret[OAUTH_BINDING_SECRET_LEN + 1])
 {
     struct slice lines[BOUNDS_HEADER_COUNT_MAX];
     size_t n = header_values(req, "Cookie", lines);
-    return oauth_binding_check(which, hash, oauth_binding_is_secure(app->cfg->proxy_base_url),
+    return oauth_binding_check(which, hash, oauth_binding_is_secure(oauth->cfg->proxy_base_url),
                                lines, n, out_secret);
 }
 
 enum oauth_binding_site_rc
-oauth_flow_site_check(const struct http_request *req, const struct app *app)
+oauth_flow_site_check(const struct http_request *req, const struct oauth *oauth)
 {
     struct slice origins[BOUNDS_HEADER_COUNT_MAX];
     struct slice sites[BOUNDS_HEADER_COUNT_MAX];
     size_t no = header_values(req, "Origin", origins);
     size_t ns = header_values(req, "Sec-Fetch-Site", sites);
-    return oauth_binding_check_site(app->cfg->proxy_base_url, origins, no, sites, ns);
+    return oauth_binding_check_site(oauth->cfg->proxy_base_url, origins, no, sites, ns);
 }
 
 int

@@ -17,7 +17,7 @@
 #include "oauth/binding.h"
 #include "oauth/error.h"
 
-struct app;
+struct oauth;
 struct grant_consent;
 struct http_request;
 struct log_line;
@@ -25,13 +25,13 @@ struct log_line;
 /* What a session is built from (a validated /authorize request, or an
  * opened consent grant). Strings borrowed; NULL counts as "". */
 struct oauth_flow_session_in {
-    const char *cid; /* internal client id */
-    const char *ru;  /* the redirect_uri the client sent to /authorize */
-    const char *cc;  /* the client's code_challenge ("" when none) */
-    const char *os;  /* the client's state (possibly synthesized) */
-    const char *res; /* canonical resource */
-    const char *bh;  /* browser binding hash (oauth/binding.h), sealed as is */
-    bool spkce;      /* mint a server-side downstream PKCE pair */
+    const char *client_id;      /* internal client id */
+    const char *redirect_uri;   /* the redirect_uri the client sent to /authorize */
+    const char *code_challenge; /* the client's ("" when none) */
+    const char *client_state;   /* the client's state (possibly synthesized) */
+    const char *resource;       /* canonical resource */
+    const char *binding_hash;   /* browser binding hash (oauth/binding.h), sealed as is */
+    bool server_pkce;           /* mint a server-side downstream PKCE pair */
 };
 
 enum oauth_flow_rc {
@@ -42,12 +42,14 @@ enum oauth_flow_rc {
 };
 
 /* SPEC.md 3.5 step 12: a fresh nonce (32 hex), upstream PKCE verifier, the
- * server-side pair sv/sch when in->spkce (then the session's cc is sch,
- * else in->cc), sid (new UUID), aud = PROXY_BASE_URL, exp = now_s + 10 min;
+ * server-side pair (server_verifier, server_challenge) when
+ * in->server_pkce (then the session's code_challenge is server_challenge,
+ * else in->code_challenge), a session id (new UUID), aud = PROXY_BASE_URL,
+ * exp = now_s + 10 min;
  * sealed as the IdP `state`, and the IdP authorization URL (6.2) appended
  * to out_url. Logs session_seal_failed (error) on ERR_SEAL; out_url is
  * unchanged on failure. */
-enum oauth_flow_rc oauth_flow_session_begin(struct http_request *req, const struct app *app,
+enum oauth_flow_rc oauth_flow_session_begin(struct http_request *req, const struct oauth *oauth,
                                             const struct oauth_flow_session_in *in, int64_t now_s,
                                             struct buf *out_url)
     __attribute__((warn_unused_result));
@@ -56,25 +58,26 @@ enum oauth_flow_rc oauth_flow_session_begin(struct http_request *req, const stru
  * error_description, state (when non-empty) and iss = PROXY_BASE_URL.
  * Returns 0, or -1 when ru does not parse or the URL does not fit (out
  * unchanged). */
-int oauth_flow_error_url(const struct app *app, const char *ru, const struct oauth_error *err,
+int oauth_flow_error_url(const struct oauth *oauth, const char *ru, const struct oauth_error *err,
                          const char *state, struct buf *out) __attribute__((warn_unused_result));
 
-/* The 302 form (/authorize phase 2): Location is oauth_flow_error_url();
- * when that fails, the same error as JSON 400 on the proxy. err->status is
- * ignored. */
-int oauth_flow_reply_redirect_error(struct http_request *req, const struct app *app, const char *ru,
-                                    const struct oauth_error *err, const char *state);
+/* How an error travels back to the client's redirect_uri. */
+enum oauth_flow_via {
+    OAUTH_FLOW_VIA_REDIRECT = 0, /* 302 (/authorize phase 2) */
+    OAUTH_FLOW_VIA_INTERSTITIAL, /* 200 navigation page (POST /consent, SPEC.md 3.6) */
+};
+
+/* The error sent to the client at oauth_flow_error_url(), by 302 or by the
+ * interstitial as via says; when the URL cannot be built, the same error as
+ * JSON 400 on the proxy (SPEC.md 3.3.2). err->status is ignored. */
+int oauth_flow_reply_error_to_client(struct http_request *req, const struct oauth *oauth,
+                                     enum oauth_flow_via via, const char *ru,
+                                     const struct oauth_error *err, const char *state);
 
 /* 302 to location (already a valid absolute URL); a location the HTTP
  * layer refuses as a header value becomes JSON 500 server_error instead,
  * so the request is always answered. */
 int oauth_flow_reply_redirect(struct http_request *req, const char *location);
-
-/* The interstitial form (POST /consent): 200 page navigating to
- * oauth_flow_error_url(); when that fails, JSON 400 with the same error. */
-int oauth_flow_reply_interstitial_error(struct http_request *req, const struct app *app,
-                                        const char *ru, const struct oauth_error *err,
-                                        const char *state);
 
 /* The navigation interstitial (SPEC.md 3.6) to target: 200 text/html,
  * CSP OAUTH_PAGE_INTERSTITIAL_CSP, Cache-Control: no-store, Pragma:
@@ -85,13 +88,13 @@ int oauth_flow_reply_interstitial(struct http_request *req, const char *target);
 /* Seals g (its jti, bh and exp as given) and answers the consent page
  * (SPEC.md 3.4): 200 text/html, CSP OAUTH_PAGE_CONSENT_CSP, no-store,
  * Referrer-Policy OAUTH_PAGE_CONSENT_REFERRER, and the consent binding
- * cookie carrying secret (whose hash is g->bh) until g->exp; replay_notice
+ * cookie carrying secret (whose hash is g->binding_hash) until g->exp; replay_notice
  * adds the "already processed" notice. A seal failure logs
  * consent_seal_failed and sends server_error "internal error" through the
- * interstitial to g->ru (with g->os and iss); a page that does not render
+ * interstitial to g->redirect_uri (with g->client_state and iss); a page that does not render
  * (or a cookie that cannot be formatted) logs consent_template_execute_failed
  * or answers JSON 500. */
-int oauth_flow_reply_consent_page(struct http_request *req, const struct app *app,
+int oauth_flow_reply_consent_page(struct http_request *req, const struct oauth *oauth,
                                   const struct grant_consent *g, bool replay_notice,
                                   const char *secret);
 
@@ -102,25 +105,25 @@ int oauth_flow_reply_consent_page(struct http_request *req, const struct app *ap
  * when secret is NULL. `__Host-`/Secure follow PROXY_BASE_URL's scheme.
  * Returns 0, or -1 (nothing added) when the value is refused or the
  * response already started. */
-int oauth_flow_set_binding_cookie(struct http_request *req, const struct app *app,
+int oauth_flow_set_binding_cookie(struct http_request *req, const struct oauth *oauth,
                                   enum oauth_binding_cookie which, const char *hash,
                                   const char *secret, int64_t max_age_s)
     __attribute__((warn_unused_result));
 
 /* The same cookie cleared (Max-Age=0), for a flow whose token is spent. A
  * failure means only that the response is already gone: nothing to do. */
-void oauth_flow_clear_binding_cookie(struct http_request *req, const struct app *app,
+void oauth_flow_clear_binding_cookie(struct http_request *req, const struct oauth *oauth,
                                      enum oauth_binding_cookie which, const char *hash);
 
 /* oauth_binding_check over every Cookie line of the request. */
 enum oauth_binding_rc oauth_flow_binding_check(const struct http_request *req,
-                                               const struct app *app,
+                                               const struct oauth *oauth,
                                                enum oauth_binding_cookie which, const char *hash,
                                                char out_secret[OAUTH_BINDING_SECRET_LEN + 1]);
 
 /* oauth_binding_check_site over every Origin and Sec-Fetch-Site line. */
 enum oauth_binding_site_rc oauth_flow_site_check(const struct http_request *req,
-                                                 const struct app *app);
+                                                 const struct oauth *oauth);
 
 /* The refusal of a request from the wrong browser: adds status 403 to
  * *event (begun by the caller with its warn event and fields), ends it,

@@ -1,15 +1,34 @@
 /* The OAuth endpoints' entry points (STYLE.md 3.2: one header for every
- * handler file in oauth/). Each handler is an http_handler_fn registered in
- * routes.c; its route argument is named below. Handlers answer through
- * oauth/reply.h and never block. */
+ * handler file in oauth/). Each handler file exports its route definition
+ * (path, methods, body cap, rate-limit bucket, CORS preflight, handler)
+ * beside the handler; routes.c registers the list with each handler's
+ * argument, named below. Handlers answer through oauth/reply.h and never
+ * block. */
 #pragma once
 
 #include <stddef.h>
 
 #include "base/slice.h"
+#include "http/router.h" /* struct http_route_def, complete for the array below */
 
 struct config;
 struct http_request;
+struct oidc_jwks;
+struct oidc_provider;
+struct oidc_throttle;
+struct seal_ring;
+
+/* What the OAuth handlers use of the process: the route argument of
+ * /register, /authorize, /consent, /callback and /token. Built by the
+ * wiring (app.c) once the services exist, read-only afterwards and shared
+ * by every worker; every pointer is borrowed and outlives the router. */
+struct oauth {
+    const struct config *cfg;
+    struct seal_ring *seal;             /* seals and opens every grant */
+    struct oidc_provider *oidc;         /* the IdP's metadata (/authorize, /callback) */
+    struct oidc_jwks *jwks;             /* the IdP's keys (/callback's id_token) */
+    struct oidc_throttle *idp_throttle; /* /callback's IdP exchanges (SPEC.md 6.7) */
+};
 
 /* ---- discovery.c: RFC 8414 and RFC 9728 documents (SPEC.md 3.1) ---- */
 
@@ -35,44 +54,54 @@ struct slice oauth_discovery_document(const struct oauth_discovery *d,
 
 /* GET/HEAD handlers; arg is the struct oauth_discovery. 200,
  * application/json, Access-Control-Allow-Origin: *. */
-void oauth_discovery_as_metadata(struct http_request *req, void *arg);
-void oauth_discovery_prm_root(struct http_request *req, void *arg);
-void oauth_discovery_prm_mount(struct http_request *req, void *arg);
+void oauth_discovery_as_metadata_handle(struct http_request *req, void *arg);
+void oauth_discovery_prm_root_handle(struct http_request *req, void *arg);
+void oauth_discovery_prm_mount_handle(struct http_request *req, void *arg);
 /* Any method on the carve-outs (/.well-known/openid-configuration[{mount}],
  * {mount}/.well-known/...): 404 {"error":"not_found"}, arg unused. */
-void oauth_discovery_not_found(struct http_request *req, void *arg);
+void oauth_discovery_not_found_handle(struct http_request *req, void *arg);
+
+/* The documents' routes and their preflights, and the 404 carve-outs;
+ * the argument is the struct oauth_discovery. */
+#define OAUTH_DISCOVERY_ROUTE_COUNT 7
+extern const struct http_route_def oauth_discovery_routes[OAUTH_DISCOVERY_ROUTE_COUNT];
 
 /* ---- register.c: POST /register, RFC 7591 (SPEC.md 3.2) ---- */
 
-/* arg is the const struct app (configuration and seal key ring). */
-void oauth_register(struct http_request *req, void *arg);
+/* arg is the const struct oauth (configuration and seal key ring). */
+void oauth_register_handle(struct http_request *req, void *arg);
+extern const struct http_route_def oauth_register_route;
 
 /* ---- authorize.c: GET /authorize (SPEC.md 3.3) ---- */
 
-/* arg is the const struct app (configuration, seal key ring, OIDC
+/* arg is the const struct oauth (configuration, seal key ring, OIDC
  * provider). Answers a JSON error, a 302 error to the client's
  * redirect_uri, the consent page (RENDER_CONSENT_PAGE, default) or a 302
  * to the IdP (silent fork). Rate-limit bucket "authorize". */
-void oauth_authorize(struct http_request *req, void *arg);
+void oauth_authorize_handle(struct http_request *req, void *arg);
+extern const struct http_route_def oauth_authorize_route;
 
 /* ---- consent.c: POST /consent (SPEC.md 3.5) ---- */
 
-/* arg is the const struct app. Uses the worker's replay store (w->store;
+/* arg is the const struct oauth. Uses the worker's replay store (w->store;
  * NULL = no single-use claim) for the consent token's jti. Answers a JSON
  * error, the consent page again (replay), or the navigation interstitial
  * (SPEC.md 3.6) to the client (deny) or the IdP (approve). Rate-limit
  * bucket "consent"; route option too_large = oauth_reply_too_large. */
-void oauth_consent(struct http_request *req, void *arg);
+void oauth_consent_handle(struct http_request *req, void *arg);
+extern const struct http_route_def oauth_consent_route;
 
 /* ---- callback.c: GET /callback (SPEC.md 3.7) ---- */
 
 /* The IdP's return; answers now or after the replay-store claim, the code
- * exchange and the id_token check. arg is the const struct app. */
+ * exchange and the id_token check. arg is the const struct oauth. */
 void oauth_callback_handle(struct http_request *req, void *arg);
+extern const struct http_route_def oauth_callback_route;
 
 /* ---- token.c: POST /token (SPEC.md 3.8) ---- */
 
 /* Both grants; answers now or after the client lookup and the replay-store
  * claim. Every answer carries Access-Control-Allow-Origin: * (SPEC preface
- * fix 10). arg is the const struct app. */
+ * fix 10). arg is the const struct oauth. */
 void oauth_token_handle(struct http_request *req, void *arg);
+extern const struct http_route_def oauth_token_route;

@@ -11,7 +11,6 @@
 #include <inttypes.h>
 #include <stdint.h>
 
-#include "app.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/rand.h"
@@ -19,10 +18,11 @@
 #include "config.h"
 #include "grants.h"
 #include "http/request.h"
+#include "http/router.h"
 #include "log.h"
 #include "metrics.h"
 #include "oauth/cors.h"
-#include "oauth/registration.h"
+#include "oauth/register_rules.h"
 #include "oauth/reply.h"
 
 /* The success body: a sealed client (BOUNDS_SEALED_MAX_CHARS at most),
@@ -102,10 +102,10 @@ log_registered(const struct http_request *req, const char *id, const char *name)
 }
 
 void
-oauth_register(struct http_request *req, void *arg)
+oauth_register_handle(struct http_request *req, void *arg)
 {
-    const struct app *app = arg;
-    const struct config *cfg = app->cfg;
+    const struct oauth *oauth = arg;
+    const struct config *cfg = oauth->cfg;
     struct oauth_registration reg = {0};
     struct buf token;
     struct buf body;
@@ -114,8 +114,8 @@ oauth_register(struct http_request *req, void *arg)
     (void)oauth_cors_allow_origin(req);
 
     struct oauth_error err;
-    if (oauth_registration_parse(http_request_body_slice(req), BOUNDS_OAUTH_BODY_MAX, &reg, &err) !=
-        0) {
+    if (oauth_register_rules_parse(http_request_body_slice(req), BOUNDS_OAUTH_BODY_MAX, &reg,
+                                   &err) != 0) {
         (void)oauth_reply_error(req, &err);
         goto out;
     }
@@ -125,18 +125,18 @@ oauth_register(struct http_request *req, void *arg)
     int64_t exp_s = client_expiry(now_s, cfg->client_registration_ttl_s);
     struct grant_client client = {
         .id = id,
-        .r = (const char *const *)reg.redirect_uris,
-        .r_count = reg.redirect_uri_count,
-        .n = reg.client_name,
+        .redirect_uris = (const char *const *)reg.redirect_uris,
+        .redirect_uri_count = reg.redirect_uri_count,
+        .client_name = reg.client_name,
         .aud = cfg->proxy_base_url,
         .exp = exp_s,
     };
-    if (app->seal == NULL) {
+    if (oauth->seal == NULL) {
         /* Fail closed: without a key ring nothing can be sealed. */
         reply_seal_failed(req, "no seal key ring");
         goto out;
     }
-    enum seal_rc rc = grants_seal_client(app->seal, &client, &token);
+    enum seal_rc rc = grants_seal_client(oauth->seal, &client, &token);
     if (rc != SEAL_OK) {
         reply_seal_failed(req, seal_rc_str(rc));
         goto out;
@@ -153,5 +153,19 @@ oauth_register(struct http_request *req, void *arg)
 out:
     buf_cleanup(&body);
     buf_cleanup(&token);
-    oauth_registration_cleanup(&reg);
+    oauth_register_rules_cleanup(&reg);
 }
+
+/* POST /register (SPEC.md 3.2): its own per-IP bucket; the JSON 413 with
+ * CORS is sent before the body is read; a CORS preflight (SPEC preface
+ * fix 10). */
+const struct http_route_def oauth_register_route = {
+    .path = "/register",
+    .methods = HTTP_METHODS_POST,
+    .handler = oauth_register_handle,
+    .opts = {.rate_limited = true,
+             .bucket = METRICS_ENDPOINT_REGISTER,
+             .too_large = oauth_cors_too_large},
+    .preflight = oauth_cors_preflight_handle,
+    .preflight_arg = OAUTH_CORS_METHODS_POST,
+};

@@ -15,7 +15,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "app.h"
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/clock.h"
@@ -27,12 +26,13 @@
 #include "http/output.h"
 #include "http/reply.h"
 #include "http/request.h"
+#include "http/router.h"
 #include "log.h"
 #include "metrics.h"
 #include "oauth/client.h"
 #include "oauth/cors.h"
 #include "oauth/error.h"
-#include "oauth/pkce.h"
+#include "base/pkce.h"
 #include "oauth/reply.h"
 #include "oauth/token_rules.h"
 #include "store/store.h"
@@ -47,7 +47,7 @@ static const char no_client_auth[] =
 
 struct token {
     struct http_request *req;
-    const struct app *app;
+    const struct oauth *oauth;
     struct worker *w;
     int64_t now_s;
     enum oauth_token_grant grant;
@@ -67,13 +67,13 @@ struct issue {
     enum metrics_grant grant;
     const char *sub;
     const char *email;
-    const char *const *grp;
-    size_t grp_count;
-    const char *cid;
-    const char *res;
-    const char *fam;
-    int64_t fiat;
-    int64_t gen; /* of the refresh token minted here */
+    const char *const *groups;
+    size_t group_count;
+    const char *client_id;
+    const char *resource;
+    const char *family_id;
+    int64_t family_iat;
+    int64_t generation; /* of the refresh token minted here */
 };
 
 static void resolve_client(struct token *t, const char *client_id);
@@ -129,7 +129,7 @@ log_store_error(struct token *t, const char *op, const char *error)
 static void
 issue_tokens(struct token *t, const struct issue *in)
 {
-    const struct config *cfg = t->app->cfg;
+    const struct config *cfg = t->oauth->cfg;
     const char *base = cfg->proxy_base_url;
     bool refreshing = in->grant == METRICS_GRANT_REFRESH_TOKEN;
     char access_tid[RAND_UUID_LEN + 1];
@@ -137,38 +137,38 @@ issue_tokens(struct token *t, const struct issue *in)
     rand_uuid(access_tid);
     rand_uuid(refresh_tid);
     const struct grant_access access = {
-        .tid = access_tid,
+        .token_id = access_tid,
         .aud = base,
-        .res = in->res,
+        .resource = in->resource,
         .sub = in->sub,
         .email = in->email,
-        .grp = in->grp,
-        .grp_count = in->grp_count,
-        .cid = in->cid,
+        .groups = in->groups,
+        .group_count = in->group_count,
+        .client_id = in->client_id,
         .iat = t->now_s,
         .exp = t->now_s + OAUTH_TOKEN_ACCESS_TTL_S,
     };
     const struct grant_refresh refresh = {
-        .tid = refresh_tid,
-        .fam = in->fam,
+        .token_id = refresh_tid,
+        .family_id = in->family_id,
         .sub = in->sub,
         .email = in->email,
-        .grp = in->grp,
-        .grp_count = in->grp_count,
-        .cid = in->cid,
+        .groups = in->groups,
+        .group_count = in->group_count,
+        .client_id = in->client_id,
         .aud = base,
-        .res = in->res,
+        .resource = in->resource,
         .iat = t->now_s,
-        .fiat = in->fiat,
+        .family_iat = in->family_iat,
         .exp = t->now_s + OAUTH_TOKEN_REFRESH_TTL_S,
-        .gen = in->gen,
+        .generation = in->generation,
     };
     struct buf a, r, body;
     buf_init(&a, BOUNDS_SEALED_MAX_CHARS);
     buf_init(&r, BOUNDS_SEALED_MAX_CHARS);
     buf_init(&body, SUCCESS_BODY_MAX);
     struct log_line l;
-    if (grants_seal_access(t->app->seal, &access, &a) != SEAL_OK) {
+    if (grants_seal_access(t->oauth->seal, &access, &a) != SEAL_OK) {
         http_request_log_begin(&l, t->req, LOG_ERROR,
                                refreshing ? "token_refresh_issue_failed" : "token_issue_failed");
         log_end(&l);
@@ -176,7 +176,7 @@ issue_tokens(struct token *t, const struct issue *in)
                      "token_issue_failed");
         goto out;
     }
-    if (grants_seal_refresh(t->app->seal, &refresh, &r) != SEAL_OK ||
+    if (grants_seal_refresh(t->oauth->seal, &refresh, &r) != SEAL_OK ||
         oauth_token_rules_format_success(buf_slice(&a), buf_slice(&r), &body) != 0) {
         http_request_log_begin(&l, t->req, LOG_ERROR,
                                refreshing ? "refresh_token_reseal_failed"
@@ -188,7 +188,7 @@ issue_tokens(struct token *t, const struct issue *in)
     metrics_inc_tokens_issued(in->grant);
     http_request_log_begin(&l, t->req, LOG_INFO, refreshing ? "token_refreshed" : "token_issued");
     log_str(&l, "subject", in->sub);
-    log_str(&l, "client_id", in->cid);
+    log_str(&l, "client_id", in->client_id);
     log_end(&l);
     http_request_on_abort(t->req, NULL, NULL);
     oauth_reply_json_nostore(t->req, 200, buf_cstr(&body));
@@ -208,12 +208,12 @@ issue_from_code(struct token *t)
         .grant = METRICS_GRANT_AUTHORIZATION_CODE,
         .sub = c->sub,
         .email = c->email,
-        .grp = c->grp,
-        .grp_count = c->grp_count,
-        .cid = t->client_id,
-        .res = c->res,
-        .fam = c->fam,
-        .fiat = t->now_s,
+        .groups = c->groups,
+        .group_count = c->group_count,
+        .client_id = t->client_id,
+        .resource = c->resource,
+        .family_id = c->family_id,
+        .family_iat = t->now_s,
     };
     issue_tokens(t, &in);
 }
@@ -227,7 +227,7 @@ on_family_marked(enum store_rc rc, const char *error, void *arg)
     if (rc != STORE_OK) {
         struct log_line l;
         http_request_log_begin(&l, t->req, LOG_ERROR, "refresh_family_revoke_failed");
-        log_str(&l, "family_id", t->code.fam);
+        log_str(&l, "family_id", t->code.family_id);
         log_str(&l, "error", error != NULL ? error : store_rc_str(rc));
         log_end(&l);
     }
@@ -257,14 +257,14 @@ on_code_claimed(enum store_rc rc, const char *error, void *arg)
     metrics_inc_replay(METRICS_REPLAY_CODE);
     struct log_line l;
     http_request_log_begin(&l, t->req, LOG_WARN, "authorization_code_replay");
-    log_str(&l, "token_id", t->code.tid);
-    log_str(&l, "family_id", t->code.fam);
+    log_str(&l, "token_id", t->code.token_id);
+    log_str(&l, "family_id", t->code.family_id);
     log_str(&l, "subject", t->code.sub);
     log_str(&l, "client_id", t->client_id);
     log_end(&l);
     struct buf key;
     buf_init(&key, BOUNDS_STORE_KEY_MAX);
-    if (store_key_refresh_family_revoked(slice_from_cstr(t->code.fam), &key) != 0) {
+    if (store_key_refresh_family_revoked(slice_from_cstr(t->code.family_id), &key) != 0) {
         buf_cleanup(&key);
         on_family_marked(STORE_ERR_UNAVAILABLE, "family id does not fit a store key", t);
         return;
@@ -284,7 +284,7 @@ claim_code(struct token *t)
     }
     struct buf key;
     buf_init(&key, BOUNDS_STORE_KEY_MAX);
-    if (store_key_authz_code(slice_from_cstr(t->code.tid), &key) != 0) {
+    if (store_key_authz_code(slice_from_cstr(t->code.token_id), &key) != 0) {
         buf_cleanup(&key);
         on_code_claimed(STORE_ERR_UNAVAILABLE, "token id does not fit a store key", t);
         return;
@@ -306,15 +306,15 @@ grant_authorization_code(struct token *t, const struct form_params *p)
         reply_simple(t, 400, OAUTH_ERROR_INVALID_REQUEST, "missing required parameters", NULL);
         return;
     }
-    if (verifier.len > 0 && !oauth_pkce_is_valid_verifier(verifier)) {
+    if (verifier.len > 0 && !pkce_is_valid_verifier(verifier)) {
         reply_simple(t, 400, OAUTH_ERROR_INVALID_REQUEST,
                      "code_verifier must be 43-128 unreserved characters", NULL);
         return;
     }
-    const struct config *cfg = t->app->cfg;
-    enum grants_rc rc = grants_open_code(t->app->seal, slice_from_cstr(code), cfg->proxy_base_url,
+    const struct config *cfg = t->oauth->cfg;
+    enum grants_rc rc = grants_open_code(t->oauth->seal, slice_from_cstr(code), cfg->proxy_base_url,
                                          t->now_s, &t->code, NULL);
-    if (!oauth_token_rules_code_check(rc, &err)) {
+    if (!oauth_error_from_grants(OAUTH_ERROR_TOKEN_CODE, rc, &err)) {
         reply_error(t, &err);
         return;
     }
@@ -337,15 +337,15 @@ issue_from_refresh(struct token *t)
         .grant = METRICS_GRANT_REFRESH_TOKEN,
         .sub = r->sub,
         .email = r->email,
-        .grp = r->grp,
-        .grp_count = r->grp_count,
-        .cid = t->client_id,
-        .res = r->res,
-        .fam = r->fam,
-        .fiat = oauth_token_rules_family_iat(r->iat, r->fiat),
+        .groups = r->groups,
+        .group_count = r->group_count,
+        .client_id = t->client_id,
+        .resource = r->resource,
+        .family_id = r->family_id,
+        .family_iat = oauth_token_rules_family_iat(r->iat, r->family_iat),
         /* Only a fresh claim gets here, so the family has exactly one
          * token of each generation (store/memory.h relies on it). */
-        .gen = r->gen < INT64_MAX ? r->gen + 1 : r->gen,
+        .generation = r->generation < INT64_MAX ? r->generation + 1 : r->generation,
     };
     issue_tokens(t, &in);
 }
@@ -368,8 +368,8 @@ log_refresh_denial(struct token *t, enum store_refresh rc, const char *error)
         log_store_error(t, "claim_refresh_family", error);
         return;
     }
-    log_str(&l, "token_id", t->refresh.tid);
-    log_str(&l, "family_id", t->refresh.fam);
+    log_str(&l, "token_id", t->refresh.token_id);
+    log_str(&l, "family_id", t->refresh.family_id);
     log_str(&l, "subject", t->refresh.sub);
     log_str(&l, "client_id", t->client_id);
     log_end(&l);
@@ -381,7 +381,7 @@ on_refresh_claimed(enum store_refresh rc, const char *error, void *arg)
     struct token *t = arg;
     t->op = NULL;
     struct oauth_token_refresh_denial d;
-    if (!oauth_token_rules_refresh_claim(rc, &d)) {
+    if (oauth_token_rules_refresh_claim(rc, &d)) {
         issue_from_refresh(t);
         return;
     }
@@ -408,12 +408,12 @@ claim_refresh(struct token *t)
         issue_from_refresh(t);
         return;
     }
-    const struct config *cfg = t->app->cfg;
+    const struct config *cfg = t->oauth->cfg;
     struct buf family_key, claim_key;
     buf_init(&family_key, BOUNDS_STORE_KEY_MAX);
     buf_init(&claim_key, BOUNDS_STORE_KEY_MAX);
-    if (store_key_refresh_family_revoked(slice_from_cstr(t->refresh.fam), &family_key) != 0 ||
-        store_key_refresh(slice_from_cstr(t->refresh.tid), &claim_key) != 0) {
+    if (store_key_refresh_family_revoked(slice_from_cstr(t->refresh.family_id), &family_key) != 0 ||
+        store_key_refresh(slice_from_cstr(t->refresh.token_id), &claim_key) != 0) {
         on_refresh_claimed(STORE_REFRESH_UNAVAILABLE, "token id does not fit a store key", t);
         goto out;
     }
@@ -424,7 +424,7 @@ claim_refresh(struct token *t)
         .family_ttl_ms = STORE_FAMILY_REVOKED_TTL_MS,
         .now_ms = clock_unix_ms(),
         .grace_ms = (uint64_t)cfg->refresh_race_grace_s * 1000,
-        .generation = (uint64_t)t->refresh.gen,
+        .generation = (uint64_t)t->refresh.generation,
     };
     t->op = store_refresh_claim(t->w->store, &sreq, on_refresh_claimed, t);
 out:
@@ -441,8 +441,8 @@ grant_refresh_token(struct token *t, const struct form_params *p)
         reply_simple(t, 400, OAUTH_ERROR_INVALID_REQUEST, "missing required parameters", NULL);
         return;
     }
-    const struct config *cfg = t->app->cfg;
-    enum grants_rc rc = grants_open_refresh(t->app->seal, slice_from_cstr(refresh_token),
+    const struct config *cfg = t->oauth->cfg;
+    enum grants_rc rc = grants_open_refresh(t->oauth->seal, slice_from_cstr(refresh_token),
                                             cfg->proxy_base_url, t->now_s, &t->refresh, NULL);
     struct oauth_error err;
     enum oauth_token_refresh_verdict v = oauth_token_rules_refresh_check(
@@ -452,7 +452,7 @@ grant_refresh_token(struct token *t, const struct form_params *p)
         struct log_line l;
         http_request_log_begin(&l, t->req, LOG_DEBUG, "refresh_token_revoked_iat_cutoff");
         log_int(&l, "family_issued_at",
-                oauth_token_rules_family_iat(t->refresh.iat, t->refresh.fiat));
+                oauth_token_rules_family_iat(t->refresh.iat, t->refresh.family_iat));
         log_int(&l, "revoke_before", cfg->revoke_before_s);
         log_end(&l);
     }
@@ -470,12 +470,12 @@ static void
 code_after_client(struct token *t)
 {
     struct oauth_error err;
-    if (strcmp(t->client_id, t->code.cid) != 0) {
+    if (strcmp(t->client_id, t->code.client_id) != 0) {
         reply_simple(t, 400, OAUTH_ERROR_INVALID_GRANT, "client_id mismatch", NULL);
         return;
     }
     /* SPEC.md 3.3.1 item 3: no loopback port relaxation here. */
-    if (strcmp(t->code.ru, t->redirect_uri) != 0) {
+    if (strcmp(t->code.redirect_uri, t->redirect_uri) != 0) {
         reply_simple(t, 400, OAUTH_ERROR_INVALID_GRANT, "redirect_uri mismatch", NULL);
         return;
     }
@@ -492,7 +492,7 @@ code_after_client(struct token *t)
 static void
 refresh_after_client(struct token *t)
 {
-    if (strcmp(t->client_id, t->refresh.cid) != 0) {
+    if (strcmp(t->client_id, t->refresh.client_id) != 0) {
         reply_simple(t, 400, OAUTH_ERROR_INVALID_GRANT, "client_id mismatch", NULL);
         return;
     }
@@ -523,7 +523,7 @@ on_client(enum oauth_client_rc rc, const struct oauth_client *client, const stru
 static void
 resolve_client(struct token *t, const char *client_id)
 {
-    t->lookup = oauth_client_resolve_start(t->req, slice_from_cstr(client_id),
+    t->lookup = oauth_client_resolve_start(t->req, t->oauth, slice_from_cstr(client_id),
                                            OAUTH_CLIENT_SITE_TOKEN, on_client, t);
 }
 
@@ -578,7 +578,7 @@ read_form(struct token *t, struct form_params *p)
 void
 oauth_token_handle(struct http_request *req, void *arg)
 {
-    const struct app *app = arg;
+    const struct oauth *oauth = arg;
     /* SPEC preface fix 10: browser-based MCP clients read /token's answers
      * (any origin, no credentials); the preflight is routes.c's. */
     (void)oauth_cors_allow_origin(req);
@@ -588,7 +588,7 @@ oauth_token_handle(struct http_request *req, void *arg)
         return;
     }
     t->req = req;
-    t->app = app;
+    t->oauth = oauth;
     t->w = http_request_worker(req);
     t->now_s = clock_unix_s();
     arena_on_free(http_request_arena(req), cleanup_grants, t);
@@ -598,7 +598,8 @@ oauth_token_handle(struct http_request *req, void *arg)
         return;
     }
     struct oauth_error err;
-    if (!oauth_token_rules_front(&p, app->cfg->proxy_base_url, app->cfg->mount, &t->grant, &err)) {
+    if (!oauth_token_rules_front(&p, oauth->cfg->proxy_base_url, oauth->cfg->mount, &t->grant,
+                                 &err)) {
         reply_error(t, &err);
     } else if (t->grant == OAUTH_TOKEN_GRANT_AUTHORIZATION_CODE) {
         grant_authorization_code(t, &p);
@@ -607,3 +608,17 @@ oauth_token_handle(struct http_request *req, void *arg)
     }
     form_params_cleanup(&p);
 }
+
+/* POST /token (SPEC.md 3.8): its own per-IP bucket; the 413 carries CORS
+ * like its other answers, and it answers a preflight (SPEC preface fix
+ * 10). */
+const struct http_route_def oauth_token_route = {
+    .path = "/token",
+    .methods = HTTP_METHODS_POST,
+    .handler = oauth_token_handle,
+    .opts = {.rate_limited = true,
+             .bucket = METRICS_ENDPOINT_TOKEN,
+             .too_large = oauth_cors_too_large},
+    .preflight = oauth_cors_preflight_handle,
+    .preflight_arg = OAUTH_CORS_METHODS_POST,
+};

@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "oauth/pkce.h"
+#include "base/pkce.h"
 #include "oauth/resource.h"
 
 /* SPEC.md 3.0.6 for /token, with the description of each. */
@@ -55,32 +55,9 @@ oauth_token_rules_front(const struct form_params *p, const char *base, const cha
 }
 
 bool
-oauth_token_rules_code_check(enum grants_rc rc, struct oauth_error *err)
-{
-    switch (rc) {
-    case GRANTS_OK:
-        return true;
-    case GRANTS_ERR_AUDIENCE:
-        oauth_error_set(err, 400, OAUTH_ERROR_INVALID_GRANT,
-                        "authorization code bound to a different audience");
-        return false;
-    case GRANTS_ERR_EXPIRED:
-        oauth_error_set(err, 400, OAUTH_ERROR_INVALID_GRANT, "authorization code expired");
-        return false;
-    case GRANTS_ERR_OPEN:
-    case GRANTS_ERR_PAYLOAD:
-    case GRANTS_ERR_TYP:
-    case GRANTS_RC_COUNT:
-        break;
-    }
-    oauth_error_set(err, 400, OAUTH_ERROR_INVALID_GRANT, "invalid or expired authorization code");
-    return false;
-}
-
-bool
 oauth_token_rules_code_has_ids(const struct grant_code *code, struct oauth_error *err)
 {
-    if (code->tid[0] == '\0' || code->fam[0] == '\0') {
+    if (code->token_id[0] == '\0' || code->family_id[0] == '\0') {
         oauth_error_set(err, 400, OAUTH_ERROR_INVALID_GRANT,
                         "authorization code missing token id or family id");
         return false;
@@ -92,7 +69,7 @@ bool
 oauth_token_rules_pkce(const struct grant_code *code, struct slice client_verifier,
                        struct oauth_error *err)
 {
-    if (code->cc[0] == '\0') {
+    if (code->code_challenge[0] == '\0') {
         if (client_verifier.len > 0) {
             oauth_error_set(err, 400, OAUTH_ERROR_INVALID_REQUEST,
                             "code_verifier supplied but code was issued without a "
@@ -102,15 +79,15 @@ oauth_token_rules_pkce(const struct grant_code *code, struct slice client_verifi
         return true;
     }
     struct slice verifier = client_verifier;
-    if (verifier.len == 0 && code->spkce) {
-        verifier = slice_from_cstr(code->sv);
+    if (verifier.len == 0 && code->server_pkce) {
+        verifier = slice_from_cstr(code->server_verifier);
     }
     if (verifier.len == 0) {
         oauth_error_set(err, 400, OAUTH_ERROR_INVALID_GRANT, "code_verifier is required");
         return false;
     }
-    /* Constant time over the challenge (oauth/pkce.h). */
-    if (!oauth_pkce_verify(verifier, slice_from_cstr(code->cc))) {
+    /* Constant time over the challenge (base/pkce.h). */
+    if (!pkce_verify_s256(verifier, slice_from_cstr(code->code_challenge))) {
         oauth_error_set(err, 400, OAUTH_ERROR_INVALID_GRANT, "PKCE verification failed");
         return false;
     }
@@ -118,20 +95,20 @@ oauth_token_rules_pkce(const struct grant_code *code, struct slice client_verifi
 }
 
 bool
-oauth_token_rules_refresh_revoked(int64_t iat, int64_t fiat, bool revoke_before_set,
+oauth_token_rules_refresh_revoked(int64_t iat, int64_t family_iat, bool revoke_before_set,
                                   int64_t revoke_before_s, int32_t revoke_before_ns)
 {
     if (!revoke_before_set) {
         return false;
     }
-    int64_t stamp = oauth_token_rules_family_iat(iat, fiat);
+    int64_t stamp = oauth_token_rules_family_iat(iat, family_iat);
     return stamp < revoke_before_s || (stamp == revoke_before_s && revoke_before_ns > 0);
 }
 
 int64_t
-oauth_token_rules_family_iat(int64_t iat, int64_t fiat)
+oauth_token_rules_family_iat(int64_t iat, int64_t family_iat)
 {
-    return fiat != 0 ? fiat : iat;
+    return family_iat != 0 ? family_iat : iat;
 }
 
 enum oauth_token_refresh_verdict
@@ -140,27 +117,26 @@ oauth_token_rules_refresh_check(enum grants_rc rc, const struct grant_refresh *g
                                 int32_t revoke_before_ns, struct oauth_error *err)
 {
     if (rc != GRANTS_OK && rc != GRANTS_ERR_AUDIENCE && rc != GRANTS_ERR_EXPIRED) {
-        oauth_error_set(err, 400, OAUTH_ERROR_INVALID_GRANT, "invalid or expired refresh token");
+        (void)oauth_error_from_grants(OAUTH_ERROR_TOKEN_REFRESH, rc, err);
         return OAUTH_TOKEN_REFRESH_DENIED;
     }
-    if (g->fam[0] == '\0' || g->tid[0] == '\0') {
+    if (g->family_id[0] == '\0' || g->token_id[0] == '\0') {
         oauth_error_set(err, 400, OAUTH_ERROR_INVALID_GRANT, "refresh token missing family or id");
         return OAUTH_TOKEN_REFRESH_DENIED;
     }
     if (rc == GRANTS_ERR_AUDIENCE) {
-        oauth_error_set(err, 400, OAUTH_ERROR_INVALID_GRANT,
-                        "refresh token bound to a different audience");
+        (void)oauth_error_from_grants(OAUTH_ERROR_TOKEN_REFRESH, rc, err);
         return OAUTH_TOKEN_REFRESH_DENIED;
     }
     /* Before expiry, as SPEC.md orders it: a revoked family says so even
      * when the token has also run out. */
-    if (oauth_token_rules_refresh_revoked(g->iat, g->fiat, revoke_before_set, revoke_before_s,
+    if (oauth_token_rules_refresh_revoked(g->iat, g->family_iat, revoke_before_set, revoke_before_s,
                                           revoke_before_ns)) {
         oauth_error_set(err, 400, OAUTH_ERROR_INVALID_GRANT, "refresh token revoked");
         return OAUTH_TOKEN_REFRESH_REVOKED;
     }
     if (rc == GRANTS_ERR_EXPIRED) {
-        oauth_error_set(err, 400, OAUTH_ERROR_INVALID_GRANT, "refresh token expired");
+        (void)oauth_error_from_grants(OAUTH_ERROR_TOKEN_REFRESH, rc, err);
         return OAUTH_TOKEN_REFRESH_DENIED;
     }
     return OAUTH_TOKEN_REFRESH_OK;
@@ -172,13 +148,13 @@ oauth_token_rules_refresh_claim(enum store_refresh rc, struct oauth_token_refres
     memset(out, 0, sizeof(*out));
     switch (rc) {
     case STORE_REFRESH_FRESH:
-        return false;
+        return true;
     case STORE_REFRESH_FAMILY_REVOKED:
         oauth_error_set(&out->err, 400, OAUTH_ERROR_INVALID_GRANT, "refresh token revoked");
         out->err.error_code = "refresh_family_revoked";
         out->has_denied = true;
         out->denied = METRICS_DENIED_REFRESH_FAMILY_REVOKED;
-        return true;
+        return false;
     case STORE_REFRESH_RACING:
         /* SPEC.md 10.1 item 3: deliberately 429, outside RFC 6749 5.2. */
         oauth_error_set(&out->err, 429, OAUTH_ERROR_INVALID_GRANT,
@@ -188,7 +164,7 @@ oauth_token_rules_refresh_claim(enum store_refresh rc, struct oauth_token_refres
         out->has_denied = true;
         out->denied = METRICS_DENIED_REFRESH_CONCURRENT_SUBMIT;
         out->retry_after_s = OAUTH_TOKEN_RACING_RETRY_AFTER_S;
-        return true;
+        return false;
     case STORE_REFRESH_REUSED:
         /* The em dash is kept as in the Go source; the description
          * sanitiser drops its three bytes, so clients read two spaces
@@ -197,7 +173,7 @@ oauth_token_rules_refresh_claim(enum store_refresh rc, struct oauth_token_refres
                         "refresh token reuse detected \xe2\x80\x94 family revoked");
         out->err.error_code = "refresh_reuse_detected";
         out->replay = true;
-        return true;
+        return false;
     case STORE_REFRESH_UNAVAILABLE:
     case STORE_REFRESH_COUNT:
         break;
@@ -205,7 +181,7 @@ oauth_token_rules_refresh_claim(enum store_refresh rc, struct oauth_token_refres
     oauth_token_rules_store_unavailable(&out->err);
     out->has_denied = true;
     out->denied = METRICS_DENIED_REPLAY_STORE_UNAVAILABLE;
-    return true;
+    return false;
 }
 
 void

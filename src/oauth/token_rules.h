@@ -42,19 +42,14 @@ enum oauth_token_grant {
 bool oauth_token_rules_front(const struct form_params *p, const char *base, const char *mount,
                              enum oauth_token_grant *out_grant, struct oauth_error *err);
 
-/* Code steps 3-5 on grants_open_code's outcome: true for GRANTS_OK, else
- * false with *err (400 invalid_grant: invalid or expired, other audience,
- * expired). */
-bool oauth_token_rules_code_check(enum grants_rc rc, struct oauth_error *err);
-
 /* Code step 9: the code carries its token id and family id. */
 bool oauth_token_rules_code_has_ids(const struct grant_code *code, struct oauth_error *err);
 
 /* Code step 10, given the opened code and the client's code_verifier
  * (empty when not sent). With a challenge sealed in the code, the verifier
- * is the client's, or the code's server-side `sv` when the code asks for
+ * is the client's, or the code's server_verifier when the code asks for
  * server-side PKCE and the client sent none; a wrong client verifier is
- * never replaced by sv. True when the check passes (or there is nothing to
+ * never replaced by server_verifier. True when the check passes (or there is nothing to
  * check); else false with *err: 400 invalid_grant "code_verifier is
  * required" / "PKCE verification failed", or 400 invalid_request when the
  * client sent a verifier for a code issued without a challenge. */
@@ -62,15 +57,15 @@ bool oauth_token_rules_pkce(const struct grant_code *code, struct slice client_v
                             struct oauth_error *err);
 
 /* Refresh step 5 / SPEC.md 10.1 item 13: is this refresh token's family
- * issued before REVOKE_BEFORE? The family's stamp is fiat, or iat for a
- * legacy token whose fiat is 0. Token times are whole seconds, so a stamp
+ * issued before REVOKE_BEFORE? The family's stamp is family_iat, or iat
+ * for a legacy token whose family_iat is 0. Token times are whole seconds, so a stamp
  * in the cut-off's own second counts as before it when the cut-off has a
  * fraction. False when REVOKE_BEFORE is not set. */
-bool oauth_token_rules_refresh_revoked(int64_t iat, int64_t fiat, bool revoke_before_set,
+bool oauth_token_rules_refresh_revoked(int64_t iat, int64_t family_iat, bool revoke_before_set,
                                        int64_t revoke_before_s, int32_t revoke_before_ns);
-/* The fiat a rotated refresh token carries (refresh step 11): the old
- * fiat, or the old iat when that is 0. */
-int64_t oauth_token_rules_family_iat(int64_t iat, int64_t fiat);
+/* The family_iat a rotated refresh token carries (refresh step 11): the
+ * old family_iat, or the old iat when that is 0. */
+int64_t oauth_token_rules_family_iat(int64_t iat, int64_t family_iat);
 
 enum oauth_token_refresh_verdict {
     OAUTH_TOKEN_REFRESH_OK = 0,
@@ -80,7 +75,7 @@ enum oauth_token_refresh_verdict {
 
 /* Refresh steps 2-6 in SPEC order on grants_open_refresh's outcome and the
  * grant it filled (on OK, AUDIENCE and EXPIRED): did not open / wrong typ;
- * missing tid or fam; other audience; family issued before REVOKE_BEFORE;
+ * missing token_id or family_id; other audience; family issued before REVOKE_BEFORE;
  * expired. */
 enum oauth_token_refresh_verdict
 oauth_token_rules_refresh_check(enum grants_rc rc, const struct grant_refresh *g,
@@ -99,7 +94,8 @@ struct oauth_token_refresh_denial {
 /* FAMILY_REVOKED: 400 refresh_family_revoked (denied); RACING: 429
  * refresh_concurrent_submit, Retry-After 2 (denied); REUSED: 400
  * refresh_reuse_detected (replay); UNAVAILABLE: 503
- * replay_store_unavailable (denied). False for FRESH: nothing to answer. */
+ * replay_store_unavailable (denied): false with *out filled. True for
+ * FRESH, the pass: nothing to answer. */
 bool oauth_token_rules_refresh_claim(enum store_refresh rc, struct oauth_token_refresh_denial *out);
 
 /* The 503 every fail-closed store site answers (SPEC.md 5.4). */

@@ -14,7 +14,7 @@
 #include "bounds.h"
 #include "fetch.h"
 #include "log.h"
-#include "oauth/pkce.h"
+#include "base/pkce.h"
 
 /* Untrusted text (a document's issuer) quoted in an error is cut here. */
 #define PROVIDER_SAMPLE_MAX 200
@@ -477,8 +477,8 @@ int
 oidc_provider_authorization_url(const struct oidc_provider *p,
                                 const struct oidc_authorize_request *r, struct buf *out)
 {
-    char challenge[OAUTH_PKCE_S256_LEN + 1];
-    oauth_pkce_challenge_s256(slice_from_cstr(r->pkce_verifier), challenge);
+    char challenge[PKCE_S256_LEN + 1];
+    pkce_challenge_s256(slice_from_cstr(r->pkce_verifier), challenge);
     const char *ep = p->authorization_endpoint;
     if (buf_append_str(out, ep) != 0 || buf_append_byte(out, strchr(ep, '?') ? '&' : '?') != 0) {
         return -1;

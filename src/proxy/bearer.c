@@ -127,7 +127,7 @@ proxy_bearer_check(const struct proxy_bearer_policy *policy, const struct slice 
         return deny(out, METRICS_DENIED_INVALID_TOKEN, "token_validation_failed");
     }
     /* Empty res: a legacy token minted before resources were bound. */
-    if (out->grant.res[0] != '\0' && strcmp(out->grant.res, policy->resource) != 0) {
+    if (out->grant.resource[0] != '\0' && strcmp(out->grant.resource, policy->resource) != 0) {
         return deny(out, METRICS_DENIED_RESOURCE_MISMATCH, "token_resource_mismatch");
     }
     if (is_revoked(policy, out->grant.iat)) {

@@ -109,11 +109,11 @@ keep_identity(struct http_request *req, const struct app *app, const struct gran
     m->app = app;
     m->sub = arena_strdup(a, g->sub != NULL ? g->sub : "");
     m->email = arena_strdup(a, g->email != NULL ? g->email : "");
-    m->group_count = g->grp_count;
-    if (g->grp_count > 0) {
-        m->groups = arena_alloc(a, g->grp_count * sizeof(m->groups[0]));
-        for (size_t i = 0; m->groups != NULL && i < g->grp_count; i++) {
-            m->groups[i] = arena_strdup(a, g->grp[i]);
+    m->group_count = g->group_count;
+    if (g->group_count > 0) {
+        m->groups = arena_alloc(a, g->group_count * sizeof(m->groups[0]));
+        for (size_t i = 0; m->groups != NULL && i < g->group_count; i++) {
+            m->groups[i] = arena_strdup(a, g->groups[i]);
             if (m->groups[i] == NULL) {
                 return NULL;
             }

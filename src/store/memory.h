@@ -11,7 +11,7 @@
  *    a 128-bit fingerprint of the id and its expiry.
  *  - refresh_family_revoked:<fam> and the refresh rotation: one 40-byte
  *    record per family, not per token: the newest generation claimed
- *    (grant_refresh.gen), its claim time, a revoked flag, an expiry. A
+ *    (grant_refresh.generation), its claim time, a revoked flag, an expiry. A
  *    family has exactly one token per generation (each fresh claim mints
  *    one successor, generation + 1), so "this token was already claimed"
  *    is "its generation <= the newest claimed". The four outcomes of

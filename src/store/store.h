@@ -112,7 +112,7 @@ struct store_refresh_req {
     uint64_t family_ttl_ms;  /* life of a revocation marker (7 d); 0 → 1 */
     int64_t now_ms;          /* proxy wall clock, Unix ms; stored as the claim time */
     uint64_t grace_ms;       /* REFRESH_RACE_GRACE_SEC in ms; 0 = no racing window */
-    /* The token's rotation generation (grant_refresh.gen). Redis ignores
+    /* The token's rotation generation (grant_refresh.generation). Redis ignores
      * it (one key per token); the memory store keeps one record per family
      * and needs it to tell the family's next token from a used one. */
     uint64_t generation;

@@ -202,6 +202,60 @@ test_rate_limit_hook(void **state)
     http_router_free(r);
 }
 
+/* A route definition: its path placed around the mount, its options kept,
+ * its preflight on the same path (not rate limited), and none without. */
+static void
+test_add_def(void **state)
+{
+    (void)state;
+    static const struct http_route_def defs[] = {
+        {.path = "/doc",
+         .place = HTTP_ROUTE_AFTER_MOUNT,
+         .methods = HTTP_METHODS_GET,
+         .handler = h_a,
+         .opts = {.rate_limited = true, .bucket = METRICS_ENDPOINT_DISCOVERY},
+         .preflight = h_b,
+         .preflight_arg = "GET, HEAD, OPTIONS"},
+        {.path = "/.well-known/",
+         .place = HTTP_ROUTE_BEFORE_MOUNT,
+         .prefix = true,
+         .methods = HTTP_METHODS_ANY,
+         .handler = h_head},
+        {.path = "/plain", .methods = HTTP_METHODS_POST, .handler = h_a, .opts = {.body_max = 7}},
+    };
+    struct http_router *r = http_router_new();
+    for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {
+        http_router_add_def(r, &defs[i], "/api", &mount_tag);
+    }
+    unsigned allowed = 0;
+    const struct http_route *rt = match(r, HTTP_METHOD_GET, "/doc/api", &allowed);
+    assert_non_null(rt);
+    assert_ptr_equal(rt->handler, h_a);
+    assert_ptr_equal(rt->arg, &mount_tag);
+    assert_true(rt->opts.rate_limited);
+    assert_int_equal(rt->opts.bucket, METRICS_ENDPOINT_DISCOVERY);
+    assert_int_equal(rt->opts.body_max, BOUNDS_OAUTH_BODY_MAX);
+    rt = match(r, HTTP_METHOD_OPTIONS, "/doc/api", &allowed);
+    assert_non_null(rt);
+    assert_ptr_equal(rt->handler, h_b);
+    assert_string_equal(rt->arg, "GET, HEAD, OPTIONS");
+    assert_false(rt->opts.rate_limited);
+    assert_null(match(r, HTTP_METHOD_GET, "/doc", &allowed));
+    assert_int_equal(allowed, 0);
+
+    rt = match(r, HTTP_METHOD_DELETE, "/api/.well-known/x", &allowed);
+    assert_non_null(rt);
+    assert_ptr_equal(rt->handler, h_head);
+    assert_null(match(r, HTTP_METHOD_GET, "/.well-known/x", &allowed));
+
+    rt = match(r, HTTP_METHOD_POST, "/plain", &allowed);
+    assert_non_null(rt);
+    assert_int_equal(rt->opts.body_max, 7);
+    assert_null(match(r, HTTP_METHOD_OPTIONS, "/plain", &allowed));
+    assert_int_equal(allowed, HTTP_METHODS_POST);
+    http_router_free(r);
+}
+
 int
 main(void)
 {
@@ -213,6 +267,7 @@ main(void)
         cmocka_unit_test(test_mount_prefix),
         cmocka_unit_test(test_exact_beats_prefix),
         cmocka_unit_test(test_rate_limit_hook),
+        cmocka_unit_test(test_add_def),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

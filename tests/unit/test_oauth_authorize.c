@@ -2,14 +2,15 @@
  * the client lookup's answers, the JSON and 302 error phases, the consent
  * fork (page, headers, the sealed consent grant) and the silent fork (the
  * IdP URL and the sealed session), and the counters of SPEC.md 7.1. The
- * pure order of the checks is in test_oauth_authorize_request.c. */
+ * pure order of the checks is in test_oauth_authorize_rules.c. */
 #include "oauth_flow_app.h"
 
 #include "base/clock.h"
 #include "base/form.h"
 #include "bounds.h"
 #include "grants.h"
-#include "oauth/pkce.h"
+#include "base/pkce.h"
+#include "oauth_mint.h"
 
 #define RU "https://app.example.com/cb"
 #define RU_ENC "https%3A%2F%2Fapp.example.com%2Fcb"
@@ -45,14 +46,13 @@ make_client(const char *aud, int64_t exp, const char *name, struct buf *out)
     static const char *const uris[] = {RU, "http://127.0.0.1:8765/callback"};
     struct grant_client c = {
         .id = "11111111-2222-4333-8444-555555555555",
-        .r = uris,
-        .r_count = 2,
-        .n = name,
+        .redirect_uris = uris,
+        .redirect_uri_count = 2,
+        .client_name = name,
         .aud = aud,
         .exp = exp,
     };
-    buf_init(out, 20000);
-    assert_int_equal(grants_seal_client(FA.app.seal, &c, out), SEAL_OK);
+    mint_client(FA.oauth.seal, &c, out);
 }
 
 /* /authorize?<query> with client_id appended (URL-safe: base64url). */
@@ -129,14 +129,14 @@ assert_binding_cookie(const struct harness_response *r, const char *kind, const 
                       bool secure, int max_age)
 {
     assert_int_equal(harness_header_count(r, "Set-Cookie"), 1);
-    char got[512], want[512], b[OAUTH_PKCE_S256_LEN + 1], h[OAUTH_PKCE_S256_LEN + 1];
+    char got[512], want[512], b[PKCE_S256_LEN + 1], h[PKCE_S256_LEN + 1];
     flow_header(r, "Set-Cookie", got, sizeof(got));
     const char *eq = strchr(got, '=');
     assert_non_null(eq);
-    assert_true(strlen(eq + 1) > OAUTH_PKCE_S256_LEN);
-    memcpy(b, eq + 1, OAUTH_PKCE_S256_LEN);
-    b[OAUTH_PKCE_S256_LEN] = '\0';
-    oauth_pkce_challenge_s256(slice_from_cstr(b), h);
+    assert_true(strlen(eq + 1) > PKCE_S256_LEN);
+    memcpy(b, eq + 1, PKCE_S256_LEN);
+    b[PKCE_S256_LEN] = '\0';
+    pkce_challenge_s256(slice_from_cstr(b), h);
     assert_string_equal(h, bh);
     snprintf(want, sizeof(want), "%smcp_%s_%.8s=%s; Path=/; Max-Age=%d; HttpOnly; %sSameSite=%s",
              secure ? "__Host-" : "", kind, bh, b, max_age, secure ? "Secure; " : "",
@@ -176,26 +176,26 @@ test_consent_page(void **state)
     char token[20000];
     scrape_token(r.body, token, sizeof(token));
     struct grant_consent g;
-    assert_int_equal(grants_open_consent(FA.app.seal, slice_from_cstr(token), FIXTURE_BASE,
+    assert_int_equal(grants_open_consent(FA.oauth.seal, slice_from_cstr(token), FIXTURE_BASE,
                                          clock_unix_s(), &g, NULL),
                      GRANTS_OK);
     assert_int_equal(strlen(g.jti), 36);
-    assert_string_equal(g.cid, "11111111-2222-4333-8444-555555555555");
-    assert_string_equal(g.cn, "Claude <b>Desktop</b>");
-    assert_string_equal(g.ru, RU);
-    assert_string_equal(g.os, "st8");
-    assert_string_equal(g.cc, CH);
-    assert_false(g.spkce);
-    assert_string_equal(g.res, FIXTURE_BASE "/mcp");
+    assert_string_equal(g.client_id, "11111111-2222-4333-8444-555555555555");
+    assert_string_equal(g.client_name, "Claude <b>Desktop</b>");
+    assert_string_equal(g.redirect_uri, RU);
+    assert_string_equal(g.client_state, "st8");
+    assert_string_equal(g.code_challenge, CH);
+    assert_false(g.server_pkce);
+    assert_string_equal(g.resource, FIXTURE_BASE "/mcp");
     assert_int_equal(g.exp, FIXTURE_NOW + 300);
     /* The browser binding: the page sets the Strict consent cookie whose
      * secret hashes to the grant's bh, for the grant's lifetime, and lets
      * its own form post carry our Origin (page.h). */
-    assert_int_equal(strlen(g.bh), OAUTH_PKCE_S256_LEN);
-    assert_binding_cookie(&r, "consent", g.bh, true, 300);
+    assert_int_equal(strlen(g.binding_hash), PKCE_S256_LEN);
+    assert_binding_cookie(&r, "consent", g.binding_hash, true, 300);
     assert_string_equal(harness_header(&r, "Referrer-Policy"), "same-origin");
-    char first_bh[OAUTH_PKCE_S256_LEN + 1];
-    snprintf(first_bh, sizeof(first_bh), "%s", g.bh);
+    char first_bh[PKCE_S256_LEN + 1];
+    snprintf(first_bh, sizeof(first_bh), "%s", g.binding_hash);
     grants_cleanup_consent(&g);
     assert_int_equal(metrics_get_seal(METRICS_PURPOSE_CONSENT), 1);
     harness_response_free(&r);
@@ -212,12 +212,12 @@ test_consent_page(void **state)
     /* A second sign-in (another tab) gets its own secret and its own
      * cookie name, so it cannot clobber the first one's cookie. */
     scrape_token(r.body, token, sizeof(token));
-    assert_int_equal(grants_open_consent(FA.app.seal, slice_from_cstr(token), FIXTURE_BASE,
+    assert_int_equal(grants_open_consent(FA.oauth.seal, slice_from_cstr(token), FIXTURE_BASE,
                                          clock_unix_s(), &g, NULL),
                      GRANTS_OK);
-    assert_binding_cookie(&r, "consent", g.bh, true, 300);
-    assert_string_not_equal(g.bh, first_bh);
-    assert_int_not_equal(strncmp(g.bh, first_bh, 8), 0);
+    assert_binding_cookie(&r, "consent", g.binding_hash, true, 300);
+    assert_string_not_equal(g.binding_hash, first_bh);
+    assert_int_not_equal(strncmp(g.binding_hash, first_bh, 8), 0);
     grants_cleanup_consent(&g);
     harness_response_free(&r);
     buf_cleanup(&cid);
@@ -242,10 +242,10 @@ test_binding_cookie_plain_http(void **state)
     char token[20000];
     scrape_token(r.body, token, sizeof(token));
     struct grant_consent g;
-    assert_int_equal(grants_open_consent(FA.app.seal, slice_from_cstr(token), HTTP_BASE,
+    assert_int_equal(grants_open_consent(FA.oauth.seal, slice_from_cstr(token), HTTP_BASE,
                                          clock_unix_s(), &g, NULL),
                      GRANTS_OK);
-    assert_binding_cookie(&r, "consent", g.bh, false, 300);
+    assert_binding_cookie(&r, "consent", g.binding_hash, false, 300);
     grants_cleanup_consent(&g);
     harness_response_free(&r);
 
@@ -257,9 +257,9 @@ test_binding_cookie_plain_http(void **state)
     query_param(location, "state", v, sizeof(v));
     struct grant_session s;
     assert_int_equal(
-        grants_open_session(FA.app.seal, slice_from_cstr(v), HTTP_BASE, clock_unix_s(), &s, NULL),
+        grants_open_session(FA.oauth.seal, slice_from_cstr(v), HTTP_BASE, clock_unix_s(), &s, NULL),
         GRANTS_OK);
-    assert_binding_cookie(&r, "callback", s.bh, false, 600);
+    assert_binding_cookie(&r, "callback", s.binding_hash, false, 600);
     grants_cleanup_session(&s);
     harness_response_free(&r);
     buf_cleanup(&cid);
@@ -324,25 +324,25 @@ test_silent_fork(void **state)
     /* The IdP state is the sealed session, not the client's state. */
     query_param(location, "state", v, sizeof(v));
     struct grant_session s;
-    assert_int_equal(grants_open_session(FA.app.seal, slice_from_cstr(v), FIXTURE_BASE,
+    assert_int_equal(grants_open_session(FA.oauth.seal, slice_from_cstr(v), FIXTURE_BASE,
                                          clock_unix_s(), &s, NULL),
                      GRANTS_OK);
-    assert_string_equal(s.cid, "11111111-2222-4333-8444-555555555555");
-    assert_string_equal(s.ru, RU);
-    assert_string_equal(s.os, "st8");
-    assert_string_equal(s.cc, CH);
+    assert_string_equal(s.client_id, "11111111-2222-4333-8444-555555555555");
+    assert_string_equal(s.redirect_uri, RU);
+    assert_string_equal(s.client_state, "st8");
+    assert_string_equal(s.code_challenge, CH);
     assert_string_equal(s.nonce, nonce);
-    assert_int_equal(strlen(s.sid), 36);
-    assert_string_equal(s.sv, "");
-    assert_string_equal(s.sch, "");
-    assert_string_equal(s.res, FIXTURE_BASE "/mcp");
+    assert_int_equal(strlen(s.session_id), 36);
+    assert_string_equal(s.server_verifier, "");
+    assert_string_equal(s.server_challenge, "");
+    assert_string_equal(s.resource, FIXTURE_BASE "/mcp");
     assert_int_equal(s.exp, FIXTURE_NOW + 600);
-    char pv_challenge[OAUTH_PKCE_S256_LEN + 1];
-    oauth_pkce_challenge_s256(slice_from_cstr(s.pv), pv_challenge);
+    char pv_challenge[PKCE_S256_LEN + 1];
+    pkce_challenge_s256(slice_from_cstr(s.upstream_verifier), pv_challenge);
     assert_string_equal(pv_challenge, idp_challenge);
     /* No consent page, so the 302 itself binds the callback to this
      * browser: the Lax callback cookie, for the session's lifetime. */
-    assert_binding_cookie(&r, "callback", s.bh, true, 600);
+    assert_binding_cookie(&r, "callback", s.binding_hash, true, 600);
     grants_cleanup_session(&s);
     assert_int_equal(metrics_get_seal(METRICS_PURPOSE_CONSENT), 0);
     harness_response_free(&r);
@@ -366,15 +366,15 @@ test_silent_server_pkce(void **state)
     flow_header(&r, "Location", location, sizeof(location));
     query_param(location, "state", v, sizeof(v));
     struct grant_session s;
-    assert_int_equal(grants_open_session(FA.app.seal, slice_from_cstr(v), FIXTURE_BASE,
+    assert_int_equal(grants_open_session(FA.oauth.seal, slice_from_cstr(v), FIXTURE_BASE,
                                          clock_unix_s(), &s, NULL),
                      GRANTS_OK);
-    assert_int_equal(strlen(s.sv), 43);
-    char sch[OAUTH_PKCE_S256_LEN + 1];
-    oauth_pkce_challenge_s256(slice_from_cstr(s.sv), sch);
-    assert_string_equal(s.sch, sch);
-    assert_string_equal(s.cc, sch);
-    assert_string_not_equal(s.sv, s.pv);
+    assert_int_equal(strlen(s.server_verifier), 43);
+    char sch[PKCE_S256_LEN + 1];
+    pkce_challenge_s256(slice_from_cstr(s.server_verifier), sch);
+    assert_string_equal(s.server_challenge, sch);
+    assert_string_equal(s.code_challenge, sch);
+    assert_string_not_equal(s.server_verifier, s.upstream_verifier);
     grants_cleanup_session(&s);
     harness_response_free(&r);
     buf_cleanup(&cid);
@@ -580,10 +580,10 @@ test_loopback_port_relaxation(void **state)
     char token[20000];
     scrape_token(r.body, token, sizeof(token));
     struct grant_consent g;
-    assert_int_equal(grants_open_consent(FA.app.seal, slice_from_cstr(token), FIXTURE_BASE,
+    assert_int_equal(grants_open_consent(FA.oauth.seal, slice_from_cstr(token), FIXTURE_BASE,
                                          clock_unix_s(), &g, NULL),
                      GRANTS_OK);
-    assert_string_equal(g.ru, "http://127.0.0.1:50123/callback");
+    assert_string_equal(g.redirect_uri, "http://127.0.0.1:50123/callback");
     assert_non_null(strstr(r.body, "127.0.0.1:50123"));
     grants_cleanup_consent(&g);
     harness_response_free(&r);
@@ -610,11 +610,11 @@ test_compat_synthesizes_state(void **state)
     char token[20000];
     scrape_token(r.body, token, sizeof(token));
     struct grant_consent g;
-    assert_int_equal(grants_open_consent(FA.app.seal, slice_from_cstr(token), FIXTURE_BASE,
+    assert_int_equal(grants_open_consent(FA.oauth.seal, slice_from_cstr(token), FIXTURE_BASE,
                                          clock_unix_s(), &g, NULL),
                      GRANTS_OK);
-    assert_int_equal(strlen(g.os), 32);
-    assert_int_equal(strspn(g.os, "0123456789abcdef"), 32);
+    assert_int_equal(strlen(g.client_state), 32);
+    assert_int_equal(strspn(g.client_state, "0123456789abcdef"), 32);
     grants_cleanup_consent(&g);
     harness_response_free(&r);
     buf_cleanup(&cid);
@@ -634,11 +634,11 @@ test_consent_spkce(void **state)
     char token[20000];
     scrape_token(r.body, token, sizeof(token));
     struct grant_consent g;
-    assert_int_equal(grants_open_consent(FA.app.seal, slice_from_cstr(token), FIXTURE_BASE,
+    assert_int_equal(grants_open_consent(FA.oauth.seal, slice_from_cstr(token), FIXTURE_BASE,
                                          clock_unix_s(), &g, NULL),
                      GRANTS_OK);
-    assert_true(g.spkce);
-    assert_string_equal(g.cc, "");
+    assert_true(g.server_pkce);
+    assert_string_equal(g.code_challenge, "");
     grants_cleanup_consent(&g);
     harness_response_free(&r);
     buf_cleanup(&cid);

@@ -15,7 +15,7 @@
 #include "bounds.h"
 #include "fixtures.h"
 #include "oauth/binding.h"
-#include "oauth/pkce.h"
+#include "base/pkce.h"
 
 #define B FIXTURE_BINDING_SECRET
 #define BH FIXTURE_BINDING_HASH
@@ -29,8 +29,8 @@ test_new(void **state)
     oauth_binding_new(&b);
     assert_int_equal(strlen(a.secret), OAUTH_BINDING_SECRET_LEN);
     assert_int_equal(strlen(a.hash), OAUTH_BINDING_HASH_LEN);
-    char h[OAUTH_PKCE_S256_LEN + 1];
-    oauth_pkce_challenge_s256(slice_from_cstr(a.secret), h);
+    char h[PKCE_S256_LEN + 1];
+    pkce_challenge_s256(slice_from_cstr(a.secret), h);
     assert_string_equal(h, a.hash);
     assert_string_not_equal(a.secret, b.secret);
     assert_string_not_equal(a.hash, b.hash);

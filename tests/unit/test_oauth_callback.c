@@ -21,7 +21,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "app.h"
+#include "oauth_flow_app.h"
 #include "base/xalloc.h"
 #include "config.h"
 #include "fault_server.h"
@@ -33,6 +33,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "oauth/oauth.h"
+#include "oauth_mint.h"
 #include "oidc/jwks.h"
 #include "oidc/provider.h"
 #include "oidc/throttle.h"
@@ -60,11 +61,7 @@ static _Atomic unsigned token_delay_ms;
 struct fx {
     struct fault_server *idp;
     char *issuer;
-    struct config cfg;
-    struct app app;
-    struct http_router *router;
-    struct harness h;
-    struct store_backend *backend;
+    struct flow_app fa; /* the OAuth units' one app fixture, with this IdP */
 };
 
 static struct fx F;
@@ -188,6 +185,7 @@ start(double idp_rate)
     fixture_pin_clock(0);
     log_set_level(LOG_ERROR);
     metrics_reset();
+    flow_app_init(&F.fa, FLOW_STORE_MEMORY);
     F.idp = fault_server_start(on_idp, NULL);
     F.issuer = xstrdup(fault_server_url(F.idp));
     char doc[1024];
@@ -197,28 +195,23 @@ start(double idp_rate)
              F.issuer, F.issuer, F.issuer, F.issuer);
     struct buf err;
     buf_init(&err, 1024);
-    assert_int_equal(oidc_provider_parse(F.issuer, slice_from_cstr(doc), &F.app.oidc, &err), 0);
+    /* This IdP instead of the fixture's fixed one. */
+    oidc_provider_free(F.fa.oauth.oidc);
+    F.fa.oauth.oidc = NULL;
+    assert_int_equal(oidc_provider_parse(F.issuer, slice_from_cstr(doc), &F.fa.oauth.oidc, &err),
+                     0);
     struct oidc_jwks_options jo = {.source = jwks_source, .min_refresh_gap_ms = 30000};
-    assert_int_equal(oidc_jwks_new(&jo, NULL, &F.app.jwks, &err), 0);
+    assert_int_equal(oidc_jwks_new(&jo, NULL, &F.fa.oauth.jwks, &err), 0);
     buf_cleanup(&err);
 
-    F.cfg.proxy_base_url = BASE;
-    F.cfg.mount = "/mcp";
-    F.cfg.oidc_client_id = CLIENT;
-    F.cfg.oidc_client_secret = "secret";
-    F.cfg.idp_redirect_uri = BASE "/callback";
-    F.cfg.groups_claim = "groups";
-    F.app.cfg = &F.cfg;
-    F.app.seal = seal_ring_new(FIXTURE_SECRET, strlen(FIXTURE_SECRET), NULL, NULL, 0);
-    F.app.idp_throttle = oidc_throttle_new(idp_rate, 1);
-
-    F.router = http_router_new();
-    http_router_add(F.router, HTTP_METHODS_GET, "/callback", oauth_callback_handle, &F.app, NULL);
-    harness_init(&F.h, F.router, NULL);
-    F.h.w->app = &F.app;
-    F.h.w->fetch = fetch_new(F.h.w->base);
-    F.backend = store_memory_backend_new("t:");
-    F.h.w->store = store_new(F.backend, F.h.w->base);
+    F.fa.cfg.oidc_client_id = CLIENT;
+    F.fa.cfg.oidc_client_secret = "secret";
+    F.fa.cfg.oidc_issuer_url = F.issuer;
+    F.fa.cfg.groups_claim = "groups";
+    F.fa.oauth.idp_throttle = oidc_throttle_new(idp_rate, 1);
+    http_router_add(F.fa.router, HTTP_METHODS_GET, "/callback", oauth_callback_handle, &F.fa.oauth,
+                    NULL);
+    F.fa.h.w->fetch = fetch_new(F.fa.h.w->base);
     token_delay_ms = 0;
     set_answer(200, id_token(json_object()));
 }
@@ -227,17 +220,11 @@ static int
 stop(void **state)
 {
     (void)state;
-    store_free(F.h.w->store);
-    F.h.w->store = NULL;
-    fetch_free(F.h.w->fetch);
-    F.h.w->fetch = NULL;
-    harness_cleanup(&F.h);
-    store_backend_free(F.backend);
-    http_router_free(F.router);
-    oidc_throttle_free(F.app.idp_throttle);
-    seal_ring_free(F.app.seal);
-    oidc_jwks_free(F.app.jwks);
-    oidc_provider_free(F.app.oidc);
+    fetch_free(F.fa.h.w->fetch);
+    F.fa.h.w->fetch = NULL;
+    oidc_throttle_free(F.fa.oauth.idp_throttle);
+    oidc_jwks_free(F.fa.oauth.jwks);
+    flow_app_cleanup(&F.fa);
     fault_server_stop(F.idp);
     free_retired();
     xfree(F.issuer);
@@ -251,21 +238,20 @@ static char *
 session(const char *sid)
 {
     const struct grant_session s = {
-        .bh = FIXTURE_BINDING_HASH,
-        .cid = "cid-1",
-        .ru = "http://127.0.0.1:9/cb",
-        .cc = FIXTURE_PKCE_CHALLENGE,
-        .os = "client-state",
+        .binding_hash = FIXTURE_BINDING_HASH,
+        .client_id = "cid-1",
+        .redirect_uri = "http://127.0.0.1:9/cb",
+        .code_challenge = FIXTURE_PKCE_CHALLENGE,
+        .client_state = "client-state",
         .nonce = NONCE,
-        .pv = PV,
-        .sid = sid,
+        .upstream_verifier = PV,
+        .session_id = sid,
         .aud = BASE,
-        .res = BASE "/mcp",
+        .resource = BASE "/mcp",
         .exp = NOW + 600,
     };
     struct buf b;
-    buf_init(&b, BOUNDS_SEALED_MAX_CHARS);
-    assert_int_equal(grants_seal_session(F.app.seal, &s, &b), SEAL_OK);
+    mint_session(F.fa.oauth.seal, &s, &b);
     return buf_take(&b);
 }
 
@@ -281,11 +267,11 @@ get_raw(const char *query, const char *headers, struct reply *out)
 {
     char req[20000];
     snprintf(req, sizeof(req), "GET /callback?%s HTTP/1.1\r\nHost: a\r\n%s\r\n", query, headers);
-    int fd = harness_connect(&F.h);
-    harness_send_str(&F.h, fd, req);
+    int fd = harness_connect(&F.fa.h);
+    harness_send_str(&F.fa.h, fd, req);
     struct buf raw;
     buf_init(&raw, 1 << 20);
-    (void)harness_wait_responses(&F.h, fd, &raw, 1, 5000);
+    (void)harness_wait_responses(&F.fa.h, fd, &raw, 1, 5000);
     struct harness_response r;
     assert_true(harness_parse(raw.ptr, raw.len, false, false, &r) > 0);
     out->status = r.status;
@@ -334,18 +320,18 @@ test_success_redirects_with_a_code(void **state)
     const char *c = loc + strlen("Location: http://127.0.0.1:9/cb?code=");
     size_t n = strcspn(c, "&");
     struct grant_code g;
-    assert_int_equal(grants_open_code(F.app.seal, slice_make(c, n), BASE, NOW, &g, NULL),
+    assert_int_equal(grants_open_code(F.fa.oauth.seal, slice_make(c, n), BASE, NOW, &g, NULL),
                      GRANTS_OK);
     assert_string_equal(g.sub, "alice");
     assert_string_equal(g.email, "alice@example.com");
-    assert_string_equal(g.cid, "cid-1");
-    assert_string_equal(g.cc, FIXTURE_PKCE_CHALLENGE);
-    assert_string_equal(g.res, BASE "/mcp");
-    assert_int_equal(g.grp_count, 1);
-    assert_string_equal(g.grp[0], "mcp-users");
-    assert_int_equal(strlen(g.tid), 36);
-    assert_int_equal(strlen(g.fam), 36);
-    assert_false(g.spkce);
+    assert_string_equal(g.client_id, "cid-1");
+    assert_string_equal(g.code_challenge, FIXTURE_PKCE_CHALLENGE);
+    assert_string_equal(g.resource, BASE "/mcp");
+    assert_int_equal(g.group_count, 1);
+    assert_string_equal(g.groups[0], "mcp-users");
+    assert_int_equal(strlen(g.token_id), 36);
+    assert_int_equal(strlen(g.family_id), 36);
+    assert_false(g.server_pkce);
     assert_int_equal(g.exp, NOW + 60);
     grants_cleanup_code(&g);
     xfree(st);
@@ -435,20 +421,20 @@ test_client_gone_during_exchange(void **state)
     snprintf(req, sizeof(req),
              "GET /callback?code=idp-code&state=%s HTTP/1.1\r\nHost: a\r\n" COOKIE_HEADER "\r\n",
              st);
-    int fd = harness_connect(&F.h);
-    harness_send_str(&F.h, fd, req);
+    int fd = harness_connect(&F.fa.h);
+    harness_send_str(&F.fa.h, fd, req);
     /* The exchange is under way when the client hangs up. */
     uint64_t waited = 0;
     while (fault_server_hits(F.idp) == 0 && waited < 3000) {
-        harness_pump(&F.h, -1, NULL, 10);
+        harness_pump(&F.fa.h, -1, NULL, 10);
         waited += 10;
     }
     assert_int_equal(fault_server_hits(F.idp), 1);
     close(fd);
     /* The IdP answers into a cancelled exchange: nothing may run on the
      * freed request (the sanitizers watch this). */
-    harness_pump(&F.h, -1, NULL, 600);
-    assert_int_equal(fetch_pending(F.h.w->fetch), 0);
+    harness_pump(&F.fa.h, -1, NULL, 600);
+    assert_int_equal(fetch_pending(F.fa.h.w->fetch), 0);
     /* The claim stood: the same state is now a replay. */
     token_delay_ms = 0;
     struct reply r;
@@ -533,7 +519,7 @@ test_wrong_browser_refused(void **state)
     /* The refused state is spent: the IdP code in that URL belongs to
      * whoever signed in in the refusing browser, and the browser holding
      * the cookie must not finish with it. */
-    assert_int_equal(store_memory_backend_count(F.backend), 1);
+    assert_int_equal(store_memory_backend_count(F.fa.backend), 1);
     get(st, &r);
     assert_int_equal(r.status, 400);
     assert_non_null(strstr(r.body, "callback state already used"));
@@ -562,20 +548,19 @@ test_wrong_browser_refused(void **state)
 
     /* A session minted without a usable binding is bound to no browser. */
     const struct grant_session unbound = {
-        .cid = "cid-1",
-        .ru = "http://127.0.0.1:9/cb",
-        .cc = FIXTURE_PKCE_CHALLENGE,
-        .os = "s",
+        .client_id = "cid-1",
+        .redirect_uri = "http://127.0.0.1:9/cb",
+        .code_challenge = FIXTURE_PKCE_CHALLENGE,
+        .client_state = "s",
         .nonce = NONCE,
-        .pv = PV,
-        .sid = "sid-9",
-        .bh = "",
+        .upstream_verifier = PV,
+        .session_id = "sid-9",
+        .binding_hash = "",
         .aud = BASE,
         .exp = NOW + 600,
     };
     struct buf b;
-    buf_init(&b, BOUNDS_SEALED_MAX_CHARS);
-    assert_int_equal(grants_seal_session(F.app.seal, &unbound, &b), SEAL_OK);
+    mint_session(F.fa.oauth.seal, &unbound, &b);
     get(buf_cstr(&b), &r);
     assert_refused(&r);
     buf_cleanup(&b);

@@ -114,7 +114,7 @@ test_session_check(void **state)
 {
     (void)state;
     struct oauth_error err;
-    assert_true(oauth_callback_rules_session_check(GRANTS_OK, &err));
+    assert_true(oauth_error_from_grants(OAUTH_ERROR_TOKEN_SESSION, GRANTS_OK, &err));
     const struct {
         enum grants_rc rc;
         const char *desc;
@@ -126,7 +126,7 @@ test_session_check(void **state)
         {GRANTS_ERR_EXPIRED, "session expired"},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        assert_false(oauth_callback_rules_session_check(rows[i].rc, &err));
+        assert_false(oauth_error_from_grants(OAUTH_ERROR_TOKEN_SESSION, rows[i].rc, &err));
         assert_int_equal(err.status, 400);
         assert_int_equal(err.code, OAUTH_ERROR_INVALID_REQUEST);
         assert_string_equal(err.description, rows[i].desc);
@@ -224,33 +224,33 @@ test_build_code(void **state)
     char *groups[] = {"mcp-users"};
     struct oidc_claims c = {
         .sub = "alice", .email = "a@x", .name = "Alice", .groups = groups, .group_count = 1};
-    struct grant_session s = {.cid = "cid-1",
-                              .ru = "http://127.0.0.1/cb",
-                              .cc = "CC",
-                              .os = "os",
-                              .sv = "",
-                              .res = "https://auth.example.com/mcp"};
+    struct grant_session s = {.client_id = "cid-1",
+                              .redirect_uri = "http://127.0.0.1/cb",
+                              .code_challenge = "CC",
+                              .client_state = "os",
+                              .server_verifier = "",
+                              .resource = "https://auth.example.com/mcp"};
     struct grant_code code;
     oauth_callback_rules_build_code(&s, &c, "tid", "fam", BASE, FIXTURE_NOW, &code);
-    assert_string_equal(code.tid, "tid");
-    assert_string_equal(code.fam, "fam");
-    assert_string_equal(code.cid, "cid-1");
-    assert_string_equal(code.ru, "http://127.0.0.1/cb");
-    assert_string_equal(code.cc, "CC");
+    assert_string_equal(code.token_id, "tid");
+    assert_string_equal(code.family_id, "fam");
+    assert_string_equal(code.client_id, "cid-1");
+    assert_string_equal(code.redirect_uri, "http://127.0.0.1/cb");
+    assert_string_equal(code.code_challenge, "CC");
     assert_string_equal(code.sub, "alice");
     assert_string_equal(code.email, "a@x");
     assert_string_equal(code.name, "Alice");
-    assert_int_equal(code.grp_count, 1);
-    assert_string_equal(code.grp[0], "mcp-users");
-    assert_string_equal(code.res, "https://auth.example.com/mcp");
-    assert_false(code.spkce);
+    assert_int_equal(code.group_count, 1);
+    assert_string_equal(code.groups[0], "mcp-users");
+    assert_string_equal(code.resource, "https://auth.example.com/mcp");
+    assert_false(code.server_pkce);
     assert_string_equal(code.aud, BASE);
     assert_int_equal(code.exp, FIXTURE_NOW + 60);
     /* A server-side verifier in the session asks /token to use it. */
-    s.sv = FIXTURE_PKCE_VERIFIER;
+    s.server_verifier = FIXTURE_PKCE_VERIFIER;
     oauth_callback_rules_build_code(&s, &c, "tid", "fam", BASE, FIXTURE_NOW, &code);
-    assert_true(code.spkce);
-    assert_string_equal(code.sv, FIXTURE_PKCE_VERIFIER);
+    assert_true(code.server_pkce);
+    assert_string_equal(code.server_verifier, FIXTURE_PKCE_VERIFIER);
 }
 
 static void

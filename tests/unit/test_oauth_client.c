@@ -12,6 +12,7 @@
 #include "http/reply.h"
 #include "http/request.h"
 #include "oauth/client.h"
+#include "oauth_mint.h"
 
 static struct flow_app FA;
 
@@ -153,8 +154,8 @@ h_resolve(struct http_request *req, void *arg)
                                       ? OAUTH_CLIENT_SITE_TOKEN
                                       : OAUTH_CLIENT_SITE_AUTHORIZE;
     start_returned = false;
-    p.lookup = oauth_client_resolve_start(req, slice_from_cstr(form_params_get(&q, "id", NULL)),
-                                          site, on_resolved, &p);
+    p.lookup = oauth_client_resolve_start(
+        req, &FA.oauth, slice_from_cstr(form_params_get(&q, "id", NULL)), site, on_resolved, &p);
     assert_non_null(p.lookup);
     start_returned = true;
     http_request_on_abort(req, on_abort_probe, &p);
@@ -169,7 +170,7 @@ h_cancel(struct http_request *req, void *arg)
     static struct probe p;
     p = (struct probe){.req = req};
     struct oauth_client_lookup *l = oauth_client_resolve_start(
-        req, slice_from_cstr("garbage"), OAUTH_CLIENT_SITE_TOKEN, on_resolved, &p);
+        req, &FA.oauth, slice_from_cstr("garbage"), OAUTH_CLIENT_SITE_TOKEN, on_resolved, &p);
     oauth_client_resolve_cancel(l);
     oauth_client_resolve_cancel(NULL);
     http_reply_empty(req, 204);
@@ -181,14 +182,13 @@ make_client(const char *aud, int64_t exp, struct buf *out)
     static const char *const uris[] = {"https://app.example.com/cb"};
     struct grant_client c = {
         .id = "11111111-2222-4333-8444-555555555555",
-        .r = uris,
-        .r_count = 1,
-        .n = "Claude",
+        .redirect_uris = uris,
+        .redirect_uri_count = 1,
+        .client_name = "Claude",
         .aud = aud,
         .exp = exp,
     };
-    buf_init(out, 20000);
-    assert_int_equal(grants_seal_client(FA.app.seal, &c, out), SEAL_OK);
+    mint_client(FA.oauth.seal, &c, out);
 }
 
 static void
@@ -282,10 +282,9 @@ test_resolve_failures(void **state)
         buf_cleanup(&cid);
     }
     /* A blob sealed for another purpose is "invalid" (AEAD cannot tell). */
-    struct grant_session s = {.cid = "x", .aud = FIXTURE_BASE, .exp = FIXTURE_NOW + 60};
+    struct grant_session s = {.client_id = "x", .aud = FIXTURE_BASE, .exp = FIXTURE_NOW + 60};
     struct buf sb;
-    buf_init(&sb, 20000);
-    assert_int_equal(grants_seal_session(FA.app.seal, &s, &sb), SEAL_OK);
+    mint_session(FA.oauth.seal, &s, &sb);
     metrics_reset();
     struct harness_response r;
     resolve(buf_cstr(&sb), "authorize", &r);

@@ -18,7 +18,8 @@
 #include "bounds.h"
 #include "grants.h"
 #include "oauth/page.h"
-#include "oauth/pkce.h"
+#include "base/pkce.h"
+#include "oauth_mint.h"
 
 #define RU "https://app.example.com/cb?keep=1"
 #define CID "11111111-2222-4333-8444-555555555555"
@@ -69,12 +70,12 @@ teardown(void **state)
 
 struct consent_opts {
     const char *jti;
-    const char *bh;
+    const char *binding_hash;
     const char *aud;
-    const char *ru;
+    const char *redirect_uri;
     int64_t exp;
-    bool spkce;
-    const char *cc;
+    bool server_pkce;
+    const char *code_challenge;
 };
 
 /* A sealed consent token as GET /authorize mints it, into out (cap 20000). */
@@ -83,20 +84,21 @@ mint(const struct consent_opts *o, char *out)
 {
     struct grant_consent g = {
         .jti = o->jti != NULL ? o->jti : JTI,
-        .cid = CID,
-        .cn = "Claude",
-        .ru = o->ru != NULL ? o->ru : RU,
-        .os = "client-state",
-        .cc = o->cc != NULL ? o->cc : (o->spkce ? "" : FIXTURE_PKCE_CHALLENGE),
-        .spkce = o->spkce,
-        .res = FIXTURE_BASE "/mcp",
-        .bh = o->bh != NULL ? o->bh : FIXTURE_BINDING_HASH,
+        .client_id = CID,
+        .client_name = "Claude",
+        .redirect_uri = o->redirect_uri != NULL ? o->redirect_uri : RU,
+        .client_state = "client-state",
+        .code_challenge = o->code_challenge != NULL
+                              ? o->code_challenge
+                              : (o->server_pkce ? "" : FIXTURE_PKCE_CHALLENGE),
+        .server_pkce = o->server_pkce,
+        .resource = FIXTURE_BASE "/mcp",
+        .binding_hash = o->binding_hash != NULL ? o->binding_hash : FIXTURE_BINDING_HASH,
         .aud = o->aud != NULL ? o->aud : FIXTURE_BASE,
         .exp = o->exp != 0 ? o->exp : FIXTURE_NOW + 300,
     };
     struct buf b;
-    buf_init(&b, 20000);
-    assert_int_equal(grants_seal_consent(FA.app.seal, &g, &b), SEAL_OK);
+    mint_consent(FA.oauth.seal, &g, &b);
     memcpy(out, b.ptr, b.len + 1);
     buf_cleanup(&b);
 }
@@ -291,10 +293,10 @@ test_input_checks(void **state)
     assert_json_400(&r, "consent token invalid or expired");
     harness_response_free(&r);
     /* A session blob (another purpose) does not open as consent. */
-    struct grant_session s = {.cid = CID, .ru = RU, .aud = FIXTURE_BASE, .exp = FIXTURE_NOW + 60};
+    struct grant_session s = {
+        .client_id = CID, .redirect_uri = RU, .aud = FIXTURE_BASE, .exp = FIXTURE_NOW + 60};
     struct buf sb;
-    buf_init(&sb, 20000);
-    assert_int_equal(grants_seal_session(FA.app.seal, &s, &sb), SEAL_OK);
+    mint_session(FA.oauth.seal, &s, &sb);
     post(buf_cstr(&sb), "approve", &r);
     assert_json_400(&r, "consent token invalid or expired");
     harness_response_free(&r);
@@ -395,7 +397,7 @@ test_deny_unparseable_redirect(void **state)
 {
     (void)state;
     char token[20000];
-    const struct consent_opts o = {.ru = "not a url"};
+    const struct consent_opts o = {.redirect_uri = "not a url"};
     mint(&o, token);
     struct harness_response r;
     post(token, "deny", &r);
@@ -432,14 +434,14 @@ open_idp_session(const char *target, struct grant_session *s)
     query_param(target, "client_id", v, sizeof(v));
     assert_string_equal(v, FLOW_OIDC_CLIENT);
     query_param(target, "state", v, sizeof(v));
-    assert_int_equal(
-        grants_open_session(FA.app.seal, slice_from_cstr(v), FIXTURE_BASE, clock_unix_s(), s, NULL),
-        GRANTS_OK);
-    char nonce[64], challenge[64], pvc[OAUTH_PKCE_S256_LEN + 1];
+    assert_int_equal(grants_open_session(FA.oauth.seal, slice_from_cstr(v), FIXTURE_BASE,
+                                         clock_unix_s(), s, NULL),
+                     GRANTS_OK);
+    char nonce[64], challenge[64], pvc[PKCE_S256_LEN + 1];
     query_param(target, "nonce", nonce, sizeof(nonce));
     assert_string_equal(s->nonce, nonce);
     query_param(target, "code_challenge", challenge, sizeof(challenge));
-    oauth_pkce_challenge_s256(slice_from_cstr(s->pv), pvc);
+    pkce_challenge_s256(slice_from_cstr(s->upstream_verifier), pvc);
     assert_string_equal(pvc, challenge);
     query_param(target, "code_challenge_method", v, sizeof(v));
     assert_string_equal(v, "S256");
@@ -456,18 +458,18 @@ test_approve(void **state)
     interstitial_target(&r, target, sizeof(target));
     struct grant_session s;
     open_idp_session(target, &s);
-    assert_string_equal(s.cid, CID);
-    assert_string_equal(s.ru, RU);
-    assert_string_equal(s.os, "client-state");
-    assert_string_equal(s.cc, FIXTURE_PKCE_CHALLENGE);
-    assert_string_equal(s.sv, "");
-    assert_string_equal(s.res, FIXTURE_BASE "/mcp");
-    assert_int_equal(strlen(s.sid), 36);
+    assert_string_equal(s.client_id, CID);
+    assert_string_equal(s.redirect_uri, RU);
+    assert_string_equal(s.client_state, "client-state");
+    assert_string_equal(s.code_challenge, FIXTURE_PKCE_CHALLENGE);
+    assert_string_equal(s.server_verifier, "");
+    assert_string_equal(s.resource, FIXTURE_BASE "/mcp");
+    assert_int_equal(strlen(s.session_id), 36);
     assert_int_equal(s.exp, FIXTURE_NOW + 600);
     /* The binding travels on: the same bh in the IdP state, the same B in
      * the callback cookie (Lax: the IdP's redirect back is cross-site),
      * and the spent consent cookie cleared. */
-    assert_string_equal(s.bh, FIXTURE_BINDING_HASH);
+    assert_string_equal(s.binding_hash, FIXTURE_BINDING_HASH);
     grants_cleanup_session(&s);
     assert_int_equal(harness_header_count(&r, "Set-Cookie"), 2);
     assert_true(has_set_cookie(&r, FIXTURE_CONSENT_COOKIE_NAME "=; Path=/; Max-Age=0; HttpOnly; "
@@ -487,18 +489,18 @@ test_approve_server_pkce(void **state)
 {
     (void)state;
     char token[20000], target[32768];
-    const struct consent_opts o = {.spkce = true};
+    const struct consent_opts o = {.server_pkce = true};
     mint(&o, token);
     struct harness_response r;
     post(token, "approve", &r);
     interstitial_target(&r, target, sizeof(target));
     struct grant_session s;
     open_idp_session(target, &s);
-    char sch[OAUTH_PKCE_S256_LEN + 1];
-    assert_int_equal(strlen(s.sv), 43);
-    oauth_pkce_challenge_s256(slice_from_cstr(s.sv), sch);
-    assert_string_equal(s.sch, sch);
-    assert_string_equal(s.cc, sch);
+    char sch[PKCE_S256_LEN + 1];
+    assert_int_equal(strlen(s.server_verifier), 43);
+    pkce_challenge_s256(slice_from_cstr(s.server_verifier), sch);
+    assert_string_equal(s.server_challenge, sch);
+    assert_string_equal(s.code_challenge, sch);
     grants_cleanup_session(&s);
     harness_response_free(&r);
 }
@@ -532,17 +534,17 @@ test_replay_rerenders(void **state)
     scrape_token(r.body, fresh, sizeof(fresh));
     harness_response_free(&r);
     struct grant_consent g;
-    assert_int_equal(grants_open_consent(FA.app.seal, slice_from_cstr(fresh), FIXTURE_BASE,
+    assert_int_equal(grants_open_consent(FA.oauth.seal, slice_from_cstr(fresh), FIXTURE_BASE,
                                          clock_unix_s(), &g, NULL),
                      GRANTS_OK);
     assert_string_not_equal(g.jti, JTI);
     assert_int_equal(strlen(g.jti), 36);
     assert_int_equal(g.exp, FIXTURE_NOW + 300);
-    assert_string_equal(g.cid, CID);
-    assert_string_equal(g.ru, RU);
-    assert_string_equal(g.os, "client-state");
-    assert_string_equal(g.cc, FIXTURE_PKCE_CHALLENGE);
-    assert_string_equal(g.bh, FIXTURE_BINDING_HASH);
+    assert_string_equal(g.client_id, CID);
+    assert_string_equal(g.redirect_uri, RU);
+    assert_string_equal(g.client_state, "client-state");
+    assert_string_equal(g.code_challenge, FIXTURE_PKCE_CHALLENGE);
+    assert_string_equal(g.binding_hash, FIXTURE_BINDING_HASH);
     grants_cleanup_consent(&g);
     assert_int_equal(metrics_get_replay(METRICS_REPLAY_CONSENT), 1);
     assert_int_equal(metrics_get_consent_decision(true), 1);
@@ -884,7 +886,7 @@ test_unbound_token(void **state)
                                       "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM"};
     struct harness_response r;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        const struct consent_opts o = {.bh = bad[i]};
+        const struct consent_opts o = {.binding_hash = bad[i]};
         mint(&o, token);
         post(token, "approve", &r);
         assert_refused(&r);

@@ -157,6 +157,50 @@ test_from_idp(void **state)
     }
 }
 
+/* The grants_rc table: every token, every failing outcome, one 400 each;
+ * the three failures that say nothing more (did not open, bad payload,
+ * another typ) read the same. */
+static void
+test_from_grants_table(void **state)
+{
+    (void)state;
+    static const struct {
+        enum oauth_error_token token;
+        enum oauth_error_code code;
+        const char *audience, *expired, *invalid;
+    } rows[] = {
+        {OAUTH_ERROR_TOKEN_CONSENT, OAUTH_ERROR_INVALID_REQUEST,
+         "consent token bound to a different audience", "consent token expired",
+         "consent token invalid or expired"},
+        {OAUTH_ERROR_TOKEN_SESSION, OAUTH_ERROR_INVALID_REQUEST,
+         "session bound to a different audience", "session expired", "unknown or expired state"},
+        {OAUTH_ERROR_TOKEN_CODE, OAUTH_ERROR_INVALID_GRANT,
+         "authorization code bound to a different audience", "authorization code expired",
+         "invalid or expired authorization code"},
+        {OAUTH_ERROR_TOKEN_REFRESH, OAUTH_ERROR_INVALID_GRANT,
+         "refresh token bound to a different audience", "refresh token expired",
+         "invalid or expired refresh token"},
+    };
+    _Static_assert(sizeof(rows) / sizeof(rows[0]) == OAUTH_ERROR_TOKEN_COUNT, "every token");
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct oauth_error err = {.status = -1, .description = "untouched"};
+        assert_true(oauth_error_from_grants(rows[i].token, GRANTS_OK, &err));
+        assert_int_equal(err.status, -1);
+        assert_string_equal(err.description, "untouched");
+        for (int rc = GRANTS_ERR_OPEN; rc < GRANTS_RC_COUNT; rc++) {
+            err.error_code = "stale";
+            assert_false(oauth_error_from_grants(rows[i].token, (enum grants_rc)rc, &err));
+            assert_int_equal(err.status, 400);
+            assert_int_equal(err.code, rows[i].code);
+            assert_null(err.error_code);
+            const char *want = rc == GRANTS_ERR_AUDIENCE  ? rows[i].audience
+                               : rc == GRANTS_ERR_EXPIRED ? rows[i].expired
+                                                          : rows[i].invalid;
+            assert_string_equal(err.description, want);
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -167,6 +211,7 @@ main(void)
         cmocka_unit_test(test_sanitize),
         cmocka_unit_test(test_set_clears_error_code),
         cmocka_unit_test(test_from_idp),
+        cmocka_unit_test(test_from_grants_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,7 @@
  * registered, the TTL (7 days, 0 = never), the headers (no-store, CORS),
  * the counter and the client_registered line; rejections keep their status
  * and code and count nothing; 413 before the body; a missing key ring
- * fails closed. The body rules themselves are test_oauth_registration's. */
+ * fails closed. The body rules themselves are test_oauth_register_rules's. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -50,7 +50,7 @@ setup(void **state)
     ring = seal_ring_new(FIXTURE_SECRET, strlen(FIXTURE_SECRET), NULL, NULL, 0);
     assert_non_null(ring);
     app = app_new(&cfg);
-    app->seal = ring;
+    app->oauth.seal = ring;
     router = http_router_new();
     routes_build(router, app);
     harness_init(&H, router, NULL);
@@ -71,7 +71,7 @@ teardown(void **state)
     close(log_pipe[1]);
     harness_cleanup(&H);
     http_router_free(router);
-    app->seal = NULL;
+    app->oauth.seal = NULL;
     app_free(app);
     seal_ring_free(ring);
     return 0;
@@ -214,10 +214,10 @@ test_success(void **state)
         GRANTS_OK);
     assert_int_equal(strlen(g.id), 36);
     assert_int_equal(g.id[14], '4'); /* UUID version 4 */
-    assert_int_equal(g.r_count, 2);
-    assert_string_equal(g.r[0], "https://app.example.com/cb?a=1&b=2");
-    assert_string_equal(g.r[1], "http://127.0.0.1:5173/cb");
-    assert_string_equal(g.n, "My <App>");
+    assert_int_equal(g.redirect_uri_count, 2);
+    assert_string_equal(g.redirect_uris[0], "https://app.example.com/cb?a=1&b=2");
+    assert_string_equal(g.redirect_uris[1], "http://127.0.0.1:5173/cb");
+    assert_string_equal(g.client_name, "My <App>");
     assert_string_equal(g.aud, FIXTURE_BASE);
     assert_int_equal(g.exp, FIXTURE_NOW + WEEK_S);
     char id[40];
@@ -267,7 +267,7 @@ test_never_expires_and_no_name(void **state)
                                         FIXTURE_NOW + 10 * 365 * 24 * 3600LL, &g, &src),
                      GRANTS_OK);
     assert_int_equal(g.exp, 0);
-    assert_string_equal(g.n, "");
+    assert_string_equal(g.client_name, "");
     grants_cleanup_client(&g);
     json_decref(j);
     harness_response_free(&r);
@@ -348,9 +348,9 @@ static void
 test_no_key_ring_fails_closed(void **state)
 {
     (void)state;
-    app->seal = NULL;
+    app->oauth.seal = NULL;
     struct harness_response r = post_str("{\"redirect_uris\":[\"https://a.example/cb\"]}");
-    app->seal = ring;
+    app->oauth.seal = ring;
     assert_int_equal(r.status, 500);
     static const char want[] =
         "{\"error\":\"server_error\",\"error_description\":\"failed to register client\"}\n";

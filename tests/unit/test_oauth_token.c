@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "app.h"
+#include "oauth_flow_app.h"
 #include "base/clock.h"
 #include "base/xalloc.h"
 #include "config.h"
@@ -24,6 +24,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "oauth/oauth.h"
+#include "oauth_mint.h"
 #include "store/memory.h"
 #include "store/store.h"
 #include "worker.h"
@@ -33,13 +34,9 @@
 #define NOW FIXTURE_NOW
 
 struct fx {
-    struct config cfg;
-    struct app app;
-    struct http_router *router;
-    struct harness h;
-    struct store_backend *backend;
-    char *client; /* sealed client_id of client "cid-1" */
-    char *other;  /* sealed client_id of client "cid-2" */
+    struct flow_app fa; /* the OAuth units' one app fixture, plus POST /token */
+    char *client;       /* sealed client_id of client "cid-1" */
+    char *other;        /* sealed client_id of client "cid-2" */
 };
 
 static struct fx F;
@@ -48,10 +45,10 @@ static char *
 seal_client(const char *id, int64_t exp)
 {
     static const char *const uris[] = {RU};
-    const struct grant_client g = {.id = id, .r = uris, .r_count = 1, .aud = BASE, .exp = exp};
+    const struct grant_client g = {
+        .id = id, .redirect_uris = uris, .redirect_uri_count = 1, .aud = BASE, .exp = exp};
     struct buf b;
-    buf_init(&b, BOUNDS_SEALED_MAX_CHARS);
-    assert_int_equal(grants_seal_client(F.app.seal, &g, &b), SEAL_OK);
+    mint_client(F.fa.oauth.seal, &g, &b);
     return buf_take(&b);
 }
 
@@ -60,23 +57,22 @@ seal_code(const char *tid, const char *fam, const char *cid)
 {
     static const char *const grp[] = {"mcp-users", "dev"};
     const struct grant_code g = {
-        .tid = tid,
-        .fam = fam,
-        .cid = cid,
-        .ru = RU,
-        .cc = FIXTURE_PKCE_CHALLENGE,
+        .token_id = tid,
+        .family_id = fam,
+        .client_id = cid,
+        .redirect_uri = RU,
+        .code_challenge = FIXTURE_PKCE_CHALLENGE,
         .sub = "alice",
         .email = "alice@example.com",
         .name = "Alice",
-        .grp = grp,
-        .grp_count = 2,
-        .res = BASE "/mcp",
+        .groups = grp,
+        .group_count = 2,
+        .resource = BASE "/mcp",
         .aud = BASE,
         .exp = NOW + 60,
     };
     struct buf b;
-    buf_init(&b, BOUNDS_SEALED_MAX_CHARS);
-    assert_int_equal(grants_seal_code(F.app.seal, &g, &b), SEAL_OK);
+    mint_code(F.fa.oauth.seal, &g, &b);
     return buf_take(&b);
 }
 
@@ -84,19 +80,18 @@ static char *
 seal_refresh(const char *tid, const char *fam, int64_t iat, int64_t fiat)
 {
     const struct grant_refresh g = {
-        .tid = tid,
-        .fam = fam,
+        .token_id = tid,
+        .family_id = fam,
         .sub = "alice",
         .email = "",
-        .cid = "cid-1",
+        .client_id = "cid-1",
         .aud = BASE,
         .iat = iat,
-        .fiat = fiat,
+        .family_iat = fiat,
         .exp = NOW + 3600,
     };
     struct buf b;
-    buf_init(&b, BOUNDS_SEALED_MAX_CHARS);
-    assert_int_equal(grants_seal_refresh(F.app.seal, &g, &b), SEAL_OK);
+    mint_refresh(F.fa.oauth.seal, &g, &b);
     return buf_take(&b);
 }
 
@@ -105,20 +100,10 @@ start(bool with_store, unsigned grace_s)
 {
     memset(&F, 0, sizeof(F));
     fixture_pin_clock(0);
-    F.cfg.proxy_base_url = BASE;
-    F.cfg.mount = "/mcp";
-    F.cfg.refresh_race_grace_s = grace_s;
-    F.app.cfg = &F.cfg;
-    F.app.seal = seal_ring_new(FIXTURE_SECRET, strlen(FIXTURE_SECRET), NULL, NULL, 0);
-    assert_non_null(F.app.seal);
-    F.router = http_router_new();
-    http_router_add(F.router, HTTP_METHODS_POST, "/token", oauth_token_handle, &F.app, NULL);
-    harness_init(&F.h, F.router, NULL);
-    F.h.w->app = &F.app;
-    if (with_store) {
-        F.backend = store_memory_backend_new("t:");
-        F.h.w->store = store_new(F.backend, F.h.w->base);
-    }
+    flow_app_init(&F.fa, with_store ? FLOW_STORE_MEMORY : FLOW_STORE_NONE);
+    F.fa.cfg.refresh_race_grace_s = grace_s;
+    http_router_add(F.fa.router, HTTP_METHODS_POST, "/token", oauth_token_handle, &F.fa.oauth,
+                    NULL);
     F.client = seal_client("cid-1", 0);
     F.other = seal_client("cid-2", 0);
     metrics_reset();
@@ -129,12 +114,7 @@ static int
 stop(void **state)
 {
     (void)state;
-    store_free(F.h.w->store);
-    F.h.w->store = NULL;
-    harness_cleanup(&F.h);
-    store_backend_free(F.backend);
-    http_router_free(F.router);
-    seal_ring_free(F.app.seal);
+    flow_app_cleanup(&F.fa);
     xfree(F.client);
     xfree(F.other);
     fixture_unpin_clock();
@@ -151,17 +131,17 @@ struct reply {
 static void
 post_with(const char *body, const char *extra_headers, struct reply *out)
 {
-    int fd = harness_connect(&F.h);
+    int fd = harness_connect(&F.fa.h);
     char head[1024];
     snprintf(head, sizeof(head),
              "POST /token HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-www-form-urlencoded"
              "\r\n%sContent-Length: %zu\r\n\r\n",
              extra_headers, strlen(body));
-    harness_send_str(&F.h, fd, head);
-    harness_send_str(&F.h, fd, body);
+    harness_send_str(&F.fa.h, fd, head);
+    harness_send_str(&F.fa.h, fd, body);
     struct buf raw;
     buf_init(&raw, 1 << 20);
-    (void)harness_wait_responses(&F.h, fd, &raw, 1, 5000);
+    (void)harness_wait_responses(&F.fa.h, fd, &raw, 1, 5000);
     struct harness_response r;
     assert_true(harness_parse(raw.ptr, raw.len, false, false, &r) > 0);
     out->status = r.status;
@@ -243,26 +223,27 @@ test_code_success_mints_the_family(void **state)
     char tok[20000];
     json_str(r.body, "refresh_token", tok, sizeof(tok));
     struct grant_refresh rg;
-    assert_int_equal(grants_open_refresh(F.app.seal, slice_from_cstr(tok), BASE, NOW, &rg, NULL),
-                     GRANTS_OK);
-    assert_string_equal(rg.fam, "fam-1");
-    assert_string_not_equal(rg.tid, "tid-1");
-    assert_string_equal(rg.cid, "cid-1");
-    assert_string_equal(rg.res, BASE "/mcp");
+    assert_int_equal(
+        grants_open_refresh(F.fa.oauth.seal, slice_from_cstr(tok), BASE, NOW, &rg, NULL),
+        GRANTS_OK);
+    assert_string_equal(rg.family_id, "fam-1");
+    assert_string_not_equal(rg.token_id, "tid-1");
+    assert_string_equal(rg.client_id, "cid-1");
+    assert_string_equal(rg.resource, BASE "/mcp");
     assert_int_equal(rg.iat, NOW);
-    assert_int_equal(rg.fiat, NOW);
+    assert_int_equal(rg.family_iat, NOW);
     assert_int_equal(rg.exp, NOW + 7 * 24 * 3600);
-    assert_int_equal(rg.grp_count, 2);
+    assert_int_equal(rg.group_count, 2);
     grants_cleanup_refresh(&rg);
 
     json_str(r.body, "access_token", tok, sizeof(tok));
     struct grant_access ag;
-    assert_int_equal(grants_open_access(F.app.seal, slice_from_cstr(tok), BASE, NOW, &ag, NULL),
-                     GRANTS_OK);
+    assert_int_equal(
+        grants_open_access(F.fa.oauth.seal, slice_from_cstr(tok), BASE, NOW, &ag, NULL), GRANTS_OK);
     assert_string_equal(ag.sub, "alice");
     assert_string_equal(ag.email, "alice@example.com");
-    assert_string_equal(ag.cid, "cid-1");
-    assert_string_equal(ag.res, BASE "/mcp");
+    assert_string_equal(ag.client_id, "cid-1");
+    assert_string_equal(ag.resource, BASE "/mcp");
     assert_int_equal(ag.exp, NOW + 3600);
     grants_cleanup_access(&ag);
     xfree(code);
@@ -376,12 +357,12 @@ test_rotation_keeps_family_and_fiat(void **state)
     char tok[20000];
     json_str(r.body, "refresh_token", tok, sizeof(tok));
     struct grant_refresh g;
-    assert_int_equal(grants_open_refresh(F.app.seal, slice_from_cstr(tok), BASE, NOW, &g, NULL),
-                     GRANTS_OK);
-    assert_string_equal(g.fam, "fam-9");
-    assert_string_not_equal(g.tid, "r-1");
+    assert_int_equal(
+        grants_open_refresh(F.fa.oauth.seal, slice_from_cstr(tok), BASE, NOW, &g, NULL), GRANTS_OK);
+    assert_string_equal(g.family_id, "fam-9");
+    assert_string_not_equal(g.token_id, "r-1");
     assert_int_equal(g.iat, NOW);
-    assert_int_equal(g.fiat, NOW - 100);
+    assert_int_equal(g.family_iat, NOW - 100);
     grants_cleanup_refresh(&g);
     xfree(old);
 }
@@ -436,8 +417,8 @@ test_revoke_before_is_not_metered(void **state)
 {
     (void)state;
     start(true, 2);
-    F.cfg.revoke_before_set = true;
-    F.cfg.revoke_before_s = NOW - 50;
+    F.fa.cfg.revoke_before_set = true;
+    F.fa.cfg.revoke_before_s = NOW - 50;
     /* Rotated yesterday (iat recent) but the family predates the cut-off. */
     char *old = seal_refresh("r-1", "fam-1", NOW - 10, NOW - 100);
     char *young = seal_refresh("r-2", "fam-2", NOW - 10, NOW - 10);

@@ -102,7 +102,7 @@ test_code_check_outcomes(void **state)
 {
     (void)state;
     struct oauth_error err;
-    assert_true(oauth_token_rules_code_check(GRANTS_OK, &err));
+    assert_true(oauth_error_from_grants(OAUTH_ERROR_TOKEN_CODE, GRANTS_OK, &err));
     const struct {
         enum grants_rc rc;
         const char *desc;
@@ -114,7 +114,7 @@ test_code_check_outcomes(void **state)
         {GRANTS_ERR_EXPIRED, "authorization code expired"},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        assert_false(oauth_token_rules_code_check(rows[i].rc, &err));
+        assert_false(oauth_error_from_grants(OAUTH_ERROR_TOKEN_CODE, rows[i].rc, &err));
         assert_int_equal(err.status, 400);
         assert_int_equal(err.code, OAUTH_ERROR_INVALID_GRANT);
         assert_string_equal(err.description, rows[i].desc);
@@ -124,7 +124,11 @@ test_code_check_outcomes(void **state)
 static struct grant_code
 code_with(const char *cc, bool spkce, const char *sv)
 {
-    return (struct grant_code){.tid = "t", .fam = "f", .cc = cc, .spkce = spkce, .sv = sv};
+    return (struct grant_code){.token_id = "t",
+                               .family_id = "f",
+                               .code_challenge = cc,
+                               .server_pkce = spkce,
+                               .server_verifier = sv};
 }
 
 static void
@@ -134,11 +138,11 @@ test_code_ids(void **state)
     struct oauth_error err;
     struct grant_code c = code_with("", false, "");
     assert_true(oauth_token_rules_code_has_ids(&c, &err));
-    c.tid = "";
+    c.token_id = "";
     assert_false(oauth_token_rules_code_has_ids(&c, &err));
     assert_string_equal(err.description, "authorization code missing token id or family id");
-    c.tid = "t";
-    c.fam = "";
+    c.token_id = "t";
+    c.family_id = "";
     assert_false(oauth_token_rules_code_has_ids(&c, &err));
 }
 
@@ -205,7 +209,8 @@ test_refresh_check_order(void **state)
     (void)state;
     struct oauth_error err;
     const int64_t rb = FIXTURE_NOW;
-    struct grant_refresh g = {.tid = "t", .fam = "f", .iat = rb - 10, .fiat = rb - 10};
+    struct grant_refresh g = {
+        .token_id = "t", .family_id = "f", .iat = rb - 10, .family_iat = rb - 10};
     const struct {
         enum grants_rc rc;
         bool missing_id;
@@ -231,7 +236,7 @@ test_refresh_check_order(void **state)
         {GRANTS_ERR_EXPIRED, false, false, OAUTH_TOKEN_REFRESH_DENIED, "refresh token expired"},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        g.fam = rows[i].missing_id ? "" : "f";
+        g.family_id = rows[i].missing_id ? "" : "f";
         enum oauth_token_refresh_verdict v =
             oauth_token_rules_refresh_check(rows[i].rc, &g, rows[i].revoked, rb, 0, &err);
         assert_int_equal(v, rows[i].want);
@@ -242,8 +247,8 @@ test_refresh_check_order(void **state)
         }
     }
     /* A missing tid is the same as a missing fam. */
-    g.fam = "f";
-    g.tid = "";
+    g.family_id = "f";
+    g.token_id = "";
     assert_int_equal(oauth_token_rules_refresh_check(GRANTS_OK, &g, false, 0, 0, &err),
                      OAUTH_TOKEN_REFRESH_DENIED);
     assert_string_equal(err.description, "refresh token missing family or id");
@@ -254,9 +259,9 @@ test_refresh_claim_outcomes(void **state)
 {
     (void)state;
     struct oauth_token_refresh_denial d;
-    assert_false(oauth_token_rules_refresh_claim(STORE_REFRESH_FRESH, &d));
+    assert_true(oauth_token_rules_refresh_claim(STORE_REFRESH_FRESH, &d));
 
-    assert_true(oauth_token_rules_refresh_claim(STORE_REFRESH_FAMILY_REVOKED, &d));
+    assert_false(oauth_token_rules_refresh_claim(STORE_REFRESH_FAMILY_REVOKED, &d));
     assert_int_equal(d.err.status, 400);
     assert_int_equal(d.err.code, OAUTH_ERROR_INVALID_GRANT);
     assert_string_equal(d.err.description, "refresh token revoked");
@@ -266,7 +271,7 @@ test_refresh_claim_outcomes(void **state)
     assert_false(d.replay);
     assert_int_equal(d.retry_after_s, 0);
 
-    assert_true(oauth_token_rules_refresh_claim(STORE_REFRESH_RACING, &d));
+    assert_false(oauth_token_rules_refresh_claim(STORE_REFRESH_RACING, &d));
     assert_int_equal(d.err.status, 429);
     assert_int_equal(d.err.code, OAUTH_ERROR_INVALID_GRANT);
     assert_string_equal(d.err.description,
@@ -277,7 +282,7 @@ test_refresh_claim_outcomes(void **state)
     assert_int_equal(d.retry_after_s, 2);
     assert_false(d.replay);
 
-    assert_true(oauth_token_rules_refresh_claim(STORE_REFRESH_REUSED, &d));
+    assert_false(oauth_token_rules_refresh_claim(STORE_REFRESH_REUSED, &d));
     assert_int_equal(d.err.status, 400);
     assert_string_equal(d.err.error_code, "refresh_reuse_detected");
     assert_true(d.replay);
@@ -292,7 +297,7 @@ test_refresh_claim_outcomes(void **state)
                         "detected  family revoked\",\"error_code\":\"refresh_reuse_detected\"}\n");
     buf_cleanup(&b);
 
-    assert_true(oauth_token_rules_refresh_claim(STORE_REFRESH_UNAVAILABLE, &d));
+    assert_false(oauth_token_rules_refresh_claim(STORE_REFRESH_UNAVAILABLE, &d));
     assert_int_equal(d.err.status, 503);
     assert_int_equal(d.err.code, OAUTH_ERROR_SERVER_ERROR);
     assert_string_equal(d.err.description, "replay store unavailable");

@@ -57,14 +57,14 @@ static const char *const groups[] = {"admin", "dev"};
 static struct grant_access
 good_grant(void)
 {
-    return (struct grant_access){.tid = "tid-1",
+    return (struct grant_access){.token_id = "tid-1",
                                  .aud = FIXTURE_BASE,
-                                 .res = RES,
+                                 .resource = RES,
                                  .sub = "user-1",
                                  .email = "u1@example.com",
-                                 .grp = groups,
-                                 .grp_count = 2,
-                                 .cid = "cid-1",
+                                 .groups = groups,
+                                 .group_count = 2,
+                                 .client_id = "cid-1",
                                  .iat = T0 - 60,
                                  .exp = T0 + 3600};
 }
@@ -101,10 +101,10 @@ test_valid_token(void **state)
     assert_null(r.log_event);
     assert_string_equal(r.grant.sub, "user-1");
     assert_string_equal(r.grant.email, "u1@example.com");
-    assert_int_equal(r.grant.grp_count, 2);
-    assert_string_equal(r.grant.grp[0], "admin");
-    assert_string_equal(r.grant.grp[1], "dev");
-    assert_string_equal(r.grant.cid, "cid-1");
+    assert_int_equal(r.grant.group_count, 2);
+    assert_string_equal(r.grant.groups[0], "admin");
+    assert_string_equal(r.grant.groups[1], "dev");
+    assert_string_equal(r.grant.client_id, "cid-1");
     proxy_bearer_result_cleanup(&r);
     assert_null(r.grant.sub);
     xfree(h);
@@ -260,27 +260,27 @@ mutated_header(enum mutation m)
         return h;
     }
     case M_RES_EMPTY:
-        g.res = "";
+        g.resource = "";
         break;
     case M_RES_OTHER_MOUNT:
-        g.res = FIXTURE_BASE "/other";
+        g.resource = FIXTURE_BASE "/other";
         break;
     case M_RES_OTHER_ORIGIN:
-        g.res = FIXTURE_OTHER_BASE MOUNT;
+        g.resource = FIXTURE_OTHER_BASE MOUNT;
         break;
     case M_RES_TRAILING_SLASH:
-        g.res = RES "/";
+        g.resource = RES "/";
         break;
     case M_REFRESH_TOKEN: {
-        struct grant_refresh rf = {.tid = "t",
-                                   .fam = "f",
+        struct grant_refresh rf = {.token_id = "t",
+                                   .family_id = "f",
                                    .sub = "user-1",
                                    .email = "",
-                                   .cid = "c",
+                                   .client_id = "c",
                                    .aud = FIXTURE_BASE,
-                                   .res = RES,
+                                   .resource = RES,
                                    .iat = T0 - 60,
-                                   .fiat = T0 - 60,
+                                   .family_iat = T0 - 60,
                                    .exp = T0 + 3600};
         struct buf b;
         buf_init(&b, 2 * BOUNDS_SEALED_MAX_CHARS);
@@ -289,8 +289,11 @@ mutated_header(enum mutation m)
         return buf_take(&b);
     }
     case M_CONSENT_TOKEN: {
-        struct grant_consent c = {
-            .cid = "c", .ru = "https://app/cb", .os = "s", .aud = FIXTURE_BASE, .exp = T0 + 300};
+        struct grant_consent c = {.client_id = "c",
+                                  .redirect_uri = "https://app/cb",
+                                  .client_state = "s",
+                                  .aud = FIXTURE_BASE,
+                                  .exp = T0 + 300};
         struct buf b;
         buf_init(&b, 2 * BOUNDS_SEALED_MAX_CHARS);
         assert_int_equal(buf_append_str(&b, "Bearer "), 0);

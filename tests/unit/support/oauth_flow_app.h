@@ -1,4 +1,4 @@
-/* A struct app for driving the authorization-flow handlers (GET /authorize,
+/* A struct oauth for driving the authorization-flow handlers (GET /authorize,
  * POST /consent, the client lookup) through the real connection layer of
  * the HTTP harness: SPEC.md 9's fixtures (secret, base URL, IdP endpoints,
  * OIDC client), an optional replay store on the harness worker's loop, and
@@ -21,7 +21,6 @@
 
 #include <cmocka.h>
 
-#include "app.h"
 #include "base/buf.h"
 #include "config.h"
 #include "fixtures.h"
@@ -49,7 +48,7 @@ enum flow_store {
 
 struct flow_app {
     struct config cfg;
-    struct app app;
+    struct oauth oauth;
     struct http_router *router;
     struct harness h;
     struct store_backend *backend;
@@ -70,25 +69,26 @@ flow_app_init(struct flow_app *fa, enum flow_store store)
     fa->cfg.pkce_required = true;
     fa->cfg.render_consent_page = true;
     fa->cfg.compat_allow_stateless = false;
-    fa->app.cfg = &fa->cfg;
-    fa->app.seal = seal_ring_new(FIXTURE_SECRET, strlen(FIXTURE_SECRET), NULL, NULL, 0);
-    assert_non_null(fa->app.seal);
+    fa->oauth.cfg = &fa->cfg;
+    fa->oauth.seal = seal_ring_new(FIXTURE_SECRET, strlen(FIXTURE_SECRET), NULL, NULL, 0);
+    assert_non_null(fa->oauth.seal);
     static const char doc[] =
         "{\"issuer\":\"" FLOW_IDP_ISSUER "\",\"authorization_endpoint\":\"" FLOW_IDP_AUTHORIZE
         "\",\"token_endpoint\":\"https://idp.example.com/token\","
         "\"jwks_uri\":\"https://idp.example.com/jwks\"}";
     struct buf err;
     buf_init(&err, 1024);
-    assert_int_equal(
-        oidc_provider_parse(FLOW_IDP_ISSUER, slice_make(doc, sizeof(doc) - 1), &fa->app.oidc, &err),
-        0);
+    assert_int_equal(oidc_provider_parse(FLOW_IDP_ISSUER, slice_make(doc, sizeof(doc) - 1),
+                                         &fa->oauth.oidc, &err),
+                     0);
 
     fa->router = http_router_new();
     const struct http_route_opts consent = {.too_large = oauth_reply_too_large};
-    http_router_add(fa->router, HTTP_METHODS_GET, "/authorize", oauth_authorize, &fa->app, NULL);
-    http_router_add(fa->router, HTTP_METHODS_POST, "/consent", oauth_consent, &fa->app, &consent);
+    http_router_add(fa->router, HTTP_METHODS_GET, "/authorize", oauth_authorize_handle, &fa->oauth,
+                    NULL);
+    http_router_add(fa->router, HTTP_METHODS_POST, "/consent", oauth_consent_handle, &fa->oauth,
+                    &consent);
     harness_init(&fa->h, fa->router, NULL);
-    fa->h.w->app = &fa->app;
     switch (store) {
     case FLOW_STORE_MEMORY:
         fa->backend = store_memory_backend_new("");
@@ -117,8 +117,8 @@ flow_app_cleanup(struct flow_app *fa)
     harness_cleanup(&fa->h);
     store_backend_free(fa->backend);
     http_router_free(fa->router);
-    oidc_provider_free(fa->app.oidc);
-    seal_ring_free(fa->app.seal);
+    oidc_provider_free(fa->oauth.oidc);
+    seal_ring_free(fa->oauth.seal);
 }
 
 /* Sends raw (a whole request) on a new connection and parses the one

@@ -1,4 +1,4 @@
-/* oauth/registration: POST /register body rules, SPEC.md 3.2 steps 1-8, one
+/* oauth/register_rules: POST /register body rules, SPEC.md 3.2 steps 1-8, one
  * row per rule and per ordering between rules. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include "base/buf.h"
 #include "base/xalloc.h"
 #include "bounds.h"
-#include "oauth/registration.h"
+#include "oauth/register_rules.h"
 
 #define BAD_JSON "invalid JSON body"
 #define NO_URIS "redirect_uris is required and must not be empty"
@@ -156,12 +156,12 @@ test_rule_table(void **state)
         struct oauth_registration reg;
         struct oauth_error err = {0, OAUTH_ERROR_CODE_COUNT, NULL, NULL};
         int rc =
-            oauth_registration_parse(slice_from_cstr(r->body), BOUNDS_OAUTH_BODY_MAX, &reg, &err);
+            oauth_register_rules_parse(slice_from_cstr(r->body), BOUNDS_OAUTH_BODY_MAX, &reg, &err);
         if (r->status == 0) {
             if (rc != 0) {
                 fail_msg("row %zu refused (%s): %s", i, err.description, r->body);
             }
-            oauth_registration_cleanup(&reg);
+            oauth_register_rules_cleanup(&reg);
             continue;
         }
         if (rc == 0) {
@@ -183,25 +183,25 @@ test_success_fields(void **state)
     struct oauth_registration reg;
     struct oauth_error err;
     assert_int_equal(
-        oauth_registration_parse(slice_from_cstr(body), BOUNDS_OAUTH_BODY_MAX, &reg, &err), 0);
+        oauth_register_rules_parse(slice_from_cstr(body), BOUNDS_OAUTH_BODY_MAX, &reg, &err), 0);
     assert_int_equal(reg.redirect_uri_count, 2);
     assert_string_equal(reg.redirect_uris[0], "https://app.example.com/cb");
     assert_string_equal(reg.redirect_uris[1], "http://127.0.0.1:8080/cb?x=1");
     assert_null(reg.redirect_uris[2]);
     assert_string_equal(reg.client_name, "Claude \xc3\xa9");
-    oauth_registration_cleanup(&reg);
+    oauth_register_rules_cleanup(&reg);
     assert_int_equal(reg.redirect_uri_count, 0);
     assert_null(reg.client_name);
-    oauth_registration_cleanup(&reg);
-    oauth_registration_cleanup(NULL);
+    oauth_register_rules_cleanup(&reg);
+    oauth_register_rules_cleanup(NULL);
 
     /* absent client_name is "" (not NULL); the body need not be terminated */
     static const char unterminated[] = "{\"redirect_uris\":[\"https://a.example/cb\"]}XYZ";
-    assert_int_equal(oauth_registration_parse(slice_make(unterminated, sizeof(unterminated) - 4),
-                                              BOUNDS_OAUTH_BODY_MAX, &reg, &err),
+    assert_int_equal(oauth_register_rules_parse(slice_make(unterminated, sizeof(unterminated) - 4),
+                                                BOUNDS_OAUTH_BODY_MAX, &reg, &err),
                      0);
     assert_string_equal(reg.client_name, "");
-    oauth_registration_cleanup(&reg);
+    oauth_register_rules_cleanup(&reg);
 }
 
 static void
@@ -211,7 +211,7 @@ test_output_untouched_on_failure(void **state)
     struct oauth_registration reg;
     memset(&reg, 0x5a, sizeof(reg));
     struct oauth_error err;
-    assert_int_equal(oauth_registration_parse(SLICE_LIT("{}"), BOUNDS_OAUTH_BODY_MAX, &reg, &err),
+    assert_int_equal(oauth_register_rules_parse(SLICE_LIT("{}"), BOUNDS_OAUTH_BODY_MAX, &reg, &err),
                      -1);
     struct oauth_registration sentinel;
     memset(&sentinel, 0x5a, sizeof(sentinel));
@@ -253,10 +253,11 @@ test_client_name_length(void **state)
         char *body = name_body(cases[i].unit, cases[i].count);
         struct oauth_registration reg;
         struct oauth_error err;
-        int rc = oauth_registration_parse(slice_from_cstr(body), BOUNDS_OAUTH_BODY_MAX, &reg, &err);
+        int rc =
+            oauth_register_rules_parse(slice_from_cstr(body), BOUNDS_OAUTH_BODY_MAX, &reg, &err);
         if (cases[i].ok) {
             assert_int_equal(rc, 0);
-            oauth_registration_cleanup(&reg);
+            oauth_register_rules_cleanup(&reg);
         } else {
             assert_int_equal(rc, -1);
             assert_int_equal(err.code, OAUTH_ERROR_INVALID_CLIENT_METADATA);
@@ -279,7 +280,7 @@ test_uri_length(void **state)
     assert_int_equal(buf_append_str(&b, "\"]}"), 0);
     struct oauth_registration reg;
     struct oauth_error err;
-    assert_int_equal(oauth_registration_parse(buf_slice(&b), BOUNDS_OAUTH_BODY_MAX, &reg, &err),
+    assert_int_equal(oauth_register_rules_parse(buf_slice(&b), BOUNDS_OAUTH_BODY_MAX, &reg, &err),
                      -1);
     assert_int_equal(err.code, OAUTH_ERROR_INVALID_REDIRECT_URI);
     assert_string_equal(err.description, "redirect_uri exceeds maximum length");
@@ -295,9 +296,9 @@ test_body_cap(void **state)
     struct oauth_error err;
     const char *body = URIS(OK_URI) "}";
     size_t len = strlen(body);
-    assert_int_equal(oauth_registration_parse(slice_make(body, len), len, &reg, &err), 0);
-    oauth_registration_cleanup(&reg);
-    assert_int_equal(oauth_registration_parse(slice_make(body, len), len - 1, &reg, &err), -1);
+    assert_int_equal(oauth_register_rules_parse(slice_make(body, len), len, &reg, &err), 0);
+    oauth_register_rules_cleanup(&reg);
+    assert_int_equal(oauth_register_rules_parse(slice_make(body, len), len - 1, &reg, &err), -1);
     assert_int_equal(err.status, 413);
     assert_int_equal(err.code, OAUTH_ERROR_INVALID_REQUEST);
     assert_string_equal(err.description, "request body exceeds the 64 KiB cap");
@@ -308,12 +309,12 @@ test_body_cap(void **state)
     memset(padded, ' ', big);
     memcpy(padded, body, len);
     assert_int_equal(
-        oauth_registration_parse(slice_make(padded, big), BOUNDS_OAUTH_BODY_MAX, &reg, &err), -1);
+        oauth_register_rules_parse(slice_make(padded, big), BOUNDS_OAUTH_BODY_MAX, &reg, &err), -1);
     assert_int_equal(err.status, 413);
     assert_int_equal(
-        oauth_registration_parse(slice_make(padded, big - 1), BOUNDS_OAUTH_BODY_MAX, &reg, &err),
+        oauth_register_rules_parse(slice_make(padded, big - 1), BOUNDS_OAUTH_BODY_MAX, &reg, &err),
         0);
-    oauth_registration_cleanup(&reg);
+    oauth_register_rules_cleanup(&reg);
     xfree(padded);
 }
 

@@ -1,11 +1,11 @@
-/* oauth/authorize_request: the checks of GET /authorize that need no I/O
+/* oauth/authorize_rules: the checks of GET /authorize that need no I/O
  * (SPEC.md 3.3), in SPEC order, as pure functions over decoded query
  * parameters. The handler (oauth/authorize.c) runs them around the one
  * asynchronous step, the client lookup (oauth/client.h, steps 4-7):
  *
- *   oauth_authorize_request_parse   steps 1 and 3 (and names step 2's drops)
+ *   oauth_authorize_rules_parse   steps 1 and 3 (and names step 2's drops)
  *   client lookup                   steps 4-7
- *   oauth_authorize_request_check   steps 8-13, given the registration
+ *   oauth_authorize_rules_check   steps 8-13, given the registration
  *
  * and then acts on the outcome: a JSON error, a 302 error to the client, or
  * the consent / silent fork. No logging, no metrics, no randomness here:
@@ -48,7 +48,7 @@ enum oauth_authorize_verdict {
  * "oidc_extension_not_forwarded" for prompt, id_token_hint, login_hint,
  * acr_values, claims, display, ui_locales, max_age, request, request_uri
  * and nonce; else "unknown". Static. */
-const char *oauth_authorize_request_param_category(struct slice name);
+const char *oauth_authorize_rules_param_category(struct slice name);
 
 /* Steps 1 and 3. Fills *out from p (borrowed) and returns PROCEED, or
  * REPLY_JSON with *err set:
@@ -59,10 +59,10 @@ const char *oauth_authorize_request_param_category(struct slice name);
  *      *out_client_id_missing is true (the handler counts
  *      access_denied{client_id_missing} and logs it).
  * out_client_id_missing may be NULL. */
-enum oauth_authorize_verdict oauth_authorize_request_parse(const struct form_params *p,
-                                                           struct oauth_authorize_request *out,
-                                                           struct oauth_error *err,
-                                                           bool *out_client_id_missing);
+enum oauth_authorize_verdict oauth_authorize_rules_parse(const struct form_params *p,
+                                                         struct oauth_authorize_request *out,
+                                                         struct oauth_error *err,
+                                                         bool *out_client_id_missing);
 
 /* What steps 8-13 depend on besides the request. */
 struct oauth_authorize_policy {
@@ -104,7 +104,7 @@ struct oauth_authorize_outcome {
  *  13. state empty: state_missing; strict: invalid_request
  *      "state is required"; compat: PROCEED with synthesize_state.
  * The 302 errors carry status 302 in err.status. */
-void oauth_authorize_request_check(const struct oauth_authorize_request *r,
-                                   const char *const *registered, size_t registered_count,
-                                   const struct oauth_authorize_policy *policy,
-                                   struct oauth_authorize_outcome *out);
+void oauth_authorize_rules_check(const struct oauth_authorize_request *r,
+                                 const char *const *registered, size_t registered_count,
+                                 const struct oauth_authorize_policy *policy,
+                                 struct oauth_authorize_outcome *out);

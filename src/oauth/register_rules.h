@@ -16,7 +16,7 @@
 #include "oauth/error.h"
 
 /* The accepted metadata. Strings are owned (release with
- * oauth_registration_cleanup) and are plain C strings: every rule that
+ * oauth_register_rules_cleanup) and are plain C strings: every rule that
  * passed guarantees they hold no NUL. */
 struct oauth_registration {
     char *redirect_uris[BOUNDS_REDIRECT_URIS_MAX]; /* verbatim, in order */
@@ -29,7 +29,7 @@ struct oauth_registration {
  * and fills *out, or -1 and fills *err (borrowed static strings; *out
  * untouched). token_endpoint_auth_method must be absent, "" or "none" and
  * is not stored: the reply always says "none". */
-int oauth_registration_parse(struct slice body, size_t cap, struct oauth_registration *out,
-                             struct oauth_error *err) __attribute__((warn_unused_result));
+int oauth_register_rules_parse(struct slice body, size_t cap, struct oauth_registration *out,
+                               struct oauth_error *err) __attribute__((warn_unused_result));
 /* Frees the strings; NULL-safe; leaves *r empty. */
-void oauth_registration_cleanup(struct oauth_registration *r);
+void oauth_register_rules_cleanup(struct oauth_registration *r);

@@ -1,4 +1,4 @@
-/* oauth/authorize_request: GET /authorize's checks in SPEC.md 3.3 order,
+/* oauth/authorize_rules: GET /authorize's checks in SPEC.md 3.3 order,
  * one table row per rule (and per ordering between two rules), plus the
  * /authorize cases of SPEC.md 9's handlers_test and consent_test lists that
  * do not need the client lookup or the forks (those are in
@@ -14,7 +14,7 @@
 #include "base/form.h"
 #include "bounds.h"
 #include "fixtures.h"
-#include "oauth/authorize_request.h"
+#include "oauth/authorize_rules.h"
 
 #define CH "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM" /* RFC 7636 App. B */
 #define RU "redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb"
@@ -208,7 +208,7 @@ run_row(const struct row *r)
     struct oauth_authorize_request ar;
     struct oauth_error err = {0};
     bool missing = true;
-    enum oauth_authorize_verdict v = oauth_authorize_request_parse(&p, &ar, &err, &missing);
+    enum oauth_authorize_verdict v = oauth_authorize_rules_parse(&p, &ar, &err, &missing);
     struct oauth_authorize_outcome out = {.verdict = v, .err = err};
     if (v == PROCEED) {
         struct oauth_authorize_policy pol = {
@@ -217,7 +217,7 @@ run_row(const struct row *r)
             .pkce_required = (r->mode & NO_PKCE) == 0,
             .allow_stateless = (r->mode & STATELESS) != 0,
         };
-        oauth_authorize_request_check(&ar, registered, 2, &pol, &out);
+        oauth_authorize_rules_check(&ar, registered, 2, &pol, &out);
     }
     if (out.verdict != r->verdict) {
         fail_msg("%s: verdict %d, want %d (%s)", r->name, out.verdict, r->verdict,
@@ -264,7 +264,7 @@ test_parse_fields(void **state)
                      FORM_OK);
     struct oauth_authorize_request ar;
     struct oauth_error err;
-    assert_int_equal(oauth_authorize_request_parse(&p, &ar, &err, NULL), PROCEED);
+    assert_int_equal(oauth_authorize_rules_parse(&p, &ar, &err, NULL), PROCEED);
     assert_string_equal(ar.response_type, "code");
     assert_string_equal(ar.client_id, "c");
     assert_string_equal(ar.redirect_uri, "https://app.example.com/cb");
@@ -287,17 +287,17 @@ test_custom_mount(void **state)
                      FORM_OK);
     struct oauth_authorize_request ar;
     struct oauth_error err;
-    assert_int_equal(oauth_authorize_request_parse(&p, &ar, &err, NULL), PROCEED);
+    assert_int_equal(oauth_authorize_rules_parse(&p, &ar, &err, NULL), PROCEED);
     struct oauth_authorize_policy pol = {FIXTURE_BASE, "/api/v1/mcp", true, false};
     struct oauth_authorize_outcome out;
-    oauth_authorize_request_check(&ar, registered, 2, &pol, &out);
+    oauth_authorize_rules_check(&ar, registered, 2, &pol, &out);
     assert_int_equal(out.verdict, REDIR);
     assert_int_equal(out.err.code, OAUTH_ERROR_INVALID_TARGET);
     pol.mount = "/mcp";
-    oauth_authorize_request_check(&ar, registered, 2, &pol, &out);
+    oauth_authorize_rules_check(&ar, registered, 2, &pol, &out);
     assert_int_equal(out.verdict, PROCEED);
     /* No registered URIs at all: nothing matches. */
-    oauth_authorize_request_check(&ar, NULL, 0, &pol, &out);
+    oauth_authorize_rules_check(&ar, NULL, 0, &pol, &out);
     assert_int_equal(out.verdict, JSON);
     form_params_cleanup(&p);
 }
@@ -311,20 +311,19 @@ test_param_categories(void **state)
         "code_challenge_method", "state",     "resource",     "scope",
     };
     for (size_t i = 0; i < sizeof(read) / sizeof(read[0]); i++) {
-        assert_null(oauth_authorize_request_param_category(slice_from_cstr(read[i])));
+        assert_null(oauth_authorize_rules_param_category(slice_from_cstr(read[i])));
     }
     static const char *const oidc[] = {
         "prompt",     "id_token_hint", "login_hint", "acr_values",  "claims", "display",
         "ui_locales", "max_age",       "request",    "request_uri", "nonce",
     };
     for (size_t i = 0; i < sizeof(oidc) / sizeof(oidc[0]); i++) {
-        assert_string_equal(oauth_authorize_request_param_category(slice_from_cstr(oidc[i])),
+        assert_string_equal(oauth_authorize_rules_param_category(slice_from_cstr(oidc[i])),
                             "oidc_extension_not_forwarded");
     }
-    assert_string_equal(oauth_authorize_request_param_category(slice_from_cstr("foo")), "unknown");
-    assert_string_equal(oauth_authorize_request_param_category(slice_from_cstr("Scope")),
-                        "unknown");
-    assert_string_equal(oauth_authorize_request_param_category(slice_from_cstr("")), "unknown");
+    assert_string_equal(oauth_authorize_rules_param_category(slice_from_cstr("foo")), "unknown");
+    assert_string_equal(oauth_authorize_rules_param_category(slice_from_cstr("Scope")), "unknown");
+    assert_string_equal(oauth_authorize_rules_param_category(slice_from_cstr("")), "unknown");
 }
 
 int

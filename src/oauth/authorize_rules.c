@@ -6,11 +6,11 @@
  *     &redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2Fcallback
  *     &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM
  *     &code_challenge_method=S256&resource=https%3A%2F%2Fauth.example.com%2Fmcp */
-#include "oauth/authorize_request.h"
+#include "oauth/authorize_rules.h"
 
 #include <string.h>
 
-#include "oauth/pkce.h"
+#include "base/pkce.h"
 #include "oauth/redirect_uri.h"
 #include "oauth/resource.h"
 
@@ -53,7 +53,7 @@ in_list(struct slice name, const char *const *list, size_t n)
 }
 
 const char *
-oauth_authorize_request_param_category(struct slice name)
+oauth_authorize_rules_param_category(struct slice name)
 {
     if (in_list(name, accepted, sizeof(accepted) / sizeof(accepted[0]))) {
         return NULL;
@@ -65,8 +65,8 @@ oauth_authorize_request_param_category(struct slice name)
 }
 
 enum oauth_authorize_verdict
-oauth_authorize_request_parse(const struct form_params *p, struct oauth_authorize_request *out,
-                              struct oauth_error *err, bool *out_client_id_missing)
+oauth_authorize_rules_parse(const struct form_params *p, struct oauth_authorize_request *out,
+                            struct oauth_error *err, bool *out_client_id_missing)
 {
     if (out_client_id_missing != NULL) {
         *out_client_id_missing = false;
@@ -142,7 +142,7 @@ check_pkce(const struct oauth_authorize_request *r, bool pkce_required)
         if (strcmp(r->code_challenge_method, "S256") != 0) {
             return "code_challenge_method must be S256";
         }
-        if (!oauth_pkce_is_valid_verifier(slice_from_cstr(r->code_challenge))) {
+        if (!pkce_is_valid_verifier(slice_from_cstr(r->code_challenge))) {
             return "code_challenge must be 43-128 unreserved characters";
         }
         return NULL;
@@ -160,10 +160,9 @@ redirect_error(struct oauth_authorize_outcome *out, enum oauth_error_code code,
 }
 
 void
-oauth_authorize_request_check(const struct oauth_authorize_request *r,
-                              const char *const *registered, size_t registered_count,
-                              const struct oauth_authorize_policy *policy,
-                              struct oauth_authorize_outcome *out)
+oauth_authorize_rules_check(const struct oauth_authorize_request *r, const char *const *registered,
+                            size_t registered_count, const struct oauth_authorize_policy *policy,
+                            struct oauth_authorize_outcome *out)
 {
     *out = (struct oauth_authorize_outcome){.verdict = OAUTH_AUTHORIZE_PROCEED};
 

@@ -1,4 +1,4 @@
-#include "oauth/registration.h"
+#include "oauth/register_rules.h"
 
 #include <jansson.h>
 #include <string.h>
@@ -131,8 +131,8 @@ validate(const struct decoded *d, struct oauth_error *err)
 }
 
 int
-oauth_registration_parse(struct slice body, size_t cap, struct oauth_registration *out,
-                         struct oauth_error *err)
+oauth_register_rules_parse(struct slice body, size_t cap, struct oauth_registration *out,
+                           struct oauth_error *err)
 {
     struct json_t *doc = NULL;
     int rc = -1;
@@ -171,7 +171,7 @@ out:
 }
 
 void
-oauth_registration_cleanup(struct oauth_registration *r)
+oauth_register_rules_cleanup(struct oauth_registration *r)
 {
     if (r == NULL) {
         return;

@@ -1,4 +1,4 @@
-#include "oauth/pkce.h"
+#include "base/pkce.h"
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -7,12 +7,11 @@
 #include "base/b64url.h"
 #include "base/rand.h"
 #include "base/scan.h"
-#include "bounds.h"
 
 bool
-oauth_pkce_is_valid_verifier(struct slice verifier)
+pkce_is_valid_verifier(struct slice verifier)
 {
-    if (verifier.len < BOUNDS_PKCE_MIN || verifier.len > BOUNDS_PKCE_MAX) {
+    if (verifier.len < PKCE_VERIFIER_MIN_LEN || verifier.len > PKCE_VERIFIER_MAX_LEN) {
         return false;
     }
     for (size_t i = 0; i < verifier.len; i++) {
@@ -24,7 +23,7 @@ oauth_pkce_is_valid_verifier(struct slice verifier)
 }
 
 void
-oauth_pkce_challenge_s256(struct slice verifier, char out[OAUTH_PKCE_S256_LEN + 1])
+pkce_challenge_s256(struct slice verifier, char out[PKCE_S256_LEN + 1])
 {
     uint8_t digest[SHA256_DIGEST_LENGTH];
     SHA256((const unsigned char *)(verifier.ptr ? verifier.ptr : ""), verifier.len, digest);
@@ -32,20 +31,20 @@ oauth_pkce_challenge_s256(struct slice verifier, char out[OAUTH_PKCE_S256_LEN + 
 }
 
 bool
-oauth_pkce_verify(struct slice verifier, struct slice challenge)
+pkce_verify_s256(struct slice verifier, struct slice challenge)
 {
-    if (!oauth_pkce_is_valid_verifier(verifier) || challenge.len != OAUTH_PKCE_S256_LEN) {
+    if (!pkce_is_valid_verifier(verifier) || challenge.len != PKCE_S256_LEN) {
         return false;
     }
-    char expect[OAUTH_PKCE_S256_LEN + 1];
-    oauth_pkce_challenge_s256(verifier, expect);
+    char expect[PKCE_S256_LEN + 1];
+    pkce_challenge_s256(verifier, expect);
     /* Constant time: a byte-by-byte early exit would tell an attacker who
      * can time /token how many leading characters matched. */
-    return CRYPTO_memcmp(expect, challenge.ptr, OAUTH_PKCE_S256_LEN) == 0;
+    return CRYPTO_memcmp(expect, challenge.ptr, PKCE_S256_LEN) == 0;
 }
 
 void
-oauth_pkce_new_verifier(char out[OAUTH_PKCE_S256_LEN + 1])
+pkce_new_verifier(char out[PKCE_S256_LEN + 1])
 {
     uint8_t raw[32];
     rand_bytes(raw, sizeof(raw));
