@@ -3,11 +3,11 @@
 #include <event2/event.h>
 #include <stdlib.h>
 
-#include "app.h"
 #include "base/xalloc.h"
 #include "fetch.h"
 #include "proxy/pool.h"
 #include "store/store.h"
+#include "wiring/app.h"
 
 struct worker_deferred {
     struct worker_deferred *next;

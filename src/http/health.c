@@ -1,12 +1,12 @@
 #include "http/health.h"
 
-#include "app.h"
 #include "base/buf.h"
 #include "bounds.h"
-#include "http/reply.h"
 #include "http/output.h"
+#include "http/reply.h"
 #include "http/router.h"
 #include "metrics.h"
+#include "wiring/app.h"
 
 void
 http_health_healthz(struct http_request *req, void *arg)

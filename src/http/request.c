@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
 #include "base/arena.h"
 #include "base/clock.h"
 #include "base/rand.h"
@@ -14,6 +13,7 @@
 #include "bounds.h"
 #include "config.h"
 #include "http/request_int.h"
+#include "wiring/app.h"
 #include "worker.h"
 
 static const char base62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";

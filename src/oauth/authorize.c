@@ -7,7 +7,6 @@
  * released by an arena cleanup, so every path out simply returns. */
 #include "oauth/oauth.h"
 
-#include "app.h"
 #include "base/arena.h"
 #include "base/clock.h"
 #include "base/rand.h"
@@ -23,6 +22,7 @@
 #include "oauth/client.h"
 #include "oauth/flow.h"
 #include "oauth/reply.h"
+#include "wiring/app.h"
 
 struct authorize_ctx {
     struct http_request *req;

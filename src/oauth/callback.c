@@ -17,7 +17,6 @@
 #include <jansson.h>
 #include <string.h>
 
-#include "app.h"
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/clock.h"
@@ -42,6 +41,7 @@
 #include "oidc/provider.h"
 #include "oidc/throttle.h"
 #include "store/store.h"
+#include "wiring/app.h"
 #include "worker.h"
 
 /* The Location of a success redirect: the client's redirect_uri (<= 512

@@ -15,7 +15,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "app.h"
 #include "base/arena.h"
 #include "base/clock.h"
 #include "base/rfc3339.h"
@@ -26,6 +25,7 @@
 #include "http/request.h"
 #include "log.h"
 #include "metrics.h"
+#include "wiring/app.h"
 #include "worker.h"
 
 struct holder {

@@ -24,7 +24,6 @@
 
 #include <string.h>
 
-#include "app.h"
 #include "base/arena.h"
 #include "base/clock.h"
 #include "base/rand.h"
@@ -39,6 +38,7 @@
 #include "oauth/flow.h"
 #include "oauth/reply.h"
 #include "store/store.h"
+#include "wiring/app.h"
 #include "worker.h"
 
 struct consent_ctx {

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "base/clock.h"
-#include "app.h"
 #include "base/rand.h"
 #include "bounds.h"
 #include "config.h"
@@ -21,6 +20,7 @@
 #include "oauth/redirect_uri.h"
 #include "oauth/reply.h"
 #include "oidc/provider.h"
+#include "wiring/app.h"
 
 static const char *
 nz(const char *s)

@@ -11,7 +11,6 @@
 #include <inttypes.h>
 #include <stdint.h>
 
-#include "app.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/rand.h"
@@ -24,6 +23,7 @@
 #include "oauth/cors.h"
 #include "oauth/registration.h"
 #include "oauth/reply.h"
+#include "wiring/app.h"
 
 /* The success body: a sealed client (BOUNDS_SEALED_MAX_CHARS at most),
  * five URIs of 512 bytes and a 512-byte name, each escaped six bytes per

@@ -15,7 +15,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "app.h"
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/clock.h"
@@ -36,6 +35,7 @@
 #include "oauth/reply.h"
 #include "oauth/token_rules.h"
 #include "store/store.h"
+#include "wiring/app.h"
 #include "worker.h"
 
 /* The success body: two sealed tokens and a few dozen bytes of JSON. */

@@ -2,7 +2,6 @@
 
 #include <string.h>
 
-#include "app.h"
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/clock.h"
@@ -24,6 +23,7 @@
 #include "proxy/pool.h"
 #include "proxy/subject_limit.h"
 #include "seal.h"
+#include "wiring/app.h"
 #include "worker.h"
 
 /* Authorization fields looked at: one is valid, two already mean

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
 #include "base/url.h"
 #include "base/xalloc.h"
 #include "bounds.h"
@@ -21,6 +20,7 @@
 #include "net/sockopt.h"
 #include "net/tls.h"
 #include "proxy/headers.h"
+#include "wiring/app.h"
 #include "worker.h"
 
 /* One idle connection: in the pool's list, with its expiry timer. */

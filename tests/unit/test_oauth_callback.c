@@ -21,7 +21,6 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "app.h"
 #include "base/xalloc.h"
 #include "config.h"
 #include "fault_server.h"
@@ -38,6 +37,7 @@
 #include "oidc/throttle.h"
 #include "store/memory.h"
 #include "store/store.h"
+#include "wiring/app.h"
 #include "worker.h"
 
 #define BASE FIXTURE_BASE

@@ -13,7 +13,6 @@
 
 #include <cmocka.h>
 
-#include "app.h"
 #include "base/clock.h"
 #include "base/xalloc.h"
 #include "config.h"
@@ -26,6 +25,7 @@
 #include "oauth/oauth.h"
 #include "store/memory.h"
 #include "store/store.h"
+#include "wiring/app.h"
 #include "worker.h"
 
 #define BASE FIXTURE_BASE

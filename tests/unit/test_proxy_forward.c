@@ -23,7 +23,6 @@
 
 #include <cmocka.h>
 
-#include "app.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/scan.h"
@@ -37,6 +36,7 @@
 #include "proxy/forward.h"
 #include "proxy/headers.h"
 #include "proxy/pool.h"
+#include "wiring/app.h"
 #include "worker.h"
 
 /* ---- a scripted upstream on the harness loop ---- */

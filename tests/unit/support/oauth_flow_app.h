@@ -21,7 +21,6 @@
 
 #include <cmocka.h>
 
-#include "app.h"
 #include "base/buf.h"
 #include "config.h"
 #include "fixtures.h"
@@ -35,6 +34,7 @@
 #include "store/memory.h"
 #include "store/redis.h"
 #include "store/store.h"
+#include "wiring/app.h"
 #include "worker.h"
 
 #define FLOW_IDP_ISSUER "https://idp.example.com"

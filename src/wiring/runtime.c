@@ -1,4 +1,4 @@
-#include "runtime.h"
+#include "wiring/runtime.h"
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "app.h"
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/xalloc.h"
 #include "bounds.h"
 #include "config.h"
@@ -25,10 +25,10 @@
 #include "log.h"
 #include "proxy/subject_limit.h"
 #include "ratelimit.h"
-#include "routes.h"
 #include "version.h"
+#include "wiring/app.h"
+#include "wiring/routes.h"
 #include "worker.h"
-#include "base/clock.h"
 
 /* A public worker thread and the two cross-thread doorbells the control
  * loop rings on it (event_active is thread-safe once libevent's pthread

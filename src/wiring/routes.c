@@ -1,6 +1,5 @@
-#include "routes.h"
+#include "wiring/routes.h"
 
-#include "app.h"
 #include "base/buf.h"
 #include "config.h"
 #include "http/health.h"
@@ -9,6 +8,7 @@
 #include "oauth/oauth.h"
 #include "oauth/reply.h"
 #include "proxy/mount.h"
+#include "wiring/app.h"
 
 /* "<a><b>" into b (reset first), as a C string for the router (which
  * copies it). Paths are a fixed prefix plus the validated mount, an

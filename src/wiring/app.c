@@ -1,4 +1,4 @@
-#include "app.h"
+#include "wiring/app.h"
 
 #include <string.h>
 
