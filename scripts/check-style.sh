@@ -48,11 +48,6 @@ src/oidc/exchange.c http/query.h
 src/oidc/form.c http/query.h
 src/oidc/provider.c http/query.h
 src/oidc/provider.c oauth/pkce.h
-src/proxy/mount.c wiring/app.h
-src/proxy/pool.c wiring/app.h
-src/worker.c proxy/pool.h
-src/worker.c store/store.h
-src/worker.c wiring/app.h
 '
 floors=$(FLOORS_ALLOW="$floors_allow_tmp" perl - docs/architecture.md $(echo "$c_files" | grep '^src/') <<'PERL'
 use strict;

@@ -57,7 +57,7 @@ void oauth_authorize(struct http_request *req, void *arg);
 
 /* ---- consent.c: POST /consent (SPEC.md 3.5) ---- */
 
-/* arg is the const struct app. Uses the worker's replay store (w->store;
+/* arg is the const struct app. Uses the worker's replay store (store_of_worker;
  * NULL = no single-use claim) for the consent token's jti. Answers a JSON
  * error, the consent page again (replay), or the navigation interstitial
  * (SPEC.md 3.6) to the client (deny) or the IdP (approve). Rate-limit

@@ -129,5 +129,5 @@ routes_build(struct http_router *r, const struct app *app)
     /* MCP mount (SPEC.md 4): "{mount}" and "{mount}/...", every method; bearer and path
      * checks before the 16 MiB body, then peek, subject limiter, forward (proxy/mount.h).
      * A prefix route: exact routes and longer prefixes ({mount}/.well-known/) win. */
-    proxy_mount_add_routes(r, app);
+    proxy_mount_add_routes(r, &app->mcp);
 }

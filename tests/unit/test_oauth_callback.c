@@ -216,9 +216,9 @@ start(double idp_rate)
     http_router_add(F.router, HTTP_METHODS_GET, "/callback", oauth_callback_handle, &F.app, NULL);
     harness_init(&F.h, F.router, NULL);
     F.h.w->app = &F.app;
-    F.h.w->fetch = fetch_new(F.h.w->base);
+    fetch_attach_worker(F.h.w);
     F.backend = store_memory_backend_new("t:");
-    F.h.w->store = store_new(F.backend, F.h.w->base);
+    store_attach_worker(F.h.w, F.backend);
     token_delay_ms = 0;
     set_answer(200, id_token(json_object()));
 }
@@ -227,10 +227,7 @@ static int
 stop(void **state)
 {
     (void)state;
-    store_free(F.h.w->store);
-    F.h.w->store = NULL;
-    fetch_free(F.h.w->fetch);
-    F.h.w->fetch = NULL;
+    worker_slots_close(F.h.w);
     harness_cleanup(&F.h);
     store_backend_free(F.backend);
     http_router_free(F.router);
@@ -448,7 +445,7 @@ test_client_gone_during_exchange(void **state)
     /* The IdP answers into a cancelled exchange: nothing may run on the
      * freed request (the sanitizers watch this). */
     harness_pump(&F.h, -1, NULL, 600);
-    assert_int_equal(fetch_pending(F.h.w->fetch), 0);
+    assert_int_equal(fetch_pending(fetch_of_worker(F.h.w)), 0);
     /* The claim stood: the same state is now a replay. */
     token_delay_ms = 0;
     struct reply r;

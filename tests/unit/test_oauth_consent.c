@@ -696,7 +696,7 @@ test_client_leaves_mid_claim(void **state)
     snprintf(url, sizeof(url), "redis://127.0.0.1:%u/0", (unsigned)ntohs(sa.sin_port));
     FA.backend = store_redis_backend_new(url, "", NULL, err, sizeof(err));
     assert_non_null(FA.backend);
-    FA.h.w->store = store_new(FA.backend, FA.h.w->base);
+    store_attach_worker(FA.h.w, FA.backend);
     harness_pump(&FA.h, -1, NULL, 50); /* resolve and connect (the kernel accepts) */
 
     char token[20000];

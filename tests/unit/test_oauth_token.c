@@ -117,7 +117,7 @@ start(bool with_store, unsigned grace_s)
     F.h.w->app = &F.app;
     if (with_store) {
         F.backend = store_memory_backend_new("t:");
-        F.h.w->store = store_new(F.backend, F.h.w->base);
+        store_attach_worker(F.h.w, F.backend);
     }
     F.client = seal_client("cid-1", 0);
     F.other = seal_client("cid-2", 0);
@@ -129,8 +129,7 @@ static int
 stop(void **state)
 {
     (void)state;
-    store_free(F.h.w->store);
-    F.h.w->store = NULL;
+    worker_slots_close(F.h.w);
     harness_cleanup(&F.h);
     store_backend_free(F.backend);
     http_router_free(F.router);

@@ -28,7 +28,6 @@
 #include "base/scan.h"
 #include "base/xalloc.h"
 #include "bounds.h"
-#include "config.h"
 #include "http/reply.h"
 #include "http/request.h"
 #include "http/router.h"
@@ -36,7 +35,6 @@
 #include "proxy/forward.h"
 #include "proxy/headers.h"
 #include "proxy/pool.h"
-#include "wiring/app.h"
 #include "worker.h"
 
 /* ---- a scripted upstream on the harness loop ---- */
@@ -187,8 +185,6 @@ up_stop(struct up *u)
 
 static struct harness H;
 static struct http_router *router;
-static struct config cfg;
-static struct app app;
 static struct up UP;
 static char origin[64];
 static uint64_t header_timeout_ms;
@@ -214,7 +210,7 @@ h_forward(struct http_request *req, void *arg)
         .rate_limit_enabled = true,
         .max_round_trips = BOUNDS_UPSTREAM_HOPS_MAX,
     };
-    proxy_forward_start(req, H.w->upstream_pool, &id, &opts);
+    proxy_forward_start(req, proxy_pool_of_worker(H.w), &id, &opts);
 }
 
 /* The harness, the scripted upstream on its loop, and a pool aimed at it
@@ -230,24 +226,21 @@ start(uint64_t timeout_ms, unsigned port)
     up_start(&UP, H.w->base);
     snprintf(origin, sizeof(origin), "http://%s:%u",
              origin_host != NULL ? origin_host : "127.0.0.1", port != 0 ? port : UP.port);
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.upstream_origin = origin;
-    cfg.mount = (char *)"/mcp";
-    cfg.tcp_keepalive_idle_s = 77; /* found again on the upstream socket */
-    cfg.tcp_keepalive_interval_s = 5;
-    cfg.tcp_keepalive_count = 3;
-    cfg.dns_hosts_file = (char *)hosts_file;
-    cfg.proxy_base_url = (char *)"https://auth.example.com";
-    app = (struct app){.cfg = &cfg};
-    H.w->app = &app;
-    H.w->upstream_pool = proxy_pool_new(H.w);
+    const struct proxy_pool_opts po = {
+        .upstream_origin = origin,
+        .mount = "/mcp",
+        .proxy_base_url = "https://auth.example.com",
+        .dns = {.hosts_file = hosts_file},
+        /* idle_s is found again on the upstream socket */
+        .keepalive = {.idle_s = 77, .interval_s = 5, .count = 3},
+    };
+    proxy_pool_attach_worker(H.w, &po);
 }
 
 static void
 stop(void)
 {
-    proxy_pool_free(H.w->upstream_pool);
-    H.w->upstream_pool = NULL;
+    worker_slots_close(H.w);
     up_stop(&UP);
     harness_cleanup(&H);
     http_router_free(router);
@@ -299,7 +292,7 @@ test_keep_alive_reuse(void **state)
     }
     assert_int_equal(UP.requests, 2);
     assert_int_equal(UP.accepted, 1); /* the second request reused the first connection */
-    assert_int_equal(proxy_pool_idle_count(H.w->upstream_pool), 1);
+    assert_int_equal(proxy_pool_idle_count(proxy_pool_of_worker(H.w)), 1);
     /* TCP_KEEPALIVE_* reached the upstream socket (net/connect applies them). */
     bool keepalive = false;
     for (int fd = 3; fd < 1024 && !keepalive; fd++) {
@@ -338,7 +331,7 @@ test_not_reused(void **state)
             harness_response_free(&r);
         }
         assert_int_equal(UP.accepted, 2);
-        assert_int_equal(proxy_pool_idle_count(H.w->upstream_pool), 0);
+        assert_int_equal(proxy_pool_idle_count(proxy_pool_of_worker(H.w)), 0);
         stop();
     }
 }
@@ -526,7 +519,7 @@ test_client_gone(void **state)
     close(fd);
     harness_pump(&H, -1, NULL, 100);
     assert_int_equal(UP.peer_closed, 1);
-    assert_int_equal(proxy_pool_idle_count(H.w->upstream_pool), 0);
+    assert_int_equal(proxy_pool_idle_count(proxy_pool_of_worker(H.w)), 0);
     stop();
 }
 
@@ -648,7 +641,7 @@ test_late_bytes_not_reused(void **state)
     buf_cleanup(&out);
     close(cfd);
     harness_pump(&H, -1, NULL, 20);
-    assert_int_equal(proxy_pool_idle_count(H.w->upstream_pool), 1);
+    assert_int_equal(proxy_pool_idle_count(proxy_pool_of_worker(H.w)), 1);
     static const char evil[] = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil";
     int ufd = (int)bufferevent_getfd(UP.conns[0]->bev);
     assert_int_equal(send(ufd, evil, sizeof(evil) - 1, 0), (ssize_t)(sizeof(evil) - 1));
@@ -656,10 +649,10 @@ test_late_bytes_not_reused(void **state)
     bool reused = true;
     const char *reason = NULL;
     struct proxy_upstream *u =
-        proxy_pool_acquire(H.w->upstream_pool, false, NULL, NULL, &reused, &reason);
+        proxy_pool_acquire(proxy_pool_of_worker(H.w), false, NULL, NULL, &reused, &reason);
     assert_non_null(u);
     assert_false(reused);
-    assert_int_equal(proxy_pool_idle_count(H.w->upstream_pool), 0);
+    assert_int_equal(proxy_pool_idle_count(proxy_pool_of_worker(H.w)), 0);
     proxy_upstream_close(u);
     harness_pump(&H, -1, NULL, 50);
     stop();

@@ -26,7 +26,7 @@ harness_init(struct harness *h, const struct http_router *r, const struct harnes
     }
     /* As in runtime_run: a write to a vanished client is EPIPE, not death. */
     signal(SIGPIPE, SIG_IGN);
-    h->w = worker_new(0, NULL);
+    h->w = worker_new(0);
     if (h->w == NULL) {
         abort();
     }
@@ -45,7 +45,6 @@ harness_init(struct harness *h, const struct http_router *r, const struct harnes
         .client_key_arg = o.client_key_arg,
     };
     h->srv = http_server_new(h->w, &so);
-    h->w->server = h->srv;
 }
 
 void

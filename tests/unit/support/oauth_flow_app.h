@@ -106,7 +106,7 @@ flow_app_init(struct flow_app *fa, enum flow_store store)
         break;
     }
     if (fa->backend != NULL) {
-        fa->h.w->store = store_new(fa->backend, fa->h.w->base);
+        store_attach_worker(fa->h.w, fa->backend);
     }
     metrics_reset();
 }
@@ -114,8 +114,7 @@ flow_app_init(struct flow_app *fa, enum flow_store store)
 static inline void
 flow_app_cleanup(struct flow_app *fa)
 {
-    store_free(fa->h.w->store);
-    fa->h.w->store = NULL;
+    worker_slots_close(fa->h.w);
     harness_cleanup(&fa->h);
     store_backend_free(fa->backend);
     http_router_free(fa->router);
