@@ -73,6 +73,7 @@ struct http_parser {
     size_t te_lines;
     size_t te_codings;
     bool te_last_chunked;
+    bool te_empty_element;
     struct http_head head;
     int error_status;
     const char *error_reason;
@@ -480,9 +481,12 @@ is_valid_host(struct slice v)
     return true;
 }
 
-/* Adds one Transfer-Encoding line to the running list: empty elements are
- * skipped (RFC 9110 5.6.1), and only the count and whether the last coding
- * is exactly "chunked" matter (finish_head decides). */
+/* Adds one Transfer-Encoding line to the running list: the count, whether
+ * the last coding is exactly "chunked", and whether an empty element was
+ * seen (finish_head decides). RFC 9110 5.6.1 lets a recipient skip empty
+ * list elements, but an intermediary in front of us that reads ",chunked"
+ * as "not chunked" would frame the body differently than we do (a
+ * desync), so we refuse them, as nginx refuses anything but "chunked". */
 static void
 add_transfer_codings(struct http_parser *p, struct slice value)
 {
@@ -496,6 +500,8 @@ add_transfer_codings(struct http_parser *p, struct slice value)
         if (coding.len > 0) {
             p->te_codings++;
             p->te_last_chunked = slice_case_eq_cstr(coding, "chunked");
+        } else {
+            p->te_empty_element = true;
         }
         start = end + 1;
     }
@@ -576,6 +582,9 @@ finish_head(struct http_parser *p)
     bool has_te = (p->ll_flags & F_TRANSFER_ENCODING) != 0 || p->te_lines > 0;
     if (h->version_minor == 0 && has_te) {
         return set_error(p, 400, "Transfer-Encoding on HTTP/1.0");
+    }
+    if (has_te && p->te_empty_element) {
+        return set_error(p, 400, "empty element in Transfer-Encoding");
     }
     /* RFC 9112 6.3: chunked not last (or absent) leaves the body length
      * unknown: 400. llhttp refuses "chunked, gzip" and a second chunked
@@ -705,6 +714,7 @@ http_parser_next(struct http_parser *p)
     p->te_lines = 0;
     p->te_codings = 0;
     p->te_last_chunked = false;
+    p->te_empty_element = false;
     p->head = (struct http_head){.content_length = -1};
     p->state = P_HEAD;
     llhttp_resume(&p->ll);

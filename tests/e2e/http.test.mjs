@@ -237,6 +237,9 @@ describe('HTTP server core', () => {
     // would reach the upstream still compressed, read as plain): 501.
     ['Transfer-Encoding: gzip, chunked', 'POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n', 501],
     ['Transfer-Encoding gzip and chunked on two lines', 'POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 501],
+    // An empty list element (found by fuzz_http_head): 400, as an intermediary
+    // that reads ",chunked" as not chunked would frame the body otherwise.
+    ['Transfer-Encoding: ,chunked', 'POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ,chunked\r\n\r\n0\r\n\r\n', 400],
     ['Transfer-Encoding: deflate,chunked', 'POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: deflate,chunked\r\n\r\n0\r\n\r\n', 501],
     // RFC 9112 6.3: chunked not the final coding: 400.
     ['Transfer-Encoding: identity', 'POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n', 400],

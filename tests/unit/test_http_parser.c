@@ -212,8 +212,7 @@ test_valid_hosts_and_chunked_spellings(void **state)
             fail_msg("Host: %s refused: %d %s", hosts[i], o.status, o.reason ? o.reason : "");
         }
     }
-    static const char *const chunked[] = {"chunked", "Chunked", "CHUNKED", " chunked ",
-                                          ", chunked"};
+    static const char *const chunked[] = {"chunked", "Chunked", "CHUNKED", " chunked "};
     for (size_t i = 0; i < sizeof(chunked) / sizeof(chunked[0]); i++) {
         int n = snprintf(req, sizeof(req),
                          "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:%s\r\n\r\n"
@@ -348,6 +347,11 @@ static const struct bad_case bad_cases[] = {
     {"te-chunked-params",
      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;x=1\r\n\r\n0\r\n\r\n", 0, 400},
     {"te-empty", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n\r\n", 0, 400},
+    /* Found by fuzz_http_head: an empty list element before chunked. */
+    {"te-empty-element", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ,chunked\r\n\r\nzz\r\n",
+     0, 400},
+    {"te-empty-element-after",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked,\r\n\r\n0\r\n\r\n", 0, 400},
     /* RFC 9112 6.1: a coding before chunked that we do not implement: 501
      * (the still-compressed body was forwarded as plain before). */
     {"te-gzip-chunked",
