@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/query.h"
+#include "base/form.h"
+#include "bounds.h"
 #include "oauth/authorize_request.h"
 #include "oauth/pkce.h"
 #include "oauth/redirect_uri.h"
@@ -64,9 +65,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .pkce_required = (data[0] & 1) == 0,
         .allow_stateless = (data[0] & 2) != 0,
     };
-    struct http_params p;
+    struct form_params p;
     struct slice q = slice_make((const char *)data + 1, size - 1);
-    if (http_query_parse(q, HTTP_QUERY_MODE_QUERY, &p) != HTTP_QUERY_OK) {
+    if (form_parse(q, FORM_MODE_QUERY, BOUNDS_QUERY_PARAMS_MAX, &p) != FORM_OK) {
         return 0;
     }
     struct oauth_authorize_request r;
@@ -78,7 +79,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             err.description[0] == '\0') {
             abort();
         }
-        http_params_cleanup(&p);
+        form_params_cleanup(&p);
         return 0;
     }
     if (missing || r.client_id[0] == '\0') {
@@ -103,6 +104,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     default:
         abort();
     }
-    http_params_cleanup(&p);
+    form_params_cleanup(&p);
     return 0;
 }

@@ -115,7 +115,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct client_ip_policy p = {
         .trusted = (flags & 1) ? trusted : NULL,
         .trusted_count = (flags & 1) ? TRUSTED_COUNT : 0,
-        .header = (enum config_proxy_header)((flags >> 2) % CONFIG_PROXY_HEADER_COUNT),
+        .header = (enum client_ip_header)((flags >> 2) % CLIENT_IP_HEADER_COUNT),
         .legacy = (flags & 2) != 0,
     };
     struct client_ip_peer peer = client_ip_peer_from_text(fields[0]);
@@ -139,7 +139,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The lines of X-Forwarded-For mean their join with ", " (the walk
      * reads each line up to a NUL, so a NUL keeps the lines apart). */
     if (h.x_forwarded_for.count > 1 && p.trusted_count > 0 &&
-        p.header == CONFIG_PROXY_HEADER_X_FORWARDED_FOR &&
+        p.header == CLIENT_IP_HEADER_X_FORWARDED_FOR &&
         memchr(fields[1].ptr, '\0', fields[1].len) == NULL) {
         char *joined = xmalloc(fields[1].len + FIELD_LINES_MAX * 2 + 1);
         size_t jn = 0;
@@ -165,8 +165,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     /* A pinned singleton header on several lines is never the source. */
     if (p.trusted_count > 0 && src == CLIENT_IP_SOURCE_TRUSTED_HEADER &&
-        ((p.header == CONFIG_PROXY_HEADER_X_REAL_IP && h.x_real_ip.count > 1) ||
-         (p.header == CONFIG_PROXY_HEADER_TRUE_CLIENT_IP && h.true_client_ip.count > 1))) {
+        ((p.header == CLIENT_IP_HEADER_X_REAL_IP && h.x_real_ip.count > 1) ||
+         (p.header == CLIENT_IP_HEADER_TRUE_CLIENT_IP && h.true_client_ip.count > 1))) {
         abort();
     }
     xfree(text);

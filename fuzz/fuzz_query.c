@@ -11,13 +11,14 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/form.h"
 #include "base/xalloc.h"
-#include "http/query.h"
+#include "bounds.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static bool
-same_pairs(const struct http_params *a, const struct http_params *b)
+same_pairs(const struct form_params *a, const struct form_params *b)
 {
     if (a->count != b->count) {
         return false;
@@ -32,17 +33,17 @@ same_pairs(const struct http_params *a, const struct http_params *b)
 }
 
 static void
-check_pairs(const struct http_params *p)
+check_pairs(const struct form_params *p)
 {
     for (size_t i = 0; i < p->count; i++) {
-        const struct http_param *it = &p->items[i];
+        const struct form_param *it = &p->items[i];
         if (strlen(it->name.ptr) != it->name.len || strlen(it->value.ptr) != it->value.len) {
             abort();
         }
     }
     if (p->count > 0) {
         size_t count = 0;
-        const char *first = http_params_get(p, p->items[0].name.ptr, &count);
+        const char *first = form_params_get(p, p->items[0].name.ptr, &count);
         if (count == 0 || first != p->items[0].value.ptr) {
             abort();
         }
@@ -50,17 +51,17 @@ check_pairs(const struct http_params *p)
 }
 
 static void
-check_round_trip(const struct http_params *p)
+check_round_trip(const struct form_params *p)
 {
     struct buf b;
     buf_init(&b, 16 << 20);
     for (size_t i = 0; i < p->count; i++) {
-        if (http_query_append_encoded(&b, p->items[i].name, p->items[i].value) != 0) {
+        if (form_append_encoded(&b, p->items[i].name, p->items[i].value) != 0) {
             abort();
         }
     }
-    struct http_params again;
-    if (http_query_parse(buf_slice(&b), HTTP_QUERY_MODE_FORM, &again) != HTTP_QUERY_OK) {
+    struct form_params again;
+    if (form_parse(buf_slice(&b), FORM_MODE_BODY, BOUNDS_QUERY_PARAMS_MAX, &again) != FORM_OK) {
         abort();
     }
     /* Pairs with an empty name and value encode as "=" and come back; the
@@ -68,7 +69,7 @@ check_round_trip(const struct http_params *p)
     if (!same_pairs(p, &again)) {
         abort();
     }
-    http_params_cleanup(&again);
+    form_params_cleanup(&again);
     buf_cleanup(&b);
 }
 
@@ -76,28 +77,28 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct slice raw = slice_make((const char *)data, size);
-    struct http_params query;
-    struct http_params form;
-    enum http_query_rc qrc = http_query_parse(raw, HTTP_QUERY_MODE_QUERY, &query);
-    enum http_query_rc frc = http_query_parse(raw, HTTP_QUERY_MODE_FORM, &form);
-    if (qrc == HTTP_QUERY_ERR_MALFORMED) {
+    struct form_params query;
+    struct form_params form;
+    enum form_rc qrc = form_parse(raw, FORM_MODE_QUERY, BOUNDS_QUERY_PARAMS_MAX, &query);
+    enum form_rc frc = form_parse(raw, FORM_MODE_BODY, BOUNDS_QUERY_PARAMS_MAX, &form);
+    if (qrc == FORM_ERR_MALFORMED) {
         abort(); /* query mode drops, never fails on content */
     }
-    if (frc == HTTP_QUERY_OK && (qrc != HTTP_QUERY_OK || !same_pairs(&query, &form))) {
+    if (frc == FORM_OK && (qrc != FORM_OK || !same_pairs(&query, &form))) {
         abort();
     }
-    if (qrc == HTTP_QUERY_OK) {
+    if (qrc == FORM_OK) {
         check_pairs(&query);
         check_round_trip(&query);
     }
-    if (frc == HTTP_QUERY_OK) {
+    if (frc == FORM_OK) {
         check_pairs(&form);
     }
-    http_params_cleanup(&query);
-    http_params_cleanup(&form);
+    form_params_cleanup(&query);
+    form_params_cleanup(&form);
 
     char *text = xstrndup(raw.ptr, raw.len);
-    (void)http_query_is_form_content_type(text);
+    (void)form_is_content_type(text);
     xfree(text);
     return 0;
 }

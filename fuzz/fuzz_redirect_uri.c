@@ -14,9 +14,10 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/form.h"
 #include "base/url.h"
 #include "base/xalloc.h"
-#include "http/query.h"
+#include "bounds.h"
 #include "oauth/page.h"
 #include "oauth/redirect_uri.h"
 
@@ -52,20 +53,21 @@ check_built(const char *requested, const char *built, const char *state)
     if (q == NULL) {
         abort(); /* iss is always set */
     }
-    struct http_params params;
-    if (http_query_parse(slice_from_cstr(q + 1), HTTP_QUERY_MODE_FORM, &params) != HTTP_QUERY_OK) {
+    struct form_params params;
+    if (form_parse(slice_from_cstr(q + 1), FORM_MODE_BODY, BOUNDS_QUERY_PARAMS_MAX, &params) !=
+        FORM_OK) {
         abort();
     }
     size_t count = 0;
-    const char *iss = http_params_get(&params, "iss", &count);
+    const char *iss = form_params_get(&params, "iss", &count);
     if (count != 1 || strcmp(iss, ISS) != 0) {
         abort();
     }
-    const char *got_state = http_params_get(&params, "state", &count);
+    const char *got_state = form_params_get(&params, "state", &count);
     if (state[0] != '\0' && (count != 1 || strcmp(got_state, state) != 0)) {
         abort();
     }
-    http_params_cleanup(&params);
+    form_params_cleanup(&params);
     /* Handlers only redirect to URIs that passed the registration check;
      * for those the interstitial must always render. */
     if (oauth_redirect_uri_check(requested) != NULL) {

@@ -9,7 +9,8 @@
 #include <string.h>
 
 #include "base/buf.h"
-#include "http/query.h"
+#include "base/form.h"
+#include "bounds.h"
 #include "oauth/error.h"
 #include "oauth/resource.h"
 #include "oauth/token_rules.h"
@@ -22,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Whether every resource value is one of our two identifiers, decided
  * value by value with the lower-level matcher. */
 static bool
-resources_ok(const struct http_params *p)
+resources_ok(const struct form_params *p)
 {
     for (size_t i = 0; i < p->count; i++) {
         if (slice_eq_cstr(p->items[i].name, "resource") &&
@@ -38,8 +39,8 @@ resources_ok(const struct http_params *p)
 static bool
 front_checks(struct slice body, struct oauth_error *err)
 {
-    struct http_params p;
-    if (http_query_parse(body, HTTP_QUERY_MODE_FORM, &p) != HTTP_QUERY_OK) {
+    struct form_params p;
+    if (form_parse(body, FORM_MODE_BODY, BOUNDS_QUERY_PARAMS_MAX, &p) != FORM_OK) {
         oauth_error_set(err, 400, OAUTH_ERROR_INVALID_REQUEST, "malformed form body");
         return false;
     }
@@ -56,7 +57,7 @@ front_checks(struct slice body, struct oauth_error *err)
     if (!ok && (err->status != 400 || err->description == NULL)) {
         abort();
     }
-    http_params_cleanup(&p);
+    form_params_cleanup(&p);
     return ok;
 }
 

@@ -139,6 +139,9 @@
 
 /* OAuth error descriptions are cut to this many bytes (SPEC.md 3.0.5). */
 #define BOUNDS_ERROR_DESCRIPTION_MAX 200
+/* A JSON error body {"error":...,"error_description":...} (http/reply):
+ * a short code and a description, each escaped (at most 6 bytes a byte). */
+#define BOUNDS_ERROR_BODY_MAX (64 + 6 * 2 * BOUNDS_ERROR_DESCRIPTION_MAX)
 
 /* PKCE (SPEC.md 3.3 step 12, 3.8). */
 #define BOUNDS_PKCE_MIN 43

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "base/buf.h"
+#include "base/field.h"
 #include "base/ipaddr.h"
 #include "base/scan.h"
 #include "base/url.h"
@@ -388,12 +389,9 @@ config_check_redis_key_prefix(struct slice prefix, size_t *out_offset)
 const char *
 config_check_header_value(struct slice value)
 {
-    for (size_t i = 0; i < value.len; i++) {
-        unsigned char c = (unsigned char)value.ptr[i];
-        if ((c < 0x20 && c != '\t') || c == 0x7f) {
-            return "contains a control character (CR, LF, NUL, ...) that an HTTP header value "
-                   "cannot carry; set the exact header value, e.g. \"Bearer <token>\"";
-        }
+    if (!field_value_is_valid(value)) {
+        return "contains a control character (CR, LF, NUL, ...) that an HTTP header value "
+               "cannot carry; set the exact header value, e.g. \"Bearer <token>\"";
     }
     return NULL;
 }

@@ -37,9 +37,9 @@ struct worker_deferred;
 struct worker {
     unsigned id; /* 0..WORKERS-1; the control loop is WORKER_CONTROL_ID */
     struct event_base *base;
-    /* TEMPORARY (issue 10): read by http/request.c and oauth/client.c until
-     * their parts take narrow contexts; then this member goes. Set by the
-     * wiring; NULL in tests that do not need it. */
+    /* TEMPORARY (issue 10): read by oauth/client.c until the oauth part
+     * takes its narrow context; then this member goes. Set by the wiring;
+     * NULL in tests that do not need it. */
     const struct app *app;
 
     /* Counters read by other threads (shutdown, tests): relaxed atomics. */

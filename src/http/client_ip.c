@@ -3,17 +3,6 @@
 #include <netinet/in.h>
 #include <string.h>
 
-struct client_ip_policy
-client_ip_policy_from_config(const struct config *c)
-{
-    return (struct client_ip_policy){
-        .trusted = c->trusted_proxy_cidrs,
-        .trusted_count = c->trusted_proxy_cidr_count,
-        .header = c->trusted_proxy_header,
-        .legacy = c->trust_proxy_headers,
-    };
-}
-
 /* Text ends at its first NUL byte: HTTP header values cannot carry one, and
  * the key is a C string. */
 static struct slice
@@ -257,14 +246,14 @@ pinned_field(const struct client_ip_policy *p, const struct client_ip_headers *h
 {
     struct client_ip_field f;
     switch (p->header) {
-    case CONFIG_PROXY_HEADER_X_REAL_IP:
+    case CLIENT_IP_HEADER_X_REAL_IP:
         f = h->x_real_ip;
         break;
-    case CONFIG_PROXY_HEADER_TRUE_CLIENT_IP:
+    case CLIENT_IP_HEADER_TRUE_CLIENT_IP:
         f = h->true_client_ip;
         break;
-    case CONFIG_PROXY_HEADER_X_FORWARDED_FOR:
-    case CONFIG_PROXY_HEADER_COUNT:
+    case CLIENT_IP_HEADER_X_FORWARDED_FOR:
+    case CLIENT_IP_HEADER_COUNT:
     default:
         return h->x_forwarded_for;
     }

@@ -53,20 +53,25 @@
 #include "base/ipaddr.h"
 #include "base/slice.h"
 #include "bounds.h"
-#include "config.h"
 
 #define CLIENT_IP_KEY_SIZE (BOUNDS_CLIENT_IP_KEY_MAX + 1)
 
-/* What the key depends on from the configuration. */
-struct client_ip_policy {
-    const struct ipcidr *trusted;    /* TRUSTED_PROXY_CIDRS (borrowed) */
-    size_t trusted_count;            /* 0: no trusted proxies */
-    enum config_proxy_header header; /* TRUSTED_PROXY_HEADER */
-    bool legacy;                     /* TRUST_PROXY_HEADERS; ignored with CIDRs */
+/* The header a trusted proxy writes the client's address into. */
+enum client_ip_header {
+    CLIENT_IP_HEADER_X_FORWARDED_FOR = 0,
+    CLIENT_IP_HEADER_X_REAL_IP,
+    CLIENT_IP_HEADER_TRUE_CLIENT_IP,
+    CLIENT_IP_HEADER_COUNT,
 };
 
-/* Borrows c->trusted_proxy_cidrs; valid while c lives. */
-struct client_ip_policy client_ip_policy_from_config(const struct config *c);
+/* What the key depends on from the configuration (the wiring fills it in
+ * from TRUSTED_PROXY_*; this module never reads the configuration). */
+struct client_ip_policy {
+    const struct ipcidr *trusted; /* TRUSTED_PROXY_CIDRS (borrowed) */
+    size_t trusted_count;         /* 0: no trusted proxies */
+    enum client_ip_header header; /* TRUSTED_PROXY_HEADER */
+    bool legacy;                  /* TRUST_PROXY_HEADERS; ignored with CIDRs */
+};
 
 /* The TCP peer of a connection. */
 struct client_ip_peer {

@@ -80,6 +80,7 @@ struct http_conn {
 };
 
 static void advance(struct http_conn *c);
+static const struct http_stream_ops stream_ops;
 
 static void
 free_conn(void *arg)
@@ -114,7 +115,7 @@ destroy(struct http_conn *c)
     struct http_request *req = c->req;
     if (req != NULL) {
         c->req = NULL;
-        req->conn = NULL;
+        req->stream.conn = NULL;
         http_request_client_gone(req);
         worker_defer(c->worker, free_request, req);
     }
@@ -164,8 +165,17 @@ new_request(struct http_conn *c)
 {
     assert(c->req == NULL);
     c->body_rc = HTTP_IP_BUDGET_OK;
-    c->req = http_request_new(c->worker, c, c->opts->is_public, &c->peer, c->client_ip,
-                              c->msg_start_ns ? c->msg_start_ns : clock_mono_ns());
+    const struct http_request_origin o = {
+        .worker = c->worker,
+        .stream = {.ops = &stream_ops, .conn = c},
+        .is_public = c->opts->is_public,
+        .log_skip = c->opts->access_log_skip,
+        .log_skip_arg = c->opts->access_log_skip_arg,
+        .peer = &c->peer,
+        .client_ip = c->client_ip,
+        .start_ns = c->msg_start_ns ? c->msg_start_ns : clock_mono_ns(),
+    };
+    c->req = http_request_new(&o);
     return c->req;
 }
 
@@ -297,7 +307,7 @@ static int
 on_body_bytes(void *arg, const char *data, size_t len)
 {
     struct http_request *req = arg;
-    struct http_conn *c = req->conn;
+    struct http_conn *c = req->stream.conn;
     struct http_ip_budget *b = c->opts->body_budget;
     if (b != NULL) {
         enum http_ip_budget_rc rc =
@@ -815,34 +825,42 @@ http_conn_abort(struct http_conn *c)
     destroy(c);
 }
 
-struct evbuffer *
-http_conn_output(struct http_conn *c)
+/* ---- the stream a request writes its response into ---- */
+
+static struct evbuffer *
+stream_output(void *conn)
 {
+    struct http_conn *c = conn;
     return bufferevent_get_output(c->bev);
 }
 
-bool
-http_conn_may_keep_alive(const struct http_conn *c, const struct http_request *req)
+static bool
+stream_may_keep_alive(const void *conn, const struct http_request *req)
 {
+    const struct http_conn *c = conn;
     return req->keep_alive && !c->close_after && !c->draining && !c->peer_eof &&
            !http_parser_in_body(c->parser);
 }
 
-void
-http_conn_close_after(struct http_conn *c)
+static void
+stream_close_after(void *conn)
 {
+    struct http_conn *c = conn;
     c->close_after = true;
 }
 
-void
-http_conn_response_done(struct http_conn *c, struct http_request *req, bool clean)
+/* The current response ended (clean) or was aborted (!clean): the request
+ * finishes now and the connection moves on (next request, or close) from
+ * the loop, never from inside this call. */
+static void
+response_done(struct http_conn *c, struct http_request *req, bool clean)
 {
     assert(c->req == req);
     if (!clean) {
         c->close_after = true;
     }
     c->req = NULL;
-    req->conn = NULL;
+    req->stream.conn = NULL;
     http_request_finish(req);
     /* Freed by release_done once off the stack; a request still waiting
      * there (one cannot finish before the next starts, but stay safe) goes
@@ -861,9 +879,22 @@ http_conn_response_done(struct http_conn *c, struct http_request *req, bool clea
     schedule(c);
 }
 
-void
-http_conn_watch_drain(struct http_conn *c)
+static void
+stream_end(void *conn, struct http_request *req)
 {
+    response_done(conn, req, true);
+}
+
+static void
+stream_abort(void *conn, struct http_request *req)
+{
+    response_done(conn, req, false);
+}
+
+static void
+stream_watch_drain(void *conn)
+{
+    struct http_conn *c = conn;
     if (c->destroyed) {
         return;
     }
@@ -873,3 +904,12 @@ http_conn_watch_drain(struct http_conn *c)
         bufferevent_setwatermark(c->bev, EV_WRITE, BOUNDS_OUTPUT_LOW_WATER, 0);
     }
 }
+
+static const struct http_stream_ops stream_ops = {
+    .output = stream_output,
+    .may_keep_alive = stream_may_keep_alive,
+    .close_after = stream_close_after,
+    .end = stream_end,
+    .abort = stream_abort,
+    .watch_drain = stream_watch_drain,
+};

@@ -20,6 +20,9 @@
  * after the head. Malformed input gets one error response with
  * Connection: close, and nothing after it is read as a request.
  *
+ * The request and its response reach the connection only through the
+ * struct http_stream it installs in each request (http/request_int.h).
+ *
  * A connection is destroyed at once (socket closed, events removed) and
  * freed on a later loop turn (worker_defer), so it is never freed under a
  * callback still running on it. A finished request is freed by the
@@ -31,7 +34,6 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
-struct evbuffer;
 struct http_ip_budget_hold;
 struct http_request;
 struct http_server;
@@ -48,20 +50,3 @@ void http_conn_drain(struct http_conn *c);
 /* Forced close: the current request, if any, is aborted (its abort
  * callback runs) and the connection is destroyed now. */
 void http_conn_abort(struct http_conn *c);
-
-/* ---- for http/request.c and http/output.c ---- */
-
-/* The client output buffer. */
-struct evbuffer *http_conn_output(struct http_conn *c);
-/* May the connection stay open after the current response? (the client
- * asked for keep-alive, the body was read, no error, not draining) */
-bool http_conn_may_keep_alive(const struct http_conn *c, const struct http_request *req);
-/* The connection closes once the current response is out. */
-void http_conn_close_after(struct http_conn *c);
-/* The current response ended (clean) or was aborted (!clean): the request
- * finishes now and the connection moves on (next request, or close) from
- * the loop, never from inside this call. */
-void http_conn_response_done(struct http_conn *c, struct http_request *req, bool clean);
-/* A drain callback was registered on the current request: the connection
- * calls it from the loop once the output is at or below the low-water mark. */
-void http_conn_watch_drain(struct http_conn *c);

@@ -2,11 +2,10 @@
 
 #include "base/buf.h"
 #include "bounds.h"
-#include "http/output.h"
 #include "http/reply.h"
+#include "http/output.h"
 #include "http/router.h"
 #include "metrics.h"
-#include "wiring/app.h"
 
 void
 http_health_healthz(struct http_request *req, void *arg)
@@ -46,8 +45,8 @@ http_health_readyz(struct http_request *req, void *arg)
         reply_status(req, 503, draining, sizeof(draining) - 1);
         return;
     }
-    if (h->app != NULL && h->app->ready_probe != NULL) {
-        h->app->ready_probe(req, h->app->ready_probe_arg);
+    if (h->ready != NULL) {
+        h->ready(req, h->ready_arg);
         return;
     }
     reply_status(req, 200, ok, sizeof(ok) - 1);

@@ -4,19 +4,25 @@
  * The metrics listener is a plain mux: exactly these two paths, any
  * method, other paths 404 text/plain; no security headers, no access log,
  * no rate limit. /readyz turns 503 from the first moment of a drain
- * (SPEC preface fix 8) and otherwise defers to the app's readiness probe
- * (the replay store's), when one is installed. */
+ * (SPEC preface fix 8) and otherwise defers to the readiness hook the
+ * wiring installs (the replay store's probe), when there is one. */
 #pragma once
 
 #include <stdatomic.h>
 #include <stdbool.h>
 
-struct app;
 struct http_request;
 struct http_router;
 
+/* Answers /readyz when the process is not draining (SPEC.md 5.5): replies
+ * itself, now or later (a probe may wait for a store round trip; it then
+ * registers the request's abort callback). Runs on the metrics listener's
+ * loop. */
+typedef void (*http_health_ready_fn)(struct http_request *req, void *arg);
+
 struct http_health {
-    const struct app *app;       /* its ready_probe, if any */
+    http_health_ready_fn ready;  /* NULL: ready, 200 {"status":"ok"} */
+    void *ready_arg;             /* borrowed; outlives the router */
     const atomic_bool *draining; /* set by the runtime on the first signal */
 };
 

@@ -8,10 +8,10 @@
 
 #include "base/arena.h"
 #include "base/clock.h"
-#include "base/scan.h"
+#include "base/field.h"
 #include "bounds.h"
-#include "http/conn.h"
 #include "http/request_int.h"
+#include "http/status.h"
 
 /* SPEC.md 3.0.1 item 6: on every public response, every status. */
 static const struct {
@@ -68,39 +68,24 @@ is_owned_header(struct slice name)
     return name_in(name, owned_headers, sizeof(owned_headers) / sizeof(owned_headers[0]));
 }
 
+/* A token (base/field.h) no longer than the parsers accept. */
 static bool
 valid_name(struct slice name)
 {
-    if (name.len == 0 || name.len > BOUNDS_HEADER_NAME_MAX) {
-        return false;
-    }
-    for (size_t i = 0; i < name.len; i++) {
-        if (!scan_is_tchar((unsigned char)name.ptr[i])) {
-            return false;
-        }
-    }
-    return true;
+    return name.len <= BOUNDS_HEADER_NAME_MAX && field_name_is_token(name);
 }
 
-/* RFC 9110 5.5: field-value is VCHAR, obs-text, SP and HTAB. Any other
- * control byte -- CR and LF above all -- would let a value end the header
- * and start another (response splitting). */
-static bool
-valid_value(struct slice value)
+/* The connection's output buffer (http_stream_ops.output). */
+static struct evbuffer *
+output_of(const struct http_request *req)
 {
-    for (size_t i = 0; i < value.len; i++) {
-        unsigned char c = (unsigned char)value.ptr[i];
-        if ((c < 0x20 && c != '\t') || c == 0x7f) {
-            return false;
-        }
-    }
-    return true;
+    return req->stream.ops->output(req->stream.conn);
 }
 
 static bool
 head_editable(const struct http_request *req)
 {
-    return req->conn != NULL && req->out_state == HTTP_OUT_PENDING;
+    return req->stream.conn != NULL && req->out_state == HTTP_OUT_PENDING;
 }
 
 static int
@@ -170,7 +155,7 @@ http_output_header_add(struct http_request *req, const char *name, const char *v
 {
     struct slice n = slice_from_cstr(name);
     struct slice v = slice_from_cstr(value);
-    if (!head_editable(req) || !valid_name(n) || !valid_value(v) || is_owned_header(n)) {
+    if (!head_editable(req) || !valid_name(n) || !field_value_is_valid(v) || is_owned_header(n)) {
         return -1;
     }
     return append_header(req, n, v);
@@ -181,7 +166,7 @@ http_output_header_set(struct http_request *req, const char *name, const char *v
 {
     struct slice n = slice_from_cstr(name);
     struct slice v = slice_from_cstr(value);
-    if (!head_editable(req) || !valid_name(n) || !valid_value(v) || is_owned_header(n)) {
+    if (!head_editable(req) || !valid_name(n) || !field_value_is_valid(v) || is_owned_header(n)) {
         return -1;
     }
     remove_headers(req, n);
@@ -211,7 +196,7 @@ http_output_header_add_upstream(struct http_request *req, const char *name, size
     if (is_owned_header(n) || (req->is_public && is_security_header(n))) {
         return 0; /* ours replace theirs (SPEC preface fix 5) */
     }
-    if (!valid_name(n) || !valid_value(v)) {
+    if (!valid_name(n) || !field_value_is_valid(v)) {
         return -1;
     }
     return append_header(req, n, v);
@@ -227,85 +212,6 @@ http_output_header_get(const struct http_request *req, const char *name)
         }
     }
     return NULL;
-}
-
-static const char *
-reason_phrase(int status)
-{
-    switch (status) {
-    case 100:
-        return "Continue";
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 202:
-        return "Accepted";
-    case 204:
-        return "No Content";
-    case 206:
-        return "Partial Content";
-    case 301:
-        return "Moved Permanently";
-    case 302:
-        return "Found";
-    case 303:
-        return "See Other";
-    case 304:
-        return "Not Modified";
-    case 307:
-        return "Temporary Redirect";
-    case 308:
-        return "Permanent Redirect";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 406:
-        return "Not Acceptable";
-    case 408:
-        return "Request Timeout";
-    case 409:
-        return "Conflict";
-    case 410:
-        return "Gone";
-    case 411:
-        return "Length Required";
-    case 413:
-        return "Content Too Large";
-    case 414:
-        return "URI Too Long";
-    case 415:
-        return "Unsupported Media Type";
-    case 417:
-        return "Expectation Failed";
-    case 422:
-        return "Unprocessable Content";
-    case 429:
-        return "Too Many Requests";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 500:
-        return "Internal Server Error";
-    case 501:
-        return "Not Implemented";
-    case 502:
-        return "Bad Gateway";
-    case 503:
-        return "Service Unavailable";
-    case 504:
-        return "Gateway Timeout";
-    case 505:
-        return "HTTP Version Not Supported";
-    default:
-        return ""; /* RFC 9112 4: the reason phrase may be empty */
-    }
 }
 
 /* "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n" (RFC 9110 5.6.7), formatted
@@ -358,15 +264,16 @@ send_head(struct http_request *req, bool has_length, uint64_t len)
     } else {
         req->framing = HTTP_FRAME_CLOSE;
     }
-    bool keep = req->framing != HTTP_FRAME_CLOSE && http_conn_may_keep_alive(req->conn, req);
+    bool keep =
+        req->framing != HTTP_FRAME_CLOSE && req->stream.ops->may_keep_alive(req->stream.conn, req);
     if (!keep) {
-        http_conn_close_after(req->conn);
+        req->stream.ops->close_after(req->stream.conn);
     }
 
-    struct evbuffer *out = http_conn_output(req->conn);
+    struct evbuffer *out = output_of(req);
     char line[128];
-    int n =
-        snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", req->status, reason_phrase(req->status));
+    int n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", req->status,
+                     http_status_reason(req->status));
     evbuffer_add(out, line, (size_t)n);
     const char *date = date_line();
     evbuffer_add(out, date, strlen(date));
@@ -416,7 +323,7 @@ http_output_start_length(struct http_request *req, uint64_t len)
 static bool
 streaming(const struct http_request *req)
 {
-    return req->conn != NULL && req->out_state == HTTP_OUT_STREAMING;
+    return req->stream.conn != NULL && req->out_state == HTTP_OUT_STREAMING;
 }
 
 /* Checks and accounts len body bytes; false when they must not be sent.
@@ -460,7 +367,7 @@ http_output_write(struct http_request *req, const void *data, size_t len)
     if (drop) {
         return 0;
     }
-    struct evbuffer *out = http_conn_output(req->conn);
+    struct evbuffer *out = output_of(req);
     if (req->framing == HTTP_FRAME_CHUNKED) {
         evbuffer_add_printf(out, "%zx\r\n", len);
         evbuffer_add(out, data, len);
@@ -483,7 +390,7 @@ http_output_write_buffer(struct http_request *req, struct evbuffer *buf)
         evbuffer_drain(buf, len);
         return 0;
     }
-    struct evbuffer *out = http_conn_output(req->conn);
+    struct evbuffer *out = output_of(req);
     if (req->framing == HTTP_FRAME_CHUNKED) {
         evbuffer_add_printf(out, "%zx\r\n", len);
         evbuffer_add_buffer(out, buf);
@@ -497,7 +404,7 @@ http_output_write_buffer(struct http_request *req, struct evbuffer *buf)
 int
 http_output_end(struct http_request *req)
 {
-    if (req->conn == NULL || req->out_state == HTTP_OUT_ENDED) {
+    if (req->stream.conn == NULL || req->out_state == HTTP_OUT_ENDED) {
         return -1;
     }
     if (req->out_state == HTTP_OUT_PENDING && send_head(req, true, 0) != 0) {
@@ -508,24 +415,24 @@ http_output_end(struct http_request *req)
         return -1;
     }
     if (req->framing == HTTP_FRAME_CHUNKED) {
-        evbuffer_add(http_conn_output(req->conn), "0\r\n\r\n", 5);
+        evbuffer_add(output_of(req), "0\r\n\r\n", 5);
     }
     req->out_state = HTTP_OUT_ENDED;
     req->drain_fn = NULL;
-    http_conn_response_done(req->conn, req, true);
+    req->stream.ops->end(req->stream.conn, req);
     return 0;
 }
 
 void
 http_output_abort(struct http_request *req)
 {
-    if (req->conn == NULL || req->out_state == HTTP_OUT_ENDED) {
+    if (req->stream.conn == NULL || req->out_state == HTTP_OUT_ENDED) {
         return;
     }
     req->out_state = HTTP_OUT_ENDED;
     req->aborted = true;
     req->drain_fn = NULL;
-    http_conn_response_done(req->conn, req, false);
+    req->stream.ops->abort(req->stream.conn, req);
 }
 
 int
@@ -563,19 +470,19 @@ http_output_is_ended(const struct http_request *req)
 bool
 http_output_is_congested(const struct http_request *req)
 {
-    return req->conn != NULL &&
-           evbuffer_get_length(http_conn_output(req->conn)) > BOUNDS_OUTPUT_HIGH_WATER;
+    return req->stream.conn != NULL &&
+           evbuffer_get_length(output_of(req)) > BOUNDS_OUTPUT_HIGH_WATER;
 }
 
 void
 http_output_on_drain(struct http_request *req, http_output_drain_fn fn, void *arg)
 {
-    if (req->conn == NULL || req->out_state == HTTP_OUT_ENDED) {
+    if (req->stream.conn == NULL || req->out_state == HTTP_OUT_ENDED) {
         return;
     }
     req->drain_fn = fn;
     req->drain_arg = arg;
     if (fn != NULL) {
-        http_conn_watch_drain(req->conn);
+        req->stream.ops->watch_drain(req->stream.conn);
     }
 }

@@ -5,8 +5,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "http/head_scan.h"
 #include "base/buf.h"
+#include "base/field.h"
+#include "base/head_scan.h"
 #include "base/ipaddr.h"
 #include "base/scan.h"
 #include "base/strtab.h"
@@ -22,35 +23,15 @@ enum parser_state {
     P_ERROR,     /* sticky */
 };
 
-/* Which head element the last llhttp data callback appended to. */
-enum parser_cur {
-    CUR_NONE = 0,
-    CUR_FIELD,
-    CUR_VALUE,
-};
-
-/* A header as offsets into the store (the store may move as it grows). */
-struct header_ref {
-    uint32_t name_off;
-    uint32_t name_len;
-    uint32_t value_off;
-    uint32_t value_len;
-};
-
 struct http_parser {
     llhttp_t ll;
     enum parser_state state;
-    /* URL and header bytes of the head; its cap is the head cap. */
-    struct buf store;
+    /* Header fields, with the URL's bytes at the start of their store:
+     * one cap, the head cap, covers both. */
+    struct field_list fields;
     uint32_t url_len;
     bool url_done;
     struct slice method_name;
-    struct header_ref *refs;
-    size_t ref_count;
-    size_t ref_cap;
-    struct http_header *headers;
-    size_t headers_cap;
-    enum parser_cur cur;
     /* Bytes of the head consumed so far, and the raw-byte scan state that
      * catches what llhttp lets through (bare LF, obs-fold). */
     size_t head_bytes;
@@ -146,7 +127,7 @@ on_url(llhttp_t *ll, const char *at, size_t len)
     if (p->url_len > BOUNDS_URL_MAX) {
         return fail(p, 414, "request target too long");
     }
-    if (buf_append(&p->store, at, len) != 0) {
+    if (buf_append(&p->fields.bytes, at, len) != 0) {
         return fail(p, 431, "request head too large");
     }
     return 0;
@@ -161,6 +142,26 @@ on_url_complete(llhttp_t *ll)
     return 0;
 }
 
+/* The field layer's refusals, in this parser's words and statuses. */
+static int
+fail_field(struct http_parser *p, enum field_list_rc rc)
+{
+    switch (rc) {
+    case FIELD_LIST_OK:
+        return 0;
+    case FIELD_LIST_ERR_COUNT:
+        return fail(p, 431, "too many header fields");
+    case FIELD_LIST_ERR_NAME_LEN:
+        return fail(p, 431, "header name too long");
+    case FIELD_LIST_ERR_NO_NAME:
+        return fail(p, 400, "header value without a name");
+    case FIELD_LIST_ERR_BYTES:
+    case FIELD_LIST_RC_COUNT:
+        break;
+    }
+    return fail(p, 431, "request head too large");
+}
+
 static int
 on_header_field(llhttp_t *ll, const char *at, size_t len)
 {
@@ -170,26 +171,7 @@ on_header_field(llhttp_t *ll, const char *at, size_t len)
         p->trailer_bytes += len;
         return p->trailer_bytes > BOUNDS_HEADER_BYTES_MAX ? fail(p, 431, "trailers too large") : 0;
     }
-    if (p->cur != CUR_FIELD) {
-        if (p->ref_count >= BOUNDS_HEADER_COUNT_MAX) {
-            return fail(p, 431, "too many header fields");
-        }
-        if (p->ref_count == p->ref_cap) {
-            p->ref_cap = p->ref_cap ? p->ref_cap * 2 : 16;
-            p->refs = xrealloc(p->refs, p->ref_cap * sizeof(p->refs[0]));
-        }
-        p->refs[p->ref_count++] = (struct header_ref){.name_off = (uint32_t)p->store.len};
-        p->cur = CUR_FIELD;
-    }
-    struct header_ref *r = &p->refs[p->ref_count - 1];
-    if (len > BOUNDS_HEADER_NAME_MAX || r->name_len + len > BOUNDS_HEADER_NAME_MAX) {
-        return fail(p, 431, "header name too long");
-    }
-    if (buf_append(&p->store, at, len) != 0) {
-        return fail(p, 431, "request head too large");
-    }
-    r->name_len += (uint32_t)len;
-    return 0;
+    return fail_field(p, field_list_add_name(&p->fields, at, len));
 }
 
 static int
@@ -200,19 +182,7 @@ on_header_value(llhttp_t *ll, const char *at, size_t len)
         p->trailer_bytes += len;
         return p->trailer_bytes > BOUNDS_HEADER_BYTES_MAX ? fail(p, 431, "trailers too large") : 0;
     }
-    if (p->ref_count == 0) {
-        return fail(p, 400, "header value without a name");
-    }
-    struct header_ref *r = &p->refs[p->ref_count - 1];
-    if (p->cur != CUR_VALUE) {
-        r->value_off = (uint32_t)p->store.len;
-        p->cur = CUR_VALUE;
-    }
-    if (buf_append(&p->store, at, len) != 0) {
-        return fail(p, 431, "request head too large");
-    }
-    r->value_len += (uint32_t)len;
-    return 0;
+    return fail_field(p, field_list_add_value(&p->fields, at, len));
 }
 
 static int
@@ -222,15 +192,7 @@ on_header_value_complete(llhttp_t *ll)
     if (p->state == P_BODY) {
         return 0;
     }
-    if (p->ref_count == 0) {
-        return fail(p, 400, "header value without a name");
-    }
-    struct header_ref *r = &p->refs[p->ref_count - 1];
-    if (p->cur != CUR_VALUE) {
-        r->value_off = (uint32_t)p->store.len; /* empty value */
-    }
-    p->cur = CUR_NONE;
-    return 0;
+    return fail_field(p, field_list_end_value(&p->fields));
 }
 
 static int
@@ -299,7 +261,8 @@ http_parser_new(void)
     struct http_parser *p = xcalloc(1, sizeof(*p));
     llhttp_init(&p->ll, HTTP_REQUEST, &settings);
     p->ll.data = p;
-    buf_init(&p->store, BOUNDS_HEADER_BYTES_MAX);
+    field_list_init(&p->fields, BOUNDS_HEADER_BYTES_MAX, BOUNDS_HEADER_COUNT_MAX,
+                    BOUNDS_HEADER_NAME_MAX);
     p->head.content_length = -1;
     return p;
 }
@@ -310,9 +273,7 @@ http_parser_free(struct http_parser *p)
     if (p == NULL) {
         return;
     }
-    buf_cleanup(&p->store);
-    xfree(p->refs);
-    xfree(p->headers);
+    field_list_cleanup(&p->fields);
     xfree(p);
 }
 
@@ -327,15 +288,15 @@ set_error(struct http_parser *p, int status, const char *reason)
     return HTTP_PARSE_ERROR;
 }
 
-/* The obs-fold and bare-LF check (http/head_scan.h), with this parser's
+/* The obs-fold and bare-LF check (base/head_scan.h), with this parser's
  * wording. */
 static const char *
 scan_head(struct http_parser *p, const char *data, size_t n)
 {
-    switch (http_head_scan(&p->scan_prev, data, n)) {
-    case HTTP_HEAD_SCAN_OBS_FOLD:
+    switch (head_scan_feed(&p->scan_prev, data, n)) {
+    case HEAD_SCAN_OBS_FOLD:
         return "obs-fold header line";
-    case HTTP_HEAD_SCAN_BARE_LF:
+    case HEAD_SCAN_BARE_LF:
         return "bare LF in request head";
     default:
         return NULL;
@@ -407,20 +368,6 @@ parse_target(struct http_head *h)
         }
     }
     return NULL;
-}
-
-static bool
-is_token(struct slice s)
-{
-    if (s.len == 0) {
-        return false;
-    }
-    for (size_t i = 0; i < s.len; i++) {
-        if (!scan_is_tchar((unsigned char)s.ptr[i])) {
-            return false;
-        }
-    }
-    return true;
 }
 
 /* Bytes of a reg-name or IPv4 address besides percent-escapes (RFC 3986
@@ -512,23 +459,18 @@ add_transfer_codings(struct http_parser *p, struct slice value)
 static const char *
 build_headers(struct http_parser *p, size_t *out_hosts)
 {
-    if (p->ref_count > p->headers_cap) {
-        p->headers_cap = p->ref_cap;
-        p->headers = xrealloc(p->headers, p->headers_cap * sizeof(p->headers[0]));
-    }
+    size_t n = 0;
+    const struct field *fields = field_list_build(&p->fields, &n);
+    p->head.headers = fields;
+    p->head.header_count = n;
     size_t hosts = 0;
-    for (size_t i = 0; i < p->ref_count; i++) {
-        const struct header_ref *r = &p->refs[i];
-        struct http_header *h = &p->headers[i];
-        h->name = slice_make(p->store.ptr + r->name_off, r->name_len);
-        h->value = slice_trim_ows(slice_make(p->store.ptr + r->value_off, r->value_len));
-        if (!is_token(h->name)) {
+    for (size_t i = 0; i < n; i++) {
+        const struct field *h = &fields[i];
+        if (!field_name_is_token(h->name)) {
             /* "Host : x" (RFC 9112 5.1: no whitespace before the colon). */
             return "invalid header name";
         }
-        if (memchr(h->value.ptr, '\0', h->value.len) != NULL ||
-            memchr(h->value.ptr, '\r', h->value.len) != NULL ||
-            memchr(h->value.ptr, '\n', h->value.len) != NULL) {
+        if (!field_value_is_line_safe(h->value)) {
             return "control byte in header value";
         }
         if (slice_case_eq_cstr(h->name, "host")) {
@@ -561,7 +503,7 @@ finish_head(struct http_parser *p)
     h->version_minor = p->http_minor;
     h->method = method_from_llhttp(p->ll_method);
     h->method_name = slice_from_cstr(llhttp_method_name((llhttp_method_t)p->ll_method));
-    h->target = slice_make(p->store.ptr, p->url_len);
+    h->target = slice_make(p->fields.bytes.ptr, p->url_len);
     const char *reason = parse_target(h);
     if (reason != NULL) {
         return set_error(p, 400, reason);
@@ -598,8 +540,6 @@ finish_head(struct http_parser *p)
     if (has_te && p->te_codings != 1) {
         return set_error(p, 501, "transfer coding other than chunked");
     }
-    h->headers = p->headers;
-    h->header_count = p->ref_count;
     h->content_length = (p->ll_flags & F_CONTENT_LENGTH) != 0 ? (int64_t)p->ll_content_length : -1;
     h->chunked = (p->ll_flags & F_CHUNKED) != 0;
     h->keep_alive = p->keep_alive;
@@ -693,16 +633,10 @@ http_parser_next(struct http_parser *p)
 {
     assert(p->state == P_DONE);
     /* Keep a small store for the next head; give a big one back. */
-    if (p->store.alloc > 8192) {
-        buf_cleanup(&p->store);
-    } else {
-        buf_reset(&p->store);
-    }
+    field_list_clear(&p->fields, true);
     p->url_len = 0;
     p->url_done = false;
     p->method_name = SLICE_NULL;
-    p->ref_count = 0;
-    p->cur = CUR_NONE;
     p->head_bytes = 0;
     p->scan_prev = 0;
     p->body_max = 0;
@@ -753,10 +687,10 @@ http_parser_partial_method(const struct http_parser *p)
 struct slice
 http_parser_partial_path(const struct http_parser *p)
 {
-    if (!p->url_done || p->store.ptr == NULL) {
+    if (!p->url_done || p->fields.bytes.ptr == NULL) {
         return SLICE_NULL;
     }
-    struct slice t = slice_make(p->store.ptr, p->url_len);
+    struct slice t = slice_make(p->fields.bytes.ptr, p->url_len);
     long q = slice_find_byte(t, '?');
     return q < 0 ? t : slice_make(t.ptr, (size_t)q);
 }

@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/field.h"
 #include "base/slice.h"
 
 /* The methods the router distinguishes; every other method llhttp accepts
@@ -49,25 +50,18 @@ enum http_method {
 /* "GET", ...; "OTHER" for HTTP_METHOD_OTHER. */
 const char *http_method_str(enum http_method m);
 
-/* A borrowed header line: name as sent (compare case-insensitively), value
- * without leading or trailing whitespace. */
-struct http_header {
-    struct slice name;
-    struct slice value;
-};
-
 /* The parsed head. Every slice points into the parser and stays valid until
  * http_parser_next() or http_parser_free(). */
 struct http_head {
     enum http_method method;
-    struct slice method_name; /* as sent, e.g. "GET", "PROPFIND" */
-    struct slice target;      /* request-target as sent, e.g. "/mcp?x=1" */
-    struct slice path;        /* raw path, percent-escapes kept, e.g. "/mcp";
-                               * the path of an absolute-form target; "*" */
-    struct slice query;       /* after '?', without it; empty when none */
-    bool has_query;           /* a '?' was present (even with nothing after it) */
-    unsigned version_minor;   /* HTTP/1.<minor>: 0 or 1 */
-    const struct http_header *headers;
+    struct slice method_name;    /* as sent, e.g. "GET", "PROPFIND" */
+    struct slice target;         /* request-target as sent, e.g. "/mcp?x=1" */
+    struct slice path;           /* raw path, percent-escapes kept, e.g. "/mcp";
+                                  * the path of an absolute-form target; "*" */
+    struct slice query;          /* after '?', without it; empty when none */
+    bool has_query;              /* a '?' was present (even with nothing after it) */
+    unsigned version_minor;      /* HTTP/1.<minor>: 0 or 1 */
+    const struct field *headers; /* name as sent, value OWS-trimmed (base/field.h) */
     size_t header_count;
     int64_t content_length; /* -1 when absent */
     bool chunked;           /* Transfer-Encoding: chunked */

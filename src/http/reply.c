@@ -7,6 +7,7 @@
 #include "bounds.h"
 #include "http/output.h"
 #include "http/router.h"
+#include "http/status.h"
 
 #define CT_JSON "application/json"
 #define CT_TEXT "text/plain; charset=utf-8"
@@ -45,48 +46,12 @@ http_reply_redirect(struct http_request *req, const char *location)
     return http_output_send(req, 302, NULL, NULL, 0);
 }
 
-static const char *
-error_text(int status)
-{
-    switch (status) {
-    case 400:
-        return "Bad Request";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 408:
-        return "Request Timeout";
-    case 413:
-        return "Content Too Large";
-    case 414:
-        return "URI Too Long";
-    case 417:
-        return "Expectation Failed";
-    case 429:
-        return "Too Many Requests";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 500:
-        return "Internal Server Error";
-    case 502:
-        return "Bad Gateway";
-    case 503:
-        return "Service Unavailable";
-    case 504:
-        return "Gateway Timeout";
-    case 505:
-        return "HTTP Version Not Supported";
-    default:
-        return "Error";
-    }
-}
-
 int
 http_reply_error(struct http_request *req, int status)
 {
+    const char *reason = http_status_reason(status);
     char body[64];
-    int n = snprintf(body, sizeof(body), "%d %s\n", status, error_text(status));
+    int n = snprintf(body, sizeof(body), "%d %s\n", status, reason[0] != '\0' ? reason : "Error");
     return http_reply_text(req, status, body, (size_t)n);
 }
 
@@ -112,25 +77,52 @@ http_reply_method_not_allowed(struct http_request *req, unsigned allowed)
 }
 
 int
+http_reply_format_error_json(struct buf *out, const char *error, const char *description)
+{
+    /* Into a scratch buffer first: out is unchanged on failure. */
+    struct buf tmp;
+    buf_init(&tmp, out->max);
+    int rc = buf_append_str(&tmp, "{\"error\":\"") != 0 ||
+                     buf_append_json_escaped(&tmp, slice_from_cstr(error)) != 0 ||
+                     buf_append_str(&tmp, "\",\"error_description\":\"") != 0 ||
+                     buf_append_json_escaped(&tmp, slice_from_cstr(description)) != 0 ||
+                     buf_append_str(&tmp, "\"}") != 0 || buf_append_slice(out, buf_slice(&tmp)) != 0
+                 ? -1
+                 : 0;
+    buf_cleanup(&tmp);
+    return rc;
+}
+
+int
+http_reply_error_json(struct http_request *req, int status, const char *error,
+                      const char *description)
+{
+    struct buf body;
+    buf_init(&body, BOUNDS_ERROR_BODY_MAX);
+    int rc = http_reply_format_error_json(&body, error, description) == 0
+                 ? http_reply_json(req, status, body.ptr, body.len)
+                 : -1;
+    buf_cleanup(&body);
+    return rc;
+}
+
+int
 http_reply_rate_limited(struct http_request *req)
 {
-    static const char body[] =
-        "{\"error\":\"temporarily_unavailable\",\"error_description\":\"rate limit exceeded\"}";
     if (http_output_header_set(req, "Retry-After", "60") != 0) {
         return -1;
     }
-    return http_reply_json(req, 429, body, sizeof(body) - 1);
+    return http_reply_error_json(req, 429, "temporarily_unavailable", "rate limit exceeded");
 }
 
 int
 http_reply_body_budget(struct http_request *req)
 {
-    static const char body[] = "{\"error\":\"temporarily_unavailable\",\"error_description\":"
-                               "\"too many request bodies in flight; retry later\"}";
     char retry[24];
     snprintf(retry, sizeof(retry), "%d", BOUNDS_BODY_BUFFER_RETRY_AFTER_S);
     if (http_output_header_set(req, "Retry-After", retry) != 0) {
         return -1;
     }
-    return http_reply_json(req, 503, body, sizeof(body) - 1);
+    return http_reply_error_json(req, 503, "temporarily_unavailable",
+                                 "too many request bodies in flight; retry later");
 }

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+struct buf;
 struct http_request;
 
 /* body is a complete JSON text, sent as is (callers add the trailing
@@ -24,7 +25,20 @@ int http_reply_empty(struct http_request *req, int status);
  * control byte; -1 and nothing sent otherwise) and an empty body. */
 int http_reply_redirect(struct http_request *req, const char *location);
 
-/* "<status> <reason>\n" as text/plain, e.g. "413 Content Too Large\n": the
+/* The one JSON error body of the HTTP layer, RFC 6749 5.2's shape, keys in
+ * this order and no trailing newline:
+ *   {"error":"bad_gateway","error_description":"upstream request failed"}
+ * error and description are escaped as JSON strings. _format appends it to
+ * out (0, or -1 at out's cap with out unchanged); _error_json sends it with
+ * status as application/json (OAuth endpoints use oauth/error, which adds
+ * error_code and Go's HTML escaping). */
+int http_reply_format_error_json(struct buf *out, const char *error, const char *description)
+    __attribute__((warn_unused_result));
+int http_reply_error_json(struct http_request *req, int status, const char *error,
+                          const char *description);
+
+/* "<status> <reason>\n" as text/plain, e.g. "413 Content Too Large\n" (the
+ * reason from http/status.h, "Error" for a code without one): the
  * connection layer's answer to malformed or refused requests. */
 int http_reply_error(struct http_request *req, int status);
 /* 404 text/plain "404 page not found\n" (SPEC.md 3.0.2). */

@@ -11,9 +11,7 @@
 #include "base/rand.h"
 #include "base/xalloc.h"
 #include "bounds.h"
-#include "config.h"
 #include "http/request_int.h"
-#include "wiring/app.h"
 #include "worker.h"
 
 static const char base62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -40,20 +38,21 @@ http_request_id_generate(char out[HTTP_REQUEST_ID_LEN + 1])
 }
 
 struct http_request *
-http_request_new(struct worker *w, struct http_conn *conn, bool is_public,
-                 const struct ipaddr *peer, const char *client_ip, uint64_t start_ns)
+http_request_new(const struct http_request_origin *o)
 {
     struct http_request *req = xcalloc(1, sizeof(*req));
-    req->conn = conn;
-    req->worker = w;
+    req->stream = o->stream;
+    req->worker = o->worker;
     req->arena = arena_new(BOUNDS_REQUEST_ARENA_MAX);
-    req->is_public = is_public;
+    req->is_public = o->is_public;
+    req->log_skip = o->log_skip;
+    req->log_skip_arg = o->log_skip_arg;
     http_request_id_generate(req->id);
-    if (peer != NULL) {
-        req->peer = *peer;
+    if (o->peer != NULL) {
+        req->peer = *o->peer;
     }
-    snprintf(req->client_ip, sizeof(req->client_ip), "%s", client_ip ? client_ip : "");
-    req->start_ns = start_ns;
+    snprintf(req->client_ip, sizeof(req->client_ip), "%s", o->client_ip ? o->client_ip : "");
+    req->start_ns = o->start_ns;
     req->method = HTTP_METHOD_OTHER;
     req->method_name = "";
     req->content_length = -1;
@@ -63,7 +62,7 @@ http_request_new(struct worker *w, struct http_conn *conn, bool is_public,
         /* evbuffer_new fails only when malloc does, and ours aborts first. */
         abort();
     }
-    if (is_public) {
+    if (req->is_public) {
         http_output_add_security_headers(req);
     }
     return req;
@@ -117,7 +116,6 @@ http_request_set_head(struct http_request *req, const struct http_head *h)
     struct arena *a = req->arena;
     req->method = h->method;
     req->method_name = arena_slicedup(a, h->method_name);
-    req->target = copy_slice(a, h->target, &failed);
     req->path = copy_slice(a, h->path, &failed); /* its own copy: NUL-terminated */
     req->query = copy_slice(a, h->query, &failed);
     req->has_query = h->has_query;
@@ -142,10 +140,9 @@ http_request_set_head(struct http_request *req, const struct http_head *h)
     }
     req->path_decoded = decode_path(a, req->path);
     req->has_head = true;
-    if (req->is_public && req->worker != NULL && req->worker->app != NULL &&
-        req->worker->app->cfg != NULL) {
-        req->log_skipped = config_access_log_skips(req->worker->app->cfg, req->path_decoded.ptr,
-                                                   req->path_decoded.len);
+    if (req->is_public && req->log_skip != NULL) {
+        req->log_skipped =
+            req->log_skip(req->log_skip_arg, req->path_decoded.ptr, req->path_decoded.len);
     }
     return 0;
 }
@@ -192,12 +189,6 @@ http_request_arena(const struct http_request *req)
     return req->arena;
 }
 
-const char *
-http_request_id(const struct http_request *req)
-{
-    return req->id;
-}
-
 const struct ipaddr *
 http_request_peer(const struct http_request *req)
 {
@@ -220,12 +211,6 @@ const char *
 http_request_method_name(const struct http_request *req)
 {
     return req->method_name;
-}
-
-struct slice
-http_request_target(const struct http_request *req)
-{
-    return req->target;
 }
 
 struct slice
@@ -299,11 +284,18 @@ http_request_headers_len(const struct http_request *req)
     return req->header_count;
 }
 
-struct http_header
+struct field
 http_request_header_at(const struct http_request *req, size_t i)
 {
     assert(i < req->header_count);
     return req->headers[i];
+}
+
+const struct field *
+http_request_headers(const struct http_request *req, size_t *out_count)
+{
+    *out_count = req->header_count;
+    return req->headers;
 }
 
 int64_t
@@ -335,12 +327,6 @@ http_request_body_slice(struct http_request *req)
     return slice_make((const char *)p, len);
 }
 
-uint64_t
-http_request_start_ns(const struct http_request *req)
-{
-    return req->start_ns;
-}
-
 void
 http_request_set_route_state(struct http_request *req, void *state)
 {
@@ -358,12 +344,6 @@ http_request_on_abort(struct http_request *req, http_request_abort_fn fn, void *
 {
     req->abort_fn = fn;
     req->abort_arg = arg;
-}
-
-bool
-http_request_is_client_gone(const struct http_request *req)
-{
-    return req->client_gone;
 }
 
 void

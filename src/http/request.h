@@ -6,7 +6,8 @@
  * (arena copies), the body once read, the start time, the response being
  * built (http/output.h), and the optional fields of the access-log line.
  * Finishing the response writes exactly one access-log line (public
- * listener, unless ACCESS_LOG_SKIP_RE matches the path).
+ * listener, unless the server's access-log predicate skips the path:
+ * http_request_log_skip_fn).
  *
  * Lifetime: owned by the connection. It stays valid until the response has
  * ended (http_output_end/abort, a reply helper) or the client has gone (the
@@ -33,6 +34,13 @@ struct http_request;
 /* 16 characters of [0-9A-Za-z]: ~95 bits, unique without coordination. */
 #define HTTP_REQUEST_ID_LEN 16
 
+/* Whether a public request's access-log line (and what observes it, such
+ * as the tool metrics) is left out, by the request's percent-decoded path:
+ * path[0..len) may hold any byte, NUL included, and is NUL-terminated
+ * after it. Runs once per request, on its worker, after the head. arg is
+ * the one given with it (http/server.h). */
+typedef bool (*http_request_log_skip_fn)(const void *arg, const char *path, size_t len);
+
 /* Writes a fresh id (HTTP_REQUEST_ID_LEN base62 chars + NUL) from the
  * CSPRNG. */
 void http_request_id_generate(char out[HTTP_REQUEST_ID_LEN + 1]);
@@ -42,8 +50,6 @@ void http_request_id_generate(char out[HTTP_REQUEST_ID_LEN + 1]);
 struct worker *http_request_worker(const struct http_request *req);
 /* Request-scoped allocations (arena.h); freed with the request. */
 struct arena *http_request_arena(const struct http_request *req);
-/* The request id, NUL-terminated. */
-const char *http_request_id(const struct http_request *req);
 /* The TCP peer's address (IPv4-mapped IPv6 shown as IPv4), and as text. */
 const struct ipaddr *http_request_peer(const struct http_request *req);
 const char *http_request_client_ip(const struct http_request *req);
@@ -51,13 +57,11 @@ const char *http_request_client_ip(const struct http_request *req);
 enum http_method http_request_method(const struct http_request *req);
 /* As sent, e.g. "GET", "PROPFIND" (a NUL-terminated static string). */
 const char *http_request_method_name(const struct http_request *req);
-/* The request-target as sent, e.g. "/mcp/x?y=1". */
-struct slice http_request_target(const struct http_request *req);
 /* The raw path, percent-escapes kept ("/mcp/a%2Fb"): what routing and the
  * proxy use. NUL-terminated in memory. */
 struct slice http_request_path(const struct http_request *req);
-/* The percent-decoded path (what the access log shows and
- * ACCESS_LOG_SKIP_RE matches). May contain any byte, NUL included. */
+/* The percent-decoded path (what the access log shows and its skip
+ * predicate sees). May contain any byte, NUL included. */
 struct slice http_request_path_decoded(const struct http_request *req);
 /* The query without '?', raw; empty when none. */
 struct slice http_request_query(const struct http_request *req);
@@ -75,7 +79,10 @@ bool http_request_header_next(const struct http_request *req, const char *name, 
 size_t http_request_header_count(const struct http_request *req, const char *name);
 /* Every header line in order (for forwarding): i < http_request_headers_len(). */
 size_t http_request_headers_len(const struct http_request *req);
-struct http_header http_request_header_at(const struct http_request *req, size_t i);
+struct field http_request_header_at(const struct http_request *req, size_t i);
+/* The same lines as one array of *out_count fields (borrowed, valid for the
+ * request's life; NULL when there are none). */
+const struct field *http_request_headers(const struct http_request *req, size_t *out_count);
 
 /* Content-Length as sent, -1 when absent (chunked or no body). */
 int64_t http_request_content_length(const struct http_request *req);
@@ -86,9 +93,6 @@ struct evbuffer *http_request_body(const struct http_request *req);
 /* The body as one contiguous slice (pulled up once; valid for the
  * request's life, until the evbuffer is changed). */
 struct slice http_request_body_slice(struct http_request *req);
-
-/* Monotonic start (first byte of the request), nanoseconds. */
-uint64_t http_request_start_ns(const struct http_request *req);
 
 /* ---- route state ---- */
 
@@ -109,8 +113,6 @@ void *http_request_get_route_state(const struct http_request *req);
  * replaces; fn NULL unregisters. */
 typedef void (*http_request_abort_fn)(struct http_request *req, void *arg);
 void http_request_on_abort(struct http_request *req, http_request_abort_fn fn, void *arg);
-/* True once the client is known to be gone. */
-bool http_request_is_client_gone(const struct http_request *req);
 
 /* ---- finish ---- */
 
@@ -121,8 +123,9 @@ bool http_request_is_client_gone(const struct http_request *req);
 #define HTTP_REQUEST_FINISH_HOOKS_MAX 4
 typedef void (*http_request_finish_fn)(struct http_request *req, void *arg);
 void http_request_on_finish(struct http_request *req, http_request_finish_fn fn, void *arg);
-/* True when ACCESS_LOG_SKIP_RE matched this request's path (the access-log
- * line and the tool-metrics observer are both skipped, SPEC.md 3.0.1). */
+/* True when the access-log predicate skipped this request's path
+ * (ACCESS_LOG_SKIP_RE: the access-log line and the tool-metrics observer
+ * are both skipped, SPEC.md 3.0.1). */
 bool http_request_is_log_skipped(const struct http_request *req);
 /* Status sent (0 before the head went out) and body bytes written. */
 int http_request_response_status(const struct http_request *req);

@@ -2,7 +2,15 @@
  * struct http_request, shared by the three files that build it -- conn.c
  * (creates, dispatches, finishes), request.c (accessors, access log) and
  * output.c (the response). Nothing outside src/http/ includes this; every
- * other module goes through http/request.h and http/output.h. */
+ * other module goes through http/request.h and http/output.h.
+ *
+ * The request and its response never name the connection under them: the
+ * connection installs a struct http_stream (an interface of six calls)
+ * when it creates the request. HTTP/1 is http/conn.c's; a later HTTP/2
+ * front end would install one per stream, and request.c, output.c and
+ * reply.c would not change. (The response head and chunked framing written
+ * into the output buffer are HTTP/1's; output.c is where an HTTP/2 front
+ * would branch.) */
 #pragma once
 
 #include <stdbool.h>
@@ -16,8 +24,35 @@
 #include "http/parser.h"
 #include "http/request.h"
 
-struct http_conn;
+struct evbuffer;
 struct http_route;
+
+/* The connection's side of a request. Every call gets the installed conn
+ * pointer; none calls back into the request synchronously except where
+ * said. */
+struct http_stream_ops {
+    /* The client output buffer: response bytes go here (moved in with
+     * evbuffer_add_buffer where they already are in one, never copied). */
+    struct evbuffer *(*output)(void *conn);
+    /* May the connection stay open after this response? (the client asked
+     * for keep-alive, the body was read, no error, not draining) */
+    bool (*may_keep_alive)(const void *conn, const struct http_request *req);
+    /* The connection closes once the current response is out. */
+    void (*close_after)(void *conn);
+    /* The response ended cleanly (end) or was cut short (abort): the
+     * request finishes now (http_request_finish, from inside this call),
+     * and the connection moves on (next request, or close) from the loop. */
+    void (*end)(void *conn, struct http_request *req);
+    void (*abort)(void *conn, struct http_request *req);
+    /* A drain callback was registered on the request: call it from the
+     * loop once the output is at or below BOUNDS_OUTPUT_LOW_WATER. */
+    void (*watch_drain)(void *conn);
+};
+
+struct http_stream {
+    const struct http_stream_ops *ops;
+    void *conn; /* the ops' first argument; NULL once the request is let go */
+};
 
 /* A pending response header (arena copies). */
 struct http_out_header {
@@ -44,10 +79,12 @@ struct http_request_finish_hook {
 };
 
 struct http_request {
-    struct http_conn *conn; /* NULL once finished (the connection moved on) */
+    struct http_stream stream; /* .conn NULL once finished (the connection moved on) */
     struct worker *worker;
     struct arena *arena;
     bool is_public;
+    http_request_log_skip_fn log_skip; /* NULL: every public request is logged */
+    const void *log_skip_arg;
 
     char id[HTTP_REQUEST_ID_LEN + 1];
     struct ipaddr peer;
@@ -58,13 +95,12 @@ struct http_request {
     bool has_head;
     enum http_method method;
     const char *method_name;
-    struct slice target;
     struct slice path;
     struct slice path_decoded;
     struct slice query;
     bool has_query;
     unsigned version_minor;
-    struct http_header *headers;
+    struct field *headers;
     size_t header_count;
     int64_t content_length;
     bool chunked;
@@ -114,11 +150,22 @@ struct http_request {
 
 /* ---- for conn.c ---- */
 
-/* A request on worker w, started at start_ns, from peer. Public requests
- * get a fresh id and the security headers. Never NULL. */
-struct http_request *http_request_new(struct worker *w, struct http_conn *conn, bool is_public,
-                                      const struct ipaddr *peer, const char *client_ip,
-                                      uint64_t start_ns);
+/* What the connection gives a new request (all borrowed, copied in). */
+struct http_request_origin {
+    struct worker *worker;
+    struct http_stream stream;
+    bool is_public; /* security headers, X-Request-Id, access log */
+    /* The server's access-log predicate (http/server.h); NULL: none. */
+    http_request_log_skip_fn log_skip;
+    const void *log_skip_arg;
+    const struct ipaddr *peer; /* NULL: unknown */
+    const char *client_ip;     /* its text, "" or NULL when unknown */
+    uint64_t start_ns;         /* monotonic, the request's first byte */
+};
+
+/* A request from o. Public requests get a fresh id and the security
+ * headers. Never NULL. */
+struct http_request *http_request_new(const struct http_request_origin *o);
 /* Copies the parsed head into the arena. -1 when the arena cap is hit. */
 int http_request_set_head(struct http_request *req, const struct http_head *h)
     __attribute__((warn_unused_result));

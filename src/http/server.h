@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 
 #include "bounds.h"
+#include "http/request.h"
 #include "net/sockopt.h"
 
 struct buf;
@@ -50,6 +51,11 @@ typedef void (*http_server_client_key_fn)(void *arg, struct http_request *req,
 struct http_server_opts {
     const struct http_router *router; /* borrowed; outlives the server */
     bool is_public;                   /* security headers, X-Request-Id, access log */
+    /* Public requests whose decoded path this says to skip get no
+     * access-log line (ACCESS_LOG_SKIP_RE); NULL: every one is logged.
+     * arg is borrowed and outlives the server. */
+    http_request_log_skip_fn access_log_skip;
+    const void *access_log_skip_arg;
     uint64_t head_timeout_ms; /* first byte to end of head (and a fresh conn's first byte) */
     uint64_t body_timeout_ms; /* end of head to end of body */
     uint64_t idle_timeout_ms; /* keep-alive wait for the next request */

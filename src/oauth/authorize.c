@@ -9,11 +9,11 @@
 
 #include "base/arena.h"
 #include "base/clock.h"
+#include "base/form.h"
 #include "base/rand.h"
 #include "bounds.h"
 #include "config.h"
 #include "grants.h"
-#include "http/query.h"
 #include "http/request.h"
 #include "log.h"
 #include "metrics.h"
@@ -27,7 +27,7 @@
 struct authorize_ctx {
     struct http_request *req;
     const struct app *app;
-    struct http_params params;
+    struct form_params params;
     struct oauth_authorize_request ar;
     struct oauth_client_lookup *lookup;
 };
@@ -35,13 +35,13 @@ struct authorize_ctx {
 static void
 params_cleanup(void *ptr)
 {
-    http_params_cleanup(ptr);
+    form_params_cleanup(ptr);
 }
 
 /* Step 2: nothing beyond the parameters we read is forwarded to the IdP;
  * say so at debug level, one line per dropped parameter. */
 static void
-log_dropped(struct http_request *req, const struct http_params *p)
+log_dropped(struct http_request *req, const struct form_params *p)
 {
     if (!log_enabled(LOG_DEBUG)) {
         return;
@@ -210,8 +210,8 @@ oauth_authorize(struct http_request *req, void *arg)
 
     /* Query mode: malformed pairs are dropped, not refused (SPEC.md 3.0.7);
      * only the pair-count cap can fail. */
-    if (http_query_parse(http_request_query(req), HTTP_QUERY_MODE_QUERY, &ctx->params) !=
-        HTTP_QUERY_OK) {
+    if (form_parse(http_request_query(req), FORM_MODE_QUERY, BOUNDS_QUERY_PARAMS_MAX,
+                   &ctx->params) != FORM_OK) {
         (void)oauth_reply_error_simple(req, 400, OAUTH_ERROR_INVALID_REQUEST,
                                        "too many query parameters");
         return;

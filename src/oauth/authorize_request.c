@@ -65,14 +65,14 @@ oauth_authorize_request_param_category(struct slice name)
 }
 
 enum oauth_authorize_verdict
-oauth_authorize_request_parse(const struct http_params *p, struct oauth_authorize_request *out,
+oauth_authorize_request_parse(const struct form_params *p, struct oauth_authorize_request *out,
                               struct oauth_error *err, bool *out_client_id_missing)
 {
     if (out_client_id_missing != NULL) {
         *out_client_id_missing = false;
     }
     /* 1. */
-    const char *repeated = http_params_find_repeated(p, singletons, N_SINGLETONS);
+    const char *repeated = form_params_find_repeated(p, singletons, N_SINGLETONS);
     if (repeated != NULL) {
         for (size_t i = 0; i < N_SINGLETONS; i++) {
             if (repeated == singletons[i]) {
@@ -83,15 +83,15 @@ oauth_authorize_request_parse(const struct http_params *p, struct oauth_authoriz
     }
     size_t resource_count = 0;
     *out = (struct oauth_authorize_request){
-        .response_type = http_params_get(p, "response_type", NULL),
-        .client_id = http_params_get(p, "client_id", NULL),
-        .redirect_uri = http_params_get(p, "redirect_uri", NULL),
-        .code_challenge = http_params_get(p, "code_challenge", NULL),
-        .code_challenge_method = http_params_get(p, "code_challenge_method", NULL),
-        .state = http_params_get(p, "state", NULL),
+        .response_type = form_params_get(p, "response_type", NULL),
+        .client_id = form_params_get(p, "client_id", NULL),
+        .redirect_uri = form_params_get(p, "redirect_uri", NULL),
+        .code_challenge = form_params_get(p, "code_challenge", NULL),
+        .code_challenge_method = form_params_get(p, "code_challenge_method", NULL),
+        .state = form_params_get(p, "state", NULL),
         .params = p,
     };
-    (void)http_params_get(p, "resource", &resource_count);
+    (void)form_params_get(p, "resource", &resource_count);
     out->resource_count = resource_count;
 
     /* 3. (2 is the handler's debug log.) */
@@ -121,7 +121,7 @@ static bool
 resources_accepted(const struct oauth_authorize_request *r,
                    const struct oauth_authorize_policy *policy)
 {
-    const struct http_params *p = r->params;
+    const struct form_params *p = r->params;
     for (size_t i = 0; p != NULL && i < p->count; i++) {
         if (!slice_eq_cstr(p->items[i].name, "resource")) {
             continue;

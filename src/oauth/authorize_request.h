@@ -15,11 +15,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/form.h"
 #include "base/slice.h"
-#include "http/query.h"
 #include "oauth/error.h"
 
-/* The decoded request. Strings borrow from the http_params given to
+/* The decoded request. Strings borrow from the form_params given to
  * _parse and are "" when absent (lookups take the first value, SPEC.md
  * 3.0.6); params stays borrowed for the `resource` values, which may
  * repeat. */
@@ -31,7 +31,7 @@ struct oauth_authorize_request {
     const char *code_challenge_method;
     const char *state;
     size_t resource_count;            /* how many `resource` pairs, empty ones included */
-    const struct http_params *params; /* borrowed: the `resource` values */
+    const struct form_params *params; /* borrowed: the `resource` values */
 };
 
 enum oauth_authorize_verdict {
@@ -59,7 +59,7 @@ const char *oauth_authorize_request_param_category(struct slice name);
  *      *out_client_id_missing is true (the handler counts
  *      access_denied{client_id_missing} and logs it).
  * out_client_id_missing may be NULL. */
-enum oauth_authorize_verdict oauth_authorize_request_parse(const struct http_params *p,
+enum oauth_authorize_verdict oauth_authorize_request_parse(const struct form_params *p,
                                                            struct oauth_authorize_request *out,
                                                            struct oauth_error *err,
                                                            bool *out_client_id_missing);

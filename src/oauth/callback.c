@@ -20,13 +20,13 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/clock.h"
+#include "base/form.h"
 #include "base/rand.h"
 #include "bounds.h"
 #include "config.h"
 #include "fetch.h"
 #include "grants.h"
 #include "http/output.h"
-#include "http/query.h"
 #include "http/reply.h"
 #include "http/request.h"
 #include "log.h"
@@ -525,28 +525,29 @@ oauth_callback_handle(struct http_request *req, void *arg)
     const struct app *app = arg;
     const struct config *cfg = app->cfg;
     struct arena *a = http_request_arena(req);
-    struct http_params p;
+    struct form_params p;
     struct oauth_error err;
-    if (http_query_parse(http_request_query(req), HTTP_QUERY_MODE_QUERY, &p) != HTTP_QUERY_OK) {
+    if (form_parse(http_request_query(req), FORM_MODE_QUERY, BOUNDS_QUERY_PARAMS_MAX, &p) !=
+        FORM_OK) {
         oauth_error_set(&err, 400, OAUTH_ERROR_INVALID_REQUEST, "too many query parameters");
         oauth_reply_error(req, &err);
         return;
     }
     if (!oauth_callback_rules_query(&p, oidc_provider_get_issuer(app->oidc), &err)) {
         oauth_reply_error(req, &err);
-        http_params_cleanup(&p);
+        form_params_cleanup(&p);
         return;
     }
-    const char *error = http_params_get(&p, "error", NULL);
+    const char *error = form_params_get(&p, "error", NULL);
     if (error[0] != '\0') {
-        idp_error(req, app, error, http_params_get(&p, "state", NULL));
-        http_params_cleanup(&p);
+        idp_error(req, app, error, form_params_get(&p, "state", NULL));
+        form_params_cleanup(&p);
         return;
     }
     struct callback *cb = arena_zalloc(a, sizeof(*cb));
-    char *code = arena_strdup(a, http_params_get(&p, "code", NULL));
-    char *state = arena_strdup(a, http_params_get(&p, "state", NULL));
-    http_params_cleanup(&p);
+    char *code = arena_strdup(a, form_params_get(&p, "code", NULL));
+    char *state = arena_strdup(a, form_params_get(&p, "state", NULL));
+    form_params_cleanup(&p);
     if (cb == NULL || code == NULL || state == NULL) {
         oauth_reply_error_simple(req, 500, OAUTH_ERROR_SERVER_ERROR, "internal error");
         return;

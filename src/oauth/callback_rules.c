@@ -13,11 +13,11 @@ static const char *const repeated_desc[] = {
 _Static_assert(sizeof(singletons) == sizeof(repeated_desc), "one description per singleton");
 
 bool
-oauth_callback_rules_query(const struct http_params *p, const char *idp_issuer,
+oauth_callback_rules_query(const struct form_params *p, const char *idp_issuer,
                            struct oauth_error *err)
 {
     size_t n = sizeof(singletons) / sizeof(singletons[0]);
-    const char *repeated = http_params_find_repeated(p, singletons, n);
+    const char *repeated = form_params_find_repeated(p, singletons, n);
     if (repeated != NULL) {
         for (size_t i = 0; i < n; i++) {
             if (repeated == singletons[i]) {
@@ -27,8 +27,8 @@ oauth_callback_rules_query(const struct http_params *p, const char *idp_issuer,
         return false;
     }
     size_t count = 0;
-    const char *iss = http_params_get(p, "iss", &count);
-    /* Decoded values hold no NUL (http/query.h), so strcmp is exact. */
+    const char *iss = form_params_get(p, "iss", &count);
+    /* Decoded values hold no NUL (base/form.h), so strcmp is exact. */
     if (count > 0 && strcmp(iss, idp_issuer) != 0) {
         oauth_error_set(err, 400, OAUTH_ERROR_INVALID_REQUEST,
                         "iss does not match the identity provider's issuer");

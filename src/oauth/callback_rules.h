@@ -15,8 +15,8 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "base/form.h"
 #include "grants.h"
-#include "http/query.h"
 #include "metrics.h"
 #include "oauth/error.h"
 #include "oidc/claims.h"
@@ -36,7 +36,7 @@
  * iss check runs before the error branch: an error response carrying
  * another issuer's name may come from a mix-up attacker and must not be
  * relayed to the client. True when the query passes. */
-bool oauth_callback_rules_query(const struct http_params *p, const char *idp_issuer,
+bool oauth_callback_rules_query(const struct form_params *p, const char *idp_issuer,
                                 struct oauth_error *err);
 
 /* Step 2: the URL a client is sent back to when the IdP returned `error`

@@ -26,11 +26,11 @@
 
 #include "base/arena.h"
 #include "base/clock.h"
+#include "base/form.h"
 #include "base/rand.h"
 #include "bounds.h"
 #include "config.h"
 #include "grants.h"
-#include "http/query.h"
 #include "http/request.h"
 #include "log.h"
 #include "metrics.h"
@@ -44,7 +44,7 @@
 struct consent_ctx {
     struct http_request *req;
     const struct app *app;
-    struct http_params form;
+    struct form_params form;
     struct grant_consent grant;
     const char *action;
     struct store_op *claim;
@@ -55,7 +55,7 @@ static void
 ctx_cleanup(void *ptr)
 {
     struct consent_ctx *ctx = ptr;
-    http_params_cleanup(&ctx->form);
+    form_params_cleanup(&ctx->form);
     grants_cleanup_consent(&ctx->grant);
 }
 
@@ -81,13 +81,14 @@ parse_form(struct consent_ctx *ctx)
         (void)oauth_reply_error_simple(req, 500, OAUTH_ERROR_SERVER_ERROR, "internal error");
         return -1;
     }
-    if (!http_query_is_form_content_type(ct_str)) {
+    if (!form_is_content_type(ct_str)) {
         return 0;
     }
-    switch (http_query_parse(http_request_body_slice(req), HTTP_QUERY_MODE_FORM, &ctx->form)) {
-    case HTTP_QUERY_OK:
+    switch (form_parse(http_request_body_slice(req), FORM_MODE_BODY, BOUNDS_QUERY_PARAMS_MAX,
+                       &ctx->form)) {
+    case FORM_OK:
         return 0;
-    case HTTP_QUERY_ERR_TOO_MANY:
+    case FORM_ERR_TOO_MANY:
         (void)reply_invalid(req, 400, "too many form parameters");
         return -1;
     default:
@@ -357,15 +358,15 @@ oauth_consent(struct http_request *req, void *arg)
     }
     /* 4. */
     static const char *const singletons[] = {"consent_token", "action"};
-    const char *repeated = http_params_find_repeated(&ctx->form, singletons, 2);
+    const char *repeated = form_params_find_repeated(&ctx->form, singletons, 2);
     if (repeated != NULL) {
         (void)reply_invalid(req, 400,
                             repeated == singletons[0] ? "consent_token must not be repeated"
                                                       : "action must not be repeated");
         return;
     }
-    const char *token = http_params_get(&ctx->form, "consent_token", NULL);
-    ctx->action = http_params_get(&ctx->form, "action", NULL);
+    const char *token = form_params_get(&ctx->form, "consent_token", NULL);
+    ctx->action = form_params_get(&ctx->form, "action", NULL);
     /* 5. */
     if (token[0] == '\0') {
         (void)reply_invalid(req, 400, "consent_token is required");

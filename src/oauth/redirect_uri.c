@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "base/form.h"
 #include "base/idn.h"
 #include "base/ipaddr.h"
 #include "base/slice.h"
@@ -11,7 +12,6 @@
 #include "base/url.h"
 #include "base/xalloc.h"
 #include "bounds.h"
-#include "http/query.h"
 
 static const char *const rc_names[OAUTH_REDIRECT_URI_RC_COUNT] = {
     [OAUTH_REDIRECT_URI_OK] = "ok",
@@ -271,7 +271,7 @@ is_overridden(struct slice name, const struct oauth_param *params, size_t from, 
 
 /* The merged, sorted parameter list; returns its length. */
 static size_t
-merge_params(const struct http_params *existing, const struct oauth_param *params, size_t n,
+merge_params(const struct form_params *existing, const struct oauth_param *params, size_t n,
              struct entry *out)
 {
     size_t count = 0;
@@ -323,8 +323,8 @@ oauth_redirect_uri_with_params(const char *uri, const struct oauth_param *params
         const char *q = uri + prefix_len + 1;
         query = slice_make(q, strcspn(q, "#"));
     }
-    struct http_params existing;
-    if (http_query_parse(query, HTTP_QUERY_MODE_QUERY, &existing) != HTTP_QUERY_OK) {
+    struct form_params existing;
+    if (form_parse(query, FORM_MODE_QUERY, BOUNDS_QUERY_PARAMS_MAX, &existing) != FORM_OK) {
         return OAUTH_REDIRECT_URI_ERR_UNPARSEABLE;
     }
     struct entry *entries = xcalloc(existing.count + n + 1, sizeof(*entries));
@@ -339,7 +339,7 @@ oauth_redirect_uri_with_params(const char *uri, const struct oauth_param *params
         goto out;
     }
     for (size_t i = 0; i < count; i++) {
-        if (http_query_append_encoded(&tmp, entries[i].name, entries[i].value) != 0) {
+        if (form_append_encoded(&tmp, entries[i].name, entries[i].value) != 0) {
             goto out;
         }
     }
@@ -357,6 +357,6 @@ oauth_redirect_uri_with_params(const char *uri, const struct oauth_param *params
 out:
     buf_cleanup(&tmp);
     xfree(entries);
-    http_params_cleanup(&existing);
+    form_params_cleanup(&existing);
     return rc;
 }

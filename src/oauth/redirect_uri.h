@@ -68,7 +68,7 @@ enum oauth_redirect_uri_rc {
  * (bad pairs dropped), each given parameter set (replacing every existing
  * value of that name; a later duplicate in params wins), the whole query
  * re-encoded with names sorted bytewise (values of one name keep their
- * order; see http_query_append_escaped); any fragment dropped. Bytes >= 0x80
+ * order; see form_append_escaped); any fragment dropped. Bytes >= 0x80
  * are written as %HH, so the result is ASCII and fit for a Location header;
  * it is checked to parse again before it is appended. On failure out is
  * unchanged. */

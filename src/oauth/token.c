@@ -18,12 +18,12 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/clock.h"
+#include "base/form.h"
 #include "base/rand.h"
 #include "bounds.h"
 #include "config.h"
 #include "grants.h"
 #include "http/output.h"
-#include "http/query.h"
 #include "http/reply.h"
 #include "http/request.h"
 #include "log.h"
@@ -295,12 +295,12 @@ claim_code(struct token *t)
 }
 
 static void
-grant_authorization_code(struct token *t, const struct http_params *p)
+grant_authorization_code(struct token *t, const struct form_params *p)
 {
-    const char *code = http_params_get(p, "code", NULL);
-    const char *redirect_uri = http_params_get(p, "redirect_uri", NULL);
-    const char *client_id = http_params_get(p, "client_id", NULL);
-    struct slice verifier = slice_from_cstr(http_params_get(p, "code_verifier", NULL));
+    const char *code = form_params_get(p, "code", NULL);
+    const char *redirect_uri = form_params_get(p, "redirect_uri", NULL);
+    const char *client_id = form_params_get(p, "client_id", NULL);
+    struct slice verifier = slice_from_cstr(form_params_get(p, "code_verifier", NULL));
     struct oauth_error err;
     if (code[0] == '\0' || redirect_uri[0] == '\0' || client_id[0] == '\0') {
         reply_simple(t, 400, OAUTH_ERROR_INVALID_REQUEST, "missing required parameters", NULL);
@@ -433,10 +433,10 @@ out:
 }
 
 static void
-grant_refresh_token(struct token *t, const struct http_params *p)
+grant_refresh_token(struct token *t, const struct form_params *p)
 {
-    const char *refresh_token = http_params_get(p, "refresh_token", NULL);
-    const char *client_id = http_params_get(p, "client_id", NULL);
+    const char *refresh_token = form_params_get(p, "refresh_token", NULL);
+    const char *client_id = form_params_get(p, "client_id", NULL);
     if (refresh_token[0] == '\0' || client_id[0] == '\0') {
         reply_simple(t, 400, OAUTH_ERROR_INVALID_REQUEST, "missing required parameters", NULL);
         return;
@@ -531,7 +531,7 @@ resolve_client(struct token *t, const char *client_id)
 
 /* Steps 1-3; true with *p filled (release it) when the request may go on. */
 static bool
-read_form(struct token *t, struct http_params *p)
+read_form(struct token *t, struct form_params *p)
 {
     struct http_request *req = t->req;
     /* Go tests RawQuery != "": a bare '?' is no query. */
@@ -560,16 +560,15 @@ read_form(struct token *t, struct http_params *p)
         }
     }
     /* SPEC.md 3.0.7: another media type (or none) is simply an empty form. */
-    if (!http_query_is_form_content_type(content_type)) {
+    if (!form_is_content_type(content_type)) {
         return true;
     }
-    enum http_query_rc qrc =
-        http_query_parse(http_request_body_slice(req), HTTP_QUERY_MODE_FORM, p);
-    if (qrc != HTTP_QUERY_OK) {
+    enum form_rc qrc =
+        form_parse(http_request_body_slice(req), FORM_MODE_BODY, BOUNDS_QUERY_PARAMS_MAX, p);
+    if (qrc != FORM_OK) {
         /* Past BOUNDS_QUERY_PARAMS_MAX pairs: worded as /consent words it. */
         reply_simple(t, 400, OAUTH_ERROR_INVALID_REQUEST,
-                     qrc == HTTP_QUERY_ERR_TOO_MANY ? "too many form parameters"
-                                                    : "malformed form body",
+                     qrc == FORM_ERR_TOO_MANY ? "too many form parameters" : "malformed form body",
                      NULL);
         return false;
     }
@@ -594,7 +593,7 @@ oauth_token_handle(struct http_request *req, void *arg)
     t->now_s = clock_unix_s();
     arena_on_free(http_request_arena(req), cleanup_grants, t);
     http_request_on_abort(req, on_abort, t);
-    struct http_params p;
+    struct form_params p;
     if (!read_form(t, &p)) {
         return;
     }
@@ -606,5 +605,5 @@ oauth_token_handle(struct http_request *req, void *arg)
     } else {
         grant_refresh_token(t, &p);
     }
-    http_params_cleanup(&p);
+    form_params_cleanup(&p);
 }

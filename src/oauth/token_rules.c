@@ -17,11 +17,11 @@ static const char *const repeated_desc[] = {
 _Static_assert(sizeof(singletons) == sizeof(repeated_desc), "one description per singleton");
 
 bool
-oauth_token_rules_front(const struct http_params *p, const char *base, const char *mount,
+oauth_token_rules_front(const struct form_params *p, const char *base, const char *mount,
                         enum oauth_token_grant *out_grant, struct oauth_error *err)
 {
     size_t n = sizeof(singletons) / sizeof(singletons[0]);
-    const char *repeated = http_params_find_repeated(p, singletons, n);
+    const char *repeated = form_params_find_repeated(p, singletons, n);
     if (repeated != NULL) {
         for (size_t i = 0; i < n; i++) {
             if (repeated == singletons[i]) {
@@ -40,7 +40,7 @@ oauth_token_rules_front(const struct http_params *p, const char *base, const cha
             return false;
         }
     }
-    const char *grant = http_params_get(p, "grant_type", NULL);
+    const char *grant = form_params_get(p, "grant_type", NULL);
     if (strcmp(grant, "authorization_code") == 0) {
         *out_grant = OAUTH_TOKEN_GRANT_AUTHORIZATION_CODE;
         return true;

@@ -13,9 +13,9 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "base/form.h"
 #include "base/slice.h"
 #include "grants.h"
-#include "http/query.h"
 #include "metrics.h"
 #include "oauth/error.h"
 #include "store/store.h"
@@ -39,7 +39,7 @@ enum oauth_token_grant {
  * grant_type one of the two grants. True and *out_grant set when all pass;
  * otherwise false with *err filled (400 invalid_request, invalid_target or
  * unsupported_grant_type). */
-bool oauth_token_rules_front(const struct http_params *p, const char *base, const char *mount,
+bool oauth_token_rules_front(const struct form_params *p, const char *base, const char *mount,
                              enum oauth_token_grant *out_grant, struct oauth_error *err);
 
 /* Code steps 3-5 on grants_open_code's outcome: true for GRANTS_OK, else

@@ -6,11 +6,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/form.h"
 #include "base/jsonx.h"
 #include "base/strtab.h"
 #include "base/xalloc.h"
 #include "bounds.h"
-#include "http/query.h"
 #include "oidc/form.h"
 #include "oidc/provider.h"
 
@@ -141,9 +141,9 @@ basic_header(const struct oidc_exchange_request *req, struct buf *out)
     struct buf cred;
     buf_init(&cred, EXCHANGE_BODY_MAX);
     int rc = -1;
-    if (http_query_append_escaped(&cred, slice_from_cstr(req->client_id)) != 0 ||
+    if (form_append_escaped(&cred, slice_from_cstr(req->client_id)) != 0 ||
         buf_append_byte(&cred, ':') != 0 ||
-        http_query_append_escaped(&cred, slice_from_cstr(req->client_secret)) != 0) {
+        form_append_escaped(&cred, slice_from_cstr(req->client_secret)) != 0) {
         goto out;
     }
     size_t enc_len = 4 * ((cred.len + 2) / 3);
@@ -161,17 +161,14 @@ static int
 form_body(const struct oidc_exchange_request *req, enum oidc_auth_method method, struct buf *out)
 {
     int rc =
-        http_query_append_encoded(out, SLICE_LIT("grant_type"), SLICE_LIT("authorization_code")) |
-        http_query_append_encoded(out, SLICE_LIT("code"), slice_from_cstr(req->code)) |
-        http_query_append_encoded(out, SLICE_LIT("redirect_uri"),
-                                  slice_from_cstr(req->redirect_uri)) |
-        http_query_append_encoded(out, SLICE_LIT("code_verifier"),
-                                  slice_from_cstr(req->code_verifier));
+        form_append_encoded(out, SLICE_LIT("grant_type"), SLICE_LIT("authorization_code")) |
+        form_append_encoded(out, SLICE_LIT("code"), slice_from_cstr(req->code)) |
+        form_append_encoded(out, SLICE_LIT("redirect_uri"), slice_from_cstr(req->redirect_uri)) |
+        form_append_encoded(out, SLICE_LIT("code_verifier"), slice_from_cstr(req->code_verifier));
     if (method == OIDC_AUTH_CLIENT_SECRET_POST) {
-        rc |= http_query_append_encoded(out, SLICE_LIT("client_id"),
-                                        slice_from_cstr(req->client_id)) |
-              http_query_append_encoded(out, SLICE_LIT("client_secret"),
-                                        slice_from_cstr(req->client_secret));
+        rc |= form_append_encoded(out, SLICE_LIT("client_id"), slice_from_cstr(req->client_id)) |
+              form_append_encoded(out, SLICE_LIT("client_secret"),
+                                  slice_from_cstr(req->client_secret));
     }
     return rc;
 }

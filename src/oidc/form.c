@@ -2,19 +2,20 @@
 
 #include <jansson.h>
 
-#include "http/query.h"
+#include "base/form.h"
+#include "bounds.h"
 
 int
 oidc_form_to_json(struct slice text, struct json_t **out)
 {
-    struct http_params params;
-    if (http_query_parse(text, HTTP_QUERY_MODE_FORM, &params) != HTTP_QUERY_OK) {
+    struct form_params params;
+    if (form_parse(text, FORM_MODE_BODY, BOUNDS_QUERY_PARAMS_MAX, &params) != FORM_OK) {
         return -1;
     }
     json_t *obj = json_object();
     int rc = 0;
     for (size_t i = 0; i < params.count && rc == 0; i++) {
-        const struct http_param *p = &params.items[i];
+        const struct form_param *p = &params.items[i];
         /* jansson refuses keys and values that are not UTF-8. */
         json_t *name = json_stringn(p->name.ptr, p->name.len);
         json_t *value = json_stringn(p->value.ptr, p->value.len);
@@ -27,7 +28,7 @@ oidc_form_to_json(struct slice text, struct json_t **out)
         json_decref(name);
         json_decref(value);
     }
-    http_params_cleanup(&params);
+    form_params_cleanup(&params);
     if (rc != 0) {
         json_decref(obj);
         return -1;

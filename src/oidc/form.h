@@ -1,8 +1,8 @@
 /* A form-encoded token response (SPEC.md 6.3: IdPs that answer text/plain
  * or application/x-www-form-urlencoded) turned into the JSON object the
- * rest of the exchange reads. Decoding is http/query's form mode, the one
+ * rest of the exchange reads. Decoding is base/form's body mode, the one
  * form parser of the project; encoding the IdP requests uses
- * http_query_append_encoded (Go's url.QueryEscape rules). Pure: no I/O. */
+ * form_append_encoded (Go's url.QueryEscape rules). Pure: no I/O. */
 #pragma once
 
 #include "base/slice.h"

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "base/clock.h"
+#include "base/form.h"
 #include "base/jsonx.h"
 #include "base/strtab.h"
 #include "base/url.h"
@@ -15,7 +16,6 @@
 #include "fetch.h"
 #include "log.h"
 #include "oauth/pkce.h"
-#include "http/query.h"
 
 /* Untrusted text (a document's issuer) quoted in an error is cut here. */
 #define PROVIDER_SAMPLE_MAX 200
@@ -498,16 +498,15 @@ oidc_provider_authorization_url(const struct oidc_provider *p,
     struct buf q;
     buf_init(&q, out->max);
     /* Keys in sorted order, as Go's url.Values.Encode writes them. */
-    int rc =
-        http_query_append_encoded(&q, SLICE_LIT("client_id"), slice_from_cstr(r->client_id)) |
-        http_query_append_encoded(&q, SLICE_LIT("code_challenge"), slice_from_cstr(challenge)) |
-        http_query_append_encoded(&q, SLICE_LIT("code_challenge_method"), SLICE_LIT("S256")) |
-        http_query_append_encoded(&q, SLICE_LIT("nonce"), slice_from_cstr(r->nonce)) |
-        http_query_append_encoded(&q, SLICE_LIT("redirect_uri"), slice_from_cstr(r->redirect_uri)) |
-        http_query_append_encoded(&q, SLICE_LIT("response_mode"), SLICE_LIT("query")) |
-        http_query_append_encoded(&q, SLICE_LIT("response_type"), SLICE_LIT("code")) |
-        http_query_append_encoded(&q, SLICE_LIT("scope"), SLICE_LIT("openid email profile")) |
-        http_query_append_encoded(&q, SLICE_LIT("state"), slice_from_cstr(r->state));
+    int rc = form_append_encoded(&q, SLICE_LIT("client_id"), slice_from_cstr(r->client_id)) |
+             form_append_encoded(&q, SLICE_LIT("code_challenge"), slice_from_cstr(challenge)) |
+             form_append_encoded(&q, SLICE_LIT("code_challenge_method"), SLICE_LIT("S256")) |
+             form_append_encoded(&q, SLICE_LIT("nonce"), slice_from_cstr(r->nonce)) |
+             form_append_encoded(&q, SLICE_LIT("redirect_uri"), slice_from_cstr(r->redirect_uri)) |
+             form_append_encoded(&q, SLICE_LIT("response_mode"), SLICE_LIT("query")) |
+             form_append_encoded(&q, SLICE_LIT("response_type"), SLICE_LIT("code")) |
+             form_append_encoded(&q, SLICE_LIT("scope"), SLICE_LIT("openid email profile")) |
+             form_append_encoded(&q, SLICE_LIT("state"), slice_from_cstr(r->state));
     if (rc == 0) {
         rc = buf_append_slice(out, buf_slice(&q));
     }

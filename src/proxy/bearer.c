@@ -13,6 +13,7 @@
 
 #include "base/strtab.h"
 #include "config.h"
+#include "http/reply.h"
 
 #define SCHEME_LEN 7 /* "Bearer " */
 
@@ -150,10 +151,17 @@ proxy_bearer_format_body(enum proxy_bearer_rc rc, struct buf *out)
     if (desc == NULL) {
         return -1;
     }
-    /* Both strings are fixed ASCII without quotes or backslashes: no
-     * escaping is needed, and the keys are already in sorted order. */
-    return buf_appendf(out, "{\"error\":\"%s\",\"error_description\":\"%s\"}\n",
-                       proxy_bearer_rc_str(rc), desc);
+    /* The HTTP layer's JSON error (keys already in sorted order), then the
+     * newline SPEC.md 4.1's body has; all or nothing. */
+    struct buf body;
+    buf_init(&body, out->max);
+    int ret = http_reply_format_error_json(&body, proxy_bearer_rc_str(rc), desc) != 0 ||
+                      buf_append_byte(&body, '\n') != 0 ||
+                      buf_append_slice(out, buf_slice(&body)) != 0
+                  ? -1
+                  : 0;
+    buf_cleanup(&body);
+    return ret;
 }
 
 /* Appends s as the inside of an RFC 9110 quoted-string. */

@@ -120,10 +120,11 @@ log_proxy_error(struct fwd *f, const char *phase, const char *error)
     log_end(&l);
 }
 
-/* Fails the forward: an error reply while nothing was sent, else a
- * visibly truncated response. */
+/* Fails the forward: a JSON error reply (code and description) while
+ * nothing was sent, else a visibly truncated response. */
 static void
-fail(struct fwd *f, int status, const char *body, const char *phase, const char *error)
+fail(struct fwd *f, int status, const char *code, const char *description, const char *phase,
+     const char *error)
 {
     if (f->state == F_OVER) {
         return;
@@ -134,14 +135,14 @@ fail(struct fwd *f, int status, const char *body, const char *phase, const char 
     if (started) {
         http_output_abort(f->req);
     } else {
-        http_reply_json(f->req, status, body, strlen(body));
+        http_reply_error_json(f->req, status, code, description);
     }
 }
 
 static void
 fail_gateway(struct fwd *f, const char *phase, const char *error)
 {
-    fail(f, 502, PROXY_FORWARD_BODY_BAD_GATEWAY, phase, error);
+    fail(f, 502, PROXY_FORWARD_ERROR_BAD_GATEWAY, PROXY_FORWARD_DESCRIPTION_FAILED, phase, error);
 }
 
 /* ---- the request ---- */
@@ -151,36 +152,13 @@ fail_gateway(struct fwd *f, const char *phase, const char *error)
 static int
 build_fields(struct fwd *f, const struct proxy_headers_identity *id)
 {
-    struct http_request *req = f->req;
     const struct proxy_headers_upstream *up = proxy_pool_headers(f->pool);
     if (up == NULL) {
         return -1;
     }
-    size_t n = http_request_headers_len(req);
-    struct proxy_header *in = n ? xcalloc(n, sizeof(in[0])) : NULL;
-    bool *keep = n ? xcalloc(n, sizeof(keep[0])) : NULL;
-    for (size_t i = 0; i < n; i++) {
-        struct http_header h = http_request_header_at(req, i);
-        in[i] = (struct proxy_header){h.name, h.value};
-    }
-    proxy_headers_request_filter(in, n, keep);
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        if (keep[i] && (buf_append_slice(&f->fields, in[i].name) != 0 ||
-                        buf_append(&f->fields, ": ", 2) != 0 ||
-                        buf_append_slice(&f->fields, in[i].value) != 0 ||
-                        buf_append(&f->fields, "\r\n", 2) != 0)) {
-            rc = -1;
-        }
-    }
-    if (rc == 0 &&
-        proxy_headers_request_append_injected(up, id, proxy_headers_request_wants_trailers(in, n),
-                                              &f->fields) != PROXY_HEADERS_OK) {
-        rc = -1;
-    }
-    xfree(in);
-    xfree(keep);
-    return rc;
+    size_t n = 0;
+    const struct field *in = http_request_headers(f->req, &n);
+    return proxy_headers_request_format(up, in, n, id, &f->fields) == PROXY_HEADERS_OK ? 0 : -1;
 }
 
 /* Content-Length of the body already read: whenever the client framed a
@@ -240,8 +218,8 @@ on_header_timeout(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct fwd *f = arg;
-    fail(f, 504, PROXY_FORWARD_BODY_TIMEOUT, "response_head",
-         "no response head within UPSTREAM_RESPONSE_HEADER_TIMEOUT");
+    fail(f, 504, "gateway_timeout", "upstream did not send response headers in time",
+         "response_head", "no response head within UPSTREAM_RESPONSE_HEADER_TIMEOUT");
 }
 
 static void
@@ -305,7 +283,7 @@ relay_head(struct fwd *f, const struct proxy_response_head *h)
     bool keep[BOUNDS_UPSTREAM_HEADER_COUNT_MAX];
     proxy_headers_response_filter(h->headers, h->header_count, f->opts.rate_limit_enabled, keep);
     for (size_t i = 0; i < h->header_count; i++) {
-        const struct proxy_header *x = &h->headers[i];
+        const struct field *x = &h->headers[i];
         if (keep[i] && http_output_header_add_upstream(req, x->name.ptr, x->name.len, x->value.ptr,
                                                        x->value.len) != 0) {
             /* The parser already refused what the output refuses; a field
@@ -342,7 +320,7 @@ on_head(struct fwd *f)
         proxy_response_hop_decide(h, current, f->round_trip, f->opts.max_round_trips, &next);
     xfree(current);
     if (hop == PROXY_HOP_EXHAUSTED) {
-        fail(f, 502, PROXY_FORWARD_BODY_TOO_MANY_REDIRECTS, "redirect",
+        fail(f, 502, PROXY_FORWARD_ERROR_BAD_GATEWAY, "too many upstream redirects", "redirect",
              "too many upstream redirects");
         return false;
     }

@@ -15,13 +15,15 @@
  * Ends, in every case, with exactly one of:
  *  - the relayed response ended cleanly; the connection goes back to the
  *    pool when the response was cleanly delimited and fully read;
- *  - 502 application/json PROXY_FORWARD_BODY_BAD_GATEWAY: the upstream
+ *  - 502 application/json {"error":"bad_gateway","error_description":
+ *    "upstream request failed"} (http_reply_error_json): the upstream
  *    could not be reached, failed, or sent a malformed or truncated head
  *    (SPEC.md 4.5 has Go's text/plain "Bad Gateway\n"; the issue for this
  *    route asks for JSON errors, and every other error of the route is
  *    JSON);
- *  - 502 PROXY_FORWARD_BODY_TOO_MANY_REDIRECTS (SPEC.md 4.3);
- *  - 504 application/json PROXY_FORWARD_BODY_TIMEOUT: no response head
+ *  - 502 bad_gateway "too many upstream redirects" (SPEC.md 4.3);
+ *  - 504 gateway_timeout "upstream did not send response headers in
+ *    time": no response head
  *    within UPSTREAM_RESPONSE_HEADER_TIMEOUT of the start of the round trip
  *    (connecting included; Go's ResponseHeaderTimeout started after the
  *    request was written and gave 502);
@@ -50,13 +52,10 @@ struct http_request;
 struct proxy_headers_identity;
 struct proxy_pool;
 
-#define PROXY_FORWARD_BODY_BAD_GATEWAY                                                             \
-    "{\"error\":\"bad_gateway\",\"error_description\":\"upstream request failed\"}"
-#define PROXY_FORWARD_BODY_TOO_MANY_REDIRECTS                                                      \
-    "{\"error\":\"bad_gateway\",\"error_description\":\"too many upstream redirects\"}"
-#define PROXY_FORWARD_BODY_TIMEOUT                                                                 \
-    "{\"error\":\"gateway_timeout\",\"error_description\":\"upstream did not send response "       \
-    "headers in time\"}"
+/* The 502's JSON error (http_reply_error_json), also the mount's answer
+ * when a worker has no upstream pool. */
+#define PROXY_FORWARD_ERROR_BAD_GATEWAY "bad_gateway"
+#define PROXY_FORWARD_DESCRIPTION_FAILED "upstream request failed"
 
 struct proxy_forward_opts {
     uint64_t header_timeout_ms; /* UPSTREAM_RESPONSE_HEADER_TIMEOUT, > 0 */

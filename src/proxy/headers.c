@@ -135,7 +135,7 @@ list_has(struct slice value, struct slice token, bool folded)
 
 /* Is `name` listed by any Connection field of the message (RFC 9110 7.6.1)? */
 static bool
-named_by_connection(const struct proxy_header *in, size_t n, struct slice name)
+named_by_connection(const struct field *in, size_t n, struct slice name)
 {
     for (size_t i = 0; i < n; i++) {
         if (name_is(in[i].name, "connection") && list_has(in[i].value, name, true)) {
@@ -162,7 +162,7 @@ request_drops(struct slice name)
 }
 
 void
-proxy_headers_request_filter(const struct proxy_header *in, size_t n, bool *out_keep)
+proxy_headers_request_filter(const struct field *in, size_t n, bool *out_keep)
 {
     for (size_t i = 0; i < n; i++) {
         out_keep[i] = !request_drops(in[i].name) && !named_by_connection(in, n, in[i].name);
@@ -170,7 +170,7 @@ proxy_headers_request_filter(const struct proxy_header *in, size_t n, bool *out_
 }
 
 bool
-proxy_headers_request_wants_trailers(const struct proxy_header *in, size_t n)
+proxy_headers_request_wants_trailers(const struct field *in, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (slice_case_eq_cstr(in[i].name, "te") &&
@@ -181,17 +181,12 @@ proxy_headers_request_wants_trailers(const struct proxy_header *in, size_t n)
     return false;
 }
 
-/* RFC 9110 5.5: a field value is VCHAR, obs-text, SP and HTAB; a CR or LF
- * in a value we inject would split the header (request smuggling). */
+/* RFC 9110 5.5 (base/field.h): a CR or LF in a value we inject would split
+ * the header (request smuggling). */
 static bool
 is_field_value(const char *s)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
-            return false;
-        }
-    }
-    return true;
+    return field_value_is_valid(slice_from_cstr(s));
 }
 
 static int
@@ -274,26 +269,39 @@ proxy_headers_request_append_injected(const struct proxy_headers_upstream *up,
     return commit(&tmp, append_injected(up, id, te_trailers, &tmp), out);
 }
 
-enum proxy_headers_rc
-proxy_headers_request_format(const struct proxy_headers_upstream *up, const struct proxy_header *in,
-                             size_t n, const struct proxy_headers_identity *id, struct buf *out)
+/* The kept inbound fields as received, then the added ones. */
+static enum proxy_headers_rc
+format_request(const struct proxy_headers_upstream *up, const struct field *in, size_t n,
+               const struct proxy_headers_identity *id, struct buf *b)
 {
-    struct buf tmp;
-    buf_init(&tmp, out->max);
-    enum proxy_headers_rc rc = PROXY_HEADERS_OK;
-    for (size_t i = 0; i < n && rc == PROXY_HEADERS_OK; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (request_drops(in[i].name) || named_by_connection(in, n, in[i].name)) {
             continue;
         }
-        if (buf_append_slice(&tmp, in[i].name) != 0 || buf_append_str(&tmp, ": ") != 0 ||
-            buf_append_slice(&tmp, in[i].value) != 0 || buf_append_str(&tmp, "\r\n") != 0) {
-            rc = PROXY_HEADERS_ERR_TOO_LARGE;
+        if (buf_append_slice(b, in[i].name) != 0 || buf_append(b, ": ", 2) != 0 ||
+            buf_append_slice(b, in[i].value) != 0 || buf_append(b, "\r\n", 2) != 0) {
+            return PROXY_HEADERS_ERR_TOO_LARGE;
         }
     }
-    if (rc == PROXY_HEADERS_OK) {
-        rc = append_injected(up, id, proxy_headers_request_wants_trailers(in, n), &tmp);
+    return append_injected(up, id, proxy_headers_request_wants_trailers(in, n), b);
+}
+
+enum proxy_headers_rc
+proxy_headers_request_format(const struct proxy_headers_upstream *up, const struct field *in,
+                             size_t n, const struct proxy_headers_identity *id, struct buf *out)
+{
+    if (out->len == 0) {
+        /* The forward's case, once per request: written in place, and
+         * "unchanged on error" is simply empty again. */
+        enum proxy_headers_rc rc = format_request(up, in, n, id, out);
+        if (rc != PROXY_HEADERS_OK) {
+            buf_reset(out);
+        }
+        return rc;
     }
-    return commit(&tmp, rc, out);
+    struct buf tmp;
+    buf_init(&tmp, out->max);
+    return commit(&tmp, format_request(up, in, n, id, &tmp), out);
 }
 
 enum proxy_headers_rc
@@ -347,7 +355,7 @@ proxy_headers_response_keep(struct slice name, bool rate_limit_enabled)
 }
 
 void
-proxy_headers_response_filter(const struct proxy_header *in, size_t n, bool rate_limit_enabled,
+proxy_headers_response_filter(const struct field *in, size_t n, bool rate_limit_enabled,
                               bool *out_keep)
 {
     for (size_t i = 0; i < n; i++) {

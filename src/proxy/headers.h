@@ -2,12 +2,12 @@
  * (SPEC.md 4.2, 4.4, 3.0.1 item 6, 3.0.3; preface fix 5).
  *
  * Request side. Inbound fields are either forwarded verbatim or dropped;
- * then the proxy appends its own. Split in two so the forward can write the
- * kept fields straight from the parsed request into the upstream buffer
- * (zero copies of unchanged headers): proxy_headers_request_filter marks
- * the keepers, proxy_headers_request_append_injected formats the few added
- * fields. proxy_headers_request_format does both into one buf (tests, simple
- * callers).
+ * then the proxy appends its own. proxy_headers_request_format writes the
+ * whole block (what the forward sends on every round trip), straight from
+ * the parsed request's fields (no copy of a field list); its two halves,
+ * proxy_headers_request_filter (which fields are kept) and
+ * proxy_headers_request_append_injected (the added fields), are exported
+ * for the tests that pin each rule.
  *
  * Dropped inbound (names compared ASCII case-insensitively with '_' and '-'
  * equivalent, since CGI-style upstreams map both to the same variable; every
@@ -50,13 +50,8 @@
 #include <stddef.h>
 
 #include "base/buf.h"
+#include "base/field.h"
 #include "base/slice.h"
-
-/* One header field as parsed: name and value (OWS-trimmed), borrowed. */
-struct proxy_header {
-    struct slice name;
-    struct slice value;
-};
 
 enum proxy_headers_rc {
     PROXY_HEADERS_OK = 0,
@@ -98,10 +93,10 @@ struct proxy_headers_identity {
 
 /* Marks which inbound request fields are forwarded verbatim: out_keep[i]
  * for in[i], n entries (caller-provided). */
-void proxy_headers_request_filter(const struct proxy_header *in, size_t n, bool *out_keep);
+void proxy_headers_request_filter(const struct field *in, size_t n, bool *out_keep);
 /* Does any inbound TE field list the "trailers" token? Then "TE: trailers"
  * is appended upstream. */
-bool proxy_headers_request_wants_trailers(const struct proxy_header *in, size_t n);
+bool proxy_headers_request_wants_trailers(const struct field *in, size_t n);
 /* Appends the added fields ("Name: value\r\n" each, order as above) to out.
  * On error out is unchanged. */
 enum proxy_headers_rc proxy_headers_request_append_injected(const struct proxy_headers_upstream *up,
@@ -110,9 +105,11 @@ enum proxy_headers_rc proxy_headers_request_append_injected(const struct proxy_h
     __attribute__((warn_unused_result));
 /* The whole upstream header block (no request line, no Host, no
  * Content-Length, no final empty line): kept fields as received, then the
- * added ones. On error out is unchanged. */
+ * added ones (with TE: trailers when proxy_headers_request_wants_trailers).
+ * On error out is unchanged. Into an empty out it writes in place, with no
+ * scratch buffer (the forward's case). */
 enum proxy_headers_rc
-proxy_headers_request_format(const struct proxy_headers_upstream *up, const struct proxy_header *in,
+proxy_headers_request_format(const struct proxy_headers_upstream *up, const struct field *in,
                              size_t n, const struct proxy_headers_identity *id, struct buf *out)
     __attribute__((warn_unused_result));
 
@@ -122,5 +119,5 @@ proxy_headers_request_format(const struct proxy_headers_upstream *up, const stru
 bool proxy_headers_response_keep(struct slice name, bool rate_limit_enabled);
 /* out_keep[i] for in[i]: proxy_headers_response_keep and not named by a
  * Connection field of the same response. */
-void proxy_headers_response_filter(const struct proxy_header *in, size_t n, bool rate_limit_enabled,
+void proxy_headers_response_filter(const struct field *in, size_t n, bool rate_limit_enabled,
                                    bool *out_keep);

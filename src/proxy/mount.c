@@ -244,8 +244,8 @@ proxy_mount_handle(struct http_request *req, void *arg)
         http_request_log_begin(&l, req, LOG_ERROR, "proxy_error");
         log_str(&l, "error", "this worker has no upstream pool");
         log_end(&l);
-        http_reply_json(req, 502, PROXY_FORWARD_BODY_BAD_GATEWAY,
-                        sizeof(PROXY_FORWARD_BODY_BAD_GATEWAY) - 1);
+        http_reply_error_json(req, 502, PROXY_FORWARD_ERROR_BAD_GATEWAY,
+                              PROXY_FORWARD_DESCRIPTION_FAILED);
         return;
     }
     const struct proxy_headers_identity id = {

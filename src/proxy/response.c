@@ -3,8 +3,9 @@
 #include <llhttp.h>
 #include <string.h>
 
-#include "http/head_scan.h"
 #include "base/buf.h"
+#include "base/field.h"
+#include "base/head_scan.h"
 #include "base/scan.h"
 #include "base/xalloc.h"
 #include "bounds.h"
@@ -18,34 +19,14 @@ enum resp_state {
     R_ERROR, /* sticky */
 };
 
-enum resp_cur {
-    CUR_NONE = 0,
-    CUR_FIELD,
-    CUR_VALUE,
-};
-
-/* A header as offsets into the store (the store moves as it grows). */
-struct header_ref {
-    uint32_t name_off;
-    uint32_t name_len;
-    uint32_t value_off;
-    uint32_t value_len;
-};
-
 struct proxy_response {
     llhttp_t ll;
     enum resp_state state;
     bool is_head;
     bool started;
     bool reusable;
-    /* Header bytes of the head being read; its cap is the head cap. */
-    struct buf store;
-    struct header_ref *refs;
-    size_t ref_count;
-    size_t ref_cap;
-    struct proxy_header *headers;
-    size_t headers_cap;
-    enum resp_cur cur;
+    /* Header fields of the head being read; the head cap is their store's. */
+    struct field_list fields;
     size_t head_bytes;
     unsigned char scan_prev;
     bool interim; /* the head being read is a 1xx */
@@ -83,6 +64,26 @@ on_message_begin(llhttp_t *ll)
     return 0;
 }
 
+/* The field layer's refusals, in this parser's words. */
+static int
+fail_field(struct proxy_response *p, enum field_list_rc rc)
+{
+    switch (rc) {
+    case FIELD_LIST_OK:
+        return 0;
+    case FIELD_LIST_ERR_COUNT:
+        return fail(p, "too many response header fields");
+    case FIELD_LIST_ERR_NAME_LEN:
+        return fail(p, "response header name too long");
+    case FIELD_LIST_ERR_NO_NAME:
+        return fail(p, "response header value without a name");
+    case FIELD_LIST_ERR_BYTES:
+    case FIELD_LIST_RC_COUNT:
+        break;
+    }
+    return fail(p, "response head too large");
+}
+
 static int
 on_header_field(llhttp_t *ll, const char *at, size_t len)
 {
@@ -90,26 +91,7 @@ on_header_field(llhttp_t *ll, const char *at, size_t len)
     if (p->state == R_BODY) {
         return 0; /* trailers: parsed (the head cap is not theirs) and dropped */
     }
-    if (p->cur != CUR_FIELD) {
-        if (p->ref_count >= BOUNDS_UPSTREAM_HEADER_COUNT_MAX) {
-            return fail(p, "too many response header fields");
-        }
-        if (p->ref_count == p->ref_cap) {
-            p->ref_cap = p->ref_cap ? p->ref_cap * 2 : 16;
-            p->refs = xrealloc(p->refs, p->ref_cap * sizeof(p->refs[0]));
-        }
-        p->refs[p->ref_count++] = (struct header_ref){.name_off = (uint32_t)p->store.len};
-        p->cur = CUR_FIELD;
-    }
-    struct header_ref *r = &p->refs[p->ref_count - 1];
-    if (len > BOUNDS_HEADER_NAME_MAX || r->name_len + len > BOUNDS_HEADER_NAME_MAX) {
-        return fail(p, "response header name too long");
-    }
-    if (buf_append(&p->store, at, len) != 0) {
-        return fail(p, "response head too large");
-    }
-    r->name_len += (uint32_t)len;
-    return 0;
+    return fail_field(p, field_list_add_name(&p->fields, at, len));
 }
 
 static int
@@ -119,19 +101,7 @@ on_header_value(llhttp_t *ll, const char *at, size_t len)
     if (p->state == R_BODY) {
         return 0;
     }
-    if (p->ref_count == 0) {
-        return fail(p, "response header value without a name");
-    }
-    struct header_ref *r = &p->refs[p->ref_count - 1];
-    if (p->cur != CUR_VALUE) {
-        r->value_off = (uint32_t)p->store.len;
-        p->cur = CUR_VALUE;
-    }
-    if (buf_append(&p->store, at, len) != 0) {
-        return fail(p, "response head too large");
-    }
-    r->value_len += (uint32_t)len;
-    return 0;
+    return fail_field(p, field_list_add_value(&p->fields, at, len));
 }
 
 static int
@@ -141,42 +111,7 @@ on_header_value_complete(llhttp_t *ll)
     if (p->state == R_BODY) {
         return 0;
     }
-    if (p->ref_count == 0) {
-        return fail(p, "response header value without a name");
-    }
-    struct header_ref *r = &p->refs[p->ref_count - 1];
-    if (p->cur != CUR_VALUE) {
-        r->value_off = (uint32_t)p->store.len; /* empty value */
-    }
-    p->cur = CUR_NONE;
-    return 0;
-}
-
-static bool
-is_token(struct slice s)
-{
-    if (s.len == 0) {
-        return false;
-    }
-    for (size_t i = 0; i < s.len; i++) {
-        if (!scan_is_tchar((unsigned char)s.ptr[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* RFC 9110 5.5: VCHAR, obs-text, SP, HTAB. */
-static bool
-is_field_value(struct slice v)
-{
-    for (size_t i = 0; i < v.len; i++) {
-        unsigned char c = (unsigned char)v.ptr[i];
-        if ((c < 0x20 && c != '\t') || c == 0x7f) {
-            return false;
-        }
-    }
-    return true;
+    return fail_field(p, field_list_end_value(&p->fields));
 }
 
 /* "Keep-Alive: timeout=5, max=1000" (RFC 2068 19.7.1.1): the seconds an
@@ -208,20 +143,15 @@ keep_alive_timeout_ms(struct slice v)
 static const char *
 build_headers(struct proxy_response *p)
 {
-    if (p->ref_count > p->headers_cap) {
-        p->headers_cap = p->ref_cap;
-        p->headers = xrealloc(p->headers, p->headers_cap * sizeof(p->headers[0]));
-    }
+    size_t n = 0;
+    const struct field *fields = field_list_build(&p->fields, &n);
     p->head.keep_alive_timeout_ms = 0;
-    for (size_t i = 0; i < p->ref_count; i++) {
-        const struct header_ref *r = &p->refs[i];
-        struct proxy_header *h = &p->headers[i];
-        h->name = slice_make(p->store.ptr + r->name_off, r->name_len);
-        h->value = slice_trim_ows(slice_make(p->store.ptr + r->value_off, r->value_len));
-        if (!is_token(h->name)) {
+    for (size_t i = 0; i < n; i++) {
+        const struct field *h = &fields[i];
+        if (!field_name_is_token(h->name)) {
             return "invalid response header name";
         }
-        if (!is_field_value(h->value)) {
+        if (!field_value_is_valid(h->value)) {
             return "control byte in response header value";
         }
         if (slice_case_eq_cstr(h->name, "transfer-encoding") &&
@@ -234,8 +164,8 @@ build_headers(struct proxy_response *p)
             p->head.keep_alive_timeout_ms = keep_alive_timeout_ms(h->value);
         }
     }
-    p->head.headers = p->headers;
-    p->head.header_count = p->ref_count;
+    p->head.headers = fields;
+    p->head.header_count = n;
     return NULL;
 }
 
@@ -243,9 +173,7 @@ build_headers(struct proxy_response *p)
 static void
 forget_head(struct proxy_response *p)
 {
-    buf_reset(&p->store);
-    p->ref_count = 0;
-    p->cur = CUR_NONE;
+    field_list_clear(&p->fields, false);
     p->head_bytes = 0;
 }
 
@@ -338,7 +266,8 @@ struct proxy_response *
 proxy_response_new(bool is_head)
 {
     struct proxy_response *p = xcalloc(1, sizeof(*p));
-    buf_init(&p->store, BOUNDS_UPSTREAM_HEAD_BYTES_MAX);
+    field_list_init(&p->fields, BOUNDS_UPSTREAM_HEAD_BYTES_MAX, BOUNDS_UPSTREAM_HEADER_COUNT_MAX,
+                    BOUNDS_HEADER_NAME_MAX);
     proxy_response_reset(p, is_head);
     return p;
 }
@@ -349,9 +278,7 @@ proxy_response_free(struct proxy_response *p)
     if (p == NULL) {
         return;
     }
-    buf_cleanup(&p->store);
-    xfree(p->refs);
-    xfree(p->headers);
+    field_list_cleanup(&p->fields);
     xfree(p);
 }
 
@@ -371,10 +298,8 @@ proxy_response_reset(struct proxy_response *p, bool is_head)
     p->head = (struct proxy_response_head){.content_length = -1};
     p->error = NULL;
     p->scan_prev = 0;
-    if (p->store.alloc > 8192) {
-        buf_cleanup(&p->store); /* give a big head's memory back */
-    }
-    forget_head(p);
+    field_list_clear(&p->fields, true); /* a big head's memory goes back */
+    p->head_bytes = 0;
 }
 
 static enum proxy_response_event
@@ -387,15 +312,15 @@ set_error(struct proxy_response *p, const char *reason)
     return PROXY_RESPONSE_ERROR;
 }
 
-/* The obs-fold and bare-LF check (http/head_scan.h), with this parser's
+/* The obs-fold and bare-LF check (base/head_scan.h), with this parser's
  * wording. */
 static const char *
 scan_head(struct proxy_response *p, const char *data, size_t n)
 {
-    switch (http_head_scan(&p->scan_prev, data, n)) {
-    case HTTP_HEAD_SCAN_OBS_FOLD:
+    switch (head_scan_feed(&p->scan_prev, data, n)) {
+    case HEAD_SCAN_OBS_FOLD:
         return "obs-fold line in response head";
-    case HTTP_HEAD_SCAN_BARE_LF:
+    case HEAD_SCAN_BARE_LF:
         return "bare LF in response head";
     default:
         return NULL;
@@ -546,7 +471,7 @@ proxy_response_hop_decide(const struct proxy_response_head *h, const char *curre
     if (h->status != 307 && h->status != 308) {
         return PROXY_HOP_RELAY;
     }
-    const struct proxy_header *location = NULL;
+    const struct field *location = NULL;
     for (size_t i = 0; i < h->header_count; i++) {
         if (slice_case_eq_cstr(h->headers[i].name, "location")) {
             if (location != NULL) {

@@ -29,7 +29,7 @@
 #include <stdint.h>
 
 #include "base/slice.h"
-#include "proxy/headers.h"
+#include "base/field.h"
 
 enum proxy_response_event {
     PROXY_RESPONSE_MORE = 0, /* every byte used, no event: feed more */
@@ -41,9 +41,9 @@ enum proxy_response_event {
 /* The final head. Slices point into the parser; valid until the next
  * proxy_response_reset() or proxy_response_free(). */
 struct proxy_response_head {
-    int status;                         /* 200..599 */
-    unsigned version_minor;             /* HTTP/1.<minor>: 0 or 1 */
-    const struct proxy_header *headers; /* in order, values OWS-trimmed */
+    int status;                  /* 200..599 */
+    unsigned version_minor;      /* HTTP/1.<minor>: 0 or 1 */
+    const struct field *headers; /* in order, values OWS-trimmed */
     size_t header_count;
     int64_t content_length; /* -1 when absent (chunked, close-delimited) */
     bool chunked;

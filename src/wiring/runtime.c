@@ -1,5 +1,6 @@
 #include "wiring/runtime.h"
 
+#include <assert.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <malloc.h>
@@ -256,6 +257,23 @@ header_lines(const struct http_request *req, const char *name, struct slice *lin
 
 _Static_assert(CLIENT_IP_KEY_SIZE == HTTP_SERVER_CLIENT_KEY_SIZE, "one client key size");
 
+struct client_ip_policy
+runtime_client_ip_policy(const struct config *c)
+{
+    static const enum client_ip_header headers[CONFIG_PROXY_HEADER_COUNT] = {
+        [CONFIG_PROXY_HEADER_X_FORWARDED_FOR] = CLIENT_IP_HEADER_X_FORWARDED_FOR,
+        [CONFIG_PROXY_HEADER_X_REAL_IP] = CLIENT_IP_HEADER_X_REAL_IP,
+        [CONFIG_PROXY_HEADER_TRUE_CLIENT_IP] = CLIENT_IP_HEADER_TRUE_CLIENT_IP,
+    };
+    assert((size_t)c->trusted_proxy_header < CONFIG_PROXY_HEADER_COUNT);
+    return (struct client_ip_policy){
+        .trusted = c->trusted_proxy_cidrs,
+        .trusted_count = c->trusted_proxy_cidr_count,
+        .header = headers[c->trusted_proxy_header],
+        .legacy = c->trust_proxy_headers,
+    };
+}
+
 /* The client IP of SPEC.md 3.0.4, from the peer or a trusted forwarding
  * header: the rate limiter's key and the body budget's. */
 static void
@@ -272,6 +290,13 @@ client_key_of(void *arg, struct http_request *req, char key[CLIENT_IP_KEY_SIZE])
     h.x_real_ip = header_lines(req, "X-Real-IP", lines, &used);
     h.true_client_ip = header_lines(req, "True-Client-IP", lines, &used);
     client_ip_key(&site->policy, &peer, &h, key);
+}
+
+/* The public server's access-log predicate: ACCESS_LOG_SKIP_RE. */
+static bool
+access_log_skips(const void *arg, const char *path, size_t len)
+{
+    return config_access_log_skips(arg, path, len);
 }
 
 /* The router's rate-limit call site (SPEC.md 3.0.3). */
@@ -484,6 +509,8 @@ start_public(struct runtime *rt)
     const struct http_server_opts opts = {
         .router = rt->public_router,
         .is_public = true,
+        .access_log_skip = access_log_skips,
+        .access_log_skip_arg = c,
         .head_timeout_ms = BOUNDS_HEAD_TIMEOUT_MS,
         .body_timeout_ms = BOUNDS_BODY_TIMEOUT_MS,
         .idle_timeout_ms = BOUNDS_IDLE_TIMEOUT_MS,
@@ -678,13 +705,17 @@ runtime_run(const struct config *cfg)
     }
     rt.rate_limit = (struct rate_limit_site){
         .table = rt.app->ratelimit,
-        .policy = client_ip_policy_from_config(cfg),
+        .policy = runtime_client_ip_policy(cfg),
     };
     routes_build(rt.public_router, rt.app);
     if (cfg->rate_limit_enabled) {
         http_router_set_rate_limiter(rt.public_router, rate_limit_request, &rt.rate_limit);
     }
-    rt.health = (struct http_health){.app = rt.app, .draining = &rt.draining};
+    rt.health = (struct http_health){
+        .ready = rt.app->ready_probe,
+        .ready_arg = rt.app->ready_probe_arg,
+        .draining = &rt.draining,
+    };
     http_health_add_metrics_routes(rt.metrics_router, &rt.health);
 
     rt.control = new_worker(&rt, WORKER_CONTROL_ID);

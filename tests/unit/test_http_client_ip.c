@@ -13,7 +13,9 @@
 
 #include <cmocka.h>
 
+#include "config.h"
 #include "http/client_ip.h"
+#include "wiring/runtime.h" /* the wiring builds the policy from the configuration */
 
 static struct ipcidr trusted_v4[1];
 static struct ipcidr trusted_mixed[3];
@@ -32,7 +34,7 @@ setup(void **state)
 /* The main_test.go fixture: TRUSTED_PROXY_CIDRS=10.0.0.0/8, the default
  * header (X-Forwarded-For). */
 static struct client_ip_policy
-cidr_policy(enum config_proxy_header header)
+cidr_policy(enum client_ip_header header)
 {
     return (struct client_ip_policy){
         .trusted = trusted_v4, .trusted_count = 1, .header = header, .legacy = false};
@@ -93,7 +95,7 @@ test_spec_examples(void **state)
         {"10.1.2.3:54321", NULL, NULL, "203.0.113.1", "10.1.2.3", PEER,
          "True-Client-IP ignored unless pinned"},
     };
-    struct client_ip_policy p = cidr_policy(CONFIG_PROXY_HEADER_X_FORWARDED_FOR);
+    struct client_ip_policy p = cidr_policy(CLIENT_IP_HEADER_X_FORWARDED_FOR);
     run_rows(&p, rows, sizeof(rows) / sizeof(rows[0]));
 }
 
@@ -140,7 +142,7 @@ test_cidr_aware_key_cases(void **state)
         {"10.1.2.3", "203.0.113.99", NULL, NULL, "203.0.113.99", HDR,
          "peer without port: the unsplit text is still an address"},
     };
-    struct client_ip_policy p = cidr_policy(CONFIG_PROXY_HEADER_X_FORWARDED_FOR);
+    struct client_ip_policy p = cidr_policy(CLIENT_IP_HEADER_X_FORWARDED_FOR);
     run_rows(&p, rows, sizeof(rows) / sizeof(rows[0]));
 }
 
@@ -156,13 +158,13 @@ test_pinned_header(void **state)
         {"10.1.2.3:1", NULL, NULL, "203.0.113.1, 10.0.0.5", "203.0.113.1", HDR,
          "pinned header is split and walked too"},
     };
-    struct client_ip_policy p = cidr_policy(CONFIG_PROXY_HEADER_TRUE_CLIENT_IP);
+    struct client_ip_policy p = cidr_policy(CLIENT_IP_HEADER_TRUE_CLIENT_IP);
     run_rows(&p, tcip_rows, sizeof(tcip_rows) / sizeof(tcip_rows[0]));
     static const struct row xrip_rows[] = {
         {"10.1.2.3:1", "198.51.100.1", "203.0.113.2", "203.0.113.1", "203.0.113.2", HDR,
          "pinned X-Real-IP"},
     };
-    p = cidr_policy(CONFIG_PROXY_HEADER_X_REAL_IP);
+    p = cidr_policy(CLIENT_IP_HEADER_X_REAL_IP);
     run_rows(&p, xrip_rows, 1);
     /* TRUST_PROXY_HEADERS is ignored when CIDRs are set. */
     static const struct row legacy_ignored[] = {
@@ -171,7 +173,7 @@ test_pinned_header(void **state)
         {"198.51.100.7:9", "203.0.113.99", NULL, "203.0.113.1", "198.51.100.7", PEER,
          "legacy flag ignored with CIDRs, untrusted peer"},
     };
-    p = cidr_policy(CONFIG_PROXY_HEADER_X_FORWARDED_FOR);
+    p = cidr_policy(CLIENT_IP_HEADER_X_FORWARDED_FOR);
     p.legacy = true;
     run_rows(&p, legacy_ignored, 2);
 }
@@ -197,9 +199,8 @@ test_ipv6_is_bucketed_per_64_everywhere(void **state)
         {"[2001:db8::1]:5000", "203.0.113.8", NULL, NULL, "2001:db8::", PEER, "untrusted v6 peer"},
         {"[::1]:80", NULL, NULL, NULL, "::", PEER, "loopback v6"},
     };
-    struct client_ip_policy p = {.trusted = trusted_mixed,
-                                 .trusted_count = 3,
-                                 .header = CONFIG_PROXY_HEADER_X_FORWARDED_FOR};
+    struct client_ip_policy p = {
+        .trusted = trusted_mixed, .trusted_count = 3, .header = CLIENT_IP_HEADER_X_FORWARDED_FOR};
     run_rows(&p, rows, sizeof(rows) / sizeof(rows[0]));
 }
 
@@ -290,7 +291,7 @@ test_text_is_capped_and_cut_at_nul(void **state)
     assert_int_equal(strlen(out), BOUNDS_CLIENT_IP_KEY_MAX);
 
     /* And in CIDR mode a NUL ends the header value. */
-    struct client_ip_policy cidr = cidr_policy(CONFIG_PROXY_HEADER_X_FORWARDED_FOR);
+    struct client_ip_policy cidr = cidr_policy(CLIENT_IP_HEADER_X_FORWARDED_FOR);
     peer = client_ip_peer_from_text(SLICE_LIT("10.0.0.1:1"));
     line = slice_make("203.0.113.1\0, 9.9.9.9", 21);
     h = (struct client_ip_headers){.x_forwarded_for = client_ip_field_one(&line)};
@@ -331,7 +332,7 @@ test_peer_from_sockaddr(void **state)
     client_ip_key(&p, &peer, &h, out);
     assert_string_equal(out, "198.51.100.4");
     /* ...and a mapped peer is trusted by a v4 CIDR. */
-    struct client_ip_policy cidr = cidr_policy(CONFIG_PROXY_HEADER_X_FORWARDED_FOR);
+    struct client_ip_policy cidr = cidr_policy(CLIENT_IP_HEADER_X_FORWARDED_FOR);
     assert_int_equal(inet_pton(AF_INET6, "::ffff:10.9.8.7", &sin6.sin6_addr), 1);
     peer = client_ip_peer_from_sockaddr((struct sockaddr *)&sin6, sizeof(sin6));
     struct slice xff_line = SLICE_LIT("203.0.113.50");
@@ -367,7 +368,7 @@ static void
 test_repeated_header_lines(void **state)
 {
     (void)state;
-    struct client_ip_policy p = cidr_policy(CONFIG_PROXY_HEADER_X_FORWARDED_FOR);
+    struct client_ip_policy p = cidr_policy(CLIENT_IP_HEADER_X_FORWARDED_FOR);
     struct client_ip_peer peer = client_ip_peer_from_text(SLICE_LIT("10.1.2.3:5000"));
     static const struct {
         const char *lines[4];
@@ -418,8 +419,8 @@ test_repeated_header_lines(void **state)
     struct slice one = SLICE_LIT("203.0.113.3");
     char out[CLIENT_IP_KEY_SIZE];
     for (int pinned = 0; pinned < 2; pinned++) {
-        struct client_ip_policy sp = cidr_policy(pinned == 0 ? CONFIG_PROXY_HEADER_X_REAL_IP
-                                                             : CONFIG_PROXY_HEADER_TRUE_CLIENT_IP);
+        struct client_ip_policy sp =
+            cidr_policy(pinned == 0 ? CLIENT_IP_HEADER_X_REAL_IP : CLIENT_IP_HEADER_TRUE_CLIENT_IP);
         struct client_ip_headers h = {0};
         struct client_ip_field *f = pinned == 0 ? &h.x_real_ip : &h.true_client_ip;
         *f = (struct client_ip_field){two, 2};
@@ -447,10 +448,10 @@ test_policy_from_config(void **state)
     c.trusted_proxy_cidr_count = 3;
     c.trusted_proxy_header = CONFIG_PROXY_HEADER_TRUE_CLIENT_IP;
     c.trust_proxy_headers = true;
-    struct client_ip_policy p = client_ip_policy_from_config(&c);
+    struct client_ip_policy p = runtime_client_ip_policy(&c);
     assert_ptr_equal(p.trusted, trusted_mixed);
     assert_int_equal(p.trusted_count, 3);
-    assert_int_equal(p.header, CONFIG_PROXY_HEADER_TRUE_CLIENT_IP);
+    assert_int_equal(p.header, CLIENT_IP_HEADER_TRUE_CLIENT_IP);
     assert_true(p.legacy);
 }
 

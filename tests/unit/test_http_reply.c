@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "base/buf.h"
 #include "http/output.h"
 #include "http/reply.h"
 #include "http/request.h"
@@ -73,6 +74,20 @@ h_error(struct http_request *req, void *arg)
     http_reply_error(req, 503);
 }
 
+static void
+h_error_unknown(struct http_request *req, void *arg)
+{
+    (void)arg;
+    http_reply_error(req, 501);
+}
+
+static void
+h_error_json(struct http_request *req, void *arg)
+{
+    (void)arg;
+    http_reply_error_json(req, 502, "bad_gateway", "upstream \"x\" failed\n");
+}
+
 static struct http_router *router;
 static struct harness H;
 
@@ -88,6 +103,8 @@ setup(void **state)
     http_router_add(router, HTTP_METHODS_GET, "/redirect", h_redirect, NULL, NULL);
     http_router_add(router, HTTP_METHODS_GET, "/bad-redirect", h_bad_redirect, NULL, NULL);
     http_router_add(router, HTTP_METHODS_GET, "/error", h_error, NULL, NULL);
+    http_router_add(router, HTTP_METHODS_GET, "/error-501", h_error_unknown, NULL, NULL);
+    http_router_add(router, HTTP_METHODS_GET, "/error-json", h_error_json, NULL, NULL);
     harness_init(&H, router, NULL);
     return 0;
 }
@@ -203,6 +220,55 @@ test_error_and_not_found(void **state)
     harness_response_free(&r);
 }
 
+/* The status line and the text body take the reason from one table. */
+static void
+test_error_reason_matches_status_line(void **state)
+{
+    (void)state;
+    struct harness_response r = get("/error-501");
+    assert_int_equal(r.status, 501);
+    assert_memory_equal(r.head, "HTTP/1.1 501 Not Implemented\r\n", 30);
+    assert_memory_equal(r.body, "501 Not Implemented\n", 20);
+    harness_response_free(&r);
+}
+
+static void
+test_error_json(void **state)
+{
+    (void)state;
+    static const char want[] =
+        "{\"error\":\"bad_gateway\",\"error_description\":\"upstream \\\"x\\\" failed\\n\"}";
+    struct harness_response r = get("/error-json");
+    assert_int_equal(r.status, 502);
+    assert_string_equal(harness_header(&r, "Content-Type"), "application/json");
+    assert_int_equal(r.body_len, sizeof(want) - 1);
+    assert_memory_equal(r.body, want, sizeof(want) - 1);
+    assert_security_headers(&r);
+    harness_response_free(&r);
+}
+
+static void
+test_format_error_json(void **state)
+{
+    (void)state;
+    static const char body[] =
+        "{\"error\":\"temporarily_unavailable\",\"error_description\":\"rate limit exceeded\"}";
+    struct buf b;
+    buf_init(&b, 256);
+    assert_int_equal(buf_append_str(&b, "x"), 0);
+    assert_int_equal(
+        http_reply_format_error_json(&b, "temporarily_unavailable", "rate limit exceeded"), 0);
+    assert_string_equal(b.ptr + 1, body);
+    buf_cleanup(&b);
+    /* One byte short: -1 and the buffer as it was. */
+    buf_init(&b, sizeof(body) - 1);
+    assert_int_equal(buf_append_str(&b, "x"), 0);
+    assert_int_equal(
+        http_reply_format_error_json(&b, "temporarily_unavailable", "rate limit exceeded"), -1);
+    assert_string_equal(b.ptr, "x");
+    buf_cleanup(&b);
+}
+
 int
 main(void)
 {
@@ -211,6 +277,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_text_html_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redirect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_and_not_found, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_reason_matches_status_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_json, setup, teardown),
+        cmocka_unit_test(test_format_error_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -130,6 +130,37 @@ h_stash(struct http_request *req, void *arg)
     http_reply_empty(req, 204);
 }
 
+/* The server's access-log predicate: skips "/plain" and counts its calls. */
+static int skip_calls;
+static char skip_seen[64];
+static const int skip_arg_token = 1;
+static bool skipped_in_handler;
+
+static bool
+skip_plain(const void *arg, const char *path, size_t len)
+{
+    assert_ptr_equal(arg, &skip_arg_token);
+    assert_int_equal(path[len], '\0');
+    skip_calls++;
+    copy(skip_seen, sizeof(skip_seen), slice_make(path, len));
+    return slice_eq_cstr(slice_make(path, len), "/plain");
+}
+
+static void
+h_skipped(struct http_request *req, void *arg)
+{
+    (void)arg;
+    skipped_in_handler = http_request_is_log_skipped(req);
+    size_t n = 0;
+    const struct field *all = http_request_headers(req, &n);
+    assert_int_equal(n, http_request_headers_len(req));
+    for (size_t i = 0; i < n; i++) {
+        assert_ptr_equal(all[i].name.ptr, http_request_header_at(req, i).name.ptr);
+        assert_ptr_equal(all[i].value.ptr, http_request_header_at(req, i).value.ptr);
+    }
+    http_reply_text(req, 200, "abc", 3);
+}
+
 static struct http_router *router;
 static struct harness H;
 static int log_pipe[2];
@@ -144,6 +175,24 @@ setup(void **state)
     const struct http_route_opts stash = {.head_check = c_stash};
     http_router_add(router, HTTP_METHODS_POST, "/stash", h_stash, NULL, &stash);
     harness_init(&H, router, NULL);
+    assert_int_equal(pipe2(log_pipe, O_NONBLOCK | O_CLOEXEC), 0);
+    log_set_fd(log_pipe[1]);
+    return 0;
+}
+
+static int
+setup_skip(void **state)
+{
+    (void)state;
+    router = http_router_new();
+    http_router_add(router, HTTP_METHODS_GET, "/plain", h_skipped, NULL, NULL);
+    http_router_add(router, HTTP_METHODS_GET, "/a%2Fb", h_skipped, NULL, NULL);
+    const struct harness_opts opts = {
+        .is_public = true,
+        .access_log_skip = skip_plain,
+        .access_log_skip_arg = &skip_arg_token,
+    };
+    harness_init(&H, router, &opts);
     assert_int_equal(pipe2(log_pipe, O_NONBLOCK | O_CLOEXEC), 0);
     log_set_fd(log_pipe[1]);
     return 0;
@@ -289,6 +338,33 @@ test_route_state(void **state)
     harness_response_free(&r);
 }
 
+/* The access log asks the server's predicate (ACCESS_LOG_SKIP_RE in the
+ * wiring), once per request, with the decoded path. */
+static void
+test_access_log_skip_option(void **state)
+{
+    (void)state;
+    skip_calls = 0;
+    skipped_in_handler = false;
+    struct harness_response r = roundtrip("GET /plain HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n\r\n");
+    assert_int_equal(r.status, 200);
+    assert_int_equal(skip_calls, 1);
+    assert_string_equal(skip_seen, "/plain");
+    assert_true(skipped_in_handler);
+    assert_null(strstr(read_logs(), "\"msg\":\"request\""));
+    harness_response_free(&r);
+
+    r = roundtrip("GET /a%2Fb HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_int_equal(r.status, 200);
+    assert_int_equal(skip_calls, 2);
+    assert_string_equal(skip_seen, "/a/b");
+    assert_false(skipped_in_handler);
+    json_t *j = only_request_line(read_logs());
+    assert_string_equal(json_string_value(json_object_get(j, "path")), "/a/b");
+    json_decref(j);
+    harness_response_free(&r);
+}
+
 int
 main(void)
 {
@@ -297,6 +373,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_headers_and_views, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_line_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_route_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_access_log_skip_option, setup_skip, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

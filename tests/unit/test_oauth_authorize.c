@@ -6,8 +6,9 @@
 #include "oauth_flow_app.h"
 
 #include "base/clock.h"
+#include "base/form.h"
+#include "bounds.h"
 #include "grants.h"
-#include "http/query.h"
 #include "oauth/pkce.h"
 
 #define RU "https://app.example.com/cb"
@@ -80,13 +81,13 @@ query_param(const char *url, const char *name, char *out, size_t cap)
     if (q == NULL) {
         return;
     }
-    struct http_params p;
-    assert_int_equal(http_query_parse(slice_from_cstr(q + 1), HTTP_QUERY_MODE_QUERY, &p),
-                     HTTP_QUERY_OK);
+    struct form_params p;
+    assert_int_equal(
+        form_parse(slice_from_cstr(q + 1), FORM_MODE_QUERY, BOUNDS_QUERY_PARAMS_MAX, &p), FORM_OK);
     size_t n = 0;
-    const char *v = http_params_get(&p, name, &n);
+    const char *v = form_params_get(&p, name, &n);
     snprintf(out, cap, "%s", v);
-    http_params_cleanup(&p);
+    form_params_cleanup(&p);
 }
 
 static bool
@@ -96,12 +97,12 @@ has_param(const char *url, const char *name)
     if (q == NULL) {
         return false;
     }
-    struct http_params p;
-    assert_int_equal(http_query_parse(slice_from_cstr(q + 1), HTTP_QUERY_MODE_QUERY, &p),
-                     HTTP_QUERY_OK);
+    struct form_params p;
+    assert_int_equal(
+        form_parse(slice_from_cstr(q + 1), FORM_MODE_QUERY, BOUNDS_QUERY_PARAMS_MAX, &p), FORM_OK);
     size_t n = 0;
-    (void)http_params_get(&p, name, &n);
-    http_params_cleanup(&p);
+    (void)form_params_get(&p, name, &n);
+    form_params_cleanup(&p);
     return n > 0;
 }
 

@@ -11,8 +11,9 @@
 
 #include <cmocka.h>
 
+#include "base/form.h"
+#include "bounds.h"
 #include "fixtures.h"
-#include "http/query.h"
 #include "oauth/authorize_request.h"
 
 #define CH "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM" /* RFC 7636 App. B */
@@ -200,9 +201,10 @@ static const struct row rows[] = {
 static void
 run_row(const struct row *r)
 {
-    struct http_params p;
-    assert_int_equal(http_query_parse(slice_from_cstr(r->query), HTTP_QUERY_MODE_QUERY, &p),
-                     HTTP_QUERY_OK);
+    struct form_params p;
+    assert_int_equal(
+        form_parse(slice_from_cstr(r->query), FORM_MODE_QUERY, BOUNDS_QUERY_PARAMS_MAX, &p),
+        FORM_OK);
     struct oauth_authorize_request ar;
     struct oauth_error err = {0};
     bool missing = true;
@@ -238,7 +240,7 @@ run_row(const struct row *r)
                      out.state_missing, out.synthesize_state, out.server_pkce);
         }
     }
-    http_params_cleanup(&p);
+    form_params_cleanup(&p);
 }
 
 static void
@@ -256,10 +258,10 @@ static void
 test_parse_fields(void **state)
 {
     (void)state;
-    struct http_params p;
-    assert_int_equal(http_query_parse(slice_from_cstr(GOOD "&resource=a&resource=&scope=x+y"),
-                                      HTTP_QUERY_MODE_QUERY, &p),
-                     HTTP_QUERY_OK);
+    struct form_params p;
+    assert_int_equal(form_parse(slice_from_cstr(GOOD "&resource=a&resource=&scope=x+y"),
+                                FORM_MODE_QUERY, BOUNDS_QUERY_PARAMS_MAX, &p),
+                     FORM_OK);
     struct oauth_authorize_request ar;
     struct oauth_error err;
     assert_int_equal(oauth_authorize_request_parse(&p, &ar, &err, NULL), PROCEED);
@@ -270,7 +272,7 @@ test_parse_fields(void **state)
     assert_string_equal(ar.code_challenge_method, "S256");
     assert_string_equal(ar.state, "s");
     assert_int_equal(ar.resource_count, 2);
-    http_params_cleanup(&p);
+    form_params_cleanup(&p);
 }
 
 /* Another mount: only its own resource is accepted. */
@@ -278,11 +280,11 @@ static void
 test_custom_mount(void **state)
 {
     (void)state;
-    struct http_params p;
-    assert_int_equal(http_query_parse(slice_from_cstr(GOOD "&resource=https%3A%2F%2Fauth.example"
-                                                           ".com%2Fmcp"),
-                                      HTTP_QUERY_MODE_QUERY, &p),
-                     HTTP_QUERY_OK);
+    struct form_params p;
+    assert_int_equal(form_parse(slice_from_cstr(GOOD "&resource=https%3A%2F%2Fauth.example"
+                                                     ".com%2Fmcp"),
+                                FORM_MODE_QUERY, BOUNDS_QUERY_PARAMS_MAX, &p),
+                     FORM_OK);
     struct oauth_authorize_request ar;
     struct oauth_error err;
     assert_int_equal(oauth_authorize_request_parse(&p, &ar, &err, NULL), PROCEED);
@@ -297,7 +299,7 @@ test_custom_mount(void **state)
     /* No registered URIs at all: nothing matches. */
     oauth_authorize_request_check(&ar, NULL, 0, &pol, &out);
     assert_int_equal(out.verdict, JSON);
-    http_params_cleanup(&p);
+    form_params_cleanup(&p);
 }
 
 static void

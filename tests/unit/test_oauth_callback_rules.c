@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "bounds.h"
 #include "fixtures.h"
 #include "oauth/callback_rules.h"
 
@@ -17,11 +18,11 @@
 static bool
 query(const char *q, struct oauth_error *err)
 {
-    struct http_params p;
-    assert_int_equal(http_query_parse(slice_from_cstr(q), HTTP_QUERY_MODE_QUERY, &p),
-                     HTTP_QUERY_OK);
+    struct form_params p;
+    assert_int_equal(form_parse(slice_from_cstr(q), FORM_MODE_QUERY, BOUNDS_QUERY_PARAMS_MAX, &p),
+                     FORM_OK);
     bool ok = oauth_callback_rules_query(&p, ISSUER, err);
-    http_params_cleanup(&p);
+    form_params_cleanup(&p);
     return ok;
 }
 

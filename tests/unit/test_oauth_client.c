@@ -6,8 +6,9 @@
 #include "oauth_flow_app.h"
 
 #include "base/clock.h"
+#include "base/form.h"
+#include "bounds.h"
 #include "grants.h"
-#include "http/query.h"
 #include "http/reply.h"
 #include "http/request.h"
 #include "oauth/client.h"
@@ -143,21 +144,21 @@ static void
 h_resolve(struct http_request *req, void *arg)
 {
     (void)arg;
-    struct http_params q;
-    assert_int_equal(http_query_parse(http_request_query(req), HTTP_QUERY_MODE_QUERY, &q),
-                     HTTP_QUERY_OK);
+    struct form_params q;
+    assert_int_equal(
+        form_parse(http_request_query(req), FORM_MODE_QUERY, BOUNDS_QUERY_PARAMS_MAX, &q), FORM_OK);
     static struct probe p;
     p = (struct probe){.req = req};
-    enum oauth_client_site site = strcmp(http_params_get(&q, "site", NULL), "token") == 0
+    enum oauth_client_site site = strcmp(form_params_get(&q, "site", NULL), "token") == 0
                                       ? OAUTH_CLIENT_SITE_TOKEN
                                       : OAUTH_CLIENT_SITE_AUTHORIZE;
     start_returned = false;
-    p.lookup = oauth_client_resolve_start(req, slice_from_cstr(http_params_get(&q, "id", NULL)),
+    p.lookup = oauth_client_resolve_start(req, slice_from_cstr(form_params_get(&q, "id", NULL)),
                                           site, on_resolved, &p);
     assert_non_null(p.lookup);
     start_returned = true;
     http_request_on_abort(req, on_abort_probe, &p);
-    http_params_cleanup(&q);
+    form_params_cleanup(&q);
 }
 
 /* GET /cancel?id=...: start, cancel, answer 204 ourselves. */

@@ -14,9 +14,9 @@
 #include <sys/socket.h>
 
 #include "base/clock.h"
+#include "base/form.h"
 #include "bounds.h"
 #include "grants.h"
-#include "http/query.h"
 #include "oauth/page.h"
 #include "oauth/pkce.h"
 
@@ -203,11 +203,11 @@ query_param(const char *url, const char *name, char *out, size_t cap)
 {
     const char *q = strchr(url, '?');
     assert_non_null(q);
-    struct http_params p;
-    assert_int_equal(http_query_parse(slice_from_cstr(q + 1), HTTP_QUERY_MODE_QUERY, &p),
-                     HTTP_QUERY_OK);
-    snprintf(out, cap, "%s", http_params_get(&p, name, NULL));
-    http_params_cleanup(&p);
+    struct form_params p;
+    assert_int_equal(
+        form_parse(slice_from_cstr(q + 1), FORM_MODE_QUERY, BOUNDS_QUERY_PARAMS_MAX, &p), FORM_OK);
+    snprintf(out, cap, "%s", form_params_get(&p, name, NULL));
+    form_params_cleanup(&p);
 }
 
 static void

@@ -11,10 +11,11 @@
 #include <cmocka.h>
 
 #include "base/buf.h"
+#include "base/form.h"
 #include "base/url.h"
 #include "base/xalloc.h"
+#include "bounds.h"
 #include "fixtures.h"
-#include "http/query.h"
 #include "oauth/redirect_uri.h"
 
 #define R_LENGTH "redirect_uri exceeds maximum length"
@@ -444,15 +445,15 @@ test_with_params_state_round_trip(void **state)
     assert_int_equal(oauth_redirect_uri_with_params("https://a.example/cb?x=1", p, 2, &out),
                      OAUTH_REDIRECT_URI_OK);
     const char *q = strchr(buf_cstr(&out), '?') + 1;
-    struct http_params params;
-    assert_int_equal(http_query_parse(slice_from_cstr(q), HTTP_QUERY_MODE_FORM, &params),
-                     HTTP_QUERY_OK);
+    struct form_params params;
+    assert_int_equal(
+        form_parse(slice_from_cstr(q), FORM_MODE_BODY, BOUNDS_QUERY_PARAMS_MAX, &params), FORM_OK);
     size_t count = 0;
-    assert_string_equal(http_params_get(&params, "state", &count), client_state);
+    assert_string_equal(form_params_get(&params, "state", &count), client_state);
     assert_int_equal(count, 1);
-    assert_string_equal(http_params_get(&params, "iss", NULL), FIXTURE_BASE);
-    assert_string_equal(http_params_get(&params, "x", NULL), "1");
-    http_params_cleanup(&params);
+    assert_string_equal(form_params_get(&params, "iss", NULL), FIXTURE_BASE);
+    assert_string_equal(form_params_get(&params, "x", NULL), "1");
+    form_params_cleanup(&params);
     buf_cleanup(&out);
 }
 

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "bounds.h"
 #include "fixtures.h"
 #include "oauth/token_rules.h"
 
@@ -18,11 +19,11 @@
 static bool
 front(const char *body, enum oauth_token_grant *grant, struct oauth_error *err)
 {
-    struct http_params p;
-    assert_int_equal(http_query_parse(slice_from_cstr(body), HTTP_QUERY_MODE_FORM, &p),
-                     HTTP_QUERY_OK);
+    struct form_params p;
+    assert_int_equal(form_parse(slice_from_cstr(body), FORM_MODE_BODY, BOUNDS_QUERY_PARAMS_MAX, &p),
+                     FORM_OK);
     bool ok = oauth_token_rules_front(&p, BASE, MOUNT, grant, err);
-    http_params_cleanup(&p);
+    form_params_cleanup(&p);
     return ok;
 }
 

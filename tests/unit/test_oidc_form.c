@@ -1,5 +1,5 @@
 /* oidc/form: form-encoded IdP token responses; and the IdP-facing encoding
- * (http/query) checked against Go's url.QueryEscape output the IdPs saw. */
+ * (base/form) checked against Go's url.QueryEscape output the IdPs saw. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,7 @@
 #include <jansson.h>
 
 #include "base/buf.h"
-#include "http/query.h"
+#include "base/form.h"
 #include "oidc/form.h"
 
 static void
@@ -19,8 +19,7 @@ test_escape_matches_query_escape(void **state)
     (void)state;
     struct buf b;
     buf_init(&b, 1024);
-    assert_int_equal(http_query_append_escaped(&b, SLICE_LIT("AZaz09-._~ +/:?#&=%\x01\xc3\xa9")),
-                     0);
+    assert_int_equal(form_append_escaped(&b, SLICE_LIT("AZaz09-._~ +/:?#&=%\x01\xc3\xa9")), 0);
     assert_string_equal(buf_cstr(&b), "AZaz09-._~+%2B%2F%3A%3F%23%26%3D%25%01%C3%A9");
     buf_cleanup(&b);
 }
@@ -31,17 +30,16 @@ test_append_pairs(void **state)
     (void)state;
     struct buf b;
     buf_init(&b, 1024);
-    assert_int_equal(
-        http_query_append_encoded(&b, SLICE_LIT("scope"), SLICE_LIT("openid email profile")), 0);
-    assert_int_equal(http_query_append_encoded(&b, SLICE_LIT("redirect_uri"),
-                                               SLICE_LIT("https://auth.example.com/callback")),
+    assert_int_equal(form_append_encoded(&b, SLICE_LIT("scope"), SLICE_LIT("openid email profile")),
+                     0);
+    assert_int_equal(form_append_encoded(&b, SLICE_LIT("redirect_uri"),
+                                         SLICE_LIT("https://auth.example.com/callback")),
                      0);
     assert_string_equal(buf_cstr(&b), "scope=openid+email+profile&redirect_uri=https%3A%2F%2F"
                                       "auth.example.com%2Fcallback");
     buf_cleanup(&b);
     buf_init(&b, 8);
-    assert_int_equal(http_query_append_encoded(&b, SLICE_LIT("k"), SLICE_LIT("value too long")),
-                     -1);
+    assert_int_equal(form_append_encoded(&b, SLICE_LIT("k"), SLICE_LIT("value too long")), -1);
     buf_cleanup(&b);
 }
 

@@ -443,7 +443,8 @@ test_stale_connection_post(void **state)
     harness_response_free(&r);
     r = exchange("POST /mcp HTTP/1.1\r\nHost: p\r\nContent-Length: 2\r\n\r\n{}", 2000, NULL);
     assert_int_equal(r.status, 502);
-    assert_string_equal(r.body, PROXY_FORWARD_BODY_BAD_GATEWAY);
+    assert_string_equal(
+        r.body, "{\"error\":\"bad_gateway\",\"error_description\":\"upstream request failed\"}");
     assert_string_equal(harness_header(&r, "Content-Type"), "application/json");
     harness_response_free(&r);
     assert_int_equal(UP.requests, 2); /* the POST reached the upstream once */
@@ -460,7 +461,10 @@ test_header_timeout(void **state)
     struct harness_response r = exchange("GET /mcp HTTP/1.1\r\nHost: p\r\n\r\n", 3000, NULL);
     uint64_t took = clock_mono_ms() - t0;
     assert_int_equal(r.status, 504);
-    assert_string_equal(r.body, PROXY_FORWARD_BODY_TIMEOUT);
+    assert_string_equal(
+        r.body,
+        "{\"error\":\"gateway_timeout\",\"error_description\":\"upstream did not send response "
+        "headers in time\"}");
     assert_true(took >= 180 && took < 2000);
     harness_response_free(&r);
     harness_pump(&H, -1, NULL, 50);
@@ -475,7 +479,8 @@ test_connect_refused(void **state)
     struct harness_response r =
         exchange("POST /mcp HTTP/1.1\r\nHost: p\r\nContent-Length: 2\r\n\r\n{}", 3000, NULL);
     assert_int_equal(r.status, 502);
-    assert_string_equal(r.body, PROXY_FORWARD_BODY_BAD_GATEWAY);
+    assert_string_equal(
+        r.body, "{\"error\":\"bad_gateway\",\"error_description\":\"upstream request failed\"}");
     harness_response_free(&r);
 }
 
@@ -560,7 +565,9 @@ test_redirects_capped(void **state)
     UP.script_len = UP_MAX;
     struct harness_response r = exchange("GET /mcp HTTP/1.1\r\nHost: p\r\n\r\n", 3000, NULL);
     assert_int_equal(r.status, 502);
-    assert_string_equal(r.body, PROXY_FORWARD_BODY_TOO_MANY_REDIRECTS);
+    assert_string_equal(
+        r.body,
+        "{\"error\":\"bad_gateway\",\"error_description\":\"too many upstream redirects\"}");
     assert_string_equal(harness_header(&r, "Location"), "");
     harness_response_free(&r);
     assert_int_equal(UP.requests, BOUNDS_UPSTREAM_HOPS_MAX);

@@ -55,7 +55,7 @@ identity(void)
 static bool
 kept_alone(const char *name, const char *value)
 {
-    struct proxy_header h = {.name = slice_from_cstr(name), .value = slice_from_cstr(value)};
+    struct field h = {.name = slice_from_cstr(name), .value = slice_from_cstr(value)};
     bool keep = true;
     proxy_headers_request_filter(&h, 1, &keep);
     return keep;
@@ -165,7 +165,7 @@ static void
 test_request_connection_named(void **state)
 {
     (void)state;
-    struct proxy_header in[] = {
+    struct field in[] = {
         H("Connection", "keep-alive, X-Foo ,,x_bar"),
         H("X-Foo", "1"),
         H("X-Bar", "2"),
@@ -190,7 +190,7 @@ static void
 test_request_duplicates(void **state)
 {
     (void)state;
-    struct proxy_header in[] = {
+    struct field in[] = {
         H("X-User-Admin", "true"), H("Accept", "a"),         H("x-user-admin", "true"),
         H("Cookie", "a=1"),        H("Cookie", "b=2"),       H("Accept", "b"),
         H("X-User-Sub", "evil"),   H("X_User_Sub", "evil2"), H("Authorization", "Bearer t"),
@@ -218,7 +218,7 @@ static void
 test_request_format_golden(void **state)
 {
     (void)state;
-    struct proxy_header in[] = {
+    struct field in[] = {
         H("Host", "auth.example.com"),
         H("Content-Type", "application/json"),
         H("Content-Length", "42"),
@@ -320,7 +320,7 @@ test_request_te_trailers(void **state)
         {"trailers;q=1", false},   {"", false},
     };
     for (size_t i = 0; i < COUNT_OF(rows); i++) {
-        struct proxy_header in[] = {{SLICE_LIT("te"), slice_from_cstr(rows[i].value)}};
+        struct field in[] = {{SLICE_LIT("te"), slice_from_cstr(rows[i].value)}};
         if (proxy_headers_request_wants_trailers(in, 1) != rows[i].want) {
             fail_msg("TE \"%s\"", rows[i].value);
         }
@@ -328,7 +328,7 @@ test_request_te_trailers(void **state)
         proxy_headers_request_filter(in, 1, &keep);
         assert_false(keep); /* the client's own TE never passes verbatim */
     }
-    struct proxy_header other[] = {H("Accept", "trailers")};
+    struct field other[] = {H("Accept", "trailers")};
     assert_false(proxy_headers_request_wants_trailers(other, 1));
 }
 
@@ -385,7 +385,7 @@ static void
 test_request_cap(void **state)
 {
     (void)state;
-    struct proxy_header in[] = {H("Accept", "*/*")};
+    struct field in[] = {H("Accept", "*/*")};
     struct proxy_headers_identity id = identity();
     struct buf b;
     buf_init(&b, 40);
@@ -489,7 +489,7 @@ static void
 test_response_filter(void **state)
 {
     (void)state;
-    struct proxy_header in[] = {
+    struct field in[] = {
         H("Content-Type", "text/event-stream"),
         H("Connection", "close, X-Hop"),
         H("X-Hop", "1"),

@@ -381,11 +381,11 @@ test_reset_reuse(void **state)
 static enum proxy_response_hop
 hop(int status, const char *location, const char *current, unsigned round_trip, char **next)
 {
-    struct proxy_header hs[2];
+    struct field hs[2];
     size_t n = 0;
-    hs[n++] = (struct proxy_header){SLICE_LIT("Content-Type"), SLICE_LIT("application/json")};
+    hs[n++] = (struct field){SLICE_LIT("Content-Type"), SLICE_LIT("application/json")};
     if (location != NULL) {
-        hs[n++] = (struct proxy_header){SLICE_LIT("Location"), slice_from_cstr(location)};
+        hs[n++] = (struct field){SLICE_LIT("Location"), slice_from_cstr(location)};
     }
     struct proxy_response_head h = {.status = status, .headers = hs, .header_count = n};
     return proxy_response_hop_decide(&h, current, round_trip, BOUNDS_UPSTREAM_HOPS_MAX, next);
@@ -446,7 +446,7 @@ test_hops(void **state)
                      PROXY_HOP_RELAY);
 
     /* Two Locations: ambiguous, relayed. */
-    struct proxy_header two[2] = {
+    struct field two[2] = {
         {SLICE_LIT("Location"), SLICE_LIT("/mcp/a")},
         {SLICE_LIT("location"), SLICE_LIT("/mcp/b")},
     };

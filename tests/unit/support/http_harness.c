@@ -43,6 +43,8 @@ harness_init(struct harness *h, const struct http_router *r, const struct harnes
         .body_budget = o.body_budget,
         .client_key = o.client_key,
         .client_key_arg = o.client_key_arg,
+        .access_log_skip = o.access_log_skip,
+        .access_log_skip_arg = o.access_log_skip_arg,
     };
     h->srv = http_server_new(h->w, &so);
 }

@@ -34,6 +34,8 @@ struct harness_opts {
     struct http_ip_budget *body_budget;
     http_server_client_key_fn client_key;
     void *client_key_arg;
+    http_request_log_skip_fn access_log_skip;
+    const void *access_log_skip_arg;
 };
 
 /* A worker (app NULL) and a server on router r (borrowed). opts NULL: public,

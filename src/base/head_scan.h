@@ -1,5 +1,6 @@
-/* The byte-level head check shared by the request parser (http/parser) and
- * the upstream response parser (proxy/response): RFC 9112 forbids a line
+/* The byte-level check of an HTTP/1 message head, shared by the request
+ * parser (http/parser) and the upstream response parser (proxy/response):
+ * RFC 9112 forbids a line
  * that starts with SP/HT (obs-fold, 5.2: "MUST reject") and an LF not
  * preceded by CR (2.2) -- both request-smuggling and response-splitting
  * vectors when two parsers read the bytes differently. llhttp's strict
@@ -9,13 +10,13 @@
 
 #include <stddef.h>
 
-enum http_head_scan_rc {
-    HTTP_HEAD_SCAN_OK = 0,
-    HTTP_HEAD_SCAN_OBS_FOLD,
-    HTTP_HEAD_SCAN_BARE_LF,
-    HTTP_HEAD_SCAN_RC_COUNT,
+enum head_scan_rc {
+    HEAD_SCAN_OK = 0,
+    HEAD_SCAN_OBS_FOLD,
+    HEAD_SCAN_BARE_LF,
+    HEAD_SCAN_RC_COUNT,
 };
 
 /* Checks data[0..n) as the next piece of a head. *prev is the last byte of
  * the previous piece (0 before the first) and is updated on success. */
-enum http_head_scan_rc http_head_scan(unsigned char *prev, const char *data, size_t n);
+enum head_scan_rc head_scan_feed(unsigned char *prev, const char *data, size_t n);

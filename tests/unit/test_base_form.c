@@ -1,4 +1,4 @@
-/* http/query: form-urlencoded decoding in query and form mode (SPEC.md
+/* base/form: form-urlencoded decoding in query and body mode (SPEC.md
  * 3.0.6, 3.0.7), the form Content-Type check, and Go-compatible encoding. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,14 +9,14 @@
 #include <cmocka.h>
 
 #include "base/buf.h"
+#include "base/form.h"
 #include "base/xalloc.h"
 #include "bounds.h"
-#include "http/query.h"
 
 /* Renders params as "name=value|name=value" (raw decoded bytes) so a row
  * can state the expected result in one string. */
 static char *
-render(const struct http_params *p)
+render(const struct form_params *p)
 {
     struct buf b;
     buf_init(&b, 1 << 20);
@@ -70,25 +70,27 @@ test_parse_table(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(parse_rows) / sizeof(parse_rows[0]); i++) {
         const struct parse_row *r = &parse_rows[i];
-        struct http_params p;
-        assert_int_equal(http_query_parse(slice_from_cstr(r->raw), HTTP_QUERY_MODE_QUERY, &p),
-                         HTTP_QUERY_OK);
+        struct form_params p;
+        assert_int_equal(
+            form_parse(slice_from_cstr(r->raw), FORM_MODE_QUERY, BOUNDS_QUERY_PARAMS_MAX, &p),
+            FORM_OK);
         char *got = render(&p);
         assert_string_equal(got, r->query);
         xfree(got);
-        http_params_cleanup(&p);
+        form_params_cleanup(&p);
 
-        enum http_query_rc rc = http_query_parse(slice_from_cstr(r->raw), HTTP_QUERY_MODE_FORM, &p);
+        enum form_rc rc =
+            form_parse(slice_from_cstr(r->raw), FORM_MODE_BODY, BOUNDS_QUERY_PARAMS_MAX, &p);
         if (r->form == NULL) {
-            assert_int_equal(rc, HTTP_QUERY_ERR_MALFORMED);
+            assert_int_equal(rc, FORM_ERR_MALFORMED);
             assert_null(p.items);
             assert_int_equal(p.count, 0);
         } else {
-            assert_int_equal(rc, HTTP_QUERY_OK);
+            assert_int_equal(rc, FORM_OK);
             got = render(&p);
             assert_string_equal(got, r->form);
             xfree(got);
-            http_params_cleanup(&p);
+            form_params_cleanup(&p);
         }
     }
 }
@@ -98,30 +100,33 @@ test_raw_nul_byte(void **state)
 {
     (void)state;
     static const char raw[] = "a=x\0y&b=2";
-    struct http_params p;
-    assert_int_equal(http_query_parse(slice_make(raw, sizeof(raw) - 1), HTTP_QUERY_MODE_QUERY, &p),
-                     HTTP_QUERY_OK);
+    struct form_params p;
+    assert_int_equal(
+        form_parse(slice_make(raw, sizeof(raw) - 1), FORM_MODE_QUERY, BOUNDS_QUERY_PARAMS_MAX, &p),
+        FORM_OK);
     assert_int_equal(p.count, 1);
     assert_string_equal(p.items[0].name.ptr, "b");
-    http_params_cleanup(&p);
-    assert_int_equal(http_query_parse(slice_make(raw, sizeof(raw) - 1), HTTP_QUERY_MODE_FORM, &p),
-                     HTTP_QUERY_ERR_MALFORMED);
+    form_params_cleanup(&p);
+    assert_int_equal(
+        form_parse(slice_make(raw, sizeof(raw) - 1), FORM_MODE_BODY, BOUNDS_QUERY_PARAMS_MAX, &p),
+        FORM_ERR_MALFORMED);
 }
 
 static void
 test_values_are_c_strings(void **state)
 {
     (void)state;
-    struct http_params p;
-    assert_int_equal(http_query_parse(SLICE_LIT("a=%41%42&b=c+d"), HTTP_QUERY_MODE_FORM, &p),
-                     HTTP_QUERY_OK);
+    struct form_params p;
+    assert_int_equal(
+        form_parse(SLICE_LIT("a=%41%42&b=c+d"), FORM_MODE_BODY, BOUNDS_QUERY_PARAMS_MAX, &p),
+        FORM_OK);
     for (size_t i = 0; i < p.count; i++) {
         assert_int_equal(strlen(p.items[i].name.ptr), p.items[i].name.len);
         assert_int_equal(strlen(p.items[i].value.ptr), p.items[i].value.len);
     }
-    http_params_cleanup(&p);
-    http_params_cleanup(&p); /* reusable and idempotent */
-    http_params_cleanup(NULL);
+    form_params_cleanup(&p);
+    form_params_cleanup(&p); /* reusable and idempotent */
+    form_params_cleanup(NULL);
 }
 
 static char *
@@ -139,17 +144,18 @@ static void
 test_param_cap(void **state)
 {
     (void)state;
-    struct http_params p;
+    struct form_params p;
     char *at_cap = repeat_pairs(BOUNDS_QUERY_PARAMS_MAX);
     char *over = repeat_pairs(BOUNDS_QUERY_PARAMS_MAX + 1);
-    assert_int_equal(http_query_parse(slice_from_cstr(at_cap), HTTP_QUERY_MODE_FORM, &p),
-                     HTTP_QUERY_OK);
+    assert_int_equal(
+        form_parse(slice_from_cstr(at_cap), FORM_MODE_BODY, BOUNDS_QUERY_PARAMS_MAX, &p), FORM_OK);
     assert_int_equal(p.count, BOUNDS_QUERY_PARAMS_MAX);
-    http_params_cleanup(&p);
-    assert_int_equal(http_query_parse(slice_from_cstr(over), HTTP_QUERY_MODE_FORM, &p),
-                     HTTP_QUERY_ERR_TOO_MANY);
-    assert_int_equal(http_query_parse(slice_from_cstr(over), HTTP_QUERY_MODE_QUERY, &p),
-                     HTTP_QUERY_ERR_TOO_MANY);
+    form_params_cleanup(&p);
+    assert_int_equal(form_parse(slice_from_cstr(over), FORM_MODE_BODY, BOUNDS_QUERY_PARAMS_MAX, &p),
+                     FORM_ERR_TOO_MANY);
+    assert_int_equal(
+        form_parse(slice_from_cstr(over), FORM_MODE_QUERY, BOUNDS_QUERY_PARAMS_MAX, &p),
+        FORM_ERR_TOO_MANY);
     assert_null(p.items);
     xfree(at_cap);
     xfree(over);
@@ -159,25 +165,25 @@ static void
 test_get_and_repeated(void **state)
 {
     (void)state;
-    struct http_params p;
-    assert_int_equal(http_query_parse(SLICE_LIT("state=&code=c1&resource=r1&resource=r2&code=c2"),
-                                      HTTP_QUERY_MODE_QUERY, &p),
-                     HTTP_QUERY_OK);
+    struct form_params p;
+    assert_int_equal(form_parse(SLICE_LIT("state=&code=c1&resource=r1&resource=r2&code=c2"),
+                                FORM_MODE_QUERY, BOUNDS_QUERY_PARAMS_MAX, &p),
+                     FORM_OK);
     size_t count = 99;
-    assert_string_equal(http_params_get(&p, "code", &count), "c1");
+    assert_string_equal(form_params_get(&p, "code", &count), "c1");
     assert_int_equal(count, 2);
     /* present but empty differs from absent only by the count */
-    assert_string_equal(http_params_get(&p, "state", &count), "");
+    assert_string_equal(form_params_get(&p, "state", &count), "");
     assert_int_equal(count, 1);
-    assert_string_equal(http_params_get(&p, "nonce", &count), "");
+    assert_string_equal(form_params_get(&p, "nonce", &count), "");
     assert_int_equal(count, 0);
-    assert_string_equal(http_params_get(&p, "resource", NULL), "r1");
+    assert_string_equal(form_params_get(&p, "resource", NULL), "r1");
 
     static const char *const singletons[] = {"state", "redirect_uri", "code"};
-    assert_string_equal(http_params_find_repeated(&p, singletons, 3), "code");
+    assert_string_equal(form_params_find_repeated(&p, singletons, 3), "code");
     static const char *const none_repeated[] = {"state", "redirect_uri"};
-    assert_null(http_params_find_repeated(&p, none_repeated, 2));
-    http_params_cleanup(&p);
+    assert_null(form_params_find_repeated(&p, none_repeated, 2));
+    form_params_cleanup(&p);
 }
 
 static void
@@ -201,7 +207,7 @@ test_content_type(void **state)
         {NULL, false},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        assert_int_equal(http_query_is_form_content_type(rows[i].value), rows[i].form);
+        assert_int_equal(form_is_content_type(rows[i].value), rows[i].form);
     }
 }
 
@@ -211,7 +217,7 @@ test_escape(void **state)
     (void)state;
     struct buf b;
     buf_init(&b, 1024);
-    assert_int_equal(http_query_append_escaped(&b, SLICE_LIT("aZ09-_.~ &=/?#+%;\xc3\xa9\x01")), 0);
+    assert_int_equal(form_append_escaped(&b, SLICE_LIT("aZ09-_.~ &=/?#+%;\xc3\xa9\x01")), 0);
     assert_string_equal(buf_cstr(&b), "aZ09-_.~+%26%3D%2F%3F%23%2B%25%3B%C3%A9%01");
     buf_cleanup(&b);
 }
@@ -222,17 +228,17 @@ test_append_encoded_separators(void **state)
     (void)state;
     struct buf b;
     buf_init(&b, 1024);
-    assert_int_equal(http_query_append_encoded(&b, SLICE_LIT("a b"), SLICE_LIT("c&d")), 0);
+    assert_int_equal(form_append_encoded(&b, SLICE_LIT("a b"), SLICE_LIT("c&d")), 0);
     assert_string_equal(buf_cstr(&b), "a+b=c%26d");
-    assert_int_equal(http_query_append_encoded(&b, SLICE_LIT("e"), SLICE_LIT("")), 0);
+    assert_int_equal(form_append_encoded(&b, SLICE_LIT("e"), SLICE_LIT("")), 0);
     assert_string_equal(buf_cstr(&b), "a+b=c%26d&e=");
     buf_reset(&b);
     assert_int_equal(buf_append_str(&b, "https://idp.example.com/auth?"), 0);
-    assert_int_equal(http_query_append_encoded(&b, SLICE_LIT("x"), SLICE_LIT("1")), 0);
+    assert_int_equal(form_append_encoded(&b, SLICE_LIT("x"), SLICE_LIT("1")), 0);
     assert_string_equal(buf_cstr(&b), "https://idp.example.com/auth?x=1");
     buf_reset(&b);
     assert_int_equal(buf_append_str(&b, "https://idp.example.com/auth?tenant=t"), 0);
-    assert_int_equal(http_query_append_encoded(&b, SLICE_LIT("x"), SLICE_LIT("1")), 0);
+    assert_int_equal(form_append_encoded(&b, SLICE_LIT("x"), SLICE_LIT("1")), 0);
     assert_string_equal(buf_cstr(&b), "https://idp.example.com/auth?tenant=t&x=1");
     buf_cleanup(&b);
 }
@@ -244,11 +250,11 @@ test_append_at_cap_leaves_buffer(void **state)
     struct buf b;
     buf_init(&b, 9);
     assert_int_equal(buf_append_str(&b, "k=v"), 0);
-    assert_int_equal(http_query_append_encoded(&b, SLICE_LIT("x"), SLICE_LIT("a b")), 0);
+    assert_int_equal(form_append_encoded(&b, SLICE_LIT("x"), SLICE_LIT("a b")), 0);
     assert_string_equal(buf_cstr(&b), "k=v&x=a+b");
-    assert_int_equal(http_query_append_encoded(&b, SLICE_LIT("y"), SLICE_LIT("1")), -1);
+    assert_int_equal(form_append_encoded(&b, SLICE_LIT("y"), SLICE_LIT("1")), -1);
     assert_string_equal(buf_cstr(&b), "k=v&x=a+b");
-    assert_int_equal(http_query_append_escaped(&b, SLICE_LIT("z")), -1);
+    assert_int_equal(form_append_escaped(&b, SLICE_LIT("z")), -1);
     assert_string_equal(buf_cstr(&b), "k=v&x=a+b");
     buf_cleanup(&b);
 }
@@ -267,18 +273,18 @@ test_round_trip(void **state)
     struct buf b;
     buf_init(&b, 4096);
     for (size_t i = 0; i < 4; i++) {
-        assert_int_equal(http_query_append_encoded(&b, slice_from_cstr(pairs[i][0]),
-                                                   slice_from_cstr(pairs[i][1])),
-                         0);
+        assert_int_equal(
+            form_append_encoded(&b, slice_from_cstr(pairs[i][0]), slice_from_cstr(pairs[i][1])), 0);
     }
-    struct http_params p;
-    assert_int_equal(http_query_parse(buf_slice(&b), HTTP_QUERY_MODE_FORM, &p), HTTP_QUERY_OK);
+    struct form_params p;
+    assert_int_equal(form_parse(buf_slice(&b), FORM_MODE_BODY, BOUNDS_QUERY_PARAMS_MAX, &p),
+                     FORM_OK);
     assert_int_equal(p.count, 4);
     for (size_t i = 0; i < 4; i++) {
         assert_true(slice_eq_cstr(p.items[i].name, pairs[i][0]));
         assert_true(slice_eq_cstr(p.items[i].value, pairs[i][1]));
     }
-    http_params_cleanup(&p);
+    form_params_cleanup(&p);
     buf_cleanup(&b);
 }
 
@@ -286,10 +292,10 @@ static void
 test_rc_names(void **state)
 {
     (void)state;
-    assert_string_equal(http_query_rc_str(HTTP_QUERY_OK), "ok");
-    assert_string_equal(http_query_rc_str(HTTP_QUERY_ERR_MALFORMED), "malformed");
-    assert_string_equal(http_query_rc_str(HTTP_QUERY_ERR_TOO_MANY), "too_many");
-    assert_string_equal(http_query_rc_str(HTTP_QUERY_RC_COUNT), "unknown");
+    assert_string_equal(form_rc_str(FORM_OK), "ok");
+    assert_string_equal(form_rc_str(FORM_ERR_MALFORMED), "malformed");
+    assert_string_equal(form_rc_str(FORM_ERR_TOO_MANY), "too_many");
+    assert_string_equal(form_rc_str(FORM_RC_COUNT), "unknown");
 }
 
 int

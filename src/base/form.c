@@ -1,21 +1,20 @@
-#include "http/query.h"
+#include "base/form.h"
 
 #include <string.h>
 
 #include "base/strtab.h"
 #include "base/xalloc.h"
-#include "bounds.h"
 
-static const char *const rc_names[HTTP_QUERY_RC_COUNT] = {
-    [HTTP_QUERY_OK] = "ok",
-    [HTTP_QUERY_ERR_MALFORMED] = "malformed",
-    [HTTP_QUERY_ERR_TOO_MANY] = "too_many",
+static const char *const rc_names[FORM_RC_COUNT] = {
+    [FORM_OK] = "ok",
+    [FORM_ERR_MALFORMED] = "malformed",
+    [FORM_ERR_TOO_MANY] = "too_many",
 };
 
 const char *
-http_query_rc_str(enum http_query_rc rc)
+form_rc_str(enum form_rc rc)
 {
-    return strtab_name(rc_names, HTTP_QUERY_RC_COUNT, (size_t)rc, "unknown");
+    return strtab_name(rc_names, FORM_RC_COUNT, (size_t)rc, "unknown");
 }
 
 static int
@@ -84,7 +83,7 @@ count_segments(struct slice raw)
 /* Decodes one non-empty segment ("name=value") into the pair, writing the
  * text at *bytes_used in bytes. False when the segment is bad. */
 static bool
-decode_pair(struct slice seg, char *bytes, size_t *bytes_used, struct http_param *out)
+decode_pair(struct slice seg, char *bytes, size_t *bytes_used, struct form_param *out)
 {
     /* Go refuses ';' as a separator rather than splitting on it. */
     if (memchr(seg.ptr, ';', seg.len) != NULL) {
@@ -111,20 +110,20 @@ decode_pair(struct slice seg, char *bytes, size_t *bytes_used, struct http_param
     return true;
 }
 
-enum http_query_rc
-http_query_parse(struct slice raw, enum http_query_mode mode, struct http_params *out)
+enum form_rc
+form_parse(struct slice raw, enum form_mode mode, size_t params_max, struct form_params *out)
 {
     memset(out, 0, sizeof(*out));
     size_t segments = count_segments(raw);
-    size_t slots = segments < BOUNDS_QUERY_PARAMS_MAX ? segments : BOUNDS_QUERY_PARAMS_MAX;
+    size_t slots = segments < params_max ? segments : params_max;
     /* Every kept pair decodes to at most its segment's bytes plus two NULs. */
-    struct http_params p = {
-        .items = xcalloc(slots ? slots : 1, sizeof(struct http_param)),
+    struct form_params p = {
+        .items = xcalloc(slots ? slots : 1, sizeof(struct form_param)),
         .count = 0,
         .bytes = xmalloc(raw.len + 2 * slots + 1),
     };
     size_t used = 0;
-    enum http_query_rc rc = HTTP_QUERY_OK;
+    enum form_rc rc = FORM_OK;
     size_t pos = 0;
     while (pos < raw.len) {
         struct slice rest = slice_skip(raw, pos);
@@ -138,12 +137,12 @@ http_query_parse(struct slice raw, enum http_query_mode mode, struct http_params
             /* A further non-empty segment after the cap is full. It might
              * be one that query mode would drop, but telling costs a decode
              * of input we already refuse to hold; refuse either way. */
-            rc = HTTP_QUERY_ERR_TOO_MANY;
+            rc = FORM_ERR_TOO_MANY;
             goto out;
         }
         if (!decode_pair(seg, p.bytes, &used, &p.items[p.count])) {
-            if (mode == HTTP_QUERY_MODE_FORM) {
-                rc = HTTP_QUERY_ERR_MALFORMED;
+            if (mode == FORM_MODE_BODY) {
+                rc = FORM_ERR_MALFORMED;
                 goto out;
             }
             continue;
@@ -151,14 +150,14 @@ http_query_parse(struct slice raw, enum http_query_mode mode, struct http_params
         p.count++;
     }
     *out = p;
-    return HTTP_QUERY_OK;
+    return FORM_OK;
 out:
-    http_params_cleanup(&p);
+    form_params_cleanup(&p);
     return rc;
 }
 
 void
-http_params_cleanup(struct http_params *p)
+form_params_cleanup(struct form_params *p)
 {
     if (p == NULL) {
         return;
@@ -169,7 +168,7 @@ http_params_cleanup(struct http_params *p)
 }
 
 const char *
-http_params_get(const struct http_params *p, const char *name, size_t *out_count)
+form_params_get(const struct form_params *p, const char *name, size_t *out_count)
 {
     const char *first = NULL;
     size_t count = 0;
@@ -188,11 +187,11 @@ http_params_get(const struct http_params *p, const char *name, size_t *out_count
 }
 
 const char *
-http_params_find_repeated(const struct http_params *p, const char *const *names, size_t n)
+form_params_find_repeated(const struct form_params *p, const char *const *names, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         size_t count = 0;
-        (void)http_params_get(p, names[i], &count);
+        (void)form_params_get(p, names[i], &count);
         if (count > 1) {
             return names[i];
         }
@@ -201,7 +200,7 @@ http_params_find_repeated(const struct http_params *p, const char *const *names,
 }
 
 bool
-http_query_is_form_content_type(const char *content_type)
+form_is_content_type(const char *content_type)
 {
     if (content_type == NULL) {
         return false;
@@ -253,7 +252,7 @@ append_escaped_unchecked(struct buf *b, struct slice s)
 }
 
 int
-http_query_append_escaped(struct buf *b, struct slice s)
+form_append_escaped(struct buf *b, struct slice s)
 {
     if (escaped_len(s) > b->max - b->len) {
         return -1;
@@ -263,7 +262,7 @@ http_query_append_escaped(struct buf *b, struct slice s)
 }
 
 int
-http_query_append_encoded(struct buf *b, struct slice name, struct slice value)
+form_append_encoded(struct buf *b, struct slice name, struct slice value)
 {
     bool sep = b->len > 0 && b->ptr[b->len - 1] != '?' && b->ptr[b->len - 1] != '&';
     size_t need = (sep ? 1 : 0) + escaped_len(name) + 1 + escaped_len(value);
