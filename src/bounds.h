@@ -61,6 +61,12 @@
 #define BOUNDS_LINGER_BYTES_MAX (1024 * 1024)
 /* The decoded path shown in one access-log line. */
 #define BOUNDS_LOG_PATH_MAX 2048
+/* ACCESS_LOG_SKIP_RE runs on every request path, which clients choose.
+ * PCRE2 backtracks (RE2 did not), so a pattern like (a+)+$ could be made
+ * slow; these limits bound one match, and a match that hits them counts
+ * as "no match" (the line is logged). */
+#define BOUNDS_ACCESS_LOG_SKIP_MATCH_LIMIT 100000
+#define BOUNDS_ACCESS_LOG_SKIP_DEPTH_LIMIT 1000
 
 /* Log lines are appended to a per-worker buffer and written by one writer
  * thread, so a stalled stdout reader cannot stop an event loop (log.h).
@@ -199,6 +205,8 @@
 #define BOUNDS_UPSTREAM_CONNECT_TIMEOUT_MS 10000
 #define BOUNDS_UPSTREAM_HEAD_BYTES_MAX (64 * 1024)
 #define BOUNDS_UPSTREAM_HEADER_COUNT_MAX 200
+/* Why one upstream connection failed: one sentence (proxy_upstream_error). */
+#define BOUNDS_UPSTREAM_ERROR_MAX 191
 
 /* net/ (docs/internals/net.md). DNS: answers kept per resolver (one per
  * worker pool and per Redis connection), their TTLs clamped to [MIN, MAX];

@@ -1,17 +1,16 @@
-/* The environment-variable table and everything it drives: loading,
- * validation with every problem collected, the redacted dump of
- * --check-config, --help, and the names the docs drift test compares with
- * docs/configuration.md. Value-shape rules live in config_check.c; the
- * cross-field rules (REDIS_REQUIRED, the PROD_MODE gate) are in
- * check_cross_fields(), in the order of SPEC.md 1.5. */
+/* The environment-variable table, loading with every problem collected,
+ * and the cross-field rules (REDIS_REQUIRED, the PROD_MODE gate, in
+ * check_cross_fields(), in the order of SPEC.md 1.5). Value-shape rules
+ * and the weak-secret analysis live in config_check.c; what the table
+ * reports (--check-config, --help, the start-up lines) in
+ * config_report.c; the access-log matcher in log_skip.c. */
 #include "config.h"
 
-#define PCRE2_CODE_UNIT_WIDTH 8
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <openssl/crypto.h>
-#include <pcre2.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,69 +18,21 @@
 #include <unistd.h>
 
 #include "base/buf.h"
-#include "base/clock.h"
 #include "base/duration.h"
 #include "base/rfc3339.h"
 #include "base/scan.h"
+#include "base/url.h"
 #include "base/xalloc.h"
 #include "bounds.h"
 #include "config_check.h"
+#include "config_int.h"
 #include "log.h"
+#include "log_skip.h"
 
-/* All problem (and warning) lines together; far above any real report. */
-#define CONFIG_REPORT_MAX (256 * 1024)
 /* WORKERS: event-loop threads (DESIGN.md "one process, WORKERS threads"). */
 #define CONFIG_WORKERS_MAX 256
-/* ACCESS_LOG_SKIP_RE runs on every request path, which clients choose.
- * PCRE2 backtracks (RE2 did not), so a pattern like (a+)+$ could be made
- * slow; these limits bound one match, and a match that hits them counts
- * as "no match" (the line is logged). */
-#define CONFIG_SKIP_RE_MATCH_LIMIT 100000
-#define CONFIG_SKIP_RE_DEPTH_LIMIT 1000
-/* One weakness phrase ("uses only 7 distinct byte values"). */
-#define CONFIG_WEAKNESS_TEXT_MAX 64
 
-enum var_kind {
-    VAR_TEXT,       /* char *, copied as configured */
-    VAR_BOOL_TRUE,  /* bool, false only for "false" (any case) */
-    VAR_BOOL_FALSE, /* bool, true only for "true" (any case) */
-    VAR_COUNT,      /* unsigned or uint64_t, decimal with optional sign, [min, max] */
-    VAR_DURATION,   /* uint64_t in unit_ns, Go duration text, [min, max] ns */
-    VAR_CUSTOM,     /* load()/show() */
-};
-
-enum var_flag {
-    VAR_REQUIRED = 1 << 0,       /* missing ones are listed together (SPEC.md 1.6) */
-    VAR_SECRET = 1 << 1,         /* never printed: [redacted] in the dump */
-    VAR_RELAXATION = 1 << 2,     /* its relaxed value is refused when PROD_MODE=true */
-    VAR_EMPTY_IS_VALUE = 1 << 3, /* set-but-empty is a value, not "unset" */
-    VAR_ADDITION = 1 << 4,       /* ours; the Go binary did not read it */
-    VAR_DEFAULT_CPUS = 1 << 5,   /* VAR_COUNT whose default is the online CPU count */
-    VAR_ENDS_REQUIRED = 1 << 6,  /* report missing required variables after this one */
-};
-
-struct loader;
-struct var;
-typedef void load_fn(struct loader *ld, const struct var *v, const char *text);
-typedef void show_fn(const struct config *c, const struct var *v, struct buf *out);
-
-struct var {
-    const char *name;
-    enum var_kind kind;
-    const char *def;      /* default, loaded like a configured value; NULL = none */
-    const char *def_help; /* default as shown when it is not a literal value */
-    size_t offset;        /* the target field in struct config */
-    size_t size;          /* its size (VAR_COUNT: unsigned or uint64_t) */
-    uint64_t min, max;    /* VAR_COUNT values; VAR_DURATION nanoseconds */
-    uint64_t unit_ns;     /* VAR_DURATION: the field's unit */
-    const char *(*check)(struct slice value); /* VAR_TEXT: optional validator */
-    load_fn *load;                            /* VAR_CUSTOM */
-    show_fn *show;                            /* VAR_CUSTOM */
-    unsigned flags;
-    const char *help; /* one sentence: what it does and why */
-};
-
-struct loader {
+struct config_loader {
     const char *(*getenv_fn)(const char *name);
     struct config *c;
     struct buf problems;
@@ -97,13 +48,10 @@ struct loader {
 #define AT(field)                                                                                  \
     .offset = offsetof(struct config, field), .size = sizeof(((struct config *)0)->field)
 
-#define FIELD(c, v, type) ((type *)(void *)((char *)(c) + (v)->offset))
-#define CFIELD(c, v, type) ((const type *)(const void *)((const char *)(c) + (v)->offset))
-
 /* Appends one "config: [NAME: ]..." line to b. A line that does not fit is
  * dropped whole; for problems the report then says some are missing. */
 __attribute__((format(printf, 4, 0))) static void
-report(struct loader *ld, struct buf *b, const char *name, const char *fmt, va_list ap)
+report(struct config_loader *ld, struct buf *b, const char *name, const char *fmt, va_list ap)
 {
     size_t mark = b->len;
     int rc = name != NULL ? buf_appendf(b, "config: %s: ", name) : buf_append_str(b, "config: ");
@@ -118,7 +66,7 @@ report(struct loader *ld, struct buf *b, const char *name, const char *fmt, va_l
 
 /* One problem line: "config: NAME: what is wrong; how to fix it". */
 __attribute__((format(printf, 3, 4))) static void
-problem(struct loader *ld, const char *name, const char *fmt, ...)
+problem(struct config_loader *ld, const char *name, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -128,7 +76,7 @@ problem(struct loader *ld, const char *name, const char *fmt, ...)
 }
 
 __attribute__((format(printf, 3, 4))) static void
-warning(struct loader *ld, const char *name, const char *fmt, ...)
+warning(struct config_loader *ld, const char *name, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -137,7 +85,7 @@ warning(struct loader *ld, const char *name, const char *fmt, ...)
 }
 
 static void
-add_missing(struct loader *ld, const char *name)
+add_missing(struct config_loader *ld, const char *name)
 {
     if ((ld->missing.len > 0 && buf_append_str(&ld->missing, ", ") != 0) ||
         buf_append_str(&ld->missing, name) != 0) {
@@ -145,9 +93,8 @@ add_missing(struct loader *ld, const char *name)
     }
 }
 
-/* The default as shown in hints and --help: "120s", "(unset: disabled)". */
-static const char *
-default_hint(const struct var *v)
+const char *
+config_var_default_hint(const struct config_var *v)
 {
     return v->def_help ? v->def_help : v->def ? v->def : "";
 }
@@ -168,7 +115,7 @@ is_true_word(const char *text)
 /* Generic kinds                                                       */
 
 static void
-load_text(struct loader *ld, const struct var *v, const char *text)
+load_text(struct config_loader *ld, const struct config_var *v, const char *text)
 {
     const char *value = text ? text : "";
     if (v->check != NULL) {
@@ -178,21 +125,21 @@ load_text(struct loader *ld, const struct var *v, const char *text)
             return;
         }
     }
-    *FIELD(ld->c, v, char *) = xstrdup(value);
+    *CONFIG_FIELD(ld->c, v, char *) = xstrdup(value);
 }
 
 static void
-store_count(struct config *c, const struct var *v, uint64_t value)
+store_count(struct config *c, const struct config_var *v, uint64_t value)
 {
     if (v->size == sizeof(uint64_t)) {
-        *FIELD(c, v, uint64_t) = value;
+        *CONFIG_FIELD(c, v, uint64_t) = value;
     } else {
-        *FIELD(c, v, unsigned) = (unsigned)value;
+        *CONFIG_FIELD(c, v, unsigned) = (unsigned)value;
     }
 }
 
 static void
-load_count(struct loader *ld, const struct var *v, const char *text)
+load_count(struct config_loader *ld, const struct config_var *v, const char *text)
 {
     bool negative = false;
     uint64_t value = 0;
@@ -201,25 +148,26 @@ load_count(struct loader *ld, const struct var *v, const char *text)
         problem(ld, v->name,
                 "%s; use a whole number from %llu to %llu, or unset it for the "
                 "default (%s)",
-                reason, (unsigned long long)v->min, (unsigned long long)v->max, default_hint(v));
+                reason, (unsigned long long)v->min, (unsigned long long)v->max,
+                config_var_default_hint(v));
         return;
     }
     if (negative || value < v->min) {
         problem(ld, v->name, "must be at least %llu%s; unset it for the default (%s)",
                 (unsigned long long)v->min, negative ? " (negative values are refused)" : "",
-                default_hint(v));
+                config_var_default_hint(v));
         return;
     }
     if (value > v->max) {
         problem(ld, v->name, "must be at most %llu; unset it for the default (%s)",
-                (unsigned long long)v->max, default_hint(v));
+                (unsigned long long)v->max, config_var_default_hint(v));
         return;
     }
     store_count(ld->c, v, value);
 }
 
 static void
-load_duration(struct loader *ld, const struct var *v, const char *text)
+load_duration(struct config_loader *ld, const struct config_var *v, const char *text)
 {
     int64_t ns = 0;
     char limit[DURATION_TEXT_MAX];
@@ -228,7 +176,7 @@ load_duration(struct loader *ld, const struct var *v, const char *text)
         problem(ld, v->name,
                 "must be a Go duration such as 30s, 2m or 1h30m (units ns, us, "
                 "ms, s, m, h; there is no d unit); unset it for the default (%s)",
-                default_hint(v));
+                config_var_default_hint(v));
         return;
     }
     if (ns < 0) {
@@ -252,96 +200,16 @@ load_duration(struct loader *ld, const struct var *v, const char *text)
     }
     /* Rounded up so that no positive duration becomes 0 ("0.5s" as a TTL
      * in seconds must not turn into "never expires"). */
-    *FIELD(ld->c, v, uint64_t) = ((uint64_t)ns + v->unit_ns - 1) / v->unit_ns;
-}
-
-/* Dump output: a full buffer only shortens the dump, so appends that do
- * not fit are dropped here, in one place. */
-static void
-put(struct buf *out, const char *s)
-{
-    if (buf_append_str(out, s) != 0) {
-        return;
-    }
-}
-
-__attribute__((format(printf, 2, 3))) static void
-putf(struct buf *out, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (buf_vappendf(out, fmt, ap) != 0) {
-        /* dropped, see put() */
-    }
-    va_end(ap);
-}
-
-/* Appends text with control bytes and backslashes escaped, so each dump
- * entry stays on one line. */
-static void
-show_escaped(struct buf *out, const char *text)
-{
-    for (const char *p = text; *p != '\0'; p++) {
-        unsigned char ch = (unsigned char)*p;
-        int rc = (ch < 0x20 || ch == 0x7f || ch == '\\') ? buf_appendf(out, "\\x%02x", ch)
-                                                         : buf_append_byte(out, (char)ch);
-        if (rc != 0) {
-            return;
-        }
-    }
-}
-
-static void
-show_unset_or(struct buf *out, bool set, const char *text)
-{
-    if (!set) {
-        put(out, "(unset)");
-        return;
-    }
-    show_escaped(out, text);
-}
-
-static void
-show_generic(const struct config *c, const struct var *v, struct buf *out)
-{
-    char text[DURATION_TEXT_MAX];
-    switch (v->kind) {
-    case VAR_TEXT: {
-        const char *value = *CFIELD(c, v, char *const);
-        bool set = value != NULL && value[0] != '\0';
-        if (v->flags & VAR_SECRET) {
-            put(out, set ? "[redacted]" : "(unset)");
-        } else {
-            show_unset_or(out, set, value);
-        }
-        break;
-    }
-    case VAR_BOOL_TRUE:
-    case VAR_BOOL_FALSE:
-        put(out, *CFIELD(c, v, bool) ? "true" : "false");
-        break;
-    case VAR_COUNT:
-        putf(out, "%llu",
-             (unsigned long long)(v->size == sizeof(uint64_t) ? *CFIELD(c, v, uint64_t)
-                                                              : *CFIELD(c, v, unsigned)));
-        break;
-    case VAR_DURATION:
-        duration_format(*CFIELD(c, v, uint64_t) * v->unit_ns, text);
-        put(out, text);
-        break;
-    case VAR_CUSTOM:
-        v->show(c, v, out);
-        break;
-    }
+    *CONFIG_FIELD(ld->c, v, uint64_t) = ((uint64_t)ns + v->unit_ns - 1) / v->unit_ns;
 }
 
 /* ------------------------------------------------------------------ */
 /* Custom kinds, in table order                                        */
 
 static void
-load_listen(struct loader *ld, const struct var *v, const char *text)
+load_listen(struct config_loader *ld, const struct config_var *v, const char *text)
 {
-    struct config_listen *l = FIELD(ld->c, v, struct config_listen);
+    struct config_listen *l = CONFIG_FIELD(ld->c, v, struct config_listen);
     char *host = NULL;
     uint16_t port = 0;
     const char *reason = config_check_listen(text, &host, &port);
@@ -355,14 +223,7 @@ load_listen(struct loader *ld, const struct var *v, const char *text)
 }
 
 static void
-show_listen(const struct config *c, const struct var *v, struct buf *out)
-{
-    const struct config_listen *l = CFIELD(c, v, struct config_listen);
-    show_unset_or(out, l->text != NULL, l->text);
-}
-
-static void
-load_log_level(struct loader *ld, const struct var *v, const char *text)
+load_log_level(struct config_loader *ld, const struct config_var *v, const char *text)
 {
     enum log_level level = LOG_INFO;
     if (!log_level_parse(text, &level)) {
@@ -370,17 +231,11 @@ load_log_level(struct loader *ld, const struct var *v, const char *text)
         warning(ld, v->name, "unknown level, using info; use debug, info, warn or error");
         level = LOG_INFO;
     }
-    *FIELD(ld->c, v, int) = (int)level;
+    *CONFIG_FIELD(ld->c, v, int) = (int)level;
 }
 
 static void
-show_log_level(const struct config *c, const struct var *v, struct buf *out)
-{
-    put(out, log_level_str((enum log_level) * CFIELD(c, v, int)));
-}
-
-static void
-load_issuer(struct loader *ld, const struct var *v, const char *text)
+load_issuer(struct config_loader *ld, const struct config_var *v, const char *text)
 {
     /* Kept verbatim (preface fix 1): the IdP's issuer must equal it. */
     const char *reason = config_check_issuer_url(text, ld->c->oidc_allow_insecure_http);
@@ -392,7 +247,7 @@ load_issuer(struct loader *ld, const struct var *v, const char *text)
 }
 
 static void
-load_base_url(struct loader *ld, const struct var *v, const char *text)
+load_base_url(struct config_loader *ld, const struct config_var *v, const char *text)
 {
     size_t len = strlen(text);
     while (len > 0 && text[len - 1] == '/') {
@@ -417,7 +272,7 @@ load_base_url(struct loader *ld, const struct var *v, const char *text)
 #define CONFIG_HINT_ECHO_MAX 200
 
 static void
-load_upstream(struct loader *ld, const struct var *v, const char *text)
+load_upstream(struct config_loader *ld, const struct config_var *v, const char *text)
 {
     struct config_upstream u = {0};
     const char *reason = config_check_upstream_url(text, &u);
@@ -447,7 +302,7 @@ load_upstream(struct loader *ld, const struct var *v, const char *text)
 #define CONFIG_SECRET_MIN 32
 
 static void
-load_secret(struct loader *ld, const struct var *v, const char *text)
+load_secret(struct config_loader *ld, const struct config_var *v, const char *text)
 {
     size_t len = strlen(text);
     if (len < CONFIG_SECRET_MIN) {
@@ -458,6 +313,13 @@ load_secret(struct loader *ld, const struct var *v, const char *text)
     }
     ld->c->token_signing_secret = xstrndup(text, len);
     ld->c->token_signing_secret_len = len;
+    /* Judged once, here; the PROD_MODE gate, its warning and the start-up
+     * log line all read the verdict. */
+    char why[CONFIG_CHECK_WEAKNESS_TEXT_MAX];
+    config_check_secret_weakness_text(text, len, why, sizeof(why));
+    if (why[0] != '\0') {
+        ld->c->token_signing_secret_weakness = xstrdup(why);
+    }
 }
 
 static bool
@@ -473,7 +335,7 @@ is_not_space_byte(unsigned char ch)
 }
 
 static void
-load_previous(struct loader *ld, const struct var *v, const char *text)
+load_previous(struct config_loader *ld, const struct config_var *v, const char *text)
 {
     struct config *c = ld->c;
     if (text == NULL) {
@@ -511,31 +373,7 @@ load_previous(struct loader *ld, const struct var *v, const char *text)
 }
 
 static void
-show_secret(const struct config *c, const struct var *v, struct buf *out)
-{
-    put(out, c->token_signing_secret ? "[redacted]" : "(unset)");
-}
-
-static void
-show_previous(const struct config *c, const struct var *v, struct buf *out)
-{
-    if (c->previous_secret_count == 0) {
-        put(out, "(unset)");
-        return;
-    }
-    putf(out, "[redacted] (%zu secret%s)", c->previous_secret_count,
-         c->previous_secret_count == 1 ? "" : "s");
-}
-
-static void
-show_text_field(const struct config *c, const struct var *v, struct buf *out)
-{
-    const char *value = *CFIELD(c, v, char *const);
-    show_unset_or(out, value != NULL && value[0] != '\0', value ? value : "");
-}
-
-static void
-load_revoke_before(struct loader *ld, const struct var *v, const char *text)
+load_revoke_before(struct config_loader *ld, const struct config_var *v, const char *text)
 {
     if (text == NULL) {
         return;
@@ -550,19 +388,7 @@ load_revoke_before(struct loader *ld, const struct var *v, const char *text)
 }
 
 static void
-show_revoke_before(const struct config *c, const struct var *v, struct buf *out)
-{
-    if (!c->revoke_before_set) {
-        put(out, "(unset)");
-        return;
-    }
-    char text[RFC3339_MS_LEN + 1];
-    rfc3339_format_ms(c->revoke_before_s * 1000 + c->revoke_before_ns / 1000000, text);
-    put(out, text);
-}
-
-static void
-load_rate(struct loader *ld, const struct var *v, const char *text)
+load_rate(struct config_loader *ld, const struct config_var *v, const char *text)
 {
     double rate = 0;
     const char *reason = config_check_decimal(slice_from_cstr(text), &rate);
@@ -571,12 +397,6 @@ load_rate(struct loader *ld, const struct var *v, const char *text)
         return;
     }
     ld->c->idp_exchange_rate_per_sec = rate;
-}
-
-static void
-show_rate(const struct config *c, const struct var *v, struct buf *out)
-{
-    putf(out, "%.15g", c->idp_exchange_rate_per_sec);
 }
 
 /* Comma list, entries trimmed of ASCII whitespace, empty entries dropped.
@@ -620,34 +440,13 @@ free_list(char **items, size_t n)
 }
 
 static void
-load_groups(struct loader *ld, const struct var *v, const char *text)
+load_groups(struct config_loader *ld, const struct config_var *v, const char *text)
 {
     ld->c->allowed_groups = split_list(text, &ld->c->allowed_group_count);
 }
 
 static void
-show_list(struct buf *out, char *const *items, size_t n)
-{
-    if (n == 0) {
-        put(out, "(unset)");
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0 && buf_append_byte(out, ',') != 0) {
-            return;
-        }
-        show_escaped(out, items[i]);
-    }
-}
-
-static void
-show_groups(const struct config *c, const struct var *v, struct buf *out)
-{
-    show_list(out, c->allowed_groups, c->allowed_group_count);
-}
-
-static void
-load_key_prefix(struct loader *ld, const struct var *v, const char *text)
+load_key_prefix(struct config_loader *ld, const struct config_var *v, const char *text)
 {
     size_t offset = 0;
     const char *reason = config_check_redis_key_prefix(slice_from_cstr(text), &offset);
@@ -659,56 +458,33 @@ load_key_prefix(struct loader *ld, const struct var *v, const char *text)
     ld->c->redis_key_prefix = xstrdup(text);
 }
 
+/* Compiled here only to refuse a bad pattern at start-up; the matcher the
+ * access log uses is built by the wiring (log_skip.h). */
 static void
-show_key_prefix(const struct config *c, const struct var *v, struct buf *out)
-{
-    if (c->redis_key_prefix != NULL && c->redis_key_prefix[0] == '\0') {
-        put(out, "(empty: no prefix)");
-        return;
-    }
-    show_text_field(c, v, out);
-}
-
-static void
-load_skip_re(struct loader *ld, const struct var *v, const char *text)
+load_skip_re(struct config_loader *ld, const struct config_var *v, const char *text)
 {
     struct slice pattern = slice_trim_space(slice_from_cstr(text));
     if (pattern.len == 0) {
         return; /* whitespace-only is unset (SPEC.md 1.2) */
     }
-    int code = 0;
-    PCRE2_SIZE offset = 0;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern.ptr, pattern.len, 0, &code, &offset, NULL);
-    if (re == NULL) {
-        PCRE2_UCHAR message[160];
-        if (pcre2_get_error_message(code, message, sizeof(message)) < 0) {
-            memcpy(message, "syntax error", sizeof("syntax error"));
-        }
+    char *trimmed = xstrndup(pattern.ptr, pattern.len);
+    struct buf why;
+    buf_init(&why, CONFIG_REPORT_MAX);
+    struct log_skip *skip = log_skip_new(trimmed, &why);
+    if (skip == NULL) {
         problem(ld, v->name,
-                "is not a valid regular expression (%s at offset %zu); fix the "
-                "pattern, e.g. ^/healthz$",
-                (const char *)message, (size_t)offset);
-        return;
+                "is not a valid regular expression (%s); fix the pattern, e.g. ^/healthz$",
+                buf_cstr(&why));
+        xfree(trimmed);
+    } else {
+        ld->c->access_log_skip_re_text = trimmed;
     }
-    pcre2_match_context *mctx = pcre2_match_context_create(NULL);
-    if (mctx == NULL) {
-        abort(); /* out of memory is fatal (STYLE.md 3.5) */
-    }
-    (void)pcre2_set_match_limit(mctx, CONFIG_SKIP_RE_MATCH_LIMIT);
-    (void)pcre2_set_depth_limit(mctx, CONFIG_SKIP_RE_DEPTH_LIMIT);
-    ld->c->access_log_skip_re = re;
-    ld->c->access_log_skip_mctx = mctx;
-    ld->c->access_log_skip_re_text = xstrndup(pattern.ptr, pattern.len);
+    log_skip_free(skip);
+    buf_cleanup(&why);
 }
 
 static void
-show_skip_re(const struct config *c, const struct var *v, struct buf *out)
-{
-    show_text_field(c, v, out);
-}
-
-static void
-load_cidrs(struct loader *ld, const struct var *v, const char *text)
+load_cidrs(struct config_loader *ld, const struct config_var *v, const char *text)
 {
     size_t n = 0;
     char **items = split_list(text, &n);
@@ -731,22 +507,6 @@ load_cidrs(struct loader *ld, const struct var *v, const char *text)
     ld->c->trusted_proxy_cidr_count = n;
 }
 
-static void
-show_cidrs(const struct config *c, const struct var *v, struct buf *out)
-{
-    if (c->trusted_proxy_cidr_count == 0) {
-        put(out, "(unset)");
-        return;
-    }
-    for (size_t i = 0; i < c->trusted_proxy_cidr_count; i++) {
-        char addr[IPADDR_TEXT_MAX];
-        ipaddr_format(&c->trusted_proxy_cidrs[i].addr, addr);
-        if (buf_appendf(out, "%s%s/%u", i ? "," : "", addr, c->trusted_proxy_cidrs[i].prefix)) {
-            return;
-        }
-    }
-}
-
 static const char *const proxy_header_names[CONFIG_PROXY_HEADER_COUNT] = {
     [CONFIG_PROXY_HEADER_X_FORWARDED_FOR] = "X-Forwarded-For",
     [CONFIG_PROXY_HEADER_X_REAL_IP] = "X-Real-Ip",
@@ -760,7 +520,7 @@ config_proxy_header_str(enum config_proxy_header h)
 }
 
 static void
-load_proxy_header(struct loader *ld, const struct var *v, const char *text)
+load_proxy_header(struct config_loader *ld, const struct config_var *v, const char *text)
 {
     struct slice name = slice_trim_space(slice_from_cstr(text));
     ld->c->trusted_proxy_header = CONFIG_PROXY_HEADER_X_FORWARDED_FOR;
@@ -779,13 +539,7 @@ load_proxy_header(struct loader *ld, const struct var *v, const char *text)
 }
 
 static void
-show_proxy_header(const struct config *c, const struct var *v, struct buf *out)
-{
-    put(out, config_proxy_header_str(c->trusted_proxy_header));
-}
-
-static void
-load_csp(struct loader *ld, const struct var *v, const char *text)
+load_csp(struct config_loader *ld, const struct config_var *v, const char *text)
 {
     if (text == NULL || text[0] == '\0') {
         return;
@@ -814,19 +568,13 @@ load_csp(struct loader *ld, const struct var *v, const char *text)
     ld->c->csp_form_action_extra_count = n;
 }
 
-static void
-show_csp(const struct config *c, const struct var *v, struct buf *out)
-{
-    show_list(out, c->csp_form_action_extra, c->csp_form_action_extra_count);
-}
-
 /* DNS_RESOLV_CONF, DNS_HOSTS_FILE: unset keeps the system file (the field
  * stays ""); set, it must be a readable regular file now, so a typo is a
  * start-up error and not a resolver that silently asks 127.0.0.1. */
 static void
-load_dns_file(struct loader *ld, const struct var *v, const char *text)
+load_dns_file(struct config_loader *ld, const struct config_var *v, const char *text)
 {
-    char **field = FIELD(ld->c, v, char *);
+    char **field = CONFIG_FIELD(ld->c, v, char *);
     if (text == NULL) {
         *field = xstrdup("");
         return;
@@ -853,7 +601,7 @@ load_dns_file(struct loader *ld, const struct var *v, const char *text)
 }
 
 static void
-load_ca_file(struct loader *ld, const struct var *v, const char *text)
+load_ca_file(struct config_loader *ld, const struct config_var *v, const char *text)
 {
     if (text == NULL) {
         ld->c->redis_ca_file = xstrdup("");
@@ -894,218 +642,218 @@ load_ca_file(struct loader *ld, const struct var *v, const char *text)
 
 /* One entry per variable reads best as a compact table. */
 /* clang-format off */
-static const struct var vars[] = {
+static const struct config_var vars[] = {
     /* 1.6 step 1 */
-    { .name = "LISTEN_ADDR", .kind = VAR_CUSTOM, .def = ":8080", AT(listen),
-      .load = load_listen, .show = show_listen,
+    { .name = "LISTEN_ADDR", .kind = CONFIG_KIND_CUSTOM, .def = ":8080", AT(listen),
+      .load = load_listen, .show = CONFIG_SHOW_LISTEN,
       .help = "Address of the public listener (OAuth endpoints and the MCP mount), host:port." },
-    { .name = "METRICS_ADDR", .kind = VAR_CUSTOM, .def = "127.0.0.1:9090", AT(metrics_listen),
-      .load = load_listen, .show = show_listen,
+    { .name = "METRICS_ADDR", .kind = CONFIG_KIND_CUSTOM, .def = "127.0.0.1:9090", AT(metrics_listen),
+      .load = load_listen, .show = CONFIG_SHOW_LISTEN,
       .help = "Address of the metrics listener (/metrics, /readyz); loopback by default so "
               "it is not exposed." },
-    { .name = "LOG_LEVEL", .kind = VAR_CUSTOM, .def = "info", AT(log_level),
-      .load = load_log_level, .show = show_log_level,
+    { .name = "LOG_LEVEL", .kind = CONFIG_KIND_CUSTOM, .def = "info", AT(log_level),
+      .load = load_log_level, .show = CONFIG_SHOW_LOG_LEVEL,
       .help = "Lowest level logged: debug, info, warn or error; unknown values mean info." },
-    { .name = "GROUPS_CLAIM", .kind = VAR_TEXT, .def = "groups", AT(groups_claim),
+    { .name = "GROUPS_CLAIM", .kind = CONFIG_KIND_TEXT, .def = "groups", AT(groups_claim),
       .help = "Top-level id_token claim that lists the user's groups (no nesting)." },
-    { .name = "PROD_MODE", .kind = VAR_BOOL_TRUE, .def = "true", AT(prod_mode),
+    { .name = "PROD_MODE", .kind = CONFIG_KIND_BOOL_TRUE, .def = "true", AT(prod_mode),
       .help = "Refuse to start with any setting that weakens security (only \"false\" turns "
               "this off)." },
-    { .name = "OIDC_ALLOW_INSECURE_HTTP", .kind = VAR_BOOL_FALSE, .def = "false",
-      AT(oidc_allow_insecure_http), .flags = VAR_RELAXATION,
+    { .name = "OIDC_ALLOW_INSECURE_HTTP", .kind = CONFIG_KIND_BOOL_FALSE, .def = "false",
+      AT(oidc_allow_insecure_http), .flags = CONFIG_VAR_RELAXATION,
       .help = "Allow an http:// issuer that is not loopback, for a development IdP only." },
     /* 1.6 steps 2-7: required */
-    { .name = "OIDC_ISSUER_URL", .kind = VAR_CUSTOM, AT(oidc_issuer_url), .flags = VAR_REQUIRED,
-      .load = load_issuer, .show = show_text_field,
+    { .name = "OIDC_ISSUER_URL", .kind = CONFIG_KIND_CUSTOM, AT(oidc_issuer_url), .flags = CONFIG_VAR_REQUIRED,
+      .load = load_issuer, .show = CONFIG_SHOW_TEXT,
       .help = "Issuer URL of the OIDC provider, exactly as it publishes it (https, or http to "
               "loopback)." },
-    { .name = "OIDC_CLIENT_ID", .kind = VAR_TEXT, AT(oidc_client_id), .flags = VAR_REQUIRED,
+    { .name = "OIDC_CLIENT_ID", .kind = CONFIG_KIND_TEXT, AT(oidc_client_id), .flags = CONFIG_VAR_REQUIRED,
       .help = "Client id of this proxy at the OIDC provider." },
-    { .name = "OIDC_CLIENT_SECRET", .kind = VAR_TEXT, AT(oidc_client_secret),
-      .flags = VAR_REQUIRED | VAR_SECRET,
+    { .name = "OIDC_CLIENT_SECRET", .kind = CONFIG_KIND_TEXT, AT(oidc_client_secret),
+      .flags = CONFIG_VAR_REQUIRED | CONFIG_VAR_SECRET,
       .help = "Client secret of this proxy at the OIDC provider." },
-    { .name = "PROXY_BASE_URL", .kind = VAR_CUSTOM, AT(proxy_base_url), .flags = VAR_REQUIRED,
-      .load = load_base_url, .show = show_text_field,
+    { .name = "PROXY_BASE_URL", .kind = CONFIG_KIND_CUSTOM, AT(proxy_base_url), .flags = CONFIG_VAR_REQUIRED,
+      .load = load_base_url, .show = CONFIG_SHOW_TEXT,
       .help = "Public origin of this proxy (https://host[:port], no path): issuer, audience "
               "and base of every advertised URL." },
-    { .name = "UPSTREAM_MCP_URL", .kind = VAR_CUSTOM, AT(upstream_mcp_url),
-      .flags = VAR_REQUIRED, .load = load_upstream, .show = show_text_field,
+    { .name = "UPSTREAM_MCP_URL", .kind = CONFIG_KIND_CUSTOM, AT(upstream_mcp_url),
+      .flags = CONFIG_VAR_REQUIRED, .load = load_upstream, .show = CONFIG_SHOW_TEXT,
       .help = "URL of the upstream MCP server; its path is also the public mount, e.g. "
               "http://mcp:3000/mcp." },
-    { .name = "TOKEN_SIGNING_SECRET", .kind = VAR_CUSTOM, AT(token_signing_secret),
-      .flags = VAR_REQUIRED | VAR_SECRET, .load = load_secret, .show = show_secret,
+    { .name = "TOKEN_SIGNING_SECRET", .kind = CONFIG_KIND_CUSTOM, AT(token_signing_secret),
+      .flags = CONFIG_VAR_REQUIRED | CONFIG_VAR_SECRET, .load = load_secret, .show = CONFIG_SHOW_SECRET,
       .help = "Key material (at least 32 random bytes) that seals every token, code and "
               "registration." },
-    { .name = "TOKEN_SIGNING_SECRETS_PREVIOUS", .kind = VAR_CUSTOM, AT(previous_secrets),
-      .flags = VAR_SECRET | VAR_ENDS_REQUIRED, .load = load_previous, .show = show_previous,
+    { .name = "TOKEN_SIGNING_SECRETS_PREVIOUS", .kind = CONFIG_KIND_CUSTOM, AT(previous_secrets),
+      .flags = CONFIG_VAR_SECRET | CONFIG_VAR_ENDS_REQUIRED, .load = load_previous, .show = CONFIG_SHOW_PREVIOUS,
       .help = "Retired signing secrets, whitespace-separated, still accepted for opening "
               "during a key rotation." },
     /* 1.6 step 9 */
-    { .name = "PKCE_REQUIRED", .kind = VAR_BOOL_TRUE, .def = "true", AT(pkce_required),
-      .flags = VAR_RELAXATION,
+    { .name = "PKCE_REQUIRED", .kind = CONFIG_KIND_BOOL_TRUE, .def = "true", AT(pkce_required),
+      .flags = CONFIG_VAR_RELAXATION,
       .help = "Require PKCE (S256) on /authorize; \"false\" is for legacy clients only." },
-    { .name = "SHUTDOWN_TIMEOUT", .kind = VAR_DURATION, .def = "120s", AT(shutdown_timeout_ms),
+    { .name = "SHUTDOWN_TIMEOUT", .kind = CONFIG_KIND_DURATION, .def = "120s", AT(shutdown_timeout_ms),
       .min = 1, .max = 15 * DURATION_NS_PER_M, .unit_ns = NS_MS,
       .help = "How long a shutdown waits for in-flight requests and streams, up to 15m." },
-    { .name = "REVOKE_BEFORE", .kind = VAR_CUSTOM, .def_help = "(unset: disabled)",
-      AT(revoke_before_s), .load = load_revoke_before, .show = show_revoke_before,
+    { .name = "REVOKE_BEFORE", .kind = CONFIG_KIND_CUSTOM, .def_help = "(unset: disabled)",
+      AT(revoke_before_s), .load = load_revoke_before, .show = CONFIG_SHOW_REVOKE_BEFORE,
       .help = "RFC 3339 time: every token issued before it is refused (emergency "
               "revocation)." },
-    { .name = "REFRESH_RACE_GRACE_SEC", .kind = VAR_COUNT, .def = "2",
+    { .name = "REFRESH_RACE_GRACE_SEC", .kind = CONFIG_KIND_NUMBER, .def = "2",
       AT(refresh_race_grace_s), .min = 0, .max = 10,
       .help = "Seconds in which a reused refresh token counts as a concurrent submit, not "
               "theft; 0 disables." },
-    { .name = "IDP_EXCHANGE_RATE_PER_SEC", .kind = VAR_CUSTOM, .def = "0",
-      AT(idp_exchange_rate_per_sec), .load = load_rate, .show = show_rate,
+    { .name = "IDP_EXCHANGE_RATE_PER_SEC", .kind = CONFIG_KIND_CUSTOM, .def = "0",
+      AT(idp_exchange_rate_per_sec), .load = load_rate, .show = CONFIG_SHOW_RATE,
       .help = "Cap on code exchanges with the IdP per second (token bucket); 0 disables." },
-    { .name = "IDP_EXCHANGE_BURST", .kind = VAR_COUNT, .def = "50", AT(idp_exchange_burst),
+    { .name = "IDP_EXCHANGE_BURST", .kind = CONFIG_KIND_NUMBER, .def = "50", AT(idp_exchange_burst),
       .min = 1, .max = UINT_MAX,
       .help = "Burst size of the IdP exchange bucket (validated even when the rate is 0)." },
-    { .name = "CLIENT_REGISTRATION_TTL", .kind = VAR_DURATION, .def = "168h",
+    { .name = "CLIENT_REGISTRATION_TTL", .kind = CONFIG_KIND_DURATION, .def = "168h",
       AT(client_registration_ttl_s), .min = 0, .max = 2160 * DURATION_NS_PER_H,
       .unit_ns = NS_S,
       .help = "Lifetime of a dynamically registered client_id, up to 2160h; 0 means never "
               "expires." },
-    { .name = "ALLOWED_GROUPS", .kind = VAR_CUSTOM, .def_help = "(unset: every user)",
-      AT(allowed_groups), .load = load_groups, .show = show_groups,
+    { .name = "ALLOWED_GROUPS", .kind = CONFIG_KIND_CUSTOM, .def_help = "(unset: every user)",
+      AT(allowed_groups), .load = load_groups, .show = CONFIG_SHOW_GROUPS,
       .help = "Comma-separated groups allowed to sign in (exact match); empty allows every "
               "authenticated user." },
-    { .name = "REDIS_URL", .kind = VAR_TEXT, .def_help = "(unset)", AT(redis_url),
-      .flags = VAR_SECRET,
+    { .name = "REDIS_URL", .kind = CONFIG_KIND_TEXT, .def_help = "(unset)", AT(redis_url),
+      .flags = CONFIG_VAR_SECRET,
       .help = "Redis for the replay store (redis:// or rediss://); may carry a "
               "password, so it is never printed." },
-    { .name = "REDIS_KEY_PREFIX", .kind = VAR_CUSTOM, .def = "mcp-auth-proxy:",
-      AT(redis_key_prefix), .flags = VAR_EMPTY_IS_VALUE, .load = load_key_prefix,
-      .show = show_key_prefix,
+    { .name = "REDIS_KEY_PREFIX", .kind = CONFIG_KIND_CUSTOM, .def = "mcp-auth-proxy:",
+      AT(redis_key_prefix), .flags = CONFIG_VAR_EMPTY_IS_VALUE, .load = load_key_prefix,
+      .show = CONFIG_SHOW_KEY_PREFIX,
       .help = "Prefix of every Redis key (printable ASCII, no braces); set it empty for no "
               "prefix." },
-    { .name = "RATE_LIMIT_ENABLED", .kind = VAR_BOOL_TRUE, .def = "true",
+    { .name = "RATE_LIMIT_ENABLED", .kind = CONFIG_KIND_BOOL_TRUE, .def = "true",
       AT(rate_limit_enabled),
       .help = "Per-IP rate limits on the public endpoints; only \"false\" turns them off." },
-    { .name = "REDIS_REQUIRED", .kind = VAR_BOOL_TRUE, .def = "true", AT(redis_required),
-      .flags = VAR_RELAXATION,
+    { .name = "REDIS_REQUIRED", .kind = CONFIG_KIND_BOOL_TRUE, .def = "true", AT(redis_required),
+      .flags = CONFIG_VAR_RELAXATION,
       .help = "Refuse to start without REDIS_URL; \"false\" uses the in-process store (single "
               "replica only)." },
-    { .name = "COMPAT_ALLOW_STATELESS", .kind = VAR_BOOL_FALSE, .def = "false",
-      AT(compat_allow_stateless), .flags = VAR_RELAXATION,
+    { .name = "COMPAT_ALLOW_STATELESS", .kind = CONFIG_KIND_BOOL_FALSE, .def = "false",
+      AT(compat_allow_stateless), .flags = CONFIG_VAR_RELAXATION,
       .help = "Accept /authorize requests without state, for legacy clients only." },
-    { .name = "RENDER_CONSENT_PAGE", .kind = VAR_BOOL_TRUE, .def = "true",
+    { .name = "RENDER_CONSENT_PAGE", .kind = CONFIG_KIND_BOOL_TRUE, .def = "true",
       AT(render_consent_page),
       .help = "Show the proxy's consent page before the IdP login; only \"false\" skips it." },
-    { .name = "MCP_RESOURCE_NAME", .kind = VAR_TEXT, .def_help = "(unset)",
+    { .name = "MCP_RESOURCE_NAME", .kind = CONFIG_KIND_TEXT, .def_help = "(unset)",
       AT(mcp_resource_name),
       .help = "Human-readable name of the MCP server, shown on the consent page and in "
               "metadata." },
-    { .name = "MCP_LOG_BODY_MAX", .kind = VAR_COUNT, .def = "65536", AT(log_body_max),
+    { .name = "MCP_LOG_BODY_MAX", .kind = CONFIG_KIND_NUMBER, .def = "65536", AT(log_body_max),
       .min = 0, .max = INT64_MAX,
       .help = "Bytes of each MCP request body read to log the JSON-RPC method; 0 disables." },
-    { .name = "ACCESS_LOG_SKIP_RE", .kind = VAR_CUSTOM, .def_help = "(unset)",
-      AT(access_log_skip_re_text), .load = load_skip_re, .show = show_skip_re,
+    { .name = "ACCESS_LOG_SKIP_RE", .kind = CONFIG_KIND_CUSTOM, .def_help = "(unset)",
+      AT(access_log_skip_re_text), .load = load_skip_re, .show = CONFIG_SHOW_TEXT,
       .help = "Regular expression; request paths it matches (unanchored) get no access-log "
               "line." },
-    { .name = "MCP_TOOL_METRICS", .kind = VAR_BOOL_FALSE, .def = "false", AT(tool_metrics),
+    { .name = "MCP_TOOL_METRICS", .kind = CONFIG_KIND_BOOL_FALSE, .def = "false", AT(tool_metrics),
       .help = "Count MCP tool calls per tool name in the metrics; only \"true\" turns it on." },
-    { .name = "MCP_TOOL_METRICS_MAX_CARDINALITY", .kind = VAR_COUNT, .def = "256",
+    { .name = "MCP_TOOL_METRICS_MAX_CARDINALITY", .kind = CONFIG_KIND_NUMBER, .def = "256",
       AT(tool_metrics_max_cardinality), .min = 0, .max = UINT_MAX,
       .help = "Distinct tool names counted before the rest share one label; 0 means no cap." },
-    { .name = "TRUST_PROXY_HEADERS", .kind = VAR_BOOL_FALSE, .def = "false",
-      AT(trust_proxy_headers), .flags = VAR_RELAXATION,
+    { .name = "TRUST_PROXY_HEADERS", .kind = CONFIG_KIND_BOOL_FALSE, .def = "false",
+      AT(trust_proxy_headers), .flags = CONFIG_VAR_RELAXATION,
       .help = "Legacy: trust forwarded-for headers from every peer; prefer "
               "TRUSTED_PROXY_CIDRS." },
-    { .name = "TRUSTED_PROXY_CIDRS", .kind = VAR_CUSTOM, .def_help = "(unset)",
-      AT(trusted_proxy_cidrs), .load = load_cidrs, .show = show_cidrs,
+    { .name = "TRUSTED_PROXY_CIDRS", .kind = CONFIG_KIND_CUSTOM, .def_help = "(unset)",
+      AT(trusted_proxy_cidrs), .load = load_cidrs, .show = CONFIG_SHOW_CIDRS,
       .help = "Comma-separated CIDR ranges of proxies whose forwarded-for header gives the "
               "client IP." },
-    { .name = "TRUSTED_PROXY_HEADER", .kind = VAR_CUSTOM, .def_help = "X-Forwarded-For",
-      AT(trusted_proxy_header), .load = load_proxy_header, .show = show_proxy_header,
+    { .name = "TRUSTED_PROXY_HEADER", .kind = CONFIG_KIND_CUSTOM, .def_help = "X-Forwarded-For",
+      AT(trusted_proxy_header), .load = load_proxy_header, .show = CONFIG_SHOW_PROXY_HEADER,
       .help = "Which header trusted proxies set: X-Forwarded-For, X-Real-IP or "
               "True-Client-IP." },
-    { .name = "UPSTREAM_AUTHORIZATION_HEADER", .kind = VAR_TEXT, .def_help = "(unset)",
-      AT(upstream_authorization_header), .flags = VAR_SECRET,
+    { .name = "UPSTREAM_AUTHORIZATION_HEADER", .kind = CONFIG_KIND_TEXT, .def_help = "(unset)",
+      AT(upstream_authorization_header), .flags = CONFIG_VAR_SECRET,
       .check = config_check_header_value,
       .help = "Authorization header value sent to the upstream on every request, e.g. "
               "\"Bearer <token>\"." },
-    { .name = "CSP_FORM_ACTION_EXTRA", .kind = VAR_CUSTOM, .def_help = "(unset)",
-      AT(csp_form_action_extra), .load = load_csp, .show = show_csp,
+    { .name = "CSP_FORM_ACTION_EXTRA", .kind = CONFIG_KIND_CUSTOM, .def_help = "(unset)",
+      AT(csp_form_action_extra), .load = load_csp, .show = CONFIG_SHOW_CSP,
       .help = "Deprecated and ignored (still validated): extra scheme://host[:port] origins." },
-    { .name = "MCP_PER_SUBJECT_CONCURRENCY", .kind = VAR_COUNT, .def = "16",
+    { .name = "MCP_PER_SUBJECT_CONCURRENCY", .kind = CONFIG_KIND_NUMBER, .def = "16",
       AT(per_subject_concurrency), .min = 0, .max = UINT_MAX,
       .help = "In-flight MCP requests allowed per signed-in user; 0 disables the limit." },
     /* Additions (not read by the Go binary). */
-    { .name = "WORKERS", .kind = VAR_COUNT, .def_help = "number of online CPUs",
+    { .name = "WORKERS", .kind = CONFIG_KIND_NUMBER, .def_help = "number of online CPUs",
       AT(workers), .min = 1, .max = CONFIG_WORKERS_MAX,
-      .flags = VAR_ADDITION | VAR_DEFAULT_CPUS,
+      .flags = CONFIG_VAR_ADDITION | CONFIG_VAR_DEFAULT_CPUS,
       .help = "Event-loop threads serving requests, 1 to 256." },
-    { .name = "REDIS_CA_FILE", .kind = VAR_CUSTOM, .def_help = "(unset: system CAs)",
-      AT(redis_ca_file), .flags = VAR_ADDITION, .load = load_ca_file, .show = show_text_field,
+    { .name = "REDIS_CA_FILE", .kind = CONFIG_KIND_CUSTOM, .def_help = "(unset: system CAs)",
+      AT(redis_ca_file), .flags = CONFIG_VAR_ADDITION, .load = load_ca_file, .show = CONFIG_SHOW_TEXT,
       .help = "PEM CA bundle that verifies the Redis server for rediss:// URLs." },
-    { .name = "UPSTREAM_RESPONSE_HEADER_TIMEOUT", .kind = VAR_DURATION, .def = "30s",
+    { .name = "UPSTREAM_RESPONSE_HEADER_TIMEOUT", .kind = CONFIG_KIND_DURATION, .def = "30s",
       AT(upstream_header_timeout_ms), .min = 1, .max = 10 * DURATION_NS_PER_M,
-      .unit_ns = NS_MS, .flags = VAR_ADDITION,
+      .unit_ns = NS_MS, .flags = CONFIG_VAR_ADDITION,
       .help = "How long to wait for the upstream's response headers, up to 10m." },
-    { .name = "DNS_RESOLV_CONF", .kind = VAR_CUSTOM, .def_help = "(unset: /etc/resolv.conf)",
-      AT(dns_resolv_conf), .flags = VAR_ADDITION, .load = load_dns_file, .show = show_text_field,
+    { .name = "DNS_RESOLV_CONF", .kind = CONFIG_KIND_CUSTOM, .def_help = "(unset: /etc/resolv.conf)",
+      AT(dns_resolv_conf), .flags = CONFIG_VAR_ADDITION, .load = load_dns_file, .show = CONFIG_SHOW_TEXT,
       .help = "resolv.conf-style file naming the DNS servers for upstream and Redis host names "
               "(tests and special deployments)." },
-    { .name = "DNS_HOSTS_FILE", .kind = VAR_CUSTOM, .def_help = "(unset: /etc/hosts)",
-      AT(dns_hosts_file), .flags = VAR_ADDITION, .load = load_dns_file, .show = show_text_field,
+    { .name = "DNS_HOSTS_FILE", .kind = CONFIG_KIND_CUSTOM, .def_help = "(unset: /etc/hosts)",
+      AT(dns_hosts_file), .flags = CONFIG_VAR_ADDITION, .load = load_dns_file, .show = CONFIG_SHOW_TEXT,
       .help = "hosts-style file consulted before DNS for upstream and Redis host names "
               "(tests and special deployments)." },
-    { .name = "TCP_KEEPALIVE_IDLE", .kind = VAR_DURATION, .def = "30s",
+    { .name = "TCP_KEEPALIVE_IDLE", .kind = CONFIG_KIND_DURATION, .def = "30s",
       AT(tcp_keepalive_idle_s), .min = 0, .max = 2 * DURATION_NS_PER_H, .unit_ns = NS_S,
-      .flags = VAR_ADDITION,
+      .flags = CONFIG_VAR_ADDITION,
       .help = "Silence on a connection (client, upstream or Redis) before TCP keep-alive "
               "probes start; 0 turns keep-alive off." },
-    { .name = "TCP_KEEPALIVE_INTERVAL", .kind = VAR_DURATION, .def = "10s",
+    { .name = "TCP_KEEPALIVE_INTERVAL", .kind = CONFIG_KIND_DURATION, .def = "10s",
       AT(tcp_keepalive_interval_s), .min = DURATION_NS_PER_S,
-      .max = 10 * DURATION_NS_PER_M, .unit_ns = NS_S, .flags = VAR_ADDITION,
+      .max = 10 * DURATION_NS_PER_M, .unit_ns = NS_S, .flags = CONFIG_VAR_ADDITION,
       .help = "Time between TCP keep-alive probes." },
-    { .name = "TCP_KEEPALIVE_COUNT", .kind = VAR_COUNT, .def = "3", AT(tcp_keepalive_count),
-      .min = 1, .max = 127, .flags = VAR_ADDITION,
+    { .name = "TCP_KEEPALIVE_COUNT", .kind = CONFIG_KIND_NUMBER, .def = "3", AT(tcp_keepalive_count),
+      .min = 1, .max = 127, .flags = CONFIG_VAR_ADDITION,
       .help = "Unanswered keep-alive probes after which a peer is declared dead." },
-    { .name = "TCP_USER_TIMEOUT", .kind = VAR_DURATION, .def = "60s",
+    { .name = "TCP_USER_TIMEOUT", .kind = CONFIG_KIND_DURATION, .def = "60s",
       AT(tcp_user_timeout_ms), .min = 0, .max = 10 * DURATION_NS_PER_M, .unit_ns = NS_MS,
-      .flags = VAR_ADDITION,
+      .flags = CONFIG_VAR_ADDITION,
       .help = "How long sent data may stay unacknowledged before the connection is dropped; "
               "0 keeps the kernel's default." },
-    { .name = "CLIENT_WRITE_STALL_TIMEOUT", .kind = VAR_DURATION, .def = "60s",
+    { .name = "CLIENT_WRITE_STALL_TIMEOUT", .kind = CONFIG_KIND_DURATION, .def = "60s",
       AT(client_write_stall_timeout_ms), .min = 0, .max = DURATION_NS_PER_H, .unit_ns = NS_MS,
-      .flags = VAR_ADDITION,
+      .flags = CONFIG_VAR_ADDITION,
       .help = "A client connection whose queued response output drains not one byte for this "
               "long is closed; a quiet stream with nothing queued is never cut; 0 turns it off." },
-    { .name = "MAX_CLIENT_CONNECTIONS", .kind = VAR_COUNT, .def = "0",
+    { .name = "MAX_CLIENT_CONNECTIONS", .kind = CONFIG_KIND_NUMBER, .def = "0",
       .def_help = "0 (from RLIMIT_NOFILE)", AT(max_client_connections), .min = 0,
-      .max = 10000000, .flags = VAR_ADDITION,
+      .max = 10000000, .flags = CONFIG_VAR_ADDITION,
       .help = "Open client connections per process; at the cap the oldest idle keep-alive "
               "connection is closed, else the new one; 0 sizes it from the descriptor limit." },
-    { .name = "MAX_CLIENT_CONNECTIONS_PER_IP", .kind = VAR_COUNT, .def = "256",
-      AT(max_client_connections_per_ip), .min = 0, .max = 10000000, .flags = VAR_ADDITION,
+    { .name = "MAX_CLIENT_CONNECTIONS_PER_IP", .kind = CONFIG_KIND_NUMBER, .def = "256",
+      AT(max_client_connections_per_ip), .min = 0, .max = 10000000, .flags = CONFIG_VAR_ADDITION,
       .help = "Open client connections per client address (IPv6 per /64; trusted proxies "
               "exempt); 0 turns the cap off." },
-    { .name = "REQUEST_BODY_BUFFER_MAX", .kind = VAR_COUNT, .def = "268435456",
+    { .name = "REQUEST_BODY_BUFFER_MAX", .kind = CONFIG_KIND_NUMBER, .def = "268435456",
       .def_help = "268435456 (256 MiB)", AT(request_body_buffer_max),
-      .min = BOUNDS_BODY_BUFFER_MIN, .max = (uint64_t)1 << 40, .flags = VAR_ADDITION,
+      .min = BOUNDS_BODY_BUFFER_MIN, .max = (uint64_t)1 << 40, .flags = CONFIG_VAR_ADDITION,
       .help = "Bytes of request bodies the process buffers at once; a body past it gets 503 "
               "with Retry-After." },
-    { .name = "REQUEST_BODY_BUFFER_PER_IP_MAX", .kind = VAR_COUNT, .def = "33554432",
+    { .name = "REQUEST_BODY_BUFFER_PER_IP_MAX", .kind = CONFIG_KIND_NUMBER, .def = "33554432",
       .def_help = "33554432 (32 MiB)", AT(request_body_buffer_per_ip_max),
-      .min = BOUNDS_BODY_BUFFER_MIN, .max = (uint64_t)1 << 40, .flags = VAR_ADDITION,
+      .min = BOUNDS_BODY_BUFFER_MIN, .max = (uint64_t)1 << 40, .flags = CONFIG_VAR_ADDITION,
       .help = "Bytes of request bodies buffered at once for one client address (IPv6 per "
               "/64); at least one maximal 16 MiB MCP body." },
 };
 /* clang-format on */
 
-#define VAR_COUNT_ALL (sizeof(vars) / sizeof(vars[0]))
+#define CONFIG_VAR_TOTAL (sizeof(vars) / sizeof(vars[0]))
 
 /* ------------------------------------------------------------------ */
 /* Loading                                                             */
 
 /* SPEC.md 1.1: set-but-empty is unset, except where empty is a value. */
 static const char *
-read_var(const struct loader *ld, const struct var *v)
+read_var(const struct config_loader *ld, const struct config_var *v)
 {
     const char *raw = ld->getenv_fn(v->name);
-    if (raw == NULL || (raw[0] == '\0' && !(v->flags & VAR_EMPTY_IS_VALUE))) {
+    if (raw == NULL || (raw[0] == '\0' && !(v->flags & CONFIG_VAR_EMPTY_IS_VALUE))) {
         return NULL;
     }
     return raw;
@@ -1122,10 +870,10 @@ online_cpus(void)
 }
 
 static void
-load_var(struct loader *ld, const struct var *v)
+load_var(struct config_loader *ld, const struct config_var *v)
 {
     const char *text = read_var(ld, v);
-    if (text == NULL && (v->flags & VAR_REQUIRED)) {
+    if (text == NULL && (v->flags & CONFIG_VAR_REQUIRED)) {
         add_missing(ld, v->name);
         return;
     }
@@ -1133,64 +881,56 @@ load_var(struct loader *ld, const struct var *v)
         text = v->def;
     }
     switch (v->kind) {
-    case VAR_TEXT:
+    case CONFIG_KIND_TEXT:
         load_text(ld, v, text);
         break;
-    case VAR_BOOL_TRUE:
-        *FIELD(ld->c, v, bool) = !is_false_word(text);
+    case CONFIG_KIND_BOOL_TRUE:
+        *CONFIG_FIELD(ld->c, v, bool) = !is_false_word(text);
         break;
-    case VAR_BOOL_FALSE:
-        *FIELD(ld->c, v, bool) = is_true_word(text);
+    case CONFIG_KIND_BOOL_FALSE:
+        *CONFIG_FIELD(ld->c, v, bool) = is_true_word(text);
         break;
-    case VAR_COUNT:
-        if (text == NULL && (v->flags & VAR_DEFAULT_CPUS)) {
+    case CONFIG_KIND_NUMBER:
+        if (text == NULL && (v->flags & CONFIG_VAR_DEFAULT_CPUS)) {
             store_count(ld->c, v, online_cpus());
         } else {
             load_count(ld, v, text);
         }
         break;
-    case VAR_DURATION:
+    case CONFIG_KIND_DURATION:
         load_duration(ld, v, text);
         break;
-    case VAR_CUSTOM:
+    case CONFIG_KIND_CUSTOM:
         v->load(ld, v, text);
+        break;
+    case CONFIG_KIND_COUNT:
+        assert(false); /* not a kind */
         break;
     }
 }
 
-static void add_violation(struct buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-add_violation(struct buf *b, const char *fmt, ...)
+/* The PROD_MODE violations are joined into one problem line with "; ".
+ * The buffer is sized for every violation at once. */
+static const char *
+sep(const struct buf *b)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    if ((b->len > 0 && buf_append_str(b, "; ") != 0) || buf_vappendf(b, fmt, ap) != 0) {
-        /* The buffer is sized for every violation at once; nothing to do. */
-    }
-    va_end(ap);
+    return b->len > 0 ? "; " : "";
 }
 
 static void
 add_weak_secret_violations(const struct config *c, struct buf *b)
 {
-    char why[CONFIG_WEAKNESS_TEXT_MAX];
-    if (c->token_signing_secret != NULL) {
-        config_secret_weakness_text(c->token_signing_secret, c->token_signing_secret_len, why,
-                                    sizeof(why));
-        if (why[0] != '\0') {
-            add_violation(b,
-                          "TOKEN_SIGNING_SECRET %s (use a random secret: openssl rand "
-                          "-base64 48)",
-                          why);
-        }
+    if (c->token_signing_secret_weakness != NULL) {
+        buf_appendf_best(b,
+                         "%sTOKEN_SIGNING_SECRET %s (use a random secret: openssl rand -base64 48)",
+                         sep(b), c->token_signing_secret_weakness);
     }
     for (size_t i = 0; i < c->previous_secret_count; i++) {
-        config_secret_weakness_text(c->previous_secrets[i], c->previous_secret_lens[i], why,
-                                    sizeof(why));
+        char why[CONFIG_CHECK_WEAKNESS_TEXT_MAX];
+        config_check_secret_weakness_text(c->previous_secrets[i], c->previous_secret_lens[i], why,
+                                          sizeof(why));
         if (why[0] != '\0') {
-            add_violation(b, "TOKEN_SIGNING_SECRETS_PREVIOUS[%zu] %s", i, why);
+            buf_appendf_best(b, "%sTOKEN_SIGNING_SECRETS_PREVIOUS[%zu] %s", sep(b), i, why);
         }
     }
 }
@@ -1198,7 +938,7 @@ add_weak_secret_violations(const struct config *c, struct buf *b)
 /* Cross-field rules, after every variable is parsed: REDIS_REQUIRED
  * without REDIS_URL, then the PROD_MODE gate in SPEC.md 1.5's order. */
 static void
-check_cross_fields(struct loader *ld)
+check_cross_fields(struct config_loader *ld)
 {
     const struct config *c = ld->c;
     bool no_redis = c->redis_url == NULL || c->redis_url[0] == '\0';
@@ -1216,42 +956,46 @@ check_cross_fields(struct loader *ld)
                     "REDIS_URL (e.g. redis://127.0.0.1:6379/0), or set REDIS_REQUIRED=false to "
                     "use the in-process replay store (single replica only)");
         }
-        char why[CONFIG_WEAKNESS_TEXT_MAX] = "";
-        if (c->token_signing_secret != NULL) {
-            config_secret_weakness_text(c->token_signing_secret, c->token_signing_secret_len, why,
-                                        sizeof(why));
-        }
-        if (why[0] != '\0') {
+        if (c->token_signing_secret_weakness != NULL) {
             warning(ld, "TOKEN_SIGNING_SECRET",
                     "%s; use a random secret: openssl rand "
                     "-base64 48 (PROD_MODE=true refuses this one)",
-                    why);
+                    c->token_signing_secret_weakness);
         }
         return;
     }
     struct buf v;
     buf_init(&v, 8192);
     if (!c->pkce_required) {
-        add_violation(&v, "PKCE_REQUIRED=false (PKCE downgrade risk)");
+        buf_appendf_best(&v, "%sPKCE_REQUIRED=false (PKCE downgrade risk)", sep(&v));
     }
     if (c->compat_allow_stateless) {
-        add_violation(&v, "COMPAT_ALLOW_STATELESS=true (hides client-side CSRF bugs)");
+        buf_appendf_best(&v, "%sCOMPAT_ALLOW_STATELESS=true (hides client-side CSRF bugs)",
+                         sep(&v));
     }
     if (!c->redis_required) {
-        add_violation(&v, "REDIS_REQUIRED=false (authorization codes and refresh tokens become "
-                          "replayable within their lifetime)");
+        buf_appendf_best(&v,
+                         "%sREDIS_REQUIRED=false (authorization codes and refresh tokens become "
+                         "replayable within their lifetime)",
+                         sep(&v));
     }
     if (no_redis) {
-        add_violation(&v, "REDIS_URL unset (no replay store: no single-use codes, no "
-                          "refresh-reuse detection)");
+        buf_appendf_best(&v,
+                         "%sREDIS_URL unset (no replay store: no single-use codes, no "
+                         "refresh-reuse detection)",
+                         sep(&v));
     }
     if (c->trust_proxy_headers && c->trusted_proxy_cidr_count == 0 && !ld->cidrs_invalid) {
-        add_violation(&v, "TRUST_PROXY_HEADERS=true without TRUSTED_PROXY_CIDRS "
-                          "(forwarded-header spoofing can bypass per-IP limits)");
+        buf_appendf_best(&v,
+                         "%sTRUST_PROXY_HEADERS=true without TRUSTED_PROXY_CIDRS "
+                         "(forwarded-header spoofing can bypass per-IP limits)",
+                         sep(&v));
     }
     if (c->oidc_allow_insecure_http) {
-        add_violation(&v, "OIDC_ALLOW_INSECURE_HTTP=true (cleartext OIDC exposes the client "
-                          "secret)");
+        buf_appendf_best(&v,
+                         "%sOIDC_ALLOW_INSECURE_HTTP=true (cleartext OIDC exposes the client "
+                         "secret)",
+                         sep(&v));
     }
     add_weak_secret_violations(c, &v);
     if (v.len > 0) {
@@ -1263,37 +1007,38 @@ check_cross_fields(struct loader *ld)
     buf_cleanup(&v);
 }
 
+/* A derived URL: base + path (url_join), in its own allocation. */
 static char *
-concat(const char *a, const char *b)
+join_url(const char *base, const char *path)
 {
-    size_t la = strlen(a);
-    size_t lb = strlen(b);
-    char *out = xmalloc(la + lb + 1);
-    memcpy(out, a, la);
-    memcpy(out + la, b, lb + 1);
-    return out;
+    struct buf b;
+    buf_init(&b, strlen(base) + strlen(path));
+    if (url_join(&b, base, path) != 0) {
+        abort(); /* sized exactly above */
+    }
+    return buf_take(&b);
 }
 
 static void
-write_buf(FILE *f, const struct buf *b)
+hand_over(struct buf *to, const struct buf *lines)
 {
-    if (f != NULL && b->len > 0) {
-        (void)fwrite(b->ptr, 1, b->len, f);
-        (void)fflush(f);
+    if (to != NULL && lines->len > 0) {
+        buf_appendf_best(to, "%s", buf_cstr(lines));
     }
 }
 
 bool
-config_load(const char *(*getenv_fn)(const char *name), struct config *out, FILE *err, FILE *warn)
+config_load(const char *(*getenv_fn)(const char *name), struct config *out, struct buf *err,
+            struct buf *warn)
 {
-    struct loader ld = {.getenv_fn = getenv_fn, .c = out};
+    struct config_loader ld = {.getenv_fn = getenv_fn, .c = out};
     memset(out, 0, sizeof(*out));
     buf_init(&ld.problems, CONFIG_REPORT_MAX);
     buf_init(&ld.warnings, CONFIG_REPORT_MAX);
     buf_init(&ld.missing, CONFIG_REPORT_MAX);
-    for (size_t i = 0; i < VAR_COUNT_ALL; i++) {
+    for (size_t i = 0; i < CONFIG_VAR_TOTAL; i++) {
         load_var(&ld, &vars[i]);
-        if ((vars[i].flags & VAR_ENDS_REQUIRED) && ld.missing.len > 0) {
+        if ((vars[i].flags & CONFIG_VAR_ENDS_REQUIRED) && ld.missing.len > 0) {
             problem(&ld, NULL,
                     "missing required env vars: %s; set each of them "
                     "(docs/configuration.md explains every variable)",
@@ -1302,16 +1047,16 @@ config_load(const char *(*getenv_fn)(const char *name), struct config *out, FILE
     }
     check_cross_fields(&ld);
     if (ld.base_ok && ld.upstream_ok) {
-        out->canonical_resource = concat(out->proxy_base_url, out->mount);
-        out->idp_redirect_uri = concat(out->proxy_base_url, "/callback");
+        out->canonical_resource = join_url(out->proxy_base_url, out->mount);
+        out->idp_redirect_uri = join_url(out->proxy_base_url, "/callback");
     }
     if (ld.truncated) {
         problem(&ld, NULL, "(more problems than fit in this report)");
     }
-    write_buf(warn, &ld.warnings);
+    hand_over(warn, &ld.warnings);
     bool ok = ld.problem_count == 0;
     if (!ok) {
-        write_buf(err, &ld.problems);
+        hand_over(err, &ld.problems);
         config_cleanup(out);
     }
     buf_cleanup(&ld.problems);
@@ -1354,6 +1099,7 @@ config_cleanup(struct config *c)
     xfree(c->upstream_origin);
     xfree(c->mount);
     free_secret(c->token_signing_secret, c->token_signing_secret_len);
+    xfree(c->token_signing_secret_weakness);
     for (size_t i = 0; i < c->previous_secret_count; i++) {
         free_secret(c->previous_secrets[i], c->previous_secret_lens[i]);
     }
@@ -1372,8 +1118,6 @@ config_cleanup(struct config *c)
     xfree(c->trusted_proxy_cidrs);
     free_secret_str(c->upstream_authorization_header);
     xfree(c->access_log_skip_re_text);
-    pcre2_code_free(c->access_log_skip_re);
-    pcre2_match_context_free(c->access_log_skip_mctx);
     free_list(c->csp_form_action_extra, c->csp_form_action_extra_count);
     xfree(c->canonical_resource);
     xfree(c->idp_redirect_uri);
@@ -1381,221 +1125,22 @@ config_cleanup(struct config *c)
 }
 
 /* ------------------------------------------------------------------ */
-/* Reports                                                             */
-
-void
-config_dump(const struct config *c, FILE *out)
-{
-    struct buf b;
-    buf_init(&b, CONFIG_REPORT_MAX);
-    for (size_t i = 0; i < VAR_COUNT_ALL; i++) {
-        if (buf_appendf(&b, "%s=", vars[i].name) != 0) {
-            break;
-        }
-        show_generic(c, &vars[i], &b);
-        if (buf_append_byte(&b, '\n') != 0) {
-            break;
-        }
-    }
-    if (c->canonical_resource != NULL &&
-        buf_appendf(&b,
-                    "# derived: mount=%s upstream_origin=%s canonical_resource=%s "
-                    "idp_redirect_uri=%s\n",
-                    c->mount, c->upstream_origin, c->canonical_resource,
-                    c->idp_redirect_uri) != 0) {
-        /* A full buffer only shortens the dump. */
-    }
-    write_buf(out, &b);
-    buf_cleanup(&b);
-}
-
-void
-config_help(FILE *out)
-{
-    for (size_t i = 0; i < VAR_COUNT_ALL; i++) {
-        const struct var *v = &vars[i];
-        fprintf(out, "  %s\n      %s\n      ", v->name, v->help);
-        if (v->flags & VAR_REQUIRED) {
-            fprintf(out, "required");
-        } else {
-            fprintf(out, "default: %s", default_hint(v)[0] ? default_hint(v) : "(empty)");
-        }
-        if (v->flags & VAR_SECRET) {
-            fprintf(out, "; secret (never printed)");
-        }
-        if (v->flags & VAR_RELAXATION) {
-            fprintf(out, "; its relaxed value is refused when PROD_MODE=true");
-        }
-        if (v->flags & VAR_ADDITION) {
-            fprintf(out, "; new in this implementation");
-        }
-        fprintf(out, "\n");
-    }
-}
+/* The table for config_report.c and the drift tests                   */
 
 size_t
 config_var_count(void)
 {
-    return VAR_COUNT_ALL;
+    return CONFIG_VAR_TOTAL;
 }
 
 const char *
 config_var_name(size_t i)
 {
-    return i < VAR_COUNT_ALL ? vars[i].name : NULL;
+    return i < CONFIG_VAR_TOTAL ? vars[i].name : NULL;
 }
 
-/* ------------------------------------------------------------------ */
-/* Weak secrets (SPEC.md 1.4)                                          */
-
-static const char weak_single[] = "copies of a single byte";
-static const char weak_period[] = "repeats with period";
-static const char weak_alphabet[] = "distinct byte values";
-
-/* Fewer distinct byte values than this is a tiny alphabet. */
-#define CONFIG_WEAK_MIN_DISTINCT 8
-
-const char *
-config_secret_weakness(const char *secret, size_t len, size_t *detail)
+const struct config_var *
+config_var_get(size_t i)
 {
-    if (len < 2) {
-        return NULL;
-    }
-    /* The smallest p with b[i] == b[i - p] for all i >= p is len minus the
-     * longest proper border (prefix function). Go tries p = 1, 2, ... while
-     * 2p <= len, which finds the same p in quadratic time. */
-    size_t *border = xmalloc(len * sizeof(size_t));
-    border[0] = 0;
-    for (size_t i = 1; i < len; i++) {
-        size_t k = border[i - 1];
-        while (k > 0 && secret[i] != secret[k]) {
-            k = border[k - 1];
-        }
-        border[i] = secret[i] == secret[k] ? k + 1 : k;
-    }
-    size_t period = len - border[len - 1];
-    xfree(border);
-    if (2 * period <= len) {
-        *detail = period == 1 ? len : period;
-        return period == 1 ? weak_single : weak_period;
-    }
-    bool seen[256] = {false};
-    size_t distinct = 0;
-    for (size_t i = 0; i < len && distinct < CONFIG_WEAK_MIN_DISTINCT; i++) {
-        unsigned char ch = (unsigned char)secret[i];
-        if (!seen[ch]) {
-            seen[ch] = true;
-            distinct++;
-        }
-    }
-    if (distinct < CONFIG_WEAK_MIN_DISTINCT) {
-        *detail = distinct;
-        return weak_alphabet;
-    }
-    return NULL;
-}
-
-void
-config_secret_weakness_text(const char *secret, size_t len, char *out, size_t cap)
-{
-    size_t detail = 0;
-    const char *reason = config_secret_weakness(secret, len, &detail);
-    if (cap == 0) {
-        return;
-    }
-    out[0] = '\0';
-    if (reason == weak_single) {
-        snprintf(out, cap, "is %zu copies of a single byte", detail);
-    } else if (reason == weak_period) {
-        snprintf(out, cap, "repeats with period %zu", detail);
-    } else if (reason == weak_alphabet) {
-        snprintf(out, cap, "uses only %zu distinct byte values", detail);
-    }
-}
-
-/* ------------------------------------------------------------------ */
-/* Runtime helpers                                                     */
-
-bool
-config_access_log_skips(const struct config *c, const char *path, size_t path_len)
-{
-    if (c->access_log_skip_re == NULL) {
-        return false;
-    }
-    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
-    if (md == NULL) {
-        abort(); /* out of memory is fatal (STYLE.md 3.5) */
-    }
-    /* Unanchored, like Go's MatchString; a limit error is "no match". */
-    int rc = pcre2_match(c->access_log_skip_re, (PCRE2_SPTR)(path ? path : ""), path_len, 0, 0, md,
-                         c->access_log_skip_mctx);
-    pcre2_match_data_free(md);
-    return rc >= 0;
-}
-
-void
-config_log_startup(const struct config *c)
-{
-    struct log_line l;
-    if (c->csp_form_action_extra_set) {
-        log_begin(&l, LOG_WARN, "csp_form_action_extra_deprecated");
-        log_str(&l, "hint", "CSP_FORM_ACTION_EXTRA is ignored; remove it");
-        log_end(&l);
-    }
-    log_begin(&l, LOG_INFO, "startup_config");
-    log_bool(&l, "prod_mode", c->prod_mode);
-    log_bool(&l, "pkce_required", c->pkce_required);
-    log_bool(&l, "redis_required", c->redis_required);
-    log_bool(&l, "rate_limit_enabled", c->rate_limit_enabled);
-    log_bool(&l, "trust_proxy_headers", c->trust_proxy_headers);
-    log_bool(&l, "compat_allow_stateless", c->compat_allow_stateless);
-    log_bool(&l, "render_consent_page", c->render_consent_page);
-    log_uint(&l, "per_subject_concurrency", c->per_subject_concurrency);
-    log_str(&l, "groups_claim", c->groups_claim ? c->groups_claim : "");
-    log_bool(&l, "allowed_groups_set", c->allowed_group_count > 0);
-    log_bool(&l, "revoke_before_set", c->revoke_before_set);
-    log_bool(&l, "upstream_authorization_set",
-             c->upstream_authorization_header != NULL &&
-                 c->upstream_authorization_header[0] != '\0');
-    log_str(&l, "access_log_skip_re", c->access_log_skip_re_text ? c->access_log_skip_re_text : "");
-    log_bool(&l, "tool_metrics_enabled", c->tool_metrics);
-    log_uint(&l, "tool_metrics_max_cardinality", c->tool_metrics_max_cardinality);
-    log_uint(&l, "workers", c->workers);
-    log_end(&l);
-    char why[CONFIG_WEAKNESS_TEXT_MAX] = "";
-    if (c->token_signing_secret != NULL) {
-        config_secret_weakness_text(c->token_signing_secret, c->token_signing_secret_len, why,
-                                    sizeof(why));
-    }
-    if (why[0] != '\0') {
-        struct buf reason;
-        buf_init(&reason, 128);
-        if (buf_appendf(&reason, "TOKEN_SIGNING_SECRET %s", why) == 0) {
-            log_begin(&l, LOG_WARN, "token_signing_secret_weak");
-            log_str(&l, "reason", buf_cstr(&reason));
-            log_end(&l);
-        }
-        buf_cleanup(&reason);
-    }
-    if (c->previous_secret_count > 0) {
-        log_begin(&l, LOG_INFO, "token_signing_rotation_in_progress");
-        log_uint(&l, "previous_keys", c->previous_secret_count);
-        log_str(&l, "hint",
-                "remove TOKEN_SIGNING_SECRETS_PREVIOUS once every token sealed "
-                "with the old secrets has expired (refresh tokens live 7 days)");
-        log_end(&l);
-    }
-    if (c->revoke_before_set && c->revoke_before_s > clock_unix_s()) {
-        /* A cut-off in the future refuses every token issued until then,
-         * new ones included: almost always a typo in the date. */
-        log_begin(&l, LOG_WARN, "revoke_before_in_future");
-        log_int(&l, "revoke_before_unix", c->revoke_before_s);
-        log_str(&l, "hint", "tokens issued before this time are refused, including new ones");
-        log_end(&l);
-    }
-    if (c->trust_proxy_headers && c->trusted_proxy_cidr_count > 0) {
-        log_event(LOG_WARN, "trust_proxy_headers_superseded_by_cidrs");
-    } else if (c->trust_proxy_headers) {
-        log_event(LOG_WARN, "trust_proxy_headers_deprecated");
-    }
+    return i < CONFIG_VAR_TOTAL ? &vars[i] : NULL;
 }

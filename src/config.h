@@ -4,20 +4,20 @@
  *
  * config.c holds one table (name, default, validator, target field, flags:
  * secret, relaxation refused under PROD_MODE, one line of help) that drives
- * loading, validation, --check-config, --help and the docs drift test. All
- * problems are collected and reported together, one line each, naming the
- * variable, what is wrong and how to fix it. */
+ * loading, validation, the reports of config_report.h (--check-config,
+ * --help, the start-up lines) and the docs drift test. All problems are
+ * collected and reported together, one line each, naming the variable,
+ * what is wrong and how to fix it. struct config is plain data: no
+ * compiled pattern or other live object hangs off it. */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "base/ipaddr.h"
 
-struct pcre2_real_code_8;
-struct pcre2_real_match_context_8;
+struct buf;
 
 /* Which forwarded-for header a trusted proxy sets (SPEC.md 3.0.4). */
 enum config_proxy_header {
@@ -45,6 +45,8 @@ struct config {
     char *mount;                /* the trimmed path of UPSTREAM_MCP_URL, e.g. "/mcp" */
     char *token_signing_secret; /* secret; raw bytes, >= 32 */
     size_t token_signing_secret_len;
+    char *token_signing_secret_weakness; /* its SPEC.md 1.4 weakness phrase, judged once at
+                                            load ("repeats with period 3"); NULL = not weak */
     char **previous_secrets; /* secret; TOKEN_SIGNING_SECRETS_PREVIOUS split on whitespace */
     size_t *previous_secret_lens;
     size_t previous_secret_count;
@@ -118,9 +120,8 @@ struct config {
                                                 16 MiB */
 
     /* Logging. */
-    char *access_log_skip_re_text;                /* ACCESS_LOG_SKIP_RE, trimmed; NULL = unset */
-    struct pcre2_real_code_8 *access_log_skip_re; /* compiled, NULL = unset */
-    struct pcre2_real_match_context_8 *access_log_skip_mctx; /* match limits for it */
+    char *access_log_skip_re_text; /* ACCESS_LOG_SKIP_RE, trimmed, known to compile
+                                      (log_skip.h builds the matcher); NULL = unset */
 
     /* Deprecated but validated (SPEC.md 1.2). */
     char **csp_form_action_extra; /* lower-cased scheme://host[:port] */
@@ -134,46 +135,27 @@ struct config {
     char *idp_redirect_uri;   /* base + "/callback" */
 };
 
+/* All problem (or all warning) lines of one load, or one dump; far above
+ * any real report. Size the bufs given to config_load with it. */
+#define CONFIG_REPORT_MAX (256 * 1024)
+
 /* Reads the variables through getenv_fn (getenv in production, a table in
  * tests; NULL = unset, "" = set but empty) into *out, which the caller
- * releases with config_cleanup(). On failure returns false, writes one line
- * per problem to err ("config: NAME: what is wrong; how to fix it", every
- * problem at once, never a secret's value), and leaves *out empty.
+ * releases with config_cleanup(). On failure returns false, appends one
+ * line per problem to err ("config: NAME: what is wrong; how to fix it",
+ * every problem at once, never a secret's value), and leaves *out empty.
  * Warnings (weak secret outside PROD_MODE, unknown LOG_LEVEL, an unused
- * REDIS_CA_FILE) are written to warn, which may be NULL. Durations are
- * rounded up to the field's unit, so a positive value never becomes 0. */
-bool config_load(const char *(*getenv_fn)(const char *name), struct config *out, FILE *err,
-                 FILE *warn) __attribute__((warn_unused_result));
+ * REDIS_CA_FILE) are appended to warn first. err and warn may be NULL, or
+ * the same buf; what passes a buf's max is cut. Durations are rounded up
+ * to the field's unit, so a positive value never becomes 0. */
+bool config_load(const char *(*getenv_fn)(const char *name), struct config *out, struct buf *err,
+                 struct buf *warn) __attribute__((warn_unused_result));
 void config_cleanup(struct config *c);
-
-/* The effective configuration, secrets redacted, one VAR=value per line. */
-void config_dump(const struct config *c, FILE *out);
-/* Every variable with its default and one line of why (--help). */
-void config_help(FILE *out);
 
 /* Number of variables in the table and the name of the i-th (drift test). */
 size_t config_var_count(void);
 const char *config_var_name(size_t i);
 
-/* Weak-secret detection (SPEC.md 1.4): NULL when acceptable, otherwise one
- * of three static stems -- "copies of a single byte", "repeats with period",
- * "distinct byte values" -- and *detail receives the number that goes with
- * it (the length, the period, the count of distinct bytes). Linear time. */
-const char *config_secret_weakness(const char *secret, size_t len, size_t *detail);
-/* The same as a phrase: "is 32 copies of a single byte", "repeats with
- * period 3", "uses only 7 distinct byte values"; "" when not weak. Writes
- * at most cap bytes (NUL included) into out. */
-void config_secret_weakness_text(const char *secret, size_t len, char *out, size_t cap);
-
 /* The canonical header name ("X-Forwarded-For", "X-Real-Ip",
  * "True-Client-Ip"). */
 const char *config_proxy_header_str(enum config_proxy_header h);
-
-/* The SPEC.md 1.7 start-up lines that depend only on the configuration:
- * csp_form_action_extra_deprecated, startup_config, token_signing_secret_weak,
- * token_signing_rotation_in_progress, trust_proxy_headers_superseded_by_cidrs
- * and trust_proxy_headers_deprecated. Call once, after log_set_level(). */
-void config_log_startup(const struct config *c);
-
-/* Does the decoded request path match ACCESS_LOG_SKIP_RE (unanchored)? */
-bool config_access_log_skips(const struct config *c, const char *path, size_t path_len);

@@ -1,5 +1,6 @@
 #include "config_check.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -462,4 +463,72 @@ config_check_integer(struct slice text, bool *out_negative, uint64_t *out_magnit
     *out_negative = neg && v > 0;
     *out_magnitude = v;
     return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Weak secrets (SPEC.md 1.4)                                          */
+
+static const char weak_single[] = "copies of a single byte";
+static const char weak_period[] = "repeats with period";
+static const char weak_alphabet[] = "distinct byte values";
+
+/* Fewer distinct byte values than this is a tiny alphabet. */
+#define CONFIG_CHECK_WEAK_MIN_DISTINCT 8
+
+const char *
+config_check_secret_weakness(const char *secret, size_t len, size_t *detail)
+{
+    if (len < 2) {
+        return NULL;
+    }
+    /* The smallest p with b[i] == b[i - p] for all i >= p is len minus the
+     * longest proper border (prefix function). Go tries p = 1, 2, ... while
+     * 2p <= len, which finds the same p in quadratic time. */
+    size_t *border = xmalloc(len * sizeof(size_t));
+    border[0] = 0;
+    for (size_t i = 1; i < len; i++) {
+        size_t k = border[i - 1];
+        while (k > 0 && secret[i] != secret[k]) {
+            k = border[k - 1];
+        }
+        border[i] = secret[i] == secret[k] ? k + 1 : k;
+    }
+    size_t period = len - border[len - 1];
+    xfree(border);
+    if (2 * period <= len) {
+        *detail = period == 1 ? len : period;
+        return period == 1 ? weak_single : weak_period;
+    }
+    bool seen[256] = {false};
+    size_t distinct = 0;
+    for (size_t i = 0; i < len && distinct < CONFIG_CHECK_WEAK_MIN_DISTINCT; i++) {
+        unsigned char ch = (unsigned char)secret[i];
+        if (!seen[ch]) {
+            seen[ch] = true;
+            distinct++;
+        }
+    }
+    if (distinct < CONFIG_CHECK_WEAK_MIN_DISTINCT) {
+        *detail = distinct;
+        return weak_alphabet;
+    }
+    return NULL;
+}
+
+void
+config_check_secret_weakness_text(const char *secret, size_t len, char *out, size_t cap)
+{
+    size_t detail = 0;
+    const char *reason = config_check_secret_weakness(secret, len, &detail);
+    if (cap == 0) {
+        return;
+    }
+    out[0] = '\0';
+    if (reason == weak_single) {
+        snprintf(out, cap, "is %zu copies of a single byte", detail);
+    } else if (reason == weak_period) {
+        snprintf(out, cap, "repeats with period %zu", detail);
+    } else if (reason == weak_alphabet) {
+        snprintf(out, cap, "uses only %zu distinct byte values", detail);
+    }
 }

@@ -2,6 +2,8 @@
  * number or a boolean: listen addresses, the three URLs of SPEC.md 1.3, CSP
  * sources, the Redis key prefix, header values and non-negative decimals.
  *
+ * Also the weak-secret analysis of SPEC.md 1.4.
+ *
  * Each returns NULL when the value is acceptable, otherwise a static reason
  * that says what is wrong and how to fix it ("must not contain a query;
  * remove the ?... part"), written to follow "config: NAME: ". Reasons never
@@ -63,3 +65,17 @@ const char *config_check_decimal(struct slice text, double *out);
  * Go's strconv.Atoi reads it. *out_negative and *out_magnitude are set on
  * success; "-0" is magnitude 0 and not negative. */
 const char *config_check_integer(struct slice text, bool *out_negative, uint64_t *out_magnitude);
+
+/* Weak-secret detection (SPEC.md 1.4): NULL when acceptable, otherwise one
+ * of three static stems -- "copies of a single byte", "repeats with period",
+ * "distinct byte values" -- and *detail receives the number that goes with
+ * it (the length, the period, the count of distinct bytes). Linear time.
+ * config_load judges TOKEN_SIGNING_SECRET once and keeps the phrase in
+ * struct config (token_signing_secret_weakness). */
+const char *config_check_secret_weakness(const char *secret, size_t len, size_t *detail);
+/* One weakness phrase, NUL included ("uses only 7 distinct byte values"). */
+#define CONFIG_CHECK_WEAKNESS_TEXT_MAX 64
+/* The same as a phrase: "is 32 copies of a single byte", "repeats with
+ * period 3", "uses only 7 distinct byte values"; "" when not weak. Writes
+ * at most cap bytes (NUL included) into out. */
+void config_check_secret_weakness_text(const char *secret, size_t len, char *out, size_t cap);

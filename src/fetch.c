@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/strtab.h"
 #include "base/xalloc.h"
 #include "bounds.h"
@@ -171,10 +172,7 @@ on_timer(CURLM *multi, long timeout_ms, void *userp)
         evtimer_del(f->timer);
         return 0;
     }
-    struct timeval tv = {
-        .tv_sec = timeout_ms / 1000,
-        .tv_usec = (timeout_ms % 1000) * 1000,
-    };
+    struct timeval tv = clock_timeval_from_ms((uint64_t)timeout_ms);
     return evtimer_add(f->timer, &tv) == 0 ? 0 : -1;
 }
 
@@ -494,7 +492,7 @@ fetch_blocking(const struct fetch_options *opt, const atomic_bool *stop, struct 
     struct fetch *f = fetch_new(base);
     struct blocking b = {.base = base, .out = out, .stop = stop};
     struct event *poll = event_new(base, -1, EV_PERSIST, on_stop_poll, &b);
-    struct timeval every = {.tv_sec = 0, .tv_usec = FETCH_STOP_POLL_MS * 1000};
+    struct timeval every = clock_timeval_from_ms(FETCH_STOP_POLL_MS);
     event_add(poll, &every);
     b.req = fetch_start(f, opt, on_blocking_done, &b);
     if (b.req == NULL) {

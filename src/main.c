@@ -11,8 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/xalloc.h"
 #include "config.h"
+#include "config_report.h"
 #include "version.h"
 #include "wiring/runtime.h"
 
@@ -43,7 +45,7 @@ print_help(void)
           "\n"
           "Environment variables:\n",
           stdout);
-    config_help(stdout);
+    config_report_help(stdout);
 }
 
 /* getenv has the right shape already; the wrapper keeps config_load's
@@ -54,14 +56,28 @@ process_getenv(const char *name)
     return getenv(name);
 }
 
+/* Problems and warnings go to stderr as plain sentences (the logger is not
+ * set up yet), warnings first, then the problems when there are any. */
+static bool
+load_config(struct config *cfg)
+{
+    struct buf report;
+    buf_init(&report, 2 * CONFIG_REPORT_MAX);
+    bool ok = config_load(process_getenv, cfg, &report, &report);
+    (void)fputs(buf_cstr(&report), stderr);
+    (void)fflush(stderr);
+    buf_cleanup(&report);
+    return ok;
+}
+
 static int
 check_config(void)
 {
     struct config cfg;
-    if (!config_load(process_getenv, &cfg, stderr, stderr)) {
+    if (!load_config(&cfg)) {
         return MAIN_EXIT_CONFIG;
     }
-    config_dump(&cfg, stdout);
+    config_report_dump(&cfg, stdout);
     config_cleanup(&cfg);
     return 0;
 }
@@ -70,10 +86,9 @@ static int
 serve(void)
 {
     struct config cfg;
-    /* Problems and warnings go to stderr as plain sentences (the logger is
-     * not set up yet); the runtime repeats the warnings that matter as JSON
-     * lines through config_log_startup(). */
-    if (!config_load(process_getenv, &cfg, stderr, stderr)) {
+    /* The runtime repeats the warnings that matter as JSON lines through
+     * config_report_log_startup(). */
+    if (!load_config(&cfg)) {
         return MAIN_EXIT_CONFIG;
     }
     int rc = runtime_run(&cfg);

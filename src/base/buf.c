@@ -112,6 +112,32 @@ buf_appendf(struct buf *b, const char *fmt, ...)
     return rc;
 }
 
+void
+buf_vappendf_best(struct buf *b, const char *fmt, va_list ap)
+{
+    va_list probe;
+    va_copy(probe, ap);
+    int n = vsnprintf(NULL, 0, fmt, probe);
+    va_end(probe);
+    size_t room = b->max - b->len;
+    size_t take = n < 0 ? 0 : (size_t)n < room ? (size_t)n : room;
+    if (take == 0 || reserve(b, take) != 0) {
+        return;
+    }
+    /* vsnprintf writes take bytes and the terminator, cutting the rest. */
+    vsnprintf(b->ptr + b->len, take + 1, fmt, ap);
+    b->len += take;
+}
+
+void
+buf_appendf_best(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vappendf_best(b, fmt, ap);
+    va_end(ap);
+}
+
 int
 buf_append_json_escaped(struct buf *b, struct slice s)
 {

@@ -37,6 +37,12 @@ int buf_append_byte(struct buf *b, char c) BUF_WUR;
 int buf_appendf(struct buf *b, const char *fmt, ...) BUF_WUR __attribute__((format(printf, 2, 3)));
 int buf_vappendf(struct buf *b, const char *fmt, va_list ap) BUF_WUR
     __attribute__((format(printf, 2, 0)));
+/* Best effort, for sentences whose start is what matters (error reasons,
+ * reports): appends as much of the formatted text as fits under max and
+ * cuts the rest. Never fails, so callers have no result to ignore. */
+void buf_appendf_best(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_vappendf_best(struct buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Appends s as the body of a JSON string (no surrounding quotes): escapes
  * quote, backslash and every control byte; other bytes pass through. */
 int buf_append_json_escaped(struct buf *b, struct slice s) BUF_WUR;

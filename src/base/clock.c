@@ -57,3 +57,10 @@ clock_set_fixed_unix(int64_t unix_s)
 {
     atomic_store(&fixed_unix_s, unix_s);
 }
+
+struct timeval
+clock_timeval_from_ms(uint64_t ms)
+{
+    return (struct timeval){.tv_sec = (time_t)(ms / 1000),
+                            .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+}

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stdint.h>
+#include <sys/time.h>
 
 /* Monotonic milliseconds since an arbitrary point; never goes back. */
 uint64_t clock_mono_ms(void);
@@ -17,6 +18,10 @@ int64_t clock_unix_s(void);
 int64_t clock_unix_ms(void);
 /* Wall-clock Unix time split into seconds and nanoseconds. */
 void clock_unix_now(int64_t *out_s, int32_t *out_ns);
+
+/* A duration in milliseconds as the struct timeval libevent timers take
+ * (1500 -> {1, 500000}). Pure arithmetic: it reads no clock. */
+struct timeval clock_timeval_from_ms(uint64_t ms);
 
 /* Tests only: pin the wall clock to `unix_s` (0 restores the real clock).
  * Affects clock_unix_* only; monotonic time stays real. */

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "base/hex.h"
 #include "base/strtab.h"
 #include "base/xalloc.h"
 
@@ -15,21 +16,6 @@ const char *
 form_rc_str(enum form_rc rc)
 {
     return strtab_name(rc_names, FORM_RC_COUNT, (size_t)rc, "unknown");
-}
-
-static int
-hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 /* Decodes one component into dst (room for in.len bytes) and returns the

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/scan.h"
 #include "base/xalloc.h"
 
@@ -242,4 +243,10 @@ url_host_bare(const struct url *u, char *out, unsigned long cap)
     memcpy(out, h, len);
     out[len] = '\0';
     return true;
+}
+
+int
+url_join(struct buf *out, const char *base, const char *path)
+{
+    return buf_appendf(out, "%s%s", base, path);
 }

@@ -10,6 +10,8 @@
 
 #include <stdbool.h>
 
+struct buf;
+
 struct url {
     char *scheme;      /* lowercase, never NULL after success */
     char *host;        /* as written (no percent-decoding, no IPv4 number rewriting);
@@ -53,3 +55,12 @@ unsigned url_effective_port(const struct url *u);
 /* The host without IPv6 brackets, copied into out (capacity cap). Returns
  * false if it does not fit or there is no host. */
 bool url_host_bare(const struct url *u, char *out, unsigned long cap);
+
+/* Appends base then path to out: "https://proxy.example" + "/callback",
+ * "/.well-known/oauth-protected-resource" + "/mcp". base carries no
+ * trailing '/' (PROXY_BASE_URL and the mount are stored stripped) and path
+ * is "" or starts with '/'. Nothing is parsed, resolved or normalised (that
+ * is url_resolve's job): the result is exactly the two texts, so what we
+ * advertise is what we route. 0, or -1 with out unchanged past its cap. */
+int url_join(struct buf *out, const char *base, const char *path)
+    __attribute__((warn_unused_result));

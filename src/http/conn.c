@@ -142,7 +142,7 @@ arm_timer(struct http_conn *c, uint64_t ms)
         event_del(c->timer);
         return;
     }
-    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+    struct timeval tv = clock_timeval_from_ms(ms);
     event_add(c->timer, &tv);
 }
 
@@ -790,8 +790,7 @@ http_conn_new(struct http_server *s, int fd, const struct sockaddr *peer, sockle
     }
     bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
     if (c->opts->write_timeout_ms > 0) {
-        struct timeval wt = {.tv_sec = (time_t)(c->opts->write_timeout_ms / 1000),
-                             .tv_usec = (suseconds_t)(c->opts->write_timeout_ms % 1000) * 1000};
+        struct timeval wt = clock_timeval_from_ms(c->opts->write_timeout_ms);
         bufferevent_set_timeouts(c->bev, NULL, &wt);
     }
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);

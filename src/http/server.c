@@ -1,7 +1,6 @@
 #include "http/server.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -108,17 +107,6 @@ strip_brackets(const char *host, char *out, size_t cap)
     out[len] = '\0';
 }
 
-/* The reason goes into err; a reason cut at err's cap still says enough. */
-static void __attribute__((format(printf, 2, 3))) set_error(struct buf *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (buf_vappendf(err, fmt, ap) != 0) {
-        /* Past err's cap: the caller still sees the failure (-1). */
-    }
-    va_end(ap);
-}
-
 static int
 bind_one(int family, const struct sockaddr *sa, socklen_t len, bool reuse_port, bool dual_stack,
          int *out_errno)
@@ -170,7 +158,7 @@ http_server_bind(const char *host, uint16_t port, bool reuse_port, struct buf *e
                 return fd;
             }
         }
-        set_error(err, "bind :%u: %s", (unsigned)port, strerror(e));
+        buf_appendf_best(err, "bind :%u: %s", (unsigned)port, strerror(e));
         return -1;
     }
     char service[8];
@@ -181,7 +169,7 @@ http_server_bind(const char *host, uint16_t port, bool reuse_port, struct buf *e
     struct addrinfo *res = NULL;
     int gai = getaddrinfo(name, service, &hints, &res);
     if (gai != 0) {
-        set_error(err, "resolve %s: %s", name, gai_strerror(gai));
+        buf_appendf_best(err, "resolve %s: %s", name, gai_strerror(gai));
         return -1;
     }
     int fd = -1;
@@ -191,8 +179,8 @@ http_server_bind(const char *host, uint16_t port, bool reuse_port, struct buf *e
     freeaddrinfo(res);
     if (fd < 0) {
         bool v6 = strchr(name, ':') != NULL;
-        set_error(err, "bind %s%s%s:%u: %s", v6 ? "[" : "", name, v6 ? "]" : "", (unsigned)port,
-                  strerror(e));
+        buf_appendf_best(err, "bind %s%s%s:%u: %s", v6 ? "[" : "", name, v6 ? "]" : "",
+                         (unsigned)port, strerror(e));
     }
     return fd;
 }
@@ -225,7 +213,7 @@ pause_accepting(struct http_server *s, enum metrics_accept_paused why)
         return; /* adopted by hand (tests): nothing to pause */
     }
     evconnlistener_disable(s->listener);
-    struct timeval tv = {.tv_sec = 0, .tv_usec = BOUNDS_ACCEPT_PAUSE_MS * 1000};
+    struct timeval tv = clock_timeval_from_ms(BOUNDS_ACCEPT_PAUSE_MS);
     event_add(s->retry_ev, &tv);
 }
 

@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <event2/event.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/clock.h"
 #include "base/xalloc.h"
 #include "net/resolve.h"
@@ -50,7 +50,7 @@ struct net_connect {
     struct event *deadline;
     net_connect_fn cb;
     void *arg;
-    char errors[BOUNDS_NET_ERROR_MAX]; /* "::1 connection refused; ..." */
+    struct buf errors; /* "::1 connection refused; ...", cut at its cap */
 };
 
 /* ---- ordering ---- */
@@ -96,22 +96,6 @@ net_connect_order(const struct net_addrs *list, const union net_sockaddr *prefer
 
 /* ---- ending ---- */
 
-static void __attribute__((format(printf, 2, 3))) note(struct net_connect *c, const char *fmt, ...)
-{
-    size_t len = strlen(c->errors);
-    if (len + 3 >= sizeof(c->errors)) {
-        return;
-    }
-    if (len > 0) {
-        memcpy(c->errors + len, "; ", 3);
-        len += 2;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->errors + len, sizeof(c->errors) - len, fmt, ap);
-    va_end(ap);
-}
-
 static const char *
 short_reason(int err)
 {
@@ -140,7 +124,7 @@ note_addr(struct net_connect *c, const union net_sockaddr *addr, const char *rea
     char text[NET_ADDR_TEXT_MAX];
     net_addr_set_port(&a, 0);
     net_addr_format(&a, text);
-    note(c, "%s %s", text, reason);
+    buf_appendf_best(&c->errors, "%s%s %s", c->errors.len > 0 ? "; " : "", text, reason);
 }
 
 static void
@@ -167,6 +151,7 @@ release(struct net_connect *c)
     event_free(c->kick);
     event_free(c->stagger);
     event_free(c->deadline);
+    buf_cleanup(&c->errors);
     xfree(c);
 }
 
@@ -191,9 +176,9 @@ finish(struct net_connect *c, int fd, const union net_sockaddr *peer, const char
 static void
 fail_all(struct net_connect *c)
 {
-    char msg[sizeof(c->label) + sizeof(c->errors) + 32];
+    char msg[sizeof(c->label) + BOUNDS_NET_ERROR_MAX + 32];
     snprintf(msg, sizeof(msg), "cannot connect to %s: %s", c->label,
-             c->errors[0] != '\0' ? c->errors : "no address to try");
+             c->errors.len > 0 ? buf_cstr(&c->errors) : "no address to try");
     finish(c, -1, NULL, msg);
 }
 
@@ -290,10 +275,10 @@ start_next(struct net_connect *c)
         if (ms > BOUNDS_NET_ATTEMPT_TIMEOUT_MS) {
             ms = BOUNDS_NET_ATTEMPT_TIMEOUT_MS;
         }
-        struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+        struct timeval tv = clock_timeval_from_ms(ms);
         event_add(a->ev, &tv);
         if (c->next < c->order.count) {
-            struct timeval st = {0, BOUNDS_NET_CONNECT_STAGGER_MS * 1000};
+            struct timeval st = clock_timeval_from_ms(BOUNDS_NET_CONNECT_STAGGER_MS);
             event_add(c->stagger, &st);
         } else {
             event_del(c->stagger);
@@ -385,6 +370,7 @@ net_connect_start(struct event_base *base, struct net_resolver *r,
     c->resolver = r;
     c->cb = cb;
     c->arg = arg;
+    buf_init(&c->errors, BOUNDS_NET_ERROR_MAX - 1);
     c->port = opts->port;
     snprintf(c->host, sizeof(c->host), "%s", opts->host);
     bool v6 = strchr(c->host, ':') != NULL;
@@ -414,7 +400,7 @@ net_connect_start(struct event_base *base, struct net_resolver *r,
     }
     uint64_t ms = opts->timeout_ms > 0 ? opts->timeout_ms : BOUNDS_NET_ATTEMPT_TIMEOUT_MS;
     c->deadline_ms = clock_mono_ms() + ms;
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    struct timeval tv = clock_timeval_from_ms(ms);
     event_add(c->deadline, &tv);
     event_active(c->kick, EV_TIMEOUT, 0);
     return c;

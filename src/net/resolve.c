@@ -270,7 +270,7 @@ on_query(struct lookup *lk, int i, int result, char type, int count, int ttl, vo
         finish(lk);
         maybe_free_lookup(lk);
     } else if (q->addrs.count > 0) {
-        struct timeval tv = {0, BOUNDS_DNS_RESOLUTION_DELAY_MS * 1000};
+        struct timeval tv = clock_timeval_from_ms(BOUNDS_DNS_RESOLUTION_DELAY_MS);
         event_add(lk->delay, &tv);
     }
 }

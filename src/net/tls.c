@@ -6,19 +6,18 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-#include <stdio.h>
 #include <stdlib.h>
 
+#include "base/buf.h"
 #include "net/addr.h"
 
 struct ssl_ctx_st *
-net_tls_ctx_new(const char *ca_file, char *err, size_t err_cap)
+net_tls_ctx_new(const char *ca_file, struct buf *err)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (ctx == NULL) {
         abort(); /* allocation only: our allocator aborts first */
     }
-    err[0] = '\0';
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
@@ -27,9 +26,9 @@ net_tls_ctx_new(const char *ca_file, char *err, size_t err_cap)
                     : SSL_CTX_set_default_verify_paths(ctx);
     if (ok != 1) {
         const char *why = ERR_reason_error_string(ERR_peek_last_error());
-        snprintf(err, err_cap, "%s cannot be loaded: %s",
-                 custom ? ca_file : "the system CA certificates",
-                 why != NULL ? why : "unknown error");
+        buf_appendf_best(err, "%s cannot be loaded: %s",
+                         custom ? ca_file : "the system CA certificates",
+                         why != NULL ? why : "unknown error");
         ERR_clear_error();
     }
     return ctx;
@@ -59,8 +58,7 @@ net_tls_new(struct ssl_ctx_st *ctx, const char *host)
 }
 
 void
-net_tls_describe(struct bufferevent *bev, bool handshaking, const char *where, char *out,
-                 size_t cap)
+net_tls_describe(struct bufferevent *bev, bool handshaking, const char *where, struct buf *out)
 {
     SSL *ssl = bufferevent_openssl_get_ssl(bev);
     long verify = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
@@ -71,17 +69,15 @@ net_tls_describe(struct bufferevent *bev, bool handshaking, const char *where, c
     }
     ERR_clear_error();
     if (handshaking && verify != X509_V_OK) {
-        snprintf(out, cap, "TLS certificate verification failed for %s: %s", where,
-                 X509_verify_cert_error_string(verify));
+        buf_appendf_best(out, "TLS certificate verification failed for %s: %s", where,
+                         X509_verify_cert_error_string(verify));
         return;
     }
     if (last != 0) {
         const char *why = ERR_reason_error_string(last);
-        snprintf(out, cap,
-                 handshaking ? "TLS handshake with %s failed: %s"
-                             : "TLS connection to %s failed: %s",
-                 where, why != NULL ? why : "unknown error");
-        return;
+        buf_appendf_best(out,
+                         handshaking ? "TLS handshake with %s failed: %s"
+                                     : "TLS connection to %s failed: %s",
+                         where, why != NULL ? why : "unknown error");
     }
-    out[0] = '\0';
 }

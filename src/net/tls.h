@@ -19,15 +19,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct buf;
 struct bufferevent;
 struct ssl_ctx_st;
 struct ssl_st;
 
 /* A client context trusting ca_file (PEM) or, when NULL or "", the system
- * CAs. Never NULL. When the CAs cannot be loaded, err gets a sentence and
- * the context trusts nothing (every handshake then fails verification:
- * closed, not open); otherwise err is "". Thread-safe once built. */
-struct ssl_ctx_st *net_tls_ctx_new(const char *ca_file, char *err, size_t err_cap);
+ * CAs. Never NULL. When the CAs cannot be loaded, a sentence is appended
+ * to err and the context trusts nothing (every handshake then fails
+ * verification: closed, not open); otherwise err is left as it was.
+ * Thread-safe once built. */
+struct ssl_ctx_st *net_tls_ctx_new(const char *ca_file, struct buf *err);
 void net_tls_ctx_free(struct ssl_ctx_st *ctx);
 
 /* An SSL for one connection to host (a name or an IP literal, no
@@ -35,10 +37,10 @@ void net_tls_ctx_free(struct ssl_ctx_st *ctx);
 struct ssl_st *net_tls_new(struct ssl_ctx_st *ctx, const char *host);
 
 /* Why the TLS bufferevent bev failed, for host where ("mcp.internal",
- * "rediss://h:6380/0"): "TLS certificate verification failed for <where>:
- * <reason>", "TLS handshake with <where> failed: <reason>" (handshaking
- * true) or "TLS connection to <where> failed: <reason>". "" when OpenSSL
- * reports nothing (then the socket error is the cause). Drains the
- * bufferevent's OpenSSL errors. */
-void net_tls_describe(struct bufferevent *bev, bool handshaking, const char *where, char *out,
-                      size_t cap);
+ * "rediss://h:6380/0"), appended to out: "TLS certificate verification
+ * failed for <where>: <reason>", "TLS handshake with <where> failed:
+ * <reason>" (handshaking true) or "TLS connection to <where> failed:
+ * <reason>". Nothing is appended when OpenSSL reports nothing (then the
+ * socket error is the cause). Drains the bufferevent's OpenSSL errors. */
+void net_tls_describe(struct bufferevent *bev, bool handshaking, const char *where,
+                      struct buf *out);

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "base/buf.h"
+#include "base/url.h"
 #include "base/xalloc.h"
 #include "config.h"
 #include "http/reply.h"
@@ -33,7 +34,7 @@ append_url(struct buf *b, const char *key, const char *base, const char *suffix)
 {
     struct buf url;
     buf_init(&url, DOCUMENT_MAX);
-    int rc = buf_appendf(&url, "%s%s", base, suffix);
+    int rc = url_join(&url, base, suffix);
     if (rc == 0) {
         rc = buf_appendf(b, "\"%s\":", key);
     }

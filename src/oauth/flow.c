@@ -7,6 +7,7 @@
 
 #include "base/clock.h"
 #include "base/rand.h"
+#include "base/url.h"
 #include "bounds.h"
 #include "config.h"
 #include "grants.h"
@@ -222,7 +223,7 @@ render_consent(const struct app *app, const struct grant_consent *g, const char 
     buf_init(&action, BOUNDS_FLOW_URL_MAX);
     int rc = -1;
     if (oauth_page_redirect_display(nz(g->ru), &display) != 0 ||
-        buf_appendf(&action, "%s/consent", cfg->proxy_base_url) != 0) {
+        url_join(&action, cfg->proxy_base_url, "/consent") != 0) {
         goto out;
     }
     struct oauth_consent_page in = {

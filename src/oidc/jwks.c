@@ -5,7 +5,6 @@
 #include <event2/event.h>
 #include <jansson.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 
@@ -64,16 +63,6 @@ struct oidc_jwks {
     struct oidc_jwks_wait *waiters;
     size_t live_waits; /* started and not yet delivered or cancelled */
 };
-
-static void __attribute__((format(printf, 2, 3))) say(struct buf *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (buf_vappendf(err, fmt, ap) != 0) {
-        /* truncated: the start of the sentence is the useful part */
-    }
-    va_end(ap);
-}
 
 /* ---- snapshots ---- */
 
@@ -207,12 +196,13 @@ oidc_jwks_set_parse(struct slice json, struct oidc_jwks_set **out, struct buf *e
     int rc = -1;
     if (jsonx_parse(json, BOUNDS_FETCH_RESPONSE_MAX, &doc) != JSONX_OK || !json_is_object(doc) ||
         jsonx_get_array(doc, "keys", &keys) != JSONX_FOUND) {
-        say(err, "the JWKS is not a JSON object with a \"keys\" array");
+        buf_appendf_best(err, "the JWKS is not a JSON object with a \"keys\" array");
         goto out;
     }
     size_t n = json_array_size(keys);
     if (n > BOUNDS_JWKS_KEYS_MAX) {
-        say(err, "the JWKS holds %zu keys (at most %d are accepted)", n, BOUNDS_JWKS_KEYS_MAX);
+        buf_appendf_best(err, "the JWKS holds %zu keys (at most %d are accepted)", n,
+                         BOUNDS_JWKS_KEYS_MAX);
         goto out;
     }
     struct oidc_jwks_set *s = xcalloc(1, sizeof(*s));
@@ -224,7 +214,8 @@ oidc_jwks_set_parse(struct slice json, struct oidc_jwks_set **out, struct buf *e
         }
     }
     if (s->count == 0) {
-        say(err, "the JWKS has no usable signing key (RSA >= 2048 bits or EC P-256/384/521)");
+        buf_appendf_best(
+            err, "the JWKS has no usable signing key (RSA >= 2048 bits or EC P-256/384/521)");
         set_free(s);
         goto out;
     }
@@ -371,7 +362,7 @@ oidc_jwks_new(const struct oidc_jwks_options *opt, const atomic_bool *stop, stru
     }
     j->next_periodic_ms = clock_mono_ms() + j->interval_ms;
     if (pthread_create(&j->thread, NULL, refresher_main, j) != 0) {
-        say(err, "cannot start the JWKS refresh thread");
+        buf_appendf_best(err, "cannot start the JWKS refresh thread");
         oidc_jwks_free(j);
         return -1;
     }
@@ -396,11 +387,12 @@ http_source(void *arg, const atomic_bool *stop, struct buf *out_body, struct buf
     int rc = -1;
     enum fetch_rc frc = fetch_blocking(&opt, stop, &resp);
     if (frc != FETCH_OK) {
-        say(err, "GET %s: %s: %s", uri, fetch_rc_str(frc), resp.detail ? resp.detail : "");
+        buf_appendf_best(err, "GET %s: %s: %s", uri, fetch_rc_str(frc),
+                         resp.detail ? resp.detail : "");
     } else if (resp.status != 200) {
-        say(err, "GET %s: HTTP status %ld", uri, resp.status);
+        buf_appendf_best(err, "GET %s: HTTP status %ld", uri, resp.status);
     } else if (buf_append_slice(out_body, buf_slice(&resp.body)) != 0) {
-        say(err, "GET %s: body too large", uri);
+        buf_appendf_best(err, "GET %s: body too large", uri);
     } else {
         rc = 0;
     }

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 
@@ -78,17 +77,6 @@ oidc_provider_free(struct oidc_provider *p)
     xfree(p);
 }
 
-/* Error sentences are best effort: at the buffer's cap, what fit is kept. */
-static void __attribute__((format(printf, 2, 3))) say(struct buf *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (buf_vappendf(err, fmt, ap) != 0) {
-        /* truncated: the start of the sentence is the useful part */
-    }
-    va_end(ap);
-}
-
 /* Quotes untrusted text: printable ASCII only, cut at a fixed length. */
 static void
 append_sample(struct buf *err, struct slice s)
@@ -100,7 +88,7 @@ append_sample(struct buf *err, struct slice s)
         clean[i] = c >= 0x20 && c < 0x7f && c != '"' ? (char)c : '?';
     }
     clean[n] = '\0';
-    say(err, "\"%s%s\"", clean, s.len > n ? "..." : "");
+    buf_appendf_best(err, "\"%s%s\"", clean, s.len > n ? "..." : "");
 }
 
 static bool
@@ -126,7 +114,7 @@ check_issuer(const char *configured, const json_t *doc, struct buf *err)
 {
     struct slice got;
     if (jsonx_get_str(doc, "issuer", &got) != JSONX_FOUND) {
-        say(err, "%s", "the discovery document has no \"issuer\" string");
+        buf_appendf_best(err, "%s", "the discovery document has no \"issuer\" string");
         return PARSE_BAD_DOCUMENT;
     }
     struct slice want = slice_from_cstr(configured);
@@ -136,16 +124,17 @@ check_issuer(const char *configured, const json_t *doc, struct buf *err)
     if (differs_by_trailing_slash(got, want)) {
         /* The one mismatch operators hit in practice (Auth0 and others end
          * their issuer with '/'): say exactly what to configure. */
-        say(err, "OIDC_ISSUER_URL is \"%s\" but the identity provider's issuer is ", configured);
+        buf_appendf_best(err, "OIDC_ISSUER_URL is \"%s\" but the identity provider's issuer is ",
+                         configured);
         append_sample(err, got);
-        say(err, "; set OIDC_ISSUER_URL=%.*s", (int)got.len, got.ptr);
-        say(err, "%s", " (the two must match exactly, including any trailing '/')");
+        buf_appendf_best(err, "; set OIDC_ISSUER_URL=%.*s", (int)got.len, got.ptr);
+        buf_appendf_best(err, "%s", " (the two must match exactly, including any trailing '/')");
         return PARSE_WRONG_ISSUER;
     }
-    say(err,
-        "issuer mismatch: OIDC_ISSUER_URL is \"%s\" but the discovery "
-        "document says ",
-        configured);
+    buf_appendf_best(err,
+                     "issuer mismatch: OIDC_ISSUER_URL is \"%s\" but the discovery "
+                     "document says ",
+                     configured);
     append_sample(err, got);
     return PARSE_WRONG_ISSUER;
 }
@@ -158,12 +147,12 @@ get_endpoint(const json_t *doc, const char *name, bool require_https, struct buf
 {
     struct slice v;
     if (jsonx_get_str(doc, name, &v) != JSONX_FOUND || v.len == 0) {
-        say(err, "the discovery document has no \"%s\" string", name);
+        buf_appendf_best(err, "the discovery document has no \"%s\" string", name);
         return NULL;
     }
     struct url u;
     if (url_parse(v.ptr, &u) != URL_OK) {
-        say(err, "the discovery document's \"%s\" is not an absolute URL: ", name);
+        buf_appendf_best(err, "the discovery document's \"%s\" is not an absolute URL: ", name);
         append_sample(err, v);
         return NULL;
     }
@@ -172,10 +161,10 @@ get_endpoint(const json_t *doc, const char *name, bool require_https, struct buf
               !u.has_fragment;
     url_cleanup(&u);
     if (!ok) {
-        say(err,
-            "the discovery document's \"%s\" must be an %s URL without a "
-            "fragment: ",
-            name, require_https ? "https" : "http(s)");
+        buf_appendf_best(err,
+                         "the discovery document's \"%s\" must be an %s URL without a "
+                         "fragment: ",
+                         name, require_https ? "https" : "http(s)");
         append_sample(err, v);
         return NULL;
     }
@@ -208,10 +197,10 @@ read_algs(const json_t *doc, unsigned *out_mask, struct buf *err)
     const json_t *arr = NULL;
     enum jsonx_get g = get_string_array(doc, "id_token_signing_alg_values_supported", &arr);
     if (g == JSONX_WRONG_TYPE) {
-        say(err, "%s",
-            "the discovery document's "
-            "\"id_token_signing_alg_values_supported\" is not an array "
-            "of strings");
+        buf_appendf_best(err, "%s",
+                         "the discovery document's "
+                         "\"id_token_signing_alg_values_supported\" is not an array "
+                         "of strings");
         return -1;
     }
     unsigned mask = 0;
@@ -237,10 +226,10 @@ read_auth_method(const json_t *doc, enum oidc_auth_method *out, struct buf *err)
     const json_t *arr = NULL;
     enum jsonx_get g = get_string_array(doc, "token_endpoint_auth_methods_supported", &arr);
     if (g == JSONX_WRONG_TYPE) {
-        say(err, "%s",
-            "the discovery document's "
-            "\"token_endpoint_auth_methods_supported\" is not an array "
-            "of strings");
+        buf_appendf_best(err, "%s",
+                         "the discovery document's "
+                         "\"token_endpoint_auth_methods_supported\" is not an array "
+                         "of strings");
         return -1;
     }
     bool basic = g != JSONX_FOUND;
@@ -268,7 +257,7 @@ parse_document(const char *configured_issuer, struct slice document, struct oidc
     enum parse_rc rc = PARSE_BAD_DOCUMENT;
     if (jsonx_parse(document, BOUNDS_FETCH_RESPONSE_MAX, &doc) != JSONX_OK ||
         !json_is_object(doc)) {
-        say(err, "%s", "the discovery document is not a JSON object");
+        buf_appendf_best(err, "%s", "the discovery document is not a JSON object");
         goto out;
     }
     rc = check_issuer(configured_issuer, doc, err);
@@ -375,12 +364,12 @@ attempt(const char *issuer, const char *url, uint64_t timeout_ms, const atomic_b
     enum attempt_rc rc = ATTEMPT_RETRY;
     enum fetch_rc frc = fetch_blocking(&opt, stop, &resp);
     if (frc == FETCH_ERR_STOPPED) {
-        say(err, "%s", "interrupted by a signal");
+        buf_appendf_best(err, "%s", "interrupted by a signal");
         rc = ATTEMPT_STOPPED;
     } else if (frc != FETCH_OK) {
-        say(err, "%s: %s", fetch_rc_str(frc), resp.detail ? resp.detail : "");
+        buf_appendf_best(err, "%s: %s", fetch_rc_str(frc), resp.detail ? resp.detail : "");
     } else if (resp.status != 200) {
-        say(err, "HTTP status %ld", resp.status);
+        buf_appendf_best(err, "HTTP status %ld", resp.status);
     } else {
         switch (parse_document(issuer, buf_slice(&resp.body), out, err)) {
         case PARSE_OK:
@@ -419,7 +408,7 @@ oidc_provider_discover(const char *issuer, const struct oidc_discovery_policy *p
     buf_init(&why, 4096);
     int rc = -1;
     if (oidc_provider_discovery_url(issuer, &url) != 0) {
-        say(err, "%s", "OIDC_ISSUER_URL is too long to build a discovery URL");
+        buf_appendf_best(err, "%s", "OIDC_ISSUER_URL is too long to build a discovery URL");
         goto out;
     }
     uint64_t backoff = pol.first_backoff_ms;
@@ -436,12 +425,12 @@ oidc_provider_discover(const char *issuer, const struct oidc_discovery_policy *p
         log_retry(n, backoff, &why);
         if (!sleep_unless_stopped(backoff, stop)) {
             buf_reset(&why);
-            say(&why, "%s", "interrupted by a signal");
+            buf_appendf_best(&why, "%s", "interrupted by a signal");
             break;
         }
         backoff = backoff * 2 > pol.max_backoff_ms ? pol.max_backoff_ms : backoff * 2;
     }
-    say(err, "OIDC discovery at %s failed: %s", buf_cstr(&url), buf_cstr(&why));
+    buf_appendf_best(err, "OIDC discovery at %s failed: %s", buf_cstr(&url), buf_cstr(&why));
 out:
     buf_cleanup(&url);
     buf_cleanup(&why);

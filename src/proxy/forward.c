@@ -7,6 +7,7 @@
 
 #include "base/arena.h"
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/url.h"
 #include "base/xalloc.h"
 #include "bounds.h"
@@ -262,7 +263,7 @@ start_round_trip(struct fwd *f, bool fresh)
     f->state = F_WAIT_HEAD;
     write_request(f);
     uint64_t ms = f->opts.header_timeout_ms;
-    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+    struct timeval tv = clock_timeval_from_ms(ms);
     event_add(f->timer, &tv);
 }
 

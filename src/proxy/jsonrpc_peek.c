@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/hex.h"
 #include "base/jsonx.h"
 #include "base/xalloc.h"
 #include "metrics.h"
@@ -264,21 +265,6 @@ skip_value(struct slice t, size_t i)
     return t.len;
 }
 
-static int
-hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Is the raw key text (between the quotes) "id" once its escapes are
  * decoded ("\u0069d" is "id" to jansson and to Go)? */
 static bool
@@ -292,7 +278,7 @@ key_is_id(struct slice key)
         if (cu == '\\' && i + 5 < key.len && key.ptr[i + 1] == 'u') {
             cu = 0;
             for (size_t k = 2; k < 6; k++) {
-                int h = hex_value(key.ptr[i + k]);
+                int h = hex_value((unsigned char)key.ptr[i + k]);
                 if (h < 0) {
                     return false;
                 }

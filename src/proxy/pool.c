@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
+#include "base/clock.h"
 #include "base/url.h"
 #include "base/xalloc.h"
 #include "bounds.h"
@@ -61,12 +63,14 @@ log_setup_problem(const char *msg, const char *why)
 static SSL_CTX *
 new_ssl_ctx(void)
 {
-    char err[256];
-    SSL_CTX *ctx = net_tls_ctx_new(NULL, err, sizeof(err));
-    if (err[0] != '\0') {
+    struct buf err;
+    buf_init(&err, BOUNDS_NET_ERROR_MAX);
+    SSL_CTX *ctx = net_tls_ctx_new(NULL, &err);
+    if (err.len > 0) {
         /* Fail closed: the context trusts nothing, every handshake fails. */
-        log_setup_problem("upstream_tls_ca_load_failed", err);
+        log_setup_problem("upstream_tls_ca_load_failed", buf_cstr(&err));
     }
+    buf_cleanup(&err);
     static const unsigned char alpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
     (void)SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn));
     return ctx;
@@ -245,8 +249,7 @@ proxy_pool_release(struct proxy_pool *p, struct proxy_upstream *u, bool reusable
     if (i->timer == NULL) {
         abort(); /* allocation only */
     }
-    struct timeval tv = {.tv_sec = (time_t)(idle_ms / 1000),
-                         .tv_usec = (suseconds_t)(idle_ms % 1000) * 1000};
+    struct timeval tv = clock_timeval_from_ms(idle_ms);
     event_add(i->timer, &tv);
     i->next = p->newest;
     if (p->newest != NULL) {

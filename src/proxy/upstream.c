@@ -7,13 +7,13 @@
 #include <event2/event.h>
 #include <event2/util.h>
 #include <openssl/ssl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/clock.h"
 #include "base/xalloc.h"
 #include "bounds.h"
@@ -42,17 +42,8 @@ struct proxy_upstream {
     void *arg;
     bool paused;
     bool destroyed;
-    char error[192];
+    struct buf error; /* "" until the connection fails */
 };
-
-static void __attribute__((format(printf, 2, 3)))
-set_error(struct proxy_upstream *u, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(u->error, sizeof(u->error), fmt, ap);
-    va_end(ap);
-}
 
 static void
 free_upstream(void *arg)
@@ -63,6 +54,7 @@ free_upstream(void *arg)
     }
     evbuffer_free(u->pending);
     evbuffer_free(u->empty_in);
+    buf_cleanup(&u->error);
     xfree(u);
 }
 
@@ -130,16 +122,17 @@ on_event(struct bufferevent *bev, short what, void *arg)
     describe_where(u, where, sizeof(where));
     bool handshaking = u->state == UP_HANDSHAKING;
     if (u->t->ssl_ctx != NULL) {
-        net_tls_describe(bev, handshaking, where, u->error, sizeof(u->error));
+        net_tls_describe(bev, handshaking, where, &u->error);
     }
-    if (u->error[0] == '\0') {
+    if (u->error.len == 0) {
         int err = EVUTIL_SOCKET_ERROR();
         if (handshaking) {
-            set_error(u, "%s closed the connection during the TLS handshake%s%s", where,
-                      err != 0 ? ": " : "", err != 0 ? evutil_socket_error_to_string(err) : "");
+            buf_appendf_best(&u->error, "%s closed the connection during the TLS handshake%s%s",
+                             where, err != 0 ? ": " : "",
+                             err != 0 ? evutil_socket_error_to_string(err) : "");
         } else {
-            set_error(u, "connection to %s failed: %s", where,
-                      err != 0 ? evutil_socket_error_to_string(err) : "socket error");
+            buf_appendf_best(&u->error, "connection to %s failed: %s", where,
+                             err != 0 ? evutil_socket_error_to_string(err) : "socket error");
         }
     }
     fail(u);
@@ -153,11 +146,11 @@ on_connect_timeout(evutil_socket_t fd, short what, void *arg)
     struct proxy_upstream *u = arg;
     /* Also the loop-side report of a failure found while starting, whose
      * reason is already set. */
-    if (u->error[0] == '\0') {
+    if (u->error.len == 0) {
         char where[BOUNDS_DNS_NAME_MAX + 16];
         describe_where(u, where, sizeof(where));
-        set_error(u, "no TLS handshake with %s within %d ms", where,
-                  BOUNDS_UPSTREAM_CONNECT_TIMEOUT_MS);
+        buf_appendf_best(&u->error, "no TLS handshake with %s within %d ms", where,
+                         BOUNDS_UPSTREAM_CONNECT_TIMEOUT_MS);
     }
     fail(u);
 }
@@ -170,7 +163,8 @@ on_connected(int fd, const union net_sockaddr *peer, const char *error, void *ar
     struct proxy_upstream *u = arg;
     u->connecting = NULL;
     if (fd < 0) {
-        set_error(u, "%s", error);
+        buf_reset(&u->error);
+        buf_appendf_best(&u->error, "%s", error);
         fail(u);
         return;
     }
@@ -200,8 +194,7 @@ on_connected(int fd, const union net_sockaddr *peer, const char *error, void *ar
     bufferevent_enable(u->bev, EV_WRITE);
     uint64_t now = clock_mono_ms();
     uint64_t left = u->deadline_ms > now ? u->deadline_ms - now : 0;
-    struct timeval tv = {.tv_sec = (time_t)(left / 1000),
-                         .tv_usec = (suseconds_t)(left % 1000) * 1000};
+    struct timeval tv = clock_timeval_from_ms(left);
     event_add(u->connect_timer, &tv);
 }
 
@@ -215,6 +208,7 @@ proxy_upstream_connect(struct worker *w, const struct proxy_upstream_target *t,
     u->t = t;
     u->fn = fn;
     u->arg = arg;
+    buf_init(&u->error, BOUNDS_UPSTREAM_ERROR_MAX);
     u->pending = evbuffer_new();
     u->empty_in = evbuffer_new();
     u->connect_timer = evtimer_new(w->base, on_connect_timeout, u);
@@ -326,5 +320,5 @@ proxy_upstream_is_quiet(const struct proxy_upstream *u)
 const char *
 proxy_upstream_error(const struct proxy_upstream *u)
 {
-    return u->error;
+    return buf_cstr(&u->error);
 }

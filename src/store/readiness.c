@@ -187,8 +187,7 @@ store_readiness_check(struct store_readiness *r, struct store *s, store_done_fn 
     }
     w->state = WAIT_WAITING;
     TAILQ_INSERT_TAIL(&r->waiters, w, link);
-    struct timeval tv = {.tv_sec = BOUNDS_READYZ_PROBE_TIMEOUT_MS / 1000,
-                         .tv_usec = (BOUNDS_READYZ_PROBE_TIMEOUT_MS % 1000) * 1000};
+    struct timeval tv = clock_timeval_from_ms(BOUNDS_READYZ_PROBE_TIMEOUT_MS);
     event_add(w->ev, &tv);
     /* A probe older than its timeout has been lost (its store was freed):
      * replace it rather than let every later caller time out. */

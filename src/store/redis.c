@@ -4,27 +4,16 @@
 #include "store/redis.h"
 
 #include <event2/event.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/xalloc.h"
 #include "store/redis_conn.h"
 #include "net/tls.h"
 #include "store/redis_proto.h"
 #include "store/redis_url.h"
 #include "store/store_int.h"
-
-/* snprintf for messages: truncation of a long host name is acceptable. */
-static void __attribute__((format(printf, 3, 4)))
-reasonf(char *out, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out, cap, fmt, ap);
-    va_end(ap);
-}
 
 static struct store *
 redis_open(struct store_backend *b, struct event_base *base)
@@ -57,34 +46,39 @@ static const struct store_backend_ops redis_ops = {
 /* ---- The process-wide back end --------------------------------------------------------- */
 
 struct store_backend *
-store_redis_backend_new(const char *url, const char *key_prefix, const char *ca_file, char *err,
-                        size_t err_cap)
+store_redis_backend_new(const char *url, const char *key_prefix, const char *ca_file,
+                        struct buf *err)
 {
     struct store_redis_shared *be = xcalloc(1, sizeof(*be));
     store_backend_init(&be->base, &redis_ops, key_prefix);
-    if (!store_redis_url_parse(url, &be->url, err, err_cap)) {
+    if (!store_redis_url_parse(url, &be->url, err)) {
         goto fail;
     }
     struct buf where;
     buf_init(&where, sizeof(be->where) - 1);
     if (store_redis_url_format_redacted(&be->url, &where) != 0) {
         buf_cleanup(&where);
-        reasonf(err, err_cap, "REDIS_URL host is too long");
+        buf_appendf_best(err, "REDIS_URL host is too long");
         goto fail;
     }
-    reasonf(be->where, sizeof(be->where), "%s", buf_cstr(&where));
+    memcpy(be->where, buf_cstr(&where), where.len + 1); /* fits: capped above */
     buf_cleanup(&where);
     if (ca_file != NULL && ca_file[0] != '\0' && !be->url.tls) {
-        reasonf(err, err_cap,
-                "REDIS_CA_FILE is set but REDIS_URL is plain redis://; use rediss:// for TLS");
+        buf_appendf_best(
+            err, "REDIS_CA_FILE is set but REDIS_URL is plain redis://; use rediss:// for TLS");
         goto fail;
     }
     if (be->url.tls) {
-        char why[STORE_ERROR_MAX];
-        be->ssl_ctx = net_tls_ctx_new(ca_file, why, sizeof(why));
-        if (why[0] != '\0') {
+        struct buf why;
+        buf_init(&why, STORE_ERROR_MAX - 1);
+        be->ssl_ctx = net_tls_ctx_new(ca_file, &why);
+        bool failed = why.len > 0;
+        if (failed) {
             bool custom = ca_file != NULL && ca_file[0] != '\0';
-            reasonf(err, err_cap, "%s%s", custom ? "REDIS_CA_FILE " : "", why);
+            buf_appendf_best(err, "%s%s", custom ? "REDIS_CA_FILE " : "", buf_cstr(&why));
+        }
+        buf_cleanup(&why);
+        if (failed) {
             goto fail;
         }
     }
@@ -126,15 +120,14 @@ on_check_timeout(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-store_redis_backend_check(struct store_backend *b, uint64_t timeout_ms, char *err, size_t err_cap)
+store_redis_backend_check(struct store_backend *b, uint64_t timeout_ms, struct buf *err)
 {
     struct store_redis_shared *be = (struct store_redis_shared *)b;
-    struct store_redis_check check = {0};
+    struct store_redis_check check = {.error = err};
     struct event_base *base = store_must(event_base_new(), "event_base_new");
     struct store *s = store_redis_conn_open(be, base, &check);
     struct event *deadline = store_must(event_new(base, -1, 0, on_check_timeout, s), "event_new");
-    struct timeval tv = {.tv_sec = (time_t)(timeout_ms / 1000),
-                         .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000};
+    struct timeval tv = clock_timeval_from_ms(timeout_ms);
     event_add(deadline, &tv);
     /* A failure found before the loop starts has already been recorded
      * (and a loopbreak before the loop runs would be lost). */
@@ -147,12 +140,8 @@ store_redis_backend_check(struct store_backend *b, uint64_t timeout_ms, char *er
     store_free(s);
     event_base_free(base);
     if (!check.done) {
-        reasonf(err, err_cap, "the start-up check of %s ended without an answer", be->where);
+        buf_appendf_best(err, "the start-up check of %s ended without an answer", be->where);
         return -1;
     }
-    if (!check.ok) {
-        reasonf(err, err_cap, "%s", check.error);
-        return -1;
-    }
-    return 0;
+    return check.ok ? 0 : -1; /* a failed check appended its reason to err */
 }

@@ -21,17 +21,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct buf;
 struct net_keepalive;
 struct net_resolver_opts;
 struct store_backend;
 
 /* Parses url, builds the TLS context and hashes the script. key_prefix
- * and ca_file ("" or NULL = system CAs) are copied. Returns NULL and one
- * sentence in err (capacity err_cap, STORE_ERROR_MAX is enough) when the
+ * and ca_file ("" or NULL = system CAs) are copied. Returns NULL and
+ * appends one sentence to err (STORE_ERROR_MAX bytes are enough) when the
  * URL is refused or the CA file cannot be loaded; the sentence never holds
  * the password. Does no network I/O. */
 struct store_backend *store_redis_backend_new(const char *url, const char *key_prefix,
-                                              const char *ca_file, char *err, size_t err_cap);
+                                              const char *ca_file, struct buf *err);
 
 /* The start-up check (SPEC.md 8.1 step 6): connects exactly as a worker
  * would (TLS, AUTH, SELECT) and sends PING, on a private loop, blocking
@@ -39,9 +40,8 @@ struct store_backend *store_redis_backend_new(const char *url, const char *key_p
  * with a sentence in err that says what went wrong: "authentication
  * failed: ...", "TLS certificate verification failed: ...", "cannot
  * connect to redis://host:port/db: Connection refused", "no answer from
- * ... within 3000 ms". */
-int store_redis_backend_check(struct store_backend *b, uint64_t timeout_ms, char *err,
-                              size_t err_cap);
+ * ... within 3000 ms", appended to err. */
+int store_redis_backend_check(struct store_backend *b, uint64_t timeout_ms, struct buf *err);
 
 /* Where host names come from (DNS_RESOLV_CONF, DNS_HOSTS_FILE) and the
  * keep-alive settings of every Redis socket; both copied, NULL = the

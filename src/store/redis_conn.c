@@ -20,12 +20,11 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/util.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/clock.h"
 #include "base/rand.h"
 #include "base/xalloc.h"
@@ -87,20 +86,18 @@ struct redis_store {
     struct event *command_timer;
     struct event *retry_timer;
     uint64_t backoff_ms;
-    char last_error[STORE_ERROR_MAX]; /* why the connection is not up */
-    struct store_redis_check *check;  /* start-up check mode: no reconnect */
+    struct buf last_error;           /* why the connection is not up */
+    struct store_redis_check *check; /* start-up check mode: no reconnect */
 };
 
 static void connect_start(struct redis_store *rs);
 
-/* snprintf for messages: truncation of a long host name is acceptable. */
-static void __attribute__((format(printf, 3, 4)))
-reasonf(char *out, size_t cap, const char *fmt, ...)
+/* A reason sentence: at most STORE_ERROR_MAX bytes with its terminator,
+ * cut past that (a long host name is the usual cause). */
+static void
+reason_init(struct buf *b)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out, cap, fmt, ap);
-    va_end(ap);
+    buf_init(b, STORE_ERROR_MAX - 1);
 }
 
 static struct redis_store *
@@ -136,8 +133,7 @@ arm_command_timer(struct redis_store *rs)
     }
     uint64_t now = clock_mono_ms();
     uint64_t wait = head->deadline_ms > now ? head->deadline_ms - now : 0;
-    struct timeval tv = {.tv_sec = (time_t)(wait / 1000),
-                         .tv_usec = (suseconds_t)(wait % 1000) * 1000};
+    struct timeval tv = clock_timeval_from_ms(wait);
     event_add(rs->command_timer, &tv);
 }
 
@@ -180,7 +176,7 @@ check_finish(struct redis_store *rs, bool ok, const char *error)
     }
     c->done = true;
     c->ok = ok;
-    reasonf(c->error, sizeof(c->error), "%s", error ? error : "");
+    buf_appendf_best(c->error, "%s", error ? error : "");
     event_base_loopbreak(rs->base.base);
 }
 
@@ -195,8 +191,7 @@ schedule_retry(struct redis_store *rs)
     uint64_t wait = backoff / 2 + (backoff > 1 ? r % (backoff / 2 + 1) : 0);
     rs->backoff_ms =
         backoff * 2 > BOUNDS_REDIS_BACKOFF_MAX_MS ? BOUNDS_REDIS_BACKOFF_MAX_MS : backoff * 2;
-    struct timeval tv = {.tv_sec = (time_t)(wait / 1000),
-                         .tv_usec = (suseconds_t)(wait % 1000) * 1000};
+    struct timeval tv = clock_timeval_from_ms(wait);
     event_add(rs->retry_timer, &tv);
 }
 
@@ -224,7 +219,8 @@ release_connection(struct redis_store *rs)
 static void
 drop(struct redis_store *rs, const char *reason)
 {
-    reasonf(rs->last_error, sizeof(rs->last_error), "%s", reason);
+    buf_reset(&rs->last_error);
+    buf_appendf_best(&rs->last_error, "%s", reason);
     release_connection(rs);
     struct pending *p;
     while ((p = TAILQ_FIRST(&rs->inflight)) != NULL) {
@@ -254,23 +250,24 @@ static void
 on_connect_timeout(evutil_socket_t fd, short what, void *arg)
 {
     struct redis_store *rs = arg;
-    char reason[STORE_ERROR_MAX];
     (void)fd;
     (void)what;
     /* Armed only once TCP is up (net/connect reports its own timeouts):
      * TLS is not. A plain server reads a ClientHello as the start of a
      * command and waits for the rest. */
-    reasonf(reason, sizeof(reason),
-            "TLS handshake with %s got no answer within %llu ms (a plain port needs redis://)",
-            rs->be->where, (unsigned long long)rs->be->url.connect_timeout_ms);
-    drop(rs, reason);
+    struct buf reason;
+    reason_init(&reason);
+    buf_appendf_best(
+        &reason, "TLS handshake with %s got no answer within %llu ms (a plain port needs redis://)",
+        rs->be->where, (unsigned long long)rs->be->url.connect_timeout_ms);
+    drop(rs, buf_cstr(&reason));
+    buf_cleanup(&reason);
 }
 
 static void
 on_command_timeout(evutil_socket_t fd, short what, void *arg)
 {
     struct redis_store *rs = arg;
-    char reason[STORE_ERROR_MAX];
     (void)fd;
     (void)what;
     struct pending *head = TAILQ_FIRST(&rs->inflight);
@@ -283,9 +280,12 @@ on_command_timeout(evutil_socket_t fd, short what, void *arg)
     }
     /* The server took the command and did not answer: we cannot know what
      * it did, so the command fails closed and the connection goes. */
-    reasonf(reason, sizeof(reason), "no reply from %s within %llu ms", rs->be->where,
-            (unsigned long long)rs->be->url.command_timeout_ms);
-    drop(rs, reason);
+    struct buf reason;
+    reason_init(&reason);
+    buf_appendf_best(&reason, "no reply from %s within %llu ms", rs->be->where,
+                     (unsigned long long)rs->be->url.command_timeout_ms);
+    drop(rs, buf_cstr(&reason));
+    buf_cleanup(&reason);
 }
 
 /* ---- Replies ---------------------------------------------------------------------- */
@@ -296,21 +296,23 @@ handshake_failed(struct redis_store *rs, const struct pending *p,
                  const struct store_redis_reply *reply)
 {
     char text[STORE_ERROR_MAX / 2];
-    char reason[STORE_ERROR_MAX];
+    struct buf reason;
+    reason_init(&reason);
     store_redis_proto_describe(reply, text, sizeof(text));
     if (store_redis_proto_is_auth_error(reply)) {
         bool has_secret = rs->be->url.password != NULL || rs->be->url.user != NULL;
-        reasonf(reason, sizeof(reason), "%s at %s: %s",
-                has_secret ? "authentication failed"
-                           : "authentication required (REDIS_URL has no password)",
-                rs->be->where, text);
+        buf_appendf_best(&reason, "%s at %s: %s",
+                         has_secret ? "authentication failed"
+                                    : "authentication required (REDIS_URL has no password)",
+                         rs->be->where, text);
     } else if (p->kind == P_SELECT) {
-        reasonf(reason, sizeof(reason), "SELECT %u failed at %s: %s", rs->be->url.db, rs->be->where,
-                text);
+        buf_appendf_best(&reason, "SELECT %u failed at %s: %s", rs->be->url.db, rs->be->where,
+                         text);
     } else {
-        reasonf(reason, sizeof(reason), "handshake with %s failed: %s", rs->be->where, text);
+        buf_appendf_best(&reason, "handshake with %s failed: %s", rs->be->where, text);
     }
-    drop(rs, reason);
+    drop(rs, buf_cstr(&reason));
+    buf_cleanup(&reason);
 }
 
 /* Resends a refresh as EVAL after -NOSCRIPT (a restarted or failed-over
@@ -448,21 +450,22 @@ on_read(struct bufferevent *bev, void *arg)
 
 /* ---- Connecting ---------------------------------------------------------------------- */
 
+/* Appends why the connection failed to out (empty on entry). */
 static void
-describe_failure(struct redis_store *rs, struct bufferevent *bev, short what, char *out, size_t cap)
+describe_failure(struct redis_store *rs, struct bufferevent *bev, short what, struct buf *out)
 {
     int err = EVUTIL_SOCKET_ERROR();
     /* TLS explains a failure only while the handshake runs; after it, a
      * TLS error is just a lost connection. */
     if (rs->be->ssl_ctx != NULL) {
-        net_tls_describe(bev, rs->state == CONN_CONNECTING, rs->be->where, out, cap);
-        if (out[0] != '\0') {
+        net_tls_describe(bev, rs->state == CONN_CONNECTING, rs->be->where, out);
+        if (out->len > 0) {
             if (rs->state == CONN_CONNECTING) {
-                reasonf(out + strlen(out), cap - strlen(out), "%s",
-                        strstr(out, "verification") != NULL
-                            ? " (the server certificate must be signed by a CA in "
-                              "REDIS_CA_FILE or the system store, and name the host)"
-                            : " (is it a TLS port?)");
+                buf_appendf_best(out, "%s",
+                                 strstr(buf_cstr(out), "verification") != NULL
+                                     ? " (the server certificate must be signed by a CA in "
+                                       "REDIS_CA_FILE or the system store, and name the host)"
+                                     : " (is it a TLS port?)");
             }
             return;
         }
@@ -473,16 +476,16 @@ describe_failure(struct redis_store *rs, struct bufferevent *bev, short what, ch
                            ? " before answering (a TLS port needs rediss://)"
                            : "";
     if (what & BEV_EVENT_EOF) {
-        reasonf(out, cap, "%s closed the connection%s", rs->be->where, hint);
+        buf_appendf_best(out, "%s closed the connection%s", rs->be->where, hint);
         return;
     }
     if (rs->state == CONN_CONNECTING) {
-        reasonf(out, cap, "cannot connect to %s: %s", rs->be->where,
-                err != 0 ? evutil_socket_error_to_string(err) : "connection refused");
+        buf_appendf_best(out, "cannot connect to %s: %s", rs->be->where,
+                         err != 0 ? evutil_socket_error_to_string(err) : "connection refused");
         return;
     }
-    reasonf(out, cap, "connection to %s failed: %s%s", rs->be->where,
-            err != 0 ? evutil_socket_error_to_string(err) : "unknown error", hint);
+    buf_appendf_best(out, "connection to %s failed: %s%s", rs->be->where,
+                     err != 0 ? evutil_socket_error_to_string(err) : "unknown error", hint);
 }
 
 /* Writes [AUTH] [SELECT] PING: they go out before any command. */
@@ -522,9 +525,11 @@ on_event(struct bufferevent *bev, short what, void *arg)
         return;
     }
     if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
-        char reason[STORE_ERROR_MAX];
-        describe_failure(rs, bev, what, reason, sizeof(reason));
-        drop(rs, reason);
+        struct buf reason;
+        reason_init(&reason);
+        describe_failure(rs, bev, what, &reason);
+        drop(rs, buf_cstr(&reason));
+        buf_cleanup(&reason);
     }
 }
 
@@ -556,8 +561,7 @@ on_connected(int fd, const union net_sockaddr *peer, const char *error, void *ar
     bufferevent_enable(rs->bev, EV_READ | EV_WRITE);
     uint64_t now = clock_mono_ms();
     uint64_t left = rs->deadline_ms > now ? rs->deadline_ms - now : 0;
-    struct timeval tv = {.tv_sec = (time_t)(left / 1000),
-                         .tv_usec = (suseconds_t)(left % 1000) * 1000};
+    struct timeval tv = clock_timeval_from_ms(left);
     event_add(rs->connect_timer, &tv);
 }
 
@@ -620,11 +624,13 @@ store_redis_conn_start(struct store *s, struct store_op *op, const struct store_
         [STORE_OP_REFRESH_CLAIM] = P_EVALSHA,
         [STORE_OP_PING] = P_PING,
     };
-    char reason[STORE_ERROR_MAX];
     if (rs->state != CONN_READY) {
         /* No queue: a request must not wait on a Redis that is not there. */
-        reasonf(reason, sizeof(reason), "not connected: %s", rs->last_error);
-        store_op_finish(op, unavailable_rc(req->kind), reason);
+        struct buf reason;
+        reason_init(&reason);
+        buf_appendf_best(&reason, "not connected: %s", buf_cstr(&rs->last_error));
+        store_op_finish(op, unavailable_rc(req->kind), buf_cstr(&reason));
+        buf_cleanup(&reason);
         return;
     }
     if (rs->inflight_count >= BOUNDS_REDIS_INFLIGHT_MAX) {
@@ -673,6 +679,7 @@ store_redis_conn_close(struct store *s)
     event_free(rs->connect_timer);
     event_free(rs->command_timer);
     event_free(rs->retry_timer);
+    buf_cleanup(&rs->last_error);
 }
 
 bool
@@ -698,7 +705,8 @@ store_redis_conn_open(struct store_redis_shared *be, struct event_base *base,
     rs->retry_timer = store_must(event_new(base, -1, 0, on_retry, rs), "event_new");
     rs->backoff_ms = BOUNDS_REDIS_BACKOFF_MIN_MS;
     rs->check = check;
-    reasonf(rs->last_error, sizeof(rs->last_error), "connecting to %s", be->where);
+    reason_init(&rs->last_error);
+    buf_appendf_best(&rs->last_error, "connecting to %s", be->where);
     connect_start(rs);
     return &rs->base;
 }
@@ -707,9 +715,11 @@ void
 store_redis_conn_check_expired(struct store *s)
 {
     struct redis_store *rs = redis_of(s);
-    char reason[STORE_ERROR_MAX];
-    reasonf(reason, sizeof(reason), "no answer from %s within the start-up check (%s)",
-            rs->be->where,
-            rs->state == CONN_READY ? "connected, waiting for PING" : rs->last_error);
-    check_finish(rs, false, reason);
+    struct buf reason;
+    reason_init(&reason);
+    buf_appendf_best(&reason, "no answer from %s within the start-up check (%s)", rs->be->where,
+                     rs->state == CONN_READY ? "connected, waiting for PING"
+                                             : buf_cstr(&rs->last_error));
+    check_finish(rs, false, buf_cstr(&reason));
+    buf_cleanup(&reason);
 }

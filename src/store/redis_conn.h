@@ -32,11 +32,12 @@ struct store_redis_shared {
 };
 
 /* Start-up check mode: one attempt, no reconnect; when the PONG arrives or
- * the attempt fails, the result is written here and the loop is broken. */
+ * the attempt fails, the result is written here (the reason appended to
+ * error, the caller's buffer) and the loop is broken. */
 struct store_redis_check {
     bool done;
     bool ok;
-    char error[STORE_ERROR_MAX];
+    struct buf *error;
 };
 
 /* Opens a worker's store on base and starts connecting; check is NULL

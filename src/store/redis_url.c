@@ -9,11 +9,10 @@
  */
 #include "store/redis_url.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "base/hex.h"
 #include "base/ipaddr.h"
 #include "base/scan.h"
 #include "base/slice.h"
@@ -22,33 +21,6 @@
 
 #define REDIS_DEFAULT_PORT 6379
 #define REDIS_DB_MAX 2147483647u
-
-static bool __attribute__((format(printf, 3, 4)))
-fail(char *err, size_t err_cap, const char *fmt, ...)
-{
-    if (err_cap > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_cap, fmt, ap);
-        va_end(ap);
-    }
-    return false;
-}
-
-static int
-hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 /* Percent-decodes s into a new string. Refuses a bad escape, a decoded NUL
  * (it cannot travel in our C strings) and raw control bytes or spaces. */
@@ -88,24 +60,27 @@ is_host_char(unsigned char c)
 
 /* "host", "host:port", "[v6]", "[v6]:port". */
 static bool
-parse_hostport(struct slice hp, struct store_redis_url *u, char *err, size_t err_cap)
+parse_hostport(struct slice hp, struct store_redis_url *u, struct buf *err)
 {
     struct scan s = scan_init(hp);
     struct slice host;
     if (scan_byte(&s, '[')) {
         if (!scan_until(&s, ']', &host)) {
-            return fail(err, err_cap, "REDIS_URL has an unclosed '[' in the host");
+            buf_appendf_best(err, "REDIS_URL has an unclosed '[' in the host");
+            return false;
         }
         struct ipaddr a;
         if (!ipaddr_parse(host, &a) || a.family != AF_INET6) {
-            return fail(err, err_cap, "REDIS_URL host in brackets is not an IPv6 address");
+            buf_appendf_best(err, "REDIS_URL host in brackets is not an IPv6 address");
+            return false;
         }
         (void)scan_byte(&s, ']');
         u->host_is_ip = true;
     } else {
         host = scan_while(&s, is_host_char);
         if (host.len == 0) {
-            return fail(err, err_cap, "REDIS_URL has no host (write redis://host:port)");
+            buf_appendf_best(err, "REDIS_URL has no host (write redis://host:port)");
+            return false;
         }
         struct ipaddr a;
         u->host_is_ip = ipaddr_parse(host, &a);
@@ -114,33 +89,36 @@ parse_hostport(struct slice hp, struct store_redis_url *u, char *err, size_t err
     if (scan_byte(&s, ':')) {
         uint64_t port;
         if (!scan_u64(&s, 65535, &port) || port == 0) {
-            return fail(err, err_cap, "REDIS_URL port must be a number from 1 to 65535");
+            buf_appendf_best(err, "REDIS_URL port must be a number from 1 to 65535");
+            return false;
         }
         u->port = (unsigned)port;
     }
     if (!scan_eof(&s)) {
-        return fail(err, err_cap, "REDIS_URL host contains a character that is not allowed");
+        buf_appendf_best(err, "REDIS_URL host contains a character that is not allowed");
+        return false;
     }
     u->host = xstrndup(host.ptr, host.len);
     return true;
 }
 
 static bool
-parse_userinfo(struct slice ui, struct store_redis_url *u, char *err, size_t err_cap)
+parse_userinfo(struct slice ui, struct store_redis_url *u, struct buf *err)
 {
     long colon = slice_find_byte(ui, ':');
     struct slice user = colon < 0 ? ui : slice_make(ui.ptr, (size_t)colon);
     char *user_s = NULL;
     if (!decode(user, &user_s)) {
-        return fail(err, err_cap, "REDIS_URL user name has a bad %%-escape or a control byte");
+        buf_appendf_best(err, "REDIS_URL user name has a bad %%-escape or a control byte");
+        return false;
     }
     if (colon >= 0) {
         char *pass = NULL;
         if (!decode(slice_skip(ui, (size_t)colon + 1), &pass)) {
             xfree(user_s);
-            return fail(err, err_cap,
-                        "REDIS_URL password has a bad %%-escape or a control byte "
-                        "(percent-encode reserved characters)");
+            buf_appendf_best(err, "REDIS_URL password has a bad %%-escape or a control byte "
+                                  "(percent-encode reserved characters)");
+            return false;
         }
         u->password = pass;
     }
@@ -214,7 +192,7 @@ duration_component(struct scan *s, unsigned __int128 *ns)
  * ("500ms", "1.5s", "1m30s"). go-redis reads zero or a negative value as
  * "no timeout"; we refuse that, and anything past the cap. */
 static bool
-parse_timeout(const char *name, struct slice v, uint64_t *out_ms, char *err, size_t err_cap)
+parse_timeout(const char *name, struct slice v, uint64_t *out_ms, struct buf *err)
 {
     struct scan s = scan_init(v);
     unsigned __int128 ns = 0;
@@ -233,24 +211,28 @@ parse_timeout(const char *name, struct slice v, uint64_t *out_ms, char *err, siz
         int parts = 0;
         while (!scan_eof(&s)) {
             if (parts++ == 8 || !duration_component(&s, &ns)) {
-                return fail(err, err_cap,
-                            "REDIS_URL option %s is not a duration (examples: 500ms, 2s, 5)", name);
+                buf_appendf_best(
+                    err, "REDIS_URL option %s is not a duration (examples: 500ms, 2s, 5)", name);
+                return false;
             }
         }
         if (parts == 0) {
-            return fail(err, err_cap, "REDIS_URL option %s is not a duration", name);
+            buf_appendf_best(err, "REDIS_URL option %s is not a duration", name);
+            return false;
         }
     }
     if (negative || ns == 0) {
-        return fail(err, err_cap,
-                    "REDIS_URL option %s must be positive: a Redis call without a timeout "
-                    "could stall the proxy",
-                    name);
+        buf_appendf_best(err,
+                         "REDIS_URL option %s must be positive: a Redis call without a timeout "
+                         "could stall the proxy",
+                         name);
+        return false;
     }
     unsigned __int128 ms = (ns + 999999) / 1000000;
     if (ms > BOUNDS_REDIS_TIMEOUT_MAX_MS) {
-        return fail(err, err_cap, "REDIS_URL option %s is longer than the %u ms maximum", name,
-                    (unsigned)BOUNDS_REDIS_TIMEOUT_MAX_MS);
+        buf_appendf_best(err, "REDIS_URL option %s is longer than the %u ms maximum", name,
+                         (unsigned)BOUNDS_REDIS_TIMEOUT_MAX_MS);
+        return false;
     }
     *out_ms = (uint64_t)ms;
     return true;
@@ -288,44 +270,48 @@ is_name_char(unsigned char c)
 
 static bool
 parse_option(struct slice name, struct slice value, struct store_redis_url *u, uint64_t *read_ms,
-             uint64_t *write_ms, char *err, size_t err_cap)
+             uint64_t *write_ms, struct buf *err)
 {
     struct scan ns = scan_init(name);
     if (name.len == 0 || name.len > 32 || scan_while(&ns, is_name_char).len != name.len) {
-        return fail(err, err_cap, "REDIS_URL has a malformed query option");
+        buf_appendf_best(err, "REDIS_URL has a malformed query option");
+        return false;
     }
     if (slice_eq_cstr(name, "db")) {
         if (value.len > 0 && !parse_db(value, &u->db)) {
-            return fail(err, err_cap, "REDIS_URL option db must be a database number");
+            buf_appendf_best(err, "REDIS_URL option db must be a database number");
+            return false;
         }
         return true;
     }
     if (slice_eq_cstr(name, "dial_timeout")) {
-        return parse_timeout("dial_timeout", value, &u->connect_timeout_ms, err, err_cap);
+        return parse_timeout("dial_timeout", value, &u->connect_timeout_ms, err);
     }
     if (slice_eq_cstr(name, "read_timeout")) {
-        return parse_timeout("read_timeout", value, read_ms, err, err_cap);
+        return parse_timeout("read_timeout", value, read_ms, err);
     }
     if (slice_eq_cstr(name, "write_timeout")) {
-        return parse_timeout("write_timeout", value, write_ms, err, err_cap);
+        return parse_timeout("write_timeout", value, write_ms, err);
     }
     if (slice_eq_cstr(name, "skip_verify")) {
         if (value.len == 0 || slice_eq_cstr(value, "false") || slice_eq_cstr(value, "0")) {
             return true;
         }
-        return fail(err, err_cap,
-                    "REDIS_URL option skip_verify is not supported: the server certificate is "
-                    "always verified; give its CA in REDIS_CA_FILE");
+        buf_appendf_best(err,
+                         "REDIS_URL option skip_verify is not supported: the server certificate is "
+                         "always verified; give its CA in REDIS_CA_FILE");
+        return false;
     }
     if (is_ignored_option(name)) {
         return true;
     }
-    return fail(err, err_cap, "REDIS_URL has an unexpected option: %.*s", (int)name.len, name.ptr);
+    buf_appendf_best(err, "REDIS_URL has an unexpected option: %.*s", (int)name.len, name.ptr);
+    return false;
 }
 
 /* "a=1&b=2". An option given twice keeps its last value, as in go-redis. */
 static bool
-parse_query(struct slice q, struct store_redis_url *u, char *err, size_t err_cap)
+parse_query(struct slice q, struct store_redis_url *u, struct buf *err)
 {
     uint64_t read_ms = 0, write_ms = 0;
     struct scan s = scan_init(q);
@@ -343,7 +329,7 @@ parse_query(struct slice q, struct store_redis_url *u, char *err, size_t err_cap
         long eq = slice_find_byte(pair, '=');
         struct slice name = eq < 0 ? pair : slice_make(pair.ptr, (size_t)eq);
         struct slice value = eq < 0 ? SLICE_NULL : slice_skip(pair, (size_t)eq + 1);
-        if (!parse_option(name, value, u, &read_ms, &write_ms, err, err_cap)) {
+        if (!parse_option(name, value, u, &read_ms, &write_ms, err)) {
             return false;
         }
     }
@@ -356,38 +342,40 @@ parse_query(struct slice q, struct store_redis_url *u, char *err, size_t err_cap
 }
 
 static bool
-parse_scheme(struct scan *s, struct store_redis_url *u, char *err, size_t err_cap)
+parse_scheme(struct scan *s, struct store_redis_url *u, struct buf *err)
 {
     if (scan_lit_case(s, "rediss://")) {
         u->tls = true;
     } else if (scan_lit_case(s, "redis://")) {
         u->tls = false;
     } else if (scan_lit_case(s, "unix:")) {
-        return fail(err, err_cap,
-                    "REDIS_URL unix:// sockets are not supported; use redis://host:port or "
-                    "rediss://host:port");
+        buf_appendf_best(err,
+                         "REDIS_URL unix:// sockets are not supported; use redis://host:port or "
+                         "rediss://host:port");
+        return false;
     } else {
-        return fail(err, err_cap,
-                    "REDIS_URL must start with redis:// or rediss:// "
-                    "(redis://[user:password@]host:port/db)");
+        buf_appendf_best(err, "REDIS_URL must start with redis:// or rediss:// "
+                              "(redis://[user:password@]host:port/db)");
+        return false;
     }
     return true;
 }
 
 static bool
-parse_all(const char *text, struct store_redis_url *u, char *err, size_t err_cap)
+parse_all(const char *text, struct store_redis_url *u, struct buf *err)
 {
     struct slice all = slice_from_cstr(text);
     if (all.len > BOUNDS_REDIS_URL_MAX) {
-        return fail(err, err_cap, "REDIS_URL is longer than %u bytes",
-                    (unsigned)BOUNDS_REDIS_URL_MAX);
+        buf_appendf_best(err, "REDIS_URL is longer than %u bytes", (unsigned)BOUNDS_REDIS_URL_MAX);
+        return false;
     }
     struct scan s = scan_init(all);
-    if (!parse_scheme(&s, u, err, err_cap)) {
+    if (!parse_scheme(&s, u, err)) {
         return false;
     }
     if (slice_find_byte(scan_rest(&s), '#') >= 0) {
-        return fail(err, err_cap, "REDIS_URL must not have a #fragment");
+        buf_appendf_best(err, "REDIS_URL must not have a #fragment");
+        return false;
     }
     /* The authority runs to the first '/' or '?'; its userinfo ends at the
      * last '@' (a password may contain an unescaped '@', as Go allows). */
@@ -400,39 +388,40 @@ parse_all(const char *text, struct store_redis_url *u, char *err, size_t err_cap
     struct slice hostport = authority;
     for (size_t i = authority.len; i > 0; i--) {
         if (authority.ptr[i - 1] == '@') {
-            if (!parse_userinfo(slice_make(authority.ptr, i - 1), u, err, err_cap)) {
+            if (!parse_userinfo(slice_make(authority.ptr, i - 1), u, err)) {
                 return false;
             }
             hostport = slice_skip(authority, i);
             break;
         }
     }
-    if (!parse_hostport(hostport, u, err, err_cap)) {
+    if (!parse_hostport(hostport, u, err)) {
         return false;
     }
     struct slice tail = slice_skip(rest, auth_len);
     long qm = slice_find_byte(tail, '?');
     struct slice path = qm < 0 ? tail : slice_make(tail.ptr, (size_t)qm);
     if (path.len > 1 && !parse_db(slice_skip(path, 1), &u->db)) {
-        return fail(err, err_cap, "REDIS_URL path must be a database number, as in /0");
+        buf_appendf_best(err, "REDIS_URL path must be a database number, as in /0");
+        return false;
     }
-    if (qm >= 0 && !parse_query(slice_skip(tail, (size_t)qm + 1), u, err, err_cap)) {
+    if (qm >= 0 && !parse_query(slice_skip(tail, (size_t)qm + 1), u, err)) {
         return false;
     }
     return true;
 }
 
 bool
-store_redis_url_parse(const char *text, struct store_redis_url *out, char *err, size_t err_cap)
+store_redis_url_parse(const char *text, struct store_redis_url *out, struct buf *err)
 {
     struct store_redis_url u;
     memset(&u, 0, sizeof(u));
     memset(out, 0, sizeof(*out));
     u.connect_timeout_ms = BOUNDS_REDIS_CONNECT_TIMEOUT_MS;
     u.command_timeout_ms = BOUNDS_REDIS_COMMAND_TIMEOUT_MS;
-    if (text == NULL || !parse_all(text, &u, err, err_cap)) {
+    if (text == NULL || !parse_all(text, &u, err)) {
         if (text == NULL) {
-            fail(err, err_cap, "REDIS_URL is empty");
+            buf_appendf_best(err, "REDIS_URL is empty");
         }
         store_redis_url_cleanup(&u);
         return false;

@@ -40,10 +40,9 @@ struct store_redis_url {
 };
 
 /* Parses text into *out (release with store_redis_url_cleanup). On failure
- * returns false, leaves *out zeroed, and writes one sentence into err
- * (capacity err_cap) naming what is wrong; the sentence never repeats the
- * password. */
-bool store_redis_url_parse(const char *text, struct store_redis_url *out, char *err, size_t err_cap)
+ * returns false, leaves *out zeroed, and appends one sentence to err naming
+ * what is wrong; the sentence never repeats the password. */
+bool store_redis_url_parse(const char *text, struct store_redis_url *out, struct buf *err)
     __attribute__((warn_unused_result));
 /* Wipes the password and frees the strings. */
 void store_redis_url_cleanup(struct store_redis_url *u);

@@ -1,5 +1,6 @@
 #include "wiring/app.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include "base/arena.h"
@@ -9,6 +10,7 @@
 #include "http/reply.h"
 #include "http/request.h"
 #include "log.h"
+#include "log_skip.h"
 #include "net/resolve.h"
 #include "net/sockopt.h"
 #include "oauth/oauth.h"
@@ -68,6 +70,11 @@ app_new(const struct config *cfg)
         .keepalive = app->keepalive,
     };
     init_mount_ctx(&app->mcp, cfg);
+    if (cfg->access_log_skip_re_text != NULL) {
+        /* config_load compiled it once already, so this cannot fail. */
+        app->log_skip = log_skip_new(cfg->access_log_skip_re_text, NULL);
+        assert(app->log_skip != NULL);
+    }
     return app;
 }
 
@@ -170,7 +177,6 @@ static int
 start_store(struct app *app, const char **out_event, struct buf *err)
 {
     const struct config *c = app->cfg;
-    char msg[STORE_ERROR_MAX];
     if (c->redis_url == NULL || c->redis_url[0] == '\0') {
         if (c->redis_required) {
             *out_event = "redis_required_but_not_configured";
@@ -186,15 +192,14 @@ start_store(struct app *app, const char **out_event, struct buf *err)
         log_end(&l);
     } else {
         *out_event = "replay_store_init_failed";
-        app->store_backend = store_redis_backend_new(c->redis_url, c->redis_key_prefix,
-                                                     c->redis_ca_file, msg, sizeof(msg));
+        app->store_backend =
+            store_redis_backend_new(c->redis_url, c->redis_key_prefix, c->redis_ca_file, err);
         if (app->store_backend != NULL) {
             store_redis_backend_set_net(app->store_backend, &app->dns, &app->keepalive);
         }
         if (app->store_backend == NULL ||
-            store_redis_backend_check(app->store_backend, BOUNDS_REDIS_STARTUP_CHECK_MS, msg,
-                                      sizeof(msg)) != 0) {
-            set_error(err, msg);
+            store_redis_backend_check(app->store_backend, BOUNDS_REDIS_STARTUP_CHECK_MS, err) !=
+                0) {
             return -1;
         }
         struct log_line l;
@@ -276,5 +281,6 @@ app_free(struct app *app)
     oidc_provider_free(app->oidc);
     seal_ring_free(app->seal);
     oauth_discovery_free(app->discovery);
+    log_skip_free(app->log_skip);
     xfree(app);
 }

@@ -31,6 +31,7 @@ struct store_readiness;
 struct proxy_subject_limit;
 struct oidc_throttle;
 struct oauth_discovery;
+struct log_skip;
 
 /* Answers /readyz when the process is not draining (SPEC.md 5.5): replies
  * itself, now or later (the replay store probes Redis asynchronously).
@@ -49,6 +50,7 @@ struct app {
     struct store_backend *store_backend;       /* NULL: no replay store */
     struct store_readiness *readiness;         /* /readyz cache; NULL without a store */
     struct oauth_discovery *discovery;         /* the discovery documents, built by app_new() */
+    struct log_skip *log_skip;                 /* ACCESS_LOG_SKIP_RE; NULL = log every path */
 
     /* Narrow contexts, from cfg by app_new(); app_start() adds the seal
      * ring and the subject limiter to mcp once they exist. */
@@ -62,7 +64,8 @@ struct app {
 };
 
 /* An app around cfg (borrowed) holding only what is pure to build (the
- * discovery documents); app_start() adds the services. Never NULL. */
+ * discovery documents, the access-log matcher); app_start() adds the
+ * services. Never NULL. */
 struct app *app_new(const struct config *cfg);
 /* Builds every process-wide service. stop (may be NULL) is set by a signal
  * during start-up and aborts the blocking steps. Returns 0, or -1 with the

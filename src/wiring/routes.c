@@ -1,6 +1,7 @@
 #include "wiring/routes.h"
 
 #include "base/buf.h"
+#include "base/url.h"
 #include "config.h"
 #include "http/health.h"
 #include "http/router.h"
@@ -19,7 +20,7 @@ static const char *
 join(struct buf *b, const char *a, const char *b2)
 {
     buf_reset(b);
-    if (buf_appendf(b, "%s%s", a, b2) != 0) {
+    if (url_join(b, a, b2) != 0) {
         return NULL;
     }
     return buf_cstr(b);

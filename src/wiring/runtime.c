@@ -18,6 +18,7 @@
 #include "bounds.h"
 #include "config.h"
 #include "fetch.h"
+#include "config_report.h"
 #include "http/client_ip.h"
 #include "http/health.h"
 #include "http/ip_budget.h"
@@ -26,6 +27,7 @@
 #include "http/server.h"
 #include "log.h"
 #include "proxy/pool.h"
+#include "log_skip.h"
 #include "proxy/subject_limit.h"
 #include "ratelimit.h"
 #include "store/store.h"
@@ -234,7 +236,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
         event_active(rt->threads[i].drain_ev, EV_TIMEOUT, 0);
     }
     uint64_t ms = rt->cfg->shutdown_timeout_ms;
-    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+    struct timeval tv = clock_timeval_from_ms(ms);
     event_add(rt->deadline_ev, &tv);
 }
 
@@ -292,11 +294,12 @@ client_key_of(void *arg, struct http_request *req, char key[CLIENT_IP_KEY_SIZE])
     client_ip_key(&site->policy, &peer, &h, key);
 }
 
-/* The public server's access-log predicate: ACCESS_LOG_SKIP_RE. */
+/* The public server's access-log predicate: ACCESS_LOG_SKIP_RE, through
+ * the matcher app_new() built (log_skip.h; NULL matches nothing). */
 static bool
 access_log_skips(const void *arg, const char *path, size_t len)
 {
-    return config_access_log_skips(arg, path, len);
+    return log_skip_match(arg, path, len);
 }
 
 /* The router's rate-limit call site (SPEC.md 3.0.3). */
@@ -510,7 +513,7 @@ start_public(struct runtime *rt)
         .router = rt->public_router,
         .is_public = true,
         .access_log_skip = access_log_skips,
-        .access_log_skip_arg = c,
+        .access_log_skip_arg = rt->app->log_skip,
         .head_timeout_ms = BOUNDS_HEAD_TIMEOUT_MS,
         .body_timeout_ms = BOUNDS_BODY_TIMEOUT_MS,
         .idle_timeout_ms = BOUNDS_IDLE_TIMEOUT_MS,
@@ -678,7 +681,8 @@ runtime_run(const struct config *cfg)
 {
     log_set_level((enum log_level)cfg->log_level);
     log_starting();
-    config_log_startup(cfg); /* startup_config and the configuration warnings (SPEC.md 1.7) */
+    /* startup_config and the configuration warnings (SPEC.md 1.7) */
+    config_report_log_startup(cfg);
     /* A client that vanishes mid-write must cost an EPIPE, not the process. */
     signal(SIGPIPE, SIG_IGN);
     /* A fixed mmap threshold: glibc otherwise raises it after the first
@@ -728,11 +732,10 @@ runtime_run(const struct config *cfg)
     rt.deadline_ev = evtimer_new(rt.control->base, on_deadline, &rt);
     rt.thread_done_ev = event_new(rt.control->base, -1, 0, on_thread_done, &rt);
     rt.prune_ev = event_new(rt.control->base, -1, EV_PERSIST, on_prune, &rt);
-    struct timeval prune_tv = {.tv_sec = BOUNDS_SUBJECT_PRUNE_INTERVAL_MS / 1000, .tv_usec = 0};
+    struct timeval prune_tv = clock_timeval_from_ms(BOUNDS_SUBJECT_PRUNE_INTERVAL_MS);
     event_add(rt.prune_ev, &prune_tv);
     rt.trim_ev = event_new(rt.control->base, -1, EV_PERSIST, on_trim, &rt);
-    struct timeval trim_tv = {.tv_sec = BOUNDS_MEMORY_TRIM_CHECK_MS / 1000,
-                              .tv_usec = (BOUNDS_MEMORY_TRIM_CHECK_MS % 1000) * 1000};
+    struct timeval trim_tv = clock_timeval_from_ms(BOUNDS_MEMORY_TRIM_CHECK_MS);
     event_add(rt.trim_ev, &trim_tv);
     if (start_metrics(&rt) != 0 || start_public(&rt) != 0) {
         goto out;

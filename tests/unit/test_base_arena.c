@@ -206,21 +206,36 @@ test_cleanups_run_newest_first(void **state)
     assert_int_equal(order[3], 1);
 }
 
+static void *released_ptr;
+static int released_count;
+
+/* Frees through cmocka's allocator, which fails the test on any block
+ * test_malloc() handed out and nobody freed; counts what it was given. */
 static void
 free_ptr(void *ptr)
 {
-    free(ptr);
+    released_ptr = ptr;
+    released_count++;
+    test_free(ptr);
 }
 
 static void
 test_cleanup_can_release_heap_memory(void **state)
 {
     (void)state;
-    /* LeakSanitizer would report this if the cleanup did not run. */
+    released_ptr = NULL;
+    released_count = 0;
+    void *block = test_malloc(100);
     struct arena *a = arena_new(0);
-    arena_on_free(a, free_ptr, malloc(100));
+    arena_on_free(a, free_ptr, block);
+    assert_int_equal(released_count, 0);
     arena_free(a);
+    /* The cleanup ran exactly once, with the block it was given; without
+     * it cmocka would also report the block as leaked. */
+    assert_int_equal(released_count, 1);
+    assert_ptr_equal(released_ptr, block);
     arena_free(NULL);
+    assert_int_equal(released_count, 1);
 }
 
 int

@@ -166,6 +166,37 @@ test_appendf_formats_and_respects_cap(void **state)
     buf_cleanup(&b);
 }
 
+/* The best-effort append keeps what fits and cuts the rest, where
+ * buf_appendf refuses the whole piece. */
+static void
+test_appendf_best_cuts_at_max(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b, 12);
+    buf_appendf_best(&b, "%s=%d", "n", 42);
+    assert_string_equal(buf_cstr(&b), "n=42");
+    buf_appendf_best(&b, "; %s", "too long to fit");
+    assert_string_equal(buf_cstr(&b), "n=42; too lo");
+    assert_int_equal(b.len, 12);
+    /* Full: nothing more, and no change. */
+    buf_appendf_best(&b, "x");
+    assert_string_equal(buf_cstr(&b), "n=42; too lo");
+    buf_cleanup(&b);
+    /* A max of 0 holds only "", and an empty format appends nothing. */
+    buf_init(&b, 0);
+    buf_appendf_best(&b, "%s", "abc");
+    buf_appendf_best(&b, "%s", "");
+    assert_string_equal(buf_cstr(&b), "");
+    assert_int_equal(b.len, 0);
+    buf_cleanup(&b);
+    /* Fits exactly. */
+    buf_init(&b, 5);
+    buf_appendf_best(&b, "%05u", 42u);
+    assert_string_equal(buf_cstr(&b), "00042");
+    buf_cleanup(&b);
+}
+
 static void
 test_append_slice_with_nul_bytes(void **state)
 {
@@ -357,6 +388,7 @@ main(void)
         cmocka_unit_test(test_huge_length_does_not_wrap),
         cmocka_unit_test(test_growth_keeps_contents),
         cmocka_unit_test(test_appendf_formats_and_respects_cap),
+        cmocka_unit_test(test_appendf_best_cuts_at_max),
         cmocka_unit_test(test_append_slice_with_nul_bytes),
         cmocka_unit_test(test_reset_keeps_allocation),
         cmocka_unit_test(test_take_hands_over_and_resets),

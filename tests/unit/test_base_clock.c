@@ -86,6 +86,25 @@ test_monotonic_ignores_pin_and_never_goes_back(void **state)
     assert_true(ms_now - ns_now / 1000000 < 1000);
 }
 
+static void
+test_timeval_from_ms(void **state)
+{
+    (void)state;
+    static const struct {
+        uint64_t ms;
+        long sec;
+        long usec;
+    } rows[] = {
+        {0, 0, 0},         {1, 0, 1000},     {999, 0, 999000},      {1000, 1, 0},
+        {1500, 1, 500000}, {120000, 120, 0}, {3600001, 3600, 1000},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct timeval tv = clock_timeval_from_ms(rows[i].ms);
+        assert_int_equal(tv.tv_sec, rows[i].sec);
+        assert_int_equal(tv.tv_usec, rows[i].usec);
+    }
+}
+
 int
 main(void)
 {
@@ -93,6 +112,7 @@ main(void)
         cmocka_unit_test_teardown(test_fixed_clock, unpin),
         cmocka_unit_test_teardown(test_unpinned_clock_is_real, unpin),
         cmocka_unit_test_teardown(test_monotonic_ignores_pin_and_never_goes_back, unpin),
+        cmocka_unit_test(test_timeval_from_ms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

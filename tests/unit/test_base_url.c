@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "base/buf.h"
 #include "base/url.h"
 
 /* "-" in a string column means NULL. */
@@ -225,6 +226,34 @@ test_host_bare(void **state)
     assert_false(url_host_bare(&empty, out, sizeof(out)));
 }
 
+/* url_join is plain concatenation: no slash is added, removed or
+ * resolved, and a join that does not fit leaves the buffer as it was. */
+static void
+test_join(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b, 64);
+    assert_int_equal(url_join(&b, "https://proxy.example", "/callback"), 0);
+    assert_string_equal(buf_cstr(&b), "https://proxy.example/callback");
+    buf_reset(&b);
+    assert_int_equal(url_join(&b, "/.well-known/oauth-protected-resource", "/mcp"), 0);
+    assert_string_equal(buf_cstr(&b), "/.well-known/oauth-protected-resource/mcp");
+    buf_reset(&b);
+    assert_int_equal(url_join(&b, "https://proxy.example", ""), 0);
+    assert_string_equal(buf_cstr(&b), "https://proxy.example");
+    /* Appends: what is already there stays. */
+    assert_int_equal(url_join(&b, "/a/..", "/b"), 0);
+    assert_string_equal(buf_cstr(&b), "https://proxy.example/a/../b");
+    buf_cleanup(&b);
+
+    buf_init(&b, 10);
+    assert_int_equal(url_join(&b, "https://", "x"), 0);
+    assert_int_equal(url_join(&b, "ab", "c"), -1);
+    assert_string_equal(buf_cstr(&b), "https://x");
+    buf_cleanup(&b);
+}
+
 int
 main(void)
 {
@@ -232,6 +261,7 @@ main(void)
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_ports),
         cmocka_unit_test(test_host_bare),
+        cmocka_unit_test(test_join),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

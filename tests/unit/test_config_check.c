@@ -1,18 +1,23 @@
 /* config_check: the pure value validators, called directly. test_config.c
  * covers every rule through config_load(); this file pins the outputs
  * (split hosts and ports, normalised URLs, parsed numbers) and the edges
- * of each scanner. */
+ * of each scanner, and the weak-secret analysis of SPEC.md 1.4. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
+#include "base/b64url.h"
+#include "base/hex.h"
+#include "base/rand.h"
 #include "base/xalloc.h"
 #include "config_check.h"
+#include "fixtures.h"
 
 static void
 listen_addresses_split(void **state)
@@ -311,6 +316,127 @@ integers(void **state)
     }
 }
 
+/* ------------------------------------------------------------------ */
+/* Weak secrets (SPEC.md 1.4)                                          */
+
+static char *
+repeat(const char *unit, size_t times)
+{
+    size_t n = strlen(unit);
+    char *s = xmalloc(n * times + 1);
+    for (size_t i = 0; i < times; i++) {
+        memcpy(s + i * n, unit, n);
+    }
+    s[n * times] = '\0';
+    return s;
+}
+
+static void
+expect_weakness(const char *secret, size_t len, const char *want)
+{
+    char text[64];
+    config_check_secret_weakness_text(secret, len, text, sizeof(text));
+    if (strcmp(text, want) != 0) {
+        fail_msg("weakness of \"%.*s\": got \"%s\" want \"%s\"", (int)len, secret, text, want);
+    }
+}
+
+static void
+weak_secret_shapes(void **state)
+{
+    (void)state;
+    char *s = repeat("a", 32);
+    expect_weakness(s, 32, "is 32 copies of a single byte");
+    size_t detail = 0;
+    assert_string_equal(config_check_secret_weakness(s, 32, &detail), "copies of a single byte");
+    assert_int_equal(detail, 32);
+    xfree(s);
+    s = repeat("0123456789abcdef", 2);
+    expect_weakness(s, 32, "repeats with period 16");
+    assert_string_equal(config_check_secret_weakness(s, 32, &detail), "repeats with period");
+    assert_int_equal(detail, 16);
+    xfree(s);
+    s = repeat("abc", 11);
+    expect_weakness(s, 33, "repeats with period 3");
+    xfree(s);
+    /* A partial trailing repetition still counts. */
+    expect_weakness("abcabcab", 8, "repeats with period 3");
+    /* a x31 + b: not periodic, two distinct values. */
+    s = repeat("a", 32);
+    s[31] = 'b';
+    expect_weakness(s, 32, "uses only 2 distinct byte values");
+    assert_string_equal(config_check_secret_weakness(s, 32, &detail), "distinct byte values");
+    assert_int_equal(detail, 2);
+    xfree(s);
+    /* The 7 / 8 distinct boundary. */
+    expect_weakness("aaaaabbbbbcccccdddddeeeeefffffgg", 32, "uses only 7 distinct byte values");
+    expect_weakness("aaaaabbbbbcccccdddddeeeeefffffgh", 32, "");
+    assert_null(config_check_secret_weakness("aaaaabbbbbcccccdddddeeeeefffffgh", 32, &detail));
+    /* Periods past half the length are never detected. */
+    expect_weakness("abcdefghXabcdefgh", 17, "");
+    /* Too short to judge. */
+    expect_weakness("a", 1, "");
+    expect_weakness("", 0, "");
+    /* Two bytes: "aa" is period 1, "ab" a tiny alphabet. */
+    expect_weakness("aa", 2, "is 2 copies of a single byte");
+    expect_weakness("ab", 2, "uses only 2 distinct byte values");
+    /* The fixtures and the demo secret are fine. */
+    expect_weakness(FIXTURE_SECRET, strlen(FIXTURE_SECRET), "");
+    expect_weakness(FIXTURE_SECRET_2, strlen(FIXTURE_SECRET_2), "");
+    /* Bytes past a NUL count: length, not strlen. */
+    expect_weakness("abcdefgh\0abcdefgh\0", 18, "repeats with period 9");
+    /* Small output buffers are cut, not overrun. */
+    char tiny[8];
+    config_check_secret_weakness_text("aaaaaaaa", 8, tiny, sizeof(tiny));
+    assert_int_equal(strlen(tiny), 7);
+}
+
+static void
+weak_secret_detection_is_linear(void **state)
+{
+    (void)state;
+    /* a x N then b: the quadratic period search would take ~N^2/2 steps. */
+    size_t n = 4u << 20;
+    char *s = xmalloc(n);
+    memset(s, 'a', n);
+    s[n - 1] = 'b';
+    clock_t start = clock();
+    size_t detail = 0;
+    assert_string_equal(config_check_secret_weakness(s, n, &detail), "distinct byte values");
+    assert_true((double)(clock() - start) / CLOCKS_PER_SEC < 5.0);
+    xfree(s);
+}
+
+static void
+random_secrets_are_never_flagged(void **state)
+{
+    (void)state;
+    static const size_t lens[] = {32, 48, 64};
+    uint8_t raw[64];
+    char hex[129];
+    char b64[96];
+    size_t samples = 0;
+    for (size_t l = 0; l < 3; l++) {
+        for (int i = 0; i < 1000; i++) {
+            size_t detail = 0;
+            rand_bytes(raw, lens[l]);
+            if (config_check_secret_weakness((const char *)raw, lens[l], &detail) != NULL) {
+                fail_msg("random raw secret of %zu bytes flagged", lens[l]);
+            }
+            hex_encode(raw, lens[l] / 2, hex);
+            if (config_check_secret_weakness(hex, lens[l], &detail) != NULL) {
+                fail_msg("random hex secret \"%s\" flagged", hex);
+            }
+            b64url_encode(raw, lens[l] * 3 / 4, b64);
+            if (config_check_secret_weakness(b64, strlen(b64), &detail) != NULL) {
+                fail_msg("random base64 secret \"%s\" flagged", b64);
+            }
+            samples += 3;
+        }
+    }
+    assert_int_equal(samples, 9000);
+}
+
 int
 main(void)
 {
@@ -324,6 +450,9 @@ main(void)
         cmocka_unit_test(header_values),
         cmocka_unit_test(decimals),
         cmocka_unit_test(integers),
+        cmocka_unit_test(weak_secret_shapes),
+        cmocka_unit_test(weak_secret_detection_is_linear),
+        cmocka_unit_test(random_secrets_are_never_flagged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,7 @@
 #include "bounds.h"
 #include "fault_server.h"
 #include "fetch.h"
+#include "loop.h"
 
 struct outcome {
     bool called;
@@ -51,18 +52,6 @@ outcome_cleanup(struct outcome *o)
     xfree(o->body);
     xfree(o->content_type);
     memset(o, 0, sizeof(*o));
-}
-
-/* Runs the loop until *flag is set or limit_ms passes. */
-static void
-run_until(struct event_base *base, const bool *flag, uint64_t limit_ms)
-{
-    uint64_t end = clock_mono_ms() + limit_ms;
-    struct timeval tick = {.tv_sec = 0, .tv_usec = 10000};
-    while ((flag == NULL || !*flag) && clock_mono_ms() < end) {
-        event_base_loopexit(base, &tick);
-        event_base_dispatch(base);
-    }
 }
 
 /* The fault server's behaviour, chosen by path. */
@@ -153,7 +142,7 @@ get(struct env *e, const char *path, uint64_t timeout_ms, struct outcome *o)
     };
     struct fetch_request *req = fetch_start(e->f, &opt, on_done, o);
     assert_non_null(req);
-    run_until(e->base, &o->called, 10000);
+    loop_run_until(e->base, &o->called, 10000);
     assert_true(o->called);
     assert_int_equal(fetch_pending(e->f), 0);
 }
@@ -189,7 +178,7 @@ test_post_sends_body_and_headers(void **state)
     };
     struct outcome o = {0};
     assert_non_null(fetch_start(e->f, &opt, on_done, &o));
-    run_until(e->base, &o.called, 10000);
+    loop_run_until(e->base, &o.called, 10000);
     assert_int_equal(o.rc, FETCH_OK);
     assert_int_equal(o.status, 200);
     char *head = fault_server_last_head(e->srv);
@@ -263,7 +252,7 @@ test_custom_cap(void **state)
     };
     struct outcome o = {0};
     assert_non_null(fetch_start(e->f, &opt, on_done, &o));
-    run_until(e->base, &o.called, 10000);
+    loop_run_until(e->base, &o.called, 10000);
     assert_int_equal(o.rc, FETCH_ERR_TOO_LARGE);
     outcome_cleanup(&o);
 }
@@ -303,13 +292,13 @@ test_cancel_never_calls_back(void **state)
     /* Let the request reach the server, then cancel it. */
     uint64_t end = clock_mono_ms() + 5000;
     while (fault_server_hits(e->srv) == 0 && clock_mono_ms() < end) {
-        run_until(e->base, NULL, 10);
+        loop_run_for(e->base, 10);
     }
     assert_int_equal(fault_server_hits(e->srv), 1);
     fetch_cancel(req);
     assert_int_equal(fetch_pending(e->f), 0);
     /* Past the request's own timeout: still no callback. */
-    run_until(e->base, NULL, 600);
+    loop_run_for(e->base, 600);
     assert_false(o.called);
 }
 
@@ -321,11 +310,11 @@ test_free_cancels_everything(void **state)
     struct fetch_options opt = {.method = FETCH_GET, .url = url(e, "/hang"), .timeout_ms = 300};
     assert_non_null(fetch_start(e->f, &opt, on_done, &a));
     assert_non_null(fetch_start(e->f, &opt, on_done, &b));
-    run_until(e->base, NULL, 50);
+    loop_run_for(e->base, 50);
     assert_int_equal(fetch_pending(e->f), 2);
     fetch_free(e->f);
     e->f = fetch_new(e->base);
-    run_until(e->base, NULL, 500);
+    loop_run_for(e->base, 500);
     assert_false(a.called);
     assert_false(b.called);
 }
@@ -342,7 +331,7 @@ test_connect_refused(void **state)
     struct fetch_options opt = {.method = FETCH_GET, .url = dead_url, .timeout_ms = 2000};
     struct outcome o = {0};
     assert_non_null(fetch_start(e->f, &opt, on_done, &o));
-    run_until(e->base, &o.called, 5000);
+    loop_run_until(e->base, &o.called, 5000);
     assert_int_equal(o.rc, FETCH_ERR_CONNECT);
     outcome_cleanup(&o);
 }
@@ -355,7 +344,7 @@ test_other_schemes_refused(void **state)
         .method = FETCH_GET, .url = "file:///etc/passwd", .timeout_ms = 2000};
     struct outcome o = {0};
     assert_non_null(fetch_start(e->f, &opt, on_done, &o));
-    run_until(e->base, &o.called, 5000);
+    loop_run_until(e->base, &o.called, 5000);
     assert_int_equal(o.rc, FETCH_ERR_BAD_URL);
     outcome_cleanup(&o);
 }
@@ -387,7 +376,7 @@ test_callback_may_start_another(void **state)
     struct chain c = {.f = e->f, .next_url = next};
     struct fetch_options opt = {.method = FETCH_GET, .url = url(e, "/ok"), .timeout_ms = 5000};
     assert_non_null(fetch_start(e->f, &opt, on_first, &c));
-    run_until(e->base, &c.second.called, 10000);
+    loop_run_until(e->base, &c.second.called, 10000);
     assert_true(c.first_done);
     assert_int_equal(c.second.status, 503);
     outcome_cleanup(&c.second);

@@ -32,6 +32,7 @@
 #include "base/clock.h"
 #include "net/connect.h"
 #include "net/resolve.h"
+#include "loop.h"
 
 static char hosts_path[64];
 
@@ -82,16 +83,6 @@ on_done(int fd, const union net_sockaddr *peer, const char *error, void *arg)
         o->peer = *peer;
     }
     snprintf(o->error, sizeof(o->error), "%s", error != NULL ? error : "");
-}
-
-static void
-wait_done(struct event_base *base, struct outcome *o, uint64_t ms)
-{
-    uint64_t end = clock_mono_ms() + ms;
-    while (o->calls == 0 && clock_mono_ms() < end) {
-        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-        usleep(500);
-    }
 }
 
 static const char *
@@ -173,7 +164,7 @@ test_dual_stack_first_refuses(void **state)
         .host = "dual.test", .port = port, .timeout_ms = 5000, .keepalive = &ka};
     (void)net_connect_start(base, r, &opts, on_done, &o);
     assert_int_equal(o.calls, 0);
-    wait_done(base, &o, 5000);
+    loop_run_until_called(base, &o.calls, 5000);
     assert_int_equal(o.calls, 1);
     assert_true(o.fd >= 0);
     char want[32];
@@ -194,7 +185,7 @@ test_dual_stack_first_refuses(void **state)
     close(lfd);
     struct outcome f = {0};
     (void)net_connect_start(base, r, &opts, on_done, &f);
-    wait_done(base, &f, 5000);
+    loop_run_until_called(base, &f.calls, 5000);
     assert_true(f.fd < 0);
     char msg[128];
     snprintf(msg, sizeof(msg),
@@ -207,7 +198,7 @@ test_dual_stack_first_refuses(void **state)
     struct outcome n = {0};
     const struct net_connect_opts nopts = {.host = "nosuch.test", .port = 1, .timeout_ms = 3000};
     (void)net_connect_start(base, r, &nopts, on_done, &n);
-    wait_done(base, &n, 5000);
+    loop_run_until_called(base, &n.calls, 5000);
     assert_true(n.fd < 0);
     assert_non_null(strstr(n.error, "cannot resolve nosuch.test: "));
 
@@ -281,7 +272,7 @@ black_hole_child(void)
     const struct net_connect_opts opts = {.host = "bh.test", .port = port, .timeout_ms = 5000};
     uint64_t t0 = clock_mono_ms();
     (void)net_connect_start(base, r, &opts, on_done, &o);
-    wait_done(base, &o, 6000);
+    loop_run_until_called(base, &o.calls, 6000);
     if (o.calls != 1 || o.fd < 0 || o.peer.sa.sa_family != AF_INET ||
         o.peer.in.sin_addr.s_addr != htonl(INADDR_LOOPBACK)) {
         fprintf(stderr, "black hole first: %s\n", o.error);
@@ -299,7 +290,7 @@ black_hole_child(void)
     const struct net_connect_opts fopts = {.host = "all.test", .port = 80, .timeout_ms = 800};
     t0 = clock_mono_ms();
     (void)net_connect_start(base, r2, &fopts, on_done, &f);
-    wait_done(base, &f, 5000);
+    loop_run_until_called(base, &f.calls, 5000);
     if (f.calls != 1 || f.fd >= 0 ||
         strcmp(f.error,
                "cannot connect to all.test:80: 192.0.2.2 timed out; 192.0.2.3 timed out") != 0) {

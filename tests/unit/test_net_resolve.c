@@ -29,6 +29,7 @@
 
 #include "base/clock.h"
 #include "net/resolve.h"
+#include "loop.h"
 
 /* ---- a scripted DNS server on the test loop ---- */
 
@@ -144,26 +145,6 @@ on_answer(enum net_resolve_result rc, const struct net_addrs *addrs, const char 
     }
 }
 
-static void
-run_until(struct event_base *base, const int *calls, int want, uint64_t ms)
-{
-    uint64_t end = clock_mono_ms() + ms;
-    while (*calls < want && clock_mono_ms() < end) {
-        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-        usleep(1000);
-    }
-}
-
-static void
-run_for(struct event_base *base, uint64_t ms)
-{
-    uint64_t end = clock_mono_ms() + ms;
-    while (clock_mono_ms() < end) {
-        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-        usleep(1000);
-    }
-}
-
 static const char *
 text_of(const union net_sockaddr *a)
 {
@@ -186,7 +167,7 @@ test_dns_answer_and_cache(void **state)
     struct net_resolve *q = net_resolve_start(r, "dual.test", on_answer, &a);
     assert_non_null(q);
     assert_int_equal(a.calls, 0); /* never from inside start */
-    run_until(base, &a.calls, 1, 3000);
+    loop_run_until_called(base, &a.calls, 3000);
     assert_int_equal(a.calls, 1);
     assert_int_equal(a.rc, NET_RESOLVE_OK);
     assert_int_equal(a.addrs.count, 2);
@@ -197,7 +178,7 @@ test_dns_answer_and_cache(void **state)
     /* Cached for its TTL: nobody is asked again, and peek knows it. */
     struct answer b = {0};
     (void)net_resolve_start(r, "DUAL.test", on_answer, &b);
-    run_until(base, &b.calls, 1, 1000);
+    loop_run_until_called(base, &b.calls, 1000);
     assert_int_equal(b.rc, NET_RESOLVE_OK);
     assert_int_equal(b.addrs.count, 2);
     assert_int_equal(s.queries, 2);
@@ -208,7 +189,7 @@ test_dns_answer_and_cache(void **state)
     /* One family only. */
     struct answer c = {0};
     (void)net_resolve_start(r, "v4only.test", on_answer, &c);
-    run_until(base, &c.calls, 1, 3000);
+    loop_run_until_called(base, &c.calls, 3000);
     assert_int_equal(c.rc, NET_RESOLVE_OK);
     assert_int_equal(c.addrs.count, 2);
     assert_string_equal(text_of(&c.addrs.addr[0]), "127.0.0.2");
@@ -216,20 +197,20 @@ test_dns_answer_and_cache(void **state)
     /* No such name: failed, and cached (briefly) so a storm asks once. */
     struct answer d = {0};
     (void)net_resolve_start(r, "nosuch.test", on_answer, &d);
-    run_until(base, &d.calls, 1, 3000);
+    loop_run_until_called(base, &d.calls, 3000);
     assert_int_equal(d.rc, NET_RESOLVE_ERR_NOT_FOUND);
     assert_string_equal(d.error, "no such host");
     unsigned before = s.queries;
     struct answer e = {0};
     (void)net_resolve_start(r, "nosuch.test", on_answer, &e);
-    run_until(base, &e.calls, 1, 1000);
+    loop_run_until_called(base, &e.calls, 1000);
     assert_int_equal(e.rc, NET_RESOLVE_ERR_NOT_FOUND);
     assert_int_equal(s.queries, before);
 
     /* Not a host name at all: refused without asking. */
     struct answer f = {0};
     (void)net_resolve_start(r, "bad name\r\n", on_answer, &f);
-    run_until(base, &f.calls, 1, 1000);
+    loop_run_until_called(base, &f.calls, 1000);
     assert_int_equal(f.rc, NET_RESOLVE_ERR_INVALID);
     assert_int_equal(s.queries, before);
 
@@ -285,7 +266,7 @@ test_hosts_and_localhost(void **state)
         resolver_for(base, &s, "# pinned\n::1 pinned.test\n127.0.0.1 pinned.test other\n");
     struct answer a = {0};
     (void)net_resolve_start(r, "pinned.test", on_answer, &a);
-    run_until(base, &a.calls, 1, 1000);
+    loop_run_until_called(base, &a.calls, 1000);
     assert_int_equal(a.rc, NET_RESOLVE_OK);
     assert_int_equal(a.addrs.count, 2);
     assert_string_equal(text_of(&a.addrs.addr[0]), "::1");
@@ -341,7 +322,7 @@ test_inflight_cap(void **state)
     /* One more distinct name: refused at once, with a clear reason. */
     struct answer over = {0};
     (void)net_resolve_start(r, "one-too-many.test", on_answer, &over);
-    run_until(base, &over.calls, 1, 1000);
+    loop_run_until_called(base, &over.calls, 1000);
     assert_int_equal(over.rc, NET_RESOLVE_ERR_BUSY);
     assert_string_equal(over.error, "too many DNS lookups in flight");
     /* A name already being asked still joins. */
@@ -353,7 +334,7 @@ test_inflight_cap(void **state)
         net_resolve_cancel(q[i]);
     }
     assert_int_equal(net_resolver_inflight(r), 0);
-    run_for(base, 20);
+    loop_run_for(base, 20);
     assert_int_equal(net_resolver_records(r), 0); /* every cancel callback ran */
     for (int i = 0; i < BOUNDS_DNS_LOOKUPS_INFLIGHT_MAX; i++) {
         assert_int_equal(a[i].calls, 0);
@@ -377,7 +358,7 @@ test_aborted_lookups_leave_nothing(void **state)
     /* Warm up: the resolver's UDP socket exists from the first query on. */
     struct answer w = {0};
     net_resolve_cancel(net_resolve_start(r, "warm.test", on_answer, &w));
-    run_for(base, 20);
+    loop_run_for(base, 20);
     unsigned threads = count_dir("/proc/self/task");
     unsigned fds = count_dir("/proc/self/fd");
     for (int i = 0; i < 200; i++) {
@@ -390,7 +371,7 @@ test_aborted_lookups_leave_nothing(void **state)
         assert_int_equal(a.calls, 0);
         assert_true(count_dir("/proc/self/task") == threads);
     }
-    run_for(base, 50);
+    loop_run_for(base, 50);
     assert_int_equal(net_resolver_inflight(r), 0);
     assert_int_equal(net_resolver_records(r), 0);
     assert_int_equal(count_dir("/proc/self/task"), threads);
@@ -414,7 +395,7 @@ test_timeout_and_free_in_flight(void **state)
     struct net_resolver *r = resolver_for(base, &s, "");
     struct answer a = {0};
     (void)net_resolve_start(r, "slow.test", on_answer, &a);
-    run_until(base, &a.calls, 1, 8000);
+    loop_run_until_called(base, &a.calls, 8000);
     assert_int_equal(a.calls, 1);
     assert_int_equal(a.rc, NET_RESOLVE_ERR_FAILED);
     assert_string_equal(a.error, "the DNS servers did not answer");

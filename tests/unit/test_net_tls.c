@@ -14,32 +14,37 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "base/buf.h"
+#include "bounds.h"
 #include "net/tls.h"
 
 static void
 test_context(void **state)
 {
     (void)state;
-    char err[256];
-    SSL_CTX *ctx = net_tls_ctx_new(NULL, err, sizeof(err));
+    struct buf err;
+    buf_init(&err, BOUNDS_NET_ERROR_MAX);
+    SSL_CTX *ctx = net_tls_ctx_new(NULL, &err);
     assert_non_null(ctx);
     assert_int_equal(SSL_CTX_get_min_proto_version(ctx), TLS1_2_VERSION);
     assert_int_equal(SSL_CTX_get_verify_mode(ctx) & SSL_VERIFY_PEER, SSL_VERIFY_PEER);
     assert_true((SSL_CTX_get_options(ctx) & SSL_OP_IGNORE_UNEXPECTED_EOF) != 0);
     net_tls_ctx_free(ctx);
 
-    ctx = net_tls_ctx_new("/nonexistent/ca.pem", err, sizeof(err));
+    ctx = net_tls_ctx_new("/nonexistent/ca.pem", &err);
     assert_non_null(ctx); /* trusts nothing: every handshake fails verification */
-    assert_non_null(strstr(err, "/nonexistent/ca.pem cannot be loaded"));
+    assert_non_null(strstr(buf_cstr(&err), "/nonexistent/ca.pem cannot be loaded"));
     net_tls_ctx_free(ctx);
+    buf_cleanup(&err);
 }
 
 static void
 test_per_connection(void **state)
 {
     (void)state;
-    char err[256];
-    SSL_CTX *ctx = net_tls_ctx_new(NULL, err, sizeof(err));
+    struct buf err;
+    buf_init(&err, BOUNDS_NET_ERROR_MAX);
+    SSL_CTX *ctx = net_tls_ctx_new(NULL, &err);
     SSL *ssl = net_tls_new(ctx, "mcp.internal");
     assert_string_equal(SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name), "mcp.internal");
     assert_string_equal(X509_VERIFY_PARAM_get0_host(SSL_get0_param(ssl), 0), "mcp.internal");
@@ -58,6 +63,7 @@ test_per_connection(void **state)
     assert_null(SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
     SSL_free(ssl);
     net_tls_ctx_free(ctx);
+    buf_cleanup(&err);
 }
 
 int

@@ -692,9 +692,12 @@ test_client_leaves_mid_claim(void **state)
     assert_int_equal(listen(lfd, 8), 0);
     socklen_t len = sizeof(sa);
     assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
-    char url[64], err[STORE_ERROR_MAX];
+    char url[64];
     snprintf(url, sizeof(url), "redis://127.0.0.1:%u/0", (unsigned)ntohs(sa.sin_port));
-    FA.backend = store_redis_backend_new(url, "", NULL, err, sizeof(err));
+    struct buf err;
+    buf_init(&err, STORE_ERROR_MAX - 1);
+    FA.backend = store_redis_backend_new(url, "", NULL, &err);
+    buf_cleanup(&err);
     assert_non_null(FA.backend);
     store_attach_worker(FA.h.w, FA.backend);
     harness_pump(&FA.h, -1, NULL, 50); /* resolve and connect (the kernel accepts) */

@@ -71,10 +71,7 @@ load_config(struct config *c, const char *base, const char *upstream, const char
     if (name != NULL) {
         env_set("MCP_RESOURCE_NAME", name);
     }
-    FILE *sink = fopen("/dev/null", "w");
-    assert_non_null(sink);
-    bool ok = config_load(fake_getenv, c, sink, sink);
-    fclose(sink);
+    bool ok = config_load(fake_getenv, c, NULL, NULL);
     assert_true(ok);
 }
 

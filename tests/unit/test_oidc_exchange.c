@@ -22,6 +22,7 @@
 #include "fault_server.h"
 #include "oidc/exchange.h"
 #include "oidc/provider.h"
+#include "loop.h"
 
 struct idp {
     const char *content_type;
@@ -140,12 +141,7 @@ exchange(struct env *e, const struct oidc_provider *p, const struct oidc_exchang
 {
     struct oidc_exchange *x = oidc_exchange_start(e->f, p, req, on_done, o);
     assert_non_null(x);
-    uint64_t end = clock_mono_ms() + 10000;
-    struct timeval tick = {.tv_sec = 0, .tv_usec = 10000};
-    while (!o->done && clock_mono_ms() < end) {
-        event_base_loopexit(e->base, &tick);
-        event_base_dispatch(e->base);
-    }
+    loop_run_until(e->base, &o->done, 10000);
     assert_true(o->done);
 }
 
@@ -277,12 +273,7 @@ test_cancel(void **state)
     struct oidc_exchange *x = oidc_exchange_start(e->f, e->basic, &request, on_done, &o);
     assert_non_null(x);
     oidc_exchange_cancel(x);
-    uint64_t end = clock_mono_ms() + 600;
-    struct timeval tick = {.tv_sec = 0, .tv_usec = 10000};
-    while (clock_mono_ms() < end) {
-        event_base_loopexit(e->base, &tick);
-        event_base_dispatch(e->base);
-    }
+    loop_run_for(e->base, 600);
     assert_false(o.done);
     assert_int_equal(fetch_pending(e->f), 0);
 }

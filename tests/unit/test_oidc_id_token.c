@@ -31,6 +31,7 @@
 #include "oidc/id_token.h"
 #include "oidc/jwks.h"
 #include "oidc/provider.h"
+#include "loop.h"
 
 #define ISS "https://idp.example.com"
 #define CLIENT "proxy-client"
@@ -628,17 +629,6 @@ on_verified(void *arg, enum oidc_id_token_rc rc, struct json_t *claims)
     }
 }
 
-static void
-run_until(struct event_base *base, const bool *flag, uint64_t limit_ms)
-{
-    uint64_t end = clock_mono_ms() + limit_ms;
-    struct timeval tick = {.tv_sec = 0, .tv_usec = 5000};
-    while ((flag == NULL || !*flag) && clock_mono_ms() < end) {
-        event_base_loopexit(base, &tick);
-        event_base_dispatch(base);
-    }
-}
-
 struct async_env {
     struct event_base *base;
     struct source src;
@@ -691,7 +681,7 @@ test_async_known_kid_no_refresh(void **state)
     struct result r = {0};
     (void)start(e, sign(rsa1, "RS256", "rsa-1", NULL, good_claims()), &r);
     assert_false(r.done); /* never called back from inside start */
-    run_until(e->base, &r.done, 5000);
+    loop_run_until(e->base, &r.done, 5000);
     assert_int_equal(r.rc, OIDC_ID_TOKEN_OK);
     assert_string_equal(r.sub, "alice");
     assert_int_equal(atomic_load(&e->src.calls), 1);
@@ -705,14 +695,14 @@ test_async_unknown_kid_one_refresh_then_ok(void **state)
     struct async_env *e = async_env_new(jwks_rotated, 30000);
     struct result r = {0};
     (void)start(e, sign(rsa2, "RS256", "rsa-2", NULL, good_claims()), &r);
-    run_until(e->base, &r.done, 5000);
+    loop_run_until(e->base, &r.done, 5000);
     assert_int_equal(r.rc, OIDC_ID_TOKEN_OK);
     assert_int_equal(atomic_load(&e->src.calls), 2);
     assert_int_equal(oidc_jwks_refresh_count(e->jwks), 1);
     /* The rotated key is now in the shared snapshot: no further refresh. */
     struct result again = {0};
     (void)start(e, sign(rsa2, "RS256", "rsa-2", NULL, good_claims()), &again);
-    run_until(e->base, &again.done, 5000);
+    loop_run_until(e->base, &again.done, 5000);
     assert_int_equal(again.rc, OIDC_ID_TOKEN_OK);
     assert_int_equal(atomic_load(&e->src.calls), 2);
     async_env_free(e);
@@ -725,13 +715,13 @@ test_async_unknown_kid_after_refresh_fails(void **state)
     struct async_env *e = async_env_new(jwks_rotated, 30000);
     struct result r = {0};
     (void)start(e, sign(rsa2, "RS256", "nobody", NULL, good_claims()), &r);
-    run_until(e->base, &r.done, 5000);
+    loop_run_until(e->base, &r.done, 5000);
     assert_int_equal(r.rc, OIDC_ID_TOKEN_ERR_UNKNOWN_KID);
     assert_int_equal(atomic_load(&e->src.calls), 2); /* exactly one refresh */
     /* Within 30 s another unknown kid may not refresh again: fail closed. */
     struct result r2 = {0};
     (void)start(e, sign(rsa2, "RS256", "someone-else", NULL, good_claims()), &r2);
-    run_until(e->base, &r2.done, 5000);
+    loop_run_until(e->base, &r2.done, 5000);
     assert_int_equal(r2.rc, OIDC_ID_TOKEN_ERR_UNKNOWN_KID);
     assert_int_equal(atomic_load(&e->src.calls), 2);
     async_env_free(e);
@@ -747,7 +737,7 @@ test_async_concurrent_misses_coalesce(void **state)
         (void)start(e, sign(rsa2, "RS256", "rsa-2", NULL, good_claims()), &r[i]);
     }
     for (int i = 0; i < 4; i++) {
-        run_until(e->base, &r[i].done, 5000);
+        loop_run_until(e->base, &r[i].done, 5000);
         assert_int_equal(r[i].rc, OIDC_ID_TOKEN_OK);
     }
     assert_int_equal(atomic_load(&e->src.calls), 2);
@@ -765,13 +755,13 @@ test_async_failed_refresh_keeps_keys(void **state)
     struct async_env *e = async_env_new(NULL, 0);
     struct result r = {0};
     (void)start(e, sign(rsa2, "RS256", "rsa-2", NULL, good_claims()), &r);
-    run_until(e->base, &r.done, 5000);
+    loop_run_until(e->base, &r.done, 5000);
     assert_int_equal(r.rc, OIDC_ID_TOKEN_ERR_UNKNOWN_KID);
     assert_int_equal(atomic_load(&e->src.calls), 2);
     /* The previous keys still verify. */
     struct result ok = {0};
     (void)start(e, sign(rsa1, "RS256", "rsa-1", NULL, good_claims()), &ok);
-    run_until(e->base, &ok.done, 5000);
+    loop_run_until(e->base, &ok.done, 5000);
     assert_int_equal(ok.rc, OIDC_ID_TOKEN_OK);
     async_env_free(e);
     log_set_fd(1);
@@ -795,7 +785,7 @@ test_async_cancel_never_calls_back(void **state)
         start(e, sign(rsa1, "RS256", "rsa-1", NULL, good_claims()), &immediate);
     oidc_id_token_verify_cancel(a);
     oidc_id_token_verify_cancel(b);
-    run_until(e->base, NULL, 300);
+    loop_run_for(e->base, 300);
     assert_false(waiting.done);
     assert_false(immediate.done);
     async_env_free(e);

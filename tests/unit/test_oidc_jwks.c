@@ -23,6 +23,7 @@
 #include "fault_server.h"
 #include "oidc/jwks.h"
 #include "oidc/provider.h"
+#include "loop.h"
 
 static char *
 public_jwk(cjose_jwk_t *k, const char *extra_json)
@@ -294,17 +295,6 @@ on_refreshed(void *arg, struct oidc_jwks_set *set)
 }
 
 static void
-run_until(struct event_base *base, const bool *flag, uint64_t limit_ms)
-{
-    uint64_t end = clock_mono_ms() + limit_ms;
-    struct timeval tick = {.tv_sec = 0, .tv_usec = 5000};
-    while ((flag == NULL || !*flag) && clock_mono_ms() < end) {
-        event_base_loopexit(base, &tick);
-        event_base_dispatch(base);
-    }
-}
-
-static void
 test_refresh_start_rules(void **state)
 {
     (void)state;
@@ -320,7 +310,7 @@ test_refresh_start_rules(void **state)
     /* First miss: a refresh runs and delivers generation 1. */
     struct delivered d1 = {0};
     assert_non_null(oidc_jwks_refresh_start(j, base, 0, on_refreshed, &d1));
-    run_until(base, &d1.done, 5000);
+    loop_run_until(base, &d1.done, 5000);
     assert_int_equal(d1.generation, 1);
     assert_int_equal(atomic_load(&src.calls), 2);
 
@@ -328,7 +318,7 @@ test_refresh_start_rules(void **state)
     struct delivered d2 = {0};
     assert_non_null(oidc_jwks_refresh_start(j, base, 0, on_refreshed, &d2));
     assert_false(d2.done);
-    run_until(base, &d2.done, 5000);
+    loop_run_until(base, &d2.done, 5000);
     assert_int_equal(d2.generation, 1);
     assert_int_equal(atomic_load(&src.calls), 2);
 
@@ -340,7 +330,7 @@ test_refresh_start_rules(void **state)
     struct delivered d3 = {0};
     struct oidc_jwks_wait *w = oidc_jwks_refresh_start(j, base, 0, on_refreshed, &d3);
     oidc_jwks_refresh_cancel(w);
-    run_until(base, NULL, 100);
+    loop_run_for(base, 100);
     assert_false(d3.done);
 
     oidc_jwks_free(j);

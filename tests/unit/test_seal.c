@@ -13,6 +13,7 @@
 
 #include "base/b64url.h"
 #include "base/buf.h"
+#include "base/hex.h"
 #include "base/xalloc.h"
 #include "fixtures.h"
 #include "log.h"
@@ -56,18 +57,13 @@ open_token(const struct seal_ring *ring, enum seal_purpose p, struct slice token
     return rc;
 }
 
-static int
-hexval(char c)
-{
-    return c <= '9' ? c - '0' : c - 'a' + 10;
-}
-
 static size_t
 unhex(const char *hex, uint8_t *out)
 {
     size_t n = strlen(hex) / 2;
     for (size_t i = 0; i < n; i++) {
-        out[i] = (uint8_t)(hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]));
+        out[i] = (uint8_t)(hex_value((unsigned char)hex[2 * i]) << 4 |
+                           hex_value((unsigned char)hex[2 * i + 1]));
     }
     return n;
 }

@@ -26,6 +26,7 @@
 #include "store/readiness.h"
 #include "store/redis.h"
 #include "store/store.h"
+#include "loop.h"
 
 static uint64_t fake_now;
 
@@ -50,26 +51,13 @@ on_answer(enum store_rc rc, const char *error, void *arg)
     snprintf(a->error, sizeof(a->error), "%s", error ? error : "");
 }
 
-/* Runs the loop until a->calls is set or ms of real time pass. */
-static void
-run_until(struct event_base *base, struct answer *a, unsigned ms)
-{
-    uint64_t end = clock_mono_ms() + ms;
-    while (a->calls == 0 && clock_mono_ms() < end) {
-        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-        if (a->calls == 0) {
-            usleep(1000);
-        }
-    }
-}
-
 static enum store_rc
 check(struct store_readiness *r, struct store *s, struct event_base *base)
 {
     struct answer a = {0};
     store_readiness_check(r, s, on_answer, &a);
     assert_int_equal(a.calls, 0); /* never inside the call */
-    run_until(base, &a, 2000);
+    loop_run_until_called(base, &a.calls, 2000);
     assert_int_equal(a.calls, 1);
     return a.rc;
 }
@@ -115,16 +103,19 @@ test_failure_cached_1_s(void **state)
     (void)state;
     fake_now = 50000;
     struct event_base *base = event_base_new();
-    char url[64], err[STORE_ERROR_MAX];
+    char url[64];
     snprintf(url, sizeof(url), "redis://127.0.0.1:%d", closed_port());
-    struct store_backend *b = store_redis_backend_new(url, "", NULL, err, sizeof(err));
+    struct buf err;
+    buf_init(&err, STORE_ERROR_MAX - 1);
+    struct store_backend *b = store_redis_backend_new(url, "", NULL, &err);
+    buf_cleanup(&err);
     assert_non_null(b);
     struct store *s = store_new(b, base);
     struct store_readiness *r = store_readiness_new(fake_clock);
 
     struct answer a = {0};
     store_readiness_check(r, s, on_answer, &a);
-    run_until(base, &a, 2000);
+    loop_run_until_called(base, &a.calls, 2000);
     assert_int_equal(a.rc, STORE_ERR_UNAVAILABLE);
     assert_non_null(strstr(a.error, "not connected"));
     assert_int_equal(store_readiness_probes(r), 1);
@@ -158,7 +149,7 @@ test_single_flight_on_one_loop(void **state)
         store_readiness_check(r, s, on_answer, &a[i]);
     }
     assert_int_equal(store_readiness_probes(r), 1);
-    run_until(base, &a[4], 2000);
+    loop_run_until_called(base, &a[4].calls, 2000);
     for (int i = 0; i < 5; i++) {
         assert_int_equal(a[i].calls, 1);
         assert_int_equal(a[i].rc, STORE_OK);
@@ -179,7 +170,7 @@ static void *
 run_other_loop(void *arg)
 {
     struct other_loop *o = arg;
-    run_until(o->base, &o->answer, 3000);
+    loop_run_until_called(o->base, &o->answer.calls, 3000);
     return NULL;
 }
 
@@ -202,7 +193,7 @@ test_single_flight_across_loops(void **state)
     assert_int_equal(store_readiness_probes(r), 1);
     pthread_t tid;
     assert_int_equal(pthread_create(&tid, NULL, run_other_loop, &o), 0);
-    run_until(base_a, &a, 2000);
+    loop_run_until_called(base_a, &a.calls, 2000);
     pthread_join(tid, NULL);
     assert_int_equal(a.rc, STORE_OK);
     assert_int_equal(o.answer.calls, 1);
@@ -238,7 +229,7 @@ test_lost_probe_times_out_then_is_replaced(void **state)
     uint64_t t0 = clock_mono_ms();
     store_readiness_check(r, s, on_answer, &joined);
     assert_int_equal(store_readiness_probes(r), 1);
-    run_until(base, &joined, 3000);
+    loop_run_until_called(base, &joined.calls, 3000);
     assert_int_equal(joined.rc, STORE_ERR_UNAVAILABLE);
     assert_string_equal(joined.error, "readiness probe timed out");
     assert_true(clock_mono_ms() - t0 >= BOUNDS_READYZ_PROBE_TIMEOUT_MS - 50);
@@ -267,7 +258,7 @@ test_cancel_means_no_callback(void **state)
     store_readiness_check(r, s, on_answer, &kept);
     store_readiness_cancel(w);
     store_readiness_cancel(NULL);
-    run_until(base, &kept, 2000);
+    loop_run_until_called(base, &kept.calls, 2000);
     assert_int_equal(a.calls, 0);
     assert_int_equal(kept.rc, STORE_OK);
     /* A cached answer can be cancelled too. */

@@ -44,6 +44,7 @@
 #include "store/redis.h"
 #include "store/redis_proto.h"
 #include "store/store.h"
+#include "loop.h"
 
 /* ---- redis-server processes -------------------------------------------------- */
 
@@ -279,43 +280,46 @@ on_refresh(enum store_refresh rc, const char *error, void *arg)
     snprintf(r->error, sizeof(r->error), "%s", error ? error : "");
 }
 
-static void
-on_tick(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    (void)arg;
-}
-
-/* Runs the loop until *calls becomes non-zero or ms pass. */
-static void
-run_until(struct event_base *base, const int *calls, unsigned ms)
-{
-    uint64_t end = clock_mono_ms() + ms;
-    struct event *tick = event_new(base, -1, EV_PERSIST, on_tick, NULL);
-    struct timeval tv = {0, 10000};
-    event_add(tick, &tv);
-    while ((calls == NULL || *calls == 0) && clock_mono_ms() < end) {
-        event_base_loop(base, EVLOOP_ONCE);
-    }
-    event_free(tick);
-}
-
-static void
-run_for(struct event_base *base, unsigned ms)
-{
-    run_until(base, NULL, ms);
-}
-
 /* Runs until the store has confirmed its connection (at most ms). */
 static bool
 wait_connected(struct event_base *base, struct store *s, unsigned ms)
 {
     uint64_t end = clock_mono_ms() + ms;
     while (!store_is_connected(s) && clock_mono_ms() < end) {
-        run_for(base, 10);
+        loop_run_for(base, 10);
     }
     return store_is_connected(s);
+}
+
+/* The back end appends its sentence to a struct buf; these tests read it
+ * as a C string of at most cap bytes, so the assertions stay as they were. */
+static void
+copy_out(const struct buf *b, char *err, size_t cap)
+{
+    assert_true(b->len < cap);
+    memcpy(err, buf_cstr(b), b->len + 1);
+}
+
+static struct store_backend *
+new_backend(const char *url, const char *prefix, const char *ca_file, char *err, size_t cap)
+{
+    struct buf b;
+    buf_init(&b, cap - 1);
+    struct store_backend *be = store_redis_backend_new(url, prefix, ca_file, &b);
+    copy_out(&b, err, cap);
+    buf_cleanup(&b);
+    return be;
+}
+
+static int
+check_backend(struct store_backend *be, uint64_t timeout_ms, char *err, size_t cap)
+{
+    struct buf b;
+    buf_init(&b, cap - 1);
+    int rc = store_redis_backend_check(be, timeout_ms, &b);
+    copy_out(&b, err, cap);
+    buf_cleanup(&b);
+    return rc;
 }
 
 struct env {
@@ -330,7 +334,7 @@ static struct store_backend *
 backend(const char *url, const char *prefix, const char *ca_file)
 {
     char err[STORE_ERROR_MAX] = "";
-    struct store_backend *b = store_redis_backend_new(url, prefix, ca_file, err, sizeof(err));
+    struct store_backend *b = new_backend(url, prefix, ca_file, err, sizeof(err));
     if (b == NULL) {
         fail_msg("backend refused %s: %s", url, err);
     }
@@ -397,7 +401,7 @@ claim(struct env *e, struct store *s, const char *key, uint64_t ttl_ms)
     struct result r = {0};
     store_claim_once(s, slice_from_cstr(key), ttl_ms, on_done, &r);
     assert_int_equal(r.calls, 0);
-    run_until(e->base, &r.calls, 2000);
+    loop_run_until_called(e->base, &r.calls, 2000);
     assert_int_equal(r.calls, 1);
     return r.rc;
 }
@@ -407,7 +411,7 @@ mark(struct env *e, const char *key, uint64_t ttl_ms)
 {
     struct result r = {0};
     store_mark(e->store, slice_from_cstr(key), ttl_ms, on_done, &r);
-    run_until(e->base, &r.calls, 2000);
+    loop_run_until_called(e->base, &r.calls, 2000);
     assert_int_equal(r.calls, 1);
     return r.rc;
 }
@@ -433,7 +437,7 @@ refresh_on(struct env *e, struct store *s, const char *fam, const char *tid, int
     store_refresh_claim(s, &req, on_refresh, &r);
     buf_cleanup(&fk);
     buf_cleanup(&ck);
-    run_until(e->base, &r.calls, 2000);
+    loop_run_until_called(e->base, &r.calls, 2000);
     assert_int_equal(r.calls, 1);
     if (out != NULL) {
         *out = r;
@@ -505,7 +509,7 @@ test_claim_after_expiry(void **state)
     struct env *e = *state;
     assert_int_equal(claim(e, e->store, "consent:short", 50), STORE_OK);
     /* Redis's own clock expires it; nothing to pin here. */
-    run_for(e->base, 120);
+    loop_run_for(e->base, 120);
     assert_int_equal(claim(e, e->store, "consent:short", 50), STORE_OK);
 }
 
@@ -625,7 +629,7 @@ test_cancelled_refresh_still_takes_effect(void **state)
      * was written, so the PONG means it ran. */
     struct result p = {0};
     store_ping(e->store, on_done, &p);
-    run_until(e->base, &p.calls, 2000);
+    loop_run_until_called(e->base, &p.calls, 2000);
     assert_int_equal(res.calls, 0);
     assert_int_equal(admin_int(e->admin, "EXISTS %s", "test-a:refresh:tc"), 1);
 }
@@ -637,7 +641,7 @@ test_ping_and_free_with_operations_in_flight(void **state)
     struct env *e = *state;
     struct result p = {0};
     store_ping(e->store, on_done, &p);
-    run_until(e->base, &p.calls, 2000);
+    loop_run_until_called(e->base, &p.calls, 2000);
     assert_int_equal(p.rc, STORE_OK);
     /* Freeing a store with commands in flight: no callback, no leak (the
      * connection closes at once; what was not yet written is dropped). */
@@ -647,7 +651,7 @@ test_ping_and_free_with_operations_in_flight(void **state)
     store_claim_once(s, SLICE_LIT("consent:inflight"), 1000, on_done, &a);
     store_ping(s, on_done, &b);
     store_free(s);
-    run_for(e->base, 100);
+    loop_run_for(e->base, 100);
     assert_int_equal(a.calls + b.calls, 0);
 }
 
@@ -671,7 +675,7 @@ test_select_database(void **state)
     snprintf(url, sizeof(url), "redis://127.0.0.1:%d/99", e->srv.port);
     b = backend(url, "p:", NULL);
     char err[STORE_ERROR_MAX];
-    assert_int_equal(store_redis_backend_check(b, 3000, err, sizeof(err)), -1);
+    assert_int_equal(check_backend(b, 3000, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "SELECT 99 failed"));
     store_backend_free(b);
 }
@@ -685,7 +689,7 @@ test_host_name_is_resolved(void **state)
     /* "localhost" comes from the hosts file: no DNS traffic leaves the host. */
     snprintf(url, sizeof(url), "redis://localhost:%d", e->srv.port);
     struct store_backend *b = backend(url, "test-a:", NULL);
-    assert_int_equal(store_redis_backend_check(b, 3000, err, sizeof(err)), 0);
+    assert_int_equal(check_backend(b, 3000, err, sizeof(err)), 0);
     struct store *s = store_new(b, e->base);
     assert_true(wait_connected(e->base, s, 3000));
     assert_int_equal(claim(e, s, "authz_code:byname", 1000), STORE_OK);
@@ -708,7 +712,7 @@ test_readiness_probe_is_single_flight(void **state)
     for (int i = 0; i < 8; i++) {
         store_readiness_check(rd, e->store, on_done, &a[i]);
     }
-    run_until(e->base, &a[7].calls, 2000);
+    loop_run_until_called(e->base, &a[7].calls, 2000);
     for (int i = 0; i < 8; i++) {
         assert_int_equal(a[i].calls, 1);
         assert_int_equal(a[i].rc, STORE_OK);
@@ -756,11 +760,10 @@ static int
 check_url(const char *url, const char *ca_file, char *err, size_t cap)
 {
     char build_err[STORE_ERROR_MAX];
-    struct store_backend *b =
-        store_redis_backend_new(url, "acl:", ca_file, build_err, sizeof(build_err));
+    struct store_backend *b = new_backend(url, "acl:", ca_file, build_err, sizeof(build_err));
     assert_non_null(b);
     err[0] = '\0';
-    int rc = store_redis_backend_check(b, 3000, err, cap);
+    int rc = check_backend(b, 3000, err, cap);
     store_backend_free(b);
     return rc;
 }
@@ -817,7 +820,7 @@ test_auth_acl_and_legacy(void **state)
     assert_int_equal(refresh_on(&e, s, "f", "t", NOW_MS + 10, 5000, NULL), STORE_REFRESH_RACING);
     struct result p = {0};
     store_ping(s, on_done, &p);
-    run_until(e.base, &p.calls, 2000);
+    loop_run_until_called(e.base, &p.calls, 2000);
     assert_int_equal(p.rc, STORE_OK);
     store_free(s);
     store_backend_free(b);
@@ -961,16 +964,13 @@ test_tls_configuration_refusals(void **state)
 {
     (void)state;
     char err[STORE_ERROR_MAX];
-    assert_null(
-        store_redis_backend_new("rediss://h:1", "", "/nonexistent/ca.pem", err, sizeof(err)));
+    assert_null(new_backend("rediss://h:1", "", "/nonexistent/ca.pem", err, sizeof(err)));
     assert_non_null(strstr(err, "REDIS_CA_FILE /nonexistent/ca.pem cannot be loaded"));
-    assert_null(
-        store_redis_backend_new("redis://h:1", "", "/etc/ssl/certs/ca.pem", err, sizeof(err)));
+    assert_null(new_backend("redis://h:1", "", "/etc/ssl/certs/ca.pem", err, sizeof(err)));
     assert_non_null(strstr(err, "use rediss://"));
-    assert_null(store_redis_backend_new("http://h:1", "", NULL, err, sizeof(err)));
+    assert_null(new_backend("http://h:1", "", NULL, err, sizeof(err)));
     assert_non_null(strstr(err, "redis://"));
-    struct store_backend *b =
-        store_redis_backend_new("rediss://u:pw@h:7/2", "", NULL, err, sizeof(err));
+    struct store_backend *b = new_backend("rediss://u:pw@h:7/2", "", NULL, err, sizeof(err));
     assert_non_null(b);
     assert_string_equal(store_backend_name(b), "redis");
     assert_string_equal(store_redis_backend_describe(b), "rediss://h:7/2");
@@ -987,7 +987,7 @@ test_unreachable_is_reported(void **state)
     int port = free_port(); /* nothing listens there */
     snprintf(url, sizeof(url), "redis://127.0.0.1:%d", port);
     struct store_backend *b = backend(url, "", NULL);
-    assert_int_equal(store_redis_backend_check(b, 3000, err, sizeof(err)), -1);
+    assert_int_equal(check_backend(b, 3000, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "cannot connect to redis://127.0.0.1:"));
     assert_non_null(strstr(err, "127.0.0.1 connection refused"));
     store_backend_free(b);
@@ -1013,7 +1013,7 @@ test_dual_stack_host(void **state)
     const struct net_resolver_opts dns = {.hosts_file = path};
     const struct net_keepalive ka = {.idle_s = 31, .interval_s = 5, .count = 2};
     store_redis_backend_set_net(b, &dns, &ka);
-    assert_int_equal(store_redis_backend_check(b, 3000, err, sizeof(err)), 0);
+    assert_int_equal(check_backend(b, 3000, err, sizeof(err)), 0);
     struct store *s = store_new(b, e->base);
     assert_true(wait_connected(e->base, s, 3000));
     assert_int_equal(claim(e, s, "consent:dual", 10000), STORE_OK);
@@ -1043,7 +1043,7 @@ test_redis_stopped_then_restarted(void **state)
     server_stop(&e->srv);
     uint64_t end = clock_mono_ms() + 2000;
     while (store_is_connected(e->store) && clock_mono_ms() < end) {
-        run_for(e->base, 10);
+        loop_run_for(e->base, 10);
     }
     assert_false(store_is_connected(e->store));
 
@@ -1052,13 +1052,13 @@ test_redis_stopped_then_restarted(void **state)
     uint64_t t0 = clock_mono_ms();
     store_claim_once(e->store, SLICE_LIT("consent:during"), 1000, on_done, &r);
     assert_int_equal(r.calls, 0);
-    run_until(e->base, &r.calls, 1000);
+    loop_run_until_called(e->base, &r.calls, 1000);
     assert_int_equal(r.rc, STORE_ERR_UNAVAILABLE);
     assert_true(r.at_ms - t0 < 50);
     assert_non_null(strstr(r.error, "not connected"));
     struct result p = {0};
     store_ping(e->store, on_done, &p);
-    run_until(e->base, &p.calls, 1000);
+    loop_run_until_called(e->base, &p.calls, 1000);
     assert_int_equal(p.rc, STORE_ERR_UNAVAILABLE);
     struct result rf = {0};
     refresh_on(e, e->store, "f", "t", NOW_MS, 0, &rf);
@@ -1131,15 +1131,15 @@ black_hole_case(const char *options, uint64_t min_ms, uint64_t max_ms)
     snprintf(url, sizeof(url), "redis://127.0.0.1:%d%s", bh.port, options);
     struct store_backend *b = backend(url, "", NULL);
     struct store *s = store_new(b, base);
-    run_until(base, &bh.accepted, 2000);
+    loop_run_until_called(base, &bh.accepted, 2000);
     assert_int_equal(bh.accepted, 1);
-    run_for(base, 20);                   /* let the store see its connection established */
+    loop_run_for(base, 20);              /* let the store see its connection established */
     assert_false(store_is_connected(s)); /* the handshake PING is unanswered */
 
     struct result r = {0};
     uint64_t t0 = clock_mono_ms();
     store_claim_once(s, SLICE_LIT("consent:hang"), 1000, on_done, &r);
-    run_until(base, &r.calls, 3000);
+    loop_run_until_called(base, &r.calls, 3000);
     assert_int_equal(r.calls, 1);
     assert_int_equal(r.rc, STORE_ERR_UNAVAILABLE);
     assert_non_null(strstr(r.error, "no reply from"));
@@ -1152,7 +1152,7 @@ black_hole_case(const char *options, uint64_t min_ms, uint64_t max_ms)
     int before = bh.accepted;
     uint64_t end = clock_mono_ms() + 2000;
     while (bh.accepted == before && clock_mono_ms() < end) {
-        run_for(base, 10);
+        loop_run_for(base, 10);
     }
     assert_true(bh.accepted > before);
     store_free(s);
@@ -1188,7 +1188,7 @@ test_startup_check_against_silent_server(void **state)
     snprintf(url, sizeof(url), "redis://127.0.0.1:%d", ntohs(sa.sin_port));
     struct store_backend *b = backend(url, "", NULL);
     uint64_t t0 = clock_mono_ms();
-    assert_int_equal(store_redis_backend_check(b, 3000, err, sizeof(err)), -1);
+    assert_int_equal(check_backend(b, 3000, err, sizeof(err)), -1);
     uint64_t took = clock_mono_ms() - t0;
     assert_non_null(strstr(err, "no reply from"));
     assert_true(took < 1500);

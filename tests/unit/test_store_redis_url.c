@@ -66,10 +66,11 @@ test_accepted_forms(void **state)
     for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
         const struct accept_case *c = &accepted[i];
         struct store_redis_url u;
-        char err[256] = "";
-        bool ok = store_redis_url_parse(c->url, &u, err, sizeof(err));
+        struct buf err;
+        buf_init(&err, 255);
+        bool ok = store_redis_url_parse(c->url, &u, &err);
         if (!ok) {
-            fail_msg("%s refused: %s", c->url, err);
+            fail_msg("%s refused: %s", c->url, buf_cstr(&err));
         }
         assert_int_equal(u.tls, c->tls);
         assert_string_equal(u.host, c->host);
@@ -89,6 +90,7 @@ test_accepted_forms(void **state)
         assert_int_equal(u.connect_timeout_ms, c->connect_ms);
         assert_int_equal(u.command_timeout_ms, c->command_ms);
         store_redis_url_cleanup(&u);
+        buf_cleanup(&err);
     }
 }
 
@@ -148,16 +150,18 @@ test_refusals_say_why(void **state)
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
         const struct refuse_case *c = &refused[i];
         struct store_redis_url u;
-        char err[256] = "";
-        if (store_redis_url_parse(c->url, &u, err, sizeof(err))) {
+        struct buf err;
+        buf_init(&err, 255);
+        if (store_redis_url_parse(c->url, &u, &err)) {
             fail_msg("%s accepted", c->url);
         }
-        if (strstr(err, c->message_part) == NULL) {
-            fail_msg("%s: got \"%s\", want \"%s\"", c->url, err, c->message_part);
+        if (strstr(buf_cstr(&err), c->message_part) == NULL) {
+            fail_msg("%s: got \"%s\", want \"%s\"", c->url, buf_cstr(&err), c->message_part);
         }
         /* Outputs are untouched (zeroed) on failure. */
         assert_null(u.host);
         assert_null(u.password);
+        buf_cleanup(&err);
     }
 }
 
@@ -170,9 +174,11 @@ test_too_long_refused(void **state)
     url[sizeof(url) - 1] = '\0';
     memcpy(url, "redis://", 8);
     struct store_redis_url u;
-    char err[256];
-    assert_false(store_redis_url_parse(url, &u, err, sizeof(err)));
-    assert_non_null(strstr(err, "longer than"));
+    struct buf err;
+    buf_init(&err, 255);
+    assert_false(store_redis_url_parse(url, &u, &err));
+    assert_non_null(strstr(buf_cstr(&err), "longer than"));
+    buf_cleanup(&err);
 }
 
 static void
@@ -187,9 +193,11 @@ test_errors_never_show_password(void **state)
     };
     for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
         struct store_redis_url u;
-        char err[256] = "";
-        assert_false(store_redis_url_parse(urls[i], &u, err, sizeof(err)));
-        assert_null(strstr(err, "topsecret"));
+        struct buf err;
+        buf_init(&err, 255);
+        assert_false(store_redis_url_parse(urls[i], &u, &err));
+        assert_null(strstr(buf_cstr(&err), "topsecret"));
+        buf_cleanup(&err);
     }
 }
 
@@ -198,19 +206,21 @@ test_redacted_format(void **state)
 {
     (void)state;
     struct store_redis_url u;
-    char err[256];
+    struct buf err;
+    buf_init(&err, 255);
     struct buf b;
     buf_init(&b, 512);
-    assert_true(store_redis_url_parse("rediss://u:topsecret@[::1]:6380/2", &u, err, sizeof(err)));
+    assert_true(store_redis_url_parse("rediss://u:topsecret@[::1]:6380/2", &u, &err));
     assert_int_equal(store_redis_url_format_redacted(&u, &b), 0);
     assert_string_equal(buf_cstr(&b), "rediss://[::1]:6380/2");
     store_redis_url_cleanup(&u);
     buf_reset(&b);
-    assert_true(store_redis_url_parse("redis://:pw@cache", &u, err, sizeof(err)));
+    assert_true(store_redis_url_parse("redis://:pw@cache", &u, &err));
     assert_int_equal(store_redis_url_format_redacted(&u, &b), 0);
     assert_string_equal(buf_cstr(&b), "redis://cache:6379/0");
     store_redis_url_cleanup(&u);
     buf_cleanup(&b);
+    buf_cleanup(&err);
 }
 
 int

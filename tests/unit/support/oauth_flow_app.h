@@ -82,7 +82,6 @@ flow_app_init(struct flow_app *fa, enum flow_store store)
     assert_int_equal(
         oidc_provider_parse(FLOW_IDP_ISSUER, slice_make(doc, sizeof(doc) - 1), &fa->app.oidc, &err),
         0);
-    buf_cleanup(&err);
 
     fa->router = http_router_new();
     const struct http_route_opts consent = {.too_large = oauth_reply_too_large};
@@ -90,7 +89,6 @@ flow_app_init(struct flow_app *fa, enum flow_store store)
     http_router_add(fa->router, HTTP_METHODS_POST, "/consent", oauth_consent, &fa->app, &consent);
     harness_init(&fa->h, fa->router, NULL);
     fa->h.w->app = &fa->app;
-    char serr[STORE_ERROR_MAX];
     switch (store) {
     case FLOW_STORE_MEMORY:
         fa->backend = store_memory_backend_new("");
@@ -98,13 +96,13 @@ flow_app_init(struct flow_app *fa, enum flow_store store)
     case FLOW_STORE_DOWN:
         /* Port 1 on loopback: connection refused, so the store is never
          * connected and fails every command at once. */
-        fa->backend =
-            store_redis_backend_new("redis://127.0.0.1:1/0", "", NULL, serr, sizeof(serr));
+        fa->backend = store_redis_backend_new("redis://127.0.0.1:1/0", "", NULL, &err);
         assert_non_null(fa->backend);
         break;
     default:
         break;
     }
+    buf_cleanup(&err);
     if (fa->backend != NULL) {
         store_attach_worker(fa->h.w, fa->backend);
     }
