@@ -13,6 +13,9 @@
 #   SKIP_INSTALL=1   do not run install-deps.sh
 #   E2E_BUILDS="build build-asan"  which binaries the e2e suite runs against
 set -uo pipefail
+# The whole suite never skips the Redis integration tests: without
+# redis-server they fail (tests/unit/test_store_redis.c).
+unset MCP_TEST_ALLOW_NO_REDIS
 cd "$(dirname "$0")/.."
 root=$(pwd)
 

@@ -12,6 +12,7 @@
 #include "base/strtab.h"
 #include "base/xalloc.h"
 #include "bounds.h"
+#include "worker.h"
 
 /* How often fetch_blocking looks at its stop flag. */
 #define FETCH_STOP_POLL_MS 100
@@ -506,4 +507,22 @@ fetch_blocking(const struct fetch_options *opt, const atomic_bool *stop, struct 
     fetch_free(f);
     event_base_free(base);
     return out->rc;
+}
+
+static void
+close_slot(void *handle)
+{
+    fetch_free(handle);
+}
+
+void
+fetch_attach_worker(struct worker *w)
+{
+    worker_slot_set(w, WORKER_SLOT_FETCH, fetch_new(w->base), close_slot);
+}
+
+struct fetch *
+fetch_of_worker(const struct worker *w)
+{
+    return worker_slot_get(w, WORKER_SLOT_FETCH);
 }

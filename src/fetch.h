@@ -22,6 +22,7 @@
 struct event_base;
 struct fetch;
 struct fetch_request;
+struct worker;
 
 enum fetch_rc {
     FETCH_OK = 0,        /* a complete HTTP response arrived (any status) */
@@ -82,6 +83,12 @@ struct fetch *fetch_new(struct event_base *base);
 /* Cancels every outstanding request (no callback runs) and frees the fetch.
  * NULL is a no-op. Must not be called from inside one of its callbacks. */
 void fetch_free(struct fetch *f);
+
+/* Opens w's fetch (fetch_new on its loop) in its WORKER_SLOT_FETCH, closed
+ * with the worker's slots (worker.h). */
+void fetch_attach_worker(struct worker *w);
+/* w's fetch, or NULL when none is attached. Borrowed. */
+struct fetch *fetch_of_worker(const struct worker *w);
 
 /* Starts a request. Everything in opt is copied; the caller may release it
  * at once. Returns the handle (owned by the fetch until the callback runs

@@ -16,13 +16,7 @@
 #include "config.h"
 #include "config_report.h"
 #include "version.h"
-
-#if __has_include("runtime.h")
-#include "runtime.h"
-#define MAIN_HAS_RUNTIME 1
-#else
-#define MAIN_HAS_RUNTIME 0
-#endif
+#include "wiring/runtime.h"
 
 #define MAIN_EXIT_CONFIG 1
 #define MAIN_EXIT_USAGE 2
@@ -97,13 +91,7 @@ serve(void)
     if (!load_config(&cfg)) {
         return MAIN_EXIT_CONFIG;
     }
-#if MAIN_HAS_RUNTIME
     int rc = runtime_run(&cfg);
-#else
-    fprintf(stderr, "mcp-auth-proxy: config ok\n"
-                    "mcp-auth-proxy: the server is not built in this tree\n");
-    int rc = MAIN_EXIT_CONFIG;
-#endif
     config_cleanup(&cfg);
     return rc;
 }

@@ -1,13 +1,10 @@
 #include "worker.h"
 
+#include <assert.h>
 #include <event2/event.h>
 #include <stdlib.h>
 
-#include "app.h"
 #include "base/xalloc.h"
-#include "fetch.h"
-#include "proxy/pool.h"
-#include "store/store.h"
 
 struct worker_deferred {
     struct worker_deferred *next;
@@ -24,11 +21,10 @@ on_deferred(evutil_socket_t fd, short what, void *arg)
 }
 
 struct worker *
-worker_new(unsigned id, const struct app *app)
+worker_new(unsigned id)
 {
     struct worker *w = xcalloc(1, sizeof(*w));
     w->id = id;
-    w->app = app;
     w->base = event_base_new();
     if (w->base == NULL) {
         /* Only fails when the kernel refuses an epoll or a socketpair:
@@ -74,27 +70,44 @@ worker_defer(struct worker *w, worker_defer_fn fn, void *arg)
 }
 
 void
-worker_attach_services(struct worker *w)
+worker_slot_set(struct worker *w, enum worker_slot slot, void *handle, worker_slot_close_fn close)
 {
-    w->fetch = fetch_new(w->base);
-    if (w->app->store_backend != NULL) {
-        w->store = store_new(w->app->store_backend, w->base);
-    }
-    if (w->id != WORKER_CONTROL_ID) {
-        /* The public workers forward to the upstream MCP server. */
-        w->upstream_pool = proxy_pool_new(w);
-    }
+    assert(slot < WORKER_SLOT_COUNT && w->slots[slot].handle == NULL);
+    w->slots[slot].handle = handle;
+    w->slots[slot].close = close;
+    w->slots[slot].seq = ++w->slot_seq;
+}
+
+void *
+worker_slot_get(const struct worker *w, enum worker_slot slot)
+{
+    assert(slot < WORKER_SLOT_COUNT);
+    return w->slots[slot].handle;
 }
 
 void
-worker_detach_services(struct worker *w)
+worker_slots_close(struct worker *w)
 {
-    proxy_pool_free(w->upstream_pool); /* idle connections close; their frees are deferred */
-    w->upstream_pool = NULL;
-    store_free(w->store);
-    w->store = NULL;
-    fetch_free(w->fetch);
-    w->fetch = NULL;
+    /* Last attached first: a later handle may use an earlier one. */
+    for (;;) {
+        int last = -1;
+        for (int i = 0; i < WORKER_SLOT_COUNT; i++) {
+            if (w->slots[i].handle != NULL && (last < 0 || w->slots[i].seq > w->slots[last].seq)) {
+                last = i;
+            }
+        }
+        if (last < 0) {
+            break;
+        }
+        void *handle = w->slots[last].handle;
+        worker_slot_close_fn close = w->slots[last].close;
+        w->slots[last].handle = NULL;
+        w->slots[last].close = NULL;
+        if (close != NULL) {
+            close(handle);
+        }
+    }
+    worker_run_deferred(w); /* what the closing queued (idle upstream connections) */
 }
 
 void
@@ -104,6 +117,7 @@ worker_free(struct worker *w)
         return;
     }
     worker_run_deferred(w);
+    worker_slots_close(w);
     if (w->deferred_ev != NULL) {
         event_free(w->deferred_ev);
     }

@@ -1,47 +1,53 @@
-/* struct worker: one event-loop thread and everything bound to its loop.
+/* struct worker: one event-loop thread: its event_base, its deferred frees
+ * and its slots.
  *
- * Nothing loop-bound is global (STYLE.md 3.5): a worker owns its
- * event_base, its public listener and connections, and (as the other
- * subsystems land) its curl multi handle, upstream pool and replay-store
- * connection. Code running on a worker reaches them through the struct
- * worker * it was handed (or the request that holds it), and only on that
- * worker's thread. The control loop of the main thread (signals, the
- * metrics listener) is a worker too, with no public listener. */
+ * Nothing loop-bound is global (STYLE.md 3.5): whatever is bound to a loop
+ * hangs off its worker and is used only on that worker's thread. The
+ * worker is on floor 1 (docs/architecture.md) and knows nothing above it:
+ * the per-loop handles of the floors above (the curl multi, the
+ * replay-store connection, the upstream pool) live in generic slots that
+ * the wiring fills when the worker starts, each with the function that
+ * closes it. The worker knows the slots' names, never their types; each
+ * owner reads its slot through a typed accessor of its own
+ * (fetch_of_worker, store_of_worker, proxy_pool_of_worker). The control
+ * loop of the main thread (signals, the metrics listener) is a worker too. */
 #pragma once
 
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-struct app;
 struct event;
 struct event_base;
-struct http_server;
 
-/* Per-worker services of other subsystems. Each subsystem creates its slot
- * when its worker starts and frees it in worker_free(); until a subsystem
- * lands its slot stays NULL and nothing reads it. */
-struct fetch;      /* fetch.c: libcurl multi driven by this loop */
-struct store;      /* store/: this worker's replay-store connection */
-struct proxy_pool; /* proxy/pool.c: keep-alive upstream connections */
+/* The per-loop handles a worker can carry. */
+enum worker_slot {
+    WORKER_SLOT_FETCH,         /* struct fetch: libcurl multi driven by this loop */
+    WORKER_SLOT_STORE,         /* struct store: the replay-store connection; empty without one */
+    WORKER_SLOT_UPSTREAM_POOL, /* struct proxy_pool: keep-alive upstream connections */
+    WORKER_SLOT_COUNT,
+};
+
+/* Closes a slot's handle (on the worker's thread, its loop stopped). */
+typedef void (*worker_slot_close_fn)(void *handle);
 
 struct worker_deferred;
 
 struct worker {
     unsigned id; /* 0..WORKERS-1; the control loop is WORKER_CONTROL_ID */
     struct event_base *base;
-    const struct app *app;      /* process-wide, read-only */
-    struct http_server *server; /* public listener and its connections; NULL on control */
-
     /* Counters read by other threads (shutdown, tests): relaxed atomics. */
     _Atomic uint64_t requests_inflight; /* dispatched, not yet finished */
     _Atomic uint64_t requests_total;
     _Atomic uint64_t connections; /* open client connections */
 
-    /* Slots other subsystems fill (see the forward declarations above). */
-    struct fetch *fetch;
-    struct store *store; /* NULL when no replay store is configured */
-    struct proxy_pool *upstream_pool;
+    /* Use worker_slot_set/_get/worker_slots_close, not these. */
+    struct {
+        void *handle;
+        worker_slot_close_fn close;
+        unsigned seq; /* attach order: the last attached closes first */
+    } slots[WORKER_SLOT_COUNT];
+    unsigned slot_seq;
 
     /* Deferred frees (tmux's idea): run once the current callback has
      * returned to the loop. */
@@ -54,19 +60,27 @@ struct worker {
 
 typedef void (*worker_defer_fn)(void *arg);
 
-/* A worker with a fresh event_base (libevent's pthread locking must already
- * be enabled, see runtime.c). app is borrowed and outlives the worker. */
-struct worker *worker_new(unsigned id, const struct app *app);
-/* Opens this worker's own handles on the process-wide services: the curl
- * multi (fetch), the replay-store connection and, on public workers, the
- * upstream pool (proxy/pool.h). Call on any thread before the loop runs. */
-void worker_attach_services(struct worker *w);
-/* Closes them; call on the worker's own thread after its loop stopped and
- * its connections are gone (in-flight operations are cancelled). */
-void worker_detach_services(struct worker *w);
+/* A worker with a fresh event_base and empty slots (libevent's pthread
+ * locking must already be enabled, see wiring/runtime.c). NULL only when
+ * the kernel refuses an event base. */
+struct worker *worker_new(unsigned id);
 
-/* Runs pending deferred frees, then frees the base. The server (and any
- * slot) must have been freed by its owner first. NULL is a no-op. */
+/* Puts handle (owned by the worker from now on) in slot, with the function
+ * that closes it (NULL: nothing to close). The slot must be empty. Call
+ * before the loop runs, on any thread. */
+void worker_slot_set(struct worker *w, enum worker_slot slot, void *handle,
+                     worker_slot_close_fn close);
+/* The handle in slot (borrowed, valid while attached); NULL when empty. */
+void *worker_slot_get(const struct worker *w, enum worker_slot slot);
+/* Closes every slot, the last attached first, and leaves them empty. Call
+ * on the worker's own thread after its loop stopped and its connections
+ * are gone (in-flight operations are cancelled); runs the deferred frees
+ * the closing queued. */
+void worker_slots_close(struct worker *w);
+
+/* Runs pending deferred frees, closes the slots still attached (the loop
+ * must have stopped), then frees the base. The caller's objects on the
+ * loop (a server, timers) must be gone first. NULL is a no-op. */
 void worker_free(struct worker *w);
 
 /* Calls fn(arg) on this worker's thread after the current libevent callback

@@ -24,6 +24,7 @@
 #include "base/rand.h"
 #include "bounds.h"
 #include "config.h"
+#include "fetch.h"
 #include "grants.h"
 #include "http/output.h"
 #include "http/reply.h"
@@ -169,14 +170,14 @@ spend_cookie(struct http_request *req, const struct oauth *oauth, const struct g
 static void
 spend_refused_state(struct worker *w, const struct grant_session *s, int64_t now_s)
 {
-    if (w->store == NULL || s->session_id[0] == '\0') {
+    if (store_of_worker(w) == NULL || s->session_id[0] == '\0') {
         return;
     }
     struct buf key;
     buf_init(&key, BOUNDS_STORE_KEY_MAX);
     if (store_key_callback_state(slice_from_cstr(s->session_id), &key) == 0) {
-        store_cancel(store_claim_once(w->store, buf_slice(&key), store_ttl_ms_until(s->exp, now_s),
-                                      on_spent, NULL));
+        store_cancel(store_claim_once(store_of_worker(w), buf_slice(&key),
+                                      store_ttl_ms_until(s->exp, now_s), on_spent, NULL));
     }
     buf_cleanup(&key);
 }
@@ -443,7 +444,8 @@ start_exchange(struct callback *cb)
         .code_verifier = cb->session.upstream_verifier,
         .timeout_ms = BOUNDS_OIDC_EXCHANGE_TIMEOUT_MS,
     };
-    cb->exchange = oidc_exchange_start(cb->w->fetch, cb->oauth->oidc, &xreq, on_exchanged, cb);
+    cb->exchange =
+        oidc_exchange_start(fetch_of_worker(cb->w), cb->oauth->oidc, &xreq, on_exchanged, cb);
     if (cb->exchange == NULL) {
         const struct oidc_exchange_result r = {
             .rc = OIDC_EXCHANGE_ERR_TRANSPORT,
@@ -500,7 +502,7 @@ throttle_then_claim(struct callback *cb, int64_t now_s)
     }
     /* No store (single replica without one, SPEC.md 5.4) or a legacy
      * session without sid: no claim. */
-    if (cb->w->store == NULL || cb->session.session_id[0] == '\0') {
+    if (store_of_worker(cb->w) == NULL || cb->session.session_id[0] == '\0') {
         spend_cookie(cb->req, cb->oauth, &cb->session);
         start_exchange(cb);
         return;
@@ -512,7 +514,7 @@ throttle_then_claim(struct callback *cb, int64_t now_s)
         on_claimed(STORE_ERR_UNAVAILABLE, "session id does not fit a store key", cb);
         return;
     }
-    cb->claim = store_claim_once(cb->w->store, buf_slice(&key),
+    cb->claim = store_claim_once(store_of_worker(cb->w), buf_slice(&key),
                                  store_ttl_ms_until(cb->session.exp, now_s), on_claimed, cb);
     buf_cleanup(&key);
 }

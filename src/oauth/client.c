@@ -219,7 +219,7 @@ oauth_client_resolve_start(struct http_request *req, const struct oauth *oauth,
     l->arg = arg;
 
     /* One source today. A client ID metadata document source goes here:
-     * an https client_id starts a fetch on w->fetch and answers from its
+     * an https client_id starts a fetch on fetch_of_worker(w) and answers from its
      * completion instead of through the event below. */
     l->rc = resolve_sealed(req, oauth, client_id, &l->client);
     if (l->rc != OAUTH_CLIENT_OK) {

@@ -241,7 +241,7 @@ on_abort(struct http_request *req, void *arg)
 static void
 claim_then_decide(struct consent_ctx *ctx)
 {
-    struct store *store = http_request_worker(ctx->req)->store;
+    struct store *store = store_of_worker(http_request_worker(ctx->req));
     const struct grant_consent *g = &ctx->grant;
     if (store == NULL || g->jti[0] == '\0') {
         decide(ctx);

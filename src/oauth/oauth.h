@@ -83,7 +83,7 @@ extern const struct http_route_def oauth_authorize_route;
 
 /* ---- consent.c: POST /consent (SPEC.md 3.5) ---- */
 
-/* arg is the const struct oauth. Uses the worker's replay store (w->store;
+/* arg is the const struct oauth. Uses the worker's replay store (store_of_worker;
  * NULL = no single-use claim) for the consent token's jti. Answers a JSON
  * error, the consent page again (replay), or the navigation interstitial
  * (SPEC.md 3.6) to the client (deny) or the IdP (approve). Rate-limit

@@ -269,15 +269,15 @@ on_code_claimed(enum store_rc rc, const char *error, void *arg)
         on_family_marked(STORE_ERR_UNAVAILABLE, "family id does not fit a store key", t);
         return;
     }
-    t->op =
-        store_mark(t->w->store, buf_slice(&key), STORE_FAMILY_REVOKED_TTL_MS, on_family_marked, t);
+    t->op = store_mark(store_of_worker(t->w), buf_slice(&key), STORE_FAMILY_REVOKED_TTL_MS,
+                       on_family_marked, t);
     buf_cleanup(&key);
 }
 
 static void
 claim_code(struct token *t)
 {
-    if (t->w->store == NULL) {
+    if (store_of_worker(t->w) == NULL) {
         /* SPEC.md 5.4: without a store a code is reusable within its 60 s. */
         issue_from_code(t);
         return;
@@ -289,7 +289,7 @@ claim_code(struct token *t)
         on_code_claimed(STORE_ERR_UNAVAILABLE, "token id does not fit a store key", t);
         return;
     }
-    t->op = store_claim_once(t->w->store, buf_slice(&key),
+    t->op = store_claim_once(store_of_worker(t->w), buf_slice(&key),
                              store_ttl_ms_until(t->code.exp, t->now_s), on_code_claimed, t);
     buf_cleanup(&key);
 }
@@ -403,7 +403,7 @@ on_refresh_claimed(enum store_refresh rc, const char *error, void *arg)
 static void
 claim_refresh(struct token *t)
 {
-    if (t->w->store == NULL) {
+    if (store_of_worker(t->w) == NULL) {
         /* SPEC.md 5.4: without a store, rotation without reuse detection. */
         issue_from_refresh(t);
         return;
@@ -426,7 +426,7 @@ claim_refresh(struct token *t)
         .grace_ms = (uint64_t)cfg->refresh_race_grace_s * 1000,
         .generation = (uint64_t)t->refresh.generation,
     };
-    t->op = store_refresh_claim(t->w->store, &sreq, on_refresh_claimed, t);
+    t->op = store_refresh_claim(store_of_worker(t->w), &sreq, on_refresh_claimed, t);
 out:
     buf_cleanup(&family_key);
     buf_cleanup(&claim_key);

@@ -2,12 +2,10 @@
 
 #include <string.h>
 
-#include "app.h"
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "bounds.h"
-#include "config.h"
 #include "http/output.h"
 #include "http/reply.h"
 #include "http/request.h"
@@ -24,7 +22,6 @@
 #include "proxy/pool.h"
 #include "proxy/subject_limit.h"
 #include "seal.h"
-#include "worker.h"
 
 /* Authorization fields looked at: one is valid, two already mean
  * "several" (SPEC.md 4.1 step 1); more change nothing. */
@@ -33,7 +30,7 @@
 /* What the head check learnt, for the handler and the finish hook. Arena
  * memory, except the peek's batch arrays (released in the finish hook). */
 struct mount_req {
-    const struct app *app;
+    const struct proxy_mount_ctx *ctx;
     const char *sub;
     const char *email;
     const char **groups;
@@ -45,14 +42,15 @@ struct mount_req {
 /* ---- replies ---- */
 
 static void
-reply_unauthorized(struct http_request *req, const struct config *c, enum proxy_bearer_rc rc)
+reply_unauthorized(struct http_request *req, const struct proxy_mount_ctx *ctx,
+                   enum proxy_bearer_rc rc)
 {
     struct buf body;
     struct buf challenge;
     buf_init(&body, 512);
     buf_init(&challenge, 4096);
     if (proxy_bearer_format_body(rc, &body) != 0 ||
-        proxy_bearer_format_challenge(rc, c->proxy_base_url, c->mount, &challenge) != 0 ||
+        proxy_bearer_format_challenge(rc, ctx->proxy_base_url, ctx->mount, &challenge) != 0 ||
         http_output_header_set(req, "WWW-Authenticate", buf_cstr(&challenge)) != 0) {
         http_reply_error(req, 500); /* fixed strings: cannot happen */
     } else {
@@ -68,12 +66,11 @@ static void
 on_finish(struct http_request *req, void *arg)
 {
     struct mount_req *m = arg;
-    const struct config *c = m->app->cfg;
     if (m->slot.entry != NULL) {
-        proxy_subject_limit_release(m->app->subject_limit, &m->slot, clock_mono_ms());
+        proxy_subject_limit_release(m->ctx->subject_limit, &m->slot, clock_mono_ms());
     }
     /* SPEC.md 7.1: after the log line, only for paths the log keeps. */
-    if (c->tool_metrics && !http_request_is_log_skipped(req)) {
+    if (m->ctx->tool_metrics && !http_request_is_log_skipped(req)) {
         proxy_jsonrpc_observe(&m->peek, http_request_response_status(req),
                               http_request_content_length(req),
                               (int64_t)http_request_response_bytes(req));
@@ -99,14 +96,15 @@ log_refused_token(struct http_request *req, const struct proxy_bearer_result *r)
 /* Copies the opened identity into the arena (the grant's own storage goes
  * with the bearer result). NULL when the arena is full. */
 static struct mount_req *
-keep_identity(struct http_request *req, const struct app *app, const struct grant_access *g)
+keep_identity(struct http_request *req, const struct proxy_mount_ctx *ctx,
+              const struct grant_access *g)
 {
     struct arena *a = http_request_arena(req);
     struct mount_req *m = arena_zalloc(a, sizeof(*m));
     if (m == NULL) {
         return NULL;
     }
-    m->app = app;
+    m->ctx = ctx;
     m->sub = arena_strdup(a, g->sub != NULL ? g->sub : "");
     m->email = arena_strdup(a, g->email != NULL ? g->email : "");
     m->group_count = g->group_count;
@@ -131,9 +129,9 @@ keep_identity(struct http_request *req, const struct app *app, const struct gran
  * not only the forwards. The finish hook gives it back, exactly once, on
  * every path (answered, refused, client gone). */
 static bool
-take_slot(struct http_request *req, struct mount_req *m, const struct config *c)
+take_slot(struct http_request *req, struct mount_req *m)
 {
-    struct proxy_subject_limit *l = m->app->subject_limit;
+    struct proxy_subject_limit *l = m->ctx->subject_limit;
     if (l == NULL) {
         return true;
     }
@@ -153,7 +151,7 @@ take_slot(struct http_request *req, struct mount_req *m, const struct config *c)
     struct log_line line;
     http_request_log_begin(&line, req, LOG_WARN, "subject_concurrency_exceeded");
     log_str(&line, "sub", m->sub);
-    log_uint(&line, "cap", c->per_subject_concurrency);
+    log_uint(&line, "cap", m->ctx->per_subject_concurrency);
     log_end(&line);
     static const char body[] = PROXY_SUBJECT_LIMIT_BODY;
     if (http_output_header_set(req, "Retry-After", PROXY_SUBJECT_LIMIT_RETRY_AFTER) != 0) {
@@ -167,8 +165,7 @@ take_slot(struct http_request *req, struct mount_req *m, const struct config *c)
 bool
 proxy_mount_head_check(struct http_request *req, void *arg)
 {
-    const struct app *app = arg;
-    const struct config *c = app->cfg;
+    const struct proxy_mount_ctx *ctx = arg;
 
     struct slice values[MOUNT_AUTHORIZATION_VALUES];
     size_t count = 0;
@@ -178,20 +175,18 @@ proxy_mount_head_check(struct http_request *req, void *arg)
            http_request_header_next(req, "Authorization", &cursor, &v)) {
         values[count++] = v;
     }
-    struct proxy_bearer_policy policy;
-    proxy_bearer_policy_init(&policy, c, app->seal);
     struct proxy_bearer_result r;
-    enum proxy_bearer_rc rc = proxy_bearer_check(&policy, values, count, clock_unix_s(), &r);
+    enum proxy_bearer_rc rc = proxy_bearer_check(&ctx->bearer, values, count, clock_unix_s(), &r);
     if (rc != PROXY_BEARER_OK) {
         if (r.has_reason) {
             metrics_inc_denied(r.reason);
         }
         log_refused_token(req, &r);
         proxy_bearer_result_cleanup(&r);
-        reply_unauthorized(req, c, rc);
+        reply_unauthorized(req, ctx, rc);
         return false;
     }
-    struct mount_req *m = keep_identity(req, app, &r.grant);
+    struct mount_req *m = keep_identity(req, ctx, &r.grant);
     proxy_bearer_result_cleanup(&r);
     if (m == NULL) {
         http_reply_error(req, 500);
@@ -201,13 +196,13 @@ proxy_mount_head_check(struct http_request *req, void *arg)
     http_request_set_log_user(req, m->sub, m->email);
     http_request_on_finish(req, on_finish, m);
 
-    const char *reason = proxy_path_check(http_request_path(req), slice_from_cstr(c->mount));
+    const char *reason = proxy_path_check(http_request_path(req), slice_from_cstr(ctx->mount));
     if (reason != NULL) {
         /* SPEC preface fix 3: refused, never forwarded (logged once there). */
         (void)oauth_reply_error_simple(req, 400, OAUTH_ERROR_INVALID_REQUEST, reason);
         return false;
     }
-    if (!take_slot(req, m, c)) {
+    if (!take_slot(req, m)) {
         return false;
     }
     http_request_set_route_state(req, m);
@@ -217,14 +212,15 @@ proxy_mount_head_check(struct http_request *req, void *arg)
 /* ---- the handler: peek, forward ---- */
 
 static void
-peek(struct http_request *req, struct mount_req *m, const struct config *c)
+peek(struct http_request *req, struct mount_req *m)
 {
+    uint64_t cap = m->ctx->log_body_max;
     struct slice ct = SLICE_NULL;
     (void)http_request_header_get(req, "Content-Type", &ct);
-    if (!proxy_jsonrpc_peek_is_eligible(c->log_body_max, ct, http_request_content_length(req))) {
+    if (!proxy_jsonrpc_peek_is_eligible(cap, ct, http_request_content_length(req))) {
         return;
     }
-    proxy_jsonrpc_peek_parse(http_request_body_slice(req), c->log_body_max, &m->peek);
+    proxy_jsonrpc_peek_parse(http_request_body_slice(req), cap, &m->peek);
     if (m->peek.kind != PROXY_JSONRPC_NONE) {
         http_request_set_log_rpc(req, proxy_jsonrpc_peek_method(&m->peek), m->peek.tool,
                                  m->peek.id);
@@ -234,15 +230,14 @@ peek(struct http_request *req, struct mount_req *m, const struct config *c)
 void
 proxy_mount_handle(struct http_request *req, void *arg)
 {
-    const struct app *app = arg;
-    const struct config *c = app->cfg;
+    const struct proxy_mount_ctx *ctx = arg;
     struct mount_req *m = http_request_get_route_state(req);
-    struct proxy_pool *pool = http_request_worker(req)->upstream_pool;
+    struct proxy_pool *pool = proxy_pool_of_worker(http_request_worker(req));
     if (m == NULL) {
         http_reply_error(req, 500); /* the head check always sets it */
         return;
     }
-    peek(req, m, c);
+    peek(req, m);
     if (pool == NULL) {
         /* A worker started without its upstream pool: a wiring bug. */
         struct log_line l;
@@ -260,20 +255,13 @@ proxy_mount_handle(struct http_request *req, void *arg)
         .group_count = m->group_count,
         .client_ip = http_request_client_ip(req),
     };
-    const struct proxy_forward_opts opts = {
-        .header_timeout_ms = c->upstream_header_timeout_ms > 0 ? c->upstream_header_timeout_ms
-                                                               : BOUNDS_UPSTREAM_HEADER_TIMEOUT_MS,
-        .rate_limit_enabled = c->rate_limit_enabled,
-        .max_round_trips = BOUNDS_UPSTREAM_HOPS_MAX,
-    };
-    proxy_forward_start(req, pool, &id, &opts);
+    proxy_forward_start(req, pool, &id, &ctx->forward);
 }
 
 void
-proxy_mount_add_routes(struct http_router *r, const struct app *app)
+proxy_mount_add_routes(struct http_router *r, const struct proxy_mount_ctx *ctx)
 {
-    const struct config *c = app->cfg;
-    metrics_set_tool_cardinality_cap(c->tool_metrics_max_cardinality);
+    metrics_set_tool_cardinality_cap(ctx->tool_metrics_max_cardinality);
     const struct http_route_opts opts = {
         .body_max = BOUNDS_MCP_BODY_MAX,
         .head_check = proxy_mount_head_check,
@@ -281,6 +269,6 @@ proxy_mount_add_routes(struct http_router *r, const struct app *app)
         .bucket = METRICS_ENDPOINT_MCP,
     };
     /* "" (the whole origin) is the prefix "/", which matches everything. */
-    const char *prefix = c->mount != NULL && c->mount[0] != '\0' ? c->mount : "/";
-    http_router_add_prefix(r, HTTP_METHODS_ANY, prefix, proxy_mount_handle, (void *)app, &opts);
+    const char *prefix = ctx->mount != NULL && ctx->mount[0] != '\0' ? ctx->mount : "/";
+    http_router_add_prefix(r, HTTP_METHODS_ANY, prefix, proxy_mount_handle, (void *)ctx, &opts);
 }

@@ -32,24 +32,43 @@
  * MCP_TOOL_METRICS=true and a path ACCESS_LOG_SKIP_RE does not skip, the
  * tool metrics are counted (SPEC.md 7.1).
  *
- * Needs, on every worker, the w->upstream_pool slot (proxy_pool_new) and,
- * process-wide, app->seal and app->subject_limit (NULL = limiter off). */
+ * Needs, on every worker, its upstream pool (proxy_pool_attach_worker)
+ * and, process-wide, the context below. */
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
-struct app;
+#include "proxy/bearer.h"
+#include "proxy/forward.h"
+
 struct http_request;
 struct http_router;
+struct proxy_subject_limit;
+
+/* Everything the route uses besides the request and the worker's pool:
+ * built once by the wiring from the configuration and the process-wide
+ * services, then read-only and shared by every worker. */
+struct proxy_mount_ctx {
+    struct proxy_bearer_policy bearer;         /* the token check (its ring borrowed) */
+    struct proxy_subject_limit *subject_limit; /* MCP_PER_SUBJECT_CONCURRENCY; NULL = off */
+    unsigned per_subject_concurrency;          /* the cap, for the log line */
+    const char *mount;                         /* "/mcp"; "" = the whole origin */
+    const char *proxy_base_url;                /* the 401's resource_metadata */
+    bool tool_metrics;                         /* MCP_TOOL_METRICS */
+    unsigned tool_metrics_max_cardinality;     /* MCP_TOOL_METRICS_MAX_CARDINALITY */
+    uint64_t log_body_max;                     /* MCP_LOG_BODY_MAX: the peek's cap; 0 = off */
+    struct proxy_forward_opts forward;         /* timeouts and hops of the forward */
+};
 
 /* Registers the mount's prefix route on r (HTTP_METHODS_ANY, 16 MiB body
  * cap, head check, rate-limited in the mcp bucket) and sets the tool-metrics
- * label cap (MCP_TOOL_METRICS_MAX_CARDINALITY). app is borrowed and
+ * label cap (ctx->tool_metrics_max_cardinality). ctx is borrowed and
  * outlives the router. Longer prefixes and exact routes registered by
  * others (the {mount}/.well-known/ carve-out) still win. */
-void proxy_mount_add_routes(struct http_router *r, const struct app *app);
+void proxy_mount_add_routes(struct http_router *r, const struct proxy_mount_ctx *ctx);
 
-/* The route's parts, for tests: the head check (arg: the app) and the
+/* The route's parts, for tests: the head check (arg: the context) and the
  * handler. */
 bool proxy_mount_head_check(struct http_request *req, void *arg);
 void proxy_mount_handle(struct http_request *req, void *arg);

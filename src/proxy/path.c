@@ -129,12 +129,6 @@ proxy_path_check(struct slice path, struct slice mount)
     return check_segments(path);
 }
 
-const char *
-proxy_path_mount_check(struct slice mount)
-{
-    return mount.len == 0 ? NULL : check_segments(mount);
-}
-
 static bool
 is_http_scheme(const char *scheme)
 {

@@ -30,11 +30,6 @@
  *    "/mcp/..%00/x": a decoded NUL ends the path early in C servers). */
 const char *proxy_path_check(struct slice path, struct slice mount);
 
-/* The start-up check of the mount itself (SPEC.md fix 3): NULL, or a
- * static reason when it has a dot segment (raw or encoded), an encoded
- * slash or backslash, a backslash, or an encoded control byte. */
-const char *proxy_path_mount_check(struct slice mount);
-
 /* Is a 307/308 Location (absolute or relative, resolved against
  * current_url, the URL of the upstream hop that answered) on the same
  * origin, so the forward may follow it? Same origin means: both http or

@@ -10,13 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/url.h"
 #include "base/xalloc.h"
 #include "bounds.h"
-#include "config.h"
 #include "log.h"
 #include "net/addr.h"
 #include "net/resolve.h"
@@ -79,14 +77,13 @@ new_ssl_ctx(void)
 }
 
 struct proxy_pool *
-proxy_pool_new(struct worker *w)
+proxy_pool_new(struct worker *w, const struct proxy_pool_opts *o)
 {
-    const struct config *c = w->app->cfg;
     struct proxy_pool *p = xcalloc(1, sizeof(*p));
     p->w = w;
-    p->origin = xstrdup(c->upstream_origin);
+    p->origin = xstrdup(o->upstream_origin);
     struct url u;
-    if (url_parse(c->upstream_origin, &u) == URL_OK) {
+    if (url_parse(o->upstream_origin, &u) == URL_OK) {
         if (!url_host_bare(&u, p->host, sizeof(p->host))) {
             p->host[0] = '\0';
         }
@@ -96,18 +93,11 @@ proxy_pool_new(struct worker *w)
         }
         url_cleanup(&u);
     } else {
-        log_setup_problem("upstream_origin_unparsable", c->upstream_origin);
+        log_setup_problem("upstream_origin_unparsable", o->upstream_origin);
     }
-    p->mount = xstrdup(c->mount != NULL ? c->mount : "");
-    const struct net_resolver_opts ro = {.resolv_conf = c->dns_resolv_conf,
-                                         .hosts_file = c->dns_hosts_file};
-    p->resolver = net_resolver_new(w->base, &ro);
-    p->keepalive = (struct net_keepalive){
-        .idle_s = (uint32_t)c->tcp_keepalive_idle_s,
-        .interval_s = (uint32_t)c->tcp_keepalive_interval_s,
-        .count = c->tcp_keepalive_count,
-        .user_timeout_ms = (uint32_t)c->tcp_user_timeout_ms,
-    };
+    p->mount = xstrdup(o->mount != NULL ? o->mount : "");
+    p->resolver = net_resolver_new(w->base, &o->dns);
+    p->keepalive = o->keepalive;
     p->target.host = p->host;
     p->target.ssl_ctx = p->ssl_ctx;
     p->target.resolver = p->resolver;
@@ -115,9 +105,8 @@ proxy_pool_new(struct worker *w)
     p->target.last_good = &p->last_good;
     const char *sep = strstr(p->origin, "://");
     p->host_header = xstrdup(sep != NULL ? sep + 3 : p->origin);
-    p->headers_ok =
-        proxy_headers_upstream_init(&p->headers, c->proxy_base_url,
-                                    c->upstream_authorization_header) == PROXY_HEADERS_OK;
+    p->headers_ok = proxy_headers_upstream_init(&p->headers, o->proxy_base_url,
+                                                o->upstream_authorization) == PROXY_HEADERS_OK;
     if (!p->headers_ok) {
         /* config_load validated both, so this is a bug; fail closed. */
         log_setup_problem("upstream_headers_setup_failed",
@@ -184,6 +173,24 @@ proxy_pool_free(struct proxy_pool *p)
     xfree(p->origin);
     xfree(p->host_header);
     xfree(p);
+}
+
+static void
+close_slot(void *handle)
+{
+    proxy_pool_free(handle);
+}
+
+void
+proxy_pool_attach_worker(struct worker *w, const struct proxy_pool_opts *o)
+{
+    worker_slot_set(w, WORKER_SLOT_UPSTREAM_POOL, proxy_pool_new(w, o), close_slot);
+}
+
+struct proxy_pool *
+proxy_pool_of_worker(const struct worker *w)
+{
+    return worker_slot_get(w, WORKER_SLOT_UPSTREAM_POOL);
 }
 
 struct proxy_upstream *

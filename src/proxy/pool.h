@@ -19,14 +19,16 @@
  * connection that failed is never reused; and one is handed out again
  * only when nothing at all waits to be read on it (proxy_upstream_is_quiet).
  *
- * Owned by its worker (the w->upstream_pool slot), used on that worker's
- * thread only. */
+ * Owned by its worker (its WORKER_SLOT_UPSTREAM_POOL, worker.h), used on
+ * that worker's thread only. */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/resolve.h"
+#include "net/sockopt.h"
 #include "proxy/upstream.h"
 
 struct proxy_headers_upstream;
@@ -34,17 +36,33 @@ struct worker;
 
 struct proxy_pool;
 
-/* The pool of worker w, from w->app->cfg (upstream_origin, proxy_base_url,
- * upstream_authorization_header). Never NULL: a configuration that passed
- * config_load always yields a pool; if the system CA store cannot be loaded
- * an error is logged and every https connection then fails verification
- * (fail closed). */
-struct proxy_pool *proxy_pool_new(struct worker *w);
+/* Where the upstream is and how to reach it: filled once by the wiring
+ * from the configuration and shared by every worker's pool. The strings
+ * are read during proxy_pool_new only (copied as needed). */
+struct proxy_pool_opts {
+    const char *upstream_origin;        /* scheme://host[:port] of UPSTREAM_MCP_URL */
+    const char *mount;                  /* its path ("/mcp"; "" = the whole origin) */
+    const char *proxy_base_url;         /* PROXY_BASE_URL: X-Forwarded-Proto/-Host */
+    const char *upstream_authorization; /* UPSTREAM_AUTHORIZATION_HEADER; NULL or "" = none */
+    struct net_resolver_opts dns;       /* DNS_RESOLV_CONF, DNS_HOSTS_FILE */
+    struct net_keepalive keepalive;     /* TCP_KEEPALIVE_*, TCP_USER_TIMEOUT */
+};
+
+/* The pool of worker w, on its loop, from o. Never NULL: a configuration
+ * that passed config_load always yields a pool; if the system CA store
+ * cannot be loaded an error is logged and every https connection then
+ * fails verification (fail closed). */
+struct proxy_pool *proxy_pool_new(struct worker *w, const struct proxy_pool_opts *o);
 /* Closes every idle connection and frees the resolver. Connections a
  * forward still holds must be gone (the worker's requests have finished),
  * and the loop must not be running (net_resolver_free runs one pass of it).
  * NULL is a no-op. */
 void proxy_pool_free(struct proxy_pool *p);
+/* Builds w's pool (proxy_pool_new) into its WORKER_SLOT_UPSTREAM_POOL,
+ * freed with the worker's slots (worker.h). */
+void proxy_pool_attach_worker(struct worker *w, const struct proxy_pool_opts *o);
+/* w's pool, or NULL when none is attached (the control loop). Borrowed. */
+struct proxy_pool *proxy_pool_of_worker(const struct worker *w);
 
 /* A connection for one request, handed to fn/arg: the newest idle one, or
  * a new one (connecting; writes wait until it is up) when there is none or

@@ -255,16 +255,6 @@ proxy_upstream_close(struct proxy_upstream *u)
 }
 
 void
-proxy_upstream_write(struct proxy_upstream *u, const void *data, size_t len)
-{
-    if (u->state == UP_OPEN) {
-        bufferevent_write(u->bev, data, len);
-    } else if (u->state != UP_CLOSED) {
-        evbuffer_add(u->pending, data, len);
-    }
-}
-
-void
 proxy_upstream_write_buffer(struct proxy_upstream *u, struct evbuffer *buf)
 {
     if (u->state == UP_OPEN) {
@@ -287,12 +277,6 @@ proxy_upstream_is_flushed(const struct proxy_upstream *u)
 {
     return u->state == UP_OPEN && evbuffer_get_length(u->pending) == 0 &&
            evbuffer_get_length(bufferevent_get_output(u->bev)) == 0;
-}
-
-bool
-proxy_upstream_is_connected(const struct proxy_upstream *u)
-{
-    return u->state == UP_OPEN;
 }
 
 void

@@ -66,15 +66,13 @@ void proxy_upstream_set_callback(struct proxy_upstream *u, proxy_upstream_fn fn,
 /* Closes now, frees later; fn is never called again. NULL is a no-op. */
 void proxy_upstream_close(struct proxy_upstream *u);
 
-/* Queues bytes for the upstream (copied); sent once connected. */
-void proxy_upstream_write(struct proxy_upstream *u, const void *data, size_t len);
-/* Moves all of buf to the upstream's queue (buf is left empty). */
+/* Moves all of buf to the upstream's queue (buf is left empty); sent once
+ * connected. */
 void proxy_upstream_write_buffer(struct proxy_upstream *u, struct evbuffer *buf);
 /* Bytes received and not yet drained by the owner. Borrowed. */
 struct evbuffer *proxy_upstream_input(struct proxy_upstream *u);
 /* Nothing queued for the upstream any more (the whole request left). */
 bool proxy_upstream_is_flushed(const struct proxy_upstream *u);
-bool proxy_upstream_is_connected(const struct proxy_upstream *u);
 /* Open, with nothing unread: no bytes in the input buffer, none pending
  * inside TLS, and none (nor a FIN) waiting in the kernel. Checked before
  * an idle connection is reused, so late bytes of an earlier response are

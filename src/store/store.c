@@ -19,6 +19,7 @@
 #include "base/xalloc.h"
 #include "bounds.h"
 #include "store/store_int.h"
+#include "worker.h"
 
 enum op_state {
     OP_HELD = 0, /* the back end has it */
@@ -206,6 +207,24 @@ store_free(struct store *s)
     if (!s->delivering) {
         release_store(s);
     }
+}
+
+static void
+close_slot(void *handle)
+{
+    store_free(handle);
+}
+
+void
+store_attach_worker(struct worker *w, struct store_backend *b)
+{
+    worker_slot_set(w, WORKER_SLOT_STORE, store_new(b, w->base), close_slot);
+}
+
+struct store *
+store_of_worker(const struct worker *w)
+{
+    return worker_slot_get(w, WORKER_SLOT_STORE);
 }
 
 bool

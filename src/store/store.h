@@ -34,6 +34,7 @@ struct event_base;
 struct store_backend;
 struct store;
 struct store_op;
+struct worker;
 
 enum store_rc {
     STORE_OK = 0,
@@ -86,6 +87,12 @@ struct store *store_new(struct store_backend *b, struct event_base *base);
  * callbacks (the memory is released when that callback returns). NULL is a
  * no-op. */
 void store_free(struct store *s);
+/* Opens w's store (store_new on its loop) in its WORKER_SLOT_STORE, closed
+ * with the worker's slots (worker.h). b is borrowed and must outlive w. */
+void store_attach_worker(struct worker *w, struct store_backend *b);
+/* w's store, or NULL when none is attached (no replay store configured).
+ * Borrowed. */
+struct store *store_of_worker(const struct worker *w);
 /* True when operations can currently be answered (memory: always; Redis:
  * connected and past AUTH/SELECT). A hint for tests and diagnostics. */
 bool store_is_connected(const struct store *s);

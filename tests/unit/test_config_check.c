@@ -118,6 +118,31 @@ upstream_url_outputs(void **state)
     }
 }
 
+/* The start-up check of the mount (SPEC.md preface fix 3): the one that
+ * runs, on UPSTREAM_MCP_URL's path. A mount the request-path check could
+ * never match safely -- a dot segment, raw or encoded, an encoded slash or
+ * an encoded control byte -- is refused. */
+static void
+upstream_url_mount_refusals(void **state)
+{
+    (void)state;
+    struct config_upstream u = {0};
+    assert_null(config_check_upstream_url("http://mcp/mcp", &u));
+    config_check_upstream_cleanup(&u);
+    assert_null(config_check_upstream_url("http://mcp/api/v1/mcp", &u));
+    config_check_upstream_cleanup(&u);
+    static const char *const refused[] = {
+        "http://mcp/api/../mcp", "http://mcp/./mcp", "http://mcp/mcp/..",
+        "http://mcp/%2e%2e/mcp", "http://mcp/a%2fb", "http://mcp/mcp%00",
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        if (config_check_upstream_url(refused[i], &u) == NULL) {
+            fail_msg("accepted mount of %s", refused[i]);
+        }
+        assert_null(u.mount); /* untouched on failure */
+    }
+}
+
 static void
 csp_sources_normalise(void **state)
 {
@@ -419,6 +444,7 @@ main(void)
         cmocka_unit_test(listen_addresses_split),
         cmocka_unit_test(issuer_and_base_rules),
         cmocka_unit_test(upstream_url_outputs),
+        cmocka_unit_test(upstream_url_mount_refusals),
         cmocka_unit_test(csp_sources_normalise),
         cmocka_unit_test(redis_key_prefix_offsets),
         cmocka_unit_test(header_values),

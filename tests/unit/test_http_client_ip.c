@@ -15,7 +15,7 @@
 
 #include "config.h"
 #include "http/client_ip.h"
-#include "runtime.h" /* the wiring builds the policy from the configuration */
+#include "wiring/runtime.h" /* the wiring builds the policy from the configuration */
 
 static struct ipcidr trusted_v4[1];
 static struct ipcidr trusted_mixed[3];

@@ -39,6 +39,7 @@
 #include "oidc/throttle.h"
 #include "store/memory.h"
 #include "store/store.h"
+#include "wiring/app.h"
 #include "worker.h"
 
 #define BASE FIXTURE_BASE
@@ -211,7 +212,7 @@ start(double idp_rate)
     F.fa.oauth.idp_throttle = oidc_throttle_new(idp_rate, 1);
     http_router_add(F.fa.router, HTTP_METHODS_GET, "/callback", oauth_callback_handle, &F.fa.oauth,
                     NULL);
-    F.fa.h.w->fetch = fetch_new(F.fa.h.w->base);
+    fetch_attach_worker(F.fa.h.w);
     token_delay_ms = 0;
     set_answer(200, id_token(json_object()));
 }
@@ -220,8 +221,6 @@ static int
 stop(void **state)
 {
     (void)state;
-    fetch_free(F.fa.h.w->fetch);
-    F.fa.h.w->fetch = NULL;
     oidc_throttle_free(F.fa.oauth.idp_throttle);
     oidc_jwks_free(F.fa.oauth.jwks);
     flow_app_cleanup(&F.fa);
@@ -434,7 +433,7 @@ test_client_gone_during_exchange(void **state)
     /* The IdP answers into a cancelled exchange: nothing may run on the
      * freed request (the sanitizers watch this). */
     harness_pump(&F.fa.h, -1, NULL, 600);
-    assert_int_equal(fetch_pending(F.fa.h.w->fetch), 0);
+    assert_int_equal(fetch_pending(fetch_of_worker(F.fa.h.w)), 0);
     /* The claim stood: the same state is now a replay. */
     token_delay_ms = 0;
     struct reply r;

@@ -701,7 +701,7 @@ test_client_leaves_mid_claim(void **state)
     FA.backend = store_redis_backend_new(url, "", NULL, &err);
     buf_cleanup(&err);
     assert_non_null(FA.backend);
-    FA.h.w->store = store_new(FA.backend, FA.h.w->base);
+    store_attach_worker(FA.h.w, FA.backend);
     harness_pump(&FA.h, -1, NULL, 50); /* resolve and connect (the kernel accepts) */
 
     char token[20000];

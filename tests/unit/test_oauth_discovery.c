@@ -1,5 +1,5 @@
 /* The discovery documents (SPEC.md 3.1) built from a loaded configuration,
- * field by field and byte for byte, and the discovery routes of routes.c
+ * field by field and byte for byte, and the discovery routes of wiring/routes.c
  * (3.0.2) over the HTTP layer: GET/HEAD, 405 with Allow, CORS preflights
  * (SPEC preface fix 10), the JSON 404 carve-outs and a custom mount. */
 #include <setjmp.h>
@@ -13,13 +13,13 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "app.h"
 #include "config.h"
 #include "fixtures.h"
 #include "http/router.h"
 #include "http_harness.h"
 #include "oauth/oauth.h"
-#include "routes.h"
+#include "wiring/app.h"
+#include "wiring/routes.h"
 
 /* ---- a configuration from a fake environment ---- */
 

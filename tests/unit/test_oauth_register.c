@@ -17,7 +17,6 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "app.h"
 #include "base/clock.h"
 #include "config.h"
 #include "fixtures.h"
@@ -26,8 +25,9 @@
 #include "http_harness.h"
 #include "log.h"
 #include "metrics.h"
-#include "routes.h"
 #include "seal.h"
+#include "wiring/app.h"
+#include "wiring/routes.h"
 
 #define WEEK_S (7 * 24 * 3600)
 

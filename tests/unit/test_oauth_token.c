@@ -27,6 +27,7 @@
 #include "oauth_mint.h"
 #include "store/memory.h"
 #include "store/store.h"
+#include "wiring/app.h"
 #include "worker.h"
 
 #define BASE FIXTURE_BASE

@@ -23,13 +23,11 @@
 
 #include <cmocka.h>
 
-#include "app.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/scan.h"
 #include "base/xalloc.h"
 #include "bounds.h"
-#include "config.h"
 #include "http/reply.h"
 #include "http/request.h"
 #include "http/router.h"
@@ -187,15 +185,14 @@ up_stop(struct up *u)
 
 static struct harness H;
 static struct http_router *router;
-static struct config cfg;
-static struct app app;
 static struct up UP;
 static char origin[64];
 static uint64_t header_timeout_ms;
-/* Set by a test before start(): the upstream's host name and the hosts
+/* Set by a setup before start(): the upstream's host name and the hosts
  * file that names it (NULL: 127.0.0.1, the system files). */
 static const char *origin_host;
 static const char *hosts_file;
+static char hosts_path[32];
 
 static void
 h_forward(struct http_request *req, void *arg)
@@ -214,7 +211,7 @@ h_forward(struct http_request *req, void *arg)
         .rate_limit_enabled = true,
         .max_round_trips = BOUNDS_UPSTREAM_HOPS_MAX,
     };
-    proxy_forward_start(req, H.w->upstream_pool, &id, &opts);
+    proxy_forward_start(req, proxy_pool_of_worker(H.w), &id, &opts);
 }
 
 /* The harness, the scripted upstream on its loop, and a pool aimed at it
@@ -230,27 +227,104 @@ start(uint64_t timeout_ms, unsigned port)
     up_start(&UP, H.w->base);
     snprintf(origin, sizeof(origin), "http://%s:%u",
              origin_host != NULL ? origin_host : "127.0.0.1", port != 0 ? port : UP.port);
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.upstream_origin = origin;
-    cfg.mount = (char *)"/mcp";
-    cfg.tcp_keepalive_idle_s = 77; /* found again on the upstream socket */
-    cfg.tcp_keepalive_interval_s = 5;
-    cfg.tcp_keepalive_count = 3;
-    cfg.dns_hosts_file = (char *)hosts_file;
-    cfg.proxy_base_url = (char *)"https://auth.example.com";
-    app = (struct app){.cfg = &cfg};
-    H.w->app = &app;
-    H.w->upstream_pool = proxy_pool_new(H.w);
+    const struct proxy_pool_opts po = {
+        .upstream_origin = origin,
+        .mount = "/mcp",
+        .proxy_base_url = "https://auth.example.com",
+        .dns = {.hosts_file = hosts_file},
+        /* idle_s is found again on the upstream socket */
+        .keepalive = {.idle_s = 77, .interval_s = 5, .count = 3},
+    };
+    proxy_pool_attach_worker(H.w, &po);
 }
 
 static void
 stop(void)
 {
-    proxy_pool_free(H.w->upstream_pool);
-    H.w->upstream_pool = NULL;
+    worker_slots_close(H.w);
     up_stop(&UP);
     harness_cleanup(&H);
     http_router_free(router);
+}
+
+/* ---- fixtures: each test gets a fresh loop, upstream and pool, and
+ * teardown frees them even when an assertion fails. A test that runs
+ * over several cases takes its case as the cmocka prestate. ---- */
+
+static int
+setup(void **state)
+{
+    (void)state;
+    start(5000, 0);
+    return 0;
+}
+
+static int
+setup_header_timeout(void **state)
+{
+    (void)state;
+    start(200, 0);
+    return 0;
+}
+
+static int
+setup_long_timeout(void **state)
+{
+    (void)state;
+    start(30000, 0);
+    return 0;
+}
+
+/* The pool aims at a port that was free a moment ago. */
+static int
+setup_refused_port(void **state)
+{
+    (void)state;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(s, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    socklen_t len = sizeof(sin);
+    getsockname(s, (struct sockaddr *)&sin, &len);
+    close(s);
+    start(5000, ntohs(sin.sin_port));
+    return 0;
+}
+
+/* "dual.test" is ::1 then 127.0.0.1 (hosts-file order, as a dual-stack
+ * /etc/hosts lists localhost); the upstream listens on 127.0.0.1 only. */
+static int
+setup_dual_stack(void **state)
+{
+    (void)state;
+    snprintf(hosts_path, sizeof(hosts_path), "/tmp/fwd-hosts-XXXXXX");
+    int fd = mkstemp(hosts_path);
+    assert_true(fd >= 0);
+    static const char text[] = "::1 dual.test\n127.0.0.1 dual.test\n";
+    assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
+    close(fd);
+    origin_host = "dual.test";
+    hosts_file = hosts_path;
+    start(5000, 0);
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    stop();
+    return 0;
+}
+
+static int
+teardown_dual_stack(void **state)
+{
+    (void)state;
+    stop();
+    origin_host = NULL;
+    hosts_file = NULL;
+    unlink(hosts_path);
+    return 0;
 }
 
 /* Sends raw on a new client connection and waits for one response (or
@@ -286,7 +360,6 @@ static void
 test_keep_alive_reuse(void **state)
 {
     (void)state;
-    start(5000, 0);
     UP.script[0] = OK_KEEP;
     UP.script[1] = OK_KEEP;
     UP.script_len = 2;
@@ -299,7 +372,7 @@ test_keep_alive_reuse(void **state)
     }
     assert_int_equal(UP.requests, 2);
     assert_int_equal(UP.accepted, 1); /* the second request reused the first connection */
-    assert_int_equal(proxy_pool_idle_count(H.w->upstream_pool), 1);
+    assert_int_equal(proxy_pool_idle_count(proxy_pool_of_worker(H.w)), 1);
     /* TCP_KEEPALIVE_* reached the upstream socket (net/connect applies them). */
     bool keepalive = false;
     for (int fd = 3; fd < 1024 && !keepalive; fd++) {
@@ -313,34 +386,29 @@ test_keep_alive_reuse(void **state)
     assert_non_null(strstr(UP.last_head, "\r\nX-User-Sub: alice\r\n"));
     assert_non_null(strstr(UP.last_head, "\r\nX-User-Groups: g1,g2\r\n"));
     assert_null(strstr(UP.last_head, "Content-Length")); /* a GET without a body */
-    stop();
 }
 
 /* Not reused: Connection: close, a short Keep-Alive hint, a close-delimited
- * body. */
+ * body. The prestate is the upstream's answer. */
+static const char *not_reused_answers[] = {
+    "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
+    "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=1\r\nContent-Length: 2\r\n\r\nok",
+};
+
 static void
 test_not_reused(void **state)
 {
-    (void)state;
-    static const char *const answers[] = {
-        "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
-        "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=1\r\nContent-Length: 2\r\n\r\nok",
-    };
-    for (size_t k = 0; k < 2; k++) {
-        start(5000, 0);
-        UP.script[0] = answers[k];
-        UP.script[1] = answers[k];
-        UP.script_len = 2;
-        for (int i = 0; i < 2; i++) {
-            struct harness_response r =
-                exchange("GET /mcp HTTP/1.1\r\nHost: p\r\n\r\n", 2000, NULL);
-            assert_int_equal(r.status, 200);
-            harness_response_free(&r);
-        }
-        assert_int_equal(UP.accepted, 2);
-        assert_int_equal(proxy_pool_idle_count(H.w->upstream_pool), 0);
-        stop();
+    const char *answer = *(const char **)*state;
+    UP.script[0] = answer;
+    UP.script[1] = answer;
+    UP.script_len = 2;
+    for (int i = 0; i < 2; i++) {
+        struct harness_response r = exchange("GET /mcp HTTP/1.1\r\nHost: p\r\n\r\n", 2000, NULL);
+        assert_int_equal(r.status, 200);
+        harness_response_free(&r);
     }
+    assert_int_equal(UP.accepted, 2);
+    assert_int_equal(proxy_pool_idle_count(proxy_pool_of_worker(H.w)), 0);
 }
 
 /* A kept-alive connection that dies as it is reused: an idempotent
@@ -349,7 +417,6 @@ static void
 test_stale_connection(void **state)
 {
     (void)state;
-    start(5000, 0);
     UP.script[0] = OK_KEEP;
     UP.script[1] = UP_CLOSE; /* the reused connection closes on the next request */
     UP.script[2] = OK_KEEP;
@@ -362,14 +429,17 @@ test_stale_connection(void **state)
     harness_response_free(&r);
     assert_int_equal(UP.requests, 3);
     assert_int_equal(UP.accepted, 2);
-    stop();
+}
 
-    start(5000, 0);
+static void
+test_stale_connection_post(void **state)
+{
+    (void)state;
     UP.script[0] = OK_KEEP;
     UP.script[1] = UP_CLOSE;
     UP.script[2] = OK_KEEP;
     UP.script_len = 3;
-    r = exchange("GET /mcp HTTP/1.1\r\nHost: p\r\n\r\n", 2000, NULL);
+    struct harness_response r = exchange("GET /mcp HTTP/1.1\r\nHost: p\r\n\r\n", 2000, NULL);
     harness_response_free(&r);
     r = exchange("POST /mcp HTTP/1.1\r\nHost: p\r\nContent-Length: 2\r\n\r\n{}", 2000, NULL);
     assert_int_equal(r.status, 502);
@@ -378,14 +448,13 @@ test_stale_connection(void **state)
     assert_string_equal(harness_header(&r, "Content-Type"), "application/json");
     harness_response_free(&r);
     assert_int_equal(UP.requests, 2); /* the POST reached the upstream once */
-    stop();
 }
 
+/* The pool's header timeout is 200 ms (setup_header_timeout). */
 static void
 test_header_timeout(void **state)
 {
     (void)state;
-    start(200, 0);
     UP.script[0] = UP_HANG;
     UP.script_len = 1;
     uint64_t t0 = clock_mono_ms();
@@ -400,64 +469,52 @@ test_header_timeout(void **state)
     harness_response_free(&r);
     harness_pump(&H, -1, NULL, 50);
     assert_int_equal(UP.peer_closed, 1); /* the waiting upstream request was closed */
-    stop();
 }
 
+/* The pool aims at a port nobody listens on (setup_refused_port). */
 static void
 test_connect_refused(void **state)
 {
     (void)state;
-    /* A port that was free a moment ago. */
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(s, (struct sockaddr *)&sin, sizeof(sin)), 0);
-    socklen_t len = sizeof(sin);
-    getsockname(s, (struct sockaddr *)&sin, &len);
-    close(s);
-    start(5000, ntohs(sin.sin_port));
     struct harness_response r =
         exchange("POST /mcp HTTP/1.1\r\nHost: p\r\nContent-Length: 2\r\n\r\n{}", 3000, NULL);
     assert_int_equal(r.status, 502);
     assert_string_equal(
         r.body, "{\"error\":\"bad_gateway\",\"error_description\":\"upstream request failed\"}");
     harness_response_free(&r);
-    stop();
 }
 
-/* An upstream that stops mid-body: the client never sees a clean end. */
+/* An upstream that stops mid-body: the client never sees a clean end.
+ * The prestate is the upstream's answer. */
+static const char *truncated_answers[] = {
+    "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n",
+};
+
 static void
 test_truncated(void **state)
 {
-    (void)state;
-    static const char *const answers[] = {
-        "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
-        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
-        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n",
-    };
-    for (size_t k = 0; k < 3; k++) {
-        start(5000, 0);
-        /* The answer, then the connection closes on the "next request" slot:
-         * the scripted upstream closes when it reads nothing more, so end
-         * it by hand below. */
-        UP.script[0] = answers[k];
-        UP.script_len = 1;
-        int fd = harness_connect(&H);
-        harness_send_str(&H, fd, "GET /mcp HTTP/1.1\r\nHost: p\r\n\r\n");
-        struct buf out;
-        buf_init(&out, 1 << 16);
-        harness_pump(&H, fd, &out, 100);
-        up_conn_close(UP.conns[0]);
-        bool eof = harness_pump(&H, fd, &out, 200);
-        assert_true(eof);
-        struct harness_response r;
-        (void)harness_parse(out.ptr, out.len, true, false, &r);
-        assert_int_equal(r.status, 200);
-        assert_false(r.complete);
-        harness_response_free(&r);
-        buf_cleanup(&out);
-        close(fd);
-        stop();
-    }
+    /* The answer, then the connection closes on the "next request" slot:
+     * the scripted upstream closes when it reads nothing more, so end
+     * it by hand below. */
+    UP.script[0] = *(const char **)*state;
+    UP.script_len = 1;
+    int fd = harness_connect(&H);
+    harness_send_str(&H, fd, "GET /mcp HTTP/1.1\r\nHost: p\r\n\r\n");
+    struct buf out;
+    buf_init(&out, 1 << 16);
+    harness_pump(&H, fd, &out, 100);
+    up_conn_close(UP.conns[0]);
+    bool eof = harness_pump(&H, fd, &out, 200);
+    assert_true(eof);
+    struct harness_response r;
+    (void)harness_parse(out.ptr, out.len, true, false, &r);
+    assert_int_equal(r.status, 200);
+    assert_false(r.complete);
+    harness_response_free(&r);
+    buf_cleanup(&out);
+    close(fd);
 }
 
 /* 1xx heads are dropped; only the final answer reaches the client. */
@@ -465,7 +522,6 @@ static void
 test_interim(void **state)
 {
     (void)state;
-    start(5000, 0);
     UP.script[0] = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n"
                    "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok";
     UP.script_len = 1;
@@ -476,18 +532,17 @@ test_interim(void **state)
     assert_null(strstr(r.head, "Link:"));
     harness_response_free(&r);
     assert_non_null(strstr(UP.last_head, "\r\nContent-Length: 2"));
-    stop();
 }
 
 /* Redirects on the same origin: followed, body replayed, 10 round trips. */
+static const char redirect_307[] =
+    "HTTP/1.1 307 Temporary Redirect\r\nLocation: /mcp/next\r\nContent-Length: 0\r\n\r\n";
+
 static void
 test_redirects(void **state)
 {
     (void)state;
-    start(5000, 0);
-    static const char redirect[] =
-        "HTTP/1.1 307 Temporary Redirect\r\nLocation: /mcp/next\r\nContent-Length: 0\r\n\r\n";
-    UP.script[0] = redirect;
+    UP.script[0] = redirect_307;
     UP.script[1] = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone";
     UP.script_len = 2;
     struct harness_response r =
@@ -498,14 +553,17 @@ test_redirects(void **state)
     assert_int_equal(UP.requests, 2);
     assert_non_null(strstr(UP.last_head, "POST /mcp/next HTTP/1.1\r\n"));
     assert_non_null(strstr(UP.last_head, "\r\nContent-Length: 5"));
-    stop();
+}
 
-    start(5000, 0);
+static void
+test_redirects_capped(void **state)
+{
+    (void)state;
     for (size_t i = 0; i < UP_MAX; i++) {
-        UP.script[i] = redirect;
+        UP.script[i] = redirect_307;
     }
     UP.script_len = UP_MAX;
-    r = exchange("GET /mcp HTTP/1.1\r\nHost: p\r\n\r\n", 3000, NULL);
+    struct harness_response r = exchange("GET /mcp HTTP/1.1\r\nHost: p\r\n\r\n", 3000, NULL);
     assert_int_equal(r.status, 502);
     assert_string_equal(
         r.body,
@@ -513,16 +571,14 @@ test_redirects(void **state)
     assert_string_equal(harness_header(&r, "Location"), "");
     harness_response_free(&r);
     assert_int_equal(UP.requests, BOUNDS_UPSTREAM_HOPS_MAX);
-    stop();
 }
 
 /* The client leaves before the first response byte: the upstream
- * connection is closed at once. */
+ * connection is closed at once (the header timeout, 30 s, never fires). */
 static void
 test_client_gone(void **state)
 {
     (void)state;
-    start(30000, 0);
     UP.script[0] = UP_HANG;
     UP.script_len = 1;
     int fd = harness_connect(&H);
@@ -533,8 +589,7 @@ test_client_gone(void **state)
     close(fd);
     harness_pump(&H, -1, NULL, 100);
     assert_int_equal(UP.peer_closed, 1);
-    assert_int_equal(proxy_pool_idle_count(H.w->upstream_pool), 0);
-    stop();
+    assert_int_equal(proxy_pool_idle_count(proxy_pool_of_worker(H.w)), 0);
 }
 
 /* Hop-by-hop and X-RateLimit-* fields stay behind; ours win over theirs. */
@@ -542,7 +597,6 @@ static void
 test_response_headers(void **state)
 {
     (void)state;
-    start(5000, 0);
     UP.script[0] =
         "HTTP/1.1 200 OK\r\nConnection: X-Secret\r\nX-Secret: s\r\nX-RateLimit-Limit: 5\r\n"
         "X-Frame-Options: SAMEORIGIN\r\nX-Request-Id: theirs\r\nMcp-Session-Id: abc\r\n"
@@ -561,7 +615,6 @@ test_response_headers(void **state)
     assert_int_equal(harness_header_count(&r, "X-Request-Id"), 1);
     assert_string_not_equal(harness_header(&r, "X-Request-Id"), "theirs");
     harness_response_free(&r);
-    stop();
 }
 
 /* HEAD: the announced length is relayed, no body; with a chunked
@@ -570,7 +623,6 @@ static void
 test_head(void **state)
 {
     (void)state;
-    start(5000, 0);
     UP.script[0] = "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n";
     UP.script[1] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
     UP.script_len = 2;
@@ -596,25 +648,16 @@ test_head(void **state)
     }
     assert_int_equal(UP.accepted, 1);
     assert_non_null(strstr(UP.last_head, "HEAD /mcp HTTP/1.1"));
-    stop();
 }
 
-/* A dual-stack name whose first address refuses: "dual.test" is ::1 then
- * 127.0.0.1 (hosts-file order, as a dual-stack /etc/hosts lists
- * localhost) and the upstream listens on 127.0.0.1 only. Every request
- * gets its answer; it used to be a 502 each time (first address only). */
+/* A dual-stack name whose first address refuses (setup_dual_stack: the
+ * hosts file lists ::1 first; the upstream listens on 127.0.0.1 only).
+ * Every request gets its answer; it used to be a 502 each time (first
+ * address only). */
 static void
 test_dual_stack_upstream(void **state)
 {
     (void)state;
-    char path[] = "/tmp/fwd-hosts-XXXXXX";
-    int fd = mkstemp(path);
-    static const char text[] = "::1 dual.test\n127.0.0.1 dual.test\n";
-    assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
-    close(fd);
-    origin_host = "dual.test";
-    hosts_file = path;
-    start(5000, 0);
     static const char close_answer[] =
         "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok";
     UP.script[0] = close_answer;
@@ -628,10 +671,6 @@ test_dual_stack_upstream(void **state)
     }
     assert_int_equal(UP.accepted, 2);
     assert_non_null(strstr(UP.last_head, "\r\nHost: dual.test:"));
-    stop();
-    origin_host = NULL;
-    hosts_file = NULL;
-    unlink(path);
 }
 
 /* Bytes that arrive on an idle pooled connection after a bodiless
@@ -643,7 +682,6 @@ static void
 test_late_bytes_not_reused(void **state)
 {
     (void)state;
-    start(5000, 0);
     UP.script[0] = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n";
     UP.script_len = 1;
     int cfd = harness_connect(&H);
@@ -655,7 +693,7 @@ test_late_bytes_not_reused(void **state)
     buf_cleanup(&out);
     close(cfd);
     harness_pump(&H, -1, NULL, 20);
-    assert_int_equal(proxy_pool_idle_count(H.w->upstream_pool), 1);
+    assert_int_equal(proxy_pool_idle_count(proxy_pool_of_worker(H.w)), 1);
     static const char evil[] = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil";
     int ufd = (int)bufferevent_getfd(UP.conns[0]->bev);
     assert_int_equal(send(ufd, evil, sizeof(evil) - 1, 0), (ssize_t)(sizeof(evil) - 1));
@@ -663,13 +701,12 @@ test_late_bytes_not_reused(void **state)
     bool reused = true;
     const char *reason = NULL;
     struct proxy_upstream *u =
-        proxy_pool_acquire(H.w->upstream_pool, false, NULL, NULL, &reused, &reason);
+        proxy_pool_acquire(proxy_pool_of_worker(H.w), false, NULL, NULL, &reused, &reason);
     assert_non_null(u);
     assert_false(reused);
-    assert_int_equal(proxy_pool_idle_count(H.w->upstream_pool), 0);
+    assert_int_equal(proxy_pool_idle_count(proxy_pool_of_worker(H.w)), 0);
     proxy_upstream_close(u);
     harness_pump(&H, -1, NULL, 50);
-    stop();
 }
 
 /* A 307/308 to the upstream's own origin but outside the mount is not
@@ -679,7 +716,6 @@ static void
 test_redirect_outside_mount(void **state)
 {
     (void)state;
-    start(5000, 0);
     UP.script[0] = "HTTP/1.1 307 Temporary Redirect\r\nLocation: /__evil/requests\r\n"
                    "Content-Length: 0\r\n\r\n";
     UP.script[1] = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecret";
@@ -689,47 +725,63 @@ test_redirect_outside_mount(void **state)
     assert_string_equal(harness_header(&r, "Location"), "/__evil/requests");
     harness_response_free(&r);
     assert_int_equal(UP.requests, 1);
-    stop();
-
-    static const char *const outside[] = {"/mcpx/a", "/", "/other", "/mcp/%2e%2e/admin"};
-    for (size_t k = 0; k < 4; k++) {
-        start(5000, 0);
-        char head[256];
-        char loc[64];
-        /* The third one absolute, with the upstream's own origin. */
-        snprintf(loc, sizeof(loc), "%s%s", k == 2 ? origin : "", outside[k]);
-        snprintf(head, sizeof(head),
-                 "HTTP/1.1 308 Permanent Redirect\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n",
-                 loc);
-        UP.script[0] = head;
-        UP.script[1] = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecret";
-        UP.script_len = 2;
-        r = exchange("POST /mcp HTTP/1.1\r\nHost: p\r\nContent-Length: 2\r\n\r\n{}", 2000, NULL);
-        assert_int_equal(r.status, 308);
-        harness_response_free(&r);
-        assert_int_equal(UP.requests, 1);
-        stop();
-    }
 }
+
+/* The same with a 308 and a body, for each Location outside the mount
+ * (the prestate); "/other" is sent absolute, with the upstream's own
+ * origin. */
+static const char *outside_mount[] = {"/mcpx/a", "/", "/other", "/mcp/%2e%2e/admin"};
+
+static void
+test_redirect_outside_mount_308(void **state)
+{
+    const char **where = *state;
+    char head[256];
+    char loc[64];
+    snprintf(loc, sizeof(loc), "%s%s", where == &outside_mount[2] ? origin : "", *where);
+    snprintf(head, sizeof(head),
+             "HTTP/1.1 308 Permanent Redirect\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n", loc);
+    UP.script[0] = head;
+    UP.script[1] = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecret";
+    UP.script_len = 2;
+    struct harness_response r =
+        exchange("POST /mcp HTTP/1.1\r\nHost: p\r\nContent-Length: 2\r\n\r\n{}", 2000, NULL);
+    assert_int_equal(r.status, 308);
+    harness_response_free(&r);
+    assert_int_equal(UP.requests, 1);
+}
+
+#define FWD_TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define FWD_CASE(f, c) cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, (void *)&(c))
 
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_keep_alive_reuse),
-        cmocka_unit_test(test_not_reused),
-        cmocka_unit_test(test_stale_connection),
-        cmocka_unit_test(test_header_timeout),
-        cmocka_unit_test(test_connect_refused),
-        cmocka_unit_test(test_truncated),
-        cmocka_unit_test(test_interim),
-        cmocka_unit_test(test_redirects),
-        cmocka_unit_test(test_client_gone),
-        cmocka_unit_test(test_response_headers),
-        cmocka_unit_test(test_head),
-        cmocka_unit_test(test_dual_stack_upstream),
-        cmocka_unit_test(test_late_bytes_not_reused),
-        cmocka_unit_test(test_redirect_outside_mount),
+        FWD_TEST(test_keep_alive_reuse),
+        FWD_CASE(test_not_reused, not_reused_answers[0]),
+        FWD_CASE(test_not_reused, not_reused_answers[1]),
+        FWD_TEST(test_stale_connection),
+        FWD_TEST(test_stale_connection_post),
+        cmocka_unit_test_setup_teardown(test_header_timeout, setup_header_timeout, teardown),
+        cmocka_unit_test_setup_teardown(test_connect_refused, setup_refused_port, teardown),
+        FWD_CASE(test_truncated, truncated_answers[0]),
+        FWD_CASE(test_truncated, truncated_answers[1]),
+        FWD_CASE(test_truncated, truncated_answers[2]),
+        FWD_TEST(test_interim),
+        FWD_TEST(test_redirects),
+        FWD_TEST(test_redirects_capped),
+        cmocka_unit_test_setup_teardown(test_client_gone, setup_long_timeout, teardown),
+        FWD_TEST(test_response_headers),
+        FWD_TEST(test_head),
+        cmocka_unit_test_setup_teardown(test_dual_stack_upstream, setup_dual_stack,
+                                        teardown_dual_stack),
+        FWD_TEST(test_late_bytes_not_reused),
+        FWD_TEST(test_redirect_outside_mount),
+        FWD_CASE(test_redirect_outside_mount_308, outside_mount[0]),
+        FWD_CASE(test_redirect_outside_mount_308, outside_mount[1]),
+        FWD_CASE(test_redirect_outside_mount_308, outside_mount[2]),
+        FWD_CASE(test_redirect_outside_mount_308, outside_mount[3]),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,7 +26,7 @@ harness_init(struct harness *h, const struct http_router *r, const struct harnes
     }
     /* As in runtime_run: a write to a vanished client is EPIPE, not death. */
     signal(SIGPIPE, SIG_IGN);
-    h->w = worker_new(0, NULL);
+    h->w = worker_new(0);
     if (h->w == NULL) {
         abort();
     }
@@ -47,7 +47,6 @@ harness_init(struct harness *h, const struct http_router *r, const struct harnes
         .access_log_skip_arg = o.access_log_skip_arg,
     };
     h->srv = http_server_new(h->w, &so);
-    h->w->server = h->srv;
 }
 
 void

@@ -34,6 +34,7 @@
 #include "store/memory.h"
 #include "store/redis.h"
 #include "store/store.h"
+#include "wiring/app.h"
 #include "worker.h"
 
 #define FLOW_IDP_ISSUER "https://idp.example.com"
@@ -104,7 +105,7 @@ flow_app_init(struct flow_app *fa, enum flow_store store)
     }
     buf_cleanup(&err);
     if (fa->backend != NULL) {
-        fa->h.w->store = store_new(fa->backend, fa->h.w->base);
+        store_attach_worker(fa->h.w, fa->backend);
     }
     metrics_reset();
 }
@@ -112,8 +113,7 @@ flow_app_init(struct flow_app *fa, enum flow_store store)
 static inline void
 flow_app_cleanup(struct flow_app *fa)
 {
-    store_free(fa->h.w->store);
-    fa->h.w->store = NULL;
+    worker_slots_close(fa->h.w);
     harness_cleanup(&fa->h);
     store_backend_free(fa->backend);
     http_router_free(fa->router);

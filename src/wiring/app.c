@@ -1,4 +1,4 @@
-#include "app.h"
+#include "wiring/app.h"
 
 #include <assert.h>
 #include <string.h>
@@ -17,6 +17,7 @@
 #include "oidc/jwks.h"
 #include "oidc/provider.h"
 #include "oidc/throttle.h"
+#include "proxy/bearer.h"
 #include "proxy/subject_limit.h"
 #include "ratelimit.h"
 #include "seal.h"
@@ -26,6 +27,26 @@
 #include "store/store.h"
 #include "worker.h"
 
+/* The MCP mount's context (proxy/mount.h) from the configuration; the seal
+ * ring and the subject limiter join it in app_start(). */
+static void
+init_mount_ctx(struct proxy_mount_ctx *m, const struct config *c)
+{
+    proxy_bearer_policy_init(&m->bearer, c, NULL);
+    m->per_subject_concurrency = c->per_subject_concurrency;
+    m->mount = c->mount;
+    m->proxy_base_url = c->proxy_base_url;
+    m->tool_metrics = c->tool_metrics;
+    m->tool_metrics_max_cardinality = c->tool_metrics_max_cardinality;
+    m->log_body_max = c->log_body_max;
+    m->forward = (struct proxy_forward_opts){
+        .header_timeout_ms = c->upstream_header_timeout_ms > 0 ? c->upstream_header_timeout_ms
+                                                               : BOUNDS_UPSTREAM_HEADER_TIMEOUT_MS,
+        .rate_limit_enabled = c->rate_limit_enabled,
+        .max_round_trips = BOUNDS_UPSTREAM_HOPS_MAX,
+    };
+}
+
 struct app *
 app_new(const struct config *cfg)
 {
@@ -33,6 +54,23 @@ app_new(const struct config *cfg)
     app->cfg = cfg;
     app->discovery = oauth_discovery_new(cfg);
     app->oauth.cfg = cfg;
+    app->keepalive = (struct net_keepalive){
+        .idle_s = (uint32_t)cfg->tcp_keepalive_idle_s,
+        .interval_s = (uint32_t)cfg->tcp_keepalive_interval_s,
+        .count = cfg->tcp_keepalive_count,
+        .user_timeout_ms = (uint32_t)cfg->tcp_user_timeout_ms,
+    };
+    app->dns = (struct net_resolver_opts){.resolv_conf = cfg->dns_resolv_conf,
+                                          .hosts_file = cfg->dns_hosts_file};
+    app->upstream = (struct proxy_pool_opts){
+        .upstream_origin = cfg->upstream_origin,
+        .mount = cfg->mount,
+        .proxy_base_url = cfg->proxy_base_url,
+        .upstream_authorization = cfg->upstream_authorization_header,
+        .dns = app->dns,
+        .keepalive = app->keepalive,
+    };
+    init_mount_ctx(&app->mcp, cfg);
     if (cfg->access_log_skip_re_text != NULL) {
         /* config_load compiled it once already, so this cannot fail. */
         app->log_skip = log_skip_new(cfg->access_log_skip_re_text, NULL);
@@ -79,9 +117,9 @@ static void
 ready_probe(struct http_request *req, void *arg)
 {
     struct app *app = arg;
-    struct worker *w = http_request_worker(req);
+    struct store *store = store_of_worker(http_request_worker(req));
     struct ready_wait *rw = arena_alloc(http_request_arena(req), sizeof(*rw));
-    if (rw == NULL || w->store == NULL) {
+    if (rw == NULL || store == NULL) {
         struct log_line l;
         http_request_log_begin(&l, req, LOG_ERROR, "readyz_probe_failed");
         log_str(&l, "error", rw == NULL ? "request arena exhausted" : "no store on this loop");
@@ -91,7 +129,7 @@ ready_probe(struct http_request *req, void *arg)
     }
     rw->req = req;
     http_request_on_abort(req, on_ready_client_gone, rw);
-    rw->wait = store_readiness_check(app->readiness, w->store, on_ready_answer, rw);
+    rw->wait = store_readiness_check(app->readiness, store, on_ready_answer, rw);
 }
 
 /* ---- start-up ---- */
@@ -158,15 +196,7 @@ start_store(struct app *app, const char **out_event, struct buf *err)
         app->store_backend =
             store_redis_backend_new(c->redis_url, c->redis_key_prefix, c->redis_ca_file, err);
         if (app->store_backend != NULL) {
-            const struct net_resolver_opts dns = {.resolv_conf = c->dns_resolv_conf,
-                                                  .hosts_file = c->dns_hosts_file};
-            const struct net_keepalive ka = {
-                .idle_s = (uint32_t)c->tcp_keepalive_idle_s,
-                .interval_s = (uint32_t)c->tcp_keepalive_interval_s,
-                .count = c->tcp_keepalive_count,
-                .user_timeout_ms = (uint32_t)c->tcp_user_timeout_ms,
-            };
-            store_redis_backend_set_net(app->store_backend, &dns, &ka);
+            store_redis_backend_set_net(app->store_backend, &app->dns, &app->keepalive);
         }
         if (app->store_backend == NULL ||
             store_redis_backend_check(app->store_backend, BOUNDS_REDIS_STARTUP_CHECK_MS, err) !=
@@ -239,6 +269,8 @@ app_start(struct app *app, const atomic_bool *stop, const char **out_event, stru
         .jwks = app->jwks,
         .idp_throttle = app->idp_throttle,
     };
+    app->mcp.bearer.ring = app->seal;
+    app->mcp.subject_limit = app->subject_limit;
     return 0;
 }
 

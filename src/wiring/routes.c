@@ -1,11 +1,11 @@
-#include "routes.h"
+#include "wiring/routes.h"
 
-#include "app.h"
 #include "config.h"
 #include "http/health.h"
 #include "http/router.h"
 #include "oauth/oauth.h"
 #include "proxy/mount.h"
+#include "wiring/app.h"
 
 /* One row per handler file: its route definitions (written beside the
  * handler, with the whole policy of each route) and the argument its
@@ -39,5 +39,5 @@ routes_build(struct http_router *r, const struct app *app)
     /* MCP mount (SPEC.md 4): "{mount}" and "{mount}/...", every method; bearer and path
      * checks before the 16 MiB body, then peek, subject limiter, forward (proxy/mount.h).
      * A prefix route: exact routes and longer prefixes ({mount}/.well-known/) win. */
-    proxy_mount_add_routes(r, app);
+    proxy_mount_add_routes(r, &app->mcp);
 }

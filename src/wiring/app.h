@@ -1,5 +1,7 @@
 /* struct app: the process-wide services, built once at start-up and
- * read-only afterwards, shared by every worker thread without locks.
+ * read-only afterwards, shared by every worker thread without locks, and
+ * the narrow contexts built from them for the floors below (each subsystem
+ * receives its context, never the app: docs/architecture.md "Floors").
  *
  * app_start() builds them in SPEC.md 8.1's order: OIDC discovery and the
  * first JWKS (blocking, interruptible by a signal), the seal key ring, the
@@ -14,6 +16,10 @@
 
 #include "base/buf.h"
 #include "oauth/oauth.h"
+#include "net/resolve.h"
+#include "net/sockopt.h"
+#include "proxy/mount.h"
+#include "proxy/pool.h"
 
 struct config;
 struct http_request;
@@ -46,6 +52,13 @@ struct app {
     struct oauth_discovery *discovery;         /* the discovery documents, built by app_new() */
     struct oauth oauth;        /* the OAuth handlers' view of the above, filled by app_start() */
     struct log_skip *log_skip; /* ACCESS_LOG_SKIP_RE; NULL = log every path */
+
+    /* Narrow contexts, from cfg by app_new(); app_start() adds the seal
+     * ring and the subject limiter to mcp once they exist. */
+    struct net_keepalive keepalive;  /* TCP_KEEPALIVE_*, TCP_USER_TIMEOUT: every TCP socket */
+    struct net_resolver_opts dns;    /* DNS_RESOLV_CONF, DNS_HOSTS_FILE: Redis, upstream */
+    struct proxy_pool_opts upstream; /* each public worker's upstream pool */
+    struct proxy_mount_ctx mcp;      /* the MCP mount's route */
 
     app_ready_probe_fn ready_probe;
     void *ready_probe_arg;

@@ -1,4 +1,4 @@
-#include "runtime.h"
+#include "wiring/runtime.h"
 
 #include <assert.h>
 #include <event2/event.h>
@@ -12,11 +12,12 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "app.h"
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/xalloc.h"
 #include "bounds.h"
 #include "config.h"
+#include "fetch.h"
 #include "config_report.h"
 #include "http/client_ip.h"
 #include "http/health.h"
@@ -25,13 +26,15 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "log.h"
+#include "proxy/pool.h"
 #include "log_skip.h"
 #include "proxy/subject_limit.h"
 #include "ratelimit.h"
-#include "routes.h"
+#include "store/store.h"
 #include "version.h"
+#include "wiring/app.h"
+#include "wiring/routes.h"
 #include "worker.h"
-#include "base/clock.h"
 
 /* A public worker thread and the two cross-thread doorbells the control
  * loop rings on it (event_active is thread-safe once libevent's pthread
@@ -39,15 +42,25 @@
 struct worker_thread {
     struct runtime *rt;
     struct worker *w;
+    struct http_server *server; /* public listener and its connections */
     pthread_t thread;
     bool started;
     struct event *drain_ev; /* start the graceful drain */
     struct event *abort_ev; /* the deadline passed: close everything */
 };
 
+/* The rate-limit call site's context (SPEC.md 3.0.3): the table, and how
+ * a request's client IP is found (SPEC.md 3.0.4); fixed at start-up. The
+ * body budget's per-IP share uses the same client key. */
+struct rate_limit_site {
+    struct ratelimit *table;
+    struct client_ip_policy policy;
+};
+
 struct runtime {
     const struct config *cfg;
     struct app *app;
+    struct rate_limit_site rate_limit;
     struct http_router *public_router;
     struct http_router *metrics_router;
     struct http_health health;
@@ -113,7 +126,7 @@ on_worker_drain(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct worker_thread *t = arg;
-    http_server_drain(t->w->server, on_worker_empty, t);
+    http_server_drain(t->server, on_worker_empty, t);
 }
 
 static void
@@ -122,7 +135,7 @@ on_worker_abort(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct worker_thread *t = arg;
-    http_server_abort_all(t->w->server);
+    http_server_abort_all(t->server);
 }
 
 static void *
@@ -133,14 +146,35 @@ worker_main(void *arg)
     event_base_loop(t->w->base, EVLOOP_NO_EXIT_ON_EMPTY);
     /* Deferred frees queued by the last connections run here, on the
      * worker's own thread, before the control loop is told; then the
-     * worker's store and curl handles close on the thread that used them. */
+     * worker's pool, store and curl handles close on the thread that used
+     * them. */
     worker_run_deferred(t->w);
-    worker_detach_services(t->w);
-    worker_run_deferred(t->w);
+    worker_slots_close(t->w);
     log_thread_detach();
     atomic_fetch_add(&t->rt->threads_done, 1);
     event_active(t->rt->thread_done_ev, EV_TIMEOUT, 0);
     return NULL;
+}
+
+/* A worker and its per-loop handles (worker.h slots): the curl multi, the
+ * replay-store connection (when there is a store) and, on the public
+ * workers, the upstream pool. The control loop answers /readyz, so it has
+ * a store handle too. NULL when the kernel refuses an event loop. */
+static struct worker *
+new_worker(struct runtime *rt, unsigned id)
+{
+    struct worker *w = worker_new(id);
+    if (w == NULL) {
+        return NULL;
+    }
+    fetch_attach_worker(w);
+    if (rt->app->store_backend != NULL) {
+        store_attach_worker(w, rt->app->store_backend);
+    }
+    if (id != WORKER_CONTROL_ID) {
+        proxy_pool_attach_worker(w, &rt->app->upstream);
+    }
+    return w;
 }
 
 /* ---- control loop ---- */
@@ -246,9 +280,7 @@ runtime_client_ip_policy(const struct config *c)
 static void
 client_key_of(void *arg, struct http_request *req, char key[CLIENT_IP_KEY_SIZE])
 {
-    const struct app *app = arg;
-    const struct config *c = app->cfg;
-    struct client_ip_policy policy = runtime_client_ip_policy(c);
+    const struct rate_limit_site *site = arg;
     struct client_ip_peer peer =
         client_ip_peer_from_text(slice_from_cstr(http_request_client_ip(req)));
     peer.addr = *http_request_peer(req);
@@ -258,7 +290,7 @@ client_key_of(void *arg, struct http_request *req, char key[CLIENT_IP_KEY_SIZE])
     h.x_forwarded_for = header_lines(req, "X-Forwarded-For", lines, &used);
     h.x_real_ip = header_lines(req, "X-Real-IP", lines, &used);
     h.true_client_ip = header_lines(req, "True-Client-IP", lines, &used);
-    client_ip_key(&policy, &peer, &h, key);
+    client_ip_key(&site->policy, &peer, &h, key);
 }
 
 /* The public server's access-log predicate: ACCESS_LOG_SKIP_RE, through
@@ -273,10 +305,10 @@ access_log_skips(const void *arg, const char *path, size_t len)
 static bool
 rate_limit_request(void *arg, enum metrics_endpoint bucket, struct http_request *req)
 {
-    const struct app *app = arg;
+    const struct rate_limit_site *site = arg;
     char key[CLIENT_IP_KEY_SIZE];
     client_key_of(arg, req, key);
-    return ratelimit_allow(app->ratelimit, bucket, key, clock_unix_ms());
+    return ratelimit_allow(site->table, bucket, key, clock_unix_ms());
 }
 
 /* SPEC.md 4.6: idle subjects are reclaimed every two minutes. */
@@ -370,18 +402,6 @@ client_connection_cap(const struct config *c, unsigned workers, uint64_t nofile)
     return cap < BOUNDS_CLIENT_CONNECTIONS_AUTO_MAX ? cap : BOUNDS_CLIENT_CONNECTIONS_AUTO_MAX;
 }
 
-/* TCP_KEEPALIVE_* and TCP_USER_TIMEOUT for accepted sockets. */
-static struct net_keepalive
-keepalive_of(const struct config *c)
-{
-    return (struct net_keepalive){
-        .idle_s = (uint32_t)c->tcp_keepalive_idle_s,
-        .interval_s = (uint32_t)c->tcp_keepalive_interval_s,
-        .count = c->tcp_keepalive_count,
-        .user_timeout_ms = (uint32_t)c->tcp_user_timeout_ms,
-    };
-}
-
 static uint64_t
 gauge_in_use(const void *arg)
 {
@@ -467,7 +487,7 @@ start_metrics(struct runtime *rt)
         .body_timeout_ms = BOUNDS_METRICS_READ_TIMEOUT_MS,
         .idle_timeout_ms = BOUNDS_IDLE_TIMEOUT_MS,
         .write_timeout_ms = BOUNDS_METRICS_WRITE_TIMEOUT_MS,
-        .keepalive = keepalive_of(rt->cfg),
+        .keepalive = rt->app->keepalive,
     };
     rt->metrics = http_server_new(rt->control, &opts);
     if (http_server_listen_fd(rt->metrics, fd) != 0) {
@@ -500,39 +520,38 @@ start_public(struct runtime *rt)
          * while output waits and nothing drains, so a quiet stream lives on
          * and a client that stopped reading does not. */
         .write_timeout_ms = c->client_write_stall_timeout_ms,
-        .keepalive = keepalive_of(c),
+        .keepalive = rt->app->keepalive,
         .conn_budget = rt->conn_budget,
         .trusted_peers = c->trusted_proxy_cidrs,
         .trusted_peer_count = c->trusted_proxy_cidr_count,
         .body_budget = rt->body_budget,
         .client_key = client_key_of,
-        .client_key_arg = rt->app,
+        .client_key_arg = &rt->rate_limit,
     };
     uint16_t port = addr->port;
     for (unsigned i = 0; i < rt->nthreads; i++) {
         struct worker_thread *t = &rt->threads[i];
         t->rt = rt;
-        t->w = worker_new(i, rt->app);
+        t->w = new_worker(rt, i);
         if (t->w == NULL) {
             log_fatal_start("listen_error", "LISTEN_ADDR", addr->text, "event loop setup failed");
             return -1;
         }
-        worker_attach_services(t->w);
         t->drain_ev = event_new(t->w->base, -1, 0, on_worker_drain, t);
         t->abort_ev = event_new(t->w->base, -1, 0, on_worker_abort, t);
-        t->w->server = http_server_new(t->w, &opts);
+        t->server = http_server_new(t->w, &opts);
         struct buf err;
         buf_init(&err, 512);
         /* Port 0 (tests): the first socket picks one, the others join it. */
         int fd = http_server_bind(addr->host, port, true, &err);
-        if (fd < 0 || http_server_listen_fd(t->w->server, fd) != 0) {
+        if (fd < 0 || http_server_listen_fd(t->server, fd) != 0) {
             log_fatal_start("listen_error", "LISTEN_ADDR", addr->text,
                             fd < 0 ? buf_cstr(&err) : "listener setup failed");
             buf_cleanup(&err);
             return -1;
         }
         buf_cleanup(&err);
-        port = http_server_port(t->w->server);
+        port = http_server_port(t->server);
     }
     struct log_line l;
     log_begin(&l, LOG_INFO, "listening");
@@ -593,18 +612,16 @@ teardown(struct runtime *rt)
         if (t->w == NULL) {
             continue;
         }
-        http_server_free(t->w->server);
+        http_server_free(t->server);
         if (t->drain_ev != NULL) {
             event_free(t->drain_ev);
         }
         if (t->abort_ev != NULL) {
             event_free(t->abort_ev);
         }
-        if (!t->started) {
-            /* Start-up failed before this thread ran: its handles were
-             * never used, so closing them here is safe. */
-            worker_detach_services(t->w);
-        }
+        /* A thread that ran closed its worker's slots itself; one that
+         * never started (start-up failed) never used them, so worker_free
+         * closes them here. */
         worker_free(t->w);
     }
     xfree(rt->threads);
@@ -629,7 +646,7 @@ teardown(struct runtime *rt)
             event_free(rt->trim_ev);
         }
         worker_run_deferred(rt->control);
-        worker_detach_services(rt->control);
+        worker_slots_close(rt->control);
         worker_free(rt->control);
     }
     http_router_free(rt->public_router);
@@ -689,9 +706,13 @@ runtime_run(const struct config *cfg)
     if (start_app(&rt) != 0) {
         goto out;
     }
+    rt.rate_limit = (struct rate_limit_site){
+        .table = rt.app->ratelimit,
+        .policy = runtime_client_ip_policy(cfg),
+    };
     routes_build(rt.public_router, rt.app);
     if (cfg->rate_limit_enabled) {
-        http_router_set_rate_limiter(rt.public_router, rate_limit_request, rt.app);
+        http_router_set_rate_limiter(rt.public_router, rate_limit_request, &rt.rate_limit);
     }
     rt.health = (struct http_health){
         .ready = rt.app->ready_probe,
@@ -700,7 +721,7 @@ runtime_run(const struct config *cfg)
     };
     http_health_add_metrics_routes(rt.metrics_router, &rt.health);
 
-    rt.control = worker_new(WORKER_CONTROL_ID, rt.app);
+    rt.control = new_worker(&rt, WORKER_CONTROL_ID);
     if (rt.control == NULL) {
         fprintf(stderr, "fatal: event loop setup failed\n");
         goto out;
@@ -709,8 +730,6 @@ runtime_run(const struct config *cfg)
     rt.sigint_ev = evsignal_new(rt.control->base, SIGINT, on_signal, &rt);
     rt.deadline_ev = evtimer_new(rt.control->base, on_deadline, &rt);
     rt.thread_done_ev = event_new(rt.control->base, -1, 0, on_thread_done, &rt);
-    /* The control loop answers /readyz, so it has a store handle too. */
-    worker_attach_services(rt.control);
     rt.prune_ev = event_new(rt.control->base, -1, EV_PERSIST, on_prune, &rt);
     struct timeval prune_tv = clock_timeval_from_ms(BOUNDS_SUBJECT_PRUNE_INTERVAL_MS);
     event_add(rt.prune_ev, &prune_tv);
