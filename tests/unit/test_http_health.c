@@ -63,15 +63,8 @@ get(const char *path)
 {
     char req[128];
     snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: a\r\n\r\n", path);
-    int fd = harness_connect(&H);
-    harness_send_str(&H, fd, req);
-    struct buf out;
-    buf_init(&out, 1 << 22);
-    bool eof = harness_wait_responses(&H, fd, &out, 1, 2000);
     struct harness_response r;
-    assert_true(harness_parse(out.ptr, out.len, eof, false, &r) > 0);
-    close(fd);
-    buf_cleanup(&out);
+    assert_true(harness_roundtrip(&H, req, strlen(req), &r));
     return r;
 }
 

@@ -124,15 +124,8 @@ get(const char *path)
     struct buf req;
     buf_init(&req, 1024);
     assert_int_equal(buf_appendf(&req, "GET %s HTTP/1.1\r\nHost: a\r\n\r\n", path), 0);
-    int fd = harness_connect(&H);
-    harness_send(&H, fd, req.ptr, req.len);
-    struct buf out;
-    buf_init(&out, 1 << 20);
-    bool eof = harness_wait_responses(&H, fd, &out, 1, 2000);
     struct harness_response r;
-    assert_true(harness_parse(out.ptr, out.len, eof, false, &r) > 0);
-    close(fd);
-    buf_cleanup(&out);
+    assert_true(harness_roundtrip(&H, req.ptr, req.len, &r));
     buf_cleanup(&req);
     return r;
 }

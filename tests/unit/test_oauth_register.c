@@ -109,15 +109,8 @@ static struct harness_response
 send_raw(const char *raw, size_t len)
 {
     (void)read_logs();
-    int fd = harness_connect(&H);
-    harness_send(&H, fd, raw, len);
-    struct buf out;
-    buf_init(&out, 1 << 20);
-    bool eof = harness_wait_responses(&H, fd, &out, 1, 2000);
     struct harness_response r;
-    assert_true(harness_parse(out.ptr, out.len, eof, false, &r) > 0);
-    buf_cleanup(&out);
-    close(fd);
+    assert_true(harness_roundtrip(&H, raw, len, &r));
     return r;
 }
 

@@ -170,15 +170,8 @@ static struct harness_response
 roundtrip(const char *raw)
 {
     (void)read_logs(); /* drop what earlier requests logged */
-    int fd = harness_connect(&H);
-    harness_send_str(&H, fd, raw);
-    struct buf out;
-    buf_init(&out, 1 << 20);
-    bool eof = harness_wait_responses(&H, fd, &out, 1, 2000);
     struct harness_response r;
-    assert_true(harness_parse(out.ptr, out.len, eof, false, &r) > 0);
-    buf_cleanup(&out);
-    close(fd);
+    assert_true(harness_roundtrip(&H, raw, strlen(raw), &r));
     return r;
 }
 

@@ -172,6 +172,20 @@ harness_wait_responses(struct harness *h, int fd, struct buf *out, int n, uint64
     return eof;
 }
 
+bool
+harness_roundtrip(struct harness *h, const void *raw, size_t len, struct harness_response *out)
+{
+    int fd = harness_connect(h);
+    harness_send(h, fd, raw, len);
+    struct buf in;
+    buf_init(&in, 1 << 22);
+    bool eof = harness_wait_responses(h, fd, &in, 1, 2000);
+    bool ok = harness_parse(in.ptr, in.len, eof, false, out) > 0;
+    close(fd);
+    buf_cleanup(&in);
+    return ok;
+}
+
 /* ---- response reader ---- */
 
 static const char *

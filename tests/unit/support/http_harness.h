@@ -75,6 +75,11 @@ struct harness_response {
 size_t harness_parse(const char *data, size_t len, bool eof, bool head_only,
                      struct harness_response *out);
 void harness_response_free(struct harness_response *r);
+/* One request on a fresh connection: sends raw (len bytes), waits up to 2 s
+ * for one response, parses it into out and closes the connection. Returns
+ * false when no whole response came. */
+bool harness_roundtrip(struct harness *h, const void *raw, size_t len,
+                       struct harness_response *out);
 /* Counts complete responses in data (responses to non-HEAD requests). */
 int harness_count_responses(const char *data, size_t len, bool eof);
 /* The first value of header name in r->head ("" when absent; heap copy in
