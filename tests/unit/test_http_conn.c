@@ -1197,12 +1197,12 @@ test_connection_caps(void **state)
 /* The test's client key: the X-Key header (the production key is the
  * rate limiter's client IP). */
 static void
-key_from_header(void *arg, struct http_request *req, char out[HTTP_SERVER_CLIENT_KEY_SIZE])
+key_from_header(void *arg, struct http_request *req, char out[HTTP_SERVER_OPTS_CLIENT_KEY_SIZE])
 {
     (void)arg;
     struct slice v = SLICE_NULL;
     (void)http_request_header_get(req, "X-Key", &v);
-    snprintf(out, HTTP_SERVER_CLIENT_KEY_SIZE, "%.*s", (int)v.len, v.ptr ? v.ptr : "");
+    snprintf(out, HTTP_SERVER_OPTS_CLIENT_KEY_SIZE, "%.*s", (int)v.len, v.ptr ? v.ptr : "");
 }
 
 static struct harness_response
