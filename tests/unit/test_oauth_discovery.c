@@ -141,6 +141,8 @@ test_as_metadata_fields(void **state)
     json_t *j = parse_doc(doc);
     assert_int_equal(json_object_size(j), 11);
     assert_str_member(j, "issuer", FIXTURE_BASE);
+    /* The one source of every redirect's iss (RFC 9207). */
+    assert_str_member(j, "issuer", oauth_discovery_issuer(&c));
     assert_str_member(j, "authorization_endpoint", FIXTURE_BASE "/authorize");
     assert_str_member(j, "token_endpoint", FIXTURE_BASE "/token");
     assert_str_member(j, "registration_endpoint", FIXTURE_BASE "/register");
