@@ -187,7 +187,8 @@ oauth_discovery_not_found_handle(struct http_request *req, void *arg)
 #define OIDC "/.well-known/openid-configuration"
 #define DOC_OPTS                                                                                   \
     {                                                                                              \
-        .rate_limited = true, .bucket = METRICS_ENDPOINT_DISCOVERY                                 \
+        .rate_limited = true, .bucket = METRICS_ENDPOINT_DISCOVERY,                                \
+        .rate_limited_reply = oauth_cors_rate_limited                                              \
     }
 #define DOC_CORS                                                                                   \
     .preflight = oauth_cors_preflight_handle, .preflight_arg = OAUTH_CORS_METHODS_DOCUMENT
