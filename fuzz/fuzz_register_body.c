@@ -68,6 +68,26 @@ check_accepted(const struct oauth_registration *reg)
         }
     }
     check_json_string(slice_from_cstr(reg->client_name), true);
+    /* The echoed scope: capped, printable ASCII without '"' or '\\', no
+     * leading, trailing or doubled space; echoed exactly. */
+    if (reg->scope != NULL) {
+        size_t n = strlen(reg->scope);
+        if (n > BOUNDS_REGISTER_SCOPE_MAX_BYTES ||
+            (n > 0 && (reg->scope[0] == ' ' || reg->scope[n - 1] == ' ')) ||
+            strstr(reg->scope, "  ") != NULL) {
+            abort();
+        }
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)reg->scope[i];
+            if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
+                abort();
+            }
+        }
+        check_json_string(slice_from_cstr(reg->scope), true);
+    }
+    if (reg->refresh_token_grant && !reg->grant_types_set) {
+        abort();
+    }
 }
 
 int

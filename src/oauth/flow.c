@@ -111,7 +111,7 @@ oauth_flow_error_url(const struct oauth *oauth, const char *ru, const struct oau
         {"error", oauth_error_code_str(err->code)},
         {"error_description", err->description},
         {"state", state},
-        {"iss", oauth->cfg->proxy_base_url},
+        {"iss", oauth_discovery_issuer(oauth->cfg)},
     };
     enum oauth_redirect_uri_rc rc =
         oauth_redirect_uri_with_params(ru, params, sizeof(params) / sizeof(params[0]), out);

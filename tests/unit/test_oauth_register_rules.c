@@ -138,13 +138,46 @@ static const struct row rows[] = {
     {URIS("\"ftp://x.example/\"") ",\"token_endpoint_auth_method\":\"client_secret_post\"}", 400,
      OAUTH_ERROR_INVALID_REDIRECT_URI, "redirect_uri scheme must be http (loopback only) or https"},
 
-    /* 8. token_endpoint_auth_method */
-    {URIS(OK_URI) ",\"token_endpoint_auth_method\":\"client_secret_post\"}", 400,
+    /* 8. token_endpoint_auth_method: the secret methods a public client
+     * does without are replaced by "none" (RFC 7591 3.2.1); others refused. */
+    {URIS(OK_URI) ",\"token_endpoint_auth_method\":\"client_secret_post\"}", 0, 0, NULL},
+    {URIS(OK_URI) ",\"token_endpoint_auth_method\":\"client_secret_basic\"}", 0, 0, NULL},
+    {URIS(OK_URI) ",\"token_endpoint_auth_method\":\"client_secret_jwt\"}", 400,
      OAUTH_ERROR_INVALID_CLIENT_METADATA, BAD_METHOD},
-    {URIS(OK_URI) ",\"token_endpoint_auth_method\":\"client_secret_basic\"}", 400,
+    {URIS(OK_URI) ",\"token_endpoint_auth_method\":\"private_key_jwt\"}", 400,
      OAUTH_ERROR_INVALID_CLIENT_METADATA, BAD_METHOD},
     {URIS(OK_URI) ",\"token_endpoint_auth_method\":\"None\"}", 400,
      OAUTH_ERROR_INVALID_CLIENT_METADATA, BAD_METHOD},
+
+    /* Echoed metadata (RFC 7591 3.2.1). */
+    {URIS(OK_URI) ",\"grant_types\":[\"authorization_code\",\"urn:x\"],\"response_types\":"
+                  "[\"code\"],\"scope\":\"\"}",
+     0, 0, NULL},
+    {URIS(OK_URI) ",\"grant_types\":null,\"response_types\":null,\"scope\":null}", 0, 0, NULL},
+    {URIS(OK_URI) ",\"scope\":\"openid mcp:tools offline_access\"}", 0, 0, NULL},
+    {URIS(OK_URI) ",\"grant_types\":[\"refresh_token\"]}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     "grant_types must include \"authorization_code\""},
+    {URIS(OK_URI) ",\"grant_types\":[]}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     "grant_types must include \"authorization_code\""},
+    {URIS(OK_URI) ",\"response_types\":[\"token\"]}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     "response_types must include \"code\""},
+    {URIS(OK_URI) ",\"grant_types\":\"authorization_code\"}", 400, OAUTH_ERROR_INVALID_REQUEST,
+     "invalid JSON body"},
+    {URIS(OK_URI) ",\"grant_types\":[\"authorization_code\",1]}", 400, OAUTH_ERROR_INVALID_REQUEST,
+     "invalid JSON body"},
+    {URIS(OK_URI) ",\"response_types\":[null]}", 400, OAUTH_ERROR_INVALID_REQUEST,
+     "invalid JSON body"},
+    {URIS(OK_URI) ",\"scope\":[\"a\"]}", 400, OAUTH_ERROR_INVALID_REQUEST, "invalid JSON body"},
+    {URIS(OK_URI) ",\"scope\":\" a\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     "scope must be space-separated scope tokens"},
+    {URIS(OK_URI) ",\"scope\":\"a  b\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     "scope must be space-separated scope tokens"},
+    {URIS(OK_URI) ",\"scope\":\"a \"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     "scope must be space-separated scope tokens"},
+    {URIS(OK_URI) ",\"scope\":\"a\\\"b\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     "scope must be space-separated scope tokens"},
+    {URIS(OK_URI) ",\"scope\":\"a\\u00e9\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     "scope must be space-separated scope tokens"},
 };
 
 static void
@@ -201,7 +234,27 @@ test_success_fields(void **state)
                                                 BOUNDS_OAUTH_BODY_MAX, &reg, &err),
                      0);
     assert_string_equal(reg.client_name, "");
+    /* nothing echoed that was not sent */
+    assert_false(reg.grant_types_set);
+    assert_false(reg.response_types_set);
+    assert_null(reg.scope);
+    assert_false(reg.auth_method_replaced);
     oauth_register_rules_cleanup(&reg);
+
+    /* what is echoed, and the replaced method */
+    static const char echo[] =
+        "{\"redirect_uris\":[\"https://a.example/cb\"],\"token_endpoint_auth_method\":"
+        "\"client_secret_basic\",\"grant_types\":[\"refresh_token\",\"authorization_code\"],"
+        "\"response_types\":[\"code\",\"id_token\"],\"scope\":\"\"}";
+    assert_int_equal(
+        oauth_register_rules_parse(slice_from_cstr(echo), BOUNDS_OAUTH_BODY_MAX, &reg, &err), 0);
+    assert_true(reg.grant_types_set);
+    assert_true(reg.refresh_token_grant);
+    assert_true(reg.response_types_set);
+    assert_string_equal(reg.scope, "");
+    assert_true(reg.auth_method_replaced);
+    oauth_register_rules_cleanup(&reg);
+    assert_null(reg.scope);
 }
 
 static void
