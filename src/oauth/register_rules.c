@@ -7,13 +7,15 @@
 #include "base/xalloc.h"
 #include "oauth/redirect_uri.h"
 
-/* The three members RFC 7591 metadata we read, as decoded, before the
+/* The members of RFC 7591 metadata we read, as decoded, before the
  * rules run. Slices borrow from the parsed document. */
 struct decoded {
     const struct json_t *uris; /* array, or NULL when absent/null */
     size_t uri_count;
     struct slice client_name;
     struct slice auth_method;
+    struct slice application_type;
+    bool application_type_not_str; /* present, not a string, not null */
 };
 
 static int
@@ -33,8 +35,18 @@ get_optional_str(const struct json_t *doc, const char *key, struct slice *out)
     return g != JSONX_WRONG_TYPE;
 }
 
+/* Not in SPEC.md: a value of the wrong type is the metadata error every
+ * other bad value gets, not "invalid JSON body". */
+static bool
+decode_application_type(const struct json_t *doc, struct decoded *d)
+{
+    d->application_type_not_str = !get_optional_str(doc, "application_type", &d->application_type);
+    return true;
+}
+
 /* SPEC.md 3.2 step 1: the shape {redirect_uris:[string], client_name:string,
- * token_endpoint_auth_method:string}; a null document is all-empty. */
+ * token_endpoint_auth_method:string, application_type:string}; a null
+ * document is all-empty. */
 static bool
 decode(const struct json_t *doc, struct decoded *d)
 {
@@ -58,7 +70,8 @@ decode(const struct json_t *doc, struct decoded *d)
         }
     }
     return get_optional_str(doc, "client_name", &d->client_name) &&
-           get_optional_str(doc, "token_endpoint_auth_method", &d->auth_method);
+           get_optional_str(doc, "token_endpoint_auth_method", &d->auth_method) &&
+           decode_application_type(doc, d);
 }
 
 static struct slice
@@ -123,11 +136,33 @@ validate(const struct decoded *d, struct oauth_error *err)
             return fail(err, 400, OAUTH_ERROR_INVALID_REDIRECT_URI, reason);
         }
     }
+    if (d->application_type_not_str ||
+        (!slice_eq_cstr(d->application_type, "") && !slice_eq_cstr(d->application_type, "native") &&
+         !slice_eq_cstr(d->application_type, "web"))) {
+        return fail(err, 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+                    "application_type must be \"native\" or \"web\"");
+    }
     if (!slice_eq_cstr(d->auth_method, "") && !slice_eq_cstr(d->auth_method, "none")) {
         return fail(err, 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
                     "unsupported token_endpoint_auth_method; only \"none\" is supported");
     }
     return 0;
+}
+
+/* SEP-837 (see the header): only a declared "native" is taken as said; a
+ * native app needs loopback or private-use redirects, a web client none. */
+static void
+set_application_type(const struct decoded *d, struct oauth_registration *out)
+{
+    bool web_only = true;
+    for (size_t i = 0; i < out->redirect_uri_count; i++) {
+        if (oauth_redirect_uri_kind(out->redirect_uris[i]) != OAUTH_REDIRECT_URI_WEB) {
+            web_only = false;
+        }
+    }
+    bool declared_native = slice_eq_cstr(d->application_type, "native");
+    out->application_type = declared_native || !web_only ? "native" : "web";
+    out->application_type_coerced = slice_eq_cstr(d->application_type, "web") && !web_only;
 }
 
 int
@@ -164,6 +199,7 @@ oauth_register_rules_parse(struct slice body, size_t cap, struct oauth_registrat
     }
     out->redirect_uri_count = d.uri_count;
     out->client_name = xstrndup(d.client_name.ptr, d.client_name.len);
+    set_application_type(&d, out);
     rc = 0;
 out:
     json_decref(doc);

@@ -9,6 +9,7 @@
  * matched exactly (Go also matched them case-insensitively). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/slice.h"
@@ -22,12 +23,21 @@ struct oauth_registration {
     char *redirect_uris[BOUNDS_REDIRECT_URIS_MAX]; /* verbatim, in order */
     size_t redirect_uri_count;                     /* 1..BOUNDS_REDIRECT_URIS_MAX */
     char *client_name;                             /* "" when absent or null */
+    /* SEP-837, as stored: "native" or "web" (static). Declared "native"
+     * stays native. Declared "web" or absent: "web" when every redirect is
+     * https on a non-loopback host, else "native" -- Cursor has been seen
+     * declaring "web" beside cursor:// and http://localhost, and refusing
+     * that would fail its whole registration (docs/conformance.md). */
+    const char *application_type;
+    bool application_type_coerced; /* declared "web", stored "native" */
 };
 
 /* Parses body (counted bytes; need not be NUL-terminated). cap is the body
  * limit in bytes (BOUNDS_OAUTH_BODY_MAX): a longer body is 413. Returns 0
  * and fills *out, or -1 and fills *err (borrowed static strings; *out
- * untouched). token_endpoint_auth_method must be absent, "" or "none" and
+ * untouched). application_type must be absent, null, "", "native" or "web"
+ * (else 400 invalid_client_metadata, after the redirect URI rules).
+ * token_endpoint_auth_method must be absent, "" or "none" and
  * is not stored: the reply always says "none". */
 int oauth_register_rules_parse(struct slice body, size_t cap, struct oauth_registration *out,
                                struct oauth_error *err) __attribute__((warn_unused_result));

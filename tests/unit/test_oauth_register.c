@@ -136,7 +136,8 @@ post_str(const char *body)
     return post(body, strlen(body), "");
 }
 
-/* The 201 body: keys exactly in SPEC.md 3.2's order. */
+/* The 201 body: keys exactly in SPEC.md 3.2's order, with application_type
+ * (SEP-837, not in SPEC.md) before the method. */
 static json_t *
 parse_success(const struct harness_response *r, bool with_name)
 {
@@ -151,8 +152,8 @@ parse_success(const struct harness_response *r, bool with_name)
     json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &e);
     assert_non_null(j);
     static const char *const keys[] = {
-        "client_id",     "client_id_issued_at", "client_id_expires_at",
-        "redirect_uris", "client_name",         "token_endpoint_auth_method"};
+        "client_id",   "client_id_issued_at", "client_id_expires_at",      "redirect_uris",
+        "client_name", "application_type",    "token_endpoint_auth_method"};
     size_t k = 0;
     const char *key;
     json_t *v;
@@ -162,11 +163,11 @@ parse_success(const struct harness_response *r, bool with_name)
         if (!with_name && k == 4) {
             k++;
         }
-        assert_true(k < 6);
+        assert_true(k < 7);
         assert_string_equal(key, keys[k]);
         k++;
     }
-    assert_int_equal(k, 6);
+    assert_int_equal(k, 7);
     assert_string_equal(json_string_value(json_object_get(j, "token_endpoint_auth_method")),
                         "none");
     return j;
@@ -192,6 +193,8 @@ test_success(void **state)
                         "https://app.example.com/cb?a=1&b=2");
     assert_string_equal(json_string_value(json_array_get(uris, 1)), "http://127.0.0.1:5173/cb");
     assert_string_equal(json_string_value(json_object_get(j, "client_name")), "My <App>");
+    /* No application_type, and a loopback URI: a native app. */
+    assert_string_equal(json_string_value(json_object_get(j, "application_type")), "native");
     /* Unregistered metadata is neither stored nor echoed. */
     assert_null(json_object_get(j, "grant_types"));
     assert_null(json_object_get(j, "scope"));
@@ -211,6 +214,7 @@ test_success(void **state)
     assert_string_equal(g.redirect_uris[0], "https://app.example.com/cb?a=1&b=2");
     assert_string_equal(g.redirect_uris[1], "http://127.0.0.1:5173/cb");
     assert_string_equal(g.client_name, "My <App>");
+    assert_string_equal(g.application_type, "native");
     assert_string_equal(g.aud, FIXTURE_BASE);
     assert_int_equal(g.exp, FIXTURE_NOW + WEEK_S);
     char id[40];
@@ -230,6 +234,8 @@ test_success(void **state)
     assert_string_equal(json_string_value(json_object_get(line, "level")), "info");
     assert_string_equal(json_string_value(json_object_get(line, "internal_id")), id);
     assert_string_equal(json_string_value(json_object_get(line, "client_name")), "My <App>");
+    assert_string_equal(json_string_value(json_object_get(line, "application_type")), "native");
+    assert_null(json_object_get(line, "application_type_coerced"));
     /* The sealed client_id is never logged. */
     char *dumped = json_dumps(line, 0);
     assert_non_null(dumped);
@@ -261,7 +267,41 @@ test_never_expires_and_no_name(void **state)
                      GRANTS_OK);
     assert_int_equal(g.exp, 0);
     assert_string_equal(g.client_name, "");
+    assert_string_equal(g.application_type, "web"); /* https only, none declared */
+    assert_string_equal(json_string_value(json_object_get(j, "application_type")), "web");
     grants_cleanup_client(&g);
+    json_decref(j);
+    harness_response_free(&r);
+}
+
+/* Cursor's three redirect URIs, declared "web" (research 0.3): stored and
+ * answered as "native", logged as coerced. */
+static void
+test_web_with_private_use_stored_native(void **state)
+{
+    (void)state;
+    struct harness_response r =
+        post_str("{\"redirect_uris\":[\"cursor://anysphere.cursor-mcp/oauth/callback\","
+                 "\"https://www.cursor.com/agents/mcp/oauth/callback\","
+                 "\"http://localhost:8787/callback\"],\"application_type\":\"web\","
+                 "\"client_name\":\"Cursor\",\"token_endpoint_auth_method\":\"none\"}");
+    json_t *j = parse_success(&r, true);
+    assert_string_equal(json_string_value(json_object_get(j, "application_type")), "native");
+    const json_t *uris = json_object_get(j, "redirect_uris");
+    assert_int_equal(json_array_size(uris), 3);
+    assert_string_equal(json_string_value(json_array_get(uris, 0)),
+                        "cursor://anysphere.cursor-mcp/oauth/callback");
+    const char *client_id = json_string_value(json_object_get(j, "client_id"));
+    struct grant_client g = {0};
+    assert_int_equal(
+        grants_open_client(ring, slice_from_cstr(client_id), FIXTURE_BASE, FIXTURE_NOW, &g, NULL),
+        GRANTS_OK);
+    assert_string_equal(g.application_type, "native");
+    grants_cleanup_client(&g);
+    json_t *line = only_line(read_logs(), "client_registered");
+    assert_string_equal(json_string_value(json_object_get(line, "application_type")), "native");
+    assert_true(json_is_true(json_object_get(line, "application_type_coerced")));
+    json_decref(line);
     json_decref(j);
     harness_response_free(&r);
 }
@@ -286,6 +326,12 @@ test_rejections(void **state)
         {"{\"redirect_uris\":[\"http://evil.example/cb\"]}", 400,
          "{\"error\":\"invalid_redirect_uri\",\"error_description\":\"redirect_uri must use HTTPS "
          "for non-loopback addresses\"}\n"},
+        {"{\"redirect_uris\":[\"cursor://anysphere.cursor-mcp/cb\",\"JavaScript:alert(1)\"]}", 400,
+         "{\"error\":\"invalid_redirect_uri\",\"error_description\":\"redirect_uri scheme is not "
+         "allowed\"}\n"},
+        {"{\"redirect_uris\":[\"https://a.example/cb\"],\"application_type\":\"desktop\"}", 400,
+         "{\"error\":\"invalid_client_metadata\",\"error_description\":\"application_type must be "
+         "\\\"native\\\" or \\\"web\\\"\"}\n"},
         {"{\"redirect_uris\":[\"https://a.example/cb\"],\"client_name\":\"a,b\"}", 400,
          "{\"error\":\"invalid_client_metadata\",\"error_description\":\"client_name must not "
          "contain control bytes or commas\"}\n"},
@@ -362,6 +408,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_success, setup, teardown),
         cmocka_unit_test_setup_teardown(test_never_expires_and_no_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_web_with_private_use_stored_native, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_too_large_before_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_key_ring_fails_closed, setup, teardown),
