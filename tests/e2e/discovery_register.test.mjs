@@ -257,7 +257,7 @@ describe('default mount /mcp', () => {
     assertSecurityHeaders(res, 'register 201');
     assert.ok(res.text.endsWith('}\n'));
     assert.deepEqual(keysInOrder(res.text), ['client_id', 'client_id_issued_at', 'client_id_expires_at',
-      'redirect_uris', 'client_name', 'token_endpoint_auth_method']);
+      'redirect_uris', 'client_name', 'application_type', 'token_endpoint_auth_method']);
     const j = res.json;
     assert.match(j.client_id, /^[A-Za-z0-9_-]{40,}$/);
     assert.ok(j.client_id_issued_at >= t0 && j.client_id_issued_at <= t1);
@@ -273,7 +273,7 @@ describe('default mount /mcp', () => {
     assert.notEqual(again.json.client_id, j.client_id);
     assert.equal('client_name' in again.json, false);
     assert.deepEqual(keysInOrder(again.text), ['client_id', 'client_id_issued_at', 'client_id_expires_at',
-      'redirect_uris', 'token_endpoint_auth_method']);
+      'redirect_uris', 'application_type', 'token_endpoint_auth_method']);
     const none = await register(base, { redirect_uris: [OK_URI], token_endpoint_auth_method: 'none' });
     assert.equal(none.status, 201);
 
