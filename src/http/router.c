@@ -107,7 +107,8 @@ http_router_add_def(struct http_router *r, const struct http_route_def *def, con
     if (url_join(&joined, a, b) != 0) {
         abort();
     }
-    const char *path = buf_cstr(&joined);
+    /* An empty prefix is the whole origin ("/" matches everything). */
+    const char *path = def->prefix && joined.len == 0 ? "/" : buf_cstr(&joined);
     add_route(r, def->methods, path, def->prefix, def->handler, arg, &def->opts);
     if (def->preflight != NULL) {
         /* The value is our constant; the preflight handler only reads it. */

@@ -258,17 +258,20 @@ proxy_mount_handle(struct http_request *req, void *arg)
     proxy_forward_start(req, pool, &id, &ctx->forward);
 }
 
-void
-proxy_mount_add_routes(struct http_router *r, const struct proxy_mount_ctx *ctx)
-{
-    metrics_set_tool_cardinality_cap(ctx->tool_metrics_max_cardinality);
-    const struct http_route_opts opts = {
-        .body_max = BOUNDS_MCP_BODY_MAX,
-        .head_check = proxy_mount_head_check,
-        .rate_limited = true,
-        .bucket = METRICS_ENDPOINT_MCP,
-    };
-    /* "" (the whole origin) is the prefix "/", which matches everything. */
-    const char *prefix = ctx->mount != NULL && ctx->mount[0] != '\0' ? ctx->mount : "/";
-    http_router_add_prefix(r, HTTP_METHODS_ANY, prefix, proxy_mount_handle, (void *)ctx, &opts);
-}
+/* "{mount}" and "{mount}/...", every method; with an empty mount the
+ * whole origin. Exact routes and longer prefixes (the {mount}/.well-known/
+ * carve-out) win over it. */
+const struct http_route_def proxy_mount_route = {
+    .path = "",
+    .place = HTTP_ROUTE_BEFORE_MOUNT,
+    .prefix = true,
+    .methods = HTTP_METHODS_ANY,
+    .handler = proxy_mount_handle,
+    .opts =
+        {
+            .body_max = BOUNDS_MCP_BODY_MAX,
+            .head_check = proxy_mount_head_check,
+            .rate_limited = true,
+            .bucket = METRICS_ENDPOINT_MCP,
+        },
+};

@@ -56,17 +56,14 @@ struct proxy_mount_ctx {
     const char *mount;                         /* "/mcp"; "" = the whole origin */
     const char *proxy_base_url;                /* the 401's resource_metadata */
     bool tool_metrics;                         /* MCP_TOOL_METRICS */
-    unsigned tool_metrics_max_cardinality;     /* MCP_TOOL_METRICS_MAX_CARDINALITY */
     uint64_t log_body_max;                     /* MCP_LOG_BODY_MAX: the peek's cap; 0 = off */
     struct proxy_forward_opts forward;         /* timeouts and hops of the forward */
 };
 
-/* Registers the mount's prefix route on r (HTTP_METHODS_ANY, 16 MiB body
- * cap, head check, rate-limited in the mcp bucket) and sets the tool-metrics
- * label cap (ctx->tool_metrics_max_cardinality). ctx is borrowed and
- * outlives the router. Longer prefixes and exact routes registered by
- * others (the {mount}/.well-known/ carve-out) still win. */
-void proxy_mount_add_routes(struct http_router *r, const struct proxy_mount_ctx *ctx);
+/* The mount's prefix route (every method, 16 MiB body cap, head check,
+ * rate-limited in the mcp bucket); its argument is the const struct
+ * proxy_mount_ctx, which outlives the router. */
+extern const struct http_route_def proxy_mount_route;
 
 /* The route's parts, for tests: the head check (arg: the context) and the
  * handler. */

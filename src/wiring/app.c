@@ -11,6 +11,7 @@
 #include "http/request.h"
 #include "log.h"
 #include "log_skip.h"
+#include "metrics.h"
 #include "net/resolve.h"
 #include "net/sockopt.h"
 #include "oauth/oauth.h"
@@ -37,7 +38,6 @@ init_mount_ctx(struct proxy_mount_ctx *m, const struct config *c)
     m->mount = c->mount;
     m->proxy_base_url = c->proxy_base_url;
     m->tool_metrics = c->tool_metrics;
-    m->tool_metrics_max_cardinality = c->tool_metrics_max_cardinality;
     m->log_body_max = c->log_body_max;
     m->forward = (struct proxy_forward_opts){
         .header_timeout_ms = c->upstream_header_timeout_ms > 0 ? c->upstream_header_timeout_ms
@@ -71,6 +71,8 @@ app_new(const struct config *cfg)
         .keepalive = app->keepalive,
     };
     init_mount_ctx(&app->mcp, cfg);
+    /* The tool label's cap is process-wide (metrics.c). */
+    metrics_set_tool_cardinality_cap(cfg->tool_metrics_max_cardinality);
     if (cfg->access_log_skip_re_text != NULL) {
         /* config_load compiled it once already, so this cannot fail. */
         app->log_skip = log_skip_new(cfg->access_log_skip_re_text, NULL);

@@ -29,15 +29,13 @@ routes_build(struct http_router *r, const struct app *app)
         {&oauth_consent_route, 1, oauth},
         {&oauth_callback_route, 1, oauth},
         {&oauth_token_route, 1, oauth},
+        /* The MCP mount (SPEC.md 4): bearer and path checks before the
+         * 16 MiB body, then peek, subject limiter, forward (proxy/mount.h). */
+        {&proxy_mount_route, 1, (void *)&app->mcp},
     };
     for (size_t i = 0; i < sizeof(list) / sizeof(list[0]); i++) {
         for (size_t j = 0; j < list[i].count; j++) {
             http_router_add_def(r, &list[i].defs[j], app->cfg->mount, list[i].arg);
         }
     }
-
-    /* MCP mount (SPEC.md 4): "{mount}" and "{mount}/...", every method; bearer and path
-     * checks before the 16 MiB body, then peek, subject limiter, forward (proxy/mount.h).
-     * A prefix route: exact routes and longer prefixes ({mount}/.well-known/) win. */
-    proxy_mount_add_routes(r, &app->mcp);
 }

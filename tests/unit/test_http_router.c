@@ -256,6 +256,36 @@ test_add_def(void **state)
     http_router_free(r);
 }
 
+/* The MCP mount's shape: an empty path after the mount, as a prefix. With a
+ * mount it is "{mount}" and "{mount}/..."; with the empty mount it is the
+ * whole origin. */
+static void
+test_add_def_mount_prefix(void **state)
+{
+    (void)state;
+    static const struct http_route_def def = {
+        .path = "",
+        .place = HTTP_ROUTE_BEFORE_MOUNT,
+        .prefix = true,
+        .methods = HTTP_METHODS_ANY,
+        .handler = h_a,
+    };
+    unsigned allowed = 0;
+    struct http_router *r = http_router_new();
+    http_router_add_def(r, &def, "/mcp", NULL);
+    assert_non_null(match(r, HTTP_METHOD_POST, "/mcp", &allowed));
+    assert_non_null(match(r, HTTP_METHOD_GET, "/mcp/x", &allowed));
+    assert_null(match(r, HTTP_METHOD_GET, "/mcpx", &allowed));
+    assert_null(match(r, HTTP_METHOD_GET, "/", &allowed));
+    http_router_free(r);
+
+    r = http_router_new();
+    http_router_add_def(r, &def, "", NULL);
+    assert_non_null(match(r, HTTP_METHOD_POST, "/", &allowed));
+    assert_non_null(match(r, HTTP_METHOD_GET, "/anything/at/all", &allowed));
+    http_router_free(r);
+}
+
 int
 main(void)
 {
@@ -268,6 +298,7 @@ main(void)
         cmocka_unit_test(test_exact_beats_prefix),
         cmocka_unit_test(test_rate_limit_hook),
         cmocka_unit_test(test_add_def),
+        cmocka_unit_test(test_add_def_mount_prefix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
