@@ -318,12 +318,13 @@ describe('default mount /mcp', () => {
       ['userinfo', uri('https://user:pw@app.example.com/cb'), badUri('redirect_uri must not contain userinfo')],
       ['userinfo without password', uri('https://user@app.example.com/cb'), badUri('redirect_uri must not contain userinfo')],
       ['http non-loopback', uri('http://app.example.com/cb'), badUri(/HTTPS/)],
-      ['ftp', uri('ftp://app.example.com/cb'), badUri('redirect_uri scheme must be http (loopback only) or https')],
-      ['custom scheme', uri('com.example.app://cb'), badUri('redirect_uri scheme must be http (loopback only) or https')],
-      ['javascript:', uri('javascript:alert(1)'), badUri('redirect_uri must be an absolute URI with authority, not opaque')],
+      ['ftp', uri('ftp://app.example.com/cb'), badUri('redirect_uri scheme is not allowed')],
+      // A private-use scheme (com.example.app://cb) is accepted now:
+      // client_shapes.test.mjs.
+      ['javascript:', uri('javascript:alert(1)'), badUri('redirect_uri scheme is not allowed')],
       ['opaque https:foo', uri('https:foo'), badUri('redirect_uri must be an absolute URI with authority, not opaque')],
       ['https:///cb', uri('https:///cb'), badUri('redirect_uri must include a host')],
-      ['file:///etc/passwd', uri('file:///etc/passwd'), badUri('redirect_uri must include a host')],
+      ['file:///etc/passwd', uri('file:///etc/passwd'), badUri('redirect_uri scheme is not allowed')],
       ['second URI bad', JSON.stringify({ redirect_uris: [OK_URI, 'http://evil.example/cb'] }), badUri(/HTTPS/)],
       // Look-alike hosts: a Cyrillic а (U+0430) among Latin letters, raw or as
       // its A-label; a name that is not IDNA2008; a percent-encoded name.
