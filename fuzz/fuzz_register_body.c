@@ -88,6 +88,20 @@ check_accepted(const struct oauth_registration *reg)
     if (reg->refresh_token_grant && !reg->grant_types_set) {
         abort();
     }
+    /* application_type is one of the two values, and "web" only when no
+     * redirect is loopback or private-use (register_rules.h). */
+    bool web = strcmp(reg->application_type, "web") == 0;
+    if (!web && strcmp(reg->application_type, "native") != 0) {
+        abort();
+    }
+    for (size_t i = 0; web && i < reg->redirect_uri_count; i++) {
+        if (oauth_redirect_uri_kind(reg->redirect_uris[i]) != OAUTH_REDIRECT_URI_WEB) {
+            abort();
+        }
+    }
+    if (reg->application_type_coerced && web) {
+        abort();
+    }
 }
 
 int

@@ -217,6 +217,7 @@ render_consent(const struct oauth *oauth, const struct grant_consent *g, const c
         .client_name = g->client_name,
         .resource_name = cfg->mcp_resource_name,
         .redirect_display = buf_cstr(&display),
+        .redirect_kind = oauth_redirect_uri_kind(nz(g->redirect_uri)),
         .resource_uri =
             (g->resource != NULL && g->resource[0] != '\0') ? g->resource : cfg->canonical_resource,
         .form_action = buf_cstr(&action),

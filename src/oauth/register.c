@@ -2,7 +2,7 @@
  *
  * Stateless: the registration is sealed into the client_id itself (a
  * `client` grant: internal UUID, redirect URIs verbatim, client name,
- * audience, expiry), so nothing is stored and any replica can open it.
+ * application_type, audience, expiry), so nothing is stored and any replica can open it.
  * No client authentication: the Authorization header is ignored and the
  * Content-Type is not checked, as in Go. The body cap (64 KiB) is the
  * route's, applied by the connection layer before one byte is read. */
@@ -49,10 +49,11 @@ client_expiry(int64_t now_s, uint64_t ttl_s)
 }
 
 /* RFC 7591 3.2.1, keys in SPEC.md 3.2's order; client_name only when
- * non-empty; the method is always "none" (the only one honoured; a
- * client_secret_* request was replaced by it). Then the accepted metadata
- * the client sent, as registered: grant_types (the supported ones it
- * asked for), response_types, scope (verbatim, "" included). */
+ * non-empty; application_type as stored (not in SPEC.md); the method is
+ * always "none" (the only one honoured; a client_secret_* request was
+ * replaced by it). Then the accepted metadata the client sent, as
+ * registered: grant_types (the supported ones it asked for),
+ * response_types, scope (verbatim, "" included). */
 static int
 format_body(const struct oauth_registration *reg, struct slice client_id, int64_t now_s,
             int64_t exp_s, struct buf *b)
@@ -77,6 +78,10 @@ format_body(const struct oauth_registration *reg, struct slice client_id, int64_
     if (reg->client_name[0] != '\0' &&
         (buf_append_str(b, ",\"client_name\":") != 0 ||
          oauth_reply_append_json_string(b, slice_from_cstr(reg->client_name)) != 0)) {
+        return -1;
+    }
+    /* As stored, so a "web" that was recorded as "native" says so. */
+    if (buf_appendf(b, ",\"application_type\":\"%s\"", reg->application_type) != 0) {
         return -1;
     }
     if (buf_append_str(b, ",\"token_endpoint_auth_method\":\"none\"") != 0) {
@@ -118,6 +123,10 @@ log_registered(const struct http_request *req, const char *id, const struct oaut
     log_str(&l, "internal_id", id);
     /* Client-chosen text: truncated, non-printable bytes replaced. */
     log_sample(&l, "client_name", slice_from_cstr(reg->client_name));
+    log_str(&l, "application_type", reg->application_type);
+    if (reg->application_type_coerced) {
+        log_bool(&l, "application_type_coerced", true);
+    }
     if (reg->auth_method_replaced) {
         log_bool(&l, "auth_method_replaced", true);
     }
@@ -151,6 +160,7 @@ oauth_register_handle(struct http_request *req, void *arg)
         .redirect_uris = (const char *const *)reg.redirect_uris,
         .redirect_uri_count = reg.redirect_uri_count,
         .client_name = reg.client_name,
+        .application_type = reg.application_type,
         .aud = cfg->proxy_base_url,
         .exp = exp_s,
     };

@@ -18,6 +18,8 @@ struct decoded {
     const struct json_t *response_types; /* array of strings, or NULL */
     bool scope_set;
     struct slice scope;
+    struct slice application_type;
+    bool application_type_not_str; /* present, not a string, not null */
 };
 
 static int
@@ -105,8 +107,18 @@ auth_method_is_replaceable(struct slice m)
     return slice_eq_cstr(m, "client_secret_post") || slice_eq_cstr(m, "client_secret_basic");
 }
 
+/* Not in SPEC.md: a value of the wrong type is the metadata error every
+ * other bad value gets, not "invalid JSON body". */
+static bool
+decode_application_type(const struct json_t *doc, struct decoded *d)
+{
+    d->application_type_not_str = !get_optional_str(doc, "application_type", &d->application_type);
+    return true;
+}
+
 /* SPEC.md 3.2 step 1: the shape {redirect_uris:[string], client_name:string,
- * token_endpoint_auth_method:string}; a null document is all-empty. */
+ * token_endpoint_auth_method:string, application_type:string}; a null
+ * document is all-empty. */
 static bool
 decode(const struct json_t *doc, struct decoded *d)
 {
@@ -140,7 +152,8 @@ decode(const struct json_t *doc, struct decoded *d)
     }
     d->scope_set = g == JSONX_FOUND;
     return get_optional_str(doc, "client_name", &d->client_name) &&
-           get_optional_str(doc, "token_endpoint_auth_method", &d->auth_method);
+           get_optional_str(doc, "token_endpoint_auth_method", &d->auth_method) &&
+           decode_application_type(doc, d);
 }
 
 static struct slice
@@ -205,6 +218,12 @@ validate(const struct decoded *d, struct oauth_error *err)
             return fail(err, 400, OAUTH_ERROR_INVALID_REDIRECT_URI, reason);
         }
     }
+    if (d->application_type_not_str ||
+        (!slice_eq_cstr(d->application_type, "") && !slice_eq_cstr(d->application_type, "native") &&
+         !slice_eq_cstr(d->application_type, "web"))) {
+        return fail(err, 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+                    "application_type must be \"native\" or \"web\"");
+    }
     if (!slice_eq_cstr(d->auth_method, "") && !slice_eq_cstr(d->auth_method, "none") &&
         !auth_method_is_replaceable(d->auth_method)) {
         return fail(err, 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
@@ -226,6 +245,22 @@ validate(const struct decoded *d, struct oauth_error *err)
                     "scope must be space-separated scope tokens");
     }
     return 0;
+}
+
+/* SEP-837 (see the header): only a declared "native" is taken as said; a
+ * native app needs loopback or private-use redirects, a web client none. */
+static void
+set_application_type(const struct decoded *d, struct oauth_registration *out)
+{
+    bool web_only = true;
+    for (size_t i = 0; i < out->redirect_uri_count; i++) {
+        if (oauth_redirect_uri_kind(out->redirect_uris[i]) != OAUTH_REDIRECT_URI_WEB) {
+            web_only = false;
+        }
+    }
+    bool declared_native = slice_eq_cstr(d->application_type, "native");
+    out->application_type = declared_native || !web_only ? "native" : "web";
+    out->application_type_coerced = slice_eq_cstr(d->application_type, "web") && !web_only;
 }
 
 int
@@ -267,6 +302,7 @@ oauth_register_rules_parse(struct slice body, size_t cap, struct oauth_registrat
     out->response_types_set = d.response_types != NULL;
     out->scope = d.scope_set ? xstrndup(d.scope.ptr, d.scope.len) : NULL;
     out->auth_method_replaced = auth_method_is_replaceable(d.auth_method);
+    set_application_type(&d, out);
     rc = 0;
 out:
     json_decref(doc);

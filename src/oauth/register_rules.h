@@ -29,12 +29,21 @@ struct oauth_registration {
     bool response_types_set;   /* response_types given (it then holds "code") */
     char *scope;               /* NULL when absent or null; "" is kept */
     bool auth_method_replaced; /* a client_secret_* method registered as "none" */
+    /* SEP-837, as stored: "native" or "web" (static). Declared "native"
+     * stays native. Declared "web" or absent: "web" when every redirect is
+     * https on a non-loopback host, else "native" -- Cursor has been seen
+     * declaring "web" beside cursor:// and http://localhost, and refusing
+     * that would fail its whole registration (docs/conformance.md). */
+    const char *application_type;
+    bool application_type_coerced; /* declared "web", stored "native" */
 };
 
 /* Parses body (counted bytes; need not be NUL-terminated). cap is the body
  * limit in bytes (BOUNDS_OAUTH_BODY_MAX): a longer body is 413. Returns 0
  * and fills *out, or -1 and fills *err (borrowed static strings; *out
- * untouched). token_endpoint_auth_method must be absent, "", "none",
+ * untouched). application_type must be absent, null, "", "native" or "web"
+ * (else 400 invalid_client_metadata, after the redirect URI rules).
+ * token_endpoint_auth_method must be absent, "", "none",
  * "client_secret_post" or "client_secret_basic" -- the last two are
  * replaced by "none" (RFC 7591 3.2.1 lets the server replace metadata it
  * will not honour: the proxy has only public clients) -- and is not

@@ -257,7 +257,7 @@ describe('default mount /mcp', () => {
     assertSecurityHeaders(res, 'register 201');
     assert.ok(res.text.endsWith('}\n'));
     assert.deepEqual(keysInOrder(res.text), ['client_id', 'client_id_issued_at', 'client_id_expires_at',
-      'redirect_uris', 'client_name', 'token_endpoint_auth_method']);
+      'redirect_uris', 'client_name', 'application_type', 'token_endpoint_auth_method']);
     const j = res.json;
     assert.match(j.client_id, /^[A-Za-z0-9_-]{40,}$/);
     assert.ok(j.client_id_issued_at >= t0 && j.client_id_issued_at <= t1);
@@ -273,7 +273,7 @@ describe('default mount /mcp', () => {
     assert.notEqual(again.json.client_id, j.client_id);
     assert.equal('client_name' in again.json, false);
     assert.deepEqual(keysInOrder(again.text), ['client_id', 'client_id_issued_at', 'client_id_expires_at',
-      'redirect_uris', 'token_endpoint_auth_method']);
+      'redirect_uris', 'application_type', 'token_endpoint_auth_method']);
     const none = await register(base, { redirect_uris: [OK_URI], token_endpoint_auth_method: 'none' });
     assert.equal(none.status, 201);
 
@@ -300,7 +300,9 @@ describe('default mount /mcp', () => {
       assert.equal(res.status, 201, `${method}: ${res.text}`);
       assert.equal(res.headers.get('access-control-allow-origin'), '*');
       assert.deepEqual(keysInOrder(res.text), ['client_id', 'client_id_issued_at', 'client_id_expires_at',
-        'redirect_uris', 'client_name', 'token_endpoint_auth_method', 'grant_types', 'response_types', 'scope']);
+        'redirect_uris', 'client_name', 'application_type', 'token_endpoint_auth_method', 'grant_types',
+        'response_types', 'scope']);
+      assert.equal(res.json.application_type, 'native'); // a loopback redirect
       assert.equal(res.json.token_endpoint_auth_method, 'none');
       assert.equal('client_secret' in res.json, false);
       assert.deepEqual(res.json.grant_types, ['authorization_code', 'refresh_token']);
@@ -354,12 +356,13 @@ describe('default mount /mcp', () => {
       ['userinfo', uri('https://user:pw@app.example.com/cb'), badUri('redirect_uri must not contain userinfo')],
       ['userinfo without password', uri('https://user@app.example.com/cb'), badUri('redirect_uri must not contain userinfo')],
       ['http non-loopback', uri('http://app.example.com/cb'), badUri(/HTTPS/)],
-      ['ftp', uri('ftp://app.example.com/cb'), badUri('redirect_uri scheme must be http (loopback only) or https')],
-      ['custom scheme', uri('com.example.app://cb'), badUri('redirect_uri scheme must be http (loopback only) or https')],
-      ['javascript:', uri('javascript:alert(1)'), badUri('redirect_uri must be an absolute URI with authority, not opaque')],
+      ['ftp', uri('ftp://app.example.com/cb'), badUri('redirect_uri scheme is not allowed')],
+      // A private-use scheme (com.example.app://cb) is accepted now:
+      // client_shapes.test.mjs.
+      ['javascript:', uri('javascript:alert(1)'), badUri('redirect_uri scheme is not allowed')],
       ['opaque https:foo', uri('https:foo'), badUri('redirect_uri must be an absolute URI with authority, not opaque')],
       ['https:///cb', uri('https:///cb'), badUri('redirect_uri must include a host')],
-      ['file:///etc/passwd', uri('file:///etc/passwd'), badUri('redirect_uri must include a host')],
+      ['file:///etc/passwd', uri('file:///etc/passwd'), badUri('redirect_uri scheme is not allowed')],
       ['second URI bad', JSON.stringify({ redirect_uris: [OK_URI, 'http://evil.example/cb'] }), badUri(/HTTPS/)],
       // Look-alike hosts: a Cyrillic а (U+0430) among Latin letters, raw or as
       // its A-label; a name that is not IDNA2008; a percent-encoded name.

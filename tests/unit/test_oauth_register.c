@@ -147,7 +147,8 @@ assert_strings(const json_t *j, size_t n, const char *const *want)
     }
 }
 
-/* The 201 body: keys exactly in SPEC.md 3.2's order. */
+/* The 201 body: keys exactly in SPEC.md 3.2's order, with application_type
+ * (SEP-837, not in SPEC.md) before the method. */
 static json_t *
 parse_success(const struct harness_response *r, bool with_name)
 {
@@ -163,10 +164,16 @@ parse_success(const struct harness_response *r, bool with_name)
     assert_non_null(j);
     /* SPEC.md 3.2's keys in order, then the echoed metadata the client
      * sent (RFC 7591 3.2.1), each at most once and in this order. */
-    static const char *const keys[] = {
-        "client_id",     "client_id_issued_at", "client_id_expires_at",
-        "redirect_uris", "client_name",         "token_endpoint_auth_method",
-        "grant_types",   "response_types",      "scope"};
+    static const char *const keys[] = {"client_id",
+                                       "client_id_issued_at",
+                                       "client_id_expires_at",
+                                       "redirect_uris",
+                                       "client_name",
+                                       "application_type",
+                                       "token_endpoint_auth_method",
+                                       "grant_types",
+                                       "response_types",
+                                       "scope"};
     size_t k = 0;
     const char *key;
     json_t *v;
@@ -176,14 +183,14 @@ parse_success(const struct harness_response *r, bool with_name)
         if (!with_name && k == 4) {
             k++;
         }
-        while (k > 6 && k < 9 && strcmp(key, keys[k]) != 0) {
+        while (k > 7 && k < 10 && strcmp(key, keys[k]) != 0) {
             k++; /* an echoed key the client did not send */
         }
-        assert_true(k < 9);
+        assert_true(k < 10);
         assert_string_equal(key, keys[k]);
         k++;
     }
-    assert_true(k >= 6);
+    assert_true(k >= 7);
     assert_string_equal(json_string_value(json_object_get(j, "token_endpoint_auth_method")),
                         "none");
     return j;
@@ -209,6 +216,8 @@ test_success(void **state)
                         "https://app.example.com/cb?a=1&b=2");
     assert_string_equal(json_string_value(json_array_get(uris, 1)), "http://127.0.0.1:5173/cb");
     assert_string_equal(json_string_value(json_object_get(j, "client_name")), "My <App>");
+    /* No application_type, and a loopback URI: a native app. */
+    assert_string_equal(json_string_value(json_object_get(j, "application_type")), "native");
     /* The accepted metadata it sent is echoed (RFC 7591 3.2.1). */
     assert_strings(json_object_get(j, "grant_types"), 1, (const char *[]){"authorization_code"});
     assert_string_equal(json_string_value(json_object_get(j, "scope")), "x");
@@ -229,6 +238,7 @@ test_success(void **state)
     assert_string_equal(g.redirect_uris[0], "https://app.example.com/cb?a=1&b=2");
     assert_string_equal(g.redirect_uris[1], "http://127.0.0.1:5173/cb");
     assert_string_equal(g.client_name, "My <App>");
+    assert_string_equal(g.application_type, "native");
     assert_string_equal(g.aud, FIXTURE_BASE);
     assert_int_equal(g.exp, FIXTURE_NOW + WEEK_S);
     char id[40];
@@ -248,6 +258,8 @@ test_success(void **state)
     assert_string_equal(json_string_value(json_object_get(line, "level")), "info");
     assert_string_equal(json_string_value(json_object_get(line, "internal_id")), id);
     assert_string_equal(json_string_value(json_object_get(line, "client_name")), "My <App>");
+    assert_string_equal(json_string_value(json_object_get(line, "application_type")), "native");
+    assert_null(json_object_get(line, "application_type_coerced"));
     /* The sealed client_id is never logged. */
     char *dumped = json_dumps(line, 0);
     assert_non_null(dumped);
@@ -279,7 +291,41 @@ test_never_expires_and_no_name(void **state)
                      GRANTS_OK);
     assert_int_equal(g.exp, 0);
     assert_string_equal(g.client_name, "");
+    assert_string_equal(g.application_type, "web"); /* https only, none declared */
+    assert_string_equal(json_string_value(json_object_get(j, "application_type")), "web");
     grants_cleanup_client(&g);
+    json_decref(j);
+    harness_response_free(&r);
+}
+
+/* Cursor's three redirect URIs, declared "web" (research 0.3): stored and
+ * answered as "native", logged as coerced. */
+static void
+test_web_with_private_use_stored_native(void **state)
+{
+    (void)state;
+    struct harness_response r =
+        post_str("{\"redirect_uris\":[\"cursor://anysphere.cursor-mcp/oauth/callback\","
+                 "\"https://www.cursor.com/agents/mcp/oauth/callback\","
+                 "\"http://localhost:8787/callback\"],\"application_type\":\"web\","
+                 "\"client_name\":\"Cursor\",\"token_endpoint_auth_method\":\"none\"}");
+    json_t *j = parse_success(&r, true);
+    assert_string_equal(json_string_value(json_object_get(j, "application_type")), "native");
+    const json_t *uris = json_object_get(j, "redirect_uris");
+    assert_int_equal(json_array_size(uris), 3);
+    assert_string_equal(json_string_value(json_array_get(uris, 0)),
+                        "cursor://anysphere.cursor-mcp/oauth/callback");
+    const char *client_id = json_string_value(json_object_get(j, "client_id"));
+    struct grant_client g = {0};
+    assert_int_equal(
+        grants_open_client(ring, slice_from_cstr(client_id), FIXTURE_BASE, FIXTURE_NOW, &g, NULL),
+        GRANTS_OK);
+    assert_string_equal(g.application_type, "native");
+    grants_cleanup_client(&g);
+    json_t *line = only_line(read_logs(), "client_registered");
+    assert_string_equal(json_string_value(json_object_get(line, "application_type")), "native");
+    assert_true(json_is_true(json_object_get(line, "application_type_coerced")));
+    json_decref(line);
     json_decref(j);
     harness_response_free(&r);
 }
@@ -340,6 +386,12 @@ test_rejections(void **state)
         {"{\"redirect_uris\":[\"http://evil.example/cb\"]}", 400,
          "{\"error\":\"invalid_redirect_uri\",\"error_description\":\"redirect_uri must use HTTPS "
          "for non-loopback addresses\"}\n"},
+        {"{\"redirect_uris\":[\"cursor://anysphere.cursor-mcp/cb\",\"JavaScript:alert(1)\"]}", 400,
+         "{\"error\":\"invalid_redirect_uri\",\"error_description\":\"redirect_uri scheme is not "
+         "allowed\"}\n"},
+        {"{\"redirect_uris\":[\"https://a.example/cb\"],\"application_type\":\"desktop\"}", 400,
+         "{\"error\":\"invalid_client_metadata\",\"error_description\":\"application_type must be "
+         "\\\"native\\\" or \\\"web\\\"\"}\n"},
         {"{\"redirect_uris\":[\"https://a.example/cb\"],\"client_name\":\"a,b\"}", 400,
          "{\"error\":\"invalid_client_metadata\",\"error_description\":\"client_name must not "
          "contain control bytes or commas\"}\n"},
@@ -418,6 +470,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_never_expires_and_no_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secret_method_replaced_and_metadata_echoed, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_web_with_private_use_stored_native, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_too_large_before_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_key_ring_fails_closed, setup, teardown),
