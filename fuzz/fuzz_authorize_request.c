@@ -46,7 +46,10 @@ check_proceed(const struct oauth_authorize_request *r, const struct oauth_author
                !pkce_is_valid_verifier(slice_from_cstr(r->code_challenge)) || out->server_pkce) {
         abort();
     }
-    if (out->synthesize_state != (r->state[0] == '\0') ||
+    /* An S256 challenge stands in for state unless STATE_REQUIRED. */
+    bool state_needed = r->code_challenge[0] == '\0' || pol->state_required;
+    if (out->synthesize_state != (r->state[0] == '\0' && state_needed) ||
+        out->state_missing != out->synthesize_state ||
         (out->synthesize_state && !pol->allow_stateless)) {
         abort();
     }
@@ -63,6 +66,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .mount = (data[0] & 4) ? "/mcp" : "",
         .pkce_required = (data[0] & 1) == 0,
         .allow_stateless = (data[0] & 2) != 0,
+        .state_required = (data[0] & 8) != 0,
     };
     struct form_params p;
     struct slice q = slice_make((const char *)data + 1, size - 1);

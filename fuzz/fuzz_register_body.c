@@ -68,6 +68,40 @@ check_accepted(const struct oauth_registration *reg)
         }
     }
     check_json_string(slice_from_cstr(reg->client_name), true);
+    /* The echoed scope: capped, printable ASCII without '"' or '\\', no
+     * leading, trailing or doubled space; echoed exactly. */
+    if (reg->scope != NULL) {
+        size_t n = strlen(reg->scope);
+        if (n > BOUNDS_REGISTER_SCOPE_MAX_BYTES ||
+            (n > 0 && (reg->scope[0] == ' ' || reg->scope[n - 1] == ' ')) ||
+            strstr(reg->scope, "  ") != NULL) {
+            abort();
+        }
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)reg->scope[i];
+            if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
+                abort();
+            }
+        }
+        check_json_string(slice_from_cstr(reg->scope), true);
+    }
+    if (reg->refresh_token_grant && !reg->grant_types_set) {
+        abort();
+    }
+    /* application_type is one of the two values, and "web" only when no
+     * redirect is loopback or private-use (register_rules.h). */
+    bool web = strcmp(reg->application_type, "web") == 0;
+    if (!web && strcmp(reg->application_type, "native") != 0) {
+        abort();
+    }
+    for (size_t i = 0; web && i < reg->redirect_uri_count; i++) {
+        if (oauth_redirect_uri_kind(reg->redirect_uris[i]) != OAUTH_REDIRECT_URI_WEB) {
+            abort();
+        }
+    }
+    if (reg->application_type_coerced && web) {
+        abort();
+    }
 }
 
 int

@@ -142,6 +142,9 @@
 #define BOUNDS_REDIRECT_URIS_MAX 5
 #define BOUNDS_REDIRECT_URI_MAX_BYTES 512
 #define BOUNDS_CLIENT_NAME_MAX_BYTES 512
+/* A registration's `scope`, echoed in the response (RFC 7591 3.2.1). Real
+ * clients send a handful of short tokens or "" (MCP Inspector 2.x). */
+#define BOUNDS_REGISTER_SCOPE_MAX_BYTES 1024
 
 /* OAuth error descriptions are cut to this many bytes (SPEC.md 3.0.5). */
 #define BOUNDS_ERROR_DESCRIPTION_MAX 200

@@ -737,6 +737,10 @@ static const struct config_var vars[] = {
     { .name = "COMPAT_ALLOW_STATELESS", .kind = CONFIG_KIND_BOOL_FALSE, .def = "false",
       AT(compat_allow_stateless), .flags = CONFIG_VAR_RELAXATION,
       .help = "Accept /authorize requests without state, for legacy clients only." },
+    { .name = "STATE_REQUIRED", .kind = CONFIG_KIND_BOOL_FALSE, .def = "false",
+      AT(state_required),
+      .help = "Require state at /authorize even when an S256 code_challenge is present "
+              "(OAuth 2.1 lets PKCE carry the CSRF protection)." },
     { .name = "RENDER_CONSENT_PAGE", .kind = CONFIG_KIND_BOOL_TRUE, .def = "true",
       AT(render_consent_page),
       .help = "Show the proxy's consent page before the IdP login; only \"false\" skips it." },

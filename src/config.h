@@ -67,6 +67,7 @@ struct config {
     int32_t revoke_before_ns;
     bool pkce_required;                 /* PKCE_REQUIRED, default true */
     bool compat_allow_stateless;        /* COMPAT_ALLOW_STATELESS, default false */
+    bool state_required;                /* STATE_REQUIRED, default false */
     bool render_consent_page;           /* RENDER_CONSENT_PAGE, default true */
     char *mcp_resource_name;            /* MCP_RESOURCE_NAME, default "" */
     uint64_t client_registration_ttl_s; /* CLIENT_REGISTRATION_TTL, default 168h; 0 = never */

@@ -119,6 +119,7 @@ static const struct field client_fields[] = {
     F_STR(grant_client, id, "id", KEEP),
     F_STRS(grant_client, redirect_uris, redirect_uri_count, "r", KEEP),
     F_STR(grant_client, client_name, "n", KEEP),
+    F_STR(grant_client, application_type, "at", OMIT),
     F_TYP,
     F_STR(grant_client, aud, "aud", KEEP),
     F_TIME(grant_client, exp, "exp"),

@@ -79,6 +79,9 @@ struct grant_client {
     const char *const *redirect_uris; /* "r": registered, verbatim; always written */
     size_t redirect_uri_count;
     const char *client_name; /* "n": always written, may be "" */
+    /* "at": "native" or "web" (SEP-837, oauth/register_rules.h); omitted
+     * when empty, and "" in a registration sealed before it existed. */
+    const char *application_type;
     const char *aud;
     int64_t exp; /* 0 = never expires */
     struct grants_storage storage;

@@ -387,7 +387,12 @@ accept_head(struct http_conn *c, struct http_request *req, const struct http_hea
     if (!http_router_rate_limit_allows(router, rt, req)) {
         refuse_body(c, h);
         metrics_inc_rate_limited(rt->opts.bucket);
-        http_reply_rate_limited(req);
+        if (rt->opts.rate_limited_reply != NULL) {
+            rt->opts.rate_limited_reply(req, rt->arg);
+            assert(http_output_is_ended(req)); /* it must end synchronously */
+        } else {
+            http_reply_rate_limited(req);
+        }
         return false;
     }
     if (h->content_length > 0 && (uint64_t)h->content_length > rt->opts.body_max) {

@@ -42,7 +42,7 @@ typedef void (*http_handler_fn)(struct http_request *req, void *arg);
 typedef bool (*http_head_check_fn)(struct http_request *req, void *arg);
 
 /* Zero-initialised options are the defaults: 1 MiB body cap, no head
- * check, no rate limit, the plain 413. */
+ * check, no rate limit, the plain 413 and 429. */
 struct http_route_opts {
     uint64_t body_max;             /* 0: BOUNDS_OAUTH_BODY_MAX */
     http_head_check_fn head_check; /* NULL: none */
@@ -53,6 +53,11 @@ struct http_route_opts {
      * the OAuth endpoints use it for their JSON error (SPEC.md 3.0.7).
      * It must end the response synchronously. NULL: plain 413. */
     http_handler_fn too_large;
+    /* Answers a request the rate limiter refused instead of the plain 429
+     * (http_reply_rate_limited); the CORS endpoints add their origin
+     * header so a browser client can read it. It must end the response
+     * synchronously. NULL: the plain 429. */
+    http_handler_fn rate_limited_reply;
 };
 
 struct http_route {

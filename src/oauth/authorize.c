@@ -148,6 +148,7 @@ on_client(enum oauth_client_rc rc, const struct oauth_client *client, const stru
         .mount = cfg->mount,
         .pkce_required = cfg->pkce_required,
         .allow_stateless = cfg->compat_allow_stateless,
+        .state_required = cfg->state_required,
     };
     struct oauth_authorize_outcome out;
     oauth_authorize_rules_check(&ctx->ar, client->redirect_uris, client->redirect_uri_count,

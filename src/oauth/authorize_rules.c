@@ -196,8 +196,12 @@ oauth_authorize_rules_check(const struct oauth_authorize_request *r, const char 
         redirect_error(out, OAUTH_ERROR_INVALID_REQUEST, pkce);
         return;
     }
-    /* 13. */
-    if (r->state[0] == '\0') {
+    /* 13. OAuth 2.1's CSRF section (RFC 9700 4.7.1): a client using PKCE
+     * may rely on it instead of state, and the MCP SDKs send none when
+     * their provider has no state(). Step 12 passed, so a challenge here
+     * is a well-formed S256 one. */
+    bool pkce_protects = r->code_challenge[0] != '\0' && !policy->state_required;
+    if (r->state[0] == '\0' && !pkce_protects) {
         out->state_missing = true;
         if (!policy->allow_stateless) {
             redirect_error(out, OAUTH_ERROR_INVALID_REQUEST, "state is required");

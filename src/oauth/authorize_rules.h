@@ -70,12 +70,14 @@ struct oauth_authorize_policy {
     const char *mount;    /* the MCP mount path ("/mcp"), may be "" */
     bool pkce_required;   /* PKCE_REQUIRED */
     bool allow_stateless; /* COMPAT_ALLOW_STATELESS */
+    bool state_required;  /* STATE_REQUIRED: state even beside an S256 challenge */
 };
 
 struct oauth_authorize_outcome {
     enum oauth_authorize_verdict verdict;
     struct oauth_error err; /* when not PROCEED; static strings */
-    /* Step 13: state was empty. Counted as access_denied{state_missing} in
+    /* Step 13: state was empty and no S256 challenge stands in for it
+     * (or STATE_REQUIRED). Counted as access_denied{state_missing} in
      * both modes; in strict mode the verdict is REDIRECT_ERROR (without a
      * state, as there is none), in compat mode PROCEED with
      * synthesize_state. */
@@ -101,8 +103,11 @@ struct oauth_authorize_outcome {
  *      is not 43-128 unreserved characters: invalid_request
  *      "code_challenge must be 43-128 unreserved characters"; no challenge
  *      while PKCE is required: invalid_request "code_challenge is required";
- *  13. state empty: state_missing; strict: invalid_request
- *      "state is required"; compat: PROCEED with synthesize_state.
+ *  13. state empty: with an S256 challenge and !state_required, PROCEED
+ *      as is (PKCE carries the CSRF protection, OAuth 2.1; the client's
+ *      redirect then has no state); else state_missing, and strict:
+ *      invalid_request "state is required"; compat: PROCEED with
+ *      synthesize_state.
  * The 302 errors carry status 302 in err.status. */
 void oauth_authorize_rules_check(const struct oauth_authorize_request *r,
                                  const char *const *registered, size_t registered_count,

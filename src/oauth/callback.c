@@ -208,7 +208,7 @@ idp_error(struct http_request *req, const struct oauth *oauth, const char *error
     }
     if (rc == GRANTS_OK &&
         oauth_callback_rules_idp_error_location(s.redirect_uri, mapped, s.client_state,
-                                                cfg->proxy_base_url, &location) == 0) {
+                                                oauth_discovery_issuer(cfg), &location) == 0) {
         spend_cookie(req, oauth, &s);
         http_reply_redirect(req, buf_cstr(&location));
     } else {
@@ -247,7 +247,7 @@ finish(struct callback *cb, const struct oidc_claims *claims)
         goto out;
     }
     if (oauth_callback_rules_success_location(cb->session.redirect_uri, buf_cstr(&sealed),
-                                              cb->session.client_state, cfg->proxy_base_url,
+                                              cb->session.client_state, oauth_discovery_issuer(cfg),
                                               &location) != 0) {
         reply_error(cb, 400, OAUTH_ERROR_INVALID_REQUEST, "malformed redirect_uri", NULL);
         goto out;

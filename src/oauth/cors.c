@@ -29,3 +29,11 @@ oauth_cors_too_large(struct http_request *req, void *arg)
     (void)oauth_cors_allow_origin(req);
     oauth_reply_too_large(req, arg);
 }
+
+void
+oauth_cors_rate_limited(struct http_request *req, void *arg)
+{
+    (void)arg;
+    (void)oauth_cors_allow_origin(req);
+    (void)http_reply_rate_limited(req);
+}

@@ -42,3 +42,9 @@ void oauth_cors_preflight_handle(struct http_request *req, void *arg);
  * oauth_reply_too_large() with Access-Control-Allow-Origin, so a browser
  * client can read the 413. */
 void oauth_cors_too_large(struct http_request *req, void *arg);
+
+/* A rate_limited_reply route option (struct http_route_opts) for CORS
+ * endpoints: the plain 429 (http_reply_rate_limited: Retry-After, JSON
+ * temporarily_unavailable) with Access-Control-Allow-Origin, so a browser
+ * client sees the 429 instead of "Failed to fetch". arg unused. */
+void oauth_cors_rate_limited(struct http_request *req, void *arg);

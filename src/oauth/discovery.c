@@ -46,6 +46,12 @@ append_url(struct buf *b, const char *key, const char *base, const char *suffix)
     return rc;
 }
 
+const char *
+oauth_discovery_issuer(const struct config *cfg)
+{
+    return cfg->proxy_base_url;
+}
+
 /* RFC 8414 section 2; values per SPEC.md 3.1 (no jwks_uri, revocation,
  * introspection or userinfo: the proxy offers none of them). */
 static int
@@ -58,7 +64,9 @@ build_as_metadata(const struct config *cfg, struct buf *b)
             b, ",\"authorization_response_iss_parameter_supported\":true"
                ",\"code_challenge_methods_supported\":[\"S256\"]"
                ",\"grant_types_supported\":[\"authorization_code\",\"refresh_token\"],") != 0 ||
-        append_url(b, "issuer", base, "") != 0 || buf_append_byte(b, ',') != 0 ||
+        buf_append_str(b, "\"issuer\":") != 0 ||
+        oauth_reply_append_json_string(b, slice_from_cstr(oauth_discovery_issuer(cfg))) != 0 ||
+        buf_append_byte(b, ',') != 0 ||
         append_url(b, "registration_endpoint", base, "/register") != 0 ||
         buf_append_str(b, ",\"response_modes_supported\":[\"query\"]"
                           ",\"response_types_supported\":[\"code\"]"
@@ -179,7 +187,8 @@ oauth_discovery_not_found_handle(struct http_request *req, void *arg)
 #define OIDC "/.well-known/openid-configuration"
 #define DOC_OPTS                                                                                   \
     {                                                                                              \
-        .rate_limited = true, .bucket = METRICS_ENDPOINT_DISCOVERY                                 \
+        .rate_limited = true, .bucket = METRICS_ENDPOINT_DISCOVERY,                                \
+        .rate_limited_reply = oauth_cors_rate_limited                                              \
     }
 #define DOC_CORS                                                                                   \
     .preflight = oauth_cors_preflight_handle, .preflight_arg = OAUTH_CORS_METHODS_DOCUMENT

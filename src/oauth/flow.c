@@ -111,7 +111,7 @@ oauth_flow_error_url(const struct oauth *oauth, const char *ru, const struct oau
         {"error", oauth_error_code_str(err->code)},
         {"error_description", err->description},
         {"state", state},
-        {"iss", oauth->cfg->proxy_base_url},
+        {"iss", oauth_discovery_issuer(oauth->cfg)},
     };
     enum oauth_redirect_uri_rc rc =
         oauth_redirect_uri_with_params(ru, params, sizeof(params) / sizeof(params[0]), out);
@@ -217,6 +217,7 @@ render_consent(const struct oauth *oauth, const struct grant_consent *g, const c
         .client_name = g->client_name,
         .resource_name = cfg->mcp_resource_name,
         .redirect_display = buf_cstr(&display),
+        .redirect_kind = oauth_redirect_uri_kind(nz(g->redirect_uri)),
         .resource_uri =
             (g->resource != NULL && g->resource[0] != '\0') ? g->resource : cfg->canonical_resource,
         .form_action = buf_cstr(&action),

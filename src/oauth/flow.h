@@ -55,7 +55,7 @@ enum oauth_flow_rc oauth_flow_session_begin(struct http_request *req, const stru
     __attribute__((warn_unused_result));
 
 /* Appends the client redirect of SPEC.md 3.3.2 to out: ru with error,
- * error_description, state (when non-empty) and iss = PROXY_BASE_URL.
+ * error_description, state (when non-empty) and iss = oauth_discovery_issuer().
  * Returns 0, or -1 when ru does not parse or the URL does not fit (out
  * unchanged). */
 int oauth_flow_error_url(const struct oauth *oauth, const char *ru, const struct oauth_error *err,

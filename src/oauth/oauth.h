@@ -43,6 +43,13 @@ enum oauth_discovery_doc {
     OAUTH_DISCOVERY_DOC_COUNT,
 };
 
+/* The RFC 8414 `issuer` of the AS metadata: PROXY_BASE_URL exactly as
+ * loaded (trailing slashes already removed). Every authorization response
+ * carries it as `iss` (RFC 9207), success and error alike, so clients that
+ * compare it byte for byte with the metadata they fetched find them equal:
+ * this function is the one place both take it from. Borrowed from cfg. */
+const char *oauth_discovery_issuer(const struct config *cfg);
+
 /* Builds the documents from cfg->proxy_base_url, cfg->mount and
  * cfg->mcp_resource_name (cfg is read, not kept). Never returns NULL. */
 struct oauth_discovery *oauth_discovery_new(const struct config *cfg);

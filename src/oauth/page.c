@@ -104,9 +104,25 @@ oauth_page_html_escape(struct slice in, struct buf *out)
     return 0;
 }
 
+/* "cursor://" or "com.example.app:": the operating system hands the URI
+ * to whichever app registered that scheme (the consent page says so). */
+static int
+append_private_use_display(const char *redirect_uri, struct buf *out)
+{
+    size_t scheme_len = strcspn(redirect_uri, ":");
+    bool slashes = strncmp(redirect_uri + scheme_len, "://", 3) == 0;
+    if (buf_append_slice(out, slice_make(redirect_uri, scheme_len)) != 0) {
+        return -1;
+    }
+    return buf_append_str(out, slashes ? "://" : ":");
+}
+
 int
 oauth_page_redirect_display(const char *redirect_uri, struct buf *out)
 {
+    if (oauth_redirect_uri_is_private_use(redirect_uri)) {
+        return append_private_use_display(redirect_uri, out);
+    }
     struct url u;
     if (url_parse(redirect_uri, &u) != URL_OK) {
         return buf_append_str(out, redirect_uri);
@@ -195,6 +211,31 @@ put_request_sentence(struct writer *w, const struct oauth_consent_page *in)
     put(w, "</p>\n");
 }
 
+/* A login sent to this computer is safe only if the user started it from
+ * the app that will receive it: say so plainly, since "127.0.0.1:8787" or
+ * "cursor://" means little to most people. */
+static void
+put_local_app_note(struct writer *w, const struct oauth_consent_page *in)
+{
+    switch (in->redirect_kind) {
+    case OAUTH_REDIRECT_URI_PRIVATE_USE:
+        put(w, "<p class=\"note\">The login goes to the app registered for <strong>");
+        put_esc(w, in->redirect_display);
+        put(w, "</strong> on this computer, not to a website. Approve only if you started "
+               "this from that app.</p>\n");
+        break;
+    case OAUTH_REDIRECT_URI_LOOPBACK:
+        put(w, "<p class=\"note\">The login goes to an app on this computer (listening on "
+               "<strong>");
+        put_esc(w, in->redirect_display);
+        put(w, "</strong>), not to a website. Approve only if you started this from an app "
+               "you trust.</p>\n");
+        break;
+    case OAUTH_REDIRECT_URI_WEB:
+        break;
+    }
+}
+
 int
 oauth_page_consent(const struct oauth_consent_page *in, struct buf *out)
 {
@@ -218,7 +259,9 @@ oauth_page_consent(const struct oauth_consent_page *in, struct buf *out)
         put_esc(&w, in->resource_uri);
         put(&w, "</dd>\n");
     }
-    put(&w, "</dl>\n<p class=\"hint\">Approving takes you to your identity provider to sign "
+    put(&w, "</dl>\n");
+    put_local_app_note(&w, in);
+    put(&w, "<p class=\"hint\">Approving takes you to your identity provider to sign "
             "in. If you did not start this, choose Deny.</p>\n");
     put(&w, "<form method=\"POST\" action=\"");
     put_esc(&w, in->form_action);
@@ -238,7 +281,13 @@ static bool
 is_http_url(const char *target)
 {
     struct url u;
-    if (target == NULL || url_parse(target, &u) != URL_OK) {
+    if (target == NULL) {
+        return false;
+    }
+    if (oauth_redirect_uri_is_private_use(target)) {
+        return true; /* a native app's redirect (RFC 8252 7.1) */
+    }
+    if (url_parse(target, &u) != URL_OK) {
         return false;
     }
     bool yes = strcmp(u.scheme, "https") == 0 || strcmp(u.scheme, "http") == 0;

@@ -12,6 +12,7 @@
 
 #include "base/buf.h"
 #include "base/slice.h"
+#include "oauth/redirect_uri.h"
 
 /* Content-Security-Policy values replacing the baseline on these pages. */
 #define OAUTH_PAGE_CONSENT_CSP                                                                     \
@@ -36,10 +37,14 @@ struct oauth_consent_page {
     const char *client_name;      /* registered client_name; NULL or "" = unnamed */
     const char *resource_name;    /* MCP_RESOURCE_NAME; NULL or "" = none */
     const char *redirect_display; /* oauth_page_redirect_display() of the redirect_uri */
-    const char *resource_uri;     /* canonical resource; shown only without resource_name */
-    const char *form_action;      /* absolute "{PROXY_BASE_URL}/consent" */
-    const char *consent_token;    /* the sealed consent blob */
-    bool replay_notice;           /* re-render after a replayed POST /consent */
+    /* oauth_redirect_uri_kind() of the redirect_uri: a loopback or
+     * private-use one gets a note that an app on this computer, not a
+     * website, receives the login. */
+    enum oauth_redirect_uri_kind redirect_kind;
+    const char *resource_uri;  /* canonical resource; shown only without resource_name */
+    const char *form_action;   /* absolute "{PROXY_BASE_URL}/consent" */
+    const char *consent_token; /* the sealed consent blob */
+    bool replay_notice;        /* re-render after a replayed POST /consent */
 };
 
 /* Appends in with & < > " ' escaped as entities and every control byte
@@ -49,8 +54,10 @@ struct oauth_consent_page {
 int oauth_page_html_escape(struct slice in, struct buf *out) __attribute__((warn_unused_result));
 
 /* Appends what "Will redirect to" shows for redirect_uri: its host and
- * explicit port ("app.example.com", "127.0.0.1:8080", "[::1]:3000"), or the
- * raw URI when it does not parse or has no host. An internationalized host
+ * explicit port ("app.example.com", "127.0.0.1:8080", "[::1]:3000"); for a
+ * private-use scheme only the scheme, "cursor://" or "com.example.app:",
+ * since the host of such a URI names nothing anyone looks up; or the raw URI when it does not
+ * parse or has no host. An internationalized host
  * is shown by its A-label, then its Unicode form marked:
  * "xn--80ak6aa92e.com (Unicode: аррӏе.com)"; a mixed-script one as
  * "xn--pple-43d.com (mixed-script name)"; one that is not valid IDNA with
@@ -70,8 +77,9 @@ int oauth_page_consent(const struct oauth_consent_page *in, struct buf *out)
  * "0;url=TARGET" and a fallback <a href="TARGET"> carrying the identical
  * attribute-escaped text, a short "Continuing..." line, no script, no form.
  * target must be an absolute http or https URL (a client redirect_uri or the
- * IdP authorization URL); anything else -- a javascript: or data: URL above
- * all -- is refused with -1, as is running out of out's cap. */
+ * IdP authorization URL) or a private-use redirect URI
+ * (oauth_redirect_uri_is_private_use); anything else -- a javascript: or
+ * data: URL above all -- is refused with -1, as is running out of out's cap. */
 int oauth_page_interstitial(const char *target, struct buf *out)
     __attribute__((warn_unused_result));
 

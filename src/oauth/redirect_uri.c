@@ -132,12 +132,113 @@ check_host_name(const struct url *u)
     return NULL;
 }
 
-const char *
-oauth_redirect_uri_check(const char *uri)
+/* Schemes a redirect may never use, whatever the registration says: they
+ * run code in the page or the browser (javascript, data, vbscript, blob,
+ * about), read local files (file), are not a navigation a native app can
+ * receive (ws, wss, ftp), or open the browser's own pages and extensions
+ * rather than an app. Compared case-insensitively. */
+static const char *const forbidden_schemes[] = {
+    "javascript",    "data",        "vbscript", "file",
+    "about",         "blob",        "ws",       "wss",
+    "ftp",           "view-source", "chrome",   "chrome-extension",
+    "moz-extension", "resource",
+};
+
+/* RFC 3986 3.1: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":". Returns the
+ * scheme without its ':', or SLICE_NULL. */
+static struct slice
+scheme_of(const char *uri)
 {
-    if (strlen(uri) > BOUNDS_REDIRECT_URI_MAX_BYTES) {
-        return "redirect_uri exceeds maximum length";
+    size_t n = 0;
+    while (uri[n] != '\0' && uri[n] != ':') {
+        char c = uri[n];
+        bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        bool rest = (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
+        if (!alpha && !(n > 0 && rest)) {
+            return SLICE_NULL;
+        }
+        n++;
     }
+    return uri[n] == ':' && n > 0 ? slice_make(uri, n) : SLICE_NULL;
+}
+
+static bool
+is_forbidden_scheme(struct slice scheme)
+{
+    /* A one-letter scheme is a Windows drive letter ("C:/x"), a path. */
+    if (scheme.len < 2) {
+        return true;
+    }
+    for (size_t i = 0; i < sizeof(forbidden_schemes) / sizeof(forbidden_schemes[0]); i++) {
+        if (slice_case_eq_cstr(scheme, forbidden_schemes[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool
+is_web_scheme(struct slice scheme)
+{
+    return slice_case_eq_cstr(scheme, "http") || slice_case_eq_cstr(scheme, "https");
+}
+
+static bool
+is_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* RFC 3986's unreserved, gen-delims and sub-delims, and '%' only before two
+ * hex digits: no space, control, quote, '<', '>', '\' or non-ASCII byte, so
+ * the URI is fit for a Location header and an HTML attribute as it is. */
+static bool
+is_uri_text(const char *s)
+{
+    for (size_t i = 0; s[i] != '\0'; i++) {
+        char c = s[i];
+        if (c == '%') {
+            if (!is_hex(s[i + 1]) || !is_hex(s[i + 2])) {
+                return false;
+            }
+            continue;
+        }
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            strchr("-._~:/?#[]@!$&'()*+,;=", c) != NULL) {
+            continue;
+        }
+        return false;
+    }
+    return true;
+}
+
+/* A native app's private-use scheme (RFC 8252 7.1): "cursor://host/path"
+ * or "com.example.app:/path". The scheme was checked by the caller. Not
+ * parsed by curl: whoever registered the scheme on the user's computer
+ * receives the whole URI, so there is no host to look up or to misread,
+ * only text to keep well-formed. */
+static const char *
+check_private_use(const char *uri, struct slice scheme)
+{
+    const char *rest = uri + scheme.len + 1;
+    if (rest[0] == '\0' || !is_uri_text(uri)) {
+        return "malformed redirect_uri";
+    }
+    if (strchr(rest, '#') != NULL) {
+        return "redirect_uri must not contain a fragment";
+    }
+    if (rest[0] == '/' && rest[1] == '/') {
+        const char *auth = rest + 2;
+        if (memchr(auth, '@', strcspn(auth, "/?")) != NULL) {
+            return "redirect_uri must not contain userinfo";
+        }
+    }
+    return NULL;
+}
+
+static const char *
+check_web(const char *uri)
+{
     struct url u;
     switch (url_parse(uri, &u)) {
     case URL_OK:
@@ -163,17 +264,48 @@ oauth_redirect_uri_check(const char *uri)
         reason = "redirect_uri must not contain a fragment";
     } else if (u.has_userinfo) {
         reason = "redirect_uri must not contain userinfo";
-    } else if (strcmp(u.scheme, "https") == 0) {
-        reason = NULL;
-    } else if (strcmp(u.scheme, "http") == 0) {
-        if (!is_loopback(&u, uri)) {
-            reason = "redirect_uri must use HTTPS for non-loopback addresses";
-        }
-    } else {
-        reason = "redirect_uri scheme must be http (loopback only) or https";
+    } else if (strcmp(u.scheme, "http") == 0 && !is_loopback(&u, uri)) {
+        reason = "redirect_uri must use HTTPS for non-loopback addresses";
     }
     url_cleanup(&u);
     return reason;
+}
+
+const char *
+oauth_redirect_uri_check(const char *uri)
+{
+    if (strlen(uri) > BOUNDS_REDIRECT_URI_MAX_BYTES) {
+        return "redirect_uri exceeds maximum length";
+    }
+    struct slice scheme = scheme_of(uri);
+    if (scheme.ptr == NULL) {
+        return "malformed redirect_uri";
+    }
+    if (is_web_scheme(scheme)) {
+        return check_web(uri);
+    }
+    if (is_forbidden_scheme(scheme)) {
+        return "redirect_uri scheme is not allowed";
+    }
+    return check_private_use(uri, scheme);
+}
+
+bool
+oauth_redirect_uri_is_private_use(const char *uri)
+{
+    struct slice scheme = scheme_of(uri);
+    return scheme.ptr != NULL && !is_web_scheme(scheme) && !is_forbidden_scheme(scheme) &&
+           check_private_use(uri, scheme) == NULL;
+}
+
+enum oauth_redirect_uri_kind
+oauth_redirect_uri_kind(const char *uri)
+{
+    if (oauth_redirect_uri_is_private_use(uri)) {
+        return OAUTH_REDIRECT_URI_PRIVATE_USE;
+    }
+    return oauth_redirect_uri_is_loopback(uri) ? OAUTH_REDIRECT_URI_LOOPBACK
+                                               : OAUTH_REDIRECT_URI_WEB;
 }
 
 bool
@@ -194,14 +326,28 @@ str_eq_or_both_null(const char *a, const char *b)
     return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+/* Whether uri parses as a URL curl reads. */
+static bool
+parses(const char *uri)
+{
+    struct url u;
+    if (url_parse(uri, &u) != URL_OK) {
+        return false;
+    }
+    url_cleanup(&u);
+    return true;
+}
+
 /* RFC 8252 7.3: a native app's loopback listener gets a port at run time,
- * so every part but the port must match. */
+ * so every part but the port must match. Only for http: an https listener
+ * on loopback has a certificate for a fixed origin, and 7.3 speaks of
+ * http. */
 static bool
 loopback_parts_match(const struct url *reg, const char *reg_text, const struct url *req,
                      const char *req_text)
 {
     return is_loopback(reg, reg_text) && is_loopback(req, req_text) &&
-           strcasecmp(reg->scheme, req->scheme) == 0 &&
+           strcmp(reg->scheme, "http") == 0 && strcmp(req->scheme, "http") == 0 &&
            slice_case_eq(host_literal(raw_host(reg_text)), host_literal(raw_host(req_text))) &&
            !reg->has_userinfo && !req->has_userinfo && strcmp(reg->path, req->path) == 0 &&
            reg->has_query == req->has_query && str_eq_or_both_null(reg->query, req->query) &&
@@ -312,11 +458,12 @@ enum oauth_redirect_uri_rc
 oauth_redirect_uri_with_params(const char *uri, const struct oauth_param *params, size_t n,
                                struct buf *out)
 {
-    struct url u;
-    if (url_parse(uri, &u) != URL_OK) {
+    /* A private-use URI is not curl's to read; it must stay one. Any other
+     * must parse, before and after. */
+    bool private_use = oauth_redirect_uri_is_private_use(uri);
+    if (!private_use && !parses(uri)) {
         return OAUTH_REDIRECT_URI_ERR_UNPARSEABLE;
     }
-    url_cleanup(&u);
     size_t prefix_len = strcspn(uri, "?#");
     struct slice query = SLICE_NULL;
     if (uri[prefix_len] == '?') {
@@ -345,11 +492,11 @@ oauth_redirect_uri_with_params(const char *uri, const struct oauth_param *params
     }
     /* Escaping can lengthen parts past what the parser allows (an IPv6
      * zone id, say); promise only URLs that parse. */
-    if (url_parse(buf_cstr(&tmp), &u) != URL_OK) {
+    if (private_use ? !oauth_redirect_uri_is_private_use(buf_cstr(&tmp))
+                    : !parses(buf_cstr(&tmp))) {
         rc = OAUTH_REDIRECT_URI_ERR_UNPARSEABLE;
         goto out;
     }
-    url_cleanup(&u);
     if (buf_append_slice(out, buf_slice(&tmp)) != 0) {
         goto out;
     }

@@ -16,11 +16,25 @@
 
 #include "base/buf.h"
 
-/* Registration check, rules in SPEC.md 3.2 step 7 order. Returns NULL when
- * uri (a C string) is acceptable, else one of these static reasons:
+/* Registration check. Returns NULL when uri (a C string) is acceptable,
+ * else one of these static reasons:
  *   "redirect_uri exceeds maximum length"            (> 512 bytes)
- *   "malformed redirect_uri"                          (curl refuses it, or an
- *                                                      IPv6 zone id)
+ *   "malformed redirect_uri"                          (no RFC 3986 scheme;
+ *                                                      for http(s): curl
+ *                                                      refuses it, or an IPv6
+ *                                                      zone id; for a
+ *                                                      private-use scheme:
+ *                                                      nothing after ':', or
+ *                                                      a byte outside RFC
+ *                                                      3986's set or a bad
+ *                                                      '%' escape)
+ *   "redirect_uri scheme is not allowed"              (javascript, data,
+ *                                                      vbscript, file, about,
+ *                                                      blob, ws, wss, ftp in
+ *                                                      any case, or a
+ *                                                      one-letter scheme: a
+ *                                                      drive letter)
+ * For http and https, in SPEC.md 3.2 step 7 order:
  *   "redirect_uri host must not be percent-encoded"
  *   "redirect_uri host is not a valid internationalized domain name (IDNA2008)"
  *   "redirect_uri host mixes scripts (such as Latin and Cyrillic) in one label"
@@ -30,18 +44,37 @@
  *   "redirect_uri must not contain a fragment"        (any '#')
  *   "redirect_uri must not contain userinfo"
  *   "redirect_uri must use HTTPS for non-loopback addresses"
- *   "redirect_uri scheme must be http (loopback only) or https"
+ * Any other scheme is a native app's private-use scheme (RFC 8252 7.1:
+ * "cursor://anysphere.cursor-mcp/cb", "com.example.app:/cb"), accepted
+ * with or without a period in it (docs/conformance.md), refused only for:
+ *   "redirect_uri must not contain a fragment"
+ *   "redirect_uri must not contain userinfo"          (an '@' in a "//"
+ *                                                      authority)
  * A URI whose bytes include NUL cannot be passed here; callers holding
  * counted bytes refuse NUL as "malformed redirect_uri" themselves. */
 const char *oauth_redirect_uri_check(const char *uri);
+
+/* What a redirect URI that oauth_redirect_uri_check accepted points at;
+ * this decides the client's application_type (SEP-837). */
+enum oauth_redirect_uri_kind {
+    OAUTH_REDIRECT_URI_WEB = 0,     /* https on a host that is not loopback */
+    OAUTH_REDIRECT_URI_LOOPBACK,    /* http or https on a loopback host */
+    OAUTH_REDIRECT_URI_PRIVATE_USE, /* a native app's own scheme */
+};
+enum oauth_redirect_uri_kind oauth_redirect_uri_kind(const char *uri);
+
+/* Whether uri has a private-use scheme and passes its rules above (any
+ * length): such a URI is opened by the app that registered the scheme. */
+bool oauth_redirect_uri_is_private_use(const char *uri);
 
 /* Whether uri parses and its host is loopback (see the file comment).
  * Says nothing about the scheme. */
 bool oauth_redirect_uri_is_loopback(const char *uri);
 
 /* SPEC.md 3.3.1 (for /authorize; /token compares byte for byte): true when
- * requested equals registered byte for byte, or when both parse, both are
- * loopback, and scheme (any case), host literal (any case, one trailing '.'
+ * requested equals registered byte for byte (the only match for https and
+ * private-use schemes), or when both parse, both are http on a loopback
+ * host, and host literal (any case, one trailing '.'
  * ignored), escaped path, raw query and bare-'?' flag are equal, and
  * neither has userinfo or a fragment. Only the port may differ (RFC 8252
  * 7.3). */
@@ -63,7 +96,8 @@ enum oauth_redirect_uri_rc {
     OAUTH_REDIRECT_URI_RC_COUNT,
 };
 
-/* Appends to out the URL to redirect to (SPEC.md 3.3.2): uri's scheme,
+/* Appends to out the URL to redirect to (SPEC.md 3.3.2); uri is a URL curl
+ * parses or a private-use URI (oauth_redirect_uri_is_private_use). uri's scheme,
  * authority and path as written; its existing query decoded in query mode
  * (bad pairs dropped), each given parameter set (replacing every existing
  * value of that name; a later duplicate in params wins), the whole query

@@ -2,7 +2,7 @@
  *
  * Stateless: the registration is sealed into the client_id itself (a
  * `client` grant: internal UUID, redirect URIs verbatim, client name,
- * audience, expiry), so nothing is stored and any replica can open it.
+ * application_type, audience, expiry), so nothing is stored and any replica can open it.
  * No client authentication: the Authorization header is ignored and the
  * Content-Type is not checked, as in Go. The body cap (64 KiB) is the
  * route's, applied by the connection layer before one byte is read. */
@@ -31,7 +31,7 @@
 #define REGISTER_BODY_MAX                                                                          \
     (BOUNDS_SEALED_MAX_CHARS +                                                                     \
      6 * (BOUNDS_REDIRECT_URIS_MAX * (BOUNDS_REDIRECT_URI_MAX_BYTES + 3) +                         \
-          BOUNDS_CLIENT_NAME_MAX_BYTES) +                                                          \
+          BOUNDS_CLIENT_NAME_MAX_BYTES + BOUNDS_REGISTER_SCOPE_MAX_BYTES) +                        \
      512)
 
 /* exp of a new client: now + TTL, or 0 (never) when the TTL is 0
@@ -49,7 +49,11 @@ client_expiry(int64_t now_s, uint64_t ttl_s)
 }
 
 /* RFC 7591 3.2.1, keys in SPEC.md 3.2's order; client_name only when
- * non-empty; the method is always "none" (the only one accepted). */
+ * non-empty; application_type as stored (not in SPEC.md); the method is
+ * always "none" (the only one honoured; a client_secret_* request was
+ * replaced by it). Then the accepted metadata the client sent, as
+ * registered: grant_types (the supported ones it asked for),
+ * response_types, scope (verbatim, "" included). */
 static int
 format_body(const struct oauth_registration *reg, struct slice client_id, int64_t now_s,
             int64_t exp_s, struct buf *b)
@@ -76,7 +80,28 @@ format_body(const struct oauth_registration *reg, struct slice client_id, int64_
          oauth_reply_append_json_string(b, slice_from_cstr(reg->client_name)) != 0)) {
         return -1;
     }
-    return buf_append_str(b, ",\"token_endpoint_auth_method\":\"none\"}\n");
+    /* As stored, so a "web" that was recorded as "native" says so. */
+    if (buf_appendf(b, ",\"application_type\":\"%s\"", reg->application_type) != 0) {
+        return -1;
+    }
+    if (buf_append_str(b, ",\"token_endpoint_auth_method\":\"none\"") != 0) {
+        return -1;
+    }
+    if (reg->grant_types_set &&
+        buf_append_str(b, reg->refresh_token_grant
+                              ? ",\"grant_types\":[\"authorization_code\",\"refresh_token\"]"
+                              : ",\"grant_types\":[\"authorization_code\"]") != 0) {
+        return -1;
+    }
+    if (reg->response_types_set && buf_append_str(b, ",\"response_types\":[\"code\"]") != 0) {
+        return -1;
+    }
+    if (reg->scope != NULL &&
+        (buf_append_str(b, ",\"scope\":") != 0 ||
+         oauth_reply_append_json_string(b, slice_from_cstr(reg->scope)) != 0)) {
+        return -1;
+    }
+    return buf_append_str(b, "}\n");
 }
 
 static void
@@ -91,13 +116,20 @@ reply_seal_failed(struct http_request *req, const char *why)
 }
 
 static void
-log_registered(const struct http_request *req, const char *id, const char *name)
+log_registered(const struct http_request *req, const char *id, const struct oauth_registration *reg)
 {
     struct log_line l;
     http_request_log_begin(&l, req, LOG_INFO, "client_registered");
     log_str(&l, "internal_id", id);
     /* Client-chosen text: truncated, non-printable bytes replaced. */
-    log_sample(&l, "client_name", slice_from_cstr(name));
+    log_sample(&l, "client_name", slice_from_cstr(reg->client_name));
+    log_str(&l, "application_type", reg->application_type);
+    if (reg->application_type_coerced) {
+        log_bool(&l, "application_type_coerced", true);
+    }
+    if (reg->auth_method_replaced) {
+        log_bool(&l, "auth_method_replaced", true);
+    }
     log_end(&l);
 }
 
@@ -128,6 +160,7 @@ oauth_register_handle(struct http_request *req, void *arg)
         .redirect_uris = (const char *const *)reg.redirect_uris,
         .redirect_uri_count = reg.redirect_uri_count,
         .client_name = reg.client_name,
+        .application_type = reg.application_type,
         .aud = cfg->proxy_base_url,
         .exp = exp_s,
     };
@@ -148,7 +181,7 @@ oauth_register_handle(struct http_request *req, void *arg)
         goto out;
     }
     metrics_inc(METRICS_CLIENTS_REGISTERED);
-    log_registered(req, id, reg.client_name);
+    log_registered(req, id, &reg);
     (void)oauth_reply_json_nostore(req, 201, buf_cstr(&body));
 out:
     buf_cleanup(&body);
@@ -165,7 +198,8 @@ const struct http_route_def oauth_register_route = {
     .handler = oauth_register_handle,
     .opts = {.rate_limited = true,
              .bucket = METRICS_ENDPOINT_REGISTER,
-             .too_large = oauth_cors_too_large},
+             .too_large = oauth_cors_too_large,
+             .rate_limited_reply = oauth_cors_rate_limited},
     .preflight = oauth_cors_preflight_handle,
     .preflight_arg = OAUTH_CORS_METHODS_POST,
 };

@@ -618,7 +618,8 @@ const struct http_route_def oauth_token_route = {
     .handler = oauth_token_handle,
     .opts = {.rate_limited = true,
              .bucket = METRICS_ENDPOINT_TOKEN,
-             .too_large = oauth_cors_too_large},
+             .too_large = oauth_cors_too_large,
+             .rate_limited_reply = oauth_cors_rate_limited},
     .preflight = oauth_cors_preflight_handle,
     .preflight_arg = OAUTH_CORS_METHODS_POST,
 };

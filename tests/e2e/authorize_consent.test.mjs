@@ -362,16 +362,20 @@ describe('consent flow (in-process replay store)', () => {
     assert.equal(d('mcp_auth_access_denied_total{reason="client_id_invalid"}'), 1);
 
     // 10-13: 302 to the requested redirect_uri with error, description, state, iss.
-    const redirectError = async (over, error, description, { stateless = false } = {}) => {
+    // RFC 9207: iss is exactly the issuer of the AS metadata.
+    const meta = await request(`${stack.base}/.well-known/oauth-authorization-server`);
+    assert.equal(meta.json.authorization_response_iss_parameter_supported, true);
+    const redirectError = async (over, error, description, { stateless = false, base = stack.base } = {}) => {
       const { params } = goodParams(clientId, over);
-      const res = await request(authorizeUrl(stack.base, params));
+      const res = await request(authorizeUrl(base, params));
       assert.equal(res.status, 302, `${JSON.stringify(over)} → ${res.status} ${res.text}`);
       const p = parseRedirect(res.location);
       assert.equal(`${p.url.origin}${p.url.pathname}`, REDIRECT);
       assert.equal(p.error, error);
       assert.equal(p.error_description, description);
       assert.equal(p.iss, stack.base);
-      if (stateless) assert.equal(p.state, null);
+      assert.equal(p.iss, meta.json.issuer);
+      if (stateless) assert.ok(!p.url.searchParams.has('state'), res.location);
       else assert.equal(p.state, params.state);
     };
     await redirectError({ response_type: 'token' }, 'unsupported_response_type', "response_type must be 'code'");
@@ -381,17 +385,45 @@ describe('consent flow (in-process replay store)', () => {
     await redirectError({ code_challenge_method: 'plain' }, 'invalid_request', 'code_challenge_method must be S256');
     await redirectError({ code_challenge: '!'.repeat(43) }, 'invalid_request', 'code_challenge must be 43-128 unreserved characters');
     await redirectError({ code_challenge: undefined, code_challenge_method: undefined }, 'invalid_request', 'code_challenge is required');
-    await redirectError({ state: undefined }, 'invalid_request', 'state is required', { stateless: true });
+    // 13: no state beside an S256 challenge is accepted (OAuth 2.1 CSRF
+    // section; STATE_REQUIRED=false by default), not counted as a denial.
+    await consentPage(stack.base, clientId, { state: undefined });
+    // An error redirect of such a request carries no state at all.
+    await redirectError({ state: undefined, code_challenge_method: 'plain' }, 'invalid_request',
+      'code_challenge_method must be S256', { stateless: true });
     // Accepted resources: base, base/, base{mount}.
     await consentPage(stack.base, clientId, { resource: [stack.base, `${stack.base}/`, `${stack.base}/mcp`] });
 
     const m2 = await metrics(stack.proxy);
     assert.equal(metric(m2, 'mcp_auth_access_denied_total{reason="state_missing"}')
-      - metric(m1, 'mcp_auth_access_denied_total{reason="state_missing"}'), 1);
-    // Only the two consent pages above entered the funnel.
+      - metric(m1, 'mcp_auth_access_denied_total{reason="state_missing"}'), 0);
+    // Only the three consent pages above entered the funnel.
     assert.equal(metric(m2, 'mcp_auth_authorize_initiated_total{path="consent"}')
-      - metric(m0, 'mcp_auth_authorize_initiated_total{path="consent"}'), 2);
+      - metric(m0, 'mcp_auth_authorize_initiated_total{path="consent"}'), 3);
     assert.equal(metric(m2, 'mcp_auth_authorize_initiated_total{path="silent"}'), 0);
+  });
+
+  test('STATE_REQUIRED=true: state required even beside S256 (same secret, second proxy)', async () => {
+    const { LISTEN_ADDR, METRICS_ADDR, ...shared } = stack.proxy.env;
+    void LISTEN_ADDR; void METRICS_ADDR;
+    const strict = await startProxy({ env: { ...shared, STATE_REQUIRED: 'true' } });
+    try {
+      const clientId = await newClient(stack.base);
+      const { params } = goodParams(clientId, { state: undefined });
+      const res = await request(authorizeUrl(strict.url, params));
+      assert.equal(res.status, 302, res.text);
+      const p = parseRedirect(res.location);
+      assert.equal(p.error, 'invalid_request');
+      assert.equal(p.error_description, 'state is required');
+      assert.equal(p.iss, stack.base);
+      assert.ok(!p.url.searchParams.has('state'), res.location);
+      await strict.waitForLog(/access_denied_state_missing/);
+      // With state, the same proxy proceeds.
+      const ok = await request(authorizeUrl(strict.url, goodParams(clientId).params));
+      assert.equal(ok.status, 200, ok.text);
+    } finally {
+      await strict.stop();
+    }
   });
 
   test('client registered for another audience or expired (same secret, second proxy)', async () => {

@@ -616,10 +616,24 @@ describe('login() helper end to end', () => {
     try {
       const r = await login(stack.base, { username: 'alice', password: 'alice-pw' });
       assert.equal(r.redirect.iss, stack.base);
+      // RFC 9207: exactly the issuer of the AS metadata the client fetched.
+      const meta = await request(`${stack.base}/.well-known/oauth-authorization-server`);
+      assert.equal(meta.json.authorization_response_iss_parameter_supported, true);
+      assert.equal(r.redirect.iss, meta.json.issuer);
       assertTokenSuccess(r.token);
       assertTokenSuccess(await tokenRequest(`${stack.base}/token`, {
         grant_type: 'refresh_token', refresh_token: r.tokens.refresh_token, client_id: r.client.client_id,
       }));
+
+      // The MCP SDKs' shape: no state, an S256 challenge (OAuth 2.1 lets PKCE
+      // carry the CSRF protection; STATE_REQUIRED defaults to false). The
+      // redirect back carries code and iss, and no state at all.
+      const before = await counter(stack, 'mcp_auth_access_denied_total', 'reason="state_missing"');
+      const s = await login(stack.base, { username: 'alice', password: 'alice-pw', sendState: false });
+      assert.deepEqual([...s.redirect.url.searchParams.keys()], ['code', 'iss']);
+      assert.equal(s.redirect.iss, meta.json.issuer);
+      assertTokenSuccess(s.token);
+      assert.equal(await counter(stack, 'mcp_auth_access_denied_total', 'reason="state_missing"'), before);
     } finally {
       await stack.stop();
     }

@@ -11,7 +11,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { startStack } from './lib/peers.mjs';
-import { request, register } from './lib/oauth-client.mjs';
+import { request, register, authorizeUrl, pkcePair } from './lib/oauth-client.mjs';
 
 const SECURITY_HEADERS = {
   'strict-transport-security': 'max-age=63072000; includeSubDomains',
@@ -246,7 +246,7 @@ describe('default mount /mcp', () => {
       method: 'POST',
       // Authorization ignored, Content-Type not checked, unknown keys ignored.
       headers: { authorization: 'Basic Zm9vOmJhcg==', 'content-type': 'text/plain', origin: 'http://localhost:6274' },
-      body: JSON.stringify({ redirect_uris: uris, client_name: 'Inspector <dev>', grant_types: ['x'], logo_uri: 1 }),
+      body: JSON.stringify({ redirect_uris: uris, client_name: 'Inspector <dev>', logo_uri: 1 }),
     });
     const t1 = Math.floor(Date.now() / 1000);
     assert.equal(res.status, 201, res.text);
@@ -257,7 +257,7 @@ describe('default mount /mcp', () => {
     assertSecurityHeaders(res, 'register 201');
     assert.ok(res.text.endsWith('}\n'));
     assert.deepEqual(keysInOrder(res.text), ['client_id', 'client_id_issued_at', 'client_id_expires_at',
-      'redirect_uris', 'client_name', 'token_endpoint_auth_method']);
+      'redirect_uris', 'client_name', 'application_type', 'token_endpoint_auth_method']);
     const j = res.json;
     assert.match(j.client_id, /^[A-Za-z0-9_-]{40,}$/);
     assert.ok(j.client_id_issued_at >= t0 && j.client_id_issued_at <= t1);
@@ -273,7 +273,7 @@ describe('default mount /mcp', () => {
     assert.notEqual(again.json.client_id, j.client_id);
     assert.equal('client_name' in again.json, false);
     assert.deepEqual(keysInOrder(again.text), ['client_id', 'client_id_issued_at', 'client_id_expires_at',
-      'redirect_uris', 'token_endpoint_auth_method']);
+      'redirect_uris', 'application_type', 'token_endpoint_auth_method']);
     const none = await register(base, { redirect_uris: [OK_URI], token_endpoint_auth_method: 'none' });
     assert.equal(none.status, 201);
 
@@ -285,6 +285,44 @@ describe('default mount /mcp', () => {
     assert.match(logged.internal_id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     assert.equal(logged.client_name, 'Inspector <dev>');
     assert.ok(!stack.proxy.logLines().some((l) => l.includes(j.client_id)), 'client_id never logged');
+  });
+
+  test('register: a client_secret_* method is registered as public, accepted metadata echoed (RFC 7591 3.2.1)', async () => {
+    // The SDK's example client asks for client_secret_post; MCP Inspector
+    // 2.x sends scope ""; VS Code lists a device_code grant we do not offer.
+    for (const method of ['client_secret_post', 'client_secret_basic']) {
+      const res = await register(base, {
+        redirect_uris: ['http://localhost:6274/oauth/callback'], client_name: 'MCP Inspector',
+        token_endpoint_auth_method: method,
+        grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
+        response_types: ['code'], scope: '',
+      }, { headers: { origin: 'http://localhost:6274' } });
+      assert.equal(res.status, 201, `${method}: ${res.text}`);
+      assert.equal(res.headers.get('access-control-allow-origin'), '*');
+      assert.deepEqual(keysInOrder(res.text), ['client_id', 'client_id_issued_at', 'client_id_expires_at',
+        'redirect_uris', 'client_name', 'application_type', 'token_endpoint_auth_method', 'grant_types',
+        'response_types', 'scope']);
+      assert.equal(res.json.application_type, 'native'); // a loopback redirect
+      assert.equal(res.json.token_endpoint_auth_method, 'none');
+      assert.equal('client_secret' in res.json, false);
+      assert.deepEqual(res.json.grant_types, ['authorization_code', 'refresh_token']);
+      assert.deepEqual(res.json.response_types, ['code']);
+      assert.equal(res.json.scope, '');
+      // The client it got works as a public client at /authorize.
+      const pkce = pkcePair();
+      const a = await request(authorizeUrl(base, {
+        client_id: res.json.client_id, redirect_uri: 'http://localhost:6274/oauth/callback', state: 's',
+        code_challenge: pkce.challenge,
+      }));
+      assert.equal(a.status, 200, a.text);
+    }
+    await stack.proxy.waitForLog(/"client_registered".*"auth_method_replaced":true/, { timeoutMs: 5000 });
+    // Only refresh_token besides authorization_code: echoed as asked.
+    const one = await register(base, { redirect_uris: [OK_URI], grant_types: ['authorization_code'], scope: 'mcp:tools' });
+    assert.equal(one.status, 201, one.text);
+    assert.deepEqual(one.json.grant_types, ['authorization_code']);
+    assert.equal(one.json.scope, 'mcp:tools');
+    assert.equal('response_types' in one.json, false);
   });
 
   test('register: every rejection with its status and error (SPEC.md 3.2 steps 1-8)', async () => {
@@ -318,12 +356,13 @@ describe('default mount /mcp', () => {
       ['userinfo', uri('https://user:pw@app.example.com/cb'), badUri('redirect_uri must not contain userinfo')],
       ['userinfo without password', uri('https://user@app.example.com/cb'), badUri('redirect_uri must not contain userinfo')],
       ['http non-loopback', uri('http://app.example.com/cb'), badUri(/HTTPS/)],
-      ['ftp', uri('ftp://app.example.com/cb'), badUri('redirect_uri scheme must be http (loopback only) or https')],
-      ['custom scheme', uri('com.example.app://cb'), badUri('redirect_uri scheme must be http (loopback only) or https')],
-      ['javascript:', uri('javascript:alert(1)'), badUri('redirect_uri must be an absolute URI with authority, not opaque')],
+      ['ftp', uri('ftp://app.example.com/cb'), badUri('redirect_uri scheme is not allowed')],
+      // A private-use scheme (com.example.app://cb) is accepted now:
+      // client_shapes.test.mjs.
+      ['javascript:', uri('javascript:alert(1)'), badUri('redirect_uri scheme is not allowed')],
       ['opaque https:foo', uri('https:foo'), badUri('redirect_uri must be an absolute URI with authority, not opaque')],
       ['https:///cb', uri('https:///cb'), badUri('redirect_uri must include a host')],
-      ['file:///etc/passwd', uri('file:///etc/passwd'), badUri('redirect_uri must include a host')],
+      ['file:///etc/passwd', uri('file:///etc/passwd'), badUri('redirect_uri scheme is not allowed')],
       ['second URI bad', JSON.stringify({ redirect_uris: [OK_URI, 'http://evil.example/cb'] }), badUri(/HTTPS/)],
       // Look-alike hosts: a Cyrillic а (U+0430) among Latin letters, raw or as
       // its A-label; a name that is not IDNA2008; a percent-encoded name.
@@ -335,8 +374,14 @@ describe('default mount /mcp', () => {
         badUri('redirect_uri host is not a valid internationalized domain name (IDNA2008)')],
       ['percent-encoded host', uri('https://%d0%b0pple.com/cb'),
         badUri('redirect_uri host must not be percent-encoded')],
-      ['client_secret_post', reg({ token_endpoint_auth_method: 'client_secret_post' }),
+      ['private_key_jwt', reg({ token_endpoint_auth_method: 'private_key_jwt' }),
         badMeta('unsupported token_endpoint_auth_method; only "none" is supported')],
+      ['grant_types without authorization_code', reg({ grant_types: ['client_credentials'] }),
+        badMeta('grant_types must include "authorization_code"')],
+      ['response_types without code', reg({ response_types: ['token'] }),
+        badMeta('response_types must include "code"')],
+      ['scope with a double space', reg({ scope: 'a  b' }), badMeta('scope must be space-separated scope tokens')],
+      ['scope not a string', reg({ scope: ['a'] }), badJson],
     ];
     for (const [label, body, want] of cases) {
       await assertRejected(base, body, want, label);
@@ -456,9 +501,11 @@ describe('rate limit on /register', () => {
       const r = await register(base, { redirect_uris: [OK_URI] });
       assert.equal(r.status, 201, `registration ${i + 1}: ${r.text}`);
     }
-    const r = await register(base, { redirect_uris: [OK_URI] });
+    const r = await register(base, { redirect_uris: [OK_URI] }, { headers: { origin: 'http://localhost:6274' } });
     assert.equal(r.status, 429);
     assert.equal(r.headers.get('retry-after'), '60');
+    // A browser client must be able to read it (issue 11 item 6).
+    assert.equal(r.headers.get('access-control-allow-origin'), '*');
     assert.equal(r.headers.get('content-type'), 'application/json');
     assert.equal(r.text, '{"error":"temporarily_unavailable","error_description":"rate limit exceeded"}');
     const metrics = (await request(`${stack.proxy.metricsUrl}/metrics`)).text;

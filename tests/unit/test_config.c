@@ -219,6 +219,7 @@ defaults(void **state)
     assert_int_equal(c->trusted_proxy_header, CONFIG_PROXY_HEADER_X_FORWARDED_FOR);
     assert_int_equal(c->per_subject_concurrency, 16);
     assert_false(c->compat_allow_stateless);
+    assert_false(c->state_required);
     assert_true(c->render_consent_page);
     assert_string_equal(c->mcp_resource_name, "");
     assert_int_equal(c->log_body_max, 65536);
@@ -562,6 +563,7 @@ default_false_booleans(void **state)
         size_t offset;
     } vars[] = {
         {"COMPAT_ALLOW_STATELESS", offsetof(struct config, compat_allow_stateless)},
+        {"STATE_REQUIRED", offsetof(struct config, state_required)},
         {"TRUST_PROXY_HEADERS", offsetof(struct config, trust_proxy_headers)},
         {"MCP_TOOL_METRICS", offsetof(struct config, tool_metrics)},
         {"OIDC_ALLOW_INSECURE_HTTP", offsetof(struct config, oidc_allow_insecure_http)},
@@ -776,6 +778,8 @@ static const struct rule_case rules[] = {
     OK("MCP_TOOL_METRICS_MAX_CARDINALITY", "0"),
     BAD("MCP_TOOL_METRICS_MAX_CARDINALITY", "-1", "negative"),
     BAD("MCP_TOOL_METRICS_MAX_CARDINALITY", "lots", "whole number"),
+    OK("STATE_REQUIRED", "true"),
+    OK("STATE_REQUIRED", "no"), /* default-false: anything but "true" is false */
     OK("MCP_PER_SUBJECT_CONCURRENCY", "64"),
     BAD("MCP_PER_SUBJECT_CONCURRENCY", "-1", "negative"),
     BAD("MCP_PER_SUBJECT_CONCURRENCY", "x", "whole number"),

@@ -54,6 +54,7 @@ full_client(void)
                                  .redirect_uris = uris,
                                  .redirect_uri_count = 2,
                                  .client_name = "Claude",
+                                 .application_type = "native",
                                  .aud = FIXTURE_BASE,
                                  .exp = T0 + 604800};
 }
@@ -295,6 +296,7 @@ test_round_trip_client(void **state)
     assert_string_equal(g.redirect_uris[0], uris[0]);
     assert_string_equal(g.redirect_uris[1], uris[1]);
     assert_string_equal(g.client_name, "Claude");
+    assert_string_equal(g.application_type, "native");
     assert_string_equal(g.aud, FIXTURE_BASE);
     assert_int_equal(g.exp, T0 + 604800);
     assert_non_null(g.storage.json);
@@ -428,7 +430,8 @@ test_json_full(void **state)
     const char *want[SEAL_PURPOSE_COUNT] = {
         [SEAL_PURPOSE_CLIENT] =
             "{\"id\":\"cid-1\",\"r\":[\"http://127.0.0.1:3000/cb\",\"https://app.example/cb\"],"
-            "\"n\":\"Claude\",\"typ\":\"client\",\"aud\":\"https://auth.example.com\","
+            "\"n\":\"Claude\",\"at\":\"native\",\"typ\":\"client\",\"aud\":\"https://"
+            "auth.example.com\","
             "\"exp\":1780604800}",
         [SEAL_PURPOSE_CONSENT] =
             "{\"jti\":\"jti-1\",\"cid\":\"cid-1\",\"cn\":\"Claude\","
@@ -836,6 +839,15 @@ test_unknown_keys_and_legacy_omissions(void **state)
     assert_string_equal(c.client_id, "c"); /* keys are case-sensitive */
     assert_false(c.server_pkce);
     grants_cleanup_consent(&c);
+    xfree(tok);
+    /* A client registered before application_type existed (no "at")
+     * still opens, with "". */
+    tok = seal_raw(SEAL_PURPOSE_CLIENT, "{\"id\":\"i\",\"r\":[\"https://a.example/cb\"],"
+                                        "\"n\":\"\",\"typ\":\"client\",\"aud\":\"a\",\"exp\":0}");
+    struct grant_client cl;
+    assert_int_equal(grants_open_client(ring, slice_from_cstr(tok), "a", 1, &cl, NULL), GRANTS_OK);
+    assert_string_equal(cl.application_type, "");
+    grants_cleanup_client(&cl);
     xfree(tok);
     /* A refresh token without gen (minted before it existed) opens as
      * generation 0; a negative or non-integer gen does not open. */

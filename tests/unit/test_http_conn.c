@@ -298,6 +298,17 @@ rate_limiter(void *arg, enum metrics_endpoint bucket, struct http_request *req)
     return !g.deny_rate;
 }
 
+/* A route's own 429 (http_route_opts.rate_limited_reply), as the CORS
+ * endpoints use: the plain answer plus a header of its own. */
+static void
+h_limited(struct http_request *req, void *arg)
+{
+    (void)arg;
+    g.calls++;
+    assert_int_equal(http_output_header_set(req, "X-Own-429", "1"), 0);
+    (void)http_reply_rate_limited(req);
+}
+
 static struct http_router *router;
 static struct harness H;
 
@@ -323,6 +334,9 @@ setup(void **state)
     http_router_add(router, HTTP_METHODS_POST, "/checked", h_echo, NULL, &checked);
     struct http_route_opts limited = {.rate_limited = true, .bucket = METRICS_ENDPOINT_TOKEN};
     http_router_add(router, HTTP_METHODS_POST, "/token", h_echo, NULL, &limited);
+    struct http_route_opts own429 = {
+        .rate_limited = true, .bucket = METRICS_ENDPOINT_TOKEN, .rate_limited_reply = h_limited};
+    http_router_add(router, HTTP_METHODS_POST, "/own429", h_echo, NULL, &own429);
     http_router_add(router, HTTP_METHODS_GET, "/quiet", h_quiet, NULL, NULL);
     http_router_add(router, HTTP_METHODS_GET, "/count", h_count, NULL, NULL);
     struct http_route_opts upload = {.body_max = 4096};
@@ -645,8 +659,23 @@ test_rate_limit_call_site(void **state)
     assert_string_equal(harness_header(&r, "Content-Type"), "application/json");
     assert_string_equal(r.body, "{\"error\":\"temporarily_unavailable\",\"error_description\":"
                                 "\"rate limit exceeded\"}");
+    assert_int_equal(harness_header_count(&r, "X-Own-429"), 0);
     harness_response_free(&r);
     assert_int_equal(metrics_get_rate_limited(METRICS_ENDPOINT_TOKEN), 1);
+
+    /* A route with its own 429 answer: that one, counted the same, and
+     * the handler never runs. */
+    buf_reset(&out);
+    int calls = g.calls;
+    exchange("POST /own429 HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", 1, &out, NULL);
+    r = parse_nth(&out, 0, false);
+    assert_int_equal(r.status, 429);
+    assert_string_equal(harness_header(&r, "X-Own-429"), "1");
+    assert_string_equal(harness_header(&r, "Retry-After"), "60");
+    harness_response_free(&r);
+    assert_int_equal(g.calls, calls + 1); /* h_limited only */
+    assert_int_equal(metrics_get_rate_limited(METRICS_ENDPOINT_TOKEN), 2);
+
     g.deny_rate = false;
     buf_reset(&out);
     exchange("POST /token HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", 1, &out, NULL);

@@ -524,11 +524,13 @@ test_redirect_errors(void **state)
          "invalid_request", "code_challenge must be 43-128 unreserved characters", "st8"},
         {"missing challenge", "response_type=code&redirect_uri=" RU_ENC "&state=st8",
          "invalid_request", "code_challenge is required", "st8"},
-        {"missing state",
+        {"missing state (STATE_REQUIRED)",
          "response_type=code&redirect_uri=" RU_ENC "&code_challenge=" CH
          "&code_challenge_method=S256",
          "invalid_request", "state is required", NULL},
     };
+    /* Only the last row depends on it; the others fail before step 13. */
+    FA.cfg.state_required = true;
     struct buf cid;
     make_client(FIXTURE_BASE, 0, "x", &cid);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -562,6 +564,30 @@ test_redirect_errors(void **state)
     buf_cleanup(&cid);
 }
 
+/* RFC 9207: iss is the AS metadata issuer byte for byte, form-encoded in
+ * the query (here an issuer with a port, so ':' and '/' are escaped). A
+ * base the fixture does not use proves it is not a constant. */
+static void
+test_iss_is_the_metadata_issuer(void **state)
+{
+    (void)state;
+    FA.cfg.proxy_base_url = "http://127.0.0.1:8443";
+    FA.cfg.canonical_resource = "http://127.0.0.1:8443/mcp";
+    struct buf cid;
+    make_client("http://127.0.0.1:8443", 0, "x", &cid);
+    struct harness_response r;
+    authorize(buf_cstr(&cid), "response_type=code&redirect_uri=" RU_ENC "&state=st8", &r);
+    assert_int_equal(r.status, 302);
+    char location[8192], v[1024];
+    flow_header(&r, "Location", location, sizeof(location));
+    assert_non_null(strstr(location, "&iss=http%3A%2F%2F127.0.0.1%3A8443&"));
+    query_param(location, "iss", v, sizeof(v));
+    assert_string_equal(v, oauth_discovery_issuer(&FA.cfg));
+    assert_string_equal(v, "http://127.0.0.1:8443");
+    harness_response_free(&r);
+    buf_cleanup(&cid);
+}
+
 /* The loopback redirect URI may change port (RFC 8252 7.3); the error
  * redirect keeps the client's existing query and drops a fragment-free URL
  * sorted. */
@@ -590,13 +616,64 @@ test_loopback_port_relaxation(void **state)
     buf_cleanup(&cid);
 }
 
-/* COMPAT_ALLOW_STATELESS: a missing state is counted and replaced by 32
- * hex characters. */
+/* OAuth 2.1's CSRF section: with an S256 challenge, no state is needed
+ * (STATE_REQUIRED=false, the default). Not a denial, nothing made up: the
+ * grant carries no state, so the client's redirect will carry none. */
+static void
+test_state_optional_beside_s256(void **state)
+{
+    (void)state;
+    struct buf cid;
+    make_client(FIXTURE_BASE, 0, "x", &cid);
+    struct harness_response r;
+    authorize(buf_cstr(&cid),
+              "response_type=code&redirect_uri=" RU_ENC "&code_challenge=" CH
+              "&code_challenge_method=S256",
+              &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(metrics_get_denied(METRICS_DENIED_STATE_MISSING), 0);
+    assert_int_equal(metrics_get_authorize_initiated(true), 1);
+    char token[20000];
+    scrape_token(r.body, token, sizeof(token));
+    struct grant_consent g;
+    assert_int_equal(grants_open_consent(FA.oauth.seal, slice_from_cstr(token), FIXTURE_BASE,
+                                         clock_unix_s(), &g, NULL),
+                     GRANTS_OK);
+    assert_string_equal(g.client_state, "");
+    grants_cleanup_consent(&g);
+    harness_response_free(&r);
+
+    /* A later error redirect of the same request has no state at all. */
+    authorize(buf_cstr(&cid),
+              "response_type=code&redirect_uri=" RU_ENC "&code_challenge=" CH
+              "&code_challenge_method=plain",
+              &r);
+    assert_int_equal(r.status, 302);
+    char location[8192];
+    flow_header(&r, "Location", location, sizeof(location));
+    assert_false(has_param(location, "state"));
+    assert_null(strstr(location, "state="));
+    harness_response_free(&r);
+
+    /* Without a challenge (PKCE optional) state is still required. */
+    FA.cfg.pkce_required = false;
+    authorize(buf_cstr(&cid), "response_type=code&redirect_uri=" RU_ENC, &r);
+    assert_int_equal(r.status, 302);
+    flow_header(&r, "Location", location, sizeof(location));
+    assert_non_null(strstr(location, "error_description=state+is+required"));
+    assert_int_equal(metrics_get_denied(METRICS_DENIED_STATE_MISSING), 1);
+    harness_response_free(&r);
+    buf_cleanup(&cid);
+}
+
+/* COMPAT_ALLOW_STATELESS: where state is required (STATE_REQUIRED here), a
+ * missing one is counted and replaced by 32 hex characters. */
 static void
 test_compat_synthesizes_state(void **state)
 {
     (void)state;
     FA.cfg.compat_allow_stateless = true;
+    FA.cfg.state_required = true;
     struct buf cid;
     make_client(FIXTURE_BASE, 0, "x", &cid);
     struct harness_response r;
@@ -666,6 +743,8 @@ test_consent_seal_failure(void **state)
     assert_non_null(strstr(harness_header(&r, "Content-Security-Policy"), "form-action 'none'"));
     assert_non_null(strstr(r.body, "http-equiv=\"refresh\""));
     assert_non_null(strstr(r.body, "error=server_error"));
+    /* RFC 9207 on the interstitial's target too (the page escapes & as &amp;). */
+    assert_non_null(strstr(r.body, "&amp;iss=https%3A%2F%2Fauth.example.com&amp;"));
     assert_int_equal(metrics_get_seal(METRICS_PURPOSE_CONSENT), 0);
     harness_response_free(&r);
     buf_cleanup(&q);
@@ -724,7 +803,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_client_id_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_expiry_edges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redirect_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_iss_is_the_metadata_issuer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_loopback_port_relaxation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_optional_beside_s256, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compat_synthesizes_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_consent_spkce, setup, teardown),
         cmocka_unit_test_setup_teardown(test_consent_seal_failure, setup, teardown),

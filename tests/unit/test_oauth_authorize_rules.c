@@ -30,6 +30,7 @@ enum mode {
     STRICT = 0,    /* PKCE_REQUIRED=true, COMPAT_ALLOW_STATELESS=false (defaults) */
     NO_PKCE = 1,   /* PKCE_REQUIRED=false */
     STATELESS = 2, /* COMPAT_ALLOW_STATELESS=true */
+    STATE_REQ = 4, /* STATE_REQUIRED=true */
 };
 
 enum flag {
@@ -181,13 +182,27 @@ static const struct row rows[] = {
     {"PKCE optional, client challenge: no server PKCE", GOOD, NO_PKCE, PROCEED, 0, 0, NULL, 0},
     {"PKCE beats state", OK_PREFIX, STRICT, REDIR, 302, INVALID_REQUEST,
      "code_challenge is required", 0},
-    /* 13. state. */
-    {"state required (strict)", OK_PREFIX "&code_challenge=" CH "&code_challenge_method=S256",
-     STRICT, REDIR, 302, INVALID_REQUEST, "state is required", F_STATE_MISSING},
-    {"empty state (strict)", OK_PREFIX "&code_challenge=" CH "&code_challenge_method=S256&state=",
-     STRICT, REDIR, 302, INVALID_REQUEST, "state is required", F_STATE_MISSING},
-    {"compat synthesizes", OK_PREFIX "&code_challenge=" CH "&code_challenge_method=S256", STATELESS,
-     PROCEED, 0, 0, NULL, F_STATE_MISSING | F_SYNTH_STATE},
+    /* 13. state: optional beside an S256 challenge (OAuth 2.1 CSRF
+     * section) unless STATE_REQUIRED; required without one. */
+    {"no state beside S256: PKCE stands in",
+     OK_PREFIX "&code_challenge=" CH "&code_challenge_method=S256", STRICT, PROCEED, 0, 0, NULL, 0},
+    {"empty state beside S256: PKCE stands in",
+     OK_PREFIX "&code_challenge=" CH "&code_challenge_method=S256&state=", STRICT, PROCEED, 0, 0,
+     NULL, 0},
+    {"state required (STATE_REQUIRED)",
+     OK_PREFIX "&code_challenge=" CH "&code_challenge_method=S256", STATE_REQ, REDIR, 302,
+     INVALID_REQUEST, "state is required", F_STATE_MISSING},
+    {"empty state (STATE_REQUIRED)",
+     OK_PREFIX "&code_challenge=" CH "&code_challenge_method=S256&state=", STATE_REQ, REDIR, 302,
+     INVALID_REQUEST, "state is required", F_STATE_MISSING},
+    {"no state and no challenge (PKCE optional)", OK_PREFIX, NO_PKCE, REDIR, 302, INVALID_REQUEST,
+     "state is required", F_STATE_MISSING},
+    {"compat beside S256: nothing to synthesize",
+     OK_PREFIX "&code_challenge=" CH "&code_challenge_method=S256", STATELESS, PROCEED, 0, 0, NULL,
+     0},
+    {"compat synthesizes (STATE_REQUIRED)",
+     OK_PREFIX "&code_challenge=" CH "&code_challenge_method=S256", STATELESS | STATE_REQ, PROCEED,
+     0, 0, NULL, F_STATE_MISSING | F_SYNTH_STATE},
     {"compat and no PKCE", OK_PREFIX, STATELESS | NO_PKCE, PROCEED, 0, 0, NULL,
      F_STATE_MISSING | F_SYNTH_STATE | F_SERVER_PKCE},
     /* Everything right. */
@@ -216,6 +231,7 @@ run_row(const struct row *r)
             .mount = "/mcp",
             .pkce_required = (r->mode & NO_PKCE) == 0,
             .allow_stateless = (r->mode & STATELESS) != 0,
+            .state_required = (r->mode & STATE_REQ) != 0,
         };
         oauth_authorize_rules_check(&ar, registered, 2, &pol, &out);
     }
@@ -288,7 +304,7 @@ test_custom_mount(void **state)
     struct oauth_authorize_request ar;
     struct oauth_error err;
     assert_int_equal(oauth_authorize_rules_parse(&p, &ar, &err, NULL), PROCEED);
-    struct oauth_authorize_policy pol = {FIXTURE_BASE, "/api/v1/mcp", true, false};
+    struct oauth_authorize_policy pol = {FIXTURE_BASE, "/api/v1/mcp", true, false, false};
     struct oauth_authorize_outcome out;
     oauth_authorize_rules_check(&ar, registered, 2, &pol, &out);
     assert_int_equal(out.verdict, REDIR);

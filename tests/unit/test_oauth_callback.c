@@ -536,6 +536,8 @@ test_wrong_browser_refused(void **state)
     get_raw(eq, COOKIE_HEADER, &r);
     assert_int_equal(r.status, 302);
     assert_non_null(strstr(r.head, "Location: http://127.0.0.1:9/cb?error=access_denied&"));
+    /* RFC 9207 on the error redirect too: the metadata issuer, encoded. */
+    assert_non_null(strstr(r.head, "&iss=https%3A%2F%2Fauth.example.com&state=client-state\r\n"));
     assert_non_null(strstr(r.head, "Set-Cookie: " FIXTURE_CALLBACK_COOKIE_NAME "=; "));
 
     /* The real browser: the error answers spent nothing. */

@@ -76,6 +76,7 @@ struct consent_opts {
     int64_t exp;
     bool server_pkce;
     const char *code_challenge;
+    const char *client_state; /* NULL: "client-state" */
 };
 
 /* A sealed consent token as GET /authorize mints it, into out (cap 20000). */
@@ -87,7 +88,7 @@ mint(const struct consent_opts *o, char *out)
         .client_id = CID,
         .client_name = "Claude",
         .redirect_uri = o->redirect_uri != NULL ? o->redirect_uri : RU,
-        .client_state = "client-state",
+        .client_state = o->client_state != NULL ? o->client_state : "client-state",
         .code_challenge = o->code_challenge != NULL
                               ? o->code_challenge
                               : (o->server_pkce ? "" : FIXTURE_PKCE_CHALLENGE),
@@ -387,6 +388,27 @@ test_deny(void **state)
     for (int m = 0; m < METRICS_DENIED_COUNT; m++) {
         assert_int_equal(metrics_get_denied((enum metrics_denied)m), 0);
     }
+    harness_response_free(&r);
+}
+
+/* A flow begun without state (PKCE stands in, OAuth 2.1): the deny
+ * redirect carries no state parameter at all, never an empty one, and
+ * still iss. */
+static void
+test_deny_without_state(void **state)
+{
+    (void)state;
+    char token[20000], target[8192], v[1024];
+    const struct consent_opts o = {.client_state = ""};
+    mint(&o, token);
+    struct harness_response r;
+    post(token, "deny", &r);
+    interstitial_target(&r, target, sizeof(target));
+    query_param(target, "error", v, sizeof(v));
+    assert_string_equal(v, "access_denied");
+    assert_null(strstr(target, "state="));
+    query_param(target, "iss", v, sizeof(v));
+    assert_string_equal(v, FIXTURE_BASE);
     harness_response_free(&r);
 }
 
@@ -904,6 +926,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_input_checks, setup_store, teardown),
         cmocka_unit_test_setup_teardown(test_too_large, setup_store, teardown),
         cmocka_unit_test_setup_teardown(test_expiry_with_clock, setup_store, teardown),
+        cmocka_unit_test_setup_teardown(test_deny_without_state, setup_store, teardown),
         cmocka_unit_test_setup_teardown(test_deny, setup_store, teardown),
         cmocka_unit_test_setup_teardown(test_deny_unparseable_redirect, setup_store, teardown),
         cmocka_unit_test_setup_teardown(test_bad_action, setup_store, teardown),

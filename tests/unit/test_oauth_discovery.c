@@ -141,6 +141,8 @@ test_as_metadata_fields(void **state)
     json_t *j = parse_doc(doc);
     assert_int_equal(json_object_size(j), 11);
     assert_str_member(j, "issuer", FIXTURE_BASE);
+    /* The one source of every redirect's iss (RFC 9207). */
+    assert_str_member(j, "issuer", oauth_discovery_issuer(&c));
     assert_str_member(j, "authorization_endpoint", FIXTURE_BASE "/authorize");
     assert_str_member(j, "token_endpoint", FIXTURE_BASE "/token");
     assert_str_member(j, "registration_endpoint", FIXTURE_BASE "/register");
@@ -459,6 +461,61 @@ test_routes_register_and_token_preflight(void **state)
     serve_stop(&s);
 }
 
+/* The limiter refuses everything (the real one's budgets are its own
+ * test's business, test_ratelimit.c). */
+static bool
+deny_all(void *arg, enum metrics_endpoint bucket, struct http_request *req)
+{
+    (void)arg;
+    (void)bucket;
+    (void)req;
+    return false;
+}
+
+/* The 429 of every CORS endpoint carries Access-Control-Allow-Origin like
+ * its other answers (issue 11 item 6), so a browser client sees the 429,
+ * not "Failed to fetch"; the routes as the wiring registers them. */
+static void
+test_rate_limited_answers_carry_cors(void **state)
+{
+    (void)state;
+    struct served s;
+    serve_start(&s, "http://upstream.internal:8000/mcp");
+    http_router_set_rate_limiter(s.router, deny_all, NULL);
+    static const struct {
+        const char *method, *path;
+        bool cors;
+    } eps[] = {
+        {"POST", "/register", true},
+        {"POST", "/token", true},
+        {"GET", "/.well-known/oauth-authorization-server", true},
+        {"GET", "/.well-known/oauth-authorization-server/mcp", true},
+        {"GET", "/.well-known/oauth-protected-resource", true},
+        {"GET", "/.well-known/oauth-protected-resource/mcp", true},
+        {"GET", "/.well-known/openid-configuration", true},
+        /* Navigations, never fetches: no CORS, not even on a 429. */
+        {"GET", "/authorize", false},
+        {"GET", "/callback", false},
+    };
+    for (size_t i = 0; i < sizeof(eps) / sizeof(eps[0]); i++) {
+        struct harness_response r = roundtrip(&s, eps[i].method, eps[i].path);
+        if (r.status != 429) {
+            fail_msg("%s %s: %d, want 429", eps[i].method, eps[i].path, r.status);
+        }
+        assert_string_equal(harness_header(&r, "Retry-After"), "60");
+        assert_string_equal(r.body, "{\"error\":\"temporarily_unavailable\","
+                                    "\"error_description\":\"rate limit exceeded\"}");
+        if (eps[i].cors) {
+            assert_string_equal(harness_header(&r, "Access-Control-Allow-Origin"), "*");
+        } else {
+            assert_int_equal(harness_header_count(&r, "Access-Control-Allow-Origin"), 0);
+        }
+        assert_int_equal(harness_header_count(&r, "Access-Control-Allow-Credentials"), 0);
+        harness_response_free(&r);
+    }
+    serve_stop(&s);
+}
+
 int
 main(void)
 {
@@ -470,6 +527,7 @@ main(void)
         cmocka_unit_test(test_routes_default_mount),
         cmocka_unit_test(test_routes_custom_mount),
         cmocka_unit_test(test_routes_register_and_token_preflight),
+        cmocka_unit_test(test_rate_limited_answers_carry_cors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -138,6 +138,40 @@ test_consent_checklist(void **state)
     assert_lacks(html, "https://auth.example.com/mcp");
     assert_lacks(html, "already processed");
     assert_lacks(html, "unnamed");
+    /* a website redirect gets no local-app note */
+    assert_lacks(html, "on this computer");
+    xfree(html);
+}
+
+/* A login to a private-use scheme or a loopback listener goes to an app on
+ * this computer, and the page says which (issue 11 item 2). */
+static void
+test_consent_local_app_notes(void **state)
+{
+    (void)state;
+    struct oauth_consent_page p = base_page;
+    p.redirect_display = "cursor://";
+    p.redirect_kind = OAUTH_REDIRECT_URI_PRIVATE_USE;
+    char *html = render(&p);
+    assert_inert(html);
+    assert_contains(html, "<dd>cursor://</dd>");
+    assert_contains(html, "The login goes to the app registered for <strong>cursor://</strong> on "
+                          "this computer, not to a website.");
+    xfree(html);
+    p.redirect_display = "127.0.0.1:8787";
+    p.redirect_kind = OAUTH_REDIRECT_URI_LOOPBACK;
+    html = render(&p);
+    assert_inert(html);
+    assert_contains(html, "The login goes to an app on this computer (listening on "
+                          "<strong>127.0.0.1:8787</strong>), not to a website.");
+    assert_lacks(html, "app registered for");
+    xfree(html);
+    /* the display is escaped in the note too */
+    p.redirect_display = "<b>x:";
+    p.redirect_kind = OAUTH_REDIRECT_URI_PRIVATE_USE;
+    html = render(&p);
+    assert_inert(html);
+    assert_contains(html, "<strong>&lt;b&gt;x:</strong>");
     xfree(html);
 }
 
@@ -293,6 +327,10 @@ test_redirect_display(void **state)
         {"http://127.0.0.1:53682/callback", "127.0.0.1:53682"},
         {"http://[::1]:3000/cb", "[::1]:3000"},
         {"http://localhost/cb", "localhost"},
+        /* private-use schemes: the scheme, never the host (an app's text) */
+        {"cursor://anysphere.cursor-mcp/oauth/callback", "cursor://"},
+        {"vscode://evil.example.com/cb", "vscode://"},
+        {"com.example.app:/oauth2redirect", "com.example.app:"},
         {"not a uri", "not a uri"},
         {"https:///cb", "https:///cb"},
         /* Internationalized hosts: the A-label the browser looks up first,
@@ -399,6 +437,13 @@ test_interstitial_refuses_non_http_targets(void **state)
         "",
         "ftp://files.example.com/",
         "//evil.com/",
+        "vbscript:msgbox(1)",
+        "Data:,x",
+        "blob:https://app.example.com/x",
+        "about:blank",
+        "file:///etc/passwd",
+        "cursor://anysphere.cursor-mcp/cb#frag",
+        "cursor://anysphere.cursor-mcp/\"><x>",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct buf b;
@@ -411,6 +456,15 @@ test_interstitial_refuses_non_http_targets(void **state)
     buf_init(&b, PAGE_MAX);
     assert_int_equal(oauth_page_interstitial(NULL, &b), -1);
     assert_int_equal(oauth_page_interstitial("http://127.0.0.1:8080/cb?code=x", &b), 0);
+    buf_reset(&b);
+    /* a native app's private-use redirect (RFC 8252 7.1) */
+    assert_int_equal(oauth_page_interstitial(
+                         "cursor://anysphere.cursor-mcp/oauth/callback?error=access_denied", &b),
+                     0);
+    assert_contains(buf_cstr(&b), "url=cursor://anysphere.cursor-mcp/oauth/callback?error="
+                                  "access_denied\"");
+    buf_reset(&b);
+    assert_int_equal(oauth_page_interstitial("com.example.app:/cb?error=access_denied", &b), 0);
     buf_cleanup(&b);
     buf_init(&b, 200);
     assert_int_equal(oauth_page_interstitial("https://idp.example.com/auth", &b), -1);
@@ -451,6 +505,7 @@ main(void)
         cmocka_unit_test(test_consent_checklist),
         cmocka_unit_test(test_consent_without_resource_name),
         cmocka_unit_test(test_consent_unnamed_client),
+        cmocka_unit_test(test_consent_local_app_notes),
         cmocka_unit_test(test_consent_replay_notice),
         cmocka_unit_test(test_consent_escapes_everything),
         cmocka_unit_test(test_consent_bidi_isolated),

@@ -25,7 +25,7 @@
 #define R_FRAGMENT "redirect_uri must not contain a fragment"
 #define R_USERINFO "redirect_uri must not contain userinfo"
 #define R_HTTPS "redirect_uri must use HTTPS for non-loopback addresses"
-#define R_SCHEME "redirect_uri scheme must be http (loopback only) or https"
+#define R_SCHEME "redirect_uri scheme is not allowed"
 #define R_PCT_HOST "redirect_uri host must not be percent-encoded"
 #define R_IDN "redirect_uri host is not a valid internationalized domain name (IDNA2008)"
 #define R_MIXED "redirect_uri host mixes scripts (such as Latin and Cyrillic) in one label"
@@ -50,26 +50,26 @@ static const struct check_row check_rows[] = {
     /* schemes curl 7.88 accepts but RFC 3986 does not (a fuzzer find) */
     {"8ttp:/.0.0.1:/b", R_MALFORMED},
     {"1http://app.example.com/", R_MALFORMED},
-    {"C:/x", R_OPAQUE},
+    {"C:/x", R_SCHEME}, /* a drive letter, not a scheme */
     /* IPv6 zone ids: unusable by browsers */
     {"https://[fe80::1%25eth0]/cb", R_MALFORMED},
     {"http://[::1%25lo]:8080/cb", R_MALFORMED},
     /* c. opaque */
     {"https:foo", R_OPAQUE},
-    {"javascript:alert(1)", R_OPAQUE},
+    {"javascript:alert(1)", R_SCHEME},
     /* d. no host */
     {"https:///cb", R_HOST},
-    {"file:///etc/passwd", R_HOST},
+    {"file:///etc/passwd", R_SCHEME},
     /* e. any '#' */
     {"https://app.example.com/cb#frag", R_FRAGMENT},
     {"https://app.example.com/cb#", R_FRAGMENT},
-    /* fragment is checked before userinfo and scheme */
-    {"ftp://u@app.example.com/#x", R_FRAGMENT},
+    /* a forbidden scheme is refused before anything else */
+    {"ftp://u@app.example.com/#x", R_SCHEME},
     /* f. userinfo with or without password, even empty */
     {"https://user@app.example.com/cb", R_USERINFO},
     {"https://user:pw@app.example.com/cb", R_USERINFO},
     {"https://@app.example.com/cb", R_USERINFO},
-    {"ftp://u@app.example.com/", R_USERINFO},
+    {"ftp://u@app.example.com/", R_SCHEME},
     /* g. scheme rules with loopback */
     {"http://app.example.com/cb", R_HTTPS},
     {"http://localhost/cb", NULL},
@@ -91,9 +91,59 @@ static const struct check_row check_rows[] = {
     {"http://[::2]/cb", R_HTTPS},
     {"http://[::ffff:10.0.0.1]/cb", R_HTTPS},
     {"ftp://app.example.com/cb", R_SCHEME},
-    {"ldap://app.example.com/", R_SCHEME},
-    {"myapp://callback", R_SCHEME},
     {"ftp://localhost/cb", R_SCHEME},
+    /* h. dangerous schemes, in any case */
+    {"JAVASCRIPT:alert(1)", R_SCHEME},
+    {"JavaScript://x/%0aalert(1)", R_SCHEME},
+    {"data:text/html,x", R_SCHEME},
+    {"DATA:,x", R_SCHEME},
+    {"vbscript:msgbox(1)", R_SCHEME},
+    {"VBScript:msgbox(1)", R_SCHEME},
+    {"file://localhost/etc/passwd", R_SCHEME},
+    {"File:///c:/x", R_SCHEME},
+    {"about:blank", R_SCHEME},
+    {"About:srcdoc", R_SCHEME},
+    {"blob:https://app.example.com/0b7c", R_SCHEME},
+    {"BLOB:null/x", R_SCHEME},
+    {"ws://127.0.0.1:9/cb", R_SCHEME},
+    {"WS://localhost/cb", R_SCHEME},
+    {"wss://app.example.com/cb", R_SCHEME},
+    {"Wss://app.example.com/cb", R_SCHEME},
+    {"FTP://app.example.com/cb", R_SCHEME},
+    {"chrome-extension://abc/cb", R_SCHEME},
+    /* i. no scheme */
+    {"anysphere.cursor-mcp/oauth/callback", R_MALFORMED},
+    {"//app.example.com/cb", R_MALFORMED},
+    {":/cb", R_MALFORMED},
+    {"my_app://cb", R_MALFORMED},
+    {"-app://cb", R_MALFORMED},
+    /* j. private-use schemes of native apps (RFC 8252 7.1), with or without
+     * a period (8.4 deviation, docs/conformance.md) */
+    {"cursor://anysphere.cursor-mcp/oauth/callback", NULL},
+    {"vscode://vscode.mcp/callback", NULL},
+    {"com.example.app:/cb", NULL},
+    {"com.example.app:/oauth2redirect/example-provider", NULL},
+    {"com.example.app:cb", NULL},
+    {"myapp://callback", NULL},
+    {"myapp:///cb", NULL},
+    {"ldap://app.example.com/", NULL},
+    {"Cursor://anysphere.cursor-mcp/cb?x=1", NULL},
+    {"app+v2.x-y://h/%2Fp", NULL},
+    {"cursor:", R_MALFORMED},
+    {"cursor://anysphere.cursor-mcp/cb#", R_FRAGMENT},
+    {"com.example.app:/cb#x", R_FRAGMENT},
+    {"cursor://u@anysphere.cursor-mcp/cb", R_USERINFO},
+    {"cursor://u:p@anysphere.cursor-mcp/cb", R_USERINFO},
+    {"cursor://@anysphere.cursor-mcp/cb", R_USERINFO},
+    {"com.example.app:/cb@x", NULL}, /* '@' outside an authority is path text */
+    {"cursor://anysphere.cursor-mcp/a b", R_MALFORMED},
+    {"cursor://anysphere.cursor-mcp/a\tb", R_MALFORMED},
+    {"cursor://anysphere.cursor-mcp/\xd0\xb0", R_MALFORMED},
+    {"cursor://anysphere.cursor-mcp/<x>", R_MALFORMED},
+    {"cursor://anysphere.cursor-mcp/\"x", R_MALFORMED},
+    {"cursor://anysphere.cursor-mcp/%zz", R_MALFORMED},
+    {"cursor://anysphere.cursor-mcp/%4", R_MALFORMED},
+    {"cursor://anysphere.cursor-mcp/a\\b", R_MALFORMED},
     /* Internationalized hosts (base/idn.h): valid IDNA2008 in one script
      * per label (or the CJK sets), raw or as xn--. */
     {"https://\xd0\xb0\xd1\x80\xd1\x80\xd3\x8f\xd0\xb5.com/cb", NULL},
@@ -237,6 +287,34 @@ test_attack_list(void **state)
 }
 
 static void
+test_kind_and_private_use(void **state)
+{
+    (void)state;
+    assert_int_equal(oauth_redirect_uri_kind("https://app.example.com/cb"), OAUTH_REDIRECT_URI_WEB);
+    assert_int_equal(oauth_redirect_uri_kind("https://www.cursor.com/agents/mcp/oauth/callback"),
+                     OAUTH_REDIRECT_URI_WEB);
+    assert_int_equal(oauth_redirect_uri_kind("http://localhost:8787/callback"),
+                     OAUTH_REDIRECT_URI_LOOPBACK);
+    assert_int_equal(oauth_redirect_uri_kind("http://127.0.0.1/"), OAUTH_REDIRECT_URI_LOOPBACK);
+    assert_int_equal(oauth_redirect_uri_kind("http://[::1]:5/cb"), OAUTH_REDIRECT_URI_LOOPBACK);
+    assert_int_equal(oauth_redirect_uri_kind("https://127.0.0.1/cb"), OAUTH_REDIRECT_URI_LOOPBACK);
+    assert_int_equal(oauth_redirect_uri_kind("cursor://anysphere.cursor-mcp/oauth/callback"),
+                     OAUTH_REDIRECT_URI_PRIVATE_USE);
+    assert_int_equal(oauth_redirect_uri_kind("com.example.app:/cb"),
+                     OAUTH_REDIRECT_URI_PRIVATE_USE);
+    /* a private-use scheme whose authority is "localhost" is still an app's */
+    assert_int_equal(oauth_redirect_uri_kind("myapp://localhost/cb"),
+                     OAUTH_REDIRECT_URI_PRIVATE_USE);
+    assert_false(oauth_redirect_uri_is_private_use("myapp://localhost/cb#x"));
+    assert_false(oauth_redirect_uri_is_private_use("javascript:alert(1)"));
+    assert_false(oauth_redirect_uri_is_private_use("JavaScript://x/%0aalert(1)"));
+    assert_false(oauth_redirect_uri_is_private_use("https://app.example.com/cb"));
+    assert_false(oauth_redirect_uri_is_private_use("http://127.0.0.1/cb"));
+    assert_false(oauth_redirect_uri_is_private_use("no scheme"));
+    assert_false(oauth_redirect_uri_is_private_use(""));
+}
+
+static void
 test_is_loopback(void **state)
 {
     (void)state;
@@ -290,6 +368,29 @@ static const struct match_row match_rows[] = {
     {"http://127.0.0.1/cb", "http://[::1]:5/cb", false},
     {"http://[::1]/cb", "http://[0:0:0:0:0:0:0:1]:5/cb", false},
     {"http://127.0.0.1/cb", "https://127.0.0.1:5/cb", false},
+    /* https on loopback: exact only (RFC 8252 7.3 speaks of http) */
+    {"https://127.0.0.1/cb", "https://127.0.0.1:5/cb", false},
+    {"https://localhost:8443/cb", "https://localhost:8444/cb", false},
+    {"https://[::1]/cb", "https://[::1]:5/cb", false},
+    /* private-use: byte for byte */
+    {"cursor://anysphere.cursor-mcp/oauth/callback", "cursor://anysphere.cursor-mcp/oauth/callback",
+     true},
+    {"cursor://anysphere.cursor-mcp/oauth/callback", "CURSOR://anysphere.cursor-mcp/oauth/callback",
+     false},
+    {"cursor://anysphere.cursor-mcp/oauth/callback",
+     "cursor://anysphere.cursor-mcp:5/oauth/callback", false},
+    {"cursor://localhost/cb", "cursor://localhost:5/cb", false},
+    {"com.example.app:/cb", "com.example.app:/cb/", false},
+    /* the real clients' shapes: VS Code's portless loopback, Claude Code's
+     * and Codex's CIMD ones, on an ephemeral port */
+    {"http://127.0.0.1/", "http://127.0.0.1:33418/", true},
+    {"http://127.0.0.1/", "http://127.0.0.1:33418/x", false},
+    {"http://localhost/callback", "http://localhost:61234/callback", true},
+    {"http://localhost/callback", "http://localhost:61234/callback/", false},
+    {"http://127.0.0.1/callback", "http://127.0.0.1:1455/callback", true},
+    {"http://[::1]/callback", "http://[::1]:1455/callback", true},
+    {"http://[::1]/callback", "http://[::1]:1455/cb", false},
+    {"http://localhost:8787/callback", "http://localhost:9999/callback", true},
     {"http://127.0.0.1/cb", "http://127.1:5/cb", false},
     {"http://127.0.0.1/cb", "http://127.0.0.1@evil.com/cb", false},
     /* non-loopback: no relaxation at all */
@@ -373,6 +474,17 @@ static const struct build_row build_rows[] = {
     /* unparseable: fall back to JSON */
     {"not a uri", {{"error", "e"}}, NULL},
     {"javascript:alert(1)", {{"error", "e"}}, NULL},
+    {"data:,x", {{"error", "e"}}, NULL},
+    /* private-use schemes (RFC 8252 7.1), with and without an authority */
+    {"cursor://anysphere.cursor-mcp/oauth/callback",
+     {{"code", "c"}, {"state", "s"}, {"iss", FIXTURE_BASE}},
+     "cursor://anysphere.cursor-mcp/oauth/callback?code=c&iss=https%3A%2F%2Fauth.example.com"
+     "&state=s"},
+    {"com.example.app:/cb?z=1",
+     {{"error", "access_denied"}},
+     "com.example.app:/cb?error=access_denied&z=1"},
+    /* a private-use URI refused at registration is not built either */
+    {"cursor://anysphere.cursor-mcp/a b", {{"error", "e"}}, NULL},
     /* parses, but not once the zone id's non-ASCII bytes are escaped */
     {"https://[::1%25do*\xff\xff\xff\xff\xff]/cb", {{"error", "e"}}, NULL},
 };
@@ -403,11 +515,16 @@ test_with_params_table(void **state)
         } else {
             assert_int_equal(rc, OAUTH_REDIRECT_URI_OK);
             assert_string_equal(buf_cstr(&out), r->expected);
-            /* the result is itself a valid URL without a fragment */
-            struct url u;
-            assert_int_equal(url_parse(buf_cstr(&out), &u), URL_OK);
-            assert_false(u.has_fragment);
-            url_cleanup(&u);
+            /* the result is itself a valid URL without a fragment, or a
+             * private-use URI that passes its own rules */
+            if (oauth_redirect_uri_is_private_use(r->uri)) {
+                assert_true(oauth_redirect_uri_is_private_use(buf_cstr(&out)));
+            } else {
+                struct url u;
+                assert_int_equal(url_parse(buf_cstr(&out), &u), URL_OK);
+                assert_false(u.has_fragment);
+                url_cleanup(&u);
+            }
         }
         buf_cleanup(&out);
     }
@@ -465,6 +582,7 @@ main(void)
         cmocka_unit_test(test_check_length_boundary),
         cmocka_unit_test(test_attack_list),
         cmocka_unit_test(test_is_loopback),
+        cmocka_unit_test(test_kind_and_private_use),
         cmocka_unit_test(test_match_table),
         cmocka_unit_test(test_with_params_table),
         cmocka_unit_test(test_with_params_appends_and_caps),

@@ -136,7 +136,19 @@ post_str(const char *body)
     return post(body, strlen(body), "");
 }
 
-/* The 201 body: keys exactly in SPEC.md 3.2's order. */
+/* j is exactly the array of strings want[0..n). */
+static void
+assert_strings(const json_t *j, size_t n, const char *const *want)
+{
+    assert_true(json_is_array(j));
+    assert_int_equal(json_array_size(j), n);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(json_string_value(json_array_get(j, i)), want[i]);
+    }
+}
+
+/* The 201 body: keys exactly in SPEC.md 3.2's order, with application_type
+ * (SEP-837, not in SPEC.md) before the method. */
 static json_t *
 parse_success(const struct harness_response *r, bool with_name)
 {
@@ -150,9 +162,18 @@ parse_success(const struct harness_response *r, bool with_name)
     json_error_t e;
     json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &e);
     assert_non_null(j);
-    static const char *const keys[] = {
-        "client_id",     "client_id_issued_at", "client_id_expires_at",
-        "redirect_uris", "client_name",         "token_endpoint_auth_method"};
+    /* SPEC.md 3.2's keys in order, then the echoed metadata the client
+     * sent (RFC 7591 3.2.1), each at most once and in this order. */
+    static const char *const keys[] = {"client_id",
+                                       "client_id_issued_at",
+                                       "client_id_expires_at",
+                                       "redirect_uris",
+                                       "client_name",
+                                       "application_type",
+                                       "token_endpoint_auth_method",
+                                       "grant_types",
+                                       "response_types",
+                                       "scope"};
     size_t k = 0;
     const char *key;
     json_t *v;
@@ -162,11 +183,14 @@ parse_success(const struct harness_response *r, bool with_name)
         if (!with_name && k == 4) {
             k++;
         }
-        assert_true(k < 6);
+        while (k > 7 && k < 10 && strcmp(key, keys[k]) != 0) {
+            k++; /* an echoed key the client did not send */
+        }
+        assert_true(k < 10);
         assert_string_equal(key, keys[k]);
         k++;
     }
-    assert_int_equal(k, 6);
+    assert_true(k >= 7);
     assert_string_equal(json_string_value(json_object_get(j, "token_endpoint_auth_method")),
                         "none");
     return j;
@@ -192,9 +216,12 @@ test_success(void **state)
                         "https://app.example.com/cb?a=1&b=2");
     assert_string_equal(json_string_value(json_array_get(uris, 1)), "http://127.0.0.1:5173/cb");
     assert_string_equal(json_string_value(json_object_get(j, "client_name")), "My <App>");
-    /* Unregistered metadata is neither stored nor echoed. */
-    assert_null(json_object_get(j, "grant_types"));
-    assert_null(json_object_get(j, "scope"));
+    /* No application_type, and a loopback URI: a native app. */
+    assert_string_equal(json_string_value(json_object_get(j, "application_type")), "native");
+    /* The accepted metadata it sent is echoed (RFC 7591 3.2.1). */
+    assert_strings(json_object_get(j, "grant_types"), 1, (const char *[]){"authorization_code"});
+    assert_string_equal(json_string_value(json_object_get(j, "scope")), "x");
+    assert_null(json_object_get(j, "response_types"));
     /* Escaped as Go's encoder writes it. */
     assert_non_null(memmem(r.body, r.body_len, "\"My \\u003cApp\\u003e\"", 20));
 
@@ -211,6 +238,7 @@ test_success(void **state)
     assert_string_equal(g.redirect_uris[0], "https://app.example.com/cb?a=1&b=2");
     assert_string_equal(g.redirect_uris[1], "http://127.0.0.1:5173/cb");
     assert_string_equal(g.client_name, "My <App>");
+    assert_string_equal(g.application_type, "native");
     assert_string_equal(g.aud, FIXTURE_BASE);
     assert_int_equal(g.exp, FIXTURE_NOW + WEEK_S);
     char id[40];
@@ -230,6 +258,8 @@ test_success(void **state)
     assert_string_equal(json_string_value(json_object_get(line, "level")), "info");
     assert_string_equal(json_string_value(json_object_get(line, "internal_id")), id);
     assert_string_equal(json_string_value(json_object_get(line, "client_name")), "My <App>");
+    assert_string_equal(json_string_value(json_object_get(line, "application_type")), "native");
+    assert_null(json_object_get(line, "application_type_coerced"));
     /* The sealed client_id is never logged. */
     char *dumped = json_dumps(line, 0);
     assert_non_null(dumped);
@@ -261,7 +291,41 @@ test_never_expires_and_no_name(void **state)
                      GRANTS_OK);
     assert_int_equal(g.exp, 0);
     assert_string_equal(g.client_name, "");
+    assert_string_equal(g.application_type, "web"); /* https only, none declared */
+    assert_string_equal(json_string_value(json_object_get(j, "application_type")), "web");
     grants_cleanup_client(&g);
+    json_decref(j);
+    harness_response_free(&r);
+}
+
+/* Cursor's three redirect URIs, declared "web" (research 0.3): stored and
+ * answered as "native", logged as coerced. */
+static void
+test_web_with_private_use_stored_native(void **state)
+{
+    (void)state;
+    struct harness_response r =
+        post_str("{\"redirect_uris\":[\"cursor://anysphere.cursor-mcp/oauth/callback\","
+                 "\"https://www.cursor.com/agents/mcp/oauth/callback\","
+                 "\"http://localhost:8787/callback\"],\"application_type\":\"web\","
+                 "\"client_name\":\"Cursor\",\"token_endpoint_auth_method\":\"none\"}");
+    json_t *j = parse_success(&r, true);
+    assert_string_equal(json_string_value(json_object_get(j, "application_type")), "native");
+    const json_t *uris = json_object_get(j, "redirect_uris");
+    assert_int_equal(json_array_size(uris), 3);
+    assert_string_equal(json_string_value(json_array_get(uris, 0)),
+                        "cursor://anysphere.cursor-mcp/oauth/callback");
+    const char *client_id = json_string_value(json_object_get(j, "client_id"));
+    struct grant_client g = {0};
+    assert_int_equal(
+        grants_open_client(ring, slice_from_cstr(client_id), FIXTURE_BASE, FIXTURE_NOW, &g, NULL),
+        GRANTS_OK);
+    assert_string_equal(g.application_type, "native");
+    grants_cleanup_client(&g);
+    json_t *line = only_line(read_logs(), "client_registered");
+    assert_string_equal(json_string_value(json_object_get(line, "application_type")), "native");
+    assert_true(json_is_true(json_object_get(line, "application_type_coerced")));
+    json_decref(line);
     json_decref(j);
     harness_response_free(&r);
 }
@@ -271,6 +335,42 @@ struct rejection {
     int status;
     const char *want;
 };
+
+/* What real clients send (research: the SDK's example client asks for
+ * client_secret_post; MCP Inspector 2.x sends scope ""; VS Code lists a
+ * device_code grant): a secret method is registered as "none" (RFC 7591
+ * 3.2.1 lets the server replace it; no secret is issued), and the accepted
+ * metadata is echoed, unsupported grants left out. */
+static void
+test_secret_method_replaced_and_metadata_echoed(void **state)
+{
+    (void)state;
+    static const char *const methods[] = {"client_secret_post", "client_secret_basic"};
+    for (size_t i = 0; i < 2; i++) {
+        char body[1024];
+        snprintf(body, sizeof(body),
+                 "{\"redirect_uris\":[\"http://localhost:6274/oauth/callback\"],"
+                 "\"client_name\":\"MCP Inspector\",\"token_endpoint_auth_method\":\"%s\","
+                 "\"grant_types\":[\"authorization_code\",\"refresh_token\","
+                 "\"urn:ietf:params:oauth:grant-type:device_code\"],"
+                 "\"response_types\":[\"code\"],\"scope\":\"\"}",
+                 methods[i]);
+        struct harness_response r = post_str(body);
+        json_t *j = parse_success(&r, true);
+        assert_string_equal(json_string_value(json_object_get(j, "token_endpoint_auth_method")),
+                            "none");
+        assert_null(json_object_get(j, "client_secret"));
+        assert_null(json_object_get(j, "client_secret_expires_at"));
+        assert_strings(json_object_get(j, "grant_types"), 2,
+                       (const char *[]){"authorization_code", "refresh_token"});
+        assert_strings(json_object_get(j, "response_types"), 1, (const char *[]){"code"});
+        assert_true(json_is_string(json_object_get(j, "scope")));
+        assert_string_equal(json_string_value(json_object_get(j, "scope")), "");
+        json_decref(j);
+        harness_response_free(&r);
+    }
+    assert_int_equal(metrics_get(METRICS_CLIENTS_REGISTERED), 2);
+}
 
 static void
 test_rejections(void **state)
@@ -286,11 +386,17 @@ test_rejections(void **state)
         {"{\"redirect_uris\":[\"http://evil.example/cb\"]}", 400,
          "{\"error\":\"invalid_redirect_uri\",\"error_description\":\"redirect_uri must use HTTPS "
          "for non-loopback addresses\"}\n"},
+        {"{\"redirect_uris\":[\"cursor://anysphere.cursor-mcp/cb\",\"JavaScript:alert(1)\"]}", 400,
+         "{\"error\":\"invalid_redirect_uri\",\"error_description\":\"redirect_uri scheme is not "
+         "allowed\"}\n"},
+        {"{\"redirect_uris\":[\"https://a.example/cb\"],\"application_type\":\"desktop\"}", 400,
+         "{\"error\":\"invalid_client_metadata\",\"error_description\":\"application_type must be "
+         "\\\"native\\\" or \\\"web\\\"\"}\n"},
         {"{\"redirect_uris\":[\"https://a.example/cb\"],\"client_name\":\"a,b\"}", 400,
          "{\"error\":\"invalid_client_metadata\",\"error_description\":\"client_name must not "
          "contain control bytes or commas\"}\n"},
         {"{\"redirect_uris\":[\"https://a.example/cb\"],\"token_endpoint_auth_method\":"
-         "\"client_secret_post\"}",
+         "\"private_key_jwt\"}",
          400,
          "{\"error\":\"invalid_client_metadata\",\"error_description\":\"unsupported "
          "token_endpoint_auth_method; only \\\"none\\\" is supported\"}\n"},
@@ -362,6 +468,9 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_success, setup, teardown),
         cmocka_unit_test_setup_teardown(test_never_expires_and_no_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_secret_method_replaced_and_metadata_echoed, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_web_with_private_use_stored_native, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_too_large_before_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_key_ring_fails_closed, setup, teardown),

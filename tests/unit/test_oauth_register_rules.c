@@ -19,6 +19,8 @@
 #define NAME_LONG "client_name exceeds maximum length"
 #define NAME_BYTES "client_name must not contain control bytes or commas"
 #define BAD_METHOD "unsupported token_endpoint_auth_method; only \"none\" is supported"
+#define BAD_APP_TYPE "application_type must be \"native\" or \"web\""
+#define BAD_SCHEME "redirect_uri scheme is not allowed"
 
 #define OK_URI "\"https://app.example.com/cb\""
 #define URIS(x) "{\"redirect_uris\":[" x "]"
@@ -118,13 +120,22 @@ static const struct row rows[] = {
     {URIS("\"https://app.example.com/cb#x\"") "}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI,
      "redirect_uri must not contain a fragment"},
     {URIS(OK_URI ",\"ftp://x.example/\",\"http://evil.example/\"") "}", 400,
-     OAUTH_ERROR_INVALID_REDIRECT_URI, "redirect_uri scheme must be http (loopback only) or https"},
+     OAUTH_ERROR_INVALID_REDIRECT_URI, BAD_SCHEME},
     {URIS("\"http://evil.example/\",\"ftp://x.example/\"") "}", 400,
      OAUTH_ERROR_INVALID_REDIRECT_URI, "redirect_uri must use HTTPS for non-loopback addresses"},
-    {URIS("\"javascript:alert(1)\"") "}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI,
-     "redirect_uri must be an absolute URI with authority, not opaque"},
-    {URIS("\"file:///etc/passwd\"") "}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI,
+    {URIS("\"javascript:alert(1)\"") "}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI, BAD_SCHEME},
+    {URIS("\"file:///etc/passwd\"") "}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI, BAD_SCHEME},
+    {URIS("\"https:///cb\"") "}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI,
      "redirect_uri must include a host"},
+    /* one dangerous URI fails the whole registration, wherever it is */
+    {URIS("\"cursor://anysphere.cursor-mcp/oauth/callback\",\"Data:text/html,x\"") "}", 400,
+     OAUTH_ERROR_INVALID_REDIRECT_URI, BAD_SCHEME},
+    {URIS("\"cursor://anysphere.cursor-mcp/oauth/callback#x\"") "}", 400,
+     OAUTH_ERROR_INVALID_REDIRECT_URI, "redirect_uri must not contain a fragment"},
+    {URIS("\"cursor://a@anysphere.cursor-mcp/cb\"") "}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI,
+     "redirect_uri must not contain userinfo"},
+    {URIS("\"anysphere.cursor-mcp/cb\"") "}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI,
+     "malformed redirect_uri"},
     {URIS("\"https://u@app.example.com/\"") "}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI,
      "redirect_uri must not contain userinfo"},
     {URIS("\"https://app.example.com/\\u0000/cb\"") "}", 400, OAUTH_ERROR_INVALID_REDIRECT_URI,
@@ -136,15 +147,70 @@ static const struct row rows[] = {
      NULL},
     /* URIs are checked before the auth method */
     {URIS("\"ftp://x.example/\"") ",\"token_endpoint_auth_method\":\"client_secret_post\"}", 400,
-     OAUTH_ERROR_INVALID_REDIRECT_URI, "redirect_uri scheme must be http (loopback only) or https"},
+     OAUTH_ERROR_INVALID_REDIRECT_URI, BAD_SCHEME},
+    /* ... and before application_type */
+    {URIS("\"ftp://x.example/\"") ",\"application_type\":\"desktop\"}", 400,
+     OAUTH_ERROR_INVALID_REDIRECT_URI, BAD_SCHEME},
 
-    /* 8. token_endpoint_auth_method */
-    {URIS(OK_URI) ",\"token_endpoint_auth_method\":\"client_secret_post\"}", 400,
+    /* application_type (SEP-837): native, web, or absent */
+    {URIS(OK_URI) ",\"application_type\":\"native\"}", 0, 0, NULL},
+    {URIS(OK_URI) ",\"application_type\":\"web\"}", 0, 0, NULL},
+    {URIS(OK_URI) ",\"application_type\":null}", 0, 0, NULL},
+    {URIS(OK_URI) ",\"application_type\":\"\"}", 0, 0, NULL},
+    {URIS(OK_URI) ",\"application_type\":\"Native\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     BAD_APP_TYPE},
+    {URIS(OK_URI) ",\"application_type\":\"desktop\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     BAD_APP_TYPE},
+    {URIS(OK_URI) ",\"application_type\":\"native \"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     BAD_APP_TYPE},
+    {URIS(OK_URI) ",\"application_type\":1}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     BAD_APP_TYPE},
+    {URIS(OK_URI) ",\"application_type\":[\"native\"]}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     BAD_APP_TYPE},
+    /* checked before the auth method */
+    {URIS(OK_URI) ",\"application_type\":\"x\",\"token_endpoint_auth_method\":\"x\"}", 400,
+     OAUTH_ERROR_INVALID_CLIENT_METADATA, BAD_APP_TYPE},
+
+    /* 8. token_endpoint_auth_method: the secret methods a public client
+     * does without are replaced by "none" (RFC 7591 3.2.1); others refused. */
+    {URIS(OK_URI) ",\"token_endpoint_auth_method\":\"client_secret_post\"}", 0, 0, NULL},
+    {URIS(OK_URI) ",\"token_endpoint_auth_method\":\"client_secret_basic\"}", 0, 0, NULL},
+    {URIS(OK_URI) ",\"token_endpoint_auth_method\":\"client_secret_jwt\"}", 400,
      OAUTH_ERROR_INVALID_CLIENT_METADATA, BAD_METHOD},
-    {URIS(OK_URI) ",\"token_endpoint_auth_method\":\"client_secret_basic\"}", 400,
+    {URIS(OK_URI) ",\"token_endpoint_auth_method\":\"private_key_jwt\"}", 400,
      OAUTH_ERROR_INVALID_CLIENT_METADATA, BAD_METHOD},
     {URIS(OK_URI) ",\"token_endpoint_auth_method\":\"None\"}", 400,
      OAUTH_ERROR_INVALID_CLIENT_METADATA, BAD_METHOD},
+
+    /* Echoed metadata (RFC 7591 3.2.1). */
+    {URIS(OK_URI) ",\"grant_types\":[\"authorization_code\",\"urn:x\"],\"response_types\":"
+                  "[\"code\"],\"scope\":\"\"}",
+     0, 0, NULL},
+    {URIS(OK_URI) ",\"grant_types\":null,\"response_types\":null,\"scope\":null}", 0, 0, NULL},
+    {URIS(OK_URI) ",\"scope\":\"openid mcp:tools offline_access\"}", 0, 0, NULL},
+    {URIS(OK_URI) ",\"grant_types\":[\"refresh_token\"]}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     "grant_types must include \"authorization_code\""},
+    {URIS(OK_URI) ",\"grant_types\":[]}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     "grant_types must include \"authorization_code\""},
+    {URIS(OK_URI) ",\"response_types\":[\"token\"]}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     "response_types must include \"code\""},
+    {URIS(OK_URI) ",\"grant_types\":\"authorization_code\"}", 400, OAUTH_ERROR_INVALID_REQUEST,
+     "invalid JSON body"},
+    {URIS(OK_URI) ",\"grant_types\":[\"authorization_code\",1]}", 400, OAUTH_ERROR_INVALID_REQUEST,
+     "invalid JSON body"},
+    {URIS(OK_URI) ",\"response_types\":[null]}", 400, OAUTH_ERROR_INVALID_REQUEST,
+     "invalid JSON body"},
+    {URIS(OK_URI) ",\"scope\":[\"a\"]}", 400, OAUTH_ERROR_INVALID_REQUEST, "invalid JSON body"},
+    {URIS(OK_URI) ",\"scope\":\" a\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     "scope must be space-separated scope tokens"},
+    {URIS(OK_URI) ",\"scope\":\"a  b\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     "scope must be space-separated scope tokens"},
+    {URIS(OK_URI) ",\"scope\":\"a \"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     "scope must be space-separated scope tokens"},
+    {URIS(OK_URI) ",\"scope\":\"a\\\"b\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     "scope must be space-separated scope tokens"},
+    {URIS(OK_URI) ",\"scope\":\"a\\u00e9\"}", 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
+     "scope must be space-separated scope tokens"},
 };
 
 static void
@@ -201,7 +267,80 @@ test_success_fields(void **state)
                                                 BOUNDS_OAUTH_BODY_MAX, &reg, &err),
                      0);
     assert_string_equal(reg.client_name, "");
+    /* nothing echoed that was not sent */
+    assert_false(reg.grant_types_set);
+    assert_false(reg.response_types_set);
+    assert_null(reg.scope);
+    assert_false(reg.auth_method_replaced);
     oauth_register_rules_cleanup(&reg);
+
+    /* what is echoed, and the replaced method */
+    static const char echo[] =
+        "{\"redirect_uris\":[\"https://a.example/cb\"],\"token_endpoint_auth_method\":"
+        "\"client_secret_basic\",\"grant_types\":[\"refresh_token\",\"authorization_code\"],"
+        "\"response_types\":[\"code\",\"id_token\"],\"scope\":\"\"}";
+    assert_int_equal(
+        oauth_register_rules_parse(slice_from_cstr(echo), BOUNDS_OAUTH_BODY_MAX, &reg, &err), 0);
+    assert_true(reg.grant_types_set);
+    assert_true(reg.refresh_token_grant);
+    assert_true(reg.response_types_set);
+    assert_string_equal(reg.scope, "");
+    assert_true(reg.auth_method_replaced);
+    oauth_register_rules_cleanup(&reg);
+    assert_null(reg.scope);
+}
+
+/* What is stored for each declared type and redirect mix (the header's
+ * rule): only "native" is taken as said; "web" and absent are judged by
+ * the URIs, and a "web" with any loopback or private-use URI is stored as
+ * "native" -- Cursor's shape. */
+static void
+test_application_type_stored(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *body;
+        const char *stored;
+        bool coerced;
+    } cases[] = {
+        {URIS(OK_URI) "}", "web", false},
+        {URIS(OK_URI) ",\"application_type\":\"web\"}", "web", false},
+        {URIS(OK_URI) ",\"application_type\":\"native\"}", "native", false},
+        {URIS("\"http://localhost:8787/callback\"") "}", "native", false},
+        {URIS("\"com.example.app:/cb\"") "}", "native", false},
+        {URIS("\"https://127.0.0.1/cb\"") "}", "native", false},
+        {URIS("\"http://127.0.0.1/\"") ",\"application_type\":\"web\"}", "native", true},
+        {URIS("\"cursor://anysphere.cursor-mcp/oauth/callback\","
+              "\"https://www.cursor.com/agents/mcp/oauth/callback\","
+              "\"http://localhost:8787/callback\"") ",\"application_type\":\"web\"}",
+         "native", true},
+        {URIS("\"cursor://anysphere.cursor-mcp/oauth/callback\","
+              "\"https://www.cursor.com/agents/mcp/oauth/callback\","
+              "\"http://localhost:8787/callback\"") "}",
+         "native", false},
+        /* VS Code: native with https redirects stays native */
+        {URIS("\"https://insiders.vscode.dev/redirect\",\"https://vscode.dev/redirect\"") ","
+                                                                                          "\"applic"
+                                                                                          "ation_"
+                                                                                          "type\":"
+                                                                                          "\"native"
+                                                                                          "\"}",
+         "native", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct oauth_registration reg;
+        struct oauth_error err;
+        if (oauth_register_rules_parse(slice_from_cstr(cases[i].body), BOUNDS_OAUTH_BODY_MAX, &reg,
+                                       &err) != 0) {
+            fail_msg("case %zu refused (%s)", i, err.description);
+        }
+        if (strcmp(reg.application_type, cases[i].stored) != 0 ||
+            reg.application_type_coerced != cases[i].coerced) {
+            fail_msg("case %zu: stored %s coerced %d", i, reg.application_type,
+                     reg.application_type_coerced);
+        }
+        oauth_register_rules_cleanup(&reg);
+    }
 }
 
 static void
@@ -324,6 +463,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rule_table),
         cmocka_unit_test(test_success_fields),
+        cmocka_unit_test(test_application_type_stored),
         cmocka_unit_test(test_output_untouched_on_failure),
         cmocka_unit_test(test_client_name_length),
         cmocka_unit_test(test_uri_length),

@@ -449,22 +449,25 @@ export function decodeJwt(jwt) {
  * @param {boolean} [o.usePkce=true]
  * @param {CookieJar} [o.jar]
  * @param {boolean} [o.exchange=true]  false stops after the client redirect (no /token)
+ * @param {boolean} [o.sendState=true]  false omits `state` as the MCP SDKs do when their
+ *   provider has no state() (PKCE carries the CSRF protection); the client redirect must
+ *   then carry no `state` at all
  * @returns {Promise<{jar: CookieJar, client: object, pkce: object|null, state: string,
  *   consent: object, interstitial: object, idp: object, callback: object,
  *   redirect: object, token: HttpResult|null, tokens: object|null}>}
  */
 export async function login(base, {
   username, password, redirectUri = 'http://127.0.0.1:9/cb', clientName = 'e2e client', resource,
-  usePkce = true, jar = new CookieJar(), exchange = true,
+  usePkce = true, jar = new CookieJar(), exchange = true, sendState = true,
 }) {
   const reg = await register(base, { redirect_uris: [redirectUri], client_name: clientName });
   if (reg.status !== 201) throw new Error(`register: ${reg.status} ${reg.text}`);
   const client = reg.json;
   const pkce = usePkce ? pkcePair() : null;
-  const state = randomState();
+  const state = sendState ? randomState() : null;
 
   const authz = await request(authorizeUrl(base, {
-    client_id: client.client_id, redirect_uri: redirectUri, state,
+    client_id: client.client_id, redirect_uri: redirectUri, state: state ?? undefined,
     code_challenge: pkce?.challenge, resource,
   }), { jar });
   if (authz.status !== 200) throw new Error(`authorize: ${authz.status} ${authz.location || authz.text}`);
@@ -484,6 +487,7 @@ export async function login(base, {
   const { redirect } = callback;
   if (redirect.error) throw new Error(`callback redirected with error=${redirect.error}`);
   if (redirect.state !== state) throw new Error(`callback: state ${redirect.state} != ${state}`);
+  if (!sendState && redirect.url.searchParams.has('state')) throw new Error('callback: a state the client never sent');
 
   let token = null;
   if (exchange) {
