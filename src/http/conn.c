@@ -21,11 +21,12 @@
 #include "bounds.h"
 #include "http/client_ip.h"
 #include "http/ip_budget.h"
+#include "http/limit_log.h"
 #include "http/parser.h"
 #include "http/reply.h"
 #include "http/request_int.h"
 #include "http/router.h"
-#include "http/server.h"
+#include "http/server_opts.h"
 #include "log.h"
 #include "metrics.h"
 #include "net/sockopt.h"
@@ -50,8 +51,8 @@ enum conn_state {
 };
 
 struct http_conn {
-    struct http_server *server;
-    void *server_handle;
+    const struct http_conn_owner *owner; /* borrowed; outlives the connection */
+    void *owner_handle;
     struct worker *worker;
     const struct http_server_opts *opts;
     struct bufferevent *bev;
@@ -102,6 +103,14 @@ free_request(void *arg)
     http_request_free(arg);
 }
 
+/* Tells the owner whether this connection is idle (waiting for a
+ * request's first byte): idle ones are the first closed at its cap. */
+static void
+set_idle(struct http_conn *c, bool idle)
+{
+    c->owner->ops->idle(c->owner->arg, c->owner_handle, idle);
+}
+
 /* Destroy now, free later (STYLE.md 3.5): the socket closes and no event
  * fires any more, but the struct stays readable until the loop turns, so
  * every frame above us on the stack can still look at c->destroyed. */
@@ -131,7 +140,7 @@ destroy(struct http_conn *c)
     event_del(c->timer);
     event_del(c->resume_ev);
     atomic_fetch_sub_explicit(&c->worker->connections, 1, memory_order_relaxed);
-    http_server_conn_closed(c->server, c->server_handle);
+    c->owner->ops->closed(c->owner->arg, c->owner_handle);
     worker_defer(c->worker, free_conn, c);
 }
 
@@ -205,7 +214,7 @@ static void
 start_closing(struct http_conn *c)
 {
     c->state = CONN_CLOSING;
-    http_server_conn_idle(c->server, c->server_handle, false);
+    set_idle(c, false);
     arm_timer(c, c->opts->write_timeout_ms);
     if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
         c->linger = true;
@@ -257,7 +266,7 @@ refuse_over_budget(struct http_conn *c, struct http_request *req)
 {
     bool per_ip = c->body_rc == HTTP_IP_BUDGET_OVER_KEY;
     metrics_inc_body_refused(per_ip ? METRICS_BODY_REFUSED_IP : METRICS_BODY_REFUSED_PROCESS);
-    if (http_server_log_due(per_ip ? HTTP_SERVER_LOG_BODY_IP : HTTP_SERVER_LOG_BODY_PROCESS)) {
+    if (http_limit_log_due(per_ip ? HTTP_LIMIT_LOG_BODY_IP : HTTP_LIMIT_LOG_BODY_PROCESS)) {
         struct http_ip_budget *b = c->opts->body_budget;
         struct log_line l;
         http_request_log_begin(&l, req, LOG_WARN, "request_body_budget_exceeded");
@@ -330,7 +339,7 @@ body_budget_admits(struct http_conn *c, struct http_request *req)
     if (b == NULL) {
         return true;
     }
-    char key[HTTP_SERVER_CLIENT_KEY_SIZE];
+    char key[HTTP_SERVER_OPTS_CLIENT_KEY_SIZE];
     if (c->opts->client_key != NULL) {
         c->opts->client_key(c->opts->client_key_arg, req, key);
     } else {
@@ -496,7 +505,7 @@ read_requests(struct http_conn *c)
         if (!was_in_message && http_parser_in_message(c->parser)) {
             c->msg_start_ns = clock_mono_ns();
             arm_timer(c, c->opts->head_timeout_ms);
-            http_server_conn_idle(c->server, c->server_handle, false);
+            set_idle(c, false);
         }
         switch (ev) {
         case HTTP_PARSE_MORE:
@@ -536,7 +545,7 @@ after_response(struct http_conn *c)
     c->msg_start_ns = 0;
     c->requests++;
     arm_timer(c, c->opts->idle_timeout_ms);
-    http_server_conn_idle(c->server, c->server_handle, true);
+    set_idle(c, true);
     c->advance_again = true;
 }
 
@@ -761,13 +770,13 @@ set_peer(struct http_conn *c, const struct sockaddr *sa, socklen_t len)
 }
 
 struct http_conn *
-http_conn_new(struct http_server *s, int fd, const struct sockaddr *peer, socklen_t peer_len,
-              struct http_ip_budget_hold *hold)
+http_conn_new(const struct http_conn_owner *owner, int fd, const struct sockaddr *peer,
+              socklen_t peer_len, struct http_ip_budget_hold *hold)
 {
     struct http_conn *c = xcalloc(1, sizeof(*c));
-    c->server = s;
-    c->worker = http_server_get_worker(s);
-    c->opts = http_server_get_opts(s);
+    c->owner = owner;
+    c->worker = owner->worker;
+    c->opts = owner->opts;
     c->fd = fd;
     c->hold = *hold;
     *hold = (struct http_ip_budget_hold){0};
@@ -802,9 +811,9 @@ http_conn_new(struct http_server *s, int fd, const struct sockaddr *peer, sockle
     c->state = CONN_READ_HEAD;
     arm_timer(c, c->opts->head_timeout_ms);
     atomic_fetch_add_explicit(&c->worker->connections, 1, memory_order_relaxed);
-    c->server_handle = http_server_conn_opened(s, c);
-    http_server_conn_idle(s, c->server_handle, true); /* until its first byte */
-    if (http_server_is_draining(s)) {
+    c->owner_handle = owner->ops->opened(owner->arg, c);
+    set_idle(c, true); /* until its first byte */
+    if (owner->ops->is_draining(owner->arg)) {
         http_conn_drain(c);
     }
     return c;

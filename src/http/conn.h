@@ -8,8 +8,8 @@
  * progress or streaming -- except the write-stall timeout, which runs only
  * while output is queued and restarts whenever some of it drains, so a
  * client that stops reading is closed and a quiet stream never is. TCP
- * keep-alive (the server's options) finds a peer that vanished while the
- * stream was quiet. Request bodies are counted against the server's body
+ * keep-alive (the server's options, http/server_opts.h) finds a peer that
+ * vanished while the stream was quiet. Request bodies are counted against the server's body
  * budget as they arrive; a body past it is answered 503 and the connection
  * closed. Requests on one connection are answered in order;
  * while one is in progress, reading goes on (so a client close is seen at
@@ -34,17 +34,43 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
+struct http_conn;
 struct http_ip_budget_hold;
 struct http_request;
-struct http_server;
-struct http_conn;
+struct http_server_opts;
+struct worker;
 
-/* Serves fd (connected, owned from now on) for server s. hold is the
- * connection's place under the server's connection caps (moved in: given
- * back when the connection is destroyed; an empty hold when uncapped). */
-struct http_conn *http_conn_new(struct http_server *s, int fd, const struct sockaddr *peer,
-                                socklen_t peer_len, struct http_ip_budget_hold *hold);
-/* The server drains: an idle connection closes now (after flushing what
+/* What a connection tells the one that owns it (http/server.c keeps the
+ * live and idle lists with these). arg is struct http_conn_owner's. */
+struct http_conn_owner_ops {
+    /* Connection c opened; returns the handle passed back below. */
+    void *(*opened)(void *arg, struct http_conn *c);
+    /* It is being destroyed: the handle is dead after this call. */
+    void (*closed)(void *arg, void *handle);
+    /* It is idle (waiting for a request's first byte) or no longer. */
+    void (*idle)(void *arg, void *handle, bool idle);
+    /* Is the owner draining? (a connection opened while it is drains at
+     * once) */
+    bool (*is_draining)(const void *arg);
+};
+
+/* A connection's owner, installed by it at http_conn_new (as a request
+ * gets its struct http_stream): the connection never names the server
+ * that accepted it. Borrowed; outlives every connection it owns. */
+struct http_conn_owner {
+    const struct http_conn_owner_ops *ops;
+    void *arg;                           /* the ops' first argument */
+    struct worker *worker;               /* the loop and the deferred frees */
+    const struct http_server_opts *opts; /* timeouts, keep-alive, body budget */
+};
+
+/* Serves fd (connected, owned from now on) for owner (borrowed). hold is
+ * the connection's place under the connection caps (moved in: given back
+ * when the connection is destroyed; an empty hold when uncapped). */
+struct http_conn *http_conn_new(const struct http_conn_owner *owner, int fd,
+                                const struct sockaddr *peer, socklen_t peer_len,
+                                struct http_ip_budget_hold *hold);
+/* The owner drains: an idle connection closes now (after flushing what
  * is queued); a busy one closes after its current response. */
 void http_conn_drain(struct http_conn *c);
 /* Forced close: the current request, if any, is aborted (its abort

@@ -38,7 +38,7 @@ struct http_request;
  * as the tool metrics) is left out, by the request's percent-decoded path:
  * path[0..len) may hold any byte, NUL included, and is NUL-terminated
  * after it. Runs once per request, on its worker, after the head. arg is
- * the one given with it (http/server.h). */
+ * the one given with it (http/server_opts.h). */
 typedef bool (*http_request_log_skip_fn)(const void *arg, const char *path, size_t len);
 
 /* Writes a fresh id (HTTP_REQUEST_ID_LEN base62 chars + NUL) from the

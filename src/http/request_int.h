@@ -155,7 +155,7 @@ struct http_request_origin {
     struct worker *worker;
     struct http_stream stream;
     bool is_public; /* security headers, X-Request-Id, access log */
-    /* The server's access-log predicate (http/server.h); NULL: none. */
+    /* The server's access-log predicate (http/server_opts.h); NULL: none. */
     http_request_log_skip_fn log_skip;
     const void *log_skip_arg;
     const struct ipaddr *peer; /* NULL: unknown */

@@ -1,7 +1,6 @@
 #include "http/server.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <netdb.h>
@@ -14,9 +13,11 @@
 #include "base/clock.h"
 #include "base/ipaddr.h"
 #include "base/xalloc.h"
+#include "bounds.h"
 #include "http/client_ip.h"
 #include "http/conn.h"
 #include "http/ip_budget.h"
+#include "http/limit_log.h"
 #include "log.h"
 #include "metrics.h"
 #include "worker.h"
@@ -36,6 +37,7 @@ struct conn_node {
 struct http_server {
     struct worker *worker;
     struct http_server_opts opts;
+    struct http_conn_owner owner; /* what its connections see of it */
     struct evconnlistener *listener;
     struct event *retry_ev; /* re-enables accept after EMFILE */
     uint16_t port;
@@ -49,12 +51,15 @@ struct http_server {
     void *on_empty_arg;
 };
 
+static const struct http_conn_owner_ops owner_ops;
+
 struct http_server *
 http_server_new(struct worker *w, const struct http_server_opts *opts)
 {
     struct http_server *s = xcalloc(1, sizeof(*s));
     s->worker = w;
     s->opts = *opts;
+    s->owner = (struct http_conn_owner){.ops = &owner_ops, .arg = s, .worker = w, .opts = &s->opts};
     return s;
 }
 
@@ -217,22 +222,6 @@ pause_accepting(struct http_server *s, enum metrics_accept_paused why)
     event_add(s->retry_ev, &tv);
 }
 
-/* When each limit event was last logged (process-wide: the caps are). */
-static _Atomic uint64_t logged_at[HTTP_SERVER_LOG_COUNT];
-
-bool
-http_server_log_due(enum http_server_log which)
-{
-    _Atomic uint64_t *last_ms = &logged_at[which];
-    uint64_t now = clock_mono_ms();
-    uint64_t last = atomic_load_explicit(last_ms, memory_order_relaxed);
-    if (last != 0 && now - last < BOUNDS_LIMIT_LOG_INTERVAL_MS) {
-        return false;
-    }
-    return atomic_compare_exchange_strong_explicit(last_ms, &last, now, memory_order_relaxed,
-                                                   memory_order_relaxed);
-}
-
 /* accept() failed: out of descriptors (EMFILE/ENFILE) would spin the loop,
  * so pause accepting for a moment. */
 static void
@@ -241,7 +230,7 @@ on_accept_error(struct evconnlistener *l, void *arg)
     (void)l;
     struct http_server *s = arg;
     int e = EVUTIL_SOCKET_ERROR();
-    if (http_server_log_due(HTTP_SERVER_LOG_ACCEPT_FAILED)) {
+    if (http_limit_log_due(HTTP_LIMIT_LOG_ACCEPT_FAILED)) {
         struct log_line line;
         log_begin(&line, LOG_WARN, "accept_failed");
         log_str(&line, "error", strerror(e));
@@ -346,13 +335,13 @@ admit(struct http_server *s, const struct sockaddr *peer, socklen_t peer_len,
         return true;
     case HTTP_IP_BUDGET_OVER_KEY:
         metrics_inc_conn_refused(METRICS_CONN_REFUSED_IP_LIMIT);
-        if (http_server_log_due(HTTP_SERVER_LOG_IP_LIMIT)) {
+        if (http_limit_log_due(HTTP_LIMIT_LOG_IP_LIMIT)) {
             log_refused("client_connection_ip_limit", b, http_ip_budget_key_cap(b));
         }
         return false;
     default:
         metrics_inc_conn_refused(METRICS_CONN_REFUSED_PROCESS_LIMIT);
-        if (http_server_log_due(HTTP_SERVER_LOG_PROCESS_LIMIT)) {
+        if (http_limit_log_due(HTTP_LIMIT_LOG_PROCESS_LIMIT)) {
             log_refused("client_connection_limit", b, http_ip_budget_total_cap(b));
         }
         pause_accepting(s, METRICS_ACCEPT_PAUSED_PROCESS_LIMIT);
@@ -372,7 +361,7 @@ http_server_adopt(struct http_server *s, int fd, const struct sockaddr *peer, so
         close(fd);
         return;
     }
-    (void)http_conn_new(s, fd, peer, peer_len, &hold);
+    (void)http_conn_new(&s->owner, fd, peer, peer_len, &hold);
 }
 
 static void
@@ -422,21 +411,12 @@ http_server_conn_count(const struct http_server *s)
     return s->conn_count;
 }
 
-const struct http_server_opts *
-http_server_get_opts(const struct http_server *s)
-{
-    return &s->opts;
-}
+/* ---- the owner its connections report to (struct http_conn_owner) ---- */
 
-struct worker *
-http_server_get_worker(const struct http_server *s)
+static void *
+owner_opened(void *arg, struct http_conn *c)
 {
-    return s->worker;
-}
-
-void *
-http_server_conn_opened(struct http_server *s, struct http_conn *c)
-{
+    struct http_server *s = arg;
     struct conn_node *n = xcalloc(1, sizeof(*n));
     n->conn = c;
     n->prev = NULL;
@@ -449,9 +429,12 @@ http_server_conn_opened(struct http_server *s, struct http_conn *c)
     return n;
 }
 
-void
-http_server_conn_idle(struct http_server *s, void *handle, bool idle)
+/* Idle ones are kept in order, longest idle first, for eviction at the
+ * cap. */
+static void
+owner_idle(void *arg, void *handle, bool idle)
 {
+    struct http_server *s = arg;
     struct conn_node *n = handle;
     if (n->idle) {
         if (n->idle_prev != NULL) {
@@ -481,11 +464,12 @@ http_server_conn_idle(struct http_server *s, void *handle, bool idle)
     }
 }
 
-void
-http_server_conn_closed(struct http_server *s, void *handle)
+static void
+owner_closed(void *arg, void *handle)
 {
+    struct http_server *s = arg;
     struct conn_node *n = handle;
-    http_server_conn_idle(s, n, false);
+    owner_idle(s, n, false);
     if (n->prev != NULL) {
         n->prev->next = n->next;
     } else {
@@ -500,3 +484,16 @@ http_server_conn_closed(struct http_server *s, void *handle)
         worker_defer(s->worker, run_on_empty, s);
     }
 }
+
+static bool
+owner_is_draining(const void *arg)
+{
+    return http_server_is_draining(arg);
+}
+
+static const struct http_conn_owner_ops owner_ops = {
+    .opened = owner_opened,
+    .closed = owner_closed,
+    .idle = owner_idle,
+    .is_draining = owner_is_draining,
+};

@@ -27,57 +27,10 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "bounds.h"
-#include "http/request.h"
-#include "net/sockopt.h"
+#include "http/server_opts.h"
 
 struct buf;
-struct http_conn;
-struct http_ip_budget;
-struct http_request;
-struct http_router;
-struct ipcidr;
 struct worker;
-
-/* Bytes of a request's client key, NUL included. */
-#define HTTP_SERVER_CLIENT_KEY_SIZE (BOUNDS_CLIENT_IP_KEY_MAX + 1)
-
-/* Writes the per-address key of a request (the rate limiter's client IP:
- * a trusted forwarded-for header, else the peer; IPv6 per /64) into out,
- * NUL-terminated. Runs on the worker after the head is parsed. */
-typedef void (*http_server_client_key_fn)(void *arg, struct http_request *req,
-                                          char out[HTTP_SERVER_CLIENT_KEY_SIZE]);
-
-struct http_server_opts {
-    const struct http_router *router; /* borrowed; outlives the server */
-    bool is_public;                   /* security headers, X-Request-Id, access log */
-    /* Public requests whose decoded path this says to skip get no
-     * access-log line (ACCESS_LOG_SKIP_RE); NULL: every one is logged.
-     * arg is borrowed and outlives the server. */
-    http_request_log_skip_fn access_log_skip;
-    const void *access_log_skip_arg;
-    uint64_t head_timeout_ms; /* first byte to end of head (and a fresh conn's first byte) */
-    uint64_t body_timeout_ms; /* end of head to end of body */
-    uint64_t idle_timeout_ms; /* keep-alive wait for the next request */
-    /* Output queued and nothing drained to the kernel for this long closes
-     * the connection (libevent's write timeout, armed only while output
-     * waits); 0: none. Public: CLIENT_WRITE_STALL_TIMEOUT. */
-    uint64_t write_timeout_ms;
-    /* TCP keep-alive and TCP_USER_TIMEOUT for every accepted TCP socket
-     * (TCP_KEEPALIVE_*, TCP_USER_TIMEOUT); all zero: keep-alive off. */
-    struct net_keepalive keepalive;
-    /* Open connections, shared by every worker's server (borrowed); NULL:
-     * no caps. The key is the TCP peer (IPv6 per /64); a peer inside
-     * trusted_peers (TRUSTED_PROXY_CIDRS) counts toward the total only. */
-    struct http_ip_budget *conn_budget;
-    const struct ipcidr *trusted_peers;
-    size_t trusted_peer_count;
-    /* Buffered request bodies (borrowed); NULL: not budgeted. Keyed with
-     * client_key (NULL: the peer's text). */
-    struct http_ip_budget *body_budget;
-    http_server_client_key_fn client_key;
-    void *client_key_arg;
-};
 
 struct http_server;
 
@@ -115,29 +68,3 @@ void http_server_drain(struct http_server *s, void (*on_empty)(void *arg), void 
 void http_server_abort_all(struct http_server *s);
 bool http_server_is_draining(const struct http_server *s);
 size_t http_server_conn_count(const struct http_server *s);
-
-/* ---- for http/conn.c ---- */
-
-const struct http_server_opts *http_server_get_opts(const struct http_server *s);
-struct worker *http_server_get_worker(const struct http_server *s);
-/* Registers a new connection; returns the handle to pass back on close. */
-void *http_server_conn_opened(struct http_server *s, struct http_conn *c);
-/* Unregisters it (the connection is being destroyed). */
-void http_server_conn_closed(struct http_server *s, void *handle);
-/* The connection is idle (waiting for a request's first byte) or not: idle
- * ones are kept in order, longest idle first, for eviction at the cap. */
-void http_server_conn_idle(struct http_server *s, void *handle, bool idle);
-
-/* Limit events logged at most once per BOUNDS_LIMIT_LOG_INTERVAL_MS,
- * process-wide (a flood at a cap is one line every few seconds; the
- * metrics count every event). */
-enum http_server_log {
-    HTTP_SERVER_LOG_ACCEPT_FAILED = 0,
-    HTTP_SERVER_LOG_PROCESS_LIMIT,
-    HTTP_SERVER_LOG_IP_LIMIT,
-    HTTP_SERVER_LOG_BODY_PROCESS,
-    HTTP_SERVER_LOG_BODY_IP,
-    HTTP_SERVER_LOG_COUNT,
-};
-/* True when this event may be logged now (and records that it was). */
-bool http_server_log_due(enum http_server_log which);

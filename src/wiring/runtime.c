@@ -256,7 +256,7 @@ header_lines(const struct http_request *req, const char *name, struct slice *lin
     return f;
 }
 
-_Static_assert(CLIENT_IP_KEY_SIZE == HTTP_SERVER_CLIENT_KEY_SIZE, "one client key size");
+_Static_assert(CLIENT_IP_KEY_SIZE == HTTP_SERVER_OPTS_CLIENT_KEY_SIZE, "one client key size");
 
 struct client_ip_policy
 runtime_client_ip_policy(const struct config *c)

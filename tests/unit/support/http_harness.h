@@ -32,7 +32,7 @@ struct harness_opts {
     const struct ipcidr *trusted_peers;
     size_t trusted_peer_count;
     struct http_ip_budget *body_budget;
-    http_server_client_key_fn client_key;
+    http_server_opts_client_key_fn client_key;
     void *client_key_arg;
     http_request_log_skip_fn access_log_skip;
     const void *access_log_skip_arg;
