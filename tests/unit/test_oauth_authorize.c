@@ -120,6 +120,17 @@ scrape_token(const char *html, char *out, size_t cap)
     out[e - p] = '\0';
 }
 
+/* Opens the consent token of the consent page r into g (caller cleans up). */
+static void
+open_page_consent(const struct harness_response *r, struct grant_consent *g)
+{
+    char token[20000];
+    scrape_token(r->body, token, sizeof(token));
+    assert_int_equal(grants_open_consent(FA.oauth.seal, slice_from_cstr(token), FIXTURE_BASE,
+                                         clock_unix_s(), g, NULL),
+                     GRANTS_OK);
+}
+
 /* The one Set-Cookie of r: checks it is the binding cookie `kind`
  * ("consent" or "callback") with exactly the attributes oauth/binding.h
  * promises -- `__Host-` and Secure only when secure -- whose name carries
@@ -173,12 +184,8 @@ test_consent_page(void **state)
     assert_int_equal(metrics_get_authorize_initiated(false), 0);
 
     /* The consent grant carries what /consent needs (SPEC.md 3.3 step 14). */
-    char token[20000];
-    scrape_token(r.body, token, sizeof(token));
     struct grant_consent g;
-    assert_int_equal(grants_open_consent(FA.oauth.seal, slice_from_cstr(token), FIXTURE_BASE,
-                                         clock_unix_s(), &g, NULL),
-                     GRANTS_OK);
+    open_page_consent(&r, &g);
     assert_int_equal(strlen(g.jti), 36);
     assert_string_equal(g.client_id, "11111111-2222-4333-8444-555555555555");
     assert_string_equal(g.client_name, "Claude <b>Desktop</b>");
@@ -211,10 +218,7 @@ test_consent_page(void **state)
     assert_non_null(strstr(r.body, "unnamed MCP client"));
     /* A second sign-in (another tab) gets its own secret and its own
      * cookie name, so it cannot clobber the first one's cookie. */
-    scrape_token(r.body, token, sizeof(token));
-    assert_int_equal(grants_open_consent(FA.oauth.seal, slice_from_cstr(token), FIXTURE_BASE,
-                                         clock_unix_s(), &g, NULL),
-                     GRANTS_OK);
+    open_page_consent(&r, &g);
     assert_binding_cookie(&r, "consent", g.binding_hash, true, 300);
     assert_string_not_equal(g.binding_hash, first_bh);
     assert_int_not_equal(strncmp(g.binding_hash, first_bh, 8), 0);
@@ -603,12 +607,8 @@ test_loopback_port_relaxation(void **state)
               "&redirect_uri=http%3A%2F%2F127.0.0.1%3A50123%2Fcallback",
               &r);
     assert_int_equal(r.status, 200);
-    char token[20000];
-    scrape_token(r.body, token, sizeof(token));
     struct grant_consent g;
-    assert_int_equal(grants_open_consent(FA.oauth.seal, slice_from_cstr(token), FIXTURE_BASE,
-                                         clock_unix_s(), &g, NULL),
-                     GRANTS_OK);
+    open_page_consent(&r, &g);
     assert_string_equal(g.redirect_uri, "http://127.0.0.1:50123/callback");
     assert_non_null(strstr(r.body, "127.0.0.1:50123"));
     grants_cleanup_consent(&g);
@@ -633,12 +633,8 @@ test_state_optional_beside_s256(void **state)
     assert_int_equal(r.status, 200);
     assert_int_equal(metrics_get_denied(METRICS_DENIED_STATE_MISSING), 0);
     assert_int_equal(metrics_get_authorize_initiated(true), 1);
-    char token[20000];
-    scrape_token(r.body, token, sizeof(token));
     struct grant_consent g;
-    assert_int_equal(grants_open_consent(FA.oauth.seal, slice_from_cstr(token), FIXTURE_BASE,
-                                         clock_unix_s(), &g, NULL),
-                     GRANTS_OK);
+    open_page_consent(&r, &g);
     assert_string_equal(g.client_state, "");
     grants_cleanup_consent(&g);
     harness_response_free(&r);
@@ -684,12 +680,8 @@ test_compat_synthesizes_state(void **state)
     assert_int_equal(r.status, 200);
     assert_int_equal(metrics_get_denied(METRICS_DENIED_STATE_MISSING), 1);
     assert_int_equal(metrics_get_authorize_initiated(true), 1);
-    char token[20000];
-    scrape_token(r.body, token, sizeof(token));
     struct grant_consent g;
-    assert_int_equal(grants_open_consent(FA.oauth.seal, slice_from_cstr(token), FIXTURE_BASE,
-                                         clock_unix_s(), &g, NULL),
-                     GRANTS_OK);
+    open_page_consent(&r, &g);
     assert_int_equal(strlen(g.client_state), 32);
     assert_int_equal(strspn(g.client_state, "0123456789abcdef"), 32);
     grants_cleanup_consent(&g);
@@ -708,12 +700,8 @@ test_consent_spkce(void **state)
     struct harness_response r;
     authorize(buf_cstr(&cid), "response_type=code&redirect_uri=" RU_ENC "&state=s", &r);
     assert_int_equal(r.status, 200);
-    char token[20000];
-    scrape_token(r.body, token, sizeof(token));
     struct grant_consent g;
-    assert_int_equal(grants_open_consent(FA.oauth.seal, slice_from_cstr(token), FIXTURE_BASE,
-                                         clock_unix_s(), &g, NULL),
-                     GRANTS_OK);
+    open_page_consent(&r, &g);
     assert_true(g.server_pkce);
     assert_string_equal(g.code_challenge, "");
     grants_cleanup_consent(&g);
