@@ -1,5 +1,6 @@
 #include "proxy/forward.h"
 
+#include <assert.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <stdlib.h>
@@ -434,9 +435,7 @@ process(struct fwd *f)
         size_t used = 0;
         enum proxy_response_event ev =
             proxy_response_feed(f->resp, len > 0 ? (const char *)v.iov_base : "", len, &used);
-        if (f->state == F_OVER) {
-            return; /* cannot happen: the sink never ends the forward */
-        }
+        assert(f->state != F_OVER); /* the sink never ends the forward */
         evbuffer_drain(in, used);
         switch (ev) {
         case PROXY_RESPONSE_MORE:
