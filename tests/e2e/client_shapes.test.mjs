@@ -1,7 +1,8 @@
 // Every redirect shape real MCP clients send (issue 11 item 2): POST
-// /register with each client's registration body as published (sources and
-// confidence in /work/briefs/issue11-research.md section 3; Goose and
-// Copilot CLI are left out because no body of theirs was found), the
+// /register with each client's registration body as published (VS Code and
+// MCP Inspector read in their source; Cursor, Codex, ChatGPT, Gemini CLI from
+// captured traffic others published; Goose and Copilot CLI are left out
+// because no body of theirs was found), the
 // RFC 8252 7.3 loopback port relaxation at /authorize, private-use schemes
 // through consent and back, and dangerous schemes refused.
 //
