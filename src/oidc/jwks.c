@@ -314,6 +314,12 @@ refresher_main(void *arg)
         buf_init(&why, 4096);
         struct oidc_jwks_set *fresh = load(j, &j->stop, &why);
         struct oidc_jwks_set *old = NULL;
+        /* Logged before the waiters hear of it, so the line precedes every
+         * refusal it explains (and a caller that stops the refresher right
+         * after its answer cannot lose it). */
+        if (fresh == NULL && !atomic_load(&j->stop)) {
+            log_refresh_failed(&why);
+        }
 
         pthread_mutex_lock(&j->lock);
         if (fresh != NULL) {
@@ -327,9 +333,6 @@ refresher_main(void *arg)
         deliver_waiters(j);
         pthread_mutex_unlock(&j->lock);
 
-        if (fresh == NULL && !atomic_load(&j->stop)) {
-            log_refresh_failed(&why);
-        }
         buf_cleanup(&why);
         oidc_jwks_set_unref(old);
         pthread_mutex_lock(&j->lock);
