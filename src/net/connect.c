@@ -27,6 +27,7 @@ struct attempt {
     int fd; /* -1: not running */
     struct event *ev;
     union net_sockaddr addr;
+    int err; /* why it failed (ETIMEDOUT for our own timer); 0: did not */
 };
 
 struct net_connect {
@@ -50,7 +51,6 @@ struct net_connect {
     struct event *deadline;
     net_connect_fn cb;
     void *arg;
-    struct buf errors; /* "::1 connection refused; ...", cut at its cap */
 };
 
 /* ---- ordering ---- */
@@ -117,14 +117,23 @@ short_reason(int err)
     }
 }
 
+/* "::1 connection refused; 192.0.2.1 timed out", in the order the
+ * addresses were tried (not the order they failed, which timers make
+ * arbitrary), cut at its cap. */
 static void
-note_addr(struct net_connect *c, const union net_sockaddr *addr, const char *reason)
+describe_failures(const struct net_connect *c, struct buf *out)
 {
-    union net_sockaddr a = *addr;
-    char text[NET_ADDR_TEXT_MAX];
-    net_addr_set_port(&a, 0);
-    net_addr_format(&a, text);
-    buf_appendf_best(&c->errors, "%s%s %s", c->errors.len > 0 ? "; " : "", text, reason);
+    for (size_t i = 0; i < c->next && i < BOUNDS_DNS_ADDRS_MAX; i++) {
+        const struct attempt *a = &c->att[i];
+        if (a->err == 0) {
+            continue;
+        }
+        union net_sockaddr addr = a->addr;
+        char text[NET_ADDR_TEXT_MAX];
+        net_addr_set_port(&addr, 0);
+        net_addr_format(&addr, text);
+        buf_appendf_best(out, "%s%s %s", out->len > 0 ? "; " : "", text, short_reason(a->err));
+    }
 }
 
 static void
@@ -151,7 +160,6 @@ release(struct net_connect *c)
     event_free(c->kick);
     event_free(c->stagger);
     event_free(c->deadline);
-    buf_cleanup(&c->errors);
     xfree(c);
 }
 
@@ -176,9 +184,13 @@ finish(struct net_connect *c, int fd, const union net_sockaddr *peer, const char
 static void
 fail_all(struct net_connect *c)
 {
+    struct buf errors;
+    buf_init(&errors, BOUNDS_NET_ERROR_MAX - 1);
+    describe_failures(c, &errors);
     char msg[sizeof(c->label) + BOUNDS_NET_ERROR_MAX + 32];
     snprintf(msg, sizeof(msg), "cannot connect to %s: %s", c->label,
-             c->errors.len > 0 ? buf_cstr(&c->errors) : "no address to try");
+             errors.len > 0 ? buf_cstr(&errors) : "no address to try");
+    buf_cleanup(&errors);
     finish(c, -1, NULL, msg);
 }
 
@@ -226,7 +238,7 @@ on_attempt(evutil_socket_t fd, short what, void *arg)
     struct attempt *a = arg;
     struct net_connect *c = a->c;
     if ((what & EV_TIMEOUT) != 0) {
-        note_addr(c, &a->addr, "timed out");
+        a->err = ETIMEDOUT;
         stop_attempt(a);
         after_failure(c);
         return;
@@ -240,7 +252,7 @@ on_attempt(evutil_socket_t fd, short what, void *arg)
         win(c, a);
         return;
     }
-    note_addr(c, &a->addr, short_reason(err));
+    a->err = err;
     stop_attempt(a);
     after_failure(c);
 }
@@ -257,11 +269,11 @@ start_next(struct net_connect *c)
         net_addr_set_port(&a->addr, c->port);
         int fd = socket(a->addr.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) {
-            note_addr(c, &a->addr, short_reason(errno));
+            a->err = errno;
             continue;
         }
         if (connect(fd, &a->addr.sa, net_addr_len(&a->addr)) != 0 && errno != EINPROGRESS) {
-            note_addr(c, &a->addr, short_reason(errno));
+            a->err = errno;
             close(fd);
             continue;
         }
@@ -313,7 +325,7 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
     }
     for (size_t i = 0; i < BOUNDS_DNS_ADDRS_MAX; i++) {
         if (c->att[i].fd >= 0) {
-            note_addr(c, &c->att[i].addr, "timed out");
+            c->att[i].err = ETIMEDOUT;
         }
     }
     c->next = c->order.count; /* no more attempts */
@@ -370,7 +382,6 @@ net_connect_start(struct event_base *base, struct net_resolver *r,
     c->resolver = r;
     c->cb = cb;
     c->arg = arg;
-    buf_init(&c->errors, BOUNDS_NET_ERROR_MAX - 1);
     c->port = opts->port;
     snprintf(c->host, sizeof(c->host), "%s", opts->host);
     bool v6 = strchr(c->host, ':') != NULL;

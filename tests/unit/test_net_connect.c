@@ -304,6 +304,25 @@ black_hole_child(void)
                 (unsigned long long)(f.at_ms - t0));
         return 4;
     }
+    /* The second address fails first (refused at once), the first times
+     * out later: the message still lists them in the order they were
+     * tried, so it reads the same on every run. */
+    struct net_resolver *r3 = resolver_with_hosts(base, "192.0.2.2 mix.test\n127.0.0.1 mix.test\n");
+    unsigned closed;
+    close(listen_v4(&closed)); /* a port nothing listens on in this namespace */
+    struct outcome m = {0};
+    const struct net_connect_opts mopts = {.host = "mix.test", .port = closed, .timeout_ms = 800};
+    (void)net_connect_start(base, r3, &mopts, on_done, &m);
+    loop_run_until_called(base, &m.calls, 15000);
+    char want[128];
+    snprintf(want, sizeof(want),
+             "cannot connect to mix.test:%u: 192.0.2.2 timed out; 127.0.0.1 connection refused",
+             mopts.port);
+    if (m.calls != 1 || m.fd >= 0 || strcmp(m.error, want) != 0) {
+        fprintf(stderr, "mixed failures: %s\n", m.error);
+        return 5;
+    }
+    net_resolver_free(r3);
     net_resolver_free(r2);
     net_resolver_free(r);
     close(lfd);
