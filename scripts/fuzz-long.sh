@@ -5,6 +5,9 @@
 #   FUZZ_RUNS=10000000 make fuzz-long       every target until it has run N inputs
 #   FUZZ_TARGETS="http_head id_token" ...   only these targets
 #   FUZZ_JOBS=2 ...                         targets fuzzed side by side (default: online CPUs)
+#   FUZZ_TIMEOUT=60 ...                     seconds one input may take before it counts as a
+#                                           hang (default 10; libFuzzer measures wall time, so
+#                                           raise it on a loaded machine to avoid false hangs)
 #
 # FUZZ_RUNS and FUZZ_MINUTES together: whichever comes first ends a target.
 # Each target starts from its committed corpus (fuzz/corpus/<target>/) and
@@ -25,6 +28,7 @@ root=$(pwd)
 minutes=${FUZZ_MINUTES:-10}
 runs=${FUZZ_RUNS:-}
 jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+timeout=${FUZZ_TIMEOUT:-10}
 
 command -v clang >/dev/null 2>&1 || { echo "fuzz-long: clang is needed (scripts/install-deps.sh installs it)"; exit 1; }
 
@@ -67,7 +71,7 @@ fuzz_one() {
   [ -n "$runs" ] && limits+=(-runs="$runs")
   local start end rc
   start=$(date +%s)
-  "$bin" "${limits[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  "$bin" "${limits[@]}" -timeout="$timeout" -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="fuzz/artifacts/$name/" $dict "$work/in" >"$work/log" 2>&1
   rc=$?
   end=$(date +%s)
@@ -86,7 +90,7 @@ fuzz_one() {
     [ -f "$f" ] || continue
     is_generated "$(basename "$f")" || cp "$f" "$merged/"
   done
-  if "$bin" -merge=1 -timeout=10 -rss_limit_mb=2048 "$merged" "$corpus" "$work/in" \
+  if "$bin" -merge=1 -timeout="$timeout" -rss_limit_mb=2048 "$merged" "$corpus" "$work/in" \
        >"$work/merge.log" 2>&1; then
     for f in "$corpus"/*; do
       [ -f "$f" ] && is_generated "$(basename "$f")" && rm -f "$f"
