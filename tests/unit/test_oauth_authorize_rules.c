@@ -304,7 +304,7 @@ test_custom_mount(void **state)
     struct oauth_authorize_request ar;
     struct oauth_error err;
     assert_int_equal(oauth_authorize_rules_parse(&p, &ar, &err, NULL), PROCEED);
-    struct oauth_authorize_policy pol = {FIXTURE_BASE, "/api/v1/mcp", true, false, false};
+    struct oauth_authorize_policy pol = {FIXTURE_BASE, "/api/v1/mcp", true, false, false, ""};
     struct oauth_authorize_outcome out;
     oauth_authorize_rules_check(&ar, registered, 2, &pol, &out);
     assert_int_equal(out.verdict, REDIR);
