@@ -914,17 +914,16 @@ scopes_are_capped(void **state)
 {
     (void)state;
     char text[64 * 4 + 16] = "";
+    size_t len = 0;
     for (int i = 0; i < 64; i++) {
-        char one[8];
-        snprintf(one, sizeof(one), "s%02d ", i);
-        strcat(text, one);
+        len += (size_t)snprintf(text + len, sizeof(text) - len, "s%02d ", i);
     }
     env_set("MCP_SCOPES_SUPPORTED", text);
     struct loaded r;
     load(&r);
     assert_true(r.ok);
     unload(&r);
-    strcat(text, "s64");
+    snprintf(text + len, sizeof(text) - len, "s64");
     env_set("MCP_SCOPES_SUPPORTED", text);
     expect_problem("MCP_SCOPES_SUPPORTED", "more than 64 scopes");
     char big[1100];
