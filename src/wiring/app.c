@@ -37,6 +37,7 @@ init_mount_ctx(struct proxy_mount_ctx *m, const struct config *c)
     m->per_subject_concurrency = c->per_subject_concurrency;
     m->mount = c->mount;
     m->proxy_base_url = c->proxy_base_url;
+    m->challenge_scope = c->scopes_resource;
     m->tool_metrics = c->tool_metrics;
     m->log_body_max = c->log_body_max;
     m->forward = (struct proxy_forward_opts){
