@@ -33,7 +33,9 @@
 #include "oauth/cors.h"
 #include "oauth/error.h"
 #include "base/pkce.h"
+#include "oauth/callback_rules.h"
 #include "oauth/reply.h"
+#include "oauth/token_derive.h"
 #include "oauth/token_rules.h"
 #include "store/store.h"
 #include "worker.h"
@@ -72,8 +74,13 @@ struct issue {
     const char *client_id;
     const char *resource;
     const char *family_id;
-    int64_t family_iat;
+    int64_t family_iat; /* 0: the tokens' own iat (a new family) */
     int64_t generation; /* of the refresh token minted here */
+    /* What the ids and times are derived from (oauth/token_derive.h), so a
+     * retry of the same grant mints the same bytes. */
+    enum oauth_token_derive_grant derive;
+    const char *parent_tid;
+    int64_t issued_ms;
 };
 
 static void resolve_client(struct token *t, const char *client_id);
@@ -132,12 +139,16 @@ issue_tokens(struct token *t, const struct issue *in)
     const struct config *cfg = t->oauth->cfg;
     const char *base = cfg->proxy_base_url;
     bool refreshing = in->grant == METRICS_GRANT_REFRESH_TOKEN;
-    char access_tid[RAND_UUID_LEN + 1];
-    char refresh_tid[RAND_UUID_LEN + 1];
-    rand_uuid(access_tid);
-    rand_uuid(refresh_tid);
+    const struct oauth_token_derive_in din = {
+        .grant = in->derive,
+        .parent_tid = in->parent_tid,
+        .family_id = in->family_id,
+        .issued_ms = in->issued_ms > 0 ? in->issued_ms : 0,
+    };
+    struct oauth_token_derive_out d;
+    oauth_token_derive(t->oauth->seal, &din, &d);
     const struct grant_access access = {
-        .token_id = access_tid,
+        .token_id = d.access_tid,
         .aud = base,
         .resource = in->resource,
         .sub = in->sub,
@@ -145,11 +156,11 @@ issue_tokens(struct token *t, const struct issue *in)
         .groups = in->groups,
         .group_count = in->group_count,
         .client_id = in->client_id,
-        .iat = t->now_s,
-        .exp = t->now_s + OAUTH_TOKEN_ACCESS_TTL_S,
+        .iat = d.iat_s,
+        .exp = d.iat_s + OAUTH_TOKEN_ACCESS_TTL_S,
     };
     const struct grant_refresh refresh = {
-        .token_id = refresh_tid,
+        .token_id = d.refresh_tid,
         .family_id = in->family_id,
         .sub = in->sub,
         .email = in->email,
@@ -158,9 +169,9 @@ issue_tokens(struct token *t, const struct issue *in)
         .client_id = in->client_id,
         .aud = base,
         .resource = in->resource,
-        .iat = t->now_s,
-        .family_iat = in->family_iat,
-        .exp = t->now_s + OAUTH_TOKEN_REFRESH_TTL_S,
+        .iat = d.iat_s,
+        .family_iat = in->family_iat != 0 ? in->family_iat : d.iat_s,
+        .exp = d.iat_s + OAUTH_TOKEN_REFRESH_TTL_S,
         .generation = in->generation,
     };
     struct buf a, r, body;
@@ -168,7 +179,7 @@ issue_tokens(struct token *t, const struct issue *in)
     buf_init(&r, BOUNDS_SEALED_MAX_CHARS);
     buf_init(&body, SUCCESS_BODY_MAX);
     struct log_line l;
-    if (grants_seal_access(t->oauth->seal, &access, &a) != SEAL_OK) {
+    if (grants_seal_access_synthetic(t->oauth->seal, &access, &a) != SEAL_OK) {
         http_request_log_begin(&l, t->req, LOG_ERROR,
                                refreshing ? "token_refresh_issue_failed" : "token_issue_failed");
         log_end(&l);
@@ -176,7 +187,7 @@ issue_tokens(struct token *t, const struct issue *in)
                      "token_issue_failed");
         goto out;
     }
-    if (grants_seal_refresh(t->oauth->seal, &refresh, &r) != SEAL_OK ||
+    if (grants_seal_refresh_synthetic(t->oauth->seal, &refresh, &r) != SEAL_OK ||
         oauth_token_rules_format_success(buf_slice(&a), buf_slice(&r), &body) != 0) {
         http_request_log_begin(&l, t->req, LOG_ERROR,
                                refreshing ? "refresh_token_reseal_failed"
@@ -213,7 +224,11 @@ issue_from_code(struct token *t)
         .client_id = t->client_id,
         .resource = c->resource,
         .family_id = c->family_id,
-        .family_iat = t->now_s,
+        .derive = OAUTH_TOKEN_DERIVE_CODE,
+        .parent_tid = c->token_id,
+        /* The code's issue time, sealed in it: every redemption of this
+         * code derives the same tokens. */
+        .issued_ms = (c->exp - OAUTH_CALLBACK_CODE_TTL_S) * 1000,
     };
     issue_tokens(t, &in);
 }
@@ -254,8 +269,21 @@ on_code_claimed(enum store_rc rc, const char *error, void *arg)
         reply_error(t, &err);
         return;
     }
-    metrics_inc_replay(METRICS_REPLAY_CODE);
     struct log_line l;
+    if (t->verifier[0] != '\0') {
+        /* A retry (docs/internals/rotation.md): the client proved the
+         * verifier again, so it is the one that redeemed the code (or a
+         * thief holding code and verifier, who already could). It gets
+         * the tokens the first redemption minted, derived again; the
+         * code's lifetime bounds the window. */
+        http_request_log_begin(&l, t->req, LOG_INFO, "authorization_code_retry");
+        log_str(&l, "family_id", t->code.family_id);
+        log_str(&l, "client_id", t->client_id);
+        log_end(&l);
+        issue_from_code(t);
+        return;
+    }
+    metrics_inc_replay(METRICS_REPLAY_CODE);
     http_request_log_begin(&l, t->req, LOG_WARN, "authorization_code_replay");
     log_str(&l, "token_id", t->code.token_id);
     log_str(&l, "family_id", t->code.family_id);
@@ -330,7 +358,7 @@ grant_authorization_code(struct token *t, const struct form_params *p)
 /* ---- refresh_token ----------------------------------------------------- */
 
 static void
-issue_from_refresh(struct token *t)
+issue_from_refresh(struct token *t, int64_t claimed_ms)
 {
     const struct grant_refresh *r = &t->refresh;
     const struct issue in = {
@@ -346,6 +374,10 @@ issue_from_refresh(struct token *t)
         /* Only a fresh claim gets here, so the family has exactly one
          * token of each generation (store/memory.h relies on it). */
         .generation = r->generation < INT64_MAX ? r->generation + 1 : r->generation,
+        .derive = OAUTH_TOKEN_DERIVE_REFRESH,
+        .parent_tid = r->token_id,
+        /* The claim time the store recorded (and gives back to a retry). */
+        .issued_ms = claimed_ms,
     };
     issue_tokens(t, &in);
 }
@@ -364,6 +396,9 @@ log_refresh_denial(struct token *t, enum store_refresh rc, const char *error)
     case STORE_REFRESH_REUSED:
         http_request_log_begin(&l, t->req, LOG_WARN, "refresh_token_reuse_detected");
         break;
+    case STORE_REFRESH_RETRY:
+        http_request_log_begin(&l, t->req, LOG_INFO, "refresh_token_retry");
+        break;
     default:
         log_store_error(t, "claim_refresh_family", error);
         return;
@@ -376,13 +411,16 @@ log_refresh_denial(struct token *t, enum store_refresh rc, const char *error)
 }
 
 static void
-on_refresh_claimed(enum store_refresh rc, const char *error, void *arg)
+on_refresh_claimed(enum store_refresh rc, int64_t claimed_ms, const char *error, void *arg)
 {
     struct token *t = arg;
     t->op = NULL;
     struct oauth_token_refresh_denial d;
     if (oauth_token_rules_refresh_claim(rc, &d)) {
-        issue_from_refresh(t);
+        if (rc == STORE_REFRESH_RETRY) {
+            log_refresh_denial(t, rc, NULL);
+        }
+        issue_from_refresh(t, claimed_ms);
         return;
     }
     if (d.has_denied) {
@@ -404,8 +442,9 @@ static void
 claim_refresh(struct token *t)
 {
     if (store_of_worker(t->w) == NULL) {
-        /* SPEC.md 5.4: without a store, rotation without reuse detection. */
-        issue_from_refresh(t);
+        /* SPEC.md 5.4: without a store, rotation without reuse detection
+         * (and no claim time to derive a retry's successor from). */
+        issue_from_refresh(t, clock_unix_ms());
         return;
     }
     const struct config *cfg = t->oauth->cfg;
@@ -414,7 +453,7 @@ claim_refresh(struct token *t)
     buf_init(&claim_key, BOUNDS_STORE_KEY_MAX);
     if (store_key_refresh_family_revoked(slice_from_cstr(t->refresh.family_id), &family_key) != 0 ||
         store_key_refresh(slice_from_cstr(t->refresh.token_id), &claim_key) != 0) {
-        on_refresh_claimed(STORE_REFRESH_UNAVAILABLE, "token id does not fit a store key", t);
+        on_refresh_claimed(STORE_REFRESH_UNAVAILABLE, 0, "token id does not fit a store key", t);
         goto out;
     }
     const struct store_refresh_req sreq = {
@@ -424,6 +463,7 @@ claim_refresh(struct token *t)
         .family_ttl_ms = STORE_FAMILY_REVOKED_TTL_MS,
         .now_ms = clock_unix_ms(),
         .grace_ms = (uint64_t)cfg->refresh_race_grace_s * 1000,
+        .retry_grace_ms = cfg->refresh_retry_grace_ms,
         .generation = (uint64_t)t->refresh.generation,
     };
     t->op = store_refresh_claim(store_of_worker(t->w), &sreq, on_refresh_claimed, t);
