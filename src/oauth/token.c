@@ -81,6 +81,7 @@ struct issue {
     enum oauth_token_derive_grant derive;
     const char *parent_tid;
     int64_t issued_ms;
+    bool retry; /* answering a retry: counted apart from tokens issued */
 };
 
 static void resolve_client(struct token *t, const char *client_id);
@@ -196,7 +197,11 @@ issue_tokens(struct token *t, const struct issue *in)
         reply_simple(t, 500, OAUTH_ERROR_SERVER_ERROR, "internal error", NULL);
         goto out;
     }
-    metrics_inc_tokens_issued(in->grant);
+    if (in->retry) {
+        metrics_inc_token_retry(in->grant);
+    } else {
+        metrics_inc_tokens_issued(in->grant);
+    }
     http_request_log_begin(&l, t->req, LOG_INFO, refreshing ? "token_refreshed" : "token_issued");
     log_str(&l, "subject", in->sub);
     log_str(&l, "client_id", in->client_id);
@@ -212,7 +217,7 @@ out:
 /* ---- authorization_code ------------------------------------------------ */
 
 static void
-issue_from_code(struct token *t)
+issue_from_code(struct token *t, bool retry)
 {
     const struct grant_code *c = &t->code;
     const struct issue in = {
@@ -229,6 +234,7 @@ issue_from_code(struct token *t)
         /* The code's issue time, sealed in it: every redemption of this
          * code derives the same tokens. */
         .issued_ms = (c->exp - OAUTH_CALLBACK_CODE_TTL_S) * 1000,
+        .retry = retry,
     };
     issue_tokens(t, &in);
 }
@@ -258,7 +264,7 @@ on_code_claimed(enum store_rc rc, const char *error, void *arg)
     struct token *t = arg;
     t->op = NULL;
     if (rc == STORE_OK) {
-        issue_from_code(t);
+        issue_from_code(t, false);
         return;
     }
     if (rc != STORE_ERR_ALREADY_USED) {
@@ -280,7 +286,7 @@ on_code_claimed(enum store_rc rc, const char *error, void *arg)
         log_str(&l, "family_id", t->code.family_id);
         log_str(&l, "client_id", t->client_id);
         log_end(&l);
-        issue_from_code(t);
+        issue_from_code(t, true);
         return;
     }
     metrics_inc_replay(METRICS_REPLAY_CODE);
@@ -306,8 +312,9 @@ static void
 claim_code(struct token *t)
 {
     if (store_of_worker(t->w) == NULL) {
-        /* SPEC.md 5.4: without a store a code is reusable within its 60 s. */
-        issue_from_code(t);
+        /* SPEC.md 5.4: without a store a code is reusable within its 60 s
+         * (and, derived, gives the same tokens each time). */
+        issue_from_code(t, false);
         return;
     }
     struct buf key;
@@ -358,7 +365,7 @@ grant_authorization_code(struct token *t, const struct form_params *p)
 /* ---- refresh_token ----------------------------------------------------- */
 
 static void
-issue_from_refresh(struct token *t, int64_t claimed_ms)
+issue_from_refresh(struct token *t, int64_t claimed_ms, bool retry)
 {
     const struct grant_refresh *r = &t->refresh;
     const struct issue in = {
@@ -378,6 +385,7 @@ issue_from_refresh(struct token *t, int64_t claimed_ms)
         .parent_tid = r->token_id,
         /* The claim time the store recorded (and gives back to a retry). */
         .issued_ms = claimed_ms,
+        .retry = retry,
     };
     issue_tokens(t, &in);
 }
@@ -420,7 +428,7 @@ on_refresh_claimed(enum store_refresh rc, int64_t claimed_ms, const char *error,
         if (rc == STORE_REFRESH_RETRY) {
             log_refresh_denial(t, rc, NULL);
         }
-        issue_from_refresh(t, claimed_ms);
+        issue_from_refresh(t, claimed_ms, rc == STORE_REFRESH_RETRY);
         return;
     }
     if (d.has_denied) {
@@ -444,7 +452,7 @@ claim_refresh(struct token *t)
     if (store_of_worker(t->w) == NULL) {
         /* SPEC.md 5.4: without a store, rotation without reuse detection
          * (and no claim time to derive a retry's successor from). */
-        issue_from_refresh(t, clock_unix_ms());
+        issue_from_refresh(t, clock_unix_ms(), false);
         return;
     }
     const struct config *cfg = t->oauth->cfg;

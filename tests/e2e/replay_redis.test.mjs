@@ -145,6 +145,8 @@ describe('two replicas, one Redis', () => {
   test('the same refresh token on A and B at once, and again 10 s later: the same tokens, the family lives', async () => {
     const f = await toCode(stack.base);
     const t = (await exchangeAt(stack.base, f)).json;
+    const n0 = await counter(stack.proxy.metricsUrl, 'mcp_auth_token_retries_total', 'grant_type="refresh_token"')
+      + await counter(b.metricsUrl, 'mcp_auth_token_retries_total', 'grant_type="refresh_token"');
     const [ra, rb] = await Promise.all([refreshAt(stack.base, f, t.refresh_token), refreshAt(b.url, f, t.refresh_token)]);
     assert.equal(ra.status, 200, ra.text);
     assert.equal(rb.status, 200, rb.text);
@@ -153,6 +155,9 @@ describe('two replicas, one Redis', () => {
     const later = await refreshAt(b.url, f, t.refresh_token);
     assert.equal(later.status, 200, later.text);
     assert.equal(later.text, ra.text, 'the same tokens 10 s later');
+    const n1 = await counter(stack.proxy.metricsUrl, 'mcp_auth_token_retries_total', 'grant_type="refresh_token"')
+      + await counter(b.metricsUrl, 'mcp_auth_token_retries_total', 'grant_type="refresh_token"');
+    assert.equal(n1, n0 + 2, 'one of the pair and the later one were retries');
     // The successor works: nothing was revoked.
     const next = await refreshAt(stack.base, f, ra.json.refresh_token);
     assert.equal(next.status, 200, next.text);

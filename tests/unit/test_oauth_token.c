@@ -267,6 +267,8 @@ test_code_retry_gets_the_same_tokens(void **state)
     assert_int_equal(again.status, 200);
     assert_string_equal(again.body, r.body);
     assert_int_equal(metrics_get_replay(METRICS_REPLAY_CODE), 0);
+    assert_int_equal(metrics_get_tokens_issued(METRICS_GRANT_AUTHORIZATION_CODE), 1);
+    assert_int_equal(metrics_get_token_retries(METRICS_GRANT_AUTHORIZATION_CODE), 1);
     char refresh[20000];
     json_str(r.body, "refresh_token", refresh, sizeof(refresh));
     refresh_grant(refresh, F.client, &r);
@@ -486,6 +488,8 @@ test_retry_inside_retry_grace(void **state)
     assert_string_equal(again.body, r.body);
     assert_int_equal(metrics_get_replay(METRICS_REPLAY_REFRESH), 0);
     assert_int_equal(metrics_get_denied(METRICS_DENIED_REFRESH_CONCURRENT_SUBMIT), 0);
+    assert_int_equal(metrics_get_tokens_issued(METRICS_GRANT_REFRESH_TOKEN), 1);
+    assert_int_equal(metrics_get_token_retries(METRICS_GRANT_REFRESH_TOKEN), 2);
     /* The successor works, and its own successor differs. */
     char next[20000];
     json_str(r.body, "refresh_token", next, sizeof(next));
