@@ -647,6 +647,15 @@ test_refresh_noscript_fallback(void **state)
     assert_int_equal(r->element[0]->integer, 1);
     freeReplyObject(r);
     assert_int_equal(refresh(e, "famn", "t1", NOW_MS, 0), STORE_REFRESH_REUSED);
+    /* The EVAL resend still reports the claim time: its own now for FRESH,
+     * the stored one for RETRY. */
+    int64_t c = 0;
+    freeReplyObject(redisCommand(e->admin, "SCRIPT FLUSH"));
+    assert_int_equal(refresh_retry(e, "n1", NOW_MS + 7, &c), STORE_REFRESH_FRESH);
+    assert_int_equal(c, NOW_MS + 7);
+    freeReplyObject(redisCommand(e->admin, "SCRIPT FLUSH"));
+    assert_int_equal(refresh_retry(e, "n1", NOW_MS + 900, &c), STORE_REFRESH_RETRY);
+    assert_int_equal(c, NOW_MS + 7);
 }
 
 static void
