@@ -216,6 +216,15 @@ out:
 
 /* ---- authorization_code ------------------------------------------------ */
 
+/* A code's issue time in ms from its sealed exp (we sealed it, so it is
+ * sane; clamped anyway so no arithmetic can overflow). */
+static int64_t
+code_issued_ms(int64_t exp)
+{
+    int64_t s = exp > OAUTH_CALLBACK_CODE_TTL_S ? exp - OAUTH_CALLBACK_CODE_TTL_S : 0;
+    return s < INT64_MAX / 1000 ? s * 1000 : INT64_MAX / 1000 * 1000;
+}
+
 static void
 issue_from_code(struct token *t, bool retry)
 {
@@ -233,7 +242,7 @@ issue_from_code(struct token *t, bool retry)
         .parent_tid = c->token_id,
         /* The code's issue time, sealed in it: every redemption of this
          * code derives the same tokens. */
-        .issued_ms = (c->exp - OAUTH_CALLBACK_CODE_TTL_S) * 1000,
+        .issued_ms = code_issued_ms(c->exp),
         .retry = retry,
     };
     issue_tokens(t, &in);
