@@ -30,7 +30,13 @@ check(const struct store_redis_reply *r)
         abort();
     }
     enum store_refresh rf = store_redis_proto_refresh_result(r);
-    if (rf != STORE_REFRESH_UNAVAILABLE && (r->type != STORE_REDIS_ARRAY || r->count != 3)) {
+    if (rf != STORE_REFRESH_UNAVAILABLE &&
+        (r->type != STORE_REDIS_ARRAY || (r->count != 3 && r->count != 4))) {
+        abort();
+    }
+    /* A claim time comes only with RETRY, and is never negative. */
+    int64_t retry_ms = store_redis_proto_refresh_retry_ms(r);
+    if (retry_ms < 0 || (retry_ms != 0) != (rf == STORE_REFRESH_RETRY)) {
         abort();
     }
     if ((store_redis_proto_is_noscript(r) || store_redis_proto_is_auth_error(r)) &&

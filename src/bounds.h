@@ -342,3 +342,9 @@
 /* Rate-limit keys (SPEC.md 3.0.4): an address, or raw peer or legacy header
  * text, cut to this many bytes. */
 #define BOUNDS_CLIENT_IP_KEY_MAX 128
+
+/* REFRESH_RETRY_GRACE's cap: a retried refresh token is answered with the
+ * successor it already got for at most this long after its rotation
+ * (docs/internals/rotation.md). Past a few minutes a "retry" is no longer
+ * a retry, and a stolen token should not stay useful. */
+#define BOUNDS_REFRESH_RETRY_GRACE_MAX_S 300

@@ -751,6 +751,11 @@ static const struct config_var vars[] = {
       AT(refresh_race_grace_s), .min = 0, .max = 10,
       .help = "Seconds in which a reused refresh token counts as a concurrent submit, not "
               "theft; 0 disables." },
+    { .name = "REFRESH_RETRY_GRACE", .kind = CONFIG_KIND_DURATION, .def = "60s",
+      AT(refresh_retry_grace_ms), .min = 0,
+      .max = BOUNDS_REFRESH_RETRY_GRACE_MAX_S * DURATION_NS_PER_S, .unit_ns = NS_MS,
+      .help = "How long a retried refresh token gets the same successor tokens again instead "
+              "of counting as reuse, up to 5m; 0 disables." },
     { .name = "IDP_EXCHANGE_RATE_PER_SEC", .kind = CONFIG_KIND_CUSTOM, .def = "0",
       AT(idp_exchange_rate_per_sec), .load = load_rate, .show = CONFIG_SHOW_RATE,
       .help = "Cap on code exchanges with the IdP per second (token bucket); 0 disables." },

@@ -76,11 +76,12 @@ struct config {
     uint64_t client_registration_ttl_s; /* CLIENT_REGISTRATION_TTL, default 168h; 0 = never */
 
     /* Replay store. */
-    char *redis_url;               /* REDIS_URL, secret (may carry a password); "" = none */
-    bool redis_required;           /* REDIS_REQUIRED, default true */
-    char *redis_key_prefix;        /* REDIS_KEY_PREFIX, default "mcp-auth-proxy:" ("" allowed) */
-    char *redis_ca_file;           /* REDIS_CA_FILE, default "" = system CAs */
-    unsigned refresh_race_grace_s; /* REFRESH_RACE_GRACE_SEC, 0..10, default 2 */
+    char *redis_url;                 /* REDIS_URL, secret (may carry a password); "" = none */
+    bool redis_required;             /* REDIS_REQUIRED, default true */
+    char *redis_key_prefix;          /* REDIS_KEY_PREFIX, default "mcp-auth-proxy:" ("" allowed) */
+    char *redis_ca_file;             /* REDIS_CA_FILE, default "" = system CAs */
+    unsigned refresh_race_grace_s;   /* REFRESH_RACE_GRACE_SEC, 0..10, default 2 */
+    uint64_t refresh_retry_grace_ms; /* REFRESH_RETRY_GRACE, default 60s, 0..5m */
 
     /* IdP exchange throttle (SPEC.md 6.7). */
     double idp_exchange_rate_per_sec; /* IDP_EXCHANGE_RATE_PER_SEC, default 0 = off */

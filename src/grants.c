@@ -385,13 +385,15 @@ to_json(const struct grant_type *t, const void *g, struct buf *b)
 }
 
 static enum seal_rc
-seal_grant(const struct grant_type *t, const struct seal_ring *ring, const void *g, struct buf *out)
+seal_grant_with(const struct grant_type *t, const struct seal_ring *ring, const void *g,
+                bool synthetic, struct buf *out)
 {
     struct buf json;
     buf_init(&json, SEAL_PLAINTEXT_MAX);
     enum seal_rc rc = to_json(t, g, &json);
     if (rc == SEAL_OK) {
-        rc = seal_seal(ring, t->purpose, buf_slice(&json), out);
+        rc = synthetic ? seal_seal_synthetic(ring, t->purpose, buf_slice(&json), out)
+                       : seal_seal(ring, t->purpose, buf_slice(&json), out);
     }
     /* The JSON holds PKCE verifiers and identities: wipe before freeing. */
     if (json.ptr != NULL) {
@@ -399,6 +401,12 @@ seal_grant(const struct grant_type *t, const struct seal_ring *ring, const void 
     }
     buf_cleanup(&json);
     return rc;
+}
+
+static enum seal_rc
+seal_grant(const struct grant_type *t, const struct seal_ring *ring, const void *g, struct buf *out)
+{
+    return seal_grant_with(t, ring, g, false, out);
 }
 
 /* ---- reading --------------------------------------------------------------- */
@@ -707,4 +715,21 @@ void
 grants_cleanup_refresh(struct grant_refresh *g)
 {
     cleanup_grant(&refresh_type, g);
+}
+
+/* Deterministic twins (seal_seal_synthetic): the JSON is a pure function
+ * of the grant (fixed key order, fixed escaping), so equal grants give
+ * equal tokens. */
+enum seal_rc
+grants_seal_access_synthetic(const struct seal_ring *ring, const struct grant_access *g,
+                             struct buf *out)
+{
+    return seal_grant_with(&access_type, ring, g, true, out);
+}
+
+enum seal_rc
+grants_seal_refresh_synthetic(const struct seal_ring *ring, const struct grant_refresh *g,
+                              struct buf *out)
+{
+    return seal_grant_with(&refresh_type, ring, g, true, out);
 }

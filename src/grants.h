@@ -248,3 +248,13 @@ enum grants_rc grants_open_refresh(const struct seal_ring *ring, struct slice to
                                    const char *expected_aud, int64_t now_s,
                                    struct grant_refresh *out, enum seal_rc *out_seal_rc) GRANTS_WUR;
 void grants_cleanup_refresh(struct grant_refresh *g);
+
+/* grants_seal_access / grants_seal_refresh with a synthetic nonce
+ * (seal.h seal_seal_synthetic): equal grants seal to equal tokens. Only
+ * for grants whose ids and times are derived (oauth/token_derive.h), so
+ * grants meant to differ never share a plaintext. */
+enum seal_rc grants_seal_access_synthetic(const struct seal_ring *ring,
+                                          const struct grant_access *g, struct buf *out) GRANTS_WUR;
+enum seal_rc grants_seal_refresh_synthetic(const struct seal_ring *ring,
+                                           const struct grant_refresh *g,
+                                           struct buf *out) GRANTS_WUR;

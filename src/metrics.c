@@ -118,6 +118,7 @@ static counter_t conn_refused[METRICS_CONN_REFUSED_COUNT];
 static counter_t conn_dropped[METRICS_CONN_DROPPED_COUNT];
 static counter_t accept_paused[METRICS_ACCEPT_PAUSED_COUNT];
 static counter_t body_refused[METRICS_BODY_REFUSED_COUNT];
+static counter_t retries[METRICS_GRANT_COUNT];
 
 static const struct labelled families[] = {
     {"mcp_auth_tokens_issued_total", "Tokens issued at /token by grant type.", "grant_type",
@@ -150,6 +151,9 @@ static const struct labelled families[] = {
     {"mcp_auth_request_body_refused_total",
      "Request bodies refused with 503 by the body buffer budget.", "scope", body_refused_names,
      METRICS_BODY_REFUSED_COUNT, body_refused},
+    {"mcp_auth_token_retries_total",
+     "Grants presented again and answered with the tokens already issued, by grant type.",
+     "grant_type", grant_names, METRICS_GRANT_COUNT, retries},
 };
 
 const char *
@@ -342,6 +346,18 @@ uint64_t
 metrics_get_tokens_issued(enum metrics_grant grant)
 {
     return read_counter(&issued[grant]);
+}
+
+void
+metrics_inc_token_retry(enum metrics_grant grant)
+{
+    bump(&retries[grant], 1);
+}
+
+uint64_t
+metrics_get_token_retries(enum metrics_grant grant)
+{
+    return read_counter(&retries[grant]);
 }
 
 uint64_t

@@ -166,6 +166,12 @@ uint64_t metrics_get_store_full(enum metrics_store_share share);
 uint64_t metrics_get_rate_limited(enum metrics_endpoint endpoint);
 uint64_t metrics_get_seal(enum metrics_purpose purpose);
 uint64_t metrics_get_tokens_issued(enum metrics_grant grant);
+/* mcp_auth_token_retries_total{grant_type}: a code redeemed again with its
+ * verifier, or a refresh token within REFRESH_RETRY_GRACE, answered with
+ * the tokens already issued (docs/internals/rotation.md). Not counted in
+ * tokens_issued. */
+void metrics_inc_token_retry(enum metrics_grant grant);
+uint64_t metrics_get_token_retries(enum metrics_grant grant);
 uint64_t metrics_get_consent_decision(bool approved);
 uint64_t metrics_get_authorize_initiated(bool consent_path);
 uint64_t metrics_get_conn_refused(enum metrics_conn_refused reason);

@@ -65,6 +65,11 @@ static const char *const rc_names[SEAL_RC_COUNT] = {
 
 #define LABEL_KEY "mcp-auth-proxy seal v1 aes-256-gcm key"
 #define LABEL_KEY_ID "mcp-auth-proxy seal v1 key id"
+/* The key of the synthetic nonce (seal_seal_synthetic) and the root of
+ * seal_ring_derive: both HKDF outputs of the AES key under their own
+ * label, so neither says anything about the AES key or the other. */
+#define LABEL_SIV "mcp-auth-proxy seal v1 synthetic nonce key"
+#define LABEL_DERIVE "mcp-auth-proxy seal v1 derive: "
 /* Longest purpose name ("consent", "session", "refresh"). */
 #define PURPOSE_NAME_MAX 7
 #define AAD_MAX (1 + SEAL_KEY_ID_LEN + PURPOSE_NAME_MAX)
@@ -74,6 +79,7 @@ static const char *const rc_names[SEAL_RC_COUNT] = {
 struct seal_key {
     uint8_t id[SEAL_KEY_ID_LEN];
     uint8_t key[SEAL_KEY_LEN];
+    uint8_t siv_key[SEAL_KEY_LEN]; /* HMAC key of the synthetic nonce */
 };
 
 struct seal_ring {
@@ -272,7 +278,9 @@ derive_key(const char *secret, size_t len, struct seal_key *out)
     if (seal_hkdf_sha256(NULL, 0, ikm, len, (const uint8_t *)LABEL_KEY, strlen(LABEL_KEY), out->key,
                          SEAL_KEY_LEN) != 0 ||
         seal_hkdf_sha256(NULL, 0, ikm, len, (const uint8_t *)LABEL_KEY_ID, strlen(LABEL_KEY_ID),
-                         out->id, SEAL_KEY_ID_LEN) != 0) {
+                         out->id, SEAL_KEY_ID_LEN) != 0 ||
+        seal_hkdf_sha256(NULL, 0, out->key, SEAL_KEY_LEN, (const uint8_t *)LABEL_SIV,
+                         strlen(LABEL_SIV), out->siv_key, SEAL_KEY_LEN) != 0) {
         fatal("HKDF-SHA256");
     }
     return 0;
@@ -389,9 +397,35 @@ count_seal(enum seal_purpose purpose)
     log_end(&l);
 }
 
-enum seal_rc
-seal_seal(const struct seal_ring *ring, enum seal_purpose purpose, struct slice plaintext,
-          struct buf *out)
+/* nonce = the first 12 bytes of HMAC-SHA256(siv_key, aad | plaintext).
+ * See seal.h (seal_seal_synthetic) for why this is safe with GCM. */
+static void
+synthetic_nonce(const struct seal_key *k, const uint8_t *aad, size_t aad_len,
+                struct slice plaintext, uint8_t nonce[SEAL_NONCE_LEN])
+{
+    uint8_t md[EVP_MAX_MD_SIZE];
+    size_t md_len = 0;
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (ctx == NULL || EVP_MAC_init(ctx, k->siv_key, SEAL_KEY_LEN, params) != 1 ||
+        EVP_MAC_update(ctx, aad, aad_len) != 1 ||
+        EVP_MAC_update(ctx, (const uint8_t *)plaintext.ptr, plaintext.len) != 1 ||
+        EVP_MAC_final(ctx, md, &md_len, sizeof(md)) != 1 || md_len < SEAL_NONCE_LEN) {
+        fatal("HMAC-SHA256");
+    }
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac);
+    memcpy(nonce, md, SEAL_NONCE_LEN);
+    OPENSSL_cleanse(md, sizeof(md));
+}
+
+static enum seal_rc
+seal_with(const struct seal_ring *ring, enum seal_purpose purpose, struct slice plaintext,
+          bool synthetic, struct buf *out)
 {
     assert(ring != NULL && ring->count > 0 && (unsigned)purpose < SEAL_PURPOSE_COUNT);
     if (plaintext.len > SEAL_PLAINTEXT_MAX) {
@@ -409,13 +443,15 @@ seal_seal(const struct seal_ring *ring, enum seal_purpose purpose, struct slice 
     raw[0] = SEAL_VERSION;
     memcpy(raw + 1, k->id, SEAL_KEY_ID_LEN);
     uint8_t *nonce = raw + 1 + SEAL_KEY_ID_LEN;
-    if (nonce_fn != NULL) {
+    uint8_t aad[AAD_MAX];
+    size_t aad_len = build_aad(raw, purpose, aad);
+    if (synthetic) {
+        synthetic_nonce(k, aad, aad_len, plaintext, nonce);
+    } else if (nonce_fn != NULL) {
         nonce_fn(nonce, SEAL_NONCE_LEN);
     } else {
         rand_bytes(nonce, SEAL_NONCE_LEN);
     }
-    uint8_t aad[AAD_MAX];
-    size_t aad_len = build_aad(raw, purpose, aad);
     uint8_t *ct = raw + SEAL_HEADER_LEN;
     if (seal_aead_encrypt(k->key, nonce, aad, aad_len, (const uint8_t *)plaintext.ptr,
                           plaintext.len, ct, ct + plaintext.len) != 0) {
@@ -433,6 +469,33 @@ out:
         xfree(raw);
     }
     return rc;
+}
+
+enum seal_rc
+seal_seal(const struct seal_ring *ring, enum seal_purpose purpose, struct slice plaintext,
+          struct buf *out)
+{
+    return seal_with(ring, purpose, plaintext, false, out);
+}
+
+enum seal_rc
+seal_seal_synthetic(const struct seal_ring *ring, enum seal_purpose purpose, struct slice plaintext,
+                    struct buf *out)
+{
+    return seal_with(ring, purpose, plaintext, true, out);
+}
+
+void
+seal_ring_derive(const struct seal_ring *ring, const char *label, uint8_t out[SEAL_KEY_LEN])
+{
+    assert(ring != NULL && ring->count > 0 && label != NULL);
+    char info[128];
+    int n = snprintf(info, sizeof(info), "%s%s", LABEL_DERIVE, label);
+    assert(n > 0 && (size_t)n < sizeof(info));
+    if (seal_hkdf_sha256(NULL, 0, ring->keys[0].key, SEAL_KEY_LEN, (const uint8_t *)info, (size_t)n,
+                         out, SEAL_KEY_LEN) != 0) {
+        fatal("HKDF-SHA256");
+    }
 }
 
 enum seal_rc

@@ -107,6 +107,34 @@ void seal_ring_key_id_hex(const struct seal_ring *ring, size_t i,
 enum seal_rc seal_seal(const struct seal_ring *ring, enum seal_purpose purpose,
                        struct slice plaintext, struct buf *out) SEAL_WUR;
 
+/* seal_seal with a synthetic nonce: the nonce is the first 12 bytes of
+ * HMAC-SHA256(K_siv, aad | plaintext), K_siv an HKDF output of the AES
+ * key under its own label. The same purpose and plaintext under the same
+ * primary key give the same token, byte for byte, on every replica; that
+ * is what lets /token answer a retried refresh or code with the tokens it
+ * already issued without storing them (oauth/token_derive.h).
+ *
+ * Why GCM stays safe (the SIV argument, RFC 5297 / RFC 8452's idea):
+ * GCM fails only when one key and nonce encrypt two DIFFERENT messages.
+ * Here the nonce is a PRF of the whole input (aad and plaintext), so
+ *  - equal inputs get equal nonces, hence equal ciphertexts: an observer
+ *    learns only that two tokens are equal, which they are meant to be;
+ *  - different inputs share a nonce only when HMAC-SHA256 truncated to 96
+ *    bits collides, the same 2^-96 per pair (birthday bound over all
+ *    seals) as two random nonces: the random-nonce seals of this key are
+ *    no worse off, and SEAL_COUNT_WARN_THRESHOLD counts these too.
+ * Callers must still make every plaintext they mean to differ actually
+ * differ (derived token ids do, oauth/token_derive.h). Same outcomes and
+ * counting as seal_seal. Thread-safe. */
+enum seal_rc seal_seal_synthetic(const struct seal_ring *ring, enum seal_purpose purpose,
+                                 struct slice plaintext, struct buf *out) SEAL_WUR;
+
+/* A 32-byte key for `label` derived from the primary AES key:
+ * HKDF-SHA256(ikm = AES key, info = "mcp-auth-proxy seal v1 derive: " +
+ * label). Independent of the AES key and of other labels; the same on
+ * every replica with the same TOKEN_SIGNING_SECRET. Wipe out after use. */
+void seal_ring_derive(const struct seal_ring *ring, const char *label, uint8_t out[SEAL_KEY_LEN]);
+
 /* Opens a token sealed for `purpose`. Checks the length before decoding,
  * decodes into `work` (work_cap bytes; SEAL_DECODED_MAX always suffices,
  * b64url_decoded_max(token.len) is exact) and decrypts there in place. On

@@ -33,8 +33,10 @@
 #include "oauth/cors.h"
 #include "oauth/error.h"
 #include "base/pkce.h"
+#include "oauth/callback_rules.h"
 #include "oauth/reply.h"
 #include "oauth/scope_rules.h"
+#include "oauth/token_derive.h"
 #include "oauth/token_rules.h"
 #include "store/store.h"
 #include "worker.h"
@@ -77,8 +79,14 @@ struct issue {
     const char *resource;
     const char *scope; /* granted; "" with scopes off */
     const char *family_id;
-    int64_t family_iat;
+    int64_t family_iat; /* 0: the tokens' own iat (a new family) */
     int64_t generation; /* of the refresh token minted here */
+    /* What the ids and times are derived from (oauth/token_derive.h), so a
+     * retry of the same grant mints the same bytes. */
+    enum oauth_token_derive_grant derive;
+    const char *parent_tid;
+    int64_t issued_ms;
+    bool retry; /* answering a retry: counted apart from tokens issued */
 };
 
 static void resolve_client(struct token *t, const char *client_id);
@@ -137,12 +145,16 @@ issue_tokens(struct token *t, const struct issue *in)
     const struct config *cfg = t->oauth->cfg;
     const char *base = cfg->proxy_base_url;
     bool refreshing = in->grant == METRICS_GRANT_REFRESH_TOKEN;
-    char access_tid[RAND_UUID_LEN + 1];
-    char refresh_tid[RAND_UUID_LEN + 1];
-    rand_uuid(access_tid);
-    rand_uuid(refresh_tid);
+    const struct oauth_token_derive_in din = {
+        .grant = in->derive,
+        .parent_tid = in->parent_tid,
+        .family_id = in->family_id,
+        .issued_ms = in->issued_ms > 0 ? in->issued_ms : 0,
+    };
+    struct oauth_token_derive_out d;
+    oauth_token_derive(t->oauth->seal, &din, &d);
     const struct grant_access access = {
-        .token_id = access_tid,
+        .token_id = d.access_tid,
         .aud = base,
         .resource = in->resource,
         .scope = in->scope,
@@ -151,11 +163,11 @@ issue_tokens(struct token *t, const struct issue *in)
         .groups = in->groups,
         .group_count = in->group_count,
         .client_id = in->client_id,
-        .iat = t->now_s,
-        .exp = t->now_s + OAUTH_TOKEN_ACCESS_TTL_S,
+        .iat = d.iat_s,
+        .exp = d.iat_s + OAUTH_TOKEN_ACCESS_TTL_S,
     };
     const struct grant_refresh refresh = {
-        .token_id = refresh_tid,
+        .token_id = d.refresh_tid,
         .family_id = in->family_id,
         .sub = in->sub,
         .email = in->email,
@@ -165,9 +177,9 @@ issue_tokens(struct token *t, const struct issue *in)
         .aud = base,
         .resource = in->resource,
         .scope = in->scope,
-        .iat = t->now_s,
-        .family_iat = in->family_iat,
-        .exp = t->now_s + OAUTH_TOKEN_REFRESH_TTL_S,
+        .iat = d.iat_s,
+        .family_iat = in->family_iat != 0 ? in->family_iat : d.iat_s,
+        .exp = d.iat_s + OAUTH_TOKEN_REFRESH_TTL_S,
         .generation = in->generation,
     };
     struct buf a, r, body;
@@ -175,7 +187,7 @@ issue_tokens(struct token *t, const struct issue *in)
     buf_init(&r, BOUNDS_SEALED_MAX_CHARS);
     buf_init(&body, SUCCESS_BODY_MAX);
     struct log_line l;
-    if (grants_seal_access(t->oauth->seal, &access, &a) != SEAL_OK) {
+    if (grants_seal_access_synthetic(t->oauth->seal, &access, &a) != SEAL_OK) {
         http_request_log_begin(&l, t->req, LOG_ERROR,
                                refreshing ? "token_refresh_issue_failed" : "token_issue_failed");
         log_end(&l);
@@ -186,7 +198,7 @@ issue_tokens(struct token *t, const struct issue *in)
     /* With offline_access supported, a grant without it gets no refresh
      * token (oauth/scope_rules.h); r then stays empty and is left out. */
     bool with_refresh = oauth_scope_rules_refresh_token_allowed(cfg->scopes_supported, in->scope);
-    if ((with_refresh && grants_seal_refresh(t->oauth->seal, &refresh, &r) != SEAL_OK) ||
+    if ((with_refresh && grants_seal_refresh_synthetic(t->oauth->seal, &refresh, &r) != SEAL_OK) ||
         oauth_token_rules_format_success(buf_slice(&a), buf_slice(&r), slice_from_cstr(in->scope),
                                          &body) != 0) {
         http_request_log_begin(&l, t->req, LOG_ERROR,
@@ -196,7 +208,11 @@ issue_tokens(struct token *t, const struct issue *in)
         reply_simple(t, 500, OAUTH_ERROR_SERVER_ERROR, "internal error", NULL);
         goto out;
     }
-    metrics_inc_tokens_issued(in->grant);
+    if (in->retry) {
+        metrics_inc_token_retry(in->grant);
+    } else {
+        metrics_inc_tokens_issued(in->grant);
+    }
     http_request_log_begin(&l, t->req, LOG_INFO, refreshing ? "token_refreshed" : "token_issued");
     log_str(&l, "subject", in->sub);
     log_str(&l, "client_id", in->client_id);
@@ -211,8 +227,17 @@ out:
 
 /* ---- authorization_code ------------------------------------------------ */
 
+/* A code's issue time in ms from its sealed exp (we sealed it, so it is
+ * sane; clamped anyway so no arithmetic can overflow). */
+static int64_t
+code_issued_ms(int64_t exp)
+{
+    int64_t s = exp > OAUTH_CALLBACK_CODE_TTL_S ? exp - OAUTH_CALLBACK_CODE_TTL_S : 0;
+    return s < INT64_MAX / 1000 ? s * 1000 : INT64_MAX / 1000 * 1000;
+}
+
 static void
-issue_from_code(struct token *t)
+issue_from_code(struct token *t, bool retry)
 {
     const struct grant_code *c = &t->code;
     const struct issue in = {
@@ -225,7 +250,12 @@ issue_from_code(struct token *t)
         .resource = c->resource,
         .scope = c->scope,
         .family_id = c->family_id,
-        .family_iat = t->now_s,
+        .derive = OAUTH_TOKEN_DERIVE_CODE,
+        .parent_tid = c->token_id,
+        /* The code's issue time, sealed in it: every redemption of this
+         * code derives the same tokens. */
+        .issued_ms = code_issued_ms(c->exp),
+        .retry = retry,
     };
     issue_tokens(t, &in);
 }
@@ -255,7 +285,7 @@ on_code_claimed(enum store_rc rc, const char *error, void *arg)
     struct token *t = arg;
     t->op = NULL;
     if (rc == STORE_OK) {
-        issue_from_code(t);
+        issue_from_code(t, false);
         return;
     }
     if (rc != STORE_ERR_ALREADY_USED) {
@@ -266,8 +296,21 @@ on_code_claimed(enum store_rc rc, const char *error, void *arg)
         reply_error(t, &err);
         return;
     }
-    metrics_inc_replay(METRICS_REPLAY_CODE);
     struct log_line l;
+    if (t->verifier[0] != '\0') {
+        /* A retry (docs/internals/rotation.md): the client proved the
+         * verifier again, so it is the one that redeemed the code (or a
+         * thief holding code and verifier, who already could). It gets
+         * the tokens the first redemption minted, derived again; the
+         * code's lifetime bounds the window. */
+        http_request_log_begin(&l, t->req, LOG_INFO, "authorization_code_retry");
+        log_str(&l, "family_id", t->code.family_id);
+        log_str(&l, "client_id", t->client_id);
+        log_end(&l);
+        issue_from_code(t, true);
+        return;
+    }
+    metrics_inc_replay(METRICS_REPLAY_CODE);
     http_request_log_begin(&l, t->req, LOG_WARN, "authorization_code_replay");
     log_str(&l, "token_id", t->code.token_id);
     log_str(&l, "family_id", t->code.family_id);
@@ -290,8 +333,9 @@ static void
 claim_code(struct token *t)
 {
     if (store_of_worker(t->w) == NULL) {
-        /* SPEC.md 5.4: without a store a code is reusable within its 60 s. */
-        issue_from_code(t);
+        /* SPEC.md 5.4: without a store a code is reusable within its 60 s
+         * (and, derived, gives the same tokens each time). */
+        issue_from_code(t, false);
         return;
     }
     struct buf key;
@@ -342,7 +386,7 @@ grant_authorization_code(struct token *t, const struct form_params *p)
 /* ---- refresh_token ----------------------------------------------------- */
 
 static void
-issue_from_refresh(struct token *t)
+issue_from_refresh(struct token *t, int64_t claimed_ms, bool retry)
 {
     const struct grant_refresh *r = &t->refresh;
     const struct issue in = {
@@ -359,6 +403,11 @@ issue_from_refresh(struct token *t)
         /* Only a fresh claim gets here, so the family has exactly one
          * token of each generation (store/memory.h relies on it). */
         .generation = r->generation < INT64_MAX ? r->generation + 1 : r->generation,
+        .derive = OAUTH_TOKEN_DERIVE_REFRESH,
+        .parent_tid = r->token_id,
+        /* The claim time the store recorded (and gives back to a retry). */
+        .issued_ms = claimed_ms,
+        .retry = retry,
     };
     issue_tokens(t, &in);
 }
@@ -377,6 +426,9 @@ log_refresh_denial(struct token *t, enum store_refresh rc, const char *error)
     case STORE_REFRESH_REUSED:
         http_request_log_begin(&l, t->req, LOG_WARN, "refresh_token_reuse_detected");
         break;
+    case STORE_REFRESH_RETRY:
+        http_request_log_begin(&l, t->req, LOG_INFO, "refresh_token_retry");
+        break;
     default:
         log_store_error(t, "claim_refresh_family", error);
         return;
@@ -389,13 +441,16 @@ log_refresh_denial(struct token *t, enum store_refresh rc, const char *error)
 }
 
 static void
-on_refresh_claimed(enum store_refresh rc, const char *error, void *arg)
+on_refresh_claimed(enum store_refresh rc, int64_t claimed_ms, const char *error, void *arg)
 {
     struct token *t = arg;
     t->op = NULL;
     struct oauth_token_refresh_denial d;
     if (oauth_token_rules_refresh_claim(rc, &d)) {
-        issue_from_refresh(t);
+        if (rc == STORE_REFRESH_RETRY) {
+            log_refresh_denial(t, rc, NULL);
+        }
+        issue_from_refresh(t, claimed_ms, rc == STORE_REFRESH_RETRY);
         return;
     }
     if (d.has_denied) {
@@ -417,8 +472,9 @@ static void
 claim_refresh(struct token *t)
 {
     if (store_of_worker(t->w) == NULL) {
-        /* SPEC.md 5.4: without a store, rotation without reuse detection. */
-        issue_from_refresh(t);
+        /* SPEC.md 5.4: without a store, rotation without reuse detection
+         * (and no claim time to derive a retry's successor from). */
+        issue_from_refresh(t, clock_unix_ms(), false);
         return;
     }
     const struct config *cfg = t->oauth->cfg;
@@ -427,7 +483,7 @@ claim_refresh(struct token *t)
     buf_init(&claim_key, BOUNDS_STORE_KEY_MAX);
     if (store_key_refresh_family_revoked(slice_from_cstr(t->refresh.family_id), &family_key) != 0 ||
         store_key_refresh(slice_from_cstr(t->refresh.token_id), &claim_key) != 0) {
-        on_refresh_claimed(STORE_REFRESH_UNAVAILABLE, "token id does not fit a store key", t);
+        on_refresh_claimed(STORE_REFRESH_UNAVAILABLE, 0, "token id does not fit a store key", t);
         goto out;
     }
     const struct store_refresh_req sreq = {
@@ -437,6 +493,7 @@ claim_refresh(struct token *t)
         .family_ttl_ms = STORE_FAMILY_REVOKED_TTL_MS,
         .now_ms = clock_unix_ms(),
         .grace_ms = (uint64_t)cfg->refresh_race_grace_s * 1000,
+        .retry_grace_ms = cfg->refresh_retry_grace_ms,
         .generation = (uint64_t)t->refresh.generation,
     };
     t->op = store_refresh_claim(store_of_worker(t->w), &sreq, on_refresh_claimed, t);

@@ -148,6 +148,9 @@ oauth_token_rules_refresh_claim(enum store_refresh rc, struct oauth_token_refres
     memset(out, 0, sizeof(*out));
     switch (rc) {
     case STORE_REFRESH_FRESH:
+    case STORE_REFRESH_RETRY:
+        /* A retry inside REFRESH_RETRY_GRACE gets the successor the first
+         * claim minted, derived again (docs/internals/rotation.md). */
         return true;
     case STORE_REFRESH_FAMILY_REVOKED:
         oauth_error_set(&out->err, 400, OAUTH_ERROR_INVALID_GRANT, "refresh token revoked");

@@ -95,7 +95,8 @@ struct oauth_token_refresh_denial {
  * refresh_concurrent_submit, Retry-After 2 (denied); REUSED: 400
  * refresh_reuse_detected (replay); UNAVAILABLE: 503
  * replay_store_unavailable (denied): false with *out filled. True for
- * FRESH, the pass: nothing to answer. */
+ * FRESH and RETRY, the passes: nothing to answer (RETRY mints the same
+ * successor FRESH did, oauth/token_derive.h). */
 bool oauth_token_rules_refresh_claim(enum store_refresh rc, struct oauth_token_refresh_denial *out);
 
 /* The 503 every fail-closed store site answers (SPEC.md 5.4). */

@@ -36,16 +36,17 @@ struct claim_slot {
     struct slot_head h;
 };
 
-/* A refresh family: 40 bytes. */
+/* A refresh family: 48 bytes. */
 struct family_slot {
     struct slot_head h;
-    int64_t claimed_ms; /* proxy clock when `gen` was claimed (grace) */
-    uint32_t gen;       /* newest generation claimed (saturates) */
-    uint32_t revoked;   /* 1 once the family is revoked */
+    int64_t claimed_ms;      /* proxy clock when `gen` was claimed (grace) */
+    int64_t prev_claimed_ms; /* when `gen - 1` was claimed (its retries); 0 = unknown */
+    uint32_t gen;            /* newest generation claimed (saturates) */
+    uint32_t revoked;        /* 1 once the family is revoked */
 };
 
 _Static_assert(sizeof(struct claim_slot) == 24, "claim record size is documented");
-_Static_assert(sizeof(struct family_slot) == 40, "family record size is documented");
+_Static_assert(sizeof(struct family_slot) == 48, "family record size is documented");
 
 struct share {
     unsigned char *slots; /* capacity * slot_size bytes */
@@ -328,10 +329,29 @@ revoke_family(struct share *t, const uint64_t fp[2], bool only_if_absent, uint64
     return STORE_OK;
 }
 
+/* now_ms - since_ms < window, with an age that overflows counted as the
+ * script (Lua doubles) would: far in the past is stale, far in the future
+ * is inside. */
+static bool
+within(int64_t now_ms, int64_t since_ms, uint64_t window_ms)
+{
+    int64_t age;
+    int64_t w = window_ms > INT64_MAX ? INT64_MAX : (int64_t)window_ms;
+    if (__builtin_sub_overflow(now_ms, since_ms, &age)) {
+        age = now_ms < since_ms ? INT64_MIN : INT64_MAX;
+    }
+    return age < w;
+}
+
 /* SPEC.md 5.3 on one family record; see memory.h for why the generation
- * stands in for the per-token claim key. */
+ * stands in for the per-token claim key. A retry (docs/internals/
+ * rotation.md) needs the claim time of the retried token itself: the
+ * record keeps it for the newest two generations, which covers a client
+ * that retries a token and one that retries it after using the successor
+ * it was answered. */
 static enum store_refresh
-refresh_claim(struct share *t, const uint64_t fp[2], const struct store_req *req, int64_t now)
+refresh_claim(struct share *t, const uint64_t fp[2], const struct store_req *req, int64_t now,
+              int64_t *out_claimed_ms)
 {
     uint32_t gen = req->generation < UINT32_MAX ? (uint32_t)req->generation : UINT32_MAX;
     struct family_slot *f = (struct family_slot *)find(t, fp, now);
@@ -339,25 +359,24 @@ refresh_claim(struct share *t, const uint64_t fp[2], const struct store_req *req
         return STORE_REFRESH_FAMILY_REVOKED;
     }
     if (f == NULL || gen > f->gen) {
+        int64_t prev = f != NULL && gen == f->gen + 1 ? f->claimed_ms : 0;
         if (f == NULL && (f = (struct family_slot *)insert(t, fp, now)) == NULL) {
             return STORE_REFRESH_UNAVAILABLE;
         }
+        f->prev_claimed_ms = prev;
         f->gen = gen;
         f->claimed_ms = req->now_ms;
         extend(&f->h, now, req->ttl_ms);
+        *out_claimed_ms = req->now_ms;
         return STORE_REFRESH_FRESH;
     }
-    if (req->grace_ms > 0) {
-        int64_t age;
-        int64_t grace = req->grace_ms > INT64_MAX ? INT64_MAX : (int64_t)req->grace_ms;
-        /* An overflowing age is far in the past or future: the script
-         * (Lua doubles) calls the first stale and the second racing. */
-        if (__builtin_sub_overflow(req->now_ms, f->claimed_ms, &age)) {
-            age = req->now_ms < f->claimed_ms ? INT64_MIN : INT64_MAX;
-        }
-        if (age < grace) {
-            return STORE_REFRESH_RACING;
-        }
+    int64_t own = gen == f->gen ? f->claimed_ms : gen + 1 == f->gen ? f->prev_claimed_ms : 0;
+    if (req->retry_grace_ms > 0 && own != 0 && within(req->now_ms, own, req->retry_grace_ms)) {
+        *out_claimed_ms = own;
+        return STORE_REFRESH_RETRY;
+    }
+    if (req->grace_ms > 0 && within(req->now_ms, f->claimed_ms, req->grace_ms)) {
+        return STORE_REFRESH_RACING;
     }
     f->revoked = 1;
     extend(&f->h, now, req->family_ttl_ms);
@@ -411,11 +430,12 @@ mem_start(struct store *s, struct store_op *op, const struct store_req *req)
     bool family = which == SHARE_REFRESH_FAMILY;
     bool claim = req->kind == STORE_OP_CLAIM_ONCE;
     int rc;
+    int64_t claimed_ms = 0;
 
     pthread_mutex_lock(&m->lock);
     int64_t now = clock_unix_ms();
     if (refresh) {
-        rc = (int)refresh_claim(t, fp, req, now);
+        rc = (int)refresh_claim(t, fp, req, now, &claimed_ms);
     } else if (family) {
         rc = revoke_family(t, fp, claim, req->ttl_ms, now);
     } else {
@@ -432,6 +452,10 @@ mem_start(struct store *s, struct store_op *op, const struct store_req *req)
             "store full: refresh_family",
         };
         error = full[which];
+    }
+    if (refresh) {
+        store_op_finish_refresh(op, (enum store_refresh)rc, claimed_ms, error);
+        return;
     }
     store_op_finish(op, rc, error);
 }

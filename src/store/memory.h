@@ -9,9 +9,11 @@
  *
  *  - consent:, callback_state:, authz_code: a single-use claim is 24 bytes:
  *    a 128-bit fingerprint of the id and its expiry.
- *  - refresh_family_revoked:<fam> and the refresh rotation: one 40-byte
+ *  - refresh_family_revoked:<fam> and the refresh rotation: one 48-byte
  *    record per family, not per token: the newest generation claimed
- *    (grant_refresh.generation), its claim time, a revoked flag, an expiry. A
+ *    (grant_refresh.generation), its claim time and the one before it (so
+ *    a retry of either of the newest two tokens gets RETRY with its own
+ *    claim time, as Redis's per-token keys give), a revoked flag, an expiry. A
  *    family has exactly one token per generation (each fresh claim mints
  *    one successor, generation + 1), so "this token was already claimed"
  *    is "its generation <= the newest claimed". The four outcomes of

@@ -324,6 +324,8 @@ resend_as_eval(struct redis_store *rs, struct pending *old)
     buf_init(&cmd, REDIS_COMMAND_MAX);
     struct pending *p = pending_new(P_EVAL, old->op);
     old->op = NULL;
+    /* The claim time a FRESH answer reports; the keys stay with old. */
+    p->args.now_ms = old->args.now_ms;
     if (store_redis_proto_eval(&cmd, &old->args) != 0) {
         if (p->op != NULL) {
             store_op_finish(p->op, STORE_REFRESH_UNAVAILABLE, "command too large");
@@ -340,6 +342,7 @@ static void
 answer(struct pending *p, const struct store_redis_reply *reply)
 {
     int rc;
+    int64_t claimed_ms = 0;
     switch (p->kind) {
     case P_CLAIM:
         rc = store_redis_proto_claim_result(reply);
@@ -352,6 +355,9 @@ answer(struct pending *p, const struct store_redis_reply *reply)
         break;
     default:
         rc = store_redis_proto_refresh_result(reply);
+        claimed_ms = rc == STORE_REFRESH_FRESH   ? p->args.now_ms
+                     : rc == STORE_REFRESH_RETRY ? store_redis_proto_refresh_retry_ms(reply)
+                                                 : 0;
         break;
     }
     if (p->op == NULL) {
@@ -362,7 +368,11 @@ answer(struct pending *p, const struct store_redis_reply *reply)
     if (failed) {
         store_redis_proto_describe(reply, text, sizeof(text));
     }
-    store_op_finish(p->op, rc, failed ? text : NULL);
+    if (store_op_kind(p->op) == STORE_OP_REFRESH_CLAIM) {
+        store_op_finish_refresh(p->op, (enum store_refresh)rc, claimed_ms, failed ? text : NULL);
+    } else {
+        store_op_finish(p->op, rc, failed ? text : NULL);
+    }
     p->op = NULL;
 }
 
@@ -610,6 +620,7 @@ encode_request(struct redis_store *rs, const struct store_req *req, struct buf *
         .family_ttl_ms = req->family_ttl_ms,
         .now_ms = req->now_ms,
         .grace_ms = req->grace_ms,
+        .retry_grace_ms = req->retry_grace_ms,
     };
     return store_redis_proto_evalsha(cmd, rs->be->sha1, &p->args);
 }

@@ -1,6 +1,7 @@
 /* Redis protocol for the replay store (see redis_proto.h). */
 #include "store/redis_proto.h"
 
+#include <assert.h>
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
@@ -165,7 +166,7 @@ store_redis_proto_next(struct store_redis_reader *r, struct store_redis_reply **
 
 /* ---- Commands ------------------------------------------------------------------- */
 
-#define ARGV_MAX 9
+#define ARGV_MAX 10
 
 static int
 command(struct buf *out, int argc, const struct slice *argv)
@@ -173,6 +174,7 @@ command(struct buf *out, int argc, const struct slice *argv)
     const char *ptrs[ARGV_MAX];
     size_t lens[ARGV_MAX];
     char *cmd = NULL;
+    assert(argc <= ARGV_MAX);
     for (int i = 0; i < argc; i++) {
         ptrs[i] = argv[i].ptr;
         lens[i] = argv[i].len;
@@ -266,25 +268,31 @@ store_redis_proto_select(struct buf *out, unsigned db)
  * script atomically, in one round trip.
  *
  * KEYS[1] family marker, KEYS[2] claim key; ARGV claim TTL ms, family TTL
- * ms, now ms (the proxy's clock), grace ms. Returns {revoked, racing,
- * reused}. A legacy claim value "1" reads as 1 ms, so it is always stale.
- * Lua numbers are doubles: epoch milliseconds are exact well past 2200. */
+ * ms, now ms (the proxy's clock), race grace ms, retry grace ms. Returns
+ * {revoked, racing, reused, retry_claim_ms}: a retry inside the retry
+ * grace (docs/internals/rotation.md) answers {0, 0, 0, prior}, the claim
+ * time the successor is derived from. A legacy claim value "1" reads as
+ * 1 ms, so it is always stale. Lua numbers are doubles: epoch
+ * milliseconds are exact well past 2200. */
 static const char refresh_script[] =
     "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
-    "  return {1, 0, 0}\n"
+    "  return {1, 0, 0, 0}\n"
     "end\n"
     "if redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', ARGV[1]) then\n"
-    "  return {0, 0, 0}\n"
+    "  return {0, 0, 0, 0}\n"
+    "end\n"
+    "local now = tonumber(ARGV[3])\n"
+    "local prior = tonumber(redis.call('GET', KEYS[2]))\n"
+    "local retry = tonumber(ARGV[5])\n"
+    "if prior and prior > 1 and retry > 0 and now - prior < retry then\n"
+    "  return {0, 0, 0, prior}\n"
     "end\n"
     "local grace = tonumber(ARGV[4])\n"
-    "if grace > 0 then\n"
-    "  local prior = tonumber(redis.call('GET', KEYS[2]))\n"
-    "  if prior and tonumber(ARGV[3]) - prior < grace then\n"
-    "    return {0, 1, 0}\n"
-    "  end\n"
+    "if prior and grace > 0 and now - prior < grace then\n"
+    "  return {0, 1, 0, 0}\n"
     "end\n"
     "redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])\n"
-    "return {0, 0, 1}\n";
+    "return {0, 0, 1, 0}\n";
 
 const char *
 store_redis_proto_refresh_script(void)
@@ -310,7 +318,7 @@ static int
 script_call(struct buf *out, struct slice head, struct slice body,
             const struct store_redis_refresh_args *a)
 {
-    char ttl[NUM_MAX], fttl[NUM_MAX], now[NUM_MAX], grace[NUM_MAX];
+    char ttl[NUM_MAX], fttl[NUM_MAX], now[NUM_MAX], grace[NUM_MAX], retry[NUM_MAX];
     struct slice argv[] = {
         head,
         body,
@@ -321,8 +329,9 @@ script_call(struct buf *out, struct slice head, struct slice body,
         num_u(fttl, a->family_ttl_ms),
         num_i(now, a->now_ms),
         num_u(grace, a->grace_ms),
+        num_u(retry, a->retry_grace_ms),
     };
-    return command(out, 9, argv);
+    return command(out, 10, argv);
 }
 
 int
@@ -377,19 +386,41 @@ store_redis_proto_pong_result(const struct store_redis_reply *r)
     return is_status(r, "PONG") ? STORE_OK : STORE_ERR_UNAVAILABLE;
 }
 
+/* The three flags of the reply (and its fourth element, the retried
+ * claim's time, when there is one); false when the shape is wrong. */
+static bool
+refresh_fields(const struct store_redis_reply *r, int64_t v[4])
+{
+    if (r == NULL || r->type != STORE_REDIS_ARRAY || (r->count != 3 && r->count != 4)) {
+        return false;
+    }
+    v[3] = 0;
+    for (size_t i = 0; i < r->count; i++) {
+        const struct store_redis_reply *e = r->elems[i];
+        if (e == NULL || e->type != STORE_REDIS_INTEGER) {
+            return false;
+        }
+        if (i < 3 && e->integer != 0 && e->integer != 1) {
+            return false;
+        }
+        if (i == 3 && e->integer < 0) {
+            return false;
+        }
+        v[i] = e->integer;
+    }
+    return true;
+}
+
 enum store_refresh
 store_redis_proto_refresh_result(const struct store_redis_reply *r)
 {
-    if (r == NULL || r->type != STORE_REDIS_ARRAY || r->count != 3) {
+    int64_t v[4];
+    if (!refresh_fields(r, v)) {
         return STORE_REFRESH_UNAVAILABLE;
     }
-    int64_t v[3];
-    for (size_t i = 0; i < 3; i++) {
-        const struct store_redis_reply *e = r->elems[i];
-        if (e == NULL || e->type != STORE_REDIS_INTEGER || (e->integer != 0 && e->integer != 1)) {
-            return STORE_REFRESH_UNAVAILABLE;
-        }
-        v[i] = e->integer;
+    if (v[3] != 0) {
+        return v[0] == 0 && v[1] == 0 && v[2] == 0 ? STORE_REFRESH_RETRY
+                                                   : STORE_REFRESH_UNAVAILABLE;
     }
     if (v[0] == 1 && v[1] == 0 && v[2] == 0) {
         return STORE_REFRESH_FAMILY_REVOKED;
@@ -404,6 +435,16 @@ store_redis_proto_refresh_result(const struct store_redis_reply *r)
         return STORE_REFRESH_REUSED;
     }
     return STORE_REFRESH_UNAVAILABLE;
+}
+
+int64_t
+store_redis_proto_refresh_retry_ms(const struct store_redis_reply *r)
+{
+    int64_t v[4];
+    if (store_redis_proto_refresh_result(r) != STORE_REFRESH_RETRY || !refresh_fields(r, v)) {
+        return 0;
+    }
+    return v[3];
 }
 
 static bool

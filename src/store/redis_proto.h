@@ -82,9 +82,10 @@ struct store_redis_refresh_args {
     uint64_t family_ttl_ms;
     int64_t now_ms;
     uint64_t grace_ms;
+    uint64_t retry_grace_ms;
 };
 
-/* EVALSHA <sha> 2 family claim claimTTL familyTTL now grace. */
+/* EVALSHA <sha> 2 family claim claimTTL familyTTL now grace retryGrace. */
 int store_redis_proto_evalsha(struct buf *out, const char *sha1_hex,
                               const struct store_redis_refresh_args *a) BUF_WUR;
 /* The same with the script text (the NOSCRIPT fallback). */
@@ -105,10 +106,13 @@ enum store_rc store_redis_proto_ok_result(const struct store_redis_reply *r);
 enum store_rc store_redis_proto_exists_result(const struct store_redis_reply *r);
 /* PING: +PONG → OK, else UNAVAILABLE. */
 enum store_rc store_redis_proto_pong_result(const struct store_redis_reply *r);
-/* The script's {revoked, racing, reused} triple: {1,0,0} FAMILY_REVOKED,
- * {0,0,0} FRESH, {0,1,0} RACING, {0,0,1} REUSED; anything else is
+/* The script's {revoked, racing, reused, retry_ms} (a 3-element reply
+ * reads retry_ms 0): {1,0,0,0} FAMILY_REVOKED, {0,0,0,0} FRESH, {0,1,0,0}
+ * RACING, {0,0,1,0} REUSED, {0,0,0,ms > 0} RETRY; anything else is
  * UNAVAILABLE (fail closed). */
 enum store_refresh store_redis_proto_refresh_result(const struct store_redis_reply *r);
+/* RETRY's claim time (ms > 0); 0 for every other reply. */
+int64_t store_redis_proto_refresh_retry_ms(const struct store_redis_reply *r);
 /* -NOSCRIPT: the server lost the script cache; resend with EVAL. */
 bool store_redis_proto_is_noscript(const struct store_redis_reply *r);
 /* The first word of an error reply is one of these authentication errors:

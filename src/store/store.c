@@ -33,6 +33,7 @@ struct store_op {
     enum op_state state;
     uint64_t gen; /* delivery pass it was queued in */
     int rc;
+    int64_t claimed_ms; /* REFRESH_CLAIM: store_refresh_fn's claimed_ms */
     union {
         store_done_fn done;
         store_refresh_fn refresh;
@@ -55,6 +56,7 @@ static const char *const store_refresh_names[STORE_REFRESH_COUNT] = {
     [STORE_REFRESH_REUSED] = "reused",
     [STORE_REFRESH_FAMILY_REVOKED] = "family_revoked",
     [STORE_REFRESH_UNAVAILABLE] = "unavailable",
+    [STORE_REFRESH_RETRY] = "retry",
 };
 
 const char *
@@ -133,6 +135,7 @@ on_deliver(evutil_socket_t fd, short what, void *arg)
         TAILQ_REMOVE(&s->ready, op, link);
         enum store_op_kind kind = op->kind;
         int rc = op->rc;
+        int64_t claimed_ms = op->claimed_ms;
         void *cb_arg = op->arg;
         store_done_fn done = op->cb.done;
         store_refresh_fn refresh = op->cb.refresh;
@@ -146,7 +149,7 @@ on_deliver(evutil_socket_t fd, short what, void *arg)
          * handle of its own. */
         xfree(op);
         if (kind == STORE_OP_REFRESH_CLAIM) {
-            refresh((enum store_refresh)rc, err, cb_arg);
+            refresh((enum store_refresh)rc, claimed_ms, err, cb_arg);
         } else {
             done((enum store_rc)rc, err, cb_arg);
         }
@@ -271,6 +274,14 @@ store_op_finish(struct store_op *op, int rc, const char *error)
 }
 
 void
+store_op_finish_refresh(struct store_op *op, enum store_refresh rc, int64_t claimed_ms,
+                        const char *error)
+{
+    op->claimed_ms = claimed_ms;
+    store_op_finish(op, (int)rc, error);
+}
+
+void
 store_op_discard(struct store_op *op)
 {
     assert(op->state == OP_HELD);
@@ -380,6 +391,7 @@ store_refresh_claim(struct store *s, const struct store_refresh_req *r, store_re
         .family_ttl_ms = at_least_one(r->family_ttl_ms),
         .now_ms = r->now_ms,
         .grace_ms = r->grace_ms,
+        .retry_grace_ms = r->retry_grace_ms,
         .generation = r->generation,
     };
     start(s, op, &req, r->family_key, r->claim_key);

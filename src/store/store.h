@@ -50,11 +50,13 @@ enum store_refresh {
     STORE_REFRESH_REUSED,         /* claimed earlier: family revoked in the same step */
     STORE_REFRESH_FAMILY_REVOKED, /* family already revoked: nothing claimed */
     STORE_REFRESH_UNAVAILABLE,    /* the store could not decide: fail closed */
+    STORE_REFRESH_RETRY,          /* claimed less than the retry grace ago: answer the
+                                   * successor derived from that claim's time */
     STORE_REFRESH_COUNT,
 };
 
 /* "ok", "already_used", "unavailable"; "fresh", "racing", "reused",
- * "family_revoked", "unavailable". Static strings, for logs. */
+ * "family_revoked", "unavailable", "retry". Static strings, for logs. */
 const char *store_rc_str(enum store_rc rc);
 const char *store_refresh_str(enum store_refresh rc);
 
@@ -64,7 +66,10 @@ const char *store_refresh_str(enum store_refresh rc);
  * valid only during the call. The operation's handle is already gone when
  * the callback runs: do not cancel it there. */
 typedef void (*store_done_fn)(enum store_rc rc, const char *error, void *arg);
-typedef void (*store_refresh_fn)(enum store_refresh rc, const char *error, void *arg);
+/* claimed_ms: for FRESH the request's now_ms (the claim just written), for
+ * RETRY the time of the earlier claim it retries; 0 otherwise. */
+typedef void (*store_refresh_fn)(enum store_refresh rc, int64_t claimed_ms, const char *error,
+                                 void *arg);
 
 /* Longest error text passed to a callback or written by start-up checks. */
 #define STORE_ERROR_MAX 256
@@ -119,6 +124,7 @@ struct store_refresh_req {
     uint64_t family_ttl_ms;  /* life of a revocation marker (7 d); 0 → 1 */
     int64_t now_ms;          /* proxy wall clock, Unix ms; stored as the claim time */
     uint64_t grace_ms;       /* REFRESH_RACE_GRACE_SEC in ms; 0 = no racing window */
+    uint64_t retry_grace_ms; /* REFRESH_RETRY_GRACE in ms; 0 = no retries answered */
     /* The token's rotation generation (grant_refresh.generation). Redis ignores
      * it (one key per token); the memory store keeps one record per family
      * and needs it to tell the family's next token from a used one. */
@@ -128,8 +134,10 @@ struct store_refresh_req {
 /* The atomic check-and-claim of SPEC.md 5.3, as one step:
  * 1. family marker present → FAMILY_REVOKED (nothing written);
  * 2. claim key absent → write now_ms there → FRESH;
- * 3. grace > 0 and now_ms − prior claim time < grace → RACING;
- * 4. otherwise write the family marker → REUSED. */
+ * 3. retry_grace > 0 and now_ms − prior claim time < retry_grace → RETRY
+ *    with the prior claim time (docs/internals/rotation.md);
+ * 4. grace > 0 and now_ms − prior claim time < grace → RACING;
+ * 5. otherwise write the family marker → REUSED. */
 struct store_op *store_refresh_claim(struct store *s, const struct store_refresh_req *req,
                                      store_refresh_fn cb, void *arg);
 

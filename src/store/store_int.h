@@ -27,13 +27,14 @@ enum store_op_kind {
  * valid only during start(). */
 struct store_req {
     enum store_op_kind kind;
-    struct slice key;       /* claim/mark/ping key; refresh: family key */
-    struct slice claim_key; /* refresh only */
-    uint64_t ttl_ms;        /* claim/mark TTL; refresh: claim TTL (>= 1) */
-    uint64_t family_ttl_ms; /* refresh only (>= 1) */
-    int64_t now_ms;         /* refresh only */
-    uint64_t grace_ms;      /* refresh only */
-    uint64_t generation;    /* refresh only: store_refresh_req.generation */
+    struct slice key;        /* claim/mark/ping key; refresh: family key */
+    struct slice claim_key;  /* refresh only */
+    uint64_t ttl_ms;         /* claim/mark TTL; refresh: claim TTL (>= 1) */
+    uint64_t family_ttl_ms;  /* refresh only (>= 1) */
+    int64_t now_ms;          /* refresh only */
+    uint64_t grace_ms;       /* refresh only */
+    uint64_t retry_grace_ms; /* refresh only */
+    uint64_t generation;     /* refresh only: store_refresh_req.generation */
 };
 
 struct store_backend_ops {
@@ -88,6 +89,9 @@ enum store_op_kind store_op_kind(const struct store_op *op);
  * store_refresh) and queues the callback for the next loop turn. `error`
  * (may be NULL) is copied. The back end must not touch op afterwards. */
 void store_op_finish(struct store_op *op, int rc, const char *error);
+/* The same for a REFRESH_CLAIM, with the claim time its callback gets. */
+void store_op_finish_refresh(struct store_op *op, enum store_refresh rc, int64_t claimed_ms,
+                             const char *error);
 /* Frees an operation without a callback (close() only). */
 void store_op_discard(struct store_op *op);
 

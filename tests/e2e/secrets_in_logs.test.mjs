@@ -28,6 +28,8 @@ before(async () => {
       TOKEN_SIGNING_SECRET: SIGNING_SECRET,
       TOKEN_SIGNING_SECRETS_PREVIOUS: PREVIOUS_SECRET,
       UPSTREAM_AUTHORIZATION_HEADER: UPSTREAM_AUTH,
+      // Short, so the replay below is reuse after the retry grace.
+      REFRESH_RETRY_GRACE: '3s',
     },
   });
 });
@@ -65,6 +67,9 @@ test('a whole deployment\'s life at debug level writes no token, code, cookie or
   assert.equal(rot.status, 200, rot.text);
   keep('rotated access token', rot.json.access_token);
   keep('rotated refresh token', rot.json.refresh_token);
+  // A retry inside REFRESH_RETRY_GRACE: the same answer (and a log line).
+  const again = await refreshGrant(stack.base, { refresh_token: tok.json.refresh_token, client_id: flow.client.client_id });
+  assert.equal(again.text, rot.text);
 
   // MCP calls: the real token, then refused ones (a wrong one is echoed
   // nowhere either).
@@ -79,9 +84,14 @@ test('a whole deployment\'s life at debug level writes no token, code, cookie or
   });
   assert.equal(refused.status, 401);
 
-  // Replays: the code (revokes the family), then the rotated refresh token.
-  const replay = await exchange();
-  assert.equal(replay.status, 400, replay.text);
+  // The code again: a retry (logged, never with a token). Past
+  // REFRESH_RETRY_GRACE, the first refresh token is reuse
+  // (revokes the family), and the rotated one is refused.
+  const retried = await exchange();
+  assert.equal(retried.status, 200, retried.text);
+  await new Promise((r) => { setTimeout(r, 3200); });
+  const reuse = await refreshGrant(stack.base, { refresh_token: tok.json.refresh_token, client_id: flow.client.client_id });
+  assert.equal(reuse.status, 400, reuse.text);
   const revoked = await refreshGrant(stack.base, { refresh_token: rot.json.refresh_token, client_id: flow.client.client_id });
   assert.equal(revoked.status, 400, revoked.text);
 

@@ -735,6 +735,14 @@ static const struct rule_case rules[] = {
     BAD("REFRESH_RACE_GRACE_SEC", "1.5", "whole number"),
     BAD("REFRESH_RACE_GRACE_SEC", " 2", "whole number"),
     BAD("REFRESH_RACE_GRACE_SEC", "99999999999999999999999", "out of range"),
+    /* REFRESH_RETRY_GRACE: [0, 5m] */
+    OK("REFRESH_RETRY_GRACE", "0"),
+    OK("REFRESH_RETRY_GRACE", "60s"),
+    OK("REFRESH_RETRY_GRACE", "5m"),
+    OK("REFRESH_RETRY_GRACE", "3s"),
+    BAD("REFRESH_RETRY_GRACE", "5m1s", "5m"),
+    BAD("REFRESH_RETRY_GRACE", "-1s", "negative"),
+    BAD("REFRESH_RETRY_GRACE", "60", "duration"),
     /* IDP_EXCHANGE_RATE_PER_SEC: float >= 0, written without strtod */
     OK("IDP_EXCHANGE_RATE_PER_SEC", "0"),
     OK("IDP_EXCHANGE_RATE_PER_SEC", "+1.5"),

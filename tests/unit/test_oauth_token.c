@@ -250,19 +250,72 @@ test_code_success_mints_the_family(void **state)
     xfree(code);
 }
 
+/* A second redemption with the same verifier is a retry (a lost answer, a
+ * 503 after the claim ran): the same bytes, and the family lives
+ * (docs/internals/rotation.md). */
+static void
+test_code_retry_gets_the_same_tokens(void **state)
+{
+    (void)state;
+    start(true, 2);
+    char *code = seal_code("tid-1", "fam-1", "cid-1");
+    struct reply r, again;
+    code_grant(code, F.client, FIXTURE_PKCE_VERIFIER, &r);
+    assert_int_equal(r.status, 200);
+    fixture_pin_clock(30); /* later, inside the code's 60 s */
+    code_grant(code, F.client, FIXTURE_PKCE_VERIFIER, &again);
+    assert_int_equal(again.status, 200);
+    assert_string_equal(again.body, r.body);
+    assert_int_equal(metrics_get_replay(METRICS_REPLAY_CODE), 0);
+    assert_int_equal(metrics_get_tokens_issued(METRICS_GRANT_AUTHORIZATION_CODE), 1);
+    assert_int_equal(metrics_get_token_retries(METRICS_GRANT_AUTHORIZATION_CODE), 1);
+    char refresh[20000];
+    json_str(r.body, "refresh_token", refresh, sizeof(refresh));
+    refresh_grant(refresh, F.client, &r);
+    assert_int_equal(r.status, 200);
+    /* Another code of the same login is other tokens. */
+    char *other = seal_code("tid-2", "fam-1", "cid-1");
+    code_grant(other, F.client, FIXTURE_PKCE_VERIFIER, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_not_equal(again.body, r.body);
+    xfree(other);
+    xfree(code);
+}
+
+/* Without a verifier of the client's own (server-side PKCE) nothing tells
+ * a retry from a thief: the second redemption revokes, as before. */
 static void
 test_code_replay_revokes_family(void **state)
 {
     (void)state;
     start(true, 2);
-    char *code = seal_code("tid-1", "fam-1", "cid-1");
+    static const char *const grp[] = {"mcp-users"};
+    const struct grant_code g = {
+        .token_id = "tid-s",
+        .family_id = "fam-s",
+        .client_id = "cid-1",
+        .redirect_uri = RU,
+        .code_challenge = FIXTURE_PKCE_CHALLENGE,
+        .server_pkce = true,
+        .server_verifier = FIXTURE_PKCE_VERIFIER,
+        .sub = "alice",
+        .email = "alice@example.com",
+        .name = "Alice",
+        .groups = grp,
+        .group_count = 1,
+        .aud = BASE,
+        .exp = NOW + 60,
+    };
+    struct buf b;
+    mint_code(F.fa.oauth.seal, &g, &b);
+    char *code = buf_take(&b);
     struct reply r;
-    code_grant(code, F.client, FIXTURE_PKCE_VERIFIER, &r);
+    code_grant(code, F.client, "", &r);
     assert_int_equal(r.status, 200);
     char refresh[20000];
     json_str(r.body, "refresh_token", refresh, sizeof(refresh));
 
-    code_grant(code, F.client, FIXTURE_PKCE_VERIFIER, &r);
+    code_grant(code, F.client, "", &r);
     assert_error(&r, 400,
                  "{\"error\":\"invalid_grant\",\"error_description\":\"authorization code already "
                  "used\",\"error_code\":\"code_replay\"}\n");
@@ -413,6 +466,48 @@ test_racing_inside_grace(void **state)
     xfree(old);
 }
 
+/* REFRESH_RETRY_GRACE: the same token again, 10 s later, gets the same
+ * bytes and the family lives; past the grace it is reuse. */
+static void
+test_retry_inside_retry_grace(void **state)
+{
+    (void)state;
+    start(true, 2);
+    F.fa.cfg.refresh_retry_grace_ms = 60000;
+    char *old = seal_refresh("r-1", "fam-1", NOW - 10, NOW - 10);
+    struct reply r, again;
+    refresh_grant(old, F.client, &r);
+    assert_int_equal(r.status, 200);
+    fixture_pin_clock(1); /* inside the 2 s racing window too: retry wins */
+    refresh_grant(old, F.client, &again);
+    assert_int_equal(again.status, 200);
+    assert_string_equal(again.body, r.body);
+    fixture_pin_clock(10);
+    refresh_grant(old, F.client, &again);
+    assert_int_equal(again.status, 200);
+    assert_string_equal(again.body, r.body);
+    assert_int_equal(metrics_get_replay(METRICS_REPLAY_REFRESH), 0);
+    assert_int_equal(metrics_get_denied(METRICS_DENIED_REFRESH_CONCURRENT_SUBMIT), 0);
+    assert_int_equal(metrics_get_tokens_issued(METRICS_GRANT_REFRESH_TOKEN), 1);
+    assert_int_equal(metrics_get_token_retries(METRICS_GRANT_REFRESH_TOKEN), 2);
+    /* The successor works, and its own successor differs. */
+    char next[20000];
+    json_str(r.body, "refresh_token", next, sizeof(next));
+    refresh_grant(next, F.client, &again);
+    assert_int_equal(again.status, 200);
+    assert_string_not_equal(again.body, r.body);
+    /* Past the grace the first token is reuse: the family dies. */
+    fixture_pin_clock(61);
+    refresh_grant(old, F.client, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "refresh_reuse_detected"));
+    assert_int_equal(metrics_get_replay(METRICS_REPLAY_REFRESH), 1);
+    refresh_grant(next, F.client, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "refresh_family_revoked"));
+    xfree(old);
+}
+
 static void
 test_revoke_before_is_not_metered(void **state)
 {
@@ -458,6 +553,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_code_success_mints_the_family, stop),
+        cmocka_unit_test_teardown(test_code_retry_gets_the_same_tokens, stop),
         cmocka_unit_test_teardown(test_code_replay_revokes_family, stop),
         cmocka_unit_test_teardown(test_failed_checks_do_not_burn_the_code, stop),
         cmocka_unit_test_teardown(test_without_store_codes_are_reusable, stop),
@@ -466,6 +562,7 @@ main(void)
         cmocka_unit_test_teardown(test_rotation_keeps_family_and_fiat, stop),
         cmocka_unit_test_teardown(test_reuse_after_grace_revokes, stop),
         cmocka_unit_test_teardown(test_racing_inside_grace, stop),
+        cmocka_unit_test_teardown(test_retry_inside_retry_grace, stop),
         cmocka_unit_test_teardown(test_revoke_before_is_not_metered, stop),
         cmocka_unit_test_teardown(test_refresh_for_another_client, stop),
     };

@@ -605,6 +605,103 @@ test_threshold_warning_once(void **state)
     seal_ring_free(ring);
 }
 
+/* The synthetic nonce (seal.h seal_seal_synthetic): equal inputs give equal
+ * tokens; a change of one plaintext bit, of the purpose or of the key
+ * gives another nonce, so GCM never sees one nonce with two messages. */
+static void
+decode_nonce(const char *token, uint8_t nonce[SEAL_NONCE_LEN])
+{
+    uint8_t raw[SEAL_DECODED_MAX];
+    size_t n = 0;
+    assert_int_equal(b64url_decode(slice_from_cstr(token), raw, sizeof(raw), &n), 0);
+    assert_true(n >= SEAL_OVERHEAD);
+    memcpy(nonce, raw + 1 + SEAL_KEY_ID_LEN, SEAL_NONCE_LEN);
+}
+
+static char *
+seal_synthetic_text(const struct seal_ring *ring, enum seal_purpose p, const char *text)
+{
+    struct buf out;
+    buf_init(&out, BOUNDS_SEALED_MAX_CHARS);
+    assert_int_equal(seal_seal_synthetic(ring, p, slice_from_cstr(text), &out), SEAL_OK);
+    char *s = xstrdup(buf_cstr(&out));
+    buf_cleanup(&out);
+    return s;
+}
+
+static void
+test_synthetic_nonce(void **state)
+{
+    (void)state;
+    struct seal_ring *ring = ring_of(FIXTURE_SECRET, NULL);
+    struct seal_ring *other = ring_of(FIXTURE_SECRET_2, NULL);
+    char text[] = "{\"tid\":\"0b8e5cc2-6a1f-8d3e-9c55-0123456789ab\",\"typ\":\"refresh\"}";
+    char *a = seal_synthetic_text(ring, SEAL_PURPOSE_REFRESH, text);
+    char *b = seal_synthetic_text(ring, SEAL_PURPOSE_REFRESH, text);
+    assert_string_equal(a, b);
+    /* It opens like any token. */
+    uint8_t work[SEAL_DECODED_MAX];
+    struct slice plain;
+    assert_int_equal(
+        seal_open(ring, SEAL_PURPOSE_REFRESH, slice_from_cstr(a), work, sizeof(work), &plain),
+        SEAL_OK);
+    assert_true(slice_eq_cstr(plain, text));
+    uint8_t n0[SEAL_NONCE_LEN], n1[SEAL_NONCE_LEN];
+    decode_nonce(a, n0);
+    /* Every single-bit change of the plaintext moves the nonce. */
+    for (size_t i = 0; i < strlen(text); i++) {
+        for (int bit = 0; bit < 7; bit++) {
+            text[i] ^= (char)(1 << bit);
+            char *c = seal_synthetic_text(ring, SEAL_PURPOSE_REFRESH, text);
+            decode_nonce(c, n1);
+            assert_memory_not_equal(n0, n1, SEAL_NONCE_LEN);
+            xfree(c);
+            text[i] ^= (char)(1 << bit);
+        }
+    }
+    /* The purpose (in the additional data) and the key are inputs too. */
+    char *c = seal_synthetic_text(ring, SEAL_PURPOSE_ACCESS, text);
+    decode_nonce(c, n1);
+    assert_memory_not_equal(n0, n1, SEAL_NONCE_LEN);
+    xfree(c);
+    c = seal_synthetic_text(other, SEAL_PURPOSE_REFRESH, text);
+    decode_nonce(c, n1);
+    assert_memory_not_equal(n0, n1, SEAL_NONCE_LEN);
+    xfree(c);
+    /* Random-nonce seals of the same text still differ. */
+    char *r1 = seal_text(ring, SEAL_PURPOSE_REFRESH, text);
+    char *r2 = seal_text(ring, SEAL_PURPOSE_REFRESH, text);
+    assert_string_not_equal(r1, r2);
+    assert_string_not_equal(r1, a);
+    xfree(r1);
+    xfree(r2);
+    xfree(a);
+    xfree(b);
+    seal_ring_free(ring);
+    seal_ring_free(other);
+}
+
+/* seal_ring_derive: per label, per secret, and not the AES key. */
+static void
+test_ring_derive(void **state)
+{
+    (void)state;
+    struct seal_ring *ring = ring_of(FIXTURE_SECRET, FIXTURE_SECRET_2);
+    struct seal_ring *same = ring_of(FIXTURE_SECRET, NULL);
+    struct seal_ring *other = ring_of(FIXTURE_SECRET_2, NULL);
+    uint8_t k1[SEAL_KEY_LEN], k2[SEAL_KEY_LEN], k3[SEAL_KEY_LEN], k4[SEAL_KEY_LEN];
+    seal_ring_derive(ring, "token ids v1", k1);
+    seal_ring_derive(same, "token ids v1", k2);
+    seal_ring_derive(other, "token ids v1", k3);
+    seal_ring_derive(ring, "token ids v2", k4);
+    assert_memory_equal(k1, k2, SEAL_KEY_LEN); /* the primary decides, not the ring's rest */
+    assert_memory_not_equal(k1, k3, SEAL_KEY_LEN);
+    assert_memory_not_equal(k1, k4, SEAL_KEY_LEN);
+    seal_ring_free(ring);
+    seal_ring_free(same);
+    seal_ring_free(other);
+}
+
 int
 main(void)
 {
@@ -627,6 +724,8 @@ main(void)
         cmocka_unit_test(test_nonce_hook),
         cmocka_unit_test(test_counter_and_metric_per_purpose),
         cmocka_unit_test(test_threshold_warning_once),
+        cmocka_unit_test(test_synthetic_nonce),
+        cmocka_unit_test(test_ring_derive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

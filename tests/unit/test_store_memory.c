@@ -34,6 +34,7 @@ struct result {
     int calls;
     int rc;
     char error[STORE_ERROR_MAX];
+    int64_t claimed_ms;
 };
 
 static void
@@ -46,9 +47,10 @@ on_done(enum store_rc rc, const char *error, void *arg)
 }
 
 static void
-on_refresh(enum store_refresh rc, const char *error, void *arg)
+on_refresh(enum store_refresh rc, int64_t claimed_ms, const char *error, void *arg)
 {
     struct result *r = arg;
+    r->claimed_ms = claimed_ms;
     r->calls++;
     r->rc = (int)rc;
     snprintf(r->error, sizeof(r->error), "%s", error ? error : "");
@@ -537,8 +539,8 @@ test_memory_per_entry_bounded(void **state)
         assert_int_equal(refresh(e, fam, "t1", T0_MS, 0), STORE_REFRESH_FRESH);
     }
     size_t family_bytes = store_memory_backend_bytes(e->backend) - before;
-    assert_true(family_bytes <= (size_t)n * 54);
-    /* So the default refresh share, 1 000 000 families, is at most 54 MB,
+    assert_true(family_bytes <= (size_t)n * 65);
+    /* So the default refresh share, 1 000 000 families, is at most 65 MB,
      * and the three claim shares 3.3 MB each. */
     struct store_memory_limits d = store_memory_default_limits();
     assert_int_equal(d.refresh_family, 1000000);
@@ -743,10 +745,76 @@ test_string_tables(void **state)
     assert_string_equal(store_rc_str(STORE_ERR_ALREADY_USED), "already_used");
     assert_string_equal(store_rc_str(STORE_ERR_UNAVAILABLE), "unavailable");
     assert_string_equal(store_rc_str(STORE_RC_COUNT), "unknown");
-    const char *want[] = {"fresh", "racing", "reused", "family_revoked", "unavailable"};
+    const char *want[] = {"fresh", "racing", "reused", "family_revoked", "unavailable", "retry"};
     for (int i = 0; i < STORE_REFRESH_COUNT; i++) {
         assert_string_equal(store_refresh_str((enum store_refresh)i), want[i]);
     }
+}
+
+/* A claim with REFRESH_RETRY_GRACE (and a race grace of 2 s): the outcome,
+ * and in *claimed the claim time the callback reported. */
+static int
+refresh_retry(struct env *e, const char *fam, uint64_t gen, int64_t now_ms, uint64_t retry_ms,
+              int64_t *claimed)
+{
+    struct buf fk, ck;
+    buf_init(&fk, BOUNDS_STORE_KEY_MAX);
+    buf_init(&ck, BOUNDS_STORE_KEY_MAX);
+    assert_int_equal(store_key_refresh_family_revoked(slice_from_cstr(fam), &fk), 0);
+    assert_int_equal(store_key_refresh(slice_from_cstr("t"), &ck), 0);
+    struct store_refresh_req req = {
+        .family_key = buf_slice(&fk),
+        .claim_key = buf_slice(&ck),
+        .claim_ttl_ms = 7 * 24 * 3600 * 1000ULL,
+        .family_ttl_ms = STORE_FAMILY_REVOKED_TTL_MS,
+        .now_ms = now_ms,
+        .grace_ms = 2000,
+        .retry_grace_ms = retry_ms,
+        .generation = gen,
+    };
+    struct result r = {0};
+    store_refresh_claim(e->store, &req, on_refresh, &r);
+    buf_cleanup(&fk);
+    buf_cleanup(&ck);
+    drain(e);
+    assert_int_equal(r.calls, 1);
+    *claimed = r.claimed_ms;
+    return r.rc;
+}
+
+/* docs/internals/rotation.md: a retry of either of the newest two tokens
+ * inside the retry grace answers RETRY with that token's own claim time
+ * (what Redis's per-token key gives); past it, or for an older token, the
+ * old outcomes. */
+static void
+test_refresh_retry_reports_own_claim_time(void **state)
+{
+    struct env *e = *state;
+    int64_t c = 0;
+    assert_int_equal(refresh_retry(e, "fr", 0, T0_MS, 60000, &c), STORE_REFRESH_FRESH);
+    assert_int_equal(c, T0_MS);
+    assert_int_equal(refresh_retry(e, "fr", 0, T0_MS + 500, 60000, &c), STORE_REFRESH_RETRY);
+    assert_int_equal(c, T0_MS);
+    assert_int_equal(refresh_retry(e, "fr", 0, T0_MS + 10000, 60000, &c), STORE_REFRESH_RETRY);
+    assert_int_equal(c, T0_MS);
+    /* The successor rotates; the first token's retry still gets its own time. */
+    assert_int_equal(refresh_retry(e, "fr", 1, T0_MS + 20000, 60000, &c), STORE_REFRESH_FRESH);
+    assert_int_equal(c, T0_MS + 20000);
+    assert_int_equal(refresh_retry(e, "fr", 0, T0_MS + 30000, 60000, &c), STORE_REFRESH_RETRY);
+    assert_int_equal(c, T0_MS);
+    assert_int_equal(refresh_retry(e, "fr", 1, T0_MS + 30000, 60000, &c), STORE_REFRESH_RETRY);
+    assert_int_equal(c, T0_MS + 20000);
+    /* Retry grace 0: the 2 s race window and reuse, as before. */
+    assert_int_equal(refresh_retry(e, "fr", 1, T0_MS + 21000, 0, &c), STORE_REFRESH_RACING);
+    /* Past the grace: reuse revokes the family. */
+    assert_int_equal(refresh_retry(e, "fr", 0, T0_MS + 60000, 60000, &c), STORE_REFRESH_REUSED);
+    assert_int_equal(refresh_retry(e, "fr", 1, T0_MS + 60001, 60000, &c),
+                     STORE_REFRESH_FAMILY_REVOKED);
+    /* Two generations back is never a retry. */
+    assert_int_equal(refresh_retry(e, "g", 0, T0_MS, 60000, &c), STORE_REFRESH_FRESH);
+    assert_int_equal(refresh_retry(e, "g", 1, T0_MS + 1, 60000, &c), STORE_REFRESH_FRESH);
+    assert_int_equal(refresh_retry(e, "g", 2, T0_MS + 2, 60000, &c), STORE_REFRESH_FRESH);
+    assert_int_equal(refresh_retry(e, "g", 0, T0_MS + 5000, 60000, &c), STORE_REFRESH_REUSED);
 }
 
 int
@@ -787,6 +855,7 @@ main(void)
         cmocka_unit_test(test_key_builders),
         cmocka_unit_test(test_ttl_until),
         cmocka_unit_test(test_string_tables),
+        cmocka_unit_test_setup_teardown(test_refresh_retry_reports_own_claim_time, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -257,6 +257,7 @@ struct result {
     int calls;
     int rc;
     char error[STORE_ERROR_MAX];
+    int64_t claimed_ms;
     uint64_t at_ms;
 };
 
@@ -271,9 +272,10 @@ on_done(enum store_rc rc, const char *error, void *arg)
 }
 
 static void
-on_refresh(enum store_refresh rc, const char *error, void *arg)
+on_refresh(enum store_refresh rc, int64_t claimed_ms, const char *error, void *arg)
 {
     struct result *r = arg;
+    r->claimed_ms = claimed_ms;
     r->calls++;
     r->rc = (int)rc;
     r->at_ms = clock_mono_ms();
@@ -540,6 +542,53 @@ test_refresh_racing_within_grace_writes_no_marker(void **state)
     assert_int_equal(refresh(e, "famr", "t2", NOW_MS + 1500, 5000), STORE_REFRESH_FRESH);
 }
 
+/* REFRESH_RETRY_GRACE through the real script: a retry gets the first
+ * claim's time back and writes nothing; past it, reuse. */
+static int
+refresh_retry(struct env *e, const char *tid, int64_t now_ms, int64_t *claimed)
+{
+    struct buf fk, ck;
+    buf_init(&fk, BOUNDS_STORE_KEY_MAX);
+    buf_init(&ck, BOUNDS_STORE_KEY_MAX);
+    assert_int_equal(store_key_refresh_family_revoked(slice_from_cstr("famq"), &fk), 0);
+    assert_int_equal(store_key_refresh(slice_from_cstr(tid), &ck), 0);
+    struct store_refresh_req req = {
+        .family_key = buf_slice(&fk),
+        .claim_key = buf_slice(&ck),
+        .claim_ttl_ms = 3600000,
+        .family_ttl_ms = STORE_FAMILY_REVOKED_TTL_MS,
+        .now_ms = now_ms,
+        .grace_ms = 2000,
+        .retry_grace_ms = 60000,
+    };
+    struct result r = {0};
+    store_refresh_claim(e->store, &req, on_refresh, &r);
+    buf_cleanup(&fk);
+    buf_cleanup(&ck);
+    loop_run_until_called(e->base, &r.calls, 2000);
+    assert_int_equal(r.calls, 1);
+    *claimed = r.claimed_ms;
+    return r.rc;
+}
+
+static void
+test_refresh_retry_within_retry_grace(void **state)
+{
+    NEED_REDIS();
+    struct env *e = *state;
+    int64_t c = 0;
+    assert_int_equal(refresh_retry(e, "q1", NOW_MS, &c), STORE_REFRESH_FRESH);
+    assert_int_equal(c, NOW_MS);
+    assert_int_equal(refresh_retry(e, "q1", NOW_MS + 500, &c), STORE_REFRESH_RETRY);
+    assert_int_equal(c, NOW_MS);
+    assert_int_equal(refresh_retry(e, "q1", NOW_MS + 59999, &c), STORE_REFRESH_RETRY);
+    assert_int_equal(c, NOW_MS);
+    assert_int_equal(admin_int(e->admin, "EXISTS %s", "test-a:refresh_family_revoked:famq"), 0);
+    assert_int_equal(refresh_retry(e, "q1", NOW_MS + 60000, &c), STORE_REFRESH_REUSED);
+    assert_int_equal(c, 0);
+    assert_int_equal(refresh_retry(e, "q2", NOW_MS + 60001, &c), STORE_REFRESH_FAMILY_REVOKED);
+}
+
 static void
 test_refresh_reuse_past_grace_revokes_for_7_days(void **state)
 {
@@ -598,6 +647,15 @@ test_refresh_noscript_fallback(void **state)
     assert_int_equal(r->element[0]->integer, 1);
     freeReplyObject(r);
     assert_int_equal(refresh(e, "famn", "t1", NOW_MS, 0), STORE_REFRESH_REUSED);
+    /* The EVAL resend still reports the claim time: its own now for FRESH,
+     * the stored one for RETRY. */
+    int64_t c = 0;
+    freeReplyObject(redisCommand(e->admin, "SCRIPT FLUSH"));
+    assert_int_equal(refresh_retry(e, "n1", NOW_MS + 7, &c), STORE_REFRESH_FRESH);
+    assert_int_equal(c, NOW_MS + 7);
+    freeReplyObject(redisCommand(e->admin, "SCRIPT FLUSH"));
+    assert_int_equal(refresh_retry(e, "n1", NOW_MS + 900, &c), STORE_REFRESH_RETRY);
+    assert_int_equal(c, NOW_MS + 7);
 }
 
 static void
@@ -1243,6 +1301,7 @@ main(void)
         T(test_claim_after_expiry),
         T(test_refresh_fresh_writes_claim_time),
         T(test_refresh_racing_within_grace_writes_no_marker),
+        T(test_refresh_retry_within_retry_grace),
         T(test_refresh_reuse_past_grace_revokes_for_7_days),
         T(test_refresh_family_revoked_blocks_without_claiming),
         T(test_refresh_grace_zero_and_legacy_value),

@@ -66,15 +66,16 @@ test_script_calls(void **state)
         .family_ttl_ms = 2000,
         .now_ms = 1780000000123,
         .grace_ms = 0,
+        .retry_grace_ms = 60000,
     };
     struct buf b, want;
     buf_init(&b, 8192);
     buf_init(&want, 8192);
     assert_int_equal(store_redis_proto_evalsha(&b, sha, &a), 0);
     assert_int_equal(buf_appendf(&want,
-                                 "*9\r\n$7\r\nEVALSHA\r\n$40\r\n%s\r\n$1\r\n2\r\n$1\r\nf\r\n$1\r\n"
+                                 "*10\r\n$7\r\nEVALSHA\r\n$40\r\n%s\r\n$1\r\n2\r\n$1\r\nf\r\n$1\r\n"
                                  "c\r\n$4\r\n1000\r\n$4\r\n2000\r\n$13\r\n1780000000123\r\n$1\r\n"
-                                 "0\r\n",
+                                 "0\r\n$5\r\n60000\r\n",
                                  sha),
                      0);
     assert_encoding(&b, buf_cstr(&want));
@@ -244,7 +245,16 @@ test_refresh_mapping(void **state)
         {"*3\r\n:0\r\n:0\r\n:2\r\n", STORE_REFRESH_UNAVAILABLE},
         {"*3\r\n:0\r\n$1\r\n0\r\n:0\r\n", STORE_REFRESH_UNAVAILABLE},
         {"*2\r\n:0\r\n:0\r\n", STORE_REFRESH_UNAVAILABLE},
-        {"*4\r\n:0\r\n:0\r\n:0\r\n:0\r\n", STORE_REFRESH_UNAVAILABLE},
+        {"*4\r\n:0\r\n:0\r\n:0\r\n:0\r\n", STORE_REFRESH_FRESH},
+        {"*4\r\n:1\r\n:0\r\n:0\r\n:0\r\n", STORE_REFRESH_FAMILY_REVOKED},
+        {"*4\r\n:0\r\n:1\r\n:0\r\n:0\r\n", STORE_REFRESH_RACING},
+        {"*4\r\n:0\r\n:0\r\n:1\r\n:0\r\n", STORE_REFRESH_REUSED},
+        {"*4\r\n:0\r\n:0\r\n:0\r\n:1780000000123\r\n", STORE_REFRESH_RETRY},
+        {"*4\r\n:0\r\n:0\r\n:1\r\n:1780000000123\r\n", STORE_REFRESH_UNAVAILABLE},
+        {"*4\r\n:1\r\n:0\r\n:0\r\n:5\r\n", STORE_REFRESH_UNAVAILABLE},
+        {"*4\r\n:0\r\n:0\r\n:0\r\n:-5\r\n", STORE_REFRESH_UNAVAILABLE},
+        {"*4\r\n:0\r\n:0\r\n:0\r\n$1\r\n5\r\n", STORE_REFRESH_UNAVAILABLE},
+        {"*5\r\n:0\r\n:0\r\n:0\r\n:0\r\n:0\r\n", STORE_REFRESH_UNAVAILABLE},
         {"*0\r\n", STORE_REFRESH_UNAVAILABLE},
         {"*-1\r\n", STORE_REFRESH_UNAVAILABLE},
         {"-ERR script error\r\n", STORE_REFRESH_UNAVAILABLE},
@@ -255,8 +265,14 @@ test_refresh_mapping(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct store_redis_reply *r = one(cases[i].text);
         assert_int_equal(store_redis_proto_refresh_result(r), cases[i].want);
+        /* Only a RETRY carries a claim time. */
+        assert_int_equal(store_redis_proto_refresh_retry_ms(r) != 0,
+                         cases[i].want == STORE_REFRESH_RETRY);
         store_redis_proto_reply_free(r);
     }
+    struct store_redis_reply *retry = one("*4\r\n:0\r\n:0\r\n:0\r\n:1780000000123\r\n");
+    assert_int_equal(store_redis_proto_refresh_retry_ms(retry), 1780000000123);
+    store_redis_proto_reply_free(retry);
     assert_int_equal(store_redis_proto_refresh_result(NULL), STORE_REFRESH_UNAVAILABLE);
 }
 
