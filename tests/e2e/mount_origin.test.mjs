@@ -154,7 +154,7 @@ describe('MCP mount: Origin, CORS, bare 401', () => {
       headers: {
         origin: allowedPage.origin,
         'access-control-request-method': 'POST',
-        'access-control-request-headers': 'authorization, content-type, mcp-protocol-version, mcp-session-id',
+        'access-control-request-headers': 'authorization, content-type, mcp-protocol-version, mcp-session-id, mcp-param-region',
       },
     });
     assert.equal(r.status, 204);
@@ -162,7 +162,7 @@ describe('MCP mount: Origin, CORS, bare 401', () => {
     assert.equal(r.headers.get('access-control-allow-methods'), 'GET, POST, DELETE, OPTIONS');
     const allowed = r.headers.get('access-control-allow-headers').toLowerCase().split(/,\s*/);
     for (const h of ['authorization', 'content-type', 'mcp-session-id', 'mcp-protocol-version',
-      'mcp-method', 'mcp-name', 'last-event-id']) {
+      'mcp-method', 'mcp-name', 'last-event-id', 'mcp-param-region']) {
       assert.ok(allowed.includes(h), h);
     }
     assert.ok(Number(r.headers.get('access-control-max-age')) > 0);
