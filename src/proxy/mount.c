@@ -52,9 +52,11 @@ reply_unauthorized(struct http_request *req, const struct proxy_mount_ctx *ctx,
     buf_init(&body, 512);
     /* The fixed text plus the base URL and mount, each at most doubled by
      * quoting: sized from the inputs, so a long PROXY_BASE_URL still fits. */
-    buf_init(&challenge, 512 + 2 * strlen(ctx->proxy_base_url) + 2 * strlen(ctx->mount));
+    buf_init(&challenge, 512 + 2 * strlen(ctx->proxy_base_url) + 2 * strlen(ctx->mount) +
+                             BOUNDS_SCOPE_MAX_BYTES);
     if (proxy_bearer_format_body(rc, &body) != 0 ||
         proxy_bearer_format_challenge(rc, ctx->proxy_base_url, ctx->mount, &challenge) != 0 ||
+        proxy_bearer_append_challenge_scope(ctx->challenge_scope, &challenge) != 0 ||
         http_output_header_set(req, "WWW-Authenticate", buf_cstr(&challenge)) != 0) {
         /* Reachable: the request's arena or header count can be exhausted
          * (a very long PROXY_BASE_URL); a status is still owed. */
