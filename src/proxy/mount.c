@@ -15,9 +15,11 @@
 #include "oauth/error.h"
 #include "oauth/reply.h"
 #include "proxy/bearer.h"
+#include "proxy/cors.h"
 #include "proxy/forward.h"
 #include "proxy/headers.h"
 #include "proxy/jsonrpc_peek.h"
+#include "proxy/mcp_headers.h"
 #include "proxy/path.h"
 #include "proxy/pool.h"
 #include "proxy/subject_limit.h"
@@ -168,10 +170,46 @@ take_slot(struct http_request *req, struct mount_req *m)
     return false;
 }
 
+/* The Origin step. Returns false after answering: 403 for a foreign
+ * Origin, 204 for an allowed origin's preflight. An allowed origin's CORS
+ * headers are set here, so every later answer carries them (401, 400, 503,
+ * the forwarded response and its stream). */
+static bool
+check_origin(struct http_request *req, const struct proxy_mount_ctx *ctx)
+{
+    const char *origin = NULL;
+    switch (proxy_cors_judge_request(&ctx->cors, req, &origin)) {
+    case PROXY_CORS_NO_ORIGIN:
+        return true;
+    case PROXY_CORS_FOREIGN:
+        proxy_cors_reply_forbidden(req);
+        return false;
+    case PROXY_CORS_ALLOWED:
+    default:
+        break;
+    }
+    if (proxy_cors_decorate(req, origin) != 0) {
+        http_reply_error(req, 500);
+        return false;
+    }
+    if (proxy_cors_is_preflight(req)) {
+        proxy_cors_reply_preflight(req);
+        return false;
+    }
+    return true;
+}
+
 bool
 proxy_mount_head_check(struct http_request *req, void *arg)
 {
     const struct proxy_mount_ctx *ctx = arg;
+
+    /* Origin before the bearer (docs/conformance.md): a page on a foreign
+     * origin -- a DNS-rebinding attack among them -- learns nothing about
+     * a token it may hold, and costs no token check. */
+    if (!check_origin(req, ctx)) {
+        return false;
+    }
 
     struct slice values[MOUNT_AUTHORIZATION_VALUES];
     size_t count = 0;
@@ -217,20 +255,77 @@ proxy_mount_head_check(struct http_request *req, void *arg)
 
 /* ---- the handler: peek, forward ---- */
 
+static size_t
+header_values(struct http_request *req, const char *name, struct slice *out, size_t max)
+{
+    size_t n = 0;
+    size_t cursor = 0;
+    while (n < max && http_request_header_next(req, name, &cursor, &out[n])) {
+        n++;
+    }
+    return n;
+}
+
+/* 400 with the JSON-RPC error -32020 (HeaderMismatch) for the request's id;
+ * nothing is forwarded. */
 static void
+reply_header_mismatch(struct http_request *req, const struct mount_req *m, const char *reason)
+{
+    metrics_inc_denied(METRICS_DENIED_MCP_HEADER_MISMATCH);
+    struct log_line l;
+    http_request_log_begin(&l, req, LOG_WARN, "mcp_header_mismatch");
+    log_str(&l, "reason", reason);
+    log_end(&l);
+    const char *id = m->peek.call_id_json != NULL ? m->peek.call_id_json : "null";
+    struct buf body;
+    buf_init(&body, 256 + strlen(id));
+    /* reason is one of proxy_mcp_headers_check's constants (no quotes or
+     * backslashes); id is jansson's encoding of the body's id. */
+    if (buf_appendf(&body,
+                    "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":%d,\"message\":\"%s\"}}\n",
+                    id, PROXY_MCP_HEADERS_ERROR_CODE, reason) != 0) {
+        http_reply_error(req, 500);
+    } else {
+        http_reply_json(req, 400, body.ptr, body.len);
+    }
+    buf_cleanup(&body);
+}
+
+/* The JSON-RPC peek for the log line and the tool metrics, and the
+ * Mcp-Method / Mcp-Name check (proxy/mcp_headers.h). The body is parsed
+ * once: when either header was sent it is parsed whatever MCP_LOG_BODY_MAX
+ * says (up to the route's cap), since the headers must be checked; the
+ * log and the metrics still see only what the peek's own rule admits.
+ * Returns false after answering 400. */
+static bool
 peek(struct http_request *req, struct mount_req *m)
 {
     uint64_t cap = m->ctx->log_body_max;
+    struct proxy_mcp_headers h;
+    h.method_count = header_values(req, "Mcp-Method", h.method, 2);
+    h.name_count = header_values(req, "Mcp-Name", h.name, 2);
+    bool check = h.method_count > 0 || h.name_count > 0;
     struct slice ct = SLICE_NULL;
     (void)http_request_header_get(req, "Content-Type", &ct);
-    if (!proxy_jsonrpc_peek_is_eligible(cap, ct, http_request_content_length(req))) {
-        return;
+    bool eligible = proxy_jsonrpc_peek_is_eligible(cap, ct, http_request_content_length(req));
+    if (check) {
+        proxy_jsonrpc_peek_parse_call(http_request_body_slice(req), BOUNDS_MCP_BODY_MAX, &m->peek);
+        const char *reason = proxy_mcp_headers_check(&h, &m->peek);
+        if (reason != NULL) {
+            reply_header_mismatch(req, m, reason);
+            return false;
+        }
+        if (!eligible) {
+            proxy_jsonrpc_peek_cleanup(&m->peek);
+        }
+    } else if (eligible) {
+        proxy_jsonrpc_peek_parse(http_request_body_slice(req), cap, &m->peek);
     }
-    proxy_jsonrpc_peek_parse(http_request_body_slice(req), cap, &m->peek);
-    if (m->peek.kind != PROXY_JSONRPC_NONE) {
+    if (eligible && m->peek.kind != PROXY_JSONRPC_NONE) {
         http_request_set_log_rpc(req, proxy_jsonrpc_peek_method(&m->peek), m->peek.tool,
                                  m->peek.id);
     }
+    return true;
 }
 
 void
@@ -243,7 +338,9 @@ proxy_mount_handle(struct http_request *req, void *arg)
         http_reply_error(req, 500); /* the head check always sets it */
         return;
     }
-    peek(req, m);
+    if (!peek(req, m)) {
+        return;
+    }
     if (pool == NULL) {
         /* A worker started without its upstream pool: a wiring bug. */
         struct log_line l;
@@ -264,6 +361,32 @@ proxy_mount_handle(struct http_request *req, void *arg)
     proxy_forward_start(req, pool, &id, &ctx->forward);
 }
 
+/* The answers given before the head check (the mcp limiter's 429, the 413
+ * of a Content-Length over 16 MiB) carry CORS for an allowed origin, so a
+ * browser client reads them instead of "Failed to fetch". */
+static void
+decorate_early(struct http_request *req, const struct proxy_mount_ctx *ctx)
+{
+    const char *origin = NULL;
+    if (proxy_cors_judge_request(&ctx->cors, req, &origin) == PROXY_CORS_ALLOWED) {
+        (void)proxy_cors_decorate(req, origin);
+    }
+}
+
+static void
+reply_rate_limited(struct http_request *req, void *arg)
+{
+    decorate_early(req, arg);
+    (void)http_reply_rate_limited(req);
+}
+
+static void
+reply_too_large(struct http_request *req, void *arg)
+{
+    decorate_early(req, arg);
+    http_reply_error(req, 413);
+}
+
 /* "{mount}" and "{mount}/...", every method; with an empty mount the
  * whole origin. Exact routes and longer prefixes (the {mount}/.well-known/
  * carve-out) win over it. */
@@ -279,5 +402,7 @@ const struct http_route_def proxy_mount_route = {
             .head_check = proxy_mount_head_check,
             .rate_limited = true,
             .bucket = METRICS_ENDPOINT_MCP,
+            .rate_limited_reply = reply_rate_limited,
+            .too_large = reply_too_large,
         },
 };
