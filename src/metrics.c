@@ -60,6 +60,7 @@ static const char *const denied_names[METRICS_DENIED_COUNT] = {
     [METRICS_DENIED_CONSENT_CROSS_SITE] = "consent_cross_site",
     [METRICS_DENIED_CONSENT_BROWSER_MISMATCH] = "consent_browser_mismatch",
     [METRICS_DENIED_CALLBACK_BROWSER_MISMATCH] = "callback_browser_mismatch",
+    [METRICS_DENIED_CLIENT_METADATA_INVALID] = "client_metadata_invalid",
 };
 
 static const char *const replay_names[METRICS_REPLAY_COUNT] = {
@@ -103,6 +104,17 @@ static const char *const body_refused_names[METRICS_BODY_REFUSED_COUNT] = {
     "process",
     "ip",
 };
+static const char *const cimd_fetch_names[METRICS_CIMD_FETCH_COUNT] = {
+    [METRICS_CIMD_FETCH_OK] = "ok",
+    [METRICS_CIMD_FETCH_REDIRECT] = "redirect",
+    [METRICS_CIMD_FETCH_HTTP_STATUS] = "http_status",
+    [METRICS_CIMD_FETCH_NOT_JSON] = "not_json",
+    [METRICS_CIMD_FETCH_TOO_LARGE] = "too_large",
+    [METRICS_CIMD_FETCH_INVALID] = "invalid_document",
+    [METRICS_CIMD_FETCH_TIMEOUT] = "timeout",
+    [METRICS_CIMD_FETCH_ADDRESS_REFUSED] = "address_refused",
+    [METRICS_CIMD_FETCH_NETWORK] = "network",
+};
 
 static counter_t counters[METRICS_COUNTER_COUNT];
 static counter_t denied[METRICS_DENIED_COUNT];
@@ -118,6 +130,7 @@ static counter_t conn_refused[METRICS_CONN_REFUSED_COUNT];
 static counter_t conn_dropped[METRICS_CONN_DROPPED_COUNT];
 static counter_t accept_paused[METRICS_ACCEPT_PAUSED_COUNT];
 static counter_t body_refused[METRICS_BODY_REFUSED_COUNT];
+static counter_t cimd_fetch[METRICS_CIMD_FETCH_COUNT];
 
 static const struct labelled families[] = {
     {"mcp_auth_tokens_issued_total", "Tokens issued at /token by grant type.", "grant_type",
@@ -150,6 +163,8 @@ static const struct labelled families[] = {
     {"mcp_auth_request_body_refused_total",
      "Request bodies refused with 503 by the body buffer budget.", "scope", body_refused_names,
      METRICS_BODY_REFUSED_COUNT, body_refused},
+    {"mcp_auth_cimd_fetch_total", "Client ID metadata document fetches, by result.", "result",
+     cimd_fetch_names, METRICS_CIMD_FETCH_COUNT, cimd_fetch},
 };
 
 const char *
@@ -204,6 +219,18 @@ void
 metrics_add(enum metrics_counter c, uint64_t n)
 {
     bump(&counters[c], n);
+}
+
+void
+metrics_inc_cimd_fetch(enum metrics_cimd_fetch result)
+{
+    bump(&cimd_fetch[result], 1);
+}
+
+uint64_t
+metrics_get_cimd_fetch(enum metrics_cimd_fetch result)
+{
+    return read_counter(&cimd_fetch[result]);
 }
 
 void
