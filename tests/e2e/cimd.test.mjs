@@ -27,6 +27,56 @@ import {
   idpLogin, followCallback, pkcePair, randomState, exchangeCode, refreshGrant,
 } from './lib/oauth-client.mjs';
 import { connectMcp, resultText } from './lib/mcp-client.mjs';
+import { launchBrowser, chromiumAvailable } from './lib/browser.mjs';
+import { startRedirectCatcher } from './lib/oauth-client.mjs';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+
+const noBrowser = !chromiumAvailable() && 'no /usr/bin/chromium';
+
+// The official SDK v1 client's OAuthClientProvider with clientMetadataUrl
+// (it then uses the URL as client_id and never calls /register, when the
+// AS metadata says client_id_metadata_document_supported); its "open the
+// browser" step drives Chromium through the consent page and the IdP form.
+class CimdChromiumProvider {
+  constructor({ clientMetadataUrl, redirectUrl, page }) {
+    Object.assign(this, { clientMetadataUrl, _redirectUrl: redirectUrl, page });
+    this.saved = undefined;
+    this.consentHtml = '';
+  }
+
+  get redirectUrl() { return this._redirectUrl; }
+  get clientMetadata() {
+    return { client_name: 'SDK v1 via CIMD', redirect_uris: [this._redirectUrl], token_endpoint_auth_method: 'none' };
+  }
+
+  state() { this.expectedState = randomState(); return this.expectedState; }
+  clientInformation() { return this.saved; }
+  saveClientInformation(info) { this.saved = info; }
+  tokens() { return this._tokens; }
+  saveTokens(t) { this._tokens = t; }
+  saveCodeVerifier(v) { this._verifier = v; }
+  codeVerifier() { return this._verifier; }
+
+  async redirectToAuthorization(url) {
+    this.authorizeUrl = url;
+    const { page } = this;
+    const consent = await page.goto(url.toString());
+    assert.equal(consent.status(), 200);
+    this.consentHtml = await page.content();
+    const landed = (u) => u.toString().startsWith(this._redirectUrl);
+    await Promise.all([
+      page.waitForURL((u) => landed(u) || u.pathname.startsWith('/interaction/'), { timeout: 15000 }),
+      page.getByRole('button', { name: 'Approve & sign in' }).click(),
+    ]);
+    if (!landed(new URL(page.url()))) {
+      await page.fill('#login', 'alice');
+      await page.fill('#password', 'alice-pw');
+      await Promise.all([page.waitForURL(landed, { timeout: 15000 }), page.click('#submit')]);
+    }
+  }
+}
 
 const sleep = (ms) => new Promise((r) => { setTimeout(r, ms); });
 const REDIRECT = 'http://127.0.0.1:9/cb';
@@ -189,6 +239,47 @@ describe('client ID metadata documents', () => {
     assert.equal(ref.status, 401, ref.text);
     assert.equal(ref.json.error, 'invalid_client');
     assert.equal(ref.json.error_description, 'client metadata document client_id does not match its URL');
+  });
+
+  test('the SDK v1 client logs in with clientMetadataUrl in Chromium and calls tools', { skip: noBrowser }, async () => {
+    const app = await startRedirectCatcher({ path: '/oauth/callback' });
+    const browser = await launchBrowser();
+    const tab = await browser.newPage();
+    try {
+      const url = docs.url('/clients/sdk-v1.json');
+      docs.routes.set('/clients/sdk-v1.json', (req, res) => json(res, doc(url, {
+        client_name: 'SDK v1 via CIMD', redirect_uris: [app.url],
+      }), { 'cache-control': 'max-age=600' }));
+      const provider = new CimdChromiumProvider({ clientMetadataUrl: url, redirectUrl: app.url, page: tab.page });
+      const transport = new StreamableHTTPClientTransport(new URL(`${stack.base}/mcp`), { authProvider: provider });
+      const first = new Client({ name: 'e2e-cimd-sdk', version: '1.0.0' }, { capabilities: {} });
+      await assert.rejects(first.connect(transport), (err) => err instanceof UnauthorizedError);
+      await first.close();
+      assert.equal(provider.authorizeUrl.searchParams.get('client_id'), url);
+      // The consent page as Chromium rendered it names both hosts.
+      assert.match(provider.consentHtml, /id="client-host">127\.0\.0\.1<\/strong>/);
+      assert.match(provider.consentHtml, new RegExp(`<dd>127\\.0\\.0\\.1:${new URL(app.url).port}</dd>`));
+      const deadline = Date.now() + 15000;
+      let hit;
+      while (!(hit = app.hits.find((u) => u.searchParams.get('state') === provider.expectedState))) {
+        if (Date.now() > deadline) throw new Error('no redirect to the SDK client');
+        await sleep(50);
+      }
+      assert.equal(hit.searchParams.get('iss'), stack.base);
+      await transport.finishAuth(hit.searchParams.get('code'));
+      const client = new Client({ name: 'e2e-cimd-sdk', version: '1.0.0' }, { capabilities: {} });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${stack.base}/mcp`), { authProvider: provider }));
+      const who = JSON.parse((await client.callTool({ name: 'whoami', arguments: {} })).content[0].text);
+      assert.equal(who.sub, 'alice');
+      const tools = await client.listTools();
+      assert.ok(tools.tools.some((t) => t.name === 'echo'));
+      await client.close();
+      assert.equal(docs.hits('/clients/sdk-v1.json'), 1);
+    } finally {
+      await tab.close?.();
+      await browser.close();
+      await app.close();
+    }
   });
 
   test('a cached document is served without a second fetch', async () => {
