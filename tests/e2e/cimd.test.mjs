@@ -32,6 +32,7 @@ import { startRedirectCatcher } from './lib/oauth-client.mjs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import * as v2 from '@modelcontextprotocol/client';
 
 const noBrowser = !chromiumAvailable() && 'no /usr/bin/chromium';
 
@@ -275,6 +276,45 @@ describe('client ID metadata documents', () => {
       assert.ok(tools.tools.some((t) => t.name === 'echo'));
       await client.close();
       assert.equal(docs.hits('/clients/sdk-v1.json'), 1);
+    } finally {
+      await tab.close?.();
+      await browser.close();
+      await app.close();
+    }
+  });
+
+  // The v2 client (@modelcontextprotocol/client, pinned in package.json;
+  // runs on Node 20): the same login, and it checks RFC 9207 iss itself
+  // when given the callback's parameters.
+  test('the SDK v2 client logs in with clientMetadataUrl in Chromium and calls tools', { skip: noBrowser }, async () => {
+    const app = await startRedirectCatcher({ path: '/oauth/callback' });
+    const browser = await launchBrowser();
+    const tab = await browser.newPage();
+    try {
+      const url = docs.url('/clients/sdk-v2.json');
+      docs.routes.set('/clients/sdk-v2.json', (req, res) => json(res, doc(url, {
+        client_name: 'SDK v2 via CIMD', redirect_uris: [app.url], application_type: 'native',
+      }), { 'cache-control': 'max-age=600' }));
+      const provider = new CimdChromiumProvider({ clientMetadataUrl: url, redirectUrl: app.url, page: tab.page });
+      const transport = new v2.StreamableHTTPClientTransport(new URL(`${stack.base}/mcp`), { authProvider: provider });
+      const first = new v2.Client({ name: 'e2e-cimd-sdk-v2', version: '1.0.0' }, { capabilities: {} });
+      await assert.rejects(first.connect(transport), (err) => err instanceof v2.UnauthorizedError);
+      await first.close();
+      assert.equal(provider.authorizeUrl.searchParams.get('client_id'), url);
+      assert.match(provider.consentHtml, /id="client-host">127\.0\.0\.1<\/strong>/);
+      const deadline = Date.now() + 15000;
+      let hit;
+      while (!(hit = app.hits.find((u) => u.searchParams.get('state') === provider.expectedState))) {
+        if (Date.now() > deadline) throw new Error('no redirect to the SDK client');
+        await sleep(50);
+      }
+      await transport.finishAuth(hit.searchParams);
+      const client = new v2.Client({ name: 'e2e-cimd-sdk-v2', version: '1.0.0' }, { capabilities: {} });
+      await client.connect(new v2.StreamableHTTPClientTransport(new URL(`${stack.base}/mcp`), { authProvider: provider }));
+      const echo = await client.callTool({ name: 'echo', arguments: { text: 'v2 via CIMD' } });
+      assert.equal(echo.content[0].text, 'v2 via CIMD');
+      await client.close();
+      assert.equal(docs.hits('/clients/sdk-v2.json'), 1);
     } finally {
       await tab.close?.();
       await browser.close();
