@@ -181,11 +181,12 @@ ipaddr_special_use(const struct ipaddr *a)
     const uint8_t *b = a->bytes;
     static const uint8_t zero[16] = {0};
     static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
-    static const uint8_t nat64[12] = {0x00, 0x64, 0xff, 0x9b};
-    static const uint8_t nat64_local[6] = {0x00, 0x64, 0xff, 0x9b, 0x00, 0x01};
-    static const uint8_t disc[8] = {0x01, 0x00};
-    static const uint8_t teredo_etc[2] = {0x20, 0x01};
-    static const uint8_t doc[4] = {0x20, 0x01, 0x0d, 0xb8};
+    /* Full 16-byte prefixes: prefix_match reads up to the bit count. */
+    static const uint8_t nat64[16] = {0x00, 0x64, 0xff, 0x9b};
+    static const uint8_t nat64_local[16] = {0x00, 0x64, 0xff, 0x9b, 0x00, 0x01};
+    static const uint8_t disc[16] = {0x01, 0x00};
+    static const uint8_t teredo_etc[16] = {0x20, 0x01};
+    static const uint8_t doc[16] = {0x20, 0x01, 0x0d, 0xb8};
     static const uint8_t six_to_four[2] = {0x20, 0x02};
     if (memcmp(b, zero, 15) == 0 && (b[15] == 0 || b[15] == 1)) {
         return b[15] == 0 ? "unspecified" : "loopback";
