@@ -348,3 +348,28 @@
  * (docs/internals/rotation.md). Past a few minutes a "retry" is no longer
  * a retry, and a stolen token should not stay useful. */
 #define BOUNDS_REFRESH_RETRY_GRACE_MAX_S 300
+/* Client ID Metadata Documents (oauth/cimd.h, docs/cimd.md). The document
+ * cap is the draft's recommended 5 KB (draft-ietf-oauth-client-id-metadata-
+ * document-01 6.6): real documents are 250-700 bytes (ChatGPT's, the
+ * largest seen, ~700), so 5 KiB leaves room for ten redirect URIs of
+ * ordinary length and keys inline, yet a hostile server cannot make each
+ * lookup cost more than that. */
+#define BOUNDS_CIMD_DOCUMENT_MAX 5120
+#define BOUNDS_CIMD_DOCUMENT_MAX_TEXT "5 KiB"
+/* The client_id URL itself: a short, stable URL is what the draft asks. */
+#define BOUNDS_CIMD_URL_MAX_BYTES 512
+/* A whole fetch, and its TCP + TLS connect. Clients (Claude.ai) give the
+ * AS 10 s for /authorize and /token; a document that is not here in 5 s is
+ * refused rather than making the user wait for the client's own timeout. */
+#define BOUNDS_CIMD_FETCH_TIMEOUT_MS 5000
+#define BOUNDS_CIMD_CONNECT_TIMEOUT_MS 3000
+/* After a failed fetch (and nothing last-known-good to serve) the URL is
+ * answered from the failure for this long, so a flood of /authorize
+ * requests cannot turn into a flood of fetches; short, because the draft
+ * (4.4) says errors are not to be cached. */
+#define BOUNDS_CIMD_FAILURE_BACKOFF_S 10
+/* Documents remembered per process (each at most the document cap plus
+ * its parsed form); at the cap the least recently used idle entry goes. */
+#define BOUNDS_CIMD_CACHE_ENTRIES_MAX 1024
+/* Pinned documents read from CIMD_PINNED_DIR at start-up. */
+#define BOUNDS_CIMD_PINNED_MAX 256

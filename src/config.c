@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -673,11 +674,14 @@ load_dns_file(struct config_loader *ld, const struct config_var *v, const char *
     *field = xstrdup(text);
 }
 
+/* Any CA-file variable (REDIS_CA_FILE, CIMD_CA_FILE): the field is the
+ * variable's own. */
 static void
 load_ca_file(struct config_loader *ld, const struct config_var *v, const char *text)
 {
+    char **field = CONFIG_FIELD(ld->c, v, char *);
     if (text == NULL) {
-        ld->c->redis_ca_file = xstrdup("");
+        *field = xstrdup("");
         return;
     }
     struct stat st;
@@ -703,7 +707,53 @@ load_ca_file(struct config_loader *ld, const struct config_var *v, const char *t
         return;
     }
     close(fd);
-    ld->c->redis_ca_file = xstrdup(text);
+    *field = xstrdup(text);
+}
+
+/* CIMD_ALLOWED_HOSTS: comma-separated "host" or "*.domain" patterns, lower
+ * case ASCII letters, digits, '-' and '.'; a '*' only as a whole leading
+ * label. Stored lower-cased; empty means any public host. */
+static void
+load_host_patterns(struct config_loader *ld, const struct config_var *v, const char *text)
+{
+    size_t count = 0;
+    char **list = split_list(text, &count);
+    for (size_t i = 0; i < count; i++) {
+        char *pat = list[i];
+        const char *body = strncmp(pat, "*.", 2) == 0 ? pat + 2 : pat;
+        bool ok = body[0] != '\0' && body[0] != '.';
+        for (char *p = pat; *p != '\0'; p++) {
+            *p = (char)tolower((unsigned char)*p);
+        }
+        for (const char *p = body; ok && *p != '\0'; p++) {
+            ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '.';
+        }
+        if (!ok) {
+            problem(ld, v->name,
+                    "entry %zu is not a host name or a \"*.domain\" pattern; list host names "
+                    "such as claude.ai or *.example.com, separated by commas",
+                    i + 1);
+        }
+    }
+    ld->c->cimd_allowed_hosts = list;
+    ld->c->cimd_allowed_host_count = count;
+}
+
+/* CIMD_PINNED_DIR: a directory the process can read. */
+static void
+load_pinned_dir(struct config_loader *ld, const struct config_var *v, const char *text)
+{
+    if (text == NULL) {
+        return;
+    }
+    struct stat st;
+    if (stat(text, &st) != 0 || !S_ISDIR(st.st_mode) || access(text, R_OK | X_OK) != 0) {
+        problem(ld, v->name,
+                "is not a readable directory; give the directory holding the pinned client "
+                "metadata documents, or unset it");
+        return;
+    }
+    ld->c->cimd_pinned_dir = xstrdup(text);
 }
 
 /* ------------------------------------------------------------------ */
@@ -922,6 +972,39 @@ static const struct config_var vars[] = {
       .min = BOUNDS_BODY_BUFFER_MIN, .max = (uint64_t)1 << 40, .flags = CONFIG_VAR_ADDITION,
       .help = "Bytes of request bodies the process buffers at once; a body past it gets 503 "
               "with Retry-After." },
+    { .name = "CIMD_ENABLED", .kind = CONFIG_KIND_BOOL_TRUE, .def = "true", AT(cimd_enabled),
+      .flags = CONFIG_VAR_ADDITION,
+      .help = "Accept https client_id URLs resolved through their client ID metadata document; "
+              "only \"false\" turns it off." },
+    { .name = "CIMD_ALLOWED_HOSTS", .kind = CONFIG_KIND_CUSTOM, .def_help = "(unset: any public host)",
+      AT(cimd_allowed_hosts), .flags = CONFIG_VAR_ADDITION, .load = load_host_patterns,
+      .show = CONFIG_SHOW_HOSTS,
+      .help = "Comma-separated hosts (or *.domain patterns) whose metadata documents are "
+              "fetched; empty allows any public host." },
+    { .name = "CIMD_ALLOW_PRIVATE_ADDRESSES", .kind = CONFIG_KIND_BOOL_FALSE, .def = "false",
+      AT(cimd_allow_private_addresses), .flags = CONFIG_VAR_ADDITION | CONFIG_VAR_RELAXATION,
+      .help = "Fetch metadata documents from loopback and private addresses (tests and private "
+              "deployments; PROD_MODE refuses it)." },
+    { .name = "CIMD_CA_FILE", .kind = CONFIG_KIND_CUSTOM, .def_help = "(unset: system CAs)",
+      AT(cimd_ca_file), .flags = CONFIG_VAR_ADDITION, .load = load_ca_file, .show = CONFIG_SHOW_TEXT,
+      .help = "PEM CA bundle that verifies metadata document servers instead of the system CAs." },
+    { .name = "CIMD_PINNED_DIR", .kind = CONFIG_KIND_CUSTOM, .def_help = "(unset)",
+      AT(cimd_pinned_dir), .flags = CONFIG_VAR_ADDITION, .load = load_pinned_dir,
+      .show = CONFIG_SHOW_TEXT,
+      .help = "Directory of operator-pinned metadata documents (*.json), used without fetching." },
+    { .name = "CIMD_CACHE_TTL_MIN", .kind = CONFIG_KIND_DURATION, .def = "5m",
+      AT(cimd_cache_ttl_min_s), .min = 0, .max = 24 * DURATION_NS_PER_H, .unit_ns = NS_S,
+      .flags = CONFIG_VAR_ADDITION,
+      .help = "Shortest time a fetched metadata document is kept, whatever its Cache-Control "
+              "says, up to 24h." },
+    { .name = "CIMD_CACHE_TTL_MAX", .kind = CONFIG_KIND_DURATION, .def = "24h",
+      AT(cimd_cache_ttl_max_s), .min = DURATION_NS_PER_S, .max = 168 * DURATION_NS_PER_H,
+      .unit_ns = NS_S, .flags = CONFIG_VAR_ADDITION,
+      .help = "Longest time a fetched metadata document is kept before it is fetched again, up "
+              "to 168h." },
+    { .name = "DCR_ENABLED", .kind = CONFIG_KIND_BOOL_TRUE, .def = "true", AT(dcr_enabled),
+      .flags = CONFIG_VAR_ADDITION,
+      .help = "Dynamic client registration at /register; only \"false\" turns it off." },
     { .name = "REQUEST_BODY_BUFFER_PER_IP_MAX", .kind = CONFIG_KIND_NUMBER, .def = "33554432",
       .def_help = "33554432 (32 MiB)", AT(request_body_buffer_per_ip_max),
       .min = BOUNDS_BODY_BUFFER_MIN, .max = (uint64_t)1 << 40, .flags = CONFIG_VAR_ADDITION,
@@ -1040,6 +1123,10 @@ check_cross_fields(struct config_loader *ld)
                 "is set but REDIS_URL does not use rediss://, so the CA "
                 "bundle is unused; use rediss:// or unset REDIS_CA_FILE");
     }
+    if (c->cimd_cache_ttl_min_s > c->cimd_cache_ttl_max_s) {
+        problem(ld, "CIMD_CACHE_TTL_MAX",
+                "is shorter than CIMD_CACHE_TTL_MIN; make the ceiling at least the floor");
+    }
     if (!c->prod_mode) {
         /* SPEC.md 1.6: fatal after discovery in Go; we say it at once. */
         if (c->redis_required && no_redis) {
@@ -1081,6 +1168,12 @@ check_cross_fields(struct config_loader *ld)
         buf_appendf_best(&v,
                          "%sTRUST_PROXY_HEADERS=true without TRUSTED_PROXY_CIDRS "
                          "(forwarded-header spoofing can bypass per-IP limits)",
+                         sep(&v));
+    }
+    if (c->cimd_allow_private_addresses) {
+        buf_appendf_best(&v,
+                         "%sCIMD_ALLOW_PRIVATE_ADDRESSES=true (client metadata fetches may reach "
+                         "internal addresses: SSRF)",
                          sep(&v));
     }
     if (c->oidc_allow_insecure_http) {
@@ -1212,6 +1305,9 @@ config_cleanup(struct config *c)
     xfree(c->access_log_skip_re_text);
     free_list(c->csp_form_action_extra, c->csp_form_action_extra_count);
     free_list(c->mcp_allowed_origins, c->mcp_allowed_origin_count);
+    free_list(c->cimd_allowed_hosts, c->cimd_allowed_host_count);
+    xfree(c->cimd_ca_file);
+    xfree(c->cimd_pinned_dir);
     xfree(c->canonical_resource);
     xfree(c->scopes_supported);
     xfree(c->scopes_resource);

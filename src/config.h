@@ -137,6 +137,16 @@ struct config {
      * PROXY_BASE_URL's, as browsers serialise them (config_check_origin). */
     char **mcp_allowed_origins;
     size_t mcp_allowed_origin_count;
+    /* Client ID Metadata Documents (oauth/cimd.h) and dynamic registration. */
+    bool cimd_enabled;                 /* CIMD_ENABLED, default true */
+    char **cimd_allowed_hosts;         /* CIMD_ALLOWED_HOSTS, lower-cased; NULL = any host */
+    size_t cimd_allowed_host_count;    /* entries in cimd_allowed_hosts */
+    bool cimd_allow_private_addresses; /* CIMD_ALLOW_PRIVATE_ADDRESSES, default false */
+    char *cimd_ca_file;                /* CIMD_CA_FILE; "" = system CAs */
+    char *cimd_pinned_dir;             /* CIMD_PINNED_DIR; NULL = none */
+    uint64_t cimd_cache_ttl_min_s;     /* CIMD_CACHE_TTL_MIN, default 5m */
+    uint64_t cimd_cache_ttl_max_s;     /* CIMD_CACHE_TTL_MAX, default 24h */
+    bool dcr_enabled;                  /* DCR_ENABLED, default true */
 
     bool prod_mode; /* PROD_MODE, default true */
 

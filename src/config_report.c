@@ -164,6 +164,12 @@ show_origins(const struct config *c, const struct config_var *v, struct buf *out
     show_list(out, c->mcp_allowed_origins, c->mcp_allowed_origin_count);
 }
 
+static void
+show_hosts(const struct config *c, const struct config_var *v, struct buf *out)
+{
+    show_list(out, c->cimd_allowed_hosts, c->cimd_allowed_host_count);
+}
+
 typedef void show_fn(const struct config *c, const struct config_var *v, struct buf *out);
 
 static show_fn *const show_custom[CONFIG_SHOW_COUNT] = {
@@ -181,6 +187,7 @@ static show_fn *const show_custom[CONFIG_SHOW_COUNT] = {
     [CONFIG_SHOW_PROXY_HEADER] = show_proxy_header,
     [CONFIG_SHOW_CSP] = show_csp,
     [CONFIG_SHOW_ORIGINS] = show_origins,
+    [CONFIG_SHOW_HOSTS] = show_hosts,
 };
 
 static void

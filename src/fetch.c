@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "base/clock.h"
 #include "base/strtab.h"
@@ -34,6 +35,9 @@ struct fetch_request {
     void *arg;
     struct buf body; /* capped at max_response_bytes */
     bool too_large;  /* the write callback refused bytes */
+    fetch_addr_check_fn check_addr;
+    void *check_arg;
+    bool addr_refused; /* check_addr said no at least once */
     char errbuf[CURL_ERROR_SIZE];
     struct fetch_request *prev;
     struct fetch_request *next;
@@ -55,6 +59,7 @@ static const char *const rc_names[FETCH_RC_COUNT] = {
     [FETCH_ERR_NETWORK] = "network",
     [FETCH_ERR_STOPPED] = "stopped",
     [FETCH_ERR_INTERNAL] = "internal",
+    [FETCH_ERR_ADDRESS] = "address_refused",
 };
 
 const char *
@@ -69,6 +74,10 @@ fetch_response_cleanup(struct fetch_response *r)
     buf_cleanup(&r->body);
     xfree(r->content_type);
     r->content_type = NULL;
+    xfree(r->cache_control);
+    r->cache_control = NULL;
+    xfree(r->expires);
+    r->expires = NULL;
     xfree(r->detail);
     r->detail = NULL;
     r->status = 0;
@@ -271,11 +280,39 @@ on_write(char *data, size_t size, size_t nmemb, void *userp)
     return n;
 }
 
+/* CURLOPT_OPENSOCKETFUNCTION: every socket curl connects passes here
+ * with the address it will connect to; a refused one fails that attempt
+ * (curl tries its next address, then reports COULDNT_CONNECT). */
+static curl_socket_t
+on_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    struct fetch_request *req = clientp;
+    if (purpose != CURLSOCKTYPE_IPCXN || !req->check_addr(req->check_arg, &addr->addr)) {
+        req->addr_refused = true;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+}
+
+/* The one header value named, or NULL (curl >= 7.84's header API). */
+static char *
+header_copy(CURL *e, const char *name)
+{
+    struct curl_header *h = NULL;
+    if (curl_easy_header(e, name, 0, CURLH_HEADER, -1, &h) != CURLHE_OK || h == NULL) {
+        return NULL;
+    }
+    return xstrdup(h->value);
+}
+
 static enum fetch_rc
-map_curl_error(CURLcode res, bool too_large)
+map_curl_error(CURLcode res, bool too_large, bool addr_refused)
 {
     if (too_large) {
         return FETCH_ERR_TOO_LARGE;
+    }
+    if (addr_refused && res == CURLE_COULDNT_CONNECT) {
+        return FETCH_ERR_ADDRESS;
     }
     switch (res) {
     case CURLE_OK:
@@ -328,7 +365,7 @@ finish(struct fetch_request *req, CURLcode res)
 {
     struct fetch *f = req->f;
     struct fetch_response resp = {0};
-    resp.rc = map_curl_error(res, req->too_large);
+    resp.rc = map_curl_error(res, req->too_large, req->addr_refused);
     if (resp.rc == FETCH_OK) {
         long status = 0;
         char *ct = NULL;
@@ -336,11 +373,16 @@ finish(struct fetch_request *req, CURLcode res)
         curl_easy_getinfo(req->easy, CURLINFO_CONTENT_TYPE, &ct);
         resp.status = status;
         resp.content_type = ct != NULL ? xstrdup(ct) : NULL;
+        resp.cache_control = header_copy(req->easy, "Cache-Control");
+        resp.expires = header_copy(req->easy, "Expires");
         resp.body = req->body;
         buf_init(&req->body, 0);
     } else {
         const char *why = req->errbuf[0] != '\0' ? req->errbuf : curl_easy_strerror(res);
-        resp.detail = req->too_large ? xstrdup("response body passed the size cap") : xstrdup(why);
+        resp.detail = req->too_large ? xstrdup("response body passed the size cap")
+                      : resp.rc == FETCH_ERR_ADDRESS
+                          ? xstrdup("every address of the host was refused")
+                          : xstrdup(why);
         buf_init(&resp.body, 0);
     }
     unlink_request(req);
@@ -377,7 +419,8 @@ configure(struct fetch_request *req, const struct fetch_options *opt, size_t cap
     /* Every setopt below either succeeds or reports out-of-memory / an
      * unsupported option; any failure makes the request unusable. */
     ok = ok && curl_easy_setopt(e, CURLOPT_URL, opt->url) == CURLE_OK;
-    ok = ok && curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
+    ok = ok && curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR,
+                                opt->https_only ? "https" : "http,https") == CURLE_OK;
     /* Control-plane answers are taken as they are: a redirect from an IdP
      * endpoint is a misconfiguration, not something to chase. */
     ok = ok && curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
@@ -385,7 +428,24 @@ configure(struct fetch_request *req, const struct fetch_options *opt, size_t cap
     ok = ok && curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
     ok = ok && curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
     ok = ok && curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)opt->timeout_ms) == CURLE_OK;
-    ok = ok && curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)opt->timeout_ms) == CURLE_OK;
+    uint64_t connect_ms = opt->connect_timeout_ms != 0 && opt->connect_timeout_ms < opt->timeout_ms
+                              ? opt->connect_timeout_ms
+                              : opt->timeout_ms;
+    ok = ok && curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms) == CURLE_OK;
+    if (opt->ca_file != NULL && opt->ca_file[0] != '\0') {
+        ok = ok && curl_easy_setopt(e, CURLOPT_CAINFO, opt->ca_file) == CURLE_OK;
+        ok = ok && curl_easy_setopt(e, CURLOPT_CAPATH, NULL) == CURLE_OK;
+    }
+    if (opt->check_addr != NULL) {
+        req->check_addr = opt->check_addr;
+        req->check_arg = opt->check_arg;
+        ok = ok && curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket) == CURLE_OK;
+        ok = ok && curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, req) == CURLE_OK;
+        ok = ok && curl_easy_setopt(e, CURLOPT_PROXY, "") == CURLE_OK;
+        ok = ok && curl_easy_setopt(e, CURLOPT_NOPROXY, "*") == CURLE_OK;
+        ok = ok && curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L) == CURLE_OK;
+        ok = ok && curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L) == CURLE_OK;
+    }
     ok = ok && curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cap) == CURLE_OK;
     ok = ok && curl_easy_setopt(e, CURLOPT_USERAGENT, "mcp-auth-proxy/" MAP_VERSION) == CURLE_OK;
     ok = ok && curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write) == CURLE_OK;

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct sockaddr;
+
 #include "base/buf.h"
 
 struct event_base;
@@ -34,6 +36,7 @@ enum fetch_rc {
     FETCH_ERR_NETWORK,   /* connection reset, truncated or malformed response */
     FETCH_ERR_STOPPED,   /* fetch_blocking only: the stop flag was raised */
     FETCH_ERR_INTERNAL,  /* anything else curl reported */
+    FETCH_ERR_ADDRESS,   /* check_addr refused every address it was shown */
     FETCH_RC_COUNT,
 };
 
@@ -45,6 +48,10 @@ enum fetch_method {
     FETCH_POST,
 };
 
+/* Judges an address curl is about to connect to (port included); false
+ * refuses it. Runs on the loop's thread, inside curl. */
+typedef bool (*fetch_addr_check_fn)(void *arg, const struct sockaddr *addr);
+
 struct fetch_options {
     enum fetch_method method;
     const char *url; /* absolute http or https URL */
@@ -55,17 +62,34 @@ struct fetch_options {
     size_t body_len;
     uint64_t timeout_ms;       /* whole request, connect included; > 0 */
     size_t max_response_bytes; /* 0 means BOUNDS_FETCH_RESPONSE_MAX */
+    /* For fetching URLs an untrusted party chose (client metadata
+     * documents); all optional. */
+    bool https_only;             /* refuse every scheme but https */
+    const char *ca_file;         /* PEM bundle replacing the system CAs; NULL or "" = system */
+    uint64_t connect_timeout_ms; /* TCP + TLS connect; 0 = timeout_ms */
+    /* Called with every address curl is about to connect to (after its own
+     * name resolution, so what is checked is exactly what is connected to:
+     * no DNS rebinding between check and use); false refuses it and the
+     * request ends FETCH_ERR_ADDRESS. With a check the request also goes
+     * direct (no HTTPS_PROXY: a proxy would connect, for us, to an address
+     * the check never sees), never reuses a pooled connection (one opened
+     * without this check) and closes its own afterwards. check_arg must
+     * outlive the request. */
+    fetch_addr_check_fn check_addr;
+    void *check_arg;
 };
 
 /* What came back. Owns everything it points to; fetch_response_cleanup
  * releases it. On failure only rc and detail are meaningful. */
 struct fetch_response {
     enum fetch_rc rc;
-    long status;        /* HTTP status, 0 when rc != FETCH_OK */
-    char *content_type; /* the Content-Type value as sent, NULL when absent */
-    struct buf body;    /* the body, NUL-terminated; take it with buf_take() */
-    char *detail;       /* curl's one-line explanation of a failure, or NULL;
-                         * for logs only (never shown to clients) */
+    long status;         /* HTTP status, 0 when rc != FETCH_OK */
+    char *content_type;  /* the Content-Type value as sent, NULL when absent */
+    char *cache_control; /* the last Cache-Control header, NULL when absent */
+    char *expires;       /* the last Expires header, NULL when absent */
+    struct buf body;     /* the body, NUL-terminated; take it with buf_take() */
+    char *detail;        /* curl's one-line explanation of a failure, or NULL;
+                          * for logs only (never shown to clients) */
 };
 
 void fetch_response_cleanup(struct fetch_response *r);

@@ -62,6 +62,7 @@ static const char *const denied_names[METRICS_DENIED_COUNT] = {
     [METRICS_DENIED_CALLBACK_BROWSER_MISMATCH] = "callback_browser_mismatch",
     [METRICS_DENIED_ORIGIN_NOT_ALLOWED] = "origin_not_allowed",
     [METRICS_DENIED_MCP_HEADER_MISMATCH] = "mcp_header_mismatch",
+    [METRICS_DENIED_CLIENT_METADATA_INVALID] = "client_metadata_invalid",
 };
 
 static const char *const replay_names[METRICS_REPLAY_COUNT] = {
@@ -105,6 +106,17 @@ static const char *const body_refused_names[METRICS_BODY_REFUSED_COUNT] = {
     "process",
     "ip",
 };
+static const char *const cimd_fetch_names[METRICS_CIMD_FETCH_COUNT] = {
+    [METRICS_CIMD_FETCH_OK] = "ok",
+    [METRICS_CIMD_FETCH_REDIRECT] = "redirect",
+    [METRICS_CIMD_FETCH_HTTP_STATUS] = "http_status",
+    [METRICS_CIMD_FETCH_NOT_JSON] = "not_json",
+    [METRICS_CIMD_FETCH_TOO_LARGE] = "too_large",
+    [METRICS_CIMD_FETCH_INVALID] = "invalid_document",
+    [METRICS_CIMD_FETCH_TIMEOUT] = "timeout",
+    [METRICS_CIMD_FETCH_ADDRESS_REFUSED] = "address_refused",
+    [METRICS_CIMD_FETCH_NETWORK] = "network",
+};
 
 static counter_t counters[METRICS_COUNTER_COUNT];
 static counter_t denied[METRICS_DENIED_COUNT];
@@ -121,6 +133,7 @@ static counter_t conn_dropped[METRICS_CONN_DROPPED_COUNT];
 static counter_t accept_paused[METRICS_ACCEPT_PAUSED_COUNT];
 static counter_t body_refused[METRICS_BODY_REFUSED_COUNT];
 static counter_t retries[METRICS_GRANT_COUNT];
+static counter_t cimd_fetch[METRICS_CIMD_FETCH_COUNT];
 
 static const struct labelled families[] = {
     {"mcp_auth_tokens_issued_total", "Tokens issued at /token by grant type.", "grant_type",
@@ -156,6 +169,8 @@ static const struct labelled families[] = {
     {"mcp_auth_token_retries_total",
      "Grants presented again and answered with the tokens already issued, by grant type.",
      "grant_type", grant_names, METRICS_GRANT_COUNT, retries},
+    {"mcp_auth_cimd_fetch_total", "Client ID metadata document fetches, by result.", "result",
+     cimd_fetch_names, METRICS_CIMD_FETCH_COUNT, cimd_fetch},
 };
 
 const char *
@@ -210,6 +225,18 @@ void
 metrics_add(enum metrics_counter c, uint64_t n)
 {
     bump(&counters[c], n);
+}
+
+void
+metrics_inc_cimd_fetch(enum metrics_cimd_fetch result)
+{
+    bump(&cimd_fetch[result], 1);
+}
+
+uint64_t
+metrics_get_cimd_fetch(enum metrics_cimd_fetch result)
+{
+    return read_counter(&cimd_fetch[result]);
 }
 
 void

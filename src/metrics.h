@@ -44,6 +44,22 @@ enum metrics_accept_paused { /* mcp_auth_accept_paused_total{reason} */
                                                                      nothing idle */
                              METRICS_ACCEPT_PAUSED_COUNT,
 };
+/* mcp_auth_cimd_fetch_total{result}: client metadata document fetches
+ * (oauth/cimd.h) by outcome; cache hits and pinned documents are not
+ * fetches and are not counted. */
+enum metrics_cimd_fetch {
+    METRICS_CIMD_FETCH_OK = 0,          /* a valid document, cached */
+    METRICS_CIMD_FETCH_REDIRECT,        /* a 3xx answer */
+    METRICS_CIMD_FETCH_HTTP_STATUS,     /* another non-200 status */
+    METRICS_CIMD_FETCH_NOT_JSON,        /* not application/json, or not a JSON object */
+    METRICS_CIMD_FETCH_TOO_LARGE,       /* past BOUNDS_CIMD_DOCUMENT_MAX */
+    METRICS_CIMD_FETCH_INVALID,         /* a document rule failed */
+    METRICS_CIMD_FETCH_TIMEOUT,         /* BOUNDS_CIMD_FETCH_TIMEOUT_MS passed */
+    METRICS_CIMD_FETCH_ADDRESS_REFUSED, /* the host resolves to special-use addresses only */
+    METRICS_CIMD_FETCH_NETWORK,         /* DNS, connect, TLS or transfer failed */
+    METRICS_CIMD_FETCH_COUNT,
+};
+
 enum metrics_body_refused { /* mcp_auth_request_body_refused_total{scope} */
                             METRICS_BODY_REFUSED_PROCESS = 0, /* REQUEST_BODY_BUFFER_MAX */
                             METRICS_BODY_REFUSED_IP,          /* REQUEST_BODY_BUFFER_PER_IP_MAX */
@@ -78,8 +94,9 @@ enum metrics_denied {
     METRICS_DENIED_CONSENT_CROSS_SITE,
     METRICS_DENIED_CONSENT_BROWSER_MISMATCH,
     METRICS_DENIED_CALLBACK_BROWSER_MISMATCH,
-    METRICS_DENIED_ORIGIN_NOT_ALLOWED,  /* the mount: a foreign Origin (proxy/cors.h) */
-    METRICS_DENIED_MCP_HEADER_MISMATCH, /* the mount: Mcp-Method/Mcp-Name vs the body */
+    METRICS_DENIED_ORIGIN_NOT_ALLOWED,      /* the mount: a foreign Origin (proxy/cors.h) */
+    METRICS_DENIED_MCP_HEADER_MISMATCH,     /* the mount: Mcp-Method/Mcp-Name vs the body */
+    METRICS_DENIED_CLIENT_METADATA_INVALID, /* a client ID metadata document refused */
     METRICS_DENIED_COUNT,
 };
 
@@ -151,6 +168,7 @@ void metrics_inc_conn_refused(enum metrics_conn_refused reason);
 void metrics_inc_conn_dropped(enum metrics_conn_dropped reason);
 void metrics_inc_accept_paused(enum metrics_accept_paused reason);
 void metrics_inc_body_refused(enum metrics_body_refused scope);
+void metrics_inc_cimd_fetch(enum metrics_cimd_fetch result);
 
 /* Opt-in per-tool metrics (MCP_TOOL_METRICS). The cap is set once at start
  * (0 = no cap). tool is already sanitised (<= 128 allow-listed chars);
@@ -180,6 +198,7 @@ uint64_t metrics_get_conn_refused(enum metrics_conn_refused reason);
 uint64_t metrics_get_conn_dropped(enum metrics_conn_dropped reason);
 uint64_t metrics_get_accept_paused(enum metrics_accept_paused reason);
 uint64_t metrics_get_body_refused(enum metrics_body_refused scope);
+uint64_t metrics_get_cimd_fetch(enum metrics_cimd_fetch result);
 /* Calls, failed calls for a tool label; 0 when the label is unknown. */
 uint64_t metrics_get_rpc_calls(const char *label, bool failed);
 

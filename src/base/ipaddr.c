@@ -125,3 +125,98 @@ ipcidr_contains(const struct ipcidr *c, const struct ipaddr *a)
     struct ipaddr masked = ipaddr_mask(addr, prefix);
     return ipaddr_eq(&masked, &net);
 }
+
+struct special_range {
+    uint8_t prefix[4];
+    unsigned bits;
+    const char *name;
+};
+
+/* RFC 6890 table 1 and its successors (RFC 6598 shared space, RFC 5737
+ * documentation); 255.255.255.255 falls in 240/4's neighbour check below. */
+static const struct special_range v4_ranges[] = {
+    {{0, 0, 0, 0}, 8, "reserved"},        {{10, 0, 0, 0}, 8, "private"},
+    {{100, 64, 0, 0}, 10, "shared"},      {{127, 0, 0, 0}, 8, "loopback"},
+    {{169, 254, 0, 0}, 16, "link_local"}, {{172, 16, 0, 0}, 12, "private"},
+    {{192, 0, 0, 0}, 24, "reserved"},     {{192, 0, 2, 0}, 24, "reserved"},
+    {{192, 88, 99, 0}, 24, "reserved"},   {{192, 168, 0, 0}, 16, "private"},
+    {{198, 18, 0, 0}, 15, "reserved"},    {{198, 51, 100, 0}, 24, "reserved"},
+    {{203, 0, 113, 0}, 24, "reserved"},   {{224, 0, 0, 0}, 4, "multicast"},
+    {{240, 0, 0, 0}, 4, "reserved"},
+};
+
+static bool
+prefix_match(const uint8_t *bytes, const uint8_t *prefix, unsigned bits)
+{
+    for (unsigned i = 0; i < bits; i++) {
+        unsigned byte = i / 8;
+        uint8_t mask = (uint8_t)(0x80 >> (i % 8));
+        if ((bytes[byte] & mask) != (prefix[byte] & mask)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static const char *
+v4_special(const uint8_t *b)
+{
+    if (b[0] == 255 && b[1] == 255 && b[2] == 255 && b[3] == 255) {
+        return "multicast"; /* limited broadcast */
+    }
+    for (size_t i = 0; i < sizeof(v4_ranges) / sizeof(v4_ranges[0]); i++) {
+        if (prefix_match(b, v4_ranges[i].prefix, v4_ranges[i].bits)) {
+            return v4_ranges[i].name;
+        }
+    }
+    return NULL;
+}
+
+const char *
+ipaddr_special_use(const struct ipaddr *a)
+{
+    if (a->family == AF_INET) {
+        return v4_special(a->bytes);
+    }
+    const uint8_t *b = a->bytes;
+    static const uint8_t zero[16] = {0};
+    static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+    /* Full 16-byte prefixes: prefix_match reads up to the bit count. */
+    static const uint8_t nat64[16] = {0x00, 0x64, 0xff, 0x9b};
+    static const uint8_t nat64_local[16] = {0x00, 0x64, 0xff, 0x9b, 0x00, 0x01};
+    static const uint8_t disc[16] = {0x01, 0x00};
+    static const uint8_t teredo_etc[16] = {0x20, 0x01};
+    static const uint8_t doc[16] = {0x20, 0x01, 0x0d, 0xb8};
+    static const uint8_t six_to_four[2] = {0x20, 0x02};
+    if (memcmp(b, zero, 15) == 0 && (b[15] == 0 || b[15] == 1)) {
+        return b[15] == 0 ? "unspecified" : "loopback";
+    }
+    /* Embedded IPv4: mapped, compatible (::a.b.c.d, deprecated), NAT64. */
+    if (memcmp(b, mapped, 12) == 0 || memcmp(b, zero, 12) == 0 || memcmp(b, nat64, 12) == 0) {
+        const char *v4 = v4_special(b + 12);
+        if (v4 != NULL || memcmp(b, zero, 12) != 0) {
+            return v4;
+        }
+        return "reserved"; /* ::/96 with a public IPv4: deprecated, never routed */
+    }
+    if (memcmp(b, six_to_four, 2) == 0) {
+        return v4_special(b + 2);
+    }
+    if (prefix_match(b, nat64_local, 48) || prefix_match(b, disc, 64) ||
+        prefix_match(b, teredo_etc, 23) || prefix_match(b, doc, 32)) {
+        return "reserved";
+    }
+    if ((b[0] & 0xfe) == 0xfc) {
+        return "private"; /* fc00::/7 unique local */
+    }
+    if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) {
+        return "link_local"; /* fe80::/10 */
+    }
+    if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) {
+        return "link_local"; /* fec0::/10, deprecated site-local */
+    }
+    if (b[0] == 0xff) {
+        return "multicast";
+    }
+    return NULL;
+}

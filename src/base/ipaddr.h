@@ -35,3 +35,16 @@ void ipaddr_format(const struct ipaddr *a, char *out);
 bool ipcidr_parse(struct slice text, struct ipcidr *out);
 /* Mapped IPv4 addresses are compared as IPv4. */
 bool ipcidr_contains(const struct ipcidr *c, const struct ipaddr *a);
+
+/* RFC 6890 special-use classification (and its successors), for refusing
+ * outgoing fetches to places a public URL must not reach (SSRF). Returns
+ * NULL for an ordinary public unicast address, else the class, one of the
+ * static snake_case names "unspecified", "loopback", "private" (10/8,
+ * 172.16/12, 192.168/16, fc00::/7), "link_local" (169.254/16, fe80::/10,
+ * fec0::/10), "shared" (CGNAT 100.64/10), "multicast" (224/4, ff00::/8,
+ * 255.255.255.255), "reserved" (0/8, 192.0.0/24, 192.0.2/24, 192.88.99/24,
+ * 198.18/15, 198.51.100/24, 203.0.113/24, 240/4, 100::/64, 2001::/23,
+ * 2001:db8::/32, 64:ff9b:1::/48). IPv4 embedded in IPv6 is judged as the IPv4
+ * address it names: v4-mapped ::ffff:0:0/96, v4-compatible ::/96, NAT64
+ * 64:ff9b::/96 and 6to4 2002::/16. */
+const char *ipaddr_special_use(const struct ipaddr *a);

@@ -26,6 +26,7 @@
 #include "http/request.h"
 #include "log.h"
 #include "metrics.h"
+#include "oauth/cimd.h"
 #include "worker.h"
 
 struct holder {
@@ -33,8 +34,19 @@ struct holder {
     struct oauth_client view;
 };
 
+/* A metadata document's view: the shared document stays counted until the
+ * request is freed. */
+struct cimd_holder {
+    struct oauth_cimd_ref *ref;
+    struct oauth_client view;
+};
+
 struct oauth_client_lookup {
     struct event *ev;
+    struct oauth_cimd_wait *wait; /* the document source, while it runs */
+    struct http_request *req;
+    enum oauth_client_site site;
+    char *client_id; /* the document URL, for the refusal's log line */
     oauth_client_done_fn cb;
     void *arg;
     enum oauth_client_rc rc;
@@ -48,6 +60,7 @@ static const char *const rc_names[OAUTH_CLIENT_RC_COUNT] = {
     [OAUTH_CLIENT_ERR_TYP_MISMATCH] = "client_typ_mismatch",
     [OAUTH_CLIENT_ERR_AUDIENCE_MISMATCH] = "client_audience_mismatch",
     [OAUTH_CLIENT_ERR_EXPIRED] = "client_registration_expired",
+    [OAUTH_CLIENT_ERR_METADATA] = "client_metadata_invalid",
 };
 
 /* SPEC.md 7.2: the warn line is access_denied_<reason>. */
@@ -57,6 +70,7 @@ static const char *const log_names[OAUTH_CLIENT_RC_COUNT] = {
     [OAUTH_CLIENT_ERR_TYP_MISMATCH] = "access_denied_client_typ_mismatch",
     [OAUTH_CLIENT_ERR_AUDIENCE_MISMATCH] = "access_denied_client_audience_mismatch",
     [OAUTH_CLIENT_ERR_EXPIRED] = "access_denied_client_registration_expired",
+    [OAUTH_CLIENT_ERR_METADATA] = "access_denied_client_metadata_invalid",
 };
 
 static const enum metrics_denied denied_reasons[OAUTH_CLIENT_RC_COUNT] = {
@@ -64,6 +78,7 @@ static const enum metrics_denied denied_reasons[OAUTH_CLIENT_RC_COUNT] = {
     [OAUTH_CLIENT_ERR_TYP_MISMATCH] = METRICS_DENIED_CLIENT_TYP_MISMATCH,
     [OAUTH_CLIENT_ERR_AUDIENCE_MISMATCH] = METRICS_DENIED_CLIENT_AUDIENCE_MISMATCH,
     [OAUTH_CLIENT_ERR_EXPIRED] = METRICS_DENIED_CLIENT_REGISTRATION_EXPIRED,
+    [OAUTH_CLIENT_ERR_METADATA] = METRICS_DENIED_CLIENT_METADATA_INVALID,
 };
 
 const char *
@@ -86,6 +101,9 @@ oauth_client_error(enum oauth_client_rc rc, enum oauth_client_site site, struct 
         break;
     case OAUTH_CLIENT_ERR_EXPIRED:
         description = "client registration expired";
+        break;
+    case OAUTH_CLIENT_ERR_METADATA:
+        description = "client metadata document refused";
         break;
     default:
         /* INVALID and TYP_MISMATCH read the same to the client: telling them
@@ -185,12 +203,64 @@ resolve_sealed(struct http_request *req, const struct oauth *oauth, struct slice
     return OAUTH_CLIENT_OK;
 }
 
+static void lookup_free(struct oauth_client_lookup *l);
+
+static void
+free_cimd_holder(void *ptr)
+{
+    struct cimd_holder *h = ptr;
+    oauth_cimd_ref_release(h->ref);
+    xfree(h);
+}
+
+/* The document source's answer, on the request's loop. A refusal is
+ * metered and logged here once, with the document's host and the static
+ * reason (the URL is the client's text: sampled). */
+static void
+on_cimd(void *arg, struct oauth_cimd_ref *ref, const char *reason)
+{
+    struct oauth_client_lookup *l = arg;
+    l->wait = NULL;
+    if (ref == NULL) {
+        l->rc = OAUTH_CLIENT_ERR_METADATA;
+        metrics_inc_denied(denied_reasons[l->rc]);
+        struct log_line line;
+        http_request_log_begin(&line, l->req, LOG_WARN, log_names[l->rc]);
+        log_sample(&line, "client_id", slice_from_cstr(l->client_id));
+        log_str(&line, "reason", reason);
+        log_end(&line);
+        oauth_error_set(&l->err, l->site == OAUTH_CLIENT_SITE_TOKEN ? 401 : 400,
+                        OAUTH_ERROR_INVALID_CLIENT, reason);
+        xfree(l->client_id);
+        l->client_id = NULL;
+        l->cb(l->rc, NULL, &l->err, l->arg);
+        lookup_free(l);
+        return;
+    }
+    struct cimd_holder *h = xcalloc(1, sizeof(*h));
+    h->ref = ref;
+    arena_on_free(http_request_arena(l->req), free_cimd_holder, h);
+    const struct oauth_cimd_doc *d = oauth_cimd_ref_doc(ref);
+    h->view = (struct oauth_client){
+        .id = d->client_id,
+        .name = d->client_name,
+        .redirect_uris = (const char *const *)d->redirect_uris,
+        .redirect_uri_count = d->redirect_uri_count,
+        .exp = 0,
+    };
+    xfree(l->client_id);
+    l->client_id = NULL;
+    l->cb(OAUTH_CLIENT_OK, &h->view, NULL, l->arg);
+    lookup_free(l);
+}
+
 static void
 lookup_free(struct oauth_client_lookup *l)
 {
     if (l->ev != NULL) {
         event_free(l->ev);
     }
+    xfree(l->client_id);
     xfree(l);
 }
 
@@ -217,10 +287,16 @@ oauth_client_resolve_start(struct http_request *req, const struct oauth *oauth,
     struct oauth_client_lookup *l = xcalloc(1, sizeof(*l));
     l->cb = cb;
     l->arg = arg;
+    l->req = req;
+    l->site = site;
 
-    /* One source today. A client ID metadata document source goes here:
-     * an https client_id starts a fetch on fetch_of_worker(w) and answers from its
-     * completion instead of through the event below. */
+    /* An https client_id is a metadata document URL (the sealed ones never
+     * start so); its source answers through its own wait. */
+    if (oauth->cimd != NULL && oauth_cimd_rules_is_document_url(client_id)) {
+        l->client_id = xstrndup(client_id.ptr, client_id.len);
+        l->wait = oauth_cimd_resolve_start(oauth->cimd, w, client_id, on_cimd, l);
+        return l;
+    }
     l->rc = resolve_sealed(req, oauth, client_id, &l->client);
     if (l->rc != OAUTH_CLIENT_OK) {
         oauth_client_error(l->rc, site, &l->err);
@@ -242,5 +318,6 @@ oauth_client_resolve_cancel(struct oauth_client_lookup *lookup)
     if (lookup == NULL) {
         return;
     }
+    oauth_cimd_resolve_cancel(lookup->wait);
     lookup_free(lookup);
 }

@@ -2,19 +2,21 @@
  * GET /authorize (SPEC.md 3.3 steps 4-7) and POST /token (3.8, client
  * validation, with SPEC preface fix 13).
  *
- * One asynchronous lookup, whatever the source. Today the only source is
- * the sealed registration minted by POST /register (grants_open_client).
- * A client ID metadata document (an https client_id whose JSON document is
- * fetched through the worker's fetch, DESIGN.md "Designed for what comes
- * next") becomes a second source behind the same call: handlers start a
- * lookup, keep the handle, cancel it if their client leaves, and get one
- * answer on the loop. They never learn where the registration came from.
+ * One asynchronous lookup, whatever the source. Two sources: the sealed
+ * registration minted by POST /register (grants_open_client), and, for a
+ * client_id that starts with "https://" while CIMD_ENABLED, its client ID
+ * metadata document (oauth/cimd.h: fetched through the worker's fetch,
+ * cached process-wide). Handlers start a lookup, keep the handle, cancel
+ * it if their client leaves, and get one answer on the loop. They never
+ * learn where the registration came from.
  *
  * Each failure is metered and logged here, once, with SPEC.md's names:
  * mcp_auth_access_denied_total{reason} +1 and a warn line
  * access_denied_<reason> (client_id_invalid, client_typ_mismatch,
- * client_audience_mismatch, client_registration_expired), carrying the
- * internal id and, for an expired client, expired_at. The caller only sends
+ * client_audience_mismatch, client_registration_expired,
+ * client_metadata_invalid), carrying the internal id and, for an expired
+ * client, expired_at; a refused metadata document's line carries its
+ * host and the reason (never the document). The caller only sends
  * the error it is handed (it must not meter or log the denial again). */
 #pragma once
 
@@ -34,6 +36,7 @@ enum oauth_client_rc {
     OAUTH_CLIENT_ERR_TYP_MISMATCH,      /* opened, typ is not "client" */
     OAUTH_CLIENT_ERR_AUDIENCE_MISMATCH, /* registered with another PROXY_BASE_URL */
     OAUTH_CLIENT_ERR_EXPIRED,           /* exp != 0 and now > exp */
+    OAUTH_CLIENT_ERR_METADATA,          /* an https client_id whose metadata document is refused */
     OAUTH_CLIENT_RC_COUNT,
 };
 
@@ -46,7 +49,7 @@ enum oauth_client_site {
 
 /* A resolved registration. Every string is NUL-terminated and never NULL. */
 struct oauth_client {
-    const char *id;                   /* internal client id (UUID): the one logged */
+    const char *id;                   /* internal client id (UUID), or the metadata document URL */
     const char *name;                 /* client_name, "" when none */
     const char *const *redirect_uris; /* registered, verbatim */
     size_t redirect_uri_count;
@@ -66,6 +69,9 @@ const char *oauth_client_rc_str(enum oauth_client_rc rc);
  *                          "client registered for a different audience" (both)
  *   EXPIRED            400 invalid_client                401 invalid_client
  *                          "client registration expired" (both)
+ *   METADATA           400 invalid_client                401 invalid_client
+ *                          "client metadata document refused" (both; the lookup
+ *                          itself answers with the reason, oauth/cimd_rules.h)
  *
  * At /token every one of these is HTTP 401 invalid_client, never 400
  * invalid_grant: MCP clients (Claude among them) re-run dynamic

@@ -77,14 +77,20 @@ build_as_metadata(const struct config *cfg, struct buf *b)
     const char *base = cfg->proxy_base_url;
     if (buf_append_byte(b, '{') != 0 ||
         append_url(b, "authorization_endpoint", base, "/authorize") != 0 ||
+        buf_append_str(b, ",\"authorization_response_iss_parameter_supported\":true") != 0 ||
+        /* draft-ietf-oauth-client-id-metadata-document 5: MUST be present
+         * to signal support; Claude.ai also wants "none" below. */
+        (cfg->cimd_enabled &&
+         buf_append_str(b, ",\"client_id_metadata_document_supported\":true") != 0) ||
         buf_append_str(
-            b, ",\"authorization_response_iss_parameter_supported\":true"
-               ",\"code_challenge_methods_supported\":[\"S256\"]"
+            b, ",\"code_challenge_methods_supported\":[\"S256\"]"
                ",\"grant_types_supported\":[\"authorization_code\",\"refresh_token\"],") != 0 ||
         buf_append_str(b, "\"issuer\":") != 0 ||
         oauth_reply_append_json_string(b, slice_from_cstr(oauth_discovery_issuer(cfg))) != 0 ||
-        buf_append_byte(b, ',') != 0 ||
-        append_url(b, "registration_endpoint", base, "/register") != 0 ||
+        /* DCR_ENABLED=false: no registration_endpoint, so clients go to
+         * CIMD (MCP 2025-11-25 client registration priority). */
+        (cfg->dcr_enabled && (buf_append_byte(b, ',') != 0 ||
+                              append_url(b, "registration_endpoint", base, "/register") != 0)) ||
         buf_append_str(b, ",\"response_modes_supported\":[\"query\"]"
                           ",\"response_types_supported\":[\"code\"],") != 0 ||
         /* Every supported scope, offline_access included: MCP 2026-07-28

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "oauth/binding.h"
 #include "oauth/oauth.h"
+#include "oauth/cimd_rules.h"
 #include "oauth/page.h"
 #include "base/pkce.h"
 #include "oauth/redirect_uri.h"
@@ -214,8 +215,14 @@ render_consent(const struct oauth *oauth, const struct grant_consent *g, const c
         url_join(&action, cfg->proxy_base_url, "/consent") != 0) {
         goto out;
     }
+    char host[256] = "";
+    if (oauth_cimd_rules_is_document_url(slice_from_cstr(nz(g->client_id))) &&
+        oauth_cimd_rules_check_url(slice_from_cstr(g->client_id), host, sizeof(host)) != NULL) {
+        host[0] = '\0';
+    }
     struct oauth_consent_page in = {
         .client_name = g->client_name,
+        .document_host = host,
         .resource_name = cfg->mcp_resource_name,
         .redirect_display = buf_cstr(&display),
         .redirect_kind = oauth_redirect_uri_kind(nz(g->redirect_uri)),

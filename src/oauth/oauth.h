@@ -15,6 +15,7 @@ struct config;
 struct http_request;
 struct oidc_jwks;
 struct oidc_provider;
+struct oauth_cimd;
 struct oidc_throttle;
 struct seal_ring;
 
@@ -28,6 +29,8 @@ struct oauth {
     struct oidc_provider *oidc;         /* the IdP's metadata (/authorize, /callback) */
     struct oidc_jwks *jwks;             /* the IdP's keys (/callback's id_token) */
     struct oidc_throttle *idp_throttle; /* /callback's IdP exchanges (SPEC.md 6.7) */
+    struct oauth_cimd *cimd;            /* metadata documents (oauth/cimd.h); NULL when
+                                           CIMD_ENABLED=false */
 };
 
 /* ---- discovery.c: RFC 8414 and RFC 9728 documents (SPEC.md 3.1) ---- */

@@ -236,6 +236,23 @@ put_local_app_note(struct writer *w, const struct oauth_consent_page *in)
     }
 }
 
+/* A metadata document proves who published the client_id, but a login
+ * sent to a loopback or private-use redirect reaches whichever app on
+ * this computer listens there: any local program can present a
+ * well-known client_id. Say so, beside the publisher's name. */
+static void
+put_document_local_warning(struct writer *w, const struct oauth_consent_page *in)
+{
+    if (!is_set(in->document_host) || in->redirect_kind == OAUTH_REDIRECT_URI_WEB) {
+        return;
+    }
+    put(w, "<p class=\"note\" role=\"alert\" id=\"local-redirect-warning\">Warning: "
+           "<strong>");
+    put_esc(w, in->document_host);
+    put(w, "</strong> cannot vouch for the app that receives this login, because it goes to "
+           "this computer. Any app here could use this client's name.</p>\n");
+}
+
 int
 oauth_page_consent(const struct oauth_consent_page *in, struct buf *out)
 {
@@ -251,7 +268,13 @@ oauth_page_consent(const struct oauth_consent_page *in, struct buf *out)
                 "again.</p>\n");
     }
     put_request_sentence(&w, in);
-    put(&w, "<dl>\n<dt>Will redirect to</dt>\n<dd>");
+    put(&w, "<dl>\n");
+    if (is_set(in->document_host)) {
+        put(&w, "<dt>Client published by</dt>\n<dd><strong id=\"client-host\">");
+        put_esc(&w, in->document_host);
+        put(&w, "</strong></dd>\n");
+    }
+    put(&w, "<dt>Will redirect to</dt>\n<dd>");
     put_esc(&w, in->redirect_display);
     put(&w, "</dd>\n");
     if (!is_set(in->resource_name) && is_set(in->resource_uri)) {
@@ -261,6 +284,7 @@ oauth_page_consent(const struct oauth_consent_page *in, struct buf *out)
     }
     put(&w, "</dl>\n");
     put_local_app_note(&w, in);
+    put_document_local_warning(&w, in);
     put(&w, "<p class=\"hint\">Approving takes you to your identity provider to sign "
             "in. If you did not start this, choose Deny.</p>\n");
     put(&w, "<form method=\"POST\" action=\"");

@@ -34,7 +34,11 @@
 /* What the consent page shows. All strings are borrowed C strings and are
  * escaped here; none may be trusted to be HTML-safe. */
 struct oauth_consent_page {
-    const char *client_name;      /* registered client_name; NULL or "" = unnamed */
+    const char *client_name; /* registered client_name; NULL or "" = unnamed */
+    /* The host of a client ID metadata document client_id (the only part
+     * of the client's identity anyone vouches for: whoever controls that
+     * host published the name); NULL or "" for a registered client. */
+    const char *document_host;
     const char *resource_name;    /* MCP_RESOURCE_NAME; NULL or "" = none */
     const char *redirect_display; /* oauth_page_redirect_display() of the redirect_uri */
     /* oauth_redirect_uri_kind() of the redirect_uri: a loopback or

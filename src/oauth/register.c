@@ -147,6 +147,15 @@ oauth_register_handle(struct http_request *req, void *arg)
     (void)oauth_cors_allow_origin(req);
 
     struct oauth_error err;
+    if (!cfg->dcr_enabled) {
+        /* DCR_ENABLED=false: the metadata no longer names this endpoint;
+         * a client that calls it anyway is told why, not a bare 404. */
+        oauth_error_set(&err, 400, OAUTH_ERROR_INVALID_REQUEST,
+                        "dynamic client registration is disabled on this server; use a client "
+                        "ID metadata document (an https client_id)");
+        (void)oauth_reply_error(req, &err);
+        goto out;
+    }
     if (oauth_register_rules_parse(http_request_body_slice(req), BOUNDS_OAUTH_BODY_MAX, &reg,
                                    &err) != 0) {
         (void)oauth_reply_error(req, &err);

@@ -178,8 +178,8 @@ has_forbidden_name_byte(struct slice name)
     return false;
 }
 
-static const char *
-check_uri(struct slice uri)
+const char *
+oauth_register_rules_check_redirect_uri(struct slice uri)
 {
     if (uri.len > BOUNDS_REDIRECT_URI_MAX_BYTES) {
         return "redirect_uri exceeds maximum length";
@@ -190,6 +190,18 @@ check_uri(struct slice uri)
         return "malformed redirect_uri";
     }
     return oauth_redirect_uri_check(uri.ptr);
+}
+
+const char *
+oauth_register_rules_check_client_name(struct slice name)
+{
+    if (name.len > BOUNDS_CLIENT_NAME_MAX_BYTES) {
+        return "client_name exceeds maximum length";
+    }
+    if (has_forbidden_name_byte(name)) {
+        return "client_name must not contain control bytes or commas";
+    }
+    return NULL;
 }
 
 /* Steps 3-8, first failure wins. */
@@ -204,16 +216,12 @@ validate(const struct decoded *d, struct oauth_error *err)
         return fail(err, 400, OAUTH_ERROR_INVALID_REDIRECT_URI,
                     "redirect_uris exceeds maximum count");
     }
-    if (d->client_name.len > BOUNDS_CLIENT_NAME_MAX_BYTES) {
-        return fail(err, 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
-                    "client_name exceeds maximum length");
-    }
-    if (has_forbidden_name_byte(d->client_name)) {
-        return fail(err, 400, OAUTH_ERROR_INVALID_CLIENT_METADATA,
-                    "client_name must not contain control bytes or commas");
+    const char *name_reason = oauth_register_rules_check_client_name(d->client_name);
+    if (name_reason != NULL) {
+        return fail(err, 400, OAUTH_ERROR_INVALID_CLIENT_METADATA, name_reason);
     }
     for (size_t i = 0; i < d->uri_count; i++) {
-        const char *reason = check_uri(uri_at(d, i));
+        const char *reason = oauth_register_rules_check_redirect_uri(uri_at(d, i));
         if (reason != NULL) {
             return fail(err, 400, OAUTH_ERROR_INVALID_REDIRECT_URI, reason);
         }

@@ -53,5 +53,14 @@ struct oauth_registration {
  * RFC 6749 3.3 scope tokens separated by single spaces, or "". */
 int oauth_register_rules_parse(struct slice body, size_t cap, struct oauth_registration *out,
                                struct oauth_error *err) __attribute__((warn_unused_result));
+/* The single-value rules of /register, shared with client ID metadata
+ * documents (oauth/cimd_rules.h) so both sources accept the same clients.
+ * Each returns NULL when the value passes, else the static description
+ * /register answers with. A redirect URI (counted bytes, NUL refused):
+ * the length cap, then oauth_redirect_uri_check. A client_name: the
+ * length cap, then no control bytes or commas. */
+const char *oauth_register_rules_check_redirect_uri(struct slice uri);
+const char *oauth_register_rules_check_client_name(struct slice name);
+
 /* Frees the strings; NULL-safe; leaves *r empty. */
 void oauth_register_rules_cleanup(struct oauth_registration *r);

@@ -14,6 +14,7 @@
 #include "metrics.h"
 #include "net/resolve.h"
 #include "net/sockopt.h"
+#include "oauth/cimd.h"
 #include "oauth/oauth.h"
 #include "oidc/jwks.h"
 #include "oidc/provider.h"
@@ -268,12 +269,22 @@ app_start(struct app *app, const atomic_bool *stop, const char **out_event, stru
         return -1;
     }
     start_limits(app);
+    if (app->cfg->cimd_enabled) {
+        const char *why = NULL;
+        app->cimd = oauth_cimd_new(app->cfg, &why);
+        if (app->cimd == NULL) {
+            *out_event = "cimd_pinned_invalid";
+            buf_appendf_best(err, "CIMD_PINNED_DIR: %s", why);
+            return -1;
+        }
+    }
     app->oauth = (struct oauth){
         .cfg = app->cfg,
         .seal = app->seal,
         .oidc = app->oidc,
         .jwks = app->jwks,
         .idp_throttle = app->idp_throttle,
+        .cimd = app->cimd,
     };
     app->mcp.bearer.ring = app->seal;
     app->mcp.subject_limit = app->subject_limit;
@@ -291,6 +302,7 @@ app_free(struct app *app)
     proxy_subject_limit_free(app->subject_limit);
     proxy_cors_policy_cleanup(&app->mcp.cors);
     oidc_throttle_free(app->idp_throttle);
+    oauth_cimd_free(app->cimd);
     ratelimit_free(app->ratelimit);
     oidc_jwks_free(app->jwks);
     oidc_provider_free(app->oidc);

@@ -49,6 +49,7 @@ struct app {
     struct oidc_throttle *idp_throttle;        /* /callback's IdP exchanges (SPEC.md 6.7) */
     struct store_backend *store_backend;       /* NULL: no replay store */
     struct store_readiness *readiness;         /* /readyz cache; NULL without a store */
+    struct oauth_cimd *cimd;                   /* metadata document cache; NULL when disabled */
     struct oauth_discovery *discovery;         /* the discovery documents, built by app_new() */
     struct oauth oauth;        /* the OAuth handlers' view of the above, filled by app_start() */
     struct log_skip *log_skip; /* ACCESS_LOG_SKIP_RE; NULL = log every path */

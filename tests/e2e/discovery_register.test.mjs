@@ -37,6 +37,7 @@ function asMetadata(base) {
   return {
     authorization_endpoint: `${base}/authorize`,
     authorization_response_iss_parameter_supported: true,
+    client_id_metadata_document_supported: true,
     code_challenge_methods_supported: ['S256'],
     grant_types_supported: ['authorization_code', 'refresh_token'],
     issuer: base,

@@ -294,13 +294,99 @@ test_cidr_contains(void **state)
     }
 }
 
+/* RFC 6890 classes, one row per range edge, including the IPv4 embedded in
+ * IPv6 forms an SSRF attacker would reach for. NULL = public. */
+static void
+test_special_use_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *addr;
+        const char *want;
+    } rows[] = {
+        {"8.8.8.8", NULL},
+        {"1.1.1.1", NULL},
+        {"0.0.0.0", "reserved"},
+        {"0.255.255.255", "reserved"},
+        {"10.0.0.1", "private"},
+        {"9.255.255.255", NULL},
+        {"11.0.0.0", NULL},
+        {"100.64.0.1", "shared"},
+        {"100.127.255.255", "shared"},
+        {"100.128.0.0", NULL},
+        {"100.63.255.255", NULL},
+        {"127.0.0.1", "loopback"},
+        {"127.255.255.254", "loopback"},
+        {"169.254.169.254", "link_local"},
+        {"172.16.0.1", "private"},
+        {"172.31.255.255", "private"},
+        {"172.32.0.0", NULL},
+        {"172.15.255.255", NULL},
+        {"192.0.0.8", "reserved"},
+        {"192.0.2.1", "reserved"},
+        {"192.88.99.1", "reserved"},
+        {"192.168.1.1", "private"},
+        {"192.169.0.1", NULL},
+        {"198.18.0.1", "reserved"},
+        {"198.19.255.255", "reserved"},
+        {"198.20.0.0", NULL},
+        {"198.51.100.7", "reserved"},
+        {"203.0.113.9", "reserved"},
+        {"224.0.0.1", "multicast"},
+        {"239.255.255.255", "multicast"},
+        {"240.0.0.1", "reserved"},
+        {"255.255.255.255", "multicast"},
+        {"2606:4700::1111", NULL},
+        {"::", "unspecified"},
+        {"::1", "loopback"},
+        {"::ffff:127.0.0.1", "loopback"},
+        {"::ffff:10.1.2.3", "private"},
+        {"::ffff:169.254.169.254", "link_local"},
+        {"::ffff:8.8.8.8", NULL},
+        {"::127.0.0.1", "loopback"},
+        {"::8.8.8.8", "reserved"},
+        {"64:ff9b::7f00:1", "loopback"},
+        {"64:ff9b::a9fe:a9fe", "link_local"},
+        {"64:ff9b::808:808", NULL},
+        {"64:ff9b:1::1", "reserved"},
+        {"2002:7f00:1::", "loopback"},
+        {"2002:c0a8:101::1", "private"},
+        {"2002:808:808::1", NULL},
+        {"100::1", "reserved"},
+        {"2001::1", "reserved"},
+        {"2001:1ff:ffff::1", "reserved"},
+        {"2001:200::1", NULL},
+        {"2001:db8::1", "reserved"},
+        {"fc00::1", "private"},
+        {"fdff:ffff::1", "private"},
+        {"fe80::1", "link_local"},
+        {"febf::1", "link_local"},
+        {"fec0::1", "link_local"},
+        {"ff02::1", "multicast"},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct ipaddr a;
+        if (!ipaddr_parse(slice_from_cstr(rows[i].addr), &a)) {
+            fail_msg("%s does not parse", rows[i].addr);
+        }
+        const char *got = ipaddr_special_use(&a);
+        bool same = got == NULL ? rows[i].want == NULL
+                                : rows[i].want != NULL && strcmp(got, rows[i].want) == 0;
+        if (!same) {
+            fail_msg("%s: got %s, want %s", rows[i].addr, got ? got : "public",
+                     rows[i].want ? rows[i].want : "public");
+        }
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_literals), cmocka_unit_test(test_loopback_table),
-        cmocka_unit_test(test_unmap_and_eq),   cmocka_unit_test(test_mask),
-        cmocka_unit_test(test_cidr_parse),     cmocka_unit_test(test_cidr_contains),
+        cmocka_unit_test(test_parse_literals),    cmocka_unit_test(test_loopback_table),
+        cmocka_unit_test(test_unmap_and_eq),      cmocka_unit_test(test_mask),
+        cmocka_unit_test(test_cidr_parse),        cmocka_unit_test(test_cidr_contains),
+        cmocka_unit_test(test_special_use_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+
 #include <cmocka.h>
 #include <event2/event.h>
 
@@ -82,6 +84,11 @@ handler(void *arg, const struct fault_request *req, struct fault_response *out)
     } else if (strcmp(req->path, "/redirect") == 0) {
         out->status = 302;
         out->extra_headers = "Location: /ok\r\n";
+    } else if (strcmp(req->path, "/cached") == 0) {
+        out->content_type = "application/json";
+        out->body = "{}";
+        out->extra_headers =
+            "Cache-Control: public, max-age=60\r\nExpires: Sun, 06 Nov 1994 08:49:37 GMT\r\n";
     } else if (strcmp(req->path, "/hang") == 0) {
         out->hang = true;
     } else {
@@ -349,6 +356,128 @@ test_other_schemes_refused(void **state)
     outcome_cleanup(&o);
 }
 
+/* check_addr (client metadata documents): what it sees, what it says. */
+struct addr_check {
+    bool allow;
+    unsigned calls;
+    int family;
+};
+
+static bool
+check_addr(void *arg, const struct sockaddr *addr)
+{
+    struct addr_check *c = arg;
+    c->calls++;
+    c->family = addr->sa_family;
+    return c->allow;
+}
+
+/* A refused address is never connected to: the server sees nothing and
+ * the request ends FETCH_ERR_ADDRESS ("address_refused"). */
+static void
+test_check_addr_refuses(void **state)
+{
+    struct env *e = *state;
+    struct addr_check c = {.allow = false};
+    struct fetch_options opt = {.method = FETCH_GET,
+                                .url = url(e, "/ok"),
+                                .timeout_ms = 5000,
+                                .check_addr = check_addr,
+                                .check_arg = &c};
+    struct outcome o = {0};
+    assert_non_null(fetch_start(e->f, &opt, on_done, &o));
+    loop_run_until(e->base, &o.called, 10000);
+    assert_int_equal(o.rc, FETCH_ERR_ADDRESS);
+    assert_string_equal(fetch_rc_str(o.rc), "address_refused");
+    assert_true(c.calls >= 1);
+    assert_int_equal(c.family, AF_INET);
+    assert_int_equal(fault_server_hits(e->srv), 0);
+    outcome_cleanup(&o);
+}
+
+/* An allowed address is fetched; a checked request never rides a pooled
+ * connection, so the check runs again for the second one even though an
+ * unchecked request just left a reusable connection to the same server. */
+static void
+test_check_addr_allows_each_connection(void **state)
+{
+    struct env *e = *state;
+    struct outcome plain = {0};
+    get(e, "/ok", 5000, &plain); /* leaves a keep-alive connection in curl's pool */
+    outcome_cleanup(&plain);
+    struct addr_check c = {.allow = true};
+    for (unsigned i = 1; i <= 2; i++) {
+        struct fetch_options opt = {.method = FETCH_GET,
+                                    .url = url(e, "/ok"),
+                                    .timeout_ms = 5000,
+                                    .check_addr = check_addr,
+                                    .check_arg = &c};
+        struct outcome o = {0};
+        assert_non_null(fetch_start(e->f, &opt, on_done, &o));
+        loop_run_until(e->base, &o.called, 10000);
+        assert_int_equal(o.rc, FETCH_OK);
+        assert_int_equal(o.status, 200);
+        assert_int_equal(c.calls, i);
+        outcome_cleanup(&o);
+    }
+}
+
+/* https_only refuses an http URL before any connection. */
+static void
+test_https_only(void **state)
+{
+    struct env *e = *state;
+    struct addr_check c = {.allow = true};
+    struct fetch_options opt = {.method = FETCH_GET,
+                                .url = url(e, "/ok"),
+                                .timeout_ms = 5000,
+                                .https_only = true,
+                                .check_addr = check_addr,
+                                .check_arg = &c};
+    struct outcome o = {0};
+    assert_non_null(fetch_start(e->f, &opt, on_done, &o));
+    loop_run_until(e->base, &o.called, 10000);
+    assert_int_equal(o.rc, FETCH_ERR_BAD_URL);
+    assert_int_equal(c.calls, 0);
+    assert_int_equal(fault_server_hits(e->srv), 0);
+    outcome_cleanup(&o);
+}
+
+static void
+on_done_headers(void *arg, struct fetch_response *resp)
+{
+    char **out = arg;
+    out[0] = resp->cache_control;
+    out[1] = resp->expires;
+    resp->cache_control = NULL;
+    resp->expires = NULL;
+}
+
+/* Cache-Control and Expires come back for the CIMD cache. */
+static void
+test_cache_headers(void **state)
+{
+    struct env *e = *state;
+    char *got[2] = {NULL, NULL};
+    struct fetch_options opt = {.method = FETCH_GET, .url = url(e, "/cached"), .timeout_ms = 5000};
+    assert_non_null(fetch_start(e->f, &opt, on_done_headers, got));
+    for (int i = 0; i < 100 && fetch_pending(e->f) > 0; i++) {
+        event_base_loop(e->base, EVLOOP_ONCE);
+    }
+    assert_string_equal(got[0], "public, max-age=60");
+    assert_string_equal(got[1], "Sun, 06 Nov 1994 08:49:37 GMT");
+    xfree(got[0]);
+    xfree(got[1]);
+    got[0] = got[1] = NULL;
+    opt.url = url(e, "/ok");
+    assert_non_null(fetch_start(e->f, &opt, on_done_headers, got));
+    for (int i = 0; i < 100 && fetch_pending(e->f) > 0; i++) {
+        event_base_loop(e->base, EVLOOP_ONCE);
+    }
+    assert_null(got[0]);
+    assert_null(got[1]);
+}
+
 /* A callback may start the next request on the same fetch. */
 struct chain {
     struct fetch *f;
@@ -436,6 +565,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_free_cancels_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_schemes_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_addr_refuses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_addr_allows_each_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_https_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_headers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_callback_may_start_another, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocking_success, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocking_stop_flag, setup, teardown),

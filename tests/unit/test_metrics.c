@@ -203,6 +203,7 @@ test_label_tables_match_spec(void **state)
         "callback_browser_mismatch",
         "origin_not_allowed",
         "mcp_header_mismatch",
+        "client_metadata_invalid",
     };
     assert_int_equal(METRICS_DENIED_COUNT, sizeof(reasons) / sizeof(reasons[0]));
     for (int i = 0; i < METRICS_DENIED_COUNT; i++) {
@@ -227,6 +228,22 @@ test_label_tables_match_spec(void **state)
     for (int i = 0; i < METRICS_DENIED_COUNT; i++) {
         char line[128];
         snprintf(line, sizeof(line), "mcp_auth_access_denied_total{reason=\"%s\"} 1", reasons[i]);
+        assert_true(has_line(&b, line));
+    }
+    buf_cleanup(&b);
+
+    /* mcp_auth_cimd_fetch_total: every result label, bounded. */
+    static const char *results[] = {"ok",       "redirect",        "http_status",
+                                    "not_json", "too_large",       "invalid_document",
+                                    "timeout",  "address_refused", "network"};
+    assert_int_equal(METRICS_CIMD_FETCH_COUNT, sizeof(results) / sizeof(results[0]));
+    for (int i = 0; i < METRICS_CIMD_FETCH_COUNT; i++) {
+        metrics_inc_cimd_fetch((enum metrics_cimd_fetch)i);
+    }
+    expose(&b);
+    for (int i = 0; i < METRICS_CIMD_FETCH_COUNT; i++) {
+        char line[128];
+        snprintf(line, sizeof(line), "mcp_auth_cimd_fetch_total{result=\"%s\"} 1", results[i]);
         assert_true(has_line(&b, line));
     }
     buf_cleanup(&b);

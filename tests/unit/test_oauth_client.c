@@ -5,12 +5,17 @@
  * stays readable after the callback until the request ends. */
 #include "oauth_flow_app.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "base/clock.h"
 #include "base/form.h"
 #include "bounds.h"
 #include "grants.h"
 #include "http/reply.h"
 #include "http/request.h"
+#include "oauth/cimd.h"
 #include "oauth/client.h"
 #include "oauth_mint.h"
 
@@ -58,6 +63,10 @@ test_error_shapes(void **state)
         {OAUTH_CLIENT_ERR_AUDIENCE_MISMATCH, OAUTH_CLIENT_SITE_TOKEN, 401,
          "client registered for a different audience"},
         {OAUTH_CLIENT_ERR_EXPIRED, OAUTH_CLIENT_SITE_TOKEN, 401, "client registration expired"},
+        {OAUTH_CLIENT_ERR_METADATA, OAUTH_CLIENT_SITE_AUTHORIZE, 400,
+         "client metadata document refused"},
+        {OAUTH_CLIENT_ERR_METADATA, OAUTH_CLIENT_SITE_TOKEN, 401,
+         "client metadata document refused"},
     };
     for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
         struct oauth_error e;
@@ -295,6 +304,83 @@ test_resolve_failures(void **state)
     buf_cleanup(&sb);
 }
 
+/* The metadata document source behind the same call: a pinned document
+ * resolves (no network), a URL outside CIMD_ALLOWED_HOSTS or against the
+ * URL rules is refused with its reason at both sites, metered once as
+ * client_metadata_invalid and never answered inside the start call; with
+ * CIMD off (no cache) an https client_id is just unknown. */
+static void
+test_resolve_metadata_documents(void **state)
+{
+    (void)state;
+    http_router_add(FA.router, HTTP_METHODS_GET, "/resolve", h_resolve, NULL, NULL);
+    char dir[] = "/tmp/test-cimd-pinned-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof(path), "%s/claude.json", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"client_id\":\"https://claude.ai/oauth/mcp-oauth-client-metadata\","
+          "\"client_name\":\"Claude\",\"redirect_uris\":[\"https://claude.ai/api/mcp/"
+          "auth_callback\"],\"grant_types\":[\"authorization_code\",\"refresh_token\","
+          "\"urn:ietf:params:oauth:grant-type:jwt-bearer\"]}",
+          f);
+    fclose(f);
+    static char *allowed[] = {"claude.ai"};
+    FA.cfg.cimd_enabled = true;
+    FA.cfg.cimd_pinned_dir = dir;
+    FA.cfg.cimd_allowed_hosts = allowed;
+    FA.cfg.cimd_allowed_host_count = 1;
+    const char *why = NULL;
+    FA.oauth.cimd = oauth_cimd_new(&FA.cfg, &why);
+    assert_non_null(FA.oauth.cimd);
+    assert_null(why);
+
+    struct harness_response r;
+    resolve("https://claude.ai/oauth/mcp-oauth-client-metadata", "token", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "ok https://claude.ai/oauth/mcp-oauth-client-metadata|Claude|1|"
+                                "https://claude.ai/api/mcp/auth_callback|0");
+    harness_response_free(&r);
+
+    static const struct {
+        const char *id;
+        const char *description;
+    } refused[] = {
+        {"https://evil.example/c", "client_id URL host is not in CIMD_ALLOWED_HOSTS"},
+        {"https://claude.ai/", "client_id URL must have a path"},
+        {"https://claude.ai/a/../b", "client_id URL must not contain dot segments"},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        for (int site = 0; site < 2; site++) {
+            metrics_reset();
+            callbacks = 0;
+            answered_inside_start = false;
+            resolve(refused[i].id, site ? "token" : "authorize", &r);
+            assert_int_equal(r.status, site ? 401 : 400);
+            char want[256];
+            snprintf(want, sizeof(want),
+                     "{\"error\":\"invalid_client\",\"error_description\":\"%s\"}\n",
+                     refused[i].description);
+            assert_string_equal(r.body, want);
+            assert_int_equal(callbacks, 1);
+            assert_false(answered_inside_start);
+            assert_int_equal(metrics_get_denied(METRICS_DENIED_CLIENT_METADATA_INVALID), 1);
+            assert_int_equal(metrics_get_cimd_fetch(METRICS_CIMD_FETCH_OK), 0);
+            harness_response_free(&r);
+        }
+    }
+    oauth_cimd_free(FA.oauth.cimd);
+    FA.oauth.cimd = NULL;
+    metrics_reset();
+    resolve("https://claude.ai/oauth/mcp-oauth-client-metadata", "authorize", &r);
+    assert_int_equal(r.status, 400);
+    assert_int_equal(metrics_get_denied(METRICS_DENIED_CLIENT_ID_INVALID), 1);
+    harness_response_free(&r);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 static void
 test_cancel_means_no_callback(void **state)
 {
@@ -317,6 +403,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_resolve_ok, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resolve_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_means_no_callback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resolve_metadata_documents, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

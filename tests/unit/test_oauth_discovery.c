@@ -145,7 +145,8 @@ test_as_metadata_fields(void **state)
     struct oauth_discovery *d = oauth_discovery_new(&c);
     struct slice doc = oauth_discovery_document(d, OAUTH_DISCOVERY_AS_METADATA);
     json_t *j = parse_doc(doc);
-    assert_int_equal(json_object_size(j), 11);
+    assert_int_equal(json_object_size(j), 12);
+    assert_true(json_is_true(json_object_get(j, "client_id_metadata_document_supported")));
     assert_str_member(j, "issuer", FIXTURE_BASE);
     /* The one source of every redirect's iss (RFC 9207). */
     assert_str_member(j, "issuer", oauth_discovery_issuer(&c));
@@ -174,6 +175,7 @@ test_as_metadata_fields(void **state)
     assert_string_equal(
         doc.ptr, "{\"authorization_endpoint\":\"https://auth.example.com/authorize\","
                  "\"authorization_response_iss_parameter_supported\":true,"
+                 "\"client_id_metadata_document_supported\":true,"
                  "\"code_challenge_methods_supported\":[\"S256\"],"
                  "\"grant_types_supported\":[\"authorization_code\",\"refresh_token\"],"
                  "\"issuer\":\"https://auth.example.com\","
@@ -185,6 +187,50 @@ test_as_metadata_fields(void **state)
     assert_int_equal(doc.len, strlen(doc.ptr));
     oauth_discovery_free(d);
     config_cleanup(&c);
+}
+
+/* CIMD_ENABLED=false drops the CIMD flag, DCR_ENABLED=false drops
+ * registration_endpoint; "none" stays (Claude.ai needs it for CIMD). */
+static void
+test_as_metadata_cimd_and_dcr_switches(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *cimd;
+        const char *dcr;
+        bool flag;
+        bool reg;
+    } rows[] = {
+        {"false", "true", false, true},
+        {"true", "false", true, false},
+        {"false", "false", false, false},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct config c;
+        env_n = 0;
+        env_set("OIDC_ISSUER_URL", "https://idp.example.com");
+        env_set("OIDC_CLIENT_ID", "proxy");
+        env_set("OIDC_CLIENT_SECRET", "s3cret");
+        env_set("PROXY_BASE_URL", FIXTURE_BASE);
+        env_set("UPSTREAM_MCP_URL", "http://upstream.internal:8000/mcp");
+        env_set("TOKEN_SIGNING_SECRET", FIXTURE_SECRET);
+        env_set("PROD_MODE", "false");
+        env_set("REDIS_REQUIRED", "false");
+        env_set("CIMD_ENABLED", rows[i].cimd);
+        env_set("DCR_ENABLED", rows[i].dcr);
+        assert_true(config_load(fake_getenv, &c, NULL, NULL));
+        struct oauth_discovery *d = oauth_discovery_new(&c);
+        json_t *j = parse_doc(oauth_discovery_document(d, OAUTH_DISCOVERY_AS_METADATA));
+        assert_int_equal(json_object_get(j, "client_id_metadata_document_supported") != NULL,
+                         rows[i].flag);
+        assert_int_equal(json_object_get(j, "registration_endpoint") != NULL, rows[i].reg);
+        static const char *const none[] = {"none"};
+        assert_str_array(j, "token_endpoint_auth_methods_supported", 1, none);
+        assert_keys_sorted(oauth_discovery_document(d, OAUTH_DISCOVERY_AS_METADATA).ptr);
+        json_decref(j);
+        oauth_discovery_free(d);
+        config_cleanup(&c);
+    }
 }
 
 static void
@@ -567,6 +613,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_as_metadata_fields),
+        cmocka_unit_test(test_as_metadata_cimd_and_dcr_switches),
         cmocka_unit_test(test_prm_root_and_mount),
         cmocka_unit_test(test_scopes_supported),
         cmocka_unit_test(test_resource_name_present_only_when_set),

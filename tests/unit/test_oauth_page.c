@@ -143,6 +143,39 @@ test_consent_checklist(void **state)
     xfree(html);
 }
 
+/* A metadata-document client: the publishing host is shown before the
+ * redirect, escaped; a loopback redirect adds the warning that the host
+ * cannot vouch for the local app; a web redirect does not. */
+static void
+test_consent_document_host(void **state)
+{
+    (void)state;
+    struct oauth_consent_page p = base_page;
+    p.document_host = "claude.ai";
+    p.redirect_display = "claude.ai";
+    p.redirect_kind = OAUTH_REDIRECT_URI_WEB;
+    char *html = render(&p);
+    assert_inert(html);
+    assert_contains(html, "<dt>Client published by</dt>\n<dd><strong id=\"client-host\">claude.ai"
+                          "</strong></dd>");
+    assert_lacks(html, "local-redirect-warning");
+    xfree(html);
+    p.document_host = "<i>evil</i>.example";
+    p.redirect_display = "127.0.0.1:33418";
+    p.redirect_kind = OAUTH_REDIRECT_URI_LOOPBACK;
+    html = render(&p);
+    assert_inert(html);
+    assert_contains(html, "id=\"client-host\">&lt;i&gt;evil&lt;/i&gt;.example</strong>");
+    assert_contains(html, "id=\"local-redirect-warning\"");
+    assert_contains(html, "cannot vouch for the app that receives this login");
+    xfree(html);
+    p.document_host = NULL;
+    html = render(&p);
+    assert_lacks(html, "client-host");
+    assert_lacks(html, "local-redirect-warning");
+    xfree(html);
+}
+
 /* A login to a private-use scheme or a loopback listener goes to an app on
  * this computer, and the page says which (issue 11 item 2). */
 static void
@@ -513,6 +546,7 @@ main(void)
         cmocka_unit_test(test_csp_constants),
         cmocka_unit_test(test_html_escape),
         cmocka_unit_test(test_redirect_display),
+        cmocka_unit_test(test_consent_document_host),
         cmocka_unit_test(test_interstitial),
         cmocka_unit_test(test_interstitial_refuses_non_http_targets),
         cmocka_unit_test(test_refused),

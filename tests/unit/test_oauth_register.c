@@ -47,6 +47,7 @@ setup(void **state)
     cfg.mount = "/mcp";
     cfg.mcp_resource_name = "";
     cfg.client_registration_ttl_s = WEEK_S;
+    cfg.dcr_enabled = true;
     ring = seal_ring_new(FIXTURE_SECRET, strlen(FIXTURE_SECRET), NULL, NULL, 0);
     assert_non_null(ring);
     app = app_new(&cfg);
