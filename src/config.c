@@ -568,6 +568,31 @@ load_csp(struct config_loader *ld, const struct config_var *v, const char *text)
     ld->c->csp_form_action_extra_count = n;
 }
 
+/* MCP_ALLOWED_ORIGINS: every entry checked (one problem line each), kept
+ * in the form browsers send (config_check_origin). */
+static void
+load_origins(struct config_loader *ld, const struct config_var *v, const char *text)
+{
+    size_t n = 0;
+    char **items = split_list(text, &n);
+    char **origins = n ? xcalloc(n, sizeof(char *)) : NULL;
+    bool bad = false;
+    for (size_t i = 0; i < n; i++) {
+        const char *reason = config_check_origin(slice_from_cstr(items[i]), &origins[i]);
+        if (reason != NULL) {
+            problem(ld, v->name, "entry [%zu] %s", i, reason);
+            bad = true;
+        }
+    }
+    free_list(items, n);
+    if (bad) {
+        free_list(origins, n);
+        return;
+    }
+    ld->c->mcp_allowed_origins = origins;
+    ld->c->mcp_allowed_origin_count = n;
+}
+
 /* DNS_RESOLV_CONF, DNS_HOSTS_FILE: unset keeps the system file (the field
  * stays ""); set, it must be a readable regular file now, so a typo is a
  * start-up error and not a resolver that silently asks 127.0.0.1. */
@@ -783,6 +808,11 @@ static const struct config_var vars[] = {
     { .name = "MCP_PER_SUBJECT_CONCURRENCY", .kind = CONFIG_KIND_NUMBER, .def = "16",
       AT(per_subject_concurrency), .min = 0, .max = UINT_MAX,
       .help = "In-flight MCP requests allowed per signed-in user; 0 disables the limit." },
+    { .name = "MCP_ALLOWED_ORIGINS", .kind = CONFIG_KIND_CUSTOM,
+      .def_help = "(unset: only PROXY_BASE_URL's origin)", AT(mcp_allowed_origins),
+      .flags = CONFIG_VAR_ADDITION, .load = load_origins, .show = CONFIG_SHOW_ORIGINS,
+      .help = "Comma-separated browser origins (scheme://host[:port]) allowed to call the MCP "
+              "mount, besides PROXY_BASE_URL's own; no '*'." },
     /* Additions (not read by the Go binary). */
     { .name = "WORKERS", .kind = CONFIG_KIND_NUMBER, .def_help = "number of online CPUs",
       AT(workers), .min = 1, .max = CONFIG_WORKERS_MAX,
@@ -1123,6 +1153,7 @@ config_cleanup(struct config *c)
     free_secret_str(c->upstream_authorization_header);
     xfree(c->access_log_skip_re_text);
     free_list(c->csp_form_action_extra, c->csp_form_action_extra_count);
+    free_list(c->mcp_allowed_origins, c->mcp_allowed_origin_count);
     xfree(c->canonical_resource);
     xfree(c->idp_redirect_uri);
     memset(c, 0, sizeof(*c));

@@ -129,6 +129,11 @@ struct config {
     size_t csp_form_action_extra_count;
     bool csp_form_action_extra_set; /* non-empty, even if only commas: warn */
 
+    /* MCP_ALLOWED_ORIGINS: browser origins allowed on the MCP mount besides
+     * PROXY_BASE_URL's, as browsers serialise them (config_check_origin). */
+    char **mcp_allowed_origins;
+    size_t mcp_allowed_origin_count;
+
     bool prod_mode; /* PROD_MODE, default true */
 
     /* Derived (SPEC.md 1.8). */

@@ -374,6 +374,53 @@ config_check_csp_source(struct slice entry, char **out_source)
 }
 
 const char *
+config_check_origin(struct slice entry, char **out_origin)
+{
+    if (slice_eq_cstr(entry, "*")) {
+        return "is '*'; a wildcard would switch off the Origin check that stops DNS "
+               "rebinding: list each origin as scheme://host[:port]";
+    }
+    if (slice_case_eq_cstr(entry, "null")) {
+        return "is \"null\", the opaque origin every sandboxed frame and file: page "
+               "shares; list real origins as scheme://host[:port]";
+    }
+    char *source = NULL;
+    const char *reason = config_check_csp_source(entry, &source);
+    if (reason != NULL) {
+        return reason;
+    }
+    bool https = strncmp(source, "https://", 8) == 0;
+    if (!https && strncmp(source, "http://", 7) != 0) {
+        xfree(source);
+        return "must be an http:// or https:// origin (the only ones a web page sends)";
+    }
+    /* Browsers send the port in decimal and leave out the default one:
+     * store what they send, so matching is a plain comparison. */
+    char *host = strstr(source, "://") + 3;
+    char *bracket = strchr(host, ']');
+    char *colon = strrchr(bracket != NULL ? bracket : host, ':');
+    if (colon != NULL) {
+        struct scan ps = scan_init(slice_from_cstr(colon + 1));
+        uint64_t port = 0;
+        if (!scan_u64(&ps, 65535, &port)) {
+            abort(); /* config_check_csp_source checked it: 1..65535 */
+        }
+        *colon = '\0';
+        if (port != (https ? 443u : 80u)) {
+            struct buf b;
+            buf_init(&b, strlen(source) + sizeof(":65535"));
+            if (buf_appendf(&b, "%s:%u", source, (unsigned)port) != 0) {
+                abort(); /* sized above */
+            }
+            xfree(source);
+            source = buf_take(&b);
+        }
+    }
+    *out_origin = source;
+    return NULL;
+}
+
+const char *
 config_check_redis_key_prefix(struct slice prefix, size_t *out_offset)
 {
     for (size_t i = 0; i < prefix.len; i++) {

@@ -48,6 +48,16 @@ void config_check_upstream_cleanup(struct config_upstream *u);
  * lower-cased. */
 const char *config_check_csp_source(struct slice entry, char **out_source);
 
+/* One MCP_ALLOWED_ORIGINS entry (already trimmed): an http or https origin
+ * as browsers serialise it in the Origin header (RFC 6454 6.2). The rules of
+ * config_check_csp_source, plus: "*" and "null" are refused with their own
+ * reasons (a wildcard would switch the DNS-rebinding check off; "null" is
+ * shared by every sandboxed frame and file: page), other schemes are
+ * refused. *out_origin is the serialised form: scheme and host lower-cased,
+ * the port in decimal without leading zeros and left out when it is the
+ * scheme's default ("HTTPS://A.example:0443" -> "https://a.example"). */
+const char *config_check_origin(struct slice entry, char **out_origin);
+
 /* REDIS_KEY_PREFIX: bytes 0x20..0x7E except '{' and '}'. On failure
  * *out_offset is the offset of the first forbidden byte. */
 const char *config_check_redis_key_prefix(struct slice prefix, size_t *out_offset);

@@ -48,6 +48,7 @@ enum config_show {
     CONFIG_SHOW_CIDRS,         /* address/prefix, comma-joined */
     CONFIG_SHOW_PROXY_HEADER,  /* the canonical header name */
     CONFIG_SHOW_CSP,           /* CSP_FORM_ACTION_EXTRA, comma-joined */
+    CONFIG_SHOW_ORIGINS,       /* MCP_ALLOWED_ORIGINS, comma-joined */
     CONFIG_SHOW_COUNT,
 };
 

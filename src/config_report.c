@@ -158,6 +158,12 @@ show_csp(const struct config *c, const struct config_var *v, struct buf *out)
     show_list(out, c->csp_form_action_extra, c->csp_form_action_extra_count);
 }
 
+static void
+show_origins(const struct config *c, const struct config_var *v, struct buf *out)
+{
+    show_list(out, c->mcp_allowed_origins, c->mcp_allowed_origin_count);
+}
+
 typedef void show_fn(const struct config *c, const struct config_var *v, struct buf *out);
 
 static show_fn *const show_custom[CONFIG_SHOW_COUNT] = {
@@ -174,6 +180,7 @@ static show_fn *const show_custom[CONFIG_SHOW_COUNT] = {
     [CONFIG_SHOW_CIDRS] = show_cidrs,
     [CONFIG_SHOW_PROXY_HEADER] = show_proxy_header,
     [CONFIG_SHOW_CSP] = show_csp,
+    [CONFIG_SHOW_ORIGINS] = show_origins,
 };
 
 static void

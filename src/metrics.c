@@ -60,6 +60,8 @@ static const char *const denied_names[METRICS_DENIED_COUNT] = {
     [METRICS_DENIED_CONSENT_CROSS_SITE] = "consent_cross_site",
     [METRICS_DENIED_CONSENT_BROWSER_MISMATCH] = "consent_browser_mismatch",
     [METRICS_DENIED_CALLBACK_BROWSER_MISMATCH] = "callback_browser_mismatch",
+    [METRICS_DENIED_ORIGIN_NOT_ALLOWED] = "origin_not_allowed",
+    [METRICS_DENIED_MCP_HEADER_MISMATCH] = "mcp_header_mismatch",
 };
 
 static const char *const replay_names[METRICS_REPLAY_COUNT] = {

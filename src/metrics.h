@@ -78,6 +78,8 @@ enum metrics_denied {
     METRICS_DENIED_CONSENT_CROSS_SITE,
     METRICS_DENIED_CONSENT_BROWSER_MISMATCH,
     METRICS_DENIED_CALLBACK_BROWSER_MISMATCH,
+    METRICS_DENIED_ORIGIN_NOT_ALLOWED,  /* the mount: a foreign Origin (proxy/cors.h) */
+    METRICS_DENIED_MCP_HEADER_MISMATCH, /* the mount: Mcp-Method/Mcp-Name vs the body */
     METRICS_DENIED_COUNT,
 };
 

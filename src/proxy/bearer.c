@@ -21,6 +21,7 @@ static const char *const rc_names[PROXY_BEARER_RC_COUNT] = {
     [PROXY_BEARER_OK] = "ok",
     [PROXY_BEARER_INVALID_REQUEST] = "invalid_request",
     [PROXY_BEARER_INVALID_TOKEN] = "invalid_token",
+    [PROXY_BEARER_NO_CREDENTIALS] = "unauthorized",
 };
 
 /* SPEC.md 4.1: fixed, so nothing from the request reaches the reply. */
@@ -28,6 +29,7 @@ static const char *const descriptions[PROXY_BEARER_RC_COUNT] = {
     [PROXY_BEARER_INVALID_REQUEST] = "bearer credential is missing or malformed",
     [PROXY_BEARER_INVALID_TOKEN] =
         "bearer token is invalid, expired, or not intended for this resource",
+    [PROXY_BEARER_NO_CREDENTIALS] = "a bearer token is required; see WWW-Authenticate",
 };
 
 const char *
@@ -73,6 +75,19 @@ proxy_bearer_credential(struct slice value, struct slice *out_token)
     return true;
 }
 
+/* Does the value name the Bearer scheme (its first token, up to a space or
+ * tab, case-insensitively)? "Bearer" alone and "Bearer   " do: a bearer
+ * credential that is malformed, not a missing one. */
+static bool
+names_bearer_scheme(struct slice value)
+{
+    size_t n = 0;
+    while (n < value.len && value.ptr[n] != ' ' && value.ptr[n] != '\t') {
+        n++;
+    }
+    return slice_case_eq_cstr(slice_make(value.ptr, n), "Bearer");
+}
+
 /* REVOKE_BEFORE keeps sub-second precision while iat is whole seconds: iat
  * is before the cutoff when it is an earlier second, or the same second and
  * the cutoff lies past its start. */
@@ -105,6 +120,10 @@ proxy_bearer_check(const struct proxy_bearer_policy *policy, const struct slice 
     out->seal_rc = SEAL_OK;
     /* Several Authorization fields are ambiguous (which one would the
      * upstream or another proxy believe?); refuse rather than pick one. */
+    if (value_count == 0 || (value_count == 1 && !names_bearer_scheme(values[0]))) {
+        out->rc = PROXY_BEARER_NO_CREDENTIALS;
+        return out->rc;
+    }
     struct slice token;
     if (value_count != 1 || !proxy_bearer_credential(values[0], &token)) {
         return out->rc;
@@ -191,10 +210,12 @@ proxy_bearer_format_challenge(enum proxy_bearer_rc rc, const char *base, const c
      * was. */
     struct buf tmp;
     buf_init(&tmp, out->max);
-    int err = buf_appendf(&tmp,
-                          "Bearer error=\"%s\", error_description=\"%s\", "
-                          "resource_metadata=\"",
-                          proxy_bearer_rc_str(rc), desc);
+    int err = rc == PROXY_BEARER_NO_CREDENTIALS
+                  ? buf_append_str(&tmp, "Bearer resource_metadata=\"")
+                  : buf_appendf(&tmp,
+                                "Bearer error=\"%s\", error_description=\"%s\", "
+                                "resource_metadata=\"",
+                                proxy_bearer_rc_str(rc), desc);
     if (err == 0) {
         err = append_quoted(&tmp, base);
     }

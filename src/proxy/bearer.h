@@ -27,15 +27,21 @@
 struct config;
 struct seal_ring;
 
-/* The outcome; the member names are the 401's OAuth `error` codes. */
+/* The outcome; the member names are the 401's OAuth `error` codes, except
+ * NO_CREDENTIALS, whose challenge carries no error code (RFC 6750 3.1: a
+ * request without authentication information, "e.g., the client was
+ * unaware that authentication is necessary or attempted using an
+ * unsupported authentication scheme", gets none). */
 enum proxy_bearer_rc {
     PROXY_BEARER_OK = 0,
-    PROXY_BEARER_INVALID_REQUEST, /* no, several, or malformed Authorization; not metered */
+    PROXY_BEARER_INVALID_REQUEST, /* several, or a malformed Bearer credential; not metered */
     PROXY_BEARER_INVALID_TOKEN,   /* the credential was refused; metered with `reason` */
+    PROXY_BEARER_NO_CREDENTIALS,  /* no Authorization, or another scheme; not metered */
     PROXY_BEARER_RC_COUNT,
 };
 
-/* "ok", "invalid_request", "invalid_token". */
+/* "ok", "invalid_request", "invalid_token", "unauthorized" (the body's
+ * error for NO_CREDENTIALS; never in the challenge). */
 const char *proxy_bearer_rc_str(enum proxy_bearer_rc rc);
 /* The fixed error_description of SPEC.md 4.1 for a denial; NULL for OK. */
 const char *proxy_bearer_description(enum proxy_bearer_rc rc);
@@ -106,6 +112,9 @@ int proxy_bearer_format_body(enum proxy_bearer_rc rc, struct buf *out)
  * after the commas, pinned by SPEC.md 4.1):
  *   Bearer error="<code>", error_description="<desc>",
  *   resource_metadata="<base>/.well-known/oauth-protected-resource<mount>"
+ * and for NO_CREDENTIALS the bare challenge of RFC 6750 3.1:
+ *   Bearer resource_metadata="<base>/.well-known/oauth-protected-resource<mount>"
+ * The one place the mount's challenge is built.
  * base is PROXY_BASE_URL, mount the route's mount ("" gives the root
  * document). '"' and '\' in them are backslash-escaped (RFC 9110 5.6.4).
  * -1 at out's cap or for PROXY_BEARER_OK (out unchanged). */

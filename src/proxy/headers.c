@@ -350,6 +350,13 @@ proxy_headers_response_keep(struct slice name, bool rate_limit_enabled)
         name_in(name, response_replaced, COUNT_OF(response_replaced))) {
         return false;
     }
+    /* The proxy owns CORS on the mount (proxy/cors.h): an upstream's own
+     * Access-Control-* would give a browser two answers (two
+     * Access-Control-Allow-Origin values fail the CORS check) or a wider
+     * one than MCP_ALLOWED_ORIGINS (its "*"). */
+    if (folded_prefix_eq(name, "access-control-", sizeof("access-control-") - 1)) {
+        return false;
+    }
     return !(rate_limit_enabled &&
              name_in(name, response_rate_limit, COUNT_OF(response_rate_limit)));
 }

@@ -39,7 +39,8 @@
  * 3.0.3); the proxy's security headers replace the upstream's
  * (Strict-Transport-Security, X-Content-Type-Options, X-Frame-Options,
  * Referrer-Policy, Content-Security-Policy: never two values, fix 5), and
- * so does its X-Request-Id (fix 9). Everything else passes untouched:
+ * so does its X-Request-Id (fix 9); every Access-Control-* field is dropped
+ * (the proxy answers CORS on the mount itself, proxy/cors.h). Everything else passes untouched:
  * Content-Type, Cache-Control, Mcp-Session-Id, X-Accel-Buffering, Set-Cookie,
  * Content-Length (the forward drops it itself if it re-frames the body).
  *

@@ -15,6 +15,7 @@
 #include "oauth/error.h"
 #include "oauth/reply.h"
 #include "proxy/bearer.h"
+#include "proxy/cors.h"
 #include "proxy/forward.h"
 #include "proxy/headers.h"
 #include "proxy/jsonrpc_peek.h"
@@ -166,10 +167,46 @@ take_slot(struct http_request *req, struct mount_req *m)
     return false;
 }
 
+/* The Origin step. Returns false after answering: 403 for a foreign
+ * Origin, 204 for an allowed origin's preflight. An allowed origin's CORS
+ * headers are set here, so every later answer carries them (401, 400, 503,
+ * the forwarded response and its stream). */
+static bool
+check_origin(struct http_request *req, const struct proxy_mount_ctx *ctx)
+{
+    const char *origin = NULL;
+    switch (proxy_cors_judge_request(&ctx->cors, req, &origin)) {
+    case PROXY_CORS_NO_ORIGIN:
+        return true;
+    case PROXY_CORS_FOREIGN:
+        proxy_cors_reply_forbidden(req);
+        return false;
+    case PROXY_CORS_ALLOWED:
+    default:
+        break;
+    }
+    if (proxy_cors_decorate(req, origin) != 0) {
+        http_reply_error(req, 500);
+        return false;
+    }
+    if (proxy_cors_is_preflight(req)) {
+        proxy_cors_reply_preflight(req);
+        return false;
+    }
+    return true;
+}
+
 bool
 proxy_mount_head_check(struct http_request *req, void *arg)
 {
     const struct proxy_mount_ctx *ctx = arg;
+
+    /* Origin before the bearer (docs/conformance.md): a page on a foreign
+     * origin -- a DNS-rebinding attack among them -- learns nothing about
+     * a token it may hold, and costs no token check. */
+    if (!check_origin(req, ctx)) {
+        return false;
+    }
 
     struct slice values[MOUNT_AUTHORIZATION_VALUES];
     size_t count = 0;
@@ -262,6 +299,19 @@ proxy_mount_handle(struct http_request *req, void *arg)
     proxy_forward_start(req, pool, &id, &ctx->forward);
 }
 
+/* The mcp limiter's 429 (before the head check): with CORS for an allowed
+ * origin, so a browser client reads the 429 instead of "Failed to fetch". */
+static void
+reply_rate_limited(struct http_request *req, void *arg)
+{
+    const struct proxy_mount_ctx *ctx = arg;
+    const char *origin = NULL;
+    if (proxy_cors_judge_request(&ctx->cors, req, &origin) == PROXY_CORS_ALLOWED) {
+        (void)proxy_cors_decorate(req, origin);
+    }
+    (void)http_reply_rate_limited(req);
+}
+
 /* "{mount}" and "{mount}/...", every method; with an empty mount the
  * whole origin. Exact routes and longer prefixes (the {mount}/.well-known/
  * carve-out) win over it. */
@@ -277,5 +327,6 @@ const struct http_route_def proxy_mount_route = {
             .head_check = proxy_mount_head_check,
             .rate_limited = true,
             .bucket = METRICS_ENDPOINT_MCP,
+            .rate_limited_reply = reply_rate_limited,
         },
 };

@@ -12,7 +12,10 @@
  *      both are);
  *   2. Content-Length over 16 MiB -> 413 (connection layer, before a body
  *      byte);
- *   3. head check, before the body is read: the bearer check (401 with the
+ *   3. head check, before the body is read: the Origin check first
+ *      (proxy/cors.h: a foreign Origin -> 403, nothing forwarded; an
+ *      allowed origin's preflight -> 204 without a token; an allowed
+ *      origin's CORS headers set for every later answer), then the bearer check (401 with the
  *      WWW-Authenticate challenge; access_denied{reason} for refused
  *      tokens), then the path check (SPEC preface fix 3: dot segments and
  *      encoded separators -> 400 invalid_request, never forwarded), then
@@ -40,6 +43,7 @@
 #include <stdint.h>
 
 #include "proxy/bearer.h"
+#include "proxy/cors.h"
 #include "proxy/forward.h"
 
 struct http_request;
@@ -51,6 +55,7 @@ struct proxy_subject_limit;
  * services, then read-only and shared by every worker. */
 struct proxy_mount_ctx {
     struct proxy_bearer_policy bearer;         /* the token check (its ring borrowed) */
+    struct proxy_cors_policy cors;             /* Origin check and CORS (owned) */
     struct proxy_subject_limit *subject_limit; /* MCP_PER_SUBJECT_CONCURRENCY; NULL = off */
     unsigned per_subject_concurrency;          /* the cap, for the log line */
     const char *mount;                         /* "/mcp"; "" = the whole origin */

@@ -19,6 +19,7 @@
 #include "oidc/provider.h"
 #include "oidc/throttle.h"
 #include "proxy/bearer.h"
+#include "proxy/cors.h"
 #include "proxy/subject_limit.h"
 #include "ratelimit.h"
 #include "seal.h"
@@ -39,6 +40,8 @@ init_mount_ctx(struct proxy_mount_ctx *m, const struct config *c)
     m->proxy_base_url = c->proxy_base_url;
     m->tool_metrics = c->tool_metrics;
     m->log_body_max = c->log_body_max;
+    proxy_cors_policy_init(&m->cors, c->proxy_base_url, c->mcp_allowed_origins,
+                           c->mcp_allowed_origin_count);
     m->forward = (struct proxy_forward_opts){
         .header_timeout_ms = c->upstream_header_timeout_ms > 0 ? c->upstream_header_timeout_ms
                                                                : BOUNDS_UPSTREAM_HEADER_TIMEOUT_MS,
@@ -285,6 +288,7 @@ app_free(struct app *app)
     store_readiness_free(app->readiness);
     store_backend_free(app->store_backend);
     proxy_subject_limit_free(app->subject_limit);
+    proxy_cors_policy_cleanup(&app->mcp.cors);
     oidc_throttle_free(app->idp_throttle);
     ratelimit_free(app->ratelimit);
     oidc_jwks_free(app->jwks);

@@ -33,6 +33,7 @@ import { mintAccessToken } from './lib/seal-mint.mjs';
 const SECRET = crypto.randomBytes(24).toString('base64url');
 const OTHER_SECRET = crypto.randomBytes(24).toString('base64url');
 const DESC_REQUEST = 'bearer credential is missing or malformed';
+const DESC_NONE = 'a bearer token is required; see WWW-Authenticate';
 const DESC_TOKEN = 'bearer token is invalid, expired, or not intended for this resource';
 
 const sleep = (ms) => new Promise((r) => { setTimeout(r, ms); });
@@ -345,8 +346,11 @@ describe('MCP route', () => {
     const before = await metricsText(stack);
     const now = Math.floor(Date.now() / 1000);
     const rows = [
-      { name: 'no header', headers: {}, code: 'invalid_request' },
-      { name: 'Basic', headers: { authorization: 'Basic YTpi' }, code: 'invalid_request' },
+      // RFC 6750 3.1: no credentials (or another scheme) get the bare
+      // challenge, no error code (a deliberate change from the Go proxy,
+      // docs/conformance.md).
+      { name: 'no header', headers: {}, code: 'bare' },
+      { name: 'Basic', headers: { authorization: 'Basic YTpi' }, code: 'bare' },
       { name: 'empty bearer', headers: { authorization: 'Bearer    ' }, code: 'invalid_request' },
       { name: 'garbage', headers: { authorization: 'Bearer not-a-sealed-token' }, code: 'invalid_token', reason: 'invalid_token' },
       { name: 'expired', headers: { authorization: `Bearer ${tokenFor(stack, { iat: now - 7200, ttl: 3600 })}` }, code: 'invalid_token', reason: 'token_expired' },
@@ -359,9 +363,15 @@ describe('MCP route', () => {
       for (const method of ['POST', 'GET', 'OPTIONS']) {
         const r = await fetch(`${stack.base}/mcp`, { method, headers: row.headers });
         assert.equal(r.status, 401, `${row.name} ${method}`);
+        assert.equal(r.headers.get('content-type'), 'application/json');
+        if (row.code === 'bare') {
+          assert.equal(r.headers.get('www-authenticate'),
+            `Bearer resource_metadata="${stack.base}/.well-known/oauth-protected-resource/mcp"`, row.name);
+          assert.equal(await r.text(), `{"error":"unauthorized","error_description":"${DESC_NONE}"}\n`);
+          continue;
+        }
         const desc = row.code === 'invalid_request' ? DESC_REQUEST : DESC_TOKEN;
         assert.equal(r.headers.get('www-authenticate'), challenge(stack.base, row.code, desc), row.name);
-        assert.equal(r.headers.get('content-type'), 'application/json');
         assert.equal(await r.text(), `{"error":"${row.code}","error_description":"${desc}"}\n`);
       }
     }

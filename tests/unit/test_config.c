@@ -824,6 +824,17 @@ static const struct rule_case rules[] = {
     BAD("CSP_FORM_ACTION_EXTRA", "https://a b", "letters, digits"),
     BAD("CSP_FORM_ACTION_EXTRA", "https://a:99999", "port"),
     BAD("CSP_FORM_ACTION_EXTRA", "https://[zz]", "IPv6"),
+    /* MCP_ALLOWED_ORIGINS */
+    OK("MCP_ALLOWED_ORIGINS", "https://inspector.example"),
+    OK("MCP_ALLOWED_ORIGINS", " http://localhost:6274 , https://[2001:db8::1]:8443,,"),
+    OK("MCP_ALLOWED_ORIGINS", ","),
+    BAD("MCP_ALLOWED_ORIGINS", "*", "DNS rebinding"),
+    BAD("MCP_ALLOWED_ORIGINS", "null", "opaque origin"),
+    BAD("MCP_ALLOWED_ORIGINS", "https://*.example.com", "wildcard"),
+    BAD("MCP_ALLOWED_ORIGINS", "https://a.example/", "path"),
+    BAD("MCP_ALLOWED_ORIGINS", "https://a.example,ftp://b.example", "entry [1] must be an http"),
+    BAD("MCP_ALLOWED_ORIGINS", "a.example", "scheme://host"),
+    BAD("MCP_ALLOWED_ORIGINS", "https://a.example:0", "port"),
     /* Additions */
     OK("WORKERS", "1"),
     OK("WORKERS", "256"),

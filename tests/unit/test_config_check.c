@@ -195,6 +195,61 @@ csp_sources_normalise(void **state)
     }
 }
 
+/* MCP_ALLOWED_ORIGINS entries are stored as browsers serialise Origin, so
+ * the mount compares bytes; a default port written out must not make a
+ * listed origin unmatchable. */
+static void
+origins_serialise_like_browsers(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } ok[] = {
+        {"https://app.example", "https://app.example"},
+        {"HTTPS://App.Example:443", "https://app.example"},
+        {"https://app.example:0443", "https://app.example"},
+        {"http://app.example:80", "http://app.example"},
+        {"http://app.example:443", "http://app.example:443"},
+        {"https://app.example:80", "https://app.example:80"},
+        {"http://localhost:06274", "http://localhost:6274"},
+        {"http://[::1]:6274", "http://[::1]:6274"},
+        {"https://[2001:DB8::1]:443", "https://[2001:db8::1]"},
+        {"http://127.0.0.1", "http://127.0.0.1"},
+    };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        char *out = NULL;
+        const char *reason = config_check_origin(slice_from_cstr(ok[i].in), &out);
+        if (reason != NULL) {
+            fail_msg("%s: %s", ok[i].in, reason);
+        }
+        assert_string_equal(out, ok[i].out);
+        xfree(out);
+    }
+    static const struct {
+        const char *in, *reason;
+    } bad[] = {
+        {"*", "DNS rebinding"},
+        {"null", "opaque"},
+        {"NULL", "opaque"},
+        {"https://*.app.example", "wildcard"},
+        {"ftp://app.example", "http:// or https://"},
+        {"chrome-extension://abc", "http:// or https://"},
+        {"https://app.example/", "path"},
+        {"https://u@app.example", "userinfo"},
+        {"https://app.example:65536", "port"},
+        {"", "scheme://host"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *out = NULL;
+        const char *reason = config_check_origin(slice_from_cstr(bad[i].in), &out);
+        if (reason == NULL || strstr(reason, bad[i].reason) == NULL) {
+            fail_msg("\"%s\": got \"%s\", want a reason with \"%s\"", bad[i].in,
+                     reason ? reason : "(accepted)", bad[i].reason);
+        }
+        assert_null(out);
+    }
+}
+
 static void
 redis_key_prefix_offsets(void **state)
 {
@@ -446,6 +501,7 @@ main(void)
         cmocka_unit_test(upstream_url_outputs),
         cmocka_unit_test(upstream_url_mount_refusals),
         cmocka_unit_test(csp_sources_normalise),
+        cmocka_unit_test(origins_serialise_like_browsers),
         cmocka_unit_test(redis_key_prefix_offsets),
         cmocka_unit_test(header_values),
         cmocka_unit_test(decimals),

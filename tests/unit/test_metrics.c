@@ -201,6 +201,8 @@ test_label_tables_match_spec(void **state)
         "consent_cross_site",
         "consent_browser_mismatch",
         "callback_browser_mismatch",
+        "origin_not_allowed",
+        "mcp_header_mismatch",
     };
     assert_int_equal(METRICS_DENIED_COUNT, sizeof(reasons) / sizeof(reasons[0]));
     for (int i = 0; i < METRICS_DENIED_COUNT; i++) {

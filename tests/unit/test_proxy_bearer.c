@@ -128,11 +128,13 @@ test_scheme_and_trim(void **state)
         {"Bearer \t ", " \t", PROXY_BEARER_OK},
         {"Bearer ", "\r\n", PROXY_BEARER_OK},
         {"Bearer\t", "", PROXY_BEARER_INVALID_REQUEST},
-        {"Bearer", "", PROXY_BEARER_INVALID_REQUEST},
-        {"Bearer:", "", PROXY_BEARER_INVALID_REQUEST},
-        {"Basic ", "", PROXY_BEARER_INVALID_REQUEST},
-        {" Bearer ", "", PROXY_BEARER_INVALID_REQUEST},
-        {"Token ", "", PROXY_BEARER_INVALID_REQUEST},
+        /* Another scheme (the token glued to "Bearer" is one): RFC 6750
+         * 3.1's "no authentication information". */
+        {"Bearer", "", PROXY_BEARER_NO_CREDENTIALS},
+        {"Bearer:", "", PROXY_BEARER_NO_CREDENTIALS},
+        {"Basic ", "", PROXY_BEARER_NO_CREDENTIALS},
+        {" Bearer ", "", PROXY_BEARER_NO_CREDENTIALS},
+        {"Token ", "", PROXY_BEARER_NO_CREDENTIALS},
         {"Bearer x", "", PROXY_BEARER_INVALID_TOKEN},
         {"Bearer ", " x", PROXY_BEARER_INVALID_TOKEN},
     };
@@ -155,31 +157,38 @@ test_scheme_and_trim(void **state)
     }
 }
 
-/* Missing, blank and malformed headers: invalid_request, never metered. */
+/* Blank and malformed Bearer credentials: invalid_request; no
+ * Authorization or another scheme: no_credentials (the bare challenge of
+ * RFC 6750 3.1). Never metered. */
 static void
 test_invalid_request(void **state)
 {
     (void)state;
-    static const char *const rows[] = {
-        "",
-        "Bearer",
-        "Bearer ",
-        "Bearer    ",
-        "Bearer  \t  ",
-        "Bearer \r\n",
-        "Basic dXNlcjpw",
-        "Bearer\tabc",
-        "Bearerabc",
-        "Negotiate abc",
+    static const struct {
+        const char *value;
+        enum proxy_bearer_rc want;
+    } rows[] = {
+        {"", PROXY_BEARER_NO_CREDENTIALS},
+        {"Bearer", PROXY_BEARER_INVALID_REQUEST},
+        {"bearer", PROXY_BEARER_INVALID_REQUEST},
+        {"Bearer ", PROXY_BEARER_INVALID_REQUEST},
+        {"Bearer    ", PROXY_BEARER_INVALID_REQUEST},
+        {"Bearer  \t  ", PROXY_BEARER_INVALID_REQUEST},
+        {"Bearer \r\n", PROXY_BEARER_INVALID_REQUEST},
+        {"Basic dXNlcjpw", PROXY_BEARER_NO_CREDENTIALS},
+        {"Bearer\tabc", PROXY_BEARER_INVALID_REQUEST},
+        {"Bearerabc", PROXY_BEARER_NO_CREDENTIALS},
+        {"Negotiate abc", PROXY_BEARER_NO_CREDENTIALS},
+        {"DPoP abc", PROXY_BEARER_NO_CREDENTIALS},
     };
     struct proxy_bearer_policy p = policy();
     struct proxy_bearer_result r;
-    assert_int_equal(check_one(&p, NULL, &r), PROXY_BEARER_INVALID_REQUEST);
+    assert_int_equal(check_one(&p, NULL, &r), PROXY_BEARER_NO_CREDENTIALS);
     assert_false(r.has_reason);
     assert_null(r.log_event);
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        if (check_one(&p, rows[i], &r) != PROXY_BEARER_INVALID_REQUEST) {
-            fail_msg("row %zu: \"%s\" not invalid_request", i, rows[i]);
+        if (check_one(&p, rows[i].value, &r) != rows[i].want) {
+            fail_msg("row %zu: \"%s\" not %s", i, rows[i].value, proxy_bearer_rc_str(rows[i].want));
         }
         assert_false(r.has_reason);
         assert_null(r.grant.sub);
@@ -480,6 +489,10 @@ test_body(void **state)
                         "{\"error\":\"invalid_token\",\"error_description\":\"bearer token is "
                         "invalid, expired, or not intended for this resource\"}\n");
     buf_reset(&b);
+    assert_int_equal(proxy_bearer_format_body(PROXY_BEARER_NO_CREDENTIALS, &b), 0);
+    assert_string_equal(buf_cstr(&b), "{\"error\":\"unauthorized\",\"error_description\":"
+                                      "\"a bearer token is required; see WWW-Authenticate\"}\n");
+    buf_reset(&b);
     assert_int_equal(proxy_bearer_format_body(PROXY_BEARER_OK, &b), -1);
     assert_int_equal(b.len, 0);
     buf_cleanup(&b);
@@ -516,6 +529,10 @@ test_challenge(void **state)
          "Bearer error=\"invalid_request\", error_description=\"bearer credential is "
          "missing or malformed\", resource_metadata=\"https://auth.example.com/"
          ".well-known/oauth-protected-resource\""},
+        /* RFC 6750 3.1: no error code when the request had no credentials. */
+        {PROXY_BEARER_NO_CREDENTIALS, "/mcp",
+         "Bearer resource_metadata=\"https://auth.example.com/"
+         ".well-known/oauth-protected-resource/mcp\""},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         struct buf b;
