@@ -51,8 +51,11 @@ check_denial_renders(enum proxy_bearer_rc rc)
         abort();
     }
     buf_reset(&b);
+    /* RFC 6750 3.1: no error code when there were no credentials. */
+    const char *want =
+        rc == PROXY_BEARER_NO_CREDENTIALS ? "Bearer resource_metadata=\"" : "Bearer error=\"";
     if (proxy_bearer_format_challenge(rc, FUZZ_AUD, "/mcp", &b) != 0 ||
-        strncmp(buf_cstr(&b), "Bearer error=\"", 14) != 0) {
+        strncmp(buf_cstr(&b), want, strlen(want)) != 0) {
         abort();
     }
     buf_cleanup(&b);
@@ -89,7 +92,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     enum proxy_bearer_rc rc = proxy_bearer_check(&policy, values, count, FUZZ_NOW, &r);
     struct slice token;
     bool well_formed = count == 1 && proxy_bearer_credential(values[0], &token);
-    if (rc != r.rc || (rc == PROXY_BEARER_INVALID_REQUEST) == well_formed ||
+    bool refused_shape = rc == PROXY_BEARER_INVALID_REQUEST || rc == PROXY_BEARER_NO_CREDENTIALS;
+    if (rc != r.rc || refused_shape == well_formed ||
+        (rc == PROXY_BEARER_NO_CREDENTIALS && count > 1) ||
         r.has_reason != (rc == PROXY_BEARER_INVALID_TOKEN) ||
         (r.log_event != NULL) != r.has_reason) {
         abort();

@@ -6,6 +6,10 @@
  * a batch's joined method list must be exactly its entries' methods joined
  * with ','; a body that is not looked at gives no fields. The observer runs
  * on every result (tool labels are capped, so the label table stays small).
+ * The call-keeping parse (for Mcp-Method / Mcp-Name) must agree with the
+ * plain one, fill its call_* fields only for a single call, and the header
+ * check (proxy/mcp_headers.h) runs on it with the input's lines as header
+ * values; the Mcp-Name decoder runs on the whole input.
  * Anything else aborts. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,6 +18,7 @@
 #include "base/buf.h"
 #include "metrics.h"
 #include "proxy/jsonrpc_peek.h"
+#include "proxy/mcp_headers.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -84,6 +89,42 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         strcmp(proxy_jsonrpc_peek_method(&a), proxy_jsonrpc_peek_method(&b)) != 0) {
         abort();
     }
+    struct proxy_jsonrpc_peek c;
+    proxy_jsonrpc_peek_parse_call(in, size, &c);
+    if (c.kind != a.kind || strcmp(c.method, a.method) != 0 || strcmp(c.tool, a.tool) != 0 ||
+        strcmp(c.id, a.id) != 0 || c.entry_count != a.entry_count ||
+        (c.kind != PROXY_JSONRPC_SINGLE &&
+         (c.call_method != NULL || c.call_name != NULL || c.call_id_json != NULL)) ||
+        (c.call_method != NULL && c.call_id_json == NULL) ||
+        (c.call_method == NULL && c.call_name != NULL)) {
+        abort();
+    }
+    /* Header values: the input's first line as Mcp-Method, its second as
+     * Mcp-Name; the body's own method must always pass as Mcp-Method. */
+    const char *nl = memchr(data, '\n', size);
+    struct proxy_mcp_headers h = {.method_count = 1, .name_count = nl != NULL};
+    h.method[0] =
+        slice_make((const char *)data, nl != NULL ? (size_t)(nl - (const char *)data) : size);
+    if (nl != NULL) {
+        h.name[0] = slice_make(nl + 1, size - (size_t)(nl + 1 - (const char *)data));
+    }
+    (void)proxy_mcp_headers_check(&h, &c);
+    if (c.call_method != NULL) {
+        struct proxy_mcp_headers own = {.method_count = 1};
+        own.method[0] = slice_make(c.call_method, c.call_method_len);
+        if (proxy_mcp_headers_check(&own, &c) != NULL) {
+            abort();
+        }
+    }
+    proxy_jsonrpc_peek_cleanup(&c);
+    char *dec = malloc(size + 1);
+    size_t dec_len = 0;
+    if (dec == NULL ||
+        (proxy_mcp_headers_decode_name(in, dec, size + 1, &dec_len) == 0 && dec_len > size)) {
+        abort();
+    }
+    free(dec);
+
     metrics_set_tool_cardinality_cap(16);
     proxy_jsonrpc_observe(&a, (int)(size % 600), (int64_t)size, (int64_t)size);
     proxy_jsonrpc_peek_cleanup(&a);

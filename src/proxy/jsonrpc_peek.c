@@ -12,6 +12,7 @@
 #include "proxy/jsonrpc_peek.h"
 
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
@@ -328,6 +329,37 @@ find_raw_id(struct slice t, struct slice *out)
     return false;
 }
 
+/* The call_* fields (2026-07-28 "Standard headers": Mcp-Name is the tool or
+ * prompt name, or the resource URI). root is a decoded single call. */
+static void
+keep_call(const json_t *root, struct proxy_jsonrpc_peek *out)
+{
+    struct slice method = SLICE_NULL;
+    if (jsonx_get_str(root, "method", &method) == JSONX_FOUND) {
+        out->call_method = xstrndup(method.ptr, method.len);
+        out->call_method_len = method.len;
+    }
+    const char *key = NULL;
+    if (slice_eq_cstr(method, "tools/call") || slice_eq_cstr(method, "prompts/get")) {
+        key = "name";
+    } else if (slice_eq_cstr(method, "resources/read")) {
+        key = "uri";
+    }
+    const json_t *params = json_object_get(root, "params");
+    struct slice name;
+    if (key != NULL && jsonx_get_str(params, key, &name) == JSONX_FOUND) {
+        out->call_name = xstrndup(name.ptr, name.len);
+        out->call_name_len = name.len;
+    }
+    const json_t *id = json_object_get(root, "id");
+    char *text = NULL;
+    if (json_is_string(id) || json_is_number(id)) {
+        text = json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT);
+    }
+    out->call_id_json = xstrdup(text != NULL ? text : "null");
+    free(text); /* jansson's allocator is libc's */
+}
+
 static void
 parse_single(struct slice body, const json_t *root, struct proxy_jsonrpc_peek *out)
 {
@@ -387,8 +419,8 @@ parse_batch(const json_t *root, struct proxy_jsonrpc_peek *out)
     out->batch_methods = buf_take(&joined);
 }
 
-void
-proxy_jsonrpc_peek_parse(struct slice body, uint64_t max_bytes, struct proxy_jsonrpc_peek *out)
+static void
+parse(struct slice body, uint64_t max_bytes, bool want_call, struct proxy_jsonrpc_peek *out)
 {
     memset(out, 0, sizeof(*out));
     if (body.len > max_bytes) {
@@ -407,8 +439,23 @@ proxy_jsonrpc_peek_parse(struct slice body, uint64_t max_bytes, struct proxy_jso
         parse_batch(root, out);
     } else {
         parse_single(body, root, out);
+        if (want_call && out->kind == PROXY_JSONRPC_SINGLE && json_is_object(root)) {
+            keep_call(root, out);
+        }
     }
     json_decref(root);
+}
+
+void
+proxy_jsonrpc_peek_parse(struct slice body, uint64_t max_bytes, struct proxy_jsonrpc_peek *out)
+{
+    parse(body, max_bytes, false, out);
+}
+
+void
+proxy_jsonrpc_peek_parse_call(struct slice body, uint64_t max_bytes, struct proxy_jsonrpc_peek *out)
+{
+    parse(body, max_bytes, true, out);
 }
 
 void
@@ -416,6 +463,9 @@ proxy_jsonrpc_peek_cleanup(struct proxy_jsonrpc_peek *p)
 {
     xfree(p->entries);
     xfree(p->batch_methods);
+    xfree(p->call_method);
+    xfree(p->call_name);
+    xfree(p->call_id_json);
     memset(p, 0, sizeof(*p));
 }
 

@@ -60,6 +60,18 @@ struct proxy_jsonrpc_peek {
     size_t entry_count;
     bool entries_truncated; /* more than BOUNDS_RPC_BATCH_ENTRIES_MAX had a method */
     char *batch_methods;
+    /* SINGLE, only from proxy_jsonrpc_peek_parse_call: what the 2026-07-28
+     * Mcp-Method and Mcp-Name request headers mirror, unsanitised (heap,
+     * owned, NULL when absent; lengths exact, since a JSON string may hold
+     * any UTF-8): the method, and params.name (tools/call, prompts/get) or
+     * params.uri (resources/read). call_id_json: the id re-encoded as JSON
+     * for an error reply ("7", "\"a\"", "null" when absent or not a string
+     * or a number). */
+    char *call_method;
+    size_t call_method_len;
+    char *call_name;
+    size_t call_name_len;
+    char *call_id_json;
 };
 
 /* Step 1 (SPEC.md 4.7). content_type: the first Content-Type field value
@@ -81,7 +93,13 @@ bool proxy_jsonrpc_content_type_is_json(struct slice content_type);
  * proxy_jsonrpc_peek_cleanup whatever the outcome. */
 void proxy_jsonrpc_peek_parse(struct slice body, uint64_t max_bytes,
                               struct proxy_jsonrpc_peek *out);
-/* Frees the batch arrays and zeroes *p; safe on a zeroed struct. */
+/* Step 2 plus the call_* fields, for the Mcp-Method / Mcp-Name check
+ * (proxy/mcp_headers.h). The other fields are exactly as
+ * proxy_jsonrpc_peek_parse gives them. */
+void proxy_jsonrpc_peek_parse_call(struct slice body, uint64_t max_bytes,
+                                   struct proxy_jsonrpc_peek *out);
+/* Frees the batch arrays and the call_* strings and zeroes *p; safe on a
+ * zeroed struct. */
 void proxy_jsonrpc_peek_cleanup(struct proxy_jsonrpc_peek *p);
 
 /* The access log's rpc_method: the single method or the batch's joined

@@ -19,6 +19,7 @@
 #include "proxy/forward.h"
 #include "proxy/headers.h"
 #include "proxy/jsonrpc_peek.h"
+#include "proxy/mcp_headers.h"
 #include "proxy/path.h"
 #include "proxy/pool.h"
 #include "proxy/subject_limit.h"
@@ -252,20 +253,77 @@ proxy_mount_head_check(struct http_request *req, void *arg)
 
 /* ---- the handler: peek, forward ---- */
 
+static size_t
+header_values(struct http_request *req, const char *name, struct slice *out, size_t max)
+{
+    size_t n = 0;
+    size_t cursor = 0;
+    while (n < max && http_request_header_next(req, name, &cursor, &out[n])) {
+        n++;
+    }
+    return n;
+}
+
+/* 400 with the JSON-RPC error -32020 (HeaderMismatch) for the request's id;
+ * nothing is forwarded. */
 static void
+reply_header_mismatch(struct http_request *req, const struct mount_req *m, const char *reason)
+{
+    metrics_inc_denied(METRICS_DENIED_MCP_HEADER_MISMATCH);
+    struct log_line l;
+    http_request_log_begin(&l, req, LOG_WARN, "mcp_header_mismatch");
+    log_str(&l, "reason", reason);
+    log_end(&l);
+    const char *id = m->peek.call_id_json != NULL ? m->peek.call_id_json : "null";
+    struct buf body;
+    buf_init(&body, 256 + strlen(id));
+    /* reason is one of proxy_mcp_headers_check's constants (no quotes or
+     * backslashes); id is jansson's encoding of the body's id. */
+    if (buf_appendf(&body,
+                    "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":%d,\"message\":\"%s\"}}\n",
+                    id, PROXY_MCP_HEADERS_ERROR_CODE, reason) != 0) {
+        http_reply_error(req, 500);
+    } else {
+        http_reply_json(req, 400, body.ptr, body.len);
+    }
+    buf_cleanup(&body);
+}
+
+/* The JSON-RPC peek for the log line and the tool metrics, and the
+ * Mcp-Method / Mcp-Name check (proxy/mcp_headers.h). The body is parsed
+ * once: when either header was sent it is parsed whatever MCP_LOG_BODY_MAX
+ * says (up to the route's cap), since the headers must be checked; the
+ * log and the metrics still see only what the peek's own rule admits.
+ * Returns false after answering 400. */
+static bool
 peek(struct http_request *req, struct mount_req *m)
 {
     uint64_t cap = m->ctx->log_body_max;
+    struct proxy_mcp_headers h;
+    h.method_count = header_values(req, "Mcp-Method", h.method, 2);
+    h.name_count = header_values(req, "Mcp-Name", h.name, 2);
+    bool check = h.method_count > 0 || h.name_count > 0;
     struct slice ct = SLICE_NULL;
     (void)http_request_header_get(req, "Content-Type", &ct);
-    if (!proxy_jsonrpc_peek_is_eligible(cap, ct, http_request_content_length(req))) {
-        return;
+    bool eligible = proxy_jsonrpc_peek_is_eligible(cap, ct, http_request_content_length(req));
+    if (check) {
+        proxy_jsonrpc_peek_parse_call(http_request_body_slice(req), BOUNDS_MCP_BODY_MAX, &m->peek);
+        const char *reason = proxy_mcp_headers_check(&h, &m->peek);
+        if (reason != NULL) {
+            reply_header_mismatch(req, m, reason);
+            return false;
+        }
+        if (!eligible) {
+            proxy_jsonrpc_peek_cleanup(&m->peek);
+        }
+    } else if (eligible) {
+        proxy_jsonrpc_peek_parse(http_request_body_slice(req), cap, &m->peek);
     }
-    proxy_jsonrpc_peek_parse(http_request_body_slice(req), cap, &m->peek);
-    if (m->peek.kind != PROXY_JSONRPC_NONE) {
+    if (eligible && m->peek.kind != PROXY_JSONRPC_NONE) {
         http_request_set_log_rpc(req, proxy_jsonrpc_peek_method(&m->peek), m->peek.tool,
                                  m->peek.id);
     }
+    return true;
 }
 
 void
@@ -278,7 +336,9 @@ proxy_mount_handle(struct http_request *req, void *arg)
         http_reply_error(req, 500); /* the head check always sets it */
         return;
     }
-    peek(req, m);
+    if (!peek(req, m)) {
+        return;
+    }
     if (pool == NULL) {
         /* A worker started without its upstream pool: a wiring bug. */
         struct log_line l;

@@ -253,3 +253,75 @@ describe('MCP mount: Origin, CORS, bare 401', () => {
     }
   });
 });
+
+describe('MCP mount: Mcp-Method / Mcp-Name (2026-07-28) against the body', () => {
+  let stack;
+  let token;
+  before(async () => {
+    // MCP_LOG_BODY_MAX=0: the headers are checked even with the log's peek off.
+    stack = await startStack({ proxyEnv: { TOKEN_SIGNING_SECRET: SECRET, MCP_LOG_BODY_MAX: '0' } });
+    token = mintAccessToken({ secret: SECRET, base: stack.base, resource: `${stack.base}/mcp` });
+  });
+  after(async () => { await stack?.stop(); });
+
+  // initialize + notifications/initialized; returns the headers of the session.
+  async function session() {
+    const base = {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    };
+    const init = await fetch(`${stack.base}/mcp`, { method: 'POST', headers: base, body: JSON.stringify(INIT) });
+    assert.equal(init.status, 200);
+    await init.text();
+    const headers = { ...base, 'mcp-session-id': init.headers.get('mcp-session-id'), 'mcp-protocol-version': '2025-06-18' };
+    const note = await fetch(`${stack.base}/mcp`, {
+      method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+    });
+    assert.equal(note.status, 202);
+    return headers;
+  }
+  const echo = (id, name = 'echo') => JSON.stringify({
+    jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: { text: 'hi' } },
+  });
+
+  test('mismatching headers: 400 with JSON-RPC -32020 and the request id, nothing forwarded', async () => {
+    const headers = await session();
+    await stack.upstream.reset();
+    const rows = [
+      { h: { 'mcp-method': 'tools/list' }, id: 5, msg: /Mcp-Method/ },
+      { h: { 'mcp-method': 'tools/call', 'mcp-name': 'whoami' }, id: 'abc', msg: /Mcp-Name/ },
+      { h: { 'mcp-method': 'tools/call', 'mcp-name': '=?base64?d2hvYW1p?=' }, id: 6, msg: /Mcp-Name/ },
+      { h: { 'mcp-method': 'tools/call', 'mcp-name': '=?base64?ZWNobw?=' }, id: 7, msg: /base64/ },
+    ];
+    for (const row of rows) {
+      const r = await fetch(`${stack.base}/mcp`, { method: 'POST', headers: { ...headers, ...row.h }, body: echo(row.id) });
+      assert.equal(r.status, 400, JSON.stringify(row.h));
+      assert.equal(r.headers.get('content-type'), 'application/json');
+      const body = await r.json();
+      assert.equal(body.jsonrpc, '2.0');
+      assert.equal(body.id, row.id);
+      assert.equal(body.error.code, -32020);
+      assert.match(body.error.message, row.msg);
+    }
+    assert.equal((await stack.upstream.requests()).length, 0, 'nothing forwarded');
+  });
+
+  test('agreeing headers, plain and base64, are forwarded unchanged with MCP-Protocol-Version', async () => {
+    const headers = await session();
+    await stack.upstream.reset();
+    for (const name of ['echo', '=?base64?ZWNobw==?=']) {
+      const r = await fetch(`${stack.base}/mcp`, {
+        method: 'POST', headers: { ...headers, 'mcp-method': 'tools/call', 'mcp-name': name }, body: echo(9),
+      });
+      assert.equal(r.status, 200, name);
+      assert.match(await r.text(), /"text":"hi"/);
+    }
+    const recs = await stack.upstream.requests();
+    assert.equal(recs.length, 2);
+    assert.equal(recs[0].headers['mcp-method'], 'tools/call');
+    assert.equal(recs[0].headers['mcp-name'], 'echo');
+    assert.equal(recs[1].headers['mcp-name'], '=?base64?ZWNobw==?=');
+    assert.equal(recs[1].headers['mcp-protocol-version'], '2025-06-18');
+  });
+});
