@@ -8,13 +8,18 @@
  * PROCEED means the requested redirect_uri matched a registered one, the
  * response_type is "code", and a challenge is either absent (only when PKCE
  * is optional) or 43-128 unreserved characters with method S256; a
- * synthesized state only when the state was empty and compat is on. */
+ * synthesized state only when the state was empty and compat is on; the
+ * granted scope (bit 16 of the first byte turns MCP_SCOPES_SUPPORTED on)
+ * is a subset of the supported set and of what was requested, holds
+ * offline_access only when asked for, and is "" with scopes off; only
+ * scopes on can answer invalid_scope. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/form.h"
 #include "base/pkce.h"
+#include "base/scope.h"
 #include "bounds.h"
 #include "oauth/authorize_rules.h"
 #include "oauth/redirect_uri.h"
@@ -26,6 +31,30 @@ static const char *const registered[] = {
     "http://127.0.0.1:8765/callback",
     "http://localhost/cb?x=1",
 };
+
+#define SUPPORTED "mcp:read mcp:write offline_access"
+
+static void
+check_scope(const struct oauth_authorize_request *r, const struct oauth_authorize_policy *pol,
+            const char *granted)
+{
+    if (pol->scopes_supported[0] == '\0') {
+        if (granted[0] != '\0') {
+            abort();
+        }
+        return;
+    }
+    struct slice rest = slice_from_cstr(r->scope);
+    struct slice t;
+    bool asked = scope_next(&rest, " ", &t);
+    rest = slice_from_cstr(granted);
+    while (scope_next(&rest, " ", &t)) {
+        if (!scope_has(pol->scopes_supported, t) || (asked && !scope_has(r->scope, t)) ||
+            (!asked && slice_eq_cstr(t, SCOPE_OFFLINE_ACCESS))) {
+            abort();
+        }
+    }
+}
 
 static void
 check_proceed(const struct oauth_authorize_request *r, const struct oauth_authorize_policy *pol,
@@ -53,6 +82,7 @@ check_proceed(const struct oauth_authorize_request *r, const struct oauth_author
         (out->synthesize_state && !pol->allow_stateless)) {
         abort();
     }
+    check_scope(r, pol, out->scope);
 }
 
 int
@@ -67,6 +97,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .pkce_required = (data[0] & 1) == 0,
         .allow_stateless = (data[0] & 2) != 0,
         .state_required = (data[0] & 8) != 0,
+        .scopes_supported = (data[0] & 16) ? SUPPORTED : "",
     };
     struct form_params p;
     struct slice q = slice_make((const char *)data + 1, size - 1);
@@ -100,7 +131,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         break;
     case OAUTH_AUTHORIZE_REDIRECT_ERROR:
-        if (out.err.status != 302 || out.err.description == NULL || out.synthesize_state) {
+        if (out.err.status != 302 || out.err.description == NULL || out.synthesize_state ||
+            (out.err.code == OAUTH_ERROR_INVALID_SCOPE && !(data[0] & 16))) {
             abort();
         }
         break;

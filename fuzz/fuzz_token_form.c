@@ -3,16 +3,20 @@
  * repeated-singleton rule of 3.0.6, every `resource` against base and
  * base+mount per 3.12, the grant_type switch), ending in the error envelope
  * a handler would send. The resource rule is cross-checked against
- * oauth_resource_matches on each value. */
+ * oauth_resource_matches on each value. A refresh's `scope` goes through
+ * oauth_scope_rules_refresh against a fixed grant: what comes out is never
+ * more than was granted nor more than was asked. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
 #include "base/form.h"
+#include "base/scope.h"
 #include "bounds.h"
 #include "oauth/error.h"
 #include "oauth/resource.h"
+#include "oauth/scope_rules.h"
 #include "oauth/token_rules.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -33,6 +37,32 @@ resources_ok(const struct form_params *p)
         }
     }
     return true;
+}
+
+#define SUPPORTED "mcp:read mcp:write offline_access"
+#define GRANTED "mcp:read offline_access"
+
+static void
+check_refresh_scope(const struct form_params *p)
+{
+    const char *asked = form_params_get(p, "scope", NULL);
+    char out[OAUTH_SCOPE_RULES_MAX];
+    const char *why = oauth_scope_rules_refresh(SUPPORTED, GRANTED, asked, out);
+    struct slice rest = slice_from_cstr(asked);
+    struct slice t;
+    bool narrowed = scope_next(&rest, " ", &t);
+    if (why != NULL) {
+        if (out[0] != '\0') {
+            abort();
+        }
+        return;
+    }
+    rest = slice_from_cstr(out);
+    while (scope_next(&rest, " ", &t)) {
+        if (!scope_has(GRANTED, t) || (narrowed && !scope_has(asked, t))) {
+            abort();
+        }
+    }
 }
 
 /* Returns true when the request gets past steps 3-6; else fills err. */
@@ -56,6 +86,9 @@ front_checks(struct slice body, struct oauth_error *err)
     }
     if (!ok && (err->status != 400 || err->description == NULL)) {
         abort();
+    }
+    if (ok && grant == OAUTH_TOKEN_GRANT_REFRESH_TOKEN) {
+        check_refresh_scope(&p);
     }
     form_params_cleanup(&p);
     return ok;

@@ -146,6 +146,14 @@
  * clients send a handful of short tokens or "" (MCP Inspector 2.x). */
 #define BOUNDS_REGISTER_SCOPE_MAX_BYTES 1024
 
+/* MCP_SCOPES_SUPPORTED: at most this many tokens and this many bytes once
+ * joined by single spaces. Every granted scope is a subset of it, so a
+ * granted scope always fits BOUNDS_SCOPE_MAX_BYTES + 1 and a token carrying
+ * it stays far below BOUNDS_SEALED_MAX_CHARS. A resource with more
+ * permissions than this wants per-tool policy (issue 12), not scopes. */
+#define BOUNDS_SCOPES_SUPPORTED_MAX 64
+#define BOUNDS_SCOPE_MAX_BYTES 1024
+
 /* OAuth error descriptions are cut to this many bytes (SPEC.md 3.0.5). */
 #define BOUNDS_ERROR_DESCRIPTION_MAX 200
 /* A JSON error body {"error":...,"error_description":...} (http/reply):

@@ -21,6 +21,7 @@
 #include "base/duration.h"
 #include "base/rfc3339.h"
 #include "base/scan.h"
+#include "base/scope.h"
 #include "base/url.h"
 #include "base/xalloc.h"
 #include "bounds.h"
@@ -458,6 +459,53 @@ load_key_prefix(struct config_loader *ld, const struct config_var *v, const char
     ld->c->redis_key_prefix = xstrdup(text);
 }
 
+/* MCP_SCOPES_SUPPORTED: RFC 6749 3.3 scope tokens separated by spaces or
+ * commas (so a token holding a comma cannot be configured), stored joined
+ * by single spaces in the order given: the order every granted scope is
+ * written in (oauth/scope_rules.h). Unset keeps "" = scopes off. Also
+ * derives scopes_resource, the same without offline_access (RFC 9728
+ * scopes_supported and the 401's scope, MCP 2026-07-28). */
+static void
+load_scopes(struct config_loader *ld, const struct config_var *v, const char *text)
+{
+    struct buf set;
+    buf_init(&set, BOUNDS_SCOPE_MAX_BYTES);
+    struct slice rest = slice_from_cstr(text);
+    struct slice tok;
+    size_t n = 0;
+    bool ok = true;
+    while (ok && scope_next(&rest, " ,", &tok)) {
+        n++;
+        if (!scope_token_is_valid(tok)) {
+            problem(ld, v->name,
+                    "scope %zu is not an RFC 6749 3.3 scope-token (printable ASCII without "
+                    "space, '\"' or '\\'); separate scopes with spaces or commas",
+                    n);
+            ok = false;
+        } else if (scope_has(buf_cstr(&set), tok)) {
+            problem(ld, v->name, "scope %zu (%.*s) is listed twice; list each scope once", n,
+                    (int)tok.len, tok.ptr);
+            ok = false;
+        } else if (n > BOUNDS_SCOPES_SUPPORTED_MAX ||
+                   (set.len > 0 && buf_append_byte(&set, ' ') != 0) ||
+                   buf_append_slice(&set, tok) != 0) {
+            problem(ld, v->name,
+                    "lists more than %d scopes or %d bytes; per-tool policy, not scopes, "
+                    "is the tool for finer grants",
+                    BOUNDS_SCOPES_SUPPORTED_MAX, BOUNDS_SCOPE_MAX_BYTES);
+            ok = false;
+        }
+    }
+    struct buf resource;
+    buf_init(&resource, BOUNDS_SCOPE_MAX_BYTES);
+    if (ok && scope_without_offline_access(buf_cstr(&set), &resource) == 0) {
+        ld->c->scopes_supported = xstrdup(buf_cstr(&set));
+        ld->c->scopes_resource = xstrdup(buf_cstr(&resource));
+    }
+    buf_cleanup(&set);
+    buf_cleanup(&resource);
+}
+
 /* Compiled here only to refuse a bad pattern at start-up; the matcher the
  * access log uses is built by the wiring (log_skip.h). */
 static void
@@ -874,6 +922,11 @@ static const struct config_var vars[] = {
       .min = BOUNDS_BODY_BUFFER_MIN, .max = (uint64_t)1 << 40, .flags = CONFIG_VAR_ADDITION,
       .help = "Bytes of request bodies buffered at once for one client address (IPv6 per "
               "/64); at least one maximal 16 MiB MCP body." },
+    { .name = "MCP_SCOPES_SUPPORTED", .kind = CONFIG_KIND_CUSTOM, .def_help = "(unset: no scopes)",
+      AT(scopes_supported), .flags = CONFIG_VAR_ADDITION, .load = load_scopes,
+      .show = CONFIG_SHOW_TEXT,
+      .help = "OAuth scopes clients may be granted, separated by spaces or commas; "
+              "offline_access among them makes refresh tokens opt-in." },
 };
 /* clang-format on */
 
@@ -1155,6 +1208,8 @@ config_cleanup(struct config *c)
     free_list(c->csp_form_action_extra, c->csp_form_action_extra_count);
     free_list(c->mcp_allowed_origins, c->mcp_allowed_origin_count);
     xfree(c->canonical_resource);
+    xfree(c->scopes_supported);
+    xfree(c->scopes_resource);
     xfree(c->idp_redirect_uri);
     memset(c, 0, sizeof(*c));
 }

@@ -70,6 +70,9 @@ struct config {
     bool state_required;                /* STATE_REQUIRED, default false */
     bool render_consent_page;           /* RENDER_CONSENT_PAGE, default true */
     char *mcp_resource_name;            /* MCP_RESOURCE_NAME, default "" */
+    char *scopes_supported;             /* MCP_SCOPES_SUPPORTED: distinct scope tokens joined by
+                                         * single spaces; "" = scopes off (oauth/scope_rules.h) */
+    char *scopes_resource;              /* derived: scopes_supported without offline_access */
     uint64_t client_registration_ttl_s; /* CLIENT_REGISTRATION_TTL, default 168h; 0 = never */
 
     /* Replay store. */

@@ -7,7 +7,9 @@
  * Payload example (access, times in Unix seconds; see grants.h):
  *   {"tid":"9f0c...","typ":"access","aud":"https://auth.example.com",
  *    "res":"https://auth.example.com/mcp","sub":"u1","email":"a@b.c",
- *    "grp":["eng"],"cid":"5d1e...","iat":1780000000,"exp":1780003600} */
+ *    "grp":["eng"],"cid":"5d1e...","iat":1780000000,"exp":1780003600}
+ * ("scp":"mcp:read mcp:write" after "res" when MCP_SCOPES_SUPPORTED granted
+ * any: omitted when empty, so tokens minted before scopes open unchanged). */
 #include "grants.h"
 
 #include <assert.h>
@@ -134,6 +136,7 @@ static const struct field consent_fields[] = {
     F_STR(grant_consent, code_challenge, "cc", OMIT),
     F_BOOL(grant_consent, server_pkce, "spkce"),
     F_STR(grant_consent, resource, "res", OMIT),
+    F_STR(grant_consent, scope, "scp", OMIT),
     F_STR(grant_consent, binding_hash, "bh", KEEP),
     F_TYP,
     F_STR(grant_consent, aud, "aud", KEEP),
@@ -154,6 +157,7 @@ static const struct field session_fields[] = {
     F_TYP,
     F_STR(grant_session, aud, "aud", KEEP),
     F_STR(grant_session, resource, "res", OMIT),
+    F_STR(grant_session, scope, "scp", OMIT),
     F_TIME(grant_session, exp, "exp"),
 };
 
@@ -168,6 +172,7 @@ static const struct field code_fields[] = {
     F_STR(grant_code, name, "name", KEEP),
     F_STRS(grant_code, groups, group_count, "grp", OMIT),
     F_STR(grant_code, resource, "res", OMIT),
+    F_STR(grant_code, scope, "scp", OMIT),
     F_BOOL(grant_code, server_pkce, "spkce"),
     F_STR(grant_code, server_verifier, "sv", OMIT),
     F_TYP,
@@ -180,6 +185,7 @@ static const struct field access_fields[] = {
     F_TYP,
     F_STR(grant_access, aud, "aud", KEEP),
     F_STR(grant_access, resource, "res", OMIT),
+    F_STR(grant_access, scope, "scp", OMIT),
     F_STR(grant_access, sub, "sub", KEEP),
     F_STR(grant_access, email, "email", KEEP),
     F_STRS(grant_access, groups, group_count, "grp", OMIT),
@@ -198,6 +204,7 @@ static const struct field refresh_fields[] = {
     F_TYP,
     F_STR(grant_refresh, aud, "aud", KEEP),
     F_STR(grant_refresh, resource, "res", OMIT),
+    F_STR(grant_refresh, scope, "scp", OMIT),
     F_TIME(grant_refresh, iat, "iat"),
     F_TIME(grant_refresh, family_iat, "fiat"),
     F_TIME(grant_refresh, exp, "exp"),

@@ -97,8 +97,13 @@ struct grant_consent {
     const char *code_challenge; /* "cc": the client's; omitted when empty */
     bool server_pkce;           /* "spkce": server-side PKCE requested; omitted when false */
     const char *resource;       /* "res": canonical resource; omitted when empty */
-    const char *binding_hash;   /* "bh": base64url SHA-256 of the consent
-                                 * cookie's secret (oauth/binding.h); required */
+    /* "scp": the granted scope (oauth/scope_rules.h), distinct RFC 6749 3.3
+     * tokens joined by single spaces; omitted when empty (no scopes
+     * configured, or a token minted before scopes: both read ""). The same
+     * key and rule in session, code, access and refresh. */
+    const char *scope;
+    const char *binding_hash; /* "bh": base64url SHA-256 of the consent
+                               * cookie's secret (oauth/binding.h); required */
     const char *aud;
     int64_t exp;
     struct grants_storage storage;
@@ -118,6 +123,7 @@ struct grant_session {
     const char *binding_hash;      /* "bh": browser binding of the callback cookie; required */
     const char *aud;
     const char *resource; /* "res": omitted when empty */
+    const char *scope;    /* "scp": omitted when empty */
     int64_t exp;
     struct grants_storage storage;
 };
@@ -135,6 +141,7 @@ struct grant_code {
     const char *const *groups; /* "grp": omitted when empty */
     size_t group_count;
     const char *resource;        /* omitted when empty */
+    const char *scope;           /* "scp": omitted when empty */
     bool server_pkce;            /* omitted when false */
     const char *server_verifier; /* omitted when empty */
     const char *aud;
@@ -147,6 +154,7 @@ struct grant_access {
     const char *token_id;
     const char *aud;
     const char *resource; /* omitted when empty */
+    const char *scope;    /* "scp": omitted when empty */
     const char *sub;
     const char *email;         /* always written */
     const char *const *groups; /* omitted when empty */
@@ -168,6 +176,7 @@ struct grant_refresh {
     const char *client_id;
     const char *aud;
     const char *resource; /* omitted when empty */
+    const char *scope;    /* "scp": omitted when empty */
     int64_t iat;
     int64_t family_iat; /* "fiat": the family's first iat; 0 on legacy tokens */
     int64_t exp;

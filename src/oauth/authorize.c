@@ -64,7 +64,7 @@ log_dropped(struct http_request *req, const struct form_params *p)
  * the grant seals its hash, and only that browser can then decide. */
 static void
 consent_fork(struct authorize_ctx *ctx, const struct oauth_client *client, const char *state,
-             bool server_pkce)
+             bool server_pkce, const char *scope)
 {
     const struct config *cfg = ctx->oauth->cfg;
     metrics_inc_authorize_initiated(true);
@@ -81,6 +81,7 @@ consent_fork(struct authorize_ctx *ctx, const struct oauth_client *client, const
         .code_challenge = ctx->ar.code_challenge,
         .server_pkce = server_pkce,
         .resource = cfg->canonical_resource,
+        .scope = scope,
         .binding_hash = b.hash,
         .aud = cfg->proxy_base_url,
         .exp = clock_unix_s() + BOUNDS_CONSENT_TTL_S,
@@ -93,7 +94,7 @@ consent_fork(struct authorize_ctx *ctx, const struct oauth_client *client, const
  * cookie, so the IdP's answer still counts only in this browser. */
 static void
 silent_fork(struct authorize_ctx *ctx, const struct oauth_client *client, const char *state,
-            bool server_pkce)
+            bool server_pkce, const char *scope)
 {
     const struct config *cfg = ctx->oauth->cfg;
     metrics_inc_authorize_initiated(false);
@@ -105,6 +106,7 @@ silent_fork(struct authorize_ctx *ctx, const struct oauth_client *client, const 
         .code_challenge = ctx->ar.code_challenge,
         .client_state = state,
         .resource = cfg->canonical_resource,
+        .scope = scope,
         .binding_hash = b.hash,
         .server_pkce = server_pkce,
     };
@@ -149,6 +151,7 @@ on_client(enum oauth_client_rc rc, const struct oauth_client *client, const stru
         .pkce_required = cfg->pkce_required,
         .allow_stateless = cfg->compat_allow_stateless,
         .state_required = cfg->state_required,
+        .scopes_supported = cfg->scopes_supported,
     };
     struct oauth_authorize_outcome out;
     oauth_authorize_rules_check(&ctx->ar, client->redirect_uris, client->redirect_uri_count,
@@ -183,9 +186,9 @@ on_client(enum oauth_client_rc rc, const struct oauth_client *client, const stru
         state = minted;
     }
     if (cfg->render_consent_page) {
-        consent_fork(ctx, client, state, out.server_pkce);
+        consent_fork(ctx, client, state, out.server_pkce, out.scope);
     } else {
-        silent_fork(ctx, client, state, out.server_pkce);
+        silent_fork(ctx, client, state, out.server_pkce, out.scope);
     }
 }
 

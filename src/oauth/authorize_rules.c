@@ -29,7 +29,8 @@ _Static_assert(sizeof(singletons) == sizeof(repeated_descriptions), "one descrip
 
 #define N_SINGLETONS (sizeof(singletons) / sizeof(singletons[0]))
 
-/* Step 2: accepted parameters (read, or accepted and ignored: scope). */
+/* Step 2: accepted parameters (scope is read when MCP_SCOPES_SUPPORTED is
+ * set, step 14, and ignored otherwise). */
 static const char *const accepted[] = {
     "response_type",         "client_id", "redirect_uri", "code_challenge",
     "code_challenge_method", "state",     "resource",     "scope",
@@ -89,6 +90,7 @@ oauth_authorize_rules_parse(const struct form_params *p, struct oauth_authorize_
         .code_challenge = form_params_get(p, "code_challenge", NULL),
         .code_challenge_method = form_params_get(p, "code_challenge_method", NULL),
         .state = form_params_get(p, "state", NULL),
+        .scope = form_params_get(p, "scope", NULL),
         .params = p,
     };
     (void)form_params_get(p, "resource", &resource_count);
@@ -194,6 +196,13 @@ oauth_authorize_rules_check(const struct oauth_authorize_request *r, const char 
     const char *pkce = check_pkce(r, policy->pkce_required);
     if (pkce != NULL) {
         redirect_error(out, OAUTH_ERROR_INVALID_REQUEST, pkce);
+        return;
+    }
+    /* 12a (ours). After the SPEC.md steps that could refuse the request,
+     * so those keep their answers; before 13, whose outcome is counted. */
+    const char *scope = oauth_scope_rules_grant(policy->scopes_supported, r->scope, out->scope);
+    if (scope != NULL) {
+        redirect_error(out, OAUTH_ERROR_INVALID_SCOPE, scope);
         return;
     }
     /* 13. OAuth 2.1's CSRF section (RFC 9700 4.7.1): a client using PKCE

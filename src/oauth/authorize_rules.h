@@ -18,6 +18,7 @@
 #include "base/form.h"
 #include "base/slice.h"
 #include "oauth/error.h"
+#include "oauth/scope_rules.h"
 
 /* The decoded request. Strings borrow from the form_params given to
  * _parse and are "" when absent (lookups take the first value, SPEC.md
@@ -30,6 +31,7 @@ struct oauth_authorize_request {
     const char *code_challenge;
     const char *code_challenge_method;
     const char *state;
+    const char *scope;                /* the first `scope` value; "" when absent */
     size_t resource_count;            /* how many `resource` pairs, empty ones included */
     const struct form_params *params; /* borrowed: the `resource` values */
 };
@@ -66,11 +68,12 @@ enum oauth_authorize_verdict oauth_authorize_rules_parse(const struct form_param
 
 /* What steps 8-13 depend on besides the request. */
 struct oauth_authorize_policy {
-    const char *base;     /* PROXY_BASE_URL */
-    const char *mount;    /* the MCP mount path ("/mcp"), may be "" */
-    bool pkce_required;   /* PKCE_REQUIRED */
-    bool allow_stateless; /* COMPAT_ALLOW_STATELESS */
-    bool state_required;  /* STATE_REQUIRED: state even beside an S256 challenge */
+    const char *base;             /* PROXY_BASE_URL */
+    const char *mount;            /* the MCP mount path ("/mcp"), may be "" */
+    bool pkce_required;           /* PKCE_REQUIRED */
+    bool allow_stateless;         /* COMPAT_ALLOW_STATELESS */
+    bool state_required;          /* STATE_REQUIRED: state even beside an S256 challenge */
+    const char *scopes_supported; /* MCP_SCOPES_SUPPORTED; "" or NULL = scopes off */
 };
 
 struct oauth_authorize_outcome {
@@ -86,6 +89,8 @@ struct oauth_authorize_outcome {
     /* PROCEED: the server keeps the downstream PKCE pair itself (spkce),
      * i.e. PKCE is optional and the client sent no challenge. */
     bool server_pkce;
+    /* PROCEED: the granted scope (step 12a), "" when scopes are off. */
+    char scope[OAUTH_SCOPE_RULES_MAX];
 };
 
 /* Steps 8-13 for request r from a client whose registered redirect URIs
@@ -103,6 +108,9 @@ struct oauth_authorize_outcome {
  *      is not 43-128 unreserved characters: invalid_request
  *      "code_challenge must be 43-128 unreserved characters"; no challenge
  *      while PKCE is required: invalid_request "code_challenge is required";
+ * 12a. (ours) scope, by oauth_scope_rules_grant against scopes_supported:
+ *      invalid_scope with its description; else the granted scope goes to
+ *      out->scope ("" when scopes are off);
  *  13. state empty: with an S256 challenge and !state_required, PROCEED
  *      as is (PKCE carries the CSRF protection, OAuth 2.1; the client's
  *      redirect then has no state); else state_missing, and strict:

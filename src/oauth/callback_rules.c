@@ -121,6 +121,7 @@ oauth_callback_rules_build_code(const struct grant_session *s, const struct oidc
     out->groups = (const char *const *)c->groups;
     out->group_count = c->group_count;
     out->resource = s->resource;
+    out->scope = s->scope;
     out->server_pkce = s->server_verifier != NULL && s->server_verifier[0] != '\0';
     out->server_verifier = s->server_verifier;
     out->aud = aud;

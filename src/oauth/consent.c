@@ -108,6 +108,7 @@ approve(struct consent_ctx *ctx)
         .code_challenge = g->code_challenge,
         .client_state = g->client_state,
         .resource = g->resource,
+        .scope = g->scope,
         .binding_hash = g->binding_hash,
         .server_pkce = g->server_pkce,
     };

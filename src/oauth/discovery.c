@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "base/buf.h"
+#include "base/scope.h"
 #include "base/url.h"
 #include "base/xalloc.h"
 #include "config.h"
@@ -46,6 +47,22 @@ append_url(struct buf *b, const char *key, const char *base, const char *suffix)
     return rc;
 }
 
+/* "scopes_supported":[...] from a space-separated set ("" gives [], as
+ * before MCP_SCOPES_SUPPORTED existed). Tokens are RFC 6749 3.3
+ * scope-tokens (config.c), escaped all the same. */
+static int
+append_scopes(struct buf *b, const char *set)
+{
+    int rc = buf_append_str(b, "\"scopes_supported\":[");
+    struct slice rest = slice_from_cstr(set);
+    struct slice t;
+    for (bool first = true; rc == 0 && scope_next(&rest, " ", &t); first = false) {
+        rc = first ? 0 : buf_append_byte(b, ',');
+        rc = rc == 0 ? oauth_reply_append_json_string(b, t) : rc;
+    }
+    return rc == 0 ? buf_append_byte(b, ']') : rc;
+}
+
 const char *
 oauth_discovery_issuer(const struct config *cfg)
 {
@@ -69,8 +86,10 @@ build_as_metadata(const struct config *cfg, struct buf *b)
         buf_append_byte(b, ',') != 0 ||
         append_url(b, "registration_endpoint", base, "/register") != 0 ||
         buf_append_str(b, ",\"response_modes_supported\":[\"query\"]"
-                          ",\"response_types_supported\":[\"code\"]"
-                          ",\"scopes_supported\":[],") != 0 ||
+                          ",\"response_types_supported\":[\"code\"],") != 0 ||
+        /* Every supported scope, offline_access included: MCP 2026-07-28
+         * clients ask for it only when this document lists it. */
+        append_scopes(b, cfg->scopes_supported) != 0 || buf_append_byte(b, ',') != 0 ||
         append_url(b, "token_endpoint", base, "/token") != 0 ||
         buf_append_str(b, ",\"token_endpoint_auth_methods_supported\":[\"none\"]}\n") != 0) {
         return -1;
@@ -97,7 +116,10 @@ build_prm(const struct config *cfg, const char *resource_suffix, struct buf *b)
          oauth_reply_append_json_string(b, slice_from_cstr(name)) != 0)) {
         return -1;
     }
-    return buf_append_str(b, ",\"scopes_supported\":[]}\n");
+    /* MCP 2026-07-28 "Refresh tokens": never offline_access here. */
+    return buf_append_byte(b, ',') == 0 && append_scopes(b, cfg->scopes_resource) == 0
+               ? buf_append_str(b, "}\n")
+               : -1;
 }
 
 static void

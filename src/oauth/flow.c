@@ -64,6 +64,7 @@ oauth_flow_session_begin(struct http_request *req, const struct oauth *oauth,
         .session_id = sid,
         .aud = cfg->proxy_base_url,
         .resource = in->resource,
+        .scope = in->scope,
         .binding_hash = in->binding_hash,
         .exp = now_s + BOUNDS_SESSION_TTL_S,
     };

@@ -30,6 +30,7 @@ struct oauth_flow_session_in {
     const char *code_challenge; /* the client's ("" when none) */
     const char *client_state;   /* the client's state (possibly synthesized) */
     const char *resource;       /* canonical resource */
+    const char *scope;          /* the granted scope (oauth/scope_rules.h); "" = none */
     const char *binding_hash;   /* browser binding hash (oauth/binding.h), sealed as is */
     bool server_pkce;           /* mint a server-side downstream PKCE pair */
 };

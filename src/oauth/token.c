@@ -34,12 +34,13 @@
 #include "oauth/error.h"
 #include "base/pkce.h"
 #include "oauth/reply.h"
+#include "oauth/scope_rules.h"
 #include "oauth/token_rules.h"
 #include "store/store.h"
 #include "worker.h"
 
 /* The success body: two sealed tokens and a few dozen bytes of JSON. */
-#define SUCCESS_BODY_MAX (2 * BOUNDS_SEALED_MAX_CHARS + 256)
+#define SUCCESS_BODY_MAX (2 * BOUNDS_SEALED_MAX_CHARS + BOUNDS_SCOPE_MAX_BYTES + 256)
 
 static const char no_client_auth[] =
     "this token endpoint does not authenticate clients "
@@ -57,6 +58,9 @@ struct token {
     struct grant_code code;
     struct grant_refresh refresh;
     const char *client_id; /* the resolved client's internal id (borrowed) */
+    /* Refresh: the scope the new tokens get (oauth/scope_rules.h), decided
+     * before the claim so a refused scope does not spend the token. */
+    char refresh_scope[OAUTH_SCOPE_RULES_MAX];
     /* At most one asynchronous step is outstanding. */
     struct oauth_client_lookup *lookup;
     struct store_op *op;
@@ -71,6 +75,7 @@ struct issue {
     size_t group_count;
     const char *client_id;
     const char *resource;
+    const char *scope; /* granted; "" with scopes off */
     const char *family_id;
     int64_t family_iat;
     int64_t generation; /* of the refresh token minted here */
@@ -140,6 +145,7 @@ issue_tokens(struct token *t, const struct issue *in)
         .token_id = access_tid,
         .aud = base,
         .resource = in->resource,
+        .scope = in->scope,
         .sub = in->sub,
         .email = in->email,
         .groups = in->groups,
@@ -158,6 +164,7 @@ issue_tokens(struct token *t, const struct issue *in)
         .client_id = in->client_id,
         .aud = base,
         .resource = in->resource,
+        .scope = in->scope,
         .iat = t->now_s,
         .family_iat = in->family_iat,
         .exp = t->now_s + OAUTH_TOKEN_REFRESH_TTL_S,
@@ -176,8 +183,12 @@ issue_tokens(struct token *t, const struct issue *in)
                      "token_issue_failed");
         goto out;
     }
-    if (grants_seal_refresh(t->oauth->seal, &refresh, &r) != SEAL_OK ||
-        oauth_token_rules_format_success(buf_slice(&a), buf_slice(&r), &body) != 0) {
+    /* With offline_access supported, a grant without it gets no refresh
+     * token (oauth/scope_rules.h); r then stays empty and is left out. */
+    bool with_refresh = oauth_scope_rules_refresh_token_allowed(cfg->scopes_supported, in->scope);
+    if ((with_refresh && grants_seal_refresh(t->oauth->seal, &refresh, &r) != SEAL_OK) ||
+        oauth_token_rules_format_success(buf_slice(&a), buf_slice(&r), slice_from_cstr(in->scope),
+                                         &body) != 0) {
         http_request_log_begin(&l, t->req, LOG_ERROR,
                                refreshing ? "refresh_token_reseal_failed"
                                           : "refresh_token_seal_failed");
@@ -212,6 +223,7 @@ issue_from_code(struct token *t)
         .group_count = c->group_count,
         .client_id = t->client_id,
         .resource = c->resource,
+        .scope = c->scope,
         .family_id = c->family_id,
         .family_iat = t->now_s,
     };
@@ -341,6 +353,7 @@ issue_from_refresh(struct token *t)
         .group_count = r->group_count,
         .client_id = t->client_id,
         .resource = r->resource,
+        .scope = t->refresh_scope,
         .family_id = r->family_id,
         .family_iat = oauth_token_rules_family_iat(r->iat, r->family_iat),
         /* Only a fresh claim gets here, so the family has exactly one
@@ -458,6 +471,14 @@ grant_refresh_token(struct token *t, const struct form_params *p)
     }
     if (v != OAUTH_TOKEN_REFRESH_OK) {
         reply_error(t, &err);
+        return;
+    }
+    /* RFC 6749 6: a subset of the original grant, never more. */
+    const char *why =
+        oauth_scope_rules_refresh(cfg->scopes_supported, t->refresh.scope,
+                                  form_params_get(p, "scope", NULL), t->refresh_scope);
+    if (why != NULL) {
+        reply_simple(t, 400, OAUTH_ERROR_INVALID_SCOPE, why, NULL);
         return;
     }
     resolve_client(t, client_id);

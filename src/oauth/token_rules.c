@@ -193,15 +193,22 @@ oauth_token_rules_store_unavailable(struct oauth_error *err)
 
 int
 oauth_token_rules_format_success(struct slice access_token, struct slice refresh_token,
-                                 struct buf *out)
+                                 struct slice scope, struct buf *out)
 {
     if (buf_append_str(out, "{\"access_token\":\"") != 0 ||
         buf_append_json_escaped(out, access_token) != 0 ||
-        buf_appendf(out, "\",\"expires_in\":%d,\"refresh_token\":\"", OAUTH_TOKEN_ACCESS_TTL_S) !=
-            0 ||
-        buf_append_json_escaped(out, refresh_token) != 0 ||
-        buf_append_str(out, "\",\"token_type\":\"Bearer\"}\n") != 0) {
+        buf_appendf(out, "\",\"expires_in\":%d", OAUTH_TOKEN_ACCESS_TTL_S) != 0) {
         return -1;
     }
-    return 0;
+    if (refresh_token.len > 0 &&
+        (buf_append_str(out, ",\"refresh_token\":\"") != 0 ||
+         buf_append_json_escaped(out, refresh_token) != 0 || buf_append_byte(out, '"') != 0)) {
+        return -1;
+    }
+    if (scope.len > 0 &&
+        (buf_append_str(out, ",\"scope\":\"") != 0 || buf_append_json_escaped(out, scope) != 0 ||
+         buf_append_byte(out, '"') != 0)) {
+        return -1;
+    }
+    return buf_append_str(out, ",\"token_type\":\"Bearer\"}\n");
 }

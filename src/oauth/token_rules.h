@@ -102,7 +102,12 @@ bool oauth_token_rules_refresh_claim(enum store_refresh rc, struct oauth_token_r
 void oauth_token_rules_store_unavailable(struct oauth_error *err);
 
 /* The success body, keys sorted (SPEC.md 3.8):
- * {"access_token":"...","expires_in":3600,"refresh_token":"...","token_type":"Bearer"}\n
- * Returns 0, or -1 at out's cap (out may hold a partial body; reset it). */
+ * {"access_token":"...","expires_in":3600,"refresh_token":"...","scope":"...","token_type":"Bearer"}\n
+ * refresh_token is left out when empty (no refresh token for this grant,
+ * oauth/scope_rules.h), scope when empty (scopes off: as before them;
+ * RFC 6749 5.1 wants it whenever it differs from the request, and with
+ * scopes on it is always sent). Returns 0, or -1 at out's cap (out may
+ * hold a partial body; reset it). */
 int oauth_token_rules_format_success(struct slice access_token, struct slice refresh_token,
-                                     struct buf *out) __attribute__((warn_unused_result));
+                                     struct slice scope, struct buf *out)
+    __attribute__((warn_unused_result));

@@ -199,6 +199,28 @@ append_quoted(struct buf *b, const char *s)
 }
 
 int
+proxy_bearer_append_challenge_scope(const char *scope, struct buf *out)
+{
+    if (scope == NULL || scope[0] == '\0') {
+        return 0;
+    }
+    struct buf tmp;
+    buf_init(&tmp, out->max);
+    int err = buf_append_str(&tmp, ", scope=\"");
+    if (err == 0) {
+        err = append_quoted(&tmp, scope);
+    }
+    if (err == 0) {
+        err = buf_append_byte(&tmp, '"');
+    }
+    if (err == 0) {
+        err = buf_append_slice(out, buf_slice(&tmp));
+    }
+    buf_cleanup(&tmp);
+    return err;
+}
+
+int
 proxy_bearer_format_challenge(enum proxy_bearer_rc rc, const char *base, const char *mount,
                               struct buf *out)
 {

@@ -120,3 +120,10 @@ int proxy_bearer_format_body(enum proxy_bearer_rc rc, struct buf *out)
  * -1 at out's cap or for PROXY_BEARER_OK (out unchanged). */
 int proxy_bearer_format_challenge(enum proxy_bearer_rc rc, const char *base, const char *mount,
                                   struct buf *out) __attribute__((warn_unused_result));
+/* Appends `, scope="<scope>"` to a challenge (RFC 6750 3: the scope the
+ * resource needs, so MCP clients know what to ask for), quoted as above;
+ * nothing when scope is "" or NULL (no scopes configured). The caller
+ * passes the configured scopes without offline_access (MCP 2026-07-28).
+ * 0, or -1 at out's cap (out unchanged). */
+int proxy_bearer_append_challenge_scope(const char *scope, struct buf *out)
+    __attribute__((warn_unused_result));

@@ -1,7 +1,10 @@
 #include "proxy/cors.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
+#include "base/scan.h"
 #include "base/xalloc.h"
 #include "config_check.h"
 #include "http/output.h"
@@ -98,13 +101,74 @@ proxy_cors_is_preflight(struct http_request *req)
            http_request_header_get(req, "Access-Control-Request-Method", &v);
 }
 
+/* RFC 9110 5.6.2 tchar. */
+static bool
+is_tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static bool
+is_param_header(struct slice name)
+{
+    static const char prefix[] = "mcp-param-";
+    size_t n = sizeof(prefix) - 1;
+    if (name.len <= n || !slice_case_eq_cstr(slice_make(name.ptr, n), prefix)) {
+        return false;
+    }
+    for (size_t i = 0; i < name.len; i++) {
+        if (!is_tchar((unsigned char)name.ptr[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int
+proxy_cors_allow_headers(struct slice requested, struct buf *out)
+{
+    if (buf_append_str(out, PROXY_CORS_ALLOW_HEADERS) != 0) {
+        return -1;
+    }
+    struct scan s = scan_init(requested);
+    while (!scan_eof(&s)) {
+        struct slice element;
+        if (!scan_until(&s, ',', &element)) {
+            element = scan_rest(&s);
+            s.p = s.end;
+        } else {
+            s.p++;
+        }
+        element = slice_trim_ows(element);
+        if (is_param_header(element) &&
+            (buf_append_str(out, ", ") != 0 || buf_append_slice(out, element) != 0)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 void
 proxy_cors_reply_preflight(struct http_request *req)
 {
-    /* Our constants: a set fails only once the head is sent, and then the
-     * reply below is a no-op as well. */
+    struct slice requested = SLICE_NULL;
+    (void)http_request_header_get(req, "Access-Control-Request-Headers", &requested);
+    /* Every echoed name is an element of the request's value, so twice its
+     * length covers the separators. */
+    struct buf allow;
+    buf_init(&allow, sizeof(PROXY_CORS_ALLOW_HEADERS) + 2 * requested.len + 1);
+    if (proxy_cors_allow_headers(requested, &allow) != 0) {
+        buf_reset(&allow);
+        if (buf_append_str(&allow, PROXY_CORS_ALLOW_HEADERS) != 0) {
+            abort(); /* sized above */
+        }
+    }
+    /* Our constants and checked tokens: a set fails only once the head is
+     * sent, and then the reply below is a no-op as well. */
     (void)http_output_header_set(req, "Access-Control-Allow-Methods", PROXY_CORS_ALLOW_METHODS);
-    (void)http_output_header_set(req, "Access-Control-Allow-Headers", PROXY_CORS_ALLOW_HEADERS);
+    (void)http_output_header_set(req, "Access-Control-Allow-Headers", buf_cstr(&allow));
+    buf_cleanup(&allow);
     (void)http_output_header_set(req, "Access-Control-Max-Age", PROXY_CORS_MAX_AGE);
     (void)http_reply_empty(req, 204);
 }

@@ -32,6 +32,7 @@
 
 #include "base/slice.h"
 
+struct buf;
 struct http_request;
 
 #define PROXY_CORS_ALLOW_METHODS "GET, POST, DELETE, OPTIONS"
@@ -91,6 +92,14 @@ int proxy_cors_decorate(struct http_request *req, const char *origin);
 
 /* Is this a CORS preflight (OPTIONS with Access-Control-Request-Method)? */
 bool proxy_cors_is_preflight(struct http_request *req);
+
+/* Access-Control-Allow-Headers for a preflight, appended to out:
+ * PROXY_CORS_ALLOW_HEADERS, then every element of the preflight's
+ * Access-Control-Request-Headers (requested; empty when absent) that is an
+ * "Mcp-Param-<name>" token, as sent. 2026-07-28 lets tools mirror
+ * parameters into such headers, and a preflight cannot allow a prefix.
+ * -1 at out's cap (out then holds a prefix of the answer). */
+int proxy_cors_allow_headers(struct slice requested, struct buf *out);
 
 /* Answers a preflight from an allowed origin (after proxy_cors_decorate):
  * 204 with Allow-Methods, Allow-Headers and Max-Age. */

@@ -52,9 +52,11 @@ reply_unauthorized(struct http_request *req, const struct proxy_mount_ctx *ctx,
     buf_init(&body, 512);
     /* The fixed text plus the base URL and mount, each at most doubled by
      * quoting: sized from the inputs, so a long PROXY_BASE_URL still fits. */
-    buf_init(&challenge, 512 + 2 * strlen(ctx->proxy_base_url) + 2 * strlen(ctx->mount));
+    buf_init(&challenge, 512 + 2 * strlen(ctx->proxy_base_url) + 2 * strlen(ctx->mount) +
+                             BOUNDS_SCOPE_MAX_BYTES);
     if (proxy_bearer_format_body(rc, &body) != 0 ||
         proxy_bearer_format_challenge(rc, ctx->proxy_base_url, ctx->mount, &challenge) != 0 ||
+        proxy_bearer_append_challenge_scope(ctx->challenge_scope, &challenge) != 0 ||
         http_output_header_set(req, "WWW-Authenticate", buf_cstr(&challenge)) != 0) {
         /* Reachable: the request's arena or header count can be exhausted
          * (a very long PROXY_BASE_URL); a status is still owed. */
@@ -359,17 +361,30 @@ proxy_mount_handle(struct http_request *req, void *arg)
     proxy_forward_start(req, pool, &id, &ctx->forward);
 }
 
-/* The mcp limiter's 429 (before the head check): with CORS for an allowed
- * origin, so a browser client reads the 429 instead of "Failed to fetch". */
+/* The answers given before the head check (the mcp limiter's 429, the 413
+ * of a Content-Length over 16 MiB) carry CORS for an allowed origin, so a
+ * browser client reads them instead of "Failed to fetch". */
 static void
-reply_rate_limited(struct http_request *req, void *arg)
+decorate_early(struct http_request *req, const struct proxy_mount_ctx *ctx)
 {
-    const struct proxy_mount_ctx *ctx = arg;
     const char *origin = NULL;
     if (proxy_cors_judge_request(&ctx->cors, req, &origin) == PROXY_CORS_ALLOWED) {
         (void)proxy_cors_decorate(req, origin);
     }
+}
+
+static void
+reply_rate_limited(struct http_request *req, void *arg)
+{
+    decorate_early(req, arg);
     (void)http_reply_rate_limited(req);
+}
+
+static void
+reply_too_large(struct http_request *req, void *arg)
+{
+    decorate_early(req, arg);
+    http_reply_error(req, 413);
 }
 
 /* "{mount}" and "{mount}/...", every method; with an empty mount the
@@ -388,5 +403,6 @@ const struct http_route_def proxy_mount_route = {
             .rate_limited = true,
             .bucket = METRICS_ENDPOINT_MCP,
             .rate_limited_reply = reply_rate_limited,
+            .too_large = reply_too_large,
         },
 };

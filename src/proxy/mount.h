@@ -60,6 +60,8 @@ struct proxy_mount_ctx {
     unsigned per_subject_concurrency;          /* the cap, for the log line */
     const char *mount;                         /* "/mcp"; "" = the whole origin */
     const char *proxy_base_url;                /* the 401's resource_metadata */
+    const char *challenge_scope;               /* the 401's scope (MCP_SCOPES_SUPPORTED without
+                                                * offline_access); "" or NULL = none */
     bool tool_metrics;                         /* MCP_TOOL_METRICS */
     uint64_t log_body_max;                     /* MCP_LOG_BODY_MAX: the peek's cap; 0 = off */
     struct proxy_forward_opts forward;         /* timeouts and hops of the forward */

@@ -38,6 +38,7 @@ init_mount_ctx(struct proxy_mount_ctx *m, const struct config *c)
     m->per_subject_concurrency = c->per_subject_concurrency;
     m->mount = c->mount;
     m->proxy_base_url = c->proxy_base_url;
+    m->challenge_scope = c->scopes_resource;
     m->tool_metrics = c->tool_metrics;
     m->log_body_max = c->log_body_max;
     proxy_cors_policy_init(&m->cors, c->proxy_base_url, c->mcp_allowed_origins,

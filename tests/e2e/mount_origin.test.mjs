@@ -147,6 +147,22 @@ describe('MCP mount: Origin, CORS, bare 401', () => {
     assert.match(text, /"result"/);
   });
 
+  test('413 (a Content-Length over 16 MiB) to an allowed origin carries ACAO', async () => {
+    const net = await import('node:net');
+    const port = new URL(stack.base).port;
+    const answer = await new Promise((resolve) => {
+      const sock = net.connect({ port: Number(port), host: '127.0.0.1' });
+      let got = '';
+      const timer = setTimeout(() => { sock.destroy(); resolve(got); }, 5000);
+      sock.on('data', (d) => { got += d.toString('latin1'); if (got.includes('\r\n\r\n')) { clearTimeout(timer); sock.destroy(); resolve(got); } });
+      sock.on('error', () => {});
+      sock.write(`POST /mcp HTTP/1.1\r\nHost: x\r\nOrigin: ${allowedPage.origin}\r\nAuthorization: Bearer ${token}\r\n`
+        + `Content-Type: application/json\r\nContent-Length: ${16 * 1024 * 1024 + 1}\r\n\r\n`);
+    });
+    assert.match(answer, /^HTTP\/1\.1 413 /);
+    assert.match(answer, new RegExp(`\r\naccess-control-allow-origin: ${allowedPage.origin}\r\n`, 'i'));
+  });
+
   test('preflight from an allowed origin: 204 without a token, nothing forwarded', async () => {
     await stack.upstream.reset();
     const r = await fetch(`${stack.base}/mcp`, {
@@ -154,7 +170,7 @@ describe('MCP mount: Origin, CORS, bare 401', () => {
       headers: {
         origin: allowedPage.origin,
         'access-control-request-method': 'POST',
-        'access-control-request-headers': 'authorization, content-type, mcp-protocol-version, mcp-session-id',
+        'access-control-request-headers': 'authorization, content-type, mcp-protocol-version, mcp-session-id, mcp-param-region',
       },
     });
     assert.equal(r.status, 204);
@@ -162,7 +178,7 @@ describe('MCP mount: Origin, CORS, bare 401', () => {
     assert.equal(r.headers.get('access-control-allow-methods'), 'GET, POST, DELETE, OPTIONS');
     const allowed = r.headers.get('access-control-allow-headers').toLowerCase().split(/,\s*/);
     for (const h of ['authorization', 'content-type', 'mcp-session-id', 'mcp-protocol-version',
-      'mcp-method', 'mcp-name', 'last-event-id']) {
+      'mcp-method', 'mcp-name', 'last-event-id', 'mcp-param-region']) {
       assert.ok(allowed.includes(h), h);
     }
     assert.ok(Number(r.headers.get('access-control-max-age')) > 0);

@@ -880,7 +880,69 @@ static const struct rule_case rules[] = {
     OK("REQUEST_BODY_BUFFER_PER_IP_MAX", "16777216"),
     BAD("REQUEST_BODY_BUFFER_PER_IP_MAX", "0", "at least 16777216"),
     BAD("REQUEST_BODY_BUFFER_PER_IP_MAX", "1099511627777", "at most 1099511627776"),
+    OK("MCP_SCOPES_SUPPORTED", "mcp:read mcp:write offline_access"),
+    OK("MCP_SCOPES_SUPPORTED", " mcp:read,,mcp:write , "),
+    OK("MCP_SCOPES_SUPPORTED", "https://api.example.com/read!#$%&'()*+-./:;<=>?@[]^_`{|}~"),
+    OK("MCP_SCOPES_SUPPORTED", " , "), /* only separators: no scopes */
+    BAD("MCP_SCOPES_SUPPORTED", "mcp:read \"quoted\"",
+        "scope 2 is not an RFC 6749 3.3 scope-token"),
+    BAD("MCP_SCOPES_SUPPORTED", "a\\b", "scope 1 is not an RFC 6749 3.3 scope-token"),
+    BAD("MCP_SCOPES_SUPPORTED", "read\twrite", "scope 1 is not an RFC 6749 3.3 scope-token"),
+    BAD("MCP_SCOPES_SUPPORTED", "caf\xc3\xa9", "scope 1 is not an RFC 6749 3.3 scope-token"),
+    BAD("MCP_SCOPES_SUPPORTED", "read write,read", "scope 3 (read) is listed twice"),
 };
+
+/* MCP_SCOPES_SUPPORTED is kept as single-space-joined tokens in the order
+ * given, and the resource's set drops offline_access (MCP 2026-07-28). */
+static void
+scopes_are_normalised(void **state)
+{
+    (void)state;
+    env_set("MCP_SCOPES_SUPPORTED", " offline_access,mcp:read  mcp:write,");
+    struct loaded r;
+    load(&r);
+    assert_true(r.ok);
+    assert_string_equal(r.c.scopes_supported, "offline_access mcp:read mcp:write");
+    assert_string_equal(r.c.scopes_resource, "mcp:read mcp:write");
+    unload(&r);
+}
+
+static void
+scopes_default_to_none(void **state)
+{
+    (void)state;
+    struct loaded r;
+    load(&r);
+    assert_true(r.ok);
+    assert_string_equal(r.c.scopes_supported, "");
+    assert_string_equal(r.c.scopes_resource, "");
+    unload(&r);
+}
+
+/* 64 scopes load; a 65th, or 1024 bytes passed, is refused. */
+static void
+scopes_are_capped(void **state)
+{
+    (void)state;
+    char text[64 * 4 + 16] = "";
+    size_t len = 0;
+    for (int i = 0; i < 64; i++) {
+        len += (size_t)snprintf(text + len, sizeof(text) - len, "s%02d ", i);
+    }
+    env_set("MCP_SCOPES_SUPPORTED", text);
+    struct loaded r;
+    load(&r);
+    assert_true(r.ok);
+    unload(&r);
+    snprintf(text + len, sizeof(text) - len, "s64");
+    env_set("MCP_SCOPES_SUPPORTED", text);
+    expect_problem("MCP_SCOPES_SUPPORTED", "more than 64 scopes");
+    char big[1100];
+    memset(big, 'a', 1025);
+    big[1025] = '\0';
+    env_set("MCP_SCOPES_SUPPORTED", big);
+    expect_problem("MCP_SCOPES_SUPPORTED", "1024 bytes");
+}
 
 static void
 one_row_per_rule(void **state)
@@ -1541,6 +1603,9 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(defaults, env_good),
+        cmocka_unit_test_setup(scopes_are_normalised, env_good),
+        cmocka_unit_test_setup(scopes_default_to_none, env_good),
+        cmocka_unit_test_setup(scopes_are_capped, env_good),
         cmocka_unit_test_setup(all_vars_set_are_loaded_verbatim, env_good),
         cmocka_unit_test_setup(base_url_loses_every_trailing_slash, env_good),
         cmocka_unit_test_setup(upstream_mount_is_normalised, env_good),

@@ -874,6 +874,104 @@ test_unknown_keys_and_legacy_omissions(void **state)
     }
 }
 
+/* The granted scope ("scp", MCP_SCOPES_SUPPORTED) travels through every
+ * grant of the flow: written after "res", read back verbatim. */
+static void
+test_scope_round_trip(void **state)
+{
+    (void)state;
+    const char *scope = "mcp:read offline_access";
+    struct buf out;
+    buf_init(&out, BOUNDS_SEALED_MAX_CHARS);
+    char json[4096];
+
+    struct grant_consent cg = full_consent();
+    cg.scope = scope;
+    assert_int_equal(grants_seal_consent(ring, &cg, &out), SEAL_OK);
+    peek(SEAL_PURPOSE_CONSENT, buf_cstr(&out), json, sizeof(json));
+    assert_non_null(strstr(json, "\"res\":\"" RES "\",\"scp\":\"mcp:read offline_access\","));
+    struct grant_consent c;
+    assert_int_equal(grants_open_consent(ring, buf_slice(&out), FIXTURE_BASE, T0, &c, NULL),
+                     GRANTS_OK);
+    assert_string_equal(c.scope, scope);
+    grants_cleanup_consent(&c);
+    buf_reset(&out);
+
+    struct grant_session sg = full_session();
+    sg.scope = scope;
+    assert_int_equal(grants_seal_session(ring, &sg, &out), SEAL_OK);
+    struct grant_session se;
+    assert_int_equal(grants_open_session(ring, buf_slice(&out), FIXTURE_BASE, T0, &se, NULL),
+                     GRANTS_OK);
+    assert_string_equal(se.scope, scope);
+    grants_cleanup_session(&se);
+    buf_reset(&out);
+
+    struct grant_code kg = full_code();
+    kg.scope = scope;
+    assert_int_equal(grants_seal_code(ring, &kg, &out), SEAL_OK);
+    struct grant_code k;
+    assert_int_equal(grants_open_code(ring, buf_slice(&out), FIXTURE_BASE, T0, &k, NULL),
+                     GRANTS_OK);
+    assert_string_equal(k.scope, scope);
+    grants_cleanup_code(&k);
+    buf_reset(&out);
+
+    struct grant_access ag = full_access();
+    ag.scope = scope;
+    assert_int_equal(grants_seal_access(ring, &ag, &out), SEAL_OK);
+    peek(SEAL_PURPOSE_ACCESS, buf_cstr(&out), json, sizeof(json));
+    assert_non_null(strstr(json, "\"res\":\"" RES "\",\"scp\":\"mcp:read offline_access\","));
+    struct grant_access a;
+    assert_int_equal(grants_open_access(ring, buf_slice(&out), FIXTURE_BASE, T0, &a, NULL),
+                     GRANTS_OK);
+    assert_string_equal(a.scope, scope);
+    grants_cleanup_access(&a);
+    buf_reset(&out);
+
+    struct grant_refresh rg = full_refresh();
+    rg.scope = scope;
+    assert_int_equal(grants_seal_refresh(ring, &rg, &out), SEAL_OK);
+    struct grant_refresh r;
+    assert_int_equal(grants_open_refresh(ring, buf_slice(&out), FIXTURE_BASE, T0, &r, NULL),
+                     GRANTS_OK);
+    assert_string_equal(r.scope, scope);
+    grants_cleanup_refresh(&r);
+    buf_cleanup(&out);
+}
+
+/* Tokens minted before scopes (no "scp") open with ""; a "scp" that is
+ * not a string is a bad payload, not an empty scope. */
+static void
+test_scope_legacy_and_bad(void **state)
+{
+    (void)state;
+    char *tok = seal_raw(SEAL_PURPOSE_ACCESS,
+                         "{\"tid\":\"t\",\"typ\":\"access\",\"aud\":\"a\",\"sub\":\"s\","
+                         "\"email\":\"\",\"cid\":\"c\",\"iat\":1,\"exp\":2}");
+    struct grant_access a;
+    assert_int_equal(grants_open_access(ring, slice_from_cstr(tok), "a", 1, &a, NULL), GRANTS_OK);
+    assert_string_equal(a.scope, "");
+    grants_cleanup_access(&a);
+    xfree(tok);
+    tok = seal_raw(SEAL_PURPOSE_REFRESH,
+                   "{\"tid\":\"t\",\"fam\":\"f\",\"sub\":\"s\",\"email\":\"\",\"cid\":\"c\","
+                   "\"typ\":\"refresh\",\"aud\":\"a\",\"iat\":1,\"fiat\":1,\"exp\":2}");
+    struct grant_refresh r;
+    assert_int_equal(grants_open_refresh(ring, slice_from_cstr(tok), "a", 1, &r, NULL), GRANTS_OK);
+    assert_string_equal(r.scope, "");
+    grants_cleanup_refresh(&r);
+    xfree(tok);
+    tok = seal_raw(SEAL_PURPOSE_REFRESH,
+                   "{\"tid\":\"t\",\"fam\":\"f\",\"sub\":\"s\",\"email\":\"\",\"cid\":\"c\","
+                   "\"typ\":\"refresh\",\"aud\":\"a\",\"scp\":[\"x\"],\"iat\":1,\"fiat\":1,"
+                   "\"exp\":2}");
+    assert_int_equal(grants_open_refresh(ring, slice_from_cstr(tok), "a", 1, &r, NULL),
+                     GRANTS_ERR_PAYLOAD);
+    grants_cleanup_refresh(&r);
+    xfree(tok);
+}
+
 /* The browser binding is required: a consent token or IdP session sealed
  * before it existed (no bh), or with a bh that is not a string, does not
  * open -- there is no legacy path around the binding. */
@@ -986,6 +1084,8 @@ main(void)
         cmocka_unit_test(test_round_trip_client),
         cmocka_unit_test(test_round_trip_consent_session),
         cmocka_unit_test(test_round_trip_code_access_refresh),
+        cmocka_unit_test(test_scope_round_trip),
+        cmocka_unit_test(test_scope_legacy_and_bad),
         cmocka_unit_test(test_json_full),
         cmocka_unit_test(test_json_omit_if_empty),
         cmocka_unit_test(test_json_string_escaping),

@@ -288,7 +288,71 @@ test_parse_fields(void **state)
     assert_string_equal(ar.code_challenge_method, "S256");
     assert_string_equal(ar.state, "s");
     assert_int_equal(ar.resource_count, 2);
+    assert_string_equal(ar.scope, "x y");
     form_params_cleanup(&p);
+}
+
+/* Step 12a with MCP_SCOPES_SUPPORTED set: the outcome carries the grant,
+ * or an invalid_scope redirect; the SPEC.md steps before it keep their
+ * answers, and with scopes off `scope` is ignored as before. */
+static void
+check_scope(const char *query, const char *supported, bool pkce_required,
+            enum oauth_authorize_verdict verdict, enum oauth_error_code code, const char *want)
+{
+    struct form_params p;
+    assert_int_equal(
+        form_parse(slice_from_cstr(query), FORM_MODE_QUERY, BOUNDS_QUERY_PARAMS_MAX, &p), FORM_OK);
+    struct oauth_authorize_request ar;
+    struct oauth_error err;
+    assert_int_equal(oauth_authorize_rules_parse(&p, &ar, &err, NULL), PROCEED);
+    struct oauth_authorize_policy pol = {
+        .base = FIXTURE_BASE,
+        .mount = "/mcp",
+        .pkce_required = pkce_required,
+        .scopes_supported = supported,
+    };
+    struct oauth_authorize_outcome out;
+    oauth_authorize_rules_check(&ar, registered, 2, &pol, &out);
+    if (out.verdict != verdict) {
+        fail_msg("%s: verdict %d, want %d (%s)", query, out.verdict, verdict,
+                 out.err.description ? out.err.description : "-");
+    }
+    if (verdict == PROCEED) {
+        assert_string_equal(out.scope, want);
+    } else {
+        assert_int_equal(out.err.code, code);
+        assert_string_equal(out.err.description, want);
+    }
+    form_params_cleanup(&p);
+}
+
+static void
+test_scope_step(void **state)
+{
+    (void)state;
+    const char *sup = "mcp:read mcp:write offline_access";
+    check_scope(GOOD, sup, true, PROCEED, 0, "mcp:read mcp:write");
+    check_scope(GOOD "&scope=mcp%3Aread", sup, true, PROCEED, 0, "mcp:read");
+    check_scope(GOOD "&scope=offline_access+mcp%3Awrite+openid", sup, true, PROCEED, 0,
+                "mcp:write offline_access");
+    check_scope(GOOD "&scope=mcp%3Aread&scope=mcp%3Awrite", sup, true, PROCEED, 0, "mcp:read");
+    check_scope(GOOD "&scope=openid", sup, true, REDIR, OAUTH_ERROR_INVALID_SCOPE,
+                "none of the requested scopes is supported");
+    check_scope(GOOD "&scope=mcp%3Aread+%22x%22", sup, true, REDIR, OAUTH_ERROR_INVALID_SCOPE,
+                "scope is malformed");
+    /* Earlier steps first. */
+    check_scope("response_type=token&client_id=c&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb"
+                "&scope=openid",
+                sup, true, REDIR, OAUTH_ERROR_UNSUPPORTED_RESPONSE_TYPE,
+                "response_type must be 'code'");
+    check_scope(OK_PREFIX "&scope=openid", sup, true, REDIR, OAUTH_ERROR_INVALID_REQUEST,
+                "code_challenge is required");
+    /* Before 13: no state and no challenge, the scope still answers. */
+    check_scope(OK_PREFIX "&scope=openid", sup, false, REDIR, OAUTH_ERROR_INVALID_SCOPE,
+                "none of the requested scopes is supported");
+    /* Scopes off: ignored, nothing granted. */
+    check_scope(GOOD "&scope=openid+%22x%22", "", true, PROCEED, 0, "");
+    check_scope(GOOD "&scope=openid", NULL, true, PROCEED, 0, "");
 }
 
 /* Another mount: only its own resource is accepted. */
@@ -304,7 +368,7 @@ test_custom_mount(void **state)
     struct oauth_authorize_request ar;
     struct oauth_error err;
     assert_int_equal(oauth_authorize_rules_parse(&p, &ar, &err, NULL), PROCEED);
-    struct oauth_authorize_policy pol = {FIXTURE_BASE, "/api/v1/mcp", true, false, false};
+    struct oauth_authorize_policy pol = {FIXTURE_BASE, "/api/v1/mcp", true, false, false, ""};
     struct oauth_authorize_outcome out;
     oauth_authorize_rules_check(&ar, registered, 2, &pol, &out);
     assert_int_equal(out.verdict, REDIR);
@@ -346,9 +410,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_spec_order_table),
-        cmocka_unit_test(test_parse_fields),
-        cmocka_unit_test(test_custom_mount),
+        cmocka_unit_test(test_spec_order_table), cmocka_unit_test(test_parse_fields),
+        cmocka_unit_test(test_scope_step),       cmocka_unit_test(test_custom_mount),
         cmocka_unit_test(test_param_categories),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

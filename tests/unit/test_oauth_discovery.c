@@ -55,6 +55,9 @@ env_set(const char *name, const char *value)
     env[env_n++] = (struct env_pair){name, value};
 }
 
+/* MCP_SCOPES_SUPPORTED for the next load_config; NULL = unset. */
+static const char *scopes_env;
+
 /* base and upstream as an operator would write them; name NULL = unset. */
 static void
 load_config(struct config *c, const char *base, const char *upstream, const char *name)
@@ -70,6 +73,9 @@ load_config(struct config *c, const char *base, const char *upstream, const char
     env_set("REDIS_REQUIRED", "false");
     if (name != NULL) {
         env_set("MCP_RESOURCE_NAME", name);
+    }
+    if (scopes_env != NULL) {
+        env_set("MCP_SCOPES_SUPPORTED", scopes_env);
     }
     bool ok = config_load(fake_getenv, c, NULL, NULL);
     assert_true(ok);
@@ -214,6 +220,46 @@ test_prm_root_and_mount(void **state)
     assert_str_array(j, "authorization_servers", 1, servers);
     json_decref(j);
     assert_keys_sorted(mount.ptr);
+    oauth_discovery_free(d);
+    config_cleanup(&c);
+}
+
+/* MCP_SCOPES_SUPPORTED: all of them in the AS metadata, offline_access
+ * never in either protected-resource document (MCP 2026-07-28). */
+static void
+test_scopes_supported(void **state)
+{
+    (void)state;
+    struct config c;
+    scopes_env = "mcp:read,offline_access mcp:write";
+    load_config(&c, FIXTURE_BASE, "http://upstream.internal:8000/mcp", NULL);
+    scopes_env = NULL;
+    struct oauth_discovery *d = oauth_discovery_new(&c);
+    static const char *const all[] = {"mcp:read", "offline_access", "mcp:write"};
+    static const char *const resource[] = {"mcp:read", "mcp:write"};
+    json_t *j = parse_doc(oauth_discovery_document(d, OAUTH_DISCOVERY_AS_METADATA));
+    assert_str_array(j, "scopes_supported", 3, all);
+    json_decref(j);
+    assert_keys_sorted(oauth_discovery_document(d, OAUTH_DISCOVERY_AS_METADATA).ptr);
+    for (int which = OAUTH_DISCOVERY_PRM_ROOT; which <= OAUTH_DISCOVERY_PRM_MOUNT; which++) {
+        struct slice doc = oauth_discovery_document(d, (enum oauth_discovery_doc)which);
+        j = parse_doc(doc);
+        assert_str_array(j, "scopes_supported", 2, resource);
+        json_decref(j);
+        assert_null(strstr(doc.ptr, "offline_access"));
+        assert_keys_sorted(doc.ptr);
+    }
+    oauth_discovery_free(d);
+    config_cleanup(&c);
+    /* Only offline_access: the resource lists none. */
+    scopes_env = "offline_access";
+    load_config(&c, FIXTURE_BASE, "http://upstream.internal:8000/mcp", NULL);
+    scopes_env = NULL;
+    d = oauth_discovery_new(&c);
+    assert_non_null(strstr(oauth_discovery_document(d, OAUTH_DISCOVERY_PRM_MOUNT).ptr,
+                           "\"scopes_supported\":[]}"));
+    assert_non_null(strstr(oauth_discovery_document(d, OAUTH_DISCOVERY_AS_METADATA).ptr,
+                           "\"scopes_supported\":[\"offline_access\"],"));
     oauth_discovery_free(d);
     config_cleanup(&c);
 }
@@ -522,6 +568,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_as_metadata_fields),
         cmocka_unit_test(test_prm_root_and_mount),
+        cmocka_unit_test(test_scopes_supported),
         cmocka_unit_test(test_resource_name_present_only_when_set),
         cmocka_unit_test(test_loopback_http_base),
         cmocka_unit_test(test_routes_default_mount),

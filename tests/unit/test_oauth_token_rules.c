@@ -311,14 +311,32 @@ test_success_body(void **state)
     (void)state;
     struct buf b;
     buf_init(&b, 4096);
-    assert_int_equal(oauth_token_rules_format_success(SLICE_LIT("AAA-_b"), SLICE_LIT("RRR"), &b),
-                     0);
+    assert_int_equal(
+        oauth_token_rules_format_success(SLICE_LIT("AAA-_b"), SLICE_LIT("RRR"), SLICE_NULL, &b), 0);
     assert_string_equal(buf_cstr(&b), "{\"access_token\":\"AAA-_b\",\"expires_in\":3600,"
                                       "\"refresh_token\":\"RRR\",\"token_type\":\"Bearer\"}\n");
     buf_cleanup(&b);
+    /* With scopes: "scope" between refresh_token and token_type (keys
+     * sorted); no refresh token for a grant that may not have one. */
+    buf_init(&b, 4096);
+    assert_int_equal(oauth_token_rules_format_success(SLICE_LIT("A"), SLICE_LIT("R"),
+                                                      SLICE_LIT("mcp:read offline_access"), &b),
+                     0);
+    assert_string_equal(buf_cstr(&b),
+                        "{\"access_token\":\"A\",\"expires_in\":3600,"
+                        "\"refresh_token\":\"R\",\"scope\":\"mcp:read offline_access\","
+                        "\"token_type\":\"Bearer\"}\n");
+    buf_cleanup(&b);
+    buf_init(&b, 4096);
+    assert_int_equal(
+        oauth_token_rules_format_success(SLICE_LIT("A"), SLICE_NULL, SLICE_LIT("mcp:read"), &b), 0);
+    assert_string_equal(buf_cstr(&b), "{\"access_token\":\"A\",\"expires_in\":3600,"
+                                      "\"scope\":\"mcp:read\",\"token_type\":\"Bearer\"}\n");
+    buf_cleanup(&b);
     /* At the cap: -1, never a truncated body passed off as whole. */
     buf_init(&b, 40);
-    assert_int_equal(oauth_token_rules_format_success(SLICE_LIT("AAA"), SLICE_LIT("RRR"), &b), -1);
+    assert_int_equal(
+        oauth_token_rules_format_success(SLICE_LIT("AAA"), SLICE_LIT("RRR"), SLICE_NULL, &b), -1);
     buf_cleanup(&b);
 }
 

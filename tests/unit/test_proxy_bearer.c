@@ -562,6 +562,32 @@ test_challenge(void **state)
     buf_cleanup(&small);
 }
 
+/* The 401's scope (MCP_SCOPES_SUPPORTED without offline_access, chosen by
+ * the caller): appended quoted, nothing when there is none. */
+static void
+test_challenge_scope(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b, 1024);
+    assert_int_equal(
+        proxy_bearer_format_challenge(PROXY_BEARER_INVALID_TOKEN, FIXTURE_BASE, "/mcp", &b), 0);
+    size_t plain = b.len;
+    assert_int_equal(proxy_bearer_append_challenge_scope("", &b), 0);
+    assert_int_equal(proxy_bearer_append_challenge_scope(NULL, &b), 0);
+    assert_int_equal(b.len, plain);
+    assert_int_equal(proxy_bearer_append_challenge_scope("mcp:read mcp:write", &b), 0);
+    assert_string_equal(buf_cstr(&b) + plain, ", scope=\"mcp:read mcp:write\"");
+    buf_cleanup(&b);
+    /* At the cap: out as it was. */
+    struct buf small;
+    buf_init(&small, 12);
+    assert_int_equal(buf_append_str(&small, "keep"), 0);
+    assert_int_equal(proxy_bearer_append_challenge_scope("mcp:read", &small), -1);
+    assert_string_equal(buf_cstr(&small), "keep");
+    buf_cleanup(&small);
+}
+
 static void
 test_strings(void **state)
 {
@@ -604,6 +630,7 @@ main(void)
         cmocka_unit_test(test_body),
         cmocka_unit_test(test_challenge),
         cmocka_unit_test(test_strings),
+        cmocka_unit_test(test_challenge_scope),
         cmocka_unit_test(test_credential),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

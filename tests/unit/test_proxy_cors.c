@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "base/buf.h"
 #include "proxy/cors.h"
 
 static enum proxy_cors_verdict
@@ -110,6 +111,31 @@ test_constants(void **state)
     assert_string_equal(PROXY_CORS_ALLOW_METHODS, "GET, POST, DELETE, OPTIONS");
 }
 
+/* 2026-07-28 Mcp-Param-* headers asked for in a preflight are allowed by
+ * name (a preflight cannot allow a prefix); nothing else is echoed. */
+static void
+test_allow_headers_echo_params(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b, 1024);
+    assert_int_equal(proxy_cors_allow_headers(SLICE_NULL, &b), 0);
+    assert_string_equal(buf_cstr(&b), PROXY_CORS_ALLOW_HEADERS);
+    buf_reset(&b);
+    assert_int_equal(proxy_cors_allow_headers(SLICE_LIT("authorization, mcp-param-region,X-Evil, "
+                                                        "Mcp-Param-Units ,mcp-param-,mcp-param-a b,"
+                                                        "mcp-param-\"q\",,cookie"),
+                                              &b),
+                     0);
+    assert_string_equal(buf_cstr(&b),
+                        PROXY_CORS_ALLOW_HEADERS ", mcp-param-region, Mcp-Param-Units");
+    buf_cleanup(&b);
+    struct buf small;
+    buf_init(&small, 8);
+    assert_int_equal(proxy_cors_allow_headers(SLICE_NULL, &small), -1);
+    buf_cleanup(&small);
+}
+
 int
 main(void)
 {
@@ -117,6 +143,7 @@ main(void)
         cmocka_unit_test(test_policy_lists_own_origin_first),
         cmocka_unit_test(test_judge),
         cmocka_unit_test(test_constants),
+        cmocka_unit_test(test_allow_headers_echo_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
