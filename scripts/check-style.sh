@@ -198,8 +198,9 @@ for f in $(echo "$c_files" | grep '^src/.*\.c$'); do
   ' "$f"
 done
 
-# 8. Every test docs/threat-model.md cites exists, so a row cannot claim a
-#    defence with a test that was renamed or never written. In a table's
+# 8. Every test docs/threat-model.md and docs/conformance.md cite exists, so
+#    a row cannot claim a defence (or a requirement met) with a test that was
+#    renamed or never written. In a table's
 #    "tests" column (and in prose after a test file's name): `test_x.c`
 #    then `function` (defined and registered in main), or `vector` (text
 #    in that file: any backticked word in parentheses, or not a name); `x.test.mjs` then `'title'` or "title" (a
@@ -207,7 +208,9 @@ done
 #    for text that appears in the file); `target/seed` or a bare `seed`
 #    after it (globs allowed) under fuzz/corpus/. A citation runs to the
 #    next ';' or sentence end outside parentheses.
-citations=$(perl - docs/threat-model.md <<'PERL'
+check_citations() {
+local doc=$1 citations
+citations=$(perl - "$doc" <<'PERL'
 use strict;
 use warnings;
 binmode STDOUT, ':encoding(UTF-8)';
@@ -363,7 +366,14 @@ for my $line (split /\n/, $text) {
             next;
         }
         next if $line =~ /^[\s|:-]+$/;
-        check_text($n, $cells[$col] // '', 1) if $col >= 0;
+        if ($col >= 0) {
+            check_text($n, $cells[$col] // '', 1);
+        } else {
+            # No "tests" column: a cell that names a test file is prose.
+            for my $cell (@cells) {
+                check_text($n, $cell, 0) if $cell =~ /test_\w+\.c|\.test\.mjs/;
+            }
+        }
     } else {
         $header = 1;
         check_text($n, $line, 0) if $line =~ /test_\w+\.c|\.test\.mjs/;
@@ -373,9 +383,12 @@ exit $bad;
 PERL
 )
 if [ $? -ne 0 ]; then
-  [ -z "$citations" ] && citations="docs/threat-model.md: the citation check could not run"
+  [ -z "$citations" ] && citations="$doc: the citation check could not run"
   while IFS= read -r line; do report "$line"; done <<< "$citations"
 fi
+}
+check_citations docs/threat-model.md
+check_citations docs/conformance.md
 
 if [ "$fail" -ne 0 ]; then
   echo "check-style: FAILED"
