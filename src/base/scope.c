@@ -31,6 +31,9 @@ is_sep(char c, const char *seps)
 bool
 scope_next(struct slice *rest, const char *seps, struct slice *out_token)
 {
+    if (rest->len == 0) {
+        return false; /* also an empty slice with a NULL ptr: no arithmetic on it */
+    }
     size_t i = 0;
     while (i < rest->len && is_sep(rest->ptr[i], seps)) {
         i++;

@@ -208,11 +208,12 @@ optional_string_array(const struct json_t *doc, const char *key, const struct js
     return all_strings(*out);
 }
 
+/* client_secret_post, _basic, _jwt and any future member of the family:
+ * a document is public, so no secret can belong to it (draft 4.1). */
 static bool
 is_shared_secret_method(struct slice m)
 {
-    return slice_eq_cstr(m, "client_secret_post") || slice_eq_cstr(m, "client_secret_basic") ||
-           slice_eq_cstr(m, "client_secret_jwt");
+    return slice_starts_with(m, slice_from_cstr("client_secret_"));
 }
 
 /* The members, in the order the header lists them; doc is an object. */
