@@ -64,11 +64,6 @@ oauth_cimd_rules_check_url(struct slice client_id, char *host_out, size_t host_c
     if (memchr(client_id.ptr, '\0', client_id.len) != NULL) {
         return "client_id URL is malformed";
     }
-    /* Byte for byte, as the lookup routes it: "HTTPS://" would parse, yet is
-     * another client_id than the one every document must name. */
-    if (!oauth_cimd_rules_is_document_url(client_id)) {
-        return "client_id URL must use https";
-    }
     char text[BOUNDS_CIMD_URL_MAX_BYTES + 1];
     memcpy(text, client_id.ptr, client_id.len);
     text[client_id.len] = '\0';
@@ -78,7 +73,9 @@ oauth_cimd_rules_check_url(struct slice client_id, char *host_out, size_t host_c
     }
     const char *reason = NULL;
     char host[256];
-    if (strcmp(u.scheme, "https") != 0) {
+    /* Byte for byte, as the lookup routes it: "HTTPS://" parses, yet it is
+     * another client_id than the one every document must name. */
+    if (strcmp(u.scheme, "https") != 0 || !oauth_cimd_rules_is_document_url(client_id)) {
         reason = "client_id URL must use https";
     } else if (u.has_userinfo) {
         reason = "client_id URL must not contain userinfo";
