@@ -48,8 +48,11 @@ main(int argc, char **argv)
             return 1;
         }
         /* The field itself, as headers.c appends it into the forward's block. */
-        struct proxy_headers_identity id = {.sub = c.sub, .email = c.email, .groups = groups,
-                                            .group_count = 2, .client_ip = "203.0.113.7",
+        struct proxy_headers_identity id = {.sub = c.sub,
+                                            .email = c.email,
+                                            .groups = groups,
+                                            .group_count = 2,
+                                            .client_ip = "203.0.113.7",
                                             .assertion = on ? buf_cstr(&jws) : NULL};
         struct buf block;
         buf_init(&block, 65536);

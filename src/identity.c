@@ -188,8 +188,8 @@ key_init(struct identity_key *k, EVP_PKEY *pkey)
     /* RFC 7638 3.2: the required members, lexicographic, no whitespace. */
     struct buf t;
     buf_init(&t, 256);
-    int rc = buf_appendf(&t, "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", k->x,
-                         k->y);
+    int rc =
+        buf_appendf(&t, "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", k->x, k->y);
     if (rc == 0) {
         uint8_t digest[SHA256_DIGEST_LENGTH];
         SHA256((const unsigned char *)t.ptr, t.len, digest);
@@ -366,12 +366,13 @@ build_payload(const struct identity_claims *c, int64_t now_s, struct buf *b)
              buf_append_json_escaped(b, slice_from_cstr(c->groups[i])) != 0 ||
              buf_append_byte(b, '"') != 0;
     }
-    rc = rc != 0 || buf_append_byte(b, ']') != 0 ||
-         append_string(b, "scope", c->scope != NULL ? c->scope : "") != 0 ||
-         (is_set(c->client_id) && append_string(b, "client_id", c->client_id) != 0) ||
-         (is_set(c->acr) && append_string(b, "acr", c->acr) != 0) ||
-         (c->auth_time > 0 && buf_appendf(b, ",\"auth_time\":%lld", (long long)c->auth_time) != 0) ||
-         buf_append_byte(b, '}') != 0;
+    rc =
+        rc != 0 || buf_append_byte(b, ']') != 0 ||
+        append_string(b, "scope", c->scope != NULL ? c->scope : "") != 0 ||
+        (is_set(c->client_id) && append_string(b, "client_id", c->client_id) != 0) ||
+        (is_set(c->acr) && append_string(b, "acr", c->acr) != 0) ||
+        (c->auth_time > 0 && buf_appendf(b, ",\"auth_time\":%lld", (long long)c->auth_time) != 0) ||
+        buf_append_byte(b, '}') != 0;
     return rc == 0 ? IDENTITY_OK : IDENTITY_ERR_TOO_LARGE;
 }
 
@@ -424,11 +425,10 @@ identity_sign(const struct identity_keys *s, const struct identity_claims *c, in
     }
     /* header "." payload, then "." signature, appended in place: the
      * signing input is the bytes already in out. */
-    size_t total = k->header_b64_len + 1 + b64url_encoded_len(payload.len) + 1 +
-                   b64url_encoded_len(SIG_LEN);
+    size_t total =
+        k->header_b64_len + 1 + b64url_encoded_len(payload.len) + 1 + b64url_encoded_len(SIG_LEN);
     if (total > BOUNDS_IDENTITY_ASSERTION_MAX_BYTES ||
-        buf_append(out, k->header_b64, k->header_b64_len) != 0 ||
-        buf_append_byte(out, '.') != 0 ||
+        buf_append(out, k->header_b64, k->header_b64_len) != 0 || buf_append_byte(out, '.') != 0 ||
         b64url_encode_buf((const uint8_t *)payload.ptr, payload.len, out) != 0) {
         rc = IDENTITY_ERR_TOO_LARGE;
         goto out;

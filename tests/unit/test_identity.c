@@ -109,8 +109,8 @@ thumbprint(EVP_PKEY *pkey, char out[44])
     char x[44], y[44], json[256];
     coord(pkey, "qx", x);
     coord(pkey, "qy", y);
-    int n = snprintf(json, sizeof(json), "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
-                     x, y);
+    int n = snprintf(json, sizeof(json),
+                     "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", x, y);
     uint8_t d[32];
     SHA256((const unsigned char *)json, (size_t)n, d);
     b64url_encode(d, 32, out);
