@@ -386,6 +386,9 @@
 /* Keys in UPSTREAM_IDENTITY_KEY_FILE: rotation needs two (old + new); a
  * few more leave room for an overlap without letting the JWKS grow. */
 #define BOUNDS_IDENTITY_KEYS_MAX 8
+/* One key file: a PEM P-256 key is ~240 bytes; 16 KiB leaves room for
+ * comments or a certificate chain beside it, and nothing more is read. */
+#define BOUNDS_IDENTITY_KEY_FILE_MAX_BYTES 16384
 /* Cache-Control max-age of /.well-known/jwks.json: short, so a verifier
  * that cached the set sees a newly published key within minutes; jose's
  * createRemoteJWKSet also refetches at once on an unknown kid. */

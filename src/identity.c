@@ -4,7 +4,11 @@
  * hashes and signs. */
 #include "identity.h"
 
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
+#include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -15,6 +19,8 @@
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/b64url.h"
 #include "base/rand.h"
@@ -63,7 +69,8 @@ static const char *const rc_names[IDENTITY_RC_COUNT] = {
 
 static const char *const rc_reasons[IDENTITY_RC_COUNT] = {
     [IDENTITY_OK] = "is usable",
-    [IDENTITY_ERR_UNREADABLE] = "cannot be read; give the path of a file this process can read",
+    [IDENTITY_ERR_UNREADABLE] = "cannot be read; give the path of a regular PEM file (at most "
+                                "16 KiB) that this process can read",
     [IDENTITY_ERR_NOT_PRIVATE_KEY] =
         "holds no unencrypted PEM private key (a public key or a certificate is not enough); "
         "create one with: openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256",
@@ -121,23 +128,61 @@ check_p256(EVP_PKEY *pkey)
     return IDENTITY_OK;
 }
 
+/* The file's bytes into buf (cap BOUNDS_IDENTITY_KEY_FILE_MAX_BYTES), or -1.
+ * A regular file only, opened without blocking: a FIFO or a device named
+ * by mistake (or by the configuration fuzzer) must not hang start-up. */
+static int
+read_file(const char *path, char *buf, size_t *out_len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        return -1;
+    }
+    struct stat st;
+    size_t len = 0;
+    int rc = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+                     st.st_size <= BOUNDS_IDENTITY_KEY_FILE_MAX_BYTES
+                 ? 0
+                 : -1;
+    while (rc == 0 && len < BOUNDS_IDENTITY_KEY_FILE_MAX_BYTES) {
+        ssize_t n = read(fd, buf + len, BOUNDS_IDENTITY_KEY_FILE_MAX_BYTES - len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            rc = -1;
+        } else if (n == 0) {
+            break;
+        } else {
+            len += (size_t)n;
+        }
+    }
+    close(fd);
+    *out_len = len;
+    return rc;
+}
+
 /* The P-256 private key in path, or NULL with *out_rc. */
 static EVP_PKEY *
 read_key(const char *path, enum identity_rc *out_rc)
 {
-    FILE *f = fopen(path, "re");
-    if (f == NULL) {
+    static_assert(BOUNDS_IDENTITY_KEY_FILE_MAX_BYTES <= 65536, "the buffer is on the stack");
+    char text[BOUNDS_IDENTITY_KEY_FILE_MAX_BYTES];
+    size_t len = 0;
+    if (read_file(path, text, &len) != 0) {
+        OPENSSL_cleanse(text, sizeof(text));
         *out_rc = IDENTITY_ERR_UNREADABLE;
         return NULL;
     }
-    EVP_PKEY *pkey = PEM_read_PrivateKey(f, NULL, no_passphrase, NULL);
-    bool read_error = ferror(f) != 0;
-    fclose(f);
+    BIO *bio = BIO_new_mem_buf(text, (int)len);
+    EVP_PKEY *pkey = bio != NULL ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) : NULL;
+    BIO_free(bio);
+    OPENSSL_cleanse(text, sizeof(text));
     /* A failed parse leaves OpenSSL's error queue full; nothing else in
      * the thread should read it as its own. */
     ERR_clear_error();
     if (pkey == NULL) {
-        *out_rc = read_error ? IDENTITY_ERR_UNREADABLE : IDENTITY_ERR_NOT_PRIVATE_KEY;
+        *out_rc = IDENTITY_ERR_NOT_PRIVATE_KEY;
         return NULL;
     }
     enum identity_rc rc = check_p256(pkey);

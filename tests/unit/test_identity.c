@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -406,6 +407,31 @@ test_load_errors(void **state)
     assert_int_equal(identity_key_file_check(key_p384), IDENTITY_ERR_WRONG_CURVE);
     assert_int_equal(identity_key_file_check(key_a), IDENTITY_OK);
     assert_string_equal(identity_rc_str(IDENTITY_ERR_WRONG_CURVE), "wrong_curve");
+    /* Not regular files, or too large: refused without reading (a FIFO
+     * with no writer would otherwise block the start-up for ever). */
+    char fifo[700];
+    snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(identity_key_file_check(fifo), IDENTITY_ERR_UNREADABLE);
+    unlink(fifo);
+    assert_int_equal(identity_key_file_check("/dev/zero"), IDENTITY_ERR_UNREADABLE);
+    assert_int_equal(identity_key_file_check(dir), IDENTITY_ERR_UNREADABLE);
+    char big[700];
+    snprintf(big, sizeof(big), "%s/big.pem", dir);
+    FILE *f = fopen(big, "w");
+    assert_non_null(f);
+    for (int i = 0; i < BOUNDS_IDENTITY_KEY_FILE_MAX_BYTES / 16 + 1; i++) {
+        fputs("# padding line.\n", f); /* 16 bytes */
+    }
+    FILE *k = fopen(key_a, "r");
+    char line[256];
+    while (fgets(line, sizeof(line), k) != NULL) {
+        fputs(line, f);
+    }
+    fclose(k);
+    fclose(f);
+    assert_int_equal(identity_key_file_check(big), IDENTITY_ERR_UNREADABLE);
+    unlink(big);
 }
 
 /* A generated key: one published key whose kid signs. */
