@@ -10,6 +10,7 @@
 #include "http/reply.h"
 #include "http/request.h"
 #include "http/router.h"
+#include "identity.h"
 #include "log.h"
 #include "metrics.h"
 #include "oauth/error.h"
@@ -39,7 +40,10 @@ struct mount_req {
     const char *email;
     const char **groups;
     size_t group_count;
-    const char *scope; /* the token's granted scope, for the policy */
+    const char *scope;     /* the token's granted scope, "" = none */
+    const char *client_id; /* "" = unknown */
+    const char *acr;       /* "" until access tokens carry it */
+    int64_t auth_time;     /* 0 until access tokens carry it */
     struct proxy_subject_slot slot;
     struct proxy_jsonrpc_peek peek;
 };
@@ -119,6 +123,9 @@ keep_identity(struct http_request *req, const struct proxy_mount_ctx *ctx,
     m->sub = arena_strdup(a, g->sub != NULL ? g->sub : "");
     m->email = arena_strdup(a, g->email != NULL ? g->email : "");
     m->scope = arena_strdup(a, g->scope != NULL ? g->scope : "");
+    m->client_id = arena_strdup(a, g->client_id != NULL ? g->client_id : "");
+    m->acr = "";
+    m->auth_time = 0;
     m->group_count = g->group_count;
     if (g->group_count > 0) {
         m->groups = arena_alloc(a, g->group_count * sizeof(m->groups[0]));
@@ -132,7 +139,8 @@ keep_identity(struct http_request *req, const struct proxy_mount_ctx *ctx,
             return NULL;
         }
     }
-    return m->sub != NULL && m->email != NULL && m->scope != NULL ? m : NULL;
+    return m->sub != NULL && m->email != NULL && m->scope != NULL && m->client_id != NULL ? m
+                                                                                          : NULL;
 }
 
 /* Takes a slot, or answers 503. Returns false after answering. Called from
@@ -333,8 +341,8 @@ peek(struct http_request *req, struct mount_req *m)
 }
 
 /* The access policy (MCP_POLICY_FILE), after the peek and before the
- * forward. Returns false after answering. acr and auth_time are not in
- * the access token yet: "" and 0 never satisfy a step_up requirement. */
+ * forward. Returns false after answering. acr and auth_time are "" and 0
+ * until access tokens carry them: they never satisfy a step_up requirement. */
 static bool
 check_policy(struct http_request *req, const struct mount_req *m)
 {
@@ -348,8 +356,8 @@ check_policy(struct http_request *req, const struct mount_req *m)
         .groups = m->groups,
         .group_count = m->group_count,
         .scope = m->scope,
-        .acr = "",
-        .auth_time = 0,
+        .acr = m->acr,
+        .auth_time = m->auth_time,
     };
     const struct proxy_policy_gate_opts opts = {
         .proxy_base_url = m->ctx->proxy_base_url,
@@ -358,6 +366,41 @@ check_policy(struct http_request *req, const struct mount_req *m)
     bool pass = proxy_policy_gate_pass(req, p, &caller, &opts, clock_unix_s());
     policy_release(p);
     return pass;
+}
+
+/* The signed identity for the upstream (identity.h), into out; id then
+ * points at it. Returns false after answering 502: without it the upstream
+ * would refuse the call anyway, and sending the request unsigned would
+ * teach it to accept that. The assertion itself is never logged. */
+static bool
+sign_identity(struct http_request *req, const struct proxy_mount_ctx *ctx,
+              struct proxy_headers_identity *id, struct buf *out)
+{
+    const struct identity_claims c = {
+        .iss = ctx->identity_iss,
+        .aud = ctx->identity_aud,
+        .sub = id->sub,
+        .email = id->email,
+        .groups = id->groups,
+        .group_count = id->group_count,
+        .scope = id->scope,
+        .client_id = id->client_id,
+        .acr = id->acr,
+        .auth_time = id->auth_time,
+    };
+    enum identity_rc rc = identity_sign(ctx->identity, &c, clock_unix_s(), out);
+    if (rc == IDENTITY_OK) {
+        id->assertion = buf_cstr(out);
+        return true;
+    }
+    metrics_inc(METRICS_IDENTITY_ASSERTION_FAILED);
+    struct log_line l;
+    http_request_log_begin(&l, req, LOG_ERROR, "identity_assertion_failed");
+    log_str(&l, "reason", identity_rc_str(rc));
+    log_end(&l);
+    http_reply_error_json(req, 502, PROXY_FORWARD_ERROR_BAD_GATEWAY,
+                          PROXY_FORWARD_DESCRIPTION_FAILED);
+    return false;
 }
 
 void
@@ -383,14 +426,26 @@ proxy_mount_handle(struct http_request *req, void *arg)
                               PROXY_FORWARD_DESCRIPTION_FAILED);
         return;
     }
-    const struct proxy_headers_identity id = {
+    struct proxy_headers_identity id = {
         .sub = m->sub,
         .email = m->email,
         .groups = m->groups,
         .group_count = m->group_count,
         .client_ip = http_request_client_ip(req),
+        .scope = m->scope,
+        .client_id = m->client_id,
+        .acr = m->acr,
+        .auth_time = m->auth_time,
     };
+    struct buf assertion;
+    buf_init(&assertion, BOUNDS_IDENTITY_ASSERTION_MAX_BYTES);
+    if (ctx->identity != NULL && !sign_identity(req, ctx, &id, &assertion)) {
+        buf_cleanup(&assertion);
+        return;
+    }
+    /* The forward copies the header block before it returns. */
     proxy_forward_start(req, pool, &id, &ctx->forward);
+    buf_cleanup(&assertion);
 }
 
 /* The answers given before the head check (the mcp limiter's 429, the 413
