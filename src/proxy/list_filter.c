@@ -46,8 +46,7 @@ proxy_list_filter_init(struct proxy_list_filter *f, enum proxy_list_filter_kind 
 {
     *f = (struct proxy_list_filter){.kind = kind, .visible = visible, .arg = arg};
     json_t *id = NULL;
-    if (kind >= PROXY_LIST_KIND_COUNT ||
-        jsonx_parse(id_json, id_json.len, &id) != JSONX_OK) {
+    if (kind >= PROXY_LIST_KIND_COUNT || jsonx_parse(id_json, id_json.len, &id) != JSONX_OK) {
         return -1;
     }
     if (!json_is_string(id) && !json_is_number(id)) {

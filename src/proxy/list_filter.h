@@ -34,7 +34,8 @@ enum proxy_list_filter_kind {
     PROXY_LIST_TOOLS = 0,          /* tools/list: result.tools[].name */
     PROXY_LIST_PROMPTS,            /* prompts/list: result.prompts[].name */
     PROXY_LIST_RESOURCES,          /* resources/list: result.resources[].uri */
-    PROXY_LIST_RESOURCE_TEMPLATES, /* resources/templates/list: result.resourceTemplates[].uriTemplate */
+    PROXY_LIST_RESOURCE_TEMPLATES, /* resources/templates/list:
+                                      result.resourceTemplates[].uriTemplate */
     PROXY_LIST_KIND_COUNT,
 };
 
@@ -50,7 +51,7 @@ typedef bool (*proxy_list_filter_visible_fn)(void *arg, enum proxy_list_filter_k
                                              struct slice name);
 
 enum proxy_list_filter_rc {
-    PROXY_LIST_FILTER_PASS = 0, /* send the input as it is */
+    PROXY_LIST_FILTER_PASS = 0,  /* send the input as it is */
     PROXY_LIST_FILTER_REWRITTEN, /* send *out instead */
     PROXY_LIST_FILTER_WITHHELD,  /* send neither: a result we must not relay unfiltered */
     PROXY_LIST_FILTER_RC_COUNT,
@@ -58,7 +59,7 @@ enum proxy_list_filter_rc {
 
 struct proxy_list_filter {
     enum proxy_list_filter_kind kind;
-    struct json_t *id;        /* the request's id (owned) */
+    struct json_t *id; /* the request's id (owned) */
     proxy_list_filter_visible_fn visible;
     void *arg;
 };

@@ -185,7 +185,8 @@ proxy_list_response_body(struct proxy_list_response *r, const char *data, size_t
         }
         return r->emit_rc;
     }
-    if (r->mode == MODE_SSE && proxy_sse_filter_feed(r->sse, data, len) == PROXY_SSE_FILTER_TOO_LARGE) {
+    if (r->mode == MODE_SSE &&
+        proxy_sse_filter_feed(r->sse, data, len) == PROXY_SSE_FILTER_TOO_LARGE) {
         refuse(r, PROXY_LIST_RESPONSE_OVERFLOW, reason_overflow);
     }
     return r->emit_rc;
@@ -200,8 +201,8 @@ end_json(struct proxy_list_response *r)
     } else if (!r->refused) {
         size_t hidden = 0;
         buf_reset(&r->out);
-        switch (proxy_list_filter_message(r->filter, buf_slice(&r->body), r->max, &r->out,
-                                          &hidden)) {
+        switch (
+            proxy_list_filter_message(r->filter, buf_slice(&r->body), r->max, &r->out, &hidden)) {
         case PROXY_LIST_FILTER_PASS:
             (void)emit(r, r->body.ptr, r->body.len);
             return;

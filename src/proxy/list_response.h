@@ -49,8 +49,8 @@ void proxy_list_response_free(struct proxy_list_response *r);
 /* The final head: true when the body is taken (then the response must not
  * carry the upstream's Content-Length: the length changes). content_type
  * and content_encoding: the first such field's value, empty when absent. */
-bool proxy_list_response_begin(struct proxy_list_response *r, int status,
-                               struct slice content_type, struct slice content_encoding);
+bool proxy_list_response_begin(struct proxy_list_response *r, int status, struct slice content_type,
+                               struct slice content_encoding);
 /* Body bytes of a taken response. 0, or -1 when emit failed. */
 int proxy_list_response_body(struct proxy_list_response *r, const char *data, size_t len);
 /* The body ended cleanly: sends what is still held. 0, or -1 when emit

@@ -49,6 +49,7 @@
 struct http_request;
 struct http_router;
 struct proxy_subject_limit;
+struct policy_holder;
 
 /* Everything the route uses besides the request and the worker's pool:
  * built once by the wiring from the configuration and the process-wide
@@ -65,6 +66,8 @@ struct proxy_mount_ctx {
     bool tool_metrics;                         /* MCP_TOOL_METRICS */
     uint64_t log_body_max;                     /* MCP_LOG_BODY_MAX: the peek's cap; 0 = off */
     struct proxy_forward_opts forward;         /* timeouts and hops of the forward */
+    struct policy_holder *policy;              /* MCP_POLICY_FILE; NULL = no policy */
+    bool filter_lists;                         /* MCP_POLICY_FILTER_LISTS (proxy/list_forward.h) */
 };
 
 /* The mount's prefix route (every method, 16 MiB body cap, head check,

@@ -27,11 +27,11 @@ struct proxy_sse_filter {
     struct buf out;    /* the replacement event being built */
     size_t line_start; /* offset in raw of the line being read */
     bool has_data;
-    bool pass_line;     /* a comment between events, relayed as it comes */
-    bool after_cr;      /* the last byte was a CR */
+    bool pass_line; /* a comment between events, relayed as it comes */
+    bool after_cr;  /* the last byte was a CR */
     enum cr_owner cr_owner;
-    bool first_event;   /* the pending event is the stream's first (BOM) */
-    bool started;       /* a byte of the stream was seen */
+    bool first_event; /* the pending event is the stream's first (BOM) */
+    bool started;     /* a byte of the stream was seen */
     enum proxy_sse_filter_rc rc;
 };
 
@@ -181,8 +181,8 @@ build_replacement(struct proxy_sse_filter *p, struct slice repl)
             do {
                 const char *lf = memchr(repl.ptr + k, '\n', repl.len - k);
                 size_t end = lf != NULL ? (size_t)(lf - repl.ptr) : repl.len;
-                if (buf_append_str(o, "data: ") != 0 ||
-                    buf_append(o, repl.ptr + k, end - k) != 0 || buf_append_byte(o, '\n') != 0) {
+                if (buf_append_str(o, "data: ") != 0 || buf_append(o, repl.ptr + k, end - k) != 0 ||
+                    buf_append_byte(o, '\n') != 0) {
                     return -1;
                 }
                 k = end + 1;

@@ -100,10 +100,10 @@ test_tools_filtered_order_kept(void **state)
     assert_int_equal(r.hidden, 2);
     assert_int_equal(calls, 4);
     assert_int_equal(last_kind, PROXY_LIST_TOOLS);
-    assert_string_equal(r.text,
-                        "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"tools\":[{\"name\":\"echo\","
-                        "\"x\":1},{\"name\":\"add\"}],\"nextCursor\":\"c2\",\"_meta\":{\"k\":[1,2]},"
-                        "\"zz\":true}}");
+    assert_string_equal(
+        r.text, "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"tools\":[{\"name\":\"echo\","
+                "\"x\":1},{\"name\":\"add\"}],\"nextCursor\":\"c2\",\"_meta\":{\"k\":[1,2]},"
+                "\"zz\":true}}");
 }
 
 /* Nothing hidden: PASS, the caller sends the input's own bytes. */
@@ -117,8 +117,9 @@ test_nothing_hidden_passes(void **state)
     assert_int_equal(r.hidden, 0);
     assert_string_equal(r.text, "");
     /* Every entry hidden: an empty page, cursor kept. */
-    r = run_filter(PROXY_LIST_TOOLS, "7",
-                   "{\"id\":7,\"result\":{\"tools\":[{\"name\":\"secret\"}],\"nextCursor\":\"n\"}}");
+    r = run_filter(
+        PROXY_LIST_TOOLS, "7",
+        "{\"id\":7,\"result\":{\"tools\":[{\"name\":\"secret\"}],\"nextCursor\":\"n\"}}");
     assert_int_equal(r.rc, PROXY_LIST_FILTER_REWRITTEN);
     assert_string_equal(r.text, "{\"id\":7,\"result\":{\"tools\":[],\"nextCursor\":\"n\"}}");
 }
@@ -140,13 +141,13 @@ test_each_kind_by_its_key(void **state)
     assert_string_equal(r.text, "{\"id\":1,\"result\":{\"resources\":[{\"uri\":\"file:///ok\","
                                 "\"name\":\"secret\"}]}}");
     assert_int_equal(last_kind, PROXY_LIST_RESOURCES);
-    r = run_filter(PROXY_LIST_RESOURCE_TEMPLATES, "1",
-                   "{\"id\":1,\"result\":{\"resourceTemplates\":[{\"uriTemplate\":\"secret://{x}\"},"
-                   "{\"uriTemplate\":\"file:///{p}\",\"uri\":\"secret\"}]}}");
+    r = run_filter(
+        PROXY_LIST_RESOURCE_TEMPLATES, "1",
+        "{\"id\":1,\"result\":{\"resourceTemplates\":[{\"uriTemplate\":\"secret://{x}\"},"
+        "{\"uriTemplate\":\"file:///{p}\",\"uri\":\"secret\"}]}}");
     assert_int_equal(r.rc, PROXY_LIST_FILTER_REWRITTEN);
-    assert_string_equal(r.text,
-                        "{\"id\":1,\"result\":{\"resourceTemplates\":[{\"uriTemplate\":"
-                        "\"file:///{p}\",\"uri\":\"secret\"}]}}");
+    assert_string_equal(r.text, "{\"id\":1,\"result\":{\"resourceTemplates\":[{\"uriTemplate\":"
+                                "\"file:///{p}\",\"uri\":\"secret\"}]}}");
 }
 
 /* An entry without its name string cannot be judged: hidden. */
@@ -169,16 +170,18 @@ test_pass_and_withhold(void **state)
 {
     (void)state;
     assert_int_equal(
-        run_filter(PROXY_LIST_TOOLS, "1", "{\"id\":1,\"error\":{\"code\":-1,\"message\":\"m\"}}").rc,
+        run_filter(PROXY_LIST_TOOLS, "1", "{\"id\":1,\"error\":{\"code\":-1,\"message\":\"m\"}}")
+            .rc,
         PROXY_LIST_FILTER_PASS);
-    assert_int_equal(run_filter(PROXY_LIST_TOOLS, "1",
-                                "{\"method\":\"notifications/progress\",\"params\":{}}")
-                         .rc,
-                     PROXY_LIST_FILTER_PASS);
+    assert_int_equal(
+        run_filter(PROXY_LIST_TOOLS, "1", "{\"method\":\"notifications/progress\",\"params\":{}}")
+            .rc,
+        PROXY_LIST_FILTER_PASS);
     assert_int_equal(run_filter(PROXY_LIST_TOOLS, "1", "[{\"method\":\"x\"}]").rc,
                      PROXY_LIST_FILTER_PASS);
     assert_int_equal(
-        run_filter(PROXY_LIST_TOOLS, "1", "{\"id\":2,\"result\":{\"tools\":[{\"name\":\"a\"}]}}").rc,
+        run_filter(PROXY_LIST_TOOLS, "1", "{\"id\":2,\"result\":{\"tools\":[{\"name\":\"a\"}]}}")
+            .rc,
         PROXY_LIST_FILTER_WITHHELD);
     assert_int_equal(run_filter(PROXY_LIST_TOOLS, "1", "{\"result\":{\"tools\":[]}}").rc,
                      PROXY_LIST_FILTER_WITHHELD);
@@ -223,7 +226,8 @@ test_caps(void **state)
 {
     (void)state;
     struct proxy_list_filter f;
-    assert_int_equal(proxy_list_filter_init(&f, PROXY_LIST_TOOLS, SLICE_LIT("1"), visible, NULL), 0);
+    assert_int_equal(proxy_list_filter_init(&f, PROXY_LIST_TOOLS, SLICE_LIT("1"), visible, NULL),
+                     0);
     const char *body = "{\"id\":1,\"result\":{\"tools\":[{\"name\":\"secret\"},{\"name\":\"a\"}]}}";
     struct buf out;
     buf_init(&out, 8);
@@ -247,8 +251,9 @@ test_format_error(void **state)
     struct buf out;
     buf_init(&out, 256);
     assert_int_equal(proxy_list_filter_format_error(&f, "too big", &out), 0);
-    assert_string_equal(buf_cstr(&out), "{\"jsonrpc\":\"2.0\",\"id\":\"q\\\"1\",\"error\":{\"code\":"
-                                        "-32603,\"message\":\"too big\"}}");
+    assert_string_equal(buf_cstr(&out),
+                        "{\"jsonrpc\":\"2.0\",\"id\":\"q\\\"1\",\"error\":{\"code\":"
+                        "-32603,\"message\":\"too big\"}}");
     buf_cleanup(&out);
     proxy_list_filter_cleanup(&f);
 }

@@ -35,8 +35,8 @@ struct fixture {
 static void
 setup(struct fixture *x, size_t max)
 {
-    assert_int_equal(
-        proxy_list_filter_init(&x->f, PROXY_LIST_TOOLS, SLICE_LIT("4"), visible, NULL), 0);
+    assert_int_equal(proxy_list_filter_init(&x->f, PROXY_LIST_TOOLS, SLICE_LIT("4"), visible, NULL),
+                     0);
     buf_init(&x->out, 1 << 16);
     x->r = proxy_list_response_new(&x->f, max, collect, &x->out);
 }
@@ -62,16 +62,16 @@ feed(struct fixture *x, const char *body, size_t step)
 }
 
 #define LIST                                                                                       \
-    "{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{\"tools\":[{\"name\":\"secret_x\"},{\"name\":"     \
+    "{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{\"tools\":[{\"name\":\"secret_x\"},{\"name\":"      \
     "\"echo\"}],\"nextCursor\":\"p2\"}}"
 #define FILTERED                                                                                   \
-    "{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{\"tools\":[{\"name\":\"echo\"}],\"nextCursor\":"   \
+    "{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{\"tools\":[{\"name\":\"echo\"}],\"nextCursor\":"    \
     "\"p2\"}}"
 #define ERROR_OVERFLOW                                                                             \
-    "{\"jsonrpc\":\"2.0\",\"id\":4,\"error\":{\"code\":-32603,\"message\":\"list response too "   \
+    "{\"jsonrpc\":\"2.0\",\"id\":4,\"error\":{\"code\":-32603,\"message\":\"list response too "    \
     "large to filter\"}}"
 #define ERROR_WITHHELD                                                                             \
-    "{\"jsonrpc\":\"2.0\",\"id\":4,\"error\":{\"code\":-32603,\"message\":\"list response could " \
+    "{\"jsonrpc\":\"2.0\",\"id\":4,\"error\":{\"code\":-32603,\"message\":\"list response could "  \
     "not be filtered\"}}"
 
 static void
@@ -168,14 +168,17 @@ static void
 test_sse_filtered(void **state)
 {
     (void)state;
-    const char *in = ": hi\n\nevent: message\r\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"n\"}\r\n\r\n"
-                     "id: 7\r\ndata: " LIST "\r\n\r\n";
-    const char *want = ": hi\n\nevent: message\r\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"n\"}\r\n\r\n"
-                       "id: 7\r\ndata: " FILTERED "\n\n";
+    const char *in =
+        ": hi\n\nevent: message\r\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"n\"}\r\n\r\n"
+        "id: 7\r\ndata: " LIST "\r\n\r\n";
+    const char *want =
+        ": hi\n\nevent: message\r\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"n\"}\r\n\r\n"
+        "id: 7\r\ndata: " FILTERED "\n\n";
     for (size_t step = 1; step <= 9; step++) {
         struct fixture x;
         setup(&x, 4096);
-        assert_true(proxy_list_response_begin(x.r, 200, SLICE_LIT("text/event-stream"), SLICE_NULL));
+        assert_true(
+            proxy_list_response_begin(x.r, 200, SLICE_LIT("text/event-stream"), SLICE_NULL));
         feed(&x, in, step);
         assert_string_equal(buf_cstr(&x.out), want);
         assert_int_equal(proxy_list_response_result(x.r), PROXY_LIST_RESPONSE_FILTERED);
@@ -230,21 +233,18 @@ test_result_str(void **state)
     assert_string_equal(proxy_list_response_result_str(PROXY_LIST_RESPONSE_FILTERED), "filtered");
     assert_string_equal(proxy_list_response_result_str(PROXY_LIST_RESPONSE_OVERFLOW), "overflow");
     assert_string_equal(proxy_list_response_result_str(PROXY_LIST_RESPONSE_WITHHELD), "withheld");
-    assert_string_equal(proxy_list_response_result_str(PROXY_LIST_RESPONSE_RESULT_COUNT), "unknown");
+    assert_string_equal(proxy_list_response_result_str(PROXY_LIST_RESPONSE_RESULT_COUNT),
+                        "unknown");
 }
 
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_taken_or_not),
-        cmocka_unit_test(test_json_filtered),
-        cmocka_unit_test(test_json_unchanged),
-        cmocka_unit_test(test_json_refused),
-        cmocka_unit_test(test_sse_filtered),
-        cmocka_unit_test(test_sse_smuggled_results),
-        cmocka_unit_test(test_sse_overflow),
-        cmocka_unit_test(test_result_str),
+        cmocka_unit_test(test_taken_or_not),   cmocka_unit_test(test_json_filtered),
+        cmocka_unit_test(test_json_unchanged), cmocka_unit_test(test_json_refused),
+        cmocka_unit_test(test_sse_filtered),   cmocka_unit_test(test_sse_smuggled_results),
+        cmocka_unit_test(test_sse_overflow),   cmocka_unit_test(test_result_str),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -97,7 +97,8 @@ test_replaced_keeping_other_lines(void **state)
 {
     (void)state;
     check("event: message\nid: 9\ndata: SECRET\n\n", "event: message\nid: 9\ndata: clean\n\n");
-    check("id: 1\r\ndata: SECRET\r\n\r\ndata: x\r\n\r\n", "id: 1\r\ndata: clean\n\ndata: x\r\n\r\n");
+    check("id: 1\r\ndata: SECRET\r\n\r\ndata: x\r\n\r\n",
+          "id: 1\r\ndata: clean\n\ndata: x\r\n\r\n");
     check("data: SECRET\r\rdata: x\r\r", "data: clean\n\ndata: x\r\r");
     check("data:SECRET\n\n", "data: clean\n\n");
     check("data: SECRET\n: inner comment\nid: 5\n\n", "data: clean\n: inner comment\nid: 5\n\n");
@@ -127,7 +128,10 @@ static void
 test_bom(void **state)
 {
     (void)state;
-    check("\xEF\xBB\xBF" "data: SECRET\n\n", "\xEF\xBB\xBF" "data: clean\n\n");
+    check("\xEF\xBB\xBF"
+          "data: SECRET\n\n",
+          "\xEF\xBB\xBF"
+          "data: clean\n\n");
     check("\xEF\xBB\xBF\n\ndata: ok\n\n", "\xEF\xBB\xBF\n\ndata: ok\n\n");
 }
 
