@@ -24,6 +24,7 @@
 #include "proxy/list_forward.h"
 #include "proxy/mcp_headers.h"
 #include "proxy/path.h"
+#include "proxy/policy_gate.h"
 #include "proxy/pool.h"
 #include "proxy/subject_limit.h"
 #include "seal.h"
@@ -40,7 +41,7 @@ struct mount_req {
     const char *email;
     const char **groups;
     size_t group_count;
-    const char *scope; /* the token's granted scope, "" = none */
+    const char *scope; /* the token's granted scope, for the policy */
     struct proxy_subject_slot slot;
     struct proxy_jsonrpc_peek peek;
     /* For the list filter (proxy/list_forward.h): the request's method
@@ -422,6 +423,34 @@ list_filter(struct http_request *req, struct mount_req *m, const struct proxy_fo
     }
 }
 
+/* The access policy (MCP_POLICY_FILE), after the peek and before the
+ * forward. Returns false after answering. acr and auth_time are not in
+ * the access token yet: "" and 0 never satisfy a step_up requirement. */
+static bool
+check_policy(struct http_request *req, const struct mount_req *m)
+{
+    const struct policy *p = policy_holder_acquire(m->ctx->policy);
+    if (p == NULL) {
+        return true;
+    }
+    const struct policy_caller caller = {
+        .sub = m->sub,
+        .email = m->email,
+        .groups = m->groups,
+        .group_count = m->group_count,
+        .scope = m->scope,
+        .acr = "",
+        .auth_time = 0,
+    };
+    const struct proxy_policy_gate_opts opts = {
+        .proxy_base_url = m->ctx->proxy_base_url,
+        .mount = m->ctx->mount,
+    };
+    bool pass = proxy_policy_gate_pass(req, p, &caller, &opts, clock_unix_s());
+    policy_release(p);
+    return pass;
+}
+
 void
 proxy_mount_handle(struct http_request *req, void *arg)
 {
@@ -436,7 +465,7 @@ proxy_mount_handle(struct http_request *req, void *arg)
      * policy file set, MCP_POLICY_FILTER_LISTS on). */
     bool filtering =
         ctx->filter_lists && ctx->policy != NULL && http_request_method(req) == HTTP_METHOD_POST;
-    if (!peek(req, m, filtering)) {
+    if (!peek(req, m, filtering) || !check_policy(req, m)) {
         return;
     }
     if (pool == NULL) {

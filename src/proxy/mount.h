@@ -30,7 +30,10 @@
  *      REQUEST_BODY_BUFFER_MAX and its per-IP share by the connection
  *      layer: 503 + Retry-After past them);
  *   5. the JSON-RPC peek (rpc_method / rpc_tool / rpc_id on the log line);
- *   6. the forward (proxy/forward.h).
+ *   6. the access policy, when MCP_POLICY_FILE is set (proxy/policy_gate.h:
+ *      400 for a body it cannot read, 403 for a denied call, nothing
+ *      forwarded);
+ *   7. the forward (proxy/forward.h).
  * When the request finishes: the slot is released and, with
  * MCP_TOOL_METRICS=true and a path ACCESS_LOG_SKIP_RE does not skip, the
  * tool metrics are counted (SPEC.md 7.1).
