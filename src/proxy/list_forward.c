@@ -86,8 +86,7 @@ report(struct list_forward *lf)
         return;
     }
     struct log_line l;
-    http_request_log_begin(&l, lf->req,
-                           r == PROXY_LIST_RESPONSE_FILTERED ? LOG_INFO : LOG_WARN,
+    http_request_log_begin(&l, lf->req, r == PROXY_LIST_RESPONSE_FILTERED ? LOG_INFO : LOG_WARN,
                            "list_filtered");
     log_str(&l, "result", proxy_list_response_result_str(r));
     log_uint(&l, "hidden", proxy_list_response_hidden(lf->resp));
@@ -140,8 +139,8 @@ proxy_list_forward_new(struct http_request *req, struct slice method, struct sli
     lf->now_s = clock_unix_s();
     lf->resp = proxy_list_response_new(&lf->filter, BOUNDS_LIST_FILTER_BODY_MAX, emit, lf);
     arena_on_free(a, free_list_forward, lf);
-    lf->hooks = (struct proxy_forward_filter){
-        .begin = on_begin, .body = on_body, .end = on_end, .arg = lf};
+    lf->hooks =
+        (struct proxy_forward_filter){.begin = on_begin, .body = on_body, .end = on_end, .arg = lf};
     *out_filter = &lf->hooks;
     return PROXY_LIST_FORWARD_OK;
 }

@@ -26,10 +26,10 @@ struct policy_caller;
 struct proxy_forward_filter;
 
 enum proxy_list_forward_rc {
-    PROXY_LIST_FORWARD_OK = 0,  /* *out_filter: the filter, or NULL when not a list */
-    PROXY_LIST_FORWARD_BAD_ID,  /* a list request whose id is not a string or a number
-                                 * (MCP requires one): refuse it, or its answer would
-                                 * escape the id check */
+    PROXY_LIST_FORWARD_OK = 0,    /* *out_filter: the filter, or NULL when not a list */
+    PROXY_LIST_FORWARD_BAD_ID,    /* a list request whose id is not a string or a number
+                                   * (MCP requires one): refuse it, or its answer would
+                                   * escape the id check */
     PROXY_LIST_FORWARD_NO_MEMORY, /* the request's arena is full: refuse (500) */
     PROXY_LIST_FORWARD_RC_COUNT,
 };
