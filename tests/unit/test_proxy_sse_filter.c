@@ -70,7 +70,7 @@ check(const char *in, const char *want)
         struct buf out;
         buf_init(&out, 1 << 16);
         assert_int_equal(run(in, n, c, 1 << 12, &out), PROXY_SSE_FILTER_OK);
-        if (out.len != strlen(want) || memcmp(out.ptr, want, out.len) != 0) {
+        if (out.len != strlen(want) || (out.len > 0 && memcmp(out.ptr, want, out.len) != 0)) {
             print_error("cut %zu: got [%s] want [%s]\n", cut, buf_cstr(&out), want);
             fail();
         }
