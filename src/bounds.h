@@ -403,6 +403,15 @@
  * for a change (docs/policy.md "Reloading": polling, because a ConfigMap
  * update swaps a symlink that an inotify watch on the path never sees). */
 #define BOUNDS_POLICY_POLL_MS 2000
+/* A tools/prompts/resources list answer the policy filter buffers (proxy/
+ * list_response.h, docs/list-filter.md): the whole JSON body, or the one
+ * SSE event being read. Large real servers list ~100 tools in ~150 KiB
+ * (schemas included); 4 MiB is 25 times that, yet one filtered list costs
+ * at most ~4x it in memory (raw bytes, jansson's tree, the rewritten
+ * text), so a user's MCP_PER_SUBJECT_CONCURRENCY lists stay far below
+ * the 16 MiB request-body budget. Past it the client gets a JSON-RPC
+ * error, never the unfiltered list. */
+#define BOUNDS_LIST_FILTER_BODY_MAX (4 * 1024 * 1024)
 /* The identity assertion sent upstream (identity.h, docs/identity-assertion.md).
  * Lifetime: it is minted per request and checked by the upstream the moment
  * it arrives, so it only has to cover the hop plus clock skew between the

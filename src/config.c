@@ -1072,6 +1072,10 @@ static const struct config_var vars[] = {
     { .name = "DCR_ENABLED", .kind = CONFIG_KIND_BOOL_TRUE, .def = "true", AT(dcr_enabled),
       .flags = CONFIG_VAR_ADDITION,
       .help = "Dynamic client registration at /register; only \"false\" turns it off." },
+    { .name = "MCP_POLICY_FILTER_LISTS", .kind = CONFIG_KIND_BOOL_TRUE, .def = "true",
+      AT(policy_filter_lists), .flags = CONFIG_VAR_ADDITION,
+      .help = "With a policy file, tools/prompts/resources listings show only what the caller "
+              "may use; only \"false\" turns it off." },
     { .name = "REQUEST_BODY_BUFFER_PER_IP_MAX", .kind = CONFIG_KIND_NUMBER, .def = "33554432",
       .def_help = "33554432 (32 MiB)", AT(request_body_buffer_per_ip_max),
       .min = BOUNDS_BODY_BUFFER_MIN, .max = (uint64_t)1 << 40, .flags = CONFIG_VAR_ADDITION,

@@ -157,6 +157,9 @@ struct config {
 
     bool prod_mode; /* PROD_MODE, default true */
 
+    /* MCP_POLICY_FILTER_LISTS, default true; acts only with a policy file. */
+    bool policy_filter_lists;
+
     /* Derived (SPEC.md 1.8). */
     char *canonical_resource; /* base + mount */
     char *idp_redirect_uri;   /* base + "/callback" */

@@ -120,6 +120,13 @@ static const char *const cimd_fetch_names[METRICS_CIMD_FETCH_COUNT] = {
     [METRICS_CIMD_FETCH_ADDRESS_REFUSED] = "address_refused",
     [METRICS_CIMD_FETCH_NETWORK] = "network",
 };
+static const char *const list_filter_names[METRICS_LIST_FILTER_COUNT] = {
+    [METRICS_LIST_FILTER_UNCHANGED] = "unchanged",
+    [METRICS_LIST_FILTER_FILTERED] = "filtered",
+    [METRICS_LIST_FILTER_OVERFLOW] = "overflow",
+    [METRICS_LIST_FILTER_WITHHELD] = "withheld",
+};
+static counter_t list_filter[METRICS_LIST_FILTER_COUNT];
 
 static counter_t counters[METRICS_COUNTER_COUNT];
 static counter_t denied[METRICS_DENIED_COUNT];
@@ -183,6 +190,9 @@ static const struct labelled families[] = {
     {"mcp_auth_request_body_refused_total",
      "Request bodies refused with 503 by the body buffer budget.", "scope", body_refused_names,
      METRICS_BODY_REFUSED_COUNT, body_refused},
+    {"mcp_auth_list_filter_total",
+     "List answers (tools, prompts, resources) the policy filter took, by result.", "result",
+     list_filter_names, METRICS_LIST_FILTER_COUNT, list_filter},
     {"mcp_auth_token_retries_total",
      "Grants presented again and answered with the tokens already issued, by grant type.",
      "grant_type", grant_names, METRICS_GRANT_COUNT, retries},
@@ -257,6 +267,18 @@ uint64_t
 metrics_get_cimd_fetch(enum metrics_cimd_fetch result)
 {
     return read_counter(&cimd_fetch[result]);
+}
+
+void
+metrics_inc_list_filter(enum metrics_list_filter result)
+{
+    bump(&list_filter[result], 1);
+}
+
+uint64_t
+metrics_get_list_filter(enum metrics_list_filter result)
+{
+    return read_counter(&list_filter[result]);
 }
 
 void

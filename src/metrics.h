@@ -60,6 +60,15 @@ enum metrics_cimd_fetch {
     METRICS_CIMD_FETCH_NETWORK,         /* DNS, connect, TLS or transfer failed */
     METRICS_CIMD_FETCH_COUNT,
 };
+/* mcp_auth_list_filter_total{result}: list answers the policy filter took
+ * (proxy/list_response.h, same order as its enum; docs/list-filter.md). */
+enum metrics_list_filter {
+    METRICS_LIST_FILTER_UNCHANGED = 0, /* nothing hidden: the upstream's bytes */
+    METRICS_LIST_FILTER_FILTERED,      /* at least one entry hidden */
+    METRICS_LIST_FILTER_OVERFLOW,      /* past BOUNDS_LIST_FILTER_BODY_MAX: a JSON-RPC error */
+    METRICS_LIST_FILTER_WITHHELD,      /* unreadable, compressed, another id: a JSON-RPC error */
+    METRICS_LIST_FILTER_COUNT,
+};
 
 enum metrics_body_refused { /* mcp_auth_request_body_refused_total{scope} */
                             METRICS_BODY_REFUSED_PROCESS = 0, /* REQUEST_BODY_BUFFER_MAX */
@@ -189,6 +198,8 @@ void metrics_inc_conn_dropped(enum metrics_conn_dropped reason);
 void metrics_inc_accept_paused(enum metrics_accept_paused reason);
 void metrics_inc_body_refused(enum metrics_body_refused scope);
 void metrics_inc_cimd_fetch(enum metrics_cimd_fetch result);
+void metrics_inc_list_filter(enum metrics_list_filter result);
+uint64_t metrics_get_list_filter(enum metrics_list_filter result);
 
 /* Opt-in per-tool metrics (MCP_TOOL_METRICS). The cap is set once at start
  * (0 = no cap). tool is already sanitised (<= 128 allow-listed chars);

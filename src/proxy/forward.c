@@ -55,6 +55,8 @@ struct fwd {
     struct proxy_upstream *u;
     struct proxy_response *resp;
     struct event *timer;
+    const struct proxy_forward_filter *filter; /* NULL: none */
+    bool filtering;                            /* the filter took this body */
 };
 
 static void process(struct fwd *f);
@@ -276,6 +278,9 @@ static int
 on_body_bytes(void *arg, const char *data, size_t len)
 {
     struct fwd *f = arg;
+    if (f->filtering) {
+        return f->filter->body(f->filter->arg, data, len);
+    }
     return http_output_write(f->req, data, len);
 }
 
@@ -298,10 +303,12 @@ relay_head(struct fwd *f, const struct proxy_response_head *h)
             log_end(&l);
         }
     }
+    f->filtering = f->filter != NULL && h->has_body && f->filter->begin(f->filter->arg, h);
     /* A known length is relayed (for HEAD too; http/output leaves it off
-     * 204/304); otherwise chunked, or close-delimited to an HTTP/1.0
-     * client. A response without a body gets no framing either way. */
-    if (h->content_length >= 0) {
+     * 204/304) unless a filter changes the body; otherwise chunked, or
+     * close-delimited to an HTTP/1.0 client. A response without a body
+     * gets no framing either way. */
+    if (h->content_length >= 0 && !f->filtering) {
         (void)http_output_start_length(req, (uint64_t)h->content_length);
     } else {
         (void)http_output_start(req);
@@ -385,7 +392,12 @@ on_done(struct fwd *f)
                     proxy_upstream_is_flushed(f->u);
     uint64_t hint = h != NULL ? h->keep_alive_timeout_ms : 0;
     struct http_request *req = f->req;
+    bool filter_failed = f->filtering && f->filter->end(f->filter->arg) != 0;
     detach(f, reusable, hint);
+    if (filter_failed) {
+        http_output_abort(req);
+        return;
+    }
     http_output_end(req);
 }
 
@@ -481,7 +493,17 @@ void
 proxy_forward_start(struct http_request *req, struct proxy_pool *pool,
                     const struct proxy_headers_identity *id, const struct proxy_forward_opts *opts)
 {
+    proxy_forward_start_filtered(req, pool, id, opts, NULL);
+}
+
+void
+proxy_forward_start_filtered(struct http_request *req, struct proxy_pool *pool,
+                             const struct proxy_headers_identity *id,
+                             const struct proxy_forward_opts *opts,
+                             const struct proxy_forward_filter *filter)
+{
     struct fwd *f = xcalloc(1, sizeof(*f));
+    f->filter = filter;
     arena_on_free(http_request_arena(req), free_fwd, f);
     f->req = req;
     f->pool = pool;

@@ -46,11 +46,13 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct http_request;
 struct proxy_headers_identity;
 struct proxy_pool;
+struct proxy_response_head;
 
 /* The 502's JSON error (http_reply_error_json), also the mount's answer
  * when a worker has no upstream pool. */
@@ -63,6 +65,22 @@ struct proxy_forward_opts {
     unsigned max_round_trips;   /* BOUNDS_UPSTREAM_HOPS_MAX */
 };
 
+/* A body filter for one forward (proxy/list_forward.h: the policy's list
+ * filter). begin sees the final head about to be relayed and says whether
+ * the body is the filter's; then the upstream's Content-Length is not
+ * relayed (the length changes: chunked, or close-delimited to HTTP/1.0),
+ * body bytes go to body instead of the client, and end runs when the body
+ * ended cleanly, before the response ends. The filter writes to the client
+ * itself (http_output_write). body and end return 0, or -1 when the client
+ * side failed (the response is then aborted). Without a filter, or when
+ * begin says no, bytes flow as they always do: no copy, no buffering. */
+struct proxy_forward_filter {
+    bool (*begin)(void *arg, const struct proxy_response_head *h);
+    int (*body)(void *arg, const char *data, size_t len);
+    int (*end)(void *arg);
+    void *arg;
+};
+
 /* Forwards req (its body complete) through pool. id is copied into the
  * upstream request head during the call; opts is copied. From here on the
  * forward owns the response: it registers req's abort callback and a
@@ -71,3 +89,9 @@ struct proxy_forward_opts {
 void proxy_forward_start(struct http_request *req, struct proxy_pool *pool,
                          const struct proxy_headers_identity *id,
                          const struct proxy_forward_opts *opts);
+/* The same with a body filter (borrowed: it must live as long as req;
+ * NULL = none). */
+void proxy_forward_start_filtered(struct http_request *req, struct proxy_pool *pool,
+                                  const struct proxy_headers_identity *id,
+                                  const struct proxy_forward_opts *opts,
+                                  const struct proxy_forward_filter *filter);

@@ -21,6 +21,8 @@
 #include "proxy/forward.h"
 #include "proxy/headers.h"
 #include "proxy/jsonrpc_peek.h"
+#include "proxy/list_filter.h"
+#include "proxy/list_forward.h"
 #include "proxy/mcp_headers.h"
 #include "proxy/path.h"
 #include "proxy/policy_gate.h"
@@ -46,6 +48,14 @@ struct mount_req {
     int64_t auth_time;     /* 0 until access tokens carry it */
     struct proxy_subject_slot slot;
     struct proxy_jsonrpc_peek peek;
+    /* For the list filter (proxy/list_forward.h): the request's method
+     * and id (NULL unless a single request) and the policy's caller. */
+    const char *list_method;
+    size_t list_method_len;
+    const char *list_id_json;
+    bool list_oom;
+    bool list_in_batch;
+    struct policy_caller caller;
 };
 
 /* ---- replies ---- */
@@ -303,6 +313,39 @@ reply_header_mismatch(struct http_request *req, const struct mount_req *m, const
     buf_cleanup(&body);
 }
 
+/* What the list filter needs from the peek (which the log's rule may
+ * clear): a single request's method and id, on the arena. */
+static void
+keep_list_call(struct http_request *req, struct mount_req *m)
+{
+    const struct proxy_jsonrpc_peek *p = &m->peek;
+    if (p->kind == PROXY_JSONRPC_BATCH) {
+        /* A batch's answers would need one filter each: a list in a batch
+         * is refused (batching left MCP in 2025-06-18). Entries past the
+         * peek's cap are unknown, so they count as lists. */
+        enum proxy_list_filter_kind k;
+        m->list_in_batch = p->entries_truncated;
+        for (size_t i = 0; i < p->entry_count; i++) {
+            m->list_in_batch |=
+                proxy_list_filter_kind_of(slice_from_cstr(p->entries[i].method), &k);
+        }
+        return;
+    }
+    if (p->kind != PROXY_JSONRPC_SINGLE || p->call_method == NULL || p->call_id_json == NULL) {
+        return;
+    }
+    struct arena *a = http_request_arena(req);
+    char *method = arena_strndup(a, p->call_method, p->call_method_len);
+    char *id = arena_strdup(a, p->call_id_json);
+    if (method == NULL || id == NULL) {
+        m->list_oom = true; /* refused later: never forwarded unfiltered */
+        return;
+    }
+    m->list_method = method;
+    m->list_method_len = p->call_method_len;
+    m->list_id_json = id;
+}
+
 /* The JSON-RPC peek for the log line and the tool metrics, and the
  * Mcp-Method / Mcp-Name check (proxy/mcp_headers.h). The body is parsed
  * once: when either header was sent it is parsed whatever MCP_LOG_BODY_MAX
@@ -310,13 +353,13 @@ reply_header_mismatch(struct http_request *req, const struct mount_req *m, const
  * log and the metrics still see only what the peek's own rule admits.
  * Returns false after answering 400. */
 static bool
-peek(struct http_request *req, struct mount_req *m)
+peek(struct http_request *req, struct mount_req *m, bool filtering)
 {
     uint64_t cap = m->ctx->log_body_max;
     struct proxy_mcp_headers h;
     h.method_count = header_values(req, "Mcp-Method", h.method, 2);
     h.name_count = header_values(req, "Mcp-Name", h.name, 2);
-    bool check = h.method_count > 0 || h.name_count > 0;
+    bool check = h.method_count > 0 || h.name_count > 0 || filtering;
     struct slice ct = SLICE_NULL;
     (void)http_request_header_get(req, "Content-Type", &ct);
     bool eligible = proxy_jsonrpc_peek_is_eligible(cap, ct, http_request_content_length(req));
@@ -326,6 +369,9 @@ peek(struct http_request *req, struct mount_req *m)
         if (reason != NULL) {
             reply_header_mismatch(req, m, reason);
             return false;
+        }
+        if (filtering) {
+            keep_list_call(req, m);
         }
         if (!eligible) {
             proxy_jsonrpc_peek_cleanup(&m->peek);
@@ -340,17 +386,48 @@ peek(struct http_request *req, struct mount_req *m)
     return true;
 }
 
-/* The access policy (MCP_POLICY_FILE), after the peek and before the
- * forward. Returns false after answering. acr and auth_time are "" and 0
- * until access tokens carry them: they never satisfy a step_up requirement. */
+/* The list filter for this request (*out NULL: not a single list
+ * request, or no policy). Acquires the policy for the request's life.
+ * Returns false after answering: 400 for a list request without a string
+ * or number id, 500 when the arena is full (never an unfiltered list). */
 static bool
-check_policy(struct http_request *req, const struct mount_req *m)
+list_filter(struct http_request *req, struct mount_req *m, const struct proxy_forward_filter **out)
 {
-    const struct policy *p = policy_holder_acquire(m->ctx->policy);
-    if (p == NULL) {
+    *out = NULL;
+    if (m->list_oom) {
+        http_reply_error(req, 500);
+        return false;
+    }
+    if (m->list_in_batch) {
+        (void)oauth_reply_error_simple(req, 400, OAUTH_ERROR_INVALID_REQUEST,
+                                       "list requests cannot be batched while lists are filtered");
+        return false;
+    }
+    if (m->list_method == NULL) {
         return true;
     }
-    const struct policy_caller caller = {
+    switch (proxy_list_forward_new(req, slice_make(m->list_method, m->list_method_len),
+                                   slice_from_cstr(m->list_id_json),
+                                   policy_holder_acquire(m->ctx->policy), &m->caller, out)) {
+    case PROXY_LIST_FORWARD_OK:
+        return true;
+    case PROXY_LIST_FORWARD_BAD_ID:
+        (void)oauth_reply_error_simple(req, 400, OAUTH_ERROR_INVALID_REQUEST,
+                                       "a list request needs a string or number id");
+        return false;
+    case PROXY_LIST_FORWARD_NO_MEMORY:
+    default:
+        http_reply_error(req, 500);
+        return false;
+    }
+}
+
+/* The caller as the policy sees it, filled once for the gate and the list
+ * filter (which borrows it for the request's life). */
+static void
+fill_caller(struct mount_req *m)
+{
+    m->caller = (struct policy_caller){
         .sub = m->sub,
         .email = m->email,
         .groups = m->groups,
@@ -359,11 +436,22 @@ check_policy(struct http_request *req, const struct mount_req *m)
         .acr = m->acr,
         .auth_time = m->auth_time,
     };
+}
+
+/* The access policy (MCP_POLICY_FILE), after the peek and before the
+ * forward. Returns false after answering. */
+static bool
+check_policy(struct http_request *req, const struct mount_req *m)
+{
+    const struct policy *p = policy_holder_acquire(m->ctx->policy);
+    if (p == NULL) {
+        return true;
+    }
     const struct proxy_policy_gate_opts opts = {
         .proxy_base_url = m->ctx->proxy_base_url,
         .mount = m->ctx->mount,
     };
-    bool pass = proxy_policy_gate_pass(req, p, &caller, &opts, clock_unix_s());
+    bool pass = proxy_policy_gate_pass(req, p, &m->caller, &opts, clock_unix_s());
     policy_release(p);
     return pass;
 }
@@ -413,7 +501,12 @@ proxy_mount_handle(struct http_request *req, void *arg)
         http_reply_error(req, 500); /* the head check always sets it */
         return;
     }
-    if (!peek(req, m) || !check_policy(req, m)) {
+    /* The list filter needs the method and id of every POST body (a
+     * policy file set, MCP_POLICY_FILTER_LISTS on). */
+    bool filtering =
+        ctx->filter_lists && ctx->policy != NULL && http_request_method(req) == HTTP_METHOD_POST;
+    fill_caller(m);
+    if (!peek(req, m, filtering) || !check_policy(req, m)) {
         return;
     }
     if (pool == NULL) {
@@ -437,6 +530,10 @@ proxy_mount_handle(struct http_request *req, void *arg)
         .acr = m->acr,
         .auth_time = m->auth_time,
     };
+    const struct proxy_forward_filter *filter = NULL;
+    if (filtering && !list_filter(req, m, &filter)) {
+        return;
+    }
     struct buf assertion;
     buf_init(&assertion, BOUNDS_IDENTITY_ASSERTION_MAX_BYTES);
     if (ctx->identity != NULL && !sign_identity(req, ctx, &id, &assertion)) {
@@ -444,7 +541,7 @@ proxy_mount_handle(struct http_request *req, void *arg)
         return;
     }
     /* The forward copies the header block before it returns. */
-    proxy_forward_start(req, pool, &id, &ctx->forward);
+    proxy_forward_start_filtered(req, pool, &id, &ctx->forward, filter);
     buf_cleanup(&assertion);
 }
 

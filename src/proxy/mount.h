@@ -75,6 +75,7 @@ struct proxy_mount_ctx {
     uint64_t log_body_max;                     /* MCP_LOG_BODY_MAX: the peek's cap; 0 = off */
     struct proxy_forward_opts forward;         /* timeouts and hops of the forward */
     struct policy_holder *policy;              /* MCP_POLICY_FILE; NULL = no policy */
+    bool filter_lists;                         /* MCP_POLICY_FILTER_LISTS (proxy/list_forward.h) */
     /* UPSTREAM_IDENTITY_ASSERTION: the signing keys (borrowed; NULL = off),
      * the assertion's iss (PROXY_BASE_URL) and aud (the upstream origin). */
     const struct identity_keys *identity;

@@ -45,6 +45,7 @@ init_mount_ctx(struct proxy_mount_ctx *m, const struct config *c)
     m->challenge_scope = c->scopes_resource;
     m->tool_metrics = c->tool_metrics;
     m->log_body_max = c->log_body_max;
+    m->filter_lists = c->policy_filter_lists;
     proxy_cors_policy_init(&m->cors, c->proxy_base_url, c->mcp_allowed_origins,
                            c->mcp_allowed_origin_count);
     m->forward = (struct proxy_forward_opts){

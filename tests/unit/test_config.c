@@ -229,6 +229,7 @@ defaults(void **state)
     assert_null(c->access_log_skip_re_text);
     assert_false(skips(c, "/healthz", 8));
     assert_false(c->tool_metrics);
+    assert_true(c->policy_filter_lists);
     assert_int_equal(c->tool_metrics_max_cardinality, 256);
     assert_string_equal(c->upstream_authorization_header, "");
     assert_int_equal(c->previous_secret_count, 0);
@@ -393,6 +394,7 @@ numbers_and_durations_are_parsed(void **state)
     env_set("MCP_LOG_BODY_MAX", "0");
     env_set("MCP_TOOL_METRICS", "TRUE");
     env_set("MCP_TOOL_METRICS_MAX_CARDINALITY", "32");
+    env_set("MCP_POLICY_FILTER_LISTS", "False");
     env_set("MCP_PER_SUBJECT_CONCURRENCY", "0");
     env_set("WORKERS", "3");
     env_set("UPSTREAM_RESPONSE_HEADER_TIMEOUT", "2.5s");
@@ -401,6 +403,7 @@ numbers_and_durations_are_parsed(void **state)
     load(&r);
     assert_true(r.ok);
     assert_int_equal(r.c.shutdown_timeout_ms, 90000);
+    assert_false(r.c.policy_filter_lists);
     assert_int_equal(r.c.client_registration_ttl_s, 720 * 3600);
     assert_int_equal(r.c.refresh_race_grace_s, 7);
     assert_true(r.c.idp_exchange_rate_per_sec == 20.0);
@@ -931,6 +934,9 @@ static const struct rule_case rules[] = {
     BAD("MCP_SCOPES_SUPPORTED", "read\twrite", "scope 1 is not an RFC 6749 3.3 scope-token"),
     BAD("MCP_SCOPES_SUPPORTED", "caf\xc3\xa9", "scope 1 is not an RFC 6749 3.3 scope-token"),
     BAD("MCP_SCOPES_SUPPORTED", "read write,read", "scope 3 (read) is listed twice"),
+    /* default-true: only "false" turns it off, anything else keeps it on */
+    OK("MCP_POLICY_FILTER_LISTS", "false"),
+    OK("MCP_POLICY_FILTER_LISTS", "0"),
     OK("UPSTREAM_IDENTITY_ASSERTION", "true"),
     OK("UPSTREAM_IDENTITY_ASSERTION", "false"),
     BAD("UPSTREAM_IDENTITY_KEY_FILE", "/nonexistent/identity.pem", "cannot be read"),

@@ -31,6 +31,17 @@
 //                                       it travels on the session's standalone GET SSE
 //                                       stream; result text JSON {sent, standaloneStreamOpen}
 //
+// Per-session options, opt-in with an `X-E2E-Options` header on the initialize
+// POST (comma-separated; without it the session is exactly as above):
+//   json          answers POSTs with application/json instead of an SSE stream
+//                 (the transport's enableJsonResponse)
+//   extra         adds tools admin_delete, admin_reset, public_read, public_search,
+//                 prompts greet and admin_prompt, resources file:///public/a and
+//                 file:///secret/b, templates file:///public/{name} and
+//                 file:///secret/{name}
+//   page=N        tools/list answers N tools per page with an opaque nextCursor
+//   huge=BYTES    adds tool `huge` whose description is BYTES long (list caps)
+//
 // Raw routes, under the same prefix (here `/mcp`):
 //   /mcp/redirect307?to=URL          307, Location: URL
 //   /mcp/redirect308?to=URL          308, Location: URL
@@ -74,9 +85,9 @@
 import http from 'node:http';
 import crypto from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest, McpError, ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 
 // ---------------------------------------------------------------- config
@@ -140,6 +151,58 @@ function headerValue(headers, name) {
   // requestInfo.headers is a plain object with lower-case keys.
   const v = headers?.[name];
   return Array.isArray(v) ? v.join(', ') : v;
+}
+
+function parseOptions(header) {
+  const o = { json: false, extra: false, page: 0, huge: 0 };
+  for (const raw of String(header || '').split(',')) {
+    const [k, v] = raw.trim().split('=');
+    if (k === 'json') o.json = true;
+    else if (k === 'extra') o.extra = true;
+    else if (k === 'page') o.page = Math.max(0, Number(v) | 0);
+    else if (k === 'huge') o.huge = Math.max(0, Number(v) | 0);
+  }
+  return o;
+}
+
+function addExtras(server, o) {
+  const text = (t) => async () => ({ content: [{ type: 'text', text: t }] });
+  if (o.extra) {
+    for (const name of ['admin_delete', 'admin_reset', 'public_read', 'public_search']) {
+      server.registerTool(name, { description: `${name} (e2e)`, inputSchema: {} }, text(name));
+    }
+    for (const name of ['greet', 'admin_prompt']) {
+      server.registerPrompt(name, { description: `${name} (e2e)` },
+        () => ({ messages: [{ role: 'user', content: { type: 'text', text: name } }] }));
+    }
+    server.registerResource('public-a', 'file:///public/a', {}, async (uri) => ({ contents: [{ uri: uri.href, text: 'a' }] }));
+    server.registerResource('secret-b', 'file:///secret/b', {}, async (uri) => ({ contents: [{ uri: uri.href, text: 'b' }] }));
+    server.registerResource('public-t', new ResourceTemplate('file:///public/{name}', { list: undefined }), {},
+      async (uri) => ({ contents: [{ uri: uri.href, text: 't' }] }));
+    server.registerResource('secret-t', new ResourceTemplate('file:///secret/{name}', { list: undefined }), {},
+      async (uri) => ({ contents: [{ uri: uri.href, text: 't' }] }));
+  }
+  if (o.huge > 0) {
+    server.registerTool('huge', { description: 'h'.repeat(o.huge), inputSchema: {} }, text('huge'));
+  }
+  if (o.page > 0) {
+    // The SDK's McpServer lists every tool at once; wrap its handler so the
+    // proxy's filter meets real pagination (cursor = next offset, base64url).
+    const handlers = server.server._requestHandlers;
+    const all = handlers.get('tools/list');
+    handlers.set('tools/list', async (request, extra) => {
+      const full = await all(request, extra);
+      const cursor = request.params?.cursor;
+      const start = cursor === undefined ? 0 : Number(Buffer.from(cursor, 'base64url').toString());
+      if (!Number.isInteger(start) || start < 0 || start > full.tools.length) {
+        throw new McpError(ErrorCode.InvalidParams, 'bad cursor');
+      }
+      const end = start + o.page;
+      const page = { ...full, tools: full.tools.slice(start, end) };
+      if (end < full.tools.length) page.nextCursor = Buffer.from(String(end)).toString('base64url');
+      return page;
+    });
+  }
 }
 
 function buildServer(state) {
@@ -223,6 +286,7 @@ function buildServer(state) {
     return { content: [{ type: 'text', text: JSON.stringify(out) }] };
   });
 
+  addExtras(server, state.options);
   return server;
 }
 
@@ -244,9 +308,10 @@ async function handleMcp(req, res, body) {
         jsonrpc: '2.0', error: { code: -32000, message: 'Bad Request: no valid session ID provided' }, id: null,
       });
     }
-    const state = { getStreams: 0 };
+    const state = { getStreams: 0, options: parseOptions(req.headers['x-e2e-options']) };
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
+      enableJsonResponse: state.options.json,
       onsessioninitialized: (id) => { sessions.set(id, { transport, server, state }); },
       onsessionclosed: (id) => { sessions.delete(id); },
     });
