@@ -373,3 +373,8 @@
 #define BOUNDS_CIMD_CACHE_ENTRIES_MAX 1024
 /* Pinned documents read from CIMD_PINNED_DIR at start-up. */
 #define BOUNDS_CIMD_PINNED_MAX 256
+
+/* Step-up (docs/step-up.md): the acr_values /authorize sends the IdP, the
+ * union of the requested step-up scopes' acr lists. A few URNs fit easily;
+ * the IdP's own URL cap (BOUNDS_FLOW_URL_MAX for ours) is far above it. */
+#define BOUNDS_STEPUP_ACR_VALUES_MAX 1024
