@@ -373,6 +373,32 @@
 #define BOUNDS_CIMD_CACHE_ENTRIES_MAX 1024
 /* Pinned documents read from CIMD_PINNED_DIR at start-up. */
 #define BOUNDS_CIMD_PINNED_MAX 256
+/* The policy file (MCP_POLICY_FILE, docs/policy.md). Hand-written by an
+ * operator into a ConfigMap, so the caps are far above any real file (a
+ * generous one is a few KiB and a few dozen rules) yet keep a load, and a
+ * decision that walks every rule, small. */
+#define BOUNDS_POLICY_FILE_MAX (256 * 1024)
+#define BOUNDS_POLICY_RULES_MAX 512
+/* Items in any one list of a rule or step_up (methods, names, groups,
+ * scopes, email_domains, acr). */
+#define BOUNDS_POLICY_LIST_MAX 64
+#define BOUNDS_POLICY_STEP_UPS_MAX 32
+/* Any one string in the file (a glob, a group, a scope, an acr value). */
+#define BOUNDS_POLICY_STRING_MAX 512
+#define BOUNDS_POLICY_RULE_NAME_MAX 64
+/* step_up max_age: a year; beyond that "recent login" means nothing. */
+#define BOUNDS_POLICY_MAX_AGE_MAX_S (366 * 24 * 3600)
+/* A recorded auth_time this far in the future (IdP clock skew) still
+ * counts; further and the login age is unknown, so max_age is unmet. */
+#define BOUNDS_POLICY_AUTH_TIME_SKEW_S 60
+/* A call's name (tool, prompt, resource URI) longer than this is not
+ * matched against globs but refused as unreadable: globs cost
+ * len(pattern) * len(name) at worst, and no real name is this long. */
+#define BOUNDS_POLICY_CALL_NAME_MAX 4096
+/* How often the wiring looks at the policy file's inode, size and mtime
+ * for a change (docs/policy.md "Reloading": polling, because a ConfigMap
+ * update swaps a symlink that an inotify watch on the path never sees). */
+#define BOUNDS_POLICY_POLL_MS 2000
 
 /* Step-up (docs/step-up.md): the acr_values /authorize sends the IdP, the
  * union of the requested step-up scopes' acr lists. A few URNs fit easily;
