@@ -1065,8 +1065,8 @@ test_authentication_round_trip(void **state)
     buf_cleanup(&out);
 
     /* A forged type or a negative time never opens. */
-    static const char *const bad[] = {"\"acr\":1", "\"acr\":null", "\"atm\":-1",
-                                      "\"atm\":\"1\"", "\"atm\":1.5"};
+    static const char *const bad[] = {"\"acr\":1", "\"acr\":null", "\"atm\":-1", "\"atm\":\"1\"",
+                                      "\"atm\":1.5"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char payload[512];
         snprintf(payload, sizeof(payload),

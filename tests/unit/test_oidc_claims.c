@@ -61,8 +61,7 @@ test_authentication_claims(void **state)
         const char *acr;
         int64_t auth_time;
     } cases[] = {
-        {"{\"sub\":\"a\",\"acr\":\"urn:x:mfa\",\"auth_time\":1780000000}", "urn:x:mfa",
-         1780000000},
+        {"{\"sub\":\"a\",\"acr\":\"urn:x:mfa\",\"auth_time\":1780000000}", "urn:x:mfa", 1780000000},
         {"{\"sub\":\"a\",\"auth_time\":1780000000.9}", "", 1780000000},
         {"{\"sub\":\"a\"}", "", 0},
         {"{\"sub\":\"a\",\"acr\":null,\"auth_time\":null}", "", 0},

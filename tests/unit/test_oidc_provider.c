@@ -230,7 +230,8 @@ test_authorization_url(void **state)
     r.max_age = 300;
     buf_reset(&b);
     assert_int_equal(oidc_provider_authorization_url(p, &r, &b), 0);
-    assert_non_null(strstr(buf_cstr(&b), "/auth?acr_values=urn%3Ax%3Amfa+urn%3Ax%3Ahwk&client_id="));
+    assert_non_null(
+        strstr(buf_cstr(&b), "/auth?acr_values=urn%3Ax%3Amfa+urn%3Ax%3Ahwk&client_id="));
     assert_non_null(strstr(buf_cstr(&b), "&code_challenge_method=S256&max_age=300&nonce="));
     assert_null(strstr(buf_cstr(&b), "prompt="));
     r.acr_values = "";
