@@ -395,6 +395,10 @@
  * matched against globs but refused as unreadable: globs cost
  * len(pattern) * len(name) at worst, and no real name is this long. */
 #define BOUNDS_POLICY_CALL_NAME_MAX 4096
+/* Entries of one JSON-RPC batch the policy decides; a longer batch is
+ * refused as unreadable (MCP 2025-06-18 dropped batches; real clients send
+ * none or a few). Keeps one request's decisions bounded. */
+#define BOUNDS_POLICY_BATCH_MAX 256
 /* How often the wiring looks at the policy file's inode, size and mtime
  * for a change (docs/policy.md "Reloading": polling, because a ConfigMap
  * update swaps a symlink that an inotify watch on the path never sees). */

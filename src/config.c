@@ -756,6 +756,25 @@ load_pinned_dir(struct config_loader *ld, const struct config_var *v, const char
     ld->c->cimd_pinned_dir = xstrdup(text);
 }
 
+/* MCP_POLICY_FILE: a readable regular file. Only its presence is checked
+ * here (floor 1); the wiring and --check-config parse and validate it
+ * with policy/load (floor 2), naming the line of any error. */
+static void
+load_policy_file(struct config_loader *ld, const struct config_var *v, const char *text)
+{
+    if (text == NULL) {
+        return;
+    }
+    struct stat st;
+    if (stat(text, &st) != 0 || !S_ISREG(st.st_mode) || access(text, R_OK) != 0) {
+        problem(ld, v->name,
+                "is not a readable file; give the path of the policy file (docs/policy.md), "
+                "or unset it for no policy");
+        return;
+    }
+    ld->c->policy_file = xstrdup(text);
+}
+
 /* ------------------------------------------------------------------ */
 /* The table. Order is SPEC.md 1.6's load order (it decides the order of
  * problem lines), then our additions. */
@@ -1015,6 +1034,11 @@ static const struct config_var vars[] = {
       .show = CONFIG_SHOW_TEXT,
       .help = "OAuth scopes clients may be granted, separated by spaces or commas; "
               "offline_access among them makes refresh tokens opt-in." },
+    { .name = "MCP_POLICY_FILE", .kind = CONFIG_KIND_CUSTOM, .def_help = "(unset: no policy)",
+      AT(policy_file), .flags = CONFIG_VAR_ADDITION, .load = load_policy_file,
+      .show = CONFIG_SHOW_TEXT,
+      .help = "YAML policy file deciding which callers may call which tools, prompts and "
+              "resources; reloaded on SIGHUP and when it changes." },
 };
 /* clang-format on */
 
@@ -1308,6 +1332,7 @@ config_cleanup(struct config *c)
     free_list(c->cimd_allowed_hosts, c->cimd_allowed_host_count);
     xfree(c->cimd_ca_file);
     xfree(c->cimd_pinned_dir);
+    xfree(c->policy_file);
     xfree(c->canonical_resource);
     xfree(c->scopes_supported);
     xfree(c->scopes_resource);

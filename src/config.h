@@ -147,6 +147,7 @@ struct config {
     uint64_t cimd_cache_ttl_min_s;     /* CIMD_CACHE_TTL_MIN, default 5m */
     uint64_t cimd_cache_ttl_max_s;     /* CIMD_CACHE_TTL_MAX, default 24h */
     bool dcr_enabled;                  /* DCR_ENABLED, default true */
+    char *policy_file;                 /* MCP_POLICY_FILE; NULL = no policy (docs/policy.md) */
 
     bool prod_mode; /* PROD_MODE, default true */
 

@@ -15,6 +15,8 @@
 #include "base/xalloc.h"
 #include "config.h"
 #include "config_report.h"
+#include "policy/load.h"
+#include "policy/policy.h"
 #include "version.h"
 #include "wiring/runtime.h"
 
@@ -76,6 +78,24 @@ check_config(void)
     struct config cfg;
     if (!load_config(&cfg)) {
         return MAIN_EXIT_CONFIG;
+    }
+    if (cfg.policy_file != NULL) {
+        /* config.c only saw that the file is there; the policy is parsed
+         * above the configuration's floor. */
+        struct buf err;
+        buf_init(&err, 1024);
+        struct policy *p = policy_load_configured(cfg.policy_file, cfg.scopes_supported, &err);
+        bool ok = p != NULL;
+        if (!ok) {
+            (void)fprintf(stderr, "config: MCP_POLICY_FILE: %s: %s\n", cfg.policy_file,
+                          buf_cstr(&err));
+        }
+        buf_cleanup(&err);
+        policy_release(p);
+        if (!ok) {
+            config_cleanup(&cfg);
+            return MAIN_EXIT_CONFIG;
+        }
     }
     config_report_dump(&cfg, stdout);
     config_cleanup(&cfg);

@@ -134,6 +134,20 @@ static counter_t accept_paused[METRICS_ACCEPT_PAUSED_COUNT];
 static counter_t body_refused[METRICS_BODY_REFUSED_COUNT];
 static counter_t retries[METRICS_GRANT_COUNT];
 static counter_t cimd_fetch[METRICS_CIMD_FETCH_COUNT];
+static const char *const policy_reload_names[2] = {"error", "ok"};
+static counter_t policy_reloads[2];
+static const char *const policy_decision_names[2] = {"deny", "allow"};
+static const char *const policy_reason_names[METRICS_POLICY_REASON_COUNT] = {
+    [METRICS_POLICY_RULE] = "rule",
+    [METRICS_POLICY_DEFAULT] = "default",
+    [METRICS_POLICY_SCOPE] = "scope",
+    [METRICS_POLICY_STEP_UP] = "step_up",
+    [METRICS_POLICY_GROUP] = "group",
+    [METRICS_POLICY_EMAIL_DOMAIN] = "email_domain",
+    [METRICS_POLICY_UNREADABLE] = "unreadable",
+};
+/* Two labels, so not a `struct labelled` family: [allowed][reason]. */
+static counter_t policy_decisions[2][METRICS_POLICY_REASON_COUNT];
 
 static const struct labelled families[] = {
     {"mcp_auth_tokens_issued_total", "Tokens issued at /token by grant type.", "grant_type",
@@ -171,6 +185,9 @@ static const struct labelled families[] = {
      "grant_type", grant_names, METRICS_GRANT_COUNT, retries},
     {"mcp_auth_cimd_fetch_total", "Client ID metadata document fetches, by result.", "result",
      cimd_fetch_names, METRICS_CIMD_FETCH_COUNT, cimd_fetch},
+    {"mcp_auth_policy_reloads_total",
+     "Policy file reloads, by result (error: the old policy stays).", "result", policy_reload_names,
+     2, policy_reloads},
 };
 
 const char *
@@ -626,6 +643,51 @@ format_tools(struct buf *b)
     return rc;
 }
 
+void
+metrics_inc_policy_decision(bool allowed, enum metrics_policy_reason reason)
+{
+    bump(&policy_decisions[allowed][reason], 1);
+}
+
+uint64_t
+metrics_get_policy_decision(bool allowed, enum metrics_policy_reason reason)
+{
+    return read_counter(&policy_decisions[allowed][reason]);
+}
+
+void
+metrics_inc_policy_reload(bool ok)
+{
+    bump(&policy_reloads[ok], 1);
+}
+
+uint64_t
+metrics_get_policy_reload(bool ok)
+{
+    return read_counter(&policy_reloads[ok]);
+}
+
+static int
+format_policy_decisions(struct buf *b)
+{
+    static const char name[] = "mcp_auth_policy_decisions_total";
+    if (format_header(b, name, "JSON-RPC calls decided by the policy file, by decision and reason.",
+                      "counter") != 0) {
+        return -1;
+    }
+    for (int a = 1; a >= 0; a--) {
+        for (int r = 0; r < METRICS_POLICY_REASON_COUNT; r++) {
+            uint64_t v = read_counter(&policy_decisions[a][r]);
+            if (v != 0 && buf_appendf(b, "%s{decision=\"%s\",reason=\"%s\"} %llu\n", name,
+                                      policy_decision_names[a], policy_reason_names[r],
+                                      (unsigned long long)v) != 0) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
 int
 metrics_format(struct buf *b)
 {
@@ -652,7 +714,7 @@ metrics_format(struct buf *b)
             }
         }
     }
-    if (format_tools(b) != 0) {
+    if (format_tools(b) != 0 || format_policy_decisions(b) != 0) {
         return -1;
     }
     unsigned n = atomic_load(&gauge_count);
@@ -676,6 +738,11 @@ metrics_reset(void)
     }
     for (int i = 0; i < METRICS_COUNTER_COUNT; i++) {
         atomic_store(&counters[i], 0);
+    }
+    for (int a = 0; a < 2; a++) {
+        for (int r = 0; r < METRICS_POLICY_REASON_COUNT; r++) {
+            atomic_store(&policy_decisions[a][r], 0);
+        }
     }
     pthread_mutex_lock(&tools_lock);
     for (size_t i = 0; i < tools_len; i++) {

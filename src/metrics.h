@@ -148,6 +148,25 @@ enum metrics_grant {
     METRICS_GRANT_COUNT,
 };
 
+/* mcp_auth_policy_decisions_total{decision,reason}: one per JSON-RPC call
+ * the policy decided (docs/policy.md); the reasons of policy/policy.h's
+ * enum policy_reason, in the same order (metrics sits below policy). */
+enum metrics_policy_reason {
+    METRICS_POLICY_RULE = 0,
+    METRICS_POLICY_DEFAULT,
+    METRICS_POLICY_SCOPE,
+    METRICS_POLICY_STEP_UP,
+    METRICS_POLICY_GROUP,
+    METRICS_POLICY_EMAIL_DOMAIN,
+    METRICS_POLICY_UNREADABLE,
+    METRICS_POLICY_REASON_COUNT,
+};
+void metrics_inc_policy_decision(bool allowed, enum metrics_policy_reason reason);
+uint64_t metrics_get_policy_decision(bool allowed, enum metrics_policy_reason reason);
+/* mcp_auth_policy_reloads_total{result="ok|error"} */
+void metrics_inc_policy_reload(bool ok);
+uint64_t metrics_get_policy_reload(bool ok);
+
 const char *metrics_denied_str(enum metrics_denied reason);
 const char *metrics_replay_str(enum metrics_replay kind);
 const char *metrics_store_share_str(enum metrics_store_share share);

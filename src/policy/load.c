@@ -604,3 +604,14 @@ policy_load_check_scopes(const struct policy *p, const char *scopes_supported, s
     }
     return 0;
 }
+
+struct policy *
+policy_load_configured(const char *path, const char *scopes_supported, struct buf *err)
+{
+    struct policy *p = policy_load_file(path, err);
+    if (p != NULL && policy_load_check_scopes(p, scopes_supported, err) != 0) {
+        policy_release(p);
+        p = NULL;
+    }
+    return p;
+}

@@ -25,3 +25,8 @@ struct policy *policy_load_file(const char *path, struct buf *err);
  * space-separated list, MCP_SCOPES_SUPPORTED), else -1 with the first one
  * missing named in err. */
 int policy_load_check_scopes(const struct policy *p, const char *scopes_supported, struct buf *err);
+
+/* policy_load_file then policy_load_check_scopes: what start-up, reload and
+ * --check-config all do. NULL with the reason in err. */
+struct policy *policy_load_configured(const char *path, const char *scopes_supported,
+                                      struct buf *err);

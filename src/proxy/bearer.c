@@ -256,3 +256,41 @@ proxy_bearer_format_challenge(enum proxy_bearer_rc rc, const char *base, const c
     buf_cleanup(&tmp);
     return err;
 }
+
+int
+proxy_bearer_format_scope_challenge(const char *scope, const char *description, const char *base,
+                                    const char *mount, struct buf *out)
+{
+    struct buf tmp;
+    buf_init(&tmp, out->max);
+    int err = buf_append_str(&tmp, "Bearer error=\"insufficient_scope\", scope=\"");
+    if (err == 0) {
+        err = append_quoted(&tmp, scope);
+    }
+    if (err == 0) {
+        err = buf_append_str(&tmp, "\", resource_metadata=\"");
+    }
+    if (err == 0) {
+        err = append_quoted(&tmp, base);
+    }
+    if (err == 0) {
+        err = buf_append_str(&tmp, "/.well-known/oauth-protected-resource");
+    }
+    if (err == 0) {
+        err = append_quoted(&tmp, mount);
+    }
+    if (err == 0) {
+        err = buf_append_str(&tmp, "\", error_description=\"");
+    }
+    if (err == 0) {
+        err = append_quoted(&tmp, description);
+    }
+    if (err == 0) {
+        err = buf_append_byte(&tmp, '"');
+    }
+    if (err == 0) {
+        err = buf_append_slice(out, buf_slice(&tmp));
+    }
+    buf_cleanup(&tmp);
+    return err;
+}

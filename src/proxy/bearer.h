@@ -127,3 +127,14 @@ int proxy_bearer_format_challenge(enum proxy_bearer_rc rc, const char *base, con
  * 0, or -1 at out's cap (out unchanged). */
 int proxy_bearer_append_challenge_scope(const char *scope, struct buf *out)
     __attribute__((warn_unused_result));
+/* The 403 challenge of MCP 2025-11-25 "Scope challenge handling" (RFC 6750
+ * 3.1 insufficient_scope), for a call the access policy refuses until a new
+ * authorization grants more (docs/policy.md), appended to out:
+ *   Bearer error="insufficient_scope", scope="<scope>",
+ *   resource_metadata="<base>/.well-known/oauth-protected-resource<mount>",
+ *   error_description="<description>"
+ * scope is every scope the call needs; quoted as above. 0, or -1 at out's
+ * cap (out unchanged). */
+int proxy_bearer_format_scope_challenge(const char *scope, const char *description,
+                                        const char *base, const char *mount, struct buf *out)
+    __attribute__((warn_unused_result));

@@ -14,6 +14,7 @@
 #include "metrics.h"
 #include "oauth/error.h"
 #include "oauth/reply.h"
+#include "policy/policy.h"
 #include "proxy/bearer.h"
 #include "proxy/cors.h"
 #include "proxy/forward.h"
@@ -21,6 +22,7 @@
 #include "proxy/jsonrpc_peek.h"
 #include "proxy/mcp_headers.h"
 #include "proxy/path.h"
+#include "proxy/policy_gate.h"
 #include "proxy/pool.h"
 #include "proxy/subject_limit.h"
 #include "seal.h"
@@ -37,6 +39,7 @@ struct mount_req {
     const char *email;
     const char **groups;
     size_t group_count;
+    const char *scope; /* the token's granted scope, for the policy */
     struct proxy_subject_slot slot;
     struct proxy_jsonrpc_peek peek;
 };
@@ -115,6 +118,7 @@ keep_identity(struct http_request *req, const struct proxy_mount_ctx *ctx,
     m->ctx = ctx;
     m->sub = arena_strdup(a, g->sub != NULL ? g->sub : "");
     m->email = arena_strdup(a, g->email != NULL ? g->email : "");
+    m->scope = arena_strdup(a, g->scope != NULL ? g->scope : "");
     m->group_count = g->group_count;
     if (g->group_count > 0) {
         m->groups = arena_alloc(a, g->group_count * sizeof(m->groups[0]));
@@ -128,7 +132,7 @@ keep_identity(struct http_request *req, const struct proxy_mount_ctx *ctx,
             return NULL;
         }
     }
-    return m->sub != NULL && m->email != NULL ? m : NULL;
+    return m->sub != NULL && m->email != NULL && m->scope != NULL ? m : NULL;
 }
 
 /* Takes a slot, or answers 503. Returns false after answering. Called from
@@ -328,6 +332,34 @@ peek(struct http_request *req, struct mount_req *m)
     return true;
 }
 
+/* The access policy (MCP_POLICY_FILE), after the peek and before the
+ * forward. Returns false after answering. acr and auth_time are not in
+ * the access token yet: "" and 0 never satisfy a step_up requirement. */
+static bool
+check_policy(struct http_request *req, const struct mount_req *m)
+{
+    const struct policy *p = policy_holder_acquire(m->ctx->policy);
+    if (p == NULL) {
+        return true;
+    }
+    const struct policy_caller caller = {
+        .sub = m->sub,
+        .email = m->email,
+        .groups = m->groups,
+        .group_count = m->group_count,
+        .scope = m->scope,
+        .acr = "",
+        .auth_time = 0,
+    };
+    const struct proxy_policy_gate_opts opts = {
+        .proxy_base_url = m->ctx->proxy_base_url,
+        .mount = m->ctx->mount,
+    };
+    bool pass = proxy_policy_gate_pass(req, p, &caller, &opts, clock_unix_s());
+    policy_release(p);
+    return pass;
+}
+
 void
 proxy_mount_handle(struct http_request *req, void *arg)
 {
@@ -338,7 +370,7 @@ proxy_mount_handle(struct http_request *req, void *arg)
         http_reply_error(req, 500); /* the head check always sets it */
         return;
     }
-    if (!peek(req, m)) {
+    if (!peek(req, m) || !check_policy(req, m)) {
         return;
     }
     if (pool == NULL) {

@@ -30,7 +30,10 @@
  *      REQUEST_BODY_BUFFER_MAX and its per-IP share by the connection
  *      layer: 503 + Retry-After past them);
  *   5. the JSON-RPC peek (rpc_method / rpc_tool / rpc_id on the log line);
- *   6. the forward (proxy/forward.h).
+ *   6. the access policy, when MCP_POLICY_FILE is set (proxy/policy_gate.h:
+ *      400 for a body it cannot read, 403 for a denied call, nothing
+ *      forwarded);
+ *   7. the forward (proxy/forward.h).
  * When the request finishes: the slot is released and, with
  * MCP_TOOL_METRICS=true and a path ACCESS_LOG_SKIP_RE does not skip, the
  * tool metrics are counted (SPEC.md 7.1).
@@ -49,6 +52,7 @@
 struct http_request;
 struct http_router;
 struct proxy_subject_limit;
+struct policy_holder;
 
 /* Everything the route uses besides the request and the worker's pool:
  * built once by the wiring from the configuration and the process-wide
@@ -65,6 +69,7 @@ struct proxy_mount_ctx {
     bool tool_metrics;                         /* MCP_TOOL_METRICS */
     uint64_t log_body_max;                     /* MCP_LOG_BODY_MAX: the peek's cap; 0 = off */
     struct proxy_forward_opts forward;         /* timeouts and hops of the forward */
+    struct policy_holder *policy;              /* MCP_POLICY_FILE; NULL = no policy */
 };
 
 /* The mount's prefix route (every method, 16 MiB body cap, head check,

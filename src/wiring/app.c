@@ -19,6 +19,8 @@
 #include "oidc/jwks.h"
 #include "oidc/provider.h"
 #include "oidc/throttle.h"
+#include "policy/load.h"
+#include "policy/policy.h"
 #include "proxy/bearer.h"
 #include "proxy/cors.h"
 #include "proxy/subject_limit.h"
@@ -254,9 +256,57 @@ start_limits(struct app *app)
     }
 }
 
+/* First, before the slow steps: a policy file with a typo fails the
+ * start at once, naming its line. */
+static int
+start_policy(struct app *app, struct buf *err)
+{
+    if (app->cfg->policy_file == NULL) {
+        return 0;
+    }
+    buf_appendf_best(err, "MCP_POLICY_FILE: %s: ", app->cfg->policy_file);
+    struct policy *p =
+        policy_load_configured(app->cfg->policy_file, app->cfg->scopes_supported, err);
+    if (p == NULL) {
+        return -1;
+    }
+    buf_reset(err);
+    app->policy = policy_holder_new(p);
+    app->mcp.policy = app->policy;
+    struct log_line l;
+    log_begin(&l, LOG_INFO, "policy_loaded");
+    log_str(&l, "file", app->cfg->policy_file);
+    log_uint(&l, "rules", policy_rule_count(p));
+    log_end(&l);
+    return 0;
+}
+
+int
+app_reload_policy(struct app *app, struct buf *err)
+{
+    struct policy *p =
+        policy_load_configured(app->cfg->policy_file, app->cfg->scopes_supported, err);
+    metrics_inc_policy_reload(p != NULL);
+    if (p == NULL) {
+        return -1;
+    }
+    size_t rules = policy_rule_count(p);
+    policy_holder_swap(app->policy, p);
+    struct log_line l;
+    log_begin(&l, LOG_INFO, "policy_reloaded");
+    log_str(&l, "file", app->cfg->policy_file);
+    log_uint(&l, "rules", rules);
+    log_end(&l);
+    return 0;
+}
+
 int
 app_start(struct app *app, const atomic_bool *stop, const char **out_event, struct buf *err)
 {
+    *out_event = "policy_invalid";
+    if (start_policy(app, err) != 0) {
+        return -1;
+    }
     *out_event = "oidc_discovery_failed";
     if (start_oidc(app, stop, err) != 0) {
         return -1;
@@ -309,5 +359,6 @@ app_free(struct app *app)
     seal_ring_free(app->seal);
     oauth_discovery_free(app->discovery);
     log_skip_free(app->log_skip);
+    policy_holder_free(app->policy);
     xfree(app);
 }

@@ -51,8 +51,9 @@ struct app {
     struct store_readiness *readiness;         /* /readyz cache; NULL without a store */
     struct oauth_cimd *cimd;                   /* metadata document cache; NULL when disabled */
     struct oauth_discovery *discovery;         /* the discovery documents, built by app_new() */
-    struct oauth oauth;        /* the OAuth handlers' view of the above, filled by app_start() */
-    struct log_skip *log_skip; /* ACCESS_LOG_SKIP_RE; NULL = log every path */
+    struct oauth oauth;           /* the OAuth handlers' view of the above, filled by app_start() */
+    struct log_skip *log_skip;    /* ACCESS_LOG_SKIP_RE; NULL = log every path */
+    struct policy_holder *policy; /* MCP_POLICY_FILE, reloaded by the runtime; NULL = none */
 
     /* Narrow contexts, from cfg by app_new(); app_start() adds the seal
      * ring and the subject limiter to mcp once they exist. */
@@ -78,3 +79,7 @@ int app_start(struct app *app, const atomic_bool *stop, const char **out_event, 
 /* Frees what app_new()/app_start() built. Every worker (and its store and
  * fetch handles) must be gone first. NULL is a no-op. */
 void app_free(struct app *app);
+/* Loads MCP_POLICY_FILE again; on success swaps it in and returns 0, else
+ * keeps the policy in force and returns -1 with the reason in err. Counts
+ * mcp_auth_policy_reloads_total either way. Only with a policy file. */
+int app_reload_policy(struct app *app, struct buf *err) __attribute__((warn_unused_result));

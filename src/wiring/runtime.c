@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -57,6 +58,17 @@ struct rate_limit_site {
     struct client_ip_policy policy;
 };
 
+/* What identifies one version of a file: a ConfigMap update swaps a
+ * symlink, so the path's target (inode) changes; an in-place edit changes
+ * size or mtime. exists false: stat failed. */
+struct runtime_file_id {
+    bool exists;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+};
+
 struct runtime {
     const struct config *cfg;
     struct app *app;
@@ -78,6 +90,9 @@ struct runtime {
     struct event *thread_done_ev;
     struct event *prune_ev;
     struct event *trim_ev;
+    struct event *sighup_ev;      /* MCP_POLICY_FILE only: reload the policy */
+    struct event *policy_poll_ev; /* MCP_POLICY_FILE only: reload when the file changes */
+    struct runtime_file_id policy_seen;
     unsigned signals;
     uint64_t shutdown_started_ms; /* monotonic, at the first signal */
 
@@ -322,6 +337,87 @@ on_prune(evutil_socket_t fd, short what, void *arg)
     ratelimit_sweep(rt->app->ratelimit, clock_unix_ms());
 }
 
+/* ---- the policy file (docs/policy.md "Reloading") ---- */
+
+static struct runtime_file_id
+file_id(const char *path)
+{
+    struct runtime_file_id id = {0};
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        id = (struct runtime_file_id){.exists = true,
+                                      .dev = st.st_dev,
+                                      .ino = st.st_ino,
+                                      .size = st.st_size,
+                                      .mtime = st.st_mtim};
+    }
+    return id;
+}
+
+static bool
+file_id_eq(const struct runtime_file_id *a, const struct runtime_file_id *b)
+{
+    return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+/* A bad new file keeps the policy in force: one line names the error, the
+ * metric counts it, and the next change (or SIGHUP) tries again. */
+static void
+reload_policy(struct runtime *rt, const char *trigger)
+{
+    rt->policy_seen = file_id(rt->cfg->policy_file);
+    struct buf err;
+    buf_init(&err, 1024);
+    if (app_reload_policy(rt->app, &err) != 0) {
+        struct log_line l;
+        log_begin(&l, LOG_ERROR, "policy_reload_failed");
+        log_str(&l, "trigger", trigger);
+        log_str(&l, "file", rt->cfg->policy_file);
+        log_str(&l, "error", buf_cstr(&err));
+        log_end(&l);
+    }
+    buf_cleanup(&err);
+}
+
+static void
+on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    reload_policy(arg, "sighup");
+}
+
+/* Polled, not watched: a ConfigMap volume updates by swapping the ..data
+ * symlink, which an inotify watch on the file's path never reports, and a
+ * watch on the directory ties us to kubelet's layout. A stat every
+ * BOUNDS_POLICY_POLL_MS costs nothing. */
+static void
+on_policy_poll(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct runtime *rt = arg;
+    struct runtime_file_id now = file_id(rt->cfg->policy_file);
+    if (!file_id_eq(&now, &rt->policy_seen)) {
+        reload_policy(rt, "file_changed");
+    }
+}
+
+static void
+start_policy_reload(struct runtime *rt)
+{
+    if (rt->cfg->policy_file == NULL) {
+        return; /* no policy: SIGHUP keeps its default action, as before */
+    }
+    rt->policy_seen = file_id(rt->cfg->policy_file);
+    rt->sighup_ev = evsignal_new(rt->control->base, SIGHUP, on_sighup, rt);
+    rt->policy_poll_ev = event_new(rt->control->base, -1, EV_PERSIST, on_policy_poll, rt);
+    struct timeval tv = clock_timeval_from_ms(BOUNDS_POLICY_POLL_MS);
+    event_add(rt->sighup_ev, NULL);
+    event_add(rt->policy_poll_ev, &tv);
+}
+
 /* Gives memory back after a burst. glibc keeps freed heap memory for
  * reuse, and the request bodies and connection buffers of a burst are
  * thousands of small chunks spread over every worker's arena, so RSS stays
@@ -443,6 +539,11 @@ start_app(struct runtime *rt)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    if (rt->cfg->policy_file != NULL) {
+        /* A reload asked for before the loop runs is moot (the file is
+         * read below), and must not kill the process. */
+        signal(SIGHUP, SIG_IGN);
+    }
 
     struct buf err;
     buf_init(&err, 1024);
@@ -571,6 +672,7 @@ start_threads(struct runtime *rt)
     sigemptyset(&block);
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &block, &old);
     int rc = 0;
     for (unsigned i = 0; i < rt->nthreads && rc == 0; i++) {
@@ -641,6 +743,12 @@ teardown(struct runtime *rt)
         }
         if (rt->prune_ev != NULL) {
             event_free(rt->prune_ev);
+        }
+        if (rt->sighup_ev != NULL) {
+            event_free(rt->sighup_ev);
+        }
+        if (rt->policy_poll_ev != NULL) {
+            event_free(rt->policy_poll_ev);
         }
         if (rt->trim_ev != NULL) {
             event_free(rt->trim_ev);
@@ -741,6 +849,7 @@ runtime_run(const struct config *cfg)
     }
     event_add(rt.sigterm_ev, NULL);
     event_add(rt.sigint_ev, NULL);
+    start_policy_reload(&rt);
     if (atomic_load(&startup_stop)) {
         /* A signal that came between the start-up steps and the events
          * above only raised the flag: honour it as the first signal. */
@@ -763,6 +872,7 @@ runtime_run(const struct config *cfg)
     sigemptyset(&late);
     sigaddset(&late, SIGTERM);
     sigaddset(&late, SIGINT);
+    sigaddset(&late, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &late, NULL);
     rc = 0;
 out:
