@@ -40,6 +40,8 @@ struct mount_req {
     const char **groups;
     size_t group_count;
     const char *scope; /* the token's granted scope, for the policy */
+    const char *acr;   /* the token's recorded acr, "" = unknown */
+    int64_t auth_time; /* the token's recorded auth_time, 0 = unknown */
     struct proxy_subject_slot slot;
     struct proxy_jsonrpc_peek peek;
 };
@@ -119,6 +121,9 @@ keep_identity(struct http_request *req, const struct proxy_mount_ctx *ctx,
     m->sub = arena_strdup(a, g->sub != NULL ? g->sub : "");
     m->email = arena_strdup(a, g->email != NULL ? g->email : "");
     m->scope = arena_strdup(a, g->scope != NULL ? g->scope : "");
+    /* The recorded authentication (docs/step-up.md), for step_up rules. */
+    m->acr = arena_strdup(a, g->acr != NULL ? g->acr : "");
+    m->auth_time = g->auth_time;
     m->group_count = g->group_count;
     if (g->group_count > 0) {
         m->groups = arena_alloc(a, g->group_count * sizeof(m->groups[0]));
@@ -132,7 +137,7 @@ keep_identity(struct http_request *req, const struct proxy_mount_ctx *ctx,
             return NULL;
         }
     }
-    return m->sub != NULL && m->email != NULL && m->scope != NULL ? m : NULL;
+    return m->sub != NULL && m->email != NULL && m->scope != NULL && m->acr != NULL ? m : NULL;
 }
 
 /* Takes a slot, or answers 503. Returns false after answering. Called from
@@ -333,8 +338,9 @@ peek(struct http_request *req, struct mount_req *m)
 }
 
 /* The access policy (MCP_POLICY_FILE), after the peek and before the
- * forward. Returns false after answering. acr and auth_time are not in
- * the access token yet: "" and 0 never satisfy a step_up requirement. */
+ * forward. Returns false after answering. acr and auth_time are the
+ * access token's (docs/step-up.md); "" and 0 (a token minted before them)
+ * never satisfy a step_up requirement. */
 static bool
 check_policy(struct http_request *req, const struct mount_req *m)
 {
@@ -348,8 +354,8 @@ check_policy(struct http_request *req, const struct mount_req *m)
         .groups = m->groups,
         .group_count = m->group_count,
         .scope = m->scope,
-        .acr = "",
-        .auth_time = 0,
+        .acr = m->acr,
+        .auth_time = m->auth_time,
     };
     const struct proxy_policy_gate_opts opts = {
         .proxy_base_url = m->ctx->proxy_base_url,

@@ -54,6 +54,8 @@ struct app {
     struct oauth oauth;           /* the OAuth handlers' view of the above, filled by app_start() */
     struct log_skip *log_skip;    /* ACCESS_LOG_SKIP_RE; NULL = log every path */
     struct policy_holder *policy; /* MCP_POLICY_FILE, reloaded by the runtime; NULL = none */
+    char *challenge_scope;        /* the 401's scope without the start-up policy's step-up
+                                     scopes (docs/step-up.md); NULL = cfg's as is */
 
     /* Narrow contexts, from cfg by app_new(); app_start() adds the seal
      * ring and the subject limiter to mcp once they exist. */
