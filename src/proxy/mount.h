@@ -33,7 +33,11 @@
  *   6. the access policy, when MCP_POLICY_FILE is set (proxy/policy_gate.h:
  *      400 for a body it cannot read, 403 for a denied call, nothing
  *      forwarded);
- *   7. the forward (proxy/forward.h).
+ *   7. with UPSTREAM_IDENTITY_ASSERTION, the signed identity (identity.h):
+ *      one ES256 JWS per request; a failure answers 502 and is counted
+ *      (mcp_auth_identity_assertion_failures_total), never forwarded
+ *      without it;
+ *   8. the forward (proxy/forward.h).
  * When the request finishes: the slot is released and, with
  * MCP_TOOL_METRICS=true and a path ACCESS_LOG_SKIP_RE does not skip, the
  * tool metrics are counted (SPEC.md 7.1).
@@ -51,6 +55,7 @@
 
 struct http_request;
 struct http_router;
+struct identity_keys;
 struct proxy_subject_limit;
 struct policy_holder;
 
@@ -70,6 +75,11 @@ struct proxy_mount_ctx {
     uint64_t log_body_max;                     /* MCP_LOG_BODY_MAX: the peek's cap; 0 = off */
     struct proxy_forward_opts forward;         /* timeouts and hops of the forward */
     struct policy_holder *policy;              /* MCP_POLICY_FILE; NULL = no policy */
+    /* UPSTREAM_IDENTITY_ASSERTION: the signing keys (borrowed; NULL = off),
+     * the assertion's iss (PROXY_BASE_URL) and aud (the upstream origin). */
+    const struct identity_keys *identity;
+    const char *identity_iss;
+    const char *identity_aud;
 };
 
 /* The mount's prefix route (every method, 16 MiB body cap, head check,
