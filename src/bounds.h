@@ -412,6 +412,11 @@
  * the 16 MiB request-body budget. Past it the client gets a JSON-RPC
  * error, never the unfiltered list. */
 #define BOUNDS_LIST_FILTER_BODY_MAX (4 * 1024 * 1024)
+
+/* Step-up (docs/step-up.md): the acr_values /authorize sends the IdP, the
+ * union of the requested step-up scopes' acr lists. A few URNs fit easily;
+ * the IdP's own URL cap (BOUNDS_FLOW_URL_MAX for ours) is far above it. */
+#define BOUNDS_STEPUP_ACR_VALUES_MAX 1024
 /* The identity assertion sent upstream (identity.h, docs/identity-assertion.md).
  * Lifetime: it is minted per request and checked by the upstream the moment
  * it arrives, so it only has to cover the hop plus clock skew between the

@@ -159,6 +159,9 @@ static const struct field session_fields[] = {
     F_STR(grant_session, resource, "res", OMIT),
     F_STR(grant_session, scope, "scp", OMIT),
     F_TIME(grant_session, exp, "exp"),
+    F_STR(grant_session, stepup_acr_values, "sav", OMIT),
+    F_COUNT(grant_session, stepup_max_age, "sma"),
+    F_BOOL(grant_session, stepup_max_age_set, "smas"),
 };
 
 static const struct field code_fields[] = {
@@ -178,6 +181,8 @@ static const struct field code_fields[] = {
     F_TYP,
     F_STR(grant_code, aud, "aud", KEEP),
     F_TIME(grant_code, exp, "exp"),
+    F_STR(grant_code, acr, "acr", OMIT),
+    F_COUNT(grant_code, auth_time, "atm"),
 };
 
 static const struct field access_fields[] = {
@@ -192,6 +197,8 @@ static const struct field access_fields[] = {
     F_STR(grant_access, client_id, "cid", KEEP),
     F_TIME(grant_access, iat, "iat"),
     F_TIME(grant_access, exp, "exp"),
+    F_STR(grant_access, acr, "acr", OMIT),
+    F_COUNT(grant_access, auth_time, "atm"),
 };
 
 static const struct field refresh_fields[] = {
@@ -209,6 +216,8 @@ static const struct field refresh_fields[] = {
     F_TIME(grant_refresh, family_iat, "fiat"),
     F_TIME(grant_refresh, exp, "exp"),
     F_COUNT(grant_refresh, generation, "gen"),
+    F_STR(grant_refresh, acr, "acr", OMIT),
+    F_COUNT(grant_refresh, auth_time, "atm"),
 };
 
 static const struct grant_type client_type = {

@@ -125,6 +125,14 @@ struct grant_session {
     const char *resource; /* "res": omitted when empty */
     const char *scope;    /* "scp": omitted when empty */
     int64_t exp;
+    /* What /authorize asked the IdP for the step-up scopes in `scope`
+     * (docs/step-up.md), checked against the id_token at /callback.
+     * "sav": the acr_values sent, space-joined; omitted when empty (none
+     * sent). "sma": the max_age sent, "smas": whether one was sent (0 with
+     * smas is prompt=login); both omitted when none was. */
+    const char *stepup_acr_values;
+    int64_t stepup_max_age;
+    bool stepup_max_age_set;
     struct grants_storage storage;
 };
 
@@ -146,6 +154,14 @@ struct grant_code {
     const char *server_verifier; /* omitted when empty */
     const char *aud;
     int64_t exp;
+    /* The recorded authentication (docs/step-up.md), from the IdP's
+     * id_token at /callback, carried unchanged through code, access and
+     * refresh (a refresh never upgrades it). "acr": the id_token's acr,
+     * omitted when empty (unknown). "atm": its auth_time in Unix seconds,
+     * omitted when 0 (unknown). Tokens minted before these existed open
+     * as unknown. */
+    const char *acr;
+    int64_t auth_time;
     struct grants_storage storage;
 };
 
@@ -162,6 +178,8 @@ struct grant_access {
     const char *client_id;
     int64_t iat;
     int64_t exp;
+    const char *acr;   /* "acr": omitted when empty (grant_code) */
+    int64_t auth_time; /* "atm": omitted when 0 (grant_code) */
     struct grants_storage storage;
 };
 
@@ -185,6 +203,8 @@ struct grant_refresh {
      * memory replay store keeps one record per family and tells a fresh
      * token from a used one by it (store/memory.h). */
     int64_t generation;
+    const char *acr;   /* "acr": omitted when empty (grant_code) */
+    int64_t auth_time; /* "atm": omitted when 0 (grant_code) */
     struct grants_storage storage;
 };
 

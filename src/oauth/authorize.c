@@ -7,10 +7,13 @@
  * released by an arena cleanup, so every path out simply returns. */
 #include "oauth/oauth.h"
 
+#include <string.h>
+
 #include "base/arena.h"
 #include "base/clock.h"
 #include "base/form.h"
 #include "base/rand.h"
+#include "base/scope.h"
 #include "bounds.h"
 #include "config.h"
 #include "grants.h"
@@ -23,6 +26,8 @@
 #include "oauth/client.h"
 #include "oauth/flow.h"
 #include "oauth/reply.h"
+#include "oauth/stepup_rules.h"
+#include "policy/policy.h"
 
 struct authorize_ctx {
     struct http_request *req;
@@ -184,6 +189,21 @@ on_client(enum oauth_client_rc rc, const struct oauth_client *client, const stru
         /* COMPAT_ALLOW_STATELESS: SPEC.md 2.7, 16 random bytes as hex. */
         rand_hex32(minted);
         state = minted;
+    }
+    /* A client that names no scope gets the default without the step-up
+     * scopes: a first login asks the IdP for no second factor; the 403
+     * challenge of the call that needs one names it (docs/step-up.md). */
+    struct slice asked = ctx->ar.scope != NULL ? slice_from_cstr(ctx->ar.scope) : SLICE_LIT("");
+    struct slice tok;
+    if (!scope_next(&asked, " ", &tok)) {
+        struct buf narrowed;
+        buf_init(&narrowed, OAUTH_SCOPE_RULES_MAX - 1);
+        const struct policy *pol = policy_holder_acquire(ctx->oauth->policy);
+        if (pol != NULL && oauth_stepup_rules_without(pol, out.scope, &narrowed) == 0) {
+            memcpy(out.scope, buf_cstr(&narrowed), narrowed.len + 1);
+        }
+        policy_release(pol);
+        buf_cleanup(&narrowed);
     }
     if (cfg->render_consent_page) {
         consent_fork(ctx, client, state, out.server_pkce, out.scope);

@@ -37,11 +37,14 @@
 #include "oauth/error.h"
 #include "oauth/flow.h"
 #include "oauth/reply.h"
+#include "oauth/scope_rules.h"
+#include "oauth/stepup_rules.h"
 #include "oidc/claims.h"
 #include "oidc/exchange.h"
 #include "oidc/id_token.h"
 #include "oidc/provider.h"
 #include "oidc/throttle.h"
+#include "policy/policy.h"
 #include "store/store.h"
 #include "worker.h"
 
@@ -223,6 +226,34 @@ out:
 
 /* ---- steps 19-20: mint the code, send the user back to the client ---- */
 
+/* Step-up (docs/step-up.md): the scope the login proves, into *scope;
+ * the step-up scopes it does not prove are dropped and logged, never an
+ * error -- the user did sign in, and the client meets the challenge again
+ * on the call that needs them. -1 only if the narrowed scope cannot fit,
+ * which a subset of a sealed scope always does. */
+static int
+stepup_scope(struct callback *cb, const struct oidc_claims *claims, int64_t auth_time,
+             int64_t now_s, struct buf *scope)
+{
+    const char *why = oauth_stepup_rules_check_asked(&cb->session, auth_time, now_s);
+    size_t dropped = 0;
+    const struct policy *pol = policy_holder_acquire(cb->oauth->policy);
+    int rc = oauth_stepup_rules_grant(pol, cb->session.scope, claims->acr, auth_time, why == NULL,
+                                      now_s, scope, &dropped);
+    policy_release(pol);
+    if (rc == 0 && dropped > 0) {
+        struct log_line l;
+        log_begin_client(&l, cb, LOG_WARN, "stepup_not_proven");
+        log_str(&l, "subject", claims->sub);
+        log_str(&l, "reason", why != NULL ? why : "requirement_not_met");
+        log_sample(&l, "acr", slice_from_cstr(claims->acr));
+        log_int(&l, "auth_time", auth_time);
+        log_int(&l, "dropped", (int64_t)dropped);
+        log_end(&l);
+    }
+    return rc;
+}
+
 static void
 finish(struct callback *cb, const struct oidc_claims *claims)
 {
@@ -231,13 +262,22 @@ finish(struct callback *cb, const struct oidc_claims *claims)
     char fam[RAND_UUID_LEN + 1];
     rand_uuid(tid);
     rand_uuid(fam);
+    int64_t now_s = clock_unix_s();
     struct grant_code code;
-    oauth_callback_rules_build_code(&cb->session, claims, tid, fam, cfg->proxy_base_url,
-                                    clock_unix_s(), &code);
+    oauth_callback_rules_build_code(&cb->session, claims, tid, fam, cfg->proxy_base_url, now_s,
+                                    &code);
+    struct buf scope;
     struct buf sealed;
     struct buf location;
+    buf_init(&scope, OAUTH_SCOPE_RULES_MAX);
     buf_init(&sealed, BOUNDS_SEALED_MAX_CHARS);
     buf_init(&location, LOCATION_MAX);
+    code.auth_time = oauth_stepup_rules_auth_time(claims->auth_time, now_s);
+    if (stepup_scope(cb, claims, code.auth_time, now_s, &scope) != 0) {
+        reply_error(cb, 500, OAUTH_ERROR_SERVER_ERROR, "internal error", NULL);
+        goto out;
+    }
+    code.scope = buf_cstr(&scope);
     enum seal_rc src = grants_seal_code(cb->oauth->seal, &code, &sealed);
     if (src != SEAL_OK) {
         struct log_line l;
@@ -255,10 +295,14 @@ finish(struct callback *cb, const struct oidc_claims *claims)
     struct log_line l;
     log_begin_client(&l, cb, LOG_INFO, "callback_success");
     log_str(&l, "subject", claims->sub);
+    if (claims->acr[0] != '\0') {
+        log_sample(&l, "acr", slice_from_cstr(claims->acr));
+    }
     log_end(&l);
     http_request_on_abort(cb->req, NULL, NULL);
     http_reply_redirect(cb->req, buf_cstr(&location));
 out:
+    buf_cleanup(&scope);
     buf_cleanup(&sealed);
     buf_cleanup(&location);
 }

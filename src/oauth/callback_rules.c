@@ -126,6 +126,8 @@ oauth_callback_rules_build_code(const struct grant_session *s, const struct oidc
     out->server_verifier = s->server_verifier;
     out->aud = aud;
     out->exp = now_s + OAUTH_CALLBACK_CODE_TTL_S;
+    out->acr = c->acr;
+    out->auth_time = c->auth_time;
 }
 
 int

@@ -71,7 +71,10 @@ bool oauth_callback_rules_identity(const struct oidc_claims *c, char *const *all
  * family_id and aud) with the code to seal: client_id, redirect_uri, code_challenge,
  * resource and server_verifier from the session, server_pkce when the
  * session has a server-side verifier, sub, email, name and groups
- * from the claims, exp = now_s + 60. groups points at c->groups. */
+ * from the claims, exp = now_s + 60. groups points at c->groups. acr and
+ * auth_time are the claims' as given: the handler records the auth_time
+ * oauth_stepup_rules_auth_time keeps and narrows scope to what the login
+ * proves (oauth/stepup_rules.h). */
 void oauth_callback_rules_build_code(const struct grant_session *s, const struct oidc_claims *c,
                                      const char *token_id, const char *family_id, const char *aud,
                                      int64_t now_s, struct grant_code *out);

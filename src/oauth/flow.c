@@ -22,7 +22,9 @@
 #include "base/pkce.h"
 #include "oauth/redirect_uri.h"
 #include "oauth/reply.h"
+#include "oauth/stepup_rules.h"
 #include "oidc/provider.h"
+#include "policy/policy.h"
 
 static const char *
 nz(const char *s)
@@ -30,10 +32,34 @@ nz(const char *s)
     return s != NULL ? s : "";
 }
 
+/* Step-up scopes in the grant: what to ask the IdP for, sealed in the
+ * session for /callback to check (docs/step-up.md). The policy is read
+ * once here; /callback judges against the one current then. -1 (logged)
+ * when the acr_values would not fit. */
+static int
+stepup_ask(struct http_request *req, const struct oauth *oauth,
+           const struct oauth_flow_session_in *in, struct oauth_stepup_ask *ask)
+{
+    const struct policy *pol = policy_holder_acquire(oauth->policy);
+    int rc = oauth_stepup_rules_ask(pol, in->scope, ask);
+    policy_release(pol);
+    if (rc != 0) {
+        struct log_line l;
+        http_request_log_begin(&l, req, LOG_ERROR, "stepup_acr_values_too_large");
+        log_str(&l, "client_id", nz(in->client_id));
+        log_end(&l);
+    }
+    return rc;
+}
+
 enum oauth_flow_rc
 oauth_flow_session_begin(struct http_request *req, const struct oauth *oauth,
                          const struct oauth_flow_session_in *in, int64_t now_s, struct buf *out_url)
 {
+    struct oauth_stepup_ask ask;
+    if (stepup_ask(req, oauth, in, &ask) != 0) {
+        return OAUTH_FLOW_ERR_URL;
+    }
     char nonce[RAND_HEX32_LEN + 1];
     char pv[PKCE_S256_LEN + 1];
     char sv[PKCE_S256_LEN + 1] = "";
@@ -68,6 +94,9 @@ oauth_flow_session_begin(struct http_request *req, const struct oauth *oauth,
         .scope = in->scope,
         .binding_hash = in->binding_hash,
         .exp = now_s + BOUNDS_SESSION_TTL_S,
+        .stepup_acr_values = ask.acr_values,
+        .stepup_max_age = ask.max_age > 0 ? ask.max_age : 0,
+        .stepup_max_age_set = ask.max_age >= 0,
     };
     enum oauth_flow_rc rc = OAUTH_FLOW_OK;
     struct buf state;
@@ -88,6 +117,11 @@ oauth_flow_session_begin(struct http_request *req, const struct oauth *oauth,
         .state = buf_cstr(&state),
         .nonce = nonce,
         .pkce_verifier = pv,
+        .acr_values = ask.acr_values,
+        /* OIDC Core 3.1.2.1: max_age=0 means prompt=login; the explicit
+         * prompt is what every IdP understands. */
+        .max_age = ask.max_age > 0 ? ask.max_age : 0,
+        .prompt_login = ask.max_age == 0,
     };
     struct buf url;
     buf_init(&url, BOUNDS_FLOW_URL_MAX);

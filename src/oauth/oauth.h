@@ -17,6 +17,7 @@ struct oidc_jwks;
 struct oidc_provider;
 struct oauth_cimd;
 struct oidc_throttle;
+struct policy_holder;
 struct seal_ring;
 
 /* What the OAuth handlers use of the process: the route argument of
@@ -31,6 +32,8 @@ struct oauth {
     struct oidc_throttle *idp_throttle; /* /callback's IdP exchanges (SPEC.md 6.7) */
     struct oauth_cimd *cimd;            /* metadata documents (oauth/cimd.h); NULL when
                                            CIMD_ENABLED=false */
+    struct policy_holder *policy;       /* the step_up scopes (oauth/stepup_rules.h) of the
+                                           current policy; NULL when no MCP_POLICY_FILE */
 };
 
 /* ---- discovery.c: RFC 8414 and RFC 9728 documents (SPEC.md 3.1) ---- */

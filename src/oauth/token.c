@@ -81,6 +81,10 @@ struct issue {
     const char *family_id;
     int64_t family_iat; /* 0: the tokens' own iat (a new family) */
     int64_t generation; /* of the refresh token minted here */
+    /* The recorded authentication (docs/step-up.md): the code's, or the
+     * rotated refresh token's unchanged -- a refresh never upgrades it. */
+    const char *acr;
+    int64_t auth_time;
     /* What the ids and times are derived from (oauth/token_derive.h), so a
      * retry of the same grant mints the same bytes. */
     enum oauth_token_derive_grant derive;
@@ -165,6 +169,8 @@ issue_tokens(struct token *t, const struct issue *in)
         .client_id = in->client_id,
         .iat = d.iat_s,
         .exp = d.iat_s + OAUTH_TOKEN_ACCESS_TTL_S,
+        .acr = in->acr,
+        .auth_time = in->auth_time,
     };
     const struct grant_refresh refresh = {
         .token_id = d.refresh_tid,
@@ -181,6 +187,8 @@ issue_tokens(struct token *t, const struct issue *in)
         .family_iat = in->family_iat != 0 ? in->family_iat : d.iat_s,
         .exp = d.iat_s + OAUTH_TOKEN_REFRESH_TTL_S,
         .generation = in->generation,
+        .acr = in->acr,
+        .auth_time = in->auth_time,
     };
     struct buf a, r, body;
     buf_init(&a, BOUNDS_SEALED_MAX_CHARS);
@@ -250,6 +258,8 @@ issue_from_code(struct token *t, bool retry)
         .resource = c->resource,
         .scope = c->scope,
         .family_id = c->family_id,
+        .acr = c->acr,
+        .auth_time = c->auth_time,
         .derive = OAUTH_TOKEN_DERIVE_CODE,
         .parent_tid = c->token_id,
         /* The code's issue time, sealed in it: every redemption of this
@@ -403,6 +413,8 @@ issue_from_refresh(struct token *t, int64_t claimed_ms, bool retry)
         /* Only a fresh claim gets here, so the family has exactly one
          * token of each generation (store/memory.h relies on it). */
         .generation = r->generation < INT64_MAX ? r->generation + 1 : r->generation,
+        .acr = r->acr,
+        .auth_time = r->auth_time,
         .derive = OAUTH_TOKEN_DERIVE_REFRESH,
         .parent_tid = r->token_id,
         /* The claim time the store recorded (and gives back to a retry). */

@@ -33,6 +33,7 @@ oidc_claims_cleanup(struct oidc_claims *c)
         xfree(c->groups[i]);
     }
     xfree(c->groups);
+    xfree(c->acr);
     memset(c, 0, sizeof(*c));
 }
 
@@ -160,6 +161,25 @@ get_groups(const json_t *claims, const char *groups_claim, struct oidc_claims *o
     }
 }
 
+/* acr and auth_time: never a failure; anything unusable reads as unknown
+ * (see claims.h). */
+static void
+get_authentication(const json_t *claims, struct oidc_claims *out)
+{
+    struct slice v = SLICE_LIT("");
+    if (jsonx_get_str(claims, "acr", &v) != JSONX_FOUND || oidc_claims_check_value(v) != NULL) {
+        v.len = 0;
+    }
+    out->acr = xstrndup(v.ptr, v.len);
+    const json_t *t;
+    double d = 0;
+    if (jsonx_get(claims, "auth_time", &t) == JSONX_FOUND && json_is_number(t)) {
+        d = json_number_value(t);
+    }
+    /* NaN fails both comparisons; the range keeps the cast defined. */
+    out->auth_time = d >= 1 && d <= (double)OIDC_CLAIMS_AUTH_TIME_MAX ? (int64_t)d : 0;
+}
+
 enum oidc_claims_rc
 oidc_claims_parse(const struct json_t *claims, const char *groups_claim, struct oidc_claims *out,
                   const char **out_reason)
@@ -183,6 +203,7 @@ oidc_claims_parse(const struct json_t *claims, const char *groups_claim, struct 
         return OIDC_CLAIMS_ERR_MALFORMED;
     }
     get_groups(claims, groups_claim, out);
+    get_authentication(claims, out);
     return OIDC_CLAIMS_OK;
 }
 

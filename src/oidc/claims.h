@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/slice.h"
 
@@ -40,7 +41,21 @@ struct oidc_claims {
      * X-User-* values it injects), so it would fail with 502 for 7 days. */
     bool sub_invalid;
     bool email_invalid;
+    /* The recorded authentication (OIDC Core 2, docs/step-up.md). acr: ""
+     * when absent, null, not a string, or a value that fails
+     * oidc_claims_check_value -- unknown, so it proves no strength (never
+     * a login failure: most IdPs send no acr at all). auth_time: Unix
+     * seconds (a JSON number, a fraction floored), 0 when absent, null,
+     * not a number, or outside 1..OIDC_CLAIMS_AUTH_TIME_MAX. The /callback
+     * handler judges both against what was asked. amr is not kept: only
+     * logged by the handler. */
+    char *acr;
+    int64_t auth_time;
 };
+
+/* The largest auth_time taken as a time (year 9999); beyond it the claim
+ * reads as unknown. */
+#define OIDC_CLAIMS_AUTH_TIME_MAX INT64_C(253402300799)
 
 enum oidc_claims_rc {
     OIDC_CLAIMS_OK = 0,

@@ -1,7 +1,9 @@
 #include "oidc/provider.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -487,15 +489,27 @@ oidc_provider_authorization_url(const struct oidc_provider *p,
     struct buf q;
     buf_init(&q, out->max);
     /* Keys in sorted order, as Go's url.Values.Encode writes them. */
-    int rc = form_append_encoded(&q, SLICE_LIT("client_id"), slice_from_cstr(r->client_id)) |
-             form_append_encoded(&q, SLICE_LIT("code_challenge"), slice_from_cstr(challenge)) |
-             form_append_encoded(&q, SLICE_LIT("code_challenge_method"), SLICE_LIT("S256")) |
-             form_append_encoded(&q, SLICE_LIT("nonce"), slice_from_cstr(r->nonce)) |
-             form_append_encoded(&q, SLICE_LIT("redirect_uri"), slice_from_cstr(r->redirect_uri)) |
-             form_append_encoded(&q, SLICE_LIT("response_mode"), SLICE_LIT("query")) |
-             form_append_encoded(&q, SLICE_LIT("response_type"), SLICE_LIT("code")) |
-             form_append_encoded(&q, SLICE_LIT("scope"), SLICE_LIT("openid email profile")) |
-             form_append_encoded(&q, SLICE_LIT("state"), slice_from_cstr(r->state));
+    char max_age[24] = "";
+    if (r->max_age > 0) {
+        snprintf(max_age, sizeof(max_age), "%" PRId64, r->max_age);
+    }
+    bool acr = r->acr_values != NULL && r->acr_values[0] != '\0';
+    int rc =
+        (acr ? form_append_encoded(&q, SLICE_LIT("acr_values"), slice_from_cstr(r->acr_values))
+             : 0) |
+        form_append_encoded(&q, SLICE_LIT("client_id"), slice_from_cstr(r->client_id)) |
+        form_append_encoded(&q, SLICE_LIT("code_challenge"), slice_from_cstr(challenge)) |
+        form_append_encoded(&q, SLICE_LIT("code_challenge_method"), SLICE_LIT("S256")) |
+        (max_age[0] != '\0'
+             ? form_append_encoded(&q, SLICE_LIT("max_age"), slice_from_cstr(max_age))
+             : 0) |
+        form_append_encoded(&q, SLICE_LIT("nonce"), slice_from_cstr(r->nonce)) |
+        (r->prompt_login ? form_append_encoded(&q, SLICE_LIT("prompt"), SLICE_LIT("login")) : 0) |
+        form_append_encoded(&q, SLICE_LIT("redirect_uri"), slice_from_cstr(r->redirect_uri)) |
+        form_append_encoded(&q, SLICE_LIT("response_mode"), SLICE_LIT("query")) |
+        form_append_encoded(&q, SLICE_LIT("response_type"), SLICE_LIT("code")) |
+        form_append_encoded(&q, SLICE_LIT("scope"), SLICE_LIT("openid email profile")) |
+        form_append_encoded(&q, SLICE_LIT("state"), slice_from_cstr(r->state));
     if (rc == 0) {
         rc = buf_append_slice(out, buf_slice(&q));
     }

@@ -111,12 +111,17 @@ struct oidc_authorize_request {
     const char *state;         /* the sealed session */
     const char *nonce;         /* 32 hex chars, also sealed in the session */
     const char *pkce_verifier; /* upstream verifier; S256 of it is sent */
+    /* Step-up (docs/step-up.md); zeroed = none of them sent. */
+    const char *acr_values; /* space-joined; NULL or "" = not sent */
+    int64_t max_age;        /* > 0: sent as max_age */
+    bool prompt_login;      /* prompt=login: a fresh login (max_age 0) */
 };
 
 /* Appends the authorization URL: the discovered endpoint, then '&' if it
  * already contains '?' else '?', then the form-encoded parameters with keys
- * sorted: client_id, code_challenge, code_challenge_method=S256, nonce,
- * redirect_uri, response_mode=query, response_type=code,
+ * sorted: acr_values (when set), client_id, code_challenge,
+ * code_challenge_method=S256, max_age (when > 0), nonce, prompt=login (when
+ * asked), redirect_uri, response_mode=query, response_type=code,
  * scope=openid+email+profile, state. -1 at the buffer's cap. */
 int oidc_provider_authorization_url(const struct oidc_provider *p,
                                     const struct oidc_authorize_request *r, struct buf *out)

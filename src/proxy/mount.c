@@ -44,8 +44,8 @@ struct mount_req {
     size_t group_count;
     const char *scope;     /* the token's granted scope, "" = none */
     const char *client_id; /* "" = unknown */
-    const char *acr;       /* "" until access tokens carry it */
-    int64_t auth_time;     /* 0 until access tokens carry it */
+    const char *acr;       /* the token's recorded acr, "" = unknown (docs/step-up.md) */
+    int64_t auth_time;     /* the token's recorded auth_time, 0 = unknown */
     struct proxy_subject_slot slot;
     struct proxy_jsonrpc_peek peek;
     /* For the list filter (proxy/list_forward.h): the request's method
@@ -134,8 +134,10 @@ keep_identity(struct http_request *req, const struct proxy_mount_ctx *ctx,
     m->email = arena_strdup(a, g->email != NULL ? g->email : "");
     m->scope = arena_strdup(a, g->scope != NULL ? g->scope : "");
     m->client_id = arena_strdup(a, g->client_id != NULL ? g->client_id : "");
-    m->acr = "";
-    m->auth_time = 0;
+    /* The recorded authentication (docs/step-up.md), for step_up rules and
+     * the identity assertion. */
+    m->acr = arena_strdup(a, g->acr != NULL ? g->acr : "");
+    m->auth_time = g->auth_time;
     m->group_count = g->group_count;
     if (g->group_count > 0) {
         m->groups = arena_alloc(a, g->group_count * sizeof(m->groups[0]));
@@ -149,8 +151,10 @@ keep_identity(struct http_request *req, const struct proxy_mount_ctx *ctx,
             return NULL;
         }
     }
-    return m->sub != NULL && m->email != NULL && m->scope != NULL && m->client_id != NULL ? m
-                                                                                          : NULL;
+    return m->sub != NULL && m->email != NULL && m->scope != NULL && m->client_id != NULL &&
+                   m->acr != NULL
+               ? m
+               : NULL;
 }
 
 /* Takes a slot, or answers 503. Returns false after answering. Called from
@@ -439,7 +443,9 @@ fill_caller(struct mount_req *m)
 }
 
 /* The access policy (MCP_POLICY_FILE), after the peek and before the
- * forward. Returns false after answering. */
+ * forward. Returns false after answering. acr and auth_time are the
+ * access token's (docs/step-up.md); "" and 0 (a token minted before them)
+ * never satisfy a step_up requirement. */
 static bool
 check_policy(struct http_request *req, const struct mount_req *m)
 {

@@ -17,6 +17,7 @@
 #include "net/sockopt.h"
 #include "oauth/cimd.h"
 #include "oauth/oauth.h"
+#include "oauth/stepup_rules.h"
 #include "oidc/jwks.h"
 #include "oidc/provider.h"
 #include "oidc/throttle.h"
@@ -308,6 +309,18 @@ start_policy(struct app *app, struct buf *err)
         return -1;
     }
     buf_reset(err);
+    /* The 401 names no step-up scope, so a first login asks the IdP for
+     * no second factor; the call that needs one gets the 403 challenge
+     * naming it (docs/step-up.md). Fixed at start-up: a reload that adds a
+     * step-up scope only makes first logins stronger than needed. */
+    struct buf scope;
+    buf_init(&scope, BOUNDS_SCOPE_MAX_BYTES + 1);
+    if (app->cfg->scopes_resource != NULL &&
+        oauth_stepup_rules_without(p, app->cfg->scopes_resource, &scope) == 0) {
+        app->challenge_scope = xstrdup(buf_cstr(&scope));
+        app->mcp.challenge_scope = app->challenge_scope;
+    }
+    buf_cleanup(&scope);
     app->policy = policy_holder_new(p);
     app->mcp.policy = app->policy;
     struct log_line l;
@@ -378,6 +391,7 @@ app_start(struct app *app, const atomic_bool *stop, const char **out_event, stru
         .jwks = app->jwks,
         .idp_throttle = app->idp_throttle,
         .cimd = app->cimd,
+        .policy = app->policy,
     };
     app->mcp.bearer.ring = app->seal;
     app->mcp.subject_limit = app->subject_limit;
@@ -404,5 +418,6 @@ app_free(struct app *app)
     oauth_discovery_free(app->discovery);
     log_skip_free(app->log_skip);
     policy_holder_free(app->policy);
+    xfree(app->challenge_scope);
     xfree(app);
 }

@@ -52,11 +52,13 @@ struct app {
     struct store_readiness *readiness;         /* /readyz cache; NULL without a store */
     struct oauth_cimd *cimd;                   /* metadata document cache; NULL when disabled */
     struct oauth_discovery *discovery;         /* the discovery documents, built by app_new() */
+    /* UPSTREAM_IDENTITY_ASSERTION's keys, loaded by app_new(); NULL = off. */
+    struct identity_keys *identity;
     struct oauth oauth;           /* the OAuth handlers' view of the above, filled by app_start() */
     struct log_skip *log_skip;    /* ACCESS_LOG_SKIP_RE; NULL = log every path */
     struct policy_holder *policy; /* MCP_POLICY_FILE, reloaded by the runtime; NULL = none */
-    /* UPSTREAM_IDENTITY_ASSERTION's keys, loaded by app_new(); NULL = off. */
-    struct identity_keys *identity;
+    char *challenge_scope;        /* the 401's scope without the start-up policy's step-up
+                                     scopes (docs/step-up.md); NULL = cfg's as is */
 
     /* Narrow contexts, from cfg by app_new(); app_start() adds the seal
      * ring and the subject limiter to mcp once they exist. */

@@ -26,8 +26,9 @@ const CLIENT_SECRET = 'e2e-rp-secret-0123456789';
 const REDIRECT_URI = 'http://127.0.0.1:9/callback'; // never fetched: we stop at the Location
 
 // Builds an authorization URL the way the proxy does (SPEC §6.2).
-function idpAuthUrl(issuer, { state, nonce, challenge, redirectUri = REDIRECT_URI }) {
+function idpAuthUrl(issuer, { state, nonce, challenge, redirectUri = REDIRECT_URI, extra = {} }) {
   const p = new URLSearchParams({
+    ...extra,
     client_id: CLIENT_ID,
     code_challenge: challenge,
     code_challenge_method: 'S256',
@@ -187,6 +188,51 @@ describe('IdP peer (oidc-provider)', () => {
     }
   });
 
+  test('second factor: acr_values with the MFA acr shows the one-time-code page; acr, amr and auth_time in the id_token', async () => {
+    const MFA = 'urn:mcp-auth-proxy:test:mfa';
+    const d = await idp.discovery();
+    assert.deepEqual(d.acr_values_supported, ['urn:mcp-auth-proxy:test:pwd', MFA]);
+    const redeem = async (callbackUrl, verifier) => tokenRequest(`${idp.issuer}/token`, {
+      grant_type: 'authorization_code', code: parseRedirect(callbackUrl).code, redirect_uri: REDIRECT_URI,
+      code_verifier: verifier,
+    }, { clientAuth: { method: 'client_secret_basic', clientId: CLIENT_ID, clientSecret: CLIENT_SECRET } });
+    const ask = (extra) => {
+      const pkce = pkcePair();
+      return { pkce, url: idpAuthUrl(idp.issuer, { state: randomState(), nonce: 'n', challenge: pkce.challenge, extra }) };
+    };
+
+    // Without the code the login stops at the page; a wrong code shows it again.
+    let a = ask({ acr_values: MFA });
+    let r = await idpLogin(a.url, { username: 'alice', password: 'alice-pw' });
+    assert.ok(r.otpPage, 'the one-time-code page follows the password');
+    assert.equal(r.callbackUrl, null);
+    a = ask({ acr_values: `other ${MFA}` });
+    r = await idpLogin(a.url, { username: 'alice', password: 'alice-pw', otp: '000000' });
+    assert.equal(r.callbackUrl, null);
+    assert.match(r.last.text, /Invalid code/);
+
+    const before = Math.floor(Date.now() / 1000);
+    a = ask({ acr_values: MFA, max_age: '0' });
+    r = await idpLogin(a.url, { username: 'alice', password: 'alice-pw', otp: '123456' });
+    assert.ok(r.callbackUrl, `no redirect after the code: ${r.last.status} ${r.last.text.slice(0, 200)}`);
+    let tok = await redeem(r.callbackUrl, a.pkce.verifier);
+    assert.equal(tok.status, 200, tok.text);
+    let { payload } = decodeJwt(tok.json.id_token);
+    assert.equal(payload.acr, MFA);
+    assert.deepEqual(payload.amr, ['pwd', 'otp']);
+    assert.ok(payload.auth_time >= before - 1 && payload.auth_time <= Math.floor(Date.now() / 1000) + 1);
+
+    // A password-only login: the password acr, and auth_time all the same.
+    a = ask({});
+    r = await idpLogin(a.url, { username: 'alice', password: 'alice-pw' });
+    assert.equal(r.otpPage, null);
+    tok = await redeem(r.callbackUrl, a.pkce.verifier);
+    ({ payload } = decodeJwt(tok.json.id_token));
+    assert.equal(payload.acr, 'urn:mcp-auth-proxy:test:pwd');
+    assert.deepEqual(payload.amr, ['pwd']);
+    assert.equal(typeof payload.auth_time, 'number');
+  });
+
   test('wrong password re-renders the login form', async () => {
     const a = await authorizeAt(idp, { username: 'alice', password: 'wrong' });
     assert.equal(a.callbackUrl, null);
@@ -264,6 +310,26 @@ describe('IdP peer options', () => {
       assert.equal(post.tok.status, 200, post.tok.text);
     } finally {
       assertCleanExit(idp.proc, await idp.stop());
+    }
+  });
+
+  test('--sso: max_age=0 and prompt=login force a fresh password login even with a session', async () => {
+    const sso = await startIdp({ sso: true, clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT_URI] }] });
+    try {
+      const jar = new CookieJar();
+      const url = (extra) => idpAuthUrl(sso.issuer, { state: randomState(), nonce: 'n', challenge: pkcePair().challenge, extra });
+      const first = await idpLogin(url({}), { username: 'alice', password: 'alice-pw', jar });
+      assert.ok(first.loginPage && first.callbackUrl);
+      const silent = await idpLogin(url({}), { username: 'alice', password: 'alice-pw', jar });
+      assert.equal(silent.loginPage, null, 'the session signs in silently');
+      for (const extra of [{ max_age: '0' }, { prompt: 'login' }]) {
+        const again = await idpLogin(url(extra), { username: 'alice', password: 'alice-pw', jar });
+        assert.ok(again.loginPage, `${JSON.stringify(extra)} shows the login form`);
+        assert.ok(again.callbackUrl);
+      }
+    } finally {
+      const info = await sso.stop();
+      if (info) assertCleanExit(sso.proc, info);
     }
   });
 

@@ -972,6 +972,115 @@ test_scope_legacy_and_bad(void **state)
     xfree(tok);
 }
 
+/* The recorded authentication (docs/step-up.md) travels through code,
+ * access and refresh as "acr" / "atm", written last; the session carries
+ * what /authorize asked ("sav", "sma", "smas"). Empty and 0 are omitted,
+ * so tokens minted before them open as unknown; wrong types do not open. */
+static void
+test_authentication_round_trip(void **state)
+{
+    (void)state;
+    struct buf out;
+    buf_init(&out, BOUNDS_SEALED_MAX_CHARS);
+    char json[4096];
+
+    struct grant_code kg = full_code();
+    kg.acr = "urn:mcp-auth-proxy:test:mfa";
+    kg.auth_time = T0 - 5;
+    assert_int_equal(grants_seal_code(ring, &kg, &out), SEAL_OK);
+    peek(SEAL_PURPOSE_CODE, buf_cstr(&out), json, sizeof(json));
+    assert_non_null(strstr(json, ",\"acr\":\"urn:mcp-auth-proxy:test:mfa\",\"atm\":"));
+    struct grant_code k;
+    assert_int_equal(grants_open_code(ring, buf_slice(&out), FIXTURE_BASE, T0, &k, NULL),
+                     GRANTS_OK);
+    assert_string_equal(k.acr, "urn:mcp-auth-proxy:test:mfa");
+    assert_int_equal(k.auth_time, T0 - 5);
+    grants_cleanup_code(&k);
+    buf_reset(&out);
+
+    struct grant_access ag = full_access();
+    ag.acr = "mfa";
+    ag.auth_time = T0 - 7;
+    assert_int_equal(grants_seal_access(ring, &ag, &out), SEAL_OK);
+    struct grant_access a;
+    assert_int_equal(grants_open_access(ring, buf_slice(&out), FIXTURE_BASE, T0, &a, NULL),
+                     GRANTS_OK);
+    assert_string_equal(a.acr, "mfa");
+    assert_int_equal(a.auth_time, T0 - 7);
+    grants_cleanup_access(&a);
+    buf_reset(&out);
+
+    struct grant_refresh rg = full_refresh();
+    rg.acr = "mfa";
+    rg.auth_time = T0 - 9;
+    assert_int_equal(grants_seal_refresh(ring, &rg, &out), SEAL_OK);
+    struct grant_refresh r;
+    assert_int_equal(grants_open_refresh(ring, buf_slice(&out), FIXTURE_BASE, T0, &r, NULL),
+                     GRANTS_OK);
+    assert_string_equal(r.acr, "mfa");
+    assert_int_equal(r.auth_time, T0 - 9);
+    grants_cleanup_refresh(&r);
+    buf_reset(&out);
+
+    /* Unknown authentication: neither key is written. */
+    ag = full_access();
+    assert_int_equal(grants_seal_access(ring, &ag, &out), SEAL_OK);
+    peek(SEAL_PURPOSE_ACCESS, buf_cstr(&out), json, sizeof(json));
+    assert_null(strstr(json, "\"acr\""));
+    assert_null(strstr(json, "\"atm\""));
+    assert_int_equal(grants_open_access(ring, buf_slice(&out), FIXTURE_BASE, T0, &a, NULL),
+                     GRANTS_OK);
+    assert_string_equal(a.acr, "");
+    assert_int_equal(a.auth_time, 0);
+    grants_cleanup_access(&a);
+    buf_reset(&out);
+
+    /* The session: acr_values and max_age asked; max_age 0 (prompt=login)
+     * is told from "none asked" by "smas". */
+    struct grant_session sg = full_session();
+    sg.stepup_acr_values = "mfa hwk";
+    sg.stepup_max_age = 300;
+    sg.stepup_max_age_set = true;
+    assert_int_equal(grants_seal_session(ring, &sg, &out), SEAL_OK);
+    struct grant_session se;
+    assert_int_equal(grants_open_session(ring, buf_slice(&out), FIXTURE_BASE, T0, &se, NULL),
+                     GRANTS_OK);
+    assert_string_equal(se.stepup_acr_values, "mfa hwk");
+    assert_int_equal(se.stepup_max_age, 300);
+    assert_true(se.stepup_max_age_set);
+    grants_cleanup_session(&se);
+    buf_reset(&out);
+    sg = full_session();
+    sg.stepup_max_age_set = true;
+    assert_int_equal(grants_seal_session(ring, &sg, &out), SEAL_OK);
+    peek(SEAL_PURPOSE_SESSION, buf_cstr(&out), json, sizeof(json));
+    assert_null(strstr(json, "\"sma\":"));
+    assert_non_null(strstr(json, "\"smas\":true"));
+    assert_int_equal(grants_open_session(ring, buf_slice(&out), FIXTURE_BASE, T0, &se, NULL),
+                     GRANTS_OK);
+    assert_int_equal(se.stepup_max_age, 0);
+    assert_true(se.stepup_max_age_set);
+    assert_string_equal(se.stepup_acr_values, "");
+    grants_cleanup_session(&se);
+    buf_cleanup(&out);
+
+    /* A forged type or a negative time never opens. */
+    static const char *const bad[] = {"\"acr\":1", "\"acr\":null", "\"atm\":-1", "\"atm\":\"1\"",
+                                      "\"atm\":1.5"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char payload[512];
+        snprintf(payload, sizeof(payload),
+                 "{\"tid\":\"t\",\"typ\":\"access\",\"aud\":\"a\",\"sub\":\"s\","
+                 "\"email\":\"\",\"cid\":\"c\",\"iat\":1,\"exp\":2,%s}",
+                 bad[i]);
+        char *tok = seal_raw(SEAL_PURPOSE_ACCESS, payload);
+        assert_int_equal(grants_open_access(ring, slice_from_cstr(tok), "a", 1, &a, NULL),
+                         GRANTS_ERR_PAYLOAD);
+        grants_cleanup_access(&a);
+        xfree(tok);
+    }
+}
+
 /* The browser binding is required: a consent token or IdP session sealed
  * before it existed (no bh), or with a bh that is not a string, does not
  * open -- there is no legacy path around the binding. */
@@ -1086,6 +1195,7 @@ main(void)
         cmocka_unit_test(test_round_trip_code_access_refresh),
         cmocka_unit_test(test_scope_round_trip),
         cmocka_unit_test(test_scope_legacy_and_bad),
+        cmocka_unit_test(test_authentication_round_trip),
         cmocka_unit_test(test_json_full),
         cmocka_unit_test(test_json_omit_if_empty),
         cmocka_unit_test(test_json_string_escaping),

@@ -8,6 +8,8 @@
 #include "base/clock.h"
 #include "base/form.h"
 #include "bounds.h"
+#include "policy/load.h"
+#include "policy/policy.h"
 #include "grants.h"
 #include "base/pkce.h"
 #include "oauth_mint.h"
@@ -350,6 +352,93 @@ test_silent_fork(void **state)
     grants_cleanup_session(&s);
     assert_int_equal(metrics_get_seal(METRICS_PURPOSE_CONSENT), 0);
     harness_response_free(&r);
+    buf_cleanup(&cid);
+}
+
+/* Step-up (docs/step-up.md): step-up scopes in the grant put acr_values
+ * (union) and max_age (smallest), or prompt=login for 0, on the IdP URL
+ * and in the session; a request naming no scope gets no step-up scope. */
+static void
+stepup_authorize(const char *cid, const char *scope_q, char *location, size_t cap,
+                 struct grant_session *s)
+{
+    struct buf q;
+    buf_init(&q, 4096);
+    assert_int_equal(buf_append_str(&q, GOOD_Q), 0);
+    assert_int_equal(buf_append_str(&q, scope_q), 0);
+    struct harness_response r;
+    authorize(cid, buf_cstr(&q), &r);
+    assert_int_equal(r.status, 302);
+    flow_header(&r, "Location", location, cap);
+    char v[20000];
+    query_param(location, "state", v, sizeof(v));
+    assert_int_equal(grants_open_session(FA.oauth.seal, slice_from_cstr(v), FIXTURE_BASE,
+                                         clock_unix_s(), s, NULL),
+                     GRANTS_OK);
+    harness_response_free(&r);
+    buf_cleanup(&q);
+}
+
+static void
+test_silent_fork_stepup(void **state)
+{
+    (void)state;
+    FA.cfg.render_consent_page = false;
+    FA.cfg.scopes_supported = (char *)"mcp:read mcp:mfa mcp:fresh mcp:now";
+    static const char text[] = "step_up:\n"
+                               "  mcp:mfa: {acr: [urn:mfa, urn:hwk]}\n"
+                               "  mcp:fresh: {max_age: 300}\n"
+                               "  mcp:now: {max_age: 0}\n";
+    struct buf err;
+    buf_init(&err, 256);
+    struct policy *p = policy_load_parse(slice_from_cstr(text), &err);
+    assert_non_null(p);
+    buf_cleanup(&err);
+    FA.oauth.policy = policy_holder_new(p);
+    struct buf cid;
+    make_client(FIXTURE_BASE, 0, "x", &cid);
+    char location[32768], v[1024];
+    struct grant_session s;
+
+    stepup_authorize(buf_cstr(&cid), "&scope=mcp%3Aread+mcp%3Amfa+mcp%3Afresh", location,
+                     sizeof(location), &s);
+    query_param(location, "acr_values", v, sizeof(v));
+    assert_string_equal(v, "urn:mfa urn:hwk");
+    query_param(location, "max_age", v, sizeof(v));
+    assert_string_equal(v, "300");
+    assert_false(has_param(location, "prompt"));
+    assert_string_equal(s.scope, "mcp:read mcp:mfa mcp:fresh");
+    assert_string_equal(s.stepup_acr_values, "urn:mfa urn:hwk");
+    assert_int_equal(s.stepup_max_age, 300);
+    assert_true(s.stepup_max_age_set);
+    grants_cleanup_session(&s);
+
+    stepup_authorize(buf_cstr(&cid), "&scope=mcp%3Anow+mcp%3Afresh", location, sizeof(location),
+                     &s);
+    query_param(location, "prompt", v, sizeof(v));
+    assert_string_equal(v, "login");
+    assert_false(has_param(location, "max_age"));
+    assert_false(has_param(location, "acr_values"));
+    assert_int_equal(s.stepup_max_age, 0);
+    assert_true(s.stepup_max_age_set);
+    grants_cleanup_session(&s);
+
+    /* No scope named: the default leaves the step-up scopes out. */
+    stepup_authorize(buf_cstr(&cid), "", location, sizeof(location), &s);
+    assert_false(has_param(location, "acr_values"));
+    assert_false(has_param(location, "max_age"));
+    assert_false(has_param(location, "prompt"));
+    assert_string_equal(s.scope, "mcp:read");
+    assert_false(s.stepup_max_age_set);
+    grants_cleanup_session(&s);
+
+    /* No policy file: the same scopes are plain scopes. */
+    policy_holder_free(FA.oauth.policy);
+    FA.oauth.policy = NULL;
+    stepup_authorize(buf_cstr(&cid), "&scope=mcp%3Amfa", location, sizeof(location), &s);
+    assert_false(has_param(location, "acr_values"));
+    assert_string_equal(s.scope, "mcp:mfa");
+    grants_cleanup_session(&s);
     buf_cleanup(&cid);
 }
 
@@ -785,6 +874,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_consent_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_head_answers_too, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_fork, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_silent_fork_stepup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_binding_cookie_plain_http, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_server_pkce, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_errors, setup, teardown),

@@ -37,6 +37,8 @@
 #include "oidc/jwks.h"
 #include "oidc/provider.h"
 #include "oidc/throttle.h"
+#include "policy/load.h"
+#include "policy/policy.h"
 #include "store/memory.h"
 #include "store/store.h"
 #include "wiring/app.h"
@@ -336,6 +338,122 @@ test_success_redirects_with_a_code(void **state)
     xfree(st);
 }
 
+/* Step-up (docs/step-up.md): the code keeps a step-up scope only when the
+ * id_token proves it, records acr and auth_time, and drops unproven
+ * step-up scopes without failing the login. */
+static char *
+stepup_session(const char *sid, const char *scope, bool max_age_set)
+{
+    const struct grant_session s = {
+        .binding_hash = FIXTURE_BINDING_HASH,
+        .client_id = "cid-1",
+        .redirect_uri = "http://127.0.0.1:9/cb",
+        .code_challenge = FIXTURE_PKCE_CHALLENGE,
+        .client_state = "client-state",
+        .nonce = NONCE,
+        .upstream_verifier = PV,
+        .session_id = sid,
+        .aud = BASE,
+        .resource = BASE "/mcp",
+        .scope = scope,
+        .exp = NOW + 600,
+        .stepup_acr_values = "urn:mfa",
+        .stepup_max_age = 300,
+        .stepup_max_age_set = max_age_set,
+    };
+    struct buf b;
+    mint_session(F.fa.oauth.seal, &s, &b);
+    return buf_take(&b);
+}
+
+/* The code of a 302 answer, opened into *g. */
+static void
+open_code(const struct reply *r, struct grant_code *g)
+{
+    assert_int_equal(r->status, 302);
+    const char *loc = strstr(r->head, "Location: http://127.0.0.1:9/cb?code=");
+    assert_non_null(loc);
+    const char *c = loc + strlen("Location: http://127.0.0.1:9/cb?code=");
+    assert_int_equal(
+        grants_open_code(F.fa.oauth.seal, slice_make(c, strcspn(c, "&")), BASE, NOW, g, NULL),
+        GRANTS_OK);
+}
+
+static void
+test_stepup_proven_or_dropped(void **state)
+{
+    (void)state;
+    start(0);
+    static const char text[] = "step_up:\n"
+                               "  mcp:mfa: {acr: [urn:mfa]}\n"
+                               "  mcp:fresh: {max_age: 300}\n";
+    struct buf err;
+    buf_init(&err, 256);
+    struct policy *p = policy_load_parse(slice_from_cstr(text), &err);
+    assert_non_null(p);
+    buf_cleanup(&err);
+    F.fa.oauth.policy = policy_holder_new(p);
+    const char *all = "mcp:read mcp:mfa mcp:fresh";
+    struct reply r;
+    struct grant_code g;
+
+    /* Proven: MFA acr and a login 10 s ago. */
+    set_answer(
+        200, id_token(json_pack("{s:s,s:I}", "acr", "urn:mfa", "auth_time", (json_int_t)NOW - 10)));
+    char *st = stepup_session("sid-s1", all, true);
+    get(st, &r);
+    open_code(&r, &g);
+    assert_string_equal(g.scope, all);
+    assert_string_equal(g.acr, "urn:mfa");
+    assert_int_equal(g.auth_time, NOW - 10);
+    grants_cleanup_code(&g);
+    xfree(st);
+
+    /* A password acr: mcp:mfa dropped, the login stands. */
+    set_answer(
+        200, id_token(json_pack("{s:s,s:I}", "acr", "urn:pwd", "auth_time", (json_int_t)NOW - 10)));
+    st = stepup_session("sid-s2", all, true);
+    get(st, &r);
+    open_code(&r, &g);
+    assert_string_equal(g.scope, "mcp:read mcp:fresh");
+    assert_string_equal(g.acr, "urn:pwd");
+    grants_cleanup_code(&g);
+    xfree(st);
+
+    /* max_age asked, no auth_time: no step-up scope at all. */
+    set_answer(200, id_token(json_pack("{s:s}", "acr", "urn:mfa")));
+    st = stepup_session("sid-s3", all, true);
+    get(st, &r);
+    open_code(&r, &g);
+    assert_string_equal(g.scope, "mcp:read");
+    assert_int_equal(g.auth_time, 0);
+    grants_cleanup_code(&g);
+    xfree(st);
+
+    /* An auth_time far in the future is unknown: not fresh. */
+    set_answer(200, id_token(json_pack("{s:s,s:I}", "acr", "urn:mfa", "auth_time",
+                                       (json_int_t)NOW + 3600)));
+    st = stepup_session("sid-s4", all, false);
+    get(st, &r);
+    open_code(&r, &g);
+    assert_string_equal(g.scope, "mcp:read mcp:mfa");
+    assert_int_equal(g.auth_time, 0);
+    grants_cleanup_code(&g);
+    xfree(st);
+
+    /* No policy: nothing is a step-up scope, acr still recorded. */
+    policy_holder_free(F.fa.oauth.policy);
+    F.fa.oauth.policy = NULL;
+    set_answer(200, id_token(json_pack("{s:s}", "acr", "urn:pwd")));
+    st = stepup_session("sid-s5", all, true);
+    get(st, &r);
+    open_code(&r, &g);
+    assert_string_equal(g.scope, all);
+    assert_string_equal(g.acr, "urn:pwd");
+    grants_cleanup_code(&g);
+    xfree(st);
+}
+
 static void
 test_replay_is_refused_without_a_second_exchange(void **state)
 {
@@ -574,6 +692,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_success_redirects_with_a_code, stop),
         cmocka_unit_test_teardown(test_replay_is_refused_without_a_second_exchange, stop),
+        cmocka_unit_test_teardown(test_stepup_proven_or_dropped, stop),
         cmocka_unit_test_teardown(test_nonce_and_verification_failures, stop),
         cmocka_unit_test_teardown(test_client_gone_during_exchange, stop),
         cmocka_unit_test_teardown(test_throttle_before_claim, stop),

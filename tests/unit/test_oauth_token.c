@@ -250,6 +250,70 @@ test_code_success_mints_the_family(void **state)
     xfree(code);
 }
 
+/* The recorded authentication (docs/step-up.md): the code's acr and
+ * auth_time reach the access and the refresh token, a retry gets the same
+ * bytes with them, and a refresh copies them unchanged -- auth_time keeps
+ * the login's time, never the refresh's, so max_age keeps ageing. */
+static void
+test_authentication_carried_never_upgraded(void **state)
+{
+    (void)state;
+    start(true, 2);
+    const struct grant_code g = {
+        .token_id = "tid-a",
+        .family_id = "fam-a",
+        .client_id = "cid-1",
+        .redirect_uri = RU,
+        .code_challenge = FIXTURE_PKCE_CHALLENGE,
+        .sub = "alice",
+        .email = "alice@example.com",
+        .name = "Alice",
+        .aud = BASE,
+        .exp = NOW + 60,
+        .acr = "urn:mcp-auth-proxy:test:mfa",
+        .auth_time = NOW - 40,
+    };
+    struct buf b;
+    mint_code(F.fa.oauth.seal, &g, &b);
+    char *code = buf_take(&b);
+    struct reply r, again;
+    code_grant(code, F.client, FIXTURE_PKCE_VERIFIER, &r);
+    assert_int_equal(r.status, 200);
+    code_grant(code, F.client, FIXTURE_PKCE_VERIFIER, &again);
+    assert_string_equal(again.body, r.body);
+
+    char tok[20000];
+    json_str(r.body, "access_token", tok, sizeof(tok));
+    struct grant_access ag;
+    assert_int_equal(
+        grants_open_access(F.fa.oauth.seal, slice_from_cstr(tok), BASE, NOW, &ag, NULL), GRANTS_OK);
+    assert_string_equal(ag.acr, "urn:mcp-auth-proxy:test:mfa");
+    assert_int_equal(ag.auth_time, NOW - 40);
+    grants_cleanup_access(&ag);
+
+    json_str(r.body, "refresh_token", tok, sizeof(tok));
+    fixture_pin_clock(500);
+    refresh_grant(tok, F.client, &r);
+    assert_int_equal(r.status, 200);
+    json_str(r.body, "access_token", tok, sizeof(tok));
+    assert_int_equal(
+        grants_open_access(F.fa.oauth.seal, slice_from_cstr(tok), BASE, NOW + 500, &ag, NULL),
+        GRANTS_OK);
+    assert_string_equal(ag.acr, "urn:mcp-auth-proxy:test:mfa");
+    assert_int_equal(ag.auth_time, NOW - 40);
+    assert_int_equal(ag.iat, NOW + 500);
+    grants_cleanup_access(&ag);
+    json_str(r.body, "refresh_token", tok, sizeof(tok));
+    struct grant_refresh rg;
+    assert_int_equal(
+        grants_open_refresh(F.fa.oauth.seal, slice_from_cstr(tok), BASE, NOW + 500, &rg, NULL),
+        GRANTS_OK);
+    assert_string_equal(rg.acr, "urn:mcp-auth-proxy:test:mfa");
+    assert_int_equal(rg.auth_time, NOW - 40);
+    grants_cleanup_refresh(&rg);
+    xfree(code);
+}
+
 /* A second redemption with the same verifier is a retry (a lost answer, a
  * 503 after the claim ran): the same bytes, and the family lives
  * (docs/internals/rotation.md). */
@@ -554,6 +618,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_code_success_mints_the_family, stop),
         cmocka_unit_test_teardown(test_code_retry_gets_the_same_tokens, stop),
+        cmocka_unit_test_teardown(test_authentication_carried_never_upgraded, stop),
         cmocka_unit_test_teardown(test_code_replay_revokes_family, stop),
         cmocka_unit_test_teardown(test_failed_checks_do_not_burn_the_code, stop),
         cmocka_unit_test_teardown(test_without_store_codes_are_reusable, stop),

@@ -50,6 +50,37 @@ test_basic_fields(void **state)
     oidc_claims_cleanup(&c);
 }
 
+/* acr and auth_time (docs/step-up.md): kept when usable; anything else
+ * reads as unknown ("" / 0) and never fails the login. */
+static void
+test_authentication_claims(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json;
+        const char *acr;
+        int64_t auth_time;
+    } cases[] = {
+        {"{\"sub\":\"a\",\"acr\":\"urn:x:mfa\",\"auth_time\":1780000000}", "urn:x:mfa", 1780000000},
+        {"{\"sub\":\"a\",\"auth_time\":1780000000.9}", "", 1780000000},
+        {"{\"sub\":\"a\"}", "", 0},
+        {"{\"sub\":\"a\",\"acr\":null,\"auth_time\":null}", "", 0},
+        {"{\"sub\":\"a\",\"acr\":[\"mfa\"],\"auth_time\":\"1780000000\"}", "", 0},
+        {"{\"sub\":\"a\",\"acr\":\"m\\nfa\",\"auth_time\":-5}", "", 0},
+        {"{\"sub\":\"a\",\"acr\":\"mfa\",\"auth_time\":0}", "mfa", 0},
+        {"{\"sub\":\"a\",\"auth_time\":1e300}", "", 0},
+        {"{\"sub\":\"a\",\"auth_time\":253402300800}", "", 0},
+        {"{\"sub\":\"a\",\"auth_time\":true}", "", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct oidc_claims c;
+        extract(cases[i].json, "groups", &c);
+        assert_string_equal(c.acr, cases[i].acr);
+        assert_int_equal(c.auth_time, cases[i].auth_time);
+        oidc_claims_cleanup(&c);
+    }
+}
+
 static void
 test_absent_fields_are_empty(void **state)
 {
@@ -283,6 +314,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basic_fields),
+        cmocka_unit_test(test_authentication_claims),
         cmocka_unit_test(test_absent_fields_are_empty),
         cmocka_unit_test(test_wrong_types_fail),
         cmocka_unit_test(test_email_verified_forms),

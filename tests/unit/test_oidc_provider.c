@@ -222,6 +222,28 @@ test_authorization_url(void **state)
     snprintf(want, sizeof(want), "%s/auth?tenant=a&%s", ISS, query);
     assert_string_equal(buf_cstr(&b), want);
     oidc_provider_free(p);
+
+    /* Step-up (docs/step-up.md): acr_values, max_age and prompt=login in
+     * their sorted places; max_age 0 is never sent as such. */
+    p = parse_ok(ISS, doc_for(ISS, NULL));
+    r.acr_values = "urn:x:mfa urn:x:hwk";
+    r.max_age = 300;
+    buf_reset(&b);
+    assert_int_equal(oidc_provider_authorization_url(p, &r, &b), 0);
+    assert_non_null(
+        strstr(buf_cstr(&b), "/auth?acr_values=urn%3Ax%3Amfa+urn%3Ax%3Ahwk&client_id="));
+    assert_non_null(strstr(buf_cstr(&b), "&code_challenge_method=S256&max_age=300&nonce="));
+    assert_null(strstr(buf_cstr(&b), "prompt="));
+    r.acr_values = "";
+    r.max_age = 0;
+    r.prompt_login = true;
+    buf_reset(&b);
+    assert_int_equal(oidc_provider_authorization_url(p, &r, &b), 0);
+    assert_null(strstr(buf_cstr(&b), "acr_values"));
+    assert_null(strstr(buf_cstr(&b), "max_age"));
+    assert_non_null(strstr(buf_cstr(&b), "&nonce=0123456789abcdef0123456789abcdef&prompt=login"
+                                         "&redirect_uri="));
+    oidc_provider_free(p);
     buf_cleanup(&b);
 }
 

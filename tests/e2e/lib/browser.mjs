@@ -112,3 +112,35 @@ export async function launchBrowser({ executablePath = CHROMIUM_BIN, extraArgs =
 
   return { browser, newPage, close: () => browser.close() };
 }
+
+/**
+ * Signs in on the test IdP's pages (peers/idp.mjs) in a page that is already
+ * at its login form: username and password, then -- when the IdP asks for
+ * the second factor (the authorization request carried the MFA acr in
+ * acr_values) -- the one-time code. Returns once the browser has left the
+ * IdP's origin.
+ * @param {import('playwright-core').Page} page
+ * @param {string} idpIssuer
+ * @param {object} [o]
+ * @param {string} [o.user='alice']
+ * @param {string} [o.password]  default `${user}-pw`
+ * @param {string} [o.otp='123456']  the IdP's fixed one-time code
+ * @param {number} [o.timeoutMs=15000]
+ * @returns {Promise<{otpShown: boolean}>}  whether the one-time-code page appeared
+ */
+export async function idpSignIn(page, idpIssuer, { user = 'alice', password, otp = '123456', timeoutMs = 15000 } = {}) {
+  const left = (u) => !u.toString().startsWith(idpIssuer);
+  await page.waitForSelector('#login', { timeout: timeoutMs });
+  await page.fill('#login', user);
+  await page.fill('#password', password ?? `${user}-pw`);
+  await page.click('#submit');
+  // Either the browser leaves the IdP, or the one-time-code page appears.
+  const next = await Promise.race([
+    page.waitForURL(left, { timeout: timeoutMs }).then(() => 'left'),
+    page.waitForSelector('#otp-form', { timeout: timeoutMs }).then(() => 'otp'),
+  ]);
+  if (next === 'left') return { otpShown: false };
+  await page.fill('#otp', otp);
+  await Promise.all([page.waitForURL(left, { timeout: timeoutMs }), page.click('#otp-submit')]);
+  return { otpShown: true };
+}

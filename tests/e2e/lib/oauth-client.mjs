@@ -324,12 +324,16 @@ export function submitConsent({ formAction, consentToken, action = 'approve', ex
  *        error → error=o.error, error_description=o.errorDescription
  * @param {string} [o.error]
  * @param {string} [o.errorDescription]
+ * @param {string} [o.otp]  the one-time code for the IdP's second-factor page
+ *        (shown when the request asked acr_values with the MFA acr); without
+ *        it the login stops at that page (otpPage set, callbackUrl null)
  * @param {CookieJar} [o.jar]  default: a new jar
- * @returns {Promise<{callbackUrl: string|null, loginPage: HttpResult|null, last: HttpResult}>}
+ * @returns {Promise<{callbackUrl: string|null, loginPage: HttpResult|null,
+ *   otpPage: HttpResult|null, last: HttpResult}>}
  *   callbackUrl is null when the IdP did not redirect away (e.g. wrong password:
  *   last is then the re-rendered login page).
  */
-export async function idpLogin(authUrl, { username, password, action = 'login', error, errorDescription, jar = new CookieJar() } = {}) {
+export async function idpLogin(authUrl, { username, password, action = 'login', error, errorDescription, otp, jar = new CookieJar() } = {}) {
   const idpOrigin = new URL(authUrl).origin;
   const leaves = (u) => new URL(u).origin !== idpOrigin;
 
@@ -348,11 +352,21 @@ export async function idpLogin(authUrl, { username, password, action = 'login', 
     if (errorDescription !== undefined) fields.error_description = errorDescription;
   }
   let last = await request(formAction, { method: 'POST', form: fields, jar });
+  // The second factor (peers/idp.mjs): the page that answers the password
+  // when the request asked for the MFA acr. Filled when `otp` is given.
+  let otpPage = null;
+  const otpForm = last.status === 200 ? last.text.match(/<form\b[^>]*id="otp-form"[^>]*>/i) : null;
+  if (otpForm) {
+    otpPage = last;
+    if (otp === undefined) return { callbackUrl: null, loginPage, otpPage, last };
+    const otpAction = new URL(parseAttributes(otpForm[0]).action, last.url).toString();
+    last = await request(otpAction, { method: 'POST', form: { otp }, jar });
+  }
   for (let i = 0; i < 20; i += 1) {
     if (!(last.status >= 300 && last.status < 400 && last.location)) {
-      return { callbackUrl: null, loginPage, last };
+      return { callbackUrl: null, loginPage, otpPage, last };
     }
-    if (leaves(last.location)) return { callbackUrl: last.location, loginPage, last };
+    if (leaves(last.location)) return { callbackUrl: last.location, loginPage, otpPage, last };
     last = await request(last.location, { jar });
   }
   throw new Error('too many redirects inside the IdP');

@@ -50,19 +50,44 @@ export function seal(secret, purpose, payload) {
  * @param {string[]} [o.groups=['mcp-users','dev']]
  * @param {number} [o.iat]  Unix seconds (default now)
  * @param {number} [o.ttl=3600]  seconds from iat
+ * @param {string} [o.scope]  granted scope (`scp`); omitted when empty
+ * @param {string} [o.acr]  recorded acr (`acr`, docs/step-up.md); omitted when empty
+ * @param {number} [o.authTime]  recorded auth_time (`atm`); omitted when 0
  */
 export function mintAccessToken({
   secret, base, resource, sub = 'alice', email = 'alice@example.com',
   groups = ['mcp-users', 'dev'], iat, ttl = 3600, typ = 'access', purpose = 'access',
+  scope = '', acr = '', authTime = 0,
 }) {
   const now = iat ?? Math.floor(Date.now() / 1000);
   const payload = { tid: crypto.randomUUID(), typ, aud: base };
   if (resource) payload.res = resource;
+  if (scope) payload.scp = scope;
   payload.sub = sub;
   payload.email = email;
   if (groups.length) payload.grp = groups;
   payload.cid = crypto.randomUUID();
   payload.iat = now;
   payload.exp = now + ttl;
+  if (acr) payload.acr = acr;
+  if (authTime) payload.atm = authTime;
   return seal(secret, purpose, payload);
+}
+
+/**
+ * Opens a token sealed for `purpose` under `secret` (the inverse of seal()),
+ * for tests that check what a token the proxy minted carries.
+ * @returns {object} the JSON payload
+ */
+export function unseal(secret, purpose, token) {
+  const key = hkdf(secret, 'mcp-auth-proxy seal v1 aes-256-gcm key', 32);
+  const raw = Buffer.from(token, 'base64url');
+  const header = raw.subarray(0, 5);
+  const nonce = raw.subarray(5, 17);
+  const tag = raw.subarray(raw.length - 16);
+  const decipher = crypto.createDecipheriv('aes-256-gcm', key, nonce);
+  decipher.setAAD(Buffer.concat([header, Buffer.from(purpose, 'ascii')]));
+  decipher.setAuthTag(tag);
+  const plain = Buffer.concat([decipher.update(raw.subarray(17, raw.length - 16)), decipher.final()]);
+  return JSON.parse(plain.toString('utf8'));
 }

@@ -62,6 +62,20 @@
 // to make the IdP answer the authorization with an arbitrary error code.
 // Consent is automatic: no consent screen is ever shown.
 //
+// Second factor (step-up tests, docs/step-up.md): when the authorization
+// request's acr_values contains MFA_ACR (`urn:mcp-auth-proxy:test:mfa`), a
+// correct password leads to a one-time-code page (GET is never needed: the
+// password POST answers it directly):
+//   <form method="post" action="/interaction/<uid>/otp" id="otp-form"> with
+//   input `otp` (id="otp") and a submit button id="otp-submit".
+// The code is OTP_CODE (`123456`) for every user; a wrong one shows the page
+// again with a message. Then the id_token carries acr = MFA_ACR and
+// amr ["pwd","otp"]; a password-only login carries acr = PWD_ACR
+// (`urn:mcp-auth-proxy:test:pwd`) and amr ["pwd"]. auth_time is in every
+// id_token (the client requires it). max_age and prompt=login force a fresh
+// password login (oidc-provider's own login prompt; without --sso every
+// request shows the form anyway).
+//
 // Side routes for tests (not part of OpenID Connect):
 //   GET  /__requests  JSON array of every request the IdP received: {seq, at, method,
 //                     path, query, headers, form (token endpoint only), authMethod
@@ -205,6 +219,9 @@ const USERS = {
   },
 };
 const DENY_USER = 'deny';
+const MFA_ACR = 'urn:mcp-auth-proxy:test:mfa';
+const PWD_ACR = 'urn:mcp-auth-proxy:test:pwd';
+const OTP_CODE = '123456';
 
 // ---------------------------------------------------------------- keys
 
@@ -294,6 +311,22 @@ function sendJson(res, status, obj) {
   res.end(body);
 }
 
+function otpPage(uid, message) {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Test IdP one-time code</title>
+<style>body{font-family:sans-serif;max-width:30em;margin:3em auto}label{display:block;margin:.5em 0}</style>
+</head><body>
+<h1>Test IdP: second factor</h1>
+<p>Enter the one-time code from your authenticator.</p>
+${message ? `<p id="message" role="alert">${escapeHtml(message)}</p>` : ''}
+<form method="post" action="/interaction/${escapeHtml(uid)}/otp" id="otp-form">
+  <label>One-time code <input type="text" name="otp" id="otp" inputmode="numeric" autocomplete="one-time-code" autofocus></label>
+  <button type="submit" id="otp-submit">Verify</button>
+</form>
+</body></html>
+`;
+}
+
 function loginPage(uid, details, message) {
   const client = escapeHtml(details.params.client_id || '');
   return `<!doctype html>
@@ -352,6 +385,9 @@ async function main() {
       client_id: c.client_id,
       client_secret: c.client_secret,
       redirect_uris: c.redirect_uris,
+      // auth_time in every id_token, not only when max_age is asked: the
+      // proxy records it with every login (docs/step-up.md).
+      require_auth_time: true,
       grant_types: ['authorization_code'],
       response_types: ['code'],
       // oidc-provider accepts both secret styles for a secret-based client;
@@ -360,10 +396,13 @@ async function main() {
       id_token_signed_response_alg: opts.idTokenAlg,
     })),
     clientAuthMethods: opts.authMethods,
+    acrValues: [PWD_ACR, MFA_ACR],
     jwks: keys.jwks,
     enabledJWA: { idTokenSigningAlgValues: ['RS256', 'ES256'] },
     claims: {
-      openid: ['sub', ...extraClaims],
+      // acr, amr and auth_time come from the login (second factor, below);
+      // listed here so every id_token carries them, not only on request.
+      openid: ['sub', 'acr', 'amr', 'auth_time', ...extraClaims],
       email: ['email', 'email_verified'],
       profile: ['name'],
     },
@@ -457,9 +496,12 @@ async function main() {
   });
 
   const providerCallback = provider.callback();
+  // Interactions whose password step passed and await the one-time code
+  // (uid -> accountId); bounded by the interactions a test starts.
+  const passwordDone = new Map();
 
   async function handleInteraction(req, res, url) {
-    const m = url.pathname.match(/^\/interaction\/([^/]+)(\/login)?$/);
+    const m = url.pathname.match(/^\/interaction\/([^/]+)(\/login|\/otp)?$/);
     if (!m) return sendHtml(res, 404, 'not found');
     let details;
     try {
@@ -472,6 +514,15 @@ async function main() {
     if (req.method !== 'POST' || !m[2]) return sendHtml(res, 405, 'method not allowed');
 
     const form = new URLSearchParams((await readBody(req)).toString('utf8'));
+    if (m[2] === '/otp') {
+      const pending = passwordDone.get(details.uid);
+      if (!pending) return sendHtml(res, 400, '<p>no password step for this interaction</p>');
+      if (form.get('otp') !== OTP_CODE) return sendHtml(res, 200, otpPage(details.uid, 'Invalid code.'));
+      passwordDone.delete(details.uid);
+      return provider.interactionFinished(req, res, {
+        login: { accountId: pending, acr: MFA_ACR, amr: ['pwd', 'otp'] },
+      }, { mergeWithLastSubmission: false });
+    }
     const action = form.get('action') || 'login';
     const login = form.get('login') || '';
     let result;
@@ -487,7 +538,13 @@ async function main() {
       if (!user || user.password !== form.get('password')) {
         return sendHtml(res, 200, loginPage(details.uid, details, 'Invalid username or password.'));
       }
-      result = { login: { accountId: login } };
+      const asked = String(details.params.acr_values || '').split(' ');
+      if (asked.includes(MFA_ACR)) {
+        // The password step is done; the second factor finishes the login.
+        passwordDone.set(details.uid, login);
+        return sendHtml(res, 200, otpPage(details.uid));
+      }
+      result = { login: { accountId: login, acr: PWD_ACR, amr: ['pwd'] } };
     } else {
       return sendHtml(res, 400, '<p>unknown action</p>');
     }
