@@ -137,13 +137,13 @@ for (const store of ['memory', 'redis']) {
       if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    test('AS metadata: "none" first, then private_key_jwt and its algs', { skip: store === 'redis' }, async () => {
+    test('AS metadata lists none first, then private_key_jwt and its algs', { skip: store === 'redis' }, async () => {
       const r = await request(`${stack.base}/.well-known/oauth-authorization-server`);
       assert.deepEqual(r.json.token_endpoint_auth_methods_supported, ['none', 'private_key_jwt']);
       assert.deepEqual(r.json.token_endpoint_auth_signing_alg_values_supported, ['RS256', 'PS256', 'ES256']);
     });
 
-    test('jwks_uri: bad signature, foreign aud and replay refused; code and refresh grants work', async () => {
+    test('jwks_uri: bad signature, foreign aud, unknown kid and replay refused, code and refresh grants work', async () => {
       const url = docs.url('/clients/jwks-uri.json');
       const jwksPath = '/keys/jwks-uri.json';
       docs.routes.set('/clients/jwks-uri.json', { json: doc(url, { jwks_uri: docs.url(jwksPath) }) });
@@ -182,7 +182,7 @@ for (const store of ['memory', 'redis']) {
       assert.equal(docs.hits(jwksPath), 1, 'the key set is cached like the document');
     });
 
-    test('inline jwks (ES256), no client_id field; no assertion still works as "none"', { skip: store === 'redis' }, async () => {
+    test('inline jwks (ES256) without a client_id field, and no assertion still works as none', { skip: store === 'redis' }, async () => {
       const ec = await keyPair('ES256', 'ec-1');
       const url = docs.url('/clients/inline.json');
       docs.routes.set('/clients/inline.json', { json: doc(url, { jwks: { keys: [ec.jwk] }, token_endpoint_auth_signing_alg: 'ES256' }) });
@@ -207,7 +207,7 @@ for (const store of ['memory', 'redis']) {
       assert.equal(again.status, 200, again.text);
     });
 
-    test('a DCR-registered client sending an assertion: invalid_client (it has no keys)', { skip: store === 'redis' }, async () => {
+    test('a DCR-registered client sending an assertion gets invalid_client', { skip: store === 'redis' }, async () => {
       const flow = await login(stack.base, { username: 'alice', password: 'alice-pw', exchange: false });
       const cid = flow.client.client_id;
       const r = await exchangeCode(stack.base, {

@@ -32,7 +32,7 @@
 #define NOW ((int64_t)1767225600)
 
 static cjose_jwk_t *rsa1, *rsa_other, *ec1;
-static struct oidc_jwks_set *keys;        /* rsa-1, ec-1 */
+static struct oidc_jwks_set *keys;         /* rsa-1, ec-1 */
 static struct oidc_jwks_set *keys_rs_only; /* rsa-1 with "alg":"RS256" */
 
 static const struct oauth_client_assertion_expect expect = {
@@ -184,9 +184,9 @@ test_good_rs256_ps256_es256(void **state)
     assert_int_equal(check(sign(ec1, "ES256", NULL, NULL, good_claims())),
                      OAUTH_CLIENT_ASSERTION_OK);
     /* The issuer as audience, and an array of only our names. */
-    assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL,
-                                claims_with("aud", json_string(ISSUER)))),
-                     OAUTH_CLIENT_ASSERTION_OK);
+    assert_int_equal(
+        check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("aud", json_string(ISSUER)))),
+        OAUTH_CLIENT_ASSERTION_OK);
     assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL,
                                 claims_with("aud", json_pack("[s,s]", ISSUER, TOKEN_EP)))),
                      OAUTH_CLIENT_ASSERTION_OK);
@@ -280,8 +280,8 @@ test_bad_signature(void **state)
     buf_init(&b, 1 << 16);
     assert_int_equal(buf_append_str(&b, good), 0);
     assert_int_equal(buf_append_byte(&b, '.'), 0);
-    assert_int_equal(
-        b64url_encode_buf((const uint8_t *)forged_payload, strlen(forged_payload), &b), 0);
+    assert_int_equal(b64url_encode_buf((const uint8_t *)forged_payload, strlen(forged_payload), &b),
+                     0);
     assert_int_equal(buf_append_str(&b, dot2), 0);
     assert_int_equal(check(buf_take(&b)), OAUTH_CLIENT_ASSERTION_BAD_SIGNATURE);
     xfree(good);
@@ -299,12 +299,12 @@ test_unknown_kid_and_key_mismatch(void **state)
     assert_int_equal(check(sign(ec1, "ES256", "rsa-1", NULL, good_claims())),
                      OAUTH_CLIENT_ASSERTION_NO_MATCHING_KEY);
     /* A JWK "alg" of RS256 refuses PS256 by the same key (RFC 7517 4.4). */
-    assert_int_equal(check_in(keys_rs_only, sign(rsa1, "PS256", "rsa-1", NULL, good_claims()),
-                              NULL),
-                     OAUTH_CLIENT_ASSERTION_NO_MATCHING_KEY);
-    assert_int_equal(check_in(keys_rs_only, sign(rsa1, "RS256", "rsa-1", NULL, good_claims()),
-                              NULL),
-                     OAUTH_CLIENT_ASSERTION_OK);
+    assert_int_equal(
+        check_in(keys_rs_only, sign(rsa1, "PS256", "rsa-1", NULL, good_claims()), NULL),
+        OAUTH_CLIENT_ASSERTION_NO_MATCHING_KEY);
+    assert_int_equal(
+        check_in(keys_rs_only, sign(rsa1, "RS256", "rsa-1", NULL, good_claims()), NULL),
+        OAUTH_CLIENT_ASSERTION_OK);
     /* No key set at all (a client without keys). */
     assert_int_equal(check_in(NULL, sign(rsa1, "RS256", "rsa-1", NULL, good_claims()), NULL),
                      OAUTH_CLIENT_ASSERTION_NO_KEYS);
@@ -315,14 +315,14 @@ static void
 test_wrong_iss_sub(void **state)
 {
     (void)state;
-    assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL,
-                                claims_with("iss", json_string(CLIENT "x")))),
-                     OAUTH_CLIENT_ASSERTION_WRONG_ISSUER);
+    assert_int_equal(
+        check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("iss", json_string(CLIENT "x")))),
+        OAUTH_CLIENT_ASSERTION_WRONG_ISSUER);
     assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("iss", NULL))),
                      OAUTH_CLIENT_ASSERTION_WRONG_ISSUER);
-    assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL,
-                                claims_with("sub", json_string("alice")))),
-                     OAUTH_CLIENT_ASSERTION_WRONG_SUBJECT);
+    assert_int_equal(
+        check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("sub", json_string("alice")))),
+        OAUTH_CLIENT_ASSERTION_WRONG_SUBJECT);
     assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("sub", NULL))),
                      OAUTH_CLIENT_ASSERTION_WRONG_SUBJECT);
 }
@@ -333,15 +333,15 @@ test_wrong_audience(void **state)
     (void)state;
     static const char *const bad[] = {
         "https://other-as.example.com/token",
-        ISSUER "/",               /* no normalisation */
+        ISSUER "/",                 /* no normalisation */
         "https://AUTH.example.com", /* no case folding */
         ISSUER "/authorize",
         "",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL,
-                                    claims_with("aud", json_string(bad[i])))),
-                         OAUTH_CLIENT_ASSERTION_WRONG_AUDIENCE);
+        assert_int_equal(
+            check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("aud", json_string(bad[i])))),
+            OAUTH_CLIENT_ASSERTION_WRONG_AUDIENCE);
     }
     /* Audience injection: ours plus a foreign one. */
     assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL,
@@ -366,15 +366,15 @@ test_times(void **state)
     /* exp missing, past, and just inside the skew. */
     assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("exp", NULL))),
                      OAUTH_CLIENT_ASSERTION_EXPIRED);
-    assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL,
-                                claims_with("exp", json_integer(NOW - skew)))),
-                     OAUTH_CLIENT_ASSERTION_EXPIRED);
+    assert_int_equal(
+        check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("exp", json_integer(NOW - skew)))),
+        OAUTH_CLIENT_ASSERTION_EXPIRED);
     json_t *c = claims_with("exp", json_integer(NOW - skew + 1));
     json_object_set_new(c, "iat", json_integer(NOW - 10));
     assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL, c)), OAUTH_CLIENT_ASSERTION_OK);
-    assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL,
-                                claims_with("exp", json_string("soon")))),
-                     OAUTH_CLIENT_ASSERTION_MALFORMED);
+    assert_int_equal(
+        check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("exp", json_string("soon")))),
+        OAUTH_CLIENT_ASSERTION_MALFORMED);
     /* Lifetime: exp too far ahead; exp - iat too long. */
     c = claims_with("exp", json_integer(NOW + life + skew + 1));
     json_object_del(c, "iat");
@@ -387,15 +387,15 @@ test_times(void **state)
     assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL, c)),
                      OAUTH_CLIENT_ASSERTION_LIFETIME_TOO_LONG);
     /* nbf and iat in the future beyond the skew. */
-    assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL,
-                                claims_with("nbf", json_integer(NOW + skew + 1)))),
-                     OAUTH_CLIENT_ASSERTION_NOT_YET_VALID);
-    assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL,
-                                claims_with("nbf", json_integer(NOW + skew)))),
-                     OAUTH_CLIENT_ASSERTION_OK);
-    assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL,
-                                claims_with("iat", json_integer(NOW + skew + 1)))),
-                     OAUTH_CLIENT_ASSERTION_NOT_YET_VALID);
+    assert_int_equal(
+        check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("nbf", json_integer(NOW + skew + 1)))),
+        OAUTH_CLIENT_ASSERTION_NOT_YET_VALID);
+    assert_int_equal(
+        check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("nbf", json_integer(NOW + skew)))),
+        OAUTH_CLIENT_ASSERTION_OK);
+    assert_int_equal(
+        check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("iat", json_integer(NOW + skew + 1)))),
+        OAUTH_CLIENT_ASSERTION_NOT_YET_VALID);
 }
 
 static void
@@ -411,9 +411,9 @@ test_jti(void **state)
     char long_jti[BOUNDS_CLIENT_ASSERTION_JTI_MAX + 2];
     memset(long_jti, 'j', sizeof(long_jti) - 1);
     long_jti[sizeof(long_jti) - 1] = '\0';
-    assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL,
-                                claims_with("jti", json_string(long_jti)))),
-                     OAUTH_CLIENT_ASSERTION_MISSING_JTI);
+    assert_int_equal(
+        check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("jti", json_string(long_jti)))),
+        OAUTH_CLIENT_ASSERTION_MISSING_JTI);
     /* The replay id: per client and per jti, fixed length, store-safe. */
     char a[OAUTH_CLIENT_ASSERTION_REPLAY_ID_LEN + 1], b[sizeof(a)], c[sizeof(a)], d[sizeof(a)];
     oauth_client_assertion_replay_id(CLIENT, "j1", a);
@@ -458,9 +458,9 @@ test_front(void **state)
     char *a = sign(rsa1, "RS256", "rsa-1", NULL, good_claims());
     struct slice type = SLICE_LIT(OAUTH_CLIENT_ASSERTION_TYPE);
     /* The form's client_id stands when it equals iss. */
-    assert_int_equal(oauth_client_assertion_front(type, slice_from_cstr(a), SLICE_LIT(CLIENT), id,
-                                                  sizeof(id)),
-                     OAUTH_CLIENT_ASSERTION_OK);
+    assert_int_equal(
+        oauth_client_assertion_front(type, slice_from_cstr(a), SLICE_LIT(CLIENT), id, sizeof(id)),
+        OAUTH_CLIENT_ASSERTION_OK);
     assert_string_equal(id, "");
     /* No client_id: iss is the one to resolve (RFC 7521 4.2). */
     assert_int_equal(
