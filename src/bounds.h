@@ -392,3 +392,24 @@
  * the copy is older than this, so a flood of assertions naming made-up
  * kids costs at most one fetch per URL per this many seconds. */
 #define BOUNDS_CIMD_JWKS_REFETCH_FLOOR_S 60
+/* The identity assertion sent upstream (identity.h, docs/identity-assertion.md).
+ * Lifetime: it is minted per request and checked by the upstream the moment
+ * it arrives, so it only has to cover the hop plus clock skew between the
+ * two hosts; 60 s does that while keeping a copied header useless soon
+ * after (a replay window, not a session). */
+#define BOUNDS_IDENTITY_ASSERTION_TTL_S 60
+/* The assertion's size: its claims come from an access token (at most
+ * BOUNDS_SEALED_MAX_CHARS sealed), base64url adds a third, the header and
+ * signature are small. Also bounds the JSON payload before encoding. */
+#define BOUNDS_IDENTITY_ASSERTION_MAX_BYTES (2 * BOUNDS_SEALED_MAX_CHARS + 1024)
+/* Keys in UPSTREAM_IDENTITY_KEY_FILE: rotation needs two (old + new); a
+ * few more leave room for an overlap without letting the JWKS grow. */
+#define BOUNDS_IDENTITY_KEYS_MAX 8
+/* One key file: a PEM P-256 key is ~240 bytes; 16 KiB leaves room for
+ * comments or a certificate chain beside it, and nothing more is read. */
+#define BOUNDS_IDENTITY_KEY_FILE_MAX_BYTES 16384
+/* Cache-Control max-age of /.well-known/jwks.json: short, so a verifier
+ * that cached the set sees a newly published key within minutes; jose's
+ * createRemoteJWKSet also refetches at once on an unknown kid. */
+#define BOUNDS_IDENTITY_JWKS_MAX_AGE_S 300
+#define BOUNDS_IDENTITY_JWKS_MAX_AGE_TEXT "300"

@@ -28,6 +28,7 @@
 #include "bounds.h"
 #include "config_check.h"
 #include "config_int.h"
+#include "identity.h"
 #include "log.h"
 #include "log_skip.h"
 
@@ -710,6 +711,53 @@ load_ca_file(struct config_loader *ld, const struct config_var *v, const char *t
     *field = xstrdup(text);
 }
 
+/* UPSTREAM_IDENTITY_KEY_FILE: each listed file must hold a P-256 private
+ * key now, so a wrong curve or a certificate in its place is a start-up
+ * (and --check-config) error naming the file, not a 502 per request. */
+static void
+load_identity_keys(struct config_loader *ld, const struct config_var *v, const char *text)
+{
+    if (text == NULL) {
+        return;
+    }
+    size_t n = 0;
+    char **paths = split_list(text, &n);
+    if (n == 0) {
+        problem(ld, v->name,
+                "lists no file; give the path of a PEM P-256 private key, or unset it");
+    } else if (n > BOUNDS_IDENTITY_KEYS_MAX) {
+        problem(ld, v->name, "lists %zu files, more than %d; publish the old and the new key only",
+                n, BOUNDS_IDENTITY_KEYS_MAX);
+    }
+    bool ok = n > 0 && n <= BOUNDS_IDENTITY_KEYS_MAX;
+    for (size_t i = 0; ok && i < n; i++) {
+        enum identity_rc rc = identity_key_file_check(paths[i]);
+        if (rc != IDENTITY_OK) {
+            /* The path is the operator's own setting, not a secret. */
+            problem(ld, v->name, "%s %s", paths[i], identity_rc_reason(rc));
+            ok = false;
+        }
+    }
+    if (ok) {
+        /* Duplicates, found by kid once all are read. */
+        enum identity_rc rc;
+        size_t bad = 0;
+        struct identity_keys *keys = identity_keys_load((const char *const *)paths, n, &rc, &bad);
+        if (keys == NULL) {
+            problem(ld, v->name, "%s %s", paths[bad], identity_rc_reason(rc));
+            ok = false;
+        }
+        identity_keys_free(keys);
+    }
+    if (!ok) {
+        free_list(paths, n);
+        return;
+    }
+    ld->c->upstream_identity_key_files = paths;
+    ld->c->upstream_identity_key_file_count = n;
+    ld->c->upstream_identity_key_file = xstrdup(text);
+}
+
 /* CIMD_ALLOWED_HOSTS: comma-separated "host" or "*.domain" patterns, lower
  * case ASCII letters, digits, '-' and '.'; a '*' only as a whole leading
  * label. Stored lower-cased; empty means any public host. */
@@ -1015,6 +1063,15 @@ static const struct config_var vars[] = {
       .show = CONFIG_SHOW_TEXT,
       .help = "OAuth scopes clients may be granted, separated by spaces or commas; "
               "offline_access among them makes refresh tokens opt-in." },
+    { .name = "UPSTREAM_IDENTITY_ASSERTION", .kind = CONFIG_KIND_BOOL_FALSE, .def = "false",
+      AT(upstream_identity_assertion), .flags = CONFIG_VAR_ADDITION,
+      .help = "Send the upstream a signed, short-lived ES256 identity assertion "
+              "(X-MCP-Identity-Assertion) and publish its keys at /.well-known/jwks.json." },
+    { .name = "UPSTREAM_IDENTITY_KEY_FILE", .kind = CONFIG_KIND_CUSTOM,
+      .def_help = "(unset: a key generated at start-up)", AT(upstream_identity_key_file),
+      .flags = CONFIG_VAR_ADDITION, .load = load_identity_keys, .show = CONFIG_SHOW_TEXT,
+      .help = "Comma-separated PEM files of P-256 private keys for the identity assertion; the "
+              "first signs, all are published (rotation)." },
 };
 /* clang-format on */
 
@@ -1110,6 +1167,27 @@ add_weak_secret_violations(const struct config *c, struct buf *b)
     }
 }
 
+/* UPSTREAM_IDENTITY_*: a key file nobody uses, and a generated key where
+ * several replicas are likely. */
+static void
+check_identity(struct config_loader *ld, bool no_redis)
+{
+    const struct config *c = ld->c;
+    if (c->upstream_identity_key_file != NULL && !c->upstream_identity_assertion) {
+        warning(ld, "UPSTREAM_IDENTITY_KEY_FILE",
+                "is set but UPSTREAM_IDENTITY_ASSERTION is not true, so no assertion is "
+                "signed; set UPSTREAM_IDENTITY_ASSERTION=true or unset the key file");
+    }
+    if (c->upstream_identity_assertion && c->upstream_identity_key_file == NULL && !no_redis) {
+        /* REDIS_URL is how replicas share state: its presence is the one
+         * sign of several replicas this process can see. */
+        warning(ld, "UPSTREAM_IDENTITY_KEY_FILE",
+                "is unset, so this replica signs with a key of its own made at start-up, and "
+                "REDIS_URL suggests several replicas: an upstream must then fetch every "
+                "replica's JWKS; give all replicas the same key file instead");
+    }
+}
+
 /* Cross-field rules, after every variable is parsed: REDIS_REQUIRED
  * without REDIS_URL, then the PROD_MODE gate in SPEC.md 1.5's order. */
 static void
@@ -1123,6 +1201,7 @@ check_cross_fields(struct config_loader *ld)
                 "is set but REDIS_URL does not use rediss://, so the CA "
                 "bundle is unused; use rediss:// or unset REDIS_CA_FILE");
     }
+    check_identity(ld, no_redis);
     if (c->cimd_cache_ttl_min_s > c->cimd_cache_ttl_max_s) {
         problem(ld, "CIMD_CACHE_TTL_MAX",
                 "is shorter than CIMD_CACHE_TTL_MIN; make the ceiling at least the floor");
@@ -1308,6 +1387,8 @@ config_cleanup(struct config *c)
     free_list(c->cimd_allowed_hosts, c->cimd_allowed_host_count);
     xfree(c->cimd_ca_file);
     xfree(c->cimd_pinned_dir);
+    xfree(c->upstream_identity_key_file);
+    free_list(c->upstream_identity_key_files, c->upstream_identity_key_file_count);
     xfree(c->canonical_resource);
     xfree(c->scopes_supported);
     xfree(c->scopes_resource);

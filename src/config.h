@@ -148,6 +148,12 @@ struct config {
     uint64_t cimd_cache_ttl_max_s;     /* CIMD_CACHE_TTL_MAX, default 24h */
     bool dcr_enabled;                  /* DCR_ENABLED, default true */
 
+    /* The signed identity for the upstream (identity.h). */
+    bool upstream_identity_assertion;   /* UPSTREAM_IDENTITY_ASSERTION, default false */
+    char *upstream_identity_key_file;   /* UPSTREAM_IDENTITY_KEY_FILE as written; NULL = unset */
+    char **upstream_identity_key_files; /* its comma-separated PEM paths, the first signs */
+    size_t upstream_identity_key_file_count;
+
     bool prod_mode; /* PROD_MODE, default true */
 
     /* Derived (SPEC.md 1.8). */

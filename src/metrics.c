@@ -33,6 +33,9 @@ static const char *const counter_names[METRICS_COUNTER_COUNT][2] = {
     [METRICS_CLIENT_CONNECTIONS_EVICTED] =
         {"mcp_auth_client_connections_evicted_total",
          "Idle keep-alive client connections closed to make room at MAX_CLIENT_CONNECTIONS."},
+    [METRICS_IDENTITY_ASSERTION_FAILED] =
+        {"mcp_auth_identity_assertion_failures_total",
+         "MCP requests refused because the upstream identity assertion could not be signed."},
 };
 
 static const char *const denied_names[METRICS_DENIED_COUNT] = {

@@ -21,6 +21,7 @@ enum metrics_counter {
     METRICS_RPC_BATCHES_FAILED,
     METRICS_LOG_LINES_DROPPED,
     METRICS_CLIENT_CONNECTIONS_EVICTED, /* idle keep-alive closed to make room at the cap */
+    METRICS_IDENTITY_ASSERTION_FAILED,  /* the upstream identity could not be signed (502) */
     METRICS_COUNTER_COUNT,
 };
 

@@ -115,3 +115,13 @@ extern const struct http_route_def oauth_callback_route;
  * fix 10). arg is the const struct oauth. */
 void oauth_token_handle(struct http_request *req, void *arg);
 extern const struct http_route_def oauth_token_route;
+
+/* ---- identity_jwks.c: GET /.well-known/jwks.json (docs/identity-assertion.md) ---- */
+
+/* The public keys of the upstream identity assertion (identity.h), for the
+ * upstream to verify it. arg is the const struct identity_keys. 200,
+ * application/json, Access-Control-Allow-Origin: *, a short public
+ * Cache-Control. Registered only with UPSTREAM_IDENTITY_ASSERTION=true;
+ * otherwise the path is the /.well-known/ 404 carve-out. */
+void oauth_identity_jwks_handle(struct http_request *req, void *arg);
+extern const struct http_route_def oauth_identity_jwks_route;

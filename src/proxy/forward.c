@@ -27,7 +27,9 @@
  * the request line and Host. The inbound part is capped by the request
  * parser; groups and the upstream Authorization come from a sealed token
  * and the configuration. */
-#define FORWARD_HEAD_MAX (BOUNDS_HEADER_BYTES_MAX + BOUNDS_URL_MAX + BOUNDS_SEALED_MAX_CHARS + 8192)
+#define FORWARD_HEAD_MAX                                                                           \
+    (BOUNDS_HEADER_BYTES_MAX + BOUNDS_URL_MAX + BOUNDS_SEALED_MAX_CHARS + 8192 +                   \
+     BOUNDS_IDENTITY_ASSERTION_MAX_BYTES)
 
 enum fwd_state {
     F_WAIT_HEAD = 0, /* request sent (or queued), no final head yet */

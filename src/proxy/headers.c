@@ -10,6 +10,7 @@
 #include "base/url.h"
 #include "base/xalloc.h"
 #include "bounds.h"
+#include "identity.h"
 
 static const char *const rc_names[PROXY_HEADERS_RC_COUNT] = {
     [PROXY_HEADERS_OK] = "ok",
@@ -43,6 +44,11 @@ static const char *const request_dropped[] = {
     "x-real-ip",    "true-client-ip", "x-original-uri", "x-original-host",
     "x-request-id", "host",           "content-length",
 };
+
+/* The proxy's signed identity (identity.h): a client's own copy could be a
+ * replayed assertion of someone else, so it is dropped whether or not
+ * UPSTREAM_IDENTITY_ASSERTION is on. */
+static const char *const request_dropped_identity[] = {"x-mcp-identity-assertion"};
 
 /* Whole families: nothing the client sends may look like an identity or
  * forwarding header the proxy vouches for. */
@@ -149,7 +155,8 @@ static bool
 request_drops(struct slice name)
 {
     if (name_in(name, hop_by_hop, COUNT_OF(hop_by_hop)) ||
-        name_in(name, request_dropped, COUNT_OF(request_dropped))) {
+        name_in(name, request_dropped, COUNT_OF(request_dropped)) ||
+        name_in(name, request_dropped_identity, COUNT_OF(request_dropped_identity))) {
         return true;
     }
     for (size_t i = 0; i < COUNT_OF(request_dropped_prefixes); i++) {
@@ -233,6 +240,17 @@ append_injected(const struct proxy_headers_upstream *up, const struct proxy_head
     enum proxy_headers_rc rc = append_groups(b, id);
     if (rc != PROXY_HEADERS_OK) {
         return rc;
+    }
+    if (id->assertion != NULL) {
+        if (!is_field_value(id->assertion)) {
+            return PROXY_HEADERS_ERR_VALUE;
+        }
+        /* Plain appends: through printf this ~700-byte value cost more
+         * than the rest of the block (bench/identity-sign.sh). */
+        if (buf_append_str(b, IDENTITY_ASSERTION_HEADER ": ") != 0 ||
+            buf_append_str(b, id->assertion) != 0 || buf_append(b, "\r\n", 2) != 0) {
+            return PROXY_HEADERS_ERR_TOO_LARGE;
+        }
     }
     if (up->authorization != NULL && append_field(b, "Authorization", up->authorization) != 0) {
         return PROXY_HEADERS_ERR_TOO_LARGE;

@@ -18,11 +18,15 @@
  *   Expect (100-continue is never sent upstream; the body is already read);
  *   identity and origin claims: Authorization, Cookie, Forwarded,
  *     X-Forwarded-*, X-Real-IP, True-Client-IP, X-Original-URI,
- *     X-Original-Host, X-Request-Id, X-User-* (X-User-Admin, x_user_sub...);
+ *     X-Original-Host, X-Request-Id, X-User-* (X-User-Admin, x_user_sub...),
+ *     X-MCP-Identity-Assertion (only the proxy may vouch for an identity,
+ *     whether or not UPSTREAM_IDENTITY_ASSERTION is on);
  *   framing set by the forward: Host, Content-Length.
  * Appended, in this order:
  *   X-User-Sub, X-User-Email (present even when empty), X-User-Groups
- *   (comma-joined, omitted when none), Authorization:
+ *   (comma-joined, omitted when none), X-MCP-Identity-Assertion (the
+ *   signed identity, identity.h; only when UPSTREAM_IDENTITY_ASSERTION is
+ *   on), Authorization:
  *   <UPSTREAM_AUTHORIZATION_HEADER> when configured, X-Forwarded-For (the
  *   client IP), X-Forwarded-Proto and X-Forwarded-Host (scheme and
  *   host[:port] of PROXY_BASE_URL), and TE: trailers when the client's TE
@@ -49,6 +53,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/buf.h"
 #include "base/field.h"
@@ -90,6 +95,14 @@ struct proxy_headers_identity {
     const char *const *groups;
     size_t group_count;
     const char *client_ip; /* text form, e.g. "203.0.113.7" or "2001:db8::1" */
+    /* For the identity assertion (identity.h, UPSTREAM_IDENTITY_ASSERTION),
+     * which is signed over them; not sent as fields of their own. */
+    const char *scope;     /* the token's granted scope; NULL or "" = none */
+    const char *client_id; /* NULL or "" = unknown */
+    const char *acr;       /* NULL or "" = unknown (left out of the assertion) */
+    int64_t auth_time;     /* Unix s; 0 = unknown (left out of the assertion) */
+    /* The signed assertion, sent as X-MCP-Identity-Assertion; NULL = off. */
+    const char *assertion;
 };
 
 /* Marks which inbound request fields are forwarded verbatim: out_keep[i]

@@ -10,6 +10,7 @@
 #include "http/reply.h"
 #include "http/request.h"
 #include "http/router.h"
+#include "identity.h"
 #include "log.h"
 #include "metrics.h"
 #include "oauth/error.h"
@@ -37,6 +38,10 @@ struct mount_req {
     const char *email;
     const char **groups;
     size_t group_count;
+    const char *scope;     /* the token's granted scope, "" = none */
+    const char *client_id; /* "" = unknown */
+    const char *acr;       /* "" until access tokens carry it */
+    int64_t auth_time;     /* 0 until access tokens carry it */
     struct proxy_subject_slot slot;
     struct proxy_jsonrpc_peek peek;
 };
@@ -115,6 +120,10 @@ keep_identity(struct http_request *req, const struct proxy_mount_ctx *ctx,
     m->ctx = ctx;
     m->sub = arena_strdup(a, g->sub != NULL ? g->sub : "");
     m->email = arena_strdup(a, g->email != NULL ? g->email : "");
+    m->scope = arena_strdup(a, g->scope != NULL ? g->scope : "");
+    m->client_id = arena_strdup(a, g->client_id != NULL ? g->client_id : "");
+    m->acr = "";
+    m->auth_time = 0;
     m->group_count = g->group_count;
     if (g->group_count > 0) {
         m->groups = arena_alloc(a, g->group_count * sizeof(m->groups[0]));
@@ -128,7 +137,8 @@ keep_identity(struct http_request *req, const struct proxy_mount_ctx *ctx,
             return NULL;
         }
     }
-    return m->sub != NULL && m->email != NULL ? m : NULL;
+    return m->sub != NULL && m->email != NULL && m->scope != NULL && m->client_id != NULL ? m
+                                                                                          : NULL;
 }
 
 /* Takes a slot, or answers 503. Returns false after answering. Called from
@@ -328,6 +338,41 @@ peek(struct http_request *req, struct mount_req *m)
     return true;
 }
 
+/* The signed identity for the upstream (identity.h), into out; id then
+ * points at it. Returns false after answering 502: without it the upstream
+ * would refuse the call anyway, and sending the request unsigned would
+ * teach it to accept that. The assertion itself is never logged. */
+static bool
+sign_identity(struct http_request *req, const struct proxy_mount_ctx *ctx,
+              struct proxy_headers_identity *id, struct buf *out)
+{
+    const struct identity_claims c = {
+        .iss = ctx->identity_iss,
+        .aud = ctx->identity_aud,
+        .sub = id->sub,
+        .email = id->email,
+        .groups = id->groups,
+        .group_count = id->group_count,
+        .scope = id->scope,
+        .client_id = id->client_id,
+        .acr = id->acr,
+        .auth_time = id->auth_time,
+    };
+    enum identity_rc rc = identity_sign(ctx->identity, &c, clock_unix_s(), out);
+    if (rc == IDENTITY_OK) {
+        id->assertion = buf_cstr(out);
+        return true;
+    }
+    metrics_inc(METRICS_IDENTITY_ASSERTION_FAILED);
+    struct log_line l;
+    http_request_log_begin(&l, req, LOG_ERROR, "identity_assertion_failed");
+    log_str(&l, "reason", identity_rc_str(rc));
+    log_end(&l);
+    http_reply_error_json(req, 502, PROXY_FORWARD_ERROR_BAD_GATEWAY,
+                          PROXY_FORWARD_DESCRIPTION_FAILED);
+    return false;
+}
+
 void
 proxy_mount_handle(struct http_request *req, void *arg)
 {
@@ -351,14 +396,26 @@ proxy_mount_handle(struct http_request *req, void *arg)
                               PROXY_FORWARD_DESCRIPTION_FAILED);
         return;
     }
-    const struct proxy_headers_identity id = {
+    struct proxy_headers_identity id = {
         .sub = m->sub,
         .email = m->email,
         .groups = m->groups,
         .group_count = m->group_count,
         .client_ip = http_request_client_ip(req),
+        .scope = m->scope,
+        .client_id = m->client_id,
+        .acr = m->acr,
+        .auth_time = m->auth_time,
     };
+    struct buf assertion;
+    buf_init(&assertion, BOUNDS_IDENTITY_ASSERTION_MAX_BYTES);
+    if (ctx->identity != NULL && !sign_identity(req, ctx, &id, &assertion)) {
+        buf_cleanup(&assertion);
+        return;
+    }
+    /* The forward copies the header block before it returns. */
     proxy_forward_start(req, pool, &id, &ctx->forward);
+    buf_cleanup(&assertion);
 }
 
 /* The answers given before the head check (the mcp limiter's 429, the 413

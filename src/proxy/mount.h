@@ -30,7 +30,11 @@
  *      REQUEST_BODY_BUFFER_MAX and its per-IP share by the connection
  *      layer: 503 + Retry-After past them);
  *   5. the JSON-RPC peek (rpc_method / rpc_tool / rpc_id on the log line);
- *   6. the forward (proxy/forward.h).
+ *   6. with UPSTREAM_IDENTITY_ASSERTION, the signed identity (identity.h):
+ *      one ES256 JWS per request; a failure answers 502 and is counted
+ *      (mcp_auth_identity_assertion_failures_total), never forwarded
+ *      without it;
+ *   7. the forward (proxy/forward.h).
  * When the request finishes: the slot is released and, with
  * MCP_TOOL_METRICS=true and a path ACCESS_LOG_SKIP_RE does not skip, the
  * tool metrics are counted (SPEC.md 7.1).
@@ -48,6 +52,7 @@
 
 struct http_request;
 struct http_router;
+struct identity_keys;
 struct proxy_subject_limit;
 
 /* Everything the route uses besides the request and the worker's pool:
@@ -65,6 +70,11 @@ struct proxy_mount_ctx {
     bool tool_metrics;                         /* MCP_TOOL_METRICS */
     uint64_t log_body_max;                     /* MCP_LOG_BODY_MAX: the peek's cap; 0 = off */
     struct proxy_forward_opts forward;         /* timeouts and hops of the forward */
+    /* UPSTREAM_IDENTITY_ASSERTION: the signing keys (borrowed; NULL = off),
+     * the assertion's iss (PROXY_BASE_URL) and aud (the upstream origin). */
+    const struct identity_keys *identity;
+    const char *identity_iss;
+    const char *identity_aud;
 };
 
 /* The mount's prefix route (every method, 16 MiB body cap, head check,

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "http/reply.h"
 #include "http/request.h"
+#include "identity.h"
 #include "log.h"
 #include "log_skip.h"
 #include "metrics.h"
@@ -52,6 +53,37 @@ init_mount_ctx(struct proxy_mount_ctx *m, const struct config *c)
     };
 }
 
+/* UPSTREAM_IDENTITY_ASSERTION's keys, before the route table is built
+ * (its JWKS route needs them). The files were checked by config_load; one
+ * that changed since is caught by app_start (identity still NULL). The
+ * start-up line names the signing kid, never key material. */
+static struct identity_keys *
+load_identity(const struct config *c)
+{
+    if (!c->upstream_identity_assertion) {
+        return NULL;
+    }
+    struct identity_keys *keys = NULL;
+    enum identity_rc rc = IDENTITY_OK;
+    size_t bad = 0;
+    if (c->upstream_identity_key_file_count > 0) {
+        keys = identity_keys_load((const char *const *)c->upstream_identity_key_files,
+                                  c->upstream_identity_key_file_count, &rc, &bad);
+    } else {
+        keys = identity_keys_generate();
+    }
+    if (keys == NULL) {
+        return NULL;
+    }
+    struct log_line l;
+    log_begin(&l, LOG_INFO, "identity_assertion_keys");
+    log_str(&l, "signing_kid", identity_keys_signing_kid(keys));
+    log_uint(&l, "keys", identity_keys_count(keys));
+    log_str(&l, "source", c->upstream_identity_key_file_count > 0 ? "file" : "generated");
+    log_end(&l);
+    return keys;
+}
+
 struct app *
 app_new(const struct config *cfg)
 {
@@ -76,6 +108,10 @@ app_new(const struct config *cfg)
         .keepalive = app->keepalive,
     };
     init_mount_ctx(&app->mcp, cfg);
+    app->identity = load_identity(cfg);
+    app->mcp.identity = app->identity;
+    app->mcp.identity_iss = cfg->proxy_base_url;
+    app->mcp.identity_aud = cfg->upstream_origin;
     /* The tool label's cap is process-wide (metrics.c). */
     metrics_set_tool_cardinality_cap(cfg->tool_metrics_max_cardinality);
     if (cfg->access_log_skip_re_text != NULL) {
@@ -269,6 +305,12 @@ app_start(struct app *app, const atomic_bool *stop, const char **out_event, stru
         return -1;
     }
     start_limits(app);
+    if (app->cfg->upstream_identity_assertion && app->identity == NULL) {
+        *out_event = "identity_keys_failed";
+        set_error(err, "UPSTREAM_IDENTITY_KEY_FILE could not be read again at start-up; "
+                       "check it with --check-config");
+        return -1;
+    }
     if (app->cfg->cimd_enabled) {
         const char *why = NULL;
         app->cimd = oauth_cimd_new(app->cfg, &why);
@@ -307,6 +349,7 @@ app_free(struct app *app)
     oidc_jwks_free(app->jwks);
     oidc_provider_free(app->oidc);
     seal_ring_free(app->seal);
+    identity_keys_free(app->identity);
     oauth_discovery_free(app->discovery);
     log_skip_free(app->log_skip);
     xfree(app);

@@ -32,6 +32,7 @@ struct store_readiness;
 struct proxy_subject_limit;
 struct oidc_throttle;
 struct log_skip;
+struct identity_keys;
 
 /* Answers /readyz when the process is not draining (SPEC.md 5.5): replies
  * itself, now or later (the replay store probes Redis asynchronously).
@@ -51,6 +52,8 @@ struct app {
     struct store_readiness *readiness;         /* /readyz cache; NULL without a store */
     struct oauth_cimd *cimd;                   /* metadata document cache; NULL when disabled */
     struct oauth_discovery *discovery;         /* the discovery documents, built by app_new() */
+    /* UPSTREAM_IDENTITY_ASSERTION's keys, loaded by app_new(); NULL = off. */
+    struct identity_keys *identity;
     struct oauth oauth;        /* the OAuth handlers' view of the above, filled by app_start() */
     struct log_skip *log_skip; /* ACCESS_LOG_SKIP_RE; NULL = log every path */
 

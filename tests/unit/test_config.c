@@ -14,6 +14,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 
 #include "base/b64url.h"
 #include "base/buf.h"
@@ -925,6 +928,13 @@ static const struct rule_case rules[] = {
     BAD("MCP_SCOPES_SUPPORTED", "read\twrite", "scope 1 is not an RFC 6749 3.3 scope-token"),
     BAD("MCP_SCOPES_SUPPORTED", "caf\xc3\xa9", "scope 1 is not an RFC 6749 3.3 scope-token"),
     BAD("MCP_SCOPES_SUPPORTED", "read write,read", "scope 3 (read) is listed twice"),
+    OK("UPSTREAM_IDENTITY_ASSERTION", "true"),
+    OK("UPSTREAM_IDENTITY_ASSERTION", "false"),
+    BAD("UPSTREAM_IDENTITY_KEY_FILE", "/nonexistent/identity.pem", "cannot be read"),
+    BAD("UPSTREAM_IDENTITY_KEY_FILE", "/", "cannot be read"),
+    BAD("UPSTREAM_IDENTITY_KEY_FILE", "/etc/hosts", "no unencrypted PEM private key"),
+    BAD("UPSTREAM_IDENTITY_KEY_FILE", " , ", "lists no file"),
+    BAD("UPSTREAM_IDENTITY_KEY_FILE", "a,b,c,d,e,f,g,h,i", "more than 8"),
 };
 
 /* MCP_SCOPES_SUPPORTED is kept as single-space-joined tokens in the order
@@ -977,6 +987,84 @@ scopes_are_capped(void **state)
     big[1025] = '\0';
     env_set("MCP_SCOPES_SUPPORTED", big);
     expect_problem("MCP_SCOPES_SUPPORTED", "1024 bytes");
+}
+
+/* Writes a fresh private key of the given kind ("P-256", "P-384", "RSA")
+ * to dir/name as PEM; with public_only, only its public half. Returns the
+ * path (static storage, overwritten by the next call's). */
+static const char *
+write_key(const char *dir, const char *name, const char *kind, bool public_only)
+{
+    static char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    EVP_PKEY *pkey = strcmp(kind, "RSA") == 0 ? EVP_RSA_gen(2048) : EVP_EC_gen(kind);
+    assert_non_null(pkey);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    int ok = public_only ? PEM_write_PUBKEY(f, pkey)
+                         : PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL);
+    assert_int_equal(ok, 1);
+    fclose(f);
+    EVP_PKEY_free(pkey);
+    return path;
+}
+
+/* UPSTREAM_IDENTITY_KEY_FILE: each listed file is read at load, and
+ * --check-config names the file and what is wrong with it. */
+static void
+identity_key_files_are_checked(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_config_identity_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char good[512], good2[512], list[1100];
+    snprintf(good, sizeof(good), "%s", write_key(dir, "a.pem", "P-256", false));
+    snprintf(good2, sizeof(good2), "%s", write_key(dir, "b.pem", "P-256", false));
+    snprintf(list, sizeof(list), "%s, %s", good2, good);
+
+    env_set("UPSTREAM_IDENTITY_ASSERTION", "true");
+    env_set("UPSTREAM_IDENTITY_KEY_FILE", list);
+    struct loaded r;
+    load(&r);
+    assert_true(r.ok);
+    assert_int_equal(r.c.upstream_identity_key_file_count, 2);
+    assert_string_equal(r.c.upstream_identity_key_files[0], good2);
+    assert_string_equal(r.c.upstream_identity_key_files[1], good);
+    unload(&r);
+
+    env_set("UPSTREAM_IDENTITY_KEY_FILE", write_key(dir, "c.pem", "P-384", false));
+    expect_problem("UPSTREAM_IDENTITY_KEY_FILE", "c.pem holds an EC key on another curve");
+    env_set("UPSTREAM_IDENTITY_KEY_FILE", write_key(dir, "d.pem", "RSA", false));
+    expect_problem("UPSTREAM_IDENTITY_KEY_FILE", "d.pem holds a private key that is not an EC");
+    env_set("UPSTREAM_IDENTITY_KEY_FILE", write_key(dir, "e.pem", "P-256", true));
+    expect_problem("UPSTREAM_IDENTITY_KEY_FILE", "e.pem holds no unencrypted PEM private key");
+    snprintf(list, sizeof(list), "%s,%s", good, good);
+    env_set("UPSTREAM_IDENTITY_KEY_FILE", list);
+    expect_problem("UPSTREAM_IDENTITY_KEY_FILE", "lists the same key twice");
+
+    /* Set without the switch: loads, with a warning that it is unused. */
+    env_set("UPSTREAM_IDENTITY_ASSERTION", "false");
+    env_set("UPSTREAM_IDENTITY_KEY_FILE", good);
+    load(&r);
+    assert_true(r.ok);
+    assert_non_null(strstr(r.warn, "UPSTREAM_IDENTITY_KEY_FILE: is set but"));
+    unload(&r);
+    /* A generated key with REDIS_URL set: the replicas warning. */
+    env_set("UPSTREAM_IDENTITY_ASSERTION", "true");
+    env_set("UPSTREAM_IDENTITY_KEY_FILE", NULL);
+    env_set("REDIS_URL", "redis://127.0.0.1:6379/0");
+    load(&r);
+    assert_true(r.ok);
+    assert_non_null(strstr(r.warn, "several replicas"));
+    unload(&r);
+
+    const char *names[] = {"a.pem", "b.pem", "c.pem", "d.pem", "e.pem"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        char p[600];
+        snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
+        unlink(p);
+    }
+    rmdir(dir);
 }
 
 static void
@@ -1653,6 +1741,7 @@ main(void)
         cmocka_unit_test_setup(default_true_booleans, env_good),
         cmocka_unit_test_setup(default_false_booleans, env_good),
         cmocka_unit_test_setup(one_row_per_rule, env_good),
+        cmocka_unit_test_setup(identity_key_files_are_checked, env_good),
         cmocka_unit_test_setup(insecure_issuer_allowed_only_by_its_flag, env_good),
         cmocka_unit_test_setup(missing_required_vars_are_listed_together_in_order, env_good),
         cmocka_unit_test_setup(all_problems_are_reported_together, env_good),

@@ -110,6 +110,8 @@ test_request_dropped_names(void **state)
         "content_length",
         "X-Forwarded_Host",
         "x_request_id",
+        "X-MCP-Identity-Assertion",
+        "x_mcp_identity_assertion",
     };
     for (size_t i = 0; i < COUNT_OF(dropped); i++) {
         char lower[64], upper[64];
@@ -304,6 +306,63 @@ test_request_injected_variants(void **state)
     assert_null(strstr(buf_cstr(&b), "Authorization"));
     buf_cleanup(&b);
     proxy_headers_upstream_cleanup(&bare);
+}
+
+/* The signed identity goes after X-User-Groups and before Authorization,
+ * only when the mount set one; a CTL in it is refused like any value. */
+static void
+test_request_identity_assertion(void **state)
+{
+    (void)state;
+    struct proxy_headers_identity id = identity();
+    id.scope = "mcp:read";
+    id.client_id = "c1";
+    id.acr = "mfa";
+    id.auth_time = 1700000000;
+    struct buf b;
+    buf_init(&b, 4096);
+    assert_int_equal(proxy_headers_request_append_injected(&up, &id, false, &b), PROXY_HEADERS_OK);
+    assert_null(strstr(buf_cstr(&b), "X-MCP-Identity-Assertion"));
+    /* The claims-only members are never sent as fields of their own. */
+    assert_null(strstr(buf_cstr(&b), "mfa"));
+    assert_null(strstr(buf_cstr(&b), "mcp:read"));
+    buf_reset(&b);
+    id.assertion = "aGVhZGVy.cGF5bG9hZA.c2ln";
+    assert_int_equal(proxy_headers_request_append_injected(&up, &id, false, &b), PROXY_HEADERS_OK);
+    assert_non_null(strstr(buf_cstr(&b), "X-User-Groups: admin,dev\r\n"
+                                         "X-MCP-Identity-Assertion: aGVhZGVy.cGF5bG9hZA.c2ln\r\n"
+                                         "Authorization: Basic dXA6c2VjcmV0\r\n"));
+    buf_reset(&b);
+    id.assertion = "a.b\r\nX-User-Sub: admin";
+    assert_int_equal(proxy_headers_request_append_injected(&up, &id, false, &b),
+                     PROXY_HEADERS_ERR_VALUE);
+    assert_int_equal(b.len, 0);
+    buf_cleanup(&b);
+}
+
+/* A client's own X-MCP-Identity-Assertion never reaches the upstream:
+ * only the proxy's, once. */
+static void
+test_request_client_assertion_replaced(void **state)
+{
+    (void)state;
+    const struct field in[] = {
+        H("X-MCP-Identity-Assertion", "forged.by.client"),
+        H("x_mcp_identity_assertion", "forged.by.client2"),
+        H("Accept", "application/json"),
+    };
+    struct proxy_headers_identity id = identity();
+    id.assertion = "proxy.own.jws";
+    struct buf b;
+    buf_init(&b, 8192);
+    assert_int_equal(proxy_headers_request_format(&up, in, COUNT_OF(in), &id, &b),
+                     PROXY_HEADERS_OK);
+    assert_null(strstr(buf_cstr(&b), "forged"));
+    const char *first = strstr(buf_cstr(&b), "X-MCP-Identity-Assertion: proxy.own.jws\r\n");
+    assert_non_null(first);
+    assert_null(strstr(first + strlen("X-MCP-Identity-Assertion"), "Identity-Assertion"));
+    assert_null(strstr(buf_cstr(&b), "identity_assertion"));
+    buf_cleanup(&b);
 }
 
 /* "TE: trailers" is re-sent only when the client's TE lists that token. */
@@ -522,6 +581,8 @@ main(void)
         cmocka_unit_test(test_request_duplicates),
         cmocka_unit_test(test_request_format_golden),
         cmocka_unit_test(test_request_injected_variants),
+        cmocka_unit_test(test_request_identity_assertion),
+        cmocka_unit_test(test_request_client_assertion_replaced),
         cmocka_unit_test(test_request_te_trailers),
         cmocka_unit_test(test_request_injected_ctl),
         cmocka_unit_test(test_request_cap),

@@ -86,15 +86,17 @@ export async function startIdp({ port, clients = [], authMethods, idTokenAlg, ss
  *   proc: import('./proc.mjs').ProcGuard, stop: () => Promise<object>,
  *   requests: () => Promise<object[]>, closed: () => Promise<object[]>,
  *   sessions: () => Promise<string[]>, reset: () => Promise<void>}>}
+ *   extraArgs are appended to the peer's command line (e.g. its
+ *   --verify-identity mode, peers/mcp-upstream.mjs).
  *   url is the full MCP endpoint (use it as UPSTREAM_MCP_URL); origin is
  *   http://127.0.0.1:<port>, where the /__ side routes live.
  */
-export async function startUpstream({ port, path: mcpPath = '/mcp', record = true, readyTimeoutMs } = {}) {
+export async function startUpstream({ port, path: mcpPath = '/mcp', record = true, readyTimeoutMs, extraArgs = [] } = {}) {
   const proc = await spawnProcess({
     name: 'mcp-upstream',
     command: NODE,
     args: [path.join(E2E_DIR, 'peers/mcp-upstream.mjs'), '--port', String(port ?? 0), '--path', mcpPath,
-      ...(record ? [] : ['--no-record'])],
+      ...(record ? [] : ['--no-record']), ...extraArgs],
     readyLine: /^UPSTREAM_READY (\S+)$/,
     readyTimeoutMs,
   });

@@ -50,6 +50,18 @@
 //   /mcp/bytes?n=N[&chunk=K]         N bytes of 'abcdefghij…' in K-byte writes (chunked)
 //   /mcp/truncate                    promises more than it sends, then resets the socket
 //
+// Identity verification mode (opt-in, identity.test.mjs and
+// docs/identity-assertion.md's pattern):
+//   --verify-identity JWKS_URL --identity-issuer ISS
+//   every request under the prefix must carry an X-MCP-Identity-Assertion
+//   that `jose` verifies against JWKS_URL (ES256, typ JWT, iss ISS, aud this
+//   server's origin http://127.0.0.1:<port>); otherwise 401
+//   {"error":"invalid_identity_assertion","code":<jose error code>} and the
+//   request goes no further. The outcome is recorded as `identity`
+//   ({ok:true, claims} or {ok:false, code}) on the request's record.
+//   POST /__verify {token, currentDate?} answers the same check for any
+//   token, {ok, claims|code} (currentDate: Unix seconds, to test expiry).
+//
 // Side routes (not recorded):
 //   GET  /__requests   every recorded request: {seq, at, method, path, query, url,
 //                      httpVersion, headers, rawHeaders, bodyLength, bodySha256, body
@@ -80,6 +92,8 @@ function readConfig(argv, env) {
     const value = argv[++i];
     if (flag === '--port') opts.port = Number(value);
     else if (flag === '--path') opts.path = value;
+    else if (flag === '--verify-identity') opts.verifyJwks = value;
+    else if (flag === '--identity-issuer') opts.identityIssuer = value;
     else throw new Error(`unknown argument ${flag}`);
   }
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new Error(`bad port ${opts.port}`);
@@ -377,11 +391,35 @@ async function handleRaw(req, res, sub, url, body, prefix) {
   return sendJson(res, 404, { error: 'not_found', path: url.pathname });
 }
 
+// ---------------------------------------------------------------- identity
+
+// The documented way an upstream checks the proxy's assertion: jose's
+// remote key set (cached, refetched on an unknown kid) and jwtVerify with
+// the algorithm, issuer and audience pinned. Returns {ok, claims} or
+// {ok: false, code}.
+async function makeIdentityVerifier(jwksUrl, issuer, audience) {
+  const { createRemoteJWKSet, jwtVerify } = await import('jose');
+  const jwks = createRemoteJWKSet(new URL(jwksUrl));
+  return async (token, currentDate) => {
+    if (typeof token !== 'string' || token === '') return { ok: false, code: 'missing' };
+    try {
+      const { payload } = await jwtVerify(token, jwks, {
+        algorithms: ['ES256'], typ: 'JWT', issuer, audience, requiredClaims: ['sub', 'exp', 'iat', 'jti'],
+        ...(currentDate ? { currentDate: new Date(currentDate * 1000) } : {}),
+      });
+      return { ok: true, claims: payload };
+    } catch (err) {
+      return { ok: false, code: err?.code ?? 'error', claim: err?.claim ?? null };
+    }
+  };
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
   const opts = readConfig(process.argv.slice(2), process.env);
   const prefix = opts.path;
+  let verifyIdentity = null; // set once the port (the audience) is known
 
   const httpServer = http.createServer(async (req, res) => {
     const url = new URL(req.url, 'http://127.0.0.1');
@@ -394,6 +432,10 @@ async function main() {
         requests.length = 0;
         closed.length = 0;
         return sendJson(res, 200, { ok: true });
+      }
+      if (url.pathname === '/__verify' && req.method === 'POST' && verifyIdentity) {
+        const { token, currentDate } = JSON.parse((await readBody(req)).toString('utf8'));
+        return sendJson(res, 200, await verifyIdentity(token, currentDate));
       }
 
       const rec = {
@@ -423,6 +465,12 @@ async function main() {
         } catch { /* not JSON; handleMcp answers */ }
       }
 
+      if (verifyIdentity) {
+        rec.identity = await verifyIdentity(req.headers['x-mcp-identity-assertion']);
+        if (!rec.identity.ok) {
+          return sendJson(res, 401, { error: 'invalid_identity_assertion', code: rec.identity.code });
+        }
+      }
       if (url.pathname === prefix) return await handleMcp(req, res, body);
       if (url.pathname.startsWith(`${prefix}/`)) {
         return await handleRaw(req, res, url.pathname.slice(prefix.length), url, body, prefix);
@@ -441,6 +489,9 @@ async function main() {
     httpServer.listen(opts.port, '127.0.0.1', resolve);
   });
   const { port } = httpServer.address();
+  if (opts.verifyJwks) {
+    verifyIdentity = await makeIdentityVerifier(opts.verifyJwks, opts.identityIssuer, `http://127.0.0.1:${port}`);
+  }
 
   let stopping = false;
   const stop = async () => {
