@@ -417,6 +417,25 @@
  * union of the requested step-up scopes' acr lists. A few URNs fit easily;
  * the IdP's own URL cap (BOUNDS_FLOW_URL_MAX for ours) is far above it. */
 #define BOUNDS_STEPUP_ACR_VALUES_MAX 1024
+/* RFC 7523 private_key_jwt for CIMD clients (oauth/client_assertion.h,
+ * docs/cimd.md). The assertion text: a few hundred bytes of claims and a
+ * signature of at most 512 bytes (RSA-4096), so 8 KiB is generous. */
+#define BOUNDS_CLIENT_ASSERTION_MAX_BYTES 8192
+/* Clock skew allowed on the assertion's exp, nbf and iat. */
+#define BOUNDS_CLIENT_ASSERTION_SKEW_S 60
+/* Longest accepted lifetime, exp - now (and exp - iat when iat is given):
+ * an assertion is made for one request, and its jti is remembered until
+ * exp + skew, so this bounds the replay store's share too. */
+#define BOUNDS_CLIENT_ASSERTION_LIFETIME_MAX_S 300
+/* Longest jti kept (it is hashed with the client_id into the store key). */
+#define BOUNDS_CLIENT_ASSERTION_JTI_MAX 256
+/* A jwks_uri answer (a JWK Set of a few public keys; RSA-4096 is ~800
+ * bytes as a JWK). */
+#define BOUNDS_CIMD_JWKS_MAX 16384
+/* A cached jwks_uri key set is fetched again on an unknown kid only when
+ * the copy is older than this, so a flood of assertions naming made-up
+ * kids costs at most one fetch per URL per this many seconds. */
+#define BOUNDS_CIMD_JWKS_REFETCH_FLOOR_S 60
 /* The identity assertion sent upstream (identity.h, docs/identity-assertion.md).
  * Lifetime: it is minted per request and checked by the upstream the moment
  * it arrives, so it only has to cover the hop plus clock skew between the

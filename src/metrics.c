@@ -127,6 +127,26 @@ static const char *const list_filter_names[METRICS_LIST_FILTER_COUNT] = {
     [METRICS_LIST_FILTER_WITHHELD] = "withheld",
 };
 static counter_t list_filter[METRICS_LIST_FILTER_COUNT];
+static const char *const client_assertion_names[METRICS_CLIENT_ASSERTION_COUNT] = {
+    [METRICS_CLIENT_ASSERTION_OK] = "ok",
+    [METRICS_CLIENT_ASSERTION_BAD_TYPE] = "bad_type",
+    [METRICS_CLIENT_ASSERTION_MALFORMED] = "malformed",
+    [METRICS_CLIENT_ASSERTION_ALG_NOT_ALLOWED] = "alg_not_allowed",
+    [METRICS_CLIENT_ASSERTION_UNKNOWN_KID] = "unknown_kid",
+    [METRICS_CLIENT_ASSERTION_NO_MATCHING_KEY] = "no_matching_key",
+    [METRICS_CLIENT_ASSERTION_BAD_SIGNATURE] = "bad_signature",
+    [METRICS_CLIENT_ASSERTION_WRONG_ISSUER] = "wrong_issuer",
+    [METRICS_CLIENT_ASSERTION_WRONG_SUBJECT] = "wrong_subject",
+    [METRICS_CLIENT_ASSERTION_WRONG_AUDIENCE] = "wrong_audience",
+    [METRICS_CLIENT_ASSERTION_EXPIRED] = "expired",
+    [METRICS_CLIENT_ASSERTION_LIFETIME_TOO_LONG] = "lifetime_too_long",
+    [METRICS_CLIENT_ASSERTION_NOT_YET_VALID] = "not_yet_valid",
+    [METRICS_CLIENT_ASSERTION_MISSING_JTI] = "missing_jti",
+    [METRICS_CLIENT_ASSERTION_CLIENT_ID_MISMATCH] = "client_id_mismatch",
+    [METRICS_CLIENT_ASSERTION_REPLAYED] = "replayed",
+    [METRICS_CLIENT_ASSERTION_NO_KEYS] = "no_keys",
+    [METRICS_CLIENT_ASSERTION_KEYS_UNAVAILABLE] = "keys_unavailable",
+};
 
 static counter_t counters[METRICS_COUNTER_COUNT];
 static counter_t denied[METRICS_DENIED_COUNT];
@@ -158,6 +178,8 @@ static const char *const policy_reason_names[METRICS_POLICY_REASON_COUNT] = {
 };
 /* Two labels, so not a `struct labelled` family: [allowed][reason]. */
 static counter_t policy_decisions[2][METRICS_POLICY_REASON_COUNT];
+static counter_t client_assertion[METRICS_CLIENT_ASSERTION_COUNT];
+static counter_t cimd_jwks_fetch[METRICS_CIMD_FETCH_COUNT];
 
 static const struct labelled families[] = {
     {"mcp_auth_tokens_issued_total", "Tokens issued at /token by grant type.", "grant_type",
@@ -201,6 +223,11 @@ static const struct labelled families[] = {
     {"mcp_auth_policy_reloads_total",
      "Policy file reloads, by result (error: the old policy stays).", "result", policy_reload_names,
      2, policy_reloads},
+    {"mcp_auth_client_assertion_total",
+     "RFC 7523 client assertions presented at /token, by result.", "result", client_assertion_names,
+     METRICS_CLIENT_ASSERTION_COUNT, client_assertion},
+    {"mcp_auth_cimd_jwks_fetch_total", "Fetches of CIMD clients' jwks_uri, by result.", "result",
+     cimd_fetch_names, METRICS_CIMD_FETCH_COUNT, cimd_jwks_fetch},
 };
 
 const char *
@@ -279,6 +306,36 @@ uint64_t
 metrics_get_list_filter(enum metrics_list_filter result)
 {
     return read_counter(&list_filter[result]);
+}
+
+void
+metrics_inc_client_assertion(enum metrics_client_assertion result)
+{
+    bump(&client_assertion[result], 1);
+}
+
+uint64_t
+metrics_get_client_assertion(enum metrics_client_assertion result)
+{
+    return read_counter(&client_assertion[result]);
+}
+
+const char *
+metrics_client_assertion_str(enum metrics_client_assertion result)
+{
+    return result < METRICS_CLIENT_ASSERTION_COUNT ? client_assertion_names[result] : "unknown";
+}
+
+void
+metrics_inc_cimd_jwks_fetch(enum metrics_cimd_fetch result)
+{
+    bump(&cimd_jwks_fetch[result], 1);
+}
+
+uint64_t
+metrics_get_cimd_jwks_fetch(enum metrics_cimd_fetch result)
+{
+    return read_counter(&cimd_jwks_fetch[result]);
 }
 
 void

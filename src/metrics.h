@@ -70,6 +70,31 @@ enum metrics_list_filter {
     METRICS_LIST_FILTER_COUNT,
 };
 
+/* mcp_auth_client_assertion_total{result}: RFC 7523 client authentication
+ * at /token (oauth/client_assertion.h; the same members in the same order
+ * as enum oauth_client_assertion_rc, checked by test_metrics). */
+enum metrics_client_assertion {
+    METRICS_CLIENT_ASSERTION_OK = 0,
+    METRICS_CLIENT_ASSERTION_BAD_TYPE,
+    METRICS_CLIENT_ASSERTION_MALFORMED,
+    METRICS_CLIENT_ASSERTION_ALG_NOT_ALLOWED,
+    METRICS_CLIENT_ASSERTION_UNKNOWN_KID,
+    METRICS_CLIENT_ASSERTION_NO_MATCHING_KEY,
+    METRICS_CLIENT_ASSERTION_BAD_SIGNATURE,
+    METRICS_CLIENT_ASSERTION_WRONG_ISSUER,
+    METRICS_CLIENT_ASSERTION_WRONG_SUBJECT,
+    METRICS_CLIENT_ASSERTION_WRONG_AUDIENCE,
+    METRICS_CLIENT_ASSERTION_EXPIRED,
+    METRICS_CLIENT_ASSERTION_LIFETIME_TOO_LONG,
+    METRICS_CLIENT_ASSERTION_NOT_YET_VALID,
+    METRICS_CLIENT_ASSERTION_MISSING_JTI,
+    METRICS_CLIENT_ASSERTION_CLIENT_ID_MISMATCH,
+    METRICS_CLIENT_ASSERTION_REPLAYED,
+    METRICS_CLIENT_ASSERTION_NO_KEYS,
+    METRICS_CLIENT_ASSERTION_KEYS_UNAVAILABLE,
+    METRICS_CLIENT_ASSERTION_COUNT,
+};
+
 enum metrics_body_refused { /* mcp_auth_request_body_refused_total{scope} */
                             METRICS_BODY_REFUSED_PROCESS = 0, /* REQUEST_BODY_BUFFER_MAX */
                             METRICS_BODY_REFUSED_IP,          /* REQUEST_BODY_BUFFER_PER_IP_MAX */
@@ -230,6 +255,15 @@ uint64_t metrics_get_conn_dropped(enum metrics_conn_dropped reason);
 uint64_t metrics_get_accept_paused(enum metrics_accept_paused reason);
 uint64_t metrics_get_body_refused(enum metrics_body_refused scope);
 uint64_t metrics_get_cimd_fetch(enum metrics_cimd_fetch result);
+/* mcp_auth_client_assertion_total{result}, and
+ * mcp_auth_cimd_jwks_fetch_total{result}: fetches of a CIMD client's
+ * jwks_uri (oauth/cimd.h), with the document fetches' result labels
+ * (invalid_document: no usable key). */
+void metrics_inc_client_assertion(enum metrics_client_assertion result);
+uint64_t metrics_get_client_assertion(enum metrics_client_assertion result);
+const char *metrics_client_assertion_str(enum metrics_client_assertion result);
+void metrics_inc_cimd_jwks_fetch(enum metrics_cimd_fetch result);
+uint64_t metrics_get_cimd_jwks_fetch(enum metrics_cimd_fetch result);
 /* Calls, failed calls for a tool label; 0 when the label is unknown. */
 uint64_t metrics_get_rpc_calls(const char *label, bool failed);
 

@@ -36,20 +36,24 @@
 #include "fetch.h"
 #include "log.h"
 #include "metrics.h"
+#include "oidc/jwks.h"
 #include "worker.h"
 
 struct oauth_cimd_ref {
     atomic_uint refs;
-    struct oauth_cimd_doc doc;
+    struct oauth_cimd_doc doc;  /* a document entry's */
+    struct oidc_jwks_set *keys; /* a jwks_uri entry's */
 };
 
 struct entry {
+    bool keys; /* a client's jwks_uri (its key set), not a document */
     char *url;
     char host[256];
     struct oauth_cimd_ref *doc; /* last known good (or pinned); NULL when none */
     bool pinned;
     int64_t fresh_until;   /* Unix s: doc served without a fetch until then */
     int64_t backoff_until; /* Unix s: no new fetch until then (after a failure) */
+    int64_t fetched_at;    /* Unix s of the last good fetch (the refetch floor) */
     const char *failure;   /* static reason of the last failure */
     bool inflight;
     uint64_t last_used; /* lookup sequence number, for eviction */
@@ -101,6 +105,12 @@ oauth_cimd_ref_doc(const struct oauth_cimd_ref *r)
     return &r->doc;
 }
 
+const struct oidc_jwks_set *
+oauth_cimd_ref_keys(const struct oauth_cimd_ref *r)
+{
+    return r->keys;
+}
+
 void
 oauth_cimd_ref_release(struct oauth_cimd_ref *r)
 {
@@ -108,16 +118,17 @@ oauth_cimd_ref_release(struct oauth_cimd_ref *r)
         return;
     }
     oauth_cimd_doc_cleanup(&r->doc);
+    oidc_jwks_set_unref(r->keys);
     xfree(r);
 }
 
 /* ---- entries (lock held) ---- */
 
 static struct entry *
-find(struct oauth_cimd *c, struct slice url)
+find(struct oauth_cimd *c, bool keys, struct slice url)
 {
     for (size_t i = 0; i < c->count; i++) {
-        if (slice_eq_cstr(url, c->entries[i]->url)) {
+        if (c->entries[i]->keys == keys && slice_eq_cstr(url, c->entries[i]->url)) {
             return c->entries[i];
         }
     }
@@ -159,12 +170,13 @@ make_room(struct oauth_cimd *c)
 }
 
 static struct entry *
-entry_add(struct oauth_cimd *c, struct slice url, const char *host)
+entry_add(struct oauth_cimd *c, bool keys, struct slice url, const char *host)
 {
     if (!make_room(c)) {
         return NULL;
     }
     struct entry *e = xcalloc(1, sizeof(*e));
+    e->keys = keys;
     e->url = xstrndup(url.ptr, url.len);
     snprintf(e->host, sizeof(e->host), "%s", host);
     c->entries[c->count++] = e;
@@ -228,6 +240,24 @@ struct fetch_job {
     struct entry *e; /* stays: an entry being fetched is never evicted */
 };
 
+/* A jwks_uri's failures, worded for the key set. */
+static const char *
+keys_reason_of_fetch_rc(enum fetch_rc rc)
+{
+    switch (rc) {
+    case FETCH_ERR_TIMEOUT:
+        return "jwks_uri fetch timed out";
+    case FETCH_ERR_TOO_LARGE:
+        return "jwks_uri answer is too large";
+    case FETCH_ERR_ADDRESS:
+        return "jwks_uri host resolves to a private or special-use address";
+    case FETCH_ERR_TLS:
+        return "jwks_uri server failed TLS verification";
+    default:
+        return "jwks_uri could not be fetched";
+    }
+}
+
 static enum metrics_cimd_fetch
 metric_of_fetch_rc(enum fetch_rc rc)
 {
@@ -288,7 +318,13 @@ log_fetch_failure(const struct entry *e, enum metrics_cimd_fetch result, long st
                   const char *reason, bool stale_served)
 {
     struct log_line l;
-    log_begin(&l, LOG_WARN, stale_served ? "cimd_fetch_failed_stale_served" : "cimd_fetch_failed");
+    if (e->keys) {
+        log_begin(&l, LOG_WARN,
+                  stale_served ? "cimd_jwks_fetch_failed_stale_served" : "cimd_jwks_fetch_failed");
+    } else {
+        log_begin(&l, LOG_WARN,
+                  stale_served ? "cimd_fetch_failed_stale_served" : "cimd_fetch_failed");
+    }
     log_sample(&l, "host", slice_from_cstr(e->host));
     log_str(&l, "result", result_names[result]);
     if (status != 0) {
@@ -311,7 +347,16 @@ on_fetched(void *arg, struct fetch_response *resp)
     enum metrics_cimd_fetch result;
     if (resp->rc != FETCH_OK) {
         result = metric_of_fetch_rc(resp->rc);
-        reason = reason_of_fetch_rc(resp->rc);
+        reason = e->keys ? keys_reason_of_fetch_rc(resp->rc) : reason_of_fetch_rc(resp->rc);
+    } else if (e->keys) {
+        fresh = ref_new();
+        enum oauth_cimd_rules_rc rrc = oauth_cimd_rules_parse_jwks(
+            resp->status, resp->content_type, buf_slice(&resp->body), &fresh->keys, &reason);
+        result = metric_of_rules[rrc];
+        if (rrc != OAUTH_CIMD_RULES_OK) {
+            xfree(fresh);
+            fresh = NULL;
+        }
     } else {
         fresh = ref_new();
         /* e->url is stable: the entry is not evicted while in flight. */
@@ -323,7 +368,11 @@ on_fetched(void *arg, struct fetch_response *resp)
             fresh = NULL;
         }
     }
-    metrics_inc_cimd_fetch(result);
+    if (e->keys) {
+        metrics_inc_cimd_jwks_fetch(result);
+    } else {
+        metrics_inc_cimd_fetch(result);
+    }
     int64_t now = clock_unix_s();
     pthread_mutex_lock(&c->lock);
     e->inflight = false;
@@ -335,6 +384,7 @@ on_fetched(void *arg, struct fetch_response *resp)
                                                              cfg->cimd_cache_ttl_max_s);
         e->backoff_until = 0;
         e->failure = NULL;
+        e->fetched_at = now;
     } else {
         e->backoff_until = now + BOUNDS_CIMD_FAILURE_BACKOFF_S;
         e->failure = reason;
@@ -361,13 +411,17 @@ static bool
 start_fetch(struct oauth_cimd *c, struct worker *w, struct entry *e, const char *url)
 {
     static const char *const headers[] = {"Accept: application/json", NULL};
+    static const char *const jwks_headers[] = {"Accept: application/jwk-set+json, application/json",
+                                               NULL};
+    /* A jwks_uri is fetched exactly as a document is (docs/cimd.md): only
+     * the answer's cap and media type differ. */
     struct fetch_options opt = {
         .method = FETCH_GET,
         .url = url,
-        .headers = headers,
+        .headers = e->keys ? jwks_headers : headers,
         .timeout_ms = BOUNDS_CIMD_FETCH_TIMEOUT_MS,
         .connect_timeout_ms = BOUNDS_CIMD_CONNECT_TIMEOUT_MS,
-        .max_response_bytes = BOUNDS_CIMD_DOCUMENT_MAX,
+        .max_response_bytes = e->keys ? BOUNDS_CIMD_JWKS_MAX : BOUNDS_CIMD_DOCUMENT_MAX,
         .https_only = true,
         .ca_file = c->cfg->cimd_ca_file,
         .check_addr = address_allowed,
@@ -409,9 +463,12 @@ answer(struct oauth_cimd_wait *w, struct oauth_cimd_ref *ref, const char *reason
     event_active(w->ev, 0, 0);
 }
 
-struct oauth_cimd_wait *
-oauth_cimd_resolve_start(struct oauth_cimd *c, struct worker *worker, struct slice url,
-                         oauth_cimd_done_fn cb, void *arg)
+/* The lookup of both kinds. refetch (keys only): the caller's copy lacked
+ * a kid, so a copy older than BOUNDS_CIMD_JWKS_REFETCH_FLOOR_S counts as
+ * stale. */
+static struct oauth_cimd_wait *
+lookup_start(struct oauth_cimd *c, struct worker *worker, bool keys, bool refetch, struct slice url,
+             oauth_cimd_done_fn cb, void *arg)
 {
     struct oauth_cimd_wait *w = xcalloc(1, sizeof(*w));
     w->c = c;
@@ -424,12 +481,13 @@ oauth_cimd_resolve_start(struct oauth_cimd *c, struct worker *worker, struct sli
     char host[256];
     const char *why = oauth_cimd_rules_check_url(url, host, sizeof(host));
     if (why != NULL) {
-        answer(w, NULL, why);
+        answer(w, NULL, keys ? "jwks_uri must be an https URL with a path" : why);
         return w;
     }
     pthread_mutex_lock(&c->lock);
-    struct entry *e = find(c, url);
-    if (e == NULL || !e->pinned) {
+    struct entry *e = find(c, keys, url);
+    /* A jwks_uri is the document's choice, under its (allowed) host. */
+    if (!keys && (e == NULL || !e->pinned)) {
         if (!oauth_cimd_rules_host_allowed(host, c->cfg->cimd_allowed_hosts,
                                            c->cfg->cimd_allowed_host_count)) {
             pthread_mutex_unlock(&c->lock);
@@ -440,7 +498,8 @@ oauth_cimd_resolve_start(struct oauth_cimd *c, struct worker *worker, struct sli
     int64_t now = clock_unix_s();
     if (e != NULL) {
         e->last_used = ++c->seq;
-        if (e->pinned || (e->doc != NULL && now < e->fresh_until)) {
+        bool floor_passed = now - e->fetched_at >= BOUNDS_CIMD_JWKS_REFETCH_FLOOR_S;
+        if (e->pinned || (e->doc != NULL && now < e->fresh_until && !(refetch && floor_passed))) {
             answer(w, e->doc, NULL);
             pthread_mutex_unlock(&c->lock);
             return w;
@@ -457,7 +516,7 @@ oauth_cimd_resolve_start(struct oauth_cimd *c, struct worker *worker, struct sli
             return w;
         }
     } else {
-        e = entry_add(c, url, host);
+        e = entry_add(c, keys, url, host);
         if (e == NULL) {
             pthread_mutex_unlock(&c->lock);
             answer(w, NULL, "too many client metadata documents are being fetched; retry later");
@@ -475,6 +534,20 @@ oauth_cimd_resolve_start(struct oauth_cimd *c, struct worker *worker, struct sli
     }
     pthread_mutex_unlock(&c->lock);
     return w;
+}
+
+struct oauth_cimd_wait *
+oauth_cimd_resolve_start(struct oauth_cimd *c, struct worker *worker, struct slice url,
+                         oauth_cimd_done_fn cb, void *arg)
+{
+    return lookup_start(c, worker, false, false, url, cb, arg);
+}
+
+struct oauth_cimd_wait *
+oauth_cimd_keys_start(struct oauth_cimd *c, struct worker *worker, struct slice jwks_uri,
+                      bool refetch, oauth_cimd_done_fn cb, void *arg)
+{
+    return lookup_start(c, worker, true, refetch, jwks_uri, cb, arg);
 }
 
 void
@@ -589,14 +662,15 @@ load_pinned_file(struct oauth_cimd *c, const char *dir, const char *name)
         xfree(url);
         goto out;
     }
-    if (find(c, slice_from_cstr(url)) != NULL || c->count >= BOUNDS_CIMD_PINNED_MAX) {
-        why = find(c, slice_from_cstr(url)) != NULL ? "two pinned documents have one client_id"
-                                                    : "too many pinned documents";
+    if (find(c, false, slice_from_cstr(url)) != NULL || c->count >= BOUNDS_CIMD_PINNED_MAX) {
+        why = find(c, false, slice_from_cstr(url)) != NULL
+                  ? "two pinned documents have one client_id"
+                  : "too many pinned documents";
         oauth_cimd_ref_release(ref);
         xfree(url);
         goto out;
     }
-    struct entry *e = entry_add(c, slice_from_cstr(url), host);
+    struct entry *e = entry_add(c, false, slice_from_cstr(url), host);
     e->pinned = true;
     e->doc = ref;
     xfree(url);

@@ -63,6 +63,24 @@ typedef void (*oauth_cimd_done_fn)(void *arg, struct oauth_cimd_ref *ref, const 
 struct oauth_cimd_wait *oauth_cimd_resolve_start(struct oauth_cimd *c, struct worker *w,
                                                  struct slice url, oauth_cimd_done_fn cb,
                                                  void *arg);
+/* A CIMD client's key set from its document's jwks_uri (borrowed for this
+ * call), for private_key_jwt (oauth/client_assertion.h): the same cache,
+ * single flight, SSRF-checked fetch (https only, no redirects, the
+ * resolved address checked and connected to, CIMD_CA_FILE), TTL
+ * (Cache-Control/Expires within CIMD_CACHE_TTL_MIN..MAX), failure back-off
+ * and last-known-good rules as a document, a cap of BOUNDS_CIMD_JWKS_MAX,
+ * and no CIMD_ALLOWED_HOSTS check (the document, whose host was allowed,
+ * chose the URL). refetch: the caller's copy lacked the assertion's kid;
+ * a cached copy older than BOUNDS_CIMD_JWKS_REFETCH_FLOOR_S is then fetched
+ * again, a younger one is answered as is (so made-up kids cannot make us
+ * fetch in a loop). The answer's oauth_cimd_ref_keys is the set. */
+struct oauth_cimd_wait *oauth_cimd_keys_start(struct oauth_cimd *c, struct worker *w,
+                                              struct slice jwks_uri, bool refetch,
+                                              oauth_cimd_done_fn cb, void *arg);
+struct oidc_jwks_set;
+/* A key-set answer's keys (borrowed while r is held); NULL for a document. */
+const struct oidc_jwks_set *oauth_cimd_ref_keys(const struct oauth_cimd_ref *r);
+
 /* On w's thread, before the callback ran; NULL is a no-op. The fetch, if
  * one was started, goes on for the cache's sake. */
 void oauth_cimd_resolve_cancel(struct oauth_cimd_wait *wait);

@@ -11,6 +11,7 @@
 #include "base/url.h"
 #include "base/xalloc.h"
 #include "oauth/register_rules.h"
+#include "oidc/jwks.h"
 
 bool
 oauth_cimd_rules_is_document_url(struct slice client_id)
@@ -367,6 +368,35 @@ oauth_cimd_rules_parse(const char *url, long status, const char *content_type, s
     }
     json_decref(doc);
     return rc;
+}
+
+enum oauth_cimd_rules_rc
+oauth_cimd_rules_parse_jwks(long status, const char *content_type, struct slice body,
+                            struct oidc_jwks_set **out, const char **reason)
+{
+    if (status >= 300 && status < 400) {
+        return refuse(reason, OAUTH_CIMD_RULES_REDIRECT, "jwks_uri answered with a redirect");
+    }
+    if (status != 200) {
+        return refuse(reason, OAUTH_CIMD_RULES_HTTP_STATUS, "jwks_uri did not answer 200");
+    }
+    if (!content_type_is_json(content_type)) {
+        return refuse(reason, OAUTH_CIMD_RULES_NOT_JSON,
+                      "jwks_uri is not served as application/json or application/jwk-set+json");
+    }
+    if (body.len > BOUNDS_CIMD_JWKS_MAX) {
+        return refuse(reason, OAUTH_CIMD_RULES_TOO_LARGE, "jwks_uri answer is too large");
+    }
+    struct buf err;
+    buf_init(&err, 256);
+    int rc = oidc_jwks_set_parse(body, out, &err);
+    buf_cleanup(&err);
+    if (rc != 0) {
+        return refuse(reason, OAUTH_CIMD_RULES_INVALID,
+                      "jwks_uri holds no JWK Set with a usable signing key");
+    }
+    *reason = NULL;
+    return OAUTH_CIMD_RULES_OK;
 }
 
 /* The value of directive name (delta-seconds) in a Cache-Control list;

@@ -42,8 +42,8 @@ struct oauth_cimd_doc {
     char *client_name;                             /* required, non-empty */
     char *redirect_uris[BOUNDS_REDIRECT_URIS_MAX]; /* verbatim, each passed /register's rules */
     size_t redirect_uri_count;                     /* 1..BOUNDS_REDIRECT_URIS_MAX */
-    /* Kept for a later private_key_jwt verifier (not built yet; the
-     * proxy treats every document client as public until then). */
+    /* The keys a client_assertion is verified with (oauth/client_assertion.h);
+     * a client that sends none is public whatever its method says. */
     char *token_endpoint_auth_method; /* NULL when absent */
     char *jwks_uri;                   /* NULL when absent */
     char *jwks;                       /* the inline JWK Set re-serialised, NULL when absent */
@@ -87,6 +87,16 @@ enum oauth_cimd_rules_rc {
 enum oauth_cimd_rules_rc oauth_cimd_rules_parse(const char *url, long status,
                                                 const char *content_type, struct slice body,
                                                 struct oauth_cimd_doc *out, const char **reason)
+    __attribute__((warn_unused_result));
+
+/* Judges a jwks_uri answer the same way (200 only, a JSON content type
+ * such as application/jwk-set+json, at most BOUNDS_CIMD_JWKS_MAX bytes),
+ * then oidc_jwks_set_parse: at least one usable signing key. OK sets *out
+ * (one reference, the caller's); otherwise *reason is static. */
+struct oidc_jwks_set;
+enum oauth_cimd_rules_rc oauth_cimd_rules_parse_jwks(long status, const char *content_type,
+                                                     struct slice body, struct oidc_jwks_set **out,
+                                                     const char **reason)
     __attribute__((warn_unused_result));
 
 /* How long a document fetched at now_s may be served from cache: the

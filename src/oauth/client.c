@@ -247,6 +247,8 @@ on_cimd(void *arg, struct oauth_cimd_ref *ref, const char *reason)
         .redirect_uris = (const char *const *)d->redirect_uris,
         .redirect_uri_count = d->redirect_uri_count,
         .exp = 0,
+        .jwks = d->jwks,
+        .jwks_uri = d->jwks_uri,
     };
     xfree(l->client_id);
     l->client_id = NULL;

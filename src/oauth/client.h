@@ -54,6 +54,11 @@ struct oauth_client {
     const char *const *redirect_uris; /* registered, verbatim */
     size_t redirect_uri_count;
     int64_t exp; /* Unix s; 0 = never expires */
+    /* A metadata document's keys for private_key_jwt (oauth/client_assertion.h):
+     * the inline JWK Set as JSON text, or the jwks_uri; both NULL for a
+     * sealed registration (it has no keys) and a document naming none. */
+    const char *jwks;
+    const char *jwks_uri;
 };
 
 /* The access_denied reason label ("client_id_invalid" ...); "ok" for OK.

@@ -97,7 +97,14 @@ build_as_metadata(const struct config *cfg, struct buf *b)
          * clients ask for it only when this document lists it. */
         append_scopes(b, cfg->scopes_supported) != 0 || buf_append_byte(b, ',') != 0 ||
         append_url(b, "token_endpoint", base, "/token") != 0 ||
-        buf_append_str(b, ",\"token_endpoint_auth_methods_supported\":[\"none\"]}\n") != 0) {
+        /* "none" first (Claude.ai looks for it before using CIMD);
+         * private_key_jwt only for metadata-document clients, so only
+         * with CIMD on (oauth/client_assertion.h). */
+        buf_append_str(b, cfg->cimd_enabled
+                              ? ",\"token_endpoint_auth_methods_supported\":[\"none\","
+                                "\"private_key_jwt\"],\"token_endpoint_auth_signing_alg_values_"
+                                "supported\":[\"RS256\",\"PS256\",\"ES256\"]}\n"
+                              : ",\"token_endpoint_auth_methods_supported\":[\"none\"]}\n") != 0) {
         return -1;
     }
     return 0;

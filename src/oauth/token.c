@@ -20,6 +20,7 @@
 #include "base/clock.h"
 #include "base/form.h"
 #include "base/rand.h"
+#include "base/url.h"
 #include "bounds.h"
 #include "config.h"
 #include "grants.h"
@@ -29,7 +30,9 @@
 #include "http/router.h"
 #include "log.h"
 #include "metrics.h"
+#include "oauth/cimd.h"
 #include "oauth/client.h"
+#include "oauth/client_assertion.h"
 #include "oauth/cors.h"
 #include "oauth/error.h"
 #include "base/pkce.h"
@@ -38,6 +41,7 @@
 #include "oauth/scope_rules.h"
 #include "oauth/token_derive.h"
 #include "oauth/token_rules.h"
+#include "oidc/jwks.h"
 #include "store/store.h"
 #include "worker.h"
 
@@ -63,8 +67,17 @@ struct token {
     /* Refresh: the scope the new tokens get (oauth/scope_rules.h), decided
      * before the claim so a refused scope does not spend the token. */
     char refresh_scope[OAUTH_SCOPE_RULES_MAX];
+    /* RFC 7523 client authentication (docs/cimd.md): the client_assertion
+     * as sent (arena), NULL when the request carries none; then the
+     * resolved client, whether its jwks_uri was fetched again for an
+     * unknown kid, and the verified claims. */
+    char *assertion;
+    const struct oauth_client *client;
+    bool keys_refetched;
+    struct oauth_client_assertion_claims assertion_claims;
     /* At most one asynchronous step is outstanding. */
     struct oauth_client_lookup *lookup;
+    struct oauth_cimd_wait *keys_wait;
     struct store_op *op;
 };
 
@@ -94,6 +107,8 @@ struct issue {
 };
 
 static void resolve_client(struct token *t, const char *client_id);
+static bool read_client_assertion(struct token *t, const struct form_params *p,
+                                  const char **client_id);
 
 static void
 cleanup_grants(void *ptr)
@@ -110,6 +125,8 @@ on_abort(struct http_request *req, void *arg)
     (void)req;
     oauth_client_resolve_cancel(t->lookup);
     t->lookup = NULL;
+    oauth_cimd_resolve_cancel(t->keys_wait);
+    t->keys_wait = NULL;
     store_cancel(t->op);
     t->op = NULL;
 }
@@ -368,6 +385,9 @@ grant_authorization_code(struct token *t, const struct form_params *p)
     const char *client_id = form_params_get(p, "client_id", NULL);
     struct slice verifier = slice_from_cstr(form_params_get(p, "code_verifier", NULL));
     struct oauth_error err;
+    if (!read_client_assertion(t, p, &client_id)) {
+        return;
+    }
     if (code[0] == '\0' || redirect_uri[0] == '\0' || client_id[0] == '\0') {
         reply_simple(t, 400, OAUTH_ERROR_INVALID_REQUEST, "missing required parameters", NULL);
         return;
@@ -519,6 +539,9 @@ grant_refresh_token(struct token *t, const struct form_params *p)
 {
     const char *refresh_token = form_params_get(p, "refresh_token", NULL);
     const char *client_id = form_params_get(p, "client_id", NULL);
+    if (!read_client_assertion(t, p, &client_id)) {
+        return;
+    }
     if (refresh_token[0] == '\0' || client_id[0] == '\0') {
         reply_simple(t, 400, OAUTH_ERROR_INVALID_REQUEST, "missing required parameters", NULL);
         return;
@@ -589,6 +612,203 @@ refresh_after_client(struct token *t)
     claim_refresh(t);
 }
 
+/* ---- client authentication by assertion (RFC 7523, docs/cimd.md) ------ */
+
+/* The one refusal: 401 invalid_client with the rule's description, one
+ * count and one security line. Nothing was consumed: the jti is claimed
+ * last, and the code or refresh token only after it. */
+static void
+assertion_refuse(struct token *t, enum oauth_client_assertion_rc rc, const char *detail)
+{
+    metrics_inc_client_assertion((enum metrics_client_assertion)rc);
+    struct log_line l;
+    http_request_log_begin(&l, t->req, LOG_WARN, "client_assertion_refused");
+    log_str(&l, "reason", oauth_client_assertion_rc_str(rc));
+    if (t->client != NULL) {
+        log_sample(&l, "client_id", slice_from_cstr(t->client->id));
+    }
+    if (detail != NULL) {
+        log_str(&l, "detail", detail);
+    }
+    log_end(&l);
+    reply_simple(t, 401, OAUTH_ERROR_INVALID_CLIENT, oauth_client_assertion_description(rc), NULL);
+}
+
+/* The form's client_assertion_type / client_assertion. true to go on with
+ * *client_id the one to resolve (the assertion's iss when the form has
+ * none); false when the answer was sent. No assertion: nothing to do, the
+ * client is public (a document naming private_key_jwt included: ChatGPT's
+ * names it and then sends none). */
+static bool
+read_client_assertion(struct token *t, const struct form_params *p, const char **client_id)
+{
+    struct slice type = slice_from_cstr(form_params_get(p, "client_assertion_type", NULL));
+    struct slice assertion = slice_from_cstr(form_params_get(p, "client_assertion", NULL));
+    if (type.len == 0 && assertion.len == 0) {
+        return true;
+    }
+    char iss[BOUNDS_CIMD_URL_MAX_BYTES + 1];
+    enum oauth_client_assertion_rc rc = oauth_client_assertion_front(
+        type, assertion, slice_from_cstr(*client_id), iss, sizeof(iss));
+    if (rc != OAUTH_CLIENT_ASSERTION_OK) {
+        assertion_refuse(t, rc, NULL);
+        return false;
+    }
+    struct arena *a = http_request_arena(t->req);
+    t->assertion = arena_slicedup(a, assertion);
+    if (iss[0] != '\0') {
+        *client_id = arena_strdup(a, iss);
+    }
+    if (t->assertion == NULL || *client_id == NULL) {
+        reply_simple(t, 500, OAUTH_ERROR_SERVER_ERROR, "internal error", NULL);
+        return false;
+    }
+    return true;
+}
+
+static void after_client(struct token *t);
+
+static void
+on_jti_claimed(enum store_rc rc, const char *error, void *arg)
+{
+    struct token *t = arg;
+    t->op = NULL;
+    if (rc == STORE_ERR_ALREADY_USED) {
+        assertion_refuse(t, OAUTH_CLIENT_ASSERTION_REPLAYED, NULL);
+        return;
+    }
+    if (rc != STORE_OK) {
+        metrics_inc_denied(METRICS_DENIED_REPLAY_STORE_UNAVAILABLE);
+        log_store_error(t, "claim_client_assertion", error);
+        struct oauth_error err;
+        oauth_token_rules_store_unavailable(&err);
+        reply_error(t, &err);
+        return;
+    }
+    metrics_inc_client_assertion(METRICS_CLIENT_ASSERTION_OK);
+    after_client(t);
+}
+
+/* A verified assertion: its jti is spent (RFC 7523 3 item 7, OIDC Core 9)
+ * until exp + skew, keyed by a hash of client_id and jti. */
+static void
+claim_jti(struct token *t)
+{
+    struct store *st = store_of_worker(t->w);
+    if (st == NULL) {
+        /* SPEC.md 5.4: without a store nothing is single-use (codes
+         * neither); the assertion's 5-minute cap bounds a replay. */
+        metrics_inc_client_assertion(METRICS_CLIENT_ASSERTION_OK);
+        after_client(t);
+        return;
+    }
+    char id[OAUTH_CLIENT_ASSERTION_REPLAY_ID_LEN + 1];
+    oauth_client_assertion_replay_id(t->client->id, t->assertion_claims.jti, id);
+    struct buf key;
+    buf_init(&key, BOUNDS_STORE_KEY_MAX);
+    if (store_key_client_assertion(slice_from_cstr(id), &key) != 0) {
+        buf_cleanup(&key);
+        on_jti_claimed(STORE_ERR_UNAVAILABLE, "assertion id does not fit a store key", t);
+        return;
+    }
+    t->op = store_claim_once(
+        st, buf_slice(&key),
+        oauth_client_assertion_replay_ttl_ms(t->assertion_claims.exp, clock_unix_s()),
+        on_jti_claimed, t);
+    buf_cleanup(&key);
+}
+
+static enum oauth_client_assertion_rc
+check_assertion(struct token *t, const struct oidc_jwks_set *keys)
+{
+    const struct config *cfg = t->oauth->cfg;
+    /* The token endpoint exactly as the AS metadata spells it. */
+    struct buf endpoint;
+    buf_init(&endpoint, BOUNDS_URL_MAX);
+    bool joined = url_join(&endpoint, cfg->proxy_base_url, "/token") == 0;
+    const struct oauth_client_assertion_expect expect = {
+        .client_id = t->client->id,
+        .issuer = oauth_discovery_issuer(cfg),
+        .token_endpoint = joined ? buf_cstr(&endpoint) : "",
+        .now_s = clock_unix_s(),
+    };
+    enum oauth_client_assertion_rc rc = oauth_client_assertion_check(
+        keys, slice_from_cstr(t->assertion), &expect, &t->assertion_claims);
+    buf_cleanup(&endpoint);
+    return rc;
+}
+
+static void
+on_keys(void *arg, struct oauth_cimd_ref *ref, const char *reason)
+{
+    struct token *t = arg;
+    t->keys_wait = NULL;
+    if (ref == NULL) {
+        assertion_refuse(t, OAUTH_CLIENT_ASSERTION_KEYS_UNAVAILABLE, reason);
+        return;
+    }
+    enum oauth_client_assertion_rc rc = check_assertion(t, oauth_cimd_ref_keys(ref));
+    oauth_cimd_ref_release(ref);
+    if (oauth_client_assertion_keys_may_be_stale(rc) && !t->keys_refetched) {
+        /* Key rotation: once, and only past the refetch floor (cimd.h). */
+        t->keys_refetched = true;
+        t->keys_wait = oauth_cimd_keys_start(
+            t->oauth->cimd, t->w, slice_from_cstr(t->client->jwks_uri), true, on_keys, t);
+        return;
+    }
+    if (rc != OAUTH_CLIENT_ASSERTION_OK) {
+        assertion_refuse(t, rc, NULL);
+        return;
+    }
+    claim_jti(t);
+}
+
+/* The client is known and sent an assertion: find its keys. A sealed
+ * (DCR) registration has none, nor a document naming neither jwks nor
+ * jwks_uri: refused, never read as "none" (a present assertion is never
+ * downgraded). */
+static void
+authenticate_assertion(struct token *t)
+{
+    const struct oauth_client *c = t->client;
+    if (c->jwks != NULL) {
+        struct oidc_jwks_set *keys = NULL;
+        struct buf err;
+        buf_init(&err, 256);
+        int prc = oidc_jwks_set_parse(slice_from_cstr(c->jwks), &keys, &err);
+        buf_cleanup(&err);
+        if (prc != 0) {
+            assertion_refuse(t, OAUTH_CLIENT_ASSERTION_KEYS_UNAVAILABLE,
+                             "the document's jwks holds no usable signing key");
+            return;
+        }
+        enum oauth_client_assertion_rc rc = check_assertion(t, keys);
+        oidc_jwks_set_unref(keys);
+        if (rc != OAUTH_CLIENT_ASSERTION_OK) {
+            assertion_refuse(t, rc, NULL);
+            return;
+        }
+        claim_jti(t);
+        return;
+    }
+    if (c->jwks_uri != NULL && t->oauth->cimd != NULL) {
+        t->keys_wait = oauth_cimd_keys_start(t->oauth->cimd, t->w, slice_from_cstr(c->jwks_uri),
+                                             false, on_keys, t);
+        return;
+    }
+    assertion_refuse(t, OAUTH_CLIENT_ASSERTION_NO_KEYS, NULL);
+}
+
+static void
+after_client(struct token *t)
+{
+    if (t->grant == OAUTH_TOKEN_GRANT_AUTHORIZATION_CODE) {
+        code_after_client(t);
+    } else {
+        refresh_after_client(t);
+    }
+}
+
 /* SPEC preface fix 13: oauth/client answers every unusable client_id with
  * 401 invalid_client (the answer on which MCP clients register again),
  * already counted and logged. */
@@ -603,11 +823,12 @@ on_client(enum oauth_client_rc rc, const struct oauth_client *client, const stru
         return;
     }
     t->client_id = client->id;
-    if (t->grant == OAUTH_TOKEN_GRANT_AUTHORIZATION_CODE) {
-        code_after_client(t);
-    } else {
-        refresh_after_client(t);
+    t->client = client;
+    if (t->assertion != NULL) {
+        authenticate_assertion(t);
+        return;
     }
+    after_client(t);
 }
 
 static void

@@ -7,12 +7,21 @@
 
 /* SPEC.md 3.0.6 for /token, with the description of each. */
 static const char *const singletons[] = {
-    "grant_type", "code", "redirect_uri", "client_id", "code_verifier", "refresh_token",
+    "grant_type",
+    "code",
+    "redirect_uri",
+    "client_id",
+    "code_verifier",
+    "refresh_token",
+    /* RFC 7523 2.2: exactly one JWT. */
+    "client_assertion",
+    "client_assertion_type",
 };
 static const char *const repeated_desc[] = {
-    "grant_type must not be repeated",    "code must not be repeated",
-    "redirect_uri must not be repeated",  "client_id must not be repeated",
-    "code_verifier must not be repeated", "refresh_token must not be repeated",
+    "grant_type must not be repeated",       "code must not be repeated",
+    "redirect_uri must not be repeated",     "client_id must not be repeated",
+    "code_verifier must not be repeated",    "refresh_token must not be repeated",
+    "client_assertion must not be repeated", "client_assertion_type must not be repeated",
 };
 _Static_assert(sizeof(singletons) == sizeof(repeated_desc), "one description per singleton");
 

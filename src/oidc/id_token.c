@@ -1,20 +1,18 @@
 #include "oidc/id_token.h"
 
-#include <cjose/jws.h>
 #include <event2/event.h>
 #include <jansson.h>
-#include <math.h>
 #include <openssl/crypto.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "base/b64url.h"
 #include "base/clock.h"
 #include "base/jsonx.h"
 #include "base/strtab.h"
 #include "base/xalloc.h"
 #include "bounds.h"
 #include "oidc/jwks.h"
+#include "oidc/jws.h"
 #include "oidc/provider.h"
 
 static const char *const rc_names[OIDC_ID_TOKEN_RC_COUNT] = {
@@ -41,177 +39,39 @@ oidc_id_token_rc_str(enum oidc_id_token_rc rc)
     return strtab_name(rc_names, OIDC_ID_TOKEN_RC_COUNT, rc, "unknown");
 }
 
-/* The parts of a compact JWS (RFC 7515 7.1):
- *   BASE64URL(header) '.' BASE64URL(payload) '.' BASE64URL(signature)
- * e.g. eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJpc3MiOi4uLn0.c2ln */
-struct jws_parts {
-    enum oidc_alg alg;
-    struct slice kid; /* points into header; SLICE_NULL when absent */
-    bool has_kid;
-    json_t *header;
-    json_t *claims;
-};
-
-static void
-parts_cleanup(struct jws_parts *p)
-{
-    json_decref(p->header);
-    json_decref(p->claims);
-    memset(p, 0, sizeof(*p));
-}
-
-/* Decodes one segment strictly and parses it as a JSON object. */
-static json_t *
-decode_json_segment(struct slice seg, size_t max)
-{
-    if (seg.len == 0 || seg.len > b64url_encoded_len(max)) {
-        return NULL;
-    }
-    size_t cap = b64url_decoded_max(seg.len) + 1;
-    uint8_t *raw = xmalloc(cap);
-    size_t n = 0;
-    json_t *v = NULL;
-    if (b64url_decode(seg, raw, cap, &n) == 0 &&
-        jsonx_parse(slice_make((const char *)raw, n), max, &v) == JSONX_OK && !json_is_object(v)) {
-        json_decref(v);
-        v = NULL;
-    }
-    xfree(raw);
-    return v;
-}
-
-static bool
-is_b64url_segment(struct slice seg)
-{
-    if (seg.len == 0) {
-        return false;
-    }
-    size_t cap = b64url_decoded_max(seg.len) + 1;
-    uint8_t *raw = xmalloc(cap);
-    size_t n = 0;
-    bool ok = b64url_decode(seg, raw, cap, &n) == 0 && n > 0;
-    xfree(raw);
-    return ok;
-}
-
+/* oidc/jws.h's verdicts in this module's words. */
 static enum oidc_id_token_rc
-parse_parts(const struct oidc_provider *provider, struct slice token, struct jws_parts *out)
+rc_of_jws(enum oidc_jws_rc rc)
 {
-    if (token.len == 0 || token.len > BOUNDS_ID_TOKEN_MAX_BYTES) {
-        return OIDC_ID_TOKEN_ERR_MALFORMED;
-    }
-    long d1 = slice_find_byte(token, '.');
-    long d2 = d1 < 0 ? -1 : slice_find_byte(slice_skip(token, (size_t)d1 + 1), '.');
-    if (d1 < 0 || d2 < 0) {
-        return OIDC_ID_TOKEN_ERR_MALFORMED;
-    }
-    struct slice hseg = slice_make(token.ptr, (size_t)d1);
-    struct slice pseg = slice_make(token.ptr + d1 + 1, (size_t)d2);
-    struct slice sseg = slice_skip(token, (size_t)d1 + 1 + (size_t)d2 + 1);
-    if (slice_find_byte(sseg, '.') >= 0) {
-        return OIDC_ID_TOKEN_ERR_MALFORMED; /* JWE (five parts) or junk */
-    }
-    out->header = decode_json_segment(hseg, BOUNDS_ID_TOKEN_HEADER_MAX_BYTES);
-    if (out->header == NULL) {
-        return OIDC_ID_TOKEN_ERR_MALFORMED;
-    }
-    struct slice alg;
-    if (jsonx_get_str(out->header, "alg", &alg) != JSONX_FOUND) {
-        return OIDC_ID_TOKEN_ERR_MALFORMED;
-    }
-    /* The allowlist first, then what the IdP advertised: "none", HS256 and
-     * friends never reach a key (RFC 8725 3.1, 3.2). */
-    if (!oidc_alg_parse(alg, &out->alg) || !oidc_provider_allows_alg(provider, out->alg)) {
+    switch (rc) {
+    case OIDC_JWS_OK:
+        return OIDC_ID_TOKEN_OK;
+    case OIDC_JWS_ERR_ALG_NOT_ALLOWED:
         return OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED;
-    }
-    /* RFC 7515 4.1.11: we understand no extension, so any crit refuses. */
-    const json_t *ignored;
-    if (jsonx_get(out->header, "crit", &ignored) != JSONX_ABSENT) {
-        return OIDC_ID_TOKEN_ERR_MALFORMED;
-    }
-    enum jsonx_get g = jsonx_get_str(out->header, "kid", &out->kid);
-    if (g == JSONX_WRONG_TYPE || g == JSONX_NULL) {
-        return OIDC_ID_TOKEN_ERR_MALFORMED;
-    }
-    out->has_kid = g == JSONX_FOUND;
-    out->claims = decode_json_segment(pseg, BOUNDS_ID_TOKEN_MAX_BYTES);
-    if (out->claims == NULL || !is_b64url_segment(sseg)) {
-        return OIDC_ID_TOKEN_ERR_MALFORMED;
-    }
-    return OIDC_ID_TOKEN_OK;
-}
-
-static bool
-verify_with(const struct oidc_jwk *key, struct slice token)
-{
-    cjose_err cerr;
-    /* A fresh import per key: cjose keeps per-verification state in the
-     * JWS object. The text was already checked strictly above. */
-    cjose_jws_t *jws = cjose_jws_import(token.ptr, token.len, &cerr);
-    if (jws == NULL) {
-        return false;
-    }
-    bool ok = cjose_jws_verify(jws, key->jwk, &cerr);
-    cjose_jws_release(jws);
-    return ok;
-}
-
-/* Key selection and signature (OIDC Core 10.1: the kid picks the key; with
- * no kid, every key able to do the alg is tried). */
-static enum oidc_id_token_rc
-check_signature(const struct oidc_jwks_set *keys, struct slice token, const struct jws_parts *parts)
-{
-    unsigned bit = 1u << parts->alg;
-    size_t named = 0, usable = 0;
-    for (size_t i = 0; i < oidc_jwks_set_count(keys); i++) {
-        const struct oidc_jwk *k = oidc_jwks_set_key(keys, i);
-        if (parts->has_kid) {
-            if (k->kid == NULL || !slice_eq_cstr(parts->kid, k->kid)) {
-                continue;
-            }
-            named++;
-        }
-        if ((k->alg_mask & bit) == 0) {
-            continue; /* never an RSA alg with an EC key, or ES256 with P-384 */
-        }
-        usable++;
-        if (verify_with(k, token)) {
-            return OIDC_ID_TOKEN_OK;
-        }
-    }
-    if (parts->has_kid && named == 0) {
+    case OIDC_JWS_ERR_UNKNOWN_KID:
         return OIDC_ID_TOKEN_ERR_UNKNOWN_KID;
+    case OIDC_JWS_ERR_ALG_KEY_MISMATCH:
+        return OIDC_ID_TOKEN_ERR_ALG_KEY_MISMATCH;
+    case OIDC_JWS_ERR_NO_MATCHING_KEY:
+        return OIDC_ID_TOKEN_ERR_NO_MATCHING_KEY;
+    case OIDC_JWS_ERR_BAD_SIGNATURE:
+        return OIDC_ID_TOKEN_ERR_BAD_SIGNATURE;
+    default:
+        return OIDC_ID_TOKEN_ERR_MALFORMED;
     }
-    if (usable == 0) {
-        return parts->has_kid ? OIDC_ID_TOKEN_ERR_ALG_KEY_MISMATCH
-                              : OIDC_ID_TOKEN_ERR_NO_MATCHING_KEY;
-    }
-    return OIDC_ID_TOKEN_ERR_BAD_SIGNATURE;
 }
 
-/* RFC 7519 2 NumericDate: seconds, possibly with a fraction. */
-static enum jsonx_get
-get_numeric_date(const json_t *claims, const char *key, int64_t *out)
+/* Our allow-list narrowed to what the IdP advertised. */
+static unsigned
+provider_alg_mask(const struct oidc_provider *provider)
 {
-    const json_t *v;
-    enum jsonx_get g = jsonx_get(claims, key, &v);
-    if (g != JSONX_FOUND) {
-        return g;
-    }
-    if (json_is_integer(v)) {
-        *out = (int64_t)json_integer_value(v);
-        return JSONX_FOUND;
-    }
-    if (json_is_real(v)) {
-        double d = json_real_value(v);
-        /* Well inside int64 either way; anything beyond is nonsense. */
-        if (!isfinite(d) || d < -9.0e15 || d > 9.0e15) {
-            return JSONX_WRONG_TYPE;
+    unsigned mask = 0;
+    for (int a = 0; a < OIDC_ALG_COUNT; a++) {
+        if (oidc_provider_allows_alg(provider, (enum oidc_alg)a)) {
+            mask |= OIDC_JWS_ALG_BIT(a);
         }
-        *out = (int64_t)floor(d);
-        return JSONX_FOUND;
     }
-    return JSONX_WRONG_TYPE;
+    return mask;
 }
 
 static enum oidc_id_token_rc
@@ -260,7 +120,7 @@ check_times(const json_t *claims)
     int64_t now = clock_unix_s();
     int64_t skew = BOUNDS_ID_TOKEN_SKEW_S;
     int64_t exp, iat, nbf;
-    enum jsonx_get g = get_numeric_date(claims, "exp", &exp);
+    enum jsonx_get g = oidc_jws_numeric_date(claims, "exp", &exp);
     if (g == JSONX_WRONG_TYPE) {
         return OIDC_ID_TOKEN_ERR_MALFORMED;
     }
@@ -270,7 +130,7 @@ check_times(const json_t *claims)
     if (now - skew >= exp) {
         return OIDC_ID_TOKEN_ERR_EXPIRED;
     }
-    g = get_numeric_date(claims, "iat", &iat);
+    g = oidc_jws_numeric_date(claims, "iat", &iat);
     if (g == JSONX_WRONG_TYPE) {
         return OIDC_ID_TOKEN_ERR_MALFORMED;
     }
@@ -280,7 +140,7 @@ check_times(const json_t *claims)
     if (iat > now + skew) {
         return OIDC_ID_TOKEN_ERR_ISSUED_IN_FUTURE;
     }
-    g = get_numeric_date(claims, "nbf", &nbf);
+    g = oidc_jws_numeric_date(claims, "nbf", &nbf);
     if (g == JSONX_WRONG_TYPE) {
         return OIDC_ID_TOKEN_ERR_MALFORMED;
     }
@@ -340,11 +200,12 @@ static enum oidc_id_token_rc
 check(const struct oidc_provider *provider, const char *client_id, const struct oidc_jwks_set *keys,
       struct slice token, json_t **out_claims, bool *out_may_refresh)
 {
-    struct jws_parts parts = {0};
+    struct oidc_jws parts = {0};
     *out_may_refresh = false;
-    enum oidc_id_token_rc rc = parse_parts(provider, token, &parts);
+    enum oidc_id_token_rc rc = rc_of_jws(
+        oidc_jws_parse(token, BOUNDS_ID_TOKEN_MAX_BYTES, provider_alg_mask(provider), &parts));
     if (rc == OIDC_ID_TOKEN_OK) {
-        rc = check_signature(keys, token, &parts);
+        rc = rc_of_jws(oidc_jws_check_signature(keys, token, &parts));
         *out_may_refresh = rc == OIDC_ID_TOKEN_ERR_UNKNOWN_KID ||
                            (!parts.has_kid && (rc == OIDC_ID_TOKEN_ERR_NO_MATCHING_KEY ||
                                                rc == OIDC_ID_TOKEN_ERR_BAD_SIGNATURE));
@@ -356,7 +217,7 @@ check(const struct oidc_provider *provider, const char *client_id, const struct 
         *out_claims = parts.claims;
         parts.claims = NULL;
     }
-    parts_cleanup(&parts);
+    oidc_jws_cleanup(&parts);
     return rc;
 }
 

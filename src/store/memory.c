@@ -395,6 +395,10 @@ share_of(const struct memory_backend *m, struct slice key, struct slice *out_id)
     case STORE_NS_CALLBACK_STATE:
         return SHARE_CALLBACK_STATE;
     case STORE_NS_AUTHZ_CODE:
+    /* One assertion per /token request, like one code per redemption: its
+     * jti hash shares the codes' table (the ids are 43-character SHA-256
+     * hashes, so they cannot meet a code's id) and its cap. */
+    case STORE_NS_CLIENT_ASSERTION:
         return SHARE_AUTHZ_CODE;
     case STORE_NS_REFRESH_FAMILY:
         return SHARE_REFRESH_FAMILY;

@@ -414,7 +414,7 @@ store_ping(struct store *s, store_done_fn cb, void *arg)
 static const char *const ns_names[STORE_NS_COUNT] = {
     [STORE_NS_CONSENT] = "consent",       [STORE_NS_CALLBACK_STATE] = "callback_state",
     [STORE_NS_AUTHZ_CODE] = "authz_code", [STORE_NS_REFRESH_FAMILY] = "refresh_family_revoked",
-    [STORE_NS_REFRESH] = "refresh",
+    [STORE_NS_REFRESH] = "refresh",       [STORE_NS_CLIENT_ASSERTION] = "client_assertion",
 };
 
 static int
@@ -463,6 +463,12 @@ int
 store_key_consent(struct slice jti, struct buf *out)
 {
     return key_append(STORE_NS_CONSENT, jti, out);
+}
+
+int
+store_key_client_assertion(struct slice id, struct buf *out)
+{
+    return key_append(STORE_NS_CLIENT_ASSERTION, id, out);
 }
 
 int

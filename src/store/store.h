@@ -160,6 +160,8 @@ int store_key_refresh_family_revoked(struct slice family_id, struct buf *out) BU
 int store_key_refresh(struct slice refresh_tid, struct buf *out) BUF_WUR;
 int store_key_consent(struct slice jti, struct buf *out) BUF_WUR;
 int store_key_callback_state(struct slice sid, struct buf *out) BUF_WUR;
+/* id: oauth_client_assertion_replay_id (a hash of client_id and jti). */
+int store_key_client_assertion(struct slice id, struct buf *out) BUF_WUR;
 
 /* A revoked family stays revoked this long: 7 days (SPEC.md 5.2). */
 #define STORE_FAMILY_REVOKED_TTL_MS (7ULL * 24 * 3600 * 1000)

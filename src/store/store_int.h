@@ -104,8 +104,9 @@ enum store_key_ns {
     STORE_NS_CONSENT = 0,
     STORE_NS_CALLBACK_STATE,
     STORE_NS_AUTHZ_CODE,
-    STORE_NS_REFRESH_FAMILY, /* refresh_family_revoked:<fam> */
-    STORE_NS_REFRESH,        /* refresh:<tid> */
+    STORE_NS_REFRESH_FAMILY,   /* refresh_family_revoked:<fam> */
+    STORE_NS_REFRESH,          /* refresh:<tid> */
+    STORE_NS_CLIENT_ASSERTION, /* client_assertion:<hash of client_id and jti> */
     STORE_NS_OTHER,
     STORE_NS_COUNT,
 };

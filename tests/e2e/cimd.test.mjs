@@ -186,11 +186,11 @@ describe('client ID metadata documents', () => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test('AS metadata advertises CIMD and keeps "none"', async () => {
+  test('AS metadata advertises CIMD and keeps "none" first', async () => {
     const r = await request(`${stack.base}/.well-known/oauth-authorization-server`);
     assert.equal(r.status, 200);
     assert.equal(r.json.client_id_metadata_document_supported, true);
-    assert.deepEqual(r.json.token_endpoint_auth_methods_supported, ['none']);
+    assert.deepEqual(r.json.token_endpoint_auth_methods_supported, ['none', 'private_key_jwt']);
     assert.equal(r.json.registration_endpoint, `${stack.base}/register`);
   });
 

@@ -46,7 +46,8 @@ function asMetadata(base) {
     response_types_supported: ['code'],
     scopes_supported: [],
     token_endpoint: `${base}/token`,
-    token_endpoint_auth_methods_supported: ['none'],
+    token_endpoint_auth_methods_supported: ['none', 'private_key_jwt'],
+    token_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256'],
   };
 }
 

@@ -145,7 +145,7 @@ test_as_metadata_fields(void **state)
     struct oauth_discovery *d = oauth_discovery_new(&c);
     struct slice doc = oauth_discovery_document(d, OAUTH_DISCOVERY_AS_METADATA);
     json_t *j = parse_doc(doc);
-    assert_int_equal(json_object_size(j), 12);
+    assert_int_equal(json_object_size(j), 13);
     assert_true(json_is_true(json_object_get(j, "client_id_metadata_document_supported")));
     assert_str_member(j, "issuer", FIXTURE_BASE);
     /* The one source of every redirect's iss (RFC 9207). */
@@ -163,8 +163,11 @@ test_as_metadata_fields(void **state)
     static const char *const code[] = {"code"};
     assert_str_array(j, "response_types_supported", 1, code);
     assert_str_array(j, "scopes_supported", 0, NULL);
-    static const char *const none[] = {"none"};
-    assert_str_array(j, "token_endpoint_auth_methods_supported", 1, none);
+    /* "none" first; private_key_jwt for CIMD clients (on by default). */
+    static const char *const methods[] = {"none", "private_key_jwt"};
+    assert_str_array(j, "token_endpoint_auth_methods_supported", 2, methods);
+    static const char *const algs[] = {"RS256", "PS256", "ES256"};
+    assert_str_array(j, "token_endpoint_auth_signing_alg_values_supported", 3, algs);
     /* Nothing the proxy does not offer. */
     assert_null(json_object_get(j, "jwks_uri"));
     assert_null(json_object_get(j, "revocation_endpoint"));
@@ -182,7 +185,9 @@ test_as_metadata_fields(void **state)
                  "\"registration_endpoint\":\"https://auth.example.com/register\","
                  "\"response_modes_supported\":[\"query\"],\"response_types_supported\":[\"code\"],"
                  "\"scopes_supported\":[],\"token_endpoint\":\"https://auth.example.com/token\","
-                 "\"token_endpoint_auth_methods_supported\":[\"none\"]}\n");
+                 "\"token_endpoint_auth_methods_supported\":[\"none\",\"private_key_jwt\"],"
+                 "\"token_endpoint_auth_signing_alg_values_supported\":"
+                 "[\"RS256\",\"PS256\",\"ES256\"]}\n");
     assert_keys_sorted(doc.ptr);
     assert_int_equal(doc.len, strlen(doc.ptr));
     oauth_discovery_free(d);
@@ -224,8 +229,12 @@ test_as_metadata_cimd_and_dcr_switches(void **state)
         assert_int_equal(json_object_get(j, "client_id_metadata_document_supported") != NULL,
                          rows[i].flag);
         assert_int_equal(json_object_get(j, "registration_endpoint") != NULL, rows[i].reg);
-        static const char *const none[] = {"none"};
-        assert_str_array(j, "token_endpoint_auth_methods_supported", 1, none);
+        /* private_key_jwt (and its algs) only with CIMD on. */
+        static const char *const methods[] = {"none", "private_key_jwt"};
+        assert_str_array(j, "token_endpoint_auth_methods_supported", rows[i].flag ? 2 : 1, methods);
+        assert_int_equal(json_object_get(j, "token_endpoint_auth_signing_alg_values_supported") !=
+                             NULL,
+                         rows[i].flag);
         assert_keys_sorted(oauth_discovery_document(d, OAUTH_DISCOVERY_AS_METADATA).ptr);
         json_decref(j);
         oauth_discovery_free(d);

@@ -160,6 +160,18 @@ test_claim_once_then_already_used(void **state)
     assert_int_equal(claim(e, "authz_code:t1", 60000), STORE_ERR_ALREADY_USED);
 }
 
+/* A client assertion's jti (oauth/client_assertion.h) is single-use in
+ * the memory store too: a replayed assertion is refused. */
+static void
+test_client_assertion_jti_single_use(void **state)
+{
+    struct env *e = *state;
+    const char *k = "client_assertion:0123456789abcdefghijABCDEFGHIJ0123456789abc";
+    assert_int_equal(claim(e, k, 60000), STORE_OK);
+    assert_int_equal(claim(e, k, 60000), STORE_ERR_ALREADY_USED);
+    assert_int_equal(claim(e, "client_assertion:other", 60000), STORE_OK);
+}
+
 static void
 test_keys_are_independent(void **state)
 {
@@ -714,6 +726,9 @@ test_key_builders(void **state)
     assert_int_equal(store_key_callback_state(SLICE_LIT("s1"), &b), 0);
     assert_string_equal(buf_cstr(&b), "callback_state:s1");
     buf_reset(&b);
+    assert_int_equal(store_key_client_assertion(SLICE_LIT("h1"), &b), 0);
+    assert_string_equal(buf_cstr(&b), "client_assertion:h1");
+    buf_reset(&b);
     assert_int_equal(store_key_consent(SLICE_NULL, &b), -1);
     char big[BOUNDS_STORE_KEY_MAX];
     memset(big, 'x', sizeof(big));
@@ -822,6 +837,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_claim_once_then_already_used, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_assertion_jti_single_use, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keys_are_independent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expiry_allows_reclaim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zero_ttl_is_one_ms, setup, teardown),
