@@ -63,8 +63,10 @@ check_built(const char *requested, const char *built, const char *state)
     if (q == NULL) {
         abort(); /* iss is always set */
     }
+    /* The requested URI may already hold BOUNDS_QUERY_PARAMS_MAX parameters
+     * and the four above are added to them. */
     struct form_params params;
-    if (form_parse(slice_from_cstr(q + 1), FORM_MODE_BODY, BOUNDS_QUERY_PARAMS_MAX, &params) !=
+    if (form_parse(slice_from_cstr(q + 1), FORM_MODE_BODY, BOUNDS_QUERY_PARAMS_MAX + 4, &params) !=
         FORM_OK) {
         abort();
     }
