@@ -220,6 +220,21 @@ proxy_bearer_append_challenge_scope(const char *scope, struct buf *out)
     return err;
 }
 
+/* The protected-resource metadata URL of the mount, quoted for a
+ * WWW-Authenticate parameter: both challenges name it. */
+static int
+append_metadata_url(struct buf *b, const char *base, const char *mount)
+{
+    int err = append_quoted(b, base);
+    if (err == 0) {
+        err = buf_append_str(b, "/.well-known/oauth-protected-resource");
+    }
+    if (err == 0) {
+        err = append_quoted(b, mount);
+    }
+    return err;
+}
+
 int
 proxy_bearer_format_challenge(enum proxy_bearer_rc rc, const char *base, const char *mount,
                               struct buf *out)
@@ -239,13 +254,7 @@ proxy_bearer_format_challenge(enum proxy_bearer_rc rc, const char *base, const c
                                 "resource_metadata=\"",
                                 proxy_bearer_rc_str(rc), desc);
     if (err == 0) {
-        err = append_quoted(&tmp, base);
-    }
-    if (err == 0) {
-        err = buf_append_str(&tmp, "/.well-known/oauth-protected-resource");
-    }
-    if (err == 0) {
-        err = append_quoted(&tmp, mount);
+        err = append_metadata_url(&tmp, base, mount);
     }
     if (err == 0) {
         err = buf_append_byte(&tmp, '"');
@@ -271,13 +280,7 @@ proxy_bearer_format_scope_challenge(const char *scope, const char *description, 
         err = buf_append_str(&tmp, "\", resource_metadata=\"");
     }
     if (err == 0) {
-        err = append_quoted(&tmp, base);
-    }
-    if (err == 0) {
-        err = buf_append_str(&tmp, "/.well-known/oauth-protected-resource");
-    }
-    if (err == 0) {
-        err = append_quoted(&tmp, mount);
+        err = append_metadata_url(&tmp, base, mount);
     }
     if (err == 0) {
         err = buf_append_str(&tmp, "\", error_description=\"");
