@@ -16,12 +16,12 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { startStack } from './lib/peers.mjs';
+import { makeCerts } from './lib/test-ca.mjs';
 import {
   CookieJar, request, authorizeUrl, parseConsentPage, submitConsent, parseInterstitial,
   idpLogin, followCallback, pkcePair, randomState, exchangeCode, refreshGrant,
@@ -81,17 +81,6 @@ class CimdChromiumProvider {
 
 const sleep = (ms) => new Promise((r) => { setTimeout(r, ms); });
 const REDIRECT = 'http://127.0.0.1:9/cb';
-
-function makeCerts(dir) {
-  const run = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  run('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=mcp-auth-proxy cimd e2e CA');
-  run('req', ...ec, '-keyout', 'doc.key', '-out', 'doc.csr', '-subj', '/CN=doc');
-  fs.writeFileSync(path.join(dir, 'doc.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  run('x509', '-req', '-in', 'doc.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
-    '-out', 'doc.pem', '-days', '2', '-extfile', 'doc.ext');
-  return (f) => path.join(dir, f);
-}
 
 // routes: path -> (req, res, url) => void; hits counts requests per path.
 async function startDocServer(cert) {
@@ -164,7 +153,7 @@ describe('client ID metadata documents', () => {
   let pinnedUrl;
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'map-e2e-cimd-'));
-    cert = makeCerts(dir);
+    cert = makeCerts(dir, 'mcp-auth-proxy cimd e2e CA');
     docs = await startDocServer(cert);
     const pinDir = path.join(dir, 'pinned');
     fs.mkdirSync(pinDir);
@@ -430,7 +419,7 @@ describe('client ID metadata documents: SSRF guard and switches', () => {
   let stack;
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'map-e2e-cimd2-'));
-    cert = makeCerts(dir);
+    cert = makeCerts(dir, 'mcp-auth-proxy cimd e2e CA');
     docs = await startDocServer(cert);
     stack = await startStack({
       proxyEnv: { RATE_LIMIT_ENABLED: 'false', CIMD_CA_FILE: cert('ca.pem'), DCR_ENABLED: 'false' },

@@ -12,7 +12,6 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -20,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as jose from 'jose';
 import { startStack } from './lib/peers.mjs';
+import { makeCerts } from './lib/test-ca.mjs';
 import {
   CookieJar, request, authorizeUrl, parseConsentPage, submitConsent, parseInterstitial,
   idpLogin, followCallback, pkcePair, randomState, exchangeCode, refreshGrant, login,
@@ -27,17 +27,6 @@ import {
 
 const REDIRECT = 'http://127.0.0.1:9/cb';
 const TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
-
-function makeCerts(dir) {
-  const run = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  run('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=mcp-auth-proxy pkjwt e2e CA');
-  run('req', ...ec, '-keyout', 'doc.key', '-out', 'doc.csr', '-subj', '/CN=doc');
-  fs.writeFileSync(path.join(dir, 'doc.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  run('x509', '-req', '-in', 'doc.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
-    '-out', 'doc.pem', '-days', '2', '-extfile', 'doc.ext');
-  return (f) => path.join(dir, f);
-}
 
 async function startDocServer(cert) {
   const routes = new Map();
@@ -122,7 +111,7 @@ for (const store of ['memory', 'redis']) {
     let other;
     before(async () => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'map-e2e-pkjwt-'));
-      const cert = makeCerts(dir);
+      const cert = makeCerts(dir, 'mcp-auth-proxy pkjwt e2e CA');
       docs = await startDocServer(cert);
       rsa = await keyPair('RS256', 'rsa-1');
       other = await keyPair('RS256', 'rsa-1'); // the attacker's key, same kid
