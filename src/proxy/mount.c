@@ -26,6 +26,7 @@
 #include "proxy/mcp_headers.h"
 #include "proxy/path.h"
 #include "proxy/policy_gate.h"
+#include "proxy/rpc_reply.h"
 #include "proxy/pool.h"
 #include "proxy/subject_limit.h"
 #include "seal.h"
@@ -303,18 +304,9 @@ reply_header_mismatch(struct http_request *req, const struct mount_req *m, const
     log_str(&l, "reason", reason);
     log_end(&l);
     const char *id = m->peek.call_id_json != NULL ? m->peek.call_id_json : "null";
-    struct buf body;
-    buf_init(&body, 256 + strlen(id));
     /* reason is one of proxy_mcp_headers_check's constants (no quotes or
      * backslashes); id is jansson's encoding of the body's id. */
-    if (buf_appendf(&body,
-                    "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":%d,\"message\":\"%s\"}}\n",
-                    id, PROXY_MCP_HEADERS_ERROR_CODE, reason) != 0) {
-        http_reply_error(req, 500);
-    } else {
-        http_reply_json(req, 400, body.ptr, body.len);
-    }
-    buf_cleanup(&body);
+    proxy_rpc_reply_error(req, 400, id, PROXY_MCP_HEADERS_ERROR_CODE, reason);
 }
 
 /* What the list filter needs from the peek (which the log's rule may

@@ -13,6 +13,7 @@
 #include "policy/policy.h"
 #include "proxy/bearer.h"
 #include "proxy/policy_calls.h"
+#include "proxy/rpc_reply.h"
 
 _Static_assert((int)METRICS_POLICY_REASON_COUNT == (int)POLICY_REASON_COUNT,
                "metrics_policy_reason mirrors policy_reason");
@@ -66,24 +67,6 @@ log_decision(struct http_request *req, const struct policy_caller *c, struct sli
     log_end(&l);
 }
 
-/* {"jsonrpc":"2.0","id":<id>,"error":{"code":<code>,"message":"<message>"}}
- * with the given status; message is one of this file's constants. */
-static void
-reply_rpc_error(struct http_request *req, int status, const char *id_json, int code,
-                const char *message)
-{
-    struct buf body;
-    buf_init(&body, 512 + strlen(id_json));
-    if (buf_appendf(&body,
-                    "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":%d,\"message\":\"%s\"}}\n",
-                    id_json, code, message) != 0) {
-        http_reply_error(req, 500);
-    } else {
-        http_reply_json(req, status, body.ptr, body.len);
-    }
-    buf_cleanup(&body);
-}
-
 /* The 403 challenge: the scope is the token's scopes (without
  * offline_access, as in the 401) joined with what the rule needs, so a
  * client that re-authorizes with it loses nothing it had. */
@@ -130,7 +113,7 @@ refuse_unreadable(struct http_request *req, const struct policy_caller *c,
                                 .rule = "",
                                 .required_scope = ""};
     log_decision(req, c, SLICE_LIT(""), SLICE_LIT(""), &d);
-    reply_rpc_error(req, 400, "null", calls->not_json ? -32700 : -32600, why);
+    proxy_rpc_reply_error(req, 400, "null", calls->not_json ? -32700 : -32600, why);
 }
 
 bool
@@ -168,8 +151,8 @@ proxy_policy_gate_pass(struct http_request *req, const struct policy *p,
         if (d.fixable_by_login) {
             reply_scope_challenge(req, c, &d, opts);
         } else {
-            reply_rpc_error(req, 403, e->id_json, PROXY_POLICY_GATE_ERROR_CODE,
-                            deny_message(d.reason));
+            proxy_rpc_reply_error(req, 403, e->id_json, PROXY_POLICY_GATE_ERROR_CODE,
+                                  deny_message(d.reason));
         }
     }
     proxy_policy_calls_cleanup(&calls);
