@@ -22,6 +22,7 @@ struct list_forward {
     struct proxy_list_response *resp;
     struct proxy_forward_filter hooks;
     bool taken;
+    bool reported; /* the counter and the log line are written once */
 };
 
 /* Shown unless the call would be denied for good (no new login fixes it). */
@@ -69,17 +70,14 @@ on_begin(void *arg, const struct proxy_response_head *h)
     return lf->taken;
 }
 
-static int
-on_body(void *arg, const char *data, size_t len)
-{
-    struct list_forward *lf = arg;
-    return proxy_list_response_body(lf->resp, data, len);
-}
-
 /* One log line when the filter changed the answer; the counter always. */
 static void
 report(struct list_forward *lf)
 {
+    if (lf->reported) {
+        return;
+    }
+    lf->reported = true;
     enum proxy_list_response_result r = proxy_list_response_result(lf->resp);
     metrics_inc_list_filter((enum metrics_list_filter)r);
     if (r == PROXY_LIST_RESPONSE_UNCHANGED) {
@@ -93,7 +91,23 @@ report(struct list_forward *lf)
     log_end(&l);
 }
 
-/* A response cut short (client gone, upstream failed) is not counted. */
+/* A refusal (overflow, withheld) is reported when it is decided: over SSE
+ * the client reads the error event and may leave before the upstream's
+ * stream ends. */
+static int
+on_body(void *arg, const char *data, size_t len)
+{
+    struct list_forward *lf = arg;
+    int rc = proxy_list_response_body(lf->resp, data, len);
+    enum proxy_list_response_result r = proxy_list_response_result(lf->resp);
+    if (r == PROXY_LIST_RESPONSE_OVERFLOW || r == PROXY_LIST_RESPONSE_WITHHELD) {
+        report(lf);
+    }
+    return rc;
+}
+
+/* Any other response cut short (client gone, upstream failed) is not
+ * counted. */
 static int
 on_end(void *arg)
 {

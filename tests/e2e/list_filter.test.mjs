@@ -199,7 +199,13 @@ describe('filtered listings', () => {
       } finally {
         await mcp.close();
       }
-      const after = metricValue(await metrics(stack), 'mcp_auth_list_filter_total{result="overflow"}');
+      // Counted when the proxy decides the refusal (list_forward.c), which
+      // the client's read of the error event can overtake: wait, bounded.
+      let after = before;
+      for (let i = 0; i < 50 && after < before + 1; i++) {
+        after = metricValue(await metrics(stack), 'mcp_auth_list_filter_total{result="overflow"}');
+        if (after < before + 1) await new Promise((r) => { setTimeout(r, 100); });
+      }
       assert.equal(after, before + 1);
     });
   }
