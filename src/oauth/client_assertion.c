@@ -43,8 +43,8 @@ static const char *const rc_names[OAUTH_CLIENT_ASSERTION_RC_COUNT] = {
 static const char *const descriptions[OAUTH_CLIENT_ASSERTION_RC_COUNT] = {
     [OAUTH_CLIENT_ASSERTION_OK] = "ok",
     [OAUTH_CLIENT_ASSERTION_BAD_TYPE] =
-        "client_assertion_type must be "
-        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer with one client_assertion",
+        ("client_assertion_type must be "
+         "urn:ietf:params:oauth:client-assertion-type:jwt-bearer with one client_assertion"),
     [OAUTH_CLIENT_ASSERTION_MALFORMED] = "client_assertion is not a well-formed compact JWS",
     [OAUTH_CLIENT_ASSERTION_ALG_NOT_ALLOWED] = "client_assertion alg must be RS256, PS256 or ES256",
     [OAUTH_CLIENT_ASSERTION_UNKNOWN_KID] = "client_assertion kid is not in the client's JWK Set",
