@@ -57,14 +57,14 @@ main(int argc, char **argv)
     int rc = 1;
     if (buf_append_str(&resource, argv[1]) == 0 && buf_append_str(&resource, argv[2]) == 0) {
         struct grant_access g = {
-            .tid = tid,
+            .token_id = tid,
             .aud = argv[1],
-            .res = buf_cstr(&resource),
+            .resource = buf_cstr(&resource),
             .sub = "bench-user",
             .email = "bench@example.com",
-            .grp = groups,
-            .grp_count = 1,
-            .cid = "bench-client",
+            .groups = groups,
+            .group_count = 1,
+            .client_id = "bench-client",
             .iat = now,
             .exp = now + MINT_TTL_S,
         };
