@@ -100,8 +100,9 @@ test_good_rs256_ps256_es256(void **state)
 {
     (void)state;
     struct oauth_client_assertion_claims got;
-    assert_int_equal(check_in(keys, jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, good_claims()), &got),
-                     OAUTH_CLIENT_ASSERTION_OK);
+    assert_int_equal(
+        check_in(keys, jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, good_claims()), &got),
+        OAUTH_CLIENT_ASSERTION_OK);
     assert_string_equal(got.jti, "jti-0123456789abcdef");
     assert_int_equal(got.exp, NOW + 120);
     assert_int_equal(check(jws_mint_sign(rsa1, "PS256", "rsa-1", NULL, good_claims())),
@@ -116,7 +117,7 @@ test_good_rs256_ps256_es256(void **state)
         check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("aud", json_string(ISSUER)))),
         OAUTH_CLIENT_ASSERTION_OK);
     assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL,
-                                claims_with("aud", json_pack("[s,s]", ISSUER, TOKEN_EP)))),
+                                         claims_with("aud", json_pack("[s,s]", ISSUER, TOKEN_EP)))),
                      OAUTH_CLIENT_ASSERTION_OK);
 }
 
@@ -153,8 +154,9 @@ test_alg_not_allowed(void **state)
     /* alg none with an empty and a junk signature. */
     assert_int_equal(check(jws_mint_assemble("{\"alg\":\"none\"}", payload, "")),
                      OAUTH_CLIENT_ASSERTION_ALG_NOT_ALLOWED);
-    assert_int_equal(check(jws_mint_assemble("{\"alg\":\"none\",\"kid\":\"rsa-1\"}", payload, "c2ln")),
-                     OAUTH_CLIENT_ASSERTION_ALG_NOT_ALLOWED);
+    assert_int_equal(
+        check(jws_mint_assemble("{\"alg\":\"none\",\"kid\":\"rsa-1\"}", payload, "c2ln")),
+        OAUTH_CLIENT_ASSERTION_ALG_NOT_ALLOWED);
     free(payload);
 }
 
@@ -177,7 +179,8 @@ test_hs256_refused(void **state)
          &mac_len);
     char sig[64];
     b64url_encode(mac, mac_len, sig);
-    assert_int_equal(check(jws_mint_assemble(header, payload, sig)), OAUTH_CLIENT_ASSERTION_ALG_NOT_ALLOWED);
+    assert_int_equal(check(jws_mint_assemble(header, payload, sig)),
+                     OAUTH_CLIENT_ASSERTION_ALG_NOT_ALLOWED);
     xfree(unsigned_token);
     free(payload);
     free(pub);
@@ -220,7 +223,8 @@ static void
 test_unknown_kid_and_key_mismatch(void **state)
 {
     (void)state;
-    enum oauth_client_assertion_rc rc = check(jws_mint_sign(rsa1, "RS256", "nope", NULL, good_claims()));
+    enum oauth_client_assertion_rc rc =
+        check(jws_mint_sign(rsa1, "RS256", "nope", NULL, good_claims()));
     assert_int_equal(rc, OAUTH_CLIENT_ASSERTION_UNKNOWN_KID);
     assert_true(oauth_client_assertion_keys_may_be_stale(rc));
     /* ES256 naming the RSA key's kid. */
@@ -234,8 +238,9 @@ test_unknown_kid_and_key_mismatch(void **state)
         check_in(keys_rs_only, jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, good_claims()), NULL),
         OAUTH_CLIENT_ASSERTION_OK);
     /* No key set at all (a client without keys). */
-    assert_int_equal(check_in(NULL, jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, good_claims()), NULL),
-                     OAUTH_CLIENT_ASSERTION_NO_KEYS);
+    assert_int_equal(
+        check_in(NULL, jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, good_claims()), NULL),
+        OAUTH_CLIENT_ASSERTION_NO_KEYS);
     assert_false(oauth_client_assertion_keys_may_be_stale(OAUTH_CLIENT_ASSERTION_BAD_SIGNATURE));
 }
 
@@ -243,14 +248,14 @@ static void
 test_wrong_iss_sub(void **state)
 {
     (void)state;
-    assert_int_equal(
-        check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("iss", json_string(CLIENT "x")))),
-        OAUTH_CLIENT_ASSERTION_WRONG_ISSUER);
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL,
+                                         claims_with("iss", json_string(CLIENT "x")))),
+                     OAUTH_CLIENT_ASSERTION_WRONG_ISSUER);
     assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("iss", NULL))),
                      OAUTH_CLIENT_ASSERTION_WRONG_ISSUER);
-    assert_int_equal(
-        check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("sub", json_string("alice")))),
-        OAUTH_CLIENT_ASSERTION_WRONG_SUBJECT);
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL,
+                                         claims_with("sub", json_string("alice")))),
+                     OAUTH_CLIENT_ASSERTION_WRONG_SUBJECT);
     assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("sub", NULL))),
                      OAUTH_CLIENT_ASSERTION_WRONG_SUBJECT);
 }
@@ -267,19 +272,21 @@ test_wrong_audience(void **state)
         "",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(
-            check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("aud", json_string(bad[i])))),
-            OAUTH_CLIENT_ASSERTION_WRONG_AUDIENCE);
+        assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL,
+                                             claims_with("aud", json_string(bad[i])))),
+                         OAUTH_CLIENT_ASSERTION_WRONG_AUDIENCE);
     }
     /* Audience injection: ours plus a foreign one. */
+    assert_int_equal(
+        check(jws_mint_sign(
+            rsa1, "RS256", "rsa-1", NULL,
+            claims_with("aud", json_pack("[s,s]", TOKEN_EP, "https://other-as.example.com")))),
+        OAUTH_CLIENT_ASSERTION_WRONG_AUDIENCE);
+    assert_int_equal(
+        check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("aud", json_array()))),
+        OAUTH_CLIENT_ASSERTION_WRONG_AUDIENCE);
     assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL,
-                                claims_with("aud", json_pack("[s,s]", TOKEN_EP,
-                                                             "https://other-as.example.com")))),
-                     OAUTH_CLIENT_ASSERTION_WRONG_AUDIENCE);
-    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("aud", json_array()))),
-                     OAUTH_CLIENT_ASSERTION_WRONG_AUDIENCE);
-    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL,
-                                claims_with("aud", json_pack("[s,i]", TOKEN_EP, 1)))),
+                                         claims_with("aud", json_pack("[s,i]", TOKEN_EP, 1)))),
                      OAUTH_CLIENT_ASSERTION_WRONG_AUDIENCE);
     assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("aud", NULL))),
                      OAUTH_CLIENT_ASSERTION_WRONG_AUDIENCE);
@@ -294,12 +301,13 @@ test_times(void **state)
     /* exp missing, past, and just inside the skew. */
     assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("exp", NULL))),
                      OAUTH_CLIENT_ASSERTION_EXPIRED);
-    assert_int_equal(
-        check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("exp", json_integer(NOW - skew)))),
-        OAUTH_CLIENT_ASSERTION_EXPIRED);
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL,
+                                         claims_with("exp", json_integer(NOW - skew)))),
+                     OAUTH_CLIENT_ASSERTION_EXPIRED);
     json_t *c = claims_with("exp", json_integer(NOW - skew + 1));
     json_object_set_new(c, "iat", json_integer(NOW - 10));
-    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, c)), OAUTH_CLIENT_ASSERTION_OK);
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, c)),
+                     OAUTH_CLIENT_ASSERTION_OK);
     assert_int_equal(
         check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("exp", json_string("soon")))),
         OAUTH_CLIENT_ASSERTION_MALFORMED);
@@ -315,15 +323,15 @@ test_times(void **state)
     assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, c)),
                      OAUTH_CLIENT_ASSERTION_LIFETIME_TOO_LONG);
     /* nbf and iat in the future beyond the skew. */
-    assert_int_equal(
-        check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("nbf", json_integer(NOW + skew + 1)))),
-        OAUTH_CLIENT_ASSERTION_NOT_YET_VALID);
-    assert_int_equal(
-        check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("nbf", json_integer(NOW + skew)))),
-        OAUTH_CLIENT_ASSERTION_OK);
-    assert_int_equal(
-        check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("iat", json_integer(NOW + skew + 1)))),
-        OAUTH_CLIENT_ASSERTION_NOT_YET_VALID);
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL,
+                                         claims_with("nbf", json_integer(NOW + skew + 1)))),
+                     OAUTH_CLIENT_ASSERTION_NOT_YET_VALID);
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL,
+                                         claims_with("nbf", json_integer(NOW + skew)))),
+                     OAUTH_CLIENT_ASSERTION_OK);
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL,
+                                         claims_with("iat", json_integer(NOW + skew + 1)))),
+                     OAUTH_CLIENT_ASSERTION_NOT_YET_VALID);
 }
 
 static void
@@ -332,16 +340,18 @@ test_jti(void **state)
     (void)state;
     assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("jti", NULL))),
                      OAUTH_CLIENT_ASSERTION_MISSING_JTI);
-    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("jti", json_string("")))),
-                     OAUTH_CLIENT_ASSERTION_MISSING_JTI);
-    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("jti", json_integer(7)))),
-                     OAUTH_CLIENT_ASSERTION_MISSING_JTI);
+    assert_int_equal(
+        check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("jti", json_string("")))),
+        OAUTH_CLIENT_ASSERTION_MISSING_JTI);
+    assert_int_equal(
+        check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("jti", json_integer(7)))),
+        OAUTH_CLIENT_ASSERTION_MISSING_JTI);
     char long_jti[BOUNDS_CLIENT_ASSERTION_JTI_MAX + 2];
     memset(long_jti, 'j', sizeof(long_jti) - 1);
     long_jti[sizeof(long_jti) - 1] = '\0';
-    assert_int_equal(
-        check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("jti", json_string(long_jti)))),
-        OAUTH_CLIENT_ASSERTION_MISSING_JTI);
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL,
+                                         claims_with("jti", json_string(long_jti)))),
+                     OAUTH_CLIENT_ASSERTION_MISSING_JTI);
     /* The replay id: per client and per jti, fixed length, store-safe. */
     char a[OAUTH_CLIENT_ASSERTION_REPLAY_ID_LEN + 1], b[sizeof(a)], c[sizeof(a)], d[sizeof(a)];
     oauth_client_assertion_replay_id(CLIENT, "j1", a);

@@ -137,7 +137,8 @@ test_good_rs256(void **state)
     (void)state;
     json_t *claims = NULL;
     assert_int_equal(check_with(provider, jwks_initial,
-                                jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, good_claims()), &claims),
+                                jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, good_claims()),
+                                &claims),
                      OIDC_ID_TOKEN_OK);
     assert_string_equal(json_string_value(json_object_get(claims, "sub")), "alice");
     json_decref(claims);
@@ -163,10 +164,11 @@ static void
 test_good_without_kid_tries_keys_of_the_type(void **state)
 {
     (void)state;
-    assert_int_equal(
-        check_with(provider, jwks_rotated, jws_mint_sign(rsa2, "RS256", NULL, NULL, good_claims()), NULL),
-        OIDC_ID_TOKEN_OK);
-    assert_int_equal(check_token(jws_mint_sign(ec1, "ES256", NULL, NULL, good_claims())), OIDC_ID_TOKEN_OK);
+    assert_int_equal(check_with(provider, jwks_rotated,
+                                jws_mint_sign(rsa2, "RS256", NULL, NULL, good_claims()), NULL),
+                     OIDC_ID_TOKEN_OK);
+    assert_int_equal(check_token(jws_mint_sign(ec1, "ES256", NULL, NULL, good_claims())),
+                     OIDC_ID_TOKEN_OK);
     /* No kid and no key of the right kind: no match at all. */
     assert_int_equal(check_token(jws_mint_sign(ec384, "ES384", NULL, NULL, good_claims())),
                      OIDC_ID_TOKEN_ERR_NO_MATCHING_KEY);
@@ -179,12 +181,12 @@ test_alg_not_advertised(void **state)
 {
     (void)state;
     struct oidc_provider *rs_only = provider_with_algs("[\"RS256\"]");
-    assert_int_equal(
-        check_with(rs_only, jwks_initial, jws_mint_sign(ec1, "ES256", "ec-1", NULL, good_claims()), NULL),
-        OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
-    assert_int_equal(
-        check_with(rs_only, jwks_initial, jws_mint_sign(rsa1, "PS256", "rsa-1", NULL, good_claims()), NULL),
-        OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
+    assert_int_equal(check_with(rs_only, jwks_initial,
+                                jws_mint_sign(ec1, "ES256", "ec-1", NULL, good_claims()), NULL),
+                     OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
+    assert_int_equal(check_with(rs_only, jwks_initial,
+                                jws_mint_sign(rsa1, "PS256", "rsa-1", NULL, good_claims()), NULL),
+                     OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
     oidc_provider_free(rs_only);
 }
 
@@ -197,8 +199,9 @@ test_alg_none(void **state)
     json_decref(c);
     assert_int_equal(check_token(jws_mint_assemble("{\"alg\":\"none\"}", payload, "")),
                      OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
-    assert_int_equal(check_token(jws_mint_assemble("{\"alg\":\"none\",\"kid\":\"rsa-1\"}", payload, "c2ln")),
-                     OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
+    assert_int_equal(
+        check_token(jws_mint_assemble("{\"alg\":\"none\",\"kid\":\"rsa-1\"}", payload, "c2ln")),
+        OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
     assert_int_equal(check_token(jws_mint_assemble("{\"alg\":\"None\"}", payload, "c2ln")),
                      OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
     assert_int_equal(check_token(jws_mint_assemble("{\"kid\":\"rsa-1\"}", payload, "c2ln")),
@@ -229,8 +232,9 @@ test_alg_hs256_confusion(void **state)
     char sig[64];
     b64url_encode(mac, mac_len, sig);
     struct oidc_provider *lists_hs = provider_with_algs("[\"HS256\",\"RS256\"]");
-    assert_int_equal(check_with(lists_hs, jwks_initial, jws_mint_assemble(header, payload, sig), NULL),
-                     OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
+    assert_int_equal(
+        check_with(lists_hs, jwks_initial, jws_mint_assemble(header, payload, sig), NULL),
+        OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
     assert_int_equal(check_token(jws_mint_assemble(header, payload, sig)),
                      OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
     oidc_provider_free(lists_hs);
@@ -320,8 +324,9 @@ test_malformed_shapes(void **state)
     huge[300 * 1024 - 1] = '\0';
     assert_int_equal(check_token(huge), OIDC_ID_TOKEN_ERR_MALFORMED);
     /* Duplicate key in the header. */
-    assert_int_equal(check_token(jws_mint_assemble("{\"alg\":\"RS256\",\"alg\":\"RS256\"}", "{}", "c2ln")),
-                     OIDC_ID_TOKEN_ERR_MALFORMED);
+    assert_int_equal(
+        check_token(jws_mint_assemble("{\"alg\":\"RS256\",\"alg\":\"RS256\"}", "{}", "c2ln")),
+        OIDC_ID_TOKEN_ERR_MALFORMED);
     /* kid of the wrong type. */
     assert_int_equal(check_token(jws_mint_assemble("{\"alg\":\"RS256\",\"kid\":7}", "{}", "c2ln")),
                      OIDC_ID_TOKEN_ERR_MALFORMED);
