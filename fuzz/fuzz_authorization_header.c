@@ -6,6 +6,13 @@
  * FUZZ_CUTOFF) at FUZZ_NOW, and the invariants below must hold; anything
  * else aborts. The 401 renderings are produced for every denial.
  *
+ * Differential (issue 13): the same values go through
+ * proxy_bearer_check_cached with one cache kept for the whole run, twice
+ * (a miss, then a hit when the first passed), at FUZZ_NOW and past a
+ * token's hour, for this mount and another one; every outcome must equal
+ * the plain check's (the jansson path) field for field. So a cached
+ * answer is never anything a fresh open would not give.
+ *
  * Seeds in fuzz/corpus/authorization_header/ carry tokens minted with
  * FUZZ_SECRET (the seal_open target's secret) for FUZZ_AUD; valid-* ones
  * pass at FUZZ_NOW. */
@@ -16,6 +23,7 @@
 #include "base/buf.h"
 #include "grants.h"
 #include "proxy/bearer.h"
+#include "proxy/bearer_cache.h"
 #include "seal.h"
 
 #define FUZZ_SECRET "fuzz-secret-that-is-at-least-32-bytes!!"
@@ -29,6 +37,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct seal_ring *ring;
+static struct proxy_bearer_cache *cache;
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -36,6 +45,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     ring = seal_ring_new(FUZZ_SECRET, strlen(FUZZ_SECRET), NULL, NULL, 0);
+    cache = proxy_bearer_cache_new();
     if (ring == NULL) {
         abort();
     }
@@ -59,6 +69,57 @@ check_denial_renders(enum proxy_bearer_rc rc)
         abort();
     }
     buf_cleanup(&b);
+}
+
+static bool
+same_str(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static bool
+same_result(const struct proxy_bearer_result *a, const struct proxy_bearer_result *b)
+{
+    if (a->rc != b->rc || a->has_reason != b->has_reason ||
+        (a->has_reason && a->reason != b->reason) || !same_str(a->log_event, b->log_event) ||
+        a->seal_rc != b->seal_rc) {
+        return false;
+    }
+    const struct grant_access *x = &a->grant;
+    const struct grant_access *y = &b->grant;
+    if (!same_str(x->token_id, y->token_id) || !same_str(x->aud, y->aud) ||
+        !same_str(x->resource, y->resource) || !same_str(x->scope, y->scope) ||
+        !same_str(x->sub, y->sub) || !same_str(x->email, y->email) ||
+        !same_str(x->client_id, y->client_id) || !same_str(x->acr, y->acr) ||
+        x->group_count != y->group_count || x->iat != y->iat || x->exp != y->exp ||
+        x->auth_time != y->auth_time) {
+        return false;
+    }
+    for (size_t i = 0; i < x->group_count; i++) {
+        if (!same_str(x->groups[i], y->groups[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The cached check, twice, against the plain one for the same inputs. */
+static void
+check_cache_agrees(const struct proxy_bearer_policy *policy, const struct slice *values,
+                   size_t count, int64_t now)
+{
+    struct proxy_bearer_result ref;
+    enum proxy_bearer_rc want = proxy_bearer_check(policy, values, count, now, &ref);
+    for (int round = 0; round < 2; round++) {
+        struct proxy_bearer_result got;
+        enum proxy_bearer_rc rc =
+            proxy_bearer_check_cached(policy, cache, values, count, now, &got);
+        if (rc != want || !same_result(&ref, &got)) {
+            abort();
+        }
+        proxy_bearer_result_cleanup(&got);
+    }
+    proxy_bearer_result_cleanup(&ref);
 }
 
 int
@@ -117,5 +178,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_denial_renders(rc);
     }
     proxy_bearer_result_cleanup(&r);
+
+    struct proxy_bearer_policy other_mount = policy;
+    other_mount.resource = FUZZ_AUD "/other";
+    check_cache_agrees(&policy, values, count, FUZZ_NOW);
+    check_cache_agrees(&other_mount, values, count, FUZZ_NOW);
+    check_cache_agrees(&policy, values, count, FUZZ_NOW + 3601);
+    check_cache_agrees(&policy, values, count, FUZZ_NOW);
     return 0;
 }

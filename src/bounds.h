@@ -457,3 +457,12 @@
  * createRemoteJWKSet also refetches at once on an unknown kid. */
 #define BOUNDS_IDENTITY_JWKS_MAX_AGE_S 300
 #define BOUNDS_IDENTITY_JWKS_MAX_AGE_TEXT "300"
+/* The per-worker cache of opened access tokens (proxy/bearer_cache.h,
+ * docs/internals/bearer-cache.md). Slots: direct-mapped by a keyed hash of
+ * the token; a power of two. An entry (token bytes + the grant's strings)
+ * over ENTRY_MAX is not kept, its token is opened on every use as before;
+ * a typical token's entry is ~1 KiB. Past BYTES in all, entries are evicted
+ * in slot order until the new one fits: a worker never holds more. */
+#define BOUNDS_BEARER_CACHE_SLOTS 256
+#define BOUNDS_BEARER_CACHE_ENTRY_MAX_BYTES 4096
+#define BOUNDS_BEARER_CACHE_BYTES (256 * 1024)

@@ -701,6 +701,12 @@ grants_open_access(const struct seal_ring *ring, struct slice token, const char 
     return open_grant(&access_type, ring, token, expected_aud, now_s, out, out_seal_rc);
 }
 
+enum grants_rc
+grants_check_access(const struct grant_access *g, const char *expected_aud, int64_t now_s)
+{
+    return check_grant(&access_type, g, expected_aud, now_s);
+}
+
 void
 grants_cleanup_access(struct grant_access *g)
 {

@@ -261,6 +261,13 @@ enum grants_rc grants_open_access(const struct seal_ring *ring, struct slice tok
                                   const char *expected_aud, int64_t now_s, struct grant_access *out,
                                   enum seal_rc *out_seal_rc) GRANTS_WUR;
 void grants_cleanup_access(struct grant_access *g);
+/* The checks grants_open_access runs once the payload has been read (the
+ * SPEC.md 2.2 claims, expiry, then audience), on a grant it opened before:
+ * what can change over a token's life is checked again, in the same order
+ * with the same outcomes (GRANTS_OK, _PAYLOAD, _EXPIRED, _AUDIENCE). For
+ * proxy/bearer_cache.h, which keeps opened grants. */
+enum grants_rc grants_check_access(const struct grant_access *g, const char *expected_aud,
+                                   int64_t now_s) GRANTS_WUR;
 
 enum seal_rc grants_seal_refresh(const struct seal_ring *ring, const struct grant_refresh *g,
                                  struct buf *out) GRANTS_WUR;

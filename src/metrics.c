@@ -180,6 +180,8 @@ static const char *const policy_reason_names[METRICS_POLICY_REASON_COUNT] = {
 static counter_t policy_decisions[2][METRICS_POLICY_REASON_COUNT];
 static counter_t client_assertion[METRICS_CLIENT_ASSERTION_COUNT];
 static counter_t cimd_jwks_fetch[METRICS_CIMD_FETCH_COUNT];
+static const char *const bearer_cache_names[2] = {"miss", "hit"};
+static counter_t bearer_cache[2];
 
 static const struct labelled families[] = {
     {"mcp_auth_tokens_issued_total", "Tokens issued at /token by grant type.", "grant_type",
@@ -228,6 +230,9 @@ static const struct labelled families[] = {
      METRICS_CLIENT_ASSERTION_COUNT, client_assertion},
     {"mcp_auth_cimd_jwks_fetch_total", "Fetches of CIMD clients' jwks_uri, by result.", "result",
      cimd_fetch_names, METRICS_CIMD_FETCH_COUNT, cimd_jwks_fetch},
+    {"mcp_auth_bearer_cache_lookups_total",
+     "Bearer tokens looked up in the worker's cache of opened tokens, by result.", "result",
+     bearer_cache_names, 2, bearer_cache},
 };
 
 const char *
@@ -735,6 +740,18 @@ uint64_t
 metrics_get_policy_decision(bool allowed, enum metrics_policy_reason reason)
 {
     return read_counter(&policy_decisions[allowed][reason]);
+}
+
+void
+metrics_inc_bearer_cache(bool hit)
+{
+    bump(&bearer_cache[hit], 1);
+}
+
+uint64_t
+metrics_get_bearer_cache(bool hit)
+{
+    return read_counter(&bearer_cache[hit]);
 }
 
 void

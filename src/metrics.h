@@ -277,5 +277,11 @@ void metrics_set_gauge_fn_arg(const char *name, const char *help, uint64_t (*fn)
 /* Appends the whole exposition (text format 0.0.4) to b. -1 at b's cap. */
 int metrics_format(struct buf *b) __attribute__((warn_unused_result));
 
+/* mcp_auth_bearer_cache_lookups_total{result="hit|miss"}: the MCP mount's
+ * bearer tokens found (or not) in the worker's cache of opened tokens
+ * (proxy/bearer_cache.h). */
+void metrics_inc_bearer_cache(bool hit);
+uint64_t metrics_get_bearer_cache(bool hit);
+
 /* Tests only: zero every counter and forget tool labels. */
 void metrics_reset(void);

@@ -83,11 +83,13 @@ struct seal_key {
 };
 
 struct seal_ring {
+    uint64_t serial;        /* process-unique, never reused (seal_ring_serial) */
     size_t count;           /* keys[0] is the primary */
     struct seal_key keys[]; /* count entries */
 };
 
 static _Atomic uint64_t seal_total;
+static _Atomic uint64_t ring_serials;
 static atomic_bool threshold_warned;
 static seal_nonce_fn nonce_fn;
 
@@ -310,6 +312,7 @@ seal_ring_new(const char *primary, size_t primary_len, char *const *previous,
     }
     struct seal_ring *ring =
         xcalloc(1, sizeof(*ring) + (previous_count + 1) * sizeof(struct seal_key));
+    ring->serial = atomic_fetch_add_explicit(&ring_serials, 1, memory_order_relaxed) + 1;
     struct seal_key k;
     int rc = derive_key(primary, primary_len, &k);
     if (rc == 0) {
@@ -337,6 +340,12 @@ seal_ring_free(struct seal_ring *ring)
     }
     OPENSSL_cleanse(ring->keys, ring->count * sizeof(struct seal_key));
     xfree(ring);
+}
+
+uint64_t
+seal_ring_serial(const struct seal_ring *ring)
+{
+    return ring->serial;
 }
 
 size_t

@@ -91,6 +91,11 @@ struct seal_ring *seal_ring_new(const char *primary, size_t primary_len, char *c
                                 const size_t *previous_lens, size_t previous_count) SEAL_WUR;
 /* Wipes the keys and frees; NULL is a no-op. */
 void seal_ring_free(struct seal_ring *ring);
+/* A number no other ring of this process has had or will have (1, 2, ...;
+ * a ring built again from the same secrets gets a new one). What opened
+ * under a ring may be remembered under its serial: a ring at a reused
+ * address is still told apart (proxy/bearer_cache.h). */
+uint64_t seal_ring_serial(const struct seal_ring *ring);
 /* Distinct keys held: 1 + previous secrets not equal to an earlier one. */
 size_t seal_ring_key_count(const struct seal_ring *ring);
 /* Key i (0 = primary) as 8 lowercase hex chars + NUL, for the start-up log

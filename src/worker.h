@@ -25,6 +25,7 @@ enum worker_slot {
     WORKER_SLOT_FETCH,         /* struct fetch: libcurl multi driven by this loop */
     WORKER_SLOT_STORE,         /* struct store: the replay-store connection; empty without one */
     WORKER_SLOT_UPSTREAM_POOL, /* struct proxy_pool: keep-alive upstream connections */
+    WORKER_SLOT_BEARER_CACHE,  /* struct proxy_bearer_cache: access tokens already opened */
     WORKER_SLOT_COUNT,
 };
 

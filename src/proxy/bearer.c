@@ -14,6 +14,7 @@
 #include "base/strtab.h"
 #include "config.h"
 #include "http/reply.h"
+#include "proxy/bearer_cache.h"
 
 #define SCHEME_LEN 7 /* "Bearer " */
 
@@ -115,6 +116,14 @@ enum proxy_bearer_rc
 proxy_bearer_check(const struct proxy_bearer_policy *policy, const struct slice *values,
                    size_t value_count, int64_t now_s, struct proxy_bearer_result *out)
 {
+    return proxy_bearer_check_cached(policy, NULL, values, value_count, now_s, out);
+}
+
+enum proxy_bearer_rc
+proxy_bearer_check_cached(const struct proxy_bearer_policy *policy,
+                          struct proxy_bearer_cache *cache, const struct slice *values,
+                          size_t value_count, int64_t now_s, struct proxy_bearer_result *out)
+{
     memset(out, 0, sizeof(*out));
     out->rc = PROXY_BEARER_INVALID_REQUEST;
     out->seal_rc = SEAL_OK;
@@ -129,8 +138,19 @@ proxy_bearer_check(const struct proxy_bearer_policy *policy, const struct slice 
         return out->rc;
     }
 
-    enum grants_rc grc = grants_open_access(policy->ring, token, policy->audience, now_s,
-                                            &out->grant, &out->seal_rc);
+    /* A token this worker opened before under the same ring opens to the
+     * same grant (proxy/bearer_cache.h): only what can change since --
+     * expiry, audience, then below resource and REVOKE_BEFORE -- is checked
+     * again, by the same code and in the same order as a fresh open. */
+    const struct grant_access *known = proxy_bearer_cache_get(cache, policy->ring, token, now_s);
+    enum grants_rc grc;
+    if (known != NULL) {
+        out->grant = *known; /* borrowed: its storage is empty, cleanup frees nothing */
+        grc = grants_check_access(&out->grant, policy->audience, now_s);
+    } else {
+        grc = grants_open_access(policy->ring, token, policy->audience, now_s, &out->grant,
+                                 &out->seal_rc);
+    }
     switch (grc) {
     case GRANTS_OK:
         break;
@@ -151,6 +171,9 @@ proxy_bearer_check(const struct proxy_bearer_policy *policy, const struct slice 
     }
     if (is_revoked(policy, out->grant.iat)) {
         return deny(out, METRICS_DENIED_TOKEN_REVOKED_IAT_CUTOFF, "token_revoked_iat_cutoff");
+    }
+    if (known == NULL) {
+        proxy_bearer_cache_put(cache, policy->ring, token, &out->grant); /* only what passed */
     }
     out->rc = PROXY_BEARER_OK;
     return out->rc;

@@ -11,8 +11,10 @@
  * between them, and a forward-auth endpoint can reuse this check without
  * the forward (DESIGN.md "Designed for what comes next").
  *
- * Pure: no I/O, no logging, no metrics (the caller counts `reason` and logs
- * `log_event`); thread-safe. */
+ * No I/O, no logging (the caller counts `reason` and logs `log_event`).
+ * proxy_bearer_check is pure and thread-safe; proxy_bearer_check_cached
+ * uses one worker's cache of opened tokens (proxy/bearer_cache.h) on that
+ * worker's thread and counts its hits and misses. */
 #pragma once
 
 #include <stdbool.h>
@@ -25,6 +27,7 @@
 #include "metrics.h"
 
 struct config;
+struct proxy_bearer_cache;
 struct seal_ring;
 
 /* The outcome; the member names are the 401's OAuth `error` codes, except
@@ -95,6 +98,17 @@ struct proxy_bearer_result {
 enum proxy_bearer_rc proxy_bearer_check(const struct proxy_bearer_policy *policy,
                                         const struct slice *values, size_t value_count,
                                         int64_t now_s, struct proxy_bearer_result *out)
+    __attribute__((warn_unused_result));
+/* proxy_bearer_check with the calling worker's cache (NULL: none, the same
+ * as proxy_bearer_check). The outcome is the same in every case: a token
+ * found in the cache is checked again for expiry, audience, resource and
+ * REVOKE_BEFORE; one that is not is opened and, when it passes, stored.
+ * With a cache, out->grant of a cached token borrows from the cache: use
+ * it (copy what you keep) before the next check on the same cache. */
+enum proxy_bearer_rc proxy_bearer_check_cached(const struct proxy_bearer_policy *policy,
+                                               struct proxy_bearer_cache *cache,
+                                               const struct slice *values, size_t value_count,
+                                               int64_t now_s, struct proxy_bearer_result *out)
     __attribute__((warn_unused_result));
 /* Releases the grant; leaves *r zeroed. Safe on a zeroed result. */
 void proxy_bearer_result_cleanup(struct proxy_bearer_result *r);

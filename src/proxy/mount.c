@@ -17,6 +17,7 @@
 #include "oauth/reply.h"
 #include "policy/policy.h"
 #include "proxy/bearer.h"
+#include "proxy/bearer_cache.h"
 #include "proxy/cors.h"
 #include "proxy/forward.h"
 #include "proxy/headers.h"
@@ -247,7 +248,9 @@ proxy_mount_head_check(struct http_request *req, void *arg)
         values[count++] = v;
     }
     struct proxy_bearer_result r;
-    enum proxy_bearer_rc rc = proxy_bearer_check(&ctx->bearer, values, count, clock_unix_s(), &r);
+    enum proxy_bearer_rc rc = proxy_bearer_check_cached(
+        &ctx->bearer, proxy_bearer_cache_of_worker(http_request_worker(req)), values, count,
+        clock_unix_s(), &r);
     if (rc != PROXY_BEARER_OK) {
         if (r.has_reason) {
             metrics_inc_denied(r.reason);

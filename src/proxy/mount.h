@@ -42,8 +42,10 @@
  * MCP_TOOL_METRICS=true and a path ACCESS_LOG_SKIP_RE does not skip, the
  * tool metrics are counted (SPEC.md 7.1).
  *
- * Needs, on every worker, its upstream pool (proxy_pool_attach_worker)
- * and, process-wide, the context below. */
+ * Needs, on every worker, its upstream pool (proxy_pool_attach_worker),
+ * optionally its cache of opened bearer tokens (proxy_bearer_cache_attach_
+ * worker; without one every token is opened on every request) and,
+ * process-wide, the context below. */
 #pragma once
 
 #include <stdbool.h>

@@ -27,6 +27,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "log.h"
+#include "proxy/bearer_cache.h"
 #include "proxy/pool.h"
 #include "log_skip.h"
 #include "proxy/subject_limit.h"
@@ -173,8 +174,9 @@ worker_main(void *arg)
 
 /* A worker and its per-loop handles (worker.h slots): the curl multi, the
  * replay-store connection (when there is a store) and, on the public
- * workers, the upstream pool. The control loop answers /readyz, so it has
- * a store handle too. NULL when the kernel refuses an event loop. */
+ * workers, the upstream pool and the cache of opened bearer tokens. The
+ * control loop answers /readyz, so it has a store handle too. NULL when
+ * the kernel refuses an event loop. */
 static struct worker *
 new_worker(struct runtime *rt, unsigned id)
 {
@@ -188,6 +190,7 @@ new_worker(struct runtime *rt, unsigned id)
     }
     if (id != WORKER_CONTROL_ID) {
         proxy_pool_attach_worker(w, &rt->app->upstream);
+        proxy_bearer_cache_attach_worker(w);
     }
     return w;
 }
