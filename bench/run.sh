@@ -37,6 +37,8 @@
 #   BENCH_CONCURRENCY="1 16 64"
 #   BENCH_SSE_EVENTS=2000  BENCH_SSE_STREAMS="1000 5000"  BENCH_SSE_ROUNDS=2
 #   COST_N=1000                 requests per cost count (0: skip the counters)
+#   BENCH_SSE_TIMEOUT_MS=600000 bound on each bench/sse.mjs run (a loaded
+#                               machine makes 5,000 streams slow to open)
 #   BENCH_SERVER_CPUS / BENCH_CLIENT_CPUS   taskset CPU lists (default: the
 #                               last CPU for wrk and the SSE client, the others
 #                               for the servers; no pinning on one CPU)
@@ -60,6 +62,7 @@ sse_events=${BENCH_SSE_EVENTS:-2000}
 sse_streams=${BENCH_SSE_STREAMS:-1000 5000}
 sse_rounds=${BENCH_SSE_ROUNDS:-2}
 cost_n=${COST_N:-1000}
+sse_timeout=${BENCH_SSE_TIMEOUT_MS:-600000}
 
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
@@ -220,7 +223,7 @@ wrk_run() {
   after=$(cpu_ticks "${cpu_pids[$t]:-}")
   if [ -n "${cpu_pids[$t]:-}" ]; then
     line+=" cpu_us_per_req=$(awk -v d=$((after - before)) -v hz="$clk_tck" -v n="$(field "$line" requests)" \
-      'BEGIN { printf "%.2f", n > 0 ? d * 1e6 / hz / n : 0 }')"
+      'BEGIN { printf "%.2f", (n > 0 ? d * 1e6 / hz / n : 0) }')"
   fi
   echo "$line"
 }
@@ -303,17 +306,17 @@ rss_a_after=$(awk '/^VmRSS/ {print $2}' "/proc/$proxy_a_pid/status")
 say "SSE: event delay, $sse_events events per path"
 sse_targets=(--target "direct=http://127.0.0.1:$sse_port/mcp/sse" --target "nginx=http://127.0.0.1:$ngx_port/mcp/sse")
 [[ " ${targets[*]} " == *" proxy "* ]] && sse_targets+=(--target "proxy=http://127.0.0.1:$pb_port/mcp/sse@$token_b")
-sse_lat=$("${cli[@]}" node bench/sse.mjs latency --listen "$sse_port" --events "$sse_events" --gap-ms 1 "${sse_targets[@]}")
+sse_lat=$("${cli[@]}" node bench/sse.mjs latency --timeout-ms "$sse_timeout" --listen "$sse_port" --events "$sse_events" --gap-ms 1 "${sse_targets[@]}")
 echo "$sse_lat" > "$BENCH_DIR/sse-latency.txt"
 
 nginx_pids() { local m; m=$(cat "$BENCH_DIR/nginx-rp.pid"); echo "$m,$(pgrep -d, -P "$m")"; }
 declare -A sse_mem
 for count in $sse_streams; do
   say "SSE: memory with $count open streams"
-  sse_mem[nginx,$count]=$("${cli[@]}" node bench/sse.mjs streams --listen "$sse_port" --count "$count" \
+  sse_mem[nginx,$count]=$("${cli[@]}" node bench/sse.mjs streams --timeout-ms "$sse_timeout" --listen "$sse_port" --count "$count" \
     --target "http://127.0.0.1:$ngx_port/mcp/sse" --pids "$(nginx_pids)" --rounds "$sse_rounds")
   if [[ " ${targets[*]} " == *" proxy "* ]]; then
-    sse_mem[proxy,$count]=$("${cli[@]}" node bench/sse.mjs streams --listen "$sse_port" --count "$count" \
+    sse_mem[proxy,$count]=$("${cli[@]}" node bench/sse.mjs streams --timeout-ms "$sse_timeout" --listen "$sse_port" --count "$count" \
       --target "http://127.0.0.1:$pb_port/mcp/sse@$token_b" --pids "$proxy_b_pid" --rounds "$sse_rounds")
   fi
 done
@@ -437,6 +440,14 @@ targets_report() {
     v=$(ratio "$(field "$mp" kib_per_stream)" "$(field "$m" kib_per_stream)")
     echo "| KiB per idle SSE stream ≤ nginx's, $count streams | $(field "$mp" kib_per_stream) vs $(field "$m" kib_per_stream) (${v}×) | $(mark "$v" '<=' 1) |"
   done
+  # Idle memory of one worker: the whole process's anonymous RSS (heap,
+  # stacks, libraries' writable data; not shared library text) with one
+  # worker, which bounds one worker's from above (docs/internals/memory.md).
+  mp=${sse_mem[proxy,${sse_streams%% *}]:-}
+  if [ -n "$mp" ] && [ "$workers" = 1 ]; then
+    v=$(awk -v k="$(field "$mp" anon_idle_kib)" 'BEGIN { printf "%.1f", k / 1024 }')
+    echo "| idle RSS of one worker ≤ 4 MiB (anonymous RSS of the whole process, WORKERS=1) | $v MiB (process total $(field "$mp" rss_idle_kib) KiB) | $(mark "$v" '<=' 4) |"
+  fi
   for count in $sse_streams; do
     mp=${sse_mem[proxy,$count]:-}
     [ -n "$mp" ] || continue
