@@ -1,7 +1,8 @@
 # The newcomer's entry points. Each installs what it needs on Debian 12.
 #   make demo   run the product (local demo stack)
 #   make test   run the whole test suite (what CI runs)
-.PHONY: demo test build clean fuzz-long soak
+#   make bench  the benchmark beside nginx, with the targets table (bench/README.md)
+.PHONY: demo test build clean fuzz-long soak bench
 
 demo:
 	scripts/demo.sh
@@ -16,6 +17,12 @@ fuzz-long:
 
 soak:
 	scripts/soak.sh
+
+# On demand, never in CI: throughput, latency, CPU, syscalls and instructions
+# per request, memory per SSE stream, and the targets of issue 13 marked met
+# or not, in one run (BENCH_* variables: top of bench/run.sh).
+bench:
+	bench/run.sh
 
 build:
 	@if [ -f build/build.ninja ]; then meson setup --reconfigure build >/dev/null; else meson setup build; fi

@@ -99,7 +99,7 @@ worker_processes $1;
 pid $BENCH_DIR/$2.pid;
 error_log $BENCH_DIR/$2.error.log warn;
 worker_rlimit_nofile 16384;
-events { worker_connections 8192; }
+events { worker_connections 12000; }
 EOF
 }
 temp_paths() {
@@ -113,7 +113,8 @@ temp_paths() {
 # touch the store), the per-IP rate limit off (the load is one IP; nginx has
 # none), the per-subject cap above any stream count (one token = one subject),
 # so the limiter still does its bookkeeping on every request but never
-# refuses. Extra VAR=value pairs are added; proxy_wrap (an array, may be
+# refuses; the per-address connection cap off (every stream of the SSE memory
+# run comes from 127.0.0.1; nginx has no such cap). Extra VAR=value pairs are added; proxy_wrap (an array, may be
 # empty) runs in front of the binary, e.g. valgrind.
 start_proxy() {
   local name=$1 port=$2 mport=$3 upstream=$4
@@ -124,6 +125,179 @@ start_proxy() {
     UPSTREAM_MCP_URL="$upstream" TOKEN_SIGNING_SECRET="$secret" \
     LISTEN_ADDR="127.0.0.1:$port" METRICS_ADDR="127.0.0.1:$mport" \
     PROD_MODE=false REDIS_REQUIRED=false RATE_LIMIT_ENABLED=false \
-    MCP_PER_SUBJECT_CONCURRENCY=100000 WORKERS="$workers" SHUTDOWN_TIMEOUT=5s "$@" \
+    MCP_PER_SUBJECT_CONCURRENCY=100000 MAX_CLIENT_CONNECTIONS_PER_IP=0 WORKERS="$workers" SHUTDOWN_TIMEOUT=5s "$@" \
     ${proxy_wrap[@]+"${proxy_wrap[@]}"} "$bin"
+}
+
+# ------------------------------------------------------------ cost counters
+# What one proxied request costs, counted rather than timed (bench/cost.sh,
+# and bench/run.sh's cost section): user-space instructions per request
+# under callgrind and system calls per request under strace -c, for nginx as
+# a reverse proxy (one process: master_process off, access log on) and for
+# mcp-auth-proxy (WORKERS=1), both in front of the nginx upstream on
+# $up_port, one keep-alive connection, one request after another
+# (bench/fixed-load.mjs). Counters are zeroed after a warm-up, then
+# cost_n and 3*cost_n requests: the difference divided by 2*cost_n cancels
+# fixed costs (the dump itself, timers).
+
+cost_load() { node bench/fixed-load.mjs "$1" "$2" "${3:-}" > /dev/null; }
+
+# cost_dump_total PID HINT: the instruction total of the dump made with that hint.
+cost_dump_total() {
+  local f
+  f=$(grep -l "^desc: Trigger: dump $2\$" "$BENCH_DIR"/cg."$1".* | head -1)
+  [ -n "$f" ] || die "no callgrind dump '$2' of pid $1"
+  awk '/^summary:|^totals:/ {print $2; exit}' "$f"
+}
+# cost_instructions NAME PID URL [TOKEN]: user-space instructions per request
+# of the callgrind-run process PID. A stalled load (see cost_syscalls) is
+# repeated, up to three times.
+cost_instructions() {
+  local name=$1 pid=$2 url=$3 tok=${4:-} a b try
+  cost_load "$url" 200 "$tok" || die "the warm-up load on $url failed"
+  for try in 1 2 3; do
+    callgrind_control -z "$pid" > /dev/null 2>&1
+    if cost_load "$url" "$cost_n" "$tok"; then
+      callgrind_control --dump="$name-$try-a" "$pid" > /dev/null 2>&1
+      callgrind_control -z "$pid" > /dev/null 2>&1
+      if cost_load "$url" $((3 * cost_n)) "$tok"; then
+        callgrind_control --dump="$name-$try-b" "$pid" > /dev/null 2>&1
+        a=$(cost_dump_total "$pid" "$name-$try-a")
+        b=$(cost_dump_total "$pid" "$name-$try-b")
+        echo $(( (b - a) / (2 * cost_n) ))
+        return 0
+      fi
+    fi
+    say "cost: the load on $url stalled under callgrind (try $try of 3)"
+    cost_load "$url" 10 "$tok" || die "$url does not answer after the stall"
+  done
+  die "the load on $url stalled under callgrind three times"
+}
+# cost_syscalls PID URL [TOKEN]: system calls per request of PID (all
+# threads). strace's total line is "100.00 secs usecs/call calls [errors]
+# total": the calls column is the 4th field. A run in which the load
+# stalls (seen now and then under strace on a loaded machine, with either
+# allocator: the answer to one request never comes) counts fewer requests
+# than it divides by, so it is dropped and repeated, up to three times.
+cost_syscalls() {
+  local pid=$1 url=$2 tok=${3:-} sp total out try
+  cost_load "$url" 200 "$tok" || die "the warm-up load on $url failed"
+  for try in 1 2 3; do
+    out=$BENCH_DIR/strace.$pid.${url##*/}.$try.txt
+    strace -c -f -p "$pid" -o "$out" > /dev/null 2>&1 &
+    sp=$!
+    sleep 1
+    if cost_load "$url" "$cost_n" "$tok"; then
+      kill -INT "$sp"; wait "$sp" 2>/dev/null || true
+      total=$(awk '$NF == "total" {print $4}' "$out")
+      awk -v t="$total" -v n="$cost_n" 'BEGIN { printf "%.2f", t / n }'
+      return 0
+    fi
+    kill -INT "$sp"; wait "$sp" 2>/dev/null || true
+    say "cost: the load on $url stalled under strace (try $try of 3)"
+    cost_load "$url" 10 "$tok" || die "$url does not answer after the stall"
+  done
+  die "the load on $url stalled under strace three times"
+}
+cost_stop() {
+  local p=$1 i
+  kill -TERM "$p" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  wait "$p" 2>/dev/null || true
+}
+
+# cost_measure: fills the associative arrays cost_ins and cost_sys (keys
+# nginx, proxy-plain, proxy-policy, healthz). Needs up_port (the nginx
+# upstream), idp_port, idp_secret, secret, cost_n, bin, BENCH_DIR and
+# $BENCH_DIR/mint-token; uses its own ports. Runs one server at a time,
+# unpinned (counts do not depend on the CPU).
+declare -A cost_ins cost_sys
+cost_measure() {
+  local ngx_port p_port m_port token purl variant pid_var workers=1 srv=() proxy_wrap=() i
+  local cg=(valgrind --tool=callgrind --callgrind-out-file="$BENCH_DIR/cg.%p")
+  for i in valgrind callgrind_control strace; do
+    command -v "$i" > /dev/null || die "$i is missing (apt-get install valgrind strace)"
+  done
+  ngx_port=$(free_port); p_port=$(free_port); m_port=$(free_port)
+  mkdir -p "$BENCH_DIR/nginx-tmp/cost"
+  # The measured nginx: one process doing everything, so callgrind and
+  # strace see all of its work.
+  {
+    nginx_common 1 nginx-cost | sed 's/^master_process on;/master_process off;/'
+    cat <<CONF
+http {
+  $(temp_paths cost)
+  access_log $BENCH_DIR/nginx-cost.access.log;
+  keepalive_requests 10000000;
+  upstream mcp_static { server 127.0.0.1:$up_port; keepalive 128; keepalive_requests 10000000; }
+  server {
+    listen 127.0.0.1:$ngx_port;
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    location /mcp { proxy_pass http://mcp_static; }
+  }
+}
+CONF
+  } > "$BENCH_DIR/nginx-cost.conf"
+  # bench/policy-cost.sh's worst case: 50 rules, none matching.
+  {
+    echo "default: allow"
+    echo "rules:"
+    for i in $(seq 1 50); do
+      echo "  - name: rule-$i"
+      echo "    match: {method: [tools/call, prompts/get], name: [\"tool_${i}_*\", \"admin_${i}?\"]}"
+      echo "    require: {groups: [admins, ops], scopes: [mcp:write]}"
+      echo "    effect: allow"
+    done
+  } > "$BENCH_DIR/policy-50.yaml"
+  token=$(BENCH_SECRET=$secret "$BENCH_DIR/mint-token" "http://127.0.0.1:$p_port" /mcp)
+
+  say "cost: nginx under callgrind"
+  start_bg nginx-cg "${cg[@]}" nginx -p "$BENCH_DIR" -e "$BENCH_DIR/nginx-cost.error.log" -c "$BENCH_DIR/nginx-cost.conf"
+  wait_until 60 nginx-cg http_ok "http://127.0.0.1:$ngx_port/mcp"
+  cost_ins[nginx]=$(cost_instructions nginx "$nginx_cg_pid" "http://127.0.0.1:$ngx_port/mcp")
+  cost_stop "$nginx_cg_pid"
+  say "cost: nginx under strace"
+  start_bg nginx-st nginx -p "$BENCH_DIR" -e "$BENCH_DIR/nginx-cost.error.log" -c "$BENCH_DIR/nginx-cost.conf"
+  wait_until 10 nginx-st http_ok "http://127.0.0.1:$ngx_port/mcp"
+  cost_sys[nginx]=$(cost_syscalls "$nginx_st_pid" "http://127.0.0.1:$ngx_port/mcp")
+  cost_stop "$nginx_st_pid"
+
+  purl=http://127.0.0.1:$p_port
+  for variant in plain policy; do
+    local extra=()
+    [ "$variant" = policy ] && extra=(MCP_POLICY_FILE="$BENCH_DIR/policy-50.yaml")
+    say "cost: mcp-auth-proxy ($variant) under callgrind"
+    proxy_wrap=("${cg[@]}")
+    start_proxy "proxy-cg-$variant" "$p_port" "$m_port" "http://127.0.0.1:$up_port/mcp" ${extra[@]+"${extra[@]}"}
+    pid_var=proxy_cg_${variant}_pid
+    wait_until 120 "proxy-cg-$variant" http_ok "$purl/healthz"
+    cost_ins[proxy-$variant]=$(cost_instructions proxy "${!pid_var}" "$purl/mcp" "$token")
+    [ "$variant" = plain ] && cost_ins[healthz]=$(cost_instructions healthz "${!pid_var}" "$purl/healthz")
+    cost_stop "${!pid_var}"
+    say "cost: mcp-auth-proxy ($variant) under strace"
+    proxy_wrap=()
+    start_proxy "proxy-st-$variant" "$p_port" "$m_port" "http://127.0.0.1:$up_port/mcp" ${extra[@]+"${extra[@]}"}
+    pid_var=proxy_st_${variant}_pid
+    wait_until 30 "proxy-st-$variant" http_ok "$purl/healthz"
+    cost_sys[proxy-$variant]=$(cost_syscalls "${!pid_var}" "$purl/mcp" "$token")
+    [ "$variant" = plain ] && cost_sys[healthz]=$(cost_syscalls "${!pid_var}" "$purl/healthz")
+    cost_stop "${!pid_var}"
+  done
+}
+
+# cost_report: the table of cost_measure's figures (markdown).
+bench_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+cost_report() {
+  echo "### Cost per request, counted ($cost_n and $((3 * cost_n)) requests, one keep-alive connection)"
+  echo
+  echo "| what | instructions / request | vs nginx | syscalls / request | vs nginx |"
+  echo "|---|---:|---:|---:|---:|"
+  echo "| nginx, reverse proxy, access log on | ${cost_ins[nginx]} | 1.00 | ${cost_sys[nginx]} | 1.00 |"
+  echo "| mcp-auth-proxy, POST with bearer check | ${cost_ins[proxy-plain]} | $(bench_ratio "${cost_ins[proxy-plain]}" "${cost_ins[nginx]}") | ${cost_sys[proxy-plain]} | $(bench_ratio "${cost_sys[proxy-plain]}" "${cost_sys[nginx]}") |"
+  echo "| mcp-auth-proxy, same with a 50-rule policy | ${cost_ins[proxy-policy]} | $(bench_ratio "${cost_ins[proxy-policy]}" "${cost_ins[nginx]}") | ${cost_sys[proxy-policy]} | $(bench_ratio "${cost_sys[proxy-policy]}" "${cost_sys[nginx]}") |"
+  echo "| mcp-auth-proxy, GET /healthz | ${cost_ins[healthz]} | | ${cost_sys[healthz]} | |"
+  echo
+  echo "policy step added (50 rules, none matching): $(( ${cost_ins[proxy-policy]} - ${cost_ins[proxy-plain]} )) instructions / request"
+  echo "proxy: $("$bin" --version); nginx: $(nginx -v 2>&1 | sed 's/^nginx version: //'); $(valgrind --version)"
 }

@@ -18,16 +18,27 @@
 #                 delays are timed on one monotonic clock
 #   idp           tests/e2e/peers/idp.mjs (the proxy needs OIDC discovery to start)
 #
-# Measures: wrk POSTs (bench/post.lua) at concurrency 1, 16, 64: requests/s,
-# p50/p99 latency, ratios; SSE event delay (upstream write → client read)
-# direct, via nginx, via the proxy; RSS idle and with 1,000 open SSE streams.
+# Measures, in one run (`make bench`):
+#   wrk POSTs (bench/post.lua) at concurrency 1, 16, 64: requests/s, p50/p99
+#     latency, ratios, and CPU per request (utime+stime of nginx's workers and
+#     of the proxy from /proc/PID/stat over each run, divided by its requests)
+#   SSE event delay (upstream write → client read) direct, via nginx, via the proxy
+#   memory: RSS idle, with 1,000 and 5,000 open SSE streams (KiB per stream)
+#     and after they close, for nginx and the proxy
+#   cost counters (bench/lib.sh cost_measure, as bench/cost.sh): instructions
+#     per request under callgrind and syscalls per request under strace for
+#     nginx and the proxy, and what a 50-rule policy adds
+#   the targets of issue 13, each a ratio from this run, marked met / not met
 #
 # Environment:
 #   BENCH_DIR=build-bench/run   work files, logs, results.md
 #   BENCH_DURATION=5            seconds per wrk run (plus a 1 s warm-up)
 #   BENCH_REPEAT=3              runs per cell; the median run is reported
 #   BENCH_CONCURRENCY="1 16 64"
-#   BENCH_SSE_EVENTS=2000  BENCH_SSE_STREAMS=1000  BENCH_SSE_ROUNDS=2
+#   BENCH_SSE_EVENTS=2000  BENCH_SSE_STREAMS="1000 5000"  BENCH_SSE_ROUNDS=2
+#   COST_N=1000                 requests per cost count (0: skip the counters)
+#   BENCH_SSE_TIMEOUT_MS=600000 bound on each bench/sse.mjs run (a loaded
+#                               machine makes 5,000 streams slow to open)
 #   BENCH_SERVER_CPUS / BENCH_CLIENT_CPUS   taskset CPU lists (default: the
 #                               last CPU for wrk and the SSE client, the others
 #                               for the servers; no pinning on one CPU)
@@ -48,12 +59,23 @@ duration=${BENCH_DURATION:-5}
 repeat=${BENCH_REPEAT:-3}
 concurrency=${BENCH_CONCURRENCY:-1 16 64}
 sse_events=${BENCH_SSE_EVENTS:-2000}
-sse_streams=${BENCH_SSE_STREAMS:-1000}
+sse_streams=${BENCH_SSE_STREAMS:-1000 5000}
 sse_rounds=${BENCH_SSE_ROUNDS:-2}
+cost_n=${COST_N:-1000}
+sse_timeout=${BENCH_SSE_TIMEOUT_MS:-600000}
 
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 proxy_wrap=()
+
+# 5,000 SSE streams are 10,000 sockets in the SSE client (it is also the
+# upstream) and in each proxy: the soft descriptor limit goes up to the hard
+# one, never past it.
+ulimit -n "$(ulimit -Hn)"
+max_streams=0
+for c in $sse_streams; do [ "$c" -gt "$max_streams" ] && max_streams=$c; done
+[ $((2 * max_streams + 256)) -le "$(ulimit -n)" ] \
+  || die "BENCH_SSE_STREAMS up to $max_streams needs $((2 * max_streams + 256)) descriptors; the hard limit is $(ulimit -Hn)"
 
 # ------------------------------------------------------------ build
 
@@ -175,12 +197,35 @@ fi
 
 # ------------------------------------------------------------ throughput
 
-# One wrk run; prints its BENCH line.
+# CPU time (utime + stime, clock ticks) of the processes in a comma list,
+# from /proc/PID/stat (a process's line sums all its threads). Fields counted
+# after the ") " that ends the command name.
+clk_tck=$(getconf CLK_TCK)
+cpu_ticks() {
+  local p sum=0 rest
+  for p in ${1//,/ }; do
+    rest=$(sed 's/^.*) //' "/proc/$p/stat")
+    sum=$(( sum + $(awk '{print $12 + $13}' <<< "$rest") ))
+  done
+  echo "$sum"
+}
+declare -A cpu_pids
+cpu_pids[nginx]=$(pgrep -d, -P "$(cat "$BENCH_DIR/nginx-rp.pid")")
+cpu_pids[proxy]=$proxy_a_pid
+# One wrk run; prints its BENCH line, plus cpu_us_per_req= (CPU of the
+# server under test per request) for nginx and the proxy.
 wrk_run() {
-  local t=$1 c=$2 secs=$3 threads
+  local t=$1 c=$2 secs=$3 threads line before after
   threads=$(( c < $(taskset -c "$client_cpus" nproc) ? c : $(taskset -c "$client_cpus" nproc) ))
-  BENCH_TOKEN=${tok[$t]} "${cli[@]}" wrk -t"$threads" -c"$c" -d"${secs}s" --timeout 5s -s bench/post.lua "${url[$t]}" \
-    | grep '^BENCH ' || die "wrk produced no result for $t c=$c"
+  before=$(cpu_ticks "${cpu_pids[$t]:-}")
+  line=$(BENCH_TOKEN=${tok[$t]} "${cli[@]}" wrk -t"$threads" -c"$c" -d"${secs}s" --timeout 5s -s bench/post.lua "${url[$t]}" \
+    | grep '^BENCH ') || die "wrk produced no result for $t c=$c"
+  after=$(cpu_ticks "${cpu_pids[$t]:-}")
+  if [ -n "${cpu_pids[$t]:-}" ]; then
+    line+=" cpu_us_per_req=$(awk -v d=$((after - before)) -v hz="$clk_tck" -v n="$(field "$line" requests)" \
+      'BEGIN { printf "%.2f", (n > 0 ? d * 1e6 / hz / n : 0) }')"
+  fi
+  echo "$line"
 }
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<< "$1"; }
 # Runs are interleaved (direct, nginx, proxy, direct, ...) so a change in
@@ -261,37 +306,46 @@ rss_a_after=$(awk '/^VmRSS/ {print $2}' "/proc/$proxy_a_pid/status")
 say "SSE: event delay, $sse_events events per path"
 sse_targets=(--target "direct=http://127.0.0.1:$sse_port/mcp/sse" --target "nginx=http://127.0.0.1:$ngx_port/mcp/sse")
 [[ " ${targets[*]} " == *" proxy "* ]] && sse_targets+=(--target "proxy=http://127.0.0.1:$pb_port/mcp/sse@$token_b")
-sse_lat=$("${cli[@]}" node bench/sse.mjs latency --listen "$sse_port" --events "$sse_events" --gap-ms 1 "${sse_targets[@]}")
+sse_lat=$("${cli[@]}" node bench/sse.mjs latency --timeout-ms "$sse_timeout" --listen "$sse_port" --events "$sse_events" --gap-ms 1 "${sse_targets[@]}")
 echo "$sse_lat" > "$BENCH_DIR/sse-latency.txt"
 
 nginx_pids() { local m; m=$(cat "$BENCH_DIR/nginx-rp.pid"); echo "$m,$(pgrep -d, -P "$m")"; }
-say "SSE: memory with $sse_streams open streams"
-sse_mem_nginx=$("${cli[@]}" node bench/sse.mjs streams --listen "$sse_port" --count "$sse_streams" \
-  --target "http://127.0.0.1:$ngx_port/mcp/sse" --pids "$(nginx_pids)" --rounds "$sse_rounds")
-sse_mem_proxy=""
-if [[ " ${targets[*]} " == *" proxy "* ]]; then
-  sse_mem_proxy=$("${cli[@]}" node bench/sse.mjs streams --listen "$sse_port" --count "$sse_streams" \
-    --target "http://127.0.0.1:$pb_port/mcp/sse@$token_b" --pids "$proxy_b_pid" --rounds "$sse_rounds")
+declare -A sse_mem
+for count in $sse_streams; do
+  say "SSE: memory with $count open streams"
+  sse_mem[nginx,$count]=$("${cli[@]}" node bench/sse.mjs streams --timeout-ms "$sse_timeout" --listen "$sse_port" --count "$count" \
+    --target "http://127.0.0.1:$ngx_port/mcp/sse" --pids "$(nginx_pids)" --rounds "$sse_rounds")
+  if [[ " ${targets[*]} " == *" proxy "* ]]; then
+    sse_mem[proxy,$count]=$("${cli[@]}" node bench/sse.mjs streams --timeout-ms "$sse_timeout" --listen "$sse_port" --count "$count" \
+      --target "http://127.0.0.1:$pb_port/mcp/sse@$token_b" --pids "$proxy_b_pid" --rounds "$sse_rounds")
+  fi
+done
+
+# ------------------------------------------------------------ cost counters
+
+if [ "$cost_n" -gt 0 ] && [[ " ${targets[*]} " == *" proxy "* ]]; then
+  cost_measure
 fi
 
 # ------------------------------------------------------------ report
 
 us_to_ms() { awk -v u="$1" 'BEGIN { printf "%.3f", u / 1000 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b > 0) printf "%.2f", a / b; else print "-" }'; }
 report() {
   echo "### Throughput and latency (wrk, ${duration}s per run, median of $repeat interleaved runs)"
   echo
-  echo "| c | path | req/s | p50 ms | p99 ms | req/s vs direct | req/s vs nginx | p50 added vs direct (ms) |"
-  echo "|---|---|---:|---:|---:|---:|---:|---:|"
+  echo "| c | path | req/s | p50 ms | p99 ms | req/s vs direct | req/s vs nginx | p50 added vs direct (ms) | CPU µs / request |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
   local c t r d n
   for c in $concurrency; do
     d=${res[direct,$c]}; n=${res[nginx,$c]}
     for t in "${targets[@]}"; do
       r=${res[$t,$c]}
-      printf '| %s | %s | %.0f | %s | %s | %s | %s | %s |\n' "$c" "$t" "$(field "$r" rps)" \
+      printf '| %s | %s | %.0f | %s | %s | %s | %s | %s | %s |\n' "$c" "$t" "$(field "$r" rps)" \
         "$(us_to_ms "$(field "$r" p50_us)")" "$(us_to_ms "$(field "$r" p99_us)")" \
         "$(ratio "$(field "$r" rps)" "$(field "$d" rps)")" "$(ratio "$(field "$r" rps)" "$(field "$n" rps)")" \
-        "$(us_to_ms "$(awk -v a="$(field "$r" p50_us)" -v b="$(field "$d" p50_us)" 'BEGIN{print a-b}')")"
+        "$(us_to_ms "$(awk -v a="$(field "$r" p50_us)" -v b="$(field "$d" p50_us)" 'BEGIN{print a-b}')")" \
+        "$(field "$r" cpu_us_per_req | grep . || echo -)"
     done
   done
   echo
@@ -306,17 +360,29 @@ report() {
       "$(us_to_ms "$(field "$line" p90_us)")" "$(us_to_ms "$(field "$line" p99_us)")" "$(us_to_ms "$(field "$line" max_us)")"
   done <<< "$sse_lat"
   echo
-  echo "### Memory (VmRSS; nginx = master + workers)"
+  echo "### Memory (VmRSS; nginx = master + workers; anonymous = the heap and stacks, from smaps_rollup)"
   echo
-  echo "| process | RSS idle KiB | RSS with $sse_streams SSE streams KiB | KiB per stream | RSS after closing KiB | 2nd round: open / closed KiB |"
-  echo "|---|---:|---:|---:|---:|---:|"
-  for line in "nginx $sse_mem_nginx" "mcp-auth-proxy $sse_mem_proxy"; do
-    [ -n "${line#* }" ] || continue
-    printf '| %s | %s | %s | %s | %s | %s / %s |\n' "${line%% *}" "$(field "$line" rss_idle_kib)" \
-      "$(field "$line" rss_open_kib)" "$(field "$line" kib_per_stream)" "$(field "$line" rss_after_close_kib)" \
-      "$(field "$line" rss_round2_open_kib)" "$(field "$line" rss_round2_close_kib)"
+  echo "| process | streams | RSS idle KiB | RSS open KiB | KiB per stream | RSS after closing KiB | after / idle | 2nd round: open / closed KiB | anonymous idle / open / closed KiB |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  local count p m
+  for count in $sse_streams; do
+    for p in nginx proxy; do
+      m=${sse_mem[$p,$count]:-}
+      [ -n "$m" ] || continue
+      printf '| %s | %s | %s | %s | %s | %s | %s | %s / %s | %s / %s / %s |\n' "$p" "$count" "$(field "$m" rss_idle_kib)" \
+        "$(field "$m" rss_open_kib)" "$(field "$m" kib_per_stream)" "$(field "$m" rss_after_close_kib)" \
+        "$(ratio "$(field "$m" rss_after_close_kib)" "$(field "$m" rss_idle_kib)")" \
+        "$(field "$m" rss_round2_open_kib)" "$(field "$m" rss_round2_close_kib)" \
+        "$(field "$m" anon_idle_kib)" "$(field "$m" anon_open_kib)" "$(field "$m" anon_after_close_kib)"
+    done
   done
   [[ " ${targets[*]} " == *" proxy "* ]] && echo && echo "mcp-auth-proxy A RSS after all wrk runs: $rss_a_after KiB"
+  echo
+  if [ -n "${cost_ins[nginx]:-}" ]; then
+    cost_report
+    echo
+  fi
+  targets_report
   echo
   echo "### Machine"
   echo
@@ -330,6 +396,64 @@ report() {
   echo "proxy:     $("$bin" --version)"
   echo "nginx:     $(nginx -v 2>&1 | sed 's/^nginx version: //'); wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'); node $(node --version)"
   echo '```'
+}
+# The targets of issue 13, each a ratio from this run.
+mark() { awk -v v="$1" -v op="$2" -v lim="$3" 'BEGIN {
+  if (v == "" || v == "-") { print "not measured"; exit }
+  ok = (op == "<=") ? (v + 0 <= lim + 0) : (v + 0 >= lim + 0)
+  print ok ? "met" : "**not met**" }'; }
+targets_report() {
+  local c v r n d np dp count m mp
+  echo "### Against the targets (each a ratio measured in this run)"
+  echo
+  echo "| target | measured | result |"
+  echo "|---|---|---|"
+  if [ -n "${cost_ins[nginx]:-}" ]; then
+    v=$(ratio "${cost_ins[proxy-plain]}" "${cost_ins[nginx]}")
+    echo "| instructions / request ≤ 3× nginx | ${v}× (${cost_ins[proxy-plain]} vs ${cost_ins[nginx]}) | $(mark "$v" '<=' 3) |"
+    v=$(ratio "${cost_sys[proxy-plain]}" "${cost_sys[nginx]}")
+    echo "| syscalls / request ≤ nginx | ${v}× (${cost_sys[proxy-plain]} vs ${cost_sys[nginx]}) | $(mark "$v" '<=' 1) |"
+  fi
+  [[ " ${targets[*]} " == *" proxy "* ]] || return 0
+  for c in 16 64; do
+    [ -n "${res[proxy,$c]:-}" ] || continue
+    r=${res[proxy,$c]}; n=${res[nginx,$c]}
+    v=$(ratio "$(field "$r" cpu_us_per_req)" "$(field "$n" cpu_us_per_req)")
+    echo "| CPU / request ≤ 1.0× nginx, c=$c | ${v}× ($(field "$r" cpu_us_per_req) vs $(field "$n" cpu_us_per_req) µs) | $(mark "$v" '<=' 1) |"
+  done
+  for c in 16 64; do
+    [ -n "${res[proxy,$c]:-}" ] || continue
+    r=${res[proxy,$c]}; n=${res[nginx,$c]}
+    v=$(ratio "$(field "$r" rps)" "$(field "$n" rps)")
+    echo "| req/s ≥ 1.0× nginx, c=$c | ${v}× | $(mark "$v" '>=' 1) |"
+  done
+  if [ -n "${res[proxy,1]:-}" ]; then
+    d=$(field "${res[direct,1]}" p50_us)
+    np=$(awk -v a="$(field "${res[nginx,1]}" p50_us)" -v b="$d" 'BEGIN { printf "%.1f", a - b }')
+    dp=$(awk -v a="$(field "${res[proxy,1]}" p50_us)" -v b="$d" 'BEGIN { printf "%.1f", a - b }')
+    v=$(awk -v a="$dp" -v b="$np" 'BEGIN { print a - b }')
+    echo "| p50 added latency at c=1 ≤ nginx's | proxy +$dp µs, nginx +$np µs over direct | $(mark "$v" '<=' 0) |"
+  fi
+  for count in $sse_streams; do
+    m=${sse_mem[nginx,$count]:-}; mp=${sse_mem[proxy,$count]:-}
+    [ -n "$m" ] && [ -n "$mp" ] || continue
+    v=$(ratio "$(field "$mp" kib_per_stream)" "$(field "$m" kib_per_stream)")
+    echo "| KiB per idle SSE stream ≤ nginx's, $count streams | $(field "$mp" kib_per_stream) vs $(field "$m" kib_per_stream) (${v}×) | $(mark "$v" '<=' 1) |"
+  done
+  # Idle memory of one worker: the whole process's anonymous RSS (heap,
+  # stacks, libraries' writable data; not shared library text) with one
+  # worker, which bounds one worker's from above (docs/internals/memory.md).
+  mp=${sse_mem[proxy,${sse_streams%% *}]:-}
+  if [ -n "$mp" ] && [ "$workers" = 1 ]; then
+    v=$(awk -v k="$(field "$mp" anon_idle_kib)" 'BEGIN { printf "%.1f", k / 1024 }')
+    echo "| idle RSS of one worker ≤ 4 MiB (anonymous RSS of the whole process, WORKERS=1) | $v MiB (process total $(field "$mp" rss_idle_kib) KiB) | $(mark "$v" '<=' 4) |"
+  fi
+  for count in $sse_streams; do
+    mp=${sse_mem[proxy,$count]:-}
+    [ -n "$mp" ] || continue
+    v=$(ratio "$(field "$mp" rss_after_close_kib)" "$(field "$mp" rss_idle_kib)")
+    echo "| proxy RSS after $count streams close within 10 % of before | $(field "$mp" rss_after_close_kib) vs $(field "$mp" rss_idle_kib) KiB (${v}×; 2nd round $(field "$mp" rss_round2_close_kib)) | $(mark "$v" '<=' 1.10) |"
+  done
 }
 report | tee "$BENCH_DIR/results.md"
 say "results: ${BENCH_DIR#"$root"/}/results.md"

@@ -20,8 +20,12 @@
 //     Reads the summed VmRSS of the PIDs (idle), opens C streams through
 //     URL (at most 100 connecting at a time), waits until every stream got
 //     its first event, waits --hold-ms, reads VmRSS again, closes the
-//     streams. Prints "sse_streams count=C rss_idle_kib=.. rss_open_kib=..
-//     kib_per_stream=.."
+//     streams, waits --settle-ms (default 2500: the proxy checks once a
+//     second whether to give memory back) and reads VmRSS again; then a
+//     second round. Prints "sse_streams count=C rss_idle_kib=..
+//     rss_open_kib=.. kib_per_stream=.. rss_after_close_kib=.. ..." and the
+//     same for the anonymous (heap, stacks: not the mapped binaries) part,
+//     anon_*_kib, summed from /proc/PID/smaps_rollup.
 //
 // The upstream answers GET <any path> with 200 text/event-stream and an
 // immediate `: hello` comment plus an event `id: 0`; later events are
@@ -42,6 +46,7 @@ const { values: opt, positionals } = parseArgs({
     count: { type: 'string', default: '1000' },
     pids: { type: 'string', default: '' },
     'hold-ms': { type: 'string', default: '2000' },
+    'settle-ms': { type: 'string', default: '2500' },
     rounds: { type: 'string', default: '2' },
     'timeout-ms': { type: 'string', default: '120000' },
   },
@@ -159,6 +164,19 @@ async function latency() {
   }
 }
 
+// The anonymous part of the RSS (heap, thread stacks, libraries' writable
+// data), i.e. what the process itself allocated: shared library text is the
+// rest and does not depend on load.
+function anonKiB(pids) {
+  let sum = 0;
+  for (const pid of pids) {
+    const m = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8').match(/^Anonymous:\s+(\d+) kB$/m);
+    if (!m) throw new Error(`no Anonymous in smaps_rollup for pid ${pid}`);
+    sum += Number(m[1]);
+  }
+  return sum;
+}
+
 function rssKiB(pids) {
   let sum = 0;
   for (const pid of pids) {
@@ -180,7 +198,9 @@ async function streamsMode() {
     c.req.destroy();
     await sleep(200);
   }
+  await sleep(Number(opt['settle-ms']));
   const idle = rssKiB(pids);
+  const idleAnon = anonKiB(pids);
   // Opens `count` streams, holds them, closes them: {open, upstreamOpen, closed} RSS.
   async function round() {
     const conns = [];
@@ -198,14 +218,15 @@ async function streamsMode() {
     if (firstEvents < count) throw new Error(`only ${firstEvents} of ${count} streams got their first event`);
     await sleep(Number(opt['hold-ms']));
     const open = rssKiB(pids);
+    const openAnon = anonKiB(pids);
     const upstreamOpen = streams.size;
     // One more event on every stream: proves they are all still live.
     for (const s of streams) s.write('id: 1\ndata: {"i":1}\n\n');
     await sleep(500);
     for (const c of conns) c.req.destroy();
     for (let i = 0; i < 100 && streams.size > 0; i += 1) await sleep(50);
-    await sleep(500);
-    return { open, upstreamOpen, closed: rssKiB(pids) };
+    await sleep(Number(opt['settle-ms']));
+    return { open, openAnon, upstreamOpen, closed: rssKiB(pids), closedAnon: anonKiB(pids) };
   }
   // Two rounds: memory kept after the first close that the second round
   // reuses is the allocator's cache; memory that grows again is a leak.
@@ -217,7 +238,9 @@ async function streamsMode() {
   }
   console.log(`sse_streams count=${count} upstream_streams=${r1.upstreamOpen} rss_idle_kib=${idle} rss_open_kib=${r1.open} `
     + `kib_per_stream=${((r1.open - idle) / count).toFixed(1)} rss_after_close_kib=${r1.closed} `
-    + `rss_round2_open_kib=${r2.open} rss_round2_close_kib=${r2.closed}`);
+    + `rss_round2_open_kib=${r2.open} rss_round2_close_kib=${r2.closed} `
+    + `anon_idle_kib=${idleAnon} anon_open_kib=${r1.openAnon} anon_after_close_kib=${r1.closedAnon} `
+    + `anon_round2_close_kib=${r2.closedAnon}`);
 }
 
 try {

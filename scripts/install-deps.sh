@@ -13,7 +13,7 @@ packages=(
   build-essential meson ninja-build pkg-config git ca-certificates
   libevent-dev node-llhttp libcurl4-openssl-dev libssl-dev libjansson-dev
   libcjose-dev libhiredis-dev libpcre2-dev uthash-dev libcmocka-dev
-  libidn2-dev libunistring-dev libyaml-dev
+  libidn2-dev libunistring-dev libyaml-dev libjemalloc-dev
   clang libclang-rt-14-dev clang-format
   redis-server chromium openssl curl iproute2
 )

@@ -123,7 +123,7 @@
  * peak, or this many connections closed since the last trim. */
 #define BOUNDS_MEMORY_TRIM_CHECK_MS 1000
 #define BOUNDS_MEMORY_TRIM_BODY_BYTES (8 * 1024 * 1024)
-#define BOUNDS_MEMORY_TRIM_CONNECTIONS 1024
+#define BOUNDS_MEMORY_TRIM_CONNECTIONS 64
 /* glibc's mmap threshold, fixed at its initial value (mallopt): larger
  * allocations are mapped and go back to the system when freed. */
 #define BOUNDS_MALLOC_MMAP_THRESHOLD (128 * 1024)

@@ -23,6 +23,16 @@
 #define MAIN_EXIT_CONFIG 1
 #define MAIN_EXIT_USAGE 2
 
+#ifdef MAP_JEMALLOC
+/* jemalloc's settings, read at its first allocation (docs/internals/
+ * memory.md): a background thread returns pages that have been free for
+ * about a second (dirty_decay_ms), straight to the kernel (muzzy_decay_ms:0,
+ * MADV_DONTNEED), so RSS comes back after a burst of connections closes
+ * even when the process then sits idle; the workers never purge inline. */
+const char *malloc_conf = "background_thread:true,max_background_threads:1,"
+                          "dirty_decay_ms:1000,muzzy_decay_ms:0";
+#endif
+
 static const char usage_line[] = "usage: mcp-auth-proxy [--check-config | --version | --help]\n";
 
 static void
