@@ -150,7 +150,7 @@ cost_dump_total() {
   awk '/^summary:|^totals:/ {print $2; exit}' "$f"
 }
 # cost_instructions NAME PID URL [TOKEN]: user-space instructions per request
-# of the callgrind-run process PID. A stalled load (see cost_syscalls) is
+# of the callgrind-run process PID. A failed load (see cost_syscalls) is
 # repeated, up to three times.
 cost_instructions() {
   local name=$1 pid=$2 url=$3 tok=${4:-} a b try
@@ -175,10 +175,12 @@ cost_instructions() {
 }
 # cost_syscalls PID URL [TOKEN]: system calls per request of PID (all
 # threads). strace's total line is "100.00 secs usecs/call calls [errors]
-# total": the calls column is the 4th field. A run in which the load
-# stalls (seen now and then under strace on a loaded machine, with either
-# allocator: the answer to one request never comes) counts fewer requests
-# than it divides by, so it is dropped and repeated, up to three times.
+# total": the calls column is the 4th field. A run in which the load fails
+# (bench/fixed-load.mjs gives up after 30 s without an answer) counts fewer
+# requests than it divides by, so it is dropped and repeated, up to three
+# times. (The "stalls" first seen here were fixed-load's own timer, which
+# once covered the whole batch: a few thousand requests under strace or
+# callgrind on a busy machine outlast 30 s. It now covers one answer.)
 cost_syscalls() {
   local pid=$1 url=$2 tok=${3:-} sp total out try
   cost_load "$url" 200 "$tok" || die "the warm-up load on $url failed"
