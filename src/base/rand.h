@@ -15,3 +15,10 @@ void rand_bytes(uint8_t *out, size_t n);
 void rand_uuid(char out[RAND_UUID_LEN + 1]);
 /* 16 random bytes as 32 lowercase hex chars + NUL. */
 void rand_hex32(char out[RAND_HEX32_LEN + 1]);
+
+/* n bytes for values that must be unpredictable and unique but are no
+ * key material (request ids), from a per-thread pool of RAND_bytes output
+ * refilled BOUNDS_RAND_POOL_BYTES at a time: each byte is handed out once.
+ * A forked child starts with an empty pool, so it never repeats its
+ * parent's bytes (the proxy does not fork today). */
+void rand_pool_bytes(uint8_t *out, size_t n);

@@ -20,14 +20,17 @@ void
 http_request_id_generate(char out[HTTP_REQUEST_ID_LEN + 1])
 {
     /* Rejection sampling keeps every character equally likely: bytes of
-     * 248 and up (248 = 4 * 62) are thrown away instead of biasing "0"-"7". */
-    uint8_t pool[32];
+     * 248 and up (248 = 4 * 62) are thrown away instead of biasing "0"-"7".
+     * The bytes come from the thread's pool (one RAND_bytes per ~190 ids);
+     * ids need 16 bytes, a few more when some are thrown away. */
+    uint8_t pool[HTTP_REQUEST_ID_LEN];
     size_t used = sizeof(pool);
     size_t n = 0;
     while (n < HTTP_REQUEST_ID_LEN) {
         if (used == sizeof(pool)) {
-            rand_bytes(pool, sizeof(pool));
-            used = 0;
+            /* Only as many as are still needed, so none is wasted. */
+            used = sizeof(pool) - (HTTP_REQUEST_ID_LEN - n);
+            rand_pool_bytes(pool + used, sizeof(pool) - used);
         }
         uint8_t b = pool[used++];
         if (b < 248) {
