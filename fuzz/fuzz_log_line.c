@@ -104,7 +104,8 @@ check_escaper(struct slice s, size_t cap)
     struct buf got;
     buf_init(&want, cap);
     buf_init(&got, cap);
-    if (buf_append(&want, "ab", cap >= 2 ? 2 : 0) != 0 || buf_append(&got, "ab", cap >= 2 ? 2 : 0) != 0) {
+    if (buf_append(&want, "ab", cap >= 2 ? 2 : 0) != 0 ||
+        buf_append(&got, "ab", cap >= 2 ? 2 : 0) != 0) {
         abort();
     }
     int rw = log_reference_json_escaped(&want, s);

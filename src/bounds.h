@@ -457,7 +457,3 @@
  * createRemoteJWKSet also refetches at once on an unknown kid. */
 #define BOUNDS_IDENTITY_JWKS_MAX_AGE_S 300
 #define BOUNDS_IDENTITY_JWKS_MAX_AGE_TEXT "300"
-/* Random bytes a worker draws from OpenSSL at once for request ids
- * (base/rand.c rand_pool_bytes): one RAND_bytes call (and its getpid fork
- * check) per ~190 requests instead of one per request. */
-#define BOUNDS_RAND_POOL_BYTES 4096

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "base/hex.h"
-#include "bounds.h"
 
 void
 rand_bytes(uint8_t *out, size_t n)
@@ -56,7 +55,7 @@ rand_hex32(char out[RAND_HEX32_LEN + 1])
  * memory is only what is still to come. fork_epoch counts forks: a thread
  * whose pool was filled in another epoch (a child's copy of its parent's
  * pool) throws it away, without a getpid per call. */
-static _Thread_local uint8_t pool[BOUNDS_RAND_POOL_BYTES];
+static _Thread_local uint8_t pool[RAND_POOL_BYTES];
 static _Thread_local size_t pool_left;
 static _Thread_local unsigned pool_epoch;
 static atomic_uint fork_epoch;

@@ -14,7 +14,6 @@
 
 #include "base/hex.h"
 #include "base/rand.h"
-#include "bounds.h"
 
 static bool
 is_lower_hex(char c)
@@ -132,14 +131,13 @@ test_hex_encode(void **state)
     assert_string_equal(out, "");
 }
 
-
 /* The pool hands each byte out once: draws across several refills never
  * repeat a 16-byte value, and are not all zero. */
 static void
 test_pool_never_repeats(void **state)
 {
     (void)state;
-    enum { DRAWS = 3 * BOUNDS_RAND_POOL_BYTES / 16 + 7 };
+    enum { DRAWS = 3 * RAND_POOL_BYTES / 16 + 7 };
     static uint8_t seen[DRAWS][16];
     for (size_t i = 0; i < DRAWS; i++) {
         rand_pool_bytes(seen[i], i % 3 == 0 ? 16 : 9);
@@ -153,9 +151,9 @@ test_pool_never_repeats(void **state)
         }
     }
     /* Larger than the pool in one call. */
-    static uint8_t big[BOUNDS_RAND_POOL_BYTES * 2 + 3];
+    static uint8_t big[RAND_POOL_BYTES * 2 + 3];
     rand_pool_bytes(big, sizeof(big));
-    assert_memory_not_equal(big, big + BOUNDS_RAND_POOL_BYTES, 64);
+    assert_memory_not_equal(big, big + RAND_POOL_BYTES, 64);
 }
 
 /* A forked child does not hand out the bytes its parent's pool still
@@ -192,8 +190,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_uuid_format),  cmocka_unit_test(test_values_differ),
-        cmocka_unit_test(test_hex32_format), cmocka_unit_test(test_rand_bytes_fills_everything),
+        cmocka_unit_test(test_uuid_format),
+        cmocka_unit_test(test_values_differ),
+        cmocka_unit_test(test_hex32_format),
+        cmocka_unit_test(test_rand_bytes_fills_everything),
         cmocka_unit_test(test_hex_encode),
         cmocka_unit_test(test_pool_never_repeats),
         cmocka_unit_test(test_pool_fork_does_not_repeat),

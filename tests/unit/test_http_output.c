@@ -180,9 +180,9 @@ raw_exchange(const char *request, struct buf *in)
 
 /* What every public response carries first (output.c). */
 #define SECURITY_LINES                                                                             \
-    "Strict-Transport-Security: max-age=63072000; includeSubDomains\r\n"                            \
+    "Strict-Transport-Security: max-age=63072000; includeSubDomains\r\n"                           \
     "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n"                                 \
-    "Referrer-Policy: no-referrer\r\n"                                                              \
+    "Referrer-Policy: no-referrer\r\n"                                                             \
     "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
 
 static void
@@ -211,8 +211,8 @@ test_head_bytes(void **state)
     snprintf(want, sizeof(want),
              "HTTP/1.1 418 %s\r\nDate: %s\r\n" SECURITY_LINES "%s%s%s"
              "Transfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
-             http_status_reason(418), harness_header(&r, "Date"), id ? "X-Request-Id: " : "", id ? id : "",
-             id ? "\r\n" : "");
+             http_status_reason(418), harness_header(&r, "Date"), id ? "X-Request-Id: " : "",
+             id ? id : "", id ? "\r\n" : "");
     assert_string_equal(buf_cstr(&in), want);
     harness_response_free(&r);
     buf_cleanup(&in);

@@ -764,7 +764,6 @@ test_stop_with_stalled_sink_is_bounded(void **state)
     close(fds[1]);
 }
 
-
 /* ---- the builder against the one before issue 13 (log_reference.c) ---- */
 
 /* Strings the escaper and the log line must treat exactly as before. */
@@ -772,7 +771,10 @@ static const struct {
     const char *text;
     size_t len;
 } tricky[] = {
-#define S(lit) {lit, sizeof(lit) - 1}
+#define S(lit)                                                                                     \
+    {                                                                                              \
+        lit, sizeof(lit) - 1                                                                       \
+    }
     S(""),
     S("plain"),
     S("/mcp"),
@@ -883,9 +885,9 @@ assert_same_line(struct log_line *l, struct log_reference_line *r)
 /* Doubles "%.6f" would round either way, durations as write_access_log
  * makes them, halves, -0, huge and tiny values. */
 static const double doubles[] = {
-    0.0,  -0.0,     0.0000005,  0.0000015, 0.0000025,        1e-7,   0.000001,  0.1234565,
-    1.5,  2.0000005, 999999.9999995, 1e6,  1e15,             1e300,  -1.25,     5e-324,
-    NAN,  INFINITY, -INFINITY,  123.456789, 0.000499999999,  86400.0000005,
+    0.0, -0.0,      0.0000005,      0.0000015,  0.0000025,      1e-7,          0.000001, 0.1234565,
+    1.5, 2.0000005, 999999.9999995, 1e6,        1e15,           1e300,         -1.25,    5e-324,
+    NAN, INFINITY,  -INFINITY,      123.456789, 0.000499999999, 86400.0000005,
 };
 
 static void
@@ -929,9 +931,17 @@ test_long_lines_match_reference(void **state)
     for (size_t i = 0; i < big; i++) {
         text[i] = i % 97 == 0 ? '"' : i % 89 == 0 ? '\x01' : (char)('a' + i % 26);
     }
-    static const size_t lens[] = {0, 100, 5000, LOG_LINE_MAX / 2, LOG_LINE_MAX - 400,
-                                  LOG_LINE_MAX - 200, LOG_LINE_MAX - 120, LOG_LINE_MAX - 60,
-                                  LOG_LINE_MAX - 32, LOG_LINE_MAX, LOG_LINE_MAX + 100};
+    static const size_t lens[] = {0,
+                                  100,
+                                  5000,
+                                  LOG_LINE_MAX / 2,
+                                  LOG_LINE_MAX - 400,
+                                  LOG_LINE_MAX - 200,
+                                  LOG_LINE_MAX - 120,
+                                  LOG_LINE_MAX - 60,
+                                  LOG_LINE_MAX - 32,
+                                  LOG_LINE_MAX,
+                                  LOG_LINE_MAX + 100};
     for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
         for (int nested = 0; nested < 2; nested++) {
             struct log_line outer;
@@ -969,9 +979,17 @@ static void
 test_time_matches_rfc3339(void **state)
 {
     (void)state;
-    static const int64_t starts[] = {0,           -1,           -1000,         -86400001,
-                                     999,         1000,         1780000000999, 1780000001000,
-                                     253402300799999, 253402300800000, 1767225599999};
+    static const int64_t starts[] = {0,
+                                     -1,
+                                     -1000,
+                                     -86400001,
+                                     999,
+                                     1000,
+                                     1780000000999,
+                                     1780000001000,
+                                     253402300799999,
+                                     253402300800000,
+                                     1767225599999};
     for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
         for (int64_t d = -1500; d <= 1500; d += 7) {
             for (int back = 0; back < 2; back++) {
