@@ -28,6 +28,8 @@ static const char *const level_names[LOG_LEVEL_COUNT] = {
 static _Atomic int min_level = LOG_INFO;
 static _Atomic int out_fd = STDOUT_FILENO;
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+struct log_buffer;
+static _Thread_local struct log_buffer *own_buffer; /* see log_thread_attach */
 
 const char *
 log_level_str(enum log_level level)
@@ -99,24 +101,153 @@ field_start(struct log_line *l, const char *key, size_t *mark)
     return true;
 }
 
+/* "YYYY-MM-DDTHH:MM:SS." of the second last formatted on this thread: a
+ * busy thread logs many lines per second and formats the date once. */
+static _Thread_local int64_t time_cached_s = INT64_MIN;
+static _Thread_local char time_cached[RFC3339_MS_LEN + 1];
+
+void
+log_format_time(int64_t unix_ms, char *out)
+{
+    int64_t s = unix_ms >= 0 ? unix_ms / 1000 : (unix_ms - 999) / 1000;
+    unsigned ms = (unsigned)(unix_ms - s * 1000);
+    if (s != time_cached_s) {
+        rfc3339_format_ms(s * 1000, time_cached);
+        time_cached_s = s;
+    }
+    memcpy(out, time_cached, RFC3339_MS_LEN - 4); /* up to and with the '.' */
+    out[RFC3339_MS_LEN - 4] = (char)('0' + ms / 100);
+    out[RFC3339_MS_LEN - 3] = (char)('0' + ms / 10 % 10);
+    out[RFC3339_MS_LEN - 2] = (char)('0' + ms % 10);
+    out[RFC3339_MS_LEN - 1] = 'Z';
+    out[RFC3339_MS_LEN] = '\0';
+}
+
+/* One line buffer per attached thread (log_thread_attach: the workers),
+ * reused: a line costs no malloc once the thread has logged a line of its
+ * size. A line begun while the buffer is taken (a line built inside
+ * another) and lines of other threads get a buffer of their own;
+ * log_thread_detach frees it, so no thread leaves one behind. */
+static _Thread_local struct buf spare;
+static _Thread_local bool spare_taken;
+/* A buffer grown past this by a long line is freed instead of kept. */
+#define LOG_SPARE_KEEP 4096
+
+static void
+line_buf_take(struct log_line *l)
+{
+    if (!spare_taken && own_buffer != NULL) {
+        spare_taken = true;
+        l->b = spare;
+        l->b.max = LOG_LINE_MAX - 32;
+        buf_reset(&l->b);
+        l->spare = true;
+    } else {
+        /* Room for the closing fields is kept back from the cap. */
+        buf_init(&l->b, LOG_LINE_MAX - 32);
+        l->spare = false;
+    }
+}
+
+static void
+line_buf_release(struct log_line *l)
+{
+    if (!l->spare) {
+        buf_cleanup(&l->b);
+        return;
+    }
+    if (l->b.alloc > LOG_SPARE_KEEP) {
+        buf_cleanup(&l->b);
+    }
+    spare = l->b;
+    spare_taken = false;
+    l->spare = false;
+}
+
+/* Appends v in decimal: no printf on the path of every log line. */
+static int
+append_u64(struct buf *b, uint64_t v)
+{
+    char digits[20];
+    size_t n = sizeof(digits);
+    do {
+        digits[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return buf_append(b, digits + n, sizeof(digits) - n);
+}
+
+static int
+append_i64(struct buf *b, int64_t v)
+{
+    if (v >= 0) {
+        return append_u64(b, (uint64_t)v);
+    }
+    size_t mark = b->len;
+    /* -(v + 1) + 1 is |v| also for INT64_MIN. */
+    if (buf_append_byte(b, '-') != 0 || append_u64(b, (uint64_t)(-(v + 1)) + 1) != 0) {
+        b->len = mark;
+        if (b->ptr != NULL) {
+            b->ptr[mark] = '\0';
+        }
+        return -1;
+    }
+    return 0;
+}
+
+/* "%.6f" of a finite v, byte for byte. Durations (0 up to days) take the
+ * direct way: v * 1e6 is off from the exact product by far less than
+ * 1e-3, so rounding it to an integer can only differ from printf's exact
+ * rounding when it lies within 1e-3 of a half; those, negatives, -0 and
+ * large values go to printf. */
+static int
+append_fixed6(struct buf *b, double v)
+{
+    if (v >= 0 && v < 1e6 && !signbit(v)) {
+        double p = v * 1e6;
+        uint64_t k = (uint64_t)p;
+        double frac = p - (double)k;
+        if (fabs(frac - 0.5) > 1e-3) {
+            k += frac > 0.5;
+            char text[32];
+            char *t = text + sizeof(text);
+            uint64_t f = k % 1000000;
+            for (int i = 0; i < 6; i++) {
+                *--t = (char)('0' + f % 10);
+                f /= 10;
+            }
+            *--t = '.';
+            uint64_t w = k / 1000000;
+            do {
+                *--t = (char)('0' + w % 10);
+                w /= 10;
+            } while (w != 0);
+            return buf_append(b, t, (size_t)(text + sizeof(text) - t));
+        }
+    }
+    return buf_appendf(b, "%.6f", v);
+}
+
 void
 log_begin(struct log_line *l, enum log_level level, const char *msg)
 {
     l->on = log_enabled(level);
     l->truncated = false;
+    l->spare = false;
     if (!l->on) {
         return;
     }
-    /* Room for the closing fields is kept back from the cap. */
-    buf_init(&l->b, LOG_LINE_MAX - 32);
+    line_buf_take(l);
     char ts[RFC3339_MS_LEN + 1];
-    rfc3339_format_ms(clock_unix_ms(), ts);
+    log_format_time(clock_unix_ms(), ts);
     /* The prefix is far below the cap. A msg that does not fit is left out
      * whole (escaping is all or nothing) and the quote is still closed, so
      * the line stays valid JSON with "truncated":true. */
-    if (buf_appendf(&l->b, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":\"", ts,
-                    log_level_str(level)) != 0) {
-        buf_cleanup(&l->b);
+    if (buf_append(&l->b, "{\"time\":\"", 9) != 0 || buf_append(&l->b, ts, RFC3339_MS_LEN) != 0 ||
+        buf_append(&l->b, "\",\"level\":\"", 11) != 0 ||
+        buf_append_str(&l->b, log_level_str(level)) != 0 ||
+        buf_append(&l->b, "\",\"msg\":\"", 9) != 0) {
+        line_buf_release(l);
         l->on = false;
         return;
     }
@@ -124,7 +255,7 @@ log_begin(struct log_line *l, enum log_level level, const char *msg)
         l->truncated = true;
     }
     if (buf_append_byte(&l->b, '"') != 0) {
-        buf_cleanup(&l->b);
+        line_buf_release(l);
         l->on = false;
     }
 }
@@ -168,7 +299,7 @@ void
 log_int(struct log_line *l, const char *key, int64_t value)
 {
     size_t mark;
-    if (field_start(l, key, &mark) && buf_appendf(&l->b, "%lld", (long long)value) != 0) {
+    if (field_start(l, key, &mark) && append_i64(&l->b, value) != 0) {
         field_fail(l, mark);
     }
 }
@@ -177,7 +308,7 @@ void
 log_uint(struct log_line *l, const char *key, uint64_t value)
 {
     size_t mark;
-    if (field_start(l, key, &mark) && buf_appendf(&l->b, "%llu", (unsigned long long)value) != 0) {
+    if (field_start(l, key, &mark) && append_u64(&l->b, value) != 0) {
         field_fail(l, mark);
     }
 }
@@ -206,7 +337,7 @@ log_double(struct log_line *l, const char *key, double value)
     } else if (isinf(value)) {
         rc = buf_append_str(&l->b, value > 0 ? "\"+Inf\"" : "\"-Inf\"");
     } else {
-        rc = buf_appendf(&l->b, "%.6f", value);
+        rc = append_fixed6(&l->b, value);
     }
     if (rc != 0) {
         field_fail(l, mark);
@@ -255,7 +386,6 @@ static _Atomic int mode = MODE_DIRECT;
 static struct log_buffer *buffers[BOUNDS_LOG_BUFFERS_MAX]; /* [0] is shared */
 static _Atomic size_t buffer_count;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static _Thread_local struct log_buffer *own_buffer;
 
 /* The writer sleeps on wake_cond under wake_lock with writer_idle set; a
  * producer that sees writer_idle (read under its buffer lock, after the
@@ -395,8 +525,23 @@ log_end(struct log_line *l)
     if (line_close(l)) {
         emit(l->b.ptr, l->b.len);
     }
-    buf_cleanup(&l->b);
+    line_buf_release(l);
     l->on = false;
+}
+
+size_t
+log_end_copy(struct log_line *l, char *out, size_t cap)
+{
+    size_t n = 0;
+    if (l->on && line_close(l) && l->b.len <= cap) {
+        memcpy(out, l->b.ptr, l->b.len);
+        n = l->b.len;
+    }
+    if (l->on) {
+        line_buf_release(l);
+    }
+    l->on = false;
+    return n;
 }
 
 /* ---- the writer thread ---- */
@@ -464,7 +609,7 @@ report_dropped(int fd, uint64_t count)
         (void)write_all(fd, l.b.ptr, l.b.len);
         pthread_mutex_unlock(&write_lock);
     }
-    buf_cleanup(&l.b);
+    line_buf_release(&l);
 }
 
 /* Is any buffer non-empty? Locks each buffer in turn. */
@@ -607,6 +752,9 @@ log_thread_detach(void)
     own_buffer->owned = false;
     own_buffer = NULL;
     pthread_mutex_unlock(&registry_lock);
+    if (!spare_taken) {
+        buf_cleanup(&spare);
+    }
 }
 
 /* Timed waits use CLOCK_MONOTONIC: a wall-clock step must not stretch or

@@ -53,6 +53,7 @@ struct log_line {
     struct buf b;
     bool on;
     bool truncated;
+    bool spare; /* b is the thread's reused buffer */
 };
 
 const char *log_level_str(enum log_level level);
@@ -64,6 +65,10 @@ void log_set_level(enum log_level level);
 bool log_enabled(enum log_level level);
 /* Tests only: send lines to fd instead of stdout (1). */
 void log_set_fd(int fd);
+
+/* The "time" of a line logged at unix_ms: rfc3339_format_ms's text, with
+ * the date and time of day formatted once per second per thread. */
+void log_format_time(int64_t unix_ms, char *out);
 
 void log_begin(struct log_line *l, enum log_level level, const char *msg);
 void log_str(struct log_line *l, const char *key, const char *value);
@@ -78,6 +83,10 @@ void log_double(struct log_line *l, const char *key, double value);
 void log_raw_json(struct log_line *l, const char *key, struct slice json);
 /* Writes the line and releases it. */
 void log_end(struct log_line *l);
+/* Releases the line and copies what log_end would write into out instead
+ * (tests and the fuzz target compare lines this way). Returns its length;
+ * 0 when the line is off or longer than cap. */
+size_t log_end_copy(struct log_line *l, char *out, size_t cap);
 
 /* One-field conveniences for lifecycle events. */
 void log_event(enum log_level level, const char *msg);

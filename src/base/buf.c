@@ -138,39 +138,63 @@ buf_appendf_best(struct buf *b, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Bytes that buf_append_json_escaped() cannot copy as they are: quote,
+ * backslash, the C0 controls and DEL. */
+static bool
+json_needs_escape(unsigned char c)
+{
+    return c < 0x20 || c == '"' || c == '\\' || c == 0x7f;
+}
+
+/* Copies each run of plain bytes whole and escapes the byte that ends it;
+ * the log line and the JSON replies spend most of their bytes in runs. */
 int
 buf_append_json_escaped(struct buf *b, struct slice s)
 {
     static const char hexdig[] = "0123456789abcdef";
     size_t start_len = b->len;
-    for (size_t i = 0; i < s.len; i++) {
-        unsigned char c = (unsigned char)s.ptr[i];
-        int rc;
-        if (c == '"' || c == '\\') {
-            char esc[2] = {'\\', (char)c};
-            rc = buf_append(b, esc, 2);
-        } else if (c == '\n') {
-            rc = buf_append(b, "\\n", 2);
+    size_t i = 0;
+    while (i < s.len) {
+        size_t run = i;
+        while (run < s.len && !json_needs_escape((unsigned char)s.ptr[run])) {
+            run++;
+        }
+        if (run > i && buf_append(b, s.ptr + i, run - i) != 0) {
+            goto fail;
+        }
+        if (run == s.len) {
+            break;
+        }
+        unsigned char c = (unsigned char)s.ptr[run];
+        char esc[6] = {'\\', (char)c, 0, 0, 0, 0};
+        size_t n = 2;
+        if (c == '\n') {
+            esc[1] = 'n';
         } else if (c == '\r') {
-            rc = buf_append(b, "\\r", 2);
+            esc[1] = 'r';
         } else if (c == '\t') {
-            rc = buf_append(b, "\\t", 2);
-        } else if (c < 0x20 || c == 0x7f) {
-            char esc[6] = {'\\', 'u', '0', '0', hexdig[c >> 4], hexdig[c & 0xf]};
-            rc = buf_append(b, esc, 6);
-        } else {
-            rc = buf_append(b, &s.ptr[i], 1);
+            esc[1] = 't';
+        } else if (c != '"' && c != '\\') {
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hexdig[c >> 4];
+            esc[5] = hexdig[c & 0xf];
+            n = 6;
         }
-        if (rc != 0) {
-            /* All or nothing: roll back a partial escape sequence. */
-            b->len = start_len;
-            if (b->ptr != NULL) {
-                b->ptr[b->len] = '\0';
-            }
-            return -1;
+        if (buf_append(b, esc, n) != 0) {
+            goto fail;
         }
+        i = run + 1;
     }
     return 0;
+fail:
+    /* All or nothing: roll back a partial string. */
+    b->len = start_len;
+    if (b->ptr != NULL) {
+        b->ptr[b->len] = '\0';
+    }
+    return -1;
 }
 
 const char *

@@ -1,8 +1,11 @@
 #include "base/rand.h"
 
 #include <openssl/rand.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/hex.h"
 
@@ -46,4 +49,51 @@ rand_hex32(char out[RAND_HEX32_LEN + 1])
     uint8_t b[16];
     rand_bytes(b, sizeof(b));
     hex_encode(b, sizeof(b), out);
+}
+
+/* The pool. Bytes are wiped as they are handed out, so what stays in
+ * memory is only what is still to come. fork_epoch counts forks: a thread
+ * whose pool was filled in another epoch (a child's copy of its parent's
+ * pool) throws it away, without a getpid per call. */
+static _Thread_local uint8_t pool[RAND_POOL_BYTES];
+static _Thread_local size_t pool_left;
+static _Thread_local unsigned pool_epoch;
+static atomic_uint fork_epoch;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void
+on_fork_child(void)
+{
+    atomic_fetch_add(&fork_epoch, 1);
+}
+
+static void
+register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, on_fork_child);
+}
+
+void
+rand_pool_bytes(uint8_t *out, size_t n)
+{
+    unsigned epoch = atomic_load_explicit(&fork_epoch, memory_order_relaxed);
+    if (epoch != pool_epoch) {
+        pool_left = 0;
+        pool_epoch = epoch;
+    }
+    while (n > 0) {
+        if (pool_left == 0) {
+            pthread_once(&atfork_once, register_atfork);
+            rand_bytes(pool, sizeof(pool));
+            pool_left = sizeof(pool);
+            pool_epoch = atomic_load(&fork_epoch);
+        }
+        size_t take = n < pool_left ? n : pool_left;
+        uint8_t *from = pool + sizeof(pool) - pool_left;
+        memcpy(out, from, take);
+        memset(from, 0, take);
+        pool_left -= take;
+        out += take;
+        n -= take;
+    }
 }

@@ -81,6 +81,7 @@ struct http_conn {
 };
 
 static void advance(struct http_conn *c);
+static void free_done(struct http_conn *c);
 static const struct http_stream_ops stream_ops;
 
 static void
@@ -173,6 +174,9 @@ static struct http_request *
 new_request(struct http_conn *c)
 {
     assert(c->req == NULL);
+    /* A pipelined request: the one before it is freed now, its bytes
+     * written or not, so a burst holds one request at a time. */
+    free_done(c);
     c->body_rc = HTTP_IP_BUDGET_OK;
     const struct http_request_origin o = {
         .worker = c->worker,
@@ -576,12 +580,23 @@ step(struct http_conn *c)
  * requests at one request's memory instead of all of them until the loop
  * turns. */
 static void
-release_done(struct http_conn *c)
+free_done(struct http_conn *c)
 {
     struct http_request *req = c->done;
     if (req != NULL) {
         c->done = NULL;
         http_request_free(req);
+    }
+}
+
+/* Freeing writes the request's access-log line: not before its response's
+ * bytes went to the socket (the write callback comes back here), so the
+ * line is formatted off the response's latency path. */
+static void
+release_done(struct http_conn *c)
+{
+    if (c->done != NULL && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+        free_done(c);
     }
 }
 
@@ -662,6 +677,9 @@ static void
 on_write(struct bufferevent *bev, void *arg)
 {
     struct http_conn *c = arg;
+    if (!c->in_advance) {
+        release_done(c);
+    }
     if (c->state == CONN_CLOSING) {
         if (!c->lingering && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
             finish_close(c);

@@ -9,6 +9,7 @@
 #include "base/arena.h"
 #include "base/clock.h"
 #include "base/field.h"
+#include "base/xalloc.h"
 #include "bounds.h"
 #include "http/request_int.h"
 #include "http/status.h"
@@ -245,6 +246,100 @@ bodyless_status(int status)
     return status == 204 || status == 304 || (status >= 100 && status < 200);
 }
 
+/* Copies n bytes at *p and moves past them. */
+static void
+put(char **p, const char *s, size_t n)
+{
+    memcpy(*p, s, n);
+    *p += n;
+}
+
+/* v in decimal at *p (at most 20 bytes). */
+static void
+put_u64(char **p, uint64_t v)
+{
+    char digits[20];
+    size_t n = sizeof(digits);
+    do {
+        digits[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    put(p, digits + n, sizeof(digits) - n);
+}
+
+/* The head in one piece, added to the output at once: sized first, then
+ * written, each string read once and no printf. with_length: a
+ * Content-Length of len; keep: the connection stays open. */
+static void
+format_head(struct http_request *req, bool with_length, uint64_t len, bool keep)
+{
+    static const char te[] = "Transfer-Encoding: chunked\r\n";
+    static const char close_line[] = "Connection: close\r\n";
+    static const char keep_line[] = "Connection: keep-alive\r\n";
+    const char *reason = http_status_reason(req->status);
+    size_t reason_len = strlen(reason);
+    const char *date = date_line();
+    size_t date_len = strlen(date);
+    /* "HTTP/1.1 " + a status of up to 11 characters + " " + reason + CRLF */
+    size_t need = 9 + 11 + 1 + reason_len + 2 + date_len;
+    size_t name_len[BOUNDS_RESPONSE_HEADER_COUNT_MAX];
+    size_t value_len[BOUNDS_RESPONSE_HEADER_COUNT_MAX];
+    for (size_t i = 0; i < req->out_count; i++) {
+        name_len[i] = strlen(req->out[i].name);
+        value_len[i] = strlen(req->out[i].value);
+        need += name_len[i] + 2 + value_len[i] + 2;
+    }
+    need += sizeof("X-Request-Id: \r\n") - 1 + HTTP_REQUEST_ID_LEN;
+    need += sizeof("Content-Length: \r\n") - 1 + 20;
+    need += sizeof(te) - 1 + sizeof(keep_line) - 1 + 2;
+
+    char small[2048];
+    char *head = need <= sizeof(small) ? small : xmalloc(need);
+    char *p = head;
+    put(&p, "HTTP/1.1 ", 9);
+    if (req->status < 0) {
+        *p++ = '-';
+        put_u64(&p, (uint64_t)(-(int64_t)req->status));
+    } else {
+        put_u64(&p, (uint64_t)req->status);
+    }
+    *p++ = ' ';
+    put(&p, reason, reason_len);
+    put(&p, "\r\n", 2);
+    put(&p, date, date_len);
+    for (size_t i = 0; i < req->out_count; i++) {
+        put(&p, req->out[i].name, name_len[i]);
+        put(&p, ": ", 2);
+        put(&p, req->out[i].value, value_len[i]);
+        put(&p, "\r\n", 2);
+    }
+    if (req->is_public) {
+        put(&p, "X-Request-Id: ", 14);
+        put(&p, req->id, strlen(req->id));
+        put(&p, "\r\n", 2);
+    }
+    /* RFC 9110 8.6: never a Content-Length on 1xx/204; on 304 it would
+     * describe the unsent representation, so leave it out too. */
+    if (with_length) {
+        put(&p, "Content-Length: ", 16);
+        put_u64(&p, len);
+        put(&p, "\r\n", 2);
+    }
+    if (req->framing == HTTP_FRAME_CHUNKED) {
+        put(&p, te, sizeof(te) - 1);
+    }
+    if (!keep) {
+        put(&p, close_line, sizeof(close_line) - 1);
+    } else if (req->version_minor == 0) {
+        put(&p, keep_line, sizeof(keep_line) - 1);
+    }
+    put(&p, "\r\n", 2);
+    evbuffer_add(output_of(req), head, (size_t)(p - head));
+    if (head != small) {
+        xfree(head);
+    }
+}
+
 /* Writes the head and picks the framing. has_length: len is the body
  * length (Content-Length); otherwise chunked or close-delimited. */
 static int
@@ -270,39 +365,7 @@ send_head(struct http_request *req, bool has_length, uint64_t len)
         req->stream.ops->close_after(req->stream.conn);
     }
 
-    struct evbuffer *out = output_of(req);
-    char line[128];
-    int n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", req->status,
-                     http_status_reason(req->status));
-    evbuffer_add(out, line, (size_t)n);
-    const char *date = date_line();
-    evbuffer_add(out, date, strlen(date));
-    for (size_t i = 0; i < req->out_count; i++) {
-        const struct http_out_header *h = &req->out[i];
-        evbuffer_add(out, h->name, strlen(h->name));
-        evbuffer_add(out, ": ", 2);
-        evbuffer_add(out, h->value, strlen(h->value));
-        evbuffer_add(out, "\r\n", 2);
-    }
-    if (req->is_public) {
-        n = snprintf(line, sizeof(line), "X-Request-Id: %s\r\n", req->id);
-        evbuffer_add(out, line, (size_t)n);
-    }
-    /* RFC 9110 8.6: never a Content-Length on 1xx/204; on 304 it would
-     * describe the unsent representation, so leave it out too. */
-    if (has_length && !bodyless_status(req->status)) {
-        n = snprintf(line, sizeof(line), "Content-Length: %" PRIu64 "\r\n", len);
-        evbuffer_add(out, line, (size_t)n);
-    }
-    if (req->framing == HTTP_FRAME_CHUNKED) {
-        evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
-    }
-    if (!keep) {
-        evbuffer_add(out, "Connection: close\r\n", 19);
-    } else if (req->version_minor == 0) {
-        evbuffer_add(out, "Connection: keep-alive\r\n", 24);
-    }
-    evbuffer_add(out, "\r\n", 2);
+    format_head(req, has_length && !bodyless_status(req->status), len, keep);
     req->out_state = HTTP_OUT_STREAMING;
     req->status_sent = req->status;
     return 0;

@@ -20,14 +20,17 @@ void
 http_request_id_generate(char out[HTTP_REQUEST_ID_LEN + 1])
 {
     /* Rejection sampling keeps every character equally likely: bytes of
-     * 248 and up (248 = 4 * 62) are thrown away instead of biasing "0"-"7". */
-    uint8_t pool[32];
+     * 248 and up (248 = 4 * 62) are thrown away instead of biasing "0"-"7".
+     * The bytes come from the thread's pool (one RAND_bytes per ~190 ids);
+     * ids need 16 bytes, a few more when some are thrown away. */
+    uint8_t pool[HTTP_REQUEST_ID_LEN];
     size_t used = sizeof(pool);
     size_t n = 0;
     while (n < HTTP_REQUEST_ID_LEN) {
         if (used == sizeof(pool)) {
-            rand_bytes(pool, sizeof(pool));
-            used = 0;
+            /* Only as many as are still needed, so none is wasted. */
+            used = sizeof(pool) - (HTTP_REQUEST_ID_LEN - n);
+            rand_pool_bytes(pool + used, sizeof(pool) - used);
         }
         uint8_t b = pool[used++];
         if (b < 248) {
@@ -161,11 +164,16 @@ http_request_set_partial(struct http_request *req, struct slice method, struct s
     }
 }
 
+static void write_access_log(const struct http_request *req);
+
 void
 http_request_free(struct http_request *req)
 {
     if (req == NULL) {
         return;
+    }
+    if (req->log_pending) {
+        write_access_log(req);
     }
     if (req->body != NULL) {
         evbuffer_free(req->body);
@@ -425,7 +433,7 @@ write_access_log(const struct http_request *req)
     log_str(&l, "method", req->method_name);
     log_slice(&l, "path", log_path(req));
     log_int(&l, "status", req->status_sent ? req->status_sent : (req->client_gone ? 499 : 0));
-    log_double(&l, "duration", (double)(clock_mono_ns() - req->start_ns) / 1e9);
+    log_double(&l, "duration", (double)(req->end_ns - req->start_ns) / 1e9);
     log_int(&l, "req_bytes", req->content_length);
     log_uint(&l, "resp_bytes", req->resp_bytes);
     log_str(&l, "client_ip", req->client_ip);
@@ -458,7 +466,11 @@ http_request_finish(struct http_request *req)
     }
     req->finished = true;
     if (req->is_public && !req->log_skipped && (req->dispatched || req->status_sent != 0)) {
-        write_access_log(req);
+        /* Everything the line says is fixed from here on (the stream is
+         * gone, so status, bytes and aborted cannot change); the time it
+         * took is taken now, as when the line was written here. */
+        req->end_ns = clock_mono_ns();
+        req->log_pending = true;
     }
     for (size_t i = 0; i < req->finish_count; i++) {
         req->finish[i].fn(req, req->finish[i].arg);

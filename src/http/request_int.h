@@ -146,6 +146,10 @@ struct http_request {
     bool finished;
     bool client_gone;
     bool aborted; /* ended without a clean end */
+    /* Finished with an access-log line still to write (http_request_free
+     * writes it); end_ns is when it finished, for its "duration". */
+    bool log_pending;
+    uint64_t end_ns;
 };
 
 /* ---- for conn.c ---- */
@@ -172,11 +176,15 @@ int http_request_set_head(struct http_request *req, const struct http_head *h)
 /* For a request refused before its head was complete: what is known of the
  * method and path, for the log line. */
 void http_request_set_partial(struct http_request *req, struct slice method, struct slice path);
-/* Writes the access-log line and runs the finish hooks, once. */
+/* Runs the finish hooks, once, and fixes what the access-log line will
+ * say; the line itself is written by http_request_free, which the
+ * connection calls once the response's bytes were handed to the socket:
+ * formatting it is off the response's latency path. */
 void http_request_finish(struct http_request *req);
 /* Calls the abort callback once (client gone), then finishes. */
 void http_request_client_gone(struct http_request *req);
-/* Frees the request (arena, body). NULL is a no-op. */
+/* Writes the pending access-log line, then frees the request (arena,
+ * body). NULL is a no-op. */
 void http_request_free(struct http_request *req);
 
 /* ---- for request.c ---- */

@@ -179,41 +179,68 @@ sends_length(const struct http_request *req)
     return m == HTTP_METHOD_POST || m == HTTP_METHOD_PUT || m == HTTP_METHOD_PATCH;
 }
 
+/* v in decimal at p; returns the bytes written (at most 20). */
+static size_t
+format_u64(char *p, uint64_t v)
+{
+    char digits[20];
+    size_t n = sizeof(digits);
+    do {
+        digits[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    memcpy(p, digits + n, sizeof(digits) - n);
+    return sizeof(digits) - n;
+}
+
+/* The request line, the header block and the body in one contiguous piece
+ * of one buffer: sized first, then written in place, no printf. */
 static void
 write_request(struct fwd *f)
 {
     struct http_request *req = f->req;
     struct evbuffer *body = http_request_body(req);
     size_t body_len = evbuffer_get_length(body);
+    const char *method = http_request_method_name(req);
+    const char *host = proxy_pool_host_header(f->pool);
+    size_t method_len = strlen(method);
+    size_t target_len = strlen(f->target);
+    size_t host_len = strlen(host);
+    bool length = sends_length(req);
+    size_t need = method_len + 1 + target_len + sizeof(" HTTP/1.1\r\nHost: \r\n") - 1 + host_len +
+                  f->fields.len + (length ? sizeof("Content-Length: \r\n") - 1 + 20 : 0) + 2 +
+                  body_len;
     struct evbuffer *out = evbuffer_new();
-    if (out == NULL) {
+    struct evbuffer_iovec v;
+    if (out == NULL || evbuffer_reserve_space(out, (ev_ssize_t)need, &v, 1) != 1) {
         abort(); /* allocation only */
     }
-    evbuffer_add_printf(out, "%s %s HTTP/1.1\r\nHost: %s\r\n", http_request_method_name(req),
-                        f->target, proxy_pool_host_header(f->pool));
-    evbuffer_add(out, f->fields.ptr, f->fields.len);
-    if (sends_length(req)) {
-        evbuffer_add_printf(out, "Content-Length: %zu\r\n", body_len);
+    char *start = v.iov_base;
+    char *p = start;
+#define PUT(s, n) (memcpy(p, (s), (n)), p += (n))
+    PUT(method, method_len);
+    *p++ = ' ';
+    PUT(f->target, target_len);
+    PUT(" HTTP/1.1\r\nHost: ", 17);
+    PUT(host, host_len);
+    PUT("\r\n", 2);
+    if (f->fields.len > 0) {
+        PUT(f->fields.ptr, f->fields.len);
     }
-    evbuffer_add(out, "\r\n", 2);
-    /* The body stays in the request for a redirect's replay: copy it. */
-    struct evbuffer_iovec v[16];
-    struct evbuffer_ptr pos;
-    evbuffer_ptr_set(body, &pos, 0, EVBUFFER_PTR_SET);
-    size_t copied = 0;
-    while (copied < body_len) {
-        int k = evbuffer_peek(body, -1, &pos, v, 16);
-        if (k <= 0) {
-            break;
-        }
-        for (int i = 0; i < k && i < 16; i++) {
-            evbuffer_add(out, v[i].iov_base, v[i].iov_len);
-            copied += v[i].iov_len;
-        }
-        if (evbuffer_ptr_set(body, &pos, copied, EVBUFFER_PTR_SET) != 0) {
-            break;
-        }
+    if (length) {
+        PUT("Content-Length: ", 16);
+        p += format_u64(p, body_len);
+        PUT("\r\n", 2);
     }
+    PUT("\r\n", 2);
+#undef PUT
+    /* The body stays in the request for a redirect's replay: copied. */
+    if (body_len > 0 && evbuffer_copyout(body, p, body_len) != (ev_ssize_t)body_len) {
+        abort(); /* a buffer of known length copies whole */
+    }
+    p += body_len;
+    v.iov_len = (size_t)(p - start);
+    evbuffer_commit_space(out, &v, 1);
     proxy_upstream_write_buffer(f->u, out);
     evbuffer_free(out);
 }

@@ -196,10 +196,17 @@ is_field_value(const char *s)
     return field_value_is_valid(slice_from_cstr(s));
 }
 
+/* "name: value\r\n" without printf: these go out on every request. */
 static int
 append_field(struct buf *b, const char *name, const char *value)
 {
-    return buf_appendf(b, "%s: %s\r\n", name, value);
+    /* A failure may leave part of the field: every caller then throws
+     * the whole block away. */
+    if (buf_append_str(b, name) != 0 || buf_append(b, ": ", 2) != 0 ||
+        buf_append_str(b, value) != 0 || buf_append(b, "\r\n", 2) != 0) {
+        return -1;
+    }
+    return 0;
 }
 
 /* Appends "X-User-Groups: g1,g2" after checking every group. */
@@ -292,8 +299,15 @@ static enum proxy_headers_rc
 format_request(const struct proxy_headers_upstream *up, const struct field *in, size_t n,
                const struct proxy_headers_identity *id, struct buf *b)
 {
+    /* Most requests have no Connection field: then no name is listed in
+     * one, and the per-field search of every field is skipped. */
+    bool any_connection = false;
+    for (size_t i = 0; i < n && !any_connection; i++) {
+        any_connection = name_is(in[i].name, "connection");
+    }
     for (size_t i = 0; i < n; i++) {
-        if (request_drops(in[i].name) || named_by_connection(in, n, in[i].name)) {
+        if (request_drops(in[i].name) ||
+            (any_connection && named_by_connection(in, n, in[i].name))) {
             continue;
         }
         if (buf_append_slice(b, in[i].name) != 0 || buf_append(b, ": ", 2) != 0 ||

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -129,13 +131,72 @@ test_hex_encode(void **state)
     assert_string_equal(out, "");
 }
 
+/* The pool hands each byte out once: draws across several refills never
+ * repeat a 16-byte value, and are not all zero. */
+static void
+test_pool_never_repeats(void **state)
+{
+    (void)state;
+    enum { DRAWS = 3 * RAND_POOL_BYTES / 16 + 7 };
+    static uint8_t seen[DRAWS][16];
+    for (size_t i = 0; i < DRAWS; i++) {
+        rand_pool_bytes(seen[i], i % 3 == 0 ? 16 : 9);
+        if (i % 3 != 0) {
+            rand_pool_bytes(seen[i] + 9, 7);
+        }
+        static const uint8_t zero[16];
+        assert_memory_not_equal(seen[i], zero, 16);
+        for (size_t j = 0; j < i; j++) {
+            assert_memory_not_equal(seen[i], seen[j], 16);
+        }
+    }
+    /* Larger than the pool in one call. */
+    static uint8_t big[RAND_POOL_BYTES * 2 + 3];
+    rand_pool_bytes(big, sizeof(big));
+    assert_memory_not_equal(big, big + RAND_POOL_BYTES, 64);
+}
+
+/* A forked child does not hand out the bytes its parent's pool still
+ * holds: parent and child draw right after the fork and differ (without
+ * the fork check both would read the same copy of the pool). */
+static void
+test_pool_fork_does_not_repeat(void **state)
+{
+    (void)state;
+    uint8_t warm[8];
+    rand_pool_bytes(warm, sizeof(warm)); /* the pool is full now */
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        uint8_t child[32];
+        rand_pool_bytes(child, sizeof(child));
+        _exit(write(fds[1], child, sizeof(child)) == (ssize_t)sizeof(child) ? 0 : 1);
+    }
+    uint8_t parent[32];
+    rand_pool_bytes(parent, sizeof(parent));
+    uint8_t child[32];
+    assert_int_equal(read(fds[0], child, sizeof(child)), (ssize_t)sizeof(child));
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_memory_not_equal(parent, child, sizeof(child));
+    close(fds[0]);
+    close(fds[1]);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_uuid_format),  cmocka_unit_test(test_values_differ),
-        cmocka_unit_test(test_hex32_format), cmocka_unit_test(test_rand_bytes_fills_everything),
+        cmocka_unit_test(test_uuid_format),
+        cmocka_unit_test(test_values_differ),
+        cmocka_unit_test(test_hex32_format),
+        cmocka_unit_test(test_rand_bytes_fills_everything),
         cmocka_unit_test(test_hex_encode),
+        cmocka_unit_test(test_pool_never_repeats),
+        cmocka_unit_test(test_pool_fork_does_not_repeat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,16 +5,19 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <event2/buffer.h>
 
+#include "base/buf.h"
 #include "bounds.h"
 #include "http/output.h"
 #include "http/request.h"
 #include "http/router.h"
+#include "http/status.h"
 #include "http_harness.h"
 
 static void
@@ -76,6 +79,33 @@ h_many(struct http_request *req, void *arg)
     http_output_end(req);     /* ends an untouched response: empty 200 */
 }
 
+static char long_value[3000];
+
+/* A head past the formatter's 2 KiB stack buffer, HTTP/1.0 keep-alive. */
+static void
+h_bytes(struct http_request *req, void *arg)
+{
+    (void)arg;
+    memset(long_value, 'v', sizeof(long_value) - 1);
+    assert_int_equal(http_output_header_add(req, "X-A", "1"), 0);
+    assert_int_equal(http_output_header_add(req, "X-Long", long_value), 0);
+    http_output_set_status(req, 201);
+    assert_int_equal(http_output_start_length(req, 2), 0);
+    assert_int_equal(http_output_write(req, "ok", 2), 0);
+    assert_int_equal(http_output_end(req), 0);
+}
+
+/* Chunked, and a status whose reason is not the common one. */
+static void
+h_chunked(struct http_request *req, void *arg)
+{
+    (void)arg;
+    http_output_set_status(req, 418);
+    assert_int_equal(http_output_start(req), 0);
+    assert_int_equal(http_output_write(req, "ok", 2), 0);
+    assert_int_equal(http_output_end(req), 0);
+}
+
 static struct http_router *router;
 static struct harness H;
 
@@ -86,6 +116,8 @@ setup(void **state)
     router = http_router_new();
     http_router_add(router, HTTP_METHODS_GET, "/headers", h_headers, NULL, NULL);
     http_router_add(router, HTTP_METHODS_GET, "/many", h_many, NULL, NULL);
+    http_router_add(router, HTTP_METHODS_GET, "/bytes", h_bytes, NULL, NULL);
+    http_router_add(router, HTTP_METHODS_GET, "/chunked", h_chunked, NULL, NULL);
     harness_init(&H, router, NULL);
     return 0;
 }
@@ -134,12 +166,65 @@ test_header_cap(void **state)
     harness_response_free(&r);
 }
 
+/* The whole response, byte for byte, as the head was formatted before it
+ * was built in one piece (one evbuffer_add). */
+static void
+raw_exchange(const char *request, struct buf *in)
+{
+    int fd = harness_connect(&H);
+    harness_send_str(&H, fd, request);
+    buf_init(in, 1 << 20);
+    harness_wait_responses(&H, fd, in, 1, 2000);
+    close(fd);
+}
+
+/* What every public response carries first (output.c). */
+#define SECURITY_LINES                                                                             \
+    "Strict-Transport-Security: max-age=63072000; includeSubDomains\r\n"                           \
+    "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n"                                 \
+    "Referrer-Policy: no-referrer\r\n"                                                             \
+    "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
+
+static void
+test_head_bytes(void **state)
+{
+    (void)state;
+    struct buf in;
+    raw_exchange("GET /bytes HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", &in);
+    struct harness_response r;
+    assert_true(harness_parse(in.ptr, in.len, false, false, &r) > 0);
+    char want[8192];
+    const char *id = harness_header(&r, "X-Request-Id");
+    assert_non_null(id); /* the harness's server is public */
+    snprintf(want, sizeof(want),
+             "HTTP/1.1 201 Created\r\nDate: %s\r\n" SECURITY_LINES "X-A: 1\r\nX-Long: %s\r\n%s%s%s"
+             "Content-Length: 2\r\nConnection: keep-alive\r\n\r\nok",
+             harness_header(&r, "Date"), long_value, id ? "X-Request-Id: " : "", id ? id : "",
+             id ? "\r\n" : "");
+    assert_string_equal(buf_cstr(&in), want);
+    harness_response_free(&r);
+    buf_cleanup(&in);
+
+    raw_exchange("GET /chunked HTTP/1.1\r\nHost: a\r\n\r\n", &in);
+    assert_true(harness_parse(in.ptr, in.len, false, false, &r) > 0);
+    id = harness_header(&r, "X-Request-Id");
+    snprintf(want, sizeof(want),
+             "HTTP/1.1 418 %s\r\nDate: %s\r\n" SECURITY_LINES "%s%s%s"
+             "Transfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+             http_status_reason(418), harness_header(&r, "Date"), id ? "X-Request-Id: " : "",
+             id ? id : "", id ? "\r\n" : "");
+    assert_string_equal(buf_cstr(&in), want);
+    harness_response_free(&r);
+    buf_cleanup(&in);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_header_edits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_header_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_head_bytes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,8 @@
 #include "base/ipaddr.h"
 #include "http/output.h"
 #include "http/reply.h"
+#include "base/buf.h"
+#include "base/xalloc.h"
 #include "http/request.h"
 #include "http/router.h"
 #include "http_harness.h"
@@ -108,6 +110,19 @@ h_plain(struct http_request *req, void *arg)
     http_reply_text(req, 200, "abc", 3);
 }
 
+/* 32 MiB: more than the loopback socket buffers hold, so the response
+ * waits in the output buffer until the client reads. */
+#define BIG_BODY (32u << 20)
+
+static void
+h_big(struct http_request *req, void *arg)
+{
+    (void)arg;
+    char *body = xcalloc(1, BIG_BODY);
+    http_reply_text(req, 200, body, BIG_BODY);
+    xfree(body);
+}
+
 /* The head check hands a pointer to the handler through the request. */
 static int route_state_token;
 static void *route_state_seen;
@@ -172,6 +187,7 @@ setup(void **state)
     router = http_router_new();
     http_router_add(router, HTTP_METHODS_ANY, "/inspect%2Fme", h_inspect, NULL, NULL);
     http_router_add(router, HTTP_METHODS_GET, "/plain", h_plain, NULL, NULL);
+    http_router_add(router, HTTP_METHODS_GET, "/big", h_big, NULL, NULL);
     const struct http_route_opts stash = {.head_check = c_stash};
     http_router_add(router, HTTP_METHODS_POST, "/stash", h_stash, NULL, &stash);
     harness_init(&H, router, NULL);
@@ -317,6 +333,31 @@ test_log_line_defaults(void **state)
     harness_response_free(&r);
 }
 
+/* The access-log line is written once the response's bytes were handed to
+ * the socket, not while they still wait in the output buffer: formatting
+ * it is off the response's latency path. It still says what the response
+ * was, and the duration is the one taken when the response ended. */
+static void
+test_log_line_after_response_written(void **state)
+{
+    (void)state;
+    int fd = harness_connect(&H);
+    harness_send_str(&H, fd, "GET /big HTTP/1.1\r\nHost: a\r\n\r\n");
+    /* The server answers; the client reads nothing. */
+    harness_pump(&H, -1, NULL, 50);
+    assert_null(strstr(read_logs(), "\"msg\":\"request\""));
+    struct buf in;
+    buf_init(&in, BIG_BODY + 4096);
+    harness_wait_responses(&H, fd, &in, 1, 5000);
+    harness_pump(&H, -1, NULL, 10);
+    json_t *j = only_request_line(read_logs());
+    assert_int_equal(json_integer_value(json_object_get(j, "status")), 200);
+    assert_int_equal(json_integer_value(json_object_get(j, "resp_bytes")), BIG_BODY);
+    json_decref(j);
+    buf_cleanup(&in);
+    close(fd);
+}
+
 static void
 test_route_state(void **state)
 {
@@ -366,6 +407,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_headers_and_views, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_line_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_route_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_line_after_response_written, setup, teardown),
         cmocka_unit_test_setup_teardown(test_access_log_skip_option, setup_skip, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,7 +24,9 @@
 #include "base/xalloc.h"
 #include "bounds.h"
 #include "fixtures.h"
+#include "base/rfc3339.h"
 #include "log.h"
+#include "log_reference.h"
 #include "metrics.h"
 
 static int capture_fd = -1;
@@ -762,6 +764,246 @@ test_stop_with_stalled_sink_is_bounded(void **state)
     close(fds[1]);
 }
 
+/* ---- the builder against the one before issue 13 (log_reference.c) ---- */
+
+/* Strings the escaper and the log line must treat exactly as before. */
+static const struct {
+    const char *text;
+    size_t len;
+} tricky[] = {
+#define S(lit)                                                                                     \
+    {                                                                                              \
+        lit, sizeof(lit) - 1                                                                       \
+    }
+    S(""),
+    S("plain"),
+    S("/mcp"),
+    S("\"quoted\""),
+    S("back\\slash\\"),
+    S("\\\"\\\""),
+    S("\n\r\t\b\f\v"),
+    S("\x01\x02\x1f\x7f"),
+    S("nul\0inside"),
+    S("\0"),
+    S("tail ctl\x1b"),
+    S("\xff\xfe invalid utf-8 \xc3\x28 \xa0\xa1 \xe2\x82 \xf0\x28\x8c\xbc"),
+    S("caf\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x98\x80"),
+    S("line sep \xe2\x80\xa8 para sep \xe2\x80\xa9"),
+    S("</script><!-- \xc0\xaf overlong"),
+    S("{\"jsonrpc\":\"2.0\",\"id\":1}"),
+    S("\x7f\x80\x9f\xa0\xbf\xc0"),
+#undef S
+};
+
+/* The new escaper gives the old bytes and the same all-or-nothing result
+ * at every cap, for every byte value and the table above. */
+static void
+test_escaper_matches_reference(void **state)
+{
+    (void)state;
+    char all[256];
+    for (int i = 0; i < 256; i++) {
+        all[i] = (char)i;
+    }
+    struct slice inputs[sizeof(tricky) / sizeof(tricky[0]) + 257];
+    size_t count = 0;
+    for (size_t i = 0; i < sizeof(tricky) / sizeof(tricky[0]); i++) {
+        inputs[count++] = slice_make(tricky[i].text, tricky[i].len);
+    }
+    for (int i = 0; i < 256; i++) {
+        inputs[count++] = slice_make(all + i, 1);
+    }
+    inputs[count++] = slice_make(all, sizeof(all));
+    for (size_t i = 0; i < count; i++) {
+        for (size_t cap = 0; cap < 1600; cap += cap < 80 ? 1 : 97) {
+            struct buf want;
+            struct buf got;
+            buf_init(&want, cap);
+            buf_init(&got, cap);
+            int rw = log_reference_json_escaped(&want, inputs[i]);
+            int rg = buf_append_json_escaped(&got, inputs[i]);
+            assert_int_equal(rg, rw);
+            assert_int_equal(got.len, want.len);
+            assert_memory_equal(buf_cstr(&got), buf_cstr(&want), want.len + 1);
+            buf_cleanup(&want);
+            buf_cleanup(&got);
+        }
+    }
+}
+
+/* A line built field by field, by both builders; NULL-terminated keys. */
+static void
+build_both(struct log_line *l, struct log_reference_line *r, const char *msg, struct slice text,
+           double d)
+{
+    log_begin(l, LOG_WARN, msg);
+    assert_true(l->on);
+    char time[RFC3339_MS_LEN + 1];
+    memcpy(time, l->b.ptr + 9, RFC3339_MS_LEN);
+    time[RFC3339_MS_LEN] = '\0';
+    log_reference_begin(r, time, "warn", msg);
+    log_slice(l, "path", text);
+    log_reference_slice(r, "path", text);
+    log_sample(l, "sample", text);
+    log_reference_sample(r, "sample", text);
+    log_int(l, "status", 499);
+    log_reference_int(r, "status", 499);
+    log_double(l, "duration", d);
+    log_reference_double(r, "duration", d);
+    log_int(l, "req_bytes", -1);
+    log_reference_int(r, "req_bytes", -1);
+    log_int(l, "min", INT64_MIN);
+    log_reference_int(r, "min", INT64_MIN);
+    log_int(l, "max", INT64_MAX);
+    log_reference_int(r, "max", INT64_MAX);
+    log_uint(l, "resp_bytes", UINT64_MAX);
+    log_reference_uint(r, "resp_bytes", UINT64_MAX);
+    log_uint(l, "zero", 0);
+    log_reference_uint(r, "zero", 0);
+    log_bool(l, "aborted", true);
+    log_reference_bool(r, "aborted", true);
+    log_raw_json(l, "list", slice_from_cstr("[1,2]"));
+    log_reference_raw_json(r, "list", slice_from_cstr("[1,2]"));
+    log_slice(l, "k\"ey\x01", text);
+    log_reference_slice(r, "k\"ey\x01", text);
+}
+
+static void
+assert_same_line(struct log_line *l, struct log_reference_line *r)
+{
+    static char got[LOG_LINE_MAX + 64];
+    size_t n = log_end_copy(l, got, sizeof(got));
+    struct slice want = log_reference_close(r);
+    assert_non_null(want.ptr);
+    if (n != want.len || memcmp(got, want.ptr, n) != 0) {
+        print_error("got  %.*s\nwant %.*s\n", (int)n, got, (int)want.len, want.ptr);
+        fail();
+    }
+    log_reference_cleanup(r);
+}
+
+/* Doubles "%.6f" would round either way, durations as write_access_log
+ * makes them, halves, -0, huge and tiny values. */
+static const double doubles[] = {
+    0.0, -0.0,      0.0000005,      0.0000015,  0.0000025,      1e-7,          0.000001, 0.1234565,
+    1.5, 2.0000005, 999999.9999995, 1e6,        1e15,           1e300,         -1.25,    5e-324,
+    NAN, INFINITY,  -INFINITY,      123.456789, 0.000499999999, 86400.0000005,
+};
+
+static void
+test_lines_match_reference(void **state)
+{
+    (void)state;
+    for (int attached = 0; attached < 2; attached++) {
+        if (attached) {
+            log_thread_attach(); /* the reused per-thread buffer */
+        }
+        for (size_t i = 0; i < sizeof(tricky) / sizeof(tricky[0]); i++) {
+            for (size_t k = 0; k < sizeof(doubles) / sizeof(doubles[0]); k++) {
+                struct log_line l;
+                struct log_reference_line r;
+                struct slice text = slice_make(tricky[i].text, tricky[i].len);
+                build_both(&l, &r, i % 2 ? "request" : "m\"sg\n", text, doubles[k]);
+                assert_same_line(&l, &r);
+            }
+        }
+        /* Durations of every sub-millisecond shape. */
+        for (uint64_t ns = 0; ns < 3000000; ns += 777) {
+            struct log_line l;
+            struct log_reference_line r;
+            build_both(&l, &r, "request", slice_from_cstr("/mcp"), (double)ns / 1e9);
+            assert_same_line(&l, &r);
+        }
+        log_thread_detach();
+    }
+}
+
+/* Long values at and around the caps: the field that no longer fits is
+ * dropped whole and the line says "truncated", exactly as before; a line
+ * built while another is open (its own buffer) too. */
+static void
+test_long_lines_match_reference(void **state)
+{
+    (void)state;
+    log_thread_attach();
+    size_t big = LOG_LINE_MAX + 100;
+    char *text = xmalloc(big);
+    for (size_t i = 0; i < big; i++) {
+        text[i] = i % 97 == 0 ? '"' : i % 89 == 0 ? '\x01' : (char)('a' + i % 26);
+    }
+    static const size_t lens[] = {0,
+                                  100,
+                                  5000,
+                                  LOG_LINE_MAX / 2,
+                                  LOG_LINE_MAX - 400,
+                                  LOG_LINE_MAX - 200,
+                                  LOG_LINE_MAX - 120,
+                                  LOG_LINE_MAX - 60,
+                                  LOG_LINE_MAX - 32,
+                                  LOG_LINE_MAX,
+                                  LOG_LINE_MAX + 100};
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        for (int nested = 0; nested < 2; nested++) {
+            struct log_line outer;
+            if (nested) {
+                log_begin(&outer, LOG_INFO, "outer");
+            }
+            struct log_line l;
+            struct log_reference_line r;
+            build_both(&l, &r, "request", slice_make(text, lens[i]), 0.25);
+            assert_same_line(&l, &r);
+            /* A msg past the cap. */
+            text[lens[i] < big ? lens[i] : big - 1] = '\0';
+            log_begin(&l, LOG_WARN, text);
+            char time[RFC3339_MS_LEN + 1];
+            memcpy(time, l.b.ptr + 9, RFC3339_MS_LEN);
+            time[RFC3339_MS_LEN] = '\0';
+            log_reference_begin(&r, time, "warn", text);
+            log_str(&l, "after", "x");
+            log_reference_slice(&r, "after", slice_from_cstr("x"));
+            assert_same_line(&l, &r);
+            text[lens[i] < big ? lens[i] : big - 1] = 'z';
+            if (nested) {
+                char scratch[64];
+                (void)log_end_copy(&outer, scratch, sizeof(scratch));
+            }
+        }
+    }
+    xfree(text);
+    log_thread_detach();
+}
+
+/* The per-second time cache gives rfc3339_format_ms's text, also when the
+ * second changes back and forth and before 1970. */
+static void
+test_time_matches_rfc3339(void **state)
+{
+    (void)state;
+    static const int64_t starts[] = {0,
+                                     -1,
+                                     -1000,
+                                     -86400001,
+                                     999,
+                                     1000,
+                                     1780000000999,
+                                     1780000001000,
+                                     253402300799999,
+                                     253402300800000,
+                                     1767225599999};
+    for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
+        for (int64_t d = -1500; d <= 1500; d += 7) {
+            for (int back = 0; back < 2; back++) {
+                int64_t ms = back ? starts[i] - d : starts[i] + d;
+                char want[RFC3339_MS_LEN + 1];
+                char got[RFC3339_MS_LEN + 1];
+                rfc3339_format_ms(ms, want);
+                log_format_time(ms, got);
+                assert_string_equal(got, want);
+            }
+        }
+    }
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -782,6 +1024,10 @@ main(void)
         T(test_buffered_lines_whole_and_in_order),
         T(test_stalled_sink_drops_counts_and_reports),
         T(test_stop_with_stalled_sink_is_bounded),
+        T(test_escaper_matches_reference),
+        T(test_lines_match_reference),
+        T(test_long_lines_match_reference),
+        T(test_time_matches_rfc3339),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
