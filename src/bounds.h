@@ -457,3 +457,10 @@
  * createRemoteJWKSet also refetches at once on an unknown kid. */
 #define BOUNDS_IDENTITY_JWKS_MAX_AGE_S 300
 #define BOUNDS_IDENTITY_JWKS_MAX_AGE_TEXT "300"
+
+/* net/stream: one recv per readiness reads at most this much (into a
+ * per-thread scratch buffer); a full read is followed by another on the
+ * next loop iteration, so a fast peer cannot starve the others. 16 KiB
+ * less room for libevent's chunk header: a full read then fills one 16 KiB
+ * evbuffer chunk instead of rounding up to a 32 KiB one. */
+#define BOUNDS_STREAM_READ_SIZE (16 * 1024 - 256)
