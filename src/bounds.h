@@ -49,7 +49,7 @@
  * cut off. */
 #define BOUNDS_PIPELINE_INPUT_MAX (64 * 1024)
 /* Client output back-pressure: above HIGH a producer should pause; it is
- * told to resume once the output drains to LOW (bufferevent watermarks). */
+ * told to resume once the output drains to LOW (net/stream low water). */
 #define BOUNDS_OUTPUT_HIGH_WATER (128 * 1024)
 #define BOUNDS_OUTPUT_LOW_WATER (32 * 1024)
 /* Response headers one response may carry (ours plus relayed upstream ones). */

@@ -33,8 +33,8 @@ struct proxy_upstream {
     struct worker *w;
     const struct proxy_upstream_target *t;
     enum up_state state;
-    struct net_stream *s;     /* plaintext: our own socket I/O (net/stream.h) */
-    struct bufferevent *bev;  /* TLS: the OpenSSL bufferevent */
+    struct net_stream *s;    /* plaintext: our own socket I/O (net/stream.h) */
+    struct bufferevent *bev; /* TLS: the OpenSSL bufferevent */
     struct net_connect *connecting;
     struct event *connect_timer; /* the TLS handshake's share of the connect timeout */
     uint64_t deadline_ms;        /* monotonic: DNS, TCP and TLS together */
