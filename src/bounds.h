@@ -49,7 +49,7 @@
  * cut off. */
 #define BOUNDS_PIPELINE_INPUT_MAX (64 * 1024)
 /* Client output back-pressure: above HIGH a producer should pause; it is
- * told to resume once the output drains to LOW (bufferevent watermarks). */
+ * told to resume once the output drains to LOW (net/stream low water). */
 #define BOUNDS_OUTPUT_HIGH_WATER (128 * 1024)
 #define BOUNDS_OUTPUT_LOW_WATER (32 * 1024)
 /* Response headers one response may carry (ours plus relayed upstream ones). */
@@ -466,3 +466,10 @@
 #define BOUNDS_BEARER_CACHE_SLOTS 256
 #define BOUNDS_BEARER_CACHE_ENTRY_MAX_BYTES 4096
 #define BOUNDS_BEARER_CACHE_BYTES (256 * 1024)
+
+/* net/stream: one recv per readiness reads at most this much (into a
+ * per-thread scratch buffer); a full read is followed by another on the
+ * next loop iteration, so a fast peer cannot starve the others. 16 KiB
+ * less room for libevent's chunk header: a full read then fills one 16 KiB
+ * evbuffer chunk instead of rounding up to a 32 KiB one. */
+#define BOUNDS_STREAM_READ_SIZE (16 * 1024 - 256)

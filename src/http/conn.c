@@ -4,7 +4,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -30,6 +29,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "net/sockopt.h"
+#include "net/stream.h"
 #include "worker.h"
 
 /* The connection's life, one state at a time:
@@ -55,7 +55,7 @@ struct http_conn {
     void *owner_handle;
     struct worker *worker;
     const struct http_server_opts *opts;
-    struct bufferevent *bev;
+    struct net_stream *s; /* the socket and its two buffers */
     int fd;
     struct http_parser *parser;
     struct http_request *req;        /* the request being read or answered */
@@ -134,10 +134,8 @@ destroy(struct http_conn *c)
         c->done = NULL;
     }
     http_ip_budget_put(&c->hold);
-    if (c->bev != NULL) {
-        bufferevent_free(c->bev); /* closes the socket (BEV_OPT_CLOSE_ON_FREE) */
-        c->bev = NULL;
-    }
+    net_stream_free(c->s); /* closes the socket; no callback after this */
+    c->s = NULL;
     event_del(c->timer);
     event_del(c->resume_ev);
     atomic_fetch_sub_explicit(&c->worker->connections, 1, memory_order_relaxed);
@@ -207,9 +205,8 @@ finish_close(struct http_conn *c)
      * response before the client has read it. */
     c->lingering = true;
     shutdown(c->fd, SHUT_WR);
-    evbuffer_drain(bufferevent_get_input(c->bev),
-                   evbuffer_get_length(bufferevent_get_input(c->bev)));
-    bufferevent_enable(c->bev, EV_READ);
+    struct evbuffer *in = net_stream_input(c->s);
+    evbuffer_drain(in, evbuffer_get_length(in));
     arm_timer(c, BOUNDS_LINGER_MS);
 }
 
@@ -220,11 +217,10 @@ start_closing(struct http_conn *c)
     c->state = CONN_CLOSING;
     set_idle(c, false);
     arm_timer(c, c->opts->write_timeout_ms);
-    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
+    if (evbuffer_get_length(net_stream_input(c->s)) > 0) {
         c->linger = true;
     }
-    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+    if (evbuffer_get_length(net_stream_output(c->s)) == 0) {
         finish_close(c);
     }
 }
@@ -432,8 +428,6 @@ dispatch(struct http_conn *c)
     req->dispatched = true;
     atomic_fetch_add_explicit(&c->worker->requests_inflight, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&c->worker->requests_total, 1, memory_order_relaxed);
-    /* Watch the output from now on: drain callbacks fire at LOW. */
-    bufferevent_setwatermark(c->bev, EV_WRITE, BOUNDS_OUTPUT_LOW_WATER, 0);
     req->route->handler(req, req->route->arg);
     /* A handler that is not done yet must be able to hear that the client
      * left; one that registered nothing would leak its work. */
@@ -481,7 +475,7 @@ on_head(struct http_conn *c)
     }
     if (h->expect_continue) {
         /* RFC 9110 10.1.1: only now that the route took the head. */
-        evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        evbuffer_add(net_stream_output(c->s), "HTTP/1.1 100 Continue\r\n\r\n", 25);
     }
     http_parser_accept_body(c->parser, req->route->opts.body_max, on_body_bytes, req);
     c->state = CONN_READ_BODY;
@@ -493,7 +487,7 @@ on_head(struct http_conn *c)
 static void
 read_requests(struct http_conn *c)
 {
-    struct evbuffer *in = bufferevent_get_input(c->bev);
+    struct evbuffer *in = net_stream_input(c->s);
     while (!c->destroyed && (c->state == CONN_READ_HEAD || c->state == CONN_READ_BODY)) {
         bool was_in_message = http_parser_in_message(c->parser);
         struct evbuffer_iovec v = {0};
@@ -538,10 +532,9 @@ after_response(struct http_conn *c)
         start_closing(c);
         return;
     }
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) > BOUNDS_OUTPUT_HIGH_WATER) {
+    if (evbuffer_get_length(net_stream_output(c->s)) > BOUNDS_OUTPUT_HIGH_WATER) {
         /* A pipelining client that does not read its responses gets no
-         * more of them until it does; the write callback resumes us. */
-        bufferevent_setwatermark(c->bev, EV_WRITE, BOUNDS_OUTPUT_LOW_WATER, 0);
+         * more of them until it does; on_written resumes us at LOW. */
         return;
     }
     http_parser_next(c->parser);
@@ -572,7 +565,7 @@ step(struct http_conn *c)
 }
 
 /* Frees the finished request now. Safe here and only here: advance() runs
- * at the top of a libevent callback of this connection (on_read, on_write,
+ * at the top of a loop callback of this connection (on_readable, on_written,
  * on_resume), never under a handler or producer, so a request that ended
  * during an earlier step -- its handler has returned -- or in another
  * callback before this one is referenced from no stack. Freeing it before
@@ -630,7 +623,7 @@ maybe_drain(struct http_conn *c)
 {
     struct http_request *req = c->req;
     if (req == NULL || req->drain_fn == NULL ||
-        evbuffer_get_length(bufferevent_get_output(c->bev)) > BOUNDS_OUTPUT_LOW_WATER) {
+        evbuffer_get_length(net_stream_output(c->s)) > BOUNDS_OUTPUT_LOW_WATER) {
         return;
     }
     http_output_drain_fn fn = req->drain_fn;
@@ -649,10 +642,10 @@ on_resume(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-on_read(struct bufferevent *bev, void *arg)
+on_readable(void *arg)
 {
     struct http_conn *c = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
+    struct evbuffer *in = net_stream_input(c->s);
     if (c->lingering || c->state == CONN_CLOSING) {
         size_t n = evbuffer_get_length(in);
         c->linger_bytes += n;
@@ -673,15 +666,16 @@ on_read(struct bufferevent *bev, void *arg)
     advance(c);
 }
 
+/* A write made progress and at most LOW bytes wait. */
 static void
-on_write(struct bufferevent *bev, void *arg)
+on_written(void *arg)
 {
     struct http_conn *c = arg;
     if (!c->in_advance) {
         release_done(c);
     }
     if (c->state == CONN_CLOSING) {
-        if (!c->lingering && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+        if (!c->lingering && evbuffer_get_length(net_stream_output(c->s)) == 0) {
             finish_close(c);
         }
         return;
@@ -693,19 +687,19 @@ on_write(struct bufferevent *bev, void *arg)
 }
 
 /* Counts the connections closed because the client stopped taking part:
- * the write-stall timeout (libevent's write timeout, armed only while
- * output waits), and ETIMEDOUT from the kernel (keep-alive probes or
- * TCP_USER_TIMEOUT went unanswered). */
+ * the write-stall timeout (net/stream's write timeout, armed only while
+ * output waits for the socket), and ETIMEDOUT from the kernel (keep-alive
+ * probes or TCP_USER_TIMEOUT went unanswered). */
 static void
-count_dropped(struct http_conn *c, short what, int err)
+count_dropped(struct http_conn *c, enum net_stream_event what, int err)
 {
     if (!c->opts->is_public) {
         return;
     }
     enum metrics_conn_dropped why;
-    if ((what & BEV_EVENT_TIMEOUT) != 0) {
+    if (what == NET_STREAM_WRITE_TIMEOUT) {
         why = METRICS_CONN_DROPPED_WRITE_STALL;
-    } else if ((what & BEV_EVENT_ERROR) != 0 && err == ETIMEDOUT) {
+    } else if (what == NET_STREAM_ERROR && err == ETIMEDOUT) {
         why = METRICS_CONN_DROPPED_PEER_TIMEOUT;
     } else {
         return;
@@ -722,14 +716,11 @@ count_dropped(struct http_conn *c, short what, int err)
 }
 
 static void
-on_event(struct bufferevent *bev, short what, void *arg)
+on_stream_event(void *arg, enum net_stream_event what, int err)
 {
-    int err = EVUTIL_SOCKET_ERROR(); /* the failed recv/send's, before anything else runs */
     struct http_conn *c = arg;
-    (void)bev;
     count_dropped(c, what, err);
-    if ((what & BEV_EVENT_EOF) != 0 && (what & BEV_EVENT_READING) != 0 && !c->lingering &&
-        (what & BEV_EVENT_ERROR) == 0) {
+    if (what == NET_STREAM_EOF && !c->lingering) {
         /* The client shut its write side. With no request in progress the
          * queued output is still delivered; a request in progress (or a
          * partial one) is abandoned, as the client can send no more. */
@@ -770,6 +761,12 @@ on_timer(evutil_socket_t fd, short what, void *arg)
         return;
     }
 }
+
+static const struct net_stream_ops stream_io_ops = {
+    .readable = on_readable,
+    .written = on_written,
+    .event = on_stream_event,
+};
 
 /* ---- public ---- */
 
@@ -812,20 +809,16 @@ http_conn_new(const struct http_conn_owner *owner, int fd, const struct sockaddr
     }
     evutil_make_socket_nonblocking(fd);
     struct event_base *base = c->worker->base;
-    c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+    /* Drain callbacks (on_written) fire once the output is down to LOW. */
+    c->s = net_stream_new(base, fd, &stream_io_ops, c, BOUNDS_OUTPUT_LOW_WATER);
+    net_stream_set_write_timeout(c->s, c->opts->write_timeout_ms);
     c->timer = evtimer_new(base, on_timer, c);
     c->resume_ev = event_new(base, -1, 0, on_resume, c);
     c->parser = http_parser_new();
-    if (c->bev == NULL || c->timer == NULL || c->resume_ev == NULL) {
+    if (c->timer == NULL || c->resume_ev == NULL) {
         /* libevent fails here only when allocation does (ours aborts). */
         abort();
     }
-    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
-    if (c->opts->write_timeout_ms > 0) {
-        struct timeval wt = clock_timeval_from_ms(c->opts->write_timeout_ms);
-        bufferevent_set_timeouts(c->bev, NULL, &wt);
-    }
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     c->state = CONN_READ_HEAD;
     arm_timer(c, c->opts->head_timeout_ms);
     atomic_fetch_add_explicit(&c->worker->connections, 1, memory_order_relaxed);
@@ -862,7 +855,7 @@ static struct evbuffer *
 stream_output(void *conn)
 {
     struct http_conn *c = conn;
-    return bufferevent_get_output(c->bev);
+    return net_stream_output(c->s);
 }
 
 static bool
@@ -929,11 +922,10 @@ stream_watch_drain(void *conn)
     if (c->destroyed) {
         return;
     }
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) <= BOUNDS_OUTPUT_LOW_WATER) {
+    if (evbuffer_get_length(net_stream_output(c->s)) <= BOUNDS_OUTPUT_LOW_WATER) {
         event_active(c->resume_ev, EV_TIMEOUT, 0); /* already drained: tell it next turn */
-    } else {
-        bufferevent_setwatermark(c->bev, EV_WRITE, BOUNDS_OUTPUT_LOW_WATER, 0);
     }
+    /* else on_written calls it once the output is down to LOW */
 }
 
 static const struct http_stream_ops stream_ops = {

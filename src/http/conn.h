@@ -1,4 +1,4 @@
-/* One client connection: HTTP/1.1 on a libevent bufferevent, with the
+/* One client connection: HTTP/1.1 on a net/stream socket, with the
  * request parser (http/parser.h) in front and the response writer
  * (http/output.h) behind.
  *

@@ -18,6 +18,7 @@
 #include "base/xalloc.h"
 #include "bounds.h"
 #include "net/connect.h"
+#include "net/stream.h"
 #include "net/tls.h"
 #include "worker.h"
 
@@ -32,7 +33,8 @@ struct proxy_upstream {
     struct worker *w;
     const struct proxy_upstream_target *t;
     enum up_state state;
-    struct bufferevent *bev;
+    struct net_stream *s;    /* plaintext: our own socket I/O (net/stream.h) */
+    struct bufferevent *bev; /* TLS: the OpenSSL bufferevent */
     struct net_connect *connecting;
     struct event *connect_timer; /* the TLS handshake's share of the connect timeout */
     uint64_t deadline_ms;        /* monotonic: DNS, TCP and TLS together */
@@ -75,6 +77,9 @@ fail(struct proxy_upstream *u)
     event_del(u->connect_timer);
     if (u->bev != NULL) {
         bufferevent_disable(u->bev, EV_READ | EV_WRITE);
+    }
+    if (u->s != NULL) {
+        net_stream_pause(u->s);
     }
     notify(u, PROXY_UPSTREAM_FAILED);
 }
@@ -155,6 +160,35 @@ on_connect_timeout(evutil_socket_t fd, short what, void *arg)
     fail(u);
 }
 
+/* ---- plaintext: net/stream ---- */
+
+static void
+on_stream_readable(void *arg)
+{
+    notify(arg, PROXY_UPSTREAM_READABLE);
+}
+
+static void
+on_stream_event(void *arg, enum net_stream_event ev, int err)
+{
+    struct proxy_upstream *u = arg;
+    if (ev == NET_STREAM_EOF && u->state == UP_OPEN) {
+        u->state = UP_CLOSED;
+        notify(u, PROXY_UPSTREAM_CLOSED);
+        return;
+    }
+    char where[BOUNDS_DNS_NAME_MAX + 16];
+    describe_where(u, where, sizeof(where));
+    buf_appendf_best(&u->error, "connection to %s failed: %s", where,
+                     err != 0 ? evutil_socket_error_to_string(err) : "socket error");
+    fail(u);
+}
+
+static const struct net_stream_ops stream_ops = {
+    .readable = on_stream_readable,
+    .event = on_stream_event,
+};
+
 /* TCP is up on fd: wrap it (TLS: start the handshake within what is left
  * of the connect timeout). */
 static void
@@ -171,19 +205,19 @@ on_connected(int fd, const union net_sockaddr *peer, const char *error, void *ar
     if (u->t->last_good != NULL) {
         *u->t->last_good = *peer; /* tried first next time (RFC 8305 4) */
     }
-    int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
     struct event_base *base = u->w->base;
     if (u->t->ssl_ctx == NULL) {
-        u->bev = bufferevent_socket_new(base, fd, opts);
-        if (u->bev == NULL) {
-            abort(); /* allocation only */
+        /* The request written before the connection was up leaves from the
+         * loop in this turn; reading starts unless the owner paused. */
+        u->s = net_stream_new(base, fd, &stream_ops, u, 0);
+        u->state = UP_OPEN;
+        if (u->paused) {
+            net_stream_pause(u->s);
         }
-        bufferevent_setcb(u->bev, on_read, NULL, on_event, u);
-        u->state = UP_HANDSHAKING; /* on_event: connected */
-        on_event(u->bev, BEV_EVENT_CONNECTED, u);
-        bufferevent_enable(u->bev, EV_WRITE);
+        evbuffer_add_buffer(net_stream_output(u->s), u->pending);
         return;
     }
+    int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
     u->bev = bufferevent_openssl_socket_new(base, fd, net_tls_new(u->t->ssl_ctx, u->t->host),
                                             BUFFEREVENT_SSL_CONNECTING, opts);
     if (u->bev == NULL) {
@@ -250,6 +284,8 @@ proxy_upstream_close(struct proxy_upstream *u)
         bufferevent_free(u->bev); /* closes the socket; no callback after this */
         u->bev = NULL;
     }
+    net_stream_free(u->s); /* the same */
+    u->s = NULL;
     event_del(u->connect_timer);
     worker_defer(u->w, free_upstream, u);
 }
@@ -257,7 +293,9 @@ proxy_upstream_close(struct proxy_upstream *u)
 void
 proxy_upstream_write_buffer(struct proxy_upstream *u, struct evbuffer *buf)
 {
-    if (u->state == UP_OPEN) {
+    if (u->state == UP_OPEN && u->s != NULL) {
+        evbuffer_add_buffer(net_stream_output(u->s), buf); /* sent from the loop, this turn */
+    } else if (u->state == UP_OPEN) {
         bufferevent_write_buffer(u->bev, buf);
     } else if (u->state != UP_CLOSED) {
         evbuffer_add_buffer(u->pending, buf);
@@ -269,21 +307,29 @@ proxy_upstream_write_buffer(struct proxy_upstream *u, struct evbuffer *buf)
 struct evbuffer *
 proxy_upstream_input(struct proxy_upstream *u)
 {
+    if (u->s != NULL) {
+        return net_stream_input(u->s);
+    }
     return u->bev != NULL ? bufferevent_get_input(u->bev) : u->empty_in;
 }
 
 bool
 proxy_upstream_is_flushed(const struct proxy_upstream *u)
 {
-    return u->state == UP_OPEN && evbuffer_get_length(u->pending) == 0 &&
-           evbuffer_get_length(bufferevent_get_output(u->bev)) == 0;
+    if (u->state != UP_OPEN || evbuffer_get_length(u->pending) > 0) {
+        return false;
+    }
+    struct evbuffer *out = u->s != NULL ? net_stream_output(u->s) : bufferevent_get_output(u->bev);
+    return evbuffer_get_length(out) == 0;
 }
 
 void
 proxy_upstream_pause(struct proxy_upstream *u)
 {
     u->paused = true;
-    if (u->bev != NULL && u->state == UP_OPEN) {
+    if (u->s != NULL) {
+        net_stream_pause(u->s);
+    } else if (u->bev != NULL && u->state == UP_OPEN) {
         bufferevent_disable(u->bev, EV_READ);
     }
 }
@@ -292,7 +338,9 @@ void
 proxy_upstream_resume(struct proxy_upstream *u)
 {
     u->paused = false;
-    if (u->bev != NULL && u->state == UP_OPEN) {
+    if (u->s != NULL && u->state == UP_OPEN) {
+        net_stream_resume(u->s);
+    } else if (u->bev != NULL && u->state == UP_OPEN) {
         bufferevent_enable(u->bev, EV_READ);
     }
 }
@@ -300,7 +348,11 @@ proxy_upstream_resume(struct proxy_upstream *u)
 bool
 proxy_upstream_is_quiet(const struct proxy_upstream *u)
 {
-    if (u->state != UP_OPEN || evbuffer_get_length(bufferevent_get_input(u->bev)) > 0) {
+    if (u->state != UP_OPEN) {
+        return false;
+    }
+    struct evbuffer *in = u->s != NULL ? net_stream_input(u->s) : bufferevent_get_input(u->bev);
+    if (evbuffer_get_length(in) > 0) {
         return false;
     }
     if (u->t->ssl_ctx != NULL) {
@@ -313,7 +365,8 @@ proxy_upstream_is_quiet(const struct proxy_upstream *u)
      * for TLS maybe only a session ticket, but a spare connection is
      * cheaper than a response read as another request's. */
     char byte;
-    ssize_t n = recv((int)bufferevent_getfd(u->bev), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    int fd = u->s != NULL ? net_stream_fd(u->s) : (int)bufferevent_getfd(u->bev);
+    ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
