@@ -588,7 +588,7 @@ free_done(struct http_conn *c)
 static void
 release_done(struct http_conn *c)
 {
-    if (c->done != NULL && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+    if (c->done != NULL && evbuffer_get_length(net_stream_output(c->s)) == 0) {
         free_done(c);
     }
 }
