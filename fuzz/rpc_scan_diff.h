@@ -72,8 +72,7 @@ static const char *
 rpc_scan_diff_calls(const char *why_a, const struct proxy_policy_calls *a, const char *why_b,
                     const struct proxy_policy_calls *b)
 {
-    if (!rpc_scan_diff_opt_eq(why_a, why_b) || a->not_json != b->not_json ||
-        a->count != b->count) {
+    if (!rpc_scan_diff_opt_eq(why_a, why_b) || a->not_json != b->not_json || a->count != b->count) {
         return "policy reason";
     }
     if (why_a != NULL) {
@@ -108,7 +107,8 @@ rpc_scan_diff(struct slice body)
     const char *diff = NULL;
     if ((scan.rc == PROXY_RPC_SCAN_OK && !jansson_ok) ||
         (scan.rc == PROXY_RPC_SCAN_MALFORMED && jansson_ok)) {
-        diff = jansson_ok ? "scan refuses what jansson accepts" : "scan accepts what jansson refuses";
+        diff =
+            jansson_ok ? "scan refuses what jansson accepts" : "scan accepts what jansson refuses";
     }
     for (int want_call = 0; want_call < 2 && diff == NULL; want_call++) {
         struct proxy_jsonrpc_peek a, b;

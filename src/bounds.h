@@ -459,10 +459,8 @@
 #define BOUNDS_IDENTITY_JWKS_MAX_AGE_TEXT "300"
 
 /* proxy/rpc_scan: keys held at once for the duplicate-key check (all the
- * objects open at one time together), the longest real number copied for
- * strtod's overflow check, and the longest batch scanned. A body past any
- * of them is answered by the jansson reference instead: same answer, the
- * old cost, for shapes no MCP client sends. */
+ * objects open at one time together) and the longest batch scanned. A
+ * body past either is answered by the jansson reference instead: same
+ * answer, the old cost, for shapes no MCP client sends. */
 #define BOUNDS_RPC_SCAN_KEYS_MAX 128
-#define BOUNDS_RPC_SCAN_REAL_MAX 64
 #define BOUNDS_RPC_SCAN_BATCH_MAX 256

@@ -239,11 +239,12 @@ keep_call(const struct proxy_rpc_msg *m, struct proxy_jsonrpc_peek *out)
     }
     const struct proxy_rpc_str *name = NULL;
     uint8_t name_type = PROXY_RPC_ABSENT;
-    if (m->method_type == PROXY_RPC_STRING && (proxy_rpc_str_eq(m->method, "tools/call") ||
-                                               proxy_rpc_str_eq(m->method, "prompts/get"))) {
+    if (m->method_type == PROXY_RPC_STRING &&
+        (proxy_rpc_str_eq(m->method, "tools/call") || proxy_rpc_str_eq(m->method, "prompts/get"))) {
         name = &m->name;
         name_type = m->name_type;
-    } else if (m->method_type == PROXY_RPC_STRING && proxy_rpc_str_eq(m->method, "resources/read")) {
+    } else if (m->method_type == PROXY_RPC_STRING &&
+               proxy_rpc_str_eq(m->method, "resources/read")) {
         name = &m->uri;
         name_type = m->uri_type;
     }

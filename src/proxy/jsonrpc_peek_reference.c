@@ -23,7 +23,6 @@ is_space(unsigned char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
-
 /* Go decodes into {method string; params {name string}; id RawMessage}:
  * null or absent leaves a field empty, any other type mismatch fails the
  * whole body. false on a mismatch; *method and *name are "" when empty. */
@@ -289,4 +288,3 @@ proxy_jsonrpc_peek_reference_parse(struct slice body, uint64_t max_bytes, bool w
     }
     json_decref(root);
 }
-

@@ -29,7 +29,7 @@ struct proxy_policy_call {
 };
 
 struct proxy_policy_calls {
-    struct json_t *root; /* the reference's tree (owned; its slices point into it) */
+    struct json_t *root;             /* the reference's tree (owned; its slices point into it) */
     struct proxy_policy_call *items; /* &one for a single call, else heap */
     size_t count;
     bool is_batch;

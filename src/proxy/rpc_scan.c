@@ -3,9 +3,7 @@
  * so 2048 levels cost a few hundred bytes, not a deep C stack. */
 #include "proxy/rpc_scan.h"
 
-#include <errno.h>
-#include <math.h>
-#include <stdio.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,9 +15,9 @@
 /* What a value is to the JSON-RPC reader, by where it stands. */
 enum tag {
     TAG_NONE = 0,
-    TAG_BATCH,  /* the top-level array */
-    TAG_MSG,    /* a message: the top-level value or a batch element */
-    TAG_ID,     /* members of a message object */
+    TAG_BATCH, /* the top-level array */
+    TAG_MSG,   /* a message: the top-level value or a batch element */
+    TAG_ID,    /* members of a message object */
     TAG_METHOD,
     TAG_PARAMS,
     TAG_RESULT,
@@ -45,8 +43,8 @@ struct scanner {
     size_t i;
     size_t depth; /* open containers */
     uint8_t is_obj[PROXY_RPC_SCAN_DEPTH_MAX / 8 + 1];
-    uint8_t ctag[TAGGED_DEPTH];    /* tag of the open container at depth d (1-based) */
-    size_t cstart[TAGGED_DEPTH];   /* where it began */
+    uint8_t ctag[TAGGED_DEPTH];  /* tag of the open container at depth d (1-based) */
+    size_t cstart[TAGGED_DEPTH]; /* where it began */
     struct key keys[BOUNDS_RPC_SCAN_KEYS_MAX];
     size_t key_count;
     size_t frame[BOUNDS_RPC_SCAN_KEYS_MAX + 1]; /* key_count when each open object began */
@@ -373,6 +371,83 @@ int_fits(const char *d, size_t len, bool neg)
     return memcmp(d, neg ? min : max, lim) <= 0;
 }
 
+/* 2^1024 - 2^970, the midpoint between DBL_MAX and 2^1024, in decimal:
+ * a real at or past it is rounded to infinity by strtod (ties go to the
+ * even 2^1024), which jansson refuses as "real number overflow". */
+static const char overflow_digits[] =
+    "17976931348623158079372897140530341507993413271003782693617377898044496829276475094664901797"
+    "75872070963302864166928879109465555478519404026306574886715058206819089020007083836762738548"
+    "45817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711"
+    "559699508093042880177904174497792";
+
+/* Would strtod overflow on this (grammatically valid) JSON real? Exact,
+ * without converting: the value is 0.D x 10^E with D its digits past the
+ * leading zeros; it overflows when E > 309, or E == 309 and D >= the
+ * threshold's digits. */
+static bool
+real_overflows(struct slice t)
+{
+    size_t i = t.ptr[0] == '-' ? 1 : 0;
+    size_t first = i;
+    int64_t frac_digits = 0;
+    int64_t lead = -1; /* index in the digit run of the first non-zero digit */
+    int64_t ndigits = 0;
+    bool in_frac = false;
+    for (; i < t.len && (is_digit(t.ptr[i]) || t.ptr[i] == '.'); i++) {
+        if (t.ptr[i] == '.') {
+            in_frac = true;
+            continue;
+        }
+        frac_digits += in_frac;
+        if (lead < 0 && t.ptr[i] != '0') {
+            lead = ndigits;
+        }
+        ndigits++;
+    }
+    if (lead < 0) {
+        return false; /* zero */
+    }
+    int64_t exp = 0;
+    if (i < t.len) { /* 'e' or 'E' */
+        i++;
+        bool neg = t.ptr[i] == '-';
+        i += t.ptr[i] == '-' || t.ptr[i] == '+';
+        for (; i < t.len; i++) {
+            if (exp < 1000000000) {
+                exp = exp * 10 + (t.ptr[i] - '0');
+            }
+        }
+        exp = neg ? -exp : exp;
+    }
+    int64_t e10 = (ndigits - lead) + exp - frac_digits;
+    int64_t want = (int64_t)sizeof(overflow_digits) - 1;
+    if (e10 != want) {
+        return e10 > want;
+    }
+    /* Same magnitude: compare the digits from the first non-zero one. */
+    int64_t k = 0;
+    for (size_t j = first; j < t.len && k < want + 1; j++) {
+        char c = t.ptr[j];
+        if (c == 'e' || c == 'E') {
+            break;
+        }
+        if (c == '.') {
+            continue;
+        }
+        if (k == 0 && c == '0') {
+            continue; /* leading zeros (before lead) */
+        }
+        if (k == want) {
+            return true; /* equal so far and digits remain: one is enough, >= holds */
+        }
+        if (c != overflow_digits[k]) {
+            return c > overflow_digits[k];
+        }
+        k++;
+    }
+    return k == want; /* equal: the tie rounds up */
+}
+
 static enum proxy_rpc_scan_rc
 scan_number(struct scanner *s, uint8_t *type)
 {
@@ -428,20 +503,8 @@ scan_number(struct scanner *s, uint8_t *type)
                                                               : PROXY_RPC_SCAN_MALFORMED;
     }
     *type = PROXY_RPC_REAL;
-    /* jansson refuses a real that strtod overflows; strtod wants a copy. */
-    char text[BOUNDS_RPC_SCAN_REAL_MAX + 1];
-    size_t len = i - start;
-    if (len > BOUNDS_RPC_SCAN_REAL_MAX) {
-        return PROXY_RPC_SCAN_FALLBACK;
-    }
-    memcpy(text, s->p + start, len);
-    text[len] = '\0';
-    errno = 0;
-    double v = strtod(text, NULL);
-    if ((v == HUGE_VAL || v == -HUGE_VAL) && errno == ERANGE) {
-        return PROXY_RPC_SCAN_MALFORMED;
-    }
-    return PROXY_RPC_SCAN_OK;
+    return real_overflows(slice_make(s->p + start, i - start)) ? PROXY_RPC_SCAN_MALFORMED
+                                                               : PROXY_RPC_SCAN_OK;
 }
 
 static bool
@@ -520,8 +583,11 @@ member_tag(enum tag container, struct proxy_rpc_str k)
         static const struct {
             const char *name;
             enum tag tag;
-        } msg_keys[] = {{"id", TAG_ID},         {"method", TAG_METHOD}, {"params", TAG_PARAMS},
-                        {"result", TAG_RESULT}, {"error", TAG_ERROR}};
+        } msg_keys[] = {{"id", TAG_ID},
+                        {"method", TAG_METHOD},
+                        {"params", TAG_PARAMS},
+                        {"result", TAG_RESULT},
+                        {"error", TAG_ERROR}};
         for (size_t j = 0; j < sizeof(msg_keys) / sizeof(msg_keys[0]); j++) {
             if (proxy_rpc_str_eq(k, msg_keys[j].name)) {
                 return msg_keys[j].tag;
@@ -631,7 +697,7 @@ open_container(struct scanner *s, bool obj, enum tag tag)
         }
         s->frame[s->frame_count++] = s->key_count;
     } else {
-        s->is_obj[d / 8] &= (uint8_t)~(1u << (d % 8));
+        s->is_obj[d / 8] &= (uint8_t) ~(1u << (d % 8));
     }
     s->depth++;
     if (s->depth < TAGGED_DEPTH) {
@@ -657,11 +723,11 @@ close_container(struct scanner *s)
 }
 
 enum state {
-    ST_VALUE,      /* a value is due */
-    ST_OBJ_FIRST,  /* just after '{' */
-    ST_ARR_FIRST,  /* just after '[' */
-    ST_KEY,        /* after ',' in an object */
-    ST_AFTER,      /* after a value */
+    ST_VALUE,     /* a value is due */
+    ST_OBJ_FIRST, /* just after '{' */
+    ST_ARR_FIRST, /* just after '[' */
+    ST_KEY,       /* after ',' in an object */
+    ST_AFTER,     /* after a value */
 };
 
 /* The tag of an element of the innermost (array) container. */
@@ -752,13 +818,12 @@ scan(struct scanner *s)
             rc = scan_value(s, tag, &st);
             break;
         case ST_OBJ_FIRST:
-            if (s->i < s->n && s->p[s->i] == '}') {
+        case ST_KEY:
+            if (st == ST_OBJ_FIRST && s->i < s->n && s->p[s->i] == '}') {
                 close_container(s);
                 st = ST_AFTER;
                 break;
             }
-            /* fall through */
-        case ST_KEY:
             rc = scan_key(s, &tag);
             st = ST_VALUE;
             break;
@@ -832,37 +897,25 @@ proxy_rpc_scan_cleanup(struct proxy_rpc_scan *s)
 
 /* ---- the id re-encoded ---------------------------------------------------------- */
 
-/* jansson's jsonp_dtostr: "%.17g", ".0" when neither '.' nor 'e' shows,
- * no '+' and no leading zeros in the exponent. */
-static size_t
-real_json(struct slice raw, char *out, size_t cap)
+/* A real id as jansson writes it ("%.17g" with its fix-ups): through
+ * jansson itself, since only a full decimal-to-double conversion gives
+ * the digits (rare: ids are strings or integers in practice). */
+static char *
+real_json(struct slice raw, char *small, size_t small_cap, bool *owned)
 {
-    char text[BOUNDS_RPC_SCAN_REAL_MAX + 1];
-    memcpy(text, raw.ptr, raw.len); /* the scan kept reals this short */
-    text[raw.len] = '\0';
-    double v = strtod(text, NULL);
-    int n = snprintf(out, cap, "%.17g", v);
-    size_t len = n > 0 ? (size_t)n : 0;
-    if (strchr(out, '.') == NULL && strchr(out, 'e') == NULL) {
-        memcpy(out + len, ".0", 3);
-        len += 2;
+    json_t *v = json_loadb(raw.ptr, raw.len, JSON_DECODE_ANY, NULL);
+    char *text = v != NULL ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    json_decref(v);
+    const char *t = text != NULL ? text : "null"; /* cannot happen: the scan read it */
+    size_t len = strlen(t);
+    char *out = small;
+    if (len + 1 > small_cap) {
+        out = xmalloc(len + 1);
+        *owned = true;
     }
-    char *e = strchr(out, 'e');
-    if (e != NULL) {
-        char *start = e + 1;
-        char *end = start + 1;
-        if (*start == '-') {
-            start++;
-        }
-        while (*end == '0') {
-            end++;
-        }
-        if (end != start) {
-            memmove(start, end, len - (size_t)(end - out) + 1);
-            len -= (size_t)(end - start);
-        }
-    }
-    return len;
+    memcpy(out, t, len + 1);
+    free(text); /* jansson's allocator is libc's */
+    return out;
 }
 
 /* Writes the JSON string of the decoded s as jansson's dump_string does
@@ -933,8 +986,7 @@ string_json(struct proxy_rpc_str s, char *out)
 char *
 proxy_rpc_msg_id_json(const struct proxy_rpc_msg *m, char *small, size_t small_cap, bool *owned)
 {
-    /* Reals need at most 25 bytes ("%.17g" plus ".0"); small_cap >= 32 is
-     * asked of every caller. */
+    /* small_cap >= 5 ("null") is asked of every caller. */
     *owned = false;
     switch (m->id_type) {
     case PROXY_RPC_INT:
@@ -944,8 +996,7 @@ proxy_rpc_msg_id_json(const struct proxy_rpc_msg *m, char *small, size_t small_c
         }
         break; /* JSON integers are already in %lld's form */
     case PROXY_RPC_REAL:
-        (void)real_json(m->id_raw, small, small_cap);
-        return small;
+        return real_json(m->id_raw, small, small_cap, owned);
     case PROXY_RPC_STRING: {
         struct proxy_rpc_str s = {.raw = slice_make(m->id_raw.ptr + 1, m->id_raw.len - 2),
                                   .escaped = true};

@@ -21,9 +21,8 @@
  * Rare shapes that would need memory to check exactly give
  * PROXY_RPC_SCAN_FALLBACK instead, and the caller asks the jansson
  * reference: more than BOUNDS_RPC_SCAN_KEYS_MAX keys in the objects open
- * at one time (the duplicate check), a real number longer than
- * BOUNDS_RPC_SCAN_REAL_MAX characters (strtod needs a copy), a batch of
- * more than BOUNDS_RPC_SCAN_BATCH_MAX elements. The single-message result
+ * at one time (the duplicate check), a batch of more than
+ * BOUNDS_RPC_SCAN_BATCH_MAX elements. The single-message result
  * allocates nothing; a batch's messages are one heap array. */
 #pragma once
 
@@ -66,16 +65,16 @@ struct proxy_rpc_msg {
     uint8_t type; /* enum proxy_rpc_type of the message itself */
     uint8_t id_type, method_type, params_type, name_type, uri_type;
     bool has_result, has_error;
-    struct slice id_raw;          /* the id's raw JSON text */
-    struct proxy_rpc_str method;  /* when method_type is STRING */
-    struct proxy_rpc_str name;    /* params.name, when params is an object */
-    struct proxy_rpc_str uri;     /* params.uri, likewise */
+    struct slice id_raw;         /* the id's raw JSON text */
+    struct proxy_rpc_str method; /* when method_type is STRING */
+    struct proxy_rpc_str name;   /* params.name, when params is an object */
+    struct proxy_rpc_str uri;    /* params.uri, likewise */
 };
 
 struct proxy_rpc_scan {
     enum proxy_rpc_scan_rc rc;
-    bool is_batch;             /* the top-level value is an array */
-    struct proxy_rpc_msg one;  /* the top-level value when not a batch */
+    bool is_batch;              /* the top-level value is an array */
+    struct proxy_rpc_msg one;   /* the top-level value when not a batch */
     struct proxy_rpc_msg *msgs; /* a batch's elements (heap, owned; NULL when none) */
     size_t msg_count;
     size_t msg_cap;

@@ -25,14 +25,22 @@ static const struct {
     const char *body;
     size_t len;
 } rows[] = {
-    {"single_tools_call", "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":\"search\",\"arguments\":{\"q\":\"x\"}}}", 95},
-    {"escaped_method_and_name", "{\"id\":1,\"method\":\"tools\\/call\",\"params\":{\"name\":\"s\\u00e9arch\\n\"}}", 65},
-    {"escaped_keys", "{\"\\u006dethod\":\"tools/call\",\"par\\u0061ms\":{\"n\\u0061me\":\"x\"},\"i\\u0064\":\"a\"}", 74},
+    {"single_tools_call",
+     "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/"
+     "call\",\"params\":{\"name\":\"search\",\"arguments\":{\"q\":\"x\"}}}",
+     95},
+    {"escaped_method_and_name",
+     "{\"id\":1,\"method\":\"tools\\/call\",\"params\":{\"name\":\"s\\u00e9arch\\n\"}}", 65},
+    {"escaped_keys",
+     "{\"\\u006dethod\":\"tools/call\",\"par\\u0061ms\":{\"n\\u0061me\":\"x\"},\"i\\u0064\":\"a\"}",
+     74},
     {"dup_escaped_key", "{\"id\":1,\"\\u0069d\":2}", 20},
     {"dup_top", "{\"method\":\"a\",\"method\":\"b\"}", 27},
-    {"dup_nested_deep", "{\"method\":\"x\",\"params\":{\"arguments\":{\"a\":1,\"b\":{\"c\":1,\"c\":2}}}}", 63},
+    {"dup_nested_deep",
+     "{\"method\":\"x\",\"params\":{\"arguments\":{\"a\":1,\"b\":{\"c\":1,\"c\":2}}}}", 63},
     {"dup_in_batch_entry", "[{\"method\":\"a\"},{\"id\":1,\"id\":2}]", 32},
-    {"same_key_sibling_objects", "{\"a\":{\"x\":1},\"b\":{\"x\":1},\"x\":[{\"x\":1},{\"x\":2}]}", 47},
+    {"same_key_sibling_objects", "{\"a\":{\"x\":1},\"b\":{\"x\":1},\"x\":[{\"x\":1},{\"x\":2}]}",
+     47},
     {"dup_after_nested_close", "{\"a\":{\"b\":1},\"b\":2,\"a\":3}", 25},
     {"surrogate_pair", "{\"method\":\"\\ud83d\\ude00\",\"id\":\"\\uD83D\\uDE00\"}", 45},
     {"lone_high_surrogate", "{\"method\":\"\\ud83d\"}", 19},
@@ -48,7 +56,8 @@ static const struct {
     {"utf8_surrogate", "{\"method\":\"\355\240\200\"}", 16},
     {"truncated_utf8", "{\"method\":\"\342\202\"}", 15},
     {"past_10ffff_utf8", "{\"method\":\"\364\220\200\200\"}", 17},
-    {"valid_utf8_name", "{\"method\":\"tools/call\",\"params\":{\"name\":\"caf\303\251 \360\237\230\200\"}}", 54},
+    {"valid_utf8_name",
+     "{\"method\":\"tools/call\",\"params\":{\"name\":\"caf\303\251 \360\237\230\200\"}}", 54},
     {"utf8_outside_string", "{\"id\":1}\303\251", 10},
     {"int64_max", "{\"id\":9223372036854775807}", 26},
     {"int64_max_plus_1", "{\"id\":9223372036854775808}", 26},
@@ -63,8 +72,15 @@ static const struct {
     {"real_exp_plus", "{\"id\":1E+2}", 11},
     {"real_tenth", "{\"id\":0.1}", 10},
     {"real_big_mantissa", "{\"id\":123456789012345678901234567890.5}", 39},
-    {"real_long_fallback", "{\"id\":0.1111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111}", 109},
-    {"real_long_overflow", "{\"x\":100000000000000000000000000000000000000000000000000000000000000000000000000000000e300}", 91},
+    {"real_long_fallback",
+     "{\"id\":0."
+     "111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111"
+     "1111111}",
+     109},
+    {"real_long_overflow",
+     "{\"x\":"
+     "100000000000000000000000000000000000000000000000000000000000000000000000000000000e300}",
+     91},
     {"real_1e22", "{\"id\":1e22}", 11},
     {"real_5e-324", "{\"id\":5e-324}", 13},
     {"leading_zero", "{\"id\":01}", 9},
@@ -73,14 +89,20 @@ static const struct {
     {"lone_minus", "{\"id\":-}", 8},
     {"plus_sign", "{\"id\":+1}", 9},
     {"exp_no_digit", "{\"id\":1e}", 9},
-    {"batch_two", "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"},{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}]", 103},
+    {"batch_two",
+     "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/"
+     "list\"},{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}]",
+     103},
     {"batch_empty", "[]", 2},
     {"batch_null", "[null]", 6},
     {"batch_scalar", "[1]", 3},
-    {"batch_call_and_response", "[{\"method\":\"tools/call\",\"params\":{\"name\":\"a\"},\"id\":1},{\"result\":{},\"id\":2}]", 75},
+    {"batch_call_and_response",
+     "[{\"method\":\"tools/call\",\"params\":{\"name\":\"a\"},\"id\":1},{\"result\":{},\"id\":2}]",
+     75},
     {"batch_bad_params", "[{\"method\":\"x\",\"params\":1}]", 27},
     {"batch_empty_method", "[{\"method\":\"\"},{\"method\":\"a\"}]", 30},
-    {"batch_escaped_tools_call", "[{\"method\":\"tools\\/call\",\"params\":{\"name\":\"\\u0041b\"}}]", 54},
+    {"batch_escaped_tools_call",
+     "[{\"method\":\"tools\\/call\",\"params\":{\"name\":\"\\u0041b\"}}]", 54},
     {"trailing_garbage", "{\"method\":\"a\"} x", 16},
     {"trailing_value", "{\"method\":\"a\"}{}", 16},
     {"trailing_newline", "{\"method\":\"a\"}\012", 15},
@@ -103,7 +125,9 @@ static const struct {
     {"name_number", "{\"method\":\"tools/call\",\"params\":{\"name\":1}}", 43},
     {"name_null", "{\"method\":\"tools/call\",\"params\":{\"name\":null}}", 46},
     {"other_name_null", "{\"method\":\"x/y\",\"params\":{\"name\":null}}", 39},
-    {"resources_read_uri", "{\"method\":\"resources/read\",\"params\":{\"uri\":\"file:///x\",\"name\":3},\"id\":\"r1\"}", 75},
+    {"resources_read_uri",
+     "{\"method\":\"resources/read\",\"params\":{\"uri\":\"file:///x\",\"name\":3},\"id\":\"r1\"}",
+     75},
     {"resources_case_uri_number", "{\"method\":\"Resources/Read\",\"params\":{\"uri\":2}}", 46},
     {"resources_prefix_only", "{\"method\":\"resources/\",\"params\":{\"uri\":2}}", 42},
     {"other_name_number", "{\"method\":\"other\",\"params\":{\"name\":5}}", 38},
@@ -111,12 +135,18 @@ static const struct {
     {"params_string", "{\"method\":\"tools/call\",\"params\":\"x\"}", 36},
     {"params_null", "{\"method\":\"tools/call\",\"params\":null}", 37},
     {"prompts_get", "{\"method\":\"prompts/get\",\"params\":{\"name\":\"p\"},\"id\":2}", 53},
-    {"id_string_escapes", "{\"id\":\"a\\\"b\\\\c\\n\\u001f/\\u00e9\\b\\f\\r\\t\",\"method\":\"tools/call\"}", 61},
+    {"id_string_escapes",
+     "{\"id\":\"a\\\"b\\\\c\\n\\u001f/\\u00e9\\b\\f\\r\\t\",\"method\":\"tools/call\"}", 61},
     {"id_object", "{\"id\":{\"a\":[1,2]},\"method\":\"a\"}", 31},
     {"id_array", "{\"id\":[1],\"method\":\"a\"}", 23},
     {"id_true", "{\"id\":true,\"method\":\"a\"}", 24},
     {"id_null", "{\"id\":null,\"method\":\"a\"}", 24},
-    {"id_long_string", "{\"id\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\",\"method\":\"tools/call\"}", 231},
+    {"id_long_string",
+     "{\"id\":"
+     "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxx\",\"method\":\"tools/call\"}",
+     231},
     {"id_escaped_slash", "{\"id\":\"a\\/b\",\"method\":\"a\"}", 26},
     {"literal_short", "{\"id\":tru}", 10},
     {"literal_long", "{\"id\":nulll}", 12},
@@ -135,6 +165,35 @@ static const struct {
     {"upper_method_key", "{\"Method\":\"tools/call\"}", 23},
     {"method_tools_call_case", "{\"method\":\"Tools/Call\",\"params\":{\"name\":\"a\"}}", 45},
     {"hex_upper_escape", "{\"method\":\"\\u0054ools/call\",\"params\":{\"name\":\"\\u00C9\"}}", 55},
+    {"real_at_overflow_midpoint",
+     "{\"id\":"
+     "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977"
+     "587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845"
+     "817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559"
+     "699508093042880177904174497792.0}",
+     318},
+    {"real_below_overflow_midpoint",
+     "{\"id\":"
+     "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977"
+     "587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845"
+     "817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559"
+     "699508093042880177904174497791.9999}",
+     321},
+    {"real_midpoint_scaled",
+     "{\"id\":0."
+     "000179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017"
+     "977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854"
+     "845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711"
+     "559699508093042880177904174497792e312}",
+     325},
+    {"real_dbl_max", "{\"id\":1.7976931348623158e308}", 29},
+    {"real_past_dbl_max", "{\"id\":1.7976931348623159e308}", 29},
+    {"real_1e309_neg", "{\"id\":-1e309}", 13},
+    {"real_1e308", "{\"id\":1e308}", 12},
+    {"real_zero_huge_exp", "{\"id\":0.0e99999999999999999999}", 31},
+    {"real_tiny_huge_neg_exp", "{\"id\":1e-99999999999999999999999}", 33},
+    {"real_huge_exp", "{\"x\":1e+99999999999999999999999}", 32},
+    {"real_id_reencoded", "{\"id\":1.0e2,\"method\":\"a\"}", 25},
 };
 
 static void
@@ -312,6 +371,7 @@ test_table_mutations(void **state)
 {
     (void)state;
     char tmp[512];
+    /* rows are at most 480 bytes */
     for (size_t i = 0; i < COUNT_OF(rows); i++) {
         size_t n = rows[i].len;
         if (n > sizeof(tmp)) {
