@@ -266,7 +266,7 @@ from_single(const struct proxy_rpc_msg *m, bool want_call, struct proxy_jsonrpc_
     out->kind = PROXY_JSONRPC_SINGLE;
     proxy_rpc_str_sanitize(method_of(m), BOUNDS_RPC_METHOD_MAX, out->method);
     proxy_rpc_str_sanitize(name_of(m), BOUNDS_RPC_TOOL_MAX, out->tool);
-    if (m->type == PROXY_RPC_OBJECT && m->id_type != PROXY_RPC_ABSENT) {
+    if (m->type == PROXY_RPC_OBJECT && m->id_type != PROXY_RPC_ABSENT && !m->id_text_lost) {
         proxy_jsonrpc_sanitize(m->id_raw, BOUNDS_RPC_ID_MAX, out->id);
     }
     if (want_call && m->type == PROXY_RPC_OBJECT) {

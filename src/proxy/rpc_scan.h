@@ -65,6 +65,10 @@ struct proxy_rpc_msg {
     uint8_t type; /* enum proxy_rpc_type of the message itself */
     uint8_t id_type, method_type, params_type, name_type, uri_type;
     bool has_result, has_error;
+    /* A member before the id ends in the NUL jansson skips (see
+     * scan_value): the peek's raw-text id locator stops there, so the
+     * logged id is "" (the reference's answer, kept identical). */
+    bool id_text_lost;
     struct slice id_raw;         /* the id's raw JSON text */
     struct proxy_rpc_str method; /* when method_type is STRING */
     struct proxy_rpc_str name;   /* params.name, when params is an object */
