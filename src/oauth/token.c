@@ -20,7 +20,6 @@
 #include "base/clock.h"
 #include "base/form.h"
 #include "base/rand.h"
-#include "base/url.h"
 #include "bounds.h"
 #include "config.h"
 #include "grants.h"
@@ -30,7 +29,6 @@
 #include "http/router.h"
 #include "log.h"
 #include "metrics.h"
-#include "oauth/cimd.h"
 #include "oauth/client.h"
 #include "oauth/client_assertion.h"
 #include "oauth/cors.h"
@@ -39,9 +37,9 @@
 #include "oauth/callback_rules.h"
 #include "oauth/reply.h"
 #include "oauth/scope_rules.h"
+#include "oauth/token_assertion.h"
 #include "oauth/token_derive.h"
 #include "oauth/token_rules.h"
-#include "oidc/jwks.h"
 #include "store/store.h"
 #include "worker.h"
 
@@ -68,16 +66,13 @@ struct token {
      * before the claim so a refused scope does not spend the token. */
     char refresh_scope[OAUTH_SCOPE_RULES_MAX];
     /* RFC 7523 client authentication (docs/cimd.md): the client_assertion
-     * as sent (arena), NULL when the request carries none; then the
-     * resolved client, whether its jwks_uri was fetched again for an
-     * unknown kid, and the verified claims. */
+     * as sent (arena), NULL when the request carries none, and the
+     * resolved client. */
     char *assertion;
     const struct oauth_client *client;
-    bool keys_refetched;
-    struct oauth_client_assertion_claims assertion_claims;
     /* At most one asynchronous step is outstanding. */
     struct oauth_client_lookup *lookup;
-    struct oauth_cimd_wait *keys_wait;
+    struct oauth_token_assertion *assertion_step;
     struct store_op *op;
 };
 
@@ -125,8 +120,8 @@ on_abort(struct http_request *req, void *arg)
     (void)req;
     oauth_client_resolve_cancel(t->lookup);
     t->lookup = NULL;
-    oauth_cimd_resolve_cancel(t->keys_wait);
-    t->keys_wait = NULL;
+    oauth_token_assertion_cancel(t->assertion_step);
+    t->assertion_step = NULL;
     store_cancel(t->op);
     t->op = NULL;
 }
@@ -160,6 +155,47 @@ log_store_error(struct token *t, const char *op, const char *error)
 
 /* ---- minting (code steps 12-14, refresh steps 10-12) ------------------ */
 
+/* The two grants a successful exchange mints, from what it mints from and
+ * the derived ids and times. */
+static void
+grants_to_issue(const struct issue *in, const struct oauth_token_derive_out *d, const char *base,
+                struct grant_access *access, struct grant_refresh *refresh)
+{
+    *access = (struct grant_access){
+        .token_id = d->access_tid,
+        .aud = base,
+        .resource = in->resource,
+        .scope = in->scope,
+        .sub = in->sub,
+        .email = in->email,
+        .groups = in->groups,
+        .group_count = in->group_count,
+        .client_id = in->client_id,
+        .iat = d->iat_s,
+        .exp = d->iat_s + OAUTH_TOKEN_ACCESS_TTL_S,
+        .acr = in->acr,
+        .auth_time = in->auth_time,
+    };
+    *refresh = (struct grant_refresh){
+        .token_id = d->refresh_tid,
+        .family_id = in->family_id,
+        .sub = in->sub,
+        .email = in->email,
+        .groups = in->groups,
+        .group_count = in->group_count,
+        .client_id = in->client_id,
+        .aud = base,
+        .resource = in->resource,
+        .scope = in->scope,
+        .iat = d->iat_s,
+        .family_iat = in->family_iat != 0 ? in->family_iat : d->iat_s,
+        .exp = d->iat_s + OAUTH_TOKEN_REFRESH_TTL_S,
+        .generation = in->generation,
+        .acr = in->acr,
+        .auth_time = in->auth_time,
+    };
+}
+
 static void
 issue_tokens(struct token *t, const struct issue *in)
 {
@@ -174,39 +210,9 @@ issue_tokens(struct token *t, const struct issue *in)
     };
     struct oauth_token_derive_out d;
     oauth_token_derive(t->oauth->seal, &din, &d);
-    const struct grant_access access = {
-        .token_id = d.access_tid,
-        .aud = base,
-        .resource = in->resource,
-        .scope = in->scope,
-        .sub = in->sub,
-        .email = in->email,
-        .groups = in->groups,
-        .group_count = in->group_count,
-        .client_id = in->client_id,
-        .iat = d.iat_s,
-        .exp = d.iat_s + OAUTH_TOKEN_ACCESS_TTL_S,
-        .acr = in->acr,
-        .auth_time = in->auth_time,
-    };
-    const struct grant_refresh refresh = {
-        .token_id = d.refresh_tid,
-        .family_id = in->family_id,
-        .sub = in->sub,
-        .email = in->email,
-        .groups = in->groups,
-        .group_count = in->group_count,
-        .client_id = in->client_id,
-        .aud = base,
-        .resource = in->resource,
-        .scope = in->scope,
-        .iat = d.iat_s,
-        .family_iat = in->family_iat != 0 ? in->family_iat : d.iat_s,
-        .exp = d.iat_s + OAUTH_TOKEN_REFRESH_TTL_S,
-        .generation = in->generation,
-        .acr = in->acr,
-        .auth_time = in->auth_time,
-    };
+    struct grant_access access;
+    struct grant_refresh refresh;
+    grants_to_issue(in, &d, base, &access, &refresh);
     struct buf a, r, body;
     buf_init(&a, BOUNDS_SEALED_MAX_CHARS);
     buf_init(&r, BOUNDS_SEALED_MAX_CHARS);
@@ -666,139 +672,6 @@ read_client_assertion(struct token *t, const struct form_params *p, const char *
     return true;
 }
 
-static void after_client(struct token *t);
-
-static void
-on_jti_claimed(enum store_rc rc, const char *error, void *arg)
-{
-    struct token *t = arg;
-    t->op = NULL;
-    if (rc == STORE_ERR_ALREADY_USED) {
-        assertion_refuse(t, OAUTH_CLIENT_ASSERTION_REPLAYED, NULL);
-        return;
-    }
-    if (rc != STORE_OK) {
-        metrics_inc_denied(METRICS_DENIED_REPLAY_STORE_UNAVAILABLE);
-        log_store_error(t, "claim_client_assertion", error);
-        struct oauth_error err;
-        oauth_token_rules_store_unavailable(&err);
-        reply_error(t, &err);
-        return;
-    }
-    metrics_inc_client_assertion(METRICS_CLIENT_ASSERTION_OK);
-    after_client(t);
-}
-
-/* A verified assertion: its jti is spent (RFC 7523 3 item 7, OIDC Core 9)
- * until exp + skew, keyed by a hash of client_id and jti. */
-static void
-claim_jti(struct token *t)
-{
-    struct store *st = store_of_worker(t->w);
-    if (st == NULL) {
-        /* SPEC.md 5.4: without a store nothing is single-use (codes
-         * neither); the assertion's 5-minute cap bounds a replay. */
-        metrics_inc_client_assertion(METRICS_CLIENT_ASSERTION_OK);
-        after_client(t);
-        return;
-    }
-    char id[OAUTH_CLIENT_ASSERTION_REPLAY_ID_LEN + 1];
-    oauth_client_assertion_replay_id(t->client->id, t->assertion_claims.jti, id);
-    struct buf key;
-    buf_init(&key, BOUNDS_STORE_KEY_MAX);
-    if (store_key_client_assertion(slice_from_cstr(id), &key) != 0) {
-        buf_cleanup(&key);
-        on_jti_claimed(STORE_ERR_UNAVAILABLE, "assertion id does not fit a store key", t);
-        return;
-    }
-    t->op = store_claim_once(
-        st, buf_slice(&key),
-        oauth_client_assertion_replay_ttl_ms(t->assertion_claims.exp, clock_unix_s()),
-        on_jti_claimed, t);
-    buf_cleanup(&key);
-}
-
-static enum oauth_client_assertion_rc
-check_assertion(struct token *t, const struct oidc_jwks_set *keys)
-{
-    const struct config *cfg = t->oauth->cfg;
-    /* The token endpoint exactly as the AS metadata spells it. */
-    struct buf endpoint;
-    buf_init(&endpoint, BOUNDS_URL_MAX);
-    bool joined = url_join(&endpoint, cfg->proxy_base_url, "/token") == 0;
-    const struct oauth_client_assertion_expect expect = {
-        .client_id = t->client->id,
-        .issuer = oauth_discovery_issuer(cfg),
-        .token_endpoint = joined ? buf_cstr(&endpoint) : "",
-        .now_s = clock_unix_s(),
-    };
-    enum oauth_client_assertion_rc rc = oauth_client_assertion_check(
-        keys, slice_from_cstr(t->assertion), &expect, &t->assertion_claims);
-    buf_cleanup(&endpoint);
-    return rc;
-}
-
-static void
-on_keys(void *arg, struct oauth_cimd_ref *ref, const char *reason)
-{
-    struct token *t = arg;
-    t->keys_wait = NULL;
-    if (ref == NULL) {
-        assertion_refuse(t, OAUTH_CLIENT_ASSERTION_KEYS_UNAVAILABLE, reason);
-        return;
-    }
-    enum oauth_client_assertion_rc rc = check_assertion(t, oauth_cimd_ref_keys(ref));
-    oauth_cimd_ref_release(ref);
-    if (oauth_client_assertion_keys_may_be_stale(rc) && !t->keys_refetched) {
-        /* Key rotation: once, and only past the refetch floor (cimd.h). */
-        t->keys_refetched = true;
-        t->keys_wait = oauth_cimd_keys_start(
-            t->oauth->cimd, t->w, slice_from_cstr(t->client->jwks_uri), true, on_keys, t);
-        return;
-    }
-    if (rc != OAUTH_CLIENT_ASSERTION_OK) {
-        assertion_refuse(t, rc, NULL);
-        return;
-    }
-    claim_jti(t);
-}
-
-/* The client is known and sent an assertion: find its keys. A sealed
- * (DCR) registration has none, nor a document naming neither jwks nor
- * jwks_uri: refused, never read as "none" (a present assertion is never
- * downgraded). */
-static void
-authenticate_assertion(struct token *t)
-{
-    const struct oauth_client *c = t->client;
-    if (c->jwks != NULL) {
-        struct oidc_jwks_set *keys = NULL;
-        struct buf err;
-        buf_init(&err, 256);
-        int prc = oidc_jwks_set_parse(slice_from_cstr(c->jwks), &keys, &err);
-        buf_cleanup(&err);
-        if (prc != 0) {
-            assertion_refuse(t, OAUTH_CLIENT_ASSERTION_KEYS_UNAVAILABLE,
-                             "the document's jwks holds no usable signing key");
-            return;
-        }
-        enum oauth_client_assertion_rc rc = check_assertion(t, keys);
-        oidc_jwks_set_unref(keys);
-        if (rc != OAUTH_CLIENT_ASSERTION_OK) {
-            assertion_refuse(t, rc, NULL);
-            return;
-        }
-        claim_jti(t);
-        return;
-    }
-    if (c->jwks_uri != NULL && t->oauth->cimd != NULL) {
-        t->keys_wait = oauth_cimd_keys_start(t->oauth->cimd, t->w, slice_from_cstr(c->jwks_uri),
-                                             false, on_keys, t);
-        return;
-    }
-    assertion_refuse(t, OAUTH_CLIENT_ASSERTION_NO_KEYS, NULL);
-}
-
 static void
 after_client(struct token *t)
 {
@@ -807,6 +680,29 @@ after_client(struct token *t)
     } else {
         refresh_after_client(t);
     }
+}
+
+/* The assertion step's answer (oauth/token_assertion.h): a refusal, a
+ * replay-store failure, or a verified assertion whose jti is spent. */
+static void
+on_assertion(void *arg, const struct oauth_token_assertion_result *r)
+{
+    struct token *t = arg;
+    t->assertion_step = NULL;
+    if (r->store_failed) {
+        metrics_inc_denied(METRICS_DENIED_REPLAY_STORE_UNAVAILABLE);
+        log_store_error(t, "claim_client_assertion", r->store_error);
+        struct oauth_error err;
+        oauth_token_rules_store_unavailable(&err);
+        reply_error(t, &err);
+        return;
+    }
+    if (r->rc != OAUTH_CLIENT_ASSERTION_OK) {
+        assertion_refuse(t, r->rc, r->detail);
+        return;
+    }
+    metrics_inc_client_assertion(METRICS_CLIENT_ASSERTION_OK);
+    after_client(t);
 }
 
 /* SPEC preface fix 13: oauth/client answers every unusable client_id with
@@ -825,7 +721,8 @@ on_client(enum oauth_client_rc rc, const struct oauth_client *client, const stru
     t->client_id = client->id;
     t->client = client;
     if (t->assertion != NULL) {
-        authenticate_assertion(t);
+        t->assertion_step =
+            oauth_token_assertion_start(t->oauth, t->w, client, t->assertion, on_assertion, t);
         return;
     }
     after_client(t);

@@ -30,6 +30,7 @@
 #include "grants.h"
 #include "http/router.h"
 #include "http_harness.h"
+#include "jws_mint.h"
 #include "log.h"
 #include "metrics.h"
 #include "oauth/oauth.h"
@@ -109,23 +110,13 @@ id_token(json_t *claims_extra)
         }
     }
     json_decref(claims_extra);
-    char *payload = json_dumps(c, JSON_COMPACT);
-    json_decref(c);
-    json_t *hdr = json_pack("{s:s,s:s}", "alg", "RS256", "kid", "k1");
-    cjose_err err;
-    cjose_jws_t *jws =
-        cjose_jws_sign(key, (cjose_header_t *)hdr, (const uint8_t *)payload, strlen(payload), &err);
-    assert_non_null(jws);
-    const char *ser = NULL;
-    assert_true(cjose_jws_export(jws, &ser, &err));
+    char *ser = jws_mint_sign(key, "RS256", "k1", NULL, c);
     char *body = NULL;
     assert_true(asprintf(&body,
                          "{\"access_token\":\"at\",\"token_type\":\"Bearer\","
                          "\"id_token\":\"%s\"}",
                          ser) > 0);
-    cjose_jws_release(jws);
-    json_decref(hdr);
-    free(payload);
+    free(ser);
     return body;
 }
 
@@ -158,15 +149,8 @@ static int
 group_setup(void **state)
 {
     (void)state;
-    static const uint8_t e[] = {0x01, 0x00, 0x01};
-    cjose_err err;
-    key = cjose_jwk_create_RSA_random(2048, e, sizeof(e), &err);
-    assert_non_null(key);
-    assert_true(cjose_jwk_set_kid(key, "k1", 2, &err));
-    char *pub = cjose_jwk_to_json(key, false, &err);
-    assert_non_null(pub);
-    assert_true(asprintf(&jwks_doc, "{\"keys\":[%s]}", pub) > 0);
-    free(pub);
+    key = jws_mint_rsa_key("k1");
+    jwks_doc = jws_mint_public_jwks(&key, 1, NULL);
     return 0;
 }
 

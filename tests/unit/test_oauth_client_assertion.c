@@ -22,6 +22,7 @@
 #include "base/b64url.h"
 #include "base/buf.h"
 #include "base/xalloc.h"
+#include "jws_mint.h"
 #include "metrics.h"
 #include "oauth/client_assertion.h"
 #include "oidc/jwks.h"
@@ -42,46 +43,11 @@ static const struct oauth_client_assertion_expect expect = {
     .now_s = NOW,
 };
 
-static cjose_jwk_t *
-make_rsa(const char *kid)
-{
-    static const uint8_t e[] = {0x01, 0x00, 0x01};
-    cjose_err err;
-    cjose_jwk_t *k = cjose_jwk_create_RSA_random(2048, e, sizeof(e), &err);
-    assert_non_null(k);
-    assert_true(cjose_jwk_set_kid(k, kid, strlen(kid), &err));
-    return k;
-}
-
-static cjose_jwk_t *
-make_ec(const char *kid)
-{
-    cjose_err err;
-    cjose_jwk_t *k = cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_256, &err);
-    assert_non_null(k);
-    assert_true(cjose_jwk_set_kid(k, kid, strlen(kid), &err));
-    return k;
-}
-
 /* {"keys":[public JWKs...]}, each with extra members merged when given. */
 static struct oidc_jwks_set *
 set_of(cjose_jwk_t *const *ks, size_t n, const char *alg)
 {
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        cjose_err err;
-        char *pub = cjose_jwk_to_json(ks[i], false, &err);
-        assert_non_null(pub);
-        json_t *o = json_loads(pub, 0, NULL);
-        if (alg != NULL) {
-            json_object_set_new(o, "alg", json_string(alg));
-        }
-        json_array_append_new(arr, o);
-        free(pub);
-    }
-    json_t *doc = json_pack("{s:o}", "keys", arr);
-    char *text = json_dumps(doc, JSON_COMPACT);
-    json_decref(doc);
+    char *text = jws_mint_public_jwks(ks, n, alg);
     struct oidc_jwks_set *s = NULL;
     struct buf err;
     buf_init(&err, 1024);
@@ -97,44 +63,6 @@ good_claims(void)
     return json_pack("{s:s,s:s,s:s,s:I,s:I,s:s}", "iss", CLIENT, "sub", CLIENT, "aud", TOKEN_EP,
                      "exp", (json_int_t)NOW + 120, "iat", (json_int_t)NOW, "jti",
                      "jti-0123456789abcdef");
-}
-
-/* Signs claims (stolen) with key under alg; kid NULL means no kid; extra
- * (stolen, may be NULL) is merged into the header. */
-static char *
-sign(cjose_jwk_t *key, const char *alg, const char *kid, json_t *extra, json_t *claims)
-{
-    json_t *hdr = extra ? extra : json_object();
-    json_object_set_new(hdr, "alg", json_string(alg));
-    if (kid != NULL) {
-        json_object_set_new(hdr, "kid", json_string(kid));
-    }
-    char *payload = json_dumps(claims, JSON_COMPACT);
-    cjose_err err;
-    cjose_jws_t *jws =
-        cjose_jws_sign(key, (cjose_header_t *)hdr, (const uint8_t *)payload, strlen(payload), &err);
-    assert_non_null(jws);
-    const char *ser = NULL;
-    assert_true(cjose_jws_export(jws, &ser, &err));
-    char *copy = xstrdup(ser);
-    cjose_jws_release(jws);
-    free(payload);
-    json_decref(hdr);
-    json_decref(claims);
-    return copy;
-}
-
-static char *
-assemble(const char *header_json, const char *payload_json, const char *sig_b64)
-{
-    struct buf b;
-    buf_init(&b, 1 << 16);
-    assert_int_equal(b64url_encode_buf((const uint8_t *)header_json, strlen(header_json), &b), 0);
-    assert_int_equal(buf_append_byte(&b, '.'), 0);
-    assert_int_equal(b64url_encode_buf((const uint8_t *)payload_json, strlen(payload_json), &b), 0);
-    assert_int_equal(buf_append_byte(&b, '.'), 0);
-    assert_int_equal(buf_append_str(&b, sig_b64), 0);
-    return buf_take(&b);
 }
 
 /* Checks (and frees) an assertion against s. */
@@ -172,23 +100,24 @@ test_good_rs256_ps256_es256(void **state)
 {
     (void)state;
     struct oauth_client_assertion_claims got;
-    assert_int_equal(check_in(keys, sign(rsa1, "RS256", "rsa-1", NULL, good_claims()), &got),
-                     OAUTH_CLIENT_ASSERTION_OK);
+    assert_int_equal(
+        check_in(keys, jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, good_claims()), &got),
+        OAUTH_CLIENT_ASSERTION_OK);
     assert_string_equal(got.jti, "jti-0123456789abcdef");
     assert_int_equal(got.exp, NOW + 120);
-    assert_int_equal(check(sign(rsa1, "PS256", "rsa-1", NULL, good_claims())),
+    assert_int_equal(check(jws_mint_sign(rsa1, "PS256", "rsa-1", NULL, good_claims())),
                      OAUTH_CLIENT_ASSERTION_OK);
-    assert_int_equal(check(sign(ec1, "ES256", "ec-1", NULL, good_claims())),
+    assert_int_equal(check(jws_mint_sign(ec1, "ES256", "ec-1", NULL, good_claims())),
                      OAUTH_CLIENT_ASSERTION_OK);
     /* No kid: any key able to do the alg. */
-    assert_int_equal(check(sign(ec1, "ES256", NULL, NULL, good_claims())),
+    assert_int_equal(check(jws_mint_sign(ec1, "ES256", NULL, NULL, good_claims())),
                      OAUTH_CLIENT_ASSERTION_OK);
     /* The issuer as audience, and an array of only our names. */
     assert_int_equal(
-        check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("aud", json_string(ISSUER)))),
+        check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("aud", json_string(ISSUER)))),
         OAUTH_CLIENT_ASSERTION_OK);
-    assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL,
-                                claims_with("aud", json_pack("[s,s]", ISSUER, TOKEN_EP)))),
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL,
+                                         claims_with("aud", json_pack("[s,s]", ISSUER, TOKEN_EP)))),
                      OAUTH_CLIENT_ASSERTION_OK);
 }
 
@@ -204,11 +133,11 @@ test_header_keys_ignored(void **state)
                               "https://evil.example/cert", "jwk", json_loads(pub, 0, NULL));
     free(pub);
     /* Signed by the attacker's key, which the header carries. */
-    assert_int_equal(check(sign(rsa_other, "RS256", NULL, extra, good_claims())),
+    assert_int_equal(check(jws_mint_sign(rsa_other, "RS256", NULL, extra, good_claims())),
                      OAUTH_CLIENT_ASSERTION_BAD_SIGNATURE);
     /* The client's own key with those headers still verifies. */
     json_t *extra2 = json_pack("{s:s}", "jku", "https://evil.example/jwks");
-    assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", extra2, good_claims())),
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", extra2, good_claims())),
                      OAUTH_CLIENT_ASSERTION_OK);
 }
 
@@ -217,16 +146,17 @@ test_alg_not_allowed(void **state)
 {
     (void)state;
     /* RS384 and ES384: real algorithms, not on this allow-list. */
-    assert_int_equal(check(sign(rsa1, "RS384", "rsa-1", NULL, good_claims())),
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS384", "rsa-1", NULL, good_claims())),
                      OAUTH_CLIENT_ASSERTION_ALG_NOT_ALLOWED);
     json_t *c = good_claims();
     char *payload = json_dumps(c, JSON_COMPACT);
     json_decref(c);
     /* alg none with an empty and a junk signature. */
-    assert_int_equal(check(assemble("{\"alg\":\"none\"}", payload, "")),
+    assert_int_equal(check(jws_mint_assemble("{\"alg\":\"none\"}", payload, "")),
                      OAUTH_CLIENT_ASSERTION_ALG_NOT_ALLOWED);
-    assert_int_equal(check(assemble("{\"alg\":\"none\",\"kid\":\"rsa-1\"}", payload, "c2ln")),
-                     OAUTH_CLIENT_ASSERTION_ALG_NOT_ALLOWED);
+    assert_int_equal(
+        check(jws_mint_assemble("{\"alg\":\"none\",\"kid\":\"rsa-1\"}", payload, "c2ln")),
+        OAUTH_CLIENT_ASSERTION_ALG_NOT_ALLOWED);
     free(payload);
 }
 
@@ -241,7 +171,7 @@ test_hs256_refused(void **state)
     json_t *c = good_claims();
     char *payload = json_dumps(c, JSON_COMPACT);
     json_decref(c);
-    char *unsigned_token = assemble(header, payload, "");
+    char *unsigned_token = jws_mint_assemble(header, payload, "");
     size_t input_len = strlen(unsigned_token) - 1;
     uint8_t mac[32];
     unsigned mac_len = 0;
@@ -249,7 +179,8 @@ test_hs256_refused(void **state)
          &mac_len);
     char sig[64];
     b64url_encode(mac, mac_len, sig);
-    assert_int_equal(check(assemble(header, payload, sig)), OAUTH_CLIENT_ASSERTION_ALG_NOT_ALLOWED);
+    assert_int_equal(check(jws_mint_assemble(header, payload, sig)),
+                     OAUTH_CLIENT_ASSERTION_ALG_NOT_ALLOWED);
     xfree(unsigned_token);
     free(payload);
     free(pub);
@@ -259,17 +190,17 @@ static void
 test_bad_signature(void **state)
 {
     (void)state;
-    char *a = sign(rsa1, "RS256", "rsa-1", NULL, good_claims());
+    char *a = jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, good_claims());
     /* Flip one character of the signature (not the last: its low bits may
      * be padding in base64url). */
     char *sig = strrchr(a, '.') + 1;
     sig[5] = sig[5] == 'A' ? 'B' : 'A';
     assert_int_equal(check(a), OAUTH_CLIENT_ASSERTION_BAD_SIGNATURE);
     /* Signed by another key under the client's kid. */
-    assert_int_equal(check(sign(rsa_other, "RS256", "rsa-1", NULL, good_claims())),
+    assert_int_equal(check(jws_mint_sign(rsa_other, "RS256", "rsa-1", NULL, good_claims())),
                      OAUTH_CLIENT_ASSERTION_BAD_SIGNATURE);
     /* The payload swapped for another client's after signing. */
-    char *good = sign(rsa1, "RS256", "rsa-1", NULL, good_claims());
+    char *good = jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, good_claims());
     json_t *other = claims_with("iss", json_string("https://evil.example/client.json"));
     char *forged_payload = json_dumps(other, JSON_COMPACT);
     json_decref(other);
@@ -292,22 +223,24 @@ static void
 test_unknown_kid_and_key_mismatch(void **state)
 {
     (void)state;
-    enum oauth_client_assertion_rc rc = check(sign(rsa1, "RS256", "nope", NULL, good_claims()));
+    enum oauth_client_assertion_rc rc =
+        check(jws_mint_sign(rsa1, "RS256", "nope", NULL, good_claims()));
     assert_int_equal(rc, OAUTH_CLIENT_ASSERTION_UNKNOWN_KID);
     assert_true(oauth_client_assertion_keys_may_be_stale(rc));
     /* ES256 naming the RSA key's kid. */
-    assert_int_equal(check(sign(ec1, "ES256", "rsa-1", NULL, good_claims())),
+    assert_int_equal(check(jws_mint_sign(ec1, "ES256", "rsa-1", NULL, good_claims())),
                      OAUTH_CLIENT_ASSERTION_NO_MATCHING_KEY);
     /* A JWK "alg" of RS256 refuses PS256 by the same key (RFC 7517 4.4). */
     assert_int_equal(
-        check_in(keys_rs_only, sign(rsa1, "PS256", "rsa-1", NULL, good_claims()), NULL),
+        check_in(keys_rs_only, jws_mint_sign(rsa1, "PS256", "rsa-1", NULL, good_claims()), NULL),
         OAUTH_CLIENT_ASSERTION_NO_MATCHING_KEY);
     assert_int_equal(
-        check_in(keys_rs_only, sign(rsa1, "RS256", "rsa-1", NULL, good_claims()), NULL),
+        check_in(keys_rs_only, jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, good_claims()), NULL),
         OAUTH_CLIENT_ASSERTION_OK);
     /* No key set at all (a client without keys). */
-    assert_int_equal(check_in(NULL, sign(rsa1, "RS256", "rsa-1", NULL, good_claims()), NULL),
-                     OAUTH_CLIENT_ASSERTION_NO_KEYS);
+    assert_int_equal(
+        check_in(NULL, jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, good_claims()), NULL),
+        OAUTH_CLIENT_ASSERTION_NO_KEYS);
     assert_false(oauth_client_assertion_keys_may_be_stale(OAUTH_CLIENT_ASSERTION_BAD_SIGNATURE));
 }
 
@@ -315,15 +248,15 @@ static void
 test_wrong_iss_sub(void **state)
 {
     (void)state;
-    assert_int_equal(
-        check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("iss", json_string(CLIENT "x")))),
-        OAUTH_CLIENT_ASSERTION_WRONG_ISSUER);
-    assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("iss", NULL))),
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL,
+                                         claims_with("iss", json_string(CLIENT "x")))),
                      OAUTH_CLIENT_ASSERTION_WRONG_ISSUER);
-    assert_int_equal(
-        check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("sub", json_string("alice")))),
-        OAUTH_CLIENT_ASSERTION_WRONG_SUBJECT);
-    assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("sub", NULL))),
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("iss", NULL))),
+                     OAUTH_CLIENT_ASSERTION_WRONG_ISSUER);
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL,
+                                         claims_with("sub", json_string("alice")))),
+                     OAUTH_CLIENT_ASSERTION_WRONG_SUBJECT);
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("sub", NULL))),
                      OAUTH_CLIENT_ASSERTION_WRONG_SUBJECT);
 }
 
@@ -339,21 +272,23 @@ test_wrong_audience(void **state)
         "",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(
-            check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("aud", json_string(bad[i])))),
-            OAUTH_CLIENT_ASSERTION_WRONG_AUDIENCE);
+        assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL,
+                                             claims_with("aud", json_string(bad[i])))),
+                         OAUTH_CLIENT_ASSERTION_WRONG_AUDIENCE);
     }
     /* Audience injection: ours plus a foreign one. */
-    assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL,
-                                claims_with("aud", json_pack("[s,s]", TOKEN_EP,
-                                                             "https://other-as.example.com")))),
+    assert_int_equal(
+        check(jws_mint_sign(
+            rsa1, "RS256", "rsa-1", NULL,
+            claims_with("aud", json_pack("[s,s]", TOKEN_EP, "https://other-as.example.com")))),
+        OAUTH_CLIENT_ASSERTION_WRONG_AUDIENCE);
+    assert_int_equal(
+        check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("aud", json_array()))),
+        OAUTH_CLIENT_ASSERTION_WRONG_AUDIENCE);
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL,
+                                         claims_with("aud", json_pack("[s,i]", TOKEN_EP, 1)))),
                      OAUTH_CLIENT_ASSERTION_WRONG_AUDIENCE);
-    assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("aud", json_array()))),
-                     OAUTH_CLIENT_ASSERTION_WRONG_AUDIENCE);
-    assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL,
-                                claims_with("aud", json_pack("[s,i]", TOKEN_EP, 1)))),
-                     OAUTH_CLIENT_ASSERTION_WRONG_AUDIENCE);
-    assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("aud", NULL))),
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("aud", NULL))),
                      OAUTH_CLIENT_ASSERTION_WRONG_AUDIENCE);
 }
 
@@ -364,56 +299,59 @@ test_times(void **state)
     const int64_t skew = BOUNDS_CLIENT_ASSERTION_SKEW_S;
     const int64_t life = BOUNDS_CLIENT_ASSERTION_LIFETIME_MAX_S;
     /* exp missing, past, and just inside the skew. */
-    assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("exp", NULL))),
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("exp", NULL))),
                      OAUTH_CLIENT_ASSERTION_EXPIRED);
-    assert_int_equal(
-        check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("exp", json_integer(NOW - skew)))),
-        OAUTH_CLIENT_ASSERTION_EXPIRED);
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL,
+                                         claims_with("exp", json_integer(NOW - skew)))),
+                     OAUTH_CLIENT_ASSERTION_EXPIRED);
     json_t *c = claims_with("exp", json_integer(NOW - skew + 1));
     json_object_set_new(c, "iat", json_integer(NOW - 10));
-    assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL, c)), OAUTH_CLIENT_ASSERTION_OK);
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, c)),
+                     OAUTH_CLIENT_ASSERTION_OK);
     assert_int_equal(
-        check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("exp", json_string("soon")))),
+        check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("exp", json_string("soon")))),
         OAUTH_CLIENT_ASSERTION_MALFORMED);
     /* Lifetime: exp too far ahead; exp - iat too long. */
     c = claims_with("exp", json_integer(NOW + life + skew + 1));
     json_object_del(c, "iat");
-    assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL, c)),
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, c)),
                      OAUTH_CLIENT_ASSERTION_LIFETIME_TOO_LONG);
     c = claims_with("exp", json_integer(NOW + 3600));
-    assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL, c)),
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, c)),
                      OAUTH_CLIENT_ASSERTION_LIFETIME_TOO_LONG);
     c = claims_with("iat", json_integer(NOW - life));
-    assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL, c)),
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, c)),
                      OAUTH_CLIENT_ASSERTION_LIFETIME_TOO_LONG);
     /* nbf and iat in the future beyond the skew. */
-    assert_int_equal(
-        check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("nbf", json_integer(NOW + skew + 1)))),
-        OAUTH_CLIENT_ASSERTION_NOT_YET_VALID);
-    assert_int_equal(
-        check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("nbf", json_integer(NOW + skew)))),
-        OAUTH_CLIENT_ASSERTION_OK);
-    assert_int_equal(
-        check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("iat", json_integer(NOW + skew + 1)))),
-        OAUTH_CLIENT_ASSERTION_NOT_YET_VALID);
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL,
+                                         claims_with("nbf", json_integer(NOW + skew + 1)))),
+                     OAUTH_CLIENT_ASSERTION_NOT_YET_VALID);
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL,
+                                         claims_with("nbf", json_integer(NOW + skew)))),
+                     OAUTH_CLIENT_ASSERTION_OK);
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL,
+                                         claims_with("iat", json_integer(NOW + skew + 1)))),
+                     OAUTH_CLIENT_ASSERTION_NOT_YET_VALID);
 }
 
 static void
 test_jti(void **state)
 {
     (void)state;
-    assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("jti", NULL))),
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("jti", NULL))),
                      OAUTH_CLIENT_ASSERTION_MISSING_JTI);
-    assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("jti", json_string("")))),
-                     OAUTH_CLIENT_ASSERTION_MISSING_JTI);
-    assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("jti", json_integer(7)))),
-                     OAUTH_CLIENT_ASSERTION_MISSING_JTI);
+    assert_int_equal(
+        check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("jti", json_string("")))),
+        OAUTH_CLIENT_ASSERTION_MISSING_JTI);
+    assert_int_equal(
+        check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, claims_with("jti", json_integer(7)))),
+        OAUTH_CLIENT_ASSERTION_MISSING_JTI);
     char long_jti[BOUNDS_CLIENT_ASSERTION_JTI_MAX + 2];
     memset(long_jti, 'j', sizeof(long_jti) - 1);
     long_jti[sizeof(long_jti) - 1] = '\0';
-    assert_int_equal(
-        check(sign(rsa1, "RS256", "rsa-1", NULL, claims_with("jti", json_string(long_jti)))),
-        OAUTH_CLIENT_ASSERTION_MISSING_JTI);
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL,
+                                         claims_with("jti", json_string(long_jti)))),
+                     OAUTH_CLIENT_ASSERTION_MISSING_JTI);
     /* The replay id: per client and per jti, fixed length, store-safe. */
     char a[OAUTH_CLIENT_ASSERTION_REPLAY_ID_LEN + 1], b[sizeof(a)], c[sizeof(a)], d[sizeof(a)];
     oauth_client_assertion_replay_id(CLIENT, "j1", a);
@@ -442,7 +380,7 @@ test_malformed(void **state)
     }
     /* crit is refused; an oversized assertion too. */
     json_t *crit = json_pack("{s:[s]}", "crit", "exp");
-    assert_int_equal(check(sign(rsa1, "RS256", "rsa-1", crit, good_claims())),
+    assert_int_equal(check(jws_mint_sign(rsa1, "RS256", "rsa-1", crit, good_claims())),
                      OAUTH_CLIENT_ASSERTION_MALFORMED);
     char *big = xmalloc(BOUNDS_CLIENT_ASSERTION_MAX_BYTES + 2);
     memset(big, 'a', BOUNDS_CLIENT_ASSERTION_MAX_BYTES + 1);
@@ -455,7 +393,7 @@ test_front(void **state)
 {
     (void)state;
     char id[600];
-    char *a = sign(rsa1, "RS256", "rsa-1", NULL, good_claims());
+    char *a = jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, good_claims());
     struct slice type = SLICE_LIT(OAUTH_CLIENT_ASSERTION_TYPE);
     /* The form's client_id stands when it equals iss. */
     assert_int_equal(
@@ -510,9 +448,9 @@ static int
 group_setup(void **state)
 {
     (void)state;
-    rsa1 = make_rsa("rsa-1");
-    rsa_other = make_rsa("rsa-1"); /* same kid, other key */
-    ec1 = make_ec("ec-1");
+    rsa1 = jws_mint_rsa_key("rsa-1");
+    rsa_other = jws_mint_rsa_key("rsa-1"); /* same kid, other key */
+    ec1 = jws_mint_ec_key(CJOSE_JWK_EC_P_256, "ec-1");
     cjose_jwk_t *both[] = {rsa1, ec1};
     keys = set_of(both, 2, NULL);
     keys_rs_only = set_of(&rsa1, 1, "RS256");

@@ -27,6 +27,7 @@
 #include "base/clock.h"
 #include "base/xalloc.h"
 #include "fixtures.h"
+#include "jws_mint.h"
 #include "log.h"
 #include "oidc/id_token.h"
 #include "oidc/jwks.h"
@@ -41,90 +42,12 @@ static char *jwks_initial; /* rsa-1, ec-1 */
 static char *jwks_rotated; /* rsa-1, ec-1, rsa-2 */
 static struct oidc_provider *provider;
 
-static cjose_jwk_t *
-make_rsa(const char *kid)
-{
-    static const uint8_t e[] = {0x01, 0x00, 0x01};
-    cjose_err err;
-    cjose_jwk_t *k = cjose_jwk_create_RSA_random(2048, e, sizeof(e), &err);
-    assert_non_null(k);
-    assert_true(cjose_jwk_set_kid(k, kid, strlen(kid), &err));
-    return k;
-}
-
-static cjose_jwk_t *
-make_ec(cjose_jwk_ec_curve crv, const char *kid)
-{
-    cjose_err err;
-    cjose_jwk_t *k = cjose_jwk_create_EC_random(crv, &err);
-    assert_non_null(k);
-    assert_true(cjose_jwk_set_kid(k, kid, strlen(kid), &err));
-    return k;
-}
-
-/* {"keys":[public JWKs...]} */
-static char *
-jwks_of(cjose_jwk_t *const *keys, size_t n)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        cjose_err err;
-        char *pub = cjose_jwk_to_json(keys[i], false, &err);
-        assert_non_null(pub);
-        json_array_append_new(arr, json_loads(pub, 0, NULL));
-        free(pub);
-    }
-    json_t *doc = json_pack("{s:o}", "keys", arr);
-    char *text = json_dumps(doc, JSON_COMPACT);
-    json_decref(doc);
-    return text;
-}
-
 static json_t *
 good_claims(void)
 {
     return json_pack("{s:s,s:s,s:s,s:I,s:I,s:s}", "iss", ISS, "aud", CLIENT, "sub", "alice", "exp",
                      (json_int_t)FIXTURE_NOW + 300, "iat", (json_int_t)FIXTURE_NOW, "nonce",
                      "n-0123456789abcdef");
-}
-
-/* Signs claims (stolen) with key under alg; kid NULL means no kid header;
- * extra_header (stolen, may be NULL) is merged into the header. */
-static char *
-sign(cjose_jwk_t *key, const char *alg, const char *kid, json_t *extra_header, json_t *claims)
-{
-    json_t *hdr = extra_header ? extra_header : json_object();
-    json_object_set_new(hdr, "alg", json_string(alg));
-    if (kid != NULL) {
-        json_object_set_new(hdr, "kid", json_string(kid));
-    }
-    char *payload = json_dumps(claims, JSON_COMPACT);
-    cjose_err err;
-    cjose_jws_t *jws =
-        cjose_jws_sign(key, (cjose_header_t *)hdr, (const uint8_t *)payload, strlen(payload), &err);
-    assert_non_null(jws);
-    const char *ser = NULL;
-    assert_true(cjose_jws_export(jws, &ser, &err));
-    char *copy = xstrdup(ser);
-    cjose_jws_release(jws);
-    free(payload);
-    json_decref(hdr);
-    json_decref(claims);
-    return copy;
-}
-
-/* b64url(header).b64url(payload).sig_b64 assembled by hand. */
-static char *
-assemble(const char *header_json, const char *payload_json, const char *sig_b64)
-{
-    struct buf b;
-    buf_init(&b, 1 << 20);
-    assert_int_equal(b64url_encode_buf((const uint8_t *)header_json, strlen(header_json), &b), 0);
-    assert_int_equal(buf_append_byte(&b, '.'), 0);
-    assert_int_equal(b64url_encode_buf((const uint8_t *)payload_json, strlen(payload_json), &b), 0);
-    assert_int_equal(buf_append_byte(&b, '.'), 0);
-    assert_int_equal(buf_append_str(&b, sig_b64), 0);
-    return buf_take(&b);
 }
 
 static struct oidc_jwks_set *
@@ -178,14 +101,14 @@ static int
 group_setup(void **state)
 {
     (void)state;
-    rsa1 = make_rsa("rsa-1");
-    rsa2 = make_rsa("rsa-2");
-    ec1 = make_ec(CJOSE_JWK_EC_P_256, "ec-1");
-    ec384 = make_ec(CJOSE_JWK_EC_P_384, "ec-384");
+    rsa1 = jws_mint_rsa_key("rsa-1");
+    rsa2 = jws_mint_rsa_key("rsa-2");
+    ec1 = jws_mint_ec_key(CJOSE_JWK_EC_P_256, "ec-1");
+    ec384 = jws_mint_ec_key(CJOSE_JWK_EC_P_384, "ec-384");
     cjose_jwk_t *initial[] = {rsa1, ec1};
     cjose_jwk_t *rotated[] = {rsa1, ec1, rsa2};
-    jwks_initial = jwks_of(initial, 2);
-    jwks_rotated = jwks_of(rotated, 3);
+    jwks_initial = jws_mint_public_jwks(initial, 2, NULL);
+    jwks_rotated = jws_mint_public_jwks(rotated, 3, NULL);
     provider = provider_with_algs("[\"RS256\",\"PS256\",\"ES256\",\"ES384\"]");
     fixture_pin_clock(0);
     return 0;
@@ -214,7 +137,8 @@ test_good_rs256(void **state)
     (void)state;
     json_t *claims = NULL;
     assert_int_equal(check_with(provider, jwks_initial,
-                                sign(rsa1, "RS256", "rsa-1", NULL, good_claims()), &claims),
+                                jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, good_claims()),
+                                &claims),
                      OIDC_ID_TOKEN_OK);
     assert_string_equal(json_string_value(json_object_get(claims, "sub")), "alice");
     json_decref(claims);
@@ -224,7 +148,7 @@ static void
 test_good_ps256(void **state)
 {
     (void)state;
-    assert_int_equal(check_token(sign(rsa1, "PS256", "rsa-1", NULL, good_claims())),
+    assert_int_equal(check_token(jws_mint_sign(rsa1, "PS256", "rsa-1", NULL, good_claims())),
                      OIDC_ID_TOKEN_OK);
 }
 
@@ -232,7 +156,7 @@ static void
 test_good_es256(void **state)
 {
     (void)state;
-    assert_int_equal(check_token(sign(ec1, "ES256", "ec-1", NULL, good_claims())),
+    assert_int_equal(check_token(jws_mint_sign(ec1, "ES256", "ec-1", NULL, good_claims())),
                      OIDC_ID_TOKEN_OK);
 }
 
@@ -240,12 +164,13 @@ static void
 test_good_without_kid_tries_keys_of_the_type(void **state)
 {
     (void)state;
-    assert_int_equal(
-        check_with(provider, jwks_rotated, sign(rsa2, "RS256", NULL, NULL, good_claims()), NULL),
-        OIDC_ID_TOKEN_OK);
-    assert_int_equal(check_token(sign(ec1, "ES256", NULL, NULL, good_claims())), OIDC_ID_TOKEN_OK);
+    assert_int_equal(check_with(provider, jwks_rotated,
+                                jws_mint_sign(rsa2, "RS256", NULL, NULL, good_claims()), NULL),
+                     OIDC_ID_TOKEN_OK);
+    assert_int_equal(check_token(jws_mint_sign(ec1, "ES256", NULL, NULL, good_claims())),
+                     OIDC_ID_TOKEN_OK);
     /* No kid and no key of the right kind: no match at all. */
-    assert_int_equal(check_token(sign(ec384, "ES384", NULL, NULL, good_claims())),
+    assert_int_equal(check_token(jws_mint_sign(ec384, "ES384", NULL, NULL, good_claims())),
                      OIDC_ID_TOKEN_ERR_NO_MATCHING_KEY);
 }
 
@@ -256,12 +181,12 @@ test_alg_not_advertised(void **state)
 {
     (void)state;
     struct oidc_provider *rs_only = provider_with_algs("[\"RS256\"]");
-    assert_int_equal(
-        check_with(rs_only, jwks_initial, sign(ec1, "ES256", "ec-1", NULL, good_claims()), NULL),
-        OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
-    assert_int_equal(
-        check_with(rs_only, jwks_initial, sign(rsa1, "PS256", "rsa-1", NULL, good_claims()), NULL),
-        OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
+    assert_int_equal(check_with(rs_only, jwks_initial,
+                                jws_mint_sign(ec1, "ES256", "ec-1", NULL, good_claims()), NULL),
+                     OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
+    assert_int_equal(check_with(rs_only, jwks_initial,
+                                jws_mint_sign(rsa1, "PS256", "rsa-1", NULL, good_claims()), NULL),
+                     OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
     oidc_provider_free(rs_only);
 }
 
@@ -272,13 +197,14 @@ test_alg_none(void **state)
     json_t *c = good_claims();
     char *payload = json_dumps(c, JSON_COMPACT);
     json_decref(c);
-    assert_int_equal(check_token(assemble("{\"alg\":\"none\"}", payload, "")),
+    assert_int_equal(check_token(jws_mint_assemble("{\"alg\":\"none\"}", payload, "")),
                      OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
-    assert_int_equal(check_token(assemble("{\"alg\":\"none\",\"kid\":\"rsa-1\"}", payload, "c2ln")),
+    assert_int_equal(
+        check_token(jws_mint_assemble("{\"alg\":\"none\",\"kid\":\"rsa-1\"}", payload, "c2ln")),
+        OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
+    assert_int_equal(check_token(jws_mint_assemble("{\"alg\":\"None\"}", payload, "c2ln")),
                      OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
-    assert_int_equal(check_token(assemble("{\"alg\":\"None\"}", payload, "c2ln")),
-                     OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
-    assert_int_equal(check_token(assemble("{\"kid\":\"rsa-1\"}", payload, "c2ln")),
+    assert_int_equal(check_token(jws_mint_assemble("{\"kid\":\"rsa-1\"}", payload, "c2ln")),
                      OIDC_ID_TOKEN_ERR_MALFORMED);
     free(payload);
 }
@@ -297,7 +223,7 @@ test_alg_hs256_confusion(void **state)
     char *payload = json_dumps(c, JSON_COMPACT);
     json_decref(c);
     /* Signing input per RFC 7515 5.1. */
-    char *unsigned_token = assemble(header, payload, "");
+    char *unsigned_token = jws_mint_assemble(header, payload, "");
     size_t input_len = strlen(unsigned_token) - 1; /* drop the last '.' */
     uint8_t mac[32];
     unsigned mac_len = 0;
@@ -306,9 +232,10 @@ test_alg_hs256_confusion(void **state)
     char sig[64];
     b64url_encode(mac, mac_len, sig);
     struct oidc_provider *lists_hs = provider_with_algs("[\"HS256\",\"RS256\"]");
-    assert_int_equal(check_with(lists_hs, jwks_initial, assemble(header, payload, sig), NULL),
-                     OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
-    assert_int_equal(check_token(assemble(header, payload, sig)),
+    assert_int_equal(
+        check_with(lists_hs, jwks_initial, jws_mint_assemble(header, payload, sig), NULL),
+        OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
+    assert_int_equal(check_token(jws_mint_assemble(header, payload, sig)),
                      OIDC_ID_TOKEN_ERR_ALG_NOT_ALLOWED);
     oidc_provider_free(lists_hs);
     xfree(unsigned_token);
@@ -321,12 +248,12 @@ test_alg_key_type_mismatch(void **state)
 {
     (void)state;
     /* An RSA alg naming the EC key, and ES384 naming the P-256 key. */
-    assert_int_equal(check_token(sign(rsa1, "RS256", "ec-1", NULL, good_claims())),
+    assert_int_equal(check_token(jws_mint_sign(rsa1, "RS256", "ec-1", NULL, good_claims())),
                      OIDC_ID_TOKEN_ERR_ALG_KEY_MISMATCH);
-    assert_int_equal(check_token(sign(ec384, "ES384", "ec-1", NULL, good_claims())),
+    assert_int_equal(check_token(jws_mint_sign(ec384, "ES384", "ec-1", NULL, good_claims())),
                      OIDC_ID_TOKEN_ERR_ALG_KEY_MISMATCH);
     /* An ES alg naming the RSA key. */
-    assert_int_equal(check_token(sign(ec1, "ES256", "rsa-1", NULL, good_claims())),
+    assert_int_equal(check_token(jws_mint_sign(ec1, "ES256", "rsa-1", NULL, good_claims())),
                      OIDC_ID_TOKEN_ERR_ALG_KEY_MISMATCH);
 }
 
@@ -336,7 +263,7 @@ test_crit_header_refused(void **state)
     (void)state;
     json_t *hdr = json_pack("{s:[s]}", "crit", "b64");
     json_object_set_new(hdr, "b64", json_false());
-    assert_int_equal(check_token(sign(rsa1, "RS256", "rsa-1", hdr, good_claims())),
+    assert_int_equal(check_token(jws_mint_sign(rsa1, "RS256", "rsa-1", hdr, good_claims())),
                      OIDC_ID_TOKEN_ERR_MALFORMED);
 }
 
@@ -346,20 +273,20 @@ static void
 test_bad_signature(void **state)
 {
     (void)state;
-    char *t = sign(rsa1, "RS256", "rsa-1", NULL, good_claims());
+    char *t = jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, good_claims());
     /* A character in the middle of the signature: still canonical base64url. */
     char *sig = strrchr(t, '.') + 1;
     size_t mid = strlen(sig) / 2;
     sig[mid] = sig[mid] == 'A' ? 'B' : 'A';
     assert_int_equal(check_token(t), OIDC_ID_TOKEN_ERR_BAD_SIGNATURE);
     /* Signed by another RSA key under rsa-1's kid. */
-    assert_int_equal(check_token(sign(rsa2, "RS256", "rsa-1", NULL, good_claims())),
+    assert_int_equal(check_token(jws_mint_sign(rsa2, "RS256", "rsa-1", NULL, good_claims())),
                      OIDC_ID_TOKEN_ERR_BAD_SIGNATURE);
     /* The payload swapped after signing. */
-    char *good = sign(rsa1, "RS256", "rsa-1", NULL, good_claims());
+    char *good = jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, good_claims());
     json_t *c = good_claims();
     json_object_set_new(c, "sub", json_string("mallory"));
-    char *other = sign(rsa1, "RS256", "rsa-1", NULL, c);
+    char *other = jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, c);
     char *d1 = strchr(good, '.'), *d2 = strrchr(good, '.');
     char *o1 = strchr(other, '.'), *o2 = strrchr(other, '.');
     struct buf b;
@@ -397,10 +324,11 @@ test_malformed_shapes(void **state)
     huge[300 * 1024 - 1] = '\0';
     assert_int_equal(check_token(huge), OIDC_ID_TOKEN_ERR_MALFORMED);
     /* Duplicate key in the header. */
-    assert_int_equal(check_token(assemble("{\"alg\":\"RS256\",\"alg\":\"RS256\"}", "{}", "c2ln")),
-                     OIDC_ID_TOKEN_ERR_MALFORMED);
+    assert_int_equal(
+        check_token(jws_mint_assemble("{\"alg\":\"RS256\",\"alg\":\"RS256\"}", "{}", "c2ln")),
+        OIDC_ID_TOKEN_ERR_MALFORMED);
     /* kid of the wrong type. */
-    assert_int_equal(check_token(assemble("{\"alg\":\"RS256\",\"kid\":7}", "{}", "c2ln")),
+    assert_int_equal(check_token(jws_mint_assemble("{\"alg\":\"RS256\",\"kid\":7}", "{}", "c2ln")),
                      OIDC_ID_TOKEN_ERR_MALFORMED);
 }
 
@@ -409,7 +337,7 @@ test_malformed_shapes(void **state)
 static enum oidc_id_token_rc
 with_claims(json_t *c)
 {
-    return check_token(sign(rsa1, "RS256", "rsa-1", NULL, c));
+    return check_token(jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, c));
 }
 
 static void
@@ -489,7 +417,7 @@ test_expiry_with_skew(void **state)
     json_object_set_new(c, "exp", json_string("tomorrow"));
     assert_int_equal(with_claims(c), OIDC_ID_TOKEN_ERR_MALFORMED);
     /* The same token, later: the pinned clock decides. */
-    char *t = sign(rsa1, "RS256", "rsa-1", NULL, good_claims());
+    char *t = jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, good_claims());
     fixture_pin_clock(300 + 60);
     assert_int_equal(check_token(t), OIDC_ID_TOKEN_ERR_EXPIRED);
     fixture_pin_clock(0);
@@ -679,7 +607,7 @@ test_async_known_kid_no_refresh(void **state)
     (void)state;
     struct async_env *e = async_env_new(jwks_rotated, 30000);
     struct result r = {0};
-    (void)start(e, sign(rsa1, "RS256", "rsa-1", NULL, good_claims()), &r);
+    (void)start(e, jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, good_claims()), &r);
     assert_false(r.done); /* never called back from inside start */
     loop_run_until(e->base, &r.done, 5000);
     assert_int_equal(r.rc, OIDC_ID_TOKEN_OK);
@@ -694,14 +622,14 @@ test_async_unknown_kid_one_refresh_then_ok(void **state)
     (void)state;
     struct async_env *e = async_env_new(jwks_rotated, 30000);
     struct result r = {0};
-    (void)start(e, sign(rsa2, "RS256", "rsa-2", NULL, good_claims()), &r);
+    (void)start(e, jws_mint_sign(rsa2, "RS256", "rsa-2", NULL, good_claims()), &r);
     loop_run_until(e->base, &r.done, 5000);
     assert_int_equal(r.rc, OIDC_ID_TOKEN_OK);
     assert_int_equal(atomic_load(&e->src.calls), 2);
     assert_int_equal(oidc_jwks_refresh_count(e->jwks), 1);
     /* The rotated key is now in the shared snapshot: no further refresh. */
     struct result again = {0};
-    (void)start(e, sign(rsa2, "RS256", "rsa-2", NULL, good_claims()), &again);
+    (void)start(e, jws_mint_sign(rsa2, "RS256", "rsa-2", NULL, good_claims()), &again);
     loop_run_until(e->base, &again.done, 5000);
     assert_int_equal(again.rc, OIDC_ID_TOKEN_OK);
     assert_int_equal(atomic_load(&e->src.calls), 2);
@@ -714,13 +642,13 @@ test_async_unknown_kid_after_refresh_fails(void **state)
     (void)state;
     struct async_env *e = async_env_new(jwks_rotated, 30000);
     struct result r = {0};
-    (void)start(e, sign(rsa2, "RS256", "nobody", NULL, good_claims()), &r);
+    (void)start(e, jws_mint_sign(rsa2, "RS256", "nobody", NULL, good_claims()), &r);
     loop_run_until(e->base, &r.done, 5000);
     assert_int_equal(r.rc, OIDC_ID_TOKEN_ERR_UNKNOWN_KID);
     assert_int_equal(atomic_load(&e->src.calls), 2); /* exactly one refresh */
     /* Within 30 s another unknown kid may not refresh again: fail closed. */
     struct result r2 = {0};
-    (void)start(e, sign(rsa2, "RS256", "someone-else", NULL, good_claims()), &r2);
+    (void)start(e, jws_mint_sign(rsa2, "RS256", "someone-else", NULL, good_claims()), &r2);
     loop_run_until(e->base, &r2.done, 5000);
     assert_int_equal(r2.rc, OIDC_ID_TOKEN_ERR_UNKNOWN_KID);
     assert_int_equal(atomic_load(&e->src.calls), 2);
@@ -734,7 +662,7 @@ test_async_concurrent_misses_coalesce(void **state)
     struct async_env *e = async_env_new(jwks_rotated, 30000);
     struct result r[4] = {0};
     for (int i = 0; i < 4; i++) {
-        (void)start(e, sign(rsa2, "RS256", "rsa-2", NULL, good_claims()), &r[i]);
+        (void)start(e, jws_mint_sign(rsa2, "RS256", "rsa-2", NULL, good_claims()), &r[i]);
     }
     for (int i = 0; i < 4; i++) {
         loop_run_until(e->base, &r[i].done, 5000);
@@ -754,13 +682,13 @@ test_async_failed_refresh_keeps_keys(void **state)
     log_set_fd(fd);
     struct async_env *e = async_env_new(NULL, 0);
     struct result r = {0};
-    (void)start(e, sign(rsa2, "RS256", "rsa-2", NULL, good_claims()), &r);
+    (void)start(e, jws_mint_sign(rsa2, "RS256", "rsa-2", NULL, good_claims()), &r);
     loop_run_until(e->base, &r.done, 5000);
     assert_int_equal(r.rc, OIDC_ID_TOKEN_ERR_UNKNOWN_KID);
     assert_int_equal(atomic_load(&e->src.calls), 2);
     /* The previous keys still verify. */
     struct result ok = {0};
-    (void)start(e, sign(rsa1, "RS256", "rsa-1", NULL, good_claims()), &ok);
+    (void)start(e, jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, good_claims()), &ok);
     loop_run_until(e->base, &ok.done, 5000);
     assert_int_equal(ok.rc, OIDC_ID_TOKEN_OK);
     async_env_free(e);
@@ -780,9 +708,9 @@ test_async_cancel_never_calls_back(void **state)
     struct async_env *e = async_env_new(jwks_rotated, 30000);
     struct result waiting = {0}, immediate = {0};
     struct oidc_id_token_verify *a =
-        start(e, sign(rsa2, "RS256", "rsa-2", NULL, good_claims()), &waiting);
+        start(e, jws_mint_sign(rsa2, "RS256", "rsa-2", NULL, good_claims()), &waiting);
     struct oidc_id_token_verify *b =
-        start(e, sign(rsa1, "RS256", "rsa-1", NULL, good_claims()), &immediate);
+        start(e, jws_mint_sign(rsa1, "RS256", "rsa-1", NULL, good_claims()), &immediate);
     oidc_id_token_verify_cancel(a);
     oidc_id_token_verify_cancel(b);
     loop_run_for(e->base, 300);
