@@ -22,7 +22,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *why = proxy_policy_calls_parse(SLICE_LIT("application/json; charset=utf-8"),
                                                slice_make((const char *)data, size), &calls);
     if (why == NULL) {
-        if (calls.count == 0 || calls.root == NULL) {
+        if (calls.count == 0 || calls.items == NULL) {
             abort();
         }
         for (size_t i = 0; i < calls.count; i++) {

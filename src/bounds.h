@@ -473,3 +473,10 @@
  * less room for libevent's chunk header: a full read then fills one 16 KiB
  * evbuffer chunk instead of rounding up to a 32 KiB one. */
 #define BOUNDS_STREAM_READ_SIZE (16 * 1024 - 256)
+
+/* proxy/rpc_scan: keys held at once for the duplicate-key check (all the
+ * objects open at one time together) and the longest batch scanned. A
+ * body past either is answered by the jansson reference instead: same
+ * answer, the old cost, for shapes no MCP client sends. */
+#define BOUNDS_RPC_SCAN_KEYS_MAX 128
+#define BOUNDS_RPC_SCAN_BATCH_MAX 256

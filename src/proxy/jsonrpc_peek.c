@@ -5,21 +5,19 @@
  *   [{"jsonrpc":"2.0","id":1,"method":"tools/list"},
  *    {"jsonrpc":"2.0","method":"notifications/initialized"}]
  *
- * The body is parsed once by jansson (base/jsonx: strict, capped, duplicate
- * keys refused) for the types; the id is then located in the raw text,
- * because the contract is its raw JSON text ("1.50", "\u00e9" escapes and
- * all) and jansson keeps only the value. */
+ * The body is read by proxy/rpc_scan (one pass, no tree, the same answer
+ * as base/jsonx's strict jansson parse); the id is its raw JSON text
+ * ("1.50", "\u00e9" escapes and all), as the scan records it. The jansson
+ * version stays as the reference (jsonrpc_peek_reference.c). */
 #include "proxy/jsonrpc_peek.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
-#include "base/hex.h"
-#include "base/jsonx.h"
 #include "base/xalloc.h"
 #include "metrics.h"
+#include "proxy/rpc_scan.h"
 
 /* ---- step 1: eligibility ---------------------------------------------------- */
 
@@ -183,209 +181,109 @@ proxy_jsonrpc_sanitize(struct slice in, size_t max_kept, char *out)
 
 /* Go decodes into {method string; params {name string}; id RawMessage}:
  * null or absent leaves a field empty, any other type mismatch fails the
- * whole body. false on a mismatch; *method and *name are "" when empty. */
+ * whole body. */
 static bool
-decode_call(const json_t *obj, struct slice *method, struct slice *name)
+absent_or(uint8_t type, uint8_t want)
 {
-    *method = SLICE_LIT("");
-    *name = SLICE_LIT("");
-    if (json_is_null(obj)) {
+    return type == PROXY_RPC_ABSENT || type == PROXY_RPC_NULL || type == want;
+}
+
+static bool
+call_ok(const struct proxy_rpc_msg *m)
+{
+    if (m->type == PROXY_RPC_NULL) {
         return true;
     }
-    if (!json_is_object(obj)) {
-        return false;
-    }
-    enum jsonx_get r = jsonx_get_str(obj, "method", method);
-    if (r == JSONX_WRONG_TYPE) {
-        return false;
-    }
-    const json_t *params = json_object_get(obj, "params");
-    if (params == NULL || json_is_null(params)) {
-        return true;
-    }
-    if (!json_is_object(params)) {
-        return false;
-    }
-    return jsonx_get_str(params, "name", name) != JSONX_WRONG_TYPE;
+    return m->type == PROXY_RPC_OBJECT && absent_or(m->method_type, PROXY_RPC_STRING) &&
+           absent_or(m->params_type, PROXY_RPC_OBJECT) &&
+           (m->params_type != PROXY_RPC_OBJECT || absent_or(m->name_type, PROXY_RPC_STRING));
 }
 
-static size_t
-skip_ws(struct slice t, size_t i)
+static const struct proxy_rpc_str no_str = {{"", 0}, false};
+
+static struct proxy_rpc_str
+method_of(const struct proxy_rpc_msg *m)
 {
-    while (i < t.len && is_space((unsigned char)t.ptr[i])) {
-        i++;
-    }
-    return i;
+    return m->type == PROXY_RPC_OBJECT && m->method_type == PROXY_RPC_STRING ? m->method : no_str;
 }
 
-/* t.ptr[i] is '"': the index just past the closing quote. */
-static size_t
-skip_string(struct slice t, size_t i)
+static struct proxy_rpc_str
+name_of(const struct proxy_rpc_msg *m)
 {
-    for (i++; i < t.len; i++) {
-        if (t.ptr[i] == '\\') {
-            i++;
-        } else if (t.ptr[i] == '"') {
-            return i + 1;
-        }
-    }
-    return t.len;
+    return m->type == PROXY_RPC_OBJECT && m->params_type == PROXY_RPC_OBJECT &&
+                   m->name_type == PROXY_RPC_STRING
+               ? m->name
+               : no_str;
 }
 
-/* The index just past the value starting at i (t is valid JSON, checked
- * by jansson; the bounds checks only keep a bug from reading past t). */
-static size_t
-skip_value(struct slice t, size_t i)
+/* The decoded s, NUL-terminated, in small when it fits, else on the heap. */
+static char *
+keep_str(struct proxy_rpc_str s, char *small, size_t small_cap, size_t *len)
 {
-    if (i >= t.len) {
-        return t.len;
-    }
-    if (t.ptr[i] == '"') {
-        return skip_string(t, i);
-    }
-    if (t.ptr[i] != '{' && t.ptr[i] != '[') {
-        while (i < t.len && strchr(",}] \t\r\n", t.ptr[i]) == NULL) {
-            i++;
-        }
-        return i;
-    }
-    size_t depth = 0;
-    while (i < t.len) {
-        char c = t.ptr[i];
-        if (c == '"') {
-            i = skip_string(t, i);
-            continue;
-        }
-        if (c == '{' || c == '[') {
-            depth++;
-        } else if ((c == '}' || c == ']') && --depth == 0) {
-            return i + 1;
-        }
-        i++;
-    }
-    return t.len;
-}
-
-/* Is the raw key text (between the quotes) "id" once its escapes are
- * decoded ("\u0069d" is "id" to jansson and to Go)? */
-static bool
-key_is_id(struct slice key)
-{
-    static const char want[] = "id";
-    size_t n = 0;
-    size_t i = 0;
-    while (i < key.len) {
-        unsigned cu = (unsigned char)key.ptr[i];
-        if (cu == '\\' && i + 5 < key.len && key.ptr[i + 1] == 'u') {
-            cu = 0;
-            for (size_t k = 2; k < 6; k++) {
-                int h = hex_value((unsigned char)key.ptr[i + k]);
-                if (h < 0) {
-                    return false;
-                }
-                cu = cu * 16 + (unsigned)h;
-            }
-            i += 6;
-        } else if (cu == '\\') {
-            return false; /* no other escape yields a letter */
-        } else {
-            i++;
-        }
-        if (n >= sizeof(want) - 1 || cu != (unsigned char)want[n]) {
-            return false;
-        }
-        n++;
-    }
-    return n == sizeof(want) - 1;
-}
-
-/* The raw text of the top-level object's "id" member. */
-static bool
-find_raw_id(struct slice t, struct slice *out)
-{
-    size_t i = skip_ws(t, 0);
-    if (i >= t.len || t.ptr[i] != '{') {
-        return false;
-    }
-    i = skip_ws(t, i + 1);
-    while (i < t.len && t.ptr[i] == '"') {
-        size_t key_end = skip_string(t, i);
-        struct slice key = slice_make(t.ptr + i + 1, key_end - i - 2);
-        i = skip_ws(t, key_end);
-        if (i >= t.len || t.ptr[i] != ':') {
-            return false;
-        }
-        size_t v = skip_ws(t, i + 1);
-        size_t v_end = skip_value(t, v);
-        if (key_is_id(key)) {
-            *out = slice_make(t.ptr + v, v_end - v);
-            return true;
-        }
-        i = skip_ws(t, v_end);
-        if (i < t.len && t.ptr[i] == ',') {
-            i = skip_ws(t, i + 1);
-        }
-    }
-    return false;
+    size_t n = s.escaped ? proxy_rpc_str_len(s) : s.raw.len;
+    char *out = n < small_cap ? small : xmalloc(n + 1);
+    (void)proxy_rpc_str_decode(s, out);
+    out[n] = '\0';
+    *len = n;
+    return out;
 }
 
 /* The call_* fields (2026-07-28 "Standard headers": Mcp-Name is the tool or
- * prompt name, or the resource URI). root is a decoded single call. */
+ * prompt name, or the resource URI) of a single call object. */
 static void
-keep_call(const json_t *root, struct proxy_jsonrpc_peek *out)
+keep_call(const struct proxy_rpc_msg *m, struct proxy_jsonrpc_peek *out)
 {
-    struct slice method = SLICE_NULL;
-    if (jsonx_get_str(root, "method", &method) == JSONX_FOUND) {
-        out->call_method = xstrndup(method.ptr, method.len);
-        out->call_method_len = method.len;
+    if (m->method_type == PROXY_RPC_STRING) {
+        out->call_method = keep_str(m->method, out->call_method_small,
+                                    sizeof(out->call_method_small), &out->call_method_len);
     }
-    const char *key = NULL;
-    if (slice_eq_cstr(method, "tools/call") || slice_eq_cstr(method, "prompts/get")) {
-        key = "name";
-    } else if (slice_eq_cstr(method, "resources/read")) {
-        key = "uri";
+    const struct proxy_rpc_str *name = NULL;
+    uint8_t name_type = PROXY_RPC_ABSENT;
+    if (m->method_type == PROXY_RPC_STRING &&
+        (proxy_rpc_str_eq(m->method, "tools/call") || proxy_rpc_str_eq(m->method, "prompts/get"))) {
+        name = &m->name;
+        name_type = m->name_type;
+    } else if (m->method_type == PROXY_RPC_STRING &&
+               proxy_rpc_str_eq(m->method, "resources/read")) {
+        name = &m->uri;
+        name_type = m->uri_type;
     }
-    const json_t *params = json_object_get(root, "params");
-    struct slice name;
-    if (key != NULL && jsonx_get_str(params, key, &name) == JSONX_FOUND) {
-        out->call_name = xstrndup(name.ptr, name.len);
-        out->call_name_len = name.len;
+    if (name != NULL && m->params_type == PROXY_RPC_OBJECT && name_type == PROXY_RPC_STRING) {
+        out->call_name = keep_str(*name, out->call_name_small, sizeof(out->call_name_small),
+                                  &out->call_name_len);
     }
-    const json_t *id = json_object_get(root, "id");
-    char *text = NULL;
-    if (json_is_string(id) || json_is_number(id)) {
-        text = json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT);
-    }
-    out->call_id_json = xstrdup(text != NULL ? text : "null");
-    free(text); /* jansson's allocator is libc's */
+    bool owned;
+    char *id = proxy_rpc_msg_id_json(m, out->call_id_small, sizeof(out->call_id_small), &owned);
+    out->call_id_json = id;
 }
 
 static void
-parse_single(struct slice body, const json_t *root, struct proxy_jsonrpc_peek *out)
+from_single(const struct proxy_rpc_msg *m, bool want_call, struct proxy_jsonrpc_peek *out)
 {
-    struct slice method, name, raw_id;
-    if (!decode_call(root, &method, &name)) {
+    if (!call_ok(m)) {
         return;
     }
     out->kind = PROXY_JSONRPC_SINGLE;
-    proxy_jsonrpc_sanitize(method, BOUNDS_RPC_METHOD_MAX, out->method);
-    proxy_jsonrpc_sanitize(name, BOUNDS_RPC_TOOL_MAX, out->tool);
-    if (json_is_object(root) && json_object_get(root, "id") != NULL && find_raw_id(body, &raw_id)) {
-        proxy_jsonrpc_sanitize(raw_id, BOUNDS_RPC_ID_MAX, out->id);
+    proxy_rpc_str_sanitize(method_of(m), BOUNDS_RPC_METHOD_MAX, out->method);
+    proxy_rpc_str_sanitize(name_of(m), BOUNDS_RPC_TOOL_MAX, out->tool);
+    if (m->type == PROXY_RPC_OBJECT && m->id_type != PROXY_RPC_ABSENT && !m->id_text_lost) {
+        proxy_jsonrpc_sanitize(m->id_raw, BOUNDS_RPC_ID_MAX, out->id);
+    }
+    if (want_call && m->type == PROXY_RPC_OBJECT) {
+        keep_call(m, out);
     }
 }
 
 static void
-parse_batch(const json_t *root, struct proxy_jsonrpc_peek *out)
+from_batch(const struct proxy_rpc_scan *scan, struct proxy_jsonrpc_peek *out)
 {
-    size_t n = json_array_size(root);
     size_t with_method = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct slice method, name;
-        if (!decode_call(json_array_get(root, i), &method, &name)) {
+    for (size_t i = 0; i < scan->msg_count; i++) {
+        const struct proxy_rpc_msg *m = &scan->msgs[i];
+        if (!call_ok(m)) {
             return; /* one bad entry spoils the whole batch, as in Go */
         }
-        with_method += method.len > 0;
+        with_method += method_of(m).raw.len > 0; /* an escape never decodes to nothing */
     }
     out->kind = PROXY_JSONRPC_BATCH;
     if (with_method == 0) {
@@ -397,17 +295,16 @@ parse_batch(const json_t *root, struct proxy_jsonrpc_peek *out)
     out->entries = xcalloc(cap, sizeof(*out->entries));
     struct buf joined;
     buf_init(&joined, cap * (BOUNDS_RPC_METHOD_MAX + 1));
-    for (size_t i = 0; i < n && out->entry_count < cap; i++) {
-        struct slice method, name;
-        (void)decode_call(json_array_get(root, i), &method, &name); /* checked above */
-        if (method.len == 0) {
+    for (size_t i = 0; i < scan->msg_count && out->entry_count < cap; i++) {
+        struct proxy_rpc_str method = method_of(&scan->msgs[i]);
+        if (method.raw.len == 0) {
             continue;
         }
         struct proxy_jsonrpc_entry *e = &out->entries[out->entry_count];
-        size_t len = proxy_jsonrpc_sanitize(method, BOUNDS_RPC_METHOD_MAX, e->method);
-        e->is_tools_call = slice_eq_cstr(method, "tools/call");
+        size_t len = proxy_rpc_str_sanitize(method, BOUNDS_RPC_METHOD_MAX, e->method);
+        e->is_tools_call = proxy_rpc_str_eq(method, "tools/call");
         if (e->is_tools_call) {
-            proxy_jsonrpc_sanitize(name, BOUNDS_RPC_TOOL_MAX, e->tool);
+            proxy_rpc_str_sanitize(name_of(&scan->msgs[i]), BOUNDS_RPC_TOOL_MAX, e->tool);
         }
         /* Sized for cap full-length methods and their commas: cannot fail. */
         if ((out->entry_count > 0 && buf_append_byte(&joined, ',') != 0) ||
@@ -419,31 +316,39 @@ parse_batch(const json_t *root, struct proxy_jsonrpc_peek *out)
     out->batch_methods = buf_take(&joined);
 }
 
-static void
-parse(struct slice body, uint64_t max_bytes, bool want_call, struct proxy_jsonrpc_peek *out)
+void
+proxy_jsonrpc_peek_from_scan(const struct proxy_rpc_scan *scan, struct slice body,
+                             uint64_t max_bytes, bool want_call, struct proxy_jsonrpc_peek *out)
 {
     memset(out, 0, sizeof(*out));
     if (body.len > max_bytes) {
         return;
     }
-    json_t *root = NULL;
-    if (jsonx_parse(body, body.len, &root) != JSONX_OK) {
+    if (scan->rc == PROXY_RPC_SCAN_FALLBACK) {
+        proxy_jsonrpc_peek_reference_parse(body, max_bytes, want_call, out);
         return;
     }
-    /* Go looks at the first byte after " \t\r\n" to choose the shape. */
-    size_t i = 0;
-    while (i < body.len && strchr(" \t\r\n", body.ptr[i]) != NULL && body.ptr[i] != '\0') {
-        i++;
+    if (scan->rc != PROXY_RPC_SCAN_OK) {
+        return;
     }
-    if (i < body.len && body.ptr[i] == '[') {
-        parse_batch(root, out);
+    if (scan->is_batch) {
+        from_batch(scan, out);
     } else {
-        parse_single(body, root, out);
-        if (want_call && out->kind == PROXY_JSONRPC_SINGLE && json_is_object(root)) {
-            keep_call(root, out);
-        }
+        from_single(&scan->one, want_call, out);
     }
-    json_decref(root);
+}
+
+static void
+parse(struct slice body, uint64_t max_bytes, bool want_call, struct proxy_jsonrpc_peek *out)
+{
+    if (body.len > max_bytes) {
+        memset(out, 0, sizeof(*out));
+        return;
+    }
+    struct proxy_rpc_scan scan;
+    proxy_rpc_scan_body(body, max_bytes, &scan);
+    proxy_jsonrpc_peek_from_scan(&scan, body, max_bytes, want_call, out);
+    proxy_rpc_scan_cleanup(&scan);
 }
 
 void
@@ -463,9 +368,15 @@ proxy_jsonrpc_peek_cleanup(struct proxy_jsonrpc_peek *p)
 {
     xfree(p->entries);
     xfree(p->batch_methods);
-    xfree(p->call_method);
-    xfree(p->call_name);
-    xfree(p->call_id_json);
+    if (p->call_method != p->call_method_small) {
+        xfree(p->call_method);
+    }
+    if (p->call_name != p->call_name_small) {
+        xfree(p->call_name);
+    }
+    if (p->call_id_json != p->call_id_small) {
+        xfree(p->call_id_json);
+    }
     memset(p, 0, sizeof(*p));
 }
 

@@ -72,7 +72,14 @@ struct proxy_jsonrpc_peek {
     char *call_name;
     size_t call_name_len;
     char *call_id_json;
+    /* Where the call_* strings live when short (no allocation for the
+     * common call); longer ones are on the heap. Never copy the struct. */
+    char call_method_small[BOUNDS_RPC_METHOD_MAX + 1];
+    char call_name_small[BOUNDS_RPC_TOOL_MAX + 1];
+    char call_id_small[BOUNDS_RPC_ID_MAX];
 };
+
+struct proxy_rpc_scan;
 
 /* Step 1 (SPEC.md 4.7). content_type: the first Content-Type field value
  * (empty slice when absent: not eligible); it must parse as a media type
@@ -98,6 +105,18 @@ void proxy_jsonrpc_peek_parse(struct slice body, uint64_t max_bytes,
  * proxy_jsonrpc_peek_parse gives them. */
 void proxy_jsonrpc_peek_parse_call(struct slice body, uint64_t max_bytes,
                                    struct proxy_jsonrpc_peek *out);
+/* Step 2 from a body already scanned (proxy/rpc_scan.h) with at least
+ * max_bytes as its cap: the same fields as the two calls above, from the
+ * one scan the policy step also reads (a FALLBACK scan asks the
+ * reference). body is the scanned body. */
+void proxy_jsonrpc_peek_from_scan(const struct proxy_rpc_scan *scan, struct slice body,
+                                  uint64_t max_bytes, bool want_call,
+                                  struct proxy_jsonrpc_peek *out);
+/* Step 2 through jansson (jsonrpc_peek_reference.c): the definition the
+ * scan is tested against, and its answer for the rare bodies the scan
+ * hands back. want_call: proxy_jsonrpc_peek_parse_call's fields too. */
+void proxy_jsonrpc_peek_reference_parse(struct slice body, uint64_t max_bytes, bool want_call,
+                                        struct proxy_jsonrpc_peek *out);
 /* Frees the batch arrays and the call_* strings and zeroes *p; safe on a
  * zeroed struct. */
 void proxy_jsonrpc_peek_cleanup(struct proxy_jsonrpc_peek *p);

@@ -27,6 +27,7 @@
 #include "proxy/mcp_headers.h"
 #include "proxy/path.h"
 #include "proxy/policy_gate.h"
+#include "proxy/rpc_scan.h"
 #include "proxy/rpc_reply.h"
 #include "proxy/pool.h"
 #include "proxy/subject_limit.h"
@@ -345,6 +346,23 @@ keep_list_call(struct http_request *req, struct mount_req *m)
     m->list_id_json = id;
 }
 
+/* The body read once (proxy/rpc_scan) for the peek and the policy step,
+ * on first need. */
+struct body_scan {
+    struct proxy_rpc_scan scan;
+    bool done;
+};
+
+static const struct proxy_rpc_scan *
+scan_body(struct http_request *req, struct body_scan *b)
+{
+    if (!b->done) {
+        proxy_rpc_scan_body(http_request_body_slice(req), BOUNDS_MCP_BODY_MAX, &b->scan);
+        b->done = true;
+    }
+    return &b->scan;
+}
+
 /* The JSON-RPC peek for the log line and the tool metrics, and the
  * Mcp-Method / Mcp-Name check (proxy/mcp_headers.h). The body is parsed
  * once: when either header was sent it is parsed whatever MCP_LOG_BODY_MAX
@@ -352,7 +370,7 @@ keep_list_call(struct http_request *req, struct mount_req *m)
  * log and the metrics still see only what the peek's own rule admits.
  * Returns false after answering 400. */
 static bool
-peek(struct http_request *req, struct mount_req *m, bool filtering)
+peek(struct http_request *req, struct mount_req *m, bool filtering, struct body_scan *b)
 {
     uint64_t cap = m->ctx->log_body_max;
     struct proxy_mcp_headers h;
@@ -363,7 +381,8 @@ peek(struct http_request *req, struct mount_req *m, bool filtering)
     (void)http_request_header_get(req, "Content-Type", &ct);
     bool eligible = proxy_jsonrpc_peek_is_eligible(cap, ct, http_request_content_length(req));
     if (check) {
-        proxy_jsonrpc_peek_parse_call(http_request_body_slice(req), BOUNDS_MCP_BODY_MAX, &m->peek);
+        proxy_jsonrpc_peek_from_scan(scan_body(req, b), http_request_body_slice(req),
+                                     BOUNDS_MCP_BODY_MAX, true, &m->peek);
         const char *reason = proxy_mcp_headers_check(&h, &m->peek);
         if (reason != NULL) {
             reply_header_mismatch(req, m, reason);
@@ -376,7 +395,8 @@ peek(struct http_request *req, struct mount_req *m, bool filtering)
             proxy_jsonrpc_peek_cleanup(&m->peek);
         }
     } else if (eligible) {
-        proxy_jsonrpc_peek_parse(http_request_body_slice(req), cap, &m->peek);
+        proxy_jsonrpc_peek_from_scan(scan_body(req, b), http_request_body_slice(req), cap, false,
+                                     &m->peek);
     }
     if (eligible && m->peek.kind != PROXY_JSONRPC_NONE) {
         http_request_set_log_rpc(req, proxy_jsonrpc_peek_method(&m->peek), m->peek.tool,
@@ -442,7 +462,7 @@ fill_caller(struct mount_req *m)
  * access token's (docs/step-up.md); "" and 0 (a token minted before them)
  * never satisfy a step_up requirement. */
 static bool
-check_policy(struct http_request *req, const struct mount_req *m)
+check_policy(struct http_request *req, const struct mount_req *m, struct body_scan *b)
 {
     const struct policy *p = policy_holder_acquire(m->ctx->policy);
     if (p == NULL) {
@@ -452,7 +472,10 @@ check_policy(struct http_request *req, const struct mount_req *m)
         .proxy_base_url = m->ctx->proxy_base_url,
         .mount = m->ctx->mount,
     };
-    bool pass = proxy_policy_gate_pass(req, p, &m->caller, &opts, clock_unix_s());
+    /* An empty body (GET, DELETE) is never read. */
+    const struct proxy_rpc_scan *scan =
+        http_request_body_slice(req).len > 0 ? scan_body(req, b) : NULL;
+    bool pass = proxy_policy_gate_pass(req, p, &m->caller, &opts, clock_unix_s(), scan);
     policy_release(p);
     return pass;
 }
@@ -507,7 +530,12 @@ proxy_mount_handle(struct http_request *req, void *arg)
     bool filtering =
         ctx->filter_lists && ctx->policy != NULL && http_request_method(req) == HTTP_METHOD_POST;
     fill_caller(m);
-    if (!peek(req, m, filtering) || !check_policy(req, m)) {
+    struct body_scan b = {.done = false};
+    bool pass = peek(req, m, filtering, &b) && check_policy(req, m, &b);
+    if (b.done) {
+        proxy_rpc_scan_cleanup(&b.scan); /* neither result points into it */
+    }
+    if (!pass) {
         return;
     }
     if (pool == NULL) {

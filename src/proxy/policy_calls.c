@@ -1,13 +1,16 @@
+/* The policy's reading of a body, from proxy/rpc_scan's one pass (no tree,
+ * the same answer as base/jsonx's strict jansson parse). The jansson
+ * version stays as the reference (policy_calls_reference.c). */
 #include "proxy/policy_calls.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/jsonx.h"
 #include "base/xalloc.h"
 #include "bounds.h"
 #include "proxy/jsonrpc_peek.h"
+#include "proxy/rpc_scan.h"
 
 static const char *const not_json_ct =
     "the request body must be application/json for the access policy to read it";
@@ -20,88 +23,128 @@ static const char *const too_long =
     "a tool, prompt or resource name is too long for the access policy";
 static const char *const too_many = "the batch has too many entries for the access policy";
 
-/* The params key that names what the call acts on, if any. */
-static const char *
-name_key(struct slice method)
+/* The params key that names what the call acts on: tools/call and
+ * prompts/get name it, resources/... give a uri, others maybe a name. */
+static bool
+key_is_uri(struct proxy_rpc_str method, bool *named)
 {
-    if (slice_case_eq(method, SLICE_LIT("tools/call")) ||
-        slice_case_eq(method, SLICE_LIT("prompts/get"))) {
-        return "name";
+    *named = true;
+    if (proxy_rpc_str_case_eq(method, "tools/call") ||
+        proxy_rpc_str_case_eq(method, "prompts/get")) {
+        return false;
     }
-    if (method.len > 10 && slice_case_eq_n(method.ptr, "resources/", 10)) {
-        return "uri";
+    if (proxy_rpc_str_case_prefix(method, "resources/")) {
+        return true;
     }
-    return NULL;
+    *named = false;
+    return false;
+}
+
+/* The decoded s: borrowed from the body when it has no escape, else
+ * decoded into *spare (room reserved by the caller), which advances. */
+static struct slice
+decoded(struct proxy_rpc_str s, char **spare)
+{
+    if (!s.escaped) {
+        return s.raw;
+    }
+    char *at = *spare;
+    size_t n = proxy_rpc_str_decode(s, at);
+    *spare += n;
+    return slice_make(at, n);
 }
 
 static const char *
-read_entry(const json_t *obj, struct proxy_policy_call *out)
+read_entry(const struct proxy_rpc_msg *m, char **spare, struct proxy_policy_call *out)
 {
-    if (!json_is_object(obj)) {
+    if (m->type != PROXY_RPC_OBJECT) {
         return not_rpc;
     }
-    const json_t *id = json_object_get(obj, "id");
-    char *text = (json_is_string(id) || json_is_number(id))
-                     ? json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT)
-                     : NULL;
-    out->id_json = xstrdup(text != NULL ? text : "null");
-    free(text); /* jansson's allocator is libc's */
-    enum jsonx_get g = jsonx_get_str(obj, "method", &out->method);
-    if (g == JSONX_ABSENT) {
+    bool owned;
+    out->id_json = proxy_rpc_msg_id_json(m, out->id_small, sizeof(out->id_small), &owned);
+    if (m->method_type == PROXY_RPC_ABSENT) {
         /* A response carries result or error and no method. */
-        out->is_response =
-            json_object_get(obj, "result") != NULL || json_object_get(obj, "error") != NULL;
+        out->is_response = m->has_result || m->has_error;
         return out->is_response ? NULL : not_rpc;
     }
-    if (g != JSONX_FOUND) {
+    if (m->method_type != PROXY_RPC_STRING) {
         return bad_method;
     }
+    out->method = decoded(m->method, spare);
     out->name = SLICE_LIT("");
-    const json_t *params = json_object_get(obj, "params");
-    if (!json_is_object(params)) {
+    if (m->params_type != PROXY_RPC_OBJECT) {
         return NULL; /* absent, null or an array: no name */
     }
-    const char *key = name_key(out->method);
-    g = jsonx_get_str(params, key != NULL ? key : "name", &out->name);
-    if (g == JSONX_WRONG_TYPE || (g == JSONX_NULL && key != NULL)) {
+    bool named;
+    bool uri = key_is_uri(m->method, &named);
+    uint8_t type = uri ? m->uri_type : m->name_type;
+    if ((type != PROXY_RPC_ABSENT && type != PROXY_RPC_NULL && type != PROXY_RPC_STRING) ||
+        (type == PROXY_RPC_NULL && named)) {
         return bad_name;
     }
-    if (g != JSONX_FOUND) {
-        out->name = SLICE_LIT("");
+    if (type == PROXY_RPC_STRING) {
+        out->name = decoded(uri ? m->uri : m->name, spare);
     }
     return out->name.len > BOUNDS_POLICY_CALL_NAME_MAX ? too_long : NULL;
 }
 
+/* Room for every escaped method, name and uri decoded (never longer than
+ * their raw text). */
+static size_t
+escaped_room(const struct proxy_rpc_msg *m)
+{
+    size_t n = 0;
+    n += m->method_type == PROXY_RPC_STRING && m->method.escaped ? m->method.raw.len : 0;
+    n += m->name_type == PROXY_RPC_STRING && m->name.escaped ? m->name.raw.len : 0;
+    n += m->uri_type == PROXY_RPC_STRING && m->uri.escaped ? m->uri.raw.len : 0;
+    return n;
+}
+
 const char *
-proxy_policy_calls_parse(struct slice content_type, struct slice body,
-                         struct proxy_policy_calls *out)
+proxy_policy_calls_from_scan(struct slice content_type, const struct proxy_rpc_scan *scan,
+                             struct slice body, struct proxy_policy_calls *out)
 {
     memset(out, 0, sizeof(*out));
     if (!proxy_jsonrpc_content_type_is_json(content_type)) {
         return not_json_ct;
     }
-    /* The same strict parse as the peek: a duplicate key (two "name"s, of
+    if (scan->rc == PROXY_RPC_SCAN_FALLBACK) {
+        return proxy_policy_calls_reference_parse(content_type, body, out);
+    }
+    /* The same strictness as the peek: a duplicate key (two "name"s, of
      * which the upstream might read the other one) is unreadable. */
-    if (jsonx_parse(body, BOUNDS_MCP_BODY_MAX, &out->root) != JSONX_OK) {
+    if (scan->rc != PROXY_RPC_SCAN_OK) {
         out->not_json = true;
         return not_json;
     }
+    const struct proxy_rpc_msg *msgs = &scan->one;
     size_t n = 1;
-    if (json_is_array(out->root)) {
+    if (scan->is_batch) {
         out->is_batch = true;
-        n = json_array_size(out->root);
+        msgs = scan->msgs;
+        n = scan->msg_count;
         if (n == 0) {
             return not_rpc;
         }
         if (n > BOUNDS_POLICY_BATCH_MAX) {
             return too_many;
         }
+        out->items = xcalloc(n, sizeof(*out->items));
+    } else {
+        out->items = &out->one;
     }
-    out->items = xcalloc(n, sizeof(*out->items));
+    size_t room = 0;
     for (size_t i = 0; i < n; i++) {
-        const json_t *e = out->is_batch ? json_array_get(out->root, i) : out->root;
+        room += escaped_room(&msgs[i]);
+    }
+    char *spare = NULL;
+    if (room > 0) {
+        out->decoded = xmalloc(room);
+        spare = out->decoded;
+    }
+    for (size_t i = 0; i < n; i++) {
         out->count++;
-        const char *why = read_entry(e, &out->items[i]);
+        const char *why = read_entry(&msgs[i], &spare, &out->items[i]);
         if (why != NULL) {
             return why;
         }
@@ -109,13 +152,29 @@ proxy_policy_calls_parse(struct slice content_type, struct slice body,
     return NULL;
 }
 
+const char *
+proxy_policy_calls_parse(struct slice content_type, struct slice body,
+                         struct proxy_policy_calls *out)
+{
+    struct proxy_rpc_scan scan;
+    proxy_rpc_scan_body(body, BOUNDS_MCP_BODY_MAX, &scan);
+    const char *why = proxy_policy_calls_from_scan(content_type, &scan, body, out);
+    proxy_rpc_scan_cleanup(&scan);
+    return why;
+}
+
 void
 proxy_policy_calls_cleanup(struct proxy_policy_calls *c)
 {
     for (size_t i = 0; i < c->count; i++) {
-        xfree(c->items[i].id_json);
+        if (c->items[i].id_json != c->items[i].id_small) {
+            xfree(c->items[i].id_json);
+        }
     }
-    xfree(c->items);
+    if (c->items != &c->one) {
+        xfree(c->items);
+    }
+    xfree(c->decoded);
     json_decref(c->root);
     memset(c, 0, sizeof(*c));
 }

@@ -119,7 +119,7 @@ refuse_unreadable(struct http_request *req, const struct policy_caller *c,
 bool
 proxy_policy_gate_pass(struct http_request *req, const struct policy *p,
                        const struct policy_caller *c, const struct proxy_policy_gate_opts *opts,
-                       int64_t now_s)
+                       int64_t now_s, const struct proxy_rpc_scan *scan)
 {
     struct slice body = http_request_body_slice(req);
     if (body.len == 0) {
@@ -128,7 +128,8 @@ proxy_policy_gate_pass(struct http_request *req, const struct policy *p,
     struct slice ct = SLICE_NULL;
     (void)http_request_header_get(req, "Content-Type", &ct);
     struct proxy_policy_calls calls;
-    const char *why = proxy_policy_calls_parse(ct, body, &calls);
+    const char *why = scan != NULL ? proxy_policy_calls_from_scan(ct, scan, body, &calls)
+                                   : proxy_policy_calls_parse(ct, body, &calls);
     if (why != NULL) {
         refuse_unreadable(req, c, &calls, why);
         proxy_policy_calls_cleanup(&calls);

@@ -22,6 +22,7 @@
 struct http_request;
 struct policy;
 struct policy_caller;
+struct proxy_rpc_scan;
 
 /* JSON-RPC error code of a call the policy denies for good (no new login
  * can fix it): in the -32000..-32099 range JSON-RPC 2.0 5.1 leaves to
@@ -36,7 +37,10 @@ struct proxy_policy_gate_opts {
 };
 
 /* true: forward the request. false: answered (400/403/500). p and c
- * borrowed for the call; now_s Unix seconds. */
+ * borrowed for the call; now_s Unix seconds. scan: the request body's
+ * proxy/rpc_scan (capped at BOUNDS_MCP_BODY_MAX), so the body the peek
+ * read is not read again; NULL to scan it here. */
 bool proxy_policy_gate_pass(struct http_request *req, const struct policy *p,
                             const struct policy_caller *c,
-                            const struct proxy_policy_gate_opts *opts, int64_t now_s);
+                            const struct proxy_policy_gate_opts *opts, int64_t now_s,
+                            const struct proxy_rpc_scan *scan);
