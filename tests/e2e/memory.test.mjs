@@ -178,11 +178,15 @@ test('50 connections of 58 KB pipelined requests cost little memory', async (t) 
     const sock = net.connect({ host: '127.0.0.1', port: stack.proxy.port, localAddress: `127.0.1.${i + 1}` });
     let seen = 0;
     let tail = '';
+    const marker = 'HTTP/1.1 200 ';
     sock.on('error', () => resolve(seen));
     sock.on('data', (d) => {
+      // The tail carried to the next chunk is one byte shorter than the
+      // marker: a marker cut by a chunk boundary is counted once, and a
+      // whole one is never counted twice.
       const s = tail + d.toString('latin1');
-      seen += s.split('HTTP/1.1 200 ').length - 1;
-      tail = s.slice(-16);
+      seen += s.split(marker).length - 1;
+      tail = s.slice(-(marker.length - 1));
       if (seen >= count) { sock.destroy(); resolve(seen); }
     });
     sock.on('close', () => resolve(seen));
@@ -230,7 +234,15 @@ test('40 stalled 16 MiB uploads on one real token stay within the body budget', 
   const stillOpen = uploads.filter((u) => !settled.has(u)).length;
   await otherUserIsServed(otherToken);
   const during = sampler.max;
-  const buffered = await metric('mcp_auth_request_body_buffered_bytes');
+  // The other user's request gives its few body bytes back when it is
+  // freed, just after its answer reached the socket -- which the client can
+  // read (and ask the metric) a moment before: read until the two stalled
+  // shares are all that is left, bounded.
+  let buffered = await metric('mcp_auth_request_body_buffered_bytes');
+  for (let i = 0; i < 20 && buffered > 2 * BODY_BUDGET_PER_IP; i++) {
+    await sleep(100);
+    buffered = await metric('mcp_auth_request_body_buffered_bytes');
+  }
   for (const u of uploads) u.sock.destroy();
   const statuses = await Promise.all(uploads.map((u) => Promise.race([u.done, sleep(2000).then(() => -1)])));
   sampler.stop();
@@ -244,7 +256,7 @@ test('40 stalled 16 MiB uploads on one real token stay within the body budget', 
   assert.ok(counts[503] > 0, JSON.stringify(counts));
   assert.ok(await metric('mcp_auth_access_denied_total{reason="subject_concurrency_exceeded"}') >= busy + 24);
   assert.ok(await metric('mcp_auth_request_body_refused_total{scope="ip"}') > refusedIp);
-  assert.ok(buffered <= 2 * BODY_BUDGET_PER_IP);
+  assert.ok(buffered <= 2 * BODY_BUDGET_PER_IP, `buffered ${buffered}`);
   assertRss(pid, during - baseline < 2 * BODY_BUDGET_PER_IP + ALLOWANCE,
     `RSS grew by ${mb(during - baseline)}`);
   // Memory goes back once the clients leave (malloc_trim after the burst).
