@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/decimal.h"
 #include "base/rfc3339.h"
 #include "base/xalloc.h"
 #include "bounds.h"
@@ -168,13 +169,8 @@ line_buf_release(struct log_line *l)
 static int
 append_u64(struct buf *b, uint64_t v)
 {
-    char digits[20];
-    size_t n = sizeof(digits);
-    do {
-        digits[--n] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    return buf_append(b, digits + n, sizeof(digits) - n);
+    char digits[DECIMAL_U64_MAX];
+    return buf_append(b, digits, decimal_format_u64(digits, v));
 }
 
 static int

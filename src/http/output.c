@@ -8,6 +8,7 @@
 
 #include "base/arena.h"
 #include "base/clock.h"
+#include "base/decimal.h"
 #include "base/field.h"
 #include "base/xalloc.h"
 #include "bounds.h"
@@ -254,17 +255,11 @@ put(char **p, const char *s, size_t n)
     *p += n;
 }
 
-/* v in decimal at *p (at most 20 bytes). */
+/* v in decimal at *p, which moves past it. */
 static void
 put_u64(char **p, uint64_t v)
 {
-    char digits[20];
-    size_t n = sizeof(digits);
-    do {
-        digits[--n] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    put(p, digits + n, sizeof(digits) - n);
+    *p += decimal_format_u64(*p, v);
 }
 
 /* The head in one piece, added to the output at once: sized first, then

@@ -9,6 +9,7 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/clock.h"
+#include "base/decimal.h"
 #include "base/url.h"
 #include "base/xalloc.h"
 #include "bounds.h"
@@ -179,20 +180,6 @@ sends_length(const struct http_request *req)
     return m == HTTP_METHOD_POST || m == HTTP_METHOD_PUT || m == HTTP_METHOD_PATCH;
 }
 
-/* v in decimal at p; returns the bytes written (at most 20). */
-static size_t
-format_u64(char *p, uint64_t v)
-{
-    char digits[20];
-    size_t n = sizeof(digits);
-    do {
-        digits[--n] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    memcpy(p, digits + n, sizeof(digits) - n);
-    return sizeof(digits) - n;
-}
-
 /* The request line, the header block and the body in one contiguous piece
  * of one buffer: sized first, then written in place, no printf. */
 static void
@@ -229,7 +216,7 @@ write_request(struct fwd *f)
     }
     if (length) {
         PUT("Content-Length: ", 16);
-        p += format_u64(p, body_len);
+        p += decimal_format_u64(p, body_len);
         PUT("\r\n", 2);
     }
     PUT("\r\n", 2);
