@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "base/b64url.h"
 #include "base/buf.h"
@@ -91,4 +93,31 @@ jws_mint_public_jwks(cjose_jwk_t *const *keys, size_t n, const char *alg)
     char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     return text;
+}
+
+char *
+jws_mint_hs256_confused(cjose_jwk_t *key, const char *kid, json_t *claims)
+{
+    cjose_err err;
+    char *pub = cjose_jwk_to_json(key, false, &err);
+    assert_non_null(pub);
+    json_t *hdr = json_pack("{s:s,s:s}", "alg", "HS256", "kid", kid);
+    char *header = json_dumps(hdr, JSON_COMPACT);
+    char *payload = json_dumps(claims, JSON_COMPACT);
+    json_decref(hdr);
+    json_decref(claims);
+    /* The signing input of RFC 7515 5.1: the token up to its last '.'. */
+    char *unsigned_token = jws_mint_assemble(header, payload, "");
+    uint8_t mac[32];
+    unsigned mac_len = 0;
+    assert_non_null(HMAC(EVP_sha256(), pub, (int)strlen(pub), (const uint8_t *)unsigned_token,
+                         strlen(unsigned_token) - 1, mac, &mac_len));
+    char sig[64];
+    b64url_encode(mac, mac_len, sig);
+    char *token = jws_mint_assemble(header, payload, sig);
+    free(unsigned_token);
+    free(payload);
+    free(header);
+    free(pub);
+    return token;
 }

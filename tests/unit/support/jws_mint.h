@@ -22,6 +22,12 @@ char *jws_mint_sign(cjose_jwk_t *key, const char *alg, const char *kid, json_t *
  * would produce (caller frees). */
 char *jws_mint_assemble(const char *header_json, const char *payload_json, const char *sig_b64);
 
+/* The algorithm-confusion forgery: header {"alg":"HS256","kid":kid}, the
+ * claims (stolen), "signed" by HMAC-SHA256 keyed with the public JWK JSON
+ * of key -- what a verifier that let the token pick HS256 would accept
+ * (caller frees). */
+char *jws_mint_hs256_confused(cjose_jwk_t *key, const char *kid, json_t *claims);
+
 /* {"keys":[the public halves of keys]}, each with "alg" set when alg is not
  * NULL (caller frees). */
 char *jws_mint_public_jwks(cjose_jwk_t *const *keys, size_t n, const char *alg);
