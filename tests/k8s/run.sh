@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The posture check's own tests (scripts/test.sh runs them as a stage):
+#   1. every shipped overlay passes scripts/k8s-posture.py;
+#   2. every case under tests/k8s/bad/ fails (exit 1) with exactly the lines
+#      in its `expect` file, no more, no fewer -- so each case proves that
+#      its one mistake is caught and that the rest of the manifests pass;
+#   3. where kubectl is installed, the script's kustomize resolution equals
+#      `kubectl kustomize` for every kustomization above (kubectl is not a
+#      Debian package, so without it this part is skipped and says so).
+# Prints one line per test and ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+posture=scripts/k8s-posture.py
+pending=tests/k8s/pending-vars.txt
+passed=0
+failed=0
+ok() { echo "ok   $*"; passed=$((passed + 1)); }
+bad() { echo "FAIL $*"; failed=$((failed + 1)); }
+
+for overlay in deploy/k8s/overlays/*/; do
+  overlay=${overlay%/}
+  if out=$(python3 "$posture" --pending "$pending" "$overlay" 2>&1); then
+    ok "shipped overlay passes: $overlay"
+  else
+    bad "shipped overlay fails: $overlay"; echo "$out" | sed 's/^/     /'
+  fi
+done
+
+for case in tests/k8s/bad/*/; do
+  case=${case%/}
+  out=$(python3 "$posture" --pending "$pending" "$case" 2>&1)
+  rc=$?
+  got=$(echo "$out" | sed "s#^$case: ##" | sort)
+  want=$(sort "$case/expect")
+  if [ "$rc" = 1 ] && [ "$got" = "$want" ]; then
+    ok "bad manifests caught: $case"
+  else
+    bad "bad manifests: $case (exit $rc, want 1)"
+    diff <(echo "$want") <(echo "$got") | sed 's/^/     /'
+  fi
+done
+
+# Compares two YAML streams as sets of objects; lists of maps are compared
+# without their order (kustomize puts patched-in list entries first).
+same_objects() {
+  python3 - "$1" "$2" <<'PY'
+import json, sys, yaml
+def canon(v):
+    if isinstance(v, dict):
+        return {k: canon(x) for k, x in v.items()}
+    if isinstance(v, list):
+        items = [canon(x) for x in v]
+        if all(isinstance(x, dict) for x in items):
+            items.sort(key=lambda x: json.dumps(x, sort_keys=True))
+        return items
+    return v
+def objs(path):
+    with open(path) as f:
+        return sorted(json.dumps(canon(d), sort_keys=True) for d in yaml.safe_load_all(f) if d)
+a, b = objs(sys.argv[1]), objs(sys.argv[2])
+if a != b:
+    for x in sorted(set(a) ^ set(b)):
+        print(("only in ours:   " if x in a else "only in kubectl:") + " " + x[:300])
+    sys.exit(1)
+PY
+}
+if command -v kubectl >/dev/null 2>&1 && timeout 60 kubectl kustomize deploy/k8s/base >/dev/null 2>&1; then
+  tmp=$(mktemp -d)
+  for dir in deploy/k8s/base deploy/k8s/overlays/*/ tests/k8s/bad/*/; do
+    dir=${dir%/}
+    [ -f "$dir/kustomization.yaml" ] || continue
+    if ! timeout 60 kubectl kustomize "$dir" >"$tmp/kubectl.yaml" 2>"$tmp/err"; then
+      bad "kubectl kustomize failed: $dir"; sed 's/^/     /' "$tmp/err"; continue
+    fi
+    python3 "$posture" --render "$dir" >"$tmp/ours.yaml" 2>"$tmp/err" || {
+      bad "render failed: $dir"; sed 's/^/     /' "$tmp/err"; continue; }
+    if diffs=$(same_objects "$tmp/ours.yaml" "$tmp/kubectl.yaml"); then
+      ok "resolution matches kubectl kustomize: $dir"
+    else
+      bad "resolution differs from kubectl kustomize: $dir"; echo "$diffs" | sed 's/^/     /'
+    fi
+  done
+  rm -rf "$tmp"
+else
+  echo "skip resolution vs kubectl kustomize: no working kubectl on this machine"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
