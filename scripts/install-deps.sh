@@ -16,6 +16,7 @@ packages=(
   libidn2-dev libunistring-dev libyaml-dev libjemalloc-dev
   clang libclang-rt-14-dev clang-format
   redis-server chromium openssl curl iproute2
+  python3 python3-yaml
 )
 # Node.js: use the machine's node/npm when present (Debian 12 images here
 # carry Node 20 with npm); otherwise Debian's nodejs + npm.
