@@ -422,7 +422,13 @@ class Posture:
             seen.add(n)
             vf = e.get("valueFrom")
             if vf is None:
-                self.env[n] = ("literal", None, str(e.get("value", "")))
+                v = e.get("value", "")
+                if not isinstance(v, str):
+                    # YAML reads true, 120 or 1.0 unquoted as non-strings,
+                    # which the API server refuses for an env value.
+                    self.fail(f"env {n} has the unquoted value {v!r}: quote it (env values "
+                              "are strings)")
+                self.env[n] = ("literal", None, str(v).lower() if isinstance(v, bool) else str(v))
             elif "secretKeyRef" in vf:
                 self.env[n] = ("secret", f"Secret {vf['secretKeyRef'].get('name')}", None)
             elif "configMapKeyRef" in vf:
