@@ -3,6 +3,7 @@
 
     scripts/k8s-posture.py [--pending FILE] PATH...   check each PATH
     scripts/k8s-posture.py --render PATH              print PATH resolved
+    scripts/k8s-posture.py --compare-help BINARY      the table parse vs BINARY --help
 
 PATH is a kustomization directory (deploy/k8s/overlays/production), a
 directory of YAML files, or one YAML file. Each failure prints one line,
@@ -98,17 +99,50 @@ def read_config_table(path=CONFIG_C):
         m = re.match(r'"([A-Z0-9_]+)"', chunk)
         if not m:
             continue
-        flags = re.search(r"\.flags\s*=\s*([A-Z_ |]+)", chunk)
+        flags = re.search(r"\.flags\s*=\s*([A-Z_ |\s]+)", chunk)
         flags = flags.group(1) if flags else ""
         default = re.search(r'\.def\s*=\s*"((?:[^"\\]|\\.)*)"', chunk)
         table[m.group(1)] = {
             "secret": "CONFIG_VAR_SECRET" in flags,
             "required": "CONFIG_VAR_REQUIRED" in flags,
             "default": default.group(1) if default else None,
+            "default_shown": ".def_help" not in chunk,
         }
     if not table:
         raise Unsupported(f"{path}: the vars[] table has no entries")
     return table
+
+
+def compare_with_help(binary, table):
+    """Differences between the table as parsed here and `BINARY --help`,
+    which prints the same table: proves the parse, so a reshaped table
+    cannot silently blind the check."""
+    import subprocess
+    text = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=30,
+                          check=False).stdout
+    helped = {}
+    for m in re.finditer(r"^  ([A-Z][A-Z0-9_]+)\n      .*\n      (.*)$", text, re.M):
+        attrs = m.group(2)
+        default = re.match(r"default: (.*?)(?:;|$)", attrs)
+        helped[m.group(1)] = {
+            "secret": "secret (never printed)" in attrs,
+            "required": attrs.startswith("required"),
+            "default": default.group(1) if default else None,
+        }
+    diffs = []
+    for n in sorted(set(table) | set(helped)):
+        if n not in helped or n not in table:
+            diffs.append(f"{n}: {'only in src/config.c' if n in table else 'only in --help'}")
+            continue
+        t, h = table[n], helped[n]
+        for k in ("secret", "required"):
+            if t[k] != h[k]:
+                diffs.append(f"{n}: {k} is {t[k]} in the parse, {h[k]} in --help")
+        if t["default_shown"] and t["default"] is not None and t["default"] != h["default"]:
+            diffs.append(f"{n}: default {t['default']!r} in the parse, {h['default']!r} in --help")
+    if not helped:
+        diffs.append(f"{binary} --help lists no variables")
+    return diffs
 
 
 # ------------------------------------------------------------------ #
@@ -706,6 +740,11 @@ def main(argv):
     args = list(argv)
     pending_file = None
     render = False
+    if args[:1] == ["--compare-help"] and len(args) == 2:
+        diffs = compare_with_help(args[1], read_config_table())
+        for d in diffs:
+            print(f"k8s-posture: table parse vs --help: {d}")
+        return 1 if diffs else 0
     if args[:1] == ["--render"]:
         render = True
         args = args[1:]

@@ -2,8 +2,8 @@
 # The whole test suite, as the README's test command runs it:
 #   1. install dependencies (apt-get, npm ci)          scripts/install-deps.sh
 #   2. style rules                                     scripts/check-style.sh
-#      Kubernetes manifests' posture                   tests/k8s/run.sh
 #   3. build: release (build/) and ASan+UBSan (build-asan/)
+#      Kubernetes manifests' posture                   tests/k8s/run.sh
 #   4. unit tests + fuzz-corpus replay, in both builds (meson test)
 #   5. end-to-end tests against both binaries (node --test, real peers)
 #   6. a short timed libFuzzer run per target, where clang is present
@@ -35,17 +35,6 @@ fi
 stage "style"
 if scripts/check-style.sh; then count 1 0; else fail_stage "check-style"; fi
 
-# Kubernetes manifests: the posture check on the shipped overlays (must
-# pass) and on tests/k8s/bad/ (each must fail with its expected lines);
-# needs no build, no cluster and no network.
-stage "kubernetes posture"
-k8s_out=$(tests/k8s/run.sh 2>&1)
-echo "$k8s_out" | grep -v '^ok '
-k8s_ok=$(echo "$k8s_out" | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1/p' | tail -1)
-k8s_fl=$(echo "$k8s_out" | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\2/p' | tail -1)
-if [ -z "$k8s_ok" ]; then fail_stage "kubernetes posture (no summary)"; else
-  count "$k8s_ok" "$k8s_fl"; [ "$k8s_fl" != 0 ] && failures+=("kubernetes posture"); fi
-
 build_dir() {
   local dir=$1; shift
   # Reconfigure every time: a checkout may carry a build directory made
@@ -62,6 +51,18 @@ build_dir build || { fail_stage "build"; build_ok=0; }
 stage "build (ASan+UBSan)"
 asan_ok=1
 build_dir build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug || { fail_stage "build-asan"; asan_ok=0; }
+
+# Kubernetes manifests: the posture check on the shipped overlays (must
+# pass) and on tests/k8s/bad/ (each must fail with its expected lines);
+# needs no cluster and no network; after the builds so it can compare its
+# parse of src/config.c's table with the release binary's --help.
+stage "kubernetes posture"
+k8s_out=$(tests/k8s/run.sh 2>&1)
+echo "$k8s_out" | grep -v '^ok '
+k8s_ok=$(echo "$k8s_out" | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1/p' | tail -1)
+k8s_fl=$(echo "$k8s_out" | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\2/p' | tail -1)
+if [ -z "$k8s_ok" ]; then fail_stage "kubernetes posture (no summary)"; else
+  count "$k8s_ok" "$k8s_fl"; [ "$k8s_fl" != 0 ] && failures+=("kubernetes posture"); fi
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"

@@ -4,7 +4,8 @@
 #   2. every case under tests/k8s/bad/ fails (exit 1) with exactly the lines
 #      in its `expect` file, no more, no fewer -- so each case proves that
 #      its one mistake is caught and that the rest of the manifests pass;
-#   3. where kubectl is installed, the script's kustomize resolution equals
+#   3. the parse of src/config.c's table equals the built binary's --help;
+#   4. where kubectl is installed, the script's kustomize resolution equals
 #      `kubectl kustomize` for every kustomization above (kubectl is not a
 #      Debian package, so without it this part is skipped and says so).
 # Prints one line per test and ends with "N passed, N failed".
@@ -40,6 +41,20 @@ for case in tests/k8s/bad/*/; do
     diff <(echo "$want") <(echo "$got") | sed 's/^/     /'
   fi
 done
+
+# The check reads variable names, defaults and secret flags by parsing
+# src/config.c's table; the binary prints the same table in --help. Where a
+# build exists, the two must agree, so a reshaped table cannot blind the check.
+bin=${MCP_AUTH_PROXY_BIN:-build/src/mcp-auth-proxy}
+if [ -x "$bin" ]; then
+  if out=$(python3 "$posture" --compare-help "$bin" 2>&1); then
+    ok "src/config.c's table as parsed equals $bin --help"
+  else
+    bad "src/config.c's table as parsed differs from $bin --help"; echo "$out" | sed 's/^/     /'
+  fi
+else
+  echo "skip table parse vs --help: no binary at $bin"
+fi
 
 # Input outside the kustomize subset is refused (exit 2), never checked
 # half-understood.
