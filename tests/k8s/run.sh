@@ -10,9 +10,14 @@
 #      Debian package, so without it this part is skipped and says so).
 # Prints one line per test and ends with "N passed, N failed".
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 
 posture=scripts/k8s-posture.py
+# install-deps.sh installs Debian's python3-yaml for /usr/bin/python3; a
+# python3 earlier on PATH (pyenv, a venv) may lack PyYAML.
+python3() { if [ -z "${py:-}" ]; then
+    py=python3; command python3 -c 'import yaml' 2>/dev/null || py=/usr/bin/python3; fi
+  command "$py" "$@"; }
 pending=tests/k8s/pending-vars.txt
 passed=0
 failed=0
