@@ -480,3 +480,7 @@
  * answer, the old cost, for shapes no MCP client sends. */
 #define BOUNDS_RPC_SCAN_KEYS_MAX 128
 #define BOUNDS_RPC_SCAN_BATCH_MAX 256
+
+/* store/redis_link: commands written together as one batch whose replies
+ * reach one callback (SET NX + WAIT; ASKING + command). */
+#define BOUNDS_REDIS_BATCH_MAX 4
