@@ -201,3 +201,11 @@ store_redis_backend_check(struct store_backend *b, uint64_t timeout_ms, struct b
     }
     return check.ok ? 0 : -1; /* a failed check appended its reason to err */
 }
+
+void
+store_redis_backend_set_replicas_ack(struct store_backend *b, unsigned n, uint64_t timeout_ms)
+{
+    struct store_redis_shared *be = (struct store_redis_shared *)b;
+    be->min_replicas_ack = n;
+    be->replicas_ack_timeout_ms = timeout_ms;
+}

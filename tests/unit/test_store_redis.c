@@ -38,6 +38,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "bounds.h"
+#include "metrics.h"
 #include "net/resolve.h"
 #include "net/sockopt.h"
 #include "store/readiness.h"
@@ -1286,6 +1287,58 @@ group_teardown(void **state)
     return 0;
 }
 
+/* ---- REDIS_MIN_REPLICAS_ACK: WAIT after every write ----------------------------------- */
+
+/* Without a replica WAIT 1 answers 0: the claim landed on the primary but
+ * must not count (fail closed, counted, the reason says so). With a
+ * replica attached every write is acknowledged and answers as before. */
+static void
+test_min_replicas_ack(void **state)
+{
+    NEED_REDIS();
+    struct env *e = *state;
+    store_redis_backend_set_replicas_ack(e->backend, 1, 50);
+    uint64_t short_before = metrics_get(METRICS_REDIS_REPLICA_ACK_SHORT);
+    struct result r = {0};
+    store_claim_once(e->store, slice_from_cstr("authz_code:w1"), 60000, on_done, &r);
+    loop_run_until_called(e->base, &r.calls, 3000);
+    assert_int_equal(r.calls, 1);
+    assert_int_equal(r.rc, STORE_ERR_UNAVAILABLE);
+    assert_non_null(strstr(r.error, "WAIT: 0 of 1 replicas acknowledged within 50 ms"));
+    assert_int_equal(metrics_get(METRICS_REDIS_REPLICA_ACK_SHORT), short_before + 1);
+    assert_int_equal(admin_int(e->admin, "EXISTS %s", "test-a:authz_code:w1"), 1);
+    /* The refresh script is a write too. */
+    assert_int_equal(refresh(e, "famw", "tw0", NOW_MS, 0), STORE_REFRESH_UNAVAILABLE);
+    assert_int_equal(metrics_get(METRICS_REDIS_REPLICA_ACK_SHORT), short_before + 2);
+    /* The readiness probe reads only: no WAIT. */
+    struct result p = {0};
+    store_ping(e->store, on_done, &p);
+    loop_run_until_called(e->base, &p.calls, 3000);
+    assert_int_equal(p.rc, STORE_OK);
+
+    /* A replica of the primary: writes are acknowledged. */
+    struct server replica = {0};
+    char primary_port[16];
+    snprintf(primary_port, sizeof(primary_port), "%d", e->srv.port);
+    const char *extra[] = {"--replicaof", "127.0.0.1", primary_port, NULL};
+    server_start(&replica, false, extra);
+    uint64_t end = clock_mono_ms() + 10000;
+    while (admin_int(e->admin, "WAIT %d %d", 1, 100) < 1 && clock_mono_ms() < end) {
+    }
+    assert_true(admin_int(e->admin, "WAIT %d %d", 1, 1000) >= 1);
+    store_redis_backend_set_replicas_ack(e->backend, 1, 1000);
+    assert_int_equal(claim(e, e->store, "authz_code:w2", 60000), STORE_OK);
+    assert_int_equal(claim(e, e->store, "authz_code:w2", 60000), STORE_ERR_ALREADY_USED);
+    assert_int_equal(mark(e, "refresh_family_revoked:famw", 60000), STORE_OK);
+    assert_int_equal(refresh(e, "famw2", "tw1", NOW_MS, 0), STORE_REFRESH_FRESH);
+    assert_int_equal(metrics_get(METRICS_REDIS_REPLICA_ACK_SHORT), short_before + 2);
+    redisContext *rc = admin(&replica, NULL);
+    assert_int_equal(admin_int(rc, "EXISTS %s", "test-a:authz_code:w2"), 1);
+    redisFree(rc);
+    store_redis_backend_set_replicas_ack(e->backend, 0, 0);
+    server_stop(&replica);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -1311,6 +1364,7 @@ main(void)
         T(test_select_database),
         T(test_readiness_probe_is_single_flight),
         T(test_host_name_is_resolved),
+        T(test_min_replicas_ack),
         cmocka_unit_test(test_auth_acl_and_legacy),
         cmocka_unit_test(test_tls),
         cmocka_unit_test(test_tls_configuration_refusals),
