@@ -58,5 +58,4 @@ const char *store_redis_backend_describe(const struct store_backend *b);
  * write, and counts only when n replicas acknowledged it; fewer answer
  * STORE_ERR_UNAVAILABLE (counted in mcp_auth_redis_replica_ack_short_total).
  * n = 0 (the default) sends no WAIT. Call before any worker opens a store. */
-void store_redis_backend_set_replicas_ack(struct store_backend *b, unsigned n,
-                                          uint64_t timeout_ms);
+void store_redis_backend_set_replicas_ack(struct store_backend *b, unsigned n, uint64_t timeout_ms);
