@@ -40,8 +40,6 @@ static const char *const counter_names[METRICS_COUNTER_COUNT][2] = {
         {"mcp_auth_redis_replica_ack_short_total",
          "Replay-store writes refused because fewer replicas than REDIS_MIN_REPLICAS_ACK "
          "acknowledged them."},
-    [METRICS_REDIS_PRIMARY_CHANGES] = {"mcp_auth_redis_primary_changes_total",
-                                       "Times a worker's Sentinel client confirmed a new primary."},
 };
 
 static const char *const denied_names[METRICS_DENIED_COUNT] = {
