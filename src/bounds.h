@@ -480,3 +480,11 @@
  * answer, the old cost, for shapes no MCP client sends. */
 #define BOUNDS_RPC_SCAN_KEYS_MAX 128
 #define BOUNDS_RPC_SCAN_BATCH_MAX 256
+
+/* store/redis_link: commands written together as one batch whose replies
+ * reach one callback (SET NX + WAIT; ASKING + command). */
+#define BOUNDS_REDIS_BATCH_MAX 4
+/* REDIS_MIN_REPLICAS_ACK and REDIS_REPLICAS_ACK_TIMEOUT: a write waits at
+ * most this long for its replicas (the request waits with it). */
+#define BOUNDS_REDIS_MIN_REPLICAS_ACK_MAX 16
+#define BOUNDS_REDIS_REPLICAS_ACK_TIMEOUT_MAX_MS 2000

@@ -1100,6 +1100,16 @@ static const struct config_var vars[] = {
       .flags = CONFIG_VAR_ADDITION, .load = load_identity_keys, .show = CONFIG_SHOW_TEXT,
       .help = "Comma-separated PEM files of P-256 private keys for the identity assertion; the "
               "first signs, all are published (rotation)." },
+    { .name = "REDIS_MIN_REPLICAS_ACK", .kind = CONFIG_KIND_NUMBER, .def = "0",
+      AT(redis_min_replicas_ack), .min = 0, .max = BOUNDS_REDIS_MIN_REPLICAS_ACK_MAX,
+      .flags = CONFIG_VAR_ADDITION,
+      .help = "Replicas that must acknowledge every replay-store write (WAIT) before it counts; "
+              "fewer answer 503. 0 turns it off." },
+    { .name = "REDIS_REPLICAS_ACK_TIMEOUT", .kind = CONFIG_KIND_DURATION, .def = "100ms",
+      AT(redis_replicas_ack_timeout_ms), .min = NS_MS,
+      .max = BOUNDS_REDIS_REPLICAS_ACK_TIMEOUT_MAX_MS * NS_MS, .unit_ns = NS_MS,
+      .flags = CONFIG_VAR_ADDITION,
+      .help = "How long a write waits for REDIS_MIN_REPLICAS_ACK replicas, 1ms to 2s." },
 };
 /* clang-format on */
 

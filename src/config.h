@@ -160,6 +160,10 @@ struct config {
     /* MCP_POLICY_FILTER_LISTS, default true; acts only with a policy file. */
     bool policy_filter_lists;
 
+    /* WAIT after every replay-store write (docs/redis.md). */
+    unsigned redis_min_replicas_ack;        /* REDIS_MIN_REPLICAS_ACK, default 0 = off */
+    uint64_t redis_replicas_ack_timeout_ms; /* REDIS_REPLICAS_ACK_TIMEOUT, default 100ms */
+
     /* Derived (SPEC.md 1.8). */
     char *canonical_resource; /* base + mount */
     char *idp_redirect_uri;   /* base + "/callback" */

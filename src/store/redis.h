@@ -52,3 +52,10 @@ void store_redis_backend_set_net(struct store_backend *b, const struct net_resol
 
 /* "rediss://host:port/db" without credentials (borrowed; for log lines). */
 const char *store_redis_backend_describe(const struct store_backend *b);
+
+/* REDIS_MIN_REPLICAS_ACK / REDIS_REPLICAS_ACK_TIMEOUT: every write (claim,
+ * mark, the refresh script) is followed by WAIT n timeout_ms in the same
+ * write, and counts only when n replicas acknowledged it; fewer answer
+ * STORE_ERR_UNAVAILABLE (counted in mcp_auth_redis_replica_ack_short_total).
+ * n = 0 (the default) sends no WAIT. Call before any worker opens a store. */
+void store_redis_backend_set_replicas_ack(struct store_backend *b, unsigned n, uint64_t timeout_ms);

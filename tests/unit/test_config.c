@@ -944,6 +944,15 @@ static const struct rule_case rules[] = {
     BAD("UPSTREAM_IDENTITY_KEY_FILE", "/etc/hosts", "no unencrypted PEM private key"),
     BAD("UPSTREAM_IDENTITY_KEY_FILE", " , ", "lists no file"),
     BAD("UPSTREAM_IDENTITY_KEY_FILE", "a,b,c,d,e,f,g,h,i", "more than 8"),
+    OK("REDIS_MIN_REPLICAS_ACK", "0"),
+    OK("REDIS_MIN_REPLICAS_ACK", "16"),
+    BAD("REDIS_MIN_REPLICAS_ACK", "17", "at most 16"),
+    BAD("REDIS_MIN_REPLICAS_ACK", "-1", "negative values are refused"),
+    BAD("REDIS_MIN_REPLICAS_ACK", "one", "whole number"),
+    OK("REDIS_REPLICAS_ACK_TIMEOUT", "1ms"),
+    OK("REDIS_REPLICAS_ACK_TIMEOUT", "2s"),
+    BAD("REDIS_REPLICAS_ACK_TIMEOUT", "2001ms", "2s"),
+    BAD("REDIS_REPLICAS_ACK_TIMEOUT", "0", "at least 1ms"),
 };
 
 /* MCP_SCOPES_SUPPORTED is kept as single-space-joined tokens in the order

@@ -38,10 +38,12 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "bounds.h"
+#include "metrics.h"
 #include "net/resolve.h"
 #include "net/sockopt.h"
 #include "store/readiness.h"
 #include "store/redis.h"
+#include "store/redis_link.h"
 #include "store/redis_proto.h"
 #include "store/store.h"
 #include "loop.h"
@@ -1286,6 +1288,183 @@ group_teardown(void **state)
     return 0;
 }
 
+/* ---- REDIS_MIN_REPLICAS_ACK: WAIT after every write ----------------------------------- */
+
+/* Without a replica WAIT 1 answers 0: the claim landed on the primary but
+ * must not count (fail closed, counted, the reason says so). With a
+ * replica attached every write is acknowledged and answers as before. */
+static void
+test_min_replicas_ack(void **state)
+{
+    NEED_REDIS();
+    struct env *e = *state;
+    store_redis_backend_set_replicas_ack(e->backend, 1, 50);
+    uint64_t short_before = metrics_get(METRICS_REDIS_REPLICA_ACK_SHORT);
+    struct result r = {0};
+    store_claim_once(e->store, slice_from_cstr("authz_code:w1"), 60000, on_done, &r);
+    loop_run_until_called(e->base, &r.calls, 3000);
+    assert_int_equal(r.calls, 1);
+    assert_int_equal(r.rc, STORE_ERR_UNAVAILABLE);
+    assert_non_null(strstr(r.error, "WAIT: 0 of 1 replicas acknowledged within 50 ms"));
+    assert_int_equal(metrics_get(METRICS_REDIS_REPLICA_ACK_SHORT), short_before + 1);
+    assert_int_equal(admin_int(e->admin, "EXISTS %s", "test-a:authz_code:w1"), 1);
+    /* The refresh script is a write too. */
+    assert_int_equal(refresh(e, "famw", "tw0", NOW_MS, 0), STORE_REFRESH_UNAVAILABLE);
+    assert_int_equal(metrics_get(METRICS_REDIS_REPLICA_ACK_SHORT), short_before + 2);
+    /* The readiness probe reads only: no WAIT. */
+    struct result p = {0};
+    store_ping(e->store, on_done, &p);
+    loop_run_until_called(e->base, &p.calls, 3000);
+    assert_int_equal(p.rc, STORE_OK);
+
+    /* A replica of the primary: writes are acknowledged. */
+    struct server replica = {0};
+    char primary_port[16];
+    snprintf(primary_port, sizeof(primary_port), "%d", e->srv.port);
+    const char *extra[] = {"--replicaof", "127.0.0.1", primary_port, NULL};
+    server_start(&replica, false, extra);
+    uint64_t end = clock_mono_ms() + 10000;
+    while (admin_int(e->admin, "WAIT %d %d", 1, 100) < 1 && clock_mono_ms() < end) {
+    }
+    assert_true(admin_int(e->admin, "WAIT %d %d", 1, 1000) >= 1);
+    store_redis_backend_set_replicas_ack(e->backend, 1, 1000);
+    assert_int_equal(claim(e, e->store, "authz_code:w2", 60000), STORE_OK);
+    assert_int_equal(claim(e, e->store, "authz_code:w2", 60000), STORE_ERR_ALREADY_USED);
+    assert_int_equal(mark(e, "refresh_family_revoked:famw", 60000), STORE_OK);
+    assert_int_equal(refresh(e, "famw2", "tw1", NOW_MS, 0), STORE_REFRESH_FRESH);
+    assert_int_equal(metrics_get(METRICS_REDIS_REPLICA_ACK_SHORT), short_before + 2);
+    redisContext *rc = admin(&replica, NULL);
+    assert_int_equal(admin_int(rc, "EXISTS %s", "test-a:authz_code:w2"), 1);
+    redisFree(rc);
+    store_redis_backend_set_replicas_ack(e->backend, 0, 0);
+    server_stop(&replica);
+}
+
+/* ---- store/redis_link on its own: batches, retarget, state, subscribe ------------------ */
+
+struct link_probe {
+    int ups;
+    int downs;
+    int replies;
+    size_t count;
+    char first[64];
+    char second[64];
+    int pushes;
+    char payload[64];
+};
+
+static void
+on_link_state(void *arg, bool up, const char *reason)
+{
+    struct link_probe *p = arg;
+    (void)reason;
+    if (up) {
+        p->ups++;
+    } else {
+        p->downs++;
+    }
+}
+
+static void
+on_link_replies(void *arg, struct store_redis_reply *const *replies, size_t count,
+                const char *error)
+{
+    struct link_probe *p = arg;
+    assert_null(error);
+    p->replies++;
+    p->count = count;
+    snprintf(p->first, sizeof(p->first), "%s", replies[0]->str ? replies[0]->str : "");
+    snprintf(p->second, sizeof(p->second), "%s", replies[1]->str ? replies[1]->str : "");
+}
+
+static void
+on_link_push(void *arg, const struct store_redis_reply *msg)
+{
+    struct link_probe *p = arg;
+    if (msg->type == STORE_REDIS_ARRAY && msg->count == 3 && msg->elems[2]->str != NULL) {
+        p->pushes++;
+        snprintf(p->payload, sizeof(p->payload), "%s", msg->elems[2]->str);
+    }
+}
+
+static void
+run_until(struct event_base *base, const int *counter, int want, unsigned ms)
+{
+    uint64_t end = clock_mono_ms() + ms;
+    while (*counter < want && clock_mono_ms() < end) {
+        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void
+test_link_batch_retarget_subscribe(void **state)
+{
+    NEED_REDIS();
+    struct env *e = *state;
+    struct store_redis_target t = {
+        .host = "127.0.0.1",
+        .port = (unsigned)e->srv.port,
+        .connect_timeout_ms = 2000,
+        .command_timeout_ms = 500,
+    };
+    struct link_probe p = {0};
+    struct store_redis_link_opts o = {.target = &t, .on_state = on_link_state, .arg = &p};
+    struct store_redis_link *l = store_redis_link_new(e->base, &o);
+    run_until(e->base, &p.ups, 1, 3000);
+    assert_true(store_redis_link_is_up(l));
+    /* One batch of two commands, one callback with both replies. */
+    struct buf b;
+    buf_init(&b, 1024);
+    struct slice set[] = {SLICE_LIT("SET"), SLICE_LIT("link:k"), SLICE_LIT("v1")};
+    struct slice get[] = {SLICE_LIT("GET"), SLICE_LIT("link:k")};
+    assert_int_equal(store_redis_proto_command(&b, 3, set), 0);
+    assert_int_equal(store_redis_proto_command(&b, 2, get), 0);
+    assert_non_null(store_redis_link_send(l, &b, 2, 0, on_link_replies, &p, NULL));
+    run_until(e->base, &p.replies, 1, 3000);
+    assert_int_equal(p.count, 2);
+    assert_string_equal(p.first, "OK");
+    assert_string_equal(p.second, "v1");
+
+    /* Retarget to another server: dropped, then up there; the key is not there. */
+    struct server other = {0};
+    server_start(&other, false, NULL);
+    store_redis_link_retarget(l, "127.0.0.1", (unsigned)other.port);
+    run_until(e->base, &p.ups, 2, 3000);
+    assert_int_equal(p.downs, 1);
+    assert_int_equal(store_redis_link_port(l), (unsigned)other.port);
+    assert_int_equal(store_redis_link_send(l, &b, 2, 0, on_link_replies, &p, NULL) != NULL, 1);
+    run_until(e->base, &p.replies, 2, 3000);
+    assert_string_equal(p.first, "OK");
+    server_stop(&other);
+    run_until(e->base, &p.downs, 2, 3000);
+    /* Down: refused at once with the reason, no callback. */
+    struct buf why;
+    buf_init(&why, STORE_ERROR_MAX - 1);
+    assert_null(store_redis_link_send(l, &b, 2, 0, on_link_replies, &p, &why));
+    assert_non_null(strstr(buf_cstr(&why), "not connected"));
+    buf_cleanup(&why);
+    buf_cleanup(&b);
+    store_redis_link_free(l);
+
+    /* Subscribe mode: a message published on the channel reaches push. */
+    struct link_probe q = {0};
+    t.port = (unsigned)e->srv.port;
+    o.arg = &q;
+    struct store_redis_link *sub = store_redis_link_new(e->base, &o);
+    store_redis_link_subscribe(sub, "link-test", on_link_push, &q);
+    run_until(e->base, &q.ups, 1, 3000);
+    uint64_t end = clock_mono_ms() + 3000;
+    while (q.pushes == 0 && clock_mono_ms() < end) {
+        admin_int(e->admin, "PUBLISH %s %s", "link-test", "hello");
+        run_until(e->base, &q.pushes, 1, 100);
+    }
+    assert_true(q.pushes >= 1);
+    assert_string_equal(q.payload, "hello");
+    store_redis_link_free(sub);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -1311,6 +1490,8 @@ main(void)
         T(test_select_database),
         T(test_readiness_probe_is_single_flight),
         T(test_host_name_is_resolved),
+        T(test_min_replicas_ack),
+        T(test_link_batch_retarget_subscribe),
         cmocka_unit_test(test_auth_acl_and_legacy),
         cmocka_unit_test(test_tls),
         cmocka_unit_test(test_tls_configuration_refusals),

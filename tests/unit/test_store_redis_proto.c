@@ -310,6 +310,49 @@ test_simple_mappings(void **state)
     assert_int_equal(store_redis_proto_claim_result(NULL), U);
 }
 
+/* WAIT N t is encoded as three bulk strings; its reply counts only when
+ * it is an integer of at least N (an error, a nil, a string: fail closed). */
+static void
+test_wait_encoding_and_result(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b, 256);
+    assert_int_equal(store_redis_proto_wait(&b, 2, 100), 0);
+    assert_string_equal(buf_cstr(&b), "*3\r\n$4\r\nWAIT\r\n$1\r\n2\r\n$3\r\n100\r\n");
+    buf_reset(&b);
+    assert_int_equal(store_redis_proto_subscribe(&b, "__sentinel__:hello"), 0);
+    assert_string_equal(buf_cstr(&b), "*2\r\n$9\r\nSUBSCRIBE\r\n$18\r\n__sentinel__:hello\r\n");
+    buf_cleanup(&b);
+    const struct {
+        const char *text;
+        unsigned n;
+        enum store_rc rc;
+    } cases[] = {
+        {":1\r\n", 1, STORE_OK},
+        {":2\r\n", 1, STORE_OK},
+        {":0\r\n", 1, STORE_ERR_UNAVAILABLE},
+        {":1\r\n", 2, STORE_ERR_UNAVAILABLE},
+        {":-1\r\n", 0, STORE_ERR_UNAVAILABLE},
+        {"$1\r\n1\r\n", 1, STORE_ERR_UNAVAILABLE},
+        {"-ERR WAIT cannot be used with replica instances\r\n", 1, STORE_ERR_UNAVAILABLE},
+        {"$-1\r\n", 0, STORE_ERR_UNAVAILABLE},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct store_redis_reply *r = one(cases[i].text);
+        assert_int_equal(store_redis_proto_wait_result(r, cases[i].n), cases[i].rc);
+        store_redis_proto_reply_free(r);
+    }
+    assert_int_equal(store_redis_proto_wait_result(NULL, 0), STORE_ERR_UNAVAILABLE);
+    struct store_redis_reply *ro =
+        one("-READONLY You can't write against a read only replica.\r\n");
+    assert_true(store_redis_proto_is_readonly(ro));
+    store_redis_proto_reply_free(ro);
+    struct store_redis_reply *err = one("-ERR READONLY\r\n");
+    assert_false(store_redis_proto_is_readonly(err));
+    store_redis_proto_reply_free(err);
+}
+
 static void
 test_error_classes_and_description(void **state)
 {
@@ -356,6 +399,7 @@ main(void)
         cmocka_unit_test(test_reader_pending_cap),
         cmocka_unit_test(test_refresh_mapping),
         cmocka_unit_test(test_simple_mappings),
+        cmocka_unit_test(test_wait_encoding_and_result),
         cmocka_unit_test(test_error_classes_and_description),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
