@@ -481,6 +481,10 @@
 #define BOUNDS_RPC_SCAN_KEYS_MAX 128
 #define BOUNDS_RPC_SCAN_BATCH_MAX 256
 
+/* store/redis_link: commands written together as one batch whose replies
+ * reach one callback (SET NX + WAIT; ASKING + command). */
+#define BOUNDS_REDIS_BATCH_MAX 4
+
 /* Redis replies that nest (CLUSTER SHARDS / CLUSTER SLOTS, issue 14): at
  * most this many arrays deep (SHARDS: shards > shard > nodes > node), at
  * most this many elements in any one array, and at most this many objects

@@ -36,6 +36,12 @@ static const char *const counter_names[METRICS_COUNTER_COUNT][2] = {
     [METRICS_IDENTITY_ASSERTION_FAILED] =
         {"mcp_auth_identity_assertion_failures_total",
          "MCP requests refused because the upstream identity assertion could not be signed."},
+    [METRICS_REDIS_REPLICA_ACK_SHORT] =
+        {"mcp_auth_redis_replica_ack_short_total",
+         "Replay-store writes refused because fewer replicas than REDIS_MIN_REPLICAS_ACK "
+         "acknowledged them."},
+    [METRICS_REDIS_PRIMARY_CHANGES] = {"mcp_auth_redis_primary_changes_total",
+                                       "Times a worker's Sentinel client confirmed a new primary."},
 };
 
 static const char *const denied_names[METRICS_DENIED_COUNT] = {

@@ -22,6 +22,8 @@ enum metrics_counter {
     METRICS_LOG_LINES_DROPPED,
     METRICS_CLIENT_CONNECTIONS_EVICTED, /* idle keep-alive closed to make room at the cap */
     METRICS_IDENTITY_ASSERTION_FAILED,  /* the upstream identity could not be signed (502) */
+    METRICS_REDIS_REPLICA_ACK_SHORT,    /* WAIT saw fewer than REDIS_MIN_REPLICAS_ACK (503) */
+    METRICS_REDIS_PRIMARY_CHANGES,      /* Sentinel: the confirmed primary changed */
     METRICS_COUNTER_COUNT,
 };
 

@@ -18,7 +18,7 @@
 static struct store *
 redis_open(struct store_backend *b, struct event_base *base)
 {
-    return store_redis_conn_open((struct store_redis_shared *)b, base, NULL);
+    return store_redis_conn_open((struct store_redis_shared *)b, base);
 }
 
 static void
@@ -62,6 +62,16 @@ store_redis_backend_new(const char *url, const char *key_prefix, const char *ca_
         goto fail;
     }
     memcpy(be->where, buf_cstr(&where), where.len + 1); /* fits: capped above */
+    be->target = (struct store_redis_target){
+        .host = be->url.host,
+        .port = be->url.port,
+        .tls = be->url.tls,
+        .user = be->url.user,
+        .password = be->url.password,
+        .db = be->url.db,
+        .connect_timeout_ms = be->url.connect_timeout_ms,
+        .command_timeout_ms = be->url.command_timeout_ms,
+    };
     buf_cleanup(&where);
     if (ca_file != NULL && ca_file[0] != '\0' && !be->url.tls) {
         buf_appendf_best(
@@ -111,34 +121,80 @@ store_redis_backend_describe(const struct store_backend *b)
     return ((const struct store_redis_shared *)b)->where;
 }
 
+/* The start-up check: one link, one attempt, no reconnect. */
+struct check {
+    struct event_base *base;
+    struct store_redis_link *link;
+    bool done;
+    bool ok;
+    struct buf *error;
+};
+
+static void
+check_finish(struct check *c, bool ok, const char *error)
+{
+    if (c->done) {
+        return;
+    }
+    c->done = true;
+    c->ok = ok;
+    buf_appendf_best(c->error, "%s", error != NULL ? error : "");
+    event_base_loopbreak(c->base);
+}
+
+static void
+on_check_state(void *arg, bool up, const char *reason)
+{
+    check_finish(arg, up, reason);
+}
+
 static void
 on_check_timeout(evutil_socket_t fd, short what, void *arg)
 {
+    struct check *c = arg;
     (void)fd;
     (void)what;
-    store_redis_conn_check_expired(arg);
+    struct buf reason;
+    buf_init(&reason, STORE_ERROR_MAX - 1);
+    buf_appendf_best(&reason, "no answer from %s within the start-up check (%s)",
+                     store_redis_link_where(c->link),
+                     store_redis_link_state(c->link) == STORE_REDIS_LINK_HANDSHAKE
+                         ? "connected, waiting for PING"
+                         : store_redis_link_last_error(c->link));
+    check_finish(c, false, buf_cstr(&reason));
+    buf_cleanup(&reason);
 }
 
 int
 store_redis_backend_check(struct store_backend *b, uint64_t timeout_ms, struct buf *err)
 {
     struct store_redis_shared *be = (struct store_redis_shared *)b;
-    struct store_redis_check check = {.error = err};
-    struct event_base *base = store_must(event_base_new(), "event_base_new");
-    struct store *s = store_redis_conn_open(be, base, &check);
-    struct event *deadline = store_must(event_new(base, -1, 0, on_check_timeout, s), "event_new");
+    struct check check = {.error = err};
+    check.base = store_must(event_base_new(), "event_base_new");
+    struct store_redis_link_opts o = {
+        .target = &be->target,
+        .ssl_ctx = be->ssl_ctx,
+        .dns = &be->dns,
+        .keepalive = be->has_keepalive ? &be->keepalive : NULL,
+        .once = true,
+        .on_state = on_check_state,
+        .arg = &check,
+    };
+    check.link = store_redis_link_new(check.base, &o);
+    struct event *deadline =
+        store_must(event_new(check.base, -1, 0, on_check_timeout, &check), "event_new");
     struct timeval tv = clock_timeval_from_ms(timeout_ms);
     event_add(deadline, &tv);
     /* A failure found before the loop starts has already been recorded
      * (and a loopbreak before the loop runs would be lost). */
     while (!check.done) {
-        if (event_base_loop(base, EVLOOP_ONCE) != 0) {
+        if (event_base_loop(check.base, EVLOOP_ONCE) != 0) {
             break;
         }
     }
     event_free(deadline);
-    store_free(s);
-    event_base_free(base);
+    store_redis_link_free(check.link);
+    event_base_free(check.base);
     if (!check.done) {
         buf_appendf_best(err, "the start-up check of %s ended without an answer", be->where);
         return -1;

@@ -1,18 +1,15 @@
-/* One Redis connection per worker store -- internal to the Redis back end
- * (redis.c builds the shared part and the vtable; handlers use store.h).
- *
- * Connection rules (SPEC.md 5.1, 5.4), all fail-closed: AUTH and SELECT
- * and a PING are pipelined ahead of any command on a new connection;
- * commands issued while disconnected fail at once (no queue); commands in
- * flight on a connection that dies fail; a command unanswered after the
- * command timeout fails and drops the connection; a dropped connection
- * comes back after a jittered backoff from 100 ms to 5 s. */
+/* The Redis store adapter: one worker's store -- internal to the Redis
+ * back end (redis.c builds the shared part and the vtable; handlers use
+ * store.h). It maps store operations to command batches on a link to the
+ * primary (store/redis_link.h, which holds the connection rules) and the
+ * replies back to results. */
 #pragma once
 
 #include <stdbool.h>
 
 #include "net/resolve.h"
 #include "net/sockopt.h"
+#include "store/redis_link.h"
 #include "store/redis_url.h"
 #include "store/store_int.h"
 
@@ -23,29 +20,20 @@ struct ssl_ctx_st;
 struct store_redis_shared {
     struct store_backend base;
     struct store_redis_url url;
-    char where[STORE_ERROR_MAX];  /* redacted URL, for messages */
-    struct ssl_ctx_st *ssl_ctx;   /* rediss:// only */
-    struct net_resolver_opts dns; /* its strings owned (NULL: the system files) */
+    struct store_redis_target target; /* the url's server; strings borrowed from url */
+    char where[STORE_ERROR_MAX];      /* redacted URL, for messages */
+    struct ssl_ctx_st *ssl_ctx;       /* rediss:// only */
+    struct net_resolver_opts dns;     /* its strings owned (NULL: the system files) */
     bool has_keepalive;
     struct net_keepalive keepalive; /* TCP_KEEPALIVE_*, TCP_USER_TIMEOUT */
     char sha1[41];                  /* of the refresh script */
+    /* REDIS_MIN_REPLICAS_ACK (0 = no WAIT) and its timeout. */
+    unsigned min_replicas_ack;
+    uint64_t replicas_ack_timeout_ms;
 };
 
-/* Start-up check mode: one attempt, no reconnect; when the PONG arrives or
- * the attempt fails, the result is written here (the reason appended to
- * error, the caller's buffer) and the loop is broken. */
-struct store_redis_check {
-    bool done;
-    bool ok;
-    struct buf *error;
-};
-
-/* Opens a worker's store on base and starts connecting; check is NULL
- * except for the start-up check. Never NULL. */
-struct store *store_redis_conn_open(struct store_redis_shared *be, struct event_base *base,
-                                    struct store_redis_check *check);
-/* Check mode: the check's deadline passed; records why and breaks the loop. */
-void store_redis_conn_check_expired(struct store *s);
+/* Opens a worker's store on base and starts connecting. Never NULL. */
+struct store *store_redis_conn_open(struct store_redis_shared *be, struct event_base *base);
 
 /* The vtable entries (store_int.h). */
 void store_redis_conn_start(struct store *s, struct store_op *op, const struct store_req *req);

@@ -523,3 +523,45 @@ store_redis_proto_describe(const struct store_redis_reply *r, char *out, size_t 
     }
     out[n] = '\0';
 }
+
+/* ---- Link, WAIT and Sentinel commands (issue 14) ------------------------------------ */
+
+int
+store_redis_proto_command(struct buf *out, size_t argc, const struct slice *argv)
+{
+    if (argc == 0 || argc > ARGV_MAX) {
+        return -1;
+    }
+    return command(out, (int)argc, argv);
+}
+
+int
+store_redis_proto_subscribe(struct buf *out, const char *channel)
+{
+    struct slice argv[] = {SLICE_LIT("SUBSCRIBE"), slice_from_cstr(channel)};
+    return command(out, 2, argv);
+}
+
+int
+store_redis_proto_wait(struct buf *out, unsigned replicas, uint64_t timeout_ms)
+{
+    char n[NUM_MAX];
+    char t[NUM_MAX];
+    struct slice argv[] = {SLICE_LIT("WAIT"), num_u(n, replicas), num_u(t, timeout_ms)};
+    return command(out, 3, argv);
+}
+
+enum store_rc
+store_redis_proto_wait_result(const struct store_redis_reply *r, unsigned replicas)
+{
+    return r != NULL && r->type == STORE_REDIS_INTEGER && r->integer >= 0 &&
+                   (uint64_t)r->integer >= replicas
+               ? STORE_OK
+               : STORE_ERR_UNAVAILABLE;
+}
+
+bool
+store_redis_proto_is_readonly(const struct store_redis_reply *r)
+{
+    return error_starts_with(r, "READONLY");
+}

@@ -124,3 +124,16 @@ bool store_redis_proto_is_auth_error(const struct store_redis_reply *r);
  * cap - 1 bytes, non-printable bytes as '?'. Never contains our arguments
  * (Redis does not echo passwords). */
 void store_redis_proto_describe(const struct store_redis_reply *r, char *out, size_t cap);
+
+/* ---- Link, WAIT and Sentinel commands (issue 14) ------------------------ */
+
+/* Any command from its arguments (at most 10); -1 past that or at the cap. */
+int store_redis_proto_command(struct buf *out, size_t argc, const struct slice *argv) BUF_WUR;
+int store_redis_proto_subscribe(struct buf *out, const char *channel) BUF_WUR;
+/* WAIT <replicas> <timeout_ms>. */
+int store_redis_proto_wait(struct buf *out, unsigned replicas, uint64_t timeout_ms) BUF_WUR;
+/* WAIT's integer reply: at least replicas → OK; fewer, or anything else
+ * (an error, a non-integer) → UNAVAILABLE. */
+enum store_rc store_redis_proto_wait_result(const struct store_redis_reply *r, unsigned replicas);
+/* -READONLY: we wrote to a replica (a failover demoted our primary). */
+bool store_redis_proto_is_readonly(const struct store_redis_reply *r);
