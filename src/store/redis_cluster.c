@@ -541,8 +541,9 @@ on_replies(void *arg, struct store_redis_reply *const *replies, size_t count, co
         return;
     }
     if (p->kind == P_REFRESH && !p->eval && store_redis_proto_is_noscript(reply)) {
-        p->eval = true; /* this node lost (or never had) the script */
-        p->asking = false;
+        /* This node lost (or never had) the script. An ASK target needs
+         * ASKING again before the resent command. */
+        p->eval = true;
         dispatch(p);
         return;
     }
@@ -571,6 +572,13 @@ cluster_start(struct store *s, struct store_op *op, const struct store_req *req)
         break;
     case STORE_OP_PING:
         p->kind = P_PING;
+        if (!all_primaries_up(cs)) {
+            /* Readiness is the whole cluster: a replica that cannot reach
+             * some slot's primary would fail the requests that land there. */
+            fail_op(p, "not every cluster slot has a reachable primary");
+            pending_free(p);
+            return;
+        }
         break;
     default:
         p->kind = P_REFRESH;
