@@ -3,18 +3,23 @@
  * first byte picks the chunk size, so replies split at every offset are
  * exercised. Whatever arrives must never crash, leak or read out of
  * bounds, and each mapping must only say yes to the exact reply shape it
- * stands for (anything else fails closed). */
+ * stands for (anything else fails closed); arrays nest no deeper and no
+ * wider than the caps in bounds.h. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounds.h"
 #include "store/redis_proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void
-check(const struct store_redis_reply *r)
+check(const struct store_redis_reply *r, int depth)
 {
+    if (r->type == STORE_REDIS_ARRAY && depth >= BOUNDS_REDIS_REPLY_DEPTH_MAX) {
+        abort(); /* arrays nested deeper than the reader's cap */
+    }
     enum store_rc rc = store_redis_proto_claim_result(r);
     if ((rc == STORE_OK && (r->type != STORE_REDIS_STATUS || strcmp(r->str, "OK") != 0)) ||
         (rc == STORE_ERR_ALREADY_USED && r->type != STORE_REDIS_NIL)) {
@@ -49,11 +54,14 @@ check(const struct store_redis_reply *r)
         abort();
     }
     if (r->type == STORE_REDIS_ARRAY) {
+        if (r->count > BOUNDS_REDIS_REPLY_ARRAY_MAX) {
+            abort();
+        }
         for (size_t i = 0; i < r->count; i++) {
-            if (r->elems[i] == NULL || r->elems[i]->type == STORE_REDIS_ARRAY) {
-                abort(); /* complete replies are complete, and never nested */
+            if (r->elems[i] == NULL) {
+                abort(); /* complete replies are complete */
             }
-            check(r->elems[i]);
+            check(r->elems[i], depth + 1);
         }
     }
 }
@@ -87,7 +95,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (rc == STORE_REDIS_READ_MORE) {
                 break;
             }
-            check(reply);
+            check(reply, 0);
             store_redis_proto_reply_free(reply);
         }
     }

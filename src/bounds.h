@@ -488,3 +488,26 @@
  * most this long for its replicas (the request waits with it). */
 #define BOUNDS_REDIS_MIN_REPLICAS_ACK_MAX 16
 #define BOUNDS_REDIS_REPLICAS_ACK_TIMEOUT_MAX_MS 2000
+
+/* Redis replies that nest (CLUSTER SHARDS / CLUSTER SLOTS, issue 14): at
+ * most this many arrays deep (SHARDS: shards > shard > nodes > node), at
+ * most this many elements in any one array, and at most this many objects
+ * in one reply, counted as they are built -- so a reply is bounded in
+ * memory even when its bytes arrive a chunk at a time (the pending-bytes
+ * cap only sees the unparsed tail). Our other commands get flat replies of
+ * a few elements, far inside these. */
+#define BOUNDS_REDIS_REPLY_DEPTH_MAX 4
+#define BOUNDS_REDIS_REPLY_ARRAY_MAX 1024
+#define BOUNDS_REDIS_REPLY_OBJECTS_MAX 8192
+
+/* Redis Cluster (store/redis_cluster*): primaries in a slot map (one
+ * connection each per worker), nodes listed per shard, a node's host name
+ * or address, redirections (MOVED/ASK) followed per command before it
+ * fails closed, and the periodic slot-map refresh. */
+#define BOUNDS_REDIS_CLUSTER_PRIMARIES_MAX 64
+#define BOUNDS_REDIS_CLUSTER_SHARD_NODES_MAX 16
+#define BOUNDS_REDIS_CLUSTER_HOST_MAX 255
+#define BOUNDS_REDIS_CLUSTER_REDIRECTS_MAX 2
+#define BOUNDS_REDIS_CLUSTER_REFRESH_MS 30000
+/* Seed nodes named in a redis+cluster:// URL. */
+#define BOUNDS_REDIS_CLUSTER_SEEDS_MAX 16

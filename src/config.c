@@ -1110,6 +1110,10 @@ static const struct config_var vars[] = {
       .max = BOUNDS_REDIS_REPLICAS_ACK_TIMEOUT_MAX_MS * NS_MS, .unit_ns = NS_MS,
       .flags = CONFIG_VAR_ADDITION,
       .help = "How long a write waits for REDIS_MIN_REPLICAS_ACK replicas, 1ms to 2s." },
+    { .name = "REDIS_CLUSTER", .kind = CONFIG_KIND_BOOL_FALSE, .def = "false", AT(redis_cluster),
+      .flags = CONFIG_VAR_ADDITION,
+      .help = "Treat REDIS_URL as a seed of a Redis Cluster (the same as a redis+cluster:// "
+              "URL); only \"true\" turns it on." },
 };
 /* clang-format on */
 
@@ -1234,12 +1238,18 @@ check_cross_fields(struct config_loader *ld)
     const struct config *c = ld->c;
     bool no_redis = c->redis_url == NULL || c->redis_url[0] == '\0';
     if (c->redis_ca_file != NULL && c->redis_ca_file[0] != '\0' &&
-        (no_redis || strncmp(c->redis_url, "rediss://", 9) != 0)) {
+        (no_redis || (strncmp(c->redis_url, "rediss://", 9) != 0 &&
+                      strncmp(c->redis_url, "rediss+cluster://", 17) != 0))) {
         warning(ld, "REDIS_CA_FILE",
                 "is set but REDIS_URL does not use rediss://, so the CA "
                 "bundle is unused; use rediss:// or unset REDIS_CA_FILE");
     }
     check_identity(ld, no_redis);
+    if (c->redis_cluster && no_redis) {
+        problem(ld, "REDIS_CLUSTER",
+                "is true but REDIS_URL is empty; set REDIS_URL to a cluster node "
+                "(redis://host:port) or use redis+cluster://host:port,host:port");
+    }
     if (c->cimd_cache_ttl_min_s > c->cimd_cache_ttl_max_s) {
         problem(ld, "CIMD_CACHE_TTL_MAX",
                 "is shorter than CIMD_CACHE_TTL_MIN; make the ceiling at least the floor");

@@ -155,6 +155,10 @@ struct config {
     char **upstream_identity_key_files; /* its comma-separated PEM paths, the first signs */
     size_t upstream_identity_key_file_count;
 
+    /* Redis Cluster (issue 14): REDIS_CLUSTER, default false; a
+     * redis+cluster:// REDIS_URL means cluster mode too. */
+    bool redis_cluster;
+
     bool prod_mode; /* PROD_MODE, default true */
 
     /* MCP_POLICY_FILTER_LISTS, default true; acts only with a policy file. */

@@ -17,7 +17,22 @@
 
 struct store_redis_reader {
     redisReader *hr;
+    size_t objects; /* objects of the reply being read (BOUNDS_REDIS_REPLY_OBJECTS_MAX) */
 };
+
+/* Counts one more object of the current reply; false past the cap (the
+ * create function then returns NULL: hiredis reports an error, frees what
+ * was built and the connection goes). hiredis hands the reader's privdata
+ * to every task. */
+static bool
+admit(const redisReadTask *task)
+{
+    struct store_redis_reader *r = task->privdata;
+    if (task->parent == NULL) {
+        r->objects = 0; /* a new reply begins */
+    }
+    return ++r->objects <= BOUNDS_REDIS_REPLY_OBJECTS_MAX;
+}
 
 static struct store_redis_reply *
 node_new(const redisReadTask *task, enum store_redis_type type)
@@ -50,7 +65,7 @@ create_string(const redisReadTask *task, char *str, size_t len)
         type = STORE_REDIS_STRING;
         break;
     }
-    if (len > BOUNDS_REDIS_REPLY_STRING_MAX) {
+    if (len > BOUNDS_REDIS_REPLY_STRING_MAX || !admit(task)) {
         return NULL; /* the reader reports an error; the connection goes */
     }
     struct store_redis_reply *n = node_new(task, type);
@@ -62,9 +77,15 @@ create_string(const redisReadTask *task, char *str, size_t len)
 static void *
 create_array(const redisReadTask *task, int elements)
 {
-    /* Our commands never get nested arrays back; refusing them also bounds
-     * a reply at BOUNDS_REDIS_REPLY_ELEMENTS_MAX + 1 objects. */
-    if (task->parent != NULL || elements < 0 || elements > BOUNDS_REDIS_REPLY_ELEMENTS_MAX) {
+    /* Only the cluster topology replies nest; depth, width and the
+     * object count are each capped, and the element table is sized from
+     * the peer's count only after that count passed its cap. */
+    int depth = 0;
+    for (const redisReadTask *t = task->parent; t != NULL; t = t->parent) {
+        depth++;
+    }
+    if (depth >= BOUNDS_REDIS_REPLY_DEPTH_MAX || elements < 0 ||
+        elements > BOUNDS_REDIS_REPLY_ARRAY_MAX || !admit(task)) {
         return NULL;
     }
     struct store_redis_reply *n = node_new(task, STORE_REDIS_ARRAY);
@@ -76,6 +97,9 @@ create_array(const redisReadTask *task, int elements)
 static void *
 create_integer(const redisReadTask *task, long long value)
 {
+    if (!admit(task)) {
+        return NULL;
+    }
     struct store_redis_reply *n = node_new(task, STORE_REDIS_INTEGER);
     n->integer = value;
     return n;
@@ -84,6 +108,9 @@ create_integer(const redisReadTask *task, long long value)
 static void *
 create_nil(const redisReadTask *task)
 {
+    if (!admit(task)) {
+        return NULL;
+    }
     return node_new(task, STORE_REDIS_NIL);
 }
 
@@ -121,6 +148,7 @@ store_redis_proto_reader_new(void)
         fprintf(stderr, "fatal: redisReaderCreate failed (out of memory)\n");
         abort();
     }
+    r->hr->privdata = r;
     return r;
 }
 

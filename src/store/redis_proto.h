@@ -5,8 +5,10 @@
  *
  * hiredis does the byte work: redisFormatCommandArgv encodes commands and
  * its reader (redisReaderCreateWithFunctions) parses RESP, but into our own
- * reply objects, built by callbacks that enforce our caps -- no nested
- * arrays, at most BOUNDS_REDIS_REPLY_ELEMENTS_MAX elements, strings of at
+ * reply objects, built by callbacks that enforce our caps -- arrays nested
+ * at most BOUNDS_REDIS_REPLY_DEPTH_MAX deep (only CLUSTER SHARDS / SLOTS
+ * answers nest), at most BOUNDS_REDIS_REPLY_ARRAY_MAX elements per array
+ * and BOUNDS_REDIS_REPLY_OBJECTS_MAX objects per reply, strings of at
  * most BOUNDS_REDIS_REPLY_STRING_MAX bytes, and at most
  * BOUNDS_REDIS_REPLY_PENDING_MAX bytes of an unfinished reply buffered.
  * Nothing is sized from a count the server sent before it is checked. */
@@ -26,7 +28,7 @@ enum store_redis_type {
     STORE_REDIS_INTEGER,    /* :1 */
     STORE_REDIS_NIL,        /* $-1 or *-1 */
     STORE_REDIS_STRING,     /* $3 abc */
-    STORE_REDIS_ARRAY,      /* *3 ... (never nested) */
+    STORE_REDIS_ARRAY,      /* *3 ... (nested only in cluster topology replies) */
     STORE_REDIS_TYPE_COUNT,
 };
 

@@ -10,6 +10,7 @@
 #include "store/redis_url.h"
 
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "base/hex.h"
@@ -348,6 +349,10 @@ parse_scheme(struct scan *s, struct store_redis_url *u, struct buf *err)
         u->tls = true;
     } else if (scan_lit_case(s, "redis://")) {
         u->tls = false;
+    } else if (scan_lit_case(s, "redis+cluster://") || scan_lit_case(s, "rediss+cluster://")) {
+        buf_appendf_best(err, "REDIS_URL redis+cluster:// is a Redis Cluster URL, read by the "
+                              "cluster back end only");
+        return false;
     } else if (scan_lit_case(s, "unix:")) {
         buf_appendf_best(err,
                          "REDIS_URL unix:// sockets are not supported; use redis://host:port or "
@@ -448,4 +453,136 @@ store_redis_url_format_redacted(const struct store_redis_url *u, struct buf *out
     bool v6 = u->host_is_ip && strchr(u->host, ':') != NULL;
     return buf_appendf(out, "%s://%s%s%s:%u/%u", u->tls ? "rediss" : "redis", v6 ? "[" : "",
                        u->host, v6 ? "]" : "", u->port, u->db);
+}
+
+/* ---- Redis Cluster ------------------------------------------------------------------ */
+
+bool
+store_redis_url_is_cluster(const char *text)
+{
+    return text != NULL && (strncasecmp(text, "redis+cluster://", 16) == 0 ||
+                            strncasecmp(text, "rediss+cluster://", 17) == 0);
+}
+
+/* Parses one seed as the single-server URL "<scheme>://<userinfo@><seed><tail>",
+ * so a seed reads exactly as REDIS_URL does (forms, options, refusals). */
+static bool
+parse_seed(bool tls, struct slice userinfo, struct slice seed, struct slice tail,
+           struct store_redis_url *out, struct buf *err)
+{
+    struct buf text;
+    buf_init(&text, BOUNDS_REDIS_URL_MAX + 32);
+    bool ok = buf_appendf(&text, "%s://", tls ? "rediss" : "redis") == 0 &&
+              (userinfo.len == 0 ||
+               (buf_append_slice(&text, userinfo) == 0 && buf_append(&text, "@", 1) == 0)) &&
+              buf_append_slice(&text, seed) == 0 && buf_append_slice(&text, tail) == 0;
+    if (!ok) {
+        buf_appendf_best(err, "REDIS_URL is longer than %u bytes", (unsigned)BOUNDS_REDIS_URL_MAX);
+    } else {
+        ok = store_redis_url_parse(buf_cstr(&text), out, err);
+    }
+    explicit_bzero(text.ptr, text.len); /* it held the password */
+    buf_cleanup(&text);
+    return ok;
+}
+
+bool
+store_redis_url_parse_cluster(const char *text, struct store_redis_cluster_url *out,
+                              struct buf *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (text == NULL || text[0] == '\0') {
+        buf_appendf_best(err, "REDIS_URL is empty");
+        return false;
+    }
+    struct slice all = slice_from_cstr(text);
+    if (all.len > BOUNDS_REDIS_URL_MAX) {
+        buf_appendf_best(err, "REDIS_URL is longer than %u bytes", (unsigned)BOUNDS_REDIS_URL_MAX);
+        return false;
+    }
+    struct scan s = scan_init(all);
+    bool tls;
+    if (scan_lit_case(&s, "rediss+cluster://") || scan_lit_case(&s, "rediss://")) {
+        tls = true;
+    } else if (scan_lit_case(&s, "redis+cluster://") || scan_lit_case(&s, "redis://")) {
+        tls = false;
+    } else {
+        buf_appendf_best(err, "REDIS_URL must start with redis+cluster:// or rediss+cluster:// "
+                              "(redis+cluster://[user:password@]host:port,host:port)");
+        return false;
+    }
+    /* The authority as in parse_all: to the first '/' or '?', userinfo up
+     * to the last '@'; then the host list is split at commas. */
+    struct slice rest = scan_rest(&s);
+    size_t auth_len = 0;
+    while (auth_len < rest.len && rest.ptr[auth_len] != '/' && rest.ptr[auth_len] != '?') {
+        auth_len++;
+    }
+    struct slice authority = slice_make(rest.ptr, auth_len);
+    struct slice userinfo = SLICE_NULL;
+    struct slice hosts = authority;
+    for (size_t i = authority.len; i > 0; i--) {
+        if (authority.ptr[i - 1] == '@') {
+            userinfo = slice_make(authority.ptr, i - 1);
+            hosts = slice_skip(authority, i);
+            break;
+        }
+    }
+    struct slice tail = slice_skip(rest, auth_len);
+    while (true) {
+        long comma = slice_find_byte(hosts, ',');
+        struct slice seed = comma < 0 ? hosts : slice_make(hosts.ptr, (size_t)comma);
+        if (seed.len == 0) {
+            buf_appendf_best(err, "REDIS_URL has an empty host in its list of cluster nodes");
+            goto fail;
+        }
+        if (out->seed_count == BOUNDS_REDIS_CLUSTER_SEEDS_MAX) {
+            buf_appendf_best(err,
+                             "REDIS_URL names more than %u cluster nodes; a few seeds are "
+                             "enough (the others are discovered)",
+                             (unsigned)BOUNDS_REDIS_CLUSTER_SEEDS_MAX);
+            goto fail;
+        }
+        struct store_redis_url u;
+        if (!parse_seed(tls, userinfo, seed, tail, &u, err)) {
+            goto fail;
+        }
+        if (u.db != 0) {
+            buf_appendf_best(err,
+                             "REDIS_URL names database %u, but Redis Cluster has only "
+                             "database 0; drop the /%u",
+                             u.db, u.db);
+            store_redis_url_cleanup(&u);
+            goto fail;
+        }
+        struct store_redis_cluster_seed *sd = &out->seeds[out->seed_count++];
+        sd->host = u.host;
+        sd->host_is_ip = u.host_is_ip;
+        sd->port = u.port;
+        if (out->seed_count == 1) {
+            out->base = u; /* keeps auth, TLS and timeouts; host is seeds[0]'s */
+            out->base.host = xstrdup(u.host);
+        } else {
+            u.host = NULL; /* moved to the seed */
+            store_redis_url_cleanup(&u);
+        }
+        if (comma < 0) {
+            break;
+        }
+        hosts = slice_skip(hosts, (size_t)comma + 1);
+    }
+    return true;
+fail:
+    store_redis_url_cleanup_cluster(out);
+    return false;
+}
+
+void
+store_redis_url_cleanup_cluster(struct store_redis_cluster_url *u)
+{
+    for (size_t i = 0; i < u->seed_count; i++) {
+        xfree(u->seeds[i].host);
+    }
+    store_redis_url_cleanup(&u->base);
+    memset(u, 0, sizeof(*u));
 }

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "bounds.h"
 
 struct store_redis_url {
     bool tls;        /* rediss:// */
@@ -51,3 +52,33 @@ void store_redis_url_cleanup(struct store_redis_url *u);
  * -1 at the buffer's cap. */
 int store_redis_url_format_redacted(const struct store_redis_url *u, struct buf *out)
     __attribute__((warn_unused_result));
+
+/* ---- Redis Cluster (issue 14) ---------------------------------------------
+ *
+ *   redis+cluster://[user[:password]@]host:port[,host:port...][/0][?option=...]
+ *   rediss+cluster://...   TLS to every node
+ *
+ * Each seed reads exactly as a REDIS_URL host (names, IPv4, [IPv6],
+ * default port 6379) with the same userinfo and options; a seed is only
+ * where the slot map is first asked for, so a few are enough. redis:// and
+ * rediss:// are read too, as one seed (REDIS_CLUSTER=true with an ordinary
+ * REDIS_URL). A database other than 0 is refused: Redis Cluster has only
+ * database 0. */
+struct store_redis_cluster_seed {
+    char *host; /* bare: no IPv6 brackets */
+    bool host_is_ip;
+    unsigned port;
+};
+
+struct store_redis_cluster_url {
+    struct store_redis_url base; /* TLS, user, password, timeouts, db 0; host = seeds[0]'s */
+    size_t seed_count;           /* >= 1 after a successful parse */
+    struct store_redis_cluster_seed seeds[BOUNDS_REDIS_CLUSTER_SEEDS_MAX];
+};
+
+/* text starts with redis+cluster:// or rediss+cluster:// (any case). */
+bool store_redis_url_is_cluster(const char *text);
+/* As store_redis_url_parse, for the cluster form. */
+bool store_redis_url_parse_cluster(const char *text, struct store_redis_cluster_url *out,
+                                   struct buf *err) __attribute__((warn_unused_result));
+void store_redis_url_cleanup_cluster(struct store_redis_cluster_url *u);

@@ -79,6 +79,7 @@ store_backend_init(struct store_backend *b, const struct store_backend_ops *ops,
     b->ops = ops;
     b->prefix = xstrdup(prefix != NULL ? prefix : "");
     b->prefix_len = strlen(b->prefix);
+    b->hash_tags = false;
 }
 
 void
@@ -315,16 +316,61 @@ op_new(struct store *s, enum store_op_kind kind, void *arg)
     return op;
 }
 
-/* Appends prefix + key to out. The key cap is ours; the prefix is the
- * operator's and is bounded by config. */
+/* Appends prefix [+ "{" tag "}"] + key to out. The key cap is ours; the
+ * prefix is the operator's and is bounded by config. */
 static bool
-prefixed(const struct store *s, struct slice key, struct buf *out)
+prefixed(const struct store_backend *b, struct slice tag, struct slice key, struct buf *out)
 {
     if (key.len == 0 || key.len > BOUNDS_STORE_KEY_MAX) {
         return false;
     }
-    return buf_append(out, s->backend->prefix, s->backend->prefix_len) == 0 &&
-           buf_append_slice(out, key) == 0;
+    if (buf_append(out, b->prefix, b->prefix_len) != 0) {
+        return false;
+    }
+    if (tag.len > 0 && (buf_append(out, "{", 1) != 0 || buf_append_slice(out, tag) != 0 ||
+                        buf_append(out, "}", 1) != 0)) {
+        return false;
+    }
+    return buf_append_slice(out, key) == 0;
+}
+
+/* The hash tag of a request's keys in cluster mode (store_int.h): the
+ * family id for everything in the family's namespace, nothing for the
+ * rest. false when no sound tag exists. */
+static bool
+cluster_tag(enum store_op_kind kind, struct slice key, struct slice *tag)
+{
+    struct slice id;
+    bool family = store_key_ns(key, &id) == STORE_NS_REFRESH_FAMILY;
+    *tag = SLICE_NULL;
+    if (kind == STORE_OP_REFRESH_CLAIM && !family) {
+        return false; /* the script's keys could not be given one slot */
+    }
+    if (!family) {
+        return true;
+    }
+    /* A brace inside the tag would move where Redis reads it (the first
+     * '{', the first '}' after it), and the two keys could part. Family
+     * ids are ours (base64url), so this is a caller bug; fail closed. */
+    if (memchr(id.ptr, '{', id.len) != NULL || memchr(id.ptr, '}', id.len) != NULL) {
+        return false;
+    }
+    *tag = id;
+    return true;
+}
+
+bool
+store_key_names(const struct store_backend *b, enum store_op_kind kind, struct slice key,
+                struct slice claim_key, struct buf *out_key, struct buf *out_claim)
+{
+    struct slice tag = SLICE_NULL;
+    if (b->hash_tags && !cluster_tag(kind, key, &tag)) {
+        return false;
+    }
+    if (!prefixed(b, tag, key, out_key)) {
+        return false;
+    }
+    return kind != STORE_OP_REFRESH_CLAIM || prefixed(b, tag, claim_key, out_claim);
 }
 
 static void
@@ -332,11 +378,11 @@ start(struct store *s, struct store_op *op, struct store_req *req, struct slice 
       struct slice claim_key)
 {
     struct buf k1, k2;
-    size_t cap = s->backend->prefix_len + BOUNDS_STORE_KEY_MAX;
+    /* Room for the prefix, a hash tag (at most a key) and its braces. */
+    size_t cap = s->backend->prefix_len + 2 * BOUNDS_STORE_KEY_MAX + 2;
     buf_init(&k1, cap);
     buf_init(&k2, cap);
-    if (!prefixed(s, key, &k1) ||
-        (req->kind == STORE_OP_REFRESH_CLAIM && !prefixed(s, claim_key, &k2))) {
+    if (!store_key_names(s->backend, req->kind, key, claim_key, &k1, &k2)) {
         /* A key we cannot build is a caller bug or a hostile id; either way
          * nothing was decided, so fail closed. */
         store_op_finish(op,

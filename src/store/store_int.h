@@ -59,6 +59,7 @@ struct store_backend {
     const struct store_backend_ops *ops;
     char *prefix; /* REDIS_KEY_PREFIX, owned */
     size_t prefix_len;
+    bool hash_tags; /* Redis Cluster: see store_key_names() */
 };
 
 /* Embedded first in every back end's per-worker store. */
@@ -111,6 +112,25 @@ enum store_key_ns {
     STORE_NS_COUNT,
 };
 enum store_key_ns store_key_ns(struct slice key, struct slice *out_id);
+
+/* The names a request's keys are stored under, appended to out_key (and,
+ * for a REFRESH_CLAIM, out_claim): the prefix, then the key.
+ *
+ * With hash_tags (Redis Cluster, and only there: single Redis and Sentinel
+ * keep their names), every command's keys must share a slot. The
+ * refresh-rotation script touches the family marker and the token's claim
+ * key, so both are tagged with the family id, taken from the family key:
+ *   <prefix>{<fam>}refresh_family_revoked:<fam>
+ *   <prefix>{<fam>}refresh:<tid>
+ * and the family marker carries the same tag wherever it is written (the
+ * code-replay store_mark), so the script reads the key the mark wrote.
+ * Every other key is used by one single-key command and keeps its plain
+ * name (<prefix>authz_code:<tid> ...): spreading them over the slots is
+ * what spreads the load over the primaries. false when a key is empty or
+ * too long, or -- cluster mode -- a REFRESH_CLAIM's key is not a family
+ * key or the family id holds a brace. */
+bool store_key_names(const struct store_backend *b, enum store_op_kind kind, struct slice key,
+                     struct slice claim_key, struct buf *out_key, struct buf *out_claim);
 
 /* Returns p; aborts with a line on stderr when p is NULL (a library
  * constructor that only fails for lack of memory). */

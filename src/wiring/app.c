@@ -31,6 +31,8 @@
 #include "store/memory.h"
 #include "store/readiness.h"
 #include "store/redis.h"
+#include "store/redis_cluster.h"
+#include "store/redis_url.h"
 #include "store/store.h"
 #include "worker.h"
 
@@ -240,22 +242,41 @@ start_store(struct app *app, const char **out_event, struct buf *err)
         log_end(&l);
     } else {
         *out_event = "replay_store_init_failed";
-        app->store_backend =
-            store_redis_backend_new(c->redis_url, c->redis_key_prefix, c->redis_ca_file, err);
-        if (app->store_backend != NULL) {
-            store_redis_backend_set_net(app->store_backend, &app->dns, &app->keepalive);
-            store_redis_backend_set_replicas_ack(app->store_backend, c->redis_min_replicas_ack,
-                                                 c->redis_replicas_ack_timeout_ms);
-        }
-        if (app->store_backend == NULL ||
-            store_redis_backend_check(app->store_backend, BOUNDS_REDIS_STARTUP_CHECK_MS, err) !=
-                0) {
-            return -1;
+        bool cluster = c->redis_cluster || store_redis_url_is_cluster(c->redis_url);
+        if (cluster) {
+            /* Redis Cluster (docs/redis.md, "Cluster"). */
+            app->store_backend = store_redis_cluster_backend_new(c->redis_url, c->redis_key_prefix,
+                                                                 c->redis_ca_file, err);
+            if (app->store_backend != NULL) {
+                store_redis_cluster_backend_set_net(app->store_backend, &app->dns, &app->keepalive);
+                store_redis_cluster_backend_set_replicas_ack(
+                    app->store_backend, c->redis_min_replicas_ack, c->redis_replicas_ack_timeout_ms);
+            }
+            if (app->store_backend == NULL ||
+                store_redis_cluster_backend_check(app->store_backend, BOUNDS_REDIS_STARTUP_CHECK_MS,
+                                                  err) != 0) {
+                return -1;
+            }
+        } else {
+            app->store_backend =
+                store_redis_backend_new(c->redis_url, c->redis_key_prefix, c->redis_ca_file, err);
+            if (app->store_backend != NULL) {
+                store_redis_backend_set_net(app->store_backend, &app->dns, &app->keepalive);
+                store_redis_backend_set_replicas_ack(app->store_backend, c->redis_min_replicas_ack,
+                                                     c->redis_replicas_ack_timeout_ms);
+            }
+            if (app->store_backend == NULL ||
+                store_redis_backend_check(app->store_backend, BOUNDS_REDIS_STARTUP_CHECK_MS, err) !=
+                    0) {
+                return -1;
+            }
         }
         struct log_line l;
         log_begin(&l, LOG_INFO, "replay_store_enabled");
-        log_str(&l, "backend", "redis");
-        log_str(&l, "url", store_redis_backend_describe(app->store_backend));
+        log_str(&l, "backend", cluster ? "redis-cluster" : "redis");
+        log_str(&l, "url",
+                cluster ? store_redis_cluster_backend_describe(app->store_backend)
+                        : store_redis_backend_describe(app->store_backend));
         log_str(&l, "key_prefix", c->redis_key_prefix);
         log_end(&l);
     }

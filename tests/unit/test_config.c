@@ -576,6 +576,7 @@ default_false_booleans(void **state)
         {"MCP_TOOL_METRICS", offsetof(struct config, tool_metrics)},
         {"OIDC_ALLOW_INSECURE_HTTP", offsetof(struct config, oidc_allow_insecure_http)},
         {"CIMD_ALLOW_PRIVATE_ADDRESSES", offsetof(struct config, cimd_allow_private_addresses)},
+        {"REDIS_CLUSTER", offsetof(struct config, redis_cluster)},
     };
     static const char *const on[] = {"true", "TRUE", "True", "tRuE"};
     static const char *const off[] = {NULL, "",      "false", "1", "yes",
@@ -1317,6 +1318,13 @@ redis_required_without_url_fails_in_dev_too(void **state)
     expect_problem("REDIS_REQUIRED", "REDIS_URL is empty");
     env_set("REDIS_REQUIRED", "false");
     expect_ok();
+    /* REDIS_CLUSTER names nothing by itself. */
+    env_set("REDIS_CLUSTER", "true");
+    expect_problem("REDIS_CLUSTER", "REDIS_URL is empty");
+    env_set("REDIS_URL", "redis://127.0.0.1:7001");
+    expect_ok();
+    env_unset("REDIS_CLUSTER");
+    env_unset("REDIS_URL");
 }
 
 /* ------------------------------------------------------------------ */

@@ -166,8 +166,9 @@ test_reader_refusals(void **state)
     memset(big_string + n, 'x', BOUNDS_REDIS_REPLY_STRING_MAX + 1);
     memcpy(big_string + n + BOUNDS_REDIS_REPLY_STRING_MAX + 1, "\r\n", 3);
     const struct refusal cases[] = {
-        {"nested array", "*1\r\n*1\r\n:1\r\n"},
-        {"too many elements", "*9\r\n"},
+        /* BOUNDS_REDIS_REPLY_DEPTH_MAX (4) arrays deep is the most. */
+        {"nested too deep", "*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n"},
+        {"too many elements", "*1025\r\n"},
         {"huge array count", "*2147483648\r\n"},
         {"negative bulk length", "$-5\r\n"},
         {"bad type byte", "!oops\r\n"},
@@ -185,6 +186,57 @@ test_reader_refusals(void **state)
         }
         assert_int_equal(got, 0);
     }
+}
+
+/* Topology replies nest: four levels are read whole, and the per-reply
+ * object cap holds even though every array is within its own cap and the
+ * bytes arrive in small chunks (so the pending-bytes cap never trips). */
+static void
+test_reader_nesting_and_object_cap(void **state)
+{
+    (void)state;
+    static const char nested[] = "*2\r\n*1\r\n*2\r\n*1\r\n:7\r\n$2\r\nab\r\n:9\r\n";
+    struct store_redis_reply *r[2];
+    bool error;
+    size_t n = read_all(nested, sizeof(nested) - 1, 3, r, 2, &error);
+    assert_false(error);
+    assert_int_equal(n, 1);
+    assert_int_equal(r[0]->type, STORE_REDIS_ARRAY);
+    assert_int_equal(r[0]->elems[0]->elems[0]->elems[0]->elems[0]->integer, 7);
+    assert_string_equal(r[0]->elems[0]->elems[0]->elems[1]->str, "ab");
+    assert_int_equal(r[0]->elems[1]->integer, 9);
+    free_all(r, n);
+
+    /* 9 arrays of 1000 integers: 9010 objects > BOUNDS_REDIS_REPLY_OBJECTS_MAX. */
+    struct buf big;
+    buf_init(&big, 128 * 1024);
+    assert_int_equal(buf_appendf(&big, "*9\r\n"), 0);
+    for (int i = 0; i < 9; i++) {
+        assert_int_equal(buf_appendf(&big, "*1000\r\n"), 0);
+        for (int j = 0; j < 1000; j++) {
+            assert_int_equal(buf_appendf(&big, ":1\r\n"), 0);
+        }
+    }
+    n = read_all(big.ptr, big.len, 4096, r, 2, &error);
+    assert_true(error);
+    assert_int_equal(n, 0);
+    /* The same with 8 arrays (8009 objects) is read, and the count starts
+     * again at the next reply. */
+    buf_reset(&big);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(buf_appendf(&big, "*8\r\n"), 0);
+        for (int i = 0; i < 8; i++) {
+            assert_int_equal(buf_appendf(&big, "*1000\r\n"), 0);
+            for (int j = 0; j < 1000; j++) {
+                assert_int_equal(buf_appendf(&big, ":1\r\n"), 0);
+            }
+        }
+    }
+    n = read_all(big.ptr, big.len, 4096, r, 2, &error);
+    assert_false(error);
+    assert_int_equal(n, 2);
+    free_all(r, n);
+    buf_cleanup(&big);
 }
 
 static void
@@ -395,6 +447,7 @@ main(void)
         cmocka_unit_test(test_command_encodings),
         cmocka_unit_test(test_script_calls),
         cmocka_unit_test(test_reader_pipelined_and_split),
+        cmocka_unit_test(test_reader_nesting_and_object_cap),
         cmocka_unit_test(test_reader_refusals),
         cmocka_unit_test(test_reader_pending_cap),
         cmocka_unit_test(test_refresh_mapping),

@@ -223,13 +223,115 @@ test_redacted_format(void **state)
     buf_cleanup(&err);
 }
 
+/* ---- redis+cluster:// ---- */
+
+static void
+test_cluster_forms(void **state)
+{
+    (void)state;
+    struct store_redis_cluster_url u;
+    struct buf err;
+    buf_init(&err, 512);
+
+    assert_true(store_redis_url_is_cluster("redis+cluster://a:1"));
+    assert_true(store_redis_url_is_cluster("REDISS+CLUSTER://a:1"));
+    assert_false(store_redis_url_is_cluster("redis://a:1"));
+    assert_false(store_redis_url_is_cluster(NULL));
+
+    assert_true(store_redis_url_parse_cluster(
+        "redis+cluster://proxy:p%40ss@10.0.0.1:7001,[::1]:7002,redis-0.svc/0?dial_timeout=3s", &u,
+        &err));
+    assert_false(u.base.tls);
+    assert_int_equal(u.seed_count, 3);
+    assert_string_equal(u.seeds[0].host, "10.0.0.1");
+    assert_true(u.seeds[0].host_is_ip);
+    assert_int_equal(u.seeds[0].port, 7001);
+    assert_string_equal(u.seeds[1].host, "::1");
+    assert_true(u.seeds[1].host_is_ip);
+    assert_int_equal(u.seeds[1].port, 7002);
+    assert_string_equal(u.seeds[2].host, "redis-0.svc");
+    assert_false(u.seeds[2].host_is_ip);
+    assert_int_equal(u.seeds[2].port, 6379);
+    assert_string_equal(u.base.user, "proxy");
+    assert_string_equal(u.base.password, "p@ss");
+    assert_string_equal(u.base.host, "10.0.0.1");
+    assert_int_equal(u.base.connect_timeout_ms, 3000);
+    store_redis_url_cleanup_cluster(&u);
+
+    assert_true(store_redis_url_parse_cluster("rediss+cluster://:pw@h:7000", &u, &err));
+    assert_true(u.base.tls);
+    assert_null(u.base.user);
+    assert_string_equal(u.base.password, "pw");
+    assert_int_equal(u.seed_count, 1);
+    store_redis_url_cleanup_cluster(&u);
+
+    /* REDIS_CLUSTER=true with an ordinary REDIS_URL: one seed. */
+    assert_true(store_redis_url_parse_cluster("rediss://h:7000/0", &u, &err));
+    assert_true(u.base.tls);
+    assert_int_equal(u.seed_count, 1);
+    store_redis_url_cleanup_cluster(&u);
+    assert_int_equal(err.len, 0);
+    buf_cleanup(&err);
+}
+
+static void
+test_cluster_refusals(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url;
+        const char *why;
+    } cases[] = {
+        {"redis+cluster://a:1/2", "Redis Cluster has only database 0; drop the /2"},
+        {"redis+cluster://a:1?db=3", "Redis Cluster has only database 0"},
+        {"redis+cluster://a:1,,b:2", "empty host in its list of cluster nodes"},
+        {"redis+cluster://a:1,", "empty host"},
+        {"redis+cluster://", "empty host"},
+        {"redis+cluster://a:1,b:99999", "port"},
+        {"redis+cluster://a:1,[::1", "unclosed '['"},
+        {"redis+cluster://a:1?skip_verify=true", "skip_verify"},
+        {"redis+sentinel://a:1", "must start with redis+cluster://"},
+        {"http://a:1", "must start with redis+cluster://"},
+        {"", "empty"},
+        {"redis+cluster://1:1,2:2,3:3,4:4,5:5,6:6,7:7,8:8,9:9,a:1,b:1,c:1,d:1,e:1,f:1,g:1,h:1",
+         "more than 16 cluster nodes"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct store_redis_cluster_url u;
+        struct buf err;
+        buf_init(&err, 512);
+        if (store_redis_url_parse_cluster(cases[i].url, &u, &err)) {
+            fail_msg("%s accepted", cases[i].url);
+        }
+        if (strstr(buf_cstr(&err), cases[i].why) == NULL) {
+            fail_msg("%s: \"%s\" does not say \"%s\"", cases[i].url, buf_cstr(&err), cases[i].why);
+        }
+        assert_int_equal(u.seed_count, 0);
+        buf_cleanup(&err);
+    }
+    /* The single-server parser points a cluster URL elsewhere, and no
+     * message repeats the password. */
+    struct store_redis_url one;
+    struct buf err;
+    buf_init(&err, 512);
+    assert_false(store_redis_url_parse("redis+cluster://u:hunter2@a:1", &one, &err));
+    assert_non_null(strstr(buf_cstr(&err), "Redis Cluster URL"));
+    assert_null(strstr(buf_cstr(&err), "hunter2"));
+    buf_reset(&err);
+    struct store_redis_cluster_url u;
+    assert_false(store_redis_url_parse_cluster("redis+cluster://u:hunter2@a:1,b:2/5", &u, &err));
+    assert_null(strstr(buf_cstr(&err), "hunter2"));
+    buf_cleanup(&err);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accepted_forms),   cmocka_unit_test(test_refusals_say_why),
         cmocka_unit_test(test_too_long_refused), cmocka_unit_test(test_errors_never_show_password),
-        cmocka_unit_test(test_redacted_format),
+        cmocka_unit_test(test_redacted_format),  cmocka_unit_test(test_cluster_forms),
+        cmocka_unit_test(test_cluster_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

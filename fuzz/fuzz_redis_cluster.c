@@ -1,0 +1,111 @@
+/* Fuzz target: bytes from a "cluster node" through the capped reply reader
+ * into the slot-map builders (CLUSTER SHARDS, plain and TLS, and CLUSTER
+ * SLOTS) and the MOVED / ASK parser (store/redis_cluster_map), and the
+ * same bytes as a key through the slot function (store/redis_slot). The
+ * first byte picks the chunk size. Nothing may crash, leak or read out of
+ * bounds; a map that is accepted only points slots at nodes it holds, with
+ * hosts of allowed bytes and ports in range; a map that is refused is
+ * empty; a redirection names a slot and a node we could dial. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/redis_cluster_map.h"
+#include "store/redis_proto.h"
+#include "store/redis_slot.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+check_node(const struct store_redis_cluster_node *n)
+{
+    size_t len = strnlen(n->host, sizeof(n->host));
+    if (len == 0 || len == sizeof(n->host) || n->port == 0 || n->port > 65535 ||
+        strspn(n->host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:_%") !=
+            len) {
+        abort();
+    }
+}
+
+static void
+check_map(bool ok, const struct store_redis_cluster_map *m)
+{
+    if (m->node_count > BOUNDS_REDIS_CLUSTER_PRIMARIES_MAX || (!ok && m->node_count != 0)) {
+        abort();
+    }
+    for (size_t i = 0; i < m->node_count; i++) {
+        check_node(&m->nodes[i]);
+    }
+    for (unsigned s = 0; s < STORE_REDIS_SLOT_COUNT; s++) {
+        uint16_t idx = m->slot_node[s];
+        if (idx != STORE_REDIS_CLUSTER_NO_NODE && (!ok || idx >= m->node_count)) {
+            abort();
+        }
+    }
+}
+
+static struct store_redis_cluster_map map;
+
+static void
+check(const struct store_redis_reply *r)
+{
+    check_map(store_redis_cluster_map_from_shards(r, false, "10.0.0.1", &map), &map);
+    check_map(store_redis_cluster_map_from_shards(r, true, NULL, &map), &map);
+    check_map(store_redis_cluster_map_from_slots(r, "node.example", &map), &map);
+    struct store_redis_redirect rd;
+    enum store_redis_redirect_kind k = store_redis_cluster_map_redirect(r, "10.0.0.1", &rd);
+    if (k != rd.kind) {
+        abort();
+    }
+    if (k != STORE_REDIS_REDIRECT_NONE) {
+        if (r->type != STORE_REDIS_ERROR || rd.slot >= STORE_REDIS_SLOT_COUNT) {
+            abort();
+        }
+        check_node(&rd.node);
+    }
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size == 0) {
+        return 0;
+    }
+    size_t step = (size_t)data[0] % 64 + 1;
+    if (data[0] >= 192) {
+        step = STORE_REDIS_FEED_MAX;
+    }
+    data++;
+    size--;
+
+    struct slice key = slice_make((const char *)data, size);
+    struct slice h = store_redis_slot_hashed(key);
+    if (store_redis_slot_of(key) >= STORE_REDIS_SLOT_COUNT || h.ptr < key.ptr ||
+        h.ptr + h.len > key.ptr + key.len || (h.len == 0 && key.len != 0)) {
+        abort();
+    }
+
+    struct store_redis_reader *r = store_redis_proto_reader_new();
+    bool dead = false;
+    for (size_t off = 0; off < size && !dead; off += step) {
+        size_t n = size - off < step ? size - off : step;
+        if (store_redis_proto_feed(r, (const char *)data + off, n) == STORE_REDIS_READ_ERROR) {
+            break;
+        }
+        for (;;) {
+            struct store_redis_reply *reply = NULL;
+            enum store_redis_read rc = store_redis_proto_next(r, &reply);
+            if (rc == STORE_REDIS_READ_ERROR) {
+                dead = true;
+                break;
+            }
+            if (rc == STORE_REDIS_READ_MORE) {
+                break;
+            }
+            check(reply);
+            store_redis_proto_reply_free(reply);
+        }
+    }
+    store_redis_proto_reader_free(r);
+    return 0;
+}
