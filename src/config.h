@@ -160,6 +160,20 @@ struct config {
     /* MCP_POLICY_FILTER_LISTS, default true; acts only with a policy file. */
     bool policy_filter_lists;
 
+    /* Rate-limit budgets (issue 14, ratelimit_budget.h): requests per key
+     * per minute, RATE_LIMIT_<ENDPOINT>_PER_MIN. */
+    unsigned rate_limit_register_per_min;
+    unsigned rate_limit_authorize_per_min;
+    unsigned rate_limit_consent_per_min;
+    unsigned rate_limit_callback_per_min;
+    unsigned rate_limit_token_per_min;
+    unsigned rate_limit_discovery_per_min;
+    unsigned rate_limit_mcp_per_min;
+    unsigned rate_limit_revoke_per_min;
+    char *rate_limit_client_budgets; /* RATE_LIMIT_CLIENT_BUDGETS as written ("" = none) */
+    char *rate_limit_cidr_budgets;   /* RATE_LIMIT_CIDR_BUDGETS as written ("" = none) */
+    char *rate_limit_store;          /* RATE_LIMIT_STORE: "local" or "redis" */
+
     /* Derived (SPEC.md 1.8). */
     char *canonical_resource; /* base + mount */
     char *idp_redirect_uri;   /* base + "/callback" */
