@@ -156,12 +156,57 @@ describe('fleet-wide rate limits: two replicas, one Redis', () => {
     assertLimited(await tokenAt(b, cid, headers));
     // the same client from outside the range: the endpoint budget
     await spend([a, b], cid, N);
+    // a named client_id ("other=1") in the range: its own budget, not the CIDR's
+    const inRange = { 'x-forwarded-for': '198.51.100.9' };
+    await spend([a], 'other', 1, inRange);
+    assertLimited(await tokenAt(b, 'other', inRange));
+  });
+
+  test('a client that leaves while its check waits on a stalled Redis cancels cleanly', async () => {
+    // SIGSTOP is the stall real peers cannot produce on demand otherwise.
+    process.kill(stack.redis.proc.pid, 'SIGSTOP');
+    try {
+      const aborts = [];
+      for (let i = 0; i < 4; i++) {
+        const ac = new AbortController();
+        const body = new URLSearchParams({ grant_type: 'authorization_code', code: 'x', client_id: uniq('gone') });
+        aborts.push(fetch(`${(i % 2 ? b : a).url}/token`, {
+          method: 'POST', body, signal: ac.signal,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        }).catch((err) => err));
+        setTimeout(() => ac.abort(), 200);
+      }
+      const results = await Promise.all(aborts);
+      for (const r of results) assert.equal(r?.name, 'AbortError', String(r?.status));
+    } finally {
+      process.kill(stack.redis.proc.pid, 'SIGCONT');
+    }
+    // Both replicas are alive and answer from the shared window again.
+    await roomInMinute();
+    const cid = uniq('after-stall');
+    const deadline = Date.now() + 15000;
+    for (;;) {
+      const r = await tokenAt(a, uniq('probe'));
+      assert.notEqual(r.status, 429);
+      if (logCount(a, 'rate_limit_store_unavailable') === 0) break;
+      // a timed-out check may have logged an outage: wait for its recovery line
+      if (logCount(a, 'rate_limit_store_recovered') >= 1 && logCount(b, 'rate_limit_store_recovered') >= 1) break;
+      assert.ok(Date.now() < deadline, 'no recovery within 15 s after the stall');
+      await tokenAt(b, uniq('probe'));
+      await sleep(200);
+    }
+    await spend([a, b], cid, N);
+    assertLimited(await tokenAt(a, cid));
   });
 
   test('Redis stopped: the local limiter judges, the fallback is counted, one warning; Redis back: shared again', async () => {
     const port = stack.redis.port;
     await stack.redis.stop();
     {
+      const warnA = logCount(a, 'rate_limit_store_unavailable');
+      const warnB = logCount(b, 'rate_limit_store_unavailable');
+      const recA = logCount(a, 'rate_limit_store_recovered');
+      const recB = logCount(b, 'rate_limit_store_recovered');
       await roomInMinute(30000);
       const fbBefore = await counter(a.metrics, 'mcp_auth_rate_limit_fallback_total', 'endpoint="token"');
       const cid = uniq('outage');
@@ -177,15 +222,15 @@ describe('fleet-wide rate limits: two replicas, one Redis', () => {
       // One warning per outage, not one per request (the log writer is a
       // moment behind the answer).
       await sleep(300);
-      assert.equal(logCount(a, 'rate_limit_store_unavailable'), 1);
-      assert.equal(logCount(b, 'rate_limit_store_unavailable'), 1);
-      assert.equal(logCount(a, 'rate_limit_store_recovered'), 0);
+      assert.equal(logCount(a, 'rate_limit_store_unavailable'), warnA + 1);
+      assert.equal(logCount(b, 'rate_limit_store_unavailable'), warnB + 1);
+      assert.equal(logCount(a, 'rate_limit_store_recovered'), recA);
 
       redis2 = await startRedis({ port });
       // The replicas reconnect by themselves (backoff); wait for the
       // shared answers to come back on both.
       const deadline = Date.now() + 20000;
-      while (logCount(a, 'rate_limit_store_recovered') < 1 || logCount(b, 'rate_limit_store_recovered') < 1) {
+      while (logCount(a, 'rate_limit_store_recovered') < recA + 1 || logCount(b, 'rate_limit_store_recovered') < recB + 1) {
         assert.ok(Date.now() < deadline, 'no rate_limit_store_recovered within 20 s');
         await tokenAt(a, uniq('probe'));
         await tokenAt(b, uniq('probe'));
@@ -199,7 +244,7 @@ describe('fleet-wide rate limits: two replicas, one Redis', () => {
       assertLimited(await tokenAt(b, shared));
       assert.equal(await counter(a.metrics, 'mcp_auth_rate_limit_fallback_total', 'endpoint="token"'), fb);
       await sleep(300);
-      assert.equal(logCount(a, 'rate_limit_store_unavailable'), 1);
+      assert.equal(logCount(a, 'rate_limit_store_unavailable'), warnA + 1);
     }
   });
 });
