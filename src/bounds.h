@@ -341,6 +341,12 @@
 #define BOUNDS_RATE_PER_WINDOW_MAX 1000000
 /* RATE_LIMIT_CLIENT_BUDGETS / RATE_LIMIT_CIDR_BUDGETS: entries each. */
 #define BOUNDS_RATE_NAMED_BUDGETS_MAX 256
+/* /token and /authorize are keyed by address and client_id, and a client_id
+ * is the caller's to invent: one address may spend at most this many times
+ * the largest budget that can apply to it, over all its client_ids (per
+ * replica), so inventing client_ids (or CIMD URLs, each a fetch) buys a
+ * bounded amount, not an unbounded one. */
+#define BOUNDS_RATE_CLIENTS_PER_ADDRESS_FACTOR 10
 /* A client_id named in RATE_LIMIT_CLIENT_BUDGETS, after unescaping (a
  * CIMD URL; longer ids are not client_ids the proxy accepts anyway). */
 #define BOUNDS_RATE_CLIENT_ID_MAX 2048

@@ -308,6 +308,28 @@ ratelimit_budget_select(const struct ratelimit_budgets *b, enum metrics_endpoint
     return limit;
 }
 
+unsigned
+ratelimit_budget_ceiling(const struct ratelimit_budgets *b, enum metrics_endpoint bucket,
+                         const struct ipaddr *addr)
+{
+    if (!ratelimit_budget_client_aware(bucket)) {
+        return 0;
+    }
+    unsigned most = ratelimit_budget_select(b, bucket, SLICE_NULL, addr, NULL);
+    for (size_t i = 0; i < b->client_count; i++) {
+        most = b->clients[i].limit > most ? b->clients[i].limit : most;
+    }
+    return most * BOUNDS_RATE_CLIENTS_PER_ADDRESS_FACTOR;
+}
+
+void
+ratelimit_budget_ceiling_key(const char *ip_key, char out[RATELIMIT_BUDGET_KEY_SIZE])
+{
+    size_t n = strnlen(ip_key, BOUNDS_CLIENT_IP_KEY_MAX);
+    memcpy(out, ip_key, n);
+    memcpy(out + n, " *", 3);
+}
+
 void
 ratelimit_budget_key(enum metrics_endpoint bucket, const char *ip_key, struct slice client_id,
                      char out[RATELIMIT_BUDGET_KEY_SIZE])

@@ -75,6 +75,16 @@ unsigned ratelimit_budget_select(const struct ratelimit_budgets *b, enum metrics
                                  struct slice client_id, const struct ipaddr *addr,
                                  enum ratelimit_budget_source *source);
 
+/* The ceiling of one address over all its client_ids at a client-aware
+ * bucket: BOUNDS_RATE_CLIENTS_PER_ADDRESS_FACTOR times the largest budget
+ * that can apply to the address (the endpoint's, the largest named
+ * client's, the address's CIDR budget). 0 for other buckets (no ceiling).
+ * Counted under ratelimit_budget_ceiling_key, at the head, per replica. */
+unsigned ratelimit_budget_ceiling(const struct ratelimit_budgets *b, enum metrics_endpoint bucket,
+                                  const struct ipaddr *addr);
+/* "<ip_key> *": a key text no client key can equal. */
+void ratelimit_budget_ceiling_key(const char *ip_key, char out[RATELIMIT_BUDGET_KEY_SIZE]);
+
 /* The key text into out (NUL-terminated): ip_key alone, or "<ip_key>
  * <hex>" with a client_id on a client-aware bucket. */
 void ratelimit_budget_key(enum metrics_endpoint bucket, const char *ip_key, struct slice client_id,

@@ -132,7 +132,7 @@ bool
 http_router_rate_limit_allows(const struct http_router *r, const struct http_route *rt,
                               struct http_request *req)
 {
-    if (!rt->opts.rate_limited || r->rate_limit == NULL || http_router_gated(r, rt)) {
+    if (!rt->opts.rate_limited || r->rate_limit == NULL) {
         return true;
     }
     return r->rate_limit(r->rate_limit_arg, rt->opts.bucket, req);

@@ -85,8 +85,9 @@ typedef bool (*http_rate_limit_fn)(void *arg, enum metrics_endpoint bucket,
  * may answer later (a shared budget in Redis). It must register an abort
  * callback (http_request_on_abort) while it waits, clear it before it
  * answers, and answer exactly once with http_conn_rate_gate_done(), at
- * once or later, unless the request was aborted first. Buckets in the set
- * are skipped by the head-time limiter above. */
+ * once or later, unless the request was aborted first. The head-time
+ * limiter above is still asked first about every rate-limited route (it
+ * may pass the gate's buckets, or check a coarser budget for them). */
 typedef void (*http_rate_gate_fn)(void *arg, enum metrics_endpoint bucket,
                                   struct http_request *req);
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "base/ipaddr.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/xalloc.h"
@@ -61,6 +62,7 @@ struct rate_limit_site {
     struct client_ip_policy policy;
     struct ratelimit_budgets *budgets; /* RATE_LIMIT_* budgets (ratelimit_budget.h) */
     struct ratelimit_gate gate;        /* /token, /authorize; all but the mount when shared */
+    uint32_t gate_buckets;             /* ratelimit_gate_buckets() */
 };
 
 /* What identifies one version of a file: a ConfigMap update swaps a
@@ -330,6 +332,19 @@ rate_limit_request(void *arg, enum metrics_endpoint bucket, struct http_request 
     const struct rate_limit_site *site = arg;
     char key[CLIENT_IP_KEY_SIZE];
     client_key_of(arg, req, key);
+    if (ratelimit_budget_client_aware(bucket)) {
+        /* The gate keys by client_id after the body; here, per replica,
+         * the address's ceiling over all the client_ids it invents. */
+        struct ipaddr addr;
+        bool is_addr = ipaddr_parse(slice_from_cstr(key), &addr);
+        char ceiling_key[RATELIMIT_BUDGET_KEY_SIZE];
+        ratelimit_budget_ceiling_key(key, ceiling_key);
+        unsigned ceiling = ratelimit_budget_ceiling(site->budgets, bucket, is_addr ? &addr : NULL);
+        return ratelimit_allow_budget(site->table, bucket, ceiling_key, ceiling, clock_unix_ms());
+    }
+    if ((site->gate_buckets & (UINT32_C(1) << bucket)) != 0) {
+        return true; /* the gate judges it at dispatch */
+    }
     unsigned limit = ratelimit_budget_select(site->budgets, bucket, SLICE_NULL, NULL, NULL);
     return ratelimit_allow_budget(site->table, bucket, key, limit, clock_unix_ms());
 }
@@ -846,6 +861,7 @@ runtime_run(const struct config *cfg)
         .policy = runtime_client_ip_policy(cfg),
         .budgets = ratelimit_budgets_new(per_min, cfg->rate_limit_client_budgets,
                                          cfg->rate_limit_cidr_budgets),
+        .gate_buckets = ratelimit_gate_buckets(shared_limits),
     };
     rt.rate_limit.gate = (struct ratelimit_gate){
         .table = rt.app->ratelimit,
@@ -859,7 +875,7 @@ runtime_run(const struct config *cfg)
     if (cfg->rate_limit_enabled) {
         http_router_set_rate_limiter(rt.public_router, rate_limit_request, &rt.rate_limit);
         http_router_set_rate_gate(rt.public_router, ratelimit_gate_check, &rt.rate_limit.gate,
-                                  ratelimit_gate_buckets(shared_limits));
+                                  rt.rate_limit.gate_buckets);
     }
     rt.health = (struct http_health){
         .ready = rt.app->ready_probe,

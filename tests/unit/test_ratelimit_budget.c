@@ -133,6 +133,49 @@ test_which_budget_applies(void **state)
     ratelimit_budgets_free(b);
 }
 
+/* Inventing client_ids buys a bounded budget: one address's ceiling over
+ * all of them is ten times the largest budget that can apply to it, and
+ * its key cannot meet a client key. */
+static void
+test_address_ceiling(void **state)
+{
+    (void)state;
+    struct ratelimit_budgets *b =
+        ratelimit_budgets_new(defaults, "big=600,small=2", "160.79.104.0/21=1200");
+    struct ipaddr plain = addr("203.0.113.7"), vendor = addr("160.79.105.1");
+    assert_int_equal(ratelimit_budget_ceiling(b, METRICS_ENDPOINT_TOKEN, &plain), 6000);
+    assert_int_equal(ratelimit_budget_ceiling(b, METRICS_ENDPOINT_AUTHORIZE, &vendor), 12000);
+    assert_int_equal(ratelimit_budget_ceiling(b, METRICS_ENDPOINT_REGISTER, &plain), 0);
+    ratelimit_budgets_free(b);
+    b = ratelimit_budgets_new(defaults, NULL, NULL);
+    assert_int_equal(ratelimit_budget_ceiling(b, METRICS_ENDPOINT_AUTHORIZE, &plain),
+                     30 * BOUNDS_RATE_CLIENTS_PER_ADDRESS_FACTOR);
+    assert_int_equal(ratelimit_budget_ceiling(b, METRICS_ENDPOINT_TOKEN, NULL),
+                     60 * BOUNDS_RATE_CLIENTS_PER_ADDRESS_FACTOR);
+    ratelimit_budgets_free(b);
+
+    /* The attack: one address, a fresh client_id per request. Each client
+     * key stays under its budget, the ceiling stops the address. */
+    struct ratelimit *rl = ratelimit_new(true);
+    const int64_t t = 1700000040000;
+    char ceiling_key[RATELIMIT_BUDGET_KEY_SIZE], client_key[RATELIMIT_BUDGET_KEY_SIZE];
+    ratelimit_budget_ceiling_key("203.0.113.7", ceiling_key);
+    assert_string_equal(ceiling_key, "203.0.113.7 *");
+    unsigned passed = 0;
+    for (unsigned i = 0; i < 1000; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "made-up-%u", i);
+        ratelimit_budget_key(METRICS_ENDPOINT_AUTHORIZE, "203.0.113.7", slice_from_cstr(id),
+                             client_key);
+        if (ratelimit_allow_budget(rl, METRICS_ENDPOINT_AUTHORIZE, ceiling_key, 300, t) &&
+            ratelimit_allow_budget(rl, METRICS_ENDPOINT_AUTHORIZE, client_key, 30, t)) {
+            passed++;
+        }
+    }
+    assert_int_equal(passed, 300);
+    ratelimit_free(rl);
+}
+
 static void
 test_keys(void **state)
 {
@@ -315,6 +358,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_list_syntax),
         cmocka_unit_test(test_which_budget_applies),
+        cmocka_unit_test(test_address_ceiling),
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_script_matches_local_limiter),
     };
