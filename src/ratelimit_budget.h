@@ -23,7 +23,9 @@
  * client_id's SHA-256, so users of two clients behind one vendor egress
  * address do not share a budget, and no client_id is kept or sent in
  * clear. The same key text is the local limiter's key and, escaped
- * (ratelimit_budget_store_key), the Redis key. */
+ * (ratelimit_budget_store_key), the Redis key. A client_id is the caller's
+ * to invent, so each address also has a ceiling over all its client_ids
+ * (ratelimit_budget_ceiling), checked per replica at the head. */
 #pragma once
 
 #include <stdbool.h>
