@@ -53,7 +53,7 @@ uint32_t ratelimit_gate_buckets(bool shared);
 /* http_rate_gate_fn; arg is a struct ratelimit_gate. */
 void ratelimit_gate_check(void *arg, enum metrics_endpoint bucket, struct http_request *req);
 
-/* The budget and the key text of a request as the gate sees them (the
- * head-time limiter uses them for the buckets the gate does not take). */
+/* The budget and the key text (RATELIMIT_BUDGET_KEY_SIZE bytes) of a
+ * request as the gate judges it (tests, logs). */
 unsigned ratelimit_gate_select(const struct ratelimit_gate *g, enum metrics_endpoint bucket,
                                struct http_request *req, char *key_out);
