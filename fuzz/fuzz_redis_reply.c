@@ -34,6 +34,12 @@ check(const struct store_redis_reply *r, int depth)
     if (store_redis_proto_pong_result(r) == STORE_OK && r->type != STORE_REDIS_STATUS) {
         abort();
     }
+    /* issue 14's rate window: only the integers 1 and 0 decide */
+    enum store_rc rw = store_redis_proto_rate_window_result(r);
+    if (rw != STORE_ERR_UNAVAILABLE &&
+        (r->type != STORE_REDIS_INTEGER || (r->integer != 0 && r->integer != 1))) {
+        abort();
+    }
     enum store_refresh rf = store_redis_proto_refresh_result(r);
     if (rf != STORE_REFRESH_UNAVAILABLE &&
         (r->type != STORE_REDIS_ARRAY || (r->count != 3 && r->count != 4))) {

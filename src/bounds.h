@@ -335,6 +335,21 @@
 #define BOUNDS_RATE_TOKEN_PER_WINDOW 60
 #define BOUNDS_RATE_DISCOVERY_PER_WINDOW 60
 #define BOUNDS_RATE_MCP_PER_WINDOW 600
+/* POST /revoke (RFC 7009, issue 14): a token-holding client's rare call. */
+#define BOUNDS_RATE_REVOKE_PER_WINDOW 30
+/* RATE_LIMIT_<ENDPOINT>_PER_MIN and every named budget: 1 to this. */
+#define BOUNDS_RATE_PER_WINDOW_MAX 1000000
+/* RATE_LIMIT_CLIENT_BUDGETS / RATE_LIMIT_CIDR_BUDGETS: entries each. */
+#define BOUNDS_RATE_NAMED_BUDGETS_MAX 256
+/* /token and /authorize are keyed by address and client_id, and a client_id
+ * is the caller's to invent: one address may spend at most this many times
+ * the largest budget that can apply to it, over all its client_ids (per
+ * replica), so inventing client_ids (or CIMD URLs, each a fetch) buys a
+ * bounded amount, not an unbounded one. */
+#define BOUNDS_RATE_CLIENTS_PER_ADDRESS_FACTOR 10
+/* A client_id named in RATE_LIMIT_CLIENT_BUDGETS, after unescaping (a
+ * CIMD URL; longer ids are not client_ids the proxy accepts anyway). */
+#define BOUNDS_RATE_CLIENT_ID_MAX 2048
 /* Live (bucket, key) counters the limiter keeps, over all buckets (about
  * 72 bytes each, so ~18 MiB at the cap); what happens at the cap is in
  * ratelimit.h. */

@@ -31,6 +31,7 @@
 #include "identity.h"
 #include "log.h"
 #include "log_skip.h"
+#include "ratelimit_budget.h"
 
 /* WORKERS: event-loop threads (DESIGN.md "one process, WORKERS threads"). */
 #define CONFIG_WORKERS_MAX 256
@@ -531,6 +532,16 @@ load_skip_re(struct config_loader *ld, const struct config_var *v, const char *t
     }
     log_skip_free(skip);
     buf_cleanup(&why);
+}
+
+/* RATE_LIMIT_STORE: the two words, exactly. */
+static const char *
+check_rate_limit_store(struct slice v)
+{
+    if (slice_eq_cstr(v, "local") || slice_eq_cstr(v, "redis")) {
+        return NULL;
+    }
+    return "must be local or redis";
 }
 
 static void
@@ -1114,6 +1125,52 @@ static const struct config_var vars[] = {
       .flags = CONFIG_VAR_ADDITION,
       .help = "Treat REDIS_URL as a seed of a Redis Cluster (the same as a redis+cluster:// "
               "URL); only \"true\" turns it on." },
+    { .name = "RATE_LIMIT_REGISTER_PER_MIN", .kind = CONFIG_KIND_NUMBER, .def = "10",
+      AT(rate_limit_register_per_min), .min = 1, .max = BOUNDS_RATE_PER_WINDOW_MAX,
+      .flags = CONFIG_VAR_ADDITION,
+      .help = "Requests per client key per minute at /register, 1 to 1000000." },
+    { .name = "RATE_LIMIT_AUTHORIZE_PER_MIN", .kind = CONFIG_KIND_NUMBER, .def = "30",
+      AT(rate_limit_authorize_per_min), .min = 1, .max = BOUNDS_RATE_PER_WINDOW_MAX,
+      .flags = CONFIG_VAR_ADDITION,
+      .help = "Requests per client key per minute at /authorize (per client and address), 1 to 1000000." },
+    { .name = "RATE_LIMIT_CONSENT_PER_MIN", .kind = CONFIG_KIND_NUMBER, .def = "30",
+      AT(rate_limit_consent_per_min), .min = 1, .max = BOUNDS_RATE_PER_WINDOW_MAX,
+      .flags = CONFIG_VAR_ADDITION,
+      .help = "Requests per client key per minute at /consent, 1 to 1000000." },
+    { .name = "RATE_LIMIT_CALLBACK_PER_MIN", .kind = CONFIG_KIND_NUMBER, .def = "30",
+      AT(rate_limit_callback_per_min), .min = 1, .max = BOUNDS_RATE_PER_WINDOW_MAX,
+      .flags = CONFIG_VAR_ADDITION,
+      .help = "Requests per client key per minute at /callback, 1 to 1000000." },
+    { .name = "RATE_LIMIT_TOKEN_PER_MIN", .kind = CONFIG_KIND_NUMBER, .def = "60",
+      AT(rate_limit_token_per_min), .min = 1, .max = BOUNDS_RATE_PER_WINDOW_MAX,
+      .flags = CONFIG_VAR_ADDITION,
+      .help = "Requests per client key per minute at /token (per client and address), 1 to 1000000." },
+    { .name = "RATE_LIMIT_DISCOVERY_PER_MIN", .kind = CONFIG_KIND_NUMBER, .def = "60",
+      AT(rate_limit_discovery_per_min), .min = 1, .max = BOUNDS_RATE_PER_WINDOW_MAX,
+      .flags = CONFIG_VAR_ADDITION,
+      .help = "Requests per client key per minute at the discovery documents (one budget for all), 1 to 1000000." },
+    { .name = "RATE_LIMIT_MCP_PER_MIN", .kind = CONFIG_KIND_NUMBER, .def = "600",
+      AT(rate_limit_mcp_per_min), .min = 1, .max = BOUNDS_RATE_PER_WINDOW_MAX,
+      .flags = CONFIG_VAR_ADDITION,
+      .help = "Requests per client key per minute at the MCP mount (always per replica), 1 to 1000000." },
+    { .name = "RATE_LIMIT_REVOKE_PER_MIN", .kind = CONFIG_KIND_NUMBER, .def = "30",
+      AT(rate_limit_revoke_per_min), .min = 1, .max = BOUNDS_RATE_PER_WINDOW_MAX,
+      .flags = CONFIG_VAR_ADDITION,
+      .help = "Requests per client key per minute at /revoke, 1 to 1000000." },
+    { .name = "RATE_LIMIT_CLIENT_BUDGETS", .kind = CONFIG_KIND_TEXT, .def_help = "(unset)",
+      AT(rate_limit_client_budgets), .flags = CONFIG_VAR_ADDITION,
+      .check = ratelimit_budget_check_clients,
+      .help = "Comma-separated client_id=budget pairs: these clients' /token and /authorize "
+              "budget per address per minute; %2C writes a comma, %25 a percent sign." },
+    { .name = "RATE_LIMIT_CIDR_BUDGETS", .kind = CONFIG_KIND_TEXT, .def_help = "(unset)",
+      AT(rate_limit_cidr_budgets), .flags = CONFIG_VAR_ADDITION,
+      .check = ratelimit_budget_check_cidrs,
+      .help = "Comma-separated address/prefix=budget pairs: the /token and /authorize budget of "
+              "clients in these ranges (longest prefix wins; a named client_id wins over it)." },
+    { .name = "RATE_LIMIT_STORE", .kind = CONFIG_KIND_TEXT, .def = "local", AT(rate_limit_store),
+      .flags = CONFIG_VAR_ADDITION, .check = check_rate_limit_store,
+      .help = "Where the per-endpoint budgets are counted: local (per replica) or redis (shared "
+              "by every replica through REDIS_URL; the MCP mount stays local)." },
 };
 /* clang-format on */
 
@@ -1249,6 +1306,11 @@ check_cross_fields(struct config_loader *ld)
         problem(ld, "REDIS_CLUSTER",
                 "is true but REDIS_URL is empty; set REDIS_URL to a cluster node "
                 "(redis://host:port) or use redis+cluster://host:port,host:port");
+    }
+    if (c->rate_limit_store != NULL && strcmp(c->rate_limit_store, "redis") == 0 && no_redis) {
+        problem(ld, "RATE_LIMIT_STORE",
+                "is redis but REDIS_URL is empty; set REDIS_URL (the budgets are shared through "
+                "it) or RATE_LIMIT_STORE=local (each replica counts its own)");
     }
     if (c->cimd_cache_ttl_min_s > c->cimd_cache_ttl_max_s) {
         problem(ld, "CIMD_CACHE_TTL_MAX",
@@ -1442,6 +1504,9 @@ config_cleanup(struct config *c)
     xfree(c->scopes_supported);
     xfree(c->scopes_resource);
     xfree(c->idp_redirect_uri);
+    xfree(c->rate_limit_client_budgets);
+    xfree(c->rate_limit_cidr_budgets);
+    xfree(c->rate_limit_store);
     memset(c, 0, sizeof(*c));
 }
 

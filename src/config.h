@@ -167,6 +167,19 @@ struct config {
     /* WAIT after every replay-store write (docs/redis.md). */
     unsigned redis_min_replicas_ack;        /* REDIS_MIN_REPLICAS_ACK, default 0 = off */
     uint64_t redis_replicas_ack_timeout_ms; /* REDIS_REPLICAS_ACK_TIMEOUT, default 100ms */
+    /* Rate-limit budgets (issue 14, ratelimit_budget.h): requests per key
+     * per minute, RATE_LIMIT_<ENDPOINT>_PER_MIN. */
+    unsigned rate_limit_register_per_min;
+    unsigned rate_limit_authorize_per_min;
+    unsigned rate_limit_consent_per_min;
+    unsigned rate_limit_callback_per_min;
+    unsigned rate_limit_token_per_min;
+    unsigned rate_limit_discovery_per_min;
+    unsigned rate_limit_mcp_per_min;
+    unsigned rate_limit_revoke_per_min;
+    char *rate_limit_client_budgets; /* RATE_LIMIT_CLIENT_BUDGETS as written ("" = none) */
+    char *rate_limit_cidr_budgets;   /* RATE_LIMIT_CIDR_BUDGETS as written ("" = none) */
+    char *rate_limit_store;          /* RATE_LIMIT_STORE: "local" or "redis" */
 
     /* Derived (SPEC.md 1.8). */
     char *canonical_resource; /* base + mount */

@@ -85,7 +85,7 @@ static const char *const store_share_names[METRICS_STORE_SHARE_COUNT] = {
     "refresh_family",
 };
 static const char *const endpoint_names[METRICS_ENDPOINT_COUNT] = {
-    "register", "authorize", "consent", "callback", "token", "mcp", "discovery",
+    "register", "authorize", "consent", "callback", "token", "mcp", "discovery", "revoke",
 };
 static const char *const purpose_names[METRICS_PURPOSE_COUNT] = {
     "client", "consent", "session", "code", "access", "refresh",
@@ -157,6 +157,7 @@ static counter_t denied[METRICS_DENIED_COUNT];
 static counter_t replay[METRICS_REPLAY_COUNT];
 static counter_t store_full[METRICS_STORE_SHARE_COUNT];
 static counter_t rate_limited[METRICS_ENDPOINT_COUNT];
+static counter_t rate_fallback[METRICS_ENDPOINT_COUNT];
 static counter_t seals[METRICS_PURPOSE_COUNT];
 static counter_t issued[METRICS_GRANT_COUNT];
 static counter_t decisions[2];
@@ -237,6 +238,9 @@ static const struct labelled families[] = {
     {"mcp_auth_bearer_cache_lookups_total",
      "Bearer tokens looked up in the worker's cache of opened tokens, by result.", "result",
      bearer_cache_names, 2, bearer_cache},
+    {"mcp_auth_rate_limit_fallback_total",
+     "Requests judged by the local rate limiter because the shared one did not answer.", "endpoint",
+     endpoint_names, METRICS_ENDPOINT_COUNT, rate_fallback},
 };
 
 const char *
@@ -372,6 +376,12 @@ metrics_inc_rate_limited(enum metrics_endpoint endpoint)
 }
 
 void
+metrics_inc_rate_limit_fallback(enum metrics_endpoint endpoint)
+{
+    bump(&rate_fallback[endpoint], 1);
+}
+
+void
 metrics_inc_seal(enum metrics_purpose purpose)
 {
     bump(&seals[purpose], 1);
@@ -471,6 +481,12 @@ uint64_t
 metrics_get_rate_limited(enum metrics_endpoint endpoint)
 {
     return read_counter(&rate_limited[endpoint]);
+}
+
+uint64_t
+metrics_get_rate_limit_fallback(enum metrics_endpoint endpoint)
+{
+    return read_counter(&rate_fallback[endpoint]);
 }
 
 uint64_t

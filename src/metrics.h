@@ -164,6 +164,7 @@ enum metrics_endpoint {
     METRICS_ENDPOINT_TOKEN,
     METRICS_ENDPOINT_MCP,
     METRICS_ENDPOINT_DISCOVERY,
+    METRICS_ENDPOINT_REVOKE, /* POST /revoke (issue 14) */
     METRICS_ENDPOINT_COUNT,
 };
 
@@ -215,6 +216,10 @@ void metrics_inc_denied(enum metrics_denied reason);
 void metrics_inc_replay(enum metrics_replay kind);
 void metrics_inc_store_full(enum metrics_store_share share);
 void metrics_inc_rate_limited(enum metrics_endpoint endpoint);
+/* mcp_auth_rate_limit_fallback_total{endpoint}: requests a shared
+ * (RATE_LIMIT_STORE=redis) budget could not be asked about, judged by the
+ * local limiter instead. */
+void metrics_inc_rate_limit_fallback(enum metrics_endpoint endpoint);
 void metrics_inc_seal(enum metrics_purpose purpose);
 void metrics_inc_tokens_issued(enum metrics_grant grant);
 void metrics_inc_consent_decision(bool approved);
@@ -241,6 +246,7 @@ uint64_t metrics_get_denied(enum metrics_denied reason);
 uint64_t metrics_get_replay(enum metrics_replay kind);
 uint64_t metrics_get_store_full(enum metrics_store_share share);
 uint64_t metrics_get_rate_limited(enum metrics_endpoint endpoint);
+uint64_t metrics_get_rate_limit_fallback(enum metrics_endpoint endpoint);
 uint64_t metrics_get_seal(enum metrics_purpose purpose);
 uint64_t metrics_get_tokens_issued(enum metrics_grant grant);
 /* mcp_auth_token_retries_total{grant_type}: a code redeemed again with its

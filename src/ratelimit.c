@@ -30,6 +30,7 @@ static const unsigned limits[METRICS_ENDPOINT_COUNT] = {
     [METRICS_ENDPOINT_TOKEN] = BOUNDS_RATE_TOKEN_PER_WINDOW,
     [METRICS_ENDPOINT_MCP] = BOUNDS_RATE_MCP_PER_WINDOW,
     [METRICS_ENDPOINT_DISCOVERY] = BOUNDS_RATE_DISCOVERY_PER_WINDOW,
+    [METRICS_ENDPOINT_REVOKE] = BOUNDS_RATE_REVOKE_PER_WINDOW,
 };
 
 struct entry {
@@ -244,14 +245,20 @@ roll(struct entry *e, int64_t window)
 }
 
 /* round(prev * (W - elapsed) / W) + cur, halves rounded up (Go's math.Round
- * on a non-negative value), in integers. prev <= 600 and W = 60000, so the
- * products stay far inside 64 bits. */
+ * on a non-negative value), in integers. prev <= BOUNDS_RATE_PER_WINDOW_MAX
+ * and W = 60000, so the products stay far inside 64 bits. */
+uint64_t
+ratelimit_estimate(uint32_t prev, uint32_t cur, int64_t elapsed_ms)
+{
+    uint64_t num = (uint64_t)prev * (uint64_t)(BOUNDS_RATE_WINDOW_MS - elapsed_ms);
+    uint64_t den = BOUNDS_RATE_WINDOW_MS;
+    return (2 * num + den) / (2 * den) + cur;
+}
+
 static uint64_t
 estimate(const struct entry *e, int64_t elapsed_ms)
 {
-    uint64_t num = (uint64_t)e->prev * (uint64_t)(BOUNDS_RATE_WINDOW_MS - elapsed_ms);
-    uint64_t den = BOUNDS_RATE_WINDOW_MS;
-    return (2 * num + den) / (2 * den) + e->cur;
+    return ratelimit_estimate(e->prev, e->cur, elapsed_ms);
 }
 
 static uint64_t
@@ -266,6 +273,13 @@ key_hash(const struct ratelimit *rl, uint8_t bucket, const char *key, size_t len
 bool
 ratelimit_allow(struct ratelimit *rl, enum metrics_endpoint bucket, const char *key, int64_t now_ms)
 {
+    return ratelimit_allow_budget(rl, bucket, key, ratelimit_limit(bucket), now_ms);
+}
+
+bool
+ratelimit_allow_budget(struct ratelimit *rl, enum metrics_endpoint bucket, const char *key,
+                       unsigned limit, int64_t now_ms)
+{
     if (!rl->enabled || (unsigned)bucket >= METRICS_ENDPOINT_COUNT) {
         return true;
     }
@@ -278,7 +292,6 @@ ratelimit_allow(struct ratelimit *rl, enum metrics_endpoint bucket, const char *
     struct stripe *st = &rl->stripes[hash >> STRIPE_SHIFT];
     int64_t window = window_of(now_ms);
     int64_t elapsed = now_ms - window * BOUNDS_RATE_WINDOW_MS;
-    unsigned limit = limits[bucket];
     bool allowed;
     bool table_full = false;
 

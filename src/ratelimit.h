@@ -1,9 +1,12 @@
 /* The per-IP rate limiter (SPEC.md 3.0.3): one counter space per bucket
  * (enum metrics_endpoint), one counter per (bucket, key) and window.
  *
- * Budgets per key per minute: register 10, authorize 30, consent 30,
- * callback 30, token 60, discovery 60 (all seven discovery routes pass the
- * one DISCOVERY bucket, so they share it), mcp 600.
+ * Default budgets per key per minute: register 10, authorize 30, consent
+ * 30, callback 30, token 60, discovery 60 (all seven discovery routes pass
+ * the one DISCOVERY bucket, so they share it), mcp 600, revoke 30. The
+ * operator's budgets (RATE_LIMIT_<ENDPOINT>_PER_MIN, the named client and
+ * CIDR budgets) are chosen by ratelimit_budget.h and passed in with
+ * ratelimit_allow_budget().
  *
  * Algorithm (httprate's, which the Go service used): fixed windows aligned
  * to UTC minute boundaries; a request at `elapsed` ms into the current
@@ -67,7 +70,19 @@ void ratelimit_free(struct ratelimit *rl);
 bool ratelimit_allow(struct ratelimit *rl, enum metrics_endpoint bucket, const char *key,
                      int64_t now_ms);
 
-/* The budget of a bucket per window; 0 outside the enum. */
+/* The same against an explicit budget (requests per window; 0 refuses
+ * everything). Keys of one bucket judged with different budgets share
+ * their counters. */
+bool ratelimit_allow_budget(struct ratelimit *rl, enum metrics_endpoint bucket, const char *key,
+                            unsigned limit, int64_t now_ms);
+
+/* The sliding-window estimate of SPEC.md 3.0.3 for `prev` requests in the
+ * previous window and `cur` in this one, elapsed_ms (0..59999) into it:
+ * round(prev * (W - elapsed) / W) + cur, halves up. Pure; the Redis script
+ * (store/redis_proto.c) computes the same. */
+uint64_t ratelimit_estimate(uint32_t prev, uint32_t cur, int64_t elapsed_ms);
+
+/* The default budget of a bucket per window (bounds.h); 0 outside the enum. */
 unsigned ratelimit_limit(enum metrics_endpoint bucket);
 
 /* Drops every entry that no longer counts at now_ms and returns how many

@@ -428,11 +428,32 @@ dispatch(struct http_conn *c)
     req->dispatched = true;
     atomic_fetch_add_explicit(&c->worker->requests_inflight, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&c->worker->requests_total, 1, memory_order_relaxed);
-    req->route->handler(req, req->route->arg);
+    if (http_router_gated(c->opts->router, req->route)) {
+        http_router_gate_start(c->opts->router, req->route, req);
+    } else {
+        req->route->handler(req, req->route->arg);
+    }
     /* A handler that is not done yet must be able to hear that the client
      * left; one that registered nothing would leak its work. */
     assert(c->destroyed || c->req != req || req->out_state == HTTP_OUT_ENDED ||
            req->abort_fn != NULL);
+}
+
+void
+http_conn_rate_gate_done(struct http_request *req, bool allowed)
+{
+    const struct http_route *rt = req->route;
+    if (allowed) {
+        rt->handler(req, rt->arg);
+        return;
+    }
+    metrics_inc_rate_limited(rt->opts.bucket);
+    if (rt->opts.rate_limited_reply != NULL) {
+        rt->opts.rate_limited_reply(req, rt->arg);
+        assert(http_output_is_ended(req)); /* it must end synchronously */
+    } else {
+        http_reply_rate_limited(req);
+    }
 }
 
 static void

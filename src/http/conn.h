@@ -76,3 +76,9 @@ void http_conn_drain(struct http_conn *c);
 /* Forced close: the current request, if any, is aborted (its abort
  * callback runs) and the connection is destroyed now. */
 void http_conn_abort(struct http_conn *c);
+
+struct http_request;
+/* The rate-limit gate's answer for req (http/router.h http_rate_gate_fn):
+ * allowed runs the route's handler; refused counts the 429 and answers it
+ * (the route's rate_limited_reply, else the plain 429). */
+void http_conn_rate_gate_done(struct http_request *req, bool allowed);

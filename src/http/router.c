@@ -15,6 +15,9 @@ struct http_router {
     size_t cap;
     http_rate_limit_fn rate_limit;
     void *rate_limit_arg;
+    http_rate_gate_fn gate;
+    void *gate_arg;
+    uint32_t gate_buckets;
 };
 
 struct http_router *
@@ -133,6 +136,28 @@ http_router_rate_limit_allows(const struct http_router *r, const struct http_rou
         return true;
     }
     return r->rate_limit(r->rate_limit_arg, rt->opts.bucket, req);
+}
+
+void
+http_router_set_rate_gate(struct http_router *r, http_rate_gate_fn fn, void *arg, uint32_t buckets)
+{
+    r->gate = buckets != 0 ? fn : NULL;
+    r->gate_arg = arg;
+    r->gate_buckets = fn != NULL ? buckets : 0;
+}
+
+bool
+http_router_gated(const struct http_router *r, const struct http_route *rt)
+{
+    return rt->opts.rate_limited && r->gate != NULL && (unsigned)rt->opts.bucket < 32 &&
+           (r->gate_buckets & (UINT32_C(1) << rt->opts.bucket)) != 0;
+}
+
+void
+http_router_gate_start(const struct http_router *r, const struct http_route *rt,
+                       struct http_request *req)
+{
+    r->gate(r->gate_arg, rt->opts.bucket, req);
 }
 
 static bool

@@ -79,6 +79,18 @@ struct http_route {
 typedef bool (*http_rate_limit_fn)(void *arg, enum metrics_endpoint bucket,
                                    struct http_request *req);
 
+/* The asynchronous rate-limit gate (issue 14): for routes whose bucket is
+ * in the gate's set, the limiter is asked at dispatch -- after the body
+ * was read, so it may key by what the request names (a client_id) -- and
+ * may answer later (a shared budget in Redis). It must register an abort
+ * callback (http_request_on_abort) while it waits, clear it before it
+ * answers, and answer exactly once with http_conn_rate_gate_done(), at
+ * once or later, unless the request was aborted first. The head-time
+ * limiter above is still asked first about every rate-limited route (it
+ * may pass the gate's buckets, or check a coarser budget for them). */
+typedef void (*http_rate_gate_fn)(void *arg, enum metrics_endpoint bucket,
+                                  struct http_request *req);
+
 /* Where a route definition's path goes: the MCP mount is a run-time value,
  * so a definition names its place relative to it. */
 enum http_route_place {
@@ -124,6 +136,14 @@ void http_router_add_def(struct http_router *r, const struct http_route_def *def
                          void *arg);
 
 void http_router_set_rate_limiter(struct http_router *r, http_rate_limit_fn fn, void *arg);
+/* buckets: a bit (1u << bucket) per bucket the gate takes; 0 removes it. */
+void http_router_set_rate_gate(struct http_router *r, http_rate_gate_fn fn, void *arg,
+                               uint32_t buckets);
+/* Does rt go through the gate? */
+bool http_router_gated(const struct http_router *r, const struct http_route *rt);
+/* Calls the gate for rt (http_router_gated must be true). */
+void http_router_gate_start(const struct http_router *r, const struct http_route *rt,
+                            struct http_request *req);
 /* Asks the installed limiter about route rt; true (allow) when the route
  * is not rate-limited or no limiter is installed. */
 bool http_router_rate_limit_allows(const struct http_router *r, const struct http_route *rt,

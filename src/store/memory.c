@@ -420,6 +420,11 @@ mem_start(struct store *s, struct store_op *op, const struct store_req *req)
         store_op_finish(op, STORE_OK, NULL);
         return;
     }
+    if (req->kind == STORE_OP_RATE_WINDOW) {
+        /* One process is the whole fleet: the caller's local limiter judges. */
+        store_op_finish(op, STORE_ERR_UNAVAILABLE, "shared rate window not kept in memory");
+        return;
+    }
     struct slice id;
     int which = share_of(m, req->key, &id);
     if (which < 0 || (refresh && which != SHARE_REFRESH_FAMILY)) {

@@ -61,6 +61,7 @@ enum pending_kind {
     P_MARK,
     P_PING,
     P_REFRESH,
+    P_RATE_WINDOW, /* a counter, not a claim: never followed by WAIT */
 };
 
 struct pending {
@@ -78,6 +79,8 @@ struct pending {
     char *key;
     char *claim_key;
     uint64_t ttl_ms;
+    uint32_t rate_limit; /* P_RATE_WINDOW: the budget */
+    int64_t now_ms;      /* P_RATE_WINDOW: its clock */
     struct store_redis_refresh_args args;
 };
 
@@ -382,6 +385,9 @@ encode(const struct pending *p, struct buf *cmd)
     case P_PING:
         rc = store_redis_proto_exists(cmd, key);
         break;
+    case P_RATE_WINDOW:
+        rc = store_redis_proto_rate_window(cmd, key, p->rate_limit, p->now_ms);
+        break;
     default:
         rc = p->eval ? store_redis_proto_eval(cmd, &p->args)
                      : store_redis_proto_evalsha(cmd, be->sha1, &p->args);
@@ -417,7 +423,7 @@ dispatch(struct pending *p)
             goto fail;
         }
     }
-    p->waits = p->kind != P_PING && cs->be->min_replicas_ack > 0;
+    p->waits = p->kind != P_PING && p->kind != P_RATE_WINDOW && cs->be->min_replicas_ack > 0;
     struct buf cmd, why;
     buf_init(&cmd, CLUSTER_COMMAND_MAX);
     buf_init(&why, STORE_ERROR_MAX - 1);
@@ -461,6 +467,9 @@ answer(struct pending *p, const struct store_redis_reply *reply,
         break;
     case P_PING:
         rc = store_redis_proto_exists_result(reply);
+        break;
+    case P_RATE_WINDOW:
+        rc = store_redis_proto_rate_window_result(reply);
         break;
     default:
         rc = store_redis_proto_refresh_result(reply);
@@ -579,6 +588,11 @@ cluster_start(struct store *s, struct store_op *op, const struct store_req *req)
             pending_free(p);
             return;
         }
+        break;
+    case STORE_OP_RATE_WINDOW:
+        p->kind = P_RATE_WINDOW;
+        p->rate_limit = req->rate_limit;
+        p->now_ms = req->now_ms;
         break;
     default:
         p->kind = P_REFRESH;

@@ -376,6 +376,73 @@ store_redis_proto_eval(struct buf *out, const struct store_redis_refresh_args *a
                        slice_make(refresh_script, sizeof(refresh_script) - 1), a);
 }
 
+/* Issue 14, RATE_LIMIT_STORE=redis: the per-endpoint budgets shared by every
+ * replica. The estimate of ratelimit.c (SPEC.md 3.0.3) on one hash per key:
+ * w = the window index of c, c = requests counted in w, p = in w - 1.
+ * Windows are the caller's clock's UTC minutes (ARGV[3] ms each); a refused
+ * request is not counted and does not extend the TTL, which is two windows
+ * from the last counted request (after that the key weighs nothing). A
+ * caller whose clock is behind the key's window is judged at that window's
+ * start, as ratelimit.c does. Lua numbers are doubles: every quantity is an
+ * integer below 2^53, and the one division is floored exactly (its true
+ * quotient is at least 1/120000 from the next integer, far more than the
+ * rounding error). KEYS[1] the key; ARGV now ms, limit, window ms. Returns
+ * 1 allowed (counted), 0 refused. */
+static const char rate_window_script[] =
+    "local now = tonumber(ARGV[1])\n"
+    "local limit = tonumber(ARGV[2])\n"
+    "local len = tonumber(ARGV[3])\n"
+    "local win = math.floor(now / len)\n"
+    "local elapsed = now - win * len\n"
+    "local v = redis.call('HMGET', KEYS[1], 'w', 'c', 'p')\n"
+    "local w = tonumber(v[1])\n"
+    "local cur = tonumber(v[2]) or 0\n"
+    "local prev = tonumber(v[3]) or 0\n"
+    "if w == nil then\n"
+    "  w = win cur = 0 prev = 0\n"
+    "elseif w < win then\n"
+    "  if w == win - 1 then prev = cur else prev = 0 end\n"
+    "  cur = 0 w = win\n"
+    "elseif w > win then\n"
+    "  elapsed = 0\n"
+    "end\n"
+    "local est = math.floor((2 * prev * (len - elapsed) + len) / (2 * len)) + cur\n"
+    "if est + 1 > limit then return 0 end\n"
+    "redis.call('HSET', KEYS[1], 'w', w, 'c', cur + 1, 'p', prev)\n"
+    "redis.call('PEXPIRE', KEYS[1], 2 * len)\n"
+    "return 1\n";
+
+const char *
+store_redis_proto_rate_window_script(void)
+{
+    return rate_window_script;
+}
+
+int
+store_redis_proto_rate_window(struct buf *out, struct slice key, uint32_t limit, int64_t now_ms)
+{
+    char now[NUM_MAX], lim[NUM_MAX], len[NUM_MAX];
+    struct slice argv[] = {
+        SLICE_LIT("EVAL"),
+        slice_make(rate_window_script, sizeof(rate_window_script) - 1),
+        SLICE_LIT("1"),
+        key,
+        num_i(now, now_ms),
+        num_u(lim, limit),
+        num_u(len, BOUNDS_RATE_WINDOW_MS),
+    };
+    return command(out, 7, argv);
+}
+
+enum store_rc
+store_redis_proto_rate_window_result(const struct store_redis_reply *r)
+{
+    if (r != NULL && r->type == STORE_REDIS_INTEGER && (r->integer == 0 || r->integer == 1)) {
+        return r->integer == 1 ? STORE_OK : STORE_ERR_ALREADY_USED;
+    }
+    return STORE_ERR_UNAVAILABLE;
+}
+
 /* ---- Replies to results ------------------------------------------------------------ */
 
 static bool

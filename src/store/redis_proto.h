@@ -98,6 +98,17 @@ const char *store_redis_proto_refresh_script(void);
 /* Its SHA-1 as 40 lowercase hex digits + NUL, the EVALSHA handle. */
 void store_redis_proto_refresh_sha1(char out[41]);
 
+/* Issue 14: the shared rate window (store_rate_window), "EVAL <script> 1
+ * key now limit window_ms". EVAL, not EVALSHA: the script is short, and
+ * one command form keeps the op self-contained (no NOSCRIPT resend). */
+int store_redis_proto_rate_window(struct buf *out, struct slice key, uint32_t limit,
+                                  int64_t now_ms) BUF_WUR;
+/* Its Lua text (static; tests run it against a real server). */
+const char *store_redis_proto_rate_window_script(void);
+/* Its reply: 1 → OK (allowed), 0 → ALREADY_USED (refused), anything else
+ * → UNAVAILABLE. */
+enum store_rc store_redis_proto_rate_window_result(const struct store_redis_reply *r);
+
 /* ---- Replies to results ------------------------------------------------- */
 
 /* SET NX: +OK → OK, nil → ALREADY_USED, anything else → UNAVAILABLE. */

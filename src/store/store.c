@@ -454,6 +454,21 @@ store_ping(struct store *s, store_done_fn cb, void *arg)
     return op;
 }
 
+struct store_op *
+store_rate_window(struct store *s, struct slice key, uint32_t limit, int64_t now_ms,
+                  store_done_fn cb, void *arg)
+{
+    struct store_op *op = op_new(s, STORE_OP_RATE_WINDOW, arg);
+    op->cb.done = cb;
+    struct store_req req = {
+        .kind = STORE_OP_RATE_WINDOW,
+        .now_ms = now_ms,
+        .rate_limit = limit == 0 ? 1 : limit,
+    };
+    start(s, op, &req, key, SLICE_NULL);
+    return op;
+}
+
 /* ---- Key names ---------------------------------------------------------------- */
 
 /* The namespaces of SPEC.md 5.2, indexed by enum store_key_ns. */

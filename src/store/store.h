@@ -146,6 +146,18 @@ struct store_op *store_refresh_claim(struct store *s, const struct store_refresh
  * single-flight /readyz answer. */
 struct store_op *store_ping(struct store *s, store_done_fn cb, void *arg);
 
+/* The fleet-wide sliding window of issue 14 (RATE_LIMIT_STORE=redis): counts
+ * one request under key (a caller's key, prefixed like the others) against
+ * limit (>= 1) requests per BOUNDS_RATE_WINDOW_MS at now_ms, with the
+ * estimate of ratelimit.h, windows aligned to UTC minutes, in one atomic
+ * script. cb gets STORE_OK (allowed and counted), STORE_ERR_ALREADY_USED
+ * (the budget is used up: refuse; nothing counted) or STORE_ERR_UNAVAILABLE
+ * (no answer: the caller judges locally). The memory back end answers
+ * UNAVAILABLE at once: one process is the whole fleet, and the local
+ * limiter is the right judge. */
+struct store_op *store_rate_window(struct store *s, struct slice key, uint32_t limit,
+                                   int64_t now_ms, store_done_fn cb, void *arg);
+
 /* After this the callback never runs; the operation itself is not undone.
  * NULL is a no-op. */
 void store_cancel(struct store_op *op);

@@ -20,6 +20,7 @@ enum store_op_kind {
     STORE_OP_MARK,
     STORE_OP_REFRESH_CLAIM,
     STORE_OP_PING,
+    STORE_OP_RATE_WINDOW, /* issue 14: store_rate_window() */
     STORE_OP_KIND_COUNT,
 };
 
@@ -35,6 +36,7 @@ struct store_req {
     uint64_t grace_ms;       /* refresh only */
     uint64_t retry_grace_ms; /* refresh only */
     uint64_t generation;     /* refresh only: store_refresh_req.generation */
+    uint32_t rate_limit;     /* rate window only: the budget (>= 1); now_ms is its clock */
 };
 
 struct store_backend_ops {

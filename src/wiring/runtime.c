@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "base/ipaddr.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/xalloc.h"
@@ -32,6 +33,8 @@
 #include "log_skip.h"
 #include "proxy/subject_limit.h"
 #include "ratelimit.h"
+#include "ratelimit_budget.h"
+#include "ratelimit_gate.h"
 #include "store/store.h"
 #include "version.h"
 #include "wiring/app.h"
@@ -57,6 +60,9 @@ struct worker_thread {
 struct rate_limit_site {
     struct ratelimit *table;
     struct client_ip_policy policy;
+    struct ratelimit_budgets *budgets; /* RATE_LIMIT_* budgets (ratelimit_budget.h) */
+    struct ratelimit_gate gate;        /* /token, /authorize; all but the mount when shared */
+    uint32_t gate_buckets;             /* ratelimit_gate_buckets() */
 };
 
 /* What identifies one version of a file: a ConfigMap update swaps a
@@ -326,7 +332,35 @@ rate_limit_request(void *arg, enum metrics_endpoint bucket, struct http_request 
     const struct rate_limit_site *site = arg;
     char key[CLIENT_IP_KEY_SIZE];
     client_key_of(arg, req, key);
-    return ratelimit_allow(site->table, bucket, key, clock_unix_ms());
+    if (ratelimit_budget_client_aware(bucket)) {
+        /* The gate keys by client_id after the body; here, per replica,
+         * the address's ceiling over all the client_ids it invents. */
+        struct ipaddr addr;
+        bool is_addr = ipaddr_parse(slice_from_cstr(key), &addr);
+        char ceiling_key[RATELIMIT_BUDGET_KEY_SIZE];
+        ratelimit_budget_ceiling_key(key, ceiling_key);
+        unsigned ceiling = ratelimit_budget_ceiling(site->budgets, bucket, is_addr ? &addr : NULL);
+        return ratelimit_allow_budget(site->table, bucket, ceiling_key, ceiling, clock_unix_ms());
+    }
+    if ((site->gate_buckets & (UINT32_C(1) << bucket)) != 0) {
+        return true; /* the gate judges it at dispatch */
+    }
+    unsigned limit = ratelimit_budget_select(site->budgets, bucket, SLICE_NULL, NULL, NULL);
+    return ratelimit_allow_budget(site->table, bucket, key, limit, clock_unix_ms());
+}
+
+/* RATE_LIMIT_<ENDPOINT>_PER_MIN by bucket. */
+static void
+rate_limit_per_min(const struct config *c, unsigned out[METRICS_ENDPOINT_COUNT])
+{
+    out[METRICS_ENDPOINT_REGISTER] = c->rate_limit_register_per_min;
+    out[METRICS_ENDPOINT_AUTHORIZE] = c->rate_limit_authorize_per_min;
+    out[METRICS_ENDPOINT_CONSENT] = c->rate_limit_consent_per_min;
+    out[METRICS_ENDPOINT_CALLBACK] = c->rate_limit_callback_per_min;
+    out[METRICS_ENDPOINT_TOKEN] = c->rate_limit_token_per_min;
+    out[METRICS_ENDPOINT_MCP] = c->rate_limit_mcp_per_min;
+    out[METRICS_ENDPOINT_DISCOVERY] = c->rate_limit_discovery_per_min;
+    out[METRICS_ENDPOINT_REVOKE] = c->rate_limit_revoke_per_min;
 }
 
 /* SPEC.md 4.6: idle subjects are reclaimed every two minutes. */
@@ -761,6 +795,7 @@ teardown(struct runtime *rt)
         worker_free(rt->control);
     }
     http_router_free(rt->public_router);
+    ratelimit_budgets_free(rt->rate_limit.budgets);
     http_router_free(rt->metrics_router);
     app_free(rt->app);
     /* Every connection and request is gone: nothing is held any more. The
@@ -817,13 +852,30 @@ runtime_run(const struct config *cfg)
     if (start_app(&rt) != 0) {
         goto out;
     }
+    unsigned per_min[METRICS_ENDPOINT_COUNT];
+    rate_limit_per_min(cfg, per_min);
+    bool shared_limits =
+        cfg->rate_limit_store != NULL && strcmp(cfg->rate_limit_store, "redis") == 0;
     rt.rate_limit = (struct rate_limit_site){
         .table = rt.app->ratelimit,
         .policy = runtime_client_ip_policy(cfg),
+        .budgets = ratelimit_budgets_new(per_min, cfg->rate_limit_client_budgets,
+                                         cfg->rate_limit_cidr_budgets),
+        .gate_buckets = ratelimit_gate_buckets(shared_limits),
     };
+    rt.rate_limit.gate = (struct ratelimit_gate){
+        .table = rt.app->ratelimit,
+        .budgets = rt.rate_limit.budgets,
+        .ip_key = client_key_of,
+        .ip_key_arg = &rt.rate_limit,
+        .shared = shared_limits,
+    };
+    atomic_init(&rt.rate_limit.gate.store_down, false);
     routes_build(rt.public_router, rt.app);
     if (cfg->rate_limit_enabled) {
         http_router_set_rate_limiter(rt.public_router, rate_limit_request, &rt.rate_limit);
+        http_router_set_rate_gate(rt.public_router, ratelimit_gate_check, &rt.rate_limit.gate,
+                                  rt.rate_limit.gate_buckets);
     }
     rt.health = (struct http_health){
         .ready = rt.app->ready_probe,

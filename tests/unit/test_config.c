@@ -922,6 +922,57 @@ static const struct rule_case rules[] = {
     OK("REQUEST_BODY_BUFFER_MAX", "16777216"),
     BAD("REQUEST_BODY_BUFFER_MAX", "16777215", "at least 16777216"),
     BAD("REQUEST_BODY_BUFFER_MAX", "256MiB", "whole number"),
+    OK("RATE_LIMIT_REGISTER_PER_MIN", "1"),
+    OK("RATE_LIMIT_REGISTER_PER_MIN", "1000000"),
+    BAD("RATE_LIMIT_REGISTER_PER_MIN", "0", "at least 1"),
+    BAD("RATE_LIMIT_REGISTER_PER_MIN", "1000001", "at most 1000000"),
+    OK("RATE_LIMIT_AUTHORIZE_PER_MIN", "1"),
+    OK("RATE_LIMIT_AUTHORIZE_PER_MIN", "1000000"),
+    BAD("RATE_LIMIT_AUTHORIZE_PER_MIN", "0", "at least 1"),
+    BAD("RATE_LIMIT_AUTHORIZE_PER_MIN", "1000001", "at most 1000000"),
+    OK("RATE_LIMIT_CONSENT_PER_MIN", "1"),
+    OK("RATE_LIMIT_CONSENT_PER_MIN", "1000000"),
+    BAD("RATE_LIMIT_CONSENT_PER_MIN", "0", "at least 1"),
+    BAD("RATE_LIMIT_CONSENT_PER_MIN", "1000001", "at most 1000000"),
+    OK("RATE_LIMIT_CALLBACK_PER_MIN", "1"),
+    OK("RATE_LIMIT_CALLBACK_PER_MIN", "1000000"),
+    BAD("RATE_LIMIT_CALLBACK_PER_MIN", "0", "at least 1"),
+    BAD("RATE_LIMIT_CALLBACK_PER_MIN", "1000001", "at most 1000000"),
+    OK("RATE_LIMIT_TOKEN_PER_MIN", "1"),
+    OK("RATE_LIMIT_TOKEN_PER_MIN", "1000000"),
+    BAD("RATE_LIMIT_TOKEN_PER_MIN", "0", "at least 1"),
+    BAD("RATE_LIMIT_TOKEN_PER_MIN", "1000001", "at most 1000000"),
+    OK("RATE_LIMIT_DISCOVERY_PER_MIN", "1"),
+    OK("RATE_LIMIT_DISCOVERY_PER_MIN", "1000000"),
+    BAD("RATE_LIMIT_DISCOVERY_PER_MIN", "0", "at least 1"),
+    BAD("RATE_LIMIT_DISCOVERY_PER_MIN", "1000001", "at most 1000000"),
+    OK("RATE_LIMIT_MCP_PER_MIN", "1"),
+    OK("RATE_LIMIT_MCP_PER_MIN", "1000000"),
+    BAD("RATE_LIMIT_MCP_PER_MIN", "0", "at least 1"),
+    BAD("RATE_LIMIT_MCP_PER_MIN", "1000001", "at most 1000000"),
+    OK("RATE_LIMIT_REVOKE_PER_MIN", "1"),
+    OK("RATE_LIMIT_REVOKE_PER_MIN", "1000000"),
+    BAD("RATE_LIMIT_REVOKE_PER_MIN", "0", "at least 1"),
+    BAD("RATE_LIMIT_REVOKE_PER_MIN", "1000001", "at most 1000000"),
+    BAD("RATE_LIMIT_TOKEN_PER_MIN", "-5", "negative"),
+    BAD("RATE_LIMIT_TOKEN_PER_MIN", "ten", "whole number"),
+    OK("RATE_LIMIT_CLIENT_BUDGETS", ""),
+    OK("RATE_LIMIT_CLIENT_BUDGETS", "https://claude.ai/oauth/mcp-client.json=600,abc123=120"),
+    OK("RATE_LIMIT_CLIENT_BUDGETS", "https://a.example/c?x=1=5,a%2Cb=7"),
+    BAD("RATE_LIMIT_CLIENT_BUDGETS", "abc123", "without"),
+    BAD("RATE_LIMIT_CLIENT_BUDGETS", "abc123=0", "from 1 to 1000000"),
+    BAD("RATE_LIMIT_CLIENT_BUDGETS", "a=1,a=2", "twice"),
+    BAD("RATE_LIMIT_CLIENT_BUDGETS", "a%zz=1", "two hex digits"),
+    BAD("RATE_LIMIT_CLIENT_BUDGETS", "a b=1", "space or control"),
+    OK("RATE_LIMIT_CIDR_BUDGETS", "160.79.104.0/21=1200"),
+    OK("RATE_LIMIT_CIDR_BUDGETS", "160.79.104.0/21=1200, 2001:db8::/32=5"),
+    BAD("RATE_LIMIT_CIDR_BUDGETS", "160.79.104.0=1200", "address/prefix"),
+    BAD("RATE_LIMIT_CIDR_BUDGETS", "10.0.0.0/8=1,10.9.0.0/8=2", "twice"),
+    BAD("RATE_LIMIT_CIDR_BUDGETS", "10.0.0.0/8=x", "from 1 to 1000000"),
+    OK("RATE_LIMIT_STORE", "local"),
+    OK("RATE_LIMIT_STORE", "redis"),
+    BAD("RATE_LIMIT_STORE", "Redis", "local or redis"),
+    BAD("RATE_LIMIT_STORE", "memory", "local or redis"),
     OK("REQUEST_BODY_BUFFER_PER_IP_MAX", "16777216"),
     BAD("REQUEST_BODY_BUFFER_PER_IP_MAX", "0", "at least 16777216"),
     BAD("REQUEST_BODY_BUFFER_PER_IP_MAX", "1099511627777", "at most 1099511627776"),
@@ -1530,6 +1581,27 @@ redis_ca_file_must_be_readable(void **state)
     expect_problem("REDIS_CA_FILE", "cannot be used");
 }
 
+/* RATE_LIMIT_STORE=redis shares budgets through REDIS_URL: without it the
+ * configuration is refused with a sentence naming both ways out. */
+static void
+rate_limit_store_redis_needs_redis_url(void **state)
+{
+    env_set("RATE_LIMIT_STORE", "redis");
+    struct loaded r;
+    load(&r);
+    assert_true(r.ok);
+    assert_string_equal(r.c.rate_limit_store, "redis");
+    assert_int_equal(r.c.rate_limit_token_per_min, 60);
+    assert_int_equal(r.c.rate_limit_revoke_per_min, 30);
+    unload(&r);
+    env_set("REDIS_URL", "");
+    env_set("REDIS_REQUIRED", "false");
+    env_set("PROD_MODE", "false");
+    expect_problem("RATE_LIMIT_STORE", "REDIS_URL is empty");
+    env_set("RATE_LIMIT_STORE", "local");
+    expect_ok();
+}
+
 static void
 log_level_unknown_is_info_with_a_warning(void **state)
 {
@@ -1783,6 +1855,7 @@ main(void)
         cmocka_unit_test_setup(access_log_skip_re_matches_unanchored, env_good),
         cmocka_unit_test_setup(access_log_skip_re_backtracking_is_bounded, env_good),
         cmocka_unit_test_setup(redis_ca_file_must_be_readable, env_good),
+        cmocka_unit_test_setup(rate_limit_store_redis_needs_redis_url, env_good),
         cmocka_unit_test_setup(log_level_unknown_is_info_with_a_warning, env_good),
         cmocka_unit_test_setup(startup_log_lines, env_good),
         cmocka_unit_test(table_names_are_unique_and_in_help),

@@ -170,9 +170,9 @@ test_label_tables_match_spec(void **state)
 {
     (void)state;
     static const char *endpoints[] = {
-        "register", "authorize", "consent", "callback", "token", "mcp", "discovery",
+        "register", "authorize", "consent", "callback", "token", "mcp", "discovery", "revoke",
     };
-    assert_int_equal(METRICS_ENDPOINT_COUNT, 7);
+    assert_int_equal(METRICS_ENDPOINT_COUNT, 8);
     for (int i = 0; i < METRICS_ENDPOINT_COUNT; i++) {
         assert_string_equal(metrics_endpoint_str((enum metrics_endpoint)i), endpoints[i]);
     }

@@ -72,7 +72,7 @@ test_budgets_match_spec(void **state)
         {METRICS_ENDPOINT_REGISTER, 10}, {METRICS_ENDPOINT_AUTHORIZE, 30},
         {METRICS_ENDPOINT_CONSENT, 30},  {METRICS_ENDPOINT_CALLBACK, 30},
         {METRICS_ENDPOINT_TOKEN, 60},    {METRICS_ENDPOINT_DISCOVERY, 60},
-        {METRICS_ENDPOINT_MCP, 600},
+        {METRICS_ENDPOINT_MCP, 600},     {METRICS_ENDPOINT_REVOKE, 30},
     };
     assert_int_equal(sizeof(rows) / sizeof(rows[0]), METRICS_ENDPOINT_COUNT);
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
