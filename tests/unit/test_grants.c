@@ -455,7 +455,8 @@ test_json_full(void **state)
             "\"res\":\"https://auth.example.com/mcp\",\"spkce\":true,\"sv\":\"sv-1\","
             "\"typ\":\"code\",\"aud\":\"https://auth.example.com\",\"exp\":1780000060}",
         [SEAL_PURPOSE_ACCESS] =
-            "{\"tid\":\"tid-2\",\"fam\":\"fam-1\",\"typ\":\"access\",\"aud\":\"https://auth.example.com\","
+            "{\"tid\":\"tid-2\",\"fam\":\"fam-1\",\"typ\":\"access\",\"aud\":\"https://"
+            "auth.example.com\","
             "\"res\":\"https://auth.example.com/mcp\",\"sub\":\"user-1\","
             "\"email\":\"u@example.com\",\"grp\":[\"eng\",\"ops\"],\"cid\":\"cid-1\","
             "\"iat\":1780000000,\"exp\":1780003600}",
