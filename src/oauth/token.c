@@ -164,6 +164,7 @@ grants_to_issue(const struct issue *in, const struct oauth_token_derive_out *d, 
 {
     *access = (struct grant_access){
         .token_id = d->access_tid,
+        .family_id = in->family_id,
         .aud = base,
         .resource = in->resource,
         .scope = in->scope,
