@@ -102,15 +102,12 @@ is_revoked(const struct proxy_bearer_policy *p, int64_t iat)
     return iat < p->revoke_before_s || (iat == p->revoke_before_s && p->revoke_before_ns > 0);
 }
 
-/* The token's family (claim `fam`), or empty for a legacy token, which is
- * then checked by subject only. HOOK(r14-revoke): grant_access gains
- * family_id with `fam` (src/grants.h, the revoke branch); until that is
- * merged every token reads as legacy here. */
+/* The token's family (claim `fam`), or empty for a legacy token minted
+ * before access tokens carried it, which is then checked by subject only. */
 static struct slice
 access_family(const struct grant_access *g)
 {
-    (void)g;
-    return SLICE_NULL;
+    return g->family_id != NULL ? slice_from_cstr(g->family_id) : SLICE_NULL;
 }
 
 static enum proxy_bearer_rc

@@ -15,6 +15,7 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import net from 'node:net';
 import { startStack } from './lib/peers.mjs';
 import { startProxy } from './lib/proc.mjs';
@@ -45,6 +46,12 @@ function redisCmd(port, args) {
     for (const a of args) cmd += `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`;
     s.write(cmd);
   });
+}
+
+async function revokeFamily(port, fam) {
+  const now = Date.now();
+  const reply = await redisCmd(port, ['EVAL', SCRIPT, '1', KEY, String(now + WEEK_MS), `f:${fam}`, String(now)]);
+  assert.match(reply, /^:\d+\r\n$/, reply);
 }
 
 async function revokeSubject(port, sub, atMs = Date.now()) {
@@ -129,6 +136,23 @@ describe('revocation across two replicas', () => {
     assert.equal(await gauge(b.metricsUrl, 'mcp_auth_revocation_subscriber_connected'), 1);
     const text = await (await fetch(`${b.metricsUrl}/metrics`)).text();
     assert.match(text, /mcp_auth_access_denied_total\{reason="token_revoked_subject"\} [1-9]/);
+  });
+
+  test('a revoked family refuses its access tokens on B, a token B has cached included', async () => {
+    const fam = crypto.randomUUID();
+    const t = token('fam-user', { fam });
+    const sibling = token('fam-user', { fam: crypto.randomUUID() });
+    // Twice: the second use answers from B's bearer cache.
+    assert.notEqual((await mcpStatus(b, t)).status, 401);
+    assert.notEqual((await mcpStatus(b, t)).status, 401);
+    const start = Date.now();
+    await revokeFamily(stack.redis.port, fam);
+    await untilRefused(b, t, start, 1000);
+    assert.equal((await mcpStatus(stack.proxy, t)).status, 401);
+    // The same user's other family is untouched.
+    assert.notEqual((await mcpStatus(b, sibling)).status, 401);
+    const text = await (await fetch(`${b.metricsUrl}/metrics`)).text();
+    assert.match(text, /mcp_auth_access_denied_total\{reason="token_revoked_family"\} [1-9]/);
   });
 
   test('a subject revocation refuses tokens issued before it and accepts later ones', async () => {
