@@ -5,7 +5,7 @@
  * macro checks the member's C type at compile time.
  *
  * Payload example (access, times in Unix seconds; see grants.h):
- *   {"tid":"9f0c...","typ":"access","aud":"https://auth.example.com",
+ *   {"tid":"9f0c...","fam":"5b2e...","typ":"access","aud":"https://auth.example.com",
  *    "res":"https://auth.example.com/mcp","sub":"u1","email":"a@b.c",
  *    "grp":["eng"],"cid":"5d1e...","iat":1780000000,"exp":1780003600}
  * ("scp":"mcp:read mcp:write" after "res" when MCP_SCOPES_SUPPORTED granted
@@ -187,6 +187,7 @@ static const struct field code_fields[] = {
 
 static const struct field access_fields[] = {
     F_STR(grant_access, token_id, "tid", KEEP),
+    F_STR(grant_access, family_id, "fam", OMIT),
     F_TYP,
     F_STR(grant_access, aud, "aud", KEEP),
     F_STR(grant_access, resource, "res", OMIT),

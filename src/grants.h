@@ -168,6 +168,11 @@ struct grant_code {
 /* access: the bearer token. */
 struct grant_access {
     const char *token_id;
+    /* "fam": the family the code grant started, so a revoked family
+     * (/revoke, a replayed code or refresh token) refuses its access tokens
+     * too (src/revocation/). Omitted when empty: tokens minted before it
+     * existed open with "" and are checked by subject only. */
+    const char *family_id;
     const char *aud;
     const char *resource; /* omitted when empty */
     const char *scope;    /* "scp": omitted when empty */

@@ -40,6 +40,11 @@ static const char *const counter_names[METRICS_COUNTER_COUNT][2] = {
         {"mcp_auth_redis_replica_ack_short_total",
          "Replay-store writes refused because fewer replicas than REDIS_MIN_REPLICAS_ACK "
          "acknowledged them."},
+    [METRICS_REVOCATION_MESSAGES_APPLIED] =
+        {"mcp_auth_revocation_messages_applied_total",
+         "Revocation messages received from Redis pub/sub and applied to the revoked set."},
+    [METRICS_REVOCATION_RESYNCS] = {"mcp_auth_revocation_resyncs_total",
+                                    "Complete resyncs of the revoked set from Redis."},
 };
 
 static const char *const denied_names[METRICS_DENIED_COUNT] = {
@@ -70,6 +75,9 @@ static const char *const denied_names[METRICS_DENIED_COUNT] = {
     [METRICS_DENIED_ORIGIN_NOT_ALLOWED] = "origin_not_allowed",
     [METRICS_DENIED_MCP_HEADER_MISMATCH] = "mcp_header_mismatch",
     [METRICS_DENIED_CLIENT_METADATA_INVALID] = "client_metadata_invalid",
+    [METRICS_DENIED_TOKEN_REVOKED_FAMILY] = "token_revoked_family",
+    [METRICS_DENIED_TOKEN_REVOKED_SUBJECT] = "token_revoked_subject",
+    [METRICS_DENIED_REVOCATION_SET_FULL] = "revocation_set_full",
 };
 
 static const char *const replay_names[METRICS_REPLAY_COUNT] = {

@@ -40,6 +40,7 @@
 #include "oauth/token_assertion.h"
 #include "oauth/token_derive.h"
 #include "oauth/token_rules.h"
+#include "revocation/revocation.h"
 #include "store/store.h"
 #include "worker.h"
 
@@ -163,6 +164,7 @@ grants_to_issue(const struct issue *in, const struct oauth_token_derive_out *d, 
 {
     *access = (struct grant_access){
         .token_id = d->access_tid,
+        .family_id = in->family_id,
         .aud = base,
         .resource = in->resource,
         .scope = in->scope,
@@ -569,6 +571,27 @@ grant_refresh_token(struct token *t, const struct form_params *p)
     }
     if (v != OAUTH_TOKEN_REFRESH_OK) {
         reply_error(t, &err);
+        return;
+    }
+    /* Issue 14: the revoked set (revocation.h), before any store round
+     * trip. A subject is checked against the family's first iat: a family
+     * begun before the revocation is one the user was logged out of. */
+    enum revocation_verdict rv =
+        revocation_check(slice_from_cstr(t->refresh.family_id), slice_from_cstr(t->refresh.sub),
+                         oauth_token_rules_family_iat(t->refresh.iat, t->refresh.family_iat));
+    if (rv != REVOCATION_CLEAR) {
+        struct log_line l;
+        http_request_log_begin(&l, t->req, LOG_INFO, "refresh_token_revoked");
+        log_str(&l, "reason", revocation_verdict_str(rv));
+        log_str(&l, "family_id", t->refresh.family_id);
+        log_end(&l);
+        metrics_inc_denied(revocation_verdict_denied(rv));
+        reply_simple(t, rv == REVOCATION_OVERFLOW ? 503 : 400,
+                     rv == REVOCATION_OVERFLOW ? OAUTH_ERROR_TEMPORARILY_UNAVAILABLE
+                                               : OAUTH_ERROR_INVALID_GRANT,
+                     rv == REVOCATION_OVERFLOW ? "revocation list unavailable"
+                                               : "refresh token revoked",
+                     NULL);
         return;
     }
     /* RFC 6749 6: a subset of the original grant, never more. */

@@ -176,8 +176,7 @@ str_or_empty(const char *s)
 
 /* The grant's strings, in one list so sizing and copying cannot disagree. */
 #define STRING_MEMBERS(X)                                                                          \
-    X(token_id)                                                                                    \
-    X(aud) X(resource) X(scope) X(sub) X(email) X(client_id) X(acr)
+    X(token_id) X(family_id) X(aud) X(resource) X(scope) X(sub) X(email) X(client_id) X(acr)
 
 /* Where the groups array starts in data: after the token, aligned. */
 static size_t

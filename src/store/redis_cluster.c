@@ -62,6 +62,7 @@ enum pending_kind {
     P_PING,
     P_REFRESH,
     P_RATE_WINDOW, /* a counter, not a claim: never followed by WAIT */
+    P_REVOCATION,  /* revocation/revocation.h: ZADD + trim + PUBLISH */
 };
 
 struct pending {
@@ -80,7 +81,9 @@ struct pending {
     char *claim_key;
     uint64_t ttl_ms;
     uint32_t rate_limit; /* P_RATE_WINDOW: the budget */
-    int64_t now_ms;      /* P_RATE_WINDOW: its clock */
+    int64_t now_ms;      /* P_RATE_WINDOW: its clock; P_REVOCATION: the trim's */
+    char *member;        /* P_REVOCATION: "f:<fam>" or "s:<at_ms>:<sub>" */
+    int64_t expires_ms;  /* P_REVOCATION: its score */
     struct store_redis_refresh_args args;
 };
 
@@ -354,6 +357,7 @@ pending_free(struct pending *p)
 {
     xfree(p->key);
     xfree(p->claim_key);
+    xfree(p->member);
     xfree(p);
 }
 
@@ -387,6 +391,10 @@ encode(const struct pending *p, struct buf *cmd)
         break;
     case P_RATE_WINDOW:
         rc = store_redis_proto_rate_window(cmd, key, p->rate_limit, p->now_ms);
+        break;
+    case P_REVOCATION:
+        rc = store_redis_proto_revocation(cmd, key, slice_from_cstr(p->member), p->expires_ms,
+                                          p->now_ms);
         break;
     default:
         rc = p->eval ? store_redis_proto_eval(cmd, &p->args)
@@ -470,6 +478,9 @@ answer(struct pending *p, const struct store_redis_reply *reply,
         break;
     case P_RATE_WINDOW:
         rc = store_redis_proto_rate_window_result(reply);
+        break;
+    case P_REVOCATION:
+        rc = store_redis_proto_revocation_result(reply);
         break;
     default:
         rc = store_redis_proto_refresh_result(reply);
@@ -592,6 +603,12 @@ cluster_start(struct store *s, struct store_op *op, const struct store_req *req)
     case STORE_OP_RATE_WINDOW:
         p->kind = P_RATE_WINDOW;
         p->rate_limit = req->rate_limit;
+        p->now_ms = req->now_ms;
+        break;
+    case STORE_OP_REVOCATION:
+        p->kind = P_REVOCATION;
+        p->member = xstrndup(req->member.ptr, req->member.len);
+        p->expires_ms = req->expires_ms;
         p->now_ms = req->now_ms;
         break;
     default:

@@ -35,6 +35,7 @@ enum pending_kind {
     P_EVALSHA,
     P_EVAL,
     P_RATE_WINDOW, /* issue 14: store_rate_window */
+    P_REVOCATION,
 };
 
 struct pending {
@@ -173,6 +174,8 @@ command_result(const struct pending *p, const struct store_redis_reply *reply, i
         return store_redis_proto_exists_result(reply);
     case P_RATE_WINDOW:
         return store_redis_proto_rate_window_result(reply);
+    case P_REVOCATION:
+        return store_redis_proto_revocation_result(reply);
     default:
         rc = store_redis_proto_refresh_result(reply);
         *claimed_ms = rc == STORE_REFRESH_FRESH   ? p->args.now_ms
@@ -268,6 +271,9 @@ encode_request(struct redis_store *rs, const struct store_req *req, struct buf *
         return store_redis_proto_exists(cmd, req->key);
     case STORE_OP_RATE_WINDOW:
         return store_redis_proto_rate_window(cmd, req->key, req->rate_limit, req->now_ms);
+    case STORE_OP_REVOCATION:
+        return store_redis_proto_revocation(cmd, req->key, req->member, req->expires_ms,
+                                            req->now_ms);
     case STORE_OP_REFRESH_CLAIM:
     case STORE_OP_KIND_COUNT:
         break;
@@ -292,10 +298,9 @@ store_redis_conn_start(struct store *s, struct store_op *op, const struct store_
 {
     struct redis_store *rs = redis_of(s);
     static const enum pending_kind kinds[STORE_OP_KIND_COUNT] = {
-        [STORE_OP_CLAIM_ONCE] = P_CLAIM,
-        [STORE_OP_MARK] = P_MARK,
-        [STORE_OP_REFRESH_CLAIM] = P_EVALSHA,
-        [STORE_OP_PING] = P_PING,
+        [STORE_OP_CLAIM_ONCE] = P_CLAIM,      [STORE_OP_MARK] = P_MARK,
+        [STORE_OP_REFRESH_CLAIM] = P_EVALSHA, [STORE_OP_PING] = P_PING,
+        [STORE_OP_REVOCATION] = P_REVOCATION,
     };
     /* issue 14's op beside the table, so it moves as one block at merge */
     enum pending_kind kind = req->kind == STORE_OP_RATE_WINDOW ? P_RATE_WINDOW : kinds[req->kind];

@@ -382,7 +382,9 @@ start(struct store *s, struct store_op *op, struct store_req *req, struct slice 
     size_t cap = s->backend->prefix_len + 2 * BOUNDS_STORE_KEY_MAX + 2;
     buf_init(&k1, cap);
     buf_init(&k2, cap);
-    if (!store_key_names(s->backend, req->kind, key, claim_key, &k1, &k2)) {
+    if (!store_key_names(s->backend, req->kind, key, claim_key, &k1, &k2) ||
+        (req->kind == STORE_OP_REVOCATION &&
+         (req->member.len == 0 || req->member.len > BOUNDS_STORE_KEY_MAX))) {
         /* A key we cannot build is a caller bug or a hostile id; either way
          * nothing was decided, so fail closed. */
         store_op_finish(op,
@@ -466,6 +468,22 @@ store_rate_window(struct store *s, struct slice key, uint32_t limit, int64_t now
         .rate_limit = limit == 0 ? 1 : limit,
     };
     start(s, op, &req, key, SLICE_NULL);
+    return op;
+}
+
+struct store_op *
+store_revocation_publish(struct store *s, const struct store_revocation_req *r, store_done_fn cb,
+                         void *arg)
+{
+    struct store_op *op = op_new(s, STORE_OP_REVOCATION, arg);
+    op->cb.done = cb;
+    struct store_req req = {
+        .kind = STORE_OP_REVOCATION,
+        .member = r->member,
+        .expires_ms = r->expires_ms,
+        .now_ms = r->now_ms,
+    };
+    start(s, op, &req, SLICE_LIT(STORE_KEY_REVOCATIONS), SLICE_NULL);
     return op;
 }
 

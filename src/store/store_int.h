@@ -21,6 +21,7 @@ enum store_op_kind {
     STORE_OP_REFRESH_CLAIM,
     STORE_OP_PING,
     STORE_OP_RATE_WINDOW, /* issue 14: store_rate_window() */
+    STORE_OP_REVOCATION, /* store_revocation_publish */
     STORE_OP_KIND_COUNT,
 };
 
@@ -37,6 +38,9 @@ struct store_req {
     uint64_t retry_grace_ms; /* refresh only */
     uint64_t generation;     /* refresh only: store_refresh_req.generation */
     uint32_t rate_limit;     /* rate window only: the budget (>= 1); now_ms is its clock */
+    /* REVOCATION only (key: the sorted set = the channel): */
+    struct slice member; /* "f:<fam>" or "s:<at_ms>:<sub>" */
+    int64_t expires_ms;  /* its score */
 };
 
 struct store_backend_ops {

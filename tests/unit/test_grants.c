@@ -117,6 +117,7 @@ static struct grant_access
 full_access(void)
 {
     return (struct grant_access){.token_id = "tid-2",
+                                 .family_id = "fam-1",
                                  .aud = FIXTURE_BASE,
                                  .resource = RES,
                                  .sub = "user-1",
@@ -380,6 +381,7 @@ test_round_trip_code_access_refresh(void **state)
     assert_int_equal(grants_open_access(ring, slice_from_cstr(tok), FIXTURE_BASE, T0, &a, NULL),
                      GRANTS_OK);
     assert_string_equal(a.token_id, "tid-2");
+    assert_string_equal(a.family_id, "fam-1");
     assert_string_equal(a.aud, FIXTURE_BASE);
     assert_string_equal(a.resource, RES);
     assert_string_equal(a.sub, "user-1");
@@ -453,7 +455,8 @@ test_json_full(void **state)
             "\"res\":\"https://auth.example.com/mcp\",\"spkce\":true,\"sv\":\"sv-1\","
             "\"typ\":\"code\",\"aud\":\"https://auth.example.com\",\"exp\":1780000060}",
         [SEAL_PURPOSE_ACCESS] =
-            "{\"tid\":\"tid-2\",\"typ\":\"access\",\"aud\":\"https://auth.example.com\","
+            "{\"tid\":\"tid-2\",\"fam\":\"fam-1\",\"typ\":\"access\",\"aud\":\"https://"
+            "auth.example.com\","
             "\"res\":\"https://auth.example.com/mcp\",\"sub\":\"user-1\","
             "\"email\":\"u@example.com\",\"grp\":[\"eng\",\"ops\"],\"cid\":\"cid-1\","
             "\"iat\":1780000000,\"exp\":1780003600}",
@@ -822,6 +825,49 @@ test_bad_payloads(void **state)
                      GRANTS_ERR_PAYLOAD);
     xfree(tok);
 #undef ACCESS_HEAD
+}
+
+/* "fam" in access tokens (issue 14): sealed when set and opened back; a
+ * token minted before it existed (no "fam") opens with "" -- checked by
+ * subject only -- and a non-string fam does not open. */
+static void
+test_access_family(void **state)
+{
+    (void)state;
+    struct buf out;
+    buf_init(&out, BOUNDS_SEALED_MAX_CHARS);
+    struct grant_access g = full_access();
+    assert_int_equal(grants_seal_access(ring, &g, &out), SEAL_OK);
+    struct grant_access a;
+    assert_int_equal(grants_open_access(ring, buf_slice(&out), FIXTURE_BASE, T0, &a, NULL),
+                     GRANTS_OK);
+    assert_string_equal(a.family_id, "fam-1");
+    grants_cleanup_access(&a);
+
+    buf_reset(&out);
+    g.family_id = NULL;
+    assert_int_equal(grants_seal_access(ring, &g, &out), SEAL_OK);
+    char json[1024];
+    peek(SEAL_PURPOSE_ACCESS, buf_cstr(&out), json, sizeof(json));
+    assert_null(strstr(json, "\"fam\""));
+    buf_cleanup(&out);
+
+    char *tok = seal_raw(SEAL_PURPOSE_ACCESS,
+                         "{\"tid\":\"t\",\"typ\":\"access\",\"aud\":\"a\",\"sub\":\"s\","
+                         "\"email\":\"\",\"cid\":\"c\",\"iat\":1,\"exp\":2}");
+    assert_int_equal(grants_open_access(ring, slice_from_cstr(tok), "a", 1, &a, NULL), GRANTS_OK);
+    assert_string_equal(a.family_id, "");
+    assert_string_equal(a.sub, "s");
+    grants_cleanup_access(&a);
+    xfree(tok);
+
+    tok = seal_raw(SEAL_PURPOSE_ACCESS,
+                   "{\"tid\":\"t\",\"fam\":7,\"typ\":\"access\",\"aud\":\"a\",\"sub\":\"s\","
+                   "\"email\":\"\",\"cid\":\"c\",\"iat\":1,\"exp\":2}");
+    assert_int_equal(grants_open_access(ring, slice_from_cstr(tok), "a", 1, &a, NULL),
+                     GRANTS_ERR_PAYLOAD);
+    grants_cleanup_access(&a);
+    xfree(tok);
 }
 
 static void
@@ -1208,6 +1254,7 @@ main(void)
         cmocka_unit_test(test_typ_mismatch),
         cmocka_unit_test(test_bad_payloads),
         cmocka_unit_test(test_unknown_keys_and_legacy_omissions),
+        cmocka_unit_test(test_access_family),
         cmocka_unit_test(test_binding_required),
         cmocka_unit_test(test_seal_limits),
         cmocka_unit_test(test_garbage_tokens),

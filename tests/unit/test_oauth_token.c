@@ -242,6 +242,7 @@ test_code_success_mints_the_family(void **state)
     assert_int_equal(
         grants_open_access(F.fa.oauth.seal, slice_from_cstr(tok), BASE, NOW, &ag, NULL), GRANTS_OK);
     assert_string_equal(ag.sub, "alice");
+    assert_string_equal(ag.family_id, "fam-1"); /* the code's family (issue 14) */
     assert_string_equal(ag.email, "alice@example.com");
     assert_string_equal(ag.client_id, "cid-1");
     assert_string_equal(ag.resource, BASE "/mcp");
@@ -302,6 +303,7 @@ test_authentication_carried_never_upgraded(void **state)
     assert_string_equal(ag.acr, "urn:mcp-auth-proxy:test:mfa");
     assert_int_equal(ag.auth_time, NOW - 40);
     assert_int_equal(ag.iat, NOW + 500);
+    assert_string_equal(ag.family_id, "fam-a"); /* a refresh keeps the family */
     grants_cleanup_access(&ag);
     json_str(r.body, "refresh_token", tok, sizeof(tok));
     struct grant_refresh rg;

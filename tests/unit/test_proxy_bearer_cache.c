@@ -63,6 +63,7 @@ static struct grant_access
 good_grant(void)
 {
     return (struct grant_access){.token_id = "tid-1",
+                                 .family_id = "fam-1",
                                  .aud = FIXTURE_BASE,
                                  .resource = RES,
                                  .scope = "mcp:read",
@@ -114,6 +115,7 @@ static void
 assert_same_grant(const struct grant_access *a, const struct grant_access *b)
 {
     assert_string_equal(a->token_id, b->token_id);
+    assert_string_equal(a->family_id, b->family_id);
     assert_string_equal(a->aud, b->aud);
     assert_string_equal(a->resource, b->resource);
     assert_string_equal(a->scope, b->scope);

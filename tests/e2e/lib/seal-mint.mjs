@@ -53,11 +53,12 @@ export function seal(secret, purpose, payload) {
  * @param {string} [o.scope]  granted scope (`scp`); omitted when empty
  * @param {string} [o.acr]  recorded acr (`acr`, docs/step-up.md); omitted when empty
  * @param {number} [o.authTime]  recorded auth_time (`atm`); omitted when 0
+ * @param {string} [o.fam]  the refresh family (`fam`); omitted when empty (a legacy token)
  */
 export function mintAccessToken({
   secret, base, resource, sub = 'alice', email = 'alice@example.com',
   groups = ['mcp-users', 'dev'], iat, ttl = 3600, typ = 'access', purpose = 'access',
-  scope = '', acr = '', authTime = 0,
+  scope = '', acr = '', authTime = 0, fam = '',
 }) {
   const now = iat ?? Math.floor(Date.now() / 1000);
   const payload = { tid: crypto.randomUUID(), typ, aud: base };
@@ -67,6 +68,7 @@ export function mintAccessToken({
   payload.email = email;
   if (groups.length) payload.grp = groups;
   payload.cid = crypto.randomUUID();
+  if (fam) payload.fam = fam;
   payload.iat = now;
   payload.exp = now + ttl;
   if (acr) payload.acr = acr;
