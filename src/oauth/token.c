@@ -1,8 +1,10 @@
 /* POST /token (SPEC.md 3.8): the authorization_code and refresh_token
  * grants. Everything up to the replay-store step is synchronous; the
- * single-use claim of a code, the family revocation after a code replay,
- * and the refresh rotation check are asynchronous store operations, after
- * which the tokens are minted and the answer written.
+ * single-use claim of a code, the family revocation after a code replay
+ * or a refresh-token reuse (the refresh marker and, issue 14, the revoked
+ * set that refuses the family's access tokens on every replica), and the
+ * refresh rotation check are asynchronous store operations, after which
+ * the tokens are minted and the answer written.
  *
  * One struct token per request, in the request's arena, holds the opened
  * grants (released with the arena) and the one store operation
@@ -39,6 +41,7 @@
 #include "oauth/token_client.h"
 #include "oauth/token_derive.h"
 #include "oauth/token_rules.h"
+#include "revocation/revocation.h"
 #include "store/store.h"
 #include "worker.h"
 
@@ -65,6 +68,8 @@ struct token {
      * outstanding. */
     struct oauth_token_client *client_step;
     struct store_op *op;
+    /* A reused refresh token's refusal, sent once its family is revoked. */
+    struct oauth_error denial;
 };
 
 /* What a successful grant mints from (both grants, steps 12-13 / 10-11). */
@@ -297,8 +302,45 @@ on_family_marked(enum store_rc rc, const char *error, void *arg)
                  "code_replay");
 }
 
+/* A revocation that failed is logged, never answered: the client is told
+ * no all the same (the replay is refused whatever the store says). */
+static void
+log_family_revoke_failed(struct token *t, const char *family_id, const char *error)
+{
+    struct log_line l;
+    http_request_log_begin(&l, t->req, LOG_ERROR, "family_revoke_failed");
+    log_str(&l, "family_id", family_id);
+    log_str(&l, "error", error != NULL ? error : "unavailable");
+    log_end(&l);
+}
+
+/* The family's access tokens are refused (src/revocation/: this replica
+ * at once, the others through the store); now the marker refresh rotation
+ * reads, so its refresh tokens die too. */
+static void
+on_code_family_revoked(enum store_rc rc, const char *error, void *arg)
+{
+    struct token *t = arg;
+    t->op = NULL;
+    if (rc != STORE_OK) {
+        log_family_revoke_failed(t, t->code.family_id, error);
+    }
+    struct buf key;
+    buf_init(&key, BOUNDS_STORE_KEY_MAX);
+    if (store_key_refresh_family_revoked(slice_from_cstr(t->code.family_id), &key) != 0) {
+        buf_cleanup(&key);
+        on_family_marked(STORE_ERR_UNAVAILABLE, "family id does not fit a store key", t);
+        return;
+    }
+    t->op = store_mark(store_of_worker(t->w), buf_slice(&key), STORE_FAMILY_REVOKED_TTL_MS,
+                       on_family_marked, t);
+    buf_cleanup(&key);
+}
+
 /* Code step 11: a second redemption revokes the family the first one
- * started, so its refresh tokens die too (RFC 6749 4.1.2, OAuth 2.1 4.1.3). */
+ * started, so its refresh tokens die too (RFC 6749 4.1.2, OAuth 2.1 4.1.3),
+ * and, since access tokens carry their family (issue 14), the access
+ * token the first redemption got. */
 static void
 on_code_claimed(enum store_rc rc, const char *error, void *arg)
 {
@@ -337,16 +379,8 @@ on_code_claimed(enum store_rc rc, const char *error, void *arg)
     log_str(&l, "subject", t->code.sub);
     log_str(&l, "client_id", t->client_id);
     log_end(&l);
-    struct buf key;
-    buf_init(&key, BOUNDS_STORE_KEY_MAX);
-    if (store_key_refresh_family_revoked(slice_from_cstr(t->code.family_id), &key) != 0) {
-        buf_cleanup(&key);
-        on_family_marked(STORE_ERR_UNAVAILABLE, "family id does not fit a store key", t);
-        return;
-    }
-    t->op = store_mark(store_of_worker(t->w), buf_slice(&key), STORE_FAMILY_REVOKED_TTL_MS,
-                       on_family_marked, t);
-    buf_cleanup(&key);
+    t->op = revocation_revoke_family(t->w, slice_from_cstr(t->code.family_id),
+                                     on_code_family_revoked, t);
 }
 
 static void
@@ -466,6 +500,17 @@ log_refresh_denial(struct token *t, enum store_refresh rc, const char *error)
 }
 
 static void
+on_reuse_family_revoked(enum store_rc rc, const char *error, void *arg)
+{
+    struct token *t = arg;
+    t->op = NULL;
+    if (rc != STORE_OK) {
+        log_family_revoke_failed(t, t->refresh.family_id, error);
+    }
+    reply_error(t, &t->denial);
+}
+
+static void
 on_refresh_claimed(enum store_refresh rc, int64_t claimed_ms, const char *error, void *arg)
 {
     struct token *t = arg;
@@ -489,6 +534,14 @@ on_refresh_claimed(enum store_refresh rc, int64_t claimed_ms, const char *error,
         char value[16];
         (void)snprintf(value, sizeof(value), "%u", d.retry_after_s);
         (void)http_output_header_set(t->req, "Retry-After", value);
+    }
+    if (rc == STORE_REFRESH_REUSED) {
+        /* The store marked the family in the same step; its access tokens
+         * are refused too (issue 14), then the refusal is sent. */
+        t->denial = d.err;
+        t->op = revocation_revoke_family(t->w, slice_from_cstr(t->refresh.family_id),
+                                         on_reuse_family_revoked, t);
+        return;
     }
     reply_error(t, &d.err);
 }
