@@ -480,3 +480,25 @@
  * answer, the old cost, for shapes no MCP client sends. */
 #define BOUNDS_RPC_SCAN_KEYS_MAX 128
 #define BOUNDS_RPC_SCAN_BATCH_MAX 256
+
+/* The revoked set (revocation/set.h, docs/internals/revocation.md). At
+ * most ENTRIES_MAX live entries per process (~100 bytes each, measured in
+ * the doc): past it the set fails closed -- every bearer token and refresh
+ * is refused -- until a resync fits, because evicting would forget a
+ * revocation. ID_MAX caps a family id or subject (OIDC caps sub at 255
+ * ASCII characters). Expired entries are swept at most every SWEEP_MS. */
+#define BOUNDS_REVOCATION_ENTRIES_MAX 1000000
+#define BOUNDS_REVOCATION_ID_MAX 255
+#define BOUNDS_REVOCATION_SWEEP_MS 30000
+/* The subscriber (revocation/subscriber.h): a full resync from the sorted
+ * set every RESYNC_MS and on every reconnect, read RESYNC_PAGE entries per
+ * round trip (ZRANGEBYSCORE ... LIMIT); its replies may buffer up to
+ * READ_PENDING_MAX bytes (a page of the longest members fits). A pub/sub
+ * PING every PING_MS must be answered within the command timeout, or the
+ * connection is dropped and rebuilt (and resynced). The start-up fill has
+ * STARTUP_MS to read the whole set before the proxy refuses to start. */
+#define BOUNDS_REVOCATION_RESYNC_MS 30000
+#define BOUNDS_REVOCATION_RESYNC_PAGE 500
+#define BOUNDS_REVOCATION_READ_PENDING_MAX (512 * 1024)
+#define BOUNDS_REVOCATION_PING_MS 10000
+#define BOUNDS_REVOCATION_STARTUP_MS 10000

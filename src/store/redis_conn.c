@@ -55,6 +55,7 @@ enum pending_kind {
     P_PING,
     P_EVALSHA,
     P_EVAL,
+    P_REVOCATION,
 };
 
 struct pending {
@@ -353,6 +354,9 @@ answer(struct pending *p, const struct store_redis_reply *reply)
     case P_PING:
         rc = store_redis_proto_exists_result(reply);
         break;
+    case P_REVOCATION:
+        rc = store_redis_proto_revocation_result(reply);
+        break;
     default:
         rc = store_redis_proto_refresh_result(reply);
         claimed_ms = rc == STORE_REFRESH_FRESH   ? p->args.now_ms
@@ -606,6 +610,9 @@ encode_request(struct redis_store *rs, const struct store_req *req, struct buf *
         return store_redis_proto_set(cmd, req->key, req->ttl_ms);
     case STORE_OP_PING:
         return store_redis_proto_exists(cmd, req->key);
+    case STORE_OP_REVOCATION:
+        return store_redis_proto_revocation(cmd, req->key, req->member, req->expires_ms,
+                                            req->now_ms);
     case STORE_OP_REFRESH_CLAIM:
     case STORE_OP_KIND_COUNT:
         break;
@@ -630,10 +637,9 @@ store_redis_conn_start(struct store *s, struct store_op *op, const struct store_
 {
     struct redis_store *rs = redis_of(s);
     static const enum pending_kind kinds[STORE_OP_KIND_COUNT] = {
-        [STORE_OP_CLAIM_ONCE] = P_CLAIM,
-        [STORE_OP_MARK] = P_MARK,
-        [STORE_OP_REFRESH_CLAIM] = P_EVALSHA,
-        [STORE_OP_PING] = P_PING,
+        [STORE_OP_CLAIM_ONCE] = P_CLAIM,      [STORE_OP_MARK] = P_MARK,
+        [STORE_OP_REFRESH_CLAIM] = P_EVALSHA, [STORE_OP_PING] = P_PING,
+        [STORE_OP_REVOCATION] = P_REVOCATION,
     };
     if (rs->state != CONN_READY) {
         /* No queue: a request must not wait on a Redis that is not there. */

@@ -17,6 +17,8 @@
 
 struct store_redis_reader {
     redisReader *hr;
+    size_t elements_max; /* the caps below; the store's by default */
+    size_t pending_max;
 };
 
 static struct store_redis_reply *
@@ -64,7 +66,8 @@ create_array(const redisReadTask *task, int elements)
 {
     /* Our commands never get nested arrays back; refusing them also bounds
      * a reply at BOUNDS_REDIS_REPLY_ELEMENTS_MAX + 1 objects. */
-    if (task->parent != NULL || elements < 0 || elements > BOUNDS_REDIS_REPLY_ELEMENTS_MAX) {
+    const struct store_redis_reader *r = task->privdata;
+    if (task->parent != NULL || elements < 0 || (size_t)elements > r->elements_max) {
         return NULL;
     }
     struct store_redis_reply *n = node_new(task, STORE_REDIS_ARRAY);
@@ -115,12 +118,23 @@ static redisReplyObjectFunctions reply_functions = {
 struct store_redis_reader *
 store_redis_proto_reader_new(void)
 {
+    return store_redis_proto_reader_new_sized(BOUNDS_REDIS_REPLY_ELEMENTS_MAX,
+                                              BOUNDS_REDIS_REPLY_PENDING_MAX);
+}
+
+struct store_redis_reader *
+store_redis_proto_reader_new_sized(size_t elements_max, size_t pending_max)
+{
     struct store_redis_reader *r = xcalloc(1, sizeof(*r));
+    r->elements_max = elements_max;
+    r->pending_max = pending_max;
     r->hr = redisReaderCreateWithFunctions(&reply_functions);
     if (r->hr == NULL) {
         fprintf(stderr, "fatal: redisReaderCreate failed (out of memory)\n");
         abort();
     }
+    /* Every read task carries it: create_array reads the caps there. */
+    redisReaderSetPrivdata(r->hr, r);
     return r;
 }
 
@@ -141,7 +155,7 @@ store_redis_proto_feed(struct store_redis_reader *r, const char *data, size_t le
         return STORE_REDIS_READ_ERROR;
     }
     size_t pending = r->hr->len - r->hr->pos;
-    if (pending + len > BOUNDS_REDIS_REPLY_PENDING_MAX) {
+    if (pending + len > r->pending_max) {
         return STORE_REDIS_READ_ERROR;
     }
     if (len > 0 && redisReaderFeed(r->hr, data, len) != REDIS_OK) {
@@ -494,4 +508,77 @@ store_redis_proto_describe(const struct store_redis_reply *r, char *out, size_t 
         out[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
     }
     out[n] = '\0';
+}
+
+/* ---- Revocations (revocation/revocation.h, docs/internals/revocation.md) ---- */
+
+/* Why one script: the entry, the trim of expired ones and the message must
+ * be one step, so no replica can read the set between the write and the
+ * publish and miss both (a resync that ran before the ZADD and a message
+ * it subscribed after). ZADD GT: a later expiry wins, an earlier one never
+ * shortens an entry. KEYS[1] the sorted set (also the channel's name);
+ * ARGV expires ms, member, now ms. Returns the PUBLISH count (>= 0). */
+static const char revocation_script[] =
+    "redis.call('ZADD', KEYS[1], 'GT', ARGV[1], ARGV[2])\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])\n"
+    "return redis.call('PUBLISH', KEYS[1], ARGV[1] .. ' ' .. ARGV[2])\n";
+
+const char *
+store_redis_proto_revocation_script(void)
+{
+    return revocation_script;
+}
+
+int
+store_redis_proto_revocation(struct buf *out, struct slice key, struct slice member,
+                             int64_t expires_ms, int64_t now_ms)
+{
+    char e[NUM_MAX];
+    char n[NUM_MAX];
+    struct slice argv[] = {
+        SLICE_LIT("EVAL"),    slice_make(revocation_script, sizeof(revocation_script) - 1),
+        SLICE_LIT("1"),       key,
+        num_i(e, expires_ms), member,
+        num_i(n, now_ms),
+    };
+    return command(out, 7, argv);
+}
+
+enum store_rc
+store_redis_proto_revocation_result(const struct store_redis_reply *r)
+{
+    return r != NULL && r->type == STORE_REDIS_INTEGER && r->integer >= 0 ? STORE_OK
+                                                                          : STORE_ERR_UNAVAILABLE;
+}
+
+int
+store_redis_proto_revocation_page(struct buf *out, struct slice key, int64_t min_ms,
+                                  uint64_t offset, uint64_t count)
+{
+    char m[NUM_MAX];
+    char o[NUM_MAX];
+    char c[NUM_MAX];
+    /* "(" makes min exclusive: an entry whose score is now is expired. */
+    char min[NUM_MAX + 1];
+    struct slice mv = num_i(m, min_ms);
+    min[0] = '(';
+    memcpy(min + 1, mv.ptr, mv.len);
+    struct slice argv[] = {
+        SLICE_LIT("ZRANGEBYSCORE"),
+        key,
+        slice_make(min, mv.len + 1),
+        SLICE_LIT("+inf"),
+        SLICE_LIT("WITHSCORES"),
+        SLICE_LIT("LIMIT"),
+        num_u(o, offset),
+        num_u(c, count),
+    };
+    return command(out, 8, argv);
+}
+
+int
+store_redis_proto_subscribe(struct buf *out, struct slice channel)
+{
+    struct slice argv[] = {SLICE_LIT("SUBSCRIBE"), channel};
+    return command(out, 2, argv);
 }

@@ -53,6 +53,10 @@ enum store_redis_read {
 };
 
 struct store_redis_reader *store_redis_proto_reader_new(void);
+/* A reader with other caps than the store's (the revocation subscriber
+ * reads pages of up to 2 * BOUNDS_REVOCATION_RESYNC_PAGE elements). */
+struct store_redis_reader *store_redis_proto_reader_new_sized(size_t elements_max,
+                                                              size_t pending_max);
 void store_redis_proto_reader_free(struct store_redis_reader *r);
 /* Adds len (<= STORE_REDIS_FEED_MAX) bytes. READ_ERROR when the bytes of
  * the unfinished reply would pass the cap; feed a chunk, then take every
@@ -122,3 +126,19 @@ bool store_redis_proto_is_auth_error(const struct store_redis_reply *r);
  * cap - 1 bytes, non-printable bytes as '?'. Never contains our arguments
  * (Redis does not echo passwords). */
 void store_redis_proto_describe(const struct store_redis_reply *r, char *out, size_t cap);
+
+/* ---- Revocations (docs/internals/revocation.md) ---------------------------- */
+
+/* EVAL <script> 1 key expires_ms member now_ms: ZADD GT + ZREMRANGEBYSCORE
+ * + PUBLISH "<expires_ms> <member>" on the channel named key. */
+int store_redis_proto_revocation(struct buf *out, struct slice key, struct slice member,
+                                 int64_t expires_ms, int64_t now_ms) BUF_WUR;
+/* Its reply: an integer >= 0 (the PUBLISH count) → OK, else UNAVAILABLE. */
+enum store_rc store_redis_proto_revocation_result(const struct store_redis_reply *r);
+/* The Lua text (static), for tests and the CLI's documentation. */
+const char *store_redis_proto_revocation_script(void);
+/* ZRANGEBYSCORE key (min_ms +inf WITHSCORES LIMIT offset count. */
+int store_redis_proto_revocation_page(struct buf *out, struct slice key, int64_t min_ms,
+                                      uint64_t offset, uint64_t count) BUF_WUR;
+/* SUBSCRIBE channel. */
+int store_redis_proto_subscribe(struct buf *out, struct slice channel) BUF_WUR;

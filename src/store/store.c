@@ -336,7 +336,9 @@ start(struct store *s, struct store_op *op, struct store_req *req, struct slice 
     buf_init(&k1, cap);
     buf_init(&k2, cap);
     if (!prefixed(s, key, &k1) ||
-        (req->kind == STORE_OP_REFRESH_CLAIM && !prefixed(s, claim_key, &k2))) {
+        (req->kind == STORE_OP_REFRESH_CLAIM && !prefixed(s, claim_key, &k2)) ||
+        (req->kind == STORE_OP_REVOCATION &&
+         (req->member.len == 0 || req->member.len > BOUNDS_STORE_KEY_MAX))) {
         /* A key we cannot build is a caller bug or a hostile id; either way
          * nothing was decided, so fail closed. */
         store_op_finish(op,
@@ -405,6 +407,22 @@ store_ping(struct store *s, store_done_fn cb, void *arg)
     op->cb.done = cb;
     struct store_req req = {.kind = STORE_OP_PING};
     start(s, op, &req, SLICE_LIT(STORE_KEY_READYZ_PROBE), SLICE_NULL);
+    return op;
+}
+
+struct store_op *
+store_revocation_publish(struct store *s, const struct store_revocation_req *r, store_done_fn cb,
+                         void *arg)
+{
+    struct store_op *op = op_new(s, STORE_OP_REVOCATION, arg);
+    op->cb.done = cb;
+    struct store_req req = {
+        .kind = STORE_OP_REVOCATION,
+        .member = r->member,
+        .expires_ms = r->expires_ms,
+        .now_ms = r->now_ms,
+    };
+    start(s, op, &req, SLICE_LIT(STORE_KEY_REVOCATIONS), SLICE_NULL);
     return op;
 }
 

@@ -146,6 +146,24 @@ struct store_op *store_refresh_claim(struct store *s, const struct store_refresh
  * single-flight /readyz answer. */
 struct store_op *store_ping(struct store *s, store_done_fn cb, void *arg);
 
+/* A revocation (revocation/revocation.h builds the member; handlers call
+ * revocation_revoke_*, not this): one atomic script that ZADDs member with
+ * score expires_ms (GT: a later expiry wins) into <prefix>revocations,
+ * drops the members whose score is at or before now_ms, and PUBLISHes
+ * "<expires_ms> <member>" on the channel <prefix>revocations. STORE_OK or
+ * UNAVAILABLE. The memory back end answers STORE_OK at once: its process
+ * is the whole fleet, and revocation.c has already added the entry to the
+ * process's set. */
+struct store_revocation_req {
+    struct slice member;
+    int64_t expires_ms;
+    int64_t now_ms;
+};
+struct store_op *store_revocation_publish(struct store *s, const struct store_revocation_req *r,
+                                          store_done_fn cb, void *arg);
+/* The sorted set and the channel, before the prefix. */
+#define STORE_KEY_REVOCATIONS "revocations"
+
 /* After this the callback never runs; the operation itself is not undone.
  * NULL is a no-op. */
 void store_cancel(struct store_op *op);

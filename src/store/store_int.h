@@ -20,6 +20,7 @@ enum store_op_kind {
     STORE_OP_MARK,
     STORE_OP_REFRESH_CLAIM,
     STORE_OP_PING,
+    STORE_OP_REVOCATION, /* store_revocation_publish */
     STORE_OP_KIND_COUNT,
 };
 
@@ -35,6 +36,9 @@ struct store_req {
     uint64_t grace_ms;       /* refresh only */
     uint64_t retry_grace_ms; /* refresh only */
     uint64_t generation;     /* refresh only: store_refresh_req.generation */
+    /* REVOCATION only (key: the sorted set = the channel): */
+    struct slice member; /* "f:<fam>" or "s:<at_ms>:<sub>" */
+    int64_t expires_ms;  /* its score */
 };
 
 struct store_backend_ops {
