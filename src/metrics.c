@@ -36,6 +36,11 @@ static const char *const counter_names[METRICS_COUNTER_COUNT][2] = {
     [METRICS_IDENTITY_ASSERTION_FAILED] =
         {"mcp_auth_identity_assertion_failures_total",
          "MCP requests refused because the upstream identity assertion could not be signed."},
+    [METRICS_REVOCATION_MESSAGES_APPLIED] =
+        {"mcp_auth_revocation_messages_applied_total",
+         "Revocation messages received from Redis pub/sub and applied to the revoked set."},
+    [METRICS_REVOCATION_RESYNCS] = {"mcp_auth_revocation_resyncs_total",
+                                    "Complete resyncs of the revoked set from Redis."},
 };
 
 static const char *const denied_names[METRICS_DENIED_COUNT] = {
@@ -66,6 +71,9 @@ static const char *const denied_names[METRICS_DENIED_COUNT] = {
     [METRICS_DENIED_ORIGIN_NOT_ALLOWED] = "origin_not_allowed",
     [METRICS_DENIED_MCP_HEADER_MISMATCH] = "mcp_header_mismatch",
     [METRICS_DENIED_CLIENT_METADATA_INVALID] = "client_metadata_invalid",
+    [METRICS_DENIED_TOKEN_REVOKED_FAMILY] = "token_revoked_family",
+    [METRICS_DENIED_TOKEN_REVOKED_SUBJECT] = "token_revoked_subject",
+    [METRICS_DENIED_REVOCATION_SET_FULL] = "revocation_set_full",
 };
 
 static const char *const replay_names[METRICS_REPLAY_COUNT] = {

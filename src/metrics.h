@@ -20,8 +20,10 @@ enum metrics_counter {
     METRICS_RPC_BATCHES,
     METRICS_RPC_BATCHES_FAILED,
     METRICS_LOG_LINES_DROPPED,
-    METRICS_CLIENT_CONNECTIONS_EVICTED, /* idle keep-alive closed to make room at the cap */
-    METRICS_IDENTITY_ASSERTION_FAILED,  /* the upstream identity could not be signed (502) */
+    METRICS_CLIENT_CONNECTIONS_EVICTED,  /* idle keep-alive closed to make room at the cap */
+    METRICS_IDENTITY_ASSERTION_FAILED,   /* the upstream identity could not be signed (502) */
+    METRICS_REVOCATION_MESSAGES_APPLIED, /* revocation/subscriber: pub/sub messages applied */
+    METRICS_REVOCATION_RESYNCS,          /* revocation/subscriber: complete resyncs */
     METRICS_COUNTER_COUNT,
 };
 
@@ -132,6 +134,9 @@ enum metrics_denied {
     METRICS_DENIED_ORIGIN_NOT_ALLOWED,      /* the mount: a foreign Origin (proxy/cors.h) */
     METRICS_DENIED_MCP_HEADER_MISMATCH,     /* the mount: Mcp-Method/Mcp-Name vs the body */
     METRICS_DENIED_CLIENT_METADATA_INVALID, /* a client ID metadata document refused */
+    METRICS_DENIED_TOKEN_REVOKED_FAMILY,    /* the token's family is in the revoked set */
+    METRICS_DENIED_TOKEN_REVOKED_SUBJECT,   /* its subject was revoked at or after its iat */
+    METRICS_DENIED_REVOCATION_SET_FULL,     /* the revoked set overflowed: fail closed */
     METRICS_DENIED_COUNT,
 };
 

@@ -611,6 +611,27 @@ grant_refresh_token(struct token *t, const struct form_params *p)
         reply_error(t, &err);
         return;
     }
+    /* Issue 14: the revoked set (revocation.h), before any store round
+     * trip. A subject is checked against the family's first iat: a family
+     * begun before the revocation is one the user was logged out of. */
+    enum revocation_verdict rv =
+        revocation_check(slice_from_cstr(t->refresh.family_id), slice_from_cstr(t->refresh.sub),
+                         oauth_token_rules_family_iat(t->refresh.iat, t->refresh.family_iat));
+    if (rv != REVOCATION_CLEAR) {
+        struct log_line l;
+        http_request_log_begin(&l, t->req, LOG_INFO, "refresh_token_revoked");
+        log_str(&l, "reason", revocation_verdict_str(rv));
+        log_str(&l, "family_id", t->refresh.family_id);
+        log_end(&l);
+        metrics_inc_denied(revocation_verdict_denied(rv));
+        reply_simple(t, rv == REVOCATION_OVERFLOW ? 503 : 400,
+                     rv == REVOCATION_OVERFLOW ? OAUTH_ERROR_TEMPORARILY_UNAVAILABLE
+                                               : OAUTH_ERROR_INVALID_GRANT,
+                     rv == REVOCATION_OVERFLOW ? "revocation list unavailable"
+                                               : "refresh token revoked",
+                     NULL);
+        return;
+    }
     /* RFC 6749 6: a subset of the original grant, never more. */
     const char *why =
         oauth_scope_rules_refresh(cfg->scopes_supported, t->refresh.scope,

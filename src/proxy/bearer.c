@@ -15,6 +15,7 @@
 #include "config.h"
 #include "http/reply.h"
 #include "proxy/bearer_cache.h"
+#include "revocation/revocation.h"
 
 #define SCHEME_LEN 7 /* "Bearer " */
 
@@ -101,6 +102,14 @@ is_revoked(const struct proxy_bearer_policy *p, int64_t iat)
     return iat < p->revoke_before_s || (iat == p->revoke_before_s && p->revoke_before_ns > 0);
 }
 
+/* The token's family (claim `fam`), or empty for a legacy token, which is
+ * then checked by subject only. */
+static struct slice
+access_family(const struct grant_access *g)
+{
+    return slice_from_cstr(g->family_id);
+}
+
 static enum proxy_bearer_rc
 deny(struct proxy_bearer_result *out, enum metrics_denied reason, const char *event)
 {
@@ -171,6 +180,13 @@ proxy_bearer_check_cached(const struct proxy_bearer_policy *policy,
     }
     if (is_revoked(policy, out->grant.iat)) {
         return deny(out, METRICS_DENIED_TOKEN_REVOKED_IAT_CUTOFF, "token_revoked_iat_cutoff");
+    }
+    /* The revoked set (issue 14), on every use: a cached token is checked
+     * here exactly like a fresh one, so a revocation reaches it at once. */
+    enum revocation_verdict rv = revocation_check(access_family(&out->grant),
+                                                  slice_from_cstr(out->grant.sub), out->grant.iat);
+    if (rv != REVOCATION_CLEAR) {
+        return deny(out, revocation_verdict_denied(rv), "token_revoked");
     }
     if (known == NULL) {
         proxy_bearer_cache_put(cache, policy->ring, token, &out->grant); /* only what passed */

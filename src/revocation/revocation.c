@@ -90,3 +90,35 @@ revocation_subject_revoked(struct slice sub, int64_t iat_s)
 {
     return revocation_check(SLICE_NULL, sub, iat_s) != REVOCATION_CLEAR;
 }
+
+const char *
+revocation_verdict_str(enum revocation_verdict v)
+{
+    switch (v) {
+    case REVOCATION_CLEAR:
+        return "clear";
+    case REVOCATION_FAMILY:
+        return "family";
+    case REVOCATION_SUBJECT:
+        return "subject";
+    case REVOCATION_OVERFLOW:
+        return "overflow";
+    }
+    return "unknown";
+}
+
+enum metrics_denied
+revocation_verdict_denied(enum revocation_verdict v)
+{
+    switch (v) {
+    case REVOCATION_FAMILY:
+        return METRICS_DENIED_TOKEN_REVOKED_FAMILY;
+    case REVOCATION_SUBJECT:
+        return METRICS_DENIED_TOKEN_REVOKED_SUBJECT;
+    case REVOCATION_OVERFLOW:
+        return METRICS_DENIED_REVOCATION_SET_FULL;
+    case REVOCATION_CLEAR:
+        break;
+    }
+    return METRICS_DENIED_INVALID_TOKEN;
+}

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "base/slice.h"
+#include "metrics.h"
 #include "store/store.h"
 
 struct worker;
@@ -63,3 +64,9 @@ enum revocation_verdict {
 };
 /* family_id may be empty (a legacy token without `fam`: subject only). */
 enum revocation_verdict revocation_check(struct slice family_id, struct slice sub, int64_t iat_s);
+
+/* "clear", "family", "subject", "overflow" (static, for logs). */
+const char *revocation_verdict_str(enum revocation_verdict v);
+/* The mcp_auth_access_denied_total reason of a refusal: token_revoked_family,
+ * token_revoked_subject or revocation_set_full (CLEAR: invalid_token, unused). */
+enum metrics_denied revocation_verdict_denied(enum revocation_verdict v);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bounds.h"
+#include "store/redis_proto.h"
 
 #define MS_DIGITS_MAX 16
 
@@ -92,4 +93,75 @@ revocation_wire_member(const struct revocation_entry *e, struct buf *out)
         return buf_appendf(out, "s:%lld:%.*s", (long long)e->at_ms, (int)e->id.len, e->id.ptr);
     }
     return -1;
+}
+
+/* ---- Replies ---------------------------------------------------------------- */
+
+static bool
+is_string(const struct store_redis_reply *r)
+{
+    return r != NULL && r->type == STORE_REDIS_STRING;
+}
+
+static bool
+string_is(const struct store_redis_reply *r, const char *text)
+{
+    return is_string(r) && slice_eq_cstr(slice_make(r->str, r->len), text);
+}
+
+bool
+revocation_wire_apply_page(const struct store_redis_reply *r, struct revocation_set *set,
+                           int64_t now_ms, size_t *out_members, size_t *out_bad)
+{
+    *out_members = 0;
+    *out_bad = 0;
+    if (r == NULL || r->type != STORE_REDIS_ARRAY || r->count % 2 != 0) {
+        return false;
+    }
+    for (size_t i = 0; i < r->count; i++) {
+        if (!is_string(r->elems[i])) {
+            return false;
+        }
+    }
+    for (size_t i = 0; i < r->count; i += 2) {
+        struct revocation_entry e;
+        int64_t expires_ms;
+        (*out_members)++;
+        const struct store_redis_reply *m = r->elems[i];
+        const struct store_redis_reply *sc = r->elems[i + 1];
+        if (!revocation_wire_parse_ms(slice_make(sc->str, sc->len), &expires_ms) ||
+            !revocation_wire_parse_member(slice_make(m->str, m->len), expires_ms, &e)) {
+            (*out_bad)++;
+            continue;
+        }
+        enum revocation_set_rc rc = revocation_set_add(set, &e, now_ms);
+        if (rc == REVOCATION_SET_FULL || rc == REVOCATION_SET_INVALID) {
+            (*out_bad)++;
+        }
+    }
+    return true;
+}
+
+enum revocation_wire_push
+revocation_wire_classify(const struct store_redis_reply *r, struct slice channel,
+                         struct slice *out_payload)
+{
+    if (r == NULL || r->type != STORE_REDIS_ARRAY || r->count < 2) {
+        return REVOCATION_PUSH_INVALID;
+    }
+    if (r->count == 2 && string_is(r->elems[0], "pong")) {
+        return REVOCATION_PUSH_PONG;
+    }
+    if (r->count != 3 || !is_string(r->elems[1]) ||
+        !slice_eq(slice_make(r->elems[1]->str, r->elems[1]->len), channel)) {
+        return REVOCATION_PUSH_INVALID;
+    }
+    if (string_is(r->elems[0], "subscribe") && r->elems[2]->type == STORE_REDIS_INTEGER) {
+        return REVOCATION_PUSH_SUBSCRIBED;
+    }
+    if (string_is(r->elems[0], "message") && is_string(r->elems[2])) {
+        *out_payload = slice_make(r->elems[2]->str, r->elems[2]->len);
+        return REVOCATION_PUSH_MESSAGE;
+    }
+    return REVOCATION_PUSH_INVALID;
 }

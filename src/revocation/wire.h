@@ -36,3 +36,26 @@ bool revocation_wire_parse_message(struct slice payload, struct revocation_entry
 
 /* Appends e's member to out; -1 for an invalid id or at out's cap. */
 int revocation_wire_member(const struct revocation_entry *e, struct buf *out) BUF_WUR;
+
+/* ---- Replies on the subscriber's connection ---------------------------- */
+
+struct store_redis_reply;
+
+/* A resync page (ZRANGEBYSCORE ... WITHSCORES): member, score, member,
+ * score ... Adds every valid entry to set (now_ms for its sweep); counts
+ * the members read in *out_members and the ones that did not parse or fit
+ * in *out_bad. False when the reply is not an array of an even number of
+ * strings (the connection is then out of step and is dropped). */
+bool revocation_wire_apply_page(const struct store_redis_reply *r, struct revocation_set *set,
+                                int64_t now_ms, size_t *out_members, size_t *out_bad);
+
+enum revocation_wire_push {
+    REVOCATION_PUSH_MESSAGE = 0, /* ["message", channel, payload] on our channel */
+    REVOCATION_PUSH_SUBSCRIBED,  /* ["subscribe", channel, n] on our channel */
+    REVOCATION_PUSH_PONG,        /* ["pong", ""]: PING while subscribed */
+    REVOCATION_PUSH_INVALID,     /* anything else: drop the connection */
+};
+/* Classifies one reply read in subscribed mode; *out_payload borrows the
+ * message's payload from r. */
+enum revocation_wire_push revocation_wire_classify(const struct store_redis_reply *r,
+                                                   struct slice channel, struct slice *out_payload);

@@ -28,6 +28,7 @@
 #include "proxy/subject_limit.h"
 #include "ratelimit.h"
 #include "seal.h"
+#include "revocation/subscriber.h"
 #include "store/memory.h"
 #include "store/readiness.h"
 #include "store/redis.h"
@@ -250,6 +251,13 @@ start_store(struct app *app, const char **out_event, struct buf *err)
                 0) {
             return -1;
         }
+        /* Every revocation the fleet knows is enforced before this replica
+         * takes a request (docs/internals/revocation.md). */
+        *out_event = "revocation_resync_failed";
+        if (revocation_subscriber_fill(app->store_backend, BOUNDS_REVOCATION_STARTUP_MS, err) !=
+            0) {
+            return -1;
+        }
         struct log_line l;
         log_begin(&l, LOG_INFO, "replay_store_enabled");
         log_str(&l, "backend", "redis");
@@ -257,6 +265,7 @@ start_store(struct app *app, const char **out_event, struct buf *err)
         log_str(&l, "key_prefix", c->redis_key_prefix);
         log_end(&l);
     }
+    revocation_subscriber_register_metrics();
     app->readiness = store_readiness_new(NULL);
     app->ready_probe = ready_probe;
     app->ready_probe_arg = app;

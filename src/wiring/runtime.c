@@ -27,6 +27,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "log.h"
+#include "revocation/subscriber.h"
 #include "proxy/bearer_cache.h"
 #include "proxy/pool.h"
 #include "log_skip.h"
@@ -80,6 +81,7 @@ struct runtime {
     atomic_bool draining;
 
     struct worker *control;
+    struct revocation_subscriber *revocations; /* Redis only: on the control loop */
     struct http_server *metrics;
     struct worker_thread *threads;
     unsigned nthreads;
@@ -756,6 +758,7 @@ teardown(struct runtime *rt)
         if (rt->trim_ev != NULL) {
             event_free(rt->trim_ev);
         }
+        revocation_subscriber_free(rt->revocations);
         worker_run_deferred(rt->control);
         worker_slots_close(rt->control);
         worker_free(rt->control);
@@ -844,6 +847,9 @@ runtime_run(const struct config *cfg)
     rt.prune_ev = event_new(rt.control->base, -1, EV_PERSIST, on_prune, &rt);
     struct timeval prune_tv = clock_timeval_from_ms(BOUNDS_SUBJECT_PRUNE_INTERVAL_MS);
     event_add(rt.prune_ev, &prune_tv);
+    /* One subscriber per process keeps the revoked set current (the
+     * start-up fill in app_start already read it once). */
+    rt.revocations = revocation_subscriber_new(rt.app->store_backend, rt.control->base);
     rt.trim_ev = event_new(rt.control->base, -1, EV_PERSIST, on_trim, &rt);
     struct timeval trim_tv = clock_timeval_from_ms(BOUNDS_MEMORY_TRIM_CHECK_MS);
     event_add(rt.trim_ev, &trim_tv);

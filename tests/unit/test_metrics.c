@@ -204,6 +204,9 @@ test_label_tables_match_spec(void **state)
         "origin_not_allowed",
         "mcp_header_mismatch",
         "client_metadata_invalid",
+        "token_revoked_family",
+        "token_revoked_subject",
+        "revocation_set_full",
     };
     assert_int_equal(METRICS_DENIED_COUNT, sizeof(reasons) / sizeof(reasons[0]));
     for (int i = 0; i < METRICS_DENIED_COUNT; i++) {
