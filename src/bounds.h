@@ -547,3 +547,8 @@
 #define BOUNDS_REVOCATION_READ_PENDING_MAX (512 * 1024)
 #define BOUNDS_REVOCATION_PING_MS 10000
 #define BOUNDS_REVOCATION_STARTUP_MS 10000
+/* `mcp-auth-proxy revoke` (wiring/revoke_cmd.h): after the start-up
+ * check (REDIS_STARTUP_CHECK_MS), connecting and the revocation write
+ * (and the family marker) share this budget; then the command gives up
+ * with exit 1 rather than hang an operator's shell. */
+#define BOUNDS_REVOKE_CMD_MS 5000

@@ -6,7 +6,11 @@
  *   --check-config  load it, print the effective values (secrets redacted)
  *   --help          usage and every variable, from config.c's table
  *   --version       version, commit and build time
- * Exit status: 0 success, 1 configuration (or start-up) failure, 2 usage. */
+ *   revoke --subject SUB | --family ID
+ *                   revoke in the configured Redis (wiring/revoke_cmd.h)
+ * Exit status: 0 success, 1 configuration (or start-up, or revocation)
+ * failure, 2 usage. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +22,7 @@
 #include "policy/load.h"
 #include "policy/policy.h"
 #include "version.h"
+#include "wiring/revoke_cmd.h"
 #include "wiring/runtime.h"
 
 #define MAIN_EXIT_CONFIG 1
@@ -33,7 +38,8 @@ const char *malloc_conf = "background_thread:true,max_background_threads:1,"
                           "dirty_decay_ms:1000,muzzy_decay_ms:0";
 #endif
 
-static const char usage_line[] = "usage: mcp-auth-proxy [--check-config | --version | --help]\n";
+static const char usage_line[] = "usage: mcp-auth-proxy [--check-config | --version | --help]\n"
+                                 "       mcp-auth-proxy revoke --subject SUB | --family ID\n";
 
 static void
 print_version(void)
@@ -54,6 +60,15 @@ print_help(void)
           "                  configuration (secrets redacted); exit 0 if valid, 1 if not\n"
           "  --version       print version, commit and build time\n"
           "  --help          print this text\n"
+          "  revoke --subject SUB\n"
+          "                  log a user out everywhere: every token issued to SUB (the\n"
+          "                  IdP's subject, as logged) until now is refused by every\n"
+          "                  replica sharing REDIS_URL; later logins work\n"
+          "  revoke --family ID\n"
+          "                  revoke one login: the access and refresh tokens of family ID\n"
+          "                  (family_id in the logs)\n"
+          "                  Both need REDIS_URL and the proxy's configuration; exit 0 when\n"
+          "                  written, 1 when not (docs/runbook.md, Revocation)\n"
           "\n"
           "Environment variables:\n",
           stdout);
@@ -126,6 +141,36 @@ serve(void)
     return rc;
 }
 
+static const char revoke_usage[] =
+    "usage: mcp-auth-proxy revoke --subject SUB | --family ID\n"
+    "  --subject SUB  refuse every token issued to SUB until now, on every replica\n"
+    "  --family ID    refuse the access and refresh tokens of one login\n"
+    "Reads the proxy's configuration from the environment; needs REDIS_URL.\n";
+
+/* `revoke --subject SUB | --family ID` (wiring/revoke_cmd.h). */
+static int
+revoke(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[2], "--help") == 0) {
+        fputs(revoke_usage, stdout);
+        return 0;
+    }
+    bool subject = argc == 4 && strcmp(argv[2], "--subject") == 0;
+    bool family = argc == 4 && strcmp(argv[2], "--family") == 0;
+    if (!subject && !family) {
+        fputs(revoke_usage, stderr);
+        return MAIN_EXIT_USAGE;
+    }
+    struct config cfg;
+    if (!load_config(&cfg)) {
+        return MAIN_EXIT_CONFIG;
+    }
+    int rc = revoke_cmd_run(&cfg, subject ? REVOKE_CMD_SUBJECT : REVOKE_CMD_FAMILY, argv[3], stdout,
+                            stderr);
+    config_cleanup(&cfg);
+    return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -146,6 +191,9 @@ main(int argc, char **argv)
     }
     if (argc == 2 && strcmp(argv[1], "--check-config") == 0) {
         return check_config();
+    }
+    if (strcmp(argv[1], "revoke") == 0) {
+        return revoke(argc, argv);
     }
     fputs(usage_line, stderr);
     return MAIN_EXIT_USAGE;

@@ -195,6 +195,14 @@ static counter_t client_assertion[METRICS_CLIENT_ASSERTION_COUNT];
 static counter_t cimd_jwks_fetch[METRICS_CIMD_FETCH_COUNT];
 static const char *const bearer_cache_names[2] = {"miss", "hit"};
 static counter_t bearer_cache[2];
+static const char *const revoke_names[METRICS_REVOKE_COUNT] = {
+    [METRICS_REVOKE_REVOKED_FAMILY] = "revoked_family",
+    [METRICS_REVOKE_UNKNOWN_TOKEN] = "unknown_token",
+    [METRICS_REVOKE_CLIENT_MISMATCH] = "client_mismatch",
+    [METRICS_REVOKE_LEGACY_TOKEN] = "legacy_token",
+    [METRICS_REVOKE_STORE_UNAVAILABLE] = "store_unavailable",
+};
+static counter_t revoke[METRICS_REVOKE_COUNT];
 
 static const struct labelled families[] = {
     {"mcp_auth_tokens_issued_total", "Tokens issued at /token by grant type.", "grant_type",
@@ -249,6 +257,8 @@ static const struct labelled families[] = {
     {"mcp_auth_rate_limit_fallback_total",
      "Requests judged by the local rate limiter because the shared one did not answer.", "endpoint",
      endpoint_names, METRICS_ENDPOINT_COUNT, rate_fallback},
+    {"mcp_auth_revoke_total", "Token revocation requests (POST /revoke), by outcome.", "outcome",
+     revoke_names, METRICS_REVOKE_COUNT, revoke},
 };
 
 const char *
@@ -333,6 +343,24 @@ void
 metrics_inc_client_assertion(enum metrics_client_assertion result)
 {
     bump(&client_assertion[result], 1);
+}
+
+void
+metrics_inc_revoke(enum metrics_revoke outcome)
+{
+    bump(&revoke[outcome], 1);
+}
+
+uint64_t
+metrics_get_revoke(enum metrics_revoke outcome)
+{
+    return read_counter(&revoke[outcome]);
+}
+
+const char *
+metrics_revoke_str(enum metrics_revoke outcome)
+{
+    return outcome < METRICS_REVOKE_COUNT ? revoke_names[outcome] : "unknown";
 }
 
 uint64_t

@@ -279,6 +279,20 @@ uint64_t metrics_get_cimd_jwks_fetch(enum metrics_cimd_fetch result);
 /* Calls, failed calls for a tool label; 0 when the label is unknown. */
 uint64_t metrics_get_rpc_calls(const char *label, bool failed);
 
+/* mcp_auth_revoke_total{outcome}: POST /revoke (RFC 7009, oauth/revoke.c)
+ * and the `revoke` command, by outcome. */
+enum metrics_revoke {
+    METRICS_REVOKE_REVOKED_FAMILY = 0, /* a family written and published */
+    METRICS_REVOKE_UNKNOWN_TOKEN,      /* garbage, expired, another audience: 200, nothing */
+    METRICS_REVOKE_CLIENT_MISMATCH,    /* another client's token: 200, nothing (RFC 7009 2.1) */
+    METRICS_REVOKE_LEGACY_TOKEN,       /* an access token minted before "fam": 200, nothing */
+    METRICS_REVOKE_STORE_UNAVAILABLE,  /* the revocation could not be written: 503 */
+    METRICS_REVOKE_COUNT,
+};
+void metrics_inc_revoke(enum metrics_revoke outcome);
+uint64_t metrics_get_revoke(enum metrics_revoke outcome);
+const char *metrics_revoke_str(enum metrics_revoke outcome);
+
 /* Gauges sampled at exposition time, owned by other modules. */
 void metrics_set_gauge_fn(const char *name, const char *help, uint64_t (*fn)(void));
 /* The same for a gauge read from an object (arg, borrowed; it must outlive

@@ -69,8 +69,9 @@ oauth_discovery_issuer(const struct config *cfg)
     return cfg->proxy_base_url;
 }
 
-/* RFC 8414 section 2; values per SPEC.md 3.1 (no jwks_uri, revocation,
- * introspection or userinfo: the proxy offers none of them). */
+/* RFC 8414 section 2; values per SPEC.md 3.1 (no jwks_uri, introspection
+ * or userinfo: the proxy offers none of them), plus RFC 7009 revocation
+ * (issue 14; docs/conformance.md). */
 static int
 build_as_metadata(const struct config *cfg, struct buf *b)
 {
@@ -93,6 +94,15 @@ build_as_metadata(const struct config *cfg, struct buf *b)
                               append_url(b, "registration_endpoint", base, "/register") != 0)) ||
         buf_append_str(b, ",\"response_modes_supported\":[\"query\"]"
                           ",\"response_types_supported\":[\"code\"],") != 0 ||
+        /* RFC 7009 POST /revoke (issue 14), authenticated exactly as
+         * /token (oauth/token_client.h), so the same methods. */
+        append_url(b, "revocation_endpoint", base, "/revoke") != 0 ||
+        buf_append_str(b, cfg->cimd_enabled
+                              ? ",\"revocation_endpoint_auth_methods_supported\":[\"none\","
+                                "\"private_key_jwt\"],\"revocation_endpoint_auth_signing_alg_"
+                                "values_supported\":[\"RS256\",\"PS256\",\"ES256\"],"
+                              : ",\"revocation_endpoint_auth_methods_supported\":[\"none\"],") !=
+            0 ||
         /* Every supported scope, offline_access included: MCP 2026-07-28
          * clients ask for it only when this document lists it. */
         append_scopes(b, cfg->scopes_supported) != 0 || buf_append_byte(b, ',') != 0 ||

@@ -119,6 +119,15 @@ extern const struct http_route_def oauth_callback_route;
 void oauth_token_handle(struct http_request *req, void *arg);
 extern const struct http_route_def oauth_token_route;
 
+/* ---- revoke.c: POST /revoke, RFC 7009 (issue 14) ---- */
+
+/* Revokes the family of a token the authenticated client owns; 200 for
+ * every token it does not (unknown, expired, another client's), 503 when
+ * the revocation cannot be written. Client authentication as /token's
+ * (oauth/token_client.h); CORS as /token's. arg is the const struct oauth. */
+void oauth_revoke_handle(struct http_request *req, void *arg);
+extern const struct http_route_def oauth_revoke_route;
+
 /* ---- identity_jwks.c: GET /.well-known/jwks.json (docs/identity-assertion.md) ---- */
 
 /* The public keys of the upstream identity assertion (identity.h), for the

@@ -1,8 +1,10 @@
 /* POST /token (SPEC.md 3.8): the authorization_code and refresh_token
  * grants. Everything up to the replay-store step is synchronous; the
- * single-use claim of a code, the family revocation after a code replay,
- * and the refresh rotation check are asynchronous store operations, after
- * which the tokens are minted and the answer written.
+ * single-use claim of a code, the family revocation after a code replay
+ * or a refresh-token reuse (the refresh marker and, issue 14, the revoked
+ * set that refuses the family's access tokens on every replica), and the
+ * refresh rotation check are asynchronous store operations, after which
+ * the tokens are minted and the answer written.
  *
  * One struct token per request, in the request's arena, holds the opened
  * grants (released with the arena) and the one store operation
@@ -30,14 +32,13 @@
 #include "log.h"
 #include "metrics.h"
 #include "oauth/client.h"
-#include "oauth/client_assertion.h"
 #include "oauth/cors.h"
 #include "oauth/error.h"
 #include "base/pkce.h"
 #include "oauth/callback_rules.h"
 #include "oauth/reply.h"
 #include "oauth/scope_rules.h"
-#include "oauth/token_assertion.h"
+#include "oauth/token_client.h"
 #include "oauth/token_derive.h"
 #include "oauth/token_rules.h"
 #include "revocation/revocation.h"
@@ -46,10 +47,6 @@
 
 /* The success body: two sealed tokens and a few dozen bytes of JSON. */
 #define SUCCESS_BODY_MAX (2 * BOUNDS_SEALED_MAX_CHARS + BOUNDS_SCOPE_MAX_BYTES + 256)
-
-static const char no_client_auth[] =
-    "this token endpoint does not authenticate clients "
-    "(token_endpoint_auth_method=none); remove the Authorization header";
 
 struct token {
     struct http_request *req;
@@ -66,15 +63,13 @@ struct token {
     /* Refresh: the scope the new tokens get (oauth/scope_rules.h), decided
      * before the claim so a refused scope does not spend the token. */
     char refresh_scope[OAUTH_SCOPE_RULES_MAX];
-    /* RFC 7523 client authentication (docs/cimd.md): the client_assertion
-     * as sent (arena), NULL when the request carries none, and the
-     * resolved client. */
-    char *assertion;
-    const struct oauth_client *client;
-    /* At most one asynchronous step is outstanding. */
-    struct oauth_client_lookup *lookup;
-    struct oauth_token_assertion *assertion_step;
+    /* The client's resolution and authentication (oauth/token_client.h,
+     * shared with /revoke) and the store operation: at most one is
+     * outstanding. */
+    struct oauth_token_client *client_step;
     struct store_op *op;
+    /* A reused refresh token's refusal, sent once its family is revoked. */
+    struct oauth_error denial;
 };
 
 /* What a successful grant mints from (both grants, steps 12-13 / 10-11). */
@@ -103,8 +98,6 @@ struct issue {
 };
 
 static void resolve_client(struct token *t, const char *client_id);
-static bool read_client_assertion(struct token *t, const struct form_params *p,
-                                  const char **client_id);
 
 static void
 cleanup_grants(void *ptr)
@@ -119,10 +112,7 @@ on_abort(struct http_request *req, void *arg)
 {
     struct token *t = arg;
     (void)req;
-    oauth_client_resolve_cancel(t->lookup);
-    t->lookup = NULL;
-    oauth_token_assertion_cancel(t->assertion_step);
-    t->assertion_step = NULL;
+    oauth_token_client_cancel(t->client_step);
     store_cancel(t->op);
     t->op = NULL;
 }
@@ -312,8 +302,45 @@ on_family_marked(enum store_rc rc, const char *error, void *arg)
                  "code_replay");
 }
 
+/* A revocation that failed is logged, never answered: the client is told
+ * no all the same (the replay is refused whatever the store says). */
+static void
+log_family_revoke_failed(struct token *t, const char *family_id, const char *error)
+{
+    struct log_line l;
+    http_request_log_begin(&l, t->req, LOG_ERROR, "family_revoke_failed");
+    log_str(&l, "family_id", family_id);
+    log_str(&l, "error", error != NULL ? error : "unavailable");
+    log_end(&l);
+}
+
+/* The family's access tokens are refused (src/revocation/: this replica
+ * at once, the others through the store); now the marker refresh rotation
+ * reads, so its refresh tokens die too. */
+static void
+on_code_family_revoked(enum store_rc rc, const char *error, void *arg)
+{
+    struct token *t = arg;
+    t->op = NULL;
+    if (rc != STORE_OK) {
+        log_family_revoke_failed(t, t->code.family_id, error);
+    }
+    struct buf key;
+    buf_init(&key, BOUNDS_STORE_KEY_MAX);
+    if (store_key_refresh_family_revoked(slice_from_cstr(t->code.family_id), &key) != 0) {
+        buf_cleanup(&key);
+        on_family_marked(STORE_ERR_UNAVAILABLE, "family id does not fit a store key", t);
+        return;
+    }
+    t->op = store_mark(store_of_worker(t->w), buf_slice(&key), STORE_FAMILY_REVOKED_TTL_MS,
+                       on_family_marked, t);
+    buf_cleanup(&key);
+}
+
 /* Code step 11: a second redemption revokes the family the first one
- * started, so its refresh tokens die too (RFC 6749 4.1.2, OAuth 2.1 4.1.3). */
+ * started, so its refresh tokens die too (RFC 6749 4.1.2, OAuth 2.1 4.1.3),
+ * and, since access tokens carry their family (issue 14), the access
+ * token the first redemption got. */
 static void
 on_code_claimed(enum store_rc rc, const char *error, void *arg)
 {
@@ -352,16 +379,8 @@ on_code_claimed(enum store_rc rc, const char *error, void *arg)
     log_str(&l, "subject", t->code.sub);
     log_str(&l, "client_id", t->client_id);
     log_end(&l);
-    struct buf key;
-    buf_init(&key, BOUNDS_STORE_KEY_MAX);
-    if (store_key_refresh_family_revoked(slice_from_cstr(t->code.family_id), &key) != 0) {
-        buf_cleanup(&key);
-        on_family_marked(STORE_ERR_UNAVAILABLE, "family id does not fit a store key", t);
-        return;
-    }
-    t->op = store_mark(store_of_worker(t->w), buf_slice(&key), STORE_FAMILY_REVOKED_TTL_MS,
-                       on_family_marked, t);
-    buf_cleanup(&key);
+    t->op = revocation_revoke_family(t->w, slice_from_cstr(t->code.family_id),
+                                     on_code_family_revoked, t);
 }
 
 static void
@@ -393,7 +412,7 @@ grant_authorization_code(struct token *t, const struct form_params *p)
     const char *client_id = form_params_get(p, "client_id", NULL);
     struct slice verifier = slice_from_cstr(form_params_get(p, "code_verifier", NULL));
     struct oauth_error err;
-    if (!read_client_assertion(t, p, &client_id)) {
+    if (!oauth_token_client_read_assertion(t->client_step, p, &client_id)) {
         return;
     }
     if (code[0] == '\0' || redirect_uri[0] == '\0' || client_id[0] == '\0') {
@@ -481,6 +500,17 @@ log_refresh_denial(struct token *t, enum store_refresh rc, const char *error)
 }
 
 static void
+on_reuse_family_revoked(enum store_rc rc, const char *error, void *arg)
+{
+    struct token *t = arg;
+    t->op = NULL;
+    if (rc != STORE_OK) {
+        log_family_revoke_failed(t, t->refresh.family_id, error);
+    }
+    reply_error(t, &t->denial);
+}
+
+static void
 on_refresh_claimed(enum store_refresh rc, int64_t claimed_ms, const char *error, void *arg)
 {
     struct token *t = arg;
@@ -504,6 +534,14 @@ on_refresh_claimed(enum store_refresh rc, int64_t claimed_ms, const char *error,
         char value[16];
         (void)snprintf(value, sizeof(value), "%u", d.retry_after_s);
         (void)http_output_header_set(t->req, "Retry-After", value);
+    }
+    if (rc == STORE_REFRESH_REUSED) {
+        /* The store marked the family in the same step; its access tokens
+         * are refused too (issue 14), then the refusal is sent. */
+        t->denial = d.err;
+        t->op = revocation_revoke_family(t->w, slice_from_cstr(t->refresh.family_id),
+                                         on_reuse_family_revoked, t);
+        return;
     }
     reply_error(t, &d.err);
 }
@@ -547,7 +585,7 @@ grant_refresh_token(struct token *t, const struct form_params *p)
 {
     const char *refresh_token = form_params_get(p, "refresh_token", NULL);
     const char *client_id = form_params_get(p, "client_id", NULL);
-    if (!read_client_assertion(t, p, &client_id)) {
+    if (!oauth_token_client_read_assertion(t->client_step, p, &client_id)) {
         return;
     }
     if (refresh_token[0] == '\0' || client_id[0] == '\0') {
@@ -579,6 +617,23 @@ grant_refresh_token(struct token *t, const struct form_params *p)
     enum revocation_verdict rv =
         revocation_check(slice_from_cstr(t->refresh.family_id), slice_from_cstr(t->refresh.sub),
                          oauth_token_rules_family_iat(t->refresh.iat, t->refresh.family_iat));
+    if (rv == REVOCATION_FAMILY) {
+        /* A revoked family is answered and counted exactly as the store's
+         * family marker answers it (the set only answers sooner), so
+         * clients and dashboards see one behaviour whichever check saw
+         * it first. */
+        struct oauth_token_refresh_denial d;
+        (void)oauth_token_rules_refresh_claim(STORE_REFRESH_FAMILY_REVOKED, &d);
+        metrics_inc_denied(d.denied);
+        struct log_line l;
+        http_request_log_begin(&l, t->req, LOG_WARN, "refresh_token_family_revoked");
+        log_str(&l, "token_id", t->refresh.token_id);
+        log_str(&l, "family_id", t->refresh.family_id);
+        log_str(&l, "subject", t->refresh.sub);
+        log_end(&l);
+        reply_error(t, &d.err);
+        return;
+    }
     if (rv != REVOCATION_CLEAR) {
         struct log_line l;
         http_request_log_begin(&l, t->req, LOG_INFO, "refresh_token_revoked");
@@ -641,63 +696,14 @@ refresh_after_client(struct token *t)
     claim_refresh(t);
 }
 
-/* ---- client authentication by assertion (RFC 7523, docs/cimd.md) ------ */
-
-/* The one refusal: 401 invalid_client with the rule's description, one
- * count and one security line. Nothing was consumed: the jti is claimed
- * last, and the code or refresh token only after it. */
+/* The client is known and, if it sent an assertion, authenticated
+ * (oauth/token_client.h; refusals were answered there). */
 static void
-assertion_refuse(struct token *t, enum oauth_client_assertion_rc rc, const char *detail)
+after_client(void *arg, const struct oauth_client *client)
 {
-    metrics_inc_client_assertion((enum metrics_client_assertion)rc);
-    struct log_line l;
-    http_request_log_begin(&l, t->req, LOG_WARN, "client_assertion_refused");
-    log_str(&l, "reason", oauth_client_assertion_rc_str(rc));
-    if (t->client != NULL) {
-        log_sample(&l, "client_id", slice_from_cstr(t->client->id));
-    }
-    if (detail != NULL) {
-        log_str(&l, "detail", detail);
-    }
-    log_end(&l);
-    reply_simple(t, 401, OAUTH_ERROR_INVALID_CLIENT, oauth_client_assertion_description(rc), NULL);
-}
-
-/* The form's client_assertion_type / client_assertion. true to go on with
- * *client_id the one to resolve (the assertion's iss when the form has
- * none); false when the answer was sent. No assertion: nothing to do, the
- * client is public (a document naming private_key_jwt included: ChatGPT's
- * names it and then sends none). */
-static bool
-read_client_assertion(struct token *t, const struct form_params *p, const char **client_id)
-{
-    struct slice type = slice_from_cstr(form_params_get(p, "client_assertion_type", NULL));
-    struct slice assertion = slice_from_cstr(form_params_get(p, "client_assertion", NULL));
-    if (type.len == 0 && assertion.len == 0) {
-        return true;
-    }
-    char iss[BOUNDS_CIMD_URL_MAX_BYTES + 1];
-    enum oauth_client_assertion_rc rc = oauth_client_assertion_front(
-        type, assertion, slice_from_cstr(*client_id), iss, sizeof(iss));
-    if (rc != OAUTH_CLIENT_ASSERTION_OK) {
-        assertion_refuse(t, rc, NULL);
-        return false;
-    }
-    struct arena *a = http_request_arena(t->req);
-    t->assertion = arena_slicedup(a, assertion);
-    if (iss[0] != '\0') {
-        *client_id = arena_strdup(a, iss);
-    }
-    if (t->assertion == NULL || *client_id == NULL) {
-        reply_simple(t, 500, OAUTH_ERROR_SERVER_ERROR, "internal error", NULL);
-        return false;
-    }
-    return true;
-}
-
-static void
-after_client(struct token *t)
-{
+    struct token *t = arg;
+    t->client_step = NULL;
+    t->client_id = client->id;
     if (t->grant == OAUTH_TOKEN_GRANT_AUTHORIZATION_CODE) {
         code_after_client(t);
     } else {
@@ -705,106 +711,13 @@ after_client(struct token *t)
     }
 }
 
-/* The assertion step's answer (oauth/token_assertion.h): a refusal, a
- * replay-store failure, or a verified assertion whose jti is spent. */
-static void
-on_assertion(void *arg, const struct oauth_token_assertion_result *r)
-{
-    struct token *t = arg;
-    t->assertion_step = NULL;
-    if (r->store_failed) {
-        metrics_inc_denied(METRICS_DENIED_REPLAY_STORE_UNAVAILABLE);
-        log_store_error(t, "claim_client_assertion", r->store_error);
-        struct oauth_error err;
-        oauth_token_rules_store_unavailable(&err);
-        reply_error(t, &err);
-        return;
-    }
-    if (r->rc != OAUTH_CLIENT_ASSERTION_OK) {
-        assertion_refuse(t, r->rc, r->detail);
-        return;
-    }
-    metrics_inc_client_assertion(METRICS_CLIENT_ASSERTION_OK);
-    after_client(t);
-}
-
-/* SPEC preface fix 13: oauth/client answers every unusable client_id with
- * 401 invalid_client (the answer on which MCP clients register again),
- * already counted and logged. */
-static void
-on_client(enum oauth_client_rc rc, const struct oauth_client *client, const struct oauth_error *err,
-          void *arg)
-{
-    struct token *t = arg;
-    t->lookup = NULL;
-    if (rc != OAUTH_CLIENT_OK) {
-        reply_error(t, err);
-        return;
-    }
-    t->client_id = client->id;
-    t->client = client;
-    if (t->assertion != NULL) {
-        t->assertion_step =
-            oauth_token_assertion_start(t->oauth, t->w, client, t->assertion, on_assertion, t);
-        return;
-    }
-    after_client(t);
-}
-
 static void
 resolve_client(struct token *t, const char *client_id)
 {
-    t->lookup = oauth_client_resolve_start(t->req, t->oauth, slice_from_cstr(client_id),
-                                           OAUTH_CLIENT_SITE_TOKEN, on_client, t);
+    oauth_token_client_start(t->client_step, client_id, after_client, t);
 }
 
 /* ---- the common prefix (steps 1-6) ------------------------------------- */
-
-/* Steps 1-3; true with *p filled (release it) when the request may go on. */
-static bool
-read_form(struct token *t, struct form_params *p)
-{
-    struct http_request *req = t->req;
-    /* Go tests RawQuery != "": a bare '?' is no query. */
-    if (http_request_query(req).len > 0) {
-        reply_simple(t, 400, OAUTH_ERROR_INVALID_REQUEST,
-                     "token endpoint parameters must be in the request body, not the URL query",
-                     NULL);
-        return false;
-    }
-    struct slice auth;
-    if (http_request_header_get(req, "Authorization", &auth) && auth.len > 0) {
-        struct oauth_error err;
-        oauth_error_set(&err, 401, OAUTH_ERROR_INVALID_CLIENT, no_client_auth);
-        http_request_on_abort(req, NULL, NULL);
-        oauth_reply_error_basic(req, &err, "token");
-        return false;
-    }
-    memset(p, 0, sizeof(*p));
-    struct slice ct;
-    const char *content_type = NULL;
-    if (http_request_header_get(req, "Content-Type", &ct)) {
-        content_type = arena_slicedup(http_request_arena(req), ct);
-        if (content_type == NULL) {
-            reply_simple(t, 500, OAUTH_ERROR_SERVER_ERROR, "internal error", NULL);
-            return false;
-        }
-    }
-    /* SPEC.md 3.0.7: another media type (or none) is simply an empty form. */
-    if (!form_is_content_type(content_type)) {
-        return true;
-    }
-    enum form_rc qrc =
-        form_parse(http_request_body_slice(req), FORM_MODE_BODY, BOUNDS_QUERY_PARAMS_MAX, p);
-    if (qrc != FORM_OK) {
-        /* Past BOUNDS_QUERY_PARAMS_MAX pairs: worded as /consent words it. */
-        reply_simple(t, 400, OAUTH_ERROR_INVALID_REQUEST,
-                     qrc == FORM_ERR_TOO_MANY ? "too many form parameters" : "malformed form body",
-                     NULL);
-        return false;
-    }
-    return true;
-}
 
 void
 oauth_token_handle(struct http_request *req, void *arg)
@@ -822,10 +735,16 @@ oauth_token_handle(struct http_request *req, void *arg)
     t->oauth = oauth;
     t->w = http_request_worker(req);
     t->now_s = clock_unix_s();
+    t->client_step = oauth_token_client_new(req, oauth, OAUTH_TOKEN_CLIENT_SITE_TOKEN);
+    if (t->client_step == NULL) {
+        oauth_reply_error_simple(req, 500, OAUTH_ERROR_SERVER_ERROR, "internal error");
+        return;
+    }
     arena_on_free(http_request_arena(req), cleanup_grants, t);
     http_request_on_abort(req, on_abort, t);
     struct form_params p;
-    if (!read_form(t, &p)) {
+    /* Steps 1-3. */
+    if (!oauth_token_client_read_form(t->client_step, &p)) {
         return;
     }
     struct oauth_error err;

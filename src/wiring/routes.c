@@ -29,6 +29,7 @@ routes_build(struct http_router *r, const struct app *app)
         {&oauth_consent_route, 1, oauth},
         {&oauth_callback_route, 1, oauth},
         {&oauth_token_route, 1, oauth},
+        {&oauth_revoke_route, 1, oauth},
         /* UPSTREAM_IDENTITY_ASSERTION's public keys; absent when off. */
         {&oauth_identity_jwks_route, app->identity != NULL ? 1 : 0, app->identity},
         /* The MCP mount (SPEC.md 4): bearer and path checks before the

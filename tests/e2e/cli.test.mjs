@@ -212,3 +212,60 @@ test('unknown arguments print usage and exit 2', () => {
     assert.equal(r.stdout, '');
   }
 });
+
+// ---- `revoke --subject SUB | --family ID` (issue 14, docs/runbook.md) ----
+// The success path against a real redis-server is in revoke.test.mjs (with
+// replicas that must refuse the tokens); here the command's refusals and
+// what it writes, read back with redis-cli.
+
+test('revoke --help prints its usage and exits 0; bad arguments exit 2 with usage', () => {
+  const h = run(['revoke', '--help']);
+  assert.equal(h.status, 0);
+  assert.match(h.stdout, /^usage: mcp-auth-proxy revoke --subject SUB \| --family ID\n/);
+  for (const args of [['revoke'], ['revoke', '--subject'], ['revoke', '--user', 'x'],
+    ['revoke', '--subject', 'a', '--family', 'b'], ['revoke', 'x', 'y']]) {
+    const r = run(args, goodEnv());
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /^usage: mcp-auth-proxy revoke /);
+    assert.equal(r.stdout, '');
+  }
+  // The general --help names the command too.
+  assert.match(run(['--help']).stdout, /revoke --subject SUB/);
+});
+
+test('revoke without REDIS_URL refuses: the memory store lives in the running process', () => {
+  const env = { ...goodEnv(), PROD_MODE: 'false', REDIS_REQUIRED: 'false' };
+  delete env.REDIS_URL;
+  const r = run(['revoke', '--subject', 'alice'], env);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^revoke: REDIS_URL is not set\. .*running proxy process/);
+  assert.equal(r.stdout, '');
+});
+
+test('revoke with an invalid configuration exits 1 before touching Redis', () => {
+  const env = goodEnv();
+  delete env.OIDC_ISSUER_URL;
+  const r = run(['revoke', '--family', 'f'], env);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /OIDC_ISSUER_URL/);
+});
+
+test('revoke with Redis unreachable exits 1 and says so, without the password', async () => {
+  const { getFreePort } = await import('./lib/ports.mjs');
+  const port = await getFreePort();
+  const r = run(['revoke', '--subject', 'alice'],
+    { ...goodEnv(), REDIS_URL: `redis://default:${SECRETS.REDIS_PASSWORD}@127.0.0.1:${port}/0` });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^revoke: .*127\.0\.0\.1/);
+  assert.match(r.stderr, /refused|connect/i);
+  assert.doesNotMatch(r.stderr, new RegExp(SECRETS.REDIS_PASSWORD));
+  assert.equal(r.stdout, '');
+});
+
+test('revoke rejects an empty or over-long id', () => {
+  for (const id of ['', 'x'.repeat(256)]) {
+    const r = run(['revoke', '--subject', id], goodEnv());
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^revoke: the subject must be 1 to 255 bytes\n$/);
+  }
+});

@@ -145,7 +145,7 @@ test_as_metadata_fields(void **state)
     struct oauth_discovery *d = oauth_discovery_new(&c);
     struct slice doc = oauth_discovery_document(d, OAUTH_DISCOVERY_AS_METADATA);
     json_t *j = parse_doc(doc);
-    assert_int_equal(json_object_size(j), 13);
+    assert_int_equal(json_object_size(j), 16);
     assert_true(json_is_true(json_object_get(j, "client_id_metadata_document_supported")));
     assert_str_member(j, "issuer", FIXTURE_BASE);
     /* The one source of every redirect's iss (RFC 9207). */
@@ -153,6 +153,8 @@ test_as_metadata_fields(void **state)
     assert_str_member(j, "authorization_endpoint", FIXTURE_BASE "/authorize");
     assert_str_member(j, "token_endpoint", FIXTURE_BASE "/token");
     assert_str_member(j, "registration_endpoint", FIXTURE_BASE "/register");
+    /* RFC 7009 (issue 14): authenticated as /token is, so the same methods. */
+    assert_str_member(j, "revocation_endpoint", FIXTURE_BASE "/revoke");
     assert_true(json_is_true(json_object_get(j, "authorization_response_iss_parameter_supported")));
     static const char *const s256[] = {"S256"};
     assert_str_array(j, "code_challenge_methods_supported", 1, s256);
@@ -168,9 +170,10 @@ test_as_metadata_fields(void **state)
     assert_str_array(j, "token_endpoint_auth_methods_supported", 2, methods);
     static const char *const algs[] = {"RS256", "PS256", "ES256"};
     assert_str_array(j, "token_endpoint_auth_signing_alg_values_supported", 3, algs);
+    assert_str_array(j, "revocation_endpoint_auth_methods_supported", 2, methods);
+    assert_str_array(j, "revocation_endpoint_auth_signing_alg_values_supported", 3, algs);
     /* Nothing the proxy does not offer. */
     assert_null(json_object_get(j, "jwks_uri"));
-    assert_null(json_object_get(j, "revocation_endpoint"));
     assert_null(json_object_get(j, "introspection_endpoint"));
     assert_null(json_object_get(j, "userinfo_endpoint"));
     json_decref(j);
@@ -184,6 +187,10 @@ test_as_metadata_fields(void **state)
                  "\"issuer\":\"https://auth.example.com\","
                  "\"registration_endpoint\":\"https://auth.example.com/register\","
                  "\"response_modes_supported\":[\"query\"],\"response_types_supported\":[\"code\"],"
+                 "\"revocation_endpoint\":\"https://auth.example.com/revoke\","
+                 "\"revocation_endpoint_auth_methods_supported\":[\"none\",\"private_key_jwt\"],"
+                 "\"revocation_endpoint_auth_signing_alg_values_supported\":"
+                 "[\"RS256\",\"PS256\",\"ES256\"],"
                  "\"scopes_supported\":[],\"token_endpoint\":\"https://auth.example.com/token\","
                  "\"token_endpoint_auth_methods_supported\":[\"none\",\"private_key_jwt\"],"
                  "\"token_endpoint_auth_signing_alg_values_supported\":"
@@ -232,6 +239,8 @@ test_as_metadata_cimd_and_dcr_switches(void **state)
         /* private_key_jwt (and its algs) only with CIMD on. */
         static const char *const methods[] = {"none", "private_key_jwt"};
         assert_str_array(j, "token_endpoint_auth_methods_supported", rows[i].flag ? 2 : 1, methods);
+        assert_str_array(j, "revocation_endpoint_auth_methods_supported", rows[i].flag ? 2 : 1,
+                         methods);
         assert_int_equal(json_object_get(j, "token_endpoint_auth_signing_alg_values_supported") !=
                              NULL,
                          rows[i].flag);
@@ -544,8 +553,8 @@ test_routes_register_and_token_preflight(void **state)
     (void)state;
     struct served s;
     serve_start(&s, "http://upstream.internal:8000/mcp");
-    static const char *const paths[] = {"/register", "/token"};
-    for (size_t i = 0; i < 2; i++) {
+    static const char *const paths[] = {"/register", "/token", "/revoke"};
+    for (size_t i = 0; i < 3; i++) {
         struct harness_response r = roundtrip(&s, "OPTIONS", paths[i]);
         assert_int_equal(r.status, 204);
         assert_string_equal(harness_header(&r, "Access-Control-Allow-Origin"), "*");
