@@ -20,9 +20,9 @@ enum metrics_counter {
     METRICS_RPC_BATCHES,
     METRICS_RPC_BATCHES_FAILED,
     METRICS_LOG_LINES_DROPPED,
-    METRICS_CLIENT_CONNECTIONS_EVICTED, /* idle keep-alive closed to make room at the cap */
-    METRICS_IDENTITY_ASSERTION_FAILED,  /* the upstream identity could not be signed (502) */
-    METRICS_REDIS_REPLICA_ACK_SHORT,    /* WAIT saw fewer than REDIS_MIN_REPLICAS_ACK (503) */
+    METRICS_CLIENT_CONNECTIONS_EVICTED,  /* idle keep-alive closed to make room at the cap */
+    METRICS_IDENTITY_ASSERTION_FAILED,   /* the upstream identity could not be signed (502) */
+    METRICS_REDIS_REPLICA_ACK_SHORT,     /* WAIT saw fewer than REDIS_MIN_REPLICAS_ACK (503) */
     METRICS_REVOCATION_MESSAGES_APPLIED, /* revocation/subscriber: pub/sub messages applied */
     METRICS_REVOCATION_RESYNCS,          /* revocation/subscriber: complete resyncs */
     METRICS_COUNTER_COUNT,

@@ -19,7 +19,8 @@ struct store_redis_reader {
     redisReader *hr;
     size_t objects;      /* objects of the reply being read (BOUNDS_REDIS_REPLY_OBJECTS_MAX) */
     size_t elements_max; /* elements in any one array; BOUNDS_REDIS_REPLY_ARRAY_MAX by default */
-    size_t pending_max;  /* bytes of an unfinished reply; BOUNDS_REDIS_REPLY_PENDING_MAX by default */
+    size_t
+        pending_max; /* bytes of an unfinished reply; BOUNDS_REDIS_REPLY_PENDING_MAX by default */
 };
 
 /* Counts one more object of the current reply; false past the cap (the

@@ -21,7 +21,7 @@ enum store_op_kind {
     STORE_OP_REFRESH_CLAIM,
     STORE_OP_PING,
     STORE_OP_RATE_WINDOW, /* issue 14: store_rate_window() */
-    STORE_OP_REVOCATION, /* store_revocation_publish */
+    STORE_OP_REVOCATION,  /* store_revocation_publish */
     STORE_OP_KIND_COUNT,
 };
 

@@ -250,8 +250,9 @@ start_store(struct app *app, const char **out_event, struct buf *err)
                                                                  c->redis_ca_file, err);
             if (app->store_backend != NULL) {
                 store_redis_cluster_backend_set_net(app->store_backend, &app->dns, &app->keepalive);
-                store_redis_cluster_backend_set_replicas_ack(
-                    app->store_backend, c->redis_min_replicas_ack, c->redis_replicas_ack_timeout_ms);
+                store_redis_cluster_backend_set_replicas_ack(app->store_backend,
+                                                             c->redis_min_replicas_ack,
+                                                             c->redis_replicas_ack_timeout_ms);
             }
             if (app->store_backend == NULL ||
                 store_redis_cluster_backend_check(app->store_backend, BOUNDS_REDIS_STARTUP_CHECK_MS,

@@ -44,6 +44,9 @@ function asMetadata(base) {
     registration_endpoint: `${base}/register`,
     response_modes_supported: ['query'],
     response_types_supported: ['code'],
+    revocation_endpoint: `${base}/revoke`,
+    revocation_endpoint_auth_methods_supported: ['none', 'private_key_jwt'],
+    revocation_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256'],
     scopes_supported: [],
     token_endpoint: `${base}/token`,
     token_endpoint_auth_methods_supported: ['none', 'private_key_jwt'],
@@ -189,7 +192,7 @@ describe('default mount /mcp', () => {
     const a = await request(`${base}/.well-known/oauth-authorization-server`);
     const b = await request(`${base}/.well-known/oauth-authorization-server/mcp`);
     assert.equal(a.text, b.text);
-    for (const k of ['jwks_uri', 'revocation_endpoint', 'introspection_endpoint', 'userinfo_endpoint']) {
+    for (const k of ['jwks_uri', 'introspection_endpoint', 'userinfo_endpoint']) {
       assert.equal(a.json[k], undefined, k);
     }
   });
