@@ -511,3 +511,11 @@
 #define BOUNDS_REDIS_CLUSTER_REFRESH_MS 30000
 /* Seed nodes named in a redis+cluster:// URL. */
 #define BOUNDS_REDIS_CLUSTER_SEEDS_MAX 16
+
+/* Redis Sentinel (store/redis_sentinel_proto): sentinels named in
+ * REDIS_SENTINELS, the bytes of a host a sentinel names (a DNS name is at
+ * most 253), and of REDIS_SENTINEL_MASTER (Sentinel's own names are short
+ * words; a message naming a longer one is not ours). */
+#define BOUNDS_REDIS_SENTINELS_MAX 16
+#define BOUNDS_REDIS_SENTINEL_HOST_MAX 255
+#define BOUNDS_REDIS_SENTINEL_MASTER_MAX 128
