@@ -168,6 +168,13 @@ struct config {
     unsigned redis_min_replicas_ack;        /* REDIS_MIN_REPLICAS_ACK, default 0 = off */
     uint64_t redis_replicas_ack_timeout_ms; /* REDIS_REPLICAS_ACK_TIMEOUT, default 100ms */
 
+    /* Redis Sentinel (issue 14, docs/redis.md); sentinels and master NULL
+     * = unset, username and password "" = unset. */
+    char *redis_sentinels;         /* REDIS_SENTINELS as written (checked) */
+    char *redis_sentinel_master;   /* REDIS_SENTINEL_MASTER */
+    char *redis_sentinel_username; /* REDIS_SENTINEL_USERNAME */
+    char *redis_sentinel_password; /* REDIS_SENTINEL_PASSWORD, secret */
+
     /* Derived (SPEC.md 1.8). */
     char *canonical_resource; /* base + mount */
     char *idp_redirect_uri;   /* base + "/callback" */
