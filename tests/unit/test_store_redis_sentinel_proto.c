@@ -76,23 +76,19 @@ test_list(void **state)
         assert_int_equal(n, 0);
     }
     /* 16 entries are accepted, 17 are not; a 255-byte host is, 256 not. */
-    char list[256];
-    list[0] = '\0';
-    for (int i = 0; i < 16; i++) {
-        strcat(list, i ? ",s:1" : "s:1");
-    }
-    assert_null(config_check_redis_sentinels(slice_from_cstr(list), a, &n));
+    static const char list17[] =
+        "s:1,s:1,s:1,s:1,s:1,s:1,s:1,s:1,s:1,s:1,s:1,s:1,s:1,s:1,s:1,s:1,s:1";
+    assert_null(config_check_redis_sentinels(slice_make(list17, sizeof(list17) - 1 - 4), a, &n));
     assert_int_equal(n, 16);
-    strcat(list, ",s:1");
-    assert_non_null(config_check_redis_sentinels(slice_from_cstr(list), a, &n));
+    assert_non_null(config_check_redis_sentinels(slice_make(list17, sizeof(list17) - 1), a, &n));
     char host[300];
-    memset(host, 'h', 255);
-    strcpy(host + 255, ":1");
-    assert_null(config_check_redis_sentinels(slice_from_cstr(host), a, &n));
+    memset(host, 'h', 256);
+    memcpy(host + 255, ":1", 2);
+    assert_null(config_check_redis_sentinels(slice_make(host, 257), a, &n));
     assert_int_equal(strlen(a[0].host), 255);
     memset(host, 'h', 256);
-    strcpy(host + 256, ":1");
-    assert_non_null(config_check_redis_sentinels(slice_from_cstr(host), a, &n));
+    memcpy(host + 256, ":1", 2);
+    assert_non_null(config_check_redis_sentinels(slice_make(host, 258), a, &n));
 }
 
 static void
