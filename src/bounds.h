@@ -552,3 +552,11 @@
  * (and the family marker) share this budget; then the command gives up
  * with exit 1 rather than hang an operator's shell. */
 #define BOUNDS_REVOKE_CMD_MS 5000
+
+/* Redis Sentinel (store/redis_sentinel_proto): sentinels named in
+ * REDIS_SENTINELS, the bytes of a host a sentinel names (a DNS name is at
+ * most 253), and of REDIS_SENTINEL_MASTER (Sentinel's own names are short
+ * words; a message naming a longer one is not ours). */
+#define BOUNDS_REDIS_SENTINELS_MAX 16
+#define BOUNDS_REDIS_SENTINEL_HOST_MAX 255
+#define BOUNDS_REDIS_SENTINEL_MASTER_MAX 128

@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -460,6 +461,38 @@ load_key_prefix(struct config_loader *ld, const struct config_var *v, const char
         return;
     }
     ld->c->redis_key_prefix = xstrdup(text);
+}
+
+/* REDIS_SENTINELS: checked here with the parser the back end uses, kept
+ * as written (the back end parses it again into its own addresses). */
+static void
+load_sentinels(struct config_loader *ld, const struct config_var *v, const char *text)
+{
+    if (text == NULL || text[0] == '\0') {
+        return; /* unset */
+    }
+    struct config_redis_addr addrs[BOUNDS_REDIS_SENTINELS_MAX];
+    size_t count;
+    const char *reason = config_check_redis_sentinels(slice_from_cstr(text), addrs, &count);
+    if (reason != NULL) {
+        problem(ld, v->name, "%s", reason);
+        return;
+    }
+    ld->c->redis_sentinels = xstrdup(text);
+}
+
+static void
+load_sentinel_master(struct config_loader *ld, const struct config_var *v, const char *text)
+{
+    if (text == NULL || text[0] == '\0') {
+        return; /* unset */
+    }
+    const char *reason = config_check_redis_sentinel_master(slice_from_cstr(text));
+    if (reason != NULL) {
+        problem(ld, v->name, "%s", reason);
+        return;
+    }
+    ld->c->redis_sentinel_master = xstrdup(text);
 }
 
 /* MCP_SCOPES_SUPPORTED: RFC 6749 3.3 scope tokens separated by spaces or
@@ -1171,6 +1204,23 @@ static const struct config_var vars[] = {
       .flags = CONFIG_VAR_ADDITION, .check = check_rate_limit_store,
       .help = "Where the per-endpoint budgets are counted: local (per replica) or redis (shared "
               "by every replica through REDIS_URL; the MCP mount stays local)." },
+    { .name = "REDIS_SENTINELS", .kind = CONFIG_KIND_CUSTOM, .def_help = "(unset)",
+      AT(redis_sentinels), .flags = CONFIG_VAR_ADDITION, .load = load_sentinels,
+      .show = CONFIG_SHOW_TEXT,
+      .help = "Comma-separated Redis Sentinels (host:port, [v6]:port) that name the primary; "
+              "REDIS_URL then gives only credentials, database and TLS (its host is ignored)." },
+    { .name = "REDIS_SENTINEL_MASTER", .kind = CONFIG_KIND_CUSTOM, .def_help = "(unset)",
+      AT(redis_sentinel_master), .flags = CONFIG_VAR_ADDITION, .load = load_sentinel_master,
+      .show = CONFIG_SHOW_TEXT,
+      .help = "The master name the sentinels monitor (sentinel monitor <name> ...); required "
+              "with REDIS_SENTINELS." },
+    { .name = "REDIS_SENTINEL_USERNAME", .kind = CONFIG_KIND_TEXT, .def_help = "(unset)",
+      AT(redis_sentinel_username), .flags = CONFIG_VAR_ADDITION,
+      .help = "ACL user for the sentinels (AUTH user password); unset uses the legacy "
+              "password-only AUTH, or none." },
+    { .name = "REDIS_SENTINEL_PASSWORD", .kind = CONFIG_KIND_TEXT, .def_help = "(unset)",
+      AT(redis_sentinel_password), .flags = CONFIG_VAR_ADDITION | CONFIG_VAR_SECRET,
+      .help = "Password for the sentinels (requirepass or the ACL user's); never printed." },
 };
 /* clang-format on */
 
@@ -1287,6 +1337,45 @@ check_identity(struct config_loader *ld, bool no_redis)
     }
 }
 
+/* Sentinel mode takes both names; REDIS_URL gives the data nodes'
+ * credentials, database and TLS (its host is ignored), so it is required
+ * too; Cluster and Sentinel are two different deployments. */
+static void
+check_sentinels(struct config_loader *ld, bool no_redis)
+{
+    const struct config *c = ld->c;
+    bool sentinels = c->redis_sentinels != NULL;
+    bool master = c->redis_sentinel_master != NULL;
+    if (sentinels && !master) {
+        problem(ld, "REDIS_SENTINELS",
+                "is set but REDIS_SENTINEL_MASTER is not; set it to the name the sentinels "
+                "monitor (sentinel monitor <name> ...)");
+    }
+    if (master && !sentinels) {
+        problem(ld, "REDIS_SENTINEL_MASTER",
+                "is set but REDIS_SENTINELS is not; list the sentinels (host:port,host:port)");
+    }
+    if (!sentinels && !master) {
+        if ((c->redis_sentinel_username != NULL && c->redis_sentinel_username[0] != '\0') ||
+            (c->redis_sentinel_password != NULL && c->redis_sentinel_password[0] != '\0')) {
+            warning(ld, "REDIS_SENTINEL_PASSWORD",
+                    "or REDIS_SENTINEL_USERNAME is set but REDIS_SENTINELS is not, so it is "
+                    "unused");
+        }
+        return;
+    }
+    if (no_redis) {
+        problem(ld, "REDIS_SENTINELS",
+                "is set but REDIS_URL is empty; set REDIS_URL for the data nodes' credentials, "
+                "database and TLS (its host is ignored), e.g. redis://:password@primary/0");
+    } else if (c->redis_cluster || strncasecmp(c->redis_url, "redis+cluster://", 16) == 0 ||
+               strncasecmp(c->redis_url, "rediss+cluster://", 17) == 0) {
+        problem(ld, "REDIS_SENTINELS",
+                "is set together with Redis Cluster (REDIS_CLUSTER or redis+cluster://); "
+                "use one or the other");
+    }
+}
+
 /* Cross-field rules, after every variable is parsed: REDIS_REQUIRED
  * without REDIS_URL, then the PROD_MODE gate in SPEC.md 1.5's order. */
 static void
@@ -1312,6 +1401,7 @@ check_cross_fields(struct config_loader *ld)
                 "is redis but REDIS_URL is empty; set REDIS_URL (the budgets are shared through "
                 "it) or RATE_LIMIT_STORE=local (each replica counts its own)");
     }
+    check_sentinels(ld, no_redis);
     if (c->cimd_cache_ttl_min_s > c->cimd_cache_ttl_max_s) {
         problem(ld, "CIMD_CACHE_TTL_MAX",
                 "is shorter than CIMD_CACHE_TTL_MIN; make the ceiling at least the floor");
@@ -1485,6 +1575,10 @@ config_cleanup(struct config *c)
     free_list(c->allowed_groups, c->allowed_group_count);
     xfree(c->mcp_resource_name);
     free_secret_str(c->redis_url);
+    xfree(c->redis_sentinels);
+    xfree(c->redis_sentinel_master);
+    xfree(c->redis_sentinel_username);
+    free_secret_str(c->redis_sentinel_password);
     xfree(c->redis_key_prefix);
     xfree(c->redis_ca_file);
     xfree(c->dns_resolv_conf);

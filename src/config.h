@@ -181,6 +181,13 @@ struct config {
     char *rate_limit_cidr_budgets;   /* RATE_LIMIT_CIDR_BUDGETS as written ("" = none) */
     char *rate_limit_store;          /* RATE_LIMIT_STORE: "local" or "redis" */
 
+    /* Redis Sentinel (issue 14, docs/redis.md); sentinels and master NULL
+     * = unset, username and password "" = unset. */
+    char *redis_sentinels;         /* REDIS_SENTINELS as written (checked) */
+    char *redis_sentinel_master;   /* REDIS_SENTINEL_MASTER */
+    char *redis_sentinel_username; /* REDIS_SENTINEL_USERNAME */
+    char *redis_sentinel_password; /* REDIS_SENTINEL_PASSWORD, secret */
+
     /* Derived (SPEC.md 1.8). */
     char *canonical_resource; /* base + mount */
     char *idp_redirect_uri;   /* base + "/callback" */

@@ -579,3 +579,141 @@ config_check_secret_weakness_text(const char *secret, size_t len, char *out, siz
         snprintf(out, cap, "uses only %zu distinct byte values", detail);
     }
 }
+
+/* ---- Redis Sentinel (REDIS_SENTINELS, REDIS_SENTINEL_MASTER) ---------- */
+
+static bool
+is_redis_host_char(unsigned char c)
+{
+    return scan_is_alpha(c) || scan_is_digit(c) || c == '-' || c == '.' || c == '_';
+}
+
+/* 1..65535 in at most five ASCII digits, nothing else. */
+bool
+config_check_port(struct slice s, unsigned *out)
+{
+    if (s.len == 0 || s.len > 5) {
+        return false;
+    }
+    unsigned v = 0;
+    for (size_t i = 0; i < s.len; i++) {
+        if (!scan_is_digit((unsigned char)s.ptr[i])) {
+            return false;
+        }
+        v = v * 10 + (unsigned)(s.ptr[i] - '0');
+    }
+    if (v == 0 || v > 65535) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* A bare host: an IP literal (IPv6 unbracketed) or a name of host bytes. */
+bool
+config_check_redis_host(struct slice host, struct config_redis_addr *out)
+{
+    if (host.len == 0 || host.len > BOUNDS_REDIS_SENTINEL_HOST_MAX) {
+        return false;
+    }
+    struct ipaddr a;
+    out->host_is_ip = ipaddr_parse(host, &a);
+    if (!out->host_is_ip) {
+        for (size_t i = 0; i < host.len; i++) {
+            if (!is_redis_host_char((unsigned char)host.ptr[i])) {
+                return false;
+            }
+        }
+    }
+    memcpy(out->host, host.ptr, host.len);
+    out->host[host.len] = '\0';
+    return true;
+}
+
+/* "host:port" or "[v6]:port". */
+static const char *
+parse_sentinel_entry(struct slice e, struct config_redis_addr *out)
+{
+    struct slice host;
+    struct slice port;
+    if (e.len > 0 && e.ptr[0] == '[') {
+        long close = slice_find_byte(e, ']');
+        if (close < 0) {
+            return "has an unclosed '[' (write [v6]:port)";
+        }
+        host = slice_make(e.ptr + 1, (size_t)close - 1);
+        struct ipaddr a;
+        if (!ipaddr_parse(host, &a) || a.family != AF_INET6) {
+            return "has a host in brackets that is not an IPv6 address";
+        }
+        struct slice rest = slice_skip(e, (size_t)close + 1);
+        if (rest.len == 0 || rest.ptr[0] != ':') {
+            return "has an entry without a port (write host:port, Sentinel's is usually 26379)";
+        }
+        port = slice_skip(rest, 1);
+    } else {
+        long colon = slice_find_byte(e, ':');
+        if (colon < 0) {
+            return "has an entry without a port (write host:port, Sentinel's is usually 26379)";
+        }
+        host = slice_make(e.ptr, (size_t)colon);
+        port = slice_skip(e, (size_t)colon + 1);
+        if (slice_find_byte(port, ':') >= 0) {
+            return "has an IPv6 address without brackets (write [v6]:port)";
+        }
+    }
+    if (!config_check_port(port, &out->port)) {
+        return "has a port that is not a number from 1 to 65535";
+    }
+    if (!config_check_redis_host(host, out)) {
+        return "has an empty, overlong or malformed host";
+    }
+    return NULL;
+}
+
+const char *
+config_check_redis_sentinels(struct slice text, struct config_redis_addr *out, size_t *count)
+{
+    *count = 0;
+    struct slice rest = text;
+    size_t n = 0;
+    for (;;) {
+        long comma = slice_find_byte(rest, ',');
+        struct slice e = slice_trim_space(comma < 0 ? rest : slice_make(rest.ptr, (size_t)comma));
+        if (e.len == 0) {
+            return "has an empty entry (write host:port,host:port)";
+        }
+        if (n == BOUNDS_REDIS_SENTINELS_MAX) {
+            return "names more than 16 sentinels";
+        }
+        const char *reason = parse_sentinel_entry(e, &out[n]);
+        if (reason != NULL) {
+            return reason;
+        }
+        n++;
+        if (comma < 0) {
+            break;
+        }
+        rest = slice_skip(rest, (size_t)comma + 1);
+    }
+    *count = n;
+    return NULL;
+}
+
+const char *
+config_check_redis_sentinel_master(struct slice name)
+{
+    if (name.len == 0) {
+        return "is empty";
+    }
+    if (name.len > BOUNDS_REDIS_SENTINEL_MASTER_MAX) {
+        return "is longer than 128 bytes";
+    }
+    for (size_t i = 0; i < name.len; i++) {
+        unsigned char c = (unsigned char)name.ptr[i];
+        if (c <= 0x20 || c >= 0x7f) {
+            return "holds a space, a control byte or a non-ASCII byte";
+        }
+    }
+    return NULL;
+}

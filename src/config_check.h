@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "base/slice.h"
+#include "bounds.h"
 
 /* "host:port" for a listener: ":8080" (host "", all addresses),
  * "127.0.0.1:9090", "[::1]:9090" (host "::1"), "localhost:8080". The port
@@ -89,3 +90,27 @@ const char *config_check_secret_weakness(const char *secret, size_t len, size_t 
  * period 3", "uses only 7 distinct byte values"; "" when not weak. Writes
  * at most cap bytes (NUL included) into out. */
 void config_check_secret_weakness_text(const char *secret, size_t len, char *out, size_t cap);
+
+/* ---- Redis Sentinel ----------------------------------------------------
+ * REDIS_SENTINELS: "host:port,host:port", IPv6 in brackets
+ * ("[::1]:26379"), the port required (Sentinel's is not Redis's), spaces
+ * around an entry allowed, at most BOUNDS_REDIS_SENTINELS_MAX. The host
+ * and port checks are shared with store/redis_sentinel_proto, which reads
+ * the hosts sentinels name (IPv6 there comes bare). */
+struct config_redis_addr {
+    char host[BOUNDS_REDIS_SENTINEL_HOST_MAX + 1]; /* bare: no IPv6 brackets */
+    bool host_is_ip;
+    unsigned port; /* 1..65535 */
+};
+
+/* Fills out[0..*count); on a reason *count is 0. */
+const char *config_check_redis_sentinels(struct slice text, struct config_redis_addr *out,
+                                         size_t *count);
+/* REDIS_SENTINEL_MASTER: printable ASCII without spaces (a space would
+ * split the +switch-master message), at most BOUNDS_REDIS_SENTINEL_MASTER_MAX. */
+const char *config_check_redis_sentinel_master(struct slice name);
+/* A bare host: an IP literal or a name of [A-Za-z0-9._-], at most
+ * BOUNDS_REDIS_SENTINEL_HOST_MAX bytes; fills out->host and host_is_ip. */
+bool config_check_redis_host(struct slice host, struct config_redis_addr *out);
+/* 1..65535 in at most five ASCII digits, nothing else. */
+bool config_check_port(struct slice s, unsigned *out);

@@ -243,6 +243,15 @@ start_store(struct app *app, const char **out_event, struct buf *err)
         log_end(&l);
     } else {
         *out_event = "replay_store_init_failed";
+        if (c->redis_sentinels != NULL) {
+            /* Sentinel discovery (issue 14 item 1) is configured but its
+             * back end is not built yet: refuse to start rather than use
+             * REDIS_URL's host (ignored in Sentinel mode) as the primary. */
+            set_error(err, "REDIS_SENTINELS is set but this build cannot find the primary "
+                           "through Sentinel yet; point REDIS_URL at the primary and unset "
+                           "REDIS_SENTINELS and REDIS_SENTINEL_MASTER");
+            return -1;
+        }
         bool cluster = c->redis_cluster || store_redis_url_is_cluster(c->redis_url);
         if (cluster) {
             /* Redis Cluster (docs/redis.md, "Cluster"). */

@@ -1005,6 +1005,26 @@ static const struct rule_case rules[] = {
     OK("REDIS_REPLICAS_ACK_TIMEOUT", "2s"),
     BAD("REDIS_REPLICAS_ACK_TIMEOUT", "2001ms", "2s"),
     BAD("REDIS_REPLICAS_ACK_TIMEOUT", "0", "at least 1ms"),
+    /* Sentinel: each name alone is refused (sentinel_mode_rules has the
+     * accepted pairs); the list's syntax. */
+    BAD("REDIS_SENTINELS", "127.0.0.1:26379", "REDIS_SENTINEL_MASTER is not"),
+    BAD("REDIS_SENTINEL_MASTER", "mymaster", "REDIS_SENTINELS is not"),
+    BAD("REDIS_SENTINELS", "127.0.0.1", "without a port"),
+    BAD("REDIS_SENTINELS", "a:1,,b:2", "empty entry"),
+    BAD("REDIS_SENTINELS", "::1:26379", "without brackets"),
+    BAD("REDIS_SENTINELS", "[10.0.0.1]:26379", "not an IPv6 address"),
+    BAD("REDIS_SENTINELS", "[::1:26379", "unclosed"),
+    BAD("REDIS_SENTINELS", "s1:0", "1 to 65535"),
+    BAD("REDIS_SENTINELS", "s1:65536", "1 to 65535"),
+    BAD("REDIS_SENTINELS", "s1:+1", "1 to 65535"),
+    BAD("REDIS_SENTINELS", "s/1:26379", "malformed host"),
+    BAD("REDIS_SENTINELS", "a:1,b:1,c:1,d:1,e:1,f:1,g:1,h:1,i:1,j:1,k:1,l:1,m:1,n:1,o:1,p:1,q:1",
+        "more than 16"),
+    BAD("REDIS_SENTINEL_MASTER", "my master", "space"),
+    BAD("REDIS_SENTINEL_MASTER", "caf\xc3\xa9", "non-ASCII"),
+    /* Sentinel auth alone is only unused (a warning). */
+    OK("REDIS_SENTINEL_USERNAME", "proxy"),
+    OK("REDIS_SENTINEL_PASSWORD", "sentinel-pass"),
 };
 
 /* MCP_SCOPES_SUPPORTED is kept as single-space-joined tokens in the order
@@ -1359,6 +1379,37 @@ weak_previous_secret_refused_in_prod_silent_in_dev(void **state)
     assert_true(r.ok);
     assert_string_equal(r.warn, "");
     unload(&r);
+}
+
+static void
+sentinel_mode_rules(void **state)
+{
+    env_set("REDIS_SENTINELS", "127.0.0.1:26379, [::1]:26380,sentinel-2.example:26379");
+    env_set("REDIS_SENTINEL_MASTER", "mymaster");
+    env_set("REDIS_SENTINEL_PASSWORD", "sentinel-pass");
+    struct loaded r;
+    load(&r);
+    assert_true(r.ok);
+    assert_string_equal(r.c.redis_sentinel_master, "mymaster");
+    assert_string_equal(r.c.redis_sentinel_password, "sentinel-pass");
+    /* A secret is never in a report. */
+    assert_null(strstr(r.warn, "sentinel-pass"));
+    unload(&r);
+    /* REDIS_URL still gives the data nodes' credentials and TLS. */
+    env_set("PROD_MODE", "false");
+    env_set("REDIS_REQUIRED", "false");
+    env_unset("REDIS_URL");
+    expect_problem("REDIS_SENTINELS", "REDIS_URL is empty");
+    env_set("REDIS_URL", "redis+cluster://127.0.0.1:7001");
+    expect_problem("REDIS_SENTINELS", "use one or the other");
+    env_set("REDIS_URL", "redis://127.0.0.1:6379");
+    env_set("REDIS_CLUSTER", "true");
+    expect_problem("REDIS_SENTINELS", "use one or the other");
+    env_unset("REDIS_CLUSTER");
+    expect_ok();
+    env_unset("REDIS_SENTINELS");
+    env_unset("REDIS_SENTINEL_MASTER");
+    env_unset("REDIS_SENTINEL_PASSWORD");
 }
 
 static void
@@ -1850,6 +1901,7 @@ main(void)
         cmocka_unit_test_setup(weak_secret_refused_in_prod_warned_in_dev, env_good),
         cmocka_unit_test_setup(weak_previous_secret_refused_in_prod_silent_in_dev, env_good),
         cmocka_unit_test_setup(redis_required_without_url_fails_in_dev_too, env_good),
+        cmocka_unit_test_setup(sentinel_mode_rules, env_good),
         cmocka_unit_test_setup(secrets_never_appear_in_reports, env_good),
         cmocka_unit_test_setup(dump_shows_effective_values, env_good),
         cmocka_unit_test_setup(access_log_skip_re_matches_unanchored, env_good),
