@@ -162,7 +162,7 @@ store_redis_proto_reader_new_sized(size_t elements_max, size_t pending_max)
         abort();
     }
     /* Every read task carries it: create_array reads the caps there. */
-    redisReaderSetPrivdata(r->hr, r);
+    r->hr->privdata = r; /* hiredis's setter macro casts to int, which clang refuses */
     return r;
 }
 
