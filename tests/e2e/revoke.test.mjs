@@ -226,3 +226,38 @@ describe('POST /revoke and `revoke` across two replicas sharing Redis', () => {
     assert.equal(await mcpStatus(b.url, again.tokens.access_token), 200);
   });
 });
+
+// RFC 7009 2.2.1: the server may answer 503 when it cannot revoke now.
+// With Redis stopped the revocation cannot reach the other replicas, so
+// /revoke must say so (503 replay_store_unavailable) rather than 200, and
+// the `revoke` command exits 1 with a sentence; the replica that took the
+// request still refuses the family at once (its own set is written first).
+describe('POST /revoke and `revoke` with Redis down', () => {
+  let stack;
+  before(async () => {
+    stack = await startStack({ redis: true, proxyEnv: { RATE_LIMIT_ENABLED: 'false' } });
+  });
+  after(async () => { await stack?.stop(); });
+
+  test('503 replay_store_unavailable, counted and logged; this replica refuses the family; the CLI exits 1', async () => {
+    const s = await login(stack.base, { username: 'alice', password: 'alice-pw' });
+    const { access_token: at, refresh_token: rt } = s.tokens;
+    assert.equal(await mcpStatus(stack.base, at), 200);
+    await stack.redis.stop();
+    const n0 = await counter(stack.proxy.metricsUrl, 'mcp_auth_revoke_total', 'outcome="store_unavailable"');
+    const r = await revoke(stack.base, { token: rt, client_id: s.client.client_id });
+    assert.equal(r.status, 503, r.text);
+    assert.equal(r.json.error, 'server_error'); // as /token answers it (SPEC.md 5.4)
+    assert.equal(r.json.error_code, 'replay_store_unavailable');
+    assert.equal(await counter(stack.proxy.metricsUrl, 'mcp_auth_revoke_total', 'outcome="store_unavailable"'), n0 + 1);
+    await stack.proxy.waitForLog(/"msg":"token_revoke_failed"/);
+    assert.equal(await mcpStatus(stack.base, at), 401);
+    const cli = await runToExit({
+      command: proxyBinary(), args: ['revoke', '--family', 'fam-redis-down'],
+      env: stack.proxy.env, timeoutMs: 20000, name: 'revoke-cli',
+    });
+    assert.equal(cli.code, 1, cli.stdout + cli.stderr);
+    assert.match(cli.stderr, /redis/i);
+    assert.ok(!stack.proxy.logLines().join('\n').includes(rt), 'the token is never logged');
+  });
+});
