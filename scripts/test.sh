@@ -23,6 +23,7 @@ root=$(pwd)
 passed=0
 failed=0
 failures=()
+e2e_why=""
 stage() { echo; echo "=== $* ==="; }
 count() { passed=$((passed + $1)); failed=$((failed + $2)); }
 fail_stage() { failed=$((failed + 1)); failures+=("$1"); }
@@ -105,6 +106,13 @@ e2e() {
   count "${ok:-0}" "${fl:-0}"
   if [ "$rc" -ne 0 ] && [ "${fl:-0}" = 0 ]; then fail_stage "e2e ($dir) exited $rc"; fi
   [ "${fl:-0}" != 0 ] && failures+=("e2e ($dir)")
+  # The spec reporter's summary of failures, repeated at the very end:
+  # CI shows only the last lines of a run, and a flaky failure must be
+  # diagnosable from them.
+  [ "${fl:-0}" != 0 ] && e2e_why+="--- e2e ($dir) ---
+$(echo "$out" | sed -n '/^✖ failing tests:/,$p' | grep -vE '^ℹ |^ *at |^ *$' | head -60)
+"
+  return 0
 }
 if ls tests/e2e/*.test.mjs >/dev/null 2>&1; then
   for d in ${E2E_BUILDS:-build build-asan}; do
@@ -139,6 +147,7 @@ if [ "$fuzz_secs" != 0 ] && command -v clang >/dev/null 2>&1; then
 fi
 
 echo
+[ -n "$e2e_why" ] && printf '%s' "$e2e_why"
 if [ "${#failures[@]}" -gt 0 ]; then
   echo "failed stages: ${failures[*]}"
 fi
