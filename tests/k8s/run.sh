@@ -13,7 +13,8 @@
 #      case under tests/k8s/bad-schema/ fails with exactly its `expect` lines;
 #   6. deploy/Dockerfile's runtime packages cover exactly the libraries the
 #      built binary links (scripts/check-image-libs.py), and an altered
-#      Dockerfile is caught.
+#      Dockerfile is caught; the binary runs as uid 10001 with no
+#      capabilities on read-only mounts (tests/k8s/run-as-container.sh).
 # Prints one line per test and ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
@@ -183,6 +184,18 @@ if [ -x "$bin" ]; then
     bad "image libraries: the altered Dockerfile was not caught as expected (exit $rc)"; echo "$out" | sed 's/^/     /'
   fi
   rm -rf "$tmp"
+  # The binary loads and answers as the container runs it: uid 10001, no
+  # capabilities, no_new_privs, every mount read-only (run-as-container.sh;
+  # docs/deploy.md says what that does and does not simulate).
+  if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v setpriv >/dev/null; then
+    if out=$(tests/k8s/run-as-container.sh "$bin" --version 2>&1) && echo "$out" | grep -q '^mcp-auth-proxy '; then
+      ok "as the container user on a read-only root: $out"
+    else
+      bad "the binary does not run as uid 10001 on a read-only root"; echo "$out" | sed 's/^/     /'
+    fi
+  else
+    echo "skip read-only root as uid 10001: needs root, unshare and setpriv"
+  fi
 else
   echo "skip image libraries vs deploy/Dockerfile: no binary at $bin"
 fi
