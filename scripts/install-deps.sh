@@ -58,4 +58,13 @@ if [ -f tests/e2e/tools/package-lock.json ]; then
     fi
   fi
 fi
+# The offline schema check of the Kubernetes manifests (tests/k8s/run.sh):
+# Kubernetes' OpenAPI schemas from npm (kubernetes-models, and the field
+# lists of @kubernetes/client-node), pinned by tests/k8s/schema/package-lock.json.
+if [ -f tests/k8s/schema/package-lock.json ]; then
+  if [ ! -d tests/k8s/schema/node_modules ] || [ tests/k8s/schema/package-lock.json -nt tests/k8s/schema/node_modules/.package-lock.json ]; then
+    echo "install-deps: npm ci in tests/k8s/schema (Kubernetes schemas)"
+    (cd tests/k8s/schema && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
 echo "install-deps: ok"

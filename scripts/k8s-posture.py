@@ -70,6 +70,14 @@ POD_SPEC_PATHS = {
     "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
     "Pod": ("spec",),
 }
+# Memory of the release binary with WORKERS=2, measured by
+# tests/k8s/measure-rss.sh (docs/kubernetes.md "Resources"): 15.1 MiB idle,
+# 28.2 MiB with 1,000 SSE streams open (13.0 KiB each), 18.7 MiB under 7,800
+# bearer-checked POSTs/s. Rounded up; the memory limit must cover idle +
+# every body the process may buffer + every connection it may hold.
+RSS_IDLE_MIB = 16
+RSS_LOADED_MIB = 32
+RSS_PER_CONNECTION_KIB = 16
 KUSTOMIZATION_FIELDS = {
     "apiVersion", "kind", "resources", "namespace", "images", "patches",
     "patchesStrategicMerge",
@@ -370,6 +378,19 @@ def addr_port(text):
     return int(m.group(1)) if m else None
 
 
+def quantity(text, cpu=False):
+    """A Kubernetes quantity as bytes (memory) or cores (cpu); None when it
+    is not one the check can read."""
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?", str(text).strip())
+    if not m:
+        return None
+    units = {None: 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
+             "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40}
+    if cpu and m.group(2) not in (None, "m"):
+        return None
+    return float(m.group(1)) * units[m.group(2)]
+
+
 def duration_seconds(text):
     """Go-style durations as SHUTDOWN_TIMEOUT takes them (120s, 2m, 1m30s)."""
     units = {"h": 3600, "m": 60, "s": 1, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
@@ -424,6 +445,7 @@ class Posture:
         self.check_ports_and_services()
         self.check_security_context()
         self.check_probes_and_shutdown()
+        self.check_resources_and_image()
         self.check_network_policies()
         self.check_disruption_and_scaling()
         return self.failures
@@ -632,6 +654,62 @@ class Posture:
         if "kubernetes.io/hostname" not in keys:
             self.fail("no topologySpreadConstraints on kubernetes.io/hostname: replicas may "
                       "share a node")
+
+    # -- resources, sizing variables, image ------------------------------
+    def literal_int(self, name):
+        v = self.value(name)
+        return int(v) if v is not None and re.fullmatch(r"\d+", v) else None
+
+    def check_resources_and_image(self):
+        res = self.c.get("resources") or {}
+        req, lim = res.get("requests") or {}, res.get("limits") or {}
+        cpu = quantity(req["cpu"], cpu=True) if "cpu" in req else None
+        if cpu is None:
+            self.fail("no CPU request: set resources.requests.cpu (the HPA's utilisation and "
+                      "WORKERS are sized from it)")
+        mem_req = quantity(req["memory"]) if "memory" in req else None
+        mem_lim = quantity(lim["memory"]) if "memory" in lim else None
+        if mem_req is None:
+            self.fail(f"no memory request: set resources.requests.memory to at least "
+                      f"{RSS_LOADED_MIB}Mi (the measured working set, docs/kubernetes.md)")
+        elif mem_req < RSS_LOADED_MIB << 20:
+            self.fail(f"memory request {req['memory']} is below the measured working set: set "
+                      f"at least {RSS_LOADED_MIB}Mi (docs/kubernetes.md)")
+        if mem_lim is None:
+            self.fail("no memory limit: set resources.limits.memory (docs/kubernetes.md "
+                      "\"Resources\" says how to size it)")
+        elif mem_req is not None and mem_lim < mem_req:
+            self.fail(f"memory limit {lim['memory']} is below the request {req['memory']}: "
+                      "raise the limit")
+        conns = self.literal_int("MAX_CLIENT_CONNECTIONS")
+        if not conns:
+            self.fail("MAX_CLIENT_CONNECTIONS is not set: its default follows the descriptor "
+                      "limit (up to 100000 connections), which no memory limit covers; set it "
+                      "(the manifests use \"10000\")")
+        body = self.literal_int("REQUEST_BODY_BUFFER_MAX")
+        if body is None:
+            self.fail("REQUEST_BODY_BUFFER_MAX is not a number the check can read: write "
+                      "it as a literal count of bytes")
+        if mem_lim is not None and conns and body is not None:
+            need = RSS_IDLE_MIB + body / (1 << 20) + conns * RSS_PER_CONNECTION_KIB / 1024
+            if mem_lim < need * (1 << 20):
+                self.fail(f"memory limit {lim['memory']} does not cover {RSS_IDLE_MIB} MiB idle "
+                          f"+ REQUEST_BODY_BUFFER_MAX ({body / (1 << 20):g} MiB) + "
+                          f"MAX_CLIENT_CONNECTIONS x {RSS_PER_CONNECTION_KIB} KiB "
+                          f"({conns * RSS_PER_CONNECTION_KIB / 1024:g} MiB): raise it to at "
+                          f"least {int(-(-need // 1))}Mi or lower those variables")
+        workers = self.literal_int("WORKERS")
+        if workers is None:
+            self.fail("WORKERS is not set: its default counts the node's CPUs, not the pod's "
+                      "share; set it near the CPU request")
+        elif cpu is not None and workers > max(1, -(-cpu * 2 // 1)):
+            self.fail(f"WORKERS {workers} is more than twice the CPU request {req['cpu']}: "
+                      "lower it, or raise the request")
+        image = self.c.get("image") or ""
+        tag = re.match(r"^[^@]*?(?::([^:/@]+))?(@.+)?$", image)
+        if not tag.group(2) and tag.group(1) in (None, "latest"):
+            self.fail(f"image {image} is not pinned: set a version tag or a digest "
+                      "(kustomization images: newTag / digest)")
 
     # -- NetworkPolicy ---------------------------------------------------
     def np_port_covers(self, ports, port):
