@@ -146,6 +146,15 @@ describe('two replicas on Redis Sentinel', { timeout: 170000 }, () => {
       const r = await request(`${m}/readyz`);
       assert.equal(r.status, 200, r.text);
     }
+    // `revoke` with the same configuration writes to the primary the
+    // sentinels name, not to REDIS_URL's (unused) host.
+    const [p1, p2] = await getFreePorts(2);
+    const rv = await runProxyToExit({
+      env: { ...env, LISTEN_ADDR: `127.0.0.1:${p1}`, METRICS_ADDR: `127.0.0.1:${p2}` },
+      args: ['revoke', '--family', 'sentinelfam1'], timeoutMs: 20000,
+    });
+    assert.equal(rv.code, 0, `${rv.stdout}${rv.stderr}`);
+    assert.equal(await cli(primary, ['EXISTS', 'mcp-auth-proxy:refresh_family_revoked:sentinelfam1']), '1');
   });
 
   test('start-up refusals say what each sentinel said', async () => {
