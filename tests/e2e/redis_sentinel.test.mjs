@@ -269,6 +269,15 @@ describe('two replicas on Redis Sentinel', { timeout: 170000 }, () => {
       + `first 200 ${firstOkAfterKill - killedAt} ms after the kill; `
       + `${order.length} codes+refresh tokens redeemed twice or more, ${accepted.size} granted once, `
       + `${twice.length} granted twice\n`);
+    // Why late 503s happen, if any: writes a replica did not acknowledge
+    // (the other replica resyncing with the promoted primary) or workers
+    // still without a confirmed primary.
+    const diag = [];
+    for (const m of [stack.proxy.metricsUrl, b.metricsUrl]) {
+      diag.push(`ack_short=${await counter(m, 'mcp_auth_redis_replica_ack_short_total')}`
+        + ` discovery_failures=${await counter(m, 'mcp_auth_redis_sentinel_discovery_failures_total')}`);
+    }
+    process.stdout.write(`# sentinel failover: per proxy ${diag.join('; ')}\n`);
     assert.deepEqual(twice, [], 'no code or refresh token accepted twice');
     assert.ok(answers.unavailable > 0, 'the election was seen as 503');
     assert.ok(accepted.size > 0);
