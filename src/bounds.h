@@ -560,3 +560,11 @@
 #define BOUNDS_REDIS_SENTINELS_MAX 16
 #define BOUNDS_REDIS_SENTINEL_HOST_MAX 255
 #define BOUNDS_REDIS_SENTINEL_MASTER_MAX 128
+/* Sentinel discovery (store/redis_sentinel.c): every worker asks the
+ * sentinels again this often even when nothing happened (a +switch-master
+ * lost while the subscription was down is found within this), and a pass
+ * that found no confirmed primary is retried after a wait doubling from
+ * RETRY_MIN to BOUNDS_REDIS_BACKOFF_MAX_MS -- short, because requests get
+ * 503 until a primary is confirmed. */
+#define BOUNDS_REDIS_SENTINEL_REFRESH_MS 10000
+#define BOUNDS_REDIS_SENTINEL_RETRY_MIN_MS 100

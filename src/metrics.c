@@ -45,6 +45,12 @@ static const char *const counter_names[METRICS_COUNTER_COUNT][2] = {
          "Revocation messages received from Redis pub/sub and applied to the revoked set."},
     [METRICS_REVOCATION_RESYNCS] = {"mcp_auth_revocation_resyncs_total",
                                     "Complete resyncs of the revoked set from Redis."},
+    [METRICS_REDIS_SENTINEL_FAILOVERS] =
+        {"mcp_auth_redis_sentinel_failovers_total",
+         "Times this process confirmed a new Redis primary named by Sentinel (a failover)."},
+    [METRICS_REDIS_SENTINEL_NO_PRIMARY] =
+        {"mcp_auth_redis_sentinel_discovery_failures_total",
+         "Sentinel discovery passes (per worker) that ended without a confirmed primary."},
 };
 
 static const char *const denied_names[METRICS_DENIED_COUNT] = {

@@ -25,6 +25,8 @@ enum metrics_counter {
     METRICS_REDIS_REPLICA_ACK_SHORT,     /* WAIT saw fewer than REDIS_MIN_REPLICAS_ACK (503) */
     METRICS_REVOCATION_MESSAGES_APPLIED, /* revocation/subscriber: pub/sub messages applied */
     METRICS_REVOCATION_RESYNCS,          /* revocation/subscriber: complete resyncs */
+    METRICS_REDIS_SENTINEL_FAILOVERS,    /* store/redis_sentinel: the primary moved */
+    METRICS_REDIS_SENTINEL_NO_PRIMARY,   /* store/redis_sentinel: a pass found none */
     METRICS_COUNTER_COUNT,
 };
 

@@ -1,9 +1,11 @@
 /* The Redis replay-store back end (see redis.h): the process-wide part --
- * parsed URL, TLS context, script SHA-1 -- and the start-up check. Each
+ * parsed URL, TLS context, script SHA-1, the sentinels in Sentinel mode --
+ * and the start-up check. Each
  * worker's connection lives in redis_conn.c. */
 #include "store/redis.h"
 
 #include <event2/event.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/buf.h"
@@ -12,6 +14,7 @@
 #include "store/redis_conn.h"
 #include "net/tls.h"
 #include "store/redis_proto.h"
+#include "store/redis_sentinel.h"
 #include "store/redis_url.h"
 #include "store/store_int.h"
 
@@ -26,6 +29,7 @@ redis_backend_free(struct store_backend *b)
 {
     struct store_redis_shared *be = (struct store_redis_shared *)b;
     store_redis_url_cleanup(&be->url);
+    store_redis_sentinel_conf_free(be->sentinel);
     net_tls_ctx_free(be->ssl_ctx);
     xfree((char *)be->dns.resolv_conf);
     xfree((char *)be->dns.hosts_file);
@@ -43,14 +47,34 @@ static const struct store_backend_ops redis_ops = {
     .is_connected = store_redis_conn_is_connected,
 };
 
+/* Sentinel mode: the same per-worker store; another name, so that code
+ * built for a fixed REDIS_URL host (the revocation subscriber) does not
+ * take REDIS_URL's placeholder host for the primary
+ * (store_redis_backend_primary says where it is). */
+static const struct store_backend_ops redis_sentinel_ops = {
+    .name = "redis-sentinel",
+    .open = redis_open,
+    .backend_free = redis_backend_free,
+    .start = store_redis_conn_start,
+    .detach = store_redis_conn_detach,
+    .close = store_redis_conn_close,
+    .is_connected = store_redis_conn_is_connected,
+};
+
+static bool
+is_redis(const struct store_backend *b)
+{
+    return b != NULL && (b->ops == &redis_ops || b->ops == &redis_sentinel_ops);
+}
+
 /* ---- The process-wide back end --------------------------------------------------------- */
 
-struct store_backend *
-store_redis_backend_new(const char *url, const char *key_prefix, const char *ca_file,
-                        struct buf *err)
+static struct store_backend *
+backend_new(const struct store_backend_ops *ops, const char *url, const char *key_prefix,
+            const char *ca_file, struct buf *err)
 {
     struct store_redis_shared *be = xcalloc(1, sizeof(*be));
-    store_backend_init(&be->base, &redis_ops, key_prefix);
+    store_backend_init(&be->base, ops, key_prefix);
     if (!store_redis_url_parse(url, &be->url, err)) {
         goto fail;
     }
@@ -99,6 +123,52 @@ fail:
     return NULL;
 }
 
+struct store_backend *
+store_redis_backend_new(const char *url, const char *key_prefix, const char *ca_file,
+                        struct buf *err)
+{
+    return backend_new(&redis_ops, url, key_prefix, ca_file, err);
+}
+
+struct store_backend *
+store_redis_sentinel_backend_new(const struct store_redis_sentinel_spec *spec,
+                                 const char *key_prefix, const char *ca_file, struct buf *err)
+{
+    struct store_backend *b = backend_new(&redis_sentinel_ops, spec->url, key_prefix, ca_file, err);
+    if (b == NULL) {
+        return NULL;
+    }
+    struct store_redis_shared *be = (struct store_redis_shared *)b;
+    be->sentinel = store_redis_sentinel_conf_new(spec->sentinels, spec->master, spec->user,
+                                                 spec->password, &be->target, err);
+    if (be->sentinel == NULL) {
+        redis_backend_free(b);
+        return NULL;
+    }
+    snprintf(be->where, sizeof(be->where), "%s", store_redis_sentinel_conf_describe(be->sentinel));
+    return b;
+}
+
+bool
+store_redis_backend_primary(const struct store_backend *b, char *host, size_t cap, unsigned *port)
+{
+    if (!is_redis(b) || cap == 0) {
+        return false;
+    }
+    struct store_redis_shared *be = (struct store_redis_shared *)b;
+    if (be->sentinel != NULL) {
+        return store_redis_sentinel_conf_primary(be->sentinel, host, cap, port);
+    }
+    /* A single Redis: REDIS_URL's host, immutable once built. */
+    size_t len = strlen(be->url.host);
+    if (len >= cap) {
+        return false;
+    }
+    memcpy(host, be->url.host, len + 1);
+    *port = be->url.port;
+    return true;
+}
+
 void
 store_redis_backend_set_net(struct store_backend *b, const struct net_resolver_opts *dns,
                             const struct net_keepalive *keepalive)
@@ -125,6 +195,7 @@ store_redis_backend_describe(const struct store_backend *b)
 struct check {
     struct event_base *base;
     struct store_redis_link *link;
+    struct store_redis_sentinel *sentinel; /* Sentinel mode */
     bool done;
     bool ok;
     struct buf *error;
@@ -165,6 +236,28 @@ on_check_timeout(evutil_socket_t fd, short what, void *arg)
     buf_cleanup(&reason);
 }
 
+static void
+on_check_outcome(void *arg, bool ok, const char *sentence)
+{
+    check_finish(arg, ok, sentence);
+}
+
+/* Sentinel mode: one discovery pass. The data link reconnects (it is
+ * steered), so the pass, not the link, says when it is over. */
+static void
+on_sentinel_check_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct check *c = arg;
+    (void)fd;
+    (void)what;
+    struct buf reason;
+    buf_init(&reason, STORE_ERROR_MAX - 1);
+    buf_appendf_best(&reason, "no confirmed primary within the start-up check: %s",
+                     store_redis_sentinel_why(c->sentinel));
+    check_finish(c, false, buf_cstr(&reason));
+    buf_cleanup(&reason);
+}
+
 int
 store_redis_backend_check(struct store_backend *b, uint64_t timeout_ms, struct buf *err)
 {
@@ -180,9 +273,30 @@ store_redis_backend_check(struct store_backend *b, uint64_t timeout_ms, struct b
         .on_state = on_check_state,
         .arg = &check,
     };
+    event_callback_fn on_timeout = on_check_timeout;
+    if (be->sentinel != NULL) {
+        struct store_redis_sentinel_opts so = {
+            .conf = be->sentinel,
+            .ssl_ctx = be->ssl_ctx,
+            .dns = &be->dns,
+            .keepalive = o.keepalive,
+            .check = true,
+            .outcome = on_check_outcome,
+            .arg = &check,
+        };
+        check.sentinel = store_redis_sentinel_new(check.base, &so);
+        o.once = false;
+        o.idle = true;
+        o.on_state = store_redis_sentinel_data_state;
+        o.arg = check.sentinel;
+        on_timeout = on_sentinel_check_timeout;
+    }
     check.link = store_redis_link_new(check.base, &o);
+    if (check.sentinel != NULL) {
+        store_redis_sentinel_attach(check.sentinel, check.link);
+    }
     struct event *deadline =
-        store_must(event_new(check.base, -1, 0, on_check_timeout, &check), "event_new");
+        store_must(event_new(check.base, -1, 0, on_timeout, &check), "event_new");
     struct timeval tv = clock_timeval_from_ms(timeout_ms);
     event_add(deadline, &tv);
     /* A failure found before the loop starts has already been recorded
@@ -193,6 +307,7 @@ store_redis_backend_check(struct store_backend *b, uint64_t timeout_ms, struct b
         }
     }
     event_free(deadline);
+    store_redis_sentinel_free(check.sentinel); /* before the link it steers */
     store_redis_link_free(check.link);
     event_base_free(check.base);
     if (!check.done) {

@@ -18,6 +18,7 @@
  * by itself with exponential backoff from 100 ms to 5 s, jittered. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,3 +60,35 @@ const char *store_redis_backend_describe(const struct store_backend *b);
  * STORE_ERR_UNAVAILABLE (counted in mcp_auth_redis_replica_ack_short_total).
  * n = 0 (the default) sends no WAIT. Call before any worker opens a store. */
 void store_redis_backend_set_replicas_ack(struct store_backend *b, unsigned n, uint64_t timeout_ms);
+
+/* ---- Sentinel (issue 14 item 1, store/redis_sentinel.h) --------------------------------- */
+
+/* REDIS_URL (credentials, db, TLS, timeouts of the data nodes; its host is
+ * not used) and the sentinels. */
+struct store_redis_sentinel_spec {
+    const char *url;
+    const char *sentinels; /* REDIS_SENTINELS */
+    const char *master;    /* REDIS_SENTINEL_MASTER */
+    const char *user;      /* REDIS_SENTINEL_USERNAME; NULL or "": none */
+    const char *password;  /* REDIS_SENTINEL_PASSWORD; NULL or "": none */
+};
+
+/* The same back end, its primary found through the sentinels (each
+ * worker discovers it on its own loop). Its store_backend_name() is
+ * "redis-sentinel". The other store_redis_backend_* functions apply; the
+ * start-up check asks the sentinels and confirms the primary with ROLE,
+ * and its sentences say which sentinel said what: "no sentinel of
+ * 127.0.0.1:26379,127.0.0.1:26380 knows master 'mymaster'", "sentinel
+ * 127.0.0.1:26379 says 127.0.0.1:6380 is the primary of 'mymaster' but
+ * 127.0.0.1:6380 answers ROLE slave", an authentication failure naming
+ * REDIS_SENTINEL_USERNAME / REDIS_SENTINEL_PASSWORD. */
+struct store_backend *store_redis_sentinel_backend_new(const struct store_redis_sentinel_spec *spec,
+                                                       const char *key_prefix, const char *ca_file,
+                                                       struct buf *err);
+
+/* Where the primary is now, from any thread: REDIS_URL's host and port
+ * for a single Redis, the primary last confirmed for Sentinel (false
+ * before the first confirmation), false for any other back end or when
+ * the host does not fit in cap bytes (with its NUL). */
+bool store_redis_backend_primary(const struct store_backend *b, char *host, size_t cap,
+                                 unsigned *port);

@@ -8,7 +8,9 @@
  * With REDIS_MIN_REPLICAS_ACK = N > 0 every write (claim, mark, refresh
  * script) is followed by WAIT N timeout in the same batch: one write, one
  * round trip plus the replication wait, and the answer only counts when
- * N replicas acknowledged it (docs/redis.md, "WAIT"). */
+ * N replicas acknowledged it (docs/redis.md, "WAIT"). In Sentinel mode the
+ * same holds; a Sentinel client (redis_sentinel.h) points the link at the
+ * primary and operations fail at once while none is confirmed. */
 #include "store/redis_conn.h"
 
 #include <stdio.h>
@@ -22,6 +24,7 @@
 #include "metrics.h"
 #include "store/redis_link.h"
 #include "store/redis_proto.h"
+#include "store/redis_sentinel.h"
 #include "store/store_int.h"
 
 /* A command with its keys, the script and a long prefix stays far below
@@ -56,6 +59,9 @@ struct redis_store {
     struct store base;
     struct store_redis_shared *be;
     struct store_redis_link *link; /* to the primary */
+    /* Sentinel mode: steers link; operations wait for nothing and fail
+     * at once while it has no confirmed primary. NULL: a single Redis. */
+    struct store_redis_sentinel *sentinel;
     TAILQ_HEAD(pending_list, pending) pendings;
 };
 
@@ -123,6 +129,10 @@ send_pending(struct redis_store *rs, struct pending *p, struct buf *cmd)
         }
         count = 2;
         extra_ms = be->replicas_ack_timeout_ms;
+    }
+    if (rs->sentinel != NULL && !store_redis_sentinel_confirmed(rs->sentinel)) {
+        buf_appendf_best(&why, "no confirmed primary: %s", store_redis_sentinel_why(rs->sentinel));
+        goto refused;
     }
     p->cmd = store_redis_link_send(rs->link, cmd, count, extra_ms, on_replies, p, &why);
     if (p->cmd == NULL) {
@@ -330,6 +340,8 @@ void
 store_redis_conn_close(struct store *s)
 {
     struct redis_store *rs = redis_of(s);
+    store_redis_sentinel_free(rs->sentinel); /* before the link it steers */
+    rs->sentinel = NULL;
     store_redis_link_free(rs->link); /* no callback runs */
     rs->link = NULL;
     struct pending *p;
@@ -346,7 +358,8 @@ bool
 store_redis_conn_is_connected(const struct store *s)
 {
     const struct redis_store *rs = (const struct redis_store *)s;
-    return store_redis_link_is_up(rs->link);
+    return store_redis_link_is_up(rs->link) &&
+           (rs->sentinel == NULL || store_redis_sentinel_confirmed(rs->sentinel));
 }
 
 struct store *
@@ -362,6 +375,22 @@ store_redis_conn_open(struct store_redis_shared *be, struct event_base *base)
         .dns = &be->dns,
         .keepalive = be->has_keepalive ? &be->keepalive : NULL,
     };
+    if (be->sentinel != NULL) {
+        /* The link waits (idle) for the first primary discovery confirms. */
+        struct store_redis_sentinel_opts so = {
+            .conf = be->sentinel,
+            .ssl_ctx = be->ssl_ctx,
+            .dns = &be->dns,
+            .keepalive = o.keepalive,
+        };
+        rs->sentinel = store_redis_sentinel_new(base, &so);
+        o.idle = true;
+        o.on_state = store_redis_sentinel_data_state;
+        o.arg = rs->sentinel;
+    }
     rs->link = store_redis_link_new(base, &o);
+    if (rs->sentinel != NULL) {
+        store_redis_sentinel_attach(rs->sentinel, rs->link);
+    }
     return &rs->base;
 }

@@ -15,6 +15,7 @@
 
 struct event_base;
 struct ssl_ctx_st;
+struct store_redis_sentinel_conf;
 
 /* The process-wide back end, read-only once built (by redis.c). */
 struct store_redis_shared {
@@ -30,6 +31,9 @@ struct store_redis_shared {
     /* REDIS_MIN_REPLICAS_ACK (0 = no WAIT) and its timeout. */
     unsigned min_replicas_ack;
     uint64_t replicas_ack_timeout_ms;
+    /* Sentinel mode (redis_sentinel.h): the sentinels; target's host is
+     * then only a placeholder until discovery. NULL: a single Redis. */
+    struct store_redis_sentinel_conf *sentinel;
 };
 
 /* Opens a worker's store on base and starts connecting. Never NULL. */

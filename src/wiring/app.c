@@ -243,17 +243,31 @@ start_store(struct app *app, const char **out_event, struct buf *err)
         log_end(&l);
     } else {
         *out_event = "replay_store_init_failed";
-        if (c->redis_sentinels != NULL) {
-            /* Sentinel discovery (issue 14 item 1) is configured but its
-             * back end is not built yet: refuse to start rather than use
-             * REDIS_URL's host (ignored in Sentinel mode) as the primary. */
-            set_error(err, "REDIS_SENTINELS is set but this build cannot find the primary "
-                           "through Sentinel yet; point REDIS_URL at the primary and unset "
-                           "REDIS_SENTINELS and REDIS_SENTINEL_MASTER");
-            return -1;
-        }
+        bool sentinel = c->redis_sentinels != NULL;
         bool cluster = c->redis_cluster || store_redis_url_is_cluster(c->redis_url);
-        if (cluster) {
+        if (sentinel) {
+            /* Redis Sentinel (docs/redis.md, "Sentinel"): REDIS_URL gives
+             * the data nodes' login, the sentinels name the primary. */
+            const struct store_redis_sentinel_spec spec = {
+                .url = c->redis_url,
+                .sentinels = c->redis_sentinels,
+                .master = c->redis_sentinel_master,
+                .user = c->redis_sentinel_username,
+                .password = c->redis_sentinel_password,
+            };
+            app->store_backend =
+                store_redis_sentinel_backend_new(&spec, c->redis_key_prefix, c->redis_ca_file, err);
+            if (app->store_backend != NULL) {
+                store_redis_backend_set_net(app->store_backend, &app->dns, &app->keepalive);
+                store_redis_backend_set_replicas_ack(app->store_backend, c->redis_min_replicas_ack,
+                                                     c->redis_replicas_ack_timeout_ms);
+            }
+            if (app->store_backend == NULL ||
+                store_redis_backend_check(app->store_backend, BOUNDS_REDIS_STARTUP_CHECK_MS, err) !=
+                    0) {
+                return -1;
+            }
+        } else if (cluster) {
             /* Redis Cluster (docs/redis.md, "Cluster"). */
             app->store_backend = store_redis_cluster_backend_new(c->redis_url, c->redis_key_prefix,
                                                                  c->redis_ca_file, err);
@@ -299,12 +313,22 @@ start_store(struct app *app, const char **out_event, struct buf *err)
             log_str(&w, "reason", "redis cluster: access-token revocations stay on this replica");
             log_end(&w);
         }
+        if (sentinel) {
+            /* The subscriber follows REDIS_URL's host, which Sentinel mode
+             * does not use; until it follows store_redis_backend_primary()
+             * it stays off, as for Cluster: /revoke and replays still
+             * refuse the family's refresh tokens fleet-wide (the marker). */
+            struct log_line w;
+            log_begin(&w, LOG_WARN, "revocation_propagation_unavailable");
+            log_str(&w, "reason", "redis sentinel: access-token revocations stay on this replica");
+            log_end(&w);
+        }
         struct log_line l;
         log_begin(&l, LOG_INFO, "replay_store_enabled");
-        log_str(&l, "backend", cluster ? "redis-cluster" : "redis");
+        log_str(&l, "backend", sentinel ? "redis-sentinel" : cluster ? "redis-cluster" : "redis");
         log_str(&l, "url",
-                cluster ? store_redis_cluster_backend_describe(app->store_backend)
-                        : store_redis_backend_describe(app->store_backend));
+                cluster && !sentinel ? store_redis_cluster_backend_describe(app->store_backend)
+                                     : store_redis_backend_describe(app->store_backend));
         log_str(&l, "key_prefix", c->redis_key_prefix);
         log_end(&l);
     }

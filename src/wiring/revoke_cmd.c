@@ -145,8 +145,20 @@ revoke_cmd_run(const struct config *cfg, enum revoke_cmd_kind kind, const char *
     }
     struct buf why;
     buf_init(&why, 2 * STORE_ERROR_MAX);
-    struct store_backend *b =
-        store_redis_backend_new(cfg->redis_url, cfg->redis_key_prefix, cfg->redis_ca_file, &why);
+    /* Sentinel mode: REDIS_URL's host is a placeholder; the sentinels
+     * name the primary (the check below finds and confirms it). */
+    const struct store_redis_sentinel_spec spec = {
+        .url = cfg->redis_url,
+        .sentinels = cfg->redis_sentinels,
+        .master = cfg->redis_sentinel_master,
+        .user = cfg->redis_sentinel_username,
+        .password = cfg->redis_sentinel_password,
+    };
+    struct store_backend *b = cfg->redis_sentinels != NULL
+                                  ? store_redis_sentinel_backend_new(&spec, cfg->redis_key_prefix,
+                                                                     cfg->redis_ca_file, &why)
+                                  : store_redis_backend_new(cfg->redis_url, cfg->redis_key_prefix,
+                                                            cfg->redis_ca_file, &why);
     int rc = 1;
     if (b == NULL) {
         goto out;
