@@ -82,7 +82,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     struct oidc_claims c;
     const char *why = NULL;
-    if (oidc_claims_parse(claims, "groups", &c, &why) == OIDC_CLAIMS_OK) {
+    if (oidc_claims_parse(claims, "groups", "email", &c, &why) == OIDC_CLAIMS_OK) {
         (void)oidc_claims_check_groups(&c);
         (void)oidc_claims_in_allowed_groups(&c, NULL, 0);
     }

@@ -18,6 +18,9 @@ packages=(
   redis-server chromium openssl curl iproute2
   python3 python3-yaml
 )
+# A second OpenID-certified IdP for tests/e2e/idp_glewlwyd.test.mjs (C, its
+# own sqlite database made by the test from the schema the package ships).
+packages+=(glewlwyd sqlite3)
 # Node.js: use the machine's node/npm when present (Debian 12 images here
 # carry Node 20 with npm); otherwise Debian's nodejs + npm.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

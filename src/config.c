@@ -450,6 +450,54 @@ load_groups(struct config_loader *ld, const struct config_var *v, const char *te
     ld->c->allowed_groups = split_list(text, &ld->c->allowed_group_count);
 }
 
+/* A DNS name as Google sends it in `hd`: labels of letters, digits and
+ * '-', separated by single dots, at least two labels. */
+static bool
+is_domain_name(const char *d)
+{
+    size_t label = 0;
+    size_t dots = 0;
+    for (const char *p = d; *p != '\0'; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch == '.') {
+            if (label == 0) {
+                return false;
+            }
+            label = 0;
+            dots++;
+        } else if (isalnum(ch) || ch == '-') {
+            label++;
+        } else {
+            return false;
+        }
+    }
+    return label > 0 && dots > 0;
+}
+
+static void
+load_hosted_domains(struct config_loader *ld, const struct config_var *v, const char *text)
+{
+    size_t n = 0;
+    char **items = split_list(text, &n);
+    bool bad = false;
+    for (size_t i = 0; i < n; i++) {
+        if (!is_domain_name(items[i])) {
+            problem(ld, v->name,
+                    "entry [%zu] is not a domain name; list the Google Workspace domains "
+                    "whose accounts may sign in, e.g. example.com,example.org",
+                    i);
+            bad = true;
+        }
+    }
+    if (bad) {
+        free_list(items, n);
+        return;
+    }
+    ld->c->allowed_hosted_domains = items;
+    ld->c->allowed_hosted_domain_count = n;
+    ld->c->allowed_hosted_domains_text = n > 0 ? xstrdup(text) : NULL;
+}
+
 static void
 load_key_prefix(struct config_loader *ld, const struct config_var *v, const char *text)
 {
@@ -1221,6 +1269,16 @@ static const struct config_var vars[] = {
     { .name = "REDIS_SENTINEL_PASSWORD", .kind = CONFIG_KIND_TEXT, .def_help = "(unset)",
       AT(redis_sentinel_password), .flags = CONFIG_VAR_ADDITION | CONFIG_VAR_SECRET,
       .help = "Password for the sentinels (requirepass or the ACL user's); never printed." },
+    /* IdP quirks (docs/idps.md) */
+    { .name = "EMAIL_CLAIM", .kind = CONFIG_KIND_TEXT, .def = "email", AT(email_claim),
+      .flags = CONFIG_VAR_ADDITION,
+      .help = "Top-level id_token claim read as the user's email (X-User-Email); Entra ID "
+              "sends none by default: preferred_username or upn." },
+    { .name = "ALLOWED_HOSTED_DOMAINS", .kind = CONFIG_KIND_CUSTOM, .def_help = "(unset: no check)",
+      AT(allowed_hosted_domains_text), .load = load_hosted_domains, .show = CONFIG_SHOW_TEXT,
+      .flags = CONFIG_VAR_ADDITION,
+      .help = "Comma-separated Google Workspace domains: the id_token's hd claim must be one "
+              "of them (a personal account has none and is refused)." },
 };
 /* clang-format on */
 
@@ -1573,6 +1631,9 @@ config_cleanup(struct config *c)
     free_listen(&c->metrics_listen);
     xfree(c->groups_claim);
     free_list(c->allowed_groups, c->allowed_group_count);
+    xfree(c->email_claim);
+    xfree(c->allowed_hosted_domains_text);
+    free_list(c->allowed_hosted_domains, c->allowed_hosted_domain_count);
     xfree(c->mcp_resource_name);
     free_secret_str(c->redis_url);
     xfree(c->redis_sentinels);

@@ -188,6 +188,12 @@ struct config {
     char *redis_sentinel_username; /* REDIS_SENTINEL_USERNAME */
     char *redis_sentinel_password; /* REDIS_SENTINEL_PASSWORD, secret */
 
+    /* IdP quirks (docs/idps.md). */
+    char *email_claim; /* EMAIL_CLAIM, default "email" (Entra: preferred_username) */
+    char *allowed_hosted_domains_text; /* ALLOWED_HOSTED_DOMAINS as written, NULL = unset */
+    char **allowed_hosted_domains;     /* its entries; empty = no `hd` check */
+    size_t allowed_hosted_domain_count;
+
     /* Derived (SPEC.md 1.8). */
     char *canonical_resource; /* base + mount */
     char *idp_redirect_uri;   /* base + "/callback" */

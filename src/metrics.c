@@ -84,6 +84,8 @@ static const char *const denied_names[METRICS_DENIED_COUNT] = {
     [METRICS_DENIED_TOKEN_REVOKED_FAMILY] = "token_revoked_family",
     [METRICS_DENIED_TOKEN_REVOKED_SUBJECT] = "token_revoked_subject",
     [METRICS_DENIED_REVOCATION_SET_FULL] = "revocation_set_full",
+    [METRICS_DENIED_GROUPS_OVERAGE] = "groups_overage",
+    [METRICS_DENIED_HOSTED_DOMAIN] = "hosted_domain",
 };
 
 static const char *const replay_names[METRICS_REPLAY_COUNT] = {

@@ -140,6 +140,8 @@ enum metrics_denied {
     METRICS_DENIED_TOKEN_REVOKED_FAMILY,    /* the token's family is in the revoked set */
     METRICS_DENIED_TOKEN_REVOKED_SUBJECT,   /* its subject was revoked at or after its iat */
     METRICS_DENIED_REVOCATION_SET_FULL,     /* the revoked set overflowed: fail closed */
+    METRICS_DENIED_GROUPS_OVERAGE, /* groups elsewhere (Entra overage) and group checks set */
+    METRICS_DENIED_HOSTED_DOMAIN,  /* `hd` not in ALLOWED_HOSTED_DOMAINS (docs/idps.md) */
     METRICS_DENIED_COUNT,
 };
 

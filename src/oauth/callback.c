@@ -356,6 +356,16 @@ reply_identity_denial(struct callback *cb, const struct oidc_claims *c, enum met
         log_begin_client(&l, cb, LOG_WARN, "access_denied_group_invalid");
         log_str(&l, "subject", c->sub);
         break;
+    case METRICS_DENIED_GROUPS_OVERAGE:
+        log_begin_client(&l, cb, LOG_WARN, "access_denied_groups_overage");
+        log_str(&l, "subject", c->sub);
+        log_str(&l, "claim", cfg->groups_claim);
+        break;
+    case METRICS_DENIED_HOSTED_DOMAIN:
+        log_begin_client(&l, cb, LOG_WARN, "access_denied_hosted_domain");
+        log_str(&l, "subject", c->sub);
+        log_str(&l, "hd", c->hd);
+        break;
     default:
         log_begin_client(&l, cb, LOG_WARN, "access_denied_group");
         log_str(&l, "subject", c->sub);
@@ -373,7 +383,8 @@ check_identity(struct callback *cb, const json_t *claims_json)
     const struct config *cfg = cb->oauth->cfg;
     struct oidc_claims claims;
     const char *bad = NULL;
-    if (oidc_claims_parse(claims_json, cfg->groups_claim, &claims, &bad) != OIDC_CLAIMS_OK) {
+    if (oidc_claims_parse(claims_json, cfg->groups_claim, cfg->email_claim, &claims, &bad) !=
+        OIDC_CLAIMS_OK) {
         struct log_line l;
         log_begin_client(&l, cb, LOG_ERROR, "id_token_claims_parse_failed");
         log_str(&l, "claim", bad);
@@ -392,11 +403,23 @@ check_identity(struct callback *cb, const json_t *claims_json)
     }
     struct oauth_error err;
     enum metrics_denied reason;
+    bool groups_checked = cfg->allowed_group_count > 0 || cfg->policy_file != NULL;
     if (!oauth_callback_rules_identity(&claims, cfg->allowed_groups, cfg->allowed_group_count, &err,
-                                       &reason)) {
+                                       &reason) ||
+        !oauth_callback_rules_access(&claims, groups_checked, cfg->allowed_hosted_domains,
+                                     cfg->allowed_hosted_domain_count, &err, &reason)) {
         metrics_inc_denied(reason);
         reply_identity_denial(cb, &claims, reason, &err);
         goto out;
+    }
+    if (claims.groups_overage) {
+        /* No group rule is configured, so the login goes on: the upstream
+         * gets no X-User-Groups and is told so here (docs/idps.md). */
+        struct log_line l;
+        log_begin_client(&l, cb, LOG_WARN, "groups_claim_overage");
+        log_str(&l, "claim", cfg->groups_claim);
+        log_str(&l, "subject", claims.sub);
+        log_end(&l);
     }
     finish(cb, &claims);
 out:

@@ -96,9 +96,35 @@ oauth_callback_rules_identity(const struct oidc_claims *c, char *const *allowed,
         *out_denied = METRICS_DENIED_GROUP_INVALID;
         return false;
     }
+    if (allowed_count > 0 && c->groups_overage) {
+        oauth_error_set(err, 403, OAUTH_ERROR_ACCESS_DENIED, OAUTH_CALLBACK_GROUPS_OVERAGE);
+        err->error_code = "groups_overage";
+        *out_denied = METRICS_DENIED_GROUPS_OVERAGE;
+        return false;
+    }
     if (!oidc_claims_in_allowed_groups(c, allowed, allowed_count)) {
         oauth_error_set(err, 403, OAUTH_ERROR_ACCESS_DENIED, "user not in any allowed group");
         *out_denied = METRICS_DENIED_GROUP;
+        return false;
+    }
+    return true;
+}
+
+bool
+oauth_callback_rules_access(const struct oidc_claims *c, bool groups_checked,
+                            char *const *hosted_domains, size_t hosted_domain_count,
+                            struct oauth_error *err, enum metrics_denied *out_denied)
+{
+    if (groups_checked && c->groups_overage) {
+        oauth_error_set(err, 403, OAUTH_ERROR_ACCESS_DENIED, OAUTH_CALLBACK_GROUPS_OVERAGE);
+        err->error_code = "groups_overage";
+        *out_denied = METRICS_DENIED_GROUPS_OVERAGE;
+        return false;
+    }
+    if (!oidc_claims_in_hosted_domains(c, hosted_domains, hosted_domain_count)) {
+        oauth_error_set(err, 403, OAUTH_ERROR_ACCESS_DENIED, "hosted domain not allowed");
+        err->error_code = "hosted_domain_not_allowed";
+        *out_denied = METRICS_DENIED_HOSTED_DOMAIN;
         return false;
     }
     return true;

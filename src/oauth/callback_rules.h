@@ -58,7 +58,8 @@ void oauth_callback_rules_idp_error_unmatched(enum oauth_error_code mapped,
  * access_denied subject_missing), sub or email with a control byte or
  * invalid UTF-8 (403 claim_invalid; not in SPEC.md, docs/conformance.md),
  * email_verified false (403 email_not_verified), a group with ',', a
- * control byte or invalid UTF-8 (403 group_invalid),
+ * control byte or invalid UTF-8 (403 group_invalid), with ALLOWED_GROUPS
+ * set the groups elsewhere (403 groups_overage, docs/idps.md), then
  * no overlap with ALLOWED_GROUPS (403 "user not in any allowed group", no
  * error_code). True when the user may proceed; else false with *err and
  * *out_denied, the mcp_auth_access_denied_total reason. Step 16 (groups
@@ -66,6 +67,24 @@ void oauth_callback_rules_idp_error_unmatched(enum oauth_error_code mapped,
 bool oauth_callback_rules_identity(const struct oidc_claims *c, char *const *allowed,
                                    size_t allowed_count, struct oauth_error *err,
                                    enum metrics_denied *out_denied);
+
+/* The refusal when the groups are elsewhere (oidc_claims.groups_overage):
+ * the proxy does not fetch them, so a group check cannot be made. */
+#define OAUTH_CALLBACK_GROUPS_OVERAGE                                                              \
+    "the identity provider sent a reference to the user's groups instead of the groups "           \
+    "(groups overage); configure it to emit the groups in the id_token (docs/idps.md)"
+
+/* After oauth_callback_rules_identity passed (docs/idps.md): groups_checked
+ * says a group rule is configured anywhere (ALLOWED_GROUPS or a policy file,
+ * whose rules may name groups); then groups elsewhere are 403 access_denied
+ * OAUTH_CALLBACK_GROUPS_OVERAGE (error_code groups_overage) -- never a login
+ * that passes with no groups. With ALLOWED_HOSTED_DOMAINS set, an `hd` in
+ * none of them (or none at all: a personal Google account) is 403
+ * access_denied "hosted domain not allowed" (hosted_domain_not_allowed).
+ * True when the user may proceed. */
+bool oauth_callback_rules_access(const struct oidc_claims *c, bool groups_checked,
+                                 char *const *hosted_domains, size_t hosted_domain_count,
+                                 struct oauth_error *err, enum metrics_denied *out_denied);
 
 /* Step 19: fills *out (borrowing every string: from s, c, token_id,
  * family_id and aud) with the code to seal: client_id, redirect_uri, code_challenge,

@@ -2,6 +2,7 @@
 
 #include <jansson.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/jsonx.h"
 #include "base/strtab.h"
@@ -34,6 +35,7 @@ oidc_claims_cleanup(struct oidc_claims *c)
     }
     xfree(c->groups);
     xfree(c->acr);
+    xfree(c->hd);
     memset(c, 0, sizeof(*c));
 }
 
@@ -161,6 +163,31 @@ get_groups(const json_t *claims, const char *groups_claim, struct oidc_claims *o
     }
 }
 
+/* The groups are elsewhere (claims.h groups_overage). Only asked when the
+ * groups claim itself is absent or null. */
+static bool
+groups_elsewhere(const json_t *claims, const char *groups_claim)
+{
+    const json_t *names;
+    if (jsonx_get(claims, "_claim_names", &names) == JSONX_FOUND && json_is_object(names) &&
+        json_object_get(names, groups_claim) != NULL) {
+        return true;
+    }
+    const json_t *has;
+    return jsonx_get(claims, "hasgroups", &has) == JSONX_FOUND && json_is_true(has);
+}
+
+/* hd: never a failure; anything unusable reads as "" (no hosted domain). */
+static void
+get_hosted_domain(const json_t *claims, struct oidc_claims *out)
+{
+    struct slice v = SLICE_LIT("");
+    if (jsonx_get_str(claims, "hd", &v) != JSONX_FOUND || oidc_claims_check_value(v) != NULL) {
+        v.len = 0;
+    }
+    out->hd = xstrndup(v.ptr, v.len);
+}
+
 /* acr and auth_time: never a failure; anything unusable reads as unknown
  * (see claims.h). */
 static void
@@ -181,14 +208,14 @@ get_authentication(const json_t *claims, struct oidc_claims *out)
 }
 
 enum oidc_claims_rc
-oidc_claims_parse(const struct json_t *claims, const char *groups_claim, struct oidc_claims *out,
-                  const char **out_reason)
+oidc_claims_parse(const struct json_t *claims, const char *groups_claim, const char *email_claim,
+                  struct oidc_claims *out, const char **out_reason)
 {
     memset(out, 0, sizeof(*out));
     const char *bad = NULL;
     if (!get_string(claims, "sub", &out->sub, &out->sub_invalid)) {
         bad = "sub";
-    } else if (!get_string(claims, "email", &out->email, &out->email_invalid)) {
+    } else if (!get_string(claims, email_claim, &out->email, &out->email_invalid)) {
         bad = "email";
     } else if (!get_string(claims, "name", &out->name, NULL)) {
         bad = "name";
@@ -203,8 +230,27 @@ oidc_claims_parse(const struct json_t *claims, const char *groups_claim, struct 
         return OIDC_CLAIMS_ERR_MALFORMED;
     }
     get_groups(claims, groups_claim, out);
+    const json_t *g;
+    if (jsonx_get(claims, groups_claim, &g) != JSONX_FOUND) {
+        out->groups_overage = groups_elsewhere(claims, groups_claim);
+    }
     get_authentication(claims, out);
+    get_hosted_domain(claims, out);
     return OIDC_CLAIMS_OK;
+}
+
+bool
+oidc_claims_in_hosted_domains(const struct oidc_claims *c, char *const *domains, size_t count)
+{
+    if (count == 0) {
+        return true;
+    }
+    for (size_t i = 0; c->hd != NULL && c->hd[0] != '\0' && i < count; i++) {
+        if (strcasecmp(c->hd, domains[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 bool

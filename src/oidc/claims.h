@@ -51,6 +51,18 @@ struct oidc_claims {
      * logged by the handler. */
     char *acr;
     int64_t auth_time;
+    /* Google's hosted domain (`hd`, the Workspace domain of the account):
+     * "" when absent, null, not a string or failing oidc_claims_check_value.
+     * Judged against ALLOWED_HOSTED_DOMAINS; never forwarded. */
+    char *hd;
+    /* The groups claim is absent but the token says where the groups are
+     * instead: `_claim_names` names the groups claim (OIDC Core 5.6.2
+     * distributed claims; Entra ID's "groups overage" when a user is in
+     * more groups than fit in a token), or `hasgroups` is true (Entra's
+     * implicit-flow form). The proxy never fetches them (docs/idps.md):
+     * with group checks configured the login is refused, never passed
+     * with no groups. */
+    bool groups_overage;
 };
 
 /* The largest auth_time taken as a time (year 9999); beyond it the claim
@@ -67,13 +79,15 @@ enum oidc_claims_rc {
 
 const char *oidc_claims_rc_str(enum oidc_claims_rc rc);
 
-/* Extracts from claims (borrowed). groups_claim is GROUPS_CLAIM, a flat
- * top-level name. On OK *out owns copies (oidc_claims_cleanup); on failure
+/* Extracts from claims (borrowed). groups_claim is GROUPS_CLAIM and
+ * email_claim is EMAIL_CLAIM, each a flat top-level name (a name holding
+ * '/' or ':', such as Auth0's namespaced "https://example.com/groups", is
+ * one key, never a path). On OK *out owns copies (oidc_claims_cleanup); on failure
  * *out is left empty (cleanup is still safe) and *out_reason, if not NULL,
  * names the offending claim ("sub", "email", "name", "email_verified"). */
 enum oidc_claims_rc oidc_claims_parse(const struct json_t *claims, const char *groups_claim,
-                                      struct oidc_claims *out, const char **out_reason)
-    __attribute__((warn_unused_result));
+                                      const char *email_claim, struct oidc_claims *out,
+                                      const char **out_reason) __attribute__((warn_unused_result));
 void oidc_claims_cleanup(struct oidc_claims *c);
 
 /* An identity value (sub, email) that is safe to freeze into tokens and to
@@ -92,6 +106,10 @@ const char *oidc_claims_check_groups(const struct oidc_claims *c);
  * "email claim contains invalid characters" for the first that fails
  * oidc_claims_check_value. */
 const char *oidc_claims_check_identity(const struct oidc_claims *c);
+
+/* ALLOWED_HOSTED_DOMAINS: true when count is 0, or when hd is non-empty
+ * and equals some entry, ASCII case-insensitively (domain names). */
+bool oidc_claims_in_hosted_domains(const struct oidc_claims *c, char *const *domains, size_t count);
 
 /* ALLOWED_GROUPS (SPEC.md 3.7 step 18): true when allowed_count is 0, or
  * when some group equals some allowed entry (exact, case-sensitive). */

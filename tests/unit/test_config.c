@@ -460,6 +460,34 @@ redis_key_prefix_explicit_empty_is_kept(void **state)
     unload(&r);
 }
 
+/* docs/idps.md: EMAIL_CLAIM defaults to email; ALLOWED_HOSTED_DOMAINS is
+ * split into its entries, unset means no check. */
+static void
+idp_quirk_settings_load(void **state)
+{
+    struct loaded r;
+    load(&r);
+    assert_true(r.ok);
+    assert_string_equal(r.c.email_claim, "email");
+    assert_int_equal(r.c.allowed_hosted_domain_count, 0);
+    assert_null(r.c.allowed_hosted_domains_text);
+    unload(&r);
+    env_set("EMAIL_CLAIM", "preferred_username");
+    env_set("ALLOWED_HOSTED_DOMAINS", " example.com , example.org,");
+    load(&r);
+    assert_true(r.ok);
+    assert_string_equal(r.c.email_claim, "preferred_username");
+    assert_int_equal(r.c.allowed_hosted_domain_count, 2);
+    assert_string_equal(r.c.allowed_hosted_domains[0], "example.com");
+    assert_string_equal(r.c.allowed_hosted_domains[1], "example.org");
+    unload(&r);
+    env_set("ALLOWED_HOSTED_DOMAINS", " , ");
+    load(&r);
+    assert_true(r.ok);
+    assert_int_equal(r.c.allowed_hosted_domain_count, 0);
+    unload(&r);
+}
+
 static void
 empty_means_unset(void **state)
 {
@@ -1025,6 +1053,20 @@ static const struct rule_case rules[] = {
     /* Sentinel auth alone is only unused (a warning). */
     OK("REDIS_SENTINEL_USERNAME", "proxy"),
     OK("REDIS_SENTINEL_PASSWORD", "sentinel-pass"),
+    /* IdP quirks (docs/idps.md) */
+    OK("EMAIL_CLAIM", "preferred_username"),
+    OK("EMAIL_CLAIM", "upn"),
+    OK("GROUPS_CLAIM", "https://example.com/groups"),
+    OK("ALLOWED_HOSTED_DOMAINS", "example.com"),
+    OK("ALLOWED_HOSTED_DOMAINS", " example.com , Example.ORG ,"),
+    OK("ALLOWED_HOSTED_DOMAINS", "a-b.c.example"),
+    BAD("ALLOWED_HOSTED_DOMAINS", "example", "not a domain name"),
+    BAD("ALLOWED_HOSTED_DOMAINS", "example.com,@example.org", "entry [1] is not a domain name"),
+    BAD("ALLOWED_HOSTED_DOMAINS", ".example.com", "not a domain name"),
+    BAD("ALLOWED_HOSTED_DOMAINS", "example..com", "not a domain name"),
+    BAD("ALLOWED_HOSTED_DOMAINS", "example.com.", "not a domain name"),
+    BAD("ALLOWED_HOSTED_DOMAINS", "*.example.com", "not a domain name"),
+    BAD("ALLOWED_HOSTED_DOMAINS", "https://example.com", "not a domain name"),
 };
 
 /* MCP_SCOPES_SUPPORTED is kept as single-space-joined tokens in the order
@@ -1887,6 +1929,7 @@ main(void)
         cmocka_unit_test_setup(numbers_and_durations_are_parsed, env_good),
         cmocka_unit_test_setup(redis_key_prefix_explicit_empty_is_kept, env_good),
         cmocka_unit_test_setup(empty_means_unset, env_good),
+        cmocka_unit_test_setup(idp_quirk_settings_load, env_good),
         cmocka_unit_test_setup(default_true_booleans, env_good),
         cmocka_unit_test_setup(default_false_booleans, env_good),
         cmocka_unit_test_setup(one_row_per_rule, env_good),

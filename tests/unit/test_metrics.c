@@ -207,6 +207,8 @@ test_label_tables_match_spec(void **state)
         "token_revoked_family",
         "token_revoked_subject",
         "revocation_set_full",
+        "groups_overage",
+        "hosted_domain",
     };
     assert_int_equal(METRICS_DENIED_COUNT, sizeof(reasons) / sizeof(reasons[0]));
     for (int i = 0; i < METRICS_DENIED_COUNT; i++) {

@@ -195,6 +195,7 @@ start(double idp_rate)
     F.fa.cfg.oidc_client_secret = "secret";
     F.fa.cfg.oidc_issuer_url = F.issuer;
     F.fa.cfg.groups_claim = "groups";
+    F.fa.cfg.email_claim = "email";
     F.fa.oauth.idp_throttle = oidc_throttle_new(idp_rate, 1);
     http_router_add(F.fa.router, HTTP_METHODS_GET, "/callback", oauth_callback_handle, &F.fa.oauth,
                     NULL);

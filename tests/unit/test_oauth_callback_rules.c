@@ -215,6 +215,51 @@ test_identity_rules(void **state)
     c.group_count = 0;
     assert_false(oauth_callback_rules_identity(&c, allowed, 2, &err, &why));
     assert_int_equal(why, METRICS_DENIED_GROUP);
+    /* The groups elsewhere (Entra overage) with an allowlist: its own clear
+     * refusal, before the allowlist's; without one identity passes (the
+     * access rules below decide). */
+    c.groups_overage = true;
+    assert_false(oauth_callback_rules_identity(&c, allowed, 2, &err, &why));
+    assert_int_equal(err.status, 403);
+    assert_int_equal(err.code, OAUTH_ERROR_ACCESS_DENIED);
+    assert_string_equal(err.description, OAUTH_CALLBACK_GROUPS_OVERAGE);
+    assert_string_equal(err.error_code, "groups_overage");
+    assert_int_equal(why, METRICS_DENIED_GROUPS_OVERAGE);
+    assert_true(oauth_callback_rules_identity(&c, NULL, 0, &err, &why));
+}
+
+/* docs/idps.md: the groups overage when a policy file may name groups, and
+ * ALLOWED_HOSTED_DOMAINS. */
+static void
+test_access_rules(void **state)
+{
+    (void)state;
+    char *domains[] = {"example.com"};
+    struct oidc_claims c = {.sub = "alice", .email = "", .name = "", .hd = "example.com"};
+    struct oauth_error err;
+    enum metrics_denied why = METRICS_DENIED_COUNT;
+    assert_true(oauth_callback_rules_access(&c, false, NULL, 0, &err, &why));
+    assert_true(oauth_callback_rules_access(&c, true, domains, 1, &err, &why));
+
+    c.groups_overage = true;
+    assert_true(oauth_callback_rules_access(&c, false, domains, 1, &err, &why));
+    assert_false(oauth_callback_rules_access(&c, true, NULL, 0, &err, &why));
+    assert_int_equal(err.status, 403);
+    assert_string_equal(err.error_code, "groups_overage");
+    assert_int_equal(why, METRICS_DENIED_GROUPS_OVERAGE);
+    c.groups_overage = false;
+
+    c.hd = "";
+    assert_true(oauth_callback_rules_access(&c, false, NULL, 0, &err, &why));
+    assert_false(oauth_callback_rules_access(&c, false, domains, 1, &err, &why));
+    assert_int_equal(err.status, 403);
+    assert_int_equal(err.code, OAUTH_ERROR_ACCESS_DENIED);
+    assert_string_equal(err.description, "hosted domain not allowed");
+    assert_string_equal(err.error_code, "hosted_domain_not_allowed");
+    assert_int_equal(why, METRICS_DENIED_HOSTED_DOMAIN);
+    c.hd = "evil.example";
+    assert_false(oauth_callback_rules_access(&c, false, domains, 1, &err, &why));
+    assert_int_equal(why, METRICS_DENIED_HOSTED_DOMAIN);
 }
 
 static void
@@ -282,8 +327,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_query_repeated),     cmocka_unit_test(test_query_iss),
         cmocka_unit_test(test_idp_error_location), cmocka_unit_test(test_session_check),
-        cmocka_unit_test(test_identity_rules),     cmocka_unit_test(test_build_code),
-        cmocka_unit_test(test_success_location),
+        cmocka_unit_test(test_identity_rules),     cmocka_unit_test(test_access_rules),
+        cmocka_unit_test(test_build_code),         cmocka_unit_test(test_success_location),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

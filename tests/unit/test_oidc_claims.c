@@ -24,7 +24,7 @@ static void
 extract(const char *text, const char *groups_claim, struct oidc_claims *out)
 {
     json_t *j = parse_json(text);
-    assert_int_equal(oidc_claims_parse(j, groups_claim, out, NULL), OIDC_CLAIMS_OK);
+    assert_int_equal(oidc_claims_parse(j, groups_claim, "email", out, NULL), OIDC_CLAIMS_OK);
     json_decref(j);
 }
 
@@ -120,7 +120,8 @@ test_wrong_types_fail(void **state)
         json_t *j = parse_json(cases[i].json);
         struct oidc_claims c;
         const char *why = NULL;
-        assert_int_equal(oidc_claims_parse(j, "groups", &c, &why), OIDC_CLAIMS_ERR_MALFORMED);
+        assert_int_equal(oidc_claims_parse(j, "groups", "email", &c, &why),
+                         OIDC_CLAIMS_ERR_MALFORMED);
         assert_string_equal(why, cases[i].why);
         assert_null(c.sub);
         oidc_claims_cleanup(&c);
@@ -309,6 +310,138 @@ test_allowed_groups_overlap(void **state)
     oidc_claims_cleanup(&c);
 }
 
+/* The IdP quirks of docs/idps.md, one row each. */
+static void
+test_idp_quirks(void **state)
+{
+    (void)state;
+    struct oidc_claims c;
+    json_t *j;
+
+    /* Okta / Auth0: groups under a namespaced claim name; one flat key. */
+    extract("{\"https://example.com/groups\":[\"mcp-users\"],\"groups\":[\"other\"]}",
+            "https://example.com/groups", &c);
+    assert_int_equal(c.group_count, 1);
+    assert_string_equal(c.groups[0], "mcp-users");
+    assert_false(c.groups_overage);
+    oidc_claims_cleanup(&c);
+
+    /* Keycloak: full group paths are kept verbatim. */
+    extract("{\"groups\":[\"/team/sub\",\"/team\"]}", "groups", &c);
+    assert_int_equal(c.group_count, 2);
+    assert_string_equal(c.groups[0], "/team/sub");
+    assert_null(oidc_claims_check_groups(&c));
+    oidc_claims_cleanup(&c);
+
+    /* Entra ID: no email; EMAIL_CLAIM names preferred_username or upn. */
+    static const char entra[] = "{\"sub\":\"s\",\"preferred_username\":\"ann@contoso.com\","
+                                "\"upn\":\"ann@corp.contoso.com\"}";
+    j = parse_json(entra);
+    assert_int_equal(oidc_claims_parse(j, "groups", "email", &c, NULL), OIDC_CLAIMS_OK);
+    assert_string_equal(c.email, "");
+    oidc_claims_cleanup(&c);
+    assert_int_equal(oidc_claims_parse(j, "groups", "preferred_username", &c, NULL),
+                     OIDC_CLAIMS_OK);
+    assert_string_equal(c.email, "ann@contoso.com");
+    oidc_claims_cleanup(&c);
+    assert_int_equal(oidc_claims_parse(j, "groups", "upn", &c, NULL), OIDC_CLAIMS_OK);
+    assert_string_equal(c.email, "ann@corp.contoso.com");
+    oidc_claims_cleanup(&c);
+    json_decref(j);
+    /* The named claim follows email's rules: a non-string fails the login,
+     * a control byte is flagged. */
+    const char *why = NULL;
+    j = parse_json("{\"sub\":\"s\",\"upn\":7}");
+    assert_int_equal(oidc_claims_parse(j, "groups", "upn", &c, &why), OIDC_CLAIMS_ERR_MALFORMED);
+    assert_string_equal(why, "email");
+    json_decref(j);
+    j = parse_json("{\"sub\":\"s\",\"upn\":\"a\\u0001b\"}");
+    assert_int_equal(oidc_claims_parse(j, "groups", "upn", &c, NULL), OIDC_CLAIMS_OK);
+    assert_true(c.email_invalid);
+    oidc_claims_cleanup(&c);
+    json_decref(j);
+
+    /* Entra ID: groups as GUIDs are plain strings. */
+    extract("{\"groups\":[\"8f1c6a5e-3b1e-4c8a-9d7e-2f0b1c3d4e5f\"]}", "groups", &c);
+    assert_int_equal(c.group_count, 1);
+    assert_false(c.groups_overage);
+    oidc_claims_cleanup(&c);
+
+    /* Entra ID groups overage: _claim_names names the groups claim. */
+    extract("{\"_claim_names\":{\"groups\":\"src1\"},\"_claim_sources\":{\"src1\":"
+            "{\"endpoint\":\"https://graph.windows.net/x/users/y/getMemberObjects\"}}}",
+            "groups", &c);
+    assert_true(c.groups_overage);
+    assert_int_equal(c.group_count, 0);
+    assert_false(c.groups_shape_mismatch);
+    oidc_claims_cleanup(&c);
+    /* ... the implicit-flow form ... */
+    extract("{\"hasgroups\":true}", "groups", &c);
+    assert_true(c.groups_overage);
+    oidc_claims_cleanup(&c);
+    /* ... null groups with the reference still counts ... */
+    extract("{\"groups\":null,\"_claim_names\":{\"groups\":\"src1\"}}", "groups", &c);
+    assert_true(c.groups_overage);
+    oidc_claims_cleanup(&c);
+    /* ... but not a reference to another claim, hasgroups false, a
+     * malformed _claim_names, or the groups present next to it. */
+    const char *not_overage[] = {
+        "{\"_claim_names\":{\"roles\":\"src1\"}}",
+        "{\"hasgroups\":false}",
+        "{\"hasgroups\":\"true\"}",
+        "{\"_claim_names\":[\"groups\"]}",
+        "{\"_claim_names\":\"groups\"}",
+        "{\"groups\":[\"g\"],\"_claim_names\":{\"groups\":\"src1\"}}",
+        "{}",
+    };
+    for (size_t i = 0; i < sizeof(not_overage) / sizeof(not_overage[0]); i++) {
+        extract(not_overage[i], "groups", &c);
+        assert_false(c.groups_overage);
+        oidc_claims_cleanup(&c);
+    }
+    /* With a custom GROUPS_CLAIM the reference must name that claim. */
+    extract("{\"_claim_names\":{\"roles\":\"src1\"}}", "roles", &c);
+    assert_true(c.groups_overage);
+    oidc_claims_cleanup(&c);
+
+    /* Google: hd kept when it is a usable string, else "". */
+    extract("{\"hd\":\"example.com\"}", "groups", &c);
+    assert_string_equal(c.hd, "example.com");
+    oidc_claims_cleanup(&c);
+    const char *no_hd[] = {"{}", "{\"hd\":null}", "{\"hd\":1}", "{\"hd\":[\"a.com\"]}",
+                           "{\"hd\":\"a\\u0000.com\"}"};
+    for (size_t i = 0; i < sizeof(no_hd) / sizeof(no_hd[0]); i++) {
+        extract(no_hd[i], "groups", &c);
+        assert_string_equal(c.hd, "");
+        oidc_claims_cleanup(&c);
+    }
+}
+
+static void
+test_hosted_domains(void **state)
+{
+    (void)state;
+    char *domains[] = {"example.com", "Example.ORG"};
+    struct oidc_claims c;
+    extract("{\"hd\":\"example.com\"}", "groups", &c);
+    assert_true(oidc_claims_in_hosted_domains(&c, domains, 2));
+    assert_true(oidc_claims_in_hosted_domains(&c, NULL, 0));
+    assert_false(oidc_claims_in_hosted_domains(&c, domains + 1, 1));
+    oidc_claims_cleanup(&c);
+    extract("{\"hd\":\"EXAMPLE.org\"}", "groups", &c);
+    assert_true(oidc_claims_in_hosted_domains(&c, domains, 2));
+    oidc_claims_cleanup(&c);
+    /* A personal account (no hd), a sub-domain, a suffix: refused. */
+    const char *refused[] = {"{}", "{\"hd\":\"\"}", "{\"hd\":\"mail.example.com\"}",
+                             "{\"hd\":\"badexample.com\"}", "{\"hd\":\"example.com.\"}"};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        extract(refused[i], "groups", &c);
+        assert_false(oidc_claims_in_hosted_domains(&c, domains, 2));
+        assert_true(oidc_claims_in_hosted_domains(&c, NULL, 0));
+        oidc_claims_cleanup(&c);
+    }
+}
+
 int
 main(void)
 {
@@ -323,6 +456,8 @@ main(void)
         cmocka_unit_test(test_invalid_group_chars),
         cmocka_unit_test(test_invalid_identity_chars),
         cmocka_unit_test(test_allowed_groups_overlap),
+        cmocka_unit_test(test_idp_quirks),
+        cmocka_unit_test(test_hosted_domains),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

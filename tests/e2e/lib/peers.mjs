@@ -35,13 +35,14 @@ const postJson = (url, body) => getJson(url, {
  *        always listens on 127.0.0.1): `localhost` makes the IdP another site
  *        than a proxy on 127.0.0.1, for browser tests of SameSite cookies
  * @param {Record<string,{password: string, claims: object}>} [o.extraUsers]
+ * @param {string} [o.issuerPath]  e.g. '/<tenant>/v2.0' (peers/idp.mjs --issuer-path)
  * @returns {Promise<{issuer: string, url: string, port: number, proc: import('./proc.mjs').ProcGuard,
  *   stop: () => Promise<object>, discovery: () => Promise<object>, requests: () => Promise<object[]>,
  *   tokenRequests: () => Promise<object[]>, reset: () => Promise<void>, setFaults: (f: object) => Promise<object>,
  *   rotateKey: () => Promise<string>}>}
  *   setFaults({}) clears all faults; rotateKey() returns the new kid (see peers/idp.mjs).
  */
-export async function startIdp({ port, clients = [], authMethods, idTokenAlg, sso, host, extraUsers, readyTimeoutMs } = {}) {
+export async function startIdp({ port, clients = [], authMethods, idTokenAlg, sso, host, extraUsers, issuerPath, readyTimeoutMs } = {}) {
   const args = [path.join(E2E_DIR, 'peers/idp.mjs'), '--port', String(port ?? 0)];
   for (const c of clients) {
     args.push('--client-id', c.clientId, '--client-secret', c.clientSecret);
@@ -51,6 +52,7 @@ export async function startIdp({ port, clients = [], authMethods, idTokenAlg, ss
   if (idTokenAlg) args.push('--id-token-alg', idTokenAlg);
   if (sso) args.push('--sso');
   if (host) args.push('--host', host);
+  if (issuerPath) args.push('--issuer-path', issuerPath);
   const proc = await spawnProcess({
     name: 'idp',
     command: NODE,
@@ -60,6 +62,9 @@ export async function startIdp({ port, clients = [], authMethods, idTokenAlg, ss
     readyTimeoutMs,
   });
   const issuer = proc.readyMatch[1];
+  // The side routes (/__requests...) stay at the root when the issuer has
+  // a path (--issuer-path).
+  const root = new URL(issuer).origin;
   return {
     issuer,
     url: issuer,
@@ -67,11 +72,11 @@ export async function startIdp({ port, clients = [], authMethods, idTokenAlg, ss
     proc,
     stop: (opts) => proc.stop(opts),
     discovery: () => getJson(`${issuer}/.well-known/openid-configuration`),
-    requests: () => getJson(`${issuer}/__requests`),
-    tokenRequests: async () => (await getJson(`${issuer}/__requests`)).filter((r) => r.path === '/token'),
-    reset: async () => { await postJson(`${issuer}/__reset`); },
-    setFaults: (faults) => postJson(`${issuer}/__faults`, faults),
-    rotateKey: async () => (await postJson(`${issuer}/__rotate-key`)).kid,
+    requests: () => getJson(`${root}/__requests`),
+    tokenRequests: async () => (await getJson(`${root}/__requests`)).filter((r) => r.path === '/token'),
+    reset: async () => { await postJson(`${root}/__reset`); },
+    setFaults: (faults) => postJson(`${root}/__faults`, faults),
+    rotateKey: async () => (await postJson(`${root}/__rotate-key`)).kid,
   };
 }
 

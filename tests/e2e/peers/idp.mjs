@@ -33,6 +33,11 @@
 //                       proxy at 127.0.0.1, as in production (browser tests of
 //                       SameSite cookies need that). Env IDP_HOST.
 //   Env IDP_EXTRA_USERS='{"name":{"password":"pw","claims":{...}}}' adds users.
+//   --issuer-path P     the issuer gets the path P (e.g. /<tenant-id>/v2.0, as
+//                       Microsoft Entra ID's does): every OpenID endpoint lives
+//                       under it; the login pages and the side routes stay at
+//                       the root. Env IDP_ISSUER_PATH. The quirk profiles built on
+//                       this are in peers/idp-quirks.mjs.
 //
 // Once listening it prints exactly one line `IDP_READY <issuer>` on stdout,
 // where issuer is `http://<host>:<port>` (no trailing slash). SIGTERM and
@@ -112,6 +117,7 @@ function readConfig(argv, env) {
     idTokenAlg: env.IDP_ID_TOKEN_ALG || 'RS256',
     sso: env.IDP_SSO === '1' || env.IDP_SSO === 'true',
     host: env.IDP_HOST || '127.0.0.1',
+    issuerPath: env.IDP_ISSUER_PATH || '',
   };
   // Hand-rolled so that repeated --client-id groups keep their order.
   for (let i = 0; i < argv.length; i += 1) {
@@ -141,6 +147,7 @@ function readConfig(argv, env) {
       case '--id-token-alg': opts.idTokenAlg = value(); break;
       case '--sso': opts.sso = true; break;
       case '--host': opts.host = value(); break;
+      case '--issuer-path': opts.issuerPath = value(); break;
       default: throw new Error(`unknown argument ${flag}`);
     }
   }
@@ -159,6 +166,9 @@ function readConfig(argv, env) {
   }
   if (!['RS256', 'ES256'].includes(opts.idTokenAlg)) throw new Error('--id-token-alg must be RS256 or ES256');
   if (!['127.0.0.1', 'localhost'].includes(opts.host)) throw new Error('--host must be 127.0.0.1 or localhost');
+  if (opts.issuerPath && !/^(\/[A-Za-z0-9._~-]+)+$/.test(opts.issuerPath)) {
+    throw new Error('--issuer-path must be /segment[/segment...] with no trailing slash');
+  }
   opts.clients = clients;
   return opts;
 }
@@ -371,7 +381,7 @@ async function main() {
     server.listen(opts.port, '127.0.0.1', resolve);
   });
   const { port } = server.address();
-  const issuer = `http://${opts.host}:${port}`;
+  const issuer = `http://${opts.host}:${port}${opts.issuerPath}`;
   const keys = makeKeys();
 
   // Every non-standard claim any user carries is released with the `openid`
@@ -553,7 +563,13 @@ async function main() {
   }
 
   server.on('request', async (req, res) => {
-    const url = new URL(req.url, issuer);
+    // --issuer-path: oidc-provider builds its URLs under the issuer's path
+    // and routes the path below it (as when mounted by a framework).
+    if (opts.issuerPath && req.url.startsWith(`${opts.issuerPath}/`)) {
+      req.originalUrl = req.url;
+      req.url = req.url.slice(opts.issuerPath.length);
+    }
+    const url = new URL(req.url, `http://${opts.host}:${port}`);
     if (!opts.sso) dropSessionCookie(req);
     try {
       if (url.pathname === '/__requests' && req.method === 'GET') return sendJson(res, 200, requests);
