@@ -188,6 +188,10 @@ struct config {
     char *redis_sentinel_username; /* REDIS_SENTINEL_USERNAME */
     char *redis_sentinel_password; /* REDIS_SENTINEL_PASSWORD, secret */
 
+    /* FORWARD_AUTH_ADDR: the forward-auth listener (proxy/forward_auth.h);
+     * text NULL = off. */
+    struct config_listen forward_auth_listen;
+
     /* Derived (SPEC.md 1.8). */
     char *canonical_resource; /* base + mount */
     char *idp_redirect_uri;   /* base + "/callback" */
