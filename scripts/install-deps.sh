@@ -26,6 +26,9 @@ packages+=(glewlwyd sqlite3)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 [ "$want_demo" = 1 ] && packages+=(nginx-light wrk)
+# The e2e tests put a real nginx in front of the proxy (tests/e2e/lib/nginx.mjs:
+# forward auth, and the broken ingresses the doctor must diagnose).
+packages+=(nginx-light)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -543,6 +543,33 @@ load_sentinel_master(struct config_loader *ld, const struct config_var *v, const
     ld->c->redis_sentinel_master = xstrdup(text);
 }
 
+/* FORWARD_AUTH_ADDR (docs/forward-auth.md): unset = no forward-auth
+ * listener. Its port must differ from LISTEN_ADDR's and METRICS_ADDR's:
+ * the public workers bind with SO_REUSEPORT, so a forward-auth socket on
+ * the public port would be accepted and the kernel would hand it public
+ * connections -- the decision endpoint exposed at random. */
+static void
+load_forward_auth_listen(struct config_loader *ld, const struct config_var *v, const char *text)
+{
+    if (text == NULL || text[0] == '\0') {
+        return; /* unset: off */
+    }
+    load_listen(ld, v, text);
+    const struct config_listen *l = CONFIG_FIELD(ld->c, v, struct config_listen);
+    if (l->text == NULL) {
+        return; /* refused above */
+    }
+    if (l->port != 0 && (l->port == ld->c->listen.port || l->port == ld->c->metrics_listen.port)) {
+        problem(ld, v->name, "must use another port than LISTEN_ADDR and METRICS_ADDR");
+        return;
+    }
+    if (l->host[0] == '\0') {
+        warning(ld, v->name,
+                "listens on every address: the decision endpoint answers anyone who reaches "
+                "it, so bind it to loopback or an address only the gateway can reach");
+    }
+}
+
 /* MCP_SCOPES_SUPPORTED: RFC 6749 3.3 scope tokens separated by spaces or
  * commas (so a token holding a comma cannot be configured), stored joined
  * by single spaces in the order given: the order every granted scope is
@@ -1279,6 +1306,11 @@ static const struct config_var vars[] = {
       .flags = CONFIG_VAR_ADDITION,
       .help = "Comma-separated Google Workspace domains: the id_token's hd claim must be one "
               "of them (a personal account has none and is refused)." },
+    { .name = "FORWARD_AUTH_ADDR", .kind = CONFIG_KIND_CUSTOM, .def_help = "(unset: off)",
+      AT(forward_auth_listen), .flags = CONFIG_VAR_ADDITION, .load = load_forward_auth_listen,
+      .show = CONFIG_SHOW_LISTEN,
+      .help = "Address of the forward-auth listener (nginx auth_request, Traefik ForwardAuth, "
+              "Envoy ext_authz) serving /auth; only the gateway may reach it." },
 };
 /* clang-format on */
 
@@ -1629,6 +1661,7 @@ config_cleanup(struct config *c)
     xfree(c->previous_secret_lens);
     free_listen(&c->listen);
     free_listen(&c->metrics_listen);
+    free_listen(&c->forward_auth_listen);
     xfree(c->groups_claim);
     free_list(c->allowed_groups, c->allowed_group_count);
     xfree(c->email_claim);

@@ -193,6 +193,9 @@ struct config {
     char *allowed_hosted_domains_text; /* ALLOWED_HOSTED_DOMAINS as written, NULL = unset */
     char **allowed_hosted_domains;     /* its entries; empty = no `hd` check */
     size_t allowed_hosted_domain_count;
+    /* FORWARD_AUTH_ADDR: the forward-auth listener (proxy/forward_auth.h);
+     * text NULL = off. */
+    struct config_listen forward_auth_listen;
 
     /* Derived (SPEC.md 1.8). */
     char *canonical_resource; /* base + mount */

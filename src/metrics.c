@@ -212,6 +212,17 @@ static const char *const revoke_names[METRICS_REVOKE_COUNT] = {
 };
 static counter_t revoke[METRICS_REVOKE_COUNT];
 
+static const char *const forward_auth_names[METRICS_FORWARD_AUTH_COUNT] = {
+    [METRICS_FORWARD_AUTH_ALLOW] = "allow",
+    [METRICS_FORWARD_AUTH_UNAUTHORIZED] = "unauthorized",
+    [METRICS_FORWARD_AUTH_ORIGIN] = "origin_refused",
+    [METRICS_FORWARD_AUTH_POLICY] = "policy_denied",
+    [METRICS_FORWARD_AUTH_BODY_REQUIRED] = "body_required",
+    [METRICS_FORWARD_AUTH_BAD_REQUEST] = "bad_request",
+    [METRICS_FORWARD_AUTH_ERROR] = "error",
+};
+static counter_t forward_auth[METRICS_FORWARD_AUTH_COUNT];
+
 static const struct labelled families[] = {
     {"mcp_auth_tokens_issued_total", "Tokens issued at /token by grant type.", "grant_type",
      grant_names, METRICS_GRANT_COUNT, issued},
@@ -267,6 +278,9 @@ static const struct labelled families[] = {
      endpoint_names, METRICS_ENDPOINT_COUNT, rate_fallback},
     {"mcp_auth_revoke_total", "Token revocation requests (POST /revoke), by outcome.", "outcome",
      revoke_names, METRICS_REVOKE_COUNT, revoke},
+    {"mcp_auth_forward_auth_decisions_total",
+     "Answers of the forward-auth endpoint (FORWARD_AUTH_ADDR), by outcome.", "outcome",
+     forward_auth_names, METRICS_FORWARD_AUTH_COUNT, forward_auth},
 };
 
 const char *
@@ -363,6 +377,24 @@ uint64_t
 metrics_get_revoke(enum metrics_revoke outcome)
 {
     return read_counter(&revoke[outcome]);
+}
+
+void
+metrics_inc_forward_auth(enum metrics_forward_auth outcome)
+{
+    bump(&forward_auth[outcome], 1);
+}
+
+uint64_t
+metrics_get_forward_auth(enum metrics_forward_auth outcome)
+{
+    return read_counter(&forward_auth[outcome]);
+}
+
+const char *
+metrics_forward_auth_str(enum metrics_forward_auth outcome)
+{
+    return forward_auth_names[outcome];
 }
 
 const char *

@@ -297,6 +297,22 @@ void metrics_inc_revoke(enum metrics_revoke outcome);
 uint64_t metrics_get_revoke(enum metrics_revoke outcome);
 const char *metrics_revoke_str(enum metrics_revoke outcome);
 
+/* mcp_auth_forward_auth_decisions_total{outcome}: answers of the
+ * forward-auth endpoint (FORWARD_AUTH_ADDR, proxy/forward_auth.h). */
+enum metrics_forward_auth {
+    METRICS_FORWARD_AUTH_ALLOW = 0,     /* 200 with the identity headers */
+    METRICS_FORWARD_AUTH_UNAUTHORIZED,  /* 401: no, a malformed or a refused token */
+    METRICS_FORWARD_AUTH_ORIGIN,        /* 403: a foreign Origin */
+    METRICS_FORWARD_AUTH_POLICY,        /* 403 or 400: the access policy refused the body */
+    METRICS_FORWARD_AUTH_BODY_REQUIRED, /* 403: a policy is set and the gateway sent no body */
+    METRICS_FORWARD_AUTH_BAD_REQUEST,   /* 403: the description or the path refused */
+    METRICS_FORWARD_AUTH_ERROR,         /* 500: out of memory, an identity it cannot send */
+    METRICS_FORWARD_AUTH_COUNT,
+};
+void metrics_inc_forward_auth(enum metrics_forward_auth outcome);
+uint64_t metrics_get_forward_auth(enum metrics_forward_auth outcome);
+const char *metrics_forward_auth_str(enum metrics_forward_auth outcome);
+
 /* Gauges sampled at exposition time, owned by other modules. */
 void metrics_set_gauge_fn(const char *name, const char *help, uint64_t (*fn)(void));
 /* The same for a gauge read from an object (arg, borrowed; it must outlive

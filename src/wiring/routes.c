@@ -4,6 +4,7 @@
 #include "http/health.h"
 #include "http/router.h"
 #include "oauth/oauth.h"
+#include "proxy/forward_auth.h"
 #include "proxy/mount.h"
 #include "wiring/app.h"
 
@@ -41,4 +42,12 @@ routes_build(struct http_router *r, const struct app *app)
             http_router_add_def(r, &list[i].defs[j], app->cfg->mount, list[i].arg);
         }
     }
+}
+
+void
+routes_build_forward_auth(struct http_router *r, const struct app *app)
+{
+    /* The decision endpoint runs the mount's checks with the mount's
+     * context (proxy/forward_auth.h); its path is fixed, not mount-relative. */
+    http_router_add_def(r, &proxy_forward_auth_route, NULL, (void *)&app->mcp);
 }

@@ -49,6 +49,9 @@ struct worker_thread {
     struct runtime *rt;
     struct worker *w;
     struct http_server *server; /* public listener and its connections */
+    /* FORWARD_AUTH_ADDR's listener on this worker; NULL when off. */
+    struct http_server *forward_auth;
+    unsigned draining; /* servers still draining (this worker's thread only) */
     pthread_t thread;
     bool started;
     struct event *drain_ev; /* start the graceful drain */
@@ -83,6 +86,7 @@ struct runtime {
     struct rate_limit_site rate_limit;
     struct http_router *public_router;
     struct http_router *metrics_router;
+    struct http_router *forward_auth_router; /* FORWARD_AUTH_ADDR; NULL when off */
     struct http_health health;
     atomic_bool draining;
 
@@ -137,11 +141,15 @@ log_fatal_start(const char *msg, const char *var, const char *addr, const char *
 
 /* ---- worker threads ---- */
 
+/* One of the worker's servers has no connection left; the loop ends
+ * with the last. */
 static void
 on_worker_empty(void *arg)
 {
     struct worker_thread *t = arg;
-    event_base_loopexit(t->w->base, NULL);
+    if (t->draining > 0 && --t->draining == 0) {
+        event_base_loopexit(t->w->base, NULL);
+    }
 }
 
 static void
@@ -150,7 +158,16 @@ on_worker_drain(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct worker_thread *t = arg;
+    if (t->draining > 0) {
+        return; /* already draining */
+    }
+    /* Both counted before either drain starts: on_empty runs deferred,
+     * never from inside http_server_drain. */
+    t->draining = t->forward_auth != NULL ? 2 : 1;
     http_server_drain(t->server, on_worker_empty, t);
+    if (t->forward_auth != NULL) {
+        http_server_drain(t->forward_auth, on_worker_empty, t);
+    }
 }
 
 static void
@@ -160,6 +177,9 @@ on_worker_abort(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct worker_thread *t = arg;
     http_server_abort_all(t->server);
+    if (t->forward_auth != NULL) {
+        http_server_abort_all(t->forward_auth);
+    }
 }
 
 static void *
@@ -702,6 +722,50 @@ start_public(struct runtime *rt)
     return 0;
 }
 
+/* FORWARD_AUTH_ADDR: one more server per worker, as the public one
+ * (SO_REUSEPORT), so decisions scale with WORKERS and use each worker's
+ * cache of opened tokens. No rate limiter or connection caps: its only
+ * client is the gateway, which limits its own clients. */
+static int
+start_forward_auth(struct runtime *rt)
+{
+    const struct config_listen *addr = &rt->cfg->forward_auth_listen;
+    if (addr->text == NULL) {
+        return 0;
+    }
+    const struct http_server_opts opts = {
+        .router = rt->forward_auth_router,
+        .is_public = false,
+        .head_timeout_ms = BOUNDS_HEAD_TIMEOUT_MS,
+        .body_timeout_ms = BOUNDS_BODY_TIMEOUT_MS,
+        .idle_timeout_ms = BOUNDS_IDLE_TIMEOUT_MS,
+        .write_timeout_ms = BOUNDS_METRICS_WRITE_TIMEOUT_MS,
+        .keepalive = rt->app->keepalive,
+    };
+    uint16_t port = addr->port;
+    for (unsigned i = 0; i < rt->nthreads; i++) {
+        struct worker_thread *t = &rt->threads[i];
+        t->forward_auth = http_server_new(t->w, &opts);
+        struct buf err;
+        buf_init(&err, 512);
+        int fd = http_server_bind(addr->host, port, true, &err);
+        if (fd < 0 || http_server_listen_fd(t->forward_auth, fd) != 0) {
+            log_fatal_start("forward_auth_listen_error", "FORWARD_AUTH_ADDR", addr->text,
+                            fd < 0 ? buf_cstr(&err) : "listener setup failed");
+            buf_cleanup(&err);
+            return -1;
+        }
+        buf_cleanup(&err);
+        port = http_server_port(t->forward_auth);
+    }
+    struct log_line l;
+    log_begin(&l, LOG_INFO, "forward_auth_listening");
+    log_str(&l, "addr", addr->text);
+    log_uint(&l, "port", port);
+    log_end(&l);
+    return 0;
+}
+
 static int
 start_threads(struct runtime *rt)
 {
@@ -754,6 +818,7 @@ teardown(struct runtime *rt)
             continue;
         }
         http_server_free(t->server);
+        http_server_free(t->forward_auth);
         if (t->drain_ev != NULL) {
             event_free(t->drain_ev);
         }
@@ -800,6 +865,7 @@ teardown(struct runtime *rt)
     http_router_free(rt->public_router);
     ratelimit_budgets_free(rt->rate_limit.budgets);
     http_router_free(rt->metrics_router);
+    http_router_free(rt->forward_auth_router);
     app_free(rt->app);
     /* Every connection and request is gone: nothing is held any more. The
      * gauges keep pointing here only until the process exits. */
@@ -886,6 +952,10 @@ runtime_run(const struct config *cfg)
         .draining = &rt.draining,
     };
     http_health_add_metrics_routes(rt.metrics_router, &rt.health);
+    if (cfg->forward_auth_listen.text != NULL) {
+        rt.forward_auth_router = http_router_new();
+        routes_build_forward_auth(rt.forward_auth_router, rt.app);
+    }
 
     rt.control = new_worker(&rt, WORKER_CONTROL_ID);
     if (rt.control == NULL) {
@@ -905,7 +975,7 @@ runtime_run(const struct config *cfg)
     rt.trim_ev = event_new(rt.control->base, -1, EV_PERSIST, on_trim, &rt);
     struct timeval trim_tv = clock_timeval_from_ms(BOUNDS_MEMORY_TRIM_CHECK_MS);
     event_add(rt.trim_ev, &trim_tv);
-    if (start_metrics(&rt) != 0 || start_public(&rt) != 0) {
+    if (start_metrics(&rt) != 0 || start_public(&rt) != 0 || start_forward_auth(&rt) != 0) {
         goto out;
     }
     event_add(rt.sigterm_ev, NULL);

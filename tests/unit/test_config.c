@@ -1067,6 +1067,14 @@ static const struct rule_case rules[] = {
     BAD("ALLOWED_HOSTED_DOMAINS", "example.com.", "not a domain name"),
     BAD("ALLOWED_HOSTED_DOMAINS", "*.example.com", "not a domain name"),
     BAD("ALLOWED_HOSTED_DOMAINS", "https://example.com", "not a domain name"),
+    /* FORWARD_AUTH_ADDR: a listen address on its own port; the wildcard
+     * loads with a warning. */
+    OK("FORWARD_AUTH_ADDR", "127.0.0.1:9092"),
+    OK("FORWARD_AUTH_ADDR", "[::1]:9092"),
+    OK("FORWARD_AUTH_ADDR", ":9092"),
+    BAD("FORWARD_AUTH_ADDR", "9092", "no port"),
+    BAD("FORWARD_AUTH_ADDR", "127.0.0.1:8080", "another port than LISTEN_ADDR"),
+    BAD("FORWARD_AUTH_ADDR", "127.0.0.1:9090", "another port than LISTEN_ADDR"),
 };
 
 /* MCP_SCOPES_SUPPORTED is kept as single-space-joined tokens in the order
