@@ -175,7 +175,9 @@ probe_challenge(struct run *run, char *why, size_t cap)
                 run->challenge.has_scope ? " (scope \"" : "", run->challenge.scope,
                 run->challenge.has_scope ? "\")" : "");
         }
-        if (run->challenge.resource_metadata[0] != '\0') {
+        if (!any) {
+            set(r, DOCTOR_CHECK_CHALLENGE_RM, DOCTOR_SKIP, NULL, "not run: no challenge");
+        } else if (run->challenge.resource_metadata[0] != '\0') {
             set(r, DOCTOR_CHECK_CHALLENGE_RM, DOCTOR_PASS, NULL, "resource_metadata=%s",
                 run->challenge.resource_metadata);
         } else {
