@@ -568,3 +568,18 @@
  * 503 until a primary is confirmed. */
 #define BOUNDS_REDIS_SENTINEL_REFRESH_MS 10000
 #define BOUNDS_REDIS_SENTINEL_RETRY_MIN_MS 100
+
+/* `mcp-auth-proxy doctor` (doctor/): each request's whole time and its
+ * connect phase, the whole run (then every later check is reported as not
+ * run), how soon a GET stream request without a token must be refused,
+ * the bytes read of one answer, and the lengths of a URL and of a scope or
+ * error text kept from an answer. ARRAY_MAX caps the entries of a metadata
+ * list looked at. */
+#define BOUNDS_DOCTOR_REQUEST_MS 5000
+#define BOUNDS_DOCTOR_CONNECT_MS 3000
+#define BOUNDS_DOCTOR_TOTAL_MS 60000
+#define BOUNDS_DOCTOR_SSE_PROMPT_MS 3000
+#define BOUNDS_DOCTOR_BODY_MAX (64 * 1024)
+#define BOUNDS_DOCTOR_URL_MAX 2048
+#define BOUNDS_DOCTOR_SCOPE_MAX 512
+#define BOUNDS_DOCTOR_ARRAY_MAX 64

@@ -8,6 +8,8 @@
  *   --version       version, commit and build time
  *   revoke --subject SUB | --family ID
  *                   revoke in the configured Redis (wiring/revoke_cmd.h)
+ *   doctor URL [--json]
+ *                   check a live deployment as the clients see it (doctor/)
  * Exit status: 0 success, 1 configuration (or start-up, or revocation)
  * failure, 2 usage. */
 #include <stdbool.h>
@@ -19,6 +21,7 @@
 #include "base/xalloc.h"
 #include "config.h"
 #include "config_report.h"
+#include "doctor/doctor.h"
 #include "policy/load.h"
 #include "policy/policy.h"
 #include "version.h"
@@ -39,7 +42,8 @@ const char *malloc_conf = "background_thread:true,max_background_threads:1,"
 #endif
 
 static const char usage_line[] = "usage: mcp-auth-proxy [--check-config | --version | --help]\n"
-                                 "       mcp-auth-proxy revoke --subject SUB | --family ID\n";
+                                 "       mcp-auth-proxy revoke --subject SUB | --family ID\n"
+                                 "       mcp-auth-proxy doctor URL [--json]\n";
 
 static void
 print_version(void)
@@ -69,6 +73,9 @@ print_help(void)
           "                  (family_id in the logs)\n"
           "                  Both need REDIS_URL and the proxy's configuration; exit 0 when\n"
           "                  written, 1 when not (docs/runbook.md, Revocation)\n"
+          "  doctor URL [--json]\n"
+          "                  check from this machine whether the major MCP clients can\n"
+          "                  connect to URL, and what to fix (docs/doctor.md; doctor --help)\n"
           "\n"
           "Environment variables:\n",
           stdout);
@@ -194,6 +201,9 @@ main(int argc, char **argv)
     }
     if (strcmp(argv[1], "revoke") == 0) {
         return revoke(argc, argv);
+    }
+    if (strcmp(argv[1], "doctor") == 0) {
+        return doctor_main(argc, argv);
     }
     fputs(usage_line, stderr);
     return MAIN_EXIT_USAGE;
