@@ -188,6 +188,8 @@ struct config {
     char *redis_sentinel_username; /* REDIS_SENTINEL_USERNAME */
     char *redis_sentinel_password; /* REDIS_SENTINEL_PASSWORD, secret */
 
+    char *log_format; /* LOG_FORMAT: "console", "json", or NULL = by stdout's TTY */
+
     /* Derived (SPEC.md 1.8). */
     char *canonical_resource; /* base + mount */
     char *idp_redirect_uri;   /* base + "/callback" */
