@@ -3,10 +3,21 @@
 #include <dirent.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
+
+/* The decimal digits at p (none: 0); proc(5)'s numbers are plain. */
+static unsigned long long
+digits(const char *p)
+{
+    unsigned long long v = 0;
+    while (*p >= '0' && *p <= '9') {
+        v = v * 10 + (unsigned long long)(*p - '0');
+        p++;
+    }
+    return v;
+}
 
 /* Seconds since the epoch at boot (/proc/stat's btime), read once. */
 static _Atomic long long boot_time_s = -1;
@@ -25,7 +36,7 @@ boot_time(void)
     char line[256];
     while (fgets(line, sizeof(line), f) != NULL) {
         if (strncmp(line, "btime ", 6) == 0) {
-            bt = strtoll(line + 6, NULL, 10);
+            bt = (long long)digits(line + 6);
             break;
         }
     }
@@ -64,7 +75,7 @@ metrics_process_read(struct metrics_process *out)
             end++;
         }
         if (field >= 4) {
-            v[field] = strtoull(p, NULL, 10);
+            v[field] = digits(p);
         }
         field++;
         p = *end == ' ' ? end + 1 : end;
