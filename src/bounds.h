@@ -583,3 +583,14 @@
 #define BOUNDS_DOCTOR_URL_MAX 2048
 #define BOUNDS_DOCTOR_SCOPE_MAX 512
 #define BOUNDS_DOCTOR_ARRAY_MAX 64
+
+/* Metrics shards (metrics.h): one per worker (WORKERS <= 256) and one for
+ * the control loop and any other thread. The request-path histograms and
+ * gauges are written per shard without a lock and summed at scrape. */
+#define BOUNDS_METRICS_SHARDS 257
+
+/* W3C Trace Context (http/trace.h): tracestate forwarded upstream is at
+ * most this many bytes (all its header lines joined) and list members,
+ * the limits the recommendation sets for propagation. */
+#define BOUNDS_TRACESTATE_MAX 512
+#define BOUNDS_TRACESTATE_MEMBERS_MAX 32

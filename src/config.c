@@ -642,6 +642,16 @@ load_skip_re(struct config_loader *ld, const struct config_var *v, const char *t
     buf_cleanup(&why);
 }
 
+/* LOG_FORMAT: the two words, exactly (unset: by stdout's TTY). */
+static const char *
+check_log_format(struct slice v)
+{
+    if (v.len == 0 || slice_eq_cstr(v, "console") || slice_eq_cstr(v, "json")) {
+        return NULL;
+    }
+    return "must be console or json";
+}
+
 /* RATE_LIMIT_STORE: the two words, exactly. */
 static const char *
 check_rate_limit_store(struct slice v)
@@ -1311,6 +1321,10 @@ static const struct config_var vars[] = {
       .show = CONFIG_SHOW_LISTEN,
       .help = "Address of the forward-auth listener (nginx auth_request, Traefik ForwardAuth, "
               "Envoy ext_authz) serving /auth; only the gateway may reach it." },
+    { .name = "LOG_FORMAT", .kind = CONFIG_KIND_TEXT, .def_help = "(console on a terminal, else json)",
+      AT(log_format), .flags = CONFIG_VAR_ADDITION, .check = check_log_format,
+      .help = "How log lines are written: json (one object per line) or console (one readable "
+              "line); unset: console when stdout is a terminal, json otherwise." },
 };
 /* clang-format on */
 

@@ -196,6 +196,7 @@ struct config {
     /* FORWARD_AUTH_ADDR: the forward-auth listener (proxy/forward_auth.h);
      * text NULL = off. */
     struct config_listen forward_auth_listen;
+    char *log_format; /* LOG_FORMAT: "console", "json", or NULL = by stdout's TTY */
 
     /* Derived (SPEC.md 1.8). */
     char *canonical_resource; /* base + mount */

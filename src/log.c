@@ -17,6 +17,7 @@
 #include "base/rfc3339.h"
 #include "base/xalloc.h"
 #include "bounds.h"
+#include "log_console.h"
 #include "metrics.h"
 
 static const char *const level_names[LOG_LEVEL_COUNT] = {
@@ -512,6 +513,29 @@ line_close(struct log_line *l)
     return rc == 0 && l->b.ptr != NULL;
 }
 
+static _Atomic int line_format = LOG_FORMAT_JSON;
+
+void
+log_set_format(enum log_format format)
+{
+    atomic_store(&line_format, (int)format);
+}
+
+/* The console form of a closed line; the JSON line when it cannot be
+ * converted (it always can: log_console parses what this file writes). */
+static void
+emit_console(const struct log_line *l)
+{
+    struct buf c;
+    buf_init(&c, LOG_LINE_MAX * 2);
+    if (log_console_format(buf_slice(&l->b), &c) == 0) {
+        emit(c.ptr, c.len);
+    } else {
+        emit(l->b.ptr, l->b.len);
+    }
+    buf_cleanup(&c);
+}
+
 void
 log_end(struct log_line *l)
 {
@@ -519,7 +543,11 @@ log_end(struct log_line *l)
         return;
     }
     if (line_close(l)) {
-        emit(l->b.ptr, l->b.len);
+        if (atomic_load_explicit(&line_format, memory_order_relaxed) == LOG_FORMAT_CONSOLE) {
+            emit_console(l);
+        } else {
+            emit(l->b.ptr, l->b.len);
+        }
     }
     line_buf_release(l);
     l->on = false;

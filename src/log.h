@@ -62,6 +62,15 @@ const char *log_level_str(enum log_level level);
 bool log_level_parse(const char *text, enum log_level *out);
 
 void log_set_level(enum log_level level);
+
+/* LOG_FORMAT (docs/configuration.md): lines are built as JSON either way;
+ * console turns each finished line into log_console.h's readable form
+ * before it is written. */
+enum log_format {
+    LOG_FORMAT_JSON = 0,
+    LOG_FORMAT_CONSOLE,
+};
+void log_set_format(enum log_format format);
 bool log_enabled(enum log_level level);
 /* Tests only: send lines to fd instead of stdout (1). */
 void log_set_fd(int fd);

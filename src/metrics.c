@@ -2,9 +2,13 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/xalloc.h"
+#include "bounds.h"
+#include "metrics_process.h"
+#include "version.h"
 
 typedef _Atomic uint64_t counter_t;
 
@@ -883,6 +887,308 @@ format_policy_decisions(struct buf *b)
     return 0;
 }
 
+/* ---- request timing, sharded (metrics.h) ---- */
+
+const double metrics_duration_bucket_s[METRICS_DURATION_BUCKETS] = {
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
+};
+/* The same bounds in nanoseconds, for the comparison on the request path. */
+static const uint64_t bucket_ns[METRICS_DURATION_BUCKETS] = {
+    5000000ull,     10000000ull,    25000000ull,    50000000ull,     100000000ull,
+    250000000ull,   500000000ull,   1000000000ull,  2500000000ull,   5000000000ull,
+    10000000000ull, 30000000000ull, 60000000000ull, 300000000000ull,
+};
+
+static const char *const route_names[METRICS_ROUTE_COUNT] = {
+    [METRICS_ROUTE_OTHER] = "other",           [METRICS_ROUTE_MCP] = "mcp",
+    [METRICS_ROUTE_REGISTER] = "register",     [METRICS_ROUTE_AUTHORIZE] = "authorize",
+    [METRICS_ROUTE_CONSENT] = "consent",       [METRICS_ROUTE_CALLBACK] = "callback",
+    [METRICS_ROUTE_TOKEN] = "token",           [METRICS_ROUTE_REVOKE] = "revoke",
+    [METRICS_ROUTE_WELL_KNOWN] = "well_known", [METRICS_ROUTE_HEALTH] = "health",
+};
+
+enum code_class { CODE_2XX = 0, CODE_3XX, CODE_4XX, CODE_5XX, CODE_OTHER, CODE_COUNT };
+static const char *const code_names[CODE_COUNT] = {"2xx", "3xx", "4xx", "5xx", "other"};
+
+/* One thread writes a shard; relaxed loads and stores compile to plain
+ * moves, so an observation costs no locked instruction. The scrape's
+ * reads are relaxed atomic loads of the same cells (no torn values). */
+typedef _Atomic uint64_t cell_t;
+struct shard {
+    cell_t req_buckets[METRICS_ROUTE_COUNT][METRICS_DURATION_BUCKETS + 1]; /* last: +Inf */
+    cell_t req_sum_ns[METRICS_ROUTE_COUNT];
+    cell_t req_codes[METRICS_ROUTE_COUNT][CODE_COUNT];
+    cell_t ttfb_buckets[METRICS_DURATION_BUCKETS + 1];
+    cell_t ttfb_sum_ns;
+    cell_t streams_opened;
+    cell_t streams_closed;
+} __attribute__((aligned(64)));
+static struct shard shards[BOUNDS_METRICS_SHARDS];
+
+static void
+cell_add(cell_t *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
+static uint64_t
+cell_get(const cell_t *c)
+{
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+const char *
+metrics_route_str(enum metrics_route route)
+{
+    return route < METRICS_ROUTE_COUNT ? route_names[route] : "unknown";
+}
+
+unsigned
+metrics_shard_of(unsigned worker_id)
+{
+    return worker_id < BOUNDS_METRICS_SHARDS - 1 ? worker_id : BOUNDS_METRICS_SHARDS - 1;
+}
+
+static unsigned
+bucket_of(uint64_t ns)
+{
+    unsigned i = 0;
+    while (i < METRICS_DURATION_BUCKETS && ns > bucket_ns[i]) {
+        i++;
+    }
+    return i;
+}
+
+static enum code_class
+code_of(int status)
+{
+    switch (status / 100) {
+    case 2:
+        return CODE_2XX;
+    case 3:
+        return CODE_3XX;
+    case 4:
+        return CODE_4XX;
+    case 5:
+        return CODE_5XX;
+    default:
+        return CODE_OTHER;
+    }
+}
+
+void
+metrics_observe_request(unsigned shard, enum metrics_route route, int status, uint64_t duration_ns)
+{
+    struct shard *s = &shards[metrics_shard_of(shard)];
+    if (route >= METRICS_ROUTE_COUNT) {
+        route = METRICS_ROUTE_OTHER;
+    }
+    cell_add(&s->req_buckets[route][bucket_of(duration_ns)], 1);
+    cell_add(&s->req_sum_ns[route], duration_ns);
+    cell_add(&s->req_codes[route][code_of(status)], 1);
+}
+
+void
+metrics_observe_upstream_ttfb(unsigned shard, uint64_t ttfb_ns)
+{
+    struct shard *s = &shards[metrics_shard_of(shard)];
+    cell_add(&s->ttfb_buckets[bucket_of(ttfb_ns)], 1);
+    cell_add(&s->ttfb_sum_ns, ttfb_ns);
+}
+
+/* Two monotonic counters rather than one gauge cell: opened minus closed
+ * summed over the shards is right even when a stream's end is counted on
+ * another shard than its start. */
+void
+metrics_stream_open(unsigned shard)
+{
+    cell_add(&shards[metrics_shard_of(shard)].streams_opened, 1);
+}
+
+void
+metrics_stream_close(unsigned shard)
+{
+    cell_add(&shards[metrics_shard_of(shard)].streams_closed, 1);
+}
+
+/* A histogram summed over the shards: bucket counts (not cumulative), the
+ * sum in nanoseconds. */
+struct histo {
+    uint64_t buckets[METRICS_DURATION_BUCKETS + 1];
+    uint64_t sum_ns;
+    uint64_t count;
+};
+
+static void
+sum_request_histo(enum metrics_route route, struct histo *h, uint64_t codes[CODE_COUNT])
+{
+    memset(h, 0, sizeof(*h));
+    memset(codes, 0, CODE_COUNT * sizeof(codes[0]));
+    for (unsigned i = 0; i < BOUNDS_METRICS_SHARDS; i++) {
+        const struct shard *s = &shards[i];
+        for (unsigned k = 0; k <= METRICS_DURATION_BUCKETS; k++) {
+            uint64_t v = cell_get(&s->req_buckets[route][k]);
+            h->buckets[k] += v;
+            h->count += v;
+        }
+        h->sum_ns += cell_get(&s->req_sum_ns[route]);
+        for (unsigned c = 0; c < CODE_COUNT; c++) {
+            codes[c] += cell_get(&s->req_codes[route][c]);
+        }
+    }
+}
+
+static void
+sum_ttfb_histo(struct histo *h)
+{
+    memset(h, 0, sizeof(*h));
+    for (unsigned i = 0; i < BOUNDS_METRICS_SHARDS; i++) {
+        for (unsigned k = 0; k <= METRICS_DURATION_BUCKETS; k++) {
+            uint64_t v = cell_get(&shards[i].ttfb_buckets[k]);
+            h->buckets[k] += v;
+            h->count += v;
+        }
+        h->sum_ns += cell_get(&shards[i].ttfb_sum_ns);
+    }
+}
+
+uint64_t
+metrics_get_requests(enum metrics_route route)
+{
+    struct histo h;
+    uint64_t codes[CODE_COUNT];
+    sum_request_histo(route, &h, codes);
+    return h.count;
+}
+
+uint64_t
+metrics_get_upstream_ttfb_count(void)
+{
+    struct histo h;
+    sum_ttfb_histo(&h);
+    return h.count;
+}
+
+int64_t
+metrics_get_streams_open(void)
+{
+    uint64_t opened = 0;
+    uint64_t closed = 0;
+    for (unsigned i = 0; i < BOUNDS_METRICS_SHARDS; i++) {
+        opened += cell_get(&shards[i].streams_opened);
+        closed += cell_get(&shards[i].streams_closed);
+    }
+    return (int64_t)(opened - closed);
+}
+
+/* One histogram's series, with a route label or none (route NULL). */
+static int
+format_histo(struct buf *b, const char *name, const char *route, const struct histo *h)
+{
+    char in_le[48] = ""; /* before le="...": `route="mcp",` */
+    char alone[48] = ""; /* _sum and _count: `{route="mcp"}` */
+    if (route != NULL) {
+        snprintf(in_le, sizeof(in_le), "route=\"%s\",", route);
+        snprintf(alone, sizeof(alone), "{route=\"%s\"}", route);
+    }
+    uint64_t cumulative = 0;
+    for (unsigned k = 0; k < METRICS_DURATION_BUCKETS; k++) {
+        cumulative += h->buckets[k];
+        if (buf_appendf(b, "%s_bucket{%sle=\"%g\"} %llu\n", name, in_le,
+                        metrics_duration_bucket_s[k], (unsigned long long)cumulative) != 0) {
+            return -1;
+        }
+    }
+    return buf_appendf(b, "%s_bucket{%sle=\"+Inf\"} %llu\n", name, in_le,
+                       (unsigned long long)h->count) ||
+           buf_appendf(b, "%s_sum%s %.9f\n", name, alone, (double)h->sum_ns / 1e9) ||
+           buf_appendf(b, "%s_count%s %llu\n", name, alone, (unsigned long long)h->count);
+}
+
+static int
+format_timing(struct buf *b)
+{
+    static const char dur[] = "mcp_auth_http_request_duration_seconds";
+    static const char req[] = "mcp_auth_http_requests_total";
+    struct histo h[METRICS_ROUTE_COUNT];
+    uint64_t codes[METRICS_ROUTE_COUNT][CODE_COUNT];
+    for (unsigned r = 0; r < METRICS_ROUTE_COUNT; r++) {
+        sum_request_histo((enum metrics_route)r, &h[r], codes[r]);
+    }
+    if (format_header(b, dur,
+                      "Public requests from their first byte to their end (a stream: its end), "
+                      "by route.",
+                      "histogram") != 0) {
+        return -1;
+    }
+    for (unsigned r = 0; r < METRICS_ROUTE_COUNT; r++) {
+        if (h[r].count != 0 && format_histo(b, dur, route_names[r], &h[r]) != 0) {
+            return -1;
+        }
+    }
+    if (format_header(b, req, "Public requests answered, by route and status class.", "counter") !=
+        0) {
+        return -1;
+    }
+    for (unsigned r = 0; r < METRICS_ROUTE_COUNT; r++) {
+        for (unsigned c = 0; c < CODE_COUNT; c++) {
+            if (codes[r][c] != 0 &&
+                buf_appendf(b, "%s{route=\"%s\",code=\"%s\"} %llu\n", req, route_names[r],
+                            code_names[c], (unsigned long long)codes[r][c]) != 0) {
+                return -1;
+            }
+        }
+    }
+    struct histo t;
+    sum_ttfb_histo(&t);
+    int64_t streams = metrics_get_streams_open();
+    return format_header(b, "mcp_auth_upstream_ttfb_seconds",
+                         "Upstream time to first byte: request written to response head.",
+                         "histogram") ||
+           format_histo(b, "mcp_auth_upstream_ttfb_seconds", NULL, &t) ||
+           format_header(b, "mcp_auth_streams_open",
+                         "Proxied responses of unknown length (SSE, chunked) being relayed.",
+                         "gauge") ||
+           buf_appendf(b, "mcp_auth_streams_open %lld\n", (long long)(streams > 0 ? streams : 0));
+}
+
+/* ---- process and build ---- */
+
+static int
+format_process(struct buf *b)
+{
+    if (format_header(b, "mcp_auth_build_info",
+                      "Always 1; the version and commit of this binary as labels.", "gauge") != 0 ||
+        buf_appendf(b, "mcp_auth_build_info{version=\"%s\",commit=\"%s\"} 1\n", MAP_VERSION,
+                    MAP_COMMIT) != 0) {
+        return -1;
+    }
+    struct metrics_process p;
+    if (!metrics_process_read(&p)) {
+        return 0;
+    }
+    return format_header(b, "process_cpu_seconds_total",
+                         "Total user and system CPU time spent in seconds.", "counter") ||
+           buf_appendf(b, "process_cpu_seconds_total %.2f\n", p.cpu_seconds) ||
+           format_header(b, "process_resident_memory_bytes", "Resident memory size in bytes.",
+                         "gauge") ||
+           buf_appendf(b, "process_resident_memory_bytes %llu\n",
+                       (unsigned long long)p.resident_bytes) ||
+           format_header(b, "process_virtual_memory_bytes", "Virtual memory size in bytes.",
+                         "gauge") ||
+           buf_appendf(b, "process_virtual_memory_bytes %llu\n",
+                       (unsigned long long)p.virtual_bytes) ||
+           format_header(b, "process_open_fds", "Number of open file descriptors.", "gauge") ||
+           buf_appendf(b, "process_open_fds %llu\n", (unsigned long long)p.open_fds) ||
+           format_header(b, "process_max_fds", "Maximum number of open file descriptors.",
+                         "gauge") ||
+           buf_appendf(b, "process_max_fds %llu\n", (unsigned long long)p.max_fds) ||
+           format_header(b, "process_start_time_seconds",
+                         "Start time of the process since unix epoch in seconds.", "gauge") ||
+           buf_appendf(b, "process_start_time_seconds %.2f\n", p.start_time_seconds);
+}
+
 int
 metrics_format(struct buf *b)
 {
@@ -909,7 +1215,8 @@ metrics_format(struct buf *b)
             }
         }
     }
-    if (format_tools(b) != 0 || format_policy_decisions(b) != 0) {
+    if (format_tools(b) != 0 || format_policy_decisions(b) != 0 || format_timing(b) != 0 ||
+        format_process(b) != 0) {
         return -1;
     }
     unsigned n = atomic_load(&gauge_count);
@@ -939,6 +1246,7 @@ metrics_reset(void)
             atomic_store(&policy_decisions[a][r], 0);
         }
     }
+    memset(shards, 0, sizeof(shards));
     pthread_mutex_lock(&tools_lock);
     for (size_t i = 0; i < tools_len; i++) {
         xfree(tools[i].label);

@@ -329,5 +329,61 @@ int metrics_format(struct buf *b) __attribute__((warn_unused_result));
 void metrics_inc_bearer_cache(bool hit);
 uint64_t metrics_get_bearer_cache(bool hit);
 
+/* ---- Request timing, per route (issue 15) ----
+ *
+ * mcp_auth_http_request_duration_seconds{route} (histogram) and
+ * mcp_auth_http_requests_total{route,code} (code: the status class 2xx..5xx,
+ * "499" for a client that left before the response, "other"): every public
+ * request, from its first byte to its end (for a stream: the stream's end).
+ * mcp_auth_upstream_ttfb_seconds (histogram): from the request written to
+ * the upstream until its response head, per round trip that got one.
+ * mcp_auth_streams_open (gauge): proxied responses of unknown length
+ * (SSE, chunked) being relayed right now.
+ *
+ * The route is the fixed enum below, set on each route definition
+ * (http_route_opts.metric_route), never taken from the request. These are
+ * on the request path, so they are sharded: the caller names its shard
+ * (its worker's id; WORKER_CONTROL_ID and ids past the shards share the
+ * last one), each shard is written by one thread only with plain relaxed
+ * loads and stores (no lock, no locked instruction), and a scrape sums
+ * the shards. A shard shared by two threads (more workers than shards)
+ * would lose an increment now and then, never crash. */
+enum metrics_route {
+    METRICS_ROUTE_OTHER = 0, /* 404s, 405s, anything no route took */
+    METRICS_ROUTE_MCP,       /* the MCP mount */
+    METRICS_ROUTE_REGISTER,
+    METRICS_ROUTE_AUTHORIZE,
+    METRICS_ROUTE_CONSENT,
+    METRICS_ROUTE_CALLBACK,
+    METRICS_ROUTE_TOKEN,
+    METRICS_ROUTE_REVOKE,
+    METRICS_ROUTE_WELL_KNOWN, /* discovery documents and the identity JWKS */
+    METRICS_ROUTE_HEALTH,     /* /healthz */
+    METRICS_ROUTE_COUNT,
+};
+const char *metrics_route_str(enum metrics_route route);
+/* The shard of a worker id (WORKER_CONTROL_ID included). */
+unsigned metrics_shard_of(unsigned worker_id);
+/* A finished public request: its route, status (0: none was sent; 499: the
+ * client left first) and duration in nanoseconds. */
+void metrics_observe_request(unsigned shard, enum metrics_route route, int status,
+                             uint64_t duration_ns);
+/* An upstream response head, ttfb_ns after the request was written. */
+void metrics_observe_upstream_ttfb(unsigned shard, uint64_t ttfb_ns);
+/* A relayed stream begins / ends (each begin has exactly one end, on the
+ * same shard). */
+void metrics_stream_open(unsigned shard);
+void metrics_stream_close(unsigned shard);
+/* Tests: sums over the shards. */
+uint64_t metrics_get_requests(enum metrics_route route);
+uint64_t metrics_get_upstream_ttfb_count(void);
+int64_t metrics_get_streams_open(void);
+/* The histograms' upper bounds in seconds ("+Inf" is implied). */
+#define METRICS_DURATION_BUCKETS 14
+extern const double metrics_duration_bucket_s[METRICS_DURATION_BUCKETS];
+
+/* mcp_auth_build_info{version,commit} (always 1) and the process_*
+ * families (metrics_process.h) are part of metrics_format's output. */
+
 /* Tests only: zero every counter and forget tool labels. */
 void metrics_reset(void);

@@ -18,6 +18,7 @@ const struct http_route_def http_health_healthz_route = {
     .path = "/healthz",
     .methods = HTTP_METHODS_GET,
     .handler = http_health_healthz,
+    .opts = {.metric_route = METRICS_ROUTE_HEALTH},
 };
 
 void

@@ -12,6 +12,8 @@
 #include "base/xalloc.h"
 #include "bounds.h"
 #include "http/request_int.h"
+#include "http/router.h"
+#include "metrics.h"
 #include "worker.h"
 
 static const char base62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -164,7 +166,7 @@ http_request_set_partial(struct http_request *req, struct slice method, struct s
     }
 }
 
-static void write_access_log(const struct http_request *req);
+static void write_access_log(struct http_request *req);
 
 void
 http_request_free(struct http_request *req)
@@ -361,6 +363,24 @@ http_request_on_finish(struct http_request *req, http_request_finish_fn fn, void
     req->finish[req->finish_count++] = (struct http_request_finish_hook){fn, arg};
 }
 
+const struct http_trace *
+http_request_trace(struct http_request *req)
+{
+    if (!req->trace_set) {
+        struct slice values[2];
+        size_t n = 0;
+        for (size_t i = 0; i < req->header_count; i++) {
+            if (slice_case_eq_cstr(req->headers[i].name, "traceparent")) {
+                values[n < 2 ? n : 1] = req->headers[i].value;
+                n++;
+            }
+        }
+        http_trace_from_fields(values, n < 2 ? n : 2, &req->trace);
+        req->trace_set = true;
+    }
+    return &req->trace;
+}
+
 bool
 http_request_is_log_skipped(const struct http_request *req)
 {
@@ -422,21 +442,30 @@ http_request_log_begin(struct log_line *l, const struct http_request *req, enum 
     log_slice(l, "path", log_path(req));
 }
 
+/* The status the access log and the metrics report: 499 for a client that
+ * left before any status was sent (nginx's convention). */
+static int
+access_status(const struct http_request *req)
+{
+    return req->status_sent ? req->status_sent : (req->client_gone ? 499 : 0);
+}
+
 /* SPEC.md 7.2: one line per public request; the request id comes early so
  * a line cut at LOG_LINE_MAX still names its request. */
 static void
-write_access_log(const struct http_request *req)
+write_access_log(struct http_request *req)
 {
     struct log_line l;
     log_begin(&l, LOG_INFO, "request");
     log_str(&l, "request_id", req->id);
     log_str(&l, "method", req->method_name);
     log_slice(&l, "path", log_path(req));
-    log_int(&l, "status", req->status_sent ? req->status_sent : (req->client_gone ? 499 : 0));
+    log_int(&l, "status", access_status(req));
     log_double(&l, "duration", (double)(req->end_ns - req->start_ns) / 1e9);
     log_int(&l, "req_bytes", req->content_length);
     log_uint(&l, "resp_bytes", req->resp_bytes);
     log_str(&l, "client_ip", req->client_ip);
+    log_slice(&l, "trace_id", http_trace_id(http_request_trace(req)));
     if (req->log_sub != NULL) {
         log_str(&l, "sub", req->log_sub);
     }
@@ -465,12 +494,16 @@ http_request_finish(struct http_request *req)
         return;
     }
     req->finished = true;
-    if (req->is_public && !req->log_skipped && (req->dispatched || req->status_sent != 0)) {
+    if (req->is_public && (req->dispatched || req->status_sent != 0)) {
         /* Everything the line says is fixed from here on (the stream is
          * gone, so status, bytes and aborted cannot change); the time it
          * took is taken now, as when the line was written here. */
         req->end_ns = clock_mono_ns();
-        req->log_pending = true;
+        req->log_pending = !req->log_skipped;
+        metrics_observe_request(
+            metrics_shard_of(req->worker != NULL ? req->worker->id : WORKER_CONTROL_ID),
+            req->route != NULL ? req->route->opts.metric_route : METRICS_ROUTE_OTHER,
+            access_status(req), req->end_ns - req->start_ns);
     }
     for (size_t i = 0; i < req->finish_count; i++) {
         req->finish[i].fn(req, req->finish[i].arg);

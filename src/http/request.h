@@ -127,6 +127,12 @@ void http_request_on_finish(struct http_request *req, http_request_finish_fn fn,
  * (ACCESS_LOG_SKIP_RE: the access-log line and the tool-metrics observer
  * are both skipped, SPEC.md 3.0.1). */
 bool http_request_is_log_skipped(const struct http_request *req);
+
+struct http_trace;
+/* The request's W3C trace context (http/trace.h): its valid traceparent,
+ * else a fresh one; fixed at the first call (the forward sends it
+ * upstream, the access-log line names its trace id). */
+const struct http_trace *http_request_trace(struct http_request *req);
 /* Status sent (0 before the head went out) and body bytes written. */
 int http_request_response_status(const struct http_request *req);
 uint64_t http_request_response_bytes(const struct http_request *req);

@@ -23,6 +23,7 @@
 #include "http/output.h"
 #include "http/parser.h"
 #include "http/request.h"
+#include "http/trace.h"
 
 struct evbuffer;
 struct http_route;
@@ -142,6 +143,8 @@ struct http_request {
     const char *log_rpc_id;
 
     bool log_skipped;
+    bool trace_set; /* trace is filled (http_request_trace) */
+    struct http_trace trace;
     bool dispatched; /* the handler was called */
     bool finished;
     bool client_gone;

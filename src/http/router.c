@@ -115,8 +115,9 @@ http_router_add_def(struct http_router *r, const struct http_route_def *def, con
     add_route(r, def->methods, path, def->prefix, def->handler, arg, &def->opts);
     if (def->preflight != NULL) {
         /* The value is our constant; the preflight handler only reads it. */
+        struct http_route_opts pre = {.metric_route = def->opts.metric_route};
         add_route(r, HTTP_METHODS_BIT(HTTP_METHOD_OPTIONS), path, def->prefix, def->preflight,
-                  (void *)def->preflight_arg, NULL);
+                  (void *)def->preflight_arg, &pre);
     }
     buf_cleanup(&joined);
 }

@@ -58,6 +58,9 @@ struct http_route_opts {
      * header so a browser client can read it. It must end the response
      * synchronously. NULL: the plain 429. */
     http_handler_fn rate_limited_reply;
+    /* The route label of the request timing metrics (metrics.h); its
+     * preflight gets the same. Zero: "other". */
+    enum metrics_route metric_route;
 };
 
 struct http_route {

@@ -274,5 +274,7 @@ const struct http_route_def oauth_authorize_route = {
     .path = "/authorize",
     .methods = HTTP_METHODS_GET,
     .handler = oauth_authorize_handle,
-    .opts = {.rate_limited = true, .bucket = METRICS_ENDPOINT_AUTHORIZE},
+    .opts = {.rate_limited = true,
+             .bucket = METRICS_ENDPOINT_AUTHORIZE,
+             .metric_route = METRICS_ROUTE_AUTHORIZE},
 };

@@ -652,5 +652,7 @@ const struct http_route_def oauth_callback_route = {
     .path = "/callback",
     .methods = HTTP_METHODS_GET,
     .handler = oauth_callback_handle,
-    .opts = {.rate_limited = true, .bucket = METRICS_ENDPOINT_CALLBACK},
+    .opts = {.rate_limited = true,
+             .bucket = METRICS_ENDPOINT_CALLBACK,
+             .metric_route = METRICS_ROUTE_CALLBACK},
 };

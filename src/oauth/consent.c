@@ -387,5 +387,6 @@ const struct http_route_def oauth_consent_route = {
     .handler = oauth_consent_handle,
     .opts = {.rate_limited = true,
              .bucket = METRICS_ENDPOINT_CONSENT,
+             .metric_route = METRICS_ROUTE_CONSENT,
              .too_large = oauth_reply_too_large},
 };

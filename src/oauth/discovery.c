@@ -233,7 +233,7 @@ oauth_discovery_not_found_handle(struct http_request *req, void *arg)
 #define DOC_OPTS                                                                                   \
     {                                                                                              \
         .rate_limited = true, .bucket = METRICS_ENDPOINT_DISCOVERY,                                \
-        .rate_limited_reply = oauth_cors_rate_limited                                              \
+        .metric_route = METRICS_ROUTE_WELL_KNOWN, .rate_limited_reply = oauth_cors_rate_limited    \
     }
 #define DOC_CORS                                                                                   \
     .preflight = oauth_cors_preflight_handle, .preflight_arg = OAUTH_CORS_METHODS_DOCUMENT

@@ -38,6 +38,7 @@ const struct http_route_def oauth_identity_jwks_route = {
         {
             .rate_limited = true,
             .bucket = METRICS_ENDPOINT_DISCOVERY,
+            .metric_route = METRICS_ROUTE_WELL_KNOWN,
             .rate_limited_reply = oauth_cors_rate_limited,
         },
     .preflight = oauth_cors_preflight_handle,

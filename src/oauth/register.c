@@ -206,6 +206,7 @@ const struct http_route_def oauth_register_route = {
     .handler = oauth_register_handle,
     .opts = {.rate_limited = true,
              .bucket = METRICS_ENDPOINT_REGISTER,
+             .metric_route = METRICS_ROUTE_REGISTER,
              .too_large = oauth_cors_too_large,
              .rate_limited_reply = oauth_cors_rate_limited},
     .preflight = oauth_cors_preflight_handle,

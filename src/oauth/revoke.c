@@ -263,6 +263,7 @@ const struct http_route_def oauth_revoke_route = {
     .handler = oauth_revoke_handle,
     .opts = {.rate_limited = true,
              .bucket = METRICS_ENDPOINT_REVOKE,
+             .metric_route = METRICS_ROUTE_REVOKE,
              .too_large = oauth_cors_too_large,
              .rate_limited_reply = oauth_cors_rate_limited},
     .preflight = oauth_cors_preflight_handle,

@@ -768,6 +768,7 @@ const struct http_route_def oauth_token_route = {
     .handler = oauth_token_handle,
     .opts = {.rate_limited = true,
              .bucket = METRICS_ENDPOINT_TOKEN,
+             .metric_route = METRICS_ROUTE_TOKEN,
              .too_large = oauth_cors_too_large,
              .rate_limited_reply = oauth_cors_rate_limited},
     .preflight = oauth_cors_preflight_handle,

@@ -16,7 +16,9 @@
 #include "http/output.h"
 #include "http/reply.h"
 #include "http/request.h"
+#include "http/trace.h"
 #include "log.h"
+#include "metrics.h"
 #include "proxy/headers.h"
 #include "proxy/path.h"
 #include "proxy/pool.h"
@@ -56,6 +58,9 @@ struct fwd {
     struct proxy_upstream *u;
     struct proxy_response *resp;
     struct event *timer;
+    uint64_t sent_ns; /* this round trip's request written (upstream TTFB) */
+    unsigned shard;   /* metrics shard of the request's worker */
+    bool streaming;   /* counted in mcp_auth_streams_open */
     const struct proxy_forward_filter *filter; /* NULL: none */
     bool filtering;                            /* the filter took this body */
 };
@@ -71,6 +76,10 @@ static void
 detach(struct fwd *f, bool reusable, uint64_t keep_alive_hint_ms)
 {
     f->state = F_OVER;
+    if (f->streaming) {
+        f->streaming = false;
+        metrics_stream_close(f->shard);
+    }
     if (f->timer != NULL) {
         event_free(f->timer);
         f->timer = NULL;
@@ -165,7 +174,11 @@ build_fields(struct fwd *f, const struct proxy_headers_identity *id)
     }
     size_t n = 0;
     const struct field *in = http_request_headers(f->req, &n);
-    return proxy_headers_request_format(up, in, n, id, &f->fields) == PROXY_HEADERS_OK ? 0 : -1;
+    const struct http_trace *trace = http_request_trace(f->req);
+    struct proxy_headers_identity with = *id;
+    with.traceparent = trace->traceparent;
+    with.traceparent_incoming = trace->incoming;
+    return proxy_headers_request_format(up, in, n, &with, &f->fields) == PROXY_HEADERS_OK ? 0 : -1;
 }
 
 /* Content-Length of the body already read: whenever the client framed a
@@ -281,6 +294,7 @@ start_round_trip(struct fwd *f, bool fresh)
     proxy_response_reset(f->resp, f->is_head);
     f->state = F_WAIT_HEAD;
     write_request(f);
+    f->sent_ns = clock_mono_ns();
     uint64_t ms = f->opts.header_timeout_ms;
     struct timeval tv = clock_timeval_from_ms(ms);
     event_add(f->timer, &tv);
@@ -327,6 +341,11 @@ relay_head(struct fwd *f, const struct proxy_response_head *h)
     } else {
         (void)http_output_start(req);
     }
+    if (h->has_body && h->content_length < 0 && !f->is_head) {
+        /* A body of unknown length: an SSE stream or a chunked answer. */
+        f->streaming = true;
+        metrics_stream_open(f->shard);
+    }
 }
 
 /* Returns true when the body may be read now. */
@@ -334,6 +353,7 @@ static bool
 on_head(struct fwd *f)
 {
     event_del(f->timer); /* no timer once the response started */
+    metrics_observe_upstream_ttfb(f->shard, clock_mono_ns() - f->sent_ns);
     const struct proxy_response_head *h = proxy_response_head(f->resp);
     char *current = NULL;
     size_t olen = strlen(proxy_pool_origin(f->pool));
@@ -532,6 +552,7 @@ proxy_forward_start_filtered(struct http_request *req, struct proxy_pool *pool,
     buf_init(&f->fields, FORWARD_HEAD_MAX);
     f->resp = proxy_response_new(f->is_head);
     f->timer = evtimer_new(http_request_worker(req)->base, on_header_timeout, f);
+    f->shard = metrics_shard_of(http_request_worker(req)->id);
     if (f->timer == NULL) {
         abort(); /* allocation only */
     }

@@ -10,6 +10,7 @@
 #include "base/url.h"
 #include "base/xalloc.h"
 #include "bounds.h"
+#include "http/trace.h"
 #include "identity.h"
 
 static const char *const rc_names[PROXY_HEADERS_RC_COUNT] = {
@@ -53,10 +54,20 @@ static const struct canon_name hop_by_hop[] = {
 
 /* SPEC.md 4.2 and 3.0.1 item 2, plus the framing the forward writes. */
 static const struct canon_name request_dropped[] = {
-    CANON("expect"),         CANON("authorization"),   CANON("cookie"),
-    CANON("forwarded"),      CANON("x-real-ip"),       CANON("true-client-ip"),
-    CANON("x-original-uri"), CANON("x-original-host"), CANON("x-request-id"),
-    CANON("host"),           CANON("content-length"),
+    CANON("expect"),
+    CANON("authorization"),
+    CANON("cookie"),
+    CANON("forwarded"),
+    CANON("x-real-ip"),
+    CANON("true-client-ip"),
+    CANON("x-original-uri"),
+    CANON("x-original-host"),
+    CANON("x-request-id"),
+    CANON("host"),
+    CANON("content-length"),
+    /* W3C Trace Context: re-added from the validated values (http/trace.h). */
+    CANON("traceparent"),
+    CANON("tracestate"),
 };
 
 /* The proxy's signed identity (identity.h): a client's own copy could be a
@@ -307,6 +318,56 @@ append_injected(const struct proxy_headers_upstream *up, const struct proxy_head
     return PROXY_HEADERS_OK;
 }
 
+/* traceparent (validated or generated, http/trace.h) and, beside an
+ * incoming traceparent, tracestate: its lines joined with ',' when every
+ * line is well formed and the whole stays within the bounds; else none. */
+static enum proxy_headers_rc
+append_trace(const struct field *in, size_t n, const struct proxy_headers_identity *id,
+             struct buf *b)
+{
+    if (id->traceparent == NULL) {
+        return PROXY_HEADERS_OK;
+    }
+    if (append_field(b, "traceparent", id->traceparent) != 0) {
+        return PROXY_HEADERS_ERR_TOO_LARGE;
+    }
+    if (!id->traceparent_incoming) {
+        return PROXY_HEADERS_OK;
+    }
+    size_t total = 0;
+    size_t members = 0;
+    size_t lines = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!slice_case_eq_cstr(in[i].name, "tracestate")) {
+            continue;
+        }
+        size_t m = 0;
+        if (http_trace_check_tracestate(in[i].value, &m) != NULL) {
+            return PROXY_HEADERS_OK;
+        }
+        members += m;
+        total += in[i].value.len + (lines > 0 ? 1 : 0);
+        lines++;
+    }
+    if (lines == 0 || members == 0 || members > BOUNDS_TRACESTATE_MEMBERS_MAX ||
+        total > BOUNDS_TRACESTATE_MAX) {
+        return PROXY_HEADERS_OK;
+    }
+    if (buf_append_str(b, "tracestate: ") != 0) {
+        return PROXY_HEADERS_ERR_TOO_LARGE;
+    }
+    bool first = true;
+    for (size_t i = 0; i < n; i++) {
+        if (slice_case_eq_cstr(in[i].name, "tracestate")) {
+            if ((!first && buf_append_byte(b, ',') != 0) || buf_append_slice(b, in[i].value) != 0) {
+                return PROXY_HEADERS_ERR_TOO_LARGE;
+            }
+            first = false;
+        }
+    }
+    return buf_append(b, "\r\n", 2) == 0 ? PROXY_HEADERS_OK : PROXY_HEADERS_ERR_TOO_LARGE;
+}
+
 /* Moves tmp's bytes onto the end of out in one append (all or nothing). */
 static enum proxy_headers_rc
 commit(struct buf *tmp, enum proxy_headers_rc rc, struct buf *out)
@@ -344,7 +405,9 @@ format_request(const struct proxy_headers_upstream *up, const struct field *in, 
             return PROXY_HEADERS_ERR_TOO_LARGE;
         }
     }
-    return append_injected(up, id, proxy_headers_request_wants_trailers(in, n), b);
+    enum proxy_headers_rc rc =
+        append_injected(up, id, proxy_headers_request_wants_trailers(in, n), b);
+    return rc == PROXY_HEADERS_OK ? append_trace(in, n, id, b) : rc;
 }
 
 enum proxy_headers_rc

@@ -30,7 +30,9 @@
  *   <UPSTREAM_AUTHORIZATION_HEADER> when configured, X-Forwarded-For (the
  *   client IP), X-Forwarded-Proto and X-Forwarded-Host (scheme and
  *   host[:port] of PROXY_BASE_URL), and TE: trailers when the client's TE
- *   listed "trailers" (as Go's reverse proxy does).
+ *   listed "trailers" (as Go's reverse proxy does), then traceparent and
+ *   tracestate (W3C Trace Context, http/trace.h: the client's when valid,
+ *   else a fresh traceparent; inbound copies are always dropped first).
  * Difference from the Go proxy (SPEC.md 4.2 "no forwarding headers are
  * added"): the issue for this route asks for X-Forwarded-For/-Proto/-Host
  * to be set, so the upstream can learn the client address and the public
@@ -103,6 +105,11 @@ struct proxy_headers_identity {
     int64_t auth_time;     /* Unix s; 0 = unknown (left out of the assertion) */
     /* The signed assertion, sent as X-MCP-Identity-Assertion; NULL = off. */
     const char *assertion;
+    /* W3C Trace Context (http/trace.h): the traceparent to send, NULL =
+     * none; when it came from the client (incoming), the client's
+     * tracestate lines go with it if they are well formed. */
+    const char *traceparent;
+    bool traceparent_incoming;
 };
 
 /* Marks which inbound request fields are forwarded verbatim: out_keep[i]

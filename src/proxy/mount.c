@@ -615,6 +615,7 @@ const struct http_route_def proxy_mount_route = {
             .head_check = proxy_mount_head_check,
             .rate_limited = true,
             .bucket = METRICS_ENDPOINT_MCP,
+            .metric_route = METRICS_ROUTE_MCP,
             .rate_limited_reply = reply_rate_limited,
             .too_large = reply_too_large,
         },

@@ -894,6 +894,11 @@ int
 runtime_run(const struct config *cfg)
 {
     log_set_level((enum log_level)cfg->log_level);
+    log_set_format(
+        cfg->log_format != NULL
+            ? (strcmp(cfg->log_format, "console") == 0 ? LOG_FORMAT_CONSOLE : LOG_FORMAT_JSON)
+        : isatty(STDOUT_FILENO) ? LOG_FORMAT_CONSOLE
+                                : LOG_FORMAT_JSON);
     log_starting();
     /* startup_config and the configuration warnings (SPEC.md 1.7) */
     config_report_log_startup(cfg);

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "metrics.h"
+#include "metrics_process.h"
 
 static int
 reset(void **state)
@@ -64,6 +65,24 @@ count_samples(const struct buf *b, const char *family)
     return count;
 }
 
+/* Is there a labelled counter series? (The build info and the empty
+ * upstream histogram's buckets always carry labels.) */
+static bool
+has_labelled_counter(const struct buf *b)
+{
+    const char *p = buf_cstr(b);
+    while (*p != '\0') {
+        const char *nl = strchr(p, '\n');
+        if (p[0] != '#' && memchr(p, '{', (size_t)(nl - p)) != NULL &&
+            strncmp(p, "mcp_auth_build_info{", 20) != 0 &&
+            strncmp(p, "mcp_auth_upstream_ttfb_seconds_bucket{", 38) != 0) {
+            return true;
+        }
+        p = nl + 1;
+    }
+    return false;
+}
+
 static void
 test_unlabelled_families_start_at_zero(void **state)
 {
@@ -109,7 +128,7 @@ test_unlabelled_families_start_at_zero(void **state)
         }
     }
     /* No labelled series before anything happened. */
-    assert_null(strchr(buf_cstr(&b), '{'));
+    assert_false(has_labelled_counter(&b));
     buf_cleanup(&b);
 }
 
@@ -160,7 +179,7 @@ test_labelled_series_appear_once_incremented(void **state)
     /* Reset forgets it all. */
     metrics_reset();
     expose(&b);
-    assert_null(strchr(buf_cstr(&b), '{'));
+    assert_false(has_labelled_counter(&b));
     assert_true(has_line(&b, "mcp_auth_clients_registered_total 0"));
     buf_cleanup(&b);
 }
@@ -407,11 +426,20 @@ test_format_shape_and_cap(void **state)
             memcpy(name + 1, p, name_len);
             name[name_len + 1] = ' ';
             name[name_len + 2] = '\0';
+            /* A histogram's samples: family_bucket, _sum, _count. */
+            static const char *const suffixes[] = {"_bucket ", "_sum ", "_count "};
+            for (size_t s = 0; s < 3 && strstr(buf_cstr(&declared), name) == NULL; s++) {
+                size_t sl = strlen(suffixes[s]);
+                if (name_len + 2 > sl && strcmp(name + name_len + 2 - sl, suffixes[s]) == 0) {
+                    name[name_len + 2 - sl] = ' ';
+                    name[name_len + 3 - sl] = '\0';
+                }
+            }
             assert_non_null(strstr(buf_cstr(&declared), name));
             const char *sp = memchr(p, ' ', len);
             assert_non_null(sp);
             for (const char *d = sp + 1; d < nl; d++) {
-                assert_true(*d >= '0' && *d <= '9');
+                assert_true((*d >= '0' && *d <= '9') || *d == '.');
             }
         }
         p = nl + 1;
@@ -490,6 +518,157 @@ test_concurrent_increments_are_exact(void **state)
     assert_int_equal(failed, THREADS * (PER_THREAD / 20));
 }
 
+/* Request timing: cumulative buckets per route, the status classes, the
+ * sum, and nothing for a route that saw no request. */
+static void
+test_request_histogram_per_route(void **state)
+{
+    (void)state;
+    metrics_observe_request(0, METRICS_ROUTE_TOKEN, 200, 3000000);    /* 3 ms */
+    metrics_observe_request(1, METRICS_ROUTE_TOKEN, 400, 40000000);   /* 40 ms */
+    metrics_observe_request(2, METRICS_ROUTE_TOKEN, 503, 7000000000); /* 7 s */
+    metrics_observe_request(0, METRICS_ROUTE_MCP, 499, 400000000000); /* 400 s: +Inf */
+    metrics_observe_request(0, METRICS_ROUTE_COUNT, 0, 1);            /* out of range: other */
+    struct buf b;
+    expose(&b);
+    static const char *lines[] = {
+        "# TYPE mcp_auth_http_request_duration_seconds histogram",
+        "mcp_auth_http_request_duration_seconds_bucket{route=\"token\",le=\"0.005\"} 1",
+        "mcp_auth_http_request_duration_seconds_bucket{route=\"token\",le=\"0.025\"} 1",
+        "mcp_auth_http_request_duration_seconds_bucket{route=\"token\",le=\"0.05\"} 2",
+        "mcp_auth_http_request_duration_seconds_bucket{route=\"token\",le=\"5\"} 2",
+        "mcp_auth_http_request_duration_seconds_bucket{route=\"token\",le=\"10\"} 3",
+        "mcp_auth_http_request_duration_seconds_bucket{route=\"token\",le=\"+Inf\"} 3",
+        "mcp_auth_http_request_duration_seconds_sum{route=\"token\"} 7.043000000",
+        "mcp_auth_http_request_duration_seconds_count{route=\"token\"} 3",
+        "mcp_auth_http_request_duration_seconds_bucket{route=\"mcp\",le=\"300\"} 0",
+        "mcp_auth_http_request_duration_seconds_bucket{route=\"mcp\",le=\"+Inf\"} 1",
+        "mcp_auth_http_requests_total{route=\"token\",code=\"2xx\"} 1",
+        "mcp_auth_http_requests_total{route=\"token\",code=\"4xx\"} 1",
+        "mcp_auth_http_requests_total{route=\"token\",code=\"5xx\"} 1",
+        "mcp_auth_http_requests_total{route=\"mcp\",code=\"4xx\"} 1",
+        "mcp_auth_http_requests_total{route=\"other\",code=\"other\"} 1",
+    };
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        if (!has_line(&b, lines[i])) {
+            fail_msg("missing line: %s\n%s", lines[i], buf_cstr(&b));
+        }
+    }
+    assert_null(strstr(buf_cstr(&b), "route=\"register\""));
+    assert_int_equal(metrics_get_requests(METRICS_ROUTE_TOKEN), 3);
+    assert_int_equal(metrics_get_requests(METRICS_ROUTE_HEALTH), 0);
+    buf_cleanup(&b);
+    for (int r = 0; r < METRICS_ROUTE_COUNT; r++) {
+        assert_string_not_equal(metrics_route_str((enum metrics_route)r), "unknown");
+    }
+    assert_string_equal(metrics_route_str(METRICS_ROUTE_WELL_KNOWN), "well_known");
+}
+
+static void
+test_upstream_ttfb_and_streams(void **state)
+{
+    (void)state;
+    struct buf b;
+    expose(&b);
+    /* Unlabelled: present, at zero, before the first observation. */
+    assert_true(has_line(&b, "mcp_auth_upstream_ttfb_seconds_bucket{le=\"+Inf\"} 0"));
+    assert_true(has_line(&b, "mcp_auth_upstream_ttfb_seconds_count 0"));
+    assert_true(has_line(&b, "mcp_auth_streams_open 0"));
+    buf_cleanup(&b);
+    metrics_observe_upstream_ttfb(3, 2000000); /* 2 ms */
+    metrics_stream_open(3);
+    metrics_stream_open(4);
+    metrics_stream_open(metrics_shard_of(0xffffffffu));
+    metrics_stream_close(5); /* a close counted on another shard still nets out */
+    expose(&b);
+    assert_true(has_line(&b, "mcp_auth_upstream_ttfb_seconds_bucket{le=\"0.005\"} 1"));
+    assert_true(has_line(&b, "mcp_auth_upstream_ttfb_seconds_count 1"));
+    assert_true(has_line(&b, "mcp_auth_upstream_ttfb_seconds_sum 0.002000000"));
+    assert_true(has_line(&b, "mcp_auth_streams_open 2"));
+    buf_cleanup(&b);
+    assert_int_equal(metrics_get_upstream_ttfb_count(), 1);
+    assert_int_equal(metrics_get_streams_open(), 2);
+    assert_int_equal(metrics_shard_of(0xffffffffu), metrics_shard_of(100000));
+    assert_true(metrics_shard_of(255) != metrics_shard_of(0xffffffffu));
+}
+
+/* Each worker writes its own shard without a lock; the scrape's sum is
+ * exact while they run. */
+static void *
+observe_shard(void *arg)
+{
+    unsigned shard = (unsigned)(uintptr_t)arg;
+    for (int i = 0; i < PER_THREAD; i++) {
+        metrics_observe_request(shard, METRICS_ROUTE_MCP, 200, (uint64_t)i * 1000);
+        metrics_observe_upstream_ttfb(shard, 1000);
+        metrics_stream_open(shard);
+        metrics_stream_close(shard);
+    }
+    return NULL;
+}
+
+static void
+test_sharded_observations_are_exact(void **state)
+{
+    (void)state;
+    pthread_t t[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        assert_int_equal(pthread_create(&t[i], NULL, observe_shard, (void *)(uintptr_t)i), 0);
+    }
+    for (int i = 0; i < 5; i++) {
+        struct buf b;
+        expose(&b);
+        buf_cleanup(&b);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+    }
+    assert_int_equal(metrics_get_requests(METRICS_ROUTE_MCP), THREADS * PER_THREAD);
+    assert_int_equal(metrics_get_upstream_ttfb_count(), THREADS * PER_THREAD);
+    assert_int_equal(metrics_get_streams_open(), 0);
+}
+
+/* The process families and the build info, read from /proc/self. */
+static void
+test_process_and_build_info(void **state)
+{
+    (void)state;
+    struct metrics_process p;
+    assert_true(metrics_process_read(&p));
+    assert_true(p.resident_bytes > 0);
+    assert_true(p.virtual_bytes >= p.resident_bytes);
+    assert_true(p.open_fds >= 3); /* stdin, stdout, stderr at least */
+    assert_true(p.max_fds >= p.open_fds);
+    assert_true(p.start_time_seconds > 1.6e9); /* after 2020 */
+    assert_true(p.cpu_seconds >= 0);
+    /* One more descriptor is seen as one more. */
+    FILE *f = fopen("/proc/self/stat", "r");
+    assert_non_null(f);
+    struct metrics_process q;
+    assert_true(metrics_process_read(&q));
+    assert_int_equal(q.open_fds, p.open_fds + 1);
+    fclose(f);
+    struct buf b;
+    expose(&b);
+    static const char *types[] = {
+        "# TYPE process_cpu_seconds_total counter",
+        "# TYPE process_resident_memory_bytes gauge",
+        "# TYPE process_virtual_memory_bytes gauge",
+        "# TYPE process_open_fds gauge",
+        "# TYPE process_max_fds gauge",
+        "# TYPE process_start_time_seconds gauge",
+        "# TYPE mcp_auth_build_info gauge",
+    };
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        if (!has_line(&b, types[i])) {
+            fail_msg("missing line: %s", types[i]);
+        }
+    }
+    assert_non_null(
+        strstr(buf_cstr(&b), "\nmcp_auth_build_info{version=\"" MAP_VERSION "\",commit=\""));
+    buf_cleanup(&b);
+}
+
 #define T(f) cmocka_unit_test_setup(f, reset)
 
 int
@@ -505,6 +684,10 @@ main(void)
         T(test_batches),
         T(test_format_shape_and_cap),
         T(test_concurrent_increments_are_exact),
+        T(test_request_histogram_per_route),
+        T(test_upstream_ttfb_and_streams),
+        T(test_sharded_observations_are_exact),
+        T(test_process_and_build_info),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     metrics_reset();

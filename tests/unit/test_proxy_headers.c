@@ -275,6 +275,58 @@ test_request_format_golden(void **state)
     buf_cleanup(&b);
 }
 
+/* W3C Trace Context: the client's traceparent and tracestate never pass
+ * as sent; the forward's validated (or fresh) traceparent is appended, and
+ * tracestate only beside an incoming one, only when every line is well
+ * formed, joined into one field. */
+static void
+test_request_trace_context(void **state)
+{
+    (void)state;
+    struct field in[] = {
+        H("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+        H("Tracestate", "rojo=00f067aa0ba902b7"),
+        H("tracestate", "congo=t61rcWkgMzE"),
+    };
+    assert_false(kept_alone("traceparent", "x"));
+    assert_false(kept_alone("TraceState", "a=b"));
+    struct proxy_headers_identity id = identity();
+    id.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    id.traceparent_incoming = true;
+    struct buf b;
+    buf_init(&b, 4096);
+    assert_int_equal(proxy_headers_request_format(&up, in, COUNT_OF(in), &id, &b),
+                     PROXY_HEADERS_OK);
+    const char *tail = "X-Forwarded-Host: auth.example.com\r\n"
+                       "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n"
+                       "tracestate: rojo=00f067aa0ba902b7,congo=t61rcWkgMzE\r\n";
+    assert_non_null(strstr(buf_cstr(&b), tail));
+    assert_int_equal(strlen(strstr(buf_cstr(&b), tail)), strlen(tail));
+    buf_reset(&b);
+    /* A generated traceparent (the client's was refused): no tracestate. */
+    id.traceparent = "00-11111111111111111111111111111111-2222222222222222-01";
+    id.traceparent_incoming = false;
+    assert_int_equal(proxy_headers_request_format(&up, in, COUNT_OF(in), &id, &b),
+                     PROXY_HEADERS_OK);
+    assert_non_null(strstr(buf_cstr(&b), "traceparent: 00-1111"));
+    assert_null(strstr(buf_cstr(&b), "4bf92f"));
+    assert_null(strstr(buf_cstr(&b), "tracestate"));
+    buf_reset(&b);
+    /* One malformed tracestate line drops them all. */
+    in[2].value = slice_from_cstr("Bad Key=1");
+    id.traceparent_incoming = true;
+    assert_int_equal(proxy_headers_request_format(&up, in, COUNT_OF(in), &id, &b),
+                     PROXY_HEADERS_OK);
+    assert_null(strstr(buf_cstr(&b), "tracestate"));
+    buf_reset(&b);
+    /* No traceparent given: none added (the unit tests' default). */
+    id.traceparent = NULL;
+    assert_int_equal(proxy_headers_request_format(&up, in, COUNT_OF(in), &id, &b),
+                     PROXY_HEADERS_OK);
+    assert_null(strstr(buf_cstr(&b), "trace"));
+    buf_cleanup(&b);
+}
+
 /* Identity fields: empty email still sent, groups omitted when none,
  * upstream Authorization only when configured. */
 static void
@@ -586,6 +638,7 @@ main(void)
         cmocka_unit_test(test_request_te_trailers),
         cmocka_unit_test(test_request_injected_ctl),
         cmocka_unit_test(test_request_cap),
+        cmocka_unit_test(test_request_trace_context),
         cmocka_unit_test(test_upstream_init),
         cmocka_unit_test(test_response_keep),
         cmocka_unit_test(test_response_filter),
