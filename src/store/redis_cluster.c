@@ -796,6 +796,26 @@ store_redis_cluster_backend_describe(const struct store_backend *b)
     return ((const struct cluster_shared *)b)->where;
 }
 
+bool
+store_redis_cluster_backend_access(const struct store_backend *b,
+                                   struct store_redis_cluster_access *out)
+{
+    if (b == NULL || b->ops != &cluster_ops) {
+        return false;
+    }
+    const struct cluster_shared *be = (const struct cluster_shared *)b;
+    *out = (struct store_redis_cluster_access){
+        .target = &be->target,
+        .ssl_ctx = be->ssl_ctx,
+        .dns = &be->dns,
+        .keepalive = be->has_keepalive ? &be->keepalive : NULL,
+        .where = be->where,
+        .seed_count = be->url.seed_count,
+        .seeds = be->url.seeds,
+    };
+    return true;
+}
+
 static void
 on_check_deadline(evutil_socket_t fd, short what, void *arg)
 {
