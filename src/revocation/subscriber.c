@@ -46,9 +46,9 @@ struct source {
     struct ssl_ctx_st *ssl_ctx;
     const struct net_resolver_opts *dns;
     const struct net_keepalive *keepalive;
-    const struct store_redis_url *url;                   /* single Redis */
-    const struct store_redis_cluster_seed *seeds;        /* Cluster */
-    size_t seed_count;                                   /* Cluster */
+    const struct store_redis_url *url;                  /* single Redis */
+    const struct store_redis_cluster_seed *seeds;       /* Cluster */
+    size_t seed_count;                                  /* Cluster */
     char owner_host[BOUNDS_REDIS_CLUSTER_HOST_MAX + 1]; /* Cluster: "" until a MOVED */
     unsigned owner_port;
     char key[KEY_MAX]; /* the sorted set, and the channel of the same name */
@@ -111,8 +111,8 @@ source_init(struct source *src, struct store_backend *b)
     struct buf k, unused;
     buf_init(&k, sizeof(src->key) - 1);
     buf_init(&unused, 1);
-    bool ok = store_key_names(b, STORE_OP_REVOCATION, SLICE_LIT(STORE_KEY_REVOCATIONS),
-                              SLICE_NULL, &k, &unused);
+    bool ok = store_key_names(b, STORE_OP_REVOCATION, SLICE_LIT(STORE_KEY_REVOCATIONS), SLICE_NULL,
+                              &k, &unused);
     if (ok) {
         memcpy(src->key, k.ptr, k.len);
         src->key[k.len] = '\0';
@@ -255,9 +255,8 @@ on_page(void *arg, struct store_redis_reply *const *replies, size_t count, const
     }
     const struct store_redis_reply *r = replies[at];
     struct store_redis_redirect rd;
-    if (p->src->cluster &&
-        store_redis_cluster_map_redirect(r, store_redis_link_host(p->link), &rd) !=
-            STORE_REDIS_REDIRECT_NONE) {
+    if (p->src->cluster && store_redis_cluster_map_redirect(r, store_redis_link_host(p->link),
+                                                            &rd) != STORE_REDIS_REDIRECT_NONE) {
         if (p->redirects++ >= BOUNDS_REDIS_CLUSTER_REDIRECTS_MAX) {
             pager_end(p, false, "too many cluster redirections");
             return;

@@ -88,8 +88,8 @@ write_revocation(struct store_backend *b, enum revoke_cmd_kind kind, const char 
         }
     }
     if (!connected) {
-        buf_appendf_best(why, "could not connect to %s within %d ms",
-                         describe(b), BOUNDS_REVOKE_CMD_MS);
+        buf_appendf_best(why, "could not connect to %s within %d ms", describe(b),
+                         BOUNDS_REVOKE_CMD_MS);
         goto out;
     }
     struct slice v = slice_from_cstr(id);
@@ -98,8 +98,7 @@ write_revocation(struct store_backend *b, enum revoke_cmd_kind kind, const char 
                               : revocation_revoke_family_on(s, v, on_written, o);
     if (!run_until(base, &o->done, &expired)) {
         store_cancel(op);
-        buf_appendf_best(why, "no answer from %s within %d ms", describe(b),
-                         BOUNDS_REVOKE_CMD_MS);
+        buf_appendf_best(why, "no answer from %s within %d ms", describe(b), BOUNDS_REVOKE_CMD_MS);
         goto out;
     }
     if (o->rc != STORE_OK) {
@@ -161,8 +160,8 @@ revoke_cmd_run(const struct config *cfg, enum revoke_cmd_kind kind, const char *
     struct store_backend *b =
         cluster ? store_redis_cluster_backend_new(cfg->redis_url, cfg->redis_key_prefix,
                                                   cfg->redis_ca_file, &why)
-                : store_redis_backend_new(cfg->redis_url, cfg->redis_key_prefix,
-                                          cfg->redis_ca_file, &why);
+                : store_redis_backend_new(cfg->redis_url, cfg->redis_key_prefix, cfg->redis_ca_file,
+                                          &why);
     int rc = 1;
     if (b == NULL) {
         goto out;
