@@ -45,6 +45,9 @@ static const char *const counter_names[METRICS_COUNTER_COUNT][2] = {
          "Revocation messages received from Redis pub/sub and applied to the revoked set."},
     [METRICS_REVOCATION_RESYNCS] = {"mcp_auth_revocation_resyncs_total",
                                     "Complete resyncs of the revoked set from Redis."},
+    [METRICS_REDIS_CLUSTER_MAP_REFRESHES] =
+        {"mcp_auth_redis_cluster_map_refreshes_total",
+         "Redis Cluster slot maps read (CLUSTER SHARDS or SLOTS) and taken, every worker."},
 };
 
 static const char *const denied_names[METRICS_DENIED_COUNT] = {
@@ -203,6 +206,11 @@ static const char *const revoke_names[METRICS_REVOKE_COUNT] = {
     [METRICS_REVOKE_STORE_UNAVAILABLE] = "store_unavailable",
 };
 static counter_t revoke[METRICS_REVOKE_COUNT];
+static const char *const cluster_redirect_names[METRICS_CLUSTER_REDIRECT_COUNT] = {
+    [METRICS_CLUSTER_REDIRECT_MOVED] = "moved",
+    [METRICS_CLUSTER_REDIRECT_ASK] = "ask",
+};
+static counter_t cluster_redirects[METRICS_CLUSTER_REDIRECT_COUNT];
 
 static const struct labelled families[] = {
     {"mcp_auth_tokens_issued_total", "Tokens issued at /token by grant type.", "grant_type",
@@ -259,6 +267,9 @@ static const struct labelled families[] = {
      endpoint_names, METRICS_ENDPOINT_COUNT, rate_fallback},
     {"mcp_auth_revoke_total", "Token revocation requests (POST /revoke), by outcome.", "outcome",
      revoke_names, METRICS_REVOKE_COUNT, revoke},
+    {"mcp_auth_redis_cluster_redirects_total",
+     "Redis Cluster redirections followed by the replay store, by kind.", "kind",
+     cluster_redirect_names, METRICS_CLUSTER_REDIRECT_COUNT, cluster_redirects},
 };
 
 const char *
@@ -445,6 +456,12 @@ void
 metrics_inc_conn_refused(enum metrics_conn_refused reason)
 {
     bump(&conn_refused[reason], 1);
+}
+
+void
+metrics_inc_cluster_redirect(enum metrics_cluster_redirect kind)
+{
+    bump(&cluster_redirects[kind], 1);
 }
 
 void
