@@ -59,7 +59,7 @@ static const char *
 describe(const struct store_backend *b)
 {
     struct store_redis_cluster_access ca;
-    return store_redis_cluster_backend_access(b, &ca) ? ca.where : describe(b);
+    return store_redis_cluster_backend_access(b, &ca) ? ca.where : store_redis_backend_describe(b);
 }
 
 static int
