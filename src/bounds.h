@@ -524,6 +524,9 @@
 #define BOUNDS_REDIS_CLUSTER_HOST_MAX 255
 #define BOUNDS_REDIS_CLUSTER_REDIRECTS_MAX 2
 #define BOUNDS_REDIS_CLUSTER_REFRESH_MS 30000
+/* -TRYAGAIN (a multi-key command while its keys' slot is mid-migration):
+ * the command is sent once more after this delay, then fails closed. */
+#define BOUNDS_REDIS_CLUSTER_TRYAGAIN_MS 50
 /* Seed nodes named in a redis+cluster:// URL. */
 #define BOUNDS_REDIS_CLUSTER_SEEDS_MAX 16
 /* The revoked set (revocation/set.h, docs/internals/revocation.md). At

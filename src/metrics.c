@@ -55,6 +55,9 @@ static const char *const counter_names[METRICS_COUNTER_COUNT][2] = {
     [METRICS_REDIS_SENTINEL_NO_PRIMARY] =
         {"mcp_auth_redis_sentinel_discovery_failures_total",
          "Sentinel discovery passes (per worker) that ended without a confirmed primary."},
+    [METRICS_REDIS_CLUSTER_MAP_REFRESHES] =
+        {"mcp_auth_redis_cluster_map_refreshes_total",
+         "Redis Cluster slot maps read (CLUSTER SHARDS or SLOTS) and taken, every worker."},
 };
 
 static const char *const denied_names[METRICS_DENIED_COUNT] = {
@@ -215,6 +218,11 @@ static const char *const revoke_names[METRICS_REVOKE_COUNT] = {
     [METRICS_REVOKE_STORE_UNAVAILABLE] = "store_unavailable",
 };
 static counter_t revoke[METRICS_REVOKE_COUNT];
+static const char *const cluster_redirect_names[METRICS_CLUSTER_REDIRECT_COUNT] = {
+    [METRICS_CLUSTER_REDIRECT_MOVED] = "moved",
+    [METRICS_CLUSTER_REDIRECT_ASK] = "ask",
+};
+static counter_t cluster_redirects[METRICS_CLUSTER_REDIRECT_COUNT];
 
 static const char *const forward_auth_names[METRICS_FORWARD_AUTH_COUNT] = {
     [METRICS_FORWARD_AUTH_ALLOW] = "allow",
@@ -285,6 +293,9 @@ static const struct labelled families[] = {
     {"mcp_auth_forward_auth_decisions_total",
      "Answers of the forward-auth endpoint (FORWARD_AUTH_ADDR), by outcome.", "outcome",
      forward_auth_names, METRICS_FORWARD_AUTH_COUNT, forward_auth},
+    {"mcp_auth_redis_cluster_redirects_total",
+     "Redis Cluster redirections followed by the replay store, by kind.", "kind",
+     cluster_redirect_names, METRICS_CLUSTER_REDIRECT_COUNT, cluster_redirects},
 };
 
 const char *
@@ -489,6 +500,12 @@ void
 metrics_inc_conn_refused(enum metrics_conn_refused reason)
 {
     bump(&conn_refused[reason], 1);
+}
+
+void
+metrics_inc_cluster_redirect(enum metrics_cluster_redirect kind)
+{
+    bump(&cluster_redirects[kind], 1);
 }
 
 void

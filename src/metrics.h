@@ -27,6 +27,7 @@ enum metrics_counter {
     METRICS_REVOCATION_RESYNCS,          /* revocation/subscriber: complete resyncs */
     METRICS_REDIS_SENTINEL_FAILOVERS,    /* store/redis_sentinel: the primary moved */
     METRICS_REDIS_SENTINEL_NO_PRIMARY,   /* store/redis_sentinel: a pass found none */
+    METRICS_REDIS_CLUSTER_MAP_REFRESHES, /* store/redis_cluster: slot maps read and taken */
     METRICS_COUNTER_COUNT,
 };
 
@@ -234,6 +235,13 @@ void metrics_inc_tokens_issued(enum metrics_grant grant);
 void metrics_inc_consent_decision(bool approved);
 void metrics_inc_authorize_initiated(bool consent_path);
 void metrics_inc_conn_refused(enum metrics_conn_refused reason);
+/* mcp_auth_redis_cluster_redirects_total{kind}: MOVED / ASK followed (store/redis_cluster). */
+enum metrics_cluster_redirect {
+    METRICS_CLUSTER_REDIRECT_MOVED = 0,
+    METRICS_CLUSTER_REDIRECT_ASK,
+    METRICS_CLUSTER_REDIRECT_COUNT,
+};
+void metrics_inc_cluster_redirect(enum metrics_cluster_redirect kind);
 void metrics_inc_conn_dropped(enum metrics_conn_dropped reason);
 void metrics_inc_accept_paused(enum metrics_accept_paused reason);
 void metrics_inc_body_refused(enum metrics_body_refused scope);

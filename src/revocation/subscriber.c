@@ -1,15 +1,13 @@
-/* The revocation subscriber (see subscriber.h). One `struct link` is one
- * connection; the subscriber owns a long-lived one (resync, then
- * SUBSCRIBE) and, every BOUNDS_REVOCATION_RESYNC_MS, a short-lived one
- * that only resyncs. The start-up fill runs a short-lived one on a private
- * loop. */
+/* The revocation subscriber (see subscriber.h), on store/redis_link.
+ *
+ * Two links per process: one in subscribe mode (messages), one ordinary
+ * (the resync pages). The pager reads the sorted set page by page on its
+ * link; in Cluster mode it follows MOVED (and ASK) to the node owning the
+ * set's slot. The start-up fill runs a pager alone on a private loop.
+ * Where both links connect comes from one function, subscriber_target(). */
 #include "revocation/subscriber.h"
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,521 +19,491 @@
 #include "bounds.h"
 #include "log.h"
 #include "metrics.h"
-#include "net/connect.h"
 #include "net/resolve.h"
-#include "net/tls.h"
 #include "revocation/set.h"
 #include "revocation/wire.h"
+#include "store/redis.h"
+#include "store/redis_cluster.h"
+#include "store/redis_cluster_map.h"
 #include "store/redis_conn.h"
+#include "store/redis_link.h"
 #include "store/redis_proto.h"
+#include "store/redis_url.h"
 #include "store/store.h"
+#include "store/store_int.h"
 
 #define COMMAND_MAX 4096
+/* Room for the prefix, the name and a hash tag's braces. */
+#define KEY_MAX (BOUNDS_STORE_KEY_MAX * 2 + 8)
 
-enum link_phase {
-    PHASE_DOWN = 0,
-    PHASE_CONNECTING,
-    PHASE_HANDSHAKE, /* AUTH / SELECT replies outstanding */
-    PHASE_PAGE,      /* a resync page outstanding */
-    PHASE_SUBSCRIBING,
-    PHASE_SUBSCRIBED,
-};
+static const char asking_cmd[] = "*1\r\n$6\r\nASKING\r\n";
 
-struct link;
-/* A short-lived link's end: ok = the whole set was read. */
-typedef void (*link_done_fn)(struct link *l, bool ok, const char *error, void *arg);
-
-struct link {
-    struct store_redis_shared *be;
-    struct event_base *base;
-    bool subscribe; /* long-lived: SUBSCRIBE after the resync, reconnect on loss */
-    link_done_fn done;
-    void *done_arg;
-    enum link_phase phase;
-    struct net_resolver *resolver;
-    struct net_connect *connecting;
-    struct bufferevent *bev;
-    struct store_redis_reader *reader;
-    unsigned handshake_left;
-    uint64_t offset;       /* of the next page */
-    uint64_t resync_token; /* revocation_set_resync_begin */
-    bool resync_bad;       /* a member did not parse or fit */
-    bool awaiting;         /* a reply is due before the timer fires */
-    bool connected_logged;
-    struct event *timer; /* reply deadline; when subscribed and idle, the next PING */
-    struct event *retry;
-    uint64_t backoff_ms;
-    char channel[STORE_ERROR_MAX]; /* <prefix>revocations */
-    size_t channel_len;
-};
-
-struct revocation_subscriber {
-    struct link *sub;
-    struct link *resync; /* the periodic one, while it runs */
-    struct event *resync_timer;
-    struct event *reap; /* frees a finished periodic link outside its callbacks */
+/* The back end's settings the links need (borrowed from it), the set's
+ * name, and in Cluster mode the node that last owned its slot. */
+struct source {
+    struct store_backend *b;
+    bool cluster;
+    struct store_redis_target target; /* credentials, TLS, timeouts; host/port per link */
+    struct ssl_ctx_st *ssl_ctx;
+    const struct net_resolver_opts *dns;
+    const struct net_keepalive *keepalive;
+    const struct store_redis_url *url;                  /* single Redis */
+    const struct store_redis_cluster_seed *seeds;       /* Cluster */
+    size_t seed_count;                                  /* Cluster */
+    char owner_host[BOUNDS_REDIS_CLUSTER_HOST_MAX + 1]; /* Cluster: "" until a MOVED */
+    unsigned owner_port;
+    char key[KEY_MAX]; /* the sorted set, and the channel of the same name */
+    /* Single Redis and Sentinel: where the primary is now, refreshed by
+     * subscriber_target() from store_redis_backend_primary(). */
+    char primary_host[BOUNDS_REDIS_SENTINEL_HOST_MAX + 1];
+    unsigned primary_port;
 };
 
 static _Atomic uint64_t subscriber_connected;
 
-static void link_connect(struct link *l);
-
-static int64_t
-now_ms(void)
-{
-    return clock_unix_ms();
-}
-
-/* ---- Timers and failure --------------------------------------------------------- */
-
+/* Where the subscriber's links connect -- the ONE place that says it.
+ * attempt counts the connections that failed since the last success.
+ * Single Redis: REDIS_URL's host. Sentinel: the primary the back end's
+ * workers last confirmed (until one has, the last known address; a
+ * replica would do too, as Redis replicates PUBLISH to replicas, but the
+ * primary is the one address the back end vouches for). Cluster: any node will do for SUBSCRIBE
+ * (a PUBLISH reaches every node) and the pager follows MOVED from
+ * wherever it starts, so the candidates are the owner of the set's slot
+ * (once learned) and then the seeds, walked by attempt. */
 static void
-arm(struct link *l, uint64_t ms)
+subscriber_target(struct source *src, unsigned attempt, const char **host, unsigned *port)
 {
-    struct timeval tv = clock_timeval_from_ms(ms);
-    event_add(l->timer, &tv);
-}
-
-static void
-expect_reply(struct link *l)
-{
-    l->awaiting = true;
-    arm(l, l->be->url.command_timeout_ms);
-}
-
-static void
-release(struct link *l)
-{
-    net_connect_cancel(l->connecting);
-    l->connecting = NULL;
-    if (l->bev != NULL) {
-        bufferevent_free(l->bev);
-        l->bev = NULL;
-    }
-    store_redis_proto_reader_free(l->reader);
-    l->reader = NULL;
-    event_del(l->timer);
-    l->phase = PHASE_DOWN;
-    l->awaiting = false;
-}
-
-static void
-fail(struct link *l, const char *reason)
-{
-    bool was_subscribed = l->phase == PHASE_SUBSCRIBED;
-    release(l);
-    if (!l->subscribe) {
-        l->done(l, false, reason, l->done_arg);
+    if (!src->cluster) {
+        char h[sizeof(src->primary_host)];
+        unsigned p;
+        if (store_redis_backend_primary(src->b, h, sizeof(h), &p)) {
+            memcpy(src->primary_host, h, sizeof(h));
+            src->primary_port = p;
+        }
+        *host = src->primary_host;
+        *port = src->primary_port;
         return;
     }
-    if (was_subscribed) {
-        atomic_store(&subscriber_connected, 0);
+    size_t owner = src->owner_host[0] != '\0' ? 1 : 0;
+    size_t pick = attempt % (src->seed_count + owner);
+    if (pick < owner) {
+        *host = src->owner_host;
+        *port = src->owner_port;
+        return;
     }
-    if (was_subscribed || !l->connected_logged) {
-        struct log_line ll;
-        log_begin(&ll, LOG_WARN, "revocation_subscriber_lost");
-        log_str(&ll, "url", l->be->where);
-        log_str(&ll, "error", reason);
-        log_end(&ll);
-        l->connected_logged = true; /* one line per outage, not per retry */
+    *host = src->seeds[pick - owner].host;
+    *port = src->seeds[pick - owner].port;
+}
+
+/* false when b is not a Redis back end (memory: nothing to subscribe to). */
+static bool
+source_init(struct source *src, struct store_backend *b)
+{
+    memset(src, 0, sizeof(*src));
+    src->b = b;
+    struct store_redis_cluster_access ca;
+    if (b != NULL && store_redis_cluster_backend_access(b, &ca)) {
+        src->cluster = true;
+        src->target = *ca.target;
+        src->ssl_ctx = ca.ssl_ctx;
+        src->dns = ca.dns;
+        src->keepalive = ca.keepalive;
+        src->seeds = ca.seeds;
+        src->seed_count = ca.seed_count;
+    } else if (b != NULL && (strcmp(store_backend_name(b), "redis") == 0 ||
+                             strcmp(store_backend_name(b), "redis-sentinel") == 0)) {
+        const struct store_redis_shared *be = (const struct store_redis_shared *)b;
+        src->target = be->target;
+        src->ssl_ctx = be->ssl_ctx;
+        src->dns = &be->dns;
+        src->keepalive = be->has_keepalive ? &be->keepalive : NULL;
+        src->url = &be->url;
+        (void)snprintf(src->primary_host, sizeof(src->primary_host), "%s", be->url.host);
+        src->primary_port = be->url.port;
+    } else {
+        return false;
     }
-    uint64_t backoff = l->backoff_ms;
+    /* The key helpers name it (a hash tag in Cluster mode, if they add one). */
+    struct buf k, unused;
+    buf_init(&k, sizeof(src->key) - 1);
+    buf_init(&unused, 1);
+    bool ok = store_key_names(b, STORE_OP_REVOCATION, SLICE_LIT(STORE_KEY_REVOCATIONS), SLICE_NULL,
+                              &k, &unused);
+    if (ok) {
+        memcpy(src->key, k.ptr, k.len);
+        src->key[k.len] = '\0';
+    }
+    buf_cleanup(&k);
+    buf_cleanup(&unused);
+    return ok;
+}
+
+static struct store_redis_link *
+source_link(struct source *src, struct event_base *base, struct net_resolver *resolver, bool pages,
+            store_redis_link_state_fn on_state, void *arg)
+{
+    struct store_redis_target t = src->target;
+    subscriber_target(src, 0, &t.host, &t.port);
+    struct store_redis_link_opts o = {
+        .target = &t,
+        .ssl_ctx = src->ssl_ctx,
+        .resolver = resolver,
+        .keepalive = src->keepalive,
+        /* A page of the longest members fits (bounds.h). */
+        .reply_elements_max = pages ? 2 * BOUNDS_REVOCATION_RESYNC_PAGE : 0,
+        .reply_pending_max = pages ? BOUNDS_REVOCATION_READ_PENDING_MAX : 0,
+        .on_state = on_state,
+        .arg = arg,
+    };
+    return store_redis_link_new(base, &o);
+}
+
+/* The wait before the next candidate is tried: doubling, jittered, capped
+ * like the link's own backoff, so that an unreachable cluster is not
+ * dialled in a tight loop. */
+static uint64_t
+rotate_delay_ms(unsigned failures)
+{
+    uint64_t ms = BOUNDS_REDIS_BACKOFF_MIN_MS;
+    for (unsigned i = 1; i < failures && ms < BOUNDS_REDIS_BACKOFF_MAX_MS; i++) {
+        ms *= 2;
+    }
+    if (ms > BOUNDS_REDIS_BACKOFF_MAX_MS) {
+        ms = BOUNDS_REDIS_BACKOFF_MAX_MS;
+    }
     uint32_t r;
     rand_bytes((uint8_t *)&r, sizeof(r));
-    uint64_t wait = backoff / 2 + (backoff > 1 ? r % (backoff / 2 + 1) : 0);
-    l->backoff_ms =
-        backoff * 2 > BOUNDS_REDIS_BACKOFF_MAX_MS ? BOUNDS_REDIS_BACKOFF_MAX_MS : backoff * 2;
-    struct timeval tv = clock_timeval_from_ms(wait);
-    event_add(l->retry, &tv);
+    return ms / 2 + r % (ms / 2 + 1);
 }
 
-/* fail() with a sentence built from the server's words (cut at the cap). */
-static void __attribute__((format(printf, 2, 3))) fail_fmt(struct link *l, const char *fmt, ...)
-{
-    struct buf reason;
-    buf_init(&reason, STORE_ERROR_MAX - 1);
-    va_list ap;
-    va_start(ap, fmt);
-    char text[STORE_ERROR_MAX];
-    vsnprintf(text, sizeof(text), fmt, ap);
-    va_end(ap);
-    buf_appendf_best(&reason, "%s", text);
-    fail(l, buf_cstr(&reason));
-    buf_cleanup(&reason);
-}
-
+/* Points l at the candidate for attempt when it is not there already. */
 static void
-send_buf(struct link *l, const struct buf *cmd)
+follow_target(struct source *src, struct store_redis_link *l, unsigned attempt)
 {
-    (void)bufferevent_write(l->bev, cmd->ptr, cmd->len);
-}
-
-static void
-send_ping(struct link *l)
-{
-    struct buf cmd;
-    buf_init(&cmd, COMMAND_MAX);
-    if (store_redis_proto_ping(&cmd) == 0) {
-        send_buf(l, &cmd);
+    const char *host;
+    unsigned port;
+    subscriber_target(src, attempt, &host, &port);
+    if (store_redis_link_port(l) != port || strcmp(store_redis_link_host(l), host) != 0) {
+        store_redis_link_retarget(l, host, port);
     }
-    buf_cleanup(&cmd);
-    expect_reply(l);
+}
+
+/* ---- The pager: one resync, page by page ----------------------------------------- */
+
+struct pager;
+/* A run ended: ok = the whole set was read. */
+typedef void (*pager_done_fn)(struct pager *p, bool ok, const char *error, void *arg);
+
+struct pager {
+    struct source *src;
+    struct store_redis_link *link;
+    bool fill;    /* the start-up fill: a lost connection ends the run */
+    bool wanted;  /* a run is due */
+    bool running; /* a run is under way */
+    bool moving;  /* our own retarget: its drop is no failure */
+    bool asking;  /* ASK: ASKING before each page on this node */
+    unsigned redirects;
+    unsigned failures; /* connections lost since the last success */
+    uint64_t offset;
+    uint64_t token; /* revocation_set_resync_begin */
+    bool bad;       /* a member did not parse or fit */
+    struct store_redis_cmd *cmd;
+    struct event *rotate;
+    pager_done_fn done;
+    void *done_arg;
+};
+
+static void pager_send(struct pager *p);
+
+static void
+pager_end(struct pager *p, bool ok, const char *error)
+{
+    p->running = false;
+    p->cmd = NULL;
+    p->asking = false;
+    if (!ok) {
+        p->wanted = true; /* again when the link next comes up */
+    }
+    p->done(p, ok, error, p->done_arg);
 }
 
 static void
-on_timer(evutil_socket_t fd, short what, void *arg)
+pager_begin(struct pager *p)
 {
-    struct link *l = arg;
-    (void)fd;
-    (void)what;
-    if (l->awaiting) {
-        fail(l, "no reply from Redis within the command timeout");
+    enum store_redis_link_state st = store_redis_link_state(p->link);
+    if (p->running || (st != STORE_REDIS_LINK_UP && st != STORE_REDIS_LINK_HANDSHAKE)) {
+        return; /* the run in flight, or the link's next "up", takes it */
+    }
+    p->wanted = false;
+    p->running = true;
+    p->offset = 0;
+    p->bad = false;
+    p->redirects = 0;
+    p->token = revocation_set_resync_begin(revocation_set_global());
+    pager_send(p);
+}
+
+static void
+pager_want(struct pager *p)
+{
+    p->wanted = true;
+    pager_begin(p);
+}
+
+/* Moves the pager's link to host:port; the run resumes when it is up. */
+static void
+pager_move(struct pager *p, const char *host, unsigned port)
+{
+    p->moving = true;
+    store_redis_link_retarget(p->link, host, port);
+    p->moving = false;
+}
+
+static void
+on_page(void *arg, struct store_redis_reply *const *replies, size_t count, const char *error)
+{
+    struct pager *p = arg;
+    p->cmd = NULL;
+    size_t at = p->asking ? 1 : 0;
+    if (replies == NULL || count <= at) {
+        pager_end(p, false, error != NULL ? error : "no reply");
         return;
     }
-    if (l->phase == PHASE_SUBSCRIBED) {
-        send_ping(l); /* a half-open connection shows itself here */
+    const struct store_redis_reply *r = replies[at];
+    struct store_redis_redirect rd;
+    if (p->src->cluster && store_redis_cluster_map_redirect(r, store_redis_link_host(p->link),
+                                                            &rd) != STORE_REDIS_REDIRECT_NONE) {
+        if (p->redirects++ >= BOUNDS_REDIS_CLUSTER_REDIRECTS_MAX) {
+            pager_end(p, false, "too many cluster redirections");
+            return;
+        }
+        if (rd.kind == STORE_REDIS_REDIRECT_MOVED) {
+            /* The slot's owner: where every later run starts. */
+            snprintf(p->src->owner_host, sizeof(p->src->owner_host), "%s", rd.node.host);
+            p->src->owner_port = rd.node.port;
+        }
+        p->asking = rd.kind == STORE_REDIS_REDIRECT_ASK;
+        pager_move(p, rd.node.host, rd.node.port);
+        return; /* the link's "up" resends this page */
     }
-}
-
-static void
-on_retry(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    link_connect(arg);
-}
-
-/* ---- The conversation ------------------------------------------------------------ */
-
-static void
-send_page(struct link *l)
-{
-    struct buf cmd;
-    buf_init(&cmd, COMMAND_MAX);
-    if (store_redis_proto_revocation_page(&cmd, slice_make(l->channel, l->channel_len), now_ms(),
-                                          l->offset, BOUNDS_REVOCATION_RESYNC_PAGE) != 0) {
-        buf_cleanup(&cmd);
-        fail(l, "resync command too large");
-        return;
-    }
-    send_buf(l, &cmd);
-    buf_cleanup(&cmd);
-    l->phase = PHASE_PAGE;
-    expect_reply(l);
-}
-
-static void
-resync_finished(struct link *l)
-{
-    struct revocation_set *set = revocation_set_global();
-    revocation_set_resync_end(set, l->resync_token, !l->resync_bad);
-    metrics_inc(METRICS_REVOCATION_RESYNCS);
-    if (!l->subscribe) {
-        release(l);
-        l->done(l, true, NULL, l->done_arg);
-        return;
-    }
-    struct buf cmd;
-    buf_init(&cmd, COMMAND_MAX);
-    if (store_redis_proto_subscribe(&cmd, l->channel) != 0) {
-        buf_cleanup(&cmd);
-        fail(l, "SUBSCRIBE command too large");
-        return;
-    }
-    send_buf(l, &cmd);
-    buf_cleanup(&cmd);
-    l->phase = PHASE_SUBSCRIBING;
-    expect_reply(l);
-}
-
-static void
-on_page(struct link *l, const struct store_redis_reply *r)
-{
     size_t members = 0;
     size_t bad = 0;
-    if (!revocation_wire_apply_page(r, revocation_set_global(), now_ms(), &members, &bad)) {
+    if (!revocation_wire_apply_page(r, revocation_set_global(), clock_unix_ms(), &members, &bad)) {
         char text[STORE_ERROR_MAX / 2];
+        char reason[STORE_ERROR_MAX];
         store_redis_proto_describe(r, text, sizeof(text));
-        fail_fmt(l, "unexpected resync reply: %.100s", text);
+        snprintf(reason, sizeof(reason), "unexpected resync reply: %.100s", text);
+        pager_end(p, false, reason);
         return;
     }
-    if (bad > 0) {
-        l->resync_bad = true;
-    }
+    p->bad = p->bad || bad > 0;
     if (members == BOUNDS_REVOCATION_RESYNC_PAGE) {
-        l->offset += members;
-        send_page(l);
+        p->offset += members;
+        p->redirects = 0;
+        pager_send(p);
         return;
     }
-    resync_finished(l);
+    revocation_set_resync_end(revocation_set_global(), p->token, !p->bad);
+    metrics_inc(METRICS_REVOCATION_RESYNCS);
+    pager_end(p, true, NULL);
 }
 
 static void
-on_push(struct link *l, const struct store_redis_reply *r)
+pager_send(struct pager *p)
 {
-    struct slice payload;
-    struct revocation_entry e;
-    switch (revocation_wire_classify(r, slice_make(l->channel, l->channel_len), &payload)) {
-    case REVOCATION_PUSH_SUBSCRIBED:
-        if (l->phase != PHASE_SUBSCRIBING) {
-            fail(l, "unexpected subscribe confirmation");
-            return;
-        }
-        l->phase = PHASE_SUBSCRIBED;
-        l->awaiting = false;
-        l->backoff_ms = BOUNDS_REDIS_BACKOFF_MIN_MS;
-        l->connected_logged = false;
-        atomic_store(&subscriber_connected, 1);
-        struct log_line ll;
-        log_begin(&ll, LOG_INFO, "revocation_subscriber_connected");
-        log_str(&ll, "url", l->be->where);
-        log_uint(&ll, "entries", revocation_set_count(revocation_set_global()));
-        log_end(&ll);
-        arm(l, BOUNDS_REVOCATION_PING_MS);
-        return;
-    case REVOCATION_PUSH_PONG:
-        l->awaiting = false;
-        arm(l, BOUNDS_REVOCATION_PING_MS);
-        return;
-    case REVOCATION_PUSH_MESSAGE:
-        if (l->phase != PHASE_SUBSCRIBED) {
-            fail(l, "message before the subscribe confirmation");
-            return;
-        }
-        if (!revocation_wire_parse_message(payload, &e)) {
-            struct log_line bad;
-            log_begin(&bad, LOG_WARN, "revocation_message_malformed");
-            log_sample(&bad, "payload", payload);
-            log_end(&bad);
-            return; /* the next resync reads the member from the set itself */
-        }
-        (void)revocation_set_add(revocation_set_global(), &e, now_ms());
-        metrics_inc(METRICS_REVOCATION_MESSAGES_APPLIED);
-        return;
-    case REVOCATION_PUSH_INVALID:
-    default:
-        fail(l, "unexpected reply in subscribed mode");
-        return;
-    }
-}
-
-/* One reply; false when the link was dropped (stop reading). */
-static bool
-on_reply(struct link *l, struct store_redis_reply *r)
-{
-    enum link_phase before = l->phase;
-    if (l->phase == PHASE_HANDSHAKE) {
-        if (store_redis_proto_ok_result(r) != STORE_OK) {
-            char text[STORE_ERROR_MAX / 2];
-            store_redis_proto_describe(r, text, sizeof(text));
-            fail_fmt(l, "handshake with %.100s failed: %.100s", l->be->where, text);
-            return false;
-        }
-        if (--l->handshake_left == 0) {
-            l->phase = PHASE_PAGE; /* the first page was pipelined behind it */
-        }
-        return true;
-    }
-    if (l->phase == PHASE_PAGE) {
-        l->awaiting = false;
-        event_del(l->timer);
-        on_page(l, r);
-    } else {
-        on_push(l, r);
-    }
-    (void)before;
-    return l->phase != PHASE_DOWN;
-}
-
-static void
-on_read(struct bufferevent *bev, void *arg)
-{
-    struct link *l = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    char chunk[STORE_REDIS_FEED_MAX];
-    while (evbuffer_get_length(in) > 0) {
-        int n = evbuffer_remove(in, chunk, sizeof(chunk));
-        if (n <= 0 ||
-            store_redis_proto_feed(l->reader, chunk, (size_t)n) == STORE_REDIS_READ_ERROR) {
-            fail(l, "malformed or oversized reply from Redis");
-            return;
-        }
-        for (;;) {
-            struct store_redis_reply *r = NULL;
-            enum store_redis_read rc = store_redis_proto_next(l->reader, &r);
-            if (rc == STORE_REDIS_READ_ERROR) {
-                fail(l, "malformed or oversized reply from Redis");
-                return;
-            }
-            if (rc == STORE_REDIS_READ_MORE) {
-                break;
-            }
-            bool alive = on_reply(l, r);
-            store_redis_proto_reply_free(r);
-            if (!alive) {
-                return;
-            }
-        }
-    }
-}
-
-/* Writes [AUTH] [SELECT] and the first resync page, pipelined. */
-static void
-start_conversation(struct link *l)
-{
-    const struct store_redis_url *u = &l->be->url;
-    struct buf cmd;
+    struct buf cmd, why;
     buf_init(&cmd, COMMAND_MAX);
-    l->handshake_left = 0;
-    if (u->user != NULL || (u->password != NULL && u->password[0] != '\0')) {
-        if (store_redis_proto_auth(&cmd, u->user, u->password) == 0) {
-            send_buf(l, &cmd);
-            l->handshake_left++;
-        }
-        explicit_bzero(cmd.ptr, cmd.len);
-        buf_reset(&cmd);
-    }
-    if (u->db != 0 && store_redis_proto_select(&cmd, u->db) == 0) {
-        send_buf(l, &cmd);
-        l->handshake_left++;
+    buf_init(&why, STORE_ERROR_MAX - 1);
+    if ((p->asking && buf_append(&cmd, asking_cmd, sizeof(asking_cmd) - 1) != 0) ||
+        store_redis_proto_revocation_page(&cmd, slice_from_cstr(p->src->key), clock_unix_ms(),
+                                          p->offset, BOUNDS_REVOCATION_RESYNC_PAGE) != 0) {
+        buf_appendf_best(&why, "resync command too large");
+    } else {
+        p->cmd = store_redis_link_send(p->link, &cmd, p->asking ? 2 : 1, 0, on_page, p, &why);
     }
     buf_cleanup(&cmd);
-    l->offset = 0;
-    l->resync_bad = false;
-    l->resync_token = revocation_set_resync_begin(revocation_set_global());
-    send_page(l);
-    if (l->phase != PHASE_DOWN && l->handshake_left > 0) {
-        l->phase = PHASE_HANDSHAKE;
+    if (p->cmd == NULL) {
+        char reason[STORE_ERROR_MAX];
+        snprintf(reason, sizeof(reason), "%s", buf_cstr(&why));
+        buf_cleanup(&why);
+        pager_end(p, false, reason);
+        return;
+    }
+    buf_cleanup(&why);
+}
+
+static void
+on_pager_rotate(evutil_socket_t fd, short what, void *arg)
+{
+    struct pager *p = arg;
+    (void)fd;
+    (void)what;
+    if (!store_redis_link_is_up(p->link)) {
+        p->moving = true;
+        follow_target(p->src, p->link, p->failures);
+        p->moving = false;
     }
 }
 
 static void
-on_event(struct bufferevent *bev, short what, void *arg)
+on_pager_state(void *arg, bool up, const char *reason)
 {
-    struct link *l = arg;
-    (void)bev;
-    if (what & BEV_EVENT_CONNECTED) {
-        start_conversation(l);
+    struct pager *p = arg;
+    if (up) {
+        p->failures = 0;
+        if (p->running && p->cmd == NULL) {
+            pager_send(p); /* resume after a redirection */
+        } else if (p->wanted) {
+            pager_begin(p);
+        }
         return;
     }
-    if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
-        fail_fmt(l, "%.200s %s", l->be->where,
-                 (what & BEV_EVENT_EOF) ? "closed the connection" : "connection failed");
+    if (p->moving) {
+        return;
+    }
+    /* A page in flight has failed already (its callback ran first); a run
+     * waiting for a redirection's node ends here. */
+    if (p->running && p->cmd == NULL) {
+        pager_end(p, false, reason);
+    } else if (p->fill && !p->running && !p->src->cluster) {
+        /* One server and it is not there: say so now. (A cluster's fill
+         * tries the other seeds until its deadline.) */
+        p->done(p, false, reason, p->done_arg);
+    }
+    p->failures++;
+    if (p->src->cluster) {
+        /* The node may be gone for good (a failover): try the next one. */
+        struct timeval tv = clock_timeval_from_ms(rotate_delay_ms(p->failures));
+        event_add(p->rotate, &tv);
     }
 }
 
 static void
-on_connected(int fd, const union net_sockaddr *peer, const char *error, void *arg)
+pager_init(struct pager *p, struct source *src, struct event_base *base,
+           struct net_resolver *resolver, bool fill, pager_done_fn done, void *arg)
 {
-    struct link *l = arg;
-    (void)peer;
-    l->connecting = NULL;
-    if (fd < 0) {
-        fail(l, error);
-        return;
-    }
-    int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
-    l->reader = store_redis_proto_reader_new_sized(2 * BOUNDS_REVOCATION_RESYNC_PAGE,
-                                                   BOUNDS_REVOCATION_READ_PENDING_MAX);
-    if (l->be->ssl_ctx == NULL) {
-        l->bev = store_must(bufferevent_socket_new(l->base, fd, opts), "bufferevent_socket_new");
-        bufferevent_setcb(l->bev, on_read, NULL, on_event, l);
-        bufferevent_enable(l->bev, EV_READ | EV_WRITE);
-        on_event(l->bev, BEV_EVENT_CONNECTED, l);
-        return;
-    }
-    l->bev = store_must(bufferevent_openssl_socket_new(l->base, fd,
-                                                       net_tls_new(l->be->ssl_ctx, l->be->url.host),
-                                                       BUFFEREVENT_SSL_CONNECTING, opts),
-                        "bufferevent_openssl_socket_new");
-    bufferevent_setcb(l->bev, on_read, NULL, on_event, l);
-    bufferevent_enable(l->bev, EV_READ | EV_WRITE);
-    /* The TLS handshake shares the connect deadline. */
-    l->awaiting = true;
-    arm(l, l->be->url.connect_timeout_ms);
+    memset(p, 0, sizeof(*p));
+    p->src = src;
+    p->fill = fill;
+    p->done = done;
+    p->done_arg = arg;
+    p->rotate = store_must(event_new(base, -1, 0, on_pager_rotate, p), "event_new");
+    p->link = source_link(src, base, resolver, true, on_pager_state, p);
 }
 
 static void
-link_connect(struct link *l)
+pager_cleanup(struct pager *p)
 {
-    const struct store_redis_url *u = &l->be->url;
-    l->phase = PHASE_CONNECTING;
-    const struct net_connect_opts o = {
-        .host = u->host,
-        .label = l->be->where,
-        .port = u->port,
-        .timeout_ms = u->connect_timeout_ms,
-        .keepalive = l->be->has_keepalive ? &l->be->keepalive : NULL,
-    };
-    l->connecting = net_connect_start(l->base, l->resolver, &o, on_connected, l);
-}
-
-static struct link *
-link_new(struct store_redis_shared *be, struct event_base *base, bool subscribe, link_done_fn done,
-         void *arg)
-{
-    struct link *l = xcalloc(1, sizeof(*l));
-    l->be = be;
-    l->base = base;
-    l->subscribe = subscribe;
-    l->done = done;
-    l->done_arg = arg;
-    l->resolver = net_resolver_new(base, &be->dns);
-    l->timer = store_must(event_new(base, -1, 0, on_timer, l), "event_new");
-    l->retry = store_must(event_new(base, -1, 0, on_retry, l), "event_new");
-    l->backoff_ms = BOUNDS_REDIS_BACKOFF_MIN_MS;
-    int n =
-        snprintf(l->channel, sizeof(l->channel), "%s%s", be->base.prefix, STORE_KEY_REVOCATIONS);
-    l->channel_len = n > 0 && (size_t)n < sizeof(l->channel) ? (size_t)n : 0;
-    link_connect(l);
-    return l;
-}
-
-static void
-link_free(struct link *l)
-{
-    if (l == NULL) {
-        return;
-    }
-    release(l);
-    net_resolver_free(l->resolver);
-    event_free(l->timer);
-    event_free(l->retry);
-    xfree(l);
-}
-
-static struct store_redis_shared *
-redis_of(struct store_backend *b)
-{
-    if (b == NULL || strcmp(store_backend_name(b), "redis") != 0) {
-        return NULL;
-    }
-    return (struct store_redis_shared *)b;
+    store_redis_link_free(p->link); /* no callback runs */
+    event_free(p->rotate);
 }
 
 /* ---- The subscriber ----------------------------------------------------------------- */
 
+struct revocation_subscriber {
+    struct source src;
+    struct net_resolver *resolver; /* shared by both links */
+    struct store_redis_link *sub;  /* subscribe mode */
+    unsigned sub_failures;
+    bool sub_up;
+    bool lost_logged; /* one line per outage, not per retry */
+    struct pager pager;
+    struct event *ping_timer;
+    struct event *resync_timer;
+    struct event *sub_rotate;
+};
+
 static void
-on_periodic_done(struct link *l, bool ok, const char *error, void *arg)
+on_periodic_done(struct pager *p, bool ok, const char *error, void *arg)
 {
-    struct revocation_subscriber *s = arg;
-    (void)l;
+    (void)p;
+    (void)arg;
     if (!ok) {
         struct log_line ll;
         log_begin(&ll, LOG_WARN, "revocation_resync_failed");
         log_str(&ll, "error", error != NULL ? error : "");
         log_end(&ll);
     }
-    event_active(s->reap, EV_TIMEOUT, 0);
 }
 
 static void
-on_reap(evutil_socket_t fd, short what, void *arg)
+on_push(void *arg, const struct store_redis_reply *r)
+{
+    struct revocation_subscriber *s = arg;
+    struct slice payload;
+    struct revocation_entry e;
+    enum revocation_wire_push kind =
+        revocation_wire_classify(r, slice_from_cstr(s->src.key), &payload);
+    if (kind != REVOCATION_PUSH_MESSAGE) {
+        store_redis_link_drop(s->sub, "unexpected reply in subscribed mode");
+        return;
+    }
+    if (!revocation_wire_parse_message(payload, &e)) {
+        struct log_line bad;
+        log_begin(&bad, LOG_WARN, "revocation_message_malformed");
+        log_sample(&bad, "payload", payload);
+        log_end(&bad);
+        return; /* the next resync reads the member from the set itself */
+    }
+    (void)revocation_set_add(revocation_set_global(), &e, clock_unix_ms());
+    metrics_inc(METRICS_REVOCATION_MESSAGES_APPLIED);
+}
+
+static void
+on_sub_state(void *arg, bool up, const char *reason)
+{
+    struct revocation_subscriber *s = arg;
+    if (up) {
+        /* SUBSCRIBE went out right behind the PING this PONG answered, on
+         * the same pipe: from here on a message is not missed, so the
+         * resync that follows leaves no gap. */
+        s->sub_up = true;
+        s->sub_failures = 0;
+        s->lost_logged = false;
+        atomic_store(&subscriber_connected, 1);
+        struct log_line ll;
+        log_begin(&ll, LOG_INFO, "revocation_subscriber_connected");
+        log_str(&ll, "url", store_redis_link_where(s->sub));
+        log_uint(&ll, "entries", revocation_set_count(revocation_set_global()));
+        log_end(&ll);
+        pager_want(&s->pager);
+        return;
+    }
+    if (s->sub_up || !s->lost_logged) {
+        struct log_line ll;
+        log_begin(&ll, LOG_WARN, "revocation_subscriber_lost");
+        log_str(&ll, "url", store_redis_link_where(s->sub));
+        log_str(&ll, "error", reason != NULL ? reason : "");
+        log_end(&ll);
+        s->lost_logged = true;
+    }
+    s->sub_up = false;
+    atomic_store(&subscriber_connected, 0);
+    s->sub_failures++;
+    if (s->src.cluster) {
+        struct timeval tv = clock_timeval_from_ms(rotate_delay_ms(s->sub_failures));
+        event_add(s->sub_rotate, &tv);
+    }
+}
+
+static void
+on_sub_rotate(evutil_socket_t fd, short what, void *arg)
 {
     struct revocation_subscriber *s = arg;
     (void)fd;
     (void)what;
-    link_free(s->resync);
-    s->resync = NULL;
+    if (!store_redis_link_is_up(s->sub)) {
+        follow_target(&s->src, s->sub, s->sub_failures);
+    }
+}
+
+static void
+on_ping_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct revocation_subscriber *s = arg;
+    (void)fd;
+    (void)what;
+    store_redis_link_ping(s->sub); /* a half-open connection shows itself here */
 }
 
 static void
@@ -544,24 +512,35 @@ on_resync_timer(evutil_socket_t fd, short what, void *arg)
     struct revocation_subscriber *s = arg;
     (void)fd;
     (void)what;
-    if (s->resync == NULL) {
-        s->resync = link_new(s->sub->be, s->sub->base, false, on_periodic_done, s);
+    if (!s->src.cluster) {
+        /* The target may have moved without dropping us (a Sentinel
+         * failover leaves the old primary up as a replica). */
+        follow_target(&s->src, s->sub, 0);
+        follow_target(&s->src, s->pager.link, 0);
     }
+    pager_want(&s->pager);
 }
 
 struct revocation_subscriber *
 revocation_subscriber_new(struct store_backend *b, struct event_base *base)
 {
-    struct store_redis_shared *be = redis_of(b);
-    if (be == NULL) {
+    struct source src;
+    if (!source_init(&src, b)) {
         return NULL;
     }
     struct revocation_subscriber *s = xcalloc(1, sizeof(*s));
-    s->sub = link_new(be, base, true, NULL, NULL);
-    s->reap = store_must(event_new(base, -1, 0, on_reap, s), "event_new");
+    s->src = src;
+    s->resolver = net_resolver_new(base, s->src.dns);
+    pager_init(&s->pager, &s->src, base, s->resolver, false, on_periodic_done, s);
+    s->sub = source_link(&s->src, base, s->resolver, false, on_sub_state, s);
+    store_redis_link_subscribe(s->sub, s->src.key, on_push, s);
+    s->sub_rotate = store_must(event_new(base, -1, 0, on_sub_rotate, s), "event_new");
+    s->ping_timer = store_must(event_new(base, -1, EV_PERSIST, on_ping_timer, s), "event_new");
     s->resync_timer = store_must(event_new(base, -1, EV_PERSIST, on_resync_timer, s), "event_new");
-    struct timeval tv = clock_timeval_from_ms(BOUNDS_REVOCATION_RESYNC_MS);
-    event_add(s->resync_timer, &tv);
+    struct timeval ping = clock_timeval_from_ms(BOUNDS_REVOCATION_PING_MS);
+    struct timeval resync = clock_timeval_from_ms(BOUNDS_REVOCATION_RESYNC_MS);
+    event_add(s->ping_timer, &ping);
+    event_add(s->resync_timer, &resync);
     return s;
 }
 
@@ -571,9 +550,11 @@ revocation_subscriber_free(struct revocation_subscriber *s)
     if (s == NULL) {
         return;
     }
-    link_free(s->sub);
-    link_free(s->resync);
-    event_free(s->reap);
+    store_redis_link_free(s->sub);
+    pager_cleanup(&s->pager);
+    net_resolver_free(s->resolver);
+    event_free(s->sub_rotate);
+    event_free(s->ping_timer);
     event_free(s->resync_timer);
     atomic_store(&subscriber_connected, 0);
     xfree(s);
@@ -582,22 +563,27 @@ revocation_subscriber_free(struct revocation_subscriber *s)
 /* ---- The start-up fill ------------------------------------------------------------- */
 
 struct fill {
+    struct event_base *base;
     bool done;
     bool ok;
     struct buf *err;
+    const char *where;
 };
 
 static void
-on_fill_done(struct link *l, bool ok, const char *error, void *arg)
+on_fill_done(struct pager *p, bool ok, const char *error, void *arg)
 {
     struct fill *f = arg;
+    if (f->done) {
+        return;
+    }
     f->done = true;
     f->ok = ok;
     if (!ok) {
-        buf_appendf_best(f->err, "revocation resync from %s failed: %s", l->be->where,
-                         error != NULL ? error : "unknown error");
+        buf_appendf_best(f->err, "revocation resync from %s failed: %s",
+                         store_redis_link_where(p->link), error != NULL ? error : "unknown error");
     }
-    event_base_loopbreak(l->base);
+    event_base_loopbreak(f->base);
 }
 
 static void
@@ -605,21 +591,28 @@ on_fill_timeout(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    struct link *l = arg;
-    fail(l, "the start-up resync did not finish in time");
+    struct pager *p = arg;
+    char reason[STORE_ERROR_MAX * 2];
+    const char *last = store_redis_link_last_error(p->link);
+    snprintf(reason, sizeof(reason), "the start-up resync did not finish in time%s%s%s",
+             last[0] != '\0' ? " (" : "", last, last[0] != '\0' ? ")" : "");
+    on_fill_done(p, false, reason, p->done_arg);
 }
 
 int
 revocation_subscriber_fill(struct store_backend *b, uint64_t timeout_ms, struct buf *err)
 {
-    struct store_redis_shared *be = redis_of(b);
-    if (be == NULL) {
+    struct source src;
+    if (!source_init(&src, b)) {
         return 0;
     }
-    struct fill f = {.err = err};
     struct event_base *base = store_must(event_base_new(), "event_base_new");
-    struct link *l = link_new(be, base, false, on_fill_done, &f);
-    struct event *deadline = store_must(event_new(base, -1, 0, on_fill_timeout, l), "event_new");
+    struct net_resolver *resolver = net_resolver_new(base, src.dns);
+    struct fill f = {.base = base, .err = err};
+    struct pager p;
+    pager_init(&p, &src, base, resolver, true, on_fill_done, &f);
+    pager_want(&p);
+    struct event *deadline = store_must(event_new(base, -1, 0, on_fill_timeout, &p), "event_new");
     struct timeval tv = clock_timeval_from_ms(timeout_ms);
     event_add(deadline, &tv);
     while (!f.done) {
@@ -628,7 +621,8 @@ revocation_subscriber_fill(struct store_backend *b, uint64_t timeout_ms, struct 
         }
     }
     event_free(deadline);
-    link_free(l);
+    pager_cleanup(&p);
+    net_resolver_free(resolver);
     event_base_free(base);
     if (!f.done) {
         buf_appendf_best(err, "the revocation resync ended without an answer");

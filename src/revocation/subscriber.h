@@ -2,20 +2,22 @@
  * Redis (docs/internals/revocation.md).
  *
  * One per process, on the control loop (not one per worker: a message is
- * applied once, to the one set every worker reads). Its connection runs
- *   [AUTH] [SELECT] ZRANGEBYSCORE <prefix>revocations (now +inf WITHSCORES
- *   LIMIT ... (page by page: the resync) then SUBSCRIBE <prefix>revocations
- * and applies every message; a PING every BOUNDS_REVOCATION_PING_MS must
- * come back within the command timeout. Any failure drops the connection
- * and it comes back after a jittered backoff (100 ms to 5 s) -- resyncing
- * first, so whatever was published while it was away is read from the
- * sorted set. Every BOUNDS_REVOCATION_RESYNC_MS a second, short-lived
- * connection resyncs again (a message Redis dropped -- a client output
- * buffer limit, say -- heals within that period).
+ * applied once, to the one set every worker reads). It owns two links
+ * (store/redis_link.h): one in subscribe mode on the channel
+ * <prefix>revocations, answering a PING every BOUNDS_REVOCATION_PING_MS
+ * within the command timeout (a half-open connection shows itself), and
+ * one that reads the sorted set of the same name page by page
+ *   ZRANGEBYSCORE <prefix>revocations (now +inf WITHSCORES LIMIT off n
+ * (the resync) every time the subscription comes up -- so whatever was
+ * published while it was away is read from the set -- and every
+ * BOUNDS_REVOCATION_RESYNC_MS (a message Redis dropped heals within that).
+ * A lost link comes back after the link's jittered backoff.
  *
- * The smallest subscriber that does the job, on net/connect + net/tls +
- * the store's RESP reader: written before store/redis_link.h (issue 14,
- * topo) existed; it should move onto the link's subscribe mode. */
+ * Redis Cluster: SUBSCRIBE on any node (a PUBLISH reaches every node of
+ * the cluster), the pages from the node owning the set's slot, reached by
+ * following MOVED / ASK from a seed; a lost node is replaced by the next
+ * candidate (the slot's last owner, then the seeds). Where both links go
+ * comes from one function in subscriber.c, subscriber_target(). */
 #pragma once
 
 #include <stdint.h>

@@ -74,8 +74,10 @@ struct pending {
     struct store_redis_cmd *cmd;
     unsigned slot;
     unsigned redirects;
-    bool asking; /* ASKING goes first in the batch */
-    bool eval;   /* the script's text instead of EVALSHA (after NOSCRIPT) */
+    bool asking;         /* ASKING goes first in the batch */
+    bool eval;           /* the script's text instead of EVALSHA (after NOSCRIPT) */
+    bool tried_again;    /* -TRYAGAIN already answered once */
+    struct event *later; /* the -TRYAGAIN delay, while it runs */
     bool waits;
     char *key;
     char *claim_key;
@@ -285,6 +287,7 @@ on_map_reply(void *arg, struct store_redis_reply *const *replies, size_t count, 
     }
     xfree(cs->map);
     cs->map = next;
+    metrics_inc(METRICS_REDIS_CLUSTER_MAP_REFRESHES);
     bool first = !cs->map_loaded;
     cs->map_loaded = true;
     for (size_t i = 0; i < cs->map->node_count; i++) {
@@ -355,6 +358,9 @@ on_refresh_timer(evutil_socket_t fd, short what, void *arg)
 static void
 pending_free(struct pending *p)
 {
+    if (p->later != NULL) {
+        event_free(p->later);
+    }
     xfree(p->key);
     xfree(p->claim_key);
     xfree(p->member);
@@ -498,16 +504,15 @@ answer(struct pending *p, const struct store_redis_reply *reply,
             /* The node was demoted: the map is stale. */
             request_refresh(p->cs, 0);
         }
-    } else if (p->waits &&
-               store_redis_proto_wait_result(wait_reply, p->cs->be->min_replicas_ack) != STORE_OK) {
+    } else if (p->waits && store_redis_proto_wait_short(wait_reply, p->cs->be->min_replicas_ack,
+                                                        p->cs->be->replicas_ack_timeout_ms, text,
+                                                        sizeof(text))) {
         /* Written on the primary, but not on enough replicas: a failover
          * now could lose it, so the answer must not count. */
         failed = true;
         rc = unavailable_rc(p->kind);
         claimed_ms = 0;
         metrics_inc(METRICS_REDIS_REPLICA_ACK_SHORT);
-        snprintf(text, sizeof(text), "WAIT: fewer than %u replicas acknowledged",
-                 p->cs->be->min_replicas_ack);
     }
     if (p->op == NULL) {
         return;
@@ -518,6 +523,27 @@ answer(struct pending *p, const struct store_redis_reply *reply,
         store_op_finish(p->op, rc, failed ? text : NULL);
     }
     p->op = NULL;
+}
+
+static void
+on_later(evutil_socket_t fd, short what, void *arg)
+{
+    struct pending *p = arg;
+    (void)fd;
+    (void)what;
+    TAILQ_REMOVE(&p->cs->pendings, p, entry);
+    dispatch(p);
+}
+
+/* Parks p among the pendings (close() frees it there) for the delay. */
+static void
+retry_later(struct pending *p)
+{
+    struct cluster_store *cs = p->cs;
+    p->later = store_must(event_new(cs->base.base, -1, 0, on_later, p), "event_new");
+    TAILQ_INSERT_TAIL(&cs->pendings, p, entry);
+    struct timeval tv = clock_timeval_from_ms(BOUNDS_REDIS_CLUSTER_TRYAGAIN_MS);
+    event_add(p->later, &tv);
 }
 
 static void
@@ -538,6 +564,9 @@ on_replies(void *arg, struct store_redis_reply *const *replies, size_t count, co
     enum store_redis_redirect_kind k =
         store_redis_cluster_map_redirect(reply, store_redis_link_host(p->nl->link), &rd);
     if (k != STORE_REDIS_REDIRECT_NONE) {
+        metrics_inc_cluster_redirect(k == STORE_REDIS_REDIRECT_MOVED
+                                         ? METRICS_CLUSTER_REDIRECT_MOVED
+                                         : METRICS_CLUSTER_REDIRECT_ASK);
         if (k == STORE_REDIS_REDIRECT_MOVED) {
             /* The slot moved for good: note it at once, ask for the whole
              * map (more slots probably moved with it). */
@@ -560,11 +589,20 @@ on_replies(void *arg, struct store_redis_reply *const *replies, size_t count, co
         dispatch(p);
         return;
     }
-    if (p->kind == P_REFRESH && !p->eval && store_redis_proto_is_noscript(reply)) {
+    enum store_redis_resend again =
+        store_redis_proto_resend(reply, p->kind == P_REFRESH && !p->eval);
+    if (again == STORE_REDIS_RESEND_EVAL) {
         /* This node lost (or never had) the script. An ASK target needs
          * ASKING again before the resent command. */
         p->eval = true;
         dispatch(p);
+        return;
+    }
+    if (again == STORE_REDIS_RESEND_TRYAGAIN && !p->tried_again) {
+        /* The slot is mid-migration and the keys are split for a moment:
+         * once more after a short delay, then the answer stands (503). */
+        p->tried_again = true;
+        retry_later(p);
         return;
     }
     answer(p, reply, p->waits && count > at + 1 ? replies[at + 1] : NULL);
@@ -794,6 +832,26 @@ const char *
 store_redis_cluster_backend_describe(const struct store_backend *b)
 {
     return ((const struct cluster_shared *)b)->where;
+}
+
+bool
+store_redis_cluster_backend_access(const struct store_backend *b,
+                                   struct store_redis_cluster_access *out)
+{
+    if (b == NULL || b->ops != &cluster_ops) {
+        return false;
+    }
+    const struct cluster_shared *be = (const struct cluster_shared *)b;
+    *out = (struct store_redis_cluster_access){
+        .target = &be->target,
+        .ssl_ctx = be->ssl_ctx,
+        .dns = &be->dns,
+        .keepalive = be->has_keepalive ? &be->keepalive : NULL,
+        .where = be->where,
+        .seed_count = be->url.seed_count,
+        .seeds = be->url.seeds,
+    };
+    return true;
 }
 
 static void

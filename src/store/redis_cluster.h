@@ -18,12 +18,16 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct buf;
 struct net_keepalive;
 struct net_resolver_opts;
+struct ssl_ctx_st;
 struct store_backend;
+struct store_redis_cluster_seed;
+struct store_redis_target;
 
 /* Parses url (redis+cluster://, or redis:// / rediss:// as one seed),
  * builds the TLS context and hashes the script; no network I/O. NULL and
@@ -45,3 +49,19 @@ int store_redis_cluster_backend_check(struct store_backend *b, uint64_t timeout_
                                       struct buf *err);
 /* "redis+cluster://seed:port (N seeds)" without credentials (borrowed). */
 const char *store_redis_cluster_backend_describe(const struct store_backend *b);
+
+/* What another client of the same cluster needs to open its own links
+ * (the revocation subscriber, revocation/subscriber.c): all borrowed from
+ * the back end, valid while it lives. */
+struct store_redis_cluster_access {
+    const struct store_redis_target *target; /* credentials, TLS, timeouts; host = seed 0 */
+    struct ssl_ctx_st *ssl_ctx;              /* NULL unless rediss+cluster:// */
+    const struct net_resolver_opts *dns;
+    const struct net_keepalive *keepalive; /* NULL: the kernel's defaults */
+    const char *where;                     /* as _describe */
+    size_t seed_count;
+    const struct store_redis_cluster_seed *seeds;
+};
+/* Fills *out; false (and *out untouched) when b is not the cluster back end. */
+bool store_redis_cluster_backend_access(const struct store_backend *b,
+                                        struct store_redis_cluster_access *out);

@@ -208,7 +208,8 @@ answer(struct pending *p, struct store_redis_reply *const *replies)
     char text[STORE_ERROR_MAX];
     text[0] = '\0';
     if (!failed && p->waits &&
-        store_redis_proto_wait_result(replies[1], p->rs->be->min_replicas_ack) != STORE_OK) {
+        store_redis_proto_wait_short(replies[1], p->rs->be->min_replicas_ack,
+                                     p->rs->be->replicas_ack_timeout_ms, text, sizeof(text))) {
         /* The write stands on the primary, but fewer replicas than asked
          * have it: a failover now could lose it, so the answer must not
          * count (fail closed). */
@@ -218,15 +219,6 @@ answer(struct pending *p, struct store_redis_reply *const *replies)
         claimed_ms = 0;
         blame = NULL;
         metrics_inc(METRICS_REDIS_REPLICA_ACK_SHORT);
-        if (replies[1]->type == STORE_REDIS_INTEGER) {
-            snprintf(text, sizeof(text), "WAIT: %lld of %u replicas acknowledged within %llu ms",
-                     (long long)replies[1]->integer, p->rs->be->min_replicas_ack,
-                     (unsigned long long)p->rs->be->replicas_ack_timeout_ms);
-        } else {
-            char why[STORE_ERROR_MAX / 2];
-            store_redis_proto_describe(replies[1], why, sizeof(why));
-            snprintf(text, sizeof(text), "WAIT failed: %s", why);
-        }
         struct log_line l;
         log_begin(&l, LOG_DEBUG, "redis_replica_ack_short");
         log_str(&l, "reason", text);
@@ -258,7 +250,8 @@ on_replies(void *arg, struct store_redis_reply *const *replies, size_t count, co
     TAILQ_REMOVE(&rs->pendings, p, entry);
     if (replies == NULL || count == 0) {
         fail_op(p, error != NULL ? error : "no reply");
-    } else if (p->kind == P_EVALSHA && store_redis_proto_is_noscript(replies[0])) {
+    } else if (store_redis_proto_resend(replies[0], p->kind == P_EVALSHA) ==
+               STORE_REDIS_RESEND_EVAL) {
         resend_as_eval(rs, p);
     } else {
         answer(p, replies);

@@ -37,6 +37,7 @@ enum cmd_kind {
     CMD_SELECT,
     CMD_HELLO_PING, /* last handshake command: its PONG confirms the connection */
     CMD_SUBSCRIBE,
+    CMD_SUB_PING, /* PING in subscribe mode: answered ["pong", ""] */
     CMD_USER,
 };
 
@@ -70,6 +71,8 @@ struct store_redis_link {
     bool has_keepalive;
     struct net_keepalive keepalive;
     bool once;
+    size_t reply_elements_max;
+    size_t reply_pending_max;
     store_redis_link_state_fn on_state;
     void *arg;
     /* Subscribe mode. */
@@ -96,6 +99,14 @@ struct store_redis_link {
 };
 
 static void connect_start(struct store_redis_link *l);
+
+static struct store_redis_reader *
+reader_new(const struct store_redis_link *l)
+{
+    return store_redis_proto_reader_new_sized(
+        l->reply_elements_max != 0 ? l->reply_elements_max : BOUNDS_REDIS_REPLY_ARRAY_MAX,
+        l->reply_pending_max != 0 ? l->reply_pending_max : BOUNDS_REDIS_REPLY_PENDING_MAX);
+}
 
 /* A reason sentence: at most STORE_ERROR_MAX bytes with its terminator. */
 static void
@@ -204,7 +215,7 @@ release_connection(struct store_redis_link *l)
         l->bev = NULL;
     }
     store_redis_proto_reader_free(l->reader);
-    l->reader = store_redis_proto_reader_new();
+    l->reader = reader_new(l);
     event_del(l->connect_timer);
     event_del(l->command_timer);
     l->state = STORE_REDIS_LINK_DOWN;
@@ -338,6 +349,23 @@ is_subscribe_ack(const struct store_redis_reply *r)
            r->elems[0]->type == STORE_REDIS_STRING && strcmp(r->elems[0]->str, "subscribe") == 0;
 }
 
+/* A pub/sub message: ["message", channel, payload] (or pmessage). */
+static bool
+is_push_message(const struct store_redis_reply *r)
+{
+    return r->type == STORE_REDIS_ARRAY && r->count >= 3 && r->elems[0] != NULL &&
+           r->elems[0]->type == STORE_REDIS_STRING &&
+           (strcmp(r->elems[0]->str, "message") == 0 || strcmp(r->elems[0]->str, "pmessage") == 0);
+}
+
+/* PING in subscribed mode is answered ["pong", ""]. */
+static bool
+is_sub_pong(const struct store_redis_reply *r)
+{
+    return r->type == STORE_REDIS_ARRAY && r->count >= 1 && r->elems[0] != NULL &&
+           r->elems[0]->type == STORE_REDIS_STRING && strcmp(r->elems[0]->str, "pong") == 0;
+}
+
 /* A handshake record's one reply; false when the link was dropped. */
 static bool
 handshake_reply(struct store_redis_link *l, enum cmd_kind kind,
@@ -354,6 +382,12 @@ handshake_reply(struct store_redis_link *l, enum cmd_kind kind,
     case CMD_SUBSCRIBE:
         if (!is_subscribe_ack(reply)) {
             handshake_failed(l, kind, reply);
+            return false;
+        }
+        return true;
+    case CMD_SUB_PING:
+        if (!is_sub_pong(reply)) {
+            drop(l, "unexpected answer to PING in subscribe mode");
             return false;
         }
         return true;
@@ -380,7 +414,8 @@ static bool
 handle_reply(struct store_redis_link *l, struct store_redis_reply *reply)
 {
     struct store_redis_cmd *c = TAILQ_FIRST(&l->inflight);
-    if (c == NULL) {
+    if (c == NULL || (c->kind == CMD_SUB_PING && is_push_message(reply))) {
+        /* A message may overtake the answer to our PING: it is no answer. */
         if (l->push != NULL && l->state == STORE_REDIS_LINK_UP) {
             uint64_t gen = l->generation;
             l->push(l->push_arg, reply);
@@ -615,11 +650,13 @@ store_redis_link_new(struct event_base *base, const struct store_redis_link_opts
         l->keepalive = *o->keepalive;
     }
     l->once = o->once;
+    l->reply_elements_max = o->reply_elements_max;
+    l->reply_pending_max = o->reply_pending_max;
     l->on_state = o->on_state;
     l->arg = o->arg;
     set_where(l);
     l->state = STORE_REDIS_LINK_DOWN;
-    l->reader = store_redis_proto_reader_new();
+    l->reader = reader_new(l);
     l->own_resolver = o->resolver == NULL;
     l->resolver = o->resolver != NULL ? o->resolver : net_resolver_new(base, o->dns);
     TAILQ_INIT(&l->inflight);
@@ -758,6 +795,20 @@ store_redis_link_subscribe(struct store_redis_link *l, const char *channel,
         }
         buf_cleanup(&cmd);
     }
+}
+
+void
+store_redis_link_ping(struct store_redis_link *l)
+{
+    if (l->channel == NULL || l->state != STORE_REDIS_LINK_UP) {
+        return;
+    }
+    struct buf cmd;
+    buf_init(&cmd, LINK_COMMAND_MAX);
+    if (store_redis_proto_ping(&cmd) == 0) {
+        write_one(l, &cmd, CMD_SUB_PING);
+    }
+    buf_cleanup(&cmd);
 }
 
 enum store_redis_link_state

@@ -91,6 +91,11 @@ struct store_redis_link_opts {
     /* What holds the password, for "authentication required (%s has no
      * password)"; NULL: "REDIS_URL". */
     const char *auth_name;
+    /* The reply reader's caps: 0 means BOUNDS_REDIS_REPLY_ARRAY_MAX elements
+     * and BOUNDS_REDIS_REPLY_PENDING_MAX bytes (a revocation resync page
+     * needs more). */
+    size_t reply_elements_max;
+    size_t reply_pending_max;
     store_redis_link_state_fn on_state; /* may be NULL */
     void *arg;
 };
@@ -130,6 +135,12 @@ void store_redis_link_drop(struct store_redis_link *l, const char *reason);
  * from now on. Call once, right after store_redis_link_new(). */
 void store_redis_link_subscribe(struct store_redis_link *l, const char *channel,
                                 store_redis_link_push_fn push, void *arg);
+
+/* Subscribe mode only: writes PING. Its reply (["pong", ""]) must come
+ * within the command timeout or the link drops -- the way a half-open
+ * connection that no message crosses shows itself. Messages that arrive
+ * before the pong still go to push. A no-op unless the link is UP. */
+void store_redis_link_ping(struct store_redis_link *l);
 
 enum store_redis_link_state store_redis_link_state(const struct store_redis_link *l);
 /* UP: the handshake's PONG arrived on this connection. */

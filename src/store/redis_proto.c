@@ -647,6 +647,35 @@ store_redis_proto_is_readonly(const struct store_redis_reply *r)
     return error_starts_with(r, "READONLY");
 }
 
+enum store_redis_resend
+store_redis_proto_resend(const struct store_redis_reply *r, bool sent_evalsha)
+{
+    if (sent_evalsha && store_redis_proto_is_noscript(r)) {
+        return STORE_REDIS_RESEND_EVAL;
+    }
+    return error_starts_with(r, "TRYAGAIN") ? STORE_REDIS_RESEND_TRYAGAIN : STORE_REDIS_RESEND_NONE;
+}
+
+bool
+store_redis_proto_wait_short(const struct store_redis_reply *wait_reply, unsigned replicas,
+                             uint64_t timeout_ms, char *text, size_t cap)
+{
+    if (store_redis_proto_wait_result(wait_reply, replicas) == STORE_OK) {
+        return false;
+    }
+    if (wait_reply != NULL && wait_reply->type == STORE_REDIS_INTEGER) {
+        snprintf(text, cap, "WAIT: %lld of %u replicas acknowledged within %llu ms",
+                 (long long)wait_reply->integer, replicas, (unsigned long long)timeout_ms);
+    } else if (wait_reply != NULL) {
+        char why[STORE_ERROR_MAX / 2];
+        store_redis_proto_describe(wait_reply, why, sizeof(why));
+        snprintf(text, cap, "WAIT failed: %s", why);
+    } else {
+        snprintf(text, cap, "WAIT: no reply");
+    }
+    return true;
+}
+
 /* ---- Revocations (revocation/revocation.h, docs/internals/revocation.md) ---- */
 
 /* Why one script: the entry, the trim of expired ones and the message must

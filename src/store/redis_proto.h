@@ -153,6 +153,22 @@ enum store_rc store_redis_proto_wait_result(const struct store_redis_reply *r, u
 /* -READONLY: we wrote to a replica (a failover demoted our primary). */
 bool store_redis_proto_is_readonly(const struct store_redis_reply *r);
 
+/* The reply handling both Redis back ends share after a write
+ * (redis_conn.c, redis_cluster.c), so they cannot drift apart. */
+enum store_redis_resend {
+    STORE_REDIS_RESEND_NONE = 0, /* map the reply to a result */
+    STORE_REDIS_RESEND_EVAL,     /* -NOSCRIPT to an EVALSHA: send the script's text */
+    STORE_REDIS_RESEND_TRYAGAIN, /* -TRYAGAIN (Cluster, a slot mid-migration): once, later */
+};
+enum store_redis_resend store_redis_proto_resend(const struct store_redis_reply *r,
+                                                 bool sent_evalsha);
+/* The WAIT that followed a write that succeeded: true when fewer than
+ * replicas acknowledged it -- the write must not count (fail closed) --
+ * and then one sentence in text ("WAIT: 0 of 1 replicas acknowledged
+ * within 500 ms", "WAIT failed: <error>"). */
+bool store_redis_proto_wait_short(const struct store_redis_reply *wait_reply, unsigned replicas,
+                                  uint64_t timeout_ms, char *text, size_t cap);
+
 /* ---- Revocations (docs/internals/revocation.md) ---------------------------- */
 
 /* EVAL <script> 1 key expires_ms member now_ms: ZADD GT + ZREMRANGEBYSCORE

@@ -303,26 +303,6 @@ start_store(struct app *app, const char **out_event, struct buf *err)
             0) {
             return -1;
         }
-        if (cluster) {
-            /* Not built yet for Cluster (docs/redis.md): /revoke and replays
-             * still refuse the family's refresh tokens fleet-wide (the
-             * marker) and its access tokens on the replica that saw them,
-             * but other replicas honour those access tokens until expiry. */
-            struct log_line w;
-            log_begin(&w, LOG_WARN, "revocation_propagation_unavailable");
-            log_str(&w, "reason", "redis cluster: access-token revocations stay on this replica");
-            log_end(&w);
-        }
-        if (sentinel) {
-            /* The subscriber follows REDIS_URL's host, which Sentinel mode
-             * does not use; until it follows store_redis_backend_primary()
-             * it stays off, as for Cluster: /revoke and replays still
-             * refuse the family's refresh tokens fleet-wide (the marker). */
-            struct log_line w;
-            log_begin(&w, LOG_WARN, "revocation_propagation_unavailable");
-            log_str(&w, "reason", "redis sentinel: access-token revocations stay on this replica");
-            log_end(&w);
-        }
         struct log_line l;
         log_begin(&l, LOG_INFO, "replay_store_enabled");
         log_str(&l, "backend", sentinel ? "redis-sentinel" : cluster ? "redis-cluster" : "redis");

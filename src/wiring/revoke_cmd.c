@@ -13,6 +13,8 @@
 #include "net/sockopt.h"
 #include "revocation/revocation.h"
 #include "store/redis.h"
+#include "store/redis_cluster.h"
+#include "store/redis_url.h"
 #include "store/store.h"
 
 struct outcome {
@@ -52,6 +54,14 @@ run_until(struct event_base *base, const bool *stop, const bool *expired)
 
 /* The connection is up (the check passed) but a fresh store connects on
  * its own: wait for it, then write. */
+/* The back end's redacted address, whichever kind b is. */
+static const char *
+describe(const struct store_backend *b)
+{
+    struct store_redis_cluster_access ca;
+    return store_redis_cluster_backend_access(b, &ca) ? ca.where : store_redis_backend_describe(b);
+}
+
 static int
 write_revocation(struct store_backend *b, enum revoke_cmd_kind kind, const char *id, int64_t at_ms,
                  struct outcome *o, struct buf *why)
@@ -78,8 +88,8 @@ write_revocation(struct store_backend *b, enum revoke_cmd_kind kind, const char 
         }
     }
     if (!connected) {
-        buf_appendf_best(why, "could not connect to %s within %d ms",
-                         store_redis_backend_describe(b), BOUNDS_REVOKE_CMD_MS);
+        buf_appendf_best(why, "could not connect to %s within %d ms", describe(b),
+                         BOUNDS_REVOKE_CMD_MS);
         goto out;
     }
     struct slice v = slice_from_cstr(id);
@@ -88,8 +98,7 @@ write_revocation(struct store_backend *b, enum revoke_cmd_kind kind, const char 
                               : revocation_revoke_family_on(s, v, on_written, o);
     if (!run_until(base, &o->done, &expired)) {
         store_cancel(op);
-        buf_appendf_best(why, "no answer from %s within %d ms", store_redis_backend_describe(b),
-                         BOUNDS_REVOKE_CMD_MS);
+        buf_appendf_best(why, "no answer from %s within %d ms", describe(b), BOUNDS_REVOKE_CMD_MS);
         goto out;
     }
     if (o->rc != STORE_OK) {
@@ -145,8 +154,10 @@ revoke_cmd_run(const struct config *cfg, enum revoke_cmd_kind kind, const char *
     }
     struct buf why;
     buf_init(&why, 2 * STORE_ERROR_MAX);
-    /* Sentinel mode: REDIS_URL's host is a placeholder; the sentinels
-     * name the primary (the check below finds and confirms it). */
+    /* The same back end the replicas run (docs/redis.md): Sentinel names
+     * the primary (REDIS_URL's host is a placeholder; the check below finds
+     * and confirms it); a Cluster's revocation goes to the primary owning
+     * the set's slot. */
     const struct store_redis_sentinel_spec spec = {
         .url = cfg->redis_url,
         .sentinels = cfg->redis_sentinels,
@@ -154,11 +165,18 @@ revoke_cmd_run(const struct config *cfg, enum revoke_cmd_kind kind, const char *
         .user = cfg->redis_sentinel_username,
         .password = cfg->redis_sentinel_password,
     };
-    struct store_backend *b = cfg->redis_sentinels != NULL
-                                  ? store_redis_sentinel_backend_new(&spec, cfg->redis_key_prefix,
-                                                                     cfg->redis_ca_file, &why)
-                                  : store_redis_backend_new(cfg->redis_url, cfg->redis_key_prefix,
-                                                            cfg->redis_ca_file, &why);
+    bool cluster = cfg->redis_sentinels == NULL &&
+                   (cfg->redis_cluster || store_redis_url_is_cluster(cfg->redis_url));
+    struct store_backend *b;
+    if (cfg->redis_sentinels != NULL)
+        b = store_redis_sentinel_backend_new(&spec, cfg->redis_key_prefix, cfg->redis_ca_file,
+                                             &why);
+    else if (cluster)
+        b = store_redis_cluster_backend_new(cfg->redis_url, cfg->redis_key_prefix,
+                                            cfg->redis_ca_file, &why);
+    else
+        b = store_redis_backend_new(cfg->redis_url, cfg->redis_key_prefix, cfg->redis_ca_file,
+                                    &why);
     int rc = 1;
     if (b == NULL) {
         goto out;
@@ -171,9 +189,16 @@ revoke_cmd_run(const struct config *cfg, enum revoke_cmd_kind kind, const char *
         .count = cfg->tcp_keepalive_count,
         .user_timeout_ms = (uint32_t)cfg->tcp_user_timeout_ms,
     };
-    store_redis_backend_set_net(b, &dns, &keepalive);
-    if (store_redis_backend_check(b, BOUNDS_REDIS_STARTUP_CHECK_MS, &why) != 0) {
-        goto out;
+    if (cluster) {
+        store_redis_cluster_backend_set_net(b, &dns, &keepalive);
+        if (store_redis_cluster_backend_check(b, BOUNDS_REDIS_STARTUP_CHECK_MS, &why) != 0) {
+            goto out;
+        }
+    } else {
+        store_redis_backend_set_net(b, &dns, &keepalive);
+        if (store_redis_backend_check(b, BOUNDS_REDIS_STARTUP_CHECK_MS, &why) != 0) {
+            goto out;
+        }
     }
     int64_t now_ms = clock_unix_ms();
     struct outcome o = {0};
@@ -184,12 +209,12 @@ revoke_cmd_run(const struct config *cfg, enum revoke_cmd_kind kind, const char *
         (void)fprintf(out,
                       "revoked subject %s at %lld (Unix ms): every token issued to it until now "
                       "is refused on every replica sharing %s; a new login works.\n",
-                      id, (long long)now_ms, store_redis_backend_describe(b));
+                      id, (long long)now_ms, describe(b));
     } else {
         (void)fprintf(out,
                       "revoked family %s: its access and refresh tokens are refused on every "
                       "replica sharing %s.\n",
-                      id, store_redis_backend_describe(b));
+                      id, describe(b));
     }
     rc = 0;
 out:

@@ -8,20 +8,30 @@
 // - A slot migrated while the proxies run: mid-migration the proxy follows
 //   ASK (the new claim key is written on the importing node), after it
 //   MOVED (the next one lands on the new owner).
-// - Failover: the primary owning a family's slot is killed (SIGKILL); until
-//   its replica is promoted /token answers 503 replay_store_unavailable for
-//   that slot, then recovers without a restart, and the refresh token that
-//   was rotated before the kill is still refused (not accepted twice).
+// - Revocation (issue 14 item 5) in Cluster mode: POST /revoke on replica A
+//   -> the access token refused on replica B within 1 s (median and max
+//   printed), by B's subscriber on a cluster node (a PUBLISH reaches every
+//   node); `mcp-auth-proxy revoke --subject` with the same cluster config.
+// - Failover under REDIS_MIN_REPLICAS_ACK=1 (every claim waits for a replica
+//   before it counts): authorization codes and refresh tokens are redeemed,
+//   the primary holding most of their claims is killed (SIGKILL) at once,
+//   and after the election every one of them is presented again on both
+//   replicas: the number accepted twice is counted and must be 0. Until the
+//   replica is promoted /token answers 503 replay_store_unavailable for the
+//   dead primary's slots (the window is measured and printed), then it
+//   recovers without a restart.
+// - After the failover a revocation still reaches the other replica (the
+//   subscriber and the set reader move to live nodes by themselves).
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './lib/peers.mjs';
-import { startProxy } from './lib/proc.mjs';
+import { startProxy, runToExit, proxyBinary } from './lib/proc.mjs';
 import { getFreePort } from './lib/ports.mjs';
 import { startRedisCluster, cli } from './lib/redis_cluster.mjs';
 import {
   request, register, authorizeUrl, parseConsentPage, submitConsent, CookieJar,
-  parseInterstitial, idpLogin, pkcePair, randomState, exchangeCode, refreshGrant,
+  parseInterstitial, idpLogin, pkcePair, randomState, exchangeCode, refreshGrant, login,
 } from './lib/oauth-client.mjs';
 
 const sleep = (ms) => new Promise((r) => { setTimeout(r, ms); });
@@ -56,10 +66,39 @@ async function newClaimKeys(cluster, before) {
   const all = await cluster.scan(`${PREFIX}{*}refresh:*`);
   return all.filter(({ key }) => !before.has(key));
 }
+// One initialize on the MCP mount: 200 accepted, 401 refused.
+async function mcpStatus(origin, token) {
+  const r = await fetch(`${origin}/mcp`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0', id: 1, method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'cluster', version: '1' } },
+    }),
+    signal: AbortSignal.timeout(10000),
+  });
+  await r.text();
+  return r.status;
+}
+// Polls origin until token is refused; the ms it took, or fails past limitMs.
+async function untilRefused(origin, token, startMs, limitMs) {
+  for (;;) {
+    const st = await mcpStatus(origin, token);
+    if (st === 401) return Date.now() - startMs;
+    if (Date.now() - startMs > limitMs) assert.fail(`${origin} still answers ${st} after ${limitMs} ms`);
+    await sleep(5);
+  }
+}
+const revokeAt = (origin, fields) => request(`${origin}/revoke`, { method: 'POST', form: fields });
+
 const keySet = async (cluster) => new Set((await cluster.scan(`${PREFIX}*`)).map(({ key }) => key));
 const tagOf = (key) => key.slice(key.indexOf('{') + 1, key.indexOf('}'));
 
-describe('two replicas on a Redis Cluster', { timeout: 110000 }, () => {
+describe('two replicas on a Redis Cluster', { timeout: 240000 }, () => {
   let cluster;
   let stack;
   let b;
@@ -67,7 +106,7 @@ describe('two replicas on a Redis Cluster', { timeout: 110000 }, () => {
     cluster = await startRedisCluster();
     stack = await startStack({
       proxyEnv: {
-        REDIS_URL: cluster.seedsUrl, REDIS_REQUIRED: 'true',
+        REDIS_URL: cluster.seedsUrl, REDIS_REQUIRED: 'true', REDIS_MIN_REPLICAS_ACK: '1',
         REFRESH_RACE_GRACE_SEC: '0', REFRESH_RETRY_GRACE: '0s', RATE_LIMIT_ENABLED: 'false',
       },
     });
@@ -79,6 +118,8 @@ describe('two replicas on a Redis Cluster', { timeout: 110000 }, () => {
       },
     });
     await stack.proxy.waitForLog(/"msg":"replay_store_enabled".*"backend":"redis-cluster"/);
+    await b.waitForLog(/"msg":"revocation_subscriber_connected"/);
+    await stack.proxy.waitForLog(/"msg":"revocation_subscriber_connected"/);
   });
   after(async () => {
     await b?.stop();
@@ -190,62 +231,190 @@ describe('two replicas on a Redis Cluster', { timeout: 110000 }, () => {
     assert.equal(replay.json.error_code, 'refresh_reuse_detected', replay.text);
   });
 
-  test('failover: the owning primary killed, 503 during the election, recovery without a restart, nothing accepted twice', async () => {
-    const f = await toCode(stack.base);
-    const t = (await exchangeAt(stack.base, f)).json;
-    const before0 = await keySet(cluster);
-    const r1 = await refreshAt(stack.base, f, t.refresh_token);
-    assert.equal(r1.status, 200, r1.text);
-    const [claim1] = await newClaimKeys(cluster, before0);
-    // Let the replica have the claim before the primary dies (WAIT 1 makes
-    // the replica's copy part of the answer; here it is asked for once).
-    assert.equal(await cli(claim1.port, ['WAIT', '1', '2000']), '1');
-    const killedAt = Date.now();
-    cluster.kill(claim1.port);
+  test('revoke on A -> the access token refused on B within 1 s, in Cluster mode (10 revocations)', async () => {
+    const times = [];
+    for (let i = 0; i < 10; i++) {
+      const sess = await login(stack.base, { username: 'alice', password: 'alice-pw' });
+      const at = sess.tokens.access_token;
+      assert.equal(await mcpStatus(b.url, at), 200, 'accepted on B before the revocation');
+      const start = Date.now();
+      const r = await revokeAt(stack.base, { token: at, client_id: sess.client.client_id });
+      assert.equal(r.status, 200, r.text);
+      // Generous per-revocation bound (shared CPUs, sanitizer builds); the
+      // issue's 1 s is asserted on the median.
+      times.push(await untilRefused(b.url, at, start, 5000));
+      assert.equal(await mcpStatus(stack.base, at), 401);
+    }
+    times.sort((x, y) => x - y);
+    const median = times[Math.floor(times.length / 2)];
+    process.stdout.write(`# cluster propagation revoke on A -> refused on B: median ${median} ms, max ${times[times.length - 1]} ms over ${times.length}\n`);
+    assert.ok(median <= 1000, `median ${median} ms`);
+    // The set is the cluster's: one sorted set, on the node owning its slot.
+    const sets = await cluster.scan(`${PREFIX}revocations`);
+    assert.equal(sets.length, 1, JSON.stringify(sets));
+    assert.equal(sets[0].port, await cluster.ownerOf(await cluster.keyslot(sets[0].key)));
+    assert.ok(Number(await cli(sets[0].port, ['ZCARD', sets[0].key])) >= 10);
+    assert.ok(!b.logLines().join('\n').includes('revocation_propagation_unavailable'));
+  });
 
-    // Refresh with the current token until it succeeds: every failure in
-    // between must be a 503 replay_store_unavailable, never anything else.
+  test('`revoke --subject` against the cluster configuration logs the user out on both replicas', async () => {
+    const s1 = await login(stack.base, { username: 'alice', password: 'alice-pw' });
+    const sub = 'alice';
+    for (const base of [stack.base, b.url]) assert.equal(await mcpStatus(base, s1.tokens.access_token), 200);
+    const r = await runToExit({
+      command: proxyBinary(), args: ['revoke', '--subject', sub],
+      env: stack.proxy.env, timeoutMs: 20000, name: 'revoke-cli',
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^revoked subject .* at \d+.*redis\+cluster:\/\//);
+    for (const base of [stack.base, b.url]) await untilRefused(base, s1.tokens.access_token, Date.now(), 3000);
+    // Whole-second token times: a login in the revocation's second reads as before it.
+    await sleep(1100);
+    const again = await login(stack.base, { username: 'alice', password: 'alice-pw' });
+    assert.equal(await mcpStatus(b.url, again.tokens.access_token), 200);
+  });
+
+  test('failover with REDIS_MIN_REPLICAS_ACK=1: codes and refresh tokens accepted twice counted (0); 503 during the election, recovery without a restart', async () => {
+    // Codes to redeem, and families whose first refresh token is rotated.
+    const codes = [];
+    const fams = [];
+    for (let i = 0; i < 8; i++) {
+      const f = await toCode(stack.base);
+      const t = await exchangeAt(stack.base, f);
+      assert.equal(t.status, 200, t.text);
+      fams.push({ f, rt: t.json.refresh_token });
+    }
+    // Every code and refresh token accepted once, on either replica; each
+    // 200 was answered only after a replica acknowledged the claim. The
+    // refreshes go one by one so that each family's claim key (and so its
+    // primary) is known.
+    for (const [i, x] of fams.entries()) {
+      const seen = await keySet(cluster);
+      const r = await refreshAt(i % 2 ? b.url : stack.base, x.f, x.rt);
+      assert.equal(r.status, 200, r.text);
+      x.next = r.json.refresh_token;
+      const [claim] = await newClaimKeys(cluster, seen);
+      x.port = claim.port;
+    }
+    // Codes last: they live a minute.
+    for (let i = 0; i < 8; i++) codes.push(await toCode(i % 2 ? b.url : stack.base));
+    const before0 = await keySet(cluster);
+    const codeOk = await Promise.all(codes.map((f, i) => exchangeAt(i % 2 ? stack.base : b.url, f)));
+    for (const r of codeOk) assert.equal(r.status, 200, r.text);
+    const codeClaims = (await cluster.scan(`${PREFIX}authz_code:*`)).filter(({ key }) => !before0.has(key));
+    assert.equal(codeClaims.length, codes.length, JSON.stringify(codeClaims));
+    // Kill, with no WAIT of the test's own, the primary holding most claims
+    // among those holding a family (its refresh measures the 503 window).
+    const per = new Map();
+    for (const { port } of [...codeClaims, ...fams]) per.set(port, (per.get(port) ?? 0) + 1);
+    const victim = [...per.entries()].filter(([port]) => fams.some((x) => x.port === port))
+      .sort((x, y) => y[1] - x[1])[0][0];
+    const codesOnVictim = codeClaims.filter((c) => c.port === victim).length;
+    const famsOnVictim = fams.filter((x) => x.port === victim).length;
+    const killedAt = Date.now();
+    cluster.kill(victim);
+    // The promoted replica has no replica of its own, so WAIT 1 cannot be
+    // met and its slots stay 503 (fail closed) until one is back: the dead
+    // node is restarted once the election is over, as an orchestrator
+    // would, and rejoins as the new primary's replica (docs/redis.md).
+    const rejoined = (async () => {
+      // Promoted first (three primaries among the live nodes): a node
+      // restarted before the election would come back empty as primary.
+      while ((await cluster.primaries().catch(() => [])).length < 3) await sleep(100);
+      await cluster.waitOk();
+      await cluster.restart(victim);
+    })();
+
+    // Refresh a family of the dead primary's slots until it succeeds: every
+    // failure in between must be a 503, never a decision -- except one: a
+    // write the promoted primary took while it had no replica yet was
+    // answered 503 (WAIT short) but stands, so presenting that token again
+    // is a reuse and refused (fail closed; REFRESH_RETRY_GRACE is 0 here).
+    // Then the next family of that primary carries on the probe.
+    const probes = fams.filter((x) => x.port === victim);
+    let probe = probes.shift();
     let firstOk = null;
     let unavailable = 0;
+    let burnt = 0;
+    let sawUnavailable = false;
     let lastUnavailableAt = killedAt;
-    let current = null;
-    const end = killedAt + 30000;
-    while (Date.now() < end) {
-      const r = await refreshAt(Date.now() % 2 ? stack.base : b.url, f, r1.json.refresh_token);
-      if (r.status === 200) { firstOk = Date.now(); current = r.json; break; }
+    const end = killedAt + 60000;
+    while (Date.now() < end && probe) {
+      const r = await refreshAt(Date.now() % 2 ? stack.base : b.url, probe.f, probe.next);
+      if (r.status === 200) { firstOk = Date.now(); break; }
+      if (r.status === 400 && sawUnavailable) {
+        assert.match(r.json?.error_code ?? '', /^refresh_(reuse_detected|family_revoked)$/, r.text);
+        burnt++;
+        probe = probes.shift();
+        sawUnavailable = false;
+        continue;
+      }
       assert.equal(r.status, 503, r.text);
       assert.equal(r.json?.error_code, 'replay_store_unavailable', r.text);
       unavailable++;
+      sawUnavailable = true;
       lastUnavailableAt = Date.now();
       await sleep(50);
     }
-    assert.ok(firstOk, 'the family\'s slot came back within 30 s');
-    const outageMs = lastUnavailableAt - killedAt;
-    // The figure for docs/redis.md ("what a failover costs").
-    process.stdout.write(`# cluster failover: ${unavailable} answers 503 over ${outageMs} ms; first 200 ${firstOk - killedAt} ms after the kill\n`);
-    // Nothing accepted twice: the token rotated before the kill and the one
-    // rotated just now are both refused from here on, on either replica.
-    // The replica that did not answer the first 200 may still be reading the
-    // new slot map (every 200 ms while a slot has no primary): a 503 decides
-    // nothing, so ask again until the answer is a decision.
-    const decided = async (base, token) => {
+    assert.ok(firstOk || burnt > 0, 'the dead primary\'s slots answered a decision within 60 s');
+    await rejoined;
+    process.stdout.write(`# cluster failover (REDIS_MIN_REPLICAS_ACK=1, dead node restarted after the election): ${unavailable} answers 503 over ${lastUnavailableAt - killedAt} ms; first 200 ${firstOk ? `${firstOk - killedAt} ms after the kill` : 'not seen (probe families used up)'}; ${burnt} probe families refused after an unacknowledged write\n`);
+    await cluster.waitOk();
+
+    // Present every code and every rotated refresh token again, on both
+    // replicas. A 503 decides nothing (a replica may still be reading the
+    // new map): ask again until the answer is a decision.
+    const decided = async (fn) => {
       for (let i = 0; ; i++) {
-        const r = await refreshAt(base, f, token);
+        const r = await fn();
         if (r.status !== 503 || i >= 100) return r;
         await sleep(50);
       }
     };
-    const again = await decided(b.url, t.refresh_token);
-    assert.equal(again.status, 400, again.text);
-    const twice = await decided(stack.base, r1.json.refresh_token);
-    assert.equal(twice.status, 400, twice.text);
-    assert.ok(current.refresh_token);
-    // Both replicas serve every slot again, without a restart.
-    await cluster.waitOk();
+    let codesTwice = 0;
+    let refreshTwice = 0;
     for (const base of [stack.base, b.url]) {
-      const g = await toCode(base);
-      const x = await exchangeAt(base, g);
-      assert.equal(x.status, 200, x.text);
+      for (const [i, f] of codes.entries()) {
+        const r = await decided(() => exchangeAt(base, f));
+        assert.notEqual(r.status, 503, r.text);
+        // A code presented again may be answered with the tokens its first
+        // exchange got (the retry path: nothing new is issued); only new
+        // tokens would be a second redemption.
+        if (r.status === 200 && r.json.refresh_token !== codeOk[i].json.refresh_token) codesTwice++;
+      }
+      for (const { f, rt } of fams) {
+        const r = await decided(() => refreshAt(base, f, rt));
+        assert.notEqual(r.status, 503, r.text);
+        if (r.status === 200) refreshTwice++;
+      }
+    }
+    process.stdout.write(`# cluster failover double redemptions (REDIS_MIN_REPLICAS_ACK=1): authorization codes ${codesTwice}, refresh tokens ${refreshTwice} (of ${codes.length} codes and ${fams.length} refresh tokens; ${codesOnVictim} code and ${famsOnVictim} refresh claims were on the killed primary)\n`);
+    assert.equal(codesTwice, 0, 'no authorization code accepted twice across the failover');
+    assert.equal(refreshTwice, 0, 'no refresh token accepted twice across the failover');
+
+    // Both replicas serve every slot again, without a restart of theirs
+    // (the restarted node may still be syncing: bounded retries).
+    for (const base of [stack.base, b.url]) {
+      const until = Date.now() + 30000;
+      for (;;) {
+        const x = await toCode(base).then((g) => exchangeAt(base, g)).catch((e) => ({ status: 0, text: String(e) }));
+        if (x.status === 200) break;
+        if (Date.now() > until) assert.fail(`no login on ${base} after the failover: ${x.text}`);
+        await sleep(200);
+      }
+    }
+  });
+
+  test('after the failover a revocation on A still reaches B', async () => {
+    for (let i = 0; i < 3; i++) {
+      const sess = await login(b.url, { username: 'alice', password: 'alice-pw' });
+      const at = sess.tokens.access_token;
+      assert.equal(await mcpStatus(stack.base, at), 200);
+      const start = Date.now();
+      const r = await revokeAt(b.url, { token: at, client_id: sess.client.client_id });
+      assert.equal(r.status, 200, r.text);
+      // The subscribers may be moving off the dead node (backoff up to 5 s).
+      await untilRefused(stack.base, at, start, 15000);
     }
   });
 });

@@ -210,7 +210,7 @@ describe('POST /revoke and `revoke` across two replicas sharing Redis', () => {
       command: proxyBinary(), args: ['revoke', '--subject', 'alice'],
       env: stack.proxy.env, timeoutMs: 20000, name: 'revoke-cli',
     });
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 0, `${r.signal ?? ''} ${r.stderr}`);
     assert.match(r.stdout, /^revoked subject alice at \d+/);
     for (const s of [s1, s2]) {
       await waitMcp(stack.base, s.tokens.access_token, 401);

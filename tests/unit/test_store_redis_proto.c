@@ -440,6 +440,38 @@ test_error_classes_and_description(void **state)
     store_redis_proto_reply_free(r);
 }
 
+/* The one helper both Redis back ends use after a write: NOSCRIPT only
+ * matters to an EVALSHA, TRYAGAIN always; a short WAIT says how short. */
+static void
+test_shared_write_reply_handling(void **state)
+{
+    (void)state;
+    struct store_redis_reply *noscript = one("-NOSCRIPT No matching script.\r\n");
+    struct store_redis_reply *tryagain =
+        one("-TRYAGAIN Multiple keys request during rehashing of slot\r\n");
+    struct store_redis_reply *ok = one("+OK\r\n");
+    assert_int_equal(store_redis_proto_resend(noscript, true), STORE_REDIS_RESEND_EVAL);
+    assert_int_equal(store_redis_proto_resend(noscript, false), STORE_REDIS_RESEND_NONE);
+    assert_int_equal(store_redis_proto_resend(tryagain, true), STORE_REDIS_RESEND_TRYAGAIN);
+    assert_int_equal(store_redis_proto_resend(tryagain, false), STORE_REDIS_RESEND_TRYAGAIN);
+    assert_int_equal(store_redis_proto_resend(ok, true), STORE_REDIS_RESEND_NONE);
+    char text[STORE_ERROR_MAX];
+    struct store_redis_reply *zero = one(":0\r\n");
+    struct store_redis_reply *two = one(":2\r\n");
+    struct store_redis_reply *err = one("-ERR WAIT cannot be used with replica instances\r\n");
+    assert_false(store_redis_proto_wait_short(two, 1, 500, text, sizeof(text)));
+    assert_true(store_redis_proto_wait_short(zero, 1, 500, text, sizeof(text)));
+    assert_string_equal(text, "WAIT: 0 of 1 replicas acknowledged within 500 ms");
+    assert_true(store_redis_proto_wait_short(err, 1, 500, text, sizeof(text)));
+    assert_non_null(strstr(text, "WAIT failed: "));
+    assert_true(store_redis_proto_wait_short(NULL, 1, 500, text, sizeof(text)));
+    assert_string_equal(text, "WAIT: no reply");
+    for (struct store_redis_reply *r[] = {noscript, tryagain, ok, zero, two, err}, **p = r;
+         p < r + 6; p++) {
+        store_redis_proto_reply_free(*p);
+    }
+}
+
 int
 main(void)
 {
@@ -453,6 +485,7 @@ main(void)
         cmocka_unit_test(test_refresh_mapping),
         cmocka_unit_test(test_simple_mappings),
         cmocka_unit_test(test_wait_encoding_and_result),
+        cmocka_unit_test(test_shared_write_reply_handling),
         cmocka_unit_test(test_error_classes_and_description),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,23 +38,27 @@ export async function startRedisCluster({ nodeTimeoutMs = 1000, readyTimeoutMs =
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redis-cluster-'));
   const ports = await getFreePorts(6);
   const nodes = new Map(); // port -> proc
+  // One node in its own directory; run again after a kill, it reads its
+  // nodes.conf and rejoins (a failed-over primary comes back as a replica).
+  const spawnNode = async (port) => {
+    nodes.set(port, await spawnProcess({
+      name: `redis-${port}`,
+      command: process.env.REDIS_SERVER_BIN || 'redis-server',
+      args: ['--port', String(port), '--bind', '127.0.0.1', '--dir', path.join(dir, String(port)),
+        '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
+        '--cluster-node-timeout', String(nodeTimeoutMs), '--save', '', '--appendonly', 'no',
+        '--daemonize', 'no', '--loglevel', 'notice'],
+      readyLine: /Ready to accept connections/,
+    }));
+  };
   const stop = async () => {
     await Promise.all([...nodes.values()].map((p) => p.stop({ timeoutMs: 5000 }).catch(() => {})));
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
     for (const port of ports) {
-      const d = path.join(dir, String(port));
-      fs.mkdirSync(d);
-      nodes.set(port, await spawnProcess({
-        name: `redis-${port}`,
-        command: process.env.REDIS_SERVER_BIN || 'redis-server',
-        args: ['--port', String(port), '--bind', '127.0.0.1', '--dir', d,
-          '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
-          '--cluster-node-timeout', String(nodeTimeoutMs), '--save', '', '--appendonly', 'no',
-          '--daemonize', 'no', '--loglevel', 'notice'],
-        readyLine: /Ready to accept connections/,
-      }));
+      fs.mkdirSync(path.join(dir, String(port)));
+      await spawnNode(port);
     }
     const create = await runToExit({
       command: process.env.REDIS_CLI_BIN || 'redis-cli',
@@ -118,6 +122,11 @@ export async function startRedisCluster({ nodeTimeoutMs = 1000, readyTimeoutMs =
       return out;
     },
     kill: (port) => nodes.get(port).kill('SIGKILL'),
+    /** Starts a killed node again (same port, same directory). */
+    restart: async (port) => {
+      await nodes.get(port).stop({ timeoutMs: 5000 }).catch(() => {});
+      await spawnNode(port);
+    },
     waitOk: async (timeoutMs = 20000) => {
       const end = Date.now() + timeoutMs;
       for (;;) {
