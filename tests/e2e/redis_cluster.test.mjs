@@ -25,6 +25,7 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mcpStatus, untilRefused } from './lib/mcp-probe.mjs';
 import { startStack } from './lib/peers.mjs';
 import { startProxy, runToExit, proxyBinary } from './lib/proc.mjs';
 import { getFreePort } from './lib/ports.mjs';
@@ -65,33 +66,6 @@ const refreshAt = (origin, f, rt) => refreshGrant(origin, { refresh_token: rt, c
 async function newClaimKeys(cluster, before) {
   const all = await cluster.scan(`${PREFIX}{*}refresh:*`);
   return all.filter(({ key }) => !before.has(key));
-}
-// One initialize on the MCP mount: 200 accepted, 401 refused.
-async function mcpStatus(origin, token) {
-  const r = await fetch(`${origin}/mcp`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0', id: 1, method: 'initialize',
-      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'cluster', version: '1' } },
-    }),
-    signal: AbortSignal.timeout(10000),
-  });
-  await r.text();
-  return r.status;
-}
-// Polls origin until token is refused; the ms it took, or fails past limitMs.
-async function untilRefused(origin, token, startMs, limitMs) {
-  for (;;) {
-    const st = await mcpStatus(origin, token);
-    if (st === 401) return Date.now() - startMs;
-    if (Date.now() - startMs > limitMs) assert.fail(`${origin} still answers ${st} after ${limitMs} ms`);
-    await sleep(5);
-  }
 }
 const revokeAt = (origin, fields) => request(`${origin}/revoke`, { method: 'POST', form: fields });
 

@@ -23,9 +23,10 @@ import { startProxy, runProxyToExit } from './lib/proc.mjs';
 import { getFreePort, getFreePorts } from './lib/ports.mjs';
 import { startRedisSentinel } from './lib/redis_sentinel.mjs';
 import { cli } from './lib/redis_cluster.mjs';
+import { mcpStatus, untilRefused } from './lib/mcp-probe.mjs';
 import {
   request, register, authorizeUrl, parseConsentPage, submitConsent, CookieJar,
-  parseInterstitial, idpLogin, randomState, exchangeCode, refreshGrant,
+  parseInterstitial, idpLogin, randomState, exchangeCode, refreshGrant, login,
 } from './lib/oauth-client.mjs';
 
 const sleep = (ms) => new Promise((r) => { setTimeout(r, ms); });
@@ -283,6 +284,22 @@ describe('two replicas on Redis Sentinel', { timeout: 170000 }, () => {
     assert.ok(accepted.size > 0);
     for (const m of [stack.proxy.metricsUrl, b.metricsUrl]) {
       assert.ok(await counter(m, 'mcp_auth_redis_sentinel_failovers_total') >= (m === stack.proxy.metricsUrl ? failovers0 + 1 : 1));
+    }
+  });
+  // The revocation subscriber follows the primary the back end confirmed
+  // (store_redis_backend_primary): after the failover above a /revoke on
+  // one replica must still reach the other within a second or so (the
+  // subscriber may first have to leave the dead primary: backoff).
+  test('after the failover a revocation on A reaches B (the subscriber follows the new primary)', async () => {
+    for (let i = 0; i < 3; i++) {
+      const sess = await login(b.url, { username: 'alice', password: 'alice-pw' });
+      const at = sess.tokens.access_token;
+      assert.equal(await mcpStatus(stack.base, at), 200);
+      const start = Date.now();
+      const r = await request(`${b.url}/revoke`, { method: 'POST', form: { token: at, client_id: sess.client.client_id } });
+      assert.equal(r.status, 200, r.text);
+      const ms = await untilRefused(stack.base, at, start, 15000);
+      console.log(`# sentinel revocation ${i}: refused on A ${ms} ms after /revoke on B`);
     }
   });
 });

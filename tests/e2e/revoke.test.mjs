@@ -7,6 +7,7 @@
 // MCP_AUTH_PROXY_BIN selects the binary (default ../../build/src/mcp-auth-proxy).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mcpStatus, waitMcp } from './lib/mcp-probe.mjs';
 import { startStack } from './lib/peers.mjs';
 import { startProxy, runToExit, proxyBinary } from './lib/proc.mjs';
 import { getFreePort } from './lib/ports.mjs';
@@ -22,39 +23,6 @@ async function counter(metricsUrl, name, labels = '') {
     if (sp > 0 && line.slice(0, sp) === want) return Number(line.slice(sp + 1));
   }
   return 0;
-}
-
-// One initialize on the MCP mount: 200 when the bearer token is accepted,
-// 401 when refused.
-async function mcpStatus(origin, token) {
-  const r = await fetch(`${origin}/mcp`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0', id: 1, method: 'initialize',
-      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'revoke', version: '1' } },
-    }),
-    signal: AbortSignal.timeout(10000),
-  });
-  await r.text();
-  return r.status;
-}
-
-// Bounded wait for the MCP mount of origin to answer `status` for token
-// (propagation to the other replica is asynchronous: pub/sub).
-async function waitMcp(origin, token, status, timeoutMs = 3000) {
-  const end = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < end) {
-    last = await mcpStatus(origin, token);
-    if (last === status) return;
-    await sleep(50);
-  }
-  assert.fail(`${origin}/mcp answered ${last}, not ${status}, within ${timeoutMs} ms`);
 }
 
 const revoke = (origin, fields, headers = {}) =>
