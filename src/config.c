@@ -1679,6 +1679,7 @@ config_cleanup(struct config *c)
     xfree(c->groups_claim);
     free_list(c->allowed_groups, c->allowed_group_count);
     xfree(c->email_claim);
+    xfree(c->log_format);
     xfree(c->allowed_hosted_domains_text);
     free_list(c->allowed_hosted_domains, c->allowed_hosted_domain_count);
     xfree(c->mcp_resource_name);
