@@ -112,10 +112,11 @@ describe('metrics catalog', () => {
       assert.notEqual(s.slice(3, 35), '0af7651916cd43dd8448eb211c80319c');
     }
     assert.equal(recs[1].headers.tracestate, undefined, 'tracestate without a valid traceparent is dropped');
-    // The access log names the trace id of each request.
-    const ids = stack.proxy.logLines().filter((l) => l.includes('"msg":"request"') && l.includes('"path":"/mcp"'))
-      .map((l) => JSON.parse(l).trace_id);
-    assert.ok(ids.includes('0af7651916cd43dd8448eb211c80319c'));
-    assert.ok(ids.includes(seen[2].slice(3, 35)));
+    // The access log names the trace id of each request. A line is
+    // written after its response, so wait for it (bounded).
+    for (const id of ['0af7651916cd43dd8448eb211c80319c', seen[1].slice(3, 35), seen[2].slice(3, 35)]) {
+      const [line] = await stack.proxy.waitForLog(new RegExp(`^.*"msg":"request".*"trace_id":"${id}".*$`), { timeoutMs: 5000 });
+      assert.match(line, /"path":"\/mcp"/);
+    }
   });
 });
