@@ -29,6 +29,9 @@ command -v npm >/dev/null 2>&1 || packages+=(npm)
 # The e2e tests put a real nginx in front of the proxy (tests/e2e/lib/nginx.mjs:
 # forward auth, and the broken ingresses the doctor must diagnose).
 packages+=(nginx-light)
+# promtool (in Debian's prometheus package) checks deploy/prometheus/alerts.yml
+# and the dashboard's queries (scripts/check-monitoring.py, test.sh "monitoring").
+packages+=(prometheus)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -65,6 +65,20 @@ k8s_fl=$(echo "$k8s_out" | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\2/p' |
 if [ -z "$k8s_ok" ]; then fail_stage "kubernetes posture (no summary)"; else
   count "$k8s_ok" "$k8s_fl"; [ "$k8s_fl" != 0 ] && failures+=("kubernetes posture"); fi
 
+# Monitoring: deploy/'s dashboard and alert rules name only families of
+# docs/metrics.md and pass promtool (Debian's prometheus package, installed
+# by install-deps.sh); tests/monitoring/bad-alerts.yml (an unknown metric)
+# must be refused, naming that metric and nothing else.
+stage "monitoring"
+if CI_REQUIRE_PROMTOOL=1 scripts/check-monitoring.py; then count 1 0; else
+  fail_stage "monitoring: deploy/ dashboard or alert rules"; fi
+mon_bad=$(CI_REQUIRE_PROMTOOL=1 scripts/check-monitoring.py --rules tests/monitoring/bad-alerts.yml 2>&1)
+mon_rc=$?
+echo "$mon_bad"
+if [ "$mon_rc" = 1 ] && [ "$(echo "$mon_bad" | grep -c 'unknown metric')" = 1 ] &&
+   echo "$mon_bad" | grep -q 'unknown metric mcp_auth_logins_failed_total '; then
+  count 1 0; else fail_stage "monitoring: bad-alerts.yml not refused as expected"; fi
+
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp:print_suppressions=0"
