@@ -371,8 +371,10 @@ on_pager_state(void *arg, bool up, const char *reason)
         p->done(p, false, reason, p->done_arg);
     }
     p->failures++;
-    if (p->src->cluster) {
-        /* The node may be gone for good (a failover): try the next one. */
+    if (p->src->cluster || !p->fill) {
+        /* The node may be gone for good (a failover): try the next one --
+         * in Cluster mode the next candidate, with Sentinel the primary the
+         * back end names now (one Redis: the same address, no move). */
         struct timeval tv = clock_timeval_from_ms(rotate_delay_ms(p->failures));
         event_add(p->rotate, &tv);
     }
@@ -480,10 +482,12 @@ on_sub_state(void *arg, bool up, const char *reason)
     s->sub_up = false;
     atomic_store(&subscriber_connected, 0);
     s->sub_failures++;
-    if (s->src.cluster) {
-        struct timeval tv = clock_timeval_from_ms(rotate_delay_ms(s->sub_failures));
-        event_add(s->sub_rotate, &tv);
-    }
+    /* As the pager: the server may be gone for good, and the next
+     * candidate (Cluster) or the newly confirmed primary (Sentinel) is
+     * where to go; waiting for the 30 s resync to move left a replica deaf
+     * to revocations for that long after a Sentinel failover. */
+    struct timeval tv = clock_timeval_from_ms(rotate_delay_ms(s->sub_failures));
+    event_add(s->sub_rotate, &tv);
 }
 
 static void

@@ -211,6 +211,7 @@ test('40 stalled 16 MiB uploads on one real token stay within the body budget', 
   const pid = stack.proxy.proc.pid;
   const baseline = await settledRss(pid);
   const refusedIp = await metric('mcp_auth_request_body_refused_total{scope="ip"}');
+  const refusedProcess = await metric('mcp_auth_request_body_refused_total{scope="process"}');
   const busy = await metric('mcp_auth_access_denied_total{reason="subject_concurrency_exceeded"}');
   const sampler = startSampler(pid);
 
@@ -254,8 +255,18 @@ test('40 stalled 16 MiB uploads on one real token stay within the body budget', 
 
   assert.ok(stillOpen <= 2, `${stillOpen} uploads still open`);
   assert.ok(counts[503] > 0, JSON.stringify(counts));
-  assert.ok(await metric('mcp_auth_access_denied_total{reason="subject_concurrency_exceeded"}') >= busy + 24);
-  assert.ok(await metric('mcp_auth_request_body_refused_total{scope="ip"}') > refusedIp);
+  // Each refused upload was refused once, for its subject's slot (before
+  // a body byte) or for its address's share (mid-body). How many fall on
+  // each side depends on how far the proxy got with the first bodies
+  // before the last heads arrived (an upload refused for its share frees
+  // its slot for a later one), so only the sum is fixed, and both happen.
+  const bySubject = await metric('mcp_auth_access_denied_total{reason="subject_concurrency_exceeded"}') - busy;
+  const byShare = await metric('mcp_auth_request_body_refused_total{scope="ip"}') - refusedIp;
+  const byProcess = await metric('mcp_auth_request_body_refused_total{scope="process"}') - refusedProcess;
+  t.diagnostic(`refused for the subject's slot ${bySubject}, for the address's share ${byShare}, `
+    + `for the process budget ${byProcess}; answered ${JSON.stringify(counts)}`);
+  assert.ok(bySubject > 0 && byShare > 0, `subject ${bySubject}, share ${byShare}`);
+  assert.ok(bySubject + byShare >= 40 - stillOpen - 1, `subject ${bySubject} + share ${byShare}, ${stillOpen} open`);
   assert.ok(buffered <= 2 * BODY_BUDGET_PER_IP, `buffered ${buffered}`);
   assertRss(pid, during - baseline < 2 * BODY_BUDGET_PER_IP + ALLOWANCE,
     `RSS grew by ${mb(during - baseline)}`);
