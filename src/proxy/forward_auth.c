@@ -99,7 +99,7 @@ proxy_forward_auth_describe(const struct proxy_forward_auth_input *in,
         if (below.ptr[0] != '/') {
             return "the decision request's path is not " PROXY_FORWARD_AUTH_PATH " or below it";
         }
-        (void)agree(&path, &path_set, below);
+        (void)agree(&path, &path_set, cut_query(below));
     }
     static const enum proxy_forward_auth_field uri_fields[] = {PROXY_FORWARD_AUTH_X_ORIGINAL_URI,
                                                                PROXY_FORWARD_AUTH_X_FORWARDED_URI};
