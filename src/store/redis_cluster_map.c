@@ -58,10 +58,10 @@ port_ok(int64_t port)
 static void
 map_clear(struct store_redis_cluster_map *m)
 {
+    /* NO_NODE is 0xffff: every byte 0xff. */
+    _Static_assert(STORE_REDIS_CLUSTER_NO_NODE == 0xffff, "map_clear fills bytes of 0xff");
     m->node_count = 0;
-    for (size_t i = 0; i < STORE_REDIS_SLOT_COUNT; i++) {
-        m->slot_node[i] = STORE_REDIS_CLUSTER_NO_NODE;
-    }
+    memset(m->slot_node, 0xff, sizeof(m->slot_node));
 }
 
 /* The index of node in m, added when new; -1 when the map is full. */
