@@ -236,6 +236,23 @@ describe('fleet-wide rate limits: two replicas, one Redis', () => {
         await tokenAt(b, uniq('probe'));
         await sleep(200);
       }
+      // The recovery line is the process's first worker back. Each worker
+      // has its own link and reconnects on its own backoff (at most
+      // BOUNDS_REDIS_BACKOFF_MAX_MS, 5 s), so a second worker can still
+      // judge locally for a few seconds: wait until a round of probes on
+      // both replicas, one full backoff apart, adds no fallback.
+      for (;;) {
+        const fbA = await counter(a.metrics, 'mcp_auth_rate_limit_fallback_total', 'endpoint="token"');
+        const fbB = await counter(b.metrics, 'mcp_auth_rate_limit_fallback_total', 'endpoint="token"');
+        await sleep(5500);
+        for (let i = 0; i < 4; i++) {
+          await tokenAt(a, uniq('probe'));
+          await tokenAt(b, uniq('probe'));
+        }
+        if (await counter(a.metrics, 'mcp_auth_rate_limit_fallback_total', 'endpoint="token"') === fbA &&
+            await counter(b.metrics, 'mcp_auth_rate_limit_fallback_total', 'endpoint="token"') === fbB) break;
+        assert.ok(Date.now() < deadline + 20000, 'a worker still judged locally 40 s after Redis came back');
+      }
       await roomInMinute();
       const shared = uniq('back');
       const fb = await counter(a.metrics, 'mcp_auth_rate_limit_fallback_total', 'endpoint="token"');
