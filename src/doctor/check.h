@@ -1,6 +1,7 @@
 /* The doctor's findings (doctor/): one result per check, filled by
- * doctor/probes.c, judged per client by doctor/clients.c and printed by
- * doctor/report.c. Plain data: no I/O here. */
+ * doctor/probes.c and doctor/cimd_fetch.c, judged per client by
+ * doctor/clients.c and printed by doctor/report.c. Plain data and its one
+ * setter: no I/O here. */
 #pragma once
 #include <stdint.h>
 
@@ -25,6 +26,12 @@ enum doctor_check_id {
     DOCTOR_CHECK_DCR_CLAUDE_CODE,
     DOCTOR_CHECK_DCR_GEMINI,
     DOCTOR_CHECK_DCR_INSPECTOR,
+    /* --server-side: each metadata-document client's document fetched from
+     * this host and judged by the proxy's own rules (doctor/cimd_fetch.c) */
+    DOCTOR_CHECK_CIMD_FETCH_CLAUDEAI,
+    DOCTOR_CHECK_CIMD_FETCH_CHATGPT,
+    DOCTOR_CHECK_CIMD_FETCH_VSCODE,
+    DOCTOR_CHECK_CIMD_FETCH_CLAUDE_CODE,
     DOCTOR_CHECK_CORS_PREFLIGHT, /* OPTIONS on the mount from a browser origin */
     DOCTOR_CHECK_CORS_EXPOSE,    /* the 401 to that origin exposes the challenge */
     DOCTOR_CHECK_SSE,            /* GET Accept: text/event-stream, no token -> prompt 401 */
@@ -51,3 +58,10 @@ struct doctor_check {
 struct doctor_results {
     struct doctor_check checks[DOCTOR_CHECK_COUNT];
 };
+
+/* Sets check id of r: its status, the fix (NULL: none) and the detail
+ * from fmt. Texts longer than DOCTOR_TEXT_MAX are cut: they are report
+ * lines. */
+void doctor_check_set(struct doctor_results *r, enum doctor_check_id id, enum doctor_status st,
+                      const char *advice, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));

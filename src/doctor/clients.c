@@ -23,23 +23,28 @@
 static const struct doctor_client_def table[DOCTOR_CLIENT_COUNT] = {
     [DOCTOR_CLIENT_CLAUDEAI] =
         {"Claude.ai", "claude_ai", COMMON, NOTES, DOCTOR_CHECK_DCR_CLAUDEAI, true,
+         "https://claude.ai/oauth/mcp-oauth-client-metadata", DOCTOR_CHECK_CIMD_FETCH_CLAUDEAI,
          "{\"client_name\":\"claudeai\"," FLOW ",\"token_endpoint_auth_method\":\"none\","
          "\"scope\":\"claudeai\",\"redirect_uris\":[\"https://claude.ai/api/mcp/auth_callback\","
          "\"https://claude.com/api/mcp/auth_callback\"]}",
          2},
     [DOCTOR_CLIENT_CHATGPT] =
         {"ChatGPT", "chatgpt", COMMON, NOTES, DOCTOR_CHECK_DCR_CHATGPT, true,
+         "https://chatgpt.com/oauth/client.json", DOCTOR_CHECK_CIMD_FETCH_CHATGPT,
          "{\"client_name\":\"ChatGPT\"," FLOW ",\"token_endpoint_auth_method\":\"none\","
          "\"redirect_uris\":[\"https://chatgpt.com/connector_platform_oauth_redirect\","
          "\"https://chatgpt.com/connector/oauth/c_0123456789abcdef\"]}",
          2},
     [DOCTOR_CLIENT_CURSOR] =
-        {"Cursor", "cursor", COMMON, NOTES, DOCTOR_CHECK_DCR_CURSOR, false,
+        {"Cursor", "cursor", COMMON, NOTES, DOCTOR_CHECK_DCR_CURSOR, false, NULL,
+         DOCTOR_CHECK_COUNT,
          "{\"redirect_uris\":[\"cursor://anysphere.cursor-mcp/oauth/callback\","
          "\"https://www.cursor.com/agents/mcp/oauth/callback\",\"http://localhost:8787/callback\"],"
          "\"token_endpoint_auth_method\":\"none\"}",
          3},
     [DOCTOR_CLIENT_VSCODE] = {"VS Code", "vscode", COMMON, NOTES, DOCTOR_CHECK_DCR_VSCODE, true,
+                              "https://vscode.dev/oauth/client-metadata.json",
+                              DOCTOR_CHECK_CIMD_FETCH_VSCODE,
                               "{\"client_name\":\"Visual Studio "
                               "Code\",\"client_uri\":\"https://code.visualstudio.com\"," FLOW
                               ",\"redirect_uris\":[\"https://insiders.vscode.dev/"
@@ -50,12 +55,13 @@ static const struct doctor_client_def table[DOCTOR_CLIENT_COUNT] = {
                               4},
     [DOCTOR_CLIENT_CLAUDE_CODE] =
         {"Claude Code", "claude_code", COMMON, NOTES, DOCTOR_CHECK_DCR_CLAUDE_CODE, true,
+         "https://claude.ai/oauth/claude-code-client-metadata", DOCTOR_CHECK_CIMD_FETCH_CLAUDE_CODE,
          "{\"client_name\":\"Claude Code (mcp-auth-proxy doctor)\"," FLOW
          ",\"token_endpoint_auth_method\":\"none\",\"redirect_uris\":[\"http://localhost:54212/"
          "callback\"],\"application_type\":\"native\"}",
          1},
     [DOCTOR_CLIENT_GEMINI] = {"Gemini CLI", "gemini_cli", COMMON, NOTES, DOCTOR_CHECK_DCR_GEMINI,
-                              false,
+                              false, NULL, DOCTOR_CHECK_COUNT,
                               "{\"client_name\":\"Gemini CLI MCP Client\"," FLOW
                               ",\"token_endpoint_auth_method\":\"none\","
                               "\"redirect_uris\":[\"http://localhost:7777/oauth/callback\"],"
@@ -67,7 +73,7 @@ static const struct doctor_client_def table[DOCTOR_CLIENT_COUNT] = {
     [DOCTOR_CLIENT_INSPECTOR] =
         {"MCP Inspector", "mcp_inspector", COMMON,
          NOTES | BIT(DOCTOR_CHECK_CORS_PREFLIGHT) | BIT(DOCTOR_CHECK_CORS_EXPOSE),
-         DOCTOR_CHECK_DCR_INSPECTOR, false,
+         DOCTOR_CHECK_DCR_INSPECTOR, false, NULL, DOCTOR_CHECK_COUNT,
          "{\"redirect_uris\":[\"http://localhost:6274/oauth/callback\"],"
          "\"token_endpoint_auth_method\":\"none\"," FLOW ",\"client_name\":\"MCP Inspector\","
          "\"client_uri\":\"https://github.com/modelcontextprotocol/inspector\",\"scope\":\"\","
@@ -99,6 +105,10 @@ static const char *const check_str[DOCTOR_CHECK_COUNT] = {
     [DOCTOR_CHECK_DCR_CLAUDE_CODE] = "register_claude_code",
     [DOCTOR_CHECK_DCR_GEMINI] = "register_gemini_cli",
     [DOCTOR_CHECK_DCR_INSPECTOR] = "register_mcp_inspector",
+    [DOCTOR_CHECK_CIMD_FETCH_CLAUDEAI] = "cimd_fetch_claude_ai",
+    [DOCTOR_CHECK_CIMD_FETCH_CHATGPT] = "cimd_fetch_chatgpt",
+    [DOCTOR_CHECK_CIMD_FETCH_VSCODE] = "cimd_fetch_vscode",
+    [DOCTOR_CHECK_CIMD_FETCH_CLAUDE_CODE] = "cimd_fetch_claude_code",
     [DOCTOR_CHECK_CORS_PREFLIGHT] = "cors_preflight",
     [DOCTOR_CHECK_CORS_EXPOSE] = "cors_expose_headers",
     [DOCTOR_CHECK_SSE] = "sse_get",
@@ -131,7 +141,8 @@ registration_fails(const struct doctor_client_def *d, const struct doctor_result
     if (r->checks[d->dcr].status != DOCTOR_FAIL) {
         return false;
     }
-    return !(d->cimd && r->checks[DOCTOR_CHECK_CIMD].status == DOCTOR_PASS);
+    return !(d->cimd && r->checks[DOCTOR_CHECK_CIMD].status == DOCTOR_PASS &&
+             r->checks[d->cimd_fetch].status != DOCTOR_FAIL);
 }
 
 void
@@ -148,6 +159,8 @@ doctor_clients_verdict(enum doctor_client c, const struct doctor_results *r,
         bool failed = (d->required & BIT(id)) && r->checks[id].status == DOCTOR_FAIL;
         if (id == (int)d->dcr) {
             failed = registration_fails(d, r);
+        } else if (id == (int)d->cimd_fetch) {
+            failed = r->checks[id].status == DOCTOR_FAIL;
         }
         if (failed) {
             out->problems[out->problem_count++] = (enum doctor_check_id)id;

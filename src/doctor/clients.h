@@ -21,14 +21,16 @@ enum doctor_client {
 };
 
 struct doctor_client_def {
-    const char *name;         /* as the operator knows it: "Claude.ai" */
-    const char *key;          /* for --json: "claude_ai" */
-    uint64_t required;        /* bit per enum doctor_check_id: must not FAIL */
-    uint64_t advisory;        /* a FAIL or WARN here is a note, not a failure */
-    enum doctor_check_id dcr; /* its own /register check */
-    bool cimd;                /* uses a metadata document when advertised */
-    const char *body;         /* its /register body (JSON) */
-    size_t redirect_count;    /* redirect URIs in body */
+    const char *name;                /* as the operator knows it: "Claude.ai" */
+    const char *key;                 /* for --json: "claude_ai" */
+    uint64_t required;               /* bit per enum doctor_check_id: must not FAIL */
+    uint64_t advisory;               /* a FAIL or WARN here is a note, not a failure */
+    enum doctor_check_id dcr;        /* its own /register check */
+    bool cimd;                       /* uses a metadata document when advertised */
+    const char *cimd_url;            /* its document's URL (the client_id); NULL when !cimd */
+    enum doctor_check_id cimd_fetch; /* its --server-side fetch check; DOCTOR_CHECK_COUNT: none */
+    const char *body;                /* its /register body (JSON) */
+    size_t redirect_count;           /* redirect URIs in body */
 };
 
 /* The table, indexed by enum doctor_client. */
@@ -49,6 +51,9 @@ struct doctor_verdict {
 
 /* Judges client c on r. A required check counts when it is FAIL; a
  * client's /register check also passes when the client uses metadata
- * documents and the server advertises them (DOCTOR_CHECK_CIMD PASS). */
+ * documents and the server advertises them (DOCTOR_CHECK_CIMD PASS), unless
+ * its document was fetched from the server's host and failed. That fetch
+ * failing is a failure of its own: an advertised flag sends the client down
+ * the document route whatever /register would have said. */
 void doctor_clients_verdict(enum doctor_client c, const struct doctor_results *r,
                             struct doctor_verdict *out);

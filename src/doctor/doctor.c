@@ -2,11 +2,13 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
 #include "base/clock.h"
 #include "bounds.h"
+#include "doctor/clients.h"
 #include "doctor/http.h"
 #include "doctor/probes.h"
 #include "doctor/report.h"
@@ -14,6 +16,7 @@
 
 static const char usage[] =
     "usage: mcp-auth-proxy doctor URL [--json] [--ca-file FILE] [--origin ORIGIN]\n"
+    "                                 [--server-side [--cimd-url CLIENT=URL]...]\n"
     "\n"
     "Checks, from this machine, whether the major MCP clients (Claude.ai, ChatGPT,\n"
     "Cursor, VS Code, Claude Code, Gemini CLI, MCP Inspector) can connect to the MCP\n"
@@ -27,6 +30,14 @@ static const char usage[] =
     "  --ca-file FILE   trust the CA certificates in FILE instead of the system store\n"
     "  --origin ORIGIN  browser origin for the CORS checks (default\n"
     "                   http://localhost:6274, the MCP Inspector's)\n"
+    "  --server-side    run where the proxy runs (its host, or kubectl exec in its pod):\n"
+    "                   also fetch the metadata documents of Claude.ai, ChatGPT, VS Code\n"
+    "                   and Claude Code from here, as the proxy would, with its\n"
+    "                   CIMD_ALLOWED_HOSTS, CIMD_ALLOW_PRIVATE_ADDRESSES, CIMD_CA_FILE\n"
+    "                   and CIMD_PINNED_DIR from this environment\n"
+    "  --cimd-url CLIENT=URL\n"
+    "                   fetch URL as CLIENT's document (claude_ai, chatgpt, vscode,\n"
+    "                   claude_code) instead of the one the doctor knows\n"
     "\n"
     "Exit status: 0 every client passes, 1 some fail, 2 usage error or unreachable.\n"
     "docs/doctor.md explains every check.\n";
@@ -36,7 +47,26 @@ struct args {
     const char *ca_file;
     const char *origin;
     bool json;
+    struct doctor_cimd_opts cimd;
 };
+
+/* --cimd-url CLIENT=URL: the client by its --json key. */
+static bool
+parse_cimd_url(char *arg, struct doctor_cimd_opts *o)
+{
+    char *eq = strchr(arg, '=');
+    if (eq == NULL) {
+        return false;
+    }
+    for (int c = 0; c < DOCTOR_CLIENT_COUNT; c++) {
+        const struct doctor_client_def *d = doctor_clients_get((enum doctor_client)c);
+        if (d->cimd && strncmp(arg, d->key, (size_t)(eq - arg)) == 0 && d->key[eq - arg] == '\0') {
+            o->urls[c] = eq + 1;
+            return true;
+        }
+    }
+    return false;
+}
 
 static bool
 parse_args(int argc, char **argv, struct args *a)
@@ -49,12 +79,23 @@ parse_args(int argc, char **argv, struct args *a)
             a->ca_file = argv[++i];
         } else if (strcmp(argv[i], "--origin") == 0 && i + 1 < argc) {
             a->origin = argv[++i];
+        } else if (strcmp(argv[i], "--server-side") == 0) {
+            a->cimd.server_side = true;
+        } else if (strcmp(argv[i], "--cimd-url") == 0 && i + 1 < argc) {
+            if (!parse_cimd_url(argv[++i], &a->cimd)) {
+                return false;
+            }
         } else if (argv[i][0] != '-' && a->url == NULL) {
             a->url = argv[i];
         } else {
             return false;
         }
     }
+    /* The proxy's own settings, when the doctor runs in its environment. */
+    a->cimd.allowed_hosts = getenv("CIMD_ALLOWED_HOSTS");
+    a->cimd.allow_private = getenv("CIMD_ALLOW_PRIVATE_ADDRESSES");
+    a->cimd.ca_file = getenv("CIMD_CA_FILE");
+    a->cimd.pinned_dir = getenv("CIMD_PINNED_DIR");
     return a->url != NULL;
 }
 
@@ -100,6 +141,7 @@ doctor_main(int argc, char **argv)
     struct doctor_probe_opts o = {.mount = a.url,
                                   .ca_file = a.ca_file,
                                   .origin = a.origin,
+                                  .cimd = &a.cimd,
                                   .deadline_ms = clock_mono_ms() + BOUNDS_DOCTOR_TOTAL_MS};
     char why[512] = "";
     enum doctor_probes_rc rc = doctor_probes_run(&o, &results, why, sizeof(why));

@@ -149,6 +149,10 @@ doctor_http_do(const struct doctor_http_opts *opts, const struct doctor_http_req
         (void)snprintf(out->error, sizeof(out->error), "%s",
                        errbuf[0] != '\0' ? errbuf : curl_easy_strerror(res));
     }
+    char *ip = NULL;
+    if (curl_easy_getinfo(e, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip != NULL) {
+        (void)snprintf(out->primary_ip, sizeof(out->primary_ip), "%s", ip);
+    }
     if (req->want_certinfo && res == CURLE_OK) {
         summarise_certs(e, out->tls_summary, sizeof(out->tls_summary));
     }

@@ -41,7 +41,8 @@ struct doctor_http_resp {
     uint64_t elapsed_ms;
     char error[256]; /* curl's reason when rc is not OK */
     char tls_summary[512];
-    void *easy; /* libcurl's handle, kept for the header lookups */
+    char primary_ip[64]; /* the address connected to; "" when none */
+    void *easy;          /* libcurl's handle, kept for the header lookups */
 };
 
 /* Sends req; fills *out (release with doctor_http_resp_cleanup, whatever

@@ -40,9 +40,6 @@
     "the ingress holds a GET stream request instead of passing it on: set `proxy_buffering off`"   \
     " and `proxy_http_version 1.1` for the mount, and a read timeout above the streams' idle time"
 
-static void set(struct doctor_results *r, enum doctor_check_id id, enum doctor_status st,
-                const char *advice, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
 /* snprintf that may cut: every text here is a report line. */
 static void text_fmt(char *dst, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -57,24 +54,11 @@ text_fmt(char *dst, size_t cap, const char *fmt, ...)
 }
 
 static void
-set(struct doctor_results *r, enum doctor_check_id id, enum doctor_status st, const char *advice,
-    const char *fmt, ...)
-{
-    struct doctor_check *c = &r->checks[id];
-    c->status = st;
-    va_list ap;
-    va_start(ap, fmt);
-    (void)vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
-    va_end(ap);
-    text_fmt(c->advice, sizeof(c->advice), "%s", advice != NULL ? advice : "");
-}
-
-static void
 skip_rest(struct doctor_results *r, enum doctor_check_id from, const char *why)
 {
     for (int id = from; id < DOCTOR_CHECK_COUNT; id++) {
         if (r->checks[id].status == DOCTOR_SKIP && r->checks[id].detail[0] == '\0') {
-            set(r, (enum doctor_check_id)id, DOCTOR_SKIP, NULL, "not run: %s", why);
+            doctor_check_set(r, (enum doctor_check_id)id, DOCTOR_SKIP, NULL, "not run: %s", why);
         }
     }
 }
@@ -136,26 +120,27 @@ probe_challenge(struct run *run, char *why, size_t cap)
         return false;
     }
     if (rc == DOCTOR_HTTP_TLS) {
-        set(r, DOCTOR_CHECK_TLS, DOCTOR_FAIL,
+        doctor_check_set(
+            r, DOCTOR_CHECK_TLS, DOCTOR_FAIL,
             "serve the full certificate chain (leaf then intermediates) for this host name; "
             "clients verify it against public roots",
             "%s", resp.error);
         skip_rest(r, DOCTOR_CHECK_CHALLENGE, "TLS failed");
         go_on = false;
     } else if (https) {
-        set(r, DOCTOR_CHECK_TLS, DOCTOR_PASS, NULL, "verified: %s", resp.tls_summary);
+        doctor_check_set(r, DOCTOR_CHECK_TLS, DOCTOR_PASS, NULL, "verified: %s", resp.tls_summary);
     } else {
-        set(r, DOCTOR_CHECK_TLS, DOCTOR_SKIP, NULL,
-            "plain http: clients accept it on loopback only");
+        doctor_check_set(r, DOCTOR_CHECK_TLS, DOCTOR_SKIP, NULL,
+                         "plain http: clients accept it on loopback only");
     }
     if (go_on && rc != DOCTOR_HTTP_OK) {
-        set(r, DOCTOR_CHECK_CHALLENGE, DOCTOR_FAIL, FIX_NOT_PROXY, "POST initialize: %s",
-            resp.error);
+        doctor_check_set(r, DOCTOR_CHECK_CHALLENGE, DOCTOR_FAIL, FIX_NOT_PROXY,
+                         "POST initialize: %s", resp.error);
         skip_rest(r, DOCTOR_CHECK_CHALLENGE_RM, "no challenge");
         go_on = false;
     } else if (go_on && resp.status != 401) {
-        set(r, DOCTOR_CHECK_CHALLENGE, DOCTOR_FAIL, FIX_NOT_PROXY,
-            "POST initialize without a token answered %ld, not 401", resp.status);
+        doctor_check_set(r, DOCTOR_CHECK_CHALLENGE, DOCTOR_FAIL, FIX_NOT_PROXY,
+                         "POST initialize without a token answered %ld, not 401", resp.status);
         skip_rest(r, DOCTOR_CHECK_CHALLENGE_RM, "no challenge");
         go_on = false;
     }
@@ -163,25 +148,29 @@ probe_challenge(struct run *run, char *why, size_t cap)
         bool any = false;
         const char *bad = find_bearer(&resp, &run->challenge, &any);
         if (!any) {
-            set(r, DOCTOR_CHECK_CHALLENGE, DOCTOR_FAIL, FIX_STRIPPED,
-                "401 without WWW-Authenticate: clients cannot tell how to log in");
+            doctor_check_set(r, DOCTOR_CHECK_CHALLENGE, DOCTOR_FAIL, FIX_STRIPPED,
+                             "401 without WWW-Authenticate: clients cannot tell how to log in");
         } else if (bad != NULL) {
-            set(r, DOCTOR_CHECK_CHALLENGE, DOCTOR_FAIL,
+            doctor_check_set(
+                r, DOCTOR_CHECK_CHALLENGE, DOCTOR_FAIL,
                 "the 401's WWW-Authenticate must be a Bearer challenge (RFC 6750 3); something "
                 "in front of the proxy rewrites it",
                 "WWW-Authenticate unusable: %s", bad);
         } else {
-            set(r, DOCTOR_CHECK_CHALLENGE, DOCTOR_PASS, NULL, "401 with a Bearer challenge%s%s%s",
-                run->challenge.has_scope ? " (scope \"" : "", run->challenge.scope,
-                run->challenge.has_scope ? "\")" : "");
+            doctor_check_set(r, DOCTOR_CHECK_CHALLENGE, DOCTOR_PASS, NULL,
+                             "401 with a Bearer challenge%s%s%s",
+                             run->challenge.has_scope ? " (scope \"" : "", run->challenge.scope,
+                             run->challenge.has_scope ? "\")" : "");
         }
         if (!any) {
-            set(r, DOCTOR_CHECK_CHALLENGE_RM, DOCTOR_SKIP, NULL, "not run: no challenge");
+            doctor_check_set(r, DOCTOR_CHECK_CHALLENGE_RM, DOCTOR_SKIP, NULL,
+                             "not run: no challenge");
         } else if (run->challenge.resource_metadata[0] != '\0') {
-            set(r, DOCTOR_CHECK_CHALLENGE_RM, DOCTOR_PASS, NULL, "resource_metadata=%s",
-                run->challenge.resource_metadata);
+            doctor_check_set(r, DOCTOR_CHECK_CHALLENGE_RM, DOCTOR_PASS, NULL,
+                             "resource_metadata=%s", run->challenge.resource_metadata);
         } else {
-            set(r, DOCTOR_CHECK_CHALLENGE_RM, DOCTOR_FAIL,
+            doctor_check_set(
+                r, DOCTOR_CHECK_CHALLENGE_RM, DOCTOR_FAIL,
                 "the challenge should name resource_metadata (RFC 9728 5.1); without it clients "
                 "guess the well-known URLs",
                 "no resource_metadata parameter in the challenge");
@@ -202,20 +191,22 @@ probe_prm(struct run *run, enum doctor_check_id id, const char *url, bool root,
     enum doctor_http_rc rc = get_json(run, url, &resp);
     bool ok = false;
     if (rc != DOCTOR_HTTP_OK) {
-        set(run->r, id, DOCTOR_FAIL, FIX_WELLKNOWN, "%s: %s", url, resp.error);
+        doctor_check_set(run->r, id, DOCTOR_FAIL, FIX_WELLKNOWN, "%s: %s", url, resp.error);
     } else if (resp.status != 200) {
-        set(run->r, id, DOCTOR_FAIL, FIX_WELLKNOWN, "%s answered %ld", url, resp.status);
+        doctor_check_set(run->r, id, DOCTOR_FAIL, FIX_WELLKNOWN, "%s answered %ld", url,
+                         resp.status);
     } else {
         const char *why = doctor_parse_prm(buf_slice(&resp.body), run->o->mount, root, out);
         if (why == NULL) {
             ok = true;
-            set(run->r, id, DOCTOR_PASS, NULL, "%s: resource %s, authorization server %s", url,
-                out->resource, out->authorization_server);
+            doctor_check_set(run->r, id, DOCTOR_PASS, NULL,
+                             "%s: resource %s, authorization server %s", url, out->resource,
+                             out->authorization_server);
         } else if (out->resource[0] != '\0') {
-            set(run->r, id, DOCTOR_FAIL, FIX_RESOURCE, "%s: %s (it says %s)", url, why,
-                out->resource);
+            doctor_check_set(run->r, id, DOCTOR_FAIL, FIX_RESOURCE, "%s: %s (it says %s)", url, why,
+                             out->resource);
         } else {
-            set(run->r, id, DOCTOR_FAIL, FIX_WELLKNOWN, "%s: %s", url, why);
+            doctor_check_set(run->r, id, DOCTOR_FAIL, FIX_WELLKNOWN, "%s: %s", url, why);
         }
     }
     doctor_http_resp_cleanup(&resp);
@@ -234,7 +225,8 @@ probe_discovery(struct run *run)
     if (header_url[0] != '\0') {
         header_ok = probe_prm(run, DOCTOR_CHECK_PRM_HEADER, header_url, false, &header);
     } else {
-        set(r, DOCTOR_CHECK_PRM_HEADER, DOCTOR_SKIP, NULL, "no resource_metadata in the challenge");
+        doctor_check_set(r, DOCTOR_CHECK_PRM_HEADER, DOCTOR_SKIP, NULL,
+                         "no resource_metadata in the challenge");
     }
     struct buf url;
     buf_init(&url, BOUNDS_DOCTOR_URL_MAX);
@@ -262,8 +254,8 @@ probe_discovery(struct run *run)
         run->prm = root;
     }
     bool ok = header_url[0] != '\0' ? header_ok : (path_ok || root_ok);
-    set(r, DOCTOR_CHECK_DISCOVERY, ok ? DOCTOR_PASS : DOCTOR_FAIL, ok ? NULL : used->advice, "%s",
-        used->detail);
+    doctor_check_set(r, DOCTOR_CHECK_DISCOVERY, ok ? DOCTOR_PASS : DOCTOR_FAIL,
+                     ok ? NULL : used->advice, "%s", used->detail);
 }
 
 /* ----------------------------------------------------------- AS metadata */
@@ -293,8 +285,8 @@ probe_as(struct run *run)
                 const char *why = doctor_parse_as(buf_slice(&resp.body), issuer, &run->as);
                 if (why == NULL) {
                     found = true;
-                    set(r, DOCTOR_CHECK_AS_METADATA, DOCTOR_PASS, NULL, "%s: issuer %s",
-                        buf_cstr(&url), run->as.issuer);
+                    doctor_check_set(r, DOCTOR_CHECK_AS_METADATA, DOCTOR_PASS, NULL,
+                                     "%s: issuer %s", buf_cstr(&url), run->as.issuer);
                 } else if (mismatch[0] == '\0') {
                     text_fmt(mismatch, sizeof(mismatch), "%s: %s (it says \"%s\")", buf_cstr(&url),
                              why, run->as.issuer);
@@ -306,47 +298,50 @@ probe_as(struct run *run)
     }
     if (!found) {
         if (mismatch[0] != '\0') {
-            set(r, DOCTOR_CHECK_AS_METADATA, DOCTOR_FAIL,
+            doctor_check_set(
+                r, DOCTOR_CHECK_AS_METADATA, DOCTOR_FAIL,
                 "the authorization server's issuer must equal the URL in authorization_servers "
                 "byte for byte (RFC 8414 3.3): set PROXY_BASE_URL to the public origin exactly",
                 "%s", mismatch);
         } else {
-            set(r, DOCTOR_CHECK_AS_METADATA, DOCTOR_FAIL, FIX_WELLKNOWN,
-                "no authorization-server metadata for %s at %s%s%s%s%s", issuer, tried[0],
-                ntried > 1 ? ", " : "", ntried > 1 ? tried[1] : "", ntried > 2 ? ", " : "",
-                ntried > 2 ? tried[2] : "");
+            doctor_check_set(r, DOCTOR_CHECK_AS_METADATA, DOCTOR_FAIL, FIX_WELLKNOWN,
+                             "no authorization-server metadata for %s at %s%s%s%s%s", issuer,
+                             tried[0], ntried > 1 ? ", " : "", ntried > 1 ? tried[1] : "",
+                             ntried > 2 ? ", " : "", ntried > 2 ? tried[2] : "");
         }
         skip_rest(r, DOCTOR_CHECK_AS_PKCE, "no authorization-server metadata");
         return;
     }
     const struct doctor_as *as = &run->as;
-    set(r, DOCTOR_CHECK_AS_PKCE, as->pkce_s256 ? DOCTOR_PASS : DOCTOR_FAIL,
-        as->pkce_s256 ? NULL
-                      : "advertise code_challenge_methods_supported [\"S256\"]: MCP "
-                        "clients refuse servers that do not",
-        "S256 %s", as->pkce_s256 ? "advertised" : "not advertised");
-    set(r, DOCTOR_CHECK_AS_NONE, as->auth_none ? DOCTOR_PASS : DOCTOR_FAIL,
-        as->auth_none ? NULL
-                      : "advertise \"none\" in token_endpoint_auth_methods_supported: "
-                        "every MCP client here is a public client",
-        "\"none\" %s", as->auth_none ? "advertised" : "not advertised");
-    set(r, DOCTOR_CHECK_AS_ISS, as->iss_parameter ? DOCTOR_PASS : DOCTOR_WARN,
-        as->iss_parameter ? NULL
-                          : "advertise authorization_response_iss_parameter_supported "
-                            "(RFC 9207) so clients can detect mix-up attacks",
-        "iss parameter %s", as->iss_parameter ? "supported" : "not advertised");
-    set(r, DOCTOR_CHECK_REGISTRATION,
+    doctor_check_set(r, DOCTOR_CHECK_AS_PKCE, as->pkce_s256 ? DOCTOR_PASS : DOCTOR_FAIL,
+                     as->pkce_s256 ? NULL
+                                   : "advertise code_challenge_methods_supported [\"S256\"]: MCP "
+                                     "clients refuse servers that do not",
+                     "S256 %s", as->pkce_s256 ? "advertised" : "not advertised");
+    doctor_check_set(r, DOCTOR_CHECK_AS_NONE, as->auth_none ? DOCTOR_PASS : DOCTOR_FAIL,
+                     as->auth_none ? NULL
+                                   : "advertise \"none\" in token_endpoint_auth_methods_supported: "
+                                     "every MCP client here is a public client",
+                     "\"none\" %s", as->auth_none ? "advertised" : "not advertised");
+    doctor_check_set(r, DOCTOR_CHECK_AS_ISS, as->iss_parameter ? DOCTOR_PASS : DOCTOR_WARN,
+                     as->iss_parameter ? NULL
+                                       : "advertise authorization_response_iss_parameter_supported "
+                                         "(RFC 9207) so clients can detect mix-up attacks",
+                     "iss parameter %s", as->iss_parameter ? "supported" : "not advertised");
+    doctor_check_set(
+        r, DOCTOR_CHECK_REGISTRATION,
         as->registration_endpoint[0] != '\0' ? DOCTOR_PASS : DOCTOR_FAIL,
         as->registration_endpoint[0] != '\0'
             ? NULL
             : "advertise registration_endpoint: Cursor, Gemini CLI and the MCP Inspector "
               "register dynamically",
         "%s", as->registration_endpoint[0] != '\0' ? as->registration_endpoint : "not advertised");
-    set(r, DOCTOR_CHECK_CIMD, as->cimd ? DOCTOR_PASS : DOCTOR_SKIP, NULL,
+    doctor_check_set(
+        r, DOCTOR_CHECK_CIMD, as->cimd ? DOCTOR_PASS : DOCTOR_SKIP, NULL,
         "client ID metadata documents %s",
         as->cimd ? "advertised: Claude.ai, ChatGPT, VS Code and Claude Code may use them instead "
-                   "of /register (whether the documents can be fetched from the server's "
-                   "network is not checked)"
+                   "of /register (the cimd_fetch checks say whether the proxy can fetch them; "
+                   "they run with --server-side)"
                  : "not advertised: every client registers at /register");
 }
 
@@ -360,8 +355,9 @@ probe_register(struct run *run)
     for (int c = 0; c < DOCTOR_CLIENT_COUNT; c++) {
         const struct doctor_client_def *d = doctor_clients_get((enum doctor_client)c);
         if (run->as.registration_endpoint[0] == '\0') {
-            set(run->r, d->dcr, DOCTOR_FAIL, run->r->checks[DOCTOR_CHECK_REGISTRATION].advice,
-                "no registration_endpoint");
+            doctor_check_set(run->r, d->dcr, DOCTOR_FAIL,
+                             run->r->checks[DOCTOR_CHECK_REGISTRATION].advice,
+                             "no registration_endpoint");
             continue;
         }
         struct doctor_http_req req = {
@@ -374,24 +370,27 @@ probe_register(struct run *run)
         }
         const char *why = NULL;
         if (rc != DOCTOR_HTTP_OK) {
-            set(run->r, d->dcr, DOCTOR_FAIL, FIX_WELLKNOWN, "%s", resp.error);
+            doctor_check_set(run->r, d->dcr, DOCTOR_FAIL, FIX_WELLKNOWN, "%s", resp.error);
         } else if (resp.status == 429) {
-            set(run->r, d->dcr, DOCTOR_WARN,
+            doctor_check_set(
+                run->r, d->dcr, DOCTOR_WARN,
                 "/register is rate limited for this address: run the doctor again in a minute",
                 "answered 429");
         } else if (resp.status != 201 && resp.status != 200) {
-            set(run->r, d->dcr, DOCTOR_FAIL,
+            doctor_check_set(
+                run->r, d->dcr, DOCTOR_FAIL,
                 "/register refuses this client's redirect URIs: allow them (see docs/clients.md)",
                 "answered %ld%s%s", resp.status, err[0] != '\0' ? ": " : "", err);
         } else if ((why = doctor_parse_registration(buf_slice(&resp.body), d->redirect_count)) !=
                    NULL) {
-            set(run->r, d->dcr, DOCTOR_FAIL,
+            doctor_check_set(
+                run->r, d->dcr, DOCTOR_FAIL,
                 "the registration answer must be RFC 7591 client metadata with every redirect "
                 "URI kept",
                 "answered %ld but %s", resp.status, why);
         } else {
-            set(run->r, d->dcr, DOCTOR_PASS, NULL, "registered (%zu redirect URI%s)",
-                d->redirect_count, d->redirect_count == 1 ? "" : "s");
+            doctor_check_set(run->r, d->dcr, DOCTOR_PASS, NULL, "registered (%zu redirect URI%s)",
+                             d->redirect_count, d->redirect_count == 1 ? "" : "s");
         }
         doctor_http_resp_cleanup(&resp);
     }
@@ -421,17 +420,19 @@ probe_cors(struct run *run)
                    doctor_http_header(&resp, "Access-Control-Allow-Headers", 0, &allow) &&
                    doctor_parse_list_has(allow, "authorization", false);
     if (!allowed) {
-        set(r, DOCTOR_CHECK_CORS_PREFLIGHT, DOCTOR_WARN,
+        doctor_check_set(
+            r, DOCTOR_CHECK_CORS_PREFLIGHT, DOCTOR_WARN,
             "only browser pages need this (MCP Inspector 1.x \"Direct\"): to allow one, add its "
             "origin to MCP_ALLOWED_ORIGINS; then the ingress must pass OPTIONS to the proxy",
             "preflight from %s refused (status %ld%s)", run->o->origin, resp.status,
             has_acao ? "" : ", no Access-Control-Allow-Origin");
         doctor_http_resp_cleanup(&resp);
-        set(r, DOCTOR_CHECK_CORS_EXPOSE, DOCTOR_SKIP, NULL, "not run: the origin is not allowed");
+        doctor_check_set(r, DOCTOR_CHECK_CORS_EXPOSE, DOCTOR_SKIP, NULL,
+                         "not run: the origin is not allowed");
         return;
     }
-    set(r, DOCTOR_CHECK_CORS_PREFLIGHT, DOCTOR_PASS, NULL, "preflight from %s allowed",
-        run->o->origin);
+    doctor_check_set(r, DOCTOR_CHECK_CORS_PREFLIGHT, DOCTOR_PASS, NULL, "preflight from %s allowed",
+                     run->o->origin);
     doctor_http_resp_cleanup(&resp);
 
     const char *const post_h[] = {origin, "Content-Type: application/json",
@@ -447,10 +448,12 @@ probe_cors(struct run *run)
     bool acao_ok =
         rc == DOCTOR_HTTP_OK && doctor_http_header(&resp, "Access-Control-Allow-Origin", 0, &acao);
     if (acao_ok && www && sid) {
-        set(r, DOCTOR_CHECK_CORS_EXPOSE, DOCTOR_PASS, NULL,
-            "the 401 to %s exposes WWW-Authenticate and Mcp-Session-Id", run->o->origin);
+        doctor_check_set(r, DOCTOR_CHECK_CORS_EXPOSE, DOCTOR_PASS, NULL,
+                         "the 401 to %s exposes WWW-Authenticate and Mcp-Session-Id",
+                         run->o->origin);
     } else {
-        set(r, DOCTOR_CHECK_CORS_EXPOSE, DOCTOR_FAIL,
+        doctor_check_set(
+            r, DOCTOR_CHECK_CORS_EXPOSE, DOCTOR_FAIL,
             "your ingress drops or overrides the proxy's CORS headers on the mount: pass "
             "Access-Control-Allow-Origin and Access-Control-Expose-Headers through unchanged",
             "the 401 to %s %s", run->o->origin,
@@ -476,13 +479,15 @@ judge_buffering(struct run *run, const struct doctor_http_resp *resp)
                   slice_case_starts_with(ct, SLICE_LIT("text/event-stream"));
     bool length = doctor_http_header(resp, "Content-Length", 0, &v);
     if (accel_yes) {
-        set(run->r, DOCTOR_CHECK_SSE_BUFFERING, DOCTOR_FAIL, FIX_BUFFERING,
-            "the answer carries X-Accel-Buffering: yes");
+        doctor_check_set(run->r, DOCTOR_CHECK_SSE_BUFFERING, DOCTOR_FAIL, FIX_BUFFERING,
+                         "the answer carries X-Accel-Buffering: yes");
     } else if (stream && length) {
-        set(run->r, DOCTOR_CHECK_SSE_BUFFERING, DOCTOR_FAIL, FIX_BUFFERING,
+        doctor_check_set(
+            run->r, DOCTOR_CHECK_SSE_BUFFERING, DOCTOR_FAIL, FIX_BUFFERING,
             "an event stream answered with Content-Length: something collected it whole");
     } else {
-        set(run->r, DOCTOR_CHECK_SSE_BUFFERING, DOCTOR_SKIP, NULL,
+        doctor_check_set(
+            run->r, DOCTOR_CHECK_SSE_BUFFERING, DOCTOR_SKIP, NULL,
             "no sign of buffering in the headers; a stream itself cannot be observed without a "
             "token (behind nginx: `proxy_buffering off` on the mount)");
     }
@@ -502,30 +507,33 @@ probe_sse(struct run *run)
     struct doctor_challenge ch;
     bool any = false;
     if (rc == DOCTOR_HTTP_TIMEOUT && resp.status == 0) {
-        set(r, DOCTOR_CHECK_SSE, DOCTOR_FAIL, FIX_SSE_HELD,
-            "no answer within %d ms to GET Accept: text/event-stream without a token",
-            BOUNDS_DOCTOR_SSE_PROMPT_MS);
+        doctor_check_set(r, DOCTOR_CHECK_SSE, DOCTOR_FAIL, FIX_SSE_HELD,
+                         "no answer within %d ms to GET Accept: text/event-stream without a token",
+                         BOUNDS_DOCTOR_SSE_PROMPT_MS);
     } else if (resp.status == 0) {
-        set(r, DOCTOR_CHECK_SSE, DOCTOR_FAIL, FIX_SSE_HELD, "GET stream request: %s", resp.error);
+        doctor_check_set(r, DOCTOR_CHECK_SSE, DOCTOR_FAIL, FIX_SSE_HELD, "GET stream request: %s",
+                         resp.error);
     } else if (resp.status == 401 && find_bearer(&resp, &ch, &any) == NULL) {
-        set(r, DOCTOR_CHECK_SSE, DOCTOR_PASS, NULL, "refused with 401 and the challenge in %llu ms",
-            (unsigned long long)resp.elapsed_ms);
+        doctor_check_set(r, DOCTOR_CHECK_SSE, DOCTOR_PASS, NULL,
+                         "refused with 401 and the challenge in %llu ms",
+                         (unsigned long long)resp.elapsed_ms);
     } else if (resp.status == 401) {
-        set(r, DOCTOR_CHECK_SSE, DOCTOR_FAIL, FIX_STRIPPED,
-            "GET stream request: 401 without a Bearer challenge");
+        doctor_check_set(r, DOCTOR_CHECK_SSE, DOCTOR_FAIL, FIX_STRIPPED,
+                         "GET stream request: 401 without a Bearer challenge");
     } else if (resp.status == 405) {
-        set(r, DOCTOR_CHECK_SSE, DOCTOR_WARN,
+        doctor_check_set(
+            r, DOCTOR_CHECK_SSE, DOCTOR_WARN,
             "the ingress refuses GET on the mount: clients then get no server-initiated "
             "messages; allow GET",
             "GET stream request answered 405");
     } else {
-        set(r, DOCTOR_CHECK_SSE, DOCTOR_FAIL, FIX_NOT_PROXY,
-            "GET stream request without a token answered %ld", resp.status);
+        doctor_check_set(r, DOCTOR_CHECK_SSE, DOCTOR_FAIL, FIX_NOT_PROXY,
+                         "GET stream request without a token answered %ld", resp.status);
     }
     if (resp.status != 0) {
         judge_buffering(run, &resp);
     } else {
-        set(r, DOCTOR_CHECK_SSE_BUFFERING, DOCTOR_SKIP, NULL, "not run: no answer");
+        doctor_check_set(r, DOCTOR_CHECK_SSE_BUFFERING, DOCTOR_SKIP, NULL, "not run: no answer");
     }
     doctor_http_resp_cleanup(&resp);
 }
@@ -550,6 +558,7 @@ doctor_probes_run(const struct doctor_probe_opts *o, struct doctor_results *out,
         probe_as(&run);
         if (out->checks[DOCTOR_CHECK_AS_METADATA].status == DOCTOR_PASS) {
             probe_register(&run);
+            doctor_cimd_fetch_run(o->cimd, run.as.cimd, o->deadline_ms, out);
         }
     }
     skip_rest(out, DOCTOR_CHECK_AS_METADATA, "discovery failed");

@@ -10,12 +10,14 @@
 #include <stdint.h>
 
 #include "doctor/check.h"
+#include "doctor/cimd_fetch.h"
 
 struct doctor_probe_opts {
-    const char *mount;    /* the MCP URL the clients are given */
-    const char *ca_file;  /* NULL: the system store */
-    const char *origin;   /* browser origin for the CORS checks */
-    uint64_t deadline_ms; /* clock_mono_ms() bound of the whole run */
+    const char *mount;                   /* the MCP URL the clients are given */
+    const char *ca_file;                 /* NULL: the system store */
+    const char *origin;                  /* browser origin for the CORS checks */
+    uint64_t deadline_ms;                /* clock_mono_ms() bound of the whole run */
+    const struct doctor_cimd_opts *cimd; /* the --server-side document fetches */
 };
 
 enum doctor_probes_rc {

@@ -702,6 +702,38 @@ load_pinned(struct oauth_cimd *c, const char *dir)
     return why;
 }
 
+bool
+oauth_cimd_pinned_file(const char *dir, const char *url, char *file_out, size_t cap)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        return false;
+    }
+    bool found = false;
+    struct dirent *de;
+    while (!found && (de = readdir(d)) != NULL) {
+        char path[4096];
+        if (de->d_name[0] == '.' || !has_json_suffix(de->d_name) ||
+            (size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path)) {
+            continue;
+        }
+        struct buf body;
+        buf_init(&body, BOUNDS_CIMD_DOCUMENT_MAX + 1);
+        struct oauth_cimd_doc doc;
+        const char *why = NULL;
+        if (read_small_file(path, &body) &&
+            oauth_cimd_rules_parse(url, 200, "application/json", buf_slice(&body), &doc, &why) ==
+                OAUTH_CIMD_RULES_OK) {
+            oauth_cimd_doc_cleanup(&doc);
+            (void)snprintf(file_out, cap, "%s", de->d_name);
+            found = true;
+        }
+        buf_cleanup(&body);
+    }
+    closedir(d);
+    return found;
+}
+
 struct oauth_cimd *
 oauth_cimd_new(const struct config *cfg, const char **why)
 {

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "base/slice.h"
 #include "oauth/cimd_rules.h"
@@ -84,6 +85,13 @@ const struct oidc_jwks_set *oauth_cimd_ref_keys(const struct oauth_cimd_ref *r);
 /* On w's thread, before the callback ran; NULL is a no-op. The fetch, if
  * one was started, goes on for the cache's sake. */
 void oauth_cimd_resolve_cancel(struct oauth_cimd_wait *wait);
+
+/* The file in dir (CIMD_PINNED_DIR) that pins url: a "*.json" file the
+ * start-up loader would accept whose client_id is url. Its name goes to
+ * file_out (capacity cap); false when none does or dir cannot be read.
+ * For `mcp-auth-proxy doctor --server-side`, which must agree with the
+ * loader. */
+bool oauth_cimd_pinned_file(const char *dir, const char *url, char *file_out, size_t cap);
 
 /* Tests: documents cached (pinned ones included) and fetches started since
  * the cache was built. */

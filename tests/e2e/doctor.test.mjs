@@ -7,6 +7,11 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { makeCerts } from './lib/test-ca.mjs';
 import { startStack } from './lib/peers.mjs';
 import { startNginx } from './lib/nginx.mjs';
 import { getFreePort } from './lib/ports.mjs';
@@ -19,8 +24,8 @@ const INSPECTOR_ORIGIN = 'http://localhost:6274';
 const PROXY_ENV = { RATE_LIMIT_ENABLED: 'false', MCP_ALLOWED_ORIGINS: INSPECTOR_ORIGIN };
 
 /** Runs the doctor; returns {code, stdout, stderr}; asserts a clean stderr. */
-async function doctor(args) {
-  const env = { PATH: process.env.PATH || '/usr/bin:/bin' };
+async function doctor(args, extraEnv = {}) {
+  const env = { PATH: process.env.PATH || '/usr/bin:/bin', ...extraEnv };
   for (const k of ['ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS']) {
     if (process.env[k] !== undefined) env[k] = process.env[k];
   }
@@ -231,5 +236,120 @@ describe('doctor behind nginx', () => {
       assert.equal(jsonCheck(report, 'prm_path_inserted').status, 'FAIL');
       assert.equal(jsonCheck(report, 'as_metadata').status, 'SKIP');
     });
+  });
+});
+
+// --server-side: the doctor, run where the proxy runs, fetches each
+// metadata-document client's document as the proxy would. The vendors'
+// URLs are not reachable from a test machine, so --cimd-url points each
+// client at a document this test serves over HTTPS on loopback (a
+// throw-away CA given as CIMD_CA_FILE, as an operator behind a
+// TLS-inspecting egress proxy would).
+describe('doctor --server-side: the metadata documents fetched as the proxy would', () => {
+  let stack;
+  let server;
+  let dir;
+  let cert;
+  let origin;
+  const doc = (url, name) => JSON.stringify({
+    client_id: url, client_name: name, redirect_uris: ['https://claude.ai/api/mcp/auth_callback'],
+    token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
+  });
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'doctor-cimd-'));
+    cert = makeCerts(dir, 'doctor cimd test CA');
+    server = https.createServer({ key: fs.readFileSync(cert('doc.key')), cert: fs.readFileSync(cert('doc.pem')) }, (req, res) => {
+      const url = `${origin}${req.url}`;
+      if (req.url.startsWith('/ok/')) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(doc(url, `client ${req.url}`));
+      } else if (req.url === '/cdn-challenge') {
+        res.writeHead(403, { 'content-type': 'text/html' }).end('<html>Just a moment...</html>');
+      } else if (req.url === '/moved') {
+        res.writeHead(302, { location: `${origin}/ok/moved` }).end();
+      } else if (req.url === '/other-id') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(doc(`${origin}/ok/not-this`, 'x'));
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise((r) => { server.listen(0, '127.0.0.1', r); });
+    origin = `https://127.0.0.1:${server.address().port}`;
+    stack = await startStack({ proxyEnv: PROXY_ENV });
+  });
+  after(async () => {
+    await stack?.stop();
+    await new Promise((r) => { server?.close(r); });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const FETCH = ['cimd_fetch_claude_ai', 'cimd_fetch_chatgpt', 'cimd_fetch_vscode', 'cimd_fetch_claude_code'];
+  const urls = (over = {}) => {
+    const u = {
+      claude_ai: `${origin}/ok/claude`, chatgpt: `${origin}/ok/chatgpt`, vscode: `${origin}/ok/vscode`,
+      claude_code: `${origin}/ok/claude-code`, ...over,
+    };
+    return Object.entries(u).flatMap(([k, v]) => ['--cimd-url', `${k}=${v}`]);
+  };
+  const trusted = (extra = {}) => ({ CIMD_CA_FILE: cert('ca.pem'), CIMD_ALLOW_PRIVATE_ADDRESSES: 'true', ...extra });
+
+  test('without --server-side the fetch checks are not run and say how to run them', async () => {
+    const text = await doctor([`${stack.base}/mcp`]);
+    assert.equal(text.code, 0, text.stdout);
+    for (const id of FETCH) assert.match(checkLine(text.stdout, id), /SKIP .*--server-side on the proxy's host/, id);
+  });
+
+  test('every document fetched and valid: every client passes, each check names the document', async () => {
+    const text = await doctor([`${stack.base}/mcp`, '--server-side', ...urls()], trusted());
+    const json = await doctor([`${stack.base}/mcp`, '--server-side', '--json', ...urls()], trusted());
+    const report = assertAllPass(text, json);
+    for (const id of FETCH) {
+      assert.match(checkLine(text.stdout, id), /^ {2}PASS .*200 in \d+ ms from 127\.0\.0\.1, a valid document for "client \/ok\//, id);
+      assert.equal(jsonCheck(report, id).status, 'PASS', id);
+    }
+  });
+
+  test('a CDN challenge, a redirect and a document for another client_id fail their clients with the fix', async () => {
+    const text = await doctor([`${stack.base}/mcp`, '--server-side',
+      ...urls({ vscode: `${origin}/cdn-challenge`, claude_code: `${origin}/moved`, chatgpt: `${origin}/other-id` })], trusted());
+    assert.equal(text.code, 1, text.stdout);
+    const lines = clientLines(text.stdout);
+    assert.match(lines['VS Code'], /FAIL {2}127\.0\.0\.1 refuses this host's address .*CIMD_PINNED_DIR.*\(cimd_fetch_vscode\)/);
+    assert.match(checkLine(text.stdout, 'cimd_fetch_vscode'), /FAIL .*answered 403 text\/html/);
+    assert.match(lines['Claude Code'], /FAIL {2}the proxy never follows a document's redirect.*CIMD_ENABLED=false.*\(cimd_fetch_claude_code\)/);
+    assert.match(lines.ChatGPT, /FAIL {2}the document fails the proxy's rules.*\(cimd_fetch_chatgpt\)/);
+    // The registration still passes; the document route is what the client takes.
+    assert.match(checkLine(text.stdout, 'register_chatgpt'), /^ {2}PASS /);
+    for (const name of ['Claude.ai', 'Cursor', 'Gemini CLI', 'MCP Inspector']) assert.match(lines[name], / PASS$/, name);
+  });
+
+  test("the proxy's own settings from the environment: private addresses, CIMD_ALLOWED_HOSTS, the CA, pinned files", async () => {
+    const mount = `${stack.base}/mcp`;
+    // The SSRF guard: loopback is refused unless CIMD_ALLOW_PRIVATE_ADDRESSES=true.
+    const guarded = await doctor([mount, '--server-side', ...urls()], { CIMD_CA_FILE: cert('ca.pem') });
+    assert.equal(guarded.code, 1, guarded.stdout);
+    assert.match(checkLine(guarded.stdout, 'cimd_fetch_claude_ai'), /FAIL .*resolves to 127\.0\.0\.1, a loopback address/);
+    assert.match(clientLines(guarded.stdout)['Claude.ai'], /refuses documents from loopback addresses.*CIMD_ALLOW_PRIVATE_ADDRESSES=true/);
+    // An allow-list without the host.
+    const listed = await doctor([mount, '--server-side', ...urls()], trusted({ CIMD_ALLOWED_HOSTS: 'claude.ai, *.chatgpt.com' }));
+    assert.match(clientLines(listed.stdout)['Claude.ai'], /add 127\.0\.0\.1 to CIMD_ALLOWED_HOSTS/);
+    // The system store does not know the test CA.
+    const untrusted = await doctor([mount, '--server-side', ...urls()], { CIMD_ALLOW_PRIVATE_ADDRESSES: 'true' });
+    assert.match(clientLines(untrusted.stdout)['VS Code'], /CIMD_CA_FILE/);
+    assert.match(checkLine(untrusted.stdout, 'cimd_fetch_vscode'), /FAIL .*TLS failed/);
+    // Nothing listens: the egress fix.
+    const closed = `https://127.0.0.1:${await getFreePort()}/ok/x`;
+    const down = await doctor([mount, '--server-side', ...urls({ chatgpt: closed })], trusted());
+    assert.match(clientLines(down.stdout).ChatGPT, /let this host reach 127\.0\.0\.1 on port 443/);
+    // A pinned document is never fetched: it passes with nothing listening.
+    const pinned = fs.mkdtempSync(path.join(dir, 'pinned-'));
+    fs.writeFileSync(path.join(pinned, 'chatgpt.json'), doc(closed, 'ChatGPT pinned'));
+    const pin = await doctor([mount, '--server-side', ...urls({ chatgpt: closed })], trusted({ CIMD_PINNED_DIR: pinned }));
+    assert.equal(pin.code, 0, pin.stdout);
+    assert.match(checkLine(pin.stdout, 'cimd_fetch_chatgpt'), /PASS .*pinned in CIMD_PINNED_DIR \(chatgpt\.json\)/);
+  });
+
+  test('--cimd-url names a metadata-document client by its key, else usage', async () => {
+    assert.equal((await doctor([`${stack.base}/mcp`, '--cimd-url', 'cursor=https://x.example/doc'])).code, 2);
+    assert.equal((await doctor([`${stack.base}/mcp`, '--cimd-url', 'no-equals-sign'])).code, 2);
   });
 });

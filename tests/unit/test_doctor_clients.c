@@ -109,6 +109,39 @@ test_registration_and_cimd(void **state)
     assert_int_equal(v.problem_count, 1);
 }
 
+/* --server-side: a document the proxy cannot fetch fails its client even
+ * when /register works (the advertised flag sends it down the document
+ * route), and no longer makes up for a failing /register; another
+ * client's document is not this client's problem. */
+static void
+test_document_fetch(void **state)
+{
+    (void)state;
+    struct doctor_results r;
+    struct doctor_verdict v;
+    all_pass(&r);
+    r.checks[DOCTOR_CHECK_CIMD_FETCH_VSCODE].status = DOCTOR_FAIL;
+    assert_false(client_ok(&r, DOCTOR_CLIENT_VSCODE, &v));
+    assert_int_equal(v.failing, 1);
+    assert_int_equal(v.problems[0], DOCTOR_CHECK_CIMD_FETCH_VSCODE);
+    assert_true(client_ok(&r, DOCTOR_CLIENT_CLAUDEAI, &v));
+    assert_true(client_ok(&r, DOCTOR_CLIENT_CURSOR, &v));
+    r.checks[DOCTOR_CHECK_DCR_VSCODE].status = DOCTOR_FAIL;
+    assert_false(client_ok(&r, DOCTOR_CLIENT_VSCODE, &v));
+    assert_int_equal(v.failing, 2);
+    /* Fetched fine (or not run): the document route covers /register. */
+    r.checks[DOCTOR_CHECK_CIMD_FETCH_VSCODE].status = DOCTOR_PASS;
+    assert_true(client_ok(&r, DOCTOR_CLIENT_VSCODE, &v));
+    r.checks[DOCTOR_CHECK_CIMD_FETCH_VSCODE].status = DOCTOR_SKIP;
+    assert_true(client_ok(&r, DOCTOR_CLIENT_VSCODE, &v));
+    /* Each document client has its own fetch check and a known URL. */
+    for (int c = 0; c < DOCTOR_CLIENT_COUNT; c++) {
+        const struct doctor_client_def *d = doctor_clients_get((enum doctor_client)c);
+        assert_true(d->cimd == (d->cimd_url != NULL));
+        assert_true(d->cimd == (d->cimd_fetch != DOCTOR_CHECK_COUNT));
+    }
+}
+
 static void
 test_names(void **state)
 {
@@ -131,11 +164,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_all_pass),
-        cmocka_unit_test(test_common_requirements),
-        cmocka_unit_test(test_notes_do_not_fail),
-        cmocka_unit_test(test_registration_and_cimd),
-        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_all_pass),          cmocka_unit_test(test_common_requirements),
+        cmocka_unit_test(test_notes_do_not_fail), cmocka_unit_test(test_registration_and_cimd),
+        cmocka_unit_test(test_document_fetch),    cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
