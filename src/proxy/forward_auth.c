@@ -187,29 +187,6 @@ reply_forbidden(struct http_request *req, const char *description)
     buf_cleanup(&body);
 }
 
-/* The mount's 401 (proxy/mount.c), built from the same parts so both
- * modes challenge alike. */
-static void
-reply_unauthorized(struct http_request *req, const struct proxy_mount_ctx *ctx,
-                   enum proxy_bearer_rc rc)
-{
-    struct buf body;
-    struct buf challenge;
-    buf_init(&body, 512);
-    buf_init(&challenge, 512 + 2 * strlen(ctx->proxy_base_url) + 2 * strlen(ctx->mount) +
-                             BOUNDS_SCOPE_MAX_BYTES);
-    if (proxy_bearer_format_body(rc, &body) != 0 ||
-        proxy_bearer_format_challenge(rc, ctx->proxy_base_url, ctx->mount, &challenge) != 0 ||
-        proxy_bearer_append_challenge_scope(ctx->challenge_scope, &challenge) != 0 ||
-        http_output_header_set(req, "WWW-Authenticate", buf_cstr(&challenge)) != 0) {
-        http_reply_error(req, 500);
-    } else {
-        http_reply_json(req, 401, body.ptr, body.len);
-    }
-    buf_cleanup(&body);
-    buf_cleanup(&challenge);
-}
-
 /* ---- the head check: description, Origin, bearer, path ---- */
 
 static void
@@ -326,7 +303,7 @@ head_check(struct http_request *req, void *arg)
         log_decision(req, METRICS_FORWARD_AUTH_UNAUTHORIZED, proxy_bearer_rc_str(rc), t.method,
                      t.path, NULL);
         proxy_bearer_result_cleanup(&r);
-        reply_unauthorized(req, ctx, rc);
+        proxy_mount_reply_unauthorized(req, ctx, rc);
         return false;
     }
     struct fa_req *m = keep_identity(req, ctx, &r.grant, &t);

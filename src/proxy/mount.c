@@ -63,9 +63,9 @@ struct mount_req {
 
 /* ---- replies ---- */
 
-static void
-reply_unauthorized(struct http_request *req, const struct proxy_mount_ctx *ctx,
-                   enum proxy_bearer_rc rc)
+void
+proxy_mount_reply_unauthorized(struct http_request *req, const struct proxy_mount_ctx *ctx,
+                               enum proxy_bearer_rc rc)
 {
     struct buf body;
     struct buf challenge;
@@ -258,7 +258,7 @@ proxy_mount_head_check(struct http_request *req, void *arg)
         }
         log_refused_token(req, &r);
         proxy_bearer_result_cleanup(&r);
-        reply_unauthorized(req, ctx, rc);
+        proxy_mount_reply_unauthorized(req, ctx, rc);
         return false;
     }
     struct mount_req *m = keep_identity(req, ctx, &r.grant);

@@ -92,5 +92,12 @@ extern const struct http_route_def proxy_mount_route;
 
 /* The route's parts, for tests: the head check (arg: the context) and the
  * handler. */
+/* The mount's 401 for a bearer failure rc: the error body and the
+ * WWW-Authenticate challenge (resource_metadata, and the scope the mount
+ * asks for). Forward-auth mode answers with it too, so a gateway's clients
+ * are challenged exactly as the mount's are. */
+void proxy_mount_reply_unauthorized(struct http_request *req, const struct proxy_mount_ctx *ctx,
+                                    enum proxy_bearer_rc rc);
+
 bool proxy_mount_head_check(struct http_request *req, void *arg);
 void proxy_mount_handle(struct http_request *req, void *arg);

@@ -97,24 +97,8 @@ backend_new(const struct store_backend_ops *ops, const char *url, const char *ke
         .command_timeout_ms = be->url.command_timeout_ms,
     };
     buf_cleanup(&where);
-    if (ca_file != NULL && ca_file[0] != '\0' && !be->url.tls) {
-        buf_appendf_best(
-            err, "REDIS_CA_FILE is set but REDIS_URL is plain redis://; use rediss:// for TLS");
+    if (!store_redis_link_tls_ctx(be->url.tls, ca_file, "redis", &be->ssl_ctx, err)) {
         goto fail;
-    }
-    if (be->url.tls) {
-        struct buf why;
-        buf_init(&why, STORE_ERROR_MAX - 1);
-        be->ssl_ctx = net_tls_ctx_new(ca_file, &why);
-        bool failed = why.len > 0;
-        if (failed) {
-            bool custom = ca_file != NULL && ca_file[0] != '\0';
-            buf_appendf_best(err, "%s%s", custom ? "REDIS_CA_FILE " : "", buf_cstr(&why));
-        }
-        buf_cleanup(&why);
-        if (failed) {
-            goto fail;
-        }
     }
     store_redis_proto_refresh_sha1(be->sha1);
     return &be->base;

@@ -777,24 +777,8 @@ store_redis_cluster_backend_new(const char *url, const char *key_prefix, const c
              u->tls ? "rediss+cluster" : "redis+cluster", v6 ? "[" : "", be->url.seeds[0].host,
              v6 ? "]" : "", be->url.seeds[0].port, be->url.seed_count,
              be->url.seed_count == 1 ? "" : "s");
-    if (ca_file != NULL && ca_file[0] != '\0' && !u->tls) {
-        buf_appendf_best(err, "REDIS_CA_FILE is set but REDIS_URL is plain redis+cluster://; use "
-                              "rediss+cluster:// for TLS");
+    if (!store_redis_link_tls_ctx(u->tls, ca_file, "redis+cluster", &be->ssl_ctx, err)) {
         goto fail;
-    }
-    if (u->tls) {
-        struct buf why;
-        buf_init(&why, STORE_ERROR_MAX - 1);
-        be->ssl_ctx = net_tls_ctx_new(ca_file, &why);
-        bool failed = why.len > 0;
-        if (failed) {
-            bool custom = ca_file != NULL && ca_file[0] != '\0';
-            buf_appendf_best(err, "%s%s", custom ? "REDIS_CA_FILE " : "", buf_cstr(&why));
-        }
-        buf_cleanup(&why);
-        if (failed) {
-            goto fail;
-        }
     }
     store_redis_proto_refresh_sha1(be->sha1);
     return &be->base;

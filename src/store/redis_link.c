@@ -846,3 +846,32 @@ store_redis_link_port(const struct store_redis_link *l)
 {
     return l->port;
 }
+
+bool
+store_redis_link_tls_ctx(bool tls, const char *ca_file, const char *scheme, struct ssl_ctx_st **out,
+                         struct buf *err)
+{
+    bool custom = ca_file != NULL && ca_file[0] != '\0';
+    *out = NULL;
+    if (!tls) {
+        /* Every plain scheme starts with "redis"; its TLS form adds an "s"
+         * there (rediss, rediss+cluster). */
+        if (custom) {
+            buf_appendf_best(err,
+                             "REDIS_CA_FILE is set but REDIS_URL is plain %s://; use %.5ss%s:// "
+                             "for TLS",
+                             scheme, scheme, scheme + 5);
+            return false;
+        }
+        return true;
+    }
+    struct buf why;
+    buf_init(&why, STORE_ERROR_MAX - 1);
+    *out = net_tls_ctx_new(ca_file, &why);
+    bool ok = why.len == 0;
+    if (!ok) {
+        buf_appendf_best(err, "%s%s", custom ? "REDIS_CA_FILE " : "", buf_cstr(&why));
+    }
+    buf_cleanup(&why);
+    return ok;
+}

@@ -142,6 +142,15 @@ void store_redis_link_subscribe(struct store_redis_link *l, const char *channel,
  * before the pong still go to push. A no-op unless the link is UP. */
 void store_redis_link_ping(struct store_redis_link *l);
 
+/* The TLS context every link of a back end shares: for a TLS URL, one
+ * verifying against ca_file (NULL or "": the system store) into *out; for a
+ * plain URL, none, and REDIS_CA_FILE set is a mistake (scheme: the URL's
+ * plain scheme, named in the message with its "s" form). false with the
+ * reason appended to err. */
+struct buf;
+bool store_redis_link_tls_ctx(bool tls, const char *ca_file, const char *scheme,
+                              struct ssl_ctx_st **out, struct buf *err);
+
 enum store_redis_link_state store_redis_link_state(const struct store_redis_link *l);
 /* UP: the handshake's PONG arrived on this connection. */
 bool store_redis_link_is_up(const struct store_redis_link *l);

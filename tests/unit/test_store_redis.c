@@ -43,6 +43,7 @@
 #include "net/sockopt.h"
 #include "store/readiness.h"
 #include "store/redis.h"
+#include "store/redis_cluster.h"
 #include "store/redis_link.h"
 #include "store/redis_proto.h"
 #include "store/store.h"
@@ -1028,6 +1029,16 @@ test_tls_configuration_refusals(void **state)
     assert_non_null(strstr(err, "REDIS_CA_FILE /nonexistent/ca.pem cannot be loaded"));
     assert_null(new_backend("redis://h:1", "", "/etc/ssl/certs/ca.pem", err, sizeof(err)));
     assert_non_null(strstr(err, "use rediss://"));
+    /* The cluster back end shares the rule (store_redis_link_tls_ctx). */
+    struct buf cerr;
+    buf_init(&cerr, STORE_ERROR_MAX - 1);
+    assert_null(store_redis_cluster_backend_new("redis+cluster://h:1", "", "/etc/hosts", &cerr));
+    assert_non_null(strstr(buf_cstr(&cerr), "plain redis+cluster://; use rediss+cluster://"));
+    buf_reset(&cerr);
+    assert_null(
+        store_redis_cluster_backend_new("rediss+cluster://h:1", "", "/nonexistent/ca.pem", &cerr));
+    assert_non_null(strstr(buf_cstr(&cerr), "REDIS_CA_FILE /nonexistent/ca.pem cannot be loaded"));
+    buf_cleanup(&cerr);
     assert_null(new_backend("http://h:1", "", NULL, err, sizeof(err)));
     assert_non_null(strstr(err, "redis://"));
     struct store_backend *b = new_backend("rediss://u:pw@h:7/2", "", NULL, err, sizeof(err));
