@@ -353,3 +353,67 @@ describe('doctor --server-side: the metadata documents fetched as the proxy woul
     assert.equal((await doctor([`${stack.base}/mcp`, '--cimd-url', 'no-equals-sign'])).code, 2);
   });
 });
+
+// https: nginx terminates TLS in front of the proxy with a certificate from
+// a throw-away CA (SAN localhost and 127.0.0.1). The doctor verifies the
+// chain and the name as clients do: trusted through --ca-file it passes and
+// shows the leaf; with the system store, or under a name the certificate
+// does not carry (127.0.0.2), it fails with the chain-or-name fix and runs
+// nothing else.
+describe('doctor over https: the TLS chain and the certificate name', () => {
+  let stack;
+  let nginx;
+  let dir;
+  let cert;
+  let port;
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'doctor-tls-'));
+    cert = makeCerts(dir, 'doctor tls test CA');
+    port = await getFreePort();
+    stack = await startStack({ proxyEnv: { ...PROXY_ENV, PROXY_BASE_URL: `https://127.0.0.1:${port}` } });
+    nginx = await startNginx({
+      port,
+      http: `server {
+  listen 127.0.0.1:${port} ssl;
+  listen 127.0.0.2:${port} ssl;
+  ssl_certificate ${cert('doc.pem')};
+  ssl_certificate_key ${cert('doc.key')};
+  location / {
+    proxy_pass http://127.0.0.1:${stack.proxy.port};
+    proxy_http_version 1.1;
+    proxy_set_header Host $http_host;
+    proxy_buffering off;
+  }
+}`,
+    });
+  });
+  after(async () => {
+    await nginx?.stop();
+    await stack?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a chain trusted through --ca-file: every client passes, the tls line shows the leaf', async () => {
+    const mount = `https://127.0.0.1:${port}/mcp`;
+    const text = await doctor([mount, '--ca-file', cert('ca.pem')]);
+    const json = await doctor([mount, '--json', '--ca-file', cert('ca.pem')]);
+    const report = assertAllPass(text, json);
+    assert.match(checkLine(text.stdout, 'tls'), /^ {2}PASS {2}tls +verified: 1 certificate\(s\)/);
+    assert.match(checkLine(text.stdout, 'tls'), /leaf subject CN ?= ?doc; issuer CN ?= ?doctor tls test CA/);
+    assert.equal(jsonCheck(report, 'tls').status, 'PASS');
+  });
+
+  test('a chain the system store does not know, and a name the certificate lacks: every client fails on tls', async () => {
+    for (const [mount, args] of [
+      [`https://127.0.0.1:${port}/mcp`, []],
+      [`https://127.0.0.2:${port}/mcp`, ['--ca-file', cert('ca.pem')]],
+    ]) {
+      const text = await doctor([mount, ...args]);
+      const json = await doctor([mount, '--json', ...args]);
+      const report = assertAllFail(text, json, 'tls', /serve the full certificate chain .* for this host name/);
+      assert.match(checkLine(text.stdout, 'tls'), /FAIL {2}tls +.*(certificate|SSL)/i, mount);
+      assert.match(checkLine(text.stdout, 'challenge'), /SKIP .*TLS failed/, mount);
+      assert.equal(jsonCheck(report, 'tls').status, 'FAIL');
+    }
+  });
+});
