@@ -379,14 +379,41 @@ test_special_use_table(void **state)
     }
 }
 
+/* The hand-written IPv4 formatter writes what inet_ntop writes: every
+ * value of each octet in each position, the rest fixed. */
+static void
+test_format_ipv4_matches_inet_ntop(void **state)
+{
+    (void)state;
+    static const uint8_t fill[] = {0, 1, 9, 10, 99, 100, 199, 200, 255};
+    for (int pos = 0; pos < 4; pos++) {
+        for (size_t f = 0; f < sizeof(fill); f++) {
+            for (unsigned v = 0; v < 256; v++) {
+                struct ipaddr a = {.family = AF_INET};
+                memset(a.bytes, fill[f], 4);
+                a.bytes[pos] = (uint8_t)v;
+                char got[IPADDR_TEXT_MAX];
+                char want[INET_ADDRSTRLEN];
+                ipaddr_format(&a, got);
+                assert_non_null(inet_ntop(AF_INET, a.bytes, want, sizeof(want)));
+                assert_string_equal(got, want);
+            }
+        }
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_literals),    cmocka_unit_test(test_loopback_table),
-        cmocka_unit_test(test_unmap_and_eq),      cmocka_unit_test(test_mask),
-        cmocka_unit_test(test_cidr_parse),        cmocka_unit_test(test_cidr_contains),
+        cmocka_unit_test(test_parse_literals),
+        cmocka_unit_test(test_loopback_table),
+        cmocka_unit_test(test_unmap_and_eq),
+        cmocka_unit_test(test_mask),
+        cmocka_unit_test(test_cidr_parse),
+        cmocka_unit_test(test_cidr_contains),
         cmocka_unit_test(test_special_use_table),
+        cmocka_unit_test(test_format_ipv4_matches_inet_ntop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
