@@ -115,8 +115,8 @@ source_init(struct source *src, struct store_backend *b)
         const struct store_redis_shared *be = (const struct store_redis_shared *)b;
         src->target = be->target;
         src->ssl_ctx = be->ssl_ctx;
-        src->dns = &be->dns;
-        src->keepalive = be->has_keepalive ? &be->keepalive : NULL;
+        src->dns = &be->net.dns;
+        src->keepalive = store_redis_net_keepalive(&be->net);
         src->url = &be->url;
         (void)snprintf(src->primary_host, sizeof(src->primary_host), "%s", be->url.host);
         src->primary_port = be->url.port;

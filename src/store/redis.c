@@ -31,8 +31,7 @@ redis_backend_free(struct store_backend *b)
     store_redis_url_cleanup(&be->url);
     store_redis_sentinel_conf_free(be->sentinel);
     net_tls_ctx_free(be->ssl_ctx);
-    xfree((char *)be->dns.resolv_conf);
-    xfree((char *)be->dns.hosts_file);
+    store_redis_net_cleanup(&be->net);
     store_backend_cleanup(&be->base);
     xfree(be);
 }
@@ -158,15 +157,7 @@ store_redis_backend_set_net(struct store_backend *b, const struct net_resolver_o
                             const struct net_keepalive *keepalive)
 {
     struct store_redis_shared *be = (struct store_redis_shared *)b;
-    xfree((char *)be->dns.resolv_conf);
-    xfree((char *)be->dns.hosts_file);
-    be->dns.resolv_conf =
-        dns != NULL && dns->resolv_conf != NULL ? xstrdup(dns->resolv_conf) : NULL;
-    be->dns.hosts_file = dns != NULL && dns->hosts_file != NULL ? xstrdup(dns->hosts_file) : NULL;
-    be->has_keepalive = keepalive != NULL;
-    if (keepalive != NULL) {
-        be->keepalive = *keepalive;
-    }
+    store_redis_net_set(&be->net, dns, keepalive);
 }
 
 const char *
@@ -251,8 +242,8 @@ store_redis_backend_check(struct store_backend *b, uint64_t timeout_ms, struct b
     struct store_redis_link_opts o = {
         .target = &be->target,
         .ssl_ctx = be->ssl_ctx,
-        .dns = &be->dns,
-        .keepalive = be->has_keepalive ? &be->keepalive : NULL,
+        .dns = &be->net.dns,
+        .keepalive = store_redis_net_keepalive(&be->net),
         .once = true,
         .on_state = on_check_state,
         .arg = &check,
@@ -262,7 +253,7 @@ store_redis_backend_check(struct store_backend *b, uint64_t timeout_ms, struct b
         struct store_redis_sentinel_opts so = {
             .conf = be->sentinel,
             .ssl_ctx = be->ssl_ctx,
-            .dns = &be->dns,
+            .dns = &be->net.dns,
             .keepalive = o.keepalive,
             .check = true,
             .outcome = on_check_outcome,

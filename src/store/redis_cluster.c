@@ -41,9 +41,7 @@ struct cluster_shared {
     struct store_redis_target target; /* auth, TLS, timeouts; host/port per link */
     char where[STORE_ERROR_MAX];
     struct ssl_ctx_st *ssl_ctx;
-    struct net_resolver_opts dns;
-    bool has_keepalive;
-    struct net_keepalive keepalive;
+    struct store_redis_net net; /* resolver files, keep-alive */
     char sha1[41];
     unsigned min_replicas_ack;
     uint64_t replicas_ack_timeout_ms;
@@ -186,7 +184,7 @@ link_get(struct cluster_store *cs, const char *host, unsigned port)
             .target = &t,
             .ssl_ctx = cs->be->ssl_ctx,
             .resolver = cs->resolver,
-            .keepalive = cs->be->has_keepalive ? &cs->be->keepalive : NULL,
+            .keepalive = store_redis_net_keepalive(&cs->be->net),
             .on_state = on_link_state,
             .arg = nl,
         };
@@ -711,7 +709,7 @@ cluster_open_ex(struct cluster_shared *be, struct event_base *base, struct clust
     cs->check = check;
     TAILQ_INIT(&cs->pendings);
     cs->map = xmalloc(sizeof(*cs->map));
-    cs->resolver = net_resolver_new(base, &be->dns);
+    cs->resolver = net_resolver_new(base, &be->net.dns);
     cs->refresh_timer = store_must(event_new(base, -1, 0, on_refresh_timer, cs), "event_new");
     /* Every seed gets a link; the first that comes up is asked for the map. */
     for (size_t i = 0; i < be->url.seed_count; i++) {
@@ -733,8 +731,7 @@ cluster_backend_free(struct store_backend *b)
     struct cluster_shared *be = (struct cluster_shared *)b;
     store_redis_url_cleanup_cluster(&be->url);
     net_tls_ctx_free(be->ssl_ctx);
-    xfree((char *)be->dns.resolv_conf);
-    xfree((char *)be->dns.hosts_file);
+    store_redis_net_cleanup(&be->net);
     store_backend_cleanup(&be->base);
     xfree(be);
 }
@@ -792,15 +789,7 @@ store_redis_cluster_backend_set_net(struct store_backend *b, const struct net_re
                                     const struct net_keepalive *keepalive)
 {
     struct cluster_shared *be = (struct cluster_shared *)b;
-    xfree((char *)be->dns.resolv_conf);
-    xfree((char *)be->dns.hosts_file);
-    be->dns.resolv_conf =
-        dns != NULL && dns->resolv_conf != NULL ? xstrdup(dns->resolv_conf) : NULL;
-    be->dns.hosts_file = dns != NULL && dns->hosts_file != NULL ? xstrdup(dns->hosts_file) : NULL;
-    be->has_keepalive = keepalive != NULL;
-    if (keepalive != NULL) {
-        be->keepalive = *keepalive;
-    }
+    store_redis_net_set(&be->net, dns, keepalive);
 }
 
 void
@@ -829,8 +818,8 @@ store_redis_cluster_backend_access(const struct store_backend *b,
     *out = (struct store_redis_cluster_access){
         .target = &be->target,
         .ssl_ctx = be->ssl_ctx,
-        .dns = &be->dns,
-        .keepalive = be->has_keepalive ? &be->keepalive : NULL,
+        .dns = &be->net.dns,
+        .keepalive = store_redis_net_keepalive(&be->net),
         .where = be->where,
         .seed_count = be->url.seed_count,
         .seeds = be->url.seeds,

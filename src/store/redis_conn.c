@@ -365,15 +365,15 @@ store_redis_conn_open(struct store_redis_shared *be, struct event_base *base)
     struct store_redis_link_opts o = {
         .target = &be->target,
         .ssl_ctx = be->ssl_ctx,
-        .dns = &be->dns,
-        .keepalive = be->has_keepalive ? &be->keepalive : NULL,
+        .dns = &be->net.dns,
+        .keepalive = store_redis_net_keepalive(&be->net),
     };
     if (be->sentinel != NULL) {
         /* The link waits (idle) for the first primary discovery confirms. */
         struct store_redis_sentinel_opts so = {
             .conf = be->sentinel,
             .ssl_ctx = be->ssl_ctx,
-            .dns = &be->dns,
+            .dns = &be->net.dns,
             .keepalive = o.keepalive,
         };
         rs->sentinel = store_redis_sentinel_new(base, &so);

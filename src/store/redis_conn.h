@@ -24,10 +24,8 @@ struct store_redis_shared {
     struct store_redis_target target; /* the url's server; strings borrowed from url */
     char where[STORE_ERROR_MAX];      /* redacted URL, for messages */
     struct ssl_ctx_st *ssl_ctx;       /* rediss:// only */
-    struct net_resolver_opts dns;     /* its strings owned (NULL: the system files) */
-    bool has_keepalive;
-    struct net_keepalive keepalive; /* TCP_KEEPALIVE_*, TCP_USER_TIMEOUT */
-    char sha1[41];                  /* of the refresh script */
+    struct store_redis_net net;       /* resolver files, keep-alive */
+    char sha1[41];                    /* of the refresh script */
     /* REDIS_MIN_REPLICAS_ACK (0 = no WAIT) and its timeout. */
     unsigned min_replicas_ack;
     uint64_t replicas_ack_timeout_ms;

@@ -875,3 +875,31 @@ store_redis_link_tls_ctx(bool tls, const char *ca_file, const char *scheme, stru
     buf_cleanup(&why);
     return ok;
 }
+
+void
+store_redis_net_set(struct store_redis_net *n, const struct net_resolver_opts *dns,
+                    const struct net_keepalive *keepalive)
+{
+    store_redis_net_cleanup(n);
+    n->dns.resolv_conf = dns != NULL && dns->resolv_conf != NULL ? xstrdup(dns->resolv_conf) : NULL;
+    n->dns.hosts_file = dns != NULL && dns->hosts_file != NULL ? xstrdup(dns->hosts_file) : NULL;
+    n->has_keepalive = keepalive != NULL;
+    if (keepalive != NULL) {
+        n->keepalive = *keepalive;
+    }
+}
+
+void
+store_redis_net_cleanup(struct store_redis_net *n)
+{
+    xfree((char *)n->dns.resolv_conf);
+    xfree((char *)n->dns.hosts_file);
+    n->dns.resolv_conf = NULL;
+    n->dns.hosts_file = NULL;
+}
+
+const struct net_keepalive *
+store_redis_net_keepalive(const struct store_redis_net *n)
+{
+    return n->has_keepalive ? &n->keepalive : NULL;
+}

@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/resolve.h"
+#include "net/sockopt.h"
 #include "store/redis_proto.h"
 
 struct buf;
@@ -141,6 +143,22 @@ void store_redis_link_subscribe(struct store_redis_link *l, const char *channel,
  * connection that no message crosses shows itself. Messages that arrive
  * before the pong still go to push. A no-op unless the link is UP. */
 void store_redis_link_ping(struct store_redis_link *l);
+
+/* A back end's network settings, copied once at start-up and read by
+ * every link it opens: the resolver's files (owned copies) and the TCP
+ * keep-alive. */
+struct store_redis_net {
+    struct net_resolver_opts dns;
+    bool has_keepalive;
+    struct net_keepalive keepalive;
+};
+/* Replaces n's settings with copies of dns and keepalive (either NULL: the
+ * system's files, the kernel's defaults). */
+void store_redis_net_set(struct store_redis_net *n, const struct net_resolver_opts *dns,
+                         const struct net_keepalive *keepalive);
+void store_redis_net_cleanup(struct store_redis_net *n);
+/* The keep-alive for a link's options; NULL when none was set. */
+const struct net_keepalive *store_redis_net_keepalive(const struct store_redis_net *n);
 
 /* The TLS context every link of a back end shares: for a TLS URL, one
  * verifying against ca_file (NULL or "": the system store) into *out; for a
