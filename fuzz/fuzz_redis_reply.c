@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bounds.h"
+#include "redis_feed.h"
 #include "store/redis_proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -72,39 +73,21 @@ check(const struct store_redis_reply *r, int depth)
     }
 }
 
+static void
+check_top(const struct store_redis_reply *r)
+{
+    check(r, 0);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0) {
         return 0;
     }
-    size_t step = (size_t)data[0] % 64 + 1;
-    if (data[0] >= 192) {
-        step = STORE_REDIS_FEED_MAX;
-    }
+    size_t step = redis_feed_step(data[0]);
     data++;
     size--;
-    struct store_redis_reader *r = store_redis_proto_reader_new();
-    bool dead = false;
-    for (size_t off = 0; off < size && !dead; off += step) {
-        size_t n = size - off < step ? size - off : step;
-        if (store_redis_proto_feed(r, (const char *)data + off, n) == STORE_REDIS_READ_ERROR) {
-            break;
-        }
-        for (;;) {
-            struct store_redis_reply *reply = NULL;
-            enum store_redis_read rc = store_redis_proto_next(r, &reply);
-            if (rc == STORE_REDIS_READ_ERROR) {
-                dead = true;
-                break;
-            }
-            if (rc == STORE_REDIS_READ_MORE) {
-                break;
-            }
-            check(reply, 0);
-            store_redis_proto_reply_free(reply);
-        }
-    }
-    store_redis_proto_reader_free(r);
+    redis_feed(data, size, step, check_top);
     return 0;
 }
