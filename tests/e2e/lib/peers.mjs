@@ -53,7 +53,7 @@ export async function startIdp({ port, clients = [], authMethods, idTokenAlg, ss
   if (sso) args.push('--sso');
   if (host) args.push('--host', host);
   if (issuerPath) args.push('--issuer-path', issuerPath);
-  const proc = await spawnProcess({
+  const spawnIdp = () => spawnProcess({
     name: 'idp',
     command: NODE,
     args,
@@ -61,6 +61,18 @@ export async function startIdp({ port, clients = [], authMethods, idTokenAlg, ss
     readyLine: /^IDP_READY (\S+)$/,
     readyTimeoutMs,
   });
+  // One more try when the peer prints nothing at all in its time: CI saw
+  // Node stay silent for 15 s before its first module had loaded (not even
+  // oidc-provider's start-up warning on stderr) on a loaded machine, where
+  // it normally starts in 1-3 s. A second silence fails the test as before.
+  let proc;
+  try {
+    proc = await spawnIdp();
+  } catch (err) {
+    if (!/did not become ready/.test(err.message) || !/--- stderr tail ---\n\s*$/.test(err.message)) throw err;
+    process.stderr.write(`startIdp: the IdP printed nothing in time; starting it once more\n${err.message}\n`);
+    proc = await spawnIdp();
+  }
   const issuer = proc.readyMatch[1];
   // The side routes (/__requests...) stay at the root when the issuer has
   // a path (--issuer-path).
