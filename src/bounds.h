@@ -550,6 +550,11 @@
 #define BOUNDS_REVOCATION_READ_PENDING_MAX (512 * 1024)
 #define BOUNDS_REVOCATION_PING_MS 10000
 #define BOUNDS_REVOCATION_STARTUP_MS 10000
+/* Sentinel: how often the subscriber compares where its links are with
+ * the primary the back end confirmed, and moves them when it changed. A
+ * failover can leave the old node up (a replica now, or a candidate not
+ * yet reconfigured that hears no PUBLISH) without dropping us. */
+#define BOUNDS_REVOCATION_FOLLOW_MS 1000
 /* `mcp-auth-proxy revoke` (wiring/revoke_cmd.h): after the start-up
  * check (REDIS_STARTUP_CHECK_MS), connecting and the revocation write
  * (and the family marker) share this budget; then the command gives up

@@ -43,6 +43,7 @@ static const char asking_cmd[] = "*1\r\n$6\r\nASKING\r\n";
 struct source {
     struct store_backend *b;
     bool cluster;
+    bool sentinel;                    /* the primary may move: follow it */
     struct store_redis_target target; /* credentials, TLS, timeouts; host/port per link */
     struct ssl_ctx_st *ssl_ctx;
     const struct net_resolver_opts *dns;
@@ -118,6 +119,7 @@ source_init(struct source *src, struct store_backend *b)
         src->dns = &be->net.dns;
         src->keepalive = store_redis_net_keepalive(&be->net);
         src->url = &be->url;
+        src->sentinel = strcmp(store_backend_name(b), "redis-sentinel") == 0;
         (void)snprintf(src->primary_host, sizeof(src->primary_host), "%s", be->url.host);
         src->primary_port = be->url.port;
     } else {
@@ -186,6 +188,29 @@ follow_target(struct source *src, struct store_redis_link *l, unsigned attempt)
     if (store_redis_link_port(l) != port || strcmp(store_redis_link_host(l), host) != 0) {
         store_redis_link_retarget(l, host, port);
     }
+}
+
+/* A connection of l failed (failures in a row). Single Redis and Sentinel:
+ * l goes to the primary the back end confirmed now, at once -- the link's
+ * own backoff paces its retries at the same address, so there is no tight
+ * loop. Cluster: to the next candidate after a rotate delay. A pending
+ * rotate timer is left alone: the link's own failed retries come about as
+ * often as its delay, so re-arming it on each could put the move off for
+ * as long as the node stays dead (after a Sentinel failover this kept a
+ * subscriber dialling the dead primary, deaf to revocations). */
+static void
+after_failure(struct source *src, struct store_redis_link *l, struct event *rotate,
+              unsigned failures)
+{
+    if (!src->cluster) {
+        follow_target(src, l, 0);
+        return;
+    }
+    if (event_pending(rotate, EV_TIMEOUT, NULL)) {
+        return;
+    }
+    struct timeval tv = clock_timeval_from_ms(rotate_delay_ms(failures));
+    event_add(rotate, &tv);
 }
 
 /* ---- The pager: one resync, page by page ----------------------------------------- */
@@ -372,11 +397,10 @@ on_pager_state(void *arg, bool up, const char *reason)
     }
     p->failures++;
     if (p->src->cluster || !p->fill) {
-        /* The node may be gone for good (a failover): try the next one --
-         * in Cluster mode the next candidate, with Sentinel the primary the
-         * back end names now (one Redis: the same address, no move). */
-        struct timeval tv = clock_timeval_from_ms(rotate_delay_ms(p->failures));
-        event_add(p->rotate, &tv);
+        /* The node may be gone for good (a failover): try the next one. */
+        p->moving = true;
+        after_failure(p->src, p->link, p->rotate, p->failures);
+        p->moving = false;
     }
 }
 
@@ -412,6 +436,7 @@ struct revocation_subscriber {
     struct pager pager;
     struct event *ping_timer;
     struct event *resync_timer;
+    struct event *follow_timer; /* Sentinel only */
     struct event *sub_rotate;
 };
 
@@ -486,8 +511,7 @@ on_sub_state(void *arg, bool up, const char *reason)
      * candidate (Cluster) or the newly confirmed primary (Sentinel) is
      * where to go; waiting for the 30 s resync to move left a replica deaf
      * to revocations for that long after a Sentinel failover. */
-    struct timeval tv = clock_timeval_from_ms(rotate_delay_ms(s->sub_failures));
-    event_add(s->sub_rotate, &tv);
+    after_failure(&s->src, s->sub, s->sub_rotate, s->sub_failures);
 }
 
 static void
@@ -516,13 +540,23 @@ on_resync_timer(evutil_socket_t fd, short what, void *arg)
     struct revocation_subscriber *s = arg;
     (void)fd;
     (void)what;
-    if (!s->src.cluster) {
-        /* The target may have moved without dropping us (a Sentinel
-         * failover leaves the old primary up as a replica). */
-        follow_target(&s->src, s->sub, 0);
-        follow_target(&s->src, s->pager.link, 0);
-    }
     pager_want(&s->pager);
+}
+
+/* Sentinel: the primary may have moved without dropping us (a failover
+ * leaves the old node up as a replica, or a first candidate that lost the
+ * election is not reconfigured yet and hears no PUBLISH): both links go
+ * where the back end now confirms. */
+static void
+on_follow_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct revocation_subscriber *s = arg;
+    (void)fd;
+    (void)what;
+    follow_target(&s->src, s->sub, 0);
+    s->pager.moving = true;
+    follow_target(&s->src, s->pager.link, 0);
+    s->pager.moving = false;
 }
 
 struct revocation_subscriber *
@@ -545,6 +579,12 @@ revocation_subscriber_new(struct store_backend *b, struct event_base *base)
     struct timeval resync = clock_timeval_from_ms(BOUNDS_REVOCATION_RESYNC_MS);
     event_add(s->ping_timer, &ping);
     event_add(s->resync_timer, &resync);
+    if (s->src.sentinel) {
+        s->follow_timer =
+            store_must(event_new(base, -1, EV_PERSIST, on_follow_timer, s), "event_new");
+        struct timeval follow = clock_timeval_from_ms(BOUNDS_REVOCATION_FOLLOW_MS);
+        event_add(s->follow_timer, &follow);
+    }
     return s;
 }
 
@@ -560,6 +600,9 @@ revocation_subscriber_free(struct revocation_subscriber *s)
     event_free(s->sub_rotate);
     event_free(s->ping_timer);
     event_free(s->resync_timer);
+    if (s->follow_timer != NULL) {
+        event_free(s->follow_timer);
+    }
     atomic_store(&subscriber_connected, 0);
     xfree(s);
 }

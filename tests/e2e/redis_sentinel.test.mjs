@@ -246,6 +246,17 @@ describe('two replicas on Redis Sentinel', { timeout: 170000 }, () => {
     set.killPrimary();
     const promoted = await set.waitPromoted(40000);
     assert.notEqual(promoted, set.primary.port);
+    // Each proxy's revocation subscriber leaves the dead primary for the
+    // promoted one by itself, about a second after its back end confirms
+    // it. It once kept dialling the dead primary for tens of seconds (its
+    // move was a timer every failed retry pushed back), and once sat for
+    // 10 s on a first candidate that lost the election (nothing compared
+    // its node with the confirmed primary but the 30 s resync).
+    const promotedAt = Date.now();
+    const moved = [stack.proxy, b].map((p) => p.waitForLog(
+      new RegExp(`"msg":"revocation_subscriber_connected".*127\\.0\\.0\\.1:${promoted}\\b`),
+      { timeoutMs: 10000 },
+    ).then(() => Date.now() - promotedAt, (err) => err));
     await load;
 
     // Recovery without a restart: both replicas grant again (bounded wait).
@@ -279,6 +290,14 @@ describe('two replicas on Redis Sentinel', { timeout: 170000 }, () => {
         + ` discovery_failures=${await counter(m, 'mcp_auth_redis_sentinel_discovery_failures_total')}`);
     }
     process.stdout.write(`# sentinel failover: per proxy ${diag.join('; ')}\n`);
+    const movedMs = await Promise.all(moved);
+    process.stdout.write(`# sentinel failover: revocation subscribers on the new primary ${movedMs.map((m) => (typeof m === 'number' ? `${m} ms` : 'never')).join(', ')} after the promotion\n`);
+    if (movedMs.some((m) => typeof m !== 'number')) {
+      for (const p of [stack.proxy, b]) {
+        process.stdout.write(`# ${p.url}:\n${p.logLines().filter((l) => /revocation_subscriber|sentinel_primary_changed/.test(l)).join('\n')}\n`);
+      }
+    }
+    for (const m of movedMs) assert.equal(typeof m, 'number', String(m));
     assert.deepEqual(twice, [], 'no code or refresh token accepted twice');
     assert.ok(answers.unavailable > 0, 'the election was seen as 503');
     assert.ok(accepted.size > 0);
