@@ -96,7 +96,7 @@ backend_new(const struct store_backend_ops *ops, const char *url, const char *ke
         .command_timeout_ms = be->url.command_timeout_ms,
     };
     buf_cleanup(&where);
-    if (!store_redis_link_tls_ctx(be->url.tls, ca_file, "redis", &be->ssl_ctx, err)) {
+    if (!store_redis_link_tls_ctx(be->url.tls, ca_file, "redis", "rediss", &be->ssl_ctx, err)) {
         goto fail;
     }
     store_redis_proto_refresh_sha1(be->sha1);

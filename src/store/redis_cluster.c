@@ -774,7 +774,8 @@ store_redis_cluster_backend_new(const char *url, const char *key_prefix, const c
              u->tls ? "rediss+cluster" : "redis+cluster", v6 ? "[" : "", be->url.seeds[0].host,
              v6 ? "]" : "", be->url.seeds[0].port, be->url.seed_count,
              be->url.seed_count == 1 ? "" : "s");
-    if (!store_redis_link_tls_ctx(u->tls, ca_file, "redis+cluster", &be->ssl_ctx, err)) {
+    if (!store_redis_link_tls_ctx(u->tls, ca_file, "redis+cluster", "rediss+cluster", &be->ssl_ctx,
+                                  err)) {
         goto fail;
     }
     store_redis_proto_refresh_sha1(be->sha1);

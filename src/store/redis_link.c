@@ -848,19 +848,16 @@ store_redis_link_port(const struct store_redis_link *l)
 }
 
 bool
-store_redis_link_tls_ctx(bool tls, const char *ca_file, const char *scheme, struct ssl_ctx_st **out,
-                         struct buf *err)
+store_redis_link_tls_ctx(bool tls, const char *ca_file, const char *scheme, const char *tls_scheme,
+                         struct ssl_ctx_st **out, struct buf *err)
 {
     bool custom = ca_file != NULL && ca_file[0] != '\0';
     *out = NULL;
     if (!tls) {
-        /* Every plain scheme starts with "redis"; its TLS form adds an "s"
-         * there (rediss, rediss+cluster). */
         if (custom) {
             buf_appendf_best(err,
-                             "REDIS_CA_FILE is set but REDIS_URL is plain %s://; use %.5ss%s:// "
-                             "for TLS",
-                             scheme, scheme, scheme + 5);
+                             "REDIS_CA_FILE is set but REDIS_URL is plain %s://; use %s:// for TLS",
+                             scheme, tls_scheme);
             return false;
         }
         return true;

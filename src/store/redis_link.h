@@ -162,12 +162,12 @@ const struct net_keepalive *store_redis_net_keepalive(const struct store_redis_n
 
 /* The TLS context every link of a back end shares: for a TLS URL, one
  * verifying against ca_file (NULL or "": the system store) into *out; for a
- * plain URL, none, and REDIS_CA_FILE set is a mistake (scheme: the URL's
- * plain scheme, named in the message with its "s" form). false with the
- * reason appended to err. */
+ * plain URL, none, and REDIS_CA_FILE set is a mistake (the message names
+ * the URL's plain scheme and its TLS form, e.g. "redis" and "rediss").
+ * false with the reason appended to err. */
 struct buf;
 bool store_redis_link_tls_ctx(bool tls, const char *ca_file, const char *scheme,
-                              struct ssl_ctx_st **out, struct buf *err);
+                              const char *tls_scheme, struct ssl_ctx_st **out, struct buf *err);
 
 enum store_redis_link_state store_redis_link_state(const struct store_redis_link *l);
 /* UP: the handshake's PONG arrived on this connection. */
