@@ -7,13 +7,11 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <string.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <unistd.h>
 
-#include "base/ipaddr.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/xalloc.h"
@@ -21,7 +19,6 @@
 #include "config.h"
 #include "fetch.h"
 #include "config_report.h"
-#include "http/client_ip.h"
 #include "http/health.h"
 #include "http/ip_budget.h"
 #include "http/request.h"
@@ -34,11 +31,11 @@
 #include "log_skip.h"
 #include "proxy/subject_limit.h"
 #include "ratelimit.h"
-#include "ratelimit_budget.h"
-#include "ratelimit_gate.h"
 #include "store/store.h"
 #include "version.h"
 #include "wiring/app.h"
+#include "wiring/policy_reload.h"
+#include "wiring/rate_limit_site.h"
 #include "wiring/routes.h"
 #include "worker.h"
 
@@ -56,28 +53,6 @@ struct worker_thread {
     bool started;
     struct event *drain_ev; /* start the graceful drain */
     struct event *abort_ev; /* the deadline passed: close everything */
-};
-
-/* The rate-limit call site's context (SPEC.md 3.0.3): the table, and how
- * a request's client IP is found (SPEC.md 3.0.4); fixed at start-up. The
- * body budget's per-IP share uses the same client key. */
-struct rate_limit_site {
-    struct ratelimit *table;
-    struct client_ip_policy policy;
-    struct ratelimit_budgets *budgets; /* RATE_LIMIT_* budgets (ratelimit_budget.h) */
-    struct ratelimit_gate gate;        /* /token, /authorize; all but the mount when shared */
-    uint32_t gate_buckets;             /* ratelimit_gate_buckets() */
-};
-
-/* What identifies one version of a file: a ConfigMap update swaps a
- * symlink, so the path's target (inode) changes; an in-place edit changes
- * size or mtime. exists false: stat failed. */
-struct runtime_file_id {
-    bool exists;
-    dev_t dev;
-    ino_t ino;
-    off_t size;
-    struct timespec mtime;
 };
 
 struct runtime {
@@ -103,9 +78,7 @@ struct runtime {
     struct event *thread_done_ev;
     struct event *prune_ev;
     struct event *trim_ev;
-    struct event *sighup_ev;      /* MCP_POLICY_FILE only: reload the policy */
-    struct event *policy_poll_ev; /* MCP_POLICY_FILE only: reload when the file changes */
-    struct runtime_file_id policy_seen;
+    struct policy_reload *policy_reload; /* MCP_POLICY_FILE only */
     unsigned signals;
     uint64_t shutdown_started_ms; /* monotonic, at the first signal */
 
@@ -287,102 +260,12 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 
 /* ---- process-wide timers and hooks ---- */
 
-/* Every line of header `name`, in the order received, appended to
- * lines[*used..] (a request has at most BOUNDS_HEADER_COUNT_MAX lines). */
-static struct client_ip_field
-header_lines(const struct http_request *req, const char *name, struct slice *lines, size_t *used)
-{
-    struct client_ip_field f = {lines + *used, 0};
-    size_t cursor = 0;
-    struct slice v;
-    while (*used < BOUNDS_HEADER_COUNT_MAX && http_request_header_next(req, name, &cursor, &v)) {
-        lines[(*used)++] = v;
-        f.count++;
-    }
-    return f;
-}
-
-_Static_assert(CLIENT_IP_KEY_SIZE == HTTP_SERVER_OPTS_CLIENT_KEY_SIZE, "one client key size");
-
-struct client_ip_policy
-runtime_client_ip_policy(const struct config *c)
-{
-    static const enum client_ip_header headers[CONFIG_PROXY_HEADER_COUNT] = {
-        [CONFIG_PROXY_HEADER_X_FORWARDED_FOR] = CLIENT_IP_HEADER_X_FORWARDED_FOR,
-        [CONFIG_PROXY_HEADER_X_REAL_IP] = CLIENT_IP_HEADER_X_REAL_IP,
-        [CONFIG_PROXY_HEADER_TRUE_CLIENT_IP] = CLIENT_IP_HEADER_TRUE_CLIENT_IP,
-    };
-    assert((size_t)c->trusted_proxy_header < CONFIG_PROXY_HEADER_COUNT);
-    return (struct client_ip_policy){
-        .trusted = c->trusted_proxy_cidrs,
-        .trusted_count = c->trusted_proxy_cidr_count,
-        .header = headers[c->trusted_proxy_header],
-        .legacy = c->trust_proxy_headers,
-    };
-}
-
-/* The client IP of SPEC.md 3.0.4, from the peer or a trusted forwarding
- * header: the rate limiter's key and the body budget's. */
-static void
-client_key_of(void *arg, struct http_request *req, char key[CLIENT_IP_KEY_SIZE])
-{
-    const struct rate_limit_site *site = arg;
-    struct client_ip_peer peer =
-        client_ip_peer_from_text(slice_from_cstr(http_request_client_ip(req)));
-    peer.addr = *http_request_peer(req);
-    struct slice lines[BOUNDS_HEADER_COUNT_MAX];
-    size_t used = 0;
-    struct client_ip_headers h;
-    h.x_forwarded_for = header_lines(req, "X-Forwarded-For", lines, &used);
-    h.x_real_ip = header_lines(req, "X-Real-IP", lines, &used);
-    h.true_client_ip = header_lines(req, "True-Client-IP", lines, &used);
-    client_ip_key(&site->policy, &peer, &h, key);
-}
-
 /* The public server's access-log predicate: ACCESS_LOG_SKIP_RE, through
  * the matcher app_new() built (log_skip.h; NULL matches nothing). */
 static bool
 access_log_skips(const void *arg, const char *path, size_t len)
 {
     return log_skip_match(arg, path, len);
-}
-
-/* The router's rate-limit call site (SPEC.md 3.0.3). */
-static bool
-rate_limit_request(void *arg, enum metrics_endpoint bucket, struct http_request *req)
-{
-    const struct rate_limit_site *site = arg;
-    char key[CLIENT_IP_KEY_SIZE];
-    client_key_of(arg, req, key);
-    if (ratelimit_budget_client_aware(bucket)) {
-        /* The gate keys by client_id after the body; here, per replica,
-         * the address's ceiling over all the client_ids it invents. */
-        struct ipaddr addr;
-        bool is_addr = ipaddr_parse(slice_from_cstr(key), &addr);
-        char ceiling_key[RATELIMIT_BUDGET_KEY_SIZE];
-        ratelimit_budget_ceiling_key(key, ceiling_key);
-        unsigned ceiling = ratelimit_budget_ceiling(site->budgets, bucket, is_addr ? &addr : NULL);
-        return ratelimit_allow_budget(site->table, bucket, ceiling_key, ceiling, clock_unix_ms());
-    }
-    if ((site->gate_buckets & (UINT32_C(1) << bucket)) != 0) {
-        return true; /* the gate judges it at dispatch */
-    }
-    unsigned limit = ratelimit_budget_select(site->budgets, bucket, SLICE_NULL, NULL, NULL);
-    return ratelimit_allow_budget(site->table, bucket, key, limit, clock_unix_ms());
-}
-
-/* RATE_LIMIT_<ENDPOINT>_PER_MIN by bucket. */
-static void
-rate_limit_per_min(const struct config *c, unsigned out[METRICS_ENDPOINT_COUNT])
-{
-    out[METRICS_ENDPOINT_REGISTER] = c->rate_limit_register_per_min;
-    out[METRICS_ENDPOINT_AUTHORIZE] = c->rate_limit_authorize_per_min;
-    out[METRICS_ENDPOINT_CONSENT] = c->rate_limit_consent_per_min;
-    out[METRICS_ENDPOINT_CALLBACK] = c->rate_limit_callback_per_min;
-    out[METRICS_ENDPOINT_TOKEN] = c->rate_limit_token_per_min;
-    out[METRICS_ENDPOINT_MCP] = c->rate_limit_mcp_per_min;
-    out[METRICS_ENDPOINT_DISCOVERY] = c->rate_limit_discovery_per_min;
-    out[METRICS_ENDPOINT_REVOKE] = c->rate_limit_revoke_per_min;
 }
 
 /* SPEC.md 4.6: idle subjects are reclaimed every two minutes. */
@@ -394,87 +277,6 @@ on_prune(evutil_socket_t fd, short what, void *arg)
     struct runtime *rt = arg;
     proxy_subject_limit_prune(rt->app->subject_limit, clock_mono_ms());
     ratelimit_sweep(rt->app->ratelimit, clock_unix_ms());
-}
-
-/* ---- the policy file (docs/policy.md "Reloading") ---- */
-
-static struct runtime_file_id
-file_id(const char *path)
-{
-    struct runtime_file_id id = {0};
-    struct stat st;
-    if (stat(path, &st) == 0) {
-        id = (struct runtime_file_id){.exists = true,
-                                      .dev = st.st_dev,
-                                      .ino = st.st_ino,
-                                      .size = st.st_size,
-                                      .mtime = st.st_mtim};
-    }
-    return id;
-}
-
-static bool
-file_id_eq(const struct runtime_file_id *a, const struct runtime_file_id *b)
-{
-    return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
-}
-
-/* A bad new file keeps the policy in force: one line names the error, the
- * metric counts it, and the next change (or SIGHUP) tries again. */
-static void
-reload_policy(struct runtime *rt, const char *trigger)
-{
-    rt->policy_seen = file_id(rt->cfg->policy_file);
-    struct buf err;
-    buf_init(&err, 1024);
-    if (app_reload_policy(rt->app, &err) != 0) {
-        struct log_line l;
-        log_begin(&l, LOG_ERROR, "policy_reload_failed");
-        log_str(&l, "trigger", trigger);
-        log_str(&l, "file", rt->cfg->policy_file);
-        log_str(&l, "error", buf_cstr(&err));
-        log_end(&l);
-    }
-    buf_cleanup(&err);
-}
-
-static void
-on_sighup(evutil_socket_t sig, short what, void *arg)
-{
-    (void)sig;
-    (void)what;
-    reload_policy(arg, "sighup");
-}
-
-/* Polled, not watched: a ConfigMap volume updates by swapping the ..data
- * symlink, which an inotify watch on the file's path never reports, and a
- * watch on the directory ties us to kubelet's layout. A stat every
- * BOUNDS_POLICY_POLL_MS costs nothing. */
-static void
-on_policy_poll(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct runtime *rt = arg;
-    struct runtime_file_id now = file_id(rt->cfg->policy_file);
-    if (!file_id_eq(&now, &rt->policy_seen)) {
-        reload_policy(rt, "file_changed");
-    }
-}
-
-static void
-start_policy_reload(struct runtime *rt)
-{
-    if (rt->cfg->policy_file == NULL) {
-        return; /* no policy: SIGHUP keeps its default action, as before */
-    }
-    rt->policy_seen = file_id(rt->cfg->policy_file);
-    rt->sighup_ev = evsignal_new(rt->control->base, SIGHUP, on_sighup, rt);
-    rt->policy_poll_ev = event_new(rt->control->base, -1, EV_PERSIST, on_policy_poll, rt);
-    struct timeval tv = clock_timeval_from_ms(BOUNDS_POLICY_POLL_MS);
-    event_add(rt->sighup_ev, NULL);
-    event_add(rt->policy_poll_ev, &tv);
 }
 
 /* Gives memory back after a burst. glibc keeps freed heap memory for
@@ -626,6 +428,33 @@ start_app(struct runtime *rt)
 
 /* ---- start-up ---- */
 
+/* The control loop: signals, the drain deadline, the workers' doorbell,
+ * the periodic sweeps and the revocation subscriber. */
+static int
+start_control(struct runtime *rt)
+{
+    rt->control = new_worker(rt, WORKER_CONTROL_ID);
+    if (rt->control == NULL) {
+        fprintf(stderr, "fatal: event loop setup failed\n");
+        return -1;
+    }
+    struct event_base *base = rt->control->base;
+    rt->sigterm_ev = evsignal_new(base, SIGTERM, on_signal, rt);
+    rt->sigint_ev = evsignal_new(base, SIGINT, on_signal, rt);
+    rt->deadline_ev = evtimer_new(base, on_deadline, rt);
+    rt->thread_done_ev = event_new(base, -1, 0, on_thread_done, rt);
+    rt->prune_ev = event_new(base, -1, EV_PERSIST, on_prune, rt);
+    struct timeval prune_tv = clock_timeval_from_ms(BOUNDS_SUBJECT_PRUNE_INTERVAL_MS);
+    event_add(rt->prune_ev, &prune_tv);
+    /* One subscriber per process keeps the revoked set current (the
+     * start-up fill in app_start already read it once). */
+    rt->revocations = revocation_subscriber_new(rt->app->store_backend, base);
+    rt->trim_ev = event_new(base, -1, EV_PERSIST, on_trim, rt);
+    struct timeval trim_tv = clock_timeval_from_ms(BOUNDS_MEMORY_TRIM_CHECK_MS);
+    event_add(rt->trim_ev, &trim_tv);
+    return 0;
+}
+
 static int
 start_metrics(struct runtime *rt)
 {
@@ -685,7 +514,7 @@ start_public(struct runtime *rt)
         .trusted_peers = c->trusted_proxy_cidrs,
         .trusted_peer_count = c->trusted_proxy_cidr_count,
         .body_budget = rt->body_budget,
-        .client_key = client_key_of,
+        .client_key = rate_limit_site_client_key,
         .client_key_arg = &rt->rate_limit,
     };
     uint16_t port = addr->port;
@@ -848,12 +677,7 @@ teardown(struct runtime *rt)
         if (rt->prune_ev != NULL) {
             event_free(rt->prune_ev);
         }
-        if (rt->sighup_ev != NULL) {
-            event_free(rt->sighup_ev);
-        }
-        if (rt->policy_poll_ev != NULL) {
-            event_free(rt->policy_poll_ev);
-        }
+        policy_reload_free(rt->policy_reload);
         if (rt->trim_ev != NULL) {
             event_free(rt->trim_ev);
         }
@@ -863,7 +687,7 @@ teardown(struct runtime *rt)
         worker_free(rt->control);
     }
     http_router_free(rt->public_router);
-    ratelimit_budgets_free(rt->rate_limit.budgets);
+    rate_limit_site_cleanup(&rt->rate_limit);
     http_router_free(rt->metrics_router);
     http_router_free(rt->forward_auth_router);
     app_free(rt->app);
@@ -890,15 +714,35 @@ log_flush_budget_ms(const struct runtime *rt)
     return left > BOUNDS_LOG_EXIT_FLUSH_MAX_MS ? BOUNDS_LOG_EXIT_FLUSH_MAX_MS : left;
 }
 
+/* LOG_FORMAT, or by default console on a terminal and JSON otherwise. */
+static enum log_format
+log_format_of(const struct config *cfg)
+{
+    if (cfg->log_format != NULL) {
+        return strcmp(cfg->log_format, "console") == 0 ? LOG_FORMAT_CONSOLE : LOG_FORMAT_JSON;
+    }
+    return isatty(STDOUT_FILENO) ? LOG_FORMAT_CONSOLE : LOG_FORMAT_JSON;
+}
+
+/* After the drain. Removing the signal events in teardown restores the
+ * default actions, so a late SIGTERM would kill us mid-teardown: block
+ * them; nothing is left for a signal to change. */
+static void
+block_late_signals(void)
+{
+    sigset_t late;
+    sigemptyset(&late);
+    sigaddset(&late, SIGTERM);
+    sigaddset(&late, SIGINT);
+    sigaddset(&late, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &late, NULL);
+}
+
 int
 runtime_run(const struct config *cfg)
 {
     log_set_level((enum log_level)cfg->log_level);
-    log_set_format(
-        cfg->log_format != NULL
-            ? (strcmp(cfg->log_format, "console") == 0 ? LOG_FORMAT_CONSOLE : LOG_FORMAT_JSON)
-        : isatty(STDOUT_FILENO) ? LOG_FORMAT_CONSOLE
-                                : LOG_FORMAT_JSON);
+    log_set_format(log_format_of(cfg));
     log_starting();
     /* startup_config and the configuration warnings (SPEC.md 1.7) */
     config_report_log_startup(cfg);
@@ -926,31 +770,9 @@ runtime_run(const struct config *cfg)
     if (start_app(&rt) != 0) {
         goto out;
     }
-    unsigned per_min[METRICS_ENDPOINT_COUNT];
-    rate_limit_per_min(cfg, per_min);
-    bool shared_limits =
-        cfg->rate_limit_store != NULL && strcmp(cfg->rate_limit_store, "redis") == 0;
-    rt.rate_limit = (struct rate_limit_site){
-        .table = rt.app->ratelimit,
-        .policy = runtime_client_ip_policy(cfg),
-        .budgets = ratelimit_budgets_new(per_min, cfg->rate_limit_client_budgets,
-                                         cfg->rate_limit_cidr_budgets),
-        .gate_buckets = ratelimit_gate_buckets(shared_limits),
-    };
-    rt.rate_limit.gate = (struct ratelimit_gate){
-        .table = rt.app->ratelimit,
-        .budgets = rt.rate_limit.budgets,
-        .ip_key = client_key_of,
-        .ip_key_arg = &rt.rate_limit,
-        .shared = shared_limits,
-    };
-    atomic_init(&rt.rate_limit.gate.store_down, false);
+    rate_limit_site_init(&rt.rate_limit, cfg, rt.app->ratelimit);
     routes_build(rt.public_router, rt.app);
-    if (cfg->rate_limit_enabled) {
-        http_router_set_rate_limiter(rt.public_router, rate_limit_request, &rt.rate_limit);
-        http_router_set_rate_gate(rt.public_router, ratelimit_gate_check, &rt.rate_limit.gate,
-                                  rt.rate_limit.gate_buckets);
-    }
+    rate_limit_site_install(&rt.rate_limit, cfg, rt.public_router);
     rt.health = (struct http_health){
         .ready = rt.app->ready_probe,
         .ready_arg = rt.app->ready_probe_arg,
@@ -962,30 +784,15 @@ runtime_run(const struct config *cfg)
         routes_build_forward_auth(rt.forward_auth_router, rt.app);
     }
 
-    rt.control = new_worker(&rt, WORKER_CONTROL_ID);
-    if (rt.control == NULL) {
-        fprintf(stderr, "fatal: event loop setup failed\n");
+    if (start_control(&rt) != 0) {
         goto out;
     }
-    rt.sigterm_ev = evsignal_new(rt.control->base, SIGTERM, on_signal, &rt);
-    rt.sigint_ev = evsignal_new(rt.control->base, SIGINT, on_signal, &rt);
-    rt.deadline_ev = evtimer_new(rt.control->base, on_deadline, &rt);
-    rt.thread_done_ev = event_new(rt.control->base, -1, 0, on_thread_done, &rt);
-    rt.prune_ev = event_new(rt.control->base, -1, EV_PERSIST, on_prune, &rt);
-    struct timeval prune_tv = clock_timeval_from_ms(BOUNDS_SUBJECT_PRUNE_INTERVAL_MS);
-    event_add(rt.prune_ev, &prune_tv);
-    /* One subscriber per process keeps the revoked set current (the
-     * start-up fill in app_start already read it once). */
-    rt.revocations = revocation_subscriber_new(rt.app->store_backend, rt.control->base);
-    rt.trim_ev = event_new(rt.control->base, -1, EV_PERSIST, on_trim, &rt);
-    struct timeval trim_tv = clock_timeval_from_ms(BOUNDS_MEMORY_TRIM_CHECK_MS);
-    event_add(rt.trim_ev, &trim_tv);
     if (start_metrics(&rt) != 0 || start_public(&rt) != 0 || start_forward_auth(&rt) != 0) {
         goto out;
     }
     event_add(rt.sigterm_ev, NULL);
     event_add(rt.sigint_ev, NULL);
-    start_policy_reload(&rt);
+    rt.policy_reload = policy_reload_start(rt.control->base, rt.app, cfg->policy_file);
     if (atomic_load(&startup_stop)) {
         /* A signal that came between the start-up steps and the events
          * above only raised the flag: honour it as the first signal. */
@@ -1001,15 +808,7 @@ runtime_run(const struct config *cfg)
         goto out;
     }
     event_base_loop(rt.control->base, EVLOOP_NO_EXIT_ON_EMPTY);
-    /* The drain is over. Removing the signal events below restores the
-     * default action, so a late SIGTERM would kill us mid-teardown: block
-     * both; nothing is left for a signal to change. */
-    sigset_t late;
-    sigemptyset(&late);
-    sigaddset(&late, SIGTERM);
-    sigaddset(&late, SIGINT);
-    sigaddset(&late, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &late, NULL);
+    block_late_signals();
     rc = 0;
 out:
     teardown(&rt);

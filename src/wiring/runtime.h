@@ -12,13 +12,7 @@
  * "shutdown_forced_second_signal" and exits 2 at once. */
 #pragma once
 
-#include "http/client_ip.h"
-
 struct config;
-
-/* TRUSTED_PROXY_CIDRS, _HEADER and TRUST_PROXY_HEADERS as http/client_ip's
- * policy (http/ does not read the configuration); borrows c's CIDRs. */
-struct client_ip_policy runtime_client_ip_policy(const struct config *c);
 
 /* Returns the process exit status: 0 after a drain, 1 when start-up failed
  * (the reason logged and printed to stderr). cfg is borrowed and must stay

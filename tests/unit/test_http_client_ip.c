@@ -15,7 +15,7 @@
 
 #include "config.h"
 #include "http/client_ip.h"
-#include "wiring/runtime.h" /* the wiring builds the policy from the configuration */
+#include "wiring/rate_limit_site.h" /* the wiring builds the policy from the configuration */
 
 static struct ipcidr trusted_v4[1];
 static struct ipcidr trusted_mixed[3];
@@ -448,7 +448,7 @@ test_policy_from_config(void **state)
     c.trusted_proxy_cidr_count = 3;
     c.trusted_proxy_header = CONFIG_PROXY_HEADER_TRUE_CLIENT_IP;
     c.trust_proxy_headers = true;
-    struct client_ip_policy p = runtime_client_ip_policy(&c);
+    struct client_ip_policy p = rate_limit_site_ip_policy(&c);
     assert_ptr_equal(p.trusted, trusted_mixed);
     assert_int_equal(p.trusted_count, 3);
     assert_int_equal(p.header, CLIENT_IP_HEADER_TRUE_CLIENT_IP);
