@@ -72,10 +72,27 @@ emit_error_event(struct proxy_list_response *r, const char *reason)
     }
 }
 
+static void
+refuse(struct proxy_list_response *r, enum proxy_list_response_result res, const char *reason)
+{
+    if (r->refused) {
+        return; /* answered already: an event refused earlier in this chunk */
+    }
+    note(r, res);
+    r->refused = true;
+    if (r->mode == MODE_SSE) {
+        emit_error_event(r, reason);
+    }
+    /* JSON: the error is the body, sent at the end. */
+}
+
 static enum proxy_sse_verdict
 judge(void *arg, struct slice data, struct buf *out)
 {
     struct proxy_list_response *r = arg;
+    if (r->refused) {
+        return PROXY_SSE_DROP; /* later events of the chunk that refused */
+    }
     size_t hidden = 0;
     switch (proxy_list_filter_message(r->filter, data, r->max, out, &hidden)) {
     case PROXY_LIST_FILTER_PASS:
@@ -86,19 +103,23 @@ judge(void *arg, struct slice data, struct buf *out)
         return PROXY_SSE_REPLACE;
     case PROXY_LIST_FILTER_WITHHELD:
     default:
-        note(r, PROXY_LIST_RESPONSE_WITHHELD);
-        buf_reset(out);
-        if (proxy_list_filter_format_error(r->filter, reason_withheld, out) != 0) {
-            return PROXY_SSE_DROP;
-        }
-        return PROXY_SSE_REPLACE;
+        /* As past the cap: one error event for the request's id, then
+         * nothing. Answering the id once per bad event sent a client
+         * several answers to one request (the fuzzer found a stream of
+         * small bad events turning 6 KB into more than 33 KB). */
+        refuse(r, PROXY_LIST_RESPONSE_WITHHELD, reason_withheld);
+        return PROXY_SSE_DROP;
     }
 }
 
 static int
 sse_emit(void *arg, const char *data, size_t len)
 {
-    return emit(arg, data, len);
+    struct proxy_list_response *r = arg;
+    if (r->refused) {
+        return 0; /* comments after the refusal, in the same chunk */
+    }
+    return emit(r, data, len);
 }
 
 struct proxy_list_response *
@@ -155,17 +176,6 @@ proxy_list_response_begin(struct proxy_list_response *r, int status, struct slic
     struct slice enc = slice_trim_space(content_encoding);
     r->encoded = enc.len > 0 && !slice_case_eq_cstr(enc, "identity");
     return true;
-}
-
-static void
-refuse(struct proxy_list_response *r, enum proxy_list_response_result res, const char *reason)
-{
-    note(r, res);
-    r->refused = true;
-    if (r->mode == MODE_SSE) {
-        emit_error_event(r, reason);
-    }
-    /* JSON: the error is the body, sent at the end. */
 }
 
 int

@@ -186,8 +186,10 @@ test_sse_filtered(void **state)
     }
 }
 
-/* A second result smuggled after the first, and one for another id: the
- * first filtered, the others turned into errors. */
+/* A second result smuggled after the first, and one for another id: both
+ * answers filtered, the result for another id turned into the error, and
+ * nothing after it (an event, a comment, another bad event): the request
+ * is answered once. */
 static void
 test_sse_smuggled_results(void **state)
 {
@@ -198,7 +200,8 @@ test_sse_smuggled_results(void **state)
     feed(&x,
          "data: " LIST "\n\ndata: " LIST "\n\n"
          "data: {\"id\":\"4\",\"result\":{\"tools\":[{\"name\":\"secret_y\"}]}}\n\n"
-         "data: {\"id\":99,\"result\":{\"tools\":[{\"name\":\"secret_z\"}]}}\n\n",
+         "data: {\"id\":99,\"result\":{\"tools\":[{\"name\":\"secret_z\"}]}}\n\n"
+         "data: {\"method\":\"after\"}\n\n: ping\n\ndata: not json\n\nevent: x\n\n",
          11);
     assert_string_equal(buf_cstr(&x.out), "data: " FILTERED "\n\ndata: " FILTERED "\n\n"
                                           "data: {\"id\":\"4\",\"result\":{\"tools\":[]}}\n\n"
