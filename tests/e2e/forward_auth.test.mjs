@@ -16,7 +16,7 @@ import path from 'node:path';
 import { decodeJwt } from 'jose';
 import { startStack } from './lib/peers.mjs';
 import { startNginx } from './lib/nginx.mjs';
-import { getFreePort } from './lib/ports.mjs';
+import { getFreePorts } from './lib/ports.mjs';
 import { connectMcp, resultText } from './lib/mcp-client.mjs';
 import { login } from './lib/oauth-client.mjs';
 
@@ -66,8 +66,10 @@ function nginxConf({ port, proxy, decision, upstream }) {
 }
 
 async function startGateway({ proxyEnv = {} } = {}) {
-  const port = await getFreePort();
-  const decisionPort = await getFreePort();
+  // Four distinct ports in one call: picked one by one, the decision port
+  // once came back equal to the proxy's own LISTEN_ADDR, and the proxy
+  // refused to start (FORWARD_AUTH_ADDR must use another port).
+  const [port, decisionPort, listenPort, metricsPort] = await getFreePorts(4);
   const base = `http://127.0.0.1:${port}`;
   const clientSecret = crypto.randomBytes(24).toString('hex');
   const stack = await startStack({
@@ -77,6 +79,8 @@ async function startGateway({ proxyEnv = {} } = {}) {
       OIDC_CLIENT_ID: 'fa-proxy',
       OIDC_CLIENT_SECRET: clientSecret,
       FORWARD_AUTH_ADDR: `127.0.0.1:${decisionPort}`,
+      LISTEN_ADDR: `127.0.0.1:${listenPort}`,
+      METRICS_ADDR: `127.0.0.1:${metricsPort}`,
       UPSTREAM_IDENTITY_ASSERTION: 'true',
       ...proxyEnv,
     },
