@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/swar.h"
 #include "base/xalloc.h"
 
 void
@@ -56,7 +57,13 @@ reserve(struct buf *b, size_t extra)
 }
 
 int
-buf_append(struct buf *b, const void *data, size_t len)
+buf_reserve(struct buf *b, size_t extra)
+{
+    return reserve(b, extra);
+}
+
+int
+buf_append_grow(struct buf *b, const void *data, size_t len)
 {
     if (reserve(b, len) != 0) {
         return -1;
@@ -67,24 +74,6 @@ buf_append(struct buf *b, const void *data, size_t len)
     b->len += len;
     b->ptr[b->len] = '\0';
     return 0;
-}
-
-int
-buf_append_str(struct buf *b, const char *s)
-{
-    return buf_append(b, s, strlen(s));
-}
-
-int
-buf_append_slice(struct buf *b, struct slice s)
-{
-    return buf_append(b, s.ptr, s.len);
-}
-
-int
-buf_append_byte(struct buf *b, char c)
-{
-    return buf_append(b, &c, 1);
 }
 
 int
@@ -143,7 +132,30 @@ buf_appendf_best(struct buf *b, const char *fmt, ...)
 static bool
 json_needs_escape(unsigned char c)
 {
-    return c < 0x20 || c == '"' || c == '\\' || c == 0x7f;
+    /* A bitmap of the 128 ASCII codes: 0x00-0x1f, '"' (0x22), '\\' (0x5c),
+     * 0x7f. */
+    static const uint64_t map[2] = {0x00000004ffffffffu, 0x8000000010000000u};
+    return c < 128 && ((map[c >> 6] >> (c & 63)) & 1u) != 0;
+}
+
+/* How many bytes from p on need no escaping: whole words while no byte of
+ * the word needs it, then byte by byte. Log values and JSON replies are
+ * mostly such runs. */
+static size_t
+json_plain_run(const char *p, size_t n)
+{
+    size_t i = 0;
+    for (; n - i >= 8; i += 8) {
+        uint64_t w = swar_load(p + i);
+        if (swar_has_below(w, 0x20) || swar_has_byte(w, '"') || swar_has_byte(w, '\\') ||
+            swar_has_byte(w, 0x7f)) {
+            break;
+        }
+    }
+    while (i < n && !json_needs_escape((unsigned char)p[i])) {
+        i++;
+    }
+    return i;
 }
 
 /* Copies each run of plain bytes whole and escapes the byte that ends it;
@@ -155,10 +167,7 @@ buf_append_json_escaped(struct buf *b, struct slice s)
     size_t start_len = b->len;
     size_t i = 0;
     while (i < s.len) {
-        size_t run = i;
-        while (run < s.len && !json_needs_escape((unsigned char)s.ptr[run])) {
-            run++;
-        }
+        size_t run = i + json_plain_run(s.ptr + i, s.len - i);
         if (run > i && buf_append(b, s.ptr + i, run - i) != 0) {
             goto fail;
         }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "base/scan.h"
+#include "base/swar.h"
 #include "base/xalloc.h"
 
 /* Which part of the last field the last piece went to. */
@@ -26,10 +27,22 @@ field_name_is_token(struct slice name)
     return true;
 }
 
+/* A word that holds a byte field_value_is_valid refuses, or a tab (allowed,
+ * but below 0x20 like the refused controls), is looked at byte by byte. */
+static bool
+word_needs_look(uint64_t w)
+{
+    return swar_has_below(w, 0x20) || swar_has_byte(w, 0x7f);
+}
+
 bool
 field_value_is_valid(struct slice value)
 {
-    for (size_t i = 0; i < value.len; i++) {
+    size_t i = 0;
+    while (value.len - i >= 8 && !word_needs_look(swar_load(value.ptr + i))) {
+        i += 8;
+    }
+    for (; i < value.len; i++) {
         unsigned char c = (unsigned char)value.ptr[i];
         if ((c < 0x20 && c != '\t') || c == 0x7f) {
             return false;
@@ -79,6 +92,11 @@ enum field_list_rc
 field_list_add_name(struct field_list *l, const char *at, size_t len)
 {
     if (l->cur != CUR_NAME) {
+        if (l->bytes.alloc == 0 && l->bytes.max >= FIELD_LIST_FIRST_BYTES) {
+            /* A typical head's fields in one allocation, not doublings
+             * from 64 bytes. */
+            buf_reserve(&l->bytes, FIELD_LIST_FIRST_BYTES);
+        }
         if (l->count >= l->count_max) {
             return FIELD_LIST_ERR_COUNT;
         }

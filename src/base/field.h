@@ -64,6 +64,8 @@ enum field_list_rc {
 /* A store that grew past this many bytes is given back by
  * field_list_clear(l, true); a smaller one is kept for the next head. */
 #define FIELD_LIST_KEEP_BYTES 8192
+/* What the first field reserves: a typical head's names and values. */
+#define FIELD_LIST_FIRST_BYTES 512
 
 /* Where a field's bytes are in the store (offsets: the store may move). */
 struct field_ref {

@@ -16,16 +16,6 @@ scan_is_alpha(unsigned char c)
 }
 
 bool
-scan_is_tchar(unsigned char c)
-{
-    /* RFC 9110 5.6.2: ALPHA, DIGIT and !#$%&'*+-.^_`|~, as a bitmap of the
-     * 128 ASCII codes -- every byte of every field name goes through here
-     * on every request. */
-    static const uint64_t map[2] = {0x03ff6cfa00000000u, 0x57ffffffc7fffffeu};
-    return c < 128 && ((map[c >> 6] >> (c & 63)) & 1u) != 0;
-}
-
-bool
 scan_is_unreserved(unsigned char c)
 {
     return scan_is_alpha(c) || scan_is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';

@@ -550,6 +550,10 @@ proxy_forward_start_filtered(struct http_request *req, struct proxy_pool *pool,
     f->round_trip = 1;
     f->state = F_WAIT_HEAD;
     buf_init(&f->fields, FORWARD_HEAD_MAX);
+    /* A typical upstream head (the kept fields, X-User-*, X-Forwarded-*,
+     * traceparent) is well under 1 KiB: one allocation instead of five
+     * doublings from 64 bytes. */
+    buf_reserve(&f->fields, 1024);
     f->resp = proxy_response_new(f->is_head);
     f->timer = evtimer_new(http_request_worker(req)->base, on_header_timeout, f);
     f->shard = metrics_shard_of(http_request_worker(req)->id);

@@ -208,12 +208,8 @@ str_cmp(struct proxy_rpc_str s, const char *cstr, bool fold, bool prefix)
 }
 
 bool
-proxy_rpc_str_eq(struct proxy_rpc_str s, const char *cstr)
+proxy_rpc_str_eq_decoded(struct proxy_rpc_str s, const char *cstr)
 {
-    if (!s.escaped) {
-        size_t n = strlen(cstr);
-        return s.raw.len == n && memcmp(s.raw.ptr, cstr, n) == 0;
-    }
     return str_cmp(s, cstr, false, false);
 }
 
@@ -522,6 +518,14 @@ static uint32_t
 key_hash(struct proxy_rpc_str k, size_t *decoded_len)
 {
     uint32_t h = 2166136261u;
+    if (!k.escaped) {
+        /* Decoding is the identity here: hash the raw bytes directly. */
+        for (size_t i = 0; i < k.raw.len; i++) {
+            h = (h ^ (unsigned char)k.raw.ptr[i]) * 16777619u;
+        }
+        *decoded_len = k.raw.len;
+        return h;
+    }
     struct dec d = dec_make(k);
     size_t n = 0;
     int c;

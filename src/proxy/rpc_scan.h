@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "base/slice.h"
 
@@ -96,7 +97,19 @@ size_t proxy_rpc_str_len(struct proxy_rpc_str s);
  * always suffices); returns the length. No NUL is added. */
 size_t proxy_rpc_str_decode(struct proxy_rpc_str s, char *out);
 /* Is the decoded s exactly / ASCII case-insensitively cstr? */
-bool proxy_rpc_str_eq(struct proxy_rpc_str s, const char *cstr);
+bool proxy_rpc_str_eq_decoded(struct proxy_rpc_str s, const char *cstr);
+/* Inline for the common unescaped case: callers pass literals, whose
+ * length the compiler knows (the scan and the peek compare a dozen keys
+ * and methods per request). */
+static inline bool
+proxy_rpc_str_eq(struct proxy_rpc_str s, const char *cstr)
+{
+    if (!s.escaped) {
+        size_t n = strlen(cstr);
+        return s.raw.len == n && memcmp(s.raw.ptr, cstr, n) == 0;
+    }
+    return proxy_rpc_str_eq_decoded(s, cstr);
+}
 bool proxy_rpc_str_case_eq(struct proxy_rpc_str s, const char *cstr);
 /* Does the decoded s start with prefix, ASCII case-insensitively, and run
  * longer than it? */
