@@ -85,6 +85,13 @@ field_fail(struct log_line *l, size_t mark)
     l->b.ptr[mark] = '\0';
 }
 
+/* A key byte JSON takes as it is: printable ASCII but quote and backslash. */
+static bool
+plain_key_byte(char c)
+{
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
 /* Appends `,"key":` + value; on overflow marks the line truncated and drops
  * the whole field so the line stays valid JSON. */
 static bool
@@ -94,6 +101,25 @@ field_start(struct log_line *l, const char *key, size_t *mark)
         return false;
     }
     *mark = l->b.len;
+    /* Keys are literals in the code, nearly always short and plain: then
+     * `,"key":` goes in as one append; any other key is escaped. */
+    char prefix[40];
+    size_t klen = 0;
+    while (key[klen] != '\0' && klen < sizeof(prefix) - 4 && plain_key_byte(key[klen])) {
+        prefix[2 + klen] = key[klen];
+        klen++;
+    }
+    if (key[klen] == '\0') {
+        prefix[0] = ',';
+        prefix[1] = '"';
+        prefix[2 + klen] = '"';
+        prefix[3 + klen] = ':';
+        if (buf_append(&l->b, prefix, klen + 4) != 0) {
+            field_fail(l, *mark);
+            return false;
+        }
+        return true;
+    }
     if (buf_append_str(&l->b, ",\"") != 0 ||
         buf_append_json_escaped(&l->b, slice_from_cstr(key)) != 0 ||
         buf_append_str(&l->b, "\":") != 0) {

@@ -16,37 +16,38 @@
 #include "http/status.h"
 
 /* SPEC.md 3.0.1 item 6: on every public response, every status. */
-static const struct {
-    const char *name;
-    const char *value;
-} security_headers[] = {
-    {"Strict-Transport-Security", "max-age=63072000; includeSubDomains"},
-    {"X-Content-Type-Options", "nosniff"},
-    {"X-Frame-Options", "DENY"},
-    {"Referrer-Policy", "no-referrer"},
-    {"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"},
+#define STATIC_FIELD(n, v)                                                                         \
+    {                                                                                              \
+        .name = n, .value = v, .name_len = sizeof(n) - 1, .value_len = sizeof(v) - 1               \
+    }
+static const struct http_out_header security_headers[] = {
+    STATIC_FIELD("Strict-Transport-Security", "max-age=63072000; includeSubDomains"),
+    STATIC_FIELD("X-Content-Type-Options", "nosniff"),
+    STATIC_FIELD("X-Frame-Options", "DENY"),
+    STATIC_FIELD("Referrer-Policy", "no-referrer"),
+    STATIC_FIELD("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
 };
 
 /* Headers this layer writes itself (framing, connection management, the
  * date, our request id): a handler or an upstream never sets them. */
-static const char *const owned_headers[] = {
-    "Content-Length",
-    "Transfer-Encoding",
-    "Connection",
-    "Keep-Alive",
-    "Proxy-Connection",
-    "Upgrade",
-    "TE",
-    "Trailer",
-    "Date",
-    "X-Request-Id",
+static const struct slice owned_headers[] = {
+    SLICE_LIT("Content-Length"),
+    SLICE_LIT("Transfer-Encoding"),
+    SLICE_LIT("Connection"),
+    SLICE_LIT("Keep-Alive"),
+    SLICE_LIT("Proxy-Connection"),
+    SLICE_LIT("Upgrade"),
+    SLICE_LIT("TE"),
+    SLICE_LIT("Trailer"),
+    SLICE_LIT("Date"),
+    SLICE_LIT("X-Request-Id"),
 };
 
 static bool
-name_in(struct slice name, const char *const *names, size_t count)
+name_in(struct slice name, const struct slice *names, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
-        if (slice_case_eq_cstr(name, names[i])) {
+        if (name.len == names[i].len && slice_case_eq(name, names[i])) {
             return true;
         }
     }
@@ -57,7 +58,8 @@ static bool
 is_security_header(struct slice name)
 {
     for (size_t i = 0; i < sizeof(security_headers) / sizeof(security_headers[0]); i++) {
-        if (slice_case_eq_cstr(name, security_headers[i].name)) {
+        if (slice_case_eq(name,
+                          slice_make(security_headers[i].name, security_headers[i].name_len))) {
             return true;
         }
     }
@@ -90,8 +92,9 @@ head_editable(const struct http_request *req)
     return req->stream.conn != NULL && req->out_state == HTTP_OUT_PENDING;
 }
 
+/* Makes room for one more field; -1 at the cap or out of memory. */
 static int
-append_header(struct http_request *req, struct slice name, struct slice value)
+grow_headers(struct http_request *req)
 {
     if (req->out_count >= BOUNDS_RESPONSE_HEADER_COUNT_MAX) {
         return -1;
@@ -108,12 +111,21 @@ append_header(struct http_request *req, struct slice name, struct slice value)
         req->out = grown;
         req->out_cap = cap;
     }
+    return 0;
+}
+
+static int
+append_header(struct http_request *req, struct slice name, struct slice value)
+{
+    if (grow_headers(req) != 0) {
+        return -1;
+    }
     char *n = arena_slicedup(req->arena, name);
     char *v = arena_slicedup(req->arena, value);
     if (n == NULL || v == NULL) {
         return -1;
     }
-    req->out[req->out_count++] = (struct http_out_header){n, v};
+    req->out[req->out_count++] = (struct http_out_header){n, v, name.len, value.len};
     return 0;
 }
 
@@ -122,7 +134,7 @@ remove_headers(struct http_request *req, struct slice name)
 {
     size_t o = 0;
     for (size_t i = 0; i < req->out_count; i++) {
-        if (!slice_case_eq_cstr(name, req->out[i].name)) {
+        if (!slice_case_eq(name, slice_make(req->out[i].name, req->out[i].name_len))) {
             req->out[o++] = req->out[i];
         }
     }
@@ -132,9 +144,11 @@ remove_headers(struct http_request *req, struct slice name)
 void
 http_output_add_security_headers(struct http_request *req)
 {
+    /* Static strings: stored as they are, not copied into the arena. */
     for (size_t i = 0; i < sizeof(security_headers) / sizeof(security_headers[0]); i++) {
-        (void)append_header(req, slice_from_cstr(security_headers[i].name),
-                            slice_from_cstr(security_headers[i].value));
+        if (grow_headers(req) == 0) {
+            req->out[req->out_count++] = security_headers[i];
+        }
     }
 }
 
@@ -209,7 +223,7 @@ http_output_header_get(const struct http_request *req, const char *name)
 {
     struct slice n = slice_from_cstr(name);
     for (size_t i = 0; i < req->out_count; i++) {
-        if (slice_case_eq_cstr(n, req->out[i].name)) {
+        if (slice_case_eq(n, slice_make(req->out[i].name, req->out[i].name_len))) {
             return req->out[i].value;
         }
     }
@@ -277,12 +291,8 @@ format_head(struct http_request *req, bool with_length, uint64_t len, bool keep)
     size_t date_len = strlen(date);
     /* "HTTP/1.1 " + a status of up to 11 characters + " " + reason + CRLF */
     size_t need = 9 + 11 + 1 + reason_len + 2 + date_len;
-    size_t name_len[BOUNDS_RESPONSE_HEADER_COUNT_MAX];
-    size_t value_len[BOUNDS_RESPONSE_HEADER_COUNT_MAX];
     for (size_t i = 0; i < req->out_count; i++) {
-        name_len[i] = strlen(req->out[i].name);
-        value_len[i] = strlen(req->out[i].value);
-        need += name_len[i] + 2 + value_len[i] + 2;
+        need += req->out[i].name_len + 2 + req->out[i].value_len + 2;
     }
     need += sizeof("X-Request-Id: \r\n") - 1 + HTTP_REQUEST_ID_LEN;
     need += sizeof("Content-Length: \r\n") - 1 + 20;
@@ -303,9 +313,9 @@ format_head(struct http_request *req, bool with_length, uint64_t len, bool keep)
     put(&p, "\r\n", 2);
     put(&p, date, date_len);
     for (size_t i = 0; i < req->out_count; i++) {
-        put(&p, req->out[i].name, name_len[i]);
+        put(&p, req->out[i].name, req->out[i].name_len);
         put(&p, ": ", 2);
-        put(&p, req->out[i].value, value_len[i]);
+        put(&p, req->out[i].value, req->out[i].value_len);
         put(&p, "\r\n", 2);
     }
     if (req->is_public) {

@@ -56,9 +56,14 @@ struct http_stream {
 };
 
 /* A pending response header (arena copies). */
+/* A response field: NUL-terminated text (the arena's copies, or static
+ * strings of this layer's own) with its lengths, so the head is written
+ * without measuring each string again. */
 struct http_out_header {
-    char *name;
-    char *value;
+    const char *name;
+    const char *value;
+    size_t name_len;
+    size_t value_len;
 };
 
 enum http_out_state {
