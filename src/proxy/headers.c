@@ -99,13 +99,32 @@ static const struct canon_name response_rate_limit[] = {
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
+/* fold() as a table: ASCII upper case to lower case, '_' to '-', every
+ * other byte itself. The drop lists run every field name of every request
+ * and response through it. */
+static const unsigned char fold_table[256] = {
+    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+    0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
+    0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f,
+    0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f,
+    0x40, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x6f,
+    0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7a, 0x5b, 0x5c, 0x5d, 0x5e, 0x2d,
+    0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x6f,
+    0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7a, 0x7b, 0x7c, 0x7d, 0x7e, 0x7f,
+    0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8b, 0x8c, 0x8d, 0x8e, 0x8f,
+    0x90, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9e, 0x9f,
+    0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf,
+    0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7, 0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf,
+    0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf,
+    0xd0, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf,
+    0xe0, 0xe1, 0xe2, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7, 0xe8, 0xe9, 0xea, 0xeb, 0xec, 0xed, 0xee, 0xef,
+    0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff,
+};
+
 static unsigned char
 fold(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z') {
-        return (unsigned char)(c - 'A' + 'a');
-    }
-    return c == '_' ? '-' : c;
+    return fold_table[c];
 }
 
 /* Are the first canon_len bytes of name equal to canon under fold()? */
@@ -177,16 +196,34 @@ list_has(struct slice value, struct slice token, bool folded)
     return false;
 }
 
-/* Is `name` listed by any Connection field of the message (RFC 9110 7.6.1)? */
-static bool
-named_by_connection(const struct field *in, size_t n, struct slice name)
+/* Clears keep[j] of every field a Connection field of the message names
+ * (RFC 9110 7.6.1): one pass over the Connection tokens, not a search of
+ * every Connection field per field. */
+static void
+drop_connection_named(const struct field *in, size_t n, bool *keep)
 {
     for (size_t i = 0; i < n; i++) {
-        if (is_connection(in[i].name) && list_has(in[i].value, name, true)) {
-            return true;
+        if (!is_connection(in[i].name)) {
+            continue;
+        }
+        struct scan s = scan_init(in[i].value);
+        while (!scan_eof(&s)) {
+            struct slice token;
+            if (!scan_until(&s, ',', &token)) {
+                token = scan_rest(&s);
+                s.p = s.end;
+            } else {
+                s.p++; /* the comma */
+            }
+            token = slice_trim_ows(token);
+            for (size_t j = 0; token.len > 0 && j < n; j++) {
+                if (keep[j] && in[j].name.len == token.len &&
+                    folded_prefix_eq(in[j].name, token.ptr, token.len)) {
+                    keep[j] = false;
+                }
+            }
         }
     }
-    return false;
 }
 
 static bool
@@ -206,27 +243,13 @@ request_drops(struct slice name)
     return false;
 }
 
-/* Most requests have no Connection field: then no name is listed in one,
- * and the per-field search of every field is skipped. */
-static bool
-has_connection_field(const struct field *in, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (is_connection(in[i].name)) {
-            return true;
-        }
-    }
-    return false;
-}
-
 void
 proxy_headers_request_filter(const struct field *in, size_t n, bool *out_keep)
 {
-    bool any_connection = has_connection_field(in, n);
     for (size_t i = 0; i < n; i++) {
-        out_keep[i] = !request_drops(in[i].name) &&
-                      !(any_connection && named_by_connection(in, n, in[i].name));
+        out_keep[i] = !request_drops(in[i].name);
     }
+    drop_connection_named(in, n, out_keep);
 }
 
 bool
@@ -402,10 +425,13 @@ static enum proxy_headers_rc
 format_request(const struct proxy_headers_upstream *up, const struct field *in, size_t n,
                const struct proxy_headers_identity *id, struct buf *b)
 {
-    bool any_connection = has_connection_field(in, n);
+    bool keep[BOUNDS_HEADER_COUNT_MAX];
+    if (n > BOUNDS_HEADER_COUNT_MAX) {
+        return PROXY_HEADERS_ERR_TOO_LARGE; /* the request parser allows no more */
+    }
+    proxy_headers_request_filter(in, n, keep);
     for (size_t i = 0; i < n; i++) {
-        if (request_drops(in[i].name) ||
-            (any_connection && named_by_connection(in, n, in[i].name))) {
+        if (!keep[i]) {
             continue;
         }
         if (buf_append_slice(b, in[i].name) != 0 || buf_append(b, ": ", 2) != 0 ||
@@ -497,9 +523,8 @@ void
 proxy_headers_response_filter(const struct field *in, size_t n, bool rate_limit_enabled,
                               bool *out_keep)
 {
-    bool any_connection = has_connection_field(in, n);
     for (size_t i = 0; i < n; i++) {
-        out_keep[i] = proxy_headers_response_keep(in[i].name, rate_limit_enabled) &&
-                      !(any_connection && named_by_connection(in, n, in[i].name));
+        out_keep[i] = proxy_headers_response_keep(in[i].name, rate_limit_enabled);
     }
+    drop_connection_named(in, n, out_keep);
 }

@@ -186,6 +186,32 @@ test_request_connection_named(void **state)
     }
 }
 
+/* The name comparison folds only ASCII letters and '_': for every byte b,
+ * "te" spelled with b first is dropped exactly when b is 't' or 'T', and
+ * "x_user_id" with b in the place of its first '_' exactly when b is '_'
+ * or '-'. */
+static void
+test_request_fold_every_byte(void **state)
+{
+    (void)state;
+    for (unsigned b = 0; b < 256; b++) {
+        char te[2] = {(char)b, 'e'};
+        char user[9] = {'x', (char)b, 'u', 's', 'e', 'r', '_', 'i', 'd'};
+        struct field in[] = {
+            {.name = slice_make(te, sizeof(te)), .value = SLICE_LIT("trailers")},
+            {.name = slice_make(user, sizeof(user)), .value = SLICE_LIT("u")},
+        };
+        bool keep[2];
+        proxy_headers_request_filter(in, 2, keep);
+        if (keep[0] != !(b == 't' || b == 'T')) {
+            fail_msg("byte 0x%02x as the first of \"te\": keep=%d", b, keep[0]);
+        }
+        if (keep[1] != !(b == '_' || b == '-')) {
+            fail_msg("byte 0x%02x in x?user_id: keep=%d", b, keep[1]);
+        }
+    }
+}
+
 /* Every occurrence of a repeated dropped field goes; repeated kept fields
  * stay, in order. */
 static void
@@ -630,6 +656,7 @@ main(void)
         cmocka_unit_test(test_request_dropped_names),
         cmocka_unit_test(test_request_kept_names),
         cmocka_unit_test(test_request_connection_named),
+        cmocka_unit_test(test_request_fold_every_byte),
         cmocka_unit_test(test_request_duplicates),
         cmocka_unit_test(test_request_format_golden),
         cmocka_unit_test(test_request_injected_variants),
