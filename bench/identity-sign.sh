@@ -7,12 +7,15 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 out=${BENCH_DIR:-$(mktemp -d)}
-ninja -C build src/libmap.a >/dev/null
+# llhttp's SSE4.2 build (meson.build) exists on x86-64 only.
+sse42=""
+[ "$(uname -m)" = x86_64 ] && sse42=libllhttp_sse42.a
+ninja -C build src/libmap.a libllhttp.a $sse42 >/dev/null
 libs=$(pkg-config --libs libevent_core libevent_extra libevent_openssl libevent_pthreads \
   libcurl libssl libcrypto jansson cjose hiredis libpcre2-8 libidn2)
 # shellcheck disable=SC2086
 cc -std=c17 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc -Ibuild \
-  -o "$out/identity-sign" bench/identity-sign.c build/src/libmap.a build/libllhttp.a $libs \
+  -o "$out/identity-sign" bench/identity-sign.c build/src/libmap.a build/libllhttp.a ${sse42:+build/$sse42} $libs \
   -lunistring -lm -lpthread
 count() {
   valgrind --tool=callgrind --callgrind-out-file="$out/cg.$1.${2:-on}" "$out/identity-sign" "$@" \

@@ -60,6 +60,10 @@ free_port() {
 
 # bench_prepare: a clean $BENCH_DIR, the tools (unless BENCH_SKIP_INSTALL=1),
 # build-bench/ as shipped, and $BENCH_DIR/mint-token. Sets bin.
+# The SSE4.2 build of llhttp (meson.build), which libmap.a calls on x86-64;
+# nothing on other machines.
+llhttp_sse42_lib() { [ -f "$1/libllhttp_sse42.a" ] && echo "$1/libllhttp_sse42.a"; return 0; }
+
 bench_prepare() {
   mkdir -p "$BENCH_DIR"
   rm -rf "${BENCH_DIR:?}"/*
@@ -84,7 +88,7 @@ bench_prepare() {
   # shellcheck disable=SC2086
   cc -std=c17 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc -Ibuild-bench \
     -o "$BENCH_DIR/mint-token" bench/mint-token.c build-bench/src/libmap.a \
-    build-bench/libllhttp.a $libs -lunistring -lm -lpthread
+    build-bench/libllhttp.a $(llhttp_sse42_lib build-bench) $libs -lunistring -lm -lpthread
 }
 
 # nginx configuration pieces: nginx_common WORKERS NAME, temp_paths NAME.

@@ -11,12 +11,15 @@ cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-ninja -C "$build" src/libmap.a >/dev/null
+# llhttp's SSE4.2 build (meson.build) exists on x86-64 only.
+sse42=""
+[ "$(uname -m)" = x86_64 ] && sse42=libllhttp_sse42.a
+ninja -C "$build" src/libmap.a libllhttp.a $sse42 >/dev/null
 libs=$(pkg-config --libs libevent_core libevent_extra libevent_openssl libevent_pthreads \
   libcurl libssl libcrypto jansson cjose hiredis libpcre2-8 libidn2 yaml-0.1)
 # shellcheck disable=SC2086
 cc -std=c17 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc -I"$build" -o "$out/policy-cost" \
-  bench/policy-cost.c "$build/src/libmap.a" "$build/libllhttp.a" $libs -lunistring -lm -lpthread
+  bench/policy-cost.c "$build/src/libmap.a" "$build/libllhttp.a" ${sse42:+"$build/$sse42"} $libs -lunistring -lm -lpthread
 
 { echo "rules:"; echo "  - {name: only, match: {name: [other_*]}, require: {groups: [admins]}, effect: allow}"; } > "$out/one.yaml"
 {

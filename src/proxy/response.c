@@ -9,6 +9,7 @@
 #include "base/scan.h"
 #include "base/xalloc.h"
 #include "bounds.h"
+#include "http/llhttp_exec.h"
 #include "proxy/path.h"
 
 enum resp_state {
@@ -331,7 +332,7 @@ scan_head(struct proxy_response *p, const char *data, size_t n)
 static llhttp_errno_t
 execute(struct proxy_response *p, const char *data, size_t len, size_t *out_used)
 {
-    llhttp_errno_t err = llhttp_execute(&p->ll, data, len);
+    llhttp_errno_t err = http_llhttp_execute(&p->ll, data, len);
     size_t used = len;
     if (err != HPE_OK) {
         const char *pos = llhttp_get_error_pos(&p->ll);
