@@ -23,7 +23,10 @@
 #include "proxy/headers.h"
 #include "worker.h"
 
-/* One idle connection: in the pool's list, with its expiry timer. */
+/* One idle connection: in the pool's list, with its expiry timer. A node
+ * whose connection was taken goes to the pool's spares with its timer, so
+ * a keep-alive round trip allocates neither (one of each per request
+ * before). */
 struct idle {
     struct proxy_pool *pool;
     struct proxy_upstream *u;
@@ -47,6 +50,8 @@ struct proxy_pool {
     bool headers_ok;     /* false: every request fails closed (502) */
     struct idle *newest; /* most recently released first */
     size_t idle_count;
+    struct idle *spare; /* unused nodes, linked by next; timers not pending */
+    size_t spare_count;
 };
 
 static void
@@ -128,16 +133,54 @@ unlink_idle(struct idle *i)
         i->next->prev = i->prev;
     }
     p->idle_count--;
-    event_free(i->timer);
+    event_del(i->timer);
+}
+
+static void on_idle_expired(evutil_socket_t fd, short what, void *arg);
+
+/* A node for a connection going idle: a spare one, or a new one. */
+static struct idle *
+node_get(struct proxy_pool *p)
+{
+    struct idle *i = p->spare;
+    if (i != NULL) {
+        p->spare = i->next;
+        p->spare_count--;
+        return i;
+    }
+    i = xcalloc(1, sizeof(*i));
+    i->pool = p;
+    i->timer = evtimer_new(p->w->base, on_idle_expired, i);
+    if (i->timer == NULL) {
+        abort(); /* allocation only */
+    }
+    return i;
+}
+
+/* Back to the spares (at most as many as can be idle), else freed. */
+static void
+node_put(struct proxy_pool *p, struct idle *i)
+{
+    if (p->spare_count >= BOUNDS_UPSTREAM_POOL_IDLE_MAX) {
+        event_free(i->timer);
+        xfree(i);
+        return;
+    }
+    i->u = NULL;
+    i->prev = NULL;
+    i->next = p->spare;
+    p->spare = i;
+    p->spare_count++;
 }
 
 /* The idle connection is gone (expired, closed, or spoke unasked). */
 static void
 drop_idle(struct idle *i)
 {
+    struct proxy_upstream *u = i->u;
     unlink_idle(i);
-    proxy_upstream_close(i->u);
-    xfree(i);
+    node_put(i->pool, i);
+    proxy_upstream_close(u);
 }
 
 static void
@@ -165,6 +208,12 @@ proxy_pool_free(struct proxy_pool *p)
     }
     while (p->newest != NULL) {
         drop_idle(p->newest);
+    }
+    while (p->spare != NULL) {
+        struct idle *i = p->spare;
+        p->spare = i->next;
+        event_free(i->timer);
+        xfree(i);
     }
     proxy_headers_upstream_cleanup(&p->headers);
     net_resolver_free(p->resolver); /* the loop is not running (see pool.h) */
@@ -203,7 +252,7 @@ proxy_pool_acquire(struct proxy_pool *p, bool fresh, proxy_upstream_fn fn, void 
         struct idle *i = p->newest;
         struct proxy_upstream *u = i->u;
         unlink_idle(i);
-        xfree(i);
+        node_put(p, i);
         if (!proxy_upstream_is_quiet(u)) {
             /* Late bytes of an earlier response (a body after HEAD, 204 or
              * 304), or a close the loop has not seen yet: never hand them
@@ -242,13 +291,8 @@ proxy_pool_release(struct proxy_pool *p, struct proxy_upstream *u, bool reusable
         proxy_upstream_close(u);
         return;
     }
-    struct idle *i = xcalloc(1, sizeof(*i));
-    i->pool = p;
+    struct idle *i = node_get(p);
     i->u = u;
-    i->timer = evtimer_new(p->w->base, on_idle_expired, i);
-    if (i->timer == NULL) {
-        abort(); /* allocation only */
-    }
     struct timeval tv = clock_timeval_from_ms(idle_ms);
     event_add(i->timer, &tv);
     i->next = p->newest;
