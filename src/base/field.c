@@ -88,6 +88,20 @@ field_list_clear(struct field_list *l, bool shrink)
     l->cur = CUR_NONE;
 }
 
+void
+field_list_release(struct field_list *l)
+{
+    buf_cleanup(&l->bytes); /* keeps its max */
+    xfree(l->refs);
+    xfree(l->fields);
+    l->refs = NULL;
+    l->fields = NULL;
+    l->refs_cap = 0;
+    l->fields_cap = 0;
+    l->count = 0;
+    l->cur = CUR_NONE;
+}
+
 enum field_list_rc
 field_list_add_name(struct field_list *l, const char *at, size_t len)
 {

@@ -101,6 +101,10 @@ void field_list_cleanup(struct field_list *l);
  * grew past FIELD_LIST_KEEP_BYTES is freed (one big head does not pin its
  * memory for the connection's life). */
 void field_list_clear(struct field_list *l, bool shrink);
+/* Empties the list and frees its memory; it stays usable with the same
+ * limits (the next field allocates again). For a holder that lives long
+ * after its head was used, such as a stream. */
+void field_list_release(struct field_list *l);
 
 /* Appends a piece of a name; the first piece after a value (or of the
  * first field) starts a new field. On an error nothing is added and the

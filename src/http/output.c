@@ -125,7 +125,8 @@ append_header(struct http_request *req, struct slice name, struct slice value)
     if (n == NULL || v == NULL) {
         return -1;
     }
-    req->out[req->out_count++] = (struct http_out_header){n, v, name.len, value.len};
+    req->out[req->out_count++] =
+        (struct http_out_header){n, v, (uint32_t)name.len, (uint32_t)value.len};
     return 0;
 }
 

@@ -62,8 +62,8 @@ struct http_stream {
 struct http_out_header {
     const char *name;
     const char *value;
-    size_t name_len;
-    size_t value_len;
+    uint32_t name_len; /* both below BOUNDS_HEADER_BYTES_MAX */
+    uint32_t value_len;
 };
 
 enum http_out_state {

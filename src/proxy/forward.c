@@ -414,6 +414,9 @@ on_head(struct fwd *f)
     relay_head(f, h);
     f->state = F_BODY;
     proxy_response_accept_body(f->resp, on_body_bytes, f);
+    /* No retry and no redirect once a body is relayed: the request head
+     * is not sent again, and a stream may run for hours. */
+    buf_cleanup(&f->fields);
     return true;
 }
 

@@ -332,7 +332,7 @@ scan_head(struct proxy_response *p, const char *data, size_t n)
 static llhttp_errno_t
 execute(struct proxy_response *p, const char *data, size_t len, size_t *out_used)
 {
-    llhttp_errno_t err = http_llhttp_execute(&p->ll, data, len);
+    llhttp_errno_t err = (llhttp_errno_t)http_llhttp_execute(&p->ll, data, len);
     size_t used = len;
     if (err != HPE_OK) {
         const char *pos = llhttp_get_error_pos(&p->ll);
@@ -416,6 +416,12 @@ proxy_response_accept_body(struct proxy_response *p, proxy_response_body_fn fn, 
     p->body_fn = fn;
     p->body_arg = arg;
     p->state = R_BODY;
+    /* The head was relayed before the body was asked for: its fields'
+     * memory goes back now, since a stream may run for hours. (Trailers are
+     * parsed and dropped without them.) */
+    field_list_release(&p->fields);
+    p->head.headers = NULL;
+    p->head.header_count = 0;
     llhttp_resume(&p->ll);
 }
 

@@ -16,10 +16,11 @@
  *
  *   proxy_response_reset(p, is_head);
  *   feed bytes: PROXY_RESPONSE_HEAD -> look at proxy_response_head(p), then
- *   proxy_response_accept_body(p, sink, arg) and feed the rest; body bytes
- *   go to the sink; PROXY_RESPONSE_DONE ends the message; at the upstream's
- *   EOF call proxy_response_finish(p) (ends a close-delimited body, or says
- *   the response was truncated).
+ *   proxy_response_accept_body(p, sink, arg) and feed the rest (the head's
+ *   fields are freed then: header_count 0); body bytes go to the sink;
+ *   PROXY_RESPONSE_DONE ends the message; at the upstream's EOF call
+ *   proxy_response_finish(p) (ends a close-delimited body, or says the
+ *   response was truncated).
  *
  * Pure: no I/O, no event loop (unit-tested and fuzzed on plain bytes). */
 #pragma once
