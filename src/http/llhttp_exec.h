@@ -7,14 +7,16 @@
  * either; which one runs is decided per call from the CPU's features. */
 #pragma once
 
-#include <llhttp.h>
 #include <stddef.h>
 
-/* llhttp_execute(ll, data, len), with the same result. */
-llhttp_errno_t http_llhttp_execute(llhttp_t *ll, const char *data, size_t len);
+struct llhttp__internal_s; /* llhttp_t */
+
+/* llhttp_execute(ll, data, len): the same llhttp_errno_t, as an int. */
+int http_llhttp_execute(struct llhttp__internal_s *ll, const char *data, size_t len);
 
 #if MAP_LLHTTP_SSE42
 /* The SSE4.2 build's entry (llhttp__internal_execute renamed); call only
  * where the CPU has SSE4.2. Declared for the differential test. */
-int llhttp__internal_execute_sse42(llhttp_t *state, const char *p, const char *endp);
+int llhttp__internal_execute_sse42(struct llhttp__internal_s *state, const char *p,
+                                   const char *endp);
 #endif

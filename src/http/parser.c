@@ -569,7 +569,7 @@ http_parser_feed(struct http_parser *p, const char *data, size_t len, size_t *ou
     size_t used = 0;
     llhttp_errno_t err;
     for (;;) {
-        err = http_llhttp_execute(&p->ll, data + used, n - used);
+        err = (llhttp_errno_t)http_llhttp_execute(&p->ll, data + used, n - used);
         size_t step = n - used;
         if (err != HPE_OK) {
             const char *pos = llhttp_get_error_pos(&p->ll);

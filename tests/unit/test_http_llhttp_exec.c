@@ -30,8 +30,8 @@ expect_agree(const char *data, size_t len, llhttp_type_t type, size_t split, llh
 /* The bytes a header value may hold or must be refused for, around the
  * edges of llhttp's SSE ranges (HTAB, SP..~, obs-text 0x80-0xff; not
  * CR, LF, NUL, other controls, DEL). */
-static const unsigned char probe_bytes[] = {0x00, 0x01, '\t', 0x0b, '\r', '\n', 0x1f, ' ',
-                                            '~', 0x7f, 0x80, 0xfe, 0xff, 'a'};
+static const unsigned char probe_bytes[] = {0x00, 0x01, '\t', 0x0b, '\r', '\n', 0x1f,
+                                            ' ',  '~',  0x7f, 0x80, 0xfe, 0xff, 'a'};
 
 static void
 test_value_bytes_at_every_place(void **state)
@@ -42,7 +42,8 @@ test_value_bytes_at_every_place(void **state)
     }
     size_t refused = 0;
     for (int type = 0; type < 2; type++) {
-        const char *start = type == 0 ? "GET / HTTP/1.1\r\nHost: a\r\nX-V: " : "HTTP/1.1 200 OK\r\nX-V: ";
+        const char *start =
+            type == 0 ? "GET / HTTP/1.1\r\nHost: a\r\nX-V: " : "HTTP/1.1 200 OK\r\nX-V: ";
         const char *end = type == 0 ? "\r\n\r\n" : "\r\nContent-Length: 2\r\n\r\nok";
         for (size_t vlen = 0; vlen <= 48; vlen++) {
             for (size_t bi = 0; bi < sizeof(probe_bytes); bi++) {
@@ -112,7 +113,8 @@ test_responses(void **state)
         "1a\r\ndata: {\"jsonrpc\":\"2.0\"}\n\n\r\n0\r\n\r\n",
         "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
         "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
-        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\nServer: a b c d e f g h i j k\r\n\r\n",
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\nServer: a b c d e f g h i j "
+        "k\r\n\r\n",
         "HTTP/1.1 200 OK\r\nX-Long: 0123456789abcdef0123456789abcdef\x7f\r\n\r\n",
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -137,7 +139,7 @@ test_dispatch_same_result(void **state)
     llhttp_init(&a, HTTP_REQUEST, &s);
     llhttp_init(&b, HTTP_REQUEST, &s);
     llhttp_errno_t ea = llhttp_execute(&a, req, sizeof(req) - 1);
-    llhttp_errno_t eb = http_llhttp_execute(&b, req, sizeof(req) - 1);
+    llhttp_errno_t eb = (llhttp_errno_t)http_llhttp_execute(&b, req, sizeof(req) - 1);
     assert_int_equal(ea, eb);
     assert_int_not_equal(ea, HPE_OK);
     assert_ptr_equal(llhttp_get_error_pos(&a), llhttp_get_error_pos(&b));

@@ -27,7 +27,7 @@ put_event(llhttp_t *ll, char tag, const char *at, size_t len)
 }
 
 #define DATA_CB(name, tag)                                                                         \
-    static int name(llhttp_t *ll, const char *at, size_t len)                                     \
+    static int name(llhttp_t *ll, const char *at, size_t len)                                      \
     {                                                                                              \
         return put_event(ll, tag, at, len);                                                        \
     }
@@ -139,7 +139,8 @@ llhttp_diff_agree(const char *data, size_t len, llhttp_type_t type, size_t split
                        (a.events.len == 0 || memcmp(a.events.ptr, b.events.ptr, a.events.len) == 0);
     bool ok = oa.err == ob.err && oa.error_at == ob.error_at && same_events;
     if (!ok) {
-        snprintf(why, why_cap, "baseline errno %d at %zu (%zu event bytes), sse4.2 errno %d at %zu (%zu)",
+        snprintf(why, why_cap,
+                 "baseline errno %d at %zu (%zu event bytes), sse4.2 errno %d at %zu (%zu)",
                  (int)oa.err, oa.error_at, a.events.len, (int)ob.err, ob.error_at, b.events.len);
     }
     *out_errno = oa.err;
