@@ -259,13 +259,17 @@ test('40 stalled 16 MiB uploads on one real token stay within the body budget', 
   // a body byte) or for its address's share (mid-body). How many fall on
   // each side depends on how far the proxy got with the first bodies
   // before the last heads arrived (an upload refused for its share frees
-  // its slot for a later one), so only the sum is fixed, and both happen.
+  // its slot for a later one), so only the sum is fixed. The share is
+  // always reached (every admitted upload sends almost a whole share); the
+  // subject's slot may never be, when the proxy reads and refuses bodies
+  // faster than the heads arrive (seen in 2 of 14 runs once its request
+  // path got faster).
   const bySubject = await metric('mcp_auth_access_denied_total{reason="subject_concurrency_exceeded"}') - busy;
   const byShare = await metric('mcp_auth_request_body_refused_total{scope="ip"}') - refusedIp;
   const byProcess = await metric('mcp_auth_request_body_refused_total{scope="process"}') - refusedProcess;
   t.diagnostic(`refused for the subject's slot ${bySubject}, for the address's share ${byShare}, `
     + `for the process budget ${byProcess}; answered ${JSON.stringify(counts)}`);
-  assert.ok(bySubject > 0 && byShare > 0, `subject ${bySubject}, share ${byShare}`);
+  assert.ok(byShare > 0, `subject ${bySubject}, share ${byShare}`);
   assert.ok(bySubject + byShare >= 40 - stillOpen - 1, `subject ${bySubject} + share ${byShare}, ${stillOpen} open`);
   assert.ok(buffered <= 2 * BODY_BUDGET_PER_IP, `buffered ${buffered}`);
   assertRss(pid, during - baseline < 2 * BODY_BUDGET_PER_IP + ALLOWANCE,
