@@ -413,14 +413,8 @@ split_list(const char *text, size_t *out_count)
     size_t n = 0;
     size_t cap = 0;
     struct scan s = scan_init(slice_from_cstr(text ? text : ""));
-    while (!scan_eof(&s)) {
-        struct slice entry;
-        if (!scan_until(&s, ',', &entry)) {
-            entry = scan_rest(&s);
-            s.p = s.end;
-        } else {
-            s.p++;
-        }
+    struct slice entry;
+    while (scan_list_next(&s, ',', &entry)) {
         entry = slice_trim_space(entry);
         if (entry.len == 0) {
             continue;

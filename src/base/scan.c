@@ -106,6 +106,21 @@ scan_until(struct scan *s, char c, struct slice *out)
     return true;
 }
 
+bool
+scan_list_next(struct scan *s, char sep, struct slice *out)
+{
+    if (scan_eof(s)) {
+        return false;
+    }
+    if (scan_until(s, sep, out)) {
+        s->p++; /* the separator */
+    } else {
+        *out = scan_rest(s);
+        s->p = s->end;
+    }
+    return true;
+}
+
 struct slice
 scan_while(struct scan *s, bool (*accept)(unsigned char c))
 {

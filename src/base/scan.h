@@ -62,6 +62,11 @@ bool scan_digits_n(struct scan *s, size_t n, uint64_t *out);
 /* Up to (not including) the first byte c; fails when c does not occur.
  * The delimiter is not consumed. */
 bool scan_until(struct scan *s, char c, struct slice *out);
+/* The next element of a list separated by sep: the bytes up to the next
+ * sep (which is consumed) or to the end. False only at the end. Elements
+ * come untrimmed, empty ones included; a trailing sep ends the list.
+ *   while (scan_list_next(&s, ',', &elem)) { ... }                      */
+bool scan_list_next(struct scan *s, char sep, struct slice *out);
 /* The longest run (possibly empty) of bytes for which accept() is true. */
 struct slice scan_while(struct scan *s, bool (*accept)(unsigned char c));
 /* One or more RFC 9110 tchar bytes (a header name or method). */

@@ -311,14 +311,8 @@ bool
 doctor_parse_list_has(struct slice list, const char *token, bool star_ok)
 {
     struct scan s = scan_init(list);
-    while (!scan_eof(&s)) {
-        struct slice item;
-        if (!scan_until(&s, ',', &item)) {
-            item = scan_rest(&s);
-            s.p = s.end;
-        } else {
-            s.p++;
-        }
+    struct slice item;
+    while (scan_list_next(&s, ',', &item)) {
         item = slice_trim_ows(item);
         if (slice_case_eq_cstr(item, token) || (star_ok && slice_eq_cstr(item, "*"))) {
             return true;

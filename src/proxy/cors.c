@@ -132,14 +132,8 @@ proxy_cors_allow_headers(struct slice requested, struct buf *out)
         return -1;
     }
     struct scan s = scan_init(requested);
-    while (!scan_eof(&s)) {
-        struct slice element;
-        if (!scan_until(&s, ',', &element)) {
-            element = scan_rest(&s);
-            s.p = s.end;
-        } else {
-            s.p++;
-        }
+    struct slice element;
+    while (scan_list_next(&s, ',', &element)) {
         element = slice_trim_ows(element);
         if (is_param_header(element) &&
             (buf_append_str(out, ", ") != 0 || buf_append_slice(out, element) != 0)) {

@@ -175,14 +175,8 @@ static bool
 list_has(struct slice value, struct slice token, bool folded)
 {
     struct scan s = scan_init(value);
-    while (!scan_eof(&s)) {
-        struct slice elem;
-        if (!scan_until(&s, ',', &elem)) {
-            elem = scan_rest(&s);
-            s.p = s.end;
-        } else {
-            s.p++; /* the comma */
-        }
+    struct slice elem;
+    while (scan_list_next(&s, ',', &elem)) {
         elem = slice_trim_ows(elem);
         if (elem.len == 0) {
             continue;
@@ -207,14 +201,8 @@ drop_connection_named(const struct field *in, size_t n, bool *keep)
             continue;
         }
         struct scan s = scan_init(in[i].value);
-        while (!scan_eof(&s)) {
-            struct slice token;
-            if (!scan_until(&s, ',', &token)) {
-                token = scan_rest(&s);
-                s.p = s.end;
-            } else {
-                s.p++; /* the comma */
-            }
+        struct slice token;
+        while (scan_list_next(&s, ',', &token)) {
             token = slice_trim_ows(token);
             for (size_t j = 0; token.len > 0 && j < n; j++) {
                 if (keep[j] && in[j].name.len == token.len &&

@@ -316,14 +316,8 @@ parse_query(struct slice q, struct store_redis_url *u, struct buf *err)
 {
     uint64_t read_ms = 0, write_ms = 0;
     struct scan s = scan_init(q);
-    while (!scan_eof(&s)) {
-        struct slice pair;
-        if (!scan_until(&s, '&', &pair)) {
-            pair = scan_rest(&s);
-            s.p = s.end;
-        } else {
-            (void)scan_byte(&s, '&');
-        }
+    struct slice pair;
+    while (scan_list_next(&s, '&', &pair)) {
         if (pair.len == 0) {
             continue;
         }

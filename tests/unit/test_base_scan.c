@@ -331,6 +331,38 @@ test_slice_helpers(void **state)
     assert_true(slice_is_empty(slice_from_cstr(NULL)));
 }
 
+/* Lists: every element in order, empty ones included, the separator
+ * consumed, a trailing separator ending the list, nothing from "". */
+static void
+test_list_next(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        const char *want; /* the elements joined with '|' */
+    } cases[] = {
+        {"", ""},     {"a", "a|"},       {"a,b", "a|b|"},         {",a", "|a|"},
+        {"a,", "a|"}, {"a,,b", "a||b|"}, {" a , b ", " a | b |"}, {",", "|"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct scan s = scan_init(slice_from_cstr(cases[i].in));
+        char got[64] = "";
+        size_t n = 0;
+        struct slice e;
+        while (scan_list_next(&s, ',', &e)) {
+            assert_true(n + e.len + 1 < sizeof(got));
+            memcpy(got + n, e.ptr, e.len);
+            n += e.len;
+            got[n++] = '|';
+            got[n] = '\0';
+        }
+        assert_true(scan_eof(&s));
+        if (strcmp(got, cases[i].want) != 0) {
+            fail_msg("\"%s\": got \"%s\", want \"%s\"", cases[i].in, got, cases[i].want);
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -345,6 +377,7 @@ main(void)
         cmocka_unit_test(test_character_classes),
         cmocka_unit_test(test_slice_equality_is_bytewise),
         cmocka_unit_test(test_slice_helpers),
+        cmocka_unit_test(test_list_next),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
